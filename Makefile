@@ -1,0 +1,46 @@
+# procmine: two commands do everything on a fresh machine with Python 3.11 and make.
+#   make run    set up, build the demo workspace if absent, serve the dashboard on :8501
+#   make test   set up, lint, type-check and run every test
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+PORT ?= 8501
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint bench constraints clean demo-workspace
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "procmine needs Python 3.11, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dashboard,dev]'
+	touch $(STAMP)
+
+demo-workspace: setup
+	$(BIN)/procmine demo-workspace
+
+run: demo-workspace
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+# Re-pin every installed version after changing a dependency in pyproject.toml.
+constraints: setup
+	{ echo '# Every package version procmine installs, pinned (pip install -c constraints.txt).'; \
+	  echo '# Regenerate with: make constraints'; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^procmine'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) workspace tests/artifacts bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,240 @@
+"""The ``procmine`` command line. Thin: each command parses its arguments and calls the library.
+
+Run ``procmine --help`` for the commands, ``procmine COMMAND --help`` for one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from procmine.baseline import load_baseline
+from procmine.errors import ProcmineError
+from procmine.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
+from procmine.store import EventStore
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="procmine",
+    help="Process mining for bank counters: ingest core-banking event logs, check them against "
+    "the 58-type timing baseline, and see what is in the store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Workspace folder (default: $PROCMINE_HOME or ./workspace)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="A bank's own baseline CSV (business_type, standard_seconds, ...) instead of the "
+        "bundled 58 types.",
+    ),
+]
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, float], None] | None]:
+    """A progress bar on stderr that library code drives with (phase, fraction)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, fraction: float) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=1.0)
+            bar.update(tasks[phase], completed=fraction)
+
+        yield update
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command("ingest")
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Event-log files: CSV, XES, XES.gz, "
+                                                "Parquet or Excel (.xlsx).")],
+    map_file: Annotated[
+        Path | None,
+        typer.Option("--map", help="YAML column mapping (canonical name: column in the file)."),
+    ] = None,
+    baseline_file: BaselineOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check event-log files row by row and add the good rows to the store.
+
+    Rows that cannot be loaded go to a quarantine CSV with their line and reason; read =
+    loaded + quarantined always holds (for XES, start/complete pairs merge two events into one
+    row). Re-ingesting a file adds nothing.
+    """
+    column_map = load_column_map(map_file) if map_file else None
+    baseline = load_baseline(baseline_file)
+    store = EventStore(home)
+    reports = []
+    for path in paths:
+        with _progress(err.is_terminal and not as_json) as progress:
+            report = store.ingest(path, column_map=column_map, baseline=baseline,
+                                  progress=progress)
+        reports.append(report)
+        if not as_json:
+            _print_ingest(report)
+    if as_json:
+        data = [r.to_dict() for r in reports]
+        _print_json(data[0] if len(data) == 1 else data)
+
+
+def _print_ingest(report: Any) -> None:
+    out.print(f"[bold]{report.source}[/bold] ({report.format}, {report.seconds:.1f} s)")
+    line = (
+        f"  read {report.read:,}  loaded [green]{report.loaded:,}[/green]  "
+        f"quarantined [red]{report.quarantined:,}[/red]"
+    )
+    if report.merged_by_pairing:
+        line += f"  start/complete pairs merged {report.merged_by_pairing:,}"
+    out.print(line)
+    if report.pairing:
+        p = report.pairing
+        out.print(
+            f"  lifecycle: {p['start_events']:,} start + {p['complete_events']:,} complete "
+            f"events -> {p['paired']:,} paired rows, {p['unmatched_complete']:,} completes "
+            f"without start, {p['unmatched_start']:,} starts without complete"
+        )
+    for reason, n in report.reasons.items():
+        text = QUARANTINE_REASONS.get(reason, "a line the CSV reader could not split")
+        out.print(f"  [red]{n:>10,}[/red]  {reason}: {text}")
+    for warning, n in report.warnings.items():
+        out.print(f"  [yellow]{n:>10,}[/yellow]  warning {warning}: {WARNINGS[warning]}")
+    if report.quarantine_file:
+        out.print(f"  quarantine: {report.quarantine_file}")
+
+
+@app.command("info")
+def info(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Show what is in the store: events, cases, tellers, branches, period, ingests."""
+    store = EventStore(home)
+    summary = store.info()
+    if as_json:
+        data = summary.to_dict()
+        data["quarantine_reasons"] = store.quarantine_summary()
+        _print_json(data)
+        return
+    table = Table(title=f"procmine store: {summary.home}", show_header=False)
+    for key, value in summary.to_dict().items():
+        if key != "home":
+            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int)
+                          else str(value))
+    out.print(table)
+    reasons = store.quarantine_summary()
+    if reasons:
+        out.print("quarantined by reason: " + ", ".join(f"{k} {v:,}" for k, v in reasons.items()))
+
+
+@baseline_app.command("show")
+def baseline_show(
+    baseline_file: BaselineOption = None,
+    lang: Annotated[str, typer.Option("--lang", help="Names in zh or en.")] = "zh",
+    as_json: JsonOption = False,
+) -> None:
+    """List the business types with their standard counter time and review group."""
+    baseline = load_baseline(baseline_file)
+    if as_json:
+        _print_json(baseline.to_records())
+        return
+    table = Table(title=f"{len(baseline)} business types ({baseline.source})")
+    for col in ("code", "name", "group", "standard s", "review group"):
+        table.add_column(col, justify="right" if col == "standard s" else "left")
+    for t in baseline:
+        table.add_row(t.code, t.name(lang), t.group, f"{t.standard_seconds:g}", t.review_group)
+    out.print(table)
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write events.csv and truth.json.")],
+    events: Annotated[int, typer.Option("--events", help="Approximate number of events.")] = (
+        100_000
+    ),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same log).")] = 7,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a realistic teller event log over all 58 business types, with injected slow
+    steps listed in truth.json."""
+    from procmine.demo import DemoConfig, write_demo_data
+
+    if fmt not in ("csv", "parquet"):
+        raise ProcmineError(f"--format must be csv or parquet, not {fmt!r}")
+    with _progress(err.is_terminal and not as_json) as progress:
+        result = write_demo_data(
+            out_dir, DemoConfig(events=events, seed=seed), fmt=fmt,
+            progress=(lambda f: progress("generate", f)) if progress else None,
+        )
+    if as_json:
+        _print_json(vars(result))
+    else:
+        out.print(
+            f"wrote {result.events:,} events ({result.cases:,} transactions, {result.first_day} "
+            f"to {result.last_day}) to {result.events_path}; injected slow steps in "
+            f"{result.truth_path}"
+        )
+
+
+@app.command("demo-workspace")
+def demo_workspace(
+    home: HomeOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
+) -> None:
+    """Build the demo workspace from the bundled log in event_logs/ (skipped when the store
+    already has data)."""
+    from procmine.workspace import build_demo_workspace
+
+    report = build_demo_workspace(home, force=force)
+    if report is None:
+        out.print(f"demo workspace already present in {EventStore(home).home}")
+    else:
+        _print_ingest(report)
+
+
+def main() -> None:
+    """Entry point: run the app; a user's mistake prints a message, not a traceback."""
+    try:
+        app()
+    except ProcmineError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: pages and components. The only package that imports streamlit."""

@@ -1,0 +1,45 @@
+"""The workspace: everything a running instance writes, under one folder.
+
+``PROCMINE_HOME`` (default ``./workspace``) holds the event store, the quarantine files and,
+in later versions, the app database and the SOP library's git working copy. The bundled files
+(``event_logs/``, ``sops/``) are read, never written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from procmine.baseline import load_baseline
+from procmine.errors import ProcmineError
+from procmine.ingest import IngestReport
+from procmine.store import EventStore, remove_store
+
+__all__ = ["bundled_demo_log", "build_demo_workspace"]
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def bundled_demo_log() -> Path:
+    """The small generated log shipped in ``event_logs/`` for the dashboard's first run."""
+    path = _REPO / "event_logs" / "demo_events.parquet"
+    if not path.exists():
+        raise ProcmineError(
+            f"{path} is missing; regenerate it with "
+            "'procmine demo-data event_logs --events 200000 --seed 7 --format parquet'"
+        )
+    return path
+
+
+def build_demo_workspace(
+    home: str | Path | None = None, *, force: bool = False
+) -> IngestReport | None:
+    """Ingest the bundled demo log into the workspace, unless the store already has data.
+
+    Returns the ingest report, or None when nothing was done.
+    """
+    store = EventStore(home)
+    if not store.is_empty():
+        if not force:
+            return None
+        remove_store(store.home)
+    return store.ingest(bundled_demo_log(), baseline=load_baseline())

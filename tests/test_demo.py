@@ -1,0 +1,374 @@
+"""Tests for procmine.demo: the demo event-log generator and the truth it writes."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from procmine.baseline import load_baseline
+from procmine.demo import (
+    ACTIVITIES,
+    ACTIVITY_NAMES,
+    DemoConfig,
+    DemoError,
+    generate_demo_log,
+    steps_for_type,
+    write_demo_data,
+)
+from procmine.schema import CANONICAL_COLUMNS
+
+EVENTS = 150_000
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[pa.Table, dict]:
+    return generate_demo_log(DemoConfig(events=EVENTS, seed=7))
+
+
+@pytest.fixture(scope="module")
+def frame(demo: tuple[pa.Table, dict]) -> pd.DataFrame:
+    df = demo[0].to_pandas()
+    df["seconds"] = (df["end_time"] - df["start_time"]).dt.total_seconds()
+    return df
+
+
+@pytest.fixture(scope="module")
+def cases(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.groupby("case_id", sort=False).agg(
+        business_type=("business_type", "first"),
+        teller_id=("teller_id", "first"),
+        branch_id=("branch_id", "first"),
+        ticket_time=("ticket_time", "first"),
+        call_time=("call_time", "first"),
+        first_start=("start_time", "min"),
+        last_end=("end_time", "max"),
+        amount=("amount", "first"),
+        error=("error", "first"),
+        rows=("activity", "size"),
+    )
+
+
+# --- shape and vocabulary -------------------------------------------------------------------------
+
+
+def test_columns_are_canonical_with_expected_types(demo: tuple[pa.Table, dict]) -> None:
+    table = demo[0]
+    assert table.column_names == list(CANONICAL_COLUMNS)
+    assert table.schema.field("teller_id").type == pa.string()
+    assert table.schema.field("start_time").type == pa.timestamp("ms")
+    assert table.schema.field("amount").type == pa.float64()
+    assert table.schema.field("error").type == pa.bool_()
+    assert table.column("case_id").null_count == 0
+    assert table.column("end_time").null_count == 0
+
+
+def test_activities_come_from_the_vocabulary(frame: pd.DataFrame) -> None:
+    used = set(frame["activity"].unique())
+    assert used <= set(ACTIVITY_NAMES)
+    assert {"Call number", "Verify identity", "Count cash", "Supervisor authorization"} <= used
+    assert tuple(ACTIVITIES) == ACTIVITY_NAMES
+    assert all(
+        a.actor in {"teller", "customer", "supervisor", "second_staff"} for a in ACTIVITIES.values()
+    )
+
+
+def test_steps_for_type_shares_sum_to_one_and_follow_the_skeleton() -> None:
+    baseline = load_baseline()
+    for code in baseline.codes:
+        steps = steps_for_type(code, baseline)
+        assert sum(s.share for s in steps) == pytest.approx(1.0, abs=1e-9), code
+        assert all(s.share > 0 for s in steps), code
+        assert steps[0].name == "Call number" and steps[-1].name == "See off", code
+        assert {s.name for s in steps} <= set(ACTIVITY_NAMES), code
+    names = {code: [s.name for s in steps_for_type(code, baseline)] for code in baseline.codes}
+    assert "Count cash" in names["P17"] and "Count cash" not in names["P26"]
+    assert {"Risk assessment", "Dual recording (audio-video)"} <= set(names["P32"])
+    assert {"Risk assessment", "Dual recording (audio-video)"} <= set(names["P33"])
+    assert "Verify seal impression" in names["C47"]
+    assert "Issue card" in names["P01"]
+    assert "Counterfeit confiscation certificate" in names["P25"]
+    for sensitive in ("P03", "P08", "P12", "P19", "P22", "P25"):
+        assert "Supervisor authorization" in names[sensitive], sensitive
+    assert "Supervisor authorization" not in names["P17"]  # only when the cash is large
+    with pytest.raises(DemoError, match="X99"):
+        steps_for_type("X99", baseline)
+
+
+# --- volume and mix -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("events", [20_000, 60_000, EVENTS])
+def test_event_count_is_within_five_percent(events: int) -> None:
+    table, truth = generate_demo_log(DemoConfig(events=events, seed=11))
+    assert abs(table.num_rows - events) / events < 0.05
+    assert truth["events"] == table.num_rows
+    assert truth["transactions"] == len(pc_unique(table, "case_id"))
+
+
+def pc_unique(table: pa.Table, column: str) -> list[str]:
+    return table.column(column).unique().to_pylist()
+
+
+def test_all_58_types_appear_at_20000_events() -> None:
+    table, _ = generate_demo_log(DemoConfig(events=20_000, seed=3))
+    assert set(pc_unique(table, "business_type")) == set(load_baseline().codes)
+
+
+def test_cash_deposit_and_withdrawal_dominate(cases: pd.DataFrame) -> None:
+    share = cases["business_type"].value_counts(normalize=True)
+    assert list(share.index[:2]) == ["P17", "P18"]
+    assert 0.22 < share["P17"] < 0.28
+    assert 0.17 < share["P18"] < 0.23
+    assert share.get("C41", 0) < 0.01
+
+
+def test_windows_and_segments_are_consistent(frame: pd.DataFrame) -> None:
+    corporate_types = frame["business_type"].str.startswith("C")
+    assert (frame.loc[corporate_types, "window_type"] == "corporate").all()
+    assert (frame.loc[corporate_types, "segment"] == "corporate").all()
+    assert (frame.loc[~corporate_types, "window_type"] != "corporate").all()
+    personal = frame[~corporate_types].drop_duplicates("case_id")
+    vip_share = personal.groupby("segment")["window_type"].apply(lambda s: (s == "vip").mean())
+    assert vip_share["private"] > 0.8 and vip_share["mass"] < 0.1
+
+
+def test_teller_ids_are_zero_padded_strings(frame: pd.DataFrame) -> None:
+    tellers = frame["teller_id"].unique()
+    assert len(tellers) == 6 * 8
+    assert all(isinstance(t, str) and re.fullmatch(r"\d{4}", t) for t in tellers)
+    assert "0101" in tellers and "0608" in tellers
+    assert set(frame["branch_id"].unique()) == {f"B{i:02d}" for i in range(1, 7)}
+    assert frame["case_id"].str.fullmatch(r"T\d{6}-\d{7}").all()
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+
+def test_steps_are_ordered_and_do_not_overlap_within_a_case(frame: pd.DataFrame) -> None:
+    assert (frame["start_time"] <= frame["end_time"]).all()
+    ordered = frame.sort_values(["case_id", "start_time"], kind="stable")
+    previous_end = ordered.groupby("case_id")["end_time"].shift()
+    assert (ordered["start_time"] >= previous_end).where(previous_end.notna(), True).all()
+    # the table comes in case order, steps in time order
+    same_case = frame["case_id"].eq(frame["case_id"].shift())
+    assert (frame["start_time"] >= frame["end_time"].shift()).where(same_case, True).all()
+
+
+def test_a_teller_serves_one_customer_at_a_time(cases: pd.DataFrame) -> None:
+    by_teller = cases.sort_values(["teller_id", "call_time"])
+    previous_end = by_teller.groupby("teller_id")["last_end"].shift()
+    ok = (by_teller["call_time"] >= previous_end).where(previous_end.notna(), True)
+    assert ok.all()
+
+
+def test_queue_times_precede_the_service(cases: pd.DataFrame) -> None:
+    assert (cases["ticket_time"] <= cases["call_time"]).all()
+    assert (cases["call_time"] <= cases["first_start"]).all()
+    lead = (cases["first_start"] - cases["call_time"]).dt.total_seconds()
+    assert lead.median() < 10
+    opening = cases["ticket_time"].dt.hour * 60 + cases["ticket_time"].dt.minute
+    assert (opening >= 8 * 60 + 30).all() and (opening < 17 * 60).all()
+    wait = (cases["call_time"] - cases["ticket_time"]).dt.total_seconds() / 60
+    by_hour = wait.groupby(cases["call_time"].dt.hour).median()
+    assert by_hour[10] > 1.5 * by_hour[14]  # the morning peak
+    assert 3 < wait.median() < 25
+
+
+def test_business_days_only_across_at_least_two_months(cases: pd.DataFrame, demo) -> None:
+    days = pd.to_datetime(cases["call_time"]).dt.normalize().unique()
+    assert all(pd.Timestamp(d).day_of_week < 6 for d in days)
+    months = {(d.year, d.month) for d in pd.DatetimeIndex(days)}
+    assert len(months) >= 2
+    assert len(demo[1]["span"]["months"]) == len(months)
+
+
+def test_supervisor_authorization_waits_for_the_supervisor(frame: pd.DataFrame) -> None:
+    gap = (frame["start_time"] - frame["end_time"].shift()).dt.total_seconds()
+    gap = gap.where(frame["case_id"].eq(frame["case_id"].shift()))
+    is_auth = frame["activity"] == "Supervisor authorization"
+    assert gap[is_auth].median() > 20
+    assert gap[~is_auth].median() < 5
+
+
+# --- conditions, errors, deviations ---------------------------------------------------------------
+
+
+def test_large_cash_brings_recount_and_authorization(frame: pd.DataFrame) -> None:
+    acts = frame.groupby("case_id")["activity"].agg(set)
+    first = frame.drop_duplicates("case_id").set_index("case_id")
+    large_deposit = first.index[(first["business_type"] == "P17") & (first["amount"] >= 50_000)]
+    small_deposit = first.index[(first["business_type"] == "P17") & (first["amount"] < 50_000)]
+    assert len(large_deposit) > 20
+    for step in ("Second-person recount", "Supervisor authorization", "Verify identity"):
+        assert all(step in acts[c] for c in large_deposit), step
+    assert not any("Second-person recount" in acts[c] for c in small_deposit)
+    p19 = first[first["business_type"] == "P19"]
+    assert len(p19) > 0 and (p19["amount"] >= 50_000).all()
+    assert (first.loc[first["business_type"] == "P18", "amount"] >= 50_000).mean() > 0.005
+    assert first.loc[first["business_type"] == "P13", "amount"].isna().all()
+
+
+def test_case_attributes_are_constant_within_a_case(frame: pd.DataFrame) -> None:
+    per_case = frame.groupby("case_id")[
+        ["teller_id", "business_type", "error", "ticket_time", "call_time", "window_type"]
+    ].nunique()
+    assert (per_case == 1).all().all()
+
+
+def test_error_rework_and_skip_rates_match_the_spec(
+    frame: pd.DataFrame, cases: pd.DataFrame, demo
+) -> None:
+    truth = demo[1]
+    assert 0.01 <= cases["error"].mean() <= 0.02
+    reversed_cases = frame.loc[frame["activity"] == "Reverse transaction", "case_id"].unique()
+    assert cases.loc[reversed_cases, "error"].all()
+
+    # rework: the same activity twice in a row
+    repeat = frame["case_id"].eq(frame["case_id"].shift()) & frame["activity"].eq(
+        frame["activity"].shift()
+    )
+    rework_rate = frame.loc[repeat, "case_id"].nunique() / len(cases)
+    assert 0.02 <= rework_rate <= 0.04
+    assert rework_rate == pytest.approx(truth["rates"]["rework"], abs=1e-4)
+    assert frame.groupby("case_id")["activity"].value_counts().max() == 2
+
+    # skipped: a step of the type's standard path is missing
+    baseline = load_baseline()
+    standard = {c: {s.name for s in steps_for_type(c, baseline)} for c in baseline.codes}
+    acts = frame.groupby("case_id")["activity"].agg(set)
+    missing = pd.Series(
+        [len(standard[t] - acts[c]) for c, t in cases["business_type"].items()],
+        index=cases.index,
+    )
+    assert missing.max() == 1
+    assert 0.006 <= (missing == 1).mean() <= 0.014
+    skipped_steps = {
+        step
+        for c in missing.index[missing == 1]
+        for step in standard[cases.at[c, "business_type"]]
+        if step not in acts[c]
+    }
+    assert skipped_steps <= {"Greet and check ticket", "Ask need", "See off"}
+
+
+# --- injected slow steps --------------------------------------------------------------------------
+
+
+def test_truth_lists_six_teller_and_one_branch_slow_step(demo) -> None:
+    truth = demo[1]
+    assert truth["seed"] == 7
+    assert truth["config"]["events"] == EVENTS
+    slow = truth["slow_steps"]
+    assert [s["scope"] for s in slow] == ["teller"] * 6 + ["branch"]
+    assert len({s["teller_id"] for s in slow[:6]}) == 6
+    keys = {"scope", "teller_id", "branch_id", "business_type", "activity", "factor", "cases"}
+    for s in slow:
+        assert keys <= set(s)
+        assert s["activity"] in ACTIVITIES
+        assert s["cases"] >= 30
+    assert all(2.0 <= s["factor"] <= 3.0 for s in slow[:6])
+    assert slow[6]["teller_id"] is None and slow[6]["factor"] == 2.0
+
+
+def test_injected_slow_steps_are_detectable_by_medians(frame: pd.DataFrame, demo) -> None:
+    for s in demo[1]["slow_steps"]:
+        same = frame[
+            (frame["business_type"] == s["business_type"]) & (frame["activity"] == s["activity"])
+        ]
+        key = "teller_id" if s["scope"] == "teller" else "branch_id"
+        mine = same.loc[same[key] == s[key], "seconds"]
+        others = same.loc[same[key] != s[key], "seconds"]
+        assert mine.size >= 30, s
+        assert mine.median() >= 1.7 * others.median(), s
+
+
+def test_ordinary_tellers_are_not_far_from_the_bank_median(frame: pd.DataFrame, demo) -> None:
+    injected = {(s["teller_id"], s["business_type"], s["activity"]) for s in demo[1]["slow_steps"]}
+    p17 = frame[(frame["business_type"] == "P17") & (frame["activity"] == "Enter transaction")]
+    bank = p17["seconds"].median()
+    per_teller = p17.groupby("teller_id")["seconds"].agg(["median", "size"])
+    ordinary = [
+        t
+        for t in per_teller.index
+        if (t, "P17", "Enter transaction") not in injected and per_teller.at[t, "size"] >= 30
+    ]
+    assert len(ordinary) > 20
+    assert (per_teller.loc[ordinary, "median"] < 1.6 * bank).all()
+
+
+# --- determinism, files, progress -----------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_output_and_another_seed_differs() -> None:
+    config = DemoConfig(events=30_000, seed=21)
+    first, truth_1 = generate_demo_log(config)
+    second, truth_2 = generate_demo_log(DemoConfig(events=30_000, seed=21))
+    assert first.equals(second)
+    assert truth_1 == truth_2
+    other, truth_3 = generate_demo_log(DemoConfig(events=30_000, seed=22))
+    assert not first.equals(other)
+    assert truth_1["slow_steps"] != truth_3["slow_steps"]
+
+
+def test_write_csv_and_truth(tmp_path: Path) -> None:
+    calls: list[float] = []
+    result = write_demo_data(
+        tmp_path / "out", DemoConfig(events=40_000, seed=5), progress=calls.append
+    )
+    assert result.events_path == tmp_path / "out" / "events.csv"
+    assert calls[0] == 0.0 and calls[-1] == 1.0
+    assert calls == sorted(calls)
+    header = result.events_path.read_text(encoding="utf-8").splitlines()[:2]
+    assert header[0].replace('"', "").split(",") == list(CANONICAL_COLUMNS)
+    assert re.search(r',"\d{4}","B\d\d",', header[1])  # teller_id quoted as text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", header[1])
+    read = pacsv.read_csv(
+        result.events_path,
+        convert_options=pacsv.ConvertOptions(column_types={"teller_id": pa.string()}),
+    )
+    assert read.num_rows == result.events
+    assert all(t.startswith("0") for t in read.column("teller_id").unique().to_pylist())
+    truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
+    assert truth["events"] == result.events and truth["transactions"] == result.cases
+    assert set(truth) >= {"seed", "events", "slow_steps", "config"}
+    assert truth["config"]["start"] == "2026-09-01"
+    assert result.first_day >= date(2026, 9, 1)
+    assert not list((tmp_path / "out").glob(".*partial"))
+    # the same data as in memory
+    table, _ = generate_demo_log(DemoConfig(events=40_000, seed=5))
+    assert read.column("case_id").to_pylist() == table.column("case_id").to_pylist()
+
+
+def test_write_parquet(tmp_path: Path) -> None:
+    result = write_demo_data(tmp_path, DemoConfig(events=10_000, seed=2), fmt="parquet")
+    table = pq.read_table(result.events_path)
+    assert table.column_names == list(CANONICAL_COLUMNS)
+    assert table.num_rows == result.events
+    assert table.schema.field("teller_id").type == pa.string()
+
+
+def test_bad_settings_give_a_readable_error(tmp_path: Path) -> None:
+    with pytest.raises(DemoError, match="branches"):
+        generate_demo_log(DemoConfig(events=1_000, branches=0))
+    with pytest.raises(DemoError, match="xlsx"):
+        write_demo_data(tmp_path, DemoConfig(events=1_000), fmt="xlsx")
+
+
+def test_small_and_odd_configurations_still_work() -> None:
+    table, truth = generate_demo_log(
+        DemoConfig(events=3_000, seed=1, branches=2, tellers_per_branch=2, start=date(2027, 1, 3))
+    )
+    assert table.num_rows > 2_500
+    assert len(set(pc_unique(table, "teller_id"))) <= 4
+    starts = np.array(table.column("start_time").to_pylist(), dtype="datetime64[ms]")
+    assert starts.min() >= np.datetime64("2027-01-04")  # 3 Jan 2027 is a Sunday
+    assert len(truth["slow_steps"]) <= 7
