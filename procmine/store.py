@@ -186,7 +186,7 @@ class EventStore:
         con = self.connect()
         try:
             cols = ", ".join(_q(c) for c in columns) if columns else "*"
-            return con.execute(f"SELECT {cols} FROM events").fetch_arrow_table()
+            return con.sql(f"SELECT {cols} FROM events").to_arrow_table()
         finally:
             con.close()
 
@@ -258,7 +258,7 @@ class EventStore:
                     cleanup.append(csv_path)
                 delim = column_map.delimiter if column_map and column_map.delimiter else None
                 options = ["all_varchar = true", "header = true", "store_rejects = true",
-                           "strict_mode = false"]
+                           "strict_mode = true"]
                 if delim:
                     options.append(f"delim = {_lit(delim)}")
                 try:
@@ -271,6 +271,17 @@ class EventStore:
                     raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
                 spec = describe_source(source, names, column_map, fmt=fmt, encoding=encoding,
                                        delimiter=delim)
+            elif fmt == "parquet":
+                try:
+                    names = con.sql(f"SELECT * FROM read_parquet({_lit(str(source))})").columns
+                    cols = ", ".join(f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names)
+                    con.execute(
+                        f"CREATE VIEW src AS SELECT file_row_number + 1 AS _row, {cols} "
+                        f"FROM read_parquet({_lit(str(source))}, file_row_number = true)"
+                    )
+                except duckdb.Error as exc:
+                    raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
+                spec = describe_source(source, names, column_map, fmt=fmt)
             else:
                 table = self._read_table(source, fmt, progress)
                 con.register("src_arrow", table)
@@ -318,24 +329,6 @@ class EventStore:
             from procmine.excel import read_excel_table
 
             return read_excel_table(source)
-        if fmt == "parquet":
-            con = _connect()
-            try:
-                rel = con.execute(
-                    f"SELECT * FROM read_parquet({_lit(str(source))}, file_row_number = true)"
-                )
-                names = [d[0] for d in rel.description or []]
-                cols = ", ".join(
-                    f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names if n != "file_row_number"
-                )
-                return con.execute(
-                    f"SELECT file_row_number + 1 AS _row, {cols} FROM read_parquet("
-                    f"{_lit(str(source))}, file_row_number = true) ORDER BY file_row_number"
-                ).fetch_arrow_table()
-            except duckdb.Error as exc:
-                raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
-            finally:
-                con.close()
         raise ProcmineError(f"{source}: unsupported format {fmt}")  # pragma: no cover
 
 

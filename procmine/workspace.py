@@ -14,7 +14,7 @@ from procmine.errors import ProcmineError
 from procmine.ingest import IngestReport
 from procmine.store import EventStore, remove_store
 
-__all__ = ["bundled_demo_log", "build_demo_workspace"]
+__all__ = ["build_demo_workspace", "bundled_demo_log"]
 
 _REPO = Path(__file__).resolve().parent.parent
 

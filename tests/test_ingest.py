@@ -1,0 +1,375 @@
+"""Ingest: every record is loaded or quarantined with its reason, and the counts reconcile."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import random
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from procmine.baseline import Baseline
+from procmine.errors import ProcmineError
+from procmine.eventlog import ColumnMap, load_column_map
+from procmine.store import EventStore
+
+HEADER = [
+    "case_id", "activity", "start_time", "end_time", "teller_id", "branch_id",
+    "business_type", "amount", "error",
+]
+
+
+def good_rows(n: int, seed: int = 1) -> list[list[str]]:
+    """n distinct, valid step rows of counter transactions."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        case = f"J{i // 4:06d}"
+        minute = i % 60
+        start = f"2026-09-{1 + (i // 240) % 28:02d} 09:{minute:02d}:{(i * 7) % 50:02d}"
+        end = start[:-2] + f"{(i * 7) % 50 + 5:02d}"
+        rows.append([
+            case, ["Call number", "Verify identity", "Count cash", "Print voucher"][i % 4],
+            start, end, f"{rng.randint(1, 20):04d}", f"B{rng.randint(1, 3):02d}",
+            rng.choice(["P17", "P18", "P28"]), f"{rng.randint(1, 90000)}.{i % 100:02d}",
+            rng.choice(["0", "1", "false", "true"]),
+        ])
+    return rows
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER,
+              encoding: str = "utf-8", delimiter: str = ",") -> Path:
+    with path.open("w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def quarantine(report_file: str | None) -> pd.DataFrame:
+    assert report_file is not None
+    return pd.read_csv(report_file, dtype=str, keep_default_na=False)
+
+
+def test_a_clean_csv_loads_every_row_with_ids_as_strings(store: EventStore, tmp_path: Path,
+                                                         baseline: Baseline) -> None:
+    rows = good_rows(400)
+    report = store.ingest(write_csv(tmp_path / "log.csv", rows), baseline=baseline)
+    assert (report.read, report.loaded, report.quarantined) == (400, 400, 0)
+    assert report.quarantine_file is None
+    events = store.read_events().to_pandas()
+    assert len(events) == 400
+    assert set(events["teller_id"]) == {r[4] for r in rows}  # "0007" stays "0007"
+    assert events["teller_id"].str.len().eq(4).all()
+    first = events[events["case_id"] == "J000000"].sort_values("start_time").iloc[0]
+    # CSV lines are not numbered in the store (quarantined rows carry their line)
+    assert events["source_row"].isna().all()
+    assert events["source_batch"].eq(report.batch_id).all()
+    assert str(first["start_time"]) == rows[0][2]
+    assert first["amount"] == pytest.approx(float(rows[0][7]))
+    assert first["error"] == (rows[0][8] in ("1", "true"))
+
+
+def test_ten_percent_bad_rows_of_every_kind_are_quarantined_with_their_line(
+    store: EventStore, tmp_path: Path, baseline: Baseline
+) -> None:
+    rows = good_rows(900)
+    bad: dict[str, list[list[str]]] = {
+        "missing_case_id": [], "missing_activity": [], "missing_end_time": [],
+        "bad_timestamp": [], "end_before_start": [], "unknown_business_type": [],
+        "bad_amount": [], "bad_error_flag": [], "duplicate": [],
+    }
+    base = good_rows(100, seed=9)
+    for i, row in enumerate(base):
+        row = list(row)
+        row[0] = f"X{i:05d}"  # distinct cases, so these rows are not copies of good ones
+        kind = list(bad)[i % len(bad)]
+        if kind == "missing_case_id":
+            row[0] = ""
+        elif kind == "missing_activity":
+            row[1] = "  "
+        elif kind == "missing_end_time":
+            row[3] = ""
+        elif kind == "bad_timestamp":
+            row[2] = "yesterday at nine"
+        elif kind == "end_before_start":
+            row[2], row[3] = row[3], row[2]
+        elif kind == "unknown_business_type":
+            row[6] = "Z99"
+        elif kind == "bad_amount":
+            row[7] = "12,3x"
+        elif kind == "bad_error_flag":
+            row[8] = "maybe"
+        elif kind == "duplicate":
+            row = list(rows[i * 7])
+        bad[kind].append(row)
+    mixed: list[tuple[str | None, list[str]]] = [(None, r) for r in rows]
+    rng = random.Random(3)
+    for kind, kind_rows in bad.items():
+        for row in kind_rows:
+            # a copy must come after its original for the original to be the one kept
+            low = (rows.index(row) + 1) if kind == "duplicate" else 0
+            mixed.insert(rng.randint(low, len(mixed)), (kind, row))
+    path = write_csv(tmp_path / "mixed.csv", [r for _, r in mixed])
+    # one line the reader cannot split: too many fields
+    text = path.read_text(encoding="utf-8").splitlines()
+    text.insert(500, "J999999,Call number,2026-09-01 09:00:00,2026-09-01 09:00:05,0001,B01,P17,1,0,extra")
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+
+    report = store.ingest(path, baseline=baseline)
+
+    expected = {kind: len(v) for kind, v in bad.items()}
+    expected["malformed_line"] = 1
+    assert report.reasons == expected
+    assert report.loaded == 900
+    assert report.read == 1001 == report.loaded + report.quarantined
+    assert report.reconciles
+    assert len(store.read_events()) == 900
+
+    # every quarantined row names the line it came from, and that line holds its values
+    q = quarantine(report.quarantine_file)
+    assert len(q) == report.quarantined
+    assert q["reason"].value_counts().to_dict() == expected
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for _, row in q.iterrows():
+        line = lines[int(row["source_row"]) - 1]
+        if row["reason"] == "malformed_line":
+            assert line.endswith(",extra")
+            continue
+        assert line.split(",")[1].strip() == row["activity"].strip()
+        assert line.split(",")[0] == row["case_id"]
+        if row["reason"] == "bad_timestamp":
+            assert row["start_time"] == "yesterday at nine"  # the text as written
+        if row["reason"] == "duplicate":
+            # the kept copy is the earlier line
+            assert lines.index(line) + 1 < int(row["source_row"])
+
+
+def test_reingesting_a_file_adds_nothing_and_a_new_month_appends(
+    store: EventStore, tmp_path: Path, baseline: Baseline
+) -> None:
+    september = write_csv(tmp_path / "sep.csv", good_rows(200))
+    first = store.ingest(september, baseline=baseline)
+    again = store.ingest(september, baseline=baseline)
+    assert first.loaded == 200
+    assert (again.read, again.loaded, again.reasons) == (200, 0, {"already_in_store": 200})
+    october_rows = [[r[0].replace("J", "K"), *r[1:]] for r in good_rows(150, seed=2)]
+    october = store.ingest(write_csv(tmp_path / "oct.csv", october_rows), baseline=baseline)
+    assert october.loaded == 150
+    info = store.info()
+    assert info.events == 350
+    assert info.batches == 3
+    assert info.quarantined == 200
+
+
+def test_the_same_log_in_another_format_adds_nothing(store: EventStore, tmp_path: Path) -> None:
+    rows = good_rows(120)
+    store.ingest(write_csv(tmp_path / "log.csv", rows))
+    frame = pd.DataFrame(rows, columns=HEADER)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "log.parquet")
+    report = store.ingest(tmp_path / "log.parquet")
+    assert report.reasons == {"already_in_store": 120}
+
+
+def test_gb18030_csv_with_chinese_columns_ingests_through_a_mapping(
+    store: EventStore, tmp_path: Path, baseline: Baseline
+) -> None:
+    header = ["交易流水号", "步骤名称", "开始时间", "结束时间", "柜员号", "网点号", "交易码", "交易金额", "是否冲正"]
+    rows = [
+        ["20260901000001", "核对身份", "2026-09-01 09:00:00.120", "2026-09-01 09:00:31.500",
+         "0103", "广州天河支行", "P17", "5000.00", "否"],
+        ["20260901000001", "清点现金", "2026-09-01 09:00:35.000", "2026-09-01 09:01:20.250",
+         "0103", "广州天河支行", "P17", "5000.00", "否"],
+        ["20260901000002", "录入交易", "2026-09-01 09:05:00.000", "2026-09-01 09:06:10.000",
+         "0208", "广州天河支行", "P18", "60000.00", "是"],
+    ]
+    path = write_csv(tmp_path / "核心系统导出.csv", rows, header=header, encoding="gb18030",
+                     delimiter="|")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        "columns:\n  case_id: 交易流水号\n  activity: 步骤名称\n  start_time: 开始时间\n"
+        "  end_time: 结束时间\n  teller_id: 柜员号\n  branch_id: 网点号\n  business_type: 交易码\n"
+        "  amount: 交易金额\n  error: 是否冲正\n"
+        'timestamp_format: "%Y-%m-%d %H:%M:%S.%f"\nencoding: gb18030\n',
+        encoding="utf-8",
+    )
+    report = store.ingest(path, column_map=load_column_map(mapping), baseline=baseline)
+    assert (report.read, report.loaded, report.quarantined) == (3, 3, 0)
+    assert report.encoding == "gb18030"
+    events = store.read_events().to_pandas().sort_values("start_time")
+    assert list(events["activity"]) == ["核对身份", "清点现金", "录入交易"]
+    assert list(events["branch_id"].unique()) == ["广州天河支行"]
+    assert list(events["teller_id"]) == ["0103", "0103", "0208"]
+    assert list(events["error"]) == [False, False, True]
+    assert (events["end_time"] - events["start_time"]).dt.total_seconds().tolist() == [
+        pytest.approx(31.38), pytest.approx(45.25), pytest.approx(70.0)
+    ]
+
+
+def test_gb18030_is_detected_without_a_mapping(store: EventStore, tmp_path: Path) -> None:
+    rows = [["c1", "点钞", "2026-09-01 09:00:00", "2026-09-01 09:00:40", "0001", "B1", "P17",
+             "10", "0"]]
+    path = write_csv(tmp_path / "gb.csv", rows, encoding="gb18030")
+    report = store.ingest(path)
+    assert report.encoding == "gb18030"
+    assert store.read_events().column("activity").to_pylist() == ["点钞"]
+
+
+def test_utf8_bom_and_semicolons(store: EventStore, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bom.csv", good_rows(10), encoding="utf-8-sig", delimiter=";")
+    report = store.ingest(path)
+    assert report.loaded == 10
+    assert store.read_events().column("case_id").to_pylist()[0] == "J000000"
+
+
+def test_a_log_without_teller_or_type_still_loads(store: EventStore, tmp_path: Path) -> None:
+    path = tmp_path / "generic.csv"
+    path.write_text(
+        "Case,Task,Timestamp\n1,Register,2026/01/30 06:24:00\n1,Check,2026/01/30 07:00:00\n",
+        encoding="utf-8",
+    )
+    report = store.ingest(path)
+    assert report.loaded == 2
+    assert report.mapping == {"case_id": "Case", "activity": "Task", "end_time": "Timestamp"}
+    events = store.read_events().to_pandas()
+    assert events["teller_id"].isna().all()
+    assert str(events["end_time"].max()) == "2026-01-30 07:00:00"
+
+
+def test_rows_without_teller_load_with_a_warning(store: EventStore, tmp_path: Path) -> None:
+    rows = good_rows(20)
+    for row in rows[:5]:
+        row[4] = ""
+    report = store.ingest(write_csv(tmp_path / "t.csv", rows))
+    assert report.loaded == 20
+    assert report.warnings == {"missing_teller": 5}
+
+
+def test_timestamps_with_changing_offsets_are_stored_in_utc(store: EventStore,
+                                                            tmp_path: Path) -> None:
+    path = tmp_path / "tz.csv"
+    path.write_text(
+        "case_id,activity,end_time\n"
+        "a,x,2011-10-11 13:45:40.276000+02:00\na,y,2011-11-24 15:36:51.302000+01:00\n",
+        encoding="utf-8",
+    )
+    store.ingest(path)
+    ends = sorted(str(t) for t in store.read_events().column("end_time").to_pylist())
+    assert ends == ["2011-10-11 11:45:40.276000", "2011-11-24 14:36:51.302000"]
+
+
+def test_excel_workbook(store: EventStore, tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["流水号", "步骤", "开始时间", "结束时间", "柜员号"])
+    sheet.append(["A1", "清点现金", dt.datetime(2026, 9, 1, 9, 0), dt.datetime(2026, 9, 1, 9, 1),
+                  "0103"])
+    sheet.append(["A1", "打印凭证", dt.datetime(2026, 9, 1, 9, 1, 5),
+                  dt.datetime(2026, 9, 1, 9, 0), "0103"])
+    workbook.save(tmp_path / "log.xlsx")
+    report = store.ingest(tmp_path / "log.xlsx")
+    assert (report.loaded, report.reasons) == (1, {"end_before_start": 1})
+    q = quarantine(report.quarantine_file)
+    assert q.loc[0, "source_row"] == "3"  # sheet row 3
+    assert store.read_events().column("teller_id").to_pylist() == ["0103"]
+
+
+def test_parquet_with_typed_columns(store: EventStore, tmp_path: Path) -> None:
+    table = pa.table({
+        "case_id": ["c1", "c1", "c2"],
+        "activity": ["a", "b", "a"],
+        "start_time": pa.array([dt.datetime(2026, 9, 1, 9, 0), dt.datetime(2026, 9, 1, 9, 1),
+                                None], pa.timestamp("us")),
+        "end_time": pa.array([dt.datetime(2026, 9, 1, 9, 0, 30), dt.datetime(2026, 9, 1, 9, 2),
+                              dt.datetime(2026, 9, 1, 9, 5)], pa.timestamp("us")),
+        "amount": [1.5, None, 3.0],
+    })
+    pq.write_table(table, tmp_path / "typed.parquet")
+    report = store.ingest(tmp_path / "typed.parquet")
+    assert report.loaded == 3
+    events = store.read_events().to_pandas().sort_values("source_row")
+    assert events["source_row"].tolist() == [1, 2, 3]
+    assert events["amount"].tolist()[0] == 1.5
+
+
+def test_xes_lifecycle_pairs_start_and_complete(store: EventStore, tmp_path: Path) -> None:
+    def event(name: str, transition: str, time: str, resource: str = "r1") -> str:
+        return (
+            f'<event><string key="concept:name" value="{name}"/>'
+            f'<string key="lifecycle:transition" value="{transition}"/>'
+            f'<string key="org:resource" value="{resource}"/>'
+            f'<date key="time:timestamp" value="{time}"/></event>'
+        )
+
+    trace = "".join([
+        '<trace><string key="concept:name" value="case1"/>',
+        event("A", "start", "2026-09-01T09:00:00.000+08:00"),
+        event("A", "complete", "2026-09-01T09:00:30.000+08:00"),
+        event("B", "start", "2026-09-01T09:01:00.000+08:00"),
+        event("B", "start", "2026-09-01T09:01:10.000+08:00"),     # nested: FIFO pairing
+        event("B", "complete", "2026-09-01T09:02:00.000+08:00"),
+        event("B", "complete", "2026-09-01T09:03:00.000+08:00"),
+        event("C", "complete", "2026-09-01T09:04:00.000+08:00"),  # no start
+        event("D", "start", "2026-09-01T09:05:00.000+08:00"),     # never completed
+        event("E", "schedule", "2026-09-01T09:06:00.000+08:00"),  # not used
+        "</trace>",
+    ])
+    xes = f'<?xml version="1.0"?><log xmlns="http://www.xes-standard.org/">{trace}</log>'
+    path = tmp_path / "log.xes.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(xes)
+    report = store.ingest(path)
+    assert report.read == 9
+    assert report.merged_by_pairing == 3
+    assert report.pairing == {"start_events": 4, "complete_events": 4, "paired": 3,
+                              "unmatched_start": 1, "unmatched_complete": 1}
+    assert report.reasons == {"lifecycle_not_used": 1, "unmatched_start": 1}
+    assert report.loaded == 4 and report.reconciles
+    assert report.warnings == {"unmatched_complete": 1}
+    con = duckdb.connect()
+    events = store.read_events().to_pandas().sort_values(["activity", "end_time"])
+    durations = (events["end_time"] - events["start_time"]).dt.total_seconds().tolist()
+    assert events["activity"].tolist() == ["A", "B", "B", "C"]
+    assert durations[:3] == [30.0, 60.0, 110.0]   # B: 09:01:00-09:02:00 and 09:01:10-09:03:00
+    assert pd.isna(durations[3])
+    assert str(events["start_time"].iloc[0]) == "2026-09-01 01:00:00"  # UTC
+    con.close()
+
+
+def test_unreadable_files_give_a_clear_error(store: EventStore, tmp_path: Path) -> None:
+    with pytest.raises(ProcmineError, match="no such file"):
+        store.ingest(tmp_path / "missing.csv")
+    (tmp_path / "log.doc").write_text("x", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="unknown file type .doc"):
+        store.ingest(tmp_path / "log.doc")
+    (tmp_path / "nocase.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="no column found for case_id, activity, end_time"):
+        store.ingest(tmp_path / "nocase.csv")
+    path = write_csv(tmp_path / "ok.csv", good_rows(3))
+    with pytest.raises(ProcmineError, match="NO_SUCH_COLUMN"):
+        store.ingest(path, column_map=ColumnMap(columns={"case_id": "NO_SUCH_COLUMN"}))
+    weird = tmp_path / "weird.csv"
+    weird.write_text("case_id,activity,end_time\na,b,not a time\nc,d,never\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="timestamp_format"):
+        store.ingest(weird)
+    assert store.is_empty()
+
+
+def test_mapping_file_errors_name_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text("columns:\n  case_idd: JRNL\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="columns.case_idd is not a canonical column"):
+        load_column_map(path)
+    path.write_text("columns: [a, b\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="line 2: not valid YAML"):
+        load_column_map(path)
+    path.write_text("columns:\n  case_id: A\nencoding: klingon\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="encoding 'klingon' is not known"):
+        load_column_map(path)
