@@ -180,6 +180,24 @@ def baseline_show(
     out.print(table)
 
 
+@baseline_app.command("check")
+def baseline_check(
+    path: Annotated[Path, typer.Argument(help="A baseline CSV to validate.")],
+) -> None:
+    """Validate a bank's own baseline file (unique codes, positive standard times) and say how
+    it differs from the bundled 58 types."""
+    own = load_baseline(path)
+    bundled = load_baseline()
+    added = [c for c in own.codes if c not in bundled]
+    missing = [c for c in bundled.codes if c not in own]
+    changed = [c for c in own.codes if c in bundled
+               and own.standard_seconds(c) != bundled.standard_seconds(c)]
+    out.print(f"{path}: {len(own)} business types, valid")
+    out.print(f"  not in the bundled baseline: {', '.join(added) or 'none'}")
+    out.print(f"  bundled types it leaves out: {', '.join(missing) or 'none'}")
+    out.print(f"  standard time differs from the bundled one: {', '.join(changed) or 'none'}")
+
+
 @app.command("demo-data")
 def demo_data(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write events.csv and truth.json.")],

@@ -1,16 +1,17 @@
 """Ingest: one event-log file into the store, losing nothing.
 
-The pipeline runs in DuckDB. In one streaming pass every record is typed, checked and written to
-Parquet split into good and bad rows (lifecycle logs are first staged and their start and
-complete events paired). Then, reading only hash columns, exact copies within the file and rows
-the store already holds are set aside. Good rows become the batch's file in the store; every
-other record goes to the quarantine CSV with its line (or record number) and reason, so that
-``read == loaded + quarantined + merged_by_pairing`` holds for every ingest.
+The pipeline runs in DuckDB. In one streaming pass every record is typed, checked (rows the store
+already holds included) and written to the batch's Parquet file with its quarantine reason, NULL
+for a good row (lifecycle logs are first staged and their start and complete events paired).
+Exact copies within the file are then found from the file's hash column; only a file that has
+them is written again, with the copies marked. The batch file keeps every record; the store's
+``events`` view shows the good ones, and the quarantined ones also go to a CSV with their line (or
+record number) and reason, so that ``read == loaded + quarantined + merged_by_pairing`` holds for
+every ingest.
 """
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -122,6 +123,7 @@ class _Ingest:
         self.batch_id = batch_id
         self.baseline = baseline
         self.progress = progress
+        self._padded: set[str] | None = None
         self.report = IngestReport(
             source=str(spec.path),
             format=spec.format,
@@ -134,8 +136,33 @@ class _Ingest:
     # -- expressions ----------------------------------------------------------------------
 
     def _text(self, canonical: str) -> str:
+        """The column's text, NULL when empty; trimmed where the file pads values.
+
+        Trimming every value costs as much as reading the file, so it is done only for columns
+        whose sample shows padding (fixed-width exports); casts to time and number ignore
+        surrounding spaces anyway. The CSV reader already reads empty fields as NULL.
+        """
         column = self.spec.column_for(canonical)
-        return f"nullif(trim({_q(column)}), '')" if column else "CAST(NULL AS VARCHAR)"
+        if column is None:
+            return "CAST(NULL AS VARCHAR)"
+        if column in self._padded_columns():
+            return f"nullif(trim({_q(column)}), '')"
+        if self.spec.format == "csv":
+            return _q(column)
+        return f"nullif({_q(column)}, '')"
+
+    def _padded_columns(self) -> set[str]:
+        if self._padded is None:
+            columns = [c for c in self.spec.mapping.values()]
+            checks = ", ".join(
+                f"count(*) FILTER (WHERE {_q(c)} <> trim({_q(c)}) OR {_q(c)} = '')"
+                for c in columns
+            )
+            counts = self.con.execute(
+                f"SELECT {checks} FROM (SELECT * FROM src LIMIT 20000)"
+            ).fetchall()[0]
+            self._padded = {c for c, n in zip(columns, counts, strict=True) if n}
+        return self._padded
 
     def _timestamp_expr(self, canonical: str) -> str:
         column = self.spec.column_for(canonical)
@@ -192,8 +219,11 @@ class _Ingest:
         text = self._text("error")
         trues = ", ".join(_lit(w) for w in _TRUE_WORDS)
         falses = ", ".join(_lit(w) for w in _FALSE_WORDS)
+        if text.startswith("CAST(NULL"):
+            return "CAST(NULL AS BOOLEAN)"
         return (
-            f"CASE WHEN lower({text}) IN ({trues}) THEN true "
+            f"CASE WHEN {text} IN ('0', '1') THEN {text} = '1' "  # the common case, no lower()
+            f"WHEN lower({text}) IN ({trues}) THEN true "
             f"WHEN lower({text}) IN ({falses}) THEN false ELSE NULL END"
         )
 
@@ -203,10 +233,11 @@ class _Ingest:
     # -- steps ---------------------------------------------------------------------------
 
     def run(self) -> IngestReport:
-        self.work_dir = self.store.tmp_dir / f"ingest-{self.batch_id}"
-        shutil.rmtree(self.work_dir, ignore_errors=True)
         self.numbered = "_row" in self._src_columns()
         self._rejected: list[tuple[int, str, str]] = []
+        self.target = self.store.events_dir / f"{self.batch_id}.parquet"
+        self.partial = self.target.with_suffix(".parquet.partial")
+        self._load_stored_hashes()
         try:
             if self.spec.has_lifecycle and self.spec.column_for("start_time") is None:
                 # Events with lifecycle transitions: stage, pair start with complete, check.
@@ -224,29 +255,36 @@ class _Ingest:
                 else:
                     self.con.execute("CREATE TEMP VIEW numbered AS SELECT * FROM staged")
                 self._pair_lifecycle()
-                rows = self._check_select("paired_rows")
-                phase = "check"
+                rows, phase = self._check_select("paired_rows"), "check"
             else:
                 # One streaming pass: read, type, check and write every record.
-                rows = self._check_select(f"({self._stage_select()})")
-                phase = "read"
+                rows, phase = self._check_select(f"({self._stage_select()})"), "read"
             self._run_with_progress(
-                "COPY (SELECT *, CASE WHEN reason IS NULL THEN 'ok' ELSE 'bad' END AS status "
-                f"FROM ({rows})) TO {_lit(str(self.work_dir))} "
-                "(FORMAT parquet, PARTITION_BY (status), WRITE_PARTITION_COLUMNS false)",
-                phase,
+                f"COPY ({rows}) TO {_lit(str(self.partial))} (FORMAT parquet)", phase
             )
             if not self.numbered:
                 self._collect_rejects()
-            self._define_parts()
-            self._set_aside_copies()
+            self.con.execute(
+                f"CREATE TEMP VIEW written AS SELECT * FROM read_parquet("
+                f"{_lit(str(self.partial))}, file_row_number = true)"
+            )
+            self._mark_copies()
             self._count()
-            self._write_store()
             if self.report.quarantined:
                 self._write_quarantine()
+            self._commit()
         finally:
-            shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.partial.unlink(missing_ok=True)
         return self.report
+
+    def _load_stored_hashes(self) -> None:
+        """The content hashes of the rows already stored, to recognise them in one pass."""
+        if self.store.is_empty():
+            self.con.execute("CREATE TEMP TABLE stored_hashes (row_hash UBIGINT)")
+        else:
+            self.con.execute(
+                "CREATE TEMP TABLE stored_hashes AS SELECT DISTINCT row_hash FROM events_hashed"
+            )
 
     def _run_with_progress(self, sql: str, phase: str) -> None:
         """Run a long statement, reporting DuckDB's own progress estimate while it runs."""
@@ -288,11 +326,27 @@ class _Ingest:
         inner.append(f"{self._text(INSTANCE)} AS instance")
         row = "_row" if "_row" in src_columns else "NULL"  # CSV lines are numbered later
         inner.append(f"CAST({row} AS BIGINT) AS src_row")
-        # An exact duplicate is a copy of the whole source record, every column included.
-        inner.append(
-            "hash(" + ", ".join(_q(c) for c in src_columns if c != "_row") + ") AS record_hash"
+        # The source text passes through (no copy) for the hash of a quarantined record.
+        inner += [f"{_q(c)} AS __src_{i}" for i, c in enumerate(self._record_columns())]
+        unmapped = [c for c in self._record_columns() if c not in self.spec.mapping.values()]
+        if unmapped:
+            inner.append("hash(" + ", ".join(_q(c) for c in unmapped) + ") AS unmapped_hash")
+        # Two records are copies when their canonical values and unmapped columns are equal.
+        record = "hash(row_hash, unmapped_hash)" if unmapped else "row_hash"
+        return (
+            f"SELECT * EXCLUDE ({'unmapped_hash' if unmapped else 'src_row'}) "
+            f"{'' if unmapped else ', src_row'}, {record} AS record_hash FROM ("
+            f"SELECT *, hash({_CANONICAL}) AS row_hash FROM (SELECT {', '.join(inner)} FROM src))"
         )
-        return f"SELECT {', '.join(inner)} FROM src"
+
+    def _record_columns(self) -> list[str]:
+        """The source's own columns (not the reader's record number)."""
+        return [c for c in self._src_columns() if c != "_row"]
+
+    def _line_hash(self, prefix: str = "__src_") -> str:
+        """A hash of a record's source text, to find a quarantined CSV record's line again."""
+        n = len(self._record_columns())
+        return "hash(" + ", ".join(f"{prefix}{i}" for i in range(n)) + ")"
 
     def _src_columns(self) -> list[str]:
         return [r[0] for r in self.con.execute("DESCRIBE src").fetchall()]
@@ -410,17 +464,26 @@ class _Ingest:
         unmatched_complete = (
             "" if rows == "paired_rows" else ", false AS unmatched_complete"
         )
+        in_store = (
+            "false" if self.store.is_empty()
+            else "row_hash IN (SELECT row_hash FROM stored_hashes)"
+        )
+
         def failed(c: str) -> str:
             return f"({c} IS NULL AND {c}__text IS NOT NULL)"
 
         bad_ts = " OR ".join(failed(c) for c in TIMESTAMP_COLUMNS)
-        texts = ", ".join(f"{c}__text" for c in _CONVERTED_COLUMNS)
+        texts = ", ".join(
+            [f"{c}__text" for c in _CONVERTED_COLUMNS]
+            + [f"__src_{i}" for i in range(len(self._record_columns()))]
+        )
         raws = ", ".join(
             f"CASE WHEN reason IS NOT NULL THEN {c}__text END AS {c}__raw"
             for c in _CONVERTED_COLUMNS
         )
         return f"""
-            SELECT * EXCLUDE ({texts}), {raws} FROM (
+            SELECT * EXCLUDE ({texts}), {raws},
+                CASE WHEN reason IS NOT NULL THEN {self._line_hash()} END AS line_hash FROM (
             SELECT *,
                 CASE
                     WHEN case_id IS NULL THEN 'missing_case_id'
@@ -433,8 +496,8 @@ class _Ingest:
                     WHEN {failed("error")} THEN 'bad_error_flag'
                     WHEN start_time > end_time THEN 'end_before_start'
                     WHEN {unknown_type} THEN 'unknown_business_type'
-                END AS reason,
-                hash({", ".join(CANONICAL_COLUMNS)}) AS row_hash{unmatched_complete}
+                    WHEN {in_store} THEN 'already_in_store'
+                END AS reason{unmatched_complete}
             FROM {rows})
         """
 
@@ -464,100 +527,79 @@ class _Ingest:
     def _line_join(self, index: str) -> str:
         return f"ASOF LEFT JOIN reject_marks m ON {index} >= m.kept_before"
 
-    def _define_parts(self) -> None:
-        """Views ``ok`` and ``bad`` over the two halves written by the streaming pass."""
-        folders = {part: self.work_dir / f"status={part}" for part in ("ok", "bad")}
-        files = {p: sorted(f.glob("*.parquet")) if f.exists() else [] for p, f in folders.items()}
-        self.ok_files = files["ok"]
-        present = [p for p in ("ok", "bad") if files[p]]
-        if not present:
-            raise ProcmineError(f"{self.spec.path}: the file holds no records")
-        for part in present:
-            glob = _lit(str(folders[part] / "*.parquet"))
-            self.con.execute(f"CREATE TEMP VIEW {part} AS SELECT * FROM read_parquet({glob})")
-        for part in ("ok", "bad"):
-            if part not in present:
-                self.con.execute(f"CREATE TEMP VIEW {part} AS SELECT * FROM {present[0]} "
-                                 "WHERE false")
+    def _mark_copies(self) -> None:
+        """Exact copies within the file: the first is kept, the others are quarantined.
 
-    def _set_aside_copies(self) -> None:
-        """Find exact copies within the file and rows the store already holds.
-
-        Copies are found by a 64-bit hash of all source columns, confirmed on the canonical
-        values; the first copy is kept. Stored rows are matched on the canonical values, so
-        re-ingesting a file, or the same log in another format, adds nothing.
+        Records are compared by a 64-bit hash of all their source columns, confirmed on the
+        canonical values. Found from the written file's hash column alone; only a file that
+        has copies is written a second time, with the copies marked.
         """
-        self.con.execute(
-            "CREATE TEMP TABLE copy_groups AS SELECT record_hash FROM ok "
-            "GROUP BY record_hash HAVING count(*) > 1"
+        self.copies = self._scalar(
+            "SELECT count(*) FROM (SELECT record_hash FROM written WHERE reason IS NULL "
+            "GROUP BY record_hash HAVING count(*) > 1)"
         )
-        if self.store.is_empty():
-            self.con.execute("CREATE TEMP TABLE stored AS SELECT CAST(NULL AS UBIGINT) AS "
-                             "row_hash WHERE false")
-        else:
-            same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM e.{c}" for c in CANONICAL_COLUMNS)
-            self.con.execute(
-                "CREATE TEMP TABLE stored AS SELECT DISTINCT o.row_hash FROM ok o "
-                f"JOIN events_hashed e ON o.row_hash = e.row_hash AND {same}"
-            )
+        if not self.copies:
+            self.con.execute("CREATE TEMP VIEW final AS SELECT * FROM written")
+            return
         self.con.execute(
             f"""
-            CREATE TEMP VIEW ok_marked AS
-            SELECT o.*, CASE
-                WHEN o.row_hash IN (SELECT row_hash FROM stored) THEN 'already_in_store'
-                WHEN o.record_hash IN (SELECT record_hash FROM copy_groups)
-                     AND row_number() OVER (PARTITION BY o.record_hash, {_CANONICAL}
-                                            ORDER BY o.src_row) > 1 THEN 'duplicate'
-            END AS set_aside
-            FROM ok o
+            CREATE TEMP TABLE copy_marks AS
+            SELECT file_row_number FROM (
+                SELECT file_row_number, row_number() OVER (
+                    PARTITION BY record_hash, {_CANONICAL} ORDER BY file_row_number) AS copy
+                FROM written
+                WHERE reason IS NULL AND record_hash IN (
+                    SELECT record_hash FROM written WHERE reason IS NULL
+                    GROUP BY record_hash HAVING count(*) > 1)
+            ) WHERE copy > 1
             """
         )
-        self.set_aside = self._scalar(
-            "SELECT count(*) FROM ok WHERE row_hash IN (SELECT row_hash FROM stored)"
-            " OR record_hash IN (SELECT record_hash FROM copy_groups)"
-        ) > 0
-        # Rows that stay: all of ``ok`` unless something was set aside.
-        self.kept = "ok_marked WHERE set_aside IS NULL" if self.set_aside else "ok WHERE true"
+        marked = self.partial.with_suffix(".marked")
+        self._run_with_progress(
+            "COPY (SELECT w.* EXCLUDE (file_row_number) REPLACE (CASE WHEN m.file_row_number "
+            "IS NOT NULL THEN 'duplicate' ELSE w.reason END AS reason) FROM written w "
+            "LEFT JOIN copy_marks m USING (file_row_number) ORDER BY w.file_row_number) "
+            f"TO {_lit(str(marked))} (FORMAT parquet)",
+            "write",
+        )
+        marked.replace(self.partial)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW final AS SELECT * FROM read_parquet("
+            f"{_lit(str(self.partial))}, file_row_number = true)"
+        )
 
     def _count(self) -> None:
         report = self.report
-        sql = "SELECT reason, count(*) FROM bad GROUP BY ALL"
-        if self.set_aside:
-            sql += (" UNION ALL SELECT set_aside, count(*) FROM ok_marked "
-                    "WHERE set_aside IS NOT NULL GROUP BY ALL")
-        reasons = dict(self.con.execute(sql).fetchall())
+        reasons = dict(self.con.execute(
+            "SELECT reason, count(*) FROM final WHERE reason IS NOT NULL GROUP BY ALL"
+        ).fetchall())
         if self._rejected:
             reasons["malformed_line"] = len(self._rejected)
         report.reasons = {r: int(reasons[r]) for r in (*QUARANTINE_REASONS, "malformed_line")
                           if r in reasons}
         report.quarantined = sum(report.reasons.values())
-        report.loaded = self._scalar(f"SELECT count(*) FROM {self.kept}")
+        report.loaded = self._scalar("SELECT count(*) FROM final WHERE reason IS NULL")
         report.read = report.loaded + report.quarantined + report.merged_by_pairing
         warnings: dict[str, int] = {}
         if self.spec.column_for("teller_id") is not None:
-            n = self._scalar(f"SELECT count(*) FROM {self.kept} AND teller_id IS NULL")
+            n = self._scalar(
+                "SELECT count(*) FROM final WHERE reason IS NULL AND teller_id IS NULL"
+            )
             if n:
                 warnings["missing_teller"] = n
         if report.pairing.get("unmatched_complete"):
-            n = self._scalar(f"SELECT count(*) FROM {self.kept} AND unmatched_complete")
+            n = self._scalar(
+                "SELECT count(*) FROM final WHERE reason IS NULL AND unmatched_complete"
+            )
             if n:
                 warnings["unmatched_complete"] = n
         report.warnings = warnings
 
-    def _write_store(self) -> None:
-        """Good rows become the batch's file in the store (moved as written when nothing was
-        set aside, rewritten without the set-aside rows otherwise)."""
-        if not self.report.loaded:
-            return
-        target = self.store.events_dir / f"{self.batch_id}.parquet"
-        if not self.set_aside and len(self.ok_files) == 1:
-            shutil.move(str(self.ok_files[0]), target)
-            return
-        partial = target.with_suffix(".parquet.partial")
-        self._run_with_progress(
-            f"COPY (SELECT * FROM {self.kept}) TO {_lit(str(partial))} (FORMAT parquet)", "write"
-        )
-        partial.replace(target)
+    def _commit(self) -> None:
+        """The written file joins the store (its quarantined rows stay in it, hidden by the
+        ``events`` view, so the batch file keeps every record of the source)."""
+        if self.report.loaded:
+            self.partial.replace(self.target)
 
     def _write_quarantine(self) -> None:
         """Bad rows with their line (or record number), reason and values as in the source."""
@@ -572,11 +614,10 @@ class _Ingest:
                 values.append(f"{canonical} AS {_q(col)}")
             elif canonical == LIFECYCLE:
                 values.append(f"lifecycle AS {_q(col)}")
-        rows = "SELECT *, reason AS why FROM bad"
-        if self.set_aside:
-            rows += " UNION ALL BY NAME SELECT *, set_aside AS why FROM ok_marked " \
-                    "WHERE set_aside IS NOT NULL"
-        self.con.execute(f"CREATE TEMP TABLE quarantined AS {rows}")
+        self.con.execute(
+            "CREATE TEMP TABLE quarantined AS SELECT *, reason AS why FROM final "
+            "WHERE reason IS NOT NULL"
+        )
         if not self.numbered:
             self._number_quarantined_csv_rows()
         select = (
@@ -602,36 +643,57 @@ class _Ingest:
         """Give quarantined CSV rows their line in the file.
 
         The streaming pass does not number CSV lines (that would cost a second copy of the
-        data), so here the file's record hashes are read once more in order, and the
-        quarantined rows matched to them; identical records take their lines in order, the
-        first copy of an exact duplicate being the one that was kept.
+        data), so the file is read once more, only when something was quarantined, keeping a
+        hash per line in order. A bad record is matched on the hash of its text, a copy on the
+        hash of its content; identical records take their lines in order, the first copy of an
+        exact duplicate being the one that was kept.
         """
-        names = [c for c in self._src_columns() if c != "_row"]
-        self.con.execute(
-            "CREATE TEMP TABLE file_hashes AS SELECT hash("
-            + ", ".join(_q(c) for c in names) + ") AS record_hash FROM src"
-        )
+        raw = "hash(" + ", ".join(_q(c) for c in self._record_columns()) + ")"
+        if self.copies:
+            self.con.execute(
+                f"CREATE TEMP TABLE file_lines AS SELECT {self._line_hash()} AS line_hash, "
+                f"record_hash FROM ({self._stage_select()})"
+            )
+        else:
+            self.con.execute(
+                f"CREATE TEMP TABLE file_lines AS SELECT {raw} AS line_hash, "
+                "CAST(NULL AS UBIGINT) AS record_hash FROM src"
+            )
         self.con.execute(
             f"""
             CREATE TEMP TABLE quarantine_lines AS
-            SELECT h.record_hash, {self._line_expr('h.rowid')} AS line,
-                   row_number() OVER (PARTITION BY h.record_hash ORDER BY h.rowid) AS copy
-            FROM file_hashes h {self._line_join('h.rowid')}
-            WHERE h.record_hash IN (SELECT record_hash FROM quarantined)
+            WITH numbered AS (
+                SELECT h.line_hash, h.record_hash, h.rowid AS pos,
+                       {self._line_expr('h.rowid')} AS line
+                FROM file_lines h {self._line_join('h.rowid')}
+                WHERE h.line_hash IN (SELECT line_hash FROM quarantined)
+                   OR h.record_hash IN (SELECT record_hash FROM quarantined
+                                        WHERE why = 'duplicate')
+            )
+            SELECT 'text' AS via, line_hash AS key, line,
+                   row_number() OVER (PARTITION BY line_hash ORDER BY pos) AS k
+            FROM numbered WHERE line_hash IN (SELECT line_hash FROM quarantined)
+            UNION ALL
+            SELECT 'copy', record_hash, line,
+                   row_number() OVER (PARTITION BY record_hash ORDER BY pos)
+            FROM numbered WHERE record_hash IN (SELECT record_hash FROM quarantined
+                                                WHERE why = 'duplicate')
             """
         )
         self.con.execute(
             """
             CREATE OR REPLACE TEMP TABLE quarantined AS
             WITH q AS (
-                SELECT * EXCLUDE (src_row), row_number() OVER (
-                    PARTITION BY record_hash ORDER BY why) + CASE WHEN why = 'duplicate'
-                    THEN 1 ELSE 0 END AS copy
+                SELECT * EXCLUDE (src_row),
+                    CASE WHEN why = 'duplicate' THEN 'copy' ELSE 'text' END AS via,
+                    CASE WHEN why = 'duplicate' THEN record_hash ELSE line_hash END AS key
                 FROM quarantined
+            ), k AS (
+                SELECT *, row_number() OVER (PARTITION BY via, key ORDER BY file_row_number)
+                          + CASE WHEN via = 'copy' THEN 1 ELSE 0 END AS k
+                FROM q
             )
-            SELECT q.* EXCLUDE (copy), l.line AS src_row
-            FROM q LEFT JOIN quarantine_lines l
-              ON q.record_hash = l.record_hash AND q.copy = l.copy
+            SELECT k.* EXCLUDE (via, key, k), l.line AS src_row
+            FROM k LEFT JOIN quarantine_lines l USING (via, key, k)
             """
         )
-

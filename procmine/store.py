@@ -4,9 +4,8 @@ Together with ``procmine.ingest`` (the ingest pipeline), the one place that buil
 Layout under the workspace (``PROCMINE_HOME``,
 default ``./workspace``)::
 
-    store/events/<batch>.parquet     loaded rows, one file per ingested source file (read them
-                                     through the ``events`` view: files also carry the
-                                     ingest's own check columns, empty for stored rows)
+    store/events/<batch>.parquet     every record of one ingested file with its check results;
+                                     the ``events`` view shows the loaded ones (reason NULL)
     store/batches.jsonl              one line per ingest: source, mapping, counts, reasons
     quarantine/<batch>.csv           rejected rows with their source row and reason
 
@@ -118,7 +117,8 @@ class EventStore:
                 f"CREATE OR REPLACE VIEW events_hashed AS SELECT {cols}, "
                 r"regexp_extract(filename, '([^/\\]+)\.parquet$', 1) AS source_batch, "
                 f"src_row AS source_row, row_hash "
-                f"FROM read_parquet({glob}, union_by_name = true, filename = true)"
+                f"FROM read_parquet({glob}, union_by_name = true, filename = true) "
+                "WHERE reason IS NULL"
             )
         else:
             typed = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in CANONICAL_COLUMNS.items())

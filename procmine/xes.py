@@ -601,6 +601,14 @@ class _FastParser:
         p1_num = np.where(has1, num1[ff1], self.p1_num)
         if s1.any():
             self.p1_kind, self.p1_num = int(k1[ff1[-1]]), int(num1[ff1[-1]])
+        p2_kind_before, p2_num_before = self.p2_kind, self.p2_num
+        # Parents at depth 2: events inside traces (their row), else other.
+        s2 = (ttype == _START) & d2
+        ff2 = np.maximum.accumulate(np.where(s2, ar, -1))
+        has2 = ff2 >= 0
+        k2 = np.where(valid_event, _EVENT, _OTHER)
+        if s2.any():
+            self.p2_kind, self.p2_num = int(k2[ff2[-1]]), int(row[ff2[-1]])
         out.ev_trace.append(np.where(d2, p1_num, 0)[valid_event])
         out.traces = int(trace_no[-1])
         out.events = int(row[-1])
@@ -617,29 +625,12 @@ class _FastParser:
         val_q[owner[is_val]] = is_val
         attr = (kind == _ATTR) & not_end & (key_q >= 0)
         d3 = depth == 3
-        if d3.any():
-            # Parents at depth 2: events inside traces (their row), else other.
-            s2 = (ttype == _START) & d2
-            ff2 = np.maximum.accumulate(np.where(s2, ar, -1))
-            has2 = ff2 >= 0
-            k2 = np.where(valid_event, _EVENT, _OTHER)
-            p2_kind = np.where(has2, k2[ff2], self.p2_kind)
-            p2_num = np.where(has2, row[ff2], self.p2_num)
-            if s2.any():
-                self.p2_kind, self.p2_num = int(k2[ff2[-1]]), int(row[ff2[-1]])
-            ev_attr = attr & ((d3 & (p2_kind == _EVENT)) | (d2 & (p1_kind == _EVENT)))
-            ev_idx = np.flatnonzero(ev_attr)
-            ev_rows = np.where(d3, p2_num, p1_num)[ev_idx]
-        else:
-            s2 = (ttype == _START) & d2
-            if s2.any():
-                last = int(np.flatnonzero(s2)[-1])
-                self.p2_kind = _EVENT if valid_event[last] else _OTHER
-                self.p2_num = int(row[last])
-            ev_idx = np.flatnonzero(attr & d2 & (p1_kind == _EVENT))
-            ev_rows = p1_num[ev_idx]
+        p2_kind = np.where(has2, k2[ff2], p2_kind_before)
+        p2_num = np.where(has2, row[ff2], p2_num_before)
+        ev_attr = attr & ((d3 & (p2_kind == _EVENT)) | (d2 & (p1_kind == _EVENT)))
+        ev_idx = np.flatnonzero(ev_attr)
         if ev_idx.size:
-            out.ev_rows.append(ev_rows)
+            out.ev_rows.append(np.where(d3, p2_num, p1_num)[ev_idx])
             out.ev_codes.append(self._keys(pieces, key_q[ev_idx], out.ev_keys))
             out.ev_vals.append(_normalize(_take(pieces, _quoted_index(val_q[ev_idx]))))
         tr_idx = np.flatnonzero(attr & d2 & (p1_kind == _TRACE))
