@@ -685,17 +685,16 @@ class _Validator(threading.Thread):
         parser = _parser(_NullTarget())
         while True:
             chunk = self.chunks.get()
-            if self.error is not None:
-                if chunk is None:
-                    return
-                continue
-            try:
-                if chunk is None:
-                    parser.close()
-                    return
-                parser.feed(chunk)
-            except BaseException as exc:
-                self.error = exc
+            if self.error is None:
+                try:
+                    if chunk is None:
+                        parser.close()
+                    else:
+                        parser.feed(chunk)
+                except BaseException as exc:
+                    self.error = exc
+            if chunk is None:
+                return
 
 
 def _detect_encoding(head: bytes) -> tuple[int, str | None]:
@@ -720,6 +719,13 @@ def _detect_encoding(head: bytes) -> tuple[int, str | None]:
     return 0, None if name in ("utf-8", "ascii") else name
 
 
+def _start(head: bytes) -> tuple[bytes, None, codecs.IncrementalDecoder | None]:
+    """Strip a UTF-8 byte-order mark from the file's first bytes and pick a decoder."""
+    bom, encoding = _detect_encoding(head)
+    decoder = codecs.getincrementaldecoder(encoding)() if encoding is not None else None
+    return head[bom:], None, decoder
+
+
 def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResult:
     fast = _FastParser()
     validator = _Validator()
@@ -727,7 +733,7 @@ def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResu
     failure: BaseException | None = None
     pending = b""
     decoder: codecs.IncrementalDecoder | None = None
-    first = True
+    head: bytes | None = b""  # the start of the file until its encoding is known
     try:
         for data in _iter_chunks(p, progress):
             validator.chunks.put(data)
@@ -736,12 +742,11 @@ def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResu
             if failure is not None:
                 continue  # only the validator still reads, to tell why it failed
             try:
-                if first:
-                    first = False
-                    bom, encoding = _detect_encoding(data)
-                    data = data[bom:]
-                    if encoding is not None:
-                        decoder = codecs.getincrementaldecoder(encoding)()
+                if head is not None:
+                    head += data
+                    if len(head) < 4096 and b">" not in head[4:]:
+                        continue  # the XML declaration is not complete yet
+                    data, head, decoder = _start(head)
                 if decoder is not None:
                     data = decoder.decode(data).encode("utf-8")
                 pending = fast.feed(pending + data if pending else data, final=False)
@@ -751,6 +756,10 @@ def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResu
                 failure = exc
         if failure is None and validator.error is None:
             try:
+                if head is not None:
+                    pending, head, decoder = _start(head)
+                    if decoder is not None:
+                        pending = decoder.decode(pending).encode("utf-8")
                 tail = decoder.decode(b"", final=True).encode("utf-8") if decoder else b""
                 fast.feed(pending + tail, final=True)
                 if not fast.root_seen:

@@ -49,7 +49,8 @@ def test_a_gb18030_bank_file_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("business_type,standard_seconds\nX1,90\nX1,80\n", "line 3: business type 'X1' appears twice"),
+        ("business_type,standard_seconds\nX1,90\nX1,80\n",
+         "line 3: business type 'X1' appears twice"),
         ("business_type,standard_seconds\nX1,0\n", "line 2: field standard_seconds is 0"),
         ("business_type,standard_seconds\nX1,fast\n", "line 2: field standard_seconds is 'fast'"),
         ("business_type,standard_seconds\n,60\n", "line 2: field business_type is empty"),

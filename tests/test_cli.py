@@ -87,7 +87,8 @@ def test_baseline_show_json_and_a_bank_file(tmp_path: Path) -> None:
     records = json.loads(result.stdout)
     assert len(records) == 58
     assert records[16] == {
-        "business_type": "P17", "name_zh": "活期现金存款", "name_en": "Current-account cash deposit",
+        "business_type": "P17", "name_zh": "活期现金存款",
+        "name_en": "Current-account cash deposit",
         "group": "personal_cash", "standard_seconds": 120.0, "review_group": "accounting-and-cash",
     }
     own = tmp_path / "own.csv"

@@ -119,7 +119,8 @@ def test_ten_percent_bad_rows_of_every_kind_are_quarantined_with_their_line(
     path = write_csv(tmp_path / "mixed.csv", [r for _, r in mixed])
     # one line the reader cannot split: too many fields
     text = path.read_text(encoding="utf-8").splitlines()
-    text.insert(500, "J999999,Call number,2026-09-01 09:00:00,2026-09-01 09:00:05,0001,B01,P17,1,0,extra")
+    text.insert(500, "J999999,Call number,2026-09-01 09:00:00,2026-09-01 09:00:05,0001,B01,"
+                     "P17,1,0,extra")
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
 
     report = store.ingest(path, baseline=baseline)
@@ -180,7 +181,8 @@ def test_the_same_log_in_another_format_adds_nothing(store: EventStore, tmp_path
 def test_gb18030_csv_with_chinese_columns_ingests_through_a_mapping(
     store: EventStore, tmp_path: Path, baseline: Baseline
 ) -> None:
-    header = ["交易流水号", "步骤名称", "开始时间", "结束时间", "柜员号", "网点号", "交易码", "交易金额", "是否冲正"]
+    header = ["交易流水号", "步骤名称", "开始时间", "结束时间", "柜员号", "网点号", "交易码",
+              "交易金额", "是否冲正"]
     rows = [
         ["20260901000001", "核对身份", "2026-09-01 09:00:00.120", "2026-09-01 09:00:31.500",
          "0103", "广州天河支行", "P17", "5000.00", "否"],
@@ -347,7 +349,7 @@ def test_unreadable_files_give_a_clear_error(store: EventStore, tmp_path: Path) 
     with pytest.raises(ProcmineError, match="no such file"):
         store.ingest(tmp_path / "missing.csv")
     (tmp_path / "log.doc").write_text("x", encoding="utf-8")
-    with pytest.raises(ProcmineError, match="unknown file type .doc"):
+    with pytest.raises(ProcmineError, match=r"unknown file type \.doc"):
         store.ingest(tmp_path / "log.doc")
     (tmp_path / "nocase.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
     with pytest.raises(ProcmineError, match="no column found for case_id, activity, end_time"):
@@ -365,7 +367,7 @@ def test_unreadable_files_give_a_clear_error(store: EventStore, tmp_path: Path) 
 def test_mapping_file_errors_name_the_problem(tmp_path: Path) -> None:
     path = tmp_path / "map.yaml"
     path.write_text("columns:\n  case_idd: JRNL\n", encoding="utf-8")
-    with pytest.raises(ProcmineError, match="columns.case_idd is not a canonical column"):
+    with pytest.raises(ProcmineError, match=r"columns\.case_idd is not a canonical column"):
         load_column_map(path)
     path.write_text("columns: [a, b\n", encoding="utf-8")
     with pytest.raises(ProcmineError, match="line 2: not valid YAML"):
