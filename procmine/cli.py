@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from procmine.baseline import load_baseline
+from procmine.cli_user import user_app
 from procmine.errors import ProcmineError
 from procmine.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
 from procmine.store import EventStore
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
+app.add_typer(user_app, name="user")
 
 out = Console()
 err = Console(stderr=True)

@@ -196,8 +196,10 @@ def set_role_(
 
 @user_app.command("seed-demo")
 def seed_demo(home: HomeOption = None) -> None:
-    """Create the four demo users ops, reviewer, trainer and teller (password procmine-demo);
-    users that exist are left alone."""
+    """Create the demo users ops, reviewer, trainer and teller (password procmine-demo).
+
+    One per role; users that exist already are left as they are.
+    """
     created = seed_demo_users(home)
     for user in created:
         out.print(f"added {_describe(user)}", highlight=False)

@@ -252,14 +252,11 @@ def _positions(
 ) -> Iterator[tuple[int, IntArray]]:
     """For each key code: an array of length ``size`` with, per owner (1-based), the index of
     its last value with that key, or -1."""
-    if n_keys > 64:
-        order = np.argsort(codes, kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n_keys))))
+    many = n_keys > 64  # then one sort beats a scan per key
+    order = np.argsort(codes, kind="stable") if many else codes
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n_keys))))
     for k in range(n_keys):
-        if n_keys > 64:
-            idx = order[bounds[k] : bounds[k + 1]]
-        else:
-            idx = np.flatnonzero(codes == k)
+        idx = order[bounds[k] : bounds[k + 1]] if many else np.flatnonzero(codes == k)
         own = owners[idx]
         # Owners are non-decreasing in file order: keep the last value per owner.
         last = np.ones(len(own), dtype=bool)
@@ -420,7 +417,7 @@ class _Programs:
         self.pend: list[int] = []
         self.tag_names: list[list[int]] = []
         self.tag_types: list[list[int]] = []
-        self._arrays: tuple[IntArray, ...] | None = None
+        self._arrays: tuple[npt.NDArray[Any], ...] | None = None
 
     def add(self, s: str, starts_inside: bool, ends_pending: bool) -> int:
         lead, names, types, pending = _parse_piece(s, starts_inside, ends_pending)
@@ -446,7 +443,7 @@ class _Programs:
             prog = self.cache[quoted_piece] = self.add(quoted_piece[1:-1], True, True)
         return prog
 
-    def arrays(self) -> tuple[IntArray, ...]:
+    def arrays(self) -> tuple[npt.NDArray[Any], ...]:
         """(offset, length, flat names, flat types, lead, pend, kind of name code, whether
         the program leaves a tag open)."""
         if self._arrays is None:
@@ -489,6 +486,11 @@ class _FastParser:
             return buf[cut:]
         except _Special:
             pass
+        except _Unsupported:
+            # Quotes inside a comment or processing instruction can derail the parse
+            # before the "<!" or "<?" itself is seen.
+            if b"<!" not in buf[:cut] and b"<?" not in buf[:cut]:
+                raise
         # Comments, processing instructions, CDATA or a DOCTYPE: drop the complete ones
         # and keep an unterminated one for the next chunk.
         work, rest = _SPECIAL_RE.sub(b"", buf[:cut]), buf[cut:]
@@ -778,7 +780,12 @@ def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResu
     if failure is not None:
         # Well-formed XML that the fast reader did not follow: read it the general way.
         raise _Unsupported from failure
-    return _build(fast.out)
+    result = _build(fast.out)
+    try:
+        result.table.validate(full=True)  # valid UTF-8 everywhere: a cheap safety net
+    except pa.ArrowInvalid as exc:
+        raise _Unsupported from exc
+    return result
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,192 @@
+"""Benchmark: procmine.xes.read_xes_table against pm4py.read_xes on the same files.
+
+Run as ``python bench/bench_xes.py [PATH...]``. Without paths it uses the real logs in
+``../shared/real_logs`` (relative to the repository root) that exist. A synthetic log with
+start/complete pairs (500,000 events by default) is written to a temporary directory and
+measured too, so the ratio is also known beyond the small real files.
+
+Each file is read with both readers in the same process, best of ``--repeat`` (3) runs
+each; pm4py's progress bar is off. The table shows pm4py seconds / procmine seconds as
+"x faster". A master bench runner can ``import`` this file and call :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import random
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_LOGS = ROOT.parent / "shared" / "real_logs"
+DEFAULT_FILES = ("BPI_Challenge_2012_W_Two_TS.xes.gz", "receipt.xes")
+SYNTHETIC_EVENTS = 500_000
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from procmine.xes import read_xes_table  # noqa: E402
+
+
+def default_paths() -> list[Path]:
+    """The real XES logs that exist in ../shared/real_logs."""
+    return [REAL_LOGS / name for name in DEFAULT_FILES if (REAL_LOGS / name).exists()]
+
+
+def write_synthetic_xes(path: Path, events: int, seed: int = 7) -> int:
+    """Write an XES log of about ``events`` events: traces of 2 to 8 activities, each a
+    start/complete pair with resource and timestamp. Returns the number of events."""
+    rng = random.Random(seed)
+    activities = [f"Activity {chr(65 + i)}" for i in range(12)]
+    resources = [f"teller-{i:03d}" for i in range(60)]
+    tz = timezone(timedelta(hours=2))
+    clock = datetime(2024, 1, 2, 8, 0, tzinfo=tz)
+    written = 0
+    case = 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        f.write('<log xes.version="1.0" xmlns="http://www.xes-standard.org/">\n')
+        f.write('\t<extension name="Concept" prefix="concept" '
+                'uri="http://www.xes-standard.org/concept.xesext"/>\n')
+        f.write('\t<global scope="event">\n\t\t<string key="concept:name" value="UNKNOWN"/>\n'
+                "\t</global>\n")
+        f.write('\t<classifier name="Activity" keys="concept:name"/>\n')
+        f.write('\t<string key="concept:name" value="synthetic"/>\n')
+        while written < events:
+            case += 1
+            clock += timedelta(seconds=rng.randint(10, 300))
+            t = clock
+            parts = [
+                "\t<trace>\n",
+                f'\t\t<string key="concept:name" value="case-{case}"/>\n',
+                f'\t\t<string key="branch" value="branch-{rng.randint(1, 40)}"/>\n',
+            ]
+            for _ in range(rng.randint(1, 4)):
+                activity = rng.choice(activities)
+                resource = rng.choice(resources)
+                for transition in ("start", "complete"):
+                    t += timedelta(seconds=rng.randint(5, 900), milliseconds=rng.randint(0, 999))
+                    stamp = t.isoformat(timespec="milliseconds")
+                    parts.append(
+                        "\t\t<event>\n"
+                        f'\t\t\t<string key="concept:name" value="{activity}"/>\n'
+                        f'\t\t\t<string key="lifecycle:transition" value="{transition}"/>\n'
+                        f'\t\t\t<string key="org:resource" value="{resource}"/>\n'
+                        f'\t\t\t<date key="time:timestamp" value="{stamp}"/>\n'
+                        "\t\t</event>\n"
+                    )
+                    written += 1
+            parts.append("\t</trace>\n")
+            f.write("".join(parts))
+        f.write("</log>\n")
+    return written
+
+
+def _best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence pm4py's banner, warnings and progress bars."""
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _pm4py_read(path: Path) -> Any:
+    with _quiet():
+        import pm4py
+
+        return pm4py.read_xes(str(path), show_progress_bar=False)
+
+
+def measure(path: Path, repeat: int = 3, label: str | None = None) -> dict[str, Any]:
+    """Time both readers on one file (best of ``repeat``) and return one result row."""
+    ours, result = _best_of(repeat, lambda: read_xes_table(path))
+    theirs, frame = _best_of(repeat, lambda: _pm4py_read(path))
+    if len(frame) != result.events:
+        print(
+            f"warning: {path.name}: pm4py has {len(frame)} rows, procmine {result.events}",
+            file=sys.stderr,
+        )
+    return {
+        "file": label or path.name,
+        "bytes": path.stat().st_size,
+        "traces": result.traces,
+        "events": result.events,
+        "procmine_s": ours,
+        "pm4py_s": theirs,
+        "ratio": theirs / ours if ours else float("inf"),
+    }
+
+
+def run(
+    paths: Sequence[str | Path] | None = None,
+    *,
+    repeat: int = 3,
+    synthetic_events: int = SYNTHETIC_EVENTS,
+) -> list[dict[str, Any]]:
+    """Benchmark ``paths`` (default: the real logs that exist) plus, unless
+    ``synthetic_events`` is 0, a generated log of that many events. One dict per file:
+    file, bytes, traces, events, procmine_s, pm4py_s, ratio (pm4py_s / procmine_s)."""
+    files = [Path(p) for p in paths] if paths else default_paths()
+    rows = [measure(p, repeat) for p in files]
+    if synthetic_events > 0:
+        with tempfile.TemporaryDirectory(prefix="bench_xes_") as tmp:
+            path = Path(tmp) / "synthetic.xes"
+            n = write_synthetic_xes(path, synthetic_events)
+            rows.append(measure(path, repeat, label=f"synthetic ({n:,} events).xes"))
+    return rows
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    header = f"{'file':<40} {'events':>9} {'procmine s':>11} {'pm4py s':>9} {'ratio':>13}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r['file']:<40} {r['events']:>9,} {r['procmine_s']:>11.3f} "
+            f"{r['pm4py_s']:>9.3f} {r['ratio']:>6.1f}x faster"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="XES / XES.gz files")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per reader (best of)")
+    parser.add_argument(
+        "--synthetic-events",
+        type=int,
+        default=SYNTHETIC_EVENTS,
+        help="events in the generated log (0: none)",
+    )
+    args = parser.parse_args(argv)
+    if not args.paths and not default_paths():
+        print(f"note: no real logs in {REAL_LOGS}", file=sys.stderr)
+    rows = run(args.paths, repeat=args.repeat, synthetic_events=args.synthetic_events)
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

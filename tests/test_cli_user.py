@@ -1,0 +1,149 @@
+"""``procmine user ...`` through typer's CliRunner on the sub-app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from typer.testing import CliRunner
+
+from procmine import appdb, auth
+from procmine.appdb import list_audit
+from procmine.auth import authenticate, get_user
+from procmine.cli_user import user_app
+from procmine.errors import ProcmineError
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _own_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                         parallelism=1))
+    yield
+    appdb.close_engines()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "workspace"
+
+
+def test_every_command_has_help() -> None:
+    for command in ("add", "list", "set-role", "seed-demo"):
+        result = runner.invoke(user_app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "--home" in result.output
+    top = runner.invoke(user_app, ["--help"])
+    assert all(c in top.output for c in ("add", "list", "set-role", "seed-demo"))
+
+
+def test_add_with_prompted_password(home: Path) -> None:
+    result = runner.invoke(
+        user_app,
+        ["add", "li.na", "--role", "reviewer", "--review-group", "accounting-and-cash",
+         "--display-name", "李娜", "--home", str(home)],
+        input="reviewer-pass\nreviewer-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "reviewer-pass" not in result.output
+    assert "added li.na (reviewer, accounting-and-cash)" in result.output
+    user = authenticate("li.na", "reviewer-pass", home=home)
+    assert user is not None and user.display_name == "李娜"
+    assert list_audit(home, action="user.add")[0].detail.startswith(
+        "role reviewer (accounting-and-cash); by cli"
+    )
+
+
+def test_add_with_password_from_stdin_keeps_teller_id_as_text(home: Path) -> None:
+    result = runner.invoke(
+        user_app,
+        ["add", "wang", "--role", "teller", "--teller-id", "0103", "--branch", "B02",
+         "--password-stdin", "--home", str(home)],
+        input="teller-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = get_user("wang", home)
+    assert user is not None and (user.teller_id, user.branch_id) == ("0103", "B02")
+    assert authenticate("wang", "teller-pass", home=home) is not None
+
+
+def test_teller_without_teller_id_gets_a_note(home: Path) -> None:
+    result = runner.invoke(
+        user_app, ["add", "wang", "--role", "teller", "--password-stdin", "--home", str(home)],
+        input="teller-pass\n",
+    )
+    assert result.exit_code == 0
+    assert "has no --teller-id" in result.output
+
+
+def test_add_errors_are_procmine_errors(home: Path) -> None:
+    args = ["--password-stdin", "--home", str(home)]
+    result = runner.invoke(user_app, ["add", "x1", "--role", "reviewer", *args],
+                           input="long-enough\n")
+    assert isinstance(result.exception, ProcmineError)
+    assert "a reviewer needs a review group" in str(result.exception)
+    result = runner.invoke(user_app, ["add", "x1", "--role", "trainer", *args], input="short\n")
+    assert "too short" in str(result.exception)
+    runner.invoke(user_app, ["add", "x1", "--role", "trainer", *args], input="long-enough\n")
+    result = runner.invoke(user_app, ["add", "x1", "--role", "trainer", *args],
+                           input="long-enough\n")
+    assert str(result.exception) == "a user named 'x1' already exists"
+    result = runner.invoke(user_app, ["add", "x2", "--role", "trainer", *args], input="")
+    assert "nothing was given on standard input" in str(result.exception)
+
+
+def test_mismatched_prompted_passwords_add_nobody(home: Path) -> None:
+    result = runner.invoke(user_app, ["add", "x1", "--role", "trainer", "--home", str(home)],
+                           input="first-pass\nother-pass\n")
+    assert result.exit_code != 0
+    assert get_user("x1", home) is None
+
+
+def test_list_json_and_table(home: Path) -> None:
+    empty = runner.invoke(user_app, ["list", "--home", str(home)])
+    assert "no users yet" in empty.output
+    assert json.loads(runner.invoke(user_app, ["list", "--json", "--home", str(home)]).output) == []
+    runner.invoke(user_app, ["seed-demo", "--home", str(home)])
+    data = json.loads(runner.invoke(user_app, ["list", "--json", "--home", str(home)]).output)
+    assert [(u["username"], u["role"]) for u in data] == [
+        ("ops", "operations"), ("reviewer", "reviewer"), ("teller", "teller"),
+        ("trainer", "trainer"),
+    ]
+    teller = data[2]
+    assert (teller["teller_id"], teller["branch_id"], teller["disabled"]) == ("0101", "B01", False)
+    assert "password_hash" not in teller
+    table = runner.invoke(user_app, ["list", "--home", str(home)])
+    assert "4 users" in table.output
+    assert all(f"│ {name} " in table.output for name in ("ops", "reviewer", "trainer", "teller"))
+
+
+def test_set_role(home: Path) -> None:
+    runner.invoke(user_app, ["seed-demo", "--home", str(home)])
+    result = runner.invoke(
+        user_app,
+        ["set-role", "teller", "reviewer", "--review-group", "compliance-and-control",
+         "--home", str(home)],
+    )
+    assert result.exit_code == 0, result.output
+    user = get_user("teller", home)
+    assert user is not None and (user.role, user.review_group) == (
+        "reviewer", "compliance-and-control",
+    )
+    result = runner.invoke(user_app, ["set-role", "teller", "boss", "--home", str(home)])
+    assert "unknown role 'boss'" in str(result.exception)
+
+
+def test_seed_demo_is_idempotent(home: Path) -> None:
+    first = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
+    assert first.exit_code == 0
+    assert first.output.count("added ") == 4
+    assert "procmine-demo" in first.output
+    second = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
+    assert second.exit_code == 0
+    assert "nothing added" in second.output
+    assert authenticate("teller", "procmine-demo", home=home) is not None
