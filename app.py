@@ -2,8 +2,17 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="procmine", page_icon="🏦", layout="wide")
-pages = [
-    st.Page("procmine/dashboard/overview.py", title="概览 Overview", default=True),
-]
+from procmine.dashboard import session
+from procmine.dashboard.pages import pages_for_role
+
+st.set_page_config(page_title="procmine", page_icon=":material/account_balance:", layout="wide")
+session.sidebar()
+user = session.current_user()
+if user is None:
+    pages = [st.Page(session.sign_in_form, title=session.tr("auth.sign_in"), url_path="sign-in")]
+else:
+    pages = [
+        st.Page(str(p.path), title=session.tr(p.title_key), icon=p.icon, url_path=p.url_path)
+        for p in pages_for_role(user.role)
+    ]
 st.navigation(pages).run()

@@ -1,13 +1,15 @@
 """Benchmark: procmine.xes.read_xes_table against pm4py.read_xes on the same files.
 
 Run as ``python bench/bench_xes.py [PATH...]``. Without paths it uses the real logs in
-``../shared/real_logs`` (relative to the repository root) that exist. A synthetic log with
-start/complete pairs (500,000 events by default) is written to a temporary directory and
-measured too, so the ratio is also known beyond the small real files.
+``../shared/real_logs`` (relative to the repository root) that exist, plus a synthetic
+log of start/complete pairs (500,000 events; 50,000 with ``--quick``) so the ratio is also
+known beyond the small real files. The synthetic log is generated into ``bench/out/``
+(ignored by git, kept between runs like the ingest benchmark's data).
 
 Each file is read with both readers in the same process, best of ``--repeat`` (3) runs
 each; pm4py's progress bar is off. The table shows pm4py seconds / procmine seconds as
-"x faster". A master bench runner can ``import`` this file and call :func:`run`.
+"x faster". The master runner (bench/run.py) imports this file and calls
+``run(default_paths(quick=...))``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import io
 import os
 import random
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 REAL_LOGS = ROOT.parent / "shared" / "real_logs"
 DEFAULT_FILES = ("BPI_Challenge_2012_W_Two_TS.xes.gz", "receipt.xes")
+OUT = ROOT / "bench" / "out"
 SYNTHETIC_EVENTS = 500_000
+QUICK_SYNTHETIC_EVENTS = 50_000
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -37,9 +40,31 @@ if str(ROOT) not in sys.path:
 from procmine.xes import read_xes_table  # noqa: E402
 
 
-def default_paths() -> list[Path]:
+def real_paths() -> list[Path]:
     """The real XES logs that exist in ../shared/real_logs."""
     return [REAL_LOGS / name for name in DEFAULT_FILES if (REAL_LOGS / name).exists()]
+
+
+def synthetic_path(events: int = SYNTHETIC_EVENTS) -> Path:
+    """A generated log of ``events`` events in bench/out/, written if not there yet."""
+    path = OUT / f"synthetic_{events}.xes"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part")
+        write_synthetic_xes(part, events)
+        part.replace(path)
+    return path
+
+
+def default_paths(quick: bool = False, synthetic_events: int | None = None) -> list[Path]:
+    """The real logs that exist plus a synthetic log (500,000 events, 50,000 if ``quick``;
+    ``synthetic_events=0`` for none)."""
+    if synthetic_events is None:
+        synthetic_events = QUICK_SYNTHETIC_EVENTS if quick else SYNTHETIC_EVENTS
+    paths = real_paths()
+    if synthetic_events > 0:
+        paths.append(synthetic_path(synthetic_events))
+    return paths
 
 
 def write_synthetic_xes(path: Path, events: int, seed: int = 7) -> int:
@@ -55,10 +80,14 @@ def write_synthetic_xes(path: Path, events: int, seed: int = 7) -> int:
     with open(path, "w", encoding="utf-8") as f:
         f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         f.write('<log xes.version="1.0" xmlns="http://www.xes-standard.org/">\n')
-        f.write('\t<extension name="Concept" prefix="concept" '
-                'uri="http://www.xes-standard.org/concept.xesext"/>\n')
-        f.write('\t<global scope="event">\n\t\t<string key="concept:name" value="UNKNOWN"/>\n'
-                "\t</global>\n")
+        f.write(
+            '\t<extension name="Concept" prefix="concept" '
+            'uri="http://www.xes-standard.org/concept.xesext"/>\n'
+        )
+        f.write(
+            '\t<global scope="event">\n\t\t<string key="concept:name" value="UNKNOWN"/>\n'
+            "\t</global>\n"
+        )
         f.write('\t<classifier name="Activity" keys="concept:name"/>\n')
         f.write('\t<string key="concept:name" value="synthetic"/>\n')
         while written < events:
@@ -134,29 +163,17 @@ def measure(path: Path, repeat: int = 3, label: str | None = None) -> dict[str, 
         "bytes": path.stat().st_size,
         "traces": result.traces,
         "events": result.events,
-        "procmine_s": ours,
-        "pm4py_s": theirs,
-        "ratio": theirs / ours if ours else float("inf"),
+        "procmine_s": round(ours, 3),
+        "pm4py_s": round(theirs, 3),
+        "ratio": round(theirs / ours, 1) if ours else float("inf"),
     }
 
 
-def run(
-    paths: Sequence[str | Path] | None = None,
-    *,
-    repeat: int = 3,
-    synthetic_events: int = SYNTHETIC_EVENTS,
-) -> list[dict[str, Any]]:
-    """Benchmark ``paths`` (default: the real logs that exist) plus, unless
-    ``synthetic_events`` is 0, a generated log of that many events. One dict per file:
+def run(paths: Sequence[str | Path] | None = None, *, repeat: int = 3) -> list[dict[str, Any]]:
+    """Benchmark each of ``paths`` (default: :func:`default_paths`). One dict per file:
     file, bytes, traces, events, procmine_s, pm4py_s, ratio (pm4py_s / procmine_s)."""
-    files = [Path(p) for p in paths] if paths else default_paths()
-    rows = [measure(p, repeat) for p in files]
-    if synthetic_events > 0:
-        with tempfile.TemporaryDirectory(prefix="bench_xes_") as tmp:
-            path = Path(tmp) / "synthetic.xes"
-            n = write_synthetic_xes(path, synthetic_events)
-            rows.append(measure(path, repeat, label=f"synthetic ({n:,} events).xes"))
-    return rows
+    files = [Path(p) for p in paths] if paths is not None else default_paths()
+    return [measure(p, repeat) for p in files]
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -171,20 +188,26 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, help="XES / XES.gz files")
     parser.add_argument("--repeat", type=int, default=3, help="runs per reader (best of)")
+    parser.add_argument("--quick", action="store_true", help="smaller synthetic log")
     parser.add_argument(
         "--synthetic-events",
         type=int,
-        default=SYNTHETIC_EVENTS,
-        help="events in the generated log (0: none)",
+        default=None,
+        help="events in the generated log (default 500,000 without PATHs, none with; 0: none)",
     )
     args = parser.parse_args(argv)
-    if not args.paths and not default_paths():
-        print(f"note: no real logs in {REAL_LOGS}", file=sys.stderr)
-    rows = run(args.paths, repeat=args.repeat, synthetic_events=args.synthetic_events)
-    print(format_table(rows))
+    if args.paths:
+        paths = list(args.paths)
+        if args.synthetic_events:
+            paths.append(synthetic_path(args.synthetic_events))
+    else:
+        if not real_paths():
+            print(f"note: no real logs in {REAL_LOGS}", file=sys.stderr)
+        paths = default_paths(args.quick, args.synthetic_events)
+    print(format_table(run(paths, repeat=args.repeat)))
     return 0
 
 

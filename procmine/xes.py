@@ -75,7 +75,7 @@ _ATTR_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
 # Which attribute (of an XML tag) a quoted value belongs to.
 _PEND_OTHER, _PEND_KEY, _PEND_VALUE = 0, 1, 2
 
-_MIN_CHUNK = 1 << 20
+_MIN_CHUNK = 1 << 18
 _MAX_CHUNK = 1 << 24
 
 _XML_WS = "[ \t\r\n]"
@@ -87,9 +87,7 @@ _NAME_RE = re.compile(_XML_NAME)
 _ENDTAG_RE = re.compile(f"/({_XML_NAME}){_XML_WS}*>")
 # Comments, processing instructions (including the XML declaration), CDATA sections and a
 # DOCTYPE without internal subset: removed before the quote split.
-_SPECIAL_RE = re.compile(
-    rb"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>|<!DOCTYPE[^\[>]*>", re.DOTALL
-)
+_SPECIAL_RE = re.compile(rb"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>|<!DOCTYPE[^\[>]*>", re.DOTALL)
 _SPECIAL_START_RE = re.compile(rb"<[!?]")
 _ENCODING_RE = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ENTITY_RE = re.compile(r"&(?:#([0-9]+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));")
@@ -118,6 +116,7 @@ def read_xes_table(
 
     ``progress``, if given, is called with the fraction (0.0 to 1.0) of the file's bytes
     (compressed bytes for ``.xes.gz``) read so far, about every 1 %, and with 1.0 at the end.
+    It starts again from 0 once if the file turns out to need the general reader.
 
     Raises :class:`~procmine.errors.ProcmineError` when the file is missing, is not
     well-formed XML (the message names the file and the line), is a broken gzip file, or
@@ -133,6 +132,8 @@ def read_xes_table(
     """
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size == 0:
+            raise ProcmineError(f"{p}: empty file, not an XES log")
         try:
             return _read_fast(p, progress)
         except _Unsupported:
@@ -243,7 +244,7 @@ def _concat_ints(parts: list[IntArray]) -> IntArray:
 
 def _concat_strings(parts: list[pa.Array]) -> pa.Array:
     if not parts:
-        return pa.array([], pa.large_string())
+        return pa.nulls(0, pa.large_string())
     return pa.concat_arrays([a.cast(pa.large_string()) for a in parts])
 
 
@@ -266,14 +267,39 @@ def _positions(
         yield k, pos
 
 
+def _ints(values: npt.NDArray[Any], nulls: npt.NDArray[np.bool_] | None = None) -> pa.Array:
+    """An int64 Arrow array over a numpy array, nulls where ``nulls`` is true.
+
+    Built from buffers because ``pa.array`` imports pandas on first use (0.1+ s).
+    """
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    validity, null_count = None, 0
+    if nulls is not None:
+        null_count = int(np.count_nonzero(nulls))
+        if null_count:
+            validity = pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+    return pa.Array.from_buffers(
+        pa.int64(), len(values), [validity, pa.py_buffer(values)], null_count=null_count
+    )
+
+
+def _indices(encoded: pa.DictionaryArray) -> npt.NDArray[Any]:
+    """The indices of a dictionary-encoded array without nulls, as a numpy view
+    (``to_numpy`` would import pandas)."""
+    idx = encoded.indices
+    if idx.type != pa.int32() or idx.null_count:
+        return np.asarray(idx.to_numpy(zero_copy_only=False))
+    return np.frombuffer(idx.buffers()[1], dtype=np.int32, count=len(idx), offset=4 * idx.offset)
+
+
 def _take(values: pa.Array, pos: IntArray) -> pa.Array:
-    return values.take(pa.array(pos, mask=pos < 0))
+    return values.take(_ints(pos, pos < 0))
 
 
 def _build(c: _Collected) -> XesReadResult:
     n, t = c.events, c.traces
     names: list[str] = ["_row"]
-    arrays: list[pa.Array] = [pa.array(np.arange(1, n + 1, dtype=np.int64))]
+    arrays: list[pa.Array] = [_ints(np.arange(1, n + 1, dtype=np.int64))]
 
     tr_vals = _concat_strings(c.tr_vals)
     ev_trace = _concat_ints(c.ev_trace)
@@ -335,7 +361,7 @@ def _normalize(values: pa.Array) -> pa.Array:
     idx = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
     if idx.size == 0:
         return values
-    fixed = [_attr_value(v) for v in values.take(pa.array(idx)).to_pylist()]
+    fixed = [_attr_value(v) for v in values.take(_ints(idx)).to_pylist()]
     return pc.replace_with_mask(values, mask, pa.array(fixed, values.type))
 
 
@@ -412,7 +438,7 @@ class _Programs:
     def __init__(self) -> None:
         self.name_codes: dict[str, int] = {}
         self.name_kinds: list[int] = []
-        self.cache: dict[str, int] = {}
+        self.cache: dict[tuple[str, bool, bool], int] = {}
         self.lead: list[int] = []
         self.pend: list[int] = []
         self.tag_names: list[list[int]] = []
@@ -435,12 +461,14 @@ class _Programs:
         self._arrays = None
         return len(self.lead) - 1
 
-    def middle(self, quoted_piece: str) -> int:
-        """Program of a piece between two quoted values, given with both its quotes (cached:
-        these pieces repeat)."""
-        prog = self.cache.get(quoted_piece)
+    def get(self, s: str, starts_inside: bool = True, ends_pending: bool = True) -> int:
+        """Program of piece ``s``, cached (pieces repeat) unless long."""
+        key = (s, starts_inside, ends_pending)
+        prog = self.cache.get(key)
         if prog is None:
-            prog = self.cache[quoted_piece] = self.add(quoted_piece[1:-1], True, True)
+            prog = self.add(s, starts_inside, ends_pending)
+            if len(s) <= 512:
+                self.cache[key] = prog
         return prog
 
     def arrays(self) -> tuple[npt.NDArray[Any], ...]:
@@ -528,16 +556,16 @@ class _FastParser:
         progs = self.progs
         codes = np.empty(m + 1, dtype=np.int64)
         if m == 0:
-            codes[0] = progs.add(pieces[0].as_py(), False, False)
+            codes[0] = progs.get(pieces[0].as_py(), False, False)
         else:
-            codes[0] = progs.add(pieces[0].as_py()[:-1], False, True)
-            codes[m] = progs.add(pieces[2 * m].as_py()[1:], True, False)
+            codes[0] = progs.get(pieces[0].as_py()[:-1], False, True)
+            codes[m] = progs.get(pieces[2 * m].as_py()[1:], True, False)
             if m > 1:
-                middle = pc.dictionary_encode(pieces.take(pa.array(np.arange(2, 2 * m, 2))))
+                middle = pc.dictionary_encode(pieces.take(_ints(np.arange(2, 2 * m, 2))))
                 dmap = np.array(
-                    [progs.middle(s) for s in middle.dictionary.to_pylist()], dtype=np.int64
+                    [progs.get(s[1:-1]) for s in middle.dictionary.to_pylist()], dtype=np.int64
                 )
-                codes[1:m] = dmap[middle.indices.to_numpy()]
+                codes[1:m] = dmap[_indices(middle)]
         offs, lens, flat_names, flat_types, lead, pend, name_kinds, prog_open = progs.arrays()
 
         # Expand the programs into the tag stream.
@@ -643,12 +671,12 @@ class _FastParser:
 
     @staticmethod
     def _keys(pieces: pa.Array, quoted: IntArray, table: dict[str, int]) -> IntArray:
-        enc = pc.dictionary_encode(pieces.take(pa.array(_quoted_index(quoted))))
+        enc = pc.dictionary_encode(pieces.take(_ints(_quoted_index(quoted))))
         gmap = np.array(
             [table.setdefault(_attr_value(k), len(table)) for k in enc.dictionary.to_pylist()],
             dtype=np.int64,
         )
-        return gmap[enc.indices.to_numpy()]
+        return gmap[_indices(enc)]
 
     def _name_of(self, code: int) -> str:
         for name, c in self.progs.name_codes.items():
@@ -680,7 +708,7 @@ class _Validator(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="xes-validator", daemon=True)
-        self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
 
     def run(self) -> None:

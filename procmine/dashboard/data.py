@@ -1,28 +1,62 @@
-"""Cached access to the store for the dashboard, keyed on the store's version so that a new
-ingest shows up without a restart."""
+"""Cached access to procmine for the pages.
+
+Results are cached with ``st.cache_data`` keyed on the store's version (which changes with every
+ingest), so a new ingest shows on the next rerun without a restart.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
+from procmine.baseline import Baseline, load_baseline
+from procmine.performance import (
+    Filters,
+    business_type_summary,
+    filter_options,
+    latest_month,
+    teller_summary,
+    transaction_summary,
+)
 from procmine.store import EventStore, default_home
+
+__all__ = [
+    "baseline",
+    "business_types",
+    "ingest_history",
+    "options",
+    "quarantine_summary",
+    "store",
+    "store_info",
+    "summary",
+    "tellers",
+    "this_month",
+]
 
 
 def store() -> EventStore:
     return EventStore(default_home())
 
 
+@st.cache_resource(show_spinner=False)
+def baseline() -> Baseline:
+    return load_baseline()
+
+
+def _key() -> tuple[str, str]:
+    s = store()
+    return str(s.home), s.version()
+
+
 @st.cache_data(show_spinner=False)
-def _info(home: str, version: str) -> dict[str, Any]:
+def _store_info(home: str, version: str) -> dict[str, Any]:
     return EventStore(home).info().to_dict()
 
 
 def store_info() -> dict[str, Any]:
-    """Counts and period of the store."""
-    s = store()
-    return _info(str(s.home), s.version())
+    return _store_info(*_key())
 
 
 @st.cache_data(show_spinner=False)
@@ -31,6 +65,62 @@ def _quarantine(home: str, version: str) -> dict[str, int]:
 
 
 def quarantine_summary() -> dict[str, int]:
-    """Quarantined rows by reason over all ingests."""
-    s = store()
-    return _quarantine(str(s.home), s.version())
+    return _quarantine(*_key())
+
+
+@st.cache_data(show_spinner=False)
+def _history(home: str, version: str) -> pd.DataFrame:
+    batches = EventStore(home).batches()
+    columns = ["ingested_at", "source", "format", "read", "loaded", "quarantined",
+               "quarantine_file"]
+    return pd.DataFrame([{c: b.get(c) for c in columns} for b in reversed(batches)],
+                        columns=columns)
+
+
+def ingest_history() -> pd.DataFrame:
+    return _history(*_key())
+
+
+@st.cache_data(show_spinner=False)
+def _options(home: str, version: str) -> dict[str, list[str]]:
+    return filter_options(EventStore(home))
+
+
+def options() -> dict[str, list[str]]:
+    return _options(*_key())
+
+
+@st.cache_data(show_spinner=False)
+def _this_month(home: str, version: str) -> Any:
+    return latest_month(EventStore(home))
+
+
+def this_month() -> Any:
+    return _this_month(*_key())
+
+
+@st.cache_data(show_spinner=False)
+def _summary(home: str, version: str, filters: Filters) -> dict[str, Any]:
+    return transaction_summary(EventStore(home), baseline(), filters)
+
+
+def summary(filters: Filters) -> dict[str, Any]:
+    return _summary(*_key(), filters)
+
+
+@st.cache_data(show_spinner=False)
+def _business_types(home: str, version: str, filters: Filters) -> pd.DataFrame:
+    return business_type_summary(EventStore(home), baseline(), filters)
+
+
+def business_types(filters: Filters) -> pd.DataFrame:
+    return _business_types(*_key(), filters)
+
+
+@st.cache_data(show_spinner=False)
+def _tellers(home: str, version: str, filters: Filters, min_transactions: int) -> pd.DataFrame:
+    return teller_summary(EventStore(home), baseline(), filters, min_transactions)
+
+
+def tellers(filters: Filters, min_transactions: int = 20) -> pd.DataFrame:
+    return _tellers(*_key(), filters, min_transactions)

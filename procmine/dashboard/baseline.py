@@ -1,0 +1,20 @@
+"""The 58-type timing baseline (every role): standard counter times and review groups."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from procmine.dashboard import data, session
+from procmine.dashboard.session import lang, tr
+
+session.guard(__file__)
+st.title(tr("baseline.title"))
+baseline = data.baseline()
+st.caption(tr("baseline.caption", n=len(baseline)))
+st.dataframe(
+    [{tr("baseline.code"): b.code, tr("baseline.name"): b.name(lang()),
+      tr("baseline.group"): b.group, tr("baseline.standard_seconds"): b.standard_seconds,
+      tr("baseline.review_group"): tr(f"review_groups.{b.review_group}")
+      if b.review_group else ""} for b in baseline],
+    hide_index=True, width="stretch", height=600,
+)

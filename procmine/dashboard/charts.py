@@ -1,0 +1,40 @@
+"""Plotly figures for the pages (figures only: data comes in as frames)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = ["actual_vs_standard", "reasons_bar"]
+
+
+def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 20) -> go.Figure:
+    """Median counter time against the standard, per business type, most time lost on top.
+
+    ``frame`` has business_type, name, median_seconds, standard_seconds, hours_lost.
+    """
+    rows = frame.head(top).iloc[::-1]
+    figure = go.Figure()
+    figure.add_bar(y=rows["name"], x=rows["standard_seconds"], orientation="h",
+                   name=labels["standard"], marker_color="#9aa5b1")
+    figure.add_bar(y=rows["name"], x=rows["median_seconds"], orientation="h",
+                   name=labels["actual"], marker_color="#b22222",
+                   customdata=rows[["hours_lost"]].to_numpy(),
+                   hovertemplate="%{y}: %{x:.0f} s<br>" + labels["lost"]
+                   + " %{customdata[0]:.1f} h<extra></extra>")
+    figure.update_layout(barmode="group", height=max(320, 26 * len(rows) + 80),
+                         xaxis_title=labels["seconds"], legend_orientation="h",
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def reasons_bar(reasons: dict[str, int], labels: dict[str, str]) -> go.Figure:
+    """Quarantined rows by reason."""
+    items = sorted(reasons.items(), key=lambda kv: kv[1])
+    figure = go.Figure(go.Bar(
+        y=[labels.get(k, k) for k, _ in items], x=[v for _, v in items], orientation="h",
+        marker_color="#d97706",
+    ))
+    figure.update_layout(height=max(200, 30 * len(items) + 60),
+                         margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure
