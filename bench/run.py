@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_ingest  # noqa: E402
-import bench_xes  # noqa: E402
+import bench_ingest
+import bench_xes
 
 
 def _table(rows: list[dict[str, object]]) -> str:

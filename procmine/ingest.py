@@ -124,6 +124,8 @@ class _Ingest:
         self.baseline = baseline
         self.progress = progress
         self._padded: set[str] | None = None
+        self._columns: list[str] | None = None
+        self._sampled = False
         self.report = IngestReport(
             source=str(spec.path),
             format=spec.format,
@@ -151,6 +153,14 @@ class _Ingest:
             return _q(column)
         return f"nullif({_q(column)}, '')"
 
+    def _sample(self) -> str:
+        """The first 20,000 records, read once for the format checks (a query on ``src``
+        sniffs a CSV again)."""
+        if not self._sampled:
+            self.con.execute("CREATE TEMP TABLE src_sample AS SELECT * FROM src LIMIT 20000")
+            self._sampled = True
+        return "src_sample"
+
     def _padded_columns(self) -> set[str]:
         if self._padded is None:
             columns = [c for c in self.spec.mapping.values()]
@@ -158,9 +168,7 @@ class _Ingest:
                 f"count(*) FILTER (WHERE {_q(c)} <> trim({_q(c)}) OR {_q(c)} = '')"
                 for c in columns
             )
-            counts = self.con.execute(
-                f"SELECT {checks} FROM (SELECT * FROM src LIMIT 20000)"
-            ).fetchall()[0]
+            counts = self.con.execute(f"SELECT {checks} FROM {self._sample()}").fetchall()[0]
             self._padded = {c for c, n in zip(columns, counts, strict=True) if n}
         return self._padded
 
@@ -178,41 +186,33 @@ class _Ingest:
         return f"try_strptime({text}, {_lit(fmt)})"
 
     def _detect_timestamp_format(self, column: str) -> str:
-        """Pick the format that reads the most of a sample of the column (ISO 8601 first)."""
-        sample = [
-            r[0]
-            for r in self.con.execute(
-                f"SELECT trim({_q(column)}) FROM src WHERE nullif(trim({_q(column)}), '') "
-                "IS NOT NULL LIMIT 2000"
-            ).fetchall()
-        ]
-        if not sample:
+        """Pick the format that reads the most of a sample of the column: ISO 8601 when it
+        reads all of it, else the best of the usual export formats."""
+        sample = (f"(SELECT trim({_q(column)}) AS v FROM {self._sample()} "
+                  f"WHERE nullif(trim({_q(column)}), '') IS NOT NULL LIMIT 2000)")
+        sampled, example, iso, with_offset = self.con.execute(
+            "SELECT count(*), any_value(v), count(try_cast(v AS TIMESTAMPTZ)), "
+            r"count(*) FILTER (WHERE regexp_matches(v, '(Z|[+-]\d\d:?\d\d)$')) "
+            f"FROM {sample}"
+        ).fetchall()[0]
+        if not sampled:
             return "iso"
-        self.con.register("ts_sample", pa.table({"v": pa.array(sample, pa.string())}))
-        try:
-            candidates = ["iso", *_TIMESTAMP_FORMATS]
-            counts = self.con.execute(
-                "SELECT "
-                + ", ".join(
-                    "count(try_cast(v AS TIMESTAMPTZ))" if f == "iso"
-                    else f"count(try_strptime(v, {_lit(f)}))"
-                    for f in candidates
-                )
-                + r", count(*) FILTER (WHERE regexp_matches(v, '(Z|[+-]\d\d:?\d\d)$'))"
-                + " FROM ts_sample"
-            ).fetchall()[0]
-        finally:
-            self.con.unregister("ts_sample")
-        assert counts is not None
-        best = max(range(len(candidates)), key=lambda i: (counts[i], -i))  # ties: earlier wins
-        if counts[best] < 0.5 * len(sample):
+        if iso == sampled:
+            return "iso_offset" if with_offset else "iso"
+        candidates = _TIMESTAMP_FORMATS
+        parsed = self.con.execute(
+            "SELECT " + ", ".join(f"count(try_strptime(v, {_lit(f)}))" for f in candidates)
+            + f" FROM {sample}"
+        ).fetchall()[0]
+        best = max(range(len(candidates)), key=lambda i: (parsed[i], -i))  # ties: earlier wins
+        if max(parsed[best], iso) < 0.5 * sampled:
             raise ProcmineError(
                 f"{self.spec.path}: column {column!r} holds timestamps procmine cannot read "
-                f"(e.g. {sample[0]!r}); give timestamp_format in a mapping file (--map), "
+                f"(e.g. {example!r}); give timestamp_format in a mapping file (--map), "
                 "e.g. timestamp_format: \"%Y-%m-%d %H:%M:%S\""
             )
-        if candidates[best] == "iso" and counts[-1] > 0:
-            return "iso_offset"
+        if iso >= parsed[best]:
+            return "iso_offset" if with_offset else "iso"
         return candidates[best]
 
     def _error_expr(self) -> str:
@@ -349,7 +349,9 @@ class _Ingest:
         return "hash(" + ", ".join(f"{prefix}{i}" for i in range(n)) + ")"
 
     def _src_columns(self) -> list[str]:
-        return [r[0] for r in self.con.execute("DESCRIBE src").fetchall()]
+        if self._columns is None:  # DESCRIBE re-sniffs a CSV: ask once
+            self._columns = [r[0] for r in self.con.execute("DESCRIBE src").fetchall()]
+        return self._columns
 
     def _pair_lifecycle(self) -> None:
         """Pair start and complete events of the same case and activity into one row.

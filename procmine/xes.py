@@ -588,13 +588,11 @@ class _FastParser:
             closer = np.flatnonzero(lead[codes])
             if len(has_open) != len(closer) or (closer <= has_open).any():
                 raise _Unsupported
+            if has_open[0] != 0:
+                raise _Unsupported
             open_tag = ends[has_open] - 1
             ttype[open_tag] = lead[codes[closer]]
-            piece_open = np.full(m + 1, -1, dtype=np.int64)
-            piece_open[has_open] = open_tag
-            owner = np.maximum.accumulate(piece_open)[:m]
-            if owner[0] < 0:
-                raise _Unsupported
+            owner = np.repeat(open_tag, np.diff(has_open, append=m))
 
         # Depth of each element (the root is at depth 0).
         is_end = ttype == _END

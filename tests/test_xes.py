@@ -331,6 +331,36 @@ def test_other_encoding_and_bom(tmp_path: Path) -> None:
     assert read_xes_table(bom).table.equals(read_xes_table(_write(tmp_path, SMALL)).table)
 
 
+def test_utf16_file(tmp_path: Path) -> None:
+    text = SMALL.replace('encoding="UTF-8"', 'encoding="UTF-16"').replace("North", "Nörth €")
+    path = tmp_path / "utf16.xes"
+    path.write_bytes(text.encode("utf-16"))
+    assert read_xes_table(path).table.column("case:branch").to_pylist()[0] == "Nörth €"
+
+
+def test_internal_dtd_entities_are_resolved(tmp_path: Path) -> None:
+    text = (
+        '<?xml version="1.0"?>\n<!DOCTYPE log [<!ENTITY bank "Bank &amp; Trust">]>\n'
+        '<log><trace><event><string key="org:group" value="&bank; ltd"/></event></trace></log>'
+    )
+    res = read_xes_table(_write(tmp_path, text))
+    assert res.table.column("org:group").to_pylist() == ["Bank & Trust ltd"]
+
+
+def test_many_distinct_keys(tmp_path: Path) -> None:
+    events = "".join(
+        "<event>"
+        + "".join(f'<string key="k{(i * 7 + j) % 100}" value="v{i}.{j}"/>' for j in range(5))
+        + "</event>"
+        for i in range(300)
+    )
+    path = _write(tmp_path, f"<log><trace>{events}</trace></log>")
+    res = read_xes_table(path)
+    assert res.table.num_columns == 101
+    assert res.table.column("k7").to_pylist()[1] == "v1.0"
+    assert res.table.equals(xes._read_slow(path, None).table)
+
+
 def test_empty_log(tmp_path: Path) -> None:
     res = read_xes_table(_write(tmp_path, _log("")))
     assert (res.traces, res.events) == (0, 0)
