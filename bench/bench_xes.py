@@ -22,7 +22,7 @@ import random
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -120,15 +120,6 @@ def write_synthetic_xes(path: Path, events: int, seed: int = 7) -> int:
     return written
 
 
-def _best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence pm4py's banner, warnings and progress bars."""
@@ -150,9 +141,16 @@ def _pm4py_read(path: Path) -> Any:
 
 
 def measure(path: Path, repeat: int = 3, label: str | None = None) -> dict[str, Any]:
-    """Time both readers on one file (best of ``repeat``) and return one result row."""
-    ours, result = _best_of(repeat, lambda: read_xes_table(path))
-    theirs, frame = _best_of(repeat, lambda: _pm4py_read(path))
+    """Time both readers on one file (best of ``repeat`` each, runs interleaved so that a
+    burst of load on the machine hits both alike) and return one result row."""
+    ours = theirs = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = read_xes_table(path)
+        ours = min(ours, time.perf_counter() - start)
+        start = time.perf_counter()
+        frame = _pm4py_read(path)
+        theirs = min(theirs, time.perf_counter() - start)
     if len(frame) != result.events:
         print(
             f"warning: {path.name}: pm4py has {len(frame)} rows, procmine {result.events}",
@@ -208,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"note: no real logs in {REAL_LOGS}", file=sys.stderr)
         paths = default_paths(args.quick, args.synthetic_events)
     print(format_table(run(paths, repeat=args.repeat)))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"(best of {args.repeat} each, interleaved; load average {load}; {os.cpu_count()} CPUs)")
     return 0
 
 

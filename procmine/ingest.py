@@ -343,6 +343,16 @@ class _Ingest:
         """The source's own columns (not the reader's record number)."""
         return [c for c in self._src_columns() if c != "_row"]
 
+    def _key_columns(self) -> list[str]:
+        """Source columns that nearly identify a record: case, activity, end time."""
+        return [self.spec.mapping[c] for c in ("case_id", "activity", "end_time")]
+
+    def _line_key(self) -> str:
+        """A hash of a record's key columns as written (see ``_key_columns``)."""
+        columns = self._record_columns()
+        return "hash(" + ", ".join(
+            f"__src_{columns.index(c)}" for c in self._key_columns()) + ")"
+
     def _line_hash(self, prefix: str = "__src_") -> str:
         """A hash of a record's source text, to find a quarantined CSV record's line again."""
         n = len(self._record_columns())
@@ -485,7 +495,8 @@ class _Ingest:
         )
         return f"""
             SELECT * EXCLUDE ({texts}), {raws},
-                CASE WHEN reason IS NOT NULL THEN {self._line_hash()} END AS line_hash FROM (
+                CASE WHEN reason IS NOT NULL THEN {self._line_hash()} END AS line_hash,
+                CASE WHEN reason IS NOT NULL THEN {self._line_key()} END AS line_key FROM (
             SELECT *,
                 CASE
                     WHEN case_id IS NULL THEN 'missing_case_id'
@@ -651,26 +662,31 @@ class _Ingest:
         exact duplicate being the one that was kept.
         """
         raw = "hash(" + ", ".join(_q(c) for c in self._record_columns()) + ")"
+        # Hash every line's key columns (cheap); the whole text only where the key matches.
+        wanted = "(SELECT line_key FROM quarantined WHERE line_key IS NOT NULL)"
+        copies = "(SELECT record_hash FROM quarantined WHERE why = 'duplicate')"
         if self.copies:
             self.con.execute(
-                f"CREATE TEMP TABLE file_lines AS SELECT {self._line_hash()} AS line_hash, "
-                f"record_hash FROM ({self._stage_select()})"
+                f"CREATE TEMP TABLE file_lines AS SELECT CASE WHEN {self._line_key()} IN "
+                f"{wanted} THEN {self._line_hash()} END AS line_hash, CASE WHEN record_hash IN "
+                f"{copies} THEN record_hash END AS record_hash FROM ({self._stage_select()})"
             )
         else:
+            key = "hash(" + ", ".join(_q(c) for c in self._key_columns()) + ")"
             self.con.execute(
-                f"CREATE TEMP TABLE file_lines AS SELECT {raw} AS line_hash, "
-                "CAST(NULL AS UBIGINT) AS record_hash FROM src"
+                f"CREATE TEMP TABLE file_lines AS SELECT CASE WHEN {key} IN {wanted} "
+                f"THEN {raw} END AS line_hash, CAST(NULL AS UBIGINT) AS record_hash FROM src"
             )
+        self.con.execute(
+            "CREATE TEMP TABLE candidate_lines AS SELECT rowid AS pos, line_hash, record_hash "
+            "FROM file_lines WHERE line_hash IS NOT NULL OR record_hash IS NOT NULL"
+        )
         self.con.execute(
             f"""
             CREATE TEMP TABLE quarantine_lines AS
             WITH numbered AS (
-                SELECT h.line_hash, h.record_hash, h.rowid AS pos,
-                       {self._line_expr('h.rowid')} AS line
-                FROM file_lines h {self._line_join('h.rowid')}
-                WHERE h.line_hash IN (SELECT line_hash FROM quarantined)
-                   OR h.record_hash IN (SELECT record_hash FROM quarantined
-                                        WHERE why = 'duplicate')
+                SELECT h.line_hash, h.record_hash, h.pos, {self._line_expr('h.pos')} AS line
+                FROM candidate_lines h {self._line_join('h.pos')}
             )
             SELECT 'text' AS via, line_hash AS key, line,
                    row_number() OVER (PARTITION BY line_hash ORDER BY pos) AS k
