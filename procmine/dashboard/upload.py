@@ -47,10 +47,9 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
             st.success(tr("upload.done", file=upload.name, read=f"{report.read:,}",
                           loaded=f"{report.loaded:,}", quarantined=f"{report.quarantined:,}"))
             if report.reasons:
-                st.dataframe(
+                st.table(
                     [{tr("quality.reason"): tr(f"quality.reason.{r}"), tr("quality.rows"): n}
                      for r, n in report.reasons.items()],
-                    hide_index=True,
                 )
             if report.quarantine_file:
                 quarantine = Path(report.quarantine_file)
@@ -61,4 +60,6 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
         st.error(tr("common.error", message=str(exc)))
 
 st.subheader(tr("upload.history"))
-st.dataframe(data.ingest_history(), hide_index=True, width="stretch")
+history = data.ingest_history()
+st.dataframe(history, hide_index=True, width="stretch",
+             column_config={c: tr(f"history.{c}") for c in history.columns})
