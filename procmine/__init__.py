@@ -1,0 +1,46 @@
+"""procmine: process mining for bank counters.
+
+The public API, in one place::
+
+    from procmine import EventStore, load_baseline, load_column_map
+    store = EventStore("workspace")
+    report = store.ingest("event_logs/demo_events.parquet", baseline=load_baseline())
+
+``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
+"""
+
+from procmine.auth import add_user, authenticate, list_users, seed_demo_users, set_role
+from procmine.baseline import Baseline, load_baseline
+from procmine.errors import ProcmineError
+from procmine.eventlog import ColumnMap, load_column_map
+from procmine.ingest import IngestReport
+from procmine.performance import (
+    Filters,
+    business_type_summary,
+    teller_summary,
+    transaction_summary,
+)
+from procmine.store import EventStore
+from procmine.xes import read_xes_table
+
+__all__ = [
+    "Baseline",
+    "ColumnMap",
+    "EventStore",
+    "Filters",
+    "IngestReport",
+    "ProcmineError",
+    "add_user",
+    "authenticate",
+    "business_type_summary",
+    "list_users",
+    "load_baseline",
+    "load_column_map",
+    "read_xes_table",
+    "seed_demo_users",
+    "set_role",
+    "teller_summary",
+    "transaction_summary",
+]
+
+__version__ = "0.1.0"

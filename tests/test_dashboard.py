@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
               "teller": "teller"}
-TITLES = {"overview.py": "概览", "upload.py": "上传", "my_figures.py": "我的数据",
+TITLES = {"overview.py": "概览", "upload.py": "上传", "my_figures.py": "我的指标",
           "baseline.py": "业务时间基准"}
 
 
