@@ -55,9 +55,16 @@ with left:
             ["business_type", "name", "transactions", "median_seconds", "standard_seconds",
              "ratio", "hours_lost"]],
         hide_index=True, width="stretch",
-        column_config={"median_seconds": st.column_config.NumberColumn(format="%.0f"),
-                       "ratio": st.column_config.NumberColumn(format="%.2f"),
-                       "hours_lost": st.column_config.NumberColumn(format="%.1f")},
+        column_config={
+            "business_type": tr("table.business_type"), "name": tr("table.name"),
+            "transactions": tr("table.transactions"),
+            "median_seconds": st.column_config.NumberColumn(tr("table.median_seconds"),
+                                                            format="%.0f"),
+            "standard_seconds": st.column_config.NumberColumn(tr("table.standard_seconds"),
+                                                              format="%.0f"),
+            "ratio": st.column_config.NumberColumn(tr("table.ratio"), format="%.2f"),
+            "hours_lost": st.column_config.NumberColumn(tr("table.hours_lost"), format="%.1f"),
+        },
     )
 with right:
     st.subheader(tr("overview.slowest_tellers", n=5) + " · " + tr("overview.this_month"))
@@ -65,7 +72,12 @@ with right:
         data.tellers(month_filters).head(5)[
             ["teller_id", "branch_id", "transactions", "errors", "speed_index"]],
         hide_index=True, width="stretch",
-        column_config={"speed_index": st.column_config.NumberColumn(format="%.2f")},
+        column_config={
+            "teller_id": tr("table.teller_id"), "branch_id": tr("table.branch_id"),
+            "transactions": tr("table.transactions"), "errors": tr("table.errors"),
+            "speed_index": st.column_config.NumberColumn(tr("table.speed_index"),
+                                                         format="%.2f"),
+        },
     )
 
 st.subheader(tr("quality.title"))
