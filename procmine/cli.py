@@ -5,19 +5,22 @@ Run ``procmine --help`` for the commands, ``procmine COMMAND --help`` for one.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from procmine.baseline import load_baseline
+from procmine.cli_common import (
+    BaselineOption,
+    HomeOption,
+    JsonOption,
+    err,
+    out,
+    print_json,
+    progress_bar,
+)
 from procmine.cli_user import user_app
 from procmine.errors import ProcmineError
 from procmine.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
@@ -36,52 +39,6 @@ app = typer.Typer(
 baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
-
-out = Console()
-err = Console(stderr=True)
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Workspace folder (default: $PROCMINE_HOME or ./workspace)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-BaselineOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--baseline",
-        help="A bank's own baseline CSV (business_type, standard_seconds, ...) instead of the "
-        "bundled 58 types.",
-    ),
-]
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, float], None] | None]:
-    """A progress bar on stderr that library code drives with (phase, fraction)."""
-    if not enabled:
-        yield None
-        return
-    with Progress(
-        TextColumn("{task.description:<8}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(phase: str, fraction: float) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=1.0)
-            bar.update(tasks[phase], completed=fraction)
-
-        yield update
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
 
 @app.command("ingest")
 def ingest(
@@ -106,7 +63,7 @@ def ingest(
     store = EventStore(home)
     reports = []
     for path in paths:
-        with _progress(err.is_terminal and not as_json) as progress:
+        with progress_bar(err.is_terminal and not as_json) as progress:
             report = store.ingest(path, column_map=column_map, baseline=baseline,
                                   progress=progress)
         reports.append(report)
@@ -114,7 +71,7 @@ def ingest(
             _print_ingest(report)
     if as_json:
         data = [r.to_dict() for r in reports]
-        _print_json(data[0] if len(data) == 1 else data)
+        print_json(data[0] if len(data) == 1 else data)
 
 
 def _print_ingest(report: Any) -> None:
@@ -150,7 +107,7 @@ def info(home: HomeOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         data = summary.to_dict()
         data["quarantine_reasons"] = store.quarantine_summary()
-        _print_json(data)
+        print_json(data)
         return
     table = Table(title=f"procmine store: {summary.home}", show_header=False)
     for key, value in summary.to_dict().items():
@@ -172,7 +129,7 @@ def baseline_show(
     """List the business types with their standard counter time and review group."""
     baseline = load_baseline(baseline_file)
     if as_json:
-        _print_json(baseline.to_records())
+        print_json(baseline.to_records())
         return
     table = Table(title=f"{len(baseline)} business types ({baseline.source})")
     for col in ("code", "name", "group", "standard s", "review group"):
@@ -216,13 +173,13 @@ def demo_data(
 
     if fmt not in ("csv", "parquet"):
         raise ProcmineError(f"--format must be csv or parquet, not {fmt!r}")
-    with _progress(err.is_terminal and not as_json) as progress:
+    with progress_bar(err.is_terminal and not as_json) as progress:
         result = write_demo_data(
             out_dir, DemoConfig(events=events, seed=seed), fmt=fmt,
             progress=(lambda f: progress("generate", f)) if progress else None,
         )
     if as_json:
-        _print_json(vars(result))
+        print_json(vars(result))
     else:
         out.print(
             f"wrote {result.events:,} events ({result.cases:,} transactions, {result.first_day} "

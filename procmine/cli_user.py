@@ -15,11 +15,9 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from procmine.auth import (
@@ -32,6 +30,7 @@ from procmine.auth import (
     set_role,
 )
 from procmine.baseline import REVIEW_GROUPS
+from procmine.cli_common import HomeOption, JsonOption, err, out
 from procmine.errors import ProcmineError
 
 __all__ = ["user_app"]
@@ -42,16 +41,6 @@ user_app = typer.Typer(
     no_args_is_help=True,
 )
 
-out = Console()
-err = Console(stderr=True)
-
-# The same options as procmine.cli declares; not imported from there because cli.py imports
-# this module to mount it.
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Workspace folder (default: $PROCMINE_HOME or ./workspace)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 ReviewGroupOption = Annotated[
     str | None,
     typer.Option(

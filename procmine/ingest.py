@@ -30,7 +30,7 @@ from procmine.sql import quote as _q
 if TYPE_CHECKING:
     from procmine.store import EventStore
 
-__all__ = ["IngestReport", "Progress", "run_ingest"]
+__all__ = ["IngestReport", "IngestRun", "Progress"]
 
 #: Called with (phase, fraction done in 0..1) while an ingest runs.
 Progress = Callable[[str, float], None]
@@ -93,20 +93,9 @@ class IngestReport:
         return asdict(self)
 
 
-def run_ingest(
-    store: EventStore,
-    con: duckdb.DuckDBPyConnection,
-    spec: SourceSpec,
-    batch_id: str,
-    baseline: Baseline | None,
-    progress: Progress | None,
-) -> IngestReport:
-    """Run the pipeline over the view ``src`` that ``spec`` describes (see EventStore.ingest)."""
-    return _Ingest(store, con, spec, batch_id, baseline, progress).run()
-
-
-class _Ingest:
-    """One ingest: type and check in one pass, set copies aside, write store and quarantine."""
+class IngestRun:
+    """One ingest of the view ``src`` that ``spec`` describes (see ``EventStore.ingest``): type
+    and check in one pass, mark copies, write the batch file and the quarantine."""
 
     def __init__(
         self,

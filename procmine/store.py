@@ -45,7 +45,7 @@ from procmine.eventlog import (
     detect_encoding,
     source_format,
 )
-from procmine.ingest import IngestReport, Progress, run_ingest
+from procmine.ingest import IngestReport, IngestRun, Progress
 from procmine.schema import CANONICAL_COLUMNS
 from procmine.sql import lit as _lit
 from procmine.sql import quote as _q
@@ -224,7 +224,7 @@ class EventStore:
         con = self.connect()
         try:
             with self._registered_source(con, source, fmt, column_map, progress) as spec:
-                report = run_ingest(self, con, spec, batch_id, baseline, progress)
+                report = IngestRun(self, con, spec, batch_id, baseline, progress).run()
         finally:
             con.close()
         report.seconds = round(time.perf_counter() - started, 3)

@@ -1,0 +1,62 @@
+"""What every ``procmine`` command shares: consoles, common options, JSON output, progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+__all__ = ["BaselineOption", "HomeOption", "JsonOption", "err", "out", "print_json", "progress_bar"]
+
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Workspace folder (default: $PROCMINE_HOME or ./workspace)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="A bank's own baseline CSV (business_type, standard_seconds, ...) instead of the "
+        "bundled 58 types.",
+    ),
+]
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout (UTF-8, Chinese as is)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None] | None]:
+    """A progress bar on stderr that library code drives with (phase, fraction)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, fraction: float) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=1.0)
+            bar.update(tasks[phase], completed=fraction)
+
+        yield update
