@@ -33,8 +33,6 @@ from procmine.store import EventStore
 
 __all__ = ["league"]
 
-out = Console()
-err = Console(stderr=True)
 
 # The same options as procmine.cli declares; not imported from there because cli.py imports
 # this module to register the command.
@@ -94,10 +92,11 @@ def league(
     volume, errors and speed index, ranked within the branch and across all branches, with the
     change against last month.
 
-    The speed index is the sum of standard times over the sum of actual counter times (above 1
-    is faster than standard). Ranks use it shrunk toward the bank level (empirical Bayes), so a
-    teller with few transactions does not top or bottom the table by chance.
+    Speed index = sum of standard times / sum of actual counter times (above 1: faster).
+    Ranks use it shrunk toward the bank level (empirical Bayes),
+    so a teller with few transactions cannot top or bottom the table by chance.
     """
+    out, err = Console(), Console(stderr=True)
     lang = normalize_language(lang)
     table = monthly_league(EventStore(home), load_baseline(baseline_file), month)
     label = str(table.attrs["method"]["month"])

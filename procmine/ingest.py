@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
@@ -448,13 +447,9 @@ class IngestRun:
         quarantine shows what the file said; a good row keeps only the typed values.
         """
         if self.baseline is not None:
-            self.con.register(
-                "baseline_codes", pa.table({"code": pa.array(self.baseline.codes, pa.string())})
-            )
-            unknown_type = (
-                "business_type IS NOT NULL AND business_type NOT IN "
-                "(SELECT code FROM baseline_codes)"
-            )
+            # Codes as constants: a scan of a registered table would hide DuckDB's progress.
+            codes = ", ".join(_lit(code) for code in self.baseline.codes)
+            unknown_type = f"business_type IS NOT NULL AND business_type NOT IN ({codes})"
         else:
             unknown_type = "false"
         lifecycle_bad = (

@@ -109,6 +109,8 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 # Transactions of the two months, one row each. A transaction (case) runs from its first step's
 # start to its last step's end; its teller, branch and type are those of most of its steps.
+# Dwell times are summed as whole microseconds: integer sums are exact, so the figures do not
+# change with the order DuckDB's threads add them in.
 # Events are read from a day before the first month to a day after the last: a counter
 # transaction never lasts a day, and the window lets DuckDB skip the rest of the store.
 _ROWS_SQL = """
@@ -119,7 +121,8 @@ WITH tx AS (
            mode(branch_id) AS branch_id,
            mode(business_type) AS business_type,
            min(coalesce(start_time, end_time)) AS started,
-           epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell_seconds,
+           datediff('microsecond', min(coalesce(start_time, end_time)), max(end_time))
+               AS dwell_us,
            coalesce(bool_or(error), false) AS error,
            max(amount) AS amount
     FROM events
@@ -127,7 +130,7 @@ WITH tx AS (
     GROUP BY case_id
 )
 SELECT strftime(t.started, '%Y-%m') AS month, t.teller_id, t.branch_id, t.business_type,
-       t.error, t.dwell_seconds, b.standard_seconds,
+       t.error, t.dwell_us, t.dwell_us / 1e6 AS dwell_seconds, b.standard_seconds,
        coalesce(t.amount >= $large_amount, false) AS large,
        b.standard_seconds IS NOT NULL AND t.dwell_seconds > 0 AS rated
 FROM tx t LEFT JOIN baseline b USING (business_type)
@@ -141,9 +144,9 @@ SELECT month, business_type,
        CASE WHEN count(*) FILTER (WHERE large) >= $min_cell
              AND count(*) FILTER (WHERE NOT large) >= $min_cell
             THEN greatest(1.0,
-                 (sum(dwell_seconds) FILTER (WHERE large)
+                 (sum(dwell_us) FILTER (WHERE large) / 1e6
                   / sum(standard_seconds) FILTER (WHERE large))
-                 / (sum(dwell_seconds) FILTER (WHERE NOT large)
+                 / (sum(dwell_us) FILTER (WHERE NOT large) / 1e6
                     / sum(standard_seconds) FILTER (WHERE NOT large)))
             ELSE 1.0 END AS factor
 FROM league_rows WHERE rated
@@ -160,7 +163,7 @@ WITH weighted AS (
 ),
 per_tx AS (
     SELECT *,
-           sum(CASE WHEN rated THEN dwell_seconds END) OVER w
+           sum(CASE WHEN rated THEN dwell_us END) OVER w / 1e6
                / sum(CASE WHEN rated THEN adjusted_seconds END) OVER w AS teller_ratio
     FROM weighted
     WINDOW w AS (PARTITION BY month, teller_id)
@@ -169,11 +172,11 @@ SELECT month, teller_id, mode(branch_id) AS branch_id,
        count(*) AS transactions,
        count(*) FILTER (WHERE error) AS errors,
        coalesce(sum(standard_seconds), 0) / 3600 AS standard_hours,
-       coalesce(sum(dwell_seconds), 0) / 3600 AS actual_hours,
+       coalesce(sum(dwell_us), 0) / 3.6e9 AS actual_hours,
        count(*) FILTER (WHERE rated) AS rated,
        sum(standard_seconds) FILTER (WHERE rated) AS rated_standard,
        sum(adjusted_seconds) FILTER (WHERE rated) AS rated_adjusted,
-       sum(dwell_seconds) FILTER (WHERE rated) AS rated_dwell,
+       sum(dwell_us) FILTER (WHERE rated) / 1e6 AS rated_dwell,
        sum(adjusted_seconds * adjusted_seconds) FILTER (WHERE rated) AS sum_w2,
        sum(power(dwell_seconds / adjusted_seconds / teller_ratio - 1, 2))
            FILTER (WHERE rated) AS sum_e2
@@ -339,10 +342,10 @@ def _league_of_month(frame: pd.DataFrame,
             within_variance=fit.sigma2,
             between_variance=fit.tau2,
         )
-    out["rank_overall"] = out["speed_index_shrunk"].rank(
-        method="min", ascending=False
-    ).astype("Int64")
-    out["rank_in_branch"] = out.groupby("branch_id", dropna=False)["speed_index_shrunk"].rank(
+    # equal indexes share a rank; rounding keeps float noise from splitting a true tie
+    ranked = out["speed_index_shrunk"].round(10)
+    out["rank_overall"] = ranked.rank(method="min", ascending=False).astype("Int64")
+    out["rank_in_branch"] = ranked.groupby(out["branch_id"], dropna=False).rank(
         method="min", ascending=False
     ).astype("Int64")
     return out, method

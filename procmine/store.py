@@ -336,6 +336,9 @@ def _connect() -> duckdb.DuckDBPyConnection:
     """A DuckDB connection reading and writing times in UTC (naive times are kept as written)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    # Progress is tracked (for query_progress) but never printed by DuckDB itself.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     return con
 
 

@@ -375,3 +375,14 @@ def test_mapping_file_errors_name_the_problem(tmp_path: Path) -> None:
     path.write_text("columns:\n  case_id: A\nencoding: klingon\n", encoding="utf-8")
     with pytest.raises(ProcmineError, match="encoding 'klingon' is not known"):
         load_column_map(path)
+
+
+def test_progress_is_reported_by_phase_and_ends_complete(store: EventStore, tmp_path: Path,
+                                                         baseline: Baseline) -> None:
+    calls: list[tuple[str, float]] = []
+    path = write_csv(tmp_path / "log.csv", good_rows(2000))
+    store.ingest(path, baseline=baseline, progress=lambda phase, f: calls.append((phase, f)))
+    assert calls[-1] == ("read", 1.0)
+    fractions = [f for phase, f in calls if phase == "read"]
+    assert all(0.0 <= f <= 1.0 for f in fractions)
+    assert fractions == sorted(fractions)
