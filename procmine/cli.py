@@ -21,6 +21,7 @@ from procmine.cli_common import (
     print_json,
     progress_bar,
 )
+from procmine.cli_league import league
 from procmine.cli_user import user_app
 from procmine.errors import ProcmineError
 from procmine.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
@@ -39,6 +40,7 @@ app = typer.Typer(
 baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
+app.command("league")(league)
 
 @app.command("ingest")
 def ingest(

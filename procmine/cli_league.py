@@ -11,8 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from procmine.baseline import load_baseline
+from procmine.cli_common import BaselineOption, HomeOption, JsonOption, print_json
 from procmine.i18n import normalize_language, t
 from procmine.reports import (
     column_labels,
@@ -32,23 +31,6 @@ from procmine.reports import (
 from procmine.store import EventStore
 
 __all__ = ["league"]
-
-
-# The same options as procmine.cli declares; not imported from there because cli.py imports
-# this module to register the command.
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Workspace folder (default: $PROCMINE_HOME or ./workspace)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-BaselineOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--baseline",
-        help="A bank's own baseline CSV (business_type, standard_seconds, ...) instead of the "
-        "bundled 58 types.",
-    ),
-]
 
 _SHOWN = ("rank_overall", "teller_id", "branch_id", "rank_in_branch", "transactions",
           "standard_hours", "errors", "error_rate", "speed_index", "speed_index_shrunk",
@@ -96,6 +78,7 @@ def league(
     Ranks use it shrunk toward the bank level (empirical Bayes),
     so a teller with few transactions cannot top or bottom the table by chance.
     """
+    # consoles made per call: the table's width follows the terminal (or COLUMNS) of this run
     out, err = Console(), Console(stderr=True)
     lang = normalize_language(lang)
     table = monthly_league(EventStore(home), load_baseline(baseline_file), month)
@@ -106,7 +89,7 @@ def league(
     if html is not None:
         written.append(export_league_html(table, html, label, lang))
     if as_json:
-        sys.stdout.write(json.dumps(league_records(table), ensure_ascii=False, indent=2) + "\n")
+        print_json(league_records(table))
         for path in written:
             err.print(f"wrote {path}", highlight=False)
         return

@@ -1,36 +1,78 @@
-"""Counter times: transactions, business types and tellers against the timing baseline.
+"""Counter times: steps, transactions, business types and tellers against the timing baseline.
 
 A transaction (case) runs from its first step's start to its last step's end: its counter dwell
-time. Its teller, branch and business type are those of most of its steps. Each function takes
-the store, the baseline and optional :class:`Filters`, and returns a pandas DataFrame; the
-aggregation runs in DuckDB over the store.
+time; its queue wait runs from the ticket to the call. Its teller, branch and business type are
+those of most of its steps. Each step has a service time (end - start) and a wait before it (from
+the previous step's end in the case, or from the call for the first step). Where a log has only
+completion times, a step's service time is the time since the previous step's end in the case
+(from the call for the first step), flagged ``service_is_inferred``.
+
+Every function takes the store (and the baseline, optional :class:`Filters`) and returns a
+pandas DataFrame of reduced rows; the aggregation runs in DuckDB over the store.
 
 Example:
-    >>> from procmine.performance import business_type_summary
+    >>> from procmine.performance import business_type_summary, step_statistics
     >>> summary = business_type_summary(store, baseline)        # doctest: +SKIP
     >>> summary.loc[0, ["business_type", "median_seconds", "standard_seconds"]]  # doctest: +SKIP
+    >>> steps = step_statistics(store, baseline, by="branch")   # doctest: +SKIP
+    >>> steps.columns[:4].tolist()                              # doctest: +SKIP
+    ['branch_id', 'business_type', 'activity', 'count']
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from types import TracebackType
+from typing import Any, Final, Literal
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from procmine.baseline import Baseline
+from procmine.errors import ProcmineError
+from procmine.sql import lit
 from procmine.store import EventStore
 
 __all__ = [
+    "AMOUNT_BANDS",
+    "BREAKDOWNS",
+    "LEVELS",
     "Filters",
+    "Level",
+    "StepData",
     "business_type_summary",
     "filter_options",
     "latest_month",
+    "step_statistics",
+    "step_times",
     "teller_summary",
+    "transaction_statistics",
     "transaction_summary",
 ]
+
+Level = Literal["teller", "branch", "bank"]
+
+#: The grouping columns of each level of the step statistics (besides type and step).
+LEVELS: Final[dict[str, tuple[str, ...]]] = {
+    "teller": ("teller_id", "branch_id"),
+    "branch": ("branch_id",),
+    "bank": (),
+}
+
+#: Amount bands (CNY): under the self-service limit for small cash, up to the large-cash
+#: threshold that brings registration and a recount, up to the booking threshold, and above.
+AMOUNT_BANDS: Final[tuple[str, ...]] = (
+    "under 20,000", "20,000-49,999", "50,000-199,999", "200,000 and over", "no amount",
+)
+
+#: What a step's times can be broken down by (column of the step view).
+BREAKDOWNS: Final[tuple[str, ...]] = ("amount_band", "hour", "window_type")
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +84,21 @@ class Filters:
     branches: tuple[str, ...] = field(default_factory=tuple)
     business_types: tuple[str, ...] = field(default_factory=tuple)
     tellers: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def for_month(cls, month: str, **kwargs: Any) -> Filters:
+        """The filters of one calendar month given as ``YYYY-MM``.
+
+        Example:
+            >>> Filters.for_month("2026-10").end
+            datetime.date(2026, 10, 31)
+        """
+        match = _MONTH.match(month.strip())
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise ProcmineError(f"month {month!r}: expected YYYY-MM, e.g. 2026-10")
+        first = date(int(match.group(1)), int(match.group(2)), 1)
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return cls(start=first, end=last, **kwargs)
 
     def where(self) -> tuple[str, dict[str, Any]]:
         """A WHERE clause over the transactions relation, with its parameters."""
@@ -60,6 +117,24 @@ class Filters:
                 clauses.append(f"list_contains(${name}, {column})")
                 params[name] = list(values)
         return " AND ".join(clauses), params
+
+    def sql(self, time_column: str = "started", *, period: bool = True,
+            types: bool = True, people: bool = True) -> str:
+        """The same restriction as :meth:`where` with literal values (for view definitions)."""
+        clauses = ["true"]
+        if period and self.start is not None:
+            clauses.append(f"{time_column} >= DATE '{self.start.isoformat()}'")
+        if period and self.end is not None:
+            clauses.append(f"{time_column} < DATE '{(self.end + timedelta(days=1)).isoformat()}'")
+        chosen = []
+        if types:
+            chosen.append((self.business_types, "business_type"))
+        if people:
+            chosen += [(self.branches, "branch_id"), (self.tellers, "teller_id")]
+        for values, column in chosen:
+            if values:
+                clauses.append(f"{column} IN ({', '.join(lit(v) for v in values)})")
+        return " AND ".join(clauses)
 
 
 _TRANSACTIONS = """
@@ -80,17 +155,21 @@ _TRANSACTIONS = """
 """
 
 
+def _register_baseline(con: duckdb.DuckDBPyConnection, baseline: Baseline | None) -> None:
+    records = baseline.to_records() if baseline is not None else []
+    con.register("baseline_arrow", pa.Table.from_pylist(records) if records else pa.table(
+        {"business_type": pa.array([], pa.string()),
+         "standard_seconds": pa.array([], pa.float64())}))
+    con.execute("CREATE OR REPLACE TEMP VIEW baseline AS SELECT * FROM baseline_arrow")
+
+
 def _query(store: EventStore, baseline: Baseline, sql: str,
            params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run ``sql`` with the views ``transactions`` and ``baseline`` defined."""
     con = store.connect()
     try:
         con.execute(f"CREATE TEMP VIEW transactions AS {_TRANSACTIONS}")
-        records = baseline.to_records()
-        con.register("baseline_arrow", pa.Table.from_pylist(records) if records else pa.table(
-            {"business_type": pa.array([], pa.string()),
-             "standard_seconds": pa.array([], pa.float64())}))
-        con.execute("CREATE TEMP VIEW baseline AS SELECT * FROM baseline_arrow")
+        _register_baseline(con, baseline)
         return con.execute(sql, params or {}).df()
     finally:
         con.close()
@@ -179,3 +258,284 @@ def teller_summary(store: EventStore, baseline: Baseline, filters: Filters | Non
         HAVING count(*) >= $min_transactions
         ORDER BY speed_index, t.teller_id
     """, params)
+
+
+def transaction_statistics(store: EventStore, baseline: Baseline, by: Level = "bank",
+                           filters: Filters | None = None) -> pd.DataFrame:
+    """Per (teller or branch or bank) x business type: the counter dwell time and the queue
+    wait (ticket to call, where the log has them) of the transactions: count, median, p90,
+    mean, total, with the type's standard time.
+
+    Example:
+        >>> frame = transaction_statistics(store, baseline, by="branch")  # doctest: +SKIP
+        >>> frame.columns[:3].tolist()                                     # doctest: +SKIP
+        ['branch_id', 'business_type', 'transactions']
+    """
+    keys = [*_level_keys(by), "business_type"]
+    cols = ", ".join(f"t.{k}" for k in keys)
+    where, params = (filters or Filters()).where()
+    return _query(store, baseline, f"""
+        SELECT {cols}, count(*) AS transactions,
+               quantile_cont(t.dwell_seconds, 0.5) AS median_dwell_seconds,
+               quantile_cont(t.dwell_seconds, 0.9) AS p90_dwell_seconds,
+               avg(t.dwell_seconds) AS mean_dwell_seconds,
+               sum(t.dwell_seconds) AS total_dwell_seconds,
+               count(t.queue_seconds) AS queued,
+               quantile_cont(t.queue_seconds, 0.5) AS median_queue_seconds,
+               quantile_cont(t.queue_seconds, 0.9) AS p90_queue_seconds,
+               avg(t.queue_seconds) AS mean_queue_seconds,
+               any_value(b.standard_seconds) AS standard_seconds
+        FROM transactions t LEFT JOIN baseline b USING (business_type)
+        WHERE {where}
+        GROUP BY {cols}
+        ORDER BY {cols}
+    """, params)
+
+
+# -- steps ------------------------------------------------------------------------------------
+
+_AMOUNT_BAND_SQL = f"""CASE
+        WHEN amount IS NULL THEN {lit(AMOUNT_BANDS[4])}
+        WHEN amount < 20000 THEN {lit(AMOUNT_BANDS[0])}
+        WHEN amount < 50000 THEN {lit(AMOUNT_BANDS[1])}
+        WHEN amount < 200000 THEN {lit(AMOUNT_BANDS[2])}
+        ELSE {lit(AMOUNT_BANDS[3])} END"""
+
+# The lean step view, when every step has its start: one pass over the store, no window.
+_LEAN_SQL = """
+    SELECT case_id, activity, teller_id, branch_id, business_type,
+           start_time, end_time, coalesce(start_time, end_time) AS started,
+           epoch(end_time - start_time) AS service_seconds,
+           false AS service_is_inferred
+    FROM events
+    WHERE {pre} AND {post}
+"""
+
+# The full step view: previous step's end in the case (wait, inferred service), occurrence.
+# A step belongs to the case order by its start (its end where it has none).
+_DETAIL_SQL = """
+    WITH ordered AS (
+        SELECT *, coalesce(start_time, end_time) AS started,
+               lag(end_time) OVER (PARTITION BY case_id
+                                   ORDER BY coalesce(start_time, end_time), end_time, activity)
+                   AS previous_end,
+               row_number() OVER (PARTITION BY case_id, activity
+                                  ORDER BY coalesce(start_time, end_time), end_time)
+                   AS occurrence
+        FROM events
+        WHERE {pre}
+    ), timed AS (
+        SELECT *,
+               CASE WHEN start_time IS NOT NULL THEN epoch(end_time - start_time)
+                    ELSE epoch(end_time - coalesce(previous_end, call_time)) END AS raw_service
+        FROM ordered
+    )
+    SELECT case_id, activity, teller_id, branch_id, business_type, window_type, segment,
+           amount, {amount_band} AS amount_band, error, ticket_time, call_time,
+           start_time, end_time, started,
+           CASE WHEN raw_service >= 0 THEN raw_service END AS service_seconds,
+           start_time IS NULL AS service_is_inferred,
+           CASE WHEN start_time IS NOT NULL
+                THEN greatest(epoch(start_time - coalesce(previous_end, call_time)), 0)
+           END AS wait_seconds,
+           occurrence, occurrence > 1 AS is_rework,
+           hour(started) AS hour, strftime(started, '%Y-%m') AS month
+    FROM timed
+    WHERE {post}
+"""
+
+
+def _level_keys(by: str) -> tuple[str, ...]:
+    if by not in LEVELS:
+        raise ProcmineError(f"step statistics by {by!r}: expected one of {', '.join(LEVELS)}")
+    return LEVELS[by]
+
+
+class StepData:
+    """The store's steps on one DuckDB connection: the view ``steps`` and queries over it.
+
+    ``steps`` has one row per step with ``service_seconds`` and ``service_is_inferred``; with
+    ``detail=True`` also ``wait_seconds``, ``occurrence`` / ``is_rework`` (the nth time the
+    step occurs in its case), ``hour``, ``month``, ``amount_band``, ``window_type`` and the
+    transaction's other columns. The lean view (``detail=False``) reads the store in one pass
+    when every step has a start time. ``business_types`` restricts the view before the case
+    windows are computed (a case's steps share its type). Use as a context manager.
+
+    Example:
+        >>> with StepData(store, baseline) as data:                       # doctest: +SKIP
+        ...     tellers = data.statistics("teller", with_share=False)
+    """
+
+    def __init__(self, store: EventStore, baseline: Baseline | None = None,
+                 filters: Filters | None = None, *, detail: bool = False,
+                 business_types: Iterable[str] | None = None) -> None:
+        self.store = store
+        self.filters = filters or Filters()
+        self.con = store.connect()
+        try:
+            _register_baseline(self.con, baseline)
+            self.inferred = bool(self.con.execute(
+                "SELECT coalesce(bool_or(start_time IS NULL), false) FROM events"
+            ).fetchall()[0][0])
+            pre = self.filters.sql("coalesce(start_time, end_time)", people=False)
+            if business_types is not None:
+                types = sorted(set(business_types))
+                pre += (f" AND business_type IN ({', '.join(lit(t) for t in types)})"
+                        if types else " AND false")
+            post = self.filters.sql(period=False, types=False)
+            template = _DETAIL_SQL if detail or self.inferred else _LEAN_SQL
+            self.con.execute(
+                "CREATE TEMP VIEW steps AS "
+                + template.format(pre=pre, post=post, amount_band=_AMOUNT_BAND_SQL)
+            )
+            self.con.execute("""
+                CREATE TEMP VIEW step_cases AS
+                SELECT case_id,
+                       epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell_seconds
+                FROM steps GROUP BY case_id
+            """)
+        except BaseException:
+            self.con.close()
+            raise
+
+    def __enter__(self) -> StepData:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def statistics(self, by: Level = "teller", *, with_share: bool = True) -> pd.DataFrame:
+        """Service-time statistics per (level keys) x business type x step.
+
+        Columns: the level's keys, ``business_type``, ``activity``, ``count``,
+        ``median_seconds``, ``p90_seconds``, ``mean_seconds``, ``total_seconds``,
+        ``inferred`` (steps whose service time is inferred from completion times),
+        ``standard_seconds`` (the type's, from the baseline) and, with ``with_share``,
+        ``share``: the median over the steps of the step's service time as a share of its
+        transaction's dwell time. Medians and p90 are exact (``quantile_cont``); steps with no
+        service time (a first step without start or call time) are left out.
+        """
+        keys = [*_level_keys(by), "business_type", "activity"]
+        cols = ", ".join(f"s.{k}" for k in keys)
+        share = (", quantile_cont(s.service_seconds / nullif(c.dwell_seconds, 0), 0.5) AS share"
+                 if with_share else "")
+        join = "JOIN step_cases c USING (case_id)" if with_share else ""
+        return self.con.execute(f"""
+            WITH grouped AS (
+                SELECT {cols}, count(*) AS count,
+                       quantile_cont(s.service_seconds, 0.5) AS median_seconds,
+                       quantile_cont(s.service_seconds, 0.9) AS p90_seconds,
+                       avg(s.service_seconds) AS mean_seconds,
+                       sum(s.service_seconds) AS total_seconds,
+                       count(*) FILTER (WHERE s.service_is_inferred) AS inferred{share}
+                FROM steps s {join}
+                WHERE s.service_seconds IS NOT NULL
+                GROUP BY {cols}
+            )
+            SELECT g.*, b.standard_seconds
+            FROM grouped g LEFT JOIN baseline b USING (business_type)
+            ORDER BY {", ".join(f"g.{k}" for k in keys)}
+        """).df()
+
+    def months(self) -> int:
+        """How many calendar months the steps cover (at least 1)."""
+        row = self.con.execute(
+            "SELECT count(DISTINCT date_trunc('month', started)) FROM steps"
+        ).fetchall()[0]
+        return max(1, int(row[0] or 0))
+
+    def service_values(self, pairs: Sequence[tuple[str, str]]) -> pa.Table:
+        """Every service time of the given (business type, step) pairs, for statistical tests:
+        columns ``pair`` (index into ``pairs``), ``teller_id``, ``branch_id``, ``case_key``
+        (a 64-bit hash of the case id) and ``service_seconds``, in no particular order."""
+        if not pairs:
+            return pa.table({"pair": pa.array([], pa.int32()),
+                             "teller_id": pa.array([], pa.string()),
+                             "branch_id": pa.array([], pa.string()),
+                             "case_key": pa.array([], pa.uint64()),
+                             "service_seconds": pa.array([], pa.float64())})
+        wanted = pa.table({"pair": pa.array(range(len(pairs)), pa.int32()),
+                           "business_type": pa.array([p[0] for p in pairs], pa.string()),
+                           "activity": pa.array([p[1] for p in pairs], pa.string())})
+        self.con.register("wanted_pairs", wanted)
+        try:
+            return self.con.execute("""
+                SELECT w.pair, s.teller_id, s.branch_id, hash(s.case_id) AS case_key,
+                       s.service_seconds
+                FROM steps s JOIN wanted_pairs w USING (business_type, activity)
+                WHERE s.service_seconds IS NOT NULL
+            """).to_arrow_table()
+        finally:
+            self.con.unregister("wanted_pairs")
+
+    def breakdown(self, pairs: Sequence[tuple[str, str]], by: str | None = None) -> pd.DataFrame:
+        """Per (business type, step) pair, the steps' times at three levels at once, optionally
+        broken down by ``by`` (one of :data:`BREAKDOWNS`): needs ``detail=True``.
+
+        Columns: ``business_type``, ``activity``, ``level`` ("teller", "branch" or "bank"),
+        ``teller_id``, ``branch_id``, ``value`` (the breakdown's value, "all" without one),
+        ``count``, ``cases``, ``repeated_cases`` (cases where the step occurs more than once),
+        ``median_seconds``, ``median_wait_seconds``.
+        """
+        if by is not None and by not in BREAKDOWNS:
+            raise ProcmineError(f"breakdown by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
+        value = f"CAST({by} AS VARCHAR)" if by else "'all'"
+        wanted = pa.table({"business_type": pa.array([p[0] for p in pairs], pa.string()),
+                           "activity": pa.array([p[1] for p in pairs], pa.string())})
+        self.con.register("breakdown_pairs", wanted)
+        try:
+            return self.con.execute(f"""
+                WITH s AS (
+                    SELECT s.*, {value} AS value
+                    FROM steps s JOIN breakdown_pairs USING (business_type, activity)
+                )
+                SELECT business_type, activity,
+                       CASE grouping(teller_id, branch_id) WHEN 0 THEN 'teller'
+                            WHEN 1 THEN 'branch' ELSE 'bank' END AS level,
+                       teller_id, branch_id, value, count(*) AS count,
+                       count(DISTINCT case_id) AS cases,
+                       count(DISTINCT case_id) FILTER (WHERE occurrence > 1) AS repeated_cases,
+                       quantile_cont(service_seconds, 0.5) AS median_seconds,
+                       quantile_cont(wait_seconds, 0.5) AS median_wait_seconds
+                FROM s
+                GROUP BY GROUPING SETS ((business_type, activity, teller_id, branch_id, value),
+                                        (business_type, activity, branch_id, value),
+                                        (business_type, activity, value))
+                ORDER BY business_type, activity, level, teller_id, branch_id, value
+            """).df()
+        finally:
+            self.con.unregister("breakdown_pairs")
+
+
+def step_times(store: EventStore, filters: Filters | None = None,
+               limit: int | None = None) -> pd.DataFrame:
+    """One row per step with its times (the ``steps`` view of :class:`StepData` in detail):
+    service, wait, inferred flag, occurrence and rework flag, hour, month, amount band, window
+    type. For small stores, tests and drill-downs; analyses aggregate in SQL instead.
+
+    Example:
+        >>> rows = step_times(store, Filters(tellers=("0401",)), limit=100)  # doctest: +SKIP
+    """
+    with StepData(store, filters=filters, detail=True) as data:
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return data.con.execute(
+            f"SELECT * FROM steps ORDER BY case_id, started, end_time, activity{tail}"
+        ).df()
+
+
+def step_statistics(store: EventStore, baseline: Baseline | None = None, by: Level = "teller",
+                    filters: Filters | None = None, *, with_share: bool = True) -> pd.DataFrame:
+    """Step service-time statistics per teller x type x step, per branch x type x step or
+    bank-wide per type x step: count, median, p90, mean, total, share of the transaction's
+    dwell time (see :meth:`StepData.statistics`).
+
+    Example:
+        >>> bank = step_statistics(store, baseline, by="bank")  # doctest: +SKIP
+        >>> bank.loc[0, ["business_type", "activity", "median_seconds", "share"]]  # doctest: +SKIP
+    """
+    with StepData(store, baseline, filters) as data:
+        return data.statistics(by, with_share=with_share)

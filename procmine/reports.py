@@ -132,7 +132,7 @@ WITH tx AS (
 SELECT strftime(t.started, '%Y-%m') AS month, t.teller_id, t.branch_id, t.business_type,
        t.error, t.dwell_us, t.dwell_us / 1e6 AS dwell_seconds, b.standard_seconds,
        coalesce(t.amount >= $large_amount, false) AS large,
-       b.standard_seconds IS NOT NULL AND t.dwell_seconds > 0 AS rated
+       b.standard_seconds IS NOT NULL AND t.dwell_us > 0 AS rated
 FROM tx t LEFT JOIN baseline b USING (business_type)
 WHERE t.teller_id IS NOT NULL AND t.started >= $month_from AND t.started < $month_to
 """
