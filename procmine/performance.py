@@ -448,10 +448,12 @@ class StepData:
         ).fetchall()[0]
         return max(1, int(row[0] or 0))
 
-    def service_values(self, pairs: Sequence[tuple[str, str]]) -> pa.Table:
+    def service_values(self, pairs: Sequence[tuple[str, str]], *,
+                       ordered: bool = False) -> pa.Table:
         """Every service time of the given (business type, step) pairs, for statistical tests:
         columns ``pair`` (index into ``pairs``), ``teller_id``, ``branch_id``, ``case_key``
-        (a 64-bit hash of the case id) and ``service_seconds``, in no particular order."""
+        (a 64-bit hash of the case id) and ``service_seconds``; sorted by pair and service
+        time with ``ordered``."""
         if not pairs:
             return pa.table({"pair": pa.array([], pa.int32()),
                              "teller_id": pa.array([], pa.string()),
@@ -468,7 +470,7 @@ class StepData:
                        s.service_seconds
                 FROM steps s JOIN wanted_pairs w USING (business_type, activity)
                 WHERE s.service_seconds IS NOT NULL
-            """).to_arrow_table()
+            """ + (" ORDER BY w.pair, s.service_seconds" if ordered else "")).to_arrow_table()
         finally:
             self.con.unregister("wanted_pairs")
 

@@ -70,6 +70,7 @@ __all__ = [
     "export_league_html",
     "league_records",
     "monthly_league",
+    "months_with_data",
 ]
 
 #: Cash of this amount (CNY) or more needs registration, a second count and authorization.
@@ -200,7 +201,8 @@ def _shift(first: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _months_with_data(store: EventStore) -> list[str]:
+def months_with_data(store: EventStore) -> list[str]:
+    """The months (YYYY-MM) that have transactions, oldest first."""
     con = store.connect()
     try:
         rows = con.execute(
@@ -390,7 +392,7 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
     frame, allowances = _per_teller(store, baseline, first, large_amount)
     current = frame[frame["month"] == label]
     if current.empty:
-        months = _months_with_data(store)
+        months = months_with_data(store)
         if not months:
             raise ProcmineError("the store has no events; ingest an event log first "
                                 "(procmine ingest FILE)")

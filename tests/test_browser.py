@@ -112,6 +112,11 @@ def test_each_role_signs_in_and_opens_its_pages(role: str, server: str, browser:
             assert heading.first.inner_text().strip() != ""
             if spec.script in ("overview.py", "my_figures.py"):
                 page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+            if spec.script in ("announcement.py", "baseline.py"):
+                page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+                page.wait_for_timeout(1000)  # the grid draws on a canvas after it mounts
+            if spec.script == "announcement.py":
+                assert page.get_by_role("button", name=re.compile("Excel")).count() == 1
             page.screenshot(path=str(ARTIFACTS / f"{role}-{spec.url_path}.png"), full_page=True)
         # the links of other roles' pages are not offered
         others = [p for p in pages_for_role("operations") if role not in p.roles]

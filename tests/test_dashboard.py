@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
               "teller": "teller"}
-TITLES = {"overview.py": "概览", "upload.py": "上传", "my_figures.py": "我的指标",
+TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py": "上传", "my_figures.py": "我的指标",
           "baseline.py": "业务时间基准"}
 
 
@@ -179,3 +179,18 @@ def test_streamlit_serves_the_dashboard(demo_home: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path) -> None:
+    from procmine.baseline import load_baseline
+    from procmine.reports import monthly_league
+
+    at = app_as("operations", home).run()
+    at.switch_page("procmine/dashboard/announcement.py").run()
+    assert not at.exception
+    month = at.selectbox(key="announcement_month").value
+    expected = monthly_league(EventStore(home), load_baseline(), month)
+    shown = at.dataframe[0].value
+    assert len(shown) == len(expected) == 48
+    assert list(shown["teller_id"]) == list(expected["teller_id"])
+    assert len(at.get("download_button")) == 2

@@ -20,12 +20,21 @@ from procmine.performance import (
     teller_summary,
     transaction_summary,
 )
+from procmine.reports import (
+    export_league_excel,
+    export_league_html,
+    monthly_league,
+    months_with_data,
+)
 from procmine.store import EventStore, default_home
 
 __all__ = [
     "baseline",
     "business_types",
     "ingest_history",
+    "league",
+    "league_export",
+    "months",
     "options",
     "quarantine_summary",
     "store",
@@ -124,3 +133,34 @@ def _tellers(home: str, version: str, filters: Filters, min_transactions: int) -
 
 def tellers(filters: Filters, min_transactions: int = 20) -> pd.DataFrame:
     return _tellers(*_key(), filters, min_transactions)
+
+
+@st.cache_data(show_spinner=False)
+def _months(home: str, version: str) -> list[str]:
+    return months_with_data(EventStore(home))
+
+
+def months() -> list[str]:
+    """Months with transactions, newest first."""
+    return list(reversed(_months(*_key())))
+
+
+@st.cache_data(show_spinner=False)
+def _league(home: str, version: str, month: str) -> pd.DataFrame:
+    return monthly_league(EventStore(home), baseline(), month)
+
+
+def league(month: str) -> pd.DataFrame:
+    return _league(*_key(), month)
+
+
+def league_export(month: str, lang: str, kind: str) -> bytes:
+    """The month's league as an Excel workbook or a printable HTML page, as bytes."""
+    folder = store().home / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = league(month)
+    if kind == "xlsx":
+        path = export_league_excel(table, folder / f"league-{month}-{lang}.xlsx", lang=lang)
+    else:
+        path = export_league_html(table, folder / f"league-{month}-{lang}.html", month, lang=lang)
+    return path.read_bytes()

@@ -34,6 +34,8 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview.py", "overview", "nav.overview", ":material/monitoring:", ("operations",)),
+    PageSpec("announcement.py", "announcement", "nav.announcement", ":material/leaderboard:",
+             ("operations",)),
     PageSpec("upload.py", "upload", "nav.upload", ":material/upload_file:", ("operations",)),
     PageSpec("my_figures.py", "my-figures", "nav.my_figures", ":material/person:", ("teller",)),
     PageSpec("baseline.py", "baseline", "nav.baseline", ":material/timer:", ROLES),

@@ -1,0 +1,564 @@
+"""Slow steps: where tellers and branches lose time against the reference, and why.
+
+A business type's standard time comes from the baseline. A step's **reference time** is its SOP
+standard where one exists (``step_references``), otherwise the type's standard time times the
+step's bank-wide median share of the transaction's dwell time.
+
+A **finding** is a teller x type x step or a branch x type x step whose times are
+
+* materially above the reference: the median is at least ``ratio`` (1.5) times the reference,
+  after dividing out the teller's (or branch's) general pace where it is slower than the bank's
+  (see below);
+* statistically above the rest of the bank: a one-sided Mann-Whitney U test of the group's
+  times against every other time of the same type x step (suited to skewed durations), with
+  Benjamini-Hochberg false-discovery control over every test (``q`` 0.05);
+* on at least ``min_cases`` steps.
+
+**Pace.** A teller who is slower than the bank at everything is a matter for the monthly league
+table (:func:`procmine.performance.teller_summary`), not thirty slow steps. A group's pace is the
+weighted median, over all its type x step groups, of its median over the bank's median; a step
+counts as materially slow when ``median / max(1, pace) >= ratio x reference``. The raw ratio and
+the pace are both reported.
+
+**Branches.** When at least half of a branch's tellers (those with ``min_cases`` on the type x
+step, and at least two of them) are flagged for the same type x step, or the branch as a whole is
+flagged against the other branches (unless one flagged teller carries most of the branch's
+volume), the branch gets one finding and its tellers' findings for that step are dropped.
+
+Findings are ranked by **time lost**: the sum over the group's cases of the step's time in the
+case beyond the reference. ``monthly_teller_hours`` spreads it over the months analysed.
+:func:`explain_findings` adds the evidence a reviewer needs: rework, waits before the step, and
+the step's times by amount band, hour and window type, next to the branch's and the bank's.
+
+Example:
+    >>> from procmine.bottlenecks import find_bottlenecks
+    >>> findings = find_bottlenecks(store, baseline)             # doctest: +SKIP
+    >>> print(findings[0].summary)                               # doctest: +SKIP
+    Teller 0401 (B04), P17 Enter transaction: median 95 s vs 34 s reference (2.8x) over 5,263
+    cases; costs 61 teller hours a month
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow.compute as pc
+from scipy import special, stats
+
+from procmine.baseline import Baseline
+from procmine.errors import ProcmineError
+from procmine.performance import AMOUNT_BANDS, BREAKDOWNS, Filters, StepData
+from procmine.store import EventStore
+
+__all__ = [
+    "Finding",
+    "explain_finding",
+    "explain_findings",
+    "find_bottlenecks",
+    "mann_whitney_greater",
+]
+
+_Arr = npt.NDArray[Any]
+_PAIR: Final[list[str]] = ["business_type", "activity"]
+#: Groups with fewer steps than this do not weigh in a pace estimate.
+_PACE_MIN_STEPS: Final[int] = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One slow step of a teller or a branch (see the module documentation)."""
+
+    scope: str  # "teller" or "branch"
+    teller_id: str | None
+    branch_id: str | None
+    business_type: str
+    activity: str
+    cases: int  # transactions with the step
+    steps: int  # step occurrences (a repeated step counts each time)
+    median_seconds: float
+    p90_seconds: float
+    reference_seconds: float
+    reference_source: str  # "sop" or "baseline share"
+    ratio: float  # median / reference
+    pace: float  # the group's general pace: its typical median over the bank's (1.0 = bank)
+    excess_seconds: float  # median - reference
+    time_lost_seconds: float  # sum over cases of the step's time beyond the reference
+    monthly_teller_hours: float
+    months: int
+    p_value: float
+    q_value: float
+    bank_median_seconds: float
+    branch_median_seconds: float | None  # the branch's median (teller findings)
+    tellers_flagged: tuple[str, ...] = ()  # branch findings: its tellers flagged on the step
+    tellers_eligible: int = 0  # branch findings: its tellers with enough cases on the step
+    sop: str | None = None  # the SOP step the finding is linked to (a later issue)
+    summary: str = ""
+    evidence: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def who(self) -> str:
+        if self.scope == "teller":
+            return f"Teller {self.teller_id} ({self.branch_id})"
+        flagged = (f", {len(self.tellers_flagged)} of {self.tellers_eligible} tellers"
+                   if self.tellers_eligible else "")
+        return f"Branch {self.branch_id}{flagged}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (tuples as lists; evidence as computed, or null)."""
+        data = asdict(self)
+        data["tellers_flagged"] = list(self.tellers_flagged)
+        data["evidence"] = dict(self.evidence) if self.evidence is not None else None
+        return data
+
+
+# -- the statistical test ------------------------------------------------------------------------
+
+
+def mann_whitney_greater(sorted_values: _Arr, groups: _Arr, n_groups: int) -> tuple[_Arr, _Arr]:
+    """One-sided Mann-Whitney U tests of every group against all the other values at once.
+
+    ``sorted_values`` holds all values of one type x step in ascending order and ``groups`` the
+    group code (0 to ``n_groups - 1``, or -1 for none) of each. Returns (U statistic of each
+    group, p-value of "the group's times are stochastically greater"), by the normal
+    approximation with tie and continuity correction: the same numbers as
+    ``scipy.stats.mannwhitneyu(group, rest, alternative="greater")`` when both samples have more
+    than 8 values (scipy's exact method is used below that). One sort serves every group.
+    """
+    n = sorted_values.size
+    u = np.zeros(n_groups)
+    p = np.ones(n_groups)
+    if n < 2 or n_groups == 0:
+        return u, p
+    cut = np.flatnonzero(np.diff(sorted_values)) + 1
+    starts = np.concatenate(([0], cut))
+    ends = np.concatenate((cut, [n]))
+    ties = (ends - starts).astype(np.float64)
+    ranks = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    tie_term = float(np.sum(ties**3 - ties))
+    valid = groups >= 0
+    n1 = np.bincount(groups[valid], minlength=n_groups).astype(np.float64)
+    r1 = np.bincount(groups[valid], weights=ranks[valid], minlength=n_groups)
+    n2 = n - n1
+    u = r1 - n1 * (n1 + 1) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+        z = (u - n1 * n2 / 2 - 0.5) / s
+    p = np.where((n1 > 0) & (n2 > 0) & (s > 0), special.ndtr(-z), 1.0)
+    for g in np.flatnonzero((n1 > 0) & (n2 > 0) & ((n1 <= 8) | (n2 <= 8))):
+        mine = groups == g
+        p[g] = stats.mannwhitneyu(sorted_values[mine], sorted_values[~mine],
+                                  alternative="greater").pvalue
+    return u, p
+
+
+def _bh(p_values: _Arr) -> _Arr:
+    """Benjamini-Hochberg adjusted p-values (q-values)."""
+    if p_values.size == 0:
+        return p_values
+    return np.asarray(stats.false_discovery_control(p_values, method="bh"))
+
+
+# -- finding the slow steps ----------------------------------------------------------------------
+
+
+def _filters(month: str | None) -> Filters:
+    return Filters.for_month(month) if month else Filters()
+
+
+def _references(bank: pd.DataFrame, baseline: Baseline,
+                step_references: Mapping[tuple[str, str], float] | None) -> pd.DataFrame:
+    """The bank-wide row of every type x step with its reference time and source."""
+    sop = dict(step_references or {})
+    refs = bank.copy()
+    standard = refs["business_type"].map(
+        lambda c: baseline.standard_seconds(c) if c in baseline else np.nan)
+    refs["reference_seconds"] = standard * refs["share"]
+    refs["reference_source"] = "baseline share"
+    if sop:
+        keys = list(zip(refs["business_type"], refs["activity"], strict=True))
+        own = pd.Series([sop.get(k, np.nan) for k in keys], index=refs.index, dtype=float)
+        refs.loc[own.notna(), "reference_seconds"] = own[own.notna()]
+        refs.loc[own.notna(), "reference_source"] = "sop"
+    refs = refs[refs["reference_seconds"].notna() & (refs["reference_seconds"] > 0)]
+    return refs.rename(columns={"median_seconds": "bank_median_seconds", "count": "bank_count"})[
+        [*_PAIR, "reference_seconds", "reference_source", "bank_median_seconds", "bank_count"]]
+
+
+def _pace(groups: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Each group's general pace: the step-weighted median over its type x steps of its median
+    over the bank's median (1.0 = the bank's pace)."""
+    usable = groups[(groups["count"] >= _PACE_MIN_STEPS) & (groups["bank_median_seconds"] > 0)
+                    & groups["median_seconds"].notna()]
+    usable = usable.assign(rel=usable["median_seconds"] / usable["bank_median_seconds"])
+    usable = usable.sort_values([*keys, "rel"])
+    cum = usable.groupby(keys, dropna=False)["count"].cumsum()
+    total = usable.groupby(keys, dropna=False)["count"].transform("sum")
+    at_median = usable[cum >= total / 2].groupby(keys, dropna=False)["rel"].first()
+    return at_median.rename("pace")
+
+
+def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, keys: list[str],
+                 ratio: float, min_cases: int) -> pd.DataFrame:
+    frame = stats_frame.merge(refs, on=_PAIR, how="inner")
+    frame = frame.merge(_pace(frame, keys).reset_index(), on=keys, how="left")
+    frame["pace"] = frame["pace"].fillna(1.0)
+    frame["ratio"] = frame["median_seconds"] / frame["reference_seconds"]
+    named = frame[keys[0]].notna()
+    frame["eligible"] = named & (frame["count"] >= min_cases)
+    frame["material"] = frame["eligible"] & (
+        frame["median_seconds"] / np.maximum(frame["pace"], 1.0)
+        >= ratio * frame["reference_seconds"])
+    return frame.reset_index(drop=True)
+
+
+@dataclass
+class _Tested:
+    p: float = 1.0
+    cases: int = 0
+    time_lost: float = 0.0
+
+
+def _test_pairs(data: StepData, pairs: list[tuple[str, str]], tellers: pd.DataFrame,
+                branches: pd.DataFrame,
+                ) -> tuple[dict[tuple[str, str, str], _Tested], dict[tuple[str, str, str], _Tested]]:
+    """Mann-Whitney p-values of every eligible teller and branch group of the given pairs, and
+    cases and time lost of every material group. Keys: (teller or branch, type, step) with the
+    teller's branch folded in as ``teller|branch``."""
+    teller_out: dict[tuple[str, str, str], _Tested] = {}
+    branch_out: dict[tuple[str, str, str], _Tested] = {}
+    if not pairs:
+        return teller_out, branch_out
+    table = data.service_values(pairs, ordered=True)
+    pair_col = table.column("pair").to_numpy()
+    values = table.column("service_seconds").to_numpy()
+    case_key = table.column("case_key").to_numpy()
+    teller_key = pc.binary_join_element_wise(
+        pc.fill_null(table.column("teller_id"), "\x00"),
+        pc.fill_null(table.column("branch_id"), "\x00"), "|")
+    teller_dict = pc.dictionary_encode(teller_key).combine_chunks()
+    teller_codes = teller_dict.indices.to_numpy(zero_copy_only=False)
+    teller_names = teller_dict.dictionary.to_pylist()
+    branch_dict = pc.dictionary_encode(
+        pc.fill_null(table.column("branch_id"), "\x00")).combine_chunks()
+    branch_codes = branch_dict.indices.to_numpy(zero_copy_only=False)
+    branch_names = branch_dict.dictionary.to_pylist()
+    teller_index = {name: i for i, name in enumerate(teller_names)}
+    branch_index = {name: i for i, name in enumerate(branch_names)}
+    bounds = np.searchsorted(pair_col, np.arange(len(pairs) + 1))
+
+    def run(level: pd.DataFrame, name_of: Any, index: dict[str, int], codes_all: _Arr,
+            names: list[str], out: dict[tuple[str, str, str], _Tested]) -> None:
+        for k, (btype, act) in enumerate(pairs):
+            lo, hi = bounds[k], bounds[k + 1]
+            rows = level[(level["business_type"] == btype) & (level["activity"] == act)
+                          & level["eligible"]]
+            if rows.empty or hi <= lo:
+                continue
+            wanted = np.full(len(names), -1, dtype=np.int64)
+            order: list[tuple[int, Any]] = []
+            for row in rows.itertuples(index=False):
+                code = index.get(name_of(row))
+                if code is not None:
+                    wanted[code] = len(order)
+                    order.append((code, row))
+            codes = wanted[codes_all[lo:hi]]
+            _, p = mann_whitney_greater(values[lo:hi], codes, len(order))
+            for g, (code, row) in enumerate(order):
+                tested = _Tested(p=float(p[g]))
+                if row.material:
+                    mine = codes == g
+                    keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
+                    per_case = np.bincount(inverse, weights=values[lo:hi][mine])
+                    tested.cases = int(keys.size)
+                    tested.time_lost = float(
+                        np.maximum(per_case - row.reference_seconds, 0.0).sum())
+                out[(names[code], btype, act)] = tested
+
+    run(tellers, lambda r: f"{r.teller_id}|{r.branch_id if r.branch_id is not None else chr(0)}",
+        teller_index, teller_codes, teller_names, teller_out)
+    run(branches, lambda r: r.branch_id, branch_index, branch_codes, branch_names, branch_out)
+    return teller_out, branch_out
+
+
+def _teller_name(teller_id: str, branch_id: str | None) -> str:
+    return f"{teller_id}|{branch_id if branch_id is not None else chr(0)}"
+
+
+def find_bottlenecks(
+    store: EventStore,
+    baseline: Baseline,
+    *,
+    ratio: float = 1.5,
+    min_cases: int = 30,
+    q: float = 0.05,
+    month: str | None = None,
+    step_references: Mapping[tuple[str, str], float] | None = None,
+    evidence: bool = False,
+) -> list[Finding]:
+    """The slow steps of tellers and branches, most time lost first (see the module docs).
+
+    ``month`` (``YYYY-MM``) restricts the analysis to one calendar month; ``step_references``
+    maps (business type, step) to a standard time in seconds (the SOP's), which replaces the
+    baseline-share reference for that step. With ``evidence`` each finding carries
+    :func:`explain_findings`'s evidence.
+
+    Example:
+        >>> findings = find_bottlenecks(store, baseline, ratio=2.0, month="2026-10")  # doctest: +SKIP
+        >>> [f.scope for f in findings][:2]                                           # doctest: +SKIP
+        ['branch', 'teller']
+    """
+    if not ratio > 0:
+        raise ProcmineError(f"ratio is {ratio}; expected a positive number such as 1.5")
+    if min_cases < 1:
+        raise ProcmineError(f"min cases is {min_cases}; expected at least 1")
+    if not 0 < q <= 1:
+        raise ProcmineError(f"q is {q}; expected a false-discovery rate between 0 and 1")
+    filters = _filters(month)
+    with StepData(store, baseline, filters) as data:
+        bank = data.statistics("bank", with_share=True)
+        refs = _references(bank, baseline, step_references)
+        tellers = _level_frame(data.statistics("teller", with_share=False), refs,
+                               ["teller_id", "branch_id"], ratio, min_cases)
+        branches = _level_frame(data.statistics("branch", with_share=False), refs,
+                                ["branch_id"], ratio, min_cases)
+        material = pd.concat([tellers.loc[tellers["material"], _PAIR],
+                              branches.loc[branches["material"], _PAIR]])
+        pairs = sorted({(str(a), str(b)) for a, b in material.itertuples(index=False)})
+        teller_tests, branch_tests = _test_pairs(data, pairs, tellers, branches)
+        months = data.months() if pairs else 1
+
+    # Benjamini-Hochberg over every eligible group of both levels; a group that is not
+    # material was not tested and counts with p = 1 (it cannot be a finding; this only makes
+    # the q-values of the others larger, never smaller).
+    for frame, tests, name in ((tellers, teller_tests, "teller"),
+                               (branches, branch_tests, "branch")):
+        keys = (
+            [_teller_name(t, b) for t, b in zip(frame["teller_id"], frame["branch_id"],
+                                                 strict=True)]
+            if name == "teller" else list(frame["branch_id"])
+        )
+        got = [tests.get((k, bt, a)) for k, bt, a in zip(keys, frame["business_type"],
+                                                         frame["activity"], strict=True)]
+        frame["p_value"] = [g.p if g is not None else 1.0 for g in got]
+        frame["cases"] = [g.cases if g is not None else 0 for g in got]
+        frame["time_lost"] = [g.time_lost if g is not None else 0.0 for g in got]
+    eligible_p = np.concatenate([tellers.loc[tellers["eligible"], "p_value"].to_numpy(),
+                                 branches.loc[branches["eligible"], "p_value"].to_numpy()])
+    q_values = _bh(eligible_p)
+    n_tel = int(tellers["eligible"].sum())
+    tellers["q_value"] = np.nan
+    branches["q_value"] = np.nan
+    tellers.loc[tellers["eligible"], "q_value"] = q_values[:n_tel]
+    branches.loc[branches["eligible"], "q_value"] = q_values[n_tel:]
+    for frame in (tellers, branches):
+        frame["flagged"] = frame["material"] & (frame["q_value"] <= q)
+
+    findings = _assemble(tellers, branches, months)
+    findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
+                                 f.teller_id or "", f.business_type, f.activity))
+    if evidence and findings:
+        explained = explain_findings(store, findings, month=month)
+        findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
+    return findings
+
+
+def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> list[Finding]:
+    branch_median = {(r.branch_id, r.business_type, r.activity): r.median_seconds
+                     for r in branches.itertuples(index=False)}
+    by_branch = tellers[tellers["eligible"]].groupby(["branch_id", *_PAIR], dropna=True)
+    findings: list[Finding] = []
+    merged: set[tuple[str, str, str]] = set()
+    for key, group in by_branch:
+        branch_id, btype, act = (str(k) for k in key)
+        flagged = group[group["flagged"]]
+        branch_row = branches[(branches["branch_id"] == branch_id)
+                              & (branches["business_type"] == btype)
+                              & (branches["activity"] == act)]
+        if branch_row.empty:
+            continue
+        brow = branch_row.iloc[0]
+        dominated = len(flagged) == 1 and flagged["count"].iloc[0] >= 0.5 * brow["count"]
+        most_tellers = len(flagged) >= 2 and 2 * len(flagged) >= len(group)
+        if most_tellers or (bool(brow["flagged"]) and not dominated):
+            merged.add((branch_id, btype, act))
+            findings.append(_finding(
+                "branch", None, brow, months, None,
+                tuple(sorted(str(t) for t in flagged["teller_id"])), len(group)))
+    # a flagged branch with no eligible teller at all is a branch finding too
+    for row in branches[branches["flagged"]].itertuples(index=False):
+        key = (str(row.branch_id), str(row.business_type), str(row.activity))
+        if key not in merged and tellers[(tellers["branch_id"] == row.branch_id)
+                                         & (tellers["business_type"] == row.business_type)
+                                         & (tellers["activity"] == row.activity)
+                                         & tellers["eligible"]].empty:
+            merged.add(key)
+            findings.append(_finding("branch", None, pd.Series(row._asdict()), months, None,
+                                     (), 0))
+    for _, row in tellers[tellers["flagged"]].iterrows():
+        key = (str(row["branch_id"]), str(row["business_type"]), str(row["activity"]))
+        if key in merged:
+            continue
+        findings.append(_finding("teller", str(row["teller_id"]), row, months,
+                                 branch_median.get(key), (), 0))
+    return findings
+
+
+def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
+             branch_median: float | None, tellers_flagged: tuple[str, ...],
+             tellers_eligible: int) -> Finding:
+    reference = float(row["reference_seconds"])
+    median = float(row["median_seconds"])
+    time_lost = float(row["time_lost"])
+    finding = Finding(
+        scope=scope,
+        teller_id=teller_id,
+        branch_id=None if pd.isna(row["branch_id"]) else str(row["branch_id"]),
+        business_type=str(row["business_type"]),
+        activity=str(row["activity"]),
+        cases=int(row["cases"]),
+        steps=int(row["count"]),
+        median_seconds=round(median, 3),
+        p90_seconds=round(float(row["p90_seconds"]), 3),
+        reference_seconds=round(reference, 3),
+        reference_source=str(row["reference_source"]),
+        ratio=round(median / reference, 3),
+        pace=round(float(row["pace"]), 3),
+        excess_seconds=round(median - reference, 3),
+        time_lost_seconds=round(time_lost, 1),
+        monthly_teller_hours=round(time_lost / 3600 / months, 2),
+        months=months,
+        p_value=float(row["p_value"]),
+        q_value=float(row["q_value"]),
+        bank_median_seconds=round(float(row["bank_median_seconds"]), 3),
+        branch_median_seconds=(round(float(branch_median), 3)
+                               if branch_median is not None else None),
+        tellers_flagged=tellers_flagged,
+        tellers_eligible=tellers_eligible,
+    )
+    return replace(finding, summary=_summary(finding))
+
+
+def _summary(f: Finding) -> str:
+    hours = f.monthly_teller_hours
+    cost = f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}"
+    return (f"{f.who}, {f.business_type} {f.activity}: median {f.median_seconds:,.0f} s vs "
+            f"{f.reference_seconds:,.0f} s reference ({f.ratio:.1f}x) over {f.cases:,} cases; "
+            f"costs {cost} teller hours a month")
+
+
+# -- why it is slow ------------------------------------------------------------------------------
+
+
+def explain_findings(store: EventStore, findings: Sequence[Finding],
+                     month: str | None = None) -> list[dict[str, Any]]:
+    """The evidence for each finding, computed in one pass over the findings' business types.
+
+    For each: ``rework`` (share of the group's cases that repeat the step, against the branch
+    and the bank), ``wait_before`` (median wait before the step, e.g. for authorization),
+    ``comparison`` (the group's median against its branch's and the bank's, and its pace), and
+    ``by_amount_band``, ``by_hour``, ``by_window_type`` (steps and median per value, for the
+    group and the bank).
+
+    Example:
+        >>> evidence = explain_findings(store, findings[:3])   # doctest: +SKIP
+        >>> evidence[0]["rework"]                               # doctest: +SKIP
+        {'group_rate': 0.004, 'branch_rate': 0.003, 'bank_rate': 0.003}
+    """
+    if not findings:
+        return []
+    pairs = sorted({(f.business_type, f.activity) for f in findings})
+    with StepData(store, filters=_filters(month), detail=True,
+                  business_types={p[0] for p in pairs}) as data:
+        data.con.execute("SET preserve_insertion_order = false")
+        overall = data.breakdown(pairs)
+        parts = {by: data.breakdown(pairs, by) for by in BREAKDOWNS}
+    return [_evidence(f, overall, parts) for f in findings]
+
+
+def explain_finding(store: EventStore, finding: Finding,
+                    month: str | None = None) -> dict[str, Any]:
+    """The evidence for one finding (see :func:`explain_findings`)."""
+    return explain_findings(store, [finding], month=month)[0]
+
+
+def _pick(frame: pd.DataFrame, f: Finding, level: str) -> pd.DataFrame:
+    rows = frame[(frame["business_type"] == f.business_type) & (frame["activity"] == f.activity)
+                 & (frame["level"] == level)]
+    if level in ("teller", "branch"):
+        rows = rows[rows["branch_id"] == f.branch_id]
+    if level == "teller":
+        rows = rows[rows["teller_id"] == f.teller_id]
+    return rows
+
+
+def _num(value: Any, digits: int = 3) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return None
+    return round(float(value), digits)
+
+
+def _evidence(f: Finding, overall: pd.DataFrame,
+              parts: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    own_level = f.scope
+    mine = _pick(overall, f, own_level)
+    branch = _pick(overall, f, "branch")
+    bank = _pick(overall, f, "bank")
+
+    def first(rows: pd.DataFrame, column: str) -> Any:
+        return rows[column].iloc[0] if not rows.empty else None
+
+    def rate(rows: pd.DataFrame) -> float | None:
+        if rows.empty or not rows["cases"].iloc[0]:
+            return None
+        return _num(rows["repeated_cases"].iloc[0] / rows["cases"].iloc[0], 4)
+
+    evidence: dict[str, Any] = {
+        "rework": {"group_rate": rate(mine), "branch_rate": rate(branch),
+                   "bank_rate": rate(bank)},
+        "wait_before": {
+            "group_median_seconds": _num(first(mine, "median_wait_seconds")),
+            "branch_median_seconds": _num(first(branch, "median_wait_seconds")),
+            "bank_median_seconds": _num(first(bank, "median_wait_seconds")),
+        },
+        "comparison": {
+            "group_median_seconds": _num(first(mine, "median_seconds")),
+            "branch_median_seconds": _num(first(branch, "median_seconds")),
+            "bank_median_seconds": _num(first(bank, "median_seconds")),
+            "reference_seconds": f.reference_seconds,
+            "pace": f.pace,
+        },
+    }
+    for by, frame in parts.items():
+        mine_by = _pick(frame, f, own_level).set_index("value")
+        bank_by = _pick(frame, f, "bank").set_index("value")
+        rows = []
+        for value in bank_by.index:
+            rows.append({
+                "value": value,
+                "group_steps": int(mine_by.loc[value, "count"]) if value in mine_by.index else 0,
+                "group_median_seconds": (_num(mine_by.loc[value, "median_seconds"])
+                                         if value in mine_by.index else None),
+                "bank_steps": int(bank_by.loc[value, "count"]),
+                "bank_median_seconds": _num(bank_by.loc[value, "median_seconds"]),
+            })
+        key = {"amount_band": "by_amount_band", "hour": "by_hour",
+               "window_type": "by_window_type"}[by]
+        evidence[key] = sorted(rows, key=lambda r: _sort_key(by, r["value"]))
+    return evidence
+
+
+def _sort_key(by: str, value: Any) -> tuple[int, str]:
+    if by == "hour":
+        try:
+            return (int(value), "")
+        except (TypeError, ValueError):
+            return (99, str(value))
+    if by == "amount_band":
+        return (AMOUNT_BANDS.index(value) if value in AMOUNT_BANDS else 99, str(value))
+    return (0, str(value))
