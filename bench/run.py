@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_ingest
+import bench_mining
 import bench_xes
 
 
@@ -38,6 +39,9 @@ def main() -> None:
     print(_table(bench_ingest.run(events=events, repeat=1 if args.quick else 2)), flush=True)
     print("\n== XES import: procmine vs pm4py.read_xes ==", flush=True)
     print(_table(bench_xes.run(bench_xes.default_paths(quick=args.quick))), flush=True)
+    print("\n== slow-step mining: find_bottlenecks vs DuckDB GROUP BY, pandas, pm4py ==",
+          flush=True)
+    print(_table(bench_mining.run(events=events, repeat=1 if args.quick else 3)), flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")
 

@@ -4,26 +4,30 @@ A business type's standard time comes from the baseline. A step's **reference ti
 standard where one exists (``step_references``), otherwise the type's standard time times the
 step's bank-wide median share of the transaction's dwell time.
 
-A **finding** is a teller x type x step or a branch x type x step whose times are
+A **finding** is a teller x type x step or a branch x type x step with at least ``min_cases``
+steps whose times are
 
-* materially above the reference: the median is at least ``ratio`` (1.5) times the reference,
-  after dividing out the teller's (or branch's) general pace where it is slower than the bank's
-  (see below);
+* materially slow: the median is at least ``ratio`` (1.5) times the reference, and at least
+  ``ratio`` times what the group's own pace predicts for the step (``max(1, pace)`` times the
+  bank's median for it; see below);
 * statistically above the rest of the bank: a one-sided Mann-Whitney U test of the group's
   times against every other time of the same type x step (suited to skewed durations), with
-  Benjamini-Hochberg false-discovery control over every test (``q`` 0.05);
-* on at least ``min_cases`` steps.
+  Benjamini-Hochberg false-discovery control over every eligible group of both levels
+  (``q`` 0.05). Groups that are not materially slow cannot be findings and are not tested:
+  they enter the correction with p = 1, which can only make the other q-values larger.
 
 **Pace.** A teller who is slower than the bank at everything is a matter for the monthly league
-table (:func:`procmine.performance.teller_summary`), not thirty slow steps. A group's pace is the
-weighted median, over all its type x step groups, of its median over the bank's median; a step
-counts as materially slow when ``median / max(1, pace) >= ratio x reference``. The raw ratio and
-the pace are both reported.
+table, not thirty slow steps; and a step the whole bank is slow at is no one teller's or branch's
+bottleneck (the bank-wide step statistics show it). A teller's pace is the step-weighted median,
+over all its type x step groups, of its median over the bank's median (1.0 = the bank's pace);
+a branch's pace on a type x step is that of the tellers who did it there, weighted by their
+steps. The raw ratio (median / reference) and the pace are both reported.
 
-**Branches.** When at least half of a branch's tellers (those with ``min_cases`` on the type x
-step, and at least two of them) are flagged for the same type x step, or the branch as a whole is
-flagged against the other branches (unless one flagged teller carries most of the branch's
-volume), the branch gets one finding and its tellers' findings for that step are dropped.
+**Branches.** When most of a branch's tellers (more than half of those with ``min_cases`` on the
+type x step, and at least two) are flagged for the same type x step, or the branch as a whole is
+flagged against the other branches (unless a single flagged teller carries half or more of the
+branch's steps), the branch gets one finding and its tellers' findings for that step are
+dropped.
 
 Findings are ranked by **time lost**: the sum over the group's cases of the step's time in the
 case beyond the reference. ``monthly_teller_hours`` spreads it over the months analysed.
@@ -48,7 +52,6 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow.compute as pc
 from scipy import special, stats
 
 from procmine.baseline import Baseline
@@ -128,7 +131,7 @@ def mann_whitney_greater(sorted_values: _Arr, groups: _Arr, n_groups: int) -> tu
     group, p-value of "the group's times are stochastically greater"), by the normal
     approximation with tie and continuity correction: the same numbers as
     ``scipy.stats.mannwhitneyu(group, rest, alternative="greater")`` when both samples have more
-    than 8 values (scipy's exact method is used below that). One sort serves every group.
+    than 8 values (below that, scipy computes the p-value). One sort serves every group.
     """
     n = sorted_values.size
     u = np.zeros(n_groups)
@@ -173,7 +176,8 @@ def _filters(month: str | None) -> Filters:
 
 def _references(bank: pd.DataFrame, baseline: Baseline,
                 step_references: Mapping[tuple[str, str], float] | None) -> pd.DataFrame:
-    """The bank-wide row of every type x step with its reference time and source."""
+    """The bank-wide row of every type x step with its reference time (NaN where the type has
+    no standard time and the step no SOP time) and its source."""
     sop = dict(step_references or {})
     refs = bank.copy()
     standard = refs["business_type"].map(
@@ -185,7 +189,7 @@ def _references(bank: pd.DataFrame, baseline: Baseline,
         own = pd.Series([sop.get(k, np.nan) for k in keys], index=refs.index, dtype=float)
         refs.loc[own.notna(), "reference_seconds"] = own[own.notna()]
         refs.loc[own.notna(), "reference_source"] = "sop"
-    refs = refs[refs["reference_seconds"].notna() & (refs["reference_seconds"] > 0)]
+    refs.loc[~(refs["reference_seconds"] > 0), "reference_seconds"] = np.nan
     return refs.rename(columns={"median_seconds": "bank_median_seconds", "count": "bank_count"})[
         [*_PAIR, "reference_seconds", "reference_source", "bank_median_seconds", "bank_count"]]
 
@@ -203,91 +207,105 @@ def _pace(groups: pd.DataFrame, keys: list[str]) -> pd.Series:
     return at_median.rename("pace")
 
 
+def _months(bank: pd.DataFrame) -> int:
+    """Calendar months from the first step analysed to the last (at least 1)."""
+    if bank.empty or bank["first_started"].isna().all():
+        return 1
+    first, last = bank["first_started"].min(), bank["last_started"].max()
+    return max(1, (last.year - first.year) * 12 + last.month - first.month + 1)
+
+
 def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, keys: list[str],
-                 ratio: float, min_cases: int) -> pd.DataFrame:
+                 ratio: float, min_cases: int,
+                 tellers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One level's groups with reference, pace, ratio and whether each is eligible (enough
+    steps, a named teller or branch) and material. A teller's pace is its own; a branch's pace
+    on a type x step is that of the tellers who did the step there, weighted by their steps
+    (``tellers``), so a branch whose step is slow only because its tellers are slow at
+    everything is no branch bottleneck."""
     frame = stats_frame.merge(refs, on=_PAIR, how="inner")
-    frame = frame.merge(_pace(frame, keys).reset_index(), on=keys, how="left")
+    frame = frame.astype({k: object for k in keys})  # an all-empty column reads as float
+    if tellers is None:
+        pace = _pace(frame, keys).reset_index().astype({k: object for k in keys})
+        frame = frame.merge(pace, on=keys, how="left")
+    else:
+        weighted = tellers.assign(
+            weight=tellers["count"] * np.maximum(tellers["pace"], 1.0)
+        ).groupby([*keys, *_PAIR], dropna=False)[["weight", "count"]].sum()
+        pace = (weighted["weight"] / weighted["count"]).rename("pace").reset_index()
+        pace = pace.astype({k: object for k in [*keys, *_PAIR]})
+        frame = frame.merge(pace, on=[*keys, *_PAIR], how="left")
     frame["pace"] = frame["pace"].fillna(1.0)
     frame["ratio"] = frame["median_seconds"] / frame["reference_seconds"]
     named = frame[keys[0]].notna()
-    frame["eligible"] = named & (frame["count"] >= min_cases)
-    frame["material"] = frame["eligible"] & (
-        frame["median_seconds"] / np.maximum(frame["pace"], 1.0)
-        >= ratio * frame["reference_seconds"])
+    frame["eligible"] = (named & (frame["count"] >= min_cases)
+                         & frame["reference_seconds"].notna())
+    expected = np.maximum(frame["pace"], 1.0) * frame["bank_median_seconds"]
+    frame["material"] = (
+        frame["eligible"]
+        & (frame["median_seconds"] >= ratio * frame["reference_seconds"])
+        & (frame["median_seconds"] >= ratio * expected)
+    )
     return frame.reset_index(drop=True)
 
 
-@dataclass
-class _Tested:
-    p: float = 1.0
-    cases: int = 0
-    time_lost: float = 0.0
-
-
-def _test_pairs(data: StepData, pairs: list[tuple[str, str]], tellers: pd.DataFrame,
-                branches: pd.DataFrame,
-                ) -> tuple[dict[tuple[str, str, str], _Tested], dict[tuple[str, str, str], _Tested]]:
-    """Mann-Whitney p-values of every eligible teller and branch group of the given pairs, and
-    cases and time lost of every material group. Keys: (teller or branch, type, step) with the
-    teller's branch folded in as ``teller|branch``."""
-    teller_out: dict[tuple[str, str, str], _Tested] = {}
-    branch_out: dict[tuple[str, str, str], _Tested] = {}
+def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
+                levels: Sequence[tuple[str, pd.DataFrame, list[str], bool]]) -> None:
+    """Add ``p_value`` (Mann-Whitney, one-sided), ``cases`` and ``time_lost`` to each level's
+    frame: p-values for every eligible group of the given pairs (1.0 for the others), cases and
+    time lost for the material ones (for every tested one with the level's ``all_costs``).
+    ``levels``: (name, frame, level keys, all_costs)."""
+    for _, frame, _, _ in levels:
+        frame["p_value"] = 1.0
+        frame["cases"] = 0
+        frame["time_lost"] = 0.0
     if not pairs:
-        return teller_out, branch_out
-    table = data.service_values(pairs, ordered=True)
+        return
+    pair_of = {p: k for k, p in enumerate(pairs)}
+    chosen: dict[str, pd.DataFrame] = {}
+    for name, frame, _keys, _ in levels:
+        pair = pd.Series([pair_of.get(p, -1) for p in zip(frame["business_type"],
+                                                          frame["activity"], strict=True)],
+                         index=frame.index)
+        rows = frame[frame["eligible"] & (pair >= 0)].copy()
+        rows["pair"] = pair[rows.index]
+        rows["code"] = np.arange(len(rows))
+        chosen[name] = rows
+    table = data.service_values(
+        pairs, ordered=True,
+        groups={name: chosen[name][[*_PAIR, *keys, "code"]] for name, _, keys, _ in levels},
+    )
     pair_col = table.column("pair").to_numpy()
     values = table.column("service_seconds").to_numpy()
     case_key = table.column("case_key").to_numpy()
-    teller_key = pc.binary_join_element_wise(
-        pc.fill_null(table.column("teller_id"), "\x00"),
-        pc.fill_null(table.column("branch_id"), "\x00"), "|")
-    teller_dict = pc.dictionary_encode(teller_key).combine_chunks()
-    teller_codes = teller_dict.indices.to_numpy(zero_copy_only=False)
-    teller_names = teller_dict.dictionary.to_pylist()
-    branch_dict = pc.dictionary_encode(
-        pc.fill_null(table.column("branch_id"), "\x00")).combine_chunks()
-    branch_codes = branch_dict.indices.to_numpy(zero_copy_only=False)
-    branch_names = branch_dict.dictionary.to_pylist()
-    teller_index = {name: i for i, name in enumerate(teller_names)}
-    branch_index = {name: i for i, name in enumerate(branch_names)}
     bounds = np.searchsorted(pair_col, np.arange(len(pairs) + 1))
-
-    def run(level: pd.DataFrame, name_of: Any, index: dict[str, int], codes_all: _Arr,
-            names: list[str], out: dict[tuple[str, str, str], _Tested]) -> None:
-        for k, (btype, act) in enumerate(pairs):
-            lo, hi = bounds[k], bounds[k + 1]
-            rows = level[(level["business_type"] == btype) & (level["activity"] == act)
-                          & level["eligible"]]
-            if rows.empty or hi <= lo:
+    for name, frame, _, all_costs in levels:
+        rows = chosen[name]
+        codes_all = table.column(name).to_numpy()
+        p_values = np.ones(len(rows))
+        cases = np.zeros(len(rows), dtype=np.int64)
+        lost = np.zeros(len(rows))
+        for k, part in rows.groupby("pair"):
+            lo, hi = int(bounds[int(str(k))]), int(bounds[int(str(k)) + 1])
+            if hi <= lo:
                 continue
-            wanted = np.full(len(names), -1, dtype=np.int64)
-            order: list[tuple[int, Any]] = []
-            for row in rows.itertuples(index=False):
-                code = index.get(name_of(row))
-                if code is not None:
-                    wanted[code] = len(order)
-                    order.append((code, row))
-            codes = wanted[codes_all[lo:hi]]
-            _, p = mann_whitney_greater(values[lo:hi], codes, len(order))
-            for g, (code, row) in enumerate(order):
-                tested = _Tested(p=float(p[g]))
-                if row.material:
-                    mine = codes == g
-                    keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
-                    per_case = np.bincount(inverse, weights=values[lo:hi][mine])
-                    tested.cases = int(keys.size)
-                    tested.time_lost = float(
-                        np.maximum(per_case - row.reference_seconds, 0.0).sum())
-                out[(names[code], btype, act)] = tested
-
-    run(tellers, lambda r: f"{r.teller_id}|{r.branch_id if r.branch_id is not None else chr(0)}",
-        teller_index, teller_codes, teller_names, teller_out)
-    run(branches, lambda r: r.branch_id, branch_index, branch_codes, branch_names, branch_out)
-    return teller_out, branch_out
-
-
-def _teller_name(teller_id: str, branch_id: str | None) -> str:
-    return f"{teller_id}|{branch_id if branch_id is not None else chr(0)}"
+            local = np.full(len(rows) + 1, -1, dtype=np.int64)  # global code -> 0..m-1
+            global_codes = part["code"].to_numpy()
+            local[global_codes] = np.arange(len(part))
+            codes = local[codes_all[lo:hi]]  # -1 (no group) maps to local[-1] == -1
+            _, p = mann_whitney_greater(values[lo:hi], codes, len(part))
+            p_values[global_codes] = p
+            costed = np.ones(len(part), dtype=bool) if all_costs else part["material"].to_numpy()
+            for g in np.flatnonzero(costed):
+                mine = codes == g
+                case_keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
+                per_case = np.bincount(inverse, weights=values[lo:hi][mine])
+                reference = float(part["reference_seconds"].iloc[g])
+                cases[global_codes[g]] = case_keys.size
+                lost[global_codes[g]] = float(np.maximum(per_case - reference, 0.0).sum())
+        frame.loc[rows.index, "p_value"] = p_values
+        frame.loc[rows.index, "cases"] = cases
+        frame.loc[rows.index, "time_lost"] = lost
 
 
 def find_bottlenecks(
@@ -309,8 +327,8 @@ def find_bottlenecks(
     :func:`explain_findings`'s evidence.
 
     Example:
-        >>> findings = find_bottlenecks(store, baseline, ratio=2.0, month="2026-10")  # doctest: +SKIP
-        >>> [f.scope for f in findings][:2]                                           # doctest: +SKIP
+        >>> found = find_bottlenecks(store, baseline, month="2026-10")  # doctest: +SKIP
+        >>> [f.scope for f in found][:2]                                 # doctest: +SKIP
         ['branch', 'teller']
     """
     if not ratio > 0:
@@ -323,31 +341,23 @@ def find_bottlenecks(
     with StepData(store, baseline, filters) as data:
         bank = data.statistics("bank", with_share=True)
         refs = _references(bank, baseline, step_references)
-        tellers = _level_frame(data.statistics("teller", with_share=False), refs,
-                               ["teller_id", "branch_id"], ratio, min_cases)
-        branches = _level_frame(data.statistics("branch", with_share=False), refs,
-                                ["branch_id"], ratio, min_cases)
+        if refs["reference_seconds"].isna().all():  # no business types the baseline knows
+            return []
+        levels = data.level_statistics(("teller", "branch"), with_share=False)
+        tellers = _level_frame(levels["teller"], refs, ["teller_id", "branch_id"], ratio,
+                               min_cases)
+        branches = _level_frame(levels["branch"], refs, ["branch_id"], ratio, min_cases,
+                                tellers=tellers)
         material = pd.concat([tellers.loc[tellers["material"], _PAIR],
                               branches.loc[branches["material"], _PAIR]])
         pairs = sorted({(str(a), str(b)) for a, b in material.itertuples(index=False)})
-        teller_tests, branch_tests = _test_pairs(data, pairs, tellers, branches)
-        months = data.months() if pairs else 1
+        _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
+                                  ("branch", branches, ["branch_id"], True)))
+        months = _months(bank)
 
     # Benjamini-Hochberg over every eligible group of both levels; a group that is not
     # material was not tested and counts with p = 1 (it cannot be a finding; this only makes
     # the q-values of the others larger, never smaller).
-    for frame, tests, name in ((tellers, teller_tests, "teller"),
-                               (branches, branch_tests, "branch")):
-        keys = (
-            [_teller_name(t, b) for t, b in zip(frame["teller_id"], frame["branch_id"],
-                                                 strict=True)]
-            if name == "teller" else list(frame["branch_id"])
-        )
-        got = [tests.get((k, bt, a)) for k, bt, a in zip(keys, frame["business_type"],
-                                                         frame["activity"], strict=True)]
-        frame["p_value"] = [g.p if g is not None else 1.0 for g in got]
-        frame["cases"] = [g.cases if g is not None else 0 for g in got]
-        frame["time_lost"] = [g.time_lost if g is not None else 0.0 for g in got]
     eligible_p = np.concatenate([tellers.loc[tellers["eligible"], "p_value"].to_numpy(),
                                  branches.loc[branches["eligible"], "p_value"].to_numpy()])
     q_values = _bh(eligible_p)
@@ -369,38 +379,37 @@ def find_bottlenecks(
 
 
 def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> list[Finding]:
-    branch_median = {(r.branch_id, r.business_type, r.activity): r.median_seconds
-                     for r in branches.itertuples(index=False)}
-    by_branch = tellers[tellers["eligible"]].groupby(["branch_id", *_PAIR], dropna=True)
+    """Findings from the flagged groups, with the branch rule applied."""
+    key_cols = ["branch_id", *_PAIR]
+    flagged_tellers = tellers[tellers["flagged"]]
+    flagged_branches = branches[branches["flagged"]]
+    relevant = pd.concat([flagged_tellers[key_cols], flagged_branches[key_cols]])
+    relevant = relevant.dropna().drop_duplicates()
+    branch_rows = branches.merge(relevant, on=key_cols).set_index(key_cols)
+    eligible = tellers[tellers["eligible"]].merge(relevant, on=key_cols)
     findings: list[Finding] = []
     merged: set[tuple[str, str, str]] = set()
-    for key, group in by_branch:
-        branch_id, btype, act = (str(k) for k in key)
+    for index, brow in branch_rows.iterrows():
+        key = tuple(str(k) for k in index) if isinstance(index, tuple) else (str(index),)
+        group = eligible[(eligible["branch_id"] == key[0]) & (eligible["business_type"] == key[1])
+                         & (eligible["activity"] == key[2])]
         flagged = group[group["flagged"]]
-        branch_row = branches[(branches["branch_id"] == branch_id)
-                              & (branches["business_type"] == btype)
-                              & (branches["activity"] == act)]
-        if branch_row.empty:
-            continue
-        brow = branch_row.iloc[0]
         dominated = len(flagged) == 1 and flagged["count"].iloc[0] >= 0.5 * brow["count"]
-        most_tellers = len(flagged) >= 2 and 2 * len(flagged) >= len(group)
+        most_tellers = len(flagged) >= 2 and 2 * len(flagged) > len(group)
         if most_tellers or (bool(brow["flagged"]) and not dominated):
-            merged.add((branch_id, btype, act))
+            merged.add((key[0], key[1], key[2]))
+            row = brow.copy()
+            row["branch_id"] = key[0]
+            row["business_type"] = key[1]
+            row["activity"] = key[2]
             findings.append(_finding(
-                "branch", None, brow, months, None,
+                "branch", None, row, months, None,
                 tuple(sorted(str(t) for t in flagged["teller_id"])), len(group)))
-    # a flagged branch with no eligible teller at all is a branch finding too
-    for row in branches[branches["flagged"]].itertuples(index=False):
-        key = (str(row.branch_id), str(row.business_type), str(row.activity))
-        if key not in merged and tellers[(tellers["branch_id"] == row.branch_id)
-                                         & (tellers["business_type"] == row.business_type)
-                                         & (tellers["activity"] == row.activity)
-                                         & tellers["eligible"]].empty:
-            merged.add(key)
-            findings.append(_finding("branch", None, pd.Series(row._asdict()), months, None,
-                                     (), 0))
-    for _, row in tellers[tellers["flagged"]].iterrows():
+    branch_median = {
+        tuple(str(k) for k in index): float(v)
+        for index, v in branch_rows["median_seconds"].items() if isinstance(index, tuple)
+    }
+    for _, row in flagged_tellers.iterrows():
         key = (str(row["branch_id"]), str(row["business_type"]), str(row["activity"]))
         if key in merged:
             continue
@@ -475,7 +484,10 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     pairs = sorted({(f.business_type, f.activity) for f in findings})
     with StepData(store, filters=_filters(month), detail=True,
                   business_types={p[0] for p in pairs}) as data:
-        data.con.execute("SET preserve_insertion_order = false")
+        # the case windows run once, not once per breakdown
+        data.keep_pairs(pairs, ["business_type", "activity", "teller_id", "branch_id",
+                                "case_id", "occurrence", "service_seconds", "wait_seconds",
+                                *BREAKDOWNS])
         overall = data.breakdown(pairs)
         parts = {by: data.breakdown(pairs, by) for by in BREAKDOWNS}
     return [_evidence(f, overall, parts) for f in findings]
@@ -534,13 +546,24 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             "pace": f.pace,
         },
     }
+    if f.scope == "branch":
+        tellers = overall[(overall["business_type"] == f.business_type)
+                          & (overall["activity"] == f.activity) & (overall["level"] == "teller")
+                          & (overall["branch_id"] == f.branch_id)]
+        evidence["tellers"] = [
+            {"teller_id": teller, "steps": int(steps), "median_seconds": _num(median),
+             "flagged": teller in f.tellers_flagged}
+            for teller, steps, median in tellers.sort_values(
+                "median_seconds", ascending=False)[["teller_id", "count", "median_seconds"]]
+            .itertuples(index=False)
+        ]
     for by, frame in parts.items():
         mine_by = _pick(frame, f, own_level).set_index("value")
         bank_by = _pick(frame, f, "bank").set_index("value")
         rows = []
         for value in bank_by.index:
             rows.append({
-                "value": value,
+                "value": int(value) if by == "hour" and str(value).isdigit() else value,
                 "group_steps": int(mine_by.loc[value, "count"]) if value in mine_by.index else 0,
                 "group_median_seconds": (_num(mine_by.loc[value, "median_seconds"])
                                          if value in mine_by.index else None),

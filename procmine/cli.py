@@ -22,6 +22,7 @@ from procmine.cli_common import (
     progress_bar,
 )
 from procmine.cli_league import league
+from procmine.cli_mining import bottlenecks
 from procmine.cli_user import user_app
 from procmine.errors import ProcmineError
 from procmine.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
@@ -41,6 +42,7 @@ baseline_app = typer.Typer(help="The timing baseline of business types.", no_arg
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
 app.command("league")(league)
+app.command("bottlenecks")(bottlenecks)
 
 @app.command("ingest")
 def ingest(

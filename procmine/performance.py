@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import TracebackType
@@ -388,12 +388,6 @@ class StepData:
                 "CREATE TEMP VIEW steps AS "
                 + template.format(pre=pre, post=post, amount_band=_AMOUNT_BAND_SQL)
             )
-            self.con.execute("""
-                CREATE TEMP VIEW step_cases AS
-                SELECT case_id,
-                       epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell_seconds
-                FROM steps GROUP BY case_id
-            """)
         except BaseException:
             self.con.close()
             raise
@@ -414,65 +408,118 @@ class StepData:
         Columns: the level's keys, ``business_type``, ``activity``, ``count``,
         ``median_seconds``, ``p90_seconds``, ``mean_seconds``, ``total_seconds``,
         ``inferred`` (steps whose service time is inferred from completion times),
-        ``standard_seconds`` (the type's, from the baseline) and, with ``with_share``,
-        ``share``: the median over the steps of the step's service time as a share of its
-        transaction's dwell time. Medians and p90 are exact (``quantile_cont``); steps with no
-        service time (a first step without start or call time) are left out.
+        ``first_started`` and ``last_started``, ``standard_seconds`` (the type's, from the
+        baseline) and, with ``with_share``, ``share``: the median over the steps of the step's
+        service time as a share of its transaction's dwell time. Medians and p90 are exact
+        (``quantile_cont``); steps with no service time (a first step without start or call
+        time) are left out.
         """
-        keys = [*_level_keys(by), "business_type", "activity"]
-        cols = ", ".join(f"s.{k}" for k in keys)
-        share = (", quantile_cont(s.service_seconds / nullif(c.dwell_seconds, 0), 0.5) AS share"
-                 if with_share else "")
-        join = "JOIN step_cases c USING (case_id)" if with_share else ""
-        return self.con.execute(f"""
+        return self.level_statistics((by,), with_share=with_share)[by]
+
+    def level_statistics(self, levels: Sequence[Level], *,
+                         with_share: bool = True) -> dict[str, pd.DataFrame]:
+        """:meth:`statistics` of several levels in one pass over the steps (GROUPING SETS)."""
+        wanted = list(dict.fromkeys(levels))
+        if not wanted:
+            return {}
+        sets = [[*_level_keys(by), "business_type", "activity"] for by in wanted]
+        columns = list(dict.fromkeys(k for keys in sets for k in keys))
+        source = "steps"
+        share = ""
+        if with_share:
+            # the transaction's dwell by a window over its case: cheaper than a join back
+            source = f"""(SELECT {", ".join(columns)}, service_seconds, service_is_inferred,
+                                 started,
+                                 service_seconds / nullif(epoch(max(end_time) OVER c
+                                                                - min(started) OVER c), 0)
+                                     AS share_of_case
+                          FROM steps WINDOW c AS (PARTITION BY case_id))"""
+            share = ", quantile_cont(share_of_case, 0.5) AS share"
+        grouping = ", ".join("(" + ", ".join(keys) + ")" for keys in sets)
+        level_id = f"grouping({', '.join(columns)})"
+        frame = self.con.execute(f"""
             WITH grouped AS (
-                SELECT {cols}, count(*) AS count,
-                       quantile_cont(s.service_seconds, 0.5) AS median_seconds,
-                       quantile_cont(s.service_seconds, 0.9) AS p90_seconds,
-                       avg(s.service_seconds) AS mean_seconds,
-                       sum(s.service_seconds) AS total_seconds,
-                       count(*) FILTER (WHERE s.service_is_inferred) AS inferred{share}
-                FROM steps s {join}
-                WHERE s.service_seconds IS NOT NULL
-                GROUP BY {cols}
+                SELECT {", ".join(columns)}, {level_id} AS grouping_id, count(*) AS count,
+                       quantile_cont(service_seconds, [0.5, 0.9]) AS quantiles,
+                       avg(service_seconds) AS mean_seconds,
+                       sum(service_seconds) AS total_seconds,
+                       count(*) FILTER (WHERE service_is_inferred) AS inferred,
+                       min(started) AS first_started, max(started) AS last_started{share}
+                FROM {source}
+                WHERE service_seconds IS NOT NULL
+                GROUP BY GROUPING SETS ({grouping})
             )
-            SELECT g.*, b.standard_seconds
+            SELECT g.* EXCLUDE (quantiles), g.quantiles[1] AS median_seconds,
+                   g.quantiles[2] AS p90_seconds, b.standard_seconds
             FROM grouped g LEFT JOIN baseline b USING (business_type)
-            ORDER BY {", ".join(f"g.{k}" for k in keys)}
         """).df()
+        out: dict[str, pd.DataFrame] = {}
+        for by, keys in zip(wanted, sets, strict=True):
+            mask = sum(1 << (len(columns) - 1 - columns.index(c))
+                       for c in columns if c not in keys)
+            part = frame[frame["grouping_id"] == mask]
+            order = [*keys, "count", "median_seconds", "p90_seconds", "mean_seconds",
+                     "total_seconds", "inferred", "first_started", "last_started",
+                     *(["share"] if with_share else []), "standard_seconds"]
+            # text keys stay objects even when all empty (DuckDB gives float NaN columns then)
+            out[by] = (part[order].astype({k: object for k in keys})
+                       .sort_values(keys).reset_index(drop=True))
+        return out
 
-    def months(self) -> int:
-        """How many calendar months the steps cover (at least 1)."""
-        row = self.con.execute(
-            "SELECT count(DISTINCT date_trunc('month', started)) FROM steps"
-        ).fetchall()[0]
-        return max(1, int(row[0] or 0))
-
-    def service_values(self, pairs: Sequence[tuple[str, str]], *,
-                       ordered: bool = False) -> pa.Table:
+    def service_values(self, pairs: Sequence[tuple[str, str]], *, ordered: bool = False,
+                       groups: Mapping[str, pd.DataFrame] | None = None) -> pa.Table:
         """Every service time of the given (business type, step) pairs, for statistical tests:
-        columns ``pair`` (index into ``pairs``), ``teller_id``, ``branch_id``, ``case_key``
-        (a 64-bit hash of the case id) and ``service_seconds``; sorted by pair and service
-        time with ``ordered``."""
-        if not pairs:
-            return pa.table({"pair": pa.array([], pa.int32()),
-                             "teller_id": pa.array([], pa.string()),
-                             "branch_id": pa.array([], pa.string()),
-                             "case_key": pa.array([], pa.uint64()),
-                             "service_seconds": pa.array([], pa.float64())})
-        wanted = pa.table({"pair": pa.array(range(len(pairs)), pa.int32()),
-                           "business_type": pa.array([p[0] for p in pairs], pa.string()),
-                           "activity": pa.array([p[1] for p in pairs], pa.string())})
-        self.con.register("wanted_pairs", wanted)
+        columns ``pair`` (index into ``pairs``), ``case_key`` (a 64-bit hash of the case id),
+        ``service_seconds`` and, for each entry of ``groups``, a column of that name: the
+        ``code`` of the row's group in that frame (whose other columns are ``business_type``,
+        ``activity`` and a level's keys), -1 for none. Sorted by pair and service time with
+        ``ordered``.
+        """
+        groups = dict(groups or {})
+        names = ["pair_table", *(f"group_{i}" for i in range(len(groups)))]
+        self.con.register(names[0], pa.table({
+            "pair": pa.array(range(len(pairs)), pa.int32()),
+            "business_type": pa.array([p[0] for p in pairs], pa.string()),
+            "activity": pa.array([p[1] for p in pairs], pa.string()),
+        }))
+        joins, columns = [], []
+        for i, (column, frame) in enumerate(groups.items()):
+            alias = f"g{i}"
+            keys = [c for c in frame.columns if c != "code"]
+            on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM {alias}.{k}" for k in keys)
+            self.con.register(names[i + 1], pa.Table.from_pandas(
+                frame[[*keys, "code"]].astype({"code": "int32"}), preserve_index=False))
+            joins.append(f"LEFT JOIN {names[i + 1]} {alias} ON {on}")
+            columns.append(f"coalesce({alias}.code, -1) AS {column}")
         try:
-            return self.con.execute("""
-                SELECT w.pair, s.teller_id, s.branch_id, hash(s.case_id) AS case_key,
-                       s.service_seconds
-                FROM steps s JOIN wanted_pairs w USING (business_type, activity)
+            return self.con.sql(f"""
+                SELECT w.pair, hash(s.case_id) AS case_key, s.service_seconds
+                       {"".join(", " + c for c in columns)}
+                FROM steps s JOIN pair_table w USING (business_type, activity)
+                {" ".join(joins)}
                 WHERE s.service_seconds IS NOT NULL
-            """ + (" ORDER BY w.pair, s.service_seconds" if ordered else "")).to_arrow_table()
+                {"ORDER BY w.pair, s.service_seconds" if ordered else ""}
+            """).to_arrow_table()
         finally:
-            self.con.unregister("wanted_pairs")
+            for name in names:
+                self.con.unregister(name)
+
+    def keep_pairs(self, pairs: Sequence[tuple[str, str]],
+                   columns: Sequence[str] | None = None) -> None:
+        """Compute the steps of these (business type, step) pairs once and hold them (only
+        ``columns``, if given) in memory: from then on ``steps`` shows only them (for several
+        queries over a few pairs)."""
+        wanted = ", ".join(f"s.{c}" for c in columns) if columns else "s.*"
+        self.con.register("kept_pairs", pa.table({
+            "business_type": pa.array([p[0] for p in pairs], pa.string()),
+            "activity": pa.array([p[1] for p in pairs], pa.string()),
+        }))
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE kept_steps AS SELECT {wanted} "
+                             "FROM steps s JOIN kept_pairs USING (business_type, activity)")
+            self.con.execute("CREATE OR REPLACE TEMP VIEW steps AS SELECT * FROM kept_steps")
+        finally:
+            self.con.unregister("kept_pairs")
 
     def breakdown(self, pairs: Sequence[tuple[str, str]], by: str | None = None) -> pd.DataFrame:
         """Per (business type, step) pair, the steps' times at three levels at once, optionally
@@ -485,7 +532,7 @@ class StepData:
         """
         if by is not None and by not in BREAKDOWNS:
             raise ProcmineError(f"breakdown by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
-        value = f"CAST({by} AS VARCHAR)" if by else "'all'"
+        value = f"coalesce(CAST({by} AS VARCHAR), 'unknown')" if by else "'all'"
         wanted = pa.table({"business_type": pa.array([p[0] for p in pairs], pa.string()),
                            "activity": pa.array([p[1] for p in pairs], pa.string())})
         self.con.register("breakdown_pairs", wanted)
@@ -497,7 +544,7 @@ class StepData:
                 )
                 SELECT business_type, activity,
                        CASE grouping(teller_id, branch_id) WHEN 0 THEN 'teller'
-                            WHEN 1 THEN 'branch' ELSE 'bank' END AS level,
+                            WHEN 2 THEN 'branch' ELSE 'bank' END AS level,
                        teller_id, branch_id, value, count(*) AS count,
                        count(DISTINCT case_id) AS cases,
                        count(DISTINCT case_id) FILTER (WHERE occurrence > 1) AS repeated_cases,

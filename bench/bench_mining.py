@@ -1,0 +1,177 @@
+"""Slow-step mining speed: procmine's find_bottlenecks against plain per-group statistics.
+
+Run as ``python bench/bench_mining.py [--events N] [--repeat R]``. The log is the one
+``bench_ingest`` generates (``procmine demo-data``, seed 11) under bench/out/, ingested once into
+the workspace bench/out/mining-<events>-11 (kept between runs, never committed). Contenders, each
+in its own process so its peak memory (max RSS) is its own:
+
+- ``find_bottlenecks``: procmine's full slow-step detection (teller, branch and bank statistics,
+  reference shares, Mann-Whitney tests, false-discovery control, branch rule, time lost);
+- ``find_bottlenecks+evidence``: the same with the evidence of every finding (``--json``);
+- ``duckdb_groupby``: one DuckDB GROUP BY computing count, median and p90 of the service time
+  per teller x type x step over the same store (the floor for any exact per-group median);
+- ``pandas_groupby``: the same statistics with pandas (reading the store's Parquet included);
+- ``pm4py_service_time``: ``pm4py.get_service_time`` (median) with a teller|type|step activity
+  key, on the store's events read into pandas (the read is timed too; the note splits it).
+
+The ratio column is each contender's time over ``duckdb_groupby``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_ingest import OUT, ensure_log
+
+_PRELUDE = """
+import resource, sys, time, warnings
+warnings.simplefilter("ignore")
+home = sys.argv[1]
+"""
+
+_CONTENDERS = {
+    "find_bottlenecks": """
+from procmine.baseline import load_baseline
+from procmine.bottlenecks import find_bottlenecks
+from procmine.store import EventStore
+store, baseline = EventStore(home), load_baseline()
+t = time.perf_counter()
+findings = find_bottlenecks(store, baseline)
+seconds = time.perf_counter() - t
+note = f"{len(findings)} findings"
+""",
+    "find_bottlenecks+evidence": """
+from procmine.baseline import load_baseline
+from procmine.bottlenecks import find_bottlenecks
+from procmine.store import EventStore
+store, baseline = EventStore(home), load_baseline()
+t = time.perf_counter()
+findings = find_bottlenecks(store, baseline, evidence=True)
+seconds = time.perf_counter() - t
+note = f"{len(findings)} findings with evidence"
+""",
+    "duckdb_groupby": """
+from procmine.store import EventStore
+con = EventStore(home).connect()
+t = time.perf_counter()
+rows = con.execute('''
+    SELECT teller_id, business_type, activity, count(*) AS n,
+           quantile_cont(epoch(end_time - start_time), [0.5, 0.9]) AS q
+    FROM events GROUP BY ALL
+''').fetchall()
+seconds = time.perf_counter() - t
+note = f"{len(rows)} groups"
+""",
+    "pandas_groupby": """
+import pandas as pd
+t = time.perf_counter()
+frame = pd.read_parquet(f"{home}/store/events", columns=[
+    "teller_id", "business_type", "activity", "start_time", "end_time", "reason"])
+frame = frame[frame["reason"].isna()]
+frame["service"] = (frame["end_time"] - frame["start_time"]).dt.total_seconds()
+grouped = frame.groupby(["teller_id", "business_type", "activity"])["service"]
+result = pd.concat([grouped.count(), grouped.median(), grouped.quantile(0.9)], axis=1)
+seconds = time.perf_counter() - t
+note = f"{len(result)} groups (Parquet read included)"
+""",
+    "pm4py_service_time": """
+import pandas as pd
+import pm4py
+t0 = time.perf_counter()
+frame = pd.read_parquet(f"{home}/store/events", columns=[
+    "case_id", "teller_id", "business_type", "activity", "start_time", "end_time", "reason"])
+frame = frame[frame["reason"].isna()]
+t = time.perf_counter()
+frame["key"] = (frame["teller_id"].astype(str) + "|" + frame["business_type"].astype(str)
+                + "|" + frame["activity"].astype(str))
+log = frame.rename(columns={"case_id": "case:concept:name", "key": "concept:name",
+                            "start_time": "start_timestamp", "end_time": "time:timestamp"})
+result = pm4py.get_service_time(log, aggregation_measure="median",
+                                start_timestamp_key="start_timestamp",
+                                timestamp_key="time:timestamp")
+call = time.perf_counter() - t
+seconds = time.perf_counter() - t0
+note = f"{len(result)} groups, median only; pm4py call {call:.2f} s + Parquet read {t - t0:.2f} s"
+""",
+}
+
+_EPILOGUE = """
+print(seconds)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(note)
+"""
+
+
+def ensure_store(events: int, seed: int = 11) -> Path:
+    """The bench workspace with the generated log ingested (made once, reused)."""
+    home = OUT / f"mining-{events}-{seed}"
+    batches = home / "store" / "batches.jsonl"
+    if not batches.exists() or not batches.read_text(encoding="utf-8").strip():
+        log = ensure_log(events, seed)
+        subprocess.run(
+            [sys.executable, "-m", "procmine.cli", "ingest", str(log), "--home", str(home),
+             "--json"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    return home
+
+
+def _run(name: str, home: Path) -> tuple[float, float, str]:
+    code = _PRELUDE + _CONTENDERS[name] + _EPILOGUE
+    result = subprocess.run([sys.executable, "-c", code, str(home)], check=True,
+                            capture_output=True, text=True)
+    lines = result.stdout.strip().splitlines()
+    return float(lines[-3]), float(lines[-2]), lines[-1]
+
+
+def run(events: int = 10_000_000, repeat: int = 3,
+        pm4py: bool = True) -> list[dict[str, object]]:
+    """Time every contender on the same store; the best of ``repeat`` runs (pm4py: one run)."""
+    home = ensure_store(events)
+    names = [n for n in _CONTENDERS if pm4py or not n.startswith("pm4py")]
+    results: dict[str, tuple[float, float, str]] = {}
+    for round_ in range(repeat):
+        for name in names:  # interleaved, so background load hits all alike
+            if round_ and name.startswith("pm4py"):
+                continue
+            seconds, peak, note = _run(name, home)
+            best = results.get(name)
+            if best is None or seconds < best[0]:
+                results[name] = (seconds, peak, note)
+    base = results["duckdb_groupby"][0]
+    return [
+        {
+            "bench": "slow steps",
+            "input": f"{events:,} events",
+            "contender": name,
+            "seconds": round(seconds, 2),
+            "peak_mb": round(peak),
+            "ratio": round(seconds / base, 2),
+            "note": note,
+        }
+        for name, (seconds, peak, note) in results.items()
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-pm4py", action="store_true", help="skip the slow pm4py run")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    rows = run(args.events, args.repeat, pm4py=not args.no_pm4py)
+    print(json.dumps(rows, indent=2))
+    print(f"({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
