@@ -64,6 +64,7 @@ __all__ = [
     "explain_finding",
     "explain_findings",
     "find_bottlenecks",
+    "finding_distribution",
     "mann_whitney_greater",
 ]
 
@@ -585,3 +586,31 @@ def _sort_key(by: str, value: Any) -> tuple[int, str]:
     if by == "amount_band":
         return (AMOUNT_BANDS.index(value) if value in AMOUNT_BANDS else 99, str(value))
     return (0, str(value))
+
+
+def finding_distribution(store: EventStore, finding: Finding, month: str | None = None,
+                         sample: int = 5000) -> pd.DataFrame:
+    """Service times of a finding's step for the finding's group, its branch and the bank
+    (``level`` in "group", "branch", "bank"; at most ``sample`` random rows per level), for
+    the drill-down's distribution chart."""
+    filters = replace(_filters(month), business_types=(finding.business_type,))
+    group = (f"teller_id = {_sql_text(finding.teller_id)}" if finding.scope == "teller"
+             else f"branch_id = {_sql_text(finding.branch_id)}")
+    with StepData(store, filters=filters, detail=True) as data:
+        parts = []
+        for level, where in (("group", group),
+                             ("branch", f"branch_id = {_sql_text(finding.branch_id)}"),
+                             ("bank", "true")):
+            if level == "branch" and finding.scope == "branch":
+                continue
+            # The sample is drawn after filtering (a sample on ``steps`` would come first).
+            parts.append(
+                f"(SELECT * FROM (SELECT '{level}' AS level, service_seconds FROM steps "
+                f"WHERE activity = {_sql_text(finding.activity)} AND {where} "
+                f"AND service_seconds IS NOT NULL) USING SAMPLE {int(sample)} ROWS)"
+            )
+        return data.con.execute(" UNION ALL ".join(parts)).df()
+
+
+def _sql_text(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"

@@ -110,7 +110,7 @@ def test_each_role_signs_in_and_opens_its_pages(role: str, server: str, browser:
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator('[data-testid="stAlertContentError"]').count() == 0
             assert heading.first.inner_text().strip() != ""
-            if spec.script in ("overview.py", "my_figures.py"):
+            if spec.script in ("overview.py", "my_figures.py", "bottlenecks.py"):
                 page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
             if spec.script in ("announcement.py", "baseline.py"):
                 page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)

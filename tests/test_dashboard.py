@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
               "teller": "teller"}
-TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py": "上传", "my_figures.py": "我的指标",
+TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py": "上传",
+          "my_figures.py": "我的指标", "bottlenecks.py": "慢步骤",
           "baseline.py": "业务时间基准"}
 
 
@@ -194,3 +195,38 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
     assert len(shown) == len(expected) == 48
     assert list(shown["teller_id"]) == list(expected["teller_id"])
     assert len(at.get("download_button")) == 2
+
+
+def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
+    from procmine.baseline import load_baseline
+    from procmine.bottlenecks import find_bottlenecks
+
+    expected = find_bottlenecks(EventStore(home), load_baseline())
+    at = app_as("operations", home).run()
+    at.switch_page("procmine/dashboard/bottlenecks.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == len(expected) > 0
+    assert at.subheader[0].value == expected[0].summary
+    assert len(at.get("plotly_chart")) == 3  # distribution, by hour, by amount band
+    at.selectbox(key="bn_pick").set_value(len(expected) - 1).run()
+    assert at.subheader[0].value == expected[-1].summary
+
+
+def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> None:
+    import json
+
+    from procmine.baseline import load_baseline
+    from procmine.bottlenecks import find_bottlenecks, finding_distribution
+
+    truth = json.loads((REPO / "event_logs" / "demo_truth.json").read_text(encoding="utf-8"))
+    injected = {(s["scope"], s["teller_id"], s["branch_id"], s["business_type"], s["activity"])
+                for s in truth["slow_steps"]}
+    store = EventStore(home)
+    found = find_bottlenecks(store, load_baseline())
+    assert {(f.scope, f.teller_id, f.branch_id, f.business_type, f.activity)
+            for f in found} == injected
+    spread = finding_distribution(store, found[0])
+    group = spread[spread["level"] == "group"]["service_seconds"]
+    assert len(group) == found[0].steps
+    assert group.median() == pytest.approx(found[0].median_seconds, abs=1e-3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["actual_vs_standard", "reasons_bar"]
+__all__ = ["actual_vs_standard", "breakdown", "distribution", "reasons_bar"]
 
 
 def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 20) -> go.Figure:
@@ -37,4 +37,33 @@ def reasons_bar(reasons: dict[str, int], labels: dict[str, str]) -> go.Figure:
     ))
     figure.update_layout(height=max(200, 30 * len(items) + 60),
                          margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure
+
+
+def distribution(frame: pd.DataFrame, labels: dict[str, str], reference: float) -> go.Figure:
+    """Service times of a step: the finding's group against its branch and the bank, with the
+    reference time as a line."""
+    figure = go.Figure()
+    colours = {"group": "#b22222", "branch": "#d97706", "bank": "#64748b"}
+    for level in ("group", "branch", "bank"):
+        values = frame.loc[frame["level"] == level, "service_seconds"]
+        if len(values):
+            figure.add_trace(go.Box(x=values, name=labels[level], marker_color=colours[level],
+                                    boxpoints=False))
+    figure.add_vline(x=reference, line_dash="dash", annotation_text=labels["reference"])
+    figure.update_layout(height=300, xaxis_title=labels["seconds"], showlegend=False,
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def breakdown(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure:
+    """Group vs bank median by a breakdown value (hour, amount band, window)."""
+    values = [str(r["value"]) for r in rows]
+    figure = go.Figure()
+    figure.add_bar(x=values, y=[r.get("group_median_seconds") for r in rows],
+                   name=labels["group"], marker_color="#b22222")
+    figure.add_bar(x=values, y=[r.get("bank_median_seconds") for r in rows],
+                   name=labels["bank"], marker_color="#64748b")
+    figure.update_layout(barmode="group", height=280, yaxis_title=labels["seconds"],
+                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine.baseline import Baseline, load_baseline
+from procmine.bottlenecks import Finding, find_bottlenecks, finding_distribution
 from procmine.performance import (
     Filters,
     business_type_summary,
@@ -31,6 +32,8 @@ from procmine.store import EventStore, default_home
 __all__ = [
     "baseline",
     "business_types",
+    "distribution",
+    "findings",
     "ingest_history",
     "league",
     "league_export",
@@ -164,3 +167,24 @@ def league_export(month: str, lang: str, kind: str) -> bytes:
     else:
         path = export_league_html(table, folder / f"league-{month}-{lang}.html", month, lang=lang)
     return path.read_bytes()
+
+
+@st.cache_data(show_spinner=False)
+def _findings(home: str, version: str, month: str | None, ratio: float, min_cases: int,
+              q: float) -> list[Finding]:
+    return find_bottlenecks(EventStore(home), baseline(), ratio=ratio, min_cases=min_cases,
+                            q=q, month=month, evidence=True)
+
+
+def findings(month: str | None, ratio: float, min_cases: int, q: float) -> list[Finding]:
+    """Slow steps, most time lost first, with their evidence."""
+    return _findings(*_key(), month, ratio, min_cases, q)
+
+
+@st.cache_data(show_spinner=False)
+def _distribution(home: str, version: str, finding: Finding, month: str | None) -> pd.DataFrame:
+    return finding_distribution(EventStore(home), finding, month)
+
+
+def distribution(finding: Finding, month: str | None) -> pd.DataFrame:
+    return _distribution(*_key(), finding, month)

@@ -34,6 +34,8 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview.py", "overview", "nav.overview", ":material/monitoring:", ("operations",)),
+    PageSpec("bottlenecks.py", "bottlenecks", "nav.bottlenecks", ":material/hourglass_top:",
+             ("operations", "reviewer")),
     PageSpec("announcement.py", "announcement", "nav.announcement", ":material/leaderboard:",
              ("operations",)),
     PageSpec("upload.py", "upload", "nav.upload", ":material/upload_file:", ("operations",)),

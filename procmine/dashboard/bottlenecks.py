@@ -1,0 +1,81 @@
+"""Slow steps (operations, reviewers): findings ranked by time lost, and the evidence of one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from procmine.dashboard import charts, data, session
+from procmine.dashboard.session import lang, tr
+
+session.guard(__file__)
+st.title(tr("bottlenecks.title"))
+if data.store_info()["events"] == 0:
+    st.info(tr("overview.empty_store"))
+    st.stop()
+
+baseline = data.baseline()
+cols = st.columns(4)
+month_choice = cols[0].selectbox(tr("announcement.month"), [tr("filters.whole_period"),
+                                                           *data.months()], key="bn_month")
+month = None if month_choice == tr("filters.whole_period") else month_choice
+ratio = cols[1].number_input(tr("bottlenecks.ratio"), 1.1, 5.0, 1.5, 0.1, key="bn_ratio")
+min_cases = cols[2].number_input(tr("bottlenecks.min_cases"), 5, 1000, 30, 5, key="bn_min")
+q = cols[3].number_input(tr("bottlenecks.q"), 0.001, 0.2, 0.05, 0.01, format="%.3f",
+                         key="bn_q")
+found = data.findings(month, float(ratio), int(min_cases), float(q))
+if not found:
+    st.success(tr("bottlenecks.none"))
+    st.stop()
+
+st.caption(tr("bottlenecks.caption", n=len(found),
+              hours=f"{sum(f.monthly_teller_hours for f in found):.1f}"))
+table = pd.DataFrame([{
+    tr("bottlenecks.rank"): i + 1,
+    tr("bottlenecks.scope"): tr(f"bottlenecks.scope_{f.scope}"),
+    tr("bottlenecks.who"): f"{f.teller_id} ({f.branch_id})" if f.scope == "teller"
+    else f.branch_id,
+    tr("table.name"): f"{f.business_type} {baseline[f.business_type].name(lang())}"
+    if f.business_type in baseline else f.business_type,
+    tr("bottlenecks.step"): f.activity,
+    tr("table.transactions"): f.cases,
+    tr("table.median_seconds"): round(f.median_seconds),
+    tr("bottlenecks.reference"): round(f.reference_seconds),
+    tr("table.ratio"): round(f.ratio, 2),
+    "q": f"{f.q_value:.1e}",
+    tr("bottlenecks.hours_month"): round(f.monthly_teller_hours, 1),
+} for i, f in enumerate(found)])
+st.dataframe(table, hide_index=True, width="stretch")
+
+choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(found)), key="bn_pick",
+                      format_func=lambda i: f"{i + 1}. {found[i].summary}")
+finding = found[choice]
+st.subheader(finding.summary)
+evidence = finding.evidence or {}
+metrics = st.columns(4)
+comparison = evidence.get("comparison", {})
+metrics[0].metric(tr("bottlenecks.group_median"), f"{finding.median_seconds:.0f} s")
+metrics[1].metric(tr("bottlenecks.branch_median"),
+                  f"{comparison.get('branch_median_seconds') or 0:.0f} s")
+metrics[2].metric(tr("bottlenecks.bank_median"),
+                  f"{comparison.get('bank_median_seconds') or 0:.0f} s")
+rework = evidence.get("rework", {})
+group_rework, bank_rework = rework.get("group_rate") or 0, rework.get("bank_rate") or 0
+metrics[3].metric(tr("bottlenecks.rework"), f"{group_rework:.1%}",
+                  delta=f"{group_rework - bank_rework:+.1%}", delta_color="inverse")
+labels = {"group": tr("bottlenecks.group"), "branch": tr("bottlenecks.branch"),
+          "bank": tr("bottlenecks.bank"), "reference": tr("bottlenecks.reference"),
+          "seconds": tr("units.seconds", value="")}
+st.plotly_chart(charts.distribution(data.distribution(finding, month), labels,
+                                    finding.reference_seconds), width="stretch")
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**{tr('bottlenecks.by_hour')}**")
+    st.plotly_chart(charts.breakdown(evidence.get("by_hour", []), labels), width="stretch")
+with right:
+    st.markdown(f"**{tr('bottlenecks.by_amount')}**")
+    st.plotly_chart(charts.breakdown(evidence.get("by_amount_band", []), labels),
+                    width="stretch")
+wait = evidence.get("wait_before", {})
+st.caption(tr("bottlenecks.wait", group=f"{wait.get('group_median_seconds') or 0:.0f}",
+              bank=f"{wait.get('bank_median_seconds') or 0:.0f}"))
