@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -49,9 +49,11 @@ __all__ = [
     "latest_month",
     "step_statistics",
     "step_times",
+    "teller_profile",
     "teller_summary",
     "transaction_statistics",
     "transaction_summary",
+    "type_steps",
 ]
 
 Level = Literal["teller", "branch", "bank"]
@@ -588,3 +590,51 @@ def step_statistics(store: EventStore, baseline: Baseline | None = None, by: Lev
     """
     with StepData(store, baseline, filters) as data:
         return data.statistics(by, with_share=with_share)
+
+
+def type_steps(store: EventStore, baseline: Baseline, business_type: str,
+               filters: Filters | None = None) -> pd.DataFrame:
+    """One business type's steps against their reference time: count, median, p90, share of
+    the transaction's time, reference (the type's standard time x the step's share) and the
+    median / reference ratio, slowest first.
+
+    Example:
+        >>> steps = type_steps(store, baseline, "P17")  # doctest: +SKIP
+    """
+    chosen = replace(filters or Filters(), business_types=(business_type,))
+    steps = step_statistics(store, baseline, by="bank", filters=chosen)
+    steps["reference_seconds"] = steps["standard_seconds"] * steps["share"]
+    steps["ratio"] = steps["median_seconds"] / steps["reference_seconds"]
+    return steps.sort_values("ratio", ascending=False).reset_index(drop=True)
+
+
+def teller_profile(store: EventStore, baseline: Baseline, teller_id: str,
+                   filters: Filters | None = None) -> dict[str, pd.DataFrame]:
+    """One teller: speed index and volume per month (``months``) and each type x step against
+    the bank's median for it (``steps``, most above the bank first)."""
+    chosen = replace(filters or Filters(), tellers=(teller_id,))
+    con = store.connect()
+    try:
+        months = [r[0] for r in con.execute(
+            "SELECT DISTINCT strftime(end_time, '%Y-%m') FROM events WHERE teller_id = $t "
+            "ORDER BY 1", {"t": teller_id}).fetchall()]
+    finally:
+        con.close()
+    per_month = []
+    for month in months:
+        row = teller_summary(store, baseline, Filters.for_month(month, tellers=(teller_id,)),
+                             min_transactions=1)
+        if len(row):
+            per_month.append({"month": month, **row.iloc[0].to_dict()})
+    mine = step_statistics(store, baseline, by="teller", filters=chosen, with_share=False)
+    bank = step_statistics(store, baseline, by="bank",
+                           filters=replace(chosen, tellers=()), with_share=False)
+    steps = mine.merge(
+        bank[["business_type", "activity", "median_seconds"]].rename(
+            columns={"median_seconds": "bank_median_seconds"}),
+        on=["business_type", "activity"], how="left")
+    steps["vs_bank"] = steps["median_seconds"] / steps["bank_median_seconds"]
+    return {
+        "months": pd.DataFrame(per_month),
+        "steps": steps.sort_values("vs_bank", ascending=False).reset_index(drop=True),
+    }

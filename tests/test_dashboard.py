@@ -26,6 +26,7 @@ DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
               "teller": "teller"}
 TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py": "上传",
           "my_figures.py": "我的指标", "bottlenecks.py": "慢步骤",
+          "business_types.py": "业务类型", "tellers.py": "柜员",
           "baseline.py": "业务时间基准"}
 
 
@@ -230,3 +231,20 @@ def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> No
     group = spread[spread["level"] == "group"]["service_seconds"]
     assert len(group) == found[0].steps
     assert group.median() == pytest.approx(found[0].median_seconds, abs=1e-3)
+
+
+def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> None:
+    from procmine.baseline import load_baseline
+    from procmine.performance import teller_profile, type_steps
+
+    at = app_as("operations", home).run()
+    at.switch_page("procmine/dashboard/business_types.py").run()
+    assert not at.exception
+    code = at.selectbox(key="types_code").value
+    assert len(at.dataframe[0].value) == len(type_steps(EventStore(home), load_baseline(), code))
+    at.switch_page("procmine/dashboard/tellers.py").run()
+    assert not at.exception
+    teller = at.selectbox(key="tellers_pick").value
+    profile = teller_profile(EventStore(home), load_baseline(), teller)
+    assert len(at.dataframe[0].value) == len(profile["steps"])
+    assert len(profile["months"]) == 2  # the demo log spans September and October

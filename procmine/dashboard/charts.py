@@ -5,7 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["actual_vs_standard", "breakdown", "distribution", "reasons_bar"]
+__all__ = [
+    "actual_vs_standard", "breakdown", "distribution", "reasons_bar", "speed_over_months",
+    "steps_vs_reference",
+]
 
 
 def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 20) -> go.Figure:
@@ -66,4 +69,29 @@ def breakdown(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figur
                    name=labels["bank"], marker_color="#64748b")
     figure.update_layout(barmode="group", height=280, yaxis_title=labels["seconds"],
                          legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def steps_vs_reference(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """A type's steps: median against reference time (frame: activity, median_seconds,
+    reference_seconds)."""
+    rows = frame.iloc[::-1]
+    figure = go.Figure()
+    figure.add_bar(y=rows["activity"], x=rows["reference_seconds"], orientation="h",
+                   name=labels["reference"], marker_color="#9aa5b1")
+    figure.add_bar(y=rows["activity"], x=rows["median_seconds"], orientation="h",
+                   name=labels["actual"], marker_color="#b22222")
+    figure.update_layout(barmode="group", height=max(300, 28 * len(rows) + 80),
+                         xaxis_title=labels["seconds"], legend_orientation="h",
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def speed_over_months(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """A teller's speed index per month (frame: month, speed_index), 1.0 = standard."""
+    figure = go.Figure(go.Scatter(x=frame["month"], y=frame["speed_index"], mode="lines+markers",
+                                  marker_color="#b22222", name=labels["speed"]))
+    figure.add_hline(y=1.0, line_dash="dash", annotation_text=labels["standard"])
+    figure.update_layout(height=280, yaxis_title=labels["speed"],
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure

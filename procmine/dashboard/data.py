@@ -18,8 +18,10 @@ from procmine.performance import (
     business_type_summary,
     filter_options,
     latest_month,
+    teller_profile,
     teller_summary,
     transaction_summary,
+    type_steps,
 )
 from procmine.reports import (
     export_league_excel,
@@ -39,7 +41,9 @@ __all__ = [
     "league_export",
     "months",
     "options",
+    "profile",
     "quarantine_summary",
+    "steps_of_type",
     "store",
     "store_info",
     "summary",
@@ -188,3 +192,21 @@ def _distribution(home: str, version: str, finding: Finding, month: str | None) 
 
 def distribution(finding: Finding, month: str | None) -> pd.DataFrame:
     return _distribution(*_key(), finding, month)
+
+
+@st.cache_data(show_spinner=False)
+def _type_steps(home: str, version: str, code: str, filters: Filters) -> pd.DataFrame:
+    return type_steps(EventStore(home), baseline(), code, filters)
+
+
+def steps_of_type(code: str, filters: Filters) -> pd.DataFrame:
+    return _type_steps(*_key(), code, filters)
+
+
+@st.cache_data(show_spinner=False)
+def _profile(home: str, version: str, teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
+    return teller_profile(EventStore(home), baseline(), teller_id, filters)
+
+
+def profile(teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
+    return _profile(*_key(), teller_id, filters)
