@@ -237,7 +237,10 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     from procmine.baseline import load_baseline
     from procmine.performance import teller_profile, type_steps
 
-    at = app_as("operations", home).run()
+    at = app_as("operations", home)
+    at.session_state["types_filters_period"] = "whole_period"
+    at.session_state["tellers_filters_period"] = "whole_period"
+    at.run()
     at.switch_page("procmine/dashboard/business_types.py").run()
     assert not at.exception
     code = at.selectbox(key="types_code").value
