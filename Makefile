@@ -10,12 +10,17 @@ PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint bench constraints clean demo-workspace browser
+.PHONY: setup run test lint bench constraints clean demo-workspace system-deps
 
-setup: $(STAMP) browser
+setup: $(STAMP) system-deps
 
-# The browser tests drive Debian's Chromium; Chinese text needs the Noto CJK fonts.
-browser:
+# The browser tests drive Debian's Chromium; Chinese text needs the Noto CJK fonts; the Spark
+# engine needs a Java runtime.
+system-deps:
+	@command -v java >/dev/null || { echo "installing a Java runtime for Spark"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless \
+	    >/dev/null; }
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
 	  echo "installing Debian's chromium and fonts-noto-cjk"; \
 	  $(SUDO) apt-get update -qq && \
@@ -27,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "procmine needs Python 3.11, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dashboard,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dashboard,dev,spark]'
 	touch $(STAMP)
 
 demo-workspace: setup

@@ -10,9 +10,15 @@ make Spark compute what DuckDB computes, and SQLGlot writes the result as Spark 
 The rewrites, where SQLGlot's own translation would be wrong or inexact on Spark:
 
 * ``median(x)``, ``quantile_cont(x, q)`` (also with a list of ``q``) and
-  ``percentile_cont(q) WITHIN GROUP (ORDER BY x)`` become ``percentile(x, q)``: exact, with
-  linear interpolation like DuckDB's (SQLGlot writes ``percentile_cont(x, q)``, which Spark
-  rejects, or the approximate ``percentile_approx``).
+  ``percentile_cont(q) WITHIN GROUP (ORDER BY x)`` become ``percentile(x, q)``: exact (every
+  value, no sketch), interpolating linearly between the same two values as DuckDB (SQLGlot
+  writes ``percentile_cont(x, q)``, which Spark rejects, or the approximate
+  ``percentile_approx``). DuckDB computes ``lo + d * (hi - lo)`` and Spark
+  ``(1 - d) * lo + d * hi``, so an interpolated quantile may differ in its last bit or two
+  (relative 1e-15); a value taken as it is (``d = 0``, e.g. the median of an odd count) is
+  identical.
+* ``quantile_cont(x, [0.5, 0.9])[2]``: SQLGlot types the call as a number, not a list, and
+  leaves the index 1-based; it is made 0-based like every other list index.
 * ``quantile_disc(x, q)``, ``quantile(x, q)`` and ``percentile_disc(q) WITHIN GROUP (...)``
   become Spark's ``percentile_disc(q) WITHIN GROUP (ORDER BY x)`` (same SQL-standard rule; Spark
   returns it as DOUBLE).
@@ -28,13 +34,16 @@ The rewrites, where SQLGlot's own translation would be wrong or inexact on Spark
   ``grouping`` takes one column, and its ``grouping_id`` only the full list of grouping columns.
 * ``avg(x)`` becomes ``avg(CAST(x AS DOUBLE))``: DuckDB's average is a DOUBLE, Spark's average
   of a decimal (``1.0`` is a decimal literal) is a decimal rounded to a few places.
+* ``hash(x)`` becomes ``xxhash64(x)``: a 64-bit hash like DuckDB's (Spark's ``hash`` has 32
+  bits, so two of a few hundred thousand cases would likely share a key). The values differ
+  from DuckDB's; use them as keys only.
 * ``a / b`` becomes ``try_divide(a, b)`` (except by a non-zero number): Spark fails on a division
   by zero; it now gives NULL, where DuckDB gives infinity or NaN.
 
 Results come back as pandas frames typed as DuckDB's ``.df()`` types them: decimals as float64,
 integer and boolean columns with NULLs as pandas' nullable types. Name every output column
 (``count(*) AS n``): the engines name unnamed expressions differently. Not made equal:
-``hash()`` (different hash functions; fine as a key), ``approx_quantile`` (approximate on both,
+``hash()`` values (see above), ``approx_quantile`` (approximate on both,
 by different algorithms), list indexes out of range (NULL on DuckDB, an error on Spark), and
 the ``events_hashed`` view (ingest only, DuckDB only).
 
@@ -63,7 +72,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -93,7 +102,7 @@ __all__ = [
 ENGINES: Final[tuple[str, ...]] = ("duckdb", "spark")
 
 #: A table handed to a query by value (small lookups such as the baseline).
-TableData = pa.Table | pd.DataFrame
+TableData: TypeAlias = pa.Table | pd.DataFrame
 
 _SPARK_EXTRA: Final = (
     "the spark engine needs PySpark and SQLGlot, which are not installed; install the spark "
@@ -109,17 +118,21 @@ _SPARK_TYPES: Final[dict[str, str]] = {
     "BIGINT": "bigint",
 }
 
-# Quiet from the JVM's first line: errors only, on stderr (local masters).
+# Quiet from the JVM's first line (local masters): warnings and errors on stderr, without the
+# start-up notes (a loopback host name, no native Hadoop). At Spark's default shell level
+# (WARN), so Spark prints no "Setting default log level" banner either.
 _LOG4J2: Final = """\
-rootLogger.level = error
+rootLogger.level = warn
 rootLogger.appenderRef.stderr.ref = console
-logger.repl.name = org.apache.spark.repl.Main
-logger.repl.level = error
 appender.console.type = Console
 appender.console.name = console
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.utils.name = org.apache.spark.util.Utils
+logger.utils.level = error
+logger.hadoop.name = org.apache.hadoop.util.NativeCodeLoader
+logger.hadoop.level = error
 """
 
 
@@ -200,8 +213,7 @@ class SparkEngine:
         self.master = master
         root = _acquire_spark(master, conf or {}, store.tmp_dir)
         try:
-            with _quiet():
-                self.spark: SparkSession = root.newSession()
+            self.spark: SparkSession = root.newSession()
             self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         except BaseException:
             _release_spark()
@@ -220,19 +232,18 @@ class SparkEngine:
         self._refresh()
         registered: dict[str, str] = {}
         try:
-            with _quiet():
-                for name, table in (tables or {}).items():
-                    unique = f"procmine_{uuid.uuid4().hex[:12]}"
-                    arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(
-                        table, preserve_index=False)
-                    self.spark.createDataFrame(arrow).createOrReplaceTempView(unique)
-                    registered[name] = unique
-                text = to_spark_sql(sql, params, views, rename=registered)
-                try:
-                    result = self.spark.sql(text).toArrow()
-                except PySparkException as exc:
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                    raise ProcmineError(f"Spark could not run the query: {first}") from exc
+            for name, table in (tables or {}).items():
+                unique = f"procmine_{uuid.uuid4().hex[:12]}"
+                arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(
+                    table, preserve_index=False)
+                self.spark.createDataFrame(arrow).createOrReplaceTempView(unique)
+                registered[name] = unique
+            text = to_spark_sql(sql, params, views, rename=registered)
+            try:
+                result = self.spark.sql(text).toArrow()
+            except PySparkException as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise ProcmineError(f"Spark could not run the query: {first}") from exc
         finally:
             for unique in registered.values():
                 self.spark.catalog.dropTempView(unique)
@@ -246,8 +257,7 @@ class SparkEngine:
                 return
             files = (sorted(self.store.events_dir.glob("*.parquet"))
                      if self.store.events_dir.exists() else [])
-            with _quiet():
-                _events_frame(self.spark, files).createOrReplaceTempView("events")
+            _events_frame(self.spark, files).createOrReplaceTempView("events")
             self._version = version
 
     def close(self) -> None:
@@ -293,7 +303,7 @@ _SPARK_OURS: SparkSession | None = None  # the session procmine started, stopped
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    # PySpark warns on every pandas >= 3 import check; the engine hands it Arrow only.
+    # PySpark warns about pandas >= 3 when it starts; the engine hands it Arrow only.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
                                 category=FutureWarning)
@@ -317,8 +327,7 @@ def _acquire_spark(master: str, conf: Mapping[str, str], tmp_dir: Path) -> Spark
                     f"Spark already runs in this process with master {running.master}; one "
                     f"process has one Spark master, so {master} cannot start here"
                 )
-            with _quiet():
-                session = SparkSession.builder.getOrCreate()
+            session = SparkSession.builder.getOrCreate()
         else:
             _check_java()
             session = _start_spark(SparkSession, master, conf, tmp_dir)
@@ -363,6 +372,7 @@ def _start_spark(builder_cls: type[SparkSession], master: str, conf: Mapping[str
         log_config.write_text(_LOG4J2, encoding="utf-8")
         settings.update({
             "spark.sql.shuffle.partitions": "4",
+            "spark.local.dir": str(tmp_dir / "spark"),  # spills beside DuckDB's
             "spark.ui.enabled": "false",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
@@ -453,13 +463,13 @@ def to_spark_sql(sql: str, params: Mapping[str, Any] | None = None,
         tree = sqlglot.parse_one(sql, read="duckdb")
         if not isinstance(tree, exp.Query):
             raise ProcmineError(f"the spark engine runs queries only, not {tree.key.upper()}")
-        _bind(tree, params or {})
         ctes = []
         for name, body in (views or {}).items():
             view = sqlglot.parse_one(body, read="duckdb")
             if next(view.find_all(exp.Placeholder), None) is not None:
                 raise ProcmineError(f"view {name}: views take no parameters (as on DuckDB)")
             ctes.append(exp.CTE(this=view, alias=exp.TableAlias(this=exp.to_identifier(name))))
+        _bind(tree, params or {})
         if ctes:
             key = "with_" if "with_" in type(tree).arg_types else "with"
             existing = tree.args.get(key)
@@ -476,10 +486,12 @@ def to_spark_sql(sql: str, params: Mapping[str, Any] | None = None,
         raise ProcmineError(f"cannot translate the query for Spark: {exc}") from exc
 
 
-def _bind(tree: exp.Expression, params: Mapping[str, Any]) -> None:
-    """Replace each ``$name`` placeholder with its value as a typed literal."""
+def _bind(tree: exp.Expr, params: Mapping[str, Any]) -> None:
+    """Replace each ``$name`` placeholder with its value as a typed literal; like DuckDB, refuse
+    a missing value and a value the query does not use."""
     from sqlglot import exp
 
+    used = set()
     for node in list(tree.find_all(exp.Placeholder)):
         name = node.name
         if not name or name.isdigit():
@@ -487,9 +499,13 @@ def _bind(tree: exp.Expression, params: Mapping[str, Any]) -> None:
         if name not in params:
             raise ProcmineError(f"parameter ${name} has no value")
         node.replace(_literal(name, params[name]))
+        used.add(name)
+    unused = sorted(set(params) - used)
+    if unused:
+        raise ProcmineError(f"parameters not in the query: {', '.join('$' + n for n in unused)}")
 
 
-def _literal(name: str, value: Any) -> exp.Expression:
+def _literal(name: str, value: Any) -> exp.Expr:
     from sqlglot import exp
 
     if isinstance(value, np.generic):
@@ -521,7 +537,7 @@ def _literal(name: str, value: Any) -> exp.Expression:
     raise ProcmineError(f"parameter ${name}: a {type(value).__name__} cannot be passed to Spark")
 
 
-def _rename_tables(tree: exp.Expression, rename: Mapping[str, str]) -> None:
+def _rename_tables(tree: exp.Expr, rename: Mapping[str, str]) -> None:
     """Point table references at registered names, keeping the old name as the alias."""
     from sqlglot import exp
 
@@ -537,7 +553,7 @@ def _rename_tables(tree: exp.Expression, rename: Mapping[str, str]) -> None:
             table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
 
 
-def _fix_quantile_list_index(tree: exp.Expression) -> None:
+def _fix_quantile_list_index(tree: exp.Expr) -> None:
     """``quantile_cont(x, [0.5, 0.9])[1]``: SQLGlot types the call as DOUBLE, not as a list, so
     its parser leaves the index 1-based (DuckDB's) where it makes every list index 0-based;
     make it 0-based too."""
@@ -559,7 +575,7 @@ def _fix_quantile_list_index(tree: exp.Expression) -> None:
             bracket.set("expressions", [shifted])
 
 
-def _rewrite(tree: exp.Expression) -> exp.Expression:
+def _rewrite(tree: exp.Expr) -> exp.Expr:
     """Apply :func:`_spark_node` to every node, children before parents (so a rewritten
     node's arguments are already rewritten)."""
     nodes = list(tree.dfs())
@@ -573,7 +589,7 @@ def _rewrite(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _spark_node(node: exp.Expression) -> exp.Expression:
+def _spark_node(node: exp.Expr) -> exp.Expr:
     """One node in the Spark form that computes what DuckDB computes (see the module docs)."""
     from sqlglot import exp
 
@@ -584,6 +600,8 @@ def _spark_node(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.PercentileDisc | exp.Quantile) and not isinstance(
             node.parent, exp.WithinGroup):
         q = node.args.get("quantile") if isinstance(node, exp.Quantile) else node.expression
+        if q is None:
+            raise ProcmineError("quantile_disc(x, q) needs its quantile q")
         if isinstance(q, exp.Array):
             raise ProcmineError("quantile_disc with a list of quantiles: the spark engine takes "
                                 "one quantile per call")
@@ -618,7 +636,7 @@ def _spark_node(node: exp.Expression) -> exp.Expression:
                        expression=exp.Literal.number(1_000_000))
     if isinstance(node, exp.Grouping) and len(node.expressions) > 1:
         width = len(node.expressions)
-        terms: list[exp.Expression] = []
+        terms: list[exp.Expr] = []
         for i, column in enumerate(node.expressions):
             single = exp.Grouping(expressions=[column.copy()])
             weight = 1 << (width - 1 - i)
@@ -636,6 +654,8 @@ def _spark_node(node: exp.Expression) -> exp.Expression:
             else:
                 node.set("this", cast)
         return node
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash":
+        return _call("XXHASH64", *node.expressions)
     if isinstance(node, exp.Div):
         divisor = node.expression
         if isinstance(divisor, exp.Literal) and divisor.is_number and float(divisor.this) != 0:
@@ -644,18 +664,18 @@ def _spark_node(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _call(name: str, *args: exp.Expression) -> exp.Expression:
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
     from sqlglot import exp
 
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _ascending_key(order: exp.Expression, what: str) -> exp.Expression:
+def _ascending_key(order: exp.Expr, what: str) -> exp.Expr:
     from sqlglot import exp
 
     keys = order.expressions if isinstance(order, exp.Order) else []
     if len(keys) != 1 or keys[0].args.get("desc"):
         raise ProcmineError(f"{what} with this ORDER BY: the spark engine takes one ascending "
                             "key")
-    key: exp.Expression = keys[0].this
+    key: exp.Expr = keys[0].this
     return key
