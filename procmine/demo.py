@@ -1489,7 +1489,8 @@ def _truth(plan: _Plan, stats: list[_ChunkStats]) -> dict[str, Any]:
             "start": config.start.isoformat(),
             "slow_steps": config.slow_steps,
             "branch_slow_steps": config.branch_slow_steps,
-            "baseline": str(plan.baseline.source),
+            # The file name only: a full path would tie truth.json to one machine.
+            "baseline": plan.baseline.source.name,
         },
         "span": {
             "first_day": plan.days[0].isoformat(),
