@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,9 @@ from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
 from procmine.performance import AMOUNT_BANDS, BREAKDOWNS, Filters, StepData
 from procmine.store import EventStore
+
+if TYPE_CHECKING:
+    from procmine.engine import Engine
 
 __all__ = [
     "Finding",
@@ -319,13 +322,15 @@ def find_bottlenecks(
     month: str | None = None,
     step_references: Mapping[tuple[str, str], float] | None = None,
     evidence: bool = False,
+    engine: Engine | None = None,
 ) -> list[Finding]:
     """The slow steps of tellers and branches, most time lost first (see the module docs).
 
     ``month`` (``YYYY-MM``) restricts the analysis to one calendar month; ``step_references``
     maps (business type, step) to a standard time in seconds (the SOP's), which replaces the
     baseline-share reference for that step. With ``evidence`` each finding carries
-    :func:`explain_findings`'s evidence.
+    :func:`explain_findings`'s evidence. ``engine`` runs the queries on a query engine
+    (:mod:`procmine.engine`, e.g. Spark); by default on a DuckDB connection of their own.
 
     Example:
         >>> found = find_bottlenecks(store, baseline, month="2026-10")  # doctest: +SKIP
@@ -339,7 +344,7 @@ def find_bottlenecks(
     if not 0 < q <= 1:
         raise ProcmineError(f"q is {q}; expected a false-discovery rate between 0 and 1")
     filters = _filters(month)
-    with StepData(store, baseline, filters) as data:
+    with StepData(store, baseline, filters, engine=engine) as data:
         bank = data.statistics("bank", with_share=True)
         refs = _references(bank, baseline, step_references)
         if refs["reference_seconds"].isna().all():  # no business types the baseline knows
@@ -374,7 +379,7 @@ def find_bottlenecks(
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
     if evidence and findings:
-        explained = explain_findings(store, findings, month=month)
+        explained = explain_findings(store, findings, month=month, engine=engine)
         findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
     return findings
 
@@ -466,14 +471,15 @@ def _summary(f: Finding) -> str:
 
 
 def explain_findings(store: EventStore, findings: Sequence[Finding],
-                     month: str | None = None) -> list[dict[str, Any]]:
+                     month: str | None = None,
+                     engine: Engine | None = None) -> list[dict[str, Any]]:
     """The evidence for each finding, computed in one pass over the findings' business types.
 
     For each: ``rework`` (share of the group's cases that repeat the step, against the branch
     and the bank), ``wait_before`` (median wait before the step, e.g. for authorization),
     ``comparison`` (the group's median against its branch's and the bank's, and its pace), and
     ``by_amount_band``, ``by_hour``, ``by_window_type`` (steps and median per value, for the
-    group and the bank).
+    group and the bank). ``engine`` as in :func:`find_bottlenecks`.
 
     Example:
         >>> evidence = explain_findings(store, findings[:3])   # doctest: +SKIP
@@ -484,7 +490,7 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
         return []
     pairs = sorted({(f.business_type, f.activity) for f in findings})
     with StepData(store, filters=_filters(month), detail=True,
-                  business_types={p[0] for p in pairs}) as data:
+                  business_types={p[0] for p in pairs}, engine=engine) as data:
         # the case windows run once, not once per breakdown
         data.keep_pairs(pairs, ["business_type", "activity", "teller_id", "branch_id",
                                 "case_id", "occurrence", "service_seconds", "wait_seconds",
@@ -609,7 +615,7 @@ def finding_distribution(store: EventStore, finding: Finding, month: str | None 
                 f"WHERE activity = {_sql_text(finding.activity)} AND {where} "
                 f"AND service_seconds IS NOT NULL) USING SAMPLE {int(sample)} ROWS)"
             )
-        return data.con.execute(" UNION ALL ".join(parts)).df()
+        return data._connection().execute(" UNION ALL ".join(parts)).df()
 
 
 def _sql_text(value: str | None) -> str:

@@ -13,7 +13,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-__all__ = ["BaselineOption", "HomeOption", "JsonOption", "err", "out", "print_json", "progress_bar"]
+__all__ = [
+    "BaselineOption",
+    "EngineOption",
+    "HomeOption",
+    "JsonOption",
+    "MasterOption",
+    "err",
+    "out",
+    "print_json",
+    "progress_bar",
+]
 
 out = Console()
 err = Console(stderr=True)
@@ -29,6 +39,22 @@ BaselineOption = Annotated[
         "--baseline",
         help="A bank's own baseline CSV (business_type, standard_seconds, ...) instead of the "
         "bundled 58 types.",
+    ),
+]
+
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="Query engine: duckdb (in-process, the default) or spark (the spark extra; local "
+        "mode unless --master is given).",
+    ),
+]
+MasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--master",
+        help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).",
     ),
 ]
 

@@ -7,6 +7,7 @@ Example:
     $ procmine bottlenecks
     $ procmine bottlenecks --month 2026-10 --ratio 2 --min-cases 50
     $ procmine bottlenecks --json > findings.json
+    $ procmine bottlenecks --engine spark --master local[4]
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from rich.table import Table
 
 from procmine.baseline import load_baseline
 from procmine.bottlenecks import Finding, find_bottlenecks
-from procmine.cli_common import BaselineOption, HomeOption, JsonOption, print_json
+from procmine.cli_common import (
+    BaselineOption,
+    EngineOption,
+    HomeOption,
+    JsonOption,
+    MasterOption,
+    print_json,
+)
+from procmine.engine import get_engine
 from procmine.store import EventStore
 
 __all__ = ["bottlenecks"]
@@ -50,6 +59,8 @@ def bottlenecks(
     ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    engine_name: EngineOption = "duckdb",
+    master: MasterOption = None,
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
@@ -58,13 +69,21 @@ def bottlenecks(
     A step's reference is the business type's standard time (from the baseline) times the step's
     bank-wide median share of the transaction. With --json each finding carries its evidence:
     rework, waits before the step, and its times by amount band, hour and window type next to
-    its branch's and the bank's.
+    its branch's and the bank's. --engine spark runs the queries on Apache Spark (local mode,
+    or the cluster of --master) with the same results.
     """
     out = Console()
-    findings = find_bottlenecks(
-        EventStore(home), load_baseline(baseline_file), ratio=ratio, min_cases=min_cases, q=q,
-        month=month, evidence=as_json,
-    )
+    store = EventStore(home)
+    baseline = load_baseline(baseline_file)
+    engine = get_engine(engine_name, store, master)
+    try:
+        # DuckDB keeps the analysis' own connection (its kept steps are materialized)
+        findings = find_bottlenecks(
+            store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
+            evidence=as_json, engine=None if engine.name == "duckdb" else engine,
+        )
+    finally:
+        engine.close()
     if as_json:
         print_json([f.to_dict() for f in findings])
         return

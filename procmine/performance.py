@@ -8,7 +8,8 @@ completion times, a step's service time is the time since the previous step's en
 (from the call for the first step), flagged ``service_is_inferred``.
 
 Every function takes the store (and the baseline, optional :class:`Filters`) and returns a
-pandas DataFrame of reduced rows; the aggregation runs in DuckDB over the store.
+pandas DataFrame of reduced rows; the aggregation runs in DuckDB over the store (the step
+analysis of :class:`StepData` optionally on another query engine, e.g. Spark).
 
 Example:
     >>> from procmine.performance import business_type_summary, step_statistics
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from types import TracebackType
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import duckdb
 import pandas as pd
@@ -36,6 +37,9 @@ from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
 from procmine.sql import lit
 from procmine.store import EventStore
+
+if TYPE_CHECKING:
+    from procmine.engine import Engine, TableData
 
 __all__ = [
     "AMOUNT_BANDS",
@@ -157,11 +161,15 @@ _TRANSACTIONS = """
 """
 
 
-def _register_baseline(con: duckdb.DuckDBPyConnection, baseline: Baseline | None) -> None:
+def _baseline_table(baseline: Baseline | None) -> pa.Table:
     records = baseline.to_records() if baseline is not None else []
-    con.register("baseline_arrow", pa.Table.from_pylist(records) if records else pa.table(
+    return pa.Table.from_pylist(records) if records else pa.table(
         {"business_type": pa.array([], pa.string()),
-         "standard_seconds": pa.array([], pa.float64())}))
+         "standard_seconds": pa.array([], pa.float64())})
+
+
+def _register_baseline(con: duckdb.DuckDBPyConnection, baseline: Baseline | None) -> None:
+    con.register("baseline_arrow", _baseline_table(baseline))
     con.execute("CREATE OR REPLACE TEMP VIEW baseline AS SELECT * FROM baseline_arrow")
 
 
@@ -363,6 +371,11 @@ class StepData:
     when every step has a start time. ``business_types`` restricts the view before the case
     windows are computed (a case's steps share its type). Use as a context manager.
 
+    With ``engine`` (:mod:`procmine.engine`, e.g. Spark) every query runs on it instead: the
+    views stay DuckDB-dialect SQL handed over with each query (``views=``), the baseline and the
+    pair and group lookups go as tables (``tables=``), and :meth:`keep_pairs` narrows the view
+    instead of materializing it. The results are the same (quantiles to their last bits).
+
     Example:
         >>> with StepData(store, baseline) as data:                       # doctest: +SKIP
         ...     tellers = data.statistics("teller", with_share=False)
@@ -370,29 +383,65 @@ class StepData:
 
     def __init__(self, store: EventStore, baseline: Baseline | None = None,
                  filters: Filters | None = None, *, detail: bool = False,
-                 business_types: Iterable[str] | None = None) -> None:
+                 business_types: Iterable[str] | None = None,
+                 engine: Engine | None = None) -> None:
         self.store = store
         self.filters = filters or Filters()
-        self.con = store.connect()
+        self.engine = engine
+        self.con: duckdb.DuckDBPyConnection | None = None
+        # engine path: the views (DuckDB-dialect SELECTs, in order) and tables of every query
+        self._views: dict[str, str] = {}
+        self._tables: dict[str, TableData] = {}
+        pre = self.filters.sql("coalesce(start_time, end_time)", people=False)
+        if business_types is not None:
+            types = sorted(set(business_types))
+            pre += (f" AND business_type IN ({', '.join(lit(t) for t in types)})"
+                    if types else " AND false")
+        post = self.filters.sql(period=False, types=False)
+        if engine is not None:
+            self._tables["baseline"] = _baseline_table(baseline)
+            self.inferred = bool(engine.query(
+                "SELECT coalesce(bool_or(start_time IS NULL), false) AS inferred FROM events"
+            )["inferred"].iloc[0])
+            template = _DETAIL_SQL if detail or self.inferred else _LEAN_SQL
+            self._views["steps"] = template.format(pre=pre, post=post,
+                                                   amount_band=_AMOUNT_BAND_SQL)
+            return
+        self.con = con = store.connect()
         try:
-            _register_baseline(self.con, baseline)
-            self.inferred = bool(self.con.execute(
+            _register_baseline(con, baseline)
+            self.inferred = bool(con.execute(
                 "SELECT coalesce(bool_or(start_time IS NULL), false) FROM events"
             ).fetchall()[0][0])
-            pre = self.filters.sql("coalesce(start_time, end_time)", people=False)
-            if business_types is not None:
-                types = sorted(set(business_types))
-                pre += (f" AND business_type IN ({', '.join(lit(t) for t in types)})"
-                        if types else " AND false")
-            post = self.filters.sql(period=False, types=False)
             template = _DETAIL_SQL if detail or self.inferred else _LEAN_SQL
-            self.con.execute(
+            con.execute(
                 "CREATE TEMP VIEW steps AS "
                 + template.format(pre=pre, post=post, amount_band=_AMOUNT_BAND_SQL)
             )
         except BaseException:
-            self.con.close()
+            con.close()
             raise
+
+    def _run(self, sql: str, tables: Mapping[str, TableData] | None = None) -> pd.DataFrame:
+        """``sql`` over ``steps`` and ``baseline``: on the engine when there is one, else on
+        the connection (with ``tables`` registered for the query)."""
+        if self.engine is not None:
+            return self.engine.query(sql, views=self._views,
+                                     tables={**self._tables, **(tables or {})})
+        con = self._connection()
+        names = list(tables or {})
+        try:
+            for name, table in (tables or {}).items():
+                con.register(name, table)
+            return con.execute(sql).df()
+        finally:
+            for name in names:
+                con.unregister(name)
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            raise ProcmineError("this StepData runs on an engine; it has no DuckDB connection")
+        return self.con
 
     def __enter__(self) -> StepData:
         return self
@@ -402,7 +451,8 @@ class StepData:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        if self.con is not None:
+            self.con.close()
 
     def statistics(self, by: Level = "teller", *, with_share: bool = True) -> pd.DataFrame:
         """Service-time statistics per (level keys) x business type x step.
@@ -439,7 +489,9 @@ class StepData:
             share = ", quantile_cont(share_of_case, 0.5) AS share"
         grouping = ", ".join("(" + ", ".join(keys) + ")" for keys in sets)
         level_id = f"grouping({', '.join(columns)})"
-        frame = self.con.execute(f"""
+        stats = ["count", "mean_seconds", "total_seconds", "inferred", "first_started",
+                 "last_started", *(["share"] if with_share else [])]
+        frame = self._run(f"""
             WITH grouped AS (
                 SELECT {", ".join(columns)}, {level_id} AS grouping_id, count(*) AS count,
                        quantile_cont(service_seconds, [0.5, 0.9]) AS quantiles,
@@ -451,10 +503,11 @@ class StepData:
                 WHERE service_seconds IS NOT NULL
                 GROUP BY GROUPING SETS ({grouping})
             )
-            SELECT g.* EXCLUDE (quantiles), g.quantiles[1] AS median_seconds,
-                   g.quantiles[2] AS p90_seconds, b.standard_seconds
+            SELECT {", ".join(f"g.{c}" for c in [*columns, "grouping_id", *stats])},
+                   g.quantiles[1] AS median_seconds, g.quantiles[2] AS p90_seconds,
+                   b.standard_seconds
             FROM grouped g LEFT JOIN baseline b USING (business_type)
-        """).df()
+        """)
         out: dict[str, pd.DataFrame] = {}
         for by, keys in zip(wanted, sets, strict=True):
             mask = sum(1 << (len(columns) - 1 - columns.index(c))
@@ -478,33 +531,44 @@ class StepData:
         ``ordered``.
         """
         groups = dict(groups or {})
-        names = ["pair_table", *(f"group_{i}" for i in range(len(groups)))]
-        self.con.register(names[0], pa.table({
+        tables: dict[str, TableData] = {"pair_table": pa.table({
             "pair": pa.array(range(len(pairs)), pa.int32()),
             "business_type": pa.array([p[0] for p in pairs], pa.string()),
             "activity": pa.array([p[1] for p in pairs], pa.string()),
-        }))
+        })}
         joins, columns = [], []
         for i, (column, frame) in enumerate(groups.items()):
-            alias = f"g{i}"
+            alias, name = f"g{i}", f"group_{i}"
             keys = [c for c in frame.columns if c != "code"]
             on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM {alias}.{k}" for k in keys)
-            self.con.register(names[i + 1], pa.Table.from_pandas(
-                frame[[*keys, "code"]].astype({"code": "int32"}), preserve_index=False))
-            joins.append(f"LEFT JOIN {names[i + 1]} {alias} ON {on}")
+            group_table = frame[[*keys, "code"]].astype({"code": "int32"})
+            if self.engine is None:
+                tables[name] = pa.Table.from_pandas(group_table, preserve_index=False)
+            else:  # text keys typed as text, even when all empty (Spark needs a type)
+                tables[name] = pa.Table.from_pandas(
+                    group_table.astype({k: object for k in keys}), preserve_index=False,
+                    schema=pa.schema([*((k, pa.string()) for k in keys),
+                                      ("code", pa.int32())]))
+            joins.append(f"LEFT JOIN {name} {alias} ON {on}")
             columns.append(f"coalesce({alias}.code, -1) AS {column}")
+        sql = f"""
+            SELECT w.pair, hash(s.case_id) AS case_key, s.service_seconds
+                   {"".join(", " + c for c in columns)}
+            FROM steps s JOIN pair_table w USING (business_type, activity)
+            {" ".join(joins)}
+            WHERE s.service_seconds IS NOT NULL
+            {"ORDER BY w.pair, s.service_seconds" if ordered else ""}
+        """
+        if self.engine is not None:
+            return pa.Table.from_pandas(self._run(sql, tables), preserve_index=False)
+        con = self._connection()
         try:
-            return self.con.sql(f"""
-                SELECT w.pair, hash(s.case_id) AS case_key, s.service_seconds
-                       {"".join(", " + c for c in columns)}
-                FROM steps s JOIN pair_table w USING (business_type, activity)
-                {" ".join(joins)}
-                WHERE s.service_seconds IS NOT NULL
-                {"ORDER BY w.pair, s.service_seconds" if ordered else ""}
-            """).to_arrow_table()
+            for name, table in tables.items():
+                con.register(name, table)
+            return con.sql(sql).to_arrow_table()
         finally:
-            for name in names:
-                self.con.unregister(name)
+            for name in tables:
+                con.unregister(name)
 
     def keep_pairs(self, pairs: Sequence[tuple[str, str]],
                    columns: Sequence[str] | None = None) -> None:
@@ -512,16 +576,27 @@ class StepData:
         ``columns``, if given) in memory: from then on ``steps`` shows only them (for several
         queries over a few pairs)."""
         wanted = ", ".join(f"s.{c}" for c in columns) if columns else "s.*"
-        self.con.register("kept_pairs", pa.table({
+        kept = pa.table({
             "business_type": pa.array([p[0] for p in pairs], pa.string()),
             "activity": pa.array([p[1] for p in pairs], pa.string()),
-        }))
+        })
+        if self.engine is not None:
+            # no tables on an engine: the view narrows the steps (computed again per query)
+            name = f"kept_pairs_{len(self._views)}"
+            previous = f"steps_{len(self._views)}"
+            self._tables[name] = kept
+            self._views = {(previous if k == "steps" else k): v for k, v in self._views.items()}
+            self._views["steps"] = (f"SELECT {wanted} FROM {previous} s "
+                                    f"JOIN {name} USING (business_type, activity)")
+            return
+        con = self._connection()
+        con.register("kept_pairs", kept)
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE kept_steps AS SELECT {wanted} "
-                             "FROM steps s JOIN kept_pairs USING (business_type, activity)")
-            self.con.execute("CREATE OR REPLACE TEMP VIEW steps AS SELECT * FROM kept_steps")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE kept_steps AS SELECT {wanted} "
+                        "FROM steps s JOIN kept_pairs USING (business_type, activity)")
+            con.execute("CREATE OR REPLACE TEMP VIEW steps AS SELECT * FROM kept_steps")
         finally:
-            self.con.unregister("kept_pairs")
+            con.unregister("kept_pairs")
 
     def breakdown(self, pairs: Sequence[tuple[str, str]], by: str | None = None) -> pd.DataFrame:
         """Per (business type, step) pair, the steps' times at three levels at once, optionally
@@ -537,9 +612,7 @@ class StepData:
         value = f"coalesce(CAST({by} AS VARCHAR), 'unknown')" if by else "'all'"
         wanted = pa.table({"business_type": pa.array([p[0] for p in pairs], pa.string()),
                            "activity": pa.array([p[1] for p in pairs], pa.string())})
-        self.con.register("breakdown_pairs", wanted)
-        try:
-            return self.con.execute(f"""
+        return self._run(f"""
                 WITH s AS (
                     SELECT s.*, {value} AS value
                     FROM steps s JOIN breakdown_pairs USING (business_type, activity)
@@ -557,9 +630,7 @@ class StepData:
                                         (business_type, activity, branch_id, value),
                                         (business_type, activity, value))
                 ORDER BY business_type, activity, level, teller_id, branch_id, value
-            """).df()
-        finally:
-            self.con.unregister("breakdown_pairs")
+            """, {"breakdown_pairs": wanted})
 
 
 def step_times(store: EventStore, filters: Filters | None = None,
@@ -573,22 +644,24 @@ def step_times(store: EventStore, filters: Filters | None = None,
     """
     with StepData(store, filters=filters, detail=True) as data:
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        return data.con.execute(
+        return data._connection().execute(
             f"SELECT * FROM steps ORDER BY case_id, started, end_time, activity{tail}"
         ).df()
 
 
 def step_statistics(store: EventStore, baseline: Baseline | None = None, by: Level = "teller",
-                    filters: Filters | None = None, *, with_share: bool = True) -> pd.DataFrame:
+                    filters: Filters | None = None, *, with_share: bool = True,
+                    engine: Engine | None = None) -> pd.DataFrame:
     """Step service-time statistics per teller x type x step, per branch x type x step or
     bank-wide per type x step: count, median, p90, mean, total, share of the transaction's
-    dwell time (see :meth:`StepData.statistics`).
+    dwell time (see :meth:`StepData.statistics`). ``engine`` runs it on a query engine
+    (:mod:`procmine.engine`, e.g. Spark) instead of a DuckDB connection of its own.
 
     Example:
         >>> bank = step_statistics(store, baseline, by="bank")  # doctest: +SKIP
         >>> bank.loc[0, ["business_type", "activity", "median_seconds", "share"]]  # doctest: +SKIP
     """
-    with StepData(store, baseline, filters) as data:
+    with StepData(store, baseline, filters, engine=engine) as data:
         return data.statistics(by, with_share=with_share)
 
 

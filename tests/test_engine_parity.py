@@ -1,0 +1,143 @@
+"""The slow-step analysis on Spark gives DuckDB's findings and step statistics.
+
+One demo store (about 150,000 events) and one Spark session (local mode) serve the module.
+DuckDB interpolates a quantile as ``lo + d * (hi - lo)`` and Spark as ``(1 - d) * lo + d * hi``,
+so quantiles may differ in their last bits; counts, keys and the order of the findings are
+exact. The Mann-Whitney p-values come from the same ranks on both engines. The evidence
+(:func:`explain_findings`: the detailed step view, kept pairs, breakdowns) matches too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from procmine.baseline import Baseline
+from procmine.bottlenecks import Finding, explain_findings, find_bottlenecks
+from procmine.cli_mining import bottlenecks
+from procmine.demo import DemoConfig, write_demo_data
+from procmine.engine import Engine, get_engine
+from procmine.performance import step_statistics
+from procmine.store import EventStore
+
+QUANTILE_RTOL = 1e-12
+MEDIAN_RTOL = 1e-9
+Q_RTOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, baseline: Baseline) -> EventStore:
+    root = tmp_path_factory.mktemp("parity")
+    demo = write_demo_data(root / "demo", DemoConfig(events=150_000, seed=21), fmt="parquet")
+    store = EventStore(root / "workspace")
+    assert store.ingest(demo.events_path, baseline=baseline).loaded > 100_000
+    return store
+
+
+@pytest.fixture(scope="module")
+def spark(store: EventStore) -> Iterator[Engine]:
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java for Spark (JAVA_HOME unset, no java on PATH)")
+    engine = get_engine("spark", store)
+    yield engine
+    engine.close()
+
+
+def _close(a: float | None, b: float | None, rtol: float) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
+
+
+def _key(f: Finding) -> tuple[str, str | None, str | None, str, str]:
+    return (f.scope, f.teller_id, f.branch_id, f.business_type, f.activity)
+
+
+def test_findings_are_the_same_on_spark(store: EventStore, baseline: Baseline,
+                                        spark: Engine) -> None:
+    duck = find_bottlenecks(store, baseline)
+    other = find_bottlenecks(store, baseline, engine=spark)
+    assert len(duck) > 0
+    assert [_key(f) for f in other] == [_key(f) for f in duck]
+    for d, s in zip(duck, other, strict=True):
+        assert (s.cases, s.steps) == (d.cases, d.steps), _key(d)
+        assert (s.tellers_flagged, s.tellers_eligible) == (d.tellers_flagged,
+                                                             d.tellers_eligible)
+        assert s.reference_source == d.reference_source
+        for name in ("median_seconds", "p90_seconds", "reference_seconds",
+                     "bank_median_seconds", "branch_median_seconds", "time_lost_seconds",
+                     "pace", "ratio"):
+            assert _close(getattr(s, name), getattr(d, name), MEDIAN_RTOL), (name, _key(d))
+        assert _close(s.q_value, d.q_value, Q_RTOL), _key(d)
+        assert _close(s.p_value, d.p_value, Q_RTOL), _key(d)
+
+
+def test_step_statistics_are_the_same_on_spark(store: EventStore, baseline: Baseline,
+                                               spark: Engine) -> None:
+    duck = step_statistics(store, baseline, by="teller")
+    other = step_statistics(store, baseline, by="teller", engine=spark)
+    assert list(other.columns) == list(duck.columns)
+    assert len(duck) > 0
+    exact = ["teller_id", "branch_id", "business_type", "activity", "count", "inferred",
+             "first_started", "last_started"]
+    pd.testing.assert_frame_equal(duck[exact], other[exact], check_dtype=False,
+                                  check_exact=True)
+    for column in ("median_seconds", "p90_seconds", "share"):
+        pd.testing.assert_series_equal(duck[column], other[column], check_dtype=False,
+                                       check_exact=False, rtol=QUANTILE_RTOL, atol=0.0)
+    for column in ("mean_seconds", "total_seconds", "standard_seconds"):
+        pd.testing.assert_series_equal(duck[column], other[column], check_dtype=False,
+                                       check_exact=False, rtol=1e-9, atol=0.0)
+
+
+def test_evidence_is_the_same_on_spark(store: EventStore, baseline: Baseline,
+                                       spark: Engine) -> None:
+    findings = find_bottlenecks(store, baseline)
+    duck = explain_findings(store, findings)
+    other = explain_findings(store, findings, engine=spark)
+    _same(duck, other, "evidence")
+
+
+def test_cli_runs_on_either_engine(store: EventStore, baseline: Baseline,
+                                   spark: Engine) -> None:
+    app = typer.Typer()
+    app.command()(bottlenecks)
+    runner = CliRunner()
+    home = ["--home", str(store.home)]
+    first = find_bottlenecks(store, baseline)[0]
+    for engine in ("duckdb", "spark"):
+        # --engine spark with Spark already running (the module's) shares it
+        result = runner.invoke(app, [*home, "--engine", engine], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert f"1. {first.summary}" in " ".join(result.output.split()), engine
+    result = runner.invoke(app, [*home, "--engine", "nope"])
+    assert result.exit_code != 0 and "expected one of duckdb, spark" in str(result.exception)
+    result = runner.invoke(app, [*home, "--engine", "duckdb", "--master", "local[4]"])
+    assert result.exit_code != 0 and "spark engine only" in str(result.exception)
+    # the module's engine still runs
+    assert spark.query("SELECT count(*) AS n FROM events")["n"].iloc[0] > 100_000
+
+
+def _same(a: Any, b: Any, path: str) -> None:
+    """The same nested evidence: floats (rounded to 3 or 4 places) within a rounding step."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), path
+        for key in a:
+            _same(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=MEDIAN_RTOL, abs_tol=1e-3), (path, a, b)
+    else:
+        assert type(a) is type(b) and a == b, (path, a, b)
