@@ -104,7 +104,8 @@ note = f"{len(result)} groups, median only; pm4py call {call:.2f} s + Parquet re
 
 _EPILOGUE = """
 print(seconds)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM is this process's own peak; ru_maxrss would carry the parent's over fork + exec.
+print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)
 print(note)
 """
 
