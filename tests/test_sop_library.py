@@ -1,0 +1,307 @@
+"""The git-versioned SOP library: commits, history, diffs, dates in force, review workflow,
+concurrent edits."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from dulwich.repo import Repo
+
+from procmine.sop_library import (
+    Editor,
+    SaveConflict,
+    SopLibrary,
+    WorkflowError,
+    side_by_side,
+)
+from procmine.sops import SopError, parse_sop, set_front_matter
+
+SOP_TEXT = """\
+---
+id: SOP-P17
+title: {zh: 活期现金存款, en: Current-account cash deposit}
+business_types: [P17]
+owner_group: accounting-and-cash
+version: "1.2"
+status: approved
+effective: 2026-03-01
+review_due: 2027-03-01
+approved_by: zhao
+steps:
+  - id: call_number
+    activity: Call number
+    standard_seconds: 30
+  - id: count_cash
+    activity: Count cash
+    standard_seconds: 60
+    controls: [当面点清]
+  - id: enter_transaction
+    activity: Enter transaction
+    standard_seconds: 30
+---
+# 活期现金存款 Current-account cash deposit
+
+## 操作步骤 Steps
+
+### 1. 叫号 Call number {#call_number}
+
+叫号，请客户到窗口。
+
+### 2. 点钞 Count cash {#count_cash}
+
+当面点清，唱收唱付。
+
+### 3. 录入交易 Enter transaction {#enter_transaction}
+
+在核心系统录入，核对金额。
+
+## 常见差错 Common errors
+
+- 点钞后未复核金额。
+"""
+
+ALICE = Editor("alice", "reviewer", "accounting-and-cash", "Alice Li")
+BOB = Editor("bob", "reviewer", "accounting-and-cash", "Bob Wang")
+CAROL = Editor("carol", "reviewer", "domestic-settlement", "Carol Chen")
+TELLER = Editor("tina", "teller")
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> SopLibrary:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "SOP-P17.md").write_text(SOP_TEXT, encoding="utf-8")
+    return SopLibrary.open(tmp_path / "home", seed=seed)
+
+
+def _edit(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_seeded_library_is_a_git_repository_with_one_commit(library: SopLibrary) -> None:
+    repo = Repo(str(library.root))
+    entries = list(repo.get_walker())
+    repo.close()
+    assert len(entries) == 1
+    assert library.ids() == ["SOP-P17"]
+    (only,) = library.history("SOP-P17")
+    assert only.action == "seed"
+    assert only.sop.version == "1.2"
+    assert library.approved("SOP-P17") == only
+    # reopening does not seed again
+    assert len(SopLibrary.open(library.root.parent, seed=library.root).history("SOP-P17")) == 1
+
+
+def test_a_change_is_a_commit_with_author_and_note(library: SopLibrary) -> None:
+    head = library.current("SOP-P17")
+    text = _edit(head.sop.text, "当面点清，唱收唱付。", "当面点清，唱收唱付，大额券别分开清点。")
+    result = library.save("SOP-P17", text, user=ALICE, note="Clarify counting of mixed notes",
+                          base=head.commit)
+    saved = result.version
+    assert saved.author == "alice"
+    assert saved.author_name == "Alice Li"
+    assert saved.note == "Clarify counting of mixed notes"
+    assert saved.review_group == "accounting-and-cash"
+    assert saved.action == "save"
+    # body-only change: minor bump against the version in force; it is a draft now
+    assert (saved.sop.version, saved.sop.status, saved.sop.author) == ("1.3", "draft", "alice")
+    assert saved.sop.approved_by is None
+    # git itself sees the commit, with the author in the commit's author field
+    log = subprocess.run(["git", "-C", str(library.root), "log", "--format=%an <%ae>|%s"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert log[0] == "Alice Li <alice@procmine>|SOP-P17 1.3 draft: Clarify counting of mixed notes"
+    assert len(log) == 2
+    # the approved version stays in force until the draft is approved
+    assert library.approved("SOP-P17").sop.version == "1.2"  # type: ignore[union-attr]
+    # the working copy holds the committed text: nothing pending
+    assert library.pending_edits() == []
+
+
+def test_changed_steps_bump_the_major_version(library: SopLibrary) -> None:
+    head = library.current("SOP-P17")
+    text = _edit(head.sop.text, "standard_seconds: 60", "standard_seconds: 45")
+    text = _edit(text, "standard_seconds: 30\n---", "standard_seconds: 45\n---")
+    saved = library.save("SOP-P17", text, user=ALICE, note="Note counter", base=head.commit)
+    assert saved.version.sop.version == "2.0"
+    # a second save of the same draft keeps bumping against the approved 1.2, not against 2.0
+    again = library.save("SOP-P17", _edit(saved.version.sop.text, "叫号，", "叫号后，"),
+                         user=ALICE, note="Wording", base=saved.version.commit)
+    assert again.version.sop.version == "2.0"
+
+
+def test_a_change_note_is_required_and_bad_text_is_refused(library: SopLibrary) -> None:
+    head = library.current("SOP-P17")
+    with pytest.raises(WorkflowError, match="change note"):
+        library.save("SOP-P17", head.sop.text + "\n", user=ALICE, note="  ", base=head.commit)
+    broken = _edit(head.sop.text, "standard_seconds: 60", "standard_seconds: sixty")
+    with pytest.raises(SopError, match=r"SOP-P17.md:17: error: steps\[2\].standard_seconds"):
+        library.save("SOP-P17", broken, user=ALICE, note="x", base=head.commit)
+    with pytest.raises(WorkflowError, match="may not edit"):
+        library.save("SOP-P17", head.sop.text + "\n", user=CAROL, note="x", base=head.commit)
+    with pytest.raises(WorkflowError, match="may not edit"):
+        library.save("SOP-P17", head.sop.text + "\n", user=TELLER, note="x", base=head.commit)
+    assert len(library.history("SOP-P17")) == 1
+
+
+def test_approval_rules(library: SopLibrary) -> None:
+    head = library.current("SOP-P17")
+    saved = library.save("SOP-P17", _edit(head.sop.text, "叫号，", "叫号后，"), user=ALICE,
+                         note="Wording", base=head.commit).version
+    with pytest.raises(WorkflowError, match="only an SOP in review"):
+        library.approve("SOP-P17", user=BOB)
+    library.submit("SOP-P17", user=ALICE)
+    assert library.review_queue("accounting-and-cash")[0].sop.status == "in_review"
+    assert library.review_queue("domestic-settlement") == []
+    with pytest.raises(WorkflowError, match="alice changed SOP-P17 and may not approve"):
+        library.approve("SOP-P17", user=ALICE)
+    with pytest.raises(WorkflowError, match="only a reviewer of accounting-and-cash"):
+        library.approve("SOP-P17", user=CAROL)
+    with pytest.raises(WorkflowError, match="only a reviewer of accounting-and-cash"):
+        library.approve("SOP-P17", user=Editor("ops", "operations"))
+    approved = library.approve("SOP-P17", user=BOB, comment="OK", today=date(2026, 11, 2))
+    assert approved.sop.status == "approved"
+    assert approved.sop.approved_by == "bob"
+    assert approved.sop.version == saved.sop.version == "1.3"
+    # the effective date had passed: the version comes in force on the day of approval
+    assert approved.sop.effective == date(2026, 11, 2)
+    assert approved.sop.review_due == date(2027, 3, 1)
+    assert library.approved("SOP-P17") == approved
+    assert [v.action for v in library.history("SOP-P17")] == ["approve", "submit", "save", "seed"]
+
+
+def test_rejection_returns_to_draft_with_the_comment(library: SopLibrary) -> None:
+    head = library.current("SOP-P17")
+    library.save("SOP-P17", _edit(head.sop.text, "叫号，", "叫号后，"), user=ALICE,
+                 note="Wording", base=head.commit)
+    library.submit("SOP-P17", user=ALICE)
+    with pytest.raises(WorkflowError, match="says why"):
+        library.reject("SOP-P17", user=BOB, comment="")
+    rejected = library.reject("SOP-P17", user=BOB, comment="Keep the old wording")
+    assert (rejected.sop.status, rejected.note, rejected.author) == (
+        "draft", "Keep the old wording", "bob")
+
+
+def test_text_in_force_on_a_date_and_diff(library: SopLibrary) -> None:
+    head = library.current("SOP-P17")
+    new_text = set_front_matter(_edit(head.sop.text, "standard_seconds: 60",
+                                      "standard_seconds: 40"), effective=date(2026, 10, 12))
+    new_text = _edit(new_text, "standard_seconds: 30\n---", "standard_seconds: 50\n---")
+    library.save("SOP-P17", new_text, user=ALICE, note="Counting machine", base=head.commit)
+    library.submit("SOP-P17", user=ALICE)
+    library.approve("SOP-P17", user=BOB, today=date(2026, 10, 1))
+    v1, v2 = (v for v in library.approved_versions("SOP-P17"))
+    assert (v1.sop.version, v2.sop.version) == ("1.2", "2.0")
+    assert library.in_force("SOP-P17", date(2026, 2, 28)) is None
+    assert library.in_force("SOP-P17", date(2026, 3, 1)) == v1
+    assert library.in_force("SOP-P17", date(2026, 10, 11)) == v1
+    assert library.in_force("SOP-P17", date(2026, 10, 12)) == v2
+    assert library.text_on("SOP-P17", date(2026, 5, 1)) == SOP_TEXT
+    assert "standard_seconds: 40" in (library.text_on("SOP-P17", date(2026, 12, 1)) or "")
+    diff = library.diff("SOP-P17", v1.commit, v2.commit)
+    assert "-    standard_seconds: 60\n+    standard_seconds: 40\n" in diff
+    assert '-version: "1.2"\n+version: "2.0"\n' in diff
+    rows = side_by_side(v1.sop.text, v2.sop.text)
+    assert ("changed", "    standard_seconds: 60", "    standard_seconds: 40") in rows
+
+
+def test_branch_adoption_dates(library: SopLibrary) -> None:
+    head = library.current("SOP-P17")
+    text = set_front_matter(_edit(head.sop.text, "standard_seconds: 60", "standard_seconds: 40"),
+                            effective=date(2026, 10, 12))
+    text = _edit(text, "standard_seconds: 30\n---", "standard_seconds: 50\n---")
+    text = _edit(text, "steps:\n", "adoption: {B01: 2026-10-05, B04: 2026-10-19}\nsteps:\n")
+    library.save("SOP-P17", text, user=ALICE, note="Pilot in B01", base=head.commit)
+    library.submit("SOP-P17", user=ALICE)
+    v2 = library.approve("SOP-P17", user=BOB, today=date(2026, 10, 1))
+    assert v2.sop.adoption == {"B01": date(2026, 10, 5), "B04": date(2026, 10, 19)}
+    assert library.in_force("SOP-P17", date(2026, 10, 6), branch="B01") == v2
+    assert library.in_force("SOP-P17", date(2026, 10, 6), branch="B02").sop.version == "1.2"  # type: ignore[union-attr]
+    assert library.in_force("SOP-P17", date(2026, 10, 12), branch="B02") == v2
+    assert library.in_force("SOP-P17", date(2026, 10, 12), branch="B04").sop.version == "1.2"  # type: ignore[union-attr]
+    assert library.in_force("SOP-P17", date(2026, 10, 19), branch="B04") == v2
+
+
+def test_concurrent_edits_on_different_lines_are_merged(library: SopLibrary) -> None:
+    base = library.current("SOP-P17")
+    first = _edit(base.sop.text, "叫号，请客户到窗口。", "叫号，请客户到窗口，微笑示意。")
+    second = _edit(base.sop.text, "在核心系统录入，核对金额。", "在核心系统录入，核对金额与户名。")
+    library.save("SOP-P17", first, user=ALICE, note="Greeting", base=base.commit)
+    result = library.save("SOP-P17", second, user=ALICE, note="Check the name", base=base.commit)
+    assert result.merged_with is not None
+    text = result.version.sop.text
+    assert "微笑示意" in text
+    assert "核对金额与户名" in text
+
+
+def test_concurrent_edits_of_the_same_lines_lose_nothing(library: SopLibrary) -> None:
+    base = library.current("SOP-P17")
+    mine = _edit(base.sop.text, "当面点清，唱收唱付。", "当面点清两遍。")
+    theirs = _edit(base.sop.text, "当面点清，唱收唱付。", "使用点钞机，屏幕朝向客户。")
+    landed = library.save("SOP-P17", theirs, user=BOB, note="Machine", base=base.commit).version
+    with pytest.raises(SaveConflict) as caught:
+        library.save("SOP-P17", mine, user=ALICE, note="Twice", base=base.commit)
+    conflict = caught.value
+    assert conflict.theirs_commit == landed.commit
+    assert "使用点钞机" in conflict.theirs
+    assert conflict.yours == mine
+    assert "当面点清两遍" in conflict.merged and "使用点钞机" in conflict.merged
+    assert "<<<<<<<" in conflict.merged
+    # the refused text is kept in the repository, the library's head is the first save
+    assert library.kept_text(conflict.kept_ref, "SOP-P17") == mine
+    assert library.current("SOP-P17").commit == landed.commit
+    # resolving: save again on top of theirs
+    resolved = _edit(landed.sop.text, "使用点钞机，屏幕朝向客户。",
+                     "使用点钞机，屏幕朝向客户；再手工点清一遍。")
+    final = library.save("SOP-P17", resolved, user=ALICE, note="Both", base=landed.commit)
+    assert "再手工点清一遍" in final.version.sop.text
+
+
+def test_edits_committed_outside_the_app_are_picked_up(library: SopLibrary) -> None:
+    path = library.root / "SOP-P17.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(_edit(text, "叫号，", "叫号并"), encoding="utf-8")
+    assert library.pending_edits() == ["SOP-P17.md"]
+    with pytest.raises(WorkflowError, match="not committed"):
+        library.save("SOP-P17", _edit(text, "当面", "当着客户的面"), user=ALICE, note="x",
+                     base=library.current("SOP-P17").commit)
+    git = ["git", "-C", str(library.root), "-c", "user.name=Dan Zhou",
+           "-c", "user.email=dan@bank.example"]
+    subprocess.run([*git, "commit", "-qam", "Wording from the review meeting"], check=True)
+    assert library.pending_edits() == []
+    head = library.current("SOP-P17")
+    assert (head.action, head.author, head.note) == (
+        "external", "dan", "Wording from the review meeting")
+    assert "叫号并" in head.sop.text
+    # an external commit still marked approved by zhao but authored by dan counts as approved
+    assert library.approved("SOP-P17") == head
+    assert library.authors_since_approval("SOP-P17") == set()
+
+
+def test_due_for_review(library: SopLibrary) -> None:
+    assert library.due_for_review(date(2026, 12, 1)) == []
+    (due,) = library.due_for_review(date(2027, 2, 15), within_days=30)
+    assert due.sop.id == "SOP-P17"
+
+
+def test_retire(library: SopLibrary) -> None:
+    with pytest.raises(WorkflowError, match="needs a note"):
+        library.retire("SOP-P17", user=BOB, note="")
+    library.retire("SOP-P17", user=BOB, note="Replaced by the cash SOP", today=date(2026, 12, 1))
+    assert library.approved("SOP-P17") is None
+    assert library.in_force("SOP-P17", date(2026, 11, 30)) is not None
+    assert library.in_force("SOP-P17", date(2026, 12, 1)) is None
+
+
+def test_new_sop_is_saved_as_a_first_draft(library: SopLibrary) -> None:
+    text = SOP_TEXT.replace("SOP-P17", "SOP-P18").replace("[P17]", "[P18]")
+    text = text.replace("standard_seconds: 60", "standard_seconds: 90")
+    saved = library.save("SOP-P18", text, user=ALICE, note="New SOP").version
+    assert (saved.sop.version, saved.sop.status) == ("1.2", "draft")
+    assert library.ids() == ["SOP-P17", "SOP-P18"]
+    assert library.approved("SOP-P18") is None
+    assert parse_sop(text).id == "SOP-P18"
+    assert saved.when.date() == datetime.now(UTC).date()
