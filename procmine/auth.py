@@ -235,7 +235,7 @@ def list_users(home: Path | None = None) -> list[User]:
 
     Example:
         >>> [u.username for u in list_users()]
-        ['ops', 'reviewer', 'teller', 'trainer']
+        ['ops', 'reviewer', 'reviewer2', 'settlement', 'teller', 'trainer']
     """
     with session_for(home) as session:
         rows = session.scalars(select(UserRow).order_by(UserRow.username))
@@ -324,14 +324,17 @@ def authenticate(username: str, password: str, home: Path | None = None) -> User
 
 
 def seed_demo_users(home: Path | None = None) -> list[User]:
-    """Create the four demo users, one per role, with password ``procmine-demo``.
+    """Create the demo users, with password ``procmine-demo``.
 
-    ``ops`` (operations), ``reviewer`` (accounting-and-cash), ``trainer`` and ``teller``
-    (teller 0101 of branch B01). Users that exist are left as they are; returns those created.
+    One per role: ``ops`` (operations), ``reviewer`` (accounting-and-cash), ``trainer`` and
+    ``teller`` (teller 0101 of branch B01); and two more reviewers, so that an SOP change can be
+    approved by someone other than its author: ``reviewer2`` (accounting-and-cash) and
+    ``settlement`` (domestic-settlement). Users that exist are left as they are; returns those
+    created.
 
     Example:
         >>> [u.username for u in seed_demo_users()]
-        ['ops', 'reviewer', 'trainer', 'teller']
+        ['ops', 'reviewer', 'trainer', 'teller', 'reviewer2', 'settlement']
         >>> seed_demo_users()
         []
     """
@@ -342,6 +345,10 @@ def seed_demo_users(home: Path | None = None) -> list[User]:
         ("trainer", "trainer", {"display_name": "Trainer (demo)"}),
         ("teller", "teller", {"display_name": "Teller 0101 (demo)", "teller_id": "0101",
                               "branch_id": "B01"}),
+        ("reviewer2", "reviewer", {"display_name": "Reviewer 2 (demo)",
+                                   "review_group": "accounting-and-cash"}),
+        ("settlement", "reviewer", {"display_name": "Settlement reviewer (demo)",
+                                    "review_group": "domestic-settlement"}),
     ]
     created = []
     for username, role, extra in demo:

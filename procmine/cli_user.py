@@ -185,9 +185,12 @@ def set_role_(
 
 @user_app.command("seed-demo")
 def seed_demo(home: HomeOption = None) -> None:
-    """Create the demo users ops, reviewer, trainer and teller (password procmine-demo).
+    """Create the demo users ops, reviewer, trainer, teller, reviewer2 and settlement
+    (password procmine-demo).
 
-    One per role; users that exist already are left as they are.
+    One per role, and two more reviewers (accounting-and-cash, domestic-settlement) so that an
+    SOP change can be approved by someone other than its author; users that exist already are
+    left as they are.
     """
     created = seed_demo_users(home)
     for user in created:

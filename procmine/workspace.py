@@ -37,7 +37,7 @@ def build_demo_workspace(
     home: str | Path | None = None, *, force: bool = False
 ) -> IngestReport | None:
     """Ingest the bundled demo log into the workspace, unless the store already has data, and
-    create the four demo users (one per role) where they are missing.
+    create the demo users (one per role, and two more reviewers) where they are missing.
 
     Returns the ingest report, or None when the store already had data.
     """

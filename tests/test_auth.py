@@ -235,22 +235,25 @@ def test_seed_demo_users_is_idempotent(home: Path) -> None:
     created = seed_demo_users(home)
     assert [(u.username, u.role) for u in created] == [
         ("ops", "operations"), ("reviewer", "reviewer"), ("trainer", "trainer"),
-        ("teller", "teller"),
+        ("teller", "teller"), ("reviewer2", "reviewer"), ("settlement", "reviewer"),
     ]
     by_name = {u.username: u for u in list_users(home)}
     assert by_name["reviewer"].review_group == "accounting-and-cash"
+    assert by_name["reviewer2"].review_group == "accounting-and-cash"
+    assert by_name["settlement"].review_group == "domestic-settlement"
     assert (by_name["teller"].teller_id, by_name["teller"].branch_id) == ("0101", "B01")
     for name in by_name:
         assert authenticate(name, "procmine-demo", home=home) is not None
     set_role("trainer", "operations", home=home)
     assert seed_demo_users(home) == []
-    assert len(list_users(home)) == 4
+    assert len(list_users(home)) == 6
     assert get_user("trainer", home).role == "operations"  # type: ignore[union-attr]
 
 
 def test_seed_demo_users_fills_in_missing_ones(home: Path) -> None:
     add_user("ops", "my-own-password", "operations", home=home)
-    assert [u.username for u in seed_demo_users(home)] == ["reviewer", "trainer", "teller"]
+    assert [u.username for u in seed_demo_users(home)] == [
+        "reviewer", "trainer", "teller", "reviewer2", "settlement"]
     assert authenticate("ops", "procmine-demo", home=home) is None
 
 

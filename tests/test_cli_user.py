@@ -111,14 +111,14 @@ def test_list_json_and_table(home: Path) -> None:
     runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     data = json.loads(runner.invoke(user_app, ["list", "--json", "--home", str(home)]).output)
     assert [(u["username"], u["role"]) for u in data] == [
-        ("ops", "operations"), ("reviewer", "reviewer"), ("teller", "teller"),
-        ("trainer", "trainer"),
+        ("ops", "operations"), ("reviewer", "reviewer"), ("reviewer2", "reviewer"),
+        ("settlement", "reviewer"), ("teller", "teller"), ("trainer", "trainer"),
     ]
-    teller = data[2]
+    teller = data[4]
     assert (teller["teller_id"], teller["branch_id"], teller["disabled"]) == ("0101", "B01", False)
     assert "password_hash" not in teller
     table = runner.invoke(user_app, ["list", "--home", str(home)])
-    assert "4 users" in table.output
+    assert "6 users" in table.output
     assert all(f"│ {name} " in table.output for name in ("ops", "reviewer", "trainer", "teller"))
 
 
@@ -141,7 +141,7 @@ def test_set_role(home: Path) -> None:
 def test_seed_demo_is_idempotent(home: Path) -> None:
     first = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     assert first.exit_code == 0
-    assert first.output.count("added ") == 4
+    assert first.output.count("added ") == 6
     assert "procmine-demo" in first.output
     second = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     assert second.exit_code == 0
