@@ -27,7 +27,8 @@ DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
 TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py": "上传",
           "my_figures.py": "我的指标", "bottlenecks.py": "慢步骤",
           "business_types.py": "业务类型", "tellers.py": "柜员",
-          "baseline.py": "业务时间基准"}
+          "baseline.py": "业务时间基准", "sop_library.py": "操作规程库",
+          "sop_editor.py": "规程编辑", "sop_review.py": "规程审批", "sop_history.py": "规程历史"}
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 __all__ = [
-    "actual_vs_standard", "breakdown", "distribution", "reasons_bar", "speed_over_months",
-    "steps_vs_reference",
+    "actual_vs_standard", "breakdown", "distribution", "reasons_bar", "revision_medians",
+    "speed_over_months", "steps_vs_reference",
 ]
 
 
@@ -94,4 +94,23 @@ def speed_over_months(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     figure.add_hline(y=1.0, line_dash="dash", annotation_text=labels["standard"])
     figure.update_layout(height=280, yaxis_title=labels["speed"],
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Each revised step's median time before and after the revision came in force, with its
+    standard time after it as a marker (frame: version, business_type, activity,
+    median_before, median_after, standard_after)."""
+    names = [f"{v} · {t} · {a}" for v, t, a in zip(frame["version"], frame["business_type"],
+                                                    frame["activity"], strict=True)]
+    figure = go.Figure()
+    figure.add_bar(x=names, y=frame["median_before"], name=labels["before"],
+                   marker_color="#9aa5b1")
+    figure.add_bar(x=names, y=frame["median_after"], name=labels["after"],
+                   marker_color="#1c7ed6")
+    figure.add_scatter(x=names, y=frame["standard_after"], mode="markers",
+                       name=labels["standard"], marker={"symbol": "line-ew-open", "size": 28,
+                                                        "color": "#b22222"})
+    figure.update_layout(barmode="group", height=360, yaxis_title=labels["seconds"],
+                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure

@@ -1,15 +1,19 @@
 """Cached access to procmine for the pages.
 
 Results are cached with ``st.cache_data`` keyed on the store's version (which changes with every
-ingest), so a new ingest shows on the next rerun without a restart.
+ingest), so a new ingest shows on the next rerun without a restart. What also depends on the SOP
+library is keyed on the library's head commit too, so an approval shows at once.
 """
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from dulwich.repo import Repo
 
 from procmine.baseline import Baseline, load_baseline
 from procmine.bottlenecks import Finding, find_bottlenecks, finding_distribution
@@ -29,20 +33,29 @@ from procmine.reports import (
     monthly_league,
     months_with_data,
 )
+from procmine.sop_library import SopLibrary
+from procmine.sops import LintReport, Sop, lint_sops
 from procmine.store import EventStore, default_home
 
 __all__ = [
     "baseline",
     "business_types",
+    "coverage",
     "distribution",
     "findings",
     "ingest_history",
     "league",
     "league_export",
+    "library",
+    "links_available",
+    "lint_text",
     "months",
     "options",
     "profile",
     "quarantine_summary",
+    "revision_effects",
+    "sop_findings",
+    "step_findings",
     "steps_of_type",
     "store",
     "store_info",
@@ -210,3 +223,99 @@ def _profile(home: str, version: str, teller_id: str, filters: Filters) -> dict[
 
 def profile(teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
     return _profile(*_key(), teller_id, filters)
+
+
+# -- the SOP library -------------------------------------------------------------------------------
+
+
+def _sop_links() -> ModuleType | None:
+    # procmine.sop_links (findings linked to SOP steps) lands in parallel with these pages
+    try:
+        return importlib.import_module("procmine.sop_links")
+    except ImportError:
+        return None
+
+
+def links_available() -> bool:
+    """Whether this version links the mining findings to SOP steps."""
+    return _sop_links() is not None
+
+
+@st.cache_resource(show_spinner=False)
+def _library(home: str) -> SopLibrary:
+    return SopLibrary.open(home)
+
+
+def library() -> SopLibrary:
+    """The workspace's SOP library (seeded from the bundled SOPs on first use); reads are
+    cheap, writes (save, submit, approve) go through it."""
+    return _library(str(default_home()))
+
+
+def _library_head() -> str:
+    repo = Repo(str(library().root))
+    try:
+        return repo.head().decode()
+    except KeyError:
+        return ""
+    finally:
+        repo.close()
+
+
+def lint_text(sop_id: str, text: str) -> LintReport:
+    """Lint an SOP text being edited, as if it were the library's file (line-precise issues)."""
+    return lint_sops(library().root, baseline(), texts={f"{sop_id}.md": text})
+
+
+@st.cache_data(show_spinner=False)
+def _sop_findings(home: str, version: str, head: str, month: str | None) -> list[Any]:
+    links = _sop_links()
+    assert links is not None
+    return list(links.linked_findings(EventStore(home), baseline(), _library(home), month=month))
+
+
+def sop_findings(month: str | None = None) -> list[Any]:
+    """The slow steps, judged against the SOP version in force and linked to its steps
+    (empty when the store has no events or the links are not available)."""
+    if not links_available() or store_info()["events"] == 0:
+        return []
+    return _sop_findings(*_key(), _library_head(), month)
+
+
+def step_findings(sop: Sop, month: str | None = None) -> pd.DataFrame | None:
+    """One row per step of ``sop``: its findings, teller hours lost a month, tellers and
+    branches (None when the links are not available)."""
+    links = _sop_links()
+    if links is None:
+        return None
+    frame: pd.DataFrame = links.findings_by_step(sop_findings(month), sop)
+    return frame
+
+
+@st.cache_data(show_spinner=False)
+def _coverage(home: str, version: str, head: str) -> Any:
+    links = _sop_links()
+    assert links is not None
+    return links.coverage_report(EventStore(home), baseline(), _library(home))
+
+
+def coverage() -> Any | None:
+    """What the SOPs cover of the logs (None when not available or the store is empty)."""
+    if not links_available() or store_info()["events"] == 0:
+        return None
+    return _coverage(*_key(), _library_head())
+
+
+@st.cache_data(show_spinner=False)
+def _revision_effects(home: str, version: str, head: str, sop_id: str) -> pd.DataFrame:
+    links = _sop_links()
+    assert links is not None
+    frame: pd.DataFrame = links.revision_effects(EventStore(home), _library(home), sop_id)
+    return frame
+
+
+def revision_effects(sop_id: str) -> pd.DataFrame | None:
+    """Step times before and after each revision of an SOP (None when not available)."""
+    if not links_available() or store_info()["events"] == 0:
+        return None
+    return _revision_effects(*_key(), _library_head(), sop_id)
