@@ -212,6 +212,8 @@ def _value(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except (ValueError, yaml.YAMLError):  # e.g. 2026-13-01 looks like a date but is none
+        return node.value if isinstance(node, yaml.ScalarNode) else None
     finally:
         loader.dispose()
 
