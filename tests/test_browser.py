@@ -112,7 +112,8 @@ def test_each_role_signs_in_and_opens_its_pages(role: str, server: str, browser:
             assert heading.first.inner_text().strip() != ""
             if spec.script in ("overview.py", "my_figures.py", "bottlenecks.py"):
                 page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-            if spec.script in ("announcement.py", "baseline.py"):
+            if spec.script in ("announcement.py", "baseline.py", "sop_library.py",
+                               "sop_history.py"):
                 page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
                 page.wait_for_timeout(1000)  # the grid draws on a canvas after it mounts
             if spec.script == "announcement.py":
@@ -179,5 +180,53 @@ def test_upload_a_log_from_the_browser(server: str, browser: object, tmp_path: P
         page.get_by_role("button", name=re.compile(t("upload.download_quarantine", "zh-CN")))\
             .wait_for(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "operations-upload-done.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_sop_edit_submit_and_approval_by_another_reviewer(server: str, browser: object) -> None:
+    """reviewer edits an SOP, saves it with a note and submits it; reviewer2 sees the diff in
+    the review queue and approves it."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    added = "浏览器测试：补充一句说明。"
+    note = "Browser test: one more sentence"
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})  # type: ignore[attr-defined]
+    try:
+        _sign_in(page, server, "reviewer")
+        page.get_by_role("link", name=t("nav.sop_editor", "zh-CN")).first.click()
+        page.get_by_role("heading", name=t("editor.title", "zh-CN")).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        editor = page.get_by_label(t("editor.text", "zh-CN"))
+        text = editor.input_value()
+        assert text.startswith("---\n")
+        editor.fill(text.rstrip("\n") + f"\n\n{added}\n")
+        page.get_by_label(t("editor.note", "zh-CN")).fill(note)
+        page.get_by_label(t("editor.note", "zh-CN")).press("Enter")
+        _wait_quiet(page)
+        page.get_by_role("button", name=t("editor.save", "zh-CN")).click()
+        page.get_by_text(re.compile("已将 SOP-.* 保存为草稿")).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        page.screenshot(path=str(ARTIFACTS / "reviewer-sop-editor-saved.png"), full_page=True)
+        page.get_by_role("button", name=t("editor.submit", "zh-CN")).click()
+        page.get_by_text(re.compile("SOP-.* 已提交审批")).wait_for(timeout=60_000)
+    finally:
+        page.close()
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})  # type: ignore[attr-defined]
+    try:
+        _sign_in(page, server, "reviewer2")
+        page.get_by_role("link", name=t("nav.sop_review", "zh-CN")).first.click()
+        page.get_by_role("heading", name=t("review.title", "zh-CN")).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        row = page.locator("table.pm-diff tr.pm-added", has_text=added)
+        row.first.wait_for(timeout=60_000)
+        # among the change notes (the grid draws on a canvas; its cells stay in the DOM, hidden)
+        page.get_by_text(note).first.wait_for(state="attached", timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "reviewer2-sop-review.png"), full_page=True)
+        page.get_by_role("button", name=t("review.approve", "zh-CN")).click()
+        page.get_by_text(re.compile("SOP-.* 已批准，自 .* 起生效。")).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "reviewer2-sop-approved.png"), full_page=True)
     finally:
         page.close()
