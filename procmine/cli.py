@@ -164,31 +164,52 @@ def baseline_check(
 @app.command("demo-data")
 def demo_data(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write events.csv and truth.json.")],
-    events: Annotated[int, typer.Option("--events", help="Approximate number of events.")] = (
-        100_000
-    ),
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same log).")] = 7,
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    events: Annotated[int | None, typer.Option(
+        "--events", help="Approximate number of events (default 100000).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Random seed (same seed, same log; default 7).")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="csv (the default) or parquet.")] = None,
+    revision: Annotated[list[str] | None, typer.Option(
+        "--revision",
+        help="An SOP revision that takes effect in the data, TYPE:ACTIVITY:FACTOR:DATE"
+        "[:BRANCH=DATE,...]: from DATE the step takes FACTOR times as long, e.g. "
+        "'P18:Count cash:0.7:2026-10-12' (30% faster at every branch); with branches, only "
+        "those adopt it, each on its own date, e.g. 'P18:Count cash:0.7:2026-10-12:"
+        "B01=2026-10-05,B02=2026-10-19'. Repeatable.")] = None,
+    bundled: Annotated[bool, typer.Option(
+        "--bundled",
+        help="Write the log bundled in event_logs/ (demo_events.parquet, demo_truth.json): "
+        "200,000 events, seed 7 and one SOP revision story (P18 'Count cash' 30% faster, "
+        "adopted by B01-B03 and later by B04-B06). Takes no other option.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Generate a realistic teller event log over all 58 business types, with injected slow
-    steps listed in truth.json."""
-    from procmine.demo import DemoConfig, write_demo_data
+    steps and SOP revisions listed in truth.json."""
+    from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
 
+    if bundled and (events, seed, fmt, revision) != (None, None, None, None):
+        raise ProcmineError("--bundled fixes every setting; leave out --events, --seed, "
+                            "--format and --revision")
+    fmt = fmt or "csv"
     if fmt not in ("csv", "parquet"):
         raise ProcmineError(f"--format must be csv or parquet, not {fmt!r}")
+    revisions = tuple(parse_revision(text) for text in revision or ())
     with progress_bar(err.is_terminal and not as_json) as progress:
-        result = write_demo_data(
-            out_dir, DemoConfig(events=events, seed=seed), fmt=fmt,
-            progress=(lambda f: progress("generate", f)) if progress else None,
-        )
+        report = (lambda f: progress("generate", f)) if progress else None
+        if bundled:
+            result = write_bundled_demo(out_dir, progress=report)
+        else:
+            config = DemoConfig(events=100_000 if events is None else events,
+                                seed=7 if seed is None else seed, revisions=revisions)
+            result = write_demo_data(out_dir, config, fmt=fmt, progress=report)
     if as_json:
         print_json(vars(result))
     else:
         out.print(
             f"wrote {result.events:,} events ({result.cases:,} transactions, {result.first_day} "
-            f"to {result.last_day}) to {result.events_path}; injected slow steps in "
-            f"{result.truth_path}"
+            f"to {result.last_day}) to {result.events_path}; injected slow steps and revisions "
+            f"in {result.truth_path}"
         )
 
 

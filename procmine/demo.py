@@ -30,12 +30,19 @@ How the log is simulated:
 * **Injected slow steps** (the truth): a few teller x business type x step combinations are
   slowed 2.0-3.0 times, and one business type x step at every teller of one branch 2.0 times,
   on types common enough to be found (see ``truth.json``).
+* **SOP revisions** (``DemoConfig.revisions``, listed in ``truth.json``): from a revision's
+  effective date, one step of one business type takes ``factor`` times as long (0.7: 30% faster);
+  branches may adopt it on dates of their own, so that a difference-in-differences against the
+  branches not yet on it can be measured. No injected slow step falls on a revised step.
 * **Calendar.** Business days Monday to Saturday, 08:30-17:00, over whole months from
   ``start``: at least two months, more when many events are asked for, so that tellers carry a
   realistic daily load. A small log keeps that daily load by sampling business days evenly
   across the two months instead of thinning every day (``truth["span"]["sampled_days"]``).
 
 The activity names form a fixed vocabulary, :data:`ACTIVITIES`; SOP steps link to them.
+
+The log bundled in ``event_logs/`` is :func:`bundled_demo_config` (200,000 events, seed 7, one
+revision story), written by :data:`BUNDLED_DEMO_COMMAND`.
 
 Example:
     >>> from procmine.demo import DemoConfig, generate_demo_log
@@ -48,14 +55,16 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import json
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
@@ -72,13 +81,18 @@ from procmine.schema import CANONICAL_COLUMNS
 __all__ = [
     "ACTIVITIES",
     "ACTIVITY_NAMES",
+    "BUNDLED_DEMO_COMMAND",
     "Activity",
     "DemoConfig",
     "DemoError",
     "DemoResult",
+    "Revision",
     "Step",
+    "bundled_demo_config",
     "generate_demo_log",
+    "parse_revision",
     "steps_for_type",
+    "write_bundled_demo",
     "write_demo_data",
 ]
 
@@ -652,12 +666,128 @@ def steps_for_type(code: str, baseline: Baseline) -> list[Step]:
 # --------------------------------------------------------------------------------------------------
 
 
+_REVISION_FORMAT: Final[str] = "TYPE:ACTIVITY:FACTOR:DATE[:BRANCH=DATE,...]"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An SOP revision that changes one step's time in the demo log from its effective date.
+
+    From ``effective`` on, the step ``activity`` of ``business_type`` takes ``factor`` times as
+    long (0.7: 30% faster; above 1.0: slower, e.g. a check was added). ``branches`` maps branch ids
+    to the date each branch adopts the revision; branches not in the mapping never adopt it within
+    the log. ``branches=None`` means every branch adopts it on ``effective``. The type and the
+    activity are checked against the baseline when the log is generated.
+
+    Example:
+        >>> r = Revision("P18", "Count cash", 0.7, date(2026, 9, 21),
+        ...              branches={"B01": date(2026, 9, 21), "B04": date(2026, 10, 12)})
+        >>> r.adoption("B04"), r.adoption("B02")
+        (datetime.date(2026, 10, 12), None)
+    """
+
+    business_type: str
+    activity: str
+    factor: float
+    effective: date
+    branches: Mapping[str, date] | None = None
+
+    def __post_init__(self) -> None:
+        where = f"revision {self.business_type} {self.activity!r}"
+        factor = self.factor
+        if isinstance(factor, bool) or not isinstance(factor, int | float):
+            raise DemoError(f"{where}: factor {factor!r} is not a number")
+        if not (math.isfinite(factor) and factor > 0):
+            raise DemoError(f"{where}: factor is {factor}, expected a number above 0 "
+                            "(0.7 makes the step 30% faster)")
+        if not _is_day(self.effective):
+            raise DemoError(f"{where}: effective {self.effective!r} is not a date")
+        if self.branches is not None:
+            branches = dict(self.branches)
+            for branch, day in branches.items():
+                if not isinstance(branch, str) or not _is_day(day):
+                    raise DemoError(f"{where}: branches must map branch ids to dates, not "
+                                    f"{branch!r} to {day!r}")
+            # a copy nobody can change: the revision is frozen, its mapping too
+            object.__setattr__(self, "branches", MappingProxyType(branches))
+
+    def adoption(self, branch_id: str) -> date | None:
+        """The date ``branch_id`` adopts the revision, or None if it does not within the log."""
+        if self.branches is None:
+            return self.effective
+        return self.branches.get(branch_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary: dates in ISO form, ``branches`` null for every branch."""
+        return {
+            "business_type": self.business_type,
+            "activity": self.activity,
+            "factor": self.factor,
+            "effective": self.effective.isoformat(),
+            "branches": None if self.branches is None else {
+                b: d.isoformat() for b, d in sorted(self.branches.items())
+            },
+        }
+
+
+def _is_day(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _parse_day(text: str, what: str, where: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise DemoError(f"{where}: {what} {text.strip()!r} is not a date; expected YYYY-MM-DD"
+                        ) from None
+
+
+def parse_revision(text: str) -> Revision:
+    """A :class:`Revision` from its command-line form ``TYPE:ACTIVITY:FACTOR:DATE[:BRANCHES]``.
+
+    BRANCHES is ``BRANCH=DATE`` pairs separated by commas: only those branches adopt the
+    revision, each on its own date. The type and activity are checked when the log is generated.
+
+    Example:
+        >>> parse_revision("P18:Count cash:0.7:2026-10-12").factor
+        0.7
+        >>> dict(parse_revision("P18:Count cash:0.7:2026-10-12:B01=2026-10-05").branches)
+        {'B01': datetime.date(2026, 10, 5)}
+    """
+    where = f"revision {text!r}"
+    fields = [f.strip() for f in text.split(":")]
+    if len(fields) not in (4, 5) or not all(fields[:4]):
+        raise DemoError(f"{where}: expected {_REVISION_FORMAT}, e.g. 'P18:Count cash:0.7:"
+                        "2026-10-12' or 'P18:Count cash:0.7:2026-10-12:B01=2026-10-05,"
+                        "B02=2026-10-19'")
+    code, activity, factor_text, effective_text = fields[:4]
+    try:
+        factor = float(factor_text)
+    except ValueError:
+        raise DemoError(f"{where}: factor {factor_text!r} is not a number (0.7 makes the step "
+                        "30% faster)") from None
+    effective = _parse_day(effective_text, "effective date", where)
+    branches: dict[str, date] | None = None
+    if len(fields) == 5:
+        branches = {}
+        for item in fields[4].split(","):
+            branch, sep, day = (part.strip() for part in item.partition("="))
+            if not sep or not branch or not day:
+                raise DemoError(f"{where}: branch adoption {item.strip()!r} should read "
+                                "BRANCH=DATE, e.g. B01=2026-10-05")
+            if branch in branches:
+                raise DemoError(f"{where}: branch {branch} is given twice")
+            branches[branch] = _parse_day(day, f"the date of {branch}", where)
+    return Revision(code, activity, factor, effective, branches)
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     """What demo log to generate.
 
     ``events`` is the approximate number of event rows (the result lands within a few percent).
     ``start`` is the first business day; the log spans whole months from there (at least two).
+    ``revisions`` make steps faster or slower from their effective dates (see :class:`Revision`).
 
     Example:
         >>> DemoConfig(events=50_000, seed=3).branches
@@ -672,6 +802,35 @@ class DemoConfig:
     baseline: Baseline | None = None
     slow_steps: int = 6  # injected teller x type x step slow steps
     branch_slow_steps: int = 1  # injected branch-wide type x step slow steps
+    revisions: tuple[Revision, ...] = ()
+
+
+#: The command that writes the bundled log ``event_logs/demo_events.parquet`` and its truth.
+BUNDLED_DEMO_COMMAND: Final[str] = "procmine demo-data event_logs --bundled"
+
+
+def bundled_demo_config() -> DemoConfig:
+    """The settings of the log bundled in ``event_logs/``: 200,000 events, seed 7, one revision.
+
+    The revision story lets the dashboard show the effect of an SOP revision: P18 (cash
+    withdrawal) "Count cash" takes 0.7 times as long at branches B01-B03 from Monday 21 September
+    2026 and at B04-B06 from Monday 12 October 2026. The log samples nine business days over
+    September and October (1, 8, 16, 24 Sep; 1, 8, 16, 24, 31 Oct), so three fall before the first
+    date, three between the two (B04-B06 not yet on it: the comparison group of a
+    difference-in-differences) and three after the second.
+
+    Example:
+        >>> config = bundled_demo_config()
+        >>> config.events, config.seed, config.revisions[0].adoption("B05")
+        (200000, 7, datetime.date(2026, 10, 12))
+    """
+    first, second = date(2026, 9, 21), date(2026, 10, 12)
+    story = Revision(
+        "P18", "Count cash", 0.7, first,
+        branches={**dict.fromkeys(("B01", "B02", "B03"), first),
+                  **dict.fromkeys(("B04", "B05", "B06"), second)},
+    )
+    return DemoConfig(events=200_000, seed=7, revisions=(story,))
 
 
 @dataclass(frozen=True)
@@ -734,6 +893,14 @@ class _SlowStep:
 
 
 @dataclass
+class _Revised:
+    type_idx: int
+    act: int
+    factor: float
+    from_day: _Arr  # per branch: index of the first day on the revision (len(days): never)
+
+
+@dataclass
 class _Plan:
     config: DemoConfig
     baseline: Baseline
@@ -772,6 +939,7 @@ class _Plan:
     chunk_counts: _Arr  # (n_chunks, n_types)
     slow: list[_SlowStep]
     sampled_days: bool
+    revised: list[_Revised] = field(default_factory=list)
     occupancy: _Arr = field(default_factory=lambda: np.zeros(0))
     actor_exp: _Arr = field(default_factory=lambda: np.zeros(0))
     count_like: _Arr = field(default_factory=lambda: np.zeros(0))
@@ -870,9 +1038,42 @@ def _validate(config: DemoConfig) -> None:
         raise DemoError("demo settings: " + "; ".join(problems))
 
 
+def _validate_revisions(config: DemoConfig, baseline: Baseline) -> None:
+    """Every revision names a type of the baseline, a step of that type and known branches."""
+    branch_ids = [f"B{b + 1:02d}" for b in range(config.branches)]
+    for i, r in enumerate(config.revisions, start=1):
+        if not isinstance(r, Revision):
+            raise DemoError(f"revision {i}: expected a Revision, not {type(r).__name__}")
+        where = f"revision {i} ({r.business_type} {r.activity!r})"
+        if r.business_type not in baseline:
+            raise DemoError(f"{where}: business type {r.business_type!r} is not in the baseline "
+                            f"({baseline.source.name})")
+        steps = list(dict.fromkeys(s.activity for s in _template(r.business_type, baseline)))
+        if r.activity not in steps:
+            raise DemoError(f"{where}: {r.activity!r} is not a step of {r.business_type}; its "
+                            f"steps are: {', '.join(steps)}")
+        unknown = sorted(set(r.branches or ()) - set(branch_ids))
+        if unknown:
+            raise DemoError(f"{where}: branch {', '.join(unknown)} is not in the log, which has "
+                            f"{branch_ids[0]} to {branch_ids[-1]}")
+
+
+def _revised_steps(config: DemoConfig, codes: list[str], branch_ids: list[str],
+                   days: list[date]) -> list[_Revised]:
+    revised = []
+    for r in config.revisions:
+        adoption = [r.adoption(b) for b in branch_ids]
+        from_day = np.array([len(days) if d is None else bisect.bisect_left(days, d)
+                             for d in adoption], dtype=np.int64)
+        revised.append(_Revised(codes.index(r.business_type), _ACT[r.activity], float(r.factor),
+                                from_day))
+    return revised
+
+
 def _make_plan(config: DemoConfig) -> _Plan:
     _validate(config)
     baseline = config.baseline if config.baseline is not None else load_baseline()
+    _validate_revisions(config, baseline)
     rng = np.random.default_rng([config.seed, 0])
     codes = baseline.codes
     n_types = len(codes)
@@ -1070,6 +1271,7 @@ def _make_plan(config: DemoConfig) -> _Plan:
         chunk_counts=chunk_counts,
         slow=[],
         sampled_days=sampled,
+        revised=_revised_steps(config, codes, branch_ids, days),
         actor_exp=np.array([_ACTOR_EXPONENT[a] for a in act_actor]),
         occupancy=occupancy,
         count_like=np.isin(
@@ -1099,12 +1301,16 @@ def _choose_slow_steps(
         None, :
     ]  # (type, tel)
 
+    # a slow step on a revised step would blur both stories: the revised steps are left out
+    revised = {(r.type_idx, r.act) for r in plan.revised}
+
     def eligible_steps(ti: int) -> list[int]:
         standard = sum(s.seconds for s in templates[ti] if s.cond == _ALWAYS)
         return [
             _ACT[s.activity]
             for s in templates[ti]
             if s.cond == _ALWAYS
+            and (ti, _ACT[s.activity]) not in revised
             and ACTIVITIES[s.activity].actor == "teller"
             and s.activity not in _SKIPPABLE
             and s.activity != "Call number"
@@ -1177,6 +1383,7 @@ class _ChunkStats:
     skipped: int
     type_counts: _Arr
     slow_cases: list[int]
+    revised_cases: list[int] = field(default_factory=list)
 
 
 def _pick(rng: np.random.Generator, eligible: _Arr) -> _Arr:
@@ -1313,6 +1520,14 @@ def _simulate_chunk(plan: _Plan, k: int, seq_start: int) -> tuple[pa.Table, _Chu
         hit &= (row_teller == s.teller) if s.scope == "teller" else (branch[row_txn] == s.branch)
         factor[hit] *= s.factor
         slow_cases.append(int(np.unique(row_txn[hit]).size))
+    revised_cases = []
+    if plan.revised:
+        day = plan.td_day[td_idx]
+        for r in plan.revised:
+            on = day >= r.from_day[branch]  # the transaction's branch is on the revision
+            hit = (row_act == r.act) & (row_type == r.type_idx) & on[row_txn]
+            factor[hit] *= r.factor
+            revised_cases.append(int(np.unique(row_txn[hit]).size))
     seconds = plan.tmpl_sec[row_type, row_slot] * factor
     dur_ms = np.maximum(
         np.rint(seconds * np.exp(_STEP_SIGMA * rng.standard_normal(rows)) * 1000), 300
@@ -1426,6 +1641,7 @@ def _simulate_chunk(plan: _Plan, k: int, seq_start: int) -> tuple[pa.Table, _Chu
         skipped=n_skipped,
         type_counts=np.bincount(ttype, minlength=n_types),
         slow_cases=slow_cases,
+        revised_cases=revised_cases,
     )
     return table, stats
 
@@ -1474,6 +1690,10 @@ def _truth(plan: _Plan, stats: list[_ChunkStats]) -> dict[str, Any]:
                 "cases": sum(c.slow_cases[i] for c in stats),
             }
         )
+    revisions = [
+        {**r.to_dict(), "cases": sum(c.revised_cases[i] for c in stats)}
+        for i, r in enumerate(config.revisions)
+    ]
     per_type = np.sum([s.type_counts for s in stats], axis=0) if stats else np.zeros(0)
     return {
         "generator": "procmine.demo",
@@ -1481,6 +1701,8 @@ def _truth(plan: _Plan, stats: list[_ChunkStats]) -> dict[str, Any]:
         "events": rows,
         "transactions": transactions,
         "slow_steps": slow,
+        # cases: transactions with the step at a branch already on the revision
+        "revisions": revisions,
         "config": {
             "events": config.events,
             "seed": config.seed,
@@ -1498,6 +1720,7 @@ def _truth(plan: _Plan, stats: list[_ChunkStats]) -> dict[str, Any]:
             "months": [f"{m[:4]}-{m[4:]}" for m in plan.months],
             "business_days": len(plan.days),
             "sampled_days": plan.sampled_days,
+            "days": [d.isoformat() for d in plan.days],
         },
         "rates": {
             "error": round(sum(s.errors for s in stats) / max(transactions, 1), 5),
@@ -1528,8 +1751,9 @@ def generate_demo_log(
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Generate a demo event log in memory: the table (canonical columns) and its truth.
 
-    The truth holds the seed, the number of events, the injected slow steps and the settings (the
-    same content as ``truth.json`` written by :func:`write_demo_data`).
+    The truth holds the seed, the number of events, the injected slow steps, the SOP revisions,
+    the days and the settings (the same content as ``truth.json`` written by
+    :func:`write_demo_data`).
 
     Example:
         >>> table, truth = generate_demo_log(DemoConfig(events=20_000, seed=5))
@@ -1565,14 +1789,43 @@ def write_demo_data(
         >>> result.events_path.name, result.truth_path.name
         ('events.csv', 'truth.json')
     """
+    return _write(out_dir, config, fmt, progress)
+
+
+def write_bundled_demo(
+    out_dir: Path, progress: Callable[[float], None] | None = None
+) -> DemoResult:
+    """Write the bundled demo log: ``demo_events.parquet`` and ``demo_truth.json`` in ``out_dir``.
+
+    The settings are :func:`bundled_demo_config`; ``demo_truth.json`` names the command that
+    wrote it (:data:`BUNDLED_DEMO_COMMAND`, run from the repository's root).
+
+    Example:
+        >>> import tempfile
+        >>> result = write_bundled_demo(Path(tempfile.mkdtemp()))
+        >>> result.events_path.name, result.truth_path.name, result.events
+        ('demo_events.parquet', 'demo_truth.json', 199839)
+    """
+    return _write(out_dir, bundled_demo_config(), "parquet", progress, prefix="demo_",
+                  command=BUNDLED_DEMO_COMMAND)
+
+
+def _write(
+    out_dir: Path,
+    config: DemoConfig,
+    fmt: str,
+    progress: Callable[[float], None] | None,
+    prefix: str = "",
+    command: str | None = None,
+) -> DemoResult:
     if fmt not in ("csv", "parquet"):
         raise DemoError(f"format {fmt!r} is not supported; expected 'csv' or 'parquet'")
     plan = _make_plan(config)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    events_path = out_dir / f"events.{fmt}"
-    truth_path = out_dir / "truth.json"
-    tmp_path = out_dir / f".events.{fmt}.partial"
+    events_path = out_dir / f"{prefix}events.{fmt}"
+    truth_path = out_dir / f"{prefix}truth.json"
+    tmp_path = out_dir / f".{prefix}events.{fmt}.partial"
     schema = pa.schema(
         [
             (name, pa.timestamp("ms") if kind == "TIMESTAMP" else _ARROW_TYPES[kind])
@@ -1596,6 +1849,8 @@ def write_demo_data(
     writer.close()
     os.replace(tmp_path, events_path)
     truth = _truth(plan, stats)
+    if command is not None:
+        truth = {"command": command, **truth}
     truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return DemoResult(
         events_path=events_path,

@@ -26,9 +26,11 @@ def bundled_demo_log() -> Path:
     """The small generated log shipped in ``event_logs/`` for the dashboard's first run."""
     path = _REPO / "event_logs" / "demo_events.parquet"
     if not path.exists():
+        from procmine.demo import BUNDLED_DEMO_COMMAND
+
         raise ProcmineError(
-            f"{path} is missing; regenerate it with "
-            "'procmine demo-data event_logs --events 200000 --seed 7 --format parquet'"
+            f"{path} is missing; regenerate it from the repository's root with "
+            f"'{BUNDLED_DEMO_COMMAND}'"
         )
     return path
 

@@ -78,7 +78,8 @@ def test_a_user_mistake_is_a_message_not_a_traceback(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 2
-    assert "error:" in result.stderr and "no such file" in result.stderr
+    # rich wraps the message at the terminal width: a long temporary path moves the break
+    assert "error:" in result.stderr and "no such file" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
 
 
@@ -107,3 +108,55 @@ def test_demo_data_then_demo_workspace(tmp_path: Path) -> None:
     ingest = runner.invoke(app, ["ingest", str(tmp_path / "demo" / "events.csv"), "--json",
                                  "--home", str(tmp_path / "ws")])
     assert json.loads(ingest.stdout)["loaded"] == data["events"]
+
+
+def test_demo_data_with_revisions_lists_them_in_the_truth(tmp_path: Path) -> None:
+    result = runner.invoke(app, [
+        "demo-data", str(tmp_path), "--events", "5000", "--seed", "5", "--json",
+        "--revision", "P18:Count cash:0.7:2026-10-12",
+        "--revision", "P17:Enter transaction:1.2:2026-09-15:B01=2026-09-15,B02=2026-10-01",
+    ])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    assert [(r["business_type"], r["activity"], r["factor"], r["effective"], r["branches"])
+            for r in truth["revisions"]] == [
+        ("P18", "Count cash", 0.7, "2026-10-12", None),
+        ("P17", "Enter transaction", 1.2, "2026-09-15",
+         {"B01": "2026-09-15", "B02": "2026-10-01"}),
+    ]
+    assert "command" not in truth
+    plain = runner.invoke(app, ["demo-data", str(tmp_path / "plain"), "--events", "5000"])
+    assert plain.exit_code == 0, plain.output
+    plain_truth = json.loads((tmp_path / "plain" / "truth.json").read_text(encoding="utf-8"))
+    assert plain_truth["revisions"] == [] and plain_truth["seed"] == 7
+
+
+def test_demo_data_bundled_writes_the_bundled_files(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo-data", str(tmp_path), "--bundled", "--json"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo_events.parquet",
+                                                          "demo_truth.json"]
+    written = json.loads((tmp_path / "demo_truth.json").read_text(encoding="utf-8"))
+    bundled = json.loads((REPO / "event_logs" / "demo_truth.json").read_text(encoding="utf-8"))
+    assert written == bundled
+    assert written["command"] == "procmine demo-data event_logs --bundled"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--revision", "P18:Count cash:fast:2026-10-12"], "factor 'fast' is not a number"),
+    (["--revision", "P18:Count csh:0.7:2026-10-12"], "'Count csh' is not a step of P18"),
+    (["--bundled", "--events", "5000"], "--bundled fixes every setting"),
+])
+def test_demo_data_bad_options_are_a_message(tmp_path: Path, args: list[str],
+                                             message: str) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "procmine.cli", "demo-data", str(tmp_path / "out"), *args],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 2
+    assert "error:" in result.stderr and message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -18,9 +18,13 @@ from procmine.baseline import load_baseline
 from procmine.demo import (
     ACTIVITIES,
     ACTIVITY_NAMES,
+    BUNDLED_DEMO_COMMAND,
     DemoConfig,
     DemoError,
+    Revision,
+    bundled_demo_config,
     generate_demo_log,
+    parse_revision,
     steps_for_type,
     write_demo_data,
 )
@@ -372,3 +376,252 @@ def test_small_and_odd_configurations_still_work() -> None:
     starts = np.array(table.column("start_time").to_pylist(), dtype="datetime64[ms]")
     assert starts.min() >= np.datetime64("2027-01-04")  # 3 Jan 2027 is a Sunday
     assert len(truth["slow_steps"]) <= 7
+
+
+# --- SOP revisions --------------------------------------------------------------------------------
+
+FIRST, SECOND = date(2026, 9, 21), date(2026, 10, 12)
+EARLY, LATE, NEVER = ["B01", "B02", "B03"], ["B04", "B05"], ["B06"]
+STAGGERED = Revision(
+    "P18", "Count cash", 0.7, FIRST,
+    branches={**dict.fromkeys(EARLY, FIRST), **dict.fromkeys(LATE, SECOND)},
+)
+
+
+def step_frame(table: pa.Table) -> pd.DataFrame:
+    df = table.select(["business_type", "activity", "branch_id", "teller_id", "start_time",
+                       "end_time", "call_time"]).to_pandas()
+    df["seconds"] = (df["end_time"] - df["start_time"]).dt.total_seconds()
+    df["day"] = df["call_time"].dt.date
+    return df
+
+
+@pytest.fixture(scope="module")
+def staggered() -> tuple[pd.DataFrame, dict]:
+    # Slow steps are left out: this log isolates the revision's effect (the two do not meet:
+    # see test_no_slow_step_falls_on_a_revised_step). 600,000 events give every compared
+    # cell more than 1,000 steps.
+    table, truth = generate_demo_log(DemoConfig(events=600_000, seed=3, slow_steps=0,
+                                                branch_slow_steps=0, revisions=(STAGGERED,)))
+    return step_frame(table), truth
+
+
+def ratio(later: pd.Series, earlier: pd.Series) -> float:
+    assert len(later) >= 1_000 and len(earlier) >= 1_000  # the tolerance below assumes it
+    return float(later.median() / earlier.median())
+
+
+# Tolerance: a step's log-seconds have a standard deviation of about 0.57 for "Count cash" (its
+# time grows with the amount) and 0.4 for other steps; the median of n such times has a standard
+# error of about 1.25 * sd / sqrt(n) on the log scale, so a ratio of two medians of >= 1,000
+# steps each has one of at most 1.25 * 0.57 * sqrt(2 / 1000) = 0.032. +-10% is three of them;
+# the tellers' monthly speed drift (about 1% over the log) stays well inside. Across seeds 1-6
+# at 400,000 and 600,000 events the adopters' ratio ranged 0.67-0.73 (factor 0.7).
+TOLERANCE = 0.10
+
+
+def test_a_revised_step_gets_faster_from_each_branchs_adoption_date(staggered) -> None:
+    df, _ = staggered
+    step = df[(df["business_type"] == "P18") & (df["activity"] == "Count cash")]
+    early, late = step[step["branch_id"].isin(EARLY)], step[step["branch_id"].isin(LATE)]
+    assert ratio(early.loc[early["day"] >= FIRST, "seconds"],
+                 early.loc[early["day"] < FIRST, "seconds"]) == pytest.approx(0.7, rel=TOLERANCE)
+    assert ratio(late.loc[late["day"] >= SECOND, "seconds"],
+                 late.loc[late["day"] < FIRST, "seconds"]) == pytest.approx(0.7, rel=TOLERANCE)
+
+    # branches not yet on it (B04-B05 until their date, B06 never) keep their times
+    not_yet = step[~step["branch_id"].isin(EARLY)
+                   & ~(step["branch_id"].isin(LATE) & (step["day"] >= SECOND))]
+    assert ratio(not_yet.loc[not_yet["day"] >= FIRST, "seconds"],
+                 not_yet.loc[not_yet["day"] < FIRST, "seconds"]) == pytest.approx(
+        1.0, rel=TOLERANCE)
+
+    # difference-in-differences while only the early branches are on it
+    between = (step["day"] >= FIRST) & (step["day"] < SECOND)
+    before = step["day"] < FIRST
+    treated = step["branch_id"].isin(EARLY)
+    did = ratio(step.loc[treated & between, "seconds"], step.loc[treated & before, "seconds"]) / (
+        ratio(step.loc[~treated & between, "seconds"], step.loc[~treated & before, "seconds"]))
+    assert did == pytest.approx(0.7, rel=TOLERANCE)
+
+
+def test_a_revision_leaves_the_other_steps_alone(staggered) -> None:
+    df, _ = staggered
+    early = df[df["branch_id"].isin(EARLY)]
+    after = early["day"] >= FIRST
+    others = [(s.name, "P18") for s in steps_for_type("P18", load_baseline())
+              if s.name != "Count cash"] + [("Count cash", "P17")]
+    for activity, code in others:
+        same = (early["activity"] == activity) & (early["business_type"] == code)
+        assert ratio(early.loc[same & after, "seconds"], early.loc[same & ~after, "seconds"]
+                     ) == pytest.approx(1.0, rel=TOLERANCE), (code, activity)
+
+
+def test_truth_lists_the_revisions(staggered) -> None:
+    _, truth = staggered
+    dates = {**dict.fromkeys(EARLY, "2026-09-21"), **dict.fromkeys(LATE, "2026-10-12")}
+    assert truth["revisions"] == [{
+        "business_type": "P18", "activity": "Count cash", "factor": 0.7,
+        "effective": "2026-09-21", "branches": dates, "cases": truth["revisions"][0]["cases"],
+    }]
+    assert truth["revisions"][0]["cases"] > 3_000
+    assert json.loads(json.dumps(truth)) == truth  # JSON-ready
+    days = [date.fromisoformat(d) for d in truth["span"]["days"]]
+    assert len(days) == truth["span"]["business_days"] and days == sorted(days)
+
+
+def test_the_revision_multiplies_exactly_the_steps_on_it() -> None:
+    # The same log with and without the revision (slow steps off, so that both draw the same
+    # random numbers): the revised rows take 0.7 times as long, to the millisecond; every other
+    # row is unchanged. A teller serves the same customers in the same order in both.
+    revision = Revision("P18", "Count cash", 0.7, FIRST,
+                        branches={"B01": FIRST, "B02": SECOND})
+    plain, _ = generate_demo_log(DemoConfig(events=60_000, seed=4, slow_steps=0,
+                                            branch_slow_steps=0))
+    revised, truth = generate_demo_log(DemoConfig(events=60_000, seed=4, slow_steps=0,
+                                                  branch_slow_steps=0, revisions=(revision,)))
+    a, b = (step_frame(t).sort_values(["teller_id", "call_time"], kind="stable")
+            .reset_index(drop=True) for t in (plain, revised))
+    assert (a["activity"] == b["activity"]).all() and (a["day"] == b["day"]).all()
+    adoption = a["branch_id"].map({"B01": FIRST, "B02": SECOND})
+    on = ((a["business_type"] == "P18") & (a["activity"] == "Count cash")
+          & adoption.notna() & (a["day"] >= adoption))
+    assert on.sum() > 100 and on.sum() < (a["activity"] == "Count cash").sum() / 4
+    plain_ms = (a["seconds"] * 1000).round()
+    revised_ms = (b["seconds"] * 1000).round()
+    assert (revised_ms[~on] == plain_ms[~on]).all()
+    assert ((revised_ms[on] - 0.7 * plain_ms[on]).abs() <= 1.0).all()
+    cases = b.loc[on].groupby(["teller_id", "call_time"]).ngroups
+    assert truth["revisions"][0]["cases"] == cases
+
+
+def test_no_slow_step_falls_on_a_revised_step() -> None:
+    everywhere = Revision("P17", "Count cash", 0.8, FIRST)
+    for seed in (1, 2, 7):
+        plain = generate_demo_log(DemoConfig(events=20_000, seed=seed))[1]["slow_steps"]
+        revised = generate_demo_log(DemoConfig(events=20_000, seed=seed,
+                                               revisions=(everywhere, STAGGERED)))[1]
+        pairs = {(s["business_type"], s["activity"]) for s in revised["slow_steps"]}
+        assert not pairs & {("P17", "Count cash"), ("P18", "Count cash")}, seed
+        assert len(revised["slow_steps"]) == len(plain)
+
+
+def test_a_revision_without_branches_applies_everywhere_from_its_date() -> None:
+    revision = parse_revision("P18:Count cash:0.5:2026-10-01")
+    assert revision.branches is None and revision.adoption("B06") == date(2026, 10, 1)
+    table, truth = generate_demo_log(DemoConfig(events=60_000, seed=9, revisions=(revision,)))
+    df = step_frame(table)
+    step = df[(df["business_type"] == "P18") & (df["activity"] == "Count cash")]
+    after = step["day"] >= date(2026, 10, 1)
+    for branch in ("B01", "B06"):
+        mine = step["branch_id"] == branch
+        change = step.loc[mine & after, "seconds"].median() / step.loc[
+            mine & ~after, "seconds"].median()
+        assert 0.35 < change < 0.65, branch  # one branch: about 100 steps a side, so wider
+    assert truth["revisions"][0]["branches"] is None
+
+
+def test_parse_revision_reads_the_command_line_form() -> None:
+    r = parse_revision(" P18 : Count cash : 0.7 : 2026-10-12 : B01=2026-10-05, B02=2026-10-19 ")
+    assert r == Revision("P18", "Count cash", 0.7, date(2026, 10, 12),
+                         {"B01": date(2026, 10, 5), "B02": date(2026, 10, 19)})
+    assert r.adoption("B02") == date(2026, 10, 19) and r.adoption("B03") is None
+    with pytest.raises(TypeError):
+        r.branches["B03"] = date(2026, 10, 1)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("P18:Count cash:0.7", "expected TYPE:ACTIVITY:FACTOR:DATE"),
+    ("P18:Count cash:0.7:2026-10-12:B01=2026-10-05:x", "expected TYPE:ACTIVITY:FACTOR:DATE"),
+    ("P18::0.7:2026-10-12", "expected TYPE:ACTIVITY:FACTOR:DATE"),
+    ("P18:Count cash:fast:2026-10-12", "factor 'fast' is not a number"),
+    ("P18:Count cash:0:2026-10-12", "expected a number above 0"),
+    ("P18:Count cash:-0.7:2026-10-12", "expected a number above 0"),
+    ("P18:Count cash:nan:2026-10-12", "expected a number above 0"),
+    ("P18:Count cash:0.7:12/10/2026", "effective date '12/10/2026' is not a date"),
+    ("P18:Count cash:0.7:2026-10-12:B01", "should read BRANCH=DATE"),
+    ("P18:Count cash:0.7:2026-10-12:", "should read BRANCH=DATE"),
+    ("P18:Count cash:0.7:2026-10-12:B01=2026-13-01", "the date of B01 '2026-13-01' is not a"),
+    ("P18:Count cash:0.7:2026-10-12:B01=2026-10-01,B01=2026-10-02", "B01 is given twice"),
+])
+def test_a_bad_revision_text_says_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(DemoError, match=re.escape(message)):
+        parse_revision(text)
+
+
+def test_a_revision_the_log_cannot_have_is_refused() -> None:
+    def config(revision: Revision) -> DemoConfig:
+        return DemoConfig(events=1_000, revisions=(revision,))
+
+    with pytest.raises(DemoError, match="business type 'X99' is not in the baseline"):
+        generate_demo_log(config(Revision("X99", "Count cash", 0.7, FIRST)))
+    with pytest.raises(DemoError, match="'Count cash' is not a step of P26; its steps are: "
+                                        "Call number"):
+        generate_demo_log(config(Revision("P26", "Count cash", 0.7, FIRST)))
+    with pytest.raises(DemoError, match="branch B07, B09 is not in the log, which has B01 to B06"):
+        generate_demo_log(config(Revision("P18", "Count cash", 0.7, FIRST,
+                                          {"B07": FIRST, "B09": FIRST, "B01": FIRST})))
+    with pytest.raises(DemoError, match="effective '2026-09-21' is not a date"):
+        Revision("P18", "Count cash", 0.7, "2026-09-21")  # type: ignore[arg-type]
+    with pytest.raises(DemoError, match="branches must map branch ids to dates"):
+        Revision("P18", "Count cash", 0.7, FIRST, {"B01": "2026-09-21"})  # type: ignore[dict-item]
+    with pytest.raises(DemoError, match=re.escape("factor '0.7' is not a number")):
+        Revision("P18", "Count cash", "0.7", FIRST)  # type: ignore[arg-type]
+    # a conditional step of the type may be revised too (recount of large cash)
+    table, _ = generate_demo_log(config(Revision("P18", "Second-person recount", 0.9, FIRST)))
+    assert table.num_rows > 500
+
+
+# --- the bundled log ------------------------------------------------------------------------------
+
+BUNDLED = Path(__file__).resolve().parents[1] / "event_logs"
+
+
+def test_the_bundled_log_is_what_its_command_writes() -> None:
+    truth = json.loads((BUNDLED / "demo_truth.json").read_text(encoding="utf-8"))
+    assert truth["command"] == BUNDLED_DEMO_COMMAND == "procmine demo-data event_logs --bundled"
+    table, generated = generate_demo_log(bundled_demo_config())
+    assert {k: v for k, v in truth.items() if k != "command"} == generated
+    assert pq.read_table(BUNDLED / "demo_events.parquet").equals(table)
+    assert (BUNDLED / "demo_events.parquet").stat().st_size < 3_000_000
+
+
+def test_the_bundled_log_tells_one_revision_story() -> None:
+    truth = json.loads((BUNDLED / "demo_truth.json").read_text(encoding="utf-8"))
+    [story] = truth["revisions"]
+    assert (story["business_type"], story["activity"], story["factor"]) == ("P18", "Count cash",
+                                                                           0.7)
+    adoption = {b: date.fromisoformat(d) for b, d in story["branches"].items()}
+    first = {adoption[b] for b in ("B01", "B02", "B03")}
+    second = {adoption[b] for b in ("B04", "B05", "B06")}
+    assert len(first) == len(second) == 1
+    (d1,), (d2,) = first, second
+    assert d1 < d2 and story["effective"] == d1.isoformat()
+    # sampled days before, between and after the two dates
+    days = [date.fromisoformat(d) for d in truth["span"]["days"]]
+    assert truth["span"]["sampled_days"] is True
+    assert [sum(d < d1 for d in days), sum(d1 <= d < d2 for d in days),
+            sum(d >= d2 for d in days)] == [3, 3, 3]
+    assert not {(s["business_type"], s["activity"]) for s in truth["slow_steps"]} & {
+        ("P18", "Count cash")}
+
+    df = step_frame(pq.read_table(BUNDLED / "demo_events.parquet"))
+    step = df[(df["business_type"] == "P18") & (df["activity"] == "Count cash")]
+    early = step["branch_id"].isin(["B01", "B02", "B03"])
+    # about 570-780 steps a cell: a ratio's standard error is about 0.04, so +-12%
+    change = step.loc[early & (step["day"] >= d1), "seconds"].median() / step.loc[
+        early & (step["day"] < d1), "seconds"].median()
+    waiting = step.loc[~early & (step["day"] >= d1) & (step["day"] < d2), "seconds"].median() / (
+        step.loc[~early & (step["day"] < d1), "seconds"].median())
+    assert change == pytest.approx(0.7, rel=0.12)
+    assert waiting == pytest.approx(1.0, rel=0.12)
+
+
+def test_a_missing_bundled_log_names_the_command(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine import workspace
+    from procmine.errors import ProcmineError
+
+    monkeypatch.setattr(workspace, "_REPO", tmp_path)
+    with pytest.raises(ProcmineError, match=re.escape(f"'{BUNDLED_DEMO_COMMAND}'")):
+        workspace.bundled_demo_log()
