@@ -4,6 +4,14 @@ A business type's standard time comes from the baseline. A step's **reference ti
 standard where one exists (``step_references``), otherwise the type's standard time times the
 step's bank-wide median share of the transaction's dwell time.
 
+**Dated references.** SOP standards change with SOP versions, and branches may adopt a version
+on dates of their own: each :class:`StepReference` holds for one business type x step from
+``valid_from`` to ``valid_to`` (exclusive), for one branch or for all. Each step occurrence is
+judged against the row in force on its date (a branch's row before an all-branch row), or the
+baseline share where none is; a group's ``reference_seconds`` is the step-weighted mean of its
+occurrences' references, and its time lost sums each case's excess over the reference in force
+on that case's date.
+
 A **finding** is a teller x type x step or a branch x type x step with at least ``min_cases``
 steps whose times are
 
@@ -44,19 +52,22 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 from scipy import special, stats
 
 from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
-from procmine.performance import AMOUNT_BANDS, BREAKDOWNS, Filters, StepData
+from procmine.performance import AMOUNT_BANDS, BREAKDOWNS, REFERENCE_SCHEMA, Filters, StepData
 from procmine.store import EventStore
 
 if TYPE_CHECKING:
@@ -64,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Finding",
+    "StepReference",
     "explain_finding",
     "explain_findings",
     "find_bottlenecks",
@@ -75,6 +87,40 @@ _Arr = npt.NDArray[Any]
 _PAIR: Final[list[str]] = ["business_type", "activity"]
 #: Groups with fewer steps than this do not weigh in a pace estimate.
 _PACE_MIN_STEPS: Final[int] = 5
+
+
+@dataclass(frozen=True)
+class StepReference:
+    """An SOP step's standard time for one business type x step, in force from ``valid_from``
+    (inclusive) to ``valid_to`` (exclusive; ``None``: open on that side), in one branch
+    (``branch_id``) or in every branch (``None``). For the same date, a branch's row wins over an
+    all-branch row (a branch that adopted a revision on a date of its own).
+
+    Example:
+        >>> StepReference("P17", "Verify identity", 25.0, "SOP-P17", "verify_id", "1.2",
+        ...               valid_from=date(2026, 3, 1)).in_force(date(2026, 4, 1))
+        True
+    """
+
+    business_type: str
+    activity: str
+    seconds: float
+    sop_id: str
+    sop_step: str
+    sop_version: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+    branch_id: str | None = None
+
+    def in_force(self, day: date, branch_id: str | None = None) -> bool:
+        """Whether this row applies on ``day`` (in ``branch_id``, if the row names one)."""
+        return ((self.valid_from is None or day >= self.valid_from)
+                and (self.valid_to is None or day < self.valid_to)
+                and (self.branch_id is None or self.branch_id == branch_id))
+
+
+#: What ``step_references`` takes: dated rows, or (business type, step) -> seconds (undated).
+StepReferences = Mapping[tuple[str, str], float] | Sequence[StepReference]
 
 
 @dataclass(frozen=True)
@@ -90,8 +136,8 @@ class Finding:
     steps: int  # step occurrences (a repeated step counts each time)
     median_seconds: float
     p90_seconds: float
-    reference_seconds: float
-    reference_source: str  # "sop" or "baseline share"
+    reference_seconds: float  # step-weighted mean of the references in force on its steps
+    reference_source: str  # "sop", "baseline share" or "mixed" (some steps each)
     ratio: float  # median / reference
     pace: float  # the group's general pace: its typical median over the bank's (1.0 = bank)
     excess_seconds: float  # median - reference
@@ -104,7 +150,9 @@ class Finding:
     branch_median_seconds: float | None  # the branch's median (teller findings)
     tellers_flagged: tuple[str, ...] = ()  # branch findings: its tellers flagged on the step
     tellers_eligible: int = 0  # branch findings: its tellers with enough cases on the step
-    sop: str | None = None  # the SOP step the finding is linked to (a later issue)
+    sop: str | None = None  # the SOP's id (e.g. "SOP-P17") whose step is the reference
+    sop_step: str | None = None  # the SOP step's id
+    sop_version: str | None = None  # the version in force on most of the group's steps
     summary: str = ""
     evidence: Mapping[str, Any] | None = field(default=None, compare=False)
 
@@ -178,24 +226,106 @@ def _filters(month: str | None) -> Filters:
     return Filters.for_month(month) if month else Filters()
 
 
-def _references(bank: pd.DataFrame, baseline: Baseline,
-                step_references: Mapping[tuple[str, str], float] | None) -> pd.DataFrame:
-    """The bank-wide row of every type x step with its reference time (NaN where the type has
-    no standard time and the step no SOP time) and its source."""
-    sop = dict(step_references or {})
+@dataclass(frozen=True)
+class _References:
+    """Reference rows as the engine joins them (:data:`REFERENCE_SCHEMA`) and the SOP (id,
+    step, version) of each ``sop_key``."""
+
+    table: pa.Table | None
+    sops: tuple[tuple[str, str, str], ...]
+
+
+def _reference_rows(step_references: StepReferences | None) -> _References:
+    """Check the references and put them in the engine's shape: positive seconds, a start
+    before the end, and no two rows of the same type x step and branch (or of every branch) in
+    force on the same day."""
+    if not step_references:
+        return _References(None, ())
+    rows: list[tuple[str, str, str | None, date | None, date | None, float, int | None]] = []
+    sops: dict[tuple[str, str, str], int] = {}
+    names: list[str] = []
+    if isinstance(step_references, Mapping):
+        for (business_type, activity), seconds in step_references.items():
+            rows.append((str(business_type), str(activity), None, None, None, float(seconds),
+                         None))
+            names.append(f"step reference {business_type} / {activity}")
+    else:
+        for ref in step_references:
+            if not isinstance(ref, StepReference):
+                raise ProcmineError(f"step references: expected StepReference rows or a mapping "
+                                    f"(business type, step) -> seconds, got {ref!r}")
+            key = sops.setdefault((ref.sop_id, ref.sop_step, ref.sop_version), len(sops))
+            rows.append((ref.business_type, ref.activity, ref.branch_id, ref.valid_from,
+                         ref.valid_to, float(ref.seconds), key))
+            names.append(f"step reference {ref.business_type} / {ref.activity} "
+                         f"({ref.sop_id} step {ref.sop_step} version {ref.sop_version}"
+                         + (f", branch {ref.branch_id}" if ref.branch_id is not None else "")
+                         + ")")
+    scopes: dict[tuple[str, str, str | None], list[int]] = {}
+    for i, (business_type, activity, branch, start, end, seconds, _) in enumerate(rows):
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ProcmineError(f"{names[i]}: seconds is {seconds}; expected a positive number")
+        if start is not None and end is not None and not start < end:
+            raise ProcmineError(f"{names[i]}: valid_from {start} is not before valid_to {end} "
+                                "(valid_to is the first day it no longer applies)")
+        scopes.setdefault((business_type, activity, branch), []).append(i)
+    for members in scopes.values():
+        members.sort(key=lambda i: rows[i][3] or date.min)
+        for a, b in itertools.pairwise(members):
+            end_a, start_b = rows[a][4], rows[b][3] or date.min
+            if end_a is None or end_a > start_b:
+                raise ProcmineError(f"{names[a]} and {names[b]} are in force on the same days; "
+                                    "give each period one row (valid_to is exclusive)")
+    columns = list(zip(*rows, strict=True))
+    table = pa.Table.from_arrays(
+        [pa.array(list(column), type=field.type)
+         for column, field in zip(columns, REFERENCE_SCHEMA, strict=True)],
+        schema=REFERENCE_SCHEMA)
+    return _References(table, tuple(sorted(sops, key=lambda k: sops[k])))
+
+
+def _share_references(bank: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
+    """The bank-wide row of every type x step with its baseline-share reference: the type's
+    standard time x the step's median share of the transaction (NaN where the type has no
+    standard time)."""
     refs = bank.copy()
     standard = refs["business_type"].map(
         lambda c: baseline.standard_seconds(c) if c in baseline else np.nan)
-    refs["reference_seconds"] = standard * refs["share"]
-    refs["reference_source"] = "baseline share"
-    if sop:
-        keys = list(zip(refs["business_type"], refs["activity"], strict=True))
-        own = pd.Series([sop.get(k, np.nan) for k in keys], index=refs.index, dtype=float)
-        refs.loc[own.notna(), "reference_seconds"] = own[own.notna()]
-        refs.loc[own.notna(), "reference_source"] = "sop"
-    refs.loc[~(refs["reference_seconds"] > 0), "reference_seconds"] = np.nan
+    share = standard * refs["share"]
+    refs["share_reference"] = share.where(share > 0)
     return refs.rename(columns={"median_seconds": "bank_median_seconds", "count": "bank_count"})[
-        [*_PAIR, "reference_seconds", "reference_source", "bank_median_seconds", "bank_count"]]
+        [*_PAIR, "share_reference", "bank_median_seconds", "bank_count"]]
+
+
+def _group_references(frame: pd.DataFrame, references: _References) -> pd.DataFrame:
+    """Each group's reference: the step-weighted mean of the references in force on its steps
+    (an SOP row's where one is in force, the baseline share's otherwise), with its source and
+    the SOP version in force on most of its steps. Exactly the one reference where all its
+    steps have the same (no floating-point mean of equal numbers)."""
+    share = frame["share_reference"].astype(float)
+    if references.table is None or "ref_steps" not in frame:
+        return frame.assign(reference_seconds=share, reference_source="baseline share",
+                            sop=None, sop_step=None, sop_version=None)
+    n = frame["count"].to_numpy(dtype=float)
+    k = frame["ref_steps"].fillna(0).to_numpy(dtype=float)
+    total = frame["ref_total"].fillna(0.0).to_numpy(dtype=float)
+    low = frame["ref_min"].astype(float).to_numpy()
+    high = frame["ref_max"].astype(float).to_numpy()
+    known = share.notna().to_numpy()
+    share_values = share.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mixed = (total + np.nan_to_num(share_values) * (n - k)) / n
+        sop_only = total / k
+    reference = np.where(k == 0, share_values, np.where(known, mixed, sop_only))
+    reference = np.where((k > 0) & (k == n) & (low == high), low, reference)
+    source = np.where(k == 0, "baseline share",
+                      np.where((k == n) | ~known, "sop", "mixed"))
+    keys = pd.to_numeric(frame["sop_key"], errors="coerce")
+    identity = [references.sops[int(v)] if pd.notna(v) else (None, None, None) for v in keys]
+    ids = pd.DataFrame(identity, index=frame.index, columns=["sop", "sop_step", "sop_version"],
+                       dtype=object)
+    return pd.concat([frame.assign(reference_seconds=reference, reference_source=source), ids],
+                     axis=1)
 
 
 def _pace(groups: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -219,15 +349,15 @@ def _months(bank: pd.DataFrame) -> int:
     return max(1, (last.year - first.year) * 12 + last.month - first.month + 1)
 
 
-def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, keys: list[str],
-                 ratio: float, min_cases: int,
+def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _References,
+                 keys: list[str], ratio: float, min_cases: int,
                  tellers: pd.DataFrame | None = None) -> pd.DataFrame:
     """One level's groups with reference, pace, ratio and whether each is eligible (enough
     steps, a named teller or branch) and material. A teller's pace is its own; a branch's pace
     on a type x step is that of the tellers who did the step there, weighted by their steps
     (``tellers``), so a branch whose step is slow only because its tellers are slow at
     everything is no branch bottleneck."""
-    frame = stats_frame.merge(refs, on=_PAIR, how="inner")
+    frame = _group_references(stats_frame.merge(refs, on=_PAIR, how="inner"), references)
     frame = frame.astype({k: object for k in keys})  # an all-empty column reads as float
     if tellers is None:
         pace = _pace(frame, keys).reset_index().astype({k: object for k in keys})
@@ -282,6 +412,9 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
     pair_col = table.column("pair").to_numpy()
     values = table.column("service_seconds").to_numpy()
     case_key = table.column("case_key").to_numpy()
+    # each step's reference in force (NaN where none: the pair's baseline share applies)
+    step_ref = (table.column("ref_seconds").to_numpy(zero_copy_only=False).astype(float)
+                if "ref_seconds" in table.column_names else None)
     bounds = np.searchsorted(pair_col, np.arange(len(pairs) + 1))
     for name, frame, _, all_costs in levels:
         rows = chosen[name]
@@ -304,9 +437,17 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
                 mine = codes == g
                 case_keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
                 per_case = np.bincount(inverse, weights=values[lo:hi][mine])
-                reference = float(part["reference_seconds"].iloc[g])
+                share = float(part["share_reference"].iloc[g])
+                if step_ref is None:
+                    case_ref = np.full(case_keys.size, share)
+                else:  # the reference in force on the case's date (on its step's, if it differs)
+                    mine_ref = step_ref[lo:hi][mine]
+                    mine_ref = np.where(np.isnan(mine_ref), share, mine_ref)
+                    case_ref = np.full(case_keys.size, np.nan)
+                    np.fmax.at(case_ref, inverse, mine_ref)
                 cases[global_codes[g]] = case_keys.size
-                lost[global_codes[g]] = float(np.maximum(per_case - reference, 0.0).sum())
+                # a case with no reference in force (no SOP row, no standard time) loses none
+                lost[global_codes[g]] = float(np.nansum(np.maximum(per_case - case_ref, 0.0)))
         frame.loc[rows.index, "p_value"] = p_values
         frame.loc[rows.index, "cases"] = cases
         frame.loc[rows.index, "time_lost"] = lost
@@ -320,15 +461,17 @@ def find_bottlenecks(
     min_cases: int = 30,
     q: float = 0.05,
     month: str | None = None,
-    step_references: Mapping[tuple[str, str], float] | None = None,
+    step_references: StepReferences | None = None,
     evidence: bool = False,
     engine: Engine | None = None,
 ) -> list[Finding]:
     """The slow steps of tellers and branches, most time lost first (see the module docs).
 
-    ``month`` (``YYYY-MM``) restricts the analysis to one calendar month; ``step_references``
-    maps (business type, step) to a standard time in seconds (the SOP's), which replaces the
-    baseline-share reference for that step. With ``evidence`` each finding carries
+    ``month`` (``YYYY-MM``) restricts the analysis to one calendar month. ``step_references``
+    gives the SOPs' step standards: a sequence of :class:`StepReference` (each step occurrence
+    is judged against the row in force on its date, in its branch; the baseline share where
+    none is), or a mapping (business type, step) -> seconds that holds on every date and
+    names no SOP. With ``evidence`` each finding carries
     :func:`explain_findings`'s evidence. ``engine`` runs the queries on a query engine
     (:mod:`procmine.engine`, e.g. Spark); by default on a DuckDB connection of their own.
 
@@ -344,16 +487,18 @@ def find_bottlenecks(
     if not 0 < q <= 1:
         raise ProcmineError(f"q is {q}; expected a false-discovery rate between 0 and 1")
     filters = _filters(month)
+    references = _reference_rows(step_references)
     with StepData(store, baseline, filters, engine=engine) as data:
         bank = data.statistics("bank", with_share=True)
-        refs = _references(bank, baseline, step_references)
-        if refs["reference_seconds"].isna().all():  # no business types the baseline knows
-            return []
+        refs = _share_references(bank, baseline)
+        if refs["share_reference"].isna().all() and references.table is None:
+            return []  # no business types the baseline knows, no SOP references
+        data.set_references(references.table)
         levels = data.level_statistics(("teller", "branch"), with_share=False)
-        tellers = _level_frame(levels["teller"], refs, ["teller_id", "branch_id"], ratio,
-                               min_cases)
-        branches = _level_frame(levels["branch"], refs, ["branch_id"], ratio, min_cases,
-                                tellers=tellers)
+        tellers = _level_frame(levels["teller"], refs, references, ["teller_id", "branch_id"],
+                               ratio, min_cases)
+        branches = _level_frame(levels["branch"], refs, references, ["branch_id"], ratio,
+                                min_cases, tellers=tellers)
         material = pd.concat([tellers.loc[tellers["material"], _PAIR],
                               branches.loc[branches["material"], _PAIR]])
         pairs = sorted({(str(a), str(b)) for a, b in material.itertuples(index=False)})
@@ -455,8 +600,15 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
                                if branch_median is not None else None),
         tellers_flagged=tellers_flagged,
         tellers_eligible=tellers_eligible,
+        sop=_text(row["sop"]),
+        sop_step=_text(row["sop_step"]),
+        sop_version=_text(row["sop_version"]),
     )
     return replace(finding, summary=_summary(finding))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _summary(f: Finding) -> str:

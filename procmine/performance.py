@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
@@ -45,6 +46,7 @@ __all__ = [
     "AMOUNT_BANDS",
     "BREAKDOWNS",
     "LEVELS",
+    "REFERENCE_SCHEMA",
     "Filters",
     "Level",
     "StepData",
@@ -355,6 +357,33 @@ _DETAIL_SQL = """
 """
 
 
+# Each step with the reference in force on its date (the day it started, or ended without a
+# start): a row for its branch wins over a row for every branch. The reference rows of one
+# scope never overlap (the caller checks), so each step joins at most one row of each.
+_REFERENCED_SQL = """
+    SELECT s.*,
+           coalesce(rb.seconds, ra.seconds) AS ref_seconds,
+           CASE WHEN rb.seconds IS NOT NULL THEN rb.sop_key ELSE ra.sop_key END AS sop_key
+    FROM steps s
+    LEFT JOIN step_refs_branch rb
+           ON rb.business_type = s.business_type AND rb.activity = s.activity
+          AND rb.branch_id = s.branch_id
+          AND (rb.valid_from IS NULL OR CAST(s.started AS DATE) >= rb.valid_from)
+          AND (rb.valid_to IS NULL OR CAST(s.started AS DATE) < rb.valid_to)
+    LEFT JOIN step_refs_all ra
+           ON ra.business_type = s.business_type AND ra.activity = s.activity
+          AND (ra.valid_from IS NULL OR CAST(s.started AS DATE) >= ra.valid_from)
+          AND (ra.valid_to IS NULL OR CAST(s.started AS DATE) < ra.valid_to)
+"""
+
+#: The columns of a reference table (:meth:`StepData.set_references`).
+REFERENCE_SCHEMA: Final = pa.schema([
+    ("business_type", pa.string()), ("activity", pa.string()), ("branch_id", pa.string()),
+    ("valid_from", pa.date32()), ("valid_to", pa.date32()), ("seconds", pa.float64()),
+    ("sop_key", pa.int32()),
+])
+
+
 def _level_keys(by: str) -> tuple[str, ...]:
     if by not in LEVELS:
         raise ProcmineError(f"step statistics by {by!r}: expected one of {', '.join(LEVELS)}")
@@ -392,6 +421,7 @@ class StepData:
         # engine path: the views (DuckDB-dialect SELECTs, in order) and tables of every query
         self._views: dict[str, str] = {}
         self._tables: dict[str, TableData] = {}
+        self.referenced = False  # whether set_references gave the steps dated references
         pre = self.filters.sql("coalesce(start_time, end_time)", people=False)
         if business_types is not None:
             types = sorted(set(business_types))
@@ -438,6 +468,37 @@ class StepData:
             for name in names:
                 con.unregister(name)
 
+    def set_references(self, references: pa.Table | None) -> None:
+        """Give each step the reference time in force on its date: from then on the view
+        ``referenced_steps`` is ``steps`` with ``ref_seconds`` (NULL where no row is in force)
+        and ``sop_key``, and :meth:`level_statistics` and :meth:`service_values` use it.
+
+        ``references`` has the columns of :data:`REFERENCE_SCHEMA`: per business type x step,
+        optionally per branch (``branch_id`` NULL: every branch), the ``seconds`` in force from
+        ``valid_from`` (inclusive) to ``valid_to`` (exclusive; NULL: open) and an integer
+        ``sop_key`` (NULL for none). A step's date is the day it started (ended, without a
+        start); a row of its branch wins over a row for every branch. Rows of the same type x
+        step and branch (or of every branch) must not overlap in time. ``None`` removes them.
+        """
+        if references is None:
+            self.referenced = False
+            return
+        references = references.select(REFERENCE_SCHEMA.names).cast(REFERENCE_SCHEMA)
+        is_all = pc.is_null(references.column("branch_id"))
+        tables = {"step_refs_branch": references.filter(pc.invert(is_all)),
+                  "step_refs_all": references.filter(is_all)}
+        if self.engine is not None:
+            self._tables.update(tables)
+            self._views["referenced_steps"] = _REFERENCED_SQL
+        else:
+            con = self._connection()
+            for name, table in tables.items():
+                con.register(f"{name}_arrow", table)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+                con.unregister(f"{name}_arrow")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW referenced_steps AS {_REFERENCED_SQL}")
+        self.referenced = True
+
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self.con is None:
             raise ProcmineError("this StepData runs on an engine; it has no DuckDB connection")
@@ -461,8 +522,11 @@ class StepData:
         ``median_seconds``, ``p90_seconds``, ``mean_seconds``, ``total_seconds``,
         ``inferred`` (steps whose service time is inferred from completion times),
         ``first_started`` and ``last_started``, ``standard_seconds`` (the type's, from the
-        baseline) and, with ``with_share``, ``share``: the median over the steps of the step's
-        service time as a share of its transaction's dwell time. Medians and p90 are exact
+        baseline), with ``with_share`` ``share``: the median over the steps of the step's
+        service time as a share of its transaction's dwell time, and with references
+        (:meth:`set_references`) ``ref_steps`` (steps with a reference in force),
+        ``ref_total``, ``ref_min``, ``ref_max`` (of their references) and ``sop_key`` (the
+        most frequent, the smallest among ties). Medians and p90 are exact
         (``quantile_cont``); steps with no service time (a first step without start or call
         time) are left out.
         """
@@ -476,21 +540,28 @@ class StepData:
             return {}
         sets = [[*_level_keys(by), "business_type", "activity"] for by in wanted]
         columns = list(dict.fromkeys(k for keys in sets for k in keys))
-        source = "steps"
-        share = ""
+        source = "referenced_steps" if self.referenced else "steps"
+        extra = ""
+        if self.referenced:
+            extra = """, count(ref_seconds) AS ref_steps, sum(ref_seconds) AS ref_total,
+                       min(ref_seconds) AS ref_min, max(ref_seconds) AS ref_max,
+                       mode(sop_key ORDER BY sop_key) AS sop_key"""
         if with_share:
             # the transaction's dwell by a window over its case: cheaper than a join back
+            carried = ", ref_seconds, sop_key" if self.referenced else ""
             source = f"""(SELECT {", ".join(columns)}, service_seconds, service_is_inferred,
-                                 started,
+                                 started{carried},
                                  service_seconds / nullif(epoch(max(end_time) OVER c
                                                                 - min(started) OVER c), 0)
                                      AS share_of_case
-                          FROM steps WINDOW c AS (PARTITION BY case_id))"""
-            share = ", quantile_cont(share_of_case, 0.5) AS share"
+                          FROM {source} WINDOW c AS (PARTITION BY case_id))"""
+            extra += ", quantile_cont(share_of_case, 0.5) AS share"
         grouping = ", ".join("(" + ", ".join(keys) + ")" for keys in sets)
         level_id = f"grouping({', '.join(columns)})"
+        references = (["ref_steps", "ref_total", "ref_min", "ref_max", "sop_key"]
+                      if self.referenced else [])
         stats = ["count", "mean_seconds", "total_seconds", "inferred", "first_started",
-                 "last_started", *(["share"] if with_share else [])]
+                 "last_started", *(["share"] if with_share else []), *references]
         frame = self._run(f"""
             WITH grouped AS (
                 SELECT {", ".join(columns)}, {level_id} AS grouping_id, count(*) AS count,
@@ -498,7 +569,7 @@ class StepData:
                        avg(service_seconds) AS mean_seconds,
                        sum(service_seconds) AS total_seconds,
                        count(*) FILTER (WHERE service_is_inferred) AS inferred,
-                       min(started) AS first_started, max(started) AS last_started{share}
+                       min(started) AS first_started, max(started) AS last_started{extra}
                 FROM {source}
                 WHERE service_seconds IS NOT NULL
                 GROUP BY GROUPING SETS ({grouping})
@@ -515,7 +586,7 @@ class StepData:
             part = frame[frame["grouping_id"] == mask]
             order = [*keys, "count", "median_seconds", "p90_seconds", "mean_seconds",
                      "total_seconds", "inferred", "first_started", "last_started",
-                     *(["share"] if with_share else []), "standard_seconds"]
+                     *(["share"] if with_share else []), "standard_seconds", *references]
             # text keys stay objects even when all empty (DuckDB gives float NaN columns then)
             out[by] = (part[order].astype({k: object for k in keys})
                        .sort_values(keys).reset_index(drop=True))
@@ -525,9 +596,10 @@ class StepData:
                        groups: Mapping[str, pd.DataFrame] | None = None) -> pa.Table:
         """Every service time of the given (business type, step) pairs, for statistical tests:
         columns ``pair`` (index into ``pairs``), ``case_key`` (a 64-bit hash of the case id),
-        ``service_seconds`` and, for each entry of ``groups``, a column of that name: the
-        ``code`` of the row's group in that frame (whose other columns are ``business_type``,
-        ``activity`` and a level's keys), -1 for none. Sorted by pair and service time with
+        ``service_seconds``, for each entry of ``groups`` a column of that name: the ``code``
+        of the row's group in that frame (whose other columns are ``business_type``,
+        ``activity`` and a level's keys), -1 for none, and with references
+        (:meth:`set_references`) ``ref_seconds``. Sorted by pair and service time with
         ``ordered``.
         """
         groups = dict(groups or {})
@@ -551,10 +623,13 @@ class StepData:
                                       ("code", pa.int32())]))
             joins.append(f"LEFT JOIN {name} {alias} ON {on}")
             columns.append(f"coalesce({alias}.code, -1) AS {column}")
+        if self.referenced:
+            columns.append("s.ref_seconds")
         sql = f"""
             SELECT w.pair, hash(s.case_id) AS case_key, s.service_seconds
                    {"".join(", " + c for c in columns)}
-            FROM steps s JOIN pair_table w USING (business_type, activity)
+            FROM {"referenced_steps" if self.referenced else "steps"} s
+            JOIN pair_table w USING (business_type, activity)
             {" ".join(joins)}
             WHERE s.service_seconds IS NOT NULL
             {"ORDER BY w.pair, s.service_seconds" if ordered else ""}

@@ -1,14 +1,17 @@
 """Slow-step detection on generated logs with known injected slow steps (truth.json), on logs
-whose tellers are all at the same standard, and the pieces: the test, time lost, the SOP seam,
-the evidence, the command."""
+whose tellers are all at the same standard, and the pieces: the test, time lost, the SOP seam
+(dated references), the evidence, the command."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -20,12 +23,13 @@ from typer.testing import CliRunner
 from procmine.baseline import Baseline
 from procmine.bottlenecks import (
     Finding,
+    StepReference,
     explain_finding,
     find_bottlenecks,
     mann_whitney_greater,
 )
 from procmine.cli_mining import bottlenecks
-from procmine.demo import DemoConfig, generate_demo_log, write_demo_data
+from procmine.demo import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
 from procmine.errors import ProcmineError
 from procmine.store import EventStore
 
@@ -257,3 +261,178 @@ def test_the_command_prints_a_table_or_json(
     assert isinstance(result.exception, ProcmineError)
     result = runner.invoke(app, ["--home", str(store.home), "--ratio", "50"])
     assert result.exit_code == 0 and "No slow steps" in result.stdout
+
+
+# -- dated SOP references ---------------------------------------------------------------------
+
+SEPT, OCT = date(2026, 9, 1), date(2026, 10, 1)
+
+
+def _dated_log(tmp_path: Path) -> tuple[EventStore, pd.DataFrame]:
+    """Eight tellers in two branches, 60 P17 transactions each (25 in September, 35 in
+    October) of three steps; tellers 0101 (B01) and 0201 (B02) are slow at "Enter transaction"
+    and at nothing else."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for branch in ("B01", "B02"):
+        for t in range(1, 5):
+            teller = f"{branch[1:]}{t:02d}"
+            for i in range(60):
+                day = SEPT + timedelta(days=i) if i < 25 else OCT + timedelta(days=i - 25)
+                clock = datetime.combine(day, datetime.min.time()) + timedelta(hours=9 + t / 10)
+                slow = t == 1
+                for activity, seconds in (
+                        ("Call number", rng.uniform(8, 12)),
+                        ("Enter transaction",
+                         rng.uniform(15, 105) if slow else rng.uniform(17, 23)),
+                        ("Print receipt", rng.uniform(8, 12))):
+                    end = clock + timedelta(milliseconds=round(seconds * 1000))
+                    rows.append({"case_id": f"{teller}-{i:03d}", "activity": activity,
+                                 "start_time": clock, "end_time": end, "teller_id": teller,
+                                 "branch_id": branch, "business_type": "P17"})
+                    clock = end + timedelta(seconds=2)
+    frame = pd.DataFrame(rows)
+    path = tmp_path / "dated.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    store = EventStore(tmp_path / "ws-dated")
+    store.ingest(path)
+    return store, frame
+
+
+def _hand(frame: pd.DataFrame, teller: str,
+          reference_on: Any) -> tuple[float, float, int]:
+    """(reference: step-weighted mean, time lost, cases) of a teller's "Enter transaction"
+    with ``reference_on(day, branch)`` the reference in force."""
+    mine = frame[(frame["teller_id"] == teller) & (frame["activity"] == "Enter transaction")]
+    seconds = (mine["end_time"] - mine["start_time"]).dt.total_seconds()
+    refs = [reference_on(t.date(), b) for t, b in zip(mine["start_time"], mine["branch_id"],
+                                                         strict=True)]
+    lost = float(np.maximum(seconds.to_numpy() - np.array(refs), 0).sum())
+    return float(np.mean(refs)), lost, len(mine)
+
+
+def _share_reference(frame: pd.DataFrame, baseline: Baseline) -> float:
+    """P17 "Enter transaction"'s baseline-share reference, computed by hand."""
+    case = frame.groupby("case_id").agg(first=("start_time", "min"), last=("end_time", "max"))
+    steps = frame[frame["activity"] == "Enter transaction"].join(case, on="case_id")
+    share = ((steps["end_time"] - steps["start_time"]).dt.total_seconds()
+             / (steps["last"] - steps["first"]).dt.total_seconds())
+    return float(baseline.standard_seconds("P17") * share.median())
+
+
+def _version(seconds: float, version: str, **dates: Any) -> StepReference:
+    return StepReference("P17", "Enter transaction", seconds, "SOP-P17", "enter", version,
+                         **dates)
+
+
+def test_each_step_is_judged_against_the_sop_version_in_force_on_its_date(
+        tmp_path: Path, baseline: Baseline) -> None:
+    store, frame = _dated_log(tmp_path)
+    references = [
+        _version(30.0, "1.0", valid_to=OCT),
+        _version(20.0, "2.0", valid_from=OCT),
+        # B02 adopted 2.0 on its own date, before the rest of the bank
+        _version(20.0, "2.0", valid_from=date(2026, 9, 15), branch_id="B02"),
+    ]
+
+    def in_force(day: date, branch: str) -> float:
+        if branch == "B02" and day >= date(2026, 9, 15):
+            return 20.0
+        return 30.0 if day < OCT else 20.0
+
+    findings = find_bottlenecks(store, baseline, step_references=references)
+    assert {_key(f) for f in findings} == {("teller", "0101", "P17", "Enter transaction"),
+                                          ("teller", "0201", "P17", "Enter transaction")}
+    for f in findings:
+        reference, lost, cases = _hand(frame, str(f.teller_id), in_force)
+        assert f.cases == cases == 60
+        assert f.reference_seconds == pytest.approx(reference, abs=1e-3)
+        assert f.time_lost_seconds == pytest.approx(lost, abs=0.05)
+        assert f.ratio == pytest.approx(f.median_seconds / reference, rel=1e-3)
+        assert (f.reference_source, f.sop, f.sop_step) == ("sop", "SOP-P17", "enter")
+        assert f.sop_version == "2.0"  # in force on 35 (B01) or 46 (B02) of the 60 steps
+        data = f.to_dict()
+        assert (data["sop"], data["sop_step"], data["sop_version"]) == ("SOP-P17", "enter",
+                                                                         "2.0")
+    # the B02 row applies to B02 only: 0101 keeps 1.0 from 15 to 30 September
+    by_teller = {f.teller_id: f for f in findings}
+    assert by_teller["0101"].reference_seconds == pytest.approx((25 * 30 + 35 * 20) / 60,
+                                                               abs=1e-3)
+    assert by_teller["0201"].reference_seconds == pytest.approx((14 * 30 + 46 * 20) / 60,
+                                                               abs=1e-3)
+
+    # only October has an SOP row: September's steps keep the baseline share ("mixed")
+    share = _share_reference(frame, baseline)
+    mixed = find_bottlenecks(store, baseline, step_references=[_version(20.0, "2.0",
+                                                                        valid_from=OCT)])
+    for f in mixed:
+        reference, lost, _ = _hand(frame, str(f.teller_id),
+                                   lambda day, _b: share if day < OCT else 20.0)
+        assert f.reference_source == "mixed" and f.sop_version == "2.0"
+        assert f.reference_seconds == pytest.approx(reference, abs=1e-3)
+        assert f.time_lost_seconds == pytest.approx(lost, abs=0.05)
+
+
+def test_undated_references_reproduce_the_mapping(
+        demo_logs: list[tuple[EventStore, dict[str, Any], list[Finding]]],
+        baseline: Baseline) -> None:
+    store, _, findings = demo_logs[0]
+    pairs = {(f.business_type, f.activity): f.reference_seconds * 0.9 for f in findings}
+    old = find_bottlenecks(store, baseline, step_references=pairs)
+    assert old and all(f.reference_source == "sop" and f.sop is None for f in old)
+    rows = [StepReference(t, a, s, f"SOP-{t}", "x", "1.0") for (t, a), s in pairs.items()]
+    # the same rows, dated so that they cover the whole period
+    dated = [replace(r, valid_from=date(2000, 1, 1), valid_to=date(2100, 1, 1)) for r in rows]
+    for new in (find_bottlenecks(store, baseline, step_references=rows),
+                find_bottlenecks(store, baseline, step_references=dated)):
+        assert [replace(f, sop=None, sop_step=None, sop_version=None, summary="")
+                for f in new] == [replace(f, summary="") for f in old]
+        assert all(f.sop == f"SOP-{f.business_type}" and f.sop_version == "1.0" for f in new)
+    # and no references at all is the baseline share everywhere, no SOP named
+    assert all(f.reference_source == "baseline share" and f.sop is None
+               and f.sop_version is None for f in findings)
+
+
+def test_sop_standards_from_the_demo_paths_still_find_every_injected_slow_step(
+        demo_logs: list[tuple[EventStore, dict[str, Any], list[Finding]]],
+        baseline: Baseline) -> None:
+    """References as the SOP files give them: the type's standard time x the step's share of
+    the standard path (``steps_for_type``), for every type."""
+    store, truth, _ = demo_logs[0]
+    references = [
+        StepReference(code, step.name, baseline.standard_seconds(code) * step.share,
+                      f"SOP-{code}", f"step-{i}", "1.0", valid_from=date(2026, 1, 1))
+        for code in baseline.codes for i, step in enumerate(steps_for_type(code, baseline))
+    ]
+    findings = find_bottlenecks(store, baseline, step_references=references)
+    injected = {_key(s) for s in truth["slow_steps"]}
+    found = [_key(f) for f in findings]
+    assert not injected - set(found), f"missed {injected - set(found)}"
+    assert len(injected & set(found)) / len(found) >= 0.9, f"extra {set(found) - injected}"
+    by_type = {(r.business_type, r.activity): r for r in references}
+    for f in findings:
+        ref = by_type.get((f.business_type, f.activity))
+        if ref is not None:  # a step of the standard path: the SOP is its reference
+            assert (f.reference_source, f.sop, f.sop_step) == ("sop", ref.sop_id, ref.sop_step)
+            assert f.reference_seconds == pytest.approx(ref.seconds, abs=1e-3)
+        else:  # a conditional step no SOP row covers
+            assert f.reference_source == "baseline share" and f.sop is None
+
+
+def test_references_that_contradict_themselves_are_refused(
+        demo_logs: list[tuple[EventStore, dict[str, Any], list[Finding]]],
+        baseline: Baseline) -> None:
+    store = demo_logs[0][0]
+    cases = [
+        ("same days", [_version(30.0, "1.0", valid_to=OCT),
+                       _version(20.0, "2.0", valid_from=date(2026, 9, 20))]),
+        ("same days", [_version(30.0, "1.0"), _version(20.0, "2.0", valid_from=OCT)]),
+        ("positive", [_version(0.0, "1.0")]),
+        ("not before", [_version(20.0, "1.0", valid_from=OCT, valid_to=OCT)]),
+    ]
+    for message, references in cases:
+        with pytest.raises(ProcmineError, match=message):
+            find_bottlenecks(store, baseline, step_references=references)
+    # a branch's row and an all-branch row may cover the same days
+    both = [_version(30.0, "1.0"), _version(20.0, "2.0", valid_from=OCT, branch_id="B01")]
+    find_bottlenecks(store, baseline, step_references=both)

@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -21,7 +22,7 @@ import typer
 from typer.testing import CliRunner
 
 from procmine.baseline import Baseline
-from procmine.bottlenecks import Finding, explain_findings, find_bottlenecks
+from procmine.bottlenecks import Finding, StepReference, explain_findings, find_bottlenecks
 from procmine.cli_mining import bottlenecks
 from procmine.demo import DemoConfig, write_demo_data
 from procmine.engine import Engine, get_engine
@@ -79,6 +80,39 @@ def test_findings_are_the_same_on_spark(store: EventStore, baseline: Baseline,
             assert _close(getattr(s, name), getattr(d, name), MEDIAN_RTOL), (name, _key(d))
         assert _close(s.q_value, d.q_value, Q_RTOL), _key(d)
         assert _close(s.p_value, d.p_value, Q_RTOL), _key(d)
+
+
+def test_dated_references_give_the_same_findings_on_spark(store: EventStore,
+                                                         baseline: Baseline,
+                                                         spark: Engine) -> None:
+    """SOP rows changing mid-period, one of them for one branch only: the same per-step
+    references (joined on date ranges in the engine's SQL) on both engines."""
+    plain = find_bottlenecks(store, baseline)
+    middle = date(2026, 10, 1)
+    pairs = {(f.business_type, f.activity): f.reference_seconds for f in plain}
+    references = [
+        row for (business_type, activity), seconds in pairs.items() for row in (
+            StepReference(business_type, activity, seconds, "SOP-X", "s", "1.0",
+                          valid_to=middle),
+            StepReference(business_type, activity, seconds * 0.8, "SOP-X", "s", "2.0",
+                          valid_from=middle))
+    ]
+    references += [
+        StepReference(business_type, activity, pairs[business_type, activity] * 0.7, "SOP-X",
+                      "s", "2.1", valid_from=date(2026, 9, 15), branch_id=branch)
+        for business_type, activity, branch in sorted(
+            {(f.business_type, f.activity, str(f.branch_id)) for f in plain})
+    ]
+    duck = find_bottlenecks(store, baseline, step_references=references)
+    other = find_bottlenecks(store, baseline, step_references=references, engine=spark)
+    assert duck and [_key(f) for f in other] == [_key(f) for f in duck]
+    assert {f.reference_source for f in duck} == {"sop"}
+    for d, s in zip(duck, other, strict=True):
+        assert (s.sop, s.sop_step, s.sop_version, s.cases) == (d.sop, d.sop_step,
+                                                                d.sop_version, d.cases)
+        for name in ("reference_seconds", "time_lost_seconds", "ratio", "median_seconds"):
+            assert _close(getattr(s, name), getattr(d, name), MEDIAN_RTOL), (name, _key(d))
+        assert _close(s.q_value, d.q_value, Q_RTOL), _key(d)
 
 
 def test_step_statistics_are_the_same_on_spark(store: EventStore, baseline: Baseline,
