@@ -97,13 +97,12 @@ def lint(
         folder = library if (library / ".git").exists() else bundled_sops_dir()
     baseline = load_baseline(baseline_file)
     store = EventStore(home)
-    activities = None
+    seen: dict[str, set[str]] = {}
     if not store.is_empty():
         bank = step_statistics(store, baseline, by="bank", with_share=False)
-        activities: dict[str, set[str]] = {}
         for code, activity in zip(bank["business_type"], bank["activity"], strict=True):
-            activities.setdefault(code, set()).add(activity)
-    report = lint_sops(folder, baseline, activities=activities)
+            seen.setdefault(code, set()).add(activity)
+    report = lint_sops(folder, baseline, activities=seen or None)
     if as_json:
         print_json(report.to_dict())
     else:
