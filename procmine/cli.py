@@ -23,6 +23,7 @@ from procmine.cli_common import (
 )
 from procmine.cli_league import league
 from procmine.cli_mining import bottlenecks
+from procmine.cli_sop import sop_app
 from procmine.cli_user import user_app
 from procmine.errors import ProcmineError
 from procmine.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
@@ -41,6 +42,7 @@ app = typer.Typer(
 baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
+app.add_typer(sop_app, name="sop")
 app.command("league")(league)
 app.command("bottlenecks")(bottlenecks)
 

@@ -29,6 +29,7 @@ from procmine.cli_common import (
     print_json,
 )
 from procmine.engine import get_engine
+from procmine.sop_links import workspace_references
 from procmine.store import EventStore
 
 __all__ = ["bottlenecks"]
@@ -61,13 +62,21 @@ def bottlenecks(
     as_json: JsonOption = False,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
+    use_sops: Annotated[
+        bool, typer.Option("--sop/--no-sop", help="Judge steps against the SOP step standards "
+                           "in force on each transaction's date, from the workspace's SOP "
+                           "library (the default when it has one), or only against the baseline "
+                           "shares.")
+    ] = True,
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
     significantly above the rest of the bank, ranked by the teller hours it costs a month.
 
     A step's reference is the business type's standard time (from the baseline) times the step's
-    bank-wide median share of the transaction. With --json each finding carries its evidence:
+    bank-wide median share of the transaction, or, where an approved SOP governs the step, the
+    SOP step's standard in force on the transaction's date (the finding names the SOP step).
+    With --json each finding carries its evidence:
     rework, waits before the step, and its times by amount band, hour and window type next to
     its branch's and the bank's. --engine spark runs the queries on Apache Spark (local mode,
     or the cluster of --master) with the same results.
@@ -81,6 +90,7 @@ def bottlenecks(
         findings = find_bottlenecks(
             store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
             evidence=as_json, engine=None if engine.name == "duckdb" else engine,
+            step_references=workspace_references(store.home) if use_sops else None,
         )
     finally:
         engine.close()
@@ -96,13 +106,15 @@ def bottlenecks(
     for column, justify in (("#", "right"), ("scope", "left"), ("who", "left"),
                             ("type", "left"), ("step", "left"), ("cases", "right"),
                             ("median s", "right"), ("reference s", "right"),
-                            ("ratio", "right"), ("q", "right"), ("hours/month", "right")):
+                            ("ratio", "right"), ("q", "right"), ("hours/month", "right"),
+                            ("SOP step", "left")):
         view.add_column(column, justify=justify)  # type: ignore[arg-type]
     for rank, f in enumerate(findings, start=1):
         view.add_row(
             str(rank), f.scope, _who(f), f.business_type, f.activity, f"{f.cases:,}",
             f"{f.median_seconds:,.0f}", f"{f.reference_seconds:,.0f}", f"{f.ratio:.1f}x",
             f"{f.q_value:.1g}" if f.q_value > 0 else "<1e-300", f"{f.monthly_teller_hours:,.1f}",
+            f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else "",
         )
     out.print(view)
     for rank, f in enumerate(findings[:5], start=1):

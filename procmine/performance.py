@@ -53,6 +53,7 @@ __all__ = [
     "business_type_summary",
     "filter_options",
     "latest_month",
+    "step_samples",
     "step_statistics",
     "step_times",
     "teller_profile",
@@ -786,3 +787,27 @@ def teller_profile(store: EventStore, baseline: Baseline, teller_id: str,
         "months": pd.DataFrame(per_month),
         "steps": steps.sort_values("vs_bank", ascending=False).reset_index(drop=True),
     }
+
+
+def step_samples(store: EventStore, pairs: Sequence[tuple[str, str]],
+                 filters: Filters | None = None) -> pd.DataFrame:
+    """Every service time of the given (business type, step) pairs with its branch, teller and
+    day, for tests of a change (before and after a date, difference-in-differences).
+
+    Columns: ``business_type``, ``activity``, ``branch_id``, ``teller_id``, ``day`` (the step's
+    start date) and ``service_seconds``.
+
+    Example:
+        >>> rows = step_samples(store, [("P18", "Count cash")])  # doctest: +SKIP
+    """
+    types = sorted({p[0] for p in pairs})
+    wanted = pa.table({"business_type": pa.array([p[0] for p in pairs], pa.string()),
+                       "activity": pa.array([p[1] for p in pairs], pa.string())})
+    with StepData(store, filters=filters, business_types=types) as data:
+        return data._run("""
+            SELECT s.business_type, s.activity, s.branch_id, s.teller_id,
+                   CAST(s.started AS DATE) AS day, s.service_seconds
+            FROM steps s JOIN wanted_pairs USING (business_type, activity)
+            WHERE s.service_seconds IS NOT NULL
+            ORDER BY s.business_type, s.activity, s.started
+        """, {"wanted_pairs": wanted})

@@ -147,7 +147,10 @@ class Sop:
         raise KeyError(f"{self.id} has no step {step_id!r}")
 
     def steps_for(self, business_type: str, *, conditional: bool = True) -> list[SopStep]:
-        """The steps that apply to ``business_type`` (without the conditional ones if asked)."""
+        """The steps that apply to ``business_type`` (without the conditional ones if asked);
+        none when the SOP does not govern the type."""
+        if business_type not in self.business_types:
+            return []
         return [s for s in self.steps if s.applies_to(business_type)
                 and (conditional or not s.conditional)]
 

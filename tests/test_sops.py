@@ -93,7 +93,7 @@ def test_yaml_that_does_not_parse_names_its_line(tmp_path: Path) -> None:
     broken = SOP_TEXT.replace("    controls: [当面点清]", "    controls: [当面点清")
     (issue,) = _lint(tmp_path, broken)
     assert issue.startswith("SOP-P17.md:19: error: front matter: YAML does not parse")
-    with pytest.raises(SopError, match="SOP-P17.md:19: error: front matter"):
+    with pytest.raises(SopError, match=r"SOP-P17\.md:19: error: front matter"):
         parse_sop(broken, "SOP-P17.md")
 
 
