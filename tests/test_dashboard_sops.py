@@ -16,7 +16,7 @@ from procmine.baseline import load_baseline
 from procmine.i18n import t
 from procmine.sop_library import Editor, SopLibrary
 from procmine.store import EventStore
-from procmine.workspace import build_demo_workspace
+from procmine.workspace import bundled_demo_log
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -39,11 +39,11 @@ steps:
     standard_seconds: 30
   - id: count_cash
     activity: Count cash
-    standard_seconds: 60
+    standard_seconds: 30
     controls: [当面点清]
   - id: enter_transaction
     activity: Enter transaction
-    standard_seconds: 30
+    standard_seconds: 60
 ---
 # 活期现金存款 Current-account cash deposit
 
@@ -114,11 +114,12 @@ def _seed(home: Path) -> SopLibrary:
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo workspace, its library seeded from the two SOPs above, and a second approved
+    """The demo log and users, a library seeded from the two SOPs above, and a second approved
     version of SOP-P28 in force from 2026-10-01 (inside the demo log's span)."""
     home = tmp_path_factory.mktemp("sop-pages")
-    build_demo_workspace(home)
+    seed_demo_users(home)
     library = _seed(home)
+    EventStore(home).ingest(bundled_demo_log(), baseline=load_baseline())
     head = library.current("SOP-P28")
     text = head.sop.text.replace("effective: 2026-03-01", "effective: 2026-10-01")
     text = text.replace("standard_seconds: 30", "standard_seconds: 25")
@@ -205,11 +206,11 @@ def test_library_lists_searches_and_shows_the_document_with_findings(home: Path)
     sop = library.current("SOP-P17").sop
     for row in expected.itertuples():
         seconds = f"{sop.step(str(row.step_id)).standard_seconds:g}"
-        assert t("view.standard", ZH, seconds=seconds) in texts
+        assert f"**{t('view.standard', ZH, seconds=seconds)}**" in texts
         if row.findings:
             hours = f"{row.monthly_teller_hours:.1f}"
             assert f":red[{t('view.findings', ZH, n=row.findings, hours=hours)}]" in texts
-    # the demo log has slow Count cash and Enter transaction steps at P17: they are linked
+    # the demo log has tellers slow at counting cash for P17: linked to the SOP's step
     assert expected.set_index("step_id").loc["count_cash", "findings"] > 0
 
     # operations see the coverage of the logs
@@ -251,9 +252,10 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert original == SOP_P17
     # a broken value is caught by the checks with its line, and the save is refused
     broken = original.replace("standard_seconds: 60", "standard_seconds: sixty")
+    line = broken.splitlines().index("    standard_seconds: sixty") + 1
     at.text_area(key=text_key).input(broken).run()
     issues = at.dataframe[0].value
-    assert 17 in list(issues[t("editor.line", ZH)])
+    assert line in list(issues[t("editor.line", ZH)])
     at.text_input(key="editor_note_SOP-P17").input("Try").run()
     at.button(key="editor_save").click().run()
     assert not at.exception

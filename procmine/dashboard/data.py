@@ -7,8 +7,6 @@ library is keyed on the library's head commit too, so an approval shows at once.
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -34,6 +32,13 @@ from procmine.reports import (
     months_with_data,
 )
 from procmine.sop_library import SopLibrary
+from procmine.sop_links import (
+    Coverage,
+    coverage_report,
+    findings_by_step,
+    linked_findings,
+    revision_effects,
+)
 from procmine.sops import LintReport, Sop, lint_sops
 from procmine.store import EventStore, default_home
 
@@ -47,14 +52,13 @@ __all__ = [
     "league",
     "league_export",
     "library",
-    "links_available",
     "lint_text",
     "months",
     "options",
     "profile",
     "quarantine_summary",
-    "revision_effects",
     "sop_findings",
+    "sop_revision_effects",
     "step_findings",
     "steps_of_type",
     "store",
@@ -228,19 +232,6 @@ def profile(teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
 # -- the SOP library -------------------------------------------------------------------------------
 
 
-def _sop_links() -> ModuleType | None:
-    # procmine.sop_links (findings linked to SOP steps) lands in parallel with these pages
-    try:
-        return importlib.import_module("procmine.sop_links")
-    except ImportError:
-        return None
-
-
-def links_available() -> bool:
-    """Whether this version links the mining findings to SOP steps."""
-    return _sop_links() is not None
-
-
 @st.cache_resource(show_spinner=False)
 def _library(home: str) -> SopLibrary:
     return SopLibrary.open(home)
@@ -268,54 +259,44 @@ def lint_text(sop_id: str, text: str) -> LintReport:
 
 
 @st.cache_data(show_spinner=False)
-def _sop_findings(home: str, version: str, head: str, month: str | None) -> list[Any]:
-    links = _sop_links()
-    assert links is not None
-    return list(links.linked_findings(EventStore(home), baseline(), _library(home), month=month))
+def _sop_findings(home: str, version: str, head: str, month: str | None) -> list[Finding]:
+    return linked_findings(EventStore(home), baseline(), _library(home), month=month)
 
 
-def sop_findings(month: str | None = None) -> list[Any]:
-    """The slow steps, judged against the SOP version in force and linked to its steps
-    (empty when the store has no events or the links are not available)."""
-    if not links_available() or store_info()["events"] == 0:
+def sop_findings(month: str | None = None) -> list[Finding]:
+    """The slow steps, judged against the SOP version in force on each transaction's date and
+    linked to the SOP step that governs them (empty when the store has no events)."""
+    if store_info()["events"] == 0:
         return []
     return _sop_findings(*_key(), _library_head(), month)
 
 
-def step_findings(sop: Sop, month: str | None = None) -> pd.DataFrame | None:
+def step_findings(sop: Sop, month: str | None = None) -> pd.DataFrame:
     """One row per step of ``sop``: its findings, teller hours lost a month, tellers and
-    branches (None when the links are not available)."""
-    links = _sop_links()
-    if links is None:
-        return None
-    frame: pd.DataFrame = links.findings_by_step(sop_findings(month), sop)
-    return frame
+    branches."""
+    return findings_by_step(sop_findings(month), sop)
 
 
 @st.cache_data(show_spinner=False)
-def _coverage(home: str, version: str, head: str) -> Any:
-    links = _sop_links()
-    assert links is not None
-    return links.coverage_report(EventStore(home), baseline(), _library(home))
+def _coverage(home: str, version: str, head: str) -> Coverage:
+    return coverage_report(EventStore(home), baseline(), _library(home))
 
 
-def coverage() -> Any | None:
-    """What the SOPs cover of the logs (None when not available or the store is empty)."""
-    if not links_available() or store_info()["events"] == 0:
+def coverage() -> Coverage | None:
+    """What the SOPs cover of the logs (None when the store has no events)."""
+    if store_info()["events"] == 0:
         return None
     return _coverage(*_key(), _library_head())
 
 
 @st.cache_data(show_spinner=False)
 def _revision_effects(home: str, version: str, head: str, sop_id: str) -> pd.DataFrame:
-    links = _sop_links()
-    assert links is not None
-    frame: pd.DataFrame = links.revision_effects(EventStore(home), _library(home), sop_id)
-    return frame
+    return revision_effects(EventStore(home), _library(home), sop_id)
 
 
-def revision_effects(sop_id: str) -> pd.DataFrame | None:
-    """Step times before and after each revision of an SOP (None when not available)."""
-    if not links_available() or store_info()["events"] == 0:
+def sop_revision_effects(sop_id: str) -> pd.DataFrame | None:
+    """Step times before and after each revision of an SOP (None when the store has no
+    events)."""
+    if store_info()["events"] == 0:
         return None
     return _revision_effects(*_key(), _library_head(), sop_id)

@@ -59,10 +59,9 @@ else:
         st.html(sop_widgets.render_body(in_force.sop.body))
 
 st.subheader(tr("sop_history.effects"))
-effects = data.revision_effects(sop_id)
+effects = data.sop_revision_effects(sop_id)
 if effects is None:
-    st.info(tr("sops.links_unavailable") if not data.links_available()
-            else tr("sops.no_events"))
+    st.info(tr("sops.no_events"))
 elif effects.empty:
     st.info(tr("sop_history.effects_none"))
 else:

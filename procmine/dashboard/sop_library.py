@@ -80,19 +80,16 @@ with st.expander(tr("sops.due_title", days=DUE_DAYS), expanded=bool(due)):
 
 if user.role == "operations":
     with st.expander(tr("sops.coverage")):
-        if not data.links_available():
-            st.info(tr("sops.links_unavailable"))
+        report = data.coverage()
+        if report is None:
+            st.info(tr("sops.no_events"))
         else:
-            report = data.coverage()
-            if report is None:
-                st.info(tr("sops.no_events"))
-            else:
-                st.metric(tr("sops.coverage_share"), f"{report.transaction_share:.1%}")
-                for title, frame in ((tr("sops.uncovered_types"), report.uncovered_types),
-                                     (tr("sops.uncovered_steps"), report.uncovered_steps),
-                                     (tr("sops.unseen_steps"), report.unseen_steps)):
-                    st.markdown(f"**{title}** ({len(frame)})")
-                    st.dataframe(frame, hide_index=True, width="stretch")
+            st.metric(tr("sops.coverage_share"), f"{report.transaction_share:.1%}")
+            for title, frame in ((tr("sops.uncovered_types"), report.uncovered_types),
+                                 (tr("sops.uncovered_steps"), report.uncovered_steps),
+                                 (tr("sops.unseen_steps"), report.unseen_steps)):
+                st.markdown(f"**{title}** ({len(frame)})")
+                st.dataframe(frame, hide_index=True, width="stretch")
 
 st.divider()
 chosen = sop_widgets.pick_sop([v.sop for v in shown], key="sops_pick")
@@ -119,7 +116,4 @@ if editors and approved is not None and head != approved and version != head:
 if approved is None:
     st.caption(tr("view.not_approved"))
 st.subheader(sop_widgets.sop_label(version.sop))
-findings = data.step_findings(version.sop)
-if findings is None:
-    st.info(tr("sops.links_unavailable"))
-sop_widgets.show_document(version.sop, findings)
+sop_widgets.show_document(version.sop, data.step_findings(version.sop))
