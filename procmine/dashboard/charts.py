@@ -101,8 +101,9 @@ def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     """Each revised step's median time before and after the revision came in force, with its
     standard time after it as a marker (frame: version, business_type, activity,
     median_before, median_after, standard_after)."""
-    names = [f"{v} · {t} · {a}" for v, t, a in zip(frame["version"], frame["business_type"],
-                                                    frame["activity"], strict=True)]
+    several = frame["version"].nunique() > 1 or frame["business_type"].nunique() > 1
+    names = [f"{v} · {t} · {a}" if several else a for v, t, a in
+             zip(frame["version"], frame["business_type"], frame["activity"], strict=True)]
     figure = go.Figure()
     figure.add_bar(x=names, y=frame["median_before"], name=labels["before"],
                    marker_color="#9aa5b1")
@@ -111,6 +112,8 @@ def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     figure.add_scatter(x=names, y=frame["standard_after"], mode="markers",
                        name=labels["standard"], marker={"symbol": "line-ew-open", "size": 28,
                                                         "color": "#b22222"})
-    figure.update_layout(barmode="group", height=360, yaxis_title=labels["seconds"],
-                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    figure.update_layout(barmode="group", height=420, yaxis_title=labels["seconds"],
+                         xaxis={"tickangle": -35, "automargin": True},
+                         legend={"orientation": "h", "y": 1.12},
+                         margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure

@@ -38,7 +38,13 @@ st.subheader(tr("sop_history.diff"))
 by_commit = {v.commit: v for v in history}
 commits = list(by_commit)
 cols = st.columns(2)
-old = cols[0].selectbox(tr("sop_history.old"), commits, index=min(1, len(commits) - 1),
+# by default the latest against what was in force before it (the first version if none)
+came_in_force = [v.commit for v in library.approved_versions(sop_id)]
+if came_in_force and came_in_force[-1] != commits[0]:
+    before = came_in_force[-1]
+else:
+    before = came_in_force[-2] if len(came_in_force) > 1 else commits[-1]
+old = cols[0].selectbox(tr("sop_history.old"), commits, index=commits.index(before),
                         key=f"history_old_{sop_id}",
                         format_func=lambda c: sop_widgets.version_label(by_commit[c]))
 new = cols[1].selectbox(tr("sop_history.new"), commits, index=0, key=f"history_new_{sop_id}",
