@@ -246,6 +246,15 @@ class SopLibrary:
         assert isinstance(tree, Tree)
         return tree
 
+    def head(self) -> str:
+        """The library's latest commit id ("" for an empty repository): it changes with every
+        change, in the app or outside it (a cache key)."""
+        with self._repo() as repo:
+            try:
+                return repo.head().decode()
+            except KeyError:
+                return ""
+
     def ids(self) -> list[str]:
         """The ids of the SOPs in the library's latest commit."""
         with self._repo() as repo:

@@ -201,14 +201,19 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
     from procmine.baseline import load_baseline
-    from procmine.bottlenecks import find_bottlenecks
+    from procmine.sop_library import SopLibrary
+    from procmine.sop_links import linked_findings
 
-    expected = find_bottlenecks(EventStore(home), load_baseline())
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/bottlenecks.py").run()
     assert not at.exception
+    # the page judges steps against the SOPs in force (the library is seeded on first use)
+    expected = linked_findings(EventStore(home), load_baseline(), SopLibrary.open(home))
     table = at.dataframe[0].value
     assert len(table) == len(expected) > 0
+    sop_column = table.columns[-1]
+    assert list(table[sop_column]) == [f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else ""
+                                       for f in expected]
     assert at.subheader[0].value == expected[0].summary
     assert len(at.get("plotly_chart")) == 3  # distribution, by hour, by amount band
     at.selectbox(key="bn_pick").set_value(len(expected) - 1).run()

@@ -44,6 +44,7 @@ table = pd.DataFrame([{
     tr("table.ratio"): round(f.ratio, 2),
     "q": f"{f.q_value:.1e}",
     tr("bottlenecks.hours_month"): round(f.monthly_teller_hours, 1),
+    tr("bottlenecks.sop_step"): f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else "",
 } for i, f in enumerate(found)])
 st.dataframe(table, hide_index=True, width="stretch")
 

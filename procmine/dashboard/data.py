@@ -11,10 +11,9 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from dulwich.repo import Repo
 
 from procmine.baseline import Baseline, load_baseline
-from procmine.bottlenecks import Finding, find_bottlenecks, finding_distribution
+from procmine.bottlenecks import Finding, finding_distribution
 from procmine.performance import (
     Filters,
     business_type_summary,
@@ -191,15 +190,16 @@ def league_export(month: str, lang: str, kind: str) -> bytes:
 
 
 @st.cache_data(show_spinner=False)
-def _findings(home: str, version: str, month: str | None, ratio: float, min_cases: int,
-              q: float) -> list[Finding]:
-    return find_bottlenecks(EventStore(home), baseline(), ratio=ratio, min_cases=min_cases,
-                            q=q, month=month, evidence=True)
+def _findings(home: str, version: str, head: str, month: str | None, ratio: float,
+              min_cases: int, q: float) -> list[Finding]:
+    return linked_findings(EventStore(home), baseline(), _library(home), ratio=ratio,
+                           min_cases=min_cases, q=q, month=month, evidence=True)
 
 
 def findings(month: str | None, ratio: float, min_cases: int, q: float) -> list[Finding]:
-    """Slow steps, most time lost first, with their evidence."""
-    return _findings(*_key(), month, ratio, min_cases, q)
+    """Slow steps, most time lost first, with their evidence: each step judged against the SOP
+    version in force on its transaction's date and linked to its SOP step."""
+    return _findings(*_key(), _library_head(), month, ratio, min_cases, q)
 
 
 @st.cache_data(show_spinner=False)
@@ -244,13 +244,7 @@ def library() -> SopLibrary:
 
 
 def _library_head() -> str:
-    repo = Repo(str(library().root))
-    try:
-        return repo.head().decode()
-    except KeyError:
-        return ""
-    finally:
-        repo.close()
+    return library().head()
 
 
 def lint_text(sop_id: str, text: str) -> LintReport:
