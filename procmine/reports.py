@@ -157,8 +157,10 @@ league_allowance AS (
 )
 """
 
-# Per teller and month: the sums the fits need (see the module text for the symbols).
-_PER_TELLER_SQL = _LEAGUE_CTES + """,
+# Per teller and month: the sums the fits need (see the module text for the symbols); and, in
+# rows of their own (FULL JOIN ON false: no row meets another), the large-amount allowances
+# (factor above 1) of the month announced. One query, so the events are read once.
+_LEAGUE_SQL = _LEAGUE_CTES + """,
 weighted AS (
     SELECT r.*,
            r.standard_seconds * CASE WHEN r.large THEN coalesce(a.factor, 1.0) ELSE 1.0 END
@@ -171,29 +173,30 @@ per_tx AS (
                / sum(CASE WHEN rated THEN adjusted_seconds END) OVER w AS teller_ratio
     FROM weighted
     WINDOW w AS (PARTITION BY month, teller_id)
+),
+per_teller AS (
+    SELECT month, teller_id, mode(branch_id) AS branch_id,
+           count(*) AS transactions,
+           count(*) FILTER (WHERE error) AS errors,
+           coalesce(sum(standard_seconds), 0) / 3600 AS standard_hours,
+           coalesce(sum(dwell_us), 0) / 3.6e9 AS actual_hours,
+           count(*) FILTER (WHERE rated) AS rated,
+           sum(standard_seconds) FILTER (WHERE rated) AS rated_standard,
+           sum(adjusted_seconds) FILTER (WHERE rated) AS rated_adjusted,
+           sum(dwell_us) FILTER (WHERE rated) / 1e6 AS rated_dwell,
+           sum(adjusted_seconds * adjusted_seconds) FILTER (WHERE rated) AS sum_w2,
+           sum(power(dwell_seconds / adjusted_seconds / teller_ratio - 1, 2))
+               FILTER (WHERE rated) AS sum_e2
+    FROM per_tx
+    GROUP BY month, teller_id
+),
+allowances AS (
+    SELECT business_type, factor FROM league_allowance
+    WHERE month = $month AND factor > 1
 )
-SELECT month, teller_id, mode(branch_id) AS branch_id,
-       count(*) AS transactions,
-       count(*) FILTER (WHERE error) AS errors,
-       coalesce(sum(standard_seconds), 0) / 3600 AS standard_hours,
-       coalesce(sum(dwell_us), 0) / 3.6e9 AS actual_hours,
-       count(*) FILTER (WHERE rated) AS rated,
-       sum(standard_seconds) FILTER (WHERE rated) AS rated_standard,
-       sum(adjusted_seconds) FILTER (WHERE rated) AS rated_adjusted,
-       sum(dwell_us) FILTER (WHERE rated) / 1e6 AS rated_dwell,
-       sum(adjusted_seconds * adjusted_seconds) FILTER (WHERE rated) AS sum_w2,
-       sum(power(dwell_seconds / adjusted_seconds / teller_ratio - 1, 2))
-           FILTER (WHERE rated) AS sum_e2
-FROM per_tx
-GROUP BY month, teller_id
-ORDER BY month, teller_id
-"""
-
-# The large-amount allowances (factor above 1) of one month.
-_ALLOWANCES_SQL = _LEAGUE_CTES + """
-SELECT business_type, factor FROM league_allowance
-WHERE month = $month AND factor > 1
-ORDER BY business_type
+SELECT p.*, a.business_type AS allowance_type, a.factor AS allowance_factor
+FROM per_teller p FULL JOIN allowances a ON false
+ORDER BY p.month, p.teller_id, a.business_type
 """
 
 
@@ -235,6 +238,7 @@ def _per_teller(store: EventStore, baseline: Baseline, first: date,
         "month_to": datetime.combine(following, datetime.min.time()),
         "large_amount": large_amount,
         "min_cell": _MIN_CELL,
+        "month": first.strftime("%Y-%m"),
     }
     records = [{"business_type": b.code, "standard_seconds": float(b.standard_seconds)}
                for b in baseline]
@@ -242,12 +246,15 @@ def _per_teller(store: EventStore, baseline: Baseline, first: date,
         records,
         schema=pa.schema([("business_type", pa.string()), ("standard_seconds", pa.float64())]),
     )}
-    runner = engine or DuckDBEngine(store)
-    frame = runner.query(_PER_TELLER_SQL, params, tables=tables)
-    allowances = runner.query(_ALLOWANCES_SQL, {**params, "month": first.strftime("%Y-%m")},
-                              tables=tables)
-    return frame, {str(k): float(v) for k, v in zip(allowances["business_type"],
-                                                     allowances["factor"], strict=True)}
+    both = (engine or DuckDBEngine(store)).query(_LEAGUE_SQL, params, tables=tables)
+    is_allowance = both["allowance_type"].notna()
+    allowances = both[is_allowance]
+    frame = (both[~is_allowance].drop(columns=["allowance_type", "allowance_factor"])
+             .astype({"transactions": "int64", "errors": "int64", "rated": "int64"})
+             .reset_index(drop=True))
+    return frame, {str(k): float(v) for k, v in zip(allowances["allowance_type"],
+                                                     allowances["allowance_factor"],
+                                                     strict=True)}
 
 
 @dataclass(frozen=True)
