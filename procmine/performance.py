@@ -8,8 +8,8 @@ completion times, a step's service time is the time since the previous step's en
 (from the call for the first step), flagged ``service_is_inferred``.
 
 Every function takes the store (and the baseline, optional :class:`Filters`) and returns a
-pandas DataFrame of reduced rows; the aggregation runs in DuckDB over the store (the step
-analysis of :class:`StepData` optionally on another query engine, e.g. Spark).
+pandas DataFrame of reduced rows; the aggregation runs in DuckDB over the store, or, given
+``engine=`` (:mod:`procmine.engine`), on that engine (e.g. Spark) with the same SQL.
 
 Example:
     >>> from procmine.performance import business_type_summary, step_statistics
@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procmine.baseline import Baseline
+from procmine.engine import DuckDBEngine
 from procmine.errors import ProcmineError
 from procmine.sql import lit
 from procmine.store import EventStore
@@ -176,46 +177,42 @@ def _register_baseline(con: duckdb.DuckDBPyConnection, baseline: Baseline | None
     con.execute("CREATE OR REPLACE TEMP VIEW baseline AS SELECT * FROM baseline_arrow")
 
 
+def _engine(store: EventStore, engine: Engine | None) -> Engine:
+    """``engine``, or DuckDB over ``store`` (one connection per query) when none is given."""
+    return engine if engine is not None else DuckDBEngine(store)
+
+
 def _query(store: EventStore, baseline: Baseline, sql: str,
-           params: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run ``sql`` with the views ``transactions`` and ``baseline`` defined."""
-    con = store.connect()
-    try:
-        con.execute(f"CREATE TEMP VIEW transactions AS {_TRANSACTIONS}")
-        _register_baseline(con, baseline)
-        return con.execute(sql, params or {}).df()
-    finally:
-        con.close()
+           params: dict[str, Any] | None = None, engine: Engine | None = None) -> pd.DataFrame:
+    """Run ``sql`` with the views ``transactions`` and ``baseline`` defined, on ``engine``
+    (DuckDB over ``store`` by default)."""
+    return _engine(store, engine).query(sql, params, {"transactions": _TRANSACTIONS},
+                                        tables={"baseline": _baseline_table(baseline)})
 
 
-def latest_month(store: EventStore) -> date | None:
+def latest_month(store: EventStore, *, engine: Engine | None = None) -> date | None:
     """The first day of the latest month with data (the dashboard's "this month")."""
-    con = store.connect()
-    try:
-        value = con.execute("SELECT max(end_time) FROM events").fetchall()[0][0]
-    finally:
-        con.close()
-    return None if value is None else value.date().replace(day=1)
+    value = _engine(store, engine).query("SELECT max(end_time) AS last FROM events")["last"][0]
+    return None if pd.isna(value) else pd.Timestamp(value).date().replace(day=1)
 
 
-def filter_options(store: EventStore) -> dict[str, list[str]]:
-    """The values the shared filters offer: branches, business types, tellers."""
-    con = store.connect()
-    try:
-        options = {}
-        for column in ("branch_id", "business_type", "teller_id"):
-            rows = con.execute(
-                f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL ORDER BY 1"
-            ).fetchall()
-            options[column] = [r[0] for r in rows]
-        return options
-    finally:
-        con.close()
+def filter_options(store: EventStore, *, engine: Engine | None = None) -> dict[str, list[str]]:
+    """The values the shared filters offer: branches, business types, tellers (one query)."""
+    columns = ("branch_id", "business_type", "teller_id")
+    frame = _engine(store, engine).query(" UNION ALL ".join(
+        f"SELECT DISTINCT {lit(c)} AS field, {c} AS value FROM events WHERE {c} IS NOT NULL"
+        for c in columns) + " ORDER BY field, value")
+    return {c: [str(v) for v in frame.loc[frame["field"] == c, "value"]] for c in columns}
 
 
 def transaction_summary(store: EventStore, baseline: Baseline,
-                        filters: Filters | None = None) -> dict[str, Any]:
-    """Counts and period of the transactions that pass the filters."""
+                        filters: Filters | None = None, *,
+                        engine: Engine | None = None) -> dict[str, Any]:
+    """Counts and period of the transactions that pass the filters.
+
+    Every summary below takes ``engine`` (:mod:`procmine.engine`): the same SQL runs on it
+    (e.g. Spark) instead of DuckDB over ``store``, with the same figures.
+    """
     where, params = (filters or Filters()).where()
     frame = _query(store, baseline, f"""
         SELECT count(*) AS transactions, sum(steps) AS events,
@@ -224,17 +221,20 @@ def transaction_summary(store: EventStore, baseline: Baseline,
                min(started) AS first, max(ended) AS last,
                avg(CASE WHEN error THEN 1.0 ELSE 0.0 END) AS error_rate
         FROM transactions WHERE {where}
-    """, params)
+    """, params, engine)
     row: dict[str, Any] = {str(k): v for k, v in frame.iloc[0].to_dict().items()}
     row["transactions"] = int(row["transactions"])
-    row["events"] = int(row["events"] or 0)
+    # no transaction: NULL, as NaN (DuckDB) or NA (Spark's nullable integers)
+    row["events"] = 0 if pd.isna(row["events"]) else int(row["events"])
     return row
 
 
 def business_type_summary(store: EventStore, baseline: Baseline,
-                          filters: Filters | None = None) -> pd.DataFrame:
+                          filters: Filters | None = None, *,
+                          engine: Engine | None = None) -> pd.DataFrame:
     """Per business type: transactions, median and p90 dwell time against the standard time,
-    and the time lost (hours over standard, summed over transactions), most time lost first.
+    and the time lost (hours over standard, summed over transactions), most time lost first
+    (on ``engine`` if given).
     """
     where, params = (filters or Filters()).where()
     return _query(store, baseline, f"""
@@ -248,14 +248,15 @@ def business_type_summary(store: EventStore, baseline: Baseline,
         WHERE {where}
         GROUP BY t.business_type
         ORDER BY hours_lost DESC, t.business_type
-    """, params)
+    """, params, engine)
 
 
 def teller_summary(store: EventStore, baseline: Baseline, filters: Filters | None = None,
-                   min_transactions: int = 20) -> pd.DataFrame:
+                   min_transactions: int = 20, *, engine: Engine | None = None) -> pd.DataFrame:
     """Per teller: transactions, errors, standard-time weighted volume and speed index
     (sum of standard times / sum of actual dwell times; below 1 is slower than standard),
-    slowest first. Tellers with fewer than ``min_transactions`` are left out.
+    slowest first. Tellers with fewer than ``min_transactions`` are left out (on ``engine`` if
+    given).
     """
     where, params = (filters or Filters()).where()
     params["min_transactions"] = min_transactions
@@ -270,14 +271,15 @@ def teller_summary(store: EventStore, baseline: Baseline, filters: Filters | Non
         GROUP BY t.teller_id
         HAVING count(*) >= $min_transactions
         ORDER BY speed_index, t.teller_id
-    """, params)
+    """, params, engine)
 
 
 def transaction_statistics(store: EventStore, baseline: Baseline, by: Level = "bank",
-                           filters: Filters | None = None) -> pd.DataFrame:
+                           filters: Filters | None = None, *,
+                           engine: Engine | None = None) -> pd.DataFrame:
     """Per (teller or branch or bank) x business type: the counter dwell time and the queue
     wait (ticket to call, where the log has them) of the transactions: count, median, p90,
-    mean, total, with the type's standard time.
+    mean, total, with the type's standard time (on ``engine`` if given).
 
     Example:
         >>> frame = transaction_statistics(store, baseline, by="branch")  # doctest: +SKIP
@@ -302,7 +304,7 @@ def transaction_statistics(store: EventStore, baseline: Baseline, by: Level = "b
         WHERE {where}
         GROUP BY {cols}
         ORDER BY {cols}
-    """, params)
+    """, params, engine)
 
 
 # -- steps ------------------------------------------------------------------------------------
@@ -742,42 +744,40 @@ def step_statistics(store: EventStore, baseline: Baseline | None = None, by: Lev
 
 
 def type_steps(store: EventStore, baseline: Baseline, business_type: str,
-               filters: Filters | None = None) -> pd.DataFrame:
+               filters: Filters | None = None, *, engine: Engine | None = None) -> pd.DataFrame:
     """One business type's steps against their reference time: count, median, p90, share of
     the transaction's time, reference (the type's standard time x the step's share) and the
-    median / reference ratio, slowest first.
+    median / reference ratio, slowest first (on ``engine`` if given).
 
     Example:
         >>> steps = type_steps(store, baseline, "P17")  # doctest: +SKIP
     """
     chosen = replace(filters or Filters(), business_types=(business_type,))
-    steps = step_statistics(store, baseline, by="bank", filters=chosen)
+    steps = step_statistics(store, baseline, by="bank", filters=chosen, engine=engine)
     steps["reference_seconds"] = steps["standard_seconds"] * steps["share"]
     steps["ratio"] = steps["median_seconds"] / steps["reference_seconds"]
     return steps.sort_values("ratio", ascending=False).reset_index(drop=True)
 
 
 def teller_profile(store: EventStore, baseline: Baseline, teller_id: str,
-                   filters: Filters | None = None) -> dict[str, pd.DataFrame]:
+                   filters: Filters | None = None, *,
+                   engine: Engine | None = None) -> dict[str, pd.DataFrame]:
     """One teller: speed index and volume per month (``months``) and each type x step against
-    the bank's median for it (``steps``, most above the bank first)."""
+    the bank's median for it (``steps``, most above the bank first), on ``engine`` if given."""
     chosen = replace(filters or Filters(), tellers=(teller_id,))
-    con = store.connect()
-    try:
-        months = [r[0] for r in con.execute(
-            "SELECT DISTINCT strftime(end_time, '%Y-%m') FROM events WHERE teller_id = $t "
-            "ORDER BY 1", {"t": teller_id}).fetchall()]
-    finally:
-        con.close()
+    months = [str(m) for m in _engine(store, engine).query(
+        "SELECT DISTINCT strftime(end_time, '%Y-%m') AS month FROM events WHERE teller_id = $t "
+        "ORDER BY month", {"t": teller_id})["month"]]
     per_month = []
     for month in months:
         row = teller_summary(store, baseline, Filters.for_month(month, tellers=(teller_id,)),
-                             min_transactions=1)
+                             min_transactions=1, engine=engine)
         if len(row):
             per_month.append({"month": month, **row.iloc[0].to_dict()})
-    mine = step_statistics(store, baseline, by="teller", filters=chosen, with_share=False)
+    mine = step_statistics(store, baseline, by="teller", filters=chosen, with_share=False,
+                           engine=engine)
     bank = step_statistics(store, baseline, by="bank",
-                           filters=replace(chosen, tellers=()), with_share=False)
+                           filters=replace(chosen, tellers=()), with_share=False, engine=engine)
     steps = mine.merge(
         bank[["business_type", "activity", "median_seconds"]].rename(
             columns={"median_seconds": "bank_median_seconds"}),

@@ -58,6 +58,7 @@ import pandas as pd
 import pyarrow as pa
 
 from procmine.baseline import Baseline
+from procmine.engine import DuckDBEngine, Engine
 from procmine.errors import ProcmineError
 from procmine.i18n import normalize_language, t
 from procmine.store import EventStore
@@ -108,14 +109,17 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # The league table
 # --------------------------------------------------------------------------------------------------
 
-# Transactions of the two months, one row each. A transaction (case) runs from its first step's
-# start to its last step's end; its teller, branch and type are those of most of its steps.
-# Dwell times are summed as whole microseconds: integer sums are exact, so the figures do not
-# change with the order DuckDB's threads add them in.
+# The league's relations, as CTEs of each query (no temp tables, so that the same SQL runs on
+# every engine of procmine.engine).
+# ``tx``: transactions of the two months, one row each. A transaction (case) runs from its first
+# step's start to its last step's end; its teller, branch and type are those of most of its
+# steps. Dwell times are summed as whole microseconds: integer sums are exact, so the figures do
+# not change with the order an engine's threads add them in.
 # Events are read from a day before the first month to a day after the last: a counter
 # transaction never lasts a day, and the window lets DuckDB skip the rest of the store.
-_ROWS_SQL = """
-CREATE TEMP TABLE league_rows AS
+# ``league_allowance``: per month and business type, the factor on the standard time of a
+# large-amount transaction.
+_LEAGUE_CTES = """
 WITH tx AS (
     SELECT case_id,
            mode(teller_id) AS teller_id,
@@ -129,34 +133,35 @@ WITH tx AS (
     FROM events
     WHERE end_time >= $scan_from AND coalesce(start_time, end_time) < $scan_to
     GROUP BY case_id
+),
+league_rows AS (
+    SELECT strftime(t.started, '%Y-%m') AS month, t.teller_id, t.branch_id, t.business_type,
+           t.error, t.dwell_us, t.dwell_us / 1e6 AS dwell_seconds, b.standard_seconds,
+           coalesce(t.amount >= $large_amount, false) AS large,
+           b.standard_seconds IS NOT NULL AND t.dwell_us > 0 AS rated
+    FROM tx t LEFT JOIN baseline b USING (business_type)
+    WHERE t.teller_id IS NOT NULL AND t.started >= $month_from AND t.started < $month_to
+),
+league_allowance AS (
+    SELECT month, business_type,
+           CASE WHEN count(*) FILTER (WHERE large) >= $min_cell
+                 AND count(*) FILTER (WHERE NOT large) >= $min_cell
+                THEN greatest(1.0,
+                     (sum(dwell_us) FILTER (WHERE large) / 1e6
+                      / sum(standard_seconds) FILTER (WHERE large))
+                     / (sum(dwell_us) FILTER (WHERE NOT large) / 1e6
+                        / sum(standard_seconds) FILTER (WHERE NOT large)))
+                ELSE 1.0 END AS factor
+    FROM league_rows WHERE rated
+    GROUP BY month, business_type
 )
-SELECT strftime(t.started, '%Y-%m') AS month, t.teller_id, t.branch_id, t.business_type,
-       t.error, t.dwell_us, t.dwell_us / 1e6 AS dwell_seconds, b.standard_seconds,
-       coalesce(t.amount >= $large_amount, false) AS large,
-       b.standard_seconds IS NOT NULL AND t.dwell_us > 0 AS rated
-FROM tx t LEFT JOIN baseline b USING (business_type)
-WHERE t.teller_id IS NOT NULL AND t.started >= $month_from AND t.started < $month_to
 """
 
-# Per month and business type: the factor on the standard time of a large-amount transaction.
-_ALLOWANCE_SQL = """
-CREATE TEMP TABLE league_allowance AS
-SELECT month, business_type,
-       CASE WHEN count(*) FILTER (WHERE large) >= $min_cell
-             AND count(*) FILTER (WHERE NOT large) >= $min_cell
-            THEN greatest(1.0,
-                 (sum(dwell_us) FILTER (WHERE large) / 1e6
-                  / sum(standard_seconds) FILTER (WHERE large))
-                 / (sum(dwell_us) FILTER (WHERE NOT large) / 1e6
-                    / sum(standard_seconds) FILTER (WHERE NOT large)))
-            ELSE 1.0 END AS factor
-FROM league_rows WHERE rated
-GROUP BY month, business_type
-"""
-
-# Per teller and month: the sums the fits need (see the module text for the symbols).
-_PER_TELLER_SQL = """
-WITH weighted AS (
+# Per teller and month: the sums the fits need (see the module text for the symbols); and, in
+# rows of their own (FULL JOIN ON false: no row meets another), the large-amount allowances
+# (factor above 1) of the month announced. One query, so the events are read once.
+_LEAGUE_SQL = _LEAGUE_CTES + """,
+weighted AS (
     SELECT r.*,
            r.standard_seconds * CASE WHEN r.large THEN coalesce(a.factor, 1.0) ELSE 1.0 END
                AS adjusted_seconds
@@ -168,22 +173,30 @@ per_tx AS (
                / sum(CASE WHEN rated THEN adjusted_seconds END) OVER w AS teller_ratio
     FROM weighted
     WINDOW w AS (PARTITION BY month, teller_id)
+),
+per_teller AS (
+    SELECT month, teller_id, mode(branch_id) AS branch_id,
+           count(*) AS transactions,
+           count(*) FILTER (WHERE error) AS errors,
+           coalesce(sum(standard_seconds), 0) / 3600 AS standard_hours,
+           coalesce(sum(dwell_us), 0) / 3.6e9 AS actual_hours,
+           count(*) FILTER (WHERE rated) AS rated,
+           sum(standard_seconds) FILTER (WHERE rated) AS rated_standard,
+           sum(adjusted_seconds) FILTER (WHERE rated) AS rated_adjusted,
+           sum(dwell_us) FILTER (WHERE rated) / 1e6 AS rated_dwell,
+           sum(adjusted_seconds * adjusted_seconds) FILTER (WHERE rated) AS sum_w2,
+           sum(power(dwell_seconds / adjusted_seconds / teller_ratio - 1, 2))
+               FILTER (WHERE rated) AS sum_e2
+    FROM per_tx
+    GROUP BY month, teller_id
+),
+allowances AS (
+    SELECT business_type, factor FROM league_allowance
+    WHERE month = $month AND factor > 1
 )
-SELECT month, teller_id, mode(branch_id) AS branch_id,
-       count(*) AS transactions,
-       count(*) FILTER (WHERE error) AS errors,
-       coalesce(sum(standard_seconds), 0) / 3600 AS standard_hours,
-       coalesce(sum(dwell_us), 0) / 3.6e9 AS actual_hours,
-       count(*) FILTER (WHERE rated) AS rated,
-       sum(standard_seconds) FILTER (WHERE rated) AS rated_standard,
-       sum(adjusted_seconds) FILTER (WHERE rated) AS rated_adjusted,
-       sum(dwell_us) FILTER (WHERE rated) / 1e6 AS rated_dwell,
-       sum(adjusted_seconds * adjusted_seconds) FILTER (WHERE rated) AS sum_w2,
-       sum(power(dwell_seconds / adjusted_seconds / teller_ratio - 1, 2))
-           FILTER (WHERE rated) AS sum_e2
-FROM per_tx
-GROUP BY month, teller_id
-ORDER BY month, teller_id
+SELECT p.*, a.business_type AS allowance_type, a.factor AS allowance_factor
+FROM per_teller p FULL JOIN allowances a ON false
+ORDER BY p.month, p.teller_id, a.business_type
 """
 
 
@@ -201,21 +214,19 @@ def _shift(first: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def months_with_data(store: EventStore) -> list[str]:
-    """The months (YYYY-MM) that have transactions, oldest first."""
-    con = store.connect()
-    try:
-        rows = con.execute(
-            "SELECT DISTINCT strftime(coalesce(start_time, end_time), '%Y-%m') AS m "
-            "FROM events WHERE coalesce(start_time, end_time) IS NOT NULL ORDER BY m"
-        ).fetchall()
-    finally:
-        con.close()
-    return [r[0] for r in rows]
+def months_with_data(store: EventStore, *, engine: Engine | None = None) -> list[str]:
+    """The months (YYYY-MM) that have transactions, oldest first (on ``engine``, DuckDB over
+    ``store`` by default)."""
+    frame = (engine or DuckDBEngine(store)).query(
+        "SELECT DISTINCT strftime(coalesce(start_time, end_time), '%Y-%m') AS m "
+        "FROM events WHERE coalesce(start_time, end_time) IS NOT NULL ORDER BY m"
+    )
+    return [str(m) for m in frame["m"]]
 
 
 def _per_teller(store: EventStore, baseline: Baseline, first: date,
-                large_amount: float | None) -> tuple[pd.DataFrame, dict[str, float]]:
+                large_amount: float | None,
+                engine: Engine | None) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per teller and month (``first`` and the month before) the sums the fits need, and the
     large-amount allowances of ``first``'s month."""
     previous = _shift(first, -1)
@@ -226,27 +237,24 @@ def _per_teller(store: EventStore, baseline: Baseline, first: date,
         "month_from": datetime.combine(previous, datetime.min.time()),
         "month_to": datetime.combine(following, datetime.min.time()),
         "large_amount": large_amount,
+        "min_cell": _MIN_CELL,
+        "month": first.strftime("%Y-%m"),
     }
-    con = store.connect()
-    try:
-        records = [{"business_type": b.code, "standard_seconds": float(b.standard_seconds)}
-                   for b in baseline]
-        con.register("baseline_arrow", pa.Table.from_pylist(
-            records,
-            schema=pa.schema([("business_type", pa.string()), ("standard_seconds", pa.float64())]),
-        ))
-        con.execute("CREATE TEMP VIEW baseline AS SELECT * FROM baseline_arrow")
-        con.execute(_ROWS_SQL, params)
-        con.execute(_ALLOWANCE_SQL, {"min_cell": _MIN_CELL})
-        frame = con.execute(_PER_TELLER_SQL).df()
-        allowances = dict(con.execute(
-            "SELECT business_type, factor FROM league_allowance "
-            "WHERE month = $month AND factor > 1 ORDER BY business_type",
-            {"month": first.strftime("%Y-%m")},
-        ).fetchall())
-    finally:
-        con.close()
-    return frame, {str(k): float(v) for k, v in allowances.items()}
+    records = [{"business_type": b.code, "standard_seconds": float(b.standard_seconds)}
+               for b in baseline]
+    tables = {"baseline": pa.Table.from_pylist(
+        records,
+        schema=pa.schema([("business_type", pa.string()), ("standard_seconds", pa.float64())]),
+    )}
+    both = (engine or DuckDBEngine(store)).query(_LEAGUE_SQL, params, tables=tables)
+    is_allowance = both["allowance_type"].notna()
+    allowances = both[is_allowance]
+    frame = (both[~is_allowance].drop(columns=["allowance_type", "allowance_factor"])
+             .astype({"transactions": "int64", "errors": "int64", "rated": "int64"})
+             .reset_index(drop=True))
+    return frame, {str(k): float(v) for k, v in zip(allowances["allowance_type"],
+                                                     allowances["allowance_factor"],
+                                                     strict=True)}
 
 
 @dataclass(frozen=True)
@@ -355,7 +363,8 @@ def _league_of_month(frame: pd.DataFrame,
 
 def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
                    prior_strength: float | None = None,
-                   large_amount: float | None = LARGE_AMOUNT) -> pd.DataFrame:
+                   large_amount: float | None = LARGE_AMOUNT,
+                   engine: Engine | None = None) -> pd.DataFrame:
     """The monthly announcement: one row per teller with a transaction in ``month`` (YYYY-MM).
 
     Columns (:data:`LEAGUE_COLUMNS`): ``transactions``, ``standard_hours`` (sum of the standard
@@ -373,7 +382,8 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
     month's data. ``large_amount`` is the amount from which a transaction gets the allowance of
     its type (None: no allowance). A transaction belongs to the month its first step starts in;
     the speed index counts the transactions with a standard time and a positive dwell time.
-    The fitted values are in ``attrs["method"]``.
+    The fitted values are in ``attrs["method"]``. ``engine`` runs the queries on a query engine
+    (:mod:`procmine.engine`, e.g. Spark) instead of DuckDB over ``store``, with the same results.
 
     Raises ProcmineError for a month that is not YYYY-MM, and for a month without teller
     transactions (naming the months that have data).
@@ -389,10 +399,10 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
                             f"not {prior_strength}")
     label = first.strftime("%Y-%m")
     previous = _shift(first, -1).strftime("%Y-%m")
-    frame, allowances = _per_teller(store, baseline, first, large_amount)
+    frame, allowances = _per_teller(store, baseline, first, large_amount, engine)
     current = frame[frame["month"] == label]
     if current.empty:
-        months = months_with_data(store)
+        months = months_with_data(store, engine=engine)
         if not months:
             raise ProcmineError("the store has no events; ingest an event log first "
                                 "(procmine ingest FILE)")

@@ -1,18 +1,24 @@
-"""The slow-step analysis on Spark gives DuckDB's findings and step statistics.
+"""The whole analysis on Spark gives DuckDB's figures: the slow steps, the monthly
+announcement and the dashboard summaries.
 
 One demo store (about 150,000 events) and one Spark session (local mode) serve the module.
 DuckDB interpolates a quantile as ``lo + d * (hi - lo)`` and Spark as ``(1 - d) * lo + d * hi``,
 so quantiles may differ in their last bits; counts, keys and the order of the findings are
 exact. The Mann-Whitney p-values come from the same ranks on both engines. The evidence
 (:func:`explain_findings`: the detailed step view, kept pairs, breakdowns) matches too.
+The league's counts and ranks are exact and its floats within ``FIGURE_RTOL`` (its dwell
+times are summed as whole microseconds on both engines; float sums such as the standard
+times with large-amount allowances add in another order); so are the summaries' floats.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -23,15 +29,30 @@ from typer.testing import CliRunner
 
 from procmine.baseline import Baseline
 from procmine.bottlenecks import Finding, StepReference, explain_findings, find_bottlenecks
+from procmine.cli_league import league as league_command
 from procmine.cli_mining import bottlenecks
 from procmine.demo import DemoConfig, write_demo_data
 from procmine.engine import Engine, get_engine
-from procmine.performance import step_statistics
+from procmine.performance import (
+    Filters,
+    business_type_summary,
+    filter_options,
+    latest_month,
+    step_statistics,
+    teller_profile,
+    teller_summary,
+    transaction_statistics,
+    transaction_summary,
+    type_steps,
+)
+from procmine.reports import league_records, monthly_league, months_with_data
 from procmine.store import EventStore
 
 QUANTILE_RTOL = 1e-12
 MEDIAN_RTOL = 1e-9
 Q_RTOL = 1e-6
+# league and summaries: relative, and absolute for differences that cancel (index change)
+FIGURE_RTOL = 1e-12
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +180,124 @@ def test_cli_runs_on_either_engine(store: EventStore, baseline: Baseline,
     assert result.exit_code != 0 and "spark engine only" in str(result.exception)
     # the module's engine still runs
     assert spark.query("SELECT count(*) AS n FROM events")["n"].iloc[0] > 100_000
+
+
+def _same_frame(duck: pd.DataFrame, other: pd.DataFrame, keys: list[str] | None = None,
+                what: str = "") -> None:
+    """The same rows: columns that are floats on both engines within ``FIGURE_RTOL``, every
+    other column (keys, counts, ranks, timestamps) exactly; sorted by ``keys`` first, else in
+    the order the function gave them."""
+    assert list(other.columns) == list(duck.columns), what
+    assert len(duck) > 0, what
+    if keys:
+        duck = duck.sort_values(keys).reset_index(drop=True)
+        other = other.sort_values(keys).reset_index(drop=True)
+    floats = [c for c in duck.columns if pd.api.types.is_float_dtype(duck[c])
+              and pd.api.types.is_float_dtype(other[c])]
+    exact = [c for c in duck.columns if c not in floats]
+    pd.testing.assert_frame_equal(duck[exact], other[exact], check_dtype=False,
+                                  check_exact=True, obj=what)
+    pd.testing.assert_frame_equal(duck[floats], other[floats], check_dtype=False,
+                                  check_exact=False, rtol=FIGURE_RTOL, atol=FIGURE_RTOL,
+                                  obj=what)
+
+
+def test_league_is_the_same_on_spark(store: EventStore, baseline: Baseline,
+                                     spark: Engine) -> None:
+    months = months_with_data(store)
+    assert months_with_data(store, engine=spark) == months
+    month = months[-1]  # with last month's ranks to compare against
+    duck = monthly_league(store, baseline, month)
+    other = monthly_league(store, baseline, month, engine=spark)
+    assert len(duck) >= 40 and duck["prev_rank_overall"].notna().sum() >= 40
+    _same_frame(duck, other, what="league")  # same order: the same ranks
+    assert other["rank_overall"].tolist() == duck["rank_overall"].tolist()
+    assert other["rank_in_branch"].tolist() == duck["rank_in_branch"].tolist()
+    assert other["rank_change"].tolist() == duck["rank_change"].tolist()
+    fit, fit_spark = duck.attrs["method"], other.attrs["method"]
+    assert fit_spark.keys() == fit.keys()
+    allowances = fit.pop("large_amount_allowances")
+    allowances_spark = fit_spark.pop("large_amount_allowances")
+    assert len(allowances) > 0 and allowances_spark.keys() == allowances.keys()
+    for code, factor in allowances.items():
+        assert _close(allowances_spark[code], factor, FIGURE_RTOL), code
+    for name, value in fit.items():
+        if isinstance(value, float):
+            assert _close(fit_spark[name], value, FIGURE_RTOL), name
+        else:
+            assert fit_spark[name] == value, name
+
+
+def test_league_command_runs_on_spark(store: EventStore, baseline: Baseline,
+                                      spark: Engine) -> None:
+    app = typer.Typer()
+    app.command()(league_command)
+    runner = CliRunner()
+    home = ["--home", str(store.home)]
+    month = months_with_data(store)[0]  # a first month: no previous month to compare with
+    result = runner.invoke(app, [*home, "--month", month, "--engine", "spark", "--json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    expected = league_records(monthly_league(store, baseline, month))
+    assert len(got) == len(expected) >= 40
+    assert all(r["prev_rank_overall"] is None for r in got)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine.keys() == theirs.keys()
+        for key, value in theirs.items():
+            if isinstance(value, float):
+                assert math.isclose(mine[key], value, rel_tol=FIGURE_RTOL,
+                                    abs_tol=FIGURE_RTOL), (key, theirs["teller_id"])
+            else:
+                assert mine[key] == value, (key, theirs["teller_id"])
+    # --master reaches Spark: one process has one master, and the module's runs local[2]
+    result = runner.invoke(app, [*home, "--month", month, "--engine", "spark",
+                                 "--master", "local[3]"])
+    assert result.exit_code != 0 and "one process has one Spark master" in str(
+        result.exception)
+
+
+def test_dashboard_summaries_are_the_same_on_spark(store: EventStore, baseline: Baseline,
+                                                   spark: Engine) -> None:
+    first = latest_month(store)
+    assert first is not None and latest_month(store, engine=spark) == first
+    options = filter_options(store)
+    assert filter_options(store, engine=spark) == options
+    assert [len(options[k]) for k in ("branch_id", "business_type", "teller_id")] == [6, 58, 48]
+    month = Filters.for_month(first.strftime("%Y-%m"))
+    some = replace(month, branches=tuple(options["branch_id"][:3]))
+    summary = transaction_summary(store, baseline, month)
+    summary_spark = transaction_summary(store, baseline, month, engine=spark)
+    assert summary_spark.keys() == summary.keys() and summary["transactions"] > 5_000
+    for key, value in summary.items():
+        if isinstance(value, float):
+            assert _close(summary_spark[key], value, FIGURE_RTOL), key
+        else:
+            assert summary_spark[key] == value, key
+    none = Filters(business_types=("none",))
+    assert transaction_summary(store, baseline, none, engine=spark)["events"] == 0
+    _same_frame(business_type_summary(store, baseline, month),
+                business_type_summary(store, baseline, month, engine=spark),
+                ["business_type"], "business types")
+    _same_frame(teller_summary(store, baseline),
+                teller_summary(store, baseline, engine=spark), ["teller_id"], "tellers")
+    stats = transaction_statistics(store, baseline, "teller", some)
+    assert set(stats["branch_id"]) == set(options["branch_id"][:3])
+    _same_frame(stats, transaction_statistics(store, baseline, "teller", some, engine=spark),
+                ["teller_id", "branch_id", "business_type"], "transaction statistics")
+
+
+def test_drill_downs_are_the_same_on_spark(store: EventStore, baseline: Baseline,
+                                           spark: Engine) -> None:
+    keys = ["business_type", "activity"]
+    _same_frame(type_steps(store, baseline, "P17"),
+                type_steps(store, baseline, "P17", engine=spark), keys, "type steps")
+    teller = teller_summary(store, baseline)["teller_id"].iloc[0]
+    mine = teller_profile(store, baseline, teller)
+    theirs = teller_profile(store, baseline, teller, engine=spark)
+    assert len(mine["months"]) == 2
+    _same_frame(mine["months"], theirs["months"], ["month"], "profile months")
+    _same_frame(mine["steps"], theirs["steps"], ["teller_id", "branch_id", *keys],
+                "profile steps")
 
 
 def _same(a: Any, b: Any, path: str) -> None:
