@@ -641,14 +641,14 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     if not findings:
         return []
     pairs = sorted({(f.business_type, f.activity) for f in findings})
-    with StepData(store, filters=_filters(month), detail=True,
-                  business_types={p[0] for p in pairs}, engine=engine) as data:
+    with StepData(store, filters=_filters(month), detail=True, pairs=pairs,
+                  engine=engine) as data:
         # the case windows run once, not once per breakdown
         data.keep_pairs(pairs, ["business_type", "activity", "teller_id", "branch_id",
                                 "case_id", "occurrence", "service_seconds", "wait_seconds",
                                 *BREAKDOWNS])
         overall = data.breakdown(pairs)
-        parts = {by: data.breakdown(pairs, by) for by in BREAKDOWNS}
+        parts = {by: data.breakdown(pairs, by, with_cases=False) for by in BREAKDOWNS}
     return [_evidence(f, overall, parts) for f in findings]
 
 
