@@ -546,9 +546,14 @@ class StepData:
         """
         return self.level_statistics((by,), with_share=with_share)[by]
 
-    def level_statistics(self, levels: Sequence[Level], *,
-                         with_share: bool = True) -> dict[str, pd.DataFrame]:
-        """:meth:`statistics` of several levels in one pass over the steps (GROUPING SETS)."""
+    def level_statistics(self, levels: Sequence[Level], *, with_share: bool = True,
+                         within: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+        """:meth:`statistics` of several levels in one pass over the steps (GROUPING SETS).
+
+        ``within`` (a frame of some of the levels' key columns, e.g. ``branch_id``,
+        ``business_type``, ``activity``) restricts the steps to those of its rows (by
+        equality: a NULL key matches nothing), for the statistics of a few groups.
+        """
         wanted = list(dict.fromkeys(levels))
         if not wanted:
             return {}
@@ -570,6 +575,13 @@ class StepData:
                                      AS share_of_case
                           FROM {source} WINDOW c AS (PARTITION BY case_id))"""
             extra += ", quantile_cont(share_of_case, 0.5) AS share"
+        tables: dict[str, TableData] = {}
+        if within is not None:
+            on = list(within.columns)
+            tables["within_groups"] = pa.Table.from_pandas(
+                within.astype(object), preserve_index=False,
+                schema=pa.schema([(k, pa.string()) for k in on]))
+            source = f"(SELECT s.* FROM {source} s JOIN within_groups USING ({', '.join(on)}))"
         grouping = ", ".join("(" + ", ".join(keys) + ")" for keys in sets)
         level_id = f"grouping({', '.join(columns)})"
         references = (["ref_steps", "ref_total", "ref_min", "ref_max", "sop_key"]
@@ -592,7 +604,7 @@ class StepData:
                    g.quantiles[1] AS median_seconds, g.quantiles[2] AS p90_seconds,
                    b.standard_seconds
             FROM grouped g LEFT JOIN baseline b USING (business_type)
-        """)
+        """, tables)
         out: dict[str, pd.DataFrame] = {}
         for by, keys in zip(wanted, sets, strict=True):
             mask = sum(1 << (len(columns) - 1 - columns.index(c))
