@@ -383,6 +383,47 @@ def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _Ref
     return frame.reset_index(drop=True)
 
 
+def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFrame,
+                  refs: pd.DataFrame, references: _References, ratio: float,
+                  min_cases: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The branch level without an exact median for every branch x type x step.
+
+    A branch's steps are the union of its tellers' (teller groups are teller x branch, the
+    steps without a teller one group of their own), so its step count and reference sums are
+    theirs, and its median is at most the largest of theirs (a median of a union never
+    exceeds the largest median of its parts). Only a branch group whose largest teller median
+    passes the material rule (its candidates, returned too) can be material; those and the
+    branch groups of material tellers (whose branch median a finding reports) get their exact
+    statistics, in one query over their steps. The others keep NaN statistics: not material.
+    """
+    keys = ["branch_id", *_PAIR]
+    sums = {"count": ("count", "sum"), "upper": ("median_seconds", "max")}
+    if "ref_steps" in teller_stats:
+        sums.update(ref_steps=("ref_steps", "sum"), ref_total=("ref_total", "sum"),
+                    ref_min=("ref_min", "min"), ref_max=("ref_max", "max"))
+    outline = teller_stats.groupby(keys, dropna=False, sort=False).agg(**sums).reset_index()
+    if "ref_steps" in outline:
+        outline["sop_key"] = np.nan
+    # the material rule on the upper bound (slack for the reference summed in another order)
+    bound = _level_frame(outline.assign(median_seconds=outline["upper"]), refs, references,
+                         ["branch_id"], ratio * (1 - 1e-9), min_cases, tellers=tellers)
+    candidates = bound.loc[bound["material"], keys]
+    needed = pd.concat([candidates, tellers.loc[tellers["material"], keys].dropna()])
+    needed = needed.astype(object).drop_duplicates()
+    exact = (data.level_statistics(("branch",), with_share=False, within=needed)["branch"]
+             if len(needed) else teller_stats.drop(columns=["teller_id"]).iloc[:0])
+    stats = outline.drop(columns=["upper"]).merge(exact, on=keys, how="left",
+                                                  suffixes=("_sum", ""))
+    stats["count"] = stats.pop("count_sum")
+    for column in ("ref_steps", "ref_total", "ref_min", "ref_max"):
+        if column in exact:  # exact where computed, the tellers' sums elsewhere
+            stats[column] = stats[column].fillna(stats.pop(column + "_sum"))
+    stats = stats.astype({"branch_id": object}).sort_values(keys).reset_index(drop=True)
+    branches = _level_frame(stats, refs, references, ["branch_id"], ratio, min_cases,
+                            tellers=tellers)
+    return branches, candidates
+
+
 def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
                 levels: Sequence[tuple[str, pd.DataFrame, list[str], bool]]) -> None:
     """Add ``p_value`` (Mann-Whitney, one-sided), ``cases`` and ``time_lost`` to each level's
@@ -494,17 +535,25 @@ def find_bottlenecks(
         if refs["share_reference"].isna().all() and references.table is None:
             return []  # no business types the baseline knows, no SOP references
         data.set_references(references.table)
-        levels = data.level_statistics(("teller", "branch"), with_share=False)
-        tellers = _level_frame(levels["teller"], refs, references, ["teller_id", "branch_id"],
+        teller_stats = data.statistics("teller", with_share=False)
+        tellers = _level_frame(teller_stats, refs, references, ["teller_id", "branch_id"],
                                ratio, min_cases)
-        branches = _level_frame(levels["branch"], refs, references, ["branch_id"], ratio,
-                                min_cases, tellers=tellers)
-        material = pd.concat([tellers.loc[tellers["material"], _PAIR],
-                              branches.loc[branches["material"], _PAIR]])
-        pairs = sorted({(str(a), str(b)) for a, b in material.itertuples(index=False)})
+        branches, candidates = _branch_frame(data, teller_stats, tellers, refs, references,
+                                             ratio, min_cases)
+        tested = pd.concat([tellers.loc[tellers["material"], _PAIR], candidates[_PAIR]])
+        pairs = sorted({(str(a), str(b)) for a, b in tested.itertuples(index=False)})
         _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
                                   ("branch", branches, ["branch_id"], True)))
         months = _months(bank)
+    # A candidate branch that is not material after all was tested with its pair; only the
+    # pairs of material groups count as tested (the others enter the correction with p = 1).
+    material = {(str(a), str(b)) for frame in (tellers, branches)
+                for a, b in frame.loc[frame["material"], _PAIR].itertuples(index=False)}
+    for frame in (tellers, branches):
+        untested = ~pd.Series([(str(a), str(b)) in material for a, b in zip(
+            frame["business_type"], frame["activity"], strict=True)], index=frame.index,
+            dtype=bool)
+        frame.loc[untested, "p_value"] = 1.0
 
     # Benjamini-Hochberg over every eligible group of both levels; a group that is not
     # material was not tested and counts with p = 1 (it cannot be a finding; this only makes
@@ -641,14 +690,14 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     if not findings:
         return []
     pairs = sorted({(f.business_type, f.activity) for f in findings})
-    with StepData(store, filters=_filters(month), detail=True,
-                  business_types={p[0] for p in pairs}, engine=engine) as data:
+    with StepData(store, filters=_filters(month), detail=True, pairs=pairs,
+                  engine=engine) as data:
         # the case windows run once, not once per breakdown
         data.keep_pairs(pairs, ["business_type", "activity", "teller_id", "branch_id",
                                 "case_id", "occurrence", "service_seconds", "wait_seconds",
                                 *BREAKDOWNS])
         overall = data.breakdown(pairs)
-        parts = {by: data.breakdown(pairs, by) for by in BREAKDOWNS}
+        parts = {by: data.breakdown(pairs, by, with_cases=False) for by in BREAKDOWNS}
     return [_evidence(f, overall, parts) for f in findings]
 
 

@@ -323,27 +323,32 @@ _LEAN_SQL = """
            epoch(end_time - start_time) AS service_seconds,
            false AS service_is_inferred
     FROM events
-    WHERE {pre} AND {post}
+    WHERE {pre} AND {post} AND ({pairs})
 """
 
 # The full step view: previous step's end in the case (wait, inferred service), occurrence.
 # A step belongs to the case order by its start (its end where it has none).
+# ``{pairs}`` narrows the rows after the case window and before the occurrence window (which
+# sees only the rows of the same case and step), so the second window sorts only those.
 _DETAIL_SQL = """
     WITH ordered AS (
         SELECT *, coalesce(start_time, end_time) AS started,
                lag(end_time) OVER (PARTITION BY case_id
                                    ORDER BY coalesce(start_time, end_time), end_time, activity)
-                   AS previous_end,
-               row_number() OVER (PARTITION BY case_id, activity
-                                  ORDER BY coalesce(start_time, end_time), end_time)
-                   AS occurrence
+                   AS previous_end
         FROM events
         WHERE {pre}
+    ), numbered AS (
+        SELECT *,
+               row_number() OVER (PARTITION BY case_id, activity ORDER BY started, end_time)
+                   AS occurrence
+        FROM ordered
+        WHERE {pairs}
     ), timed AS (
         SELECT *,
                CASE WHEN start_time IS NOT NULL THEN epoch(end_time - start_time)
                     ELSE epoch(end_time - coalesce(previous_end, call_time)) END AS raw_service
-        FROM ordered
+        FROM numbered
     )
     SELECT case_id, activity, teller_id, branch_id, business_type, window_type, segment,
            amount, {amount_band} AS amount_band, error, ticket_time, call_time,
@@ -401,7 +406,9 @@ class StepData:
     step occurs in its case), ``hour``, ``month``, ``amount_band``, ``window_type`` and the
     transaction's other columns. The lean view (``detail=False``) reads the store in one pass
     when every step has a start time. ``business_types`` restricts the view before the case
-    windows are computed (a case's steps share its type). Use as a context manager.
+    windows are computed (a case's steps share its type); ``pairs`` (business type, step) to
+    those steps (the detailed view's waits still see every step of their case). Use as a
+    context manager.
 
     With ``engine`` (:mod:`procmine.engine`, e.g. Spark) every query runs on it instead: the
     views stay DuckDB-dialect SQL handed over with each query (``views=``), the baseline and the
@@ -416,6 +423,7 @@ class StepData:
     def __init__(self, store: EventStore, baseline: Baseline | None = None,
                  filters: Filters | None = None, *, detail: bool = False,
                  business_types: Iterable[str] | None = None,
+                 pairs: Iterable[tuple[str, str]] | None = None,
                  engine: Engine | None = None) -> None:
         self.store = store
         self.filters = filters or Filters()
@@ -426,6 +434,12 @@ class StepData:
         self._tables: dict[str, TableData] = {}
         self.referenced = False  # whether set_references gave the steps dated references
         pre = self.filters.sql("coalesce(start_time, end_time)", people=False)
+        chosen = sorted(set(pairs)) if pairs is not None else None
+        if chosen is not None:
+            business_types = {t for t, _ in chosen} & set(
+                business_types if business_types is not None else {t for t, _ in chosen})
+        narrow = "true" if chosen is None else " OR ".join(
+            f"(business_type = {lit(t)} AND activity = {lit(a)})" for t, a in chosen) or "false"
         if business_types is not None:
             types = sorted(set(business_types))
             pre += (f" AND business_type IN ({', '.join(lit(t) for t in types)})"
@@ -437,7 +451,7 @@ class StepData:
                 "SELECT coalesce(bool_or(start_time IS NULL), false) AS inferred FROM events"
             )["inferred"].iloc[0])
             template = _DETAIL_SQL if detail or self.inferred else _LEAN_SQL
-            self._views["steps"] = template.format(pre=pre, post=post,
+            self._views["steps"] = template.format(pre=pre, post=post, pairs=narrow,
                                                    amount_band=_AMOUNT_BAND_SQL)
             return
         self.con = con = store.connect()
@@ -449,7 +463,7 @@ class StepData:
             template = _DETAIL_SQL if detail or self.inferred else _LEAN_SQL
             con.execute(
                 "CREATE TEMP VIEW steps AS "
-                + template.format(pre=pre, post=post, amount_band=_AMOUNT_BAND_SQL)
+                + template.format(pre=pre, post=post, pairs=narrow, amount_band=_AMOUNT_BAND_SQL)
             )
         except BaseException:
             con.close()
@@ -535,9 +549,14 @@ class StepData:
         """
         return self.level_statistics((by,), with_share=with_share)[by]
 
-    def level_statistics(self, levels: Sequence[Level], *,
-                         with_share: bool = True) -> dict[str, pd.DataFrame]:
-        """:meth:`statistics` of several levels in one pass over the steps (GROUPING SETS)."""
+    def level_statistics(self, levels: Sequence[Level], *, with_share: bool = True,
+                         within: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+        """:meth:`statistics` of several levels in one pass over the steps (GROUPING SETS).
+
+        ``within`` (a frame of some of the levels' key columns, e.g. ``branch_id``,
+        ``business_type``, ``activity``) restricts the steps to those of its rows (by
+        equality: a NULL key matches nothing), for the statistics of a few groups.
+        """
         wanted = list(dict.fromkeys(levels))
         if not wanted:
             return {}
@@ -559,6 +578,13 @@ class StepData:
                                      AS share_of_case
                           FROM {source} WINDOW c AS (PARTITION BY case_id))"""
             extra += ", quantile_cont(share_of_case, 0.5) AS share"
+        tables: dict[str, TableData] = {}
+        if within is not None:
+            on = list(within.columns)
+            tables["within_groups"] = pa.Table.from_pandas(
+                within.astype(object), preserve_index=False,
+                schema=pa.schema([(k, pa.string()) for k in on]))
+            source = f"(SELECT s.* FROM {source} s JOIN within_groups USING ({', '.join(on)}))"
         grouping = ", ".join("(" + ", ".join(keys) + ")" for keys in sets)
         level_id = f"grouping({', '.join(columns)})"
         references = (["ref_steps", "ref_total", "ref_min", "ref_max", "sop_key"]
@@ -581,7 +607,7 @@ class StepData:
                    g.quantiles[1] AS median_seconds, g.quantiles[2] AS p90_seconds,
                    b.standard_seconds
             FROM grouped g LEFT JOIN baseline b USING (business_type)
-        """)
+        """, tables)
         out: dict[str, pd.DataFrame] = {}
         for by, keys in zip(wanted, sets, strict=True):
             mask = sum(1 << (len(columns) - 1 - columns.index(c))
@@ -676,37 +702,57 @@ class StepData:
         finally:
             con.unregister("kept_pairs")
 
-    def breakdown(self, pairs: Sequence[tuple[str, str]], by: str | None = None) -> pd.DataFrame:
+    def breakdown(self, pairs: Sequence[tuple[str, str]], by: str | None = None, *,
+                  with_cases: bool = True) -> pd.DataFrame:
         """Per (business type, step) pair, the steps' times at three levels at once, optionally
         broken down by ``by`` (one of :data:`BREAKDOWNS`): needs ``detail=True``.
 
         Columns: ``business_type``, ``activity``, ``level`` ("teller", "branch" or "bank"),
         ``teller_id``, ``branch_id``, ``value`` (the breakdown's value, "all" without one),
-        ``count``, ``cases``, ``repeated_cases`` (cases where the step occurs more than once),
-        ``median_seconds``, ``median_wait_seconds``.
+        ``count``, ``median_seconds``, ``median_wait_seconds`` and, ``with_cases``, ``cases``
+        and ``repeated_cases`` (cases where the step occurs more than once).
         """
         if by is not None and by not in BREAKDOWNS:
             raise ProcmineError(f"breakdown by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
         value = f"coalesce(CAST({by} AS VARCHAR), 'unknown')" if by else "'all'"
         wanted = pa.table({"business_type": pa.array([p[0] for p in pairs], pa.string()),
                            "activity": pa.array([p[1] for p in pairs], pa.string())})
+        sets = ("(business_type, activity, teller_id, branch_id, value{extra}), "
+                "(business_type, activity, branch_id, value{extra}), "
+                "(business_type, activity, value{extra})")
+        level = ("CASE grouping(teller_id, branch_id) WHEN 0 THEN 'teller' "
+                 "WHEN 2 THEN 'branch' ELSE 'bank' END")
+        keys = ["business_type", "activity", "level", "teller_id", "branch_id", "value"]
+        cases = ""
+        if with_cases:
+            # distinct cases by a grouping per case (much cheaper than count(DISTINCT))
+            on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
+            cases = f"""
+                , per_case AS (
+                    SELECT business_type, activity, {level} AS level, teller_id, branch_id,
+                           value, max(occurrence) > 1 AS repeated
+                    FROM s
+                    GROUP BY GROUPING SETS ({sets.format(extra=", case_id")})
+                ), cases AS (
+                    SELECT {", ".join(keys)}, count(*) AS cases,
+                           count(*) FILTER (WHERE repeated) AS repeated_cases
+                    FROM per_case
+                    GROUP BY {", ".join(keys)}
+                )
+                SELECT t.*, c.cases, c.repeated_cases
+                FROM times t JOIN cases c ON {on}"""
         return self._run(f"""
                 WITH s AS (
                     SELECT s.*, {value} AS value
                     FROM steps s JOIN breakdown_pairs USING (business_type, activity)
-                )
-                SELECT business_type, activity,
-                       CASE grouping(teller_id, branch_id) WHEN 0 THEN 'teller'
-                            WHEN 2 THEN 'branch' ELSE 'bank' END AS level,
-                       teller_id, branch_id, value, count(*) AS count,
-                       count(DISTINCT case_id) AS cases,
-                       count(DISTINCT case_id) FILTER (WHERE occurrence > 1) AS repeated_cases,
-                       quantile_cont(service_seconds, 0.5) AS median_seconds,
-                       quantile_cont(wait_seconds, 0.5) AS median_wait_seconds
-                FROM s
-                GROUP BY GROUPING SETS ((business_type, activity, teller_id, branch_id, value),
-                                        (business_type, activity, branch_id, value),
-                                        (business_type, activity, value))
+                ), times AS (
+                    SELECT business_type, activity, {level} AS level, teller_id, branch_id,
+                           value, count(*) AS count,
+                           quantile_cont(service_seconds, 0.5) AS median_seconds,
+                           quantile_cont(wait_seconds, 0.5) AS median_wait_seconds
+                    FROM s
+                    GROUP BY GROUPING SETS ({sets.format(extra="")})
+                ){cases if with_cases else " SELECT * FROM times t"}
                 ORDER BY business_type, activity, level, teller_id, branch_id, value
             """, {"breakdown_pairs": wanted})
 
