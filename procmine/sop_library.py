@@ -443,9 +443,7 @@ class SopLibrary:
             sop = head.sop
             if head.sop.status != "in_review":
                 raise WorkflowError(f"{sop_id} is {sop.status}; only an SOP in review is approved")
-            if editor.role != "reviewer" or editor.review_group != sop.owner_group:
-                raise WorkflowError(f"{editor.username} may not approve {sop_id}: only a reviewer "
-                                    f"of {sop.owner_group} approves it")
+            _check_reviewer(editor, sop, "approve")
             authors = self.authors_since_approval(sop_id)
             if editor.username in authors:
                 raise WorkflowError(f"{editor.username} changed {sop_id} and may not approve it: "
@@ -471,9 +469,7 @@ class SopLibrary:
             if head.sop.status != "in_review":
                 raise WorkflowError(f"{sop_id} is {head.sop.status}; only an SOP in review "
                                     "is rejected")
-            if editor.role != "reviewer" or editor.review_group != head.sop.owner_group:
-                raise WorkflowError(f"{editor.username} may not reject {sop_id}: only a reviewer "
-                                    f"of {head.sop.owner_group} does")
+            _check_reviewer(editor, head.sop, "reject")
             return self._transition(head, editor, "reject", "draft", comment, {}, today)
 
     def retire(self, sop_id: str, *, user: Any, note: str,
@@ -488,9 +484,7 @@ class SopLibrary:
             if head.sop.status != "approved":
                 raise WorkflowError(f"{sop_id} is {head.sop.status}; only an approved SOP is "
                                     "retired")
-            if editor.role != "reviewer" or editor.review_group != head.sop.owner_group:
-                raise WorkflowError(f"{editor.username} may not retire {sop_id}: only a reviewer "
-                                    f"of {head.sop.owner_group} does")
+            _check_reviewer(editor, head.sop, "retire")
             fields: dict[str, Any] = {"effective": max(day, head.sop.effective)}
             return self._transition(head, editor, "retire", "retired", note, fields, today)
 
@@ -653,6 +647,13 @@ def _set_adoption(text: str, adoption: dict[str, date]) -> str:
         skipping = False
         out.append(line)
     return "---\n" + "".join(out) + "---\n" + body
+
+
+def _check_reviewer(editor: Editor, sop: Sop, action: str) -> None:
+    """Approving, rejecting and retiring are for the reviewers of the owning group."""
+    if editor.role != "reviewer" or editor.review_group != sop.owner_group:
+        raise WorkflowError(f"{editor.username} may not {action} {sop.id}: only a reviewer of "
+                            f"{sop.owner_group} may")
 
 
 def _check_editor(editor: Editor, sop: Sop) -> None:
