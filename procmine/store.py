@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -261,16 +261,17 @@ class EventStore:
                            "strict_mode = true"]
                 if delim:
                     options.append(f"delim = {_lit(delim)}")
+                reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"
                 try:
-                    con.execute(
-                        f"CREATE VIEW src AS SELECT * FROM read_csv({_lit(str(csv_path))}, "
-                        f"{', '.join(options)})"
-                    )
+                    con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
                     names = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
                 except duckdb.Error as exc:
                     raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
-                spec = describe_source(source, names, column_map, fmt=fmt, encoding=encoding,
-                                       delimiter=delim)
+                spec = replace(
+                    describe_source(source, names, column_map, fmt=fmt, encoding=encoding,
+                                    delimiter=delim),
+                    csv_reader=reader,
+                )
             elif fmt == "parquet":
                 try:
                     names = con.sql(f"SELECT * FROM read_parquet({_lit(str(source))})").columns
