@@ -1,13 +1,16 @@
 """Ingest: one event-log file into the store, losing nothing.
 
-The pipeline runs in DuckDB. In one streaming pass every record is typed, checked (rows the store
-already holds included) and written to the batch's Parquet file with its quarantine reason, NULL
-for a good row (lifecycle logs are first staged and their start and complete events paired).
-Exact copies within the file are then found from the file's hash column; only a file that has
-them is written again, with the copies marked. The batch file keeps every record; the store's
-``events`` view shows the good ones, and the quarantined ones also go to a CSV with their line (or
-record number) and reason, so that ``read == loaded + quarantined + merged_by_pairing`` holds for
-every ingest.
+The pipeline runs in DuckDB. A CSV is first read with its ISO timestamps and plain amounts typed
+by the CSV reader itself, checked and written in one pass; when that finds nothing to quarantine
+(no reason, no copy, no line the reader rejects), the file is done. Otherwise, and for every
+other format, the full path runs: in one streaming pass every record is read as text, typed,
+checked (rows the store already holds included) and written to the batch's Parquet file with its
+quarantine reason, NULL for a good row (lifecycle logs are first staged and their start and
+complete events paired). Exact copies within the file are found by sorting the file's hash
+column; only a file that has them is written again, with the copies marked. The batch file keeps
+every record; the store's ``events`` view shows the good ones, and the quarantined ones also go
+to a CSV with their line (or record number) and reason, so that ``read == loaded + quarantined +
+merged_by_pairing`` holds for every ingest.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ class IngestRun:
         self.spec = spec
         self.batch_id = batch_id
         self.baseline = baseline
-        self.progress = progress
+        self.progress = _monotonic(progress) if progress is not None else None
         self._padded: set[str] | None = None
         self._columns: list[str] | None = None
         self._sampled = False
@@ -274,15 +277,16 @@ class IngestRun:
         return self.report
 
     def _fast_pass(self) -> bool:
-        """Ingest a CSV in one pass with its timestamps and amounts read typed by the CSV
-        reader, when that finds nothing to quarantine; False (and nothing kept) otherwise.
+        """Ingest a CSV in one pass with its timestamps and amounts typed by the CSV reader,
+        when the file has nothing to quarantine; False (and nothing kept) otherwise.
 
         Parsing a value in the reader costs much less than reading it as text and converting
         it, and for what the reader accepts the two give the same value (its casts are
-        DuckDB's). A value the reader cannot convert rejects its line, and any row with a
-        reason, any copy or any rejected line sends the file down the full path (every value
-        read as text), which gives every quarantined row its reason, line and text. Most
-        exports are clean: they pay for one typed pass and a check of the hashes.
+        DuckDB's). The pass stops at the first value the reader cannot convert, line it cannot
+        split or row with a reason, and a file with copies is not kept either: such a file
+        goes down the full path (every value read as text), which gives every quarantined row
+        its reason, line and text. Most exports are clean and pay for one typed pass and a
+        sort of the row hashes.
         """
         read_typed = self._fast_columns()
         if not read_typed or self.spec.has_lifecycle or self.spec.csv_reader is None:
@@ -290,29 +294,33 @@ class IngestRun:
         types = ", ".join(
             f"{_lit(self.spec.mapping[c])}: {_lit(CANONICAL_COLUMNS[c])}" for c in read_typed
         )
+        # Without store_rejects, the reader raises at the first line it cannot read.
         reader = self.spec.csv_reader[:-1] + f", types = {{{types}}})"
-        self.con.execute(f"CREATE TEMP VIEW src_typed AS SELECT * FROM {reader}")
         hashes = "row_hash, record_hash" if self._has_unmapped() else "row_hash"
         staged = self._stage_select("src_typed", read_typed)
-        rows = (f"SELECT {_CANONICAL}, src_row, {hashes}, reason FROM "
-                f"({self._check_select(f'({staged})')})")
-        self._run_with_progress(
-            f"COPY ({rows}) TO {_lit(str(self.partial))} (FORMAT parquet)", "read"
+        rows = (
+            f"SELECT {_CANONICAL}, src_row, {hashes}, CASE WHEN reason IS NULL THEN reason "
+            f"ELSE error('procmine: a row to quarantine') END AS reason "
+            f"FROM ({self._check_select(f'({staged})')})"
         )
-        self.con.execute(f"CREATE TEMP VIEW written AS {self._read_written(self.partial)}")
-        clean = (
-            not self._scalar("SELECT count(*) FROM reject_errors")
-            and not self._scalar("SELECT count(*) FROM written WHERE reason IS NOT NULL")
-            and not self._find_repeated_hashes()
-        )
+        try:
+            self.con.execute(f"CREATE TEMP VIEW src_typed AS SELECT * FROM {reader}")
+            described = self.con.execute("DESCRIBE src_typed").fetchall()
+            if [r[0] for r in described] != self._src_columns():  # read the same way, or not
+                raise duckdb.InvalidInputException("the typed reader sees other columns")
+            self._run_with_progress(
+                f"COPY ({rows}) TO {_lit(str(self.partial))} (FORMAT parquet)", "read"
+            )
+            self.con.execute(f"CREATE TEMP VIEW written AS {self._read_written(self.partial)}")
+            clean = not self._find_repeated_hashes()
+        except duckdb.Error:  # a row to quarantine, or a line to reject: the full path says
+            clean = False
         if clean:
             self.con.execute("CREATE TEMP VIEW final AS SELECT * FROM written")
             return True
         for name in ("written", "src_typed"):
             self.con.execute(f"DROP VIEW IF EXISTS {name}")
         self.con.execute("DROP TABLE IF EXISTS repeated_hashes")
-        self.con.execute("DELETE FROM reject_errors")  # the full path reads the file again
-        self.con.execute("DELETE FROM reject_scans")
         self.partial.unlink(missing_ok=True)
         return False
 
@@ -441,6 +449,8 @@ class IngestRun:
         return "hash(" + ", ".join(f"{prefix}{i}" for i in range(n)) + ")"
 
     def _src_columns(self) -> list[str]:
+        if self._columns is None and self.spec.csv_reader is not None:
+            self._columns = list(self.spec.columns)  # the store described ``src`` already
         if self._columns is None:  # DESCRIBE re-sniffs a CSV: ask once
             self._columns = [r[0] for r in self.con.execute("DESCRIBE src").fetchall()]
         return self._columns
@@ -817,3 +827,15 @@ class IngestRun:
             FROM k LEFT JOIN quarantine_lines l USING (via, key, k)
             """
         )
+
+
+def _monotonic(progress: Progress) -> Progress:
+    """``progress`` never moving back within a phase (a CSV whose typed pass stopped is read
+    again by the full path: its bar waits until the second read passes the first)."""
+    reached: dict[str, float] = {}
+
+    def report(phase: str, fraction: float) -> None:
+        reached[phase] = max(reached.get(phase, 0.0), fraction)
+        progress(phase, reached[phase])
+
+    return report

@@ -257,13 +257,15 @@ class EventStore:
                     csv_path = self._transcode(source, encoding, progress)
                     cleanup.append(csv_path)
                 delim = column_map.delimiter if column_map and column_map.delimiter else None
-                options = ["all_varchar = true", "header = true", "store_rejects = true",
-                           "strict_mode = true"]
+                options = ["all_varchar = true", "header = true", "strict_mode = true"]
                 if delim:
                     options.append(f"delim = {_lit(delim)}")
                 reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"
                 try:
-                    con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+                    # Lines the reader cannot split are kept in reject_errors (malformed_line).
+                    con.execute(
+                        f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)"
+                    )
                     names = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
                 except duckdb.Error as exc:
                     raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
