@@ -36,7 +36,7 @@ def main() -> None:
     started = time.perf_counter()
     events = 200_000 if args.quick else 10_000_000
     print(f"== ingest: CSV of {events:,} generated events ==", flush=True)
-    print(_table(bench_ingest.run(events=events, repeat=1 if args.quick else 2)), flush=True)
+    print(_table(bench_ingest.run(events=events, repeat=1 if args.quick else 3)), flush=True)
     print("\n== XES import: procmine vs pm4py.read_xes ==", flush=True)
     print(_table(bench_xes.run(bench_xes.default_paths(quick=args.quick))), flush=True)
     print("\n== slow-step mining: find_bottlenecks vs DuckDB GROUP BY, pandas, pm4py ==",

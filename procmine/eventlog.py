@@ -260,6 +260,9 @@ class SourceSpec:
     encoding: str = "utf-8"
     delimiter: str | None = None
     timestamp_format: str | None = None
+    #: For a CSV: the ``read_csv`` call (all columns as text) that the view ``src`` reads,
+    #: there with ``store_rejects``; ingest may read it with some columns typed (``IngestRun``).
+    csv_reader: str | None = None
 
     def column_for(self, canonical: str) -> str | None:
         return self.mapping.get(canonical)

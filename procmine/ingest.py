@@ -1,13 +1,16 @@
 """Ingest: one event-log file into the store, losing nothing.
 
-The pipeline runs in DuckDB. In one streaming pass every record is typed, checked (rows the store
-already holds included) and written to the batch's Parquet file with its quarantine reason, NULL
-for a good row (lifecycle logs are first staged and their start and complete events paired).
-Exact copies within the file are then found from the file's hash column; only a file that has
-them is written again, with the copies marked. The batch file keeps every record; the store's
-``events`` view shows the good ones, and the quarantined ones also go to a CSV with their line (or
-record number) and reason, so that ``read == loaded + quarantined + merged_by_pairing`` holds for
-every ingest.
+The pipeline runs in DuckDB. A CSV is first read with its ISO timestamps and plain amounts typed
+by the CSV reader itself, checked and written in one pass; when that finds nothing to quarantine
+(no reason, no copy, no line the reader rejects), the file is done. Otherwise, and for every
+other format, the full path runs: in one streaming pass every record is read as text, typed,
+checked (rows the store already holds included) and written to the batch's Parquet file with its
+quarantine reason, NULL for a good row (lifecycle logs are first staged and their start and
+complete events paired). Exact copies within the file are found by sorting the file's hash
+column; only a file that has them is written again, with the copies marked. The batch file keeps
+every record; the store's ``events`` view shows the good ones, and the quarantined ones also go
+to a CSV with their line (or record number) and reason, so that ``read == loaded + quarantined +
+merged_by_pairing`` holds for every ingest.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
@@ -33,6 +39,10 @@ __all__ = ["IngestReport", "IngestRun", "Progress"]
 
 #: Called with (phase, fraction done in 0..1) while an ingest runs.
 Progress = Callable[[str, float], None]
+
+#: Up to this many rows, copies are found by sorting the rows' hashes in memory (see
+#: ``IngestRun._find_repeated_hashes``).
+SORT_LIMIT = 50_000_000
 
 _STRING_COLUMNS = tuple(c for c, t in CANONICAL_COLUMNS.items() if t == "VARCHAR")
 _CONVERTED_COLUMNS = (*TIMESTAMP_COLUMNS, "amount", "error")
@@ -110,7 +120,7 @@ class IngestRun:
         self.spec = spec
         self.batch_id = batch_id
         self.baseline = baseline
-        self.progress = progress
+        self.progress = _monotonic(progress) if progress is not None else None
         self._padded: set[str] | None = None
         self._columns: list[str] | None = None
         self._sampled = False
@@ -227,6 +237,10 @@ class IngestRun:
         self.partial = self.target.with_suffix(".parquet.partial")
         self._load_stored_hashes()
         try:
+            if self._fast_pass():
+                self._count()
+                self._commit()
+                return self.report
             if self.spec.has_lifecycle and self.spec.column_for("start_time") is None:
                 # Events with lifecycle transitions: stage, pair start with complete, check.
                 self._run_with_progress(
@@ -252,10 +266,7 @@ class IngestRun:
             )
             if not self.numbered:
                 self._collect_rejects()
-            self.con.execute(
-                f"CREATE TEMP VIEW written AS SELECT * FROM read_parquet("
-                f"{_lit(str(self.partial))}, file_row_number = true)"
-            )
+            self.con.execute(f"CREATE TEMP VIEW written AS {self._read_written(self.partial)}")
             self._mark_copies()
             self._count()
             if self.report.quarantined:
@@ -264,6 +275,76 @@ class IngestRun:
         finally:
             self.partial.unlink(missing_ok=True)
         return self.report
+
+    def _fast_pass(self) -> bool:
+        """Ingest a CSV in one pass with its timestamps and amounts typed by the CSV reader,
+        when the file has nothing to quarantine; False (and nothing kept) otherwise.
+
+        Parsing a value in the reader costs much less than reading it as text and converting
+        it, and for what the reader accepts the two give the same value (its casts are
+        DuckDB's). The pass stops at the first value the reader cannot convert, line it cannot
+        split or row with a reason, and a file with copies is not kept either: such a file
+        goes down the full path (every value read as text), which gives every quarantined row
+        its reason, line and text. Most exports are clean and pay for one typed pass and a
+        sort of the row hashes.
+        """
+        read_typed = self._fast_columns()
+        if not read_typed or self.spec.has_lifecycle or self.spec.csv_reader is None:
+            return False
+        types = ", ".join(
+            f"{_lit(self.spec.mapping[c])}: {_lit(CANONICAL_COLUMNS[c])}" for c in read_typed
+        )
+        # Without store_rejects, the reader raises at the first line it cannot read.
+        reader = self.spec.csv_reader[:-1] + f", types = {{{types}}})"
+        hashes = "row_hash, record_hash" if self._has_unmapped() else "row_hash"
+        staged = self._stage_select("src_typed", read_typed)
+        rows = (
+            f"SELECT {_CANONICAL}, src_row, {hashes}, CASE WHEN reason IS NULL THEN reason "
+            f"ELSE error('procmine: a row to quarantine') END AS reason "
+            f"FROM ({self._check_select(f'({staged})')})"
+        )
+        try:
+            self.con.execute(f"CREATE TEMP VIEW src_typed AS SELECT * FROM {reader}")
+            described = self.con.execute("DESCRIBE src_typed").fetchall()
+            if [r[0] for r in described] != self._src_columns():  # read the same way, or not
+                raise duckdb.InvalidInputException("the typed reader sees other columns")
+            self._run_with_progress(
+                f"COPY ({rows}) TO {_lit(str(self.partial))} (FORMAT parquet)", "read"
+            )
+            self.con.execute(f"CREATE TEMP VIEW written AS {self._read_written(self.partial)}")
+            clean = not self._find_repeated_hashes()
+        except duckdb.Error:  # a row to quarantine, or a line to reject: the full path says
+            clean = False
+        if clean:
+            self.con.execute("CREATE TEMP VIEW final AS SELECT * FROM written")
+            return True
+        for name in ("written", "src_typed"):
+            self.con.execute(f"DROP VIEW IF EXISTS {name}")
+        self.con.execute("DROP TABLE IF EXISTS repeated_hashes")
+        self.partial.unlink(missing_ok=True)
+        return False
+
+    def _fast_columns(self) -> frozenset[str]:
+        """Canonical columns the CSV reader can type itself: ISO timestamps and plain numbers
+        (as the sample shows them), unpadded; '1,234.5' or an offset would be rejected."""
+        if self.spec.format != "csv":
+            return frozenset()
+        chosen = set()
+        for canonical in (*TIMESTAMP_COLUMNS, "amount"):
+            column = self.spec.column_for(canonical)
+            if column is None or column in self._padded_columns():
+                continue
+            if canonical == "amount":
+                plain = self._scalar(
+                    f"SELECT count(*) FILTER (WHERE try_cast({_q(column)} AS DOUBLE) IS NULL) "
+                    f"FROM {self._sample()} WHERE {_q(column)} IS NOT NULL"
+                ) == 0
+            else:
+                plain = not self.spec.timestamp_format and (
+                    self._detect_timestamp_format(column) == "iso")
+            if plain:
+                chosen.add(canonical)
+        return frozenset(chosen)
 
     def _load_stored_hashes(self) -> None:
         """The content hashes of the rows already stored, to recognise them in one pass."""
@@ -301,15 +382,23 @@ class IngestRun:
             raise failure[0]
         self.progress(phase, 1.0)
 
-    def _stage_select(self) -> str:
-        """Typed canonical columns from ``src``, with the text of the columns that are typed."""
+    def _stage_select(self, source: str = "src", read_typed: frozenset[str] = frozenset()) -> str:
+        """Typed canonical columns from ``source``, with the text of the columns that are typed.
+
+        ``read_typed`` names the canonical columns that ``source`` already reads typed (see
+        ``_fast_pass``): they pass through, and stand for their own text, which is empty
+        exactly when the value is NULL and never fails to convert.
+        """
         typed: dict[str, str] = {c: self._text(c) for c in _STRING_COLUMNS}
         typed.update({c: self._timestamp_expr(c) for c in TIMESTAMP_COLUMNS})
         typed["amount"] = self._amount_expr()
         typed["error"] = self._error_expr()
+        texts = {c: self._text(c) for c in _CONVERTED_COLUMNS}
+        for canonical in read_typed:
+            typed[canonical] = texts[canonical] = _q(self.spec.mapping[canonical])
         src_columns = self._src_columns()
         inner = [f"{expr} AS {_q(name)}" for name, expr in typed.items()]
-        inner += [f"{self._text(c)} AS {_q(c + '__text')}" for c in _CONVERTED_COLUMNS]
+        inner += [f"{texts[c]} AS {_q(c + '__text')}" for c in _CONVERTED_COLUMNS]
         inner.append(f"lower({self._text(LIFECYCLE)}) AS lifecycle")
         inner.append(f"{self._text(INSTANCE)} AS instance")
         row = "_row" if "_row" in src_columns else "NULL"  # CSV lines are numbered later
@@ -324,8 +413,21 @@ class IngestRun:
         return (
             f"SELECT * EXCLUDE ({'unmapped_hash' if unmapped else 'src_row'}) "
             f"{'' if unmapped else ', src_row'}, {record} AS record_hash FROM ("
-            f"SELECT *, hash({_CANONICAL}) AS row_hash FROM (SELECT {', '.join(inner)} FROM src))"
+            f"SELECT *, hash({_CANONICAL}) AS row_hash FROM (SELECT {', '.join(inner)} "
+            f"FROM {source}))"
         )
+
+    def _has_unmapped(self) -> bool:
+        """Whether the source has columns no canonical column reads (then a record's hash
+        covers them too, and differs from the hash of its canonical values)."""
+        return any(c not in self.spec.mapping.values() for c in self._record_columns())
+
+    def _read_written(self, path: Path) -> str:
+        """A written batch file, with ``record_hash`` even where the file holds only
+        ``row_hash`` (every column mapped: the two are equal, so only one is written)."""
+        alias = "" if self._has_unmapped() else ", row_hash AS record_hash"
+        return (f"SELECT *{alias} FROM read_parquet({_lit(str(path))}, "
+                "file_row_number = true)")
 
     def _record_columns(self) -> list[str]:
         """The source's own columns (not the reader's record number)."""
@@ -347,6 +449,8 @@ class IngestRun:
         return "hash(" + ", ".join(f"{prefix}{i}" for i in range(n)) + ")"
 
     def _src_columns(self) -> list[str]:
+        if self._columns is None and self.spec.csv_reader is not None:
+            self._columns = list(self.spec.columns)  # the store described ``src`` already
         if self._columns is None:  # DESCRIBE re-sniffs a CSV: ask once
             self._columns = [r[0] for r in self.con.execute("DESCRIBE src").fetchall()]
         return self._columns
@@ -447,9 +551,13 @@ class IngestRun:
         quarantine shows what the file said; a good row keeps only the typed values.
         """
         if self.baseline is not None:
-            # Codes as constants: a scan of a registered table would hide DuckDB's progress.
+            # An ENUM of the codes: a cast looks a code up in a hash table, where NOT IN would
+            # compare it with each code in turn, and (unlike a join with a table of the codes)
+            # it keeps DuckDB's progress on the file being read.
             codes = ", ".join(_lit(code) for code in self.baseline.codes)
-            unknown_type = f"business_type IS NOT NULL AND business_type NOT IN ({codes})"
+            self.con.execute(f"CREATE OR REPLACE TYPE baseline_code AS ENUM ({codes})")
+            unknown_type = ("business_type IS NOT NULL AND "
+                            "try_cast(business_type AS baseline_code) IS NULL")
         else:
             unknown_type = "false"
         lifecycle_bad = (
@@ -477,6 +585,8 @@ class IngestRun:
             f"CASE WHEN reason IS NOT NULL THEN {c}__text END AS {c}__raw"
             for c in _CONVERTED_COLUMNS
         )
+        if not self._has_unmapped():
+            texts += ", record_hash"  # equal to row_hash: written once
         return f"""
             SELECT * EXCLUDE ({texts}), {raws},
                 CASE WHEN reason IS NOT NULL THEN {self._line_hash()} END AS line_hash,
@@ -531,10 +641,7 @@ class IngestRun:
         canonical values. Found from the written file's hash column alone; only a file that
         has copies is written a second time, with the copies marked.
         """
-        self.copies = self._scalar(
-            "SELECT count(*) FROM (SELECT record_hash FROM written WHERE reason IS NULL "
-            "GROUP BY record_hash HAVING count(*) > 1)"
-        )
+        self.copies = self._find_repeated_hashes()
         if not self.copies:
             self.con.execute("CREATE TEMP VIEW final AS SELECT * FROM written")
             return
@@ -545,15 +652,15 @@ class IngestRun:
                 SELECT file_row_number, row_number() OVER (
                     PARTITION BY record_hash, {_CANONICAL} ORDER BY file_row_number) AS copy
                 FROM written
-                WHERE reason IS NULL AND record_hash IN (
-                    SELECT record_hash FROM written WHERE reason IS NULL
-                    GROUP BY record_hash HAVING count(*) > 1)
+                WHERE reason IS NULL AND record_hash IN (SELECT record_hash FROM repeated_hashes)
             ) WHERE copy > 1
             """
         )
         marked = self.partial.with_suffix(".marked")
+        extra = "" if self._has_unmapped() else ", record_hash"  # an alias of row_hash
         self._run_with_progress(
-            "COPY (SELECT w.* EXCLUDE (file_row_number) REPLACE (CASE WHEN m.file_row_number "
+            f"COPY (SELECT w.* EXCLUDE (file_row_number{extra}) REPLACE (CASE WHEN "
+            "m.file_row_number "
             "IS NOT NULL THEN 'duplicate' ELSE w.reason END AS reason) FROM written w "
             "LEFT JOIN copy_marks m USING (file_row_number) ORDER BY w.file_row_number) "
             f"TO {_lit(str(marked))} (FORMAT parquet)",
@@ -561,9 +668,30 @@ class IngestRun:
         )
         marked.replace(self.partial)
         self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW final AS SELECT * FROM read_parquet("
-            f"{_lit(str(self.partial))}, file_row_number = true)"
+            f"CREATE OR REPLACE TEMP VIEW final AS {self._read_written(self.partial)}"
         )
+
+    def _find_repeated_hashes(self) -> int:
+        """Record hashes that occur more than once among the good rows, into the temp table
+        ``repeated_hashes``; returns how many there are.
+
+        Sorting the hashes (vectorised, in memory) costs a fraction of a hash aggregate over
+        millions of distinct keys; very large files, whose hashes would not sit in memory
+        comfortably, are grouped by DuckDB instead, which can spill to disk.
+        """
+        good = "SELECT record_hash FROM written WHERE reason IS NULL"
+        if self._scalar("SELECT count(*) FROM written WHERE reason IS NULL") > SORT_LIMIT:
+            self.con.execute(
+                f"CREATE TEMP TABLE repeated_hashes AS {good} GROUP BY ALL HAVING count(*) > 1"
+            )
+        else:
+            hashes = self.con.execute(good).fetchnumpy()["record_hash"]
+            hashes = np.sort(np.asarray(hashes, dtype=np.uint64))
+            repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+            self.con.register("repeated_arrow", pa.table({"record_hash": repeated}))
+            self.con.execute("CREATE TEMP TABLE repeated_hashes AS SELECT * FROM repeated_arrow")
+            self.con.unregister("repeated_arrow")
+        return self._scalar("SELECT count(*) FROM repeated_hashes")
 
     def _count(self) -> None:
         report = self.report
@@ -699,3 +827,15 @@ class IngestRun:
             FROM k LEFT JOIN quarantine_lines l USING (via, key, k)
             """
         )
+
+
+def _monotonic(progress: Progress) -> Progress:
+    """``progress`` never moving back within a phase (a CSV whose typed pass stopped is read
+    again by the full path: its bar waits until the second read passes the first)."""
+    reached: dict[str, float] = {}
+
+    def report(phase: str, fraction: float) -> None:
+        reached[phase] = max(reached.get(phase, 0.0), fraction)
+        progress(phase, reached[phase])
+
+    return report

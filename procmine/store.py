@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -257,20 +257,23 @@ class EventStore:
                     csv_path = self._transcode(source, encoding, progress)
                     cleanup.append(csv_path)
                 delim = column_map.delimiter if column_map and column_map.delimiter else None
-                options = ["all_varchar = true", "header = true", "store_rejects = true",
-                           "strict_mode = true"]
+                options = ["all_varchar = true", "header = true", "strict_mode = true"]
                 if delim:
                     options.append(f"delim = {_lit(delim)}")
+                reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"
                 try:
+                    # Lines the reader cannot split are kept in reject_errors (malformed_line).
                     con.execute(
-                        f"CREATE VIEW src AS SELECT * FROM read_csv({_lit(str(csv_path))}, "
-                        f"{', '.join(options)})"
+                        f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)"
                     )
                     names = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
                 except duckdb.Error as exc:
                     raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
-                spec = describe_source(source, names, column_map, fmt=fmt, encoding=encoding,
-                                       delimiter=delim)
+                spec = replace(
+                    describe_source(source, names, column_map, fmt=fmt, encoding=encoding,
+                                    delimiter=delim),
+                    csv_reader=reader,
+                )
             elif fmt == "parquet":
                 try:
                     names = con.sql(f"SELECT * FROM read_parquet({_lit(str(source))})").columns

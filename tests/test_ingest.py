@@ -14,9 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from procmine import ingest
 from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
 from procmine.eventlog import ColumnMap, load_column_map
+from procmine.ingest import IngestRun
 from procmine.store import EventStore
 
 HEADER = [
@@ -386,3 +388,76 @@ def test_progress_is_reported_by_phase_and_ends_complete(store: EventStore, tmp_
     fractions = [f for phase, f in calls if phase == "read"]
     assert all(0.0 <= f <= 1.0 for f in fractions)
     assert fractions == sorted(fractions)
+
+
+def _full_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ingest skip the typed CSV pass, so every value is read as text and converted."""
+    monkeypatch.setattr(IngestRun, "_fast_pass", lambda self: False)
+
+
+def test_the_typed_csv_pass_stores_what_the_full_path_stores(
+    tmp_path: Path, baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = good_rows(300)
+    rows[5][2] = rows[5][2].replace(" ", "T") + ".123456"  # ISO variants the reader parses itself
+    rows[6][2], rows[6][7] = "", "1e3"
+    path = write_csv(tmp_path / "log.csv", rows)
+    taken: list[bool] = []
+    fast = IngestRun._fast_pass
+
+    def spy(self: IngestRun) -> bool:
+        taken.append(fast(self))
+        return taken[-1]
+
+    monkeypatch.setattr(IngestRun, "_fast_pass", spy)
+    typed_store = EventStore(tmp_path / "typed")
+    typed_report = typed_store.ingest(path, baseline=baseline)
+    assert taken == [True]
+    _full_path_only(monkeypatch)
+    text_store = EventStore(tmp_path / "text")
+    text_report = text_store.ingest(path, baseline=baseline)
+    assert (typed_report.loaded, typed_report.reasons) == (text_report.loaded, {}) == (300, {})
+
+    def stored(store: EventStore) -> pd.DataFrame:
+        con = store.connect()
+        try:
+            return con.sql("SELECT * EXCLUDE (source_batch) FROM events_hashed "
+                           "ORDER BY row_hash").df()
+        finally:
+            con.close()
+
+    pd.testing.assert_frame_equal(stored(typed_store), stored(text_store))
+    # the hashes agree, so the full path recognises what the typed pass stored
+    again = typed_store.ingest(path, baseline=baseline)
+    assert again.reasons == {"already_in_store": 300}
+
+
+def test_a_value_the_typed_reader_rejects_past_the_sample_is_still_read(
+    store: EventStore, tmp_path: Path, baseline: Baseline
+) -> None:
+    rows = good_rows(20_100)  # the format checks sample the first 20,000 records
+    rows[20_050][7] = "1,234.50"  # a thousands separator: not a plain number, yet an amount
+    rows[20_060][2] = "2026-09-05 09:00:00+08:00"  # an offset, outside the sampled format
+    rows[20_070][3] = "not a time"
+    report = store.ingest(write_csv(tmp_path / "log.csv", rows), baseline=baseline)
+    assert (report.loaded, report.reasons) == (20_099, {"bad_timestamp": 1})
+    q = quarantine(report.quarantine_file)
+    assert q[["source_row", "end_time"]].values.tolist() == [["20072", "not a time"]]
+    events = store.read_events().to_pandas().set_index(["case_id", "activity"])
+    amount = events.loc[(rows[20_050][0], rows[20_050][1]), "amount"]
+    assert amount == pytest.approx(1234.5)
+
+
+def test_copies_are_found_the_same_by_sorting_and_by_grouping_hashes(
+    tmp_path: Path, baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = good_rows(500)
+    rows += [list(rows[10]), list(rows[20]), list(rows[10])]
+    path = write_csv(tmp_path / "log.csv", rows)
+    sorted_report = EventStore(tmp_path / "sorted").ingest(path, baseline=baseline)
+    monkeypatch.setattr(ingest, "SORT_LIMIT", 0)  # DuckDB groups the hashes instead
+    grouped_report = EventStore(tmp_path / "grouped").ingest(path, baseline=baseline)
+    for report in (sorted_report, grouped_report):
+        assert (report.loaded, report.reasons) == (500, {"duplicate": 3})
+        assert sorted(quarantine(report.quarantine_file)["source_row"].astype(int)) == [
+            502, 503, 504]
