@@ -410,7 +410,8 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
     candidates = bound.loc[bound["material"], keys]
     needed = pd.concat([candidates, tellers.loc[tellers["material"], keys].dropna()])
     needed = needed.astype(object).drop_duplicates()
-    exact = (data.level_statistics(("branch",), with_share=False, within=needed)["branch"]
+    exact = (data.level_statistics(("branch",), with_share=False, within=needed,
+                                   brief=True)["branch"]
              if len(needed) else teller_stats.drop(columns=["teller_id"]).iloc[:0])
     stats = outline.drop(columns=["upper"]).merge(exact, on=keys, how="left",
                                                   suffixes=("_sum", ""))
@@ -535,7 +536,7 @@ def find_bottlenecks(
         if refs["share_reference"].isna().all() and references.table is None:
             return []  # no business types the baseline knows, no SOP references
         data.set_references(references.table)
-        teller_stats = data.statistics("teller", with_share=False)
+        teller_stats = data.statistics("teller", with_share=False, brief=True)
         tellers = _level_frame(teller_stats, refs, references, ["teller_id", "branch_id"],
                                ratio, min_cases)
         branches, candidates = _branch_frame(data, teller_stats, tellers, refs, references,
