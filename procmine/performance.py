@@ -694,9 +694,16 @@ class StepData:
             name = f"kept_pairs_{len(self._views)}"
             previous = f"steps_{len(self._views)}"
             self._tables[name] = kept
-            self._views = {(previous if k == "steps" else k): v for k, v in self._views.items()}
-            self._views["steps"] = (f"SELECT {wanted} FROM {previous} s "
-                                    f"JOIN {name} USING (business_type, activity)")
+            narrowed = (f"SELECT {wanted} FROM {previous} s "
+                        f"JOIN {name} USING (business_type, activity)")
+            views: dict[str, str] = {}
+            for key, sql in self._views.items():  # the views over ``steps`` come after it
+                if key == "steps":
+                    views[previous] = sql
+                    views["steps"] = narrowed
+                else:
+                    views[key] = sql
+            self._views = views
             return
         con = self._connection()
         con.register("kept_pairs", kept)
