@@ -18,7 +18,9 @@ in its own process so its peak memory (max RSS) is its own:
   it computes three levels of exact medians, the tests and the evidence. The ~50 s of
   DESIGN.md is the EventLog-object path (``pm4py.convert_to_event_log`` first), not timed.
 
-The ratio column is each contender's time over ``duckdb_groupby``'s.
+The ratio column is each contender's time over ``duckdb_groupby``'s; ``cpu_seconds`` and
+``cpu_ratio`` the same in CPU time of the contender's process (``time.process_time``), which
+other processes on a loaded machine disturb less than wall time.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ from procmine.baseline import load_baseline
 from procmine.bottlenecks import find_bottlenecks
 from procmine.store import EventStore
 store, baseline = EventStore(home), load_baseline()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 findings = find_bottlenecks(store, baseline)
-seconds = time.perf_counter() - t
+seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(findings)} findings"
 """,
     "find_bottlenecks+evidence": """
@@ -56,39 +58,39 @@ from procmine.baseline import load_baseline
 from procmine.bottlenecks import find_bottlenecks
 from procmine.store import EventStore
 store, baseline = EventStore(home), load_baseline()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 findings = find_bottlenecks(store, baseline, evidence=True)
-seconds = time.perf_counter() - t
+seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(findings)} findings with evidence"
 """,
     "duckdb_groupby": """
 from procmine.store import EventStore
 con = EventStore(home).connect()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 rows = con.execute('''
     SELECT teller_id, business_type, activity, count(*) AS n,
            quantile_cont(epoch(end_time - start_time), [0.5, 0.9]) AS q
     FROM events GROUP BY ALL
 ''').fetchall()
-seconds = time.perf_counter() - t
+seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(rows)} groups"
 """,
     "pandas_groupby": """
 import pandas as pd
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 frame = pd.read_parquet(f"{home}/store/events", columns=[
     "teller_id", "business_type", "activity", "start_time", "end_time", "reason"])
 frame = frame[frame["reason"].isna()]
 frame["service"] = (frame["end_time"] - frame["start_time"]).dt.total_seconds()
 grouped = frame.groupby(["teller_id", "business_type", "activity"])["service"]
 result = pd.concat([grouped.count(), grouped.median(), grouped.quantile(0.9)], axis=1)
-seconds = time.perf_counter() - t
+seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(result)} groups (Parquet read included)"
 """,
     "pm4py_service_time": """
 import pandas as pd
 import pm4py
-t0 = time.perf_counter()
+t0, c = time.perf_counter(), time.process_time()
 frame = pd.read_parquet(f"{home}/store/events", columns=[
     "case_id", "teller_id", "business_type", "activity", "start_time", "end_time", "reason"])
 frame = frame[frame["reason"].isna()]
@@ -101,13 +103,14 @@ result = pm4py.get_service_time(log, aggregation_measure="median",
                                 start_timestamp_key="start_timestamp",
                                 timestamp_key="time:timestamp")
 call = time.perf_counter() - t
-seconds = time.perf_counter() - t0
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c
 note = f"{len(result)} groups, median only; pm4py call {call:.2f} s + Parquet read {t - t0:.2f} s"
 """,
 }
 
 _EPILOGUE = """
 print(seconds)
+print(cpu)
 # VmHWM is this process's own peak; ru_maxrss would carry the parent's over fork + exec.
 print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)
 print(note)
@@ -128,12 +131,12 @@ def ensure_store(events: int, seed: int = 11) -> Path:
     return home
 
 
-def _run(name: str, home: Path) -> tuple[float, float, str]:
+def _run(name: str, home: Path) -> tuple[float, float, float, str]:
     code = _PRELUDE + _CONTENDERS[name] + _EPILOGUE
     result = subprocess.run([sys.executable, "-c", code, str(home)], check=True,
                             capture_output=True, text=True)
     lines = result.stdout.strip().splitlines()
-    return float(lines[-3]), float(lines[-2]), lines[-1]
+    return float(lines[-4]), float(lines[-3]), float(lines[-2]), lines[-1]
 
 
 def run(events: int = 10_000_000, repeat: int = 3,
@@ -141,27 +144,29 @@ def run(events: int = 10_000_000, repeat: int = 3,
     """Time every contender on the same store; the best of ``repeat`` runs (pm4py: one run)."""
     home = ensure_store(events)
     names = [n for n in _CONTENDERS if pm4py or not n.startswith("pm4py")]
-    results: dict[str, tuple[float, float, str]] = {}
+    results: dict[str, tuple[float, float, float, str]] = {}
     for round_ in range(repeat):
         for name in names:  # interleaved, so background load hits all alike
             if round_ and name.startswith("pm4py"):
                 continue
-            seconds, peak, note = _run(name, home)
+            seconds, cpu, peak, note = _run(name, home)
             best = results.get(name)
             if best is None or seconds < best[0]:
-                results[name] = (seconds, peak, note)
-    base = results["duckdb_groupby"][0]
+                results[name] = (seconds, cpu, peak, note)
+    base, base_cpu = results["duckdb_groupby"][:2]
     return [
         {
             "bench": "slow steps",
             "input": f"{events:,} events",
             "contender": name,
             "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu, 2),
             "peak_mb": round(peak),
             "ratio": round(seconds / base, 2),
+            "cpu_ratio": round(cpu / base_cpu, 2),
             "note": note,
         }
-        for name, (seconds, peak, note) in results.items()
+        for name, (seconds, cpu, peak, note) in results.items()
     ]
 
 

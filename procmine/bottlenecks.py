@@ -85,6 +85,10 @@ __all__ = [
 
 _Arr = npt.NDArray[Any]
 _PAIR: Final[list[str]] = ["business_type", "activity"]
+#: The columns of the steps the statistics and tests of the tested pairs read.
+_KEPT_COLUMNS: Final[list[str]] = ["case_id", "business_type", "activity", "teller_id",
+                                   "branch_id", "started", "service_seconds",
+                                   "service_is_inferred"]
 #: Groups with fewer steps than this do not weigh in a pace estimate.
 _PACE_MIN_STEPS: Final[int] = 5
 
@@ -395,6 +399,10 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
     passes the material rule (its candidates, returned too) can be material; those and the
     branch groups of material tellers (whose branch median a finding reports) get their exact
     statistics, in one query over their steps. The others keep NaN statistics: not material.
+
+    The steps of the pairs to test (those of material tellers and of candidates, which hold
+    every group that needs exact statistics) are kept from here on (:meth:`StepData.keep_pairs`):
+    the exact statistics and the tests read them, not the whole store again.
     """
     keys = ["branch_id", *_PAIR]
     sums = {"count": ("count", "sum"), "upper": ("median_seconds", "max")}
@@ -408,9 +416,11 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
     bound = _level_frame(outline.assign(median_seconds=outline["upper"]), refs, references,
                          ["branch_id"], ratio * (1 - 1e-9), min_cases, tellers=tellers)
     candidates = bound.loc[bound["material"], keys]
+    data.keep_pairs(_tested_pairs(tellers, candidates), _KEPT_COLUMNS)
     needed = pd.concat([candidates, tellers.loc[tellers["material"], keys].dropna()])
     needed = needed.astype(object).drop_duplicates()
-    exact = (data.level_statistics(("branch",), with_share=False, within=needed)["branch"]
+    exact = (data.level_statistics(("branch",), with_share=False, within=needed,
+                                   brief=True)["branch"]
              if len(needed) else teller_stats.drop(columns=["teller_id"]).iloc[:0])
     stats = outline.drop(columns=["upper"]).merge(exact, on=keys, how="left",
                                                   suffixes=("_sum", ""))
@@ -422,6 +432,13 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
     branches = _level_frame(stats, refs, references, ["branch_id"], ratio, min_cases,
                             tellers=tellers)
     return branches, candidates
+
+
+def _tested_pairs(tellers: pd.DataFrame, candidates: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (business type, step) pairs to test: those of material tellers and of candidate
+    branches."""
+    tested = pd.concat([tellers.loc[tellers["material"], _PAIR], candidates[_PAIR]])
+    return sorted({(str(a), str(b)) for a, b in tested.itertuples(index=False)})
 
 
 def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
@@ -535,13 +552,12 @@ def find_bottlenecks(
         if refs["share_reference"].isna().all() and references.table is None:
             return []  # no business types the baseline knows, no SOP references
         data.set_references(references.table)
-        teller_stats = data.statistics("teller", with_share=False)
+        teller_stats = data.statistics("teller", with_share=False, brief=True)
         tellers = _level_frame(teller_stats, refs, references, ["teller_id", "branch_id"],
                                ratio, min_cases)
         branches, candidates = _branch_frame(data, teller_stats, tellers, refs, references,
                                              ratio, min_cases)
-        tested = pd.concat([tellers.loc[tellers["material"], _PAIR], candidates[_PAIR]])
-        pairs = sorted({(str(a), str(b)) for a, b in tested.itertuples(index=False)})
+        pairs = _tested_pairs(tellers, candidates)
         _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
                                   ("branch", branches, ["branch_id"], True)))
         months = _months(bank)

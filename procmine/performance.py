@@ -532,7 +532,8 @@ class StepData:
         if self.con is not None:
             self.con.close()
 
-    def statistics(self, by: Level = "teller", *, with_share: bool = True) -> pd.DataFrame:
+    def statistics(self, by: Level = "teller", *, with_share: bool = True,
+                   brief: bool = False) -> pd.DataFrame:
         """Service-time statistics per (level keys) x business type x step.
 
         Columns: the level's keys, ``business_type``, ``activity``, ``count``,
@@ -545,17 +546,20 @@ class StepData:
         ``ref_total``, ``ref_min``, ``ref_max`` (of their references) and ``sop_key`` (the
         most frequent, the smallest among ties). Medians and p90 are exact
         (``quantile_cont``); steps with no service time (a first step without start or call
-        time) are left out.
+        time) are left out. With ``brief`` only the keys, ``count``, ``median_seconds``,
+        ``p90_seconds``, ``standard_seconds`` and the reference columns (a cheaper pass).
         """
-        return self.level_statistics((by,), with_share=with_share)[by]
+        return self.level_statistics((by,), with_share=with_share, brief=brief)[by]
 
     def level_statistics(self, levels: Sequence[Level], *, with_share: bool = True,
-                         within: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+                         within: pd.DataFrame | None = None,
+                         brief: bool = False) -> dict[str, pd.DataFrame]:
         """:meth:`statistics` of several levels in one pass over the steps (GROUPING SETS).
 
         ``within`` (a frame of some of the levels' key columns, e.g. ``branch_id``,
         ``business_type``, ``activity``) restricts the steps to those of its rows (by
         equality: a NULL key matches nothing), for the statistics of a few groups.
+        ``brief`` as in :meth:`statistics`.
         """
         wanted = list(dict.fromkeys(levels))
         if not wanted:
@@ -589,16 +593,18 @@ class StepData:
         level_id = f"grouping({', '.join(columns)})"
         references = (["ref_steps", "ref_total", "ref_min", "ref_max", "sop_key"]
                       if self.referenced else [])
-        stats = ["count", "mean_seconds", "total_seconds", "inferred", "first_started",
-                 "last_started", *(["share"] if with_share else []), *references]
-        frame = self._run(f"""
-            WITH grouped AS (
-                SELECT {", ".join(columns)}, {level_id} AS grouping_id, count(*) AS count,
-                       quantile_cont(service_seconds, [0.5, 0.9]) AS quantiles,
+        more = [] if brief else ["mean_seconds", "total_seconds", "inferred", "first_started",
+                                 "last_started"]
+        stats = ["count", *more, *(["share"] if with_share else []), *references]
+        sums = "" if brief else """,
                        avg(service_seconds) AS mean_seconds,
                        sum(service_seconds) AS total_seconds,
                        count(*) FILTER (WHERE service_is_inferred) AS inferred,
-                       min(started) AS first_started, max(started) AS last_started{extra}
+                       min(started) AS first_started, max(started) AS last_started"""
+        frame = self._run(f"""
+            WITH grouped AS (
+                SELECT {", ".join(columns)}, {level_id} AS grouping_id, count(*) AS count,
+                       quantile_cont(service_seconds, [0.5, 0.9]) AS quantiles{sums}{extra}
                 FROM {source}
                 WHERE service_seconds IS NOT NULL
                 GROUP BY GROUPING SETS ({grouping})
@@ -613,8 +619,7 @@ class StepData:
             mask = sum(1 << (len(columns) - 1 - columns.index(c))
                        for c in columns if c not in keys)
             part = frame[frame["grouping_id"] == mask]
-            order = [*keys, "count", "median_seconds", "p90_seconds", "mean_seconds",
-                     "total_seconds", "inferred", "first_started", "last_started",
+            order = [*keys, "count", "median_seconds", "p90_seconds", *more,
                      *(["share"] if with_share else []), "standard_seconds", *references]
             # text keys stay objects even when all empty (DuckDB gives float NaN columns then)
             out[by] = (part[order].astype({k: object for k in keys})
@@ -689,9 +694,16 @@ class StepData:
             name = f"kept_pairs_{len(self._views)}"
             previous = f"steps_{len(self._views)}"
             self._tables[name] = kept
-            self._views = {(previous if k == "steps" else k): v for k, v in self._views.items()}
-            self._views["steps"] = (f"SELECT {wanted} FROM {previous} s "
-                                    f"JOIN {name} USING (business_type, activity)")
+            narrowed = (f"SELECT {wanted} FROM {previous} s "
+                        f"JOIN {name} USING (business_type, activity)")
+            views: dict[str, str] = {}
+            for key, sql in self._views.items():  # the views over ``steps`` come after it
+                if key == "steps":
+                    views[previous] = sql
+                    views["steps"] = narrowed
+                else:
+                    views[key] = sql
+            self._views = views
             return
         con = self._connection()
         con.register("kept_pairs", kept)
