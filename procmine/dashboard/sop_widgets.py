@@ -55,12 +55,16 @@ def version_label(version: SopVersion) -> str:
             f"{version.when:%Y-%m-%d} · {version.short}")
 
 
-def pick_sop(sops: Sequence[Sop], key: str, label: str | None = None) -> Sop | None:
-    """A select box of SOPs (by id, titled in the session's language); None when empty."""
+def pick_sop(sops: Sequence[Sop], key: str, label: str | None = None,
+             default: str | None = None) -> Sop | None:
+    """A select box of SOPs (by id, titled in the session's language), on ``default`` at
+    first if given; None when empty."""
     if not sops:
         return None
     by_id = {s.id: s for s in sops}
-    chosen = st.selectbox(label or tr("sops.open"), list(by_id), key=key,
+    ids = list(by_id)
+    chosen = st.selectbox(label or tr("sops.open"), ids, key=key,
+                          index=ids.index(default) if default in by_id else 0,
                           format_func=lambda i: sop_label(by_id[i]))
     return by_id.get(chosen) if chosen is not None else None
 
