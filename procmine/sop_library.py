@@ -427,8 +427,7 @@ class SopLibrary:
         with _locked(self.root):
             head = self.current(sop_id)
             _check_editor(editor, head.sop)
-            if head.sop.status != "draft":
-                raise WorkflowError(f"{sop_id} is {head.sop.status}; only a draft goes to review")
+            _check_status(head.sop, "draft", "goes to review")
             return self._transition(head, editor, "submit", "in_review", note, {}, today)
 
     def approve(self, sop_id: str, *, user: Any, comment: str = "",
@@ -441,8 +440,7 @@ class SopLibrary:
         with _locked(self.root):
             head = self.current(sop_id)
             sop = head.sop
-            if head.sop.status != "in_review":
-                raise WorkflowError(f"{sop_id} is {sop.status}; only an SOP in review is approved")
+            _check_status(sop, "in_review", "is approved")
             _check_reviewer(editor, sop, "approve")
             authors = self.authors_since_approval(sop_id)
             if editor.username in authors:
@@ -466,9 +464,7 @@ class SopLibrary:
             raise WorkflowError("a rejection says why (comment)")
         with _locked(self.root):
             head = self.current(sop_id)
-            if head.sop.status != "in_review":
-                raise WorkflowError(f"{sop_id} is {head.sop.status}; only an SOP in review "
-                                    "is rejected")
+            _check_status(head.sop, "in_review", "is rejected")
             _check_reviewer(editor, head.sop, "reject")
             return self._transition(head, editor, "reject", "draft", comment, {}, today)
 
@@ -481,9 +477,7 @@ class SopLibrary:
         day = today or datetime.now(UTC).date()
         with _locked(self.root):
             head = self.current(sop_id)
-            if head.sop.status != "approved":
-                raise WorkflowError(f"{sop_id} is {head.sop.status}; only an approved SOP is "
-                                    "retired")
+            _check_status(head.sop, "approved", "is retired")
             _check_reviewer(editor, head.sop, "retire")
             fields: dict[str, Any] = {"effective": max(day, head.sop.effective)}
             return self._transition(head, editor, "retire", "retired", note, fields, today)
@@ -647,6 +641,12 @@ def _set_adoption(text: str, adoption: dict[str, date]) -> str:
         skipping = False
         out.append(line)
     return "---\n" + "".join(out) + "---\n" + body
+
+
+def _check_status(sop: Sop, wanted: str, what: str) -> None:
+    names = {"draft": "a draft", "in_review": "an SOP in review", "approved": "an approved SOP"}
+    if sop.status != wanted:
+        raise WorkflowError(f"{sop.id} is {sop.status}; only {names[wanted]} {what}")
 
 
 def _check_reviewer(editor: Editor, sop: Sop, action: str) -> None:

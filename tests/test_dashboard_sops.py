@@ -17,54 +17,16 @@ from procmine.i18n import t
 from procmine.sop_library import Editor, SopLibrary
 from procmine.store import EventStore
 from procmine.workspace import bundled_demo_log
+from tests.test_sop_library import SOP_TEXT
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 ZH = "zh-CN"
 
-SOP_P17 = """\
----
-id: SOP-P17
-title: {zh: 活期现金存款, en: Current-account cash deposit}
-business_types: [P17]
-owner_group: accounting-and-cash
-version: "1.2"
-status: approved
-effective: 2026-03-01
-review_due: 2027-03-01
-approved_by: zhao
-steps:
-  - id: call_number
-    activity: Call number
-    standard_seconds: 30
-  - id: count_cash
-    activity: Count cash
-    standard_seconds: 30
-    controls: [当面点清]
-  - id: enter_transaction
-    activity: Enter transaction
-    standard_seconds: 60
----
-# 活期现金存款 Current-account cash deposit
-
-## 操作步骤 Steps
-
-### 1. 叫号 Call number {#call_number}
-
-叫号，请客户到窗口。
-
-### 2. 点钞 Count cash {#count_cash}
-
-当面点清，唱收唱付。
-
-### 3. 录入交易 Enter transaction {#enter_transaction}
-
-在核心系统录入，核对金额。
-
-## 常见差错 Common errors
-
-- 点钞后未复核金额。
-"""
+# the library tests' SOP with other step times: Count cash 30 s, Enter transaction 60 s
+SOP_P17 = (SOP_TEXT
+           .replace("standard_seconds: 60\n    controls", "standard_seconds: 30\n    controls")
+           .replace("    standard_seconds: 30\n---", "    standard_seconds: 60\n---"))
 
 SOP_P28 = """\
 ---
