@@ -10,6 +10,12 @@ in its own process so its peak memory (max RSS) is its own:
 - ``find_bottlenecks+evidence``: the same with the evidence of every finding (``--json``);
 - ``duckdb_groupby``: one DuckDB GROUP BY computing count, median and p90 of the service time
   per teller x type x step over the same store (the floor for any exact per-group median);
+- ``exact_statistics``: the floor of the analysis: only the exact statistics it cannot do
+  without, in plain DuckDB SQL: count, median and p90 per teller x branch x type x step, and
+  per type x step bank-wide with the median share of the transaction's dwell time (the
+  baseline-share reference; a window over each case). No tests, no branch level, no pace;
+- ``duckdb_scan``: one pass over the columns the analysis reads, with no median (the floor
+  of any analysis of this store, for the pm4py comparison);
 - ``pandas_groupby``: the same statistics with pandas (reading the store's Parquet included);
 - ``pm4py_service_time``: ``pm4py.get_service_time`` (median) with a teller|type|step activity
   key, on the store's events read into pandas (the read is timed too; the note splits it).
@@ -74,6 +80,39 @@ rows = con.execute('''
 ''').fetchall()
 seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(rows)} groups"
+""",
+    "exact_statistics": """
+from procmine.store import EventStore
+con = EventStore(home).connect()
+t, c = time.perf_counter(), time.process_time()
+tellers = con.execute('''
+    SELECT teller_id, branch_id, business_type, activity, count(*) AS n,
+           quantile_cont(epoch(end_time - start_time), [0.5, 0.9]) AS q
+    FROM events GROUP BY ALL
+''').fetchall()
+bank = con.execute('''
+    SELECT business_type, activity, count(*) AS n, quantile_cont(service, [0.5, 0.9]) AS q,
+           quantile_cont(service / nullif(dwell, 0), 0.5) AS share
+    FROM (SELECT business_type, activity, epoch(end_time - start_time) AS service,
+                 epoch(max(end_time) OVER c - min(start_time) OVER c) AS dwell
+          FROM events WINDOW c AS (PARTITION BY case_id))
+    GROUP BY ALL
+''').fetchall()
+seconds, cpu = time.perf_counter() - t, time.process_time() - c
+note = (f"the exact statistics alone: {len(tellers):,} teller groups; "
+        f"{len(bank)} bank pairs with median share")
+""",
+    "duckdb_scan": """
+from procmine.store import EventStore
+con = EventStore(home).connect()
+t, c = time.perf_counter(), time.process_time()
+rows = con.execute('''
+    SELECT count(teller_id), count(branch_id), count(business_type), count(activity),
+           count(case_id), sum(epoch(end_time - start_time))
+    FROM events
+''').fetchall()
+seconds, cpu = time.perf_counter() - t, time.process_time() - c
+note = "one pass over the columns the analysis reads, no median"
 """,
     "pandas_groupby": """
 import pandas as pd
