@@ -8,6 +8,7 @@ Example:
     $ echo 's3cret-pass' | procmine user add wang.fang --role teller --teller-id 0103 \\
           --password-stdin
     $ procmine user list --json
+    $ procmine user audit --action sop.approve
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from procmine.appdb import list_audit
 from procmine.auth import (
     DEMO_PASSWORD,
     ROLES,
@@ -168,6 +170,34 @@ def list_(home: HomeOption = None, as_json: JsonOption = False) -> None:
             u.branch_id or "",
             "disabled" if u.disabled else "active",
         )
+    out.print(table)
+
+
+@user_app.command("audit")
+def audit(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's rows.")] = None,
+    action: Annotated[str | None, typer.Option(
+        "--action", help="Only this action, e.g. sop.approve, auth.sign_in_failed.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The audit trail, newest first: user changes, sign-ins and every SOP action (save,
+    submit, approve, reject, retire, refused conflict)."""
+    rows = list_audit(home, username=user, action=action, limit=limit)
+    if as_json:
+        sys.stdout.write(json.dumps(
+            [{"at": r.at.isoformat(), "username": r.username, "action": r.action,
+              "detail": r.detail} for r in rows], ensure_ascii=False, indent=2) + "\n")
+        return
+    if not rows:
+        out.print("no audit rows" + (" match" if user or action else " yet"))
+        return
+    table = Table(title=f"audit trail: {len(rows)} newest rows")
+    for col in ("at (UTC)", "user", "action", "detail"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.at.strftime("%Y-%m-%d %H:%M:%S"), r.username, r.action, r.detail)
     out.print(table)
 
 

@@ -184,11 +184,15 @@ def _parse_message(message: str) -> tuple[str, dict[str, str]]:
 class SopLibrary:
     """The SOP library's git working copy (see the module documentation)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, audit_home: str | Path | None = None) -> None:
         self.root = Path(root)
         if not (self.root / ".git").exists():
             raise ProcmineError(f"{self.root} is not an SOP library (no git repository)")
         self._parsed: dict[bytes, Sop] = {}
+        #: The workspace whose app database gets an audit row for each action (``sop.save``,
+        #: ``sop.submit``, ``sop.approve``, ``sop.reject``, ``sop.retire``, ``sop.conflict``);
+        #: None: the git history is the only record.
+        self.audit_home = Path(audit_home) if audit_home is not None else None
 
     # -- opening ---------------------------------------------------------------------------------
 
@@ -215,7 +219,7 @@ class SopLibrary:
                         {"Procmine-Action": "seed"}), author=_SEED_AUTHOR,
                         committer=_SEED_AUTHOR)
                     repo.close()
-        return cls(root)
+        return cls(root, audit_home=root.parent)
 
     @contextmanager
     def _repo(self) -> Iterator[Repo]:
@@ -509,7 +513,20 @@ class SopLibrary:
                                       committer=_signature(editor), author_timestamp=stamp,
                                       commit_timestamp=stamp, author_timezone=0,
                                       commit_timezone=0)
+        self._audit(editor, action, f"{sop_id} {version} {status}: "
+                    f"{note.strip().splitlines()[0] if note.strip() else ''} "
+                    f"(commit {commit.decode()[:10]})")
         return commit.decode()
+
+    def _audit(self, editor: Editor, action: str, detail: str) -> None:
+        """One audit row in the workspace's app database, beside the git history (the audit
+        trail the operations department reads with the sign-ins and user changes)."""
+        if self.audit_home is None:
+            return
+        from procmine.appdb import record_audit, session_for
+
+        with session_for(self.audit_home) as session:
+            record_audit(session, editor.username, f"sop.{action}", detail)
 
     def _check_worktree(self, sop_id: str) -> None:
         if f"{sop_id}.md" in self.pending_edits():
@@ -562,6 +579,8 @@ class SopLibrary:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             ref = f"refs/procmine/conflicts/{sop_id}/{editor.username}-{stamp}"
             repo.refs[Ref(ref.encode())] = commit.id
+        self._audit(editor, "conflict", f"{sop_id}: save refused, the same lines changed "
+                    f"since {parent[:10]}; the text is kept on {ref}")
         return ref
 
     def kept_text(self, ref: str, sop_id: str) -> str:

@@ -77,6 +77,17 @@ def test_save_submit_approve_from_the_command_line(tmp_path: Path) -> None:
     diff = runner.invoke(app, ["sop", "diff", "SOP-P17", history[3]["commit"][:8],
                                history[0]["commit"][:8], "--home", str(home)])
     assert "+" in diff.stdout and "唱收（大声）" in diff.stdout
+    # the same actions in the app's audit trail, beside the user changes
+    audit = json.loads(runner.invoke(app, ["user", "audit", "--home", str(home), "--json"])
+                       .stdout)
+    assert [(r["username"], r["action"]) for r in audit] == [
+        ("wang", "sop.approve"), ("li", "sop.submit"), ("li", "sop.save"),
+        ("wang", "user.add"), ("li", "user.add")]
+    assert audit[2]["detail"].startswith(f"SOP-P17 {history[2]['version']} draft: "
+                                         "Say the amount aloud (commit ")
+    only = runner.invoke(app, ["user", "audit", "--action", "sop.approve", "--home", str(home)])
+    assert only.exit_code == 0
+    assert "sop.approve" in only.stdout and "sop.save" not in only.stdout
     # through the entry point: a user's mistake is a message and exit code 2, no traceback
     unknown = subprocess.run([sys.executable, "-m", "procmine.cli", "sop", "approve", "SOP-P17",
                               "--user", "nobody", "--home", str(home)],

@@ -34,7 +34,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("add", "list", "set-role", "seed-demo"):
+    for command in ("add", "list", "audit", "set-role", "seed-demo"):
         result = runner.invoke(user_app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "--home" in result.output

@@ -28,7 +28,8 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "my_figures.py": "我的指标", "bottlenecks.py": "慢步骤",
           "business_types.py": "业务类型", "tellers.py": "柜员",
           "baseline.py": "业务时间基准", "sop_library.py": "操作规程库",
-          "sop_editor.py": "规程编辑", "sop_review.py": "规程审批", "sop_history.py": "规程历史"}
+          "sop_editor.py": "规程编辑", "sop_review.py": "规程审批", "sop_history.py": "规程历史",
+          "audit.py": "审计日志"}
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +258,21 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     profile = teller_profile(EventStore(home), load_baseline(), teller)
     assert len(at.dataframe[0].value) == len(profile["steps"])
     assert len(profile["months"]) == 2  # the demo log spans September and October
+
+
+def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None:
+    at = app_as("operations", home).run()
+    at.switch_page("procmine/dashboard/audit.py").run()
+    assert not at.exception
+    rows = at.dataframe[0].value
+    actions = list(rows[t("audit.action", "zh-CN")])
+    # the demo's SOP-P18 3.0: written and submitted by reviewer, approved by reviewer2
+    approvals = rows[rows[t("audit.action", "zh-CN")] == "sop.approve"]
+    assert list(approvals[t("audit.user", "zh-CN")]) == ["reviewer2"]
+    assert str(approvals[t("audit.detail", "zh-CN")].iloc[0]).startswith("SOP-P18 3.0 approved")
+    assert {"sop.save", "sop.submit", "user.add"} <= set(actions)
+    at.selectbox(key="audit_action").set_value("sop.submit").run()
+    assert not at.exception
+    only = at.dataframe[0].value
+    assert set(only[t("audit.action", "zh-CN")]) == {"sop.submit"}
+    assert list(only[t("audit.user", "zh-CN")]) == ["reviewer"]

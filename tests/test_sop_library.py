@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dulwich.repo import Repo
 
+from procmine.appdb import list_audit
 from procmine.sop_library import (
     Editor,
     SaveConflict,
@@ -305,3 +306,32 @@ def test_new_sop_is_saved_as_a_first_draft(library: SopLibrary) -> None:
     assert library.approved("SOP-P18") is None
     assert parse_sop(text).id == "SOP-P18"
     assert saved.when.date() == datetime.now(UTC).date()
+
+
+def test_every_action_is_in_the_app_audit_trail(library: SopLibrary) -> None:
+    home = library.root.parent
+    head = library.current("SOP-P17")
+    saved = library.save("SOP-P17", _edit(head.sop.text, "叫号，", "叫号后，"), user=ALICE,
+                         note="Wording\n\nlonger reason", base=head.commit).version
+    library.submit("SOP-P17", user=ALICE)
+    library.reject("SOP-P17", user=BOB, comment="Keep the old wording")
+    library.submit("SOP-P17", user=ALICE, note="Again")
+    approved = library.approve("SOP-P17", user=BOB, comment="OK")
+    # a refused save is audited too, with the ref that keeps its text
+    with pytest.raises(SaveConflict) as caught:
+        library.save("SOP-P17", _edit(head.sop.text, "叫号，", "请叫号，"), user=ALICE,
+                     note="Clash", base=head.commit)
+    rows = list(reversed(list_audit(home)))  # oldest first
+    assert [(r.username, r.action) for r in rows] == [
+        ("alice", "sop.save"), ("alice", "sop.submit"), ("bob", "sop.reject"),
+        ("alice", "sop.submit"), ("bob", "sop.approve"), ("alice", "sop.conflict")]
+    assert rows[0].detail == f"SOP-P17 1.3 draft: Wording (commit {saved.commit[:10]})"
+    assert rows[2].detail.startswith("SOP-P17 1.3 draft: Keep the old wording (commit ")
+    assert rows[4].detail == f"SOP-P17 1.3 approved: OK (commit {approved.commit[:10]})"
+    assert caught.value.kept_ref in rows[5].detail
+    # every audited commit is in the history, with the same author and action
+    history = {v.commit[:10]: v for v in library.history("SOP-P17")}
+    for row in rows[:5]:
+        commit = row.detail.rsplit("(commit ", 1)[1].rstrip(")")
+        assert (history[commit].author, "sop." + history[commit].action) == (
+            row.username, row.action)

@@ -50,6 +50,7 @@ PAGES: tuple[PageSpec, ...] = (
              ("reviewer",)),
     PageSpec("sop_history.py", "sop-history", "nav.sop_history", ":material/history:",
              ("operations", "reviewer", "trainer")),
+    PageSpec("audit.py", "audit", "nav.audit", ":material/policy:", ("operations",)),
     PageSpec("my_figures.py", "my-figures", "nav.my_figures", ":material/person:", ("teller",)),
     PageSpec("baseline.py", "baseline", "nav.baseline", ":material/timer:", ROLES),
 )
