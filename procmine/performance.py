@@ -2,8 +2,9 @@
 
 A transaction (case) runs from its first step's start to its last step's end: its counter dwell
 time; its queue wait runs from the ticket to the call. Its teller, branch and business type are
-those of most of its steps. Each step has a service time (end - start) and a wait before it (from
-the previous step's end in the case, or from the call for the first step). Where a log has only
+those of most of its steps (the smallest among ties, on every engine and every run). Each step
+has a service time (end - start) and a wait before it (from the previous step's end in the case,
+or from the call for the first step). Where a log has only
 completion times, a step's service time is the time since the previous step's end in the case
 (from the call for the first step), flagged ``service_is_inferred``.
 
@@ -149,10 +150,10 @@ class Filters:
 
 _TRANSACTIONS = """
     SELECT case_id,
-           mode(teller_id) AS teller_id,
-           mode(branch_id) AS branch_id,
-           mode(business_type) AS business_type,
-           mode(window_type) AS window_type,
+           mode(teller_id ORDER BY teller_id) AS teller_id,
+           mode(branch_id ORDER BY branch_id) AS branch_id,
+           mode(business_type ORDER BY business_type) AS business_type,
+           mode(window_type ORDER BY window_type) AS window_type,
            min(coalesce(start_time, end_time)) AS started,
            max(end_time) AS ended,
            epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell_seconds,
@@ -261,7 +262,8 @@ def teller_summary(store: EventStore, baseline: Baseline, filters: Filters | Non
     where, params = (filters or Filters()).where()
     params["min_transactions"] = min_transactions
     return _query(store, baseline, f"""
-        SELECT t.teller_id, mode(t.branch_id) AS branch_id, count(*) AS transactions,
+        SELECT t.teller_id, mode(t.branch_id ORDER BY t.branch_id) AS branch_id,
+               count(*) AS transactions,
                sum(CASE WHEN t.error THEN 1 ELSE 0 END) AS errors,
                sum(b.standard_seconds) / 3600 AS standard_hours,
                sum(t.dwell_seconds) / 3600 AS actual_hours,

@@ -113,8 +113,9 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # every engine of procmine.engine).
 # ``tx``: transactions of the two months, one row each. A transaction (case) runs from its first
 # step's start to its last step's end; its teller, branch and type are those of most of its
-# steps. Dwell times are summed as whole microseconds: integer sums are exact, so the figures do
-# not change with the order an engine's threads add them in.
+# steps (the smallest among ties, so a tie never changes between runs or engines). Dwell times
+# are summed as whole microseconds: integer sums are exact, so the figures do not change with
+# the order an engine's threads add them in.
 # Events are read from a day before the first month to a day after the last: a counter
 # transaction never lasts a day, and the window lets DuckDB skip the rest of the store.
 # ``league_allowance``: per month and business type, the factor on the standard time of a
@@ -122,9 +123,9 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _LEAGUE_CTES = """
 WITH tx AS (
     SELECT case_id,
-           mode(teller_id) AS teller_id,
-           mode(branch_id) AS branch_id,
-           mode(business_type) AS business_type,
+           mode(teller_id ORDER BY teller_id) AS teller_id,
+           mode(branch_id ORDER BY branch_id) AS branch_id,
+           mode(business_type ORDER BY business_type) AS business_type,
            min(coalesce(start_time, end_time)) AS started,
            datediff('microsecond', min(coalesce(start_time, end_time)), max(end_time))
                AS dwell_us,
@@ -175,7 +176,7 @@ per_tx AS (
     WINDOW w AS (PARTITION BY month, teller_id)
 ),
 per_teller AS (
-    SELECT month, teller_id, mode(branch_id) AS branch_id,
+    SELECT month, teller_id, mode(branch_id ORDER BY branch_id) AS branch_id,
            count(*) AS transactions,
            count(*) FILTER (WHERE error) AS errors,
            coalesce(sum(standard_seconds), 0) / 3600 AS standard_hours,

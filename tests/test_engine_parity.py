@@ -314,3 +314,42 @@ def _same(a: Any, b: Any, path: str) -> None:
         assert math.isclose(a, b, rel_tol=MEDIAN_RTOL, abs_tol=1e-3), (path, a, b)
     else:
         assert type(a) is type(b) and a == b, (path, a, b)
+
+
+def test_a_tie_gives_the_transaction_to_the_smallest_id_on_every_run_and_engine(
+        tmp_path_factory: pytest.TempPathFactory, baseline: Baseline, spark: Engine) -> None:
+    # Every case has two steps by teller 0102 at B02 and two by teller 0101 at B01, in an order
+    # that varies: a plain mode() would hand each case to whichever it met first.
+    root = tmp_path_factory.mktemp("ties")
+    rows = []
+    for case in range(400):
+        people = [("0102", "B02"), ("0102", "B02"), ("0101", "B01"), ("0101", "B01")]
+        people = people[case % 4:] + people[:case % 4]
+        start = pd.Timestamp("2026-10-05 09:00") + pd.Timedelta(minutes=10 * case)
+        for k, (teller, branch) in enumerate(people):
+            rows.append({"case_id": f"T{case:04d}", "activity": f"Step {k}",
+                         "start_time": start + pd.Timedelta(seconds=60 * k),
+                         "end_time": start + pd.Timedelta(seconds=60 * k + 50),
+                         "teller_id": teller, "branch_id": branch, "business_type": "P17"})
+    path = root / "ties.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    store = EventStore(root / "workspace")
+    assert store.ingest(path, baseline=baseline).loaded == 1600
+    october = Filters.for_month("2026-10")
+    on_duck = [teller_summary(store, baseline, october, min_transactions=1) for _ in range(3)]
+    assert all(frame.equals(on_duck[0]) for frame in on_duck)
+    assert on_duck[0][["teller_id", "branch_id", "transactions"]].values.tolist() == [
+        ["0101", "B01", 400]]
+    spark_engine = get_engine("spark", store)
+    try:
+        on_spark = teller_summary(store, baseline, october, min_transactions=1,
+                                  engine=spark_engine)
+        league_spark = monthly_league(store, baseline, "2026-10", engine=spark_engine)
+    finally:
+        spark_engine.close()
+    assert on_spark[["teller_id", "branch_id", "transactions"]].values.tolist() == [
+        ["0101", "B01", 400]]
+    league = monthly_league(store, baseline, "2026-10")
+    for frame in (league, league_spark):
+        assert frame[["teller_id", "branch_id", "transactions"]].values.tolist() == [
+            ["0101", "B01", 400]]
