@@ -117,7 +117,10 @@ def test_each_role_signs_in_and_opens_its_pages(role: str, server: str, browser:
                 page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
                 page.wait_for_timeout(1000)  # the grid draws on a canvas after it mounts
             if spec.script == "announcement.py":
-                assert page.get_by_role("button", name=re.compile("Excel")).count() == 1
+                # the downloads come after the table (the files are made first)
+                excel = page.get_by_role("button", name=re.compile("Excel"))
+                excel.first.wait_for(timeout=60_000)
+                assert excel.count() == 1
             page.screenshot(path=str(ARTIFACTS / f"{role}-{spec.url_path}.png"), full_page=True)
         # the links of other roles' pages are not offered
         others = [p for p in pages_for_role("operations") if role not in p.roles]

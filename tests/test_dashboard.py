@@ -10,11 +10,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from procmine.auth import DEMO_PASSWORD, ROLES, User, authenticate
+from procmine.bottlenecks import Finding, explain_finding
 from procmine.dashboard.pages import PAGES, PageSpec
 from procmine.i18n import t
 from procmine.store import EventStore
@@ -215,10 +217,47 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
     sop_column = table.columns[-1]
     assert list(table[sop_column]) == [f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else ""
                                        for f in expected]
-    assert at.subheader[0].value == expected[0].summary
-    assert len(at.get("plotly_chart")) == 3  # distribution, by hour, by amount band
+    # the finding's line in Chinese, and in English the library's own summary
+    first = expected[0]
+    assert at.subheader[0].value.startswith(
+        f"柜员 {first.teller_id}（{first.branch_id}）" if first.scope == "teller"
+        else f"网点 {first.branch_id}")
+    assert f"{first.business_type} {first.activity}：中位用时 {first.median_seconds:,.0f} 秒" \
+        in at.subheader[0].value
+    # distribution, by hour, by amount band, by window type
+    assert len(at.get("plotly_chart")) == 4
+    _assert_compared(at, expected[0], explain_finding(EventStore(home), expected[0]))
     at.selectbox(key="bn_pick").set_value(len(expected) - 1).run()
-    assert at.subheader[0].value == expected[-1].summary
+    assert f"{expected[-1].business_type} {expected[-1].activity}：" in at.subheader[0].value
+    # a branch finding names its tellers at the step, the slow ones marked
+    branch = next(i for i, f in enumerate(expected) if f.scope == "branch")
+    at.selectbox(key="bn_pick").set_value(branch).run()
+    assert not at.exception
+    evidence = explain_finding(EventStore(home), expected[branch])
+    _assert_compared(at, expected[branch], evidence)
+    tellers = at.dataframe[2].value
+    assert list(tellers.iloc[:, 0]) == [row["teller_id"] for row in evidence["tellers"]]
+    assert len(tellers) >= 2
+    assert (tellers.iloc[:, 3] == "✓").sum() == len(expected[branch].tellers_flagged)
+    at.radio(key="lang_switch").set_value("en").run()
+    assert not at.exception
+    assert at.subheader[0].value == expected[branch].summary
+
+
+def _assert_compared(at: AppTest, finding: Finding, evidence: dict[str, Any]) -> None:
+    """The comparison table of the drill-down shows the finding's evidence, level by level."""
+    table = at.dataframe[1].value
+    levels = ["group", "bank"] if finding.scope == "branch" else ["group", "branch", "bank"]
+    assert len(table.columns) == 1 + len(levels)
+    for column, level in zip(table.columns[1:], levels, strict=True):
+        median = evidence["comparison"][f"{level}_median_seconds"]
+        wait = evidence["wait_before"][f"{level}_median_seconds"]
+        rate = evidence["rework"][f"{level}_rate"]
+        assert list(table[column]) == [
+            "" if median is None else f"{median:.0f}", "" if wait is None else f"{wait:.0f}",
+            "" if rate is None else f"{rate:.1%}"]
+    assert evidence["comparison"]["group_median_seconds"] == pytest.approx(
+        finding.median_seconds, abs=1e-3)
 
 
 def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> None:

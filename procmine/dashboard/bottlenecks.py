@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
+from procmine.bottlenecks import Finding
 from procmine.dashboard import charts, data, session
 from procmine.dashboard.session import lang, tr
 
@@ -48,11 +51,30 @@ table = pd.DataFrame([{
 } for i, f in enumerate(found)])
 st.dataframe(table, hide_index=True, width="stretch")
 
+
+
+def _summary(f: Finding) -> str:
+    """The finding in one line, in the user's language."""
+    if f.scope == "teller":
+        who = tr("bottlenecks.who_teller", teller=f.teller_id or "", branch=f.branch_id or "")
+    elif f.tellers_eligible:
+        who = tr("bottlenecks.who_branch", branch=f.branch_id or "",
+                 flagged=len(f.tellers_flagged), eligible=f.tellers_eligible)
+    else:
+        who = tr("bottlenecks.who_branch_plain", branch=f.branch_id or "")
+    hours = f.monthly_teller_hours
+    return tr("bottlenecks.summary", who=who, type=f.business_type, step=f.activity,
+              median=f"{f.median_seconds:,.0f}", reference=f"{f.reference_seconds:,.0f}",
+              ratio=f"{f.ratio:.1f}", cases=f"{f.cases:,}",
+              hours=f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}")
+
+
 choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(found)), key="bn_pick",
-                      format_func=lambda i: f"{i + 1}. {found[i].summary}")
+                      format_func=lambda i: f"{i + 1}. {_summary(found[i])}")
 finding = found[choice]
-st.subheader(finding.summary)
-evidence = finding.evidence or {}
+st.subheader(_summary(finding))
+with st.spinner(tr("bottlenecks.loading")):
+    evidence = data.evidence(finding, month)
 metrics = st.columns(4)
 comparison = evidence.get("comparison", {})
 metrics[0].metric(tr("bottlenecks.group_median"), f"{finding.median_seconds:.0f} s")
@@ -77,6 +99,43 @@ with right:
     st.markdown(f"**{tr('bottlenecks.by_amount')}**")
     st.plotly_chart(charts.breakdown(evidence.get("by_amount_band", []), labels),
                     width="stretch")
-wait = evidence.get("wait_before", {})
-st.caption(tr("bottlenecks.wait", group=f"{wait.get('group_median_seconds') or 0:.0f}",
-              bank=f"{wait.get('bank_median_seconds') or 0:.0f}"))
+
+# Where the time goes: the same step here, in the branch and bank-wide.
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**{tr('bottlenecks.by_window')}**")
+    st.plotly_chart(charts.breakdown(evidence.get("by_window_type", []), labels),
+                    width="stretch")
+with right:
+    st.markdown(f"**{tr('bottlenecks.compared')}**")
+    wait = evidence.get("wait_before", {})
+    levels = [("group", tr("bottlenecks.group")), ("branch", tr("bottlenecks.branch")),
+              ("bank", tr("bottlenecks.bank"))]
+    if finding.scope == "branch":
+        levels = [levels[0], levels[2]]
+
+    def _seconds(value: float | None) -> str:
+        return "" if value is None else f"{value:.0f}"
+
+    def _rate(value: float | None) -> str:
+        return "" if value is None else f"{value:.1%}"
+
+    st.dataframe(pd.DataFrame({
+        "": [tr("bottlenecks.row_median"), tr("bottlenecks.row_wait"),
+             tr("bottlenecks.row_rework")],
+        **{name: [_seconds(comparison.get(f"{level}_median_seconds")),
+                  _seconds(wait.get(f"{level}_median_seconds")),
+                  _rate(rework.get(f"{level}_rate"))]
+           for level, name in levels},
+    }), hide_index=True, width="stretch")
+    if math.isfinite(finding.pace):
+        st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
+if finding.scope == "branch" and evidence.get("tellers"):
+    st.markdown(f"**{tr('bottlenecks.tellers', branch=finding.branch_id or '')}**")
+    st.dataframe(pd.DataFrame([{
+        tr("table.teller_id"): row["teller_id"],
+        tr("bottlenecks.steps"): row["steps"],
+        tr("table.median_seconds"): None if row["median_seconds"] is None
+        else round(row["median_seconds"], 1),
+        tr("bottlenecks.flagged"): "✓" if row["flagged"] else "",
+    } for row in evidence["tellers"]]), hide_index=True, width="stretch")

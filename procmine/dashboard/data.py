@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine.baseline import Baseline, load_baseline
-from procmine.bottlenecks import Finding, finding_distribution
+from procmine.bottlenecks import Finding, explain_finding, finding_distribution
 from procmine.performance import (
     Filters,
     business_type_summary,
@@ -193,13 +193,24 @@ def league_export(month: str, lang: str, kind: str) -> bytes:
 def _findings(home: str, version: str, head: str, month: str | None, ratio: float,
               min_cases: int, q: float) -> list[Finding]:
     return linked_findings(EventStore(home), baseline(), _library(home), ratio=ratio,
-                           min_cases=min_cases, q=q, month=month, evidence=True)
+                           min_cases=min_cases, q=q, month=month)
 
 
 def findings(month: str | None, ratio: float, min_cases: int, q: float) -> list[Finding]:
-    """Slow steps, most time lost first, with their evidence: each step judged against the SOP
-    version in force on its transaction's date and linked to its SOP step."""
+    """Slow steps, most time lost first: each step judged against the SOP version in force on
+    its transaction's date and linked to its SOP step. Without their evidence (see
+    :func:`evidence`): the list comes first, the evidence of the one a user opens after."""
     return _findings(*_key(), _library_head(), month, ratio, min_cases, q)
+
+
+@st.cache_data(show_spinner=False)
+def _evidence(home: str, version: str, finding: Finding, month: str | None) -> dict[str, Any]:
+    return explain_finding(EventStore(home), finding, month)
+
+
+def evidence(finding: Finding, month: str | None) -> dict[str, Any]:
+    """One finding's evidence (:func:`procmine.bottlenecks.explain_findings`)."""
+    return _evidence(*_key(), finding, month)
 
 
 @st.cache_data(show_spinner=False)
