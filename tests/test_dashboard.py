@@ -200,6 +200,19 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
     assert len(shown) == len(expected) == 48
     assert list(shown["teller_id"]) == list(expected["teller_id"])
     assert len(at.get("download_button")) == 2
+    # the chart: every teller's ranked index, by branch, and the raw one, best on top
+    import json
+
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    ranked = {y: x for trace in figure["data"] if trace.get("name", "").startswith("排名依据")
+              for x, y in zip(trace["x"], trace["y"], strict=True)}
+    assert len(ranked) == 48
+    for row in expected.itertuples():
+        assert ranked[f"{row.teller_id} ({row.branch_id})"] == pytest.approx(
+            row.speed_index_shrunk)
+    raw = next(trace for trace in figure["data"] if trace.get("name") == "原始速度指数")
+    assert raw["y"][-1] == f"{expected['teller_id'].iloc[0]} ({expected['branch_id'].iloc[0]})"
+    assert figure["layout"]["yaxis"]["categoryarray"][-1] == raw["y"][-1]
 
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
@@ -295,7 +308,17 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     assert not at.exception
     teller = at.selectbox(key="tellers_pick").value
     profile = teller_profile(EventStore(home), load_baseline(), teller)
-    assert len(at.dataframe[0].value) == len(profile["steps"])
+    shown = at.dataframe[0].value
+    steps = profile["steps"]
+    assert len(shown) == len(steps)
+    # most time beyond the bank's pace first: count x (median - bank median), in minutes
+    assert steps["minutes_above_bank"].is_monotonic_decreasing
+    top = steps.iloc[0]
+    assert top["minutes_above_bank"] == pytest.approx(
+        top["count"] * (top["median_seconds"] - top["bank_median_seconds"]) / 60)
+    assert list(shown.iloc[:, 1]) == list(steps["activity"])
+    bars = at.get("plotly_chart")[1].proto.spec
+    assert f"{top['business_type']} {top['activity']}" in bars
     assert len(profile["months"]) == 2  # the demo log spans September and October
 
 

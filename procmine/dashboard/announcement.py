@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine.dashboard import data, session
+from procmine.dashboard import charts, data, session
 from procmine.dashboard.session import lang, tr
 from procmine.reports import column_labels
 
@@ -26,7 +26,8 @@ _FORMATS = {"standard_hours": "%.1f", "actual_hours": "%.1f", "error_rate": "per
             "error_rate_shrunk": "percent", "speed_index": "%.2f", "speed_index_adjusted": "%.2f",
             "speed_index_shrunk": "%.2f", "prev_speed_index_shrunk": "%.2f",
             "speed_index_change": "%+.2f", "rank_change": "%+d"}
-st.dataframe(
+table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
+table_tab.dataframe(
     shown, hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 720),
     column_config={
         c: st.column_config.NumberColumn(labels.get(c, c), format=_FORMATS[c])
@@ -34,6 +35,12 @@ st.dataframe(
         for c in shown.columns
     },
 )
+with chart_tab:
+    st.caption(tr("announcement.chart_caption"))
+    st.plotly_chart(charts.league_speed(shown, {
+        "raw": tr("announcement.raw_index"), "ranked": tr("announcement.ranked_index"),
+        "speed": tr("my_figures.speed_index"), "standard": tr("overview.standard_time"),
+        "transactions": tr("table.transactions")}), width="stretch")
 left, right = st.columns(2)
 left.download_button(tr("announcement.download_excel"),
                      data.league_export(month, lang(), "xlsx"),

@@ -6,8 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 __all__ = [
-    "actual_vs_standard", "breakdown", "distribution", "reasons_bar", "revision_medians",
-    "speed_over_months", "steps_vs_reference",
+    "actual_vs_standard", "breakdown", "distribution", "league_speed", "minutes_above_bank",
+    "reasons_bar",
+    "revision_medians", "speed_over_months", "steps_vs_reference",
 ]
 
 
@@ -92,8 +93,62 @@ def speed_over_months(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     figure = go.Figure(go.Scatter(x=frame["month"], y=frame["speed_index"], mode="lines+markers",
                                   marker_color="#b22222", name=labels["speed"]))
     figure.add_hline(y=1.0, line_dash="dash", annotation_text=labels["standard"])
-    figure.update_layout(height=280, yaxis_title=labels["speed"],
+    # months are labels (YYYY-MM), not dates: one tick each, however few there are
+    figure.update_layout(height=280, yaxis_title=labels["speed"], xaxis_type="category",
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def minutes_above_bank(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """A teller's steps with the most time beyond the bank's median pace, most on top (frame:
+    business_type, activity, minutes_above_bank)."""
+    rows = frame.iloc[::-1]
+    figure = go.Figure(go.Bar(
+        x=rows["minutes_above_bank"].tolist(),
+        y=[f"{t} {a}" for t, a in zip(rows["business_type"], rows["activity"], strict=True)],
+        orientation="h", marker_color="#b22222",
+        hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
+    figure.update_layout(height=max(240, 28 * len(rows) + 80), xaxis_title=labels["minutes"],
+                         margin={"l": 10, "r": 10, "t": 20, "b": 10})
+    return figure
+
+
+_BRANCH_COLOURS = ["#b22222", "#1f5f99", "#2e7d32", "#b8860b", "#6a1b9a", "#00838f",
+                   "#5d4037", "#c2185b"]
+
+
+def league_speed(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """The league as a picture: each teller's raw speed index (grey) and the ranked one
+    (adjusted and shrunk toward the bank, coloured by branch), best first; a line joins the
+    two, so a teller whom chance alone would have put at the top or bottom stands out (frame:
+    teller_id, branch_id, transactions, speed_index, speed_index_shrunk, rank_overall)."""
+    rows = frame.sort_values("rank_overall", ascending=False)
+    names = [f"{t} ({b})" for t, b in zip(rows["teller_id"], rows["branch_id"], strict=True)]
+    figure = go.Figure()
+    for name, raw, ranked in zip(names, rows["speed_index"], rows["speed_index_shrunk"],
+                                 strict=True):
+        figure.add_scatter(x=[raw, ranked], y=[name, name], mode="lines",
+                           line={"color": "#cbd5e1", "width": 2}, showlegend=False,
+                           hoverinfo="skip")
+    figure.add_scatter(x=rows["speed_index"].tolist(), y=names, mode="markers",
+                       name=labels["raw"], marker={"color": "#94a3b8", "size": 8},
+                       customdata=rows["transactions"].tolist(),
+                       hovertemplate="%{y}: %{x:.2f} (%{customdata} " + labels["transactions"]
+                       + ")<extra></extra>")
+    branches = sorted(rows["branch_id"].dropna().unique())
+    for i, branch in enumerate(branches):
+        part = rows[rows["branch_id"] == branch]
+        figure.add_scatter(
+            x=part["speed_index_shrunk"].tolist(),
+            y=[f"{t} ({b})" for t, b in zip(part["teller_id"], part["branch_id"], strict=True)],
+            mode="markers", name=f"{labels['ranked']} · {branch}",
+            marker={"color": _BRANCH_COLOURS[i % len(_BRANCH_COLOURS)], "size": 10},
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>")
+    figure.add_vline(x=1.0, line_dash="dash", annotation_text=labels["standard"])
+    figure.update_layout(height=max(320, 22 * len(rows) + 120), xaxis_title=labels["speed"],
+                         yaxis={"type": "category", "categoryorder": "array",
+                                "categoryarray": names},
+                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure
 
 

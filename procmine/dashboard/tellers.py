@@ -22,9 +22,15 @@ if not months.empty:
         "speed": tr("my_figures.speed_index"), "standard": tr("overview.standard_time")}),
         width="stretch")
 st.subheader(tr("tellers.steps_vs_bank"))
+steps = profile["steps"]
+above = steps[steps["minutes_above_bank"] > 0].head(10)
+if not above.empty:
+    st.caption(tr("tellers.above_caption"))
+    st.plotly_chart(charts.minutes_above_bank(above, {
+        "minutes": tr("tellers.minutes_above_bank")}), width="stretch")
 st.dataframe(
-    profile["steps"][["business_type", "activity", "count", "median_seconds",
-                      "bank_median_seconds", "vs_bank"]],
+    steps[["business_type", "activity", "count", "median_seconds", "bank_median_seconds",
+           "vs_bank", "minutes_above_bank"]],
     hide_index=True, width="stretch",
     column_config={
         "business_type": tr("table.business_type"), "activity": tr("bottlenecks.step"),
@@ -34,5 +40,7 @@ st.dataframe(
         "bank_median_seconds": st.column_config.NumberColumn(tr("bottlenecks.bank_median"),
                                                              format="%.1f"),
         "vs_bank": st.column_config.NumberColumn(tr("tellers.vs_bank"), format="%.2f"),
+        "minutes_above_bank": st.column_config.NumberColumn(tr("tellers.minutes_above_bank"),
+                                                            format="%.1f"),
     },
 )
