@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final
@@ -84,6 +84,9 @@ __all__ = [
 ]
 
 _Arr = npt.NDArray[Any]
+#: Reports (phase, fraction done) while the work goes on (as in :mod:`procmine.ingest`).
+Progress = Callable[[str, float], None]
+
 _PAIR: Final[list[str]] = ["business_type", "activity"]
 #: The columns of the steps the statistics and tests of the tested pairs read.
 _KEPT_COLUMNS: Final[list[str]] = ["case_id", "business_type", "activity", "teller_id",
@@ -522,6 +525,7 @@ def find_bottlenecks(
     step_references: StepReferences | None = None,
     evidence: bool = False,
     engine: Engine | None = None,
+    progress: Progress | None = None,
 ) -> list[Finding]:
     """The slow steps of tellers and branches, most time lost first (see the module docs).
 
@@ -532,6 +536,8 @@ def find_bottlenecks(
     names no SOP. With ``evidence`` each finding carries
     :func:`explain_findings`'s evidence. ``engine`` runs the queries on a query engine
     (:mod:`procmine.engine`, e.g. Spark); by default on a DuckDB connection of their own.
+    ``progress`` is called with (phase, fraction done) as the work goes on: phase "analyse",
+    then with ``evidence`` "evidence", each from 0.0 to 1.0.
 
     Example:
         >>> found = find_bottlenecks(store, baseline, month="2026-10")  # doctest: +SKIP
@@ -546,17 +552,24 @@ def find_bottlenecks(
         raise ProcmineError(f"q is {q}; expected a false-discovery rate between 0 and 1")
     filters = _filters(month)
     references = _reference_rows(step_references)
+    report = progress or (lambda phase, fraction: None)
+    report("analyse", 0.0)
+    # the fractions are each phase's share of the time on a large log (bench/bench_mining.py)
     with StepData(store, baseline, filters, engine=engine) as data:
         bank = data.statistics("bank", with_share=True)
+        report("analyse", 0.4)
         refs = _share_references(bank, baseline)
         if refs["share_reference"].isna().all() and references.table is None:
+            report("analyse", 1.0)
             return []  # no business types the baseline knows, no SOP references
         data.set_references(references.table)
         teller_stats = data.statistics("teller", with_share=False, brief=True)
+        report("analyse", 0.7)
         tellers = _level_frame(teller_stats, refs, references, ["teller_id", "branch_id"],
                                ratio, min_cases)
         branches, candidates = _branch_frame(data, teller_stats, tellers, refs, references,
                                              ratio, min_cases)
+        report("analyse", 0.85)
         pairs = _tested_pairs(tellers, candidates)
         _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
                                   ("branch", branches, ["branch_id"], True)))
@@ -588,8 +601,10 @@ def find_bottlenecks(
     findings = _assemble(tellers, branches, months)
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
+    report("analyse", 1.0)
     if evidence and findings:
-        explained = explain_findings(store, findings, month=month, engine=engine)
+        explained = explain_findings(store, findings, month=month, engine=engine,
+                                     progress=progress)
         findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
     return findings
 
@@ -689,14 +704,16 @@ def _summary(f: Finding) -> str:
 
 def explain_findings(store: EventStore, findings: Sequence[Finding],
                      month: str | None = None,
-                     engine: Engine | None = None) -> list[dict[str, Any]]:
+                     engine: Engine | None = None,
+                     progress: Progress | None = None) -> list[dict[str, Any]]:
     """The evidence for each finding, computed in one pass over the findings' business types.
 
     For each: ``rework`` (share of the group's cases that repeat the step, against the branch
     and the bank), ``wait_before`` (median wait before the step, e.g. for authorization),
     ``comparison`` (the group's median against its branch's and the bank's, and its pace), and
     ``by_amount_band``, ``by_hour``, ``by_window_type`` (steps and median per value, for the
-    group and the bank). ``engine`` as in :func:`find_bottlenecks`.
+    group and the bank). ``engine`` and ``progress`` (phase "evidence") as in
+    :func:`find_bottlenecks`.
 
     Example:
         >>> evidence = explain_findings(store, findings[:3])   # doctest: +SKIP
@@ -705,6 +722,8 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     """
     if not findings:
         return []
+    report = progress or (lambda phase, fraction: None)
+    report("evidence", 0.0)
     pairs = sorted({(f.business_type, f.activity) for f in findings})
     with StepData(store, filters=_filters(month), detail=True, pairs=pairs,
                   engine=engine) as data:
@@ -712,9 +731,15 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
         data.keep_pairs(pairs, ["business_type", "activity", "teller_id", "branch_id",
                                 "case_id", "occurrence", "service_seconds", "wait_seconds",
                                 *BREAKDOWNS])
+        report("evidence", 0.6)
         overall = data.breakdown(pairs)
-        parts = {by: data.breakdown(pairs, by, with_cases=False) for by in BREAKDOWNS}
-    return [_evidence(f, overall, parts) for f in findings]
+        parts = {}
+        for i, by in enumerate(BREAKDOWNS, start=1):
+            report("evidence", 0.6 + 0.4 * i / (len(BREAKDOWNS) + 1))
+            parts[by] = data.breakdown(pairs, by, with_cases=False)
+    explained = [_evidence(f, overall, parts) for f in findings]
+    report("evidence", 1.0)
+    return explained
 
 
 def explain_finding(store: EventStore, finding: Finding,

@@ -26,7 +26,9 @@ from procmine.cli_common import (
     HomeOption,
     JsonOption,
     MasterOption,
+    err,
     print_json,
+    progress_bar,
 )
 from procmine.engine import get_engine
 from procmine.sop_links import workspace_references
@@ -87,11 +89,13 @@ def bottlenecks(
     engine = get_engine(engine_name, store, master)
     try:
         # DuckDB keeps the analysis' own connection (its kept steps are materialized)
-        findings = find_bottlenecks(
-            store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
-            evidence=as_json, engine=None if engine.name == "duckdb" else engine,
-            step_references=workspace_references(store.home) if use_sops else None,
-        )
+        with progress_bar(err.is_terminal) as progress:
+            findings = find_bottlenecks(
+                store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
+                evidence=as_json, engine=None if engine.name == "duckdb" else engine,
+                step_references=workspace_references(store.home) if use_sops else None,
+                progress=progress,
+            )
     finally:
         engine.close()
     if as_json:

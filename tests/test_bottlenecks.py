@@ -161,7 +161,15 @@ def test_evidence_shows_why(demo_logs: list[tuple[EventStore, dict[str, Any], li
     assert windows <= {"regular", "vip", "corporate"}
     bands = evidence["by_amount_band"]
     assert sum(row["group_steps"] for row in bands) == teller.steps
-    with_evidence = find_bottlenecks(store, baseline, evidence=True)
+    reports: list[tuple[str, float]] = []
+    with_evidence = find_bottlenecks(store, baseline, evidence=True,
+                                     progress=lambda *r: reports.append(r))
+    # progress: the analysis, then the evidence, each from 0 to 1 and never backwards
+    phases = list(dict.fromkeys(phase for phase, _ in reports))
+    assert phases == ["analyse", "evidence"]
+    for phase in phases:
+        done = [f for p, f in reports if p == phase]
+        assert done[0] == 0.0 and done[-1] == 1.0 and done == sorted(done) and len(done) >= 4
     branch = next(f for f in with_evidence if f.scope == "branch")
     assert branch.evidence is not None
     flagged = [t["teller_id"] for t in branch.evidence["tellers"] if t["flagged"]]
