@@ -26,7 +26,8 @@ ratio = cols[1].number_input(tr("bottlenecks.ratio"), 1.1, 5.0, 1.5, 0.1, key="b
 min_cases = cols[2].number_input(tr("bottlenecks.min_cases"), 5, 1000, 30, 5, key="bn_min")
 q = cols[3].number_input(tr("bottlenecks.q"), 0.001, 0.2, 0.05, 0.01, format="%.3f",
                          key="bn_q")
-found = data.findings(month, float(ratio), int(min_cases), float(q))
+with st.spinner(tr("bottlenecks.computing")):
+    found = data.findings(month, float(ratio), int(min_cases), float(q))
 if not found:
     st.success(tr("bottlenecks.none"))
     st.stop()
