@@ -239,7 +239,14 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
         in at.subheader[0].value
     # distribution, by hour, by amount band, by window type
     assert len(at.get("plotly_chart")) == 4
-    _assert_compared(at, expected[0], explain_finding(EventStore(home), expected[0]))
+    first_evidence = explain_finding(EventStore(home), expected[0])
+    _assert_compared(at, expected[0], first_evidence)
+    # window types in the user's language
+    import json
+
+    windows = json.loads(at.get("plotly_chart")[3].proto.spec)["data"][0]["x"]
+    names = {"regular": "普通窗口", "vip": "贵宾窗口", "corporate": "对公窗口"}
+    assert windows == [names[row["value"]] for row in first_evidence["by_window_type"]]
     at.selectbox(key="bn_pick").set_value(len(expected) - 1).run()
     assert f"{expected[-1].business_type} {expected[-1].activity}：" in at.subheader[0].value
     # a branch finding names its tellers at the step, the slow ones marked

@@ -70,6 +70,14 @@ def _summary(f: Finding) -> str:
               hours=f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}")
 
 
+def _window_label(value: str) -> str:
+    """A window type in the user's language where it is one of the usual three, else as the
+    log writes it."""
+    key = f"window_types.{value.lower()}"
+    label = tr(key)
+    return value if label == key else label
+
+
 choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(found)), key="bn_pick",
                       format_func=lambda i: f"{i + 1}. {_summary(found[i])}")
 finding = found[choice]
@@ -105,7 +113,9 @@ with right:
 left, right = st.columns(2)
 with left:
     st.markdown(f"**{tr('bottlenecks.by_window')}**")
-    st.plotly_chart(charts.breakdown(evidence.get("by_window_type", []), labels),
+    windows = [{**row, "value": _window_label(str(row["value"]))}
+               for row in evidence.get("by_window_type", [])]
+    st.plotly_chart(charts.breakdown(windows, labels),
                     width="stretch")
 with right:
     st.markdown(f"**{tr('bottlenecks.compared')}**")
