@@ -190,6 +190,8 @@ def test_upload_a_log_from_the_browser(server: str, browser: object, tmp_path: P
 def test_sop_edit_submit_and_approval_by_another_reviewer(server: str, browser: object) -> None:
     """reviewer edits an SOP, saves it with a note and submits it; reviewer2 sees the diff in
     the review queue and approves it."""
+    from playwright.sync_api import expect
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     added = "浏览器测试：补充一句说明。"
     note = "Browser test: one more sentence"
@@ -200,6 +202,8 @@ def test_sop_edit_submit_and_approval_by_another_reviewer(server: str, browser: 
         page.get_by_role("heading", name=t("editor.title", "zh-CN")).wait_for(timeout=60_000)
         _wait_quiet(page)
         editor = page.get_by_label(t("editor.text", "zh-CN"))
+        # the text area fills once the script has read the SOP (later on a loaded machine)
+        expect(editor).to_have_value(re.compile(r"^---\n"), timeout=60_000)
         text = editor.input_value()
         assert text.startswith("---\n")
         editor.fill(text.rstrip("\n") + f"\n\n{added}\n")
