@@ -711,9 +711,9 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     For each: ``rework`` (share of the group's cases that repeat the step, against the branch
     and the bank), ``wait_before`` (median wait before the step, e.g. for authorization),
     ``comparison`` (the group's median against its branch's and the bank's, and its pace), and
-    ``by_amount_band``, ``by_hour``, ``by_window_type`` (steps and median per value, for the
-    group and the bank). ``engine`` and ``progress`` (phase "evidence") as in
-    :func:`find_bottlenecks`.
+    ``by_amount_band``, ``by_hour``, ``by_window_type``, ``by_month`` (steps and median per
+    value, for the group and the bank; ``by_month`` shows whether the step is getting better).
+    ``engine`` and ``progress`` (phase "evidence") as in :func:`find_bottlenecks`.
 
     Example:
         >>> evidence = explain_findings(store, findings[:3])   # doctest: +SKIP
@@ -820,7 +820,7 @@ def _evidence(f: Finding, overall: pd.DataFrame,
                 "bank_median_seconds": _num(bank_by.loc[value, "median_seconds"]),
             })
         key = {"amount_band": "by_amount_band", "hour": "by_hour",
-               "window_type": "by_window_type"}[by]
+               "window_type": "by_window_type", "month": "by_month"}[by]
         evidence[key] = sorted(rows, key=lambda r: _sort_key(by, r["value"]))
     return evidence
 

@@ -81,7 +81,7 @@ AMOUNT_BANDS: Final[tuple[str, ...]] = (
 )
 
 #: What a step's times can be broken down by (column of the step view).
-BREAKDOWNS: Final[tuple[str, ...]] = ("amount_band", "hour", "window_type")
+BREAKDOWNS: Final[tuple[str, ...]] = ("amount_band", "hour", "window_type", "month")
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 

@@ -5,6 +5,7 @@ whose tellers are all at the same standard, and the pieces: the test, time lost,
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -161,6 +162,10 @@ def test_evidence_shows_why(demo_logs: list[tuple[EventStore, dict[str, Any], li
     assert windows <= {"regular", "vip", "corporate"}
     bands = evidence["by_amount_band"]
     assert sum(row["group_steps"] for row in bands) == teller.steps
+    months = evidence["by_month"]
+    assert [row["value"] for row in months] == sorted(row["value"] for row in months)
+    assert sum(row["group_steps"] for row in months) == teller.steps
+    assert all(re.fullmatch(r"\d{4}-\d{2}", row["value"]) for row in months)
     reports: list[tuple[str, float]] = []
     with_evidence = find_bottlenecks(store, baseline, evidence=True,
                                      progress=lambda *r: reports.append(r))

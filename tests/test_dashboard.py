@@ -19,6 +19,7 @@ from procmine.auth import DEMO_PASSWORD, ROLES, User, authenticate
 from procmine.bottlenecks import Finding, explain_finding
 from procmine.dashboard.pages import PAGES, PageSpec
 from procmine.i18n import t
+from procmine.performance import AMOUNT_BANDS
 from procmine.store import EventStore
 from procmine.workspace import build_demo_workspace
 
@@ -237,8 +238,8 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
         else f"网点 {first.branch_id}")
     assert f"{first.business_type} {first.activity}：中位用时 {first.median_seconds:,.0f} 秒" \
         in at.subheader[0].value
-    # distribution, by hour, by amount band, by window type
-    assert len(at.get("plotly_chart")) == 4
+    # distribution, by hour, by amount band, by window type, by month
+    assert len(at.get("plotly_chart")) == 5
     first_evidence = explain_finding(EventStore(home), expected[0])
     _assert_compared(at, expected[0], first_evidence)
     # window types in the user's language
@@ -247,6 +248,10 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
     windows = json.loads(at.get("plotly_chart")[3].proto.spec)["data"][0]["x"]
     names = {"regular": "普通窗口", "vip": "贵宾窗口", "corporate": "对公窗口"}
     assert windows == [names[row["value"]] for row in first_evidence["by_window_type"]]
+    bands = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]["x"]
+    assert bands == [t(f"amount_bands.{AMOUNT_BANDS.index(row['value'])}", "zh-CN")
+                     for row in first_evidence["by_amount_band"]]
+    assert all("万" in band or band == "无金额" for band in bands)
     at.selectbox(key="bn_pick").set_value(len(expected) - 1).run()
     assert f"{expected[-1].business_type} {expected[-1].activity}：" in at.subheader[0].value
     # a branch finding names its tellers at the step, the slow ones marked

@@ -10,6 +10,7 @@ import streamlit as st
 from procmine.bottlenecks import Finding
 from procmine.dashboard import charts, data, session
 from procmine.dashboard.session import lang, tr
+from procmine.performance import AMOUNT_BANDS
 
 session.guard(__file__)
 st.title(tr("bottlenecks.title"))
@@ -70,6 +71,11 @@ def _summary(f: Finding) -> str:
               hours=f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}")
 
 
+def _band_label(value: str) -> str:
+    """An amount band (:data:`procmine.performance.AMOUNT_BANDS`) in the user's language."""
+    return tr(f"amount_bands.{AMOUNT_BANDS.index(value)}") if value in AMOUNT_BANDS else value
+
+
 def _window_label(value: str) -> str:
     """A window type in the user's language where it is one of the usual three, else as the
     log writes it."""
@@ -106,7 +112,9 @@ with left:
     st.plotly_chart(charts.breakdown(evidence.get("by_hour", []), labels), width="stretch")
 with right:
     st.markdown(f"**{tr('bottlenecks.by_amount')}**")
-    st.plotly_chart(charts.breakdown(evidence.get("by_amount_band", []), labels),
+    bands = [{**row, "value": _band_label(str(row["value"]))}
+             for row in evidence.get("by_amount_band", [])]
+    st.plotly_chart(charts.breakdown(bands, labels),
                     width="stretch")
 
 # Where the time goes: the same step here, in the branch and bank-wide.
@@ -141,6 +149,8 @@ with right:
     }), hide_index=True, width="stretch")
     if math.isfinite(finding.pace):
         st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
+st.markdown(f"**{tr('bottlenecks.by_month')}**")
+st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
 if finding.scope == "branch" and evidence.get("tellers"):
     st.markdown(f"**{tr('bottlenecks.tellers', branch=finding.branch_id or '')}**")
     st.dataframe(pd.DataFrame([{

@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 __all__ = [
-    "actual_vs_standard", "breakdown", "distribution", "league_speed", "minutes_above_bank",
-    "reasons_bar",
-    "revision_medians", "speed_over_months", "steps_vs_reference",
+    "actual_vs_standard", "breakdown", "by_month", "distribution", "league_speed",
+    "minutes_above_bank", "reasons_bar", "revision_medians", "speed_over_months",
+    "steps_vs_reference",
 ]
 
 
@@ -96,6 +96,20 @@ def speed_over_months(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     # months are labels (YYYY-MM), not dates: one tick each, however few there are
     figure.update_layout(height=280, yaxis_title=labels["speed"], xaxis_type="category",
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def by_month(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure:
+    """A finding's step month by month: the group's median and the bank's (rows: value = the
+    month YYYY-MM, group_median_seconds, bank_median_seconds), with the reference time."""
+    months = [str(r["value"]) for r in rows]
+    figure = go.Figure()
+    figure.add_scatter(x=months, y=[r.get("group_median_seconds") for r in rows],
+                       mode="lines+markers", name=labels["group"], marker_color="#b22222")
+    figure.add_scatter(x=months, y=[r.get("bank_median_seconds") for r in rows],
+                       mode="lines+markers", name=labels["bank"], marker_color="#64748b")
+    figure.update_layout(height=280, xaxis_type="category", yaxis_title=labels["seconds"],
+                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure
 
 
