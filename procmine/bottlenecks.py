@@ -67,6 +67,7 @@ from scipy import special, stats
 
 from procmine.baseline import Baseline
 from procmine.errors import ProcmineError
+from procmine.i18n import t
 from procmine.performance import AMOUNT_BANDS, BREAKDOWNS, REFERENCE_SCHEMA, Filters, StepData
 from procmine.store import EventStore
 
@@ -165,11 +166,28 @@ class Finding:
 
     @property
     def who(self) -> str:
+        return self.who_in("en")
+
+    def who_in(self, lang: str) -> str:
+        """The teller or branch of the finding, in ``lang`` (``en`` or ``zh-CN``)."""
         if self.scope == "teller":
-            return f"Teller {self.teller_id} ({self.branch_id})"
-        flagged = (f", {len(self.tellers_flagged)} of {self.tellers_eligible} tellers"
-                   if self.tellers_eligible else "")
-        return f"Branch {self.branch_id}{flagged}"
+            return t("bottlenecks.who_teller", lang, teller=self.teller_id or "",
+                     branch=self.branch_id or "")
+        if self.tellers_eligible:
+            return t("bottlenecks.who_branch", lang, branch=self.branch_id or "",
+                     flagged=len(self.tellers_flagged), eligible=self.tellers_eligible)
+        return t("bottlenecks.who_branch_plain", lang, branch=self.branch_id or "")
+
+    def summary_in(self, lang: str) -> str:
+        """The finding in one line, in ``lang``: who, the step, its median against the
+        reference over how many cases, and the teller hours it costs a month (``summary`` is
+        the English line)."""
+        hours = self.monthly_teller_hours
+        return t("bottlenecks.summary", lang, who=self.who_in(lang), type=self.business_type,
+                 step=self.activity, median=f"{self.median_seconds:,.0f}",
+                 reference=f"{self.reference_seconds:,.0f}", ratio=f"{self.ratio:.1f}",
+                 cases=f"{self.cases:,}",
+                 hours=f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (tuples as lists; evidence as computed, or null)."""
@@ -684,19 +702,11 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
         sop_step=_text(row["sop_step"]),
         sop_version=_text(row["sop_version"]),
     )
-    return replace(finding, summary=_summary(finding))
+    return replace(finding, summary=finding.summary_in("en"))
 
 
 def _text(value: Any) -> str | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
-def _summary(f: Finding) -> str:
-    hours = f.monthly_teller_hours
-    cost = f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}"
-    return (f"{f.who}, {f.business_type} {f.activity}: median {f.median_seconds:,.0f} s vs "
-            f"{f.reference_seconds:,.0f} s reference ({f.ratio:.1f}x) over {f.cases:,} cases; "
-            f"costs {cost} teller hours a month")
 
 
 # -- why it is slow ------------------------------------------------------------------------------

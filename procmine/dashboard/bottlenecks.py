@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
-from procmine.bottlenecks import Finding
 from procmine.dashboard import charts, data, session
 from procmine.dashboard.session import lang, tr
 from procmine.performance import AMOUNT_BANDS
@@ -54,23 +54,6 @@ table = pd.DataFrame([{
 st.dataframe(table, hide_index=True, width="stretch")
 
 
-
-def _summary(f: Finding) -> str:
-    """The finding in one line, in the user's language."""
-    if f.scope == "teller":
-        who = tr("bottlenecks.who_teller", teller=f.teller_id or "", branch=f.branch_id or "")
-    elif f.tellers_eligible:
-        who = tr("bottlenecks.who_branch", branch=f.branch_id or "",
-                 flagged=len(f.tellers_flagged), eligible=f.tellers_eligible)
-    else:
-        who = tr("bottlenecks.who_branch_plain", branch=f.branch_id or "")
-    hours = f.monthly_teller_hours
-    return tr("bottlenecks.summary", who=who, type=f.business_type, step=f.activity,
-              median=f"{f.median_seconds:,.0f}", reference=f"{f.reference_seconds:,.0f}",
-              ratio=f"{f.ratio:.1f}", cases=f"{f.cases:,}",
-              hours=f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}")
-
-
 def _band_label(value: str) -> str:
     """An amount band (:data:`procmine.performance.AMOUNT_BANDS`) in the user's language."""
     return tr(f"amount_bands.{AMOUNT_BANDS.index(value)}") if value in AMOUNT_BANDS else value
@@ -85,9 +68,9 @@ def _window_label(value: str) -> str:
 
 
 choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(found)), key="bn_pick",
-                      format_func=lambda i: f"{i + 1}. {_summary(found[i])}")
+                      format_func=lambda i: f"{i + 1}. {found[i].summary_in(lang())}")
 finding = found[choice]
-st.subheader(_summary(finding))
+st.subheader(finding.summary_in(lang()))
 with st.spinner(tr("bottlenecks.loading")):
     evidence = data.evidence(finding, month)
 metrics = st.columns(4)
@@ -106,25 +89,26 @@ labels = {"group": tr("bottlenecks.group"), "branch": tr("bottlenecks.branch"),
           "seconds": tr("units.seconds", value="")}
 st.plotly_chart(charts.distribution(data.distribution(finding, month), labels,
                                     finding.reference_seconds), width="stretch")
+
+
+def _breakdown_chart(title_key: str, part: str, label: Callable[[str], str] = str) -> None:
+    """The group's and the bank's median by one breakdown of the evidence, its values named
+    by ``label``."""
+    st.markdown(f"**{tr(title_key)}**")
+    rows = [{**row, "value": label(str(row["value"]))} for row in evidence.get(part, [])]
+    st.plotly_chart(charts.breakdown(rows, labels), width="stretch")
+
+
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**{tr('bottlenecks.by_hour')}**")
-    st.plotly_chart(charts.breakdown(evidence.get("by_hour", []), labels), width="stretch")
+    _breakdown_chart("bottlenecks.by_hour", "by_hour")
 with right:
-    st.markdown(f"**{tr('bottlenecks.by_amount')}**")
-    bands = [{**row, "value": _band_label(str(row["value"]))}
-             for row in evidence.get("by_amount_band", [])]
-    st.plotly_chart(charts.breakdown(bands, labels),
-                    width="stretch")
+    _breakdown_chart("bottlenecks.by_amount", "by_amount_band", _band_label)
 
 # Where the time goes: the same step here, in the branch and bank-wide.
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**{tr('bottlenecks.by_window')}**")
-    windows = [{**row, "value": _window_label(str(row["value"]))}
-               for row in evidence.get("by_window_type", [])]
-    st.plotly_chart(charts.breakdown(windows, labels),
-                    width="stretch")
+    _breakdown_chart("bottlenecks.by_window", "by_window_type", _window_label)
 with right:
     st.markdown(f"**{tr('bottlenecks.compared')}**")
     wait = evidence.get("wait_before", {})

@@ -101,7 +101,7 @@ def speed_over_months(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
 
 def by_month(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure:
     """A finding's step month by month: the group's median and the bank's (rows: value = the
-    month YYYY-MM, group_median_seconds, bank_median_seconds), with the reference time."""
+    month YYYY-MM, group_median_seconds, bank_median_seconds)."""
     months = [str(r["value"]) for r in rows]
     figure = go.Figure()
     figure.add_scatter(x=months, y=[r.get("group_median_seconds") for r in rows],
