@@ -3,7 +3,7 @@
 import streamlit as st
 
 from procmine.dashboard import session
-from procmine.dashboard.pages import pages_for_role
+from procmine.dashboard.registry import pages_for_role
 
 st.set_page_config(page_title="procmine", page_icon=":material/account_balance:", layout="wide")
 session.sidebar()

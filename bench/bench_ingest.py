@@ -32,8 +32,8 @@ print(time.perf_counter() - t, sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 """,
     "procmine_ingest": """
 import resource, sys, time
-from procmine.baseline import load_baseline
-from procmine.store import EventStore
+from procmine.core.baseline import load_baseline
+from procmine.store.event_store import EventStore
 store = EventStore(sys.argv[2])
 t, c = time.perf_counter(), sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 report = store.ingest(sys.argv[1], baseline=load_baseline())

@@ -50,9 +50,9 @@ home = sys.argv[1]
 
 _CONTENDERS = {
     "find_bottlenecks": """
-from procmine.baseline import load_baseline
-from procmine.bottlenecks import find_bottlenecks
-from procmine.store import EventStore
+from procmine.core.baseline import load_baseline
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.store.event_store import EventStore
 store, baseline = EventStore(home), load_baseline()
 t, c = time.perf_counter(), time.process_time()
 findings = find_bottlenecks(store, baseline)
@@ -60,9 +60,9 @@ seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(findings)} findings"
 """,
     "find_bottlenecks+evidence": """
-from procmine.baseline import load_baseline
-from procmine.bottlenecks import find_bottlenecks
-from procmine.store import EventStore
+from procmine.core.baseline import load_baseline
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.store.event_store import EventStore
 store, baseline = EventStore(home), load_baseline()
 t, c = time.perf_counter(), time.process_time()
 findings = find_bottlenecks(store, baseline, evidence=True)
@@ -70,7 +70,7 @@ seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(findings)} findings with evidence"
 """,
     "duckdb_groupby": """
-from procmine.store import EventStore
+from procmine.store.event_store import EventStore
 con = EventStore(home).connect()
 t, c = time.perf_counter(), time.process_time()
 rows = con.execute('''
@@ -82,7 +82,7 @@ seconds, cpu = time.perf_counter() - t, time.process_time() - c
 note = f"{len(rows)} groups"
 """,
     "exact_statistics": """
-from procmine.store import EventStore
+from procmine.store.event_store import EventStore
 con = EventStore(home).connect()
 t, c = time.perf_counter(), time.process_time()
 tellers = con.execute('''
@@ -103,7 +103,7 @@ note = (f"the exact statistics alone: {len(tellers):,} teller groups; "
         f"{len(bank)} bank pairs with median share")
 """,
     "duckdb_scan": """
-from procmine.store import EventStore
+from procmine.store.event_store import EventStore
 con = EventStore(home).connect()
 t, c = time.perf_counter(), time.process_time()
 rows = con.execute('''

@@ -1,4 +1,4 @@
-"""Benchmark: procmine.xes.read_xes_table against pm4py.read_xes on the same files.
+"""Benchmark: procmine.io.xes.read_xes_table against pm4py.read_xes on the same files.
 
 Run as ``python bench/bench_xes.py [PATH...]``. Without paths it uses the real logs in
 ``../shared/real_logs`` (relative to the repository root) that exist, plus a synthetic
@@ -37,7 +37,7 @@ QUICK_SYNTHETIC_EVENTS = 50_000
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from procmine.xes import read_xes_table  # noqa: E402
+from procmine.io.xes import read_xes_table  # noqa: E402
 
 
 def real_paths() -> list[Path]:

@@ -9,19 +9,19 @@ The public API, in one place::
 ``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
 """
 
-from procmine.auth import add_user, authenticate, list_users, seed_demo_users, set_role
-from procmine.baseline import Baseline, load_baseline
-from procmine.errors import ProcmineError
-from procmine.eventlog import ColumnMap, load_column_map
-from procmine.ingest import IngestReport
-from procmine.performance import (
+from procmine.analysis.performance import (
     Filters,
     business_type_summary,
     teller_summary,
     transaction_summary,
 )
-from procmine.store import EventStore
-from procmine.xes import read_xes_table
+from procmine.app.auth import add_user, authenticate, list_users, seed_demo_users, set_role
+from procmine.core.baseline import Baseline, load_baseline
+from procmine.core.errors import ProcmineError
+from procmine.ingest.run import IngestReport
+from procmine.io.eventlog import ColumnMap, load_column_map
+from procmine.io.xes import read_xes_table
+from procmine.store.event_store import EventStore
 
 __all__ = [
     "Baseline",

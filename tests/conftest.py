@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from procmine.baseline import Baseline, load_baseline
-from procmine.store import EventStore
+from procmine.core.baseline import Baseline, load_baseline
+from procmine.store.event_store import EventStore
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_LOGS = REPO.parent / "shared" / "real_logs"

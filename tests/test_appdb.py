@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import String, func, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from procmine import appdb
-from procmine.appdb import (
+from procmine.app import appdb
+from procmine.app.appdb import (
     AuditRow,
     Base,
     UserRow,
@@ -21,7 +21,7 @@ from procmine.appdb import (
     record_audit,
     session_for,
 )
-from procmine.errors import ProcmineError
+from procmine.core.errors import ProcmineError
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from procmine import appdb, auth
-from procmine.appdb import UserRow, list_audit, session_for
-from procmine.auth import (
+from procmine.app import appdb as appdb
+from procmine.app import auth
+from procmine.app.appdb import UserRow, list_audit, session_for
+from procmine.app.auth import (
     ROLES,
     Identity,
     User,
@@ -30,7 +31,7 @@ from procmine.auth import (
     set_role,
     verify_password,
 )
-from procmine.errors import ProcmineError
+from procmine.core.errors import ProcmineError
 
 REAL_HASHER = auth._hasher
 # argon2id still, with small costs: the real ones take about 0.1 s per hash.

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from procmine.baseline import REVIEW_GROUPS, BaselineError, load_baseline
+from procmine.core.baseline import REVIEW_GROUPS, BaselineError, load_baseline
 
 REPO = Path(__file__).resolve().parents[1]
 

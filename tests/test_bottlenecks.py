@@ -21,18 +21,18 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
-from procmine.baseline import Baseline
-from procmine.bottlenecks import (
+from procmine.analysis.bottlenecks import (
     Finding,
     StepReference,
     explain_finding,
     find_bottlenecks,
     mann_whitney_greater,
 )
-from procmine.cli_mining import bottlenecks
-from procmine.demo import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
-from procmine.errors import ProcmineError
-from procmine.store import EventStore
+from procmine.cli.mining import bottlenecks
+from procmine.core.baseline import Baseline
+from procmine.core.errors import ProcmineError
+from procmine.demo.generator import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
+from procmine.store.event_store import EventStore
 
 #: (seed, events): several seeds and sizes of the demo log
 LOGS = ((21, 150_000), (22, 220_000), (23, 300_000))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from procmine.auth import DEMO_PASSWORD, ROLES
-from procmine.dashboard.pages import pages_for_role
-from procmine.i18n import t
-from procmine.workspace import build_demo_workspace
+from procmine.app.auth import DEMO_PASSWORD, ROLES
+from procmine.app.i18n import t
+from procmine.dashboard.registry import pages_for_role
+from procmine.demo.workspace import build_demo_workspace
 
 pytestmark = pytest.mark.browser
 

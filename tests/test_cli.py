@@ -10,7 +10,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from procmine.cli import app
+from procmine.cli.main import app
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from procmine.auth import add_user
-from procmine.cli import app
-from procmine.sop_library import WorkflowError, bundled_sops_dir
+from procmine.app.auth import add_user
+from procmine.cli.main import app
+from procmine.sop.library import WorkflowError, bundled_sops_dir
 
 runner = CliRunner()
 

@@ -10,11 +10,12 @@ import pytest
 from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
-from procmine import appdb, auth
-from procmine.appdb import list_audit
-from procmine.auth import authenticate, get_user
-from procmine.cli_user import user_app
-from procmine.errors import ProcmineError
+from procmine.app import appdb as appdb
+from procmine.app import auth
+from procmine.app.appdb import list_audit
+from procmine.app.auth import authenticate, get_user
+from procmine.cli.user import user_app
+from procmine.core.errors import ProcmineError
 
 runner = CliRunner()
 

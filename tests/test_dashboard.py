@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from procmine.auth import DEMO_PASSWORD, ROLES, User, authenticate
-from procmine.bottlenecks import Finding, explain_finding
-from procmine.dashboard.pages import PAGES, PageSpec
-from procmine.i18n import t
-from procmine.performance import AMOUNT_BANDS
-from procmine.store import EventStore
-from procmine.workspace import build_demo_workspace
+from procmine.analysis.bottlenecks import Finding, explain_finding
+from procmine.analysis.performance import AMOUNT_BANDS
+from procmine.app.auth import DEMO_PASSWORD, ROLES, User, authenticate
+from procmine.app.i18n import t
+from procmine.dashboard.registry import PAGES, PageSpec
+from procmine.demo.workspace import build_demo_workspace
+from procmine.store.event_store import EventStore
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -147,7 +147,7 @@ def test_overview_figures_match_the_store(home: Path) -> None:
 
 def test_overview_on_an_empty_workspace_says_so(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from procmine.auth import seed_demo_users
+    from procmine.app.auth import seed_demo_users
 
     monkeypatch.setenv("PROCMINE_HOME", str(tmp_path))
     seed_demo_users(tmp_path)
@@ -189,11 +189,11 @@ def test_streamlit_serves_the_dashboard(demo_home: Path) -> None:
 
 
 def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path) -> None:
-    from procmine.baseline import load_baseline
-    from procmine.reports import monthly_league
+    from procmine.analysis.league import monthly_league
+    from procmine.core.baseline import load_baseline
 
     at = app_as("operations", home).run()
-    at.switch_page("procmine/dashboard/announcement.py").run()
+    at.switch_page("procmine/dashboard/pages/announcement.py").run()
     assert not at.exception
     month = at.selectbox(key="announcement_month").value
     expected = monthly_league(EventStore(home), load_baseline(), month)
@@ -217,12 +217,12 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
-    from procmine.baseline import load_baseline
-    from procmine.sop_library import SopLibrary
-    from procmine.sop_links import linked_findings
+    from procmine.core.baseline import load_baseline
+    from procmine.sop.library import SopLibrary
+    from procmine.sop.links import linked_findings
 
     at = app_as("operations", home).run()
-    at.switch_page("procmine/dashboard/bottlenecks.py").run()
+    at.switch_page("procmine/dashboard/pages/bottlenecks.py").run()
     assert not at.exception
     # the page judges steps against the SOPs in force (the library is seeded on first use)
     expected = linked_findings(EventStore(home), load_baseline(), SopLibrary.open(home))
@@ -288,8 +288,8 @@ def _assert_compared(at: AppTest, finding: Finding, evidence: dict[str, Any]) ->
 def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> None:
     import json
 
-    from procmine.baseline import load_baseline
-    from procmine.bottlenecks import find_bottlenecks, finding_distribution
+    from procmine.analysis.bottlenecks import find_bottlenecks, finding_distribution
+    from procmine.core.baseline import load_baseline
 
     truth = json.loads((REPO / "event_logs" / "demo_truth.json").read_text(encoding="utf-8"))
     injected = {(s["scope"], s["teller_id"], s["branch_id"], s["business_type"], s["activity"])
@@ -305,18 +305,18 @@ def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> No
 
 
 def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> None:
-    from procmine.baseline import load_baseline
-    from procmine.performance import teller_profile, type_steps
+    from procmine.analysis.performance import teller_profile, type_steps
+    from procmine.core.baseline import load_baseline
 
     at = app_as("operations", home)
     at.session_state["types_filters_period"] = "whole_period"
     at.session_state["tellers_filters_period"] = "whole_period"
     at.run()
-    at.switch_page("procmine/dashboard/business_types.py").run()
+    at.switch_page("procmine/dashboard/pages/business_types.py").run()
     assert not at.exception
     code = at.selectbox(key="types_code").value
     assert len(at.dataframe[0].value) == len(type_steps(EventStore(home), load_baseline(), code))
-    at.switch_page("procmine/dashboard/tellers.py").run()
+    at.switch_page("procmine/dashboard/pages/tellers.py").run()
     assert not at.exception
     teller = at.selectbox(key="tellers_pick").value
     profile = teller_profile(EventStore(home), load_baseline(), teller)
@@ -336,7 +336,7 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
 
 def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None:
     at = app_as("operations", home).run()
-    at.switch_page("procmine/dashboard/audit.py").run()
+    at.switch_page("procmine/dashboard/pages/audit.py").run()
     assert not at.exception
     rows = at.dataframe[0].value
     actions = list(rows[t("audit.action", "zh-CN")])

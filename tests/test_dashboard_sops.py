@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from procmine.auth import DEMO_PASSWORD, User, authenticate, seed_demo_users
-from procmine.baseline import load_baseline
-from procmine.i18n import t
-from procmine.sop_library import Editor, SopLibrary
-from procmine.store import EventStore
-from procmine.workspace import bundled_demo_log
+from procmine.app.auth import DEMO_PASSWORD, User, authenticate, seed_demo_users
+from procmine.app.i18n import t
+from procmine.core.baseline import load_baseline
+from procmine.demo.workspace import bundled_demo_log
+from procmine.sop.library import Editor, SopLibrary
+from procmine.store.event_store import EventStore
 from tests.test_sop_library import SOP_TEXT
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,7 +120,7 @@ def _open(username: str, home: Path, script: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["procmine_user"] = _user(username, home)
     at.run()
-    at.switch_page(f"procmine/dashboard/{script}").run()
+    at.switch_page(f"procmine/dashboard/pages/{script}").run()
     assert not at.exception, at.exception
     return at
 
@@ -134,7 +134,7 @@ def _texts(at: AppTest) -> list[str]:
 
 
 def test_library_lists_searches_and_shows_the_document_with_findings(home: Path) -> None:
-    from procmine.sop_links import findings_by_step, linked_findings
+    from procmine.sop.links import findings_by_step, linked_findings
 
     at = _open("ops", home, "sop_library.py")
     table = at.dataframe[0].value
@@ -238,17 +238,17 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert at.text_area(key=text_key).value == head.sop.text
     assert "大额券别分开清点" in _html(at)  # the preview
     # the history shows it
-    at.switch_page("procmine/dashboard/sop_history.py").run()
+    at.switch_page("procmine/dashboard/pages/sop_history.py").run()
     versions = at.dataframe[0].value
     assert versions[t("sop_history.note", ZH)].iloc[0] == "Count mixed notes apart"
     assert versions[t("sop_history.commit", ZH)].iloc[0] == head.short
     # submit
-    at.switch_page("procmine/dashboard/sop_editor.py").run()
+    at.switch_page("procmine/dashboard/pages/sop_editor.py").run()
     at.button(key="editor_submit").click().run()
     assert not at.exception
     assert library.current("SOP-P17").sop.status == "in_review"
     # the author cannot approve: the library's rule shows as an error
-    at.switch_page("procmine/dashboard/sop_review.py").run()
+    at.switch_page("procmine/dashboard/pages/sop_review.py").run()
     assert at.selectbox(key="review_pick").value == "SOP-P17"
     at.button(key="review_approve").click().run()
     assert not at.exception
@@ -301,8 +301,8 @@ def test_a_conflicting_save_shows_both_and_loads_the_merged_text(flow_home: Path
 
 
 def test_the_body_is_cut_at_the_step_headings() -> None:
-    from procmine.dashboard.sop_widgets import split_by_steps
-    from procmine.sops import parse_sop
+    from procmine.dashboard.components.sop_widgets import split_by_steps
+    from procmine.sop.document import parse_sop
 
     sop = parse_sop(SOP_P17)
     pieces = split_by_steps(sop.body, [s.id for s in sop.steps])
@@ -314,7 +314,7 @@ def test_the_body_is_cut_at_the_step_headings() -> None:
 
 
 def test_the_diff_table_colours_each_kind_of_row() -> None:
-    from procmine.dashboard.sop_widgets import diff_html
+    from procmine.dashboard.components.sop_widgets import diff_html
 
     table = diff_html([("same", "a", "a"), ("changed", "<b>", "c"), ("removed", "d", ""),
                        ("added", "", "e"), ("gap", "", "")], "old", "new")

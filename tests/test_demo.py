@@ -1,4 +1,4 @@
-"""Tests for procmine.demo: the demo event-log generator and the truth it writes."""
+"""Tests for procmine.demo.generator: the demo event-log generator and the truth it writes."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from procmine.baseline import load_baseline
-from procmine.demo import (
+from procmine.core.baseline import load_baseline
+from procmine.core.schema import CANONICAL_COLUMNS
+from procmine.demo.generator import (
     ACTIVITIES,
     ACTIVITY_NAMES,
     BUNDLED_DEMO_COMMAND,
@@ -28,7 +29,6 @@ from procmine.demo import (
     steps_for_type,
     write_demo_data,
 )
-from procmine.schema import CANONICAL_COLUMNS
 
 EVENTS = 150_000
 
@@ -619,8 +619,8 @@ def test_the_bundled_log_tells_one_revision_story() -> None:
 
 def test_a_missing_bundled_log_names_the_command(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from procmine import workspace
-    from procmine.errors import ProcmineError
+    from procmine.core.errors import ProcmineError
+    from procmine.demo import workspace as workspace
 
     monkeypatch.setattr(workspace, "_REPO", tmp_path)
     with pytest.raises(ProcmineError, match=re.escape(f"'{BUNDLED_DEMO_COMMAND}'")):

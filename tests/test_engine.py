@@ -24,14 +24,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from procmine import engine as engine_module
-from procmine.baseline import Baseline
-from procmine.demo import DemoConfig, write_demo_data
-from procmine.engine import DuckDBEngine, SparkEngine, TableData, get_engine, to_spark_sql
-from procmine.errors import ProcmineError
-from procmine.performance import _TRANSACTIONS
-from procmine.schema import CANONICAL_COLUMNS
-from procmine.store import EventStore
+from procmine.analysis.performance import _TRANSACTIONS
+from procmine.core.baseline import Baseline
+from procmine.core.errors import ProcmineError
+from procmine.core.schema import CANONICAL_COLUMNS
+from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.store import engine as engine_module
+from procmine.store.engine import DuckDBEngine, SparkEngine, TableData, get_engine, to_spark_sql
+from procmine.store.event_store import EventStore
 
 QUANTILE_RTOL = 1e-12
 SUM_RTOL = 1e-9
@@ -46,7 +46,7 @@ X-2,Call number,2026-10-05 09:05:00,2026-10-05 09:04:00,0102,B01,P10,
 X-3,Call number,2026-10-05 09:06:00,2026-10-05 09:06:30,0102,B01,ZZZ,
 """
 
-# The step view of procmine.performance in brief: windows over the case, epoch, greatest,
+# The step view of procmine.analysis.performance in brief: windows over the case, epoch, greatest,
 # hour and strftime.
 _STEPS = """
     WITH ordered AS (

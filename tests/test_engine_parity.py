@@ -27,13 +27,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from procmine.baseline import Baseline
-from procmine.bottlenecks import Finding, StepReference, explain_findings, find_bottlenecks
-from procmine.cli_league import league as league_command
-from procmine.cli_mining import bottlenecks
-from procmine.demo import DemoConfig, write_demo_data
-from procmine.engine import Engine, get_engine
-from procmine.performance import (
+from procmine.analysis.bottlenecks import Finding, StepReference, explain_findings, find_bottlenecks
+from procmine.analysis.league import league_records, monthly_league, months_with_data
+from procmine.analysis.performance import (
     Filters,
     business_type_summary,
     filter_options,
@@ -45,8 +41,12 @@ from procmine.performance import (
     transaction_summary,
     type_steps,
 )
-from procmine.reports import league_records, monthly_league, months_with_data
-from procmine.store import EventStore
+from procmine.cli.league import league as league_command
+from procmine.cli.mining import bottlenecks
+from procmine.core.baseline import Baseline
+from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.store.engine import Engine, get_engine
+from procmine.store.event_store import EventStore
 
 QUANTILE_RTOL = 1e-12
 MEDIAN_RTOL = 1e-9

@@ -7,12 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from procmine import i18n
-from procmine.auth import ROLES
-from procmine.baseline import REVIEW_GROUPS, Baseline
-from procmine.errors import ProcmineError
-from procmine.eventlog import QUARANTINE_REASONS, WARNINGS
-from procmine.i18n import (
+from procmine.app import i18n
+from procmine.app.auth import ROLES
+from procmine.app.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
     business_type_name,
@@ -20,9 +17,12 @@ from procmine.i18n import (
     normalize_language,
     t,
 )
-from procmine.schema import CANONICAL_COLUMNS
+from procmine.core.baseline import REVIEW_GROUPS, Baseline
+from procmine.core.errors import ProcmineError
+from procmine.core.schema import CANONICAL_COLUMNS
+from procmine.io.eventlog import QUARANTINE_REASONS, WARNINGS
 
-LOCALES = Path(__file__).resolve().parents[1] / "procmine" / "locales"
+LOCALES = Path(__file__).resolve().parents[1] / "procmine" / "app" / "locales"
 
 
 def _placeholders(message: str) -> set[tuple[str, str]]:

@@ -14,12 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from procmine import ingest
-from procmine.baseline import Baseline
-from procmine.errors import ProcmineError
-from procmine.eventlog import ColumnMap, load_column_map
-from procmine.ingest import IngestRun
-from procmine.store import EventStore
+from procmine.core.baseline import Baseline
+from procmine.core.errors import ProcmineError
+from procmine.ingest import run as ingest
+from procmine.ingest.run import IngestRun
+from procmine.io.eventlog import ColumnMap, load_column_map
+from procmine.store.event_store import EventStore
 
 HEADER = [
     "case_id", "activity", "start_time", "end_time", "teller_id", "branch_id",

@@ -12,10 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from procmine.baseline import Baseline
-from procmine.demo import DemoConfig, generate_demo_log
-from procmine.errors import ProcmineError
-from procmine.performance import (
+from procmine.analysis.performance import (
     AMOUNT_BANDS,
     Filters,
     StepData,
@@ -25,7 +22,10 @@ from procmine.performance import (
     teller_summary,
     transaction_statistics,
 )
-from procmine.store import EventStore
+from procmine.core.baseline import Baseline
+from procmine.core.errors import ProcmineError
+from procmine.demo.generator import DemoConfig, generate_demo_log
+from procmine.store.event_store import EventStore
 
 _HEADER = ("case_id,activity,start_time,end_time,teller_id,branch_id,business_type,amount,"
            "window_type,ticket_time,call_time")

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from procmine.store import EventStore
+from procmine.store.event_store import EventStore
 
 pytestmark = pytest.mark.real_logs
 

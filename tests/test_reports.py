@@ -18,11 +18,7 @@ import typer
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from procmine.baseline import Baseline
-from procmine.cli_league import league as league_command
-from procmine.demo import DemoConfig, write_demo_data
-from procmine.errors import ProcmineError
-from procmine.reports import (
+from procmine.analysis.league import (
     LEAGUE_COLUMNS,
     column_labels,
     export_league_excel,
@@ -30,7 +26,11 @@ from procmine.reports import (
     league_records,
     monthly_league,
 )
-from procmine.store import EventStore
+from procmine.cli.league import league as league_command
+from procmine.core.baseline import Baseline
+from procmine.core.errors import ProcmineError
+from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.store.event_store import EventStore
 
 # --------------------------------------------------------------------------------------------------
 # Fixtures: a generated demo log (two months) and small hand-built logs

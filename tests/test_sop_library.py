@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from dulwich.repo import Repo
 
-from procmine.appdb import list_audit
-from procmine.sop_library import (
+from procmine.app.appdb import list_audit
+from procmine.sop.document import SopError, parse_sop, set_front_matter
+from procmine.sop.library import (
     Editor,
     SaveConflict,
     SopLibrary,
     WorkflowError,
     side_by_side,
 )
-from procmine.sops import SopError, parse_sop, set_front_matter
 
 SOP_TEXT = """\
 ---

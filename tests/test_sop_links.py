@@ -11,18 +11,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from procmine.baseline import load_baseline
-from procmine.demo import bundled_demo_config
-from procmine.sop_library import SopLibrary
-from procmine.sop_links import (
+from procmine.core.baseline import load_baseline
+from procmine.demo.generator import bundled_demo_config
+from procmine.demo.workspace import bundled_demo_log, record_demo_revision
+from procmine.sop.library import SopLibrary
+from procmine.sop.links import (
     coverage_report,
     findings_by_step,
     linked_findings,
     revision_effects,
     sop_references,
 )
-from procmine.store import EventStore
-from procmine.workspace import bundled_demo_log, record_demo_revision
+from procmine.store.event_store import EventStore
 
 BASELINE = load_baseline()
 STORY = bundled_demo_config().revisions[0]
@@ -54,7 +54,7 @@ def test_the_demo_revision_is_a_reviewed_major_version(library: SopLibrary) -> N
     assert approved.sop.adoption["B06"] == date(2026, 10, 12)
     assert approved.when.date() == date(2026, 9, 14)
     # the revised library still lints clean
-    from procmine.sops import lint_sops
+    from procmine.sop.document import lint_sops
 
     assert lint_sops(library.root, BASELINE).errors == []
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from procmine.baseline import load_baseline
-from procmine.demo import ACTIVITIES, steps_for_type
-from procmine.sop_library import bundled_sops_dir
-from procmine.sops import (
+from procmine.core.baseline import load_baseline
+from procmine.demo.generator import ACTIVITIES, steps_for_type
+from procmine.sop.document import (
     SopError,
     bump_version,
     lint_sops,
@@ -18,6 +17,7 @@ from procmine.sops import (
     render_sop,
     set_front_matter,
 )
+from procmine.sop.library import bundled_sops_dir
 from tests.test_sop_library import SOP_TEXT
 
 BASELINE = load_baseline()

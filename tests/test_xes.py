@@ -1,4 +1,4 @@
-"""Tests for procmine.xes.read_xes_table: real logs against pm4py, and small hand-written
+"""Tests for procmine.io.xes.read_xes_table: real logs against pm4py, and small hand-written
 XES files for the edge cases."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from procmine import xes
-from procmine.errors import ProcmineError
-from procmine.xes import XesReadResult, read_xes_table
+from procmine.core.errors import ProcmineError
+from procmine.io import xes
+from procmine.io.xes import XesReadResult, read_xes_table
 
 REAL_LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "real_logs"
 BPI = REAL_LOGS / "BPI_Challenge_2012_W_Two_TS.xes.gz"

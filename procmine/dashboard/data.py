@@ -12,9 +12,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine.baseline import Baseline, load_baseline
-from procmine.bottlenecks import Finding, explain_finding, finding_distribution
-from procmine.performance import (
+from procmine.analysis.bottlenecks import Finding, explain_finding, finding_distribution
+from procmine.analysis.league import (
+    export_league_excel,
+    export_league_html,
+    monthly_league,
+    months_with_data,
+)
+from procmine.analysis.performance import (
     Filters,
     business_type_summary,
     filter_options,
@@ -24,22 +29,17 @@ from procmine.performance import (
     transaction_summary,
     type_steps,
 )
-from procmine.reports import (
-    export_league_excel,
-    export_league_html,
-    monthly_league,
-    months_with_data,
-)
-from procmine.sop_library import SopLibrary
-from procmine.sop_links import (
+from procmine.core.baseline import Baseline, load_baseline
+from procmine.sop.document import LintReport, Sop, lint_sops
+from procmine.sop.library import SopLibrary
+from procmine.sop.links import (
     Coverage,
     coverage_report,
     findings_by_step,
     linked_findings,
     revision_effects,
 )
-from procmine.sops import LintReport, Sop, lint_sops
-from procmine.store import EventStore, default_home
+from procmine.store.event_store import EventStore, default_home
 
 __all__ = [
     "baseline",
@@ -209,7 +209,7 @@ def _evidence(home: str, version: str, finding: Finding, month: str | None) -> d
 
 
 def evidence(finding: Finding, month: str | None) -> dict[str, Any]:
-    """One finding's evidence (:func:`procmine.bottlenecks.explain_findings`)."""
+    """One finding's evidence (:func:`procmine.analysis.bottlenecks.explain_findings`)."""
     return _evidence(*_key(), finding, month)
 
 

@@ -1,0 +1,431 @@
+"""Users and roles: who may sign in, and what each role may open.
+
+Four roles:
+
+- ``operations``: the operations department; reads everything.
+- ``reviewer``: a member of one process-review group; edits and approves that group's SOPs.
+- ``trainer``: builds quizzes and sees their results.
+- ``teller``: takes quizzes and sees their own figures (``teller_id`` links them to the log).
+
+Passwords are kept as argon2id hashes (argon2-cffi's ``PasswordHasher``). Every user change and
+every sign-in, successful or not, writes an audit row. A real workspace starts with no users;
+``seed_demo_users`` adds one per role for the demo.
+
+Example:
+    >>> from procmine.app.auth import add_user, authenticate
+    >>> add_user("li.na", "s3cret-pass", "reviewer", review_group="accounting-and-cash")
+    User(username='li.na', role='reviewer', ...)
+    >>> authenticate("li.na", "s3cret-pass").role
+    'reviewer'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from procmine.app.appdb import UserRow, record_audit, session_for, utc_now
+from procmine.core.baseline import REVIEW_GROUPS
+from procmine.core.errors import ProcmineError
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "MIN_PASSWORD_LENGTH",
+    "ROLES",
+    "Identity",
+    "User",
+    "add_user",
+    "authenticate",
+    "can_open",
+    "disable_user",
+    "enable_user",
+    "get_user",
+    "hash_password",
+    "list_users",
+    "seed_demo_users",
+    "set_password",
+    "set_role",
+    "verify_password",
+]
+
+ROLES = ("operations", "reviewer", "trainer", "teller")
+MIN_PASSWORD_LENGTH = 8
+DEMO_PASSWORD = "procmine-demo"
+
+# Letters, digits and . _ @ - : room for e-mail addresses from a future single sign-on.
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+
+_hasher = PasswordHasher()  # argon2id with argon2-cffi's recommended (RFC 9106) parameters
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is signed in, and in which role: all a page needs to decide what to show.
+
+    Today an Identity comes from a password sign-in (``authenticate(...).identity``). It is
+    the seam for single sign-on: a future ``st.login``/OIDC path, in ``procmine/dashboard/``
+    (never here, the library does not import streamlit), would read the provider's user
+    (``st.user``), build ``Identity(username=<e-mail or subject>, role=<from a group claim or
+    the local users table>, source="oidc")`` and keep it in the session state where the
+    password path keeps its own. Pages then call ``can_open(identity.role, allowed)`` the
+    same way whichever path signed the person in.
+
+    Example:
+        >>> Identity("ops", "operations")
+        Identity(username='ops', role='operations', source='password')
+    """
+
+    username: str
+    role: str
+    source: str = "password"
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as callers see it: everything but the password hash.
+
+    Example:
+        >>> user = get_user("teller")
+        >>> (user.role, user.teller_id)
+        ('teller', '0101')
+    """
+
+    username: str
+    role: str
+    display_name: str
+    review_group: str | None
+    teller_id: str | None
+    branch_id: str | None
+    created_at: datetime
+    disabled: bool
+
+    @property
+    def identity(self) -> Identity:
+        """The signed-in identity of this user, from a password sign-in."""
+        return Identity(username=self.username, role=self.role)
+
+    @classmethod
+    def _from_row(cls, row: UserRow) -> User:
+        return cls(
+            username=row.username,
+            role=row.role,
+            display_name=row.display_name,
+            review_group=row.review_group,
+            teller_id=row.teller_id,
+            branch_id=row.branch_id,
+            created_at=row.created_at,
+            disabled=row.disabled,
+        )
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password``, salted, in PHC form.
+
+    Example:
+        >>> hash_password("procmine-demo")[:10]
+        '$argon2id$'
+    """
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches ``password_hash``; False for a wrong password or a hash
+    that is not an argon2 hash.
+
+    Example:
+        >>> h = hash_password("procmine-demo")
+        >>> verify_password(h, "procmine-demo"), verify_password(h, "wrong")
+        (True, False)
+    """
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def can_open(user_role: str, allowed: Iterable[str]) -> bool:
+    """True when a user of ``user_role`` may open a page that declares the roles ``allowed``.
+
+    Pages list their roles themselves; an unknown name in ``allowed`` is a typo in the page
+    and raises ValueError rather than locking everyone out in silence.
+
+    Example:
+        >>> can_open("trainer", ("operations", "trainer"))
+        True
+        >>> can_open("teller", ("operations",))
+        False
+    """
+    allowed = tuple(allowed)
+    unknown = [r for r in allowed if r not in ROLES]
+    if unknown:
+        raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+    return user_role in allowed
+
+
+def add_user(
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str | None = None,
+    review_group: str | None = None,
+    teller_id: str | None = None,
+    branch_id: str | None = None,
+    home: Path | None = None,
+    actor: str | None = None,
+) -> User:
+    """Create a user; usernames are case-insensitive and kept in lower case.
+
+    A reviewer needs a ``review_group``; a teller should have a ``teller_id`` (their id in the
+    event log) to see their own figures, but can be created without one. ``actor`` (who made
+    the change, e.g. ``cli:root``) goes into the audit row.
+
+    Raises ProcmineError for an unknown role, a taken username, a reviewer without a review
+    group, or a password shorter than 8 characters.
+
+    Example:
+        >>> add_user("wang.fang", "teller-pass-1", "teller", teller_id="0103", branch_id="B02")
+        User(username='wang.fang', role='teller', ..., teller_id='0103', branch_id='B02', ...)
+    """
+    name = _check_username(username)
+    _check_role(role, review_group)
+    _check_password(password)
+    row = UserRow(
+        username=name,
+        display_name=(display_name or "").strip() or name,
+        password_hash=hash_password(password),
+        role=role,
+        review_group=review_group if role == "reviewer" else None,
+        teller_id=_text_or_none(teller_id),
+        branch_id=_text_or_none(branch_id),
+        created_at=utc_now(),
+        disabled=False,
+    )
+    detail = f"role {role}" + (f" ({review_group})" if role == "reviewer" else "")
+    try:
+        with session_for(home) as session:
+            if _find(session, name) is not None:
+                raise ProcmineError(f"a user named {name!r} already exists")
+            session.add(row)
+            record_audit(session, name, "user.add", _by(detail, actor))
+    except IntegrityError:  # created by someone else between the check and the insert
+        raise ProcmineError(f"a user named {name!r} already exists") from None
+    return User._from_row(row)
+
+
+def get_user(username: str, home: Path | None = None) -> User | None:
+    """The user named ``username``, or None."""
+    with session_for(home) as session:
+        row = _find(session, username.strip().lower())
+        return User._from_row(row) if row is not None else None
+
+
+def list_users(home: Path | None = None) -> list[User]:
+    """Every user, disabled ones included, by username.
+
+    Example:
+        >>> [u.username for u in list_users()]
+        ['ops', 'reviewer', 'reviewer2', 'settlement', 'teller', 'trainer']
+    """
+    with session_for(home) as session:
+        rows = session.scalars(select(UserRow).order_by(UserRow.username))
+        return [User._from_row(r) for r in rows]
+
+
+def set_role(
+    username: str,
+    role: str,
+    *,
+    review_group: str | None = None,
+    home: Path | None = None,
+    actor: str | None = None,
+) -> User:
+    """Give a user another role (a reviewer needs ``review_group``; other roles drop theirs).
+
+    Example:
+        >>> set_role("wang.fang", "reviewer", review_group="domestic-settlement").role
+        'reviewer'
+    """
+    _check_role(role, review_group)
+    with session_for(home) as session:
+        row = _require(session, username)
+        before = row.role + (f" ({row.review_group})" if row.review_group else "")
+        row.role = role
+        row.review_group = review_group if role == "reviewer" else None
+        after = role + (f" ({review_group})" if review_group else "")
+        record_audit(session, row.username, "user.set_role", _by(f"{before} -> {after}", actor))
+        return User._from_row(row)
+
+
+def set_password(
+    username: str, password: str, *, home: Path | None = None, actor: str | None = None
+) -> None:
+    """Replace a user's password (at least 8 characters)."""
+    _check_password(password)
+    with session_for(home) as session:
+        row = _require(session, username)
+        row.password_hash = hash_password(password)
+        record_audit(session, row.username, "user.set_password", _by("", actor))
+
+
+def disable_user(username: str, *, home: Path | None = None, actor: str | None = None) -> None:
+    """Stop a user from signing in; their history stays."""
+    _set_disabled(username, True, home, actor)
+
+
+def enable_user(username: str, *, home: Path | None = None, actor: str | None = None) -> None:
+    """Let a disabled user sign in again."""
+    _set_disabled(username, False, home, actor)
+
+
+def authenticate(username: str, password: str, home: Path | None = None) -> User | None:
+    """The user when ``username`` and ``password`` match an enabled user, else None.
+
+    Writes an audit row either way (``auth.sign_in`` or ``auth.sign_in_failed`` with the
+    reason). An unknown username costs one hash verification too, so the time taken does not
+    tell which usernames exist. A hash made with older argon2 parameters is replaced on a
+    successful sign-in.
+
+    Example:
+        >>> authenticate("ops", "procmine-demo").role
+        'operations'
+        >>> authenticate("ops", "wrong") is None
+        True
+    """
+    name = username.strip().lower()
+    with session_for(home) as session:
+        row = _find(session, name)
+        if row is None:
+            verify_password(_dummy_hash(), password)
+            record_audit(session, name, "auth.sign_in_failed", "unknown user")
+            return None
+        if not verify_password(row.password_hash, password):
+            record_audit(session, name, "auth.sign_in_failed", "wrong password")
+            return None
+        if row.disabled:
+            record_audit(session, name, "auth.sign_in_failed", "user disabled")
+            return None
+        detail = ""
+        if _hasher.check_needs_rehash(row.password_hash):
+            row.password_hash = hash_password(password)
+            detail = "password rehashed with current argon2 parameters"
+        record_audit(session, name, "auth.sign_in", detail)
+        return User._from_row(row)
+
+
+def seed_demo_users(home: Path | None = None) -> list[User]:
+    """Create the demo users, with password ``procmine-demo``.
+
+    One per role: ``ops`` (operations), ``reviewer`` (accounting-and-cash), ``trainer`` and
+    ``teller`` (teller 0101 of branch B01); and two more reviewers, so that an SOP change can be
+    approved by someone other than its author: ``reviewer2`` (accounting-and-cash) and
+    ``settlement`` (domestic-settlement). Users that exist are left as they are; returns those
+    created.
+
+    Example:
+        >>> [u.username for u in seed_demo_users()]
+        ['ops', 'reviewer', 'trainer', 'teller', 'reviewer2', 'settlement']
+        >>> seed_demo_users()
+        []
+    """
+    demo: list[tuple[str, str, dict[str, str]]] = [
+        ("ops", "operations", {"display_name": "Operations (demo)"}),
+        ("reviewer", "reviewer", {"display_name": "Reviewer (demo)",
+                                  "review_group": "accounting-and-cash"}),
+        ("trainer", "trainer", {"display_name": "Trainer (demo)"}),
+        ("teller", "teller", {"display_name": "Teller 0101 (demo)", "teller_id": "0101",
+                              "branch_id": "B01"}),
+        ("reviewer2", "reviewer", {"display_name": "Reviewer 2 (demo)",
+                                   "review_group": "accounting-and-cash"}),
+        ("settlement", "reviewer", {"display_name": "Settlement reviewer (demo)",
+                                    "review_group": "domestic-settlement"}),
+    ]
+    created = []
+    for username, role, extra in demo:
+        if get_user(username, home) is None:
+            created.append(
+                add_user(username, DEMO_PASSWORD, role, home=home, actor="seed-demo", **extra)
+            )
+    return created
+
+
+def _check_username(username: str) -> str:
+    name = username.strip().lower()
+    if not _USERNAME.fullmatch(name):
+        raise ProcmineError(
+            f"username {username!r} is not valid: use 1 to 64 letters, digits and . _ @ -, "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def _check_role(role: str, review_group: str | None) -> None:
+    if role not in ROLES:
+        raise ProcmineError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if role == "reviewer":
+        if not review_group:
+            raise ProcmineError(
+                f"a reviewer needs a review group: one of {', '.join(REVIEW_GROUPS)}"
+            )
+        if review_group not in REVIEW_GROUPS:
+            raise ProcmineError(
+                f"unknown review group {review_group!r}; expected one of "
+                f"{', '.join(REVIEW_GROUPS)}"
+            )
+    elif review_group:
+        raise ProcmineError(f"only reviewers have a review group, not the role {role!r}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ProcmineError(
+            f"the password is too short: at least {MIN_PASSWORD_LENGTH} characters, "
+            f"got {len(password)}"
+        )
+
+
+def _text_or_none(value: str | None) -> str | None:
+    text = (value or "").strip()
+    return text or None
+
+
+def _by(detail: str, actor: str | None) -> str:
+    if not actor:
+        return detail
+    return f"{detail}; by {actor}" if detail else f"by {actor}"
+
+
+def _find(session: Session, name: str) -> UserRow | None:
+    return session.scalars(select(UserRow).where(UserRow.username == name)).first()
+
+
+def _require(session: Session, username: str) -> UserRow:
+    name = username.strip().lower()
+    row = _find(session, name)
+    if row is None:
+        raise ProcmineError(f"no user named {name!r}")
+    return row
+
+
+def _set_disabled(username: str, disabled: bool, home: Path | None, actor: str | None) -> None:
+    with session_for(home) as session:
+        row = _require(session, username)
+        row.disabled = disabled
+        action = "user.disable" if disabled else "user.enable"
+        record_audit(session, row.username, action, _by("", actor))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Verified against for unknown usernames, so that they take as long as known ones.
+    return hash_password("procmine: no such user")

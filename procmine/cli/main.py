@@ -1,0 +1,246 @@
+"""The ``procmine`` command line. Thin: each command parses its arguments and calls the library.
+
+Run ``procmine --help`` for the commands, ``procmine COMMAND --help`` for one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from procmine.cli.common import (
+    BaselineOption,
+    HomeOption,
+    JsonOption,
+    err,
+    out,
+    print_json,
+    progress_bar,
+)
+from procmine.cli.league import league
+from procmine.cli.mining import bottlenecks
+from procmine.cli.sop import sop_app
+from procmine.cli.user import user_app
+from procmine.core.baseline import load_baseline
+from procmine.core.errors import ProcmineError
+from procmine.io.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
+from procmine.store.event_store import EventStore
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="procmine",
+    help="Process mining for bank counters: ingest core-banking event logs, check them against "
+    "the 58-type timing baseline, and see what is in the store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+app.add_typer(user_app, name="user")
+app.add_typer(sop_app, name="sop")
+app.command("league")(league)
+app.command("bottlenecks")(bottlenecks)
+
+@app.command("ingest")
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Event-log files: CSV, XES, XES.gz, "
+                                                "Parquet or Excel (.xlsx).")],
+    map_file: Annotated[
+        Path | None,
+        typer.Option("--map", help="YAML column mapping (canonical name: column in the file)."),
+    ] = None,
+    baseline_file: BaselineOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check event-log files row by row and add the good rows to the store.
+
+    Rows that cannot be loaded go to a quarantine CSV with their line and reason; read =
+    loaded + quarantined always holds (for XES, start/complete pairs merge two events into one
+    row). Re-ingesting a file adds nothing.
+    """
+    column_map = load_column_map(map_file) if map_file else None
+    baseline = load_baseline(baseline_file)
+    store = EventStore(home)
+    reports = []
+    for path in paths:
+        with progress_bar(err.is_terminal and not as_json) as progress:
+            report = store.ingest(path, column_map=column_map, baseline=baseline,
+                                  progress=progress)
+        reports.append(report)
+        if not as_json:
+            _print_ingest(report)
+    if as_json:
+        data = [r.to_dict() for r in reports]
+        print_json(data[0] if len(data) == 1 else data)
+
+
+def _print_ingest(report: Any) -> None:
+    out.print(f"[bold]{report.source}[/bold] ({report.format}, {report.seconds:.1f} s)")
+    line = (
+        f"  read {report.read:,}  loaded [green]{report.loaded:,}[/green]  "
+        f"quarantined [red]{report.quarantined:,}[/red]"
+    )
+    if report.merged_by_pairing:
+        line += f"  start/complete pairs merged {report.merged_by_pairing:,}"
+    out.print(line)
+    if report.pairing:
+        p = report.pairing
+        out.print(
+            f"  lifecycle: {p['start_events']:,} start + {p['complete_events']:,} complete "
+            f"events -> {p['paired']:,} paired rows, {p['unmatched_complete']:,} completes "
+            f"without start, {p['unmatched_start']:,} starts without complete"
+        )
+    for reason, n in report.reasons.items():
+        text = QUARANTINE_REASONS.get(reason, "a line the CSV reader could not split")
+        out.print(f"  [red]{n:>10,}[/red]  {reason}: {text}")
+    for warning, n in report.warnings.items():
+        out.print(f"  [yellow]{n:>10,}[/yellow]  warning {warning}: {WARNINGS[warning]}")
+    if report.quarantine_file:
+        out.print(f"  quarantine: {report.quarantine_file}")
+
+
+@app.command("info")
+def info(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Show what is in the store: events, cases, tellers, branches, period, ingests."""
+    store = EventStore(home)
+    summary = store.info()
+    if as_json:
+        data = summary.to_dict()
+        data["quarantine_reasons"] = store.quarantine_summary()
+        print_json(data)
+        return
+    table = Table(title=f"procmine store: {summary.home}", show_header=False)
+    for key, value in summary.to_dict().items():
+        if key != "home":
+            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int)
+                          else str(value))
+    out.print(table)
+    reasons = store.quarantine_summary()
+    if reasons:
+        out.print("quarantined by reason: " + ", ".join(f"{k} {v:,}" for k, v in reasons.items()))
+
+
+@baseline_app.command("show")
+def baseline_show(
+    baseline_file: BaselineOption = None,
+    lang: Annotated[str, typer.Option("--lang", help="Names in zh or en.")] = "zh",
+    as_json: JsonOption = False,
+) -> None:
+    """List the business types with their standard counter time and review group."""
+    baseline = load_baseline(baseline_file)
+    if as_json:
+        print_json(baseline.to_records())
+        return
+    table = Table(title=f"{len(baseline)} business types ({baseline.source})")
+    for col in ("code", "name", "group", "standard s", "review group"):
+        table.add_column(col, justify="right" if col == "standard s" else "left")
+    for t in baseline:
+        table.add_row(t.code, t.name(lang), t.group, f"{t.standard_seconds:g}", t.review_group)
+    out.print(table)
+
+
+@baseline_app.command("check")
+def baseline_check(
+    path: Annotated[Path, typer.Argument(help="A baseline CSV to validate.")],
+) -> None:
+    """Validate a bank's own baseline file (unique codes, positive standard times) and say how
+    it differs from the bundled 58 types."""
+    own = load_baseline(path)
+    bundled = load_baseline()
+    added = [c for c in own.codes if c not in bundled]
+    missing = [c for c in bundled.codes if c not in own]
+    changed = [c for c in own.codes if c in bundled
+               and own.standard_seconds(c) != bundled.standard_seconds(c)]
+    out.print(f"{path}: {len(own)} business types, valid")
+    out.print(f"  not in the bundled baseline: {', '.join(added) or 'none'}")
+    out.print(f"  bundled types it leaves out: {', '.join(missing) or 'none'}")
+    out.print(f"  standard time differs from the bundled one: {', '.join(changed) or 'none'}")
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write events.csv and truth.json.")],
+    events: Annotated[int | None, typer.Option(
+        "--events", help="Approximate number of events (default 100000).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Random seed (same seed, same log; default 7).")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="csv (the default) or parquet.")] = None,
+    revision: Annotated[list[str] | None, typer.Option(
+        "--revision",
+        help="An SOP revision that takes effect in the data, TYPE:ACTIVITY:FACTOR:DATE"
+        "[:BRANCH=DATE,...]: from DATE the step takes FACTOR times as long, e.g. "
+        "'P18:Count cash:0.7:2026-10-12' (30% faster at every branch); with branches, only "
+        "those adopt it, each on its own date, e.g. 'P18:Count cash:0.7:2026-10-12:"
+        "B01=2026-10-05,B02=2026-10-19'. Repeatable.")] = None,
+    bundled: Annotated[bool, typer.Option(
+        "--bundled",
+        help="Write the log bundled in event_logs/ (demo_events.parquet, demo_truth.json): "
+        "200,000 events, seed 7 and one SOP revision story (P18 'Count cash' 30% faster, "
+        "adopted by B01-B03 and later by B04-B06). Takes no other option.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a realistic teller event log over all 58 business types, with injected slow
+    steps and SOP revisions listed in truth.json."""
+    from procmine.demo.generator import (
+        DemoConfig,
+        parse_revision,
+        write_bundled_demo,
+        write_demo_data,
+    )
+
+    if bundled and (events, seed, fmt, revision) != (None, None, None, None):
+        raise ProcmineError("--bundled fixes every setting; leave out --events, --seed, "
+                            "--format and --revision")
+    fmt = fmt or "csv"
+    if fmt not in ("csv", "parquet"):
+        raise ProcmineError(f"--format must be csv or parquet, not {fmt!r}")
+    revisions = tuple(parse_revision(text) for text in revision or ())
+    with progress_bar(err.is_terminal and not as_json) as progress:
+        report = (lambda f: progress("generate", f)) if progress else None
+        if bundled:
+            result = write_bundled_demo(out_dir, progress=report)
+        else:
+            config = DemoConfig(events=100_000 if events is None else events,
+                                seed=7 if seed is None else seed, revisions=revisions)
+            result = write_demo_data(out_dir, config, fmt=fmt, progress=report)
+    if as_json:
+        print_json(vars(result))
+    else:
+        out.print(
+            f"wrote {result.events:,} events ({result.cases:,} transactions, {result.first_day} "
+            f"to {result.last_day}) to {result.events_path}; injected slow steps and revisions "
+            f"in {result.truth_path}"
+        )
+
+
+@app.command("demo-workspace")
+def demo_workspace(
+    home: HomeOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
+) -> None:
+    """Build the demo workspace from the bundled log in event_logs/ (skipped when the store
+    already has data)."""
+    from procmine.demo.workspace import build_demo_workspace
+
+    report = build_demo_workspace(home, force=force)
+    if report is None:
+        out.print(f"demo workspace already present in {EventStore(home).home}")
+    else:
+        _print_ingest(report)
+
+
+def main() -> None:
+    """Entry point: run the app; a user's mistake prints a message, not a traceback."""
+    try:
+        app()
+    except ProcmineError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+

@@ -1,0 +1,316 @@
+"""``procmine sop``: the SOP library from the command line: lint, versions, review workflow,
+links to the slow steps.
+
+Thin: each command calls :mod:`procmine.sop.document`, :mod:`procmine.sop.library` or
+:mod:`procmine.sop.links`. Workflow commands act as a user of the app database (``--user``), as
+the dashboard does for the signed-in user; the library enforces the same rules.
+
+Example:
+    $ procmine sop lint sops/
+    $ procmine sop history SOP-P18
+    $ procmine sop save SOP-P18 edited.md --user reviewer --note "Counting machine"
+    $ procmine sop approve SOP-P18 --user reviewer2 --comment "Tested in B01"
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from procmine.analysis.performance import step_statistics
+from procmine.app.auth import User, get_user
+from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
+from procmine.core.baseline import load_baseline
+from procmine.core.errors import ProcmineError
+from procmine.sop.document import lint_sops
+from procmine.sop.library import SopLibrary, SopVersion, bundled_sops_dir
+from procmine.sop.links import coverage_report, findings_by_step, linked_findings, revision_effects
+from procmine.store.event_store import EventStore, default_home
+
+__all__ = ["sop_app"]
+
+sop_app = typer.Typer(help="The SOP library: lint, versions, review workflow, links to the slow "
+                      "steps.", no_args_is_help=True)
+
+SopId = Annotated[str, typer.Argument(help="SOP id, e.g. SOP-P18.")]
+UserOption = Annotated[str, typer.Option("--user", help="Act as this user of the app database.")]
+TodayOption = Annotated[
+    str | None,
+    typer.Option("--today", help="Date the action (YYYY-MM-DD) instead of today, e.g. to record "
+                 "an approval given on paper."),
+]
+
+
+def _library(home: Path | None) -> SopLibrary:
+    return SopLibrary.open(home)
+
+
+def _user(name: str, home: Path | None) -> User:
+    user = get_user(name, Path(home) if home else default_home())
+    if user is None:
+        raise ProcmineError(f"no user {name!r} in the app database; see 'procmine user list'")
+    return user
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ProcmineError(f"{option} {text!r}: expected a date YYYY-MM-DD") from exc
+
+
+def _version_dict(v: SopVersion) -> dict[str, Any]:
+    return {"commit": v.commit, "sop": v.sop.id, "version": v.sop.version,
+            "status": v.sop.status, "effective": v.sop.effective.isoformat(),
+            "action": v.action, "author": v.author, "when": v.when.isoformat(),
+            "note": v.note, "review_group": v.review_group}
+
+
+def _say(v: SopVersion, as_json: bool) -> None:
+    if as_json:
+        print_json(_version_dict(v))
+    else:
+        out.print(f"{v.sop.id} {v.sop.version} {v.sop.status} ({v.action} by {v.author}, "
+                  f"commit {v.short})", highlight=False)
+
+
+@sop_app.command("lint")
+def lint(
+    folder: Annotated[Path | None, typer.Argument(
+        help="Folder of SOP-*.md files (default: the workspace's SOP library, or the bundled "
+        "sops/ when there is none).")] = None,
+    baseline_file: BaselineOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check SOP files: schema (with file, line and field), business types against the baseline,
+    step times adding up to the type's standard time, step anchors and links; warn about steps
+    whose activity never occurs in the store's logs. Exits 1 when there are errors."""
+    if folder is None:
+        library = (Path(home) if home else default_home()) / "sops"
+        folder = library if (library / ".git").exists() else bundled_sops_dir()
+    baseline = load_baseline(baseline_file)
+    store = EventStore(home)
+    seen: dict[str, set[str]] = {}
+    if not store.is_empty():
+        bank = step_statistics(store, baseline, by="bank", with_share=False)
+        for code, activity in zip(bank["business_type"], bank["activity"], strict=True):
+            seen.setdefault(code, set()).add(activity)
+    report = lint_sops(folder, baseline, activities=seen or None)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        for issue in sorted(report.issues, key=lambda i: (i.severity != "error", i.path, i.line)):
+            out.print(str(issue), highlight=False, soft_wrap=True)
+        out.print(f"{report.files} files, {len(report.sops)} SOPs: {len(report.errors)} errors, "
+                  f"{len(report.warnings)} warnings", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@sop_app.command("list")
+def list_sops(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """The SOPs of the library: latest version, status, owner group, review date."""
+    library = _library(home)
+    latest = library.latest()
+    if as_json:
+        print_json([_version_dict(v) | {"title": dict(v.sop.title),
+                                        "business_types": list(v.sop.business_types),
+                                        "owner_group": v.sop.owner_group,
+                                        "review_due": v.sop.review_due}
+                    for v in latest.values()])
+        return
+    view = Table(title=f"SOP library: {len(latest)} procedures")
+    for column in ("id", "title", "types", "group", "version", "status", "effective",
+                   "review due"):
+        view.add_column(column)
+    for v in latest.values():
+        s = v.sop
+        view.add_row(s.id, s.title_in("en"), ", ".join(s.business_types), s.owner_group,
+                     s.version, s.status, s.effective.isoformat(),
+                     s.review_due.isoformat() if s.review_due else "")
+    out.print(view)
+
+
+@sop_app.command("show")
+def show(
+    sop_id: SopId,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The text in force on this date "
+                                              "(YYYY-MM-DD) instead of the latest.")] = None,
+    branch: Annotated[str | None, typer.Option("--branch", help="With --as-of: at this branch "
+                                               "(versions may name branch adoption dates).")
+                      ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Print an SOP's text: the latest version, or the one in force on a date."""
+    library = _library(home)
+    if as_of is None:
+        typer.echo(library.current(sop_id).sop.text, nl=False)
+        return
+    day = _date(as_of, "--as-of")
+    assert day is not None
+    text = library.text_on(sop_id, day, branch)
+    if text is None:
+        raise ProcmineError(f"no version of {sop_id} was in force on {day}")
+    typer.echo(text, nl=False)
+
+
+@sop_app.command("history")
+def history(sop_id: SopId, home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Every version of an SOP, newest first: version, status, action, author, date, note."""
+    versions = _library(home).history(sop_id)
+    if as_json:
+        print_json([_version_dict(v) for v in versions])
+        return
+    view = Table(title=f"{sop_id}: {len(versions)} versions")
+    for column in ("commit", "version", "status", "action", "author", "when", "note"):
+        view.add_column(column)
+    for v in versions:
+        view.add_row(v.short, v.sop.version, v.sop.status, v.action, v.author,
+                     v.when.strftime("%Y-%m-%d %H:%M"), v.note.splitlines()[0] if v.note else "")
+    out.print(view)
+
+
+@sop_app.command("diff")
+def diff(
+    sop_id: SopId,
+    old: Annotated[str, typer.Argument(help="Commit of the older version (see history).")],
+    new: Annotated[str, typer.Argument(help="Commit of the newer version.")],
+    home: HomeOption = None,
+) -> None:
+    """The unified diff between two versions of an SOP."""
+    typer.echo(_library(home).diff(sop_id, old, new), nl=False)
+
+
+@sop_app.command("due")
+def due(
+    within: Annotated[int, typer.Option("--within", help="Days ahead.", min=0)] = 30,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approved SOPs whose periodic review is due within --within days, or overdue."""
+    versions = _library(home).due_for_review(datetime.now(UTC).date(), within)
+    if as_json:
+        print_json([_version_dict(v) | {"review_due": v.sop.review_due} for v in versions])
+        return
+    if not versions:
+        out.print(f"No SOP is due for review within {within} days.")
+    for v in versions:
+        out.print(f"{v.sop.id} {v.sop.version} ({v.sop.owner_group}): review due "
+                  f"{v.sop.review_due}", highlight=False)
+
+
+@sop_app.command("save")
+def save(
+    sop_id: SopId,
+    file: Annotated[Path, typer.Argument(help="The edited SOP file (markdown with front matter).")],
+    user: UserOption,
+    note: Annotated[str, typer.Option("--note", help="The change note (required).")],
+    base: Annotated[str | None, typer.Option("--base", help="Commit the edit started from "
+                                             "(default: the latest; a later change to the same "
+                                             "lines is then a conflict).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Save an edited SOP as a draft: a commit with the user as author and the change note."""
+    library = _library(home)
+    text = file.read_text(encoding="utf-8")
+    result = library.save(sop_id, text, user=_user(user, home), note=note, base=base)
+    _say(result.version, as_json)
+
+
+@sop_app.command("submit")
+def submit(sop_id: SopId, user: UserOption, home: HomeOption = None,
+           as_json: JsonOption = False) -> None:
+    """Send a draft for review (draft -> in_review)."""
+    _say(_library(home).submit(sop_id, user=_user(user, home)), as_json)
+
+
+@sop_app.command("approve")
+def approve(sop_id: SopId, user: UserOption,
+            comment: Annotated[str, typer.Option("--comment", help="Review comment.")] = "",
+            today: TodayOption = None, home: HomeOption = None,
+            as_json: JsonOption = False) -> None:
+    """Approve an SOP in review: a reviewer of the owning group who changed none of it."""
+    _say(_library(home).approve(sop_id, user=_user(user, home), comment=comment,
+                                today=_date(today, "--today")), as_json)
+
+
+@sop_app.command("reject")
+def reject(sop_id: SopId, user: UserOption,
+           comment: Annotated[str, typer.Option("--comment", help="Why (required).")],
+           home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Send an SOP in review back to draft with the reviewer's comment."""
+    _say(_library(home).reject(sop_id, user=_user(user, home), comment=comment), as_json)
+
+
+@sop_app.command("findings")
+def findings(
+    sop_id: SopId,
+    month: Annotated[str | None, typer.Option("--month", help="Only this month, YYYY-MM.")] = None,
+    baseline_file: BaselineOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """An SOP's steps with the slow steps linked to them: findings, hours lost a month,
+    tellers and branches affected."""
+    library = _library(home)
+    version = library.approved(sop_id) or library.current(sop_id)
+    found = linked_findings(EventStore(home), load_baseline(baseline_file), library, month=month)
+    table = findings_by_step(found, version.sop)
+    if as_json:
+        print_json(table.to_dict(orient="records"))
+        return
+    out.print(table.to_string(index=False), highlight=False)
+
+
+@sop_app.command("coverage")
+def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
+             as_json: JsonOption = False) -> None:
+    """What the SOPs cover of the logs: business types no SOP covers, frequent steps no SOP
+    step governs, SOP steps never seen in the logs."""
+    report = coverage_report(EventStore(home), load_baseline(baseline_file), _library(home))
+    if as_json:
+        print_json({"transaction_share": report.transaction_share,
+                    "uncovered_types": report.uncovered_types.to_dict(orient="records"),
+                    "uncovered_steps": report.uncovered_steps.to_dict(orient="records"),
+                    "unseen_steps": report.unseen_steps.to_dict(orient="records")})
+        return
+    out.print(f"SOPs cover {report.transaction_share:.1%} of {report.transactions:,} "
+              "transactions.", highlight=False)
+    for title, frame in (("Business types no SOP covers", report.uncovered_types),
+                         ("Frequent steps no SOP step governs", report.uncovered_steps),
+                         ("SOP steps never seen in the logs", report.unseen_steps)):
+        out.print(f"\n{title}: {len(frame)}", highlight=False)
+        if len(frame):
+            out.print(frame.head(20).to_string(index=False), highlight=False)
+
+
+@sop_app.command("effects")
+def effects(
+    sop_id: SopId,
+    window: Annotated[int, typer.Option("--window", help="Days before and after each revision.",
+                                        min=1)] = 60,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The effect of each revision of an SOP: step times before and after it came in force
+    (Mann-Whitney), and a difference-in-differences where branches adopted it on different
+    dates."""
+    table = revision_effects(EventStore(home), _library(home), sop_id, window_days=window)
+    if as_json:
+        print_json(table.to_dict(orient="records"))
+        return
+    if table.empty:
+        out.print(f"{sop_id} has no revision with step times on both sides.")
+        return
+    shown = table[["version", "effective", "business_type", "activity", "n_before", "n_after",
+                   "median_before", "median_after", "change", "p_value", "did_effect",
+                   "did_p_value"]]
+    out.print(shown.to_string(index=False, float_format=lambda x: f"{x:.3g}"), highlight=False)

@@ -1,0 +1,231 @@
+"""``procmine user ...``: the users who may sign in to the dashboard, and their roles.
+
+Thin, like the rest of the command line: each command calls one function of ``procmine.app.auth``.
+Mistakes raise ProcmineError, which ``procmine.cli.main.main`` prints without a traceback.
+
+Example:
+    $ procmine user add li.na --role reviewer --review-group accounting-and-cash
+    $ echo 's3cret-pass' | procmine user add wang.fang --role teller --teller-id 0103 \\
+          --password-stdin
+    $ procmine user list --json
+    $ procmine user audit --action sop.approve
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from procmine.app.appdb import list_audit
+from procmine.app.auth import (
+    DEMO_PASSWORD,
+    ROLES,
+    User,
+    add_user,
+    list_users,
+    seed_demo_users,
+    set_role,
+)
+from procmine.cli.common import HomeOption, JsonOption, err, out
+from procmine.core.baseline import REVIEW_GROUPS
+from procmine.core.errors import ProcmineError
+
+__all__ = ["user_app"]
+
+user_app = typer.Typer(
+    help="Users who may sign in to the dashboard, and their roles "
+    f"({', '.join(ROLES)}). A new workspace has no users.",
+    no_args_is_help=True,
+)
+
+ReviewGroupOption = Annotated[
+    str | None,
+    typer.Option(
+        "--review-group",
+        help=f"For a reviewer (required): {', '.join(REVIEW_GROUPS)}.",
+    ),
+]
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit trail."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in some containers
+        return "cli"
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise ProcmineError("--password-stdin: nothing was given on standard input")
+        return line.rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _to_dict(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "review_group": user.review_group,
+        "teller_id": user.teller_id,
+        "branch_id": user.branch_id,
+        "created_at": user.created_at.isoformat(),
+        "disabled": user.disabled,
+    }
+
+
+def _describe(user: User) -> str:
+    extra = [
+        x
+        for x in (
+            user.review_group,
+            f"teller {user.teller_id}" if user.teller_id else None,
+            f"branch {user.branch_id}" if user.branch_id else None,
+        )
+        if x
+    ]
+    return f"{user.username} ({user.role}{', ' + ', '.join(extra) if extra else ''})"
+
+
+@user_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="Sign-in name: letters, digits and . _ @ -.")],
+    role: Annotated[str, typer.Option("--role", help=f"One of {', '.join(ROLES)}.")],
+    review_group: ReviewGroupOption = None,
+    teller_id: Annotated[
+        str | None,
+        typer.Option(
+            "--teller-id",
+            help="For a teller: their teller id in the event log (e.g. 0101), so that they "
+            "see their own figures.",
+        ),
+    ] = None,
+    branch: Annotated[str | None, typer.Option("--branch", help="Branch id, e.g. B01.")] = None,
+    display_name: Annotated[
+        str | None, typer.Option("--display-name", help="Name shown on the dashboard.")
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input (for scripts) "
+            "instead of asking twice.",
+        ),
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Add a user who may sign in; asks for the password (at least 8 characters) twice."""
+    password = _read_password(password_stdin)
+    user = add_user(
+        username,
+        password,
+        role,
+        display_name=display_name,
+        review_group=review_group,
+        teller_id=teller_id,
+        branch_id=branch,
+        home=home,
+        actor=_actor(),
+    )
+    out.print(f"added {_describe(user)}", highlight=False)
+    if user.role == "teller" and not user.teller_id:
+        err.print(
+            f"[yellow]note:[/yellow] {user.username} has no --teller-id, so they will not see "
+            "their own figures",
+            highlight=False,
+        )
+
+
+@user_app.command("list")
+def list_(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """List the users with their role, review group, teller id and branch."""
+    users = list_users(home)
+    if as_json:
+        sys.stdout.write(
+            json.dumps([_to_dict(u) for u in users], ensure_ascii=False, indent=2) + "\n"
+        )
+        return
+    if not users:
+        out.print("no users yet: add one with 'procmine user add' or 'procmine user seed-demo'")
+        return
+    table = Table(title=f"{len(users)} users")
+    for col in ("username", "name", "role", "review group", "teller", "branch", "status"):
+        table.add_column(col)
+    for u in users:
+        table.add_row(
+            u.username,
+            u.display_name,
+            u.role,
+            u.review_group or "",
+            u.teller_id or "",
+            u.branch_id or "",
+            "disabled" if u.disabled else "active",
+        )
+    out.print(table)
+
+
+@user_app.command("audit")
+def audit(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's rows.")] = None,
+    action: Annotated[str | None, typer.Option(
+        "--action", help="Only this action, e.g. sop.approve, auth.sign_in_failed.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The audit trail, newest first: user changes, sign-ins and every SOP action (save,
+    submit, approve, reject, retire, refused conflict)."""
+    rows = list_audit(home, username=user, action=action, limit=limit)
+    if as_json:
+        sys.stdout.write(json.dumps(
+            [{"at": r.at.isoformat(), "username": r.username, "action": r.action,
+              "detail": r.detail} for r in rows], ensure_ascii=False, indent=2) + "\n")
+        return
+    if not rows:
+        out.print("no audit rows" + (" match" if user or action else " yet"))
+        return
+    table = Table(title=f"audit trail: {len(rows)} newest rows")
+    for col in ("at (UTC)", "user", "action", "detail"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.at.strftime("%Y-%m-%d %H:%M:%S"), r.username, r.action, r.detail)
+    out.print(table)
+
+
+@user_app.command("set-role")
+def set_role_(
+    username: Annotated[str, typer.Argument(help="The user to change.")],
+    role: Annotated[str, typer.Argument(help=f"The new role: {', '.join(ROLES)}.")],
+    review_group: ReviewGroupOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Give a user another role (a reviewer needs --review-group)."""
+    user = set_role(username, role, review_group=review_group, home=home, actor=_actor())
+    out.print(f"{_describe(user)}", highlight=False)
+
+
+@user_app.command("seed-demo")
+def seed_demo(home: HomeOption = None) -> None:
+    """Create the demo users ops, reviewer, trainer, teller, reviewer2 and settlement
+    (password procmine-demo).
+
+    One per role, and two more reviewers (accounting-and-cash, domestic-settlement) so that an
+    SOP change can be approved by someone other than its author; users that exist already are
+    left as they are.
+    """
+    created = seed_demo_users(home)
+    for user in created:
+        out.print(f"added {_describe(user)}", highlight=False)
+    if created:
+        out.print(f"password of the demo users: {DEMO_PASSWORD}", highlight=False)
+    else:
+        out.print("the demo users exist already; nothing added")

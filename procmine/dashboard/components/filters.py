@@ -1,0 +1,59 @@
+"""The filters every page shares: period, branch, business type, teller.
+
+``show(key=...)`` draws them in the sidebar and returns a
+:class:`procmine.analysis.performance.Filters`;
+the widget values live in the session under ``key`` so they follow the user across pages.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from procmine.analysis.performance import Filters
+from procmine.dashboard import data
+from procmine.dashboard.session import lang, tr
+
+__all__ = ["show"]
+
+_PERIODS = ("this_month", "last_month", "whole_period")
+
+
+def _month_bounds(first: date, months_back: int) -> tuple[date, date]:
+    start = first
+    for _ in range(months_back):
+        start = (start - timedelta(days=1)).replace(day=1)
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return start, end
+
+
+def show(key: str = "filters", *, tellers: bool = True, fixed_teller: str | None = None) -> Filters:
+    """Draw the shared filters; ``fixed_teller`` pins the teller (a teller sees only self)."""
+    options = data.options()
+    baseline = data.baseline()
+    this_month = data.this_month()
+    with st.sidebar:
+        st.subheader(tr("filters.title"))
+        period = st.selectbox(
+            tr("filters.period"), _PERIODS, key=f"{key}_period",
+            format_func=lambda p: tr(f"filters.{p}"),
+        )
+        branches = st.multiselect(tr("filters.branch"), options["branch_id"],
+                                  key=f"{key}_branches", placeholder=tr("filters.all"))
+        types = st.multiselect(
+            tr("filters.business_type"), options["business_type"], key=f"{key}_types",
+            placeholder=tr("filters.all"),
+            format_func=lambda c: f"{c} {baseline[c].name(lang()) if c in baseline else ''}",
+        )
+        chosen_tellers: list[str] = []
+        if tellers and fixed_teller is None:
+            chosen_tellers = st.multiselect(tr("filters.teller"), options["teller_id"],
+                                            key=f"{key}_tellers", placeholder=tr("filters.all"))
+    start = end = None
+    if this_month is not None and period != "whole_period":
+        start, end = _month_bounds(this_month, 0 if period == "this_month" else 1)
+    return Filters(
+        start=start, end=end, branches=tuple(branches), business_types=tuple(types),
+        tellers=(fixed_teller,) if fixed_teller else tuple(chosen_tellers),
+    )

@@ -1,0 +1,52 @@
+"""Monthly announcement (operations): every teller's volume, errors and speed, ranked fairly
+within the branch and across branches, with Excel and printable downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from procmine.analysis.league import column_labels
+from procmine.dashboard import data, session
+from procmine.dashboard.components import charts
+from procmine.dashboard.session import lang, tr
+
+session.guard(__file__)
+st.title(tr("nav.announcement"))
+months = data.months()
+if not months:
+    st.info(tr("overview.empty_store"))
+    st.stop()
+month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
+league = data.league(month)
+st.caption(tr("announcement.caption"))
+labels = column_labels(lang())
+branches = [tr("filters.all"), *sorted(league["branch_id"].dropna().unique())]
+branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch")
+shown = league if branch == branches[0] else league[league["branch_id"] == branch]
+_FORMATS = {"standard_hours": "%.1f", "actual_hours": "%.1f", "error_rate": "percent",
+            "error_rate_shrunk": "percent", "speed_index": "%.2f", "speed_index_adjusted": "%.2f",
+            "speed_index_shrunk": "%.2f", "prev_speed_index_shrunk": "%.2f",
+            "speed_index_change": "%+.2f", "rank_change": "%+d"}
+table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
+table_tab.dataframe(
+    shown, hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 720),
+    column_config={
+        c: st.column_config.NumberColumn(labels.get(c, c), format=_FORMATS[c])
+        if c in _FORMATS else labels.get(c, c)
+        for c in shown.columns
+    },
+)
+with chart_tab:
+    st.caption(tr("announcement.chart_caption"))
+    st.plotly_chart(charts.league_speed(shown, {
+        "raw": tr("announcement.raw_index"), "ranked": tr("announcement.ranked_index"),
+        "speed": tr("my_figures.speed_index"), "standard": tr("overview.standard_time"),
+        "transactions": tr("table.transactions")}), width="stretch")
+left, right = st.columns(2)
+left.download_button(tr("announcement.download_excel"),
+                     data.league_export(month, lang(), "xlsx"),
+                     file_name=f"league-{month}.xlsx", key="league_xlsx",
+                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+right.download_button(tr("announcement.download_html"),
+                      data.league_export(month, lang(), "html"),
+                      file_name=f"league-{month}.html", mime="text/html", key="league_html")

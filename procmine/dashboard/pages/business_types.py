@@ -1,0 +1,46 @@
+"""Business types (operations, reviewers): each type's steps against their reference time."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from procmine.dashboard import data, session
+from procmine.dashboard.components import charts, filters
+from procmine.dashboard.session import lang, tr
+
+session.guard(__file__)
+st.title(tr("types.title"))
+if data.store_info()["events"] == 0:
+    st.info(tr("overview.empty_store"))
+    st.stop()
+chosen = filters.show("types_filters")
+baseline = data.baseline()
+codes = data.options()["business_type"]
+code = st.selectbox(
+    tr("filters.business_type"), codes, key="types_code",
+    format_func=lambda c: f"{c} {baseline[c].name(lang()) if c in baseline else ''}",
+)
+steps = data.steps_of_type(code, chosen)
+if steps.empty:
+    st.warning(tr("overview.no_data_for_filters"))
+    st.stop()
+if code in baseline:
+    st.caption(tr("types.caption", standard=f"{baseline[code].standard_seconds:.0f}"))
+st.plotly_chart(charts.steps_vs_reference(steps, {
+    "reference": tr("bottlenecks.reference"), "actual": tr("overview.actual_median"),
+    "seconds": tr("units.seconds", value="")}), width="stretch")
+st.dataframe(
+    steps[["activity", "count", "median_seconds", "p90_seconds", "share", "reference_seconds",
+           "ratio"]],
+    hide_index=True, width="stretch",
+    column_config={
+        "activity": tr("bottlenecks.step"), "count": tr("types.steps"),
+        "median_seconds": st.column_config.NumberColumn(tr("table.median_seconds"),
+                                                        format="%.1f"),
+        "p90_seconds": st.column_config.NumberColumn("p90", format="%.1f"),
+        "share": st.column_config.NumberColumn(tr("types.share"), format="percent"),
+        "reference_seconds": st.column_config.NumberColumn(tr("bottlenecks.reference"),
+                                                           format="%.1f"),
+        "ratio": st.column_config.NumberColumn(tr("table.ratio"), format="%.2f"),
+    },
+)

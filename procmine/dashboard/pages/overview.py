@@ -1,0 +1,90 @@
+"""Overview (operations): the store, counter time per business type against the baseline, the
+slowest business types and tellers this month, and data quality."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from procmine.analysis.performance import Filters
+from procmine.dashboard import data, session
+from procmine.dashboard.components import charts, filters
+from procmine.dashboard.session import lang, tr
+from procmine.io.eventlog import QUARANTINE_REASONS
+
+session.guard(__file__)
+st.title(tr("overview.title"))
+
+info = data.store_info()
+if info["events"] == 0:
+    st.info(tr("overview.empty_store"))
+    st.stop()
+
+chosen = filters.show("filters")
+summary = data.summary(chosen)
+st.subheader(tr("overview.store_summary"))
+cols = st.columns(5)
+cols[0].metric(tr("overview.transactions"), f"{summary['transactions']:,}")
+cols[1].metric(tr("overview.events"), f"{summary['events']:,}")
+cols[2].metric(tr("overview.tellers"), f"{summary['tellers']:,}")
+cols[3].metric(tr("overview.branches"), f"{summary['branches']:,}")
+cols[4].metric(tr("overview.business_types"), f"{summary['business_types']:,}")
+if summary["transactions"] == 0:
+    st.warning(tr("overview.no_data_for_filters"))
+    st.stop()
+st.caption(tr("overview.period") + ": " + tr(
+    "overview.period_range", start=str(summary["first"])[:16], end=str(summary["last"])[:16]))
+
+baseline = data.baseline()
+types = data.business_types(chosen).copy()
+types["name"] = [f"{c} {baseline[c].name(lang())}" for c in types["business_type"]]
+st.subheader(tr("overview.actual_vs_standard"))
+st.caption(tr("overview.time_lost_help"))
+st.plotly_chart(charts.actual_vs_standard(types, {
+    "standard": tr("overview.standard_time"), "actual": tr("overview.actual_median"),
+    "lost": tr("overview.time_lost"), "seconds": tr("units.seconds", value="")}),
+    width="stretch")
+
+month_filters = Filters(start=data.this_month(), branches=chosen.branches,
+                        business_types=chosen.business_types, tellers=chosen.tellers)
+left, right = st.columns(2)
+with left:
+    st.subheader(tr("overview.slowest_business_types", n=5) + " · " + tr("overview.this_month"))
+    slow = data.business_types(month_filters)
+    slow = slow[slow["transactions"] >= 10].sort_values("ratio", ascending=False).head(5)
+    st.dataframe(
+        slow.assign(name=[baseline[c].name(lang()) for c in slow["business_type"]])[
+            ["business_type", "name", "transactions", "median_seconds", "standard_seconds",
+             "ratio", "hours_lost"]],
+        hide_index=True, width="stretch",
+        column_config={
+            "business_type": tr("table.business_type"), "name": tr("table.name"),
+            "transactions": tr("table.transactions"),
+            "median_seconds": st.column_config.NumberColumn(tr("table.median_seconds"),
+                                                            format="%.0f"),
+            "standard_seconds": st.column_config.NumberColumn(tr("table.standard_seconds"),
+                                                              format="%.0f"),
+            "ratio": st.column_config.NumberColumn(tr("table.ratio"), format="%.2f"),
+            "hours_lost": st.column_config.NumberColumn(tr("table.hours_lost"), format="%.1f"),
+        },
+    )
+with right:
+    st.subheader(tr("overview.slowest_tellers", n=5) + " · " + tr("overview.this_month"))
+    st.dataframe(
+        data.tellers(month_filters).head(5)[
+            ["teller_id", "branch_id", "transactions", "errors", "speed_index"]],
+        hide_index=True, width="stretch",
+        column_config={
+            "teller_id": tr("table.teller_id"), "branch_id": tr("table.branch_id"),
+            "transactions": tr("table.transactions"), "errors": tr("table.errors"),
+            "speed_index": st.column_config.NumberColumn(tr("table.speed_index"),
+                                                         format="%.2f"),
+        },
+    )
+
+st.subheader(tr("quality.title"))
+reasons = data.quarantine_summary()
+if reasons:
+    labels = {r: tr(f"quality.reason.{r}") for r in [*QUARANTINE_REASONS, "malformed_line"]}
+    st.plotly_chart(charts.reasons_bar(reasons, labels), width="stretch")
+else:
+    st.success(tr("quality.no_quarantine"))

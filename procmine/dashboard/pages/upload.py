@@ -1,0 +1,65 @@
+"""Upload (operations): ingest event-log files from the browser, with an optional mapping file,
+and see the counts and the quarantine without leaving the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from procmine.core.errors import ProcmineError
+from procmine.dashboard import data, session
+from procmine.dashboard.session import tr
+from procmine.demo.workspace import save_upload
+from procmine.io.eventlog import load_column_map
+
+session.guard(__file__)
+st.title(tr("upload.title"))
+st.caption(tr("upload.help"))
+
+files = st.file_uploader(tr("upload.choose_files"), accept_multiple_files=True,
+                         type=["csv", "txt", "tsv", "xes", "gz", "parquet", "xlsx"],
+                         key="upload_files")
+mapping_file = st.file_uploader(tr("upload.mapping"), type=["yaml", "yml"], key="upload_map",
+                                help=tr("upload.mapping_file_help"))
+
+if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
+    store = data.store()
+    try:
+        column_map = None
+        if mapping_file is not None:
+            column_map = load_column_map(save_upload(mapping_file.name, mapping_file.getvalue(),
+                                                     store.home))
+        for upload in files:
+            path = save_upload(upload.name, upload.getvalue(), store.home)
+            bar = st.progress(0.0, text=tr("upload.progress", file=upload.name,
+                                           phase=tr("upload.phase.read")))
+
+            def progress(phase: str, fraction: float, bar=bar, name=upload.name) -> None:
+                text = tr("upload.progress", file=name, phase=tr(f"upload.phase.{phase}"))
+                bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+            report = store.ingest(path, column_map=column_map, baseline=data.baseline(),
+                                  progress=progress)
+            bar.progress(1.0, text=tr("upload.done", file=upload.name, read=f"{report.read:,}",
+                                      loaded=f"{report.loaded:,}",
+                                      quarantined=f"{report.quarantined:,}"))
+            st.success(tr("upload.done", file=upload.name, read=f"{report.read:,}",
+                          loaded=f"{report.loaded:,}", quarantined=f"{report.quarantined:,}"))
+            if report.reasons:
+                st.table(
+                    [{tr("quality.reason"): tr(f"quality.reason.{r}"), tr("quality.rows"): n}
+                     for r, n in report.reasons.items()],
+                )
+            if report.quarantine_file:
+                quarantine = Path(report.quarantine_file)
+                st.download_button(tr("upload.download_quarantine"), quarantine.read_bytes(),
+                                   file_name=quarantine.name, mime="text/csv",
+                                   key=f"download_{report.batch_id}")
+    except ProcmineError as exc:
+        st.error(tr("common.error", message=str(exc)))
+
+st.subheader(tr("upload.history"))
+history = data.ingest_history()
+st.dataframe(history, hide_index=True, width="stretch",
+             column_config={c: tr(f"history.{c}") for c in history.columns})

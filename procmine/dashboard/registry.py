@@ -1,0 +1,70 @@
+"""The page registry: every page, its title key and the roles that may open it.
+
+``app.py`` builds the navigation from it (a user sees only the pages of their role) and each page
+checks it again on the server before drawing anything (``session.guard``), so a page cannot be
+opened by URL by a role it is not meant for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from procmine.app.auth import ROLES
+
+__all__ = ["PAGES", "PageSpec", "page_for", "pages_for_role"]
+
+_HERE = Path(__file__).resolve().parent / "pages"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A dashboard page."""
+
+    script: str          # file name in procmine/dashboard/pages/
+    url_path: str
+    title_key: str       # message catalogue key
+    icon: str
+    roles: tuple[str, ...]
+
+    @property
+    def path(self) -> Path:
+        return _HERE / self.script
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("overview.py", "overview", "nav.overview", ":material/monitoring:", ("operations",)),
+    PageSpec("bottlenecks.py", "bottlenecks", "nav.bottlenecks", ":material/hourglass_top:",
+             ("operations", "reviewer")),
+    PageSpec("business_types.py", "business-types", "nav.business_types", ":material/list_alt:",
+             ("operations", "reviewer")),
+    PageSpec("tellers.py", "tellers", "nav.tellers", ":material/badge:", ("operations",)),
+    PageSpec("announcement.py", "announcement", "nav.announcement", ":material/leaderboard:",
+             ("operations",)),
+    PageSpec("upload.py", "upload", "nav.upload", ":material/upload_file:", ("operations",)),
+    PageSpec("sop_library.py", "sops", "nav.sops", ":material/menu_book:",
+             ("operations", "reviewer", "trainer")),
+    PageSpec("sop_editor.py", "sop-editor", "nav.sop_editor", ":material/edit_document:",
+             ("reviewer", "operations")),
+    PageSpec("sop_review.py", "sop-review", "nav.sop_review", ":material/fact_check:",
+             ("reviewer",)),
+    PageSpec("sop_history.py", "sop-history", "nav.sop_history", ":material/history:",
+             ("operations", "reviewer", "trainer")),
+    PageSpec("audit.py", "audit", "nav.audit", ":material/policy:", ("operations",)),
+    PageSpec("my_figures.py", "my-figures", "nav.my_figures", ":material/person:", ("teller",)),
+    PageSpec("baseline.py", "baseline", "nav.baseline", ":material/timer:", ROLES),
+)
+
+
+def pages_for_role(role: str) -> list[PageSpec]:
+    """The pages a role may open, in menu order."""
+    return [p for p in PAGES if role in p.roles]
+
+
+def page_for(script_path: str) -> PageSpec:
+    """The registry entry of a page script (by its file name)."""
+    name = Path(script_path).name
+    for page in PAGES:
+        if page.script == name:
+            return page
+    raise KeyError(f"{name} is not a registered page")

@@ -1,0 +1,128 @@
+"""The workspace: everything a running instance writes, under one folder.
+
+``PROCMINE_HOME`` (default ``./workspace``) holds the event store, the quarantine files and,
+in later versions, the app database and the SOP library's git working copy. The bundled files
+(``event_logs/``, ``sops/``) are read, never written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from procmine.app.auth import seed_demo_users
+from procmine.core.baseline import load_baseline
+from procmine.core.errors import ProcmineError
+from procmine.demo.generator import Revision, bundled_demo_config
+from procmine.ingest.run import IngestReport
+from procmine.sop.document import set_front_matter
+from procmine.sop.library import Editor, SopLibrary, SopVersion
+from procmine.store.event_store import EventStore, default_home, remove_store
+
+__all__ = ["build_demo_workspace", "bundled_demo_log", "record_demo_revision", "save_upload"]
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def bundled_demo_log() -> Path:
+    """The small generated log shipped in ``event_logs/`` for the dashboard's first run."""
+    path = _REPO / "event_logs" / "demo_events.parquet"
+    if not path.exists():
+        from procmine.demo.generator import BUNDLED_DEMO_COMMAND
+
+        raise ProcmineError(
+            f"{path} is missing; regenerate it from the repository's root with "
+            f"'{BUNDLED_DEMO_COMMAND}'"
+        )
+    return path
+
+
+def build_demo_workspace(
+    home: str | Path | None = None, *, force: bool = False
+) -> IngestReport | None:
+    """Ingest the bundled demo log into the workspace, unless the store already has data;
+    create the demo users (one per role, and two more reviewers) where they are missing; seed
+    the SOP library from the bundled SOPs and record in it the SOP revision the demo log
+    carries (:func:`record_demo_revision`).
+
+    Returns the ingest report, or None when the store already had data.
+    """
+    store = EventStore(home)
+    seed_demo_users(store.home)
+    library = SopLibrary.open(store.home)
+    for revision in bundled_demo_config().revisions:
+        record_demo_revision(library, revision)
+    if not store.is_empty():
+        if not force:
+            return None
+        remove_store(store.home)
+    return store.ingest(bundled_demo_log(), baseline=load_baseline())
+
+
+def save_upload(name: str, content: bytes, home: str | Path | None = None) -> Path:
+    """Keep an uploaded file under ``workspace/uploads/`` (time-stamped, name made safe)."""
+    folder = Path(home if home is not None else default_home()) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^\w.\-]+", "_", Path(name).name).strip("._") or "upload"
+    path = folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{safe}"
+    path.write_bytes(content)
+    return path
+
+
+# -- the demo's SOP story ------------------------------------------------------------------------
+
+_DEMO_AUTHOR = Editor("reviewer", "reviewer", "accounting-and-cash", "Reviewer (demo)")
+_DEMO_APPROVER = Editor("reviewer2", "reviewer", "accounting-and-cash", "Reviewer 2 (demo)")
+
+
+def record_demo_revision(library: SopLibrary, revision: Revision) -> SopVersion | None:
+    """Record in the SOP library the revision the bundled demo log carries: the review group
+    shortens the standard of the SOP step governing ``revision``'s type x step, with the
+    branches' adoption dates; ``reviewer`` writes and submits it two weeks before the first
+    adoption, ``reviewer2`` approves it a week before. Returns the approved version, or None
+    when no SOP governs the step or the library already has a change after its seed.
+    """
+    governing = [(sop_id, step) for sop_id in library.ids()
+                 for step in library.current(sop_id).sop.steps_for(revision.business_type)
+                 if step.activity == revision.activity and not step.conditional]
+    if not governing:
+        return None
+    sop_id, step = governing[0]
+    head = library.current(sop_id)
+    if len(library.history(sop_id)) > 1:
+        return None
+    first = min([revision.effective, *(revision.branches or {}).values()])
+    # the step's new standard: the revision's factor, within the lint's tolerance of the
+    # type's baseline time (the baseline itself is the bank's to revise)
+    standard = load_baseline().standard_seconds(revision.business_type)
+    seconds = max(round(step.standard_seconds * revision.factor),
+                  math.ceil(step.standard_seconds - 0.04 * standard))
+    text = _replace_step_seconds(head.sop.text, step.id, seconds)
+    adoption = "".join(f"  {b}: {d.isoformat()}\n"
+                       for b, d in sorted((revision.branches or {}).items()))
+    if adoption:
+        text = text.replace("\nsteps:\n", f"\nadoption:\n{adoption}steps:\n", 1)
+    text = set_front_matter(text, effective=revision.effective)
+    heading = re.search(rf"^#+ .*\{{#{re.escape(step.id)}\}}\s*$", text, re.MULTILINE)
+    if heading:
+        note = ("\n- **修订说明（Revision）**：改用点钞机计数、显示屏朝向客户，机点一遍后当面唱付，"
+                "不再手工复点全部券别。")
+        text = text[:heading.end()] + note + text[heading.end():]
+    library.save(sop_id, text, user=_DEMO_AUTHOR, base=head.commit,
+                 note=f"{step.activity}: note-counting machine with the display facing the "
+                 f"customer; standard {step.standard_seconds:g} s -> {seconds} s. Pilot branches "
+                 "first, the others three weeks later.", today=first - timedelta(days=14))
+    library.submit(sop_id, user=_DEMO_AUTHOR, today=first - timedelta(days=14))
+    return library.approve(sop_id, user=_DEMO_APPROVER, today=first - timedelta(days=7),
+                           comment="Trial counts in B01 confirm the time saved; approved.")
+
+
+def _replace_step_seconds(text: str, step_id: str, seconds: float) -> str:
+    pattern = re.compile(rf"(- id: {re.escape(step_id)}\n(?:    .*\n)*?    standard_seconds: )"
+                         r"[0-9.]+")
+    new, count = pattern.subn(rf"\g<1>{seconds:g}", text, count=1)
+    if count != 1:
+        raise ProcmineError(f"step {step_id}: no standard_seconds line to change")
+    return new

@@ -1,0 +1,320 @@
+"""Reading event logs: formats, encodings, column mapping and the rules rows are checked against.
+
+A source file is described by a :class:`SourceSpec` (what it is, how to decode it, which of its
+columns feed which canonical column); ``procmine.store.event_store`` turns it into stored rows in
+one DuckDB
+pass. Nothing here iterates over rows in Python, except the XES and Excel readers, which hand
+DuckDB one Arrow table.
+
+Example:
+    >>> from procmine.io.eventlog import describe_source
+    >>> spec = describe_source("event_logs/demo.csv")     # doctest: +SKIP
+    >>> spec.mapping["case_id"]                            # doctest: +SKIP
+    'case_id'
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+from procmine.core.errors import ProcmineError
+from procmine.core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+
+__all__ = [
+    "LIFECYCLE",
+    "QUARANTINE_REASONS",
+    "WARNINGS",
+    "ColumnMap",
+    "SourceSpec",
+    "auto_map_columns",
+    "describe_source",
+    "detect_encoding",
+    "load_column_map",
+    "source_format",
+]
+
+#: Extra, non-canonical roles a column can play during ingest.
+LIFECYCLE: Final = "lifecycle"
+INSTANCE: Final = "instance"
+
+#: Why a row is quarantined, with the sentence the report prints. Order is precedence: a row with
+#: several problems is filed under the first.
+QUARANTINE_REASONS: Final[dict[str, str]] = {
+    "missing_case_id": "the case (transaction) id is empty",
+    "missing_activity": "the activity (step) name is empty",
+    "missing_end_time": "the end (completion) time is empty",
+    "lifecycle_not_used": "lifecycle transition other than start/complete",
+    "unmatched_start": "a start event with no matching complete event",
+    "bad_timestamp": "a timestamp that cannot be read",
+    "bad_amount": "an amount that is not a number",
+    "bad_error_flag": "an error/reversal flag that is not yes/no",
+    "end_before_start": "the step ends before it starts",
+    "unknown_business_type": "a business type that is not in the baseline",
+    "duplicate": "an exact copy of another row of the same file",
+    "already_in_store": "the row is already in the store (ingested before)",
+}
+
+#: Rows that are loaded but worth a look.
+WARNINGS: Final[dict[str, str]] = {
+    "missing_teller": "no teller on the row (loaded with the teller unknown)",
+    "unmatched_complete": "a complete event with no start event (loaded without a start time)",
+}
+
+# Column-name synonyms for auto-detection, most specific first. Names are compared after
+# lower-casing and dropping spaces, dashes and underscores.
+_SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
+    "case_id": (
+        "case_id", "case:concept:name", "caseid", "case", "journal_no", "jrnl_no", "jrnlno",
+        "txn_id", "transaction_id", "trace_id", "ticket_no", "流水号", "交易流水号", "业务流水号",
+    ),
+    "activity": (
+        "activity", "concept:name", "activity_name", "step", "step_name", "task", "event",
+        "步骤", "步骤名称", "活动", "环节",
+    ),
+    "start_time": (
+        "start_time", "start_timestamp", "start", "step_begin", "begin_time", "starttime",
+        "开始时间", "步骤开始时间",
+    ),
+    "end_time": (
+        "end_time", "time:timestamp", "complete_timestamp", "end_timestamp", "complete_time",
+        "completion_time", "timestamp", "step_end", "end", "endtime", "结束时间", "完成时间",
+        "步骤结束时间",
+    ),
+    "teller_id": (
+        "teller_id", "org:resource", "teller", "tlr_no", "tlrno", "resource", "operator",
+        "user", "柜员号", "柜员", "操作员",
+    ),
+    "branch_id": ("branch_id", "branch", "brch_no", "brchno", "outlet", "网点号", "网点", "机构号"),
+    "business_type": (
+        "business_type", "txn_code", "transaction_type", "business_code", "biz_type",
+        "业务类型", "交易码", "业务代码",
+    ),
+    "amount": ("amount", "txn_amt", "txnamt", "amt", "金额", "交易金额"),
+    "error": ("error", "reversed", "is_error", "reversal", "差错", "冲正", "是否冲正"),
+    "window_type": ("window_type", "window", "counter_type", "窗口类型", "窗口"),
+    "segment": ("segment", "customer_segment", "customer_type", "客户类型", "客户分层"),
+    "ticket_time": ("ticket_time", "ticket_taken", "取号时间"),
+    "call_time": ("call_time", "called_time", "叫号时间"),
+    LIFECYCLE: ("lifecycle:transition", "lifecycle", "transition", "event_type"),
+    INSTANCE: ("concept:instance", "activity_instance", "instance"),
+}
+
+_FORMATS: Final[dict[str, str]] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xes": "xes",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """A column mapping as given in a ``--map`` YAML file."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    timestamp_format: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    source: Path | None = None
+
+
+def load_column_map(path: str | Path) -> ColumnMap:
+    """Read a mapping file: ``columns`` (canonical name: source column) and optional settings.
+
+    Example file::
+
+        columns:
+          case_id: JRNL_NO
+          activity: STEP_NAME
+          end_time: STEP_END
+        timestamp_format: "%Y-%m-%d %H:%M:%S.%f"
+        encoding: gb18030
+    """
+    source = Path(path)
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ProcmineError(f"{source}: cannot read the mapping file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ProcmineError(f"{source}: {where}not valid YAML ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
+        raise ProcmineError(
+            f"{source}: the mapping needs a 'columns:' section (canonical name: column in the file)"
+        )
+    known = set(CANONICAL_COLUMNS) | {LIFECYCLE, INSTANCE}
+    columns: dict[str, str] = {}
+    for key, value in data["columns"].items():
+        if key not in known:
+            raise ProcmineError(
+                f"{source}: columns.{key} is not a canonical column; expected one of "
+                f"{', '.join(sorted(known))}"
+            )
+        if value is None or str(value).strip() == "":
+            continue
+        columns[str(key)] = str(value)
+    unknown_keys = set(data) - {"columns", "timestamp_format", "encoding", "delimiter"}
+    if unknown_keys:
+        raise ProcmineError(
+            f"{source}: unknown setting(s) {', '.join(sorted(unknown_keys))}; expected columns, "
+            "timestamp_format, encoding, delimiter"
+        )
+    encoding = data.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            raise ProcmineError(f"{source}: encoding {encoding!r} is not known") from None
+    return ColumnMap(
+        columns=columns,
+        timestamp_format=data.get("timestamp_format"),
+        encoding=str(encoding) if encoding else None,
+        delimiter=data.get("delimiter"),
+        source=source,
+    )
+
+
+def auto_map_columns(names: Iterable[str]) -> dict[str, str]:
+    """Guess which source column feeds each canonical column, from names and common synonyms.
+
+    Example:
+        >>> auto_map_columns(["case:concept:name", "concept:name", "time:timestamp"])
+        {'case_id': 'case:concept:name', 'activity': 'concept:name', 'end_time': 'time:timestamp'}
+    """
+    by_norm: dict[str, str] = {}
+    for name in names:
+        by_norm.setdefault(_norm(name), name)
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for canonical, synonyms in _SYNONYMS.items():
+        for synonym in synonyms:
+            column = by_norm.get(_norm(synonym))
+            if column is not None and column not in taken:
+                mapping[canonical] = column
+                taken.add(column)
+                break
+    return mapping
+
+
+def source_format(path: Path) -> str:
+    """The format of a file from its name: csv, xes (also .xes.gz), parquet or xlsx."""
+    name = path.name.lower()
+    if name.endswith(".xes.gz"):
+        return "xes"
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ProcmineError(
+            f"{path}: unknown file type {path.suffix or '(none)'}; procmine reads .csv/.txt/.tsv, "
+            ".xes, .xes.gz, .parquet and .xlsx"
+        )
+    return fmt
+
+
+def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
+    """Detect the text encoding of a CSV: ``utf-8`` (with or without BOM) or ``gb18030``.
+
+    The first megabyte must decode; a multibyte character cut at the end of the sample is allowed.
+    """
+    with path.open("rb") as fh:
+        sample = fh.read(sample_bytes)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            decoder.decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise ProcmineError(
+        f"{path}: the text is neither UTF-8 nor GB18030; give the encoding in the mapping file "
+        "(encoding: ...)"
+    )
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source file, ready for the store to read."""
+
+    path: Path
+    format: str
+    columns: tuple[str, ...]
+    mapping: dict[str, str]
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    timestamp_format: str | None = None
+    #: For a CSV: the ``read_csv`` call (all columns as text) that the view ``src`` reads,
+    #: there with ``store_rejects``; ingest may read it with some columns typed (``IngestRun``).
+    csv_reader: str | None = None
+
+    def column_for(self, canonical: str) -> str | None:
+        return self.mapping.get(canonical)
+
+    @property
+    def has_lifecycle(self) -> bool:
+        return LIFECYCLE in self.mapping
+
+    def missing_required(self) -> list[str]:
+        return [c for c in REQUIRED_COLUMNS if c not in self.mapping]
+
+
+def describe_source(
+    path: str | Path, columns: Iterable[str], column_map: ColumnMap | None = None, *,
+    fmt: str | None = None, encoding: str = "utf-8", delimiter: str | None = None,
+) -> SourceSpec:
+    """Resolve the column mapping of a source whose column names are known.
+
+    Mapped columns named in the mapping file must exist; canonical columns the mapping leaves out
+    are auto-detected from the remaining names. Raises ProcmineError when a required column
+    (case_id, activity, end_time) cannot be found.
+    """
+    source = Path(path)
+    names = tuple(columns)
+    mapping: dict[str, str] = {}
+    if column_map is not None:
+        missing = [c for c in column_map.columns.values() if c not in names]
+        if missing:
+            where = f" (mapping {column_map.source})" if column_map.source else ""
+            raise ProcmineError(
+                f"{source}: column(s) {', '.join(missing)} named in the mapping{where} are not in "
+                f"the file; the file has: {', '.join(names)}"
+            )
+        mapping.update(column_map.columns)
+    remaining = [n for n in names if n not in mapping.values()]
+    for canonical, column in auto_map_columns(remaining).items():
+        mapping.setdefault(canonical, column)
+    spec = SourceSpec(
+        path=source,
+        format=fmt or source_format(source),
+        columns=names,
+        mapping=mapping,
+        encoding=(column_map.encoding if column_map and column_map.encoding else encoding),
+        delimiter=(column_map.delimiter if column_map and column_map.delimiter else delimiter),
+        timestamp_format=column_map.timestamp_format if column_map else None,
+    )
+    missing_required = spec.missing_required()
+    if missing_required:
+        raise ProcmineError(
+            f"{source}: no column found for {', '.join(missing_required)}; the file has "
+            f"{', '.join(names)}. Name them in a mapping file (--map), e.g. "
+            f"'columns: {{{missing_required[0]}: YOUR_COLUMN}}'"
+        )
+    return spec

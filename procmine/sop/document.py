@@ -1,0 +1,751 @@
+"""SOP documents: parse, validate and render the markdown procedures of the SOP library.
+
+An SOP is a markdown file with YAML front matter. The front matter carries what the code needs
+(the business types it governs, its owner group, version and status, and its steps with the
+activity name each has in the event log and a standard time); the body is the working document
+a teller follows: purpose and scope, prerequisites, numbered steps, risk controls, common errors
+and the regulations. Each front-matter step has a heading in the body with its id as anchor
+(``### 3. 身份核验 Verify identity {#verify_identity}``), so findings, links and the dashboard
+can point at the step.
+
+Every problem is reported with its file, line and field (:class:`LintIssue`); a file that
+cannot be parsed at all raises :class:`SopError` with the same details.
+
+Example:
+    >>> from procmine.sop.document import load_sops, lint_sops
+    >>> library = load_sops("sops")                          # doctest: +SKIP
+    >>> library["SOP-P17"].step_seconds("P17")               # doctest: +SKIP
+    120.0
+    >>> [i.message for i in lint_sops("sops").errors]        # doctest: +SKIP
+    []
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import markdown
+import yaml
+
+from procmine.core.baseline import REVIEW_GROUPS, Baseline
+from procmine.core.errors import ProcmineError
+
+__all__ = [
+    "STATUSES",
+    "LintIssue",
+    "LintReport",
+    "Sop",
+    "SopError",
+    "SopStep",
+    "bump_version",
+    "lint_sops",
+    "load_sop",
+    "load_sops",
+    "parse_sop",
+    "render_sop",
+    "set_front_matter",
+    "split_front_matter",
+    "steps_changed",
+]
+
+#: The states of an SOP version, in workflow order.
+STATUSES: Final[tuple[str, ...]] = ("draft", "in_review", "approved", "retired")
+#: The steps of a business type must add up to its baseline time within this share.
+SUM_TOLERANCE: Final[float] = 0.05
+
+_REQUIRED: Final[tuple[str, ...]] = (
+    "id", "title", "business_types", "owner_group", "version", "status", "effective", "steps",
+)
+_OPTIONAL: Final[tuple[str, ...]] = (
+    "review_due", "author", "approved_by", "regulations", "adoption",
+)
+_STEP_KEYS: Final[tuple[str, ...]] = (
+    "id", "activity", "standard_seconds", "controls", "conditional", "when", "types",
+)
+_SOP_ID = re.compile(r"SOP-[A-Za-z0-9][A-Za-z0-9_-]*")
+_STEP_ID = re.compile(r"[a-z][a-z0-9_]*")
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+_ANCHOR_HEADING = re.compile(r"^#{1,6}\s.*\{:?\s*#([A-Za-z0-9_-]+)\s*\}\s*$")
+_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_HTML_ID = re.compile(r'\sid="([^"]+)"')
+_MD_EXTENSIONS: Final[list[str]] = ["toc", "attr_list", "tables", "fenced_code", "sane_lists"]
+
+
+class SopError(ProcmineError):
+    """An SOP file cannot be read; the message names the file, line and field."""
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    """One problem found in an SOP file."""
+
+    severity: str  # "error" or "warning"
+    path: str
+    line: int  # 1-based line in the file (0: the file as a whole)
+    field: str  # the front-matter field, "body" or "file"
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.severity}: {self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SopStep:
+    """One step of an SOP: the activity it governs in the event log and its standard time."""
+
+    id: str
+    activity: str
+    standard_seconds: float
+    controls: tuple[str, ...] = ()
+    conditional: bool = False
+    when: str | None = None
+    types: tuple[str, ...] = ()  # the business types it applies to; empty = all of the SOP's
+    line: int = 0
+
+    def applies_to(self, business_type: str) -> bool:
+        return not self.types or business_type in self.types
+
+
+@dataclass(frozen=True)
+class Sop:
+    """A parsed SOP version (front matter and body)."""
+
+    id: str
+    title: Mapping[str, str]
+    business_types: tuple[str, ...]
+    owner_group: str
+    version: str
+    status: str
+    effective: date
+    steps: tuple[SopStep, ...]
+    body: str
+    text: str
+    path: str = ""
+    review_due: date | None = None
+    author: str | None = None
+    approved_by: str | None = None
+    regulations: tuple[str, ...] = ()
+    adoption: Mapping[str, date] = field(default_factory=dict)
+    body_line: int = 1  # the file line of the body's first line
+
+    def title_in(self, lang: str = "zh-CN") -> str:
+        """The title in ``lang`` ("zh..." or "en"), falling back to the other."""
+        first, second = ("zh", "en") if lang.startswith("zh") else ("en", "zh")
+        return self.title.get(first) or self.title.get(second) or self.id
+
+    def step(self, step_id: str) -> SopStep:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(f"{self.id} has no step {step_id!r}")
+
+    def steps_for(self, business_type: str, *, conditional: bool = True) -> list[SopStep]:
+        """The steps that apply to ``business_type`` (without the conditional ones if asked);
+        none when the SOP does not govern the type."""
+        if business_type not in self.business_types:
+            return []
+        return [s for s in self.steps if s.applies_to(business_type)
+                and (conditional or not s.conditional)]
+
+    def step_seconds(self, business_type: str) -> float:
+        """The standard time of the type's standard path: its non-conditional steps' sum."""
+        return float(sum(s.standard_seconds for s in self.steps_for(business_type,
+                                                                     conditional=False)))
+
+    @property
+    def major_minor(self) -> tuple[int, int]:
+        match = _VERSION.fullmatch(self.version)
+        return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def split_front_matter(text: str) -> tuple[str, str, int]:
+    """Split an SOP file into its front matter, its body and the file line the body starts on.
+
+    Raises :class:`SopError` (line 1) when the file does not open with a ``---`` block.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise SopError("line 1: front matter: the file must start with '---' and a YAML block")
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return "".join(lines[1:i]), "".join(lines[i + 1:]), i + 2
+    raise SopError("line 1: front matter: the YAML block opened on line 1 is never closed "
+                   "with '---'")
+
+
+class _Issues:
+    """Collects issues of one file; line numbers are file lines."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.items: list[LintIssue] = []
+
+    def error(self, line: int, where: str, message: str) -> None:
+        self.items.append(LintIssue("error", self.path, line, where, message))
+
+    def warning(self, line: int, where: str, message: str) -> None:
+        self.items.append(LintIssue("warning", self.path, line, where, message))
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 2  # +1 for 1-based, +1 for the opening '---'
+
+
+def _mapping(node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    assert isinstance(node, yaml.MappingNode)
+    return {str(k.value): (k, v) for k, v in node.value}
+
+
+def _scalar_text(node: yaml.Node) -> str | None:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
+
+
+def _value(node: yaml.Node) -> Any:
+    """The Python value of a composed node (dates, numbers, lists as YAML reads them)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, yaml.YAMLError):  # e.g. 2026-13-01 looks like a date but is none
+        return node.value if isinstance(node, yaml.ScalarNode) else None
+    finally:
+        loader.dispose()
+
+
+def _optional_text(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], name: str) -> str | None:
+    if name not in keys:
+        return None
+    value = _value(keys[name][1])
+    return str(value).strip() or None if value is not None else None
+
+
+def _as_date(node: yaml.Node, where: str, issues: _Issues) -> date | None:
+    value = _value(node)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    issues.error(_line(node), where, f"{value!r} is not a date; expected YYYY-MM-DD")
+    return None
+
+
+def _as_text_list(node: yaml.Node, where: str, issues: _Issues) -> tuple[str, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        issues.error(_line(node), where, "expected a list, e.g. [P17]")
+        return ()
+    out = []
+    for item in node.value:
+        text = _scalar_text(item)
+        if text is None or not text.strip():
+            issues.error(_line(item), where, "expected a non-empty text item")
+        else:
+            out.append(text.strip())
+    return tuple(out)
+
+
+def _parse_steps(node: yaml.Node, business_types: tuple[str, ...],
+                 issues: _Issues) -> tuple[SopStep, ...]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        issues.error(_line(node), "steps", "expected a non-empty list of steps")
+        return ()
+    steps: list[SopStep] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(node.value, start=1):
+        where = f"steps[{i}]"
+        if not isinstance(item, yaml.MappingNode):
+            issues.error(_line(item), where, "expected a step with id, activity, standard_seconds")
+            continue
+        keys = _mapping(item)
+        for name, (key, _) in keys.items():
+            if name not in _STEP_KEYS:
+                issues.error(_line(key), f"{where}.{name}",
+                             f"unknown field; a step has {', '.join(_STEP_KEYS)}")
+        missing = [k for k in ("id", "activity", "standard_seconds") if k not in keys]
+        for name in missing:
+            issues.error(_line(item), f"{where}.{name}", "required field is missing")
+        if missing:
+            continue
+        step_id = _scalar_text(keys["id"][1]) or ""
+        if not _STEP_ID.fullmatch(step_id):
+            issues.error(_line(keys["id"][1]), f"{where}.id",
+                         f"{step_id!r} is not a step id; use snake_case such as verify_identity")
+        elif step_id in seen:
+            issues.error(_line(keys["id"][1]), f"{where}.id",
+                         f"step id {step_id!r} is used twice (first on line {seen[step_id]})")
+        seen.setdefault(step_id, _line(keys["id"][1]))
+        activity = (_scalar_text(keys["activity"][1]) or "").strip()
+        if not activity:
+            issues.error(_line(keys["activity"][1]), f"{where}.activity",
+                         "expected the step's activity name in the event log")
+        seconds_node = keys["standard_seconds"][1]
+        seconds = _value(seconds_node)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+            issues.error(_line(seconds_node), f"{where}.standard_seconds",
+                         f"{seconds!r} is not a positive number of seconds")
+            seconds = 0.0
+        controls: tuple[str, ...] = ()
+        if "controls" in keys:
+            controls = _as_text_list(keys["controls"][1], f"{where}.controls", issues)
+        conditional = False
+        if "conditional" in keys:
+            value = _value(keys["conditional"][1])
+            if not isinstance(value, bool):
+                issues.error(_line(keys["conditional"][1]), f"{where}.conditional",
+                             f"{value!r} is not true or false")
+            conditional = value is True
+        when = None
+        if "when" in keys:
+            when = (_scalar_text(keys["when"][1]) or "").strip() or None
+        if conditional and not when:
+            issues.error(_line(item), f"{where}.when",
+                         "a conditional step says when it applies (e.g. amount >= 50000)")
+        types: tuple[str, ...] = ()
+        if "types" in keys:
+            types = _as_text_list(keys["types"][1], f"{where}.types", issues)
+            for t in types:
+                if t not in business_types:
+                    issues.error(_line(keys["types"][1]), f"{where}.types",
+                                 f"{t} is not one of the SOP's business types "
+                                 f"({', '.join(business_types)})")
+        steps.append(SopStep(step_id, activity, float(seconds), controls, conditional, when,
+                             types, _line(item)))
+    return tuple(steps)
+
+
+def _parse(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
+    """Parse an SOP; returns it (None when it cannot be built) and every issue found."""
+    issues = _Issues(path)
+    try:
+        front, body, body_line = split_front_matter(text)
+    except SopError as exc:
+        issues.error(1, "front matter", str(exc).split(": ", 2)[-1])
+        return None, issues.items
+    try:
+        root = yaml.compose(front, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        issues.error(line, "front matter", f"YAML does not parse: {problem}")
+        return None, issues.items
+    if not isinstance(root, yaml.MappingNode):
+        issues.error(2, "front matter", "expected YAML fields such as id: SOP-P17")
+        return None, issues.items
+    keys = _mapping(root)
+    for name, (key, _) in keys.items():
+        if name not in _REQUIRED + _OPTIONAL:
+            issues.error(_line(key), name, "unknown field; an SOP has "
+                         + ", ".join(_REQUIRED + _OPTIONAL))
+    for name in _REQUIRED:
+        if name not in keys:
+            issues.error(1, name, "required field is missing")
+    if any(name not in keys for name in _REQUIRED):
+        return None, issues.items
+
+    sop_id = (_scalar_text(keys["id"][1]) or "").strip()
+    if not _SOP_ID.fullmatch(sop_id):
+        issues.error(_line(keys["id"][1]), "id", f"{sop_id!r} is not an SOP id such as SOP-P17")
+    elif path and Path(path).suffix == ".md" and Path(path).stem != sop_id:
+        issues.error(_line(keys["id"][1]), "id",
+                     f"the file of {sop_id} must be named {sop_id}.md")
+    title_node = keys["title"][1]
+    title = _value(title_node)
+    if not isinstance(title, dict) or not all(
+            isinstance(title.get(k), str) and title[k].strip() for k in ("zh", "en")):
+        issues.error(_line(title_node), "title", "expected {zh: 中文标题, en: English title}")
+        title = title if isinstance(title, dict) else {}
+    business_types = _as_text_list(keys["business_types"][1], "business_types", issues)
+    if not business_types:
+        issues.error(_line(keys["business_types"][1]), "business_types",
+                     "name at least one business type, e.g. [P17]")
+    owner = (_scalar_text(keys["owner_group"][1]) or "").strip()
+    if owner not in REVIEW_GROUPS:
+        issues.error(_line(keys["owner_group"][1]), "owner_group",
+                     f"{owner!r} is not a review group; expected one of {', '.join(REVIEW_GROUPS)}")
+    version_node = keys["version"][1]
+    version = (_scalar_text(version_node) or "").strip()  # the text as written: 1.10 stays 1.10
+    if not _VERSION.fullmatch(version):
+        issues.error(_line(version_node), "version",
+                     f"{version!r} is not a major.minor version such as 1.2")
+    status = (_scalar_text(keys["status"][1]) or "").strip()
+    if status not in STATUSES:
+        issues.error(_line(keys["status"][1]), "status",
+                     f"{status!r} is not a status; expected one of {', '.join(STATUSES)}")
+    effective = _as_date(keys["effective"][1], "effective", issues)
+    review_due = None
+    if "review_due" in keys:
+        review_due = _as_date(keys["review_due"][1], "review_due", issues)
+        if review_due and effective and review_due <= effective:
+            issues.error(_line(keys["review_due"][1]), "review_due",
+                         f"{review_due} is not after the effective date {effective}")
+    author = _optional_text(keys, "author")
+    approved_by = _optional_text(keys, "approved_by")
+    if status == "approved" and not approved_by:
+        issues.error(_line(keys["status"][1]), "approved_by",
+                     "an approved SOP names who approved it")
+    regulations: tuple[str, ...] = ()
+    if "regulations" in keys:
+        regulations = _as_text_list(keys["regulations"][1], "regulations", issues)
+    adoption: dict[str, date] = {}
+    if "adoption" in keys:
+        node = keys["adoption"][1]
+        if not isinstance(node, yaml.MappingNode):
+            issues.error(_line(node), "adoption",
+                         "expected branch: date pairs, e.g. B01: 2026-10-05")
+        else:
+            for branch, (_, value) in _mapping(node).items():
+                day = _as_date(value, f"adoption.{branch}", issues)
+                if day is not None:
+                    adoption[branch] = day
+    steps = _parse_steps(keys["steps"][1], business_types, issues)
+    if any(i.severity == "error" for i in issues.items) or effective is None:
+        return None, issues.items
+    sop = Sop(
+        id=sop_id, title={k: str(v) for k, v in title.items()}, business_types=business_types,
+        owner_group=owner, version=version, status=status, effective=effective,
+        steps=steps, body=body, text=text, path=path, review_due=review_due, author=author,
+        approved_by=approved_by, regulations=regulations, adoption=adoption,
+        body_line=body_line,
+    )
+    issues.items.extend(_check_body(sop))
+    return sop, issues.items
+
+
+def parse_sop(text: str, path: str = "") -> Sop:
+    """Parse one SOP file's text; raises :class:`SopError` naming file, line and field.
+
+    Example:
+        >>> sop = parse_sop(open("sops/SOP-P17.md", encoding="utf-8").read())  # doctest: +SKIP
+        >>> sop.steps[0].activity                                              # doctest: +SKIP
+        'Call number'
+    """
+    sop, issues = _parse(text, path)
+    errors = [i for i in issues if i.severity == "error"]
+    if sop is None or errors:
+        raise SopError("\n".join(str(i) for i in errors) or f"{path}: cannot be parsed")
+    return sop
+
+
+def load_sop(path: str | Path) -> Sop:
+    """Read and parse one SOP file (UTF-8)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SopError(f"{file}: no such SOP file") from exc
+    except UnicodeDecodeError as exc:
+        raise SopError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    return parse_sop(text, str(file))
+
+
+def sop_files(folder: str | Path) -> list[Path]:
+    """The SOP files of a library folder (``SOP-*.md``), sorted."""
+    return sorted(Path(folder).glob("SOP-*.md"))
+
+
+def load_sops(folder: str | Path) -> dict[str, Sop]:
+    """Every SOP of a library folder, by id. Raises :class:`SopError` on the first bad file."""
+    out: dict[str, Sop] = {}
+    for path in sop_files(folder):
+        sop = load_sop(path)
+        if sop.id in out:
+            raise SopError(f"{path}: id {sop.id} is also used by {out[sop.id].path}")
+        out[sop.id] = sop
+    return out
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def render_sop(body: str) -> str:
+    """The body of an SOP as HTML (headings get ids; ``{#step_id}`` anchors are kept)."""
+    return markdown.markdown(body, extensions=_MD_EXTENSIONS, output_format="html")
+
+
+def _anchors(html: str) -> set[str]:
+    return {html_lib.unescape(m) for m in _HTML_ID.findall(html)}
+
+
+def _check_body(sop: Sop) -> list[LintIssue]:
+    """The body renders; every step has exactly one heading anchored with its id, in order;
+    links within the document resolve (links to other SOPs are checked by :func:`lint_sops`)."""
+    issues = _Issues(sop.path)
+    try:
+        html = render_sop(sop.body)
+    except Exception as exc:  # markdown raises on malformed extension syntax
+        issues.error(sop.body_line, "body", f"markdown does not render: {exc}")
+        return issues.items
+    anchors = _anchors(html)
+    step_ids = [s.id for s in sop.steps]
+    headed: list[tuple[str, int]] = []
+    in_fence = False
+    for offset, line in enumerate(sop.body.splitlines()):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        if in_fence:
+            continue
+        match = _ANCHOR_HEADING.match(line)
+        if match:
+            headed.append((match.group(1), sop.body_line + offset))
+    counts: dict[str, int] = {}
+    for anchor, _ in headed:
+        counts[anchor] = counts.get(anchor, 0) + 1
+    for step in sop.steps:
+        if counts.get(step.id, 0) == 0:
+            issues.error(step.line, f"steps.{step.id}",
+                         f"no heading in the body carries the anchor {{#{step.id}}}")
+        elif counts[step.id] > 1:
+            issues.error(step.line, f"steps.{step.id}",
+                         f"the anchor {{#{step.id}}} is used by {counts[step.id]} headings")
+    in_body = [a for a, _ in headed if a in step_ids]
+    ordered = [s for s in step_ids if s in in_body]
+    if in_body != ordered and len(set(in_body)) == len(in_body):
+        issues.warning(headed[0][1] if headed else sop.body_line, "body",
+                       "the step headings are not in the order of the front-matter steps")
+    for offset, line in enumerate(sop.body.splitlines()):
+        for match in _LINK.finditer(line):
+            target = match.group(1)
+            if target.startswith("#") and target[1:] not in anchors:
+                issues.error(sop.body_line + offset, "body",
+                             f"link {target} points to no heading of this SOP")
+    return issues.items
+
+
+def _links_to_files(sop: Sop) -> Iterator[tuple[int, str, str]]:
+    """(file line, file name, anchor) of every link to another markdown file."""
+    for offset, line in enumerate(sop.body.splitlines()):
+        for match in _LINK.finditer(line):
+            target = match.group(1)
+            if "://" in target or target.startswith(("#", "mailto:")):
+                continue
+            name, _, anchor = target.partition("#")
+            if name.endswith(".md"):
+                yield sop.body_line + offset, name, anchor
+
+
+# -- the library lint ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """What :func:`lint_sops` found: every issue, and the SOPs that parsed."""
+
+    issues: tuple[LintIssue, ...]
+    sops: Mapping[str, Sop]
+    files: int
+
+    @property
+    def errors(self) -> list[LintIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[LintIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files, "sops": len(self.sops), "ok": self.ok,
+            "errors": len(self.errors), "warnings": len(self.warnings),
+            "issues": [i.__dict__ for i in self.issues],
+        }
+
+
+def lint_sops(
+    folder: str | Path,
+    baseline: Baseline,
+    *,
+    activities: Mapping[str, set[str]] | None = None,
+    tolerance: float = SUM_TOLERANCE,
+    texts: Mapping[str, str] | None = None,
+) -> LintReport:
+    """Check every SOP of a library folder.
+
+    Errors: the schema (with file, line and field), business types the baseline does not
+    know, step times that do not add up to the type's baseline time (within ``tolerance``),
+    missing or duplicate step anchors, links to headings or SOP files that do not exist,
+    duplicate ids. Warnings: a step whose activity never occurs for its business type in the
+    store's logs (``activities``: business type -> activity names seen; skipped when None),
+    an owner group other than the baseline's review group of the type.
+
+    ``texts`` lints these file texts (name -> text) instead of reading the folder.
+
+    Example:
+        >>> report = lint_sops("sops", load_baseline())  # doctest: +SKIP
+        >>> report.ok                                    # doctest: +SKIP
+        True
+    """
+    base = Path(folder)
+    if texts is None:
+        if not base.is_dir():
+            raise SopError(f"{base}: no such SOP folder")
+        files = {p.name: p.read_bytes() for p in sop_files(base)}
+        decoded: dict[str, str] = {}
+        issues: list[LintIssue] = []
+        for name, raw in files.items():
+            try:
+                decoded[name] = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                issues.append(LintIssue("error", str(base / name), 0, "file",
+                                        f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+    else:
+        decoded, issues = dict(texts), []
+    sops: dict[str, Sop] = {}
+    anchors: dict[str, set[str]] = {}
+    for name in sorted(decoded):
+        path = str(base / name)
+        sop, found = _parse(decoded[name], path)
+        issues.extend(found)
+        if sop is None:
+            continue
+        if sop.id in sops:
+            issues.append(LintIssue("error", path, 2, "id",
+                                    f"{sop.id} is also the id of {sops[sop.id].path}"))
+            continue
+        sops[sop.id] = sop
+        anchors[name] = _anchors(render_sop(sop.body))
+    for sop in sops.values():
+        issues.extend(_check_against_baseline(sop, baseline, tolerance))
+        if activities is not None:
+            issues.extend(_check_activities(sop, activities))
+        for line, name, anchor in _links_to_files(sop):
+            if name not in anchors and not (base / name).exists():
+                issues.append(LintIssue("error", sop.path, line, "body",
+                                        f"link to {name}: no such SOP file"))
+            elif anchor and name in anchors and anchor not in anchors[name]:
+                issues.append(LintIssue("error", sop.path, line, "body",
+                                        f"link to {name}#{anchor}: {name} has no such heading"))
+    return LintReport(tuple(issues), sops, len(decoded))
+
+
+def _check_against_baseline(sop: Sop, baseline: Baseline, tolerance: float) -> list[LintIssue]:
+    issues = _Issues(sop.path)
+    line = _field_line(sop.text, "business_types")
+    for code in sop.business_types:
+        if code not in baseline:
+            issues.error(line, "business_types",
+                         f"{code} is not a business type of the baseline ({baseline.source})")
+            continue
+        standard = baseline.standard_seconds(code)
+        total = sop.step_seconds(code)
+        if abs(total - standard) > tolerance * standard:
+            issues.error(_field_line(sop.text, "steps"), "steps",
+                         f"the steps of {code} add up to {total:g} s; its baseline time is "
+                         f"{standard:g} s (tolerance {tolerance:.0%})")
+        group = baseline[code].review_group
+        if group and group != sop.owner_group:
+            issues.warning(_field_line(sop.text, "owner_group"), "owner_group",
+                           f"{sop.owner_group} owns this SOP; the baseline gives {code} to {group}")
+    return issues.items
+
+
+def _check_activities(sop: Sop, activities: Mapping[str, set[str]]) -> list[LintIssue]:
+    issues = _Issues(sop.path)
+    for step in sop.steps:
+        types = step.types or sop.business_types
+        seen = [t for t in types if step.activity in activities.get(t, set())]
+        known = [t for t in types if t in activities]
+        if known and not seen:
+            issues.warning(step.line, f"steps.{step.id}.activity",
+                           f"{step.activity!r} never occurs for {', '.join(known)} in the logs")
+    return issues.items
+
+
+def _field_line(text: str, name: str) -> int:
+    for i, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(f"{name}:"):
+            return i
+    return 1
+
+
+# -- versions ------------------------------------------------------------------------------------
+
+
+def _step_signature(sop: Sop) -> list[tuple[Any, ...]]:
+    return [(s.id, s.activity, s.standard_seconds, s.controls, s.conditional, s.when, s.types)
+            for s in sop.steps]
+
+
+def steps_changed(old: Sop, new: Sop) -> bool:
+    """Whether the steps differ (ids, activities, times, controls, conditions, types)."""
+    return _step_signature(old) != _step_signature(new)
+
+
+def bump_version(previous: Sop | None, new: Sop) -> str:
+    """The version ``new`` gets after ``previous`` (the version in force): a major bump when
+    the steps changed, a minor one otherwise; "1.0" for a first version.
+
+    Example:
+        >>> bump_version(None, sop)          # doctest: +SKIP
+        '1.0'
+    """
+    if previous is None:
+        return "1.0"
+    major, minor = previous.major_minor
+    return f"{major + 1}.0" if steps_changed(previous, new) else f"{major}.{minor + 1}"
+
+
+def _yaml_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if isinstance(value, str) and (_VERSION.fullmatch(text) or not re.fullmatch(r"[\w.@ -]+", text)
+                                   or text.strip() != text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def set_front_matter(text: str, **fields: Any) -> str:
+    """The SOP text with top-level scalar fields of its front matter set, the rest untouched
+    (a field that is absent is added before ``steps:``).
+
+    Example:
+        >>> set_front_matter(text, status="in_review", version="1.3")  # doctest: +SKIP
+    """
+    front, body, _ = split_front_matter(text)
+    lines = front.splitlines(keepends=True)
+    for name, value in fields.items():
+        rendered = f"{name}: {_yaml_scalar(value)}\n"
+        pattern = re.compile(rf"^{re.escape(name)}:(\s.*)?$")
+        for i, line in enumerate(lines):
+            if pattern.match(line.rstrip("\n")):
+                lines[i] = rendered
+                break
+        else:
+            at = next((i for i, line in enumerate(lines) if line.startswith("steps:")),
+                      len(lines))
+            lines.insert(at, rendered)
+    return "---\n" + "".join(lines) + "---\n" + body
+
+
+def library_activities(sops: Iterable[Sop]) -> dict[tuple[str, str], list[tuple[Sop, SopStep]]]:
+    """(business type, activity) -> the SOP steps that govern it."""
+    out: dict[tuple[str, str], list[tuple[Sop, SopStep]]] = {}
+    for sop in sops:
+        for code in sop.business_types:
+            for step in sop.steps_for(code):
+                out.setdefault((code, step.activity), []).append((sop, step))
+    return out
+
+
+def describe_issues(issues: Sequence[LintIssue]) -> str:
+    """Issues as lines of text, errors first."""
+    ordered = sorted(issues, key=lambda i: (i.severity != "error", i.path, i.line))
+    return "\n".join(str(i) for i in ordered)

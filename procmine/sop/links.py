@@ -1,0 +1,334 @@
+"""SOPs and the event log: which SOP step governs each slow step, what the SOPs cover, and
+whether a revision helped.
+
+* **References.** Every approved SOP version gives each of its steps a standard time for its
+  business types, in force from its effective date (per branch from its adoption date) until
+  the next version. :func:`sop_references` turns the library's history into dated
+  :class:`~procmine.analysis.bottlenecks.StepReference` rows, so :func:`linked_findings` judges each
+  transaction against the SOP version in force on its date and names the SOP step of each
+  finding.
+* **Coverage.** :func:`coverage_report`: business types with transactions that no SOP covers,
+  frequent steps of covered types that no SOP step governs, SOP steps never seen in the logs.
+* **Effect of a revision.** :func:`revision_effects`: for each version that followed another,
+  each step's times before and after it came in force (medians, change, two-sided Mann-Whitney
+  test) and, where branches adopted it on different dates, a difference-in-differences of the
+  mean log time against the branches not yet on it (a Welch-type z test).
+
+Example:
+    >>> library = SopLibrary.open("workspace")                         # doctest: +SKIP
+    >>> found = linked_findings(store, baseline, library)              # doctest: +SKIP
+    >>> found[0].sop, found[0].sop_step                                # doctest: +SKIP
+    ('SOP-P18', 'count_cash')
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from procmine.analysis.bottlenecks import Finding, StepReference, find_bottlenecks
+from procmine.analysis.performance import (
+    Filters,
+    business_type_summary,
+    step_samples,
+    step_statistics,
+)
+from procmine.core.baseline import Baseline
+from procmine.sop.document import Sop, SopStep
+from procmine.sop.library import SopLibrary, SopVersion
+from procmine.store.event_store import EventStore
+
+__all__ = [
+    "Coverage",
+    "coverage_report",
+    "findings_by_step",
+    "linked_findings",
+    "revision_effects",
+    "sop_references",
+    "workspace_references",
+]
+
+#: A step of a covered type that makes up at least this share of the type's steps counts as
+#: frequent in the coverage report.
+FREQUENT_SHARE: Final[float] = 0.01
+
+
+# -- references ----------------------------------------------------------------------------------
+
+
+def _governing_steps(sop: Sop, business_type: str) -> dict[str, SopStep]:
+    """activity -> the SOP step that sets its standard (the standard path's step first)."""
+    out: dict[str, SopStep] = {}
+    for step in sorted(sop.steps_for(business_type), key=lambda s: s.conditional):
+        out.setdefault(step.activity, step)
+    return out
+
+
+def _timeline(versions: Sequence[SopVersion], branch: str | None
+              ) -> list[tuple[SopVersion, date, date | None]]:
+    """(version, from, to) of the versions in force one after another at a branch (all
+    branches: None); a retirement ends the timeline; of two versions starting the same day
+    the later commit wins."""
+    starts = []
+    for order, v in enumerate(versions):
+        start = v.sop.adoption.get(branch, v.sop.effective) if branch else v.sop.effective
+        starts.append((start, order, v))
+    starts.sort(key=lambda item: (item[0], item[1]))
+    kept: list[tuple[date, SopVersion]] = []
+    for start, _, v in starts:
+        if kept and kept[-1][0] == start:
+            kept[-1] = (start, v)
+        else:
+            kept.append((start, v))
+    out = []
+    for i, (start, v) in enumerate(kept):
+        end = kept[i + 1][0] if i + 1 < len(kept) else None
+        if v.sop.status != "retired":
+            out.append((v, start, end))
+    return out
+
+
+def sop_references(library: SopLibrary) -> list[StepReference]:
+    """The standard time of every SOP step on every date it was in force, for the mining.
+
+    One row per approved version x business type x governed activity, valid from the version's
+    effective date to the next version's. Branches named in some version's adoption dates get
+    rows of their own (a branch row wins over the all-branch rows).
+
+    Example:
+        >>> refs = sop_references(SopLibrary.open())  # doctest: +SKIP
+        >>> refs[0].sop_id, refs[0].seconds            # doctest: +SKIP
+        ('SOP-C41', 60.0)
+    """
+    rows: list[StepReference] = []
+    owner: dict[tuple[str, str], str] = {}  # one SOP governs a type x step: the first by id
+    for sop_id in library.ids():
+        versions = library.approved_versions(sop_id)
+        branches = sorted({b for v in versions for b in v.sop.adoption})
+        for branch in [None, *branches]:
+            for version, start, end in _timeline(versions, branch):
+                sop = version.sop
+                for code in sop.business_types:
+                    for activity, step in _governing_steps(sop, code).items():
+                        if owner.setdefault((code, activity), sop_id) != sop_id:
+                            continue
+                        rows.append(StepReference(
+                            business_type=code, activity=activity,
+                            seconds=step.standard_seconds, sop_id=sop.id, sop_step=step.id,
+                            sop_version=sop.version, valid_from=start, valid_to=end,
+                            branch_id=branch))
+    return rows
+
+
+def workspace_references(home: str | Path) -> list[StepReference] | None:
+    """The SOP references of a workspace's SOP library, or None when it has no library yet
+    (the mining then uses the baseline shares)."""
+    if not (Path(home) / "sops" / ".git").exists():
+        return None
+    return sop_references(SopLibrary.open(home))
+
+
+def linked_findings(store: EventStore, baseline: Baseline, library: SopLibrary, *,
+                    month: str | None = None, ratio: float = 1.5, min_cases: int = 30,
+                    q: float = 0.05, evidence: bool = False) -> list[Finding]:
+    """The slow steps, each judged against the SOP version in force on its transactions'
+    dates and linked to the SOP step that governs it (``sop``, ``sop_step``,
+    ``sop_version``); steps no SOP governs keep the baseline-share reference."""
+    return find_bottlenecks(store, baseline, month=month, ratio=ratio, min_cases=min_cases,
+                            q=q, evidence=evidence, step_references=sop_references(library))
+
+
+def findings_by_step(findings: Sequence[Finding], sop: Sop) -> pd.DataFrame:
+    """One SOP's steps with the findings linked to them: number, teller hours lost a month,
+    tellers and branches affected (steps without findings included, with zeros)."""
+    rows = []
+    for step in sop.steps:
+        mine = [f for f in findings if f.sop == sop.id and f.sop_step == step.id]
+        tellers = sorted({f.teller_id for f in mine if f.teller_id})
+        branches = sorted({f.branch_id for f in mine if f.branch_id})
+        rows.append({
+            "step_id": step.id, "activity": step.activity,
+            "standard_seconds": step.standard_seconds,
+            "findings": len(mine),
+            "monthly_teller_hours": round(sum(f.monthly_teller_hours for f in mine), 2),
+            "time_lost_hours": round(sum(f.time_lost_seconds for f in mine) / 3600, 2),
+            "tellers": ", ".join(tellers), "branches": ", ".join(branches),
+        })
+    return pd.DataFrame(rows)
+
+
+# -- coverage ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the SOP library covers of the logs (see :func:`coverage_report`)."""
+
+    uncovered_types: pd.DataFrame  # business_type, transactions
+    uncovered_steps: pd.DataFrame  # business_type, activity, count, share
+    unseen_steps: pd.DataFrame  # sop_id, step_id, business_type, activity
+    covered_transactions: int
+    transactions: int
+
+    @property
+    def transaction_share(self) -> float:
+        """The share of transactions whose business type an SOP covers."""
+        return self.covered_transactions / self.transactions if self.transactions else 0.0
+
+
+def coverage_report(store: EventStore, baseline: Baseline, library: SopLibrary,
+                    filters: Filters | None = None) -> Coverage:
+    """Business types and frequent steps that no approved SOP covers, and SOP steps never seen.
+
+    Example:
+        >>> report = coverage_report(store, baseline, library)   # doctest: +SKIP
+        >>> f"{report.transaction_share:.0%}"                     # doctest: +SKIP
+        '83%'
+    """
+    sops = [v.sop for v in (library.approved(i) for i in library.ids()) if v is not None]
+    types = business_type_summary(store, baseline, filters)
+    transactions = dict(zip(types["business_type"], types["transactions"].astype(int),
+                            strict=True))
+    bank = step_statistics(store, baseline, by="bank", filters=filters, with_share=False)
+    covered_types = {t for sop in sops for t in sop.business_types}
+    governed = {(t, s.activity) for sop in sops for t in sop.business_types
+                for s in sop.steps_for(t)}
+    uncovered_types = pd.DataFrame(
+        [{"business_type": t, "transactions": n} for t, n in transactions.items()
+         if t not in covered_types], columns=["business_type", "transactions"],
+    ).sort_values(["transactions", "business_type"], ascending=[False, True], ignore_index=True)
+    steps = bank[bank["business_type"].isin(covered_types)].copy()
+    per_type = steps.groupby("business_type")["count"].transform("sum")
+    steps["share"] = steps["count"] / per_type
+    keys = list(zip(steps["business_type"], steps["activity"], strict=True))
+    steps = steps[np.array([k not in governed for k in keys], dtype=bool)
+                  & (steps["share"] >= FREQUENT_SHARE).to_numpy()]
+    uncovered_steps = steps[["business_type", "activity", "count", "share"]].sort_values(
+        ["share", "business_type", "activity"], ascending=[False, True, True], ignore_index=True)
+    seen = set(zip(bank["business_type"], bank["activity"], strict=True))
+    unseen = [{"sop_id": sop.id, "step_id": s.id, "business_type": t, "activity": s.activity}
+              for sop in sops for t in sop.business_types for s in sop.steps_for(t)
+              if (t, s.activity) not in seen and t in transactions]
+    return Coverage(
+        uncovered_types, uncovered_steps,
+        pd.DataFrame(unseen, columns=["sop_id", "step_id", "business_type", "activity"]),
+        sum(n for t, n in transactions.items() if t in covered_types),
+        sum(transactions.values()),
+    )
+
+
+# -- effect of a revision ------------------------------------------------------------------------
+
+
+_EFFECT_COLUMNS: Final[list[str]] = [
+    "version", "previous_version", "effective", "business_type", "step_id", "activity",
+    "standard_before", "standard_after", "n_before", "n_after", "median_before",
+    "median_after", "change", "p_value", "did_effect", "did_p_value", "did_groups",
+]
+
+
+def _start_at(sop: Sop, branch: str) -> date:
+    return sop.adoption.get(branch, sop.effective)
+
+
+def _did(samples: pd.DataFrame, version: Sop, window: timedelta) -> tuple[float, float, str]:
+    """Difference-in-differences of mean log time: branches that adopted first against those
+    not yet on the version, over the days before the first adoption and the days between the
+    first and the next adoption (at most ``window`` each). Returns the effect as a ratio - 1,
+    its two-sided p-value and the groups compared (NaN, NaN, "" when there is no such pair)."""
+    branches = sorted(b for b in samples["branch_id"].dropna().unique())
+    starts = {b: _start_at(version, b) for b in branches}
+    first = min(starts.values(), default=None)
+    later = sorted({d for d in starts.values() if first is not None and d > first})
+    if first is None or not later:
+        return math.nan, math.nan, ""
+    early = [b for b, d in starts.items() if d == first]
+    control = [b for b, d in starts.items() if d > first]
+    pre_from, post_to = first - window, min(later[0], first + window)
+    s = samples[(samples["day"] >= pre_from) & (samples["day"] < post_to)
+                & (samples["service_seconds"] > 0)]
+    logs = np.log(s["service_seconds"].to_numpy(dtype=float))
+    post = (s["day"] >= first).to_numpy()
+    treated = s["branch_id"].isin(early).to_numpy()
+    cells = [logs[treated & post], logs[treated & ~post], logs[~treated & post],
+             logs[~treated & ~post]]
+    if any(len(c) < 2 for c in cells):
+        return math.nan, math.nan, ""
+    effect = (cells[0].mean() - cells[1].mean()) - (cells[2].mean() - cells[3].mean())
+    se = math.sqrt(sum(c.var(ddof=1) / len(c) for c in cells))
+    p = float(2 * stats.norm.sf(abs(effect) / se)) if se > 0 else math.nan
+    groups = f"{','.join(early)} vs {','.join(control)} ({pre_from} to {post_to - timedelta(1)})"
+    return float(math.exp(effect) - 1), p, groups
+
+
+def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
+                     window_days: int = 60) -> pd.DataFrame:
+    """For each version of an SOP that followed another, each step's times before and after
+    it came in force (each branch from its own adoption date), at most ``window_days`` each
+    side and never across the next version: counts, medians, relative change of the median,
+    the two-sided Mann-Whitney p-value, and, where branches adopted on different dates, the
+    difference-in-differences effect (ratio - 1 of the geometric means) with its p-value.
+
+    Example:
+        >>> effects = revision_effects(store, library, "SOP-P18")  # doctest: +SKIP
+        >>> effects.loc[effects.step_id == "count_cash", "change"].iloc[0]  # doctest: +SKIP
+        -0.3
+    """
+    versions = [v for v in library.approved_versions(sop_id) if v.sop.status == "approved"]
+    window = timedelta(days=window_days)
+    rows: list[dict[str, Any]] = []
+    for previous, current in itertools.pairwise(versions):
+        old, new = previous.sop, current.sop
+        following = next((v.sop.effective for v in versions
+                          if v.sop.effective > new.effective), None)
+        pairs = [(t, s.activity) for t in new.business_types
+                 for s in _governing_steps(new, t).values()]
+        if not pairs:
+            continue
+        samples = step_samples(store, pairs)
+        if samples.empty:
+            continue
+        samples["day"] = pd.to_datetime(samples["day"]).dt.date
+        for code in new.business_types:
+            before_steps = _governing_steps(old, code) if code in old.business_types else {}
+            for activity, step in _governing_steps(new, code).items():
+                s = samples[(samples["business_type"] == code)
+                            & (samples["activity"] == activity)]
+                adopted = {b: _start_at(new, b) for b in s["branch_id"].dropna().unique()}
+                start = s["branch_id"].map(adopted).fillna(new.effective)
+                days = s["day"]
+                before = s[(days < start) & (days >= start - window)
+                           & (days >= old.effective)]["service_seconds"].to_numpy(dtype=float)
+                after_mask = (days >= start) & (days < start + window)
+                if following is not None:
+                    after_mask &= days < following
+                after = s[after_mask]["service_seconds"].to_numpy(dtype=float)
+                row: dict[str, Any] = {
+                    "version": new.version, "previous_version": old.version,
+                    "effective": new.effective, "business_type": code, "step_id": step.id,
+                    "activity": activity,
+                    "standard_before": (before_steps[activity].standard_seconds
+                                        if activity in before_steps else math.nan),
+                    "standard_after": step.standard_seconds,
+                    "n_before": len(before), "n_after": len(after),
+                    "median_before": float(np.median(before)) if len(before) else math.nan,
+                    "median_after": float(np.median(after)) if len(after) else math.nan,
+                }
+                row["change"] = (row["median_after"] / row["median_before"] - 1
+                                 if len(before) and len(after) and row["median_before"] > 0
+                                 else math.nan)
+                row["p_value"] = (float(stats.mannwhitneyu(after, before,
+                                                           alternative="two-sided").pvalue)
+                                  if len(before) and len(after) else math.nan)
+                row["did_effect"], row["did_p_value"], row["did_groups"] = _did(s, new, window)
+                rows.append(row)
+    return pd.DataFrame(rows, columns=_EFFECT_COLUMNS)
