@@ -18,18 +18,12 @@ import typer
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from procmine.analysis.league import (
-    LEAGUE_COLUMNS,
-    column_labels,
-    export_league_excel,
-    export_league_html,
-    league_records,
-    monthly_league,
-)
-from procmine.cli.league import league as league_command
+from procmine.analysis.league import LEAGUE_COLUMNS, league_records, monthly_league
+from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.reports.league import column_labels, export_league_excel, export_league_html
 from procmine.store.event_store import EventStore
 
 # --------------------------------------------------------------------------------------------------
