@@ -21,14 +21,11 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
-from procmine.analysis.bottlenecks import (
-    Finding,
-    StepReference,
-    explain_finding,
-    find_bottlenecks,
-    mann_whitney_greater,
-)
-from procmine.cli.mining import bottlenecks
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.evidence import explain_finding
+from procmine.analysis.findings import Finding, StepReference
+from procmine.analysis.stats import mann_whitney_greater
+from procmine.cli.analysis import bottlenecks
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.demo.generator import DemoConfig, generate_demo_log, steps_for_type, write_demo_data

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from procmine.analysis.bottlenecks import Finding, explain_finding
+from procmine.analysis.evidence import explain_finding
+from procmine.analysis.findings import Finding
 from procmine.analysis.performance import AMOUNT_BANDS
 from procmine.app.auth import DEMO_PASSWORD, ROLES, User, authenticate
 from procmine.app.i18n import t
@@ -288,7 +289,8 @@ def _assert_compared(at: AppTest, finding: Finding, evidence: dict[str, Any]) ->
 def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> None:
     import json
 
-    from procmine.analysis.bottlenecks import find_bottlenecks, finding_distribution
+    from procmine.analysis.bottlenecks import find_bottlenecks
+    from procmine.analysis.evidence import finding_distribution
     from procmine.core.baseline import load_baseline
 
     truth = json.loads((REPO / "event_logs" / "demo_truth.json").read_text(encoding="utf-8"))

@@ -27,7 +27,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from procmine.analysis.bottlenecks import Finding, StepReference, explain_findings, find_bottlenecks
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.evidence import explain_findings
+from procmine.analysis.findings import Finding, StepReference
 from procmine.analysis.league import league_records, monthly_league, months_with_data
 from procmine.analysis.performance import (
     Filters,
@@ -41,8 +43,8 @@ from procmine.analysis.performance import (
     transaction_summary,
     type_steps,
 )
-from procmine.cli.league import league as league_command
-from procmine.cli.mining import bottlenecks
+from procmine.cli.analysis import bottlenecks
+from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.demo.generator import DemoConfig, write_demo_data
 from procmine.store.engine import Engine, get_engine

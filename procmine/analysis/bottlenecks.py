@@ -21,8 +21,9 @@ steps whose times are
 * statistically above the rest of the bank: a one-sided Mann-Whitney U test of the group's
   times against every other time of the same type x step (suited to skewed durations), with
   Benjamini-Hochberg false-discovery control over every eligible group of both levels
-  (``q`` 0.05). Groups that are not materially slow cannot be findings and are not tested:
-  they enter the correction with p = 1, which can only make the other q-values larger.
+  (``q`` 0.05; both in :mod:`procmine.analysis.stats`). Groups that are not materially slow
+  cannot be findings and are not tested: they enter the correction with p = 1, which can only
+  make the other q-values larger.
 
 **Pace.** A teller who is slower than the bank at everything is a matter for the monthly league
 table, not thirty slow steps; and a step the whole bank is slow at is no one teller's or branch's
@@ -39,8 +40,10 @@ dropped.
 
 Findings are ranked by **time lost**: the sum over the group's cases of the step's time in the
 case beyond the reference. ``monthly_teller_hours`` spreads it over the months analysed.
-:func:`explain_findings` adds the evidence a reviewer needs: rework, waits before the step, and
-the step's times by amount band, hour and window type, next to the branch's and the bank's.
+:func:`~procmine.analysis.evidence.explain_findings` adds the evidence a reviewer needs: rework,
+waits before the step, and the step's times by amount band, hour and window type, next to the
+branch's and the bank's. The result types (:class:`~procmine.analysis.findings.Finding`,
+:class:`~procmine.analysis.findings.StepReference`) are in :mod:`procmine.analysis.findings`.
 
 Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
@@ -54,45 +57,28 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-from scipy import special, stats
 
-from procmine.analysis.performance import (
-    AMOUNT_BANDS,
-    BREAKDOWNS,
-    REFERENCE_SCHEMA,
-    Filters,
-    StepData,
-)
-from procmine.app.i18n import t
+from procmine.analysis.evidence import explain_findings, month_filters
+from procmine.analysis.findings import Finding, StepReference, StepReferences
+from procmine.analysis.performance import REFERENCE_SCHEMA, StepData
+from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.progress import Progress
 from procmine.store.event_store import EventStore
 
 if TYPE_CHECKING:
     from procmine.store.engine import Engine
 
-__all__ = [
-    "Finding",
-    "StepReference",
-    "explain_finding",
-    "explain_findings",
-    "find_bottlenecks",
-    "finding_distribution",
-    "mann_whitney_greater",
-]
-
-_Arr = npt.NDArray[Any]
-#: Reports (phase, fraction done) while the work goes on (as in :mod:`procmine.ingest.run`).
-Progress = Callable[[str, float], None]
+__all__ = ["find_bottlenecks"]
 
 _PAIR: Final[list[str]] = ["business_type", "activity"]
 #: The columns of the steps the statistics and tests of the tested pairs read.
@@ -103,158 +89,7 @@ _KEPT_COLUMNS: Final[list[str]] = ["case_id", "business_type", "activity", "tell
 _PACE_MIN_STEPS: Final[int] = 5
 
 
-@dataclass(frozen=True)
-class StepReference:
-    """An SOP step's standard time for one business type x step, in force from ``valid_from``
-    (inclusive) to ``valid_to`` (exclusive; ``None``: open on that side), in one branch
-    (``branch_id``) or in every branch (``None``). For the same date, a branch's row wins over an
-    all-branch row (a branch that adopted a revision on a date of its own).
-
-    Example:
-        >>> StepReference("P17", "Verify identity", 25.0, "SOP-P17", "verify_id", "1.2",
-        ...               valid_from=date(2026, 3, 1)).in_force(date(2026, 4, 1))
-        True
-    """
-
-    business_type: str
-    activity: str
-    seconds: float
-    sop_id: str
-    sop_step: str
-    sop_version: str
-    valid_from: date | None = None
-    valid_to: date | None = None
-    branch_id: str | None = None
-
-    def in_force(self, day: date, branch_id: str | None = None) -> bool:
-        """Whether this row applies on ``day`` (in ``branch_id``, if the row names one)."""
-        return ((self.valid_from is None or day >= self.valid_from)
-                and (self.valid_to is None or day < self.valid_to)
-                and (self.branch_id is None or self.branch_id == branch_id))
-
-
-#: What ``step_references`` takes: dated rows, or (business type, step) -> seconds (undated).
-StepReferences = Mapping[tuple[str, str], float] | Sequence[StepReference]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One slow step of a teller or a branch (see the module documentation)."""
-
-    scope: str  # "teller" or "branch"
-    teller_id: str | None
-    branch_id: str | None
-    business_type: str
-    activity: str
-    cases: int  # transactions with the step
-    steps: int  # step occurrences (a repeated step counts each time)
-    median_seconds: float
-    p90_seconds: float
-    reference_seconds: float  # step-weighted mean of the references in force on its steps
-    reference_source: str  # "sop", "baseline share" or "mixed" (some steps each)
-    ratio: float  # median / reference
-    pace: float  # the group's general pace: its typical median over the bank's (1.0 = bank)
-    excess_seconds: float  # median - reference
-    time_lost_seconds: float  # sum over cases of the step's time beyond the reference
-    monthly_teller_hours: float
-    months: int
-    p_value: float
-    q_value: float
-    bank_median_seconds: float
-    branch_median_seconds: float | None  # the branch's median (teller findings)
-    tellers_flagged: tuple[str, ...] = ()  # branch findings: its tellers flagged on the step
-    tellers_eligible: int = 0  # branch findings: its tellers with enough cases on the step
-    sop: str | None = None  # the SOP's id (e.g. "SOP-P17") whose step is the reference
-    sop_step: str | None = None  # the SOP step's id
-    sop_version: str | None = None  # the version in force on most of the group's steps
-    summary: str = ""
-    evidence: Mapping[str, Any] | None = field(default=None, compare=False)
-
-    @property
-    def who(self) -> str:
-        return self.who_in("en")
-
-    def who_in(self, lang: str) -> str:
-        """The teller or branch of the finding, in ``lang`` (``en`` or ``zh-CN``)."""
-        if self.scope == "teller":
-            return t("bottlenecks.who_teller", lang, teller=self.teller_id or "",
-                     branch=self.branch_id or "")
-        if self.tellers_eligible:
-            return t("bottlenecks.who_branch", lang, branch=self.branch_id or "",
-                     flagged=len(self.tellers_flagged), eligible=self.tellers_eligible)
-        return t("bottlenecks.who_branch_plain", lang, branch=self.branch_id or "")
-
-    def summary_in(self, lang: str) -> str:
-        """The finding in one line, in ``lang``: who, the step, its median against the
-        reference over how many cases, and the teller hours it costs a month (``summary`` is
-        the English line)."""
-        hours = self.monthly_teller_hours
-        return t("bottlenecks.summary", lang, who=self.who_in(lang), type=self.business_type,
-                 step=self.activity, median=f"{self.median_seconds:,.0f}",
-                 reference=f"{self.reference_seconds:,.0f}", ratio=f"{self.ratio:.1f}",
-                 cases=f"{self.cases:,}",
-                 hours=f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary (tuples as lists; evidence as computed, or null)."""
-        data = asdict(self)
-        data["tellers_flagged"] = list(self.tellers_flagged)
-        data["evidence"] = dict(self.evidence) if self.evidence is not None else None
-        return data
-
-
-# -- the statistical test ------------------------------------------------------------------------
-
-
-def mann_whitney_greater(sorted_values: _Arr, groups: _Arr, n_groups: int) -> tuple[_Arr, _Arr]:
-    """One-sided Mann-Whitney U tests of every group against all the other values at once.
-
-    ``sorted_values`` holds all values of one type x step in ascending order and ``groups`` the
-    group code (0 to ``n_groups - 1``, or -1 for none) of each. Returns (U statistic of each
-    group, p-value of "the group's times are stochastically greater"), by the normal
-    approximation with tie and continuity correction: the same numbers as
-    ``scipy.stats.mannwhitneyu(group, rest, alternative="greater")`` when both samples have more
-    than 8 values (below that, scipy computes the p-value). One sort serves every group.
-    """
-    n = sorted_values.size
-    u = np.zeros(n_groups)
-    p = np.ones(n_groups)
-    if n < 2 or n_groups == 0:
-        return u, p
-    cut = np.flatnonzero(np.diff(sorted_values)) + 1
-    starts = np.concatenate(([0], cut))
-    ends = np.concatenate((cut, [n]))
-    ties = (ends - starts).astype(np.float64)
-    ranks = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    tie_term = float(np.sum(ties**3 - ties))
-    valid = groups >= 0
-    n1 = np.bincount(groups[valid], minlength=n_groups).astype(np.float64)
-    r1 = np.bincount(groups[valid], weights=ranks[valid], minlength=n_groups)
-    n2 = n - n1
-    u = r1 - n1 * (n1 + 1) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-        z = (u - n1 * n2 / 2 - 0.5) / s
-    p = np.where((n1 > 0) & (n2 > 0) & (s > 0), special.ndtr(-z), 1.0)
-    for g in np.flatnonzero((n1 > 0) & (n2 > 0) & ((n1 <= 8) | (n2 <= 8))):
-        mine = groups == g
-        p[g] = stats.mannwhitneyu(sorted_values[mine], sorted_values[~mine],
-                                  alternative="greater").pvalue
-    return u, p
-
-
-def _bh(p_values: _Arr) -> _Arr:
-    """Benjamini-Hochberg adjusted p-values (q-values)."""
-    if p_values.size == 0:
-        return p_values
-    return np.asarray(stats.false_discovery_control(p_values, method="bh"))
-
-
 # -- finding the slow steps ----------------------------------------------------------------------
-
-
-def _filters(month: str | None) -> Filters:
-    return Filters.for_month(month) if month else Filters()
 
 
 @dataclass(frozen=True)
@@ -568,13 +403,8 @@ def find_bottlenecks(
         >>> [f.scope for f in found][:2]                                 # doctest: +SKIP
         ['branch', 'teller']
     """
-    if not ratio > 0:
-        raise ProcmineError(f"ratio is {ratio}; expected a positive number such as 1.5")
-    if min_cases < 1:
-        raise ProcmineError(f"min cases is {min_cases}; expected at least 1")
-    if not 0 < q <= 1:
-        raise ProcmineError(f"q is {q}; expected a false-discovery rate between 0 and 1")
-    filters = _filters(month)
+    _check_arguments(ratio, min_cases, q)
+    filters = month_filters(month)
     references = _reference_rows(step_references)
     report = progress or (lambda phase, fraction: None)
     report("analyse", 0.0)
@@ -598,6 +428,30 @@ def find_bottlenecks(
         _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
                                   ("branch", branches, ["branch_id"], True)))
         months = _months(bank)
+    _flag(tellers, branches, q)
+    findings = _assemble(tellers, branches, months)
+    findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
+                                 f.teller_id or "", f.business_type, f.activity))
+    report("analyse", 1.0)
+    if evidence and findings:
+        explained = explain_findings(store, findings, month=month, engine=engine,
+                                     progress=progress)
+        findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
+    return findings
+
+
+def _check_arguments(ratio: float, min_cases: int, q: float) -> None:
+    """A :class:`ProcmineError` for a ratio, minimum or false-discovery rate out of range."""
+    if not ratio > 0:
+        raise ProcmineError(f"ratio is {ratio}; expected a positive number such as 1.5")
+    if min_cases < 1:
+        raise ProcmineError(f"min cases is {min_cases}; expected at least 1")
+    if not 0 < q <= 1:
+        raise ProcmineError(f"q is {q}; expected a false-discovery rate between 0 and 1")
+
+
+def _flag(tellers: pd.DataFrame, branches: pd.DataFrame, q: float) -> None:
+    """Add ``q_value`` and ``flagged`` (material and ``q_value <= q``) to both levels' frames."""
     # A candidate branch that is not material after all was tested with its pair; only the
     # pairs of material groups count as tested (the others enter the correction with p = 1).
     material = {(str(a), str(b)) for frame in (tellers, branches)
@@ -613,7 +467,7 @@ def find_bottlenecks(
     # the q-values of the others larger, never smaller).
     eligible_p = np.concatenate([tellers.loc[tellers["eligible"], "p_value"].to_numpy(),
                                  branches.loc[branches["eligible"], "p_value"].to_numpy()])
-    q_values = _bh(eligible_p)
+    q_values = benjamini_hochberg(eligible_p)
     n_tel = int(tellers["eligible"].sum())
     tellers["q_value"] = np.nan
     branches["q_value"] = np.nan
@@ -621,16 +475,6 @@ def find_bottlenecks(
     branches.loc[branches["eligible"], "q_value"] = q_values[n_tel:]
     for frame in (tellers, branches):
         frame["flagged"] = frame["material"] & (frame["q_value"] <= q)
-
-    findings = _assemble(tellers, branches, months)
-    findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
-                                 f.teller_id or "", f.business_type, f.activity))
-    report("analyse", 1.0)
-    if evidence and findings:
-        explained = explain_findings(store, findings, month=month, engine=engine,
-                                     progress=progress)
-        findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
-    return findings
 
 
 def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> list[Finding]:
@@ -714,167 +558,3 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
 def _text(value: Any) -> str | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
-
-# -- why it is slow ------------------------------------------------------------------------------
-
-
-def explain_findings(store: EventStore, findings: Sequence[Finding],
-                     month: str | None = None,
-                     engine: Engine | None = None,
-                     progress: Progress | None = None) -> list[dict[str, Any]]:
-    """The evidence for each finding, computed in one pass over the findings' business types.
-
-    For each: ``rework`` (share of the group's cases that repeat the step, against the branch
-    and the bank), ``wait_before`` (median wait before the step, e.g. for authorization),
-    ``comparison`` (the group's median against its branch's and the bank's, and its pace), and
-    ``by_amount_band``, ``by_hour``, ``by_window_type``, ``by_month`` (steps and median per
-    value, for the group and the bank; ``by_month`` shows whether the step is getting better).
-    ``engine`` and ``progress`` (phase "evidence") as in :func:`find_bottlenecks`.
-
-    Example:
-        >>> evidence = explain_findings(store, findings[:3])   # doctest: +SKIP
-        >>> evidence[0]["rework"]                               # doctest: +SKIP
-        {'group_rate': 0.004, 'branch_rate': 0.003, 'bank_rate': 0.003}
-    """
-    if not findings:
-        return []
-    report = progress or (lambda phase, fraction: None)
-    report("evidence", 0.0)
-    pairs = sorted({(f.business_type, f.activity) for f in findings})
-    with StepData(store, filters=_filters(month), detail=True, pairs=pairs,
-                  engine=engine) as data:
-        # the case windows run once, not once per breakdown
-        data.keep_pairs(pairs, ["business_type", "activity", "teller_id", "branch_id",
-                                "case_id", "occurrence", "service_seconds", "wait_seconds",
-                                *BREAKDOWNS])
-        report("evidence", 0.6)
-        overall = data.breakdown(pairs)
-        parts = {}
-        for i, by in enumerate(BREAKDOWNS, start=1):
-            report("evidence", 0.6 + 0.4 * i / (len(BREAKDOWNS) + 1))
-            parts[by] = data.breakdown(pairs, by, with_cases=False)
-    explained = [_evidence(f, overall, parts) for f in findings]
-    report("evidence", 1.0)
-    return explained
-
-
-def explain_finding(store: EventStore, finding: Finding,
-                    month: str | None = None) -> dict[str, Any]:
-    """The evidence for one finding (see :func:`explain_findings`)."""
-    return explain_findings(store, [finding], month=month)[0]
-
-
-def _pick(frame: pd.DataFrame, f: Finding, level: str) -> pd.DataFrame:
-    rows = frame[(frame["business_type"] == f.business_type) & (frame["activity"] == f.activity)
-                 & (frame["level"] == level)]
-    if level in ("teller", "branch"):
-        rows = rows[rows["branch_id"] == f.branch_id]
-    if level == "teller":
-        rows = rows[rows["teller_id"] == f.teller_id]
-    return rows
-
-
-def _num(value: Any, digits: int = 3) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return None
-    return round(float(value), digits)
-
-
-def _evidence(f: Finding, overall: pd.DataFrame,
-              parts: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
-    own_level = f.scope
-    mine = _pick(overall, f, own_level)
-    branch = _pick(overall, f, "branch")
-    bank = _pick(overall, f, "bank")
-
-    def first(rows: pd.DataFrame, column: str) -> Any:
-        return rows[column].iloc[0] if not rows.empty else None
-
-    def rate(rows: pd.DataFrame) -> float | None:
-        if rows.empty or not rows["cases"].iloc[0]:
-            return None
-        return _num(rows["repeated_cases"].iloc[0] / rows["cases"].iloc[0], 4)
-
-    evidence: dict[str, Any] = {
-        "rework": {"group_rate": rate(mine), "branch_rate": rate(branch),
-                   "bank_rate": rate(bank)},
-        "wait_before": {
-            "group_median_seconds": _num(first(mine, "median_wait_seconds")),
-            "branch_median_seconds": _num(first(branch, "median_wait_seconds")),
-            "bank_median_seconds": _num(first(bank, "median_wait_seconds")),
-        },
-        "comparison": {
-            "group_median_seconds": _num(first(mine, "median_seconds")),
-            "branch_median_seconds": _num(first(branch, "median_seconds")),
-            "bank_median_seconds": _num(first(bank, "median_seconds")),
-            "reference_seconds": f.reference_seconds,
-            "pace": f.pace,
-        },
-    }
-    if f.scope == "branch":
-        tellers = overall[(overall["business_type"] == f.business_type)
-                          & (overall["activity"] == f.activity) & (overall["level"] == "teller")
-                          & (overall["branch_id"] == f.branch_id)]
-        evidence["tellers"] = [
-            {"teller_id": teller, "steps": int(steps), "median_seconds": _num(median),
-             "flagged": teller in f.tellers_flagged}
-            for teller, steps, median in tellers.sort_values(
-                "median_seconds", ascending=False)[["teller_id", "count", "median_seconds"]]
-            .itertuples(index=False)
-        ]
-    for by, frame in parts.items():
-        mine_by = _pick(frame, f, own_level).set_index("value")
-        bank_by = _pick(frame, f, "bank").set_index("value")
-        rows = []
-        for value in bank_by.index:
-            rows.append({
-                "value": int(value) if by == "hour" and str(value).isdigit() else value,
-                "group_steps": int(mine_by.loc[value, "count"]) if value in mine_by.index else 0,
-                "group_median_seconds": (_num(mine_by.loc[value, "median_seconds"])
-                                         if value in mine_by.index else None),
-                "bank_steps": int(bank_by.loc[value, "count"]),
-                "bank_median_seconds": _num(bank_by.loc[value, "median_seconds"]),
-            })
-        key = {"amount_band": "by_amount_band", "hour": "by_hour",
-               "window_type": "by_window_type", "month": "by_month"}[by]
-        evidence[key] = sorted(rows, key=lambda r: _sort_key(by, r["value"]))
-    return evidence
-
-
-def _sort_key(by: str, value: Any) -> tuple[int, str]:
-    if by == "hour":
-        try:
-            return (int(value), "")
-        except (TypeError, ValueError):
-            return (99, str(value))
-    if by == "amount_band":
-        return (AMOUNT_BANDS.index(value) if value in AMOUNT_BANDS else 99, str(value))
-    return (0, str(value))
-
-
-def finding_distribution(store: EventStore, finding: Finding, month: str | None = None,
-                         sample: int = 5000) -> pd.DataFrame:
-    """Service times of a finding's step for the finding's group, its branch and the bank
-    (``level`` in "group", "branch", "bank"; at most ``sample`` random rows per level), for
-    the drill-down's distribution chart."""
-    filters = replace(_filters(month), business_types=(finding.business_type,))
-    group = (f"teller_id = {_sql_text(finding.teller_id)}" if finding.scope == "teller"
-             else f"branch_id = {_sql_text(finding.branch_id)}")
-    with StepData(store, filters=filters, detail=True) as data:
-        parts = []
-        for level, where in (("group", group),
-                             ("branch", f"branch_id = {_sql_text(finding.branch_id)}"),
-                             ("bank", "true")):
-            if level == "branch" and finding.scope == "branch":
-                continue
-            # The sample is drawn after filtering (a sample on ``steps`` would come first).
-            parts.append(
-                f"(SELECT * FROM (SELECT '{level}' AS level, service_seconds FROM steps "
-                f"WHERE activity = {_sql_text(finding.activity)} AND {where} "
-                f"AND service_seconds IS NOT NULL) USING SAMPLE {int(sample)} ROWS)"
-            )
-        return data._connection().execute(" UNION ALL ".join(parts)).df()
-
-
-def _sql_text(value: str | None) -> str:
-    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"

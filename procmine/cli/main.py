@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from procmine.cli.analysis import bottlenecks, league
 from procmine.cli.common import (
     BaselineOption,
     HomeOption,
@@ -20,8 +21,6 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
-from procmine.cli.league import league
-from procmine.cli.mining import bottlenecks
 from procmine.cli.sop import sop_app
 from procmine.cli.user import user_app
 from procmine.core.baseline import load_baseline

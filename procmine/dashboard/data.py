@@ -12,13 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine.analysis.bottlenecks import Finding, explain_finding, finding_distribution
-from procmine.analysis.league import (
-    export_league_excel,
-    export_league_html,
-    monthly_league,
-    months_with_data,
-)
+from procmine.analysis.evidence import explain_finding, finding_distribution
+from procmine.analysis.findings import Finding
+from procmine.analysis.league import monthly_league, months_with_data
 from procmine.analysis.performance import (
     Filters,
     business_type_summary,
@@ -30,6 +26,7 @@ from procmine.analysis.performance import (
     type_steps,
 )
 from procmine.core.baseline import Baseline, load_baseline
+from procmine.reports.league import export_league_excel, export_league_html
 from procmine.sop.document import LintReport, Sop, lint_sops
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import (

@@ -1,1 +1,5 @@
-"""TODO"""
+"""Excel and HTML exports: the analyses' results as documents to hand out or print.
+
+- :mod:`procmine.reports.league`: the monthly teller announcement as a formatted workbook and a
+  printable HTML page.
+"""

@@ -4,7 +4,7 @@ whether a revision helped.
 * **References.** Every approved SOP version gives each of its steps a standard time for its
   business types, in force from its effective date (per branch from its adoption date) until
   the next version. :func:`sop_references` turns the library's history into dated
-  :class:`~procmine.analysis.bottlenecks.StepReference` rows, so :func:`linked_findings` judges each
+  :class:`~procmine.analysis.findings.StepReference` rows, so :func:`linked_findings` judges each
   transaction against the SOP version in force on its date and names the SOP step of each
   finding.
 * **Coverage.** :func:`coverage_report`: business types with transactions that no SOP covers,
@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from procmine.analysis.bottlenecks import Finding, StepReference, find_bottlenecks
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.findings import Finding, StepReference
 from procmine.analysis.performance import (
     Filters,
     business_type_summary,

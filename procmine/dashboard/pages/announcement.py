@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine.analysis.league import column_labels
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts
 from procmine.dashboard.session import lang, tr
+from procmine.reports.league import column_labels
 
 session.guard(__file__)
 st.title(tr("nav.announcement"))

@@ -1,0 +1,244 @@
+"""``procmine league`` and ``procmine bottlenecks``: the analyses of the store, on screen or JSON.
+
+``league`` is the monthly teller announcement (also as Excel and HTML), ``bottlenecks`` the slow
+steps of tellers and branches, most time lost first. Thin, like the rest of the command line:
+each parses its options, calls :func:`procmine.analysis.league.monthly_league` and the exports
+of :mod:`procmine.reports.league`, or :func:`procmine.analysis.bottlenecks.find_bottlenecks`,
+and prints the result. Mistakes raise ProcmineError, which ``procmine.cli.main.main`` prints
+without a traceback.
+
+Example:
+    $ procmine league --month 2026-10
+    $ procmine league --month 2026-10 --excel league-2026-10.xlsx --html league-2026-10.html
+    $ procmine league --month 2026-10 --json
+    $ procmine league --month 2026-10 --engine spark --master local[4]
+    $ procmine bottlenecks
+    $ procmine bottlenecks --month 2026-10 --ratio 2 --min-cases 50
+    $ procmine bottlenecks --json > findings.json
+    $ procmine bottlenecks --engine spark --master local[4]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.findings import Finding
+from procmine.analysis.league import league_records, monthly_league
+from procmine.app.i18n import normalize_language, t
+from procmine.cli.common import (
+    BaselineOption,
+    EngineOption,
+    HomeOption,
+    JsonOption,
+    MasterOption,
+    err,
+    print_json,
+    progress_bar,
+)
+from procmine.core.baseline import load_baseline
+from procmine.reports.league import column_labels, export_league_excel, export_league_html
+from procmine.sop.links import workspace_references
+from procmine.store.engine import get_engine
+from procmine.store.event_store import EventStore
+
+__all__ = ["bottlenecks", "league"]
+
+# -- league ----------------------------------------------------------------------------------------
+
+_SHOWN = ("rank_overall", "teller_id", "branch_id", "rank_in_branch", "transactions",
+          "standard_hours", "errors", "error_rate", "speed_index", "speed_index_shrunk",
+          "rank_change")
+
+
+def _show(value: object, column: str) -> str:
+    if value is None:
+        return "–"
+    if column == "error_rate" and isinstance(value, float):
+        return f"{value:.1%}"
+    if column in ("speed_index", "speed_index_shrunk") and isinstance(value, float):
+        return f"{value:.2f}"
+    if column == "standard_hours" and isinstance(value, float):
+        return f"{value:,.1f}"
+    if column == "rank_change" and isinstance(value, int):
+        return f"{value:+d}" if value else "0"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _league_table(table: pd.DataFrame, label: str, lang: str) -> Table:
+    """The announcement's main columns as a terminal table, headers in ``lang``."""
+    labels = column_labels(lang)
+    view = Table(title=f"{label} {t('nav.announcement', lang)}")
+    for column in _SHOWN:
+        view.add_column(labels[column],
+                        justify="left" if column in ("teller_id", "branch_id") else "right")
+    for record in league_records(table, _SHOWN):
+        view.add_row(*(_show(record[c], c) for c in _SHOWN))
+    return view
+
+
+def league(
+    month: Annotated[str, typer.Option("--month", help="The month to announce, YYYY-MM.")],
+    baseline_file: BaselineOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    excel: Annotated[
+        Path | None,
+        typer.Option("--excel", help="Also write a formatted workbook (.xlsx): the bank-wide "
+                     "sheet, then one sheet per branch."),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write a printable HTML page (print it to PDF from "
+                     "the browser; each branch starts a new page)."),
+    ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Column headers in zh or en (table and exports).")
+    ] = "zh",
+    engine_name: EngineOption = "duckdb",
+    master: MasterOption = None,
+) -> None:
+    """The monthly teller announcement: per teller, transactions, standard-time weighted
+    volume, errors and speed index, ranked within the branch and across all branches, with the
+    change against last month.
+
+    Speed index = sum of standard times / sum of actual counter times (above 1: faster).
+    Ranks use it shrunk toward the bank level (empirical Bayes),
+    so a teller with few transactions cannot top or bottom the table by chance.
+    --engine spark runs the queries on Apache Spark (local mode, or the cluster of --master)
+    with the same results.
+    """
+    # consoles made per call: the table's width follows the terminal (or COLUMNS) of this run
+    out, err = Console(), Console(stderr=True)
+    lang = normalize_language(lang)
+    store = EventStore(home)
+    baseline = load_baseline(baseline_file)
+    engine = get_engine(engine_name, store, master)
+    try:
+        table = monthly_league(store, baseline, month, engine=engine)
+    finally:
+        engine.close()
+    label = str(table.attrs["method"]["month"])
+    written = []
+    if excel is not None:
+        written.append(export_league_excel(table, excel, lang=lang))
+    if html is not None:
+        written.append(export_league_html(table, html, label, lang))
+    if as_json:
+        print_json(league_records(table))
+        for path in written:
+            err.print(f"wrote {path}", highlight=False)
+        return
+    out.print(_league_table(table, label, lang))
+    method = table.attrs["method"]
+    k = method.get("speed_prior_strength")
+    out.print(
+        f"bank speed index {method.get('bank_speed_index', float('nan')):.2f}; ranks shrink "
+        "each teller toward it with a prior weight of "
+        + (f"{k:.0f} transactions" if k is not None else "all transactions (full pooling)"),
+        highlight=False,
+    )
+    for path in written:
+        out.print(f"wrote {path}", highlight=False)
+
+
+# -- bottlenecks -----------------------------------------------------------------------------------
+
+
+def _who(f: Finding) -> str:
+    if f.scope == "teller":
+        return f"{f.teller_id} ({f.branch_id})"
+    return f"{f.branch_id} ({len(f.tellers_flagged)}/{f.tellers_eligible} tellers)"
+
+
+def _findings_table(findings: list[Finding], period: str) -> Table:
+    """The findings as a terminal table, most time lost first."""
+    view = Table(title=f"Slow steps, {period}: {len(findings)} findings, most time lost first")
+    for column, justify in (("#", "right"), ("scope", "left"), ("who", "left"),
+                            ("type", "left"), ("step", "left"), ("cases", "right"),
+                            ("median s", "right"), ("reference s", "right"),
+                            ("ratio", "right"), ("q", "right"), ("hours/month", "right"),
+                            ("SOP step", "left")):
+        view.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for rank, f in enumerate(findings, start=1):
+        view.add_row(
+            str(rank), f.scope, _who(f), f.business_type, f.activity, f"{f.cases:,}",
+            f"{f.median_seconds:,.0f}", f"{f.reference_seconds:,.0f}", f"{f.ratio:.1f}x",
+            f"{f.q_value:.1g}" if f.q_value > 0 else "<1e-300", f"{f.monthly_teller_hours:,.1f}",
+            f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else "",
+        )
+    return view
+
+
+def bottlenecks(
+    baseline_file: BaselineOption = None,
+    min_cases: Annotated[
+        int, typer.Option("--min-cases", help="Fewest steps a teller or branch needs on a type "
+                          "x step to be judged.", min=1)
+    ] = 30,
+    ratio: Annotated[
+        float, typer.Option("--ratio", help="How far above the reference a median must be to "
+                            "count as slow (1.5 = 50% above).", min=1.0)
+    ] = 1.5,
+    q: Annotated[
+        float, typer.Option("--q", help="False-discovery rate of the Mann-Whitney tests "
+                            "(Benjamini-Hochberg).", min=0.0, max=1.0)
+    ] = 0.05,
+    month: Annotated[
+        str | None, typer.Option("--month", help="Only this month, YYYY-MM (default: all data).")
+    ] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    engine_name: EngineOption = "duckdb",
+    master: MasterOption = None,
+    use_sops: Annotated[
+        bool, typer.Option("--sop/--no-sop", help="Judge steps against the SOP step standards "
+                           "in force on each transaction's date, from the workspace's SOP "
+                           "library (the default when it has one), or only against the baseline "
+                           "shares.")
+    ] = True,
+) -> None:
+    """Find the slow steps: a teller x business type x step (or a branch's, when most of its
+    tellers share it) whose median is materially above the step's reference time and
+    significantly above the rest of the bank, ranked by the teller hours it costs a month.
+
+    A step's reference is the business type's standard time (from the baseline) times the step's
+    bank-wide median share of the transaction, or, where an approved SOP governs the step, the
+    SOP step's standard in force on the transaction's date (the finding names the SOP step).
+    With --json each finding carries its evidence:
+    rework, waits before the step, and its times by amount band, hour and window type next to
+    its branch's and the bank's. --engine spark runs the queries on Apache Spark (local mode,
+    or the cluster of --master) with the same results.
+    """
+    out = Console()
+    store = EventStore(home)
+    baseline = load_baseline(baseline_file)
+    engine = get_engine(engine_name, store, master)
+    try:
+        # DuckDB keeps the analysis' own connection (its kept steps are materialized)
+        with progress_bar(err.is_terminal) as progress:
+            findings = find_bottlenecks(
+                store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
+                evidence=as_json, engine=None if engine.name == "duckdb" else engine,
+                step_references=workspace_references(store.home) if use_sops else None,
+                progress=progress,
+            )
+    finally:
+        engine.close()
+    if as_json:
+        print_json([f.to_dict() for f in findings])
+        return
+    period = month or "all months"
+    if not findings:
+        out.print(f"No slow steps in {period} (ratio {ratio:g}, at least {min_cases} steps, "
+                  f"q {q:g}).", highlight=False)
+        return
+    out.print(_findings_table(findings, period))
+    for rank, f in enumerate(findings[:5], start=1):
+        out.print(f"{rank}. {f.summary}", highlight=False)

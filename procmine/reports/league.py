@@ -1,0 +1,370 @@
+"""The monthly announcement as a document: a formatted Excel workbook and a printable HTML page.
+
+:func:`procmine.analysis.league.monthly_league` builds the table; this module writes it for
+the people it is announced to. Both exports hold the bank-wide table first (by bank rank), then
+one table per branch (by branch rank), with the column headers in Chinese or English
+(:func:`column_labels`), the speed indexes coloured from red (slowest) through yellow (the
+median) to green (fastest), and the method (what the speed index is, how few transactions are
+shrunk toward the bank, the large-amount allowances of the month) in notes below the tables.
+
+* :func:`export_league_excel`: one sheet per table, a title row with the month, a bold filled
+  header frozen in place, number formats and a colour scale on the speed indexes; it prints
+  landscape, one page wide.
+* :func:`export_league_html`: one self-contained page (styles inline, no external assets) that
+  prints the same offline; each branch starts a new printed page (print it to PDF from the
+  browser).
+
+Example:
+    >>> from procmine.reports.league import export_league_excel, export_league_html
+    >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")  # doctest: +SKIP
+    PosixPath('league-2026-10.xlsx')
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from procmine.analysis.league import league_records
+from procmine.app.i18n import normalize_language, t
+
+__all__ = ["column_labels", "export_league_excel", "export_league_html"]
+
+# --------------------------------------------------------------------------------------------------
+# Labels
+# --------------------------------------------------------------------------------------------------
+
+# key: (zh-CN, en, Excel number format, column width)
+_COLUMNS: dict[str, tuple[str, str, str, float]] = {
+    "teller_id": ("柜员号", "Teller", "@", 10),
+    "branch_id": ("网点", "Branch", "@", 10),
+    "transactions": ("业务笔数", "Transactions", "#,##0", 11),
+    "standard_hours": ("标准工时(小时)", "Standard hours", "#,##0.0", 13),
+    "actual_hours": ("实际用时(小时)", "Actual hours", "#,##0.0", 13),
+    "errors": ("差错笔数", "Errors", "#,##0", 9),
+    "error_rate": ("差错率", "Error rate", "0.0%", 10),
+    "error_rate_shrunk": ("差错率(校正)", "Error rate (adjusted)", "0.0%", 12),
+    "speed_index": ("速度指数", "Speed index", "0.00", 10),
+    "speed_index_adjusted": ("速度指数(含大额)", "Speed index (large amounts)", "0.00", 13),
+    "speed_index_shrunk": ("速度指数(排名用)", "Speed index (ranked)", "0.00", 13),
+    "rank_in_branch": ("网点排名", "Branch rank", "0", 9),
+    "rank_overall": ("全行排名", "Bank rank", "0", 9),
+    "prev_speed_index_shrunk": ("上月速度指数", "Last month's index", "0.00", 12),
+    "prev_rank_overall": ("上月全行排名", "Last month's rank", "0", 11),
+    "speed_index_change": ("指数变化", "Index change", "+0.00;-0.00;0.00", 10),
+    "rank_change": ("名次变化", "Rank change", "+0;-0;0", 9),
+}
+
+#: The columns the exports show, in order (the month is in the title).
+_EXPORT_COLUMNS: tuple[str, ...] = (
+    "rank_overall", "rank_in_branch", "teller_id", "branch_id", "transactions",
+    "standard_hours", "actual_hours", "errors", "error_rate", "error_rate_shrunk",
+    "speed_index", "speed_index_adjusted", "speed_index_shrunk",
+    "prev_speed_index_shrunk", "speed_index_change", "prev_rank_overall", "rank_change",
+)
+_INDEX_COLUMNS = ("speed_index", "speed_index_adjusted", "speed_index_shrunk")
+
+_WORDS = {
+    "zh-CN": {"bank": "全行", "no_branch": "未知网点", "branch": "网点",
+              "tellers": "名柜员"},
+    "en": {"bank": "All branches", "no_branch": "No branch", "branch": "Branch",
+           "tellers": "tellers"},
+}
+
+
+def column_labels(lang: str = "zh-CN") -> dict[str, str]:
+    """The column headers of the league table in ``lang`` (zh-CN or en), by column name.
+
+    Example:
+        >>> column_labels("en")["speed_index_shrunk"]
+        'Speed index (ranked)'
+    """
+    en = normalize_language(lang) == "en"
+    labels = {key: (spec[1] if en else spec[0]) for key, spec in _COLUMNS.items()}
+    labels["month"] = "Month" if en else "月份"
+    return labels
+
+
+def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
+    method: dict[str, Any] = league.attrs.get("method", {})
+    k = method.get("speed_prior_strength")
+    m = method.get("error_prior_strength")
+    allow = method.get("large_amount_allowances") or {}
+    amount = method.get("large_amount")
+    if normalize_language(lang) == "en":
+        lines = [
+            "Speed index = sum of standard times / sum of actual counter times (above 1 is "
+            "faster than standard); harder business types carry longer standard times.",
+            "Ranks use the speed index shrunk toward the bank level by empirical Bayes, so a "
+            "teller with few transactions does not top or bottom the table by chance "
+            + (f"(prior weight {k:.0f} transactions)." if k is not None
+               else "(this month: full pooling)."),
+            "Adjusted error rate: beta-binomial shrinkage toward the bank's error rate "
+            + (f"(prior weight {m:.0f} transactions)." if m is not None
+               else "(this month: tellers differ no more than chance; everyone at the bank rate)."
+               ),
+        ]
+        if amount is not None and allow:
+            lines.append(
+                f"Transactions of {amount:,.0f} CNY or more get a longer standard time, by the "
+                "bank-wide extra time of their type: "
+                + ", ".join(f"{c} ×{f:.2f}" for c, f in allow.items()) + "."
+            )
+    else:
+        lines = [
+            "速度指数 = 标准时间合计 ÷ 实际办理时间合计（大于 1 表示快于标准）；"
+            "复杂业务的标准时间更长，因此按标准工时折算比较。",
+            "排名依据经验贝叶斯校正后的速度指数：业务笔数少的柜员向全行水平收缩，"
+            "避免偶然因素造成名次大起大落"
+            + (f"（先验权重 {k:.0f} 笔）。" if k is not None else "（本月完全合并）。"),
+            "差错率(校正)：按 Beta-二项模型向全行差错率收缩"
+            + (f"（先验权重 {m:.0f} 笔）。" if m is not None
+               else "（本月柜员间差异不超过随机波动，均按全行差错率）。"),
+        ]
+        if amount is not None and allow:
+            lines.append(
+                f"金额 {amount:,.0f} 元及以上的交易按全行同类业务的实际额外耗时延长标准时间："
+                + "，".join(f"{c} ×{f:.2f}" for c, f in allow.items()) + "。"
+            )
+    return lines
+
+
+def _month_of(league: pd.DataFrame, month: str | None) -> str:
+    if month:
+        return month
+    if "month" in league.columns and len(league):
+        return str(league["month"].iloc[0])
+    return str(league.attrs.get("method", {}).get("month", ""))
+
+
+def _sections(league: pd.DataFrame, lang: str) -> list[tuple[str, pd.DataFrame]]:
+    """(title, rows): the bank first (by bank rank), then each branch (by branch rank)."""
+    words = _WORDS[normalize_language(lang)]
+    sections = [(words["bank"], league.sort_values(["rank_overall", "teller_id"],
+                                                   na_position="last"))]
+    branches = league["branch_id"].astype("string").fillna(words["no_branch"])
+    for branch in sorted(branches.unique()):
+        rows = league[branches == branch].sort_values(["rank_in_branch", "teller_id"],
+                                                      na_position="last")
+        sections.append((str(branch), rows))
+    return sections
+
+
+# --------------------------------------------------------------------------------------------------
+# Excel
+# --------------------------------------------------------------------------------------------------
+
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _sheet_name(title: str, used: set[str]) -> str:
+    base = _SHEET_BAD.sub("_", title).strip("'")[:31] or "_"
+    name, n = base, 2
+    while name.lower() in used:
+        suffix = f" ({n})"
+        name = base[: 31 - len(suffix)] + suffix
+        n += 1
+    used.add(name.lower())
+    return name
+
+
+def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-CN") -> Path:
+    """Write the league as a formatted workbook: the bank-wide sheet first, then one sheet per
+    branch; a title row with the month, a bold filled header frozen in place, number formats and
+    a colour scale on the speed indexes, and the method in notes below the table.
+
+    Example:
+        >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")  # doctest: +SKIP
+        PosixPath('league-2026-10.xlsx')
+    """
+    from openpyxl import Workbook
+    from openpyxl.formatting.rule import ColorScaleRule
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    lang = normalize_language(lang)
+    target = Path(path)
+    month = _month_of(league, None)
+    labels = column_labels(lang)
+    title_text = t("nav.announcement", lang)
+    header_font = Font(bold=True, color="FFFFFF")
+    header_fill = PatternFill("solid", start_color="305496", end_color="305496")
+    thin = Side(style="thin", color="BFBFBF")
+    note = _method_note(league, lang)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    used: set[str] = set()
+    for section, rows in _sections(league, lang):
+        sheet = workbook.create_sheet(_sheet_name(section, used))
+        ncols = len(_EXPORT_COLUMNS)
+        sheet.cell(row=1, column=1, value=f"{month} {title_text} · {section}").font = Font(
+            bold=True, size=14
+        )
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
+        for j, key in enumerate(_EXPORT_COLUMNS, start=1):
+            cell = sheet.cell(row=2, column=j, value=labels[key])
+            cell.font = header_font
+            cell.fill = header_fill
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.border = Border(bottom=thin)
+            sheet.column_dimensions[get_column_letter(j)].width = _COLUMNS[key][3] + 2
+        sheet.row_dimensions[2].height = 32
+        for i, record in enumerate(league_records(rows, _EXPORT_COLUMNS), start=3):
+            for j, key in enumerate(_EXPORT_COLUMNS, start=1):
+                cell = sheet.cell(row=i, column=j, value=record[key])
+                cell.number_format = _COLUMNS[key][2]
+                cell.border = Border(bottom=thin)
+        last = 2 + len(rows)
+        if len(rows):
+            for key in _INDEX_COLUMNS:
+                letter = get_column_letter(_EXPORT_COLUMNS.index(key) + 1)
+                sheet.conditional_formatting.add(
+                    f"{letter}3:{letter}{last}",
+                    ColorScaleRule(start_type="min", start_color="F8696B",
+                                   mid_type="percentile", mid_value=50, mid_color="FFEB84",
+                                   end_type="max", end_color="63BE7B"),
+                )
+        for offset, line in enumerate(note, start=2):
+            sheet.cell(row=last + offset, column=1, value=line).font = Font(italic=True,
+                                                                             color="595959")
+        sheet.freeze_panes = "D3"
+        sheet.print_title_rows = "2:2"
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    target.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(target)
+    return target
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML (printable; print to PDF from the browser)
+# --------------------------------------------------------------------------------------------------
+
+_CSS = """
+:root { --head: #305496; --line: #d0d7e5; }
+* { box-sizing: border-box; }
+body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Helvetica Neue",
+       Arial, sans-serif; color: #1f1f1f; margin: 24px; font-size: 13px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 28px 0 8px; color: var(--head); }
+p.meta { color: #595959; margin: 0 0 16px; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 8px; }
+th { background: var(--head); color: #fff; font-weight: 600; padding: 6px 6px;
+     border: 1px solid var(--head); text-align: center; }
+td { padding: 4px 6px; border: 1px solid var(--line); text-align: right;
+     font-variant-numeric: tabular-nums; }
+td.text { text-align: left; }
+tbody tr:nth-child(even) td { background-color: #f6f8fc; }
+ol.notes { color: #595959; font-size: 12px; padding-left: 18px; }
+* { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+@page { size: A4 landscape; margin: 12mm; }
+@media print {
+  body { margin: 0; font-size: 10px; }
+  section.branch { break-before: page; page-break-before: always; }
+  h2 { margin-top: 0; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; page-break-inside: avoid; }
+  .noprint { display: none; }
+}
+"""
+
+
+def _scale_colour(value: float, low: float, mid: float, high: float) -> str:
+    """Red (slowest) through yellow (median) to green (fastest), like Excel's 3-colour scale."""
+    stops = ((0xF8, 0x69, 0x6B), (0xFF, 0xEB, 0x84), (0x63, 0xBE, 0x7B))
+    if value <= mid:
+        frac, a, b = ((value - low) / (mid - low) if mid > low else 1.0), stops[0], stops[1]
+    else:
+        frac, a, b = ((value - mid) / (high - mid) if high > mid else 1.0), stops[1], stops[2]
+    frac = min(max(frac, 0.0), 1.0)
+    rgb = (round(x + (y - x) * frac) for x, y in zip(a, b, strict=True))
+    return "#" + "".join(f"{c:02X}" for c in rgb)
+
+
+def _format(key: str, value: Any) -> str:
+    """A plain value (:func:`~procmine.analysis.league.league_records`) as the cell's text."""
+    if value is None:
+        return "–"
+    spec = _COLUMNS[key][2]
+    if spec == "0.0%":
+        return f"{value:.1%}"
+    if spec == "0.00":
+        return f"{value:.2f}"
+    if spec.startswith("+0.00"):
+        return "0.00" if round(value, 2) == 0 else f"{value:+.2f}"
+    if spec.startswith("+0;"):
+        return "0" if int(value) == 0 else f"{int(value):+d}"
+    if spec == "#,##0.0":
+        return f"{value:,.1f}"
+    if spec in ("#,##0", "0"):
+        return f"{int(value):,d}"
+    return html.escape(str(value))
+
+
+def _html_table(rows: pd.DataFrame, labels: dict[str, str],
+                scales: dict[str, tuple[float, float, float]]) -> str:
+    head = "".join(f"<th>{html.escape(labels[k])}</th>" for k in _EXPORT_COLUMNS)
+    body = []
+    for record in league_records(rows, _EXPORT_COLUMNS):
+        cells = []
+        for key, value in record.items():
+            text = _format(key, value)
+            klass = ' class="text"' if key in ("teller_id", "branch_id") else ""
+            style = ""
+            if key in scales and value is not None:
+                style = f' style="background-color:{_scale_colour(value, *scales[key])}"'
+            cells.append(f"<td{klass}{style}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def export_league_html(league: pd.DataFrame, path: str | Path, month: str | None = None,
+                       lang: str = "zh-CN") -> Path:
+    """Write the league as one self-contained HTML page to print (or save as PDF): the
+    bank-wide table, then one table per branch, each branch starting a new printed page.
+
+    No external assets: the styles are inline, so the page prints the same offline.
+
+    Example:
+        >>> export_league_html(league, "league-2026-10.html", "2026-10", "en")  # doctest: +SKIP
+        PosixPath('league-2026-10.html')
+    """
+    lang = normalize_language(lang)
+    target = Path(path)
+    month = _month_of(league, month)
+    labels = column_labels(lang)
+    words = _WORDS[lang]
+    title = f"{month} {t('nav.announcement', lang)}"
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{lang}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">{len(league)} {html.escape(words["tellers"])}</p>',
+    ]
+    for n, (section, rows) in enumerate(_sections(league, lang)):
+        scales = {}
+        for key in _INDEX_COLUMNS:
+            values = rows[key].dropna().astype(float)
+            if len(values):
+                scales[key] = (float(values.min()), float(values.median()), float(values.max()))
+        heading = section if n == 0 else f"{words['branch']} {section}"
+        klass = "bank" if n == 0 else "branch"
+        parts.append(f'<section class="{klass}"><h2>{html.escape(heading)}</h2>')
+        parts.append(_html_table(rows, labels, scales))
+        parts.append("</section>")
+    parts.append('<ol class="notes">' + "".join(
+        f"<li>{html.escape(line)}</li>" for line in _method_note(league, lang)
+    ) + "</ol>")
+    parts.append("</body></html>")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return target
