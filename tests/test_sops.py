@@ -11,13 +11,13 @@ from procmine.demo.generator import ACTIVITIES, steps_for_type
 from procmine.sop.document import (
     SopError,
     bump_version,
-    lint_sops,
     load_sops,
     parse_sop,
     render_sop,
     set_front_matter,
 )
 from procmine.sop.library import bundled_sops_dir
+from procmine.sop.lint import lint_sops
 from tests.test_sop_library import SOP_TEXT
 
 BASELINE = load_baseline()

@@ -30,7 +30,7 @@ from procmine.analysis.performance import (
     type_steps,
 )
 from procmine.core.baseline import Baseline, load_baseline
-from procmine.sop.document import LintReport, Sop, lint_sops
+from procmine.sop.document import Sop
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import (
     Coverage,
@@ -39,6 +39,7 @@ from procmine.sop.links import (
     linked_findings,
     revision_effects,
 )
+from procmine.sop.lint import LintReport, lint_sops
 from procmine.store.event_store import EventStore, default_home
 
 __all__ = [
