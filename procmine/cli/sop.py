@@ -26,9 +26,10 @@ from procmine.app.auth import User, get_user
 from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
-from procmine.sop.library import SopLibrary, SopVersion, bundled_sops_dir
+from procmine.sop.library import SopLibrary
 from procmine.sop.links import coverage_report, findings_by_step, linked_findings, revision_effects
 from procmine.sop.lint import lint_sops
+from procmine.sop.repository import SopVersion, bundled_sops_dir
 from procmine.store.event_store import EventStore, default_home
 
 __all__ = ["sop_app"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,7 +44,6 @@ __all__ = [
     "SopError",
     "SopStep",
     "body_links",
-    "bump_version",
     "heading_anchors",
     "load_sop",
     "load_sops",
@@ -54,7 +53,6 @@ __all__ = [
     "set_front_matter",
     "sop_files",
     "split_front_matter",
-    "steps_changed",
 ]
 
 #: The states of an SOP version, in workflow order.
@@ -557,31 +555,7 @@ def _check_body(sop: Sop) -> list[LintIssue]:
     return issues.items
 
 
-# -- versions ------------------------------------------------------------------------------------
-
-
-def _step_signature(sop: Sop) -> list[tuple[Any, ...]]:
-    return [(s.id, s.activity, s.standard_seconds, s.controls, s.conditional, s.when, s.types)
-            for s in sop.steps]
-
-
-def steps_changed(old: Sop, new: Sop) -> bool:
-    """Whether the steps differ (ids, activities, times, controls, conditions, types)."""
-    return _step_signature(old) != _step_signature(new)
-
-
-def bump_version(previous: Sop | None, new: Sop) -> str:
-    """The version ``new`` gets after ``previous`` (the version in force): a major bump when
-    the steps changed, a minor one otherwise; "1.0" for a first version.
-
-    Example:
-        >>> bump_version(None, sop)          # doctest: +SKIP
-        '1.0'
-    """
-    if previous is None:
-        return "1.0"
-    major, minor = previous.major_minor
-    return f"{major + 1}.0" if steps_changed(previous, new) else f"{major}.{minor + 1}"
+# -- front matter --------------------------------------------------------------------------------
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -617,13 +591,3 @@ def set_front_matter(text: str, **fields: Any) -> str:
                       len(lines))
             lines.insert(at, rendered)
     return "---\n" + "".join(lines) + "---\n" + body
-
-
-def library_activities(sops: Iterable[Sop]) -> dict[tuple[str, str], list[tuple[Sop, SopStep]]]:
-    """(business type, activity) -> the SOP steps that govern it."""
-    out: dict[tuple[str, str], list[tuple[Sop, SopStep]]] = {}
-    for sop in sops:
-        for code in sop.business_types:
-            for step in sop.steps_for(code):
-                out.setdefault((code, step.activity), []).append((sop, step))
-    return out
