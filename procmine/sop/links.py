@@ -46,13 +46,16 @@ from procmine.core.baseline import Baseline
 from procmine.sop import timeline
 from procmine.sop.document import Sop, SopStep
 from procmine.sop.library import SopLibrary
+from procmine.sop.repository import has_library
 from procmine.store.event_store import EventStore
 
 __all__ = [
     "Coverage",
     "coverage_report",
     "findings_by_step",
+    "library_activities",
     "linked_findings",
+    "logged_activities",
     "revision_effects",
     "sop_references",
     "workspace_references",
@@ -118,7 +121,7 @@ def sop_references(library: SopLibrary) -> list[StepReference]:
 def workspace_references(home: str | Path) -> list[StepReference] | None:
     """The SOP references of a workspace's SOP library, or None when it has no library yet
     (the mining then uses the baseline shares)."""
-    if not (Path(home) / "sops" / ".git").exists():
+    if not has_library(home):
         return None
     return sop_references(SopLibrary.open(home))
 
@@ -152,6 +155,18 @@ def findings_by_step(findings: Sequence[Finding], sop: Sop) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def logged_activities(store: EventStore, baseline: Baseline) -> dict[str, set[str]]:
+    """Business type -> the activity names its transactions show in the store's logs (empty
+    for an empty store): what the lint checks the SOP steps' activities against."""
+    seen: dict[str, set[str]] = {}
+    if store.is_empty():
+        return seen
+    bank = step_statistics(store, baseline, by="bank", with_share=False)
+    for code, activity in zip(bank["business_type"], bank["activity"], strict=True):
+        seen.setdefault(code, set()).add(activity)
+    return seen
+
+
 # -- coverage ------------------------------------------------------------------------------------
 
 
@@ -169,6 +184,13 @@ class Coverage:
     def transaction_share(self) -> float:
         """The share of transactions whose business type an SOP covers."""
         return self.covered_transactions / self.transactions if self.transactions else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain fields (the ``--json`` output of ``procmine sop coverage``)."""
+        return {"transaction_share": self.transaction_share,
+                "uncovered_types": self.uncovered_types.to_dict(orient="records"),
+                "uncovered_steps": self.uncovered_steps.to_dict(orient="records"),
+                "unseen_steps": self.unseen_steps.to_dict(orient="records")}
 
 
 def coverage_report(store: EventStore, baseline: Baseline, library: SopLibrary,

@@ -34,7 +34,7 @@ from procmine.sop.document import (
     sop_files,
 )
 
-__all__ = ["SUM_TOLERANCE", "LintReport", "describe_issues", "lint_sops"]
+__all__ = ["SUM_TOLERANCE", "LintReport", "describe_issues", "errors_first", "lint_sops"]
 
 #: The steps of a business type must add up to its baseline time within this share.
 SUM_TOLERANCE: Final[float] = 0.05
@@ -191,7 +191,11 @@ def _field_line(text: str, name: str) -> int:
     return 1
 
 
+def errors_first(issues: Sequence[LintIssue]) -> list[LintIssue]:
+    """Issues in reading order: errors first, then by file and line."""
+    return sorted(issues, key=lambda i: (i.severity != "error", i.path, i.line))
+
+
 def describe_issues(issues: Sequence[LintIssue]) -> str:
     """Issues as lines of text, errors first."""
-    ordered = sorted(issues, key=lambda i: (i.severity != "error", i.path, i.line))
-    return "\n".join(str(i) for i in ordered)
+    return "\n".join(str(i) for i in errors_first(issues))

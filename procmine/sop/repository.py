@@ -44,9 +44,11 @@ __all__ = [
     "SopVersion",
     "bundled_sops_dir",
     "commit_message",
+    "has_library",
     "library_root",
     "locked",
     "signature",
+    "sops_folder",
 ]
 
 _SEED_AUTHOR: Final[bytes] = b"procmine <procmine@localhost>"
@@ -285,6 +287,17 @@ def library_root(home: str | Path | None = None) -> Path:
     from procmine.store.event_store import default_home
 
     return Path(home if home is not None else default_home()) / "sops"
+
+
+def has_library(home: str | Path | None = None) -> bool:
+    """Whether a workspace has an SOP library yet (it is created on first use)."""
+    return (library_root(home) / ".git").exists()
+
+
+def sops_folder(home: str | Path | None = None) -> Path:
+    """The SOP files of a workspace: its library's working copy, or the bundled SOP files when
+    it has no library yet."""
+    return library_root(home) if has_library(home) else bundled_sops_dir()
 
 
 def signature(username: str, display_name: str = "") -> bytes:
