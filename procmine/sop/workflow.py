@@ -8,8 +8,9 @@ are for the reviewers of the owning group, and approval needs one who did not au
 since the last approval. An approved version comes in force on its effective date, or on the day
 of approval when that date has passed (branch adoption dates that have passed move to the
 approval day too: approving never changes what was in force in the past), and is due for review
-a year later. Each action is a commit of the :class:`~procmine.sop.repository.SopRepository`
-and, when the library belongs to a workspace, an audit row in its app database.
+a year after it comes in force unless it names a later review date. Each action is a commit of
+the :class:`~procmine.sop.repository.SopRepository` and, when the library belongs to a
+workspace, an audit row in its app database.
 
 Two people editing one SOP at once lose nothing: a save names the version it started from
 (``base``); when the SOP moved on meanwhile, the two changes are merged line by line when they
