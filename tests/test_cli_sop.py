@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from procmine.app.auth import add_user
 from procmine.cli.main import app
-from procmine.sop.library import WorkflowError, bundled_sops_dir
+from procmine.sop.repository import bundled_sops_dir
+from procmine.sop.workflow import WorkflowError
 
 runner = CliRunner()
 

@@ -15,7 +15,8 @@ from procmine.app.auth import DEMO_PASSWORD, User, authenticate, seed_demo_users
 from procmine.app.i18n import t
 from procmine.core.baseline import load_baseline
 from procmine.demo.workspace import bundled_demo_log
-from procmine.sop.library import Editor, SopLibrary
+from procmine.sop.library import SopLibrary
+from procmine.sop.workflow import Editor
 from procmine.store.event_store import EventStore
 from tests.test_sop_library import SOP_TEXT
 

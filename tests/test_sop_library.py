@@ -12,13 +12,8 @@ from dulwich.repo import Repo
 
 from procmine.app.appdb import list_audit
 from procmine.sop.document import SopError, parse_sop, set_front_matter
-from procmine.sop.library import (
-    Editor,
-    SaveConflict,
-    SopLibrary,
-    WorkflowError,
-    side_by_side,
-)
+from procmine.sop.library import SopLibrary, side_by_side
+from procmine.sop.workflow import Editor, SaveConflict, WorkflowError
 
 SOP_TEXT = """\
 ---

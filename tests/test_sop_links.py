@@ -54,7 +54,7 @@ def test_the_demo_revision_is_a_reviewed_major_version(library: SopLibrary) -> N
     assert approved.sop.adoption["B06"] == date(2026, 10, 12)
     assert approved.when.date() == date(2026, 9, 14)
     # the revised library still lints clean
-    from procmine.sop.document import lint_sops
+    from procmine.sop.lint import lint_sops
 
     assert lint_sops(library.root, BASELINE).errors == []
 

@@ -10,14 +10,14 @@ from procmine.core.baseline import load_baseline
 from procmine.demo.generator import ACTIVITIES, steps_for_type
 from procmine.sop.document import (
     SopError,
-    bump_version,
-    lint_sops,
     load_sops,
     parse_sop,
     render_sop,
     set_front_matter,
 )
-from procmine.sop.library import bundled_sops_dir
+from procmine.sop.lint import lint_sops
+from procmine.sop.repository import bundled_sops_dir
+from procmine.sop.workflow import bump_version
 from tests.test_sop_library import SOP_TEXT
 
 BASELINE = load_baseline()

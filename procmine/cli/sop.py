@@ -1,9 +1,10 @@
 """``procmine sop``: the SOP library from the command line: lint, versions, review workflow,
 links to the slow steps.
 
-Thin: each command calls :mod:`procmine.sop.document`, :mod:`procmine.sop.library` or
-:mod:`procmine.sop.links`. Workflow commands act as a user of the app database (``--user``), as
-the dashboard does for the signed-in user; the library enforces the same rules.
+Thin: each command calls :mod:`procmine.sop.lint`, :mod:`procmine.sop.library` or
+:mod:`procmine.sop.links` and prints the result. Workflow commands act as a user of the app
+database (``--user``), as the dashboard does for the signed-in user; the library enforces the
+same rules.
 
 Example:
     $ procmine sop lint sops/
@@ -16,19 +17,25 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from procmine.analysis.performance import step_statistics
 from procmine.app.auth import User, get_user
 from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
-from procmine.sop.document import lint_sops
-from procmine.sop.library import SopLibrary, SopVersion, bundled_sops_dir
-from procmine.sop.links import coverage_report, findings_by_step, linked_findings, revision_effects
+from procmine.sop.library import SopLibrary
+from procmine.sop.links import (
+    coverage_report,
+    findings_by_step,
+    linked_findings,
+    logged_activities,
+    revision_effects,
+)
+from procmine.sop.lint import errors_first, lint_sops
+from procmine.sop.repository import SopVersion, sops_folder
 from procmine.store.event_store import EventStore, default_home
 
 __all__ = ["sop_app"]
@@ -65,16 +72,9 @@ def _date(text: str | None, option: str) -> date | None:
         raise ProcmineError(f"{option} {text!r}: expected a date YYYY-MM-DD") from exc
 
 
-def _version_dict(v: SopVersion) -> dict[str, Any]:
-    return {"commit": v.commit, "sop": v.sop.id, "version": v.sop.version,
-            "status": v.sop.status, "effective": v.sop.effective.isoformat(),
-            "action": v.action, "author": v.author, "when": v.when.isoformat(),
-            "note": v.note, "review_group": v.review_group}
-
-
 def _say(v: SopVersion, as_json: bool) -> None:
     if as_json:
-        print_json(_version_dict(v))
+        print_json(v.to_dict())
     else:
         out.print(f"{v.sop.id} {v.sop.version} {v.sop.status} ({v.action} by {v.author}, "
                   f"commit {v.short})", highlight=False)
@@ -92,21 +92,13 @@ def lint(
     """Check SOP files: schema (with file, line and field), business types against the baseline,
     step times adding up to the type's standard time, step anchors and links; warn about steps
     whose activity never occurs in the store's logs. Exits 1 when there are errors."""
-    if folder is None:
-        library = (Path(home) if home else default_home()) / "sops"
-        folder = library if (library / ".git").exists() else bundled_sops_dir()
     baseline = load_baseline(baseline_file)
-    store = EventStore(home)
-    seen: dict[str, set[str]] = {}
-    if not store.is_empty():
-        bank = step_statistics(store, baseline, by="bank", with_share=False)
-        for code, activity in zip(bank["business_type"], bank["activity"], strict=True):
-            seen.setdefault(code, set()).add(activity)
-    report = lint_sops(folder, baseline, activities=seen or None)
+    seen = logged_activities(EventStore(home), baseline)
+    report = lint_sops(folder or sops_folder(home), baseline, activities=seen or None)
     if as_json:
         print_json(report.to_dict())
     else:
-        for issue in sorted(report.issues, key=lambda i: (i.severity != "error", i.path, i.line)):
+        for issue in errors_first(report.issues):
             out.print(str(issue), highlight=False, soft_wrap=True)
         out.print(f"{report.files} files, {len(report.sops)} SOPs: {len(report.errors)} errors, "
                   f"{len(report.warnings)} warnings", highlight=False)
@@ -120,7 +112,7 @@ def list_sops(home: HomeOption = None, as_json: JsonOption = False) -> None:
     library = _library(home)
     latest = library.latest()
     if as_json:
-        print_json([_version_dict(v) | {"title": dict(v.sop.title),
+        print_json([v.to_dict() | {"title": dict(v.sop.title),
                                         "business_types": list(v.sop.business_types),
                                         "owner_group": v.sop.owner_group,
                                         "review_due": v.sop.review_due}
@@ -166,7 +158,7 @@ def history(sop_id: SopId, home: HomeOption = None, as_json: JsonOption = False)
     """Every version of an SOP, newest first: version, status, action, author, date, note."""
     versions = _library(home).history(sop_id)
     if as_json:
-        print_json([_version_dict(v) for v in versions])
+        print_json([v.to_dict() for v in versions])
         return
     view = Table(title=f"{sop_id}: {len(versions)} versions")
     for column in ("commit", "version", "status", "action", "author", "when", "note"):
@@ -197,7 +189,7 @@ def due(
     """Approved SOPs whose periodic review is due within --within days, or overdue."""
     versions = _library(home).due_for_review(datetime.now(UTC).date(), within)
     if as_json:
-        print_json([_version_dict(v) | {"review_due": v.sop.review_due} for v in versions])
+        print_json([v.to_dict() | {"review_due": v.sop.review_due} for v in versions])
         return
     if not versions:
         out.print(f"No SOP is due for review within {within} days.")
@@ -277,10 +269,7 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
     step governs, SOP steps never seen in the logs."""
     report = coverage_report(EventStore(home), load_baseline(baseline_file), _library(home))
     if as_json:
-        print_json({"transaction_share": report.transaction_share,
-                    "uncovered_types": report.uncovered_types.to_dict(orient="records"),
-                    "uncovered_steps": report.uncovered_steps.to_dict(orient="records"),
-                    "unseen_steps": report.unseen_steps.to_dict(orient="records")})
+        print_json(report.to_dict())
         return
     out.print(f"SOPs cover {report.transaction_share:.1%} of {report.transactions:,} "
               "transactions.", highlight=False)

@@ -27,7 +27,7 @@ from procmine.analysis.performance import (
 )
 from procmine.core.baseline import Baseline, load_baseline
 from procmine.reports.league import export_league_excel, export_league_html
-from procmine.sop.document import LintReport, Sop, lint_sops
+from procmine.sop.document import Sop
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import (
     Coverage,
@@ -36,6 +36,7 @@ from procmine.sop.links import (
     linked_findings,
     revision_effects,
 )
+from procmine.sop.lint import LintReport, lint_sops
 from procmine.store.event_store import EventStore, default_home
 
 __all__ = [

@@ -18,7 +18,9 @@ from procmine.core.errors import ProcmineError
 from procmine.demo.generator import Revision, bundled_demo_config
 from procmine.ingest.run import IngestReport
 from procmine.sop.document import set_front_matter
-from procmine.sop.library import Editor, SopLibrary, SopVersion
+from procmine.sop.library import SopLibrary
+from procmine.sop.repository import SopVersion
+from procmine.sop.workflow import Editor
 from procmine.store.event_store import EventStore, default_home, remove_store
 
 __all__ = ["build_demo_workspace", "bundled_demo_log", "record_demo_revision", "save_upload"]

@@ -9,22 +9,22 @@ and the regulations. Each front-matter step has a heading in the body with its i
 can point at the step.
 
 Every problem is reported with its file, line and field (:class:`LintIssue`); a file that
-cannot be parsed at all raises :class:`SopError` with the same details.
+cannot be parsed at all raises :class:`SopError` with the same details. Parsing checks one file
+on its own (schema, step anchors, links within it); the checks across files and against the
+baseline and the logs are :func:`procmine.sop.lint.lint_sops`.
 
 Example:
-    >>> from procmine.sop.document import load_sops, lint_sops
+    >>> from procmine.sop.document import load_sops
     >>> library = load_sops("sops")                          # doctest: +SKIP
     >>> library["SOP-P17"].step_seconds("P17")               # doctest: +SKIP
     120.0
-    >>> [i.message for i in lint_sops("sops").errors]        # doctest: +SKIP
-    []
 """
 
 from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,31 +33,30 @@ from typing import Any, Final
 import markdown
 import yaml
 
-from procmine.core.baseline import REVIEW_GROUPS, Baseline
+from procmine.core.baseline import REVIEW_GROUPS
 from procmine.core.errors import ProcmineError
 
 __all__ = [
     "STATUSES",
+    "Issues",
     "LintIssue",
-    "LintReport",
     "Sop",
     "SopError",
     "SopStep",
-    "bump_version",
-    "lint_sops",
+    "body_links",
+    "heading_anchors",
     "load_sop",
     "load_sops",
     "parse_sop",
+    "parse_with_issues",
     "render_sop",
     "set_front_matter",
+    "sop_files",
     "split_front_matter",
-    "steps_changed",
 ]
 
 #: The states of an SOP version, in workflow order.
 STATUSES: Final[tuple[str, ...]] = ("draft", "in_review", "approved", "retired")
-#: The steps of a business type must add up to its baseline time within this share.
-SUM_TOLERANCE: Final[float] = 0.05
 
 _REQUIRED: Final[tuple[str, ...]] = (
     "id", "title", "business_types", "owner_group", "version", "status", "effective", "steps",
@@ -183,7 +182,7 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
                    "with '---'")
 
 
-class _Issues:
+class Issues:
     """Collects issues of one file; line numbers are file lines."""
 
     def __init__(self, path: str) -> None:
@@ -228,7 +227,7 @@ def _optional_text(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], name: str) -
     return str(value).strip() or None if value is not None else None
 
 
-def _as_date(node: yaml.Node, where: str, issues: _Issues) -> date | None:
+def _as_date(node: yaml.Node, where: str, issues: Issues) -> date | None:
     value = _value(node)
     if isinstance(value, date):
         return value
@@ -241,7 +240,7 @@ def _as_date(node: yaml.Node, where: str, issues: _Issues) -> date | None:
     return None
 
 
-def _as_text_list(node: yaml.Node, where: str, issues: _Issues) -> tuple[str, ...]:
+def _as_text_list(node: yaml.Node, where: str, issues: Issues) -> tuple[str, ...]:
     if not isinstance(node, yaml.SequenceNode):
         issues.error(_line(node), where, "expected a list, e.g. [P17]")
         return ()
@@ -256,7 +255,7 @@ def _as_text_list(node: yaml.Node, where: str, issues: _Issues) -> tuple[str, ..
 
 
 def _parse_steps(node: yaml.Node, business_types: tuple[str, ...],
-                 issues: _Issues) -> tuple[SopStep, ...]:
+                 issues: Issues) -> tuple[SopStep, ...]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
         issues.error(_line(node), "steps", "expected a non-empty list of steps")
         return ()
@@ -324,14 +323,15 @@ def _parse_steps(node: yaml.Node, business_types: tuple[str, ...],
     return tuple(steps)
 
 
-def _parse(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
-    """Parse an SOP; returns it (None when it cannot be built) and every issue found."""
-    issues = _Issues(path)
+def _front_matter_keys(text: str, issues: Issues
+                       ) -> tuple[dict[str, tuple[yaml.Node, yaml.Node]], str, int] | None:
+    """The front matter's fields (key and value nodes), the body and its first file line; None
+    (with the issues recorded) when the YAML is missing, broken or lacks a required field."""
     try:
         front, body, body_line = split_front_matter(text)
     except SopError as exc:
         issues.error(1, "front matter", str(exc).split(": ", 2)[-1])
-        return None, issues.items
+        return None
     try:
         root = yaml.compose(front, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -339,10 +339,10 @@ def _parse(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
         issues.error(line, "front matter", f"YAML does not parse: {problem}")
-        return None, issues.items
+        return None
     if not isinstance(root, yaml.MappingNode):
         issues.error(2, "front matter", "expected YAML fields such as id: SOP-P17")
-        return None, issues.items
+        return None
     keys = _mapping(root)
     for name, (key, _) in keys.items():
         if name not in _REQUIRED + _OPTIONAL:
@@ -352,8 +352,13 @@ def _parse(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
         if name not in keys:
             issues.error(1, name, "required field is missing")
     if any(name not in keys for name in _REQUIRED):
-        return None, issues.items
+        return None
+    return keys, body, body_line
 
+
+def _parse_identity(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], path: str,
+                    issues: Issues) -> dict[str, Any]:
+    """The id, title, business types, owner group, version and status of an SOP."""
     sop_id = (_scalar_text(keys["id"][1]) or "").strip()
     if not _SOP_ID.fullmatch(sop_id):
         issues.error(_line(keys["id"][1]), "id", f"{sop_id!r} is not an SOP id such as SOP-P17")
@@ -383,6 +388,15 @@ def _parse(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
     if status not in STATUSES:
         issues.error(_line(keys["status"][1]), "status",
                      f"{status!r} is not a status; expected one of {', '.join(STATUSES)}")
+    return {"id": sop_id, "title": {k: str(v) for k, v in title.items()},
+            "business_types": business_types, "owner_group": owner, "version": version,
+            "status": status}
+
+
+def _parse_dates_and_people(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], status: str,
+                            issues: Issues) -> dict[str, Any]:
+    """The effective and review dates, the author and approver, the regulations and the
+    branch adoption dates of an SOP."""
     effective = _as_date(keys["effective"][1], "effective", issues)
     review_due = None
     if "review_due" in keys:
@@ -390,7 +404,6 @@ def _parse(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
         if review_due and effective and review_due <= effective:
             issues.error(_line(keys["review_due"][1]), "review_due",
                          f"{review_due} is not after the effective date {effective}")
-    author = _optional_text(keys, "author")
     approved_by = _optional_text(keys, "approved_by")
     if status == "approved" and not approved_by:
         issues.error(_line(keys["status"][1]), "approved_by",
@@ -409,16 +422,25 @@ def _parse(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
                 day = _as_date(value, f"adoption.{branch}", issues)
                 if day is not None:
                     adoption[branch] = day
-    steps = _parse_steps(keys["steps"][1], business_types, issues)
-    if any(i.severity == "error" for i in issues.items) or effective is None:
+    return {"effective": effective, "review_due": review_due,
+            "author": _optional_text(keys, "author"), "approved_by": approved_by,
+            "regulations": regulations, "adoption": adoption}
+
+
+def parse_with_issues(text: str, path: str) -> tuple[Sop | None, list[LintIssue]]:
+    """Parse an SOP; returns it (None when it cannot be built) and every issue found."""
+    issues = Issues(path)
+    found = _front_matter_keys(text, issues)
+    if found is None:
         return None, issues.items
-    sop = Sop(
-        id=sop_id, title={k: str(v) for k, v in title.items()}, business_types=business_types,
-        owner_group=owner, version=version, status=status, effective=effective,
-        steps=steps, body=body, text=text, path=path, review_due=review_due, author=author,
-        approved_by=approved_by, regulations=regulations, adoption=adoption,
-        body_line=body_line,
-    )
+    keys, body, body_line = found
+    identity = _parse_identity(keys, path, issues)
+    dated = _parse_dates_and_people(keys, identity["status"], issues)
+    steps = _parse_steps(keys["steps"][1], identity["business_types"], issues)
+    if any(i.severity == "error" for i in issues.items) or dated["effective"] is None:
+        return None, issues.items
+    sop = Sop(**identity, **dated, steps=steps, body=body, text=text, path=path,
+              body_line=body_line)
     issues.items.extend(_check_body(sop))
     return sop, issues.items
 
@@ -431,7 +453,7 @@ def parse_sop(text: str, path: str = "") -> Sop:
         >>> sop.steps[0].activity                                              # doctest: +SKIP
         'Call number'
     """
-    sop, issues = _parse(text, path)
+    sop, issues = parse_with_issues(text, path)
     errors = [i for i in issues if i.severity == "error"]
     if sop is None or errors:
         raise SopError("\n".join(str(i) for i in errors) or f"{path}: cannot be parsed")
@@ -478,10 +500,23 @@ def _anchors(html: str) -> set[str]:
     return {html_lib.unescape(m) for m in _HTML_ID.findall(html)}
 
 
+def heading_anchors(body: str) -> set[str]:
+    """The ids of the headings of an SOP body as rendered (the targets of ``#anchor`` links)."""
+    return _anchors(render_sop(body))
+
+
+def body_links(sop: Sop) -> Iterator[tuple[int, str]]:
+    """(file line, target) of every markdown link in an SOP's body (images left out)."""
+    for offset, line in enumerate(sop.body.splitlines()):
+        for match in _LINK.finditer(line):
+            yield sop.body_line + offset, match.group(1)
+
+
 def _check_body(sop: Sop) -> list[LintIssue]:
     """The body renders; every step has exactly one heading anchored with its id, in order;
-    links within the document resolve (links to other SOPs are checked by :func:`lint_sops`)."""
-    issues = _Issues(sop.path)
+    links within the document resolve (links to other SOPs are checked by
+    :func:`procmine.sop.lint.lint_sops`)."""
+    issues = Issues(sop.path)
     try:
         html = render_sop(sop.body)
     except Exception as exc:  # markdown raises on malformed extension syntax
@@ -514,190 +549,13 @@ def _check_body(sop: Sop) -> list[LintIssue]:
     if in_body != ordered and len(set(in_body)) == len(in_body):
         issues.warning(headed[0][1] if headed else sop.body_line, "body",
                        "the step headings are not in the order of the front-matter steps")
-    for offset, line in enumerate(sop.body.splitlines()):
-        for match in _LINK.finditer(line):
-            target = match.group(1)
-            if target.startswith("#") and target[1:] not in anchors:
-                issues.error(sop.body_line + offset, "body",
-                             f"link {target} points to no heading of this SOP")
+    for at, target in body_links(sop):
+        if target.startswith("#") and target[1:] not in anchors:
+            issues.error(at, "body", f"link {target} points to no heading of this SOP")
     return issues.items
 
 
-def _links_to_files(sop: Sop) -> Iterator[tuple[int, str, str]]:
-    """(file line, file name, anchor) of every link to another markdown file."""
-    for offset, line in enumerate(sop.body.splitlines()):
-        for match in _LINK.finditer(line):
-            target = match.group(1)
-            if "://" in target or target.startswith(("#", "mailto:")):
-                continue
-            name, _, anchor = target.partition("#")
-            if name.endswith(".md"):
-                yield sop.body_line + offset, name, anchor
-
-
-# -- the library lint ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LintReport:
-    """What :func:`lint_sops` found: every issue, and the SOPs that parsed."""
-
-    issues: tuple[LintIssue, ...]
-    sops: Mapping[str, Sop]
-    files: int
-
-    @property
-    def errors(self) -> list[LintIssue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[LintIssue]:
-        return [i for i in self.issues if i.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "files": self.files, "sops": len(self.sops), "ok": self.ok,
-            "errors": len(self.errors), "warnings": len(self.warnings),
-            "issues": [i.__dict__ for i in self.issues],
-        }
-
-
-def lint_sops(
-    folder: str | Path,
-    baseline: Baseline,
-    *,
-    activities: Mapping[str, set[str]] | None = None,
-    tolerance: float = SUM_TOLERANCE,
-    texts: Mapping[str, str] | None = None,
-) -> LintReport:
-    """Check every SOP of a library folder.
-
-    Errors: the schema (with file, line and field), business types the baseline does not
-    know, step times that do not add up to the type's baseline time (within ``tolerance``),
-    missing or duplicate step anchors, links to headings or SOP files that do not exist,
-    duplicate ids. Warnings: a step whose activity never occurs for its business type in the
-    store's logs (``activities``: business type -> activity names seen; skipped when None),
-    an owner group other than the baseline's review group of the type.
-
-    ``texts`` lints these file texts (name -> text) instead of reading the folder.
-
-    Example:
-        >>> report = lint_sops("sops", load_baseline())  # doctest: +SKIP
-        >>> report.ok                                    # doctest: +SKIP
-        True
-    """
-    base = Path(folder)
-    if texts is None:
-        if not base.is_dir():
-            raise SopError(f"{base}: no such SOP folder")
-        files = {p.name: p.read_bytes() for p in sop_files(base)}
-        decoded: dict[str, str] = {}
-        issues: list[LintIssue] = []
-        for name, raw in files.items():
-            try:
-                decoded[name] = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                issues.append(LintIssue("error", str(base / name), 0, "file",
-                                        f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
-    else:
-        decoded, issues = dict(texts), []
-    sops: dict[str, Sop] = {}
-    anchors: dict[str, set[str]] = {}
-    for name in sorted(decoded):
-        path = str(base / name)
-        sop, found = _parse(decoded[name], path)
-        issues.extend(found)
-        if sop is None:
-            continue
-        if sop.id in sops:
-            issues.append(LintIssue("error", path, 2, "id",
-                                    f"{sop.id} is also the id of {sops[sop.id].path}"))
-            continue
-        sops[sop.id] = sop
-        anchors[name] = _anchors(render_sop(sop.body))
-    for sop in sops.values():
-        issues.extend(_check_against_baseline(sop, baseline, tolerance))
-        if activities is not None:
-            issues.extend(_check_activities(sop, activities))
-        for line, name, anchor in _links_to_files(sop):
-            if name not in anchors and not (base / name).exists():
-                issues.append(LintIssue("error", sop.path, line, "body",
-                                        f"link to {name}: no such SOP file"))
-            elif anchor and name in anchors and anchor not in anchors[name]:
-                issues.append(LintIssue("error", sop.path, line, "body",
-                                        f"link to {name}#{anchor}: {name} has no such heading"))
-    return LintReport(tuple(issues), sops, len(decoded))
-
-
-def _check_against_baseline(sop: Sop, baseline: Baseline, tolerance: float) -> list[LintIssue]:
-    issues = _Issues(sop.path)
-    line = _field_line(sop.text, "business_types")
-    for code in sop.business_types:
-        if code not in baseline:
-            issues.error(line, "business_types",
-                         f"{code} is not a business type of the baseline ({baseline.source})")
-            continue
-        standard = baseline.standard_seconds(code)
-        total = sop.step_seconds(code)
-        if abs(total - standard) > tolerance * standard:
-            issues.error(_field_line(sop.text, "steps"), "steps",
-                         f"the steps of {code} add up to {total:g} s; its baseline time is "
-                         f"{standard:g} s (tolerance {tolerance:.0%})")
-        group = baseline[code].review_group
-        if group and group != sop.owner_group:
-            issues.warning(_field_line(sop.text, "owner_group"), "owner_group",
-                           f"{sop.owner_group} owns this SOP; the baseline gives {code} to {group}")
-    return issues.items
-
-
-def _check_activities(sop: Sop, activities: Mapping[str, set[str]]) -> list[LintIssue]:
-    issues = _Issues(sop.path)
-    for step in sop.steps:
-        types = step.types or sop.business_types
-        seen = [t for t in types if step.activity in activities.get(t, set())]
-        known = [t for t in types if t in activities]
-        if known and not seen:
-            issues.warning(step.line, f"steps.{step.id}.activity",
-                           f"{step.activity!r} never occurs for {', '.join(known)} in the logs")
-    return issues.items
-
-
-def _field_line(text: str, name: str) -> int:
-    for i, line in enumerate(text.splitlines(), start=1):
-        if line.startswith(f"{name}:"):
-            return i
-    return 1
-
-
-# -- versions ------------------------------------------------------------------------------------
-
-
-def _step_signature(sop: Sop) -> list[tuple[Any, ...]]:
-    return [(s.id, s.activity, s.standard_seconds, s.controls, s.conditional, s.when, s.types)
-            for s in sop.steps]
-
-
-def steps_changed(old: Sop, new: Sop) -> bool:
-    """Whether the steps differ (ids, activities, times, controls, conditions, types)."""
-    return _step_signature(old) != _step_signature(new)
-
-
-def bump_version(previous: Sop | None, new: Sop) -> str:
-    """The version ``new`` gets after ``previous`` (the version in force): a major bump when
-    the steps changed, a minor one otherwise; "1.0" for a first version.
-
-    Example:
-        >>> bump_version(None, sop)          # doctest: +SKIP
-        '1.0'
-    """
-    if previous is None:
-        return "1.0"
-    major, minor = previous.major_minor
-    return f"{major + 1}.0" if steps_changed(previous, new) else f"{major}.{minor + 1}"
+# -- front matter --------------------------------------------------------------------------------
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -733,19 +591,3 @@ def set_front_matter(text: str, **fields: Any) -> str:
                       len(lines))
             lines.insert(at, rendered)
     return "---\n" + "".join(lines) + "---\n" + body
-
-
-def library_activities(sops: Iterable[Sop]) -> dict[tuple[str, str], list[tuple[Sop, SopStep]]]:
-    """(business type, activity) -> the SOP steps that govern it."""
-    out: dict[tuple[str, str], list[tuple[Sop, SopStep]]] = {}
-    for sop in sops:
-        for code in sop.business_types:
-            for step in sop.steps_for(code):
-                out.setdefault((code, step.activity), []).append((sop, step))
-    return out
-
-
-def describe_issues(issues: Sequence[LintIssue]) -> str:
-    """Issues as lines of text, errors first."""
-    ordered = sorted(issues, key=lambda i: (i.severity != "error", i.path, i.line))
-    return "\n".join(str(i) for i in ordered)

@@ -3,10 +3,10 @@ whether a revision helped.
 
 * **References.** Every approved SOP version gives each of its steps a standard time for its
   business types, in force from its effective date (per branch from its adoption date) until
-  the next version. :func:`sop_references` turns the library's history into dated
-  :class:`~procmine.analysis.findings.StepReference` rows, so :func:`linked_findings` judges each
-  transaction against the SOP version in force on its date and names the SOP step of each
-  finding.
+  the next version (the periods of :mod:`procmine.sop.timeline`). :func:`sop_references`
+  turns the library's history into dated :class:`~procmine.analysis.findings.StepReference`
+  rows, so :func:`linked_findings` judges each transaction against the SOP version in force on
+  its date and names the SOP step of each finding.
 * **Coverage.** :func:`coverage_report`: business types with transactions that no SOP covers,
   frequent steps of covered types that no SOP step governs, SOP steps never seen in the logs.
 * **Effect of a revision.** :func:`revision_effects`: for each version that followed another,
@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,15 +44,19 @@ from procmine.analysis.performance import (
     step_statistics,
 )
 from procmine.core.baseline import Baseline
+from procmine.sop import timeline
 from procmine.sop.document import Sop, SopStep
-from procmine.sop.library import SopLibrary, SopVersion
+from procmine.sop.library import SopLibrary
+from procmine.sop.repository import has_library
 from procmine.store.event_store import EventStore
 
 __all__ = [
     "Coverage",
     "coverage_report",
     "findings_by_step",
+    "library_activities",
     "linked_findings",
+    "logged_activities",
     "revision_effects",
     "sop_references",
     "workspace_references",
@@ -74,27 +78,13 @@ def _governing_steps(sop: Sop, business_type: str) -> dict[str, SopStep]:
     return out
 
 
-def _timeline(versions: Sequence[SopVersion], branch: str | None
-              ) -> list[tuple[SopVersion, date, date | None]]:
-    """(version, from, to) of the versions in force one after another at a branch (all
-    branches: None); a retirement ends the timeline; of two versions starting the same day
-    the later commit wins."""
-    starts = []
-    for order, v in enumerate(versions):
-        start = v.sop.adoption.get(branch, v.sop.effective) if branch else v.sop.effective
-        starts.append((start, order, v))
-    starts.sort(key=lambda item: (item[0], item[1]))
-    kept: list[tuple[date, SopVersion]] = []
-    for start, _, v in starts:
-        if kept and kept[-1][0] == start:
-            kept[-1] = (start, v)
-        else:
-            kept.append((start, v))
-    out = []
-    for i, (start, v) in enumerate(kept):
-        end = kept[i + 1][0] if i + 1 < len(kept) else None
-        if v.sop.status != "retired":
-            out.append((v, start, end))
+def library_activities(sops: Iterable[Sop]) -> dict[tuple[str, str], list[tuple[Sop, SopStep]]]:
+    """(business type, activity) -> the SOP steps that govern it."""
+    out: dict[tuple[str, str], list[tuple[Sop, SopStep]]] = {}
+    for sop in sops:
+        for code in sop.business_types:
+            for step in sop.steps_for(code):
+                out.setdefault((code, step.activity), []).append((sop, step))
     return out
 
 
@@ -114,9 +104,8 @@ def sop_references(library: SopLibrary) -> list[StepReference]:
     owner: dict[tuple[str, str], str] = {}  # one SOP governs a type x step: the first by id
     for sop_id in library.ids():
         versions = library.approved_versions(sop_id)
-        branches = sorted({b for v in versions for b in v.sop.adoption})
-        for branch in [None, *branches]:
-            for version, start, end in _timeline(versions, branch):
+        for branch in [None, *timeline.adoption_branches(versions)]:
+            for version, start, end in timeline.periods(versions, branch):
                 sop = version.sop
                 for code in sop.business_types:
                     for activity, step in _governing_steps(sop, code).items():
@@ -133,7 +122,7 @@ def sop_references(library: SopLibrary) -> list[StepReference]:
 def workspace_references(home: str | Path) -> list[StepReference] | None:
     """The SOP references of a workspace's SOP library, or None when it has no library yet
     (the mining then uses the baseline shares)."""
-    if not (Path(home) / "sops" / ".git").exists():
+    if not has_library(home):
         return None
     return sop_references(SopLibrary.open(home))
 
@@ -167,6 +156,18 @@ def findings_by_step(findings: Sequence[Finding], sop: Sop) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def logged_activities(store: EventStore, baseline: Baseline) -> dict[str, set[str]]:
+    """Business type -> the activity names its transactions show in the store's logs (empty
+    for an empty store): what the lint checks the SOP steps' activities against."""
+    seen: dict[str, set[str]] = {}
+    if store.is_empty():
+        return seen
+    bank = step_statistics(store, baseline, by="bank", with_share=False)
+    for code, activity in zip(bank["business_type"], bank["activity"], strict=True):
+        seen.setdefault(code, set()).add(activity)
+    return seen
+
+
 # -- coverage ------------------------------------------------------------------------------------
 
 
@@ -185,6 +186,13 @@ class Coverage:
         """The share of transactions whose business type an SOP covers."""
         return self.covered_transactions / self.transactions if self.transactions else 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain fields (the ``--json`` output of ``procmine sop coverage``)."""
+        return {"transaction_share": self.transaction_share,
+                "uncovered_types": self.uncovered_types.to_dict(orient="records"),
+                "uncovered_steps": self.uncovered_steps.to_dict(orient="records"),
+                "unseen_steps": self.unseen_steps.to_dict(orient="records")}
+
 
 def coverage_report(store: EventStore, baseline: Baseline, library: SopLibrary,
                     filters: Filters | None = None) -> Coverage:
@@ -201,8 +209,7 @@ def coverage_report(store: EventStore, baseline: Baseline, library: SopLibrary,
                             strict=True))
     bank = step_statistics(store, baseline, by="bank", filters=filters, with_share=False)
     covered_types = {t for sop in sops for t in sop.business_types}
-    governed = {(t, s.activity) for sop in sops for t in sop.business_types
-                for s in sop.steps_for(t)}
+    governed = set(library_activities(sops))
     uncovered_types = pd.DataFrame(
         [{"business_type": t, "transactions": n} for t, n in transactions.items()
          if t not in covered_types], columns=["business_type", "transactions"],
@@ -237,17 +244,13 @@ _EFFECT_COLUMNS: Final[list[str]] = [
 ]
 
 
-def _start_at(sop: Sop, branch: str) -> date:
-    return sop.adoption.get(branch, sop.effective)
-
-
 def _did(samples: pd.DataFrame, version: Sop, window: timedelta) -> tuple[float, float, str]:
     """Difference-in-differences of mean log time: branches that adopted first against those
     not yet on the version, over the days before the first adoption and the days between the
     first and the next adoption (at most ``window`` each). Returns the effect as a ratio - 1,
     its two-sided p-value and the groups compared (NaN, NaN, "" when there is no such pair)."""
     branches = sorted(b for b in samples["branch_id"].dropna().unique())
-    starts = {b: _start_at(version, b) for b in branches}
+    starts = {b: timeline.start(version, b) for b in branches}
     first = min(starts.values(), default=None)
     later = sorted({d for d in starts.values() if first is not None and d > first})
     if first is None or not later:
@@ -289,8 +292,7 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
     rows: list[dict[str, Any]] = []
     for previous, current in itertools.pairwise(versions):
         old, new = previous.sop, current.sop
-        following = next((v.sop.effective for v in versions
-                          if v.sop.effective > new.effective), None)
+        following = timeline.next_effective(versions, new.effective)
         pairs = [(t, s.activity) for t in new.business_types
                  for s in _governing_steps(new, t).values()]
         if not pairs:
@@ -304,7 +306,7 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
             for activity, step in _governing_steps(new, code).items():
                 s = samples[(samples["business_type"] == code)
                             & (samples["activity"] == activity)]
-                adopted = {b: _start_at(new, b) for b in s["branch_id"].dropna().unique()}
+                adopted = {b: timeline.start(new, b) for b in s["branch_id"].dropna().unique()}
                 start = s["branch_id"].map(adopted).fillna(new.effective)
                 days = s["day"]
                 before = s[(days < start) & (days >= start - window)

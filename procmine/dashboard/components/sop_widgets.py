@@ -13,7 +13,8 @@ import streamlit as st
 
 from procmine.dashboard.session import lang, tr
 from procmine.sop.document import Sop, render_sop
-from procmine.sop.library import SopVersion, side_by_side
+from procmine.sop.library import side_by_side
+from procmine.sop.repository import SopVersion
 
 __all__ = [
     "days_left",

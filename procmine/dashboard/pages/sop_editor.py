@@ -16,7 +16,7 @@ from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_widgets
 from procmine.dashboard.session import tr
 from procmine.sop.document import SopError, split_front_matter
-from procmine.sop.library import SaveConflict
+from procmine.sop.workflow import SaveConflict
 
 user = session.guard(__file__)
 st.title(tr("editor.title"))

@@ -14,7 +14,7 @@ from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_widgets
 from procmine.dashboard.session import tr
 from procmine.sop.document import STATUSES
-from procmine.sop.library import SopVersion
+from procmine.sop.repository import SopVersion
 
 DUE_DAYS = 30
 

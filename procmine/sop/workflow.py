@@ -1,0 +1,373 @@
+"""The review workflow of the SOP library: save, submit, approve, reject, retire, and their rules.
+
+Workflow (the ``status`` field of each version): ``draft`` -> ``in_review`` -> ``approved``
+(-> ``retired``). Saving a change makes a draft and bumps the version against the version in
+force (major when the steps change, minor otherwise: :func:`bump_version`). The operations
+department and the reviewers of the owning group edit an SOP; approving, rejecting and retiring
+are for the reviewers of the owning group, and approval needs one who did not author any change
+since the last approval. An approved version comes in force on its effective date, or on the day
+of approval when that date has passed (branch adoption dates that have passed move to the
+approval day too: approving never changes what was in force in the past), and is due for review
+a year after it comes in force unless it names a later review date. Each action is a commit of
+the :class:`~procmine.sop.repository.SopRepository` and, when the library belongs to a
+workspace, an audit row in its app database.
+
+Two people editing one SOP at once lose nothing: a save names the version it started from
+(``base``); when the SOP moved on meanwhile, the two changes are merged line by line when they
+touch different lines, and otherwise the save is refused with both texts (:class:`SaveConflict`)
+and the refused text kept on a ref of its own (``refs/procmine/conflicts/...``).
+
+Example:
+    >>> workflow = SopWorkflow(SopRepository(root), audit_home=None)     # doctest: +SKIP
+    >>> workflow.submit("SOP-P17", user=me).sop.status                   # doctest: +SKIP
+    'in_review'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dulwich.merge import merge_blobs
+from dulwich.objects import Blob
+
+from procmine.core.errors import ProcmineError
+from procmine.sop.document import Sop, SopError, parse_sop, set_front_matter, split_front_matter
+from procmine.sop.repository import SopRepository, SopVersion, commit_message, signature
+from procmine.sop.timeline import approved_versions, came_in_force, latest_approved
+
+__all__ = [
+    "Editor",
+    "SaveConflict",
+    "SaveResult",
+    "SopWorkflow",
+    "WorkflowError",
+    "authors_since_approval",
+    "bump_version",
+    "steps_changed",
+]
+
+
+class WorkflowError(ProcmineError):
+    """A review-workflow rule refused an action (wrong state, wrong group, own change)."""
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Who acts on the library: a user's name, role and review group.
+
+    :class:`procmine.app.auth.User` has these attributes and can be passed wherever an Editor is
+    asked for.
+    """
+
+    username: str
+    role: str
+    review_group: str | None = None
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """A save that landed: the new version, and whether it was merged with another change."""
+
+    version: SopVersion
+    merged_with: str | None = None  # the commit the change was merged with, if any
+
+
+@dataclass(eq=False)
+class SaveConflict(ProcmineError):
+    """Somebody else changed the same lines of the SOP since the editor opened it.
+
+    Nothing is lost: ``theirs`` is the text now in the library, ``yours`` the text refused,
+    also kept at ``kept_ref``; ``merged`` has both, with conflict markers, for resolving.
+    """
+
+    sop_id: str
+    base: str
+    theirs_commit: str
+    theirs: str
+    yours: str
+    merged: str
+    kept_ref: str
+
+    def __str__(self) -> str:
+        return (f"{self.sop_id} was changed by someone else since you opened it "
+                f"(now {self.theirs_commit[:8]}); your text is kept at {self.kept_ref}: "
+                "merge the two and save again")
+
+
+class SopWorkflow:
+    """The review workflow over a library's repository (see the module documentation)."""
+
+    def __init__(self, repository: SopRepository, *,
+                 audit_home: str | Path | None = None) -> None:
+        self.repository = repository
+        #: The workspace whose app database gets an audit row for each action (``sop.save``,
+        #: ``sop.submit``, ``sop.approve``, ``sop.reject``, ``sop.retire``, ``sop.conflict``);
+        #: None: the git history is the only record.
+        self.audit_home = Path(audit_home) if audit_home is not None else None
+
+    def save(self, sop_id: str, text: str, *, user: Any, note: str,
+             base: str | None = None, today: date | None = None) -> SaveResult:
+        """Save a changed SOP as a draft: a commit by ``user`` with the change note.
+
+        ``base`` is the commit the editor started from (None for a new SOP). The version is
+        bumped against the version in force (major when the steps changed, minor otherwise);
+        ``author`` is set to the user. Raises :class:`SopError` for text that does not parse,
+        :class:`WorkflowError` for a user who may not edit it, :class:`SaveConflict` when
+        another change to the same lines landed since ``base``.
+        """
+        editor = _user_of(user)
+        if not note.strip():
+            raise WorkflowError("a change note is required: say what changed and why")
+        new = parse_sop(text, f"{sop_id}.md")
+        if new.id != sop_id:
+            raise SopError(f"{sop_id}.md: id: the text is the SOP {new.id}, not {sop_id}")
+        repository = self.repository
+        with repository.lock():
+            exists = sop_id in repository.ids()
+            head, merged_with = None, None
+            if exists:
+                head = repository.current(sop_id)
+                _check_editor(editor, head.sop)
+                if base is not None and not head.commit.startswith(base):
+                    text, merged_with = self._merge(sop_id, base, head, text, editor)
+                    new = parse_sop(text, f"{sop_id}.md")
+            _check_editor(editor, new)
+            self._check_worktree(sop_id)
+            history = repository.history(sop_id) if exists else []
+            approved = latest_approved(approved_versions(history))
+            version = bump_version(approved.sop, new) if approved else new.version
+            final = set_front_matter(text, status="draft", version=version,
+                                     author=editor.username, approved_by=None)
+            if head is not None and final == head.sop.text:
+                raise WorkflowError(f"{sop_id}: nothing changed")
+            summary = f"{sop_id} {version} draft: {note.strip().splitlines()[0]}"
+            commit = self._commit(sop_id, final, editor, summary, note, "save", new.owner_group,
+                                  version, "draft", today)
+            return SaveResult(repository.version(sop_id, commit), merged_with)
+
+    def submit(self, sop_id: str, *, user: Any, note: str = "Submitted for review",
+               today: date | None = None) -> SopVersion:
+        """Send a draft for review (draft -> in_review)."""
+        editor = _user_of(user)
+        with self.repository.lock():
+            head = self.repository.current(sop_id)
+            _check_editor(editor, head.sop)
+            _check_status(head.sop, "draft", "goes to review")
+            return self._transition(head, editor, "submit", "in_review", note, {}, today)
+
+    def approve(self, sop_id: str, *, user: Any, comment: str = "",
+                today: date | None = None) -> SopVersion:
+        """Approve an SOP in review (in_review -> approved): only a reviewer of the owning group
+        who authored none of the changes since the last approval. The version comes in force
+        on its effective date, or on the day of approval when that date has passed."""
+        editor = _user_of(user)
+        day = today or datetime.now(UTC).date()
+        with self.repository.lock():
+            head = self.repository.current(sop_id)
+            sop = head.sop
+            _check_status(sop, "in_review", "is approved")
+            _check_reviewer(editor, sop, "approve")
+            authors = authors_since_approval(self.repository.history(sop_id))
+            if editor.username in authors:
+                raise WorkflowError(f"{editor.username} changed {sop_id} and may not approve it: "
+                                    "another reviewer of the group approves")
+            effective = max(sop.effective, day)
+            fields: dict[str, Any] = {"approved_by": editor.username, "effective": effective}
+            if sop.review_due is None or sop.review_due <= effective:
+                fields["review_due"] = _add_year(effective)
+            # branch adoption dates that have passed move to the approval day: approving never
+            # changes what was in force in the past
+            text = _set_adoption(sop.text, {b: max(d, day) for b, d in sop.adoption.items()})
+            return self._transition(head, editor, "approve", "approved", comment or "Approved",
+                                    fields, today, text=text)
+
+    def reject(self, sop_id: str, *, user: Any, comment: str,
+               today: date | None = None) -> SopVersion:
+        """Send an SOP in review back to draft with the reviewer's comment."""
+        editor = _user_of(user)
+        if not comment.strip():
+            raise WorkflowError("a rejection says why (comment)")
+        with self.repository.lock():
+            head = self.repository.current(sop_id)
+            _check_status(head.sop, "in_review", "is rejected")
+            _check_reviewer(editor, head.sop, "reject")
+            return self._transition(head, editor, "reject", "draft", comment, {}, today)
+
+    def retire(self, sop_id: str, *, user: Any, note: str,
+               today: date | None = None) -> SopVersion:
+        """Retire an approved SOP from ``today``: it is no longer in force."""
+        editor = _user_of(user)
+        if not note.strip():
+            raise WorkflowError("retiring an SOP needs a note saying why")
+        day = today or datetime.now(UTC).date()
+        with self.repository.lock():
+            head = self.repository.current(sop_id)
+            _check_status(head.sop, "approved", "is retired")
+            _check_reviewer(editor, head.sop, "retire")
+            fields: dict[str, Any] = {"effective": max(day, head.sop.effective)}
+            return self._transition(head, editor, "retire", "retired", note, fields, today)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _transition(self, head: SopVersion, editor: Editor, action: str, status: str, note: str,
+                    fields: dict[str, Any], today: date | None,
+                    text: str | None = None) -> SopVersion:
+        self._check_worktree(head.sop.id)
+        text = set_front_matter(text or head.sop.text, status=status, **fields)
+        parse_sop(text, f"{head.sop.id}.md")  # the workflow never writes a broken file
+        summary = f"{head.sop.id} {head.sop.version} {action}: {note.strip().splitlines()[0]}"
+        commit = self._commit(head.sop.id, text, editor, summary, note, action,
+                              head.sop.owner_group, head.sop.version, status, today)
+        return self.repository.version(head.sop.id, commit)
+
+    def _commit(self, sop_id: str, text: str, editor: Editor, summary: str, note: str,
+                action: str, group: str, version: str, status: str, today: date | None) -> str:
+        message = commit_message(summary, note, {
+            "Procmine-Action": action, "Procmine-User": editor.username,
+            "Review-Group": group, "Version": version, "Status": status})
+        commit = self.repository.commit(
+            sop_id, text, author=signature(editor.username, editor.display_name),
+            message=message, today=today)
+        self._audit(editor, action, f"{sop_id} {version} {status}: "
+                    f"{note.strip().splitlines()[0] if note.strip() else ''} "
+                    f"(commit {commit[:10]})")
+        return commit
+
+    def _audit(self, editor: Editor, action: str, detail: str) -> None:
+        """One audit row in the workspace's app database, beside the git history (the audit
+        trail the operations department reads with the sign-ins and user changes)."""
+        if self.audit_home is None:
+            return
+        from procmine.app.appdb import record_audit, session_for
+
+        with session_for(self.audit_home) as session:
+            record_audit(session, editor.username, f"sop.{action}", detail)
+
+    def _check_worktree(self, sop_id: str) -> None:
+        if f"{sop_id}.md" in self.repository.pending_edits():
+            raise WorkflowError(
+                f"{sop_id}.md has changes in {self.repository.root} that are not committed "
+                "(edited outside the app): commit them with git, or discard them, before saving "
+                "here")
+
+    def _merge(self, sop_id: str, base: str, head: SopVersion, text: str,
+               editor: Editor) -> tuple[str, str]:
+        """Merge a change made on ``base`` with the head; raise SaveConflict (keeping the text
+        on a ref of its own) when both changed the same lines."""
+        origin = self.repository.version(sop_id, base)
+        merged, conflicted = merge_blobs(
+            Blob.from_string(origin.sop.text.encode()),
+            Blob.from_string(head.sop.text.encode()),
+            Blob.from_string(text.encode()))
+        merged_text = merged.decode("utf-8")
+        if not conflicted:
+            try:
+                parse_sop(merged_text, f"{sop_id}.md")
+                return merged_text, head.commit
+            except SopError:
+                pass  # a clean line merge can still break the front matter: ask the user
+        ref = self.repository.keep(sop_id, origin.commit, text,
+                                   author=signature(editor.username, editor.display_name),
+                                   username=editor.username)
+        self._audit(editor, "conflict", f"{sop_id}: save refused, the same lines changed "
+                    f"since {origin.commit[:10]}; the text is kept on {ref}")
+        raise SaveConflict(sop_id=sop_id, base=origin.commit, theirs_commit=head.commit,
+                           theirs=head.sop.text, yours=text, merged=merged_text, kept_ref=ref)
+
+
+# -- rules ---------------------------------------------------------------------------------------
+
+
+def authors_since_approval(history: Sequence[SopVersion]) -> set[str]:
+    """Who changed the SOP since its last approval (they may not approve it), from its
+    history (newest first)."""
+    authors = set()
+    for v in history:
+        if came_in_force(v):
+            break
+        if v.action in ("save", "external"):
+            authors.add(v.author)
+    return authors
+
+
+def _step_signature(sop: Sop) -> list[tuple[Any, ...]]:
+    return [(s.id, s.activity, s.standard_seconds, s.controls, s.conditional, s.when, s.types)
+            for s in sop.steps]
+
+
+def steps_changed(old: Sop, new: Sop) -> bool:
+    """Whether the steps differ (ids, activities, times, controls, conditions, types)."""
+    return _step_signature(old) != _step_signature(new)
+
+
+def bump_version(previous: Sop | None, new: Sop) -> str:
+    """The version ``new`` gets after ``previous`` (the version in force): a major bump when
+    the steps changed, a minor one otherwise; "1.0" for a first version.
+
+    Example:
+        >>> bump_version(None, sop)          # doctest: +SKIP
+        '1.0'
+    """
+    if previous is None:
+        return "1.0"
+    major, minor = previous.major_minor
+    return f"{major + 1}.0" if steps_changed(previous, new) else f"{major}.{minor + 1}"
+
+
+def _user_of(editor: Any) -> Editor:
+    return Editor(username=str(editor.username), role=str(editor.role),
+                  review_group=getattr(editor, "review_group", None),
+                  display_name=str(getattr(editor, "display_name", "") or ""))
+
+
+def _add_year(day: date) -> date:
+    """The review date a year after ``day``."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day + timedelta(days=365)
+
+
+def _set_adoption(text: str, adoption: dict[str, date]) -> str:
+    """Rewrite the ``adoption:`` block of the front matter."""
+    front, body, _ = split_front_matter(text)
+    lines = front.splitlines(keepends=True)
+    out, skipping = [], False
+    for line in lines:
+        if line.startswith("adoption:"):
+            skipping = True
+            out.append("adoption:\n")
+            out += [f"  {b}: {d.isoformat()}\n" for b, d in sorted(adoption.items())]
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "---\n" + "".join(out) + "---\n" + body
+
+
+def _check_status(sop: Sop, wanted: str, what: str) -> None:
+    names = {"draft": "a draft", "in_review": "an SOP in review", "approved": "an approved SOP"}
+    if sop.status != wanted:
+        raise WorkflowError(f"{sop.id} is {sop.status}; only {names[wanted]} {what}")
+
+
+def _check_reviewer(editor: Editor, sop: Sop, action: str) -> None:
+    """Approving, rejecting and retiring are for the reviewers of the owning group."""
+    if editor.role != "reviewer" or editor.review_group != sop.owner_group:
+        raise WorkflowError(f"{editor.username} may not {action} {sop.id}: only a reviewer of "
+                            f"{sop.owner_group} may")
+
+
+def _check_editor(editor: Editor, sop: Sop) -> None:
+    if editor.role == "operations":
+        return
+    if editor.role == "reviewer" and editor.review_group == sop.owner_group:
+        return
+    raise WorkflowError(f"{editor.username} ({editor.role}) may not edit {sop.id}: the "
+                        f"{sop.owner_group} review group and the operations department edit it")
