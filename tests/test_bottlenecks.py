@@ -31,7 +31,7 @@ from procmine.analysis.bottlenecks import (
 from procmine.cli.mining import bottlenecks
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
+from procmine.demo import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
 from procmine.store.event_store import EventStore
 
 #: (seed, events): several seeds and sizes of the demo log

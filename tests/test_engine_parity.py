@@ -44,7 +44,7 @@ from procmine.analysis.performance import (
 from procmine.cli.league import league as league_command
 from procmine.cli.mining import bottlenecks
 from procmine.core.baseline import Baseline
-from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.demo import DemoConfig, write_demo_data
 from procmine.store.engine import Engine, get_engine
 from procmine.store.event_store import EventStore
 

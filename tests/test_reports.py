@@ -29,7 +29,7 @@ from procmine.analysis.league import (
 from procmine.cli.league import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.demo import DemoConfig, write_demo_data
 from procmine.store.event_store import EventStore
 
 # --------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from procmine.app.auth import seed_demo_users
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import Revision, bundled_demo_config
+from procmine.demo.config import Revision, bundled_demo_config
 from procmine.ingest.run import IngestReport
 from procmine.sop.document import set_front_matter
 from procmine.sop.library import Editor, SopLibrary, SopVersion
