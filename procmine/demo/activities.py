@@ -55,7 +55,9 @@ class Activity:
 
 
 @dataclass(frozen=True)
-class _Vocabulary:
+class Vocabulary:
+    """``activities.csv`` read: the activities and, by name, their tokens and timing."""
+
     activities: dict[str, Activity]
     tokens: dict[str, str]
     anchor_seconds: dict[str, float]
@@ -71,7 +73,7 @@ _COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
-def load_vocabulary(path: Path | None = None) -> _Vocabulary:
+def load_vocabulary(path: Path | None = None) -> Vocabulary:
     """Read and check ``activities.csv`` (the bundled one when ``path`` is None)."""
     table = read_table("activities.csv", _COLUMNS, path)
     activities: dict[str, Activity] = {}
@@ -113,7 +115,7 @@ def load_vocabulary(path: Path | None = None) -> _Vocabulary:
     if REVERSE not in conditional:
         raise DataFileError(f"{table.source}: {REVERSE!r} needs conditional_seconds (it follows "
                             "an erroneous entry)")
-    return _Vocabulary(activities, tokens, anchor, work, conditional, frozenset(skippable),
+    return Vocabulary(activities, tokens, anchor, work, conditional, frozenset(skippable),
                        frozenset(reworkable))
 
 # The steps the generator treats by name: the first step, the reversal after an error, the
@@ -126,7 +128,7 @@ COUNT: Final[str] = "Count cash"
 RECOUNT: Final[str] = "Second-person recount"
 _NAMED_IN_CODE: Final[tuple[str, ...]] = (CALL, ENTER, REVERSE, AUTHORIZE, COUNT, RECOUNT)
 
-_VOCABULARY: Final[_Vocabulary] = load_vocabulary()
+_VOCABULARY: Final[Vocabulary] = load_vocabulary()
 
 #: The fixed vocabulary of step (activity) names, in the order of the generic counter skeleton.
 #: SOP steps link to these names; do not rename an entry, add a new one instead.

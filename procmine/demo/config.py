@@ -40,6 +40,7 @@ __all__ = [
 class DemoError(ProcmineError):
     """The demo generator cannot run with the given settings; the message says which and why."""
 
+
 _REVISION_FORMAT: Final[str] = "TYPE:ACTIVITY:FACTOR:DATE[:BRANCH=DATE,...]"
 
 

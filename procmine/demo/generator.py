@@ -88,6 +88,7 @@ __all__ = ["generate_demo_log", "write_bundled_demo", "write_demo_data"]
 
 
 def _truth(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
+    """The content of ``truth.json``: what was injected and decided, and what came out."""
     config = plan.config
     transactions = sum(s.transactions for s in stats)
     rows = sum(s.rows for s in stats)
