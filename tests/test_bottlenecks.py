@@ -28,7 +28,7 @@ from procmine.analysis.stats import mann_whitney_greater
 from procmine.cli.analysis import bottlenecks
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
+from procmine.demo import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
 from procmine.store.event_store import EventStore
 
 #: (seed, events): several seeds and sizes of the demo log

@@ -16,7 +16,7 @@ import pytest
 
 from procmine.core.baseline import load_baseline
 from procmine.core.schema import CANONICAL_COLUMNS
-from procmine.demo.generator import (
+from procmine.demo import (
     ACTIVITIES,
     ACTIVITY_NAMES,
     BUNDLED_DEMO_COMMAND,

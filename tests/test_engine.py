@@ -28,7 +28,7 @@ from procmine.analysis.performance import _TRANSACTIONS
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.schema import CANONICAL_COLUMNS
-from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.demo import DemoConfig, write_demo_data
 from procmine.store import engine as engine_module
 from procmine.store.engine import DuckDBEngine, SparkEngine, TableData, get_engine, to_spark_sql
 from procmine.store.event_store import EventStore

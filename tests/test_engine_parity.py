@@ -46,7 +46,7 @@ from procmine.analysis.performance import (
 from procmine.cli.analysis import bottlenecks
 from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
-from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.demo import DemoConfig, write_demo_data
 from procmine.store.engine import Engine, get_engine
 from procmine.store.event_store import EventStore
 

@@ -18,7 +18,7 @@ import pytest
 from procmine.analysis.league import LEAGUE_COLUMNS, monthly_league
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.demo import DemoConfig, write_demo_data
 from procmine.store.event_store import EventStore
 
 # --------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from procmine.analysis.performance import (
 )
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import DemoConfig, generate_demo_log
+from procmine.demo import DemoConfig, generate_demo_log
 from procmine.store.event_store import EventStore
 
 _HEADER = ("case_id,activity,start_time,end_time,teller_id,branch_id,business_type,amount,"

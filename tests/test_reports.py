@@ -14,7 +14,7 @@ from procmine.analysis.league import league_records, monthly_league
 from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import DemoConfig, write_demo_data
+from procmine.demo import DemoConfig, write_demo_data
 from procmine.reports.league import column_labels, export_league_excel, export_league_html
 from procmine.store.event_store import EventStore
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from procmine.core.baseline import load_baseline
-from procmine.demo.generator import bundled_demo_config
+from procmine.demo import bundled_demo_config
 from procmine.demo.workspace import bundled_demo_log, record_demo_revision
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import (

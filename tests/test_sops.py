@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from procmine.core.baseline import load_baseline
-from procmine.demo.generator import ACTIVITIES, steps_for_type
+from procmine.demo import ACTIVITIES, steps_for_type
 from procmine.sop.document import (
     SopError,
     load_sops,

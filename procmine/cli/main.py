@@ -187,7 +187,7 @@ def demo_data(
 ) -> None:
     """Generate a realistic teller event log over all 58 business types, with injected slow
     steps and SOP revisions listed in truth.json."""
-    from procmine.demo.generator import (
+    from procmine.demo import (
         DemoConfig,
         parse_revision,
         write_bundled_demo,

@@ -15,7 +15,7 @@ from pathlib import Path
 from procmine.app.auth import seed_demo_users
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.generator import Revision, bundled_demo_config
+from procmine.demo.config import Revision, bundled_demo_config
 from procmine.ingest.run import IngestReport
 from procmine.sop.document import set_front_matter
 from procmine.sop.library import SopLibrary
@@ -32,7 +32,7 @@ def bundled_demo_log() -> Path:
     """The small generated log shipped in ``event_logs/`` for the dashboard's first run."""
     path = _REPO / "event_logs" / "demo_events.parquet"
     if not path.exists():
-        from procmine.demo.generator import BUNDLED_DEMO_COMMAND
+        from procmine.demo.config import BUNDLED_DEMO_COMMAND
 
         raise ProcmineError(
             f"{path} is missing; regenerate it from the repository's root with "
