@@ -26,10 +26,11 @@ from procmine.app.auth import User, get_user
 from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import default_home
 from procmine.sop.document import lint_sops
 from procmine.sop.library import SopLibrary, SopVersion, bundled_sops_dir
 from procmine.sop.links import coverage_report, findings_by_step, linked_findings, revision_effects
-from procmine.store.event_store import EventStore, default_home
+from procmine.store.event_store import EventStore
 
 __all__ = ["sop_app"]
 

@@ -30,6 +30,7 @@ from procmine.analysis.performance import (
     type_steps,
 )
 from procmine.core.baseline import Baseline, load_baseline
+from procmine.core.paths import default_home
 from procmine.sop.document import LintReport, Sop, lint_sops
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import (
@@ -39,7 +40,7 @@ from procmine.sop.links import (
     linked_findings,
     revision_effects,
 )
-from procmine.store.event_store import EventStore, default_home
+from procmine.store.event_store import EventStore
 
 __all__ = [
     "baseline",

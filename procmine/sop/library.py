@@ -46,6 +46,7 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import bundled_path, default_home
 from procmine.sop.document import (
     Sop,
     SopError,
@@ -82,8 +83,9 @@ class WorkflowError(ProcmineError):
 
 
 def bundled_sops_dir() -> Path:
-    """The SOP files shipped with procmine (``sops/`` in the repository)."""
-    return Path(__file__).resolve().parents[2] / "sops"
+    """The SOP files shipped with procmine (``sops/`` in the repository; a package resource, see
+    :mod:`procmine.core.paths`)."""
+    return bundled_path("sops")
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,6 @@ class SopLibrary:
              ) -> SopLibrary:
         """The library of a workspace (``home/sops``), created and seeded from the bundled SOP
         files (or ``seed``) in one commit when it does not exist yet."""
-        from procmine.store.event_store import default_home
-
         root = Path(home if home is not None else default_home()) / "sops"
         if not (root / ".git").exists():
             source = Path(seed) if seed is not None else bundled_sops_dir()
