@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "procmine needs Python 3.11, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dashboard,dev,spark]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dashboard,dev,spark,maps]'
 	touch $(STAMP)
 
 demo-workspace: setup

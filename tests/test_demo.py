@@ -619,9 +619,10 @@ def test_the_bundled_log_tells_one_revision_story() -> None:
 
 def test_a_missing_bundled_log_names_the_command(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.core import paths
     from procmine.core.errors import ProcmineError
     from procmine.demo import workspace as workspace
 
-    monkeypatch.setattr(workspace, "_REPO", tmp_path)
+    monkeypatch.setattr(paths, "_BUNDLED", tmp_path)
     with pytest.raises(ProcmineError, match=re.escape(f"'{BUNDLED_DEMO_COMMAND}'")):
         workspace.bundled_demo_log()

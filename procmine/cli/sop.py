@@ -26,6 +26,7 @@ from procmine.app.auth import User, get_user
 from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import default_home
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import (
     coverage_report,
@@ -36,7 +37,7 @@ from procmine.sop.links import (
 )
 from procmine.sop.lint import errors_first, lint_sops
 from procmine.sop.repository import SopVersion, sops_folder
-from procmine.store.event_store import EventStore, default_home
+from procmine.store.event_store import EventStore
 
 __all__ = ["sop_app"]
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import bundled_path
 
 __all__ = [
     "REVIEW_GROUPS",
@@ -101,8 +102,9 @@ class Baseline:
 
 
 def bundled_baseline_path() -> Path:
-    """The 58-type baseline shipped with procmine (``sops/baseline.csv`` in the repository)."""
-    return Path(__file__).resolve().parents[2] / "sops" / "baseline.csv"
+    """The 58-type baseline shipped with procmine (``sops/baseline.csv`` in the repository; a
+    package resource, see :mod:`procmine.core.paths`)."""
+    return bundled_path("sops", "baseline.csv")
 
 
 def load_baseline(path: str | Path | None = None) -> Baseline:

@@ -26,6 +26,7 @@ from procmine.analysis.performance import (
     type_steps,
 )
 from procmine.core.baseline import Baseline, load_baseline
+from procmine.core.paths import default_home
 from procmine.reports.league import export_league_excel, export_league_html
 from procmine.sop.document import Sop
 from procmine.sop.library import SopLibrary
@@ -37,7 +38,7 @@ from procmine.sop.links import (
     revision_effects,
 )
 from procmine.sop.lint import LintReport, lint_sops
-from procmine.store.event_store import EventStore, default_home
+from procmine.store.event_store import EventStore
 
 __all__ = [
     "baseline",

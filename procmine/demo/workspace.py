@@ -15,22 +15,21 @@ from pathlib import Path
 from procmine.app.auth import seed_demo_users
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import bundled_path, default_home
 from procmine.demo.config import Revision, bundled_demo_config
 from procmine.ingest.run import IngestReport
 from procmine.sop.document import set_front_matter
 from procmine.sop.library import SopLibrary
 from procmine.sop.repository import SopVersion
 from procmine.sop.workflow import Editor
-from procmine.store.event_store import EventStore, default_home, remove_store
+from procmine.store.event_store import EventStore, remove_store
 
 __all__ = ["build_demo_workspace", "bundled_demo_log", "record_demo_revision", "save_upload"]
 
-_REPO = Path(__file__).resolve().parents[2]
-
-
 def bundled_demo_log() -> Path:
-    """The small generated log shipped in ``event_logs/`` for the dashboard's first run."""
-    path = _REPO / "event_logs" / "demo_events.parquet"
+    """The small generated log shipped in ``event_logs/`` for the dashboard's first run (a package
+    resource, see :mod:`procmine.core.paths`; ``demo_truth.json`` sits beside it)."""
+    path = bundled_path("event_logs", "demo_events.parquet")
     if not path.exists():
         from procmine.demo.config import BUNDLED_DEMO_COMMAND
 

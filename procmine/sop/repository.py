@@ -37,6 +37,7 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo
 
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import bundled_path, default_home
 from procmine.sop.document import Sop, SopError, parse_sop, sop_files
 
 __all__ = [
@@ -62,8 +63,9 @@ _locks_guard = threading.Lock()
 
 
 def bundled_sops_dir() -> Path:
-    """The SOP files shipped with procmine (``sops/`` in the repository)."""
-    return Path(__file__).resolve().parents[2] / "sops"
+    """The SOP files shipped with procmine (``sops/`` in the repository; a package resource, see
+    :mod:`procmine.core.paths`)."""
+    return bundled_path("sops")
 
 
 @dataclass(frozen=True)
@@ -284,8 +286,6 @@ class SopRepository:
 def library_root(home: str | Path | None = None) -> Path:
     """The folder of a workspace's SOP library (``home/sops``; the default workspace when
     ``home`` is None)."""
-    from procmine.store.event_store import default_home
-
     return Path(home if home is not None else default_home()) / "sops"
 
 

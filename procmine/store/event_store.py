@@ -22,7 +22,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import os
 import shutil
 import time
 import uuid
@@ -38,6 +37,7 @@ import pyarrow as pa
 
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import default_home
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
@@ -54,14 +54,7 @@ __all__ = [
     "EventStore",
     "IngestReport",
     "StoreInfo",
-    "default_home",
 ]
-
-def default_home() -> Path:
-    """The workspace folder: ``PROCMINE_HOME`` or ``./workspace``."""
-    return Path(os.environ.get("PROCMINE_HOME", "workspace"))
-
-
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.app.appdb import list_audit
+from procmine.core.paths import default_home
 from procmine.dashboard import session
 from procmine.dashboard.session import tr
-from procmine.store.event_store import default_home
 
 session.guard(__file__)
 st.title(tr("audit.title"))
