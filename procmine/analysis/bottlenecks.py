@@ -47,8 +47,8 @@ branch's and the bank's. The result types (:class:`~procmine.analysis.findings.F
 
 Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
-    >>> findings = find_bottlenecks(store, baseline)             # doctest: +SKIP
-    >>> print(findings[0].summary)                               # doctest: +SKIP
+    >>> findings = find_bottlenecks(store, baseline)
+    >>> print(findings[0].summary)
     Teller 0401 (B04), P17 Enter transaction: median 95 s vs 34 s reference (2.8x) over 5,263
     cases; costs 61 teller hours a month
 """
@@ -399,8 +399,8 @@ def find_bottlenecks(
     then with ``evidence`` "evidence", each from 0.0 to 1.0.
 
     Example:
-        >>> found = find_bottlenecks(store, baseline, month="2026-10")  # doctest: +SKIP
-        >>> [f.scope for f in found][:2]                                 # doctest: +SKIP
+        >>> found = find_bottlenecks(store, baseline, month="2026-10")
+        >>> [f.scope for f in found][:2]
         ['branch', 'teller']
     """
     _check_arguments(ratio, min_cases, q)

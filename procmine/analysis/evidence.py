@@ -11,8 +11,8 @@ shows whether the step is getting better). A branch finding also lists its telle
 branch and the bank, for the drill-down's distribution chart.
 
 Example:
-    >>> evidence = explain_findings(store, findings[:3])   # doctest: +SKIP
-    >>> evidence[0]["rework"]                               # doctest: +SKIP
+    >>> evidence = explain_findings(store, findings[:3])
+    >>> evidence[0]["rework"]
     {'group_rate': 0.004, 'branch_rate': 0.003, 'bank_rate': 0.003}
 """
 
@@ -65,8 +65,8 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     ``engine`` and ``progress`` (phase "evidence") as in :func:`find_bottlenecks`.
 
     Example:
-        >>> evidence = explain_findings(store, findings[:3])   # doctest: +SKIP
-        >>> evidence[0]["rework"]                               # doctest: +SKIP
+        >>> evidence = explain_findings(store, findings[:3])
+        >>> evidence[0]["rework"]
         {'group_rate': 0.004, 'branch_rate': 0.003, 'bank_rate': 0.003}
     """
     if not findings:

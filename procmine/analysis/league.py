@@ -38,8 +38,8 @@ The method's fitted values are in ``league.attrs["method"]``.
 
 Example:
     >>> from procmine.analysis.league import monthly_league
-    >>> league = monthly_league(store, baseline, "2026-10")          # doctest: +SKIP
-    >>> league.loc[0, ["teller_id", "speed_index_shrunk", "rank_overall"]]  # doctest: +SKIP
+    >>> league = monthly_league(store, baseline, "2026-10")
+    >>> league.loc[0, ["teller_id", "speed_index_shrunk", "rank_overall"]]
 """
 
 from __future__ import annotations
@@ -313,8 +313,8 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
     transactions (naming the months that have data).
 
     Example:
-        >>> league = monthly_league(store, baseline, "2026-10")       # doctest: +SKIP
-        >>> list(league.columns) == list(LEAGUE_COLUMNS)               # doctest: +SKIP
+        >>> league = monthly_league(store, baseline, "2026-10")
+        >>> list(league.columns) == list(LEAGUE_COLUMNS)
         True
     """
     first = parse_month(month)
@@ -369,7 +369,7 @@ def league_records(league: pd.DataFrame,
     """The league as JSON-ready records (NaN and NA as None).
 
     Example:
-        >>> league_records(league)[0]["rank_overall"]                 # doctest: +SKIP
+        >>> league_records(league)[0]["rank_overall"]
         1
     """
     return [{k: _cell(v) for k, v in zip(columns, row, strict=True)}

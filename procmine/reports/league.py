@@ -16,7 +16,7 @@ shrunk toward the bank, the large-amount allowances of the month) in notes below
 
 Example:
     >>> from procmine.reports.league import export_league_excel, export_league_html
-    >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")  # doctest: +SKIP
+    >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")
     PosixPath('league-2026-10.xlsx')
 """
 
@@ -178,7 +178,7 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
     a colour scale on the speed indexes, and the method in notes below the table.
 
     Example:
-        >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")  # doctest: +SKIP
+        >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")
         PosixPath('league-2026-10.xlsx')
     """
     from openpyxl import Workbook
@@ -333,7 +333,7 @@ def export_league_html(league: pd.DataFrame, path: str | Path, month: str | None
     No external assets: the styles are inline, so the page prints the same offline.
 
     Example:
-        >>> export_league_html(league, "league-2026-10.html", "2026-10", "en")  # doctest: +SKIP
+        >>> export_league_html(league, "league-2026-10.html", "2026-10", "en")
         PosixPath('league-2026-10.html')
     """
     lang = normalize_language(lang)

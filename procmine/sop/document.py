@@ -15,8 +15,9 @@ baseline and the logs are :func:`procmine.sop.lint.lint_sops`.
 
 Example:
     >>> from procmine.sop.document import load_sops
-    >>> library = load_sops("sops")                          # doctest: +SKIP
-    >>> library["SOP-P17"].step_seconds("P17")               # doctest: +SKIP
+    >>> from procmine.sop.repository import bundled_sops_dir
+    >>> library = load_sops(bundled_sops_dir())
+    >>> library["SOP-P17"].step_seconds("P17")
     120.0
 """
 
@@ -449,9 +450,11 @@ def parse_sop(text: str, path: str = "") -> Sop:
     """Parse one SOP file's text; raises :class:`SopError` naming file, line and field.
 
     Example:
-        >>> sop = parse_sop(open("sops/SOP-P17.md", encoding="utf-8").read())  # doctest: +SKIP
-        >>> sop.steps[0].activity                                              # doctest: +SKIP
-        'Call number'
+        >>> from procmine.sop.repository import bundled_sops_dir
+        >>> text = (bundled_sops_dir() / "SOP-P17.md").read_text(encoding="utf-8")
+        >>> sop = parse_sop(text)
+        >>> sop.steps[0].activity, sop.version, sop.status
+        ('Call number', '2.1', 'approved')
     """
     sop, issues = parse_with_issues(text, path)
     errors = [i for i in issues if i.severity == "error"]
@@ -575,7 +578,11 @@ def set_front_matter(text: str, **fields: Any) -> str:
     (a field that is absent is added before ``steps:``).
 
     Example:
-        >>> set_front_matter(text, status="in_review", version="1.3")  # doctest: +SKIP
+        >>> from procmine.sop.repository import bundled_sops_dir
+        >>> text = (bundled_sops_dir() / "SOP-P17.md").read_text(encoding="utf-8")
+        >>> changed = parse_sop(set_front_matter(text, status="in_review", version="1.3"))
+        >>> changed.status, changed.version
+        ('in_review', '1.3')
     """
     front, body, _ = split_front_matter(text)
     lines = front.splitlines(keepends=True)

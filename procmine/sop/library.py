@@ -11,10 +11,10 @@ composes the three parts of the library, each in a module of its own:
   the quizzes use; a past date's text is the approved version in force on it.
 
 Example:
-    >>> library = SopLibrary.open("workspace")                     # doctest: +SKIP
-    >>> head = library.current("SOP-P17")                          # doctest: +SKIP
+    >>> library = SopLibrary.open("workspace")
+    >>> head = library.current("SOP-P17")
     >>> library.save("SOP-P17", new_text, user=me, note="Clarify the recount",
-    ...              base=head.commit)                             # doctest: +SKIP
+    ...              base=head.commit)
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ whether a revision helped.
   mean log time against the branches not yet on it (a Welch-type z test).
 
 Example:
-    >>> library = SopLibrary.open("workspace")                         # doctest: +SKIP
-    >>> found = linked_findings(store, baseline, library)              # doctest: +SKIP
-    >>> found[0].sop, found[0].sop_step                                # doctest: +SKIP
+    >>> library = SopLibrary.open("workspace")
+    >>> found = linked_findings(store, baseline, library)
+    >>> found[0].sop, found[0].sop_step
     ('SOP-P18', 'count_cash')
 """
 
@@ -96,8 +96,8 @@ def sop_references(library: SopLibrary) -> list[StepReference]:
     rows of their own (a branch row wins over the all-branch rows).
 
     Example:
-        >>> refs = sop_references(SopLibrary.open())  # doctest: +SKIP
-        >>> refs[0].sop_id, refs[0].seconds            # doctest: +SKIP
+        >>> refs = sop_references(SopLibrary.open())
+        >>> refs[0].sop_id, refs[0].seconds
         ('SOP-C41', 60.0)
     """
     rows: list[StepReference] = []
@@ -199,8 +199,8 @@ def coverage_report(store: EventStore, baseline: Baseline, library: SopLibrary,
     """Business types and frequent steps that no approved SOP covers, and SOP steps never seen.
 
     Example:
-        >>> report = coverage_report(store, baseline, library)   # doctest: +SKIP
-        >>> f"{report.transaction_share:.0%}"                     # doctest: +SKIP
+        >>> report = coverage_report(store, baseline, library)
+        >>> f"{report.transaction_share:.0%}"
         '83%'
     """
     sops = [v.sop for v in (library.approved(i) for i in library.ids()) if v is not None]
@@ -283,8 +283,8 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
     difference-in-differences effect (ratio - 1 of the geometric means) with its p-value.
 
     Example:
-        >>> effects = revision_effects(store, library, "SOP-P18")  # doctest: +SKIP
-        >>> effects.loc[effects.step_id == "count_cash", "change"].iloc[0]  # doctest: +SKIP
+        >>> effects = revision_effects(store, library, "SOP-P18")
+        >>> effects.loc[effects.step_id == "count_cash", "change"].iloc[0]
         -0.3
     """
     versions = [v for v in library.approved_versions(sop_id) if v.sop.status == "approved"]

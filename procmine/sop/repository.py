@@ -13,8 +13,8 @@ A text refused by a conflict is kept as a commit of its own on
 thread lock and a file lock beside the working copy (:func:`locked`).
 
 Example:
-    >>> repository = SopRepository(SopRepository.create("workspace"))   # doctest: +SKIP
-    >>> repository.history("SOP-P17")[0].action                         # doctest: +SKIP
+    >>> repository = SopRepository(SopRepository.create("workspace"))
+    >>> repository.history("SOP-P17")[0].action
     'seed'
 """
 

@@ -12,8 +12,8 @@ timeline (nothing is in force from then until a later approval). The library's
 standard a past transaction is judged against are the same version.
 
 Example:
-    >>> versions = approved_versions(repository.history("SOP-P18"))   # doctest: +SKIP
-    >>> in_force(versions, date(2026, 10, 1), "B01").sop.version        # doctest: +SKIP
+    >>> versions = approved_versions(repository.history("SOP-P18"))
+    >>> in_force(versions, date(2026, 10, 1), "B01").sop.version
     '2.0'
 """
 
