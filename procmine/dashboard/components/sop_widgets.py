@@ -11,9 +11,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from procmine import Sop, SopVersion, render_sop, side_by_side
 from procmine.dashboard.session import lang, tr
-from procmine.sop.document import Sop, render_sop
-from procmine.sop.library import SopVersion, side_by_side
 
 __all__ = [
     "days_left",
@@ -78,7 +77,7 @@ def matches(sop: Sop, query: str) -> bool:
 
 
 def diff_html(rows: Iterable[tuple[str, str, str]], left: str, right: str) -> str:
-    """The rows of :func:`procmine.sop.library.side_by_side` as an HTML table: changed lines
+    """The rows of :func:`procmine.side_by_side` as an HTML table: changed lines
     yellow, added green, removed red, skipped unchanged lines as a grey row."""
     body = []
     for kind, old, new in rows:
@@ -156,7 +155,7 @@ def render_body(body: str) -> str:
 
 def show_document(sop: Sop, findings: pd.DataFrame | None) -> None:
     """The SOP rendered, each step's section with its standard time and its findings beside
-    it (``findings``: one row per step, as ``procmine.sop.links.findings_by_step`` gives)."""
+    it (``findings``: one row per step, as ``procmine.findings_by_step`` gives)."""
     st.caption(tr("view.meta", types=", ".join(sop.business_types),
                   group=tr(f"review_groups.{sop.owner_group}"), version=sop.version,
                   status=tr(f"sop_status.{sop.status}"), effective=str(sop.effective)))

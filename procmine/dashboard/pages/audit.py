@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine.app.appdb import list_audit
+from procmine import default_home, list_audit
 from procmine.dashboard import session
 from procmine.dashboard.session import tr
-from procmine.store.event_store import default_home
 
 session.guard(__file__)
 st.title(tr("audit.title"))

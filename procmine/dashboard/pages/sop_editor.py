@@ -11,12 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from procmine.core.errors import ProcmineError
+from procmine import ProcmineError, SaveConflict, SopError, split_front_matter
 from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_widgets
 from procmine.dashboard.session import tr
-from procmine.sop.document import SopError, split_front_matter
-from procmine.sop.library import SaveConflict
 
 user = session.guard(__file__)
 st.title(tr("editor.title"))

@@ -9,12 +9,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from procmine.core.baseline import REVIEW_GROUPS
+from procmine import REVIEW_GROUPS, STATUSES, SopVersion
 from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_widgets
 from procmine.dashboard.session import tr
-from procmine.sop.document import STATUSES
-from procmine.sop.library import SopVersion
 
 DUE_DAYS = 30
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from procmine.core.errors import ProcmineError
+from procmine import ProcmineError
 from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_widgets
 from procmine.dashboard.session import tr
