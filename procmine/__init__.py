@@ -78,6 +78,7 @@ from procmine.sop.document import (
     split_front_matter,
 )
 from procmine.sop.library import (
+    Editor,
     SaveConflict,
     SopLibrary,
     SopVersion,
@@ -142,6 +143,7 @@ __all__ = [  # noqa: RUF022
     # sop: documents, the library and its workflow, findings linked to SOP steps
     "STATUSES",
     "Coverage",
+    "Editor",
     "LintReport",
     "SaveConflict",
     "Sop",

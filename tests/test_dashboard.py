@@ -15,13 +15,19 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from procmine.analysis.bottlenecks import Finding, explain_finding
-from procmine.analysis.performance import AMOUNT_BANDS
-from procmine.app.auth import DEMO_PASSWORD, ROLES, User, authenticate
-from procmine.app.i18n import t
+from procmine import (
+    AMOUNT_BANDS,
+    DEMO_PASSWORD,
+    ROLES,
+    EventStore,
+    Finding,
+    User,
+    authenticate,
+    build_demo_workspace,
+    explain_finding,
+    t,
+)
 from procmine.dashboard.registry import PAGES, PageSpec
-from procmine.demo.workspace import build_demo_workspace
-from procmine.store.event_store import EventStore
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -147,7 +153,7 @@ def test_overview_figures_match_the_store(home: Path) -> None:
 
 def test_overview_on_an_empty_workspace_says_so(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from procmine.app.auth import seed_demo_users
+    from procmine import seed_demo_users
 
     monkeypatch.setenv("PROCMINE_HOME", str(tmp_path))
     seed_demo_users(tmp_path)
@@ -189,8 +195,7 @@ def test_streamlit_serves_the_dashboard(demo_home: Path) -> None:
 
 
 def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path) -> None:
-    from procmine.analysis.league import monthly_league
-    from procmine.core.baseline import load_baseline
+    from procmine import load_baseline, monthly_league
 
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/announcement.py").run()
@@ -217,9 +222,7 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
-    from procmine.core.baseline import load_baseline
-    from procmine.sop.library import SopLibrary
-    from procmine.sop.links import linked_findings
+    from procmine import SopLibrary, linked_findings, load_baseline
 
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/bottlenecks.py").run()
@@ -288,8 +291,7 @@ def _assert_compared(at: AppTest, finding: Finding, evidence: dict[str, Any]) ->
 def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> None:
     import json
 
-    from procmine.analysis.bottlenecks import find_bottlenecks, finding_distribution
-    from procmine.core.baseline import load_baseline
+    from procmine import find_bottlenecks, finding_distribution, load_baseline
 
     truth = json.loads((REPO / "event_logs" / "demo_truth.json").read_text(encoding="utf-8"))
     injected = {(s["scope"], s["teller_id"], s["branch_id"], s["business_type"], s["activity"])
@@ -305,8 +307,7 @@ def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> No
 
 
 def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> None:
-    from procmine.analysis.performance import teller_profile, type_steps
-    from procmine.core.baseline import load_baseline
+    from procmine import load_baseline, teller_profile, type_steps
 
     at = app_as("operations", home)
     at.session_state["types_filters_period"] = "whole_period"
