@@ -1,6 +1,6 @@
 """The tables of the SOP pages, labelled in the user's language: the library's SOPs with the
 version in force, the ones due for review, the review queue, the change notes and versions of
-an SOP, and the effect of each revision on the step times."""
+an SOP, the effect of each revision on the step times, and the checks of a text being edited."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from procmine import SopVersion
+from procmine import LintReport, SopVersion
 from procmine.dashboard.components.sop_widgets import days_left
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
     "show_due",
     "show_effects",
+    "show_issues",
     "show_library",
     "show_notes",
     "show_queue",
@@ -120,3 +121,17 @@ def show_effects(effects: pd.DataFrame) -> None:
         tr("sop_history.did_effect"): (effects["did_effect"] * 100).round(1),
         tr("sop_history.did_p_value"): effects["did_p_value"],
     }))
+
+
+def show_issues(report: LintReport) -> None:
+    """The checks of an SOP text: errors first, then warnings, each with its line."""
+    if not report.issues:
+        st.success(tr("editor.no_issues"))
+        return
+    st.caption(tr("editor.issues", errors=len(report.errors), warnings=len(report.warnings)))
+    _draw([{
+        tr("editor.severity"): tr(f"editor.{i.severity}"),
+        tr("editor.line"): i.line,
+        tr("editor.field"): i.field,
+        tr("editor.message"): i.message,
+    } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))])

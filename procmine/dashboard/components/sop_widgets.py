@@ -1,5 +1,6 @@
 """Pieces the SOP pages share: labels, the SOP picker, the side-by-side diff table, the
-document drawn with each step's standard time and findings beside it, and the search."""
+document drawn with each step's standard time and findings beside it, the editor's preview, and
+the search."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from procmine import Sop, SopVersion, render_sop, side_by_side
+from procmine import (
+    LintReport,
+    Sop,
+    SopError,
+    SopVersion,
+    render_sop,
+    side_by_side,
+    split_front_matter,
+)
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
@@ -22,6 +31,7 @@ __all__ = [
     "render_body",
     "show_diff",
     "show_document",
+    "show_preview",
     "sop_label",
     "split_by_steps",
     "version_label",
@@ -151,6 +161,19 @@ def render_body(body: str) -> str:
         return render_sop(body)
     except Exception:  # markdown raises on malformed extension syntax while one types
         return f"<pre>{html.escape(body)}</pre>"
+
+
+def show_preview(text: str, report: LintReport) -> None:
+    """A text being edited, rendered (its body, after the front matter), under a warning when
+    its checks found errors; a front matter that cannot be read is said instead."""
+    if report.errors:
+        st.warning(tr("editor.has_errors", n=len(report.errors)))
+    try:
+        body = split_front_matter(text)[1]
+    except SopError as exc:
+        st.warning(str(exc))
+    else:
+        st.html(render_body(body))
 
 
 def show_document(sop: Sop, findings: pd.DataFrame | None) -> None:
