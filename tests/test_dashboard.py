@@ -351,3 +351,30 @@ def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None
     only = at.dataframe[0].value
     assert set(only[t("audit.action", "zh-CN")]) == {"sop.submit"}
     assert list(only[t("audit.user", "zh-CN")]) == ["reviewer"]
+
+
+def test_cached_calls_follow_the_store_and_keep_apart(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.dashboard import data
+
+    monkeypatch.setenv("PROCMINE_HOME", str(tmp_path))
+    calls: list[tuple[int, int]] = []
+
+    @data.cached()
+    def scaled(x: int, factor: int = 2) -> int:
+        calls.append((x, factor))
+        return x * factor
+
+    assert scaled(3) == scaled(3, factor=2) == scaled(x=3) == 6
+    assert calls == [(3, 2)]  # bound to the signature first: one entry for the three calls
+    assert scaled(3, 5) == 15
+    assert calls == [(3, 2), (3, 5)]
+    # a new ingest (the store's version changes) shows on the next call
+    batches = EventStore(tmp_path).batches_file
+    batches.parent.mkdir(parents=True)
+    batches.write_text("", encoding="utf-8")
+    assert scaled(3) == 6
+    assert calls == [(3, 2), (3, 5), (3, 2)]
+    # two cached functions without arguments do not share a cache
+    assert data.store_info()["events"] == 0
+    assert data.quarantine_summary() == {}
