@@ -10,6 +10,7 @@ once. The workspace folder is part of the key, so two workspaces never share a r
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -109,6 +110,15 @@ def _versions(library_too: bool) -> tuple[str, ...]:
     return (*key, library().head()) if library_too else key
 
 
+def _digest(func: Callable[..., Any]) -> str:
+    """A digest of a function's code: its source, or its bytecode where the source is absent."""
+    try:
+        code = inspect.getsource(func).encode()
+    except (OSError, TypeError):
+        code = func.__code__.co_code
+    return hashlib.sha1(code).hexdigest()
+
+
 def cached(*, library: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Cache a function's result with ``st.cache_data`` until the store changes (and, with
     ``library=True``, the SOP library too).
@@ -117,13 +127,15 @@ def cached(*, library: bool = False) -> Callable[[Callable[P, R]], Callable[P, R
     ``tellers(f)`` and ``tellers(f, min_transactions=20)`` share one entry. Each decorated
     function gets its own cache: Streamlit tells cached functions apart by module, qualified
     name and source, and the inner function's source is the same for all, so it takes the
-    decorated function's name and module.
+    decorated function's name and module, and the decorated function's source goes into the
+    key (an edited function does not return what its old code cached).
     """
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         signature = inspect.signature(func)
+        source = _digest(func)
         by_name: Callable[..., R] = func  # called with the bound arguments, by name
 
-        def keyed(versions: tuple[str, ...], arguments: dict[str, Any]) -> R:
+        def keyed(source: str, versions: tuple[str, ...], arguments: dict[str, Any]) -> R:
             return by_name(**arguments)
 
         keyed.__module__ = func.__module__
@@ -134,7 +146,7 @@ def cached(*, library: bool = False) -> Callable[[Callable[P, R]], Callable[P, R
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            return cached_call(_versions(library), dict(bound.arguments))
+            return cached_call(source, _versions(library), dict(bound.arguments))
 
         return call
 
