@@ -1,46 +1,166 @@
 """procmine: process mining for bank counters.
 
-The public API, in one place::
+The public API, in one place: ``verb_noun`` functions and the result types, filters and
+constants a caller needs, in the style of pm4py's simplified interface. The dashboard and the
+command line use only these names; the modules behind them may move without a caller noticing.
 
-    from procmine import EventStore, load_baseline, load_column_map
-    store = EventStore("workspace")
-    report = store.ingest("event_logs/demo_events.parquet", baseline=load_baseline())
+    >>> import procmine
+    >>> store = procmine.EventStore("workspace")  # doctest: +SKIP
+    >>> report = store.ingest("event_logs/demo_events.parquet",
+    ...                       baseline=procmine.load_baseline())  # doctest: +SKIP
+    >>> findings = procmine.find_bottlenecks(store, procmine.load_baseline())  # doctest: +SKIP
+    >>> league = procmine.monthly_league(store, procmine.load_baseline(),
+    ...                                  "2026-10")  # doctest: +SKIP
 
 ``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
 """
 
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
+from procmine.analysis.findings import Finding
+from procmine.analysis.league import league_records, monthly_league, months_with_data
 from procmine.analysis.performance import (
     Filters,
     business_type_summary,
+    filter_options,
+    latest_month,
+    step_statistics,
+    teller_profile,
     teller_summary,
     transaction_summary,
+    type_steps,
 )
-from procmine.app.auth import add_user, authenticate, list_users, seed_demo_users, set_role
-from procmine.core.baseline import Baseline, load_baseline
+from procmine.app.appdb import AuditEntry, list_audit
+from procmine.app.auth import (
+    DEMO_PASSWORD,
+    ROLES,
+    User,
+    add_user,
+    authenticate,
+    can_open,
+    get_user,
+    list_users,
+    seed_demo_users,
+    set_role,
+)
+from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
+from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
+from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.paths import default_home
+from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
+from procmine.demo.workspace import build_demo_workspace, bundled_demo_log, save_upload
 from procmine.ingest.run import IngestReport
-from procmine.io.eventlog import ColumnMap, load_column_map
+from procmine.io.eventlog import QUARANTINE_REASONS, WARNINGS, ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
+from procmine.reports.league import column_labels, export_league_excel, export_league_html
+from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
+from procmine.sop.library import SopLibrary, side_by_side
+from procmine.sop.links import (
+    Coverage,
+    coverage_report,
+    findings_by_step,
+    linked_findings,
+    revision_effects,
+    workspace_references,
+)
+from procmine.sop.lint import LintReport, lint_sops
+from procmine.sop.repository import SopVersion, bundled_sops_dir
+from procmine.sop.workflow import Editor, SaveConflict
+from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
-__all__ = [
+# Grouped by room (in the order of the layout, core upward), sorted within a group.
+__all__ = [  # noqa: RUF022
+    # core: errors, the timing baseline, amount thresholds
+    "AMOUNT_BANDS",
+    "LARGE_AMOUNT",
+    "REVIEW_GROUPS",
     "Baseline",
-    "ColumnMap",
-    "EventStore",
-    "Filters",
-    "IngestReport",
     "ProcmineError",
-    "add_user",
-    "authenticate",
-    "business_type_summary",
-    "list_users",
     "load_baseline",
+    # io: reading event logs and column maps
+    "ColumnMap",
     "load_column_map",
     "read_xes_table",
-    "seed_demo_users",
-    "set_role",
+    # ingest: what a load did, and why rows were set aside
+    "QUARANTINE_REASONS",
+    "WARNINGS",
+    "IngestReport",
+    # store: the event store, its workspace and the query engines
+    "ENGINES",
+    "Engine",
+    "EventStore",
+    "default_home",
+    "get_engine",
+    # analysis: counter times against the baseline, slow steps, the monthly league
+    "Filters",
+    "Finding",
+    "business_type_summary",
+    "explain_finding",
+    "explain_findings",
+    "filter_options",
+    "find_bottlenecks",
+    "finding_distribution",
+    "latest_month",
+    "monthly_league",
+    "months_with_data",
+    "step_statistics",
+    "teller_profile",
     "teller_summary",
     "transaction_summary",
+    "type_steps",
+    # reports: the league as Excel, HTML or records, with its column labels
+    "column_labels",
+    "export_league_excel",
+    "export_league_html",
+    "league_records",
+    # sop: documents, the library and its workflow, findings linked to SOP steps
+    "STATUSES",
+    "Coverage",
+    "Editor",
+    "LintReport",
+    "SaveConflict",
+    "Sop",
+    "SopError",
+    "SopLibrary",
+    "SopVersion",
+    "bundled_sops_dir",
+    "coverage_report",
+    "findings_by_step",
+    "linked_findings",
+    "lint_sops",
+    "parse_sop",
+    "render_sop",
+    "revision_effects",
+    "side_by_side",
+    "split_front_matter",
+    "workspace_references",
+    # app: users and roles, the audit trail, the message catalogues
+    "DEFAULT_LANGUAGE",
+    "DEMO_PASSWORD",
+    "LANGUAGES",
+    "ROLES",
+    "AuditEntry",
+    "User",
+    "add_user",
+    "authenticate",
+    "can_open",
+    "get_user",
+    "list_audit",
+    "list_users",
+    "normalize_language",
+    "seed_demo_users",
+    "set_role",
+    "t",
+    # demo: the generated demo log and the demo workspace
+    "DemoConfig",
+    "build_demo_workspace",
+    "bundled_demo_log",
+    "parse_revision",
+    "save_upload",
+    "write_bundled_demo",
+    "write_demo_data",
 ]
 
 __version__ = "0.1.0"

@@ -15,14 +15,19 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from procmine.analysis.evidence import explain_finding
-from procmine.analysis.findings import Finding
-from procmine.analysis.performance import AMOUNT_BANDS
-from procmine.app.auth import DEMO_PASSWORD, ROLES, User, authenticate
-from procmine.app.i18n import t
+from procmine import (
+    AMOUNT_BANDS,
+    DEMO_PASSWORD,
+    ROLES,
+    EventStore,
+    Finding,
+    User,
+    authenticate,
+    build_demo_workspace,
+    explain_finding,
+    t,
+)
 from procmine.dashboard.registry import PAGES, PageSpec
-from procmine.demo.workspace import build_demo_workspace
-from procmine.store.event_store import EventStore
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -148,7 +153,7 @@ def test_overview_figures_match_the_store(home: Path) -> None:
 
 def test_overview_on_an_empty_workspace_says_so(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from procmine.app.auth import seed_demo_users
+    from procmine import seed_demo_users
 
     monkeypatch.setenv("PROCMINE_HOME", str(tmp_path))
     seed_demo_users(tmp_path)
@@ -190,8 +195,7 @@ def test_streamlit_serves_the_dashboard(demo_home: Path) -> None:
 
 
 def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path) -> None:
-    from procmine.analysis.league import monthly_league
-    from procmine.core.baseline import load_baseline
+    from procmine import load_baseline, monthly_league
 
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/announcement.py").run()
@@ -218,9 +222,7 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
-    from procmine.core.baseline import load_baseline
-    from procmine.sop.library import SopLibrary
-    from procmine.sop.links import linked_findings
+    from procmine import SopLibrary, linked_findings, load_baseline
 
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/bottlenecks.py").run()
@@ -289,9 +291,7 @@ def _assert_compared(at: AppTest, finding: Finding, evidence: dict[str, Any]) ->
 def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> None:
     import json
 
-    from procmine.analysis.bottlenecks import find_bottlenecks
-    from procmine.analysis.evidence import finding_distribution
-    from procmine.core.baseline import load_baseline
+    from procmine import find_bottlenecks, finding_distribution, load_baseline
 
     truth = json.loads((REPO / "event_logs" / "demo_truth.json").read_text(encoding="utf-8"))
     injected = {(s["scope"], s["teller_id"], s["branch_id"], s["business_type"], s["activity"])
@@ -307,8 +307,7 @@ def test_the_bundled_demo_findings_are_the_injected_slow_steps(home: Path) -> No
 
 
 def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> None:
-    from procmine.analysis.performance import teller_profile, type_steps
-    from procmine.core.baseline import load_baseline
+    from procmine import load_baseline, teller_profile, type_steps
 
     at = app_as("operations", home)
     at.session_state["types_filters_period"] = "whole_period"
@@ -352,3 +351,30 @@ def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None
     only = at.dataframe[0].value
     assert set(only[t("audit.action", "zh-CN")]) == {"sop.submit"}
     assert list(only[t("audit.user", "zh-CN")]) == ["reviewer"]
+
+
+def test_cached_calls_follow_the_store_and_keep_apart(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.dashboard import data
+
+    monkeypatch.setenv("PROCMINE_HOME", str(tmp_path))
+    calls: list[tuple[int, int]] = []
+
+    @data.cached()
+    def scaled(x: int, factor: int = 2) -> int:
+        calls.append((x, factor))
+        return x * factor
+
+    assert scaled(3) == scaled(3, factor=2) == scaled(x=3) == 6
+    assert calls == [(3, 2)]  # bound to the signature first: one entry for the three calls
+    assert scaled(3, 5) == 15
+    assert calls == [(3, 2), (3, 5)]
+    # a new ingest (the store's version changes) shows on the next call
+    batches = EventStore(tmp_path).batches_file
+    batches.parent.mkdir(parents=True)
+    batches.write_text("", encoding="utf-8")
+    assert scaled(3) == 6
+    assert calls == [(3, 2), (3, 5), (3, 2)]
+    # two cached functions without arguments do not share a cache
+    assert data.store_info()["events"] == 0
+    assert data.quarantine_summary() == {}

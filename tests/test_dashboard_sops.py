@@ -11,13 +11,18 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from procmine.app.auth import DEMO_PASSWORD, User, authenticate, seed_demo_users
-from procmine.app.i18n import t
-from procmine.core.baseline import load_baseline
-from procmine.demo.workspace import bundled_demo_log
-from procmine.sop.library import SopLibrary
-from procmine.sop.workflow import Editor
-from procmine.store.event_store import EventStore
+from procmine import (
+    DEMO_PASSWORD,
+    Editor,
+    EventStore,
+    SopLibrary,
+    User,
+    authenticate,
+    bundled_demo_log,
+    load_baseline,
+    seed_demo_users,
+    t,
+)
 from tests.test_sop_library import SOP_TEXT
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,7 +140,7 @@ def _texts(at: AppTest) -> list[str]:
 
 
 def test_library_lists_searches_and_shows_the_document_with_findings(home: Path) -> None:
-    from procmine.sop.links import findings_by_step, linked_findings
+    from procmine import findings_by_step, linked_findings
 
     at = _open("ops", home, "sop_library.py")
     table = at.dataframe[0].value
@@ -302,8 +307,8 @@ def test_a_conflicting_save_shows_both_and_loads_the_merged_text(flow_home: Path
 
 
 def test_the_body_is_cut_at_the_step_headings() -> None:
+    from procmine import parse_sop
     from procmine.dashboard.components.sop_widgets import split_by_steps
-    from procmine.sop.document import parse_sop
 
     sop = parse_sop(SOP_P17)
     pieces = split_by_steps(sop.body, [s.id for s in sop.steps])

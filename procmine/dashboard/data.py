@@ -1,50 +1,61 @@
 """Cached access to procmine for the pages.
 
-Results are cached with ``st.cache_data`` keyed on the store's version (which changes with every
-ingest), so a new ingest shows on the next rerun without a restart. What also depends on the SOP
-library is keyed on the library's head commit too, so an approval shows at once.
+Every cached call is one function under one decorator, :func:`cached`. It caches with
+``st.cache_data`` on the call's arguments plus the store's version (which changes with every
+ingest), so a new ingest shows on the next rerun without a restart; what also depends on the SOP
+library (``library=True``) is keyed on the library's head commit too, so an approval shows at
+once. The workspace folder is part of the key, so two workspaces never share a result.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import hashlib
+import inspect
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from procmine.analysis.evidence import explain_finding, finding_distribution
-from procmine.analysis.findings import Finding
-from procmine.analysis.league import monthly_league, months_with_data
-from procmine.analysis.performance import (
+from procmine import (
+    Baseline,
+    Coverage,
+    EventStore,
     Filters,
+    Finding,
+    LintReport,
+    Sop,
+    SopLibrary,
     business_type_summary,
+    coverage_report,
+    default_home,
+    explain_finding,
+    export_league_excel,
+    export_league_html,
     filter_options,
+    finding_distribution,
+    findings_by_step,
     latest_month,
+    linked_findings,
+    lint_sops,
+    load_baseline,
+    monthly_league,
+    months_with_data,
+    revision_effects,
     teller_profile,
     teller_summary,
     transaction_summary,
     type_steps,
 )
-from procmine.core.baseline import Baseline, load_baseline
-from procmine.core.paths import default_home
-from procmine.reports.league import export_league_excel, export_league_html
-from procmine.sop.document import Sop
-from procmine.sop.library import SopLibrary
-from procmine.sop.links import (
-    Coverage,
-    coverage_report,
-    findings_by_step,
-    linked_findings,
-    revision_effects,
-)
-from procmine.sop.lint import LintReport, lint_sops
-from procmine.store.event_store import EventStore
 
 __all__ = [
     "baseline",
     "business_types",
+    "cached",
     "coverage",
     "distribution",
+    "evidence",
     "findings",
     "ingest_history",
     "league",
@@ -66,8 +77,12 @@ __all__ = [
     "this_month",
 ]
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def store() -> EventStore:
+    """The workspace's event store (``PROCMINE_HOME``)."""
     return EventStore(default_home())
 
 
@@ -76,104 +91,140 @@ def baseline() -> Baseline:
     return load_baseline()
 
 
-def _key() -> tuple[str, str]:
+@st.cache_resource(show_spinner=False)
+def _library(home: str) -> SopLibrary:
+    return SopLibrary.open(home)
+
+
+def library() -> SopLibrary:
+    """The workspace's SOP library (seeded from the bundled SOPs on first use); reads are
+    cheap, writes (save, submit, approve) go through it."""
+    return _library(str(default_home()))
+
+
+def _versions(library_too: bool) -> tuple[str, ...]:
+    """What a cached result depends on besides its arguments: the workspace, the store's
+    version and, when asked, the SOP library's head commit."""
     s = store()
-    return str(s.home), s.version()
+    key = (str(s.home), s.version())
+    return (*key, library().head()) if library_too else key
 
 
-@st.cache_data(show_spinner=False)
-def _store_info(home: str, version: str) -> dict[str, Any]:
-    return EventStore(home).info().to_dict()
+def _digest(func: Callable[..., Any]) -> str:
+    """A digest of a function's code: its source, or its bytecode where the source is absent."""
+    try:
+        code = inspect.getsource(func).encode()
+    except (OSError, TypeError):
+        code = func.__code__.co_code
+    return hashlib.sha1(code).hexdigest()
 
 
+def cached(*, library: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Cache a function's result with ``st.cache_data`` until the store changes (and, with
+    ``library=True``, the SOP library too).
+
+    The arguments are bound to the function's signature first (defaults filled in), so
+    ``tellers(f)`` and ``tellers(f, min_transactions=20)`` share one entry. Each decorated
+    function gets its own cache: Streamlit tells cached functions apart by module, qualified
+    name and source, and the inner function's source is the same for all, so it takes the
+    decorated function's name and module, and the decorated function's source goes into the
+    key (an edited function does not return what its old code cached).
+    """
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(func)
+        source = _digest(func)
+        by_name: Callable[..., R] = func  # called with the bound arguments, by name
+
+        def keyed(source: str, versions: tuple[str, ...], arguments: dict[str, Any]) -> R:
+            return by_name(**arguments)
+
+        keyed.__module__ = func.__module__
+        keyed.__qualname__ = f"{func.__qualname__}.cached"
+        cached_call = st.cache_data(show_spinner=False)(keyed)
+
+        @functools.wraps(func)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return cached_call(source, _versions(library), dict(bound.arguments))
+
+        return call
+
+    return decorate
+
+
+# -- the store -------------------------------------------------------------------------------------
+
+
+@cached()
 def store_info() -> dict[str, Any]:
-    return _store_info(*_key())
+    return store().info().to_dict()
 
 
-@st.cache_data(show_spinner=False)
-def _quarantine(home: str, version: str) -> dict[str, int]:
-    return EventStore(home).quarantine_summary()
-
-
+@cached()
 def quarantine_summary() -> dict[str, int]:
-    return _quarantine(*_key())
+    return store().quarantine_summary()
 
 
-@st.cache_data(show_spinner=False)
-def _history(home: str, version: str) -> pd.DataFrame:
-    batches = EventStore(home).batches()
+@cached()
+def ingest_history() -> pd.DataFrame:
+    """The ingest batches, newest first."""
     columns = ["ingested_at", "source", "format", "read", "loaded", "quarantined",
                "quarantine_file"]
-    return pd.DataFrame([{c: b.get(c) for c in columns} for b in reversed(batches)],
+    return pd.DataFrame([{c: b.get(c) for c in columns} for b in reversed(store().batches())],
                         columns=columns)
 
 
-def ingest_history() -> pd.DataFrame:
-    return _history(*_key())
-
-
-@st.cache_data(show_spinner=False)
-def _options(home: str, version: str) -> dict[str, list[str]]:
-    return filter_options(EventStore(home))
-
-
+@cached()
 def options() -> dict[str, list[str]]:
-    return _options(*_key())
+    return filter_options(store())
 
 
-@st.cache_data(show_spinner=False)
-def _this_month(home: str, version: str) -> Any:
-    return latest_month(EventStore(home))
-
-
+@cached()
 def this_month() -> Any:
-    return _this_month(*_key())
+    return latest_month(store())
 
 
-@st.cache_data(show_spinner=False)
-def _summary(home: str, version: str, filters: Filters) -> dict[str, Any]:
-    return transaction_summary(EventStore(home), baseline(), filters)
+# -- counter times ---------------------------------------------------------------------------------
 
 
+@cached()
 def summary(filters: Filters) -> dict[str, Any]:
-    return _summary(*_key(), filters)
+    return transaction_summary(store(), baseline(), filters)
 
 
-@st.cache_data(show_spinner=False)
-def _business_types(home: str, version: str, filters: Filters) -> pd.DataFrame:
-    return business_type_summary(EventStore(home), baseline(), filters)
-
-
+@cached()
 def business_types(filters: Filters) -> pd.DataFrame:
-    return _business_types(*_key(), filters)
+    return business_type_summary(store(), baseline(), filters)
 
 
-@st.cache_data(show_spinner=False)
-def _tellers(home: str, version: str, filters: Filters, min_transactions: int) -> pd.DataFrame:
-    return teller_summary(EventStore(home), baseline(), filters, min_transactions)
-
-
+@cached()
 def tellers(filters: Filters, min_transactions: int = 20) -> pd.DataFrame:
-    return _tellers(*_key(), filters, min_transactions)
+    return teller_summary(store(), baseline(), filters, min_transactions)
 
 
-@st.cache_data(show_spinner=False)
-def _months(home: str, version: str) -> list[str]:
-    return months_with_data(EventStore(home))
+@cached()
+def steps_of_type(code: str, filters: Filters) -> pd.DataFrame:
+    return type_steps(store(), baseline(), code, filters)
 
 
+@cached()
+def profile(teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
+    return teller_profile(store(), baseline(), teller_id, filters)
+
+
+# -- the monthly league ----------------------------------------------------------------------------
+
+
+@cached()
 def months() -> list[str]:
     """Months with transactions, newest first."""
-    return list(reversed(_months(*_key())))
+    return list(reversed(months_with_data(store())))
 
 
-@st.cache_data(show_spinner=False)
-def _league(home: str, version: str, month: str) -> pd.DataFrame:
-    return monthly_league(EventStore(home), baseline(), month)
-
-
+@cached()
 def league(month: str) -> pd.DataFrame:
-    return _league(*_key(), month)
+    return monthly_league(store(), baseline(), month)
 
 
 def league_export(month: str, lang: str, kind: str) -> bytes:
@@ -188,73 +239,30 @@ def league_export(month: str, lang: str, kind: str) -> bytes:
     return path.read_bytes()
 
 
-@st.cache_data(show_spinner=False)
-def _findings(home: str, version: str, head: str, month: str | None, ratio: float,
-              min_cases: int, q: float) -> list[Finding]:
-    return linked_findings(EventStore(home), baseline(), _library(home), ratio=ratio,
-                           min_cases=min_cases, q=q, month=month)
+# -- slow steps ------------------------------------------------------------------------------------
 
 
+@cached(library=True)
 def findings(month: str | None, ratio: float, min_cases: int, q: float) -> list[Finding]:
     """Slow steps, most time lost first: each step judged against the SOP version in force on
     its transaction's date and linked to its SOP step. Without their evidence (see
     :func:`evidence`): the list comes first, the evidence of the one a user opens after."""
-    return _findings(*_key(), _library_head(), month, ratio, min_cases, q)
+    return linked_findings(store(), baseline(), library(), ratio=ratio, min_cases=min_cases,
+                           q=q, month=month)
 
 
-@st.cache_data(show_spinner=False)
-def _evidence(home: str, version: str, finding: Finding, month: str | None) -> dict[str, Any]:
-    return explain_finding(EventStore(home), finding, month)
-
-
+@cached()
 def evidence(finding: Finding, month: str | None) -> dict[str, Any]:
-    """One finding's evidence (:func:`procmine.analysis.bottlenecks.explain_findings`)."""
-    return _evidence(*_key(), finding, month)
+    """One finding's evidence (:func:`procmine.explain_finding`)."""
+    return explain_finding(store(), finding, month)
 
 
-@st.cache_data(show_spinner=False)
-def _distribution(home: str, version: str, finding: Finding, month: str | None) -> pd.DataFrame:
-    return finding_distribution(EventStore(home), finding, month)
-
-
+@cached()
 def distribution(finding: Finding, month: str | None) -> pd.DataFrame:
-    return _distribution(*_key(), finding, month)
-
-
-@st.cache_data(show_spinner=False)
-def _type_steps(home: str, version: str, code: str, filters: Filters) -> pd.DataFrame:
-    return type_steps(EventStore(home), baseline(), code, filters)
-
-
-def steps_of_type(code: str, filters: Filters) -> pd.DataFrame:
-    return _type_steps(*_key(), code, filters)
-
-
-@st.cache_data(show_spinner=False)
-def _profile(home: str, version: str, teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
-    return teller_profile(EventStore(home), baseline(), teller_id, filters)
-
-
-def profile(teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
-    return _profile(*_key(), teller_id, filters)
+    return finding_distribution(store(), finding, month)
 
 
 # -- the SOP library -------------------------------------------------------------------------------
-
-
-@st.cache_resource(show_spinner=False)
-def _library(home: str) -> SopLibrary:
-    return SopLibrary.open(home)
-
-
-def library() -> SopLibrary:
-    """The workspace's SOP library (seeded from the bundled SOPs on first use); reads are
-    cheap, writes (save, submit, approve) go through it."""
-    return _library(str(default_home()))
-
-
-def _library_head() -> str:
-    return library().head()
 
 
 def lint_text(sop_id: str, text: str) -> LintReport:
@@ -262,17 +270,13 @@ def lint_text(sop_id: str, text: str) -> LintReport:
     return lint_sops(library().root, baseline(), texts={f"{sop_id}.md": text})
 
 
-@st.cache_data(show_spinner=False)
-def _sop_findings(home: str, version: str, head: str, month: str | None) -> list[Finding]:
-    return linked_findings(EventStore(home), baseline(), _library(home), month=month)
-
-
+@cached(library=True)
 def sop_findings(month: str | None = None) -> list[Finding]:
     """The slow steps, judged against the SOP version in force on each transaction's date and
     linked to the SOP step that governs them (empty when the store has no events)."""
     if store_info()["events"] == 0:
         return []
-    return _sop_findings(*_key(), _library_head(), month)
+    return linked_findings(store(), baseline(), library(), month=month)
 
 
 def step_findings(sop: Sop, month: str | None = None) -> pd.DataFrame:
@@ -281,26 +285,18 @@ def step_findings(sop: Sop, month: str | None = None) -> pd.DataFrame:
     return findings_by_step(sop_findings(month), sop)
 
 
-@st.cache_data(show_spinner=False)
-def _coverage(home: str, version: str, head: str) -> Coverage:
-    return coverage_report(EventStore(home), baseline(), _library(home))
-
-
+@cached(library=True)
 def coverage() -> Coverage | None:
     """What the SOPs cover of the logs (None when the store has no events)."""
     if store_info()["events"] == 0:
         return None
-    return _coverage(*_key(), _library_head())
+    return coverage_report(store(), baseline(), library())
 
 
-@st.cache_data(show_spinner=False)
-def _revision_effects(home: str, version: str, head: str, sop_id: str) -> pd.DataFrame:
-    return revision_effects(EventStore(home), _library(home), sop_id)
-
-
+@cached(library=True)
 def sop_revision_effects(sop_id: str) -> pd.DataFrame | None:
     """Step times before and after each revision of an SOP (None when the store has no
     events)."""
     if store_info()["events"] == 0:
         return None
-    return _revision_effects(*_key(), _library_head(), sop_id)
+    return revision_effects(store(), library(), sop_id)

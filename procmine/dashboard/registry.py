@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from procmine.app.auth import ROLES
+from procmine import ROLES
 
 __all__ = ["PAGES", "PageSpec", "page_for", "pages_for_role"]
 

@@ -1,7 +1,7 @@
 """Who is signed in, in which language; sign-in and sign-out; the server-side page guard.
 
-The signed-in user lives in ``st.session_state`` as a :class:`procmine.app.auth.User`. The password
-check is :func:`procmine.app.auth.authenticate`; a bank's single sign-on would replace only
+The signed-in user lives in ``st.session_state`` as a :class:`procmine.User`. The password
+check is :func:`procmine.authenticate`; a bank's single sign-on would replace only
 :func:`sign_in_form` (``st.login`` with OIDC yields an identity that maps to a user and role).
 """
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine.app.auth import DEMO_PASSWORD, User, authenticate, can_open
-from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from procmine import DEFAULT_LANGUAGE, DEMO_PASSWORD, LANGUAGES, User, authenticate, can_open, t
 from procmine.dashboard.registry import page_for
 
 __all__ = ["current_user", "guard", "lang", "sidebar", "sign_in_form", "tr"]

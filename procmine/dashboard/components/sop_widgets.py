@@ -1,5 +1,6 @@
 """Pieces the SOP pages share: labels, the SOP picker, the side-by-side diff table, the
-document drawn with each step's standard time and findings beside it, and the search."""
+document drawn with each step's standard time and findings beside it, the editor's preview, and
+the search."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from procmine import (
+    LintReport,
+    Sop,
+    SopError,
+    SopVersion,
+    render_sop,
+    side_by_side,
+    split_front_matter,
+)
 from procmine.dashboard.session import lang, tr
-from procmine.sop.document import Sop, render_sop
-from procmine.sop.library import side_by_side
-from procmine.sop.repository import SopVersion
 
 __all__ = [
     "days_left",
@@ -24,6 +31,7 @@ __all__ = [
     "render_body",
     "show_diff",
     "show_document",
+    "show_preview",
     "sop_label",
     "split_by_steps",
     "version_label",
@@ -79,7 +87,7 @@ def matches(sop: Sop, query: str) -> bool:
 
 
 def diff_html(rows: Iterable[tuple[str, str, str]], left: str, right: str) -> str:
-    """The rows of :func:`procmine.sop.library.side_by_side` as an HTML table: changed lines
+    """The rows of :func:`procmine.side_by_side` as an HTML table: changed lines
     yellow, added green, removed red, skipped unchanged lines as a grey row."""
     body = []
     for kind, old, new in rows:
@@ -155,9 +163,22 @@ def render_body(body: str) -> str:
         return f"<pre>{html.escape(body)}</pre>"
 
 
+def show_preview(text: str, report: LintReport) -> None:
+    """A text being edited, rendered (its body, after the front matter), under a warning when
+    its checks found errors; a front matter that cannot be read is said instead."""
+    if report.errors:
+        st.warning(tr("editor.has_errors", n=len(report.errors)))
+    try:
+        body = split_front_matter(text)[1]
+    except SopError as exc:
+        st.warning(str(exc))
+    else:
+        st.html(render_body(body))
+
+
 def show_document(sop: Sop, findings: pd.DataFrame | None) -> None:
     """The SOP rendered, each step's section with its standard time and its findings beside
-    it (``findings``: one row per step, as ``procmine.sop.links.findings_by_step`` gives)."""
+    it (``findings``: one row per step, as ``procmine.findings_by_step`` gives)."""
     st.caption(tr("view.meta", types=", ".join(sop.business_types),
                   group=tr(f"review_groups.{sop.owner_group}"), version=sop.version,
                   status=tr(f"sop_status.{sop.status}"), effective=str(sop.effective)))

@@ -6,9 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts
+from procmine.dashboard.components import charts, columns
 from procmine.dashboard.session import lang, tr
-from procmine.reports.league import column_labels
 
 session.guard(__file__)
 st.title(tr("nav.announcement"))
@@ -19,22 +18,13 @@ if not months:
 month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
 league = data.league(month)
 st.caption(tr("announcement.caption"))
-labels = column_labels(lang())
 branches = [tr("filters.all"), *sorted(league["branch_id"].dropna().unique())]
 branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch")
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
-_FORMATS = {"standard_hours": "%.1f", "actual_hours": "%.1f", "error_rate": "percent",
-            "error_rate_shrunk": "percent", "speed_index": "%.2f", "speed_index_adjusted": "%.2f",
-            "speed_index_shrunk": "%.2f", "prev_speed_index_shrunk": "%.2f",
-            "speed_index_change": "%+.2f", "rank_change": "%+d"}
 table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
 table_tab.dataframe(
     shown, hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 720),
-    column_config={
-        c: st.column_config.NumberColumn(labels.get(c, c), format=_FORMATS[c])
-        if c in _FORMATS else labels.get(c, c)
-        for c in shown.columns
-    },
+    column_config=columns.league_config(shown.columns),
 )
 with chart_tab:
     st.caption(tr("announcement.chart_caption"))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine.app.appdb import list_audit
-from procmine.core.paths import default_home
+from procmine import default_home, list_audit
 from procmine.dashboard import session
 from procmine.dashboard.session import tr
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters
+from procmine.dashboard.components import charts, columns, filters
 from procmine.dashboard.session import lang, tr
 
 session.guard(__file__)
@@ -29,18 +29,5 @@ if code in baseline:
 st.plotly_chart(charts.steps_vs_reference(steps, {
     "reference": tr("bottlenecks.reference"), "actual": tr("overview.actual_median"),
     "seconds": tr("units.seconds", value="")}), width="stretch")
-st.dataframe(
-    steps[["activity", "count", "median_seconds", "p90_seconds", "share", "reference_seconds",
-           "ratio"]],
-    hide_index=True, width="stretch",
-    column_config={
-        "activity": tr("bottlenecks.step"), "count": tr("types.steps"),
-        "median_seconds": st.column_config.NumberColumn(tr("table.median_seconds"),
-                                                        format="%.1f"),
-        "p90_seconds": st.column_config.NumberColumn("p90", format="%.1f"),
-        "share": st.column_config.NumberColumn(tr("types.share"), format="percent"),
-        "reference_seconds": st.column_config.NumberColumn(tr("bottlenecks.reference"),
-                                                           format="%.1f"),
-        "ratio": st.column_config.NumberColumn(tr("table.ratio"), format="%.2f"),
-    },
-)
+columns.table(steps, ["activity", "count", "median_seconds", "p90_seconds", "share",
+                      "reference_seconds", "ratio"])

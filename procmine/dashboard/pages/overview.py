@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine.analysis.performance import Filters
+from procmine import QUARANTINE_REASONS, Filters
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters
+from procmine.dashboard.components import charts, columns, filters
 from procmine.dashboard.session import lang, tr
-from procmine.io.eventlog import QUARANTINE_REASONS
 
 session.guard(__file__)
 st.title(tr("overview.title"))
@@ -51,35 +50,14 @@ with left:
     st.subheader(tr("overview.slowest_business_types", n=5) + " · " + tr("overview.this_month"))
     slow = data.business_types(month_filters)
     slow = slow[slow["transactions"] >= 10].sort_values("ratio", ascending=False).head(5)
-    st.dataframe(
-        slow.assign(name=[baseline[c].name(lang()) for c in slow["business_type"]])[
-            ["business_type", "name", "transactions", "median_seconds", "standard_seconds",
-             "ratio", "hours_lost"]],
-        hide_index=True, width="stretch",
-        column_config={
-            "business_type": tr("table.business_type"), "name": tr("table.name"),
-            "transactions": tr("table.transactions"),
-            "median_seconds": st.column_config.NumberColumn(tr("table.median_seconds"),
-                                                            format="%.0f"),
-            "standard_seconds": st.column_config.NumberColumn(tr("table.standard_seconds"),
-                                                              format="%.0f"),
-            "ratio": st.column_config.NumberColumn(tr("table.ratio"), format="%.2f"),
-            "hours_lost": st.column_config.NumberColumn(tr("table.hours_lost"), format="%.1f"),
-        },
-    )
+    columns.table(slow.assign(name=[baseline[c].name(lang()) for c in slow["business_type"]]),
+                  ["business_type", "name", "transactions", "median_seconds",
+                   "standard_seconds", "ratio", "hours_lost"],
+                  formats={"median_seconds": "%.0f"})
 with right:
     st.subheader(tr("overview.slowest_tellers", n=5) + " · " + tr("overview.this_month"))
-    st.dataframe(
-        data.tellers(month_filters).head(5)[
-            ["teller_id", "branch_id", "transactions", "errors", "speed_index"]],
-        hide_index=True, width="stretch",
-        column_config={
-            "teller_id": tr("table.teller_id"), "branch_id": tr("table.branch_id"),
-            "transactions": tr("table.transactions"), "errors": tr("table.errors"),
-            "speed_index": st.column_config.NumberColumn(tr("table.speed_index"),
-                                                         format="%.2f"),
-        },
-    )
+    columns.table(data.tellers(month_filters).head(5),
+                  ["teller_id", "branch_id", "transactions", "errors", "speed_index"])
 
 st.subheader(tr("quality.title"))
 reasons = data.quarantine_summary()

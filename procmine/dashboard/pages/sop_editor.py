@@ -8,15 +8,12 @@ with the merged text (conflict markers) loaded for resolving.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from procmine.core.errors import ProcmineError
+from procmine import ProcmineError, SaveConflict, SopError
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_widgets
+from procmine.dashboard.components import sop_tables, sop_widgets
 from procmine.dashboard.session import tr
-from procmine.sop.document import SopError, split_front_matter
-from procmine.sop.workflow import SaveConflict
 
 user = session.guard(__file__)
 st.title(tr("editor.title"))
@@ -103,24 +100,6 @@ with right:
     preview, checks = st.tabs([tr("editor.preview"), tr("editor.checks")])
     report = data.lint_text(sop_id, text)
     with checks:
-        if not report.issues:
-            st.success(tr("editor.no_issues"))
-        else:
-            st.caption(tr("editor.issues", errors=len(report.errors),
-                          warnings=len(report.warnings)))
-            st.dataframe(pd.DataFrame([{
-                tr("editor.severity"): tr(f"editor.{i.severity}"),
-                tr("editor.line"): i.line,
-                tr("editor.field"): i.field,
-                tr("editor.message"): i.message,
-            } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))]),
-                hide_index=True, width="stretch")
+        sop_tables.show_issues(report)
     with preview:
-        if report.errors:
-            st.warning(tr("editor.has_errors", n=len(report.errors)))
-        try:
-            body = split_front_matter(text)[1]
-        except SopError as exc:
-            st.warning(str(exc))
-        else:
-            st.html(sop_widgets.render_body(body))
+        sop_widgets.show_preview(text, report)

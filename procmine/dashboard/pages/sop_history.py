@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, sop_widgets
+from procmine.dashboard.components import charts, sop_tables, sop_widgets
 from procmine.dashboard.session import tr
 
 session.guard(__file__)
@@ -28,15 +27,7 @@ sop_id = chosen.id
 history = library.history(sop_id)
 
 st.subheader(tr("sop_history.versions"))
-st.dataframe(pd.DataFrame([{
-    tr("sops.version"): v.sop.version,
-    tr("sops.status"): tr(f"sop_status.{v.sop.status}"),
-    tr("sop_history.action"): tr(f"sop_action.{v.action}"),
-    tr("sop_history.author"): v.author_name or v.author,
-    tr("sop_history.date"): f"{v.when:%Y-%m-%d %H:%M}",
-    tr("sop_history.note"): v.note,
-    tr("sop_history.commit"): v.short,
-} for v in history]), hide_index=True, width="stretch")
+sop_tables.show_versions(history)
 
 st.subheader(tr("sop_history.diff"))
 by_commit = {v.commit: v for v in history}
@@ -76,23 +67,7 @@ elif effects.empty:
     st.info(tr("sop_history.effects_none"))
 else:
     st.caption(tr("sop_history.effects_caption"))
-    st.dataframe(pd.DataFrame({
-        tr("sops.version"): effects["version"],
-        tr("sop_history.previous"): effects["previous_version"],
-        tr("sops.effective"): effects["effective"].astype(str),
-        tr("table.business_type"): effects["business_type"],
-        tr("bottlenecks.step"): effects["activity"],
-        tr("sop_history.standard_before"): effects["standard_before"],
-        tr("sop_history.standard_after"): effects["standard_after"],
-        tr("sop_history.n_before"): effects["n_before"],
-        tr("sop_history.n_after"): effects["n_after"],
-        tr("sop_history.median_before"): effects["median_before"].round(1),
-        tr("sop_history.median_after"): effects["median_after"].round(1),
-        tr("sop_history.change"): (effects["change"] * 100).round(1),
-        tr("sop_history.p_value"): effects["p_value"],
-        tr("sop_history.did_effect"): (effects["did_effect"] * 100).round(1),
-        tr("sop_history.did_p_value"): effects["did_p_value"],
-    }), hide_index=True, width="stretch")
+    sop_tables.show_effects(effects)
     labels = {"before": tr("sop_history.before"), "after": tr("sop_history.after"),
               "standard": tr("sop_history.standard_after"),
               "seconds": tr("units.seconds", value="")}

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
-from procmine.core.baseline import REVIEW_GROUPS
+from procmine import REVIEW_GROUPS, STATUSES
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_widgets
+from procmine.dashboard.components import sop_tables, sop_widgets
 from procmine.dashboard.session import tr
-from procmine.sop.document import STATUSES
-from procmine.sop.repository import SopVersion
 
 DUE_DAYS = 30
 
@@ -44,38 +41,12 @@ shown = [v for v in latest.values()
          and (not statuses or v.sop.status in statuses)
          and (not due_only or v.sop.id in due)]
 st.caption(tr("sops.caption", n=len(latest), shown=len(shown)))
-
-
-def _row(v: SopVersion) -> dict[str, object]:
-    force = in_force[v.sop.id]
-    return {
-        tr("sops.id"): v.sop.id,
-        tr("sops.title_col"): v.sop.title_in(session.lang()),
-        tr("sops.business_types"): ", ".join(v.sop.business_types),
-        tr("sops.owner_group"): tr(f"review_groups.{v.sop.owner_group}"),
-        tr("sops.version"): v.sop.version,
-        tr("sops.status"): tr(f"sop_status.{v.sop.status}"),
-        tr("sops.in_force"): force.sop.version if force else "",
-        tr("sops.effective"): str(force.sop.effective) if force else "",
-        tr("sops.review_due"): str(force.sop.review_due or "") if force else "",
-    }
-
-
-if shown:
-    st.dataframe(pd.DataFrame([_row(v) for v in shown]), hide_index=True, width="stretch")
-else:
-    st.info(tr("sops.none_match"))
+sop_tables.show_library(shown, in_force)
 
 with st.expander(tr("sops.due_title", days=DUE_DAYS), expanded=bool(due)):
     due_versions = library.due_for_review(today, DUE_DAYS)
     if due_versions:
-        st.dataframe(pd.DataFrame([{
-            tr("sops.id"): v.sop.id,
-            tr("sops.title_col"): v.sop.title_in(session.lang()),
-            tr("sops.owner_group"): tr(f"review_groups.{v.sop.owner_group}"),
-            tr("sops.review_due"): str(v.sop.review_due),
-            tr("sops.days_left"): sop_widgets.days_left(v.sop.review_due, today),
-        } for v in due_versions]), hide_index=True, width="stretch")
+        sop_tables.show_due(due_versions, today)
     else:
         st.caption(tr("sops.due_none", days=DUE_DAYS))
 

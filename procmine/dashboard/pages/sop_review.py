@@ -4,12 +4,11 @@ with a comment. The library enforces the rules (own group; not an author of the 
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from procmine.core.errors import ProcmineError
+from procmine import ProcmineError
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_widgets
+from procmine.dashboard.components import sop_tables, sop_widgets
 from procmine.dashboard.session import tr
 
 user = session.guard(__file__)
@@ -26,14 +25,7 @@ if not queue:
 
 group = tr(f"review_groups.{user.review_group}")
 st.caption(tr("review.caption", n=len(queue), group=group))
-st.dataframe(pd.DataFrame([{
-    tr("sops.id"): v.sop.id,
-    tr("sops.title_col"): v.sop.title_in(session.lang()),
-    tr("sops.version"): v.sop.version,
-    tr("review.author"): v.sop.author or "",
-    tr("review.submitted_by"): v.author,
-    tr("review.submitted_at"): f"{v.when:%Y-%m-%d %H:%M}",
-} for v in queue]), hide_index=True, width="stretch")
+sop_tables.show_queue(queue)
 
 chosen = sop_widgets.pick_sop([v.sop for v in queue], key="review_pick",
                               label=tr("review.pick"))
@@ -56,13 +48,7 @@ for v in library.history(sop_id):
     if in_force is not None and v.commit == in_force.commit:
         break
     since.append(v)
-st.dataframe(pd.DataFrame([{
-    tr("sop_history.date"): f"{v.when:%Y-%m-%d %H:%M}",
-    tr("sop_history.action"): tr(f"sop_action.{v.action}"),
-    tr("sop_history.author"): v.author_name or v.author,
-    tr("sops.version"): v.sop.version,
-    tr("sop_history.note"): v.note,
-} for v in since]), hide_index=True, width="stretch")
+sop_tables.show_notes(since)
 
 
 def _decide(approve: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters
+from procmine.dashboard.components import charts, columns, filters
 from procmine.dashboard.session import tr
 
 session.guard(__file__)
@@ -29,19 +29,5 @@ if not above.empty:
     st.caption(tr("tellers.above_caption"))
     st.plotly_chart(charts.minutes_above_bank(above, {
         "minutes": tr("tellers.minutes_above_bank")}), width="stretch")
-st.dataframe(
-    steps[["business_type", "activity", "count", "median_seconds", "bank_median_seconds",
-           "vs_bank", "minutes_above_bank"]],
-    hide_index=True, width="stretch",
-    column_config={
-        "business_type": tr("table.business_type"), "activity": tr("bottlenecks.step"),
-        "count": tr("types.steps"),
-        "median_seconds": st.column_config.NumberColumn(tr("table.median_seconds"),
-                                                        format="%.1f"),
-        "bank_median_seconds": st.column_config.NumberColumn(tr("bottlenecks.bank_median"),
-                                                             format="%.1f"),
-        "vs_bank": st.column_config.NumberColumn(tr("tellers.vs_bank"), format="%.2f"),
-        "minutes_above_bank": st.column_config.NumberColumn(tr("tellers.minutes_above_bank"),
-                                                            format="%.1f"),
-    },
-)
+columns.table(steps, ["business_type", "activity", "count", "median_seconds",
+                      "bank_median_seconds", "vs_bank", "minutes_above_bank"])

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from procmine.core.errors import ProcmineError
+from procmine import ProcmineError, load_column_map, save_upload
 from procmine.dashboard import data, session
+from procmine.dashboard.components import columns
 from procmine.dashboard.session import tr
-from procmine.demo.workspace import save_upload
-from procmine.io.eventlog import load_column_map
 
 session.guard(__file__)
 st.title(tr("upload.title"))
@@ -62,4 +61,4 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
 st.subheader(tr("upload.history"))
 history = data.ingest_history()
 st.dataframe(history, hide_index=True, width="stretch",
-             column_config={c: tr(f"history.{c}") for c in history.columns})
+             column_config=columns.labels(history.columns, "history"))

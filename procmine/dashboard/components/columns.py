@@ -1,0 +1,102 @@
+"""Column settings the pages share: how a column of the library's tables is labelled and
+formatted, written once.
+
+The library's frames use the same column names everywhere (``teller_id``, ``median_seconds``,
+``ratio``, ...); :data:`COLUMNS` gives each its message key and number format, so a page names
+the columns it shows and :func:`table` draws them labelled in the user's language. The monthly
+league has its own labels (the ones its Excel and HTML exports use, :func:`procmine.column_labels`)
+and formats (:func:`league_config`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from procmine import column_labels
+from procmine.dashboard.session import lang, tr
+
+__all__ = ["COLUMNS", "LEAGUE_FORMATS", "Column", "config", "labels", "league_config", "table"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A shared column: its label (a message key, or ``text`` as it is) and number format
+    (``st.column_config.NumberColumn``'s ``format``; None for a plain label)."""
+
+    key: str = ""
+    format: str | None = None
+    text: str = ""
+
+    def label(self) -> str:
+        return self.text or tr(self.key)
+
+
+COLUMNS: dict[str, Column] = {
+    # who and what
+    "business_type": Column("table.business_type"),
+    "name": Column("table.name"),
+    "teller_id": Column("table.teller_id"),
+    "branch_id": Column("table.branch_id"),
+    "activity": Column("bottlenecks.step"),
+    # counts
+    "transactions": Column("table.transactions"),
+    "errors": Column("table.errors"),
+    "count": Column("types.steps"),
+    # durations (seconds, minutes, hours)
+    "median_seconds": Column("table.median_seconds", "%.1f"),
+    "p90_seconds": Column(format="%.1f", text="p90"),
+    "standard_seconds": Column("table.standard_seconds", "%.0f"),
+    "reference_seconds": Column("bottlenecks.reference", "%.1f"),
+    "bank_median_seconds": Column("bottlenecks.bank_median", "%.1f"),
+    "minutes_above_bank": Column("tellers.minutes_above_bank", "%.1f"),
+    "hours_lost": Column("table.hours_lost", "%.1f"),
+    # ratios and shares
+    "ratio": Column("table.ratio", "%.2f"),
+    "speed_index": Column("table.speed_index", "%.2f"),
+    "vs_bank": Column("tellers.vs_bank", "%.2f"),
+    "share": Column("types.share", "percent"),
+}
+
+#: Number formats of the league's columns (the others are shown as they are).
+LEAGUE_FORMATS: dict[str, str] = {
+    "standard_hours": "%.1f", "actual_hours": "%.1f", "error_rate": "percent",
+    "error_rate_shrunk": "percent", "speed_index": "%.2f", "speed_index_adjusted": "%.2f",
+    "speed_index_shrunk": "%.2f", "prev_speed_index_shrunk": "%.2f",
+    "speed_index_change": "%+.2f", "rank_change": "%+d",
+}
+
+
+def _setting(label: str, fmt: str | None) -> Any:
+    return label if fmt is None else st.column_config.NumberColumn(label, format=fmt)
+
+
+def config(names: Iterable[str], formats: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``column_config`` for the shared columns among ``names``, in the user's language;
+    ``formats`` overrides a column's number format on one table."""
+    formats = formats or {}
+    return {name: _setting(COLUMNS[name].label(), formats.get(name, COLUMNS[name].format))
+            for name in names if name in COLUMNS}
+
+
+def table(frame: pd.DataFrame, names: Sequence[str],
+          formats: Mapping[str, str] | None = None) -> None:
+    """Draw ``frame``'s columns ``names``, in that order, labelled and formatted."""
+    st.dataframe(frame[list(names)], hide_index=True, width="stretch",
+                 column_config=config(names, formats))
+
+
+def labels(names: Iterable[str], prefix: str) -> dict[str, Any]:
+    """``column_config`` labelling each column by the message ``prefix.name``."""
+    return {name: tr(f"{prefix}.{name}") for name in names}
+
+
+def league_config(names: Iterable[str]) -> dict[str, Any]:
+    """``column_config`` for the monthly league: the exports' labels in the user's language
+    and :data:`LEAGUE_FORMATS`."""
+    by_name = column_labels(lang())
+    return {c: _setting(by_name.get(c, c), LEAGUE_FORMATS.get(c)) for c in names}
