@@ -11,10 +11,12 @@ composes the three parts of the library, each in a module of its own:
   the quizzes use; a past date's text is the approved version in force on it.
 
 Example:
-    >>> library = SopLibrary.open("workspace")
-    >>> head = library.current("SOP-P17")
-    >>> library.save("SOP-P17", new_text, user=me, note="Clarify the recount",
-    ...              base=head.commit)
+    >>> library = SopLibrary.open(home)
+    >>> head = library.current("SOP-P18")
+    >>> head.sop.version, head.sop.status, head.action
+    ('3.0', 'approved', 'approve')
+    >>> [v.sop.version for v in library.approved_versions("SOP-P18")]
+    ['2.0', '3.0']
 """
 
 from __future__ import annotations

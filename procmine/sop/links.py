@@ -15,10 +15,9 @@ whether a revision helped.
   mean log time against the branches not yet on it (a Welch-type z test).
 
 Example:
-    >>> library = SopLibrary.open("workspace")
     >>> found = linked_findings(store, baseline, library)
-    >>> found[0].sop, found[0].sop_step
-    ('SOP-P18', 'count_cash')
+    >>> found[0].teller_id, found[0].business_type, found[0].sop, found[0].sop_step
+    ('0102', 'P18', 'SOP-P18', 'enter_transaction')
 """
 
 from __future__ import annotations
@@ -96,9 +95,9 @@ def sop_references(library: SopLibrary) -> list[StepReference]:
     rows of their own (a branch row wins over the all-branch rows).
 
     Example:
-        >>> refs = sop_references(SopLibrary.open())
-        >>> refs[0].sop_id, refs[0].seconds
-        ('SOP-C41', 60.0)
+        >>> refs = sop_references(library)
+        >>> refs[0].sop_id, refs[0].activity, refs[0].seconds, refs[0].valid_from
+        ('SOP-C41', 'Call number', 10.0, datetime.date(2026, 2, 1))
     """
     rows: list[StepReference] = []
     owner: dict[tuple[str, str], str] = {}  # one SOP governs a type x step: the first by id
@@ -201,7 +200,7 @@ def coverage_report(store: EventStore, baseline: Baseline, library: SopLibrary,
     Example:
         >>> report = coverage_report(store, baseline, library)
         >>> f"{report.transaction_share:.0%}"
-        '83%'
+        '78%'
     """
     sops = [v.sop for v in (library.approved(i) for i in library.ids()) if v is not None]
     types = business_type_summary(store, baseline, filters)
@@ -284,8 +283,8 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
 
     Example:
         >>> effects = revision_effects(store, library, "SOP-P18")
-        >>> effects.loc[effects.step_id == "count_cash", "change"].iloc[0]
-        -0.3
+        >>> round(float(effects.loc[effects.step_id == "count_cash", "change"].iloc[0]), 2)
+        -0.31
     """
     versions = [v for v in library.approved_versions(sop_id) if v.sop.status == "approved"]
     window = timedelta(days=window_days)
