@@ -9,8 +9,8 @@ The public API, in one place::
 ``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
 """
 
+from procmine.analysis.filters import Filters
 from procmine.analysis.performance import (
-    Filters,
     business_type_summary,
     teller_summary,
     transaction_summary,

@@ -16,9 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from procmine.analysis.bottlenecks import Finding, explain_finding
-from procmine.analysis.performance import AMOUNT_BANDS
 from procmine.app.auth import DEMO_PASSWORD, ROLES, User, authenticate
 from procmine.app.i18n import t
+from procmine.core.amounts import AMOUNT_BANDS
 from procmine.dashboard.registry import PAGES, PageSpec
 from procmine.demo.workspace import build_demo_workspace
 from procmine.store.event_store import EventStore

@@ -24,14 +24,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from procmine.analysis.performance import _TRANSACTIONS
+from procmine.analysis.transactions import TRANSACTIONS as _TRANSACTIONS
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.demo.generator import DemoConfig, write_demo_data
-from procmine.store import engine as engine_module
-from procmine.store.engine import DuckDBEngine, SparkEngine, TableData, get_engine, to_spark_sql
+from procmine.store import spark as engine_module
+from procmine.store.engine import DuckDBEngine, TableData, get_engine
 from procmine.store.event_store import EventStore
+from procmine.store.spark import SparkEngine
+from procmine.store.spark_sql import to_spark_sql
 
 QUANTILE_RTOL = 1e-12
 SUM_RTOL = 1e-9

@@ -28,9 +28,9 @@ import typer
 from typer.testing import CliRunner
 
 from procmine.analysis.bottlenecks import Finding, StepReference, explain_findings, find_bottlenecks
+from procmine.analysis.filters import Filters
 from procmine.analysis.league import league_records, monthly_league, months_with_data
 from procmine.analysis.performance import (
-    Filters,
     business_type_summary,
     filter_options,
     latest_month,

@@ -65,14 +65,10 @@ import pandas as pd
 import pyarrow as pa
 from scipy import special, stats
 
-from procmine.analysis.performance import (
-    AMOUNT_BANDS,
-    BREAKDOWNS,
-    REFERENCE_SCHEMA,
-    Filters,
-    StepData,
-)
+from procmine.analysis.filters import Filters
+from procmine.analysis.steps import BREAKDOWNS, REFERENCE_SCHEMA, StepData
 from procmine.app.i18n import t
+from procmine.core.amounts import AMOUNT_BANDS
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.store.event_store import EventStore
@@ -873,7 +869,7 @@ def finding_distribution(store: EventStore, finding: Finding, month: str | None 
                 f"WHERE activity = {_sql_text(finding.activity)} AND {where} "
                 f"AND service_seconds IS NOT NULL) USING SAMPLE {int(sample)} ROWS)"
             )
-        return data._connection().execute(" UNION ALL ".join(parts)).df()
+        return data.query(" UNION ALL ".join(parts))
 
 
 def _sql_text(value: str | None) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine.analysis.bottlenecks import Finding, explain_finding, finding_distribution
+from procmine.analysis.filters import Filters
 from procmine.analysis.league import (
     export_league_excel,
     export_league_html,
@@ -20,7 +21,6 @@ from procmine.analysis.league import (
     months_with_data,
 )
 from procmine.analysis.performance import (
-    Filters,
     business_type_summary,
     filter_options,
     latest_month,

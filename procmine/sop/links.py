@@ -36,8 +36,8 @@ import pandas as pd
 from scipy import stats
 
 from procmine.analysis.bottlenecks import Finding, StepReference, find_bottlenecks
+from procmine.analysis.filters import Filters
 from procmine.analysis.performance import (
-    Filters,
     business_type_summary,
     step_samples,
     step_statistics,

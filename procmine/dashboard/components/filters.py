@@ -1,7 +1,7 @@
 """The filters every page shares: period, branch, business type, teller.
 
 ``show(key=...)`` draws them in the sidebar and returns a
-:class:`procmine.analysis.performance.Filters`;
+:class:`procmine.analysis.filters.Filters`;
 the widget values live in the session under ``key`` so they follow the user across pages.
 """
 
@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from procmine.analysis.performance import Filters
+from procmine.analysis.filters import Filters
 from procmine.dashboard import data
 from procmine.dashboard.session import lang, tr
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from procmine.analysis.performance import AMOUNT_BANDS
+from procmine.core.amounts import AMOUNT_BANDS
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts
 from procmine.dashboard.session import lang, tr
@@ -56,7 +56,7 @@ st.dataframe(table, hide_index=True, width="stretch")
 
 
 def _band_label(value: str) -> str:
-    """An amount band (:data:`procmine.analysis.performance.AMOUNT_BANDS`), in the user's
+    """An amount band (:data:`procmine.core.amounts.AMOUNT_BANDS`), in the user's
     language."""
     return tr(f"amount_bands.{AMOUNT_BANDS.index(value)}") if value in AMOUNT_BANDS else value
 

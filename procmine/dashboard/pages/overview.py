@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine.analysis.performance import Filters
+from procmine.analysis.filters import Filters
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, filters
 from procmine.dashboard.session import lang, tr
