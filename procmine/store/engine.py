@@ -67,8 +67,9 @@ class Session(Protocol):
     """Temporary views and tables over the store's ``events``, and queries over them.
 
     ``register`` hands a small table over by value (an Arrow table or a pandas frame);
-    ``create_view`` defines (or replaces) a view by a DuckDB-dialect SELECT without parameters,
-    read when a query runs (a view sees the views it names as they are then);
+    ``create_view`` defines (or replaces) a view by a DuckDB-dialect SELECT without parameters
+    over what the session has (``events`` and its views and tables), read when a query runs (a
+    view sees the views it names as they are then);
     ``create_table`` computes a SELECT (or takes a table) once where the engine can, and shows
     it under ``name``: it may replace a view of that name and read it (e.g. narrow ``steps`` to
     a few rows). ``query`` runs a query with ``$name`` parameters and, for that query only,
