@@ -269,8 +269,9 @@ class SparkEngineSession:
         return list(done.items())
 
     def close(self) -> None:
-        for unique in self._tables.values():
-            self._engine.spark.catalog.dropTempView(unique)
+        if not self._engine._closed:  # a closed engine's Spark may have stopped
+            for unique in self._tables.values():
+                self._engine.spark.catalog.dropTempView(unique)
         self._tables.clear()
 
     def __enter__(self) -> Self:
