@@ -17,10 +17,10 @@ command line use only these names; the modules behind them may move without a ca
 
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
+from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding
 from procmine.analysis.league import league_records, monthly_league, months_with_data
 from procmine.analysis.performance import (
-    Filters,
     business_type_summary,
     filter_options,
     latest_month,

@@ -24,14 +24,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from procmine.analysis.performance import _TRANSACTIONS
+from procmine.analysis.transactions import TRANSACTIONS as _TRANSACTIONS
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.demo import DemoConfig, write_demo_data
-from procmine.store import engine as engine_module
-from procmine.store.engine import DuckDBEngine, SparkEngine, TableData, get_engine, to_spark_sql
+from procmine.store import spark as engine_module
+from procmine.store.engine import DuckDBEngine, Engine, TableData, get_engine
 from procmine.store.event_store import EventStore
+from procmine.store.spark import SparkEngine
+from procmine.store.spark_sql import to_spark_sql
 
 QUANTILE_RTOL = 1e-12
 SUM_RTOL = 1e-9
@@ -325,6 +327,37 @@ def test_spark_follows_the_store(spark: SparkEngine, tmp_path: Path,
         assert DuckDBEngine(store).query(count).iloc[0].tolist() == [3, 1]
     # closing it left the module's engine (and Spark) running
     assert spark.query("SELECT count(*) AS n FROM events")["n"].tolist()[0] > 30_000
+
+
+def _session_figures(engine: Engine) -> list[pd.DataFrame]:
+    """Views that read each other, a table that replaces the view it reads, per-query tables."""
+    with engine.session() as session:
+        session.register("kinds", pd.DataFrame({"business_type": ["P10", "P17"]}))
+        session.create_view("chosen", "SELECT e.* FROM events e JOIN kinds USING (business_type)")
+        session.create_view("per_type", "SELECT business_type, count(*) AS n, "
+                            "count(DISTINCT case_id) AS cases FROM chosen GROUP BY business_type")
+        before = session.query("SELECT * FROM per_type ORDER BY business_type")
+        session.create_table("chosen", "SELECT * FROM chosen WHERE business_type = 'P10'")
+        after = session.query("SELECT * FROM per_type ORDER BY business_type")
+        session.create_table("limits", pa.table({"business_type": ["P10"], "low": [2]}))
+        joined = session.query_arrow(
+            "SELECT p.business_type, p.n >= l.low AS enough, x.label FROM per_type p "
+            "JOIN limits l USING (business_type) JOIN labels x USING (business_type) "
+            "WHERE p.n > $least", {"least": 0},
+            tables={"labels": pd.DataFrame({"business_type": ["P10"], "label": ["cash"]})})
+    return [before, after, joined.to_pandas()]
+
+
+def test_sessions_give_the_same_figures(duck: DuckDBEngine, spark: SparkEngine) -> None:
+    left, right = _session_figures(duck), _session_figures(spark)
+    for a, b in zip(left, right, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    before, after, joined = left
+    assert before["business_type"].tolist() == ["P10", "P17"]
+    # the table holds the rows of the view it replaced; the views over it see it
+    assert after.to_dict("list") == before[before["business_type"] == "P10"].to_dict("list")
+    assert joined.to_dict("list") == {"business_type": ["P10"], "enough": [True],
+                                      "label": ["cash"]}
 
 
 # -- DuckDB engine and translation --------------------------------------------------------------

@@ -29,10 +29,10 @@ from typer.testing import CliRunner
 
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.evidence import explain_findings
+from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding, StepReference
 from procmine.analysis.league import league_records, monthly_league, months_with_data
 from procmine.analysis.performance import (
-    Filters,
     business_type_summary,
     filter_options,
     latest_month,

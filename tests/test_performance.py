@@ -12,16 +12,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from procmine.analysis.filters import Filters
 from procmine.analysis.performance import (
-    AMOUNT_BANDS,
-    Filters,
-    StepData,
     business_type_summary,
     step_statistics,
     step_times,
     teller_summary,
     transaction_statistics,
 )
+from procmine.analysis.steps import StepData
+from procmine.core.amounts import AMOUNT_BANDS
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.demo import DemoConfig, generate_demo_log

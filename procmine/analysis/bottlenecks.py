@@ -68,8 +68,8 @@ import pyarrow as pa
 
 from procmine.analysis.evidence import explain_findings, month_filters
 from procmine.analysis.findings import Finding, StepReference, StepReferences
-from procmine.analysis.performance import REFERENCE_SCHEMA, StepData
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
+from procmine.analysis.steps import REFERENCE_SCHEMA, StepData
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress

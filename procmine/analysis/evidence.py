@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding
-from procmine.analysis.performance import BREAKDOWNS, Filters, StepData
+from procmine.analysis.steps import BREAKDOWNS, StepData
 from procmine.core.amounts import AMOUNT_BANDS
 from procmine.core.progress import Progress
 from procmine.store.event_store import EventStore
@@ -47,8 +48,6 @@ def month_filters(month: str | None) -> Filters:
     return Filters.for_month(month) if month else Filters()
 
 
-#: :func:`month_filters` under the name :func:`finding_distribution` calls.
-_filters = month_filters
 
 
 def explain_findings(store: EventStore, findings: Sequence[Finding],
@@ -190,7 +189,7 @@ def finding_distribution(store: EventStore, finding: Finding, month: str | None 
     """Service times of a finding's step for the finding's group, its branch and the bank
     (``level`` in "group", "branch", "bank"; at most ``sample`` random rows per level), for
     the drill-down's distribution chart."""
-    filters = replace(_filters(month), business_types=(finding.business_type,))
+    filters = replace(month_filters(month), business_types=(finding.business_type,))
     group = (f"teller_id = {_sql_text(finding.teller_id)}" if finding.scope == "teller"
              else f"branch_id = {_sql_text(finding.branch_id)}")
     with StepData(store, filters=filters, detail=True) as data:
@@ -206,7 +205,7 @@ def finding_distribution(store: EventStore, finding: Finding, month: str | None 
                 f"WHERE activity = {_sql_text(finding.activity)} AND {where} "
                 f"AND service_seconds IS NOT NULL) USING SAMPLE {int(sample)} ROWS)"
             )
-        return data._connection().execute(" UNION ALL ".join(parts)).df()
+        return data.query(" UNION ALL ".join(parts))
 
 
 def _sql_text(value: str | None) -> str:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,7 @@ import pandas as pd
 import pyarrow as pa
 
 from procmine.analysis.stats import fit_errors, fit_speed
+from procmine.analysis.transactions import SCAN_WINDOW, scan_window, transactions_sql
 from procmine.core.amounts import LARGE_AMOUNT
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
@@ -102,30 +103,14 @@ LEAGUE_COLUMNS: tuple[str, ...] = (
 
 # The league's relations, as CTEs of each query (no temp tables, so that the same SQL runs on
 # every engine of procmine.store.engine).
-# ``tx``: transactions of the two months, one row each. A transaction (case) runs from its first
-# step's start to its last step's end; its teller, branch and type are those of most of its
-# steps (the smallest among ties, so a tie never changes between runs or engines). Dwell times
-# are summed as whole microseconds: integer sums are exact, so the figures do not change with
-# the order an engine's threads add them in.
-# Events are read from a day before the first month to a day after the last: a counter
-# transaction never lasts a day, and the window lets DuckDB skip the rest of the store.
+# ``tx``: the transactions of the two months (procmine.analysis.transactions), one row each,
+# with their dwell as whole microseconds (exact integer sums, whatever order an engine adds
+# them in), read from the events of the scan window (a day either side of the two months).
 # ``league_allowance``: per month and business type, the factor on the standard time of a
 # large-amount transaction.
-_LEAGUE_CTES = """
-WITH tx AS (
-    SELECT case_id,
-           mode(teller_id ORDER BY teller_id) AS teller_id,
-           mode(branch_id ORDER BY branch_id) AS branch_id,
-           mode(business_type ORDER BY business_type) AS business_type,
-           min(coalesce(start_time, end_time)) AS started,
-           datediff('microsecond', min(coalesce(start_time, end_time)), max(end_time))
-               AS dwell_us,
-           coalesce(bool_or(error), false) AS error,
-           max(amount) AS amount
-    FROM events
-    WHERE end_time >= $scan_from AND coalesce(start_time, end_time) < $scan_to
-    GROUP BY case_id
-),
+_LEAGUE_CTES = "\nWITH tx AS (" + transactions_sql(
+    SCAN_WINDOW, ("teller_id", "branch_id", "business_type", "started", "dwell_us", "error",
+                  "amount")) + """),
 league_rows AS (
     SELECT strftime(t.started, '%Y-%m') AS month, t.teller_id, t.branch_id, t.business_type,
            t.error, t.dwell_us, t.dwell_us / 1e6 AS dwell_seconds, b.standard_seconds,
@@ -191,9 +176,6 @@ FROM per_teller p FULL JOIN allowances a ON false
 ORDER BY p.month, p.teller_id, a.business_type
 """
 
-#: :func:`_per_teller` moves between months by this name.
-_shift = add_months
-
 
 def months_with_data(store: EventStore, *, engine: Engine | None = None) -> list[str]:
     """The months (YYYY-MM) that have transactions, oldest first (on ``engine``, DuckDB over
@@ -210,11 +192,10 @@ def _per_teller(store: EventStore, baseline: Baseline, first: date,
                 engine: Engine | None) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per teller and month (``first`` and the month before) the sums the fits need, and the
     large-amount allowances of ``first``'s month."""
-    previous = _shift(first, -1)
-    following = _shift(first, 1)
+    previous = add_months(first, -1)
+    following = add_months(first, 1)
     params: dict[str, Any] = {
-        "scan_from": datetime.combine(previous - timedelta(days=1), datetime.min.time()),
-        "scan_to": datetime.combine(following + timedelta(days=1), datetime.min.time()),
+        **scan_window(previous, following),
         "month_from": datetime.combine(previous, datetime.min.time()),
         "month_to": datetime.combine(following, datetime.min.time()),
         "large_amount": large_amount,

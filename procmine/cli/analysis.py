@@ -225,7 +225,7 @@ def bottlenecks(
         with progress_bar(err.is_terminal) as progress:
             findings = find_bottlenecks(
                 store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
-                evidence=as_json, engine=None if engine.name == "duckdb" else engine,
+                evidence=as_json, engine=engine,
                 step_references=workspace_references(store.home) if use_sops else None,
                 progress=progress,
             )

@@ -35,9 +35,9 @@ import pandas as pd
 from scipy import stats
 
 from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding, StepReference
 from procmine.analysis.performance import (
-    Filters,
     business_type_summary,
     step_samples,
     step_statistics,
