@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final
@@ -75,6 +75,7 @@ from procmine.analysis.performance import (
 from procmine.app.i18n import t
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.progress import Progress
 from procmine.store.event_store import EventStore
 
 if TYPE_CHECKING:
@@ -91,8 +92,6 @@ __all__ = [
 ]
 
 _Arr = npt.NDArray[Any]
-#: Reports (phase, fraction done) while the work goes on (as in :mod:`procmine.ingest.run`).
-Progress = Callable[[str, float], None]
 
 _PAIR: Final[list[str]] = ["business_type", "activity"]
 #: The columns of the steps the statistics and tests of the tested pairs read.
