@@ -2,9 +2,9 @@
 
 The public API, in one place::
 
-    from procmine import EventStore, load_baseline, load_column_map
+    from procmine import EventStore, ingest_log, load_baseline, load_column_map
     store = EventStore("workspace")
-    report = store.ingest("event_logs/demo_events.parquet", baseline=load_baseline())
+    report = ingest_log(store, "event_logs/demo_events.parquet", baseline=load_baseline())
 
 ``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
 """
@@ -18,7 +18,7 @@ from procmine.analysis.performance import (
 from procmine.app.auth import add_user, authenticate, list_users, seed_demo_users, set_role
 from procmine.core.baseline import Baseline, load_baseline
 from procmine.core.errors import ProcmineError
-from procmine.ingest.run import IngestReport
+from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 from procmine.store.event_store import EventStore
@@ -33,6 +33,7 @@ __all__ = [
     "add_user",
     "authenticate",
     "business_type_summary",
+    "ingest_log",
     "list_users",
     "load_baseline",
     "load_column_map",

@@ -15,6 +15,7 @@ from procmine.app.auth import DEMO_PASSWORD, User, authenticate, seed_demo_users
 from procmine.app.i18n import t
 from procmine.core.baseline import load_baseline
 from procmine.demo.workspace import bundled_demo_log
+from procmine.ingest.run import ingest_log
 from procmine.sop.library import Editor, SopLibrary
 from procmine.store.event_store import EventStore
 from tests.test_sop_library import SOP_TEXT
@@ -81,7 +82,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("sop-pages")
     seed_demo_users(home)
     library = _seed(home)
-    EventStore(home).ingest(bundled_demo_log(), baseline=load_baseline())
+    ingest_log(EventStore(home), bundled_demo_log(), baseline=load_baseline())
     head = library.current("SOP-P28")
     text = head.sop.text.replace("effective: 2026-03-01", "effective: 2026-10-01")
     text = text.replace("standard_seconds: 30", "standard_seconds: 25")

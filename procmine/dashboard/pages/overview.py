@@ -9,7 +9,7 @@ from procmine.analysis.performance import Filters
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, filters
 from procmine.dashboard.session import lang, tr
-from procmine.io.eventlog import QUARANTINE_REASONS
+from procmine.ingest.rules import QUARANTINE_REASONS
 
 session.guard(__file__)
 st.title(tr("overview.title"))
