@@ -33,10 +33,11 @@ print(time.perf_counter() - t, sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     "procmine_ingest": """
 import resource, sys, time
 from procmine.core.baseline import load_baseline
+from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
 store = EventStore(sys.argv[2])
 t, c = time.perf_counter(), sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-report = store.ingest(sys.argv[1], baseline=load_baseline())
+report = ingest_log(store, sys.argv[1], baseline=load_baseline())
 print(time.perf_counter() - t, sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - c)
 assert report.reconciles, report
 """,

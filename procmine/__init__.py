@@ -5,12 +5,19 @@ constants a caller needs, in the style of pm4py's simplified interface. The dash
 command line use only these names; the modules behind them may move without a caller noticing.
 
     >>> import procmine
-    >>> store = procmine.EventStore("workspace")  # doctest: +SKIP
-    >>> report = store.ingest("event_logs/demo_events.parquet",
-    ...                       baseline=procmine.load_baseline())  # doctest: +SKIP
-    >>> findings = procmine.find_bottlenecks(store, procmine.load_baseline())  # doctest: +SKIP
-    >>> league = procmine.monthly_league(store, procmine.load_baseline(),
-    ...                                  "2026-10")  # doctest: +SKIP
+    >>> store = procmine.EventStore("workspace")
+    >>> baseline = procmine.load_baseline()
+    >>> report = procmine.ingest_log(store, procmine.bundled_demo_log(), baseline=baseline)
+    >>> report.read == report.loaded + report.quarantined
+    True
+    >>> procmine.months_with_data(store)
+    ['2026-09', '2026-10']
+    >>> found = procmine.find_bottlenecks(store, baseline)
+    >>> found[0].teller_id, found[0].business_type, found[0].activity
+    ('0102', 'P18', 'Enter transaction')
+    >>> league = procmine.monthly_league(store, baseline, "2026-10")
+    >>> str(league.loc[0, "teller_id"]), int(league.loc[0, "rank_overall"])
+    ('0403', 1)
 
 ``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
 """
@@ -50,8 +57,9 @@ from procmine.core.errors import ProcmineError
 from procmine.core.paths import default_home
 from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
 from procmine.demo.workspace import build_demo_workspace, bundled_demo_log, save_upload
-from procmine.ingest.run import IngestReport
-from procmine.io.eventlog import QUARANTINE_REASONS, WARNINGS, ColumnMap, load_column_map
+from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
+from procmine.ingest.run import IngestReport, ingest_log
+from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 from procmine.reports.league import column_labels, export_league_excel, export_league_html
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
@@ -87,6 +95,7 @@ __all__ = [  # noqa: RUF022
     "QUARANTINE_REASONS",
     "WARNINGS",
     "IngestReport",
+    "ingest_log",
     # store: the event store, its workspace and the query engines
     "ENGINES",
     "Engine",

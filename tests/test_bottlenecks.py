@@ -29,6 +29,7 @@ from procmine.cli.analysis import bottlenecks
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.demo import DemoConfig, generate_demo_log, steps_for_type, write_demo_data
+from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
 
 #: (seed, events): several seeds and sizes of the demo log
@@ -52,7 +53,7 @@ def demo_logs(tmp_path_factory: pytest.TempPathFactory,
         folder = tmp_path_factory.mktemp(f"demo-{seed}")
         result = write_demo_data(folder, DemoConfig(events=events, seed=seed), fmt="parquet")
         store = EventStore(folder / "ws")
-        store.ingest(result.events_path)
+        ingest_log(store, result.events_path)
         truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
         logs.append((store, truth, find_bottlenecks(store, baseline)))
     return logs
@@ -199,7 +200,7 @@ def _standard_log(tmp_path: Path, seed: int) -> EventStore:
     path = tmp_path / f"standard-{seed}.parquet"
     pq.write_table(table, path)
     store = EventStore(tmp_path / f"ws-{seed}")
-    store.ingest(path)
+    ingest_log(store, path)
     return store
 
 
@@ -211,7 +212,7 @@ def test_no_finding_when_every_teller_works_at_the_same_standard(
     assert truth["slow_steps"] == []
     pq.write_table(table, tmp_path / "no-slow.parquet")
     store = EventStore(tmp_path / "ws-no-slow")
-    store.ingest(tmp_path / "no-slow.parquet")
+    ingest_log(store, tmp_path / "no-slow.parquet")
     assert find_bottlenecks(store, baseline) == []
 
 
@@ -223,7 +224,7 @@ def test_completion_only_logs_find_the_same_slow_steps(tmp_path: Path,
     table = table.set_column(column, "start_time", pa.nulls(table.num_rows, pa.timestamp("ms")))
     pq.write_table(table, tmp_path / "completion-only.parquet")
     store = EventStore(tmp_path / "ws")
-    store.ingest(tmp_path / "completion-only.parquet")
+    ingest_log(store, tmp_path / "completion-only.parquet")
     findings = find_bottlenecks(store, baseline)
     injected = {_key(s) for s in truth["slow_steps"]}
     assert {_key(f) for f in findings} == injected
@@ -305,7 +306,7 @@ def _dated_log(tmp_path: Path) -> tuple[EventStore, pd.DataFrame]:
     path = tmp_path / "dated.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
     store = EventStore(tmp_path / "ws-dated")
-    store.ingest(path)
+    ingest_log(store, path)
     return store, frame
 
 

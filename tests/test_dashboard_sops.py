@@ -19,6 +19,7 @@ from procmine import (
     User,
     authenticate,
     bundled_demo_log,
+    ingest_log,
     load_baseline,
     seed_demo_users,
     t,
@@ -87,7 +88,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("sop-pages")
     seed_demo_users(home)
     library = _seed(home)
-    EventStore(home).ingest(bundled_demo_log(), baseline=load_baseline())
+    ingest_log(EventStore(home), bundled_demo_log(), baseline=load_baseline())
     head = library.current("SOP-P28")
     text = head.sop.text.replace("effective: 2026-03-01", "effective: 2026-10-01")
     text = text.replace("standard_seconds: 30", "standard_seconds: 25")

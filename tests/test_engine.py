@@ -29,6 +29,7 @@ from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.demo import DemoConfig, write_demo_data
+from procmine.ingest.run import ingest_log
 from procmine.store import spark as engine_module
 from procmine.store.engine import DuckDBEngine, Engine, TableData, get_engine
 from procmine.store.event_store import EventStore
@@ -76,8 +77,8 @@ def store(tmp_path_factory: pytest.TempPathFactory, baseline: Baseline) -> Event
     extra = root / "extra.csv"
     extra.write_text(_EXTRA_CSV, encoding="utf-8")
     store = EventStore(root / "workspace")
-    assert store.ingest(demo.events_path, baseline=baseline).loaded > 30_000
-    report = store.ingest(extra, baseline=baseline)
+    assert ingest_log(store, demo.events_path, baseline=baseline).loaded > 30_000
+    report = ingest_log(store, extra, baseline=baseline)
     assert (report.loaded, report.quarantined) == (3, 2)
     return store
 
@@ -322,7 +323,7 @@ def test_spark_follows_the_store(spark: SparkEngine, tmp_path: Path,
         assert other.query(count).iloc[0].tolist() == [0, 0]
         extra = tmp_path / "extra.csv"
         extra.write_text(_EXTRA_CSV, encoding="utf-8")
-        store.ingest(extra, baseline=baseline)
+        ingest_log(store, extra, baseline=baseline)
         assert other.query(count).iloc[0].tolist() == [3, 1]
         assert DuckDBEngine(store).query(count).iloc[0].tolist() == [3, 1]
     # closing it left the module's engine (and Spark) running

@@ -47,6 +47,7 @@ from procmine.cli.analysis import bottlenecks
 from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.demo import DemoConfig, write_demo_data
+from procmine.ingest.run import ingest_log
 from procmine.store.engine import Engine, get_engine
 from procmine.store.event_store import EventStore
 
@@ -62,7 +63,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, baseline: Baseline) -> Event
     root = tmp_path_factory.mktemp("parity")
     demo = write_demo_data(root / "demo", DemoConfig(events=150_000, seed=21), fmt="parquet")
     store = EventStore(root / "workspace")
-    assert store.ingest(demo.events_path, baseline=baseline).loaded > 100_000
+    assert ingest_log(store, demo.events_path, baseline=baseline).loaded > 100_000
     return store
 
 
@@ -336,7 +337,7 @@ def test_a_tie_gives_the_transaction_to_the_smallest_id_on_every_run_and_engine(
     path = root / "ties.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     store = EventStore(root / "workspace")
-    assert store.ingest(path, baseline=baseline).loaded == 1600
+    assert ingest_log(store, path, baseline=baseline).loaded == 1600
     october = Filters.for_month("2026-10")
     on_duck = [teller_summary(store, baseline, october, min_transactions=1) for _ in range(3)]
     assert all(frame.equals(on_duck[0]) for frame in on_duck)

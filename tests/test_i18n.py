@@ -20,7 +20,7 @@ from procmine.app.i18n import (
 from procmine.core.baseline import REVIEW_GROUPS, Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.schema import CANONICAL_COLUMNS
-from procmine.io.eventlog import QUARANTINE_REASONS, WARNINGS
+from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 
 LOCALES = Path(__file__).resolve().parents[1] / "procmine" / "app" / "locales"
 

@@ -16,8 +16,8 @@ import pytest
 
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.ingest import run as ingest
-from procmine.ingest.run import IngestRun
+from procmine.ingest import copies as ingest
+from procmine.ingest.run import IngestRun, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.store.event_store import EventStore
 
@@ -62,7 +62,7 @@ def quarantine(report_file: str | None) -> pd.DataFrame:
 def test_a_clean_csv_loads_every_row_with_ids_as_strings(store: EventStore, tmp_path: Path,
                                                          baseline: Baseline) -> None:
     rows = good_rows(400)
-    report = store.ingest(write_csv(tmp_path / "log.csv", rows), baseline=baseline)
+    report = ingest_log(store, write_csv(tmp_path / "log.csv", rows), baseline=baseline)
     assert (report.read, report.loaded, report.quarantined) == (400, 400, 0)
     assert report.quarantine_file is None
     events = store.read_events().to_pandas()
@@ -125,7 +125,7 @@ def test_ten_percent_bad_rows_of_every_kind_are_quarantined_with_their_line(
                      "P17,1,0,extra")
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
 
-    report = store.ingest(path, baseline=baseline)
+    report = ingest_log(store, path, baseline=baseline)
 
     expected = {kind: len(v) for kind, v in bad.items()}
     expected["malformed_line"] = 1
@@ -158,12 +158,12 @@ def test_reingesting_a_file_adds_nothing_and_a_new_month_appends(
     store: EventStore, tmp_path: Path, baseline: Baseline
 ) -> None:
     september = write_csv(tmp_path / "sep.csv", good_rows(200))
-    first = store.ingest(september, baseline=baseline)
-    again = store.ingest(september, baseline=baseline)
+    first = ingest_log(store, september, baseline=baseline)
+    again = ingest_log(store, september, baseline=baseline)
     assert first.loaded == 200
     assert (again.read, again.loaded, again.reasons) == (200, 0, {"already_in_store": 200})
     october_rows = [[r[0].replace("J", "K"), *r[1:]] for r in good_rows(150, seed=2)]
-    october = store.ingest(write_csv(tmp_path / "oct.csv", october_rows), baseline=baseline)
+    october = ingest_log(store, write_csv(tmp_path / "oct.csv", october_rows), baseline=baseline)
     assert october.loaded == 150
     info = store.info()
     assert info.events == 350
@@ -173,10 +173,10 @@ def test_reingesting_a_file_adds_nothing_and_a_new_month_appends(
 
 def test_the_same_log_in_another_format_adds_nothing(store: EventStore, tmp_path: Path) -> None:
     rows = good_rows(120)
-    store.ingest(write_csv(tmp_path / "log.csv", rows))
+    ingest_log(store, write_csv(tmp_path / "log.csv", rows))
     frame = pd.DataFrame(rows, columns=HEADER)
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "log.parquet")
-    report = store.ingest(tmp_path / "log.parquet")
+    report = ingest_log(store, tmp_path / "log.parquet")
     assert report.reasons == {"already_in_store": 120}
 
 
@@ -203,7 +203,7 @@ def test_gb18030_csv_with_chinese_columns_ingests_through_a_mapping(
         'timestamp_format: "%Y-%m-%d %H:%M:%S.%f"\nencoding: gb18030\n',
         encoding="utf-8",
     )
-    report = store.ingest(path, column_map=load_column_map(mapping), baseline=baseline)
+    report = ingest_log(store, path, column_map=load_column_map(mapping), baseline=baseline)
     assert (report.read, report.loaded, report.quarantined) == (3, 3, 0)
     assert report.encoding == "gb18030"
     events = store.read_events().to_pandas().sort_values("start_time")
@@ -220,14 +220,14 @@ def test_gb18030_is_detected_without_a_mapping(store: EventStore, tmp_path: Path
     rows = [["c1", "点钞", "2026-09-01 09:00:00", "2026-09-01 09:00:40", "0001", "B1", "P17",
              "10", "0"]]
     path = write_csv(tmp_path / "gb.csv", rows, encoding="gb18030")
-    report = store.ingest(path)
+    report = ingest_log(store, path)
     assert report.encoding == "gb18030"
     assert store.read_events().column("activity").to_pylist() == ["点钞"]
 
 
 def test_utf8_bom_and_semicolons(store: EventStore, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "bom.csv", good_rows(10), encoding="utf-8-sig", delimiter=";")
-    report = store.ingest(path)
+    report = ingest_log(store, path)
     assert report.loaded == 10
     assert store.read_events().column("case_id").to_pylist()[0] == "J000000"
 
@@ -238,7 +238,7 @@ def test_a_log_without_teller_or_type_still_loads(store: EventStore, tmp_path: P
         "Case,Task,Timestamp\n1,Register,2026/01/30 06:24:00\n1,Check,2026/01/30 07:00:00\n",
         encoding="utf-8",
     )
-    report = store.ingest(path)
+    report = ingest_log(store, path)
     assert report.loaded == 2
     assert report.mapping == {"case_id": "Case", "activity": "Task", "end_time": "Timestamp"}
     events = store.read_events().to_pandas()
@@ -250,7 +250,7 @@ def test_rows_without_teller_load_with_a_warning(store: EventStore, tmp_path: Pa
     rows = good_rows(20)
     for row in rows[:5]:
         row[4] = ""
-    report = store.ingest(write_csv(tmp_path / "t.csv", rows))
+    report = ingest_log(store, write_csv(tmp_path / "t.csv", rows))
     assert report.loaded == 20
     assert report.warnings == {"missing_teller": 5}
 
@@ -263,7 +263,7 @@ def test_timestamps_with_changing_offsets_are_stored_in_utc(store: EventStore,
         "a,x,2011-10-11 13:45:40.276000+02:00\na,y,2011-11-24 15:36:51.302000+01:00\n",
         encoding="utf-8",
     )
-    store.ingest(path)
+    ingest_log(store, path)
     ends = sorted(str(t) for t in store.read_events().column("end_time").to_pylist())
     assert ends == ["2011-10-11 11:45:40.276000", "2011-11-24 14:36:51.302000"]
 
@@ -278,7 +278,7 @@ def test_excel_workbook(store: EventStore, tmp_path: Path) -> None:
     sheet.append(["A1", "打印凭证", dt.datetime(2026, 9, 1, 9, 1, 5),
                   dt.datetime(2026, 9, 1, 9, 0), "0103"])
     workbook.save(tmp_path / "log.xlsx")
-    report = store.ingest(tmp_path / "log.xlsx")
+    report = ingest_log(store, tmp_path / "log.xlsx")
     assert (report.loaded, report.reasons) == (1, {"end_before_start": 1})
     q = quarantine(report.quarantine_file)
     assert q.loc[0, "source_row"] == "3"  # sheet row 3
@@ -296,7 +296,7 @@ def test_parquet_with_typed_columns(store: EventStore, tmp_path: Path) -> None:
         "amount": [1.5, None, 3.0],
     })
     pq.write_table(table, tmp_path / "typed.parquet")
-    report = store.ingest(tmp_path / "typed.parquet")
+    report = ingest_log(store, tmp_path / "typed.parquet")
     assert report.loaded == 3
     events = store.read_events().to_pandas().sort_values("source_row")
     assert events["source_row"].tolist() == [1, 2, 3]
@@ -329,7 +329,7 @@ def test_xes_lifecycle_pairs_start_and_complete(store: EventStore, tmp_path: Pat
     path = tmp_path / "log.xes.gz"
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         fh.write(xes)
-    report = store.ingest(path)
+    report = ingest_log(store, path)
     assert report.read == 9
     assert report.merged_by_pairing == 3
     assert report.pairing == {"start_events": 4, "complete_events": 4, "paired": 3,
@@ -349,20 +349,20 @@ def test_xes_lifecycle_pairs_start_and_complete(store: EventStore, tmp_path: Pat
 
 def test_unreadable_files_give_a_clear_error(store: EventStore, tmp_path: Path) -> None:
     with pytest.raises(ProcmineError, match="no such file"):
-        store.ingest(tmp_path / "missing.csv")
+        ingest_log(store, tmp_path / "missing.csv")
     (tmp_path / "log.doc").write_text("x", encoding="utf-8")
     with pytest.raises(ProcmineError, match=r"unknown file type \.doc"):
-        store.ingest(tmp_path / "log.doc")
+        ingest_log(store, tmp_path / "log.doc")
     (tmp_path / "nocase.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
     with pytest.raises(ProcmineError, match="no column found for case_id, activity, end_time"):
-        store.ingest(tmp_path / "nocase.csv")
+        ingest_log(store, tmp_path / "nocase.csv")
     path = write_csv(tmp_path / "ok.csv", good_rows(3))
     with pytest.raises(ProcmineError, match="NO_SUCH_COLUMN"):
-        store.ingest(path, column_map=ColumnMap(columns={"case_id": "NO_SUCH_COLUMN"}))
+        ingest_log(store, path, column_map=ColumnMap(columns={"case_id": "NO_SUCH_COLUMN"}))
     weird = tmp_path / "weird.csv"
     weird.write_text("case_id,activity,end_time\na,b,not a time\nc,d,never\n", encoding="utf-8")
     with pytest.raises(ProcmineError, match="timestamp_format"):
-        store.ingest(weird)
+        ingest_log(store, weird)
     assert store.is_empty()
 
 
@@ -383,7 +383,7 @@ def test_progress_is_reported_by_phase_and_ends_complete(store: EventStore, tmp_
                                                          baseline: Baseline) -> None:
     calls: list[tuple[str, float]] = []
     path = write_csv(tmp_path / "log.csv", good_rows(2000))
-    store.ingest(path, baseline=baseline, progress=lambda phase, f: calls.append((phase, f)))
+    ingest_log(store, path, baseline=baseline, progress=lambda phase, f: calls.append((phase, f)))
     assert calls[-1] == ("read", 1.0)
     fractions = [f for phase, f in calls if phase == "read"]
     assert all(0.0 <= f <= 1.0 for f in fractions)
@@ -411,11 +411,11 @@ def test_the_typed_csv_pass_stores_what_the_full_path_stores(
 
     monkeypatch.setattr(IngestRun, "_fast_pass", spy)
     typed_store = EventStore(tmp_path / "typed")
-    typed_report = typed_store.ingest(path, baseline=baseline)
+    typed_report = ingest_log(typed_store, path, baseline=baseline)
     assert taken == [True]
     _full_path_only(monkeypatch)
     text_store = EventStore(tmp_path / "text")
-    text_report = text_store.ingest(path, baseline=baseline)
+    text_report = ingest_log(text_store, path, baseline=baseline)
     assert (typed_report.loaded, typed_report.reasons) == (text_report.loaded, {}) == (300, {})
 
     def stored(store: EventStore) -> pd.DataFrame:
@@ -428,7 +428,7 @@ def test_the_typed_csv_pass_stores_what_the_full_path_stores(
 
     pd.testing.assert_frame_equal(stored(typed_store), stored(text_store))
     # the hashes agree, so the full path recognises what the typed pass stored
-    again = typed_store.ingest(path, baseline=baseline)
+    again = ingest_log(typed_store, path, baseline=baseline)
     assert again.reasons == {"already_in_store": 300}
 
 
@@ -439,7 +439,7 @@ def test_a_value_the_typed_reader_rejects_past_the_sample_is_still_read(
     rows[20_050][7] = "1,234.50"  # a thousands separator: not a plain number, yet an amount
     rows[20_060][2] = "2026-09-05 09:00:00+08:00"  # an offset, outside the sampled format
     rows[20_070][3] = "not a time"
-    report = store.ingest(write_csv(tmp_path / "log.csv", rows), baseline=baseline)
+    report = ingest_log(store, write_csv(tmp_path / "log.csv", rows), baseline=baseline)
     assert (report.loaded, report.reasons) == (20_099, {"bad_timestamp": 1})
     q = quarantine(report.quarantine_file)
     assert q[["source_row", "end_time"]].values.tolist() == [["20072", "not a time"]]
@@ -454,9 +454,9 @@ def test_copies_are_found_the_same_by_sorting_and_by_grouping_hashes(
     rows = good_rows(500)
     rows += [list(rows[10]), list(rows[20]), list(rows[10])]
     path = write_csv(tmp_path / "log.csv", rows)
-    sorted_report = EventStore(tmp_path / "sorted").ingest(path, baseline=baseline)
+    sorted_report = ingest_log(EventStore(tmp_path / "sorted"), path, baseline=baseline)
     monkeypatch.setattr(ingest, "SORT_LIMIT", 0)  # DuckDB groups the hashes instead
-    grouped_report = EventStore(tmp_path / "grouped").ingest(path, baseline=baseline)
+    grouped_report = ingest_log(EventStore(tmp_path / "grouped"), path, baseline=baseline)
     for report in (sorted_report, grouped_report):
         assert (report.loaded, report.reasons) == (500, {"duplicate": 3})
         assert sorted(quarantine(report.quarantine_file)["source_row"].astype(int)) == [

@@ -19,6 +19,7 @@ from procmine.analysis.league import LEAGUE_COLUMNS, monthly_league
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.demo import DemoConfig, write_demo_data
+from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
 
 # --------------------------------------------------------------------------------------------------
@@ -31,7 +32,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[EventStore, list[str
     root = tmp_path_factory.mktemp("league")
     result = write_demo_data(root / "demo", DemoConfig(events=100_000, seed=11), fmt="parquet")
     store = EventStore(root / "workspace")
-    store.ingest(result.events_path)
+    ingest_log(store, result.events_path)
     truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
     return store, list(truth["span"]["months"])
 
@@ -70,7 +71,7 @@ def _ingest(store: EventStore, tmp_path: Path, cases: list[dict[str, Any]],
     })
     path = tmp_path / f"log-{month}-{len(list(tmp_path.glob('log-*')))}.parquet"
     pq.write_table(table, path)
-    report = store.ingest(path)
+    report = ingest_log(store, path)
     assert report.loaded == len(cases), report
     return store
 

@@ -25,6 +25,7 @@ from procmine.core.amounts import AMOUNT_BANDS
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.demo import DemoConfig, generate_demo_log
+from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
 
 _HEADER = ("case_id,activity,start_time,end_time,teller_id,branch_id,business_type,amount,"
@@ -66,7 +67,7 @@ def hand_store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
     log = folder / "log.csv"
     log.write_text(_hand_log(), encoding="utf-8")
     store = EventStore(folder / "ws")
-    report = store.ingest(log)
+    report = ingest_log(store, log)
     assert report.loaded == 9 and report.quarantined == 0
     return store
 
@@ -77,7 +78,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
     table, _ = generate_demo_log(DemoConfig(events=40_000, seed=3))
     pq.write_table(table, folder / "events.parquet")
     store = EventStore(folder / "ws")
-    store.ingest(folder / "events.parquet")
+    ingest_log(store, folder / "events.parquet")
     return store
 
 
@@ -223,7 +224,7 @@ def test_median_service_time_equals_pm4py_on_bpi_2012(real_logs: Path, tmp_path:
                                     aggregation_measure="median")
     counts = intervals["concept:name"].value_counts()
     store = EventStore(tmp_path / "ws")
-    store.ingest(path)
+    ingest_log(store, path)
     ours = step_statistics(store, by="bank").set_index("activity")
     assert set(ours.index) == set(theirs) and len(theirs) == 6
     for activity, median in theirs.items():

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
 
 pytestmark = pytest.mark.real_logs
@@ -35,8 +36,8 @@ def test_receipt_xes_and_csv_give_identical_stores(real_logs: Path, tmp_path: Pa
                                                    pm4py_receipt: pd.DataFrame) -> None:
     from_csv = EventStore(tmp_path / "csv")
     from_xes = EventStore(tmp_path / "xes")
-    csv_report = from_csv.ingest(real_logs / "receipt.csv")
-    xes_report = from_xes.ingest(real_logs / "receipt.xes")
+    csv_report = ingest_log(from_csv, real_logs / "receipt.csv")
+    xes_report = ingest_log(from_xes, real_logs / "receipt.xes")
     assert csv_report.read == xes_report.read == len(pm4py_receipt) == 8577
     assert csv_report.loaded == xes_report.loaded == 8577
     assert csv_report.quarantined == xes_report.quarantined == 0
@@ -58,7 +59,7 @@ def test_bpi_2012_pairs_every_start_with_its_complete(real_logs: Path, tmp_path:
     starts = int((log["lifecycle:transition"] == "start").sum())
     completes = int((log["lifecycle:transition"] == "complete").sum())
     store = EventStore(tmp_path / "ws")
-    report = store.ingest(real_logs / "BPI_Challenge_2012_W_Two_TS.xes.gz")
+    report = ingest_log(store, real_logs / "BPI_Challenge_2012_W_Two_TS.xes.gz")
     assert report.read == len(log) == 118_604
     assert report.pairing == {
         "start_events": starts, "complete_events": completes, "paired": starts,
@@ -82,7 +83,7 @@ def test_production_maps_separate_start_and_end_columns(real_logs: Path, tmp_pat
         f"all_varchar = true))) FROM read_csv('{path}', all_varchar = true)"
     ).fetchall()[0]
     store = EventStore(tmp_path / "ws")
-    report = store.ingest(path)
+    report = ingest_log(store, path)
     assert report.mapping["start_time"] == "Start Timestamp"
     assert report.mapping["end_time"] == "Complete Timestamp"
     assert report.read == total == 4953

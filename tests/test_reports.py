@@ -15,6 +15,7 @@ from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.demo import DemoConfig, write_demo_data
+from procmine.ingest.run import ingest_log
 from procmine.reports.league import column_labels, export_league_excel, export_league_html
 from procmine.store.event_store import EventStore
 
@@ -28,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[EventStore, list[str
     root = tmp_path_factory.mktemp("league")
     result = write_demo_data(root / "demo", DemoConfig(events=100_000, seed=11), fmt="parquet")
     store = EventStore(root / "workspace")
-    store.ingest(result.events_path)
+    ingest_log(store, result.events_path)
     truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
     return store, list(truth["span"]["months"])
 

@@ -14,6 +14,7 @@ import pytest
 from procmine.core.baseline import load_baseline
 from procmine.demo import bundled_demo_config
 from procmine.demo.workspace import bundled_demo_log, record_demo_revision
+from procmine.ingest.run import ingest_log
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import (
     coverage_report,
@@ -31,7 +32,7 @@ STORY = bundled_demo_config().revisions[0]
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("sop-links")
-    EventStore(home).ingest(bundled_demo_log(), baseline=BASELINE)
+    ingest_log(EventStore(home), bundled_demo_log(), baseline=BASELINE)
     library = SopLibrary.open(home)
     assert record_demo_revision(library, STORY) is not None
     return home

@@ -25,7 +25,9 @@ from procmine.cli.sop import sop_app
 from procmine.cli.user import user_app
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
-from procmine.io.eventlog import QUARANTINE_REASONS, WARNINGS, load_column_map
+from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
+from procmine.ingest.run import ingest_log
+from procmine.io.eventlog import load_column_map
 from procmine.store.event_store import EventStore
 
 __all__ = ["app", "main"]
@@ -69,8 +71,8 @@ def ingest(
     reports = []
     for path in paths:
         with progress_bar(err.is_terminal and not as_json) as progress:
-            report = store.ingest(path, column_map=column_map, baseline=baseline,
-                                  progress=progress)
+            report = ingest_log(store, path, column_map=column_map, baseline=baseline,
+                                progress=progress)
         reports.append(report)
         if not as_json:
             _print_ingest(report)
@@ -96,8 +98,7 @@ def _print_ingest(report: Any) -> None:
             f"without start, {p['unmatched_start']:,} starts without complete"
         )
     for reason, n in report.reasons.items():
-        text = QUARANTINE_REASONS.get(reason, "a line the CSV reader could not split")
-        out.print(f"  [red]{n:>10,}[/red]  {reason}: {text}")
+        out.print(f"  [red]{n:>10,}[/red]  {reason}: {QUARANTINE_REASONS[reason]}")
     for warning, n in report.warnings.items():
         out.print(f"  [yellow]{n:>10,}[/yellow]  warning {warning}: {WARNINGS[warning]}")
     if report.quarantine_file:

@@ -17,7 +17,7 @@ from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
 from procmine.demo.config import Revision, bundled_demo_config
-from procmine.ingest.run import IngestReport
+from procmine.ingest.run import IngestReport, ingest_log
 from procmine.sop.document import set_front_matter
 from procmine.sop.library import SopLibrary
 from procmine.sop.repository import SopVersion
@@ -59,7 +59,7 @@ def build_demo_workspace(
         if not force:
             return None
         remove_store(store.home)
-    return store.ingest(bundled_demo_log(), baseline=load_baseline())
+    return ingest_log(store, bundled_demo_log(), baseline=load_baseline())
 
 
 def save_upload(name: str, content: bytes, home: str | Path | None = None) -> Path:

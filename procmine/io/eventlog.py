@@ -1,10 +1,9 @@
-"""Reading event logs: formats, encodings, column mapping and the rules rows are checked against.
+"""Reading event logs: formats, encodings and column mapping.
 
 A source file is described by a :class:`SourceSpec` (what it is, how to decode it, which of its
-columns feed which canonical column); ``procmine.store.event_store`` turns it into stored rows in
-one DuckDB
-pass. Nothing here iterates over rows in Python, except the XES and Excel readers, which hand
-DuckDB one Arrow table.
+columns feed which canonical column); ``procmine.ingest`` turns it into stored rows in one DuckDB
+pass, checked against the rules of ``procmine.ingest.rules``. Nothing here iterates over rows in
+Python, except the XES and Excel readers, which hand DuckDB one Arrow table.
 
 Example:
     >>> from procmine.io.eventlog import describe_source
@@ -29,8 +28,6 @@ from procmine.core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 __all__ = [
     "LIFECYCLE",
-    "QUARANTINE_REASONS",
-    "WARNINGS",
     "ColumnMap",
     "SourceSpec",
     "auto_map_columns",
@@ -43,29 +40,6 @@ __all__ = [
 #: Extra, non-canonical roles a column can play during ingest.
 LIFECYCLE: Final = "lifecycle"
 INSTANCE: Final = "instance"
-
-#: Why a row is quarantined, with the sentence the report prints. Order is precedence: a row with
-#: several problems is filed under the first.
-QUARANTINE_REASONS: Final[dict[str, str]] = {
-    "missing_case_id": "the case (transaction) id is empty",
-    "missing_activity": "the activity (step) name is empty",
-    "missing_end_time": "the end (completion) time is empty",
-    "lifecycle_not_used": "lifecycle transition other than start/complete",
-    "unmatched_start": "a start event with no matching complete event",
-    "bad_timestamp": "a timestamp that cannot be read",
-    "bad_amount": "an amount that is not a number",
-    "bad_error_flag": "an error/reversal flag that is not yes/no",
-    "end_before_start": "the step ends before it starts",
-    "unknown_business_type": "a business type that is not in the baseline",
-    "duplicate": "an exact copy of another row of the same file",
-    "already_in_store": "the row is already in the store (ingested before)",
-}
-
-#: Rows that are loaded but worth a look.
-WARNINGS: Final[dict[str, str]] = {
-    "missing_teller": "no teller on the row (loaded with the teller unknown)",
-    "unmatched_complete": "a complete event with no start event (loaded without a start time)",
-}
 
 # Column-name synonyms for auto-detection, most specific first. Names are compared after
 # lower-casing and dropping spaces, dashes and underscores.
@@ -252,7 +226,7 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """One source file, ready for the store to read."""
+    """One source file, ready for ingest to read."""
 
     path: Path
     format: str
@@ -262,7 +236,7 @@ class SourceSpec:
     delimiter: str | None = None
     timestamp_format: str | None = None
     #: For a CSV: the ``read_csv`` call (all columns as text) that the view ``src`` reads,
-    #: there with ``store_rejects``; ingest may read it with some columns typed (``IngestRun``).
+    #: there with ``store_rejects``; ingest may read it with some columns typed (its fast pass).
     csv_reader: str | None = None
 
     def column_for(self, canonical: str) -> str | None:

@@ -1,7 +1,8 @@
 """The event store: canonical rows in Parquet under the workspace, read and written with DuckDB.
 
-Together with ``procmine.ingest.run`` (the ingest pipeline), the one place that builds SQL.
-Layout under the workspace (``PROCMINE_HOME``,
+The store offers its paths, a connection with the ``events`` view, a version for caches, the
+ingest history and reads; ``procmine.ingest`` writes into it (one batch file per ingest, its
+quarantine file, and a line in the history). Layout under the workspace (``PROCMINE_HOME``,
 default ``./workspace``)::
 
     store/events/<batch>.parquet     every record of one ingested file with its check results;
@@ -12,47 +13,30 @@ default ``./workspace``)::
 Example:
     >>> from procmine.store.event_store import EventStore
     >>> store = EventStore("workspace")                      # doctest: +SKIP
-    >>> report = store.ingest("event_logs/demo_events.csv")  # doctest: +SKIP
-    >>> report.read == report.loaded + report.quarantined + report.merged_by_pairing
-    True
+    >>> store.info().events                                  # doctest: +SKIP
+    36120
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
 import shutil
-import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from procmine.core.baseline import Baseline
-from procmine.core.errors import ProcmineError
 from procmine.core.paths import default_home
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
-from procmine.ingest.run import IngestReport, IngestRun, Progress
-from procmine.io.eventlog import (
-    ColumnMap,
-    SourceSpec,
-    describe_source,
-    detect_encoding,
-    source_format,
-)
 
 __all__ = [
     "EventStore",
-    "IngestReport",
     "StoreInfo",
 ]
 
@@ -191,141 +175,21 @@ class EventStore:
                 totals[reason] = totals.get(reason, 0) + int(n)
         return totals
 
-    # -- ingest -------------------------------------------------------------------------------
+    # -- writing (by procmine.ingest) --------------------------------------------------------
 
-    def ingest(
-        self,
-        path: str | Path,
-        column_map: ColumnMap | None = None,
-        baseline: Baseline | None = None,
-        progress: Progress | None = None,
-    ) -> IngestReport:
-        """Validate one event-log file and add its good rows to the store.
+    def batch_file(self, batch_id: str) -> Path:
+        """The Parquet file of one ingest batch (every record, with its check result)."""
+        return self.events_dir / f"{batch_id}.parquet"
 
-        Bad rows go to ``quarantine/<batch>.csv`` with their source row and reason; rows already
-        in the store are not added twice. Raises ProcmineError for a file that cannot be read at
-        all (missing, unknown type, no case/activity/time columns).
-        """
-        source = Path(path)
-        if not source.is_file():
-            raise ProcmineError(f"{source}: no such file")
-        started = time.perf_counter()
-        fmt = source_format(source)
-        batch_id = _batch_id(source)
-        self.events_dir.mkdir(parents=True, exist_ok=True)
-        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
-        con = self.connect()
-        try:
-            with self._registered_source(con, source, fmt, column_map, progress) as spec:
-                report = IngestRun(self, con, spec, batch_id, baseline, progress).run()
-        finally:
-            con.close()
-        report.seconds = round(time.perf_counter() - started, 3)
-        report.ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
-        if not report.reconciles:  # pragma: no cover - a bug, never a user error
-            raise AssertionError(f"ingest counts do not reconcile: {report}")
+    def quarantine_file(self, batch_id: str) -> Path:
+        """The quarantine CSV of one ingest batch."""
+        return self.quarantine_dir / f"{batch_id}.csv"
+
+    def record_batch(self, record: Mapping[str, Any]) -> None:
+        """Add one ingest to the history (``batches.jsonl``)."""
+        self.batches_file.parent.mkdir(parents=True, exist_ok=True)
         with self.batches_file.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
-        return report
-
-    @contextmanager
-    def _registered_source(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        source: Path,
-        fmt: str,
-        column_map: ColumnMap | None,
-        progress: Progress | None,
-    ) -> Iterator[SourceSpec]:
-        """Define the view ``src`` (all text columns, plus ``_row`` where the reader gives it)."""
-        cleanup: list[Path] = []
-        try:
-            if fmt == "csv":
-                encoding = (
-                    column_map.encoding if column_map and column_map.encoding
-                    else detect_encoding(source)
-                )
-                csv_path = source
-                if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
-                    csv_path = self._transcode(source, encoding, progress)
-                    cleanup.append(csv_path)
-                delim = column_map.delimiter if column_map and column_map.delimiter else None
-                options = ["all_varchar = true", "header = true", "strict_mode = true"]
-                if delim:
-                    options.append(f"delim = {_lit(delim)}")
-                reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"
-                try:
-                    # Lines the reader cannot split are kept in reject_errors (malformed_line).
-                    con.execute(
-                        f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)"
-                    )
-                    names = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
-                except duckdb.Error as exc:
-                    raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
-                spec = replace(
-                    describe_source(source, names, column_map, fmt=fmt, encoding=encoding,
-                                    delimiter=delim),
-                    csv_reader=reader,
-                )
-            elif fmt == "parquet":
-                try:
-                    names = con.sql(f"SELECT * FROM read_parquet({_lit(str(source))})").columns
-                    cols = ", ".join(f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names)
-                    con.execute(
-                        f"CREATE VIEW src AS SELECT file_row_number + 1 AS _row, {cols} "
-                        f"FROM read_parquet({_lit(str(source))}, file_row_number = true)"
-                    )
-                except duckdb.Error as exc:
-                    raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
-                spec = describe_source(source, names, column_map, fmt=fmt)
-            else:
-                table = self._read_table(source, fmt, progress)
-                con.register("src_arrow", table)
-                con.execute("CREATE VIEW src AS SELECT * FROM src_arrow")
-                names = [n for n in table.column_names if n != "_row"]
-                spec = describe_source(source, names, column_map, fmt=fmt)
-            yield spec
-        finally:
-            for path in cleanup:
-                path.unlink(missing_ok=True)
-
-    def _transcode(self, source: Path, encoding: str, progress: Progress | None) -> Path:
-        """Re-encode a CSV as UTF-8 in a stream (GB18030 exports of core-banking systems)."""
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        target = self.tmp_dir / f"{uuid.uuid4().hex}.csv"
-        total = max(source.stat().st_size, 1)
-        done = 0
-        try:
-            with source.open("rb") as raw, target.open("w", encoding="utf-8") as out:
-                decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-                while chunk := raw.read(1 << 22):
-                    out.write(decoder.decode(chunk))
-                    done += len(chunk)
-                    if progress:
-                        progress("decode", done / total)
-                out.write(decoder.decode(b"", final=True))
-        except UnicodeDecodeError as exc:
-            target.unlink(missing_ok=True)
-            raise ProcmineError(
-                f"{source}: byte {done + exc.start} is not valid {encoding}; check the encoding "
-                "in the mapping file"
-            ) from None
-        return target
-
-    @staticmethod
-    def _read_table(source: Path, fmt: str, progress: Progress | None) -> pa.Table:
-        if fmt == "xes":
-            from procmine.io.xes import read_xes_table
-
-            result = read_xes_table(
-                source, progress=(lambda f: progress("read", f)) if progress else None
-            )
-            return result.table
-        if fmt == "xlsx":
-            from procmine.io.excel import read_excel_table
-
-            return read_excel_table(source)
-        raise ProcmineError(f"{source}: unsupported format {fmt}")  # pragma: no cover
+            fh.write(json.dumps(dict(record), ensure_ascii=False) + "\n")
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -336,12 +200,6 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
     return con
-
-
-def _batch_id(source: Path) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    digest = hashlib.sha1(f"{source.resolve()}|{time.time_ns()}".encode()).hexdigest()[:8]
-    return f"{stamp}-{digest}"
 
 
 def remove_store(home: str | Path) -> None:

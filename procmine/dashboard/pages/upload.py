@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from procmine import ProcmineError, load_column_map, save_upload
+from procmine import ProcmineError, ingest_log, load_column_map, save_upload
 from procmine.dashboard import data, session
 from procmine.dashboard.components import columns
 from procmine.dashboard.session import tr
@@ -38,8 +38,8 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                 text = tr("upload.progress", file=name, phase=tr(f"upload.phase.{phase}"))
                 bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
-            report = store.ingest(path, column_map=column_map, baseline=data.baseline(),
-                                  progress=progress)
+            report = ingest_log(store, path, column_map=column_map, baseline=data.baseline(),
+                                progress=progress)
             bar.progress(1.0, text=tr("upload.done", file=upload.name, read=f"{report.read:,}",
                                       loaded=f"{report.loaded:,}",
                                       quarantined=f"{report.quarantined:,}"))

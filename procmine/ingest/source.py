@@ -1,0 +1,145 @@
+"""The source of an ingest: one file as the DuckDB view ``src``, every column as text.
+
+A CSV is read by DuckDB's reader (``all_varchar``, strict, lines it cannot split kept in
+``reject_errors``); one that is not UTF-8 (GB18030 exports of core-banking systems) is first
+re-encoded in a stream into the workspace's ``tmp/``. Parquet is read by DuckDB with each
+column cast to text and the record number as ``_row``. XES and Excel are read in Python into
+one Arrow table of strings (:mod:`procmine.io.xes`, :mod:`procmine.io.excel`) that DuckDB
+scans. The columns' roles come from :func:`procmine.io.eventlog.describe_source`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from procmine.core.errors import ProcmineError
+from procmine.core.progress import Progress
+from procmine.core.sql import lit as _lit
+from procmine.core.sql import quote as _q
+from procmine.io.eventlog import ColumnMap, SourceSpec, describe_source, detect_encoding
+from procmine.io.excel import read_excel_table
+from procmine.io.xes import read_xes_table
+
+__all__ = ["registered_source", "transcode"]
+
+
+@contextmanager
+def registered_source(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    fmt: str,
+    column_map: ColumnMap | None,
+    tmp_dir: Path,
+    progress: Progress | None = None,
+) -> Iterator[SourceSpec]:
+    """Define the view ``src`` (all text columns, plus ``_row`` where the reader gives it)
+    and describe it; a transcoded copy in ``tmp_dir`` is removed on leaving."""
+    cleanup: list[Path] = []
+    try:
+        if fmt == "csv":
+            yield _csv_source(con, source, column_map, tmp_dir, progress, cleanup)
+        elif fmt == "parquet":
+            yield _parquet_source(con, source, column_map)
+        else:
+            table = _read_table(source, fmt, progress)
+            con.register("src_arrow", table)
+            con.execute("CREATE VIEW src AS SELECT * FROM src_arrow")
+            names = [n for n in table.column_names if n != "_row"]
+            yield describe_source(source, names, column_map, fmt=fmt)
+    finally:
+        for path in cleanup:
+            path.unlink(missing_ok=True)
+
+
+def _csv_source(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    column_map: ColumnMap | None,
+    tmp_dir: Path,
+    progress: Progress | None,
+    cleanup: list[Path],
+) -> SourceSpec:
+    encoding = (
+        column_map.encoding if column_map and column_map.encoding
+        else detect_encoding(source)
+    )
+    csv_path = source
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        csv_path = transcode(source, encoding, tmp_dir, progress)
+        cleanup.append(csv_path)
+    delim = column_map.delimiter if column_map and column_map.delimiter else None
+    options = ["all_varchar = true", "header = true", "strict_mode = true"]
+    if delim:
+        options.append(f"delim = {_lit(delim)}")
+    reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"
+    try:
+        # Lines the reader cannot split are kept in reject_errors (malformed_line).
+        con.execute(f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)")
+        names = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
+    except duckdb.Error as exc:
+        raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
+    return replace(
+        describe_source(source, names, column_map, fmt="csv", encoding=encoding,
+                        delimiter=delim),
+        csv_reader=reader,
+    )
+
+
+def _parquet_source(
+    con: duckdb.DuckDBPyConnection, source: Path, column_map: ColumnMap | None
+) -> SourceSpec:
+    try:
+        names = con.sql(f"SELECT * FROM read_parquet({_lit(str(source))})").columns
+        cols = ", ".join(f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names)
+        con.execute(
+            f"CREATE VIEW src AS SELECT file_row_number + 1 AS _row, {cols} "
+            f"FROM read_parquet({_lit(str(source))}, file_row_number = true)"
+        )
+    except duckdb.Error as exc:
+        raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
+    return describe_source(source, names, column_map, fmt="parquet")
+
+
+def transcode(
+    source: Path, encoding: str, tmp_dir: Path, progress: Progress | None = None
+) -> Path:
+    """Re-encode a CSV as UTF-8 in a stream, into a new file in ``tmp_dir``."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    target = tmp_dir / f"{uuid.uuid4().hex}.csv"
+    total = max(source.stat().st_size, 1)
+    done = 0
+    try:
+        with source.open("rb") as raw, target.open("w", encoding="utf-8") as out:
+            decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+            while chunk := raw.read(1 << 22):
+                out.write(decoder.decode(chunk))
+                done += len(chunk)
+                if progress:
+                    progress("decode", done / total)
+            out.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        target.unlink(missing_ok=True)
+        raise ProcmineError(
+            f"{source}: byte {done + exc.start} is not valid {encoding}; check the encoding "
+            "in the mapping file"
+        ) from None
+    return target
+
+
+def _read_table(source: Path, fmt: str, progress: Progress | None) -> pa.Table:
+    if fmt == "xes":
+        result = read_xes_table(
+            source, progress=(lambda f: progress("read", f)) if progress else None
+        )
+        return result.table
+    if fmt == "xlsx":
+        return read_excel_table(source)
+    raise ProcmineError(f"{source}: unsupported format {fmt}")  # pragma: no cover
