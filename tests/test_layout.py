@@ -100,3 +100,133 @@ def test_every_public_name_is_importable() -> None:
 
     for name in procmine.__all__:
         assert getattr(procmine, name) is not None
+
+
+# -- the rooms ---------------------------------------------------------------------------------
+
+PACKAGE = REPO / "procmine"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every procmine module ``path`` imports, at any level (type-checking imports included: a
+    cycle of annotations is still a cycle of ideas)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("procmine"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                and node.module.startswith("procmine"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return found
+
+
+def _room(module: str) -> str:
+    """The package a module lives in: ``procmine.sop.timeline`` -> ``sop``; the facade is
+    ``procmine``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "procmine"
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+ROOMS = sorted({_room(m) for m in MODULES} - {"procmine"})
+
+
+def _room_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {room: set() for room in [*ROOMS, "procmine"]}
+    for module, path in MODULES.items():
+        for target in _imports(path):
+            # ``from procmine.x import y``: y may be a module or a name; either way the room is x's
+            room = _room(target) if target.split(".")[1:2] != [] else "procmine"
+            if room in graph and room != _room(module):
+                graph[_room(module)].add(room)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_rooms_are_the_designed_packages() -> None:
+    assert set(ROOMS) >= {"core", "io", "ingest", "store", "analysis", "sop", "reports", "app",
+                          "demo", "cli", "dashboard"}
+    # no module is left flat beside the facade
+    flat = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert flat == []
+
+
+def test_no_import_cycle_between_packages() -> None:
+    assert _cycle(_room_graph()) is None
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_core_imports_no_other_room_and_the_library_no_front_end() -> None:
+    graph = _room_graph()
+    assert graph["core"] == set()
+    for room in ROOMS:
+        if room not in ("cli", "dashboard"):
+            assert not graph[room] & {"cli", "dashboard", "procmine"}, room
+    # the facade sits between the library and the front ends
+    assert not graph["procmine"] & {"cli", "dashboard"}
+
+
+def test_only_the_store_opens_a_duckdb_connection() -> None:
+    offenders = []
+    for module, path in MODULES.items():
+        if _room(module) == "store":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "connect" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "duckdb"):
+                offenders.append(module)
+    assert offenders == []
+
+
+def test_modules_and_functions_stay_small() -> None:
+    """At most 600 lines a module and 80 a function; SQL text and data tables are not counted
+    (a module-level string constant or a literal table is data)."""
+    big_modules, big_functions = [], []
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        data = sum(node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                   for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
+                   and isinstance(node.value, ast.Constant | ast.Dict | ast.Tuple | ast.JoinedStr
+                                  | ast.BinOp | ast.List | ast.Call))
+        if len(path.read_text(encoding="utf-8").splitlines()) - data > 600:
+            big_modules.append(module)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                if length > 80:
+                    big_functions.append(f"{module}.{node.name} ({length})")
+    assert big_modules == [] and big_functions == []
