@@ -48,9 +48,9 @@ branch's and the bank's. The result types (:class:`~procmine.analysis.findings.F
 Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
     >>> findings = find_bottlenecks(store, baseline)
-    >>> print(findings[0].summary)
-    Teller 0401 (B04), P17 Enter transaction: median 95 s vs 34 s reference (2.8x) over 5,263
-    cases; costs 61 teller hours a month
+    >>> print(findings[0].summary)  # doctest: +NORMALIZE_WHITESPACE
+    Teller 0102 (B01), P18 Enter transaction: median 100 s vs 32 s reference (3.1x) over 119
+    cases; costs 1.3 teller hours a month
 """
 
 from __future__ import annotations
@@ -400,8 +400,8 @@ def find_bottlenecks(
 
     Example:
         >>> found = find_bottlenecks(store, baseline, month="2026-10")
-        >>> [f.scope for f in found][:2]
-        ['branch', 'teller']
+        >>> [(f.scope, f.teller_id, f.activity) for f in found[:2]]
+        [('teller', '0102', 'Enter transaction'), ('teller', '0406', 'Enter transaction')]
     """
     _check_arguments(ratio, min_cases, q)
     filters = month_filters(month)

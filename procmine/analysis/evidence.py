@@ -11,9 +11,12 @@ shows whether the step is getting better). A branch finding also lists its telle
 branch and the bank, for the drill-down's distribution chart.
 
 Example:
+    >>> from procmine.analysis.bottlenecks import find_bottlenecks
+    >>> from procmine.analysis.evidence import explain_findings
+    >>> findings = find_bottlenecks(store, baseline)
     >>> evidence = explain_findings(store, findings[:3])
     >>> evidence[0]["rework"]
-    {'group_rate': 0.004, 'branch_rate': 0.003, 'bank_rate': 0.003}
+    {'group_rate': 0.0084, 'branch_rate': 0.0041, 'bank_rate': 0.005}
 """
 
 from __future__ import annotations
@@ -64,9 +67,10 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     ``engine`` and ``progress`` (phase "evidence") as in :func:`find_bottlenecks`.
 
     Example:
-        >>> evidence = explain_findings(store, findings[:3])
+        >>> from procmine.analysis.bottlenecks import find_bottlenecks
+        >>> evidence = explain_findings(store, find_bottlenecks(store, baseline)[:3])
         >>> evidence[0]["rework"]
-        {'group_rate': 0.004, 'branch_rate': 0.003, 'bank_rate': 0.003}
+        {'group_rate': 0.0084, 'branch_rate': 0.0041, 'bank_rate': 0.005}
     """
     if not findings:
         return []

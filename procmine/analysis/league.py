@@ -39,7 +39,9 @@ The method's fitted values are in ``league.attrs["method"]``.
 Example:
     >>> from procmine.analysis.league import monthly_league
     >>> league = monthly_league(store, baseline, "2026-10")
-    >>> league.loc[0, ["teller_id", "speed_index_shrunk", "rank_overall"]]
+    >>> top = league.loc[0]
+    >>> top["teller_id"], round(float(top["speed_index_shrunk"]), 2), int(top["rank_overall"])
+    ('0403', 1.07, 1)
 """
 
 from __future__ import annotations
@@ -350,6 +352,7 @@ def league_records(league: pd.DataFrame,
     """The league as JSON-ready records (NaN and NA as None).
 
     Example:
+        >>> league = monthly_league(store, baseline, "2026-10")
         >>> league_records(league)[0]["rank_overall"]
         1
     """

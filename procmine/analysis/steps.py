@@ -14,9 +14,9 @@ type and month. The SQL is the same on every engine.
 
 Example:
     >>> from procmine.analysis.steps import StepData
-    >>> with StepData(store, baseline) as data:                       # doctest: +SKIP
+    >>> with StepData(store, baseline) as data:
     ...     bank = data.statistics("bank")
-    >>> bank.columns[:4].tolist()                                     # doctest: +SKIP
+    >>> bank.columns[:4].tolist()
     ['business_type', 'activity', 'count', 'median_seconds']
 """
 
@@ -192,8 +192,10 @@ class StepData:
     (quantiles to their last bits).
 
     Example:
-        >>> with StepData(store, baseline) as data:                       # doctest: +SKIP
+        >>> with StepData(store, baseline) as data:
         ...     tellers = data.statistics("teller", with_share=False)
+        >>> tellers.columns[:4].tolist()
+        ['teller_id', 'branch_id', 'business_type', 'activity']
     """
 
     def __init__(self, store: EventStore, baseline: Baseline | None = None,

@@ -18,12 +18,15 @@ The phases live next door: the source view (:mod:`~procmine.ingest.source`), typ
 file (:mod:`~procmine.ingest.quarantine`). This module runs them in order.
 
 Example:
+    >>> from pathlib import Path
     >>> from procmine.ingest.run import ingest_log
     >>> from procmine.store.event_store import EventStore
-    >>> store = EventStore("workspace")                      # doctest: +SKIP
-    >>> report = ingest_log(store, "event_logs/demo_events.csv")  # doctest: +SKIP
-    >>> report.reconciles                                    # doctest: +SKIP
-    True
+    >>> _ = Path("log.csv").write_text("case_id,activity,end_time\\n"
+    ...     "C1,Open,2026-10-01 09:00:05\\nC1,Close,2026-10-01 09:02:00\\n"
+    ...     ",Open,2026-10-01 09:03:00\\n")
+    >>> report = ingest_log(EventStore("ws"), "log.csv")
+    >>> report.read, report.loaded, report.quarantined, report.reasons, report.reconciles
+    (3, 2, 1, {'missing_case_id': 1}, True)
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ Python, except the XES and Excel readers, which hand DuckDB one Arrow table.
 
 Example:
     >>> from procmine.io.eventlog import describe_source
-    >>> spec = describe_source("event_logs/demo.csv")     # doctest: +SKIP
-    >>> spec.mapping["case_id"]                            # doctest: +SKIP
-    'case_id'
+    >>> spec = describe_source("log.csv", ["Case ID", "Activity", "Timestamp", "Teller"])
+    >>> spec.mapping["case_id"], spec.mapping["teller_id"], spec.format
+    ('Case ID', 'Teller', 'csv')
 """
 
 from __future__ import annotations

@@ -30,8 +30,13 @@ def _text(value: object) -> str | None:
 def read_excel_table(path: str | Path, sheet: int | str = 0) -> pa.Table:
     """The first (or named) sheet of a workbook; first row is the header, ``_row`` the sheet row.
 
-    Example:
-        >>> table = read_excel_table("log.xlsx")    # doctest: +SKIP
+    Example (a two-row workbook written first; cells come back as text):
+        >>> import pandas as pd
+        >>> pd.DataFrame({"case_id": ["C1", "C1"], "amount": [250.0, 99.5]}).to_excel(
+        ...     "log.xlsx", index=False)
+        >>> table = read_excel_table("log.xlsx")
+        >>> table.to_pydict()
+        {'_row': [2, 3], 'case_id': ['C1', 'C1'], 'amount': ['250', '99.5']}
     """
     from python_calamine import CalamineWorkbook
 

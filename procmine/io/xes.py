@@ -31,12 +31,17 @@ parser-target reader that yields the same table.
 
 Example::
 
+    >>> from pathlib import Path
     >>> from procmine.io.xes import read_xes_table
-    >>> result = read_xes_table("BPI_Challenge_2012_W_Two_TS.xes.gz")  # doctest: +SKIP
-    >>> result.traces, result.events                                   # doctest: +SKIP
-    (8616, 118604)
-    >>> result.table.column_names[:3]                                  # doctest: +SKIP
-    ['_row', 'case:concept:name', 'case:variant']
+    >>> _ = Path("tiny.xes").write_text(
+    ...     '<log><trace><string key="concept:name" value="C1"/>'
+    ...     '<event><string key="concept:name" value="Open"/></event>'
+    ...     '<event><string key="concept:name" value="Close"/></event></trace></log>')
+    >>> result = read_xes_table("tiny.xes")
+    >>> result.traces, result.events
+    (1, 2)
+    >>> result.table.column_names
+    ['_row', 'case:concept:name', 'concept:name']
 """
 
 from __future__ import annotations
@@ -109,10 +114,14 @@ def read_xes_table(
 
     Example::
 
-        >>> res = read_xes_table("receipt.xes")            # doctest: +SKIP
-        >>> res.events, res.traces                          # doctest: +SKIP
-        (8577, 1434)
-        >>> res.table.column("concept:name")[0].as_py()     # doctest: +SKIP
+        >>> import gzip
+        >>> with gzip.open("receipt.xes.gz", "wt") as out:
+        ...     _ = out.write('<log><trace><event><string key="concept:name" '
+        ...                   'value="Confirmation of receipt"/></event></trace></log>')
+        >>> res = read_xes_table("receipt.xes.gz")
+        >>> res.events, res.traces
+        (1, 1)
+        >>> res.table.column("concept:name")[0].as_py()
         'Confirmation of receipt'
     """
     p = Path(path)

@@ -12,9 +12,10 @@ default ``./workspace``)::
 
 Example:
     >>> from procmine.store.event_store import EventStore
-    >>> store = EventStore("workspace")                      # doctest: +SKIP
-    >>> store.info().events                                  # doctest: +SKIP
-    36120
+    >>> store = EventStore(home)
+    >>> info = store.info()
+    >>> info.events, info.branches, info.tellers
+    (199839, 6, 48)
 """
 
 from __future__ import annotations

@@ -18,10 +18,15 @@ once (Spark temporary views under unique names). A table made from a SELECT
 materialised table, without the memory. Results come back typed as DuckDB's ``.df()`` types
 them (decimals as float64, nullable integers and booleans where there are NULLs).
 
-Example:
-    >>> from procmine.store.spark import SparkEngine
-    >>> with SparkEngine(store) as engine:                                 # doctest: +SKIP
-    ...     engine.query("SELECT count(*) AS n FROM events").loc[0, "n"]
+Example (``SparkEngine(store)``, or ``get_engine("spark", store)``, answers the DuckDB
+engine's query below with the same count; constructing it starts Spark, so the example shows
+DuckDB and the translation each Spark query goes through):
+    >>> from procmine.store.engine import get_engine
+    >>> from procmine.store.spark_sql import to_spark_sql
+    >>> int(get_engine("duckdb", store).query("SELECT count(*) AS n FROM events").loc[0, "n"])
+    199839
+    >>> to_spark_sql("SELECT median(x) AS m FROM t")
+    'SELECT PERCENTILE(x, 0.5) AS m FROM t'
 """
 
 from __future__ import annotations
@@ -97,9 +102,14 @@ class SparkEngine:
     reason. It follows the store: a new ingest is seen by the next query. ``conf`` adds or
     overrides Spark settings (e.g. ``spark.driver.memory``) when this engine starts Spark.
 
-    Example:
-        >>> with SparkEngine(store) as engine:                                 # doctest: +SKIP
-        ...     engine.query("SELECT count(*) AS n FROM events").loc[0, "n"]
+    Example (``with SparkEngine(store) as engine:`` runs the same query with the same result;
+    it starts Spark, so the example shows the DuckDB engine):
+        >>> from procmine.store.engine import DuckDBEngine
+        >>> with DuckDBEngine(store) as engine:
+        ...     int(engine.query("SELECT count(*) AS n FROM events").loc[0, "n"])
+        199839
+        >>> SparkEngine.name
+        'spark'
     """
 
     name = "spark"
