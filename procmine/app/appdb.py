@@ -238,8 +238,10 @@ def session_for(home: Path | None = None, url: str | None = None) -> Iterator[Se
     Objects stay readable after the block (``expire_on_commit=False``).
 
     Example:
-        >>> with session_for(home) as session:
+        >>> with session_for(Path("ws")) as session:  # a workspace of its own
         ...     record_audit(session, "ops", "user.add", "role operations")
+        >>> [(e.username, e.action) for e in list_audit(Path("ws"))]
+        [('ops', 'user.add')]
     """
     with Session(engine_for(home, url), expire_on_commit=False) as session, session.begin():
         yield session
@@ -265,8 +267,10 @@ def list_audit(
     """The newest audit rows first, optionally of one user and/or one action.
 
     Example:
-        >>> [e.action for e in list_audit(home, username="ops", limit=2)]
-        ['auth.sign_in', 'user.add']
+        >>> [e.detail for e in list_audit(home, username="ops", action="user.add")]
+        ['role operations; by seed-demo']
+        >>> [(e.username, e.detail[:11]) for e in list_audit(home, action="sop.approve")]
+        [('reviewer2', 'SOP-P18 3.0')]
     """
     query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
     if username is not None:

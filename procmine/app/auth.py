@@ -12,10 +12,12 @@ every sign-in, successful or not, writes an audit row. A real workspace starts w
 ``seed_demo_users`` adds one per role for the demo.
 
 Example:
+    >>> from pathlib import Path
     >>> from procmine.app.auth import add_user, authenticate
-    >>> add_user("li.na", "s3cret-pass", "reviewer", review_group="accounting-and-cash")
+    >>> ws = Path("ws")  # a workspace of its own
+    >>> add_user("li.na", "s3cret-pass", "reviewer", review_group="accounting-and-cash", home=ws)
     User(username='li.na', role='reviewer', ...)
-    >>> authenticate("li.na", "s3cret-pass").role
+    >>> authenticate("li.na", "s3cret-pass", home=ws).role
     'reviewer'
 """
 
@@ -194,7 +196,9 @@ def add_user(
     group, or a password shorter than 8 characters.
 
     Example:
-        >>> add_user("wang.fang", "teller-pass-1", "teller", teller_id="0103", branch_id="B02")
+        >>> ws = Path("ws")  # a workspace of its own
+        >>> add_user("wang.fang", "teller-pass-1", "teller", teller_id="0103", branch_id="B02",
+        ...          home=ws)
         User(username='wang.fang', role='teller', ..., teller_id='0103', branch_id='B02', ...)
     """
     name = _check_username(username)
@@ -253,7 +257,10 @@ def set_role(
     """Give a user another role (a reviewer needs ``review_group``; other roles drop theirs).
 
     Example:
-        >>> set_role("wang.fang", "reviewer", review_group="domestic-settlement").role
+        >>> ws = Path("ws")  # a workspace of its own
+        >>> add_user("wang.fang", "teller-pass-1", "teller", teller_id="0103", home=ws).role
+        'teller'
+        >>> set_role("wang.fang", "reviewer", review_group="domestic-settlement", home=ws).role
         'reviewer'
     """
     _check_role(role, review_group)
@@ -333,9 +340,10 @@ def seed_demo_users(home: Path | None = None) -> list[User]:
     created.
 
     Example:
-        >>> [u.username for u in seed_demo_users()]
+        >>> ws = Path("ws")  # a workspace of its own (the demo workspace has them already)
+        >>> [u.username for u in seed_demo_users(ws)]
         ['ops', 'reviewer', 'trainer', 'teller', 'reviewer2', 'settlement']
-        >>> seed_demo_users()
+        >>> seed_demo_users(ws)
         []
     """
     demo: list[tuple[str, str, dict[str, str]]] = [

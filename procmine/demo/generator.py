@@ -193,9 +193,7 @@ def write_demo_data(
     read ``YYYY-MM-DD HH:MM:SS.fff``; text values are quoted, so "0103" stays text.
 
     Example:
-        >>> import tempfile
-        >>> out = Path(tempfile.mkdtemp())
-        >>> result = write_demo_data(out, DemoConfig(events=5_000))
+        >>> result = write_demo_data(Path("demo"), DemoConfig(events=5_000))
         >>> result.events_path.name, result.truth_path.name
         ('events.csv', 'truth.json')
     """
@@ -211,8 +209,7 @@ def write_bundled_demo(
     wrote it (:data:`BUNDLED_DEMO_COMMAND`, run from the repository's root).
 
     Example:
-        >>> import tempfile
-        >>> result = write_bundled_demo(Path(tempfile.mkdtemp()))
+        >>> result = write_bundled_demo(Path("demo"))
         >>> result.events_path.name, result.truth_path.name, result.events
         ('demo_events.parquet', 'demo_truth.json', 199839)
     """

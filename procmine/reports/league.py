@@ -15,9 +15,13 @@ shrunk toward the bank, the large-amount allowances of the month) in notes below
   browser).
 
 Example:
+    >>> from procmine.analysis.league import monthly_league
     >>> from procmine.reports.league import export_league_excel, export_league_html
+    >>> league = monthly_league(store, baseline, "2026-10")
     >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")
     PosixPath('league-2026-10.xlsx')
+    >>> export_league_html(league, "league-2026-10.html", "2026-10", "en")
+    PosixPath('league-2026-10.html')
 """
 
 from __future__ import annotations
@@ -178,8 +182,13 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
     a colour scale on the speed indexes, and the method in notes below the table.
 
     Example:
+        >>> from openpyxl import load_workbook
+        >>> from procmine.analysis.league import monthly_league
+        >>> league = monthly_league(store, baseline, "2026-10")
         >>> export_league_excel(league, "league-2026-10.xlsx", lang="en")
         PosixPath('league-2026-10.xlsx')
+        >>> load_workbook("league-2026-10.xlsx").sheetnames
+        ['All branches', 'B01', 'B02', 'B03', 'B04', 'B05', 'B06']
     """
     from openpyxl import Workbook
     from openpyxl.formatting.rule import ColorScaleRule
@@ -333,8 +342,11 @@ def export_league_html(league: pd.DataFrame, path: str | Path, month: str | None
     No external assets: the styles are inline, so the page prints the same offline.
 
     Example:
-        >>> export_league_html(league, "league-2026-10.html", "2026-10", "en")
-        PosixPath('league-2026-10.html')
+        >>> from procmine.analysis.league import monthly_league
+        >>> league = monthly_league(store, baseline, "2026-10")
+        >>> page = export_league_html(league, "league-2026-10.html", "2026-10", "en")
+        >>> page.read_text(encoding="utf-8").count("<table")  # the bank, then six branches
+        7
     """
     lang = normalize_language(lang)
     target = Path(path)

@@ -11,7 +11,8 @@ for their business type in the store's logs. Every issue names its file, line an
 
 Example:
     >>> from procmine.sop.lint import lint_sops
-    >>> [i.message for i in lint_sops("sops", load_baseline()).errors]
+    >>> from procmine.sop.repository import bundled_sops_dir
+    >>> [i.message for i in lint_sops(bundled_sops_dir(), baseline).errors]
     []
 """
 
@@ -88,7 +89,7 @@ def lint_sops(
     ``texts`` lints these file texts (name -> text) instead of reading the folder.
 
     Example:
-        >>> report = lint_sops("sops", load_baseline())
+        >>> report = lint_sops(library.root, baseline)
         >>> report.ok
         True
     """

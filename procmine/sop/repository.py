@@ -13,9 +13,11 @@ A text refused by a conflict is kept as a commit of its own on
 thread lock and a file lock beside the working copy (:func:`locked`).
 
 Example:
-    >>> repository = SopRepository(SopRepository.create("workspace"))
+    >>> repository = SopRepository(SopRepository.create(home))
     >>> repository.history("SOP-P17")[0].action
     'seed'
+    >>> [v.action for v in repository.history("SOP-P18")]
+    ['approve', 'submit', 'save', 'seed']
 """
 
 from __future__ import annotations

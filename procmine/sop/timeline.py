@@ -12,8 +12,12 @@ timeline (nothing is in force from then until a later approval). The library's
 standard a past transaction is judged against are the same version.
 
 Example:
-    >>> versions = approved_versions(repository.history("SOP-P18"))
+    >>> versions = approved_versions(library.history("SOP-P18"))
+    >>> [v.sop.version for v in versions]
+    ['2.0', '3.0']
     >>> in_force(versions, date(2026, 10, 1), "B01").sop.version
+    '3.0'
+    >>> in_force(versions, date(2026, 10, 1), "B04").sop.version
     '2.0'
 """
 

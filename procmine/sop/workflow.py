@@ -18,7 +18,12 @@ touch different lines, and otherwise the save is refused with both texts (:class
 and the refused text kept on a ref of its own (``refs/procmine/conflicts/...``).
 
 Example:
+    >>> root = SopRepository.create(Path.cwd() / "ws")  # a library of its own, seeded
     >>> workflow = SopWorkflow(SopRepository(root), audit_home=None)
+    >>> me = Editor("li.na", "reviewer", "accounting-and-cash")
+    >>> text = workflow.repository.current("SOP-P17").sop.text + "\\nRead the amount back.\\n"
+    >>> workflow.save("SOP-P17", text, user=me, note="Read the amount back").version.sop.version
+    '2.2'
     >>> workflow.submit("SOP-P17", user=me).sop.status
     'in_review'
 """
@@ -310,8 +315,9 @@ def bump_version(previous: Sop | None, new: Sop) -> str:
     the steps changed, a minor one otherwise; "1.0" for a first version.
 
     Example:
-        >>> bump_version(None, sop)
-        '1.0'
+        >>> sop = library.current("SOP-P17").sop
+        >>> sop.version, bump_version(None, sop), bump_version(sop, sop)
+        ('2.1', '1.0', '2.2')
     """
     if previous is None:
         return "1.0"
