@@ -92,6 +92,27 @@ def test_seeded_library_is_a_git_repository_with_one_commit(library: SopLibrary)
     assert len(SopLibrary.open(library.root.parent, seed=library.root).history("SOP-P17")) == 1
 
 
+def test_a_library_under_a_relative_home_is_seeded_and_takes_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``procmine`` run with the default home ``./workspace`` (no PROCMINE_HOME) opens the
+    library by a relative path; the seed and later commits still hold the files."""
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "SOP-P17.md").write_text(SOP_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROCMINE_HOME", raising=False)
+    library = SopLibrary.open(seed=seed)
+    assert library.root == tmp_path / "workspace" / "sops"
+    assert library.ids() == ["SOP-P17"]
+    head = library.current("SOP-P17")
+    text = (library.root / "SOP-P17.md").read_text(encoding="utf-8")
+    changed = _edit(text, "唱收唱付", "唱收唱付，复点一遍")
+    library.save("SOP-P17", changed, user=ALICE, note="Recount once", base=head.commit)
+    assert [v.action for v in SopLibrary.open("workspace").history("SOP-P17")] == ["save",
+                                                                                    "seed"]
+
+
 def test_a_change_is_a_commit_with_author_and_note(library: SopLibrary) -> None:
     head = library.current("SOP-P17")
     text = _edit(head.sop.text, "当面点清，唱收唱付。", "当面点清，唱收唱付，大额券别分开清点。")

@@ -99,7 +99,9 @@ class SopRepository:
     """The git working copy of an SOP library: reading versions, writing commits."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        # absolute, because dulwich takes the paths it adds and commits relative to the
+        # process's folder (a relative root seeded an empty library)
+        self.root = Path(root).resolve()
         if not (self.root / ".git").exists():
             raise ProcmineError(f"{self.root} is not an SOP library (no git repository)")
         self._parsed: dict[bytes, Sop] = {}
@@ -108,7 +110,7 @@ class SopRepository:
     def create(home: str | Path | None = None, *, seed: str | Path | None = None) -> Path:
         """The root of a workspace's library (``home/sops``), created and seeded from the
         bundled SOP files (or ``seed``) in one commit when it does not exist yet."""
-        root = library_root(home)
+        root = library_root(home).resolve()
         if not (root / ".git").exists():
             source = Path(seed) if seed is not None else bundled_sops_dir()
             files = sop_files(source)
