@@ -60,3 +60,18 @@ def test_every_option_has_help_and_is_in_the_readme(name: str, command: Any) -> 
         assert (option.help or "").strip(), f"{name} {option.opts[0]} has no help text"
         longest = max(option.opts + option.secondary_opts, key=len)
         assert longest in text, f"{name} {longest} is not in the README"
+
+
+def test_every_docstring_example_runs_in_make_test() -> None:
+    """The examples are doctests collected from procmine/ (pyproject's pytest options), and none
+    is skipped."""
+    repo = Path(__file__).resolve().parents[1]
+    options = (repo / "pyproject.toml").read_text(encoding="utf-8")
+    assert "--doctest-modules" in options
+    assert re.search(r'^testpaths = \[.*"procmine".*\]$', options, flags=re.M)
+    skipped = [str(p.relative_to(repo)) for p in (repo / "procmine").rglob("*.py")
+               if "doctest: +SKIP" in p.read_text(encoding="utf-8")]
+    assert skipped == []
+    examples = sum(p.read_text(encoding="utf-8").count(">>> ")
+                   for p in (repo / "procmine").rglob("*.py"))
+    assert examples > 150
