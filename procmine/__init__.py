@@ -69,11 +69,12 @@ from procmine.sop.links import (
     coverage_report,
     findings_by_step,
     linked_findings,
+    logged_activities,
     revision_effects,
     workspace_references,
 )
-from procmine.sop.lint import LintReport, lint_sops
-from procmine.sop.repository import SopVersion, bundled_sops_dir
+from procmine.sop.lint import LintReport, errors_first, lint_sops
+from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
 from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
@@ -138,7 +139,10 @@ __all__ = [  # noqa: RUF022
     "coverage_report",
     "findings_by_step",
     "linked_findings",
+    "errors_first",
     "lint_sops",
+    "logged_activities",
+    "sops_folder",
     "parse_sop",
     "render_sop",
     "revision_effects",

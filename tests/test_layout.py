@@ -230,3 +230,20 @@ def test_modules_and_functions_stay_small() -> None:
                 if length > 80:
                     big_functions.append(f"{module}.{node.name} ({length})")
     assert big_modules == [] and big_functions == []
+
+
+def test_the_command_line_calls_the_facade() -> None:
+    """cli/ parses, calls the public API and prints: it imports procmine's facade and its own
+    modules, nothing deeper."""
+    import procmine
+
+    public = set(procmine.__all__)
+    offenders = []
+    for module, path in MODULES.items():
+        if _room(module) != "cli":
+            continue
+        for target in _imports(path):
+            if target.startswith("procmine.") and not target.startswith("procmine.cli") \
+                    and target.split(".")[1] not in public:
+                offenders.append(f"{module} -> {target}")
+    assert offenders == []

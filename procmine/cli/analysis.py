@@ -28,10 +28,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from procmine.analysis.bottlenecks import find_bottlenecks
-from procmine.analysis.findings import Finding
-from procmine.analysis.league import league_records, monthly_league
-from procmine.app.i18n import normalize_language, t
+from procmine import (
+    EventStore,
+    Finding,
+    column_labels,
+    export_league_excel,
+    export_league_html,
+    find_bottlenecks,
+    get_engine,
+    league_records,
+    load_baseline,
+    monthly_league,
+    normalize_language,
+    t,
+    workspace_references,
+)
 from procmine.cli.common import (
     BaselineOption,
     EngineOption,
@@ -42,11 +53,6 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
-from procmine.core.baseline import load_baseline
-from procmine.reports.league import column_labels, export_league_excel, export_league_html
-from procmine.sop.links import workspace_references
-from procmine.store.engine import get_engine
-from procmine.store.event_store import EventStore
 
 __all__ = ["bottlenecks", "league"]
 

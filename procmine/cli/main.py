@@ -11,6 +11,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from procmine import (
+    QUARANTINE_REASONS,
+    WARNINGS,
+    DemoConfig,
+    EventStore,
+    ProcmineError,
+    build_demo_workspace,
+    ingest_log,
+    load_baseline,
+    load_column_map,
+    parse_revision,
+    write_bundled_demo,
+    write_demo_data,
+)
 from procmine.cli.analysis import bottlenecks, league
 from procmine.cli.common import (
     BaselineOption,
@@ -23,12 +37,6 @@ from procmine.cli.common import (
 )
 from procmine.cli.sop import sop_app
 from procmine.cli.user import user_app
-from procmine.core.baseline import load_baseline
-from procmine.core.errors import ProcmineError
-from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
-from procmine.ingest.run import ingest_log
-from procmine.io.eventlog import load_column_map
-from procmine.store.event_store import EventStore
 
 __all__ = ["app", "main"]
 
@@ -188,13 +196,6 @@ def demo_data(
 ) -> None:
     """Generate a realistic teller event log over all 58 business types, with injected slow
     steps and SOP revisions listed in truth.json."""
-    from procmine.demo import (
-        DemoConfig,
-        parse_revision,
-        write_bundled_demo,
-        write_demo_data,
-    )
-
     if bundled and (events, seed, fmt, revision) != (None, None, None, None):
         raise ProcmineError("--bundled fixes every setting; leave out --events, --seed, "
                             "--format and --revision")
@@ -227,7 +228,6 @@ def demo_workspace(
 ) -> None:
     """Build the demo workspace from the bundled log in event_logs/ (skipped when the store
     already has data)."""
-    from procmine.demo.workspace import build_demo_workspace
 
     report = build_demo_workspace(home, force=force)
     if report is None:

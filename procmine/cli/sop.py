@@ -22,22 +22,25 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from procmine.app.auth import User, get_user
-from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
-from procmine.core.baseline import load_baseline
-from procmine.core.errors import ProcmineError
-from procmine.core.paths import default_home
-from procmine.sop.library import SopLibrary
-from procmine.sop.links import (
+from procmine import (
+    EventStore,
+    ProcmineError,
+    SopLibrary,
+    SopVersion,
+    User,
     coverage_report,
+    default_home,
+    errors_first,
     findings_by_step,
+    get_user,
     linked_findings,
+    lint_sops,
+    load_baseline,
     logged_activities,
     revision_effects,
+    sops_folder,
 )
-from procmine.sop.lint import errors_first, lint_sops
-from procmine.sop.repository import SopVersion, sops_folder
-from procmine.store.event_store import EventStore
+from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
 
 __all__ = ["sop_app"]
 

@@ -21,19 +21,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from procmine.app.appdb import list_audit
-from procmine.app.auth import (
+from procmine import (
     DEMO_PASSWORD,
+    REVIEW_GROUPS,
     ROLES,
+    ProcmineError,
     User,
     add_user,
+    list_audit,
     list_users,
     seed_demo_users,
     set_role,
 )
 from procmine.cli.common import HomeOption, JsonOption, err, out
-from procmine.core.baseline import REVIEW_GROUPS
-from procmine.core.errors import ProcmineError
 
 __all__ = ["user_app"]
 
