@@ -3,7 +3,6 @@ Bayes), the change against last month, and the mistakes a user can make."""
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,23 +17,12 @@ import pytest
 from procmine.analysis.league import LEAGUE_COLUMNS, monthly_league
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo import DemoConfig, write_demo_data
 from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
 
 # --------------------------------------------------------------------------------------------------
 # Fixtures: a generated demo log (two months) and small hand-built logs
 # --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[EventStore, list[str]]:
-    root = tmp_path_factory.mktemp("league")
-    result = write_demo_data(root / "demo", DemoConfig(events=100_000, seed=11), fmt="parquet")
-    store = EventStore(root / "workspace")
-    ingest_log(store, result.events_path)
-    truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
-    return store, list(truth["span"]["months"])
 
 
 def _case(teller: str, business_type: str, seconds: float, *, branch: str = "B1",
@@ -104,9 +92,9 @@ def _transactions_in_pandas(store: EventStore, baseline: Baseline) -> pd.DataFra
 
 
 def test_speed_index_and_volume_match_an_independent_computation(
-    demo: tuple[EventStore, list[str]], baseline: Baseline
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline
 ) -> None:
-    store, months = demo
+    store, months = league_demo
     league = monthly_league(store, baseline, months[1])
     assert list(league.columns) == list(LEAGUE_COLUMNS)
     tx = _transactions_in_pandas(store, baseline)
@@ -143,9 +131,9 @@ def test_speed_index_and_volume_match_an_independent_computation(
 
 
 def test_ranks_are_one_to_n_within_each_branch_and_overall(
-    demo: tuple[EventStore, list[str]], baseline: Baseline
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline
 ) -> None:
-    store, months = demo
+    store, months = league_demo
     league = monthly_league(store, baseline, months[0])
     assert league["rank_overall"].tolist() == list(range(1, len(league) + 1))
     assert league["speed_index_shrunk"].is_monotonic_decreasing
@@ -156,9 +144,9 @@ def test_ranks_are_one_to_n_within_each_branch_and_overall(
         assert by_rank["speed_index_shrunk"].is_monotonic_decreasing
 
 
-def test_change_against_last_month(demo: tuple[EventStore, list[str]],
+def test_change_against_last_month(league_demo: tuple[EventStore, list[str]],
                                    baseline: Baseline) -> None:
-    store, months = demo
+    store, months = league_demo
     first = monthly_league(store, baseline, months[0])
     second = monthly_league(store, baseline, months[1])
     assert first["prev_rank_overall"].isna().all()  # no data the month before
@@ -318,19 +306,19 @@ def test_large_amounts_get_the_extra_time_they_take_bank_wide(
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026/10", "Oct 2026", "2026-1", "", "2026-00"])
-def test_a_bad_month_string_is_a_clear_error(demo: tuple[EventStore, list[str]],
+def test_a_bad_month_string_is_a_clear_error(league_demo: tuple[EventStore, list[str]],
                                              baseline: Baseline, month: str) -> None:
     with pytest.raises(ProcmineError, match=r"expected YYYY-MM"):
-        monthly_league(demo[0], baseline, month)
+        monthly_league(league_demo[0], baseline, month)
 
 
 def test_a_month_without_data_names_the_months_with_data(
-    demo: tuple[EventStore, list[str]], baseline: Baseline, store: EventStore
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline, store: EventStore
 ) -> None:
     with pytest.raises(ProcmineError, match=r"no teller transactions in 2025-01; months with "
                        r"data: 2026-09, 2026-10$"):
-        monthly_league(demo[0], baseline, "2025-01")
+        monthly_league(league_demo[0], baseline, "2025-01")
     with pytest.raises(ProcmineError, match="no events"):
         monthly_league(store, baseline, "2026-09")  # an empty workspace
     with pytest.raises(ProcmineError, match="prior strength"):
-        monthly_league(demo[0], baseline, "2026-09", prior_strength=-1)
+        monthly_league(league_demo[0], baseline, "2026-09", prior_strength=-1)

@@ -14,8 +14,6 @@ from procmine.analysis.league import league_records, monthly_league
 from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo import DemoConfig, write_demo_data
-from procmine.ingest.run import ingest_log
 from procmine.reports.league import column_labels, export_league_excel, export_league_html
 from procmine.store.event_store import EventStore
 
@@ -24,25 +22,15 @@ from procmine.store.event_store import EventStore
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[EventStore, list[str]]:
-    root = tmp_path_factory.mktemp("league")
-    result = write_demo_data(root / "demo", DemoConfig(events=100_000, seed=11), fmt="parquet")
-    store = EventStore(root / "workspace")
-    ingest_log(store, result.events_path)
-    truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
-    return store, list(truth["span"]["months"])
-
-
 # --------------------------------------------------------------------------------------------------
 # Exports and the command
 # --------------------------------------------------------------------------------------------------
 
 
 def test_excel_export_has_a_bank_sheet_then_one_per_branch_formatted(
-    demo: tuple[EventStore, list[str]], baseline: Baseline, tmp_path: Path
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline, tmp_path: Path
 ) -> None:
-    store, months = demo
+    store, months = league_demo
     league = monthly_league(store, baseline, months[1])
     path = export_league_excel(league, tmp_path / "out" / "league.xlsx")
     book = load_workbook(path)
@@ -81,9 +69,9 @@ def test_excel_export_has_a_bank_sheet_then_one_per_branch_formatted(
 
 
 def test_html_export_is_printable_and_self_contained(
-    demo: tuple[EventStore, list[str]], baseline: Baseline, tmp_path: Path
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline, tmp_path: Path
 ) -> None:
-    store, months = demo
+    store, months = league_demo
     league = monthly_league(store, baseline, months[1])
     text = export_league_html(league, tmp_path / "league.html", months[1], "en").read_text(
         encoding="utf-8")
@@ -101,9 +89,9 @@ def test_html_export_is_printable_and_self_contained(
 
 
 def test_league_command_prints_json_and_writes_the_exports(
-    demo: tuple[EventStore, list[str]], baseline: Baseline, tmp_path: Path
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline, tmp_path: Path
 ) -> None:
-    store, months = demo
+    store, months = league_demo
     app = typer.Typer()
     app.command("league")(league_command)
     runner = CliRunner()
