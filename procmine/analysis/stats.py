@@ -49,7 +49,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 __all__ = [
     "SpeedFit",
@@ -57,7 +56,12 @@ __all__ = [
     "fit_errors",
     "fit_speed",
     "mann_whitney_greater",
+    "mann_whitney_two_sided",
+    "normal_two_sided_p",
 ]
+
+# scipy.stats takes about half a second to import, so it is imported where it is first used:
+# ``import procmine`` and every command that needs no test start without it.
 
 _Arr = npt.NDArray[Any]
 
@@ -97,6 +101,8 @@ def mann_whitney_greater(sorted_values: _Arr, groups: _Arr, n_groups: int) -> tu
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
         z = (u - n1 * n2 / 2 - 0.5) / s
+    from scipy import special, stats
+
     p = np.where((n1 > 0) & (n2 > 0) & (s > 0), special.ndtr(-z), 1.0)
     for g in np.flatnonzero((n1 > 0) & (n2 > 0) & ((n1 <= 8) | (n2 <= 8))):
         mine = groups == g
@@ -114,7 +120,33 @@ def benjamini_hochberg(p_values: _Arr) -> _Arr:
     """
     if p_values.size == 0:
         return p_values
+    from scipy import stats
+
     return np.asarray(stats.false_discovery_control(p_values, method="bh"))
+
+
+def mann_whitney_two_sided(a: _Arr, b: _Arr) -> float:
+    """The two-sided Mann-Whitney U test's p-value of samples ``a`` and ``b``.
+
+    Example:
+        >>> round(mann_whitney_two_sided(np.arange(20.0), np.arange(20.0) + 5), 4)
+        0.0185
+    """
+    from scipy import stats
+
+    return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def normal_two_sided_p(z: float) -> float:
+    """The two-sided p-value of a standard normal statistic ``z``.
+
+    Example:
+        >>> round(normal_two_sided_p(1.959964), 4)
+        0.05
+    """
+    from scipy import stats
+
+    return float(2 * stats.norm.sf(abs(z)))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.filters import Filters
@@ -42,6 +41,7 @@ from procmine.analysis.performance import (
     step_samples,
     step_statistics,
 )
+from procmine.analysis.stats import mann_whitney_two_sided, normal_two_sided_p
 from procmine.core.baseline import Baseline
 from procmine.sop import timeline
 from procmine.sop.document import Sop, SopStep
@@ -268,7 +268,7 @@ def _did(samples: pd.DataFrame, version: Sop, window: timedelta) -> tuple[float,
         return math.nan, math.nan, ""
     effect = (cells[0].mean() - cells[1].mean()) - (cells[2].mean() - cells[3].mean())
     se = math.sqrt(sum(c.var(ddof=1) / len(c) for c in cells))
-    p = float(2 * stats.norm.sf(abs(effect) / se)) if se > 0 else math.nan
+    p = normal_two_sided_p(effect / se) if se > 0 else math.nan
     groups = f"{','.join(early)} vs {','.join(control)} ({pre_from} to {post_to - timedelta(1)})"
     return float(math.exp(effect) - 1), p, groups
 
@@ -328,8 +328,7 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
                 row["change"] = (row["median_after"] / row["median_before"] - 1
                                  if len(before) and len(after) and row["median_before"] > 0
                                  else math.nan)
-                row["p_value"] = (float(stats.mannwhitneyu(after, before,
-                                                           alternative="two-sided").pvalue)
+                row["p_value"] = (mann_whitney_two_sided(after, before)
                                   if len(before) and len(after) else math.nan)
                 row["did_effect"], row["did_p_value"], row["did_groups"] = _did(s, new, window)
                 rows.append(row)

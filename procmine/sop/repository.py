@@ -33,7 +33,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from dulwich import porcelain
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
@@ -110,6 +109,8 @@ class SopRepository:
     def create(home: str | Path | None = None, *, seed: str | Path | None = None) -> Path:
         """The root of a workspace's library (``home/sops``), created and seeded from the
         bundled SOP files (or ``seed``) in one commit when it does not exist yet."""
+        from dulwich import porcelain  # imported on use: it is slow to import
+
         root = library_root(home).resolve()
         if not (root / ".git").exists():
             source = Path(seed) if seed is not None else bundled_sops_dir()
@@ -218,6 +219,8 @@ class SopRepository:
 
     def pending_edits(self) -> list[str]:
         """SOP files changed in the working copy but not committed (edited outside the app)."""
+        from dulwich import porcelain  # imported on use: it is slow to import
+
         with self._repo() as repo:
             status = porcelain.status(repo)
         names = [n.decode() if isinstance(n, bytes) else str(n)
@@ -243,6 +246,8 @@ class SopRepository:
                today: date | None = None) -> str:
         """Write an SOP file and commit it (dated noon UTC of ``today`` when given, else now);
         returns the commit id."""
+        from dulwich import porcelain  # imported on use: it is slow to import
+
         path = self.root / f"{sop_id}.md"
         path.write_text(text, encoding="utf-8")
         stamp = _timestamp(today)
