@@ -54,6 +54,7 @@ from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
 from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
 from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.limits import Limits, current_limits, use_limits
 from procmine.core.paths import default_home
 from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
 from procmine.demo.workspace import build_demo_workspace, bundled_demo_log, save_upload
@@ -81,13 +82,16 @@ from procmine.store.event_store import EventStore
 
 # Grouped by room (in the order of the layout, core upward), sorted within a group.
 __all__ = [  # noqa: RUF022
-    # core: errors, the timing baseline, amount thresholds
+    # core: errors, the timing baseline, amount thresholds, resource limits
     "AMOUNT_BANDS",
     "LARGE_AMOUNT",
     "REVIEW_GROUPS",
     "Baseline",
+    "Limits",
     "ProcmineError",
+    "current_limits",
     "load_baseline",
+    "use_limits",
     # io: reading event logs and column maps
     "ColumnMap",
     "load_column_map",

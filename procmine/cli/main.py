@@ -16,12 +16,14 @@ from procmine import (
     WARNINGS,
     DemoConfig,
     EventStore,
+    Limits,
     ProcmineError,
     build_demo_workspace,
     ingest_log,
     load_baseline,
     load_column_map,
     parse_revision,
+    use_limits,
     write_bundled_demo,
     write_demo_data,
 )
@@ -66,13 +68,32 @@ def ingest(
     baseline_file: BaselineOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    max_decompressed_mb: Annotated[int | None, typer.Option(
+        "--max-decompressed-mb", min=1,
+        help="Refuse an XES file whose XML text (decompressed) is larger (default 2048).")] = None,
+    max_columns: Annotated[int | None, typer.Option(
+        "--max-columns", min=1,
+        help="Refuse an XES file with more attribute keys, a sheet with more columns "
+        "(default 500).")] = None,
+    max_cells: Annotated[int | None, typer.Option(
+        "--max-cells", min=1,
+        help="Refuse an Excel sheet whose used range has more cells (default 5,000,000).")] = None,
 ) -> None:
     """Check event-log files row by row and add the good rows to the store.
 
     Rows that cannot be loaded go to a quarantine CSV with their line and reason; read =
     loaded + quarantined always holds (for XES, start/complete pairs merge two events into one
-    row). Re-ingesting a file adds nothing.
+    row). Re-ingesting a file adds nothing. A file over a resource limit is refused whole; the
+    limits also come from PROCMINE_MAX_... environment variables (see the README).
     """
+    limits = Limits.from_env().with_overrides(
+        max_decompressed_mb=max_decompressed_mb, max_columns=max_columns, max_cells=max_cells)
+    with use_limits(limits):
+        _ingest(paths, map_file, baseline_file, home, as_json)
+
+
+def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None,
+            home: Path | None, as_json: bool) -> None:
     column_map = load_column_map(map_file) if map_file else None
     baseline = load_baseline(baseline_file)
     store = EventStore(home)

@@ -9,5 +9,6 @@
 - :mod:`~procmine.core.months`: ``YYYY-MM`` months, parsed and stepped in one place;
 - :mod:`~procmine.core.progress`: the (phase, fraction) progress callback of long work;
 - :mod:`~procmine.core.paths`: the workspace home and the bundled files (package resources);
-- :mod:`~procmine.core.sql`: quoting of identifiers and literals for the SQL the rooms build.
+- :mod:`~procmine.core.sql`: quoting of identifiers and literals for the SQL the rooms build;
+- :mod:`~procmine.core.limits`: the resource limits on what readers accept, each one raisable.
 """

@@ -4,7 +4,8 @@
   of which source column feeds which canonical column (``SourceSpec``);
 - ``xes``: XES and XES.gz into one Arrow table of strings (``read_xes_table``), with its fast
   vectorised parser (``xes_fast``) and the table built from attribute values (``xes_table``);
-- ``excel``: .xlsx sheets into an Arrow table of text columns.
+- ``excel``: .xlsx sheets into an Arrow table of text columns, read in a memory-capped process
+  after ``xlsx_extent`` has checked the sheet's extent against the limits.
 
 Readers hand over text; typing and checking happen in ``procmine.ingest``. They import only
 ``procmine.core``.

@@ -19,11 +19,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import yaml
 
 from procmine.core.errors import ProcmineError
+from procmine.core.limits import Limits, current_limits
 from procmine.core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 __all__ = [
@@ -107,7 +108,43 @@ class ColumnMap:
     source: Path | None = None
 
 
-def load_column_map(path: str | Path) -> ColumnMap:
+class _PlainYamlLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases: a mapping file never needs them, and a few
+    hundred bytes of nested aliases expand to gigabytes (the "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1 if event.start_mark else 0
+            raise ProcmineError(
+                f"{self.name}: line {line}: YAML anchors and aliases (&name, *name) are not "
+                "allowed in a mapping file; write each value out"
+            )
+        return super().compose_node(parent, index)
+
+
+def _read_yaml(source: Path, limits: Limits) -> Any:
+    """The YAML document of a mapping file, refused over ``max_map_kb`` or with aliases."""
+    cap = limits.max_map_kb << 10
+    with source.open("rb") as fh:
+        raw = fh.read(cap + 1)
+    if len(raw) > cap:
+        raise limits.exceeded(
+            "max_map_kb", f"{source}: the mapping file is larger than {limits.max_map_kb:,} KB"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProcmineError(f"{source}: byte {exc.start} is not UTF-8 text") from None
+    loader = _PlainYamlLoader(text)
+    loader.name = str(source)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def load_column_map(path: str | Path, *, limits: Limits | None = None) -> ColumnMap:
     """Read a mapping file: ``columns`` (canonical name: source column) and optional settings.
 
     Example file::
@@ -118,10 +155,12 @@ def load_column_map(path: str | Path) -> ColumnMap:
           end_time: STEP_END
         timestamp_format: "%Y-%m-%d %H:%M:%S.%f"
         encoding: gb18030
+
+    A file larger than ``limits.max_map_kb`` or with YAML anchors or aliases is refused.
     """
     source = Path(path)
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8-sig"))
+        data = _read_yaml(source, limits if limits is not None else current_limits())
     except OSError as exc:
         raise ProcmineError(f"{source}: cannot read the mapping file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

@@ -62,6 +62,7 @@ import pyarrow as pa
 from lxml import etree
 
 from procmine.core.errors import ProcmineError
+from procmine.core.limits import Limits, current_limits
 from procmine.io.xes_fast import FastParser
 from procmine.io.xes_table import (
     ATTR,
@@ -100,7 +101,8 @@ class XesReadResult:
 
 
 def read_xes_table(
-    path: str | Path, progress: Callable[[float], None] | None = None
+    path: str | Path, progress: Callable[[float], None] | None = None, *,
+    limits: Limits | None = None,
 ) -> XesReadResult:
     """Read an XES or gzip-compressed XES file into a pyarrow Table of strings.
 
@@ -110,7 +112,10 @@ def read_xes_table(
 
     Raises :class:`~procmine.core.errors.ProcmineError` when the file is missing, is not
     well-formed XML (the message names the file and the line), is a broken gzip file, or
-    its root element is not ``<log>``.
+    its root element is not ``<log>``; and when the XML text (decompressed) is larger than
+    ``limits.max_decompressed_mb`` or the file has more distinct attribute keys than
+    ``limits.max_columns`` (``limits`` defaults to :func:`~procmine.core.limits.current_limits`).
+    Both are checked as the file is read, before the table is built.
 
     Example::
 
@@ -125,13 +130,14 @@ def read_xes_table(
         'Confirmation of receipt'
     """
     p = Path(path)
+    lim = limits if limits is not None else current_limits()
     try:
         if p.is_file() and p.stat().st_size == 0:
             raise ProcmineError(f"{p}: empty file, not an XES log")
         try:
-            return _read_fast(p, progress)
+            return _read_fast(p, progress, lim)
         except _Unsupported:
-            return _read_slow(p, progress)
+            return _read_slow(p, progress, lim)
     except ProcmineError:
         raise
     except FileNotFoundError as exc:
@@ -157,11 +163,24 @@ def _xml_error(p: Path, exc: BaseException) -> ProcmineError:
     return ProcmineError(f"{p}: cannot parse XML: {exc}")
 
 
-def _iter_chunks(p: Path, progress: Callable[[float], None] | None) -> Iterator[bytes]:
+def _check_keys(p: Path, keys: int, limits: Limits) -> None:
+    """Refuse a file with more distinct attribute keys (trace and event) than the limit."""
+    if keys > limits.max_columns:
+        raise limits.exceeded(
+            "max_columns", f"{p}: more than {limits.max_columns:,} distinct attribute keys "
+            "(one column each)"
+        )
+
+
+def _iter_chunks(
+    p: Path, progress: Callable[[float], None] | None, limits: Limits
+) -> Iterator[bytes]:
     """Yield the decompressed bytes of ``p`` in chunks of about 1 % of the file.
 
-    ``progress`` is called after the consumer has handled each chunk.
+    ``progress`` is called after the consumer has handled each chunk. More than
+    ``limits.max_decompressed_mb`` of XML text is refused as soon as it is read.
     """
+    cap = limits.max_decompressed_mb << 20
     size = p.stat().st_size
     with open(p, "rb") as raw:
         is_gz = raw.read(2) == b"\x1f\x8b"
@@ -175,6 +194,13 @@ def _iter_chunks(p: Path, progress: Callable[[float], None] | None) -> Iterator[
                 if not data:
                     break
                 got += len(data)
+                if got > cap:
+                    expands = "expands to" if is_gz else "is"
+                    raise limits.exceeded(
+                        "max_decompressed_mb",
+                        f"{p}: the XML text {expands} more than "
+                        f"{limits.max_decompressed_mb:,} MB",
+                    )
                 pos = raw.tell()
                 yield data
                 if progress is not None:
@@ -259,7 +285,10 @@ def _start(head: bytes) -> tuple[bytes, None, codecs.IncrementalDecoder | None]:
     return head[bom:], None, decoder
 
 
-def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResult:
+def _read_fast(
+    p: Path, progress: Callable[[float], None] | None, limits: Limits | None = None
+) -> XesReadResult:
+    limits = limits if limits is not None else current_limits()
     fast = FastParser()
     validator = _Validator()
     validator.start()
@@ -268,7 +297,8 @@ def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResu
     decoder: codecs.IncrementalDecoder | None = None
     head: bytes | None = b""  # the start of the file until its encoding is known
     try:
-        for data in _iter_chunks(p, progress):
+        for data in _iter_chunks(p, progress, limits):
+            _check_keys(p, len(fast.out.ev_keys) + len(fast.out.tr_keys), limits)
             validator.chunks.put(data)
             if validator.error is not None:
                 break
@@ -311,6 +341,7 @@ def _read_fast(p: Path, progress: Callable[[float], None] | None) -> XesReadResu
     if failure is not None:
         # Well-formed XML that the fast reader did not follow: read it the general way.
         raise _Unsupported from failure
+    _check_keys(p, len(fast.out.ev_keys) + len(fast.out.tr_keys), limits)
     result = _result(fast.out)
     try:
         result.table.validate(full=True)  # valid UTF-8 everywhere: a cheap safety net
@@ -400,13 +431,18 @@ class _SlowTarget:
         )
 
 
-def _read_slow(p: Path, progress: Callable[[float], None] | None) -> XesReadResult:
+def _read_slow(
+    p: Path, progress: Callable[[float], None] | None, limits: Limits | None = None
+) -> XesReadResult:
+    limits = limits if limits is not None else current_limits()
     target = _SlowTarget()
     parser = _parser(target)
     try:
-        for data in _iter_chunks(p, progress):
+        for data in _iter_chunks(p, progress, limits):
             parser.feed(data)
+            _check_keys(p, len(target.ev_keys) + len(target.tr_keys), limits)
         parser.close()
+        _check_keys(p, len(target.ev_keys) + len(target.tr_keys), limits)
     except (etree.XMLSyntaxError, _NotXes) as exc:
         raise _xml_error(p, exc) from exc
     return _result(target.collected())
