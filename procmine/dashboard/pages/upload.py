@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from procmine import ProcmineError, ingest_log, load_column_map, save_upload
+from procmine import ProcmineError, current_limits, ingest_log, load_column_map, save_upload
 from procmine.dashboard import data, session
 from procmine.dashboard.components import columns
 from procmine.dashboard.session import tr
@@ -25,6 +25,8 @@ mapping_file = st.file_uploader(tr("upload.mapping"), type=["yaml", "yml"], key=
 if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
     store = data.store()
     try:
+        for upload in [*files, *([mapping_file] if mapping_file is not None else [])]:
+            current_limits().check_upload(upload.name, upload.size)
         column_map = None
         if mapping_file is not None:
             column_map = load_column_map(save_upload(mapping_file.name, mapping_file.getvalue(),
