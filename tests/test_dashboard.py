@@ -475,3 +475,18 @@ def test_a_locked_name_is_refused_on_the_sign_in_page(
     assert "procmine_user" not in at.session_state
     locked = t("auth.locked", "zh-CN", until="")
     assert [e.value[: len(locked) - 10] for e in at.error] == [locked[: len(locked) - 10]]
+
+
+def test_a_password_reset_ends_the_open_sessions(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine import set_password
+
+    home = _real_home(tmp_path, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["procmine_user"] = authenticate("chief", "chief-password", home)
+    at.run()
+    assert at.session_state["procmine_user"].username == "chief"
+    set_password("chief", "chief-new-password", home=home)
+    at.run()
+    assert "procmine_user" not in at.session_state
+    assert [i.value for i in at.info] == [t("auth.session_ended", "zh-CN")]

@@ -132,6 +132,8 @@ class User:
     branch_id: str | None
     created_at: datetime
     disabled: bool
+    #: When the password was last reset (None: as set when the user was created).
+    password_changed_at: datetime | None = None
 
     @property
     def identity(self) -> Identity:
@@ -149,6 +151,7 @@ class User:
             branch_id=row.branch_id,
             created_at=row.created_at,
             disabled=row.disabled,
+            password_changed_at=row.password_changed_at,
         )
 
 
@@ -330,6 +333,7 @@ def set_password(
     with session_for(home) as session:
         row = _require(session, name)
         row.password_hash = new_hash
+        row.password_changed_at = utc_now()
         record_audit(session, row.username, "user.set_password", _by("", actor))
     clear_attempts(home, "user", name)
 

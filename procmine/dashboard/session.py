@@ -3,8 +3,9 @@
 The signed-in user lives in ``st.session_state`` as a :class:`procmine.User`, with the time of
 their last page. Every page reads the user again from the app database
 (:func:`current_user`): a user who was disabled, removed or given another role loses the pages of
-the old role at their next click, and a session idle for longer than
-:func:`procmine.session_idle` (``PROCMINE_SESSION_IDLE_MINUTES``, default 30) ends. The password
+the old role at their next click; a password reset ends the sessions opened with the old one; a
+session idle for longer than :func:`procmine.session_idle` (``PROCMINE_SESSION_IDLE_MINUTES``,
+default 30) ends. The password
 check is :func:`procmine.authenticate`, with its lockout per user name and per client (the remote
 address); a bank's single sign-on would replace only :func:`sign_in_form` (``st.login`` with
 OIDC yields an identity that maps to a user and role).
@@ -63,7 +64,7 @@ def current_user() -> User | None:
         _sign_out(tr("auth.session_expired", minutes=f"{idle.total_seconds() / 60:g}"))
         return None
     fresh = get_user(user.username)
-    if fresh is None or fresh.disabled:
+    if fresh is None or fresh.disabled or fresh.password_changed_at != user.password_changed_at:
         _sign_out(tr("auth.session_ended"))
         return None
     st.session_state[_USER] = fresh
