@@ -396,3 +396,27 @@ def test_unlock_and_reset_password_lift_the_lock(home: Path) -> None:
     set_password("ops", "a-new-password", home=home)
     assert authenticate("ops", "a-new-password", home=home) is not None
     assert list_audit(home, action="user.unlock")[0].detail == "by cli:root"
+
+
+def test_fifty_sign_in_attempts_at_once_hash_five_times_and_lock_once(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_user("ops", "ops-password", "operations", home=home)
+    hashed: list[str] = []
+    real = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda h, p: hashed.append(p) or real(h, p))
+
+    def attempt(n: int) -> str:
+        try:
+            return "none" if authenticate("ops", f"wrong-{n}", home=home) is None else "user"
+        except auth.AccountLocked:
+            return "locked"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, range(50)))
+    assert (outcomes.count("none"), outcomes.count("locked")) == (5, 45)
+    assert len(hashed) == 5
+    assert len(list_audit(home, action="auth.sign_in_failed", limit=100)) == 50
+    assert len(list_audit(home, action="auth.locked")) == 1

@@ -390,9 +390,11 @@ def authenticate(
     keys = [("user", name)] + ([("client", client)] if client else [])
     source = f" from {client}" if client else ""
     now = utc_now()
-    until = reserve_attempt(home, keys, policy, now)
+    until, newly = reserve_attempt(home, keys, policy, now)
     if until is not None:
         with session_for(home) as session:
+            if newly:
+                record_audit(session, name, "auth.locked", _lock_detail(policy, until, source))
             record_audit(session, name, "auth.sign_in_failed",
                          f"locked until {until:%Y-%m-%d %H:%M} UTC{source}")
         raise AccountLocked(name, until)
@@ -427,10 +429,12 @@ def _after_failure(home: Path | None, name: str, keys: list[tuple[str, str]],
     until = lock_if_used_up(home, keys, policy, now)
     if until is not None:
         with session_for(home) as session:
-            record_audit(session, name, "auth.locked",
-                         "too many failed sign-ins within "
-                         f"{policy.window.total_seconds() / 60:g} min; locked until "
-                         f"{until:%Y-%m-%d %H:%M} UTC{source}")
+            record_audit(session, name, "auth.locked", _lock_detail(policy, until, source))
+
+
+def _lock_detail(policy: SignInPolicy, until: datetime, source: str) -> str:
+    return (f"too many failed sign-ins within {policy.window.total_seconds() / 60:g} min; "
+            f"locked until {until:%Y-%m-%d %H:%M} UTC{source}")
 
 
 def seed_demo_users(home: Path | None = None) -> list[User]:

@@ -12,7 +12,7 @@ Example:
     >>> policy = SignInPolicy(attempts=2)
     >>> now = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
     >>> ws = Path("ws")  # a workspace of its own
-    >>> [reserve_attempt(ws, [("user", "ops")], policy, now) for _ in range(3)]
+    >>> [reserve_attempt(ws, [("user", "ops")], policy, now)[0] for _ in range(3)]
     [None, None, datetime.datetime(2026, 10, 1, 9, 15, tzinfo=datetime.timezone.utc)]
 """
 
@@ -55,14 +55,16 @@ def _limit(kind: str, policy: SignInPolicy) -> int:
 
 
 def reserve_attempt(home: Path | None, keys: Sequence[Key], policy: SignInPolicy,
-                    now: datetime) -> datetime | None:
-    """Count one attempt against each of ``keys``; None when it may go ahead, else the time
-    until which one of them is locked (the attempt is then refused, and counts no more).
+                    now: datetime) -> tuple[datetime | None, bool]:
+    """Count one attempt against each of ``keys``. Returns None when it may go ahead, else
+    the time until which one of them is locked (the attempt is then refused, and counts no
+    more); and whether this attempt set that lock.
 
     The first statement writes, so that on SQLite the transaction holds the write lock from
     its start (a read-then-write transaction could fail against a concurrent one).
     """
     until: datetime | None = None
+    newly = False
     with session_for(home) as session:
         for kind, key in keys:
             count, locked = _count(session, kind, key[:200], policy, now)
@@ -70,8 +72,8 @@ def reserve_attempt(home: Path | None, keys: Sequence[Key], policy: SignInPolicy
                 until = until or locked
             elif count > _limit(kind, policy):
                 until = until or now + policy.lock
-                _lock(session, kind, key[:200], until, count)
-    return until
+                newly |= _lock(session, kind, key[:200], until, count)
+    return until, newly
 
 
 def release_attempt(home: Path | None, keys: Sequence[Key], *, clear: Sequence[Key] = ()) -> None:
