@@ -41,23 +41,35 @@ from procmine.app.appdb import AuditEntry, list_audit
 from procmine.app.auth import (
     DEMO_PASSWORD,
     ROLES,
+    AccountLocked,
     User,
     add_user,
     authenticate,
     can_open,
+    disable_user,
+    enable_user,
     get_user,
     list_users,
     seed_demo_users,
+    set_password,
     set_role,
+    unlock_user,
 )
 from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
+from procmine.app.policy import session_idle
 from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
 from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.limits import Limits, current_limits, use_limits
 from procmine.core.paths import default_home
 from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
-from procmine.demo.workspace import build_demo_workspace, bundled_demo_log, save_upload
+from procmine.demo.workspace import (
+    NotADemoWorkspace,
+    build_demo_workspace,
+    bundled_demo_log,
+    is_demo_workspace,
+    save_upload,
+)
 from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
@@ -158,22 +170,30 @@ __all__ = [  # noqa: RUF022
     "DEMO_PASSWORD",
     "LANGUAGES",
     "ROLES",
+    "AccountLocked",
     "AuditEntry",
     "User",
     "add_user",
     "authenticate",
     "can_open",
+    "disable_user",
+    "enable_user",
     "get_user",
     "list_audit",
     "list_users",
     "normalize_language",
     "seed_demo_users",
+    "session_idle",
+    "set_password",
     "set_role",
     "t",
+    "unlock_user",
     # demo: the generated demo log and the demo workspace
     "DemoConfig",
+    "NotADemoWorkspace",
     "build_demo_workspace",
     "bundled_demo_log",
+    "is_demo_workspace",
     "parse_revision",
     "save_upload",
     "write_bundled_demo",

@@ -66,7 +66,7 @@ def test_tables_are_created_on_first_use(tmp_path: Path) -> None:
     columns = {c["name"] for c in inspect(engine).get_columns("users")}
     assert columns == {
         "id", "username", "display_name", "password_hash", "role", "review_group",
-        "teller_id", "branch_id", "created_at", "disabled",
+        "teller_id", "branch_id", "created_at", "disabled", "password_changed_at",
     }
     assert {c["name"] for c in inspect(engine).get_columns("audit")} == {
         "id", "at", "username", "action", "detail",
@@ -138,3 +138,61 @@ def test_a_bad_url_is_a_user_error(tmp_path: Path) -> None:
         engine_for(url="not a url at all")
     with pytest.raises(ProcmineError, match="driver"):
         engine_for(url="nosuchdb://host/db")
+
+
+# The users table as procmine created it before the password reset and the sign-in lockout.
+OLD_USERS = """
+CREATE TABLE users (
+    id INTEGER NOT NULL, username VARCHAR(64) NOT NULL, display_name VARCHAR(200) NOT NULL,
+    password_hash VARCHAR(255) NOT NULL, role VARCHAR(32) NOT NULL, review_group VARCHAR(64),
+    teller_id VARCHAR(64), branch_id VARCHAR(64), created_at DATETIME NOT NULL,
+    disabled BOOLEAN NOT NULL, PRIMARY KEY (id))
+"""
+OLD_AUDIT = """
+CREATE TABLE audit (id INTEGER NOT NULL, at DATETIME NOT NULL, username VARCHAR(64) NOT NULL,
+    action VARCHAR(64) NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (id))
+"""
+
+
+def test_a_database_of_the_old_schema_is_upgraded_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from argon2 import PasswordHasher
+
+    from procmine.app import auth
+
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(auth, "_hasher", fast)
+    home = tmp_path / "ws"
+    home.mkdir()
+    with sqlite3.connect(home / "procmine.db") as db:
+        db.execute(OLD_USERS)
+        db.execute(OLD_AUDIT)
+        db.execute("INSERT INTO users VALUES (1, 'ops', 'Ops', ?, 'operations', NULL, NULL, "
+                   "NULL, '2026-09-01 08:00:00.000000', 0)", (fast.hash("ops-password"),))
+    db.close()
+    user = auth.authenticate("ops", "ops-password", home=home)
+    assert user is not None and user.role == "operations" and user.password_changed_at is None
+    engine = engine_for(home)
+    assert "password_changed_at" in {c["name"] for c in inspect(engine).get_columns("users")}
+    assert "sign_in_throttle" in inspect(engine).get_table_names()
+    auth.set_password("ops", "a-new-password", home=home)
+    changed = auth.get_user("ops", home)
+    assert changed is not None and changed.password_changed_at is not None
+    assert changed.created_at == datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    assert appdb.add_missing_columns(engine) == []  # once is enough
+
+
+def test_a_column_that_needs_a_value_is_not_added_blindly(tmp_path: Path) -> None:
+    import sqlite3
+
+    home = tmp_path / "ws"
+    home.mkdir()
+    with sqlite3.connect(home / "procmine.db") as db:
+        db.execute("CREATE TABLE audit (id INTEGER NOT NULL, at DATETIME NOT NULL, "
+                   "username VARCHAR(64) NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (id))")
+    db.close()
+    with pytest.raises(ProcmineError, match="lacks the column action, which cannot be added"):
+        engine_for(home)

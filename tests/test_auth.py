@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ def test_duplicate_username_is_refused(home: Path) -> None:
         ({"role": "trainer", "review_group": "accounting-and-cash"},
          "only reviewers have a review group"),
         ({"role": "trainer", "password": "short"},
-         "the password is too short: at least 8 characters, got 5"),
+         "the password is too short: at least 10 characters, got 5"),
         ({"role": "trainer", "username": "bad name!"}, "username 'bad name!' is not valid"),
     ],
 )
@@ -265,3 +266,157 @@ def test_can_open() -> None:
     assert can_open("nobody", ROLES) is False
     with pytest.raises(ValueError, match="unknown role"):
         can_open("operations", ("operation",))
+
+
+# -- password policy and lockout (issue 12, row 10) ---------------------------------------------
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("password", "too short: at least 10 characters, got 8"),
+        ("12345678", "too short: at least 10 characters, got 8"),
+        (" " * 8, "empty or only whitespace"),
+        (" " * 12, "empty or only whitespace"),
+        ("Password123", "one of the most common passwords"),
+        ("1234567890", "one of the most common passwords"),
+        ("qwertyuiop", "one of the most common passwords"),
+        ("procmine-demo", "one of the most common passwords"),
+        ("Wang.Fang.Li", "may not be the user name"),
+    ],
+)
+def test_password_policy_refuses_weak_passwords(home: Path, password: str, message: str) -> None:
+    with pytest.raises(ProcmineError, match=re.escape(message)):
+        add_user("wang.fang.li", password, "trainer", home=home)
+    assert list_users(home) == []
+    add_user("wang.fang.li", "trainer-pass", "trainer", home=home)
+    with pytest.raises(ProcmineError, match=re.escape(message)):
+        set_password("wang.fang.li", password, home=home)
+    assert authenticate("wang.fang.li", "trainer-pass", home=home) is not None
+
+
+def test_thirty_wrong_passwords_lock_the_name_and_the_right_one_is_refused(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user("ops", "ops-password", "operations", home=home)
+    calls: list[str] = []
+    real = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda h, p: calls.append(p) or real(h, p))
+    outcomes = []
+    for n in range(30):
+        try:
+            outcomes.append(authenticate("ops", f"wrong-{n}", home=home))
+        except auth.AccountLocked as exc:
+            outcomes.append(exc)
+    assert outcomes[:5] == [None] * 5
+    assert all(isinstance(o, auth.AccountLocked) for o in outcomes[5:])
+    with pytest.raises(auth.AccountLocked, match="too many failed sign-ins for 'ops'"):
+        authenticate("ops", "ops-password", home=home)
+    assert len(calls) == 5  # a locked name costs no argon2 hash
+    assert [e.detail.split(";")[0] for e in list_audit(home, action="auth.locked")] == [
+        "too many failed sign-ins within 15 min"]
+    assert len(list_audit(home, action="auth.sign_in_failed", limit=100)) == 31
+    assert list_audit(home, action="auth.sign_in") == []
+
+
+def test_the_lock_ends_after_its_time_and_the_count_restarts(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user("ops", "ops-password", "operations", home=home)
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    clock = [start]
+    monkeypatch.setattr(auth, "utc_now", lambda: clock[0])
+    for _ in range(5):
+        assert authenticate("ops", "wrong-password", home=home) is None
+    clock[0] = start + timedelta(minutes=14)
+    with pytest.raises(auth.AccountLocked) as locked:
+        authenticate("ops", "ops-password", home=home)
+    assert locked.value.until == start + timedelta(minutes=15)
+    clock[0] = start + timedelta(minutes=16)
+    assert authenticate("ops", "ops-password", home=home) is not None
+    # a success clears the count: four more failures do not lock
+    for _ in range(4):
+        assert authenticate("ops", "wrong-password", home=home) is None
+    assert authenticate("ops", "ops-password", home=home) is not None
+
+
+def test_failures_outside_the_window_do_not_add_up(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user("ops", "ops-password", "operations", home=home)
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    clock = [start]
+    monkeypatch.setattr(auth, "utc_now", lambda: clock[0])
+    for minute in (0, 5, 10, 20, 25, 30):  # never five within 15 minutes
+        clock[0] = start + timedelta(minutes=minute)
+        assert authenticate("ops", "wrong-password", home=home) is None
+    assert authenticate("ops", "ops-password", home=home) is not None
+
+
+def test_lockout_is_configurable(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROCMINE_LOCKOUT_ATTEMPTS", "2")
+    add_user("ops", "ops-password", "operations", home=home)
+    assert authenticate("ops", "wrong-password", home=home) is None
+    assert authenticate("ops", "wrong-password", home=home) is None
+    with pytest.raises(auth.AccountLocked):
+        authenticate("ops", "ops-password", home=home)
+    monkeypatch.setenv("PROCMINE_LOCKOUT_ATTEMPTS", "none")
+    with pytest.raises(ProcmineError, match="PROCMINE_LOCKOUT_ATTEMPTS='none'"):
+        authenticate("ops", "ops-password", home=home)
+
+
+def test_unknown_names_lock_like_known_ones(home: Path) -> None:
+    for _ in range(5):
+        assert authenticate("ghost", "whatever-pass", home=home) is None
+    with pytest.raises(auth.AccountLocked):
+        authenticate("ghost", "whatever-pass", home=home)
+
+
+def test_one_client_trying_many_names_is_locked(home: Path) -> None:
+    add_user("ops", "ops-password", "operations", home=home)
+    policy = auth.SignInPolicy(attempts=5, client_attempts=3)
+    for name in ("a1", "a2", "a3"):
+        assert authenticate(name, "guess-guess", home=home, client="10.0.0.9",
+                            policy=policy) is None
+    with pytest.raises(auth.AccountLocked):
+        authenticate("ops", "ops-password", home=home, client="10.0.0.9", policy=policy)
+    # another client, and the user name itself, are not locked
+    assert authenticate("ops", "ops-password", home=home, client="10.0.0.7",
+                        policy=policy) is not None
+    assert "from 10.0.0.9" in list_audit(home, action="auth.sign_in_failed")[0].detail
+
+
+def test_unlock_and_reset_password_lift_the_lock(home: Path) -> None:
+    add_user("ops", "ops-password", "operations", home=home)
+    for _ in range(5):
+        authenticate("ops", "wrong-password", home=home)
+    assert auth.unlock_user("ops", home=home, actor="cli:root") is True
+    assert authenticate("ops", "ops-password", home=home) is not None
+    for _ in range(5):
+        authenticate("ops", "wrong-password", home=home)
+    set_password("ops", "a-new-password", home=home)
+    assert authenticate("ops", "a-new-password", home=home) is not None
+    assert list_audit(home, action="user.unlock")[0].detail == "by cli:root"
+
+
+def test_fifty_sign_in_attempts_at_once_hash_five_times_and_lock_once(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_user("ops", "ops-password", "operations", home=home)
+    hashed: list[str] = []
+    real = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda h, p: hashed.append(p) or real(h, p))
+
+    def attempt(n: int) -> str:
+        try:
+            return "none" if authenticate("ops", f"wrong-{n}", home=home) is None else "user"
+        except auth.AccountLocked:
+            return "locked"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, range(50)))
+    assert (outcomes.count("none"), outcomes.count("locked")) == (5, 45)
+    assert len(hashed) == 5
+    assert len(list_audit(home, action="auth.sign_in_failed", limit=100)) == 50
+    assert len(list_audit(home, action="auth.locked")) == 1

@@ -16,6 +16,8 @@ from procmine.sop.repository import bundled_sops_dir
 from procmine.sop.workflow import WorkflowError
 
 runner = CliRunner()
+PASSWORD = "a-long-password"
+SIGNED = ["--password-stdin"]  # and the password as the input
 
 
 def test_lint_passes_on_the_bundled_library(tmp_path: Path) -> None:
@@ -53,21 +55,25 @@ def test_save_submit_approve_from_the_command_line(tmp_path: Path) -> None:
     assert shown.exit_code == 0
     edited = tmp_path / "SOP-P17.md"
     edited.write_text(shown.stdout.replace("唱收", "唱收（大声）", 1), encoding="utf-8")
-    saved = runner.invoke(app, ["sop", "save", "SOP-P17", str(edited), "--user", "li",
-                                "--note", "Say the amount aloud", "--home", str(home), "--json"])
+    saved = runner.invoke(app, ["sop", "save", "SOP-P17", str(edited), "--user", "li", *SIGNED,
+                                "--note", "Say the amount aloud", "--home", str(home), "--json"],
+                          input=PASSWORD + "\n")
     assert saved.exit_code == 0, saved.output
     assert json.loads(saved.stdout)["status"] == "draft"
     refused = runner.invoke(app, ["sop", "save", "SOP-P17", str(edited), "--user", "li",
-                                  "--note", "", "--home", str(home)])
+                                  *SIGNED, "--note", "", "--home", str(home)],
+                            input=PASSWORD + "\n")
     assert isinstance(refused.exception, WorkflowError)
     assert "change note is required" in str(refused.exception)
+    # the password is asked for when --password-stdin is not given
     assert runner.invoke(app, ["sop", "submit", "SOP-P17", "--user", "li",
-                               "--home", str(home)]).exit_code == 0
-    own = runner.invoke(app, ["sop", "approve", "SOP-P17", "--user", "li", "--home", str(home)])
+                               "--home", str(home)], input=PASSWORD + "\n").exit_code == 0
+    own = runner.invoke(app, ["sop", "approve", "SOP-P17", "--user", "li", *SIGNED,
+                              "--home", str(home)], input=PASSWORD + "\n")
     assert isinstance(own.exception, WorkflowError)
     assert "li changed SOP-P17 and may not approve it" in str(own.exception)
-    approved = runner.invoke(app, ["sop", "approve", "SOP-P17", "--user", "wang", "--home",
-                                   str(home), "--json"])
+    approved = runner.invoke(app, ["sop", "approve", "SOP-P17", "--user", "wang", *SIGNED,
+                                   "--home", str(home), "--json"], input=PASSWORD + "\n")
     assert approved.exit_code == 0, approved.output
     assert json.loads(approved.stdout)["status"] == "approved"
     history = json.loads(runner.invoke(app, ["sop", "history", "SOP-P17", "--home", str(home),
@@ -82,17 +88,41 @@ def test_save_submit_approve_from_the_command_line(tmp_path: Path) -> None:
     audit = json.loads(runner.invoke(app, ["user", "audit", "--home", str(home), "--json"])
                        .stdout)
     assert [(r["username"], r["action"]) for r in audit] == [
-        ("wang", "sop.approve"), ("li", "sop.submit"), ("li", "sop.save"),
-        ("wang", "user.add"), ("li", "user.add")]
-    assert audit[2]["detail"].startswith(f"SOP-P17 {history[2]['version']} draft: "
+        ("wang", "sop.approve"), ("wang", "auth.sign_in"), ("li", "auth.sign_in"),
+        ("li", "sop.submit"), ("li", "auth.sign_in"), ("li", "auth.sign_in"), ("li", "sop.save"),
+        ("li", "auth.sign_in"), ("wang", "user.add"), ("li", "user.add")]
+    assert audit[6]["detail"].startswith(f"SOP-P17 {history[2]['version']} draft: "
                                          "Say the amount aloud (commit ")
     only = runner.invoke(app, ["user", "audit", "--action", "sop.approve", "--home", str(home)])
     assert only.exit_code == 0
     assert "sop.approve" in only.stdout and "sop.save" not in only.stdout
     # through the entry point: a user's mistake is a message and exit code 2, no traceback
     unknown = subprocess.run([sys.executable, "-m", "procmine.cli", "sop", "approve", "SOP-P17",
-                              "--user", "nobody", "--home", str(home)],
-                             capture_output=True, text=True)
+                              "--user", "nobody", "--password-stdin", "--home", str(home)],
+                             capture_output=True, text=True, input="whatever-pass\n")
     assert unknown.returncode == 2
-    assert "error: no user 'nobody'" in " ".join(unknown.stderr.split())
+    assert ("error: --user nobody: wrong user name or password"
+            in " ".join(unknown.stderr.split()))
     assert "Traceback" not in unknown.stderr
+
+
+def test_sop_actions_need_the_users_password(tmp_path: Path) -> None:
+    """--user alone no longer acts as anyone: the password is checked, with the lockout."""
+    home = tmp_path / "ws"
+    add_user("li", PASSWORD, "reviewer", home=home, review_group="accounting-and-cash")
+    shown = runner.invoke(app, ["sop", "show", "SOP-P17", "--home", str(home)])
+    edited = tmp_path / "SOP-P17.md"
+    edited.write_text(shown.stdout.replace("唱收", "唱收（大声）", 1), encoding="utf-8")
+    args = ["sop", "save", "SOP-P17", str(edited), "--user", "li", "--note", "x",
+            "--home", str(home), *SIGNED]
+    wrong = runner.invoke(app, args, input="not-her-password\n")
+    assert "--user li: wrong user name or password" in str(wrong.exception)
+    empty = runner.invoke(app, args, input="")
+    assert "nothing was given on standard input" in str(empty.exception)
+    for _ in range(4):
+        runner.invoke(app, args, input="not-her-password\n")
+    locked = runner.invoke(app, args, input=PASSWORD + "\n")
+    assert "too many failed sign-ins for 'li'" in str(locked.exception)
+    history = json.loads(runner.invoke(app, ["sop", "history", "SOP-P17", "--home", str(home),
+                                             "--json"]).stdout)
+    assert [v["action"] for v in history] == ["seed"]

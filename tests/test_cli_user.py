@@ -16,6 +16,7 @@ from procmine.app.appdb import list_audit
 from procmine.app.auth import authenticate, get_user
 from procmine.cli.user import user_app
 from procmine.core.errors import ProcmineError
+from procmine.demo.workspace import DEMO_MARKER
 
 runner = CliRunner()
 
@@ -34,8 +35,17 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "workspace"
 
 
+@pytest.fixture
+def demo_home(home: Path) -> Path:
+    """A workspace marked as built by ``procmine demo-workspace`` (without its data)."""
+    home.mkdir(parents=True)
+    (home / DEMO_MARKER).write_text("demo", encoding="utf-8")
+    return home
+
+
 def test_every_command_has_help() -> None:
-    for command in ("add", "list", "audit", "set-role", "seed-demo"):
+    for command in ("add", "list", "audit", "set-role", "seed-demo", "disable", "enable",
+                    "reset-password", "unlock"):
         result = runner.invoke(user_app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "--home" in result.output
@@ -105,7 +115,8 @@ def test_mismatched_prompted_passwords_add_nobody(home: Path) -> None:
     assert get_user("x1", home) is None
 
 
-def test_list_json_and_table(home: Path) -> None:
+def test_list_json_and_table(demo_home: Path) -> None:
+    home = demo_home
     empty = runner.invoke(user_app, ["list", "--home", str(home)])
     assert "no users yet" in empty.output
     assert json.loads(runner.invoke(user_app, ["list", "--json", "--home", str(home)]).output) == []
@@ -123,7 +134,8 @@ def test_list_json_and_table(home: Path) -> None:
     assert all(f"│ {name} " in table.output for name in ("ops", "reviewer", "trainer", "teller"))
 
 
-def test_set_role(home: Path) -> None:
+def test_set_role(demo_home: Path) -> None:
+    home = demo_home
     runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     result = runner.invoke(
         user_app,
@@ -139,7 +151,8 @@ def test_set_role(home: Path) -> None:
     assert "unknown role 'boss'" in str(result.exception)
 
 
-def test_seed_demo_is_idempotent(home: Path) -> None:
+def test_seed_demo_is_idempotent(demo_home: Path) -> None:
+    home = demo_home
     first = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     assert first.exit_code == 0
     assert first.output.count("added ") == 6
@@ -148,3 +161,65 @@ def test_seed_demo_is_idempotent(home: Path) -> None:
     assert second.exit_code == 0
     assert "nothing added" in second.output
     assert authenticate("teller", "procmine-demo", home=home) is not None
+
+
+def test_seed_demo_refuses_outside_a_demo_workspace(home: Path) -> None:
+    result = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
+    assert isinstance(result.exception, ProcmineError)
+    assert "seed-demo works in a demo workspace only" in str(result.exception)
+    assert get_user("ops", home) is None
+
+
+def _add(home: Path, name: str = "wang", password: str = "teller-pass") -> None:
+    result = runner.invoke(user_app, ["add", name, "--role", "teller", "--teller-id", "0103",
+                                      "--password-stdin", "--home", str(home)],
+                           input=password + "\n")
+    assert result.exit_code == 0, result.output
+
+
+def test_disable_and_enable(home: Path) -> None:
+    _add(home)
+    result = runner.invoke(user_app, ["disable", "WANG", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert "wang is disabled" in result.output
+    assert get_user("wang", home).disabled is True  # type: ignore[union-attr]
+    assert authenticate("wang", "teller-pass", home=home) is None
+    assert runner.invoke(user_app, ["enable", "wang", "--home", str(home)]).exit_code == 0
+    assert authenticate("wang", "teller-pass", home=home) is not None
+    actions = [(e.action, e.detail[:6]) for e in list_audit(home, username="wang")]
+    assert actions[:4] == [("auth.sign_in", ""), ("user.enable", "by cli"),
+                           ("auth.sign_in_failed", "user d"), ("user.disable", "by cli")]
+    missing = runner.invoke(user_app, ["disable", "nobody", "--home", str(home)])
+    assert str(missing.exception) == "no user named 'nobody'"
+
+
+def test_reset_password_prompted_or_from_stdin(home: Path) -> None:
+    _add(home)
+    result = runner.invoke(user_app, ["reset-password", "wang", "--home", str(home)],
+                           input="brand-new-pass\nbrand-new-pass\n")
+    assert result.exit_code == 0, result.output
+    assert "brand-new-pass" not in result.output
+    assert authenticate("wang", "teller-pass", home=home) is None
+    assert authenticate("wang", "brand-new-pass", home=home) is not None
+    result = runner.invoke(user_app, ["reset-password", "wang", "--password-stdin",
+                                      "--home", str(home)], input="another-new-pass\n")
+    assert result.exit_code == 0, result.output
+    assert authenticate("wang", "another-new-pass", home=home) is not None
+    assert next(e.detail for e in list_audit(home, action="user.set_password")).startswith(
+        "by cli")
+    weak = runner.invoke(user_app, ["reset-password", "wang", "--password-stdin",
+                                    "--home", str(home)], input="12345678\n")
+    assert "too short" in str(weak.exception)
+
+
+def test_unlock(home: Path) -> None:
+    _add(home)
+    for _ in range(5):
+        authenticate("wang", "wrong-password", home=home)
+    with pytest.raises(auth.AccountLocked):
+        authenticate("wang", "teller-pass", home=home)
+    result = runner.invoke(user_app, ["unlock", "wang", "--home", str(home)])
+    assert "wang is unlocked" in result.output
+    assert authenticate("wang", "teller-pass", home=home) is not None
+    again = runner.invoke(user_app, ["unlock", "wang", "--home", str(home)])
+    assert "wang was not locked" in again.output

@@ -378,3 +378,115 @@ def test_cached_calls_follow_the_store_and_keep_apart(tmp_path: Path,
     # two cached functions without arguments do not share a cache
     assert data.store_info()["events"] == 0
     assert data.quarantine_summary() == {}
+
+
+# -- sign-in and sessions (issue 12, rows 10 to 12) ---------------------------------------------
+
+def _real_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real workspace (not built by demo-workspace) with one operations user, chief."""
+    from procmine import add_user
+
+    monkeypatch.setenv("PROCMINE_HOME", str(tmp_path))
+    add_user("chief", "chief-password", "operations", home=tmp_path)
+    return tmp_path
+
+
+def _captions(at: AppTest) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_the_sign_in_page_names_the_demo_users_only_in_a_demo_workspace(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = AppTest.from_file(APP, default_timeout=60).run()
+    assert DEMO_PASSWORD in _captions(demo) and "reviewer2" in _captions(demo)
+    _real_home(tmp_path, monkeypatch)
+    real = AppTest.from_file(APP, default_timeout=60).run()
+    assert not real.exception
+    assert real.text_input(key="sign_in_username")
+    assert DEMO_PASSWORD not in _captions(real) and "reviewer2" not in _captions(real)
+
+
+def test_a_disabled_user_loses_the_pages_at_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from procmine import disable_user
+
+    home = _real_home(tmp_path, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["procmine_user"] = authenticate("chief", "chief-password", home)
+    at.run()
+    assert [ti.value for ti in at.title] == [t("overview.title", "zh-CN")]
+    disable_user("chief", home=home)
+    at.run()
+    assert not at.exception
+    assert "procmine_user" not in at.session_state
+    assert at.text_input(key="sign_in_username")
+    assert [i.value for i in at.info] == [t("auth.session_ended", "zh-CN")]
+    assert authenticate("chief", "chief-password", home) is None
+
+
+def test_a_demoted_user_is_refused_the_page_at_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from procmine import set_role
+
+    home = _real_home(tmp_path, monkeypatch)
+    page = next(p for p in PAGES if p.script == "overview.py")
+    at = AppTest.from_file(str(page.path), default_timeout=60)
+    at.session_state["procmine_user"] = authenticate("chief", "chief-password", home)
+    at.run()
+    assert not at.error and at.title
+    set_role("chief", "teller", home=home)
+    at.run()
+    assert [e.value for e in at.error] == [
+        t("auth.not_allowed", "zh-CN", role=t("roles.teller", "zh-CN"))]
+    assert not at.title and not at.metric
+    assert at.session_state["procmine_user"].role == "teller"
+
+
+def test_an_idle_session_expires(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    home = _real_home(tmp_path, monkeypatch)
+    monkeypatch.setenv("PROCMINE_SESSION_IDLE_MINUTES", "10")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["procmine_user"] = authenticate("chief", "chief-password", home)
+    at.session_state["procmine_seen_at"] = datetime.now(UTC) - timedelta(minutes=9)
+    at.run()
+    assert at.session_state["procmine_user"].username == "chief"  # within the idle time
+    at.session_state["procmine_seen_at"] = datetime.now(UTC) - timedelta(minutes=11)
+    at.run()
+    assert "procmine_user" not in at.session_state
+    assert [i.value for i in at.info] == [t("auth.session_expired", "zh-CN", minutes="10")]
+
+
+def test_a_locked_name_is_refused_on_the_sign_in_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _real_home(tmp_path, monkeypatch)
+    for _ in range(5):
+        assert authenticate("chief", "not-the-password", home) is None
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key="sign_in_username").input("chief")
+    at.text_input(key="sign_in_password").input("chief-password")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "procmine_user" not in at.session_state
+    locked = t("auth.locked", "zh-CN", until="")
+    assert [e.value[: len(locked) - 10] for e in at.error] == [locked[: len(locked) - 10]]
+
+
+def test_a_password_reset_ends_the_open_sessions(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine import set_password
+
+    home = _real_home(tmp_path, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["procmine_user"] = authenticate("chief", "chief-password", home)
+    at.run()
+    assert at.session_state["procmine_user"].username == "chief"
+    set_password("chief", "chief-new-password", home=home)
+    at.run()
+    assert "procmine_user" not in at.session_state
+    assert [i.value for i in at.info] == [t("auth.session_ended", "zh-CN")]

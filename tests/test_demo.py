@@ -626,3 +626,103 @@ def test_a_missing_bundled_log_names_the_command(tmp_path: Path,
     monkeypatch.setattr(paths, "_BUNDLED", tmp_path)
     with pytest.raises(ProcmineError, match=re.escape(f"'{BUNDLED_DEMO_COMMAND}'")):
         workspace.bundled_demo_log()
+
+
+# -- the demo workspace stays a demo (issue 12, row 2) ------------------------------------------
+
+def _demo_cli(args: list[str]) -> object:
+    from typer.testing import CliRunner
+
+    from procmine.cli.main import app
+
+    return CliRunner().invoke(app, args)
+
+
+@pytest.fixture
+def _own_app_database(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from procmine.app import appdb
+
+    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+    yield
+    appdb.close_engines()
+
+
+def _real_workspace(tmp_path: Path) -> Path:
+    from procmine.ingest.run import ingest_log
+    from procmine.store.event_store import EventStore
+
+    home = tmp_path / "bank"
+    log = tmp_path / "log.csv"
+    log.write_text("case_id,activity,end_time,business_type\n"
+                   "1,Count cash,2026-09-01 09:00:00,P17\n"
+                   "1,Print voucher,2026-09-01 09:01:00,P17\n", encoding="utf-8")
+    ingest_log(EventStore(home), log, baseline=load_baseline())
+    return home
+
+
+def test_demo_workspace_marks_the_workspace_it_built(demo_workspace: dict) -> None:
+    from procmine.app.auth import list_users
+    from procmine.demo.workspace import DEMO_MARKER, build_demo_workspace, is_demo_workspace
+
+    home = demo_workspace["home"]
+    assert (home / DEMO_MARKER).is_file() and is_demo_workspace(home)
+    assert {u.username for u in list_users(home)} == {
+        "ops", "reviewer", "reviewer2", "settlement", "teller", "trainer"}
+    assert build_demo_workspace(home) is None  # built already: completed, not refused
+    assert [v.action for v in demo_workspace["library"].history("SOP-P18")][:1] == ["approve"]
+
+
+@pytest.mark.usefixtures("_own_app_database")
+def test_demo_workspace_leaves_a_workspace_with_real_data_alone(tmp_path: Path) -> None:
+    from procmine.app.auth import list_users
+    from procmine.demo.workspace import DEMO_MARKER, NotADemoWorkspace, is_demo_workspace
+    from procmine.sop.repository import has_library
+    from procmine.store.event_store import EventStore
+
+    home = _real_workspace(tmp_path)
+    before = EventStore(home).info().events
+    result = _demo_cli(["demo-workspace", "--home", str(home)])
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    message = " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert "is not a demo workspace: it holds events in its store" in message
+    assert "nothing was changed" in message
+    assert list_users(home) == []
+    assert not has_library(home)
+    assert not (home / DEMO_MARKER).exists() and not is_demo_workspace(home)
+    assert EventStore(home).info().events == before == 2
+    forced = _demo_cli(["demo-workspace", "--force", "--home", str(home)])
+    assert isinstance(forced.exception, NotADemoWorkspace)  # type: ignore[attr-defined]
+    assert EventStore(home).info().events == 2
+
+
+@pytest.mark.usefixtures("_own_app_database")
+def test_demo_workspace_adds_no_demo_user_beside_real_users(tmp_path: Path) -> None:
+    from procmine.app.auth import add_user, list_users
+    from procmine.demo.workspace import NotADemoWorkspace, build_demo_workspace
+
+    home = tmp_path / "bank"
+    add_user("admin", "a-real-admin-pass", "operations", home=home)
+    with pytest.raises(NotADemoWorkspace, match="it holds users in its app database"):
+        build_demo_workspace(home)
+    assert [u.username for u in list_users(home)] == ["admin"]
+
+
+@pytest.mark.usefixtures("_own_app_database")
+def test_demo_workspace_never_seeds_a_shared_database(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.app import appdb
+    from procmine.app.auth import list_users
+    from procmine.demo.workspace import DEMO_MARKER, is_demo_workspace
+    from procmine.store.event_store import EventStore
+
+    monkeypatch.setenv(appdb.DB_URL_ENV, f"sqlite:///{tmp_path / 'shared.db'}")
+    home = tmp_path / "fresh"
+    result = _demo_cli(["demo-workspace", "--home", str(home)])
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "PROCMINE_DB_URL is set" in " ".join(result.output.split())  # type: ignore[attr-defined]
+    assert list_users() == []
+    assert not (home / DEMO_MARKER).exists()
+    assert EventStore(home).is_empty()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / DEMO_MARKER).write_text("copied by hand", encoding="utf-8")
+    assert not is_demo_workspace(home)  # a shared database is never a demo's

@@ -7,9 +7,10 @@ instead. Tables are created on first use. The event store is not here: it is Par
 
 Later tables join by subclassing :class:`Base` in their own module (``quiz.py`` defines
 ``QuizAttemptRow(Base)``, say). :func:`engine_for` creates any table that was declared after the
-engine was first built, so a module only has to be imported before it is used. Changing the
-columns of a table that already exists in a deployed database needs a migration (Alembic), which
-comes with the first such change.
+engine was first built, so a module only has to be imported before it is used. A column added to
+a table that already exists in a deployed database is added there too (``ALTER TABLE ... ADD
+COLUMN``), when it may be empty or has a server default; any other change to an existing table
+needs a migration (Alembic), which comes with the first such change.
 
 Example:
     >>> from sqlalchemy import func, select
@@ -40,7 +41,9 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -56,6 +59,7 @@ __all__ = [
     "AuditRow",
     "Base",
     "UserRow",
+    "add_missing_columns",
     "close_engines",
     "database_url",
     "engine_for",
@@ -119,6 +123,8 @@ class UserRow(Base):
     branch_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utc_now)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: When the password was last set after the user was created (a reset ends open sessions).
+    password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class AuditRow(Base):
@@ -181,6 +187,11 @@ def engine_for(home: Path | None = None, url: str | None = None) -> Engine:
         engine = cached[0] if cached is not None else _create_engine(key)
         try:
             Base.metadata.create_all(engine)
+            add_missing_columns(engine)
+        except ProcmineError:
+            if cached is None:
+                engine.dispose()
+            raise
         except SQLAlchemyError as exc:
             if cached is None:
                 engine.dispose()
@@ -190,6 +201,51 @@ def engine_for(home: Path | None = None, url: str | None = None) -> Engine:
             ) from exc
         _engines[key] = (engine, tables)
         return engine
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add to the database's existing tables the columns the model declares and they lack (a
+    database made by an older procmine); returns them as ``table.column``.
+
+    Only a column that may be empty or has a server default can be added this way; any other
+    raises ProcmineError. Two processes upgrading at once are fine: a column the other one
+    added is not added twice.
+
+    Example:
+        >>> add_missing_columns(engine_for(Path("workspace")))
+        []
+    """
+    added = []
+    for table in Base.metadata.sorted_tables:
+        existing = _columns(engine, table.name)
+        if existing is None:
+            continue
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise ProcmineError(
+                    f"the app database's table {table.name} lacks the column {column.name}, "
+                    "which cannot be added without a value: it needs a migration"
+                )
+            quote = engine.dialect.identifier_preparer.quote
+            ddl = (f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} "
+                   f"{column.type.compile(dialect=engine.dialect)}")
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text(ddl))
+            except SQLAlchemyError:
+                if column.name not in (_columns(engine, table.name) or set()):
+                    raise
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _columns(engine: Engine, table: str) -> set[str] | None:
+    inspector = inspect(engine)
+    if not inspector.has_table(table):
+        return None
+    return {c["name"] for c in inspector.get_columns(table)}
 
 
 def _create_engine(url: str) -> Engine:

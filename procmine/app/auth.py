@@ -7,9 +7,12 @@ Four roles:
 - ``trainer``: builds quizzes and sees their results.
 - ``teller``: takes quizzes and sees their own figures (``teller_id`` links them to the log).
 
-Passwords are kept as argon2id hashes (argon2-cffi's ``PasswordHasher``). Every user change and
-every sign-in, successful or not, writes an audit row. A real workspace starts with no users;
-``seed_demo_users`` adds one per role for the demo.
+Passwords are kept as argon2id hashes (argon2-cffi's ``PasswordHasher``) and must pass the
+policy of :mod:`procmine.app.policy` (10 characters, not a common password, not the user name).
+Every user change and every sign-in, successful or not, writes an audit row. Repeated failed
+sign-ins lock the user name (and the client) for a while (:mod:`procmine.app.throttle`); a
+locked name is refused before any hash is computed. A real workspace starts with no users;
+``seed_demo_users`` adds one per role for the demo (``procmine demo-workspace`` only).
 
 Example:
     >>> from pathlib import Path
@@ -37,6 +40,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from procmine.app.appdb import UserRow, record_audit, session_for, utc_now
+from procmine.app.policy import MIN_PASSWORD_LENGTH, SignInPolicy, check_password
+from procmine.app.throttle import (
+    clear_attempts,
+    lock_if_used_up,
+    release_attempt,
+    reserve_attempt,
+)
 from procmine.core.baseline import REVIEW_GROUPS
 from procmine.core.errors import ProcmineError
 
@@ -44,6 +54,7 @@ __all__ = [
     "DEMO_PASSWORD",
     "MIN_PASSWORD_LENGTH",
     "ROLES",
+    "AccountLocked",
     "Identity",
     "User",
     "add_user",
@@ -57,17 +68,28 @@ __all__ = [
     "seed_demo_users",
     "set_password",
     "set_role",
+    "unlock_user",
     "verify_password",
 ]
 
 ROLES = ("operations", "reviewer", "trainer", "teller")
-MIN_PASSWORD_LENGTH = 8
 DEMO_PASSWORD = "procmine-demo"
 
 # Letters, digits and . _ @ - : room for e-mail addresses from a future single sign-on.
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's recommended (RFC 9106) parameters
+
+
+class AccountLocked(ProcmineError):
+    """Too many failed sign-ins for this user name or from this client: refused until
+    ``until`` (UTC), whatever the password."""
+
+    def __init__(self, username: str, until: datetime) -> None:
+        self.username = username
+        self.until = until
+        super().__init__(f"too many failed sign-ins for {username!r}: try again after "
+                         f"{until:%H:%M} UTC")
 
 
 @dataclass(frozen=True)
@@ -110,6 +132,8 @@ class User:
     branch_id: str | None
     created_at: datetime
     disabled: bool
+    #: When the password was last reset (None: as set when the user was created).
+    password_changed_at: datetime | None = None
 
     @property
     def identity(self) -> Identity:
@@ -127,6 +151,7 @@ class User:
             branch_id=row.branch_id,
             created_at=row.created_at,
             disabled=row.disabled,
+            password_changed_at=row.password_changed_at,
         )
 
 
@@ -193,7 +218,7 @@ def add_user(
     the change, e.g. ``cli:root``) goes into the audit row.
 
     Raises ProcmineError for an unknown role, a taken username, a reviewer without a review
-    group, or a password shorter than 8 characters.
+    group, or a password the policy refuses (:func:`procmine.app.policy.check_password`).
 
     Example:
         >>> ws = Path("ws")  # a workspace of its own
@@ -203,7 +228,23 @@ def add_user(
     """
     name = _check_username(username)
     _check_role(role, review_group)
-    _check_password(password)
+    check_password(password, name)
+    return _create(name, password, role, display_name=display_name, review_group=review_group,
+                   teller_id=teller_id, branch_id=branch_id, home=home, actor=actor)
+
+
+def _create(
+    name: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str | None,
+    review_group: str | None = None,
+    teller_id: str | None = None,
+    branch_id: str | None = None,
+    home: Path | None,
+    actor: str | None,
+) -> User:
     row = UserRow(
         username=name,
         display_name=(display_name or "").strip() or name,
@@ -277,12 +318,35 @@ def set_role(
 def set_password(
     username: str, password: str, *, home: Path | None = None, actor: str | None = None
 ) -> None:
-    """Replace a user's password (at least 8 characters)."""
-    _check_password(password)
+    """Replace a user's password (the policy applies) and lift a lock on their name.
+
+    Example:
+        >>> ws = Path("ws")  # a workspace of its own
+        >>> _ = add_user("li.na", "s3cret-pass", "trainer", home=ws)
+        >>> set_password("li.na", "another-s3cret", home=ws, actor="cli:root")
+        >>> authenticate("li.na", "another-s3cret", home=ws).username
+        'li.na'
+    """
+    name = username.strip().lower()
+    check_password(password, name)
+    new_hash = hash_password(password)
     with session_for(home) as session:
-        row = _require(session, username)
-        row.password_hash = hash_password(password)
+        row = _require(session, name)
+        row.password_hash = new_hash
+        row.password_changed_at = utc_now()
         record_audit(session, row.username, "user.set_password", _by("", actor))
+    clear_attempts(home, "user", name)
+
+
+def unlock_user(username: str, *, home: Path | None = None, actor: str | None = None) -> bool:
+    """Lift the lock that failed sign-ins put on a user name; True when there was one."""
+    name = username.strip().lower()
+    with session_for(home) as session:
+        _require(session, name)
+    cleared = clear_attempts(home, "user", name)
+    with session_for(home) as session:
+        record_audit(session, name, "user.unlock", _by("" if cleared else "not locked", actor))
+    return cleared
 
 
 def disable_user(username: str, *, home: Path | None = None, actor: str | None = None) -> None:
@@ -295,13 +359,25 @@ def enable_user(username: str, *, home: Path | None = None, actor: str | None = 
     _set_disabled(username, False, home, actor)
 
 
-def authenticate(username: str, password: str, home: Path | None = None) -> User | None:
+def authenticate(
+    username: str,
+    password: str,
+    home: Path | None = None,
+    *,
+    client: str | None = None,
+    policy: SignInPolicy | None = None,
+) -> User | None:
     """The user when ``username`` and ``password`` match an enabled user, else None.
 
     Writes an audit row either way (``auth.sign_in`` or ``auth.sign_in_failed`` with the
     reason). An unknown username costs one hash verification too, so the time taken does not
     tell which usernames exist. A hash made with older argon2 parameters is replaced on a
     successful sign-in.
+
+    Failed attempts count against the name and against ``client`` (the dashboard passes the
+    remote address); past the ``policy``'s limit (default: :meth:`SignInPolicy.from_env`, 5
+    per name within 15 minutes) they are locked for a while: AccountLocked is raised, before
+    any hash is computed, whatever the password.
 
     Example:
         >>> authenticate("ops", "procmine-demo").role
@@ -310,24 +386,55 @@ def authenticate(username: str, password: str, home: Path | None = None) -> User
         True
     """
     name = username.strip().lower()
+    policy = policy or SignInPolicy.from_env()
+    keys = [("user", name)] + ([("client", client)] if client else [])
+    source = f" from {client}" if client else ""
+    now = utc_now()
+    until, newly = reserve_attempt(home, keys, policy, now)
+    if until is not None:
+        with session_for(home) as session:
+            if newly:
+                record_audit(session, name, "auth.locked", _lock_detail(policy, until, source))
+            record_audit(session, name, "auth.sign_in_failed",
+                         f"locked until {until:%Y-%m-%d %H:%M} UTC{source}")
+        raise AccountLocked(name, until)
     with session_for(home) as session:
         row = _find(session, name)
-        if row is None:
-            verify_password(_dummy_hash(), password)
-            record_audit(session, name, "auth.sign_in_failed", "unknown user")
-            return None
-        if not verify_password(row.password_hash, password):
-            record_audit(session, name, "auth.sign_in_failed", "wrong password")
-            return None
-        if row.disabled:
-            record_audit(session, name, "auth.sign_in_failed", "user disabled")
-            return None
-        detail = ""
-        if _hasher.check_needs_rehash(row.password_hash):
-            row.password_hash = hash_password(password)
-            detail = "password rehashed with current argon2 parameters"
-        record_audit(session, name, "auth.sign_in", detail)
-        return User._from_row(row)
+        stored = row.password_hash if row is not None else _dummy_hash()
+    # the hash is checked outside any transaction: it takes a while, and SQLite has one writer
+    matches = verify_password(stored, password)
+    user: User | None = None
+    with session_for(home) as session:
+        row = _find(session, name)
+        reason = ("unknown user" if row is None else "wrong password" if not matches
+                  else "user disabled" if row.disabled else "")
+        if row is None or reason:
+            record_audit(session, name, "auth.sign_in_failed", reason + source)
+        else:
+            detail = source.strip()
+            if _hasher.check_needs_rehash(row.password_hash):
+                row.password_hash = hash_password(password)
+                detail = "password rehashed with current argon2 parameters" + source
+            record_audit(session, name, "auth.sign_in", detail)
+            user = User._from_row(row)
+    if user is None:
+        _after_failure(home, name, keys, policy, now, source)
+        return None
+    release_attempt(home, keys, clear=[("user", name)])
+    return user
+
+
+def _after_failure(home: Path | None, name: str, keys: list[tuple[str, str]],
+                   policy: SignInPolicy, now: datetime, source: str) -> None:
+    until = lock_if_used_up(home, keys, policy, now)
+    if until is not None:
+        with session_for(home) as session:
+            record_audit(session, name, "auth.locked", _lock_detail(policy, until, source))
+
+
+def _lock_detail(policy: SignInPolicy, until: datetime, source: str) -> str:
+    return (f"too many failed sign-ins within {policy.window.total_seconds() / 60:g} min; "
+            f"locked until {until:%Y-%m-%d %H:%M} UTC{source}")
 
 
 def seed_demo_users(home: Path | None = None) -> list[User]:
@@ -362,7 +469,7 @@ def seed_demo_users(home: Path | None = None) -> list[User]:
     for username, role, extra in demo:
         if get_user(username, home) is None:
             created.append(
-                add_user(username, DEMO_PASSWORD, role, home=home, actor="seed-demo", **extra)
+                _create(username, DEMO_PASSWORD, role, home=home, actor="seed-demo", **extra)
             )
     return created
 
@@ -392,14 +499,6 @@ def _check_role(role: str, review_group: str | None) -> None:
             )
     elif review_group:
         raise ProcmineError(f"only reviewers have a review group, not the role {role!r}")
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ProcmineError(
-            f"the password is too short: at least {MIN_PASSWORD_LENGTH} characters, "
-            f"got {len(password)}"
-        )
 
 
 def _text_or_none(value: str | None) -> str | None:

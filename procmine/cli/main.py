@@ -17,6 +17,7 @@ from procmine import (
     DemoConfig,
     EventStore,
     Limits,
+    NotADemoWorkspace,
     ProcmineError,
     build_demo_workspace,
     ingest_log,
@@ -248,9 +249,15 @@ def demo_workspace(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
 ) -> None:
     """Build the demo workspace from the bundled log in event_logs/ (skipped when the store
-    already has data)."""
-
-    report = build_demo_workspace(home, force=force)
+    already has data). Only in an empty workspace or one it built itself: a workspace with real
+    data is left as it is (a message, exit code 0), so that 'make run' can serve it."""
+    try:
+        report = build_demo_workspace(home, force=force)
+    except NotADemoWorkspace as exc:
+        if force:
+            raise
+        err.print(f"[yellow]note:[/yellow] {exc}", highlight=False)
+        return
     if report is None:
         out.print(f"demo workspace already present in {EventStore(home).home}")
     else:

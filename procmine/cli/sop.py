@@ -3,18 +3,21 @@ links to the slow steps.
 
 Thin: each command calls :mod:`procmine.sop.lint`, :mod:`procmine.sop.library` or
 :mod:`procmine.sop.links` and prints the result. Workflow commands act as a user of the app
-database (``--user``), as the dashboard does for the signed-in user; the library enforces the
-same rules.
+database, as the dashboard does for the signed-in user: ``--user`` names them and the command asks
+for their password (or reads it with ``--password-stdin``), checked by
+:func:`procmine.authenticate` with its lockout. The library enforces the same rules.
 
 Example:
     $ procmine sop lint sops/
     $ procmine sop history SOP-P18
     $ procmine sop save SOP-P18 edited.md --user reviewer --note "Counting machine"
-    $ procmine sop approve SOP-P18 --user reviewer2 --comment "Tested in B01"
+    Password for reviewer:
+    $ echo "$PASSWORD" | procmine sop approve SOP-P18 --user reviewer2 --password-stdin
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -28,11 +31,10 @@ from procmine import (
     SopLibrary,
     SopVersion,
     User,
+    authenticate,
     coverage_report,
-    default_home,
     errors_first,
     findings_by_step,
-    get_user,
     linked_findings,
     lint_sops,
     load_baseline,
@@ -48,7 +50,11 @@ sop_app = typer.Typer(help="The SOP library: lint, versions, review workflow, li
                       "steps.", no_args_is_help=True)
 
 SopId = Annotated[str, typer.Argument(help="SOP id, e.g. SOP-P18.")]
-UserOption = Annotated[str, typer.Option("--user", help="Act as this user of the app database.")]
+UserOption = Annotated[str, typer.Option(
+    "--user", help="Act as this user of the app database (their password is asked for).")]
+PasswordStdinOption = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read --user's password from the first line of standard input "
+    "(for scripts) instead of asking.")]
 TodayOption = Annotated[
     str | None,
     typer.Option("--today", help="Date the action (YYYY-MM-DD) instead of today, e.g. to record "
@@ -60,10 +66,19 @@ def _library(home: Path | None) -> SopLibrary:
     return SopLibrary.open(home)
 
 
-def _user(name: str, home: Path | None) -> User:
-    user = get_user(name, Path(home) if home else default_home())
+def _user(name: str, from_stdin: bool, home: Path | None) -> User:
+    """The user named by --user, once their password is checked (a sign-in, audited)."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise ProcmineError("--password-stdin: nothing was given on standard input")
+        password = line.rstrip("\r\n")
+    else:
+        password = typer.prompt(f"Password for {name}", hide_input=True)
+    user = authenticate(name, password, home)
     if user is None:
-        raise ProcmineError(f"no user {name!r} in the app database; see 'procmine user list'")
+        raise ProcmineError(f"--user {name}: wrong user name or password, or the user is "
+                            "disabled")
     return user
 
 
@@ -211,39 +226,43 @@ def save(
     base: Annotated[str | None, typer.Option("--base", help="Commit the edit started from "
                                              "(default: the latest; a later change to the same "
                                              "lines is then a conflict).")] = None,
+    password_stdin: PasswordStdinOption = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Save an edited SOP as a draft: a commit with the user as author and the change note."""
     library = _library(home)
     text = file.read_text(encoding="utf-8")
-    result = library.save(sop_id, text, user=_user(user, home), note=note, base=base)
+    editor = _user(user, password_stdin, home)
+    result = library.save(sop_id, text, user=editor, note=note, base=base)
     _say(result.version, as_json)
 
 
 @sop_app.command("submit")
-def submit(sop_id: SopId, user: UserOption, home: HomeOption = None,
-           as_json: JsonOption = False) -> None:
+def submit(sop_id: SopId, user: UserOption, password_stdin: PasswordStdinOption = False,
+           home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Send a draft for review (draft -> in_review)."""
-    _say(_library(home).submit(sop_id, user=_user(user, home)), as_json)
+    _say(_library(home).submit(sop_id, user=_user(user, password_stdin, home)), as_json)
 
 
 @sop_app.command("approve")
 def approve(sop_id: SopId, user: UserOption,
             comment: Annotated[str, typer.Option("--comment", help="Review comment.")] = "",
-            today: TodayOption = None, home: HomeOption = None,
-            as_json: JsonOption = False) -> None:
+            today: TodayOption = None, password_stdin: PasswordStdinOption = False,
+            home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Approve an SOP in review: a reviewer of the owning group who changed none of it."""
-    _say(_library(home).approve(sop_id, user=_user(user, home), comment=comment,
+    _say(_library(home).approve(sop_id, user=_user(user, password_stdin, home), comment=comment,
                                 today=_date(today, "--today")), as_json)
 
 
 @sop_app.command("reject")
 def reject(sop_id: SopId, user: UserOption,
            comment: Annotated[str, typer.Option("--comment", help="Why (required).")],
-           home: HomeOption = None, as_json: JsonOption = False) -> None:
+           password_stdin: PasswordStdinOption = False, home: HomeOption = None,
+           as_json: JsonOption = False) -> None:
     """Send an SOP in review back to draft with the reviewer's comment."""
-    _say(_library(home).reject(sop_id, user=_user(user, home), comment=comment), as_json)
+    _say(_library(home).reject(sop_id, user=_user(user, password_stdin, home), comment=comment),
+         as_json)
 
 
 @sop_app.command("findings")

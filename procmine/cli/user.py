@@ -9,6 +9,8 @@ Example:
           --password-stdin
     $ procmine user list --json
     $ procmine user audit --action sop.approve
+    $ procmine user disable wang.fang
+    $ procmine user reset-password li.na
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ from procmine import (
     ProcmineError,
     User,
     add_user,
+    disable_user,
+    enable_user,
+    is_demo_workspace,
     list_audit,
     list_users,
     seed_demo_users,
+    set_password,
     set_role,
+    unlock_user,
 )
 from procmine.cli.common import HomeOption, JsonOption, err, out
 
@@ -43,6 +50,15 @@ user_app = typer.Typer(
     no_args_is_help=True,
 )
 
+UsernameArgument = Annotated[str, typer.Argument(help="The user's sign-in name.")]
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of standard input (for scripts) "
+        "instead of asking twice.",
+    ),
+]
 ReviewGroupOption = Annotated[
     str | None,
     typer.Option(
@@ -113,17 +129,11 @@ def add(
     display_name: Annotated[
         str | None, typer.Option("--display-name", help="Name shown on the dashboard.")
     ] = None,
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin",
-            help="Read the password from the first line of standard input (for scripts) "
-            "instead of asking twice.",
-        ),
-    ] = False,
+    password_stdin: PasswordStdinOption = False,
     home: HomeOption = None,
 ) -> None:
-    """Add a user who may sign in; asks for the password (at least 8 characters) twice."""
+    """Add a user who may sign in; asks for the password twice (at least 10 characters, not a
+    common password, not the user name)."""
     password = _read_password(password_stdin)
     user = add_user(
         username,
@@ -213,15 +223,56 @@ def set_role_(
     out.print(f"{_describe(user)}", highlight=False)
 
 
+@user_app.command("disable")
+def disable(username: UsernameArgument, home: HomeOption = None) -> None:
+    """Stop a user from signing in; their open dashboard sessions end at their next click.
+    Their history stays."""
+    disable_user(username, home=home, actor=_actor())
+    out.print(f"{username.strip().lower()} is disabled", highlight=False)
+
+
+@user_app.command("enable")
+def enable(username: UsernameArgument, home: HomeOption = None) -> None:
+    """Let a disabled user sign in again."""
+    enable_user(username, home=home, actor=_actor())
+    out.print(f"{username.strip().lower()} is enabled", highlight=False)
+
+
+@user_app.command("reset-password")
+def reset_password(username: UsernameArgument, password_stdin: PasswordStdinOption = False,
+                   home: HomeOption = None) -> None:
+    """Give a user a new password (asked twice; the password policy applies) and lift a lock
+    that failed sign-ins put on their name."""
+    set_password(username, _read_password(password_stdin), home=home, actor=_actor())
+    out.print(f"new password set for {username.strip().lower()}", highlight=False)
+
+
+@user_app.command("unlock")
+def unlock(username: UsernameArgument, home: HomeOption = None) -> None:
+    """Lift the lock that repeated failed sign-ins put on a user name before it ends by
+    itself."""
+    name = username.strip().lower()
+    if unlock_user(name, home=home, actor=_actor()):
+        out.print(f"{name} is unlocked", highlight=False)
+    else:
+        out.print(f"{name} was not locked", highlight=False)
+
+
 @user_app.command("seed-demo")
 def seed_demo(home: HomeOption = None) -> None:
     """Create the demo users ops, reviewer, trainer, teller, reviewer2 and settlement
-    (password procmine-demo).
+    (password procmine-demo), in a demo workspace only (one 'procmine demo-workspace' built).
 
     One per role, and two more reviewers (accounting-and-cash, domestic-settlement) so that an
     SOP change can be approved by someone other than its author; users that exist already are
     left as they are.
     """
+    if not is_demo_workspace(home):
+        raise ProcmineError(
+            "seed-demo works in a demo workspace only (one that 'procmine demo-workspace' "
+            "built, with its own app database): the demo users have a public password. "
+            "Add real users with 'procmine user add'."
+        )
     created = seed_demo_users(home)
     for user in created:
         out.print(f"added {_describe(user)}", highlight=False)

@@ -1,20 +1,42 @@
 """Who is signed in, in which language; sign-in and sign-out; the server-side page guard.
 
-The signed-in user lives in ``st.session_state`` as a :class:`procmine.User`. The password
-check is :func:`procmine.authenticate`; a bank's single sign-on would replace only
-:func:`sign_in_form` (``st.login`` with OIDC yields an identity that maps to a user and role).
+The signed-in user lives in ``st.session_state`` as a :class:`procmine.User`, with the time of
+their last page. Every page reads the user again from the app database
+(:func:`current_user`): a user who was disabled, removed or given another role loses the pages of
+the old role at their next click; a password reset ends the sessions opened with the old one; a
+session idle for longer than :func:`procmine.session_idle` (``PROCMINE_SESSION_IDLE_MINUTES``,
+default 30) ends. The password
+check is :func:`procmine.authenticate`, with its lockout per user name and per client (the remote
+address); a bank's single sign-on would replace only :func:`sign_in_form` (``st.login`` with
+OIDC yields an identity that maps to a user and role).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
-from procmine import DEFAULT_LANGUAGE, DEMO_PASSWORD, LANGUAGES, User, authenticate, can_open, t
+from procmine import (
+    DEFAULT_LANGUAGE,
+    DEMO_PASSWORD,
+    LANGUAGES,
+    AccountLocked,
+    User,
+    authenticate,
+    can_open,
+    get_user,
+    is_demo_workspace,
+    session_idle,
+    t,
+)
 from procmine.dashboard.registry import page_for
 
 __all__ = ["current_user", "guard", "lang", "sidebar", "sign_in_form", "tr"]
 
 _USER = "procmine_user"
+_SEEN = "procmine_seen_at"
+_NOTICE = "procmine_sign_in_notice"
 _LANG = "procmine_lang"
 
 
@@ -30,27 +52,67 @@ def tr(key: str, **fmt: object) -> str:
 
 
 def current_user() -> User | None:
+    """The signed-in user as the app database has them now, or None (never signed in, signed
+    out, idle too long, disabled or removed since)."""
     user = st.session_state.get(_USER)
-    return user if isinstance(user, User) else None
+    if not isinstance(user, User):
+        return None
+    now = datetime.now(UTC)
+    seen = st.session_state.get(_SEEN)
+    idle = session_idle()
+    if isinstance(seen, datetime) and now - seen > idle:
+        _sign_out(tr("auth.session_expired", minutes=f"{idle.total_seconds() / 60:g}"))
+        return None
+    fresh = get_user(user.username)
+    if fresh is None or fresh.disabled or fresh.password_changed_at != user.password_changed_at:
+        _sign_out(tr("auth.session_ended"))
+        return None
+    st.session_state[_USER] = fresh
+    st.session_state[_SEEN] = now
+    return fresh
+
+
+def _sign_out(notice: str | None = None) -> None:
+    st.session_state.pop(_USER, None)
+    st.session_state.pop(_SEEN, None)
+    if notice:
+        st.session_state[_NOTICE] = notice
 
 
 def sign_in_form() -> None:
-    """The sign-in page: username and password, checked against the app database."""
+    """The sign-in page: username and password, checked against the app database. The demo
+    users are named only in a demo workspace."""
     st.title(tr("app.title"))
     st.caption(tr("app.tagline"))
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice:
+        st.info(notice)
     with st.form("sign_in"):
         st.subheader(tr("auth.sign_in"))
         username = st.text_input(tr("auth.username"), key="sign_in_username")
         password = st.text_input(tr("auth.password"), type="password", key="sign_in_password")
         submitted = st.form_submit_button(tr("auth.sign_in"), type="primary")
     if submitted:
-        user = authenticate(username, password)
-        if user is None:
-            st.error(tr("auth.wrong_password"))
+        try:
+            user = authenticate(username, password, client=_client())
+        except AccountLocked as exc:
+            st.error(tr("auth.locked", until=f"{exc.until:%H:%M}"))
+            user = None
         else:
+            if user is None:
+                st.error(tr("auth.wrong_password"))
+        if user is not None:
             st.session_state[_USER] = user
+            st.session_state[_SEEN] = datetime.now(UTC)
             st.rerun()
-    st.caption(tr("auth.demo_hint", password=DEMO_PASSWORD))
+    if is_demo_workspace():
+        st.caption(tr("auth.demo_hint", password=DEMO_PASSWORD))
+
+
+def _client() -> str | None:
+    """The remote address of this session, for the per-client lockout (None when unknown)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
 
 
 def sidebar() -> None:
@@ -68,12 +130,13 @@ def sidebar() -> None:
             st.caption(tr("auth.signed_in_as", name=user.display_name or user.username,
                           role=tr(f"roles.{user.role}")))
             if st.button(tr("auth.sign_out"), key="sign_out"):
-                st.session_state.pop(_USER, None)
+                _sign_out()
                 st.rerun()
 
 
 def guard(script_path: str) -> User:
-    """Stop the page unless the signed-in user's role may open it (checked on the server)."""
+    """Stop the page unless the signed-in user, as the app database has them now, may open it
+    (checked on the server, on every run of the page)."""
     user = current_user()
     if user is None:
         st.warning(tr("auth.sign_in_required"))

@@ -1,18 +1,27 @@
 """The workspace: everything a running instance writes, under one folder.
 
-``PROCMINE_HOME`` (default ``./workspace``) holds the event store, the quarantine files and,
-in later versions, the app database and the SOP library's git working copy. The bundled files
-(``event_logs/``, ``sops/``) are read, never written.
+``PROCMINE_HOME`` (default ``./workspace``) holds the event store, the quarantine files, the app
+database and the SOP library's git working copy. The bundled files (``event_logs/``, ``sops/``)
+are read, never written.
+
+A *demo workspace* is one that :func:`build_demo_workspace` created itself, from nothing: it
+writes the marker file :data:`DEMO_MARKER` there. Only a demo workspace gets the demo users
+(with their public password) and the demo's SOP revision, and only there does the sign-in page
+show them. A workspace that holds anything else (events, an SOP library, users in its app
+database) is never touched, and neither is a shared app database named by ``PROCMINE_DB_URL``:
+with it set, no workspace is a demo workspace.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from procmine.app.auth import seed_demo_users
+from procmine.app.appdb import DB_URL_ENV
+from procmine.app.auth import list_users, seed_demo_users
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
@@ -20,11 +29,57 @@ from procmine.demo.config import Revision, bundled_demo_config
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.sop.document import set_front_matter
 from procmine.sop.library import SopLibrary
-from procmine.sop.repository import SopVersion
+from procmine.sop.repository import SopVersion, has_library
 from procmine.sop.workflow import Editor
 from procmine.store.event_store import EventStore, remove_store
 
-__all__ = ["build_demo_workspace", "bundled_demo_log", "record_demo_revision", "save_upload"]
+__all__ = [
+    "DEMO_MARKER",
+    "NotADemoWorkspace",
+    "build_demo_workspace",
+    "bundled_demo_log",
+    "is_demo_workspace",
+    "record_demo_revision",
+    "save_upload",
+]
+
+#: The file that marks a workspace as built by ``procmine demo-workspace``.
+DEMO_MARKER = "demo-workspace.txt"
+
+_MARKER_TEXT = (
+    "This workspace was built by 'procmine demo-workspace' from the bundled demo log.\n"
+    "Its users have the public demo password. Do not keep real data here.\n"
+)
+
+
+class NotADemoWorkspace(ProcmineError):
+    """``build_demo_workspace`` was pointed at a workspace that holds real data."""
+
+
+def is_demo_workspace(home: str | Path | None = None) -> bool:
+    """True when ``procmine demo-workspace`` built this workspace (its marker file is there)
+    and its app database is its own (``PROCMINE_DB_URL`` is not set).
+
+    Example:
+        >>> is_demo_workspace(home), is_demo_workspace(Path("somewhere-else"))
+        (True, False)
+    """
+    if os.environ.get(DB_URL_ENV):
+        return False
+    return (Path(home if home is not None else default_home()) / DEMO_MARKER).is_file()
+
+
+def _contents(store: EventStore) -> list[str]:
+    """What a workspace holds that a demo must not touch (empty: nothing)."""
+    held = []
+    if not store.is_empty():
+        held.append("events in its store")
+    if has_library(store.home):
+        held.append("an SOP library")
+    if list_users(store.home):
+        held.append("users in its app database")
+    return held
+
 
 def bundled_demo_log() -> Path:
     """The small generated log shipped in ``event_logs/`` for the dashboard's first run (a package
@@ -43,14 +98,32 @@ def bundled_demo_log() -> Path:
 def build_demo_workspace(
     home: str | Path | None = None, *, force: bool = False
 ) -> IngestReport | None:
-    """Ingest the bundled demo log into the workspace, unless the store already has data;
-    create the demo users (one per role, and two more reviewers) where they are missing; seed
-    the SOP library from the bundled SOPs and record in it the SOP revision the demo log
-    carries (:func:`record_demo_revision`).
+    """Build or complete the demo workspace: ingest the bundled demo log, unless the store
+    already has data; create the demo users (one per role, and two more reviewers) where they
+    are missing; seed the SOP library from the bundled SOPs and record in it the SOP revision
+    the demo log carries (:func:`record_demo_revision`).
+
+    Only in a demo workspace (:func:`is_demo_workspace`), or in an empty one, which then gets
+    the marker. A workspace holding anything else raises NotADemoWorkspace, unchanged.
 
     Returns the ingest report, or None when the store already had data.
     """
     store = EventStore(home)
+    if os.environ.get(DB_URL_ENV):
+        raise NotADemoWorkspace(
+            f"{DB_URL_ENV} is set: the demo's users, with their public password, never go into "
+            f"a shared app database; nothing was changed. Unset {DB_URL_ENV} for the demo."
+        )
+    if not is_demo_workspace(store.home):
+        held = _contents(store)
+        if held:
+            raise NotADemoWorkspace(
+                f"{store.home} is not a demo workspace: it holds {', '.join(held)}, and "
+                f"'procmine demo-workspace' did not create it (no {DEMO_MARKER}); nothing was "
+                "changed. Use an empty folder (--home or PROCMINE_HOME) for the demo."
+            )
+        store.home.mkdir(parents=True, exist_ok=True)
+        (store.home / DEMO_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     seed_demo_users(store.home)
     library = SopLibrary.open(store.home)
     for revision in bundled_demo_config().revisions:
