@@ -25,12 +25,12 @@ from procmine.core.errors import ProcmineError
 
 
 @pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
     yield
     appdb.close_engines()
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # the default file
 def test_default_is_a_sqlite_file_in_the_workspace(tmp_path: Path) -> None:
     home = tmp_path / "ws"
     engine = engine_for(home)
@@ -39,6 +39,7 @@ def test_default_is_a_sqlite_file_in_the_workspace(tmp_path: Path) -> None:
     assert database_url(home) == f"sqlite:///{(home / 'procmine.db').resolve()}"
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # the default file
 def test_procmine_home_is_the_default_workspace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,6 +74,7 @@ def test_tables_are_created_on_first_use(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # a file per workspace
 def test_engine_is_cached_per_url(tmp_path: Path) -> None:
     assert engine_for(tmp_path) is engine_for(tmp_path)
     assert engine_for(tmp_path / "a") is not engine_for(tmp_path / "b")

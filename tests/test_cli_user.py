@@ -21,8 +21,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
                                                          parallelism=1))
     yield
