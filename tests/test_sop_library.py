@@ -491,3 +491,17 @@ def test_a_save_without_a_base_continues_from_the_version_it_was_read_from(
                                          "- 点钞后未复核金额或户名。"), user=BOB, note="Late")
     assert late.merged_with == library.history("SOP-P17")[1].commit
     assert "核对金额与户名" in late.version.sop.text and "或户名" in late.version.sop.text
+
+
+def test_an_earlier_version_saved_without_a_base_is_refused_with_the_way_to_restore_it(
+        library: SopLibrary) -> None:
+    start = library.current("SOP-P17")
+    saved = library.save("SOP-P17", _edit(start.sop.text, "叫号，", "叫号后，"), user=ALICE,
+                         note="Wording").version
+    with pytest.raises(WorkflowError, match=rf"earlier version 1.2 \({start.short}\) as it "
+                       rf"was; to restore it, save it on the latest version \(base "
+                       rf"{saved.short}\)"):
+        library.save("SOP-P17", start.sop.text, user=ALICE, note="Back")
+    restored = library.save("SOP-P17", start.sop.text, user=ALICE, note="Back",
+                            base=saved.commit).version
+    assert "叫号，" in restored.sop.text and "叫号后" not in restored.sop.text

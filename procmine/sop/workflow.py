@@ -146,7 +146,7 @@ class SopWorkflow:
                 head = history[0]
                 _check_editor(editor, head.sop)
                 if base is None:
-                    base = closest_version(history, text).commit
+                    base = _inferred_base(history, text)
                 if not head.commit.startswith(base):
                     text, merged_with = self._merge(sop_id, base, head, text, editor)
                     new = parse_sop(text, f"{sop_id}.md")
@@ -357,6 +357,18 @@ def closest_version(history: Sequence[SopVersion], text: str) -> SopVersion:
     if len({tuple(_content(v.sop.text)) for v in ties}) == 1:
         return ties[0]
     return ties[-1]
+
+
+def _inferred_base(history: Sequence[SopVersion], text: str) -> str:
+    """The base of a save that names none (:func:`closest_version`). A text that is an earlier
+    version as it was is refused: restoring it and saving a stale copy look the same."""
+    origin = closest_version(history, text)
+    if origin.commit != history[0].commit and _content(origin.sop.text) == _content(text):
+        sop = origin.sop
+        raise WorkflowError(
+            f"{sop.id}: the text is the earlier version {sop.version} ({origin.short}) as it was; "
+            f"to restore it, save it on the latest version (base {history[0].short})")
+    return origin.commit
 
 
 def _managed_like(head: str, text: str) -> str:
