@@ -15,7 +15,8 @@ PYTEST_ARGS ?=
 setup: $(STAMP) system-deps
 
 # The browser tests drive Debian's Chromium; Chinese text needs the Noto CJK fonts; the Spark
-# engine needs a Java runtime.
+# engine needs a Java runtime; the app database's tests start a PostgreSQL server of their own
+# from Debian's binaries (tests/pg.py).
 system-deps:
 	@command -v java >/dev/null || { echo "installing a Java runtime for Spark"; \
 	  $(SUDO) apt-get update -qq && \
@@ -26,6 +27,11 @@ system-deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk \
 	    >/dev/null; \
+	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql server for the app database's tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml constraints.txt

@@ -26,7 +26,12 @@ from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
 from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding
-from procmine.analysis.league import league_records, monthly_league, months_with_data
+from procmine.analysis.league import (
+    MIN_TRANSACTIONS,
+    league_records,
+    monthly_league,
+    months_with_data,
+)
 from procmine.analysis.performance import (
     business_type_summary,
     filter_options,
@@ -97,6 +102,7 @@ __all__ = [  # noqa: RUF022
     # core: errors, the timing baseline, amount thresholds, resource limits
     "AMOUNT_BANDS",
     "LARGE_AMOUNT",
+    "MIN_TRANSACTIONS",
     "REVIEW_GROUPS",
     "Baseline",
     "Limits",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg import PostgresMissing, PostgresServer
 
+from procmine.app.appdb import DB_URL_ENV
 from procmine.core.baseline import Baseline, load_baseline
 from procmine.demo import DemoConfig, write_demo_data
 from procmine.ingest.run import ingest_log
@@ -43,3 +46,29 @@ def real_logs() -> Path:
     if not REAL_LOGS.is_dir():
         pytest.skip(f"real logs folder {REAL_LOGS} is absent (it sits beside the repository)")
     return REAL_LOGS
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test run (tests/pg.py), stopped and deleted at the end. Its
+    binaries missing is a failure, not a skip: ``make setup`` installs them."""
+    try:
+        server = PostgresServer.start()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The app database a test of users, audit and locks runs on, once each: the workspace's
+    SQLite file (no ``PROCMINE_DB_URL``), and an empty database of the run's PostgreSQL server
+    (``PROCMINE_DB_URL`` names it). A test of SQLite only says
+    ``@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)``."""
+    if request.param == "sqlite":
+        monkeypatch.delenv(DB_URL_ENV, raising=False)
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        monkeypatch.setenv(DB_URL_ENV, server.create_database())
+    return str(request.param)

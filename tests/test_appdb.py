@@ -25,12 +25,12 @@ from procmine.core.errors import ProcmineError
 
 
 @pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
     yield
     appdb.close_engines()
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # the default file
 def test_default_is_a_sqlite_file_in_the_workspace(tmp_path: Path) -> None:
     home = tmp_path / "ws"
     engine = engine_for(home)
@@ -39,6 +39,7 @@ def test_default_is_a_sqlite_file_in_the_workspace(tmp_path: Path) -> None:
     assert database_url(home) == f"sqlite:///{(home / 'procmine.db').resolve()}"
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # the default file
 def test_procmine_home_is_the_default_workspace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,6 +74,7 @@ def test_tables_are_created_on_first_use(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # a file per workspace
 def test_engine_is_cached_per_url(tmp_path: Path) -> None:
     assert engine_for(tmp_path) is engine_for(tmp_path)
     assert engine_for(tmp_path / "a") is not engine_for(tmp_path / "b")
@@ -154,6 +156,7 @@ CREATE TABLE audit (id INTEGER NOT NULL, at DATETIME NOT NULL, username VARCHAR(
 """
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # an old SQLite file, built by hand
 def test_a_database_of_the_old_schema_is_upgraded_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,6 +188,7 @@ def test_a_database_of_the_old_schema_is_upgraded_in_place(
     assert appdb.add_missing_columns(engine) == []  # once is enough
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # an old SQLite file, built by hand
 def test_a_column_that_needs_a_value_is_not_added_blindly(tmp_path: Path) -> None:
     import sqlite3
 

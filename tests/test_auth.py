@@ -40,8 +40,7 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
     monkeypatch.setattr(auth, "_hasher", FAST_HASHER)
     yield
     appdb.close_engines()

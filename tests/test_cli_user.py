@@ -22,8 +22,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
                                                          parallelism=1))
     yield
@@ -115,6 +114,7 @@ def test_mismatched_prompted_passwords_add_nobody(home: Path) -> None:
     assert get_user("x1", home) is None
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # no demo users in a shared DB
 def test_list_json_and_table(demo_home: Path) -> None:
     home = demo_home
     empty = runner.invoke(user_app, ["list", "--home", str(home)])
@@ -134,6 +134,7 @@ def test_list_json_and_table(demo_home: Path) -> None:
     assert all(f"│ {name} " in table.output for name in ("ops", "reviewer", "trainer", "teller"))
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # no demo users in a shared DB
 def test_set_role(demo_home: Path) -> None:
     home = demo_home
     runner.invoke(user_app, ["seed-demo", "--home", str(home)])
@@ -151,6 +152,7 @@ def test_set_role(demo_home: Path) -> None:
     assert "unknown role 'boss'" in str(result.exception)
 
 
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)  # no demo users in a shared DB
 def test_seed_demo_is_idempotent(demo_home: Path) -> None:
     home = demo_home
     first = runner.invoke(user_app, ["seed-demo", "--home", str(home)])

@@ -184,7 +184,8 @@ def test_a_tiny_sample_does_not_top_the_table_but_a_large_fast_one_does(
     store: EventStore, tmp_path: Path, baseline: Baseline
 ) -> None:
     _ingest(store, tmp_path, _eb_cases())
-    league = monthly_league(store, baseline, "2026-03")
+    # the shrinkage on its own: every teller ranked (by default 3 transactions are not ranked)
+    league = monthly_league(store, baseline, "2026-03", min_transactions=1)
     tiny, fast = _row(league, "TINY"), _row(league, "FAST")
     assert league["speed_index"].idxmax() == league.index[league["teller_id"] == "TINY"][0]
     assert tiny["speed_index"] == pytest.approx(2.2, rel=1e-3)
@@ -200,7 +201,7 @@ def test_a_tiny_sample_does_not_top_the_table_but_a_large_fast_one_does(
     assert pull(tiny) > 0.6
     assert pull(tiny) > 4 * pull(fast)
     # without shrinkage the tiny sample would top the table
-    raw = monthly_league(store, baseline, "2026-03", prior_strength=0)
+    raw = monthly_league(store, baseline, "2026-03", prior_strength=0, min_transactions=1)
     assert _row(raw, "TINY")["rank_overall"] == 1
     np.testing.assert_allclose(raw["speed_index_shrunk"], raw["speed_index_adjusted"])
 
@@ -322,3 +323,96 @@ def test_a_month_without_data_names_the_months_with_data(
         monthly_league(store, baseline, "2026-09")  # an empty workspace
     with pytest.raises(ProcmineError, match="prior strength"):
         monthly_league(league_demo[0], baseline, "2026-09", prior_strength=-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# A minimum of transactions to be ranked (issue 12, row 17)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_teller_with_one_transaction_is_listed_but_not_ranked(
+    store: EventStore, tmp_path: Path, baseline: Baseline
+) -> None:
+    """One one-step transaction of a hundredth of a second: the shrinkage alone let it top the
+    bank; below the minimum of transactions it is listed, not ranked, and the others rank
+    1..n, in the bank and in each branch."""
+    cases = [*_eb_cases(), _case("ONE", "P17", 0.01, branch="B2")]
+    _ingest(store, tmp_path, cases)
+    league = monthly_league(store, baseline, "2026-03")
+    one = _row(league, "ONE")
+    assert one["transactions"] == 1 and not one["ranked"]
+    assert pd.isna(one["rank_overall"]) and pd.isna(one["rank_in_branch"])
+    assert one["speed_index"] == pytest.approx(12_000)  # its figures are still shown
+    ranked = league[league["ranked"]]
+    assert sorted(ranked["teller_id"]) == sorted({c["teller_id"] for c in _eb_cases()} - {"TINY"})
+    assert ranked["rank_overall"].tolist() == list(range(1, 10))
+    assert ranked["rank_in_branch"].tolist() == list(range(1, 10))  # all in B1
+    assert _row(league, "FAST")["rank_overall"] == 1
+    assert league["teller_id"].tolist()[-2:] == ["ONE", "TINY"]  # the unranked last
+    assert league.attrs["method"]["min_transactions"] == 20
+    # a lower minimum ranks the three-transaction teller, not the one-transaction one
+    lower = monthly_league(store, baseline, "2026-03", min_transactions=3)
+    assert _row(lower, "TINY")["ranked"] and not _row(lower, "ONE")["ranked"]
+    assert lower.loc[lower["ranked"], "rank_overall"].tolist() == list(range(1, 11))
+
+
+def test_the_minimum_is_checked_and_applies_to_last_month_too(
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline
+) -> None:
+    store, months = league_demo
+    with pytest.raises(ProcmineError, match="minimum of transactions"):
+        monthly_league(store, baseline, months[1], min_transactions=-1)
+    counts = monthly_league(store, baseline, months[0])["transactions"]
+    cut = int(counts.median())  # half the tellers fall below it
+    first = monthly_league(store, baseline, months[0], min_transactions=cut)
+    second = monthly_league(store, baseline, months[1], min_transactions=cut)
+    assert (first["ranked"] == (first["transactions"] >= cut)).all()
+    assert first.loc[first["ranked"], "rank_overall"].tolist() == list(
+        range(1, int(first["ranked"].sum()) + 1))
+    unranked_before = set(first.loc[~first["ranked"], "teller_id"])
+    assert second.loc[second["teller_id"].isin(unranked_before), "prev_rank_overall"].isna().all()
+    assert second.loc[~second["ranked"], "rank_change"].isna().all()
+
+
+def test_the_exports_and_the_command_say_not_ranked(
+    store: EventStore, tmp_path: Path, baseline: Baseline
+) -> None:
+    import json
+
+    import typer
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from procmine.cli.analysis import league as league_command
+    from procmine.reports.league import export_league_excel, export_league_html
+
+    _ingest(store, tmp_path, [*_eb_cases(), _case("ONE", "P17", 0.01, branch="B2")])
+    league = monthly_league(store, baseline, "2026-03")
+    sheets = load_workbook(export_league_excel(league, tmp_path / "l.xlsx"))
+    bank = sheets["全行"]
+    rows = {bank.cell(r, 3).value: (bank.cell(r, 1).value, bank.cell(r, 2).value)
+            for r in range(3, 3 + len(league))}
+    assert rows["ONE"] == rows["TINY"] == ("未排名", "未排名")
+    assert rows["FAST"] == (1, 1)
+    assert sheets["B2"].cell(3, 1).value == "未排名"
+    notes = [bank.cell(r, 1).value for r in range(4 + len(league), 9 + len(league))]
+    assert "本月计入速度指数的业务不足 20 笔的柜员列出但不参与排名：笔数过少无法公平比较。" in notes
+    page = export_league_html(league, tmp_path / "l.html", lang="en").read_text(encoding="utf-8")
+    assert '<tr><td>not ranked</td><td>not ranked</td><td class="text">ONE</td>' in page
+    assert "fewer than 20 transactions" in page
+
+    app = typer.Typer()
+    app.command("league")(league_command)
+    runner = CliRunner()
+    home = ["--month", "2026-03", "--home", str(store.home)]
+    records = {r["teller_id"]: r for r in json.loads(
+        runner.invoke(app, [*home, "--json"]).stdout)}
+    assert (records["ONE"]["ranked"], records["ONE"]["rank_overall"]) == (False, None)
+    assert (records["FAST"]["ranked"], records["FAST"]["rank_overall"]) == (True, 1)
+    lower = json.loads(runner.invoke(app, [*home, "--json", "--min-transactions", "3"]).stdout)
+    assert [r["teller_id"] for r in lower if not r["ranked"]] == ["ONE"]
+    table = runner.invoke(app, [*home, "--lang", "en"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert table.stdout.count("not ranked") == 2 * 2 + 1  # two cells each, and the summary
+    assert "2 tellers had fewer than 20 transactions this month" in table.stdout
+    assert "--min-transactions" in runner.invoke(app, ["--help"]).output

@@ -3,7 +3,9 @@ concurrent edits."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -351,3 +353,155 @@ def test_every_action_is_in_the_app_audit_trail(library: SopLibrary) -> None:
         commit = row.detail.rsplit("(commit ", 1)[1].rstrip(")")
         assert (history[commit].author, "sop." + history[commit].action) == (
             row.username, row.action)
+
+
+# -- saves without a base (issue 12, row 16) -------------------------------------------------------
+
+NOTES = "".join(f"\n备注 {i}。\n" for i in range(1, 8))
+
+
+def _notes_library(tmp_path: Path) -> SopLibrary:
+    """A library whose SOP has seven note paragraphs, one per concurrent editor."""
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    text = SOP_TEXT + "\n## 备注 Notes\n" + NOTES
+    (seed / "SOP-P17.md").write_text(text, encoding="utf-8")
+    return SopLibrary.open(tmp_path / "home", seed=seed)
+
+
+def _edits(start: str, n: int) -> list[str]:
+    """n edits of the same text: the first n - 1 of a note each, the last of note n - 1 again."""
+    edits = [_edit(start, f"备注 {i + 1}。", f"备注 {i + 1}：编辑者 {i}。") for i in range(n - 1)]
+    return [*edits, _edit(start, f"备注 {n - 1}。", f"备注 {n - 1}：另一位编辑者。")]
+
+
+def _is_in(text: str, i: int, n: int) -> bool:
+    return (f"编辑者 {i}。" if i < n - 1 else "另一位编辑者。") in text
+
+
+def test_eight_saves_without_a_base_at_once_lose_nothing_silently(tmp_path: Path) -> None:
+    """Eight editors open the same text and save at once, none naming a base: seven edit lines
+    of their own and are all in the final text; the eighth edits the seventh's line and gets a
+    SaveConflict with its text kept (the other saves were silently overwritten before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    library = _notes_library(tmp_path)
+    edits = _edits(library.current("SOP-P17").sop.text, 8)
+
+    def save(i: int) -> object:
+        try:
+            return library.save("SOP-P17", edits[i], user=ALICE, note=f"Edit {i}")
+        except SaveConflict as conflict:
+            return conflict
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(save, range(8)))
+    conflicts = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, SaveConflict)]
+    landed = [i for i, o in enumerate(outcomes) if not isinstance(o, SaveConflict)]
+    final = library.current("SOP-P17").sop.text
+    assert len(landed) + len(conflicts) == 8
+    assert len(conflicts) == 1 and conflicts[0][0] in (6, 7)  # the two edits of note 7
+    for i in landed:
+        assert _is_in(final, i, 8), i
+    for i, conflict in conflicts:
+        assert library.kept_text(conflict.kept_ref, "SOP-P17") == edits[i]
+    # one commit per landed save on top of the seed, each merged with the one before
+    history = library.history("SOP-P17")
+    assert [v.action for v in history] == ["save"] * 7 + ["seed"]
+    assert [v.sop.status for v in history[:7]] == ["draft"] * 7
+
+
+_SAVER = """\
+import json, sys, time
+from pathlib import Path
+from procmine.sop.library import SopLibrary
+from procmine.sop.workflow import Editor, SaveConflict
+home, text, i = Path(sys.argv[1]), Path(sys.argv[2]).read_text(encoding="utf-8"), sys.argv[3]
+library = SopLibrary(home / "sops", audit_home=home)
+while not (home / "go").exists():
+    time.sleep(0.01)
+try:
+    saved = library.save("SOP-P17", text, user=Editor("alice", "reviewer", "accounting-and-cash"),
+                         note=f"Edit {i}")
+    print(json.dumps({"landed": saved.version.commit}))
+except SaveConflict as conflict:
+    print(json.dumps({"kept_ref": conflict.kept_ref}))
+"""
+
+
+def test_four_processes_saving_without_a_base_lose_nothing_silently(tmp_path: Path) -> None:
+    """Four saves from four processes, as four ``procmine sop save`` without ``--base`` (the
+    library's file lock serialises them): three land merged, the fourth, on the third's line,
+    is a conflict with its text kept; the audit trail counts the same."""
+    library = _notes_library(tmp_path)
+    home = tmp_path / "home"
+    edits = _edits(library.current("SOP-P17").sop.text, 4)
+    running = []
+    for i, text in enumerate(edits):
+        (tmp_path / f"edit{i}.md").write_text(text, encoding="utf-8")
+        running.append(subprocess.Popen(
+            [sys.executable, "-c", _SAVER, str(home), str(tmp_path / f"edit{i}.md"), str(i)],
+            stdout=subprocess.PIPE, text=True))
+    (home / "go").touch()
+    outcomes = [json.loads(p.communicate(timeout=120)[0]) for p in running]
+    kept = {i: o["kept_ref"] for i, o in enumerate(outcomes) if "kept_ref" in o}
+    final = library.current("SOP-P17").sop.text
+    assert len(kept) == 1 and set(kept) <= {2, 3}
+    assert sum("landed" in o for o in outcomes) == 3
+    for i in set(range(4)) - set(kept):
+        assert _is_in(final, i, 4), i
+    for i, ref in kept.items():
+        assert library.kept_text(ref, "SOP-P17") == edits[i]
+    assert [v.action for v in library.history("SOP-P17")] == ["save"] * 3 + ["seed"]
+    audit = [r.action for r in list_audit(home)]
+    assert sorted(audit) == ["sop.conflict"] + ["sop.save"] * 3
+
+
+def test_a_save_without_a_base_on_the_same_line_is_a_conflict(library: SopLibrary) -> None:
+    start = library.current("SOP-P17")
+    first = _edit(start.sop.text, "当面点清，唱收唱付。", "当面点清两遍。")
+    second = _edit(start.sop.text, "当面点清，唱收唱付。", "使用点钞机。")
+    landed = library.save("SOP-P17", first, user=BOB, note="Twice").version
+    with pytest.raises(SaveConflict) as caught:
+        library.save("SOP-P17", second, user=ALICE, note="Machine")
+    assert caught.value.base == start.commit
+    assert caught.value.theirs_commit == landed.commit
+    assert library.kept_text(caught.value.kept_ref, "SOP-P17") == second
+    assert "当面点清两遍" in library.current("SOP-P17").sop.text
+
+
+def test_a_save_without_a_base_continues_from_the_version_it_was_read_from(
+        library: SopLibrary) -> None:
+    """Saving again from the saved text, or from the text after a submit and a rejection, needs
+    no base: the version the text came from is the one it is closest to."""
+    start = library.current("SOP-P17")
+    first = library.save("SOP-P17", _edit(start.sop.text, "叫号，", "叫号后，"), user=ALICE,
+                         note="Wording").version
+    again = library.save("SOP-P17", _edit(first.sop.text, "当面点清", "当面点清并复核"),
+                         user=ALICE, note="Recount")
+    assert again.merged_with is None
+    library.submit("SOP-P17", user=ALICE)
+    library.reject("SOP-P17", user=BOB, comment="One more")
+    third = library.save("SOP-P17", _edit(again.version.sop.text, "核对金额", "核对金额与户名"),
+                         user=ALICE, note="Name")
+    text = third.version.sop.text
+    assert "叫号后，" in text and "当面点清并复核" in text and "核对金额与户名" in text
+    # an edit of the seed's text, made before the three saves, is merged on top of them
+    late = library.save("SOP-P17", _edit(start.sop.text, "- 点钞后未复核金额。",
+                                         "- 点钞后未复核金额或户名。"), user=BOB, note="Late")
+    assert late.merged_with == library.history("SOP-P17")[1].commit
+    assert "核对金额与户名" in late.version.sop.text and "或户名" in late.version.sop.text
+
+
+def test_an_earlier_version_saved_without_a_base_is_refused_with_the_way_to_restore_it(
+        library: SopLibrary) -> None:
+    start = library.current("SOP-P17")
+    saved = library.save("SOP-P17", _edit(start.sop.text, "叫号，", "叫号后，"), user=ALICE,
+                         note="Wording").version
+    with pytest.raises(WorkflowError, match=rf"earlier version 1.2 \({start.short}\) as it "
+                       rf"was; to restore it, save it on the latest version \(base "
+                       rf"{saved.short}\)"):
+        library.save("SOP-P17", start.sop.text, user=ALICE, note="Back")
+    restored = library.save("SOP-P17", start.sop.text, user=ALICE, note="Back",
+                            base=saved.commit).version
+    assert "叫号，" in restored.sop.text and "叫号后" not in restored.sop.text

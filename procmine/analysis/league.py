@@ -34,7 +34,10 @@ How the figures are made fair
   ``p`` the bank's error rate.
 
 Ranks (1 = fastest) use ``speed_index_shrunk``, within the teller's branch and across the bank.
-The method's fitted values are in ``league.attrs["method"]``.
+Shrinkage tempers a small sample but cannot make it fair (one transaction of a second would still
+top the bank), so a teller with fewer than ``MIN_TRANSACTIONS`` (20) transactions the speed index
+counts is listed with all figures but not ranked (``ranked`` False, ranks empty). The method's
+fitted values are in ``league.attrs["method"]``.
 
 Example:
     >>> from procmine.analysis.league import monthly_league
@@ -66,6 +69,7 @@ from procmine.store.event_store import EventStore
 
 __all__ = [
     "LEAGUE_COLUMNS",
+    "MIN_TRANSACTIONS",
     "league_records",
     "monthly_league",
     "months_with_data",
@@ -74,6 +78,10 @@ __all__ = [
 #: Fewest large-amount and other transactions of a type (bank-wide, in the month) for its
 #: large-amount allowance; thinner types get none.
 _MIN_CELL = 10
+
+#: Fewest transactions in the month (with a standard time and a positive dwell: the ones the
+#: speed index counts) for a teller to be ranked; fewer are listed, not ranked.
+MIN_TRANSACTIONS = 20
 
 #: The columns of :func:`monthly_league`, in order.
 LEAGUE_COLUMNS: tuple[str, ...] = (
@@ -89,6 +97,7 @@ LEAGUE_COLUMNS: tuple[str, ...] = (
     "speed_index",
     "speed_index_adjusted",
     "speed_index_shrunk",
+    "ranked",
     "rank_in_branch",
     "rank_overall",
     "prev_speed_index_shrunk",
@@ -225,9 +234,10 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _league_of_month(frame: pd.DataFrame,
-                     prior_strength: float | None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The fitted columns and ranks of one month's per-teller sums."""
+def _league_of_month(frame: pd.DataFrame, prior_strength: float | None,
+                     min_transactions: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The fitted columns and ranks of one month's per-teller sums (every teller is in the fit;
+    those with fewer than ``min_transactions`` rated transactions get no rank)."""
     out = frame.reset_index(drop=True).copy()
     out["errors"] = out["errors"].astype("int64")
     out["transactions"] = out["transactions"].astype("int64")
@@ -258,8 +268,9 @@ def _league_of_month(frame: pd.DataFrame,
             within_variance=fit.sigma2,
             between_variance=fit.tau2,
         )
+    out["ranked"] = out["speed_index_shrunk"].notna() & (out["rated"] >= min_transactions)
     # equal indexes share a rank; rounding keeps float noise from splitting a true tie
-    ranked = out["speed_index_shrunk"].round(10)
+    ranked = out["speed_index_shrunk"].round(10).where(out["ranked"])
     out["rank_overall"] = ranked.rank(method="min", ascending=False).astype("Int64")
     out["rank_in_branch"] = ranked.groupby(out["branch_id"], dropna=False).rank(
         method="min", ascending=False
@@ -270,6 +281,7 @@ def _league_of_month(frame: pd.DataFrame,
 def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
                    prior_strength: float | None = None,
                    large_amount: float | None = LARGE_AMOUNT,
+                   min_transactions: int = MIN_TRANSACTIONS,
                    engine: Engine | None = None) -> pd.DataFrame:
     """The monthly announcement: one row per teller with a transaction in ``month`` (YYYY-MM).
 
@@ -278,22 +290,26 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
     ``errors``, ``error_rate`` and ``error_rate_shrunk`` (beta-binomial empirical Bayes),
     ``speed_index`` (sum of standard / sum of dwell times; above 1 is faster than standard),
     ``speed_index_adjusted`` (large amounts allowed for), ``speed_index_shrunk`` (empirical
-    Bayes, toward the bank), ``rank_in_branch`` and ``rank_overall`` (on the shrunk index, 1 =
-    fastest), the previous month's ``prev_speed_index_shrunk`` and ``prev_rank_overall``,
-    ``speed_index_change`` (this month minus last) and ``rank_change`` (last month's rank minus
-    this month's: positive means moved up). Sorted by ``rank_overall``.
+    Bayes, toward the bank), ``ranked`` (whether the teller had ``min_transactions`` or more
+    transactions the speed index counts), ``rank_in_branch`` and ``rank_overall`` (on the
+    shrunk index among the ranked tellers, 1 = fastest; empty for the others), the previous
+    month's ``prev_speed_index_shrunk`` and ``prev_rank_overall``, ``speed_index_change``
+    (this month minus last) and ``rank_change`` (last month's rank minus this month's:
+    positive means moved up). Sorted by ``rank_overall``, the tellers not ranked last.
 
     ``prior_strength`` fixes the weight of the bank-wide prior, in transactions, for both the
     speed index and the error rate (0 = no shrinkage); by default both are estimated from the
     month's data. ``large_amount`` is the amount from which a transaction gets the allowance of
-    its type (None: no allowance). A transaction belongs to the month its first step starts in;
-    the speed index counts the transactions with a standard time and a positive dwell time.
+    its type (None: no allowance). ``min_transactions`` (default :data:`MIN_TRANSACTIONS`)
+    applies to last month's ranks too; every teller is still in the fits. A transaction belongs
+    to the month its first step starts in; the speed index counts the transactions with a
+    standard time and a positive dwell time.
     The fitted values are in ``attrs["method"]``. ``engine`` runs the queries on a query engine
     (:mod:`procmine.store.engine`, e.g. Spark) instead of DuckDB over ``store``, with the same
     results.
 
-    Raises ProcmineError for a month that is not YYYY-MM, and for a month without teller
-    transactions (naming the months that have data).
+    Raises ProcmineError for a month that is not YYYY-MM, for a negative minimum, and for a
+    month without teller transactions (naming the months that have data).
 
     Example:
         >>> league = monthly_league(store, baseline, "2026-10")
@@ -304,6 +320,10 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
     if prior_strength is not None and not (prior_strength >= 0 and math.isfinite(prior_strength)):
         raise ProcmineError(f"prior strength must be a number of transactions >= 0, "
                             f"not {prior_strength}")
+    if isinstance(min_transactions, bool) or not isinstance(min_transactions, int | np.integer) \
+            or min_transactions < 0:
+        raise ProcmineError(f"the minimum of transactions to be ranked must be a whole number "
+                            f">= 0, not {min_transactions!r}")
     label = month_label(first)
     previous = month_label(add_months(first, -1))
     frame, allowances = _per_teller(store, baseline, first, large_amount, engine)
@@ -315,13 +335,13 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
                                 "(procmine ingest FILE)")
         raise ProcmineError(f"no teller transactions in {label}; months with data: "
                             f"{', '.join(months)}")
-    league, method = _league_of_month(current, prior_strength)
+    league, method = _league_of_month(current, prior_strength, int(min_transactions))
     before = frame[frame["month"] == previous]
     if before.empty:
         league["prev_speed_index_shrunk"] = np.nan
         league["prev_rank_overall"] = pd.array([pd.NA] * len(league), dtype="Int64")
     else:
-        last, _ = _league_of_month(before, prior_strength)
+        last, _ = _league_of_month(before, prior_strength, int(min_transactions))
         last = last[["teller_id", "speed_index_shrunk", "rank_overall"]].rename(columns={
             "speed_index_shrunk": "prev_speed_index_shrunk", "rank_overall": "prev_rank_overall"
         })
@@ -332,7 +352,7 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
     league = league.sort_values(["rank_overall", "teller_id"], na_position="last")
     league = league[list(LEAGUE_COLUMNS)].reset_index(drop=True)
     method.update(month=label, previous_month=previous, large_amount=large_amount,
-                  large_amount_allowances=allowances)
+                  large_amount_allowances=allowances, min_transactions=int(min_transactions))
     league.attrs["method"] = method
     return league
 

@@ -3,7 +3,7 @@
 One row per (kind, key): ``("user", "ops")`` or ``("client", "10.1.2.3")``. A name is counted
 whether a user of that name exists or not, so that a lock says nothing about which names are
 real. An attempt is *reserved* before the password is checked (the counter goes up at once, in
-a transaction of its own, with one atomic UPDATE): a name or client that is locked, or that has
+a transaction of its own, on the row it holds locked): a name or client that is locked, or that has
 used up its attempts, is refused without computing an argon2 hash, even when many attempts
 arrive together. A successful sign-in gives the attempt back (and clears the name's count).
 
@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Integer, String, UniqueConstraint, case, delete, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from procmine.app.appdb import Base, UtcDateTime, session_for
@@ -130,34 +131,28 @@ def _lock_of(session: Session, kind: str, key: str, now: datetime) -> datetime |
 def _count(session: Session, kind: str, key: str, policy: SignInPolicy,
            now: datetime) -> tuple[int, datetime | None]:
     """Add one failure to ``key`` unless it is locked (a new window when the old one, or its
-    lock, is over); return the count and the lock's end, if locked. One UPDATE, so that
-    attempts arriving together each count."""
-    row = SignInThrottleRow
-    at = literal(now, UtcDateTime())
-    fresh = or_(row.window_start < now - policy.window, row.locked_until.is_not(None))
-    statement = (update(row)
-                 .where(row.kind == kind, row.key == key,
-                        or_(row.locked_until.is_(None), row.locked_until <= now))
-                 .values(failures=case((fresh, 1), else_=row.failures + 1),
-                         window_start=case((fresh, at), else_=row.window_start),
-                         locked_until=None)
-                 .execution_options(synchronize_session=False))
-    if session.execute(statement).rowcount == 0:  # type: ignore[attr-defined]
-        existing = _row(session, kind, key)
-        if existing is not None:  # locked
-            return existing.failures, existing.locked_until
-        session.execute(delete(row).where(row.window_start < now - policy.window,
-                                          or_(row.locked_until.is_(None),
-                                              row.locked_until <= now))
-                        .execution_options(synchronize_session=False))
-        try:
-            with session.begin_nested():
-                session.add(row(kind=kind, key=key, failures=1, window_start=now))
-        except IntegrityError:  # added by an attempt arriving at the same moment
-            session.execute(statement)
-    session.expire_all()
-    found = _row(session, kind, key)
-    return (found.failures if found is not None else 1), None
+    lock, is over); return the count and the lock's end, if locked.
+
+    The row is made if missing (an insert that does nothing on a conflict), then read with a
+    row lock (``FOR UPDATE``; on SQLite the first write already holds the database's write
+    lock): attempts arriving together on any database each see the count the one before left.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(SignInThrottleRow)
+                    .values(kind=kind, key=key, failures=0, window_start=now)
+                    .on_conflict_do_nothing(index_elements=["kind", "key"]))
+    row = session.scalars(select(SignInThrottleRow)
+                          .where(SignInThrottleRow.kind == kind, SignInThrottleRow.key == key)
+                          .with_for_update()
+                          .execution_options(populate_existing=True)).one()
+    if row.locked_until is not None and row.locked_until > now:
+        return row.failures, row.locked_until
+    if row.locked_until is not None or row.window_start < now - policy.window:
+        row.failures, row.window_start, row.locked_until = 0, now, None
+    row.failures += 1
+    session.flush()
+    return row.failures, None
 
 
 def _lock(session: Session, kind: str, key: str, until: datetime, at_least: int) -> bool:

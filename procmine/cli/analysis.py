@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from procmine import (
+    MIN_TRANSACTIONS,
     EventStore,
     Finding,
     column_labels,
@@ -66,6 +67,8 @@ _SHOWN = ("rank_overall", "teller_id", "branch_id", "rank_in_branch", "transacti
 def _show(value: object, column: str) -> str:
     if value is None:
         return "–"
+    if isinstance(value, str):
+        return value
     if column == "error_rate" and isinstance(value, float):
         return f"{value:.1%}"
     if column in ("speed_index", "speed_index_shrunk") and isinstance(value, float):
@@ -84,7 +87,10 @@ def _league_table(table: pd.DataFrame, label: str, lang: str) -> Table:
     for column in _SHOWN:
         view.add_column(labels[column],
                         justify="left" if column in ("teller_id", "branch_id") else "right")
-    for record in league_records(table, _SHOWN):
+    word = t("league.not_ranked", lang)
+    for record, ranked in zip(league_records(table, _SHOWN), table["ranked"], strict=True):
+        if not ranked:
+            record |= {"rank_overall": word, "rank_in_branch": word}
         view.add_row(*(_show(record[c], c) for c in _SHOWN))
     return view
 
@@ -107,6 +113,11 @@ def league(
     lang: Annotated[
         str, typer.Option("--lang", help="Column headers in zh or en (table and exports).")
     ] = "zh",
+    min_transactions: Annotated[
+        int, typer.Option("--min-transactions", min=0,
+                          help="Fewest transactions in the month (counted in the speed index) "
+                          "for a teller to be ranked; fewer are listed as not ranked.")
+    ] = MIN_TRANSACTIONS,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
 ) -> None:
@@ -116,7 +127,8 @@ def league(
 
     Speed index = sum of standard times / sum of actual counter times (above 1: faster).
     Ranks use it shrunk toward the bank level (empirical Bayes),
-    so a teller with few transactions cannot top or bottom the table by chance.
+    so a teller with few transactions cannot top or bottom the table by chance; tellers below
+    --min-transactions are listed as not ranked.
     --engine spark runs the queries on Apache Spark (local mode, or the cluster of --master)
     with the same results.
     """
@@ -127,7 +139,8 @@ def league(
     baseline = load_baseline(baseline_file)
     engine = get_engine(engine_name, store, master)
     try:
-        table = monthly_league(store, baseline, month, engine=engine)
+        table = monthly_league(store, baseline, month, min_transactions=min_transactions,
+                               engine=engine)
     finally:
         engine.close()
     label = str(table.attrs["method"]["month"])
@@ -150,6 +163,9 @@ def league(
         + (f"{k:.0f} transactions" if k is not None else "all transactions (full pooling)"),
         highlight=False,
     )
+    if unranked := int((~table["ranked"]).sum()):
+        out.print(t("announcement.not_ranked", lang, count=unranked, min=min_transactions),
+                  highlight=False)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
 

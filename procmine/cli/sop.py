@@ -224,8 +224,10 @@ def save(
     user: UserOption,
     note: Annotated[str, typer.Option("--note", help="The change note (required).")],
     base: Annotated[str | None, typer.Option("--base", help="Commit the edit started from "
-                                             "(default: the latest; a later change to the same "
-                                             "lines is then a conflict).")] = None,
+                                             "(default: the version in the SOP's history the "
+                                             "text is closest to). Changes saved since are "
+                                             "merged; a change to the same lines is a conflict "
+                                             "and the text is kept on a ref.")] = None,
     password_stdin: PasswordStdinOption = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -236,6 +238,9 @@ def save(
     editor = _user(user, password_stdin, home)
     result = library.save(sop_id, text, user=editor, note=note, base=base)
     _say(result.version, as_json)
+    if result.merged_with and not as_json:
+        out.print(f"merged with the changes saved since (up to {result.merged_with[:8]})",
+                  highlight=False)
 
 
 @sop_app.command("submit")

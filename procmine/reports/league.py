@@ -55,6 +55,7 @@ _COLUMNS: dict[str, tuple[str, str, str, float]] = {
     "speed_index": ("速度指数", "Speed index", "0.00", 10),
     "speed_index_adjusted": ("速度指数(含大额)", "Speed index (large amounts)", "0.00", 13),
     "speed_index_shrunk": ("速度指数(排名用)", "Speed index (ranked)", "0.00", 13),
+    "ranked": ("参与排名", "Ranked", "@", 9),
     "rank_in_branch": ("网点排名", "Branch rank", "0", 9),
     "rank_overall": ("全行排名", "Bank rank", "0", 9),
     "prev_speed_index_shrunk": ("上月速度指数", "Last month's index", "0.00", 12),
@@ -118,6 +119,7 @@ def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
                 "bank-wide extra time of their type: "
                 + ", ".join(f"{c} ×{f:.2f}" for c, f in allow.items()) + "."
             )
+        lines += _not_ranked_note(method, "en")
     else:
         lines = [
             "速度指数 = 标准时间合计 ÷ 实际办理时间合计（大于 1 表示快于标准）；"
@@ -134,7 +136,24 @@ def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
                 f"金额 {amount:,.0f} 元及以上的交易按全行同类业务的实际额外耗时延长标准时间："
                 + "，".join(f"{c} ×{f:.2f}" for c, f in allow.items()) + "。"
             )
+        lines += _not_ranked_note(method, "zh-CN")
     return lines
+
+
+def _not_ranked_note(method: dict[str, Any], lang: str) -> list[str]:
+    """The minimum of transactions to be ranked, as a note (none when every teller ranks)."""
+    least = method.get("min_transactions")
+    return [t("league.not_ranked_note", lang, min=least)] if least and least > 1 else []
+
+
+def _records(rows: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    """The exported columns of ``rows`` as plain values, "not ranked" in the rank cells of the
+    tellers not ranked."""
+    word = t("league.not_ranked", lang)
+    flags = rows["ranked"] if "ranked" in rows.columns else pd.Series(True, index=rows.index)
+    return [r | {"rank_overall": word, "rank_in_branch": word} if flag is False else r
+            for r, flag in zip(league_records(rows, _EXPORT_COLUMNS),
+                               flags.astype(bool).tolist(), strict=True)]
 
 
 def _month_of(league: pd.DataFrame, month: str | None) -> str:
@@ -222,7 +241,7 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
             cell.border = Border(bottom=thin)
             sheet.column_dimensions[get_column_letter(j)].width = _COLUMNS[key][3] + 2
         sheet.row_dimensions[2].height = 32
-        for i, record in enumerate(league_records(rows, _EXPORT_COLUMNS), start=3):
+        for i, record in enumerate(_records(rows, lang), start=3):
             for j, key in enumerate(_EXPORT_COLUMNS, start=1):
                 cell = sheet.cell(row=i, column=j, value=record[key])
                 cell.number_format = _COLUMNS[key][2]
@@ -300,6 +319,8 @@ def _format(key: str, value: Any) -> str:
     """A plain value (:func:`~procmine.analysis.league.league_records`) as the cell's text."""
     if value is None:
         return "–"
+    if isinstance(value, str):
+        return html.escape(value)
     spec = _COLUMNS[key][2]
     if spec == "0.0%":
         return f"{value:.1%}"
@@ -317,10 +338,10 @@ def _format(key: str, value: Any) -> str:
 
 
 def _html_table(rows: pd.DataFrame, labels: dict[str, str],
-                scales: dict[str, tuple[float, float, float]]) -> str:
+                scales: dict[str, tuple[float, float, float]], lang: str) -> str:
     head = "".join(f"<th>{html.escape(labels[k])}</th>" for k in _EXPORT_COLUMNS)
     body = []
-    for record in league_records(rows, _EXPORT_COLUMNS):
+    for record in _records(rows, lang):
         cells = []
         for key, value in record.items():
             text = _format(key, value)
@@ -371,7 +392,7 @@ def export_league_html(league: pd.DataFrame, path: str | Path, month: str | None
         heading = section if n == 0 else f"{words['branch']} {section}"
         klass = "bank" if n == 0 else "branch"
         parts.append(f'<section class="{klass}"><h2>{html.escape(heading)}</h2>')
-        parts.append(_html_table(rows, labels, scales))
+        parts.append(_html_table(rows, labels, scales, lang))
         parts.append("</section>")
     parts.append('<ol class="notes">' + "".join(
         f"<li>{html.escape(line)}</li>" for line in _method_note(league, lang)

@@ -15,7 +15,10 @@ workspace, an audit row in its app database.
 Two people editing one SOP at once lose nothing: a save names the version it started from
 (``base``); when the SOP moved on meanwhile, the two changes are merged line by line when they
 touch different lines, and otherwise the save is refused with both texts (:class:`SaveConflict`)
-and the refused text kept on a ref of its own (``refs/procmine/conflicts/...``).
+and the refused text kept on a ref of its own (``refs/procmine/conflicts/...``). A save that
+names no base (a file saved from the command line) starts from the version of the SOP's history
+its text is closest to (:func:`closest_version`), so it too is merged or refused, never written
+over a change it did not see.
 
 Example:
     >>> root = SopRepository.create(Path.cwd() / "ws")  # a library of its own, seeded
@@ -30,11 +33,12 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from dulwich.merge import merge_blobs
 from dulwich.objects import Blob
@@ -52,6 +56,7 @@ __all__ = [
     "WorkflowError",
     "authors_since_approval",
     "bump_version",
+    "closest_version",
     "steps_changed",
 ]
 
@@ -119,7 +124,8 @@ class SopWorkflow:
              base: str | None = None, today: date | None = None) -> SaveResult:
         """Save a changed SOP as a draft: a commit by ``user`` with the change note.
 
-        ``base`` is the commit the editor started from (None for a new SOP). The version is
+        ``base`` is the commit the editor started from; None: the version of the history the
+        text is closest to (:func:`closest_version`; nothing for a new SOP). The version is
         bumped against the version in force (major when the steps changed, minor otherwise);
         ``author`` is set to the user. Raises :class:`SopError` for text that does not parse,
         :class:`WorkflowError` for a user who may not edit it, :class:`SaveConflict` when
@@ -135,15 +141,17 @@ class SopWorkflow:
         with repository.lock():
             exists = sop_id in repository.ids()
             head, merged_with = None, None
+            history = repository.history(sop_id) if exists else []
             if exists:
-                head = repository.current(sop_id)
+                head = history[0]
                 _check_editor(editor, head.sop)
-                if base is not None and not head.commit.startswith(base):
+                if base is None:
+                    base = _inferred_base(history, text)
+                if not head.commit.startswith(base):
                     text, merged_with = self._merge(sop_id, base, head, text, editor)
                     new = parse_sop(text, f"{sop_id}.md")
             _check_editor(editor, new)
             self._check_worktree(sop_id)
-            history = repository.history(sop_id) if exists else []
             approved = latest_approved(approved_versions(history))
             version = bump_version(approved.sop, new) if approved else new.version
             final = set_front_matter(text, status="draft", version=version,
@@ -265,10 +273,13 @@ class SopWorkflow:
         """Merge a change made on ``base`` with the head; raise SaveConflict (keeping the text
         on a ref of its own) when both changed the same lines."""
         origin = self.repository.version(sop_id, base)
+        # the fields every save sets anew are taken from the head on all sides: they never
+        # conflict (a draft saved after a submit differs from its base in its status only)
+        ours, theirs = (_managed_like(head.sop.text, t) for t in (origin.sop.text, text))
         merged, conflicted = merge_blobs(
-            Blob.from_string(origin.sop.text.encode()),
+            Blob.from_string(ours.encode()),
             Blob.from_string(head.sop.text.encode()),
-            Blob.from_string(text.encode()))
+            Blob.from_string(theirs.encode()))
         merged_text = merged.decode("utf-8")
         if not conflicted:
             try:
@@ -298,6 +309,83 @@ def authors_since_approval(history: Sequence[SopVersion]) -> set[str]:
         if v.action in ("save", "external"):
             authors.add(v.author)
     return authors
+
+
+#: Front-matter fields that each save sets anew (status, version, author, approver).
+_MANAGED: Final[tuple[str, ...]] = ("status:", "version:", "author:", "approved_by:")
+#: ... and with those the fields approving and retiring set: none of them says where an edit
+#: started from.
+_WORKFLOW: Final[tuple[str, ...]] = (*_MANAGED, "effective:", "review_due:")
+
+
+def _content(text: str) -> list[str]:
+    """The lines of an SOP text without the fields the workflow sets."""
+    front, body, _ = split_front_matter(text)
+    return [line for line in front.splitlines() if not line.startswith(_WORKFLOW)] + \
+        body.splitlines()
+
+
+def _distance(a: list[str], b: list[str]) -> int:
+    """How many lines differ between two texts (a changed line counts once)."""
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+               if tag != "equal")
+
+
+def closest_version(history: Sequence[SopVersion], text: str) -> SopVersion:
+    """The version of an SOP (``history`` newest first) an edited ``text`` most likely started
+    from: the one with the fewest lines different, the workflow's fields aside.
+
+    Between equally close versions of different content the oldest is taken, so that a change
+    made since is merged, or refused as a conflict when the edit touched the same lines, rather
+    than undone; between versions of the same content (a save, its submit, its approval) the
+    newest.
+
+    Example:
+        >>> history = library.history("SOP-P18")
+        >>> [v.action for v in history]
+        ['approve', 'submit', 'save', 'seed']
+        >>> closest_version(history, history[0].sop.text + "One more line.\\n").action
+        'approve'
+        >>> closest_version(history, history[-1].sop.text + "One more line.\\n").action
+        'seed'
+    """
+    wanted = _content(text)
+    scored = [(_distance(_content(v.sop.text), wanted), v) for v in history]
+    best = min(score for score, _ in scored)
+    ties = [v for score, v in scored if score == best]
+    if len({tuple(_content(v.sop.text)) for v in ties}) == 1:
+        return ties[0]
+    return ties[-1]
+
+
+def _inferred_base(history: Sequence[SopVersion], text: str) -> str:
+    """The base of a save that names none (:func:`closest_version`). A text that is an earlier
+    version as it was is refused: restoring it and saving a stale copy look the same."""
+    origin = closest_version(history, text)
+    if origin.commit != history[0].commit and _content(origin.sop.text) == _content(text):
+        sop = origin.sop
+        raise WorkflowError(
+            f"{sop.id}: the text is the earlier version {sop.version} ({origin.short}) as it was; "
+            f"to restore it, save it on the latest version (base {history[0].short})")
+    return origin.commit
+
+
+def _managed_like(head: str, text: str) -> str:
+    """``text`` with the fields each save sets (:data:`_MANAGED`) as they are in ``head``, each
+    in its place (a field ``head`` lacks is dropped, one ``text`` lacks added before ``steps:``).
+    """
+    wanted = {line.split(":", 1)[0]: line
+              for line in split_front_matter(head)[0].splitlines(keepends=True)
+              if line.startswith(_MANAGED)}
+    front, body, _ = split_front_matter(text)
+    lines = []
+    for line in front.splitlines(keepends=True):
+        if line.startswith(_MANAGED):
+            line = wanted.pop(line.split(":", 1)[0], "")
+        lines.append(line)
+    at = next((i for i, line in enumerate(lines) if line.startswith("steps:")), len(lines))
+    return "---\n" + "".join(lines[:at] + list(wanted.values()) + lines[at:]) + "---\n" + body
 
 
 def _step_signature(sop: Sop) -> list[tuple[Any, ...]]:

@@ -18,6 +18,9 @@ if not months:
 month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
 league = data.league(month)
 st.caption(tr("announcement.caption"))
+if unranked := int((~league["ranked"]).sum()):
+    st.caption(tr("announcement.not_ranked", count=unranked,
+                  min=league.attrs.get("method", {}).get("min_transactions")))
 branches = [tr("filters.all"), *sorted(league["branch_id"].dropna().unique())]
 branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch")
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
