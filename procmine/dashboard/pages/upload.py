@@ -9,7 +9,7 @@ import streamlit as st
 
 from procmine import ProcmineError, ingest_log, load_column_map, save_upload
 from procmine.dashboard import data, session
-from procmine.dashboard.components import columns
+from procmine.dashboard.components import columns, downloads
 from procmine.dashboard.session import tr
 
 session.guard(__file__)
@@ -52,7 +52,8 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                 )
             if report.quarantine_file:
                 quarantine = Path(report.quarantine_file)
-                st.download_button(tr("upload.download_quarantine"), quarantine.read_bytes(),
+                st.download_button(tr("upload.download_quarantine"),
+                                   downloads.quarantine_csv(quarantine),
                                    file_name=quarantine.name, mime="text/csv",
                                    key=f"download_{report.batch_id}")
     except ProcmineError as exc:
