@@ -7,6 +7,7 @@ import streamlit as st
 
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 session.guard(__file__)
@@ -19,7 +20,8 @@ month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
 league = data.league(month)
 st.caption(tr("announcement.caption"))
 branches = [tr("filters.all"), *sorted(league["branch_id"].dropna().unique())]
-branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch")
+branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch",
+                  format_func=plain)
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
 table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
 table_tab.dataframe(

@@ -1,0 +1,143 @@
+"""Data values on the pages are text, not markdown; a page that fails shows a message to act
+on, never a traceback (client.showErrorDetails); a control character in an id does not take the
+Announcement page down."""
+
+from __future__ import annotations
+
+import csv
+import html
+import tomllib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from markdown_it import MarkdownIt
+from streamlit.config import ShowErrorDetailsConfigOptions
+from streamlit.testing.v1 import AppTest
+
+from procmine import EventStore, User, add_user, authenticate, ingest_log, t
+from procmine.dashboard import data
+from procmine.dashboard.components.text import plain
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+MONTH = "2026-03"
+MARKDOWN_ID = "**bold**[x](http://evil)"
+PASSWORD = "render-check: 7 tellers, 3 branches"
+COMMONMARK = MarkdownIt("commonmark")
+
+
+@pytest.mark.parametrize("value", [
+    MARKDOWN_ID, "*em* _em_ `code` ~~del~~", "# heading", "- item", "1. item", "> quote",
+    "<b>bold</b><script>x</script>", ":red[alarm] :material/home: $x^2$", "a\\*b", "|a|b|",
+    "line one\nline two", "tab\there", "![img](http://evil/x.png)", "&amp; &lt;", "B01",
+    "柜员 0101",
+])
+def test_plain_shows_the_value_as_written(value: str) -> None:
+    escaped = plain(value)
+    rendered = COMMONMARK.renderInline(escaped)
+    shown = value.replace("\n", " ").replace("\t", " ")
+    assert rendered == html.escape(shown, quote=True).replace("&#x27;", "'"), escaped
+    for tag in ("<strong", "<em", "<a ", "<code", "<img", "<script"):
+        assert tag not in rendered
+
+
+def test_plain_of_none_and_numbers() -> None:
+    assert plain(None) == ""
+    assert plain(12) == "12"
+    assert plain(-1.5) == "\\-1\\.5"
+    assert plain("B\x0001\x0b") == "B01"
+
+
+def test_errors_are_not_shown_in_the_browser() -> None:
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == ShowErrorDetailsConfigOptions.NONE.value
+    for lang in ("zh-CN", "en"):
+        assert t("common.unexpected", lang) != "common.unexpected"
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+
+def _log(path: Path) -> Path:
+    tellers = [("0101", "B01"), (MARKDOWN_ID, MARKDOWN_ID), ("0202", "B02")]
+    first = datetime(2026, 3, 2, 8, 30)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_id", "activity", "start_time", "end_time", "teller_id",
+                         "branch_id", "business_type", "amount", "error"])
+        for n in range(90):
+            teller, branch = tellers[n % 3]
+            start = first + timedelta(days=n // 30, minutes=10 * (n % 30))
+            end = start + timedelta(seconds=50 + n % 7)
+            writer.writerow([f"c{n:03d}", "Enter transaction", f"{start:%Y-%m-%d %H:%M:%S}",
+                             f"{end:%Y-%m-%d %H:%M:%S}", teller, branch, "P17", "", "0"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def text_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("text-pages")
+    report = ingest_log(EventStore(home), _log(home / "log.csv"))
+    assert report.loaded == 90, report
+    add_user("ops1", PASSWORD, "operations", home=home)
+    return home
+
+
+@pytest.fixture
+def home(text_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PROCMINE_HOME", str(text_home))
+    return text_home
+
+
+def _announcement(home: Path) -> AppTest:
+    user = authenticate("ops1", PASSWORD, home)
+    assert isinstance(user, User)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["procmine_user"] = user
+    at.run()
+    at.switch_page("procmine/dashboard/pages/announcement.py").run()
+    return at
+
+
+def test_an_id_in_markdown_is_shown_as_text_on_the_announcement(home: Path) -> None:
+    at = _announcement(home)
+    assert not at.exception, at.exception
+    branches = at.radio(key="announcement_branch")
+    assert plain(MARKDOWN_ID) in branches.options
+    assert MARKDOWN_ID not in branches.options
+    branches.set_value(MARKDOWN_ID).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["teller_id"]) == [MARKDOWN_ID]
+
+
+def test_a_control_character_in_an_id_does_not_break_the_announcement(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = data.league
+
+    def odd_league(month: str) -> pd.DataFrame:
+        table = real(month).copy()
+        table["teller_id"] = [f"T\x00{i}\x0b" for i in range(len(table))]
+        table["branch_id"] = ["B\x0001", "B\x0b02", "\x1f=9"][: len(table)]
+        return table
+
+    monkeypatch.setattr(data, "league", odd_league)
+    at = _announcement(home)
+    assert not at.exception, at.exception
+    assert [b for b in at.radio(key="announcement_branch").options][1:] == [
+        "\\=9", "B01", "B02"]
+    assert len(at.get("download_button")) == 2
+
+
+def test_a_failing_page_says_so_without_details(home: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> list[str]:
+        raise RuntimeError("secret detail /srv/bank/workspace")
+
+    monkeypatch.setattr(data, "months", broken)
+    at = _announcement(home)
+    assert [e.value for e in at.error] == [t("common.unexpected", "zh-CN")]
+    assert at.exception  # still raised: the server logs it
