@@ -73,6 +73,12 @@ def test_errors_are_not_shown_in_the_browser() -> None:
         assert t("common.unexpected", lang) != "common.unexpected"
 
 
+def test_tables_offer_no_raw_csv_download() -> None:
+    """st.dataframe's toolbar download does not escape formulas: it is switched off."""
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["disableDataExport"] is True
+
+
 # -- pages ---------------------------------------------------------------------------------------
 
 
