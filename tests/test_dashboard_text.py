@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from procmine import EventStore, User, add_user, authenticate, ingest_log, t
 from procmine.dashboard import data
+from procmine.dashboard.components import charts
 from procmine.dashboard.components.text import plain
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,6 +78,25 @@ def test_tables_offer_no_raw_csv_download() -> None:
     """st.dataframe's toolbar download does not escape formulas: it is switched off."""
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["disableDataExport"] is True
+
+
+def test_chart_labels_made_of_data_are_not_markup() -> None:
+    link = '<a href="https://evil.example">pay here</a>'
+    frame = pd.DataFrame({
+        "teller_id": [link, "0101"], "branch_id": ["<b>B1</b>", "B&2"], "transactions": [40, 40],
+        "speed_index": [1.1, 0.9], "speed_index_shrunk": [1.05, 0.95], "rank_overall": [1, 2]})
+    labels = {k: k for k in ("raw", "ranked", "speed", "standard", "transactions")}
+    figure = charts.league_speed(frame, labels)
+    shown = [str(y) for trace in figure.data for y in (trace.y or ())] + [
+        str(trace.name) for trace in figure.data]
+    assert not any("<a" in v or "<b>" in v for v in shown)
+    assert ("&lt;a href=\"https://evil.example\"&gt;pay here&lt;/a&gt; "
+            "(&lt;b&gt;B1&lt;/b&gt;)") in shown
+    assert "0101 (B&amp;2)" in shown
+    steps = charts.steps_vs_reference(pd.DataFrame({
+        "activity": ['<span style="font-size:90px">Count</span>'], "median_seconds": [30.0],
+        "reference_seconds": [20.0]}), {"reference": "r", "actual": "a", "seconds": "s"})
+    assert list(steps.data[0].y) == ['&lt;span style="font-size:90px"&gt;Count&lt;/span&gt;']
 
 
 # -- pages ---------------------------------------------------------------------------------------
