@@ -24,9 +24,10 @@ from procmine.reports.safe import safe_cell, safe_csv, safe_sheet_name
 from procmine.store.event_store import EventStore
 
 MONTH = "2026-03"
-HOSTILE_TELLERS = ["=cmd|' /C calc'!A0", "=1+1", "+SUM(A1)", "@x", "-1+2", "\t=2+2", "0101"]
-HOSTILE_BRANCHES = ["=1+1", "@x", "-1+2", "+SUM(A1)", "=1+1", "\r=3", "B01"]
-ESCAPED = {v: "'" + v for v in {*HOSTILE_TELLERS, *HOSTILE_BRANCHES} if v[0] in "=+-@\t\r"}
+# (a tab or carriage return in an id is quarantined at ingest: those are tried on a frame below)
+HOSTILE_TELLERS = ["=cmd|' /C calc'!A0", "=1+1", "+SUM(A1)", "@x", "-1+2", "-12", "0101"]
+HOSTILE_BRANCHES = ["=1+1", "@x", "-1+2", "+SUM(A1)", "=1+1", "@x", "B01"]
+ESCAPED = {v: "'" + v for v in ("=cmd|' /C calc'!A0", "=1+1", "+SUM(A1)", "@x", "-1+2")}
 
 
 def _hostile_csv(path: Path, bad_rows: int = 2) -> Path:
@@ -114,9 +115,9 @@ def test_excel_export_of_hostile_ids_has_no_formula(hostile_store: EventStore,
         assert raw not in values and escaped in values
     for teller in HOSTILE_TELLERS:
         assert safe_cell(teller) in values
+    assert "-12" in values  # a text that is a plain number is left as it is
     book = load_workbook(path)
-    assert book.sheetnames == ["All branches", "_=3", "_+SUM(A1)", "_-1+2", "_=1+1", "_@x",
-                               "B01"]
+    assert book.sheetnames == ["All branches", "_+SUM(A1)", "_-1+2", "_=1+1", "_@x", "B01"]
     bank = book["All branches"]
     assert sorted(bank.cell(r, 3).value for r in range(3, 3 + len(league))) == sorted(
         safe_cell(t) for t in HOSTILE_TELLERS)
@@ -145,13 +146,15 @@ def test_control_characters_in_ids_do_not_break_the_exports(
 ) -> None:
     league = monthly_league(hostile_store, baseline, MONTH)
     odd = league.copy()
-    odd["teller_id"] = [f"T\x00{i}\x0b" for i in range(len(odd))]
+    odd["teller_id"] = [f"T\x00{i}\x0b" for i in range(len(odd) - 2)] + ["\t=2+2", "\r=3"]
     odd["branch_id"] = pd.Series(["B\x0001", "B\x0b02", "\x1f=9"] * len(odd))[: len(odd)].values
     path = export_league_excel(odd, tmp_path / "odd.xlsx", lang="en")
+    assert [c for c in _cells(path) if c[2] == "f"] == []
     book = load_workbook(path)
     assert book.sheetnames == ["All branches", "_=9", "B01", "B02"]
     tellers = [book["All branches"].cell(r, 3).value for r in range(3, 3 + len(odd))]
-    assert sorted(tellers) == sorted(f"T{i}" for i in range(len(odd)))
+    assert sorted(tellers) == sorted([*(f"T{i}" for i in range(len(odd) - 2)), "'\t=2+2",
+                                      "'\r=3"])
     html = export_league_html(odd, tmp_path / "odd.html", MONTH, "en").read_text(
         encoding="utf-8")
     assert "\x00" not in html and "\x0b" not in html and "\x1f" not in html
