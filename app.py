@@ -15,4 +15,10 @@ else:
         st.Page(str(p.path), title=session.tr(p.title_key), icon=p.icon, url_path=p.url_path)
         for p in pages_for_role(user.role)
     ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except Exception:
+    # The browser gets a message to act on; the details go to the server's log only
+    # (client.showErrorDetails = "none" in .streamlit/config.toml).
+    st.error(session.tr("common.unexpected"))
+    raise

@@ -80,6 +80,7 @@ from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 from procmine.reports.league import column_labels, export_league_excel, export_league_html
+from procmine.reports.safe import safe_cell, safe_csv
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
 from procmine.sop.library import SopLibrary, side_by_side
 from procmine.sop.links import (
@@ -142,11 +143,13 @@ __all__ = [  # noqa: RUF022
     "teller_summary",
     "transaction_summary",
     "type_steps",
-    # reports: the league as Excel, HTML or records, with its column labels
+    # reports: the league as Excel, HTML or records, with its column labels; inert cells
     "column_labels",
     "export_league_excel",
     "export_league_html",
     "league_records",
+    "safe_cell",
+    "safe_csv",
     # sop: documents, the library and its workflow, findings linked to SOP steps
     "STATUSES",
     "Coverage",

@@ -27,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ import pandas as pd
 
 from procmine.analysis.league import league_records
 from procmine.app.i18n import normalize_language, t
+from procmine.reports.safe import remove_control, safe_cell, safe_sheet_name
 
 __all__ = ["column_labels", "export_league_excel", "export_league_html"]
 
@@ -181,24 +181,12 @@ def _sections(league: pd.DataFrame, lang: str) -> list[tuple[str, pd.DataFrame]]
 # Excel
 # --------------------------------------------------------------------------------------------------
 
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-
-
-def _sheet_name(title: str, used: set[str]) -> str:
-    base = _SHEET_BAD.sub("_", title).strip("'")[:31] or "_"
-    name, n = base, 2
-    while name.lower() in used:
-        suffix = f" ({n})"
-        name = base[: 31 - len(suffix)] + suffix
-        n += 1
-    used.add(name.lower())
-    return name
-
-
 def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-CN") -> Path:
     """Write the league as a formatted workbook: the bank-wide sheet first, then one sheet per
     branch; a title row with the month, a bold filled header frozen in place, number formats and
-    a colour scale on the speed indexes, and the method in notes below the table.
+    a colour scale on the speed indexes, and the method in notes below the table. Every cell
+    goes through :func:`~procmine.reports.safe.safe_cell` and every sheet name through
+    :func:`~procmine.reports.safe.safe_sheet_name`: an id like ``=1+1`` is written as text.
 
     Example:
         >>> from openpyxl import load_workbook
@@ -227,14 +215,14 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
     workbook.remove(workbook.active)
     used: set[str] = set()
     for section, rows in _sections(league, lang):
-        sheet = workbook.create_sheet(_sheet_name(section, used))
+        sheet = workbook.create_sheet(safe_sheet_name(section, used))
         ncols = len(_EXPORT_COLUMNS)
-        sheet.cell(row=1, column=1, value=f"{month} {title_text} · {section}").font = Font(
-            bold=True, size=14
-        )
+        title_cell = sheet.cell(row=1, column=1,
+                                value=safe_cell(f"{month} {title_text} · {section}"))
+        title_cell.font = Font(bold=True, size=14)
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
         for j, key in enumerate(_EXPORT_COLUMNS, start=1):
-            cell = sheet.cell(row=2, column=j, value=labels[key])
+            cell = sheet.cell(row=2, column=j, value=safe_cell(labels[key]))
             cell.font = header_font
             cell.fill = header_fill
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -243,7 +231,7 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
         sheet.row_dimensions[2].height = 32
         for i, record in enumerate(_records(rows, lang), start=3):
             for j, key in enumerate(_EXPORT_COLUMNS, start=1):
-                cell = sheet.cell(row=i, column=j, value=record[key])
+                cell = sheet.cell(row=i, column=j, value=safe_cell(record[key]))
                 cell.number_format = _COLUMNS[key][2]
                 cell.border = Border(bottom=thin)
         last = 2 + len(rows)
@@ -257,8 +245,8 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
                                    end_type="max", end_color="63BE7B"),
                 )
         for offset, line in enumerate(note, start=2):
-            sheet.cell(row=last + offset, column=1, value=line).font = Font(italic=True,
-                                                                             color="595959")
+            sheet.cell(row=last + offset, column=1, value=safe_cell(line)).font = Font(
+                italic=True, color="595959")
         sheet.freeze_panes = "D3"
         sheet.print_title_rows = "2:2"
         sheet.page_setup.orientation = "landscape"
@@ -319,8 +307,8 @@ def _format(key: str, value: Any) -> str:
     """A plain value (:func:`~procmine.analysis.league.league_records`) as the cell's text."""
     if value is None:
         return "–"
-    if isinstance(value, str):
-        return html.escape(value)
+    if isinstance(value, str):  # an id, or "not ranked" in a rank column
+        return html.escape(remove_control(value))
     spec = _COLUMNS[key][2]
     if spec == "0.0%":
         return f"{value:.1%}"
@@ -334,7 +322,7 @@ def _format(key: str, value: Any) -> str:
         return f"{value:,.1f}"
     if spec in ("#,##0", "0"):
         return f"{int(value):,d}"
-    return html.escape(str(value))
+    return html.escape(remove_control(str(value)))
 
 
 def _html_table(rows: pd.DataFrame, labels: dict[str, str],
@@ -391,7 +379,7 @@ def export_league_html(league: pd.DataFrame, path: str | Path, month: str | None
                 scales[key] = (float(values.min()), float(values.median()), float(values.max()))
         heading = section if n == 0 else f"{words['branch']} {section}"
         klass = "bank" if n == 0 else "branch"
-        parts.append(f'<section class="{klass}"><h2>{html.escape(heading)}</h2>')
+        parts.append(f'<section class="{klass}"><h2>{html.escape(remove_control(heading))}</h2>')
         parts.append(_html_table(rows, labels, scales, lang))
         parts.append("</section>")
     parts.append('<ol class="notes">' + "".join(

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import markdown
+import nh3
 import yaml
 
 from procmine.core.baseline import REVIEW_GROUPS
@@ -494,9 +495,31 @@ def load_sops(folder: str | Path) -> dict[str, Sop]:
 # -- rendering -----------------------------------------------------------------------------------
 
 
+# What an SOP body may show: the tags markdown makes, links to the web or within the library;
+# anything else an author writes as raw HTML (style, script, form, iframe, event handlers, style
+# attributes) is dropped, so an SOP cannot restyle or reshape the page it is read on.
+_SAFE_TAGS: Final[set[str]] = {
+    "h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "table", "thead", "tbody", "tr",
+    "th", "td", "code", "pre", "a", "em", "strong", "blockquote", "hr", "br",
+}
+_SAFE_ATTRIBUTES: Final[dict[str, set[str]]] = {
+    **{f"h{n}": {"id"} for n in range(1, 7)}, "a": {"href", "title"},
+    "th": {"align"}, "td": {"align"}, "ol": {"start"},
+}
+
+
 def render_sop(body: str) -> str:
-    """The body of an SOP as HTML (headings get ids; ``{#step_id}`` anchors are kept)."""
-    return markdown.markdown(body, extensions=_MD_EXTENSIONS, output_format="html")
+    """The body of an SOP as HTML (headings get ids; ``{#step_id}`` anchors are kept), with
+    raw HTML cut to an allow-list: markdown's own tags, links over http(s) or relative ones.
+
+    Example:
+        >>> render_sop("## Count {#count}\\n\\n<style>*{display:none}</style>**twice**")
+        '<h2 id="count">Count</h2>\\n\\n<p><strong>twice</strong></p>'
+    """
+    text = markdown.markdown(body, extensions=_MD_EXTENSIONS, output_format="html",
+                             extension_configs={"tables": {"use_align_attribute": True}})
+    return nh3.clean(text, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES,
+                     url_schemes={"http", "https"}, link_rel="noopener noreferrer")
 
 
 def _anchors(html: str) -> set[str]:

@@ -1,6 +1,14 @@
-"""Plotly figures for the pages (figures only: data comes in as frames)."""
+"""Plotly figures for the pages (figures only: data comes in as frames).
+
+Plotly draws a label's ``<a href>``, ``<span style>``, ``<b>`` and the like as markup; a label
+made of data (a teller or branch id, an activity) goes through :func:`_text` first, so that it
+reads as written (Plotly shows ``&lt;`` as ``<``).
+"""
 
 from __future__ import annotations
+
+import html
+from collections.abc import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,6 +20,11 @@ __all__ = [
 ]
 
 
+def _text(values: Iterable[object]) -> list[str]:
+    """Data values as Plotly labels that show their text, markup included."""
+    return [html.escape(str(v), quote=False) for v in values]
+
+
 def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 20) -> go.Figure:
     """Median counter time against the standard, per business type, most time lost on top.
 
@@ -19,9 +32,10 @@ def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 2
     """
     rows = frame.head(top).iloc[::-1]
     figure = go.Figure()
-    figure.add_bar(y=rows["name"], x=rows["standard_seconds"], orientation="h",
+    names = _text(rows["name"])
+    figure.add_bar(y=names, x=rows["standard_seconds"], orientation="h",
                    name=labels["standard"], marker_color="#9aa5b1")
-    figure.add_bar(y=rows["name"], x=rows["median_seconds"], orientation="h",
+    figure.add_bar(y=names, x=rows["median_seconds"], orientation="h",
                    name=labels["actual"], marker_color="#b22222",
                    customdata=rows[["hours_lost"]].to_numpy(),
                    hovertemplate="%{y}: %{x:.0f} s<br>" + labels["lost"]
@@ -62,7 +76,7 @@ def distribution(frame: pd.DataFrame, labels: dict[str, str], reference: float) 
 
 def breakdown(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure:
     """Group vs bank median by a breakdown value (hour, amount band, window)."""
-    values = [str(r["value"]) for r in rows]
+    values = _text(r["value"] for r in rows)
     figure = go.Figure()
     figure.add_bar(x=values, y=[r.get("group_median_seconds") for r in rows],
                    name=labels["group"], marker_color="#b22222")
@@ -78,9 +92,10 @@ def steps_vs_reference(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
     reference_seconds)."""
     rows = frame.iloc[::-1]
     figure = go.Figure()
-    figure.add_bar(y=rows["activity"], x=rows["reference_seconds"], orientation="h",
+    activities = _text(rows["activity"])
+    figure.add_bar(y=activities, x=rows["reference_seconds"], orientation="h",
                    name=labels["reference"], marker_color="#9aa5b1")
-    figure.add_bar(y=rows["activity"], x=rows["median_seconds"], orientation="h",
+    figure.add_bar(y=activities, x=rows["median_seconds"], orientation="h",
                    name=labels["actual"], marker_color="#b22222")
     figure.update_layout(barmode="group", height=max(300, 28 * len(rows) + 80),
                          xaxis_title=labels["seconds"], legend_orientation="h",
@@ -119,7 +134,8 @@ def minutes_above_bank(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
     rows = frame.iloc[::-1]
     figure = go.Figure(go.Bar(
         x=rows["minutes_above_bank"].tolist(),
-        y=[f"{t} {a}" for t, a in zip(rows["business_type"], rows["activity"], strict=True)],
+        y=_text(f"{t} {a}" for t, a in zip(rows["business_type"], rows["activity"],
+                                             strict=True)),
         orientation="h", marker_color="#b22222",
         hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
     figure.update_layout(height=max(240, 28 * len(rows) + 80), xaxis_title=labels["minutes"],
@@ -137,7 +153,8 @@ def league_speed(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     two, so a teller whom chance alone would have put at the top or bottom stands out (frame:
     teller_id, branch_id, transactions, speed_index, speed_index_shrunk, rank_overall)."""
     rows = frame.sort_values("rank_overall", ascending=False)
-    names = [f"{t} ({b})" for t, b in zip(rows["teller_id"], rows["branch_id"], strict=True)]
+    names = _text(f"{t} ({b})" for t, b in zip(rows["teller_id"], rows["branch_id"],
+                                                strict=True))
     figure = go.Figure()
     for name, raw, ranked in zip(names, rows["speed_index"], rows["speed_index_shrunk"],
                                  strict=True):
@@ -154,8 +171,9 @@ def league_speed(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
         part = rows[rows["branch_id"] == branch]
         figure.add_scatter(
             x=part["speed_index_shrunk"].tolist(),
-            y=[f"{t} ({b})" for t, b in zip(part["teller_id"], part["branch_id"], strict=True)],
-            mode="markers", name=f"{labels['ranked']} · {branch}",
+            y=_text(f"{t} ({b})" for t, b in zip(part["teller_id"], part["branch_id"],
+                                                 strict=True)),
+            mode="markers", name=f"{labels['ranked']} · {_text([branch])[0]}",
             marker={"color": _BRANCH_COLOURS[i % len(_BRANCH_COLOURS)], "size": 10},
             hovertemplate="%{y}: %{x:.2f}<extra></extra>")
     figure.add_vline(x=1.0, line_dash="dash", annotation_text=labels["standard"])
@@ -171,8 +189,8 @@ def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     standard time after it as a marker (frame: version, business_type, activity,
     median_before, median_after, standard_after)."""
     several = frame["version"].nunique() > 1 or frame["business_type"].nunique() > 1
-    names = [f"{v} · {t} · {a}" if several else a for v, t, a in
-             zip(frame["version"], frame["business_type"], frame["activity"], strict=True)]
+    names = _text(f"{v} · {t} · {a}" if several else a for v, t, a in
+                  zip(frame["version"], frame["business_type"], frame["activity"], strict=True))
     figure = go.Figure()
     figure.add_bar(x=names, y=frame["median_before"], name=labels["before"],
                    marker_color="#9aa5b1")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from procmine import AMOUNT_BANDS, Baseline, Finding
 from procmine.dashboard.components import charts
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
@@ -124,7 +125,7 @@ def show_tellers(finding: Finding, evidence: dict[str, Any]) -> None:
     """For a branch finding, the branch's tellers at the step, the slow ones marked."""
     if finding.scope != "branch" or not evidence.get("tellers"):
         return
-    st.markdown(f"**{tr('bottlenecks.tellers', branch=finding.branch_id or '')}**")
+    st.markdown(f"**{tr('bottlenecks.tellers', branch=plain(finding.branch_id))}**")
     st.dataframe(pd.DataFrame([{
         tr("table.teller_id"): row["teller_id"],
         tr("bottlenecks.steps"): row["steps"],

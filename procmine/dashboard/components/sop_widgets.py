@@ -21,6 +21,7 @@ from procmine import (
     side_by_side,
     split_front_matter,
 )
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
@@ -138,7 +139,7 @@ def _step_note(sop: Sop, step_id: str, findings: pd.DataFrame | None) -> None:
     step = sop.step(step_id)
     st.markdown(f"**{tr('view.standard', seconds=f'{step.standard_seconds:g}')}**")
     if step.conditional and step.when:
-        st.caption(tr("view.when", when=step.when))
+        st.caption(tr("view.when", when=plain(step.when)))
     if findings is None:
         return
     row = findings[findings["step_id"] == step_id]
@@ -150,9 +151,9 @@ def _step_note(sop: Sop, step_id: str, findings: pd.DataFrame | None) -> None:
     st.markdown(f":red[{tr('view.findings', n=n, hours=f'{hours:.1f}')}]")
     tellers, branches = str(row["tellers"].iloc[0]), str(row["branches"].iloc[0])
     if tellers:
-        st.caption(tr("view.tellers", tellers=tellers))
+        st.caption(tr("view.tellers", tellers=plain(tellers)))
     if branches:
-        st.caption(tr("view.branches", branches=branches))
+        st.caption(tr("view.branches", branches=plain(branches)))
 
 
 def render_body(body: str) -> str:
@@ -171,7 +172,7 @@ def show_preview(text: str, report: LintReport) -> None:
     try:
         body = split_front_matter(text)[1]
     except SopError as exc:
-        st.warning(str(exc))
+        st.warning(plain(str(exc)))
     else:
         st.html(render_body(body))
 
@@ -179,7 +180,7 @@ def show_preview(text: str, report: LintReport) -> None:
 def show_document(sop: Sop, findings: pd.DataFrame | None) -> None:
     """The SOP rendered, each step's section with its standard time and its findings beside
     it (``findings``: one row per step, as ``procmine.findings_by_step`` gives)."""
-    st.caption(tr("view.meta", types=", ".join(sop.business_types),
+    st.caption(tr("view.meta", types=plain(", ".join(sop.business_types)),
                   group=tr(f"review_groups.{sop.owner_group}"), version=sop.version,
                   status=tr(f"sop_status.{sop.status}"), effective=str(sop.effective)))
     for step_id, text in split_by_steps(sop.body, (s.id for s in sop.steps)):

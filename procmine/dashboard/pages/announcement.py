@@ -7,6 +7,7 @@ import streamlit as st
 
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 session.guard(__file__)
@@ -22,7 +23,8 @@ if unranked := int((~league["ranked"]).sum()):
     st.caption(tr("announcement.not_ranked", count=unranked,
                   min=league.attrs.get("method", {}).get("min_transactions")))
 branches = [tr("filters.all"), *sorted(league["branch_id"].dropna().unique())]
-branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch")
+branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch",
+                  format_func=plain)
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
 table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
 table_tab.dataframe(

@@ -8,6 +8,7 @@ import streamlit as st
 
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, finding_widgets
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 session.guard(__file__)
@@ -37,7 +38,7 @@ finding_widgets.show_table(found, data.baseline())
 choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(found)), key="bn_pick",
                       format_func=lambda i: f"{i + 1}. {found[i].summary_in(lang())}")
 finding = found[choice]
-st.subheader(finding.summary_in(lang()))
+st.subheader(plain(finding.summary_in(lang())))
 with st.spinner(tr("bottlenecks.loading")):
     evidence = data.evidence(finding, month)
 finding_widgets.show_metrics(finding, evidence)

@@ -11,6 +11,7 @@ import streamlit as st
 from procmine import REVIEW_GROUPS, STATUSES
 from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_tables, sop_widgets
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
 DUE_DAYS = 30
@@ -84,8 +85,8 @@ version = by_commit[commit]
 head = history[0]
 if editors and approved is not None and head != approved and version != head:
     st.info(tr("view.draft_exists", version=head.sop.version,
-               status=tr(f"sop_status.{head.sop.status}"), author=head.author))
+               status=tr(f"sop_status.{head.sop.status}"), author=plain(head.author)))
 if approved is None:
     st.caption(tr("view.not_approved"))
-st.subheader(sop_widgets.sop_label(version.sop))
+st.subheader(plain(sop_widgets.sop_label(version.sop)))
 sop_widgets.show_document(version.sop, data.step_findings(version.sop))

@@ -9,6 +9,7 @@ import streamlit as st
 from procmine import ProcmineError
 from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_tables, sop_widgets
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
 user = session.guard(__file__)
@@ -34,7 +35,7 @@ if chosen is None:
 sop_id = chosen.id
 head = library.current(sop_id)
 in_force = library.approved(sop_id)
-st.subheader(sop_widgets.sop_label(head.sop))
+st.subheader(plain(sop_widgets.sop_label(head.sop)))
 
 st.markdown(f"**{tr('review.diff')}**")
 left = (tr("review.in_force", version=in_force.sop.version) if in_force
@@ -62,7 +63,7 @@ def _decide(approve: bool) -> None:
             library.reject(sop_id, user=user, comment=comment)
             message = tr("review.rejected", sop=sop_id)
     except ProcmineError as exc:  # WorkflowError: the library's rules, said in its words
-        state["review_flash"] = ("error", tr("common.error", message=str(exc)))
+        state["review_flash"] = ("error", tr("common.error", message=plain(str(exc))))
         return
     state["review_flash"] = ("success", message)
     state["review_comment"] = ""

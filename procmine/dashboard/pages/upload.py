@@ -9,7 +9,8 @@ import streamlit as st
 
 from procmine import ProcmineError, current_limits, ingest_log, load_column_map, save_upload
 from procmine.dashboard import data, session
-from procmine.dashboard.components import columns
+from procmine.dashboard.components import columns, downloads
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
 session.guard(__file__)
@@ -33,19 +34,19 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                                                      store.home))
         for upload in files:
             path = save_upload(upload.name, upload.getvalue(), store.home)
-            bar = st.progress(0.0, text=tr("upload.progress", file=upload.name,
+            bar = st.progress(0.0, text=tr("upload.progress", file=plain(upload.name),
                                            phase=tr("upload.phase.read")))
 
             def progress(phase: str, fraction: float, bar=bar, name=upload.name) -> None:
-                text = tr("upload.progress", file=name, phase=tr(f"upload.phase.{phase}"))
+                text = tr("upload.progress", file=plain(name), phase=tr(f"upload.phase.{phase}"))
                 bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
             report = ingest_log(store, path, column_map=column_map, baseline=data.baseline(),
                                 progress=progress)
-            bar.progress(1.0, text=tr("upload.done", file=upload.name, read=f"{report.read:,}",
-                                      loaded=f"{report.loaded:,}",
+            bar.progress(1.0, text=tr("upload.done", file=plain(upload.name),
+                                      read=f"{report.read:,}", loaded=f"{report.loaded:,}",
                                       quarantined=f"{report.quarantined:,}"))
-            st.success(tr("upload.done", file=upload.name, read=f"{report.read:,}",
+            st.success(tr("upload.done", file=plain(upload.name), read=f"{report.read:,}",
                           loaded=f"{report.loaded:,}", quarantined=f"{report.quarantined:,}"))
             if report.reasons:
                 st.table(
@@ -54,11 +55,12 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                 )
             if report.quarantine_file:
                 quarantine = Path(report.quarantine_file)
-                st.download_button(tr("upload.download_quarantine"), quarantine.read_bytes(),
+                st.download_button(tr("upload.download_quarantine"),
+                                   downloads.quarantine_csv(quarantine),
                                    file_name=quarantine.name, mime="text/csv",
                                    key=f"download_{report.batch_id}")
     except ProcmineError as exc:
-        st.error(tr("common.error", message=str(exc)))
+        st.error(tr("common.error", message=plain(str(exc))))
 
 st.subheader(tr("upload.history"))
 history = data.ingest_history()
