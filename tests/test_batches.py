@@ -94,3 +94,32 @@ def test_batch_list_and_drop_on_the_command_line(tmp_path: Path) -> None:
     assert [e.username for e in list_audit(home, action="batch.drop")] == ["li.na"]
     listed = runner.invoke(app, ["batch", "list", "--home", str(home), "--json"])
     assert json.loads(listed.stdout) == []
+
+
+def test_operations_drop_a_batch_on_the_upload_page(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from procmine import add_user, t
+
+    home = tmp_path / "workspace"
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    store = EventStore(home)
+    keep = ingest_log(store, write(tmp_path / "a.csv", range(0, 10)))
+    drop = ingest_log(store, write(tmp_path / "b.csv", range(10, 25)))
+    user = add_user("wang.ops", "a long and unusual passphrase 7", "operations", home=home)
+    page = Path(__file__).resolve().parents[1] / "procmine/dashboard/pages/upload.py"
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.session_state["procmine_user"] = user
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="drop_batch").value == drop.batch_id  # the newest first
+    assert at.button(key="drop_go").disabled
+    at.checkbox(key="drop_confirm").check().run()
+    at.button(key="drop_go").click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == [
+        t("upload.dropped", "zh-CN", batch=drop.batch_id, loaded="15")]
+    assert [b.batch_id for b in list_batches(store)] == [keep.batch_id]
+    assert store.info().events == 10
+    assert [e.username for e in list_audit(home, action="batch.drop")] == ["wang.ops"]
