@@ -500,8 +500,8 @@ def test_a_record_the_reader_does_not_return_stops_the_ingest(
     file than the reader returned, and nothing is stored."""
     from procmine.ingest import counting, run
 
-    def one_more(path: Path) -> counting.CsvLines:
-        lines = counting.count_csv_lines(path)
+    def one_more(path: Path, encoding: str = "utf-8") -> counting.CsvLines:
+        lines = counting.count_csv_lines(path, encoding)
         return counting.CsvLines(lines=lines.lines + 1, blank=lines.blank)
 
     monkeypatch.setattr(run, "count_csv_lines", one_more)
@@ -529,3 +529,12 @@ def test_parquet_rows_are_counted_from_the_footer(store: EventStore, tmp_path: P
     pq.write_table(table, tmp_path / "log.parquet")
     report = ingest_log(store, tmp_path / "log.parquet")
     assert (report.read, report.loaded, report.quarantined) == (3, 2, 1)
+
+
+def test_utf16_lines_are_counted_as_text(store: EventStore, tmp_path: Path) -> None:
+    """In UTF-16, 上 (U+4E0A) holds the byte 0x0A: the lines are counted after decoding."""
+    source = tmp_path / "utf16.csv"
+    source.write_text("case_id,activity,end_time\nC1,上柜,2026-10-01 09:00:05\n\n"
+                      "C1,上传,2026-10-01 09:02:00\n", encoding="utf-16")
+    report = ingest_log(store, source)
+    assert (report.read, report.loaded, report.blank_lines) == (2, 2, 1)

@@ -11,8 +11,9 @@ counted on its own:
   line; the reader's records tell how many line breaks sit inside values, so
   ``records = lines - line breaks inside values``. The bytes are read in blocks and the line
   ends found with numpy: a pass costs about what reading the file costs. Line ends are the
-  byte 0x0A in UTF-8 and in GB18030 alike (no GB18030 trail byte takes that value), so the
-  file is counted as it lies on disk, before any re-encoding;
+  byte 0x0A in UTF-8 and in GB18030 alike (no GB18030 trail byte takes that value), so such a
+  file is counted as it lies on disk; one in another encoding (UTF-16) is decoded in a stream
+  first;
 - a Parquet file by the row count in its footer;
 - an Excel sheet or an XES log by the rows of the table its reader built.
 
@@ -25,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+import codecs
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,9 @@ import numpy as np
 __all__ = ["CsvLines", "count_csv_lines"]
 
 _BLOCK = 1 << 24
+#: Encodings in which the byte 0x0A is a line feed and nothing else.
+_LINE_FEED_SAFE = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "big5", "ascii",
+                             "latin-1", "iso8859-1", "cp1252"})
 
 
 @dataclass(frozen=True)
@@ -43,27 +49,34 @@ class CsvLines:
     blank: int
 
 
-def count_csv_lines(path: Path) -> CsvLines:
+def count_csv_lines(path: Path, encoding: str = "utf-8") -> CsvLines:
     """Count a CSV's non-blank lines after the header, and its blank lines (see the module)."""
     filled = blank = 0
     carry = b""
-    with path.open("rb") as fh:
-        while True:
-            block = fh.read(_BLOCK)
-            if not block:
-                break
-            data = carry + block
-            end = data.rfind(b"\n")
-            if end < 0:
-                carry = data
-                continue
-            f, b = _count_block(data[: end + 1])
-            filled, blank, carry = filled + f, blank + b, data[end + 1:]
+    for block in _blocks(path, encoding):
+        data = carry + block
+        end = data.rfind(b"\n")
+        if end < 0:
+            carry = data
+            continue
+        f, b = _count_block(data[: end + 1])
+        filled, blank, carry = filled + f, blank + b, data[end + 1:]
     if carry and carry != b"\r":
         filled += 1
     elif carry:
         blank += 1
     return CsvLines(lines=max(filled - 1, 0), blank=blank)  # the first filled line is the header
+
+
+def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
+    """The file's bytes in blocks, re-encoded as UTF-8 unless 0x0A is a line feed already."""
+    name = codecs.lookup(encoding).name
+    decoder = None if name in _LINE_FEED_SAFE else codecs.getincrementaldecoder(name)("replace")
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            yield block if decoder is None else decoder.decode(block).encode("utf-8")
+    if decoder is not None:
+        yield decoder.decode(b"", final=True).encode("utf-8")
 
 
 def _count_block(data: bytes) -> tuple[int, int]:

@@ -370,7 +370,7 @@ class IngestRun:
             return int(pq.ParquetFile(spec.path).metadata.num_rows)
         if spec.format != "csv":
             return self.state.scalar("SELECT count(*) FROM src")
-        lines = count_csv_lines(Path(spec.path))
+        lines = count_csv_lines(Path(spec.path), spec.encoding or "utf-8")
         report.blank_lines = lines.blank
         if lines.lines == report.loaded + report.quarantined + report.merged_by_pairing:
             return lines.lines
