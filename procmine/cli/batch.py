@@ -52,9 +52,9 @@ def batch_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
         print_json([b.to_dict() for b in batches])
         return
     table = Table(title=f"{len(batches)} ingest batches")
-    for col in ("batch", "ingested at", "source", "read", "loaded", "quarantined", "blank"):
-        table.add_column(col, justify="right" if col in ("read", "loaded", "quarantined",
-                                                         "blank") else "left")
+    table.add_column("batch", no_wrap=True)  # an id to copy into batch drop, whole
+    for col in ("ingested at", "source", "read", "loaded", "quarantined", "blank"):
+        table.add_column(col, justify="left" if col in ("ingested at", "source") else "right")
     for b in batches:
         table.add_row(b.batch_id, b.ingested_at, b.source, f"{b.read:,}", f"{b.loaded:,}",
                       f"{b.quarantined:,}", f"{b.blank_lines:,}")
