@@ -75,6 +75,7 @@ from procmine.demo.workspace import (
     is_demo_workspace,
     save_upload,
 )
+from procmine.ingest.batches import Batch, drop_batch, list_batches
 from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
@@ -115,11 +116,14 @@ __all__ = [  # noqa: RUF022
     "ColumnMap",
     "load_column_map",
     "read_xes_table",
-    # ingest: what a load did, and why rows were set aside
+    # ingest: what a load did, why rows were set aside, the batches and dropping one
     "QUARANTINE_REASONS",
     "WARNINGS",
+    "Batch",
     "IngestReport",
+    "drop_batch",
     "ingest_log",
+    "list_batches",
     # store: the event store, its workspace and the query engines
     "ENGINES",
     "Engine",

@@ -461,3 +461,80 @@ def test_copies_are_found_the_same_by_sorting_and_by_grouping_hashes(
         assert (report.loaded, report.reasons) == (500, {"duplicate": 3})
         assert sorted(quarantine(report.quarantine_file)["source_row"].astype(int)) == [
             502, 503, 504]
+
+
+# -- read is counted from the source ----------------------------------------------------------
+
+
+def test_blank_lines_are_counted_apart_from_the_records(store: EventStore, tmp_path: Path) -> None:
+    rows = good_rows(40)
+    text = write_csv(tmp_path / "log.csv", rows).read_text(encoding="utf-8").splitlines()
+    text[10:10] = ["", ""]
+    text[30:30] = [""]
+    (tmp_path / "blank.csv").write_text("\n".join(["", *text, "", ""]) + "\n", encoding="utf-8")
+    report = ingest_log(store, tmp_path / "blank.csv")
+    assert (report.read, report.loaded, report.quarantined, report.blank_lines) == (40, 40, 0, 6)
+    assert report.to_dict()["blank_lines"] == 6
+    assert report.reconciles
+
+
+def test_lines_starting_with_a_hash_are_records_not_comments(store: EventStore,
+                                                             tmp_path: Path) -> None:
+    """DuckDB's sniffer took them for comments and dropped them; the report still said read
+    == loaded. Now each is loaded or quarantined, and read counts them."""
+    source = tmp_path / "hash.csv"
+    source.write_text("case_id,activity,end_time\nC1,Open,2026-10-01 09:00:05\n"
+                      "# exported by the branch system\nC1,Close,2026-10-01 09:02:00\n"
+                      "#C2,Open,2026-10-01 09:03:00\n", encoding="utf-8")
+    report = ingest_log(store, source)
+    assert (report.read, report.loaded, report.quarantined) == (4, 3, 1)
+    assert report.reasons == {"malformed_line": 1}
+    assert sorted(store.read_events(["case_id"]).column(0).to_pylist()) == ["#C2", "C1", "C1"]
+    assert quarantine(report.quarantine_file)["source_row"].tolist() == ["3"]
+
+
+def test_a_record_the_reader_does_not_return_stops_the_ingest(
+    store: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconciliation compares the reader with a count of its own: one line more in the
+    file than the reader returned, and nothing is stored."""
+    from procmine.ingest import counting, run
+
+    def one_more(path: Path, encoding: str = "utf-8") -> counting.CsvLines:
+        lines = counting.count_csv_lines(path, encoding)
+        return counting.CsvLines(lines=lines.lines + 1, blank=lines.blank)
+
+    monkeypatch.setattr(run, "count_csv_lines", one_more)
+    rows = good_rows(30)
+    rows[5][0] = ""  # a row to quarantine: the full path, with a quarantine file
+    with pytest.raises(ProcmineError, match="31 records counted in the file, but the reader "
+                                            "accounted for 30"):
+        ingest_log(store, write_csv(tmp_path / "log.csv", rows))
+    assert store.is_empty() and store.batches() == []
+    assert list(store.events_dir.iterdir()) == [] and list(store.quarantine_dir.iterdir()) == []
+
+
+def test_a_quoted_value_over_two_lines_is_one_record(store: EventStore, tmp_path: Path) -> None:
+    source = tmp_path / "multi.csv"
+    source.write_text('case_id,activity,end_time\nC1,"Open\nthe account",2026-10-01 09:00:05\n'
+                      "C1,Close,2026-10-01 09:02:00\n", encoding="utf-8")
+    report = ingest_log(store, source)
+    assert (report.read, report.loaded, report.quarantined, report.blank_lines) == (2, 2, 0, 0)
+
+
+def test_parquet_rows_are_counted_from_the_footer(store: EventStore, tmp_path: Path) -> None:
+    table = pa.table({"case_id": ["C1", "C1", None], "activity": ["Open", "Close", "Open"],
+                      "end_time": ["2026-10-01 09:00:05", "2026-10-01 09:02:00",
+                                   "2026-10-01 09:03:00"]})
+    pq.write_table(table, tmp_path / "log.parquet")
+    report = ingest_log(store, tmp_path / "log.parquet")
+    assert (report.read, report.loaded, report.quarantined) == (3, 2, 1)
+
+
+def test_utf16_lines_are_counted_as_text(store: EventStore, tmp_path: Path) -> None:
+    """In UTF-16, 上 (U+4E0A) holds the byte 0x0A: the lines are counted after decoding."""
+    source = tmp_path / "utf16.csv"
+    source.write_text("case_id,activity,end_time\nC1,上柜,2026-10-01 09:00:05\n\n"
+                      "C1,上传,2026-10-01 09:02:00\n", encoding="utf-16")
+    report = ingest_log(store, source)
+    assert (report.read, report.loaded, report.blank_lines) == (2, 2, 1)

@@ -29,6 +29,7 @@ from procmine import (
     write_demo_data,
 )
 from procmine.cli.analysis import bottlenecks, league
+from procmine.cli.batch import WaitOption, batch_app
 from procmine.cli.common import (
     BaselineOption,
     HomeOption,
@@ -55,6 +56,7 @@ baseline_app = typer.Typer(help="The timing baseline of business types.", no_arg
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
 app.add_typer(sop_app, name="sop")
+app.add_typer(batch_app, name="batch")
 app.command("league")(league)
 app.command("bottlenecks")(bottlenecks)
 
@@ -67,6 +69,7 @@ def ingest(
         typer.Option("--map", help="YAML column mapping (canonical name: column in the file)."),
     ] = None,
     baseline_file: BaselineOption = None,
+    wait: WaitOption = 600.0,
     home: HomeOption = None,
     as_json: JsonOption = False,
     max_decompressed_mb: Annotated[int | None, typer.Option(
@@ -82,19 +85,21 @@ def ingest(
 ) -> None:
     """Check event-log files row by row and add the good rows to the store.
 
-    Rows that cannot be loaded go to a quarantine CSV with their line and reason; read =
-    loaded + quarantined always holds (for XES, start/complete pairs merge two events into one
-    row). Re-ingesting a file adds nothing. A file over a resource limit is refused whole; the
-    limits also come from PROCMINE_MAX_... environment variables (see the README).
+    Rows that cannot be loaded go to a quarantine CSV with their line and reason; read (counted
+    from the file) = loaded + quarantined always holds (for XES, start/complete pairs merge two
+    events into one row); blank CSV lines are counted apart. Re-ingesting a file adds nothing.
+    One ingest at a time per workspace: a second one waits (--wait seconds at most). A file over
+    a resource limit is refused whole; the limits also come from PROCMINE_MAX_... environment
+    variables (see the README).
     """
     limits = Limits.from_env().with_overrides(
         max_decompressed_mb=max_decompressed_mb, max_columns=max_columns, max_cells=max_cells)
     with use_limits(limits):
-        _ingest(paths, map_file, baseline_file, home, as_json)
+        _ingest(paths, map_file, baseline_file, home, as_json, wait)
 
 
 def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None,
-            home: Path | None, as_json: bool) -> None:
+            home: Path | None, as_json: bool, wait: float) -> None:
     column_map = load_column_map(map_file) if map_file else None
     baseline = load_baseline(baseline_file)
     store = EventStore(home)
@@ -102,7 +107,8 @@ def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None
     for path in paths:
         with progress_bar(err.is_terminal and not as_json) as progress:
             report = ingest_log(store, path, column_map=column_map, baseline=baseline,
-                                progress=progress)
+                                progress=progress, wait=wait,
+                                on_wait=lambda message: err.print(message, highlight=False))
         reports.append(report)
         if not as_json:
             _print_ingest(report)
@@ -119,6 +125,8 @@ def _print_ingest(report: Any) -> None:
     )
     if report.merged_by_pairing:
         line += f"  start/complete pairs merged {report.merged_by_pairing:,}"
+    if report.blank_lines:
+        line += f"  blank lines {report.blank_lines:,}"
     out.print(line)
     if report.pairing:
         p = report.pairing

@@ -2,8 +2,9 @@
 
 ``procmine.ingest.run.ingest_log(store, path, ...)`` is the entry point: it registers the file as
 a DuckDB view, types and checks every record, pairs lifecycle events, marks copies, writes the
-batch file and the quarantine, and records the batch in the store's history. Its
-``IngestReport`` always reconciles: ``read == loaded + quarantined + merged_by_pairing``.
+batch file and the quarantine, and commits the batch to the store's history, all under the
+store's writer lock. Its ``IngestReport`` always reconciles: ``read == loaded + quarantined +
+merged_by_pairing``, with ``read`` counted from the source itself.
 
 Modules, one job each (imports explicit by module):
 
@@ -14,8 +15,10 @@ Modules, one job each (imports explicit by module):
 - ``rules``: the quarantine reasons and load warnings, defined once, and the check's SQL;
 - ``lifecycle``: start and complete events paired into one row;
 - ``copies``: row hashes, rows already stored, exact copies within a file;
-- ``quarantine``: the quarantine file and the CSV lines of its rows.
+- ``quarantine``: the quarantine file and the CSV lines of its rows;
+- ``counting``: the source's records counted apart from the reader (CSV lines, blank lines);
+- ``batches``: the store's batches listed, and one dropped with an audit row.
 
-The ingest writes into ``procmine.store`` and reads files through ``procmine.io``; nothing below
-imports it.
+The ingest writes into ``procmine.store``, reads files through ``procmine.io`` and audits a
+dropped batch in ``procmine.app``; nothing below imports it.
 """

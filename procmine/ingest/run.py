@@ -10,7 +10,14 @@ complete events paired). Exact copies within the file are found by sorting the f
 column; only a file that has them is written again, with the copies marked. The batch file keeps
 every record; the store's ``events`` view shows the good ones, and the quarantined ones also go
 to a CSV with their line (or record number) and reason, so that ``read == loaded + quarantined +
-merged_by_pairing`` holds for every ingest.
+merged_by_pairing`` holds for every ingest. ``read`` is counted from the source apart from the
+reader (:mod:`~procmine.ingest.counting`; blank CSV lines are counted and reported on their
+own), so a record the reader skipped makes the ingest fail instead of going unnoticed.
+
+The whole run holds the store's writer lock (:meth:`EventStore.lock
+<procmine.store.event_store.EventStore.lock>`): a second ingest into the same workspace waits for
+the first, then finds its rows already stored. The batch file is written as a partial file and
+committed (history line, then rename) only when the counts reconcile.
 
 The phases live next door: the source view (:mod:`~procmine.ingest.source`), typing
 (:mod:`~procmine.ingest.typing`), the rules (:mod:`~procmine.ingest.rules`), lifecycle pairing
@@ -27,30 +34,39 @@ Example:
     >>> report = ingest_log(EventStore("ws"), "log.csv")
     >>> report.read, report.loaded, report.quarantined, report.reasons, report.reconciles
     (3, 2, 1, {'missing_case_id': 1}, True)
+    >>> _ = Path("blank.csv").write_text("case_id,activity,end_time\\n"
+    ...     "C2,Open,2026-10-02 09:00:05\\n\\n\\nC2,Close,2026-10-02 09:02:00\\n")
+    >>> report = ingest_log(EventStore("ws"), "blank.csv")
+    >>> report.read, report.loaded, report.blank_lines
+    (2, 2, 2)
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress, monotonic
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.core.sql import lit as _lit
+from procmine.core.sql import quote as _q
 from procmine.ingest.copies import (
     find_repeated_hashes,
     load_stored_hashes,
     mark_copies,
     read_written,
 )
+from procmine.ingest.counting import count_csv_lines
 from procmine.ingest.lifecycle import pair_lifecycle
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
 from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, check_select
@@ -58,7 +74,7 @@ from procmine.ingest.source import registered_source
 from procmine.ingest.state import RunState, SourceColumns
 from procmine.ingest.typing import ColumnTyping
 from procmine.io.eventlog import ColumnMap, SourceSpec, source_format
-from procmine.store.event_store import EventStore
+from procmine.store.event_store import LOCK_TIMEOUT, EventStore
 
 __all__ = ["IngestReport", "IngestRun", "ingest_log"]
 
@@ -69,7 +85,8 @@ _CANONICAL = ", ".join(CANONICAL_COLUMNS)
 class IngestReport:
     """What one ingest did. ``read == loaded + quarantined + merged_by_pairing`` always holds.
 
-    ``read`` counts records of the source (CSV lines, Excel/Parquet rows, XES events). Where
+    ``read`` counts records of the source (CSV lines, Excel/Parquet rows, XES events), apart
+    from the reader; blank CSV lines are not records and are counted in ``blank_lines``. Where
     start and complete events are paired into one row, each pair merges two records into one
     row: ``merged_by_pairing`` counts those pairs.
     """
@@ -81,6 +98,7 @@ class IngestReport:
     loaded: int = 0
     quarantined: int = 0
     merged_by_pairing: int = 0
+    blank_lines: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     warnings: dict[str, int] = field(default_factory=dict)
     pairing: dict[str, int] = field(default_factory=dict)
@@ -105,32 +123,47 @@ def ingest_log(
     column_map: ColumnMap | None = None,
     baseline: Baseline | None = None,
     progress: Progress | None = None,
+    *,
+    wait: float = LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Validate one event-log file and add its good rows to ``store``.
 
     Bad rows go to ``quarantine/<batch>.csv`` with their source row and reason; rows already
-    in the store are not added twice. Raises ProcmineError for a file that cannot be read at
-    all (missing, unknown type, no case/activity/time columns).
+    in the store are not added twice. The run holds the store's writer lock: while another
+    ingest (or batch drop) runs, ``on_wait`` gets a message and the run waits up to ``wait``
+    seconds. Raises ProcmineError for a file that cannot be read at all (missing, unknown
+    type, no case/activity/time columns), for a store still locked after ``wait`` seconds,
+    and when the records counted in the source are not all accounted for (nothing is stored).
     """
     source = Path(path)
     if not source.is_file():
         raise ProcmineError(f"{source}: no such file")
     started = time.perf_counter()
     fmt = source_format(source)
-    batch_id = _batch_id(source)
-    store.events_dir.mkdir(parents=True, exist_ok=True)
-    store.quarantine_dir.mkdir(parents=True, exist_ok=True)
-    con = store.connect()
-    try:
-        with registered_source(con, source, fmt, column_map, store.tmp_dir, progress) as spec:
-            report = IngestRun(store, con, spec, batch_id, baseline, progress).run()
-    finally:
-        con.close()
-    report.seconds = round(time.perf_counter() - started, 3)
-    report.ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
-    if not report.reconciles:  # pragma: no cover - a bug, never a user error
-        raise AssertionError(f"ingest counts do not reconcile: {report}")
-    store.record_batch(report.to_dict())
+    with store.lock(wait, on_wait):
+        batch_id = _batch_id(source)
+        store.events_dir.mkdir(parents=True, exist_ok=True)
+        store.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        con = store.connect()
+        try:
+            with registered_source(con, source, fmt, column_map, store.tmp_dir,
+                                   progress) as spec:
+                report = IngestRun(store, con, spec, batch_id, baseline, progress).run()
+        finally:
+            con.close()
+        report.seconds = round(time.perf_counter() - started, 3)
+        report.ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
+        if not report.reconciles:
+            store.partial_file(batch_id).unlink(missing_ok=True)
+            store.quarantine_file(batch_id).unlink(missing_ok=True)
+            accounted = report.loaded + report.quarantined + report.merged_by_pairing
+            raise ProcmineError(
+                f"{source}: {report.read:,} records counted in the file, but the reader "
+                f"accounted for {accounted:,} (loaded, quarantined or paired); nothing was "
+                "stored. The reader skipped lines of the file (a stray line ending, or a "
+                "record split over lines): check it, or export it again")
+        store.commit_batch(report.to_dict())
     return report
 
 
@@ -157,14 +190,13 @@ class IngestRun:
         self.con = con
         self.spec = spec
         self.baseline = baseline
-        self.target = store.batch_file(batch_id)
         self.quarantine_path = store.quarantine_file(batch_id)
         columns = SourceColumns.of(con, spec)
         self.state = RunState(
             con=con,
             spec=spec,
             columns=columns,
-            partial=self.target.with_suffix(".parquet.partial"),
+            partial=store.partial_file(batch_id),
             progress=monotonic(progress) if progress is not None else None,
             numbered=columns.numbered,
         )
@@ -179,21 +211,25 @@ class IngestRun:
         )
 
     def run(self) -> IngestReport:
+        """Type, check and write the batch's partial file (``store.partial_file``) and its
+        quarantine; the caller commits them (nothing is left behind on an error)."""
         state = self.state
         load_stored_hashes(state, self.store.is_empty())
         try:
             if self._fast_pass():
                 self._count()
-                self._commit()
-                return self.report
-            self._full_pass()
-            self._count()
-            if self.report.quarantined:
-                write_quarantine(state, self.typing, self.quarantine_path)
-                self.report.quarantine_file = str(self.quarantine_path)
-            self._commit()
-        finally:
+            else:
+                self._full_pass()
+                self._count()
+                if self.report.quarantined:
+                    write_quarantine(state, self.typing, self.quarantine_path)
+                    self.report.quarantine_file = str(self.quarantine_path)
+            if not self.report.loaded:  # nothing joins the store; the history still says so
+                state.partial.unlink(missing_ok=True)
+        except BaseException:
             state.partial.unlink(missing_ok=True)
+            self.quarantine_path.unlink(missing_ok=True)
+            raise
         return self.report
 
     def _full_pass(self) -> None:
@@ -311,7 +347,7 @@ class IngestRun:
         report.reasons = {r: int(reasons[r]) for r in QUARANTINE_REASONS if r in reasons}
         report.quarantined = sum(report.reasons.values())
         report.loaded = state.scalar("SELECT count(*) FROM final WHERE reason IS NULL")
-        report.read = report.loaded + report.quarantined + report.merged_by_pairing
+        report.read = self._source_records()
         applies = {
             "missing_teller": self.spec.column_for("teller_id") is not None,
             "unmatched_complete": bool(report.pairing.get("unmatched_complete")),
@@ -326,8 +362,26 @@ class IngestRun:
                     warnings[warning.code] = n
         report.warnings = warnings
 
-    def _commit(self) -> None:
-        """The written file joins the store (its quarantined rows stay in it, hidden by the
-        ``events`` view, so the batch file keeps every record of the source)."""
-        if self.report.loaded:
-            self.state.partial.replace(self.target)
+    def _source_records(self) -> int:
+        """The records of the source, counted apart from the reader (see
+        :mod:`~procmine.ingest.counting`); blank CSV lines go to ``blank_lines``."""
+        spec, report = self.spec, self.report
+        if spec.format == "parquet":
+            return int(pq.ParquetFile(spec.path).metadata.num_rows)
+        if spec.format != "csv":
+            return self.state.scalar("SELECT count(*) FROM src")
+        lines = count_csv_lines(Path(spec.path), spec.encoding or "utf-8")
+        report.blank_lines = lines.blank
+        if lines.lines == report.loaded + report.quarantined + report.merged_by_pairing:
+            return lines.lines
+        return lines.lines - self._line_breaks_in_values()
+
+    def _line_breaks_in_values(self) -> int:
+        """Line breaks inside the CSV's values (quoted values that span lines), of the records
+        the reader returned and of the lines it rejected."""
+        breaks = " + ".join(
+            f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)"
+            for c in self.state.columns.record
+        )
+        inside = self.state.scalar(f"SELECT sum({breaks}) FROM src")
+        return inside + sum(text.count("\n") for _, text, _ in self.state.rejected)

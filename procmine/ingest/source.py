@@ -76,7 +76,9 @@ def _csv_source(
         csv_path = transcode(source, encoding, tmp_dir, progress)
         cleanup.append(csv_path)
     delim = column_map.delimiter if column_map and column_map.delimiter else None
-    options = ["all_varchar = true", "header = true", "strict_mode = true"]
+    # No comment lines: the sniffer would take lines starting with "#" for comments and drop
+    # them unseen; as data, each is loaded or quarantined like any other line.
+    options = ["all_varchar = true", "header = true", "strict_mode = true", "comment = ''"]
     if delim:
         options.append(f"delim = {_lit(delim)}")
     reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"

@@ -8,7 +8,16 @@ default ``./workspace``)::
     store/events/<batch>.parquet     every record of one ingested file with its check results;
                                      the ``events`` view shows the loaded ones (reason NULL)
     store/batches.jsonl              one line per ingest: source, mapping, counts, reasons
+    store/.lock                      the writers' lock: one ingest or batch drop at a time
     quarantine/<batch>.csv           rejected rows with their source row and reason
+
+Writers (an ingest, a batch drop) hold the store's lock (:meth:`EventStore.lock`) for their
+whole run, so a second ingest of the same file sees the first one's rows. A batch is committed
+in two steps: its line is appended to the history, then its written ``<batch>.parquet.partial``
+is renamed to ``<batch>.parquet`` (the view reads ``*.parquet`` only, so a partial file is never
+read). A writer killed on the way leaves a partial file behind; the next writer, under the lock,
+finishes the rename when the history has the batch's line and removes the file otherwise
+(:meth:`EventStore.recover`), so the store holds each batch whole or not at all.
 
 Example:
     >>> from procmine.store.event_store import EventStore
@@ -20,10 +29,15 @@ Example:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import shutil
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,15 +45,24 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from procmine.core.errors import ProcmineError
 from procmine.core.paths import default_home
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
 
 __all__ = [
+    "LOCK_TIMEOUT",
     "EventStore",
     "StoreInfo",
 ]
+
+#: Seconds a writer waits for another one to finish before it gives up (``--wait``).
+LOCK_TIMEOUT = 600.0
+#: Suffixes of the files a writer leaves while it runs (never read as batches).
+_PARTIAL_SUFFIXES = (".parquet.partial", ".parquet.marked")
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,7 @@ class EventStore:
         self.quarantine_dir = self.home / "quarantine"
         self.batches_file = self.home / "store" / "batches.jsonl"
         self.tmp_dir = self.home / "tmp"
+        self.lock_file = self.home / "store" / ".lock"
 
     # -- connections -------------------------------------------------------------------------
 
@@ -126,7 +150,8 @@ class EventStore:
         if not self.batches_file.exists():
             return []
         with self.batches_file.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+            # A line without its newline is a write cut short: not committed (see recover).
+            return [json.loads(line) for line in fh if line.endswith("\n") and line.strip()]
 
     def info(self) -> StoreInfo:
         """Counts and period of what is stored."""
@@ -178,6 +203,83 @@ class EventStore:
 
     # -- writing (by procmine.ingest) --------------------------------------------------------
 
+    @contextmanager
+    def lock(
+        self, timeout: float = LOCK_TIMEOUT, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """Hold the store's writer lock (a thread lock and a file lock for other processes);
+        stale files of a killed writer are cleaned up first (:meth:`recover`).
+
+        A writer that finds the lock held calls ``on_wait`` with a message once, then waits up
+        to ``timeout`` seconds and raises ProcmineError if it is still held.
+        """
+        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with _thread_locks_guard:
+            thread_lock = _thread_locks.setdefault(str(self.lock_file.resolve()),
+                                                   threading.Lock())
+        deadline = time.monotonic() + max(timeout, 0.0)
+        waited = False
+        with open(self.lock_file, "a") as handle:
+            while True:
+                if thread_lock.acquire(blocking=False):
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        thread_lock.release()
+                if not waited and on_wait is not None:
+                    on_wait(f"{self.home}: another ingest or batch drop is running; waiting up "
+                            f"to {timeout:g} s for it to finish")
+                waited = True
+                if time.monotonic() >= deadline:
+                    raise ProcmineError(
+                        f"{self.home}: another ingest or batch drop still holds the store after "
+                        f"{timeout:g} s; try again when it has finished (or raise --wait)")
+                time.sleep(0.05)
+            try:
+                self.recover()
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                thread_lock.release()
+
+    def recover(self) -> list[str]:
+        """Finish or undo what a killed writer left (call it under :meth:`lock`); returns the
+        names of the files removed or renamed.
+
+        A partial batch file whose batch is in the history was written whole and only missed its
+        rename: it is renamed. Any other partial file, and a quarantine file of a batch the
+        history does not know, is removed; so is a transcoded copy left in ``tmp/``.
+        """
+        done: list[str] = []
+        if self.batches_file.exists():
+            text = self.batches_file.read_bytes()
+            if text and not text.endswith(b"\n"):  # a history line cut short
+                self._write_history(self.batches())
+                done.append(self.batches_file.name)
+        known = {str(b.get("batch_id")) for b in self.batches()}
+        if self.events_dir.exists():
+            for path in sorted(self.events_dir.iterdir()):
+                suffix = next((s for s in _PARTIAL_SUFFIXES if path.name.endswith(s)), None)
+                if suffix is None:
+                    continue
+                batch_id = path.name[: -len(suffix)]
+                if suffix == ".parquet.partial" and batch_id in known:
+                    path.replace(self.batch_file(batch_id))
+                else:
+                    path.unlink(missing_ok=True)
+                done.append(path.name)
+        if self.quarantine_dir.exists():
+            for path in sorted(self.quarantine_dir.glob("*.csv*")):
+                if path.name.split(".")[0] not in known:
+                    path.unlink(missing_ok=True)
+                    done.append(path.name)
+        if self.tmp_dir.exists():
+            for path in self.tmp_dir.glob("*.csv"):  # transcoded copies (procmine.ingest)
+                path.unlink(missing_ok=True)
+                done.append(path.name)
+        return done
+
     def batch_file(self, batch_id: str) -> Path:
         """The Parquet file of one ingest batch (every record, with its check result)."""
         return self.events_dir / f"{batch_id}.parquet"
@@ -186,11 +288,52 @@ class EventStore:
         """The quarantine CSV of one ingest batch."""
         return self.quarantine_dir / f"{batch_id}.csv"
 
+    def partial_file(self, batch_id: str) -> Path:
+        """Where an ingest writes its batch file before it commits (never read as a batch)."""
+        return self.events_dir / f"{batch_id}.parquet.partial"
+
     def record_batch(self, record: Mapping[str, Any]) -> None:
         """Add one ingest to the history (``batches.jsonl``)."""
         self.batches_file.parent.mkdir(parents=True, exist_ok=True)
         with self.batches_file.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(dict(record), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def commit_batch(self, record: Mapping[str, Any]) -> None:
+        """Commit one ingest (under :meth:`lock`): its history line, then its partial file
+        renamed into the store (absent when nothing was loaded)."""
+        batch_id = str(record["batch_id"])
+        self.record_batch(record)
+        partial = self.partial_file(batch_id)
+        if partial.exists():
+            partial.replace(self.batch_file(batch_id))
+
+    def remove_batch(self, batch_id: str) -> dict[str, Any]:
+        """Take one batch out of the store (under :meth:`lock`): its rows leave the ``events``
+        view at once (the file is renamed partial), then its history line goes, then its files.
+        Returns the batch's history record; raises ProcmineError for an unknown batch."""
+        batches = self.batches()
+        record = next((b for b in batches if b.get("batch_id") == batch_id), None)
+        if record is None:
+            raise ProcmineError(f"{self.home}: no batch {batch_id!r} (see procmine batch list)")
+        target, partial = self.batch_file(batch_id), self.partial_file(batch_id)
+        if target.exists():
+            target.replace(partial)  # killed from here on, recover() finishes the drop
+        self._write_history([b for b in batches if b.get("batch_id") != batch_id])
+        partial.unlink(missing_ok=True)
+        self.quarantine_file(batch_id).unlink(missing_ok=True)
+        return record
+
+    def _write_history(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the history at once (a new file renamed over the old one)."""
+        tmp = self.batches_file.with_suffix(".jsonl.new")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(dict(record), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.batches_file)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

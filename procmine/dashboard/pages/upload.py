@@ -1,5 +1,6 @@
 """Upload (operations): ingest event-log files from the browser, with an optional mapping file,
-and see the counts and the quarantine without leaving the page."""
+and see the counts and the quarantine without leaving the page; drop a batch loaded by mistake
+(audited as the signed-in user)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ from pathlib import Path
 
 import streamlit as st
 
-from procmine import ProcmineError, current_limits, ingest_log, load_column_map, save_upload
+from procmine import (
+    ProcmineError,
+    current_limits,
+    drop_batch,
+    ingest_log,
+    list_batches,
+    load_column_map,
+    save_upload,
+)
 from procmine.dashboard import data, session
 from procmine.dashboard.components import columns, downloads
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
-session.guard(__file__)
+user = session.guard(__file__)
 st.title(tr("upload.title"))
 st.caption(tr("upload.help"))
 
@@ -48,6 +57,8 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                                       quarantined=f"{report.quarantined:,}"))
             st.success(tr("upload.done", file=plain(upload.name), read=f"{report.read:,}",
                           loaded=f"{report.loaded:,}", quarantined=f"{report.quarantined:,}"))
+            if report.blank_lines:
+                st.caption(tr("upload.blank_lines", count=f"{report.blank_lines:,}"))
             if report.reasons:
                 st.table(
                     [{tr("quality.reason"): tr(f"quality.reason.{r}"), tr("quality.rows"): n}
@@ -66,3 +77,29 @@ st.subheader(tr("upload.history"))
 history = data.ingest_history()
 st.dataframe(history, hide_index=True, width="stretch",
              column_config=columns.labels(history.columns, "history"))
+
+st.subheader(tr("upload.drop_title"))
+if "upload_dropped" in st.session_state:
+    st.success(st.session_state.pop("upload_dropped"))
+batches = {b.batch_id: b for b in reversed(list_batches(data.store()))}
+if batches:
+
+    def label(batch_id: str) -> str:
+        b = batches[batch_id]
+        return tr("upload.drop_option", batch=batch_id, source=Path(b.source).name,
+                  at=b.ingested_at, loaded=f"{b.loaded:,}")
+
+    chosen = st.selectbox(tr("upload.drop_choose"), list(batches), key="drop_batch",
+                          format_func=label)
+    confirmed = st.checkbox(tr("upload.drop_confirm"), key="drop_confirm")
+    if st.button(tr("upload.drop_button"), disabled=not confirmed, key="drop_go"):
+        try:
+            dropped = drop_batch(data.store(), chosen, user=user.username, wait=10)
+        except ProcmineError as exc:
+            st.error(tr("common.error", message=str(exc)))
+        else:
+            st.session_state["upload_dropped"] = tr(
+                "upload.dropped", batch=dropped.batch_id, loaded=f"{dropped.loaded:,}")
+            st.rerun()
+else:
+    st.caption(tr("upload.drop_none"))

@@ -1,0 +1,81 @@
+"""``procmine batch ...``: the ingest batches of the store, and dropping one.
+
+Thin, like the rest of the command line: each command calls one function of the facade.
+
+Example:
+    $ procmine batch list
+    $ procmine batch drop 20261001T090000-1a2b3c4d --user ops
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from procmine import EventStore, drop_batch, list_batches
+from procmine.cli.common import HomeOption, JsonOption, err, out, print_json
+
+__all__ = ["WaitOption", "batch_app"]
+
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait while another ingest or batch drop holds the store, before "
+        "giving up (default 600).",
+    ),
+]
+
+batch_app = typer.Typer(
+    help="The ingest batches of the store (one per ingested file): list them, drop one.",
+    no_args_is_help=True,
+)
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit trail."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in some containers
+        return "cli"
+
+
+@batch_app.command("list")
+def batch_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """List the ingest batches, oldest first: id, time, source, rows read, loaded,
+    quarantined and blank lines."""
+    batches = list_batches(EventStore(home))
+    if as_json:
+        print_json([b.to_dict() for b in batches])
+        return
+    table = Table(title=f"{len(batches)} ingest batches")
+    table.add_column("batch", no_wrap=True)  # an id to copy into batch drop, whole
+    for col in ("ingested at", "source", "read", "loaded", "quarantined", "blank"):
+        table.add_column(col, justify="left" if col in ("ingested at", "source") else "right")
+    for b in batches:
+        table.add_row(b.batch_id, b.ingested_at, b.source, f"{b.read:,}", f"{b.loaded:,}",
+                      f"{b.quarantined:,}", f"{b.blank_lines:,}")
+    out.print(table)
+
+
+@batch_app.command("drop")
+def batch_drop(
+    batch_id: Annotated[str, typer.Argument(help="The batch to drop (see procmine batch list).")],
+    user: Annotated[str | None, typer.Option(
+        "--user", help="Who drops it, for the audit trail (default: cli:<login name>).")] = None,
+    wait: WaitOption = 600.0,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove one ingest batch: its rows, its quarantine file and its history line, with an
+    audit row (batch.drop). Ingesting the file again loads its rows again."""
+    batch = drop_batch(EventStore(home), batch_id, user=user or _actor(), wait=wait,
+                       on_wait=lambda message: err.print(message, highlight=False))
+    if as_json:
+        print_json(batch.to_dict())
+        return
+    out.print(f"dropped batch {batch.batch_id} ({batch.source}): {batch.loaded:,} rows loaded, "
+              f"{batch.quarantined:,} quarantined")
