@@ -437,7 +437,8 @@ def test_a_value_the_typed_reader_rejects_past_the_sample_is_still_read(
 ) -> None:
     rows = good_rows(20_100)  # the format checks sample the first 20,000 records
     rows[20_050][7] = "1,234.50"  # a thousands separator: not a plain number, yet an amount
-    rows[20_060][2] = "2026-09-05 09:00:00+08:00"  # an offset, outside the sampled format
+    # an offset, outside the sampled format (UTC, so the step keeps a plausible length)
+    rows[20_060][2] = rows[20_060][2] + "+00:00"
     rows[20_070][3] = "not a time"
     report = ingest_log(store, write_csv(tmp_path / "log.csv", rows), baseline=baseline)
     assert (report.loaded, report.reasons) == (20_099, {"bad_timestamp": 1})
@@ -461,3 +462,39 @@ def test_copies_are_found_the_same_by_sorting_and_by_grouping_hashes(
         assert (report.loaded, report.reasons) == (500, {"duplicate": 3})
         assert sorted(quarantine(report.quarantine_file)["source_row"].astype(int)) == [
             502, 503, 504]
+
+
+@pytest.mark.parametrize("line", [2, 101, 30_001])
+def test_one_broken_quote_is_one_malformed_line_wherever_it_is(
+    store: EventStore, tmp_path: Path, line: int
+) -> None:
+    # issue 12, row 9: within DuckDB's sniffing sample (about 20,000 lines) one broken quote
+    # used to change the dialect chosen for the whole file
+    rows = [[f"C{i}", "Count cash, twice", "2026-10-01 09:00:00", "2026-10-01 09:00:30",
+             "0101", "B01", "P18", "1,234.50", "0"] for i in range(40_000)]
+    path = write_csv(tmp_path / "log.csv", rows)
+    text = path.read_text(encoding="utf-8").splitlines()
+    broken = ('C_BROKEN,"Count "cash",2026-10-01 09:00:00,2026-10-01 09:00:30,0101,B01,P18,'
+              '"1,234.50",0')
+    text[line - 1] = broken
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    report = ingest_log(store, path)
+    assert (report.read, report.loaded, report.reasons) == (40_000, 39_999, {"malformed_line": 1})
+    q = quarantine(report.quarantine_file)
+    assert q[["source_row", "reason"]].values.tolist() == [[str(line), "malformed_line"]]
+    assert q["raw_line"].iloc[0] == broken
+    events = store.read_events()
+    assert set(events.column("activity").to_pylist()) == {"Count cash, twice"}
+    assert sorted(set(events.column("amount").to_pylist())) == [1234.5]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_delimiter_comes_from_the_header_line(
+    store: EventStore, tmp_path: Path, delimiter: str
+) -> None:
+    rows = good_rows(30)
+    activity = 'Count "cash", twice; or | thrice'  # quoted by the writer
+    rows[3][1] = activity
+    report = ingest_log(store, write_csv(tmp_path / "log.csv", rows, delimiter=delimiter))
+    assert (report.loaded, report.reasons) == (30, {})
+    assert activity in store.read_events().column("activity").to_pylist()

@@ -5,6 +5,7 @@ Run ``procmine --help`` for the commands, ``procmine COMMAND --help`` for one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,6 +65,20 @@ def ingest(
         typer.Option("--map", help="YAML column mapping (canonical name: column in the file)."),
     ] = None,
     baseline_file: BaselineOption = None,
+    earliest: Annotated[
+        datetime | None,
+        typer.Option("--earliest", formats=["%Y-%m-%d"],
+                     help="Timestamps before this date are implausible (default 2000-01-01)."),
+    ] = None,
+    latest_days: Annotated[
+        int, typer.Option("--latest-days",
+                          help="Timestamps later than this many days after today are "
+                               "implausible.")
+    ] = 1,
+    max_step_hours: Annotated[
+        float, typer.Option("--max-step-hours",
+                            help="Steps longer than this (end - start) are implausible.")
+    ] = 8.0,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -71,8 +86,12 @@ def ingest(
 
     Rows that cannot be loaded go to a quarantine CSV with their line and reason; read =
     loaded + quarantined always holds (for XES, start/complete pairs merge two events into one
-    row). Re-ingesting a file adds nothing.
+    row). Re-ingesting a file adds nothing. Timestamps outside the plausible window and overlong
+    steps are quarantined too (implausible_time, step_too_long).
     """
+    limits: dict[str, Any] = {"latest_days": latest_days, "max_step_hours": max_step_hours}
+    if earliest is not None:
+        limits["earliest"] = earliest.date()
     column_map = load_column_map(map_file) if map_file else None
     baseline = load_baseline(baseline_file)
     store = EventStore(home)
@@ -80,7 +99,7 @@ def ingest(
     for path in paths:
         with progress_bar(err.is_terminal and not as_json) as progress:
             report = ingest_log(store, path, column_map=column_map, baseline=baseline,
-                                progress=progress)
+                                progress=progress, **limits)
         reports.append(report)
         if not as_json:
             _print_ingest(report)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,8 @@ from procmine.ingest.copies import (
 )
 from procmine.ingest.lifecycle import pair_lifecycle
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
-from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, check_select
-from procmine.ingest.source import registered_source
+from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, Plausibility, check_select
+from procmine.ingest.source import registered_source, typed_csv_reader
 from procmine.ingest.state import RunState, SourceColumns
 from procmine.ingest.typing import ColumnTyping
 from procmine.io.eventlog import ColumnMap, SourceSpec, source_format
@@ -105,13 +105,21 @@ def ingest_log(
     column_map: ColumnMap | None = None,
     baseline: Baseline | None = None,
     progress: Progress | None = None,
+    *,
+    earliest: date = Plausibility.earliest,
+    latest_days: int = Plausibility.latest_days,
+    max_step_hours: float = Plausibility.max_step_hours,
 ) -> IngestReport:
     """Validate one event-log file and add its good rows to ``store``.
 
     Bad rows go to ``quarantine/<batch>.csv`` with their source row and reason; rows already
     in the store are not added twice. Raises ProcmineError for a file that cannot be read at
-    all (missing, unknown type, no case/activity/time columns).
+    all (missing, unknown type, no case/activity/time columns). A timestamp before
+    ``earliest`` or after the day ``latest_days`` after today, and a step longer than
+    ``max_step_hours``, are implausible (see :class:`~procmine.ingest.rules.Plausibility`).
     """
+    limits = Plausibility(earliest, latest_days, max_step_hours)
+    limits.values(date.today())  # a window that is empty is the user's mistake: say so now
     source = Path(path)
     if not source.is_file():
         raise ProcmineError(f"{source}: no such file")
@@ -123,7 +131,7 @@ def ingest_log(
     con = store.connect()
     try:
         with registered_source(con, source, fmt, column_map, store.tmp_dir, progress) as spec:
-            report = IngestRun(store, con, spec, batch_id, baseline, progress).run()
+            report = IngestRun(store, con, spec, batch_id, baseline, progress, limits).run()
     finally:
         con.close()
     report.seconds = round(time.perf_counter() - started, 3)
@@ -152,8 +160,10 @@ class IngestRun:
         batch_id: str,
         baseline: Baseline | None,
         progress: Progress | None,
+        limits: Plausibility | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.con = con
         self.spec = spec
         self.baseline = baseline
@@ -247,7 +257,7 @@ class IngestRun:
             off.add("lifecycle_not_used")
         if self.store.is_empty():
             off.add("already_in_store")
-        return check_select(rows, self.state.columns, off, paired)
+        return check_select(rows, self.state.columns, off, paired, self.limits)
 
     def _fast_pass(self) -> bool:
         """Ingest a CSV in one pass with its timestamps and amounts typed by the CSV reader,
@@ -265,11 +275,9 @@ class IngestRun:
         read_typed = self.typing.fast_columns()
         if not read_typed or spec.has_lifecycle or spec.csv_reader is None:
             return False
-        types = ", ".join(
-            f"{_lit(spec.mapping[c])}: {_lit(CANONICAL_COLUMNS[c])}" for c in read_typed
-        )
         # Without store_rejects, the reader raises at the first line it cannot read.
-        reader = spec.csv_reader[:-1] + f", types = {{{types}}})"
+        reader = typed_csv_reader(
+            spec, {spec.mapping[c]: CANONICAL_COLUMNS[c] for c in read_typed})
         hashes = "row_hash, record_hash" if state.columns.has_unmapped else "row_hash"
         staged = self.typing.stage_select("src_typed", read_typed)
         rows = (

@@ -11,11 +11,14 @@ scans. The columns' roles come from :func:`procmine.io.eventlog.describe_source`
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
 import duckdb
 import pyarrow as pa
@@ -28,7 +31,8 @@ from procmine.io.eventlog import ColumnMap, SourceSpec, describe_source, detect_
 from procmine.io.excel import read_excel_table
 from procmine.io.xes import read_xes_table
 
-__all__ = ["registered_source", "transcode"]
+__all__ = ["DELIMITERS", "csv_header", "csv_reader", "registered_source", "transcode",
+           "typed_csv_reader"]
 
 
 @contextmanager
@@ -75,22 +79,96 @@ def _csv_source(
     if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
         csv_path = transcode(source, encoding, tmp_dir, progress)
         cleanup.append(csv_path)
-    delim = column_map.delimiter if column_map and column_map.delimiter else None
-    options = ["all_varchar = true", "header = true", "strict_mode = true"]
-    if delim:
-        options.append(f"delim = {_lit(delim)}")
-    reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"
+    given = column_map.delimiter if column_map and column_map.delimiter else None
+    delim, names, skip = csv_header(csv_path, given, source)
+    reader = csv_reader(csv_path, delim, names, skip)
     try:
         # Lines the reader cannot split are kept in reject_errors (malformed_line).
         con.execute(f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)")
-        names = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
     except duckdb.Error as exc:
         raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
     return replace(
         describe_source(source, names, column_map, fmt="csv", encoding=encoding,
                         delimiter=delim),
         csv_reader=reader,
+        csv_path=csv_path,
+        csv_skip=skip,
     )
+
+
+#: Delimiters tried on the header line, in order of preference on a tie.
+DELIMITERS: Final = (",", ";", "\t", "|")
+
+
+def csv_header(
+    path: Path, delimiter: str | None = None, source: Path | None = None
+) -> tuple[str, tuple[str, ...], int]:
+    """The delimiter, the column names and the blank lines before the header of a CSV.
+
+    The dialect is decided on the header line alone, never on a sample of the rows, so one
+    broken line reads the same (as a malformed line) wherever it is in the file: the
+    delimiter is the one (of :data:`DELIMITERS`, unless given) that splits the header into
+    the most fields; quoting is RFC 4180 (``"``, doubled inside a quoted value). Names are
+    trimmed, an empty one becomes ``column<i>`` and a repeated one gets ``_1``, ``_2``...
+    (as DuckDB's reader names them), so the first of two equal headers is the one mapped.
+
+    Example:
+        >>> _ = Path("semi.csv").write_text('case;"activity";end_time\\nC1;Open;2026-10-01\\n')
+        >>> csv_header(Path("semi.csv"))
+        (';', ('case', 'activity', 'end_time'), 0)
+    """
+    shown = source or path
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        text = fh.read(1 << 20)
+    lines = text.splitlines(keepends=True)
+    skip = 0
+    while skip < len(lines) and not lines[skip].strip():
+        skip += 1
+    if skip == len(lines):
+        raise ProcmineError(f"{shown}: the file is empty (no header line)")
+    rest = "".join(lines[skip:])
+    candidates = (delimiter,) if delimiter else DELIMITERS
+    best: tuple[str, list[str]] | None = None
+    for candidate in candidates:
+        try:
+            fields = next(csv.reader(io.StringIO(rest), delimiter=candidate, strict=True))
+        except (csv.Error, StopIteration):
+            continue
+        if best is None or len(fields) > len(best[1]):
+            best = (candidate, fields)
+    if best is None:
+        raise ProcmineError(f"{shown}: the header line cannot be read as CSV")
+    used: set[str] = set()
+    names = []
+    for i, raw in enumerate(best[1]):
+        name = raw.strip() or f"column{i}"
+        unique, k = name, 0
+        while unique in used:
+            k += 1
+            unique = f"{name}_{k}"
+        used.add(unique)
+        names.append(unique)
+    return best[0], tuple(names), skip
+
+
+def typed_csv_reader(spec: SourceSpec, types: dict[str, str]) -> str:
+    """The reader of ``spec``'s CSV with the columns ``types`` names read typed."""
+    assert spec.csv_path is not None and spec.delimiter is not None
+    return csv_reader(spec.csv_path, spec.delimiter, spec.columns, spec.csv_skip, types)
+
+
+def csv_reader(path: Path, delimiter: str, names: tuple[str, ...], skip: int = 0,
+               types: dict[str, str] | None = None) -> str:
+    """The ``read_csv`` call that reads ``path`` with this dialect, every column as text
+    unless ``types`` names its type (the reader does not sniff: see :func:`csv_header`)."""
+    types = types or {}
+    columns = ", ".join(f"{_lit(n)}: {_lit(types.get(n, 'VARCHAR'))}" for n in names)
+    options = [
+        "auto_detect = false", "header = true", "strict_mode = true",
+        f"delim = {_lit(delimiter)}", "quote = '\"'", "escape = '\"'",
+        f"skip = {skip}", f"columns = {{{columns}}}",
+    ]
+    return f"read_csv({_lit(str(path))}, {', '.join(options)})"
 
 
 def _parquet_source(

@@ -238,6 +238,9 @@ class SourceSpec:
     #: For a CSV: the ``read_csv`` call (all columns as text) that the view ``src`` reads,
     #: there with ``store_rejects``; ingest may read it with some columns typed (its fast pass).
     csv_reader: str | None = None
+    #: For a CSV: the file the reader reads (UTF-8) and the blank lines before its header.
+    csv_path: Path | None = None
+    csv_skip: int = 0
 
     def column_for(self, canonical: str) -> str | None:
         return self.mapping.get(canonical)
