@@ -498,3 +498,92 @@ def test_the_delimiter_comes_from_the_header_line(
     report = ingest_log(store, write_csv(tmp_path / "log.csv", rows, delimiter=delimiter))
     assert (report.loaded, report.reasons) == (30, {})
     assert activity in store.read_events().column("activity").to_pylist()
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("timestamp_format: 123", "timestamp_format"),
+    ("delimiter: [1, 2]", "delimiter"),
+    ("delimiter: ';;'", "delimiter"),
+    ("encoding: {a: 1}", "encoding"),
+    ("encoding: 8", "encoding"),
+])
+def test_a_mapping_setting_of_the_wrong_type_is_a_clear_error(
+    tmp_path: Path, text: str, field: str
+) -> None:
+    # issue 12, row 13: these were tracebacks (TypeError, AttributeError)
+    path = tmp_path / "map.yaml"
+    path.write_text(f"columns:\n  case_id: JRNL_NO\n{text}\n", encoding="utf-8")
+    with pytest.raises(ProcmineError) as caught:
+        load_column_map(path)
+    assert str(path) in str(caught.value) and field in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["[A, B]", "{x: 1}", "true"])
+def test_a_mapped_column_must_be_one_name(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text(f"columns:\n  case_id: {value}\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match=r"columns\.case_id must name one column"):
+        load_column_map(path)
+
+
+def test_a_timestamp_format_duckdb_cannot_use_is_a_clear_error(
+    store: EventStore, tmp_path: Path
+) -> None:
+    log = write_csv(tmp_path / "log.csv", good_rows(5))
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text('columns: {case_id: case_id}\ntimestamp_format: "%Q %Y"\n',
+                       encoding="utf-8")
+    with pytest.raises(ProcmineError, match="timestamp_format '%Q %Y'"):
+        ingest_log(store, log, column_map=load_column_map(mapping))
+    assert store.is_empty()
+
+
+@pytest.mark.parametrize("name", ["a*.csv", "p[1].csv", "q?.csv", "p[1].parquet",
+                                  "a*.parquet"])
+def test_a_path_with_glob_characters_reads_exactly_that_file(
+    store: EventStore, tmp_path: Path, name: str
+) -> None:
+    # issue 12, row 13: DuckDB's readers expanded the name as a glob and read other files
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    target = folder / name
+    decoys = [folder / n for n in ("abc.csv", "p1.csv", "qx.csv", "p1.parquet", "ab.parquet")]
+    for i, path in enumerate([target, *decoys]):
+        rows = good_rows(3 + i, seed=i)
+        for r in rows:
+            r[0] = f"{path.stem}-{r[0]}"
+        if path.suffix == ".csv":
+            write_csv(path, rows)
+        else:
+            pq.write_table(pa.table({h: [r[k] for r in rows] for k, h in enumerate(HEADER)}),
+                           path)
+    report = ingest_log(store, target)
+    assert (report.read, report.loaded) == (3, 3)
+    cases = set(store.read_events().column("case_id").to_pylist())
+    assert {c.split("-")[0] for c in cases} == {target.stem}
+
+
+def test_duplicate_excel_headers_keep_the_first_and_list_the_second_as_ignored(
+    store: EventStore, tmp_path: Path
+) -> None:
+    # issue 12, row 14: the last of two equal headers silently replaced the first
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["case_id", "activity", "end_time", "teller_id", "teller_id", "_row"])
+    sheet.append(["C1", "Open", "2026-10-01 09:00:00", "0101", "9999", "x"])
+    sheet.append(["C1", "Close", "2026-10-01 09:01:00", "0102", "9998", "y"])
+    book.save(tmp_path / "log.xlsx")
+    report = ingest_log(store, tmp_path / "log.xlsx")
+    assert report.mapping["teller_id"] == "teller_id"
+    assert report.ignored_columns == ["teller_id_1", "_row_1"]
+    events = store.read_events().to_pandas().sort_values("end_time")
+    assert list(events["teller_id"]) == ["0101", "0102"]
+    assert list(events["source_row"]) == [2, 3]
+    csv_path = tmp_path / "log.csv"
+    csv_path.write_text("case_id,activity,end_time,teller_id,teller_id\n"
+                        "C2,Open,2026-10-01 09:00:00,0101,9999\n", encoding="utf-8")
+    csv_report = ingest_log(EventStore(tmp_path / "csv"), csv_path)
+    assert csv_report.ignored_columns == ["teller_id_1"]

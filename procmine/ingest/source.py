@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,11 +28,17 @@ from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
-from procmine.io.eventlog import ColumnMap, SourceSpec, describe_source, detect_encoding
+from procmine.io.eventlog import (
+    ColumnMap,
+    SourceSpec,
+    describe_source,
+    detect_encoding,
+    unique_names,
+)
 from procmine.io.excel import read_excel_table
 from procmine.io.xes import read_xes_table
 
-__all__ = ["DELIMITERS", "csv_header", "csv_reader", "registered_source", "transcode",
+__all__ = ["DELIMITERS", "csv_header", "csv_reader", "exact_path", "registered_source", "transcode",
            "typed_csv_reader"]
 
 
@@ -138,17 +145,18 @@ def csv_header(
             best = (candidate, fields)
     if best is None:
         raise ProcmineError(f"{shown}: the header line cannot be read as CSV")
-    used: set[str] = set()
-    names = []
-    for i, raw in enumerate(best[1]):
-        name = raw.strip() or f"column{i}"
-        unique, k = name, 0
-        while unique in used:
-            k += 1
-            unique = f"{name}_{k}"
-        used.add(unique)
-        names.append(unique)
-    return best[0], tuple(names), skip
+    return best[0], unique_names(best[1]), skip
+
+
+def exact_path(path: Path) -> str:
+    """``path`` as DuckDB's readers take it to mean that one file: they expand ``*``, ``?``
+    and ``[...]`` (a glob), so each of those characters is put in a class of its own.
+
+    Example:
+        >>> exact_path(Path("logs/p[1]*.csv"))
+        'logs/p[[]1][*].csv'
+    """
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
 
 
 def typed_csv_reader(spec: SourceSpec, types: dict[str, str]) -> str:
@@ -168,18 +176,19 @@ def csv_reader(path: Path, delimiter: str, names: tuple[str, ...], skip: int = 0
         f"delim = {_lit(delimiter)}", "quote = '\"'", "escape = '\"'",
         f"skip = {skip}", f"columns = {{{columns}}}",
     ]
-    return f"read_csv({_lit(str(path))}, {', '.join(options)})"
+    return f"read_csv({_lit(exact_path(path))}, {', '.join(options)})"
 
 
 def _parquet_source(
     con: duckdb.DuckDBPyConnection, source: Path, column_map: ColumnMap | None
 ) -> SourceSpec:
     try:
-        names = con.sql(f"SELECT * FROM read_parquet({_lit(str(source))})").columns
+        exact = _lit(exact_path(source))
+        names = con.sql(f"SELECT * FROM read_parquet({exact})").columns
         cols = ", ".join(f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names)
         con.execute(
             f"CREATE VIEW src AS SELECT file_row_number + 1 AS _row, {cols} "
-            f"FROM read_parquet({_lit(str(source))}, file_row_number = true)"
+            f"FROM read_parquet({exact}, file_row_number = true)"
         )
     except duckdb.Error as exc:
         raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc

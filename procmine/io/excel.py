@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from procmine.core.errors import ProcmineError
+from procmine.io.eventlog import unique_names
 
 __all__ = ["read_excel_table"]
 
@@ -52,7 +53,8 @@ def read_excel_table(path: str | Path, sheet: int | str = 0) -> pa.Table:
         raise ProcmineError(f"{source}: cannot read as an Excel workbook ({exc})") from exc
     if not rows:
         raise ProcmineError(f"{source}: the sheet is empty")
-    header = [(_text(h) or f"column_{i + 1}") for i, h in enumerate(rows[0])]
+    # a header called "_row" must not replace the reader's own record number
+    header = unique_names(["_row", *(_text(h) for h in rows[0])])[1:]
     width = len(header)
     columns: list[list[str | None]] = [[] for _ in range(width)]
     numbers: list[int] = []
