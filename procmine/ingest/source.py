@@ -56,7 +56,17 @@ def registered_source(
     cleanup: list[Path] = []
     try:
         if fmt == "csv":
-            yield _csv_source(con, source, column_map, tmp_dir, progress, cleanup)
+            spec = _csv_source(con, source, column_map, tmp_dir, progress, cleanup)
+            try:
+                yield spec
+            except duckdb.InvalidInputException as exc:
+                # DuckDB's reader gives up on some texts instead of rejecting a line.
+                reason = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
+                raise ProcmineError(
+                    f"{source}: the CSV reader cannot go on ({reason}); a carriage return "
+                    "without a line feed, or a quote left open, can cause this: check the "
+                    "line endings and quoting"
+                ) from None
         elif fmt == "parquet":
             yield _parquet_source(con, source, column_map)
         else:
