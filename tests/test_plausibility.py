@@ -210,3 +210,26 @@ def test_procmine_league_on_a_far_future_month_and_on_an_empty_store(tmp_path: P
     assert "Traceback" not in empty.output
     assert isinstance(empty.exception, ProcmineError)
     assert "no events" in str(empty.exception)
+
+
+def test_the_rules_hold_for_parquet_and_excel_too(tmp_path: Path) -> None:
+    """The checks are on the typed rows, whatever the format."""
+    table = pa.table({
+        "case_id": ["P1", "P2", "P3", "P4"],
+        "activity": ["Count cash"] * 4,
+        "start_time": [dt.datetime(2026, 10, 1, 9), dt.datetime(9999, 12, 31, 9),
+                       dt.datetime(2026, 10, 1, 9), dt.datetime(2026, 10, 1, 9)],
+        "end_time": [dt.datetime(2026, 10, 1, 9, 1), dt.datetime(9999, 12, 31, 9, 1),
+                     dt.datetime(2026, 10, 2, 9), dt.datetime(2026, 10, 1, 9, 1)],
+        "teller_id": ["0101", "0101", "0101", "01\x0001"],
+    })
+    pq.write_table(table, tmp_path / "log.parquet")
+    report = ingest_log(EventStore(tmp_path / "pq"), tmp_path / "log.parquet")
+    assert (report.loaded, report.reasons) == (
+        1, {"control_character": 1, "implausible_time": 1, "step_too_long": 1})
+    frame = table.to_pandas()
+    frame.loc[3, "teller_id"] = "01\t01"  # a tab (openpyxl writes no NUL or vertical tab)
+    frame.to_excel(tmp_path / "log.xlsx", index=False)
+    report = ingest_log(EventStore(tmp_path / "xl"), tmp_path / "log.xlsx")
+    assert (report.loaded, report.reasons) == (
+        1, {"control_character": 1, "implausible_time": 1, "step_too_long": 1})
