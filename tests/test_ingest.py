@@ -587,3 +587,26 @@ def test_duplicate_excel_headers_keep_the_first_and_list_the_second_as_ignored(
                         "C2,Open,2026-10-01 09:00:00,0101,9999\n", encoding="utf-8")
     csv_report = ingest_log(EventStore(tmp_path / "csv"), csv_path)
     assert csv_report.ignored_columns == ["teller_id_1"]
+
+
+def test_a_quote_that_never_closes_is_refused_unless_it_is_on_the_last_line(
+    store: EventStore, tmp_path: Path
+) -> None:
+    # the reader would take every line after the quote as one value: 399 lines lost unseen
+    rows = good_rows(500)
+    path = write_csv(tmp_path / "log.csv", rows)
+    text = path.read_text(encoding="utf-8").splitlines()
+    text[101] = text[101].replace(",Call number,", ',"Call number,')
+    text[101] = text[101].replace(",Verify identity,", ',"Verify identity,')
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match=r"line 102: a quote opens and does not close on "
+                                            r"its line, so the line\(s\) after it \(at least"):
+        ingest_log(store, path)
+    assert store.is_empty()
+    assert not list(store.events_dir.glob("*.parquet*"))
+    last = write_csv(tmp_path / "last.csv", rows)
+    text = last.read_text(encoding="utf-8").splitlines()
+    text[-1] = text[-1].replace(",Print voucher,", ',"Print voucher,')
+    last.write_text("\n".join(text) + "\n", encoding="utf-8")
+    report = ingest_log(store, last)
+    assert (report.loaded, report.reasons) == (499, {"malformed_line": 1})

@@ -54,7 +54,7 @@ from procmine.ingest.copies import (
 from procmine.ingest.lifecycle import pair_lifecycle
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
 from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, Plausibility, check_select
-from procmine.ingest.source import registered_source, typed_csv_reader
+from procmine.ingest.source import refuse_runaway_quote, registered_source, typed_csv_reader
 from procmine.ingest.state import RunState, SourceColumns
 from procmine.ingest.typing import ColumnTyping
 from procmine.io.eventlog import ColumnMap, SourceSpec, source_format
@@ -224,6 +224,7 @@ class IngestRun:
         self.con.execute(
             f"CREATE TEMP VIEW written AS {read_written(state.partial, state.columns)}"
         )
+        refuse_runaway_quote(self.con, self.spec)
         mark_copies(state)
 
     def _stage_and_pair(self) -> None:

@@ -38,8 +38,16 @@ from procmine.io.eventlog import (
 from procmine.io.excel import read_excel_table
 from procmine.io.xes import read_xes_table
 
-__all__ = ["DELIMITERS", "csv_header", "csv_reader", "exact_path", "registered_source", "transcode",
-           "typed_csv_reader"]
+__all__ = [
+    "DELIMITERS",
+    "csv_header",
+    "csv_reader",
+    "exact_path",
+    "refuse_runaway_quote",
+    "registered_source",
+    "transcode",
+    "typed_csv_reader",
+]
 
 
 @contextmanager
@@ -203,6 +211,31 @@ def _parquet_source(
     except duckdb.Error as exc:
         raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
     return describe_source(source, names, column_map, fmt="parquet")
+
+
+def refuse_runaway_quote(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Refuse a CSV in which a rejected line runs on over the lines after it.
+
+    A quote that opens and does not close on its line makes the reader take the lines after
+    it (up to the next quote, or to the end of the file) as part of one record, which it then
+    rejects as one line: those lines would be lost without a count. One broken line among good
+    ones is quarantined (``malformed_line``); this is the case that cannot be, so the file is
+    refused with the line to mend.
+    """
+    if spec.csv_path is None:
+        return
+    for line, text in con.execute(
+        "SELECT line, csv_line FROM reject_errors ORDER BY line"
+    ).fetchall():
+        body = str(text or "").rstrip("\r\n")
+        if "\n" not in body and "\r" not in body:
+            continue
+        after = body.count("\n") or 1  # the reader keeps only the start of the text
+        raise ProcmineError(
+            f"{spec.path}: line {line}: a quote opens and does not close on its line, so the "
+            f"line(s) after it (at least {after:,}) would be read as part of it; close the "
+            'quote (a quote inside a quoted value is written twice: "") or remove it'
+        )
 
 
 def transcode(
