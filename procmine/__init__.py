@@ -66,6 +66,7 @@ from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
 from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.limits import Limits, current_limits, use_limits
+from procmine.core.months import add_months, last_day, parse_month
 from procmine.core.paths import default_home
 from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
 from procmine.demo.workspace import (
@@ -109,6 +110,9 @@ __all__ = [  # noqa: RUF022
     "Baseline",
     "Limits",
     "ProcmineError",
+    "add_months",
+    "last_day",
+    "parse_month",
     "current_limits",
     "load_baseline",
     "use_limits",

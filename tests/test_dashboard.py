@@ -490,3 +490,13 @@ def test_a_password_reset_ends_the_open_sessions(tmp_path: Path,
     at.run()
     assert "procmine_user" not in at.session_state
     assert [i.value for i in at.info] == [t("auth.session_ended", "zh-CN")]
+
+
+def test_the_period_filter_copes_with_the_last_month_of_the_calendar() -> None:
+    """Issue 12, row 3: a store reaching 9999-12 made every page's period filter overflow."""
+    from datetime import date
+
+    from procmine.dashboard.components.filters import _month_bounds
+
+    assert _month_bounds(date(9999, 12, 1), 0) == (date(9999, 12, 1), date(9999, 12, 31))
+    assert _month_bounds(date(2026, 1, 1), 1) == (date(2025, 12, 1), date(2025, 12, 31))

@@ -437,7 +437,8 @@ def test_a_value_the_typed_reader_rejects_past_the_sample_is_still_read(
 ) -> None:
     rows = good_rows(20_100)  # the format checks sample the first 20,000 records
     rows[20_050][7] = "1,234.50"  # a thousands separator: not a plain number, yet an amount
-    rows[20_060][2] = "2026-09-05 09:00:00+08:00"  # an offset, outside the sampled format
+    # an offset, outside the sampled format (UTC, so the step keeps a plausible length)
+    rows[20_060][2] = rows[20_060][2] + "+00:00"
     rows[20_070][3] = "not a time"
     report = ingest_log(store, write_csv(tmp_path / "log.csv", rows), baseline=baseline)
     assert (report.loaded, report.reasons) == (20_099, {"bad_timestamp": 1})
@@ -516,8 +517,10 @@ def test_a_record_the_reader_does_not_return_stops_the_ingest(
 
 def test_a_quoted_value_over_two_lines_is_one_record(store: EventStore, tmp_path: Path) -> None:
     source = tmp_path / "multi.csv"
-    source.write_text('case_id,activity,end_time\nC1,"Open\nthe account",2026-10-01 09:00:05\n'
-                      "C1,Close,2026-10-01 09:02:00\n", encoding="utf-8")
+    # the line break sits in a column that is not an identifier (one there is a control
+    # character, quarantined)
+    source.write_text('case_id,activity,end_time,remark\nC1,Open,2026-10-01 09:00:05,"cash\n'
+                      'counted twice"\nC1,Close,2026-10-01 09:02:00,\n', encoding="utf-8")
     report = ingest_log(store, source)
     assert (report.read, report.loaded, report.quarantined, report.blank_lines) == (2, 2, 0, 0)
 
@@ -538,3 +541,151 @@ def test_utf16_lines_are_counted_as_text(store: EventStore, tmp_path: Path) -> N
                       "C1,上传,2026-10-01 09:02:00\n", encoding="utf-16")
     report = ingest_log(store, source)
     assert (report.read, report.loaded, report.blank_lines) == (2, 2, 1)
+
+
+@pytest.mark.parametrize("line", [2, 101, 30_001])
+def test_one_broken_quote_is_one_malformed_line_wherever_it_is(
+    store: EventStore, tmp_path: Path, line: int
+) -> None:
+    # issue 12, row 9: within DuckDB's sniffing sample (about 20,000 lines) one broken quote
+    # used to change the dialect chosen for the whole file
+    rows = [[f"C{i}", "Count cash, twice", "2026-10-01 09:00:00", "2026-10-01 09:00:30",
+             "0101", "B01", "P18", "1,234.50", "0"] for i in range(40_000)]
+    path = write_csv(tmp_path / "log.csv", rows)
+    text = path.read_text(encoding="utf-8").splitlines()
+    broken = ('C_BROKEN,"Count "cash",2026-10-01 09:00:00,2026-10-01 09:00:30,0101,B01,P18,'
+              '"1,234.50",0')
+    text[line - 1] = broken
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    report = ingest_log(store, path)
+    assert (report.read, report.loaded, report.reasons) == (40_000, 39_999, {"malformed_line": 1})
+    q = quarantine(report.quarantine_file)
+    assert q[["source_row", "reason"]].values.tolist() == [[str(line), "malformed_line"]]
+    assert q["raw_line"].iloc[0] == broken
+    events = store.read_events()
+    assert set(events.column("activity").to_pylist()) == {"Count cash, twice"}
+    assert sorted(set(events.column("amount").to_pylist())) == [1234.5]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_delimiter_comes_from_the_header_line(
+    store: EventStore, tmp_path: Path, delimiter: str
+) -> None:
+    rows = good_rows(30)
+    activity = 'Count "cash", twice; or | thrice'  # quoted by the writer
+    rows[3][1] = activity
+    report = ingest_log(store, write_csv(tmp_path / "log.csv", rows, delimiter=delimiter))
+    assert (report.loaded, report.reasons) == (30, {})
+    assert activity in store.read_events().column("activity").to_pylist()
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("timestamp_format: 123", "timestamp_format"),
+    ("delimiter: [1, 2]", "delimiter"),
+    ("delimiter: ';;'", "delimiter"),
+    ("encoding: {a: 1}", "encoding"),
+    ("encoding: 8", "encoding"),
+])
+def test_a_mapping_setting_of_the_wrong_type_is_a_clear_error(
+    tmp_path: Path, text: str, field: str
+) -> None:
+    # issue 12, row 13: these were tracebacks (TypeError, AttributeError)
+    path = tmp_path / "map.yaml"
+    path.write_text(f"columns:\n  case_id: JRNL_NO\n{text}\n", encoding="utf-8")
+    with pytest.raises(ProcmineError) as caught:
+        load_column_map(path)
+    assert str(path) in str(caught.value) and field in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["[A, B]", "{x: 1}", "true"])
+def test_a_mapped_column_must_be_one_name(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text(f"columns:\n  case_id: {value}\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match=r"columns\.case_id must name one column"):
+        load_column_map(path)
+
+
+def test_a_timestamp_format_duckdb_cannot_use_is_a_clear_error(
+    store: EventStore, tmp_path: Path
+) -> None:
+    log = write_csv(tmp_path / "log.csv", good_rows(5))
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text('columns: {case_id: case_id}\ntimestamp_format: "%Q %Y"\n',
+                       encoding="utf-8")
+    with pytest.raises(ProcmineError, match="timestamp_format '%Q %Y'"):
+        ingest_log(store, log, column_map=load_column_map(mapping))
+    assert store.is_empty()
+
+
+@pytest.mark.parametrize("name", ["a*.csv", "p[1].csv", "q?.csv", "p[1].parquet",
+                                  "a*.parquet"])
+def test_a_path_with_glob_characters_reads_exactly_that_file(
+    store: EventStore, tmp_path: Path, name: str
+) -> None:
+    # issue 12, row 13: DuckDB's readers expanded the name as a glob and read other files
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    target = folder / name
+    decoys = [folder / n for n in ("abc.csv", "p1.csv", "qx.csv", "p1.parquet", "ab.parquet")]
+    for i, path in enumerate([target, *decoys]):
+        rows = good_rows(3 + i, seed=i)
+        for r in rows:
+            r[0] = f"{path.stem}-{r[0]}"
+        if path.suffix == ".csv":
+            write_csv(path, rows)
+        else:
+            pq.write_table(pa.table({h: [r[k] for r in rows] for k, h in enumerate(HEADER)}),
+                           path)
+    report = ingest_log(store, target)
+    assert (report.read, report.loaded) == (3, 3)
+    cases = set(store.read_events().column("case_id").to_pylist())
+    assert {c.split("-")[0] for c in cases} == {target.stem}
+
+
+def test_duplicate_excel_headers_keep_the_first_and_list_the_second_as_ignored(
+    store: EventStore, tmp_path: Path
+) -> None:
+    # issue 12, row 14: the last of two equal headers silently replaced the first
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["case_id", "activity", "end_time", "teller_id", "teller_id", "_row"])
+    sheet.append(["C1", "Open", "2026-10-01 09:00:00", "0101", "9999", "x"])
+    sheet.append(["C1", "Close", "2026-10-01 09:01:00", "0102", "9998", "y"])
+    book.save(tmp_path / "log.xlsx")
+    report = ingest_log(store, tmp_path / "log.xlsx")
+    assert report.mapping["teller_id"] == "teller_id"
+    assert report.ignored_columns == ["teller_id_1", "_row_1"]
+    events = store.read_events().to_pandas().sort_values("end_time")
+    assert list(events["teller_id"]) == ["0101", "0102"]
+    assert list(events["source_row"]) == [2, 3]
+    csv_path = tmp_path / "log.csv"
+    csv_path.write_text("case_id,activity,end_time,teller_id,teller_id\n"
+                        "C2,Open,2026-10-01 09:00:00,0101,9999\n", encoding="utf-8")
+    csv_report = ingest_log(EventStore(tmp_path / "csv"), csv_path)
+    assert csv_report.ignored_columns == ["teller_id_1"]
+
+
+def test_a_quote_that_never_closes_is_refused_unless_it_is_on_the_last_line(
+    store: EventStore, tmp_path: Path
+) -> None:
+    # the reader would take every line after the quote as one value: 399 lines lost unseen
+    rows = good_rows(500)
+    path = write_csv(tmp_path / "log.csv", rows)
+    text = path.read_text(encoding="utf-8").splitlines()
+    text[101] = text[101].replace(",Call number,", ',"Call number,')
+    text[101] = text[101].replace(",Verify identity,", ',"Verify identity,')
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match=r"line 102: a quote opens and does not close on "
+                                            r"its line, so the line\(s\) after it \(at least"):
+        ingest_log(store, path)
+    assert store.is_empty()
+    assert not list(store.events_dir.glob("*.parquet*"))
+    last = write_csv(tmp_path / "last.csv", rows)
+    text = last.read_text(encoding="utf-8").splitlines()
+    text[-1] = text[-1].replace(",Print voucher,", ',"Print voucher,')
+    last.write_text("\n".join(text) + "\n", encoding="utf-8")
+    report = ingest_log(store, last)
+    assert (report.loaded, report.reasons) == (499, {"malformed_line": 1})

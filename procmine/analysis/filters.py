@@ -15,13 +15,18 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from procmine.core.months import last_day, parse_month
 from procmine.core.sql import lit
 
 __all__ = ["Filters"]
+
+
+def _day_after(day: date) -> date | datetime:
+    """The day after ``day``; the last instant of the calendar after its last day."""
+    return day + timedelta(days=1) if day < date.max else datetime.max
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Filters:
             params["start"] = self.start
         if self.end is not None:
             clauses.append("started < $end")
-            params["end"] = self.end + timedelta(days=1)
+            params["end"] = _day_after(self.end)
         for name, column in (("branches", "branch_id"), ("business_types", "business_type"),
                              ("tellers", "teller_id")):
             values = getattr(self, name)
@@ -71,7 +76,10 @@ class Filters:
         if period and self.start is not None:
             clauses.append(f"{time_column} >= DATE '{self.start.isoformat()}'")
         if period and self.end is not None:
-            clauses.append(f"{time_column} < DATE '{(self.end + timedelta(days=1)).isoformat()}'")
+            after = _day_after(self.end)
+            bound = (f"TIMESTAMP '{after.isoformat(sep=' ')}'" if isinstance(after, datetime)
+                     else f"DATE '{after.isoformat()}'")
+            clauses.append(f"{time_column} < {bound}")
         chosen = []
         if types:
             chosen.append((self.business_types, "business_type"))

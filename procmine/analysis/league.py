@@ -198,17 +198,27 @@ def months_with_data(store: EventStore, *, engine: Engine | None = None) -> list
     return [str(m) for m in frame["m"]]
 
 
+_LAST_MONTH = date(9999, 12, 1)
+
+
+def _month_before(first: date) -> date:
+    """The month before ``first``'s; January of year 1 has none and stands for itself."""
+    return add_months(first, -1) if first > date(1, 1, 1) else first
+
+
 def _per_teller(store: EventStore, baseline: Baseline, first: date,
                 large_amount: float | None,
                 engine: Engine | None) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per teller and month (``first`` and the month before) the sums the fits need, and the
     large-amount allowances of ``first``'s month."""
-    previous = add_months(first, -1)
-    following = add_months(first, 1)
+    previous = _month_before(first)
+    following = add_months(first, 1) if first < _LAST_MONTH else date.max
+    month_to = (datetime.combine(following, datetime.min.time()) if following < date.max
+                else datetime.max)
     params: dict[str, Any] = {
         **scan_window(previous, following),
         "month_from": datetime.combine(previous, datetime.min.time()),
-        "month_to": datetime.combine(following, datetime.min.time()),
+        "month_to": month_to,
         "large_amount": large_amount,
         "min_cell": _MIN_CELL,
         "month": first.strftime("%Y-%m"),
@@ -325,7 +335,7 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
         raise ProcmineError(f"the minimum of transactions to be ranked must be a whole number "
                             f">= 0, not {min_transactions!r}")
     label = month_label(first)
-    previous = month_label(add_months(first, -1))
+    previous = month_label(_month_before(first))
     frame, allowances = _per_teller(store, baseline, first, large_amount, engine)
     current = frame[frame["month"] == label]
     if current.empty:

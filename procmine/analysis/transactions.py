@@ -40,6 +40,7 @@ __all__ = [
     "STANDARD_COLUMNS",
     "TRANSACTIONS",
     "baseline_table",
+    "midnight",
     "scan_window",
     "transactions_sql",
 ]
@@ -98,8 +99,22 @@ def scan_window(start: date, end: date) -> dict[str, datetime]:
         >>> scan_window(date(2026, 9, 1), date(2026, 11, 1))["scan_to"]
         datetime.datetime(2026, 11, 2, 0, 0)
     """
-    return {"scan_from": datetime.combine(start - timedelta(days=1), time()),
-            "scan_to": datetime.combine(end + timedelta(days=1), time())}
+    return {"scan_from": midnight(start, -1), "scan_to": midnight(end, 1)}
+
+
+def midnight(day: date, days: int = 0) -> datetime:
+    """Midnight ``days`` after ``day`` (before, if negative); past either end of the calendar
+    it stops there (``datetime.min`` or ``datetime.max``), so that a bound built from a row
+    dated 9999-12-31 (or 0001-01-01) is still a bound and never an ``OverflowError``.
+
+    Example:
+        >>> midnight(date(9999, 12, 31), 1)
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)
+    """
+    try:
+        return datetime.combine(day + timedelta(days=days), time())
+    except OverflowError:
+        return datetime.max if days > 0 else datetime.min
 
 
 def baseline_table(baseline: Baseline | None) -> pa.Table:

@@ -5,6 +5,7 @@ Run ``procmine --help`` for the commands, ``procmine COMMAND --help`` for one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,6 +71,20 @@ def ingest(
     ] = None,
     baseline_file: BaselineOption = None,
     wait: WaitOption = 600.0,
+    earliest: Annotated[
+        datetime | None,
+        typer.Option("--earliest", formats=["%Y-%m-%d"],
+                     help="Timestamps before this date are implausible (default 2000-01-01)."),
+    ] = None,
+    latest_days: Annotated[
+        int, typer.Option("--latest-days",
+                          help="Timestamps later than this many days after today are "
+                               "implausible.")
+    ] = 1,
+    max_step_hours: Annotated[
+        float, typer.Option("--max-step-hours",
+                            help="Steps longer than this (end - start) are implausible.")
+    ] = 8.0,
     home: HomeOption = None,
     as_json: JsonOption = False,
     max_decompressed_mb: Annotated[int | None, typer.Option(
@@ -88,18 +103,22 @@ def ingest(
     Rows that cannot be loaded go to a quarantine CSV with their line and reason; read (counted
     from the file) = loaded + quarantined always holds (for XES, start/complete pairs merge two
     events into one row); blank CSV lines are counted apart. Re-ingesting a file adds nothing.
-    One ingest at a time per workspace: a second one waits (--wait seconds at most). A file over
-    a resource limit is refused whole; the limits also come from PROCMINE_MAX_... environment
-    variables (see the README).
+    Timestamps outside the plausible window, overlong steps and control characters in
+    identifiers are quarantined too. One ingest at a time per workspace: a second one waits
+    (--wait seconds at most). A file over a resource limit is refused whole; the limits also
+    come from PROCMINE_MAX_... environment variables (see the README).
     """
+    plausible: dict[str, Any] = {"latest_days": latest_days, "max_step_hours": max_step_hours}
+    if earliest is not None:
+        plausible["earliest"] = earliest.date()
     limits = Limits.from_env().with_overrides(
         max_decompressed_mb=max_decompressed_mb, max_columns=max_columns, max_cells=max_cells)
     with use_limits(limits):
-        _ingest(paths, map_file, baseline_file, home, as_json, wait)
+        _ingest(paths, map_file, baseline_file, home, as_json, wait, plausible)
 
 
 def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None,
-            home: Path | None, as_json: bool, wait: float) -> None:
+            home: Path | None, as_json: bool, wait: float, plausible: dict[str, Any]) -> None:
     column_map = load_column_map(map_file) if map_file else None
     baseline = load_baseline(baseline_file)
     store = EventStore(home)
@@ -108,7 +127,8 @@ def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None
         with progress_bar(err.is_terminal and not as_json) as progress:
             report = ingest_log(store, path, column_map=column_map, baseline=baseline,
                                 progress=progress, wait=wait,
-                                on_wait=lambda message: err.print(message, highlight=False))
+                                on_wait=lambda message: err.print(message, highlight=False),
+                                **plausible)
         reports.append(report)
         if not as_json:
             _print_ingest(report)

@@ -24,7 +24,7 @@ def parse_month(month: str) -> date:
         datetime.date(2026, 10, 1)
     """
     match = _MONTH.match(month.strip()) if isinstance(month, str) else None
-    if match is None or not 1 <= int(match.group(2)) <= 12:
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise ProcmineError(
             f"month {month!r} is not a month; expected YYYY-MM, for example 2026-10"
         )
@@ -49,6 +49,8 @@ def last_day(first: date) -> date:
         >>> last_day(date(2028, 2, 1))
         datetime.date(2028, 2, 29)
     """
+    if (first.year, first.month) == (9999, 12):  # the calendar's last month has no next
+        return date(9999, 12, 31)
     return add_months(first.replace(day=1), 1) - timedelta(days=1)
 
 

@@ -47,7 +47,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,8 @@ from procmine.ingest.copies import (
 from procmine.ingest.counting import count_csv_lines
 from procmine.ingest.lifecycle import pair_lifecycle
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
-from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, check_select
-from procmine.ingest.source import registered_source
+from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, Plausibility, check_select
+from procmine.ingest.source import refuse_runaway_quote, registered_source, typed_csv_reader
 from procmine.ingest.state import RunState, SourceColumns
 from procmine.ingest.typing import ColumnTyping
 from procmine.io.eventlog import ColumnMap, SourceSpec, source_format
@@ -126,6 +126,9 @@ def ingest_log(
     *,
     wait: float = LOCK_TIMEOUT,
     on_wait: Callable[[str], None] | None = None,
+    earliest: date = Plausibility.earliest,
+    latest_days: int = Plausibility.latest_days,
+    max_step_hours: float = Plausibility.max_step_hours,
 ) -> IngestReport:
     """Validate one event-log file and add its good rows to ``store``.
 
@@ -135,7 +138,12 @@ def ingest_log(
     seconds. Raises ProcmineError for a file that cannot be read at all (missing, unknown
     type, no case/activity/time columns), for a store still locked after ``wait`` seconds,
     and when the records counted in the source are not all accounted for (nothing is stored).
+    A timestamp before ``earliest`` or after the day ``latest_days`` after today, and a step
+    longer than ``max_step_hours``, are implausible (see
+    :class:`~procmine.ingest.rules.Plausibility`).
     """
+    limits = Plausibility(earliest, latest_days, max_step_hours)
+    limits.values(date.today())  # a window that is empty is the user's mistake: say so now
     source = Path(path)
     if not source.is_file():
         raise ProcmineError(f"{source}: no such file")
@@ -149,7 +157,8 @@ def ingest_log(
         try:
             with registered_source(con, source, fmt, column_map, store.tmp_dir,
                                    progress) as spec:
-                report = IngestRun(store, con, spec, batch_id, baseline, progress).run()
+                report = IngestRun(store, con, spec, batch_id, baseline, progress,
+                                   limits).run()
         finally:
             con.close()
         report.seconds = round(time.perf_counter() - started, 3)
@@ -185,8 +194,10 @@ class IngestRun:
         batch_id: str,
         baseline: Baseline | None,
         progress: Progress | None,
+        limits: Plausibility | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.con = con
         self.spec = spec
         self.baseline = baseline
@@ -250,6 +261,7 @@ class IngestRun:
         self.con.execute(
             f"CREATE TEMP VIEW written AS {read_written(state.partial, state.columns)}"
         )
+        refuse_runaway_quote(self.con, self.spec)
         mark_copies(state)
 
     def _stage_and_pair(self) -> None:
@@ -283,7 +295,7 @@ class IngestRun:
             off.add("lifecycle_not_used")
         if self.store.is_empty():
             off.add("already_in_store")
-        return check_select(rows, self.state.columns, off, paired)
+        return check_select(rows, self.state.columns, off, paired, self.limits)
 
     def _fast_pass(self) -> bool:
         """Ingest a CSV in one pass with its timestamps and amounts typed by the CSV reader,
@@ -301,11 +313,9 @@ class IngestRun:
         read_typed = self.typing.fast_columns()
         if not read_typed or spec.has_lifecycle or spec.csv_reader is None:
             return False
-        types = ", ".join(
-            f"{_lit(spec.mapping[c])}: {_lit(CANONICAL_COLUMNS[c])}" for c in read_typed
-        )
         # Without store_rejects, the reader raises at the first line it cannot read.
-        reader = spec.csv_reader[:-1] + f", types = {{{types}}})"
+        reader = typed_csv_reader(
+            spec, {spec.mapping[c]: CANONICAL_COLUMNS[c] for c in read_typed})
         hashes = "row_hash, record_hash" if state.columns.has_unmapped else "row_hash"
         staged = self.typing.stage_select("src_typed", read_typed)
         rows = (

@@ -11,11 +11,15 @@ scans. The columns' roles come from :func:`procmine.io.eventlog.describe_source`
 from __future__ import annotations
 
 import codecs
+import csv
+import io
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
 import duckdb
 import pyarrow as pa
@@ -24,11 +28,26 @@ from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
-from procmine.io.eventlog import ColumnMap, SourceSpec, describe_source, detect_encoding
+from procmine.io.eventlog import (
+    ColumnMap,
+    SourceSpec,
+    describe_source,
+    detect_encoding,
+    unique_names,
+)
 from procmine.io.excel import read_excel_table
 from procmine.io.xes import read_xes_table
 
-__all__ = ["registered_source", "transcode"]
+__all__ = [
+    "DELIMITERS",
+    "csv_header",
+    "csv_reader",
+    "exact_path",
+    "refuse_runaway_quote",
+    "registered_source",
+    "transcode",
+    "typed_csv_reader",
+]
 
 
 @contextmanager
@@ -45,7 +64,17 @@ def registered_source(
     cleanup: list[Path] = []
     try:
         if fmt == "csv":
-            yield _csv_source(con, source, column_map, tmp_dir, progress, cleanup)
+            spec = _csv_source(con, source, column_map, tmp_dir, progress, cleanup)
+            try:
+                yield spec
+            except duckdb.InvalidInputException as exc:
+                # DuckDB's reader gives up on some texts instead of rejecting a line.
+                reason = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
+                raise ProcmineError(
+                    f"{source}: the CSV reader cannot go on ({reason}); a carriage return "
+                    "without a line feed, or a quote left open, can cause this: check the "
+                    "line endings and quoting"
+                ) from None
         elif fmt == "parquet":
             yield _parquet_source(con, source, column_map)
         else:
@@ -75,39 +104,138 @@ def _csv_source(
     if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
         csv_path = transcode(source, encoding, tmp_dir, progress)
         cleanup.append(csv_path)
-    delim = column_map.delimiter if column_map and column_map.delimiter else None
-    # No comment lines: the sniffer would take lines starting with "#" for comments and drop
-    # them unseen; as data, each is loaded or quarantined like any other line.
-    options = ["all_varchar = true", "header = true", "strict_mode = true", "comment = ''"]
-    if delim:
-        options.append(f"delim = {_lit(delim)}")
-    reader = f"read_csv({_lit(str(csv_path))}, {', '.join(options)})"
+    given = column_map.delimiter if column_map and column_map.delimiter else None
+    delim, names, skip = csv_header(csv_path, given, source)
+    reader = csv_reader(csv_path, delim, names, skip)
     try:
         # Lines the reader cannot split are kept in reject_errors (malformed_line).
         con.execute(f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)")
-        names = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
     except duckdb.Error as exc:
         raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
     return replace(
         describe_source(source, names, column_map, fmt="csv", encoding=encoding,
                         delimiter=delim),
         csv_reader=reader,
+        csv_path=csv_path,
+        csv_skip=skip,
     )
+
+
+#: Delimiters tried on the header line, in order of preference on a tie.
+DELIMITERS: Final = (",", ";", "\t", "|")
+
+
+def csv_header(
+    path: Path, delimiter: str | None = None, source: Path | None = None
+) -> tuple[str, tuple[str, ...], int]:
+    """The delimiter, the column names and the blank lines before the header of a CSV.
+
+    The dialect is decided on the header line alone, never on a sample of the rows, so one
+    broken line reads the same (as a malformed line) wherever it is in the file: the
+    delimiter is the one (of :data:`DELIMITERS`, unless given) that splits the header into
+    the most fields; quoting is RFC 4180 (``"``, doubled inside a quoted value). Names are
+    trimmed, an empty one becomes ``column<i>`` and a repeated one gets ``_1``, ``_2``...
+    (as DuckDB's reader names them), so the first of two equal headers is the one mapped.
+
+    Example:
+        >>> _ = Path("semi.csv").write_text('case;"activity";end_time\\nC1;Open;2026-10-01\\n')
+        >>> csv_header(Path("semi.csv"))
+        (';', ('case', 'activity', 'end_time'), 0)
+    """
+    shown = source or path
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        text = fh.read(1 << 20)
+    lines = text.splitlines(keepends=True)
+    skip = 0
+    while skip < len(lines) and not lines[skip].strip():
+        skip += 1
+    if skip == len(lines):
+        raise ProcmineError(f"{shown}: the file is empty (no header line)")
+    rest = "".join(lines[skip:])
+    candidates = (delimiter,) if delimiter else DELIMITERS
+    best: tuple[str, list[str]] | None = None
+    for candidate in candidates:
+        try:
+            fields = next(csv.reader(io.StringIO(rest), delimiter=candidate, strict=True))
+        except (csv.Error, StopIteration):
+            continue
+        if best is None or len(fields) > len(best[1]):
+            best = (candidate, fields)
+    if best is None:
+        raise ProcmineError(f"{shown}: the header line cannot be read as CSV")
+    return best[0], unique_names(best[1]), skip
+
+
+def exact_path(path: Path) -> str:
+    """``path`` as DuckDB's readers take it to mean that one file: they expand ``*``, ``?``
+    and ``[...]`` (a glob), so each of those characters is put in a class of its own.
+
+    Example:
+        >>> exact_path(Path("logs/p[1]*.csv"))
+        'logs/p[[]1][*].csv'
+    """
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
+def typed_csv_reader(spec: SourceSpec, types: dict[str, str]) -> str:
+    """The reader of ``spec``'s CSV with the columns ``types`` names read typed."""
+    assert spec.csv_path is not None and spec.delimiter is not None
+    return csv_reader(spec.csv_path, spec.delimiter, spec.columns, spec.csv_skip, types)
+
+
+def csv_reader(path: Path, delimiter: str, names: tuple[str, ...], skip: int = 0,
+               types: dict[str, str] | None = None) -> str:
+    """The ``read_csv`` call that reads ``path`` with this dialect, every column as text
+    unless ``types`` names its type (the reader does not sniff: see :func:`csv_header`)."""
+    types = types or {}
+    columns = ", ".join(f"{_lit(n)}: {_lit(types.get(n, 'VARCHAR'))}" for n in names)
+    options = [
+        "auto_detect = false", "header = true", "strict_mode = true",
+        f"delim = {_lit(delimiter)}", "quote = '\"'", "escape = '\"'",
+        f"skip = {skip}", f"columns = {{{columns}}}",
+    ]
+    return f"read_csv({_lit(exact_path(path))}, {', '.join(options)})"
 
 
 def _parquet_source(
     con: duckdb.DuckDBPyConnection, source: Path, column_map: ColumnMap | None
 ) -> SourceSpec:
     try:
-        names = con.sql(f"SELECT * FROM read_parquet({_lit(str(source))})").columns
+        exact = _lit(exact_path(source))
+        names = con.sql(f"SELECT * FROM read_parquet({exact})").columns
         cols = ", ".join(f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names)
         con.execute(
             f"CREATE VIEW src AS SELECT file_row_number + 1 AS _row, {cols} "
-            f"FROM read_parquet({_lit(str(source))}, file_row_number = true)"
+            f"FROM read_parquet({exact}, file_row_number = true)"
         )
     except duckdb.Error as exc:
         raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
     return describe_source(source, names, column_map, fmt="parquet")
+
+
+def refuse_runaway_quote(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Refuse a CSV in which a rejected line runs on over the lines after it.
+
+    A quote that opens and does not close on its line makes the reader take the lines after
+    it (up to the next quote, or to the end of the file) as part of one record, which it then
+    rejects as one line: those lines would be lost without a count. One broken line among good
+    ones is quarantined (``malformed_line``); this is the case that cannot be, so the file is
+    refused with the line to mend.
+    """
+    if spec.csv_path is None:
+        return
+    for line, text in con.execute(
+        "SELECT line, csv_line FROM reject_errors ORDER BY line"
+    ).fetchall():
+        body = str(text or "").rstrip("\r\n")
+        if "\n" not in body and "\r" not in body:
+            continue
+        after = body.count("\n") or 1  # the reader keeps only the start of the text
+        raise ProcmineError(
+            f"{spec.path}: line {line}: a quote opens and does not close on its line, so the "
+            f"line(s) after it (at least {after:,}) would be read as part of it; close the "
+            'quote (a quote inside a quoted value is written twice: "") or remove it'
+        )
 
 
 def transcode(

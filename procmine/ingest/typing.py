@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import duckdb
+
 from procmine.core.errors import ProcmineError
 from procmine.core.schema import CANONICAL_COLUMNS, TIMESTAMP_COLUMNS
 from procmine.core.sql import lit as _lit
@@ -59,6 +61,7 @@ class ColumnTyping:
         self.spec = state.spec
         self._padded: set[str] | None = None
         self._sampled = False
+        self._format_checked = False
 
     def text(self, canonical: str) -> str:
         """The column's text, NULL when empty; trimmed where the file pads values.
@@ -102,13 +105,28 @@ class ColumnTyping:
         if column is None:
             return "CAST(NULL AS TIMESTAMP)"
         text = self.text(canonical)
-        fmt = self.spec.timestamp_format or self.detect_timestamp_format(column)
+        fmt = self.given_format() or self.detect_timestamp_format(column)
         if fmt == "iso":
             return f"try_cast({text} AS TIMESTAMP)"
         if fmt == "iso_offset":
             # Offsets (which change with daylight saving) are resolved to UTC.
             return f"CAST(try_cast({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
         return f"try_strptime({text}, {_lit(fmt)})"
+
+    def given_format(self) -> str | None:
+        """The mapping's ``timestamp_format``, once DuckDB has accepted it as a format."""
+        fmt = self.spec.timestamp_format
+        if fmt is not None and not self._format_checked:
+            try:
+                self.state.con.execute(f"SELECT try_strptime('', {_lit(fmt)})").fetchall()
+            except duckdb.Error as exc:
+                raise ProcmineError(
+                    f"{self.spec.path}: timestamp_format {fmt!r} of the mapping is not a "
+                    f"format procmine can use ({str(exc).splitlines()[0]}); write it with "
+                    "strptime codes, e.g. \"%Y-%m-%d %H:%M:%S\""
+                ) from None
+            self._format_checked = True
+        return fmt
 
     def detect_timestamp_format(self, column: str) -> str:
         """Pick the format that reads the most of a sample of the column: ISO 8601 when it

@@ -36,6 +36,7 @@ __all__ = [
     "detect_encoding",
     "load_column_map",
     "source_format",
+    "unique_names",
 ]
 
 #: Extra, non-canonical roles a column can play during ingest.
@@ -163,6 +164,8 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
         data = _read_yaml(source, limits if limits is not None else current_limits())
     except OSError as exc:
         raise ProcmineError(f"{source}: cannot read the mapping file ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise ProcmineError(f"{source}: the mapping file is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -170,6 +173,13 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise ProcmineError(
             f"{source}: the mapping needs a 'columns:' section (canonical name: column in the file)"
+        )
+    unknown_keys = {str(k) for k in data} - {"columns", "timestamp_format", "encoding",
+                                              "delimiter"}
+    if unknown_keys:
+        raise ProcmineError(
+            f"{source}: unknown setting(s) {', '.join(sorted(unknown_keys))}; expected columns, "
+            "timestamp_format, encoding, delimiter"
         )
     known = set(CANONICAL_COLUMNS) | {LIFECYCLE, INSTANCE}
     columns: dict[str, str] = {}
@@ -181,26 +191,71 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
             )
         if value is None or str(value).strip() == "":
             continue
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ProcmineError(
+                f"{source}: columns.{key} must name one column of the file (text), "
+                f"not {_shown(value)}"
+            )
         columns[str(key)] = str(value)
-    unknown_keys = set(data) - {"columns", "timestamp_format", "encoding", "delimiter"}
-    if unknown_keys:
-        raise ProcmineError(
-            f"{source}: unknown setting(s) {', '.join(sorted(unknown_keys))}; expected columns, "
-            "timestamp_format, encoding, delimiter"
-        )
-    encoding = data.get("encoding")
+    settings = {name: _setting(source, data, name)
+                for name in ("timestamp_format", "encoding", "delimiter")}
+    encoding, delimiter = settings["encoding"], settings["delimiter"]
     if encoding is not None:
         try:
-            codecs.lookup(str(encoding))
+            codecs.lookup(encoding)
         except LookupError:
             raise ProcmineError(f"{source}: encoding {encoding!r} is not known") from None
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise ProcmineError(
+            f"{source}: delimiter must be one character (e.g. ',', ';', '|' or a tab, "
+            f"written \"\\t\"), not {delimiter!r}"
+        )
     return ColumnMap(
         columns=columns,
-        timestamp_format=data.get("timestamp_format"),
-        encoding=str(encoding) if encoding else None,
-        delimiter=data.get("delimiter"),
+        timestamp_format=settings["timestamp_format"],
+        encoding=encoding,
+        delimiter=delimiter,
         source=source,
     )
+
+
+def _shown(value: object) -> str:
+    kind = {list: "a list", dict: "a mapping", bool: "true/false"}.get(type(value))
+    return kind or f"{value!r}"
+
+
+def _setting(source: Path, data: dict[str, object], name: str) -> str | None:
+    """A text setting of the mapping file, None when absent or empty."""
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ProcmineError(
+            f"{source}: {name} must be text (quote it in the YAML), not {_shown(value)}"
+        )
+    return value
+
+
+def unique_names(raw: Iterable[str | None]) -> tuple[str, ...]:
+    """Column names as the readers give them: trimmed, an empty one as ``column<i>``, a
+    repeated one with ``_1``, ``_2``... (DuckDB's CSV reader does the same), so the first of
+    two equal headers is the one a canonical column maps and the second is listed as ignored.
+
+    Example:
+        >>> unique_names(["case_id", " activity ", "", "case_id", "case_id_1"])
+        ('case_id', 'activity', 'column2', 'case_id_1', 'case_id_1_1')
+    """
+    used: set[str] = set()
+    names = []
+    for i, value in enumerate(raw):
+        name = (value or "").strip() or f"column{i}"
+        unique, k = name, 0
+        while unique in used:
+            k += 1
+            unique = f"{name}_{k}"
+        used.add(unique)
+        names.append(unique)
+    return tuple(names)
 
 
 def auto_map_columns(names: Iterable[str]) -> dict[str, str]:
@@ -277,6 +332,9 @@ class SourceSpec:
     #: For a CSV: the ``read_csv`` call (all columns as text) that the view ``src`` reads,
     #: there with ``store_rejects``; ingest may read it with some columns typed (its fast pass).
     csv_reader: str | None = None
+    #: For a CSV: the file the reader reads (UTF-8) and the blank lines before its header.
+    csv_path: Path | None = None
+    csv_skip: int = 0
 
     def column_for(self, canonical: str) -> str | None:
         return self.mapping.get(canonical)

@@ -24,6 +24,7 @@ import pyarrow.ipc
 
 from procmine.core.errors import ProcmineError
 from procmine.core.limits import Limits, current_limits
+from procmine.io.eventlog import unique_names
 from procmine.io.xlsx_extent import check_sheet_extent
 
 __all__ = ["read_excel_table"]
@@ -134,7 +135,8 @@ def _read_sheet(source: Path, sheet: int | str) -> pa.Table:
         raise ProcmineError(f"{source}: cannot read as an Excel workbook ({exc})") from exc
     if not rows:
         raise ProcmineError(f"{source}: the sheet is empty")
-    header = [(_text(h) or f"column_{i + 1}") for i, h in enumerate(rows[0])]
+    # a header called "_row" must not replace the reader's own record number
+    header = unique_names(["_row", *(_text(h) for h in rows[0])])[1:]
     width = len(header)
     columns: list[list[str | None]] = [[] for _ in range(width)]
     numbers: list[int] = []

@@ -7,11 +7,11 @@ the widget values live in the session under ``key`` so they follow the user acro
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import streamlit as st
 
-from procmine import Filters
+from procmine import Filters, add_months, last_day
 from procmine.dashboard import data
 from procmine.dashboard.session import lang, tr
 
@@ -21,11 +21,10 @@ _PERIODS = ("this_month", "last_month", "whole_period")
 
 
 def _month_bounds(first: date, months_back: int) -> tuple[date, date]:
-    start = first
-    for _ in range(months_back):
-        start = (start - timedelta(days=1)).replace(day=1)
-    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return start, end
+    """The first and last day of the month ``months_back`` before ``first``'s (9999-12
+    included: :func:`procmine.last_day` stops at the calendar's end)."""
+    start = add_months(first.replace(day=1), -months_back)
+    return start, last_day(start)
 
 
 def show(key: str = "filters", *, tellers: bool = True, fixed_teller: str | None = None) -> Filters:
