@@ -74,6 +74,9 @@ from procmine.demo.workspace import (
     build_demo_workspace,
     bundled_demo_log,
     is_demo_workspace,
+    keep_uploads_days,
+    purge_uploads,
+    release_upload,
     save_upload,
 )
 from procmine.ingest.batches import Batch, drop_batch, list_batches
@@ -211,7 +214,10 @@ __all__ = [  # noqa: RUF022
     "build_demo_workspace",
     "bundled_demo_log",
     "is_demo_workspace",
+    "keep_uploads_days",
     "parse_revision",
+    "purge_uploads",
+    "release_upload",
     "save_upload",
     "write_bundled_demo",
     "write_demo_data",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,13 +36,20 @@ from procmine.store.event_store import EventStore, remove_store
 
 __all__ = [
     "DEMO_MARKER",
+    "KEEP_UPLOADS_ENV",
     "NotADemoWorkspace",
     "build_demo_workspace",
     "bundled_demo_log",
     "is_demo_workspace",
+    "keep_uploads_days",
+    "purge_uploads",
     "record_demo_revision",
+    "release_upload",
     "save_upload",
 ]
+
+#: How many days an uploaded file is kept after its ingest (default 0: removed once ingested).
+KEEP_UPLOADS_ENV = "PROCMINE_KEEP_UPLOADS_DAYS"
 
 #: The file that marks a workspace as built by ``procmine demo-workspace``.
 DEMO_MARKER = "demo-workspace.txt"
@@ -136,13 +144,72 @@ def build_demo_workspace(
 
 
 def save_upload(name: str, content: bytes, home: str | Path | None = None) -> Path:
-    """Keep an uploaded file under ``workspace/uploads/`` (time-stamped, name made safe)."""
+    """Keep an uploaded file under ``workspace/uploads/`` (time-stamped, name made safe) for
+    its ingest; first purge the uploads older than the retention (:func:`purge_uploads`).
+    Once the ingest has finished, loaded or refused, hand the path to :func:`release_upload`.
+    """
     folder = Path(home if home is not None else default_home()) / "uploads"
+    purge_uploads(home)
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^\w.\-]+", "_", Path(name).name).strip("._") or "upload"
     path = folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{safe}"
     path.write_bytes(content)
     return path
+
+
+def keep_uploads_days(environ: Mapping[str, str] | None = None) -> int:
+    """How many days uploaded files are kept after their ingest: ``PROCMINE_KEEP_UPLOADS_DAYS``,
+    a whole number >= 0 (default 0: an upload is removed as soon as its ingest has finished).
+
+    >>> keep_uploads_days({}), keep_uploads_days({"PROCMINE_KEEP_UPLOADS_DAYS": " 30 "})
+    (0, 30)
+    >>> try:
+    ...     keep_uploads_days({"PROCMINE_KEEP_UPLOADS_DAYS": "a week"})
+    ... except ProcmineError as exc:
+    ...     print(exc)
+    PROCMINE_KEEP_UPLOADS_DAYS='a week' is not a whole number of days >= 0
+    """
+    raw = (os.environ if environ is None else environ).get(KEEP_UPLOADS_ENV, "").strip()
+    if not raw:
+        return 0
+    try:
+        days = int(raw)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise ProcmineError(f"{KEEP_UPLOADS_ENV}={raw!r} is not a whole number of days >= 0")
+    return days
+
+
+def release_upload(path: str | Path, *, keep_days: int | None = None) -> bool:
+    """An upload's ingest has finished (loaded or refused): remove the file, unless uploads
+    are kept (``keep_days``, default :func:`keep_uploads_days`, above 0; then
+    :func:`purge_uploads` removes it once it is that old). True when the file was removed.
+    """
+    if (keep_uploads_days() if keep_days is None else keep_days) > 0:
+        return False
+    Path(path).unlink(missing_ok=True)
+    return True
+
+
+def purge_uploads(home: str | Path | None = None, *, keep_days: int | None = None,
+                  now: datetime | None = None) -> list[Path]:
+    """Remove the files under ``workspace/uploads/`` older than ``keep_days`` days (default
+    :func:`keep_uploads_days`) and return them. With 0, uploads are removed by
+    :func:`release_upload` when ingested; what a crashed ingest left behind goes after a day
+    (an upload younger than that may still be being ingested by another session).
+    """
+    folder = Path(home if home is not None else default_home()) / "uploads"
+    days = keep_uploads_days() if keep_days is None else keep_days
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=max(days, 1))
+    removed = []
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if not path.is_file():
+            continue
+        if datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 # -- the demo's SOP story ------------------------------------------------------------------------

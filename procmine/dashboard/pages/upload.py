@@ -15,6 +15,7 @@ from procmine import (
     ingest_log,
     list_batches,
     load_column_map,
+    release_upload,
     save_upload,
 )
 from procmine.dashboard import data, session
@@ -34,15 +35,17 @@ mapping_file = st.file_uploader(tr("upload.mapping"), type=["yaml", "yml"], key=
 
 if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
     store = data.store()
+    saved: list[Path] = []  # removed once their ingest has finished, loaded or refused
     try:
         for upload in [*files, *([mapping_file] if mapping_file is not None else [])]:
             current_limits().check_upload(upload.name, upload.size)
         column_map = None
         if mapping_file is not None:
-            column_map = load_column_map(save_upload(mapping_file.name, mapping_file.getvalue(),
-                                                     store.home))
+            saved.append(save_upload(mapping_file.name, mapping_file.getvalue(), store.home))
+            column_map = load_column_map(saved[-1])
         for upload in files:
             path = save_upload(upload.name, upload.getvalue(), store.home)
+            saved.append(path)
             bar = st.progress(0.0, text=tr("upload.progress", file=plain(upload.name),
                                            phase=tr("upload.phase.read")))
 
@@ -72,6 +75,9 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                                    key=f"download_{report.batch_id}")
     except ProcmineError as exc:
         st.error(tr("common.error", message=plain(str(exc))))
+    finally:
+        for path in saved:
+            release_upload(path)
 
 st.subheader(tr("upload.history"))
 history = data.ingest_history()
