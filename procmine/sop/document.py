@@ -216,7 +216,7 @@ def _value(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
-    except (ValueError, yaml.YAMLError):  # e.g. 2026-13-01 looks like a date but is none
+    except (ValueError, RecursionError, yaml.YAMLError):  # e.g. 2026-13-01 is no date
         return node.value if isinstance(node, yaml.ScalarNode) else None
     finally:
         loader.dispose()
@@ -336,6 +336,10 @@ def _front_matter_keys(text: str, issues: Issues
         return None
     try:
         root = yaml.compose(front, Loader=yaml.SafeLoader)
+    except RecursionError:  # PyYAML composes nested blocks recursively
+        issues.error(2, "front matter", "YAML nested too deeply (lists or fields in lists "
+                     "hundreds of levels down)")
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -527,8 +531,12 @@ def _anchors(html: str) -> set[str]:
 
 
 def heading_anchors(body: str) -> set[str]:
-    """The ids of the headings of an SOP body as rendered (the targets of ``#anchor`` links)."""
-    return _anchors(render_sop(body))
+    """The ids of the headings of an SOP body as rendered (the targets of ``#anchor`` links);
+    none when it does not render (the parse reports that)."""
+    try:
+        return _anchors(render_sop(body))
+    except Exception:  # markdown raises on malformed syntax, or recurses on deep nesting
+        return set()
 
 
 def body_links(sop: Sop) -> Iterator[tuple[int, str]]:

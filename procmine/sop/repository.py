@@ -12,6 +12,12 @@ A text refused by a conflict is kept as a commit of its own on
 ``refs/procmine/conflicts/<sop>/<user>-<time>``, outside the branch. One writer at a time: a
 thread lock and a file lock beside the working copy (:func:`locked`).
 
+A write that is killed half-way (between writing the file and committing it, or with a dulwich
+lock file left in ``.git``) must not block the next one: each write first notes the file it
+changes in ``.git/procmine-write``, and the next writer, under the lock, puts that file and its
+index entry back to the last commit and clears the lock files the dead writer left. A save that
+had not been committed is then simply not there (run it again); one that had is kept.
+
 Example:
     >>> repository = SopRepository(SopRepository.create(home))
     >>> repository.history("SOP-P17")[0].action
@@ -27,7 +33,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -59,6 +65,7 @@ _TRAILERS: Final[tuple[str, ...]] = (
 )
 _TRAILER = re.compile(r"^([A-Za-z-]+): (.*)$")
 _EMAIL_USER = re.compile(r"<([^@>]+)@[^>]*>")
+_JOURNAL: Final[str] = "procmine-write"  # in .git: the file a write in progress changes
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -129,9 +136,50 @@ class SopRepository:
                     repo.close()
         return root
 
-    def lock(self) -> AbstractContextManager[None]:
-        """Hold the library's writer lock (see :func:`locked`)."""
-        return locked(self.root)
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the library's writer lock (see :func:`locked`), after undoing what a killed
+        writer left behind (:meth:`recover`)."""
+        with locked(self.root):
+            self.recover()
+            yield
+
+    def recover(self) -> bool:
+        """Undo an interrupted write (call it under the lock); True when there was one.
+
+        The file the write changed is put back to the last commit, in the working copy and in
+        the index, and the lock files under ``.git`` (index, refs, objects) are removed: no
+        other writer can hold them while this one holds the library lock.
+        """
+        from dulwich import porcelain  # imported on use: it is slow to import
+
+        journal = self.root / ".git" / _JOURNAL
+        if not journal.exists():
+            return False
+        for stale in (self.root / ".git").rglob("*.lock"):
+            stale.unlink(missing_ok=True)
+        name = journal.read_text(encoding="utf-8").strip()
+        if name.startswith("SOP-") and name.endswith(".md") and "/" not in name:
+            path = self.root / name
+            with self._repo() as repo:
+                tree = self._head_tree(repo)
+                try:
+                    if tree is None:
+                        raise KeyError(name)
+                    _, blob_id = tree.lookup_path(repo.object_store.__getitem__, name.encode())
+                except KeyError:  # a new SOP that was never committed
+                    path.unlink(missing_ok=True)
+                    index = repo.open_index()
+                    if name.encode() in index:
+                        del index[name.encode()]
+                        index.write()
+                else:
+                    blob = repo[blob_id]
+                    assert isinstance(blob, Blob)
+                    path.write_bytes(blob.data)
+                    porcelain.add(repo, paths=[str(path)])
+        journal.unlink()
+        return True
 
     @contextmanager
     def _repo(self) -> Iterator[Repo]:
@@ -249,6 +297,8 @@ class SopRepository:
         from dulwich import porcelain  # imported on use: it is slow to import
 
         path = self.root / f"{sop_id}.md"
+        journal = self.root / ".git" / _JOURNAL
+        journal.write_text(path.name, encoding="utf-8")
         path.write_text(text, encoding="utf-8")
         stamp = _timestamp(today)
         with self._repo() as repo:
@@ -256,6 +306,7 @@ class SopRepository:
             commit = porcelain.commit(repo, message=message, author=author, committer=author,
                                       author_timestamp=stamp, commit_timestamp=stamp,
                                       author_timezone=0, commit_timezone=0)
+        journal.unlink()
         return commit.decode()
 
     def keep(self, sop_id: str, parent: str, text: str, *, author: bytes,
