@@ -282,3 +282,12 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("PROCMINE_MAX_CELLS", "0")
     with pytest.raises(ProcmineError, match="max_cells must be a positive whole number"):
         current_limits()
+
+
+def test_a_mapping_nested_thousands_deep_is_a_clear_error(tmp_path: Path) -> None:
+    """A property test found it: PyYAML composes nested blocks recursively, so 5,000 levels of
+    ``[`` were a RecursionError traceback."""
+    path = tmp_path / "deep.yaml"
+    path.write_text("columns: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="nested too deeply"):
+        load_column_map(path)

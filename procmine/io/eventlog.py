@@ -141,6 +141,9 @@ def _read_yaml(source: Path, limits: Limits) -> Any:
     loader.name = str(source)
     try:
         return loader.get_single_data()
+    except RecursionError:  # PyYAML composes nested blocks recursively
+        raise ProcmineError(f"{source}: YAML nested too deeply; a mapping file is a flat list "
+                            "of settings and columns") from None
     finally:
         loader.dispose()
 
