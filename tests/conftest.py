@@ -60,6 +60,27 @@ def postgres_server() -> Iterator[PostgresServer]:
     server.stop()
 
 
+@pytest.fixture
+def own_app_db(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
+    """A test of users, sign-ins and the audit trail: on each app database (``app_db``), with
+    argon2id at small costs (the real ones take about 0.1 s a hash), engines closed after."""
+    from argon2 import PasswordHasher
+
+    from procmine.app import appdb, auth
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                         parallelism=1))
+    yield
+    appdb.close_engines()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A workspace folder that does not exist yet (test files that need another kind of
+    workspace define their own ``home``)."""
+    return tmp_path / "workspace"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The app database a test of users, audit and locks runs on, once each: the workspace's

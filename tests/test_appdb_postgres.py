@@ -8,16 +8,14 @@ message whichever writer comes second.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from pg import PostgresMissing, server_binaries
 from sqlalchemy import func, select
 
-from procmine.app import appdb, auth
+from procmine.app import appdb
 from procmine.app.appdb import AuditRow, UserRow, list_audit, record_audit, session_for
 from procmine.app.auth import add_user, authenticate, list_users
 from procmine.core.errors import ProcmineError
@@ -25,17 +23,7 @@ from procmine.core.errors import ProcmineError
 WRITERS = 50
 
 
-@pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                         parallelism=1))
-    yield
-    appdb.close_engines()
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "workspace"
+pytestmark = pytest.mark.usefixtures("own_app_db")
 
 
 def test_the_database_is_the_one_asked_for(home: Path, app_db: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,20 +34,9 @@ from procmine.app.auth import (
 from procmine.core.errors import ProcmineError
 
 REAL_HASHER = auth._hasher
-# argon2id still, with small costs: the real ones take about 0.1 s per hash.
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-@pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
-    monkeypatch.setattr(auth, "_hasher", FAST_HASHER)
-    yield
-    appdb.close_engines()
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "workspace"
+pytestmark = pytest.mark.usefixtures("own_app_db")
 
 
 def _stored_hash(home: Path, username: str) -> str:
@@ -205,7 +193,7 @@ def test_old_argon2_parameters_are_rehashed_on_sign_in(home: Path) -> None:
     assert authenticate("ops", "ops-password", home=home) is not None
     renewed = _stored_hash(home, "ops")
     assert renewed != weak
-    assert renewed.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # FAST_HASHER's parameters
+    assert renewed.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # own_app_db's small costs
     assert "rehashed" in list_audit(home, action="auth.sign_in")[0].detail
     # And it still signs in, with nothing more to rehash.
     assert authenticate("ops", "ops-password", home=home) is not None

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from procmine.app import appdb as appdb
@@ -21,17 +19,7 @@ from procmine.demo.workspace import DEMO_MARKER
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _own_database(monkeypatch: pytest.MonkeyPatch, app_db: str) -> Iterator[None]:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                         parallelism=1))
-    yield
-    appdb.close_engines()
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "workspace"
+pytestmark = pytest.mark.usefixtures("own_app_db")
 
 
 @pytest.fixture
