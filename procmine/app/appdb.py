@@ -59,6 +59,7 @@ __all__ = [
     "AuditRow",
     "Base",
     "UserRow",
+    "UtcDateTime",
     "add_missing_columns",
     "close_engines",
     "database_url",
