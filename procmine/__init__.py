@@ -84,7 +84,12 @@ from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
-from procmine.reports.league import column_labels, export_league_excel, export_league_html
+from procmine.reports.league import (
+    add_spot_checks,
+    column_labels,
+    export_league_excel,
+    export_league_html,
+)
 from procmine.reports.safe import safe_cell, safe_csv
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
 from procmine.sop.library import SopLibrary, side_by_side
@@ -221,6 +226,8 @@ __all__ = [  # noqa: RUF022
     "save_upload",
     "write_bundled_demo",
     "write_demo_data",
+    # training: cli (the announcement's spot-check columns; the demo's training data)
+    "add_spot_checks",
 ]
 
 __version__ = "0.1.0"
