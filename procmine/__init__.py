@@ -108,6 +108,9 @@ from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
+# training: generator
+from procmine.training.generate import generate_bank, generate_questions
+
 # Grouped by room (in the order of the layout, core upward), sorted within a group.
 __all__ = [  # noqa: RUF022
     # core: errors, the timing baseline, amount thresholds, resource limits
@@ -190,6 +193,9 @@ __all__ = [  # noqa: RUF022
     "side_by_side",
     "split_front_matter",
     "workspace_references",
+    # training: generator (questions generated from the approved SOPs)
+    "generate_bank",
+    "generate_questions",
     # app: users and roles, the audit trail, the message catalogues
     "DEFAULT_LANGUAGE",
     "DEMO_PASSWORD",
