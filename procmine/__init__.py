@@ -108,8 +108,16 @@ from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
-# training: generator
-from procmine.training.generate import generate_bank, generate_questions
+# training: people and results
+from procmine.training.acknowledgements import (
+    Acknowledgement,
+    acknowledge_sop,
+    acknowledgement_status,
+    acknowledgement_summary,
+    pending_acknowledgements,
+    sops_in_force,
+    teller_types,
+)
 
 # training: bank, papers, attempts
 from procmine.training.attempts import (
@@ -141,7 +149,11 @@ from procmine.training.bank import (
     sync_questions,
     validate_question,
 )
+
+# training: generator
+from procmine.training.generate import generate_bank, generate_questions
 from procmine.training.grading import check_response, grade_response, paper_score
+from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
 from procmine.training.papers import (
     PAPER_STATES,
     Paper,
@@ -152,6 +164,28 @@ from procmine.training.papers import (
     get_paper,
     list_papers,
     papers_for_teller,
+)
+from procmine.training.results import (
+    PaperResults,
+    expert_targets,
+    item_analysis,
+    monthly_rates,
+    paper_results,
+    weak_steps,
+)
+from procmine.training.review import ReviewItem, ReviewOutcome, answer_review, review_queue
+from procmine.training.settings import (
+    AccessDenied,
+    TrainingTargets,
+    set_training_target,
+    training_targets,
+)
+from procmine.training.spotchecks import (
+    SpotCheck,
+    add_spot_check,
+    list_spot_checks,
+    spot_check_grid,
+    spot_check_summary,
 )
 
 # Grouped by room (in the order of the layout, core upward), sorted within a group.
@@ -315,6 +349,38 @@ __all__ = [  # noqa: RUF022
     "sync_bank",
     "sync_questions",
     "validate_question",
+    # training: people and results (acknowledgements, spot checks, targets, results, review,
+    # the loop to the slow steps and to new SOP versions)
+    "AccessDenied",
+    "Acknowledgement",
+    "NewVersionReport",
+    "PaperResults",
+    "ReviewItem",
+    "ReviewOutcome",
+    "SpotCheck",
+    "TrainingTargets",
+    "acknowledge_sop",
+    "acknowledgement_status",
+    "acknowledgement_summary",
+    "add_spot_check",
+    "answer_review",
+    "expert_targets",
+    "item_analysis",
+    "list_spot_checks",
+    "monthly_rates",
+    "on_new_version",
+    "paper_results",
+    "pending_acknowledgements",
+    "retest_list",
+    "review_queue",
+    "set_training_target",
+    "sops_in_force",
+    "spot_check_grid",
+    "spot_check_summary",
+    "teller_loop",
+    "teller_types",
+    "training_targets",
+    "weak_steps",
 ]
 
 __version__ = "0.1.0"
