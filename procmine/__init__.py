@@ -174,6 +174,7 @@ from procmine.training.results import (
     weak_steps,
 )
 from procmine.training.review import ReviewItem, ReviewOutcome, answer_review, review_queue
+from procmine.training.roster import Trainee, teller_roster
 from procmine.training.settings import (
     AccessDenied,
     TrainingTargets,
@@ -309,8 +310,10 @@ __all__ = [  # noqa: RUF022
     "save_upload",
     "write_bundled_demo",
     "write_demo_data",
-    # training: cli (the announcement's spot-check columns; the demo's training data)
+    # training: cli (the announcement's spot-check columns; the roster of trainees)
+    "Trainee",
     "add_spot_checks",
+    "teller_roster",
     # training: bank, papers, attempts
     "PAPER_STATES",
     "QUESTION_STATUSES",

@@ -54,7 +54,6 @@ from procmine import (
     list_spot_checks,
     monthly_rates,
     paper_results,
-    parse_month,
     spot_check_grid,
     sync_bank,
     sync_questions,
@@ -115,10 +114,6 @@ def _items(values: list[str] | None) -> tuple[str, ...]:
                  if part.strip())
 
 
-def _count(value: Any) -> int:
-    return len(value) if isinstance(value, list | tuple | set) else int(value)
-
-
 def _frame(frame: pd.DataFrame, title: str) -> None:
     if frame.empty:
         out.print(f"{title}: none", highlight=False)
@@ -140,7 +135,7 @@ def _cell(value: Any) -> str:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
+    return [{str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
             for r in frame.to_dict(orient="records")]
 
 
@@ -155,8 +150,8 @@ def generate(activate: ActivateOption = False, home: HomeOption = None,
     a new SOP version changed are re-opened for review (stale)."""
     report = sync_bank(SopLibrary.open(home), actor=_actor(),
                        status="active" if activate else "new", home=home)
-    counts = {name: _count(getattr(report, name))
-              for name in ("added", "updated", "unchanged", "reopened")}
+    counts = {"added": report.added, "updated": report.updated,
+              "unchanged": report.unchanged, "reopened": report.reopened}
     if as_json:
         print_json(counts)
         return
@@ -228,8 +223,8 @@ def import_bank(
     questions = import_questions(path)
     report = sync_questions(questions, actor=user.username,
                             status="active" if activate else "new", home=home)
-    counts = {"read": len(questions)} | {
-        name: _count(getattr(report, name)) for name in ("added", "updated", "unchanged")}
+    counts = {"read": len(questions), "added": report.added, "updated": report.updated,
+              "unchanged": report.unchanged}
     if as_json:
         print_json(counts)
         return
@@ -321,7 +316,7 @@ def results(
     if paper_id is not None:
         _paper_results(paper_id, items, home, as_json)
     elif month is not None:
-        frame = monthly_rates(parse_month(month), home=home)
+        frame = monthly_rates(month, home=home)
         if as_json:
             print_json(_records(frame))
         else:
@@ -365,7 +360,8 @@ def _paper_results(paper_id: int, items: bool, home: Path | None, as_json: bool)
         print_json(data)
         return
     t = r.targets
-    out.print(f"paper {paper_id}: {r.participated:,} of {r.assigned:,} tellers took it", highlight=False)
+    out.print(f"paper {paper_id}: {r.participated:,} of {r.assigned:,} tellers took it",
+              highlight=False)
     out.print(_against("participation", r.participation, t.participation), highlight=False)
     out.print(_against("expert rate", r.expert_rate, t.expert), highlight=False)
     _frame(r.by_branch, "by branch")
@@ -447,7 +443,7 @@ def spotcheck_list(
     wrongly or skipped, time, result."""
     user = acting_user(as_user, home, roles=(*_MANAGERS, "reviewer"))
     checks = list_spot_checks(user=user, teller_id=teller, sop_id=sop,
-                              month=parse_month(month) if month else None, home=home)
+                              month=month, home=home)
     if as_json:
         print_json([_plain(c) for c in checks])
         return

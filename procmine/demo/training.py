@@ -125,12 +125,8 @@ def seed_demo_training(store: EventStore, library: SopLibrary, *,
     attempts = _attempts(paper, roster, library, home)
     checks = _spot_checks(trainer, roster, library, home)
     acknowledged = _acknowledgements(teller, store, library, home)
-    return DemoTraining(paper_id=paper.id, questions=_count(report.added), attempts=attempts,
+    return DemoTraining(paper_id=paper.id, questions=report.added, attempts=attempts,
                         spot_checks=checks, acknowledgements=acknowledged)
-
-
-def _count(value: object) -> int:
-    return len(value) if isinstance(value, list | tuple | set) else int(value)  # type: ignore[arg-type]
 
 
 def _user(name: str, home: Path | None) -> User:
