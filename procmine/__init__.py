@@ -103,6 +103,17 @@ from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
+# training: formats
+from procmine.training.aiken import parse_aiken, write_aiken
+from procmine.training.exchange import (
+    EXPORT_FORMATS,
+    export_questions,
+    import_questions,
+    regulation_bank,
+)
+from procmine.training.gift import FormatError, parse_gift, write_gift
+from procmine.training.moodle_xml import parse_moodle_xml, write_moodle_xml
+
 # Grouped by room (in the order of the layout, core upward), sorted within a group.
 __all__ = [  # noqa: RUF022
     # core: errors, the timing baseline, amount thresholds, resource limits
@@ -221,6 +232,18 @@ __all__ = [  # noqa: RUF022
     "save_upload",
     "write_bundled_demo",
     "write_demo_data",
+    # training: formats (GIFT, Moodle XML, Aiken; the regulation bank)
+    "EXPORT_FORMATS",
+    "FormatError",
+    "export_questions",
+    "import_questions",
+    "parse_aiken",
+    "parse_gift",
+    "parse_moodle_xml",
+    "regulation_bank",
+    "write_aiken",
+    "write_gift",
+    "write_moodle_xml",
 ]
 
 __version__ = "0.1.0"
