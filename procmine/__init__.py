@@ -119,6 +119,9 @@ from procmine.training.acknowledgements import (
     teller_types,
 )
 
+# training: formats
+from procmine.training.aiken import parse_aiken, write_aiken
+
 # training: bank, papers, attempts
 from procmine.training.attempts import (
     AttemptItem,
@@ -149,11 +152,19 @@ from procmine.training.bank import (
     sync_questions,
     validate_question,
 )
+from procmine.training.exchange import (
+    EXPORT_FORMATS,
+    export_questions,
+    import_questions,
+    regulation_bank,
+)
 
 # training: generator
 from procmine.training.generate import generate_bank, generate_questions
+from procmine.training.gift import FormatError, parse_gift, write_gift
 from procmine.training.grading import check_response, grade_response, paper_score
 from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
+from procmine.training.moodle_xml import parse_moodle_xml, write_moodle_xml
 from procmine.training.papers import (
     PAPER_STATES,
     Paper,
@@ -384,6 +395,18 @@ __all__ = [  # noqa: RUF022
     "teller_types",
     "training_targets",
     "weak_steps",
+    # training: formats (GIFT, Moodle XML, Aiken; the regulation bank)
+    "EXPORT_FORMATS",
+    "FormatError",
+    "export_questions",
+    "import_questions",
+    "parse_aiken",
+    "parse_gift",
+    "parse_moodle_xml",
+    "regulation_bank",
+    "write_aiken",
+    "write_gift",
+    "write_moodle_xml",
 ]
 
 __version__ = "0.1.0"
