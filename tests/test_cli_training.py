@@ -89,10 +89,10 @@ def test_generate_list_paper_assign_and_results(tmp_path: Path, own_app_db: None
     questions = dict(enumerate(paper.questions, start=1))
     # 0101 answers everything right; 0102 gets the first two wrong (4 of 6: 66.7, not expert)
     record_paper_attempt(paper.id, "0101", {p: _right(q) for p, q in questions.items()},
-                         actor="trainer", started_at=when, submitted_at=when)
+                         actor="trainer", started_at=when, submitted_at=when, home=home)
     record_paper_attempt(paper.id, "0102", {p: (_wrong(q) if p <= 2 else _right(q))
                                             for p, q in questions.items()},
-                         actor="trainer", started_at=when, submitted_at=when)
+                         actor="trainer", started_at=when, submitted_at=when, home=home)
     results = json.loads(_run(home, "quiz", "results", str(paper.id), "--items", "--json"))
     assert (results["assigned"], results["participated"]) == (3, 2)
     assert results["participation"] == pytest.approx(2 / 3)
@@ -117,7 +117,7 @@ def test_export_then_import_in_every_format(tmp_path: Path, own_app_db: None) ->
     home = _workspace(tmp_path / "ws")
     _run(home, "quiz", "generate", "--activate")
     active = list_questions(status="active", home=home)
-    singles = sum(1 for b in active if b.question.kind in ("single", "truefalse"))
+    singles = sum(1 for b in active if b.question.kind == "single")
     for fmt, name in (("gift", "bank.gift"), ("moodle-xml", "bank.xml"), ("aiken", "bank.txt")):
         out = tmp_path / name
         said = " ".join(_run(home, "quiz", "export", "--format", fmt, str(out)).split())
@@ -166,9 +166,19 @@ def test_spot_checks_add_list_and_due(tmp_path: Path, own_app_db: None) -> None:
     assert [c["steps_wrong"] for c in only] == [["enter_transaction"]]
     summary = spot_check_summary("2026-10", home=home).set_index("teller_id")
     assert summary.loc["0102", ["checks", "passed", "failed"]].tolist() == [1, 0, 1]
-    due = json.loads(_run(home, "spotcheck", "due", "--sop", "SOP-P18", "--json"))
-    assert {(r["teller_id"], r["state"]) for r in due} == {("0102", "failed"), ("0201", "never"),
-                                                           ("0101", "due")}
+    due = json.loads(_run(home, "spotcheck", "due", "--sop", "SOP-P18", "--today", "2026-10-31",
+                          "--json"))
+    assert {(r["teller_id"], r["state"], r["due_on"]) for r in due} == {
+        ("0102", "failed", "2027-01-04"), ("0201", "never", None)}
+    later = json.loads(_run(home, "spotcheck", "due", "--sop", "SOP-P18", "--today",
+                            "2027-01-05", "--json"))
+    assert {(r["teller_id"], r["state"]) for r in later} == {
+        ("0102", "failed"), ("0201", "never"), ("0101", "due")}
+    monthly = json.loads(_run(home, "spotcheck", "due", "--sop", "SOP-P18", "--every", "20",
+                              "--today", "2026-10-28", "--json"))
+    assert ("0101", "due") in {(r["teller_id"], r["state"]) for r in monthly}
+    text = " ".join(_run(home, "spotcheck", "due", "--today", "2026-10-31").split())
+    assert "passed 1, failed 1, due 0, never" in text
 
 
 @pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)
@@ -187,10 +197,10 @@ def test_sop_approve_lists_the_tellers_to_retest(tmp_path: Path, own_app_db: Non
     assert counted
     # 0101 answers the count_cash questions; 0102 only questions on other steps
     record_paper_attempt(paper.id, "0101", {p: _right(questions[p]) for p in counted},
-                         actor="trainer", started_at=when, submitted_at=when)
+                         actor="trainer", started_at=when, submitted_at=when, home=home)
     record_paper_attempt(paper.id, "0102", {p: _right(q) for p, q in questions.items()
                                             if q.step_id not in (None, "count_cash")},
-                         actor="trainer", started_at=when, submitted_at=when)
+                         actor="trainer", started_at=when, submitted_at=when, home=home)
     text = runner.invoke(app, ["sop", "show", "SOP-P17", "--home", str(home)]).stdout
     edited = tmp_path / "SOP-P17.md"
     edited.write_text(text.replace("唱收金额", "唱收金额并与凭条核对", 1), encoding="utf-8")

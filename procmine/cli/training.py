@@ -465,6 +465,8 @@ def spotcheck_due(
     every: Annotated[int | None, typer.Option(
         "--every", min=1, help="Days between checks (default: the training setting, 90).")
     ] = None,
+    today: Annotated[str | None, typer.Option(
+        "--today", help="Judge on this date (YYYY-MM-DD) instead of today.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -472,7 +474,8 @@ def spotcheck_due(
     the last one older than the interval."""
     roster = teller_roster(EventStore(home), home=home)
     sop_ids = list(_items(sop)) or SopLibrary.open(home).ids()
-    grid = spot_check_grid(roster, sop_ids, home=home, interval_days=every)
+    grid = spot_check_grid(roster, sop_ids, home=home, interval_days=every,
+                           today=_day(today, "--today"))
     due = grid[grid["state"] != "passed"]
     if as_json:
         print_json(_records(due))
