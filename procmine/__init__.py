@@ -109,6 +109,7 @@ from procmine.training.exchange import (
     EXPORT_FORMATS,
     export_questions,
     import_questions,
+    read_questions,
     regulation_bank,
 )
 from procmine.training.gift import FormatError, parse_gift, write_gift
@@ -240,6 +241,7 @@ __all__ = [  # noqa: RUF022
     "parse_aiken",
     "parse_gift",
     "parse_moodle_xml",
+    "read_questions",
     "regulation_bank",
     "write_aiken",
     "write_gift",

@@ -110,6 +110,14 @@ def test_gift_reads_every_feature() -> None:
     assert q4.choices == true_false(False) and q4.general_feedback == "说明"
 
 
+def test_gift_reads_windows_line_ends_and_a_byte_order_mark() -> None:
+    crlf = "\ufeff" + GIFT_FILE.replace("\n", "\r\n")
+    assert parse_gift(crlf, regulation="aml") == parse_gift(GIFT_FILE, regulation="aml")
+    with pytest.raises(FormatError) as caught:
+        parse_gift(BROKEN.replace("\n", "\r\n"))
+    assert [line for line, _ in caught.value.errors][:3] == [1, 3, 5]
+
+
 def test_gift_without_regulation_is_imported_with_numbered_keys() -> None:
     questions = parse_gift("题一？{=a ~b}\n\n::t::题二？{=a ~b}\n\n题三？{TRUE}", source="f.txt")
     assert [q.key for q in questions] == ["imp:f.txt:1", "imp:f.txt:t", "imp:f.txt:3"]
@@ -217,9 +225,11 @@ def test_gift_regulation_questions_need_titles_and_unique_keys() -> None:
 #   each answer: @fraction in percent (import_answer divides by 100), text, feedback/text;
 # - import_truefalse: answers whose text is "true" / "false"; the one with @fraction 100 is right;
 # - import_category: category/text, the path of the category;
-# and qtype_ordering (question/type/ordering/questiontype.php, import_from_xml): layouttype,
-# selecttype, selectcount, gradingtype, showgrading, then the answers in their right order
-# (the fraction is reset from the position by save_question_options).
+# and qtype_ordering (question/type/ordering/questiontype.php, import_from_xml and
+# set_options_for_import): layouttype (VERTICAL|HORIZONTAL), selecttype (ALL|RANDOM|CONTIGUOUS),
+# selectcount (at least 2), gradingtype (ALL_OR_NOTHING, ABSOLUTE_POSITION, ...), showgrading
+# (SHOW|HIDE), numberingstyle (none, 123, abc, ABCD, iii, IIII), then the answers in their right
+# order (the fraction is reset from the position by save_question_options).
 
 
 def _xml_questions(xml: str) -> list[etree._Element]:
@@ -261,8 +271,8 @@ def test_moodle_xml_export_has_what_the_importer_reads() -> None:
     assert [(a.findtext("text"), a.get("fraction"), a.findtext("feedback/text"))
             for a in truefalse.findall("answer")] == [("true", "100", "对"), ("false", "0", "错了")]
     assert [ordering.findtext(tag) for tag in (
-        "layouttype", "selecttype", "selectcount", "gradingtype", "showgrading")] == [
-        "VERTICAL", "ALL", "3", "ABSOLUTE_POSITION", "SHOW"]
+        "layouttype", "selecttype", "selectcount", "gradingtype", "showgrading",
+        "numberingstyle")] == ["VERTICAL", "ALL", "3", "ABSOLUTE_POSITION", "SHOW", "none"]
     assert [a.findtext("text") for a in ordering.findall("answer")] == ["受理", "点钞", "记账"]
 
 
@@ -373,6 +383,10 @@ def test_export_and_import_every_format(tmp_path: Path) -> None:
     gift_txt = tmp_path / "moodle-gift.txt"
     gift_txt.write_text(write_gift(SAMPLES), encoding="utf-8")
     assert import_questions(gift_txt) == SAMPLES
+    assert procmine.read_questions("up.xml", export_questions(SAMPLES, "moodle-xml")[0]
+                                   .encode("utf-8")) == SAMPLES
+    with pytest.raises(procmine.ProcmineError, match="not a question file"):
+        procmine.read_questions("notes.txt", b"just some notes")
     with pytest.raises(procmine.ProcmineError, match="unknown export format"):
         export_questions(SAMPLES, "qti")
 
