@@ -156,6 +156,7 @@ from procmine.training.exchange import (
     EXPORT_FORMATS,
     export_questions,
     import_questions,
+    read_questions,
     regulation_bank,
 )
 
@@ -403,6 +404,7 @@ __all__ = [  # noqa: RUF022
     "parse_aiken",
     "parse_gift",
     "parse_moodle_xml",
+    "read_questions",
     "regulation_bank",
     "write_aiken",
     "write_gift",
