@@ -158,6 +158,12 @@ def check_threshold(sop: Sop, q: Question) -> None:
     match = re.search(r"amount\s*>=\s*(\d+)", step.when or "")
     assert step.conditional and match, q.key
     value = int(match.group(1))
+    if q.kind == "truefalse":  # a statement of the condition, true only with its own amount
+        stated = _amount(q.stem)
+        assert q.key.endswith(":true" if stated == value else ":false"), q.key
+        assert stated <= value and "（含）以上时须执行" in q.stem, q.key
+        assert _right(q) == (["正确"] if stated == value else ["错误"]), q.key
+        return
     [right] = _right(q)
     if value % 10_000 == 0:
         assert right == f"{value // 10_000}万元（含）以上", q.key
@@ -240,6 +246,7 @@ def test_every_sop_gets_every_applicable_template(
                 assert by["control", "multiple", step.id] == 1, (sop_id, step.id)
             amount = step.conditional and re.search(r"amount\s*>=\s*\d", step.when or "")
             assert by["threshold", "single", step.id] == (1 if amount else 0), (sop_id, step.id)
+            assert by["threshold", "truefalse", step.id] == (2 if amount else 0), step.id
         asked = {_norm(names[q.step_id or ""]) for q in questions if q.template == "next_step"}
         for path in _paths(sop).values():
             keys = [_norm(names[s.id]) for s in path]
@@ -268,6 +275,11 @@ def test_the_stems_read_as_the_issue_asks(bank: dict[str, list[Question]]) -> No
     assert threshold.stem == "在《活期现金存款》中，现金金额达到多少时须执行「双人复点」？"
     assert [c.text for c in threshold.choices] == [
         "2万元（含）以上", "3万元（含）以上", "5万元（含）以上", "10万元（含）以上"]
+    statements = [p17[f"gen:SOP-P17:2.1:second_person_recount:threshold:{x}"]
+                  for x in ("true", "false")]
+    said = "在《活期现金存款》中，「双人复点」是条件步骤：现金金额{}万元（含）以上时须执行。"
+    assert [(q.stem, _right(q)) for q in statements] == [
+        (said.format(5), ["正确"]), (said.format(3), ["错误"])]
     duration = p17["gen:SOP-P17:2.1:count_cash:duration"]  # 30 s: on a band edge
     assert duration.stem == "在《活期现金存款》中，「点钞」的标准用时大约是多少？"
     assert _right(duration) == ["30秒（含）至1分钟（不含）"]
