@@ -346,6 +346,9 @@ def test_generate_bank_takes_each_sop_in_force(home: Path) -> None:
     versions = {(q.sop_id, q.sop_version) for q in bank}
     assert len({s for s, _ in versions}) == 22 and len(versions) == 22
     assert ("SOP-P18", "3.0") in versions
+    bundled = load_sops(bundled_path("sops"))
+    assert versions - {("SOP-P18", "3.0")} == {
+        (s.id, s.version) for s in bundled.values() if s.id != "SOP-P18"}
     # before the revision's first adoption date only 2.0 was in force
     before = generate_bank(library, today=date(2026, 9, 1))
     assert {q.sop_version for q in before if q.sop_id == "SOP-P18"} == {"2.0"}

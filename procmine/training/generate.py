@@ -179,7 +179,7 @@ def order_windows(length: int, *, most: int = 6, least: int = 5) -> list[tuple[i
 
 def _order_questions(ctx: _Ctx) -> list[Question]:
     sop = ctx.sop
-    first = sop.business_types[0]
+    first = sop.business_types[0] if sop.business_types else ""
     path = sop.steps_for(first, conditional=False)
     if len(path) < 3:
         return []
