@@ -200,6 +200,8 @@ def check_duration(sop: Sop, q: Question) -> None:
 
 
 def check_all(sop: Sop, questions: list[Question]) -> None:
+    stems = Counter((q.kind, q.stem) for q in questions)
+    assert [s for s, n in stems.items() if n > 1] == [], sop.id  # one question, one reading
     for q in questions:
         check_form(sop, q)
         if q.template == "next_step":
