@@ -7,6 +7,10 @@ grace of :data:`GRACE`, which covers a last answer sent just before the end). Un
 questions earn 0; the score is ``100 * sum(credit * points) / sum(points)``
 (:func:`procmine.training.grading.paper_score`), passed at the paper's pass mark, expert at its
 expert mark (both inclusive).
+
+Example:
+    >>> GRACE.total_seconds()
+    30.0
 """
 
 from __future__ import annotations
