@@ -133,6 +133,9 @@ from procmine.training.bank import (
     sync_questions,
     validate_question,
 )
+
+# training: generator
+from procmine.training.generate import generate_bank, generate_questions
 from procmine.training.grading import check_response, grade_response, paper_score
 from procmine.training.papers import (
     PAPER_STATES,
@@ -228,6 +231,9 @@ __all__ = [  # noqa: RUF022
     "side_by_side",
     "split_front_matter",
     "workspace_references",
+    # training: generator (questions generated from the approved SOPs)
+    "generate_bank",
+    "generate_questions",
     # app: users and roles, the audit trail, the message catalogues
     "DEFAULT_LANGUAGE",
     "DEMO_PASSWORD",
