@@ -1,10 +1,13 @@
 """The question bank in the app database: sync by key, revisions, retired stays retired,
 validation, edits and status changes by trainers only (audited), search, and a new SOP version
-re-opening the questions of its changed steps. On SQLite and PostgreSQL (``own_app_db``)."""
+re-opening the questions of its changed steps while the others carry over. On SQLite and
+PostgreSQL (``own_app_db``)."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,14 +15,17 @@ import pytest
 from procmine.app.appdb import list_audit
 from procmine.app.auth import User, add_user
 from procmine.core.errors import ProcmineError
-from procmine.sop.document import Sop, parse_sop
+from procmine.sop.document import Sop, parse_sop, set_front_matter
+from procmine.sop.library import SopLibrary
 from procmine.sop.repository import bundled_sops_dir
+from procmine.sop.workflow import Editor
 from procmine.training.bank import (
     edit_question,
     get_question,
     list_questions,
     reopen_changed,
     set_question_status,
+    sync_bank,
     sync_questions,
     validate_question,
 )
@@ -207,3 +213,42 @@ def test_a_new_version_reopens_exactly_the_questions_of_its_changed_steps(
     assert status["gen:SOP-P17:2.0:x:next_step"] == "active"  # another version: untouched
     assert reopen_changed(old, new, actor="sys", home=home) == []  # stale already
     assert reopen_changed(old, old, actor="sys", home=home) == []
+
+
+def test_sync_bank_reopens_a_new_versions_changed_steps_and_carries_the_rest_over(
+        own_app_db: None, home: Path, tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    for sop_id in ("SOP-P17", "SOP-P18", "SOP-P19"):
+        shutil.copy(bundled_sops_dir() / f"{sop_id}.md", seed)
+    library = SopLibrary.open(home, seed=seed)
+    first = sync_bank(library, actor="sys", status="active", today=date(2026, 10, 1),
+                      home=home, regulations=[])
+    p17 = {b.question.key: b for b in list_questions(sop_id="SOP-P17", home=home)}
+    assert first.added == len(list_questions(home=home)) and first.reopened == 0
+    assert {b.question.sop_version for b in p17.values()} == {"2.1"}
+    # a new version slows counting cash down: its questions are re-opened, the others carried
+    head = library.current("SOP-P17")
+    step = "  - id: count_cash\n    activity: Count cash\n    standard_seconds: 30\n"
+    text = set_front_matter(head.sop.text.replace(step, step.replace("30", "45")),
+                            effective=date(2026, 10, 12))
+    alice = Editor("alice", "reviewer", "accounting-and-cash", "Alice")
+    library.save("SOP-P17", text, user=alice, note="slower count", base=head.commit)
+    library.submit("SOP-P17", user=alice)
+    version = library.approve("SOP-P17", user=Editor("bob", "reviewer", "accounting-and-cash",
+                                                      "Bob"), today=date(2026, 10, 1)).sop.version
+    assert version == "3.0"
+    second = sync_bank(library, actor="sys", today=date(2026, 10, 20), home=home,
+                       regulations=[])
+    reopened = sorted(k for k in p17 if ":count_cash:" in k or ":-:order_steps" in k)
+    assert second.reopened == len(reopened) == 6
+    assert second.added == len(p17)  # every 3.0 question is new to the bank
+    assert second.unchanged == first.added - len(p17)  # SOP-P18 and SOP-P19 as they were
+    status = {b.question.key: b.status for b in list_questions(sop_id="SOP-P17", home=home)}
+    assert sorted(k for k, s in status.items() if s == "stale") == reopened
+    assert {status[k] for k in p17 if k not in reopened} == {"retired"}
+    assert {status[k.replace(":2.1:", ":3.0:")] for k in p17 if k not in reopened} == {"active"}
+    assert {status[k.replace(":2.1:", ":3.0:")] for k in reopened} == {"new"}
+    third = sync_bank(library, actor="sys", today=date(2026, 10, 20), home=home,
+                      regulations=[])
+    assert (third.added, third.updated, third.reopened) == (0, 0, 0)

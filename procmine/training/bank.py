@@ -214,15 +214,20 @@ def sync_questions(questions: Iterable[Question], *, actor: str, status: str = "
 
 
 def sync_bank(library: SopLibrary, *, actor: str = "system", status: str = "new",
-              today: date | None = None, home: Path | None = None) -> SyncReport:
+              today: date | None = None, home: Path | None = None,
+              regulations: Sequence[Question] | None = None) -> SyncReport:
     """Sync the bank with the questions generated from the SOPs in force ``today`` and the
-    bundled regulation bank; then, for each SOP whose version in force is newer than some of its
-    questions', re-open the old version's questions on changed steps and supersede the rest."""
-    from procmine.training.exchange import regulation_bank
+    regulation questions (default: the bundled regulation bank,
+    :func:`procmine.training.exchange.regulation_bank`); then, for each SOP whose version in
+    force is newer than some of its questions', re-open the old version's questions on changed
+    steps (:func:`reopen_changed`) and supersede the rest (see the module's notes)."""
     from procmine.training.generate import generate_bank
 
+    if regulations is None:
+        from procmine.training.exchange import regulation_bank
+        regulations = regulation_bank()
     generated = generate_bank(library, today=today)
-    report = sync_questions([*generated, *regulation_bank()], actor=actor, status=status,
+    report = sync_questions([*generated, *regulations], actor=actor, status=status,
                             home=home)
     in_force = {q.sop_id: q.sop_version for q in generated if q.sop_id and q.sop_version}
     reopened = 0
@@ -274,13 +279,15 @@ def reopen_changed(old_sop: Sop, new_sop: Sop, *, actor: str,
 
 
 def _asks(row: QuestionRow) -> tuple[object, ...]:
+    """What a question asks: its kind, stem and choices (in any order but an ordering's)."""
     q = Question.from_dict(json.loads(row.body))
-    return q.kind, q.stem, q.choices
+    choices = q.choices if q.kind == "ordering" else tuple(sorted(q.choices, key=str))
+    return q.kind, q.stem, choices
 
 
 def _supersede(old: Sop, new: Sop, *, actor: str, home: Path | None) -> int:
     """The old version's live questions whose counterpart in the new version (the same key but
-    for the version) asks the same thing (kind, stem, choices): the counterpart, when still
+    for the version) asks the same thing (kind, stem, choices in any order): the counterpart, when still
     ``new``, takes the old one's status and the old one is retired. A counterpart that asks
     something else waits for review; the old question stays as it is. Returns those retired."""
     old_prefix, new_prefix = f"gen:{old.id}:{old.version}:", f"gen:{new.id}:{new.version}:"
