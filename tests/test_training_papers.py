@@ -127,6 +127,8 @@ def test_marks_time_limits_and_roles_are_checked(bank: None, trainer: User, tell
         build(regulations=["tax"])
     with pytest.raises(ProcmineError, match="choose the paper's SOPs"):
         build(regulations=[])
+    with pytest.raises(ProcmineError, match="no active question on SOP-P71, savings in the bank"):
+        build(sops=["SOP-P71"], regulations=["aml", "savings"])
     build(pass_mark=90.0, expert_mark=90.0, time_limit_minutes=240)  # the edges are allowed
     assert len(list_papers(home=home)) == 1
 

@@ -287,9 +287,10 @@ def _asks(row: QuestionRow) -> tuple[object, ...]:
 
 def _supersede(old: Sop, new: Sop, *, actor: str, home: Path | None) -> int:
     """The old version's live questions whose counterpart in the new version (the same key but
-    for the version) asks the same thing (kind, stem, choices in any order): the counterpart, when still
-    ``new``, takes the old one's status and the old one is retired. A counterpart that asks
-    something else waits for review; the old question stays as it is. Returns those retired."""
+    for the version) asks the same thing (kind, stem, choices in any order): the counterpart,
+    when still ``new``, takes the old one's status and the old one is retired. A counterpart
+    that asks something else waits for review; the old question stays as it is. Returns those
+    retired."""
     old_prefix, new_prefix = f"gen:{old.id}:{old.version}:", f"gen:{new.id}:{new.version}:"
     retired = 0
     with session_for(home) as session:
