@@ -103,6 +103,9 @@ from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
+# training: formats
+from procmine.training.aiken import parse_aiken, write_aiken
+
 # training: bank, papers, attempts
 from procmine.training.attempts import (
     AttemptItem,
@@ -133,10 +136,18 @@ from procmine.training.bank import (
     sync_questions,
     validate_question,
 )
+from procmine.training.exchange import (
+    EXPORT_FORMATS,
+    export_questions,
+    import_questions,
+    regulation_bank,
+)
 
 # training: generator
 from procmine.training.generate import generate_bank, generate_questions
+from procmine.training.gift import FormatError, parse_gift, write_gift
 from procmine.training.grading import check_response, grade_response, paper_score
+from procmine.training.moodle_xml import parse_moodle_xml, write_moodle_xml
 from procmine.training.papers import (
     PAPER_STATES,
     Paper,
@@ -308,6 +319,18 @@ __all__ = [  # noqa: RUF022
     "sync_bank",
     "sync_questions",
     "validate_question",
+    # training: formats (GIFT, Moodle XML, Aiken; the regulation bank)
+    "EXPORT_FORMATS",
+    "FormatError",
+    "export_questions",
+    "import_questions",
+    "parse_aiken",
+    "parse_gift",
+    "parse_moodle_xml",
+    "regulation_bank",
+    "write_aiken",
+    "write_gift",
+    "write_moodle_xml",
 ]
 
 __version__ = "0.1.0"
