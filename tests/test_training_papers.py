@@ -5,6 +5,7 @@ SQLite and PostgreSQL (``own_app_db``)."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -16,8 +17,16 @@ from procmine.app.appdb import list_audit
 from procmine.app.auth import User, add_user
 from procmine.core.errors import ProcmineError
 from procmine.sop.library import SopLibrary
+from procmine.sop.repository import bundled_sops_dir
 from procmine.training.attempts import start_attempt, submit_attempt
-from procmine.training.bank import edit_question, set_question_status, sync_questions
+from procmine.training.bank import (
+    edit_question,
+    list_questions,
+    set_question_status,
+    sync_bank,
+    sync_questions,
+)
+from procmine.training.exchange import regulation_bank
 from procmine.training.papers import (
     assign_paper,
     build_paper,
@@ -26,7 +35,7 @@ from procmine.training.papers import (
     list_papers,
     papers_for_teller,
 )
-from procmine.training.question import Question, true_false
+from procmine.training.question import REGULATIONS, Question, true_false
 from procmine.training.roster import Trainee
 
 PASSWORD = "s3cret-pass-x"
@@ -206,3 +215,23 @@ def test_a_teller_sees_their_assigned_papers_with_their_state(
     close_paper(soon, user=trainer, home=home)
     states = {tp.paper.title: tp.state for tp in papers_for_teller("0101", home=home, now=NOW)}
     assert states["soon"] == "overdue"
+
+
+def test_a_paper_from_the_synced_bank_draws_evenly_from_sops_and_regulation_areas(
+        own_app_db: None, trainer: User, home: Path, tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    for sop_id in ("SOP-P17", "SOP-P18"):
+        shutil.copy(bundled_sops_dir() / f"{sop_id}.md", seed)
+    library = SopLibrary.open(home, seed=seed)
+    sync_bank(library, actor="sys", status="active", today=date(2026, 10, 1), home=home)
+    regulation = list_questions(source="regulation", home=home)
+    assert len(regulation) == len(regulation_bank()) > 0
+    assert {b.question.regulation for b in regulation} == set(REGULATIONS)
+    paper = build_paper(title="月度测试", user=trainer, sops=["SOP-P17", "SOP-P18"],
+                        regulations=REGULATIONS, count=14, seed=2026, library=library,
+                        home=home)
+    topics = Counter(q.sop_id or q.regulation for q in paper.questions)
+    assert topics == {"SOP-P17": 2, "SOP-P18": 2, **{area: 2 for area in REGULATIONS}}
+    assert [q.sop_id or q.regulation for q in paper.questions[:7]] == [
+        "SOP-P17", "SOP-P18", *REGULATIONS]
