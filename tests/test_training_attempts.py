@@ -35,7 +35,7 @@ from procmine.training.grading import check_response, grade_response, paper_scor
 from procmine.training.papers import assign_paper, build_paper, close_paper
 from procmine.training.question import Choice, Question, true_false
 from procmine.training.roster import Trainee
-from procmine.training.tables import AnswerRow, ReviewCardRow
+from procmine.training.tables import AnswerRow, AssignmentRow, ReviewCardRow
 
 PASSWORD = "s3cret-pass-x"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -251,6 +251,12 @@ def test_the_sops_are_closed_during_an_attempt_and_open_after_it(
     ensure_not_in_attempt(people["trainer"], home=home, now=NOW)
     submit_attempt(view.id, user=teller, home=home, now=NOW + timedelta(minutes=6))
     ensure_not_in_attempt(teller, home=home, now=NOW + timedelta(minutes=7))
+    # an attempt left open closes the book only until its time is up
+    other = people["other"]
+    start_attempt(paper_id, user=other, home=home, now=NOW)
+    with pytest.raises(ClosedBook):
+        ensure_not_in_attempt(other, home=home, now=NOW + timedelta(minutes=30, seconds=30))
+    ensure_not_in_attempt(other, home=home, now=NOW + timedelta(minutes=30, seconds=31))
 
 
 def test_one_attempt_at_a_time_and_no_more_than_the_paper_allows(
@@ -344,3 +350,7 @@ def test_a_past_attempt_is_recorded_and_graded_the_same_way(people: dict[str, Us
                              actor="demo", started_at=NOW, submitted_at=NOW, home=home)
     assert [a.teller_id for a in list_attempts(user=people["trainer"], paper_id=paper_id,
                                                home=home, now=NOW)] == ["0201"]
+    with session_for(home) as session:  # the teller who sat it was assigned it
+        assigned = session.scalars(select(AssignmentRow).where(
+            AssignmentRow.paper_id == paper_id, AssignmentRow.teller_id == "0201")).one()
+        assert (assigned.branch_id, assigned.assigned_by) == ("B02", "demo")
