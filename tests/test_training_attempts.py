@@ -35,7 +35,7 @@ from procmine.training.grading import check_response, grade_response, paper_scor
 from procmine.training.papers import assign_paper, build_paper, close_paper
 from procmine.training.question import Choice, Question, true_false
 from procmine.training.roster import Trainee
-from procmine.training.tables import AnswerRow, AssignmentRow, ReviewCardRow
+from procmine.training.tables import AnswerRow, AssignmentRow, AttemptRow, ReviewCardRow
 
 PASSWORD = "s3cret-pass-x"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -354,3 +354,25 @@ def test_a_past_attempt_is_recorded_and_graded_the_same_way(people: dict[str, Us
         assigned = session.scalars(select(AssignmentRow).where(
             AssignmentRow.paper_id == paper_id, AssignmentRow.teller_id == "0201")).one()
         assert (assigned.branch_id, assigned.assigned_by) == ("B02", "demo")
+
+
+def test_the_database_keeps_two_attempts_started_at_once_from_both_being_open(
+        people: dict[str, User], home: Path) -> None:
+    teller = people["teller"]
+    paper_id = make_paper(home, people["trainer"], max_attempts=3)
+    # another request's attempt, committed between this start's check and its insert: the
+    # check saw no open attempt, the unique open_teller column still refuses the second one
+    with session_for(home) as session:
+        session.add(AttemptRow(paper_id=paper_id, teller_id="0101", username="z.li",
+                               started_at=NOW, deadline_at=NOW + timedelta(minutes=30),
+                               status="racing", open_teller="0101"))
+    with pytest.raises(ProcmineError, match="one attempt at a time"):
+        start_attempt(paper_id, user=teller, home=home, now=NOW)
+    with session_for(home) as session:
+        statuses = list(session.scalars(select(AttemptRow.status).where(
+            AttemptRow.teller_id == "0101")))
+    assert statuses == ["racing"]
+    view = start_attempt(paper_id, user=people["other"], home=home, now=NOW)
+    submit_attempt(view.id, user=people["other"], home=home, now=NOW)
+    again = start_attempt(paper_id, user=people["other"], home=home, now=NOW)  # freed on submit
+    assert again.id != view.id

@@ -239,7 +239,14 @@ def start_attempt(paper_id: int, *, user: User, home: Path | None = None,
     now = _now(now)
     if not is_teller(user):
         raise ProcmineError("only a teller (an account with a teller id) can take a paper")
-    teller_id = str(user.teller_id)
+    try:
+        return _start(int(paper_id), user, str(user.teller_id), home, now, seed)
+    except IntegrityError:  # another attempt of theirs was started at the same moment
+        raise ProcmineError("finish your open attempt first: one attempt at a time") from None
+
+
+def _start(paper_id: int, user: User, teller_id: str, home: Path | None, now: datetime,
+           seed: int | None) -> AttemptView:
     with session_for(home) as session:
         expire_overdue(session, now, teller_id=teller_id)
         paper = require_paper(session, paper_id)
@@ -264,7 +271,7 @@ def start_attempt(paper_id: int, *, user: User, home: Path | None = None,
                          branch_id=user.branch_id or assignment.branch_id,
                          username=user.username, started_at=now,
                          deadline_at=now + timedelta(minutes=paper.time_limit_minutes),
-                         status="open")
+                         status="open", open_teller=teller_id)
         session.add(row)
         session.flush()
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
