@@ -132,6 +132,10 @@ def p17_version_2() -> str:
 
 @pytest.fixture
 def library(tmp_path: Path, home: Path) -> SopLibrary:
+    return make_library(tmp_path, home)
+
+
+def make_library(tmp_path: Path, home: Path) -> SopLibrary:
     """SOP-P17 1.0 and SOP-P18 1.0 from 2026-01-01; SOP-P17 2.0 (a step added, count_cash
     slower) from 2026-06-01, adopted by branch B02 only on 2026-12-01."""
     seed = tmp_path / "seed"

@@ -10,14 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_training_people import P17, REVIEWER, T0101, TRAINER, p17_version_2
+from sqlalchemy import select
+from test_training_people import P17, REVIEWER, T0101, TRAINER, make_library, p17_version_2
 
 from procmine.app.appdb import session_for
 from procmine.core.baseline import Baseline
 from procmine.sop.document import parse_sop
 from procmine.sop.library import SopLibrary
 from procmine.store.event_store import EventStore
-from procmine.training.loop import retest_list, teller_loop
+from procmine.training.loop import on_new_version, retest_list, teller_loop
 from procmine.training.question import Choice, Question, true_false
 from procmine.training.results import (
     discrimination_index,
@@ -70,7 +71,8 @@ def make_paper(home: Path | None, questions: Sequence[Question], *, title: str =
             row = session.query(QuestionRow).filter_by(key=q.key).one_or_none()
             if row is None:
                 row = QuestionRow(key=q.key, kind=q.kind, topic=q.topic, source=q.source,
-                                  sop_id=q.sop_id, step_id=q.step_id, status="active",
+                                  sop_id=q.sop_id, sop_version=q.sop_version,
+                                  step_id=q.step_id, status="active",
                                   body=json.dumps(q.to_dict(), ensure_ascii=False))
                 session.add(row)
                 session.flush()
@@ -257,6 +259,20 @@ def test_retest_lists_exactly_the_tellers_who_answered_a_changed_step(home: Path
     assert retest["branch_id"].tolist() == ["B01", "B02"]
     assert retest["question_keys"].tolist() == [[COUNT.key], [COUNT.key]]
     assert retest_list(old, old, home=home).empty
+
+
+def test_a_new_version_reopens_its_changed_questions_and_lists_the_tellers(
+        tmp_path: Path, home: Path, paper: int) -> None:
+    library = make_library(tmp_path, home)
+    report = on_new_version(library, "SOP-P17", actor="trainer", home=home)
+    assert (report.old_version, report.new_version) == ("1.0", "2.0")
+    assert report.reopened == [COUNT.key]  # enter_transaction did not change
+    assert report.tellers["teller_id"].tolist() == ["0101", "0103"]
+    with session_for(home) as session:
+        statuses = dict(session.execute(select(QuestionRow.key, QuestionRow.status)).all())
+    assert statuses == {COUNT.key: "stale", ENTER.key: "active", AML.key: "active"}
+    once = on_new_version(library, "SOP-P18", actor="trainer", home=home)
+    assert (once.old_version, once.reopened, once.tellers.empty) == (None, [], True)
 
 
 # -- the loop on the demo workspace --------------------------------------------------------------
