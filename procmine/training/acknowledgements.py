@@ -31,7 +31,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from procmine.analysis.performance import latest_month
-from procmine.analysis.transactions import TRANSACTIONS
+from procmine.analysis.transactions import SCAN_WINDOW, scan_window, transactions_sql
 from procmine.app.appdb import record_audit, session_for, utc_now
 from procmine.app.auth import User
 from procmine.core.errors import ProcmineError
@@ -94,10 +94,11 @@ def types_by_teller(store: EventStore | None) -> dict[str, set[str]]:
     if first is None:
         return {}
     since = add_months(first, 1 - RECENT_MONTHS)
-    frame = DuckDBEngine(store).query(
-        "SELECT DISTINCT teller_id, business_type FROM transactions "
+    recent = transactions_sql(SCAN_WINDOW, ("teller_id", "business_type", "started"))
+    frame = DuckDBEngine(store).query(  # a subquery, not a view: views take no parameters
+        f"SELECT DISTINCT teller_id, business_type FROM ({recent}) AS recent "
         "WHERE started >= $since AND teller_id IS NOT NULL AND business_type IS NOT NULL",
-        {"since": since}, {"transactions": TRANSACTIONS})
+        {"since": since, **scan_window(since, add_months(first, 1))})
     out: dict[str, set[str]] = {}
     for teller, code in zip(frame["teller_id"], frame["business_type"], strict=True):
         out.setdefault(str(teller), set()).add(str(code))

@@ -64,6 +64,7 @@ from procmine.training.tables import (
     AttemptRow,
     PaperQuestionRow,
     PaperRow,
+    QuestionRow,
 )
 
 __all__ = [
@@ -337,28 +338,36 @@ def answer_rows(*, teller_id: str | None = None, sop_id: str | None = None,
     query = select(AttemptRow).where(AttemptRow.status.in_(GRADED))
     if teller_id is not None:
         query = query.where(AttemptRow.teller_id == teller_id)
-    rows = []
+    if sop_id is not None:  # only the papers with a question on the SOP
+        query = query.where(AttemptRow.paper_id.in_(
+            select(PaperQuestionRow.paper_id).join(
+                QuestionRow, QuestionRow.id == PaperQuestionRow.question_id)
+            .where(QuestionRow.sop_id == sop_id)))
     with session_for(home) as session:
         attempts = list(session.scalars(query.order_by(AttemptRow.id)))
-        papers = {a.paper_id for a in attempts}
         items = list(session.scalars(select(PaperQuestionRow)
-                                     .where(PaperQuestionRow.paper_id.in_(papers))
+                                     .where(PaperQuestionRow.paper_id.in_(
+                                         {a.paper_id for a in attempts}))
                                      .order_by(PaperQuestionRow.position)))
         answers = {(a.attempt_id, a.position): a for a in session.scalars(
             select(AnswerRow).where(AnswerRow.attempt_id.in_([a.id for a in attempts])))}
-    bodies = {(i.paper_id, i.position): (i.question_key, json.loads(i.body)) for i in items}
+    by_paper: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
+    for item in items:
+        body = json.loads(item.body)
+        if sop_id is None or body.get("sop_id") == sop_id:
+            by_paper.setdefault(item.paper_id, []).append((item.position, item.question_key,
+                                                           body))
+    rows = []
     for attempt in attempts:
-        for (paper_id, position), (key, body) in bodies.items():
-            if paper_id != attempt.paper_id or (sop_id is not None
-                                                and body.get("sop_id") != sop_id):
-                continue
+        for position, key, body in by_paper.get(attempt.paper_id, []):
             answer = answers.get((attempt.id, position))
             given = answer is not None and bool(json.loads(answer.response))
-            rows.append({"attempt_id": attempt.id, "paper_id": paper_id,
+            rows.append({"attempt_id": attempt.id, "paper_id": attempt.paper_id,
                          "teller_id": attempt.teller_id, "branch_id": attempt.branch_id,
                          "position": position, "key": key, "sop_id": body.get("sop_id"),
                          "step_id": body.get("step_id"), "answered": given,
-                         "credit": float(answer.credit or 0.0) if given and answer else 0.0})
+                         "credit": float(answer.credit or 0.0)
+                         if given and answer is not None else 0.0})
     return pd.DataFrame(rows, columns=ANSWER_COLUMNS)
 
 
