@@ -396,9 +396,6 @@ __all__ = [  # noqa: RUF022
     "sync_bank",
     "sync_questions",
     "validate_question",
-    # training: people and results (acknowledgements, spot checks, targets, results, review,
-    # the loop to the slow steps and to new SOP versions)
-    "weak_steps",
     # training: formats (GIFT, Moodle XML, Aiken; the regulation bank)
     "EXPORT_FORMATS",
     "FormatError",
