@@ -163,13 +163,16 @@ def test_slow_tellers_miss_their_slow_steps_more_often(demo: Path) -> None:
             continue
         theirs = slow.get(teller, set()) | slow.get(f"branch:{branch}", set())
         (mine if step in theirs else others).append(credit < 1.0)
-    # the paper asks about the slow steps (its seed is chosen so), and the tellers slow there
-    # miss them far more often than the rest of the bank on the same questions
-    assert len(mine) >= 4 and len(others) > 40
-    assert sum(mine) / len(mine) > 0.3 > 3 * (sum(others) / len(others))
+    # the paper's questions on SOP-P17, P18 and P28 are on their slow steps (the trainer aimed
+    # it there), and the tellers slow there miss them far more often than the rest of the bank
+    assert {step for step in steps.values() if step[0] in ("SOP-P17", "SOP-P18", "SOP-P28")
+            } == {("SOP-P17", "count_cash"), ("SOP-P18", "enter_transaction"),
+                  ("SOP-P28", "enter_transaction_utility")}
+    assert len(mine) >= 20 and len(others) > 100
+    assert sum(mine) / len(mine) > 0.5 > 5 * (sum(others) / len(others))
     weak = weak_steps("0102", home=demo)
     row = weak[(weak["sop_id"] == "SOP-P18") & (weak["step_id"] == "enter_transaction")]
-    assert row[["asked", "missed"]].values.tolist() == [[1, 1]]
+    assert row[["asked", "missed"]].values.tolist() == [[2, 2]]
 
 
 def test_spot_checks_and_acknowledgements(demo: Path) -> None:

@@ -12,7 +12,10 @@ What it writes:
   question, all active (a trainer has reviewed them);
 * the paper :data:`DEMO_PAPER` (20 questions from the SOPs of the busiest operations and the
   regulation bank; 30 minutes, pass mark 60, expert mark 90, due 2026-10-31), built and
-  assigned to everyone on the roster by ``trainer``;
+  assigned to everyone on the roster by ``trainer``. The trainer aimed it at the slow steps
+  the mining found: when it was built, the questions of SOP-P17, SOP-P18 and SOP-P28 active in
+  the bank were those on their slow steps (count cash, enter the transaction), so those are the
+  paper's questions on these SOPs; the rest of the bank was activated after;
 * an attempt by each roster teller but :data:`ABSENT` of them (teller 0101, the ``teller``
   account, always takes it), sat between 20 and 30 October. The answers come from a simple
   item-response model: teller *t* answers item *i* right with probability
@@ -59,7 +62,9 @@ from procmine.training.acknowledgements import (
     teller_types,
 )
 from procmine.training.attempts import record_paper_attempt
-from procmine.training.bank import sync_bank
+from procmine.training.bank import sync_bank, sync_questions
+from procmine.training.exchange import regulation_bank
+from procmine.training.generate import generate_bank
 from procmine.training.papers import Paper, assign_paper, build_paper, list_papers
 from procmine.training.question import REGULATIONS, Question
 from procmine.training.roster import Trainee, teller_roster
@@ -74,9 +79,6 @@ DEMO_SOPS = ("SOP-P17", "SOP-P18", "SOP-P28", "SOP-P26", "SOP-P27")
 #: roster tellers who did not take it
 ABSENT = 4
 SEED = 2026
-#: the seed of the paper's draw: one that puts questions on the demo tellers' slow steps (SOP-P17
-#: count_cash, SOP-P18 enter_transaction) on the paper, so that the loop shows
-PAPER_SEED = 300
 _BANK_DAY = date(2026, 10, 1)
 _DUE = date(2026, 10, 31)
 _CST = timedelta(hours=8)  # the demo bank's clock (China Standard Time)
@@ -117,19 +119,36 @@ def seed_demo_training(store: EventStore, library: SopLibrary, *,
     if any(p.title == DEMO_PAPER for p in list_papers(home=home)):
         return None
     trainer, teller = _user("trainer", home), _user("teller", home)
-    report = sync_bank(library, actor="seed-demo", status="active", today=_BANK_DAY, home=home)
+    slow = slow_steps(library)
+    sops = [s for s in DEMO_SOPS if s in library.ids()]
+    paper, first = _build_paper(trainer, library, sops, slow, home)
+    # then the rest of the bank, active too: every question of the SOPs in force and the
+    # regulation bank
+    rest = sync_bank(library, actor="seed-demo", status="active", today=_BANK_DAY, home=home)
     roster = teller_roster(store, home=home)
-    paper = build_paper(title=DEMO_PAPER, user=trainer,
-                        sops=[s for s in DEMO_SOPS if s in library.ids()],
-                        regulations=REGULATIONS, count=20, time_limit_minutes=30,
-                        pass_mark=60.0, expert_mark=90.0, shuffle=True, due_on=_DUE,
-                        seed=PAPER_SEED, library=library, home=home)
     assign_paper(paper.id, user=trainer, roster=roster, everyone=True, home=home)
-    attempts = _attempts(paper, roster, library, home)
+    attempts = _attempts(paper, roster, slow, home)
     checks = _spot_checks(trainer, roster, library, home)
     acknowledged = _acknowledgements(teller, store, library, home)
-    return DemoTraining(paper_id=paper.id, questions=report.added, attempts=attempts,
+    return DemoTraining(paper_id=paper.id, questions=first + rest.added, attempts=attempts,
                         spot_checks=checks, acknowledgements=acknowledged)
+
+
+def _build_paper(trainer: User, library: SopLibrary, sops: Sequence[str],
+                 slow: dict[str, set[tuple[str, str]]], home: Path | None) -> tuple[Paper, int]:
+    """The October paper, built by ``trainer`` from the bank as it stood then: every question
+    active except those of the paper's SOPs with a slow step that are on other steps (the
+    trainer aimed the paper at the slow steps the mining found). Returns the paper and the
+    questions added to the bank."""
+    focus = {step for steps in slow.values() for step in steps if step[0] in sops}
+    aimed = {sop_id for sop_id, _ in focus}
+    then = [q for q in [*generate_bank(library, today=_BANK_DAY), *regulation_bank()]
+            if q.sop_id not in aimed or (q.sop_id, q.step_id) in focus]
+    added = sync_questions(then, actor="seed-demo", status="active", home=home).added
+    paper = build_paper(title=DEMO_PAPER, user=trainer, sops=sops, regulations=REGULATIONS,
+                        count=20, time_limit_minutes=30, pass_mark=60.0, expert_mark=90.0,
+                        shuffle=True, due_on=_DUE, seed=SEED, library=library, home=home)
+    return paper, added
 
 
 def _user(name: str, home: Path | None) -> User:
@@ -195,11 +214,10 @@ def _response(question: Question, right: bool, rng: random.Random) -> list[int]:
     return [wrong]
 
 
-def _attempts(paper: Paper, roster: Sequence[Trainee], library: SopLibrary,
+def _attempts(paper: Paper, roster: Sequence[Trainee], slow: dict[str, set[tuple[str, str]]],
               home: Path | None) -> int:
     """Record the past attempts of the takers; returns how many."""
     rng = random.Random(SEED)
-    slow = slow_steps(library)
     difficulty = {q.key: random.Random(f"{SEED}:difficulty:{q.key}").gauss(0.0, 1.0)
                   for q in paper.questions}
     takers = _takers(roster, slow, rng)
