@@ -35,8 +35,8 @@ What it writes:
 
 Example:
     >>> from procmine.training.papers import list_papers
-    >>> [p.title for p in list_papers(home=home)]
-    ['2026年10月业务技能闭卷测试']
+    >>> DEMO_PAPER in [p.title for p in list_papers(home=home)]
+    True
     >>> seed_demo_training(store, library, home=home) is None  # the demo has it already
     True
 """
