@@ -122,13 +122,19 @@ def _frame(frame: pd.DataFrame, title: str) -> None:
     for column in frame.columns:
         view.add_column(str(column))
     for row in frame.itertuples(index=False):
-        view.add_row(*(_cell(v) for v in row))
+        view.add_row(*(_cell(v, c in _SHARES) for c, v in zip(frame.columns, row, strict=True)))
     out.print(view)
 
 
-def _cell(value: Any) -> str:
+#: columns that hold a share (0..1), shown as percentages
+_SHARES = ("participation", "expert_rate", "pass_rate")
+
+
+def _cell(value: Any, share: bool = False) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "–"
+    if share:
+        return f"{float(value):.1%}"
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
@@ -366,7 +372,8 @@ def _paper_results(paper_id: int, items: bool, home: Path | None, as_json: bool)
     out.print(_against("expert rate", r.expert_rate, t.expert), highlight=False)
     _frame(r.by_branch, "by branch")
     if analysis is not None:
-        _frame(analysis, "item analysis")
+        _frame(analysis.drop(columns=["stem"], errors="ignore"), "item analysis (difficulty: "
+               "mean credit; discrimination: upper-lower 27% index; choices taken by index)")
 
 
 def _against(name: str, value: float | None, target: float) -> str:
@@ -484,3 +491,6 @@ def spotcheck_due(
     out.print(", ".join(f"{state} {int(counts.get(state, 0)):,}"
                         for state in ("passed", "failed", "due", "never")), highlight=False)
     _frame(due[due["state"] != "never"], "failed or due")
+    if counts.get("never", 0):
+        out.print("(tellers never checked on an SOP are counted, not listed here; --json lists "
+                  "them)", highlight=False)
