@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from typer.testing import CliRunner
@@ -129,6 +131,12 @@ def test_export_then_import_in_every_format(tmp_path: Path, own_app_db: None) ->
         assert got["read"] == got["added"] == written
         imported = {b.question.key: b for b in list_questions(home=other)}
         assert {b.status for b in imported.values()} == {"new"}
+        if fmt == "moodle-xml":  # Moodle's question XML: <quiz>, a category per topic
+            root = ElementTree.parse(out).getroot()
+            kinds = Counter(q.get("type") for q in root.iter("question"))
+            assert root.tag == "quiz" and set(kinds) == {"category", "multichoice", "truefalse",
+                                                         "ordering"}
+            assert kinds["category"] == len({b.question.topic for b in active})
         if fmt != "aiken":  # GIFT and Moodle XML carry the keys and everything else
             assert {k: b.question for k, b in imported.items()} == {
                 b.question.key: b.question for b in active}
