@@ -196,6 +196,16 @@ def test_gift_procmine_comment_restores_fields_and_ordering() -> None:
     assert any("a '->' pair in a non-ordering block" in m for _, m in caught.value.errors)
 
 
+def test_gift_reads_moodles_own_ordering_form() -> None:
+    text = (MOODLE / "ordering_testexport.gift.txt").read_text(encoding="utf-8")
+    (q,) = parse_gift(text, source="ordering.txt")
+    assert (q.key, q.kind, q.title, q.stem) == (
+        "imp:ordering.txt:Moodle", "ordering", "Moodle", "Put these words in order.")
+    assert [c.text for c in q.choices] == [
+        "Modular", "Object", "Oriented", "Dynamic", "Learning", "Environment"]
+    assert {c.fraction for c in q.choices} == {100.0}
+
+
 def test_gift_procmine_comment_must_match_the_block() -> None:
     text = '// procmine: {"key": "gen:x", "kind": "ordering"}\n::x::题{=a ~b}\n'
     with pytest.raises(FormatError) as caught:

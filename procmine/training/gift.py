@@ -34,8 +34,9 @@ What is read, and how it maps to a :class:`~procmine.training.question.Question`
   kind, source, SOP, version, step, template, regulation, tags). Reading such a comment restores
   them; a matching block without it is not supported.
 
-Essays (``{}``), numeric (``{#...}``), short-answer (``=`` choices only), matching and
-missing-word questions (text after the block) are reported, not dropped. Every problem of a file is
+Moodle's own ordering form (``{>6 ALL VERTICAL ...`` and one item a line) is read too. Essays
+(``{}``), numeric (``{#...}``), short-answer (``=`` choices only), matching and missing-word
+questions (text after the block) are reported, not dropped. Every problem of a file is
 collected with its line and raised as one :class:`FormatError`.
 
 Example:
@@ -79,6 +80,7 @@ SUPPORTED = "is not supported (single, multiple, true/false, ordering)"
 _CATEGORY_PREFIX = re.compile(r"^\$(?:course|cat|module|system)\$/(?:top/)?(?:procmine/)?")
 _MARKER = re.compile(r"^\[(html|moodle|plain|markdown)\]")
 _WEIGHT = re.compile(r"^%([^%\n]*)%")
+_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
 _ESCAPES = {"~": "~", "=": "=", "#": "#", "{": "{", "}": "}", ":": ":", "n": "\n", "\\": "\\"}
 _META = "// procmine:"
 #: the fields the ``// procmine:`` comment carries
@@ -162,30 +164,20 @@ def _mask(text: str) -> str:
 
 
 def _unescape(raw: str, line: int, reader: _Reader) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        char = raw[i]
-        if char == "\\":
-            nxt = raw[i + 1] if i + 1 < len(raw) else ""
-            if nxt in _ESCAPES and nxt:
-                out.append(_ESCAPES[nxt])
-            else:
-                shown = "\\" + nxt if nxt else "\\ at the end"
-                reader.error(line + raw.count("\n", 0, i),
-                             f"unknown escape {shown!r} (use \\~ \\= \\# \\{{ \\}} \\: \\n \\\\)")
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return "".join(out)
+    def resolve(found: re.Match[str]) -> str:
+        if found.group(1) and found.group(1) in _ESCAPES:
+            return _ESCAPES[found.group(1)]
+        shown = found.group(0) if found.group(1) else "\\ at the end"
+        reader.error(line + raw.count("\n", 0, found.start()),
+                     f"unknown escape {shown!r} (use \\~ \\= \\# \\{{ \\}} \\: \\n \\\\)")
+        return ""
+
+    return _ESCAPE.sub(resolve, raw)
 
 
 def _text(raw: str, line: int, reader: _Reader) -> str:
     """A GIFT text: trimmed, a leading format marker dropped, escapes resolved."""
-    raw = raw.strip()
-    raw = _MARKER.sub("", raw, count=1)
-    return _unescape(raw, line, reader).strip() if raw.strip() else ""
+    return _unescape(_MARKER.sub("", raw.strip(), count=1), line, reader).strip()
 
 
 def _blocks(text: str, reader: _Reader) -> list[_Block]:
@@ -342,6 +334,8 @@ def _read_answers(body: _Answer, meta: dict[str, Any], reader: _Reader
     if part.startswith("#"):
         reader.error(line, f"a numeric question ({{#...}}) {SUPPORTED}")
         return None, (), ""
+    if part.startswith(">"):
+        return "ordering", _read_moodle_ordering(body, end, reader), general
     if "~" in part:
         kind, choices = _read_choice_block(body, end, meta, reader)
         return kind, choices, general
@@ -477,6 +471,24 @@ def _read_ordering(body: _Answer, end: int, meta: dict[str, Any], reader: _Reade
         elif any(c.text == text for c in items):
             reader.error(line, f"the choice {text!r} appears twice")
         items.append(Choice(text, 100.0, str(feedback[n - 1]) if n <= len(feedback) else ""))
+    if len(items) < 2:
+        reader.error(body.line_at(body.start), "a question needs at least two choices")
+    return tuple(items)
+
+
+def _read_moodle_ordering(body: _Answer, end: int, reader: _Reader) -> tuple[Choice, ...]:
+    """qtype_ordering's own GIFT form: ``{>6 ALL VERTICAL ABSOLUTE_POSITION SHOW none``, then
+    one item a line in the right order (the settings are Moodle's, not kept)."""
+    items: list[Choice] = []
+    pos = body.raw.find("\n", body.mask.index(">", body.start), end) + 1 or end
+    while pos < end:
+        stop = body.raw.find("\n", pos, end) + 1 or end + 1
+        text = _text(body.raw[pos:stop - 1], body.line_at(pos), reader)
+        if any(c.text == text for c in items):
+            reader.error(body.line_at(pos), f"the choice {text!r} appears twice")
+        elif text:
+            items.append(Choice(text, 100.0))
+        pos = stop
     if len(items) < 2:
         reader.error(body.line_at(body.start), "a question needs at least two choices")
     return tuple(items)
