@@ -206,6 +206,12 @@ def test_gift_reads_moodles_own_ordering_form() -> None:
     assert {c.fraction for c in q.choices} == {100.0}
 
 
+def test_gift_questions_need_a_blank_line_between_them() -> None:
+    with pytest.raises(FormatError) as caught:
+        parse_gift("::a::题一？{=a ~b}\n::b::题二？{=a ~b}\n")
+    assert caught.value.errors == [(2, "a second question without a blank line before it")]
+
+
 def test_gift_procmine_comment_must_match_the_block() -> None:
     text = '// procmine: {"key": "gen:x", "kind": "ordering"}\n::x::题{=a ~b}\n'
     with pytest.raises(FormatError) as caught:

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -257,7 +258,8 @@ def _read_block(block: _Block, reader: _Reader) -> Question | None:
     raw = block.text
     mask = _mask(raw)
     lead = len(mask) - len(mask.lstrip())
-    line_at = lambda pos: block.line + raw.count("\n", 0, pos)  # noqa: E731
+    breaks = [i for i, char in enumerate(raw) if char == "\n"]
+    line_at = lambda pos: block.line + bisect_left(breaks, pos)  # noqa: E731
     if mask[lead:].startswith("$CATEGORY:"):
         path = raw[lead + 10:].strip()
         if "\n" in path:
@@ -290,9 +292,11 @@ def _read_block(block: _Block, reader: _Reader) -> Question | None:
     if inner >= 0:
         reader.error(line_at(inner), "'{' inside an answer block (write \\{ for a brace)")
         return None
-    if mask[closing + 1:].strip():
-        reader.error(line_at(closing + 1), f"text after the answer block (a missing-word "
-                                           f"question) {SUPPORTED}")
+    after = len(mask) - len(mask[closing + 1:].lstrip())
+    if after < len(mask):
+        reader.error(line_at(after), "a second question without a blank line before it" if "{"
+                     in mask[after:] else f"text after the answer block (a missing-word "
+                                          f"question) {SUPPORTED}")
         return None
     stem = _text(raw[pos:opening], line_at(pos), reader)
     if not stem:
@@ -372,6 +376,7 @@ def _read_choice_block(body: _Answer, end: int, meta: dict[str, Any], reader: _R
     if lead[:first].strip():
         reader.error(body.line_at(body.start), "text before the first choice of the block")
     choices: list[Choice] = []
+    seen: set[str] = set()
     rights = 0
     ok = True
     for marker, start, stop in _entries(body, end, "~="):
@@ -396,9 +401,10 @@ def _read_choice_block(body: _Answer, end: int, meta: dict[str, Any], reader: _R
         if not text:
             reader.error(line, "an empty choice")
             ok = False
-        elif any(c.text == text for c in choices):
+        elif text in seen:
             reader.error(line, f"the choice {text!r} appears twice")
             ok = False
+        seen.add(text)
         choices.append(Choice(text, weight, feedback))
     kind = _choice_kind(choices, rights, meta, body.line_at(body.start), reader)
     return (kind if ok else None), tuple(choices)
@@ -454,6 +460,7 @@ def _read_truefalse(body: _Answer, end: int, answer: bool, reader: _Reader
 def _read_ordering(body: _Answer, end: int, meta: dict[str, Any], reader: _Reader
                    ) -> tuple[Choice, ...]:
     items: list[Choice] = []
+    seen: set[str] = set()
     feedback = meta.get("item_feedback") or []
     for n, (_, start, stop) in enumerate(_entries(body, end, "="), start=1):
         line = body.line_at(start - 1)
@@ -468,8 +475,9 @@ def _read_ordering(body: _Answer, end: int, meta: dict[str, Any], reader: _Reade
                                f"found {left!r}")
         if not text:
             reader.error(line, "an empty choice")
-        elif any(c.text == text for c in items):
+        elif text in seen:
             reader.error(line, f"the choice {text!r} appears twice")
+        seen.add(text)
         items.append(Choice(text, 100.0, str(feedback[n - 1]) if n <= len(feedback) else ""))
     if len(items) < 2:
         reader.error(body.line_at(body.start), "a question needs at least two choices")
@@ -480,13 +488,15 @@ def _read_moodle_ordering(body: _Answer, end: int, reader: _Reader) -> tuple[Cho
     """qtype_ordering's own GIFT form: ``{>6 ALL VERTICAL ABSOLUTE_POSITION SHOW none``, then
     one item a line in the right order (the settings are Moodle's, not kept)."""
     items: list[Choice] = []
+    seen: set[str] = set()
     pos = body.raw.find("\n", body.mask.index(">", body.start), end) + 1 or end
     while pos < end:
         stop = body.raw.find("\n", pos, end) + 1 or end + 1
         text = _text(body.raw[pos:stop - 1], body.line_at(pos), reader)
-        if any(c.text == text for c in items):
+        if text in seen:
             reader.error(body.line_at(pos), f"the choice {text!r} appears twice")
         elif text:
+            seen.add(text)
             items.append(Choice(text, 100.0))
         pos = stop
     if len(items) < 2:
