@@ -352,6 +352,8 @@ def test_moodle_xml_refuses_dtds_and_reports_bad_files() -> None:
     assert str(caught.value).startswith("b.xml:3: not well-formed XML")
     with pytest.raises(FormatError, match="expected <quiz>"):
         parse_moodle_xml("<questions/>")
+    with pytest.raises(procmine.ProcmineError, match="question reg:aml:x: All strings must be"):
+        write_moodle_xml([_q(stem="bell \x07")])
     bad = write_moodle_xml([_q()]).replace('fraction="100"', 'fraction="50"')
     with pytest.raises(FormatError, match="exactly one answer with fraction 100"):
         parse_moodle_xml(bad)
