@@ -513,3 +513,36 @@ def test_gift_round_trip_loses_nothing(bank: list[Question]) -> None:
 @given(banks)
 def test_moodle_xml_round_trip_loses_nothing(bank: list[Question]) -> None:
     assert parse_moodle_xml(write_moodle_xml(bank)) == bank
+
+
+GIFT_PIECES = st.sampled_from([
+    *"~=#{}:\\n%[]/-> TF\n", "::", "// procmine: {}", '// procmine: {"kind": "ordering"}',
+    "$CATEGORY:", "####", "%50%", "=1 -> ", "{>2 ALL\n", "TRUE", "ANSWER: A", "A. ", "B) ", "题"])
+XML_PIECES = st.sampled_from([
+    "<quiz>", "</quiz>", "<question type='multichoice'>", "<question type='truefalse'>",
+    "<question type='ordering'>", "<question type='category'>", "</question>",
+    "<answer fraction='100'>", "<answer fraction='x'>", "</answer>", "<text>", "</text>",
+    "<name>", "</name>", "<single>false</single>", "<questiontext>", "</questiontext>",
+    "<category>", "</category>", "a", "&amp;", "<idnumber>gen:x</idnumber>"])
+
+
+@PROPERTY
+@given(st.lists(GIFT_PIECES, max_size=40).map("".join), st.sampled_from([None, "aml"]))
+def test_text_readers_raise_only_format_errors(text: str, regulation: str | None) -> None:
+    for read in (lambda: parse_gift(text, regulation=regulation), lambda: parse_aiken(text)):
+        try:
+            questions = read()
+        except FormatError as error:
+            assert error.errors and all(line >= 1 for line, _ in error.errors)
+        else:
+            assert all(q.kind in ("single", "multiple", "truefalse", "ordering")
+                       for q in questions)
+
+
+@PROPERTY
+@given(st.lists(XML_PIECES, max_size=40).map("".join))
+def test_the_xml_reader_raises_only_format_errors(text: str) -> None:
+    try:
+        parse_moodle_xml(text)
+    except FormatError as error:
+        assert error.errors
