@@ -208,8 +208,9 @@ def test_gift_reads_moodles_own_ordering_form() -> None:
 
 def test_gift_questions_need_a_blank_line_between_them() -> None:
     with pytest.raises(FormatError) as caught:
-        parse_gift("::a::题一？{=a ~b}\n::b::题二？{=a ~b}\n")
-    assert caught.value.errors == [(2, "a second question without a blank line before it")]
+        parse_gift("::a::题一？{=a ~b}\n::b::题二？{=a ~b}\n\n::c::第三题\n} 多了 {=a ~b}")
+    assert caught.value.errors == [(2, "a second question without a blank line before it"),
+                                   (5, "'}' without '{' (write \\} for a brace)")]
 
 
 def test_gift_procmine_comment_must_match_the_block() -> None:

@@ -1,20 +1,10 @@
 r"""Moodle's GIFT format: read the hand-written regulation bank and trainers' files, write the bank.
 
 GIFT (Moodle's "General Import Format Template", documented with the Moodle question formats) is a
-plain-text format a trainer can write in any editor. A file is a list of questions separated by
-blank lines:
-
-.. code-block:: text
-
-    // a comment line
-    $CATEGORY: regulation/aml
-
-    ::aml-large-cash::当日单笔或累计人民币5万元以上的现金交易应报告为大额交易。{TRUE
-    ####《金融机构大额交易和可疑交易报告管理办法》第五条}
-
-    ::aml-records::客户身份资料至少保存几年？{=5年#正确 ~3年 ~%-50%1年}
-
-What is read, and how it maps to a :class:`~procmine.training.question.Question`:
+plain-text format a trainer can write in any editor (``sops/questions/*.gift`` are examples): a
+list of questions separated by blank lines, such as ``::aml-records::客户身份资料至少保存几年？
+{=5年#正确 ~3年 ~%-50%1年}``. What is read, and how it maps to a
+:class:`~procmine.training.question.Question`:
 
 * ``//`` starts a comment line; ``$CATEGORY: path`` sets the topic of the questions after it
   (a ``$course$/top/procmine/`` prefix, as Moodle writes it, is dropped); ``::title::`` names a
@@ -283,6 +273,9 @@ def _read_block(block: _Block, reader: _Reader) -> Question | None:
         where = line_at(closing) if closing >= 0 else line_at(pos)
         reader.error(where, "'}' without '{'" if closing >= 0 else
                      f"a question without an answer block {{...}} {SUPPORTED}")
+        return None
+    if 0 <= closing < opening:
+        reader.error(line_at(closing), "'}' without '{' (write \\} for a brace)")
         return None
     closing = mask.find("}", opening)
     if closing < 0:
