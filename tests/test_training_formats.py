@@ -196,6 +196,23 @@ def test_gift_procmine_comment_restores_fields_and_ordering() -> None:
     assert any("a '->' pair in a non-ordering block" in m for _, m in caught.value.errors)
 
 
+def test_gift_reads_moodles_own_ordering_form() -> None:
+    text = (MOODLE / "ordering_testexport.gift.txt").read_text(encoding="utf-8")
+    (q,) = parse_gift(text, source="ordering.txt")
+    assert (q.key, q.kind, q.title, q.stem) == (
+        "imp:ordering.txt:Moodle", "ordering", "Moodle", "Put these words in order.")
+    assert [c.text for c in q.choices] == [
+        "Modular", "Object", "Oriented", "Dynamic", "Learning", "Environment"]
+    assert {c.fraction for c in q.choices} == {100.0}
+
+
+def test_gift_questions_need_a_blank_line_between_them() -> None:
+    with pytest.raises(FormatError) as caught:
+        parse_gift("::a::题一？{=a ~b}\n::b::题二？{=a ~b}\n\n::c::第三题\n} 多了 {=a ~b}")
+    assert caught.value.errors == [(2, "a second question without a blank line before it"),
+                                   (5, "'}' without '{' (write \\} for a brace)")]
+
+
 def test_gift_procmine_comment_must_match_the_block() -> None:
     text = '// procmine: {"key": "gen:x", "kind": "ordering"}\n::x::题{=a ~b}\n'
     with pytest.raises(FormatError) as caught:
@@ -336,6 +353,8 @@ def test_moodle_xml_refuses_dtds_and_reports_bad_files() -> None:
     assert str(caught.value).startswith("b.xml:3: not well-formed XML")
     with pytest.raises(FormatError, match="expected <quiz>"):
         parse_moodle_xml("<questions/>")
+    with pytest.raises(procmine.ProcmineError, match="question reg:aml:x: All strings must be"):
+        write_moodle_xml([_q(stem="bell \x07")])
     bad = write_moodle_xml([_q()]).replace('fraction="100"', 'fraction="50"')
     with pytest.raises(FormatError, match="exactly one answer with fraction 100"):
         parse_moodle_xml(bad)
@@ -495,3 +514,36 @@ def test_gift_round_trip_loses_nothing(bank: list[Question]) -> None:
 @given(banks)
 def test_moodle_xml_round_trip_loses_nothing(bank: list[Question]) -> None:
     assert parse_moodle_xml(write_moodle_xml(bank)) == bank
+
+
+GIFT_PIECES = st.sampled_from([
+    *"~=#{}:\\n%[]/-> TF\n", "::", "// procmine: {}", '// procmine: {"kind": "ordering"}',
+    "$CATEGORY:", "####", "%50%", "=1 -> ", "{>2 ALL\n", "TRUE", "ANSWER: A", "A. ", "B) ", "题"])
+XML_PIECES = st.sampled_from([
+    "<quiz>", "</quiz>", "<question type='multichoice'>", "<question type='truefalse'>",
+    "<question type='ordering'>", "<question type='category'>", "</question>",
+    "<answer fraction='100'>", "<answer fraction='x'>", "</answer>", "<text>", "</text>",
+    "<name>", "</name>", "<single>false</single>", "<questiontext>", "</questiontext>",
+    "<category>", "</category>", "a", "&amp;", "<idnumber>gen:x</idnumber>"])
+
+
+@PROPERTY
+@given(st.lists(GIFT_PIECES, max_size=40).map("".join), st.sampled_from([None, "aml"]))
+def test_text_readers_raise_only_format_errors(text: str, regulation: str | None) -> None:
+    for read in (lambda: parse_gift(text, regulation=regulation), lambda: parse_aiken(text)):
+        try:
+            questions = read()
+        except FormatError as error:
+            assert error.errors and all(line >= 1 for line, _ in error.errors)
+        else:
+            assert all(q.kind in ("single", "multiple", "truefalse", "ordering")
+                       for q in questions)
+
+
+@PROPERTY
+@given(st.lists(XML_PIECES, max_size=40).map("".join))
+def test_the_xml_reader_raises_only_format_errors(text: str) -> None:
+    try:
+        parse_moodle_xml(text)
+    except FormatError as error:
+        assert error.errors
