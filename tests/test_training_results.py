@@ -172,8 +172,10 @@ def test_monthly_rates_take_the_papers_due_in_the_month(home: Path, paper: int) 
     october = monthly_rates("2026-10", home=home).set_index("branch_id")
     assert october.loc["all", ["papers", "assigned", "participated", "participation",
                                "experts", "expert_rate"]].tolist() == [2, 5, 5, 0.8, 3, 0.6]
-    assert october.loc["B01", ["assigned", "participation", "expert_rate"]].tolist() == [
-        3, 1.0, 2 / 3]
+    assert october.loc["B01", ["papers", "assigned", "participation", "expert_rate"]].tolist(
+    ) == [2, 3, 1.0, 2 / 3]
+    assert october.loc["B02", ["papers", "assigned", "participated", "participation"]].tolist(
+    ) == [1, 2, 2, 0.5]
     assert bool(october.loc["B01", "participation_met"]) is True
     assert bool(october.loc["B01", "expert_met"]) is False
     assert list(october.index) == ["B01", "B02", "all"]

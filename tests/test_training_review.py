@@ -9,12 +9,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from test_training_people import T0101, T0103, TRAINER
+from test_training_people import T0101, T0103, TRAINER, make_library
 from test_training_results import make_paper, question
 
 from procmine.app.appdb import session_for
 from procmine.core.errors import ProcmineError
-from procmine.training.attempts import record_paper_attempt
+from procmine.training.acknowledgements import acknowledge_sop
+from procmine.training.attempts import (
+    ClosedBook,
+    record_paper_attempt,
+    start_attempt,
+    submit_attempt,
+)
 from procmine.training.question import Choice
 from procmine.training.review import answer_review, review_queue
 from procmine.training.settings import AccessDenied
@@ -139,3 +145,28 @@ def test_a_teller_reviews_only_their_own_cards(home: Path) -> None:
     with pytest.raises(ProcmineError, match="give an answer"):
         answer_review("0101", SINGLE.key, [], user=T0101, home=home, now=T0)
     assert keys(home, T0) == before  # nothing was rescheduled
+
+
+def test_review_and_sop_acknowledgement_are_closed_during_a_paper(tmp_path: Path,
+                                                                  home: Path) -> None:
+    """Review shows right answers and acknowledging means reading an SOP: neither while the
+    teller has an attempt open."""
+    library = make_library(tmp_path, home)
+    sit(home, {1: [1], 2: [0], 3: [0, 1]})
+    paper = make_paper(home, [TRUE], title="open", assigned=[("0101", "B01")])
+    view = start_attempt(paper, user=T0101, home=home, now=T0)
+    during = T0 + timedelta(minutes=5)
+    with pytest.raises(ClosedBook):
+        review_queue("0101", home=home, now=during, user=T0101)
+    with pytest.raises(ClosedBook):
+        answer_review("0101", SINGLE.key, [0], user=T0101, home=home, now=during)
+    with pytest.raises(ClosedBook):
+        acknowledge_sop("SOP-P17", user=T0101, library=library, home=home, now=during)
+    submit_attempt(view.id, user=T0101, home=home, now=during)
+    after = T0 + timedelta(minutes=6)
+    # TRUE was left unanswered in the paper just submitted: it joins the review
+    assert [i.key for i in review_queue("0101", home=home, now=after, user=T0101)] == [
+        SINGLE.key, TRUE.key]
+    assert answer_review("0101", SINGLE.key, [0], user=T0101, home=home, now=after).correct
+    assert acknowledge_sop("SOP-P17", user=T0101, library=library, home=home,
+                           now=after).sop_version == "2.0"

@@ -40,6 +40,7 @@ from procmine.sop.library import SopLibrary
 from procmine.sop.repository import SopVersion
 from procmine.store.engine import DuckDBEngine
 from procmine.store.event_store import EventStore
+from procmine.training.attempts import ensure_not_in_attempt
 from procmine.training.roster import Trainee
 from procmine.training.settings import own_teller_id
 from procmine.training.tables import AcknowledgementRow
@@ -118,9 +119,11 @@ def _governs(version: SopVersion, types: Iterable[str] | None) -> bool:
 def acknowledge_sop(sop_id: str, *, user: User, library: SopLibrary, home: Path | None = None,
                     now: datetime | None = None) -> Acknowledgement:
     """Record that the teller signed in read the version of ``sop_id`` in force at their branch
-    today; acknowledging it again returns the first acknowledgement."""
+    today; acknowledging it again returns the first acknowledgement. Refused (ClosedBook)
+    while the teller has an attempt open."""
     teller_id = own_teller_id(user)
     moment = now or utc_now()
+    ensure_not_in_attempt(user, home=home, now=moment)  # closed book: no SOP during a paper
     version = library.in_force(sop_id, moment.date(), user.branch_id)
     if version is None:
         raise ProcmineError(f"{sop_id} has no version in force at branch "

@@ -217,16 +217,19 @@ def _papers_between(session: Session, first: date, last: date) -> list[PaperRow]
 def monthly_rates(month: str, *, home: Path | None = None) -> pd.DataFrame:
     """The rates of the papers due in ``month`` (``YYYY-MM``; by creation date when a paper has
     no due date), over their (paper, teller) pairs: one row per branch and the bank's
-    (``branch_id`` "all") last, with ``papers`` and whether the targets are met."""
+    (``branch_id`` "all") last, with the ``papers`` counted (a branch's: those with one of its
+    tellers) and whether the targets are met."""
     first = parse_month(month)
     targets = training_targets(home=home)
     with session_for(home) as session:
         papers = _papers_between(session, first, last_day(first))
         frame = _teller_frame(session, papers)
     table = _by_branch(frame)
-    bank = pd.DataFrame([{"branch_id": ALL_BRANCHES, **_rates(frame)}])
+    branches = frame["branch_id"].fillna("")
+    table.insert(1, "papers", [int(frame.loc[branches == (b or ""), "paper_id"].nunique())
+                               for b in table["branch_id"]])
+    bank = pd.DataFrame([{"branch_id": ALL_BRANCHES, "papers": len(papers), **_rates(frame)}])
     table = bank if table.empty else pd.concat([table, bank], ignore_index=True)
-    table.insert(1, "papers", len(papers))
     table["participation_met"] = [r is not None and not pd.isna(r) and r >= targets.participation
                                   for r in table["participation"]]
     table["expert_met"] = [r is not None and not pd.isna(r) and r >= targets.expert

@@ -127,12 +127,14 @@ def review_queue(teller_id: str, *, home: Path | None = None, now: datetime | No
                  limit: int = 10, user: User | None = None) -> list[ReviewItem]:
     """The teller's cards due now (due at or before ``now``), oldest due first, at most
     ``limit``; cards of retired (or deleted) questions are suspended on the way. Given
-    ``user``, only that teller may ask."""
+    ``user``, only that teller may ask, and not while they have a paper open (ClosedBook)."""
     if user is not None and own_teller_id(user) != teller_id:
         raise AccessDenied(f"{user.username} may not see the review cards of teller {teller_id}")
+    moment = now or utc_now()
+    if user is not None:
+        _closed_book(user, home, moment)
     if limit < 1:
         return []
-    moment = now or utc_now()
     items: list[ReviewItem] = []
     with session_for(home) as session:
         cards = list(session.scalars(
@@ -165,11 +167,12 @@ def answer_review(teller_id: str, key: str, response: Sequence[int], *, user: Us
                   home: Path | None = None, now: datetime | None = None) -> ReviewOutcome:
     """Grade a review answer (choice indexes into the question's stored choices; for an
     ordering question the item indexes in the teller's order) and reschedule the card. Only
-    the teller may answer their own cards."""
+    the teller may answer their own cards, and not while they have a paper open."""
     if own_teller_id(user) != teller_id:
         raise AccessDenied(f"{user.username} may not answer the review cards of teller "
                            f"{teller_id}")
     moment = now or utc_now()
+    _closed_book(user, home, moment)
     with session_for(home) as session:
         card = session.scalar(select(ReviewCardRow).where(ReviewCardRow.teller_id == teller_id,
                                                           ReviewCardRow.question_key == key))
@@ -189,3 +192,10 @@ def answer_review(teller_id: str, key: str, response: Sequence[int], *, user: Us
         return ReviewOutcome(correct=correct, credit=credit, next_due=card.due,
                              right_texts=right_texts(question))
 
+
+def _closed_book(user: User, home: Path | None, now: datetime) -> None:
+    """Review shows right answers: refused (ClosedBook) while the teller has a paper open."""
+    # imported here: attempts reaches this module (submitting records the outcomes)
+    from procmine.training.attempts import ensure_not_in_attempt
+
+    ensure_not_in_attempt(user, home=home, now=now)
