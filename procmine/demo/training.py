@@ -62,7 +62,7 @@ from procmine.training.acknowledgements import (
     teller_types,
 )
 from procmine.training.attempts import record_paper_attempt
-from procmine.training.bank import sync_bank, sync_questions
+from procmine.training.bank import sync_questions
 from procmine.training.exchange import regulation_bank
 from procmine.training.generate import generate_bank
 from procmine.training.papers import Paper, assign_paper, build_paper, list_papers
@@ -121,10 +121,10 @@ def seed_demo_training(store: EventStore, library: SopLibrary, *,
     trainer, teller = _user("trainer", home), _user("teller", home)
     slow = slow_steps(library)
     sops = [s for s in DEMO_SOPS if s in library.ids()]
-    paper, first = _build_paper(trainer, library, sops, slow, home)
-    # then the rest of the bank, active too: every question of the SOPs in force and the
-    # regulation bank
-    rest = sync_bank(library, actor="seed-demo", status="active", today=_BANK_DAY, home=home)
+    bank = [*generate_bank(library, today=_BANK_DAY), *regulation_bank()]
+    paper, first = _build_paper(trainer, library, bank, sops, slow, home)
+    # then the rest of the bank, active too (as sync_bank would add it on that day)
+    rest = sync_questions(bank, actor="seed-demo", status="active", home=home)
     roster = teller_roster(store, home=home)
     assign_paper(paper.id, user=trainer, roster=roster, everyone=True, home=home)
     attempts = _attempts(paper, roster, slow, home)
@@ -134,16 +134,16 @@ def seed_demo_training(store: EventStore, library: SopLibrary, *,
                         spot_checks=checks, acknowledgements=acknowledged)
 
 
-def _build_paper(trainer: User, library: SopLibrary, sops: Sequence[str],
-                 slow: dict[str, set[tuple[str, str]]], home: Path | None) -> tuple[Paper, int]:
+def _build_paper(trainer: User, library: SopLibrary, bank: Sequence[Question],
+                 sops: Sequence[str], slow: dict[str, set[tuple[str, str]]],
+                 home: Path | None) -> tuple[Paper, int]:
     """The October paper, built by ``trainer`` from the bank as it stood then: every question
     active except those of the paper's SOPs with a slow step that are on other steps (the
     trainer aimed the paper at the slow steps the mining found). Returns the paper and the
     questions added to the bank."""
     focus = {step for steps in slow.values() for step in steps if step[0] in sops}
     aimed = {sop_id for sop_id, _ in focus}
-    then = [q for q in [*generate_bank(library, today=_BANK_DAY), *regulation_bank()]
-            if q.sop_id not in aimed or (q.sop_id, q.step_id) in focus]
+    then = [q for q in bank if q.sop_id not in aimed or (q.sop_id, q.step_id) in focus]
     added = sync_questions(then, actor="seed-demo", status="active", home=home).added
     paper = build_paper(title=DEMO_PAPER, user=trainer, sops=sops, regulations=REGULATIONS,
                         count=20, time_limit_minutes=30, pass_mark=60.0, expert_mark=90.0,
