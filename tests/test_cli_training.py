@@ -166,6 +166,11 @@ def test_spot_checks_add_list_and_due(tmp_path: Path, own_app_db: None) -> None:
                                      "--home", str(home)])
     assert isinstance(wrong_step.exception, ProcmineError)
     assert "no_such_step" in str(wrong_step.exception)
+    stranger = runner.invoke(app, ["spotcheck", "add", "--teller", "9999", "--sop", "SOP-P18",
+                                   "--observed", "call_number", "--as", "trainer",
+                                   "--home", str(home)])
+    assert isinstance(stranger.exception, ProcmineError)
+    assert "teller 9999 is not on the roster" in str(stranger.exception)
     listed = json.loads(_run(home, "spotcheck", "list", "--as", "trainer", "--month",
                              "2026-10", "--json"))
     assert [(c["teller_id"], c["passed"]) for c in listed] == [("0101", True), ("0102", False)]
@@ -238,6 +243,16 @@ def test_a_role_mistake_is_a_message_not_a_traceback(tmp_path: Path) -> None:
          "--home", str(home)], capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--as t1: a teller may not do this" in " ".join(result.stderr.split())
+    bad = tmp_path / "bad.gift"
+    bad.write_text("::q1:: 点钞须在客户视线内进行。{T}\n\n::q2:: 题目 {\n=对\n~错\n\n"
+                   "::q3:: 没有答案 {~a ~b}\n", encoding="utf-8")
+    add_user("trainer", PASSWORD, "trainer", home=home)
+    refused = subprocess.run(
+        [sys.executable, "-m", "procmine.cli", "quiz", "import", str(bad), "--as", "trainer",
+         "--home", str(home)], capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    lines = " ".join(refused.stderr.split())
+    assert "bad.gift:3:" in lines and "bad.gift:7: no right answer" in lines
     nobody = subprocess.run(
         [sys.executable, "-m", "procmine.cli", "spotcheck", "list", "--as", "nobody",
          "--home", str(home)], capture_output=True, text=True, check=False)

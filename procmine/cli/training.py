@@ -412,7 +412,8 @@ def spotcheck_add(
     passes when no step was done wrongly or skipped."""
     user = acting_user(as_user, home)
     day = _day(on, "--date") or datetime.now(UTC).date()
-    roster = {t.teller_id: t for t in teller_roster(EventStore(home), home=home)}
+    store = EventStore(home)
+    roster = {t.teller_id: t for t in teller_roster(store, home=home)}
     branch = roster[teller].branch_id if teller in roster else None
     library = SopLibrary.open(home)
     if version is None:
@@ -424,7 +425,8 @@ def spotcheck_add(
     check = add_spot_check(user=user, teller_id=teller, sop_id=sop, sop_version=version,
                            steps_observed=_items(observed), steps_wrong=_items(wrong),
                            steps_skipped=_items(skipped), seconds=seconds, checked_on=day,
-                           note=note, branch_id=branch, library=library, home=home)
+                           note=note, branch_id=branch, library=library, store=store,
+                           home=home)
     if as_json:
         print_json(_plain(check))
         return
