@@ -143,6 +143,11 @@ def test_export_then_import_in_every_format(tmp_path: Path, own_app_db: None) ->
     bad = runner.invoke(app, ["quiz", "export", "--format", "csv", str(tmp_path / "x"),
                               "--home", str(home)])
     assert isinstance(bad.exception, ProcmineError) and "gift" in str(bad.exception)
+    for command in (["export", "--format", "gift", str(tmp_path / "y"), "--status", "done"],
+                    ["list", "--status", "done"]):
+        wrong = runner.invoke(app, ["quiz", *command, "--home", str(home)])
+        assert isinstance(wrong.exception, ProcmineError)
+        assert "--status 'done': expected one of new, active" in str(wrong.exception)
 
 
 @pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)

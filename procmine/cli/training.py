@@ -38,6 +38,7 @@ from rich.table import Table
 
 from procmine import (
     EXPORT_FORMATS,
+    QUESTION_STATUSES,
     EventStore,
     ProcmineError,
     SopLibrary,
@@ -108,6 +109,14 @@ def _day(text: str | None, option: str) -> date | None:
         raise ProcmineError(f"{option} {text!r}: expected a date YYYY-MM-DD") from exc
 
 
+def _status(value: str | None, *, also: tuple[str, ...] = ()) -> str | None:
+    """A question state named by ``--status``, checked."""
+    if value is not None and value not in (*QUESTION_STATUSES, *also):
+        raise ProcmineError(f"--status {value!r}: expected one of "
+                            f"{', '.join((*QUESTION_STATUSES, *also))}")
+    return value
+
+
 def _items(values: list[str] | None) -> tuple[str, ...]:
     """Repeatable options that also take commas: ``--observed a,b --observed c``."""
     return tuple(part.strip() for value in values or () for part in value.split(",")
@@ -174,7 +183,7 @@ def list_bank(
     as_json: JsonOption = False,
 ) -> None:
     """The questions of the bank: key, kind, state, revision, topic and stem."""
-    found = list_questions(status=status, topic=topic, home=home)
+    found = list_questions(status=_status(status), topic=topic, home=home)
     if as_json:
         print_json([{"key": b.question.key, "status": b.status, "revision": b.revision,
                      "updated_at": b.updated_at, "updated_by": b.updated_by}
@@ -205,6 +214,7 @@ def export(
     question import) or Aiken."""
     if fmt not in EXPORT_FORMATS:
         raise ProcmineError(f"--format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    _status(status, also=("all",))
     found = list_questions(status=None if status == "all" else status, home=home)
     text, left_out = export_questions([b.question for b in found], fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
