@@ -110,6 +110,11 @@ def test_generate_list_paper_assign_and_results(tmp_path: Path, own_app_db: None
     month = json.loads(_run(home, "quiz", "results", "--month", "2026-10", "--json"))
     bank = next(r for r in month if r["branch_id"] == "all")
     assert (bank["papers"], bank["assigned"], bank["participated"]) == (1, 3, 2)
+    targets = json.loads(_run(home, "quiz", "results", "--year", "2026", "--json"))
+    assert [(r["teller_id"], r["expert_papers"], r["target"], r["met"]) for r in targets] == [
+        ("0101", 1, 2, False), ("0102", 0, 2, False), ("0201", 0, 2, False)]
+    assert "0 of 3 tellers reached the expert mark on 2 papers" in " ".join(
+        _run(home, "quiz", "results", "--year", "2026").split())
     every = json.loads(_run(home, "quiz", "results", "--json"))
     assert [(p["id"], p["participated"]) for p in every] == [(paper.id, 2)]
 

@@ -46,6 +46,7 @@ from procmine import (
     add_spot_check,
     assign_paper,
     build_paper,
+    expert_targets,
     export_questions,
     get_user,
     import_questions,
@@ -324,13 +325,20 @@ def results(
     items: Annotated[bool, typer.Option(
         "--items", help="With a paper: the item analysis (difficulty, discrimination, choices "
         "taken).")] = False,
+    year: Annotated[int | None, typer.Option(
+        "--year", min=2000, max=2100, help="The expert targets per person of this year: the "
+        "papers each teller of the roster passed at the expert mark, against the target.")
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Participation and expert rates against the targets: of one paper by branch (with
-    --items, its item analysis), of a month by branch (--month), or of every paper."""
+    --items, its item analysis), of a month by branch (--month), or of every paper; with
+    --year, the expert targets per person."""
     if paper_id is not None:
         _paper_results(paper_id, items, home, as_json)
+    elif year is not None:
+        _expert_targets(year, home, as_json)
     elif month is not None:
         frame = monthly_rates(month, home=home)
         if as_json:
@@ -340,6 +348,18 @@ def results(
             _frame(frame, f"{month}: rates by branch")
     else:
         _papers(home, as_json)
+
+
+def _expert_targets(year: int, home: Path | None, as_json: bool) -> None:
+    frame = expert_targets(year, home=home, roster=teller_roster(EventStore(home), home=home))
+    if as_json:
+        print_json(_records(frame))
+        return
+    met = int(frame["met"].sum())
+    target = training_targets(home=home).expert_targets_per_person
+    out.print(f"{year}: {met:,} of {len(frame):,} tellers reached the expert mark on {target} "
+              "papers or more (the target per person)", highlight=False)
+    _frame(frame.sort_values(["expert_papers", "teller_id"]), f"{year}: expert papers per teller")
 
 
 def _targets_line(home: Path | None) -> None:
