@@ -140,6 +140,7 @@ from procmine.training.exchange import (
     EXPORT_FORMATS,
     export_questions,
     import_questions,
+    read_questions,
     regulation_bank,
 )
 
@@ -327,6 +328,7 @@ __all__ = [  # noqa: RUF022
     "parse_aiken",
     "parse_gift",
     "parse_moodle_xml",
+    "read_questions",
     "regulation_bank",
     "write_aiken",
     "write_gift",

@@ -200,6 +200,8 @@ def check_duration(sop: Sop, q: Question) -> None:
 
 
 def check_all(sop: Sop, questions: list[Question]) -> None:
+    stems = Counter((q.kind, q.stem) for q in questions)
+    assert [s for s, n in stems.items() if n > 1] == [], sop.id  # one question, one reading
     for q in questions:
         check_form(sop, q)
         if q.template == "next_step":
@@ -264,6 +266,8 @@ def test_the_stems_read_as_the_issue_asks(bank: dict[str, list[Question]]) -> No
     assert _right(nxt) == ["录入交易"]
     # the large-cash steps that may follow 点钞 are never offered as wrong answers
     assert not {"双人复点", "大额现金登记"} & set(_wrong(nxt))
+    # the wrong ones are the nearest other steps of the SOP (steps 5, 4 and 3)
+    assert sorted(_wrong(nxt)) == sorted(["身份核验", "读卡/刷折", "询问需求"])
     assert "「双人复点」、「大额现金登记」是条件步骤" in nxt.general_feedback
     control = p17["gen:SOP-P17:2.1:count_cash:control"]
     assert control.stem == "在《活期现金存款》中，「点钞」这一步应执行哪项控制要求？"
@@ -362,7 +366,7 @@ def test_generate_bank_takes_each_sop_in_force(home: Path) -> None:
     assert len(keys) == len(set(keys))
 
 
-def test_a_draft_is_not_asked_and_a_retired_sop_is_left_out(home: Path) -> None:
+def test_drafts_new_sops_and_retired_sops_are_not_asked(home: Path) -> None:
     library = SopLibrary.open(home)
     head = library.current("SOP-P17")
     text = head.sop.text.replace("standard_seconds: 30\n", "standard_seconds: 33\n", 1)
@@ -373,6 +377,11 @@ def test_a_draft_is_not_asked_and_a_retired_sop_is_left_out(home: Path) -> None:
     assert library.current("SOP-P17").sop.status == "draft"
     library.retire("SOP-P20", user=REVIEWER, note="Replaced", today=date(2026, 11, 1))
     assert "SOP-P20" not in {q.sop_id for q in generate_bank(library, today=date(2026, 11, 2))}
+    # a new SOP never approved is not asked
+    text = head.sop.text.replace("SOP-P17", "SOP-P99")
+    library.save("SOP-P99", text, user=REVIEWER, note="New SOP", today=date(2026, 11, 1))
+    assert "SOP-P99" in library.ids() and library.approved("SOP-P99") is None
+    assert "SOP-P99" not in {q.sop_id for q in generate_bank(library, today=date(2026, 11, 2))}
     # an SOP not yet in force on the day is not asked either
     assert generate_bank(library, today=date(2020, 1, 1)) == []
 

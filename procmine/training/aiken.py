@@ -65,7 +65,7 @@ def parse_aiken(text: str, *, source: str = "") -> list[Question]:
         line = raw.strip()
         if not line:
             if choices:
-                errors.append((number, "a question's choices end without an ANSWER: line"))
+                errors.append((start, "the question has no ANSWER: line"))
                 stem, choices = [], []
             continue
         if not stem and not choices:
@@ -93,7 +93,7 @@ def parse_aiken(text: str, *, source: str = "") -> list[Question]:
         else:
             stem.append(line)
     if stem or choices:
-        errors.append((start, "the last question has no ANSWER: line"))
+        errors.append((start, "the question has no ANSWER: line"))
     if errors:
         raise FormatError(errors, source=source)
     return questions

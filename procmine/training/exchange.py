@@ -34,7 +34,14 @@ from procmine.training.gift import FormatError, parse_gift, write_gift
 from procmine.training.moodle_xml import parse_moodle_xml, write_moodle_xml
 from procmine.training.question import REGULATIONS, Question
 
-__all__ = ["EXPORT_FORMATS", "export_questions", "import_questions", "regulation_bank"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "detect_format",
+    "export_questions",
+    "import_questions",
+    "read_questions",
+    "regulation_bank",
+]
 
 EXPORT_FORMATS = ("gift", "moodle-xml", "aiken")
 
@@ -81,18 +88,28 @@ def import_questions(path: str | Path) -> list[Question]:
     if not path.is_file():
         raise ProcmineError(f"{path}: no such file")
     current_limits().check_upload(path.name, path.stat().st_size)
-    data = path.read_bytes()
+    return read_questions(path.name, path.read_bytes())
+
+
+def read_questions(name: str, data: bytes) -> list[Question]:
+    """The questions of an uploaded file ``name`` whose content is ``data`` (as
+    :func:`import_questions`, for a file that is not on disk).
+
+    >>> [q.key for q in read_questions("a.gift", "::t::题？{TRUE}".encode())]
+    ['imp:a.gift:t']
+    """
+    current_limits().check_upload(name, len(data))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
-        raise FormatError([(line, "the file is not UTF-8 text")], source=path.name) from None
-    fmt = detect_format(path.name, text)
+        raise FormatError([(line, "the file is not UTF-8 text")], source=name) from None
+    fmt = detect_format(name, text)
     if fmt == "moodle-xml":
-        return parse_moodle_xml(data, source=path.name)
+        return parse_moodle_xml(data, source=name)
     if fmt == "aiken":
-        return parse_aiken(text, source=path.name)
-    return parse_gift(text, source=path.name)
+        return parse_aiken(text, source=name)
+    return parse_gift(text, source=name)
 
 
 def regulation_bank(folder: str | Path | None = None) -> list[Question]:

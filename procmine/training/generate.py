@@ -73,9 +73,6 @@ from procmine.training.question import Choice, Question, true_false
 
 __all__ = ["generate_bank", "generate_questions", "order_windows", "sops_in_force_today"]
 
-_WRONG = 3  # wrong choices of a single-choice question
-
-
 @lru_cache(maxsize=1)
 def _type_names() -> dict[str, str]:
     return {t.code: t.name("zh") for t in load_baseline()}
@@ -113,11 +110,12 @@ class _Ctx:
         return [s for s in self.sop.steps if normalize(self.name(s)) == key]
 
     def label(self, step: SopStep) -> str:
-        """「name」, with the business types (or the step number) when another step of the SOP
-        has the same name."""
-        if len(self.namesakes(step)) == 1:
+        """「name」, with the business types (or, when those do not tell it apart either, the
+        step number) when another step of the SOP has the same name."""
+        namesakes = self.namesakes(step)
+        if len(namesakes) == 1:
             return f"「{self.name(step)}」"
-        if step.types:
+        if step.types and [s.types for s in namesakes].count(step.types) == 1:
             return "、".join(_type_name(t) for t in step.types) + f"业务的「{self.name(step)}」"
         return f"第{self.number(step)}步「{self.name(step)}」"
 

@@ -1,20 +1,10 @@
 r"""Moodle's GIFT format: read the hand-written regulation bank and trainers' files, write the bank.
 
 GIFT (Moodle's "General Import Format Template", documented with the Moodle question formats) is a
-plain-text format a trainer can write in any editor. A file is a list of questions separated by
-blank lines:
-
-.. code-block:: text
-
-    // a comment line
-    $CATEGORY: regulation/aml
-
-    ::aml-large-cash::当日单笔或累计人民币5万元以上的现金交易应报告为大额交易。{TRUE
-    ####《金融机构大额交易和可疑交易报告管理办法》第五条}
-
-    ::aml-records::客户身份资料至少保存几年？{=5年#正确 ~3年 ~%-50%1年}
-
-What is read, and how it maps to a :class:`~procmine.training.question.Question`:
+plain-text format a trainer can write in any editor (``sops/questions/*.gift`` are examples): a
+list of questions separated by blank lines, such as ``::aml-records::客户身份资料至少保存几年？
+{=5年#正确 ~3年 ~%-50%1年}``. What is read, and how it maps to a
+:class:`~procmine.training.question.Question`:
 
 * ``//`` starts a comment line; ``$CATEGORY: path`` sets the topic of the questions after it
   (a ``$course$/top/procmine/`` prefix, as Moodle writes it, is dropped); ``::title::`` names a
@@ -34,8 +24,9 @@ What is read, and how it maps to a :class:`~procmine.training.question.Question`
   kind, source, SOP, version, step, template, regulation, tags). Reading such a comment restores
   them; a matching block without it is not supported.
 
-Essays (``{}``), numeric (``{#...}``), short-answer (``=`` choices only), matching and
-missing-word questions (text after the block) are reported, not dropped. Every problem of a file is
+Moodle's own ordering form (``{>6 ALL VERTICAL ...`` and one item a line) is read too. Essays
+(``{}``), numeric (``{#...}``), short-answer (``=`` choices only), matching and missing-word
+questions (text after the block) are reported, not dropped. Every problem of a file is
 collected with its line and raised as one :class:`FormatError`.
 
 Example:
@@ -56,6 +47,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -79,6 +71,7 @@ SUPPORTED = "is not supported (single, multiple, true/false, ordering)"
 _CATEGORY_PREFIX = re.compile(r"^\$(?:course|cat|module|system)\$/(?:top/)?(?:procmine/)?")
 _MARKER = re.compile(r"^\[(html|moodle|plain|markdown)\]")
 _WEIGHT = re.compile(r"^%([^%\n]*)%")
+_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
 _ESCAPES = {"~": "~", "=": "=", "#": "#", "{": "{", "}": "}", ":": ":", "n": "\n", "\\": "\\"}
 _META = "// procmine:"
 #: the fields the ``// procmine:`` comment carries
@@ -162,30 +155,20 @@ def _mask(text: str) -> str:
 
 
 def _unescape(raw: str, line: int, reader: _Reader) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        char = raw[i]
-        if char == "\\":
-            nxt = raw[i + 1] if i + 1 < len(raw) else ""
-            if nxt in _ESCAPES and nxt:
-                out.append(_ESCAPES[nxt])
-            else:
-                shown = "\\" + nxt if nxt else "\\ at the end"
-                reader.error(line + raw.count("\n", 0, i),
-                             f"unknown escape {shown!r} (use \\~ \\= \\# \\{{ \\}} \\: \\n \\\\)")
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return "".join(out)
+    def resolve(found: re.Match[str]) -> str:
+        if found.group(1) and found.group(1) in _ESCAPES:
+            return _ESCAPES[found.group(1)]
+        shown = found.group(0) if found.group(1) else "\\ at the end"
+        reader.error(line + raw.count("\n", 0, found.start()),
+                     f"unknown escape {shown!r} (use \\~ \\= \\# \\{{ \\}} \\: \\n \\\\)")
+        return ""
+
+    return _ESCAPE.sub(resolve, raw)
 
 
 def _text(raw: str, line: int, reader: _Reader) -> str:
     """A GIFT text: trimmed, a leading format marker dropped, escapes resolved."""
-    raw = raw.strip()
-    raw = _MARKER.sub("", raw, count=1)
-    return _unescape(raw, line, reader).strip() if raw.strip() else ""
+    return _unescape(_MARKER.sub("", raw.strip(), count=1), line, reader).strip()
 
 
 def _blocks(text: str, reader: _Reader) -> list[_Block]:
@@ -265,7 +248,8 @@ def _read_block(block: _Block, reader: _Reader) -> Question | None:
     raw = block.text
     mask = _mask(raw)
     lead = len(mask) - len(mask.lstrip())
-    line_at = lambda pos: block.line + raw.count("\n", 0, pos)  # noqa: E731
+    breaks = [i for i, char in enumerate(raw) if char == "\n"]
+    line_at = lambda pos: block.line + bisect_left(breaks, pos)  # noqa: E731
     if mask[lead:].startswith("$CATEGORY:"):
         path = raw[lead + 10:].strip()
         if "\n" in path:
@@ -290,6 +274,9 @@ def _read_block(block: _Block, reader: _Reader) -> Question | None:
         reader.error(where, "'}' without '{'" if closing >= 0 else
                      f"a question without an answer block {{...}} {SUPPORTED}")
         return None
+    if 0 <= closing < opening:
+        reader.error(line_at(closing), "'}' without '{' (write \\} for a brace)")
+        return None
     closing = mask.find("}", opening)
     if closing < 0:
         reader.error(line_at(opening), "'{' is not closed with '}'")
@@ -298,9 +285,11 @@ def _read_block(block: _Block, reader: _Reader) -> Question | None:
     if inner >= 0:
         reader.error(line_at(inner), "'{' inside an answer block (write \\{ for a brace)")
         return None
-    if mask[closing + 1:].strip():
-        reader.error(line_at(closing + 1), f"text after the answer block (a missing-word "
-                                           f"question) {SUPPORTED}")
+    after = len(mask) - len(mask[closing + 1:].lstrip())
+    if after < len(mask):
+        reader.error(line_at(after), "a second question without a blank line before it" if "{"
+                     in mask[after:] else f"text after the answer block (a missing-word "
+                                          f"question) {SUPPORTED}")
         return None
     stem = _text(raw[pos:opening], line_at(pos), reader)
     if not stem:
@@ -342,6 +331,8 @@ def _read_answers(body: _Answer, meta: dict[str, Any], reader: _Reader
     if part.startswith("#"):
         reader.error(line, f"a numeric question ({{#...}}) {SUPPORTED}")
         return None, (), ""
+    if part.startswith(">"):
+        return "ordering", _read_moodle_ordering(body, end, reader), general
     if "~" in part:
         kind, choices = _read_choice_block(body, end, meta, reader)
         return kind, choices, general
@@ -378,6 +369,7 @@ def _read_choice_block(body: _Answer, end: int, meta: dict[str, Any], reader: _R
     if lead[:first].strip():
         reader.error(body.line_at(body.start), "text before the first choice of the block")
     choices: list[Choice] = []
+    seen: set[str] = set()
     rights = 0
     ok = True
     for marker, start, stop in _entries(body, end, "~="):
@@ -402,9 +394,10 @@ def _read_choice_block(body: _Answer, end: int, meta: dict[str, Any], reader: _R
         if not text:
             reader.error(line, "an empty choice")
             ok = False
-        elif any(c.text == text for c in choices):
+        elif text in seen:
             reader.error(line, f"the choice {text!r} appears twice")
             ok = False
+        seen.add(text)
         choices.append(Choice(text, weight, feedback))
     kind = _choice_kind(choices, rights, meta, body.line_at(body.start), reader)
     return (kind if ok else None), tuple(choices)
@@ -460,6 +453,7 @@ def _read_truefalse(body: _Answer, end: int, answer: bool, reader: _Reader
 def _read_ordering(body: _Answer, end: int, meta: dict[str, Any], reader: _Reader
                    ) -> tuple[Choice, ...]:
     items: list[Choice] = []
+    seen: set[str] = set()
     feedback = meta.get("item_feedback") or []
     for n, (_, start, stop) in enumerate(_entries(body, end, "="), start=1):
         line = body.line_at(start - 1)
@@ -474,9 +468,30 @@ def _read_ordering(body: _Answer, end: int, meta: dict[str, Any], reader: _Reade
                                f"found {left!r}")
         if not text:
             reader.error(line, "an empty choice")
-        elif any(c.text == text for c in items):
+        elif text in seen:
             reader.error(line, f"the choice {text!r} appears twice")
+        seen.add(text)
         items.append(Choice(text, 100.0, str(feedback[n - 1]) if n <= len(feedback) else ""))
+    if len(items) < 2:
+        reader.error(body.line_at(body.start), "a question needs at least two choices")
+    return tuple(items)
+
+
+def _read_moodle_ordering(body: _Answer, end: int, reader: _Reader) -> tuple[Choice, ...]:
+    """qtype_ordering's own GIFT form: ``{>6 ALL VERTICAL ABSOLUTE_POSITION SHOW none``, then
+    one item a line in the right order (the settings are Moodle's, not kept)."""
+    items: list[Choice] = []
+    seen: set[str] = set()
+    pos = body.raw.find("\n", body.mask.index(">", body.start), end) + 1 or end
+    while pos < end:
+        stop = body.raw.find("\n", pos, end) + 1 or end + 1
+        text = _text(body.raw[pos:stop - 1], body.line_at(pos), reader)
+        if text in seen:
+            reader.error(body.line_at(pos), f"the choice {text!r} appears twice")
+        elif text:
+            seen.add(text)
+            items.append(Choice(text, 100.0))
+        pos = stop
     if len(items) < 2:
         reader.error(body.line_at(body.start), "a question needs at least two choices")
     return tuple(items)

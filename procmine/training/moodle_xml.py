@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from procmine.core.errors import ProcmineError
 from procmine.training.gift import SUPPORTED, FormatError, category_topic, format_number
 from procmine.training.question import FALSE_TEXT, SOURCES, TRUE_TEXT, Choice, Question
 
@@ -161,7 +162,10 @@ def write_moodle_xml(questions: Iterable[Question]) -> str:
             category = _sub(quiz, "question", type="category")
             _sub(_sub(category, "category"), "text", f"$course$/top/procmine/{q.topic}")
             topic = q.topic
-        _write_question(quiz, q)
+        try:
+            _write_question(quiz, q)
+        except ValueError as error:  # lxml refuses control characters XML cannot carry
+            raise ProcmineError(f"question {q.key}: {error}") from None
     etree.indent(quiz, space="  ")
     body = etree.tostring(quiz, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
