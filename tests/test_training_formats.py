@@ -289,7 +289,7 @@ def test_moodle_xml_export_has_what_the_importer_reads() -> None:
             for a in truefalse.findall("answer")] == [("true", "100", "对"), ("false", "0", "错了")]
     assert [ordering.findtext(tag) for tag in (
         "layouttype", "selecttype", "selectcount", "gradingtype", "showgrading",
-        "numberingstyle")] == ["VERTICAL", "ALL", "3", "ABSOLUTE_POSITION", "SHOW", "none"]
+        "numberingstyle")] == ["VERTICAL", "ALL", "3", "RELATIVE_NEXT_EXCLUDE_LAST", "SHOW", "none"]
     assert [a.findtext("text") for a in ordering.findall("answer")] == ["受理", "点钞", "记账"]
 
 

@@ -35,8 +35,10 @@ text: ``<br>`` and paragraph breaks become line breaks, other tags are dropped, 
 
 An ordering question is written as ``qtype_ordering`` exports one: ``layouttype`` VERTICAL,
 ``selecttype`` ALL, ``selectcount`` the number of items (all shown), ``gradingtype``
-ABSOLUTE_POSITION, ``showgrading`` SHOW, ``numberingstyle`` none, and the items in their right
-order, each ``fraction`` its position (Moodle's importer takes the order of the answers).
+RELATIVE_NEXT_EXCLUDE_LAST (the rule procmine grades by, :mod:`procmine.training.grading`, so a
+question scores the same in Moodle), ``showgrading`` SHOW, ``numberingstyle`` none, and the
+items in their right order, each ``fraction`` its position (Moodle's importer takes the order of
+the answers).
 
 Reading is safe against hostile files: no DTD (refused), no entities resolved, no network, no
 huge trees. Question types other than multichoice, truefalse and ordering are reported by name,
@@ -140,7 +142,7 @@ def _write_question(quiz: etree._Element, q: Question) -> None:
     else:
         for tag, value in (("layouttype", "VERTICAL"), ("selecttype", "ALL"),
                            ("selectcount", str(len(q.choices))),
-                           ("gradingtype", "ABSOLUTE_POSITION"), ("showgrading", "SHOW"),
+                           ("gradingtype", "RELATIVE_NEXT_EXCLUDE_LAST"), ("showgrading", "SHOW"),
                            ("numberingstyle", "none")):
             _sub(element, tag, value)
         for n, c in enumerate(q.choices, start=1):
