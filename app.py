@@ -11,8 +11,11 @@ user = session.current_user()
 if user is None:
     pages = [st.Page(session.sign_in_form, title=session.tr("auth.sign_in"), url_path="sign-in")]
 else:
+    # during an open attempt the closed-book pages leave the menu (their guard refuses them)
+    shut = session.in_attempt(user)
     pages = [
-        st.Page(str(p.path), title=session.tr(p.title_key), icon=p.icon, url_path=p.url_path)
+        st.Page(str(p.path), title=session.tr(p.title_key), icon=p.icon, url_path=p.url_path,
+                visibility="hidden" if shut and p.closed_book else "visible")
         for p in pages_for_role(user.role)
     ]
 try:
