@@ -103,6 +103,49 @@ from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
+# training: bank, papers, attempts
+from procmine.training.attempts import (
+    AttemptItem,
+    AttemptResult,
+    AttemptView,
+    ClosedBook,
+    ItemResult,
+    attempt_result,
+    ensure_not_in_attempt,
+    get_attempt,
+    list_attempts,
+    open_attempt,
+    record_paper_attempt,
+    save_answer,
+    start_attempt,
+    submit_attempt,
+)
+from procmine.training.bank import (
+    QUESTION_STATUSES,
+    BankQuestion,
+    SyncReport,
+    edit_question,
+    get_question,
+    list_questions,
+    reopen_changed,
+    set_question_status,
+    sync_bank,
+    sync_questions,
+    validate_question,
+)
+from procmine.training.grading import check_response, grade_response, paper_score
+from procmine.training.papers import (
+    PAPER_STATES,
+    Paper,
+    TellerPaper,
+    assign_paper,
+    build_paper,
+    close_paper,
+    get_paper,
+    list_papers,
+    papers_for_teller,
+)
+
 # Grouped by room (in the order of the layout, core upward), sorted within a group.
 __all__ = [  # noqa: RUF022
     # core: errors, the timing baseline, amount thresholds, resource limits
@@ -221,6 +264,44 @@ __all__ = [  # noqa: RUF022
     "save_upload",
     "write_bundled_demo",
     "write_demo_data",
+    # training: bank, papers, attempts
+    "PAPER_STATES",
+    "QUESTION_STATUSES",
+    "AttemptItem",
+    "AttemptResult",
+    "AttemptView",
+    "BankQuestion",
+    "ClosedBook",
+    "ItemResult",
+    "Paper",
+    "SyncReport",
+    "TellerPaper",
+    "assign_paper",
+    "attempt_result",
+    "build_paper",
+    "check_response",
+    "close_paper",
+    "edit_question",
+    "ensure_not_in_attempt",
+    "get_attempt",
+    "get_paper",
+    "get_question",
+    "grade_response",
+    "list_attempts",
+    "list_papers",
+    "list_questions",
+    "open_attempt",
+    "paper_score",
+    "papers_for_teller",
+    "record_paper_attempt",
+    "reopen_changed",
+    "save_answer",
+    "set_question_status",
+    "start_attempt",
+    "submit_attempt",
+    "sync_bank",
+    "sync_questions",
+    "validate_question",
 ]
 
 __version__ = "0.1.0"
