@@ -145,6 +145,39 @@ from procmine.training.papers import (
     list_papers,
     papers_for_teller,
 )
+# training: people and results
+from procmine.training.acknowledgements import (
+    Acknowledgement,
+    acknowledge_sop,
+    acknowledgement_status,
+    acknowledgement_summary,
+    pending_acknowledgements,
+    sops_in_force,
+    teller_types,
+)
+from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
+from procmine.training.results import (
+    PaperResults,
+    expert_targets,
+    item_analysis,
+    monthly_rates,
+    paper_results,
+    weak_steps,
+)
+from procmine.training.review import ReviewItem, ReviewOutcome, answer_review, review_queue
+from procmine.training.settings import (
+    AccessDenied,
+    TrainingTargets,
+    set_training_target,
+    training_targets,
+)
+from procmine.training.spotchecks import (
+    SpotCheck,
+    add_spot_check,
+    list_spot_checks,
+    spot_check_grid,
+    spot_check_summary,
+)
 
 # Grouped by room (in the order of the layout, core upward), sorted within a group.
 __all__ = [  # noqa: RUF022
@@ -302,6 +335,38 @@ __all__ = [  # noqa: RUF022
     "sync_bank",
     "sync_questions",
     "validate_question",
+    # training: people and results (acknowledgements, spot checks, targets, results, review,
+    # the loop to the slow steps and to new SOP versions)
+    "AccessDenied",
+    "Acknowledgement",
+    "NewVersionReport",
+    "PaperResults",
+    "ReviewItem",
+    "ReviewOutcome",
+    "SpotCheck",
+    "TrainingTargets",
+    "acknowledge_sop",
+    "acknowledgement_status",
+    "acknowledgement_summary",
+    "add_spot_check",
+    "answer_review",
+    "expert_targets",
+    "item_analysis",
+    "list_spot_checks",
+    "monthly_rates",
+    "on_new_version",
+    "paper_results",
+    "pending_acknowledgements",
+    "retest_list",
+    "review_queue",
+    "set_training_target",
+    "sops_in_force",
+    "spot_check_grid",
+    "spot_check_summary",
+    "teller_loop",
+    "teller_types",
+    "training_targets",
+    "weak_steps",
 ]
 
 __version__ = "0.1.0"

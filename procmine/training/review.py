@@ -3,22 +3,66 @@
 A question a teller misses in a paper (or in review) becomes a card of theirs, due at once; each
 review rates it (a right answer Good, a wrong one Again) and FSRS sets when it comes back. Cards
 are kept as the package's own JSON in ``review_cards`` and every review in ``review_logs``.
+
+A teller's daily review (:func:`review_queue`) is their cards due now, oldest due first, a few
+at a time, each with its question as the bank holds it today; a card whose question was retired
+(or is gone from the bank) is suspended and never shown again, one whose question is stale (its
+SOP step changed) waits until the question is reviewed. :func:`answer_review` grades an answer
+with the papers' rule (:func:`procmine.training.grading.grade_response`; right = full credit)
+and reschedules the card: a miss brings it back within minutes, a right answer pushes it out by
+days.
+
+Example:
+    >>> review_queue("0101", home=Path("ws"))  # a workspace of its own: nothing due
+    []
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from procmine.app.appdb import utc_now
-from procmine.training.tables import ReviewCardRow, ReviewLogRow
+from procmine.app.appdb import session_for, utc_now
+from procmine.app.auth import User
+from procmine.core.errors import ProcmineError
+from procmine.training.question import Question
+from procmine.training.settings import AccessDenied, own_teller_id
+from procmine.training.tables import QuestionRow, ReviewCardRow, ReviewLogRow
 
-__all__ = ["record_outcomes"]
+__all__ = ["ReviewItem", "ReviewOutcome", "answer_review", "record_outcomes", "review_queue"]
+
+#: the question states a review card is suspended for (never shown again)
+_GONE = ("retired",)
+#: the question states a card waits out (shown again once the question is active)
+_WAITING = ("stale",)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A card due for review, with its question as the bank holds it now."""
+
+    key: str
+    question: Question
+    due: datetime
+    reviews: int  # reviews so far (from the review log)
+    lapses: int   # of which missed
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What a review answer earned and when the card comes back."""
+
+    correct: bool
+    credit: float
+    next_due: datetime
+    right_texts: tuple[str, ...]
 
 
 def _scheduler() -> Scheduler:
@@ -59,3 +103,87 @@ def record_outcomes(session: Session, teller_id: str, outcomes: Mapping[str, boo
 def card_state(row: ReviewCardRow) -> dict[str, object]:
     """A card's FSRS fields as a dict (state, step, stability, difficulty, due, last review)."""
     return dict(json.loads(row.card))
+
+
+def _counts(session: Session, teller_id: str, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
+    counts: dict[str, tuple[int, int]] = {}
+    for key, correct in session.execute(
+            select(ReviewLogRow.question_key, ReviewLogRow.correct)
+            .where(ReviewLogRow.teller_id == teller_id, ReviewLogRow.question_key.in_(keys))):
+        done, missed = counts.get(key, (0, 0))
+        counts[key] = (done + 1, missed + (0 if correct else 1))
+    return counts
+
+
+def review_queue(teller_id: str, *, home: Path | None = None, now: datetime | None = None,
+                 limit: int = 10, user: User | None = None) -> list[ReviewItem]:
+    """The teller's cards due now (due at or before ``now``), oldest due first, at most
+    ``limit``; cards of retired (or deleted) questions are suspended on the way. Given
+    ``user``, only that teller may ask."""
+    if user is not None and own_teller_id(user) != teller_id:
+        raise AccessDenied(f"{user.username} may not see the review cards of teller {teller_id}")
+    if limit < 1:
+        return []
+    moment = now or utc_now()
+    items: list[ReviewItem] = []
+    with session_for(home) as session:
+        cards = list(session.scalars(
+            select(ReviewCardRow).where(ReviewCardRow.teller_id == teller_id,
+                                        ReviewCardRow.suspended.is_(False),
+                                        ReviewCardRow.due <= moment)
+            .order_by(ReviewCardRow.due, ReviewCardRow.id)))
+        for card in cards:
+            row = session.scalar(select(QuestionRow).where(QuestionRow.key == card.question_key))
+            if row is None or row.status in _GONE:
+                card.suspended = True
+                continue
+            if row.status in _WAITING:
+                continue
+            items.append(ReviewItem(key=card.question_key,
+                                    question=Question.from_dict(json.loads(row.body)),
+                                    due=card.due, reviews=0, lapses=0))
+            if len(items) >= limit:
+                break
+        counts = _counts(session, teller_id, [i.key for i in items])
+    return [ReviewItem(i.key, i.question, i.due, *counts.get(i.key, (0, 0))) for i in items]
+
+
+def right_texts(question: Question) -> tuple[str, ...]:
+    """The right answer's texts: the right choices, or an ordering's items in order."""
+    return tuple(c.text for c in question.correct_choices())
+
+
+def answer_review(teller_id: str, key: str, response: Sequence[int], *, user: User,
+                  home: Path | None = None, now: datetime | None = None) -> ReviewOutcome:
+    """Grade a review answer (choice indexes into the question's stored choices; for an
+    ordering question the item indexes in the teller's order) and reschedule the card. Only
+    the teller may answer their own cards."""
+    if own_teller_id(user) != teller_id:
+        raise AccessDenied(f"{user.username} may not answer the review cards of teller "
+                           f"{teller_id}")
+    moment = now or utc_now()
+    with session_for(home) as session:
+        card = session.scalar(select(ReviewCardRow).where(ReviewCardRow.teller_id == teller_id,
+                                                          ReviewCardRow.question_key == key))
+        if card is None or card.suspended:
+            raise ProcmineError(f"{key} is not in the review of teller {teller_id}")
+        row = session.scalar(select(QuestionRow).where(QuestionRow.key == key))
+        if row is None or row.status in _GONE:
+            card.suspended = True
+            raise ProcmineError(f"{key} was retired from the question bank")
+        question = Question.from_dict(json.loads(row.body))
+        chosen = [int(i) for i in response]
+        if any(not 0 <= i < len(question.choices) for i in chosen):
+            raise ProcmineError(f"an answer to {key} picks choices 0..{len(question.choices) - 1}")
+        credit = float(_grade(question, chosen))
+        correct = credit >= 1.0 - 1e-9
+        record_outcomes(session, teller_id, {key: correct}, now=moment)
+        session.flush()
+        return ReviewOutcome(correct=correct, credit=credit, next_due=card.due,
+                             right_texts=right_texts(question))
+
+
+def _grade(question: Question, response: Sequence[int]) -> float:
+    from procmine.training.grading import grade_response  # the one grading rule (papers)
+
+    return grade_response(question, response)
