@@ -84,7 +84,12 @@ from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
-from procmine.reports.league import column_labels, export_league_excel, export_league_html
+from procmine.reports.league import (
+    add_spot_checks,
+    column_labels,
+    export_league_excel,
+    export_league_html,
+)
 from procmine.reports.safe import safe_cell, safe_csv
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
 from procmine.sop.library import SopLibrary, side_by_side
@@ -102,6 +107,17 @@ from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
 from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
+
+# training: people and results
+from procmine.training.acknowledgements import (
+    Acknowledgement,
+    acknowledge_sop,
+    acknowledgement_status,
+    acknowledgement_summary,
+    pending_acknowledgements,
+    sops_in_force,
+    teller_types,
+)
 
 # training: bank, papers, attempts
 from procmine.training.attempts import (
@@ -133,7 +149,11 @@ from procmine.training.bank import (
     sync_questions,
     validate_question,
 )
+
+# training: generator
+from procmine.training.generate import generate_bank, generate_questions
 from procmine.training.grading import check_response, grade_response, paper_score
+from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
 from procmine.training.papers import (
     PAPER_STATES,
     Paper,
@@ -145,17 +165,6 @@ from procmine.training.papers import (
     list_papers,
     papers_for_teller,
 )
-# training: people and results
-from procmine.training.acknowledgements import (
-    Acknowledgement,
-    acknowledge_sop,
-    acknowledgement_status,
-    acknowledgement_summary,
-    pending_acknowledgements,
-    sops_in_force,
-    teller_types,
-)
-from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
 from procmine.training.results import (
     PaperResults,
     expert_targets,
@@ -261,6 +270,9 @@ __all__ = [  # noqa: RUF022
     "side_by_side",
     "split_front_matter",
     "workspace_references",
+    # training: generator (questions generated from the approved SOPs)
+    "generate_bank",
+    "generate_questions",
     # app: users and roles, the audit trail, the message catalogues
     "DEFAULT_LANGUAGE",
     "DEMO_PASSWORD",
@@ -297,6 +309,8 @@ __all__ = [  # noqa: RUF022
     "save_upload",
     "write_bundled_demo",
     "write_demo_data",
+    # training: cli (the announcement's spot-check columns; the demo's training data)
+    "add_spot_checks",
     # training: bank, papers, attempts
     "PAPER_STATES",
     "QUESTION_STATUSES",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import typer
 from openpyxl import load_workbook
@@ -14,7 +15,12 @@ from procmine.analysis.league import league_records, monthly_league
 from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
-from procmine.reports.league import column_labels, export_league_excel, export_league_html
+from procmine.reports.league import (
+    add_spot_checks,
+    column_labels,
+    export_league_excel,
+    export_league_html,
+)
 from procmine.store.event_store import EventStore
 
 # --------------------------------------------------------------------------------------------------
@@ -116,3 +122,36 @@ def test_league_command_prints_json_and_writes_the_exports(
     assert records[0]["teller_id"] in table.stdout and "Bank rank" in table.stdout
     bad = runner.invoke(app, ["--month", "2026-13", "--home", str(store.home)])
     assert isinstance(bad.exception, ProcmineError)
+
+
+def test_the_exports_carry_the_months_spot_checks_per_teller(
+    league_demo: tuple[EventStore, list[str]], baseline: Baseline, tmp_path: Path
+) -> None:
+    store, months = league_demo
+    league = monthly_league(store, baseline, months[1])
+    first, second = sorted(league["teller_id"])[:2]
+    summary = pd.DataFrame({"teller_id": [first, second, "9999"], "checks": [3, 1, 2],
+                            "passed": [2, 0, 2], "failed": [1, 1, 0]})
+    shown = add_spot_checks(league, summary)
+    assert len(shown) == len(league) and shown.attrs == league.attrs
+    assert int(shown["spot_checks"].sum()) == 4  # the teller not in the league is left out
+    book = load_workbook(export_league_excel(shown, tmp_path / "checks.xlsx", lang="en"))
+    for name in book.sheetnames:
+        sheet = book[name]
+        header = [c.value for c in sheet[2]]
+        assert header[-2:] == ["Spot checks", "Spot checks passed"]
+        col = {v: i + 1 for i, v in enumerate(header)}
+        rows = shown if name == "All branches" else shown[shown["branch_id"] == name]
+        got = {sheet.cell(r, col["Teller"]).value: (sheet.cell(r, col["Spot checks"]).value,
+                                                    sheet.cell(r, col["Spot checks passed"]).value)
+               for r in range(3, 3 + len(rows))}
+        want = {t: ((3, 2) if t == first else (1, 0) if t == second else (0, 0))
+                for t in rows["teller_id"]}
+        assert got == want
+        assert sheet.cell(3, col["Spot checks"]).number_format == "#,##0"
+    plain = load_workbook(export_league_excel(league, tmp_path / "plain.xlsx", lang="en"))
+    assert "Spot checks" not in [c.value for c in plain["All branches"][2]]
+    page = export_league_html(shown, tmp_path / "checks.html", months[1], "zh-CN").read_text(
+        encoding="utf-8")
+    assert page.count("<th>本月抽查次数</th>") == 1 + league["branch_id"].nunique()
+    assert "无步骤做错或遗漏即为通过" in page

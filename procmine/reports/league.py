@@ -36,7 +36,7 @@ from procmine.analysis.league import league_records
 from procmine.app.i18n import normalize_language, t
 from procmine.reports.safe import remove_control, safe_cell, safe_sheet_name
 
-__all__ = ["column_labels", "export_league_excel", "export_league_html"]
+__all__ = ["add_spot_checks", "column_labels", "export_league_excel", "export_league_html"]
 
 # --------------------------------------------------------------------------------------------------
 # Labels
@@ -62,6 +62,8 @@ _COLUMNS: dict[str, tuple[str, str, str, float]] = {
     "prev_rank_overall": ("上月全行排名", "Last month's rank", "0", 11),
     "speed_index_change": ("指数变化", "Index change", "+0.00;-0.00;0.00", 10),
     "rank_change": ("名次变化", "Rank change", "+0;-0;0", 9),
+    "spot_checks": ("本月抽查次数", "Spot checks", "#,##0", 10),
+    "spot_checks_passed": ("抽查通过次数", "Spot checks passed", "#,##0", 10),
 }
 
 #: The columns the exports show, in order (the month is in the title).
@@ -72,6 +74,9 @@ _EXPORT_COLUMNS: tuple[str, ...] = (
     "prev_speed_index_shrunk", "speed_index_change", "prev_rank_overall", "rank_change",
 )
 _INDEX_COLUMNS = ("speed_index", "speed_index_adjusted", "speed_index_shrunk")
+#: The month's spot checks of each teller, shown after the league's own columns when the
+#: table carries them (:func:`add_spot_checks`).
+_SPOT_CHECK_COLUMNS: tuple[str, ...] = ("spot_checks", "spot_checks_passed")
 
 _WORDS = {
     "zh-CN": {"bank": "全行", "no_branch": "未知网点", "branch": "网点",
@@ -92,6 +97,42 @@ def column_labels(lang: str = "zh-CN") -> dict[str, str]:
     labels = {key: (spec[1] if en else spec[0]) for key, spec in _COLUMNS.items()}
     labels["month"] = "Month" if en else "月份"
     return labels
+
+
+def add_spot_checks(league: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The league with the month's spot checks of each teller: ``spot_checks`` (how many) and
+    ``spot_checks_passed`` (how many found nothing done wrongly or skipped), 0 for a teller
+    not checked. ``summary`` is :func:`procmine.training.spotchecks.spot_check_summary` of the
+    same month (columns teller_id, checks, passed); the exports then show both columns.
+
+    Example:
+        >>> from procmine.analysis.league import monthly_league
+        >>> league = monthly_league(store, baseline, "2026-10")
+        >>> checks = pd.DataFrame({"teller_id": ["0101"], "checks": [2], "passed": [1]})
+        >>> shown = add_spot_checks(league, checks).set_index("teller_id")
+        >>> shown.loc["0101", ["spot_checks", "spot_checks_passed"]].tolist()
+        [2, 1]
+        >>> int(shown["spot_checks"].sum()), len(shown) == len(league)
+        (2, True)
+    """
+    counts = summary.reindex(columns=["teller_id", "checks", "passed"]).copy()
+    counts["teller_id"] = counts["teller_id"].astype(str)
+    counts = counts.groupby("teller_id", as_index=False)[["checks", "passed"]].sum()
+    counts = counts.rename(columns={"checks": "spot_checks", "passed": "spot_checks_passed"})
+    merged = league.drop(columns=[c for c in _SPOT_CHECK_COLUMNS if c in league.columns])
+    keys = merged["teller_id"].astype(str)
+    by_teller = counts.set_index("teller_id")
+    for column in _SPOT_CHECK_COLUMNS:
+        merged[column] = keys.map(by_teller[column]).fillna(0).astype("int64").to_numpy()
+    merged.attrs = dict(league.attrs)
+    return merged
+
+
+def _columns(league: pd.DataFrame) -> tuple[str, ...]:
+    """The columns an export shows: the league's, then the spot checks when it carries them."""
+    if all(c in league.columns for c in _SPOT_CHECK_COLUMNS):
+        return _EXPORT_COLUMNS + _SPOT_CHECK_COLUMNS
+    return _EXPORT_COLUMNS
 
 
 def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
@@ -120,6 +161,9 @@ def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
                 + ", ".join(f"{c} ×{f:.2f}" for c, f in allow.items()) + "."
             )
         lines += _not_ranked_note(method, "en")
+        if "spot_checks" in league.columns:
+            lines.append("Spot checks: a trainer or supervisor watched the teller work through "
+                         "an SOP this month; passed when no step was done wrongly or skipped.")
     else:
         lines = [
             "速度指数 = 标准时间合计 ÷ 实际办理时间合计（大于 1 表示快于标准）；"
@@ -137,6 +181,9 @@ def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
                 + "，".join(f"{c} ×{f:.2f}" for c, f in allow.items()) + "。"
             )
         lines += _not_ranked_note(method, "zh-CN")
+        if "spot_checks" in league.columns:
+            lines.append("抽查：本月培训员或主管现场观察柜员按 SOP 办理业务的次数；"
+                         "无步骤做错或遗漏即为通过。")
     return lines
 
 
@@ -152,7 +199,7 @@ def _records(rows: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
     word = t("league.not_ranked", lang)
     flags = rows["ranked"] if "ranked" in rows.columns else pd.Series(True, index=rows.index)
     return [r | {"rank_overall": word, "rank_in_branch": word} if flag is False else r
-            for r, flag in zip(league_records(rows, _EXPORT_COLUMNS),
+            for r, flag in zip(league_records(rows, _columns(rows)),
                                flags.astype(bool).tolist(), strict=True)]
 
 
@@ -211,17 +258,18 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
     header_fill = PatternFill("solid", start_color="305496", end_color="305496")
     thin = Side(style="thin", color="BFBFBF")
     note = _method_note(league, lang)
+    columns = _columns(league)
     workbook = Workbook()
     workbook.remove(workbook.active)
     used: set[str] = set()
     for section, rows in _sections(league, lang):
         sheet = workbook.create_sheet(safe_sheet_name(section, used))
-        ncols = len(_EXPORT_COLUMNS)
+        ncols = len(columns)
         title_cell = sheet.cell(row=1, column=1,
                                 value=safe_cell(f"{month} {title_text} · {section}"))
         title_cell.font = Font(bold=True, size=14)
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-        for j, key in enumerate(_EXPORT_COLUMNS, start=1):
+        for j, key in enumerate(columns, start=1):
             cell = sheet.cell(row=2, column=j, value=safe_cell(labels[key]))
             cell.font = header_font
             cell.fill = header_fill
@@ -230,14 +278,14 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
             sheet.column_dimensions[get_column_letter(j)].width = _COLUMNS[key][3] + 2
         sheet.row_dimensions[2].height = 32
         for i, record in enumerate(_records(rows, lang), start=3):
-            for j, key in enumerate(_EXPORT_COLUMNS, start=1):
+            for j, key in enumerate(columns, start=1):
                 cell = sheet.cell(row=i, column=j, value=safe_cell(record[key]))
                 cell.number_format = _COLUMNS[key][2]
                 cell.border = Border(bottom=thin)
         last = 2 + len(rows)
         if len(rows):
             for key in _INDEX_COLUMNS:
-                letter = get_column_letter(_EXPORT_COLUMNS.index(key) + 1)
+                letter = get_column_letter(columns.index(key) + 1)
                 sheet.conditional_formatting.add(
                     f"{letter}3:{letter}{last}",
                     ColorScaleRule(start_type="min", start_color="F8696B",
@@ -327,7 +375,7 @@ def _format(key: str, value: Any) -> str:
 
 def _html_table(rows: pd.DataFrame, labels: dict[str, str],
                 scales: dict[str, tuple[float, float, float]], lang: str) -> str:
-    head = "".join(f"<th>{html.escape(labels[k])}</th>" for k in _EXPORT_COLUMNS)
+    head = "".join(f"<th>{html.escape(labels[k])}</th>" for k in _columns(rows))
     body = []
     for record in _records(rows, lang):
         cells = []
