@@ -104,6 +104,9 @@ from procmine.sop.links import (
 )
 from procmine.sop.lint import LintReport, errors_first, lint_sops
 from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
+
+# training: pages (the skeleton's names the dashboard needs: steps, questions, the roster)
+from procmine.sop.steps import changed_steps, matches_query, step_names
 from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
@@ -165,6 +168,9 @@ from procmine.training.papers import (
     list_papers,
     papers_for_teller,
 )
+
+# training: pages
+from procmine.training.question import KINDS, REGULATIONS, SOURCES, Choice, Question
 from procmine.training.results import (
     PaperResults,
     expert_targets,
@@ -174,6 +180,9 @@ from procmine.training.results import (
     weak_steps,
 )
 from procmine.training.review import ReviewItem, ReviewOutcome, answer_review, review_queue
+
+# training: pages
+from procmine.training.roster import Trainee, teller_roster
 from procmine.training.settings import (
     AccessDenied,
     TrainingTargets,
@@ -381,6 +390,17 @@ __all__ = [  # noqa: RUF022
     "teller_types",
     "training_targets",
     "weak_steps",
+    # training: pages (steps in both languages, the question type, the roster of tellers)
+    "KINDS",
+    "REGULATIONS",
+    "SOURCES",
+    "Choice",
+    "Question",
+    "Trainee",
+    "changed_steps",
+    "matches_query",
+    "step_names",
+    "teller_roster",
 ]
 
 __version__ = "0.1.0"

@@ -25,34 +25,34 @@ from procmine.dashboard import data, session
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
-_BUILT = "papers_built"
+_PICK = "papers_pick"
 
 
 def _build(user: User) -> None:
     library = data.library()
     with st.form("papers_build"):
         title = st.text_input(tr("papers.paper_title"), key="papers_title")
-        cols = st.columns(3)
-        sops = cols[0].multiselect(tr("papers.sops"), library.ids(), key="papers_sops",
+        top = st.columns(3)
+        sops = top[0].multiselect(tr("papers.sops"), library.ids(), key="papers_sops",
                                    placeholder=tr("papers.none_chosen"))
-        groups = cols[1].multiselect(tr("papers.groups"), REVIEW_GROUPS, key="papers_groups",
+        groups = top[1].multiselect(tr("papers.groups"), REVIEW_GROUPS, key="papers_groups",
                                      placeholder=tr("papers.none_chosen"),
                                      format_func=lambda g: tr(f"review_groups.{g}"))
-        regulations = cols[2].multiselect(tr("papers.regulations"), REGULATIONS,
+        regulations = top[2].multiselect(tr("papers.regulations"), REGULATIONS,
                                           key="papers_regulations",
                                           placeholder=tr("papers.none_chosen"),
                                           format_func=lambda r: tr(f"regulations.{r}"))
-        cols = st.columns(4)
-        count = cols[0].number_input(tr("papers.count"), 1, 200, 20, key="papers_count")
-        minutes = cols[1].number_input(tr("papers.time_limit"), 1, 600, 30,
+        rules = st.columns(4)
+        count = rules[0].number_input(tr("papers.count"), 1, 200, 20, key="papers_count")
+        minutes = rules[1].number_input(tr("papers.time_limit"), 1, 600, 30,
                                        key="papers_minutes")
-        pass_mark = cols[2].number_input(tr("papers.pass_mark"), 0.0, 100.0, 60.0, 5.0,
+        pass_mark = rules[2].number_input(tr("papers.pass_mark"), 0.0, 100.0, 60.0, 5.0,
                                          key="papers_pass")
-        expert_mark = cols[3].number_input(tr("papers.expert_mark"), 0.0, 100.0, 90.0, 5.0,
+        expert_mark = rules[3].number_input(tr("papers.expert_mark"), 0.0, 100.0, 90.0, 5.0,
                                            key="papers_expert")
-        cols = st.columns(2)
-        shuffle = cols[0].checkbox(tr("papers.shuffle"), True, key="papers_shuffle")
-        due = cols[1].date_input(tr("papers.due_on"), value=None, key="papers_due")
+        last = st.columns(2)
+        shuffle = last[0].checkbox(tr("papers.shuffle"), True, key="papers_shuffle")
+        due = last[1].date_input(tr("papers.due_on"), value=None, key="papers_due")
         if not st.form_submit_button(tr("papers.build"), type="primary"):
             return
     try:
@@ -65,7 +65,7 @@ def _build(user: User) -> None:
     except ProcmineError as exc:
         st.error(plain(str(exc)))
         return
-    st.session_state[_BUILT] = paper.id
+    st.session_state[_PICK] = paper.id   # the paper list opens on it (set before its widget)
     st.success(tr("papers.built", title=plain(paper.title), id=paper.id,
                   n=len(paper.questions)))
 
@@ -143,9 +143,9 @@ st.subheader(tr("papers.list"))
 _list(papers)
 by_id = {p.id: p for p in papers}
 ids = list(by_id)
-built = st.session_state.get(_BUILT)
-chosen = st.selectbox(tr("papers.pick"), ids, key="papers_pick",
-                      index=ids.index(built) if built in by_id else 0,
+if st.session_state.get(_PICK) not in by_id:
+    st.session_state.pop(_PICK, None)
+chosen = st.selectbox(tr("papers.pick"), ids, key=_PICK,
                       format_func=lambda i: f"#{i} {by_id[i].title} · "
                       f"{tr(f'papers.state.{by_id[i].status}')}")
 if chosen is not None:

@@ -131,7 +131,7 @@ def _edit(bq: BankQuestion, user: User) -> None:
     except ProcmineError as exc:
         st.error(plain(str(exc)))
     else:
-        st.success(tr("qbank.saved", key=plain(q.key)))
+        st.success(tr("qbank.saved", question=plain(q.key)))
 
 
 def _review(bq: BankQuestion, user: User) -> None:

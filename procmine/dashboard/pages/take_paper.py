@@ -8,6 +8,7 @@ While the attempt is open the SOP pages are shut (closed book: ``session.guard``
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -91,7 +92,7 @@ def _attempt(view: AttemptView, user: User) -> None:
                           if c in item.choice_ids]
             key = _key(view, item)
             quiz.draw(item.kind, item.choices, chosen, key,
-                      on_change=lambda item=item, key=key: _save(view.id, item, key))
+                      on_change=functools.partial(_save, view.id, item, key))
     if st.button(tr("take.submit"), type="primary", key="take_submit"):
         st.session_state[_CONFIRM] = view.id
     if st.session_state.get(_CONFIRM) == view.id:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine import (
+    Paper,
     ProcmineError,
     TrainingTargets,
     User,
@@ -50,8 +51,8 @@ def _chart(frame: pd.DataFrame, by: str, targets: TrainingTargets) -> None:
         {"target": tr("results.target")}), width="stretch")
 
 
-def _paper(paper_id: int, targets: TrainingTargets) -> None:
-    results = paper_results(paper_id)
+def _paper(paper_id: int, user: User, targets: TrainingTargets) -> None:
+    results = paper_results(paper_id, user=user)
     cols = st.columns(4)
     cols[0].metric(tr("results.participated"), f"{results.participated} / {results.assigned}")
     cols[1].metric(tr("results.participation"), _pct(results.participation),
@@ -67,18 +68,18 @@ def _paper(paper_id: int, targets: TrainingTargets) -> None:
         st.dataframe(results.by_teller, hide_index=True, width="stretch")
     st.markdown(f"**{tr('results.items')}**")
     st.caption(tr("results.items_caption"))
-    items = item_analysis(paper_id)
+    items = item_analysis(paper_id, user=user)
     st.dataframe(items, hide_index=True, width="stretch", column_config={
         "difficulty": st.column_config.NumberColumn(tr("results.difficulty"), format="%.2f"),
         "discrimination": st.column_config.NumberColumn(tr("results.discrimination"),
                                                         format="%.2f")})
 
 
-def _months(user: User, targets: TrainingTargets) -> None:
-    months = sorted({f"{a.submitted_at:%Y-%m}" for a in list_attempts(user=user)
-                     if a.submitted_at is not None}, reverse=True)
+def _months(papers: list[Paper], targets: TrainingTargets) -> None:
+    # a paper counts in the month it is due (the month it was built when it has no due date)
+    months = sorted({f"{p.due_on or p.created_at.date():%Y-%m}" for p in papers}, reverse=True)
     if not months:
-        st.info(tr("results.no_attempts"))
+        st.info(tr("papers.empty"))
         return
     month = st.selectbox(tr("announcement.month"), months, key="results_month")
     frame = monthly_rates(month)
@@ -87,7 +88,7 @@ def _months(user: User, targets: TrainingTargets) -> None:
     year = int(month[:4])
     heading = tr("results.expert_targets", year=year, n=targets.expert_targets_per_person)
     st.markdown(f"**{heading}**")
-    people = expert_targets(year)
+    people = expert_targets(year, roster=data.roster())
     met = int(people["met"].sum()) if len(people) else 0
     st.caption(tr("results.expert_targets_met", met=met, n=len(people)))
     st.dataframe(people, hide_index=True, width="stretch")
@@ -99,7 +100,7 @@ def _loop(user: User) -> None:
     if not ids:
         return
     teller = st.selectbox(tr("filters.teller"), ids, key="results_teller")
-    weak = weak_steps(teller)
+    weak = weak_steps(teller, user=user)
     st.markdown(f"**{tr('results.weak_steps')}**")
     if weak.empty:
         st.caption(tr("results.no_weak_steps"))
@@ -181,9 +182,9 @@ with tabs[0]:
         paper_id = st.selectbox(tr("papers.pick"), ids, key="results_paper",
                                 format_func=lambda i: f"#{i} {by_id[i].title}")
         if paper_id is not None:
-            _paper(paper_id, targets)
+            _paper(paper_id, user, targets)
 with tabs[1]:
-    _months(user, targets)
+    _months(papers, targets)
 with tabs[2]:
     _loop(user)
 with tabs[3]:
