@@ -146,7 +146,9 @@ def guard(script_path: str) -> User:
     (checked on the server, on every run of the page)."""
     user = current_user()
     if user is None:
+        # a link to this page opened in a new session: sign in here, then the page runs again
         st.warning(tr("auth.sign_in_required"))
+        sign_in_form()
         st.stop()
     page = page_for(script_path)
     if not can_open(user.role, page.roles):

@@ -24,7 +24,7 @@ from procmine import (
     step_names,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_widgets, training_charts
+from procmine.dashboard.components import sop_widgets, training_charts, training_tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -119,13 +119,11 @@ def _acknowledgements(roster: list[Trainee], today: date) -> None:
     if summary.empty:
         st.caption(tr("spot.ack_none"))
         return
-    st.dataframe(summary, hide_index=True, width="stretch", column_config={
-        "share": st.column_config.ProgressColumn(tr("spot.ack_share"), format="percent",
-                                                 min_value=0.0, max_value=1.0)})
+    training_tables.show(summary)
     status = acknowledgement_status(roster, library=library, store=data.store(), today=today)
     missing = status[status["acknowledged_at"].isna()]
     with st.expander(tr("spot.ack_missing", n=len(missing))):
-        st.dataframe(missing, hide_index=True, width="stretch")
+        training_tables.show(missing, ["sop_id", "version", "branch_id", "teller_id"])
 
 
 def _recent(user: User) -> None:
@@ -133,7 +131,12 @@ def _recent(user: User) -> None:
     if not checks:
         st.caption(tr("spot.none"))
         return
-    st.dataframe(pd.DataFrame([asdict(c) for c in checks]), hide_index=True, width="stretch")
+    frame = pd.DataFrame([asdict(c) for c in checks])
+    frame["passed"] = [tr("spot.state.passed" if p else "spot.state.failed")
+                       for p in frame["passed"]]
+    training_tables.show(frame, ["checked_on", "teller_id", "branch_id", "sop_id", "sop_version",
+                                 "passed", "steps_wrong", "steps_skipped", "seconds", "checker",
+                                 "note"])
 
 
 user = session.guard(__file__)
@@ -152,10 +155,12 @@ with tabs[0]:
 with tabs[1]:
     grid = _grid(roster, sop_ids, today)
 with tabs[2]:
-    due = grid[grid["state"].isin(["due", "failed"])]
+    due = grid[grid["state"].isin(["due", "failed"])].sort_values(
+        ["due_on", "teller_id"], na_position="first")
     st.caption(tr("spot.due_caption", n=len(due)))
-    st.dataframe(due.sort_values(["due_on", "teller_id"], na_position="first"),
-                 hide_index=True, width="stretch")
+    due = due.assign(state=[tr(f"spot.state.{s}") for s in due["state"]])
+    training_tables.show(due, ["teller_id", "branch_id", "sop_id", "last_checked_on", "due_on",
+                               "state"])
 with tabs[3]:
     _acknowledgements(roster, today)
 with tabs[4]:

@@ -26,7 +26,7 @@ from procmine import (
     weak_steps,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_widgets, training_charts
+from procmine.dashboard.components import sop_widgets, training_charts, training_tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -57,22 +57,23 @@ def _paper(paper_id: int, user: User, targets: TrainingTargets) -> None:
     cols[0].metric(tr("results.participated"), f"{results.participated} / {results.assigned}")
     cols[1].metric(tr("results.participation"), _pct(results.participation),
                    delta=tr("results.vs_target", target=_pct(targets.participation)),
-                   delta_color="off")
+                   delta_color="off", delta_arrow="off")
     cols[2].metric(tr("results.expert_rate"), _pct(results.expert_rate),
-                   delta=tr("results.vs_target", target=_pct(targets.expert)), delta_color="off")
+                   delta=tr("results.vs_target", target=_pct(targets.expert)),
+                   delta_color="off", delta_arrow="off")
     cols[3].metric(tr("results.pass_rate"), _pct(results.pass_rate))
     st.markdown(f"**{tr('results.by_branch')}**")
     _chart(results.by_branch, "branch_id", targets)
-    st.dataframe(results.by_branch, hide_index=True, width="stretch")
+    training_tables.show(results.by_branch)
     with st.expander(tr("results.by_teller")):
-        st.dataframe(results.by_teller, hide_index=True, width="stretch")
+        training_tables.show(results.by_teller, [c for c in results.by_teller.columns
+                                                 if c != "paper_id"])
     st.markdown(f"**{tr('results.items')}**")
     st.caption(tr("results.items_caption"))
     items = item_analysis(paper_id, user=user)
-    st.dataframe(items, hide_index=True, width="stretch", column_config={
-        "difficulty": st.column_config.NumberColumn(tr("results.difficulty"), format="%.2f"),
-        "discrimination": st.column_config.NumberColumn(tr("results.discrimination"),
-                                                        format="%.2f")})
+    items["kind"] = [tr(f"quiz.kind.{k}") for k in items["kind"]]
+    training_tables.show(items, ["position", "kind", "stem", "answered", "difficulty",
+                                 "discrimination", "choice_counts"])
 
 
 def _months(papers: list[Paper], targets: TrainingTargets) -> None:
@@ -83,15 +84,16 @@ def _months(papers: list[Paper], targets: TrainingTargets) -> None:
         return
     month = st.selectbox(tr("announcement.month"), months, key="results_month")
     frame = monthly_rates(month)
+    frame["branch_id"] = [tr("results.bank") if b == "all" else b for b in frame["branch_id"]]
     _chart(frame, "branch_id", targets)
-    st.dataframe(frame, hide_index=True, width="stretch")
+    training_tables.show(frame)
     year = int(month[:4])
     heading = tr("results.expert_targets", year=year, n=targets.expert_targets_per_person)
     st.markdown(f"**{heading}**")
     people = expert_targets(year, roster=data.roster())
     met = int(people["met"].sum()) if len(people) else 0
     st.caption(tr("results.expert_targets_met", met=met, n=len(people)))
-    st.dataframe(people, hide_index=True, width="stretch")
+    training_tables.show(people)
 
 
 def _loop(user: User) -> None:
@@ -105,7 +107,7 @@ def _loop(user: User) -> None:
     if weak.empty:
         st.caption(tr("results.no_weak_steps"))
     else:
-        st.dataframe(weak, hide_index=True, width="stretch")
+        training_tables.show(weak)
     try:
         stamp = f"{len(list_attempts(user=user, teller_id=teller))}-" \
                 f"{len(list_spot_checks(user=user, teller_id=teller))}"
@@ -117,7 +119,7 @@ def _loop(user: User) -> None:
     if loop.empty:
         st.caption(tr("results.loop_empty"))
     else:
-        st.dataframe(loop, hide_index=True, width="stretch")
+        training_tables.show(loop)
 
 
 def _retest() -> None:
@@ -137,7 +139,7 @@ def _retest() -> None:
     if frame.empty:
         st.caption(tr("results.retest_none"))
     else:
-        st.dataframe(frame, hide_index=True, width="stretch")
+        training_tables.show(frame)
 
 
 def _targets_form(user: User, targets: TrainingTargets) -> None:
