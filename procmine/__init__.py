@@ -105,7 +105,7 @@ from procmine.sop.links import (
 from procmine.sop.lint import LintReport, errors_first, lint_sops
 from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
 
-# training: pages (the skeleton's names the dashboard needs: steps, questions, the roster)
+# training: pages (the skeleton's names the dashboard needs: steps in both languages, questions)
 from procmine.sop.steps import changed_steps, matches_query, step_names
 from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
@@ -121,6 +121,9 @@ from procmine.training.acknowledgements import (
     sops_in_force,
     teller_types,
 )
+
+# training: formats
+from procmine.training.aiken import parse_aiken, write_aiken
 
 # training: bank, papers, attempts
 from procmine.training.attempts import (
@@ -152,11 +155,20 @@ from procmine.training.bank import (
     sync_questions,
     validate_question,
 )
+from procmine.training.exchange import (
+    EXPORT_FORMATS,
+    export_questions,
+    import_questions,
+    read_questions,
+    regulation_bank,
+)
 
 # training: generator
 from procmine.training.generate import generate_bank, generate_questions
+from procmine.training.gift import FormatError, parse_gift, write_gift
 from procmine.training.grading import check_response, grade_response, paper_score
 from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
+from procmine.training.moodle_xml import parse_moodle_xml, write_moodle_xml
 from procmine.training.papers import (
     PAPER_STATES,
     Paper,
@@ -180,8 +192,6 @@ from procmine.training.results import (
     weak_steps,
 )
 from procmine.training.review import ReviewItem, ReviewOutcome, answer_review, review_queue
-
-# training: pages
 from procmine.training.roster import Trainee, teller_roster
 from procmine.training.settings import (
     AccessDenied,
@@ -318,8 +328,42 @@ __all__ = [  # noqa: RUF022
     "save_upload",
     "write_bundled_demo",
     "write_demo_data",
-    # training: cli (the announcement's spot-check columns; the demo's training data)
+    # training: cli (the announcement's spot-check columns; the roster of trainees)
+    "Trainee",
     "add_spot_checks",
+    "teller_roster",
+    # training: people and results (acknowledgements, spot checks, targets, results, review,
+    # the loop to the slow steps and to new SOP versions)
+    "AccessDenied",
+    "Acknowledgement",
+    "NewVersionReport",
+    "PaperResults",
+    "ReviewItem",
+    "ReviewOutcome",
+    "SpotCheck",
+    "TrainingTargets",
+    "acknowledge_sop",
+    "acknowledgement_status",
+    "acknowledgement_summary",
+    "add_spot_check",
+    "answer_review",
+    "expert_targets",
+    "item_analysis",
+    "list_spot_checks",
+    "monthly_rates",
+    "on_new_version",
+    "paper_results",
+    "pending_acknowledgements",
+    "retest_list",
+    "review_queue",
+    "set_training_target",
+    "sops_in_force",
+    "spot_check_grid",
+    "spot_check_summary",
+    "teller_loop",
+    "teller_types",
+    "training_targets",
+    "weak_steps",
     # training: bank, papers, attempts
     "PAPER_STATES",
     "QUESTION_STATUSES",
@@ -358,49 +402,28 @@ __all__ = [  # noqa: RUF022
     "sync_bank",
     "sync_questions",
     "validate_question",
-    # training: people and results (acknowledgements, spot checks, targets, results, review,
-    # the loop to the slow steps and to new SOP versions)
-    "AccessDenied",
-    "Acknowledgement",
-    "NewVersionReport",
-    "PaperResults",
-    "ReviewItem",
-    "ReviewOutcome",
-    "SpotCheck",
-    "TrainingTargets",
-    "acknowledge_sop",
-    "acknowledgement_status",
-    "acknowledgement_summary",
-    "add_spot_check",
-    "answer_review",
-    "expert_targets",
-    "item_analysis",
-    "list_spot_checks",
-    "monthly_rates",
-    "on_new_version",
-    "paper_results",
-    "pending_acknowledgements",
-    "retest_list",
-    "review_queue",
-    "set_training_target",
-    "sops_in_force",
-    "spot_check_grid",
-    "spot_check_summary",
-    "teller_loop",
-    "teller_types",
-    "training_targets",
-    "weak_steps",
-    # training: pages (steps in both languages, the question type, the roster of tellers)
+    # training: formats (GIFT, Moodle XML, Aiken; the regulation bank)
+    "EXPORT_FORMATS",
+    "FormatError",
+    "export_questions",
+    "import_questions",
+    "parse_aiken",
+    "parse_gift",
+    "parse_moodle_xml",
+    "read_questions",
+    "regulation_bank",
+    "write_aiken",
+    "write_gift",
+    "write_moodle_xml",
+    # training: pages (steps in both languages, the question type)
     "KINDS",
     "REGULATIONS",
     "SOURCES",
     "Choice",
     "Question",
-    "Trainee",
     "changed_steps",
     "matches_query",
     "step_names",
-    "teller_roster",
 ]
 
 __version__ = "0.1.0"

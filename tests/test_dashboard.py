@@ -207,6 +207,15 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
     shown = at.dataframe[0].value
     assert len(shown) == len(expected) == 48
     assert list(shown["teller_id"]) == list(expected["teller_id"])
+    # the month's spot checks per teller beside the league (the demo has a dozen in October)
+    from procmine import spot_check_summary
+
+    checks = spot_check_summary(month, home=home).set_index("teller_id")
+    assert month == "2026-10" and int(shown["spot_checks"].sum()) == int(checks["checks"].sum())
+    by_teller = shown.set_index("teller_id")
+    for teller, row in checks.iterrows():
+        assert by_teller.loc[teller, ["spot_checks", "spot_checks_passed"]].tolist() == [
+            row["checks"], row["passed"]]
     assert len(at.get("download_button")) == 2
     # the chart: every teller's ranked index, by branch, and the raw one, best on top
     import json

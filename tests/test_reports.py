@@ -116,6 +116,12 @@ def test_league_command_prints_json_and_writes_the_exports(
                                 else value), key
     assert records[0]["rank_overall"] == 1 and records[0]["prev_rank_overall"] is not None
     assert (tmp_path / "l.xlsx").exists() and (tmp_path / "l.html").exists()
+    # the exports carry the month's spot checks (none recorded in this workspace: all 0)
+    header = [c.value for c in load_workbook(tmp_path / "l.xlsx")["全行"][2]]
+    assert header[-2:] == ["本月抽查次数", "抽查通过次数"]
+    column = header.index("本月抽查次数") + 1
+    sheet = load_workbook(tmp_path / "l.xlsx")["全行"]
+    assert [sheet.cell(r, column).value for r in range(3, 3 + len(records))] == [0] * len(records)
     table = runner.invoke(app, ["--month", months[1], "--home", str(store.home), "--lang", "en"],
                           env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output

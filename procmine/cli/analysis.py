@@ -32,6 +32,7 @@ from procmine import (
     MIN_TRANSACTIONS,
     EventStore,
     Finding,
+    add_spot_checks,
     column_labels,
     export_league_excel,
     export_league_html,
@@ -41,6 +42,7 @@ from procmine import (
     load_baseline,
     monthly_league,
     normalize_language,
+    spot_check_summary,
     t,
     workspace_references,
 )
@@ -126,6 +128,7 @@ def league(
     change against last month.
 
     Speed index = sum of standard times / sum of actual counter times (above 1: faster).
+    The Excel and HTML exports also carry each teller's spot checks of the month.
     Ranks use it shrunk toward the bank level (empirical Bayes),
     so a teller with few transactions cannot top or bottom the table by chance; tellers below
     --min-transactions are listed as not ranked.
@@ -145,10 +148,13 @@ def league(
         engine.close()
     label = str(table.attrs["method"]["month"])
     written = []
-    if excel is not None:
-        written.append(export_league_excel(table, excel, lang=lang))
-    if html is not None:
-        written.append(export_league_html(table, html, label, lang))
+    if excel is not None or html is not None:
+        # the announcement carries the month's spot checks per teller (the training room's)
+        announced = add_spot_checks(table, spot_check_summary(label, home=store.home))
+        if excel is not None:
+            written.append(export_league_excel(announced, excel, lang=lang))
+        if html is not None:
+            written.append(export_league_html(announced, html, label, lang))
     if as_json:
         print_json(league_records(table))
         for path in written:

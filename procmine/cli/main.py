@@ -41,6 +41,7 @@ from procmine.cli.common import (
     progress_bar,
 )
 from procmine.cli.sop import sop_app
+from procmine.cli.training import quiz_app, spotcheck_app
 from procmine.cli.user import user_app
 
 __all__ = ["app", "main"]
@@ -58,6 +59,8 @@ app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
 app.add_typer(sop_app, name="sop")
 app.add_typer(batch_app, name="batch")
+app.add_typer(quiz_app, name="quiz")
+app.add_typer(spotcheck_app, name="spotcheck")
 app.command("league")(league)
 app.command("bottlenecks")(bottlenecks)
 

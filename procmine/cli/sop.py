@@ -27,6 +27,7 @@ from rich.table import Table
 
 from procmine import (
     EventStore,
+    NewVersionReport,
     ProcmineError,
     SopLibrary,
     SopVersion,
@@ -39,6 +40,7 @@ from procmine import (
     lint_sops,
     load_baseline,
     logged_activities,
+    on_new_version,
     revision_effects,
     sops_folder,
 )
@@ -255,9 +257,32 @@ def approve(sop_id: SopId, user: UserOption,
             comment: Annotated[str, typer.Option("--comment", help="Review comment.")] = "",
             today: TodayOption = None, password_stdin: PasswordStdinOption = False,
             home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Approve an SOP in review: a reviewer of the owning group who changed none of it."""
-    _say(_library(home).approve(sop_id, user=_user(user, password_stdin, home), comment=comment,
-                                today=_date(today, "--today")), as_json)
+    """Approve an SOP in review: a reviewer of the owning group who changed none of it. When
+    it replaces an approved version, the questions of the steps it changed are re-opened for
+    review and the tellers who answered them are listed for a re-test."""
+    library = _library(home)
+    reviewer = _user(user, password_stdin, home)
+    version = library.approve(sop_id, user=reviewer, comment=comment,
+                              today=_date(today, "--today"))
+    report = on_new_version(library, sop_id, actor=reviewer.username, home=home)
+    if as_json:
+        print_json(version.to_dict() | {
+            "reopened": report.reopened,
+            "retest": report.tellers.to_dict(orient="records")})
+        return
+    _say(version, False)
+    if report.old_version is not None:
+        _say_retest(report)
+
+
+def _say_retest(report: NewVersionReport) -> None:
+    """The questions a new version re-opened and the tellers to re-test."""
+    out.print(f"{report.sop_id} {report.old_version} -> {report.new_version}: "
+              f"{len(report.reopened)} questions re-opened for review (stale); "
+              f"{len(report.tellers)} tellers to re-test", highlight=False)
+    for r in report.tellers.to_dict(orient="records"):
+        out.print(f"  {r['teller_id']} ({r['branch_id'] or '-'}): {len(r['question_keys'])} "
+                  "questions on changed steps", highlight=False)
 
 
 @sop_app.command("reject")

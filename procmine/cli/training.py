@@ -54,7 +54,6 @@ from procmine import (
     list_spot_checks,
     monthly_rates,
     paper_results,
-    parse_month,
     spot_check_grid,
     sync_bank,
     sync_questions,
@@ -115,10 +114,6 @@ def _items(values: list[str] | None) -> tuple[str, ...]:
                  if part.strip())
 
 
-def _count(value: Any) -> int:
-    return len(value) if isinstance(value, list | tuple | set) else int(value)
-
-
 def _frame(frame: pd.DataFrame, title: str) -> None:
     if frame.empty:
         out.print(f"{title}: none", highlight=False)
@@ -127,20 +122,26 @@ def _frame(frame: pd.DataFrame, title: str) -> None:
     for column in frame.columns:
         view.add_column(str(column))
     for row in frame.itertuples(index=False):
-        view.add_row(*(_cell(v) for v in row))
+        view.add_row(*(_cell(v, c in _SHARES) for c, v in zip(frame.columns, row, strict=True)))
     out.print(view)
 
 
-def _cell(value: Any) -> str:
+#: columns that hold a share (0..1), shown as percentages
+_SHARES = ("participation", "expert_rate", "pass_rate")
+
+
+def _cell(value: Any, share: bool = False) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "–"
+    if share:
+        return f"{float(value):.1%}"
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
+    return [{str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
             for r in frame.to_dict(orient="records")]
 
 
@@ -155,8 +156,8 @@ def generate(activate: ActivateOption = False, home: HomeOption = None,
     a new SOP version changed are re-opened for review (stale)."""
     report = sync_bank(SopLibrary.open(home), actor=_actor(),
                        status="active" if activate else "new", home=home)
-    counts = {name: _count(getattr(report, name))
-              for name in ("added", "updated", "unchanged", "reopened")}
+    counts = {"added": report.added, "updated": report.updated,
+              "unchanged": report.unchanged, "reopened": report.reopened}
     if as_json:
         print_json(counts)
         return
@@ -228,8 +229,8 @@ def import_bank(
     questions = import_questions(path)
     report = sync_questions(questions, actor=user.username,
                             status="active" if activate else "new", home=home)
-    counts = {"read": len(questions)} | {
-        name: _count(getattr(report, name)) for name in ("added", "updated", "unchanged")}
+    counts = {"read": len(questions), "added": report.added, "updated": report.updated,
+              "unchanged": report.unchanged}
     if as_json:
         print_json(counts)
         return
@@ -321,7 +322,7 @@ def results(
     if paper_id is not None:
         _paper_results(paper_id, items, home, as_json)
     elif month is not None:
-        frame = monthly_rates(parse_month(month), home=home)
+        frame = monthly_rates(month, home=home)
         if as_json:
             print_json(_records(frame))
         else:
@@ -365,12 +366,14 @@ def _paper_results(paper_id: int, items: bool, home: Path | None, as_json: bool)
         print_json(data)
         return
     t = r.targets
-    out.print(f"paper {paper_id}: {r.participated:,} of {r.assigned:,} tellers took it", highlight=False)
+    out.print(f"paper {paper_id}: {r.participated:,} of {r.assigned:,} tellers took it",
+              highlight=False)
     out.print(_against("participation", r.participation, t.participation), highlight=False)
     out.print(_against("expert rate", r.expert_rate, t.expert), highlight=False)
     _frame(r.by_branch, "by branch")
     if analysis is not None:
-        _frame(analysis, "item analysis")
+        _frame(analysis.drop(columns=["stem"], errors="ignore"), "item analysis (difficulty: "
+               "mean credit; discrimination: upper-lower 27% index; choices taken by index)")
 
 
 def _against(name: str, value: float | None, target: float) -> str:
@@ -447,7 +450,7 @@ def spotcheck_list(
     wrongly or skipped, time, result."""
     user = acting_user(as_user, home, roles=(*_MANAGERS, "reviewer"))
     checks = list_spot_checks(user=user, teller_id=teller, sop_id=sop,
-                              month=parse_month(month) if month else None, home=home)
+                              month=month, home=home)
     if as_json:
         print_json([_plain(c) for c in checks])
         return
@@ -469,6 +472,8 @@ def spotcheck_due(
     every: Annotated[int | None, typer.Option(
         "--every", min=1, help="Days between checks (default: the training setting, 90).")
     ] = None,
+    today: Annotated[str | None, typer.Option(
+        "--today", help="Judge on this date (YYYY-MM-DD) instead of today.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -476,7 +481,8 @@ def spotcheck_due(
     the last one older than the interval."""
     roster = teller_roster(EventStore(home), home=home)
     sop_ids = list(_items(sop)) or SopLibrary.open(home).ids()
-    grid = spot_check_grid(roster, sop_ids, home=home, interval_days=every)
+    grid = spot_check_grid(roster, sop_ids, home=home, interval_days=every,
+                           today=_day(today, "--today"))
     due = grid[grid["state"] != "passed"]
     if as_json:
         print_json(_records(due))
@@ -485,3 +491,6 @@ def spotcheck_due(
     out.print(", ".join(f"{state} {int(counts.get(state, 0)):,}"
                         for state in ("passed", "failed", "due", "never")), highlight=False)
     _frame(due[due["state"] != "never"], "failed or due")
+    if counts.get("never", 0):
+        out.print("(tellers never checked on an SOP are counted, not listed here; --json lists "
+                  "them)", highlight=False)

@@ -33,6 +33,7 @@ from procmine import (
     Sop,
     SopLibrary,
     Trainee,
+    add_spot_checks,
     business_type_summary,
     coverage_report,
     default_home,
@@ -49,6 +50,7 @@ from procmine import (
     monthly_league,
     months_with_data,
     revision_effects,
+    spot_check_summary,
     teller_loop,
     teller_profile,
     teller_roster,
@@ -241,10 +243,11 @@ def league(month: str) -> pd.DataFrame:
 
 
 def league_export(month: str, lang: str, kind: str) -> bytes:
-    """The month's league as an Excel workbook or a printable HTML page, as bytes."""
+    """The month's league, with each teller's spot checks of the month, as an Excel workbook or
+    a printable HTML page, as bytes."""
     folder = store().home / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    table = league(month)
+    table = add_spot_checks(league(month), spot_check_summary(month, home=store().home))
     if kind == "xlsx":
         path = export_league_excel(table, folder / f"league-{month}-{lang}.xlsx", lang=lang)
     else:

@@ -12,12 +12,15 @@ What it writes:
   question, all active (a trainer has reviewed them);
 * the paper :data:`DEMO_PAPER` (20 questions from the SOPs of the busiest operations and the
   regulation bank; 30 minutes, pass mark 60, expert mark 90, due 2026-10-31), built and
-  assigned to everyone on the roster by ``trainer``;
+  assigned to everyone on the roster by ``trainer``. The trainer aimed it at the slow steps
+  the mining found: when it was built, the questions of SOP-P17, SOP-P18 and SOP-P28 active in
+  the bank were those on their slow steps (count cash, enter the transaction), so those are the
+  paper's questions on these SOPs; the rest of the bank was activated after;
 * an attempt by each roster teller but :data:`ABSENT` of them (teller 0101, the ``teller``
   account, always takes it), sat between 20 and 30 October. The answers come from a simple
   item-response model: teller *t* answers item *i* right with probability
   ``1 / (1 + exp(-(skill_t - difficulty_i - slow)))``, skill ~ N(3.0, 0.9), difficulty ~
-  N(0, 1), and ``slow`` = 1.5 when the demo log's truth (``event_logs/demo_truth.json``) makes
+  N(0, 1), and ``slow`` = 4 when the demo log's truth (``event_logs/demo_truth.json``) makes
   *t* slow at the SOP step the item asks about (a teller's own slow step, or their branch's).
   A wrong answer takes a distractor (the first of a seeded order three times as often as the
   others, so the item analysis shows a favourite wrong choice), leaves out one right choice of a
@@ -32,8 +35,8 @@ What it writes:
 
 Example:
     >>> from procmine.training.papers import list_papers
-    >>> [p.title for p in list_papers(home=home)]
-    ['2026年10月业务技能闭卷测试']
+    >>> DEMO_PAPER in [p.title for p in list_papers(home=home)]
+    True
     >>> seed_demo_training(store, library, home=home) is None  # the demo has it already
     True
 """
@@ -59,7 +62,9 @@ from procmine.training.acknowledgements import (
     teller_types,
 )
 from procmine.training.attempts import record_paper_attempt
-from procmine.training.bank import sync_bank
+from procmine.training.bank import sync_questions
+from procmine.training.exchange import regulation_bank
+from procmine.training.generate import generate_bank
 from procmine.training.papers import Paper, assign_paper, build_paper, list_papers
 from procmine.training.question import REGULATIONS, Question
 from procmine.training.roster import Trainee, teller_roster
@@ -77,7 +82,7 @@ SEED = 2026
 _BANK_DAY = date(2026, 10, 1)
 _DUE = date(2026, 10, 31)
 _CST = timedelta(hours=8)  # the demo bank's clock (China Standard Time)
-_SLOW_PENALTY = 1.5
+_SLOW_PENALTY = 4.0
 
 #: (teller, SOP, day in October, steps done wrongly, steps skipped, note)
 SPOT_CHECKS: tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], str], ...] = (
@@ -114,23 +119,36 @@ def seed_demo_training(store: EventStore, library: SopLibrary, *,
     if any(p.title == DEMO_PAPER for p in list_papers(home=home)):
         return None
     trainer, teller = _user("trainer", home), _user("teller", home)
-    report = sync_bank(library, actor="seed-demo", status="active", today=_BANK_DAY, home=home)
+    slow = slow_steps(library)
+    sops = [s for s in DEMO_SOPS if s in library.ids()]
+    bank = [*generate_bank(library, today=_BANK_DAY), *regulation_bank()]
+    paper, first = _build_paper(trainer, library, bank, sops, slow, home)
+    # then the rest of the bank, active too (as sync_bank would add it on that day)
+    rest = sync_questions(bank, actor="seed-demo", status="active", home=home)
     roster = teller_roster(store, home=home)
-    paper = build_paper(title=DEMO_PAPER, user=trainer,
-                        sops=[s for s in DEMO_SOPS if s in library.ids()],
-                        regulations=REGULATIONS, count=20, time_limit_minutes=30,
-                        pass_mark=60.0, expert_mark=90.0, shuffle=True, due_on=_DUE,
-                        seed=SEED, library=library, home=home)
     assign_paper(paper.id, user=trainer, roster=roster, everyone=True, home=home)
-    attempts = _attempts(paper, roster, library, home)
+    attempts = _attempts(paper, roster, slow, home)
     checks = _spot_checks(trainer, roster, library, home)
     acknowledged = _acknowledgements(teller, store, library, home)
-    return DemoTraining(paper_id=paper.id, questions=_count(report.added), attempts=attempts,
+    return DemoTraining(paper_id=paper.id, questions=first + rest.added, attempts=attempts,
                         spot_checks=checks, acknowledgements=acknowledged)
 
 
-def _count(value: object) -> int:
-    return len(value) if isinstance(value, list | tuple | set) else int(value)  # type: ignore[arg-type]
+def _build_paper(trainer: User, library: SopLibrary, bank: Sequence[Question],
+                 sops: Sequence[str], slow: dict[str, set[tuple[str, str]]],
+                 home: Path | None) -> tuple[Paper, int]:
+    """The October paper, built by ``trainer`` from the bank as it stood then: every question
+    active except those of the paper's SOPs with a slow step that are on other steps (the
+    trainer aimed the paper at the slow steps the mining found). Returns the paper and the
+    questions added to the bank."""
+    focus = {step for steps in slow.values() for step in steps if step[0] in sops}
+    aimed = {sop_id for sop_id, _ in focus}
+    then = [q for q in bank if q.sop_id not in aimed or (q.sop_id, q.step_id) in focus]
+    added = sync_questions(then, actor="seed-demo", status="active", home=home).added
+    paper = build_paper(title=DEMO_PAPER, user=trainer, sops=sops, regulations=REGULATIONS,
+                        count=20, time_limit_minutes=30, pass_mark=60.0, expert_mark=90.0,
+                        shuffle=True, due_on=_DUE, seed=SEED, library=library, home=home)
+    return paper, added
 
 
 def _user(name: str, home: Path | None) -> User:
@@ -153,14 +171,14 @@ def slow_steps(library: SopLibrary, truth: dict[str, object] | None = None
     slow: dict[str, set[tuple[str, str]]] = {}
     entries = truth.get("slow_steps", [])
     assert isinstance(entries, list)
+    sops = [library.current(sop_id).sop for sop_id in library.ids()]
     for entry in entries:
         key = (f"branch:{entry['branch_id']}" if entry["scope"] == "branch"
                else str(entry["teller_id"]))
-        for sop_id in library.ids():
-            sop = library.current(sop_id).sop
+        for sop in sops:
             for step in sop.steps_for(entry["business_type"]):
                 if step.activity == entry["activity"]:
-                    slow.setdefault(key, set()).add((sop_id, step.id))
+                    slow.setdefault(key, set()).add((sop.id, step.id))
     return slow
 
 
@@ -196,11 +214,10 @@ def _response(question: Question, right: bool, rng: random.Random) -> list[int]:
     return [wrong]
 
 
-def _attempts(paper: Paper, roster: Sequence[Trainee], library: SopLibrary,
+def _attempts(paper: Paper, roster: Sequence[Trainee], slow: dict[str, set[tuple[str, str]]],
               home: Path | None) -> int:
     """Record the past attempts of the takers; returns how many."""
     rng = random.Random(SEED)
-    slow = slow_steps(library)
     difficulty = {q.key: random.Random(f"{SEED}:difficulty:{q.key}").gauss(0.0, 1.0)
                   for q in paper.questions}
     takers = _takers(roster, slow, rng)

@@ -27,6 +27,7 @@ from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
 from procmine.demo.config import Revision, bundled_demo_config
+from procmine.demo.training import seed_demo_training
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.sop.document import set_front_matter
 from procmine.sop.library import SopLibrary
@@ -109,7 +110,9 @@ def build_demo_workspace(
     """Build or complete the demo workspace: ingest the bundled demo log, unless the store
     already has data; create the demo users (one per role, and two more reviewers) where they
     are missing; seed the SOP library from the bundled SOPs and record in it the SOP revision
-    the demo log carries (:func:`record_demo_revision`).
+    the demo log carries (:func:`record_demo_revision`); and, once, the training room's demo
+    data (:func:`procmine.demo.training.seed_demo_training`: the question bank, a past paper
+    with attempts, spot checks, acknowledgements).
 
     Only in a demo workspace (:func:`is_demo_workspace`), or in an empty one, which then gets
     the marker. A workspace holding anything else raises NotADemoWorkspace, unchanged.
@@ -136,11 +139,13 @@ def build_demo_workspace(
     library = SopLibrary.open(store.home)
     for revision in bundled_demo_config().revisions:
         record_demo_revision(library, revision)
-    if not store.is_empty():
-        if not force:
-            return None
-        remove_store(store.home)
-    return ingest_log(store, bundled_demo_log(), baseline=load_baseline())
+    report = None
+    if store.is_empty() or force:
+        if not store.is_empty():
+            remove_store(store.home)
+        report = ingest_log(store, bundled_demo_log(), baseline=load_baseline())
+    seed_demo_training(store, library, home=store.home)
+    return report
 
 
 def save_upload(name: str, content: bytes, home: str | Path | None = None) -> Path:

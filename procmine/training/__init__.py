@@ -9,7 +9,8 @@ and spaced review.
 * :mod:`procmine.training.bank`: the bank in the app database (sync, review, edit, retire).
 * :mod:`procmine.training.grading`: the score of one answer.
 * :mod:`procmine.training.papers`, :mod:`procmine.training.attempts`: papers, assignments,
-  timed closed-book attempts.
+  timed closed-book attempts; :mod:`procmine.training.marking` grades a finished attempt and
+  :mod:`procmine.training.access` says who may do what.
 * :mod:`procmine.training.results`: participation and expert rates, item analysis, weak steps.
 * :mod:`procmine.training.spotchecks`, :mod:`procmine.training.acknowledgements`,
   :mod:`procmine.training.review`, :mod:`procmine.training.loop`: spot checks, reading

@@ -31,7 +31,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from procmine.analysis.performance import latest_month
-from procmine.analysis.transactions import TRANSACTIONS
+from procmine.analysis.transactions import SCAN_WINDOW, scan_window, transactions_sql
 from procmine.app.appdb import record_audit, session_for, utc_now
 from procmine.app.auth import User
 from procmine.core.errors import ProcmineError
@@ -40,6 +40,7 @@ from procmine.sop.library import SopLibrary
 from procmine.sop.repository import SopVersion
 from procmine.store.engine import DuckDBEngine
 from procmine.store.event_store import EventStore
+from procmine.training.attempts import ensure_not_in_attempt
 from procmine.training.roster import Trainee
 from procmine.training.settings import own_teller_id
 from procmine.training.tables import AcknowledgementRow
@@ -94,10 +95,11 @@ def types_by_teller(store: EventStore | None) -> dict[str, set[str]]:
     if first is None:
         return {}
     since = add_months(first, 1 - RECENT_MONTHS)
-    frame = DuckDBEngine(store).query(
-        "SELECT DISTINCT teller_id, business_type FROM transactions "
+    recent = transactions_sql(SCAN_WINDOW, ("teller_id", "business_type", "started"))
+    frame = DuckDBEngine(store).query(  # a subquery, not a view: views take no parameters
+        f"SELECT DISTINCT teller_id, business_type FROM ({recent}) AS recent "
         "WHERE started >= $since AND teller_id IS NOT NULL AND business_type IS NOT NULL",
-        {"since": since}, {"transactions": TRANSACTIONS})
+        {"since": since, **scan_window(since, add_months(first, 1))})
     out: dict[str, set[str]] = {}
     for teller, code in zip(frame["teller_id"], frame["business_type"], strict=True):
         out.setdefault(str(teller), set()).add(str(code))
@@ -117,9 +119,11 @@ def _governs(version: SopVersion, types: Iterable[str] | None) -> bool:
 def acknowledge_sop(sop_id: str, *, user: User, library: SopLibrary, home: Path | None = None,
                     now: datetime | None = None) -> Acknowledgement:
     """Record that the teller signed in read the version of ``sop_id`` in force at their branch
-    today; acknowledging it again returns the first acknowledgement."""
+    today; acknowledging it again returns the first acknowledgement. Refused (ClosedBook)
+    while the teller has an attempt open."""
     teller_id = own_teller_id(user)
     moment = now or utc_now()
+    ensure_not_in_attempt(user, home=home, now=moment)  # closed book: no SOP during a paper
     version = library.in_force(sop_id, moment.date(), user.branch_id)
     if version is None:
         raise ProcmineError(f"{sop_id} has no version in force at branch "

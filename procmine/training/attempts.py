@@ -23,6 +23,34 @@ their own attempts and results, and a result only once the attempt is finished; 
 operations (and reviewers, for results) see all. While a teller has an attempt open, the SOPs
 are closed to them: :func:`ensure_not_in_attempt` raises :class:`ClosedBook`, and the SOP pages
 and SOP reading functions call it first.
+
+Example:
+    >>> from procmine.app.auth import seed_demo_users
+    >>> from procmine.training.bank import sync_questions
+    >>> from procmine.training.papers import assign_paper, build_paper
+    >>> from procmine.training.question import Question, true_false
+    >>> from procmine.training.roster import Trainee
+    >>> ws = Path("ws")  # a workspace of its own
+    >>> trainer, teller = (u for u in seed_demo_users(ws) if u.role in ("trainer", "teller"))
+    >>> q = Question(key="reg:cash:in-sight", kind="truefalse", stem="点钞须在客户视线内进行。",
+    ...              choices=true_false(True), topic="regulation/cash", source="regulation",
+    ...              regulation="cash")
+    >>> _ = sync_questions([q], actor="trainer", status="active", home=ws)
+    >>> paper = build_paper(title="现金", user=trainer, regulations=["cash"], count=1, home=ws)
+    >>> assign_paper(paper.id, user=trainer, roster=[Trainee("0101", "B01", "teller")],
+    ...              everyone=True, home=ws)
+    1
+    >>> view = start_attempt(paper.id, user=teller, home=ws)
+    >>> view.items[0].choices, view.seconds_left
+    (('正确', '错误'), 1800)
+    >>> save_answer(view.id, view.items[0].position, [0], user=teller, home=ws)
+    >>> ensure_not_in_attempt(teller, home=ws)
+    Traceback (most recent call last):
+    ...
+    procmine.training.attempts.ClosedBook: an attempt is open (paper 1, '现金', until ...
+    >>> submit_attempt(view.id, user=teller, home=ws).score
+    100.0
+    >>> ensure_not_in_attempt(teller, home=ws)
 """
 
 from __future__ import annotations
@@ -211,7 +239,14 @@ def start_attempt(paper_id: int, *, user: User, home: Path | None = None,
     now = _now(now)
     if not is_teller(user):
         raise ProcmineError("only a teller (an account with a teller id) can take a paper")
-    teller_id = str(user.teller_id)
+    try:
+        return _start(int(paper_id), user, str(user.teller_id), home, now, seed)
+    except IntegrityError:  # another attempt of theirs was started at the same moment
+        raise ProcmineError("finish your open attempt first: one attempt at a time") from None
+
+
+def _start(paper_id: int, user: User, teller_id: str, home: Path | None, now: datetime,
+           seed: int | None) -> AttemptView:
     with session_for(home) as session:
         expire_overdue(session, now, teller_id=teller_id)
         paper = require_paper(session, paper_id)
@@ -236,7 +271,7 @@ def start_attempt(paper_id: int, *, user: User, home: Path | None = None,
                          branch_id=user.branch_id or assignment.branch_id,
                          username=user.username, started_at=now,
                          deadline_at=now + timedelta(minutes=paper.time_limit_minutes),
-                         status="open")
+                         status="open", open_teller=teller_id)
         session.add(row)
         session.flush()
         seed = secrets.randbelow(2**31) if seed is None else int(seed)

@@ -9,8 +9,9 @@ stale) until a trainer sets it back. Papers draw only from ``active`` questions 
 copies, so nothing done here changes a paper already built.
 
 A new SOP version re-opens the questions of the old version's changed steps
-(:func:`reopen_changed`: status ``stale``); the old version's questions on unchanged steps are
-superseded by the new version's (which inherit their status) and retired.
+(:func:`reopen_changed`: status ``stale``); an old version's question on an unchanged step is
+retired when the new version's question of the same key (but for the version) asks the same
+thing, which then inherits its status (an approved question needs no second review).
 
 Only a trainer or operations edits a question or changes its status; each change writes an
 audit row (``quiz.question_edit``, ``quiz.question_status``).
@@ -213,15 +214,20 @@ def sync_questions(questions: Iterable[Question], *, actor: str, status: str = "
 
 
 def sync_bank(library: SopLibrary, *, actor: str = "system", status: str = "new",
-              today: date | None = None, home: Path | None = None) -> SyncReport:
+              today: date | None = None, home: Path | None = None,
+              regulations: Sequence[Question] | None = None) -> SyncReport:
     """Sync the bank with the questions generated from the SOPs in force ``today`` and the
-    bundled regulation bank; then, for each SOP whose version in force is newer than some of its
-    questions', re-open the old version's questions on changed steps and supersede the rest."""
-    from procmine.training.exchange import regulation_bank
+    regulation questions (default: the bundled regulation bank,
+    :func:`procmine.training.exchange.regulation_bank`); then, for each SOP whose version in
+    force is newer than some of its questions', re-open the old version's questions on changed
+    steps (:func:`reopen_changed`) and supersede the rest (see the module's notes)."""
     from procmine.training.generate import generate_bank
 
+    if regulations is None:
+        from procmine.training.exchange import regulation_bank
+        regulations = regulation_bank()
     generated = generate_bank(library, today=today)
-    report = sync_questions([*generated, *regulation_bank()], actor=actor, status=status,
+    report = sync_questions([*generated, *regulations], actor=actor, status=status,
                             home=home)
     in_force = {q.sop_id: q.sop_version for q in generated if q.sop_id and q.sop_version}
     reopened = 0
@@ -272,10 +278,21 @@ def reopen_changed(old_sop: Sop, new_sop: Sop, *, actor: str,
     return keys
 
 
-def _supersede(old: Sop, new: Sop, *, actor: str, home: Path | None) -> None:
-    """Retire the old version's live questions whose counterpart in the new version (the same
-    key but for the version) exists; a counterpart still ``new`` takes the old one's status."""
+def _asks(row: QuestionRow) -> tuple[object, ...]:
+    """What a question asks: its kind, stem and choices (in any order but an ordering's)."""
+    q = Question.from_dict(json.loads(row.body))
+    choices = q.choices if q.kind == "ordering" else tuple(sorted(q.choices, key=str))
+    return q.kind, q.stem, choices
+
+
+def _supersede(old: Sop, new: Sop, *, actor: str, home: Path | None) -> int:
+    """The old version's live questions whose counterpart in the new version (the same key but
+    for the version) asks the same thing (kind, stem, choices in any order): the counterpart,
+    when still ``new``, takes the old one's status and the old one is retired. A counterpart
+    that asks something else waits for review; the old question stays as it is. Returns those
+    retired."""
     old_prefix, new_prefix = f"gen:{old.id}:{old.version}:", f"gen:{new.id}:{new.version}:"
+    retired = 0
     with session_for(home) as session:
         rows = {r.key: r for r in session.scalars(select(QuestionRow).where(
             QuestionRow.sop_id == old.id,
@@ -284,11 +301,13 @@ def _supersede(old: Sop, new: Sop, *, actor: str, home: Path | None) -> None:
             if not key.startswith(old_prefix) or row.status not in ("new", "active"):
                 continue
             twin = rows.get(new_prefix + key[len(old_prefix):])
-            if twin is None:
+            if twin is None or _asks(twin) != _asks(row):
                 continue
             if twin.status == "new":
                 _set_status(session, twin, row.status, actor, f"as {key}")
             _set_status(session, row, "retired", actor, f"superseded by {twin.key}")
+            retired += 1
+    return retired
 
 
 def _set_status(session: Session, row: QuestionRow, status: str, actor: str, note: str) -> None:

@@ -11,7 +11,8 @@ and its step names (the body's step headings, :func:`procmine.sop.steps.step_nam
 * ``control`` (single; and multiple, key ``:multi``, when X has two controls or more): which
   control requirement applies at X.
 * ``threshold`` (single): for a conditional step whose ``when`` holds an amount, the amount that
-  triggers it ("5万元（含）以上").
+  triggers it ("5万元（含）以上"); and two true/false statements (keys ``:true``, ``:false``):
+  the step's condition, and the same with a lower amount (a higher one would still be implied).
 * ``duration`` (single): X's standard time, as one of four half-open bands.
 
 Wrong choices come from the same SOP first (steps near X in its list), then from similar SOPs
@@ -21,8 +22,11 @@ wording: a next-step question offers no step that follows X on any business type
 and no choice repeats another (texts compared normalized). A step whose name another step of the
 SOP shares is named with its business types ("口头挂失业务的「身份核验」").
 
-Keys are ``gen:<sop_id>:<version>:<step_id or ->:<template>[:<n>]``; the choices are shuffled
-with the key as seed, so the same SOP always gives the same questions in the same order.
+Keys are ``gen:<sop_id>:<version>:<step_id or ->:<template>[:<suffix>]``, the suffix telling
+apart questions of one step and template: the window number of ``order_steps``, ``multi`` for
+the multiple-choice control question, the business type of a per-type ``next_step``, ``true`` /
+``false`` for the threshold statements. The choices are shuffled with the key as seed, so the
+same SOP always gives the same questions in the same order.
 :func:`generate_bank` generates the version in force today of every SOP of a library.
 
 Example:
@@ -52,6 +56,8 @@ from procmine.sop.library import SopLibrary
 from procmine.sop.steps import step_names
 from procmine.sop.timeline import adoption_branches
 from procmine.training.distractors import (
+    THRESHOLD_LADDER,
+    amount_text,
     band_index,
     band_text,
     duration_bands,
@@ -63,12 +69,9 @@ from procmine.training.distractors import (
     threshold_distractors,
     threshold_text,
 )
-from procmine.training.question import Choice, Question
+from procmine.training.question import Choice, Question, true_false
 
 __all__ = ["generate_bank", "generate_questions", "order_windows", "sops_in_force_today"]
-
-_WRONG = 3  # wrong choices of a single-choice question
-
 
 @lru_cache(maxsize=1)
 def _type_names() -> dict[str, str]:
@@ -107,11 +110,12 @@ class _Ctx:
         return [s for s in self.sop.steps if normalize(self.name(s)) == key]
 
     def label(self, step: SopStep) -> str:
-        """「name」, with the business types (or the step number) when another step of the SOP
-        has the same name."""
-        if len(self.namesakes(step)) == 1:
+        """「name」, with the business types (or, when those do not tell it apart either, the
+        step number) when another step of the SOP has the same name."""
+        namesakes = self.namesakes(step)
+        if len(namesakes) == 1:
             return f"「{self.name(step)}」"
-        if step.types:
+        if step.types and [s.types for s in namesakes].count(step.types) == 1:
             return "、".join(_type_name(t) for t in step.types) + f"业务的「{self.name(step)}」"
         return f"第{self.number(step)}步「{self.name(step)}」"
 
@@ -173,7 +177,7 @@ def order_windows(length: int, *, most: int = 6, least: int = 5) -> list[tuple[i
 
 def _order_questions(ctx: _Ctx) -> list[Question]:
     sop = ctx.sop
-    first = sop.business_types[0]
+    first = sop.business_types[0] if sop.business_types else ""
     path = sop.steps_for(first, conditional=False)
     if len(path) < 3:
         return []
@@ -332,6 +336,32 @@ def _threshold_question(ctx: _Ctx, step: SopStep) -> Question | None:
         f"{threshold.subject}{right}时执行（{ctx.ref}；条件：{step.when}）。")
 
 
+def _threshold_statements(ctx: _Ctx, step: SopStep) -> list[Question]:
+    """A true statement of the step's amount condition and a false one naming a lower amount
+    (the step is not required between the two; a higher amount would still be implied)."""
+    threshold = parse_threshold(step.when) if step.conditional else None
+    if threshold is None:
+        return []
+    lower = [v for v in [*_library_amounts(ctx), *THRESHOLD_LADDER, threshold.value / 2]
+             if v < threshold.value and amount_text(v) != amount_text(threshold.value)]
+    if not lower:
+        return []
+    right = threshold_text(threshold.value, threshold.inclusive)
+    feedback = (f"《{ctx.title}》第{ctx.number(step)}步{ctx.label(step)}是条件步骤："
+                f"{threshold.subject}{right}时执行（{ctx.ref}；条件：{step.when}）。")
+    out = []
+    for truth, value in ((True, threshold.value), (False, max(lower))):
+        key = ctx.key(step, "threshold", "true" if truth else "false")
+        out.append(_question(
+            ctx, key=key, kind="truefalse",
+            stem=f"在《{ctx.title}》中，{ctx.label(step)}是条件步骤：{threshold.subject}"
+            f"{threshold_text(value, threshold.inclusive)}时须执行。",
+            choices=true_false(truth), step=step, template="threshold",
+            title=f"{ctx.sop.id} {ctx.name(step)} 金额门槛（判断{'一' if truth else '二'}）",
+            feedback=feedback))
+    return out
+
+
 def _duration_question(ctx: _Ctx, step: SopStep) -> Question:
     key = ctx.key(step, "duration")
     right = band_index(step.standard_seconds)
@@ -370,7 +400,7 @@ def generate_questions(sop: Sop, *, others: Sequence[Sop] = ()) -> list[Question
         out += _control_questions(ctx, step)
         threshold = _threshold_question(ctx, step)
         if threshold is not None:
-            out.append(threshold)
+            out += [threshold, *_threshold_statements(ctx, step)]
         out.append(_duration_question(ctx, step))
     return out
 

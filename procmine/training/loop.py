@@ -40,6 +40,7 @@ from procmine.sop.links import library_activities, linked_findings
 from procmine.sop.repository import SopVersion
 from procmine.sop.steps import changed_steps
 from procmine.store.event_store import EventStore
+from procmine.training.bank import reopen_changed
 from procmine.training.results import answer_rows, weak_steps
 from procmine.training.tables import SpotCheckRow
 
@@ -168,8 +169,6 @@ def on_new_version(library: SopLibrary, sop_id: str, *, actor: str,
     """After a new version of ``sop_id`` is approved: re-open the bank's questions on the steps
     it changed against the previous approved version, and list the tellers to re-test. With
     fewer than two approved versions nothing changed."""
-    from procmine.training.bank import reopen_changed  # the bank (papers) owns its statuses
-
     versions = [v for v in library.approved_versions(sop_id) if v.sop.status == "approved"]
     if len(versions) < 2:
         return NewVersionReport(sop_id, None, versions[-1].sop.version if versions else None,

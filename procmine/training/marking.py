@@ -7,6 +7,10 @@ grace of :data:`GRACE`, which covers a last answer sent just before the end). Un
 questions earn 0; the score is ``100 * sum(credit * points) / sum(points)``
 (:func:`procmine.training.grading.paper_score`), passed at the paper's pass mark, expert at its
 expert mark (both inclusive).
+
+Example:
+    >>> GRACE.total_seconds()
+    30.0
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def finish_attempt(session: Session, attempt: AttemptRow, status: str, now: date
     attempt.score = paper_score(credits)
     attempt.passed = attempt.score >= paper.pass_mark
     attempt.expert = attempt.score >= paper.expert_mark
-    attempt.status = status
+    attempt.status, attempt.open_teller = status, None
     attempt.submitted_at = min(now, attempt.deadline_at) if status == "expired" else now
     record_outcomes(session, attempt.teller_id, outcomes, now=now)
     action = action or ("quiz.submit" if status == "submitted" else "quiz.expire")

@@ -7,8 +7,10 @@ questions on the chosen topics: SOPs by id, review groups (every SOP of the libr
 the questions are spread evenly across the topics: the questions of each topic are shuffled
 (seeded, so a seed rebuilds the same paper), then taken round-robin, one from each topic in turn,
 a topic that runs out being skipped. Fewer active questions than asked is an error that says how
-many there are. The paper keeps a frozen copy of each question, so editing or retiring a bank
-question later changes neither the paper nor its results.
+many there are, and so is an SOP or regulation area named without any active question (a review
+group's SOPs without questions are passed over). The paper keeps a frozen copy of each
+question, so editing or retiring a bank question later changes neither the paper nor its
+results.
 
 Marks are percentages with ``0 < pass_mark <= expert_mark <= 100``; the time limit is 1 to 240
 minutes. Assigning (to tellers of the roster, every roster teller of some branches, or everyone)
@@ -197,6 +199,11 @@ def build_paper(*, title: str, user: User, sops: Sequence[str] = (),
             topic = ("regulation", row.regulation) if row.regulation else ("sop", row.sop_id)
             if topic in pools:
                 pools[topic].append(row)
+        named = [("sop", s) for s in sops] + [("regulation", r) for r in regulations]
+        empty = [name for topic in named if not pools.get(topic) for name in topic[1:]]
+        if empty:
+            raise ProcmineError(f"no active question on {', '.join(dict.fromkeys(empty))} in "
+                                "the bank (review its questions first)")
         available = sum(len(p) for p in pools.values())
         if available < count:
             raise ProcmineError(

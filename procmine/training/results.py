@@ -64,6 +64,7 @@ from procmine.training.tables import (
     AttemptRow,
     PaperQuestionRow,
     PaperRow,
+    QuestionRow,
 )
 
 __all__ = [
@@ -216,16 +217,19 @@ def _papers_between(session: Session, first: date, last: date) -> list[PaperRow]
 def monthly_rates(month: str, *, home: Path | None = None) -> pd.DataFrame:
     """The rates of the papers due in ``month`` (``YYYY-MM``; by creation date when a paper has
     no due date), over their (paper, teller) pairs: one row per branch and the bank's
-    (``branch_id`` "all") last, with ``papers`` and whether the targets are met."""
+    (``branch_id`` "all") last, with the ``papers`` counted (a branch's: those with one of its
+    tellers) and whether the targets are met."""
     first = parse_month(month)
     targets = training_targets(home=home)
     with session_for(home) as session:
         papers = _papers_between(session, first, last_day(first))
         frame = _teller_frame(session, papers)
     table = _by_branch(frame)
-    bank = pd.DataFrame([{"branch_id": ALL_BRANCHES, **_rates(frame)}])
+    branches = frame["branch_id"].fillna("")
+    table.insert(1, "papers", [int(frame.loc[branches == (b or ""), "paper_id"].nunique())
+                               for b in table["branch_id"]])
+    bank = pd.DataFrame([{"branch_id": ALL_BRANCHES, "papers": len(papers), **_rates(frame)}])
     table = bank if table.empty else pd.concat([table, bank], ignore_index=True)
-    table.insert(1, "papers", len(papers))
     table["participation_met"] = [r is not None and not pd.isna(r) and r >= targets.participation
                                   for r in table["participation"]]
     table["expert_met"] = [r is not None and not pd.isna(r) and r >= targets.expert
@@ -337,28 +341,36 @@ def answer_rows(*, teller_id: str | None = None, sop_id: str | None = None,
     query = select(AttemptRow).where(AttemptRow.status.in_(GRADED))
     if teller_id is not None:
         query = query.where(AttemptRow.teller_id == teller_id)
-    rows = []
+    if sop_id is not None:  # only the papers with a question on the SOP
+        query = query.where(AttemptRow.paper_id.in_(
+            select(PaperQuestionRow.paper_id).join(
+                QuestionRow, QuestionRow.id == PaperQuestionRow.question_id)
+            .where(QuestionRow.sop_id == sop_id)))
     with session_for(home) as session:
         attempts = list(session.scalars(query.order_by(AttemptRow.id)))
-        papers = {a.paper_id for a in attempts}
         items = list(session.scalars(select(PaperQuestionRow)
-                                     .where(PaperQuestionRow.paper_id.in_(papers))
+                                     .where(PaperQuestionRow.paper_id.in_(
+                                         {a.paper_id for a in attempts}))
                                      .order_by(PaperQuestionRow.position)))
         answers = {(a.attempt_id, a.position): a for a in session.scalars(
             select(AnswerRow).where(AnswerRow.attempt_id.in_([a.id for a in attempts])))}
-    bodies = {(i.paper_id, i.position): (i.question_key, json.loads(i.body)) for i in items}
+    by_paper: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
+    for item in items:
+        body = json.loads(item.body)
+        if sop_id is None or body.get("sop_id") == sop_id:
+            by_paper.setdefault(item.paper_id, []).append((item.position, item.question_key,
+                                                           body))
+    rows = []
     for attempt in attempts:
-        for (paper_id, position), (key, body) in bodies.items():
-            if paper_id != attempt.paper_id or (sop_id is not None
-                                                and body.get("sop_id") != sop_id):
-                continue
+        for position, key, body in by_paper.get(attempt.paper_id, []):
             answer = answers.get((attempt.id, position))
             given = answer is not None and bool(json.loads(answer.response))
-            rows.append({"attempt_id": attempt.id, "paper_id": paper_id,
+            rows.append({"attempt_id": attempt.id, "paper_id": attempt.paper_id,
                          "teller_id": attempt.teller_id, "branch_id": attempt.branch_id,
                          "position": position, "key": key, "sop_id": body.get("sop_id"),
                          "step_id": body.get("step_id"), "answered": given,
-                         "credit": float(answer.credit or 0.0) if given and answer else 0.0})
+                         "credit": float(answer.credit or 0.0)
+                         if given and answer is not None else 0.0})
     return pd.DataFrame(rows, columns=ANSWER_COLUMNS)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fsrs import Card, Rating, Scheduler
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from procmine.app.appdb import session_for, utc_now
 from procmine.app.auth import User
 from procmine.core.errors import ProcmineError
+from procmine.training.grading import check_response, grade_response
 from procmine.training.question import Question
 from procmine.training.settings import AccessDenied, own_teller_id
 from procmine.training.tables import QuestionRow, ReviewCardRow, ReviewLogRow
@@ -65,8 +66,13 @@ class ReviewOutcome:
     right_texts: tuple[str, ...]
 
 
+#: one learning step: a card missed again comes back within the session (10 minutes), one
+#: answered right after a miss graduates to days (FSRS's default has a second step of minutes)
+LEARNING_STEPS = (timedelta(minutes=10),)
+
+
 def _scheduler() -> Scheduler:
-    return Scheduler(enable_fuzzing=False)
+    return Scheduler(learning_steps=LEARNING_STEPS, enable_fuzzing=False)
 
 
 def record_outcomes(session: Session, teller_id: str, outcomes: Mapping[str, bool], *,
@@ -87,6 +93,8 @@ def record_outcomes(session: Session, teller_id: str, outcomes: Mapping[str, boo
         card = Card.from_json(row.card) if row is not None else Card(due=now)
         card, _ = scheduler.review_card(card, Rating.Good if right else Rating.Again,
                                         review_datetime=now)
+        if row is None:
+            card.due = now  # a question just missed is due for review at once
         if row is None:
             row = ReviewCardRow(teller_id=teller_id, question_key=key, created_at=now,
                                 card=card.to_json(), due=card.due)
@@ -119,12 +127,14 @@ def review_queue(teller_id: str, *, home: Path | None = None, now: datetime | No
                  limit: int = 10, user: User | None = None) -> list[ReviewItem]:
     """The teller's cards due now (due at or before ``now``), oldest due first, at most
     ``limit``; cards of retired (or deleted) questions are suspended on the way. Given
-    ``user``, only that teller may ask."""
+    ``user``, only that teller may ask, and not while they have a paper open (ClosedBook)."""
     if user is not None and own_teller_id(user) != teller_id:
         raise AccessDenied(f"{user.username} may not see the review cards of teller {teller_id}")
+    moment = now or utc_now()
+    if user is not None:
+        _closed_book(user, home, moment)
     if limit < 1:
         return []
-    moment = now or utc_now()
     items: list[ReviewItem] = []
     with session_for(home) as session:
         cards = list(session.scalars(
@@ -157,11 +167,12 @@ def answer_review(teller_id: str, key: str, response: Sequence[int], *, user: Us
                   home: Path | None = None, now: datetime | None = None) -> ReviewOutcome:
     """Grade a review answer (choice indexes into the question's stored choices; for an
     ordering question the item indexes in the teller's order) and reschedule the card. Only
-    the teller may answer their own cards."""
+    the teller may answer their own cards, and not while they have a paper open."""
     if own_teller_id(user) != teller_id:
         raise AccessDenied(f"{user.username} may not answer the review cards of teller "
                            f"{teller_id}")
     moment = now or utc_now()
+    _closed_book(user, home, moment)
     with session_for(home) as session:
         card = session.scalar(select(ReviewCardRow).where(ReviewCardRow.teller_id == teller_id,
                                                           ReviewCardRow.question_key == key))
@@ -172,10 +183,9 @@ def answer_review(teller_id: str, key: str, response: Sequence[int], *, user: Us
             card.suspended = True
             raise ProcmineError(f"{key} was retired from the question bank")
         question = Question.from_dict(json.loads(row.body))
-        chosen = [int(i) for i in response]
-        if any(not 0 <= i < len(question.choices) for i in chosen):
-            raise ProcmineError(f"an answer to {key} picks choices 0..{len(question.choices) - 1}")
-        credit = float(_grade(question, chosen))
+        if not check_response(question, response):
+            raise ProcmineError(f"give an answer to {key}")
+        credit = grade_response(question, response)
         correct = credit >= 1.0 - 1e-9
         record_outcomes(session, teller_id, {key: correct}, now=moment)
         session.flush()
@@ -183,7 +193,9 @@ def answer_review(teller_id: str, key: str, response: Sequence[int], *, user: Us
                              right_texts=right_texts(question))
 
 
-def _grade(question: Question, response: Sequence[int]) -> float:
-    from procmine.training.grading import grade_response  # the one grading rule (papers)
+def _closed_book(user: User, home: Path | None, now: datetime) -> None:
+    """Review shows right answers: refused (ClosedBook) while the teller has a paper open."""
+    # imported here: attempts reaches this module (submitting records the outcomes)
+    from procmine.training.attempts import ensure_not_in_attempt
 
-    return grade_response(question, response)
+    ensure_not_in_attempt(user, home=home, now=now)

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from procmine.app.appdb import record_audit, session_for, utc_now
 from procmine.app.auth import User
 from procmine.core.errors import ProcmineError
+from procmine.training.access import MANAGERS, READERS
 from procmine.training.tables import TrainingSettingRow
 
 __all__ = [
@@ -44,11 +45,6 @@ __all__ = [
     "set_training_target",
     "training_targets",
 ]
-
-#: the roles that manage the training room (questions, papers, spot checks, settings)
-MANAGERS = ("trainer", "operations")
-#: the roles that may read everyone's results
-READERS = ("trainer", "operations", "reviewer")
 
 #: the settings' lowest and highest values (a rate is a share: above 0, at most 1)
 _LIMITS: dict[str, tuple[float, float, bool]] = {

@@ -143,6 +143,9 @@ class AttemptRow(Base):
     score: Mapped[float | None] = mapped_column(Float, default=None)     # percent, when graded
     passed: Mapped[bool | None] = mapped_column(Boolean, default=None)
     expert: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    #: the teller id while the attempt is open, else empty: unique, so two attempts started at
+    #: the same moment cannot both be open (one attempt at a time, on every backend)
+    open_teller: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
 
 class AnswerRow(Base):

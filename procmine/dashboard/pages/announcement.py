@@ -1,10 +1,12 @@
 """Monthly announcement (operations): every teller's volume, errors and speed, ranked fairly
-within the branch and across branches, with Excel and printable downloads."""
+within the branch and across branches, with the month's spot checks per teller, and Excel and
+printable downloads."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from procmine import add_spot_checks, spot_check_summary
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns
 from procmine.dashboard.components.text import plain
@@ -17,7 +19,8 @@ if not months:
     st.info(tr("overview.empty_store"))
     st.stop()
 month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
-league = data.league(month)
+league = add_spot_checks(data.league(month),
+                         spot_check_summary(month, home=data.store().home))
 st.caption(tr("announcement.caption"))
 if unranked := int((~league["ranked"]).sum()):
     st.caption(tr("announcement.not_ranked", count=unranked,
