@@ -23,7 +23,7 @@ else:
         for p in pages_for_role(user.role)
     ]
 try:
-    st.navigation(pages).run()
+    st.navigation(pages, expanded=True).run()  # every page in the menu, however many
 except Exception:
     # The browser gets a message to act on; the details go to the server's log only
     # (client.showErrorDetails = "none" in .streamlit/config.toml).

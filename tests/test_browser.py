@@ -246,6 +246,12 @@ def test_sop_edit_submit_and_approval_by_another_reviewer(server: str, browser: 
         page.close()
 
 
+def _heading(page: object, key: str) -> None:
+    """Wait for the page whose title is the message ``key``."""
+    page.get_by_role("heading", name=t(key, "zh-CN"), exact=True).wait_for(  # type: ignore[attr-defined]
+        timeout=60_000)
+
+
 def _metric(page: object, label: str) -> str:
     """The value of the metric labelled ``label``."""
     box = page.locator('[data-testid="stMetric"]').filter(  # type: ignore[attr-defined]
@@ -319,7 +325,7 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
     try:
         _sign_in(page, server, "trainer")
         page.get_by_role("link", name=t("nav.papers", zh)).first.click()
-        page.get_by_role("heading", name=t("papers.title", zh)).wait_for(timeout=60_000)
+        _heading(page, "papers.title")
         _wait_quiet(page)
         page.get_by_text(t("papers.build_title", zh)).first.click()
         page.get_by_label(t("papers.paper_title", zh)).fill(title)
@@ -337,7 +343,7 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
         page.screenshot(path=str(ARTIFACTS / "trainer-paper-assigned.png"), full_page=True)
         # the results before the teller sits it: assigned, nobody yet
         page.get_by_role("link", name=t("nav.training_results", zh)).first.click()
-        page.get_by_role("heading", name=t("results.title", zh)).wait_for(timeout=60_000)
+        _heading(page, "results.title")
         _wait_quiet(page)
         assert _metric(page, t("results.participated", zh)) == "0 / 1"
         assert _metric(page, t("results.participation", zh)) == "0.0%"
@@ -350,7 +356,7 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
     try:
         _sign_in(page, server, "teller")
         page.get_by_role("link", name=t("nav.take_paper", zh)).first.click()
-        page.get_by_role("heading", name=t("take.title", zh)).wait_for(timeout=60_000)
+        _heading(page, "take.title")
         _wait_quiet(page)
         page.locator(f".st-key-take_start_{paper.id} button").click()
         page.get_by_text(t("take.time_left", zh)).wait_for(timeout=60_000)
@@ -365,7 +371,7 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
         page.get_by_role("button", name=t("auth.sign_in", zh)).click()
         page.get_by_text(t("closed_book.refused", zh)).wait_for(timeout=60_000)
         _wait_quiet(page)
-        assert page.get_by_role("heading", name=t("my_sops.title", zh)).count() == 0
+        assert page.get_by_role("heading", name=t("my_sops.title", zh), exact=True).count() == 0
         page.screenshot(path=str(ARTIFACTS / "teller-my-sops-refused.png"), full_page=True)
         page.get_by_role("link", name=t("closed_book.back", zh)).first.click()
         page.get_by_text(t("take.time_left", zh)).wait_for(timeout=60_000)
@@ -406,7 +412,7 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
     try:
         _sign_in(page, server, "trainer")
         page.get_by_role("link", name=t("nav.training_results", zh)).first.click()
-        page.get_by_role("heading", name=t("results.title", zh)).wait_for(timeout=60_000)
+        _heading(page, "results.title")
         _wait_quiet(page)
         assert _metric(page, t("results.participated", zh)) == "1 / 1"
         assert _metric(page, t("results.participation", zh)) == f"{expected.participation:.1%}"
