@@ -22,7 +22,7 @@ from procmine import (
 from procmine.dashboard import data, session
 from procmine.dashboard.components import sop_widgets
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.session import tr
+from procmine.dashboard.session import lang, tr
 
 
 def _acknowledge(version: SopVersion, user: User, key: str) -> None:
@@ -69,7 +69,7 @@ query = st.text_input(tr("my_sops.search"), key="my_sops_search",
 shown = [v for v in in_force if matches_query(v.sop, query)]
 st.caption(tr("my_sops.caption", n=len(in_force), shown=len(shown)))
 st.dataframe(pd.DataFrame(
-    [{tr("my_sops.sop"): v.sop.id, tr("my_sops.sop_title"): sop_widgets.sop_label(v.sop),
+    [{tr("my_sops.sop"): v.sop.id, tr("my_sops.sop_title"): v.sop.title_in(lang()),
       tr("my_sops.version"): v.sop.version, tr("my_sops.effective"): str(v.sop.effective),
       tr("my_sops.state"): tr("my_sops.pending") if v.sop.id in waiting
       else tr("my_sops.read")} for v in shown]),

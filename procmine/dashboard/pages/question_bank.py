@@ -6,6 +6,7 @@ exported in those formats."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -77,17 +78,22 @@ def _import(user: User) -> None:
                   added=_count(report.added), updated=_count(report.updated)))
 
 
+def _export_text(questions: list[Question], fmt: str) -> bytes:
+    return export_questions(questions, fmt)[0].encode("utf-8")
+
+
 def _export(questions: list[BankQuestion]) -> None:
     chosen = [bq.question for bq in questions if bq.status != "retired"]
     st.caption(tr("qbank.export_caption", n=len(chosen)))
     cols = st.columns(len(EXPORT_FORMATS))
     for col, fmt in zip(cols, EXPORT_FORMATS, strict=True):
-        text, left_out = export_questions(chosen, fmt)
-        col.download_button(tr(f"qbank.export_{fmt.replace('-', '_')}"), text.encode("utf-8"),
+        # written when the button is clicked, not on every run of the page
+        col.download_button(tr(f"qbank.export_{fmt.replace('-', '_')}"),
+                            functools.partial(_export_text, chosen, fmt),
                             file_name=f"question-bank.{_SUFFIX[fmt]}", mime=_MIME[fmt],
-                            key=f"qbank_export_{fmt}")
-        if left_out:
-            col.caption(tr("qbank.left_out", n=left_out))
+                            key=f"qbank_export_{fmt}", on_click="ignore")
+        if fmt == "aiken":
+            col.caption(tr("qbank.aiken_note"))
 
 
 def _table(questions: list[BankQuestion]) -> None:

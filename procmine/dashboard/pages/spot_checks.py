@@ -78,9 +78,11 @@ def _record(user: User, roster: list[Trainee], sop_ids: list[str], today: date) 
                                   key=f"spot_observed_{version.commit}")
         cols = st.columns(2)
         wrong = cols[0].multiselect(tr("spot.wrong"), steps, format_func=name,
-                                    key=f"spot_wrong_{version.commit}")
+                                    key=f"spot_wrong_{version.commit}",
+                                    placeholder=tr("spot.none_wrong"))
         skipped = cols[1].multiselect(tr("spot.skipped"), steps, format_func=name,
-                                      key=f"spot_skipped_{version.commit}")
+                                      key=f"spot_skipped_{version.commit}",
+                                      placeholder=tr("spot.none_skipped"))
         cols = st.columns(2)
         seconds = cols[0].number_input(tr("spot.seconds"), min_value=0.0, value=None,
                                        step=10.0, key="spot_seconds")
