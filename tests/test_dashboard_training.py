@@ -342,3 +342,34 @@ def test_question_bank_lists_filters_and_refuses_an_invalid_edit(home: Path) -> 
     assert [e.value for e in at.error] == [zh("qbank.invalid")]
     assert next(q for q in list_questions(topic="SOP-P17") if q.question.key == key)\
         .question.stem != ""
+
+
+def test_an_attempt_whose_time_runs_out_is_graded_and_shown(home: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from procmine.app.appdb import session_for
+    from procmine.training.marking import GRACE
+    from procmine.training.tables import AttemptRow
+
+    finish_open_attempt(home)
+    paper_id = new_paper(home, "超时")
+    at = open_page("teller", home, "take_paper.py")
+    at.button(key=f"take_start_{paper_id}").click().run()
+    view = open_attempt("0101")
+    assert view is not None
+    first = view.items[0]
+    if first.kind in ("single", "truefalse"):
+        at.radio(key=f"take_{view.id}_{first.position}").set_value(0).run()
+    with session_for(home) as session:
+        session.execute(update(AttemptRow).where(AttemptRow.id == view.id)
+                        .values(deadline_at=datetime.now(UTC) - GRACE - timedelta(seconds=1)))
+    at.run()
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info] == [zh("take.expired")]
+    result = attempt_result(view.id, user=user("teller", home))
+    assert result.status == "expired"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[zh("take.score")] == f"{result.score:.1f}"
+    assert open_attempt("0101") is None

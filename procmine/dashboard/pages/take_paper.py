@@ -35,6 +35,8 @@ _RESULT = "take_result"
 _CONFIRM = "take_confirm"
 _ERROR = "take_error"
 _SAVED = "take_saved"
+_OPEN = "take_open"
+_RAN = "take_ran_at"
 
 
 def _key(view: AttemptView, item: AttemptItem) -> str:
@@ -59,24 +61,26 @@ def _save(attempt_id: int, item: AttemptItem, key: str) -> None:
 
 
 @st.fragment(run_every=10)
-def _clock(attempt_id: int, deadline: datetime) -> None:
-    """The time left, refreshed every ten seconds; at zero the page runs again (the library
-    grades an attempt whose time ran out)."""
-    left = int((deadline - datetime.now(UTC)).total_seconds())
-    if left <= 0:
-        st.warning(tr("take.time_up"))
-        if st.session_state.get("take_expired") != attempt_id:
-            st.session_state["take_expired"] = attempt_id
-            st.rerun()
+def _clock(deadline: datetime) -> None:
+    """The time left, refreshed every ten seconds. Once it is up the whole page runs again at
+    most every ten seconds, until the library has graded the attempt (after a short grace)."""
+    now = datetime.now(UTC)
+    left = int((deadline - now).total_seconds())
+    if left > 0:
+        st.metric(tr("take.time_left"), f"{left // 60:d}:{left % 60:02d}")
         return
-    st.metric(tr("take.time_left"), f"{left // 60:d}:{left % 60:02d}")
+    st.warning(tr("take.time_up"))
+    last = st.session_state.get(_RAN)
+    if isinstance(last, datetime) and (now - last).total_seconds() >= 9:
+        st.rerun()   # from the timer only: a full run has just set _RAN
 
 
 def _attempt(view: AttemptView, user: User) -> None:
+    st.session_state[_OPEN] = view.id   # to show its result should its time run out
     st.subheader(plain(view.title))
     top = st.columns([1, 1, 2])
     with top[0]:
-        _clock(view.id, view.deadline_at)
+        _clock(view.deadline_at)
     top[1].metric(tr("take.answered"), f"{view.answered} / {len(view.items)}")
     top[2].info(tr("take.closed_book"))
     saved = st.session_state.pop(_SAVED, None)
@@ -106,6 +110,7 @@ def _attempt(view: AttemptView, user: User) -> None:
                 st.error(plain(str(exc)))
                 return
             st.session_state.pop(_CONFIRM, None)
+            st.session_state.pop(_OPEN, None)
             st.session_state[_RESULT] = result.id
             st.rerun()
         if no.button(tr("take.keep_going"), key="take_confirm_no"):
@@ -165,6 +170,7 @@ def _papers(user: User, teller_id: str) -> None:
 
 
 user = session.guard(__file__)
+st.session_state[_RAN] = datetime.now(UTC)
 st.title(tr("take.title"))
 if not user.teller_id:
     st.info(tr("my_figures.no_teller_id"))
@@ -175,6 +181,10 @@ view = open_attempt(user.teller_id)
 if view is not None:
     _attempt(view, user)
     st.stop()
+if (ended := st.session_state.pop(_OPEN, None)) is not None:
+    # the attempt this session was showing is over (its time ran out): its result
+    st.session_state[_RESULT] = ended
+    st.info(tr("take.expired"))
 if (result_id := st.session_state.get(_RESULT)) is not None:
     try:
         _result(attempt_result(result_id, user=user))
