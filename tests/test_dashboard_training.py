@@ -36,6 +36,7 @@ from procmine import (
     teller_roster,
     teller_types,
 )
+from procmine.app.i18n import load_messages
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -373,3 +374,26 @@ def test_an_attempt_whose_time_runs_out_is_graded_and_shown(home: Path) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[zh("take.score")] == f"{result.score:.1f}"
     assert open_attempt("0101") is None
+
+
+@pytest.mark.parametrize(("role", "script", "title"), [
+    ("trainer", "question_bank.py", "qbank.title"), ("trainer", "papers.py", "papers.title"),
+    ("reviewer", "training_results.py", "results.title"),
+    ("operations", "spot_checks.py", "spot.title"), ("teller", "my_sops.py", "my_sops.title"),
+    ("teller", "take_paper.py", "take.title"), ("teller", "my_review.py", "my_review.title"),
+    ("teller", "my_figures.py", "my_figures.title")])
+def test_the_training_pages_in_english(role: str, script: str, title: str, home: Path) -> None:
+    finish_open_attempt(home)
+    at = AppTest.from_file(str(REPO / PAGES / script), default_timeout=120)
+    at.session_state["procmine_user"] = user(role, home)
+    at.session_state["procmine_lang"] = "en"
+    at.run()
+    assert not at.exception, at.exception
+    assert [ti.value for ti in at.title] == [t(title, "en")]
+    assert not at.error
+    # nothing Chinese from the catalogue is left on an English page (data may be Chinese)
+    zh_messages = {v for k, v in load_messages("zh-CN").items()
+                   if k.split(".")[0] in ("qbank", "papers", "results", "spot", "my_sops",
+                                          "take", "my_review", "quiz", "tcol")}
+    texts = [e.value for e in (*at.markdown, *at.caption, *at.subheader, *at.info)]
+    assert not [x for x in texts if x in zh_messages]
