@@ -110,6 +110,11 @@ def test_generate_list_paper_assign_and_results(tmp_path: Path, own_app_db: None
     month = json.loads(_run(home, "quiz", "results", "--month", "2026-10", "--json"))
     bank = next(r for r in month if r["branch_id"] == "all")
     assert (bank["papers"], bank["assigned"], bank["participated"]) == (1, 3, 2)
+    targets = json.loads(_run(home, "quiz", "results", "--year", "2026", "--json"))
+    assert [(r["teller_id"], r["expert_papers"], r["target"], r["met"]) for r in targets] == [
+        ("0101", 1, 2, False), ("0102", 0, 2, False), ("0201", 0, 2, False)]
+    assert "0 of 3 tellers reached the expert mark on 2 papers" in " ".join(
+        _run(home, "quiz", "results", "--year", "2026").split())
     every = json.loads(_run(home, "quiz", "results", "--json"))
     assert [(p["id"], p["participated"]) for p in every] == [(paper.id, 2)]
 
@@ -143,6 +148,11 @@ def test_export_then_import_in_every_format(tmp_path: Path, own_app_db: None) ->
     bad = runner.invoke(app, ["quiz", "export", "--format", "csv", str(tmp_path / "x"),
                               "--home", str(home)])
     assert isinstance(bad.exception, ProcmineError) and "gift" in str(bad.exception)
+    for command in (["export", "--format", "gift", str(tmp_path / "y"), "--status", "done"],
+                    ["list", "--status", "done"]):
+        wrong = runner.invoke(app, ["quiz", *command, "--home", str(home)])
+        assert isinstance(wrong.exception, ProcmineError)
+        assert "--status 'done': expected one of new, active" in str(wrong.exception)
 
 
 @pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)
@@ -166,6 +176,11 @@ def test_spot_checks_add_list_and_due(tmp_path: Path, own_app_db: None) -> None:
                                      "--home", str(home)])
     assert isinstance(wrong_step.exception, ProcmineError)
     assert "no_such_step" in str(wrong_step.exception)
+    stranger = runner.invoke(app, ["spotcheck", "add", "--teller", "9999", "--sop", "SOP-P18",
+                                   "--observed", "call_number", "--as", "trainer",
+                                   "--home", str(home)])
+    assert isinstance(stranger.exception, ProcmineError)
+    assert "teller 9999 is not on the roster" in str(stranger.exception)
     listed = json.loads(_run(home, "spotcheck", "list", "--as", "trainer", "--month",
                              "2026-10", "--json"))
     assert [(c["teller_id"], c["passed"]) for c in listed] == [("0101", True), ("0102", False)]
@@ -238,6 +253,16 @@ def test_a_role_mistake_is_a_message_not_a_traceback(tmp_path: Path) -> None:
          "--home", str(home)], capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--as t1: a teller may not do this" in " ".join(result.stderr.split())
+    bad = tmp_path / "bad.gift"
+    bad.write_text("::q1:: 点钞须在客户视线内进行。{T}\n\n::q2:: 题目 {\n=对\n~错\n\n"
+                   "::q3:: 没有答案 {~a ~b}\n", encoding="utf-8")
+    add_user("trainer", PASSWORD, "trainer", home=home)
+    refused = subprocess.run(
+        [sys.executable, "-m", "procmine.cli", "quiz", "import", str(bad), "--as", "trainer",
+         "--home", str(home)], capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    lines = " ".join(refused.stderr.split())
+    assert "bad.gift:3:" in lines and "bad.gift:7: no right answer" in lines
     nobody = subprocess.run(
         [sys.executable, "-m", "procmine.cli", "spotcheck", "list", "--as", "nobody",
          "--home", str(home)], capture_output=True, text=True, check=False)

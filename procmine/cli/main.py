@@ -280,8 +280,10 @@ def demo_workspace(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
 ) -> None:
     """Build the demo workspace from the bundled log in event_logs/ (skipped when the store
-    already has data). Only in an empty workspace or one it built itself: a workspace with real
-    data is left as it is (a message, exit code 0), so that 'make run' can serve it."""
+    already has data), with its users, SOP library and, once, its training room (question
+    bank, a past paper with attempts, spot checks). Only in an empty workspace or one it built
+    itself: a workspace with real data is left as it is (a message, exit code 0), so that
+    'make run' can serve it."""
     try:
         report = build_demo_workspace(home, force=force)
     except NotADemoWorkspace as exc:

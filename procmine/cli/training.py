@@ -38,6 +38,7 @@ from rich.table import Table
 
 from procmine import (
     EXPORT_FORMATS,
+    QUESTION_STATUSES,
     EventStore,
     ProcmineError,
     SopLibrary,
@@ -45,6 +46,7 @@ from procmine import (
     add_spot_check,
     assign_paper,
     build_paper,
+    expert_targets,
     export_questions,
     get_user,
     import_questions,
@@ -106,6 +108,14 @@ def _day(text: str | None, option: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise ProcmineError(f"{option} {text!r}: expected a date YYYY-MM-DD") from exc
+
+
+def _status(value: str | None, *, also: tuple[str, ...] = ()) -> str | None:
+    """A question state named by ``--status``, checked."""
+    if value is not None and value not in (*QUESTION_STATUSES, *also):
+        raise ProcmineError(f"--status {value!r}: expected one of "
+                            f"{', '.join((*QUESTION_STATUSES, *also))}")
+    return value
 
 
 def _items(values: list[str] | None) -> tuple[str, ...]:
@@ -174,7 +184,7 @@ def list_bank(
     as_json: JsonOption = False,
 ) -> None:
     """The questions of the bank: key, kind, state, revision, topic and stem."""
-    found = list_questions(status=status, topic=topic, home=home)
+    found = list_questions(status=_status(status), topic=topic, home=home)
     if as_json:
         print_json([{"key": b.question.key, "status": b.status, "revision": b.revision,
                      "updated_at": b.updated_at, "updated_by": b.updated_by}
@@ -205,6 +215,7 @@ def export(
     question import) or Aiken."""
     if fmt not in EXPORT_FORMATS:
         raise ProcmineError(f"--format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    _status(status, also=("all",))
     found = list_questions(status=None if status == "all" else status, home=home)
     text, left_out = export_questions([b.question for b in found], fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -314,13 +325,20 @@ def results(
     items: Annotated[bool, typer.Option(
         "--items", help="With a paper: the item analysis (difficulty, discrimination, choices "
         "taken).")] = False,
+    year: Annotated[int | None, typer.Option(
+        "--year", min=2000, max=2100, help="The expert targets per person of this year: the "
+        "papers each teller of the roster passed at the expert mark, against the target.")
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Participation and expert rates against the targets: of one paper by branch (with
-    --items, its item analysis), of a month by branch (--month), or of every paper."""
+    --items, its item analysis), of a month by branch (--month), or of every paper; with
+    --year, the expert targets per person."""
     if paper_id is not None:
         _paper_results(paper_id, items, home, as_json)
+    elif year is not None:
+        _expert_targets(year, home, as_json)
     elif month is not None:
         frame = monthly_rates(month, home=home)
         if as_json:
@@ -330,6 +348,18 @@ def results(
             _frame(frame, f"{month}: rates by branch")
     else:
         _papers(home, as_json)
+
+
+def _expert_targets(year: int, home: Path | None, as_json: bool) -> None:
+    frame = expert_targets(year, home=home, roster=teller_roster(EventStore(home), home=home))
+    if as_json:
+        print_json(_records(frame))
+        return
+    met = int(frame["met"].sum())
+    target = training_targets(home=home).expert_targets_per_person
+    out.print(f"{year}: {met:,} of {len(frame):,} tellers reached the expert mark on {target} "
+              "papers or more (the target per person)", highlight=False)
+    _frame(frame.sort_values(["expert_papers", "teller_id"]), f"{year}: expert papers per teller")
 
 
 def _targets_line(home: Path | None) -> None:
@@ -412,7 +442,8 @@ def spotcheck_add(
     passes when no step was done wrongly or skipped."""
     user = acting_user(as_user, home)
     day = _day(on, "--date") or datetime.now(UTC).date()
-    roster = {t.teller_id: t for t in teller_roster(EventStore(home), home=home)}
+    store = EventStore(home)
+    roster = {t.teller_id: t for t in teller_roster(store, home=home)}
     branch = roster[teller].branch_id if teller in roster else None
     library = SopLibrary.open(home)
     if version is None:
@@ -424,7 +455,8 @@ def spotcheck_add(
     check = add_spot_check(user=user, teller_id=teller, sop_id=sop, sop_version=version,
                            steps_observed=_items(observed), steps_wrong=_items(wrong),
                            steps_skipped=_items(skipped), seconds=seconds, checked_on=day,
-                           note=note, branch_id=branch, library=library, home=home)
+                           note=note, branch_id=branch, library=library, store=store,
+                           home=home)
     if as_json:
         print_json(_plain(check))
         return
