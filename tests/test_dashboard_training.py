@@ -397,3 +397,78 @@ def test_the_training_pages_in_english(role: str, script: str, title: str, home:
                                           "take", "my_review", "quiz", "tcol")}
     texts = [e.value for e in (*at.markdown, *at.caption, *at.subheader, *at.info)]
     assert not [x for x in texts if x in zh_messages]
+
+
+def test_question_bank_retires_and_activates_a_question(home: Path) -> None:
+    at = open_page("trainer", home, "question_bank.py")
+    at.selectbox(key="qbank_topic").set_value("SOP-P17").run()
+    key = at.selectbox(key="qbank_pick").value
+    before = next(q for q in list_questions(topic="SOP-P17") if q.question.key == key)
+    assert before.status != "retired"
+    bq_id = before.id
+    at.button(key=f"qbank_to_retired_{bq_id}").click().run()
+    assert not at.exception, at.exception
+    after = next(q for q in list_questions(topic="SOP-P17") if q.question.key == key)
+    assert after.status == "retired" and after.updated_by == "trainer"
+    at.selectbox(key="qbank_pick").set_value(key).run()
+    at.button(key=f"qbank_to_active_{bq_id}").click().run()
+    assert next(q for q in list_questions(topic="SOP-P17")
+                if q.question.key == key).status == "active"
+
+
+def test_the_targets_form_changes_the_targets_and_the_lines(home: Path) -> None:
+    from procmine import set_training_target, training_targets
+
+    at = open_page("trainer", home, "training_results.py")
+    form = [n for n in at.number_input if n.label == zh("results.target_expert")][0]
+    form.set_value(95.0)
+    next(b for b in at.button if b.label == zh("results.save_targets")).click().run()
+    assert not at.exception, at.exception
+    assert training_targets().expert == pytest.approx(0.95)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [s["y0"] for s in chart["layout"]["shapes"]] == [100.0, 95.0]
+    set_training_target("expert", 0.98, user=user("trainer", home))
+    # a reviewer reads the results but has no form
+    at = open_page("reviewer", home, "training_results.py")
+    assert not [b for b in at.button if b.label == zh("results.save_targets")]
+    assert zh("results.targets_read_only") in [c.value for c in at.caption]
+
+
+def test_the_spot_check_grid_shows_each_tellers_state(home: Path) -> None:
+    from procmine import spot_check_grid
+
+    at = open_page("operations", home, "spot_checks.py")
+    library = SopLibrary.open(home)
+    sop_ids = [i for i in library.ids() if library.approved_versions(i)]
+    grid = spot_check_grid(teller_roster(EventStore(home), home=home), sop_ids)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    heat = chart["data"][0]
+    states = ("never", "due", "failed", "passed")
+    cells = {(y, x): states[z] for y, row in zip(heat["y"], heat["z"], strict=True)
+             for x, z in zip(heat["x"], row, strict=True)}
+    expected = {(r.teller_id, r.sop_id): r.state for r in grid.itertuples()}
+    assert cells == expected
+    assert {"passed", "failed"} <= set(expected.values())
+
+
+def test_my_figures_show_my_spot_checks_and_papers(home: Path) -> None:
+    from procmine import list_attempts
+
+    teller = user("teller", home)
+    finish_open_attempt(home)
+    at = open_page("teller", home, "my_figures.py")
+    subheaders = [s.value for s in at.subheader]
+    assert zh("my_figures.rank_title", month="2026-10") in subheaders
+    checks = list_spot_checks(user=teller)
+    attempts = [a for a in list_attempts(user=teller) if a.submitted_at is not None]
+    tables = {len(d.value.columns): d.value for d in at.dataframe}
+    papers = next(d.value for d in at.dataframe
+                  if zh("take.score") in d.value.columns)
+    assert len(papers) == len(attempts) > 0
+    assert list(papers[zh("take.score")]) == [round(a.score or 0, 1) for a in attempts]
+    if checks:
+        spots = next(d.value for d in at.dataframe if zh("spot.checked_on") in d.value.columns)
+        assert len(spots) == len(checks)
+    else:
+        assert zh("my_figures.no_spot_checks") in [c.value for c in at.caption]
+    assert tables
