@@ -420,7 +420,7 @@ def test_the_targets_form_changes_the_targets_and_the_lines(home: Path) -> None:
     from procmine import set_training_target, training_targets
 
     at = open_page("trainer", home, "training_results.py")
-    form = [n for n in at.number_input if n.label == zh("results.target_expert")][0]
+    form = next(n for n in at.number_input if n.label == zh("results.target_expert"))
     form.set_value(95.0)
     next(b for b in at.button if b.label == zh("results.save_targets")).click().run()
     assert not at.exception, at.exception
@@ -461,7 +461,6 @@ def test_my_figures_show_my_spot_checks_and_papers(home: Path) -> None:
     assert zh("my_figures.rank_title", month="2026-10") in subheaders
     checks = list_spot_checks(user=teller)
     attempts = [a for a in list_attempts(user=teller) if a.submitted_at is not None]
-    tables = {len(d.value.columns): d.value for d in at.dataframe}
     papers = next(d.value for d in at.dataframe
                   if zh("take.score") in d.value.columns)
     assert len(papers) == len(attempts) > 0
@@ -471,4 +470,3 @@ def test_my_figures_show_my_spot_checks_and_papers(home: Path) -> None:
         assert len(spots) == len(checks)
     else:
         assert zh("my_figures.no_spot_checks") in [c.value for c in at.caption]
-    assert tables
