@@ -470,3 +470,16 @@ def test_my_figures_show_my_spot_checks_and_papers(home: Path) -> None:
         assert len(spots) == len(checks)
     else:
         assert zh("my_figures.no_spot_checks") in [c.value for c in at.caption]
+
+
+def test_a_paper_is_closed_after_a_confirmation(home: Path) -> None:
+    from procmine import get_paper
+
+    paper_id = new_paper(home, "将关闭")
+    at = open_page("trainer", home, "papers.py")
+    at.selectbox(key="papers_pick").set_value(paper_id).run()
+    assert get_paper(paper_id).status == "assigned"
+    at.button(key=f"papers_close_{paper_id}").click().run()
+    assert not at.exception, at.exception
+    assert get_paper(paper_id).status == "closed"
+    assert zh("papers.is_closed") in [i.value for i in at.info]

@@ -122,7 +122,11 @@ def _detail(paper: Paper, user: User) -> None:
         return
     st.markdown(f"**{tr('papers.assign_title')}**")
     _assign(paper, user)
-    if st.button(tr("papers.close"), key=f"papers_close_{paper.id}"):
+    with st.popover(tr("papers.close")):
+        st.caption(tr("papers.close_confirm"))
+        closing = st.button(tr("papers.close_yes"), key=f"papers_close_{paper.id}",
+                            type="primary")
+    if closing:
         try:
             close_paper(paper.id, user=user)
         except ProcmineError as exc:
