@@ -110,7 +110,7 @@ def test_closed_book_pages_are_refused_during_an_attempt(home: Path) -> None:
     at = open_page("teller", home, "my_sops.py")
     assert [ti.value for ti in at.title] == [zh("my_sops.title")]
     view = start_attempt(paper_id, user=teller, home=home)
-    for script in ("my_sops.py", "baseline.py"):
+    for script in ("my_sops.py", "baseline.py", "my_review.py"):
         at = open_page("teller", home, script)
         assert [e.value for e in at.error] == [zh("closed_book.refused")]
         # nothing of the SOPs was drawn: no title, no table, no document

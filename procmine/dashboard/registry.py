@@ -4,8 +4,9 @@
 checks it again on the server before drawing anything (``session.guard``), so a page cannot be
 opened by URL by a role it is not meant for.
 
-A page marked ``closed_book`` shows SOP text or standard times: while a teller has a paper open
-(a closed-book attempt) the guard refuses it on the server and the navigation hides its link.
+A page marked ``closed_book`` shows SOP text, standard times or right answers: while a teller has
+a paper open (a closed-book attempt) the guard refuses it on the server and the navigation hides
+its link.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ PAGES: tuple[PageSpec, ...] = (
              closed_book=True),
     PageSpec("take_paper.py", "take-paper", "nav.take_paper", ":material/edit_note:",
              ("teller",)),
-    PageSpec("my_review.py", "my-review", "nav.my_review", ":material/replay:", ("teller",)),
+    PageSpec("my_review.py", "my-review", "nav.my_review", ":material/replay:", ("teller",),
+             closed_book=True),   # it shows the right answers
     PageSpec("baseline.py", "baseline", "nav.baseline", ":material/timer:", ROLES,
              closed_book=True),
 )
