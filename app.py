@@ -16,10 +16,12 @@ if user is None:
                        visibility="hidden") for p in PAGES)]
 else:
     # during an open attempt the closed-book pages leave the menu (their guard refuses them)
+    # and the paper is the page a teller lands on
     shut = session.in_attempt(user)
     pages = [
         st.Page(str(p.path), title=session.tr(p.title_key), icon=p.icon, url_path=p.url_path,
-                visibility="hidden" if shut and p.closed_book else "visible")
+                visibility="hidden" if shut and p.closed_book else "visible",
+                default=shut and p.script == "take_paper.py")
         for p in pages_for_role(user.role)
     ]
 try:

@@ -260,19 +260,28 @@ def _metric(page: object, label: str) -> str:
 
 
 def _pick(page: object, label: str, option: str) -> None:
-    """Choose ``option`` in the select box or multiselect labelled ``label``."""
+    """Choose ``option`` in the select box or multiselect labelled ``label`` (the list is long
+    and drawn lazily: narrow it by typing first; a click while the page is still settling may
+    not open it, so try again)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     box = page.get_by_label(label, exact=True).first  # type: ignore[attr-defined]
-    for _ in range(5):  # a click while the page is still settling may not open the list
+    target = page.get_by_role("option", name=option, exact=True).first  # type: ignore[attr-defined]
+    for _ in range(5):
+        _wait_quiet(page)
         box.click()
         try:
             page.get_by_role("option").first.wait_for(timeout=3_000)  # type: ignore[attr-defined]
-            break
+            box.press_sequentially(option, delay=30)
+            target.wait_for(timeout=5_000)
         except PlaywrightTimeout:
+            box.fill("")
             page.keyboard.press("Escape")  # type: ignore[attr-defined]
-    box.press_sequentially(option, delay=30)  # the list is long and drawn lazily: narrow it
-    page.get_by_role("option", name=option, exact=True).first.click()  # type: ignore[attr-defined]
+            continue
+        target.click()
+        break
+    else:
+        raise AssertionError(f"could not choose {option!r} in {label!r}")
     page.keyboard.press("Escape")  # type: ignore[attr-defined]
 
 
@@ -379,10 +388,9 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
         _answer(page, attempt)
         saved = get_attempt(attempt.id, user=teller, home=home)
         assert saved.answered == 3 and all(i.response is not None for i in saved.items)
-        # a reload is a new session: sign in again, and the answers are there
+        # a reload is a new session: sign in again, land on the paper, and the answers are there
         page.reload()
         _sign_in(page, server, "teller")
-        page.get_by_role("link", name=t("nav.take_paper", zh)).first.click()
         page.get_by_text(t("take.time_left", zh)).wait_for(timeout=60_000)
         _wait_quiet(page)
         assert _metric(page, t("take.answered", zh)) == "3 / 3"

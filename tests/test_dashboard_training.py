@@ -110,11 +110,14 @@ def test_closed_book_pages_are_refused_during_an_attempt(home: Path) -> None:
     at = open_page("teller", home, "my_sops.py")
     assert [ti.value for ti in at.title] == [zh("my_sops.title")]
     view = start_attempt(paper_id, user=teller, home=home)
-    for script in ("my_sops.py", "baseline.py", "my_review.py"):
+    for script in ("my_sops.py", "baseline.py", "my_review.py", "my_figures.py"):
         at = open_page("teller", home, script)
         assert [e.value for e in at.error] == [zh("closed_book.refused")]
         # nothing of the SOPs was drawn: no title, no table, no document
         assert not at.title and not at.dataframe and not at.get("html")
+    # signed in during the attempt, the teller lands on the paper
+    landing = app_as("teller", home).run()
+    assert [ti.value for ti in landing.title] == [zh("take.title")]
     # opened directly (as a URL would), the page refuses on the server too
     direct = AppTest.from_file(str(REPO / PAGES / "my_sops.py"), default_timeout=60)
     direct.session_state["procmine_user"] = teller
