@@ -104,6 +104,9 @@ from procmine.sop.links import (
 )
 from procmine.sop.lint import LintReport, errors_first, lint_sops
 from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
+
+# training: pages (the skeleton's names the dashboard needs: steps in both languages, questions)
+from procmine.sop.steps import changed_steps, matches_query, step_names
 from procmine.sop.workflow import Editor, SaveConflict
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
@@ -177,6 +180,9 @@ from procmine.training.papers import (
     list_papers,
     papers_for_teller,
 )
+
+# training: pages
+from procmine.training.question import KINDS, REGULATIONS, SOURCES, Choice, Question
 from procmine.training.results import (
     PaperResults,
     expert_targets,
@@ -409,6 +415,15 @@ __all__ = [  # noqa: RUF022
     "write_aiken",
     "write_gift",
     "write_moodle_xml",
+    # training: pages (steps in both languages, the question type)
+    "KINDS",
+    "REGULATIONS",
+    "SOURCES",
+    "Choice",
+    "Question",
+    "changed_steps",
+    "matches_query",
+    "step_names",
 ]
 
 __version__ = "0.1.0"

@@ -38,9 +38,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace the server below serves (a test may check the library's figures)."""
     home = tmp_path_factory.mktemp("browser-workspace")
     build_demo_workspace(home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(server_home: Path) -> Iterator[str]:
+    home = server_home
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
@@ -235,5 +242,190 @@ def test_sop_edit_submit_and_approval_by_another_reviewer(server: str, browser: 
         _wait_quiet(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "reviewer2-sop-approved.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def _heading(page: object, key: str) -> None:
+    """Wait for the page whose title is the message ``key``."""
+    page.get_by_role("heading", name=t(key, "zh-CN"), exact=True).wait_for(  # type: ignore[attr-defined]
+        timeout=60_000)
+
+
+def _metric(page: object, label: str) -> str:
+    """The value of the metric labelled ``label``."""
+    box = page.locator('[data-testid="stMetric"]').filter(  # type: ignore[attr-defined]
+        has=page.get_by_text(label, exact=True))  # type: ignore[attr-defined]
+    return str(box.first.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+
+
+def _pick(page: object, label: str, option: str) -> None:
+    """Choose ``option`` in the select box or multiselect labelled ``label`` (the list is long
+    and drawn lazily: narrow it by typing first; a click while the page is still settling may
+    not open it, so try again)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.get_by_label(label, exact=True).first  # type: ignore[attr-defined]
+    target = page.get_by_role("option", name=option, exact=True).first  # type: ignore[attr-defined]
+    for _ in range(5):
+        _wait_quiet(page)
+        box.click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=3_000)  # type: ignore[attr-defined]
+            box.press_sequentially(option, delay=30)
+            target.wait_for(timeout=5_000)
+        except PlaywrightTimeout:
+            box.fill("")
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
+            continue
+        target.click()
+        break
+    else:
+        raise AssertionError(f"could not choose {option!r} in {label!r}")
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]
+
+
+def _answer(page: object, attempt: object) -> None:
+    """Answer every item of an attempt through its widgets: the first choice shown, or the
+    items of an ordering in reverse."""
+    for item in attempt.items:  # type: ignore[attr-defined]
+        key = f"take_{attempt.id}_{item.position}"  # type: ignore[attr-defined]
+        if item.kind in ("single", "truefalse"):
+            page.locator(f'.st-key-{key} [role="radiogroup"] label').first.click()  # type: ignore[attr-defined]
+        elif item.kind == "multiple":
+            page.locator(f".st-key-{key}_0 label").first.click()  # type: ignore[attr-defined]
+        else:
+            n = len(item.choices)
+            for i in range(n):
+                page.locator(f".st-key-{key}_{i}").click()  # type: ignore[attr-defined]
+                page.get_by_role("option", name=str(n - i), exact=True).click()  # type: ignore[attr-defined]
+                _wait_quiet(page)
+        _wait_quiet(page)
+
+
+def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home: Path,
+                                                        browser: object) -> None:
+    """``trainer`` builds a paper of 3 questions and assigns it to teller 0101; ``teller`` starts
+    it, finds the SOP page refused (opened by its address) while the attempt is open, answers,
+    reloads and finds the answers kept, submits and sees the result; ``trainer`` sees the
+    paper's participation and expert rate move to what the library computes."""
+    from procmine import (
+        SopLibrary,
+        attempt_result,
+        generate_bank,
+        get_attempt,
+        get_user,
+        list_papers,
+        list_questions,
+        open_attempt,
+        paper_results,
+        sync_questions,
+    )
+
+    home = server_home
+    if not list_questions(status="active", home=home):  # the demo's bank, or one made here
+        sync_questions(generate_bank(SopLibrary.open(home)), actor="trainer", status="active",
+                       home=home)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    title = "浏览器测试试卷"
+    zh = "zh-CN"
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})  # type: ignore[attr-defined]
+    try:
+        _sign_in(page, server, "trainer")
+        page.get_by_role("link", name=t("nav.papers", zh)).first.click()
+        _heading(page, "papers.title")
+        _wait_quiet(page)
+        page.get_by_text(t("papers.build_title", zh)).first.click()
+        page.get_by_label(t("papers.paper_title", zh)).fill(title)
+        _pick(page, t("papers.sops", zh), "SOP-P17")
+        page.get_by_label(t("papers.count", zh)).fill("3")
+        page.get_by_role("button", name=t("papers.build", zh), exact=True).click()
+        page.get_by_text(re.compile(f"已生成试卷 #\\d+“{title}”，共 3 题。")).wait_for(
+            timeout=60_000)
+        _wait_quiet(page)
+        paper = next(p for p in list_papers(home=home) if p.title == title)
+        _pick(page, t("filters.teller", zh), "0101 (B01)")
+        page.get_by_role("button", name=t("papers.assign", zh), exact=True).click()
+        page.get_by_text(t("papers.assigned_to", zh, n=1, title=title)).wait_for(
+            timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "trainer-paper-assigned.png"), full_page=True)
+        # the results before the teller sits it: assigned, nobody yet
+        page.get_by_role("link", name=t("nav.training_results", zh)).first.click()
+        _heading(page, "results.title")
+        _wait_quiet(page)
+        assert _metric(page, t("results.participated", zh)) == "0 / 1"
+        assert _metric(page, t("results.participation", zh)) == "0.0%"
+    finally:
+        page.close()
+
+    teller = get_user("teller", home)
+    assert teller is not None and teller.teller_id == "0101"
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})  # type: ignore[attr-defined]
+    try:
+        _sign_in(page, server, "teller")
+        page.get_by_role("link", name=t("nav.take_paper", zh)).first.click()
+        _heading(page, "take.title")
+        _wait_quiet(page)
+        page.locator(f".st-key-take_start_{paper.id} button").click()
+        page.get_by_text(t("take.time_left", zh)).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        attempt = open_attempt("0101", home=home)
+        assert attempt is not None and attempt.paper_id == paper.id and len(attempt.items) == 3
+        # closed book: the menu no longer offers the SOPs, and their address is refused
+        assert page.get_by_role("link", name=t("nav.my_sops", zh)).count() == 0
+        page.goto(f"{server}/my-sops")
+        page.get_by_label(t("auth.username", zh)).fill("teller")
+        page.get_by_label(t("auth.password", zh)).fill(DEMO_PASSWORD)
+        page.get_by_role("button", name=t("auth.sign_in", zh)).click()
+        page.get_by_text(t("closed_book.refused", zh)).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert page.get_by_role("heading", name=t("my_sops.title", zh), exact=True).count() == 0
+        page.screenshot(path=str(ARTIFACTS / "teller-my-sops-refused.png"), full_page=True)
+        page.get_by_role("link", name=t("closed_book.back", zh)).first.click()
+        page.get_by_text(t("take.time_left", zh)).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        _answer(page, attempt)
+        saved = get_attempt(attempt.id, user=teller, home=home)
+        assert saved.answered == 3 and all(i.response is not None for i in saved.items)
+        # a reload is a new session: sign in again, land on the paper, and the answers are there
+        page.reload()
+        _sign_in(page, server, "teller")
+        page.get_by_text(t("take.time_left", zh)).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert _metric(page, t("take.answered", zh)) == "3 / 3"
+        for item in saved.items:
+            key = f"take_{attempt.id}_{item.position}"
+            if item.kind in ("single", "truefalse"):
+                assert page.locator(f".st-key-{key} input[type=radio]").first.is_checked()
+            elif item.kind == "multiple":
+                assert page.locator(f".st-key-{key}_0 input[type=checkbox]").is_checked()
+        page.screenshot(path=str(ARTIFACTS / "teller-paper-resumed.png"), full_page=True)
+        page.get_by_role("button", name=t("take.submit", zh), exact=True).click()
+        page.get_by_role("button", name=t("take.confirm_submit", zh)).click()
+        page.get_by_text(t("take.result_of", zh, title=title)).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        result = attempt_result(attempt.id, user=teller, home=home)
+        assert result.status == "submitted" and result.score is not None
+        assert _metric(page, t("take.score", zh)) == f"{result.score:.1f}"
+        page.screenshot(path=str(ARTIFACTS / "teller-paper-result.png"), full_page=True)
+        # the attempt is over: the SOPs are back
+        assert page.get_by_role("link", name=t("nav.my_sops", zh)).count() == 1
+    finally:
+        page.close()
+
+    expected = paper_results(paper.id, home=home)
+    assert (expected.assigned, expected.participated, expected.participation) == (1, 1, 1.0)
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})  # type: ignore[attr-defined]
+    try:
+        _sign_in(page, server, "trainer")
+        page.get_by_role("link", name=t("nav.training_results", zh)).first.click()
+        _heading(page, "results.title")
+        _wait_quiet(page)
+        assert _metric(page, t("results.participated", zh)) == "1 / 1"
+        assert _metric(page, t("results.participation", zh)) == f"{expected.participation:.1%}"
+        assert _metric(page, t("results.expert_rate", zh)) == f"{expected.expert_rate:.1%}"
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "trainer-training-results.png"), full_page=True)
     finally:
         page.close()

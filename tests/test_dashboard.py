@@ -38,7 +38,9 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "business_types.py": "业务类型", "tellers.py": "柜员",
           "baseline.py": "业务时间基准", "sop_library.py": "操作规程库",
           "sop_editor.py": "规程编辑", "sop_review.py": "规程审批", "sop_history.py": "规程历史",
-          "audit.py": "审计日志"}
+          "audit.py": "审计日志", "question_bank.py": "题库", "papers.py": "试卷",
+          "training_results.py": "培训结果", "spot_checks.py": "抽查", "my_sops.py": "SOP 阅读",
+          "take_paper.py": "参加考试", "my_review.py": "复习"}
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,11 @@ Every cached call is one function under one decorator, :func:`cached`. It caches
 ingest), so a new ingest shows on the next rerun without a restart; what also depends on the SOP
 library (``library=True``) is keyed on the library's head commit too, so an approval shows at
 once. The workspace folder is part of the key, so two workspaces never share a result.
+
+The training room's reads of the app database (the bank, papers, attempts, spot checks) are not
+cached: they are small and change with every answer. What also needs the event store (the
+roster of tellers, the business types a teller does, the loop to the slow steps) is, the loop
+keyed on a ``stamp`` the page gives (the teller's attempts and spot checks so far).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from procmine import (
     LintReport,
     Sop,
     SopLibrary,
+    Trainee,
     add_spot_checks,
     business_type_summary,
     coverage_report,
@@ -45,8 +51,11 @@ from procmine import (
     months_with_data,
     revision_effects,
     spot_check_summary,
+    teller_loop,
     teller_profile,
+    teller_roster,
     teller_summary,
+    teller_types,
     transaction_summary,
     type_steps,
 )
@@ -64,10 +73,12 @@ __all__ = [
     "league_export",
     "library",
     "lint_text",
+    "loop",
     "months",
     "options",
     "profile",
     "quarantine_summary",
+    "roster",
     "sop_findings",
     "sop_revision_effects",
     "step_findings",
@@ -75,8 +86,10 @@ __all__ = [
     "store",
     "store_info",
     "summary",
+    "teller_findings",
     "tellers",
     "this_month",
+    "types_of",
 ]
 
 P = ParamSpec("P")
@@ -303,3 +316,31 @@ def sop_revision_effects(sop_id: str) -> pd.DataFrame | None:
     if store_info()["events"] == 0:
         return None
     return revision_effects(store(), library(), sop_id)
+
+
+# -- training --------------------------------------------------------------------------------------
+
+
+@cached()
+def roster() -> list[Trainee]:
+    """The tellers papers are assigned to and spot checks are recorded for (by teller id)."""
+    return teller_roster(store())
+
+
+@cached()
+def types_of(teller_id: str) -> set[str]:
+    """The business types a teller did in the latest three months of the log."""
+    return teller_types(store(), teller_id)
+
+
+@cached(library=True)
+def loop(teller_id: str, stamp: str = "") -> pd.DataFrame:
+    """A teller's slow steps beside the quiz items and spot checks they miss on the same SOP
+    step (``stamp``: what changed in the app database since, e.g. their attempts so far)."""
+    return teller_loop(teller_id, store=store(), baseline=baseline(), library=library())
+
+
+def teller_findings(teller_id: str) -> list[Finding]:
+    """The slow steps found for one teller: their own, and their branch's that name them."""
+    return [f for f in sop_findings()
+            if f.teller_id == teller_id or teller_id in (f.tellers_flagged or ())]

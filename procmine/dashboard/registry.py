@@ -3,6 +3,10 @@
 ``app.py`` builds the navigation from it (a user sees only the pages of their role) and each page
 checks it again on the server before drawing anything (``session.guard``), so a page cannot be
 opened by URL by a role it is not meant for.
+
+A page marked ``closed_book`` shows SOP text, standard times or right answers: while a teller has
+a paper open (a closed-book attempt) the guard refuses it on the server and the navigation hides
+its link.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 from procmine import ROLES
 
 __all__ = ["PAGES", "PageSpec", "page_for", "pages_for_role"]
+
+_TRAINING = ("trainer", "operations")
 
 _HERE = Path(__file__).resolve().parent / "pages"
 
@@ -26,6 +32,7 @@ class PageSpec:
     title_key: str       # message catalogue key
     icon: str
     roles: tuple[str, ...]
+    closed_book: bool = False   # refused to a teller during an open attempt
 
     @property
     def path(self) -> Path:
@@ -37,22 +44,37 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("bottlenecks.py", "bottlenecks", "nav.bottlenecks", ":material/hourglass_top:",
              ("operations", "reviewer")),
     PageSpec("business_types.py", "business-types", "nav.business_types", ":material/list_alt:",
-             ("operations", "reviewer")),
+             ("operations", "reviewer"), closed_book=True),
     PageSpec("tellers.py", "tellers", "nav.tellers", ":material/badge:", ("operations",)),
     PageSpec("announcement.py", "announcement", "nav.announcement", ":material/leaderboard:",
              ("operations",)),
     PageSpec("upload.py", "upload", "nav.upload", ":material/upload_file:", ("operations",)),
     PageSpec("sop_library.py", "sops", "nav.sops", ":material/menu_book:",
-             ("operations", "reviewer", "trainer")),
+             ("operations", "reviewer", "trainer"), closed_book=True),
     PageSpec("sop_editor.py", "sop-editor", "nav.sop_editor", ":material/edit_document:",
              ("reviewer", "operations")),
     PageSpec("sop_review.py", "sop-review", "nav.sop_review", ":material/fact_check:",
              ("reviewer",)),
     PageSpec("sop_history.py", "sop-history", "nav.sop_history", ":material/history:",
-             ("operations", "reviewer", "trainer")),
+             ("operations", "reviewer", "trainer"), closed_book=True),
+    PageSpec("question_bank.py", "question-bank", "nav.question_bank", ":material/quiz:",
+             _TRAINING),
+    PageSpec("papers.py", "papers", "nav.papers", ":material/assignment:", _TRAINING),
+    PageSpec("training_results.py", "training-results", "nav.training_results",
+             ":material/school:", (*_TRAINING, "reviewer")),
+    PageSpec("spot_checks.py", "spot-checks", "nav.spot_checks", ":material/visibility:",
+             _TRAINING),
     PageSpec("audit.py", "audit", "nav.audit", ":material/policy:", ("operations",)),
-    PageSpec("my_figures.py", "my-figures", "nav.my_figures", ":material/person:", ("teller",)),
-    PageSpec("baseline.py", "baseline", "nav.baseline", ":material/timer:", ROLES),
+    PageSpec("my_figures.py", "my-figures", "nav.my_figures", ":material/person:", ("teller",),
+             closed_book=True),   # its slow steps name the steps' reference times
+    PageSpec("my_sops.py", "my-sops", "nav.my_sops", ":material/menu_book:", ("teller",),
+             closed_book=True),
+    PageSpec("take_paper.py", "take-paper", "nav.take_paper", ":material/edit_note:",
+             ("teller",)),
+    PageSpec("my_review.py", "my-review", "nav.my_review", ":material/replay:", ("teller",),
+             closed_book=True),   # it shows the right answers
+    PageSpec("baseline.py", "baseline", "nav.baseline", ":material/timer:", ROLES,
+             closed_book=True),
 )
 
 

@@ -9,6 +9,11 @@ default 30) ends. The password
 check is :func:`procmine.authenticate`, with its lockout per user name and per client (the remote
 address); a bank's single sign-on would replace only :func:`sign_in_form` (``st.login`` with
 OIDC yields an identity that maps to a user and role).
+
+Closed book: while a teller has a paper open, the pages marked ``closed_book`` in the registry
+(the SOPs, their history, the standard times) are refused by :func:`guard` before they read
+anything (:func:`procmine.ensure_not_in_attempt`, on the server, on every run), and
+:func:`in_attempt` tells the navigation to hide their links.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from procmine import (
     DEMO_PASSWORD,
     LANGUAGES,
     AccountLocked,
+    ClosedBook,
     User,
     authenticate,
     can_open,
+    ensure_not_in_attempt,
     get_user,
     is_demo_workspace,
     session_idle,
@@ -32,7 +39,7 @@ from procmine import (
 )
 from procmine.dashboard.registry import page_for
 
-__all__ = ["current_user", "guard", "lang", "sidebar", "sign_in_form", "tr"]
+__all__ = ["current_user", "guard", "in_attempt", "lang", "sidebar", "sign_in_form", "tr"]
 
 _USER = "procmine_user"
 _SEEN = "procmine_seen_at"
@@ -139,10 +146,26 @@ def guard(script_path: str) -> User:
     (checked on the server, on every run of the page)."""
     user = current_user()
     if user is None:
+        # a link to this page opened in a new session: sign in here, then the page runs again
         st.warning(tr("auth.sign_in_required"))
+        sign_in_form()
         st.stop()
     page = page_for(script_path)
     if not can_open(user.role, page.roles):
         st.error(tr("auth.not_allowed", role=tr(f"roles.{user.role}")))
         st.stop()
+    if page.closed_book and in_attempt(user):
+        st.error(tr("closed_book.refused"))
+        st.page_link(str(page.path.parent / "take_paper.py"), label=tr("closed_book.back"),
+                     icon=":material/edit_note:")
+        st.stop()
     return user
+
+
+def in_attempt(user: User) -> bool:
+    """Whether ``user`` is a teller with a paper open (then the closed-book pages are shut)."""
+    try:
+        ensure_not_in_attempt(user)
+    except ClosedBook:
+        return True
+    return False

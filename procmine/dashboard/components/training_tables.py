@@ -1,0 +1,61 @@
+"""The training room's tables, labelled in the user's language.
+
+The library's training frames share their column names (``teller_id``, ``participation``,
+``difficulty``, ``acknowledged_at``, ...); each has a message ``tcol.<name>`` and, for shares and
+numbers, a format (:data:`FORMATS`). :func:`show` draws a frame with every column it has so
+labelled; a column without a message keeps its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from procmine.dashboard.session import tr
+
+__all__ = ["FORMATS", "config", "show"]
+
+#: number formats of the shared columns (shares as percent)
+FORMATS: dict[str, str] = {
+    "participation": "percent", "expert_rate": "percent", "pass_rate": "percent",
+    "share": "percent", "missed_share": "percent", "best_score": "%.1f",
+    "difficulty": "%.2f", "discrimination": "%.2f", "slow_ratio": "%.2f",
+    "monthly_hours": "%.1f", "seconds": "%.0f",
+}
+
+
+def config(columns: Sequence[str]) -> dict[str, Any]:
+    """``column_config`` labelling ``columns`` by their ``tcol.`` messages, with formats."""
+    out: dict[str, Any] = {}
+    for name in columns:
+        key = f"tcol.{name}"
+        label = tr(key)
+        label = name if label == key else label   # a message missing: the column's name
+        fmt = FORMATS.get(name)
+        out[name] = st.column_config.NumberColumn(label, format=fmt) if fmt else label
+    return out
+
+
+def _cell(value: object) -> object:
+    """Lists, tuples and dicts (steps, question keys, choice counts) as one readable text."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return value
+
+
+def show(frame: pd.DataFrame, columns: Sequence[str] | None = None, *,
+         height: int | None = None) -> None:
+    """Draw ``frame`` (its ``columns``, all by default) labelled and formatted."""
+    names = [c for c in (columns or list(frame.columns)) if c in frame.columns]
+    shown = frame[names].copy()
+    for name in names:
+        if shown[name].dtype == object:
+            shown[name] = pd.Series([_cell(v) for v in shown[name]], index=shown.index,
+                                    dtype=object)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config(names),
+                 height=height or "auto")
