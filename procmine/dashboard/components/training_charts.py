@@ -41,7 +41,9 @@ def rates_against_targets(frame: pd.DataFrame, by: str, rates: Mapping[str, str]
                          line_color=_COLOURS[list(rates).index(column) % len(_COLOURS)]
                          if column in rates else _COLOURS[i % len(_COLOURS)],
                          annotation_text=f"{labels['target']} {rates.get(column, column)} "
-                                         f"{100 * target:g}%")
+                                         f"{100 * target:g}%",
+                         # two targets close together (100% and 98%): labels at both ends
+                         annotation_position="top left" if i % 2 == 0 else "bottom right")
     figure.update_layout(barmode="group", height=340, yaxis={"range": [0, 105],
                                                              "ticksuffix": "%"},
                          xaxis_type="category", legend_orientation="h",

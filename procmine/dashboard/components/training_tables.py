@@ -54,7 +54,10 @@ def show(frame: pd.DataFrame, columns: Sequence[str] | None = None, *,
     names = [c for c in (columns or list(frame.columns)) if c in frame.columns]
     shown = frame[names].copy()
     for name in names:
-        if shown[name].dtype == object:
+        if FORMATS.get(name) and shown[name].dtype == object:
+            # a figure that has no value (None: too few takers) shows as an empty cell
+            shown[name] = pd.to_numeric(shown[name], errors="coerce")
+        elif shown[name].dtype == object:
             shown[name] = pd.Series([_cell(v) for v in shown[name]], index=shown.index,
                                     dtype=object)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config(names),
