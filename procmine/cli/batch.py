@@ -9,14 +9,13 @@ Example:
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from procmine import EventStore, drop_batch, list_batches
-from procmine.cli.common import HomeOption, JsonOption, err, out, print_json
+from procmine.cli.common import HomeOption, JsonOption, command_actor, err, out, print_json
 
 __all__ = ["WaitOption", "batch_app"]
 
@@ -34,13 +33,6 @@ batch_app = typer.Typer(
     no_args_is_help=True,
 )
 
-
-def _actor() -> str:
-    """Who ran the command, for the audit trail."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # no login name in some containers
-        return "cli"
 
 
 @batch_app.command("list")
@@ -72,7 +64,7 @@ def batch_drop(
 ) -> None:
     """Remove one ingest batch: its rows, its quarantine file and its history line, with an
     audit row (batch.drop). Ingesting the file again loads its rows again."""
-    batch = drop_batch(EventStore(home), batch_id, user=user or _actor(), wait=wait,
+    batch = drop_batch(EventStore(home), batch_id, user=user or command_actor(), wait=wait,
                        on_wait=lambda message: err.print(message, highlight=False))
     if as_json:
         print_json(batch.to_dict())

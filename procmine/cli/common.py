@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from procmine import ProcmineError
 
 __all__ = [
     "BaselineOption",
@@ -57,6 +61,24 @@ MasterOption = Annotated[
         help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).",
     ),
 ]
+
+
+def command_actor() -> str:
+    """Who ran a command that names no user, for the audit trail (``cli:<login name>``)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in some containers
+        return "cli"
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    """The date an option gives as YYYY-MM-DD (None when not given); a clear error otherwise."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ProcmineError(f"{option} {text!r}: expected a date YYYY-MM-DD") from exc
 
 
 def print_json(data: Any) -> None:

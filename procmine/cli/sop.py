@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -44,7 +44,14 @@ from procmine import (
     revision_effects,
     sops_folder,
 )
-from procmine.cli.common import BaselineOption, HomeOption, JsonOption, out, print_json
+from procmine.cli.common import (
+    BaselineOption,
+    HomeOption,
+    JsonOption,
+    out,
+    parse_day,
+    print_json,
+)
 
 __all__ = ["sop_app"]
 
@@ -83,14 +90,6 @@ def _user(name: str, from_stdin: bool, home: Path | None) -> User:
                             "disabled")
     return user
 
-
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ProcmineError(f"{option} {text!r}: expected a date YYYY-MM-DD") from exc
 
 
 def _say(v: SopVersion, as_json: bool) -> None:
@@ -166,7 +165,7 @@ def show(
     if as_of is None:
         typer.echo(library.current(sop_id).sop.text, nl=False)
         return
-    day = _date(as_of, "--as-of")
+    day = parse_day(as_of, "--as-of")
     assert day is not None
     text = library.text_on(sop_id, day, branch)
     if text is None:
@@ -263,7 +262,7 @@ def approve(sop_id: SopId, user: UserOption,
     library = _library(home)
     reviewer = _user(user, password_stdin, home)
     version = library.approve(sop_id, user=reviewer, comment=comment,
-                              today=_date(today, "--today"))
+                              today=parse_day(today, "--today"))
     report = on_new_version(library, sop_id, actor=reviewer.username, home=home)
     if as_json:
         print_json(version.to_dict() | {

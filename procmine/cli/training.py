@@ -27,8 +27,7 @@ Example:
 
 from __future__ import annotations
 
-import getpass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,7 +61,14 @@ from procmine import (
     teller_roster,
     training_targets,
 )
-from procmine.cli.common import HomeOption, JsonOption, out, print_json
+from procmine.cli.common import (
+    HomeOption,
+    JsonOption,
+    command_actor,
+    out,
+    parse_day,
+    print_json,
+)
 
 __all__ = ["acting_user", "quiz_app", "spotcheck_app"]
 
@@ -81,13 +87,6 @@ MonthOption = Annotated[str | None, typer.Option("--month", help="Only this mont
 _MANAGERS = ("trainer", "operations")
 
 
-def _actor() -> str:
-    """Who ran a command that names no user, for the audit trail."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # no login name in some containers
-        return "cli"
-
 
 def acting_user(name: str, home: Path | None, roles: tuple[str, ...] = _MANAGERS) -> User:
     """The user ``--as`` names: enabled, and in one of ``roles``."""
@@ -100,14 +99,6 @@ def acting_user(name: str, home: Path | None, roles: tuple[str, ...] = _MANAGERS
                             f"{' or '.join(roles)}")
     return user
 
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ProcmineError(f"{option} {text!r}: expected a date YYYY-MM-DD") from exc
 
 
 def _status(value: str | None, *, also: tuple[str, ...] = ()) -> str | None:
@@ -164,7 +155,7 @@ def generate(activate: ActivateOption = False, home: HomeOption = None,
     """Bring the question bank up to date with the approved SOPs in force and the regulation
     bank: new questions are added, changed ones get a new revision, and the questions of steps
     a new SOP version changed are re-opened for review (stale)."""
-    report = sync_bank(SopLibrary.open(home), actor=_actor(),
+    report = sync_bank(SopLibrary.open(home), actor=command_actor(),
                        status="active" if activate else "new", home=home)
     counts = {"added": report.added, "updated": report.updated,
               "unchanged": report.unchanged, "reopened": report.reopened}
@@ -286,7 +277,7 @@ def paper(
                         groups=tuple(group or ()), regulations=tuple(regulation or ()),
                         count=count, time_limit_minutes=minutes, pass_mark=pass_mark,
                         expert_mark=expert_mark, shuffle=not no_shuffle,
-                        due_on=_day(due, "--due"), seed=seed, library=SopLibrary.open(home),
+                        due_on=parse_day(due, "--due"), seed=seed, library=SopLibrary.open(home),
                         home=home)
     if as_json:
         print_json({"id": built.id, "title": built.title, "questions": len(built.questions)})
@@ -441,7 +432,7 @@ def spotcheck_add(
     """Record a spot check: the steps watched, done wrongly or skipped, the time taken. It
     passes when no step was done wrongly or skipped."""
     user = acting_user(as_user, home)
-    day = _day(on, "--date") or datetime.now(UTC).date()
+    day = parse_day(on, "--date") or datetime.now(UTC).date()
     store = EventStore(home)
     roster = {t.teller_id: t for t in teller_roster(store, home=home)}
     branch = roster[teller].branch_id if teller in roster else None
@@ -514,7 +505,7 @@ def spotcheck_due(
     roster = teller_roster(EventStore(home), home=home)
     sop_ids = list(_items(sop)) or SopLibrary.open(home).ids()
     grid = spot_check_grid(roster, sop_ids, home=home, interval_days=every,
-                           today=_day(today, "--today"))
+                           today=parse_day(today, "--today"))
     due = grid[grid["state"] != "passed"]
     if as_json:
         print_json(_records(due))
