@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apptest import app_as, signed_in
 from streamlit.testing.v1 import AppTest
 
 from procmine import (
@@ -21,7 +22,6 @@ from procmine import (
     ROLES,
     EventStore,
     Finding,
-    User,
     authenticate,
     build_demo_workspace,
     explain_finding,
@@ -31,8 +31,6 @@ from procmine.dashboard.registry import PAGES, PageSpec
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
-DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
-              "teller": "teller"}
 TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py": "上传",
           "my_figures.py": "我的指标", "bottlenecks.py": "慢步骤",
           "business_types.py": "业务类型", "tellers.py": "柜员",
@@ -55,18 +53,6 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PROCMINE_HOME", str(demo_home))
     return demo_home
-
-
-def signed_in(role: str, home: Path) -> User:
-    user = authenticate(DEMO_USERS[role], DEMO_PASSWORD, home)
-    assert user is not None and user.role == role
-    return user
-
-
-def app_as(role: str, home: Path) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["procmine_user"] = signed_in(role, home)
-    return at
 
 
 def page_cases() -> list[tuple[PageSpec, str]]:

@@ -8,20 +8,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import apptest
 import pytest
+from apptest import signed_in
 from streamlit.testing.v1 import AppTest
 
 from procmine import (
-    DEMO_PASSWORD,
     EventStore,
     SopLibrary,
     User,
     assign_paper,
     attempt_result,
-    authenticate,
     build_demo_workspace,
     build_paper,
-    generate_bank,
     get_attempt,
     list_papers,
     list_questions,
@@ -31,7 +30,6 @@ from procmine import (
     pending_acknowledgements,
     start_attempt,
     submit_attempt,
-    sync_questions,
     t,
     teller_roster,
     teller_types,
@@ -41,7 +39,6 @@ from procmine.app.i18n import load_messages
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 PAGES = "procmine/dashboard/pages"
-USERS = {"trainer": "trainer", "teller": "teller", "operations": "ops", "reviewer": "reviewer"}
 
 
 def zh(key: str, **fmt: object) -> str:
@@ -50,13 +47,10 @@ def zh(key: str, **fmt: object) -> str:
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo workspace with an active bank (generated from the SOPs in force) whether or not
-    the demo seeds its own training data."""
+    """The demo workspace (its bank is active: the demo seeds it)."""
     home = tmp_path_factory.mktemp("training-pages")
     build_demo_workspace(home)
-    library = SopLibrary.open(home)
-    if not list_questions(status="active", home=home):
-        sync_questions(generate_bank(library), actor="trainer", status="active", home=home)
+    assert list_questions(status="active", home=home)
     return home
 
 
@@ -67,15 +61,11 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def user(role: str, home: Path) -> User:
-    found = authenticate(USERS[role], DEMO_PASSWORD, home)
-    assert found is not None and found.role == role
-    return found
+    return signed_in(role, home)
 
 
 def app_as(role: str, home: Path) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["procmine_user"] = user(role, home)
-    return at
+    return apptest.app_as(role, home, timeout=120)
 
 
 def open_page(role: str, home: Path, script: str) -> AppTest:
