@@ -94,8 +94,9 @@ def test_duplicate_username_is_refused(home: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"role": "manager"}, "unknown role 'manager'; expected one of operations, reviewer, "
-                              "trainer, teller"),
+        ({"role": "manager"}, "unknown role 'manager'; expected one of operations, "
+                              "branch_manager, reviewer, trainer, teller"),
+        ({"role": "branch_manager"}, "a branch manager needs the branch they run"),
         ({"role": "reviewer"}, "a reviewer needs a review group: one of domestic-settlement, "
                                "accounting-and-cash, compliance-and-control"),
         ({"role": "reviewer", "review_group": "cash"}, "unknown review group 'cash'"),
@@ -224,30 +225,32 @@ def test_seed_demo_users_is_idempotent(home: Path) -> None:
     created = seed_demo_users(home)
     assert [(u.username, u.role) for u in created] == [
         ("ops", "operations"), ("reviewer", "reviewer"), ("trainer", "trainer"),
-        ("teller", "teller"), ("reviewer2", "reviewer"), ("settlement", "reviewer"),
+        ("manager", "branch_manager"), ("teller", "teller"), ("reviewer2", "reviewer"),
+        ("settlement", "reviewer"),
     ]
     by_name = {u.username: u for u in list_users(home)}
     assert by_name["reviewer"].review_group == "accounting-and-cash"
     assert by_name["reviewer2"].review_group == "accounting-and-cash"
     assert by_name["settlement"].review_group == "domestic-settlement"
     assert (by_name["teller"].teller_id, by_name["teller"].branch_id) == ("0101", "B01")
+    assert (by_name["manager"].teller_id, by_name["manager"].branch_id) == (None, "B01")
     for name in by_name:
         assert authenticate(name, "procmine-demo", home=home) is not None
     set_role("trainer", "operations", home=home)
     assert seed_demo_users(home) == []
-    assert len(list_users(home)) == 6
+    assert len(list_users(home)) == 7
     assert get_user("trainer", home).role == "operations"  # type: ignore[union-attr]
 
 
 def test_seed_demo_users_fills_in_missing_ones(home: Path) -> None:
     add_user("ops", "my-own-password", "operations", home=home)
     assert [u.username for u in seed_demo_users(home)] == [
-        "reviewer", "trainer", "teller", "reviewer2", "settlement"]
+        "reviewer", "trainer", "manager", "teller", "reviewer2", "settlement"]
     assert authenticate("ops", "procmine-demo", home=home) is None
 
 
 def test_can_open() -> None:
-    assert ROLES == ("operations", "reviewer", "trainer", "teller")
+    assert ROLES == ("operations", "branch_manager", "reviewer", "trainer", "teller")
     assert can_open("trainer", ["operations", "trainer"]) is True
     assert can_open("teller", ("operations", "trainer")) is False
     assert can_open("nobody", ROLES) is False

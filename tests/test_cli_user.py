@@ -111,14 +111,15 @@ def test_list_json_and_table(demo_home: Path) -> None:
     runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     data = json.loads(runner.invoke(user_app, ["list", "--json", "--home", str(home)]).output)
     assert [(u["username"], u["role"]) for u in data] == [
-        ("ops", "operations"), ("reviewer", "reviewer"), ("reviewer2", "reviewer"),
-        ("settlement", "reviewer"), ("teller", "teller"), ("trainer", "trainer"),
+        ("manager", "branch_manager"), ("ops", "operations"), ("reviewer", "reviewer"),
+        ("reviewer2", "reviewer"), ("settlement", "reviewer"), ("teller", "teller"),
+        ("trainer", "trainer"),
     ]
-    teller = data[4]
+    teller = data[5]
     assert (teller["teller_id"], teller["branch_id"], teller["disabled"]) == ("0101", "B01", False)
     assert "password_hash" not in teller
     table = runner.invoke(user_app, ["list", "--home", str(home)])
-    assert "6 users" in table.output
+    assert "7 users" in table.output
     assert all(f"│ {name} " in table.output for name in ("ops", "reviewer", "trainer", "teller"))
 
 
@@ -145,7 +146,7 @@ def test_seed_demo_is_idempotent(demo_home: Path) -> None:
     home = demo_home
     first = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     assert first.exit_code == 0
-    assert first.output.count("added ") == 6
+    assert first.output.count("added ") == 7
     assert "procmine-demo" in first.output
     second = runner.invoke(user_app, ["seed-demo", "--home", str(home)])
     assert second.exit_code == 0

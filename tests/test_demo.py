@@ -667,7 +667,7 @@ def test_demo_workspace_marks_the_workspace_it_built(demo_workspace: dict) -> No
     home = demo_workspace["home"]
     assert (home / DEMO_MARKER).is_file() and is_demo_workspace(home)
     assert {u.username for u in list_users(home)} == {
-        "ops", "reviewer", "reviewer2", "settlement", "teller", "trainer"}
+        "manager", "ops", "reviewer", "reviewer2", "settlement", "teller", "trainer"}
     assert build_demo_workspace(home) is None  # built already: completed, not refused
     assert [v.action for v in demo_workspace["library"].history("SOP-P18")][:1] == ["approve"]
 

@@ -1,8 +1,11 @@
 """Users and roles: who may sign in, and what each role may open.
 
-Four roles:
+Five roles:
 
 - ``operations``: the operations department; reads everything.
+- ``branch_manager``: runs one branch's lobby (``branch_id``); sees its branch's queue,
+  staffing, diversion and its own tellers' figures and findings, other branches only as
+  aggregates (:mod:`procmine.app.scope`).
 - ``reviewer``: a member of one process-review group; edits and approves that group's SOPs.
 - ``trainer``: builds quizzes and sees their results.
 - ``teller``: takes quizzes and sees their own figures (``teller_id`` links them to the log).
@@ -72,7 +75,7 @@ __all__ = [
     "verify_password",
 ]
 
-ROLES = ("operations", "reviewer", "trainer", "teller")
+ROLES = ("operations", "branch_manager", "reviewer", "trainer", "teller")
 DEMO_PASSWORD = "procmine-demo"
 
 # Letters, digits and . _ @ - : room for e-mail addresses from a future single sign-on.
@@ -228,6 +231,8 @@ def add_user(
     """
     name = _check_username(username)
     _check_role(role, review_group)
+    if role == "branch_manager" and not _text_or_none(branch_id):
+        raise ProcmineError("a branch manager needs the branch they run (branch_id)")
     check_password(password, name)
     return _create(name, password, role, display_name=display_name, review_group=review_group,
                    teller_id=teller_id, branch_id=branch_id, home=home, actor=actor)
@@ -280,7 +285,7 @@ def list_users(home: Path | None = None) -> list[User]:
 
     Example:
         >>> [u.username for u in list_users()]
-        ['ops', 'reviewer', 'reviewer2', 'settlement', 'teller', 'trainer']
+        ['manager', 'ops', 'reviewer', 'reviewer2', 'settlement', 'teller', 'trainer']
     """
     with session_for(home) as session:
         rows = session.scalars(select(UserRow).order_by(UserRow.username))
@@ -440,16 +445,16 @@ def _lock_detail(policy: SignInPolicy, until: datetime, source: str) -> str:
 def seed_demo_users(home: Path | None = None) -> list[User]:
     """Create the demo users, with password ``procmine-demo``.
 
-    One per role: ``ops`` (operations), ``reviewer`` (accounting-and-cash), ``trainer`` and
-    ``teller`` (teller 0101 of branch B01); and two more reviewers, so that an SOP change can be
-    approved by someone other than its author: ``reviewer2`` (accounting-and-cash) and
-    ``settlement`` (domestic-settlement). Users that exist are left as they are; returns those
-    created.
+    One per role: ``ops`` (operations), ``reviewer`` (accounting-and-cash), ``trainer``,
+    ``manager`` (branch manager of B01) and ``teller`` (teller 0101 of branch B01); and two
+    more reviewers, so that an SOP change can be approved by someone other than its author:
+    ``reviewer2`` (accounting-and-cash) and ``settlement`` (domestic-settlement). Users that
+    exist are left as they are; returns those created.
 
     Example:
         >>> ws = Path("ws")  # a workspace of its own (the demo workspace has them already)
         >>> [u.username for u in seed_demo_users(ws)]
-        ['ops', 'reviewer', 'trainer', 'teller', 'reviewer2', 'settlement']
+        ['ops', 'reviewer', 'trainer', 'manager', 'teller', 'reviewer2', 'settlement']
         >>> seed_demo_users(ws)
         []
     """
@@ -458,6 +463,8 @@ def seed_demo_users(home: Path | None = None) -> list[User]:
         ("reviewer", "reviewer", {"display_name": "Reviewer (demo)",
                                   "review_group": "accounting-and-cash"}),
         ("trainer", "trainer", {"display_name": "Trainer (demo)"}),
+        ("manager", "branch_manager", {"display_name": "Branch manager B01 (demo)",
+                                       "branch_id": "B01"}),
         ("teller", "teller", {"display_name": "Teller 0101 (demo)", "teller_id": "0101",
                               "branch_id": "B01"}),
         ("reviewer2", "reviewer", {"display_name": "Reviewer 2 (demo)",

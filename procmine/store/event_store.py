@@ -7,6 +7,8 @@ default ``./workspace``)::
 
     store/events/<batch>.parquet     every record of one ingested file with its check results;
                                      the ``events`` view shows the loaded ones (reason NULL)
+    store/tickets/<batch>.parquet    the same for a queue-system export (``kind: tickets`` in
+                                     its mapping); the ``tickets`` view shows the loaded ones
     store/batches.jsonl              one line per ingest: source, mapping, counts, reasons
     store/.lock                      the writers' lock: one ingest or batch drop at a time
     quarantine/<batch>.csv           rejected rows with their source row and reason
@@ -47,7 +49,7 @@ import pyarrow as pa
 
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import default_home
-from procmine.core.schema import CANONICAL_COLUMNS
+from procmine.core.schema import CANONICAL_COLUMNS, TICKET_COLUMNS
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
 
@@ -91,6 +93,7 @@ class EventStore:
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else default_home()
         self.events_dir = self.home / "store" / "events"
+        self.tickets_dir = self.home / "store" / "tickets"
         self.quarantine_dir = self.home / "quarantine"
         self.batches_file = self.home / "store" / "batches.jsonl"
         self.tmp_dir = self.home / "tmp"
@@ -99,15 +102,44 @@ class EventStore:
     # -- connections -------------------------------------------------------------------------
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with the store's ``events`` view defined."""
+        """An in-memory DuckDB connection with the store's ``events`` and ``tickets`` views."""
         con = _connect()
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {_lit(str(self.tmp_dir))}")
         self._define_events_view(con)
+        self._define_tickets_view(con)
         return con
 
     def _event_files(self) -> list[Path]:
         return sorted(self.events_dir.glob("*.parquet")) if self.events_dir.exists() else []
+
+    def ticket_files(self) -> list[Path]:
+        """The committed ticket batch files."""
+        return sorted(self.tickets_dir.glob("*.parquet")) if self.tickets_dir.exists() else []
+
+    def has_tickets(self) -> bool:
+        """Whether a queue-system export has been ingested."""
+        return bool(self.ticket_files())
+
+    def _define_tickets_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """``tickets``: canonical ticket rows (reason NULL) with their batch and source row."""
+        cols = ", ".join(TICKET_COLUMNS)
+        if self.ticket_files():
+            glob = _lit(str(self.tickets_dir / "*.parquet"))
+            con.execute(
+                f"CREATE OR REPLACE VIEW tickets AS SELECT {cols}, "
+                r"regexp_extract(filename, '([^/\\]+)\.parquet$', 1) AS source_batch, "
+                "src_row AS source_row "
+                f"FROM read_parquet({glob}, union_by_name = true, filename = true) "
+                "WHERE reason IS NULL"
+            )
+        else:
+            typed = ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in TICKET_COLUMNS.items())
+            con.execute(
+                f"CREATE OR REPLACE VIEW tickets AS SELECT {typed}, "
+                "CAST(NULL AS VARCHAR) AS source_batch, CAST(NULL AS BIGINT) AS source_row "
+                "WHERE false"
+            )
 
     def _define_events_view(self, con: duckdb.DuckDBPyConnection) -> None:
         """``events``: canonical rows with their batch and source row; ``events_hashed`` adds
@@ -139,8 +171,8 @@ class EventStore:
 
     def version(self) -> str:
         """Changes whenever the stored data changes (for caches keyed on the store)."""
-        files = self._event_files()
-        stamp = [(f.name, f.stat().st_mtime_ns) for f in files]
+        files = self._event_files() + self.ticket_files()
+        stamp = [(f"{f.parent.name}/{f.name}", f.stat().st_mtime_ns) for f in files]
         if self.batches_file.exists():
             stamp.append(("batches", self.batches_file.stat().st_mtime_ns))
         return hashlib.sha1(repr(stamp).encode()).hexdigest()[:16]
@@ -258,14 +290,16 @@ class EventStore:
                 self._write_history(self.batches())
                 done.append(self.batches_file.name)
         known = {str(b.get("batch_id")) for b in self.batches()}
-        if self.events_dir.exists():
-            for path in sorted(self.events_dir.iterdir()):
+        for folder in (self.events_dir, self.tickets_dir):
+            if not folder.exists():
+                continue
+            for path in sorted(folder.iterdir()):
                 suffix = next((s for s in _PARTIAL_SUFFIXES if path.name.endswith(s)), None)
                 if suffix is None:
                     continue
                 batch_id = path.name[: -len(suffix)]
                 if suffix == ".parquet.partial" and batch_id in known:
-                    path.replace(self.batch_file(batch_id))
+                    path.replace(folder / f"{batch_id}.parquet")
                 else:
                     path.unlink(missing_ok=True)
                 done.append(path.name)
@@ -280,17 +314,25 @@ class EventStore:
                 done.append(path.name)
         return done
 
-    def batch_file(self, batch_id: str) -> Path:
-        """The Parquet file of one ingest batch (every record, with its check result)."""
-        return self.events_dir / f"{batch_id}.parquet"
+    def batch_file(self, batch_id: str, kind: str = "events") -> Path:
+        """The Parquet file of one ingest batch (every record, with its check result);
+        ``kind`` is ``events`` or ``tickets`` (the batch's record kind)."""
+        return self._kind_dir(kind) / f"{batch_id}.parquet"
+
+    def _kind_dir(self, kind: str) -> Path:
+        if kind == "events":
+            return self.events_dir
+        if kind == "tickets":
+            return self.tickets_dir
+        raise ProcmineError(f"unknown record kind {kind!r}; expected events or tickets")
 
     def quarantine_file(self, batch_id: str) -> Path:
         """The quarantine CSV of one ingest batch."""
         return self.quarantine_dir / f"{batch_id}.csv"
 
-    def partial_file(self, batch_id: str) -> Path:
+    def partial_file(self, batch_id: str, kind: str = "events") -> Path:
         """Where an ingest writes its batch file before it commits (never read as a batch)."""
-        return self.events_dir / f"{batch_id}.parquet.partial"
+        return self._kind_dir(kind) / f"{batch_id}.parquet.partial"
 
     def record_batch(self, record: Mapping[str, Any]) -> None:
         """Add one ingest to the history (``batches.jsonl``)."""
@@ -302,12 +344,14 @@ class EventStore:
 
     def commit_batch(self, record: Mapping[str, Any]) -> None:
         """Commit one ingest (under :meth:`lock`): its history line, then its partial file
-        renamed into the store (absent when nothing was loaded)."""
+        renamed into the store (absent when nothing was loaded). The record's ``kind``
+        (default ``events``) says which record kind the batch holds."""
         batch_id = str(record["batch_id"])
+        kind = str(record.get("kind", "events"))
         self.record_batch(record)
-        partial = self.partial_file(batch_id)
+        partial = self.partial_file(batch_id, kind)
         if partial.exists():
-            partial.replace(self.batch_file(batch_id))
+            partial.replace(self.batch_file(batch_id, kind))
 
     def remove_batch(self, batch_id: str) -> dict[str, Any]:
         """Take one batch out of the store (under :meth:`lock`): its rows leave the ``events``
@@ -317,7 +361,8 @@ class EventStore:
         record = next((b for b in batches if b.get("batch_id") == batch_id), None)
         if record is None:
             raise ProcmineError(f"{self.home}: no batch {batch_id!r} (see procmine batch list)")
-        target, partial = self.batch_file(batch_id), self.partial_file(batch_id)
+        kind = str(record.get("kind", "events"))
+        target, partial = self.batch_file(batch_id, kind), self.partial_file(batch_id, kind)
         if target.exists():
             target.replace(partial)  # killed from here on, recover() finishes the drop
         self._write_history([b for b in batches if b.get("batch_id") != batch_id])

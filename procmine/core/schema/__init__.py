@@ -1,5 +1,5 @@
 """The record kinds procmine stores, one module each: ``events`` (one row per step of a counter
-transaction) now; ``tickets`` (queue-system exports) joins as ``tickets.py``.
+transaction) and ``tickets`` (one row per ticket or call of a queue-system export).
 
 The names callers use are re-exported here, so ``from procmine.core.schema import
 CANONICAL_COLUMNS`` keeps meaning the event schema.
@@ -13,12 +13,24 @@ from procmine.core.schema.events import (
     STORE_COLUMNS,
     TIMESTAMP_COLUMNS,
 )
+from procmine.core.schema.tickets import (
+    OUTCOMES,
+    TICKET_COLUMNS,
+    TICKET_REQUIRED,
+    TICKET_STAGES,
+    TICKET_STORE_COLUMNS,
+)
 
 __all__ = [
     "CANONICAL_COLUMNS",
     "LINEAGE_COLUMNS",
     "OPTIONAL_COLUMNS",
+    "OUTCOMES",
     "REQUIRED_COLUMNS",
     "STORE_COLUMNS",
+    "TICKET_COLUMNS",
+    "TICKET_REQUIRED",
+    "TICKET_STAGES",
+    "TICKET_STORE_COLUMNS",
     "TIMESTAMP_COLUMNS",
 ]
