@@ -97,7 +97,8 @@ _DERIVED: Final = f"""
     FROM (
         SELECT *,
                queue_start IS NOT NULL AS queued,
-               greatest(epoch(call_time - queue_start), 0) AS waited_seconds,
+               CASE WHEN call_time IS NOT NULL AND queue_start IS NOT NULL
+                    THEN greatest(epoch(call_time - queue_start), 0) END AS waited_seconds,
                epoch(service_end - service_start) AS service_seconds
         FROM ({{rows}})
     )
