@@ -226,6 +226,33 @@ def test_full_timestamps_and_parquet_with_record_numbers(tmp_path: Path,
         ["3", "bad_timestamp", "T3", "yesterday"]]
 
 
+def test_an_excel_sheet_and_a_gb18030_export(tmp_path: Path, store: EventStore) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["票号", "取号时间", "状态", "客户类型"])
+    sheet.append(["A001", "2026-10-01 09:00:00", "已办理", "VIP"])
+    sheet.append(["A002", "2026-10-01 09:01:00", "弃号", "普通"])
+    sheet.append(["A003", None, "已办理", "普通"])
+    workbook.save(tmp_path / "t.xlsx")
+    text = ("kind: tickets\ncolumns: {ticket_id: 票号, arrival_time: 取号时间, outcome: 状态, "
+            "segment: 客户类型}\nvalues: {outcome: {已办理: served, 弃号: abandoned}}\n")
+    mapping = load_ticket_map(ticket_map(tmp_path, text))
+    report = ingest_tickets(store, tmp_path / "t.xlsx", mapping)
+    assert (report.format, report.read, report.loaded, report.reasons) == (
+        "xlsx", 3, 2, {"missing_arrival_time": 1})
+    assert pd.read_csv(report.quarantine_file, dtype=str)[["source_row", "票号"]].values.tolist() \
+        == [["4", "A003"]]
+    source = tmp_path / "t.csv"
+    source.write_bytes("票号,取号时间,状态,客户类型\nB001,2026-10-01 09:00:00,已办理,VIP\n"
+                       .encode("gb18030"))
+    report = ingest_tickets(store, source, mapping)
+    assert (report.encoding, report.read, report.loaded) == ("gb18030", 1, 1)
+    assert tickets(store, "SELECT ticket_id, outcome, segment FROM tickets ORDER BY 1") == [
+        ("A001", "served", "VIP"), ("A002", "abandoned", "普通"), ("B001", "served", "VIP")]
+
+
 # -- every reason, counts, copies, re-ingest ---------------------------------------------
 
 
