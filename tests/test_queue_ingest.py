@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from procmine import (
     TICKET_REASONS,
     EventStore,
+    Limits,
     ProcmineError,
     drop_batch,
     ingest_tickets,
@@ -154,6 +155,14 @@ def test_a_mapping_with_aliases_is_refused(tmp_path: Path) -> None:
         load_ticket_map(ticket_map(tmp_path, text))
 
 
+def test_a_mapping_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    path = ticket_map(tmp_path, MAP + "# " + "x" * 2048 + "\n")
+    with pytest.raises(ProcmineError, match="larger than 1 KB"):
+        load_ticket_map(path, limits=Limits(max_map_kb=1))
+    with pytest.raises(ProcmineError, match="larger than 1 KB"):
+        read_map_kind(path, limits=Limits(max_map_kb=1))
+
+
 def test_a_column_the_file_lacks_is_named_and_nothing_is_stored(tmp_path: Path,
                                                                 store: EventStore) -> None:
     source = write_csv(tmp_path / "t.csv", [row()[:-1]], header=HEADER[:-1])
@@ -208,7 +217,7 @@ def test_full_timestamps_and_parquet_with_record_numbers(tmp_path: Path,
                                                          store: EventStore) -> None:
     frame = pd.DataFrame({
         "id": ["T1", "T2", "T3"],
-        "taken": ["2026-10-01 09:00:00", "2026-10-01 09:10:00", "yesterday"],
+        "taken": ["2026-10-01 09:00:00", "2026-10-01T17:10:00+08:00", "yesterday"],
         "end": ["2026-10-01 09:05:00", None, None],
         "status": ["served", "No_Show", "served"],
     })
@@ -219,8 +228,9 @@ def test_full_timestamps_and_parquet_with_record_numbers(tmp_path: Path,
     report = ingest_tickets(store, source, load_ticket_map(mapping))
     assert (report.format, report.read, report.loaded, report.reasons) == (
         "parquet", 3, 2, {"bad_timestamp": 1})
-    assert tickets(store, "SELECT ticket_id, outcome, source_row FROM tickets ORDER BY 1") == [
-        ("T1", "served", 1), ("T2", "no_show", 2)]
+    assert tickets(store, "SELECT ticket_id, outcome, source_row, strftime(arrival_time, "
+                          "'%H:%M') FROM tickets ORDER BY 1") == [
+        ("T1", "served", 1, "09:00"), ("T2", "no_show", 2, "09:10")]  # an offset: UTC
     quarantine = pd.read_csv(report.quarantine_file, dtype=str)
     assert quarantine[["source_row", "reason", "id", "taken"]].values.tolist() == [
         ["3", "bad_timestamp", "T3", "yesterday"]]

@@ -255,7 +255,9 @@ class _TicketRun:
                 return f"try_strptime(__date__text || ' ' || {text}, {_lit(fmt)})"
             if self.map.timestamp_format:
                 return f"try_strptime({text}, {_lit(self.map.timestamp_format)})"
-            return f"try_cast({text} AS TIMESTAMP)"
+            # ISO 8601; with an offset, in UTC like the events (the connection's time zone
+            # is UTC, so a time without an offset is kept as written)
+            return f"CAST(try_cast({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
         if kind == "DOUBLE":
             return f"try_cast(replace({text}, ',', '') AS DOUBLE)"
         pairs = self.map.values.get(canonical, {})
