@@ -18,11 +18,13 @@ from procmine import (
     EventStore,
     Limits,
     ProcmineError,
+    QueueFilter,
     drop_batch,
     ingest_tickets,
     list_batches,
     load_column_map,
     load_ticket_map,
+    queue_summary,
     read_map_kind,
 )
 from procmine.cli.main import app
@@ -443,29 +445,35 @@ def test_the_real_call_centre_log_through_the_shipped_mapping(real_logs: Path,
     assert report.warnings == {"missing_teller": int(
         ((loaded.outcome == "AGENT") & (loaded.server == "NO_SERVER")).sum())}
 
+    # the queue figures (procmine.queue_summary) against the raw file's own columns
     served = loaded[loaded.outcome == "AGENT"]
     abandoned = loaded[loaded.outcome == "HANG"]
-    figures = tickets(store, """
-        SELECT count(*), count(*) FILTER (WHERE outcome = 'served'),
-               count(*) FILTER (WHERE outcome = 'abandoned'),
-               count(*) FILTER (WHERE outcome = 'abandoned' AND queue_start IS NOT NULL),
-               avg(greatest(epoch(call_time - queue_start), 0)) FILTER (WHERE outcome = 'served'),
-               avg(epoch(service_end - service_start)) FILTER (WHERE outcome = 'served'),
-               count(DISTINCT ticket_id), min(arrival_time)::DATE, max(arrival_time)::DATE
-        FROM tickets""")[0]
-    queued_hangs = abandoned[(abandoned.q_start != "0:00:00") | (abandoned.ser_start
-                                                                != "0:00:00")]
-    assert figures[:4] == (len(loaded), len(served), len(abandoned), len(queued_hangs))
+    queued = loaded[(loaded.q_start != "0:00:00") | (loaded.ser_start != "0:00:00")]
+    waits, services = served.q_time.astype(int), served.ser_time.astype(int)
+    summary = queue_summary(store, QueueFilter(target_wait=60))
+    assert summary.source == "tickets"
+    assert (summary.tickets, summary.served, summary.abandoned, summary.transferred,
+            summary.no_show, summary.queued) == (
+        len(loaded), len(served), len(abandoned), 0, 0, len(queued))
     assert (len(loaded), len(served), len(abandoned)) == (32_775, 26_888, 5_887)
-    assert figures[4] == pytest.approx(served.q_time.astype(int).mean(), abs=0.5)
-    assert figures[5] == pytest.approx(served.ser_time.astype(int).mean(), abs=0.5)
-    assert figures[6] == len(loaded)  # vru+line with call_id is unique
-    assert (str(figures[7]), str(figures[8])) == ("1999-02-01", "1999-02-28")
+    assert summary.abandonment_rate == pytest.approx(
+        (queued.outcome == "HANG").sum() / len(queued))
+    assert summary.mean_wait_seconds_served == pytest.approx(waits.mean(), abs=0.5)
+    assert summary.max_wait_seconds_served == waits.max()
+    assert summary.service_level == {"target_seconds": 60.0,
+                                     "share": pytest.approx((waits <= 60).mean())}
+    assert summary.mean_service_seconds == pytest.approx(services.mean(), abs=0.5)
+    assert (summary.first_day, summary.last_day) == ("1999-02-01", "1999-02-28")
+    agents = served[served.server != "NO_SERVER"].groupby("server").ser_time
+    expected = {str(name): (len(times), times.astype(int).mean()) for name, times in agents}
+    assert {t["teller_id"]: t["served"] for t in summary.per_teller} == {
+        name: n for name, (n, _) in expected.items()}
+    for teller in summary.per_teller:
+        assert teller["mean_service_seconds"] == pytest.approx(
+            expected[teller["teller_id"]][1], abs=0.5)
+    assert tickets(store, "SELECT count(DISTINCT ticket_id) FROM tickets") == [
+        (len(loaded),)]  # vru+line with call_id is unique
 
-    per_agent = dict(tickets(store, "SELECT teller_id, count(*) FROM tickets WHERE "
-                                    "outcome = 'served' AND teller_id IS NOT NULL GROUP BY 1"))
-    expected = served[served.server != "NO_SERVER"].server.value_counts()
-    assert per_agent == {str(k): int(v) for k, v in expected.items()}
     # the services that cross midnight end on the next day, with the file's service time
     crossing = tickets(store, "SELECT count(*), sum(epoch(service_end - service_start)) "
                               "FROM tickets WHERE outcome = 'served' "
