@@ -150,6 +150,14 @@ def test_a_bad_ticket_mapping_is_a_clear_error(tmp_path: Path, change: tuple[str
         load_ticket_map(ticket_map(tmp_path, MAP.replace(old, new)))
 
 
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_every_ticket_reason_has_a_label(lang: str) -> None:
+    from procmine.app.i18n import load_messages
+
+    messages = load_messages(lang)
+    assert [r for r in TICKET_REASONS if not messages.get(f"quality.reason.{r}")] == []
+
+
 def test_a_mapping_with_aliases_is_refused(tmp_path: Path) -> None:
     text = MAP.replace("constants: {branch_id: B07, window_type: cash}",
                        "constants: &c {branch_id: B07}\nextra: *c")
