@@ -321,6 +321,23 @@ def test_every_row_is_loaded_or_quarantined_with_its_reason(tmp_path: Path,
         ("D1/1", "served"), ("D1/13", "served")]
 
 
+def test_lines_are_numbered_past_blank_and_rejected_lines(tmp_path: Path,
+                                                          store: EventStore) -> None:
+    good, bad = ",".join(row(no="1")), ",".join(row(no="2", state="LOST"))
+    text = "\n".join(["", ",".join(HEADER), good, "", "", "x,y", "x", bad, "", bad.replace(
+        "D1,2", "D1,3"), ""]) + "\n"
+    source = tmp_path / "t.csv"
+    source.write_text(text, encoding="utf-8", newline="")
+    report = ingest_tickets(store, source, load_ticket_map(ticket_map(tmp_path)))
+    assert (report.read, report.loaded, report.blank_lines) == (5, 1, 5)
+    quarantine = pd.read_csv(report.quarantine_file, dtype=str)
+    assert quarantine[["source_row", "reason"]].values.tolist() == [
+        ["6", "malformed_line"], ["7", "malformed_line"], ["8", "unknown_outcome"],
+        ["10", "unknown_outcome"]]
+    assert quarantine.raw_line.dropna().tolist() == ["x,y", "x"]
+    assert tickets(store, "SELECT source_row FROM tickets") == [(3,)]
+
+
 def test_a_stage_within_the_tolerance_is_kept(tmp_path: Path, store: EventStore) -> None:
     rows = [row(no="1", called="09:04:12", start="09:04:10"),   # 2 s before the call
             row(no="2", called="09:04:13", start="09:04:10")]   # 3 s before
