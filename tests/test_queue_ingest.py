@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from procmine import (
@@ -507,3 +510,52 @@ def test_the_real_call_centre_log_through_the_shipped_mapping(real_logs: Path,
                   < served.ser_start.str.split(":").str[0].astype(int)]
     assert crossing == (len(late), late.ser_time.astype(int).sum())
     assert len(late) > 0
+
+
+# -- any text: every row accounted for, or a clear refusal ---------------------------------
+
+_TICKET_FIELD = st.one_of(
+    st.text(st.sampled_from([*"abcOK019 -:/", '"', ",", "\t", "\x00", "\x0b", "\r", "号"]),
+            max_size=6),
+    st.sampled_from(["-", "NOBODY", "", "OK", "LEFT", "TEST", "MOVED", "09:00:00", "23:59:59",
+                     "0:00:01", "12:00:00", "25:00:00", "20261001", "19991231", "20261301",
+                     '"quoted, comma"', '"broken', "1,000", "D1"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(st.lists(_TICKET_FIELD, min_size=0, max_size=14),
+                                st.builds(lambda n, s: row(no=n, state=s),
+                                          st.sampled_from(["1", "2", "-"]),
+                                          st.sampled_from(["OK", "LEFT", "TEST"]))),
+                      max_size=20),
+       blank=st.lists(st.booleans(), max_size=20))
+def test_any_ticket_text_is_loaded_or_quarantined_or_refused_clearly(
+        tmp_path: Path, lines: list[list[str]], blank: list[bool]) -> None:
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        out = [",".join(HEADER)]
+        for line, blank_after in zip(lines, blank + [False] * len(lines), strict=False):
+            out += [",".join(line)] + ([""] if blank_after else [])
+        path = Path(tmp) / "t.csv"
+        path.write_text("\n".join(out) + "\n", encoding="utf-8")
+        store = EventStore(Path(tmp) / "ws")
+        try:
+            report = ingest_tickets(store, path, load_ticket_map(ticket_map(Path(tmp))))
+        except ProcmineError as exc:
+            event(f"refused: {str(exc)[-50:]}")
+            assert store.batches() == [] and not store.has_tickets()
+            return
+        event("quarantined" if report.quarantined else "loaded")
+        assert report.reconciles and sum(report.reasons.values()) == report.quarantined
+        assert set(report.reasons) <= set(TICKET_REASONS)
+        stored = tickets(store, "SELECT count(*), count(DISTINCT source_row), "
+                                "min(source_row), max(source_row) FROM tickets")[0]
+        assert stored[0] == stored[1] == report.loaded
+        n_lines = len(path.read_text(encoding="utf-8").split("\n")) - 1
+        if report.loaded:
+            assert stored[2] >= 2 and stored[3] <= n_lines
+        if report.quarantine_file:
+            rows = pd.read_csv(report.quarantine_file, dtype=str, keep_default_na=False)
+            assert len(rows) == report.quarantined
+            assert all(2 <= int(r) <= n_lines for r in rows.source_row)
