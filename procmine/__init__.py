@@ -82,8 +82,26 @@ from procmine.demo.workspace import (
 from procmine.ingest.batches import Batch, drop_batch, list_batches
 from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
+
+# queue: ingest
+from procmine.ingest.ticket_rules import TICKET_REASONS
+from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, read_map_kind
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
+
+# queue: measures
+from procmine.queue.measures import (
+    DEFAULT_TARGET_WAIT,
+    INTERVAL_LOAD_COLUMNS,
+    MEASURE_COLUMNS,
+    QUEUE_DIMENSIONS,
+    QueueFilter,
+    QueueSummary,
+    interval_load,
+    queue_measures,
+    queue_summary,
+)
+from procmine.queue.tickets import SOURCES as TICKET_SOURCES
 from procmine.reports.league import (
     add_spot_checks,
     column_labels,
@@ -415,6 +433,17 @@ __all__ = [  # noqa: RUF022
     "write_aiken",
     "write_gift",
     "write_moodle_xml",
+    # queue: measures (arrivals, waits, service level, abandonment, occupancy; per interval)
+    "DEFAULT_TARGET_WAIT",
+    "INTERVAL_LOAD_COLUMNS",
+    "MEASURE_COLUMNS",
+    "QUEUE_DIMENSIONS",
+    "TICKET_SOURCES",
+    "QueueFilter",
+    "QueueSummary",
+    "interval_load",
+    "queue_measures",
+    "queue_summary",
     # training: pages (steps in both languages, the question type)
     "KINDS",
     "REGULATIONS",
@@ -424,6 +453,12 @@ __all__ = [  # noqa: RUF022
     "changed_steps",
     "matches_query",
     "step_names",
+    # queue: ingest (queue-system exports: the ticket mapping, the ticket ingest, its reasons)
+    "TICKET_REASONS",
+    "TicketMap",
+    "ingest_tickets",
+    "load_ticket_map",
+    "read_map_kind",
 ]
 
 __version__ = "0.1.0"
