@@ -67,7 +67,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
 import numpy as np
-from scipy import special
+from scipy import integrate, special
 
 from procmine.core.errors import ProcmineError
 
@@ -159,10 +159,15 @@ def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:
     load = arrival_rate / service_rate
     if load == 0:
         return 0.0
-    if load >= servers:
+    if _saturated(load, servers):
         return 1.0
     blocking = erlang_b(load, servers)
     return servers * blocking / (servers - load * (1.0 - blocking))
+
+
+def _saturated(load: float, servers: int) -> bool:
+    """The load reaches the counters (up to rounding: 100 an hour of 180 s is 5 erlangs)."""
+    return load >= servers * (1.0 - 1e-12)
 
 
 def _check_rates(arrival_rate: float, service_rate: float, servers: int) -> None:
@@ -261,7 +266,7 @@ def _wait_integrals(x: float, y: float) -> tuple[float, float]:
     The offered-wait density ``f(v) = exp(λH(v) - nμv)`` becomes, by ``s = θv`` (so
     ``u = y e^(-s)``), proportional to ``exp(h(s))`` with the concave ``h(s) = x·ln u - u``;
     a customer waiting ``V = s/θ`` abandons with probability ``1 - e^(-s)``. Both shares are
-    integrated numerically (trapezoid, 20,001 points) over the interval where ``h`` is within
+    integrated numerically (Simpson's rule, 20,001 points) over the interval where ``h`` is within
     60 of its peak (found by doubling steps; concavity makes it one interval). Unlike the
     closed form ``1/(ρA) + 1 - 1/ρ`` this keeps its digits when patience is long (``θ -> 0``),
     where that difference cancels.
@@ -281,9 +286,9 @@ def _wait_integrals(x: float, y: float) -> tuple[float, float]:
         low = peak - 2 * (peak - low)
     s = np.linspace(max(low, 0.0), high, 20_001)
     density = np.exp(h(s) - top)
-    total = float(np.trapezoid(density, s))
-    abandon = float(np.trapezoid(-np.expm1(-s) * density, s)) / total
-    served_wait = float(np.trapezoid(s * np.exp(-s) * density, s)) / total
+    total = float(integrate.simpson(density, x=s))
+    abandon = float(integrate.simpson(-np.expm1(-s) * density, x=s)) / total
+    served_wait = float(integrate.simpson(s * np.exp(-s) * density, x=s)) / total
     return abandon, served_wait
 
 
@@ -330,13 +335,13 @@ def _patient(patience: float | None, service: float, load: float, counters: int)
     incomplete gamma of such large arguments loses its own)."""
     if patience is None or not math.isfinite(patience):
         return True
-    return patience > _PATIENT_SERVICES * service and load < counters
+    return patience > _PATIENT_SERVICES * service and not _saturated(load, counters)
 
 
 def _erlang_c_metrics(lam: float, mu: float, n: int, target: float,
                       common: dict[str, Any]) -> WaitMetrics:
     prob_wait = erlang_c(lam, mu, n)
-    stable = lam < n * mu
+    stable = not _saturated(lam / mu, n)
     if lam == 0:
         mean_wait, level = 0.0, 1.0
     elif not stable:
