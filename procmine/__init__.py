@@ -87,6 +87,13 @@ from procmine.io.xes import read_xes_table
 
 # queue: staffing
 from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+from procmine.queue.staffing import (
+    ShiftSuggestion,
+    StaffingPlan,
+    plan_from_load,
+    staffing_plan,
+    what_if,
+)
 from procmine.reports.league import (
     add_spot_checks,
     column_labels,
@@ -268,10 +275,16 @@ __all__ = [  # noqa: RUF022
     "league_records",
     "safe_cell",
     "safe_csv",
-    # queue: staffing (Erlang C and A: waits at a number of counters, counters for a target)
+    # queue: staffing (Erlang C and A: waits at a number of counters, counters for a target;
+    # the plan per branch x weekday x 15 minutes, its shifts, the what-if)
+    "ShiftSuggestion",
+    "StaffingPlan",
     "WaitMetrics",
     "counters_needed",
+    "plan_from_load",
+    "staffing_plan",
     "wait_metrics",
+    "what_if",
     # sop: documents, the library and its workflow, findings linked to SOP steps
     "STATUSES",
     "Coverage",
