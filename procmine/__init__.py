@@ -85,8 +85,23 @@ from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 
-# queue: staffing
+# queue: staffing (Erlang C and A)
 from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+
+# queue: measures
+from procmine.queue.measures import (
+    DEFAULT_TARGET_WAIT,
+    INTERVAL_LOAD_COLUMNS,
+    MEASURE_COLUMNS,
+    QUEUE_DIMENSIONS,
+    QueueFilter,
+    QueueSummary,
+    interval_load,
+    queue_measures,
+    queue_summary,
+)
+
+# queue: staffing (the plan)
 from procmine.queue.staffing import (
     ShiftSuggestion,
     StaffingPlan,
@@ -94,6 +109,9 @@ from procmine.queue.staffing import (
     staffing_plan,
     what_if,
 )
+
+# queue: measures (the ticket sources)
+from procmine.queue.tickets import SOURCES as TICKET_SOURCES
 from procmine.reports.league import (
     add_spot_checks,
     column_labels,
@@ -435,6 +453,17 @@ __all__ = [  # noqa: RUF022
     "write_aiken",
     "write_gift",
     "write_moodle_xml",
+    # queue: measures (arrivals, waits, service level, abandonment, occupancy; per interval)
+    "DEFAULT_TARGET_WAIT",
+    "INTERVAL_LOAD_COLUMNS",
+    "MEASURE_COLUMNS",
+    "QUEUE_DIMENSIONS",
+    "TICKET_SOURCES",
+    "QueueFilter",
+    "QueueSummary",
+    "interval_load",
+    "queue_measures",
+    "queue_summary",
     # training: pages (steps in both languages, the question type)
     "KINDS",
     "REGULATIONS",
