@@ -89,6 +89,9 @@ from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, 
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 
+# queue: staffing (Erlang C and A)
+from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+
 # queue: measures
 from procmine.queue.measures import (
     DEFAULT_TARGET_WAIT,
@@ -101,6 +104,17 @@ from procmine.queue.measures import (
     queue_measures,
     queue_summary,
 )
+
+# queue: staffing (the plan)
+from procmine.queue.staffing import (
+    ShiftSuggestion,
+    StaffingPlan,
+    plan_from_load,
+    staffing_plan,
+    what_if,
+)
+
+# queue: measures (the ticket sources)
 from procmine.queue.tickets import SOURCES as TICKET_SOURCES
 from procmine.reports.league import (
     add_spot_checks,
@@ -283,6 +297,16 @@ __all__ = [  # noqa: RUF022
     "league_records",
     "safe_cell",
     "safe_csv",
+    # queue: staffing (Erlang C and A: waits at a number of counters, counters for a target;
+    # the plan per branch x weekday x 15 minutes, its shifts, the what-if)
+    "ShiftSuggestion",
+    "StaffingPlan",
+    "WaitMetrics",
+    "counters_needed",
+    "plan_from_load",
+    "staffing_plan",
+    "wait_metrics",
+    "what_if",
     # sop: documents, the library and its workflow, findings linked to SOP steps
     "STATUSES",
     "Coverage",
