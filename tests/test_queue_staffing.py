@@ -285,3 +285,117 @@ def test_the_plan_of_a_store_against_pandas(store):
     assert row["mean_service_seconds"] == pytest.approx(cell.loc[served, "service"].mean())
     assert row["required"] >= 1 and not abandoned.empty
     assert plan.target_wait == 300
+
+
+# -- the demo's own arrivals, replayed against the plan's counters -------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    from procmine.demo.workspace import bundled_demo_log
+    from procmine.ingest.run import ingest_log
+    from procmine.store.event_store import EventStore
+
+    store = EventStore(tmp_path_factory.mktemp("staffing-demo") / "workspace")
+    ingest_log(store, bundled_demo_log())
+    return store
+
+
+def _arrivals(store, branch):
+    """The branch's queued customers: day, weekday, seconds after midnight, interval."""
+    from procmine.queue.tickets import queue_tickets_sql, resolve_source
+    from procmine.store.engine import get_engine
+
+    session = get_engine("duckdb", store).session()
+    with session:
+        session.create_view("queue_tickets", queue_tickets_sql(resolve_source(store)))
+        return session.query(
+            "SELECT day, weekday, interval_of_day, "
+            "       epoch(queue_start - CAST(day AS TIMESTAMP)) AS at "
+            "FROM queue_tickets WHERE queued AND branch_id = $branch ORDER BY queue_start",
+            {"branch": branch})
+
+
+def _replay_day(arrivals, cells, fewer, seed, target):
+    """One day of observed arrivals (seconds after midnight, interval) at one shared queue whose
+    counters follow the plan interval by interval (``required - fewer``, at least one);
+    exponential service at each interval's mean, and patience where the plan uses Erlang A.
+
+    A simpy PriorityResource holds the most counters of the day; in each interval the ones the
+    plan does not open are taken by "closed" requests of a higher priority, granted when a
+    counter comes free (a counter closes after its customer, as at a bank). Returns (customers,
+    served within the target)."""
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    open_at = {m: max(int(c["required"]) - fewer, 1) for m, c in cells.items()}
+    most = max(open_at.values())
+    desk = simpy.PriorityResource(env, capacity=most)
+    counted = {"all": 0, "within": 0}
+
+    def closed(until):
+        request = desk.request(priority=-1)
+        granted = yield request | env.timeout(until - env.now)
+        if request in granted:
+            yield env.timeout(max(until - env.now, 0))
+            desk.release(request)
+        else:
+            request.cancel()
+
+    def interval(start, shut):
+        yield env.timeout(start - env.now)
+        for _ in range(shut):
+            env.process(closed(start + 15 * 60))
+
+    def customer(at, minute):
+        yield env.timeout(at - env.now)
+        cell = cells.get(minute, {"mean_service_seconds": 300.0, "model": "erlang_c"})
+        request = desk.request(priority=0)
+        if cell["model"] == "erlang_a":
+            granted = yield request | env.timeout(rng.expovariate(1 / cell["patience_seconds"]))
+            if request not in granted:
+                request.cancel()
+                counted["all"] += 1
+                return
+        else:
+            yield request
+        counted["all"] += 1
+        counted["within"] += env.now - at <= target
+        yield env.timeout(rng.expovariate(1 / cell["mean_service_seconds"]))
+        desk.release(request)
+
+    for minute in range(min(open_at), max(open_at) + 15, 15):
+        env.process(interval(minute * 60, most - open_at.get(minute, 1)))
+    for at, minute in arrivals:
+        env.process(customer(at, minute))
+    env.run()
+    return counted["all"], counted["within"]
+
+
+def test_the_plan_meets_the_target_on_the_demos_own_arrivals(demo_store):
+    """Each day of B01 in the demo: the plan made from that day's tickets, and that day's
+    observed arrivals replayed with the counters it recommends for each interval. Every day
+    serves 80 % within 10 minutes; with one counter fewer in every interval the period does
+    not. (A plan made from several days staffs the mean day of each weekday, so a day busier
+    than its weekday's mean can fall short: that is a property of planning by averages, not of
+    the queueing model this test checks.)"""
+    from procmine.queue.measures import QueueFilter
+    from procmine.queue.staffing import staffing_plan
+
+    arrivals = _arrivals(demo_store, "B01")
+    assert len(arrivals) > 1000
+    totals = {0: [0, 0], 1: [0, 0]}
+    for k, (_, day) in enumerate(arrivals.groupby("day", sort=True)):
+        first = pd.Timestamp(day["day"].iloc[0]).date()
+        plan = staffing_plan(demo_store, QueueFilter(branch="B01", start=first,
+                                                     end=first + timedelta(days=1)))
+        cells = plan.intervals.set_index("interval_of_day").to_dict("index")
+        seen = list(zip(day["at"], day["interval_of_day"], strict=True))
+        for fewer in (0, 1):
+            n, within = _replay_day(seen, cells, fewer, seed=100 + k, target=600.0)
+            totals[fewer][0] += n
+            totals[fewer][1] += within
+            if fewer == 0:
+                assert within / n >= 0.8, first
+    assert totals[0][0] == len(arrivals)
+    assert totals[0][1] / totals[0][0] >= 0.8
+    assert totals[1][1] / totals[1][0] < 0.8
