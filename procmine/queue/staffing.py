@@ -13,16 +13,17 @@ weekday x interval of the day:
 * ``patience_seconds``: per branch over the whole period, the maximum-likelihood estimate of an
   exponential patience, the total time waited by everyone who queued divided by the number who
   abandoned (each waiting second is a second at risk of leaving; the leavers' waits end when
-  they leave). The model is Erlang A with that patience where abandonment is material (at
-  least :data:`MATERIAL_ABANDONMENT` of those who queued), else Erlang C
-  (:mod:`procmine.queue.erlang`);
+  they leave; where an export does not say when an abandoning customer left, that time is
+  missing and the estimate is on the short side). The model is Erlang A with that patience where
+  abandonment is material (at least :data:`MATERIAL_ABANDONMENT` of those who queued), else
+  Erlang C (:mod:`procmine.queue.erlang`);
 * ``required``: the fewest counters whose service level (served within the target wait)
   reaches the target share; ``open_counters``: the mean counters open in the interval over the
   same days; ``gap = open_counters - required`` (negative: a shortfall);
-* ``expected_service_level``: the service level the model gives at the counters open (rounded
-  to whole counters); ``observed_service_level``: the share of the served customers of the
-  interval who waited no longer than the target, over the same days (NaN when the load has no
-  ``service_level``). Far apart, they say the model's assumptions do not hold there.
+* ``expected_service_level``: the service level the model gives at the counters open (rounded to
+  whole counters, halves up); ``observed_service_level``: the share of the served customers of
+  the interval who waited no longer than the target, over the same days (NaN when the load has
+  no ``service_level``). Far apart, they say the model's assumptions do not hold there.
 
 :meth:`StaffingPlan.heatmap` lays the gap out as weekday x interval of day;
 :attr:`StaffingPlan.shifts` merges consecutive intervals of a branch and weekday that are short
@@ -254,7 +255,7 @@ def plan_from_load(load: pd.DataFrame, *, target_wait: float = 600.0,
         kept = patience if model == "erlang_a" else None
         required.append(counters_needed(per_hour, service, target_wait=target_wait,
                                         target_share=target_share, patience_seconds=kept))
-        expected.append(wait_metrics(per_hour, service, round(open_now),
+        expected.append(wait_metrics(per_hour, service, math.floor(open_now + 0.5),
                                      target_wait=target_wait, patience_seconds=kept
                                      ).service_level if per_hour > 0 else np.nan)
     cells["required"] = required
