@@ -451,3 +451,14 @@ def test_helpers_write_what_the_store_reads(tmp_path: Path) -> None:
     write_tickets(store, random_tickets(10), quarantined=2)
     assert store.has_tickets()
     assert len(get_engine("duckdb", store).query("SELECT * FROM tickets")) == 10
+
+
+def test_the_calendar_of_the_relation_translates_for_spark() -> None:
+    """The queue tickets' day, weekday and interval read on Spark as on DuckDB (the rewrites of
+    procmine.store.spark_sql; the parity tests above run them)."""
+    from procmine.store.spark_sql import to_spark_sql
+
+    sql = to_spark_sql("SELECT isodow(t) AS w, date_trunc('hour', t) + to_minutes(15) AS i "
+                       "FROM x")
+    assert sql == ("SELECT (WEEKDAY(t) + 1) AS w, CAST(DATE_TRUNC('HOUR', t) AS TIMESTAMP_NTZ)"
+                   " + MAKE_DT_INTERVAL(0, 0, 15) AS i FROM x")
