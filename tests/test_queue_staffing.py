@@ -407,3 +407,35 @@ def test_the_plan_meets_the_target_on_the_demos_own_arrivals(demo_store):
     assert totals[0][1] / totals[0][0] >= 0.8
     assert sorted(days)[len(days) // 2] >= 0.8
     assert totals[1][1] / totals[1][0] < 0.8
+
+
+def test_the_plan_is_the_same_on_spark(tmp_path):
+    """The plan over Spark's interval load (local mode) is DuckDB's: counts exact, floats to
+    1e-9 relative."""
+    import os
+    import shutil
+
+    from test_queue_measures import random_tickets, write_tickets
+
+    from procmine.queue.measures import QueueFilter
+    from procmine.queue.staffing import staffing_plan
+    from procmine.store.engine import get_engine
+    from procmine.store.event_store import EventStore
+
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java for Spark (JAVA_HOME unset, no java on PATH)")
+    store = EventStore(tmp_path / "workspace")
+    write_tickets(store, random_tickets(n=1500, seed=9))
+    filters = QueueFilter(target_wait=300)
+    duck = staffing_plan(store, filters)
+    spark = get_engine("spark", store)
+    try:
+        other = staffing_plan(store, filters, engine=spark)
+    finally:
+        spark.close()
+    assert len(duck.intervals) > 50
+    pd.testing.assert_frame_equal(duck.intervals, other.intervals, check_dtype=False,
+                                  rtol=1e-9)
+    pd.testing.assert_frame_equal(duck.branches, other.branches, check_dtype=False, rtol=1e-9)
+    assert duck.shifts == other.shifts
