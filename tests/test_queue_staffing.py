@@ -439,3 +439,19 @@ def test_the_plan_is_the_same_on_spark(tmp_path):
                                   rtol=1e-9)
     pd.testing.assert_frame_equal(duck.branches, other.branches, check_dtype=False, rtol=1e-9)
     assert duck.shifts == other.shifts
+
+
+def test_a_branch_that_served_nobody_takes_the_banks_service_time():
+    load = _load([
+        _row("B01", MONDAY, 540, 10, service=300.0),
+        _row("B01", MONDAY, 555, 30, service=400.0),
+        _row("B02", MONDAY, 540, 4, served=0, abandoned=4, service=float("nan"), wait=900.0),
+    ])
+    plan = plan_from_load(load)
+    rows = plan.intervals.set_index(["branch_id", "interval_of_day"])
+    assert rows.loc[("B02", 540), "mean_service_seconds"] == pytest.approx(
+        (10 * 300 + 30 * 400) / 40)
+    assert rows.loc[("B02", 540), "model"] == "erlang_a"
+    with pytest.raises(ProcmineError, match="no served customer"):
+        plan_from_load(_load([_row("B02", MONDAY, 540, 4, served=0, abandoned=4,
+                                   service=float("nan"), wait=900.0)]))

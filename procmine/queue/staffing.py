@@ -320,13 +320,15 @@ def _cells(load: pd.DataFrame, branches: pd.DataFrame) -> pd.DataFrame:
     per_hour = 60 / INTERVAL_MINUTES
     cells["arrivals_per_hour"] = cells["arrivals"] / cells["days"] * per_hour
     own = cells["service_time"] / cells["served"].where(cells["served"] > 0)
-    cells["mean_service_seconds"] = own.fillna(cells["branch_service"])
+    # an interval that served nobody takes its branch's mean, a branch that served nobody the
+    # bank's; a bank that served nobody has no service time to plan with
+    served = float(branches["served"].sum())
+    bank = float((branches["mean_service_seconds"] * branches["served"]).sum() / served) \
+        if served > 0 else np.nan
+    cells["mean_service_seconds"] = own.fillna(cells["branch_service"]).fillna(bank)
     cells["open_counters"] = cells["counters"] / cells["days"]
-    # a branch that served nobody at all has no service time to plan with
-    unknown = cells["mean_service_seconds"].isna() & (cells["arrivals"] > 0)
-    if unknown.any():
-        raise ProcmineError("no served customer gives a service time for branch "
-                            f"{cells.loc[unknown, 'branch_id'].iloc[0]}")
+    if cells["mean_service_seconds"].isna().any() and (cells["arrivals"] > 0).any():
+        raise ProcmineError("no served customer gives a service time to plan with")
     cells["mean_service_seconds"] = cells["mean_service_seconds"].fillna(1.0)
     cells["weekday"] = cells["weekday"].astype("int64")
     cells["interval_of_day"] = cells["interval_of_day"].astype("int64")
