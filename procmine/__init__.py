@@ -98,6 +98,9 @@ from procmine.queue.measures import (
     queue_summary,
 )
 from procmine.queue.tickets import SOURCES as TICKET_SOURCES
+
+# queue: staffing
+from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
 from procmine.reports.league import (
     add_spot_checks,
     column_labels,
@@ -279,6 +282,10 @@ __all__ = [  # noqa: RUF022
     "league_records",
     "safe_cell",
     "safe_csv",
+    # queue: staffing (Erlang C and A: waits at a number of counters, counters for a target)
+    "WaitMetrics",
+    "counters_needed",
+    "wait_metrics",
     # sop: documents, the library and its workflow, findings linked to SOP steps
     "STATUSES",
     "Coverage",
