@@ -85,6 +85,9 @@ from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 
+# queue: staffing
+from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+
 # queue: measures
 from procmine.queue.measures import (
     DEFAULT_TARGET_WAIT,
@@ -98,9 +101,6 @@ from procmine.queue.measures import (
     queue_summary,
 )
 from procmine.queue.tickets import SOURCES as TICKET_SOURCES
-
-# queue: staffing
-from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
 from procmine.reports.league import (
     add_spot_checks,
     column_labels,
