@@ -229,3 +229,41 @@ def test_no_qualifying_ticket_saves_nothing(tmp_path: Path, baseline: Baseline) 
     assert report.customer_minutes_saved == 0
     assert report.by_type.empty
     assert all(v == 0 or math.isnan(v) for v in report.wait_saved["wait_saved_seconds"])
+
+
+# -- Spark ----------------------------------------------------------------------------------------
+
+def test_diversion_and_windows_are_the_same_on_spark(demo_store: EventStore,
+                                                     baseline: Baseline) -> None:
+    """Both reports on Spark (local mode) give DuckDB's figures: counts exact, sums of seconds
+    to the microsecond (they add in another order), the model's waits from the same inputs."""
+    import os
+    import shutil
+
+    from procmine.queue.windows import window_report
+    from procmine.store.engine import get_engine
+
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java for Spark (JAVA_HOME unset, no java on PATH)")
+    spark = get_engine("spark", demo_store)
+    try:
+        mine = diversion_report(demo_store, baseline, EVENTS)
+        theirs = diversion_report(demo_store, baseline, EVENTS, engine=spark)
+        windows = window_report(demo_store, EVENTS)
+        their_windows = window_report(demo_store, EVENTS, engine=spark)
+    finally:
+        spark.close()
+    assert (theirs.served, theirs.qualifying) == (mine.served, mine.qualifying)
+    assert theirs.counter_seconds == pytest.approx(mine.counter_seconds, rel=1e-12)
+    assert theirs.customer_minutes_saved == pytest.approx(mine.customer_minutes_saved, rel=1e-9)
+    for name in ("by_branch_hour", "by_type", "trend", "wait_saved"):
+        pd.testing.assert_frame_equal(getattr(theirs, name), getattr(mine, name),
+                                      check_dtype=False, rtol=1e-9)
+    flat = {k: v for k, v in windows.to_dict().items() if isinstance(v, int | float)}
+    their_flat = {k: v for k, v in their_windows.to_dict().items() if isinstance(v, int | float)}
+    assert len(flat) > 8 and their_flat == pytest.approx(flat, rel=1e-9)
+    pd.testing.assert_frame_equal(their_windows.intervals, windows.intervals, check_dtype=False,
+                                  rtol=1e-9)
+    pd.testing.assert_frame_equal(their_windows.by_window_segment, windows.by_window_segment,
+                                  check_dtype=False, rtol=1e-9)
