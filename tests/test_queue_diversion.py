@@ -231,6 +231,36 @@ def test_no_qualifying_ticket_saves_nothing(tmp_path: Path, baseline: Baseline) 
     assert all(v == 0 or math.isnan(v) for v in report.wait_saved["wait_saved_seconds"])
 
 
+# -- the command ---------------------------------------------------------------------------------
+
+def test_command_json_and_table(demo_store: EventStore, baseline: Baseline,
+                                demo_cases: pd.DataFrame) -> None:
+    from typer.testing import CliRunner
+
+    from procmine.cli.main import app
+
+    runner = CliRunner()
+    home = str(demo_store.home)
+    result = runner.invoke(app, ["diversion", "--branch", "B01", "--threshold", "10000",
+                                 "--share", "0.3", "--types", "P28", "--source", "events",
+                                 "--json", "--home", home])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    b01 = demo_cases[demo_cases["branch_id"] == "B01"]
+    picked = b01[_qualifying(b01, 10_000, ("P17", "P18"), ("P28",))]
+    assert data["qualifying"] == len(picked)
+    assert data["counter_seconds"] == pytest.approx(picked["service_seconds"].sum(), abs=1e-3)
+    assert (data["threshold"], data["share"], data["other_types"]) == (10000.0, 0.3, ["P28"])
+    assert {r["branch_id"] for r in data["trend"]} == {"B01"}
+    table = runner.invoke(app, ["diversion", "--cash-types", "none", "--source", "events",
+                                "--home", home], env={"COLUMNS": "160"})
+    assert table.exit_code == 0, table.output
+    assert "Utility bill payment" in table.stdout and "P17" not in table.stdout
+    wrong = runner.invoke(app, ["diversion", "--types", "P99", "--home", home])
+    assert wrong.exit_code != 0
+    assert isinstance(wrong.exception, ProcmineError) and "P99" in str(wrong.exception)
+
+
 # -- Spark ----------------------------------------------------------------------------------------
 
 def test_diversion_and_windows_are_the_same_on_spark(demo_store: EventStore,
