@@ -1,4 +1,6 @@
-"""``procmine queue``: the counter queue of a branch or the bank, on screen or JSON.
+"""``procmine queue``, ``staffing``, ``diversion`` and ``windows``: the counter queue of a branch
+or the bank, the counters it needs, the business self-service machines could take, and who the
+windows served, on screen or JSON.
 
 Thin, like the rest of the command line: it parses its options into a
 :class:`procmine.QueueFilter`, calls :func:`procmine.queue_summary` (or, with ``--by``,
@@ -10,6 +12,8 @@ Example:
     $ procmine queue --branch B01 --target-wait 300 --json
     $ procmine queue --from 2026-10-01 --to 2026-10-31 --by branch_id --by window_type
     $ procmine queue --by interval_of_day --json > waits-by-interval.json
+    $ procmine staffing --branch B01 --target-wait 600 --target-share 0.8
+    $ procmine staffing --branch B01 --weekday 1 --at 12:00 --counters 5
     $ procmine diversion --branch B01 --threshold 20000 --share 0.5
     $ procmine diversion --types P28,P26 --cash-types P17 --json
     $ procmine windows --branch B01 --json
@@ -35,14 +39,19 @@ from procmine import (
     VIP_WINDOWS,
     DiversionReport,
     EventStore,
+    ProcmineError,
     QueueFilter,
     QueueSummary,
+    StaffingPlan,
+    WaitMetrics,
     WindowReport,
     diversion_report,
     get_engine,
     load_baseline,
     queue_measures,
     queue_summary,
+    staffing_plan,
+    what_if,
     window_report,
 )
 from procmine.cli.common import (
@@ -55,7 +64,7 @@ from procmine.cli.common import (
     print_json,
 )
 
-__all__ = ["diversion", "queue", "windows"]
+__all__ = ["diversion", "queue", "staffing", "windows"]
 
 BranchOption = Annotated[
     str | None, typer.Option("--branch", help="Only this branch (default: every branch).")]
@@ -213,6 +222,109 @@ def queue(
         out.print(table)
 
 
+# -- procmine staffing ---------------------------------------------------------------------------
+
+def _clock_minute(text: str) -> int:
+    """``HH:MM`` (a quarter-hour) as minutes after midnight."""
+    try:
+        hours, minutes = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise ProcmineError(f"--at {text!r}: expected HH:MM, e.g. 12:15") from None
+    if not (0 <= hours < 24 and minutes in (0, 15, 30, 45)):
+        raise ProcmineError(f"--at {text!r}: expected the start of a 15-minute interval, "
+                            "e.g. 12:00, 12:15, 12:30 or 12:45")
+    return hours * 60 + minutes
+
+
+def _plan_tables(plan: StaffingPlan, title: str) -> list[Table]:
+    branches = Table(title=title)
+    for column in ("branch", "queued", "abandonment", "patience s", "model"):
+        branches.add_column(column, justify="left" if column in ("branch", "model") else "right")
+    for row in _records(plan.branches):
+        branches.add_row(row["branch_id"], _number(row["queued"], "count"),
+                         _number(row["abandonment_rate"], "share"),
+                         _number(row["patience_seconds"], "seconds"), row["model"])
+    data = plan.to_dict()
+    short = Table(title=f"Shortfall {data['shortfall_counter_hours']:g} counter-hours a week, "
+                  f"surplus {data['surplus_counter_hours']:g}")
+    for column in ("suggestion", "counters"):
+        short.add_column(column, justify="left" if column == "suggestion" else "right")
+    for shift in plan.shifts:
+        short.add_row(shift.describe(), str(shift.counters))
+    assumptions = Table(title="Model and assumptions", show_header=False)
+    for item in data["assumptions"]:
+        assumptions.add_row(item["text"])
+    return [branches, short, assumptions]
+
+
+def _what_if_table(metrics: WaitMetrics, title: str) -> Table:
+    view = Table(title=title, show_header=False)
+    data = metrics.to_dict()
+    for key, kind in (("model", "text"), ("arrivals_per_hour", "rate"),
+                      ("mean_service_seconds", "seconds"), ("patience_seconds", "seconds"),
+                      ("counters", "count"), ("prob_wait", "share"),
+                      ("mean_wait_seconds", "seconds"), ("mean_wait_served_seconds", "seconds"),
+                      ("service_level", "share"), ("abandon_share", "share"),
+                      ("occupancy", "share")):
+        view.add_row(key.replace("_seconds", " s").replace("_", " "), _number(data[key], kind))
+    return view
+
+
+def staffing(
+    branch: BranchOption = None,
+    target_wait: TargetWaitOption = DEFAULT_TARGET_WAIT,
+    target_share: Annotated[float, typer.Option(
+        "--target-share", min=0.01, max=0.99,
+        help="The share of customers to serve within the target wait (default 0.8).")] = 0.8,
+    start: FromOption = None,
+    end: ToOption = None,
+    source: SourceOption = "auto",
+    weekday: Annotated[int | None, typer.Option(
+        "--weekday", min=1, max=7, help="What-if: the weekday (1 = Monday .. 7 = Sunday); "
+        "with --at and --counters.")] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="What-if: the 15-minute interval, HH:MM.")] = None,
+    counters: Annotated[int | None, typer.Option(
+        "--counters", min=0, help="What-if: the number of counters open.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    engine_name: EngineOption = "duckdb",
+    master: MasterOption = None,
+) -> None:
+    """Counters needed per branch, weekday and 15-minute interval to serve --target-share of
+    the customers within --target-wait (Erlang C, or Erlang A where abandonment is material),
+    against the counters open; suggested windows to open or close, and the model's
+    assumptions. With --branch, --weekday, --at and --counters: the waits that number of
+    counters would give in that interval (what-if).
+    """
+    out = Console()
+    what = (weekday, at, counters)
+    if any(v is not None for v in what) and (branch is None or any(v is None for v in what)):
+        raise ProcmineError("a what-if needs --branch, --weekday, --at and --counters together")
+    filters = queue_filter(branch, target_wait, start, end, source)
+    store = EventStore(home)
+    engine = get_engine(engine_name, store, master)
+    try:
+        plan = staffing_plan(store, filters, target_share=target_share, engine=engine)
+    finally:
+        engine.close()
+    if branch is not None and weekday is not None and at is not None and counters is not None:
+        metrics = what_if(plan, branch, weekday, _clock_minute(at), counters)
+        if as_json:
+            print_json(metrics.to_dict())
+        else:
+            out.print(_what_if_table(metrics, f"What if {branch} had {counters} counters on "
+                                     f"weekday {weekday} at {at}"))
+        return
+    if as_json:
+        print_json(plan.to_dict())
+        return
+    scope = f"branch {branch}" if branch else "all branches"
+    for table in _plan_tables(plan, f"Staffing, {scope}: {target_share:.0%} within "
+                              f"{target_wait:g} s"):
+        out.print(table)
+
+
 # -- diversion and windows -------------------------------------------------------------------
 
 
@@ -286,9 +398,9 @@ def diversion(
     """Self-service diversion: the small cash deposits and withdrawals (under --threshold) and
     other self-service-capable types served at the counters, the counter time they took, and
     the wait moving --share of them to machines would save (Erlang C, or Erlang A where
-    customers abandon, per branch and 15-minute interval at the counters open), with the
-    qualifying share per branch and month. Tickets without amounts are not guessed: the
-    report says so.
+    abandonment is material, as in procmine staffing; per branch and 15-minute interval at
+    the counters open), with the qualifying share per branch and month. Tickets without
+    amounts are not guessed: the report says so.
     """
     filters = queue_filter(branch, target_wait, start, end, source)
     store = EventStore(home)

@@ -20,10 +20,12 @@ The report gives:
   :func:`procmine.queue.measures.interval_load`) against the mean wait with ``share`` of the
   interval's qualifying tickets moved to machines (fewer arrivals, a mean service time without
   their service seconds, the same counters). The model is
-  :func:`procmine.queue.erlang.wait_metrics`: Erlang A with the branch's mean patience where
-  customers abandon, estimated as (seconds queued by the served and the abandoned) /
-  (abandoned), the exponential patience's maximum-likelihood estimate; Erlang C where no one
-  abandoned (``patience_seconds`` sets it for every branch). Counters open are rounded to whole
+  :func:`procmine.queue.erlang.wait_metrics`, as the staffing plan uses it: Erlang A with the
+  branch's mean patience where abandonment is material (at least
+  :data:`~procmine.queue.staffing.MATERIAL_ABANDONMENT` of those who queued), estimated as
+  (seconds queued by the served and the abandoned) / (abandoned), the exponential patience's
+  maximum-likelihood estimate; Erlang C elsewhere (``patience_seconds`` sets one patience for
+  every branch). Counters open are rounded to whole
   counters. ``customer_minutes_saved`` = the drop of the counter queue's total wait,
   arrivals x wait now - (arrivals - moved) x wait after: what the customers still at the
   counters save, and the counter wait the moved ones no longer have (a queue at the machines,
@@ -59,6 +61,7 @@ from procmine.core.errors import ProcmineError
 from procmine.queue.erlang import wait_metrics
 from procmine.queue.measures import QueueFilter, interval_load
 from procmine.queue.scoped import in_list, records, scoped_views
+from procmine.queue.staffing import MATERIAL_ABANDONMENT
 from procmine.store.engine import DuckDBEngine
 from procmine.store.event_store import EventStore
 
@@ -219,14 +222,16 @@ def _trend(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _patience(load: pd.DataFrame, given: float | None) -> dict[str, float | None]:
     """Mean patience per branch (see the module): ``given`` for every branch when set, else
-    the seconds queued by the served and the abandoned over the abandoned; None (Erlang C)
-    where no one abandoned."""
+    the seconds queued by the served and the abandoned over the abandoned where abandonment
+    is material (as the staffing plan has it); None (Erlang C) elsewhere."""
     out: dict[str, float | None] = {}
     sums = load.groupby("branch_id")[["total_wait_seconds", "abandoned_wait_seconds",
-                                       "abandoned"]].sum()
+                                       "abandoned", "arrivals"]].sum()
     for branch, row in sums.iterrows():
         queued = float(row["total_wait_seconds"] + row["abandoned_wait_seconds"])
-        estimate = queued / int(row["abandoned"]) if row["abandoned"] and queued > 0 else None
+        material = (row["arrivals"] > 0
+                    and row["abandoned"] / row["arrivals"] >= MATERIAL_ABANDONMENT)
+        estimate = queued / int(row["abandoned"]) if material and queued > 0 else None
         out[str(branch)] = given if given is not None else estimate
     return out
 

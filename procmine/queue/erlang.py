@@ -235,29 +235,40 @@ def erlang_a(arrival_rate: float, service_rate: float, servers: int, abandon_rat
     if n == 0:  # nobody serves: everyone waits until they give up
         return {"prob_wait": 1.0, "abandon_share": 1.0, "mean_wait": 1.0 / theta,
                 "mean_wait_served": math.inf, "service_level": 0.0, "occupancy": 0.0}
-    x, y, rho = n * mu / theta, lam / theta, lam / (n * mu)
-    log_a = math.log(x) + y - x * math.log(y) + _log_lower_gamma(x, y)
-    big_a = math.exp(log_a)
-    blocking = erlang_b(lam / mu, n)
-    denominator = 1.0 + (big_a - 1.0) * blocking
-    prob_wait = big_a * blocking / denominator
+    x, y, big_a, prob_wait = _delay(lam, mu, n, theta)
+    rho = lam / (n * mu)
     integral_abandon, integral_served_wait = _wait_integrals(x, y)
     if x <= _CLOSED_FORM_LIMIT:
         abandon_given_wait = 1.0 / (rho * big_a) + 1.0 - 1.0 / rho
     else:
         abandon_given_wait = integral_abandon
     abandon = min(max(abandon_given_wait * prob_wait, 0.0), 1.0)
-    served_within = (1.0 - prob_wait) + prob_wait * _served_within_ratio(
-        x, y, y * math.exp(-theta * target))
     served = 1.0 - abandon
     return {
         "prob_wait": prob_wait,
         "abandon_share": abandon,
         "mean_wait": prob_wait * (abandon_given_wait / theta),
-        "mean_wait_served": prob_wait * integral_served_wait / theta / served if served else 0.0,
-        "service_level": min(max(served_within, 0.0), 1.0),
+        "mean_wait_served": (prob_wait * integral_served_wait / theta / served
+                             if served > 0 else math.inf),
+        "service_level": _erlang_a_level(lam, mu, n, theta, target),
         "occupancy": min(lam * served / (n * mu), 1.0),
     }
+
+
+def _delay(lam: float, mu: float, n: int, theta: float) -> tuple[float, float, float, float]:
+    """``x = nμ/θ``, ``y = λ/θ``, ``A(x, y)`` and ``P(W > 0)`` of Erlang A (see the module)."""
+    x, y = n * mu / theta, lam / theta
+    big_a = math.exp(math.log(x) + y - x * math.log(y) + _log_lower_gamma(x, y))
+    blocking = erlang_b(lam / mu, n)
+    return x, y, big_a, big_a * blocking / (1.0 + (big_a - 1.0) * blocking)
+
+
+def _erlang_a_level(lam: float, mu: float, n: int, theta: float, target: float) -> float:
+    """P(W <= target and served) of Erlang A, for n >= 1 and λ > 0 (see the module)."""
+    x, y, _, prob_wait = _delay(lam, mu, n, theta)
+    within = (1.0 - prob_wait) + prob_wait * _served_within_ratio(
+        x, y, y * math.exp(-theta * target))
+    return min(max(within, 0.0), 1.0)
 
 
 def _wait_integrals(x: float, y: float) -> tuple[float, float]:
@@ -266,7 +277,7 @@ def _wait_integrals(x: float, y: float) -> tuple[float, float]:
     The offered-wait density ``f(v) = exp(λH(v) - nμv)`` becomes, by ``s = θv`` (so
     ``u = y e^(-s)``), proportional to ``exp(h(s))`` with the concave ``h(s) = x·ln u - u``;
     a customer waiting ``V = s/θ`` abandons with probability ``1 - e^(-s)``. Both shares are
-    integrated numerically (Simpson's rule, 20,001 points) over the interval where ``h`` is within
+    integrated numerically (Simpson's rule, 4,001 points) over the interval where ``h`` is within
     60 of its peak (found by doubling steps; concavity makes it one interval). Unlike the
     closed form ``1/(ρA) + 1 - 1/ρ`` this keeps its digits when patience is long (``θ -> 0``),
     where that difference cancels.
@@ -284,7 +295,7 @@ def _wait_integrals(x: float, y: float) -> tuple[float, float]:
     low = peak - width
     while low > 0 and float(h(low)) > top - 60:
         low = peak - 2 * (peak - low)
-    s = np.linspace(max(low, 0.0), high, 20_001)
+    s = np.linspace(max(low, 0.0), high, 4_001)
     density = np.exp(h(s) - top)
     total = float(integrate.simpson(density, x=s))
     abandon = float(integrate.simpson(-np.expm1(-s) * density, x=s)) / total
@@ -373,6 +384,8 @@ def counters_needed(arrivals_per_hour: float, mean_service_seconds: float, *,
                             f"{target_share}")
     if max_occupancy is not None and not 0 < max_occupancy <= 1:
         raise ProcmineError(f"maximum occupancy must be in (0, 1], got {max_occupancy}")
+    if patience_seconds is not None and not patience_seconds > 0:
+        raise ProcmineError(f"mean patience must be > 0 seconds, got {patience_seconds}")
     if arrivals_per_hour <= 0:
         return 0
     load = arrivals_per_hour * mean_service_seconds / 3600.0
@@ -384,10 +397,14 @@ def counters_needed(arrivals_per_hour: float, mean_service_seconds: float, *,
         start = math.floor(load) + 1
     if max_occupancy is not None:
         start = max(start, math.ceil(load / max_occupancy - 1e-12))
+    lam, mu = arrivals_per_hour / 3600.0, 1.0 / mean_service_seconds
     for n in range(start, MAX_COUNTERS + 1):
-        metrics = wait_metrics(arrivals_per_hour, mean_service_seconds, n,
-                               target_wait=target_wait, patience_seconds=patience_seconds)
-        if metrics.service_level >= target_share:
+        if patience_seconds is None or _patient(patience_seconds, mean_service_seconds, load, n):
+            level = wait_metrics(arrivals_per_hour, mean_service_seconds, n,
+                                 target_wait=target_wait).service_level
+        else:  # the service level alone: Erlang A's integrals are not needed for it
+            level = _erlang_a_level(lam, mu, n, 1.0 / patience_seconds, target_wait)
+        if level >= target_share:
             return n
     raise ProcmineError(f"more than {MAX_COUNTERS} counters would be needed for "
                         f"{arrivals_per_hour} arrivals an hour of {mean_service_seconds} s")
