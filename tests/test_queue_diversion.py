@@ -231,6 +231,45 @@ def test_no_qualifying_ticket_saves_nothing(tmp_path: Path, baseline: Baseline) 
     assert all(v == 0 or math.isnan(v) for v in report.wait_saved["wait_saved_seconds"])
 
 
+def test_erlang_a_where_customers_abandon(tmp_path: Path, baseline: Baseline) -> None:
+    """Two counters (tellers 0101, 0102 open 10:00-10:15), eight customers queued 10:00-10:04,
+    two of whom give up: abandonment 25% is material, so the model is Erlang A with the
+    patience (all seconds queued) / (abandoned)."""
+    rows = []
+    for teller, names in (("0101", "abc"), ("0102", "def")):
+        for k, name in enumerate(names):
+            rows.append({
+                "ticket_id": name, "branch_id": "B01", "arrival_time": at(f"10:0{k}"),
+                "queue_start": at(f"10:0{k}"), "call_time": at(f"10:{5 * k:02d}"),
+                "service_start": at(f"10:{5 * k:02d}"), "service_end": at(f"10:{5 * k + 5:02d}"),
+                "teller_id": teller, "business_type": "P17" if k == 0 else "P01",
+                "window_type": "regular", "segment": "mass", "amount": 100.0,
+                "outcome": "served"})
+    for name, queued, left in (("g", "10:01", "10:06"), ("h", "10:02", "10:08")):
+        rows.append({"ticket_id": name, "branch_id": "B01", "arrival_time": at(queued),
+                     "queue_start": at(queued), "call_time": at(left),
+                     "business_type": "P18", "amount": 100.0, "outcome": "abandoned"})
+    store = EventStore(tmp_path / "workspace")
+    write_tickets(store, rows)
+    report = diversion_report(store, baseline, share=0.5)
+    assert (report.qualifying, report.served) == (2, 6)        # a and d (g, h never served)
+    row = report.wait_saved.set_index("interval_of_day").loc[600]
+    # waits: a, d 0 s; b, e 240 s; c, f 480 s; g 300 s, h 360 s until they left
+    patience = (2 * 240 + 2 * 480 + 300 + 360) / 2
+    assert row["patience_seconds"] == pytest.approx(patience)
+    assert (row["arrivals"], row["counters"], row["mean_service_seconds"]) == (8, 2, 300)
+    now = wait_metrics(32, 300, 2, target_wait=600, patience_seconds=patience)
+    after = wait_metrics(28, 300, 2, target_wait=600, patience_seconds=patience)
+    assert now.model == "erlang_a"
+    assert row["wait_now_seconds"] == pytest.approx(now.mean_wait_seconds)
+    assert row["wait_after_seconds"] == pytest.approx(after.mean_wait_seconds)
+    assert row["wait_saved_seconds"] > 0
+    assert row["customer_minutes_saved"] == pytest.approx(
+        (8 * now.mean_wait_seconds - 7 * after.mean_wait_seconds) / 60)
+    fixed = diversion_report(store, baseline, patience_seconds=60)
+    assert fixed.wait_saved["patience_seconds"].tolist() == [60.0]
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 def test_command_json_and_table(demo_store: EventStore, baseline: Baseline,

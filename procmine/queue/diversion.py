@@ -72,6 +72,7 @@ __all__ = [
     "CASH_TYPES",
     "DIVERSION_THRESHOLD",
     "SELF_SERVICE_TYPES",
+    "WAIT_SAVED_COLUMNS",
     "DiversionReport",
     "diversion_report",
 ]
@@ -143,9 +144,27 @@ _BY_INTERVAL: Final = """
     GROUP BY branch_id, day, interval_start
 """
 
+#: The columns of :attr:`DiversionReport.wait_saved`, in order (``patience_seconds`` NaN:
+#: Erlang C).
+WAIT_SAVED_COLUMNS: Final[tuple[str, ...]] = (
+    "branch_id", "day", "month", "weekday", "interval_start", "interval_of_day", "arrivals",
+    "qualifying", "moved", "counters", "mean_service_seconds", "mean_service_after_seconds",
+    "patience_seconds", "model_status", "wait_now_seconds", "wait_after_seconds",
+    "wait_saved_seconds", "customer_minutes_saved",
+)
+
+
 @dataclass(frozen=True)
 class DiversionReport:
-    """What :func:`diversion_report` found (see the module for the definitions)."""
+    """What :func:`diversion_report` found (see the module for the definitions).
+
+    ``by_branch_hour``: branch_id, hour, served, qualifying, counter_seconds,
+    qualifying_share. ``by_type``: business_type, name_zh, name_en, served, qualifying,
+    counter_seconds, mean_service_seconds (of the qualifying). ``wait_saved``: per branch x day
+    x interval, :data:`WAIT_SAVED_COLUMNS`. ``monthly_saving``: branch_id, month, intervals,
+    qualifying, overloaded_intervals, customer_minutes_saved. ``trend``: branch_id, month,
+    served, qualifying, counter_seconds, qualifying_share, share_change.
+    """
 
     source: str
     threshold: float
@@ -281,6 +300,8 @@ def _wait_saved(load: pd.DataFrame, by_interval: pd.DataFrame, share: float, tar
             "wait_saved_seconds"]
     computed = pd.DataFrame(rows, columns=cols, index=frame.index)
     out = pd.concat([frame, computed], axis=1)
+    out["patience_seconds"] = [patience.get(str(b)) for b in out["branch_id"]]
+    out["patience_seconds"] = out["patience_seconds"].astype("float64")
     out["moved"] = share * out["qualifying"]
     out["model_status"] = [
         "no_counters" if pd.isna(v) else ("ok" if math.isfinite(v) else "overloaded")
@@ -292,11 +313,8 @@ def _wait_saved(load: pd.DataFrame, by_interval: pd.DataFrame, share: float, tar
         (out["model_status"] == "ok") & (out["qualifying"] > 0), 0.0).where(
         out["model_status"] == "ok")
     out["month"] = pd.to_datetime(out["day"]).dt.strftime("%Y-%m")
-    keep = ["branch_id", "day", "month", "weekday", "interval_start", "interval_of_day",
-            "arrivals", "qualifying", "moved", "counters", "mean_service_seconds",
-            "mean_service_after_seconds", "model_status", "wait_now_seconds",
-            "wait_after_seconds", "wait_saved_seconds", "customer_minutes_saved"]
-    return out[keep].sort_values(["branch_id", "interval_start"], ignore_index=True)
+    return out[list(WAIT_SAVED_COLUMNS)].sort_values(["branch_id", "interval_start"],
+                                                     ignore_index=True)
 
 
 def _overloaded(status: pd.Series) -> int:
