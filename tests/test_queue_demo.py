@@ -210,3 +210,56 @@ def test_the_tickets_are_deterministic_and_their_truth_adds_up(tickets: pd.DataF
     assert sum(b["abandoned"] for b in truth["by_branch"].values()) == truth["outcomes"][
         "abandoned"]
     assert 0.08 < truth["abandonment_rate"] < 0.2
+
+
+# --- the demo workspace: the export ingested through the ticket ingest -------------------------
+
+
+def test_the_demo_workspace_holds_the_export_ingested_whole(demo_workspace: dict,
+                                                           tickets: pd.DataFrame) -> None:
+    from procmine.demo.workspace import DEMO_DATA
+    from procmine.queue.tickets import resolve_source
+
+    store = demo_workspace["store"]
+    assert store.has_tickets() and resolve_source(store) == "tickets"
+    [batch] = [b for b in store.batches() if b.get("kind") == "tickets"]
+    assert (batch["read"], batch["loaded"], batch["quarantined"]) == (len(tickets), len(tickets), 0)
+    folder = demo_workspace["home"] / DEMO_DATA
+    export = pd.read_csv(folder / "demo_tickets.csv", encoding="gb18030", dtype=str)
+    assert len(export) == len(tickets) and export.columns[0] == "网点号"
+    truth = json.loads((folder / "tickets_truth.json").read_text(encoding="utf-8"))
+    assert truth == json.loads(json.dumps(ticket_truth(tickets)))
+    con = store.connect()
+    try:
+        stored = con.execute(f"SELECT {', '.join(TICKET_COLUMNS)} FROM tickets "
+                             "ORDER BY source_row").df()
+    finally:
+        con.close()
+    expected = tickets[list(TICKET_COLUMNS)]
+    for col in TICKET_COLUMNS:
+        left, right = stored[col], expected[col]
+        if col in ("arrival_time", "queue_start", "call_time", "service_start", "service_end"):
+            assert (left.isna() == right.isna()).all() and (left.dropna() == right.dropna()).all()
+        elif col == "amount":
+            assert np.allclose(left.astype(float), right.astype(float), equal_nan=True)
+        else:
+            assert list(left.fillna("-")) == list(right.fillna("-")), col
+
+
+def test_a_demo_workspace_without_tickets_gets_them_when_completed(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.app import appdb
+    from procmine.demo.workspace import build_demo_workspace
+    from procmine.store.event_store import EventStore
+
+    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+    home = tmp_path_factory.mktemp("demo-queue") / "workspace"
+    report = build_demo_workspace(home)
+    assert report is not None and report.kind == "events"
+    store = EventStore(home)
+    [batch] = [b for b in store.batches() if b.get("kind") == "tickets"]
+    store.remove_batch(batch["batch_id"])  # a demo workspace built before the tickets
+    assert not store.has_tickets()
+    assert build_demo_workspace(home) is None  # completed: the events stay, tickets come back
+    assert store.has_tickets() and store.info().events == report.loaded
+    appdb.close_engines()

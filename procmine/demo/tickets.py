@@ -48,15 +48,16 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from procmine.core.schema import TICKET_COLUMNS
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "EXPORT_ENCODING",
     "IMPATIENT_SHARE",
     "NO_SHOW_RATE",
     "PATIENCE_MINUTES",
@@ -107,38 +108,38 @@ EXPORT_COLUMNS: Final[dict[str, str | None]] = {
     "状态": "outcome",
     "交易流水号": None,
 }
+#: The export's text encoding (the mapping says the same).
+EXPORT_ENCODING: Final = "gb18030"
 _TIMES: Final[tuple[str, ...]] = ("arrival_time", "call_time", "service_start", "service_end")
 
-_CASES_SQL: Final = """
-    SELECT case_id,
-           any_value(branch_id) AS branch_id,
-           min(ticket_time) AS arrival_time,
-           min(call_time) AS call_time,
-           min(coalesce(start_time, end_time)) AS service_start,
-           max(end_time) AS service_end,
-           any_value(teller_id) AS teller_id,
-           any_value(business_type) AS business_type,
-           any_value(window_type) AS window_type,
-           any_value(segment) AS segment,
-           max(amount) AS amount
-    FROM events
-    WHERE ticket_time IS NOT NULL
-    GROUP BY case_id
-    ORDER BY case_id
-"""
+_CASE_COLUMNS: Final[tuple[str, ...]] = (
+    "case_id", "branch_id", "teller_id", "business_type", "window_type", "segment", "amount",
+    "ticket_time", "call_time", "start_time", "end_time",
+)
 
 
 def _cases(events: pa.Table) -> pd.DataFrame:
-    """One row per transaction with a ticket, by case id; times floored to the second."""
-    con = duckdb.connect()
-    try:
-        con.register("events", events)
-        cases = con.execute(_CASES_SQL).df()
-    finally:
-        con.close()
+    """One row per transaction with a ticket, by case id; times floored to the second (a
+    case's branch, teller, type, window and segment are those of its first row)."""
+    table = events.select(list(_CASE_COLUMNS))
+    table = table.filter(pc.is_in(table["case_id"], table.filter(
+        pc.is_valid(table["ticket_time"]))["case_id"].unique()))
+    table = table.set_column(9, "start_time", pc.coalesce(table["start_time"],
+                                                          table["end_time"]))
+    times = table.group_by("case_id").aggregate([
+        ("ticket_time", "min"), ("call_time", "min"), ("start_time", "min"),
+        ("end_time", "max"), ("amount", "max")])
+    names = ("arrival_time", "call_time", "service_start", "service_end", "amount")
+    renamed = dict(zip(("ticket_time_min", "call_time_min", "start_time_min", "end_time_max",
+                        "amount_max"), names, strict=True))
+    times = times.rename_columns([renamed.get(c, c) for c in times.column_names])
+    rows = table.select(list(_CASE_COLUMNS[:6])).to_pandas()
+    first = rows.drop_duplicates("case_id").set_index("case_id")
+    cases = times.to_pandas().set_index("case_id").join(first).sort_index().reset_index()
     for col in _TIMES:
         cases[col] = pd.to_datetime(cases[col]).dt.floor("s")
-    return cases
+    columns = ["case_id", "branch_id", *names[:4], *_CASE_COLUMNS[2:6], "amount"]
+    return cases[columns]
 
 
 def _opening(times: pd.Series) -> pd.Series:
@@ -280,12 +281,12 @@ def ticket_truth(tickets: pd.DataFrame) -> dict[str, Any]:
 
 
 def write_demo_tickets(events: pa.Table, out_dir: Path) -> tuple[Path, Path]:
-    """Write the export (``demo_tickets.csv``, UTF-8) and its truth (``tickets_truth.json``)
-    into ``out_dir``; return both paths."""
+    """Write the export (``demo_tickets.csv``, in GB18030 like the Windows tools of Chinese
+    branches) and its truth (``tickets_truth.json``) into ``out_dir``; return both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tickets = demo_tickets(events)
     csv_path, truth_path = out_dir / "demo_tickets.csv", out_dir / "tickets_truth.json"
-    ticket_export(tickets).to_csv(csv_path, index=False, encoding="utf-8")
+    ticket_export(tickets).to_csv(csv_path, index=False, encoding=EXPORT_ENCODING)
     truth_path.write_text(json.dumps(ticket_truth(tickets), indent=2, ensure_ascii=False) + "\n",
                           encoding="utf-8")
     return csv_path, truth_path
