@@ -217,7 +217,7 @@ def test_the_tickets_are_deterministic_and_their_truth_adds_up(tickets: pd.DataF
 
 def test_the_demo_workspace_holds_the_export_ingested_whole(demo_workspace: dict,
                                                            tickets: pd.DataFrame) -> None:
-    from procmine.demo.workspace import DEMO_DATA
+    from procmine.demo.tickets import DEMO_DATA
     from procmine.queue.tickets import resolve_source
 
     store = demo_workspace["store"]

@@ -56,6 +56,9 @@ import pyarrow.compute as pc
 from procmine.core.schema import TICKET_COLUMNS
 
 __all__ = [
+    "DEMO_DATA",
+    "DEMO_TICKETS_FILE",
+    "DEMO_TICKETS_MAP",
     "EXPORT_COLUMNS",
     "EXPORT_ENCODING",
     "IMPATIENT_SHARE",
@@ -68,6 +71,12 @@ __all__ = [
     "ticket_truth",
     "write_demo_tickets",
 ]
+
+#: The workspace folder of the demo's generated files, and the export's name there.
+DEMO_DATA: Final = "demo-data"
+DEMO_TICKETS_FILE: Final = "demo_tickets.csv"
+#: The bundled mapping of the export (in ``event_logs/mappings/``).
+DEMO_TICKETS_MAP: Final = "demo_tickets.yaml"
 
 #: The random stream of the tickets (independent of the event log's).
 TICKET_SEED: Final[tuple[int, int]] = (7, 14)
@@ -285,7 +294,7 @@ def write_demo_tickets(events: pa.Table, out_dir: Path) -> tuple[Path, Path]:
     branches) and its truth (``tickets_truth.json``) into ``out_dir``; return both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tickets = demo_tickets(events)
-    csv_path, truth_path = out_dir / "demo_tickets.csv", out_dir / "tickets_truth.json"
+    csv_path, truth_path = out_dir / DEMO_TICKETS_FILE, out_dir / "tickets_truth.json"
     ticket_export(tickets).to_csv(csv_path, index=False, encoding=EXPORT_ENCODING)
     truth_path.write_text(json.dumps(ticket_truth(tickets), indent=2, ensure_ascii=False) + "\n",
                           encoding="utf-8")

@@ -30,7 +30,7 @@ from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
 from procmine.demo.config import Revision, bundled_demo_config
-from procmine.demo.tickets import write_demo_tickets
+from procmine.demo.tickets import DEMO_DATA, DEMO_TICKETS_MAP, write_demo_tickets
 from procmine.demo.training import seed_demo_training
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.ingest.tickets import ingest_tickets
@@ -42,9 +42,7 @@ from procmine.sop.workflow import Editor
 from procmine.store.event_store import EventStore, remove_store
 
 __all__ = [
-    "DEMO_DATA",
     "DEMO_MARKER",
-    "DEMO_TICKETS_MAP",
     "KEEP_UPLOADS_ENV",
     "NotADemoWorkspace",
     "build_demo_workspace",
@@ -63,12 +61,6 @@ KEEP_UPLOADS_ENV = "PROCMINE_KEEP_UPLOADS_DAYS"
 
 #: The file that marks a workspace as built by ``procmine demo-workspace``.
 DEMO_MARKER = "demo-workspace.txt"
-
-#: The workspace folder of the demo's generated files (the queue-system export).
-DEMO_DATA = "demo-data"
-
-#: The bundled mapping of the demo's queue-system export (in ``event_logs/mappings/``).
-DEMO_TICKETS_MAP = "demo_tickets.yaml"
 
 _MARKER_TEXT = (
     "This workspace was built by 'procmine demo-workspace' from the bundled demo log.\n"
