@@ -263,3 +263,38 @@ def test_a_demo_workspace_without_tickets_gets_them_when_completed(
     assert build_demo_workspace(home) is None  # completed: the events stay, tickets come back
     assert store.has_tickets() and store.info().events == report.loaded
     appdb.close_engines()
+
+
+def _while_waiting(at: pd.DataFrame, queue: pd.DataFrame) -> pd.Series:
+    """For each ticket of ``at``: whether a customer of ``queue`` at its branch had taken a
+    ticket and was not yet called when it was called."""
+    result = pd.Series(False, index=at.index)
+    for (branch, day), group in at.groupby(["branch_id", at["call_time"].dt.date]):
+        q = queue[(queue["branch_id"] == branch) & (queue["call_time"].dt.date == day)]
+        taken = np.sort(q["arrival_time"].to_numpy())
+        called = np.sort(q["call_time"].to_numpy())
+        c = group["call_time"].to_numpy()
+        waiting = np.searchsorted(taken, c, side="right") - np.searchsorted(called, c,
+                                                                            side="right")
+        result[group.index] = waiting > 0
+    return result
+
+
+def test_vip_windows_serve_others_while_vips_wait_mostly_at_peaks(tickets: pd.DataFrame) -> None:
+    done = tickets[tickets["case_id"].notna()]
+    vip = done["segment"].isin(["affluent", "private"])
+    personal = done["segment"] != "corporate"
+    called = done["call_time"].dt.strftime("%H:%M")
+    peak = pd.Series(False, index=done.index)
+    for run in peak_hours():
+        peak |= (called >= run[:5]) & (called < run[6:])
+    # VIP windows serving non-VIP customers while VIP customers wait
+    others_at_vip = done[(done["window_type"] == "vip") & ~vip]
+    hit = _while_waiting(others_at_vip, done[vip])
+    at_peak, off_peak = hit[peak[hit.index]], hit[~peak[hit.index]]
+    assert at_peak.sum() > 1.5 * off_peak.sum() and at_peak.mean() > 0.85, (
+        at_peak.sum(), off_peak.sum())
+    # and the reverse: regular windows serving VIP customers while regular customers wait
+    vips_at_regular = done[(done["window_type"] == "regular") & vip]
+    hit = _while_waiting(vips_at_regular, done[personal & ~vip])
+    assert hit[peak[hit.index]].sum() > 1.2 * hit[~peak[hit.index]].sum()
