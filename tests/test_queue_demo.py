@@ -138,7 +138,10 @@ def test_every_transaction_is_a_served_or_transferred_ticket_with_its_times(
 def test_abandoned_and_no_show_tickets_have_no_transaction(tickets: pd.DataFrame) -> None:
     gone = tickets[tickets["outcome"] == "abandoned"]
     assert gone["case_id"].isna().all() and gone["teller_id"].isna().all()
-    assert gone[["call_time", "service_start", "service_end"]].isna().all().all()
+    assert gone[["service_start", "service_end"]].isna().all().all()
+    # given up (the canonical call_time of an abandoned ticket) once their patience ran out
+    left = (gone["call_time"] - gone["arrival_time"]).dt.total_seconds()
+    assert (left == np.floor(gone["patience_seconds"])).all()
     assert gone["amount"].isna().all()
     assert (gone["patience_seconds"] < gone["would_wait_seconds"]).all()
     assert (gone["patience_seconds"] > 0).all()
@@ -187,7 +190,7 @@ def test_the_export_reads_like_a_queue_system(tickets: pd.DataFrame) -> None:
     export = ticket_export(tickets)
     assert list(export.columns) == list(EXPORT_COLUMNS) == [
         "网点号", "业务日期", "票号", "取号时间", "叫号时间", "开始办理时间", "结束办理时间",
-        "柜员号", "窗口类型", "业务类型", "客户类型", "金额", "状态", "交易流水号"]
+        "弃号时间", "柜员号", "窗口类型", "业务类型", "客户类型", "金额", "状态", "交易流水号"]
     assert set(export["状态"]) == {"已办理", "弃号", "过号", "转移"}
     assert set(export["窗口类型"]) == {"普通窗口", "贵宾窗口", "对公窗口"}
     assert set(export["客户类型"]) == {"普通客户", "贵宾客户", "私行客户", "对公客户"}
@@ -198,6 +201,8 @@ def test_the_export_reads_like_a_queue_system(tickets: pd.DataFrame) -> None:
     assert first["取号时间"] == tickets["arrival_time"].iloc[0].strftime("%Y-%m-%d %H:%M:%S")
     gone = export[export["状态"] == "弃号"]
     assert (gone[["叫号时间", "开始办理时间", "柜员号", "金额", "交易流水号"]] == "").all().all()
+    others = export.index.difference(gone.index)
+    assert (gone["弃号时间"] != "").all() and (export.loc[others, "弃号时间"] == "").all()
     assert export["柜员号"].str.fullmatch(r"(\d{4})?").all()
 
 

@@ -15,7 +15,8 @@ How the tickets are made:
   queue system records them (floored).
 * **Transferred** (转移): about :data:`TRANSFER_RATE` of the served tickets were served and then
   sent to another queue; they keep their transaction and times.
-* **Abandoned** (弃号): customers who took a ticket and left before being called. A share
+* **Abandoned** (弃号): customers who took a ticket and left before being called (the
+  system records when the number was given up, 弃号时间: the ticket's ``call_time``). A share
   (:data:`IMPATIENT_SHARE`) of customers have a limited patience, exponential with a mean by
   segment (:data:`PATIENCE_MINUTES`, longer for VIP customers); a customer who arrives beside a
   served one (same branch, window and minute) would have waited as long, so leaves with
@@ -109,6 +110,7 @@ EXPORT_COLUMNS: Final[dict[str, str | None]] = {
     "叫号时间": "call_time",
     "开始办理时间": "service_start",
     "结束办理时间": "service_end",
+    "弃号时间": None,
     "柜员号": "teller_id",
     "窗口类型": "window_type",
     "业务类型": "business_type",
@@ -165,7 +167,7 @@ def _abandoned(served: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     count = rng.poisson(p / (1.0 - p))
     idx = np.repeat(np.arange(len(served)), count)
     # patience below the wait: exponential, truncated at the wait (inverse distribution)
-    patience = -mean[idx] * np.log1p(-rng.random(idx.size) * reach[idx])
+    patience = np.round(-mean[idx] * np.log1p(-rng.random(idx.size) * reach[idx]), 1)
     jitter = pd.to_timedelta(np.rint(rng.uniform(-90, 90, idx.size)), unit="s")
     sib = served.iloc[idx].reset_index(drop=True)
     arrival = np.maximum(sib["arrival_time"] + jitter, _opening(sib["arrival_time"]))
@@ -174,7 +176,7 @@ def _abandoned(served: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         "case_id": None,
         "branch_id": sib["branch_id"],
         "arrival_time": arrival,
-        "call_time": pd.NaT,
+        "call_time": arrival + pd.to_timedelta(np.floor(patience), unit="s"),  # gave up
         "service_start": pd.NaT,
         "service_end": pd.NaT,
         "teller_id": None,
@@ -183,7 +185,7 @@ def _abandoned(served: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         "segment": sib["segment"],
         "amount": np.nan,
         "outcome": "abandoned",
-        "patience_seconds": np.round(patience, 1),
+        "patience_seconds": patience,
         "would_wait_seconds": wait[idx],
     })
 
@@ -255,6 +257,10 @@ def ticket_export(tickets: pd.DataFrame) -> pd.DataFrame:
             out[name] = tickets[col].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
         elif col is not None:
             out[name] = tickets[col]
+    gone = tickets["outcome"] == "abandoned"
+    left = tickets["call_time"].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+    out["叫号时间"] = left.where(~gone, "")
+    out["弃号时间"] = left.where(gone, "")
     out["业务日期"] = tickets["arrival_time"].dt.strftime("%Y%m%d")
     out["票号"] = tickets["ticket_no"]
     out["交易流水号"] = tickets["case_id"].fillna("")
