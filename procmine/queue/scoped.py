@@ -9,7 +9,7 @@ Example:
     >>> from procmine.queue.measures import QueueFilter
     >>> picked = scoped_views(store, QueueFilter(branch="B01"))
     >>> picked.source, list(picked.views), "'B01'" in picked.views["scoped"]
-    ('events', ['queue_tickets', 'scoped'], True)
+    ('tickets', ['queue_tickets', 'scoped'], True)
 """
 
 from __future__ import annotations
