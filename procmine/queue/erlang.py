@@ -83,6 +83,7 @@ __all__ = [
     "erlang_a",
     "erlang_b",
     "erlang_c",
+    "service_level",
     "wait_metrics",
 ]
 
@@ -373,6 +374,29 @@ def _erlang_c_metrics(lam: float, mu: float, n: int, target: float,
                        stable=stable)
 
 
+def service_level(arrivals_per_hour: float, mean_service_seconds: float, counters: int, *,
+                  target_wait: float = 600.0, patience_seconds: float | None = None) -> float:
+    """:func:`wait_metrics`' ``service_level`` alone, without Erlang A's integrals (the staffing
+    plan asks for it once per interval and candidate count).
+
+    Example:
+        >>> round(service_level(60, 300, 6, target_wait=600), 4) == round(
+        ...     wait_metrics(60, 300, 6, target_wait=600).service_level, 4)
+        True
+    """
+    if arrivals_per_hour <= 0 or counters < 1:
+        return wait_metrics(arrivals_per_hour, mean_service_seconds, counters,
+                            target_wait=target_wait, patience_seconds=patience_seconds
+                            ).service_level
+    load = arrivals_per_hour * mean_service_seconds / 3600.0
+    if _patient(patience_seconds, mean_service_seconds, load, counters):
+        return wait_metrics(arrivals_per_hour, mean_service_seconds, counters,
+                            target_wait=target_wait).service_level
+    assert patience_seconds is not None
+    return _erlang_a_level(arrivals_per_hour / 3600.0, 1.0 / mean_service_seconds, counters,
+                           1.0 / patience_seconds, target_wait)
+
+
 def counters_needed(arrivals_per_hour: float, mean_service_seconds: float, *,
                     target_wait: float = 600.0, target_share: float = 0.8,
                     patience_seconds: float | None = None,
@@ -402,14 +426,9 @@ def counters_needed(arrivals_per_hour: float, mean_service_seconds: float, *,
         start = math.floor(load) + 1
     if max_occupancy is not None:
         start = max(start, math.ceil(load / max_occupancy - 1e-12))
-    lam, mu = arrivals_per_hour / 3600.0, 1.0 / mean_service_seconds
     for n in range(start, MAX_COUNTERS + 1):
-        if patience_seconds is None or _patient(patience_seconds, mean_service_seconds, load, n):
-            level = wait_metrics(arrivals_per_hour, mean_service_seconds, n,
-                                 target_wait=target_wait).service_level
-        else:  # the service level alone: Erlang A's integrals are not needed for it
-            level = _erlang_a_level(lam, mu, n, 1.0 / patience_seconds, target_wait)
-        if level >= target_share:
+        if service_level(arrivals_per_hour, mean_service_seconds, n, target_wait=target_wait,
+                         patience_seconds=patience_seconds) >= target_share:
             return n
     raise ProcmineError(f"more than {MAX_COUNTERS} counters would be needed for "
                         f"{arrivals_per_hour} arrivals an hour of {mean_service_seconds} s")

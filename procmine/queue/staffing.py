@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from procmine.core.errors import ProcmineError
-from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+from procmine.queue.erlang import WaitMetrics, counters_needed, service_level, wait_metrics
 from procmine.queue.measures import QueueFilter, interval_load
 from procmine.queue.tickets import INTERVAL_MINUTES
 
@@ -255,9 +255,9 @@ def plan_from_load(load: pd.DataFrame, *, target_wait: float = 600.0,
         kept = patience if model == "erlang_a" else None
         required.append(counters_needed(per_hour, service, target_wait=target_wait,
                                         target_share=target_share, patience_seconds=kept))
-        expected.append(wait_metrics(per_hour, service, math.floor(open_now + 0.5),
-                                     target_wait=target_wait, patience_seconds=kept
-                                     ).service_level if per_hour > 0 else np.nan)
+        expected.append(service_level(per_hour, service, math.floor(open_now + 0.5),
+                                      target_wait=target_wait, patience_seconds=kept)
+                        if per_hour > 0 else np.nan)
     cells["required"] = required
     cells["gap"] = cells["open_counters"] - cells["required"]
     cells["expected_service_level"] = expected
