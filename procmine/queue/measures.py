@@ -25,16 +25,19 @@ hour``
 =============================  ================================================================
 
 A teller is *open* on a day from their first service start to their last service end of that
-day (the tickets of that ``day``; a span can run past midnight), less their breaks: a gap of
-:data:`BREAK_MINUTES` (30) or more between two customers closes the counter in between (lunch;
-a queue system that exported log-in and log-out times would give the hours exactly). These
-open stretches are the teller-day spans. Busy
-seconds are the service seconds of the customers they served in it. Occupancy and transactions
-per teller-hour are computed wherever the grouping is a property of the teller-day (branch,
-teller, day, weekday, month); grouped by window, business type, segment or interval they are
-NaN. The counters open in a 15-minute interval (:func:`interval_load`) are the overlapped
-share of the 15 minutes, summed over the spans: a teller open from 09:05 counts 2/3 of a
-counter in 09:00-09:15.
+day (the tickets of that ``day``; a span can run past midnight), less their breaks. Taken in
+order of service start, a customer whose service starts :data:`BREAK_MINUTES` (30) or more
+after the latest end of the teller's earlier services that day (services may overlap: the
+latest end, not the previous customer's) comes after a break, and the counter counts as closed
+in between (lunch, a meeting; a queue system that exported log-in and log-out times would give
+the hours exactly). The stretches between breaks are the teller-day spans (a 40-minute lunch
+makes two; a 29-minute lull does not split). Busy seconds are the service seconds of the
+customers served in them. Occupancy and transactions per teller-hour (busy and served over
+the spans' seconds and hours) are computed wherever the grouping is a property of the
+teller-day (branch, teller, day, weekday, month); grouped by window, business type, segment or
+interval they are NaN. The counters open in a 15-minute interval (:func:`interval_load`) are
+the overlapped share of the 15 minutes, summed over the spans: a teller open from 09:05 counts
+2/3 of a counter in 09:00-09:15, and none while at lunch.
 
 Example:
     >>> summary = queue_summary(store, QueueFilter(target_wait=600))
