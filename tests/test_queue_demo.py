@@ -251,6 +251,38 @@ def test_the_demo_workspace_holds_the_export_ingested_whole(demo_workspace: dict
             assert list(left.fillna("-")) == list(right.fillna("-")), col
 
 
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def test_the_staffing_plan_shows_the_branch_short_at_lunch(demo_workspace: dict) -> None:
+    """Its tellers' lunch breaks are not open counters (procmine.queue.measures.BREAK_MINUTES):
+    the plan of the demo workspace (from its ticket export) has the shortfall the truth says."""
+    from procmine.queue.staffing import staffing_plan
+
+    queue = TRUTH["queue"]
+    short = queue["short_at_lunch"]
+    first, last = map(_minutes, queue["lunch_break_starts"]["short_at_lunch"].split("-"))
+    away = last + queue["lunch_break_minutes"]  # the last of them is back
+    # the quarter-hours wholly within the lunch of the short branch (11:45-12:45 in the demo)
+    lunch = list(range(-(-first // 15) * 15, away - 14, 15))
+    assert len(lunch) >= 3
+    plan = staffing_plan(demo_workspace["store"])
+    heat = plan.heatmap(short)
+    at_lunch = heat[lunch].mean(axis=1)
+    assert len(at_lunch) == 5 and (at_lunch < -1).all(), at_lunch.to_dict()
+    # every weekday a shortfall block covers the quarter-hour in which the last teller leaves
+    leaving = last // 15 * 15
+    for weekday in heat.index:
+        assert any(s.branch_id == short and s.weekday == weekday and s.reason == "shortfall"
+                   and s.start_minute <= leaving < s.end_minute for s in plan.shifts), weekday
+    # and the short branch is the shortest at lunch of all the branches
+    cells = plan.intervals[plan.intervals["interval_of_day"].isin(lunch)]
+    gap = cells.groupby("branch_id")["gap"].mean()
+    assert gap.idxmin() == short and gap[short] < gap.drop(short).min() - 1, gap.to_dict()
+
+
 def test_a_demo_workspace_without_tickets_gets_them_when_completed(
         tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     from procmine.app import appdb

@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,8 +88,8 @@ def ticket(tid: str, outcome: str, queue: float | None, call: float | None = Non
 
 @pytest.fixture
 def small(store: EventStore) -> EventStore:
-    """Ten tickets at branch B1 on one day: a teller open 09:00-11:00 (busy 30 minutes) and
-    one open 09:05-09:40."""
+    """Ten tickets at branch B1 on one day: a teller open 09:00-09:30 and 10:50-11:00 (busy
+    20 and 10 minutes; the 80 minutes between are a break) and one open 09:05-09:40."""
     rows = pd.DataFrame([
         ticket("1", "served", 540, 540, 540, 550, "T1"),          # waited 0
         ticket("2", "served", 545, 560, 560, 570, "T2"),          # waited 15 min
@@ -134,37 +135,92 @@ def test_occupancy_and_transactions_per_teller_hour_on_known_teller_days(
         small: EventStore) -> None:
     s = queue_summary(small)
     tellers = {row["teller_id"]: row for row in s.per_teller}
-    # T1: open 09:00-11:00, busy 10 + 10 + 10 minutes; served 2 (one more transferred)
+    # T1: open 09:00-09:30 and 10:50-11:00 (40 minutes: 09:30-10:50 is a break), busy
+    # 10 + 10 + 10 minutes; served 2 (one more transferred)
     assert tellers["T1"]["served"] == 2
-    assert tellers["T1"]["occupancy"] == pytest.approx(30 / 120)
-    assert tellers["T1"]["transactions_per_teller_hour"] == pytest.approx(2 / 2.0)
+    assert tellers["T1"]["occupancy"] == pytest.approx(30 / 40)
+    assert tellers["T1"]["transactions_per_teller_hour"] == pytest.approx(2 / (40 / 60))
     assert tellers["T1"]["mean_service_seconds"] == pytest.approx(600.0)
     # T2: open 09:05-09:40 (35 minutes), busy 10 + 5 + 10
     assert tellers["T2"]["occupancy"] == pytest.approx(25 / 35)
     assert tellers["T2"]["transactions_per_teller_hour"] == pytest.approx(3 / (35 / 60))
-    assert s.occupancy == pytest.approx(55 / 155)
-    assert s.transactions_per_teller_hour == pytest.approx(5 / (155 / 60))
+    assert s.occupancy == pytest.approx(55 / 75)
+    assert s.transactions_per_teller_hour == pytest.approx(5 / (75 / 60))
     assert (s.first_day, s.last_day) == ("2026-11-02", "2026-11-02")
 
 
 def test_counters_open_and_arrivals_per_interval(small: EventStore) -> None:
     load = interval_load(small).set_index("interval_start")
     assert list(load.columns) == [c for c in INTERVAL_LOAD_COLUMNS if c != "interval_start"]
-    # T1 09:00-11:00 and T2 09:05-09:40: 09:00 has 1 + 10/15, 09:30 has 1 + 10/15
+    # T1 09:00-09:30 and 10:50-11:00, T2 09:05-09:40: 09:00 has 1 + 10/15, 09:30 has 10/15
     assert load.loc[at(540), "counters_open"] == pytest.approx(1 + 10 / 15)
     assert load.loc[at(555), "counters_open"] == pytest.approx(2.0)
-    assert load.loc[at(570), "counters_open"] == pytest.approx(1 + 10 / 15)
-    assert load.loc[at(645), "counters_open"] == pytest.approx(1.0)
+    assert load.loc[at(570), "counters_open"] == pytest.approx(10 / 15)
+    assert load.loc[at(645), "counters_open"] == pytest.approx(10 / 15)
+    # T1's break: 10:00 has arrivals and no counter; 10:15 and 10:30 have neither (no row)
+    assert load.loc[at(600), "counters_open"] == 0.0
+    assert at(615) not in load.index and at(630) not in load.index
     # arrivals by queue start: 09:00 (1, 2, 3), 09:15 (5, 9, 10), 09:45 (8), 10:00 (4, 6)
     arrivals = load["arrivals"][load["arrivals"] > 0]
     assert arrivals.to_dict() == {at(540): 3, at(555): 3, at(585): 1, at(600): 2}
     assert load.loc[at(600), "abandoned"] == 1 and load.loc[at(585), "no_show"] == 1
     # an interval with counters open and nobody arriving has its row, with zeros
-    assert load.loc[at(615), "arrivals"] == 0 and load.loc[at(615), "counters_open"] == 1.0
+    assert load.loc[at(570), "arrivals"] == 0 and load.loc[at(645), "arrivals"] == 0
     assert load.loc[at(540), "total_wait_seconds"] == pytest.approx((0 + 15 + 10) * 60)
     assert load.loc[at(555), "abandoned_wait_seconds"] == pytest.approx(15 * 60)
     assert load.loc[at(555), "waits"] == 2
     assert set(load["weekday"]) == {1} and load.loc[at(555), "interval_of_day"] == 555
+
+
+def served_by(teller: str, services: list[tuple[float, float]],
+              branch: str = "B3") -> list[dict[str, object]]:
+    """A teller's customers, each called at the start of service 5 minutes after queueing."""
+    return [ticket(f"{teller}-{i}", "served", start - 5, start, start, end, teller, branch)
+            for i, (start, end) in enumerate(services)]
+
+
+def test_a_lunch_break_is_not_open_time_and_a_shorter_gap_is(store: EventStore) -> None:
+    # L1: 09:00-11:40 with a 29-minute gap at 09:40-10:09 (not a break), lunch 11:40-12:20
+    # (40 minutes), then 12:20-13:00; L2: a gap of exactly 30 minutes, a break
+    l1 = [(540, 560), (560, 580), (609, 630), (630, 700), (740, 760), (760, 780)]
+    l2 = [(540, 560), (590, 600)]
+    write_tickets(store, pd.DataFrame(served_by("L1", l1) + served_by("L2", l2)))
+    tellers = queue_measures(store, ["teller_id", "day"]).set_index("teller_id")
+    busy = sum(end - start for start, end in l1)
+    # L1 is open 09:00-11:40 (160 minutes) and 12:20-13:00 (40): 200, not 240
+    assert tellers.loc["L1", "occupancy"] == pytest.approx(busy / 200)
+    assert tellers.loc["L1", "transactions_per_teller_hour"] == pytest.approx(6 / (200 / 60))
+    assert tellers.loc["L2", "occupancy"] == pytest.approx(1.0)  # open 20 + 10 minutes
+    assert tellers.loc["L2", "transactions_per_teller_hour"] == pytest.approx(2 / 0.5)
+    load = interval_load(store).set_index("interval_start")["counters_open"]
+    # L1 open through its 29-minute gap; L2 at its break from 09:20 to 09:50
+    assert load[at(570)] == pytest.approx(1.0) and load[at(600)] == pytest.approx(1.0)
+    assert load[at(585)] == pytest.approx(1.0 + 10 / 15)
+    # L1's lunch: 11:30 has 10 minutes open, 11:45 and 12:00 none (and no arrival either: no
+    # row), 12:15 from 12:20 (a customer queued at 12:15 waits for it)
+    assert load[at(690)] == pytest.approx(10 / 15)
+    assert at(705) not in load.index and at(720) not in load.index
+    assert load[at(735)] == pytest.approx(10 / 15)
+    assert load[at(765)] == pytest.approx(1.0) and at(780) not in load.index
+    # the counter-minutes are the open minutes: 200 (L1) + 30 (L2)
+    assert load.sum() * 15 == pytest.approx(230)
+
+
+def test_overlapping_services_make_no_false_break(store: EventStore) -> None:
+    # V1 serves 13:00-14:00 and, meanwhile, 13:05-13:10 (waiting on an authorisation, say):
+    # the next customer at 14:10 comes 10 minutes after the latest end (14:00), not 60 after
+    # the end of the one before it in order (13:10); then 14:20-14:30 and, 35 minutes on,
+    # 15:05-15:15 after a break
+    v1 = [(780, 840), (785, 790), (850, 860), (860, 870), (905, 915)]
+    write_tickets(store, pd.DataFrame(served_by("V1", v1)))
+    s = queue_summary(store)
+    assert s.occupancy == pytest.approx((60 + 5 + 10 + 10 + 10) / (90 + 10))
+    load = interval_load(store).set_index("interval_start")["counters_open"]
+    assert [load[at(m)] for m in (780, 795, 810, 825, 840, 855)] == pytest.approx(
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    # the break 14:30-15:05: no counter (and no arrival: no row), then 15:05 on
+    assert at(870) not in load.index and at(885) not in load.index
+    assert load[at(900)] == pytest.approx(10 / 15)
 
 
 def test_filters_narrow_by_branch_and_day(store: EventStore) -> None:
@@ -258,19 +314,43 @@ def pandas_measures(df: pd.DataFrame, by: list[str], target: float) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+#: A gap between two customers of a teller that makes a break (the module's BREAK_MINUTES).
+BREAK = pd.Timedelta(minutes=30)
+
+
 def pandas_teller_days(df: pd.DataFrame) -> pd.DataFrame:
-    d = df[df["outcome"].isin(["served", "transferred"]) & df["teller_id"].notna()].copy()
+    """The teller-day spans computed afresh: each teller's served customers of a day in order
+    of service start; a customer whose service starts 30 minutes or more after the latest end
+    of the teller's earlier services (services may overlap) opens a new span after a break."""
+    d = df[df["outcome"].isin(["served", "transferred"]) & df["teller_id"].notna()
+           & df["service_start"].notna() & df["service_end"].notna()].copy()
     d["day"] = d["queue_start"].fillna(d["arrival_time"]).dt.normalize()
-    d["busy"] = (d["service_end"] - d["service_start"]).dt.total_seconds()
-    d["is_served"] = d["outcome"] == "served"
-    return d.groupby(["branch_id", "teller_id", "day"]).agg(
-        open_from=("service_start", "min"), open_to=("service_end", "max"),
-        busy=("busy", "sum"), served=("is_served", "sum")).reset_index()
+    d = d.sort_values(["branch_id", "teller_id", "day", "service_start", "service_end",
+                       "ticket_id"])
+    spans = []
+    for (branch, teller, day), services in d.groupby(["branch_id", "teller_id", "day"]):
+        span: dict[str, Any] = {}
+        for service in services.itertuples():
+            if span and service.service_start - span["latest_end"] >= BREAK:
+                spans.append(span)
+                span = {}
+            if not span:
+                span = {"branch_id": branch, "teller_id": teller, "day": day,
+                        "open_from": service.service_start, "latest_end": service.service_end,
+                        "busy": 0.0, "served": 0}
+            span["latest_end"] = max(span["latest_end"], service.service_end)
+            span["busy"] += (service.service_end - service.service_start).total_seconds()
+            span["served"] += service.outcome == "served"
+        spans.append(span)
+    return pd.DataFrame(spans).rename(columns={"latest_end": "open_to"})
 
 
 @pytest.fixture
-def randomised(store: EventStore) -> tuple[EventStore, pd.DataFrame]:
-    frame = random_tickets()
+def randomised(store: EventStore, request: pytest.FixtureRequest
+               ) -> tuple[EventStore, pd.DataFrame]:
+    """Random tickets in the store (3000 unless the test asks for another number: 600 are
+    sparse enough for the tellers to have dozens of breaks)."""
+    frame = random_tickets(getattr(request, "param", 3000))
     write_tickets(store, frame, quarantined=5)
     return store, frame
 
@@ -286,10 +366,13 @@ def test_every_measure_per_group_matches_pandas(
         assert got["occupancy"].isna().all()  # not a property of a teller-day
 
 
+@pytest.mark.parametrize("randomised", [3000, 600], indirect=True)
 def test_occupancy_by_branch_and_day_matches_pandas(
         randomised: tuple[EventStore, pd.DataFrame]) -> None:
     store, frame = randomised
     spans = pandas_teller_days(frame)
+    if len(frame) < 1000:  # sparse: many teller-days with breaks
+        assert len(spans) > 1.5 * len(spans[["branch_id", "teller_id", "day"]].drop_duplicates())
     spans["open"] = (spans["open_to"] - spans["open_from"]).dt.total_seconds()
     want = spans.groupby(["branch_id", "day"]).agg(busy=("busy", "sum"), open=("open", "sum"),
                                                    served=("served", "sum")).reset_index()
@@ -299,6 +382,7 @@ def test_occupancy_by_branch_and_day_matches_pandas(
         (want["served"] / (want["open"] / 3600)).to_numpy())
 
 
+@pytest.mark.parametrize("randomised", [3000, 600], indirect=True)
 def test_interval_load_matches_pandas(randomised: tuple[EventStore, pd.DataFrame]) -> None:
     store, frame = randomised
     load = interval_load(store, QueueFilter(target_wait=300))

@@ -249,7 +249,7 @@ def test_the_assumptions_and_shift_lines_are_in_the_catalogues(lang):
 
 
 def test_the_plan_of_a_store_against_pandas(store):
-    from test_queue_measures import random_tickets, write_tickets
+    from test_queue_measures import pandas_teller_days, random_tickets, write_tickets
 
     from procmine.queue.measures import QueueFilter
     from procmine.queue.staffing import staffing_plan
@@ -288,6 +288,14 @@ def test_the_plan_of_a_store_against_pandas(store):
     waited = cell[cell["outcome"].isin(["served", "transferred"])]
     assert row["observed_service_level"] == pytest.approx((waited["wait"] <= 300).mean())
     assert plan.target_wait == 300
+    # the counters open: the share of 10:00-10:15 within each span between breaks
+    quarter = days.iloc[0].normalize() + pd.Timedelta(hours=10)
+    spans = pandas_teller_days(tickets)
+    spans = spans[spans["branch_id"] == "B1"]
+    overlap = (spans["open_to"].clip(upper=quarter + pd.Timedelta(minutes=15))
+               - spans["open_from"].clip(lower=quarter)).dt.total_seconds().clip(lower=0)
+    assert row["open_counters"] == pytest.approx(overlap.sum() / 900) and overlap.sum() > 0
+    assert row["gap"] == pytest.approx(row["open_counters"] - row["required"])
 
 
 # -- the demo's own arrivals, replayed against the plan's counters -------------------------------

@@ -25,13 +25,19 @@ hour``
 =============================  ================================================================
 
 A teller is *open* on a day from their first service start to their last service end of that
-day (the tickets of that ``day``; a span can run past midnight): the teller-day spans. Busy
-seconds are the service seconds of the customers they served in it. Occupancy and transactions
-per teller-hour are computed wherever the grouping is a property of the teller-day (branch,
-teller, day, weekday, month); grouped by window, business type, segment or interval they are
-NaN. The counters open in a 15-minute interval (:func:`interval_load`) are the overlapped
-share of the 15 minutes, summed over the spans: a teller open from 09:05 counts 2/3 of a
-counter in 09:00-09:15.
+day (the tickets of that ``day``; a span can run past midnight), less their breaks. Taken in
+order of service start, a customer whose service starts :data:`BREAK_MINUTES` (30) or more
+after the latest end of the teller's earlier services that day (services may overlap: the
+latest end, not the previous customer's) comes after a break, and the counter counts as closed
+in between (lunch, a meeting; a queue system that exported log-in and log-out times would give
+the hours exactly). The stretches between breaks are the teller-day spans (a 40-minute lunch
+makes two; a 29-minute lull does not split). Busy seconds are the service seconds of the
+customers served in them. Occupancy and transactions per teller-hour (busy and served over
+the spans' seconds and hours) are computed wherever the grouping is a property of the
+teller-day (branch, teller, day, weekday, month); grouped by window, business type, segment or
+interval they are NaN. The counters open in a 15-minute interval (:func:`interval_load`) are
+the overlapped share of the 15 minutes, summed over the spans: a teller open from 09:05 counts
+2/3 of a counter in 09:00-09:15, and none while at lunch.
 
 Example:
     >>> summary = queue_summary(store, QueueFilter(target_wait=600))
@@ -60,6 +66,7 @@ from procmine.store.engine import DuckDBEngine, Engine, Session
 from procmine.store.event_store import EventStore
 
 __all__ = [
+    "BREAK_MINUTES",
     "DEFAULT_TARGET_WAIT",
     "INTERVAL_LOAD_COLUMNS",
     "MEASURE_COLUMNS",
@@ -118,18 +125,42 @@ _MEASURES: Final = f"""
     avg(CASE WHEN {_SERVED} THEN service_seconds END) AS mean_service_seconds
 """
 
-# One row per teller and day: when the teller was open, how long busy, how many served.
+#: A gap of this many minutes or more between two customers of a teller is a break: the counter
+#: was closed in between (lunch, a meeting), so it counts neither as open time nor as a counter.
+BREAK_MINUTES: Final = 30
+
+# The services of each teller-day in order, with the end of the latest earlier service (services
+# may overlap), and a break before a service that starts BREAK_MINUTES or more after it.
+_TELLER_SERVICES: Final = f"""
+    SELECT *,
+           coalesce(epoch(service_start - max(service_end) OVER (
+               PARTITION BY branch_id, teller_id, day
+               ORDER BY service_start, service_end, ticket_id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) >= {BREAK_MINUTES * 60},
+               false) AS after_break
+    FROM queue_scope
+    WHERE teller_id IS NOT NULL AND {_SERVED}
+      AND service_start IS NOT NULL AND service_end IS NOT NULL
+"""
+
+# One row per teller, day and session (the stretch between breaks): when the teller was open,
+# how long busy, how many served.
 _TELLER_DAYS: Final = f"""
-    SELECT branch_id, teller_id, day, weekday, month,
+    SELECT branch_id, teller_id, day, weekday, month, session,
            min(service_start) AS open_from,
            max(service_end) AS open_to,
            epoch(max(service_end) - min(service_start)) AS open_seconds,
            sum(service_seconds) AS busy_seconds,
            count(CASE WHEN outcome = 'served' THEN 1 END) AS served
-    FROM queue_scope
-    WHERE teller_id IS NOT NULL AND {_SERVED}
-      AND service_start IS NOT NULL AND service_end IS NOT NULL
-    GROUP BY branch_id, teller_id, day, weekday, month
+    FROM (
+        SELECT *,
+               sum(CASE WHEN after_break THEN 1 ELSE 0 END) OVER (
+                   PARTITION BY branch_id, teller_id, day
+                   ORDER BY service_start, service_end, ticket_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
+        FROM ({_TELLER_SERVICES})
+    )
+    GROUP BY branch_id, teller_id, day, weekday, month, session
 """
 
 _OCCUPANCY: Final = """

@@ -101,9 +101,9 @@ ASSUMPTIONS: Final[dict[str, str]] = {
         "is exponential with the branch's mean estimated from the data (Erlang A); elsewhere "
         "nobody leaves (Erlang C)."),
     "staffing.assumption.counters": (
-        "Counters open are the tellers serving in the interval (from the start of their first "
-        "service of the day to the end of their last); lunch breaks and other absences are "
-        "not modelled beyond these observed spans."),
+        "Counters open are the tellers serving in the interval: from the start of their first "
+        "service of the day to the end of their last, less breaks (30 minutes or more between "
+        "one customer and the next); shorter absences count as open time."),
     "staffing.assumption.steady_state": (
         "Each interval is treated as if it were in steady state: a queue left over from the "
         "interval before is not carried forward."),
