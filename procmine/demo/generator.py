@@ -19,8 +19,9 @@ How the log is simulated:
   queue balances the work among the tellers of a window type; each teller serves one customer
   at a time and takes a lunch break (staggered over 11:00-14:00, but all together around noon
   at B01, the branch short at lunch), so a call waits for the previous customer (a
-  single-server queue per teller-day, solved with cumulative sums). The ticket is taken
-  minutes before the call, longer at peaks, shorter at VIP windows. At peaks VIP windows serve
+  single-server queue per teller-day, solved with cumulative sums). The ticket is taken on
+  arrival, so the wait is the one that queue made: capacity decides it, and it is longest at
+  the peaks and at B01's lunch. At peaks VIP windows serve
   more mass customers while affluent ones take a regular window more often.
 * **Conditions.** Cash of 50,000 CNY or more brings identity check, registration, a
   second-person recount and a supervisor's authorization; sensitive types always need the
@@ -178,6 +179,10 @@ def _queue_truth(plan: Plan) -> dict[str, Any]:
 
     return {
         "arrival_peaks": peak_hours(),
+        "waits": "made by capacity: a customer takes the ticket on arrival and is called when "
+                 "the teller is free (one customer at a time per teller-day, lunch breaks "
+                 "included), so waits are longest at the peaks and at lunch where tellers break "
+                 "together",
         "short_at_lunch": plan.staff.branch_ids[LUNCH_SHORT_BRANCH],
         "lunch_break_minutes": round(BREAK_MS / 60_000),
         "lunch_break_starts": {

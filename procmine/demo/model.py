@@ -1,8 +1,8 @@
 """The numbers of the demo simulation: the counter day, arrivals, waits, noise and rates.
 
 The counter is open 08:30-17:00; customers arrive more at the opening rush, at lunch and after
-16h (:data:`ARRIVALS`, per half hour); the ticket is taken minutes before the call, longer at
-peaks (:data:`WAIT_MINUTES`), shorter at VIP and corporate windows. At peaks VIP windows serve
+16h (:data:`ARRIVALS`, per half hour); the ticket is taken on arrival, so the wait is what the
+teller's queue makes of it, longest where capacity is short. At peaks VIP windows serve
 more mass customers, and affluent customers take a regular window more often
 (:data:`~procmine.demo.profiles.PEAK_VIP_PROB`). Tellers take a 40-minute lunch break between
 11:00 and 14:00, staggered, except at the first branch (B01), whose tellers all go between 11:45
@@ -43,10 +43,6 @@ BIN_MS: Final[int] = 30 * 60 * 1000
 ARRIVALS: Final[tuple[float, ...]] = (
     1.15, 1.45, 1.5, 1.4, 1.2, 0.9, 0.95, 1.3, 1.35, 1.25, 0.85, 0.75, 0.8, 0.95, 1.1, 1.35, 1.3,
 )  # fmt: skip
-# Median ticket-to-call wait in minutes by half hour of the planned call: it grows at the peaks.
-WAIT_MINUTES: Final[tuple[float, ...]] = (
-    5, 10, 14, 16, 13, 7, 7, 11, 13, 11, 6, 4, 4, 6, 8, 12, 14,
-)  # fmt: skip
 #: A half hour is a peak when its arrivals are at least this (the VIP windows then help out).
 PEAK_ARRIVALS: Final[float] = 1.25
 #: Lunch breaks: the first break starts this long after opening, spread over this long; the
@@ -56,7 +52,6 @@ LUNCH_SPREAD_MS: Final[int] = int(2.75 * 3600 * 1000)  # to 13:45
 LUNCH_SHORT_BRANCH: Final[int] = 0
 LUNCH_SHORT_START_MS: Final[int] = int(3.25 * 3600 * 1000)  # 11:45
 LUNCH_SHORT_SPREAD_MS: Final[int] = 30 * 60 * 1000  # to 12:15
-WINDOW_WAIT_FACTOR: Final[tuple[float, float, float]] = (1.0, 0.35, 0.5)
 TARGET_UTILISATION: Final[float] = 0.8
 BREAK_MS: Final[float] = 40 * 60 * 1000
 STEP_SIGMA: Final[float] = 0.35

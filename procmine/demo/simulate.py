@@ -21,8 +21,8 @@ steps, each in its own function and in this order (the order of the random draws
 6. **Call times**: one customer at a time per teller-day, lunch break included (a single-server
    queue, solved with cumulative sums and a cumulative maximum); the first branch's tellers
    all break around noon, so it is short at lunch.
-7. **Ticket times**: the ticket is taken minutes before the planned call (longer at peaks,
-   shorter at VIP windows).
+7. **Ticket times**: the ticket is taken on arrival (the desired call time), so the wait is the
+   one the teller's queue made: longest where capacity is short (peaks, lunch at the first branch).
 8. **The table**: case numbers in call order within the month, rows in case order.
 """
 
@@ -59,8 +59,6 @@ from procmine.demo.model import (
     SKIP_RATE,
     STEP_SIGMA,
     TXN_SIGMA,
-    WAIT_MINUTES,
-    WINDOW_WAIT_FACTOR,
 )
 from procmine.demo.plan import Arr, Plan
 from procmine.demo.profiles import (
@@ -433,19 +431,15 @@ def _call_times(plan: Plan, rng: np.random.Generator, txns: _Txns, td_range: Arr
 
 
 def _ticket_times(rng: np.random.Generator, txns: _Txns, call_rel: Arr) -> Arr:
-    """Ticket time, ms after opening: taken minutes before the planned call (longer at peaks,
-    shorter at VIP windows), never before the counter opens."""
+    """Ticket time, ms after opening: the customer's arrival (the call's target), clamped at the
+    call, so the wait is what the teller's queue made of it (longest where capacity is short:
+    at the peaks, and at lunch at the branch short at lunch)."""
     n = txns.ttype.size
-    half_hour = np.minimum(txns.target // BIN_MS, len(WAIT_MINUTES) - 1)
-    wait_ms = (
-        np.array(WAIT_MINUTES)[half_hour]
-        * np.array(WINDOW_WAIT_FACTOR)[txns.win]
-        * np.exp(0.55 * rng.standard_normal(n))
-        * 60_000
-    )
-    earliest = rng.random(n) * np.minimum(90_000, call_rel)
-    result: Arr = np.maximum(txns.target - np.rint(wait_ms).astype(np.int64),
-                             earliest.astype(np.int64))
+    # The two draws an earlier, synthetic wait model made are still drawn and discarded: the
+    # random stream after them (and so every other truth of the demo) stays as it was.
+    rng.standard_normal(n)
+    rng.random(n)
+    result: Arr = np.minimum(txns.target, call_rel)
     return result
 
 
