@@ -184,7 +184,9 @@ def test_queue_times_precede_the_service(cases: pd.DataFrame) -> None:
     wait = (cases["call_time"] - cases["ticket_time"]).dt.total_seconds() / 60
     by_hour = wait.groupby(cases["call_time"].dt.hour).median()
     assert by_hour[10] > 1.5 * by_hour[14]  # the morning peak
-    assert 3 < wait.median() < 25
+    # the wait is the queue's own: many find a teller free, the others wait their turn
+    assert 3 < wait.mean() < 25
+    assert 0.2 < (wait == 0).mean() < 0.6
 
 
 def test_business_days_only_across_at_least_two_months(cases: pd.DataFrame, demo) -> None:

@@ -68,10 +68,18 @@ def test_arrivals_peak_at_opening_lunch_and_late_afternoon(cases: pd.DataFrame) 
 
 
 def test_waits_grow_at_the_peaks(cases: pd.DataFrame) -> None:
-    median = cases.groupby("half_hour")["wait_min"].median()
-    quiet = median[["14:00", "14:30"]].mean()
+    """The waits are the tellers' queues' own (the ticket is the arrival): where arrivals
+    outrun the counters they grow. Quiet is 14:30-15:30, once the last lunch break (started by
+    13:45, 40 minutes) is over; at 14:00 the counters are still short."""
+    by = cases.groupby("half_hour")["wait_min"]
+    mean, late = by.mean(), by.apply(lambda w: (w > 10).mean())  # late: over the 10-min target
+    quiet = ["14:30", "15:00", "15:30"]
     for peak in ("09:30", "10:00", "12:00", "12:30", "16:00"):
-        assert median[peak] > 1.5 * quiet, (peak, median.to_dict())
+        assert mean[peak] > 1.2 * mean[quiet].mean(), (peak, mean.to_dict())
+        assert late[peak] > 1.3 * late[quiet].mean(), (peak, late.to_dict())
+    # lunch is the worst: customers on their own lunch break meet tellers on theirs
+    for peak in ("12:00", "12:30"):
+        assert mean[peak] > 3 * mean[quiet].mean(), (peak, mean.to_dict())
 
 
 def test_the_branch_short_at_lunch_has_the_longest_lunch_waits(cases: pd.DataFrame) -> None:
@@ -83,9 +91,9 @@ def test_the_branch_short_at_lunch_has_the_longest_lunch_waits(cases: pd.DataFra
     wait = lunch.groupby("branch_id")["wait_min"].mean()
     assert wait.idxmax() == short
     assert wait[short] > 1.25 * wait.drop(short).max(), wait.to_dict()
-    # and outside lunch it is an ordinary branch
-    afternoon = cases[cases["half_hour"].isin(["14:30", "15:00"])]
-    other = afternoon.groupby("branch_id")["wait_min"].mean()
+    # and outside lunch (before 11:30, from 14:30) it is an ordinary branch
+    outside = cases[~cases["half_hour"].between("11:30", "14:00")]
+    other = outside.groupby("branch_id")["wait_min"].mean()
     assert other[short] < 1.25 * other.drop(short).median(), other.to_dict()
     # its tellers are away together: at 12:30 fewer of them are serving a customer
     day = cases["call_time"].dt.normalize()
@@ -214,7 +222,7 @@ def test_the_tickets_are_deterministic_and_their_truth_adds_up(tickets: pd.DataF
     assert truth["outcomes"]["served"] + truth["outcomes"]["transferred"] == TRUTH["transactions"]
     assert sum(b["abandoned"] for b in truth["by_branch"].values()) == truth["outcomes"][
         "abandoned"]
-    assert 0.08 < truth["abandonment_rate"] < 0.2
+    assert 0.05 < truth["abandonment_rate"] < 0.12  # of the tickets; waits made by capacity
 
 
 # --- the demo workspace: the export ingested through the ticket ingest -------------------------
@@ -283,6 +291,29 @@ def test_the_staffing_plan_shows_the_branch_short_at_lunch(demo_workspace: dict)
     assert gap.idxmin() == short and gap[short] < gap.drop(short).min() - 1, gap.to_dict()
 
 
+def test_the_plans_expected_service_level_is_the_observed_one(demo_workspace: dict) -> None:
+    """The demo's waits are made by its counters (the ticket is the arrival), so the staffing
+    model, given the counters the tellers kept open, expects about the service level the demo
+    shows. Per branch (arrival-weighted over its weekday x quarter-hour cells) the expected is
+    above the observed by at most 0.15: the model pools a branch's open counters into one
+    queue, while each demo customer waits for one teller (a queue per teller-day, so a free
+    teller next door does not help), and it averages arrivals over the days of a weekday
+    (busier days wait more than their average). Synthetic waits (ticket minutes before the
+    call, whatever the capacity) were 0.33-0.40 below it."""
+    from procmine.queue.measures import queue_measures
+    from procmine.queue.staffing import staffing_plan
+
+    store = demo_workspace["store"]
+    cells = staffing_plan(store).intervals.dropna(subset=["expected_service_level"])
+    expected = cells.groupby("branch_id").apply(
+        lambda g: np.average(g["expected_service_level"], weights=g["arrivals_per_hour"]))
+    observed = queue_measures(store, ["branch_id"]).set_index("branch_id")["service_level"]
+    assert list(expected.index) == list(observed.index) == [f"B0{i}" for i in range(1, 7)]
+    gap = expected - observed
+    assert ((gap >= 0) & (gap <= 0.15)).all(), pd.DataFrame(
+        {"expected": expected, "observed": observed}).to_dict()
+
+
 def test_a_demo_workspace_without_tickets_gets_them_when_completed(
         tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     from procmine.app import appdb
@@ -329,8 +360,11 @@ def test_vip_windows_serve_others_while_vips_wait_mostly_at_peaks(tickets: pd.Da
     others_at_vip = done[(done["window_type"] == "vip") & ~vip]
     hit = _while_waiting(others_at_vip, done[vip])
     at_peak, off_peak = hit[peak[hit.index]], hit[~peak[hit.index]]
-    assert at_peak.sum() > 1.5 * off_peak.sum() and at_peak.mean() > 0.85, (
+    # (with waits made by capacity a VIP is not always waiting: most of those served at peaks,
+    # and more often than off peak)
+    assert at_peak.sum() > 1.5 * off_peak.sum() and at_peak.mean() > 0.6, (
         at_peak.sum(), off_peak.sum())
+    assert at_peak.mean() > off_peak.mean(), (at_peak.mean(), off_peak.mean())
     # and the reverse: regular windows serving VIP customers while regular customers wait
     vips_at_regular = done[(done["window_type"] == "regular") & vip]
     hit = _while_waiting(vips_at_regular, done[personal & ~vip])
