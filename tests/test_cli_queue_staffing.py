@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_queue_measures import random_tickets, write_tickets
@@ -27,13 +28,25 @@ def home(tmp_path: Path) -> Path:
     return home
 
 
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 9 decimals (lists and dicts walked)."""
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
 def test_json_is_the_plan(home: Path) -> None:
     result = runner.invoke(app, ["staffing", "--home", str(home), "--target-wait", "300",
                                  "--target-share", "0.9", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     plan = staffing_plan(EventStore(home), QueueFilter(target_wait=300), target_share=0.9)
-    assert data == json.loads(json.dumps(plan.to_dict()))
+    # DuckDB adds the counters open up in an order that varies between runs: the last digit may
+    assert _rounded(data) == _rounded(json.loads(json.dumps(plan.to_dict())))
     assert data["target_seconds"] == 300 and data["target_share"] == 0.9
     assert {b["branch_id"] for b in data["branches"]} == {"B1", "B2"}
     assert {s["reason"] for s in data["shifts"]} <= {"shortfall", "surplus"}
