@@ -15,6 +15,16 @@ time of 3 minutes and a 20-second answer target, as published
   occupancy 0.7142857 at 14 agents; the search starts at 11 agents with wait probability
   0.6821182; 14 agents for 80 % at most 85 % occupancy.
 
+Textbook values (Erlang C, the M/M/k queue of management-science textbooks):
+
+* Anderson, Sweeney & Williams, "An Introduction to Management Science: Quantitative Approaches
+  to Decision Making" (Cengage Learning), chapter "Waiting Line Models", the Burger Dome
+  example: arrivals 0.75 a minute, service 1 a minute; one channel: P(wait) 0.75, Wq 3 minutes;
+  two channels: P0 0.4545, P(wait) 0.2045, Lq 0.1227, Wq 0.1636 minutes.
+* The same book's "Multiple Server Queueing Model" spreadsheet (Cengage Learning), λ = 10,
+  μ = 12 an hour, 2 to 5 servers: P(wait) 0.245, 0.058, 0.011, 0.002; Wq 0.018, 0.002, 0.000,
+  0.000 hours; Lq 0.175, 0.022, 0.003, 0.000 (values as the sheet prints them, to 3 places).
+
 Published values (Erlang A): the regression figures of pyworkforce 0.5.4's ErlangA (an
 independent implementation: a truncated birth-death chain, and uniformisation of the waiting
 customer's chain for the service level), in its repository at tag 0.5.4,
@@ -51,6 +61,35 @@ from procmine.queue.erlang import (
 )
 
 # -- Erlang C: published values ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("counters", "prob_wait", "wq_minutes"),
+                         [(1, 0.75, 3.0), (2, 0.2045, 0.1636)])
+def test_erlang_c_matches_the_burger_dome_textbook_example(counters: int, prob_wait: float,
+                                                           wq_minutes: float) -> None:
+    # Anderson, Sweeney & Williams, An Introduction to Management Science, Waiting Line
+    # Models: Burger Dome, λ = 0.75 a minute, μ = 1 a minute (values to 4 places).
+    m = wait_metrics(45, 60, counters, target_wait=60)
+    assert m.prob_wait == pytest.approx(prob_wait, abs=5e-5)
+    assert m.mean_wait_seconds / 60 == pytest.approx(wq_minutes, abs=5e-5)
+    if counters == 2:
+        p0 = 1 / (1 + 0.75 + 0.75**2 / 2 / (1 - 0.375))  # the book's P0 = 0.4545
+        assert p0 == pytest.approx(0.4545, abs=5e-5)
+        assert m.mean_wait_seconds / 60 * 0.75 == pytest.approx(0.1227, abs=5e-5)  # Lq
+
+
+@pytest.mark.parametrize(("counters", "prob_wait", "wq_hours", "lq"),
+                         [(2, 0.245, 0.018, 0.175), (3, 0.058, 0.002, 0.022),
+                          (4, 0.011, 0.000, 0.003), (5, 0.002, 0.000, 0.000)])
+def test_erlang_c_matches_the_textbooks_multiple_server_sheet(counters: int, prob_wait: float,
+                                                              wq_hours: float,
+                                                              lq: float) -> None:
+    # Cengage Learning's "Multiple Server Queueing Model" sheet (Anderson, Sweeney & Williams):
+    # λ = 10, μ = 12 an hour; the sheet prints 3 decimals.
+    m = wait_metrics(10, 300, counters, target_wait=60)
+    assert round(m.prob_wait, 3) == prob_wait
+    assert round(m.mean_wait_seconds / 3600, 3) == wq_hours
+    assert round(m.mean_wait_seconds / 3600 * 10, 3) == lq
 
 
 def test_erlang_c_matches_the_pyworkforce_readme_example():
