@@ -25,8 +25,8 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
-              "teller": "teller"}
+DEMO_USERS = {"operations": "ops", "branch_manager": "manager", "reviewer": "reviewer",
+              "trainer": "trainer", "teller": "teller"}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 

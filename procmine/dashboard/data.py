@@ -86,6 +86,7 @@ __all__ = [
     "store",
     "store_info",
     "summary",
+    "teller_branches",
     "teller_findings",
     "tellers",
     "this_month",
@@ -216,6 +217,16 @@ def business_types(filters: Filters) -> pd.DataFrame:
 @cached()
 def tellers(filters: Filters, min_transactions: int = 20) -> pd.DataFrame:
     return teller_summary(store(), baseline(), filters, min_transactions)
+
+
+@cached()
+def teller_branches() -> dict[str, str | None]:
+    """Every teller of the log and their branch (the one they worked in most), by teller id:
+    what the branch scope checks a teller against."""
+    frame = teller_summary(store(), baseline(), Filters(), min_transactions=1)
+    return {str(teller): None if pd.isna(branch) else str(branch)
+            for teller, branch in sorted(zip(frame["teller_id"], frame["branch_id"],
+                                             strict=True))}
 
 
 @cached()

@@ -37,6 +37,7 @@ from procmine import (
     session_idle,
     t,
 )
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.registry import page_for
 
 __all__ = ["current_user", "guard", "in_attempt", "lang", "sidebar", "sign_in_form", "tr"]
@@ -136,6 +137,8 @@ def sidebar() -> None:
         if user is not None:
             st.caption(tr("auth.signed_in_as", name=user.display_name or user.username,
                           role=tr(f"roles.{user.role}")))
+            if user.role == "branch_manager" and user.branch_id:
+                st.caption(tr("scope.branch_caption", branch=plain(user.branch_id)))
             if st.button(tr("auth.sign_out"), key="sign_out"):
                 _sign_out()
                 st.rerun()
