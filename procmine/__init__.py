@@ -95,6 +95,20 @@ from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
+
+# queue: measures
+from procmine.queue.measures import (
+    DEFAULT_TARGET_WAIT,
+    INTERVAL_LOAD_COLUMNS,
+    MEASURE_COLUMNS,
+    QUEUE_DIMENSIONS,
+    QueueFilter,
+    QueueSummary,
+    interval_load,
+    queue_measures,
+    queue_summary,
+)
+from procmine.queue.tickets import SOURCES as TICKET_SOURCES
 from procmine.reports.league import (
     add_spot_checks,
     column_labels,
@@ -426,6 +440,17 @@ __all__ = [  # noqa: RUF022
     "write_aiken",
     "write_gift",
     "write_moodle_xml",
+    # queue: measures (arrivals, waits, service level, abandonment, occupancy; per interval)
+    "DEFAULT_TARGET_WAIT",
+    "INTERVAL_LOAD_COLUMNS",
+    "MEASURE_COLUMNS",
+    "QUEUE_DIMENSIONS",
+    "TICKET_SOURCES",
+    "QueueFilter",
+    "QueueSummary",
+    "interval_load",
+    "queue_measures",
+    "queue_summary",
     # training: pages (steps in both languages, the question type)
     "KINDS",
     "REGULATIONS",

@@ -8,8 +8,9 @@ executor reads at the same path). Each query is translated by :mod:`procmine.sto
 The process has one Spark context: the first engine starts it (local masters quietly, spilling
 beside DuckDB in the store's temp directory) and the last one to close stops it, unless procmine
 did not start it. Each engine works in a Spark session of its own over that context, with the
-view ``events`` as DuckDB defines it (the canonical columns, ``source_batch``, ``source_row``;
-rows without a quarantine reason), redefined when the store changes.
+views ``events`` and ``tickets`` as DuckDB defines them (the canonical columns,
+``source_batch``, ``source_row``; rows without a quarantine reason), redefined when the store
+changes.
 
 A session (:class:`SparkEngineSession`) keeps its views as DuckDB-dialect SELECTs and hands them
 to Spark with each query, as CTEs in the order they read each other; its tables are registered
@@ -47,7 +48,7 @@ import pandas as pd
 import pyarrow as pa
 
 from procmine.core.errors import ProcmineError
-from procmine.core.schema import CANONICAL_COLUMNS, LINEAGE_COLUMNS
+from procmine.core.schema import CANONICAL_COLUMNS, LINEAGE_COLUMNS, TICKET_COLUMNS
 from procmine.store.engine import TableData, run_once
 from procmine.store.event_store import EventStore
 from procmine.store.spark_sql import (
@@ -164,14 +165,17 @@ class SparkEngine:
         return _to_pandas(result)
 
     def _refresh(self) -> None:
-        """(Re)define ``events`` when the store has changed since the last query."""
+        """(Re)define ``events`` and ``tickets`` when the store has changed since the last
+        query."""
         version = self.store.version()
         with self._lock:
             if version == self._version:
                 return
             files = (sorted(self.store.events_dir.glob("*.parquet"))
                      if self.store.events_dir.exists() else [])
-            _events_frame(self.spark, files).createOrReplaceTempView("events")
+            _store_frame(self.spark, files, CANONICAL_COLUMNS).createOrReplaceTempView("events")
+            _store_frame(self.spark, self.store.ticket_files(),
+                         TICKET_COLUMNS).createOrReplaceTempView("tickets")
             self._version = version
 
     def close(self) -> None:
@@ -389,21 +393,24 @@ def _start_spark(builder_cls: type[SparkSession], master: str, conf: Mapping[str
     return session
 
 
-def _events_frame(spark: SparkSession, files: list[Path]) -> SparkFrame:
-    """The store's ``events`` as DuckDB's view defines them (see ``EventStore.connect``)."""
+def _store_frame(spark: SparkSession, files: list[Path],
+                 columns: Mapping[str, str]) -> SparkFrame:
+    """The store's ``events`` (``columns`` = the canonical event columns) or ``tickets`` (the
+    canonical ticket columns) as DuckDB's views define them (see ``EventStore.connect``): the
+    loaded rows with their batch and source row; an empty typed frame without files."""
     if not files:
         schema = ", ".join(f"{c} {_SPARK_TYPES[t]}"
-                           for c, t in {**CANONICAL_COLUMNS, **LINEAGE_COLUMNS}.items())
+                           for c, t in {**columns, **LINEAGE_COLUMNS}.items())
         return spark.createDataFrame([], schema)
     uris = [f.resolve().as_uri() for f in files]
     try:
-        return _canonical(spark.read.option("mergeSchema", "true").parquet(*uris))
+        return _canonical(spark.read.option("mergeSchema", "true").parquet(*uris), columns)
     except Exception:  # types that do not merge: read file by file and union by name
-        frames = [_canonical(spark.read.parquet(uri)) for uri in uris]
+        frames = [_canonical(spark.read.parquet(uri), columns) for uri in uris]
         return functools.reduce(lambda a, b: a.unionByName(b), frames)
 
 
-def _canonical(raw: SparkFrame) -> SparkFrame:
+def _canonical(raw: SparkFrame, columns: Mapping[str, str]) -> SparkFrame:
     from pyspark.sql import functions as F
 
     present = set(raw.columns)
@@ -414,7 +421,7 @@ def _canonical(raw: SparkFrame) -> SparkFrame:
 
     rows = raw.where(F.col("reason").isNull()) if "reason" in present else raw
     return rows.select(
-        *(column(c, _SPARK_TYPES[t]) for c, t in CANONICAL_COLUMNS.items()),
+        *(column(c, _SPARK_TYPES[t]) for c, t in columns.items()),
         F.regexp_extract(F.col("_metadata.file_name"), r"^(.*)\.parquet$", 1)
         .alias("source_batch"),
         column("src_row", "bigint").alias("source_row"),
@@ -422,10 +429,13 @@ def _canonical(raw: SparkFrame) -> SparkFrame:
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """A frame typed as DuckDB's ``.df()`` types it."""
+    """A frame typed as DuckDB's ``.df()`` types it (decimals as float64, dates as
+    ``datetime64``)."""
     for i, field in enumerate(table.schema):
         if pa.types.is_decimal(field.type):
             table = table.set_column(i, field.name, table.column(i).cast(pa.float64()))
+        elif pa.types.is_date32(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("us")))
     frame = table.to_pandas()
     for i, field in enumerate(table.schema):
         column = table.column(i)

@@ -35,6 +35,12 @@ The rewrites, where SQLGlot's own translation would be wrong or inexact on Spark
 * ``hash(x)`` becomes ``xxhash64(x)``: a 64-bit hash like DuckDB's (Spark's ``hash`` has 32
   bits, so two of a few hundred thousand cases would likely share a key). The values differ
   from DuckDB's; use them as keys only.
+* ``isodow(ts)`` becomes ``weekday(ts) + 1`` (1 = Monday .. 7 = Sunday; SQLGlot writes
+  ``dayofweek(ts) % 7 + 1``, which is off by two days).
+* ``date_trunc(unit, ts)`` is cast to ``TIMESTAMP_NTZ``: DuckDB's is a naive timestamp,
+  Spark's a timestamp with the session's time zone (UTC).
+* ``to_minutes(n)`` (an interval of ``n`` whole minutes, e.g. the queue tickets' 15-minute
+  intervals) becomes ``make_dt_interval(0, 0, n)``: Spark has no ``to_minutes``.
 * ``a / b`` becomes ``try_divide(a, b)`` (except by a non-zero number): Spark fails on a division
   by zero; it now gives NULL, where DuckDB gives infinity or NaN.
 
@@ -341,12 +347,31 @@ def _spark_node(node: exp.Expr) -> exp.Expr:
         return node
     if isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash":
         return _call("XXHASH64", *node.expressions)
+    calendar = _spark_calendar(node)
+    if calendar is not None:
+        return calendar
     if isinstance(node, exp.Div):
         divisor = node.expression
         if isinstance(divisor, exp.Literal) and divisor.is_number and float(divisor.this) != 0:
             return node
         return _call("TRY_DIVIDE", node.this, node.expression)
     return node
+
+
+def _spark_calendar(node: exp.Expr) -> exp.Expr | None:
+    """The calendar rewrites of the module docs (``isodow``, ``date_trunc``, ``to_minutes``);
+    None for any other node."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.DayOfWeekIso):
+        return exp.Paren(this=exp.Add(this=_call("WEEKDAY", node.this),
+                                      expression=exp.Literal.number(1)))
+    if isinstance(node, exp.TimestampTrunc) and not isinstance(node.parent, exp.Cast):
+        return exp.cast(node, exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "to_minutes":
+        zero = exp.Literal.number(0)
+        return _call("MAKE_DT_INTERVAL", zero, zero.copy(), *node.expressions)
+    return None
 
 
 def _call(name: str, *args: exp.Expr) -> exp.Expr:
