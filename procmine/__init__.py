@@ -96,6 +96,9 @@ from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 
+# queue: staffing
+from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+
 # queue: measures
 from procmine.queue.measures import (
     DEFAULT_TARGET_WAIT,
@@ -290,6 +293,10 @@ __all__ = [  # noqa: RUF022
     "league_records",
     "safe_cell",
     "safe_csv",
+    # queue: staffing (Erlang C and A: waits at a number of counters, counters for a target)
+    "WaitMetrics",
+    "counters_needed",
+    "wait_metrics",
     # sop: documents, the library and its workflow, findings linked to SOP steps
     "STATUSES",
     "Coverage",
