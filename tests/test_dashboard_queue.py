@@ -10,8 +10,17 @@ from pathlib import Path
 import pytest
 from apptest import app_as
 
-from procmine import build_demo_workspace, t
+from procmine import (
+    EventStore,
+    QueueFilter,
+    build_demo_workspace,
+    queue_summary,
+    seed_demo_users,
+    t,
+)
 from procmine.dashboard.registry import pages_for_role
+
+REPO = Path(__file__).resolve().parents[1]
 
 TELLERS = "procmine/dashboard/pages/tellers.py"
 BOTTLENECKS = "procmine/dashboard/pages/bottlenecks.py"
@@ -114,3 +123,83 @@ def test_a_manager_sees_the_slow_steps_of_their_branch_only(home: Path) -> None:
     # no table names a teller of another branch (teller ids start with their branch's number)
     cells = {str(v) for table in at.dataframe for v in table.value.to_numpy().ravel()}
     assert not {c for c in cells if re.fullmatch(r"0[2-9]\d\d", c)}
+
+
+# -- the Queue page --------------------------------------------------------------------------------
+
+QUEUE = "procmine/dashboard/pages/queue.py"
+
+
+def _metrics(at: object) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}  # type: ignore[attr-defined]
+
+
+def _open(role: str, home: Path, page: str, **state: object) -> object:
+    at = app_as(role, home)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_operations_see_the_whole_bank_and_every_branch_on_the_queue_page(home: Path) -> None:
+    at = _open("operations", home, QUEUE)
+    assert at.selectbox(key="queue_branch").options == [_zh("queue.all_branches"), "B01", "B02",
+                                                          "B03", "B04", "B05", "B06"]
+    bank = queue_summary(EventStore(home), QueueFilter())
+    metrics = _metrics(at)
+    assert metrics[_zh("queue.tickets")] == f"{bank.tickets:,}"
+    assert metrics[_zh("queue.served")] == f"{bank.served + bank.transferred:,}"
+    assert metrics[_zh("queue.service_level", minutes="10")] == \
+        f"{bank.service_level['share']:.1%}"
+    assert metrics[_zh("queue.mean_wait")] == _zh(
+        "queue.minutes", value=f"{bank.mean_wait_seconds_served / 60:.1f}")
+    assert len(at.get("plotly_chart")) == 3
+    tellers = at.dataframe[1].value
+    assert len(tellers) == len(bank.per_teller) == 48
+
+
+def test_a_manager_sees_the_queue_of_b01_and_the_bank_only_as_an_aggregate(home: Path) -> None:
+    # a forged choice of another branch falls back to the only branch offered
+    at = _open("branch_manager", home, QUEUE, queue_branch="B02")
+    picker = at.selectbox(key="queue_branch")
+    assert picker.options == ["B01"] and picker.value == "B01"
+    store = EventStore(home)
+    mine = queue_summary(store, QueueFilter(branch="B01"))
+    bank = queue_summary(store, QueueFilter())
+    metrics = _metrics(at)
+    assert metrics[_zh("queue.tickets")] == f"{mine.tickets:,}"
+    assert mine.tickets < bank.tickets
+    assert metrics[_zh("queue.service_level", minutes="10")] == \
+        f"{mine.service_level['share']:.1%}"
+    assert _zh("queue.bank_caption", level=f"{bank.service_level['share']:.1%}",
+               wait=f"{bank.mean_wait_seconds_served / 60:.1f}",
+               abandon=f"{bank.abandonment_rate:.1%}") in [c.value for c in at.caption]
+    tellers = at.dataframe[1].value
+    assert sorted(tellers.iloc[:, 0]) == [f"010{i}" for i in range(1, 9)]
+    assert list(tellers.iloc[:, 1]) == [t["served"] for t in mine.per_teller]
+
+
+def test_the_queue_target_and_goal_change_the_service_level(home: Path) -> None:
+    at = _open("branch_manager", home, QUEUE, queue_target=20, queue_goal=50)
+    mine = queue_summary(EventStore(home), QueueFilter(branch="B01", target_wait=1200))
+    level = mine.service_level["share"]
+    assert _metrics(at)[_zh("queue.service_level", minutes="20")] == f"{level:.1%}"
+    assert _zh("queue.service_caption", minutes="20", share="50") in [c.value for c in at.caption]
+
+
+def test_the_queue_pages_say_when_there_is_no_queue_data(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "workspace"
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    seed_demo_users(home)
+    for role in ("operations", "branch_manager"):
+        for page in pages_for_role(role):
+            if page.script in ("queue.py", "staffing.py", "diversion.py"):
+                at = app_as(role, home).run()
+                at.switch_page(str(page.path.relative_to(REPO))).run()
+                assert not at.exception
+                assert [i.value for i in at.info] == [_zh("queue.empty")], page.script

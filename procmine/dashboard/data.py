@@ -30,6 +30,8 @@ from procmine import (
     Filters,
     Finding,
     LintReport,
+    QueueFilter,
+    QueueSummary,
     Sop,
     SopLibrary,
     Trainee,
@@ -49,6 +51,8 @@ from procmine import (
     load_baseline,
     monthly_league,
     months_with_data,
+    queue_measures,
+    queue_summary,
     revision_effects,
     spot_check_summary,
     teller_loop,
@@ -76,8 +80,12 @@ __all__ = [
     "loop",
     "months",
     "options",
+    "per_teller",
     "profile",
     "quarantine_summary",
+    "queue",
+    "queue_branches",
+    "queue_by",
     "roster",
     "sop_findings",
     "sop_revision_effects",
@@ -355,3 +363,33 @@ def teller_findings(teller_id: str) -> list[Finding]:
     """The slow steps found for one teller: their own, and their branch's that name them."""
     return [f for f in sop_findings()
             if f.teller_id == teller_id or teller_id in (f.tellers_flagged or ())]
+
+
+# -- queues ----------------------------------------------------------------------------------------
+
+
+@cached()
+def queue(filters: QueueFilter) -> QueueSummary:
+    """The queue's figures (:func:`procmine.queue_summary`); zero tickets when the store has
+    no queue data."""
+    return queue_summary(store(), filters)
+
+
+@cached()
+def queue_by(by: tuple[str, ...], filters: QueueFilter) -> pd.DataFrame:
+    """The queue measures grouped by ``by`` (:func:`procmine.queue_measures`)."""
+    return queue_measures(store(), by, filters)
+
+
+@cached()
+def queue_branches() -> list[str]:
+    """The branches with queue data, sorted."""
+    frame = queue_measures(store(), ("branch_id",), QueueFilter())
+    return sorted(str(b) for b in frame["branch_id"].dropna())
+
+
+def per_teller(filters: QueueFilter) -> pd.DataFrame:
+    """The queue's tellers (those with a served ticket), by teller id."""
+    columns = ["teller_id", "served", "mean_service_seconds", "occupancy",
+               "transactions_per_teller_hour"]
+    return pd.DataFrame(queue(filters).per_teller, columns=columns)

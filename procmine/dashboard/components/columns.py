@@ -60,6 +60,21 @@ COLUMNS: dict[str, Column] = {
     "speed_index": Column("table.speed_index", "%.2f"),
     "vs_bank": Column("tellers.vs_bank", "%.2f"),
     "share": Column("types.share", "percent"),
+    # queues (issue 14): tickets, waits, service level, staffing
+    "window_type": Column("columns.window_type"),
+    "segment": Column("columns.segment"),
+    "arrivals": Column("qcol.arrivals", "%d"),
+    "served": Column("qcol.served", "%d"),
+    "transferred": Column("qcol.transferred", "%d"),
+    "abandoned": Column("qcol.abandoned", "%d"),
+    "abandonment_rate": Column("qcol.abandonment_rate", "percent"),
+    "mean_wait_seconds": Column("qcol.mean_wait_seconds", "%.0f"),
+    "median_wait_seconds": Column("qcol.median_wait_seconds", "%.0f"),
+    "p90_wait_seconds": Column("qcol.p90_wait_seconds", "%.0f"),
+    "service_level": Column("qcol.service_level", "percent"),
+    "mean_service_seconds": Column("qcol.mean_service_seconds", "%.0f"),
+    "occupancy": Column("qcol.occupancy", "percent"),
+    "transactions_per_teller_hour": Column("qcol.per_teller_hour", "%.1f"),
 }
 
 #: Number formats of the league's columns (the others are shown as they are).
