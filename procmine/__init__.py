@@ -96,6 +96,15 @@ from procmine.ingest.run import IngestReport, ingest_log
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 
+# queue: diversion and windows
+from procmine.queue.diversion import (
+    CASH_TYPES,
+    DIVERSION_THRESHOLD,
+    SELF_SERVICE_TYPES,
+    DiversionReport,
+    diversion_report,
+)
+
 # queue: staffing
 from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
 
@@ -112,6 +121,15 @@ from procmine.queue.measures import (
     queue_summary,
 )
 from procmine.queue.tickets import SOURCES as TICKET_SOURCES
+
+# queue: diversion and windows (the windows)
+from procmine.queue.windows import (
+    REGULAR_WINDOWS,
+    VIP_SEGMENTS,
+    VIP_WINDOWS,
+    WindowReport,
+    window_report,
+)
 from procmine.reports.league import (
     add_spot_checks,
     column_labels,
@@ -297,6 +315,18 @@ __all__ = [  # noqa: RUF022
     "WaitMetrics",
     "counters_needed",
     "wait_metrics",
+    # queue: diversion and windows (small cash business to self-service machines and the wait
+    # it saves; who the VIP and regular windows served while whom waited)
+    "CASH_TYPES",
+    "DIVERSION_THRESHOLD",
+    "REGULAR_WINDOWS",
+    "SELF_SERVICE_TYPES",
+    "VIP_SEGMENTS",
+    "VIP_WINDOWS",
+    "DiversionReport",
+    "WindowReport",
+    "diversion_report",
+    "window_report",
     # sop: documents, the library and its workflow, findings linked to SOP steps
     "STATUSES",
     "Coverage",
