@@ -93,6 +93,10 @@ from procmine.demo.workspace import (
 from procmine.ingest.batches import Batch, drop_batch, list_batches
 from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
+
+# queue: ingest
+from procmine.ingest.ticket_rules import TICKET_REASONS
+from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, read_map_kind
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 
@@ -504,6 +508,12 @@ __all__ = [  # noqa: RUF022
     "scoped_findings",
     "visible_branches",
     "visible_tellers",
+    # queue: ingest (queue-system exports: the ticket mapping, the ticket ingest, its reasons)
+    "TICKET_REASONS",
+    "TicketMap",
+    "ingest_tickets",
+    "load_ticket_map",
+    "read_map_kind",
 ]
 
 __version__ = "0.1.0"

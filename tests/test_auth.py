@@ -150,6 +150,24 @@ def test_set_role_refuses_bad_input(home: Path) -> None:
     assert get_user("li.na", home).role == "trainer"  # type: ignore[union-attr]
 
 
+def test_set_role_to_branch_manager_needs_a_branch(home: Path) -> None:
+    add_user("li.na", "password-1", "trainer", home=home)
+    with pytest.raises(ProcmineError, match="a branch manager needs the branch they run"):
+        set_role("li.na", "branch_manager", home=home)
+    assert get_user("li.na", home).role == "trainer"  # type: ignore[union-attr]
+    user = set_role("li.na", "branch_manager", branch_id=" B03 ", home=home, actor="cli:root")
+    assert (user.role, user.branch_id) == ("branch_manager", "B03")
+    # a teller of B02 made manager keeps running B02 without naming it again
+    add_user("wang", "password-2", "teller", teller_id="0201", branch_id="B02", home=home)
+    assert set_role("wang", "branch_manager", home=home).branch_id == "B02"
+    assert set_role("wang", "branch_manager", branch_id="B05", home=home).branch_id == "B05"
+    changes = [e.detail for e in list_audit(home, username="wang", action="user.set_role")]
+    assert changes == ["branch_manager [B02] -> branch_manager [B05]",
+                       "teller -> branch_manager [B02]"]
+    assert [e.detail for e in list_audit(home, username="li.na", action="user.set_role")] == [
+        "trainer -> branch_manager [B03]; by cli:root"]
+
+
 def test_authenticate_right_and_wrong_password(home: Path) -> None:
     add_user("ops", "ops-password", "operations", home=home)
     user = authenticate("OPS ", "ops-password", home=home)

@@ -70,6 +70,35 @@ def test_add_with_password_from_stdin_keeps_teller_id_as_text(home: Path) -> Non
     assert authenticate("wang", "teller-pass", home=home) is not None
 
 
+def test_add_a_branch_manager_needs_a_branch(home: Path) -> None:
+    refused = runner.invoke(
+        user_app, ["add", "chen", "--role", "branch_manager", "--password-stdin",
+                   "--home", str(home)], input="manager-pass\n")
+    assert refused.exit_code != 0
+    assert isinstance(refused.exception, ProcmineError)
+    assert "needs the branch they run: add --branch" in str(refused.exception)
+    assert get_user("chen", home) is None
+    result = runner.invoke(
+        user_app, ["add", "chen", "--role", "branch_manager", "--branch", "B01",
+                   "--password-stdin", "--home", str(home)], input="manager-pass\n")
+    assert result.exit_code == 0, result.output
+    assert "added chen (branch_manager, branch B01)" in result.output
+    user = get_user("chen", home)
+    assert user is not None and (user.role, user.branch_id) == ("branch_manager", "B01")
+    moved = runner.invoke(user_app, ["set-role", "chen", "branch_manager", "--branch", "B04",
+                                     "--home", str(home)])
+    assert moved.exit_code == 0, moved.output
+    assert "chen (branch_manager, branch B04)" in moved.output
+
+
+def test_set_role_to_branch_manager_without_a_branch_is_refused(home: Path) -> None:
+    runner.invoke(user_app, ["add", "zhao", "--role", "trainer", "--password-stdin",
+                             "--home", str(home)], input="trainer-pass\n")
+    result = runner.invoke(user_app, ["set-role", "zhao", "branch_manager", "--home", str(home)])
+    assert "needs the branch they run" in str(result.exception)
+    assert get_user("zhao", home).role == "trainer"  # type: ignore[union-attr]
+
+
 def test_teller_without_teller_id_gets_a_note(home: Path) -> None:
     result = runner.invoke(
         user_app, ["add", "wang", "--role", "teller", "--password-stdin", "--home", str(home)],

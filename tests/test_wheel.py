@@ -88,6 +88,7 @@ def test_the_wheel_carries_the_bundled_files(installed: Installed) -> None:
     assert bundled | {"procmine/_bundled/sops/baseline.csv",
                       "procmine/_bundled/event_logs/demo_events.parquet",
                       "procmine/_bundled/event_logs/demo_truth.json",
+                      "procmine/_bundled/event_logs/mappings/anonymous_bank.yaml",
                       "procmine/app/locales/en.yaml"} <= names
     assert not any(n.startswith(("tests/", "sops/", "event_logs/", "bench/")) for n in names)
 

@@ -49,7 +49,7 @@ Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
     >>> findings = find_bottlenecks(store, baseline)
     >>> print(findings[0].summary)  # doctest: +NORMALIZE_WHITESPACE
-    Teller 0102 (B01), P18 Enter transaction: median 100 s vs 32 s reference (3.1x) over 119
+    Teller 0102 (B01), P18 Enter transaction: median 105 s vs 32 s reference (3.3x) over 121
     cases; costs 1.3 teller hours a month
 """
 

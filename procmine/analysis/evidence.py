@@ -16,7 +16,7 @@ Example:
     >>> findings = find_bottlenecks(store, baseline)
     >>> evidence = explain_findings(store, findings[:3])
     >>> evidence[0]["rework"]
-    {'group_rate': 0.0084, 'branch_rate': 0.0041, 'bank_rate': 0.005}
+    {'group_rate': 0.0, 'branch_rate': 0.0067, 'bank_rate': 0.0052}
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
         >>> from procmine.analysis.bottlenecks import find_bottlenecks
         >>> evidence = explain_findings(store, find_bottlenecks(store, baseline)[:3])
         >>> evidence[0]["rework"]
-        {'group_rate': 0.0084, 'branch_rate': 0.0041, 'bank_rate': 0.005}
+        {'group_rate': 0.0, 'branch_rate': 0.0067, 'bank_rate': 0.0052}
     """
     if not findings:
         return []

@@ -232,7 +232,7 @@ def add_user(
     name = _check_username(username)
     _check_role(role, review_group)
     if role == "branch_manager" and not _text_or_none(branch_id):
-        raise ProcmineError("a branch manager needs the branch they run (branch_id)")
+        raise ProcmineError(_NEEDS_BRANCH)
     check_password(password, name)
     return _create(name, password, role, display_name=display_name, review_group=review_group,
                    teller_id=teller_id, branch_id=branch_id, home=home, actor=actor)
@@ -297,10 +297,15 @@ def set_role(
     role: str,
     *,
     review_group: str | None = None,
+    branch_id: str | None = None,
     home: Path | None = None,
     actor: str | None = None,
 ) -> User:
     """Give a user another role (a reviewer needs ``review_group``; other roles drop theirs).
+
+    A branch manager needs a branch: ``branch_id``, or the one the user already has (a teller
+    of B02 made manager runs B02). A ``branch_id`` given for another role is kept as the
+    user's branch too.
 
     Example:
         >>> ws = Path("ws")  # a workspace of its own
@@ -308,14 +313,23 @@ def set_role(
         'teller'
         >>> set_role("wang.fang", "reviewer", review_group="domestic-settlement", home=ws).role
         'reviewer'
+        >>> set_role("wang.fang", "branch_manager", branch_id="B03", home=ws).branch_id
+        'B03'
     """
     _check_role(role, review_group)
+    branch = _text_or_none(branch_id)
     with session_for(home) as session:
         row = _require(session, username)
+        if role == "branch_manager" and branch is None and row.branch_id is None:
+            raise ProcmineError(_NEEDS_BRANCH)
         before = row.role + (f" ({row.review_group})" if row.review_group else "")
+        before += f" [{row.branch_id}]" if row.role == "branch_manager" else ""
         row.role = role
         row.review_group = review_group if role == "reviewer" else None
+        if branch is not None:
+            row.branch_id = branch
         after = role + (f" ({review_group})" if review_group else "")
+        after += f" [{row.branch_id}]" if role == "branch_manager" else ""
         record_audit(session, row.username, "user.set_role", _by(f"{before} -> {after}", actor))
         return User._from_row(row)
 
@@ -489,6 +503,10 @@ def _check_username(username: str) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+_NEEDS_BRANCH = ("a branch manager needs the branch they run (branch_id; on the command line "
+                 "--branch, e.g. --branch B01)")
 
 
 def _check_role(role: str, review_group: str | None) -> None:

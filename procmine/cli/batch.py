@@ -37,19 +37,20 @@ batch_app = typer.Typer(
 
 @batch_app.command("list")
 def batch_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """List the ingest batches, oldest first: id, time, source, rows read, loaded,
-    quarantined and blank lines."""
+    """List the ingest batches, oldest first: id, time, kind (events or tickets), source,
+    rows read, loaded, quarantined and blank lines."""
     batches = list_batches(EventStore(home))
     if as_json:
         print_json([b.to_dict() for b in batches])
         return
     table = Table(title=f"{len(batches)} ingest batches")
     table.add_column("batch", no_wrap=True)  # an id to copy into batch drop, whole
-    for col in ("ingested at", "source", "read", "loaded", "quarantined", "blank"):
-        table.add_column(col, justify="left" if col in ("ingested at", "source") else "right")
+    for col in ("ingested at", "kind", "source", "read", "loaded", "quarantined", "blank"):
+        table.add_column(col, justify="left" if col in ("ingested at", "kind", "source")
+                         else "right")
     for b in batches:
-        table.add_row(b.batch_id, b.ingested_at, b.source, f"{b.read:,}", f"{b.loaded:,}",
-                      f"{b.quarantined:,}", f"{b.blank_lines:,}")
+        table.add_row(b.batch_id, b.ingested_at, b.kind, b.source, f"{b.read:,}",
+                      f"{b.loaded:,}", f"{b.quarantined:,}", f"{b.blank_lines:,}")
     out.print(table)
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from procmine import (
     QUARANTINE_REASONS,
+    TICKET_REASONS,
     WARNINGS,
     DemoConfig,
     EventStore,
@@ -22,9 +23,12 @@ from procmine import (
     ProcmineError,
     build_demo_workspace,
     ingest_log,
+    ingest_tickets,
     load_baseline,
     load_column_map,
+    load_ticket_map,
     parse_revision,
+    read_map_kind,
     use_limits,
     write_bundled_demo,
     write_demo_data,
@@ -70,7 +74,9 @@ def ingest(
                                                 "Parquet or Excel (.xlsx).")],
     map_file: Annotated[
         Path | None,
-        typer.Option("--map", help="YAML column mapping (canonical name: column in the file)."),
+        typer.Option("--map", help="YAML column mapping (canonical name: column in the file); "
+                     "a mapping with 'kind: tickets' reads a queue-system export (one row "
+                     "per ticket or call) into the store's tickets."),
     ] = None,
     baseline_file: BaselineOption = None,
     wait: WaitOption = 600.0,
@@ -107,7 +113,9 @@ def ingest(
     from the file) = loaded + quarantined always holds (for XES, start/complete pairs merge two
     events into one row); blank CSV lines are counted apart. Re-ingesting a file adds nothing.
     Timestamps outside the plausible window, overlong steps and control characters in
-    identifiers are quarantined too. One ingest at a time per workspace: a second one waits
+    identifiers are quarantined too. A queue-system export (one row per ticket or call) is
+    read through a mapping that says kind: tickets, with the same guarantees. One ingest at a
+    time per workspace: a second one waits
     (--wait seconds at most). A file over a resource limit is refused whole; the limits also
     come from PROCMINE_MAX_... environment variables (see the README).
     """
@@ -122,6 +130,11 @@ def ingest(
 
 def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None,
             home: Path | None, as_json: bool, wait: float, plausible: dict[str, Any]) -> None:
+    kind = read_map_kind(map_file) if map_file else "events"
+    if kind == "tickets":
+        assert map_file is not None
+        _ingest_tickets(paths, map_file, home, as_json, wait, plausible)
+        return
     column_map = load_column_map(map_file) if map_file else None
     baseline = load_baseline(baseline_file)
     store = EventStore(home)
@@ -140,8 +153,30 @@ def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None
         print_json(data[0] if len(data) == 1 else data)
 
 
+def _ingest_tickets(paths: list[Path], map_file: Path, home: Path | None, as_json: bool,
+                    wait: float, plausible: dict[str, Any]) -> None:
+    """Queue-system exports (the mapping says kind: tickets): one ticket per row."""
+    ticket_map = load_ticket_map(map_file)
+    store = EventStore(home)
+    reports = []
+    for path in paths:
+        with progress_bar(err.is_terminal and not as_json) as progress:
+            report = ingest_tickets(
+                store, path, ticket_map, progress=progress, wait=wait,
+                on_wait=lambda message: err.print(message, highlight=False),
+                earliest=plausible.get("earliest"), latest_days=plausible["latest_days"])
+        reports.append(report)
+        if not as_json:
+            _print_ingest(report)
+    if as_json:
+        data = [r.to_dict() for r in reports]
+        print_json(data[0] if len(data) == 1 else data)
+
+
 def _print_ingest(report: Any) -> None:
-    out.print(f"[bold]{report.source}[/bold] ({report.format}, {report.seconds:.1f} s)")
+    kind = "" if report.kind == "events" else f", {report.kind}"
+    out.print(f"[bold]{report.source}[/bold] ({report.format}{kind}, "
+              f"{report.seconds:.1f} s)")
     line = (
         f"  read {report.read:,}  loaded [green]{report.loaded:,}[/green]  "
         f"quarantined [red]{report.quarantined:,}[/red]"
@@ -159,7 +194,8 @@ def _print_ingest(report: Any) -> None:
             f"without start, {p['unmatched_start']:,} starts without complete"
         )
     for reason, n in report.reasons.items():
-        out.print(f"  [red]{n:>10,}[/red]  {reason}: {QUARANTINE_REASONS[reason]}")
+        reasons = TICKET_REASONS if report.kind == "tickets" else QUARANTINE_REASONS
+        out.print(f"  [red]{n:>10,}[/red]  {reason}: {reasons[reason]}")
     for warning, n in report.warnings.items():
         out.print(f"  [yellow]{n:>10,}[/yellow]  warning {warning}: {WARNINGS[warning]}")
     if report.quarantine_file:

@@ -7,6 +7,7 @@ Example:
     $ procmine user add li.na --role reviewer --review-group accounting-and-cash
     $ echo 's3cret-pass' | procmine user add wang.fang --role teller --teller-id 0103 \\
           --password-stdin
+    $ procmine user add chen.li --role branch_manager --branch B01
     $ procmine user list --json
     $ procmine user audit --action sop.approve
     $ procmine user disable wang.fang
@@ -64,6 +65,14 @@ ReviewGroupOption = Annotated[
     typer.Option(
         "--review-group",
         help=f"For a reviewer (required): {', '.join(REVIEW_GROUPS)}.",
+    ),
+]
+
+BranchOption = Annotated[
+    str | None,
+    typer.Option(
+        "--branch",
+        help="Branch id, e.g. B01. Required for a branch_manager (the branch they run).",
     ),
 ]
 
@@ -125,7 +134,7 @@ def add(
             "see their own figures.",
         ),
     ] = None,
-    branch: Annotated[str | None, typer.Option("--branch", help="Branch id, e.g. B01.")] = None,
+    branch: BranchOption = None,
     display_name: Annotated[
         str | None, typer.Option("--display-name", help="Name shown on the dashboard.")
     ] = None,
@@ -133,7 +142,10 @@ def add(
     home: HomeOption = None,
 ) -> None:
     """Add a user who may sign in; asks for the password twice (at least 10 characters, not a
-    common password, not the user name)."""
+    common password, not the user name). A branch manager needs --branch."""
+    if role == "branch_manager" and not (branch or "").strip():
+        raise ProcmineError("a branch manager needs the branch they run: add --branch, "
+                            "e.g. --branch B01")
     password = _read_password(password_stdin)
     user = add_user(
         username,
@@ -216,10 +228,13 @@ def set_role_(
     username: Annotated[str, typer.Argument(help="The user to change.")],
     role: Annotated[str, typer.Argument(help=f"The new role: {', '.join(ROLES)}.")],
     review_group: ReviewGroupOption = None,
+    branch: BranchOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Give a user another role (a reviewer needs --review-group)."""
-    user = set_role(username, role, review_group=review_group, home=home, actor=_actor())
+    """Give a user another role (a reviewer needs --review-group; a branch_manager needs
+    --branch unless the user already has a branch)."""
+    user = set_role(username, role, review_group=review_group, branch_id=branch, home=home,
+                    actor=_actor())
     out.print(f"{_describe(user)}", highlight=False)
 
 

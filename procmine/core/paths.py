@@ -10,7 +10,8 @@ The bundled files ship inside the package and are read as package resources
 - ``sops/``: the 58-type timing baseline (``baseline.csv``) and the SOP files (``SOP-*.md``); the
   glossary (``activities.csv``) and the question bank (``questions/*.gift``) will live there too;
 - ``event_logs/``: the demo event log (``demo_events.parquet``) and its truth
-  (``demo_truth.json``).
+  (``demo_truth.json``), and mapping files for known exports (``mappings/*.yaml``, e.g. the
+  call-centre log of ``anonymous_bank.yaml``).
 
 The top-level ``sops/`` and ``event_logs/`` folders of the repository are the source of truth. The
 package reaches them through two symbolic links, ``procmine/_bundled/sops`` and

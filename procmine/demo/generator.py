@@ -15,11 +15,13 @@ How the log is simulated:
   drift, so month-over-month comparisons show movement. A step takes lognormal time around
   ``standard * share * speed`` (sigma 0.35); customer steps (PIN entry, signing) depend less on
   the teller, the supervisor's and the second person's steps not at all.
-* **Queue.** Customers arrive more at 10-11h and after 16h; a shared queue balances the work
-  among the tellers of a window type; each teller serves one customer at a time and takes a
-  lunch break, so a call waits for the previous customer (a single-server queue per teller-day,
-  solved with cumulative sums). The ticket is taken minutes before the call, longer at peaks,
-  shorter at VIP windows.
+* **Queue.** Customers arrive in three peaks: the opening rush, lunch and after 16h; a shared
+  queue balances the work among the tellers of a window type; each teller serves one customer
+  at a time and takes a lunch break (staggered over 11:00-14:00, but all together around noon
+  at B01, the branch short at lunch), so a call waits for the previous customer (a
+  single-server queue per teller-day, solved with cumulative sums). The ticket is taken
+  minutes before the call, longer at peaks, shorter at VIP windows. At peaks VIP windows serve
+  more mass customers while affluent ones take a regular window more often.
 * **Conditions.** Cash of 50,000 CNY or more brings identity check, registration, a
   second-person recount and a supervisor's authorization; sensitive types always need the
   supervisor, other transactions sometimes (3%). The supervisor step is preceded by a wait for
@@ -80,8 +82,18 @@ from procmine.demo.config import (
     DemoResult,
     bundled_demo_config,
 )
+from procmine.demo.model import (
+    BREAK_MS,
+    LUNCH_SHORT_BRANCH,
+    LUNCH_SHORT_SPREAD_MS,
+    LUNCH_SHORT_START_MS,
+    LUNCH_SPREAD_MS,
+    LUNCH_START_MS,
+    OPEN_SECONDS,
+    peak_hours,
+)
 from procmine.demo.plan import Plan, make_plan
-from procmine.demo.profiles import WINDOW_TYPES
+from procmine.demo.profiles import PEAK_VIP_PROB, SEGMENTS, VIP_PROB, WINDOW_TYPES
 from procmine.demo.simulate import ChunkStats, iter_chunks, plain
 
 __all__ = ["generate_demo_log", "write_bundled_demo", "write_demo_data"]
@@ -143,6 +155,7 @@ def _truth(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
             "skipped_step": round(sum(s.skipped for s in stats) / max(transactions, 1), 5),
         },
         "transactions_by_type": {c: int(v) for c, v in zip(plan.codes, per_type, strict=True)},
+        "queue": _queue_truth(plan),
         "tellers": [
             {
                 "teller_id": tid,
@@ -153,6 +166,27 @@ def _truth(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
             }
             for j, tid in enumerate(plan.staff.teller_ids)
         ],
+    }
+
+
+def _queue_truth(plan: Plan) -> dict[str, Any]:
+    """The queue story: the arrival peaks, the lunch breaks and the branch short at lunch, and
+    who VIP windows serve at peaks and otherwise."""
+    def clock(ms: int) -> str:
+        minutes = (OPEN_SECONDS * 1000 + ms) // 60_000
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    return {
+        "arrival_peaks": peak_hours(),
+        "short_at_lunch": plan.staff.branch_ids[LUNCH_SHORT_BRANCH],
+        "lunch_break_minutes": round(BREAK_MS / 60_000),
+        "lunch_break_starts": {
+            "short_at_lunch": f"{clock(LUNCH_SHORT_START_MS)}-"
+                              f"{clock(LUNCH_SHORT_START_MS + LUNCH_SHORT_SPREAD_MS)}",
+            "other_branches": f"{clock(LUNCH_START_MS)}-{clock(LUNCH_START_MS + LUNCH_SPREAD_MS)}",
+        },
+        "vip_window_probability": dict(zip(SEGMENTS, VIP_PROB, strict=True)),
+        "vip_window_probability_at_peaks": dict(zip(SEGMENTS, PEAK_VIP_PROB, strict=True)),
     }
 
 
@@ -211,7 +245,7 @@ def write_bundled_demo(
     Example:
         >>> result = write_bundled_demo(Path("demo"))
         >>> result.events_path.name, result.truth_path.name, result.events
-        ('demo_events.parquet', 'demo_truth.json', 199839)
+        ('demo_events.parquet', 'demo_truth.json', 199711)
     """
     return _write(out_dir, bundled_demo_config(), "parquet", progress, prefix="demo_",
                   command=BUNDLED_DEMO_COMMAND)

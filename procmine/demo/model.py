@@ -1,8 +1,12 @@
 """The numbers of the demo simulation: the counter day, arrivals, waits, noise and rates.
 
-The counter is open 08:30-17:00; customers arrive more at 10-11h and after 16h
-(:data:`ARRIVALS`, per half hour); the ticket is taken minutes before the call, longer at peaks
-(:data:`WAIT_MINUTES`), shorter at VIP and corporate windows. A step takes lognormal time
+The counter is open 08:30-17:00; customers arrive more at the opening rush, at lunch and after
+16h (:data:`ARRIVALS`, per half hour); the ticket is taken minutes before the call, longer at
+peaks (:data:`WAIT_MINUTES`), shorter at VIP and corporate windows. At peaks VIP windows serve
+more mass customers, and affluent customers take a regular window more often
+(:data:`~procmine.demo.profiles.PEAK_VIP_PROB`). Tellers take a 40-minute lunch break between
+11:00 and 14:00, staggered, except at the first branch (B01), whose tellers all go between 11:45
+and 12:15: that branch is short at lunch. A step takes lognormal time
 (sigma :data:`STEP_SIGMA`) around its template seconds, and a whole transaction varies too
 (:data:`TXN_SIGMA`). About 1.5% of transactions are errors (60% of them with a reversal), 3%
 repeat one step, 1% skip one, 3% need the supervisor without a large amount.
@@ -34,14 +38,24 @@ from procmine.demo.steps import Slot
 OPEN_SECONDS: Final[int] = 8 * 3600 + 30 * 60  # 08:30
 DAY_MS: Final[int] = (17 * 3600 - OPEN_SECONDS) * 1000  # counter open until 17:00
 BIN_MS: Final[int] = 30 * 60 * 1000
-# Customer arrivals per half hour from 08:30 (peaks at 10-11h and after 16h, lunch dip).
+# Customer arrivals per half hour from 08:30: three peaks, the opening rush (09:00-10:30), lunch
+# (12:00-13:30: customers on their own lunch break) and the late afternoon (16:00-17:00).
 ARRIVALS: Final[tuple[float, ...]] = (
-    0.7, 0.9, 1.1, 1.45, 1.5, 1.2, 1.0, 0.7, 0.6, 0.7, 0.9, 1.0, 1.0, 1.0, 1.1, 1.35, 1.15,
+    1.15, 1.45, 1.5, 1.4, 1.2, 0.9, 0.95, 1.3, 1.35, 1.25, 0.85, 0.75, 0.8, 0.95, 1.1, 1.35, 1.3,
 )  # fmt: skip
-# Median ticket-to-call wait in minutes by half hour of the call.
+# Median ticket-to-call wait in minutes by half hour of the planned call: it grows at the peaks.
 WAIT_MINUTES: Final[tuple[float, ...]] = (
-    3, 5, 7, 12, 15, 12, 9, 6, 5, 5, 6, 7, 7, 8, 9, 13, 15,
+    5, 10, 14, 16, 13, 7, 7, 11, 13, 11, 6, 4, 4, 6, 8, 12, 14,
 )  # fmt: skip
+#: A half hour is a peak when its arrivals are at least this (the VIP windows then help out).
+PEAK_ARRIVALS: Final[float] = 1.25
+#: Lunch breaks: the first break starts this long after opening, spread over this long; the
+#: branch short at lunch (:data:`LUNCH_SHORT_BRANCH`, the first) sends its tellers together.
+LUNCH_START_MS: Final[int] = int(2.5 * 3600 * 1000)  # 11:00
+LUNCH_SPREAD_MS: Final[int] = int(2.75 * 3600 * 1000)  # to 13:45
+LUNCH_SHORT_BRANCH: Final[int] = 0
+LUNCH_SHORT_START_MS: Final[int] = int(3.25 * 3600 * 1000)  # 11:45
+LUNCH_SHORT_SPREAD_MS: Final[int] = 30 * 60 * 1000  # to 12:15
 WINDOW_WAIT_FACTOR: Final[tuple[float, float, float]] = (1.0, 0.35, 0.5)
 TARGET_UTILISATION: Final[float] = 0.8
 BREAK_MS: Final[float] = 40 * 60 * 1000
@@ -105,3 +119,25 @@ def expected_occupancy(slots: list[Slot], profile: Profile) -> float:
         total += p * (slot.seconds * noise + wait)
     return total
 
+
+
+def peak_hours() -> list[str]:
+    """The arrival peaks (runs of half hours with :data:`PEAK_ARRIVALS` or more), as
+    ``HH:MM-HH:MM``.
+
+    >>> peak_hours()
+    ['09:00-10:30', '12:00-13:30', '16:00-17:00']
+    """
+    def clock(half_hours: int) -> str:
+        minutes = OPEN_SECONDS // 60 + 30 * half_hours
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    runs: list[str] = []
+    start = None
+    for i, level in enumerate((*ARRIVALS, 0.0)):
+        if level >= PEAK_ARRIVALS and start is None:
+            start = i
+        elif level < PEAK_ARRIVALS and start is not None:
+            runs.append(f"{clock(start)}-{clock(i)}")
+            start = None
+    return runs

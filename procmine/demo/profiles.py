@@ -37,7 +37,8 @@ from procmine.core.baseline import Baseline
 from procmine.demo.activities import CONDITIONAL_SECONDS, TOKENS
 from procmine.demo.datafile import DataFileError, Table, number, read_table, text
 
-__all__ = ["SEGMENTS", "WINDOW_TYPES", "Profile", "load_profiles", "profile_for"]
+__all__ = ["PEAK_VIP_PROB", "SEGMENTS", "VIP_PROB", "WINDOW_TYPES", "Profile", "load_profiles",
+           "profile_for"]
 
 SEGMENTS: Final[tuple[str, ...]] = ("mass", "affluent", "private", "corporate")
 WINDOW_TYPES: Final[tuple[str, ...]] = ("regular", "vip", "corporate")
@@ -50,6 +51,9 @@ SEGMENT_MIX: Final[dict[str, tuple[float, float, float, float]]] = {
 }
 #: Probability that a customer of each segment is served at a VIP window.
 VIP_PROB: Final[tuple[float, float, float, float]] = (0.03, 0.5, 0.9, 0.0)
+#: The same at peaks: VIP windows take more mass customers while affluent ones take a regular
+#: window more often (about the same VIP workload, other customers).
+PEAK_VIP_PROB: Final[tuple[float, float, float, float]] = (0.08, 0.3, 0.9, 0.0)
 
 # Step conditions: when a step of a type's template occurs.
 ALWAYS, CASH, LARGE_CASH, LARGE, AUTH, REVERSAL = range(6)

@@ -4,24 +4,26 @@ A chunk is consecutive days of one month (:mod:`procmine.demo.plan`); it has its
 stream (seed, 1, chunk number), so chunks can be simulated one at a time with flat memory. The
 steps, each in its own function and in this order (the order of the random draws):
 
-1. **Customers**: the chunk's transactions by type, shuffled; each gets a customer segment and a
-   window (corporate types at corporate windows, affluent and private customers mostly at VIP).
+1. **Customers**: the chunk's transactions by type, shuffled; each gets a customer segment, a
+   desired call time within the day from the arrival profile (peaks at the opening rush, lunch
+   and after 16h; cut where a long service would no longer end by 17:00) and a window (corporate
+   types at corporate windows, affluent and private customers mostly at VIP; at peaks VIP
+   windows take more mass customers and affluent ones a regular window more often).
 2. **Teller-days**: a shared queue balances the work among the tellers of a window type: the
    shuffled transactions are cut into runs whose expected work matches each teller-day's share.
-3. **Arrivals**: a desired call time within the day from the arrival profile (more at 10-11h and
-   after 16h), cut where a long service would no longer end by 17:00.
-4. **Conditions**: cash, the amount, a large amount (50,000 CNY or more) that brings identity
+3. **Conditions**: cash, the amount, a large amount (50,000 CNY or more) that brings identity
    check, registration, a recount and the supervisor; occasional authorization; errors (slower
    tellers make more) with a reversal, rework of one step, a skipped step.
-5. **Step durations**: lognormal around ``template seconds * speed ** actor exponent * personal
+4. **Step durations**: lognormal around ``template seconds * speed ** actor exponent * personal
    deviation``; counting grows with the amount; injected slow steps and revisions multiply.
-6. **Gaps and occupancy**: a few seconds between steps, a wait for the supervisor before the
+5. **Gaps and occupancy**: a few seconds between steps, a wait for the supervisor before the
    authorization, a turnover after the last step.
-7. **Call times**: one customer at a time per teller-day, lunch break included (a single-server
-   queue, solved with cumulative sums and a cumulative maximum).
-8. **Ticket times**: the ticket is taken minutes before the planned call (longer at peaks,
+6. **Call times**: one customer at a time per teller-day, lunch break included (a single-server
+   queue, solved with cumulative sums and a cumulative maximum); the first branch's tellers
+   all break around noon, so it is short at lunch.
+7. **Ticket times**: the ticket is taken minutes before the planned call (longer at peaks,
    shorter at VIP windows).
-9. **The table**: case numbers in call order within the month, rows in case order.
+8. **The table**: case numbers in call order within the month, rows in case order.
 """
 
 from __future__ import annotations
@@ -45,7 +47,13 @@ from procmine.demo.model import (
     BREAK_MS,
     DAY_MS,
     ERROR_RATE,
+    LUNCH_SHORT_BRANCH,
+    LUNCH_SHORT_SPREAD_MS,
+    LUNCH_SHORT_START_MS,
+    LUNCH_SPREAD_MS,
+    LUNCH_START_MS,
     MAX_DRIFT,
+    PEAK_ARRIVALS,
     REVERSAL_SHARE,
     REWORK_RATE,
     SKIP_RATE,
@@ -61,6 +69,7 @@ from procmine.demo.profiles import (
     CASH,
     LARGE,
     LARGE_CASH,
+    PEAK_VIP_PROB,
     REVERSAL,
     SEGMENTS,
     VIP_PROB,
@@ -165,7 +174,7 @@ def simulate_chunk(plan: Plan, k: int, seq_start: int) -> tuple[pa.Table, ChunkS
     rows = _expand_rows(plan, txns, cnt)
     dur_ms, slow_cases, revised_cases = _step_durations(plan, rng, txns, rows)
     start_off, end_off, first_idx, occupancy = _offsets(rng, rows, dur_ms, n)
-    call_rel = _call_times(rng, txns, td_range, occupancy)
+    call_rel = _call_times(plan, rng, txns, td_range, occupancy)
     ticket_rel = _ticket_times(rng, txns, call_rel)
     table = _table(plan, txns, rows, month, seq_start,
                    (call_rel, ticket_rel, start_off, end_off, first_idx))
@@ -189,10 +198,14 @@ def _transactions(plan: Plan, rng: np.random.Generator, counts: Arr, td_range: A
     # customer segment and window
     seg = (rng.random(n)[:, None] >= plan.types.seg_cum[ttype]).sum(axis=1)
     seg = np.minimum(seg, len(SEGMENTS) - 1)
-    win = np.where(rng.random(n) < np.array(VIP_PROB)[seg], 1, 0)
+    to_vip = rng.random(n)
+    target = _call_targets(plan, rng, ttype)
+    # at peaks VIP windows take more mass customers, affluent ones go to a regular window
+    peak = np.array(ARRIVALS)[np.minimum(target // BIN_MS, len(ARRIVALS) - 1)] >= PEAK_ARRIVALS
+    win = np.where(to_vip < np.where(peak, np.array(PEAK_VIP_PROB)[seg],
+                                     np.array(VIP_PROB)[seg]), 1, 0)
     win = plan.staff.window_map[np.where(seg == 3, 2, win)]
     td_idx = _assign_teller_days(plan, ttype, win, td_range)
-    target = _call_targets(plan, rng, ttype)
     order = np.lexsort((target, td_idx))
     ttype, seg, win, td_idx, target = (
         ttype[order],
@@ -388,14 +401,18 @@ def _offsets(rng: np.random.Generator, rows: _Rows, dur_ms: Arr,
     return start_off, end_off, first_idx, occupancy
 
 
-def _call_times(rng: np.random.Generator, txns: _Txns, td_range: Arr, occupancy: Arr) -> Arr:
+def _call_times(plan: Plan, rng: np.random.Generator, txns: _Txns, td_range: Arr,
+                occupancy: Arr) -> Arr:
     """Call time of every transaction, ms after opening: one customer at a time per teller-day,
-    lunch break included.
+    lunch break included (staggered over 11:00-14:00; together at the branch short at lunch).
 
     call_i = max(target_i, call_{i-1} + occupancy_{i-1}), solved with a cumulative maximum.
     """
     n, n_td = txns.ttype.size, td_range.size
-    break_target = (3 * 3600 * 1000 + rng.random(n_td) * 1.5 * 3600 * 1000).astype(np.int64)
+    short = plan.staff.tel_branch[plan.calendar.td_teller[td_range]] == LUNCH_SHORT_BRANCH
+    break_target = np.where(short, LUNCH_SHORT_START_MS, LUNCH_START_MS) + rng.random(n_td) * (
+        np.where(short, LUNCH_SHORT_SPREAD_MS, LUNCH_SPREAD_MS))
+    break_target = break_target.astype(np.int64)
     break_occ = np.rint(BREAK_MS * np.exp(0.15 * rng.standard_normal(n_td))).astype(np.int64)
     all_td = np.concatenate([txns.td_idx, td_range])
     all_target = np.concatenate([txns.target, break_target])

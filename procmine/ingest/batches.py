@@ -47,10 +47,12 @@ class Batch:
     quarantined: int
     blank_lines: int
     quarantine_file: str | None
+    #: ``events`` (an event log) or ``tickets`` (a queue-system export).
+    kind: str = "events"
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> Batch:
-        """A batch from its history line (older lines lack ``blank_lines``)."""
+        """A batch from its history line (older lines lack ``blank_lines`` and ``kind``)."""
         return cls(
             batch_id=str(record["batch_id"]),
             source=str(record.get("source", "")),
@@ -61,6 +63,7 @@ class Batch:
             quarantined=int(record.get("quarantined", 0)),
             blank_lines=int(record.get("blank_lines", 0)),
             quarantine_file=record.get("quarantine_file"),
+            kind=str(record.get("kind", "events")),
         )
 
     def to_dict(self) -> dict[str, Any]:

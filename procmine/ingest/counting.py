@@ -27,13 +27,16 @@ Example:
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
-__all__ = ["CsvLines", "count_csv_lines"]
+from procmine.core.sql import quote as _q
+
+__all__ = ["CsvLines", "count_csv_lines", "line_breaks_in_values"]
 
 _BLOCK = 1 << 24
 #: Encodings in which the byte 0x0A is a line feed and nothing else.
@@ -88,3 +91,18 @@ def _count_block(data: bytes) -> tuple[int, int]:
     blank = (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == 13))
     n_blank = int(np.count_nonzero(blank))
     return len(ends) - n_blank, n_blank
+
+
+def line_breaks_in_values(con: duckdb.DuckDBPyConnection, relation: str,
+                          columns: Sequence[str], rejected: Sequence[tuple[int, str, str]]
+                          ) -> int:
+    """Line breaks inside a CSV's values (quoted values that span lines): in the ``columns``
+    of the records the reader returned (``relation``) and in the lines it ``rejected``
+    ((line, text, error), as :func:`procmine.ingest.quarantine.collect_rejects` keeps them)."""
+    breaks = " + ".join(
+        f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)"
+        for c in columns
+    )
+    row = con.execute(f"SELECT sum({breaks}) FROM {relation}").fetchall()[0]
+    inside = int(row[0]) if row and row[0] is not None else 0
+    return inside + sum(text.count("\n") for _, text, _ in rejected)

@@ -44,6 +44,7 @@ from procmine.core.sql import lit as _lit
 from procmine.ingest.state import SourceColumns
 
 __all__ = [
+    "CONTROL_PATTERN",
     "CONVERTED_COLUMNS",
     "IDENTIFIER_COLUMNS",
     "LOAD_WARNINGS",
@@ -91,8 +92,9 @@ IDENTIFIER_COLUMNS: Final[tuple[str, ...]] = (
     "case_id", "teller_id", "branch_id", "business_type", "activity",
 )
 
-# C0 controls (NUL, tab, vertical tab, line breaks...), DEL and the C1 controls (RE2 syntax).
-_CONTROL = r"'[\x{00}-\x{1F}\x{7F}-\x{9F}]'"
+#: C0 controls (NUL, tab, vertical tab, line breaks...), DEL and the C1 controls (an RE2
+#: pattern as a SQL literal).
+CONTROL_PATTERN: Final = r"'[\x{00}-\x{1F}\x{7F}-\x{9F}]'"
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ QUARANTINE_RULES: Final[tuple[QuarantineRule, ...]] = (
     QuarantineRule("control_character", 4,
                    "a control character (NUL, tab, line break...) in an id, business type "
                    "or activity",
-                   " OR ".join(f"regexp_matches({c}, {_CONTROL})"
+                   " OR ".join(f"regexp_matches({c}, {CONTROL_PATTERN})"
                                for c in IDENTIFIER_COLUMNS)),
     QuarantineRule("lifecycle_not_used", 5, "lifecycle transition other than start/complete",
                    "lifecycle IS NOT NULL AND lifecycle NOT IN ('start', 'complete')"),

@@ -59,14 +59,13 @@ from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress, monotonic
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.core.sql import lit as _lit
-from procmine.core.sql import quote as _q
 from procmine.ingest.copies import (
     find_repeated_hashes,
     load_stored_hashes,
     mark_copies,
     read_written,
 )
-from procmine.ingest.counting import count_csv_lines
+from procmine.ingest.counting import count_csv_lines, line_breaks_in_values
 from procmine.ingest.lifecycle import pair_lifecycle
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
 from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, Plausibility, check_select
@@ -76,7 +75,7 @@ from procmine.ingest.typing import ColumnTyping
 from procmine.io.eventlog import ColumnMap, SourceSpec, source_format
 from procmine.store.event_store import LOCK_TIMEOUT, EventStore
 
-__all__ = ["IngestReport", "IngestRun", "ingest_log"]
+__all__ = ["IngestReport", "IngestRun", "ingest_log", "new_batch_id"]
 
 _CANONICAL = ", ".join(CANONICAL_COLUMNS)
 
@@ -94,6 +93,8 @@ class IngestReport:
     source: str
     format: str
     batch_id: str
+    #: The record kind of the batch: ``events`` (an event log) or ``tickets`` (a queue export).
+    kind: str = "events"
     read: int = 0
     loaded: int = 0
     quarantined: int = 0
@@ -150,7 +151,7 @@ def ingest_log(
     started = time.perf_counter()
     fmt = source_format(source)
     with store.lock(wait, on_wait):
-        batch_id = _batch_id(source)
+        batch_id = new_batch_id(source)
         store.events_dir.mkdir(parents=True, exist_ok=True)
         store.quarantine_dir.mkdir(parents=True, exist_ok=True)
         con = store.connect()
@@ -176,7 +177,8 @@ def ingest_log(
     return report
 
 
-def _batch_id(source: Path) -> str:
+def new_batch_id(source: Path) -> str:
+    """A new batch's id: the UTC time of the ingest and a digest of the file and the moment."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     digest = hashlib.sha1(f"{source.resolve()}|{time.time_ns()}".encode()).hexdigest()[:8]
     return f"{stamp}-{digest}"
@@ -389,9 +391,5 @@ class IngestRun:
     def _line_breaks_in_values(self) -> int:
         """Line breaks inside the CSV's values (quoted values that span lines), of the records
         the reader returned and of the lines it rejected."""
-        breaks = " + ".join(
-            f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)"
-            for c in self.state.columns.record
-        )
-        inside = self.state.scalar(f"SELECT sum({breaks}) FROM src")
-        return inside + sum(text.count("\n") for _, text, _ in self.state.rejected)
+        return line_breaks_in_values(self.con, "src", self.state.columns.record,
+                                     self.state.rejected)

@@ -43,6 +43,7 @@ __all__ = [
     "csv_header",
     "csv_reader",
     "exact_path",
+    "raw_source",
     "refuse_runaway_quote",
     "registered_source",
     "transcode",
@@ -61,10 +62,35 @@ def registered_source(
 ) -> Iterator[SourceSpec]:
     """Define the view ``src`` (all text columns, plus ``_row`` where the reader gives it)
     and describe it; a transcoded copy in ``tmp_dir`` is removed on leaving."""
+    encoding = column_map.encoding if column_map else None
+    delimiter = column_map.delimiter if column_map else None
+    with raw_source(con, source, fmt, tmp_dir, progress, encoding=encoding,
+                    delimiter=delimiter) as raw:
+        spec = describe_source(source, raw.columns, column_map, fmt=fmt,
+                               encoding=raw.encoding, delimiter=raw.delimiter)
+        yield replace(spec, csv_reader=raw.csv_reader, csv_path=raw.csv_path,
+                      csv_skip=raw.csv_skip)
+
+
+@contextmanager
+def raw_source(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    fmt: str,
+    tmp_dir: Path,
+    progress: Progress | None = None,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> Iterator[SourceSpec]:
+    """Define the view ``src`` (all text columns, plus ``_row`` where the reader gives it);
+    the spec names the file's columns and maps none of them (the caller maps them: events
+    with :func:`registered_source`, queue tickets with their own mapping). A transcoded copy
+    in ``tmp_dir`` is removed on leaving."""
     cleanup: list[Path] = []
     try:
         if fmt == "csv":
-            spec = _csv_source(con, source, column_map, tmp_dir, progress, cleanup)
+            spec = _csv_source(con, source, encoding, delimiter, tmp_dir, progress, cleanup)
             try:
                 yield spec
             except duckdb.InvalidInputException as exc:
@@ -76,13 +102,13 @@ def registered_source(
                     "line endings and quoting"
                 ) from None
         elif fmt == "parquet":
-            yield _parquet_source(con, source, column_map)
+            yield _parquet_source(con, source)
         else:
             table = _read_table(source, fmt, progress)
             con.register("src_arrow", table)
             con.execute("CREATE VIEW src AS SELECT * FROM src_arrow")
-            names = [n for n in table.column_names if n != "_row"]
-            yield describe_source(source, names, column_map, fmt=fmt)
+            names = tuple(n for n in table.column_names if n != "_row")
+            yield SourceSpec(path=source, format=fmt, columns=names, mapping={})
     finally:
         for path in cleanup:
             path.unlink(missing_ok=True)
@@ -91,34 +117,26 @@ def registered_source(
 def _csv_source(
     con: duckdb.DuckDBPyConnection,
     source: Path,
-    column_map: ColumnMap | None,
+    encoding: str | None,
+    delimiter: str | None,
     tmp_dir: Path,
     progress: Progress | None,
     cleanup: list[Path],
 ) -> SourceSpec:
-    encoding = (
-        column_map.encoding if column_map and column_map.encoding
-        else detect_encoding(source)
-    )
+    encoding = encoding or detect_encoding(source)
     csv_path = source
     if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
         csv_path = transcode(source, encoding, tmp_dir, progress)
         cleanup.append(csv_path)
-    given = column_map.delimiter if column_map and column_map.delimiter else None
-    delim, names, skip = csv_header(csv_path, given, source)
+    delim, names, skip = csv_header(csv_path, delimiter, source)
     reader = csv_reader(csv_path, delim, names, skip)
     try:
         # Lines the reader cannot split are kept in reject_errors (malformed_line).
         con.execute(f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)")
     except duckdb.Error as exc:
         raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
-    return replace(
-        describe_source(source, names, column_map, fmt="csv", encoding=encoding,
-                        delimiter=delim),
-        csv_reader=reader,
-        csv_path=csv_path,
-        csv_skip=skip,
-    )
+    return SourceSpec(path=source, format="csv", columns=names, mapping={}, encoding=encoding,
+                      delimiter=delim, csv_reader=reader, csv_path=csv_path, csv_skip=skip)
 
 
 #: Delimiters tried on the header line, in order of preference on a tie.
@@ -197,9 +215,7 @@ def csv_reader(path: Path, delimiter: str, names: tuple[str, ...], skip: int = 0
     return f"read_csv({_lit(exact_path(path))}, {', '.join(options)})"
 
 
-def _parquet_source(
-    con: duckdb.DuckDBPyConnection, source: Path, column_map: ColumnMap | None
-) -> SourceSpec:
+def _parquet_source(con: duckdb.DuckDBPyConnection, source: Path) -> SourceSpec:
     try:
         exact = _lit(exact_path(source))
         names = con.sql(f"SELECT * FROM read_parquet({exact})").columns
@@ -210,7 +226,7 @@ def _parquet_source(
         )
     except duckdb.Error as exc:
         raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
-    return describe_source(source, names, column_map, fmt="parquet")
+    return SourceSpec(path=source, format="parquet", columns=tuple(names), mapping={})
 
 
 def refuse_runaway_quote(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:

@@ -29,12 +29,18 @@ from procmine.core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 __all__ = [
     "LIFECYCLE",
+    "MAP_KINDS",
     "ColumnMap",
     "SourceSpec",
     "auto_map_columns",
+    "check_dialect",
     "describe_source",
     "detect_encoding",
     "load_column_map",
+    "map_kind",
+    "map_setting",
+    "read_map_document",
+    "shown",
     "source_format",
     "unique_names",
 ]
@@ -148,6 +154,40 @@ def _read_yaml(source: Path, limits: Limits) -> Any:
         loader.dispose()
 
 
+def read_map_document(path: str | Path, limits: Limits | None = None) -> tuple[Path, Any]:
+    """The YAML document of a mapping file (events or tickets), refused over ``max_map_kb``,
+    with anchors or aliases, or when it is not UTF-8 YAML."""
+    source = Path(path)
+    try:
+        data = _read_yaml(source, limits if limits is not None else current_limits())
+    except OSError as exc:
+        raise ProcmineError(f"{source}: cannot read the mapping file ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise ProcmineError(f"{source}: the mapping file is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ProcmineError(f"{source}: {where}not valid YAML ({exc})") from exc
+    return source, data
+
+
+#: The record kinds a mapping file can describe (``kind:``; events when absent).
+MAP_KINDS: Final = ("events", "tickets")
+
+
+def map_kind(source: Path, data: Any) -> str:
+    """The ``kind`` of a mapping document: ``events`` (the default) or ``tickets``."""
+    kind = data.get("kind", "events") if isinstance(data, dict) else "events"
+    if kind is None or kind == "":
+        return "events"
+    if kind not in MAP_KINDS:
+        raise ProcmineError(
+            f"{source}: kind {kind!r} is not known; expected events (an event log, the "
+            "default) or tickets (a queue-system export)"
+        )
+    return str(kind)
+
+
 def load_column_map(path: str | Path, *, limits: Limits | None = None) -> ColumnMap:
     """Read a mapping file: ``columns`` (canonical name: source column) and optional settings.
 
@@ -160,25 +200,22 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
         timestamp_format: "%Y-%m-%d %H:%M:%S.%f"
         encoding: gb18030
 
-    A file larger than ``limits.max_map_kb`` or with YAML anchors or aliases is refused.
+    A file larger than ``limits.max_map_kb`` or with YAML anchors or aliases is refused, and
+    so is a ticket mapping (``kind: tickets``: see :mod:`procmine.io.tickets`).
     """
-    source = Path(path)
-    try:
-        data = _read_yaml(source, limits if limits is not None else current_limits())
-    except OSError as exc:
-        raise ProcmineError(f"{source}: cannot read the mapping file ({exc.strerror})") from exc
-    except UnicodeDecodeError:
-        raise ProcmineError(f"{source}: the mapping file is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ProcmineError(f"{source}: {where}not valid YAML ({exc})") from exc
+    source, data = read_map_document(path, limits)
+    if map_kind(source, data) == "tickets":
+        raise ProcmineError(
+            f"{source}: this mapping says kind: tickets (a queue-system export); it is read "
+            "by the ticket ingest (procmine ingest FILE --map MAP.yaml, or load_ticket_map "
+            "and ingest_tickets), not as an event-log mapping"
+        )
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise ProcmineError(
             f"{source}: the mapping needs a 'columns:' section (canonical name: column in the file)"
         )
     unknown_keys = {str(k) for k in data} - {"columns", "timestamp_format", "encoding",
-                                              "delimiter"}
+                                              "delimiter", "kind"}
     if unknown_keys:
         raise ProcmineError(
             f"{source}: unknown setting(s) {', '.join(sorted(unknown_keys))}; expected columns, "
@@ -197,12 +234,24 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise ProcmineError(
                 f"{source}: columns.{key} must name one column of the file (text), "
-                f"not {_shown(value)}"
+                f"not {shown(value)}"
             )
         columns[str(key)] = str(value)
-    settings = {name: _setting(source, data, name)
+    settings = {name: map_setting(source, data, name)
                 for name in ("timestamp_format", "encoding", "delimiter")}
     encoding, delimiter = settings["encoding"], settings["delimiter"]
+    check_dialect(source, encoding, delimiter)
+    return ColumnMap(
+        columns=columns,
+        timestamp_format=settings["timestamp_format"],
+        encoding=encoding,
+        delimiter=delimiter,
+        source=source,
+    )
+
+
+def check_dialect(source: Path, encoding: str | None, delimiter: str | None) -> None:
+    """Refuse an encoding Python does not know and a delimiter that is not one character."""
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -213,28 +262,22 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
             f"{source}: delimiter must be one character (e.g. ',', ';', '|' or a tab, "
             f"written \"\\t\"), not {delimiter!r}"
         )
-    return ColumnMap(
-        columns=columns,
-        timestamp_format=settings["timestamp_format"],
-        encoding=encoding,
-        delimiter=delimiter,
-        source=source,
-    )
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
+    """How a wrong value is named in a message (its type for a list, a mapping, a flag)."""
     kind = {list: "a list", dict: "a mapping", bool: "true/false"}.get(type(value))
     return kind or f"{value!r}"
 
 
-def _setting(source: Path, data: dict[str, object], name: str) -> str | None:
+def map_setting(source: Path, data: dict[str, object], name: str) -> str | None:
     """A text setting of the mapping file, None when absent or empty."""
     value = data.get(name)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ProcmineError(
-            f"{source}: {name} must be text (quote it in the YAML), not {_shown(value)}"
+            f"{source}: {name} must be text (quote it in the YAML), not {shown(value)}"
         )
     return value
 

@@ -28,11 +28,11 @@ Example:
     ...                      "GROUP BY business_type ORDER BY business_type",
     ...                      {"types": ["P01", "P02"]})
     >>> frame.round(1).values.tolist()
-    [['P01', 13.2], ['P02', 12.8]]
+    [['P01', 13.2], ['P02', 13.5]]
     >>> with engine.session() as session:
     ...     session.create_view("long", "SELECT * FROM events WHERE amount > 50000")
     ...     int(session.query("SELECT count(*) AS n FROM long").loc[0, "n"])
-    23822
+    24115
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class DuckDBEngine:
     Example:
         >>> with DuckDBEngine(store) as engine:
         ...     int(engine.query("SELECT count(*) AS n FROM events").loc[0, "n"])
-        199839
+        199711
     """
 
     name = "duckdb"
