@@ -158,7 +158,7 @@ def test_operations_see_the_whole_bank_and_every_branch_on_the_queue_page(home: 
     assert metrics[_zh("queue.mean_wait")] == _zh(
         "queue.minutes", value=f"{bank.mean_wait_seconds_served / 60:.1f}")
     assert len(at.get("plotly_chart")) == 3
-    tellers = at.dataframe[1].value
+    tellers = at.dataframe[-1].value
     assert len(tellers) == len(bank.per_teller) == 48
 
 
@@ -178,7 +178,7 @@ def test_a_manager_sees_the_queue_of_b01_and_the_bank_only_as_an_aggregate(home:
     assert _zh("queue.bank_caption", level=f"{bank.service_level['share']:.1%}",
                wait=f"{bank.mean_wait_seconds_served / 60:.1f}",
                abandon=f"{bank.abandonment_rate:.1%}") in [c.value for c in at.caption]
-    tellers = at.dataframe[1].value
+    tellers = at.dataframe[-1].value
     assert sorted(tellers.iloc[:, 0]) == [f"010{i}" for i in range(1, 9)]
     assert list(tellers.iloc[:, 1]) == [t["served"] for t in mine.per_teller]
 

@@ -26,6 +26,7 @@ import streamlit as st
 from procmine import (
     Baseline,
     Coverage,
+    DiversionReport,
     EventStore,
     Filters,
     Finding,
@@ -35,10 +36,12 @@ from procmine import (
     Sop,
     SopLibrary,
     Trainee,
+    WindowReport,
     add_spot_checks,
     business_type_summary,
     coverage_report,
     default_home,
+    diversion_report,
     explain_finding,
     export_league_excel,
     export_league_html,
@@ -62,6 +65,7 @@ from procmine import (
     teller_types,
     transaction_summary,
     type_steps,
+    window_report,
 )
 
 __all__ = [
@@ -70,6 +74,7 @@ __all__ = [
     "cached",
     "coverage",
     "distribution",
+    "diversion",
     "evidence",
     "findings",
     "ingest_history",
@@ -99,6 +104,7 @@ __all__ = [
     "tellers",
     "this_month",
     "types_of",
+    "windows",
 ]
 
 P = ParamSpec("P")
@@ -393,3 +399,19 @@ def per_teller(filters: QueueFilter) -> pd.DataFrame:
     columns = ["teller_id", "served", "mean_service_seconds", "occupancy",
                "transactions_per_teller_hour"]
     return pd.DataFrame(queue(filters).per_teller, columns=columns)
+
+
+@cached()
+def windows(filters: QueueFilter) -> WindowReport:
+    """Waits by window type and segment, and who the VIP windows served while whom waited
+    (:func:`procmine.window_report`)."""
+    return window_report(store(), filters)
+
+
+@cached()
+def diversion(filters: QueueFilter, threshold: float, cash_types: tuple[str, ...],
+              other_types: tuple[str, ...], share: float) -> DiversionReport:
+    """The counter business self-service could take and the wait moving ``share`` of it
+    would save (:func:`procmine.diversion_report`)."""
+    return diversion_report(store(), baseline(), filters, threshold=threshold,
+                            cash_types=cash_types, other_types=other_types, share=share)

@@ -75,6 +75,14 @@ COLUMNS: dict[str, Column] = {
     "mean_service_seconds": Column("qcol.mean_service_seconds", "%.0f"),
     "occupancy": Column("qcol.occupancy", "percent"),
     "transactions_per_teller_hour": Column("qcol.per_teller_hour", "%.1f"),
+    "vip_window_served": Column("wcol.vip_window_served", "%d"),
+    "vip_window_nonvip": Column("wcol.vip_window_nonvip", "%d"),
+    "nonvip_while_vip_waited": Column("wcol.nonvip_while_vip_waited", "%d"),
+    "vip_while_regular_waited": Column("wcol.vip_while_regular_waited", "%d"),
+    "peak_intervals": Column("wcol.peak_intervals", "%d"),
+    "nonvip_time_share": Column("wcol.nonvip_time_share", "percent"),
+    "qualifying": Column("diversion.qualifying", "%d"),
+    "counter_hours": Column("diversion.counter_hours", "%.1f"),
 }
 
 #: Number formats of the league's columns (the others are shown as they are).

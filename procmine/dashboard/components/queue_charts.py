@@ -17,7 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 __all__ = [
-    "arrivals_and_waits", "branch_hour_heatmap", "clock", "gap_heatmap", "service_level",
+    "arrivals_and_waits", "branch_hour_heatmap", "clock", "gap_heatmap", "monthly_saving",
+    "service_level",
     "trend", "wait_saved", "waits_by_window", "what_if_curve",
 ]
 
@@ -49,7 +50,8 @@ def clock(minutes: object) -> str:
 
 
 def _minutes(values: pd.Series) -> list[float | None]:
-    return [None if pd.isna(v) else float(v) / 60 for v in values]
+    """Seconds as minutes; unknown or infinite (an overloaded interval) as a gap."""
+    return [None if pd.isna(v) or not math.isfinite(float(v)) else float(v) / 60 for v in values]
 
 
 def _percent(values: pd.Series) -> list[float | None]:
@@ -173,6 +175,20 @@ def wait_saved(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     figure.update_layout(height=300, xaxis={"type": "category", "title": labels["time"]},
                          yaxis={"title": labels["wait"], "rangemode": "tozero"},
                          legend_orientation="h", margin=_MARGIN)
+    return figure
+
+
+def monthly_saving(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
+    """Customer minutes saved per month, one bar per branch. ``frame``: branch_id, month,
+    customer_minutes_saved."""
+    figure = go.Figure()
+    for i, branch in enumerate(sorted(frame["branch_id"].dropna().unique())):
+        part = frame[frame["branch_id"] == branch]
+        figure.add_bar(x=part["month"].astype(str).tolist(),
+                       y=part["customer_minutes_saved"].tolist(), name=_text([branch])[0],
+                       marker_color=_BRANCH_COLOURS[i % len(_BRANCH_COLOURS)])
+    figure.update_layout(barmode="group", height=300, xaxis_type="category",
+                         yaxis_title=labels["minutes"], legend_orientation="h", margin=_MARGIN)
     return figure
 
 
