@@ -124,6 +124,13 @@ from procmine.queue.measures import (
     queue_measures,
     queue_summary,
 )
+from procmine.queue.staffing import (
+    ShiftSuggestion,
+    StaffingPlan,
+    plan_from_load,
+    staffing_plan,
+    what_if,
+)
 from procmine.queue.tickets import SOURCES as TICKET_SOURCES
 
 # queue: diversion and windows (the windows)
@@ -315,10 +322,16 @@ __all__ = [  # noqa: RUF022
     "league_records",
     "safe_cell",
     "safe_csv",
-    # queue: staffing (Erlang C and A: waits at a number of counters, counters for a target)
+    # queue: staffing (Erlang C and A: waits at a number of counters, counters for a target;
+    # the plan per branch x weekday x 15 minutes, its shifts, the what-if)
+    "ShiftSuggestion",
+    "StaffingPlan",
     "WaitMetrics",
     "counters_needed",
+    "plan_from_load",
+    "staffing_plan",
     "wait_metrics",
+    "what_if",
     # queue: diversion and windows (small cash business to self-service machines and the wait
     # it saves; who the VIP and regular windows served while whom waited)
     "CASH_TYPES",
