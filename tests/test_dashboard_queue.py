@@ -4,6 +4,7 @@ branch's teller by address is refused on the server."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -14,9 +15,14 @@ from procmine import (
     EventStore,
     QueueFilter,
     build_demo_workspace,
+    diversion_report,
+    load_baseline,
     queue_summary,
     seed_demo_users,
+    staffing_plan,
     t,
+    what_if,
+    window_report,
 )
 from procmine.dashboard.registry import pages_for_role
 
@@ -203,3 +209,84 @@ def test_the_queue_pages_say_when_there_is_no_queue_data(
                 at.switch_page(str(page.path.relative_to(REPO))).run()
                 assert not at.exception
                 assert [i.value for i in at.info] == [_zh("queue.empty")], page.script
+
+
+# -- the Staffing page -----------------------------------------------------------------------------
+
+STAFFING = "procmine/dashboard/pages/staffing.py"
+DIVERSION = "procmine/dashboard/pages/diversion.py"
+
+
+def test_a_manager_sees_the_staffing_of_b01_and_a_what_if(home: Path) -> None:
+    at = _open("branch_manager", home, STAFFING)
+    assert at.selectbox(key="staffing_branch").options == ["B01"]
+    assert at.selectbox(key="wi_branch").options == ["B01"]
+    plan = staffing_plan(EventStore(home), QueueFilter(branch="B01"), target_share=0.8)
+    gaps = plan.intervals["gap"]
+    metrics = _metrics(at)
+    assert metrics[_zh("staffing.shortfall_hours")] == _zh(
+        "staffing.counter_hours", value=f"{-gaps.clip(upper=0).sum() / 4:,.1f}")
+    assert -gaps.clip(upper=0).sum() > 0   # the demo's B01 is short somewhere
+    assert len(at.dataframe[0].value) == len(plan.shifts) > 0
+    heat = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert heat["type"] == "heatmap" and heat["zmid"] == 0
+    assert heat["y"] == [_zh(f"staffing.weekday.{d}") for d in plan.heatmap("B01").index]
+    # the what-if opens on the interval shortest of counters, at the counters open then
+    weekday = at.selectbox(key="wi_weekday").value
+    interval = at.selectbox(key="wi_interval").value
+    day = plan.intervals[(plan.intervals["weekday"] == weekday)]
+    assert interval == int(day.loc[day["gap"].idxmin(), "interval_of_day"])
+    row = day[day["interval_of_day"] == interval].iloc[0]
+    required = int(row["required"])
+    at.number_input(key="wi_counters").set_value(required).run()
+    assert not at.exception
+    waits = what_if(plan, "B01", int(weekday), interval, required)
+    assert waits.service_level >= 0.8
+    assert _metrics(at)[_zh("staffing.service_level")] == f"{waits.service_level:.1%}"
+    fewer = what_if(plan, "B01", int(weekday), interval, required - 1)
+    assert fewer.service_level < 0.8   # required is the fewest that meet the goal
+
+
+def test_operations_see_every_branchs_staffing(home: Path) -> None:
+    at = _open("operations", home, STAFFING)
+    assert len(at.selectbox(key="wi_branch").options) == 6
+    assert _zh("staffing.heatmap_all") in " ".join(c.value for c in at.caption)
+
+
+# -- the Diversion page ----------------------------------------------------------------------------
+
+
+def test_a_manager_sees_the_diversion_of_b01(home: Path) -> None:
+    at = _open("branch_manager", home, DIVERSION)
+    store, baseline = EventStore(home), load_baseline()
+    report = diversion_report(store, baseline, QueueFilter(branch="B01"))
+    metrics = _metrics(at)
+    assert metrics[_zh("diversion.qualifying")] == f"{report.qualifying:,}"
+    assert metrics[_zh("diversion.counter_hours")] == _zh(
+        "diversion.hours", value=f"{report.counter_seconds / 3600:,.1f}")
+    heat = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert heat["y"] == ["B01"]
+    # a lower threshold: fewer qualify, the same as the library says
+    at.number_input(key="div_threshold").set_value(5000.0).run()
+    lower = diversion_report(store, baseline, QueueFilter(branch="B01"), threshold=5000.0)
+    assert lower.qualifying < report.qualifying
+    assert _metrics(at)[_zh("diversion.qualifying")] == f"{lower.qualifying:,}"
+
+
+def test_operations_see_every_branchs_diversion(home: Path) -> None:
+    at = _open("operations", home, DIVERSION)
+    heat = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert heat["y"] == ["B01", "B02", "B03", "B04", "B05", "B06"]
+    at.multiselect(key="div_cash").set_value([]).run()
+    at.multiselect(key="div_other").set_value([]).run()
+    assert [w.value for w in at.warning] == [_zh("diversion.no_types")]
+
+
+def test_the_queue_page_counts_the_vip_windows_as_the_library_does(home: Path) -> None:
+    at = _open("branch_manager", home, QUEUE)
+    report = window_report(EventStore(home), QueueFilter(branch="B01"))
+    metrics = _metrics(at)
+    assert metrics[_zh("windows.vip_served")] == f"{report.vip_window_served:,}"
+    assert metrics[_zh("windows.nonvip_while_vip_waited")] == \
+        f"{report.vip_window_nonvip_while_vip_waited:,}"
+    assert report.vip_window_nonvip_while_vip_waited > 0

@@ -35,6 +35,7 @@ from procmine import (
     QueueSummary,
     Sop,
     SopLibrary,
+    StaffingPlan,
     Trainee,
     WindowReport,
     add_spot_checks,
@@ -58,6 +59,7 @@ from procmine import (
     queue_summary,
     revision_effects,
     spot_check_summary,
+    staffing_plan,
     teller_loop,
     teller_profile,
     teller_roster,
@@ -94,6 +96,7 @@ __all__ = [
     "roster",
     "sop_findings",
     "sop_revision_effects",
+    "staffing",
     "step_findings",
     "steps_of_type",
     "store",
@@ -415,3 +418,9 @@ def diversion(filters: QueueFilter, threshold: float, cash_types: tuple[str, ...
     would save (:func:`procmine.diversion_report`)."""
     return diversion_report(store(), baseline(), filters, threshold=threshold,
                             cash_types=cash_types, other_types=other_types, share=share)
+
+
+@cached()
+def staffing(filters: QueueFilter, target_share: float) -> StaffingPlan:
+    """The counters each interval needs against those open (:func:`procmine.staffing_plan`)."""
+    return staffing_plan(store(), filters, target_share=target_share)

@@ -42,14 +42,14 @@ report = data.diversion(choice.filters, float(threshold), tuple(cash), tuple(oth
 if report.message:
     st.warning(report.message)
 
-cells = st.columns(3)
-cells[0].metric(tr("diversion.qualifying"), f"{report.qualifying:,}",
+figures = st.columns(3)
+figures[0].metric(tr("diversion.qualifying"), f"{report.qualifying:,}",
                 delta=tr("diversion.qualifying_share",
                          share=f"{report.qualifying / report.served:.1%}")
                 if report.served else None, delta_color="off")
-cells[1].metric(tr("diversion.counter_hours"),
+figures[1].metric(tr("diversion.counter_hours"),
                 tr("diversion.hours", value=f"{report.counter_seconds / 3600:,.1f}"))
-cells[2].metric(tr("diversion.minutes_saved"),
+figures[2].metric(tr("diversion.minutes_saved"),
                 tr("diversion.customer_hours", value=f"{report.customer_minutes_saved / 60:,.1f}"))
 if report.overloaded_intervals:
     st.caption(tr("diversion.overloaded", n=report.overloaded_intervals))
@@ -73,7 +73,9 @@ labels = {"now": tr("diversion.now"), "after": tr("diversion.after", share=share
 if choice.filters.branch is not None and saved["wait_saved_seconds"].notna().any():
     st.subheader(tr("diversion.wait_saved"))
     days = sorted({pd.Timestamp(d).date() for d in saved["day"]})
-    best = pd.Timestamp(saved.loc[saved["wait_saved_seconds"].idxmax(), "day"]).date()
+    # the day of the interval where diverting saves the most opens first
+    most = int(saved["wait_saved_seconds"].fillna(-1.0).to_numpy().argmax())
+    best = pd.Timestamp(saved["day"].iloc[most]).date()
     day = st.selectbox(tr("diversion.day"), days, index=days.index(best), key="div_day")
     one_day = saved[pd.to_datetime(saved["day"]).dt.date == day]
     st.plotly_chart(queue_charts.wait_saved(one_day, labels), width="stretch", key="div_day_chart")

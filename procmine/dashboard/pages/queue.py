@@ -77,18 +77,18 @@ columns.table(by_window.assign(window_type=by_window["window_type"].map(
 st.subheader(tr("queue.windows"))
 st.caption(tr("windows.caption", minutes=minutes))
 report = data.windows(filters)
-cells = st.columns(4)
-cells[0].metric(tr("windows.vip_served"), f"{report.vip_window_served:,}",
+panes = st.columns(4)
+panes[0].metric(tr("windows.vip_served"), f"{report.vip_window_served:,}",
                 delta=f"{tr('windows.vip_nonvip')} {report.vip_window_nonvip:,}",
                 delta_color="off")
-cells[1].metric(tr("windows.nonvip_while_vip_waited"),
+panes[1].metric(tr("windows.nonvip_while_vip_waited"),
                 f"{report.vip_window_nonvip_while_vip_waited:,}", delta_color="off",
                 delta=tr("windows.at_peaks", n=report.vip_window_nonvip_while_vip_waited_at_peaks))
-cells[2].metric(tr("windows.regular_vip_while_waited"),
+panes[2].metric(tr("windows.regular_vip_while_waited"),
                 f"{report.regular_window_vip_while_regular_waited:,}", delta_color="off",
                 delta=tr("windows.at_peaks",
                          n=report.regular_window_vip_while_regular_waited_at_peaks))
-cells[3].metric(tr("windows.nonvip_time"), _pct(report.nonvip_time_share))
+panes[3].metric(tr("windows.nonvip_time"), _pct(report.nonvip_time_share))
 if filters.branch is None and not report.by_branch.empty:
     st.markdown(f"**{tr('windows.by_branch')}**")
     columns.table(report.by_branch, ["branch_id", "vip_window_served", "vip_window_nonvip",
