@@ -22,7 +22,9 @@ __all__ = [
     "trend", "wait_saved", "waits_by_window", "what_if_curve",
 ]
 
-_MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+#: Legends above the plot: below it they would cover the rotated time labels.
+_LEGEND = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
 _ARRIVALS = "#9aa5b1"
 _WAIT = "#b22222"
 _GOOD = "#2e7d32"
@@ -71,7 +73,7 @@ def arrivals_and_waits(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
         height=340, xaxis={"type": "category", "title": labels["time"]},
         yaxis={"title": labels["arrivals"]},
         yaxis2={"title": labels["wait"], "overlaying": "y", "side": "right", "rangemode": "tozero"},
-        legend_orientation="h", margin=_MARGIN)
+        legend=_LEGEND, margin=_MARGIN)
     return figure
 
 
@@ -88,7 +90,7 @@ def service_level(frame: pd.DataFrame, target_share: float, labels: dict[str, st
                        mode="lines+markers", marker_color=_LINE)
     figure.add_hline(y=target_share * 100, line_dash="dash", annotation_text=labels["target"])
     figure.update_layout(height=320, xaxis={"type": "category", "title": labels["time"]},
-                         yaxis={"title": "%", "range": [0, 105]}, legend_orientation="h",
+                         yaxis={"title": "%", "range": [0, 105]}, legend=_LEGEND,
                          margin=_MARGIN)
     return figure
 
@@ -104,7 +106,7 @@ def waits_by_window(frame: pd.DataFrame, window_label: dict[str, str],
                        y=_minutes(part["mean_wait_seconds"]), name=_text([segment])[0],
                        marker_color=_BRANCH_COLOURS[i % len(_BRANCH_COLOURS)])
     figure.update_layout(barmode="group", height=300, yaxis_title=labels["wait"],
-                         legend_orientation="h", margin=_MARGIN)
+                         legend=_LEGEND, margin=_MARGIN)
     return figure
 
 
@@ -144,7 +146,7 @@ def what_if_curve(rows: Sequence[dict[str, float]], chosen: int,
                          yaxis={"title": labels["wait"]},
                          yaxis2={"title": "%", "overlaying": "y", "side": "right",
                                  "range": [0, 105]},
-                         legend_orientation="h", margin=_MARGIN)
+                         legend=_LEGEND, margin=_MARGIN)
     return figure
 
 
@@ -174,7 +176,7 @@ def wait_saved(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                        mode="lines+markers", marker_color=_GOOD, fill="tonexty")
     figure.update_layout(height=300, xaxis={"type": "category", "title": labels["time"]},
                          yaxis={"title": labels["wait"], "rangemode": "tozero"},
-                         legend_orientation="h", margin=_MARGIN)
+                         legend=_LEGEND, margin=_MARGIN)
     return figure
 
 
@@ -188,7 +190,7 @@ def monthly_saving(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                        y=part["customer_minutes_saved"].tolist(), name=_text([branch])[0],
                        marker_color=_BRANCH_COLOURS[i % len(_BRANCH_COLOURS)])
     figure.update_layout(barmode="group", height=300, xaxis_type="category",
-                         yaxis_title=labels["minutes"], legend_orientation="h", margin=_MARGIN)
+                         yaxis_title=labels["minutes"], legend=_LEGEND, margin=_MARGIN)
     return figure
 
 
@@ -203,5 +205,5 @@ def trend(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                            name=_text([branch])[0],
                            marker_color=_BRANCH_COLOURS[i % len(_BRANCH_COLOURS)])
     figure.update_layout(height=300, xaxis_type="category", yaxis_title=labels["share"],
-                         legend_orientation="h", margin=_MARGIN)
+                         legend=_LEGEND, margin=_MARGIN)
     return figure
