@@ -489,6 +489,16 @@ def test_the_branch_manager_sees_b01_only_and_another_branchs_teller_is_refused(
         page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "branch_manager-staffing-b01.png"), full_page=True)
 
+        page.get_by_role("link", name=t("nav.diversion", zh)).first.click()
+        _heading(page, "diversion.title")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert _selected(page, t("filters.branch", zh)) == "B01"
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "branch_manager-diversion-b01.png"),
+                        full_page=True)
+
         # an address to another branch's teller: a new session signs in, then is refused
         page.goto(f"{server}/tellers?teller=0301")
         page.get_by_label(t("auth.username", zh)).fill("manager")

@@ -72,7 +72,8 @@ def arrivals_and_waits(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
     figure.update_layout(
         height=340, xaxis={"type": "category", "title": labels["time"]},
         yaxis={"title": labels["arrivals"]},
-        yaxis2={"title": labels["wait"], "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        yaxis2={"title": labels["wait"], "overlaying": "y", "side": "right", "rangemode": "tozero",
+                "showgrid": False},
         legend=_LEGEND, margin=_MARGIN)
     return figure
 
@@ -90,7 +91,7 @@ def service_level(frame: pd.DataFrame, target_share: float, labels: dict[str, st
                        mode="lines+markers", marker_color=_LINE)
     figure.add_hline(y=target_share * 100, line_dash="dash", annotation_text=labels["target"])
     figure.update_layout(height=320, xaxis={"type": "category", "title": labels["time"]},
-                         yaxis={"title": "%", "range": [0, 105]}, legend=_LEGEND,
+                         yaxis={"title": "%", "range": [0, 105], "dtick": 20}, legend=_LEGEND,
                          margin=_MARGIN)
     return figure
 
@@ -132,20 +133,27 @@ def gap_heatmap(frame: pd.DataFrame, weekdays: dict[int, str],
 def what_if_curve(rows: Sequence[dict[str, float]], chosen: int,
                   labels: dict[str, str]) -> go.Figure:
     """Mean wait (minutes, bars) and service level (percent, line, right axis) at each number
-    of counters; the chosen number stands out. ``rows``: counters, mean_wait_seconds,
-    service_level."""
+    of counters; the chosen number stands out, and a number too small for the arrivals (no
+    steady wait: the queue keeps growing) is marked with an infinity sign. ``rows``: counters,
+    mean_wait_seconds, service_level."""
     x = [str(int(r["counters"])) for r in rows]
     waits = [r["mean_wait_seconds"] / 60 if math.isfinite(r["mean_wait_seconds"]) else None
              for r in rows]
     colours = [_WAIT if int(r["counters"]) == chosen else _ARRIVALS for r in rows]
+    endless = [i for i, w in enumerate(waits) if w is None]
     figure = go.Figure()
     figure.add_bar(x=x, y=waits, name=labels["wait"], marker_color=colours)
+    if endless:
+        figure.add_scatter(x=[x[i] for i in endless], y=[0] * len(endless), mode="text",
+                           text=["∞"] * len(endless), textposition="top center",
+                           textfont={"size": 18, "color": [colours[i] for i in endless]},
+                           name=labels["endless"], hoverinfo="skip")
     figure.add_scatter(x=x, y=[r["service_level"] * 100 for r in rows], yaxis="y2",
                        name=labels["service_level"], mode="lines+markers", marker_color=_LINE)
     figure.update_layout(height=300, xaxis={"type": "category", "title": labels["counters"]},
-                         yaxis={"title": labels["wait"]},
+                         yaxis={"title": labels["wait"], "rangemode": "tozero"},
                          yaxis2={"title": "%", "overlaying": "y", "side": "right",
-                                 "range": [0, 105]},
+                                 "range": [0, 105], "dtick": 20, "showgrid": False},
                          legend=_LEGEND, margin=_MARGIN)
     return figure
 
@@ -173,7 +181,7 @@ def wait_saved(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     figure.add_scatter(x=x, y=_minutes(frame["wait_now_seconds"]), name=labels["now"],
                        mode="lines+markers", marker_color=_WAIT)
     figure.add_scatter(x=x, y=_minutes(frame["wait_after_seconds"]), name=labels["after"],
-                       mode="lines+markers", marker_color=_GOOD, fill="tonexty")
+                       mode="lines+markers", marker_color=_GOOD)
     figure.update_layout(height=300, xaxis={"type": "category", "title": labels["time"]},
                          yaxis={"title": labels["wait"], "rangemode": "tozero"},
                          legend=_LEGEND, margin=_MARGIN)

@@ -24,16 +24,17 @@ def _type_name(code: str) -> str:
     return f"{code} {baseline[code].name(lang())}" if code in baseline else code
 
 
-cells = st.columns([2, 3, 3, 2])
+cells = st.columns(2)
 threshold = cells[0].number_input(tr("diversion.threshold"), 100.0, 1_000_000.0,
                                   float(DIVERSION_THRESHOLD), 1000.0, key="div_threshold")
+share = cells[1].slider(tr("diversion.share"), 0, 100, 50, 5, key="div_share")
 codes = [b.code for b in baseline]
-cash = cells[1].multiselect(tr("diversion.cash_types"), codes, default=list(CASH_TYPES),
+cells = st.columns(2)
+cash = cells[0].multiselect(tr("diversion.cash_types"), codes, default=list(CASH_TYPES),
                             format_func=_type_name, key="div_cash")
-other = cells[2].multiselect(tr("diversion.other_types"), codes,
+other = cells[1].multiselect(tr("diversion.other_types"), codes,
                              default=list(SELF_SERVICE_TYPES), format_func=_type_name,
                              key="div_other")
-share = cells[3].slider(tr("diversion.share"), 0, 100, 50, 5, key="div_share")
 if not cash and not other:
     st.warning(tr("diversion.no_types"))
     st.stop()
@@ -46,7 +47,7 @@ figures = st.columns(3)
 figures[0].metric(tr("diversion.qualifying"), f"{report.qualifying:,}",
                 delta=tr("diversion.qualifying_share",
                          share=f"{report.qualifying / report.served:.1%}")
-                if report.served else None, delta_color="off")
+                if report.served else None, delta_color="off", delta_arrow="off")
 figures[1].metric(tr("diversion.counter_hours"),
                 tr("diversion.hours", value=f"{report.counter_seconds / 3600:,.1f}"))
 figures[2].metric(tr("diversion.minutes_saved"),
@@ -69,7 +70,7 @@ columns.table(by_type, ["name", "served", "qualifying", "counter_hours", "mean_s
 saved = report.wait_saved
 labels = {"now": tr("diversion.now"), "after": tr("diversion.after", share=share),
           "wait": tr("queue.wait_axis"), "time": tr("queue.time_of_day"),
-          "minutes": tr("diversion.monthly"), "share": tr("diversion.share_axis")}
+          "minutes": tr("diversion.customer_minutes"), "share": tr("diversion.share_axis")}
 if choice.filters.branch is not None and saved["wait_saved_seconds"].notna().any():
     st.subheader(tr("diversion.wait_saved"))
     days = sorted({pd.Timestamp(d).date() for d in saved["day"]})

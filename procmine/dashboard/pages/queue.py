@@ -6,6 +6,8 @@ A branch manager picks their own branch only; the bank appears as one aggregate 
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from procmine.dashboard import data, session
@@ -78,14 +80,15 @@ st.subheader(tr("queue.windows"))
 st.caption(tr("windows.caption", minutes=minutes))
 report = data.windows(filters)
 panes = st.columns(4)
+aside: dict[str, Any] = {"delta_color": "off", "delta_arrow": "off"}   # a count beside, no trend
 panes[0].metric(tr("windows.vip_served"), f"{report.vip_window_served:,}",
                 delta=f"{tr('windows.vip_nonvip')} {report.vip_window_nonvip:,}",
-                delta_color="off")
+                **aside)
 panes[1].metric(tr("windows.nonvip_while_vip_waited"),
-                f"{report.vip_window_nonvip_while_vip_waited:,}", delta_color="off",
+                f"{report.vip_window_nonvip_while_vip_waited:,}", **aside,
                 delta=tr("windows.at_peaks", n=report.vip_window_nonvip_while_vip_waited_at_peaks))
 panes[2].metric(tr("windows.regular_vip_while_waited"),
-                f"{report.regular_window_vip_while_regular_waited:,}", delta_color="off",
+                f"{report.regular_window_vip_while_regular_waited:,}", **aside,
                 delta=tr("windows.at_peaks",
                          n=report.regular_window_vip_while_regular_waited_at_peaks))
 panes[3].metric(tr("windows.nonvip_time"), _pct(report.nonvip_time_share))

@@ -96,4 +96,5 @@ curve = [{"counters": n, **{k: getattr(what_if(plan, branch, int(weekday), inter
 st.markdown(f"**{tr('staffing.curve')}**")
 st.plotly_chart(queue_charts.what_if_curve(curve, counters, {
     "wait": tr("queue.wait_axis"), "service_level": tr("staffing.service_level"),
-    "counters": tr("staffing.counters")}), width="stretch", key="staffing_curve")
+    "counters": tr("staffing.counters"), "endless": tr("staffing.endless")}), width="stretch",
+    key="staffing_curve")
