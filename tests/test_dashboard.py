@@ -334,7 +334,10 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
 
 
 def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None:
-    at = app_as("operations", home).run()
+    at = app_as("operations", home)
+    # every page test before signs in (an audit row each): show them all, the demo's too
+    at.session_state["audit_limit"] = 5000
+    at.run()
     at.switch_page("procmine/dashboard/pages/audit.py").run()
     assert not at.exception
     rows = at.dataframe[0].value
