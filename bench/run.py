@@ -1,7 +1,8 @@
 """``make bench``: every benchmark in one run, each figure beside its peers, as ratios.
 
 - ingest: procmine's CSV ingest vs DuckDB's plain read_csv -> Parquet copy (10M rows);
-- XES: procmine's XES reader vs pm4py.read_xes (real logs and a generated one).
+- XES: procmine's XES reader vs pm4py.read_xes (real logs and a generated one);
+- queue: queue measures (and the staffing plan) vs a plain DuckDB GROUP BY (10M tickets).
 
 Large inputs are generated under bench/out/ (ignored by git). ``--quick`` uses small sizes.
 """
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_ingest
 import bench_mining
+import bench_queue
 import bench_xes
 
 
@@ -42,6 +44,9 @@ def main() -> None:
     print("\n== slow-step mining: find_bottlenecks vs DuckDB GROUP BY, pandas, pm4py ==",
           flush=True)
     print(_table(bench_mining.run(events=events, repeat=1 if args.quick else 3)), flush=True)
+    print("\n== queue measures: queue_measures, queue_summary, interval_load (staffing_plan) vs "
+          "DuckDB GROUP BY ==", flush=True)
+    print(_table(bench_queue.run(tickets=events, repeat=1 if args.quick else 3)), flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")
 

@@ -109,7 +109,7 @@ from procmine.queue.diversion import (
     diversion_report,
 )
 
-# queue: staffing
+# queue: staffing (Erlang C and A)
 from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
 
 # queue: measures
@@ -124,6 +124,8 @@ from procmine.queue.measures import (
     queue_measures,
     queue_summary,
 )
+
+# queue: staffing (the plan)
 from procmine.queue.staffing import (
     ShiftSuggestion,
     StaffingPlan,
@@ -131,6 +133,8 @@ from procmine.queue.staffing import (
     staffing_plan,
     what_if,
 )
+
+# queue: measures (the ticket sources)
 from procmine.queue.tickets import SOURCES as TICKET_SOURCES
 
 # queue: diversion and windows (the windows)

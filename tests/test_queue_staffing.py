@@ -242,3 +242,46 @@ def test_the_assumptions_and_shift_lines_are_in_the_catalogues(lang):
                  weekday=t("staffing.weekday.1", lang), counters=2, start=shift.start,
                  end=shift.end)
         assert line == shift.describe()
+
+
+# -- on a store: the plan over interval_load ----------------------------------------------------
+
+
+def test_the_plan_of_a_store_against_pandas(store):
+    from test_queue_measures import random_tickets, write_tickets
+
+    from procmine.queue.measures import QueueFilter
+    from procmine.queue.staffing import staffing_plan
+
+    tickets = random_tickets(n=3000, seed=5)
+    write_tickets(store, tickets)
+    plan = staffing_plan(store, QueueFilter(target_wait=300), target_share=0.8)
+
+    queued = tickets[tickets["queue_start"].notna()].copy()
+    wait = (queued["call_time"] - queued["queue_start"]).dt.total_seconds().clip(lower=0)
+    queued["wait"] = wait
+    served = queued["outcome"].isin(["served", "transferred"])
+    abandoned = queued["outcome"] == "abandoned"
+    for branch, rows in queued.groupby("branch_id"):
+        b = rows["outcome"]
+        time_in_queue = (rows.loc[b.isin(["served", "transferred"]), "wait"].sum()
+                         + rows.loc[b == "abandoned", "wait"].sum())
+        figures = plan.branches.set_index("branch_id").loc[branch]
+        assert figures["abandonment_rate"] == pytest.approx((b == "abandoned").mean())
+        assert figures["patience_seconds"] == pytest.approx(time_in_queue
+                                                            / (b == "abandoned").sum())
+        assert figures["model"] == "erlang_a"  # about 10 % abandon
+    start = queued["queue_start"]
+    queued["weekday"] = start.dt.day_of_week + 1
+    queued["minute"] = start.dt.hour * 60 + start.dt.minute // 15 * 15
+    queued["service"] = (queued["service_end"] - queued["service_start"]).dt.total_seconds()
+    cell = queued[(queued["branch_id"] == "B1") & (queued["weekday"] == 2)
+                  & (queued["minute"] == 600)]
+    days = queued[(queued["branch_id"] == "B1") & (queued["weekday"] == 2)]["queue_start"]
+    assert days.dt.date.nunique() == 1
+    row = plan.intervals.set_index(["branch_id", "weekday", "interval_of_day"]).loc[
+        ("B1", 2, 600)]
+    assert row["arrivals_per_hour"] == pytest.approx(len(cell) * 4)
+    assert row["mean_service_seconds"] == pytest.approx(cell.loc[served, "service"].mean())
+    assert row["required"] >= 1 and not abandoned.empty
+    assert plan.target_wait == 300

@@ -44,6 +44,7 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
+from procmine.cli.queue import queue, staffing
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
 from procmine.cli.user import user_app
@@ -67,6 +68,8 @@ app.add_typer(quiz_app, name="quiz")
 app.add_typer(spotcheck_app, name="spotcheck")
 app.command("league")(league)
 app.command("bottlenecks")(bottlenecks)
+app.command("queue")(queue)
+app.command("staffing")(staffing)
 
 @app.command("ingest")
 def ingest(

@@ -210,14 +210,25 @@ def _engine(store: EventStore, engine: Engine | None) -> Engine:
     return engine if engine is not None else DuckDBEngine(store)
 
 
-def _open(store: EventStore, filters: QueueFilter, engine: Engine | None) -> tuple[Session, str]:
+def _open(store: EventStore, filters: QueueFilter, engine: Engine | None, *,
+          tellers: bool = True) -> tuple[Session, str]:
     """A session with ``queue_tickets`` (the relation), ``queue_scope`` (narrowed by
-    ``filters``) and ``teller_days`` (the teller-day spans), and the source used."""
+    ``filters``) and, with ``tellers``, ``teller_days`` (the teller-day spans, computed once),
+    and the source used."""
     source = resolve_source(store, filters.source)
     session = _engine(store, engine).session()
-    session.create_view("queue_tickets", queue_tickets_sql(source))
-    session.create_view("queue_scope", f"SELECT * FROM queue_tickets WHERE {filters.where()}")
-    session.create_table("teller_days", _TELLER_DAYS)
+    try:
+        # from the event log the relation is an aggregation over every event: computed once
+        # per session (where the engine can); from the exports it is a plain scan
+        make = session.create_table if source == "events" else session.create_view
+        make("queue_tickets", queue_tickets_sql(source))
+        session.create_view("queue_scope",
+                            f"SELECT * FROM queue_tickets WHERE {filters.where()}")
+        if tellers:
+            session.create_table("teller_days", _TELLER_DAYS)
+    except BaseException:
+        session.close()
+        raise
     return session, source
 
 
@@ -275,7 +286,8 @@ def queue_measures(store: EventStore, by: Sequence[str], filters: QueueFilter | 
     """
     filters = filters or QueueFilter()
     columns = _check_by(by)
-    session, _ = _open(store, filters, engine)
+    session, _ = _open(store, filters, engine,
+                       tellers=set(columns) <= set(TELLER_DAY_DIMENSIONS))
     with session:
         return _measures(session, columns, filters.target_wait)
 

@@ -60,6 +60,7 @@ import pandas as pd
 
 from procmine.core.errors import ProcmineError
 from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+from procmine.queue.measures import QueueFilter, interval_load
 from procmine.queue.tickets import INTERVAL_MINUTES
 
 if TYPE_CHECKING:
@@ -209,12 +210,19 @@ def _plain(row: dict[Any, Any]) -> dict[str, Any]:
     return {str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
 
 
-def staffing_plan(store: EventStore, filters: Any = None, *, target_share: float = 0.8,
-                  engine: Engine | None = None) -> StaffingPlan:
-    """The staffing plan of the store's queue tickets (see the module); ``filters`` is a
-    :class:`procmine.queue.measures.QueueFilter` (branch, period, target wait, source)."""
-    from procmine.queue.measures import QueueFilter, interval_load
+def staffing_plan(store: EventStore, filters: QueueFilter | None = None, *,
+                  target_share: float = 0.8, engine: Engine | None = None) -> StaffingPlan:
+    """The staffing plan of the store's queue tickets (see the module): ``filters`` narrows
+    them to a branch and a period and sets the target wait and the ticket source.
 
+    Example:
+        >>> plan = staffing_plan(store, QueueFilter(branch="B01"))
+        >>> sorted(set(plan.intervals["branch_id"])), plan.branches.loc[0, "model"]
+        (['B01'], 'erlang_c')
+        >>> busy = plan.intervals[plan.intervals["arrivals_per_hour"] > 0]
+        >>> bool((busy["required"] >= 1).all()), plan.shifts[0].branch_id
+        (True, 'B01')
+    """
     filters = filters if filters is not None else QueueFilter()
     load = interval_load(store, filters, engine=engine)
     return plan_from_load(load, target_wait=filters.target_wait, target_share=target_share)
@@ -232,8 +240,7 @@ def plan_from_load(load: pd.DataFrame, *, target_wait: float = 600.0,
         raise ProcmineError(f"target share must be between 0 and 1, got {target_share}")
     if not (math.isfinite(target_wait) and target_wait >= 0):
         raise ProcmineError(f"target wait must be >= 0 seconds, got {target_wait}")
-    load = load.copy()
-    load["branch_id"] = load["branch_id"].astype(str)
+    load = _prepared(load)
     branches = _branch_figures(load, material_abandonment)
     cells = _cells(load, branches)
     required, expected = [], []
@@ -257,22 +264,36 @@ def plan_from_load(load: pd.DataFrame, *, target_wait: float = 600.0,
                         target_share=float(target_share))
 
 
+def _prepared(load: pd.DataFrame) -> pd.DataFrame:
+    """The load with the figures the plan adds up: ``_served`` (served and transferred: both
+    were served, and the mean service time is theirs), ``_service_time`` and ``_wait`` (the
+    time in queue of everyone who queued: the served customers' waits and, when the load has
+    them, the abandoned customers' waits until they left)."""
+    load = load.copy()
+    load["branch_id"] = load["branch_id"].astype(str)
+    zero = pd.Series(0, index=load.index)
+    load["_served"] = load["served"] + load.get("transferred", zero).fillna(0)
+    load["_service_time"] = load["mean_service_seconds"].fillna(0) * load["_served"]
+    load["_wait"] = (load["total_wait_seconds"].fillna(0)
+                     + load.get("abandoned_wait_seconds", zero).fillna(0))
+    return load
+
+
 def _branch_figures(load: pd.DataFrame, material: float) -> pd.DataFrame:
     """Per branch: queued, abandoned, abandonment rate, mean service, the patience estimate
     and the model."""
-    served_time = (load["mean_service_seconds"].fillna(0) * load["served"]).groupby(
-        load["branch_id"]).sum()
     out = load.groupby("branch_id").agg(queued=("arrivals", "sum"),
                                         abandoned=("abandoned", "sum"),
-                                        served=("served", "sum"),
-                                        wait=("total_wait_seconds", "sum"))
+                                        served=("_served", "sum"),
+                                        service_time=("_service_time", "sum"),
+                                        wait=("_wait", "sum"))
     out["abandonment_rate"] = out["abandoned"] / out["queued"].where(out["queued"] > 0)
-    out["mean_service_seconds"] = served_time / out["served"].where(out["served"] > 0)
+    out["mean_service_seconds"] = out["service_time"] / out["served"].where(out["served"] > 0)
     usable = (out["abandoned"] > 0) & (out["wait"] > 0)
     out["patience_seconds"] = (out["wait"] / out["abandoned"]).where(usable)
     material_rows = usable & (out["abandonment_rate"] >= material)
     out["model"] = np.where(material_rows, "erlang_a", "erlang_c")
-    out = out.drop(columns=["wait"]).reset_index().sort_values("branch_id")
+    out = out.drop(columns=["wait", "service_time"]).reset_index().sort_values("branch_id")
     return out.reset_index(drop=True)
 
 
@@ -280,11 +301,10 @@ def _cells(load: pd.DataFrame, branches: pd.DataFrame) -> pd.DataFrame:
     """Per branch x weekday x interval of the day: the days observed and the means over them."""
     days = (load.groupby(["branch_id", "weekday"])["day"].nunique().rename("days")
             .reset_index())
-    load = load.assign(service_time=load["mean_service_seconds"].fillna(0) * load["served"])
     keys = ["branch_id", "weekday", "interval_of_day"]
     cells = load.groupby(keys, as_index=False).agg(
-        arrivals=("arrivals", "sum"), served=("served", "sum"),
-        service_time=("service_time", "sum"), counters=("counters_open", "sum"))
+        arrivals=("arrivals", "sum"), served=("_served", "sum"),
+        service_time=("_service_time", "sum"), counters=("counters_open", "sum"))
     cells = cells.merge(days, on=["branch_id", "weekday"]).merge(
         branches[["branch_id", "mean_service_seconds", "patience_seconds", "model"]]
         .rename(columns={"mean_service_seconds": "branch_service"}), on="branch_id")
