@@ -15,14 +15,20 @@ time of 3 minutes and a 20-second answer target, as published
   occupancy 0.7142857 at 14 agents; the search starts at 11 agents with wait probability
   0.6821182; 14 agents for 80 % at most 85 % occupancy.
 
-No published Erlang A figure could be found in a source whose text was at hand (the 4CallCenters
-examples of Mandelbaum & Zeltyn and the tables of Garnett, Mandelbaum & Reiman 2002 were not
-readable here), so Erlang A is checked against an independent computation instead: the
-birth-death chain of the M/M/n+M queue (birth rate λ, death rate min(k, n)·μ + (k - n)⁺·θ) solved
-with numpy, and each waiting customer's race between reaching a counter and giving up solved as
-an absorbing chain with a matrix exponential (scipy.linalg.expm); also against the exact special
-case θ = μ (the number present is then Poisson(λ/μ), as in an M/M/∞ queue) and the limit θ -> 0
-(Erlang C).
+Published values (Erlang A): the regression figures of pyworkforce 0.5.4's ErlangA (an
+independent implementation: a truncated birth-death chain, and uniformisation of the waiting
+customer's chain for the service level), in its repository at tag 0.5.4,
+pyworkforce/queuing/tests/test_abandonment.py, ``test_erlanga_regression_metrics``: 100
+transactions in 30 minutes, aht 3 minutes, patience 5 minutes, 20-second target, 14 positions:
+waiting probability 0.14526, abandonment 0.013984, occupancy 0.704297, average wait (over all
+arrivals, minutes) 0.069919, service level 0.916792. No textbook figure for Erlang A could be
+read here (the 4CallCenters examples of Mandelbaum & Zeltyn and the tables of Garnett,
+Mandelbaum & Reiman 2002 were not available as text), so Erlang A is also checked against an
+independent computation of our own: the birth-death chain of the M/M/n+M queue (birth rate λ,
+death rate min(k, n)·μ + (k - n)⁺·θ) solved with numpy, and each waiting customer's race
+between reaching a counter and giving up solved as an absorbing chain with a matrix exponential
+(scipy.linalg.expm); also against the exact special case θ = μ (the number present is then
+Poisson(λ/μ), as in an M/M/∞ queue) and the limit θ -> 0 (Erlang C).
 """
 
 from __future__ import annotations
@@ -109,7 +115,21 @@ def test_user_mistakes_are_procmine_errors():
         counters_needed(10, 300, target_share=1.5)
 
 
-# -- Erlang A: an independent computation --------------------------------------------------------
+# -- Erlang A: published figures and an independent computation ----------------------------------
+
+
+def test_erlang_a_matches_pyworkforce_0_5_4s_published_figures():
+    # pyworkforce 0.5.4, pyworkforce/queuing/tests/test_abandonment.py,
+    # test_erlanga_regression_metrics: ErlangA(transactions=100, aht=3, asa=20/60, interval=30,
+    # patience=5), 14 positions; rounded there as here.
+    m = wait_metrics(200, 180, 14, target_wait=20, patience_seconds=300)
+    assert m.model == "erlang_a"
+    assert round(m.prob_wait, 5) == 0.14526
+    assert round(m.abandon_share, 6) == 0.013984
+    assert round(m.occupancy, 6) == 0.704297
+    assert round(m.mean_wait_seconds / 60, 6) == 0.069919
+    assert round(m.service_level, 6) == 0.916792
+
 
 
 def _chain(lam, mu, n, theta, target):

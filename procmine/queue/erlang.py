@@ -45,12 +45,17 @@ to staff). As ``θ -> 0`` Erlang A tends to Erlang C (tested).
 number of counters whose service level meets a target (and, optionally, whose occupancy stays
 under a ceiling).
 
-pyworkforce (0.5.1) was evaluated and not used: it offers Erlang C only (no Erlang A, which the
-branches' abandonment needs), computes it with factorials and powers of the load (``math.gamma``
-/ factorial sums that overflow for large loads), and its install pulls in Google OR-Tools (a
-large native wheel used only by its shift scheduler) for what is here about a hundred lines over
-scipy, which procmine already depends on. The formulas above are checked against published
-values in the tests.
+pyworkforce was evaluated and is not a dependency. Version 0.5.1 offers Erlang C only (no
+Erlang A, which the branches' abandonment needs); its Erlang C uses the same stable Erlang B
+recursion but does not check that the positions exceed the load (below it the "probability"
+comes out above 1, where a plan needs "unstable, infinite wait"), and its install requires
+Google OR-Tools (a large native wheel used only by its shift schedulers), joblib and pandas for
+what is here a few dozen lines over scipy, which procmine already has; the bank's machines
+install offline from pinned wheels. Later releases (0.5.3, 0.5.4) add an ErlangA that sums a
+truncated birth-death chain and uniformises a tagged-customer chain for the service level
+(pure-Python loops), still with OR-Tools. Its published regression figures are one of the
+checks of this module (tests/test_queue_erlang.py), beside the Erlang C example of its 0.1.0
+README.
 
 Example (100 calls in 30 minutes, 3 minutes each, 14 agents, 20-second target):
     >>> m = wait_metrics(200, 180, 14, target_wait=20)
