@@ -229,3 +229,110 @@ def test_no_qualifying_ticket_saves_nothing(tmp_path: Path, baseline: Baseline) 
     assert report.customer_minutes_saved == 0
     assert report.by_type.empty
     assert all(v == 0 or math.isnan(v) for v in report.wait_saved["wait_saved_seconds"])
+
+
+def test_erlang_a_where_customers_abandon(tmp_path: Path, baseline: Baseline) -> None:
+    """Two counters (tellers 0101, 0102 open 10:00-10:15), eight customers queued 10:00-10:04,
+    two of whom give up: abandonment 25% is material, so the model is Erlang A with the
+    patience (all seconds queued) / (abandoned)."""
+    rows = []
+    for teller, names in (("0101", "abc"), ("0102", "def")):
+        for k, name in enumerate(names):
+            rows.append({
+                "ticket_id": name, "branch_id": "B01", "arrival_time": at(f"10:0{k}"),
+                "queue_start": at(f"10:0{k}"), "call_time": at(f"10:{5 * k:02d}"),
+                "service_start": at(f"10:{5 * k:02d}"), "service_end": at(f"10:{5 * k + 5:02d}"),
+                "teller_id": teller, "business_type": "P17" if k == 0 else "P01",
+                "window_type": "regular", "segment": "mass", "amount": 100.0,
+                "outcome": "served"})
+    for name, queued, left in (("g", "10:01", "10:06"), ("h", "10:02", "10:08")):
+        rows.append({"ticket_id": name, "branch_id": "B01", "arrival_time": at(queued),
+                     "queue_start": at(queued), "call_time": at(left),
+                     "business_type": "P18", "amount": 100.0, "outcome": "abandoned"})
+    store = EventStore(tmp_path / "workspace")
+    write_tickets(store, rows)
+    report = diversion_report(store, baseline, share=0.5)
+    assert (report.qualifying, report.served) == (2, 6)        # a and d (g, h never served)
+    row = report.wait_saved.set_index("interval_of_day").loc[600]
+    # waits: a, d 0 s; b, e 240 s; c, f 480 s; g 300 s, h 360 s until they left
+    patience = (2 * 240 + 2 * 480 + 300 + 360) / 2
+    assert row["patience_seconds"] == pytest.approx(patience)
+    assert (row["arrivals"], row["counters"], row["mean_service_seconds"]) == (8, 2, 300)
+    now = wait_metrics(32, 300, 2, target_wait=600, patience_seconds=patience)
+    after = wait_metrics(28, 300, 2, target_wait=600, patience_seconds=patience)
+    assert now.model == "erlang_a"
+    assert row["wait_now_seconds"] == pytest.approx(now.mean_wait_seconds)
+    assert row["wait_after_seconds"] == pytest.approx(after.mean_wait_seconds)
+    assert row["wait_saved_seconds"] > 0
+    assert row["customer_minutes_saved"] == pytest.approx(
+        (8 * now.mean_wait_seconds - 7 * after.mean_wait_seconds) / 60)
+    fixed = diversion_report(store, baseline, patience_seconds=60)
+    assert fixed.wait_saved["patience_seconds"].tolist() == [60.0]
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+def test_command_json_and_table(demo_store: EventStore, baseline: Baseline,
+                                demo_cases: pd.DataFrame) -> None:
+    from typer.testing import CliRunner
+
+    from procmine.cli.main import app
+
+    runner = CliRunner()
+    home = str(demo_store.home)
+    result = runner.invoke(app, ["diversion", "--branch", "B01", "--threshold", "10000",
+                                 "--share", "0.3", "--types", "P28", "--source", "events",
+                                 "--json", "--home", home])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    b01 = demo_cases[demo_cases["branch_id"] == "B01"]
+    picked = b01[_qualifying(b01, 10_000, ("P17", "P18"), ("P28",))]
+    assert data["qualifying"] == len(picked)
+    assert data["counter_seconds"] == pytest.approx(picked["service_seconds"].sum(), abs=1e-3)
+    assert (data["threshold"], data["share"], data["other_types"]) == (10000.0, 0.3, ["P28"])
+    assert {r["branch_id"] for r in data["trend"]} == {"B01"}
+    table = runner.invoke(app, ["diversion", "--cash-types", "none", "--source", "events",
+                                "--home", home], env={"COLUMNS": "160"})
+    assert table.exit_code == 0, table.output
+    assert "Utility bill payment" in table.stdout and "P17" not in table.stdout
+    wrong = runner.invoke(app, ["diversion", "--types", "P99", "--home", home])
+    assert wrong.exit_code != 0
+    assert isinstance(wrong.exception, ProcmineError) and "P99" in str(wrong.exception)
+
+
+# -- Spark ----------------------------------------------------------------------------------------
+
+def test_diversion_and_windows_are_the_same_on_spark(demo_store: EventStore,
+                                                     baseline: Baseline) -> None:
+    """Both reports on Spark (local mode) give DuckDB's figures: counts exact, sums of seconds
+    to the microsecond (they add in another order), the model's waits from the same inputs."""
+    import os
+    import shutil
+
+    from procmine.queue.windows import window_report
+    from procmine.store.engine import get_engine
+
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java for Spark (JAVA_HOME unset, no java on PATH)")
+    spark = get_engine("spark", demo_store)
+    try:
+        mine = diversion_report(demo_store, baseline, EVENTS)
+        theirs = diversion_report(demo_store, baseline, EVENTS, engine=spark)
+        windows = window_report(demo_store, EVENTS)
+        their_windows = window_report(demo_store, EVENTS, engine=spark)
+    finally:
+        spark.close()
+    assert (theirs.served, theirs.qualifying) == (mine.served, mine.qualifying)
+    assert theirs.counter_seconds == pytest.approx(mine.counter_seconds, rel=1e-12)
+    assert theirs.customer_minutes_saved == pytest.approx(mine.customer_minutes_saved, rel=1e-9)
+    for name in ("by_branch_hour", "by_type", "trend", "wait_saved"):
+        pd.testing.assert_frame_equal(getattr(theirs, name), getattr(mine, name),
+                                      check_dtype=False, rtol=1e-9)
+    flat = {k: v for k, v in windows.to_dict().items() if isinstance(v, int | float)}
+    their_flat = {k: v for k, v in their_windows.to_dict().items() if isinstance(v, int | float)}
+    assert len(flat) > 8 and their_flat == pytest.approx(flat, rel=1e-9)
+    pd.testing.assert_frame_equal(their_windows.intervals, windows.intervals, check_dtype=False,
+                                  rtol=1e-9)
+    pd.testing.assert_frame_equal(their_windows.by_window_segment, windows.by_window_segment,
+                                  check_dtype=False, rtol=1e-9)

@@ -134,6 +134,25 @@ def test_to_dict_is_json(hand_store: EventStore) -> None:
     assert {r["branch_id"] for r in data["by_branch"]} == {"B01", "B02"}
 
 
+def test_command(hand_store: EventStore) -> None:
+    from typer.testing import CliRunner
+
+    from procmine.cli.main import app
+
+    runner = CliRunner()
+    home = str(hand_store.home)
+    result = runner.invoke(app, ["windows", "--branch", "B01", "--json", "--home", home])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["vip_window_served"], data["vip_window_nonvip_while_vip_waited"]) == (5, 2)
+    assert data["regular_window_vip_while_regular_waited"] == 1
+    private = runner.invoke(app, ["windows", "--vip-segments", "private", "--json",
+                                  "--home", home])
+    assert json.loads(private.stdout)["vip_window_nonvip"] == 5
+    table = runner.invoke(app, ["windows", "--home", home], env={"COLUMNS": "160"})
+    assert table.exit_code == 0 and "non-VIP served at a VIP window" in table.stdout
+
+
 def test_demo_counts_match_pandas(tmp_path_factory: pytest.TempPathFactory) -> None:
     """On the demo workspace, the VIP-window counts equal an independent pandas count."""
     from procmine.demo.workspace import build_demo_workspace

@@ -44,7 +44,7 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
-from procmine.cli.queue import queue, staffing
+from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
 from procmine.cli.user import user_app
@@ -70,6 +70,8 @@ app.command("league")(league)
 app.command("bottlenecks")(bottlenecks)
 app.command("queue")(queue)
 app.command("staffing")(staffing)
+app.command("diversion")(diversion)
+app.command("windows")(windows)
 
 @app.command("ingest")
 def ingest(

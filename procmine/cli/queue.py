@@ -1,5 +1,6 @@
-"""``procmine queue`` and ``procmine staffing``: the counter queue of a branch or the bank, and
-the counters it needs, on screen or JSON.
+"""``procmine queue``, ``staffing``, ``diversion`` and ``windows``: the counter queue of a branch
+or the bank, the counters it needs, the business self-service machines could take, and who the
+windows served, on screen or JSON.
 
 Thin, like the rest of the command line: it parses its options into a
 :class:`procmine.QueueFilter`, calls :func:`procmine.queue_summary` (or, with ``--by``,
@@ -13,6 +14,9 @@ Example:
     $ procmine queue --by interval_of_day --json > waits-by-interval.json
     $ procmine staffing --branch B01 --target-wait 600 --target-share 0.8
     $ procmine staffing --branch B01 --weekday 1 --at 12:00 --counters 5
+    $ procmine diversion --branch B01 --threshold 20000 --share 0.5
+    $ procmine diversion --types P28,P26 --cash-types P17 --json
+    $ procmine windows --branch B01 --json
 """
 
 from __future__ import annotations
@@ -26,21 +30,32 @@ from rich.console import Console
 from rich.table import Table
 
 from procmine import (
+    CASH_TYPES,
     DEFAULT_TARGET_WAIT,
+    DIVERSION_THRESHOLD,
     QUEUE_DIMENSIONS,
+    SELF_SERVICE_TYPES,
+    VIP_SEGMENTS,
+    VIP_WINDOWS,
+    DiversionReport,
     EventStore,
     ProcmineError,
     QueueFilter,
     QueueSummary,
     StaffingPlan,
     WaitMetrics,
+    WindowReport,
+    diversion_report,
     get_engine,
+    load_baseline,
     queue_measures,
     queue_summary,
     staffing_plan,
     what_if,
+    window_report,
 )
 from procmine.cli.common import (
+    BaselineOption,
     EngineOption,
     HomeOption,
     JsonOption,
@@ -49,7 +64,7 @@ from procmine.cli.common import (
     print_json,
 )
 
-__all__ = ["queue", "staffing"]
+__all__ = ["diversion", "queue", "staffing", "windows"]
 
 BranchOption = Annotated[
     str | None, typer.Option("--branch", help="Only this branch (default: every branch).")]
@@ -307,4 +322,178 @@ def staffing(
     scope = f"branch {branch}" if branch else "all branches"
     for table in _plan_tables(plan, f"Staffing, {scope}: {target_share:.0%} within "
                               f"{target_wait:g} s"):
+        out.print(table)
+
+
+# -- diversion and windows -------------------------------------------------------------------
+
+
+def _codes(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``P28,P26`` as ("P28", "P26"); the default when not given; ``""`` or ``none``: none."""
+    if text is None:
+        return default
+    if text.strip().lower() in ("", "none"):
+        return ()
+    return tuple(code.strip().upper() for code in text.split(",") if code.strip())
+
+
+def _diversion_tables(report: DiversionReport, title: str) -> list[Table]:
+    head = Table(title=title, show_header=False)
+    types = ", ".join(report.cash_types) or "none"
+    head.add_row(f"qualifying (cash {types} under {report.threshold:,.0f}; "
+                 f"{', '.join(report.other_types) or 'no other types'})",
+                 f"{report.qualifying:,} of {report.served:,} served")
+    head.add_row("counter hours they took", f"{report.counter_seconds / 3600:,.1f}")
+    head.add_row(f"customer minutes saved moving {report.share:.0%} of them",
+                 f"{report.customer_minutes_saved:,.0f}")
+    head.add_row("intervals overloaded now (left out) / relieved by it",
+                 f"{report.overloaded_intervals:,} / {report.relieved_intervals:,}")
+    by_type = Table(title="By business type")
+    for column in ("type", "name", "qualifying", "counter hours", "mean service s"):
+        by_type.add_column(column, justify="left" if column in ("type", "name") else "right")
+    for row in _records(report.by_type):
+        by_type.add_row(row["business_type"], row["name_en"], _number(row["qualifying"], "count"),
+                        f"{row['counter_seconds'] / 3600:,.1f}",
+                        _number(row["mean_service_seconds"], "seconds"))
+    months = Table(title="Per branch and month")
+    for column in ("branch", "month", "served", "qualifying", "share", "change",
+                   "customer minutes saved"):
+        months.add_column(column, justify="left" if column in ("branch", "month") else "right")
+    saving = report.monthly_saving.set_index(["branch_id", "month"])["customer_minutes_saved"]
+    for row in _records(report.trend):
+        saved = saving.get((row["branch_id"], row["month"]))
+        change = row["share_change"]
+        months.add_row(row["branch_id"], row["month"], _number(row["served"], "count"),
+                       _number(row["qualifying"], "count"),
+                       _number(row["qualifying_share"], "share"),
+                       "–" if change is None else f"{change:+.1%}",
+                       _number(saved, "seconds"))
+    return [head, by_type, months]
+
+
+def diversion(
+    branch: BranchOption = None,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", help="Cash business under this amount (yuan) qualifies (default "
+        f"{DIVERSION_THRESHOLD:,.0f}; exactly the threshold does not).")] = DIVERSION_THRESHOLD,
+    share: Annotated[float, typer.Option(
+        "--share", help="The share of the qualifying tickets moved to machines, 0 to 1, for "
+        "the wait saved.")] = 0.5,
+    types: Annotated[str | None, typer.Option(
+        "--types", help="Other self-service-capable business types, comma-separated, any "
+        f"amount (default {','.join(SELF_SERVICE_TYPES)}; none for none).")] = None,
+    cash_types: Annotated[str | None, typer.Option(
+        "--cash-types", help="Cash business types that qualify under the threshold (default "
+        f"{','.join(CASH_TYPES)}; none for none).")] = None,
+    target_wait: TargetWaitOption = DEFAULT_TARGET_WAIT,
+    start: FromOption = None,
+    end: ToOption = None,
+    source: SourceOption = "auto",
+    baseline_file: BaselineOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    engine_name: EngineOption = "duckdb",
+    master: MasterOption = None,
+) -> None:
+    """Self-service diversion: the small cash deposits and withdrawals (under --threshold) and
+    other self-service-capable types served at the counters, the counter time they took, and
+    the wait moving --share of them to machines would save (Erlang C, or Erlang A where
+    abandonment is material, as in procmine staffing; per branch and 15-minute interval at
+    the counters open), with the qualifying share per branch and month. Tickets without
+    amounts are not guessed: the report says so.
+    """
+    filters = queue_filter(branch, target_wait, start, end, source)
+    store = EventStore(home)
+    baseline = load_baseline(baseline_file)
+    engine = get_engine(engine_name, store, master)
+    try:
+        report = diversion_report(store, baseline, filters, threshold=threshold,
+                                  cash_types=_codes(cash_types, CASH_TYPES),
+                                  other_types=_codes(types, SELF_SERVICE_TYPES), share=share,
+                                  engine=engine)
+    finally:
+        engine.close()
+    if as_json:
+        print_json(report.to_dict())
+        return
+    out = Console()
+    scope = f"branch {branch}" if branch else "all branches"
+    for table in _diversion_tables(report, f"Self-service diversion, {scope} "
+                                          f"({report.source})"):
+        out.print(table)
+    if report.message:
+        Console(stderr=True).print(f"[yellow]{report.message}[/yellow]")
+
+
+def _windows_tables(report: WindowReport, title: str) -> list[Table]:
+    head = Table(title=title, show_header=False)
+    head.add_row("VIP windows served / of them non-VIP customers",
+                 f"{report.vip_window_served:,} / {report.vip_window_nonvip:,}")
+    head.add_row("non-VIP served at a VIP window while a VIP waited (at peaks)",
+                 f"{report.vip_window_nonvip_while_vip_waited:,} "
+                 f"({report.vip_window_nonvip_while_vip_waited_at_peaks:,})")
+    head.add_row("VIP served at a regular window while a regular customer waited over "
+                 f"{report.target_seconds:g} s (at peaks)",
+                 f"{report.regular_window_vip_while_regular_waited:,} "
+                 f"({report.regular_window_vip_while_regular_waited_at_peaks:,})")
+    head.add_row("VIP-window time on non-VIP customers (at peaks)",
+                 f"{_number(report.nonvip_time_share, 'share')} "
+                 f"({_number(report.nonvip_time_share_at_peaks, 'share')})")
+    head.add_row("peak intervals (mean wait over the target)", f"{report.peak_intervals:,}")
+    waits = Table(title="Waits by window type and segment")
+    for column in ("window", "segment", "served", "mean wait s", "p90 wait s", "service level",
+                   "mean service s"):
+        waits.add_column(column, justify="left" if column in ("window", "segment") else "right")
+    for row in _records(report.by_window_segment):
+        waits.add_row(str(row["window_type"]), str(row["segment"]),
+                      _number(row["served"], "count"),
+                      _number(row["mean_wait_seconds"], "seconds"),
+                      _number(row["p90_wait_seconds"], "seconds"),
+                      _number(row["service_level"], "share"),
+                      _number(row["mean_service_seconds"], "seconds"))
+    return [head, waits]
+
+
+def windows(
+    branch: BranchOption = None,
+    vip_windows: Annotated[str | None, typer.Option(
+        "--vip-windows", help="Window types that are VIP windows, comma-separated (default "
+        f"{','.join(VIP_WINDOWS)}).")] = None,
+    vip_segments: Annotated[str | None, typer.Option(
+        "--vip-segments", help="Customer segments that are VIP customers, comma-separated "
+        f"(default {','.join(VIP_SEGMENTS)}).")] = None,
+    target_wait: TargetWaitOption = DEFAULT_TARGET_WAIT,
+    start: FromOption = None,
+    end: ToOption = None,
+    source: SourceOption = "auto",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    engine_name: EngineOption = "duckdb",
+    master: MasterOption = None,
+) -> None:
+    """VIP and other windows: waits and service by window type and segment; how often a VIP
+    window called a non-VIP customer while a VIP customer was waiting, and a regular window a
+    VIP while a regular customer had waited longer than --target-wait, overall and at peaks
+    (intervals whose mean wait is over the target); the share of VIP-window time spent on
+    non-VIP customers.
+    """
+    filters = queue_filter(branch, target_wait, start, end, source)
+    store = EventStore(home)
+    engine = get_engine(engine_name, store, master)
+    try:
+        report = window_report(
+            store, filters,
+            vip_windows=tuple(v.strip() for v in vip_windows.split(",")) if vip_windows
+            else VIP_WINDOWS,
+            vip_segments=tuple(v.strip() for v in vip_segments.split(",")) if vip_segments
+            else VIP_SEGMENTS,
+            engine=engine)
+    finally:
+        engine.close()
+    if as_json:
+        print_json(report.to_dict())
+        return
+    out = Console()
+    scope = f"branch {branch}" if branch else "all branches"
+    for table in _windows_tables(report, f"Windows, {scope} ({report.source})"):
         out.print(table)

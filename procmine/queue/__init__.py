@@ -12,5 +12,7 @@ carry ticket and call times. On it:
   the suggested shifts, the what-if;
 * :mod:`~procmine.queue.diversion`: small cash business a self-service machine could take, and
   the wait it would save;
-* :mod:`~procmine.queue.windows`: VIP and other windows, who they served and who waited.
+* :mod:`~procmine.queue.windows`: VIP and other windows, who they served and who waited;
+* :mod:`~procmine.queue.scoped`: the tickets a diversion or window report looks at (the
+  relation narrowed by a :class:`~procmine.queue.measures.QueueFilter`).
 """

@@ -20,10 +20,12 @@ The report gives:
   :func:`procmine.queue.measures.interval_load`) against the mean wait with ``share`` of the
   interval's qualifying tickets moved to machines (fewer arrivals, a mean service time without
   their service seconds, the same counters). The model is
-  :func:`procmine.queue.erlang.wait_metrics`: Erlang A with the branch's mean patience where
-  customers abandon, estimated as (seconds queued by the served and the abandoned) /
-  (abandoned), the exponential patience's maximum-likelihood estimate; Erlang C where no one
-  abandoned (``patience_seconds`` sets it for every branch). Counters open are rounded to whole
+  :func:`procmine.queue.erlang.wait_metrics`, as the staffing plan uses it: Erlang A with the
+  branch's mean patience where abandonment is material (at least
+  :data:`~procmine.queue.staffing.MATERIAL_ABANDONMENT` of those who queued), estimated as
+  (seconds queued by the served and the abandoned) / (abandoned), the exponential patience's
+  maximum-likelihood estimate; Erlang C elsewhere (``patience_seconds`` sets one patience for
+  every branch). Counters open are rounded to whole
   counters. ``customer_minutes_saved`` = the drop of the counter queue's total wait,
   arrivals x wait now - (arrivals - moved) x wait after: what the customers still at the
   counters save, and the counter wait the moved ones no longer have (a queue at the machines,
@@ -59,6 +61,7 @@ from procmine.core.errors import ProcmineError
 from procmine.queue.erlang import wait_metrics
 from procmine.queue.measures import QueueFilter, interval_load
 from procmine.queue.scoped import in_list, records, scoped_views
+from procmine.queue.staffing import MATERIAL_ABANDONMENT
 from procmine.store.engine import DuckDBEngine
 from procmine.store.event_store import EventStore
 
@@ -69,6 +72,7 @@ __all__ = [
     "CASH_TYPES",
     "DIVERSION_THRESHOLD",
     "SELF_SERVICE_TYPES",
+    "WAIT_SAVED_COLUMNS",
     "DiversionReport",
     "diversion_report",
 ]
@@ -140,9 +144,27 @@ _BY_INTERVAL: Final = """
     GROUP BY branch_id, day, interval_start
 """
 
+#: The columns of :attr:`DiversionReport.wait_saved`, in order (``patience_seconds`` NaN:
+#: Erlang C).
+WAIT_SAVED_COLUMNS: Final[tuple[str, ...]] = (
+    "branch_id", "day", "month", "weekday", "interval_start", "interval_of_day", "arrivals",
+    "qualifying", "moved", "counters", "mean_service_seconds", "mean_service_after_seconds",
+    "patience_seconds", "model_status", "wait_now_seconds", "wait_after_seconds",
+    "wait_saved_seconds", "customer_minutes_saved",
+)
+
+
 @dataclass(frozen=True)
 class DiversionReport:
-    """What :func:`diversion_report` found (see the module for the definitions)."""
+    """What :func:`diversion_report` found (see the module for the definitions).
+
+    ``by_branch_hour``: branch_id, hour, served, qualifying, counter_seconds,
+    qualifying_share. ``by_type``: business_type, name_zh, name_en, served, qualifying,
+    counter_seconds, mean_service_seconds (of the qualifying). ``wait_saved``: per branch x day
+    x interval, :data:`WAIT_SAVED_COLUMNS`. ``monthly_saving``: branch_id, month, intervals,
+    qualifying, overloaded_intervals, customer_minutes_saved. ``trend``: branch_id, month,
+    served, qualifying, counter_seconds, qualifying_share, share_change.
+    """
 
     source: str
     threshold: float
@@ -219,14 +241,16 @@ def _trend(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _patience(load: pd.DataFrame, given: float | None) -> dict[str, float | None]:
     """Mean patience per branch (see the module): ``given`` for every branch when set, else
-    the seconds queued by the served and the abandoned over the abandoned; None (Erlang C)
-    where no one abandoned."""
+    the seconds queued by the served and the abandoned over the abandoned where abandonment
+    is material (as the staffing plan has it); None (Erlang C) elsewhere."""
     out: dict[str, float | None] = {}
     sums = load.groupby("branch_id")[["total_wait_seconds", "abandoned_wait_seconds",
-                                       "abandoned"]].sum()
+                                       "abandoned", "arrivals"]].sum()
     for branch, row in sums.iterrows():
         queued = float(row["total_wait_seconds"] + row["abandoned_wait_seconds"])
-        estimate = queued / int(row["abandoned"]) if row["abandoned"] and queued > 0 else None
+        material = (row["arrivals"] > 0
+                    and row["abandoned"] / row["arrivals"] >= MATERIAL_ABANDONMENT)
+        estimate = queued / int(row["abandoned"]) if material and queued > 0 else None
         out[str(branch)] = given if given is not None else estimate
     return out
 
@@ -276,6 +300,8 @@ def _wait_saved(load: pd.DataFrame, by_interval: pd.DataFrame, share: float, tar
             "wait_saved_seconds"]
     computed = pd.DataFrame(rows, columns=cols, index=frame.index)
     out = pd.concat([frame, computed], axis=1)
+    out["patience_seconds"] = [patience.get(str(b)) for b in out["branch_id"]]
+    out["patience_seconds"] = out["patience_seconds"].astype("float64")
     out["moved"] = share * out["qualifying"]
     out["model_status"] = [
         "no_counters" if pd.isna(v) else ("ok" if math.isfinite(v) else "overloaded")
@@ -287,11 +313,8 @@ def _wait_saved(load: pd.DataFrame, by_interval: pd.DataFrame, share: float, tar
         (out["model_status"] == "ok") & (out["qualifying"] > 0), 0.0).where(
         out["model_status"] == "ok")
     out["month"] = pd.to_datetime(out["day"]).dt.strftime("%Y-%m")
-    keep = ["branch_id", "day", "month", "weekday", "interval_start", "interval_of_day",
-            "arrivals", "qualifying", "moved", "counters", "mean_service_seconds",
-            "mean_service_after_seconds", "model_status", "wait_now_seconds",
-            "wait_after_seconds", "wait_saved_seconds", "customer_minutes_saved"]
-    return out[keep].sort_values(["branch_id", "interval_start"], ignore_index=True)
+    return out[list(WAIT_SAVED_COLUMNS)].sort_values(["branch_id", "interval_start"],
+                                                     ignore_index=True)
 
 
 def _overloaded(status: pd.Series) -> int:

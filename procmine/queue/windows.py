@@ -11,7 +11,7 @@ A call is a served (or transferred) ticket's ``call_time`` at its window. Two co
 
 * **VIP window served a non-VIP while a VIP waited**: a VIP window called a non-VIP customer
   at ``c`` while a VIP customer of the same branch was queuing (queued before ``c``, called
-  or gone after ``c``);
+  or gone after ``c``; a ticket that left at an unknown time is not counted as waiting);
 * **the reverse**: a regular window called a VIP customer at ``c`` while a regular customer of
   the same branch had been queuing for longer than the target wait at ``c``.
 
