@@ -689,3 +689,24 @@ def test_a_quote_that_never_closes_is_refused_unless_it_is_on_the_last_line(
     last.write_text("\n".join(text) + "\n", encoding="utf-8")
     report = ingest_log(store, last)
     assert (report.loaded, report.reasons) == (499, {"malformed_line": 1})
+
+
+def test_lines_after_consecutive_rejected_lines_and_a_blank_one_keep_their_numbers(
+    store: EventStore, tmp_path: Path
+) -> None:
+    # three malformed lines in a row, then a bad row; a malformed line after a blank one is
+    # quarantined (not taken for a quote that runs on), with its own text
+    lines = ["case_id,activity,end_time"] + [f"C{i},Open,2026-10-01 09:00:05" for i in range(50)]
+    lines[10], lines[11], lines[12] = "x,y", "x,y,z,w", "q"
+    lines[30] = ",Close,2026-10-01 09:02:00"
+    lines[40], lines[41] = "", "bad"
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_log(store, path)
+    assert (report.read, report.blank_lines, report.reasons) == (
+        49, 1, {"missing_case_id": 1, "malformed_line": 4})
+    quarantine = pd.read_csv(report.quarantine_file, dtype=str)
+    assert quarantine[["source_row", "reason"]].values.tolist() == [
+        ["11", "malformed_line"], ["12", "malformed_line"], ["13", "malformed_line"],
+        ["31", "missing_case_id"], ["42", "malformed_line"]]
+    assert quarantine.raw_line.dropna().tolist() == ["x,y", "x,y,z,w", "q", "bad"]

@@ -7,21 +7,27 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from procmine import (
     TICKET_REASONS,
     EventStore,
+    Limits,
     ProcmineError,
+    QueueFilter,
     drop_batch,
     ingest_tickets,
     list_batches,
     load_column_map,
     load_ticket_map,
+    queue_summary,
     read_map_kind,
 )
 from procmine.cli.main import app
@@ -147,11 +153,27 @@ def test_a_bad_ticket_mapping_is_a_clear_error(tmp_path: Path, change: tuple[str
         load_ticket_map(ticket_map(tmp_path, MAP.replace(old, new)))
 
 
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_every_ticket_reason_has_a_label(lang: str) -> None:
+    from procmine.app.i18n import load_messages
+
+    messages = load_messages(lang)
+    assert [r for r in TICKET_REASONS if not messages.get(f"quality.reason.{r}")] == []
+
+
 def test_a_mapping_with_aliases_is_refused(tmp_path: Path) -> None:
     text = MAP.replace("constants: {branch_id: B07, window_type: cash}",
                        "constants: &c {branch_id: B07}\nextra: *c")
     with pytest.raises(ProcmineError, match="anchors and aliases"):
         load_ticket_map(ticket_map(tmp_path, text))
+
+
+def test_a_mapping_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    path = ticket_map(tmp_path, MAP + "# " + "x" * 2048 + "\n")
+    with pytest.raises(ProcmineError, match="larger than 1 KB"):
+        load_ticket_map(path, limits=Limits(max_map_kb=1))
+    with pytest.raises(ProcmineError, match="larger than 1 KB"):
+        read_map_kind(path, limits=Limits(max_map_kb=1))
 
 
 def test_a_column_the_file_lacks_is_named_and_nothing_is_stored(tmp_path: Path,
@@ -208,7 +230,7 @@ def test_full_timestamps_and_parquet_with_record_numbers(tmp_path: Path,
                                                          store: EventStore) -> None:
     frame = pd.DataFrame({
         "id": ["T1", "T2", "T3"],
-        "taken": ["2026-10-01 09:00:00", "2026-10-01 09:10:00", "yesterday"],
+        "taken": ["2026-10-01 09:00:00", "2026-10-01T17:10:00+08:00", "yesterday"],
         "end": ["2026-10-01 09:05:00", None, None],
         "status": ["served", "No_Show", "served"],
     })
@@ -219,8 +241,9 @@ def test_full_timestamps_and_parquet_with_record_numbers(tmp_path: Path,
     report = ingest_tickets(store, source, load_ticket_map(mapping))
     assert (report.format, report.read, report.loaded, report.reasons) == (
         "parquet", 3, 2, {"bad_timestamp": 1})
-    assert tickets(store, "SELECT ticket_id, outcome, source_row FROM tickets ORDER BY 1") == [
-        ("T1", "served", 1), ("T2", "no_show", 2)]
+    assert tickets(store, "SELECT ticket_id, outcome, source_row, strftime(arrival_time, "
+                          "'%H:%M') FROM tickets ORDER BY 1") == [
+        ("T1", "served", 1, "09:00"), ("T2", "no_show", 2, "09:10")]  # an offset: UTC
     quarantine = pd.read_csv(report.quarantine_file, dtype=str)
     assert quarantine[["source_row", "reason", "id", "taken"]].values.tolist() == [
         ["3", "bad_timestamp", "T3", "yesterday"]]
@@ -299,6 +322,23 @@ def test_every_row_is_loaded_or_quarantined_with_its_reason(tmp_path: Path,
         "D1,14,too,few"]
     assert tickets(store, "SELECT ticket_id, outcome FROM tickets ORDER BY source_row") == [
         ("D1/1", "served"), ("D1/13", "served")]
+
+
+def test_lines_are_numbered_past_blank_and_rejected_lines(tmp_path: Path,
+                                                          store: EventStore) -> None:
+    good, bad = ",".join(row(no="1")), ",".join(row(no="2", state="LOST"))
+    text = "\n".join(["", ",".join(HEADER), good, "", "", "x,y", "x", bad, "", bad.replace(
+        "D1,2", "D1,3"), ""]) + "\n"
+    source = tmp_path / "t.csv"
+    source.write_text(text, encoding="utf-8", newline="")
+    report = ingest_tickets(store, source, load_ticket_map(ticket_map(tmp_path)))
+    assert (report.read, report.loaded, report.blank_lines) == (5, 1, 5)
+    quarantine = pd.read_csv(report.quarantine_file, dtype=str)
+    assert quarantine[["source_row", "reason"]].values.tolist() == [
+        ["6", "malformed_line"], ["7", "malformed_line"], ["8", "unknown_outcome"],
+        ["10", "unknown_outcome"]]
+    assert quarantine.raw_line.dropna().tolist() == ["x,y", "x"]
+    assert tickets(store, "SELECT source_row FROM tickets") == [(3,)]
 
 
 def test_a_stage_within_the_tolerance_is_kept(tmp_path: Path, store: EventStore) -> None:
@@ -433,29 +473,35 @@ def test_the_real_call_centre_log_through_the_shipped_mapping(real_logs: Path,
     assert report.warnings == {"missing_teller": int(
         ((loaded.outcome == "AGENT") & (loaded.server == "NO_SERVER")).sum())}
 
+    # the queue figures (procmine.queue_summary) against the raw file's own columns
     served = loaded[loaded.outcome == "AGENT"]
     abandoned = loaded[loaded.outcome == "HANG"]
-    figures = tickets(store, """
-        SELECT count(*), count(*) FILTER (WHERE outcome = 'served'),
-               count(*) FILTER (WHERE outcome = 'abandoned'),
-               count(*) FILTER (WHERE outcome = 'abandoned' AND queue_start IS NOT NULL),
-               avg(greatest(epoch(call_time - queue_start), 0)) FILTER (WHERE outcome = 'served'),
-               avg(epoch(service_end - service_start)) FILTER (WHERE outcome = 'served'),
-               count(DISTINCT ticket_id), min(arrival_time)::DATE, max(arrival_time)::DATE
-        FROM tickets""")[0]
-    queued_hangs = abandoned[(abandoned.q_start != "0:00:00") | (abandoned.ser_start
-                                                                != "0:00:00")]
-    assert figures[:4] == (len(loaded), len(served), len(abandoned), len(queued_hangs))
+    queued = loaded[(loaded.q_start != "0:00:00") | (loaded.ser_start != "0:00:00")]
+    waits, services = served.q_time.astype(int), served.ser_time.astype(int)
+    summary = queue_summary(store, QueueFilter(target_wait=60))
+    assert summary.source == "tickets"
+    assert (summary.tickets, summary.served, summary.abandoned, summary.transferred,
+            summary.no_show, summary.queued) == (
+        len(loaded), len(served), len(abandoned), 0, 0, len(queued))
     assert (len(loaded), len(served), len(abandoned)) == (32_775, 26_888, 5_887)
-    assert figures[4] == pytest.approx(served.q_time.astype(int).mean(), abs=0.5)
-    assert figures[5] == pytest.approx(served.ser_time.astype(int).mean(), abs=0.5)
-    assert figures[6] == len(loaded)  # vru+line with call_id is unique
-    assert (str(figures[7]), str(figures[8])) == ("1999-02-01", "1999-02-28")
+    assert summary.abandonment_rate == pytest.approx(
+        (queued.outcome == "HANG").sum() / len(queued))
+    assert summary.mean_wait_seconds_served == pytest.approx(waits.mean(), abs=0.5)
+    assert summary.max_wait_seconds_served == waits.max()
+    assert summary.service_level == {"target_seconds": 60.0,
+                                     "share": pytest.approx((waits <= 60).mean())}
+    assert summary.mean_service_seconds == pytest.approx(services.mean(), abs=0.5)
+    assert (summary.first_day, summary.last_day) == ("1999-02-01", "1999-02-28")
+    agents = served[served.server != "NO_SERVER"].groupby("server").ser_time
+    expected = {str(name): (len(times), times.astype(int).mean()) for name, times in agents}
+    assert {t["teller_id"]: t["served"] for t in summary.per_teller} == {
+        name: n for name, (n, _) in expected.items()}
+    for teller in summary.per_teller:
+        assert teller["mean_service_seconds"] == pytest.approx(
+            expected[teller["teller_id"]][1], abs=0.5)
+    assert tickets(store, "SELECT count(DISTINCT ticket_id) FROM tickets") == [
+        (len(loaded),)]  # vru+line with call_id is unique
 
-    per_agent = dict(tickets(store, "SELECT teller_id, count(*) FROM tickets WHERE "
-                                    "outcome = 'served' AND teller_id IS NOT NULL GROUP BY 1"))
-    expected = served[served.server != "NO_SERVER"].server.value_counts()
-    assert per_agent == {str(k): int(v) for k, v in expected.items()}
     # the services that cross midnight end on the next day, with the file's service time
     crossing = tickets(store, "SELECT count(*), sum(epoch(service_end - service_start)) "
                               "FROM tickets WHERE outcome = 'served' "
@@ -464,3 +510,52 @@ def test_the_real_call_centre_log_through_the_shipped_mapping(real_logs: Path,
                   < served.ser_start.str.split(":").str[0].astype(int)]
     assert crossing == (len(late), late.ser_time.astype(int).sum())
     assert len(late) > 0
+
+
+# -- any text: every row accounted for, or a clear refusal ---------------------------------
+
+_TICKET_FIELD = st.one_of(
+    st.text(st.sampled_from([*"abcOK019 -:/", '"', ",", "\t", "\x00", "\x0b", "\r", "号"]),
+            max_size=6),
+    st.sampled_from(["-", "NOBODY", "", "OK", "LEFT", "TEST", "MOVED", "09:00:00", "23:59:59",
+                     "0:00:01", "12:00:00", "25:00:00", "20261001", "19991231", "20261301",
+                     '"quoted, comma"', '"broken', "1,000", "D1"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(st.lists(_TICKET_FIELD, min_size=0, max_size=14),
+                                st.builds(lambda n, s: row(no=n, state=s),
+                                          st.sampled_from(["1", "2", "-"]),
+                                          st.sampled_from(["OK", "LEFT", "TEST"]))),
+                      max_size=20),
+       blank=st.lists(st.booleans(), max_size=20))
+def test_any_ticket_text_is_loaded_or_quarantined_or_refused_clearly(
+        tmp_path: Path, lines: list[list[str]], blank: list[bool]) -> None:
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        out = [",".join(HEADER)]
+        for line, blank_after in zip(lines, blank + [False] * len(lines), strict=False):
+            out += [",".join(line)] + ([""] if blank_after else [])
+        path = Path(tmp) / "t.csv"
+        path.write_text("\n".join(out) + "\n", encoding="utf-8")
+        store = EventStore(Path(tmp) / "ws")
+        try:
+            report = ingest_tickets(store, path, load_ticket_map(ticket_map(Path(tmp))))
+        except ProcmineError as exc:
+            event(f"refused: {str(exc)[-50:]}")
+            assert store.batches() == [] and not store.has_tickets()
+            return
+        event("quarantined" if report.quarantined else "loaded")
+        assert report.reconciles and sum(report.reasons.values()) == report.quarantined
+        assert set(report.reasons) <= set(TICKET_REASONS)
+        stored = tickets(store, "SELECT count(*), count(DISTINCT source_row), "
+                                "min(source_row), max(source_row) FROM tickets")[0]
+        assert stored[0] == stored[1] == report.loaded
+        n_lines = len(path.read_text(encoding="utf-8").split("\n")) - 1
+        if report.loaded:
+            assert stored[2] >= 2 and stored[3] <= n_lines
+        if report.quarantine_file:
+            rows = pd.read_csv(report.quarantine_file, dtype=str, keep_default_na=False)
+            assert len(rows) == report.quarantined
+            assert all(2 <= int(r) <= n_lines for r in rows.source_row)

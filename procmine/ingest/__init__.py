@@ -17,7 +17,9 @@ Modules, one job each (imports explicit by module):
 - ``copies``: row hashes, rows already stored, exact copies within a file;
 - ``quarantine``: the quarantine file and the CSV lines of its rows;
 - ``counting``: the source's records counted apart from the reader (CSV lines, blank lines);
-- ``batches``: the store's batches listed, and one dropped with an audit row.
+- ``batches``: the store's batches listed, and one dropped with an audit row;
+- ``tickets``: a queue-system export (one row per ticket) into the store's tickets,
+  ``ingest_tickets``, with its rules in ``ticket_rules``.
 
 The ingest writes into ``procmine.store``, reads files through ``procmine.io`` and audits a
 dropped batch in ``procmine.app``; nothing below imports it.

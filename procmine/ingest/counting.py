@@ -36,7 +36,7 @@ import numpy as np
 
 from procmine.core.sql import quote as _q
 
-__all__ = ["CsvLines", "count_csv_lines", "line_breaks_in_values"]
+__all__ = ["CsvLines", "blank_line_numbers", "count_csv_lines", "line_breaks_in_values"]
 
 _BLOCK = 1 << 24
 #: Encodings in which the byte 0x0A is a line feed and nothing else.
@@ -84,13 +84,43 @@ def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
 
 def _count_block(data: bytes) -> tuple[int, int]:
     """Filled and blank lines of ``data``, which ends with a line end."""
+    blank = _blank_lines(data)
+    n_blank = int(np.count_nonzero(blank))
+    return len(blank) - n_blank, n_blank
+
+
+def _blank_lines(data: bytes) -> np.ndarray:
+    """For each line of ``data`` (which ends with a line end): whether it is blank."""
     arr = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(arr == 10)
     starts = np.concatenate(([0], ends[:-1] + 1))
     length = ends - starts
-    blank = (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == 13))
-    n_blank = int(np.count_nonzero(blank))
-    return len(ends) - n_blank, n_blank
+    return (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == 13))
+
+
+def blank_line_numbers(path: Path, encoding: str = "utf-8") -> list[int]:
+    """The numbers (1-based) of a CSV's blank lines, which the CSV reader skips: the lines
+    of the records after them are numbered past them.
+
+    Example:
+        >>> _ = Path("gaps.csv").write_bytes(b"a,b\\n\\n1,2\\r\\n\\r\\n3,4\\n")
+        >>> blank_line_numbers(Path("gaps.csv"))
+        [2, 4]
+    """
+    found: list[int] = []
+    carry, seen = b"", 0
+    for block in _blocks(path, encoding):
+        data = carry + block
+        end = data.rfind(b"\n")
+        if end < 0:
+            carry = data
+            continue
+        blank = _blank_lines(data[: end + 1])
+        found.extend((np.flatnonzero(blank) + seen + 1).tolist())
+        seen, carry = seen + len(blank), data[end + 1:]
+    if carry == b"\r":
+        found.append(seen + 1)
+    return found
 
 
 def line_breaks_in_values(con: duckdb.DuckDBPyConnection, relation: str,

@@ -15,7 +15,10 @@ keeping a hash per line, and each quarantined record is matched to its line
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+import pyarrow as pa
 
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.core.sql import lit as _lit
@@ -34,9 +37,10 @@ __all__ = [
 ]
 
 
-def collect_rejects(state: RunState) -> None:
+def collect_rejects(state: RunState, blank_lines: Sequence[int] = ()) -> None:
     """Lines the CSV reader could not split into the header's fields (``state.rejected``),
-    and the table ``reject_marks`` that numbers the lines around them."""
+    and the table ``reject_marks`` that numbers the lines around them (and around the
+    ``blank_lines`` given, which the reader skips)."""
     if state.rejected:
         return
     con = state.con
@@ -44,12 +48,22 @@ def collect_rejects(state: RunState) -> None:
         "SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ', ') "
         "FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
-    state.rejected = [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    # The reader starts a rejected line's text with the blank lines before it: not its own.
+    state.rejected = [(int(r[0]), str(r[1]).lstrip("\r\n"), str(r[2])) for r in rows]
+    skipped = "SELECT DISTINCT line FROM reject_errors"
+    if blank_lines:
+        con.register("blank_arrow", pa.table({"line": pa.array(blank_lines, pa.int64())}))
+        skipped += " UNION SELECT line FROM blank_arrow"
+    # The n-th line the reader skipped, at line L, has L - 1 - n kept rows before it.
+    # Consecutive skipped lines share that count: the mark keeps the last of them (the
+    # ASOF join of line_join would otherwise take any one).
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE reject_marks AS SELECT "
-        "line - 1 - row_number() OVER (ORDER BY line) AS kept_before, "
-        "row_number() OVER (ORDER BY line) AS n FROM (SELECT DISTINCT line FROM reject_errors)"
+        "CREATE OR REPLACE TEMP TABLE reject_marks AS SELECT kept_before, max(n) AS n FROM ("
+        "SELECT line - 1 - row_number() OVER (ORDER BY line) AS kept_before, "
+        f"row_number() OVER (ORDER BY line) AS n FROM ({skipped})) GROUP BY kept_before"
     )
+    if blank_lines:
+        con.unregister("blank_arrow")
 
 
 def line_expr(index: str) -> str:
@@ -90,7 +104,8 @@ def write_quarantine(state: RunState, typing: ColumnTyping, path: Path) -> None:
         con.execute(
             "CREATE TEMP TABLE malformed AS SELECT line AS source_row, "
             "'malformed_line' AS reason, any_value(error_type) AS detail, "
-            "any_value(csv_line) AS raw_line FROM reject_errors GROUP BY line"
+            "ltrim(any_value(csv_line), chr(13) || chr(10)) AS raw_line FROM reject_errors "
+            "GROUP BY line"
         )
         select = (
             f"SELECT * FROM ({select}) UNION ALL BY NAME "

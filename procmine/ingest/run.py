@@ -87,7 +87,8 @@ class IngestReport:
     ``read`` counts records of the source (CSV lines, Excel/Parquet rows, XES events), apart
     from the reader; blank CSV lines are not records and are counted in ``blank_lines``. Where
     start and complete events are paired into one row, each pair merges two records into one
-    row: ``merged_by_pairing`` counts those pairs.
+    row: ``merged_by_pairing`` counts those pairs. ``kind`` says what the batch holds: events, or
+    the tickets of a queue-system export (:func:`procmine.ingest.tickets.ingest_tickets`).
     """
 
     source: str

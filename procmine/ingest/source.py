@@ -243,7 +243,8 @@ def refuse_runaway_quote(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> No
     for line, text in con.execute(
         "SELECT line, csv_line FROM reject_errors ORDER BY line"
     ).fetchall():
-        body = str(text or "").rstrip("\r\n")
+        # the reader puts the blank lines before a rejected line at the start of its text
+        body = str(text or "").strip("\r\n")
         if "\n" not in body and "\r" not in body:
             continue
         after = body.count("\n") or 1  # the reader keeps only the start of the text

@@ -67,7 +67,12 @@ from procmine.core.progress import Progress, monotonic
 from procmine.core.schema import TICKET_COLUMNS, TICKET_STAGES
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
-from procmine.ingest.counting import count_csv_lines, line_breaks_in_values
+from procmine.ingest.counting import (
+    CsvLines,
+    blank_line_numbers,
+    count_csv_lines,
+    line_breaks_in_values,
+)
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join
 from procmine.ingest.rules import Plausibility
 from procmine.ingest.run import IngestReport, new_batch_id
@@ -163,6 +168,7 @@ class _TicketRun:
             numbered="_row" in names,
         )
         self.quarantine_path = store.quarantine_file(batch_id)
+        self.lines: CsvLines | None = None  # a CSV's lines, counted apart from the reader
         used = ticket_map.source_columns()
         self.report = IngestReport(
             source=str(spec.path), format=spec.format, batch_id=batch_id, kind="tickets",
@@ -205,7 +211,10 @@ class _TicketRun:
             self.con.execute("CREATE TEMP VIEW numbered AS SELECT * FROM raw")
             return
         refuse_runaway_quote(self.con, self.spec)
-        collect_rejects(self.state)
+        self.lines = count_csv_lines(Path(self.spec.path), self.spec.encoding or "utf-8")
+        assert self.spec.csv_path is not None
+        blanks = blank_line_numbers(self.spec.csv_path) if self.lines.blank else []
+        collect_rejects(self.state, blanks)  # the lines around rejected and blank ones
         self.con.execute(
             f"CREATE TEMP VIEW numbered AS SELECT r.*, {line_expr('r.rowid')} AS src_row "
             f"FROM raw r {line_join('r.rowid')}"
@@ -255,7 +264,9 @@ class _TicketRun:
                 return f"try_strptime(__date__text || ' ' || {text}, {_lit(fmt)})"
             if self.map.timestamp_format:
                 return f"try_strptime({text}, {_lit(self.map.timestamp_format)})"
-            return f"try_cast({text} AS TIMESTAMP)"
+            # ISO 8601; with an offset, in UTC like the events (the connection's time zone
+            # is UTC, so a time without an offset is kept as written)
+            return f"CAST(try_cast({text} AS TIMESTAMPTZ) AS TIMESTAMP)"
         if kind == "DOUBLE":
             return f"try_cast(replace({text}, ',', '') AS DOUBLE)"
         pairs = self.map.values.get(canonical, {})
@@ -334,7 +345,8 @@ class _TicketRun:
             return int(pq.ParquetFile(spec.path).metadata.num_rows)
         if spec.format != "csv":
             return self.state.scalar("SELECT count(*) FROM src")
-        lines = count_csv_lines(Path(spec.path), spec.encoding or "utf-8")
+        lines = self.lines
+        assert lines is not None
         report.blank_lines = lines.blank
         if lines.lines == report.loaded + report.quarantined:
             return lines.lines
@@ -352,6 +364,7 @@ class _TicketRun:
             select = (
                 f"SELECT * FROM ({select}) UNION ALL BY NAME (SELECT line AS source_row, "
                 "'malformed_line' AS reason, any_value(error_type) AS detail, "
-                "any_value(csv_line) AS raw_line FROM reject_errors GROUP BY line)")
+                "ltrim(any_value(csv_line), chr(13) || chr(10)) AS raw_line FROM reject_errors "
+                "GROUP BY line)")
         self.con.execute(f"COPY ({select} ORDER BY source_row) TO "
                          f"{_lit(str(self.quarantine_path))} (HEADER, DELIMITER ',')")

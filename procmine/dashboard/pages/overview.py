@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine import QUARANTINE_REASONS, Filters
+from procmine import QUARANTINE_REASONS, TICKET_REASONS, Filters
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns, filters
 from procmine.dashboard.session import lang, tr
@@ -62,7 +62,8 @@ with right:
 st.subheader(tr("quality.title"))
 reasons = data.quarantine_summary()
 if reasons:
-    labels = {r: tr(f"quality.reason.{r}") for r in [*QUARANTINE_REASONS, "malformed_line"]}
+    labels = {r: tr(f"quality.reason.{r}")
+              for r in [*QUARANTINE_REASONS, *TICKET_REASONS, "malformed_line"]}
     st.plotly_chart(charts.reasons_bar(reasons, labels), width="stretch")
 else:
     st.success(tr("quality.no_quarantine"))
