@@ -80,6 +80,16 @@ from procmine.core.limits import Limits, current_limits, use_limits
 from procmine.core.months import add_months, last_day, parse_month
 from procmine.core.paths import default_home
 from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
+
+# queue: demo
+from procmine.demo.tickets import (
+    DEMO_DATA,
+    DEMO_TICKETS_FILE,
+    DEMO_TICKETS_MAP,
+    demo_tickets,
+    ticket_export,
+    write_demo_tickets,
+)
 from procmine.demo.workspace import (
     NotADemoWorkspace,
     build_demo_workspace,
@@ -525,6 +535,13 @@ __all__ = [  # noqa: RUF022
     "scoped_findings",
     "visible_branches",
     "visible_tellers",
+    # queue: demo (the demo lobby's queue-system export, derived from the demo log)
+    "DEMO_DATA",
+    "DEMO_TICKETS_FILE",
+    "DEMO_TICKETS_MAP",
+    "demo_tickets",
+    "ticket_export",
+    "write_demo_tickets",
     # queue: ingest (queue-system exports: the ticket mapping, the ticket ingest, its reasons)
     "TICKET_REASONS",
     "TicketMap",

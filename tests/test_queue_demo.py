@@ -138,7 +138,10 @@ def test_every_transaction_is_a_served_or_transferred_ticket_with_its_times(
 def test_abandoned_and_no_show_tickets_have_no_transaction(tickets: pd.DataFrame) -> None:
     gone = tickets[tickets["outcome"] == "abandoned"]
     assert gone["case_id"].isna().all() and gone["teller_id"].isna().all()
-    assert gone[["call_time", "service_start", "service_end"]].isna().all().all()
+    assert gone[["service_start", "service_end"]].isna().all().all()
+    # given up (the canonical call_time of an abandoned ticket) once their patience ran out
+    left = (gone["call_time"] - gone["arrival_time"]).dt.total_seconds()
+    assert (left == np.floor(gone["patience_seconds"])).all()
     assert gone["amount"].isna().all()
     assert (gone["patience_seconds"] < gone["would_wait_seconds"]).all()
     assert (gone["patience_seconds"] > 0).all()
@@ -187,7 +190,7 @@ def test_the_export_reads_like_a_queue_system(tickets: pd.DataFrame) -> None:
     export = ticket_export(tickets)
     assert list(export.columns) == list(EXPORT_COLUMNS) == [
         "网点号", "业务日期", "票号", "取号时间", "叫号时间", "开始办理时间", "结束办理时间",
-        "柜员号", "窗口类型", "业务类型", "客户类型", "金额", "状态", "交易流水号"]
+        "弃号时间", "柜员号", "窗口类型", "业务类型", "客户类型", "金额", "状态", "交易流水号"]
     assert set(export["状态"]) == {"已办理", "弃号", "过号", "转移"}
     assert set(export["窗口类型"]) == {"普通窗口", "贵宾窗口", "对公窗口"}
     assert set(export["客户类型"]) == {"普通客户", "贵宾客户", "私行客户", "对公客户"}
@@ -198,6 +201,8 @@ def test_the_export_reads_like_a_queue_system(tickets: pd.DataFrame) -> None:
     assert first["取号时间"] == tickets["arrival_time"].iloc[0].strftime("%Y-%m-%d %H:%M:%S")
     gone = export[export["状态"] == "弃号"]
     assert (gone[["叫号时间", "开始办理时间", "柜员号", "金额", "交易流水号"]] == "").all().all()
+    others = export.index.difference(gone.index)
+    assert (gone["弃号时间"] != "").all() and (export.loc[others, "弃号时间"] == "").all()
     assert export["柜员号"].str.fullmatch(r"(\d{4})?").all()
 
 
@@ -210,3 +215,91 @@ def test_the_tickets_are_deterministic_and_their_truth_adds_up(tickets: pd.DataF
     assert sum(b["abandoned"] for b in truth["by_branch"].values()) == truth["outcomes"][
         "abandoned"]
     assert 0.08 < truth["abandonment_rate"] < 0.2
+
+
+# --- the demo workspace: the export ingested through the ticket ingest -------------------------
+
+
+def test_the_demo_workspace_holds_the_export_ingested_whole(demo_workspace: dict,
+                                                           tickets: pd.DataFrame) -> None:
+    from procmine.demo.tickets import DEMO_DATA
+    from procmine.queue.tickets import resolve_source
+
+    store = demo_workspace["store"]
+    assert store.has_tickets() and resolve_source(store) == "tickets"
+    [batch] = [b for b in store.batches() if b.get("kind") == "tickets"]
+    assert (batch["read"], batch["loaded"], batch["quarantined"]) == (len(tickets), len(tickets), 0)
+    folder = demo_workspace["home"] / DEMO_DATA
+    export = pd.read_csv(folder / "demo_tickets.csv", encoding="gb18030", dtype=str)
+    assert len(export) == len(tickets) and export.columns[0] == "网点号"
+    truth = json.loads((folder / "tickets_truth.json").read_text(encoding="utf-8"))
+    assert truth == json.loads(json.dumps(ticket_truth(tickets)))
+    con = store.connect()
+    try:
+        stored = con.execute(f"SELECT {', '.join(TICKET_COLUMNS)} FROM tickets "
+                             "ORDER BY source_row").df()
+    finally:
+        con.close()
+    expected = tickets[list(TICKET_COLUMNS)]
+    for col in TICKET_COLUMNS:
+        left, right = stored[col], expected[col]
+        if col in ("arrival_time", "queue_start", "call_time", "service_start", "service_end"):
+            assert (left.isna() == right.isna()).all() and (left.dropna() == right.dropna()).all()
+        elif col == "amount":
+            assert np.allclose(left.astype(float), right.astype(float), equal_nan=True)
+        else:
+            assert list(left.fillna("-")) == list(right.fillna("-")), col
+
+
+def test_a_demo_workspace_without_tickets_gets_them_when_completed(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.app import appdb
+    from procmine.demo.workspace import build_demo_workspace
+    from procmine.store.event_store import EventStore
+
+    monkeypatch.delenv(appdb.DB_URL_ENV, raising=False)
+    home = tmp_path_factory.mktemp("demo-queue") / "workspace"
+    report = build_demo_workspace(home)
+    assert report is not None and report.kind == "events"
+    store = EventStore(home)
+    [batch] = [b for b in store.batches() if b.get("kind") == "tickets"]
+    store.remove_batch(batch["batch_id"])  # a demo workspace built before the tickets
+    assert not store.has_tickets()
+    assert build_demo_workspace(home) is None  # completed: the events stay, tickets come back
+    assert store.has_tickets() and store.info().events == report.loaded
+    appdb.close_engines()
+
+
+def _while_waiting(at: pd.DataFrame, queue: pd.DataFrame) -> pd.Series:
+    """For each ticket of ``at``: whether a customer of ``queue`` at its branch had taken a
+    ticket and was not yet called when it was called."""
+    result = pd.Series(False, index=at.index)
+    for (branch, day), group in at.groupby(["branch_id", at["call_time"].dt.date]):
+        q = queue[(queue["branch_id"] == branch) & (queue["call_time"].dt.date == day)]
+        taken = np.sort(q["arrival_time"].to_numpy())
+        called = np.sort(q["call_time"].to_numpy())
+        c = group["call_time"].to_numpy()
+        waiting = np.searchsorted(taken, c, side="right") - np.searchsorted(called, c,
+                                                                            side="right")
+        result[group.index] = waiting > 0
+    return result
+
+
+def test_vip_windows_serve_others_while_vips_wait_mostly_at_peaks(tickets: pd.DataFrame) -> None:
+    done = tickets[tickets["case_id"].notna()]
+    vip = done["segment"].isin(["affluent", "private"])
+    personal = done["segment"] != "corporate"
+    called = done["call_time"].dt.strftime("%H:%M")
+    peak = pd.Series(False, index=done.index)
+    for run in peak_hours():
+        peak |= (called >= run[:5]) & (called < run[6:])
+    # VIP windows serving non-VIP customers while VIP customers wait
+    others_at_vip = done[(done["window_type"] == "vip") & ~vip]
+    hit = _while_waiting(others_at_vip, done[vip])
+    at_peak, off_peak = hit[peak[hit.index]], hit[~peak[hit.index]]
+    assert at_peak.sum() > 1.5 * off_peak.sum() and at_peak.mean() > 0.85, (
+        at_peak.sum(), off_peak.sum())
+    # and the reverse: regular windows serving VIP customers while regular customers wait
+    vips_at_regular = done[(done["window_type"] == "regular") & vip]
+    hit = _while_waiting(vips_at_regular, done[personal & ~vip])
+    assert hit[peak[hit.index]].sum() > 1.2 * hit[~peak[hit.index]].sum()

@@ -89,6 +89,7 @@ def test_the_wheel_carries_the_bundled_files(installed: Installed) -> None:
                       "procmine/_bundled/event_logs/demo_events.parquet",
                       "procmine/_bundled/event_logs/demo_truth.json",
                       "procmine/_bundled/event_logs/mappings/anonymous_bank.yaml",
+                      "procmine/_bundled/event_logs/mappings/demo_tickets.yaml",
                       "procmine/app/locales/en.yaml"} <= names
     assert not any(n.startswith(("tests/", "sops/", "event_logs/", "bench/")) for n in names)
 
@@ -137,6 +138,11 @@ def test_demo_workspace(installed: Installed, tmp_path: Path) -> None:
     assert Path(summary["home"]) == tmp_path / "home"
     assert (summary["events"], summary["business_types"], summary["quarantined"]) == (
         truth["events"], 58, 0)
+    # the demo lobby's queue-system export, ingested through the bundled mapping
+    batches = installed.procmine(tmp_path, "batch", "list", "--json")
+    assert batches.returncode == 0, batches.stderr
+    tickets = [b for b in json.loads(batches.stdout) if b.get("kind") == "tickets"]
+    assert len(tickets) == 1 and tickets[0]["quarantined"] == 0 and tickets[0]["loaded"] > 20_000
     # the SOP library is seeded from the bundled SOPs, with the demo's P18 revision approved
     listing = installed.procmine(tmp_path, "sop", "list", "--json")
     assert listing.returncode == 0, listing.stderr

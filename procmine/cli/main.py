@@ -13,6 +13,9 @@ import typer
 from rich.table import Table
 
 from procmine import (
+    DEMO_DATA,
+    DEMO_TICKETS_FILE,
+    DEMO_TICKETS_MAP,
     QUARANTINE_REASONS,
     TICKET_REASONS,
     WARNINGS,
@@ -336,6 +339,10 @@ def demo_workspace(
         out.print(f"demo workspace already present in {EventStore(home).home}")
     else:
         _print_ingest(report)
+    export = EventStore(home).home / DEMO_DATA / DEMO_TICKETS_FILE
+    if export.is_file():
+        out.print(f"the demo lobby's queue-system export: {export} (in the store's tickets; "
+                  f"its mapping: event_logs/mappings/{DEMO_TICKETS_MAP})", highlight=False)
 
 
 def main() -> None:

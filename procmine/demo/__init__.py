@@ -12,7 +12,9 @@ finding of the analyses can be checked against what was put in. Its parts, botto
 - :mod:`~procmine.demo.config`: the settings (:class:`DemoConfig`, :class:`Revision`);
 - :mod:`~procmine.demo.model`, :mod:`~procmine.demo.plan`, :mod:`~procmine.demo.simulate`: the
   simulation's numbers, what is decided before simulating, and one chunk simulated;
-- :mod:`~procmine.demo.generator`: the entry points that write the events and the truth.
+- :mod:`~procmine.demo.generator`: the entry points that write the events and the truth;
+- :mod:`~procmine.demo.tickets`: the demo lobby's queue-system export, made from a demo log
+  (served, transferred, abandoned and no-show tickets, with Chinese columns).
 
 :mod:`procmine.demo.workspace` builds the demo workspace from the bundled log (imported on its
 own: it reaches the store and the SOP library).

@@ -15,7 +15,8 @@ How the tickets are made:
   queue system records them (floored).
 * **Transferred** (转移): about :data:`TRANSFER_RATE` of the served tickets were served and then
   sent to another queue; they keep their transaction and times.
-* **Abandoned** (弃号): customers who took a ticket and left before being called. A share
+* **Abandoned** (弃号): customers who took a ticket and left before being called (the
+  system records when the number was given up, 弃号时间: the ticket's ``call_time``). A share
   (:data:`IMPATIENT_SHARE`) of customers have a limited patience, exponential with a mean by
   segment (:data:`PATIENCE_MINUTES`, longer for VIP customers); a customer who arrives beside a
   served one (same branch, window and minute) would have waited as long, so leaves with
@@ -48,15 +49,19 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from procmine.core.schema import TICKET_COLUMNS
 
 __all__ = [
+    "DEMO_DATA",
+    "DEMO_TICKETS_FILE",
+    "DEMO_TICKETS_MAP",
     "EXPORT_COLUMNS",
+    "EXPORT_ENCODING",
     "IMPATIENT_SHARE",
     "NO_SHOW_RATE",
     "PATIENCE_MINUTES",
@@ -67,6 +72,12 @@ __all__ = [
     "ticket_truth",
     "write_demo_tickets",
 ]
+
+#: The workspace folder of the demo's generated files, and the export's name there.
+DEMO_DATA: Final = "demo-data"
+DEMO_TICKETS_FILE: Final = "demo_tickets.csv"
+#: The bundled mapping of the export (in ``event_logs/mappings/``).
+DEMO_TICKETS_MAP: Final = "demo_tickets.yaml"
 
 #: The random stream of the tickets (independent of the event log's).
 TICKET_SEED: Final[tuple[int, int]] = (7, 14)
@@ -99,6 +110,7 @@ EXPORT_COLUMNS: Final[dict[str, str | None]] = {
     "叫号时间": "call_time",
     "开始办理时间": "service_start",
     "结束办理时间": "service_end",
+    "弃号时间": None,
     "柜员号": "teller_id",
     "窗口类型": "window_type",
     "业务类型": "business_type",
@@ -107,38 +119,38 @@ EXPORT_COLUMNS: Final[dict[str, str | None]] = {
     "状态": "outcome",
     "交易流水号": None,
 }
+#: The export's text encoding (the mapping says the same).
+EXPORT_ENCODING: Final = "gb18030"
 _TIMES: Final[tuple[str, ...]] = ("arrival_time", "call_time", "service_start", "service_end")
 
-_CASES_SQL: Final = """
-    SELECT case_id,
-           any_value(branch_id) AS branch_id,
-           min(ticket_time) AS arrival_time,
-           min(call_time) AS call_time,
-           min(coalesce(start_time, end_time)) AS service_start,
-           max(end_time) AS service_end,
-           any_value(teller_id) AS teller_id,
-           any_value(business_type) AS business_type,
-           any_value(window_type) AS window_type,
-           any_value(segment) AS segment,
-           max(amount) AS amount
-    FROM events
-    WHERE ticket_time IS NOT NULL
-    GROUP BY case_id
-    ORDER BY case_id
-"""
+_CASE_COLUMNS: Final[tuple[str, ...]] = (
+    "case_id", "branch_id", "teller_id", "business_type", "window_type", "segment", "amount",
+    "ticket_time", "call_time", "start_time", "end_time",
+)
 
 
 def _cases(events: pa.Table) -> pd.DataFrame:
-    """One row per transaction with a ticket, by case id; times floored to the second."""
-    con = duckdb.connect()
-    try:
-        con.register("events", events)
-        cases = con.execute(_CASES_SQL).df()
-    finally:
-        con.close()
+    """One row per transaction with a ticket, by case id; times floored to the second (a
+    case's branch, teller, type, window and segment are those of its first row)."""
+    table = events.select(list(_CASE_COLUMNS))
+    table = table.filter(pc.is_in(table["case_id"], table.filter(
+        pc.is_valid(table["ticket_time"]))["case_id"].unique()))
+    table = table.set_column(9, "start_time", pc.coalesce(table["start_time"],
+                                                          table["end_time"]))
+    times = table.group_by("case_id").aggregate([
+        ("ticket_time", "min"), ("call_time", "min"), ("start_time", "min"),
+        ("end_time", "max"), ("amount", "max")])
+    names = ("arrival_time", "call_time", "service_start", "service_end", "amount")
+    renamed = dict(zip(("ticket_time_min", "call_time_min", "start_time_min", "end_time_max",
+                        "amount_max"), names, strict=True))
+    times = times.rename_columns([renamed.get(c, c) for c in times.column_names])
+    rows = table.select(list(_CASE_COLUMNS[:6])).to_pandas()
+    first = rows.drop_duplicates("case_id").set_index("case_id")
+    cases = times.to_pandas().set_index("case_id").join(first).sort_index().reset_index()
     for col in _TIMES:
         cases[col] = pd.to_datetime(cases[col]).dt.floor("s")
-    return cases
+    columns = ["case_id", "branch_id", *names[:4], *_CASE_COLUMNS[2:6], "amount"]
+    return cases[columns]
 
 
 def _opening(times: pd.Series) -> pd.Series:
@@ -155,7 +167,7 @@ def _abandoned(served: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     count = rng.poisson(p / (1.0 - p))
     idx = np.repeat(np.arange(len(served)), count)
     # patience below the wait: exponential, truncated at the wait (inverse distribution)
-    patience = -mean[idx] * np.log1p(-rng.random(idx.size) * reach[idx])
+    patience = np.round(-mean[idx] * np.log1p(-rng.random(idx.size) * reach[idx]), 1)
     jitter = pd.to_timedelta(np.rint(rng.uniform(-90, 90, idx.size)), unit="s")
     sib = served.iloc[idx].reset_index(drop=True)
     arrival = np.maximum(sib["arrival_time"] + jitter, _opening(sib["arrival_time"]))
@@ -164,7 +176,7 @@ def _abandoned(served: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         "case_id": None,
         "branch_id": sib["branch_id"],
         "arrival_time": arrival,
-        "call_time": pd.NaT,
+        "call_time": arrival + pd.to_timedelta(np.floor(patience), unit="s"),  # gave up
         "service_start": pd.NaT,
         "service_end": pd.NaT,
         "teller_id": None,
@@ -173,7 +185,7 @@ def _abandoned(served: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         "segment": sib["segment"],
         "amount": np.nan,
         "outcome": "abandoned",
-        "patience_seconds": np.round(patience, 1),
+        "patience_seconds": patience,
         "would_wait_seconds": wait[idx],
     })
 
@@ -245,6 +257,10 @@ def ticket_export(tickets: pd.DataFrame) -> pd.DataFrame:
             out[name] = tickets[col].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
         elif col is not None:
             out[name] = tickets[col]
+    gone = tickets["outcome"] == "abandoned"
+    left = tickets["call_time"].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+    out["叫号时间"] = left.where(~gone, "")
+    out["弃号时间"] = left.where(gone, "")
     out["业务日期"] = tickets["arrival_time"].dt.strftime("%Y%m%d")
     out["票号"] = tickets["ticket_no"]
     out["交易流水号"] = tickets["case_id"].fillna("")
@@ -280,12 +296,12 @@ def ticket_truth(tickets: pd.DataFrame) -> dict[str, Any]:
 
 
 def write_demo_tickets(events: pa.Table, out_dir: Path) -> tuple[Path, Path]:
-    """Write the export (``demo_tickets.csv``, UTF-8) and its truth (``tickets_truth.json``)
-    into ``out_dir``; return both paths."""
+    """Write the export (``demo_tickets.csv``, in GB18030 like the Windows tools of Chinese
+    branches) and its truth (``tickets_truth.json``) into ``out_dir``; return both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tickets = demo_tickets(events)
-    csv_path, truth_path = out_dir / "demo_tickets.csv", out_dir / "tickets_truth.json"
-    ticket_export(tickets).to_csv(csv_path, index=False, encoding="utf-8")
+    csv_path, truth_path = out_dir / DEMO_TICKETS_FILE, out_dir / "tickets_truth.json"
+    ticket_export(tickets).to_csv(csv_path, index=False, encoding=EXPORT_ENCODING)
     truth_path.write_text(json.dumps(ticket_truth(tickets), indent=2, ensure_ascii=False) + "\n",
                           encoding="utf-8")
     return csv_path, truth_path

@@ -1,8 +1,9 @@
 """The workspace: everything a running instance writes, under one folder.
 
 ``PROCMINE_HOME`` (default ``./workspace``) holds the event store, the quarantine files, the app
-database and the SOP library's git working copy. The bundled files (``event_logs/``, ``sops/``)
-are read, never written.
+database and the SOP library's git working copy (and, in the demo workspace, ``demo-data/``: the
+demo lobby's queue-system export the demo's tickets were ingested from). The bundled files
+(``event_logs/``, ``sops/``) are read, never written.
 
 A *demo workspace* is one that :func:`build_demo_workspace` created itself, from nothing: it
 writes the marker file :data:`DEMO_MARKER` there. Only a demo workspace gets the demo users
@@ -21,14 +22,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from procmine.app.appdb import DB_URL_ENV
 from procmine.app.auth import list_users, seed_demo_users
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
 from procmine.demo.config import Revision, bundled_demo_config
+from procmine.demo.tickets import DEMO_DATA, DEMO_TICKETS_MAP, write_demo_tickets
 from procmine.demo.training import seed_demo_training
 from procmine.ingest.run import IngestReport, ingest_log
+from procmine.ingest.tickets import ingest_tickets
+from procmine.io.tickets import load_ticket_map
 from procmine.sop.document import set_front_matter
 from procmine.sop.library import SopLibrary
 from procmine.sop.repository import SopVersion, has_library
@@ -41,6 +47,7 @@ __all__ = [
     "NotADemoWorkspace",
     "build_demo_workspace",
     "bundled_demo_log",
+    "ingest_demo_tickets",
     "is_demo_workspace",
     "keep_uploads_days",
     "purge_uploads",
@@ -108,11 +115,12 @@ def build_demo_workspace(
     home: str | Path | None = None, *, force: bool = False
 ) -> IngestReport | None:
     """Build or complete the demo workspace: ingest the bundled demo log, unless the store
-    already has data; create the demo users (one per role, and two more reviewers) where they
-    are missing; seed the SOP library from the bundled SOPs and record in it the SOP revision
-    the demo log carries (:func:`record_demo_revision`); and, once, the training room's demo
-    data (:func:`procmine.demo.training.seed_demo_training`: the question bank, a past paper
-    with attempts, spot checks, acknowledgements).
+    already has data, and the demo's queue-system export, unless the store has tickets
+    (:func:`ingest_demo_tickets`); create the demo users (one per role, and two more
+    reviewers) where they are missing; seed the SOP library from the bundled SOPs and record
+    in it the SOP revision the demo log carries (:func:`record_demo_revision`); and, once, the
+    training room's demo data (:func:`procmine.demo.training.seed_demo_training`: the question
+    bank, a past paper with attempts, spot checks, acknowledgements).
 
     Only in a demo workspace (:func:`is_demo_workspace`), or in an empty one, which then gets
     the marker. A workspace holding anything else raises NotADemoWorkspace, unchanged.
@@ -144,8 +152,23 @@ def build_demo_workspace(
         if not store.is_empty():
             remove_store(store.home)
         report = ingest_log(store, bundled_demo_log(), baseline=load_baseline())
+    if not store.has_tickets():
+        ingest_demo_tickets(store)
     seed_demo_training(store, library, home=store.home)
     return report
+
+
+def ingest_demo_tickets(store: EventStore) -> IngestReport:
+    """Write the demo lobby's queue-system export (:mod:`procmine.demo.tickets`, from the
+    bundled demo log) into ``demo-data/`` of the workspace, with ``tickets_truth.json`` beside
+    it, and ingest it through the ticket ingest with the bundled mapping
+    (``event_logs/mappings/demo_tickets.yaml``). The file stays there, to be looked at or
+    ingested again by hand.
+    """
+    folder = store.home / DEMO_DATA
+    export, _ = write_demo_tickets(pq.read_table(bundled_demo_log()), folder)
+    mapping = load_ticket_map(bundled_path("event_logs", "mappings", DEMO_TICKETS_MAP))
+    return ingest_tickets(store, export, mapping)
 
 
 def save_upload(name: str, content: bytes, home: str | Path | None = None) -> Path:

@@ -108,8 +108,8 @@ def resolve_source(store: EventStore, source: str = "auto") -> str:
     """``tickets`` or ``events``: where the queue tickets come from (see the module).
 
     Example:
-        >>> resolve_source(store)
-        'events'
+        >>> resolve_source(store), resolve_source(store, "events")
+        ('tickets', 'events')
     """
     key = source.strip().lower()
     if key not in SOURCES:
