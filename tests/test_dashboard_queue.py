@@ -4,12 +4,14 @@ branch's teller by address is refused on the server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
 
 import pytest
-from apptest import app_as
+from apptest import app_as, signed_in
+from streamlit.testing.v1 import AppTest
 
 from procmine import (
     EventStore,
@@ -290,3 +292,44 @@ def test_the_queue_page_counts_the_vip_windows_as_the_library_does(home: Path) -
     assert metrics[_zh("windows.nonvip_while_vip_waited")] == \
         f"{report.vip_window_nonvip_while_vip_waited:,}"
     assert report.vip_window_nonvip_while_vip_waited > 0
+
+
+# -- both languages, and a manager without a branch -------------------------------------------------
+
+KEY_LIKE = re.compile(r"^[a-z_]+(\.[a-z0-9_-]+)+$")
+
+
+@pytest.mark.parametrize("script", ["queue.py", "staffing.py", "diversion.py", "tellers.py",
+                                    "bottlenecks.py"])
+def test_the_manager_pages_read_in_english_with_no_message_key_showing(script: str,
+                                                                       home: Path) -> None:
+    at = app_as("branch_manager", home)
+    at.session_state["procmine_lang"] = "en"
+    at.run()
+    at.switch_page(f"procmine/dashboard/pages/{script}").run()
+    assert not at.exception and not at.error
+    texts = [e.value for kind in ("title", "subheader", "caption", "info", "warning", "markdown")
+             for e in getattr(at, kind)]
+    texts += [m.label for m in at.metric]
+    texts += [w.label for kind in ("selectbox", "number_input", "multiselect", "slider")
+              for w in getattr(at, kind)]
+    assert texts and not [x for x in texts if KEY_LIKE.match(str(x).strip())]
+    assert not re.search(r"[\u4e00-\u9fff]", " ".join(map(str, at.title)) + " ".join(
+        m.label for m in at.metric))
+
+
+def test_a_branch_manager_without_a_branch_is_refused_every_page(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.dashboard import session
+
+    manager = signed_in("branch_manager", home)
+    lost = dataclasses.replace(manager, branch_id=None)
+    monkeypatch.setattr(session, "get_user", lambda username: lost)
+    for script in ("queue.py", "tellers.py", "bottlenecks.py"):
+        at = AppTest.from_file(str(REPO / "procmine/dashboard/pages" / script),
+                               default_timeout=60)
+        at.session_state["procmine_user"] = lost
+        at.run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [_zh("scope.no_branch")]
+        assert not at.metric and not at.dataframe and not at.selectbox

@@ -154,6 +154,9 @@ def guard(script_path: str) -> User:
         sign_in_form()
         st.stop()
     page = page_for(script_path)
+    if user.role == "branch_manager" and not user.branch_id:
+        st.error(tr("scope.no_branch"))   # scoped to nothing: refused, never shown the bank
+        st.stop()
     if not can_open(user.role, page.roles):
         st.error(tr("auth.not_allowed", role=tr(f"roles.{user.role}")))
         st.stop()
