@@ -294,7 +294,7 @@ def test_the_queue_page_counts_the_vip_windows_as_the_library_does(home: Path) -
     assert report.vip_window_nonvip_while_vip_waited > 0
 
 
-# -- both languages, and a manager without a branch -------------------------------------------------
+# -- both languages, and a manager without a branch ------------------------------------------
 
 KEY_LIKE = re.compile(r"^[a-z_]+(\.[a-z0-9_-]+)+$")
 
