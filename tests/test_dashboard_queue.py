@@ -333,3 +333,20 @@ def test_a_branch_manager_without_a_branch_is_refused_every_page(
         assert not at.exception
         assert [e.value for e in at.error] == [_zh("scope.no_branch")]
         assert not at.metric and not at.dataframe and not at.selectbox
+
+
+@pytest.mark.parametrize("script", ["queue.py", "staffing.py", "diversion.py"])
+def test_days_without_tickets_say_so(script: str, home: Path) -> None:
+    from datetime import date
+
+    day = date(2026, 9, 2)   # the demo's lobby has no ticket that day
+    assert queue_summary(EventStore(home), QueueFilter(start=day, end=date(2026, 9, 3))
+                         ).tickets == 0
+    at = app_as("branch_manager", home)
+    at.session_state[f"{script[:-3]}_period"] = (day, day)
+    at.run()
+    at.switch_page(f"procmine/dashboard/pages/{script}").run()
+    assert not at.exception and not at.error
+    assert [i.value for i in at.info] == [_zh("queue.no_data_in_period", start="2026-09-02",
+                                              end="2026-09-02")]
+    assert not at.metric

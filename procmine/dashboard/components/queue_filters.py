@@ -5,7 +5,8 @@
 customers to call within the target wait). The branch picker offers the branches the user may
 see (:func:`procmine.visible_branches`: a branch manager their own only); the choice is checked
 again on the server (:func:`procmine.require_branch`) before any figure is read. When the store
-has no queue data, or the user's branch none, the page stops with a message saying so.
+has no queue data, or the user's branch none, or the chosen days none, the page stops with a
+message saying so.
 """
 
 from __future__ import annotations
@@ -91,4 +92,7 @@ def show(key: str, user: User, *, goal: bool = True, every_branch: bool = True) 
         st.stop()
     filters = QueueFilter(branch=chosen, start=start, end=end + timedelta(days=1),
                           target_wait=float(minutes) * 60)
+    if data.queue(filters).tickets == 0:
+        st.info(tr("queue.no_data_in_period", start=start.isoformat(), end=end.isoformat()))
+        st.stop()
     return QueueChoice(filters, float(share) / 100, start, end)
