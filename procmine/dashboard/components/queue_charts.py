@@ -118,15 +118,17 @@ def gap_heatmap(frame: pd.DataFrame, weekdays: dict[int, str],
     z = [[None if pd.isna(v) else float(v) for v in row] for row in frame.to_numpy()]
     finite = [abs(v) for row in z for v in row if v is not None and math.isfinite(v)]
     reach = max(finite, default=1.0) or 1.0
+    days = [weekdays.get(int(d), str(d)) for d in frame.index]
     figure = go.Figure(go.Heatmap(
-        z=z, x=[clock(m) for m in frame.columns], y=[weekdays.get(int(d), str(d))
-                                                      for d in frame.index],
+        z=z, x=[clock(m) for m in frame.columns], y=days,
         colorscale=_GAP_SCALE, zmid=0, zmin=-reach, zmax=reach,
         colorbar={"title": labels["gap"]},
         hovertemplate="%{y} %{x}: %{z:+.1f}<extra></extra>"))
     figure.update_layout(height=120 + 34 * len(frame.index),
                          xaxis={"type": "category", "title": labels["time"]},
-                         yaxis={"autorange": "reversed"}, margin=_MARGIN)
+                         yaxis={"type": "category", "categoryorder": "array",
+                                "categoryarray": days, "autorange": "reversed"},
+                         margin=_MARGIN)
     return figure
 
 
@@ -163,13 +165,17 @@ def branch_hour_heatmap(frame: pd.DataFrame, value: str, labels: dict[str, str])
     ``frame``: one row per branch_id x hour, with ``value``."""
     table = frame.dropna(subset=["branch_id"]).pivot(index="branch_id", columns="hour",
                                                      values=value)
+    branches = _text(table.index)
     figure = go.Figure(go.Heatmap(
         z=table.to_numpy().tolist(), x=[f"{int(h):02d}:00" for h in table.columns],
-        y=_text(table.index), colorscale="Oranges", colorbar={"title": labels["value"]},
+        y=branches, colorscale="Oranges", colorbar={"title": labels["value"]},
         hovertemplate="%{y} %{x}: %{z:,.0f}<extra></extra>"))
+    # the branches top to bottom in their order, whatever order Plotly would find them in
     figure.update_layout(height=140 + 34 * len(table.index),
                          xaxis={"type": "category", "title": labels["hour"]},
-                         yaxis={"type": "category"}, margin=_MARGIN)
+                         yaxis={"type": "category", "categoryorder": "array",
+                                "categoryarray": branches, "autorange": "reversed"},
+                         margin=_MARGIN)
     return figure
 
 
