@@ -60,9 +60,9 @@ def _period(key: str, first: date, last: date) -> tuple[date, date]:
     return start, max(start, end)
 
 
-def show(key: str, user: User, *, goal: bool = True, every_branch: bool = True) -> QueueChoice:
-    """Draw the choices (see the module); ``every_branch`` offers "all branches" to the
-    bank-wide roles, ``goal`` asks for the service-level goal."""
+def show(key: str, user: User, *, goal: bool = True) -> QueueChoice:
+    """Draw the choices (see the module): "all branches" is offered to the bank-wide roles only;
+    ``goal`` asks for the service-level goal (the share to call within the target wait)."""
     overall = data.queue(QueueFilter())
     if overall.tickets == 0 or overall.first_day is None or overall.last_day is None:
         st.info(tr("queue.empty"))
@@ -72,7 +72,7 @@ def show(key: str, user: User, *, goal: bool = True, every_branch: bool = True) 
     if not branches:
         st.info(tr("queue.no_branch_data", branch=plain(scope)))
         st.stop()
-    options = [ALL, *branches] if scope is None and every_branch else branches
+    options = [ALL, *branches] if scope is None else branches
     cols = st.columns([2, 3, 2, 2] if goal else [2, 3, 2])
     branch = cols[0].selectbox(
         tr("filters.branch"), options, key=f"{key}_branch",
