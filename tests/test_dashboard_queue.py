@@ -350,3 +350,15 @@ def test_days_without_tickets_say_so(script: str, home: Path) -> None:
     assert [i.value for i in at.info] == [_zh("queue.no_data_in_period", start="2026-09-02",
                                               end="2026-09-02")]
     assert not at.metric
+
+
+def test_a_kept_period_outside_the_data_falls_back_to_the_whole_period(home: Path) -> None:
+    from datetime import date
+
+    at = app_as("branch_manager", home)
+    at.session_state["queue_period"] = (date(2025, 1, 1), date(2025, 1, 31))
+    at.run()
+    at.switch_page(QUEUE).run()
+    assert not at.exception and not at.error
+    mine = queue_summary(EventStore(home), QueueFilter(branch="B01"))
+    assert _metrics(at)[_zh("queue.tickets")] == f"{mine.tickets:,}"
