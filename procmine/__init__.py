@@ -62,6 +62,17 @@ from procmine.app.auth import (
 )
 from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
 from procmine.app.policy import session_idle
+
+# queue: scope (the branch manager's view: one branch, other branches only as aggregates;
+# AccessDenied above is procmine.app.scope's, the one class for every refusal)
+from procmine.app.scope import (
+    branch_scope,
+    require_branch,
+    require_teller,
+    scoped_findings,
+    visible_branches,
+    visible_tellers,
+)
 from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
 from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
 from procmine.core.errors import ProcmineError
@@ -517,6 +528,13 @@ __all__ = [  # noqa: RUF022
     "changed_steps",
     "matches_query",
     "step_names",
+    # queue: scope (which branches, tellers and findings a user may see)
+    "branch_scope",
+    "require_branch",
+    "require_teller",
+    "scoped_findings",
+    "visible_branches",
+    "visible_tellers",
     # queue: demo (the demo lobby's queue-system export, derived from the demo log)
     "DEMO_DATA",
     "DEMO_TICKETS_FILE",

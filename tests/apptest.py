@@ -10,8 +10,8 @@ from procmine import DEMO_PASSWORD, User, authenticate
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
-DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
-              "teller": "teller"}
+DEMO_USERS = {"operations": "ops", "branch_manager": "manager", "reviewer": "reviewer",
+              "trainer": "trainer", "teller": "teller"}
 
 
 def signed_in(role: str, home: Path) -> User:

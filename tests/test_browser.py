@@ -25,8 +25,8 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-DEMO_USERS = {"operations": "ops", "reviewer": "reviewer", "trainer": "trainer",
-              "teller": "teller"}
+DEMO_USERS = {"operations": "ops", "branch_manager": "manager", "reviewer": "reviewer",
+              "trainer": "trainer", "teller": "teller"}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -427,5 +427,102 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
         assert _metric(page, t("results.expert_rate", zh)) == f"{expected.expert_rate:.1%}"
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "trainer-training-results.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def _selected(page: object, label: str) -> str:
+    """The value shown by the select box labelled ``label``."""
+    box = page.get_by_role("combobox", name=label, exact=True).first  # type: ignore[attr-defined]
+    return str(box.input_value()).strip()
+
+
+def _offered(page: object, label: str) -> list[str]:
+    """The options the select box labelled ``label`` offers (opened, read, closed)."""
+    box = page.get_by_label(label, exact=True).first  # type: ignore[attr-defined]
+    box.click()
+    page.get_by_role("option").first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    options = [str(o).strip() for o in page.get_by_role("option").all_inner_texts()]  # type: ignore[attr-defined]
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    return options
+
+
+def test_the_branch_manager_sees_b01_only_and_another_branchs_teller_is_refused(
+        server: str, server_home: Path, browser: object) -> None:
+    """``manager`` signs in and lands on the queue of B01; the queue and staffing pages offer
+    B01 only and name no other branch; an address to a teller of B03 is refused on the
+    server, one to a teller of B01 opens."""
+    from procmine import EventStore, QueueFilter, queue_summary
+
+    zh = "zh-CN"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    mine = queue_summary(EventStore(server_home), QueueFilter(branch="B01"))
+    others = [f"B0{i}" for i in range(2, 7)]
+    # tall: the whole page in each screenshot (Streamlit scrolls inside its own container)
+    page = browser.new_page(viewport={"width": 1400, "height": 3400})  # type: ignore[attr-defined]
+    try:
+        _sign_in(page, server, "manager")
+        _heading(page, "queue.title")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert _selected(page, t("filters.branch", zh)) == "B01"
+        assert _offered(page, t("filters.branch", zh)) == ["B01"]
+        assert _metric(page, t("queue.tickets", zh)) == f"{mine.tickets:,}"
+        assert page.get_by_text(t("scope.branch_caption", zh, branch="B01")).count() == 1
+        body = page.locator("body").inner_text()
+        assert not [b for b in others if b in body]
+        page.wait_for_timeout(1000)  # the charts finish drawing
+        page.screenshot(path=str(ARTIFACTS / "branch_manager-queue-b01.png"), full_page=True)
+
+        page.get_by_role("link", name=t("nav.staffing", zh)).first.click()
+        _heading(page, "staffing.title")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert _selected(page, t("filters.branch", zh)) == "B01"
+        assert _offered(page, t("filters.branch", zh)) == ["B01"]
+        body = page.locator("body").inner_text()
+        assert t("staffing.model", zh, minutes="10", share="80", models="B01 Erlang C")[:20] \
+            in body
+        assert not [b for b in others if b in body]
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "branch_manager-staffing-b01.png"), full_page=True)
+
+        page.get_by_role("link", name=t("nav.diversion", zh)).first.click()
+        _heading(page, "diversion.title")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert _selected(page, t("filters.branch", zh)) == "B01"
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "branch_manager-diversion-b01.png"),
+                        full_page=True)
+
+        # an address to another branch's teller: a new session signs in, then is refused
+        page.goto(f"{server}/tellers?teller=0301")
+        page.get_by_label(t("auth.username", zh)).fill("manager")
+        page.get_by_label(t("auth.password", zh)).fill(DEMO_PASSWORD)
+        page.get_by_role("button", name=t("auth.sign_in", zh)).click()
+        refusal = t("scope.teller_refused", zh, teller="0301", branch="B01")
+        page.get_by_text(refusal).wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert page.locator(".js-plotly-plot").count() == 0
+        assert page.locator('[data-testid="stDataFrame"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "branch_manager-teller-0301-refused.png"),
+                        full_page=True)
+
+        # their own teller's address opens
+        page.goto(f"{server}/tellers?teller=0105")
+        page.get_by_label(t("auth.username", zh)).fill("manager")
+        page.get_by_label(t("auth.password", zh)).fill(DEMO_PASSWORD)
+        page.get_by_role("button", name=t("auth.sign_in", zh)).click()
+        _heading(page, "tellers.title")
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+        _wait_quiet(page)
+        assert _selected(page, t("filters.teller", zh)) == "0105"
+        assert page.get_by_text(refusal).count() == 0
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "branch_manager-teller-0105.png"), full_page=True)
     finally:
         page.close()

@@ -38,7 +38,8 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "sop_editor.py": "规程编辑", "sop_review.py": "规程审批", "sop_history.py": "规程历史",
           "audit.py": "审计日志", "question_bank.py": "题库", "papers.py": "试卷",
           "training_results.py": "培训结果", "spot_checks.py": "抽查", "my_sops.py": "SOP 阅读",
-          "take_paper.py": "参加考试", "my_review.py": "复习"}
+          "take_paper.py": "参加考试", "my_review.py": "复习", "queue.py": "排队",
+          "staffing.py": "柜台排班", "diversion.py": "自助分流"}
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +334,10 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
 
 
 def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None:
-    at = app_as("operations", home).run()
+    at = app_as("operations", home)
+    # every page test before signs in (an audit row each): show them all, the demo's too
+    at.session_state["audit_limit"] = 5000
+    at.run()
     at.switch_page("procmine/dashboard/pages/audit.py").run()
     assert not at.exception
     rows = at.dataframe[0].value

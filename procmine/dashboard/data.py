@@ -26,17 +26,23 @@ import streamlit as st
 from procmine import (
     Baseline,
     Coverage,
+    DiversionReport,
     EventStore,
     Filters,
     Finding,
     LintReport,
+    QueueFilter,
+    QueueSummary,
     Sop,
     SopLibrary,
+    StaffingPlan,
     Trainee,
+    WindowReport,
     add_spot_checks,
     business_type_summary,
     coverage_report,
     default_home,
+    diversion_report,
     explain_finding,
     export_league_excel,
     export_league_html,
@@ -49,8 +55,11 @@ from procmine import (
     load_baseline,
     monthly_league,
     months_with_data,
+    queue_measures,
+    queue_summary,
     revision_effects,
     spot_check_summary,
+    staffing_plan,
     teller_loop,
     teller_profile,
     teller_roster,
@@ -58,6 +67,7 @@ from procmine import (
     teller_types,
     transaction_summary,
     type_steps,
+    window_report,
 )
 
 __all__ = [
@@ -66,6 +76,7 @@ __all__ = [
     "cached",
     "coverage",
     "distribution",
+    "diversion",
     "evidence",
     "findings",
     "ingest_history",
@@ -76,20 +87,27 @@ __all__ = [
     "loop",
     "months",
     "options",
+    "per_teller",
     "profile",
     "quarantine_summary",
+    "queue",
+    "queue_branches",
+    "queue_by",
     "roster",
     "sop_findings",
     "sop_revision_effects",
+    "staffing",
     "step_findings",
     "steps_of_type",
     "store",
     "store_info",
     "summary",
+    "teller_branches",
     "teller_findings",
     "tellers",
     "this_month",
     "types_of",
+    "windows",
 ]
 
 P = ParamSpec("P")
@@ -219,6 +237,16 @@ def tellers(filters: Filters, min_transactions: int = 20) -> pd.DataFrame:
 
 
 @cached()
+def teller_branches() -> dict[str, str | None]:
+    """Every teller of the log and their branch (the one they worked in most), by teller id:
+    what the branch scope checks a teller against."""
+    frame = teller_summary(store(), baseline(), Filters(), min_transactions=1)
+    return {str(teller): None if pd.isna(branch) else str(branch)
+            for teller, branch in sorted(zip(frame["teller_id"], frame["branch_id"],
+                                             strict=True))}
+
+
+@cached()
 def steps_of_type(code: str, filters: Filters) -> pd.DataFrame:
     return type_steps(store(), baseline(), code, filters)
 
@@ -344,3 +372,55 @@ def teller_findings(teller_id: str) -> list[Finding]:
     """The slow steps found for one teller: their own, and their branch's that name them."""
     return [f for f in sop_findings()
             if f.teller_id == teller_id or teller_id in (f.tellers_flagged or ())]
+
+
+# -- queues ----------------------------------------------------------------------------------------
+
+
+@cached()
+def queue(filters: QueueFilter) -> QueueSummary:
+    """The queue's figures (:func:`procmine.queue_summary`); zero tickets when the store has
+    no queue data."""
+    return queue_summary(store(), filters)
+
+
+@cached()
+def queue_by(by: tuple[str, ...], filters: QueueFilter) -> pd.DataFrame:
+    """The queue measures grouped by ``by`` (:func:`procmine.queue_measures`)."""
+    return queue_measures(store(), by, filters)
+
+
+@cached()
+def queue_branches() -> list[str]:
+    """The branches with queue data, sorted."""
+    frame = queue_measures(store(), ("branch_id",), QueueFilter())
+    return sorted(str(b) for b in frame["branch_id"].dropna())
+
+
+def per_teller(filters: QueueFilter) -> pd.DataFrame:
+    """The queue's tellers (those with a served ticket), by teller id."""
+    columns = ["teller_id", "served", "mean_service_seconds", "occupancy",
+               "transactions_per_teller_hour"]
+    return pd.DataFrame(queue(filters).per_teller, columns=columns)
+
+
+@cached()
+def windows(filters: QueueFilter) -> WindowReport:
+    """Waits by window type and segment, and who the VIP windows served while whom waited
+    (:func:`procmine.window_report`)."""
+    return window_report(store(), filters)
+
+
+@cached()
+def diversion(filters: QueueFilter, threshold: float, cash_types: tuple[str, ...],
+              other_types: tuple[str, ...], share: float) -> DiversionReport:
+    """The counter business self-service could take and the wait moving ``share`` of it
+    would save (:func:`procmine.diversion_report`)."""
+    return diversion_report(store(), baseline(), filters, threshold=threshold,
+                            cash_types=cash_types, other_types=other_types, share=share)
+
+
+@cached()
+def staffing(filters: QueueFilter, target_share: float) -> StaffingPlan:
+    """The counters each interval needs against those open (:func:`procmine.staffing_plan`)."""
+    return staffing_plan(store(), filters, target_share=target_share)

@@ -2,7 +2,8 @@
 
 ``app.py`` builds the navigation from it (a user sees only the pages of their role) and each page
 checks it again on the server before drawing anything (``session.guard``), so a page cannot be
-opened by URL by a role it is not meant for.
+opened by URL by a role it is not meant for. A branch manager's pages are further scoped to their
+branch inside the page (:func:`procmine.branch_scope`): the same page, fewer rows.
 
 A page marked ``closed_book`` shows SOP text, standard times or right answers: while a teller has
 a paper open (a closed-book attempt) the guard refuses it on the server and the navigation hides
@@ -19,6 +20,7 @@ from procmine import ROLES
 __all__ = ["PAGES", "PageSpec", "page_for", "pages_for_role"]
 
 _TRAINING = ("trainer", "operations")
+_LOBBY = ("operations", "branch_manager")   # the queue pages; a manager's scoped to their branch
 
 _HERE = Path(__file__).resolve().parent / "pages"
 
@@ -41,11 +43,14 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview.py", "overview", "nav.overview", ":material/monitoring:", ("operations",)),
+    PageSpec("queue.py", "queue", "nav.queue", ":material/groups:", _LOBBY),
+    PageSpec("staffing.py", "staffing", "nav.staffing", ":material/event_seat:", _LOBBY),
+    PageSpec("diversion.py", "diversion", "nav.diversion", ":material/atm:", _LOBBY),
     PageSpec("bottlenecks.py", "bottlenecks", "nav.bottlenecks", ":material/hourglass_top:",
-             ("operations", "reviewer")),
+             ("operations", "branch_manager", "reviewer")),
     PageSpec("business_types.py", "business-types", "nav.business_types", ":material/list_alt:",
              ("operations", "reviewer"), closed_book=True),
-    PageSpec("tellers.py", "tellers", "nav.tellers", ":material/badge:", ("operations",)),
+    PageSpec("tellers.py", "tellers", "nav.tellers", ":material/badge:", _LOBBY),
     PageSpec("announcement.py", "announcement", "nav.announcement", ":material/leaderboard:",
              ("operations",)),
     PageSpec("upload.py", "upload", "nav.upload", ":material/upload_file:", ("operations",)),

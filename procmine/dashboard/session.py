@@ -37,6 +37,7 @@ from procmine import (
     session_idle,
     t,
 )
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.registry import page_for
 
 __all__ = ["current_user", "guard", "in_attempt", "lang", "sidebar", "sign_in_form", "tr"]
@@ -136,6 +137,8 @@ def sidebar() -> None:
         if user is not None:
             st.caption(tr("auth.signed_in_as", name=user.display_name or user.username,
                           role=tr(f"roles.{user.role}")))
+            if user.role == "branch_manager" and user.branch_id:
+                st.caption(tr("scope.branch_caption", branch=plain(user.branch_id)))
             if st.button(tr("auth.sign_out"), key="sign_out"):
                 _sign_out()
                 st.rerun()
@@ -151,6 +154,9 @@ def guard(script_path: str) -> User:
         sign_in_form()
         st.stop()
     page = page_for(script_path)
+    if user.role == "branch_manager" and not user.branch_id:
+        st.error(tr("scope.no_branch"))   # scoped to nothing: refused, never shown the bank
+        st.stop()
     if not can_open(user.role, page.roles):
         st.error(tr("auth.not_allowed", role=tr(f"roles.{user.role}")))
         st.stop()

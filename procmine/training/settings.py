@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from procmine.app.appdb import record_audit, session_for, utc_now
 from procmine.app.auth import User
+from procmine.app.scope import AccessDenied  # one class for every refusal
 from procmine.core.errors import ProcmineError
 from procmine.training.access import MANAGERS, READERS
 from procmine.training.tables import TrainingSettingRow
@@ -54,10 +55,6 @@ _LIMITS: dict[str, tuple[float, float, bool]] = {
     "expert_targets_per_person": (1, 100, False),
     "spot_check_interval_days": (1, 730, False),
 }
-
-
-class AccessDenied(ProcmineError):
-    """The user's role (or teller id) does not allow what was asked."""
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,13 @@ def _month_bounds(first: date, months_back: int) -> tuple[date, date]:
     return start, last_day(start)
 
 
-def show(key: str = "filters", *, tellers: bool = True, fixed_teller: str | None = None) -> Filters:
-    """Draw the shared filters; ``fixed_teller`` pins the teller (a teller sees only self)."""
+def show(key: str = "filters", *, tellers: bool = True, fixed_teller: str | None = None,
+         branches: list[str] | None = None) -> Filters:
+    """Draw the shared filters; ``fixed_teller`` pins the teller (a teller sees only self),
+    ``branches`` the branches offered (a branch manager's own; None: every branch). Only what
+    is offered narrows: a page that must stay in a branch scopes its data itself."""
     options = data.options()
+    offered = options["branch_id"] if branches is None else branches
     baseline = data.baseline()
     this_month = data.this_month()
     with st.sidebar:
@@ -38,8 +42,8 @@ def show(key: str = "filters", *, tellers: bool = True, fixed_teller: str | None
             tr("filters.period"), _PERIODS, key=f"{key}_period",
             format_func=lambda p: tr(f"filters.{p}"),
         )
-        branches = st.multiselect(tr("filters.branch"), options["branch_id"],
-                                  key=f"{key}_branches", placeholder=tr("filters.all"))
+        chosen_branches = st.multiselect(tr("filters.branch"), offered,
+                                         key=f"{key}_branches", placeholder=tr("filters.all"))
         types = st.multiselect(
             tr("filters.business_type"), options["business_type"], key=f"{key}_types",
             placeholder=tr("filters.all"),
@@ -53,6 +57,6 @@ def show(key: str = "filters", *, tellers: bool = True, fixed_teller: str | None
     if this_month is not None and period != "whole_period":
         start, end = _month_bounds(this_month, 0 if period == "this_month" else 1)
     return Filters(
-        start=start, end=end, branches=tuple(branches), business_types=tuple(types),
+        start=start, end=end, branches=tuple(chosen_branches), business_types=tuple(types),
         tellers=(fixed_teller,) if fixed_teller else tuple(chosen_tellers),
     )

@@ -1,4 +1,6 @@
-"""Slow steps (operations, reviewers): findings ranked by time lost, and the evidence of one."""
+"""Slow steps (operations, reviewers; a branch manager for their branch): findings ranked by
+time lost, and the evidence of one. A branch manager sees their branch's findings only (teller
+and branch findings of it); the other branches show as one count and one figure of time lost."""
 
 from __future__ import annotations
 
@@ -6,12 +8,13 @@ import math
 
 import streamlit as st
 
+from procmine import branch_scope, scoped_findings
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, finding_widgets
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
-session.guard(__file__)
+user = session.guard(__file__)
 st.title(tr("bottlenecks.title"))
 if data.store_info()["events"] == 0:
     st.info(tr("overview.empty_store"))
@@ -26,7 +29,14 @@ min_cases = cols[2].number_input(tr("bottlenecks.min_cases"), 5, 1000, 30, 5, ke
 q = cols[3].number_input(tr("bottlenecks.q"), 0.001, 0.2, 0.05, 0.01, format="%.3f",
                          key="bn_q")
 with st.spinner(tr("bottlenecks.computing")):
-    found = data.findings(month, float(ratio), int(min_cases), float(q))
+    everywhere = data.findings(month, float(ratio), int(min_cases), float(q))
+found = scoped_findings(user, everywhere)
+scope = branch_scope(user)
+if scope is not None:
+    hours = sum(f.monthly_teller_hours for f in everywhere) - sum(
+        f.monthly_teller_hours for f in found)
+    st.caption(tr("scope.findings_elsewhere", branch=plain(scope),
+                  n=len(everywhere) - len(found), hours=f"{hours:.1f}"))
 if not found:
     st.success(tr("bottlenecks.none"))
     st.stop()

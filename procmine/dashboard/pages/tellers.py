@@ -1,20 +1,52 @@
-"""Tellers (operations): one teller's speed index over the months and steps against the bank."""
+"""Tellers (operations; a branch manager for their branch's tellers): one teller's speed index
+over the months and steps against the bank.
+
+``?teller=0301`` in the address opens that teller. A branch manager's picker lists only their
+branch's tellers, and an address naming another branch's teller is refused here, on the server
+(:func:`procmine.require_teller`), before anything of the teller is read.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from procmine import AccessDenied, branch_scope, require_teller, visible_branches, visible_tellers
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns, filters
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
-session.guard(__file__)
+user = session.guard(__file__)
 st.title(tr("tellers.title"))
 if data.store_info()["events"] == 0:
     st.info(tr("overview.empty_store"))
     st.stop()
-chosen = filters.show("tellers_filters", tellers=False)
-teller = st.selectbox(tr("filters.teller"), data.options()["teller_id"], key="tellers_pick")
+scope = branch_scope(user)
+known = data.teller_branches()
+asked = st.query_params.get("teller")
+if asked:
+    try:
+        require_teller(user, asked, known.get(asked))
+    except AccessDenied:
+        st.error(tr("scope.teller_refused", teller=plain(asked), branch=plain(scope)))
+        st.stop()
+allowed = visible_tellers(user, known)
+if not allowed:
+    st.info(tr("scope.no_tellers", branch=plain(scope)))
+    st.stop()
+if asked and asked not in known:
+    st.warning(tr("tellers.unknown", teller=plain(asked)))
+elif asked and asked != st.session_state.get("tellers_asked"):
+    st.session_state["tellers_pick"] = asked   # a new address: open its teller
+st.session_state["tellers_asked"] = asked
+if st.session_state.get("tellers_pick") not in allowed:
+    st.session_state.pop("tellers_pick", None)
+chosen = filters.show("tellers_filters", tellers=False,
+                      branches=visible_branches(user, data.options()["branch_id"]))
+teller = st.selectbox(tr("filters.teller"), allowed, key="tellers_pick")
+if teller != asked:
+    st.query_params["teller"] = teller       # the address names the teller shown
+    st.session_state["tellers_asked"] = teller
 profile = data.profile(teller, chosen)
 months = profile["months"]
 if not months.empty:
