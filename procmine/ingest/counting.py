@@ -36,7 +36,10 @@ import numpy as np
 
 from procmine.core.sql import quote as _q
 
-__all__ = ["CsvLines", "blank_line_numbers", "count_csv_lines", "line_breaks_in_values"]
+__all__ = [
+    "CsvLines", "blank_line_numbers", "count_csv_lines", "line_breaks_in_values",
+    "quarantined_by_reason",
+]
 
 _BLOCK = 1 << 24
 #: Encodings in which the byte 0x0A is a line feed and nothing else.
@@ -136,3 +139,15 @@ def line_breaks_in_values(con: duckdb.DuckDBPyConnection, relation: str,
     row = con.execute(f"SELECT sum({breaks}) FROM {relation}").fetchall()[0]
     inside = int(row[0]) if row and row[0] is not None else 0
     return inside + sum(text.count("\n") for _, text, _ in rejected)
+
+
+def quarantined_by_reason(con: duckdb.DuckDBPyConnection, rejected: Sequence[object],
+                          order: Sequence[str]) -> dict[str, int]:
+    """The quarantined rows of the view ``final`` by reason, in ``order`` (the rule table's),
+    with the lines the CSV reader rejected as ``malformed_line``."""
+    found = dict(con.execute(
+        "SELECT reason, count(*) FROM final WHERE reason IS NOT NULL GROUP BY ALL"
+    ).fetchall())
+    if rejected:
+        found["malformed_line"] = len(rejected)
+    return {r: int(found[r]) for r in order if r in found}

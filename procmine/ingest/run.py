@@ -65,7 +65,11 @@ from procmine.ingest.copies import (
     mark_copies,
     read_written,
 )
-from procmine.ingest.counting import count_csv_lines, line_breaks_in_values
+from procmine.ingest.counting import (
+    count_csv_lines,
+    line_breaks_in_values,
+    quarantined_by_reason,
+)
 from procmine.ingest.lifecycle import pair_lifecycle
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
 from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, Plausibility, check_select
@@ -352,12 +356,8 @@ class IngestRun:
     def _count(self) -> None:
         """The report's counts, reasons and warnings, from the view ``final``."""
         report, state = self.report, self.state
-        reasons = dict(self.con.execute(
-            "SELECT reason, count(*) FROM final WHERE reason IS NOT NULL GROUP BY ALL"
-        ).fetchall())
-        if state.rejected:
-            reasons["malformed_line"] = len(state.rejected)
-        report.reasons = {r: int(reasons[r]) for r in QUARANTINE_REASONS if r in reasons}
+        report.reasons = quarantined_by_reason(self.con, state.rejected,
+                                               list(QUARANTINE_REASONS))
         report.quarantined = sum(report.reasons.values())
         report.loaded = state.scalar("SELECT count(*) FROM final WHERE reason IS NULL")
         report.read = self._source_records()

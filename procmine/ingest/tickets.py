@@ -72,6 +72,7 @@ from procmine.ingest.counting import (
     blank_line_numbers,
     count_csv_lines,
     line_breaks_in_values,
+    quarantined_by_reason,
 )
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join
 from procmine.ingest.rules import Plausibility
@@ -322,12 +323,7 @@ class _TicketRun:
 
     def _count(self) -> None:
         report, state = self.report, self.state
-        reasons = dict(self.con.execute(
-            "SELECT reason, count(*) FROM final WHERE reason IS NOT NULL GROUP BY ALL"
-        ).fetchall())
-        if state.rejected:
-            reasons["malformed_line"] = len(state.rejected)
-        report.reasons = {r: int(reasons[r]) for r in TICKET_REASONS if r in reasons}
+        report.reasons = quarantined_by_reason(self.con, state.rejected, list(TICKET_REASONS))
         report.quarantined = sum(report.reasons.values())
         report.loaded = state.scalar("SELECT count(*) FROM final WHERE reason IS NULL")
         if "teller_id" in self.map.columns:
