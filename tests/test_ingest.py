@@ -710,3 +710,29 @@ def test_lines_after_consecutive_rejected_lines_and_a_blank_one_keep_their_numbe
         ["11", "malformed_line"], ["12", "malformed_line"], ["13", "malformed_line"],
         ["31", "missing_case_id"], ["42", "malformed_line"]]
     assert quarantine.raw_line.dropna().tolist() == ["x,y", "x,y,z,w", "q", "bad"]
+
+
+@pytest.mark.parametrize("lifecycle", [False, True], ids=["plain", "lifecycle"])
+@pytest.mark.parametrize("leading", [0, 2], ids=["no-leading-blank", "two-leading-blank"])
+def test_quarantined_rows_keep_their_line_past_blank_lines(
+    store: EventStore, tmp_path: Path, lifecycle: bool, leading: int
+) -> None:
+    # blank lines before the header and between records: the reader skips them, the
+    # quarantine file still names each bad row's own line in the file
+    if lifecycle:
+        header, good = "case_id,activity,lifecycle,end_time", [
+            "C1,Open,start,2026-10-01 09:00:00", "C1,Open,complete,2026-10-01 09:00:05"]
+        bad = [",Open,complete,2026-10-01 09:03:00", "C3,Open,complete,notatime"]
+    else:
+        header, good = "case_id,activity,end_time", [
+            "C1,Open,2026-10-01 09:00:05", "C1,Close,2026-10-01 09:02:00"]
+        bad = [",Open,2026-10-01 09:03:00", "C3,Open,notatime"]
+    lines = [""] * leading + [header, good[0], "", "", good[1], bad[0], "", bad[1]]
+    path = tmp_path / "gaps.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_log(store, path)
+    assert report.reconciles and report.blank_lines == leading + 3
+    quarantine = pd.read_csv(report.quarantine_file, dtype=str)
+    expected = [lines.index(b) + 1 for b in bad]  # 1-based lines of the bad rows
+    assert quarantine["source_row"].astype(int).tolist() == expected
+    assert quarantine["reason"].tolist() == ["missing_case_id", "bad_timestamp"]

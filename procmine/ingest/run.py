@@ -66,6 +66,7 @@ from procmine.ingest.copies import (
     read_written,
 )
 from procmine.ingest.counting import (
+    blank_line_numbers,
     count_csv_lines,
     line_breaks_in_values,
     quarantined_by_reason,
@@ -240,6 +241,7 @@ class IngestRun:
                 self._full_pass()
                 self._count()
                 if self.report.quarantined:
+                    self._number_past_blank_lines()
                     write_quarantine(state, self.typing, self.quarantine_path)
                     self.report.quarantine_file = str(self.quarantine_path)
             if not self.report.loaded:  # nothing joins the store; the history still says so
@@ -271,12 +273,23 @@ class IngestRun:
         refuse_runaway_quote(self.con, self.spec)
         mark_copies(state)
 
+    def _number_past_blank_lines(self) -> None:
+        """Number the CSV's lines past the blank lines the reader skipped (for the quarantine
+        file), once the count has found some; a lifecycle log was numbered when it was staged
+        (:meth:`_stage_and_pair`)."""
+        state = self.state
+        if not self.report.blank_lines or state.numbered or self.spec.csv_path is None:
+            return
+        state.rejected = []  # read again, with the blank lines beside them
+        collect_rejects(state, blank_line_numbers(self.spec.csv_path))
+
     def _stage_and_pair(self) -> None:
         """Stage the typed events (numbering CSV lines) and pair them (``paired_rows``)."""
         state = self.state
         state.execute(f"CREATE TEMP TABLE staged AS {self.typing.stage_select()}", "read")
         if not state.numbered:
-            collect_rejects(state)
+            assert self.spec.csv_path is not None
+            collect_rejects(state, blank_line_numbers(self.spec.csv_path))
             self.con.execute(
                 "CREATE TEMP VIEW numbered AS SELECT s.* REPLACE ("
                 f"{line_expr('s.rowid')} AS src_row) FROM staged s "
