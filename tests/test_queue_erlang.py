@@ -5,8 +5,8 @@ Published values (Erlang C): the worked example of 100 calls in 30 minutes, an a
 time of 3 minutes and a 20-second answer target, as published
 
 * in the README of pyworkforce 0.1.0 on PyPI ("Common tools for workforce management ...",
-  pypi.org/project/pyworkforce/0.1.0, the example of ``ErlangC(transactions=100, asa=20/60,
-  aht=3, interval=30)``): at 14 positions, service_level 0.8883500191794669, occupancy
+  the project page of pyworkforce 0.1.0, the example of ``ErlangC(transactions=100,
+  asa=20/60, aht=3, interval=30)``): at 14 positions, service_level 0.8883500191794669, occupancy
   0.7142857142857143, waiting_probability 0.1741319335950498, and 14 raw positions for an 80 %
   target at most 85 % occupancy;
 * in the README of the R package ErlangC 0.1.0 on CRAN (rdocumentation.org/packages/ErlangC/
