@@ -41,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_ingest import OUT, ensure_log
+from ratios import ratio_rows
 
 _PRELUDE = """
 import resource, sys, time, warnings
@@ -192,21 +193,7 @@ def run(events: int = 10_000_000, repeat: int = 3,
             best = results.get(name)
             if best is None or seconds < best[0]:
                 results[name] = (seconds, cpu, peak, note)
-    base, base_cpu = results["duckdb_groupby"][:2]
-    return [
-        {
-            "bench": "slow steps",
-            "input": f"{events:,} events",
-            "contender": name,
-            "seconds": round(seconds, 2),
-            "cpu_seconds": round(cpu, 2),
-            "peak_mb": round(peak),
-            "ratio": round(seconds / base, 2),
-            "cpu_ratio": round(cpu / base_cpu, 2),
-            "note": note,
-        }
-        for name, (seconds, cpu, peak, note) in results.items()
-    ]
+    return ratio_rows("slow steps", f"{events:,} events", results)
 
 
 def main() -> None:

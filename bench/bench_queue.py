@@ -39,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_ingest import OUT
+from ratios import ratio_rows
 
 BRANCHES = 200
 COUNTERS = 8
@@ -229,21 +230,7 @@ def run(tickets: int = 10_000_000, repeat: int = 3) -> list[dict[str, object]]:
                     results[name] = (seconds, cpu, peak, note)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    base, base_cpu = results["duckdb_groupby"][:2]
-    return [
-        {
-            "bench": "queue",
-            "input": f"{tickets:,} tickets",
-            "contender": name,
-            "seconds": round(seconds, 2),
-            "cpu_seconds": round(cpu, 2),
-            "peak_mb": round(peak),
-            "ratio": round(seconds / base, 2),
-            "cpu_ratio": round(cpu / base_cpu, 2),
-            "note": note,
-        }
-        for name, (seconds, cpu, peak, note) in results.items()
-    ]
+    return ratio_rows("queue", f"{tickets:,} tickets", results)
 
 
 def main() -> None:
