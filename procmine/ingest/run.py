@@ -80,7 +80,7 @@ from procmine.ingest.typing import ColumnTyping
 from procmine.io.eventlog import ColumnMap, SourceSpec, source_format
 from procmine.store.event_store import LOCK_TIMEOUT, EventStore
 
-__all__ = ["IngestReport", "IngestRun", "ingest_log", "new_batch_id"]
+__all__ = ["IngestReport", "IngestRun", "commit_reconciled", "ingest_log", "new_batch_id"]
 
 _CANONICAL = ", ".join(CANONICAL_COLUMNS)
 
@@ -168,19 +168,26 @@ def ingest_log(
                                    limits).run()
         finally:
             con.close()
-        report.seconds = round(time.perf_counter() - started, 3)
-        report.ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
-        if not report.reconciles:
-            store.partial_file(batch_id).unlink(missing_ok=True)
-            store.quarantine_file(batch_id).unlink(missing_ok=True)
-            accounted = report.loaded + report.quarantined + report.merged_by_pairing
-            raise ProcmineError(
-                f"{source}: {report.read:,} records counted in the file, but the reader "
-                f"accounted for {accounted:,} (loaded, quarantined or paired); nothing was "
-                "stored. The reader skipped lines of the file (a stray line ending, or a "
-                "record split over lines): check it, or export it again")
-        store.commit_batch(report.to_dict())
+        commit_reconciled(store, source, report, started)
     return report
+
+
+def commit_reconciled(store: EventStore, source: Path, report: IngestReport,
+                      started: float) -> None:
+    """Commit an ingest's batch (under the store's lock) when its counts reconcile; otherwise
+    remove what it wrote and raise ProcmineError. ``started``: its ``perf_counter`` start."""
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
+    if not report.reconciles:
+        store.partial_file(report.batch_id, report.kind).unlink(missing_ok=True)
+        store.quarantine_file(report.batch_id).unlink(missing_ok=True)
+        accounted = report.loaded + report.quarantined + report.merged_by_pairing
+        raise ProcmineError(
+            f"{source}: {report.read:,} records counted in the file, but the reader "
+            f"accounted for {accounted:,} (loaded, quarantined or paired); nothing was "
+            "stored. The reader skipped lines of the file (a stray line ending, or a "
+            "record split over lines): check it, or export it again")
+    store.commit_batch(report.to_dict())
 
 
 def new_batch_id(source: Path) -> str:

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Final
 
@@ -76,7 +76,7 @@ from procmine.ingest.counting import (
 )
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join
 from procmine.ingest.rules import Plausibility
-from procmine.ingest.run import IngestReport, new_batch_id
+from procmine.ingest.run import IngestReport, commit_reconciled, new_batch_id
 from procmine.ingest.source import raw_source, refuse_runaway_quote
 from procmine.ingest.state import RunState, SourceColumns
 from procmine.ingest.ticket_rules import TICKET_REASONS, ticket_reason_case
@@ -136,18 +136,7 @@ def ingest_tickets(
                                     progress).run()
         finally:
             con.close()
-        report.seconds = round(time.perf_counter() - started, 3)
-        report.ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
-        if not report.reconciles:
-            store.partial_file(batch_id, "tickets").unlink(missing_ok=True)
-            store.quarantine_file(batch_id).unlink(missing_ok=True)
-            raise ProcmineError(
-                f"{source}: {report.read:,} records counted in the file, but the reader "
-                f"accounted for {report.loaded + report.quarantined:,} (loaded or "
-                "quarantined); nothing was stored. The reader skipped lines of the file (a "
-                "stray line ending, or a record split over lines): check it, or export it "
-                "again")
-        store.commit_batch(report.to_dict())
+        commit_reconciled(store, source, report, started)
     return report
 
 
