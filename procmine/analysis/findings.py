@@ -22,11 +22,49 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from procmine.app.i18n import t
+from procmine.core.amounts import AMOUNT_BANDS
 
-__all__ = ["Finding", "StepReference", "StepReferences"]
+__all__ = [
+    "CONDITION_DIMENSIONS",
+    "FINDING_KINDS",
+    "FINDING_SCOPES",
+    "HOUR_BANDS",
+    "WEEKDAYS",
+    "Finding",
+    "StepReference",
+    "StepReferences",
+    "hour_band",
+]
+
+#: What a finding is about: a slow step, time lost waiting before a step, a teller or branch
+#: slower across most steps, or a business type whose standard time the bank does not meet.
+FINDING_KINDS: Final[tuple[str, ...]] = ("step", "wait", "overall", "baseline")
+#: Whose finding it is ("type": the whole bank on one business type, baseline review).
+FINDING_SCOPES: Final[tuple[str, ...]] = ("teller", "branch", "type")
+#: The slices a conditional finding can hold in (``Finding.condition["dimension"]``).
+CONDITION_DIMENSIONS: Final[tuple[str, ...]] = ("hour_band", "amount_band", "window_type",
+                                                "weekday")
+#: Hour bands of the counter day: (name, first hour, first hour after). "closing" is 15:00 on.
+HOUR_BANDS: Final[tuple[tuple[str, int, int], ...]] = (
+    ("opening", 0, 10), ("midday", 10, 13), ("afternoon", 13, 15), ("closing", 15, 24))
+#: ISO weekdays (1 = Monday) by name, the values of the ``weekday`` dimension.
+WEEKDAYS: Final[tuple[str, ...]] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def hour_band(hour: int) -> str:
+    """The :data:`HOUR_BANDS` name of an hour of the day.
+
+    Example:
+        >>> hour_band(9), hour_band(15)
+        ('opening', 'closing')
+    """
+    for name, first, after in HOUR_BANDS:
+        if first <= hour < after:
+            return name
+    raise ValueError(f"hour {hour} is not between 0 and 23")
 
 
 @dataclass(frozen=True)
@@ -65,25 +103,42 @@ StepReferences = Mapping[tuple[str, str], float] | Sequence[StepReference]
 
 @dataclass(frozen=True)
 class Finding:
-    """One slow step of a teller or a branch (see the module documentation)."""
+    """One finding of the slow-step analysis (see the module documentation).
 
-    scope: str  # "teller" or "branch"
+    ``kind`` (:data:`FINDING_KINDS`) says what it is about and ``scope``
+    (:data:`FINDING_SCOPES`) whose it is:
+
+    * ``step``: a teller's or branch's step slower than its reference and its peers; with a
+      ``condition`` only in one slice (an hour band, amount band, window type or weekday);
+    * ``wait``: time lost *before* the step (``median_seconds`` etc. are waits, the reference
+      is the peers' wait);
+    * ``overall``: a teller or branch slower across most of its steps (``activity`` and
+      ``business_type`` are ``""``: every step; ``ratio`` is its pace against its peers);
+    * ``baseline``: the whole bank (scope ``type``, no teller or branch, ``activity`` ``""``)
+      runs far from the type's standard time: check the standard.
+
+    ``ratio_ci`` is the 95% interval of ``ratio``; ``inferred`` says times were derived from
+    completion timestamps (and may include waiting); ``period_days`` the days of data the
+    monthly cost was computed over (``months`` = ``period_days`` / 30.4375).
+    """
+
+    scope: str  # "teller", "branch" or "type"
     teller_id: str | None
     branch_id: str | None
-    business_type: str
-    activity: str
+    business_type: str  # "" for an overall finding (every type)
+    activity: str  # "" for overall and baseline findings (every step)
     cases: int  # transactions with the step
     steps: int  # step occurrences (a repeated step counts each time)
     median_seconds: float
     p90_seconds: float
     reference_seconds: float  # step-weighted mean of the references in force on its steps
-    reference_source: str  # "sop", "baseline share" or "mixed" (some steps each)
+    reference_source: str  # "sop", "baseline share", "mixed", "peers" or "standard"
     ratio: float  # median / reference
-    pace: float  # the group's general pace: its typical median over the bank's (1.0 = bank)
+    pace: float  # the group's general pace: its typical median over its peers' (1.0 = peers)
     excess_seconds: float  # median - reference
-    time_lost_seconds: float  # sum over cases of the step's time beyond the reference
-    monthly_teller_hours: float
-    months: int
+    time_lost_seconds: float  # sum over cases of the time beyond the reference
+    monthly_teller_hours: float  # time lost / 3600 / months
+    months: float  # period_days / 30.4375
     p_value: float
     q_value: float
     bank_median_seconds: float
@@ -95,6 +150,13 @@ class Finding:
     sop_version: str | None = None  # the version in force on most of the group's steps
     summary: str = ""
     evidence: Mapping[str, Any] | None = field(default=None, compare=False)
+    kind: str = "step"  # one of FINDING_KINDS
+    condition: Mapping[str, str] | None = None  # {"dimension": ..., "value": ...} or None
+    ratio_ci: tuple[float, float] | None = None  # 95% interval of the ratio
+    inferred: bool = False  # times derived from completion timestamps (may include waits)
+    period_days: float = 0.0  # days of data the monthly cost is computed over
+    peer_seconds: float | None = None  # what peers take: the robust peer reference
+    peer_basis: str = ""  # how the peer reference was formed (e.g. "other branches' median")
 
     @property
     def who(self) -> str:
@@ -102,6 +164,8 @@ class Finding:
 
     def who_in(self, lang: str) -> str:
         """The teller or branch of the finding, in ``lang`` (``en`` or ``zh-CN``)."""
+        if self.scope == "type":
+            return t("bottlenecks.who_type", lang, type=self.business_type)
         if self.scope == "teller":
             return t("bottlenecks.who_teller", lang, teller=self.teller_id or "",
                      branch=self.branch_id or "")
@@ -110,20 +174,40 @@ class Finding:
                      flagged=len(self.tellers_flagged), eligible=self.tellers_eligible)
         return t("bottlenecks.who_branch_plain", lang, branch=self.branch_id or "")
 
+    def condition_in(self, lang: str) -> str:
+        """The slice a conditional finding holds in, in ``lang`` ("" without one), e.g.
+        "after 15:00" or "amount 50,000-199,999"."""
+        if not self.condition:
+            return ""
+        dimension, value = self.condition["dimension"], str(self.condition["value"])
+        if dimension == "amount_band" and value in AMOUNT_BANDS:  # the band's text: its index
+            value = str(AMOUNT_BANDS.index(value))
+        return t(f"bottlenecks.condition.{dimension}.{value}", lang)
+
     def summary_in(self, lang: str) -> str:
-        """The finding in one line, in ``lang``: who, the step, its median against the
-        reference over how many cases, and the teller hours it costs a month (``summary`` is
-        the English line)."""
+        """The finding in one line, in ``lang``: who, the step (and its slice), its median
+        against the reference over how many cases, and the teller hours it costs a month
+        (``summary`` is the English line); each kind in words of its own."""
         hours = self.monthly_teller_hours
-        return t("bottlenecks.summary", lang, who=self.who_in(lang), type=self.business_type,
-                 step=self.activity, median=f"{self.median_seconds:,.0f}",
-                 reference=f"{self.reference_seconds:,.0f}", ratio=f"{self.ratio:.1f}",
-                 cases=f"{self.cases:,}",
-                 hours=f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}")
+        condition = self.condition_in(lang)
+        step = f"{self.activity}, {condition}" if condition else self.activity
+        figures = {
+            "who": self.who_in(lang), "type": self.business_type, "step": step,
+            "median": f"{self.median_seconds:,.0f}", "reference": f"{self.reference_seconds:,.0f}",
+            "ratio": f"{self.ratio:.1f}", "cases": f"{self.cases:,}",
+            "hours": f"{hours:,.0f}" if hours >= 10 else f"{hours:,.1f}",
+        }
+        key = "bottlenecks.summary" if self.kind == "step" else f"bottlenecks.summary_{self.kind}"
+        text = t(key, lang, **figures)
+        if self.inferred:
+            text += t("bottlenecks.summary_inferred", lang)
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (tuples as lists; evidence as computed, or null)."""
         data = asdict(self)
         data["tellers_flagged"] = list(self.tellers_flagged)
+        data["condition"] = dict(self.condition) if self.condition is not None else None
+        data["ratio_ci"] = list(self.ratio_ci) if self.ratio_ci is not None else None
         data["evidence"] = dict(self.evidence) if self.evidence is not None else None
         return data
