@@ -25,7 +25,9 @@ command line use only these names; the modules behind them may move without a ca
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
 from procmine.analysis.filters import Filters
-from procmine.analysis.findings import Finding
+
+# findings: page (the kinds and scopes of a finding, for the slow-steps page's filters)
+from procmine.analysis.findings import FINDING_KINDS, FINDING_SCOPES, Finding
 from procmine.analysis.league import (
     MIN_TRANSACTIONS,
     league_records,
@@ -279,6 +281,7 @@ from procmine.training.spotchecks import (
 )
 
 # Grouped by room (in the order of the layout, core upward), sorted within a group.
+
 __all__ = [  # noqa: RUF022
     # core: errors, the timing baseline, amount thresholds, resource limits
     "AMOUNT_BANDS",
@@ -548,6 +551,9 @@ __all__ = [  # noqa: RUF022
     "ingest_tickets",
     "load_ticket_map",
     "read_map_kind",
+    # findings: page (the kinds and scopes of a finding, for the slow-steps page's filters)
+    "FINDING_KINDS",
+    "FINDING_SCOPES",
 ]
 
 __version__ = "0.1.0"

@@ -123,7 +123,10 @@ def test_a_manager_sees_the_slow_steps_of_their_branch_only(home: Path) -> None:
     assert not at.exception and not at.error
     mine = at.selectbox(key="bn_pick").options
     assert 0 < len(mine) < len(every)
-    assert all("B01" in option for option in mine)
+    # their branch's findings, and the bank-wide standards to review ("全行，P17 ...")
+    bank_wide = _zh("bottlenecks.who_type", type="")
+    assert all("B01" in option or option.split(". ", 1)[1].startswith(bank_wide)
+               for option in mine)
     assert {m.split(". ", 1)[1] for m in mine} <= {e.split(". ", 1)[1] for e in every}
     elsewhere = [c.value for c in at.caption if c.value.startswith(_zh(
         "scope.findings_elsewhere", branch="B01", n="", hours="")[:8])]

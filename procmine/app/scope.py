@@ -5,7 +5,8 @@ One rule, written once, for the pages and the functions they call:
 - ``operations`` (and the reviewers and trainers, whose pages read the bank as a whole) see every
   branch: their scope is ``None``.
 - a ``branch_manager`` sees one branch, their own (``User.branch_id``): its queue, staffing,
-  diversion, its tellers' figures and its findings. Other branches reach them only as
+  diversion, its tellers' figures and its findings, and the bank-wide findings (a business
+  type whose standard the whole bank does not meet). Other branches reach them only as
   aggregates (the bank's median, the bank's service level), never one of their tellers or
   their findings.
 - a ``teller`` sees their own figures only: their scope is their branch, and of the tellers
@@ -38,6 +39,7 @@ from procmine.core.errors import ProcmineError
 __all__ = [
     "BANK_WIDE_ROLES",
     "AccessDenied",
+    "bank_wide",
     "branch_scope",
     "require_branch",
     "require_teller",
@@ -131,8 +133,17 @@ class _Scoped(Protocol):
 S = TypeVar("S", bound=_Scoped)
 
 
+def bank_wide(finding: _Scoped) -> bool:
+    """Whether a finding is about the whole bank, no teller or branch in it (scope ``type``:
+    a business type whose standard time the bank does not meet): an aggregate every user may
+    see."""
+    return (getattr(finding, "scope", None) == "type" and finding.branch_id is None
+            and getattr(finding, "teller_id", None) is None)
+
+
 def scoped_findings(user: User, findings: Sequence[S]) -> list[S]:
     """The findings (anything with a ``branch_id``: slow steps of tellers and branches) that
-    ``user`` may see: all of them, or those of their branch."""
+    ``user`` may see: all of them, or those of their branch and the bank-wide ones
+    (:func:`bank_wide`), in their order."""
     scope = branch_scope(user)
-    return [f for f in findings if scope is None or f.branch_id == scope]
+    return [f for f in findings if scope is None or f.branch_id == scope or bank_wide(f)]

@@ -50,6 +50,7 @@ from procmine.sop.repository import has_library
 from procmine.store.event_store import EventStore
 
 __all__ = [
+    "STEP_KINDS",
     "Coverage",
     "coverage_report",
     "findings_by_step",
@@ -58,6 +59,7 @@ __all__ = [
     "logged_activities",
     "revision_effects",
     "sop_references",
+    "step_linked",
     "workspace_references",
 ]
 
@@ -136,12 +138,34 @@ def linked_findings(store: EventStore, baseline: Baseline, library: SopLibrary, 
                             q=q, evidence=evidence, step_references=sop_references(library))
 
 
+#: The kinds of finding that are about one step (and so link to an SOP step).
+STEP_KINDS: Final[tuple[str, ...]] = ("step", "wait")
+
+
+def step_linked(finding: Finding) -> bool:
+    """Whether a finding is about one step, so an SOP step can govern it: a slow step or a
+    wait before a step, with its activity (not an overall or baseline-review finding).
+
+    Example:
+        >>> from dataclasses import replace
+        >>> found = linked_findings(store, baseline, library)
+        >>> step_linked(found[0]), step_linked(replace(found[0], kind="overall", activity=""))
+        (True, False)
+    """
+    return finding.kind in STEP_KINDS and bool(finding.activity)
+
+
 def findings_by_step(findings: Sequence[Finding], sop: Sop) -> pd.DataFrame:
     """One SOP's steps with the findings linked to them: number, teller hours lost a month,
-    tellers and branches affected (steps without findings included, with zeros)."""
+    tellers and branches affected (steps without findings included, with zeros).
+
+    Only findings about one step are linked to it: slow steps and waits before a step (with
+    an activity); a teller or branch slow overall and a standard to review are about no one
+    step (:func:`step_linked`)."""
     rows = []
+    linked = [f for f in findings if step_linked(f)]
     for step in sop.steps:
-        mine = [f for f in findings if f.sop == sop.id and f.sop_step == step.id]
+        mine = [f for f in linked if f.sop == sop.id and f.sop_step == step.id]
         tellers = sorted({f.teller_id for f in mine if f.teller_id})
         branches = sorted({f.branch_id for f in mine if f.branch_id})
         rows.append({

@@ -65,9 +65,12 @@ class NewVersionReport:
 def _slow_steps(teller_id: str, store: EventStore, baseline: Baseline, library: SopLibrary,
                 month: str | None) -> dict[tuple[str, str], tuple[str, float, float]]:
     """(sop id, step id) -> the teller's slow step there: (activity, largest ratio, teller
-    hours lost a month)."""
+    hours lost a month). Only the teller's own slow steps (with or without a slice) suggest
+    training: a wait before a step is someone else's delay, a slow pace overall is not about
+    one step, and a standard to review is the baseline's."""
     mine = [f for f in linked_findings(store, baseline, library, month=month)
-            if f.scope == "teller" and f.teller_id == teller_id]
+            if f.kind == "step" and f.scope == "teller" and f.teller_id == teller_id
+            and f.activity]
     latest = [v.sop for v in (library.approved(i) for i in library.ids()) if v is not None]
     governing = library_activities(latest)
     out: dict[tuple[str, str], tuple[str, float, float]] = {}

@@ -1,16 +1,19 @@
-"""Pieces of the slow-steps page: the findings table, and the drill-down's metrics, breakdown
+"""Pieces of the slow-steps page: the kind and scope filters, the findings table, the
+explanation of each kind of finding (what it means, what to do), and the drill-down's key
+figures (ratio with its interval, peer reference, period, inferred times), metrics, breakdown
 charts, comparison table and the tellers of a branch finding, drawn from one finding and its
 evidence (:func:`procmine.explain_finding`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from procmine import AMOUNT_BANDS, Baseline, Finding
+from procmine import AMOUNT_BANDS, FINDING_KINDS, FINDING_SCOPES, Baseline, Finding
 from procmine.dashboard.components import charts
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
@@ -18,33 +21,187 @@ from procmine.dashboard.session import lang, tr
 __all__ = [
     "band_label",
     "chart_labels",
+    "chosen",
+    "kind_label",
+    "peer_basis_label",
+    "pick_filters",
+    "ratio_label",
+    "scope_label",
     "show_breakdown",
     "show_comparison",
+    "show_explanation",
+    "show_facts",
+    "show_kinds_help",
     "show_metrics",
     "show_table",
     "show_tellers",
+    "what_label",
+    "who_label",
     "window_label",
 ]
 
 
+def kind_label(kind: str) -> str:
+    """A finding's kind (:data:`procmine.FINDING_KINDS`) in the user's language."""
+    return tr(f"bottlenecks.kind.{kind}")
+
+
+def scope_label(scope: str) -> str:
+    """A finding's scope (teller, branch, type) in the user's language."""
+    return tr(f"bottlenecks.scope_{scope}")
+
+
+def pick_filters(found: Sequence[Finding]) -> tuple[list[str], list[str]]:
+    """The kind and scope filters (multiselects, every kind and scope chosen at first), each
+    option with its number of findings; returns the kinds and scopes chosen."""
+    left, right = st.columns(2)
+    kinds = left.multiselect(
+        tr("bottlenecks.kind_filter"), list(FINDING_KINDS), default=list(FINDING_KINDS),
+        key="bn_kinds", format_func=lambda k: tr(
+            "bottlenecks.option_count", label=kind_label(k),
+            n=sum(f.kind == k for f in found)))
+    scopes = right.multiselect(
+        tr("bottlenecks.scope_filter"), list(FINDING_SCOPES), default=list(FINDING_SCOPES),
+        key="bn_scopes", format_func=lambda s: tr(
+            "bottlenecks.option_count", label=scope_label(s),
+            n=sum(f.scope == s for f in found)))
+    return kinds, scopes
+
+
+def chosen(found: Sequence[Finding], kinds: Sequence[str],
+           scopes: Sequence[str]) -> list[Finding]:
+    """The findings of the kinds and scopes chosen, in their order (most time lost first)."""
+    return [f for f in found if f.kind in kinds and f.scope in scopes]
+
+
+def who_label(f: Finding) -> str:
+    """Whose finding, short: the teller (with their branch), the branch, or the whole bank."""
+    if f.scope == "teller":
+        return f"{f.teller_id} ({f.branch_id})"
+    if f.scope == "type":
+        return tr("bottlenecks.scope_type")
+    return str(f.branch_id or "")
+
+
+def what_label(f: Finding, baseline: Baseline) -> str:
+    """The business type (with its name) and step of a finding, with the slice it holds in:
+    "every business type, every step" for an overall finding, the type alone for a baseline
+    review."""
+    if not f.business_type:
+        kind = tr("bottlenecks.every_type")
+    elif f.business_type in baseline:
+        kind = f"{f.business_type} {baseline[f.business_type].name(lang())}"
+    else:
+        kind = f.business_type
+    step = f.activity or (tr("bottlenecks.every_step") if f.kind != "baseline" else "")
+    condition = f.condition_in(lang())
+    return " · ".join(part for part in (kind, step, condition) if part)
+
+
+def ratio_label(f: Finding) -> str:
+    """The ratio with its 95% interval, e.g. "2.10 (1.85–2.40)"."""
+    if f.ratio_ci is None:
+        return f"{f.ratio:.2f}"
+    low, high = f.ratio_ci
+    return f"{f.ratio:.2f} ({low:.2f}–{high:.2f})"
+
+
+def sop_label(f: Finding) -> str:
+    return f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else ""
+
+
 def show_table(found: Sequence[Finding], baseline: Baseline) -> None:
-    """The findings, most time lost first, each with its SOP step."""
-    st.dataframe(pd.DataFrame([{
-        tr("bottlenecks.rank"): i + 1,
-        tr("bottlenecks.scope"): tr(f"bottlenecks.scope_{f.scope}"),
-        tr("bottlenecks.who"): f"{f.teller_id} ({f.branch_id})" if f.scope == "teller"
-        else f.branch_id,
-        tr("table.name"): f"{f.business_type} {baseline[f.business_type].name(lang())}"
-        if f.business_type in baseline else f.business_type,
-        tr("bottlenecks.step"): f.activity,
-        tr("table.transactions"): f.cases,
-        tr("table.median_seconds"): round(f.median_seconds),
-        tr("bottlenecks.reference"): round(f.reference_seconds),
-        tr("table.ratio"): round(f.ratio, 2),
-        "q": f"{f.q_value:.1e}",
-        tr("bottlenecks.hours_month"): round(f.monthly_teller_hours, 1),
-        tr("bottlenecks.sop_step"): f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else "",
-    } for i, f in enumerate(found)]), hide_index=True, width="stretch")
+    """The findings, most time lost first: kind, who, the type and step (with its slice), the
+    ratio with its interval, whether times were inferred, teller hours a month and the SOP step
+    (the last column). Few columns, widths set: nothing is cut off at 1440 px; the drill-down
+    has the rest."""
+    names = {key: tr(key) for key in (
+        "bottlenecks.rank", "bottlenecks.kind", "bottlenecks.who", "bottlenecks.what",
+        "bottlenecks.ratio_ci", "bottlenecks.inferred", "bottlenecks.hours_month",
+        "bottlenecks.sop_step")}
+    frame = pd.DataFrame([{
+        names["bottlenecks.rank"]: i + 1,
+        names["bottlenecks.kind"]: kind_label(f.kind),
+        names["bottlenecks.who"]: who_label(f),
+        names["bottlenecks.what"]: what_label(f, baseline),
+        names["bottlenecks.ratio_ci"]: ratio_label(f),
+        names["bottlenecks.inferred"]: "✓" if f.inferred else "",
+        names["bottlenecks.hours_month"]: round(f.monthly_teller_hours, 1),
+        names["bottlenecks.sop_step"]: sop_label(f),
+    } for i, f in enumerate(found)], columns=list(names.values()))
+    config = {
+        names["bottlenecks.rank"]: st.column_config.NumberColumn(width=40),
+        names["bottlenecks.kind"]: st.column_config.TextColumn(width=100),
+        names["bottlenecks.who"]: st.column_config.TextColumn(width=110),
+        names["bottlenecks.what"]: st.column_config.TextColumn(width=260),
+        names["bottlenecks.ratio_ci"]: st.column_config.TextColumn(
+            width=140, help=tr("bottlenecks.ratio_ci_help")),
+        names["bottlenecks.inferred"]: st.column_config.TextColumn(
+            width=50, help=tr("bottlenecks.inferred_help")),
+        names["bottlenecks.hours_month"]: st.column_config.NumberColumn(width=90,
+                                                                         format="%.1f"),
+        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=120),
+    }
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+
+
+def show_explanation(kind: str) -> None:
+    """What a kind of finding means and what to do about it, in a box."""
+    st.info(f"**{kind_label(kind)}** — {tr(f'bottlenecks.explain.{kind}')}\n\n"
+            f"**{tr('bottlenecks.action')}:** {tr(f'bottlenecks.action.{kind}')}")
+
+
+def show_kinds_help(kinds: Sequence[str]) -> None:
+    """Every kind chosen, what it means and what to do, folded away."""
+    with st.expander(tr("bottlenecks.kinds_help")):
+        for kind in kinds:
+            st.markdown(f"**{kind_label(kind)}** — {tr(f'bottlenecks.explain.{kind}')}  \n"
+                        f"*{tr('bottlenecks.action')}:* {tr(f'bottlenecks.action.{kind}')}")
+
+
+def peer_basis_label(basis: str) -> str:
+    """How the peer reference was formed, in the user's language where the catalogue knows
+    the wording, else as the analysis states it."""
+    key = f"bottlenecks.peer_basis.{basis}"
+    label = tr(key)
+    return basis if label == key else label
+
+
+def _seconds_text(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return tr("bottlenecks.peer_none")
+    return tr("bottlenecks.seconds_value", value=f"{value:,.0f}")
+
+
+def show_facts(f: Finding) -> None:
+    """The finding's key figures: its ratio with the 95% interval, its reference (the standard
+    for a baseline review, the peers' wait for a wait), the peer reference, the period the cost
+    is over and the hours it costs; the slice it holds in and whether times were inferred."""
+    cols = st.columns(4)
+    interval = (tr("bottlenecks.ratio_interval", low=f"{f.ratio_ci[0]:.2f}",
+                   high=f"{f.ratio_ci[1]:.2f}") if f.ratio_ci is not None else None)
+    label = "bottlenecks.pace_metric" if f.kind == "overall" else "bottlenecks.ratio_metric"
+    cols[0].metric(tr(label), tr("bottlenecks.ratio_value", value=f"{f.ratio:.2f}"),
+                   delta=interval, delta_color="off", help=tr("bottlenecks.ratio_ci_help"))
+    if f.kind == "baseline":
+        cols[1].metric(tr("bottlenecks.standard_metric"), _seconds_text(f.reference_seconds))
+    else:
+        cols[1].metric(tr("bottlenecks.peer_metric"), _seconds_text(f.peer_seconds),
+                       help=peer_basis_label(f.peer_basis) or None)
+    cols[2].metric(tr("bottlenecks.period_metric"),
+                   tr("bottlenecks.period_days", days=f"{f.period_days:,.0f}"),
+                   help=tr("bottlenecks.period_months", months=f"{f.months:.2f}"))
+    cols[3].metric(tr("bottlenecks.hours_metric"), f"{f.monthly_teller_hours:,.1f}")
+    lines = [tr("bottlenecks.test_line", cases=f"{f.cases:,}", steps=f"{f.steps:,}",
+                q=f"{f.q_value:.1e}")]
+    if f.peer_seconds is not None and f.peer_basis:
+        lines.append(tr("bottlenecks.peer_line", peer=f"{f.peer_seconds:,.0f}",
+                        basis=peer_basis_label(f.peer_basis)))
+    if f.condition:
+        lines.append(tr("bottlenecks.condition_only", condition=f.condition_in(lang())))
+    st.caption(plain(" · ".join(lines)))
+    if f.inferred:
+        st.warning(tr("bottlenecks.inferred_note"))
 
 
 def band_label(value: str) -> str:

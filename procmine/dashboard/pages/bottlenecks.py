@@ -1,6 +1,9 @@
-"""Slow steps (operations, reviewers; a branch manager for their branch): findings ranked by
-time lost, and the evidence of one. A branch manager sees their branch's findings only (teller
-and branch findings of it); the other branches show as one count and one figure of time lost."""
+"""Slow steps (operations, reviewers; a branch manager for their branch): findings of every
+kind (slow steps, with the slice they hold in; waits before a step; tellers and branches slow
+overall; standards to review), ranked by time lost, filtered by kind and scope, each kind
+explained, and the evidence of one. A branch manager sees their branch's findings only (teller
+and branch findings of it) and the bank-wide standards to review, for information; the other
+branches show as one count and one figure of time lost."""
 
 from __future__ import annotations
 
@@ -8,11 +11,43 @@ import math
 
 import streamlit as st
 
-from procmine import branch_scope, scoped_findings
+from procmine import Finding, branch_scope, scoped_findings
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, finding_widgets
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
+
+
+def _step_evidence(finding: Finding, month: str | None) -> None:
+    """The evidence of a step or wait finding: metrics, the distribution of its step times
+    (not for a wait: its reference is a wait), the breakdowns, the comparison with the branch
+    and the bank (the wait before the step among them), month by month, the branch's tellers."""
+    with st.spinner(tr("bottlenecks.loading")):
+        evidence = data.evidence(finding, month)
+    finding_widgets.show_metrics(finding, evidence)
+    labels = finding_widgets.chart_labels()
+    if finding.kind != "wait":
+        st.plotly_chart(charts.distribution(data.distribution(finding, month), labels,
+                                            finding.reference_seconds), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        finding_widgets.show_breakdown("bottlenecks.by_hour", evidence, "by_hour", labels)
+    with right:
+        finding_widgets.show_breakdown("bottlenecks.by_amount", evidence, "by_amount_band",
+                                       labels, finding_widgets.band_label)
+    # Where the time goes: the same step here, in the branch and bank-wide.
+    left, right = st.columns(2)
+    with left:
+        finding_widgets.show_breakdown("bottlenecks.by_window", evidence, "by_window_type",
+                                       labels, finding_widgets.window_label)
+    with right:
+        finding_widgets.show_comparison(finding, evidence)
+        if math.isfinite(finding.pace):
+            st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
+    st.markdown(f"**{tr('bottlenecks.by_month')}**")
+    st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
+    finding_widgets.show_tellers(finding, evidence)
+
 
 user = session.guard(__file__)
 st.title(tr("bottlenecks.title"))
@@ -41,35 +76,26 @@ if not found:
     st.success(tr("bottlenecks.none"))
     st.stop()
 
-st.caption(tr("bottlenecks.caption", n=len(found),
-              hours=f"{sum(f.monthly_teller_hours for f in found):.1f}"))
-finding_widgets.show_table(found, data.baseline())
+kinds, scopes = finding_widgets.pick_filters(found)
+finding_widgets.show_kinds_help(kinds)
+shown = finding_widgets.chosen(found, kinds, scopes)
+if scope is not None and any(f.scope == "type" for f in shown):
+    st.caption(tr("bottlenecks.bank_wide_note"))
+if not shown:
+    st.info(tr("bottlenecks.filtered_none"))
+    st.stop()
 
-choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(found)), key="bn_pick",
-                      format_func=lambda i: f"{i + 1}. {found[i].summary_in(lang())}")
-finding = found[choice]
+st.caption(tr("bottlenecks.caption", n=len(shown),
+              hours=f"{sum(f.monthly_teller_hours for f in shown):.1f}"))
+finding_widgets.show_table(shown, data.baseline())
+
+choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), key="bn_pick",
+                      format_func=lambda i: f"{i + 1}. {shown[i].summary_in(lang())}")
+finding = shown[min(choice, len(shown) - 1)]
 st.subheader(plain(finding.summary_in(lang())))
-with st.spinner(tr("bottlenecks.loading")):
-    evidence = data.evidence(finding, month)
-finding_widgets.show_metrics(finding, evidence)
-labels = finding_widgets.chart_labels()
-st.plotly_chart(charts.distribution(data.distribution(finding, month), labels,
-                                    finding.reference_seconds), width="stretch")
-left, right = st.columns(2)
-with left:
-    finding_widgets.show_breakdown("bottlenecks.by_hour", evidence, "by_hour", labels)
-with right:
-    finding_widgets.show_breakdown("bottlenecks.by_amount", evidence, "by_amount_band", labels,
-                                   finding_widgets.band_label)
-# Where the time goes: the same step here, in the branch and bank-wide.
-left, right = st.columns(2)
-with left:
-    finding_widgets.show_breakdown("bottlenecks.by_window", evidence, "by_window_type", labels,
-                                   finding_widgets.window_label)
-with right:
-    finding_widgets.show_comparison(finding, evidence)
-    if math.isfinite(finding.pace):
-        st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
-st.markdown(f"**{tr('bottlenecks.by_month')}**")
-st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
-finding_widgets.show_tellers(finding, evidence)
+finding_widgets.show_explanation(finding.kind)
+finding_widgets.show_facts(finding)
+if finding.kind in ("step", "wait") and finding.activity:
+    _step_evidence(finding, month)
+else:
+    st.caption(tr("bottlenecks.no_step_evidence"))

@@ -9,7 +9,7 @@ import streamlit as st
 
 from procmine import Filters, User, list_attempts, list_spot_checks
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters
+from procmine.dashboard.components import charts, filters, finding_widgets
 from procmine.dashboard.session import lang, tr
 
 
@@ -49,9 +49,8 @@ def _slow_steps(teller_id: str) -> None:
         return
     baseline = data.baseline()
     st.dataframe(pd.DataFrame([{
-        tr("table.name"): f"{f.business_type} "
-        f"{baseline[f.business_type].name(lang()) if f.business_type in baseline else ''}",
-        tr("bottlenecks.step"): f.activity,
+        tr("my_figures.kind"): finding_widgets.kind_label(f.kind),
+        tr("bottlenecks.what"): finding_widgets.what_label(f, baseline),
         tr("table.median_seconds"): round(f.median_seconds, 1),
         tr("bottlenecks.reference"): round(f.reference_seconds, 1),
         tr("my_figures.sop_step"): f"{f.sop} #{f.sop_step}" if f.sop else "",
