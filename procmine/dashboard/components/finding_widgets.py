@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import AMOUNT_BANDS, FINDING_KINDS, FINDING_SCOPES, Baseline, Finding
+from procmine import AMOUNT_BANDS, FINDING_KINDS, FINDING_SCOPES, Baseline, Finding, t
 from procmine.dashboard.components import charts
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
@@ -53,18 +53,22 @@ def scope_label(scope: str) -> str:
 
 def pick_filters(found: Sequence[Finding]) -> tuple[list[str], list[str]]:
     """The kind and scope filters (multiselects, every kind and scope chosen at first), each
-    option with its number of findings; returns the kinds and scopes chosen."""
+    option with its number of findings; returns the kinds and scopes chosen. The options are
+    named in the language of this run (the names are worked out again on the next run)."""
+    language = lang()
+
+    def option(key: str, n: int) -> str:
+        return t("bottlenecks.option_count", language, label=t(key, language), n=n)
+
     left, right = st.columns(2)
     kinds = left.multiselect(
         tr("bottlenecks.kind_filter"), list(FINDING_KINDS), default=list(FINDING_KINDS),
-        key="bn_kinds", format_func=lambda k: tr(
-            "bottlenecks.option_count", label=kind_label(k),
-            n=sum(f.kind == k for f in found)))
+        key="bn_kinds", format_func=lambda k: option(f"bottlenecks.kind.{k}",
+                                                     sum(f.kind == k for f in found)))
     scopes = right.multiselect(
         tr("bottlenecks.scope_filter"), list(FINDING_SCOPES), default=list(FINDING_SCOPES),
-        key="bn_scopes", format_func=lambda s: tr(
-            "bottlenecks.option_count", label=scope_label(s),
-            n=sum(f.scope == s for f in found)))
+        key="bn_scopes", format_func=lambda s: option(f"bottlenecks.scope_{s}",
+                                                      sum(f.scope == s for f in found)))
     return kinds, scopes
 
 
@@ -201,7 +205,7 @@ def show_facts(f: Finding) -> None:
         lines.append(tr("bottlenecks.condition_only", condition=f.condition_in(lang())))
     st.caption(plain(" · ".join(lines)))
     if f.inferred:
-        st.warning(tr("bottlenecks.inferred_note"))
+        st.warning(tr("bottlenecks.inferred_note"), icon="⚠️")
 
 
 def band_label(value: str) -> str:

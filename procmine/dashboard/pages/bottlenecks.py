@@ -89,10 +89,11 @@ st.caption(tr("bottlenecks.caption", n=len(shown),
               hours=f"{sum(f.monthly_teller_hours for f in shown):.1f}"))
 finding_widgets.show_table(shown, data.baseline())
 
+language = lang()  # the options in this run's language, however often they are named again
 choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), key="bn_pick",
-                      format_func=lambda i: f"{i + 1}. {shown[i].summary_in(lang())}")
+                      format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}")
 finding = shown[min(choice, len(shown) - 1)]
-st.subheader(plain(finding.summary_in(lang())))
+st.subheader(plain(finding.summary_in(language)))
 finding_widgets.show_explanation(finding.kind)
 finding_widgets.show_facts(finding)
 if finding.kind in ("step", "wait") and finding.activity:

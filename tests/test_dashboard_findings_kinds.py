@@ -1,0 +1,282 @@
+"""The slow-steps page and the other consumers of findings with every kind of finding: a slow
+step (with and without a slice), a wait before a step, a branch and a teller slow overall and a
+standard to review, each with its explanation in both languages; the kind and scope filters;
+a branch manager's view; the SOP step links, the training loop and the teller's own page.
+
+The findings are built here (real :class:`procmine.Finding` objects of each kind) and given to
+the page through its data seam (``procmine.dashboard.data.findings``); the evidence of the step
+and wait findings comes from the demo workspace, whose tellers, types and steps they name."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from apptest import app_as, signed_in
+from streamlit.testing.v1 import AppTest
+
+from procmine import (
+    EventStore,
+    Finding,
+    SopLibrary,
+    build_demo_workspace,
+    findings_by_step,
+    load_baseline,
+    scoped_findings,
+    t,
+    teller_loop,
+)
+from procmine.dashboard import data, session
+from procmine.sop.links import step_linked
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = "procmine/dashboard/pages/bottlenecks.py"
+ZH, EN = "zh-CN", "en"
+
+
+def _finding(**fields: Any) -> Finding:
+    """A finding with plausible figures, ``fields`` overriding them."""
+    base: dict[str, Any] = dict(
+        scope="teller", teller_id="0102", branch_id="B01", business_type="P18",
+        activity="Enter transaction", cases=120, steps=126, median_seconds=95.0,
+        p90_seconds=160.0, reference_seconds=38.0, reference_source="sop", ratio=2.5,
+        pace=1.05, excess_seconds=57.0, time_lost_seconds=43200.0,
+        monthly_teller_hours=12.0, months=61 / 30.4375, p_value=1e-9, q_value=2e-8,
+        bank_median_seconds=40.0, branch_median_seconds=52.0, sop="SOP-P18",
+        sop_step="enter_transaction", sop_version="3.0", kind="step", ratio_ci=(2.1, 2.9),
+        period_days=61.0, peer_seconds=39.0, peer_basis="median of the other branches' medians")
+    base.update(fields)
+    return Finding(**base)
+
+
+#: One finding of each kind, most time lost first (as the analysis orders them).
+OVERALL_BRANCH = _finding(
+    kind="overall", scope="branch", teller_id=None, branch_id="B02", business_type="",
+    activity="", cases=5200, steps=41000, median_seconds=0.0, reference_seconds=0.0,
+    ratio=1.6, ratio_ci=(1.5, 1.7), monthly_teller_hours=30.0, sop=None, sop_step=None,
+    sop_version=None, peer_seconds=None, peer_basis="")
+CONDITIONAL = _finding(condition={"dimension": "hour_band", "value": "closing"},
+                       cases=48, monthly_teller_hours=14.0)
+WAIT = _finding(
+    kind="wait", teller_id="0107", business_type="P17", activity="Supervisor authorization",
+    median_seconds=150.0, reference_seconds=30.0, ratio=5.0, ratio_ci=(4.2, 5.8),
+    monthly_teller_hours=11.0, sop="SOP-P17", sop_step="supervisor_authorization",
+    sop_version="2.1", peer_seconds=30.0)
+OVERALL_TELLER = _finding(
+    kind="overall", teller_id="0301", branch_id="B03", business_type="", activity="",
+    ratio=1.3, ratio_ci=(1.2, 1.4), monthly_teller_hours=8.0, sop=None, sop_step=None,
+    sop_version=None)
+INFERRED = _finding(teller_id="0305", branch_id="B03", business_type="P17",
+                    activity="Count cash", inferred=True, monthly_teller_hours=5.0,
+                    sop="SOP-P17", sop_step="count_cash", sop_version="2.1")
+BASELINE = _finding(
+    kind="baseline", scope="type", teller_id=None, branch_id=None, business_type="P17",
+    activity="", median_seconds=300.0, reference_seconds=150.0, ratio=2.0,
+    ratio_ci=(1.9, 2.1), monthly_teller_hours=0.0, branch_median_seconds=None, sop=None,
+    sop_step=None, sop_version=None, peer_seconds=None, peer_basis="")
+FOUND = [OVERALL_BRANCH, CONDITIONAL, WAIT, OVERALL_TELLER, INFERRED, BASELINE]
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("kinds-workspace")
+    build_demo_workspace(home)
+    return home
+
+
+@pytest.fixture
+def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The demo workspace, its findings those of :data:`FOUND` (the page's data seam)."""
+    monkeypatch.setenv("PROCMINE_HOME", str(demo_home))
+    monkeypatch.setattr(data, "findings", lambda month, ratio, min_cases, q: list(FOUND))
+    yield demo_home
+
+
+def _page(role: str, home: Path, lang: str = ZH) -> Any:
+    if lang == ZH:
+        at = app_as(role, home).run()
+        at.switch_page(PAGE).run()
+    else:  # the page by its address, in the language the switch would have chosen
+        at = AppTest.from_file(str(REPO / PAGE), default_timeout=60)
+        at.session_state["procmine_user"] = signed_in(role, home)
+        at.session_state[session._LANG] = lang
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _table(at: Any) -> pd.DataFrame:
+    return at.dataframe[0].value
+
+
+def _column(at: Any, key: str, lang: str = ZH) -> list[str]:
+    return [str(v) for v in _table(at)[t(key, lang)]]
+
+
+# -- the page --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", [ZH, EN])
+def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
+    at = _page("operations", home, lang)
+    assert _column(at, "bottlenecks.kind", lang) == [
+        t(f"bottlenecks.kind.{f.kind}", lang) for f in FOUND]
+    what = _column(at, "bottlenecks.what", lang)
+    assert what[1].endswith(" · Enter transaction · " + t(
+        "bottlenecks.condition.hour_band.closing", lang))
+    assert what[0] == t("bottlenecks.every_type", lang) + " · " + t("bottlenecks.every_step",
+                                                                      lang)
+    assert what[5].startswith("P17 ") and "·" not in what[5]
+    assert _column(at, "bottlenecks.ratio_ci", lang)[2] == "5.00 (4.20–5.80)"
+    assert _column(at, "bottlenecks.inferred", lang) == ["", "", "", "", "✓", ""]
+    assert _column(at, "bottlenecks.who", lang)[5] == t("bottlenecks.scope_type", lang)
+    # the SOP step is the last column: step and wait findings name theirs
+    assert list(_table(at).iloc[:, -1]) == [
+        "", "SOP-P18 3.0 #enter_transaction", "SOP-P17 2.1 #supervisor_authorization", "",
+        "SOP-P17 2.1 #count_cash", ""]
+    charts = {"step": 5, "wait": 4, "overall": 0, "baseline": 0}
+    for i, finding in enumerate(FOUND):
+        at.selectbox(key="bn_pick").set_value(i).run()
+        assert not at.exception, at.exception
+        assert at.subheader[0].value.replace("\\", "") == finding.summary_in(lang)
+        boxes = " ".join(box.value for box in at.info)
+        assert t(f"bottlenecks.explain.{finding.kind}", lang) in boxes
+        assert t(f"bottlenecks.action.{finding.kind}", lang) in boxes
+        assert len(at.get("plotly_chart")) == charts[finding.kind]
+        captions = " ".join(c.value for c in at.caption)
+        assert (t("bottlenecks.no_step_evidence", lang) in captions) == (
+            finding.kind in ("overall", "baseline"))
+        if finding.condition:
+            assert t("bottlenecks.condition_only", lang, condition=finding.condition_in(
+                lang)) in captions.replace("\\", "")
+        warnings = [w.value for w in at.warning]
+        assert warnings == ([t("bottlenecks.inferred_note", lang)] if finding.inferred else [])
+        period = next(m for m in at.metric if m.label == t("bottlenecks.period_metric", lang))
+        assert period.value == t("bottlenecks.period_days", lang, days="61")
+        ratio = at.metric[0]
+        assert ratio.value == t("bottlenecks.ratio_value", lang, value=f"{finding.ratio:.2f}")
+        assert ratio.proto.delta == t("bottlenecks.ratio_interval", lang,
+                                      low=f"{finding.ratio_ci[0]:.2f}",
+                                      high=f"{finding.ratio_ci[1]:.2f}")
+    # the peer reference of a step finding, and how it was formed
+    at.selectbox(key="bn_pick").set_value(1).run()
+    peer = next(m for m in at.metric if m.label == t("bottlenecks.peer_metric", lang))
+    assert peer.value == t("bottlenecks.seconds_value", lang, value="39")
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert t("bottlenecks.peer_line", lang, peer="39",
+             basis="median of the other branches' medians") in captions
+    # a baseline review shows the standard it questions
+    at.selectbox(key="bn_pick").set_value(5).run()
+    standard = next(m for m in at.metric if m.label == t("bottlenecks.standard_metric", lang))
+    assert standard.value == t("bottlenecks.seconds_value", lang, value="150")
+
+
+def test_the_kind_and_scope_filters_filter(home: Path) -> None:
+    at = _page("operations", home)
+    kinds = at.multiselect(key="bn_kinds")
+    assert kinds.value == ["step", "wait", "overall", "baseline"]
+    assert t("bottlenecks.option_count", ZH, label="慢环节", n=2) in kinds.options
+    assert t("bottlenecks.option_count", ZH, label="整体偏慢", n=2) in kinds.options
+    kinds.set_value(["wait"]).run()
+    assert _column(at, "bottlenecks.kind") == ["环节前等待"]
+    assert at.selectbox(key="bn_pick").options == [f"1. {WAIT.summary_in(ZH)}"]
+    at.multiselect(key="bn_kinds").set_value(["overall", "baseline"]).run()
+    assert _column(at, "bottlenecks.kind") == ["整体偏慢", "整体偏慢", "标准时间待核"]
+    # the caption counts what is shown
+    shown = [OVERALL_BRANCH, OVERALL_TELLER, BASELINE]
+    hours = sum(f.monthly_teller_hours for f in shown)
+    assert t("bottlenecks.caption", ZH, n=3, hours=f"{hours:.1f}") in [
+        c.value for c in at.caption]
+    at.multiselect(key="bn_scopes").set_value(["branch", "type"]).run()
+    assert _column(at, "bottlenecks.kind") == ["整体偏慢", "标准时间待核"]
+    assert _column(at, "bottlenecks.who") == ["B02", t("bottlenecks.scope_type", ZH)]
+    at.multiselect(key="bn_kinds").set_value(["wait"]).run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [t("bottlenecks.filtered_none", ZH)]
+    assert len(at.dataframe) == 0
+
+
+def test_a_branch_manager_sees_their_branch_and_the_bank_wide_review_only(home: Path) -> None:
+    at = _page("branch_manager", home)
+    who = _column(at, "bottlenecks.who")
+    assert who == ["0102 (B01)", "0107 (B01)", t("bottlenecks.scope_type", ZH)]
+    assert not [w for w in who if "B02" in w or "B03" in w or w.startswith("03")]
+    options = at.selectbox(key="bn_pick").options
+    assert [o.split(". ", 1)[1] for o in options] == [
+        f.summary_in(ZH) for f in (CONDITIONAL, WAIT, BASELINE)]
+    captions = [c.value for c in at.caption]
+    elsewhere = [OVERALL_BRANCH, OVERALL_TELLER, INFERRED]
+    hours = sum(f.monthly_teller_hours for f in elsewhere)
+    assert t("scope.findings_elsewhere", ZH, branch="B01", n=3, hours=f"{hours:.1f}") in captions
+    assert t("bottlenecks.bank_wide_note", ZH) in captions
+    # the filters count the findings the manager may see only
+    assert t("bottlenecks.option_count", ZH, label="整体偏慢", n=0) in at.multiselect(
+        key="bn_kinds").options
+
+
+def test_operations_get_no_bank_wide_note(home: Path) -> None:
+    at = _page("operations", home)
+    assert t("bottlenecks.bank_wide_note", ZH) not in [c.value for c in at.caption]
+
+
+# -- the other consumers ---------------------------------------------------------------------------
+
+
+def test_scoped_findings_keep_the_bank_wide_review_for_every_branch(home: Path) -> None:
+    manager = signed_in("branch_manager", home)
+    assert scoped_findings(manager, FOUND) == [CONDITIONAL, WAIT, BASELINE]
+    # a branch finding without a branch is not bank-wide: only a type-scope one is
+    odd = dataclasses.replace(OVERALL_BRANCH, branch_id=None)
+    assert scoped_findings(manager, [odd]) == []
+
+
+def test_only_step_and_wait_findings_link_to_an_sop_step(home: Path) -> None:
+    assert [step_linked(f) for f in FOUND] == [False, True, True, False, True, False]
+    library = SopLibrary.open(home)
+    sop = library.approved("SOP-P17")
+    assert sop is not None
+    # an overall finding that (wrongly) names an SOP step is still not linked to it
+    stray = dataclasses.replace(OVERALL_TELLER, sop="SOP-P17", sop_step="count_cash")
+    table = findings_by_step([*FOUND, stray], sop.sop).set_index("step_id")
+    assert table.loc["supervisor_authorization", "findings"] == 1
+    assert table.loc["supervisor_authorization", "tellers"] == "0107"
+    assert table.loc["count_cash", "findings"] == 1
+    assert table.loc["count_cash", "monthly_teller_hours"] == 5.0
+    assert table["findings"].sum() == 2
+
+
+def test_the_training_loop_takes_a_tellers_own_step_findings_only(
+        home: Path, own_app_db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.training import loop
+
+    mine = [CONDITIONAL,
+            dataclasses.replace(WAIT, teller_id="0102"),
+            dataclasses.replace(OVERALL_TELLER, teller_id="0102", branch_id="B01"),
+            dataclasses.replace(OVERALL_BRANCH, branch_id="B01"),
+            BASELINE]
+    monkeypatch.setattr(loop, "linked_findings", lambda *args, **kwargs: mine)
+    table = teller_loop("0102", store=EventStore(home), baseline=load_baseline(),
+                        library=SopLibrary.open(home), home=home)
+    slow = table[table["slow_ratio"].notna()]
+    assert list(zip(slow["sop_id"], slow["step_id"], slow["slow_ratio"],
+                    slow["monthly_hours"], strict=True)) == [
+        ("SOP-P18", "enter_transaction", 2.5, 14.0)]
+
+
+def test_a_tellers_page_names_the_kind_of_each_of_their_findings(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = [dataclasses.replace(CONDITIONAL, teller_id="0101"),
+           dataclasses.replace(OVERALL_TELLER, teller_id="0101", branch_id="B01")]
+    monkeypatch.setattr(data, "teller_findings", lambda teller_id: own)
+    at = app_as("teller", home).run()
+    at.switch_page("procmine/dashboard/pages/my_figures.py").run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if t("my_figures.kind", ZH) in d.value.columns)
+    assert list(table[t("my_figures.kind", ZH)]) == ["慢环节", "整体偏慢"]
+    what = list(table[t("bottlenecks.what", ZH)])
+    assert what[0].endswith("Enter transaction · 15:00 以后")
+    assert what[1] == "所有业务 · 所有环节"
