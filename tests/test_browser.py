@@ -526,3 +526,63 @@ def test_the_branch_manager_sees_b01_only_and_another_branchs_teller_is_refused(
         page.screenshot(path=str(ARTIFACTS / "branch_manager-teller-0105.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_the_slow_steps_table_fits_1440_pixels_with_the_kind_filter(
+        server: str, server_home: Path, browser: object) -> None:
+    """At 1440 px the Slow-steps page shows the findings table whole: the grid needs no
+    horizontal scrolling, its right-hand column (the SOP step) is inside the window, and the
+    kind filter offers every kind."""
+    from procmine import EventStore, SopLibrary, linked_findings, load_baseline
+
+    zh = "zh-CN"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    found = linked_findings(EventStore(server_home), load_baseline(), SopLibrary.open(server_home))
+    page = browser.new_page(viewport={"width": 1440, "height": 1800})  # type: ignore[attr-defined]
+    try:
+        _sign_in(page, server, "ops")
+        _heading(page, "overview.title")
+        page.get_by_role("link", name=t("nav.bottlenecks", zh)).first.click()
+        _heading(page, "bottlenecks.title")
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        grid.wait_for(timeout=60_000)
+        _wait_quiet(page)
+        page.wait_for_timeout(1500)  # the grid draws on a canvas after it mounts
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # the kind filter, every kind chosen
+        kinds = page.locator('[data-testid="stMultiSelect"]').filter(
+            has=page.get_by_text(t("bottlenecks.kind_filter", zh), exact=True))
+        assert kinds.count() == 1
+        assert kinds.first.inner_text().split("\n")[-4:] == [
+            t(f"bottlenecks.kind.{kind}", zh) for kind in ("step", "wait", "overall", "baseline")]
+        # the table lists the findings, most time lost first
+        hours = sum(f.monthly_teller_hours for f in found)
+        caption = t("bottlenecks.caption", zh, n=len(found), hours=f"{hours:.1f}")
+        assert page.get_by_text(caption, exact=True).count() == 1
+        _assert_whole(grid, t("bottlenecks.sop_step", zh))
+        page.screenshot(path=str(ARTIFACTS / "operations-bottlenecks-1440.png"), full_page=True)
+        # in English too (longer words)
+        page.get_by_text("English", exact=True).first.click()
+        page.get_by_role("heading", name=t("bottlenecks.title", "en"), exact=True).wait_for(
+            timeout=60_000)
+        _wait_quiet(page)
+        page.wait_for_timeout(1500)
+        _assert_whole(page.locator('[data-testid="stDataFrame"]').first,
+                      t("bottlenecks.sop_step", "en"))
+        page.screenshot(path=str(ARTIFACTS / "operations-bottlenecks-1440-en.png"),
+                        full_page=True)
+    finally:
+        page.close()
+
+
+def _assert_whole(grid: object, last_header: str) -> None:
+    """No column of the grid is cut off: its scroller is as wide as its content and inside a
+    1440 px window, and the right-hand column is the one named ``last_header`` (the grid's
+    accessible table names each column)."""
+    scroller = grid.locator(".dvn-scroller").first  # type: ignore[attr-defined]
+    content, shown = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert content <= shown + 1, (content, shown)
+    box = grid.bounding_box()  # type: ignore[attr-defined]
+    assert box is not None and box["x"] + box["width"] <= 1440
+    headers = grid.locator('[role="columnheader"]').all_inner_texts()  # type: ignore[attr-defined]
+    assert headers and headers[-1].strip() == last_header

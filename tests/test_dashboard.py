@@ -253,11 +253,11 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
     assert bands == [t(f"amount_bands.{AMOUNT_BANDS.index(row['value'])}", "zh-CN")
                      for row in first_evidence["by_amount_band"]]
     assert all("万" in band or band == "无金额" for band in bands)
-    at.selectbox(key="bn_pick").set_value(len(expected) - 1).run()
+    at.selectbox(key="bn_pick_zh-CN").set_value(len(expected) - 1).run()
     assert f"{expected[-1].business_type} {expected[-1].activity}：" in at.subheader[0].value
     # a branch finding names its tellers at the step, the slow ones marked
     branch = next(i for i, f in enumerate(expected) if f.scope == "branch")
-    at.selectbox(key="bn_pick").set_value(branch).run()
+    at.selectbox(key="bn_pick_zh-CN").set_value(branch).run()
     assert not at.exception
     evidence = explain_finding(EventStore(home), expected[branch])
     _assert_compared(at, expected[branch], evidence)

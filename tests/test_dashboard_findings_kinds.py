@@ -36,6 +36,9 @@ from procmine.sop.links import step_linked
 REPO = Path(__file__).resolve().parents[1]
 PAGE = "procmine/dashboard/pages/bottlenecks.py"
 ZH, EN = "zh-CN", "en"
+BANK = load_baseline()
+# the filters and the pick of the Chinese page (each language has its own widgets)
+KINDS, SCOPES, PICK = "bn_kinds_zh-CN", "bn_scopes_zh-CN", "bn_pick_zh-CN"
 
 
 def _finding(**fields: Any) -> Finding:
@@ -126,11 +129,12 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
     assert _column(at, "bottlenecks.kind", lang) == [
         t(f"bottlenecks.kind.{f.kind}", lang) for f in FOUND]
     what = _column(at, "bottlenecks.what", lang)
-    assert what[1].endswith(" · Enter transaction · " + t(
-        "bottlenecks.condition.hour_band.closing", lang))
+    assert what[1] == "P18 · Enter transaction · " + t(
+        "bottlenecks.condition.hour_band.closing", lang)
     assert what[0] == t("bottlenecks.every_type", lang) + " · " + t("bottlenecks.every_step",
                                                                       lang)
-    assert what[5].startswith("P17 ") and "·" not in what[5]
+    assert what[2] == "P17 · Supervisor authorization"
+    assert what[5] == "P17"
     assert _column(at, "bottlenecks.ratio_ci", lang)[2] == "5.00 (4.20–5.80)"
     assert _column(at, "bottlenecks.inferred", lang) == ["", "", "", "", "✓", ""]
     assert _column(at, "bottlenecks.who", lang)[5] == t("bottlenecks.scope_type", lang)
@@ -140,7 +144,7 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
         "SOP-P17 2.1 #count_cash", ""]
     charts = {"step": 5, "wait": 4, "overall": 0, "baseline": 0}
     for i, finding in enumerate(FOUND):
-        at.selectbox(key="bn_pick").set_value(i).run()
+        at.selectbox(key=f"bn_pick_{lang}").set_value(i).run()
         assert not at.exception, at.exception
         assert at.subheader[0].value.replace("\\", "") == finding.summary_in(lang)
         boxes = " ".join(box.value for box in at.info)
@@ -150,6 +154,9 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
         captions = " ".join(c.value for c in at.caption)
         assert (t("bottlenecks.no_step_evidence", lang) in captions) == (
             finding.kind in ("overall", "baseline"))
+        if finding.business_type:  # the type by its name (the table has its code)
+            code = finding.business_type
+            assert f"{code} {BANK[code].name(lang)}" in captions
         if finding.condition:
             assert t("bottlenecks.condition_only", lang, condition=finding.condition_in(
                 lang)) in captions.replace("\\", "")
@@ -163,41 +170,60 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
                                       low=f"{finding.ratio_ci[0]:.2f}",
                                       high=f"{finding.ratio_ci[1]:.2f}")
     # the peer reference of a step finding, and how it was formed
-    at.selectbox(key="bn_pick").set_value(1).run()
+    at.selectbox(key=f"bn_pick_{lang}").set_value(1).run()
     peer = next(m for m in at.metric if m.label == t("bottlenecks.peer_metric", lang))
     assert peer.value == t("bottlenecks.seconds_value", lang, value="39")
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
     assert t("bottlenecks.peer_line", lang, peer="39",
              basis="median of the other branches' medians") in captions
     # a baseline review shows the standard it questions
-    at.selectbox(key="bn_pick").set_value(5).run()
+    at.selectbox(key=f"bn_pick_{lang}").set_value(5).run()
     standard = next(m for m in at.metric if m.label == t("bottlenecks.standard_metric", lang))
     assert standard.value == t("bottlenecks.seconds_value", lang, value="150")
 
 
 def test_the_kind_and_scope_filters_filter(home: Path) -> None:
     at = _page("operations", home)
-    kinds = at.multiselect(key="bn_kinds")
+    kinds = at.multiselect(key=KINDS)
     assert kinds.value == ["step", "wait", "overall", "baseline"]
-    assert t("bottlenecks.option_count", ZH, label="慢环节", n=2) in kinds.options
-    assert t("bottlenecks.option_count", ZH, label="整体偏慢", n=2) in kinds.options
+    assert kinds.options == ["慢环节", "环节前等待", "整体偏慢", "标准时间待核"]
+    # the explanations name each kind with its number of findings
+    help_lines = [m.value for m in at.expander[0].markdown]
+    assert help_lines[0].startswith(f"**{t('bottlenecks.option_count', ZH, label='慢环节', n=2)}")
+    assert help_lines[2].startswith(f"**{t('bottlenecks.option_count', ZH, label='整体偏慢', n=2)}")
     kinds.set_value(["wait"]).run()
     assert _column(at, "bottlenecks.kind") == ["环节前等待"]
-    assert at.selectbox(key="bn_pick").options == [f"1. {WAIT.summary_in(ZH)}"]
-    at.multiselect(key="bn_kinds").set_value(["overall", "baseline"]).run()
+    assert at.selectbox(key=PICK).options == [f"1. {WAIT.summary_in(ZH)}"]
+    at.multiselect(key=KINDS).set_value(["overall", "baseline"]).run()
     assert _column(at, "bottlenecks.kind") == ["整体偏慢", "整体偏慢", "标准时间待核"]
     # the caption counts what is shown
     shown = [OVERALL_BRANCH, OVERALL_TELLER, BASELINE]
     hours = sum(f.monthly_teller_hours for f in shown)
     assert t("bottlenecks.caption", ZH, n=3, hours=f"{hours:.1f}") in [
         c.value for c in at.caption]
-    at.multiselect(key="bn_scopes").set_value(["branch", "type"]).run()
+    at.multiselect(key=SCOPES).set_value(["branch", "type"]).run()
     assert _column(at, "bottlenecks.kind") == ["整体偏慢", "标准时间待核"]
     assert _column(at, "bottlenecks.who") == ["B02", t("bottlenecks.scope_type", ZH)]
-    at.multiselect(key="bn_kinds").set_value(["wait"]).run()
+    at.multiselect(key=KINDS).set_value(["wait"]).run()
     assert not at.exception
     assert [i.value for i in at.info] == [t("bottlenecks.filtered_none", ZH)]
     assert len(at.dataframe) == 0
+
+
+def test_a_language_switch_keeps_the_filters_and_the_finding(home: Path) -> None:
+    at = _page("operations", home)
+    at.multiselect(key=KINDS).set_value(["step", "overall"]).run()
+    at.selectbox(key=PICK).set_value(2).run()
+    assert at.subheader[0].value.replace("\\", "") == OVERALL_TELLER.summary_in(ZH)
+    at.radio(key="lang_switch").set_value(EN).run()
+    assert not at.exception, at.exception
+    kinds = at.multiselect(key="bn_kinds_en")
+    assert kinds.value == ["step", "overall"]
+    assert kinds.options == ["Slow step", "Wait", "Slow overall", "Standard check"]
+    assert _column(at, "bottlenecks.kind", EN) == [
+        "Slow overall", "Slow step", "Slow overall", "Slow step"]
+    assert at.selectbox(key="bn_pick_en").value == 2
+    assert at.subheader[0].value.replace("\\", "") == OVERALL_TELLER.summary_in(EN)
 
 
 def test_a_branch_manager_sees_their_branch_and_the_bank_wide_review_only(home: Path) -> None:
@@ -205,7 +231,7 @@ def test_a_branch_manager_sees_their_branch_and_the_bank_wide_review_only(home: 
     who = _column(at, "bottlenecks.who")
     assert who == ["0102 (B01)", "0107 (B01)", t("bottlenecks.scope_type", ZH)]
     assert not [w for w in who if "B02" in w or "B03" in w or w.startswith("03")]
-    options = at.selectbox(key="bn_pick").options
+    options = at.selectbox(key=PICK).options
     assert [o.split(". ", 1)[1] for o in options] == [
         f.summary_in(ZH) for f in (CONDITIONAL, WAIT, BASELINE)]
     captions = [c.value for c in at.caption]
@@ -213,9 +239,9 @@ def test_a_branch_manager_sees_their_branch_and_the_bank_wide_review_only(home: 
     hours = sum(f.monthly_teller_hours for f in elsewhere)
     assert t("scope.findings_elsewhere", ZH, branch="B01", n=3, hours=f"{hours:.1f}") in captions
     assert t("bottlenecks.bank_wide_note", ZH) in captions
-    # the filters count the findings the manager may see only
-    assert t("bottlenecks.option_count", ZH, label="整体偏慢", n=0) in at.multiselect(
-        key="bn_kinds").options
+    # the explanations count the findings the manager may see only
+    assert at.expander[0].markdown[2].value.startswith(
+        f"**{t('bottlenecks.option_count', ZH, label='整体偏慢', n=0)}")
 
 
 def test_operations_get_no_bank_wide_note(home: Path) -> None:

@@ -117,11 +117,11 @@ def test_a_manager_sees_the_slow_steps_of_their_branch_only(home: Path) -> None:
     ops = app_as("operations", home).run()
     ops.switch_page(BOTTLENECKS).run()
     assert not ops.exception
-    every = ops.selectbox(key="bn_pick").options
+    every = ops.selectbox(key="bn_pick_zh-CN").options
     at = app_as("branch_manager", home).run()
     at.switch_page(BOTTLENECKS).run()
     assert not at.exception and not at.error
-    mine = at.selectbox(key="bn_pick").options
+    mine = at.selectbox(key="bn_pick_zh-CN").options
     assert 0 < len(mine) < len(every)
     # their branch's findings, and the bank-wide standards to review ("全行，P17 ...")
     bank_wide = _zh("bottlenecks.who_type", type="")

@@ -25,6 +25,7 @@ __all__ = [
     "kind_label",
     "peer_basis_label",
     "pick_filters",
+    "pick_finding",
     "ratio_label",
     "scope_label",
     "show_breakdown",
@@ -35,6 +36,7 @@ __all__ = [
     "show_metrics",
     "show_table",
     "show_tellers",
+    "type_label",
     "what_label",
     "who_label",
     "window_label",
@@ -51,25 +53,37 @@ def scope_label(scope: str) -> str:
     return tr(f"bottlenecks.scope_{scope}")
 
 
-def pick_filters(found: Sequence[Finding]) -> tuple[list[str], list[str]]:
-    """The kind and scope filters (multiselects, every kind and scope chosen at first), each
-    option with its number of findings; returns the kinds and scopes chosen. The options are
-    named in the language of this run (the names are worked out again on the next run)."""
+def pick_filters() -> tuple[list[str], list[str]]:
+    """The kind and scope filters (multiselects, every kind and scope chosen at first);
+    returns the kinds and scopes chosen. The options are named in the language of this run
+    and the widgets are the language's own (the browser keeps a widget's labels: a language
+    switch gets new widgets), chosen as the user left them in the other language."""
     language = lang()
-
-    def option(key: str, n: int) -> str:
-        return t("bottlenecks.option_count", language, label=t(key, language), n=n)
-
-    left, right = st.columns(2)
+    left, right = st.columns([3, 2])
     kinds = left.multiselect(
-        tr("bottlenecks.kind_filter"), list(FINDING_KINDS), default=list(FINDING_KINDS),
-        key="bn_kinds", format_func=lambda k: option(f"bottlenecks.kind.{k}",
-                                                     sum(f.kind == k for f in found)))
+        tr("bottlenecks.kind_filter"), list(FINDING_KINDS),
+        default=st.session_state.get("bn_kinds_chosen", list(FINDING_KINDS)),
+        key=f"bn_kinds_{language}",
+        format_func=lambda k: t(f"bottlenecks.kind.{k}", language))
     scopes = right.multiselect(
-        tr("bottlenecks.scope_filter"), list(FINDING_SCOPES), default=list(FINDING_SCOPES),
-        key="bn_scopes", format_func=lambda s: option(f"bottlenecks.scope_{s}",
-                                                      sum(f.scope == s for f in found)))
+        tr("bottlenecks.scope_filter"), list(FINDING_SCOPES),
+        default=st.session_state.get("bn_scopes_chosen", list(FINDING_SCOPES)),
+        key=f"bn_scopes_{language}",
+        format_func=lambda s: t(f"bottlenecks.scope_{s}", language))
+    st.session_state["bn_kinds_chosen"], st.session_state["bn_scopes_chosen"] = kinds, scopes
     return kinds, scopes
+
+
+def pick_finding(shown: Sequence[Finding]) -> Finding:
+    """The finding to show the evidence of, picked by its line in this run's language (a
+    language switch gets a new widget, on the same finding)."""
+    language = lang()
+    previous = min(int(st.session_state.get("bn_picked", 0)), len(shown) - 1)
+    choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), index=previous,
+                          key=f"bn_pick_{language}",
+                          format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}")
+    st.session_state["bn_picked"] = choice
+    return shown[min(choice, len(shown) - 1)]
 
 
 def chosen(found: Sequence[Finding], kinds: Sequence[str],
@@ -87,16 +101,20 @@ def who_label(f: Finding) -> str:
     return str(f.branch_id or "")
 
 
-def what_label(f: Finding, baseline: Baseline) -> str:
-    """The business type (with its name) and step of a finding, with the slice it holds in:
-    "every business type, every step" for an overall finding, the type alone for a baseline
-    review."""
+def type_label(code: str, baseline: Baseline) -> str:
+    """A business type's code and name in the user's language (the code alone when the
+    baseline does not know it)."""
+    return f"{code} {baseline[code].name(lang())}" if code in baseline else code
+
+
+def what_label(f: Finding, baseline: Baseline | None = None) -> str:
+    """The business type and step of a finding, with the slice it holds in: "every business
+    type, every step" for an overall finding, the type alone for a baseline review. The type
+    by its code, or by code and name given the ``baseline``."""
     if not f.business_type:
         kind = tr("bottlenecks.every_type")
-    elif f.business_type in baseline:
-        kind = f"{f.business_type} {baseline[f.business_type].name(lang())}"
     else:
-        kind = f.business_type
+        kind = f.business_type if baseline is None else type_label(f.business_type, baseline)
     step = f.activity or (tr("bottlenecks.every_step") if f.kind != "baseline" else "")
     condition = f.condition_in(lang())
     return " · ".join(part for part in (kind, step, condition) if part)
@@ -114,37 +132,37 @@ def sop_label(f: Finding) -> str:
     return f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else ""
 
 
-def show_table(found: Sequence[Finding], baseline: Baseline) -> None:
+def show_table(found: Sequence[Finding]) -> None:
     """The findings, most time lost first: kind, who, the type and step (with its slice), the
     ratio with its interval, whether times were inferred, teller hours a month and the SOP step
     (the last column). Few columns, widths set: nothing is cut off at 1440 px; the drill-down
     has the rest."""
     names = {key: tr(key) for key in (
         "bottlenecks.rank", "bottlenecks.kind", "bottlenecks.who", "bottlenecks.what",
-        "bottlenecks.ratio_ci", "bottlenecks.inferred", "bottlenecks.hours_month",
+        "bottlenecks.ratio_ci", "bottlenecks.inferred", "bottlenecks.hours_short",
         "bottlenecks.sop_step")}
     frame = pd.DataFrame([{
         names["bottlenecks.rank"]: i + 1,
         names["bottlenecks.kind"]: kind_label(f.kind),
         names["bottlenecks.who"]: who_label(f),
-        names["bottlenecks.what"]: what_label(f, baseline),
+        names["bottlenecks.what"]: what_label(f),
         names["bottlenecks.ratio_ci"]: ratio_label(f),
         names["bottlenecks.inferred"]: "✓" if f.inferred else "",
-        names["bottlenecks.hours_month"]: round(f.monthly_teller_hours, 1),
+        names["bottlenecks.hours_short"]: round(f.monthly_teller_hours, 1),
         names["bottlenecks.sop_step"]: sop_label(f),
     } for i, f in enumerate(found)], columns=list(names.values()))
     config = {
         names["bottlenecks.rank"]: st.column_config.NumberColumn(width=40),
         names["bottlenecks.kind"]: st.column_config.TextColumn(width=100),
-        names["bottlenecks.who"]: st.column_config.TextColumn(width=110),
-        names["bottlenecks.what"]: st.column_config.TextColumn(width=260),
+        names["bottlenecks.who"]: st.column_config.TextColumn(width=95),
+        names["bottlenecks.what"]: st.column_config.TextColumn(width=210),
         names["bottlenecks.ratio_ci"]: st.column_config.TextColumn(
-            width=140, help=tr("bottlenecks.ratio_ci_help")),
+            width=118, help=tr("bottlenecks.ratio_ci_help")),
         names["bottlenecks.inferred"]: st.column_config.TextColumn(
-            width=50, help=tr("bottlenecks.inferred_help")),
-        names["bottlenecks.hours_month"]: st.column_config.NumberColumn(width=90,
-                                                                         format="%.1f"),
-        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=120),
+            width=64, help=tr("bottlenecks.inferred_help")),
+        names["bottlenecks.hours_short"]: st.column_config.NumberColumn(
+            width=90, format="%.1f", help=tr("bottlenecks.hours_month")),
+        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=230),
     }
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
 
@@ -155,11 +173,14 @@ def show_explanation(kind: str) -> None:
             f"**{tr('bottlenecks.action')}:** {tr(f'bottlenecks.action.{kind}')}")
 
 
-def show_kinds_help(kinds: Sequence[str]) -> None:
-    """Every kind chosen, what it means and what to do, folded away."""
+def show_kinds_help(found: Sequence[Finding], kinds: Sequence[str]) -> None:
+    """Every kind chosen with its number of findings, what it means and what to do, folded
+    away."""
     with st.expander(tr("bottlenecks.kinds_help")):
         for kind in kinds:
-            st.markdown(f"**{kind_label(kind)}** — {tr(f'bottlenecks.explain.{kind}')}  \n"
+            label = tr("bottlenecks.option_count", label=kind_label(kind),
+                       n=sum(f.kind == kind for f in found))
+            st.markdown(f"**{label}** — {tr(f'bottlenecks.explain.{kind}')}  \n"
                         f"*{tr('bottlenecks.action')}:* {tr(f'bottlenecks.action.{kind}')}")
 
 
@@ -177,10 +198,11 @@ def _seconds_text(value: float | None) -> str:
     return tr("bottlenecks.seconds_value", value=f"{value:,.0f}")
 
 
-def show_facts(f: Finding) -> None:
+def show_facts(f: Finding, baseline: Baseline) -> None:
     """The finding's key figures: its ratio with the 95% interval, its reference (the standard
     for a baseline review, the peers' wait for a wait), the peer reference, the period the cost
-    is over and the hours it costs; the slice it holds in and whether times were inferred."""
+    is over and the hours it costs; the business type by name, the slice it holds in and
+    whether times were inferred."""
     cols = st.columns(4)
     interval = (tr("bottlenecks.ratio_interval", low=f"{f.ratio_ci[0]:.2f}",
                    high=f"{f.ratio_ci[1]:.2f}") if f.ratio_ci is not None else None)
@@ -192,12 +214,18 @@ def show_facts(f: Finding) -> None:
     else:
         cols[1].metric(tr("bottlenecks.peer_metric"), _seconds_text(f.peer_seconds),
                        help=peer_basis_label(f.peer_basis) or None)
-    cols[2].metric(tr("bottlenecks.period_metric"),
-                   tr("bottlenecks.period_days", days=f"{f.period_days:,.0f}"),
-                   help=tr("bottlenecks.period_months", months=f"{f.months:.2f}"))
+    if f.period_days > 0:
+        cols[2].metric(tr("bottlenecks.period_metric"),
+                       tr("bottlenecks.period_days", days=f"{f.period_days:,.0f}"),
+                       help=tr("bottlenecks.period_months", months=f"{f.months:.2f}"))
+    else:  # a finding that does not say its period: the months its cost is spread over
+        cols[2].metric(tr("bottlenecks.period_metric"),
+                       tr("bottlenecks.months_value", months=f"{f.months:.2f}"))
     cols[3].metric(tr("bottlenecks.hours_metric"), f"{f.monthly_teller_hours:,.1f}")
     lines = [tr("bottlenecks.test_line", cases=f"{f.cases:,}", steps=f"{f.steps:,}",
                 q=f"{f.q_value:.1e}")]
+    if f.business_type:
+        lines.insert(0, type_label(f.business_type, baseline))
     if f.peer_seconds is not None and f.peer_basis:
         lines.append(tr("bottlenecks.peer_line", peer=f"{f.peer_seconds:,.0f}",
                         basis=peer_basis_label(f.peer_basis)))

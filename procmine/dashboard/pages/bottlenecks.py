@@ -76,8 +76,8 @@ if not found:
     st.success(tr("bottlenecks.none"))
     st.stop()
 
-kinds, scopes = finding_widgets.pick_filters(found)
-finding_widgets.show_kinds_help(kinds)
+kinds, scopes = finding_widgets.pick_filters()
+finding_widgets.show_kinds_help(found, kinds)
 shown = finding_widgets.chosen(found, kinds, scopes)
 if scope is not None and any(f.scope == "type" for f in shown):
     st.caption(tr("bottlenecks.bank_wide_note"))
@@ -87,15 +87,12 @@ if not shown:
 
 st.caption(tr("bottlenecks.caption", n=len(shown),
               hours=f"{sum(f.monthly_teller_hours for f in shown):.1f}"))
-finding_widgets.show_table(shown, data.baseline())
+finding_widgets.show_table(shown)
 
-language = lang()  # the options in this run's language, however often they are named again
-choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), key="bn_pick",
-                      format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}")
-finding = shown[min(choice, len(shown) - 1)]
-st.subheader(plain(finding.summary_in(language)))
+finding = finding_widgets.pick_finding(shown)
+st.subheader(plain(finding.summary_in(lang())))
 finding_widgets.show_explanation(finding.kind)
-finding_widgets.show_facts(finding)
+finding_widgets.show_facts(finding, data.baseline())
 if finding.kind in ("step", "wait") and finding.activity:
     _step_evidence(finding, month)
 else:
