@@ -1,8 +1,11 @@
 """Slow steps: where tellers and branches lose time against the reference, and why.
 
 A business type's standard time comes from the baseline. A step's **reference time** is its SOP
-standard where one exists (``step_references``), otherwise the type's standard time times the
-step's bank-wide median share of the transaction's dwell time.
+standard where one exists (``step_references``), otherwise its share of the type's standard
+time: the standard split over the type's steps by their bank-wide median shares of the
+transaction's dwell time, normalised so that a transaction's steps at their references add up
+to the standard (the shares weighted by each step's occurrences per case sum to 1): a bank at
+normal pace sits at 1.0x.
 
 **Dated references.** SOP standards change with SOP versions, and branches may adopt a version
 on dates of their own: each :class:`StepReference` holds for one business type x step from
@@ -15,9 +18,11 @@ on that case's date.
 A **finding** is a teller x type x step or a branch x type x step with at least ``min_cases``
 steps whose times are
 
-* materially slow: the median is at least ``ratio`` (1.5) times the reference, and at least
-  ``ratio`` times what the group's own pace predicts for the step (``max(1, pace)`` times the
-  bank's median for it; see below);
+* materially slow: the 95% interval of its median (order statistics, no assumption about the
+  shape of the times; :mod:`procmine.analysis.judging`) reaches ``ratio`` (1.5) times the
+  reference and its lower end is above half-way to it (1.25 times), and the same against what
+  the group's own pace predicts from its **peers** (``max(1, pace)`` times the median of the
+  other branches' typical medians: a single slow branch or a few slow tellers cannot move it);
 * statistically above the rest of the bank: a one-sided Mann-Whitney U test of the group's
   times against every other time of the same type x step (suited to skewed durations), with
   Benjamini-Hochberg false-discovery control over every eligible group of both levels
@@ -28,7 +33,7 @@ steps whose times are
 **Pace.** A teller who is slower than the bank at everything is a matter for the monthly league
 table, not thirty slow steps; and a step the whole bank is slow at is no one teller's or branch's
 bottleneck (the bank-wide step statistics show it). A teller's pace is the step-weighted median,
-over all its type x step groups, of its median over the bank's median (1.0 = the bank's pace);
+over all its type x step groups, of its median over its peers' (1.0 = the peers' pace);
 a branch's pace on a type x step is that of the tellers who did it there, weighted by their
 steps. The raw ratio (median / reference) and the pace are both reported.
 
@@ -39,7 +44,8 @@ branch's steps), the branch gets one finding and its tellers' findings for that 
 dropped.
 
 Findings are ranked by **time lost**: the sum over the group's cases of the step's time in the
-case beyond the reference. ``monthly_teller_hours`` spreads it over the months analysed.
+case beyond the reference. ``monthly_teller_hours`` spreads it over the days the data covers
+(``period_days``: first to last day, of the group's branch) / 30.4375.
 :func:`~procmine.analysis.evidence.explain_findings` adds the evidence a reviewer needs: rework,
 waits before the step, and the step's times by amount band, hour and window type, next to the
 branch's and the bank's. The result types (:class:`~procmine.analysis.findings.Finding`,
@@ -49,8 +55,8 @@ Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
     >>> findings = find_bottlenecks(store, baseline)
     >>> print(findings[0].summary)  # doctest: +NORMALIZE_WHITESPACE
-    Teller 0102 (B01), P18 Enter transaction: median 105 s vs 32 s reference (3.3x) over 121
-    cases; costs 1.3 teller hours a month
+    Teller 0102 (B01), P18 Enter transaction: median 105 s vs 40 s reference (2.6x) over 121
+    cases; costs 1.2 teller hours a month
 """
 
 from __future__ import annotations
@@ -66,8 +72,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
 from procmine.analysis.findings import Finding, StepReference, StepReferences
+from procmine.analysis.judging import (
+    is_material,
+    median_interval,
+    peer_medians,
+    weighted_median,
+)
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.analysis.steps import REFERENCE_SCHEMA, StepData
 from procmine.core.baseline import Baseline
@@ -152,12 +165,16 @@ def _reference_rows(step_references: StepReferences | None) -> _References:
 
 def _share_references(bank: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
     """The bank-wide row of every type x step with its baseline-share reference: the type's
-    standard time x the step's median share of the transaction (NaN where the type has no
-    standard time)."""
+    standard time split over its steps by their median shares of the transaction, normalised
+    so that a transaction's steps at those references add up to the standard (the shares
+    weighted by the steps per case sum to 1; NaN where the type has no standard time)."""
     refs = bank.copy()
     standard = refs["business_type"].map(
         lambda c: baseline.standard_seconds(c) if c in baseline else np.nan)
-    share = standard * refs["share"]
+    cases = refs.groupby("business_type")["case_weight"].transform("sum")
+    weighted = (refs["share"] * refs["count"] / cases).groupby(refs["business_type"]
+                                                              ).transform("sum")
+    share = standard * refs["share"] / weighted.where(weighted > 0)
     refs["share_reference"] = share.where(share > 0)
     return refs.rename(columns={"median_seconds": "bank_median_seconds", "count": "bank_count"})[
         [*_PAIR, "share_reference", "bank_median_seconds", "bank_count"]]
@@ -196,35 +213,29 @@ def _group_references(frame: pd.DataFrame, references: _References) -> pd.DataFr
 
 def _pace(groups: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Each group's general pace: the step-weighted median over its type x steps of its median
-    over the bank's median (1.0 = the bank's pace)."""
-    usable = groups[(groups["count"] >= _PACE_MIN_STEPS) & (groups["bank_median_seconds"] > 0)
+    over its peers' (1.0 = the peers' pace; :func:`~procmine.analysis.judging.peer_medians`)."""
+    usable = groups[(groups["count"] >= _PACE_MIN_STEPS) & (groups["peer_seconds"] > 0)
                     & groups["median_seconds"].notna()]
-    usable = usable.assign(rel=usable["median_seconds"] / usable["bank_median_seconds"])
-    usable = usable.sort_values([*keys, "rel"])
-    cum = usable.groupby(keys, dropna=False)["count"].cumsum()
-    total = usable.groupby(keys, dropna=False)["count"].transform("sum")
-    at_median = usable[cum >= total / 2].groupby(keys, dropna=False)["rel"].first()
-    return at_median.rename("pace")
-
-
-def _months(bank: pd.DataFrame) -> int:
-    """Calendar months from the first step analysed to the last (at least 1)."""
-    if bank.empty or bank["first_started"].isna().all():
-        return 1
-    first, last = bank["first_started"].min(), bank["last_started"].max()
-    return max(1, (last.year - first.year) * 12 + last.month - first.month + 1)
+    usable = usable.assign(rel=usable["median_seconds"] / usable["peer_seconds"])
+    return weighted_median(usable, keys, "rel", "count").rename("pace")
 
 
 def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _References,
-                 keys: list[str], ratio: float, min_cases: int,
+                 keys: list[str], cut: float, min_cases: int, peers: pd.DataFrame,
                  tellers: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One level's groups with reference, pace, ratio and whether each is eligible (enough
-    steps, a named teller or branch) and material. A teller's pace is its own; a branch's pace
+    """One level's groups with reference, peers, pace, ratio and whether each is eligible
+    (enough steps, a named teller or branch) and a candidate (``material``: its median at least
+    ``cut`` times the reference and what its pace predicts from its peers; the interval decides
+    later, in :func:`_test_pairs`). A teller's pace is its own; a branch's pace
     on a type x step is that of the tellers who did the step there, weighted by their steps
     (``tellers``), so a branch whose step is slow only because its tellers are slow at
     everything is no branch bottleneck."""
     frame = _group_references(stats_frame.merge(refs, on=_PAIR, how="inner"), references)
     frame = frame.astype({k: object for k in keys})  # an all-empty column reads as float
+    frame = frame.merge(peers[[*_PAIR, "branch_id", "peer_seconds", "peer_branches"]],
+                        on=[*_PAIR, "branch_id"], how="left")
+    # a group of a branch no peer row knows (too few steps there): every branch's median
+    frame["peer_seconds"] = frame["peer_seconds"].fillna(frame["bank_median_seconds"])
     if tellers is None:
         pace = _pace(frame, keys).reset_index().astype({k: object for k in keys})
         frame = frame.merge(pace, on=keys, how="left")
@@ -240,18 +251,18 @@ def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _Ref
     named = frame[keys[0]].notna()
     frame["eligible"] = (named & (frame["count"] >= min_cases)
                          & frame["reference_seconds"].notna())
-    expected = np.maximum(frame["pace"], 1.0) * frame["bank_median_seconds"]
+    frame["expected_seconds"] = np.maximum(frame["pace"], 1.0) * frame["peer_seconds"]
     frame["material"] = (
         frame["eligible"]
-        & (frame["median_seconds"] >= ratio * frame["reference_seconds"])
-        & (frame["median_seconds"] >= ratio * expected)
+        & (frame["median_seconds"] >= cut * frame["reference_seconds"])
+        & (frame["median_seconds"] >= cut * frame["expected_seconds"])
     )
     return frame.reset_index(drop=True)
 
 
 def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFrame,
-                  refs: pd.DataFrame, references: _References, ratio: float,
-                  min_cases: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  refs: pd.DataFrame, references: _References, cut: float,
+                  min_cases: int, peers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The branch level without an exact median for every branch x type x step.
 
     A branch's steps are the union of its tellers' (teller groups are teller x branch, the
@@ -276,7 +287,7 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
         outline["sop_key"] = np.nan
     # the material rule on the upper bound (slack for the reference summed in another order)
     bound = _level_frame(outline.assign(median_seconds=outline["upper"]), refs, references,
-                         ["branch_id"], ratio * (1 - 1e-9), min_cases, tellers=tellers)
+                         ["branch_id"], cut * (1 - 1e-9), min_cases, peers, tellers=tellers)
     candidates = bound.loc[bound["material"], keys]
     data.keep_pairs(_tested_pairs(tellers, candidates), _KEPT_COLUMNS)
     needed = pd.concat([candidates, tellers.loc[tellers["material"], keys].dropna()])
@@ -291,7 +302,7 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
         if column in exact:  # exact where computed, the tellers' sums elsewhere
             stats[column] = stats[column].fillna(stats.pop(column + "_sum"))
     stats = stats.astype({"branch_id": object}).sort_values(keys).reset_index(drop=True)
-    branches = _level_frame(stats, refs, references, ["branch_id"], ratio, min_cases,
+    branches = _level_frame(stats, refs, references, ["branch_id"], cut, min_cases, peers,
                             tellers=tellers)
     return branches, candidates
 
@@ -313,6 +324,8 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
         frame["p_value"] = 1.0
         frame["cases"] = 0
         frame["time_lost"] = 0.0
+        frame["ci_low_seconds"] = np.nan
+        frame["ci_high_seconds"] = np.nan
     if not pairs:
         return
     pair_of = {p: k for k, p in enumerate(pairs)}
@@ -342,6 +355,7 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
         p_values = np.ones(len(rows))
         cases = np.zeros(len(rows), dtype=np.int64)
         lost = np.zeros(len(rows))
+        interval = np.full((len(rows), 2), np.nan)
         for k, part in rows.groupby("pair"):
             lo, hi = int(bounds[int(str(k))]), int(bounds[int(str(k)) + 1])
             if hi <= lo:
@@ -355,6 +369,8 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
             costed = np.ones(len(part), dtype=bool) if all_costs else part["material"].to_numpy()
             for g in np.flatnonzero(costed):
                 mine = codes == g
+                # the pair's values are sorted: so are the group's
+                interval[global_codes[g]] = median_interval(values[lo:hi][mine])
                 case_keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
                 per_case = np.bincount(inverse, weights=values[lo:hi][mine])
                 share = float(part["share_reference"].iloc[g])
@@ -371,6 +387,19 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
         frame.loc[rows.index, "p_value"] = p_values
         frame.loc[rows.index, "cases"] = cases
         frame.loc[rows.index, "time_lost"] = lost
+        frame.loc[rows.index, "ci_low_seconds"] = interval[:, 0]
+        frame.loc[rows.index, "ci_high_seconds"] = interval[:, 1]
+
+
+def _judge(frame: pd.DataFrame, ratio: float) -> None:
+    """Keep as material only the candidates whose interval is material (:func:`is_material`)
+    against both the reference and what their pace predicts from their peers."""
+    low, high = frame["ci_low_seconds"], frame["ci_high_seconds"]
+    against_reference = is_material((low / frame["reference_seconds"]).to_numpy(),
+                                    (high / frame["reference_seconds"]).to_numpy(), ratio)
+    against_peers = is_material((low / frame["expected_seconds"]).to_numpy(),
+                                (high / frame["expected_seconds"]).to_numpy(), ratio)
+    frame["material"] = frame["material"] & against_reference & against_peers
 
 
 def find_bottlenecks(
@@ -416,21 +445,23 @@ def find_bottlenecks(
         if refs["share_reference"].isna().all() and references.table is None:
             report("analyse", 1.0)
             return []  # no business types the baseline knows, no SOP references
+        days = data.covered_days()
         data.set_references(references.table)
         teller_stats = data.statistics("teller", with_share=False, brief=True)
+        context = FindingContext(ratio, min_cases, q, refs, teller_stats,
+                                 peer_medians(teller_stats), days, data.inferred)
+        extra: list[Finding] = []
+        # (baseline review: a type the whole bank runs far from is judged against peers)
         report("analyse", 0.7)
-        tellers = _level_frame(teller_stats, refs, references, ["teller_id", "branch_id"],
-                               ratio, min_cases)
-        branches, candidates = _branch_frame(data, teller_stats, tellers, refs, references,
-                                             ratio, min_cases)
-        report("analyse", 0.85)
-        pairs = _tested_pairs(tellers, candidates)
-        _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
-                                  ("branch", branches, ["branch_id"], True)))
-        months = _months(bank)
-    _flag(tellers, branches, q)
-    findings = _assemble(tellers, branches, months)
-    findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
+        # (conditional slow steps: over the whole steps, before keep_pairs narrows them)
+        findings = _step_findings(data, context, references)
+        report("analyse", 0.9)
+    # (overall pace of tellers and branches)
+
+    # (waits before steps: a detailed step view of their own)
+
+    findings += extra
+    findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
     report("analyse", 1.0)
     if evidence and findings:
@@ -438,6 +469,24 @@ def find_bottlenecks(
                                      progress=progress)
         findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
     return findings
+
+
+def _step_findings(data: StepData, context: FindingContext,
+                   references: _References) -> list[Finding]:
+    """The slow steps of tellers and branches (kind "step", no condition): candidates by
+    their point medians, then the tests, the intervals and the false-discovery control."""
+    cut, min_cases, peers = context.cut, context.min_cases, context.peers
+    tellers = _level_frame(context.teller_stats, context.refs, references,
+                           ["teller_id", "branch_id"], cut, min_cases, peers)
+    branches, candidates = _branch_frame(data, context.teller_stats, tellers, context.refs,
+                                         references, cut, min_cases, peers)
+    pairs = _tested_pairs(tellers, candidates)
+    _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
+                              ("branch", branches, ["branch_id"], True)))
+    for frame in (tellers, branches):
+        _judge(frame, context.ratio)
+    _flag(tellers, branches, context.q)
+    return _assemble(tellers, branches, context)
 
 
 def _check_arguments(ratio: float, min_cases: int, q: float) -> None:
@@ -477,7 +526,8 @@ def _flag(tellers: pd.DataFrame, branches: pd.DataFrame, q: float) -> None:
         frame["flagged"] = frame["material"] & (frame["q_value"] <= q)
 
 
-def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> list[Finding]:
+def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame,
+              context: FindingContext) -> list[Finding]:
     """Findings from the flagged groups, with the branch rule applied."""
     key_cols = ["branch_id", *_PAIR]
     flagged_tellers = tellers[tellers["flagged"]]
@@ -502,7 +552,7 @@ def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> lis
             row["business_type"] = key[1]
             row["activity"] = key[2]
             findings.append(_finding(
-                "branch", None, row, months, None,
+                "branch", None, row, context, None,
                 tuple(sorted(str(t) for t in flagged["teller_id"])), len(group)))
     branch_median = {
         tuple(str(k) for k in index): float(v)
@@ -512,21 +562,24 @@ def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> lis
         key = (str(row["branch_id"]), str(row["business_type"]), str(row["activity"]))
         if key in merged:
             continue
-        findings.append(_finding("teller", str(row["teller_id"]), row, months,
+        findings.append(_finding("teller", str(row["teller_id"]), row, context,
                                  branch_median.get(key), (), 0))
     return findings
 
 
-def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
+def _finding(scope: str, teller_id: str | None, row: pd.Series, context: FindingContext,
              branch_median: float | None, tellers_flagged: tuple[str, ...],
              tellers_eligible: int) -> Finding:
     reference = float(row["reference_seconds"])
     median = float(row["median_seconds"])
     time_lost = float(row["time_lost"])
+    branch_id = None if pd.isna(row["branch_id"]) else str(row["branch_id"])
+    days = context.days_for(branch_id)
+    months = context.months_for(branch_id)
     finding = Finding(
         scope=scope,
         teller_id=teller_id,
-        branch_id=None if pd.isna(row["branch_id"]) else str(row["branch_id"]),
+        branch_id=branch_id,
         business_type=str(row["business_type"]),
         activity=str(row["activity"]),
         cases=int(row["cases"]),
@@ -540,7 +593,7 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
         excess_seconds=round(median - reference, 3),
         time_lost_seconds=round(time_lost, 1),
         monthly_teller_hours=round(time_lost / 3600 / months, 2),
-        months=months,
+        months=round(months, 3),
         p_value=float(row["p_value"]),
         q_value=float(row["q_value"]),
         bank_median_seconds=round(float(row["bank_median_seconds"]), 3),
@@ -551,8 +604,22 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
         sop=_text(row["sop"]),
         sop_step=_text(row["sop_step"]),
         sop_version=_text(row["sop_version"]),
+        ratio_ci=(round(float(row["ci_low_seconds"]) / reference, 3),
+                  round(float(row["ci_high_seconds"]) / reference, 3)),
+        inferred=context.inferred,
+        period_days=days,
+        peer_seconds=round(float(row["peer_seconds"]), 3),
+        peer_basis=_peer_basis(int(row["peer_branches"]) if pd.notna(row["peer_branches"])
+                               else 0),
     )
     return replace(finding, summary=finding.summary_in("en"))
+
+
+def _peer_basis(branches: int) -> str:
+    """How a finding's peer reference was formed, in words."""
+    if branches == 0:
+        return "the bank's median (no branch has enough steps for a peer median)"
+    return f"the median of {branches} branches' typical medians (the group's own left out)"
 
 
 def _text(value: Any) -> str | None:
