@@ -134,3 +134,30 @@ def test_the_cli_ingests_a_completion_only_declaration(tmp_path: Path) -> None:
     store = EventStore(tmp_path / "ws")
     assert _stored(store, "start_time") == [None] * 4
     assert _stored(store, "amount") == [None] * 4
+
+
+def test_a_lifecycle_log_declared_without_start_times(tmp_path: Path) -> None:
+    """Start events still pair with (and merge into) their completes; their times are not kept
+    when the mapping declares start_time absent."""
+    log = tmp_path / "lifecycle.csv"
+    log.write_text(
+        "case_id,activity,lifecycle,timestamp,teller_id\n"
+        "c1,Count cash,start,2026-09-01 09:00:00,0101\n"
+        "c1,Count cash,complete,2026-09-01 09:01:00,0101\n"
+        "c2,Count cash,start,2026-09-01 09:05:00,0102\n"
+        "c2,Count cash,complete,2026-09-01 09:06:30,0102\n"
+        "c3,Count cash,start,2026-09-01 09:10:00,0102\n",
+        encoding="utf-8",
+    )
+    kept = ingest_log(EventStore(tmp_path / "kept"), log)
+    assert kept.pairing["paired"] == 2 and kept.merged_by_pairing == 2
+    assert all(s is not None for s in _stored(EventStore(tmp_path / "kept"), "start_time"))
+    store = EventStore(tmp_path / "ws")
+    column_map = load_column_map(_map(tmp_path, "  start_time: null\n"))
+    report = ingest_log(store, log, column_map=column_map)
+    assert (report.read, report.loaded, report.quarantined, report.merged_by_pairing) == (
+        5, 2, 1, 2)
+    assert report.reconciles and report.reasons == {"unmatched_start": 1}
+    assert _stored(store, "start_time") == [None, None]
+    assert [str(e) for e in _stored(store, "end_time")] == [
+        "2026-09-01 09:01:00", "2026-09-01 09:06:30"]

@@ -417,6 +417,9 @@ class SourceSpec:
     #: For a CSV: the file the reader reads (UTF-8) and the blank lines before its header.
     csv_path: Path | None = None
     csv_skip: int = 0
+    #: Optional canonical columns the mapping declares absent (null): never filled, not even
+    #: the start time a lifecycle log's start events would give.
+    absent: frozenset[str] = frozenset()
 
     def column_for(self, canonical: str) -> str | None:
         return self.mapping.get(canonical)
@@ -464,6 +467,7 @@ def describe_source(
         encoding=(column_map.encoding if column_map and column_map.encoding else encoding),
         delimiter=(column_map.delimiter if column_map and column_map.delimiter else delimiter),
         timestamp_format=column_map.timestamp_format if column_map else None,
+        absent=absent,
     )
     missing_required = spec.missing_required()
     if missing_required:
