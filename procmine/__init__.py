@@ -170,6 +170,9 @@ from procmine.reports.league import (
     export_league_excel,
     export_league_html,
 )
+
+# findings: matrix (its Excel export, one sheet per branch)
+from procmine.reports.matrix import export_matrix_excel
 from procmine.reports.safe import safe_cell, safe_csv
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
 from procmine.sop.library import SopLibrary, side_by_side
@@ -561,6 +564,7 @@ __all__ = [  # noqa: RUF022
     # standard, too-few cells marked; its Excel export, one sheet per branch)
     "MATRIX_COLUMNS",
     "MIN_MATRIX_CASES",
+    "export_matrix_excel",
     "matrix_grid",
     "matrix_records",
     "teller_type_matrix",
