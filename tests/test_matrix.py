@@ -1,0 +1,300 @@
+"""The teller x business type matrix: its cells against an independent pandas computation on a
+generated demo store, too-few cells, the branch and month filters, the Excel workbook (one sheet
+per branch, opened with openpyxl), ``procmine matrix`` (JSON, 80 columns, Excel), Spark parity,
+and the dashboard page for operations, a branch manager and a teller."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from procmine import (
+    MATRIX_COLUMNS,
+    Baseline,
+    Engine,
+    EventStore,
+    ProcmineError,
+    export_matrix_excel,
+    get_engine,
+    matrix_grid,
+    matrix_records,
+    t,
+    teller_type_matrix,
+)
+from procmine.cli.main import app
+from procmine.reports.matrix import TOO_FEW_FILL, ratio_band
+
+runner = CliRunner()
+
+
+# -- the independent computation -------------------------------------------------------------------
+
+
+def _mode(events: pd.DataFrame, column: str) -> pd.Series:
+    """Per case the most frequent value of ``column``, the smallest among ties."""
+    counts = events.groupby(["case_id", column]).size().rename("n").reset_index()
+    counts = counts.sort_values(["case_id", "n", column], ascending=[True, False, True])
+    return counts.drop_duplicates("case_id").set_index("case_id")[column]
+
+
+def _expected(store: EventStore, baseline: Baseline, month: str | None = None,
+              branch: str | None = None, min_cases: int = 5) -> pd.DataFrame:
+    """The matrix by pandas from the store's raw events."""
+    events = store.read_events(["case_id", "teller_id", "branch_id", "business_type",
+                                "start_time", "end_time"]).to_pandas()
+    events["begin"] = events["start_time"].fillna(events["end_time"])
+    cases = pd.DataFrame({c: _mode(events, c) for c in ("teller_id", "branch_id",
+                                                          "business_type")})
+    by_case = events.groupby("case_id")
+    cases["started"] = by_case["begin"].min()
+    cases["dwell"] = (by_case["end_time"].max() - cases["started"]).dt.total_seconds()
+    cases = cases.dropna(subset=["teller_id", "business_type"])
+    if month is not None:
+        cases = cases[cases["started"].dt.strftime("%Y-%m") == month]
+    if branch is not None:
+        cases = cases[cases["branch_id"] == branch]
+    cells = (cases.groupby(["teller_id", "branch_id", "business_type"])["dwell"]
+             .agg(cases="size", median_seconds="median").reset_index())
+    standards = {b.code: float(b.standard_seconds) for b in baseline}
+    cells["standard_seconds"] = cells["business_type"].map(standards).astype(float)
+    cells["enough"] = cells["cases"] >= min_cases
+    cells.loc[~cells["enough"], "median_seconds"] = np.nan
+    cells["ratio"] = cells["median_seconds"] / cells["standard_seconds"]
+    cells["cases"] = cells["cases"].astype("int64")
+    for column in ("teller_id", "branch_id", "business_type"):
+        cells[column] = cells[column].astype(object)
+    cells = cells.sort_values(["branch_id", "teller_id", "business_type"])
+    return cells[list(MATRIX_COLUMNS)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def demo(league_demo: tuple[EventStore, list[str]]) -> tuple[EventStore, str]:
+    """The shared generated demo store and its last month."""
+    store, months = league_demo
+    return store, months[-1]
+
+
+def test_the_cells_are_the_independent_computation(demo: tuple[EventStore, str],
+                                                   baseline: Baseline) -> None:
+    store, month = demo
+    cells = teller_type_matrix(store, baseline, month=month)
+    expected = _expected(store, baseline, month)
+    assert len(cells) > 300 and cells["enough"].sum() > 100
+    pd.testing.assert_frame_equal(cells, expected, check_exact=False, rtol=1e-9)
+    whole = teller_type_matrix(store, baseline)
+    pd.testing.assert_frame_equal(whole, _expected(store, baseline), check_exact=False,
+                                  rtol=1e-9)
+    # every ratio is the median over the type's standard from the baseline
+    enough = cells[cells["enough"]]
+    assert (enough["standard_seconds"] == enough["business_type"].map(
+        lambda c: float(baseline[c].standard_seconds))).all()
+    assert np.allclose(enough["ratio"], enough["median_seconds"] / enough["standard_seconds"])
+
+
+def test_a_cell_with_too_few_transactions_keeps_its_count_only(demo: tuple[EventStore, str],
+                                                               baseline: Baseline) -> None:
+    store, month = demo
+    cells = teller_type_matrix(store, baseline, month=month, min_cases=8)
+    few = cells[~cells["enough"]]
+    assert len(few) > 20 and (few["cases"] < 8).all() and (few["cases"] >= 1).all()
+    assert few["median_seconds"].isna().all() and few["ratio"].isna().all()
+    assert few["standard_seconds"].notna().all()
+    assert (cells.loc[cells["enough"], "cases"] >= 8).all()
+    assert cells.loc[cells["enough"], "median_seconds"].notna().all()
+    # the minimum changes which cells show figures, never the counts
+    everything = teller_type_matrix(store, baseline, month=month, min_cases=1)
+    assert everything["enough"].all() and everything["median_seconds"].notna().all()
+    assert everything["cases"].tolist() == cells["cases"].tolist()
+    pd.testing.assert_frame_equal(cells, _expected(store, baseline, month, min_cases=8),
+                                  check_exact=False, rtol=1e-9)
+    records = [r for r in matrix_records(cells) if not r["enough"]]
+    assert records[0]["median_seconds"] is None and records[0]["ratio"] is None
+    assert isinstance(records[0]["cases"], int)
+    for wrong in (0, -1, True):
+        with pytest.raises(ProcmineError, match="minimum of transactions in a cell"):
+            teller_type_matrix(store, baseline, min_cases=wrong)
+
+
+def test_the_branch_and_month_filters(league_demo: tuple[EventStore, list[str]],
+                                      baseline: Baseline) -> None:
+    store, months = league_demo
+    assert len(months) == 2
+    first, last = (teller_type_matrix(store, baseline, month=m, min_cases=1) for m in months)
+    whole = teller_type_matrix(store, baseline, min_cases=1)
+    keys = ["teller_id", "branch_id", "business_type"]
+    # a transaction belongs to one month: the months' counts add up to the whole period's
+    summed = pd.concat([first, last]).groupby(keys)["cases"].sum()
+    assert summed.to_dict() == whole.set_index(keys)["cases"].to_dict()
+    b02 = teller_type_matrix(store, baseline, branch="B02", month=months[-1], min_cases=1)
+    assert set(b02["branch_id"]) == {"B02"}
+    pd.testing.assert_frame_equal(b02, last[last["branch_id"] == "B02"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        teller_type_matrix(store, baseline, branch="B02", month=months[-1]),
+        _expected(store, baseline, months[-1], branch="B02"), check_exact=False, rtol=1e-9)
+    one = teller_type_matrix(store, baseline, teller=str(b02["teller_id"].iloc[0]),
+                             month=months[-1], min_cases=1)
+    assert set(one["teller_id"]) == {b02["teller_id"].iloc[0]}
+    assert teller_type_matrix(store, baseline, branch="B99").empty
+    assert teller_type_matrix(store, baseline, month="2020-01").empty
+    with pytest.raises(ProcmineError, match="is not a month"):
+        teller_type_matrix(store, baseline, month="2026-13")
+
+
+def test_the_grid_holds_tellers_by_types_with_data(demo: tuple[EventStore, str],
+                                                   baseline: Baseline) -> None:
+    store, month = demo
+    cells = teller_type_matrix(store, baseline, branch="B03", month=month)
+    medians, enough = matrix_grid(cells), matrix_grid(cells, "enough")
+    assert list(medians.columns) == sorted(cells["business_type"].unique())
+    assert len(medians) == cells["teller_id"].nunique()
+    assert medians.notna().sum().sum() == cells["enough"].sum()
+    assert (enough == False).sum().sum() == (~cells["enough"]).sum()  # noqa: E712
+    row = cells[cells["enough"]].iloc[0]
+    assert medians.loc[(row["teller_id"], "B03"), row["business_type"]] == row["median_seconds"]
+    with pytest.raises(ValueError, match="not a figure"):
+        matrix_grid(cells, "teller_id")
+
+
+# -- Excel ----------------------------------------------------------------------------------------
+
+
+def test_the_workbook_has_one_sheet_per_branch(demo: tuple[EventStore, str],
+                                               baseline: Baseline, tmp_path: Path) -> None:
+    store, month = demo
+    cells = teller_type_matrix(store, baseline, month=month)
+    path = export_matrix_excel(cells, tmp_path / "m.xlsx", baseline, period=month)
+    book = load_workbook(path)
+    assert book.sheetnames == sorted(cells["branch_id"].unique())
+    for branch in ("B01", "B04"):
+        sheet = book[branch]
+        rows = cells[cells["branch_id"] == branch]
+        types = sorted(rows["business_type"].unique())
+        tellers = sorted(rows["teller_id"].unique())
+        assert month in sheet["A1"].value and branch in sheet["A1"].value
+        assert [c.value for c in sheet[2]][1:len(types) + 1] == types
+        assert sheet["A4"].value == t("matrix.standard", "zh-CN")
+        assert [c.value for c in sheet[4]][1:len(types) + 1] == [
+            float(baseline[c].standard_seconds) for c in types]
+        assert [sheet.cell(row=5 + i, column=1).value for i in range(len(tellers))] == tellers
+        assert sheet.cell(row=3, column=2).value == baseline[types[0]].name("zh-CN")
+        for cell in rows.itertuples(index=False):
+            value = sheet.cell(row=5 + tellers.index(cell.teller_id),
+                               column=2 + types.index(cell.business_type))
+            if cell.enough:
+                assert value.value == round(cell.median_seconds)
+                colour = ratio_band(cell.ratio)[0]
+                assert (value.fill.fgColor.rgb[-6:] if colour else value.fill.fill_type) == \
+                    (colour or None)
+            else:
+                assert value.value == t("matrix.too_few_cell", "zh-CN", cases=cell.cases)
+                assert value.fill.fgColor.rgb[-6:] == TOO_FEW_FILL
+        # a teller who never did a type leaves the cell empty
+        did = set(zip(rows["teller_id"], rows["business_type"], strict=True))
+        empty = [(tl, ty) for tl in tellers for ty in types if (tl, ty) not in did]
+        assert empty and all(sheet.cell(row=5 + tellers.index(tl),
+                                        column=2 + types.index(ty)).value is None
+                             for tl, ty in empty)
+        legend = [sheet.cell(row=r, column=1).value for r in range(6 + len(tellers),
+                                                                   14 + len(tellers))]
+        assert t("matrix.legend_too_few", "zh-CN", min=5) in legend
+        assert t("matrix.legend_very_slow", "zh-CN") in legend
+
+
+def test_the_workbook_in_english_and_without_cells(demo: tuple[EventStore, str],
+                                                   baseline: Baseline, tmp_path: Path) -> None:
+    store, month = demo
+    cells = teller_type_matrix(store, baseline, branch="B05", month=month, min_cases=3)
+    sheet = load_workbook(export_matrix_excel(cells, tmp_path / "en.xlsx", baseline,
+                                              lang="en"))["B05"]
+    assert sheet["A1"].value.startswith("Whole period")
+    assert sheet["A2"].value == "Teller"
+    texts = {c.value for row in sheet.iter_rows(min_row=5) for c in row
+             if isinstance(c.value, str)}
+    assert any(v.startswith("too few (") for v in texts)
+    assert "Grey \"too few\": fewer than 3 transactions, the count only" in texts
+    none = teller_type_matrix(store, baseline, branch="B99")
+    book = load_workbook(export_matrix_excel(none, tmp_path / "none.xlsx", lang="en"))
+    assert book.sheetnames == [t("matrix.title", "en")]
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def test_procmine_matrix_json_gives_the_cells(demo: tuple[EventStore, str],
+                                              baseline: Baseline, tmp_path: Path) -> None:
+    store, month = demo
+    result = runner.invoke(app, ["matrix", "--home", str(store.home), "--month", month,
+                                 "--branch", "B02", "--min-cases", "6", "--json",
+                                 "--excel", str(tmp_path / "b02.xlsx")])
+    assert result.exit_code == 0, result.output
+    cells = json.loads(result.stdout)
+    expected = matrix_records(teller_type_matrix(store, baseline, branch="B02", month=month,
+                                                 min_cases=6))
+    assert cells == expected and len(cells) > 20
+    assert {c["branch_id"] for c in cells} == {"B02"}
+    assert any(c["median_seconds"] is None and not c["enough"] for c in cells)
+    assert load_workbook(tmp_path / "b02.xlsx").sheetnames == ["B02"]
+
+
+def test_procmine_matrix_fits_80_columns(demo: tuple[EventStore, str], baseline: Baseline,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    store, month = demo
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, ["matrix", "--home", str(store.home), "--month", month])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│ ")]
+    cells = teller_type_matrix(store, baseline, month=month)
+    assert len(rows) == len(cells)
+    few = cells[~cells["enough"]].iloc[0]
+    line = next(r for r in rows if f"│ {few['teller_id']}" in r
+                and f"│ {few['business_type']} " in r)
+    assert "too few" in line and f"│ {few['cases']:>5} │" in line
+    fine = cells[cells["enough"]].iloc[0]
+    line = next(r for r in rows if f"│ {fine['teller_id']}" in r
+                and f"│ {fine['business_type']} " in r)
+    assert f"{fine['ratio']:.2f}x" in line and f"{fine['median_seconds']:,.0f}" in line
+
+
+def test_procmine_matrix_names_the_data_for_an_empty_request(
+        demo: tuple[EventStore, str]) -> None:
+    store, month = demo
+    result = runner.invoke(app, ["matrix", "--home", str(store.home), "--branch", "B99",
+                                 "--month", month])
+    assert isinstance(result.exception, ProcmineError)
+    assert "no teller transactions for branch B99" in str(result.exception)
+    assert "branches with data: B01, B02" in str(result.exception)
+
+
+# -- Spark -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark(demo: tuple[EventStore, str]) -> Iterator[Engine]:
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java for Spark (JAVA_HOME unset, no java on PATH)")
+    engine = get_engine("spark", demo[0])
+    yield engine
+    engine.close()
+
+
+def test_the_matrix_is_the_same_on_spark(demo: tuple[EventStore, str], baseline: Baseline,
+                                         spark: Engine) -> None:
+    store, month = demo
+    for kwargs in ({"month": month}, {"branch": "B03"}, {}):
+        duck = teller_type_matrix(store, baseline, **kwargs)  # type: ignore[arg-type]
+        other = teller_type_matrix(store, baseline, engine=spark,
+                                   **kwargs)  # type: ignore[arg-type]
+        assert len(duck) > 50
+        pd.testing.assert_frame_equal(duck, other, check_exact=False, rtol=1e-9)
