@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -298,3 +299,109 @@ def test_the_matrix_is_the_same_on_spark(demo: tuple[EventStore, str], baseline:
                                    **kwargs)  # type: ignore[arg-type]
         assert len(duck) > 50
         pd.testing.assert_frame_equal(duck, other, check_exact=False, rtol=1e-9)
+
+
+# -- the dashboard page ----------------------------------------------------------------------------
+
+PAGE = "procmine/dashboard/pages/matrix.py"
+
+
+@pytest.fixture(scope="module")
+def page_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from procmine import build_demo_workspace
+
+    home = tmp_path_factory.mktemp("matrix-workspace")
+    build_demo_workspace(home)
+    return home
+
+
+@pytest.fixture
+def home(page_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PROCMINE_HOME", str(page_home))
+    return page_home
+
+
+def _heatmap(at: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The page's figure: the grey trace of too-few cells and the ratio trace."""
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    grey, ratio = figure["data"]
+    return grey, ratio
+
+
+def _open(role: str, home: Path) -> Any:
+    from apptest import app_as
+
+    at = app_as(role, home).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert [x.value for x in at.title] == [t("matrix.title", "zh-CN")]
+    return at
+
+
+def test_operations_see_every_branch_on_the_heat_map(home: Path, baseline: Baseline) -> None:
+    at = _open("operations", home)
+    store = EventStore(home)
+    assert at.selectbox(key="matrix_branch").options == [t("filters.all", "zh-CN"),
+                                                          "B01", "B02", "B03", "B04", "B05",
+                                                          "B06"]
+    month = at.selectbox(key="matrix_month").value
+    assert month == "2026-10"
+    cells = teller_type_matrix(store, baseline, month=month)
+    grey, ratio = _heatmap(at)
+    tellers = sorted(set(zip(cells["teller_id"], cells["branch_id"], strict=True)),
+                     key=lambda k: (k[0], k[1]))
+    assert ratio["y"] == [f"{teller} · {branch}" for teller, branch in tellers]
+    assert ratio["x"] == sorted(cells["business_type"].unique())
+    # each cell's colour is its ratio; the grey trace marks exactly the too-few cells
+    first = cells[cells["teller_id"] == tellers[0][0]].set_index("business_type")
+    for j, code in enumerate(ratio["x"]):
+        z, flag = ratio["z"][0][j], grey["z"][0][j]
+        if code not in first.index:
+            assert z is None and flag is None
+        elif first.loc[code, "enough"]:
+            assert z == pytest.approx(first.loc[code, "ratio"]) and flag is None
+            assert f"{first.loc[code, 'median_seconds']:,.0f}" in ratio["customdata"][0][j]
+        else:
+            assert z is None and flag == 1.0
+            assert t("matrix.too_few", "zh-CN") in grey["customdata"][0][j]
+    assert sum(v == 1.0 for row in grey["z"] for v in row) == int((~cells["enough"]).sum())
+    assert len(at.get("download_button")) == 1
+    # a branch and a month narrow the map; a minimum of 1 leaves no grey cell
+    at.selectbox(key="matrix_branch").select("B02").run()
+    at.selectbox(key="matrix_month").select("2026-09").run()
+    at.number_input(key="matrix_min_cases").set_value(1).run()
+    assert not at.exception
+    grey, ratio = _heatmap(at)
+    b02 = teller_type_matrix(store, baseline, branch="B02", month="2026-09", min_cases=1)
+    assert ratio["y"] == sorted(b02["teller_id"].unique())
+    assert all(v is None for row in grey["z"] for v in row)
+    assert sum(v is not None for row in ratio["z"] for v in row) == len(b02)
+
+
+def test_a_branch_manager_sees_their_branch_and_a_teller_their_row(home: Path,
+                                                                   baseline: Baseline) -> None:
+    at = _open("branch_manager", home)
+    assert at.selectbox(key="matrix_branch").options == ["B01"]
+    _, ratio = _heatmap(at)
+    assert ratio["y"] == [f"010{i}" for i in range(1, 9)]
+    at = _open("teller", home)
+    assert not at.selectbox or "matrix_branch" not in [s.key for s in at.selectbox]
+    _, ratio = _heatmap(at)
+    assert ratio["y"] == ["0101"]
+    mine = teller_type_matrix(EventStore(home), baseline, teller="0101", month="2026-10")
+    assert ratio["x"] == sorted(mine["business_type"])
+    assert t("matrix.own_row", "zh-CN") in [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize("role", ["reviewer", "trainer"])
+def test_reviewers_and_trainers_are_refused_the_page(role: str, home: Path) -> None:
+    from apptest import signed_in
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / PAGE), default_timeout=60)
+    at.session_state["procmine_user"] = signed_in(role, home)
+    at.run()
+    assert [e.value for e in at.error] == [
+        t("auth.not_allowed", "zh-CN", role=t(f"roles.{role}", "zh-CN"))]
+    assert not at.get("plotly_chart")
