@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from apptest import app_as, signed_in
 from openpyxl import load_workbook
+from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from procmine import (
@@ -24,11 +26,18 @@ from procmine import (
     Engine,
     EventStore,
     ProcmineError,
+    SopLibrary,
+    assign_paper,
+    build_demo_workspace,
+    build_paper,
     export_matrix_excel,
     get_engine,
     matrix_grid,
     matrix_records,
+    start_attempt,
+    submit_attempt,
     t,
+    teller_roster,
     teller_type_matrix,
 )
 from procmine.cli.main import app
@@ -304,12 +313,11 @@ def test_the_matrix_is_the_same_on_spark(demo: tuple[EventStore, str], baseline:
 # -- the dashboard page ----------------------------------------------------------------------------
 
 PAGE = "procmine/dashboard/pages/matrix.py"
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def page_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from procmine import build_demo_workspace
-
     home = tmp_path_factory.mktemp("matrix-workspace")
     build_demo_workspace(home)
     return home
@@ -329,8 +337,6 @@ def _heatmap(at: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _open(role: str, home: Path) -> Any:
-    from apptest import app_as
-
     at = app_as(role, home).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
@@ -396,12 +402,26 @@ def test_a_branch_manager_sees_their_branch_and_a_teller_their_row(home: Path,
 
 @pytest.mark.parametrize("role", ["reviewer", "trainer"])
 def test_reviewers_and_trainers_are_refused_the_page(role: str, home: Path) -> None:
-    from apptest import signed_in
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / PAGE), default_timeout=60)
+    at = AppTest.from_file(str(REPO / PAGE), default_timeout=60)
     at.session_state["procmine_user"] = signed_in(role, home)
     at.run()
     assert [e.value for e in at.error] == [
         t("auth.not_allowed", "zh-CN", role=t(f"roles.{role}", "zh-CN"))]
     assert not at.get("plotly_chart")
+
+
+def test_the_page_is_closed_to_a_teller_during_an_open_paper(home: Path) -> None:
+    trainer, teller = signed_in("trainer", home), signed_in("teller", home)
+    paper = build_paper(title="matrix closed book", user=trainer, sops=("SOP-P17",), count=2,
+                        time_limit_minutes=30, shuffle=False, seed=3,
+                        library=SopLibrary.open(home), home=home)
+    assign_paper(paper.id, user=trainer, roster=teller_roster(EventStore(home), home=home),
+                 tellers=("0101",), home=home)
+    view = start_attempt(paper.id, user=teller, home=home)
+    try:
+        at = app_as("teller", home).run()
+        at.switch_page(PAGE).run()
+        assert [e.value for e in at.error] == [t("closed_book.refused", "zh-CN")]
+        assert not at.get("plotly_chart") and not at.get("download_button")
+    finally:
+        submit_attempt(view.id, user=teller, home=home)
