@@ -40,6 +40,7 @@ from procmine import (
     teller_roster,
     teller_type_matrix,
 )
+from procmine.analysis.matrix import type_order
 from procmine.cli.main import app
 from procmine.reports.matrix import TOO_FEW_FILL, ratio_band
 
@@ -165,6 +166,8 @@ def test_the_grid_holds_tellers_by_types_with_data(demo: tuple[EventStore, str],
     cells = teller_type_matrix(store, baseline, branch="B03", month=month)
     medians, enough = matrix_grid(cells), matrix_grid(cells, "enough")
     assert list(medians.columns) == sorted(cells["business_type"].unique())
+    ordered = matrix_grid(cells, order=baseline.codes)
+    assert list(ordered.columns) == [c for c in baseline.codes if c in set(medians.columns)]
     assert len(medians) == cells["teller_id"].nunique()
     assert medians.notna().sum().sum() == cells["enough"].sum()
     assert (enough == False).sum().sum() == (~cells["enough"]).sum()  # noqa: E712
@@ -187,7 +190,8 @@ def test_the_workbook_has_one_sheet_per_branch(demo: tuple[EventStore, str],
     for branch in ("B01", "B04"):
         sheet = book[branch]
         rows = cells[cells["branch_id"] == branch]
-        types = sorted(rows["business_type"].unique())
+        types = type_order(rows["business_type"], baseline.codes)
+        assert types[0].startswith("P") and types[-1].startswith("C")
         tellers = sorted(rows["teller_id"].unique())
         assert month in sheet["A1"].value and branch in sheet["A1"].value
         assert [c.value for c in sheet[2]][1:len(types) + 1] == types
@@ -358,7 +362,7 @@ def test_operations_see_every_branch_on_the_heat_map(home: Path, baseline: Basel
     tellers = sorted(set(zip(cells["teller_id"], cells["branch_id"], strict=True)),
                      key=lambda k: (k[0], k[1]))
     assert ratio["y"] == [f"{teller} · {branch}" for teller, branch in tellers]
-    assert ratio["x"] == sorted(cells["business_type"].unique())
+    assert ratio["x"] == type_order(cells["business_type"], baseline.codes)
     # each cell's colour is its ratio; the grey trace marks exactly the too-few cells
     first = cells[cells["teller_id"] == tellers[0][0]].set_index("business_type")
     for j, code in enumerate(ratio["x"]):
@@ -396,7 +400,7 @@ def test_a_branch_manager_sees_their_branch_and_a_teller_their_row(home: Path,
     _, ratio = _heatmap(at)
     assert ratio["y"] == ["0101"]
     mine = teller_type_matrix(EventStore(home), baseline, teller="0101", month="2026-10")
-    assert ratio["x"] == sorted(mine["business_type"])
+    assert ratio["x"] == type_order(mine["business_type"], baseline.codes)
     assert t("matrix.own_row", "zh-CN") in [c.value for c in at.caption]
 
 

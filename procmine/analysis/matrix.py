@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -58,6 +59,7 @@ __all__ = [
     "matrix_grid",
     "matrix_records",
     "teller_type_matrix",
+    "type_order",
 ]
 
 #: Fewest transactions of a teller on a type for the cell to show its median and ratio.
@@ -160,23 +162,39 @@ def _finish(frame: pd.DataFrame, min_cases: int) -> pd.DataFrame:
     return out[list(MATRIX_COLUMNS)]
 
 
-def matrix_grid(cells: pd.DataFrame, value: str = "median_seconds") -> pd.DataFrame:
-    """The cells as a grid: one row per teller (``teller_id``, ``branch_id`` as the index), one
-    column per business type that has a cell, sorted; ``value`` is the column shown (e.g.
-    ``median_seconds``, ``ratio``, ``cases``, ``enough``). A teller who never did a type has an
-    empty cell there; a too-few cell is empty too for ``median_seconds`` and ``ratio``
+def type_order(codes: Iterable[str], order: Sequence[str] | None = None) -> list[str]:
+    """``codes`` in the order of ``order`` (e.g. the baseline's, ``Baseline.codes``), those
+    it does not name after them, alphabetically; alphabetically without an order.
+
+    Example:
+        >>> type_order(["C41", "X1", "P02", "P01"], baseline.codes)
+        ['P01', 'P02', 'C41', 'X1']
+    """
+    rank = {code: i for i, code in enumerate(order or ())}
+    return sorted({str(c) for c in codes}, key=lambda c: (rank.get(c, len(rank)), c))
+
+
+def matrix_grid(cells: pd.DataFrame, value: str = "median_seconds",
+                order: Sequence[str] | None = None) -> pd.DataFrame:
+    """The cells as a grid: one row per teller (``teller_id``, ``branch_id`` as the index,
+    sorted), one column per business type that has a cell, in ``order`` (see
+    :func:`type_order`; alphabetical without one); ``value`` is the column shown (e.g.
+    ``median_seconds``, ``ratio``, ``cases``, ``enough``). A teller who never did a type has
+    an empty cell there; a too-few cell is empty too for ``median_seconds`` and ``ratio``
     (``enough`` tells the two apart).
 
     Example:
         >>> cells = teller_type_matrix(store, baseline, branch="B01", month="2026-10")
-        >>> grid = matrix_grid(cells, "cases")
+        >>> grid = matrix_grid(cells, "cases", baseline.codes)
         >>> int(grid.to_numpy(dtype=float, na_value=0).sum()) == int(cells["cases"].sum())
         True
+        >>> list(grid.columns[:2])
+        ['P01', 'P02']
     """
     if value not in MATRIX_COLUMNS[3:]:
         raise ValueError(f"not a figure of the matrix: {value!r}")
     grid = cells.pivot(index=["teller_id", "branch_id"], columns="business_type", values=value)
-    grid = grid.reindex(columns=sorted(grid.columns)).sort_index()
+    grid = grid.reindex(columns=type_order(grid.columns, order)).sort_index()
     grid.columns.name = None
     return grid
 

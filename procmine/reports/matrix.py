@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from procmine.analysis.matrix import MIN_MATRIX_CASES
+from procmine.analysis.matrix import MIN_MATRIX_CASES, type_order
 from procmine.app.i18n import normalize_language, t
 from procmine.core.baseline import Baseline
 from procmine.reports.safe import safe_cell, safe_sheet_name
@@ -102,7 +102,7 @@ def _write_sheet(sheet: Any, rows: pd.DataFrame, title: str, baseline: Baseline 
     def fill(colour: str) -> PatternFill:
         return PatternFill("solid", start_color=colour, end_color=colour)
 
-    types = sorted(str(c) for c in rows["business_type"].unique())
+    types = type_order(rows["business_type"], baseline.codes if baseline is not None else None)
     tellers = sorted(str(c) for c in rows["teller_id"].unique())
     by_key = {(str(r.teller_id), str(r.business_type)): r
               for r in rows.itertuples(index=False)}

@@ -11,7 +11,7 @@ made of data (teller, branch, type names) are escaped before plotly renders them
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -36,14 +36,16 @@ def _number(value: Any, digits: int = 0) -> str:
 
 
 def teller_type_heatmap(cells: pd.DataFrame, labels: dict[str, str],
-                        type_name: Callable[[str], str]) -> go.Figure:
+                        type_name: Callable[[str], str],
+                        order: Sequence[str] | None = None) -> go.Figure:
     """Tellers x types, coloured by the ratio to the standard; too-few cells grey.
 
     ``cells``: :func:`procmine.teller_type_matrix`'s frame; ``labels``: the words of the hover
     (teller, type, median, cases, standard, ratio, too_few); ``type_name``: a type's name in
-    the page's language."""
-    medians, ratios = matrix_grid(cells, "median_seconds"), matrix_grid(cells, "ratio")
-    counts, enough = matrix_grid(cells, "cases"), matrix_grid(cells, "enough")
+    the page's language; ``order``: the types' order (the baseline's), alphabetical without."""
+    medians, ratios = (matrix_grid(cells, "median_seconds", order),
+                       matrix_grid(cells, "ratio", order))
+    counts, enough = matrix_grid(cells, "cases", order), matrix_grid(cells, "enough", order)
     standards = dict(zip(cells["business_type"], cells["standard_seconds"], strict=True))
     several = cells["branch_id"].nunique(dropna=False) > 1
     rows = [_escape(f"{teller} · {branch}" if several else teller)

@@ -57,7 +57,8 @@ labels = {key: tr(f"matrix.{key}") for key in
           ("teller", "median", "cases", "standard", "ratio", "too_few")}
 labels["type"] = tr("matrix.business_type")
 st.plotly_chart(teller_type_heatmap(
-    cells, labels, lambda c: baseline[c].name(lang()) if c in baseline else ""),
+    cells, labels, lambda c: baseline[c].name(lang()) if c in baseline else "",
+    baseline.codes),
     width="stretch")
 st.download_button(tr("matrix.download_excel"),
                    data.matrix_export(branch, month, teller, min_cases, lang()),
