@@ -22,9 +22,8 @@ st.title(tr("matrix.title"))
 if data.store_info()["events"] == 0:
     st.info(tr("overview.empty_store"))
     st.stop()
-scope = branch_scope(user)
 teller = None
-if user.role == "teller":
+if user.role == "teller":   # their own row, wherever they worked (their id is the scope)
     if not user.teller_id:
         st.info(tr("my_figures.no_teller_id"))
         st.stop()
@@ -34,6 +33,7 @@ every = tr("filters.all")
 left, middle, right = st.columns(3)
 branch: str | None = None
 if teller is None:
+    scope = branch_scope(user)
     branches = visible_branches(user, data.options()["branch_id"])
     if not branches:
         st.info(tr("scope.no_tellers", branch=plain(scope)))
