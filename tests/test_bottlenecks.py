@@ -78,12 +78,20 @@ def test_findings_are_ranked_by_time_lost_and_costed_per_month(
     for _, truth, findings in demo_logs:
         lost = [f.time_lost_seconds for f in findings]
         assert lost == sorted(lost, reverse=True)
+        # every branch reports from the first day to the last: the costs spread over those days
+        first, last = (date.fromisoformat(truth["span"][k]) for k in ("first_day", "last_day"))
+        days = (last - first).days + 1
         for f in findings:
-            assert f.months == len(truth["span"]["months"])
+            assert f.period_days == days
+            assert f.months == pytest.approx(days / 30.4375, abs=1e-3)
             assert f.monthly_teller_hours == pytest.approx(
-                f.time_lost_seconds / 3600 / f.months, abs=0.01)
+                f.time_lost_seconds / 3600 / (days / 30.4375), abs=0.01)
             assert f.ratio == pytest.approx(f.median_seconds / f.reference_seconds, rel=1e-3)
-            assert f.ratio >= 1.5 and f.q_value <= 0.05 and f.sop is None
+            # material by its interval: reaching the cut, its low end above half-way to it
+            assert f.ratio_ci is not None
+            low, high = f.ratio_ci
+            assert 1.25 <= low <= f.ratio <= high and high >= 1.5
+            assert f.q_value <= 0.05 and f.sop is None and f.kind == "step"
             assert f.cases >= 30 and f.steps >= f.cases
             assert f.summary.startswith("Teller " if f.scope == "teller" else "Branch ")
             assert "teller hours a month" in f.summary
@@ -129,7 +137,9 @@ def test_a_month_and_stricter_settings(
     store, truth, findings = demo_logs[2]
     month = truth["span"]["months"][0]
     one = find_bottlenecks(store, baseline, month=month)
-    assert one and all(f.months == 1 for f in one)
+    days = {d for d in truth["span"]["days"] if d.startswith(month)}
+    covered = (date.fromisoformat(max(days)) - date.fromisoformat(min(days))).days + 1
+    assert one and all(f.period_days == covered for f in one)
     assert {_key(f) for f in one} <= {_key(f) for f in findings}
     strict = find_bottlenecks(store, baseline, ratio=10.0)
     assert strict == []
@@ -322,13 +332,19 @@ def _hand(frame: pd.DataFrame, teller: str,
     return float(np.mean(refs)), lost, len(mine)
 
 
-def _share_reference(frame: pd.DataFrame, baseline: Baseline) -> float:
-    """P17 "Enter transaction"'s baseline-share reference, computed by hand."""
+def _share_reference(frame: pd.DataFrame, baseline: Baseline,
+                     activity: str = "Enter transaction") -> float:
+    """A P17 step's baseline-share reference, computed by hand: the standard split over the
+    steps by their median shares of the transaction, normalised so that the shares weighted by
+    each step's occurrences per case add up to 1."""
     case = frame.groupby("case_id").agg(first=("start_time", "min"), last=("end_time", "max"))
-    steps = frame[frame["activity"] == "Enter transaction"].join(case, on="case_id")
+    steps = frame[frame["business_type"] == "P17"].join(case, on="case_id")
     share = ((steps["end_time"] - steps["start_time"]).dt.total_seconds()
              / (steps["last"] - steps["first"]).dt.total_seconds())
-    return float(baseline.standard_seconds("P17") * share.median())
+    medians = share.groupby(steps["activity"]).median()
+    per_case = steps.groupby("activity").size() / steps["case_id"].nunique()
+    total = float((medians * per_case).sum())
+    return float(baseline.standard_seconds("P17") * medians[activity] / total)
 
 
 def _version(seconds: float, version: str, **dates: Any) -> StepReference:

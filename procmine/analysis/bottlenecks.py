@@ -1,8 +1,11 @@
 """Slow steps: where tellers and branches lose time against the reference, and why.
 
 A business type's standard time comes from the baseline. A step's **reference time** is its SOP
-standard where one exists (``step_references``), otherwise the type's standard time times the
-step's bank-wide median share of the transaction's dwell time.
+standard where one exists (``step_references``), otherwise its share of the type's standard
+time: the standard split over the type's steps by their bank-wide median shares of the
+transaction's dwell time, normalised so that a transaction's steps at their references add up
+to the standard (the shares weighted by each step's occurrences per case sum to 1): a bank at
+normal pace sits at 1.0x.
 
 **Dated references.** SOP standards change with SOP versions, and branches may adopt a version
 on dates of their own: each :class:`StepReference` holds for one business type x step from
@@ -15,9 +18,11 @@ on that case's date.
 A **finding** is a teller x type x step or a branch x type x step with at least ``min_cases``
 steps whose times are
 
-* materially slow: the median is at least ``ratio`` (1.5) times the reference, and at least
-  ``ratio`` times what the group's own pace predicts for the step (``max(1, pace)`` times the
-  bank's median for it; see below);
+* materially slow: the 95% interval of its median (order statistics, no assumption about the
+  shape of the times; :mod:`procmine.analysis.judging`) reaches ``ratio`` (1.5) times the
+  reference and its lower end is above half-way to it (1.25 times), and the same against what
+  the group's own pace predicts from its **peers** (``max(1, pace)`` times the median of the
+  other branches' typical medians: a single slow branch or a few slow tellers cannot move it);
 * statistically above the rest of the bank: a one-sided Mann-Whitney U test of the group's
   times against every other time of the same type x step (suited to skewed durations), with
   Benjamini-Hochberg false-discovery control over every eligible group of both levels
@@ -28,7 +33,7 @@ steps whose times are
 **Pace.** A teller who is slower than the bank at everything is a matter for the monthly league
 table, not thirty slow steps; and a step the whole bank is slow at is no one teller's or branch's
 bottleneck (the bank-wide step statistics show it). A teller's pace is the step-weighted median,
-over all its type x step groups, of its median over the bank's median (1.0 = the bank's pace);
+over all its type x step groups, of its median over its peers' (1.0 = the peers' pace);
 a branch's pace on a type x step is that of the tellers who did it there, weighted by their
 steps. The raw ratio (median / reference) and the pace are both reported.
 
@@ -39,7 +44,8 @@ branch's steps), the branch gets one finding and its tellers' findings for that 
 dropped.
 
 Findings are ranked by **time lost**: the sum over the group's cases of the step's time in the
-case beyond the reference. ``monthly_teller_hours`` spreads it over the months analysed.
+case beyond the reference. ``monthly_teller_hours`` spreads it over the days the data covers
+(``period_days``: first to last day, of the group's branch) / 30.4375.
 :func:`~procmine.analysis.evidence.explain_findings` adds the evidence a reviewer needs: rework,
 waits before the step, and the step's times by amount band, hour and window type, next to the
 branch's and the bank's. The result types (:class:`~procmine.analysis.findings.Finding`,
@@ -49,27 +55,36 @@ Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
     >>> findings = find_bottlenecks(store, baseline)
     >>> print(findings[0].summary)  # doctest: +NORMALIZE_WHITESPACE
-    Teller 0102 (B01), P18 Enter transaction: median 105 s vs 32 s reference (3.3x) over 121
-    cases; costs 1.3 teller hours a month
+    Teller 0102 (B01), P18 Enter transaction: median 105 s vs 40 s reference (2.6x) over 121
+    cases; costs 1.2 teller hours a month
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
-from procmine.analysis.findings import Finding, StepReference, StepReferences
+from procmine.analysis.findings import Finding, StepReferences
+from procmine.analysis.judging import (
+    is_material,
+    median_interval,
+    peer_medians,
+    weighted_median,
+)
+from procmine.analysis.references import (
+    References,
+    group_references,
+    reference_rows,
+    share_references,
+)
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
-from procmine.analysis.steps import REFERENCE_SCHEMA, StepData
+from procmine.analysis.steps import StepData
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress
@@ -92,139 +107,31 @@ _PACE_MIN_STEPS: Final[int] = 5
 # -- finding the slow steps ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _References:
-    """Reference rows as the engine joins them (:data:`REFERENCE_SCHEMA`) and the SOP (id,
-    step, version) of each ``sop_key``."""
-
-    table: pa.Table | None
-    sops: tuple[tuple[str, str, str], ...]
-
-
-def _reference_rows(step_references: StepReferences | None) -> _References:
-    """Check the references and put them in the engine's shape: positive seconds, a start
-    before the end, and no two rows of the same type x step and branch (or of every branch) in
-    force on the same day."""
-    if not step_references:
-        return _References(None, ())
-    rows: list[tuple[str, str, str | None, date | None, date | None, float, int | None]] = []
-    sops: dict[tuple[str, str, str], int] = {}
-    names: list[str] = []
-    if isinstance(step_references, Mapping):
-        for (business_type, activity), seconds in step_references.items():
-            rows.append((str(business_type), str(activity), None, None, None, float(seconds),
-                         None))
-            names.append(f"step reference {business_type} / {activity}")
-    else:
-        for ref in step_references:
-            if not isinstance(ref, StepReference):
-                raise ProcmineError(f"step references: expected StepReference rows or a mapping "
-                                    f"(business type, step) -> seconds, got {ref!r}")
-            key = sops.setdefault((ref.sop_id, ref.sop_step, ref.sop_version), len(sops))
-            rows.append((ref.business_type, ref.activity, ref.branch_id, ref.valid_from,
-                         ref.valid_to, float(ref.seconds), key))
-            names.append(f"step reference {ref.business_type} / {ref.activity} "
-                         f"({ref.sop_id} step {ref.sop_step} version {ref.sop_version}"
-                         + (f", branch {ref.branch_id}" if ref.branch_id is not None else "")
-                         + ")")
-    scopes: dict[tuple[str, str, str | None], list[int]] = {}
-    for i, (business_type, activity, branch, start, end, seconds, _) in enumerate(rows):
-        if not (math.isfinite(seconds) and seconds > 0):
-            raise ProcmineError(f"{names[i]}: seconds is {seconds}; expected a positive number")
-        if start is not None and end is not None and not start < end:
-            raise ProcmineError(f"{names[i]}: valid_from {start} is not before valid_to {end} "
-                                "(valid_to is the first day it no longer applies)")
-        scopes.setdefault((business_type, activity, branch), []).append(i)
-    for members in scopes.values():
-        members.sort(key=lambda i: rows[i][3] or date.min)
-        for a, b in itertools.pairwise(members):
-            end_a, start_b = rows[a][4], rows[b][3] or date.min
-            if end_a is None or end_a > start_b:
-                raise ProcmineError(f"{names[a]} and {names[b]} are in force on the same days; "
-                                    "give each period one row (valid_to is exclusive)")
-    columns = list(zip(*rows, strict=True))
-    table = pa.Table.from_arrays(
-        [pa.array(list(column), type=field.type)
-         for column, field in zip(columns, REFERENCE_SCHEMA, strict=True)],
-        schema=REFERENCE_SCHEMA)
-    return _References(table, tuple(sorted(sops, key=lambda k: sops[k])))
-
-
-def _share_references(bank: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
-    """The bank-wide row of every type x step with its baseline-share reference: the type's
-    standard time x the step's median share of the transaction (NaN where the type has no
-    standard time)."""
-    refs = bank.copy()
-    standard = refs["business_type"].map(
-        lambda c: baseline.standard_seconds(c) if c in baseline else np.nan)
-    share = standard * refs["share"]
-    refs["share_reference"] = share.where(share > 0)
-    return refs.rename(columns={"median_seconds": "bank_median_seconds", "count": "bank_count"})[
-        [*_PAIR, "share_reference", "bank_median_seconds", "bank_count"]]
-
-
-def _group_references(frame: pd.DataFrame, references: _References) -> pd.DataFrame:
-    """Each group's reference: the step-weighted mean of the references in force on its steps
-    (an SOP row's where one is in force, the baseline share's otherwise), with its source and
-    the SOP version in force on most of its steps. Exactly the one reference where all its
-    steps have the same (no floating-point mean of equal numbers)."""
-    share = frame["share_reference"].astype(float)
-    if references.table is None or "ref_steps" not in frame:
-        return frame.assign(reference_seconds=share, reference_source="baseline share",
-                            sop=None, sop_step=None, sop_version=None)
-    n = frame["count"].to_numpy(dtype=float)
-    k = frame["ref_steps"].fillna(0).to_numpy(dtype=float)
-    total = frame["ref_total"].fillna(0.0).to_numpy(dtype=float)
-    low = frame["ref_min"].astype(float).to_numpy()
-    high = frame["ref_max"].astype(float).to_numpy()
-    known = share.notna().to_numpy()
-    share_values = share.to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mixed = (total + np.nan_to_num(share_values) * (n - k)) / n
-        sop_only = total / k
-    reference = np.where(k == 0, share_values, np.where(known, mixed, sop_only))
-    reference = np.where((k > 0) & (k == n) & (low == high), low, reference)
-    source = np.where(k == 0, "baseline share",
-                      np.where((k == n) | ~known, "sop", "mixed"))
-    keys = pd.to_numeric(frame["sop_key"], errors="coerce")
-    identity = [references.sops[int(v)] if pd.notna(v) else (None, None, None) for v in keys]
-    ids = pd.DataFrame(identity, index=frame.index, columns=["sop", "sop_step", "sop_version"],
-                       dtype=object)
-    return pd.concat([frame.assign(reference_seconds=reference, reference_source=source), ids],
-                     axis=1)
-
-
 def _pace(groups: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Each group's general pace: the step-weighted median over its type x steps of its median
-    over the bank's median (1.0 = the bank's pace)."""
-    usable = groups[(groups["count"] >= _PACE_MIN_STEPS) & (groups["bank_median_seconds"] > 0)
+    over its peers' (1.0 = the peers' pace; :func:`~procmine.analysis.judging.peer_medians`)."""
+    usable = groups[(groups["count"] >= _PACE_MIN_STEPS) & (groups["peer_seconds"] > 0)
                     & groups["median_seconds"].notna()]
-    usable = usable.assign(rel=usable["median_seconds"] / usable["bank_median_seconds"])
-    usable = usable.sort_values([*keys, "rel"])
-    cum = usable.groupby(keys, dropna=False)["count"].cumsum()
-    total = usable.groupby(keys, dropna=False)["count"].transform("sum")
-    at_median = usable[cum >= total / 2].groupby(keys, dropna=False)["rel"].first()
-    return at_median.rename("pace")
+    usable = usable.assign(rel=usable["median_seconds"] / usable["peer_seconds"])
+    return weighted_median(usable, keys, "rel", "count").rename("pace")
 
 
-def _months(bank: pd.DataFrame) -> int:
-    """Calendar months from the first step analysed to the last (at least 1)."""
-    if bank.empty or bank["first_started"].isna().all():
-        return 1
-    first, last = bank["first_started"].min(), bank["last_started"].max()
-    return max(1, (last.year - first.year) * 12 + last.month - first.month + 1)
-
-
-def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _References,
-                 keys: list[str], ratio: float, min_cases: int,
+def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: References,
+                 keys: list[str], cut: float, min_cases: int, peers: pd.DataFrame,
                  tellers: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One level's groups with reference, pace, ratio and whether each is eligible (enough
-    steps, a named teller or branch) and material. A teller's pace is its own; a branch's pace
+    """One level's groups with reference, peers, pace, ratio and whether each is eligible
+    (enough steps, a named teller or branch) and a candidate (``material``: its median at least
+    ``cut`` times the reference and what its pace predicts from its peers; the interval decides
+    later, in :func:`_test_pairs`). A teller's pace is its own; a branch's pace
     on a type x step is that of the tellers who did the step there, weighted by their steps
     (``tellers``), so a branch whose step is slow only because its tellers are slow at
     everything is no branch bottleneck."""
-    frame = _group_references(stats_frame.merge(refs, on=_PAIR, how="inner"), references)
+    frame = group_references(stats_frame.merge(refs, on=_PAIR, how="inner"), references)
     frame = frame.astype({k: object for k in keys})  # an all-empty column reads as float
+    frame = frame.merge(peers[[*_PAIR, "branch_id", "peer_seconds", "peer_branches"]],
+                        on=[*_PAIR, "branch_id"], how="left")
+    # a group of a branch no peer row knows (too few steps there): every branch's median
+    frame["peer_seconds"] = frame["peer_seconds"].fillna(frame["bank_median_seconds"])
     if tellers is None:
         pace = _pace(frame, keys).reset_index().astype({k: object for k in keys})
         frame = frame.merge(pace, on=keys, how="left")
@@ -240,18 +147,18 @@ def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _Ref
     named = frame[keys[0]].notna()
     frame["eligible"] = (named & (frame["count"] >= min_cases)
                          & frame["reference_seconds"].notna())
-    expected = np.maximum(frame["pace"], 1.0) * frame["bank_median_seconds"]
+    frame["expected_seconds"] = np.maximum(frame["pace"], 1.0) * frame["peer_seconds"]
     frame["material"] = (
         frame["eligible"]
-        & (frame["median_seconds"] >= ratio * frame["reference_seconds"])
-        & (frame["median_seconds"] >= ratio * expected)
+        & (frame["median_seconds"] >= cut * frame["reference_seconds"])
+        & (frame["median_seconds"] >= cut * frame["expected_seconds"])
     )
     return frame.reset_index(drop=True)
 
 
 def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFrame,
-                  refs: pd.DataFrame, references: _References, ratio: float,
-                  min_cases: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  refs: pd.DataFrame, references: References, cut: float,
+                  min_cases: int, peers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The branch level without an exact median for every branch x type x step.
 
     A branch's steps are the union of its tellers' (teller groups are teller x branch, the
@@ -276,7 +183,7 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
         outline["sop_key"] = np.nan
     # the material rule on the upper bound (slack for the reference summed in another order)
     bound = _level_frame(outline.assign(median_seconds=outline["upper"]), refs, references,
-                         ["branch_id"], ratio * (1 - 1e-9), min_cases, tellers=tellers)
+                         ["branch_id"], cut * (1 - 1e-9), min_cases, peers, tellers=tellers)
     candidates = bound.loc[bound["material"], keys]
     data.keep_pairs(_tested_pairs(tellers, candidates), _KEPT_COLUMNS)
     needed = pd.concat([candidates, tellers.loc[tellers["material"], keys].dropna()])
@@ -291,7 +198,7 @@ def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFr
         if column in exact:  # exact where computed, the tellers' sums elsewhere
             stats[column] = stats[column].fillna(stats.pop(column + "_sum"))
     stats = stats.astype({"branch_id": object}).sort_values(keys).reset_index(drop=True)
-    branches = _level_frame(stats, refs, references, ["branch_id"], ratio, min_cases,
+    branches = _level_frame(stats, refs, references, ["branch_id"], cut, min_cases, peers,
                             tellers=tellers)
     return branches, candidates
 
@@ -313,6 +220,8 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
         frame["p_value"] = 1.0
         frame["cases"] = 0
         frame["time_lost"] = 0.0
+        frame["ci_low_seconds"] = np.nan
+        frame["ci_high_seconds"] = np.nan
     if not pairs:
         return
     pair_of = {p: k for k, p in enumerate(pairs)}
@@ -342,6 +251,7 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
         p_values = np.ones(len(rows))
         cases = np.zeros(len(rows), dtype=np.int64)
         lost = np.zeros(len(rows))
+        interval = np.full((len(rows), 2), np.nan)
         for k, part in rows.groupby("pair"):
             lo, hi = int(bounds[int(str(k))]), int(bounds[int(str(k)) + 1])
             if hi <= lo:
@@ -355,6 +265,8 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
             costed = np.ones(len(part), dtype=bool) if all_costs else part["material"].to_numpy()
             for g in np.flatnonzero(costed):
                 mine = codes == g
+                # the pair's values are sorted: so are the group's
+                interval[global_codes[g]] = median_interval(values[lo:hi][mine])
                 case_keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
                 per_case = np.bincount(inverse, weights=values[lo:hi][mine])
                 share = float(part["share_reference"].iloc[g])
@@ -371,6 +283,19 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
         frame.loc[rows.index, "p_value"] = p_values
         frame.loc[rows.index, "cases"] = cases
         frame.loc[rows.index, "time_lost"] = lost
+        frame.loc[rows.index, "ci_low_seconds"] = interval[:, 0]
+        frame.loc[rows.index, "ci_high_seconds"] = interval[:, 1]
+
+
+def _judge(frame: pd.DataFrame, ratio: float) -> None:
+    """Keep as material only the candidates whose interval is material (:func:`is_material`)
+    against both the reference and what their pace predicts from their peers."""
+    low, high = frame["ci_low_seconds"], frame["ci_high_seconds"]
+    against_reference = is_material((low / frame["reference_seconds"]).to_numpy(),
+                                    (high / frame["reference_seconds"]).to_numpy(), ratio)
+    against_peers = is_material((low / frame["expected_seconds"]).to_numpy(),
+                                (high / frame["expected_seconds"]).to_numpy(), ratio)
+    frame["material"] = frame["material"] & against_reference & against_peers
 
 
 def find_bottlenecks(
@@ -405,32 +330,34 @@ def find_bottlenecks(
     """
     _check_arguments(ratio, min_cases, q)
     filters = month_filters(month)
-    references = _reference_rows(step_references)
+    references = reference_rows(step_references)
     report = progress or (lambda phase, fraction: None)
     report("analyse", 0.0)
     # the fractions are each phase's share of the time on a large log (bench/bench_mining.py)
     with StepData(store, baseline, filters, engine=engine) as data:
         bank = data.statistics("bank", with_share=True)
         report("analyse", 0.4)
-        refs = _share_references(bank, baseline)
+        refs = share_references(bank, baseline)
         if refs["share_reference"].isna().all() and references.table is None:
             report("analyse", 1.0)
             return []  # no business types the baseline knows, no SOP references
+        days = data.covered_days()
         data.set_references(references.table)
         teller_stats = data.statistics("teller", with_share=False, brief=True)
+        context = FindingContext(ratio, min_cases, q, refs, teller_stats,
+                                 peer_medians(teller_stats), days, data.inferred)
+        extra: list[Finding] = []
+        # (baseline review: a type the whole bank runs far from is judged against peers)
         report("analyse", 0.7)
-        tellers = _level_frame(teller_stats, refs, references, ["teller_id", "branch_id"],
-                               ratio, min_cases)
-        branches, candidates = _branch_frame(data, teller_stats, tellers, refs, references,
-                                             ratio, min_cases)
-        report("analyse", 0.85)
-        pairs = _tested_pairs(tellers, candidates)
-        _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
-                                  ("branch", branches, ["branch_id"], True)))
-        months = _months(bank)
-    _flag(tellers, branches, q)
-    findings = _assemble(tellers, branches, months)
-    findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
+        # (conditional slow steps: over the whole steps, before keep_pairs narrows them)
+        findings = _step_findings(data, context, references)
+        report("analyse", 0.9)
+    # (overall pace of tellers and branches)
+
+    # (waits before steps: a detailed step view of their own)
+
+    findings += extra
+    findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
     report("analyse", 1.0)
     if evidence and findings:
@@ -438,6 +365,24 @@ def find_bottlenecks(
                                      progress=progress)
         findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
     return findings
+
+
+def _step_findings(data: StepData, context: FindingContext,
+                   references: References) -> list[Finding]:
+    """The slow steps of tellers and branches (kind "step", no condition): candidates by
+    their point medians, then the tests, the intervals and the false-discovery control."""
+    cut, min_cases, peers = context.cut, context.min_cases, context.peers
+    tellers = _level_frame(context.teller_stats, context.refs, references,
+                           ["teller_id", "branch_id"], cut, min_cases, peers)
+    branches, candidates = _branch_frame(data, context.teller_stats, tellers, context.refs,
+                                         references, cut, min_cases, peers)
+    pairs = _tested_pairs(tellers, candidates)
+    _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
+                              ("branch", branches, ["branch_id"], True)))
+    for frame in (tellers, branches):
+        _judge(frame, context.ratio)
+    _flag(tellers, branches, context.q)
+    return _assemble(tellers, branches, context)
 
 
 def _check_arguments(ratio: float, min_cases: int, q: float) -> None:
@@ -477,7 +422,8 @@ def _flag(tellers: pd.DataFrame, branches: pd.DataFrame, q: float) -> None:
         frame["flagged"] = frame["material"] & (frame["q_value"] <= q)
 
 
-def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> list[Finding]:
+def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame,
+              context: FindingContext) -> list[Finding]:
     """Findings from the flagged groups, with the branch rule applied."""
     key_cols = ["branch_id", *_PAIR]
     flagged_tellers = tellers[tellers["flagged"]]
@@ -502,7 +448,7 @@ def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> lis
             row["business_type"] = key[1]
             row["activity"] = key[2]
             findings.append(_finding(
-                "branch", None, row, months, None,
+                "branch", None, row, context, None,
                 tuple(sorted(str(t) for t in flagged["teller_id"])), len(group)))
     branch_median = {
         tuple(str(k) for k in index): float(v)
@@ -512,21 +458,24 @@ def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame, months: int) -> lis
         key = (str(row["branch_id"]), str(row["business_type"]), str(row["activity"]))
         if key in merged:
             continue
-        findings.append(_finding("teller", str(row["teller_id"]), row, months,
+        findings.append(_finding("teller", str(row["teller_id"]), row, context,
                                  branch_median.get(key), (), 0))
     return findings
 
 
-def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
+def _finding(scope: str, teller_id: str | None, row: pd.Series, context: FindingContext,
              branch_median: float | None, tellers_flagged: tuple[str, ...],
              tellers_eligible: int) -> Finding:
     reference = float(row["reference_seconds"])
     median = float(row["median_seconds"])
     time_lost = float(row["time_lost"])
+    branch_id = None if pd.isna(row["branch_id"]) else str(row["branch_id"])
+    days = context.days_for(branch_id)
+    months = context.months_for(branch_id)
     finding = Finding(
         scope=scope,
         teller_id=teller_id,
-        branch_id=None if pd.isna(row["branch_id"]) else str(row["branch_id"]),
+        branch_id=branch_id,
         business_type=str(row["business_type"]),
         activity=str(row["activity"]),
         cases=int(row["cases"]),
@@ -540,7 +489,7 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
         excess_seconds=round(median - reference, 3),
         time_lost_seconds=round(time_lost, 1),
         monthly_teller_hours=round(time_lost / 3600 / months, 2),
-        months=months,
+        months=round(months, 3),
         p_value=float(row["p_value"]),
         q_value=float(row["q_value"]),
         bank_median_seconds=round(float(row["bank_median_seconds"]), 3),
@@ -551,8 +500,22 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, months: int,
         sop=_text(row["sop"]),
         sop_step=_text(row["sop_step"]),
         sop_version=_text(row["sop_version"]),
+        ratio_ci=(round(float(row["ci_low_seconds"]) / reference, 3),
+                  round(float(row["ci_high_seconds"]) / reference, 3)),
+        inferred=context.inferred,
+        period_days=days,
+        peer_seconds=round(float(row["peer_seconds"]), 3),
+        peer_basis=_peer_basis(int(row["peer_branches"]) if pd.notna(row["peer_branches"])
+                               else 0),
     )
     return replace(finding, summary=finding.summary_in("en"))
+
+
+def _peer_basis(branches: int) -> str:
+    """How a finding's peer reference was formed, in words."""
+    if branches == 0:
+        return "the bank's median (no branch has enough steps for a peer median)"
+    return f"the median of {branches} branches' typical medians (the group's own left out)"
 
 
 def _text(value: Any) -> str | None:

@@ -70,10 +70,13 @@ _AMOUNT_BAND_SQL = f"""CASE
 
 # The lean step view, when every step has its start: one pass over the store, no window.
 _LEAN_SQL = """
-    SELECT case_id, activity, teller_id, branch_id, business_type,
+    SELECT case_id, activity, teller_id, branch_id, business_type, window_type, segment,
+           amount, {amount_band} AS amount_band,
            start_time, end_time, coalesce(start_time, end_time) AS started,
            epoch(end_time - start_time) AS service_seconds,
-           false AS service_is_inferred
+           false AS service_is_inferred,
+           hour(coalesce(start_time, end_time)) AS hour,
+           isodow(coalesce(start_time, end_time)) AS weekday
     FROM events
     WHERE {pre} AND {post} AND ({pairs})
 """
@@ -111,7 +114,8 @@ _DETAIL_SQL = """
                 THEN greatest(epoch(start_time - coalesce(previous_end, call_time)), 0)
            END AS wait_seconds,
            occurrence, occurrence > 1 AS is_rework,
-           hour(started) AS hour, strftime(started, '%Y-%m') AS month
+           hour(started) AS hour, isodow(started) AS weekday,
+           strftime(started, '%Y-%m') AS month
     FROM timed
     WHERE {post}
 """
@@ -178,14 +182,15 @@ class StepData:
     """The store's steps in one session of a query engine: the view ``steps`` and queries over
     it.
 
-    ``steps`` has one row per step with ``service_seconds`` and ``service_is_inferred``; with
-    ``detail=True`` also ``wait_seconds``, ``occurrence`` / ``is_rework`` (the nth time the
-    step occurs in its case), ``hour``, ``month``, ``amount_band``, ``window_type`` and the
-    transaction's other columns. The lean view (``detail=False``) reads the store in one pass
-    when every step has a start time. ``business_types`` restricts the view before the case
-    windows are computed (a case's steps share its type); ``pairs`` (business type, step) to
-    those steps (the detailed view's waits still see every step of their case). Use as a
-    context manager.
+    ``steps`` has one row per step with ``service_seconds`` and ``service_is_inferred``, the
+    step's ``window_type``, ``segment``, ``amount``, ``amount_band``, ``hour`` and ``weekday``
+    (ISO, 1 = Monday) of its start (its end without one); with ``detail=True`` also
+    ``wait_seconds``, ``occurrence`` / ``is_rework`` (the nth time the step occurs in its
+    case), ``month`` and the transaction's other columns. The lean view (``detail=False``)
+    reads the store in one pass when every step has a start time. ``business_types``
+    restricts the view before the case windows are computed (a case's steps share its type);
+    ``pairs`` (business type, step) to those steps (the detailed view's waits still see every
+    step of their case). Use as a context manager.
 
     ``engine`` (:mod:`procmine.store.engine`) runs the queries: DuckDB over ``store`` by default
     (one connection for the session), or e.g. Spark with the same SQL and the same results
@@ -305,9 +310,12 @@ class StepData:
                                  started{carried},
                                  service_seconds / nullif(epoch(max(end_time) OVER c
                                                                 - min(started) OVER c), 0)
-                                     AS share_of_case
+                                     AS share_of_case,
+                                 1.0 / count(*) OVER c AS case_weight
                           FROM {source} WINDOW c AS (PARTITION BY case_id))"""
-            extra += ", quantile_cont(share_of_case, 0.5) AS share"
+            # case_weight sums to the cases of a type over its steps: steps per case by step
+            extra += (", quantile_cont(share_of_case, 0.5) AS share,"
+                      " sum(case_weight) AS case_weight")
         tables: dict[str, TableData] = {}
         if within is not None:
             on = list(within.columns)
@@ -321,7 +329,8 @@ class StepData:
                       if self.referenced else [])
         more = [] if brief else ["mean_seconds", "total_seconds", "inferred", "first_started",
                                  "last_started"]
-        stats = ["count", *more, *(["share"] if with_share else []), *references]
+        shares = ["share", "case_weight"] if with_share else []
+        stats = ["count", *more, *shares, *references]
         sums = "" if brief else """,
                        avg(service_seconds) AS mean_seconds,
                        sum(service_seconds) AS total_seconds,
@@ -345,12 +354,31 @@ class StepData:
             mask = sum(1 << (len(columns) - 1 - columns.index(c))
                        for c in columns if c not in keys)
             part = frame[frame["grouping_id"] == mask]
-            order = [*keys, "count", "median_seconds", "p90_seconds", *more,
-                     *(["share"] if with_share else []), "standard_seconds", *references]
+            order = [*keys, "count", "median_seconds", "p90_seconds", *more, *shares,
+                     "standard_seconds", *references]
             # text keys stay objects even when all empty (DuckDB gives float NaN columns then)
             out[by] = (part[order].astype({k: object for k in keys})
                        .sort_values(keys).reset_index(drop=True))
         return out
+
+    def covered_days(self) -> dict[str | None, float]:
+        """The days the steps cover, first to last inclusive, per branch and (key ``None``)
+        for the whole store: the period a cost a month is spread over."""
+        frame = self.query("""
+            SELECT branch_id, grouping(branch_id) AS whole,
+                   CAST(min(started) AS DATE) AS first_day, CAST(max(started) AS DATE) AS last_day
+            FROM steps
+            GROUP BY GROUPING SETS ((branch_id), ())
+        """)
+        days: dict[str | None, float] = {}
+        frame = frame.dropna(subset=["first_day"])
+        spans = (pd.to_datetime(frame["last_day"]) - pd.to_datetime(frame["first_day"])).dt.days
+        for branch, whole, span in zip(frame["branch_id"], frame["whole"], spans, strict=True):
+            if whole:
+                days[None] = float(span + 1)
+            elif isinstance(branch, str):
+                days[branch] = float(span + 1)
+        return days
 
     def service_values(self, pairs: Sequence[tuple[str, str]], *, ordered: bool = False,
                        groups: Mapping[str, pd.DataFrame] | None = None) -> pa.Table:
