@@ -68,7 +68,8 @@ WAIT = _finding(
     kind="wait", teller_id="0107", business_type="P17", activity="Supervisor authorization",
     median_seconds=150.0, reference_seconds=30.0, ratio=5.0, ratio_ci=(4.2, 5.8),
     monthly_teller_hours=11.0, sop="SOP-P17", sop_step="supervisor_authorization",
-    sop_version="2.1", peer_seconds=30.0)
+    sop_version="2.1", peer_seconds=30.0, branch_median_seconds=60.0,
+    evidence={"waited_for": {"teller_id": "0199", "steps": 90, "note": "most often 0199"}})
 OVERALL_TELLER = _finding(
     kind="overall", teller_id="0301", branch_id="B03", business_type="", activity="",
     ratio=1.3, ratio_ci=(1.2, 1.4), monthly_teller_hours=8.0, sop=None, sop_step=None,
@@ -176,6 +177,14 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
     assert t("bottlenecks.peer_line", lang, peer="39",
              basis="median of the other branches' medians") in captions
+    # a wait shows the waits and who was waited for
+    at.selectbox(key=f"bn_pick_{lang}").set_value(2).run()
+    waits = {m.label: m.value for m in at.metric}
+    assert waits[t("bottlenecks.group_wait", lang)] == t("bottlenecks.seconds_value", lang,
+                                                         value="150")
+    assert waits[t("bottlenecks.waited_for", lang)] == "0199"
+    assert t("bottlenecks.waited_for_steps", lang, teller="0199", steps="90",
+             waits=f"{WAIT.steps:,}") in [c.value for c in at.caption]
     # a baseline review shows the standard it questions
     at.selectbox(key=f"bn_pick_{lang}").set_value(5).run()
     standard = next(m for m in at.metric if m.label == t("bottlenecks.standard_metric", lang))
@@ -196,10 +205,9 @@ def test_the_kind_and_scope_filters_filter(home: Path) -> None:
     assert at.selectbox(key=PICK).options == [f"1. {WAIT.summary_in(ZH)}"]
     at.multiselect(key=KINDS).set_value(["overall", "baseline"]).run()
     assert _column(at, "bottlenecks.kind") == ["整体偏慢", "整体偏慢", "标准时间待核"]
-    # the caption counts what is shown
-    shown = [OVERALL_BRANCH, OVERALL_TELLER, BASELINE]
-    hours = sum(f.monthly_teller_hours for f in shown)
-    assert t("bottlenecks.caption", ZH, n=3, hours=f"{hours:.1f}") in [
+    # the caption counts what is shown, the hours of all but the standard to check
+    hours = OVERALL_BRANCH.monthly_teller_hours + OVERALL_TELLER.monthly_teller_hours
+    assert t("bottlenecks.caption_kinds", ZH, n=3, hours=f"{hours:.1f}") in [
         c.value for c in at.caption]
     at.multiselect(key=SCOPES).set_value(["branch", "type"]).run()
     assert _column(at, "bottlenecks.kind") == ["整体偏慢", "标准时间待核"]

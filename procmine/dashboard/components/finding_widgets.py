@@ -36,6 +36,7 @@ __all__ = [
     "show_metrics",
     "show_table",
     "show_tellers",
+    "show_wait_metrics",
     "type_label",
     "what_label",
     "who_label",
@@ -256,9 +257,34 @@ def chart_labels() -> dict[str, str]:
             "seconds": tr("units.seconds", value="")}
 
 
+def show_wait_metrics(finding: Finding, evidence: dict[str, Any]) -> None:
+    """A wait finding's waits: the group's, the branch's and the bank's median wait before the
+    step, and who was waited for where the log names them (another teller than the one
+    waiting did the step: e.g. the supervisor who authorised)."""
+    metrics = st.columns(4)
+    wait = evidence.get("wait_before", {})
+    branch = wait.get("branch_median_seconds", finding.branch_median_seconds)
+    bank = wait.get("bank_median_seconds", finding.bank_median_seconds)
+    metrics[0].metric(tr("bottlenecks.group_wait"), _seconds_text(finding.median_seconds))
+    metrics[1].metric(tr("bottlenecks.branch_wait"), _seconds_text(branch))
+    metrics[2].metric(tr("bottlenecks.bank_wait"), _seconds_text(bank))
+    waited = evidence.get("waited_for") or (finding.evidence or {}).get("waited_for") or {}
+    who = waited.get("teller_id")
+    metrics[3].metric(tr("bottlenecks.waited_for"),
+                      plain(who) if who else tr("bottlenecks.peer_none"))
+    if who:
+        st.caption(tr("bottlenecks.waited_for_steps", teller=plain(who),
+                      steps=f"{int(waited.get('steps') or 0):,}", waits=f"{finding.steps:,}"))
+    else:
+        st.caption(tr("bottlenecks.waited_for_unknown"))
+
+
 def show_metrics(finding: Finding, evidence: dict[str, Any]) -> None:
     """The group's, the branch's and the bank's median, and the group's rework rate against
-    the bank's."""
+    the bank's (a wait finding: its waits, :func:`show_wait_metrics`)."""
+    if finding.kind == "wait":
+        show_wait_metrics(finding, evidence)
+        return
     metrics = st.columns(4)
     comparison = evidence.get("comparison", {})
     metrics[0].metric(tr("bottlenecks.group_median"), f"{finding.median_seconds:.0f} s")

@@ -85,8 +85,9 @@ if not shown:
     st.info(tr("bottlenecks.filtered_none"))
     st.stop()
 
-st.caption(tr("bottlenecks.caption", n=len(shown),
-              hours=f"{sum(f.monthly_teller_hours for f in shown):.1f}"))
+costed = [f for f in shown if f.kind != "baseline"]  # a standard to check costs no one's time
+st.caption(tr("bottlenecks.caption_kinds", n=len(shown),
+              hours=f"{sum(f.monthly_teller_hours for f in costed):.1f}"))
 finding_widgets.show_table(shown)
 
 finding = finding_widgets.pick_finding(shown)
