@@ -283,6 +283,20 @@ def test_only_step_and_wait_findings_link_to_an_sop_step(home: Path) -> None:
     assert table["findings"].sum() == 2
 
 
+def test_a_wait_links_to_the_step_of_the_latest_approved_sop(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.sop import links
+
+    unlinked = dataclasses.replace(WAIT, sop=None, sop_step=None, sop_version=None)
+    nowhere = dataclasses.replace(unlinked, activity="A step no SOP has")
+    monkeypatch.setattr(links, "find_bottlenecks",
+                        lambda *args, **kwargs: [CONDITIONAL, unlinked, nowhere, BASELINE])
+    found = links.linked_findings(EventStore(home), load_baseline(), SopLibrary.open(home))
+    assert found[0] == CONDITIONAL and found[2] == nowhere and found[3] == BASELINE
+    assert (found[1].sop, found[1].sop_step, found[1].sop_version) == (
+        "SOP-P17", "supervisor_authorization", "2.1")
+
+
 def test_the_training_loop_takes_a_tellers_own_step_findings_only(
         home: Path, own_app_db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from procmine.training import loop

@@ -6,7 +6,10 @@ whether a revision helped.
   the next version (the periods of :mod:`procmine.sop.timeline`). :func:`sop_references`
   turns the library's history into dated :class:`~procmine.analysis.findings.StepReference`
   rows, so :func:`linked_findings` judges each transaction against the SOP version in force on
-  its date and names the SOP step of each finding.
+  its date and names the SOP step of each finding (a wait before a step: the step of the
+  latest approved SOP, :func:`link_waits`). Only findings about one step link to an SOP step
+  (:func:`step_linked`): slow steps and waits, not a teller or branch slow overall nor a
+  standard to review.
 * **Coverage.** :func:`coverage_report`: business types with transactions that no SOP covers,
   frequent steps of covered types that no SOP step governs, SOP steps never seen in the logs.
 * **Effect of a revision.** :func:`revision_effects`: for each version that followed another,
@@ -25,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -55,6 +58,7 @@ __all__ = [
     "coverage_report",
     "findings_by_step",
     "library_activities",
+    "link_waits",
     "linked_findings",
     "logged_activities",
     "revision_effects",
@@ -133,9 +137,45 @@ def linked_findings(store: EventStore, baseline: Baseline, library: SopLibrary, 
                     q: float = 0.05, evidence: bool = False) -> list[Finding]:
     """The slow steps, each judged against the SOP version in force on its transactions'
     dates and linked to the SOP step that governs it (``sop``, ``sop_step``,
-    ``sop_version``); steps no SOP governs keep the baseline-share reference."""
-    return find_bottlenecks(store, baseline, month=month, ratio=ratio, min_cases=min_cases,
-                            q=q, evidence=evidence, step_references=sop_references(library))
+    ``sop_version``); steps no SOP governs keep the baseline-share reference. A wait before a
+    step (judged against what peers wait, not against an SOP) is linked to the step of the
+    latest approved SOP that governs it (:func:`link_waits`)."""
+    found = find_bottlenecks(store, baseline, month=month, ratio=ratio, min_cases=min_cases,
+                             q=q, evidence=evidence, step_references=sop_references(library))
+    return link_waits(found, library)
+
+
+def link_waits(findings: Sequence[Finding], library: SopLibrary) -> list[Finding]:
+    """The findings, each wait before a step that names no SOP step linked to the step of the
+    latest approved SOP governing its business type x step (the first SOP by id, its
+    standard path's step first, as :func:`sop_references` chooses); the others as they are.
+
+    Example:
+        >>> from dataclasses import replace
+        >>> wait = replace(linked_findings(store, baseline, library)[0], kind="wait",
+        ...                business_type="P17", activity="Supervisor authorization", sop=None,
+        ...                sop_step=None, sop_version=None)
+        >>> linked = link_waits([wait], library)[0]
+        >>> linked.sop, linked.sop_step
+        ('SOP-P17', 'supervisor_authorization')
+    """
+    if not any(f.kind == "wait" and f.sop is None for f in findings):
+        return list(findings)
+    governing: dict[tuple[str, str], tuple[Sop, SopStep]] = {}
+    for sop_id in library.ids():
+        version = library.approved(sop_id)
+        if version is None:
+            continue
+        for code in version.sop.business_types:
+            for activity, step in _governing_steps(version.sop, code).items():
+                governing.setdefault((code, activity), (version.sop, step))
+    out = []
+    for f in findings:
+        link = governing.get((f.business_type, f.activity))
+        if f.kind == "wait" and f.sop is None and link is not None:
+            f = replace(f, sop=link[0].id, sop_step=link[1].id, sop_version=link[0].version)
+        out.append(f)
+    return out
 
 
 #: The kinds of finding that are about one step (and so link to an SOP step).

@@ -42,7 +42,7 @@ def _step_evidence(finding: Finding, month: str | None) -> None:
                                        labels, finding_widgets.window_label)
     with right:
         finding_widgets.show_comparison(finding, evidence)
-        if math.isfinite(finding.pace):
+        if math.isfinite(finding.pace) and finding.kind != "wait":  # a wait is not a pace
             st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
     st.markdown(f"**{tr('bottlenecks.by_month')}**")
     st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
