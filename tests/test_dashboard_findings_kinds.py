@@ -61,7 +61,17 @@ OVERALL_BRANCH = _finding(
     kind="overall", scope="branch", teller_id=None, branch_id="B02", business_type="",
     activity="", cases=5200, steps=41000, median_seconds=0.0, reference_seconds=0.0,
     ratio=1.6, ratio_ci=(1.5, 1.7), monthly_teller_hours=30.0, sop=None, sop_step=None,
-    sop_version=None, peer_seconds=None, peer_basis="")
+    sop_version=None, peer_seconds=None, peer_basis="", tellers_flagged=("0201", "0203"),
+    tellers_eligible=3,
+    evidence={"groups": 40, "slower_share": 0.875,
+              "costliest_steps": [
+                  {"business_type": "P17", "activity": "Count cash", "steps": 900,
+                   "median_seconds": 60.0, "peer_seconds": 40.0, "ratio": 1.5,
+                   "time_lost_seconds": 36000.0},
+                  {"business_type": "P18", "activity": "Enter transaction", "steps": 800,
+                   "median_seconds": 55.0, "peer_seconds": 38.0, "ratio": 1.447,
+                   "time_lost_seconds": 24000.0}],
+              "teller_paces": {"0201": 1.7, "0202": 1.1, "0203": 1.6}})
 CONDITIONAL = _finding(condition={"dimension": "hour_band", "value": "closing"},
                        cases=48, monthly_teller_hours=14.0)
 WAIT = _finding(
@@ -81,7 +91,12 @@ BASELINE = _finding(
     kind="baseline", scope="type", teller_id=None, branch_id=None, business_type="P17",
     activity="", median_seconds=300.0, reference_seconds=150.0, ratio=2.0,
     ratio_ci=(1.9, 2.1), monthly_teller_hours=0.0, branch_median_seconds=None, sop=None,
-    sop_step=None, sop_version=None, peer_seconds=None, peer_basis="")
+    sop_step=None, sop_version=None, peer_seconds=None, peer_basis="", cases=20000,
+    evidence={"review_group": "accounting-and-cash", "dwell_median_seconds": 420.0,
+              "standard_seconds": 150.0, "ratio": 2.0, "cases": 20000,
+              "branches": {"B01": {"median_seconds": 290.0, "cases": 3000},
+                           "B02": {"median_seconds": 310.0, "cases": 3500},
+                           "B03": {"median_seconds": 300.0, "cases": 3300}}})
 FOUND = [OVERALL_BRANCH, CONDITIONAL, WAIT, OVERALL_TELLER, INFERRED, BASELINE]
 
 
@@ -154,7 +169,7 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
         assert len(at.get("plotly_chart")) == charts[finding.kind]
         captions = " ".join(c.value for c in at.caption)
         assert (t("bottlenecks.no_step_evidence", lang) in captions) == (
-            finding.kind in ("overall", "baseline"))
+            finding.kind in ("overall", "baseline") and not finding.evidence)
         if finding.business_type:  # the type by its name (the table has its code)
             code = finding.business_type
             assert f"{code} {BANK[code].name(lang)}" in captions
@@ -250,6 +265,34 @@ def test_a_branch_manager_sees_their_branch_and_the_bank_wide_review_only(home: 
     # the explanations count the findings the manager may see only
     assert at.expander[0].markdown[2].value.startswith(
         f"**{t('bottlenecks.option_count', ZH, label='整体偏慢', n=0)}")
+
+
+def test_overall_and_baseline_findings_show_their_own_evidence(home: Path) -> None:
+    at = _page("operations", home)
+    at.selectbox(key=PICK).set_value(0).run()  # branch B02 slow overall
+    assert t("bottlenecks.overall_share", ZH, groups="40", share="88%") in [
+        c.value for c in at.caption]
+    costliest, paces = (d.value for d in at.dataframe[1:3])
+    assert list(costliest[t("bottlenecks.what", ZH)]) == ["P17 · Count cash",
+                                                         "P18 · Enter transaction"]
+    months = OVERALL_BRANCH.months
+    assert list(costliest[t("bottlenecks.hours_short", ZH)]) == [
+        round(36000 / 3600 / months, 1), round(24000 / 3600 / months, 1)]
+    assert list(paces[t("table.teller_id", ZH)]) == ["0201", "0202", "0203"]
+    assert list(paces[t("bottlenecks.flagged", ZH)]) == ["✓", "", "✓"]
+    at.selectbox(key=PICK).set_value(5).run()  # the standard of P17 to check
+    captions = [c.value for c in at.caption]
+    assert t("bottlenecks.review_group_line", ZH, group="会计与现金组") in captions
+    assert t("bottlenecks.dwell_line", ZH, dwell="420") in captions
+    branches = at.dataframe[1].value
+    assert list(branches[t("bottlenecks.branch", ZH)]) == ["B01", "B02", "B03", "全行"]
+    assert list(branches[t("table.ratio", ZH)]) == [1.93, 2.07, 2.0, 2.0]
+    # a branch manager sees their branch's row and the bank's
+    manager = _page("branch_manager", home)
+    manager.selectbox(key=PICK).set_value(2).run()
+    assert not manager.exception
+    rows = manager.dataframe[1].value
+    assert list(rows[t("bottlenecks.branch", ZH)]) == ["B01", "全行"]
 
 
 def test_operations_get_no_bank_wide_note(home: Path) -> None:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from procmine import Finding, branch_scope, scoped_findings
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, finding_widgets
+from procmine.dashboard.components import charts, finding_kinds, finding_widgets
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -96,5 +96,9 @@ finding_widgets.show_explanation(finding.kind)
 finding_widgets.show_facts(finding, data.baseline())
 if finding.kind in ("step", "wait") and finding.activity:
     _step_evidence(finding, month)
+elif finding.kind == "overall":
+    finding_kinds.show_overall(finding)
+elif finding.kind == "baseline":
+    finding_kinds.show_baseline(finding, scope)
 else:
     st.caption(tr("bottlenecks.no_step_evidence"))
