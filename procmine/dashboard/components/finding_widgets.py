@@ -209,7 +209,8 @@ def show_facts(f: Finding, baseline: Baseline) -> None:
                    high=f"{f.ratio_ci[1]:.2f}") if f.ratio_ci is not None else None)
     label = "bottlenecks.pace_metric" if f.kind == "overall" else "bottlenecks.ratio_metric"
     cols[0].metric(tr(label), tr("bottlenecks.ratio_value", value=f"{f.ratio:.2f}"),
-                   delta=interval, delta_color="off", help=tr("bottlenecks.ratio_ci_help"))
+                   delta=interval, delta_color="off", delta_arrow="off",
+                   help=tr("bottlenecks.ratio_ci_help"))
     if f.kind == "baseline":
         cols[1].metric(tr("bottlenecks.standard_metric"), _seconds_text(f.reference_seconds))
     else:
