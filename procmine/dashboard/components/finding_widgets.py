@@ -23,7 +23,6 @@ __all__ = [
     "chart_labels",
     "chosen",
     "kind_label",
-    "peer_basis_label",
     "pick_filters",
     "pick_finding",
     "ratio_label",
@@ -185,14 +184,6 @@ def show_kinds_help(found: Sequence[Finding], kinds: Sequence[str]) -> None:
                         f"*{tr('bottlenecks.action')}:* {tr(f'bottlenecks.action.{kind}')}")
 
 
-def peer_basis_label(basis: str) -> str:
-    """How the peer reference was formed, in the user's language where the catalogue knows
-    the wording, else as the analysis states it."""
-    key = f"bottlenecks.peer_basis.{basis}"
-    label = tr(key)
-    return basis if label == key else label
-
-
 def _seconds_text(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return tr("bottlenecks.peer_none")
@@ -215,7 +206,7 @@ def show_facts(f: Finding, baseline: Baseline) -> None:
         cols[1].metric(tr("bottlenecks.standard_metric"), _seconds_text(f.reference_seconds))
     else:
         cols[1].metric(tr("bottlenecks.peer_metric"), _seconds_text(f.peer_seconds),
-                       help=peer_basis_label(f.peer_basis) or None)
+                       help=f.peer_basis or None)  # the analysis's words (English)
     if f.period_days > 0:
         cols[2].metric(tr("bottlenecks.period_metric"),
                        tr("bottlenecks.period_days", days=f"{f.period_days:,.0f}"),
@@ -230,7 +221,7 @@ def show_facts(f: Finding, baseline: Baseline) -> None:
         lines.insert(0, type_label(f.business_type, baseline))
     if f.peer_seconds is not None and f.peer_basis:
         lines.append(tr("bottlenecks.peer_line", peer=f"{f.peer_seconds:,.0f}",
-                        basis=peer_basis_label(f.peer_basis)))
+                        basis=f.peer_basis))
     if f.condition:
         lines.append(tr("bottlenecks.condition_only", condition=f.condition_in(lang())))
     st.caption(plain(" · ".join(lines)))
