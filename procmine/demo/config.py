@@ -254,6 +254,8 @@ class DemoConfig:
         if self.habits is not None and not (math.isfinite(self.habits) and self.habits >= 1.0):
             problems.append(f"habits is {self.habits}, expected 1.0 or more (1.25: tellers' own "
                             "step factors between 0.8 and 1.25)")
+        if not _is_day(self.start):
+            problems.append(f"start is {self.start!r}, expected a date")
         if self.days is not None and self.days < 1:
             problems.append(f"days is {self.days}, expected 1 or more")
         if problems:
