@@ -339,6 +339,12 @@ def test_bad_settings_are_a_message(config: DemoConfig, message: str) -> None:
         make_plan(config)
 
 
+def test_pairs_may_come_as_a_mapping() -> None:
+    config = DemoConfig(wrong_standards={"P17": 2.0}, branch_starts=[["B02", date(2026, 10, 1)]])
+    assert config.wrong_standards == (("P17", 2.0),)
+    assert config.branch_starts == (("B02", date(2026, 10, 1)),)
+
+
 def test_the_command_line_forms() -> None:
     assert parse_wrong_standard(" P17 : 0.5 ") == ("P17", 0.5)
     assert parse_branch_start("B02=2026-10-01") == ("B02", date(2026, 10, 1))

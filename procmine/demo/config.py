@@ -228,6 +228,14 @@ class DemoConfig:
     branch_starts: tuple[tuple[str, date], ...] = ()  # (branch, first day it reports)
     completion_only: bool = False  # the written log has no start_time column
 
+    def __post_init__(self) -> None:
+        # pairs may come as a mapping or as lists (JSON): kept as tuples, so the settings stay
+        # frozen
+        for name in ("wrong_standards", "branch_starts"):
+            value = getattr(self, name)
+            pairs = value.items() if isinstance(value, Mapping) else value
+            object.__setattr__(self, name, tuple(tuple(pair) for pair in pairs))
+
     def check(self) -> None:
         """Raise :class:`DemoError` listing every setting out of range (revisions, wrong
         standards and branch starts are checked against the baseline and the branches when the
