@@ -369,7 +369,11 @@ def _slow_branch(picking: _Picking, factor: float) -> SlowStep:
              for b in range(len(staff.branch_ids))]
     order = [int(b) for b in picking.rng.permutation(len(speed))]
     free = [b for b in order if b not in picking.busy_branches] or order
-    b = sorted(free, key=lambda b: (not 0.97 <= speed[b] <= 1.06, abs(speed[b] - 1.0)))[0]
+    volume = np.array([picking.expected[:, staff.tel_branch == b].sum()
+                       for b in range(len(speed))])
+    few = volume < 0.8 * np.median(volume)  # e.g. a branch that reports from a later date
+    b = min(free, key=lambda b: (not 0.97 <= speed[b] <= 1.06, bool(few[b]),
+                                 abs(speed[b] - 1.0)))
     picking.busy_branches.add(b)
     picking.busy.update(int(j) for j in np.flatnonzero(staff.tel_branch == b))
     return SlowStep("branch", -1, b, -1, -1, factor)
@@ -381,8 +385,12 @@ def _slow_teller(picking: _Picking, factor: float) -> SlowStep:
     staff, speed = picking.plan.staff, picking.effective
     free = [int(j) for j in picking.rng.permutation(len(staff.teller_ids))
             if int(j) not in picking.busy] or [0]
+    volume = picking.expected.sum(axis=0)
+    usual = np.array([np.median(volume[staff.tel_window == w]) for w in staff.tel_window])
+    few = volume < 0.8 * usual  # e.g. at a branch that reports from a later date
     j = min(free, key=lambda j: (abs(np.log(speed[j])) > np.log(1.06),
-                                 int(staff.tel_window[j]) != 0, abs(np.log(speed[j]))))
+                                 int(staff.tel_window[j]) != 0, bool(few[j]),
+                                 abs(np.log(speed[j]))))
     picking.busy.add(j)
     picking.busy_branches.add(int(staff.tel_branch[j]))
     return SlowStep("teller", j, int(staff.tel_branch[j]), -1, -1, factor)
