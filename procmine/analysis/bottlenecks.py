@@ -72,6 +72,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from procmine.analysis.baseline_review import (
+    BASELINE_BAND,
+    BASELINE_MIN_CASES,
+    check_band,
+    peer_references,
+    review_baseline,
+)
 from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
 from procmine.analysis.findings import Finding, StepReference, StepReferences
@@ -81,6 +88,7 @@ from procmine.analysis.judging import (
     peer_medians,
     weighted_median,
 )
+from procmine.analysis.overall import overall_findings
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.analysis.steps import REFERENCE_SCHEMA, StepData
 from procmine.core.baseline import Baseline
@@ -186,8 +194,10 @@ def _group_references(frame: pd.DataFrame, references: _References) -> pd.DataFr
     the SOP version in force on most of its steps. Exactly the one reference where all its
     steps have the same (no floating-point mean of equal numbers)."""
     share = frame["share_reference"].astype(float)
+    # "peers" for a type under baseline review (baseline_review.peer_references)
+    base = frame.get("share_source", "baseline share")
     if references.table is None or "ref_steps" not in frame:
-        return frame.assign(reference_seconds=share, reference_source="baseline share",
+        return frame.assign(reference_seconds=share, reference_source=base,
                             sop=None, sop_step=None, sop_version=None)
     n = frame["count"].to_numpy(dtype=float)
     k = frame["ref_steps"].fillna(0).to_numpy(dtype=float)
@@ -201,7 +211,7 @@ def _group_references(frame: pd.DataFrame, references: _References) -> pd.DataFr
         sop_only = total / k
     reference = np.where(k == 0, share_values, np.where(known, mixed, sop_only))
     reference = np.where((k > 0) & (k == n) & (low == high), low, reference)
-    source = np.where(k == 0, "baseline share",
+    source = np.where(k == 0, base,
                       np.where((k == n) | ~known, "sop", "mixed"))
     keys = pd.to_numeric(frame["sop_key"], errors="coerce")
     identity = [references.sops[int(v)] if pd.notna(v) else (None, None, None) for v in keys]
@@ -414,6 +424,8 @@ def find_bottlenecks(
     evidence: bool = False,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    baseline_band: tuple[float, float] = BASELINE_BAND,
+    baseline_min_cases: int = BASELINE_MIN_CASES,
 ) -> list[Finding]:
     """The slow steps of tellers and branches, most time lost first (see the module docs).
 
@@ -425,7 +437,10 @@ def find_bottlenecks(
     :func:`explain_findings`'s evidence. ``engine`` runs the queries on a query engine
     (:mod:`procmine.store.engine`, e.g. Spark); by default on a DuckDB connection of their own.
     ``progress`` is called with (phase, fraction done) as the work goes on: phase "analyse",
-    then with ``evidence`` "evidence", each from 0.0 to 1.0.
+    then with ``evidence`` "evidence", each from 0.0 to 1.0. A business type with at least
+    ``baseline_min_cases`` transactions whose bank median runs outside ``baseline_band``
+    (low, high) times its standard gets a baseline finding, and its steps are judged against
+    the peers instead (:mod:`~procmine.analysis.baseline_review`).
 
     Example:
         >>> found = find_bottlenecks(store, baseline, month="2026-10")
@@ -433,6 +448,7 @@ def find_bottlenecks(
         [('teller', '0102', 'Enter transaction'), ('teller', '0406', 'Enter transaction')]
     """
     _check_arguments(ratio, min_cases, q)
+    check_band(baseline_band, baseline_min_cases)
     filters = month_filters(month)
     references = _reference_rows(step_references)
     report = progress or (lambda phase, fraction: None)
@@ -450,13 +466,15 @@ def find_bottlenecks(
         teller_stats = data.statistics("teller", with_share=False, brief=True)
         context = FindingContext(ratio, min_cases, q, refs, teller_stats,
                                  peer_medians(teller_stats), days, data.inferred)
-        extra: list[Finding] = []
-        # (baseline review: a type the whole bank runs far from is judged against peers)
+        # baseline review: a type the whole bank runs far from is judged against peers
+        extra, reviewed = review_baseline(data, context, baseline, band=baseline_band,
+                                          min_cases=baseline_min_cases)
+        context = peer_references(context, reviewed)
         report("analyse", 0.7)
         # (conditional slow steps: over the whole steps, before keep_pairs narrows them)
         findings = _step_findings(data, context, references)
         report("analyse", 0.9)
-    # (overall pace of tellers and branches)
+    extra += overall_findings(context)  # overall pace of tellers and branches
 
     # (waits before steps: a detailed step view of their own)
 
@@ -464,10 +482,13 @@ def find_bottlenecks(
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
     report("analyse", 1.0)
-    if evidence and findings:
-        explained = explain_findings(store, findings, month=month, engine=engine,
-                                     progress=progress)
-        findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
+    # overall and baseline findings (no step) carry evidence of their own
+    stepped = [f for f in findings if f.activity]
+    if evidence and stepped:
+        explained = iter(explain_findings(store, stepped, month=month, engine=engine,
+                                          progress=progress))
+        findings = [replace(f, evidence=next(explained)) if f.activity else f
+                    for f in findings]
     return findings
 
 
