@@ -466,9 +466,11 @@ def find_bottlenecks(
         teller_stats = data.statistics("teller", with_share=False, brief=True)
         context = FindingContext(ratio, min_cases, q, refs, teller_stats,
                                  peer_medians(teller_stats), days, data.inferred)
+        extra: list[Finding] = []
         # baseline review: a type the whole bank runs far from is judged against peers
-        extra, reviewed = review_baseline(data, context, baseline, band=baseline_band,
-                                          min_cases=baseline_min_cases)
+        reviews, reviewed = review_baseline(data, context, baseline, band=baseline_band,
+                                            min_cases=baseline_min_cases)
+        extra += reviews
         context = peer_references(context, reviewed)
         report("analyse", 0.7)
         # (conditional slow steps: over the whole steps, before keep_pairs narrows them)
