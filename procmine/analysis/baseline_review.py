@@ -175,13 +175,13 @@ def review_baseline(data: StepData, context: FindingContext, baseline: Baseline,
         branches = times[(times["whole"] == 0) & (times["business_type"] == row["business_type"])]
         findings.append(_finding(row, float(standard.iloc[i]), (float(low[i]), float(high[i])),
                                  float(p_values[i]), float(q_values[i]), branches, context,
-                                 baseline, data))
+                                 baseline))
     return findings, frozenset(f.business_type for f in findings)
 
 
 def _finding(row: pd.Series, standard: float, interval: tuple[float, float], p_value: float,
              q_value: float, branches: pd.DataFrame, context: FindingContext,
-             baseline: Baseline, data: StepData) -> Finding:
+             baseline: Baseline) -> Finding:
     """One type's baseline finding from its row of :func:`type_times`."""
     business_type = str(row["business_type"])
     median = float(row["median_seconds"])
@@ -209,7 +209,7 @@ def _finding(row: pd.Series, standard: float, interval: tuple[float, float], p_v
         monthly_teller_hours=0.0, months=round(months, 3), p_value=p_value, q_value=q_value,
         bank_median_seconds=round(median, 3), branch_median_seconds=None, evidence=evidence,
         kind="baseline", ratio_ci=(round(interval[0], 3), round(interval[1], 3)),
-        inferred=data.inferred, period_days=context.days_for(None),
+        inferred=context.inferred, period_days=context.days_for(None),
     )
     return replace(finding, summary=finding.summary_in("en"))
 

@@ -131,15 +131,17 @@ def _weighted_quantiles(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def paces(context: FindingContext) -> dict[str, pd.DataFrame]:
+def paces(context: FindingContext,
+          groups: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Every teller's and branch's pace against its peers: per level ("teller", "branch") a
     frame with the level's keys, ``pace``, ``pace_low``, ``pace_high`` (its 95% interval),
     ``groups``, ``steps``, ``slower_share`` (of its steps in groups above the peers),
     ``p_value`` (the one-sided sign test), ``median_seconds``, ``peer_seconds``,
     ``bank_median_seconds``, ``p90_seconds``, ``branch_seconds`` (tellers) and
-    ``time_lost`` (see the module documentation)."""
+    ``time_lost`` (see the module documentation). ``groups``: the groups of each level, if
+    already at hand."""
     out: dict[str, pd.DataFrame] = {}
-    for name, frame in _groups(context).items():
+    for name, frame in (groups if groups is not None else _groups(context)).items():
         keys = _TELLER if name == "teller" else _BRANCH
         frame = frame.assign(
             above=(frame["log_ratio"] > 0).astype(int),
@@ -182,7 +184,8 @@ def overall_findings(context: FindingContext, *, teller_cut: float = 1.25,
         >>> overall_findings(FindingContext.empty())
         []
     """
-    levels = paces(context)
+    groups = _groups(context)
+    levels = paces(context, groups)
     if not levels:
         return []
     cuts = {"teller": teller_cut, "branch": branch_cut}
@@ -205,7 +208,6 @@ def overall_findings(context: FindingContext, *, teller_cut: float = 1.25,
     # a slow branch's teller is found only when it is slow against its own branch too
     branch_pace = tellers["branch_id"].map(slow_branch).fillna(1.0).to_numpy()
     tellers["flagged"] &= tellers["pace_low"] / branch_pace >= teller_cut
-    groups = _groups(context)
     findings = [_finding("branch", row, context, groups["branch"], (tellers, branch_cut))
                 for _, row in branches[branches["flagged"]].iterrows()]
     findings += [_finding("teller", row, context, groups["teller"], None)
