@@ -42,6 +42,7 @@ LOGS: dict[str, DemoConfig] = {
                            wrong_standards=(("P17", 0.5),)),
     "slow-1.6": DemoConfig(events=220_000, seed=45, slow_branch=1.6, slow_teller=1.5,
                            wrong_standards=(("P18", 2.0),)),
+    "slow-1.2-small": DemoConfig(events=150_000, seed=60, slow_branch=1.2, slow_teller=1.4),
     "habits": DemoConfig(events=150_000, seed=55, habits=1.25, slow_steps=0,
                          branch_slow_steps=0),
 }
@@ -91,7 +92,7 @@ def _overall_key(item: Finding | dict[str, Any]) -> tuple[str, str]:
     return data["scope"], data["teller_id"] if data["scope"] == "teller" else data["branch_id"]
 
 
-@pytest.mark.parametrize("name", ["slow-1.2", "slow-1.6"])
+@pytest.mark.parametrize("name", ["slow-1.2", "slow-1.6", "slow-1.2-small"])
 def test_slow_branches_and_tellers_overall_are_found(logs: dict[str, Log], name: str) -> None:
     _, truth, findings = logs[name]
     overall = [f for f in findings if f.kind == "overall"]

@@ -30,8 +30,9 @@ branch (at least 10 groups and ``min_cases`` steps; those not material enter wit
 the context's ``q``.
 
 **A slow branch's tellers.** A teller of a branch found slow overall is found too only when it
-is slow against its own branch: the lower end of its interval over the branch's pace reaches
-``teller_cut``.
+is slow against its branch mates: the lower end of its interval over the median pace of the
+branch's other tellers reaches ``teller_cut`` (so a slow teller in a branch it makes look slow
+is still named, and the tellers of a slow branch are not).
 
 **The figures** (:class:`~procmine.analysis.findings.Finding`, ``kind`` "overall",
 ``business_type`` and ``activity`` ""): ``ratio`` and ``pace`` the pace, ``ratio_ci`` its
@@ -57,6 +58,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.stats import binom
 
@@ -204,10 +206,9 @@ def overall_findings(context: FindingContext, *, teller_cut: float = 1.25,
         frame["q_value"] = np.nan
         frame.loc[frame["eligible"], "q_value"] = part
         frame["flagged"] = frame["material"] & (frame["q_value"] <= context.q)
-    slow_branch = branches.loc[branches["flagged"]].set_index("branch_id")["pace"]
-    # a slow branch's teller is found only when it is slow against its own branch too
-    branch_pace = tellers["branch_id"].map(slow_branch).fillna(1.0).to_numpy()
-    tellers["flagged"] &= tellers["pace_low"] / branch_pace >= teller_cut
+    # a slow branch's teller is found only when it is slow against its branch mates too
+    slow = set(branches.loc[branches["flagged"], "branch_id"])
+    tellers["flagged"] &= tellers["pace_low"] / _mates_pace(tellers, slow) >= teller_cut
     findings = [_finding("branch", row, context, groups["branch"], (tellers, branch_cut))
                 for _, row in branches[branches["flagged"]].iterrows()]
     findings += [_finding("teller", row, context, groups["teller"], None)
@@ -215,6 +216,20 @@ def overall_findings(context: FindingContext, *, teller_cut: float = 1.25,
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.scope, f.branch_id or "",
                                  f.teller_id or ""))
     return findings
+
+
+def _mates_pace(tellers: pd.DataFrame, branches: set[str]) -> npt.NDArray[np.float64]:
+    """Each teller's yardstick: in one of ``branches``, the median pace of its branch's other
+    eligible tellers (its own pace where it has none); 1.0 elsewhere."""
+    out = np.ones(len(tellers))
+    for i, (teller, branch) in enumerate(zip(tellers["teller_id"], tellers["branch_id"],
+                                             strict=True)):
+        if branch in branches:
+            mates = tellers[(tellers["branch_id"] == branch) & (tellers["teller_id"] != teller)
+                            & tellers["eligible"]]
+            out[i] = (float(mates["pace"].median()) if len(mates)
+                      else float(tellers["pace"].iloc[i]))
+    return out
 
 
 def _finding(scope: str, row: pd.Series, context: FindingContext, groups: pd.DataFrame,
