@@ -43,6 +43,8 @@ LOGS: dict[str, DemoConfig] = {
     "slow-1.6": DemoConfig(events=220_000, seed=45, slow_branch=1.6, slow_teller=1.5,
                            wrong_standards=(("P18", 2.0),)),
     "slow-1.2-small": DemoConfig(events=150_000, seed=60, slow_branch=1.2, slow_teller=1.4),
+    "completion-only": DemoConfig(events=150_000, seed=45, completion_only=True,
+                                  wrong_standards=(("P18", 2.0),)),
     "habits": DemoConfig(events=150_000, seed=55, habits=1.25, slow_steps=0,
                          branch_slow_steps=0),
 }
@@ -263,6 +265,27 @@ def test_a_wrong_standard_is_reviewed_and_its_anomalies_judged_against_peers(
     # the other types keep the baseline share
     assert all(f.reference_source == "baseline share" for f in by_key.values()
                if f.business_type != code)
+
+
+def test_completion_only_logs_are_reviewed_around_the_types_typical_ratio(
+        logs: dict[str, Log]) -> None:
+    """Inferred times include the waits inside a transaction: P28, whose every transaction
+    waits for a supervisor, runs about 1.6x its standard, the others about 1.2x."""
+    _, truth, findings = logs["completion-only"]
+    assert truth["completion_only"] and truth["wrong_standards"][0]["business_type"] == "P18"
+    reviews = [f for f in findings if f.kind == "baseline"]
+    assert [f.business_type for f in reviews] == ["P18"]
+    f = reviews[0]
+    assert f.inferred and "inferred from completion timestamps" in f.summary
+    assert f.evidence is not None
+    typical = f.evidence["typical_ratio"]
+    assert 1.05 <= typical <= 1.4
+    assert f.evidence["band"] == pytest.approx([0.67 * typical, 1.5 * typical], abs=2e-3)
+    assert f.ratio_ci is not None and f.ratio_ci[0] > 1.5 * typical
+    anomalies = {_step_key(s) for s in truth["slow_steps"] if s["business_type"] == "P18"}
+    found = {_step_key(g): g for g in findings if g.kind == "step"}
+    assert anomalies and anomalies <= set(found)
+    assert all(found[k].reference_source == "peers" for k in anomalies)
 
 
 def test_the_band_and_the_minimum_are_checked() -> None:

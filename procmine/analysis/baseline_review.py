@@ -24,7 +24,11 @@ normal approximation with the density at the median estimated from the 45th and 
 percentiles, ``se = (q55 - q45) * 5 / sqrt(n)``) lies wholly outside the band; and a one-sided
 sign test (how many of its transactions are beyond ``hi`` (``lo``) times the standard, against
 Binomial(n, 1/2)) holds with Benjamini-Hochberg over every type with enough transactions, at
-the context's ``q``.
+the context's ``q``. In a log with completion times only, the inferred service times include
+the waits inside a transaction (a type whose steps wait for a supervisor runs longer by them),
+so the band is taken around the types' typical ratio instead of 1: ``lo`` and ``hi`` times the
+median, over the types with enough transactions, of their median over their standard (a type
+then stands out from the others; a standard wrong on every type cannot be told from waiting).
 
 **The finding** (kind "baseline", scope "type", no teller or branch, ``activity`` ""):
 ``median_seconds`` the bank's median, ``p90_seconds`` its 90th percentile,
@@ -33,7 +37,8 @@ the context's ``q``.
 loss of the tellers' (``time_lost_seconds`` 0): the standard is to be checked, by the type's
 process-review group (``evidence["review_group"]``, from the baseline). ``evidence`` (always):
 the medians of the summed steps and of the dwell, the standard, the ratio, the transactions,
-per branch the median and transactions, and the review group.
+per branch the median and transactions, the review group, the band applied (as multiples
+of the standard) and the typical ratio (1.0 but in completion-only logs).
 
 **Judged against peers.** The teller and branch findings of a reviewed type are judged against
 what the bank does instead of the standard: :func:`peer_references` sets the type's step
@@ -154,6 +159,10 @@ def review_baseline(data: StepData, context: FindingContext, baseline: Baseline,
     """
     lo, hi = check_band(band, min_cases)
     times = type_times(data, lo, hi)
+    typical = _typical_ratio(times, baseline, min_cases) if data.inferred else 1.0
+    if typical != 1.0:  # completion times only: the band around the types' typical ratio
+        lo, hi = lo * typical, hi * typical
+        times = type_times(data, lo, hi)
     whole = times[times["whole"] == 1].reset_index(drop=True)
     whole = whole[whole["cases"] >= min_cases].reset_index(drop=True)
     if whole.empty:
@@ -173,22 +182,28 @@ def review_baseline(data: StepData, context: FindingContext, baseline: Baseline,
     for i in np.flatnonzero(flagged):
         row = whole.iloc[i]
         branches = times[(times["whole"] == 0) & (times["business_type"] == row["business_type"])]
+        evidence = _evidence(row, float(standard.iloc[i]), branches, baseline)
+        evidence.update(band=[round(lo, 3), round(hi, 3)], typical_ratio=round(typical, 3))
         findings.append(_finding(row, float(standard.iloc[i]), (float(low[i]), float(high[i])),
-                                 float(p_values[i]), float(q_values[i]), branches, context,
-                                 baseline))
+                                 (float(p_values[i]), float(q_values[i])), evidence, context,
+                                 data.inferred))
     return findings, frozenset(f.business_type for f in findings)
 
 
-def _finding(row: pd.Series, standard: float, interval: tuple[float, float], p_value: float,
-             q_value: float, branches: pd.DataFrame, context: FindingContext,
-             baseline: Baseline) -> Finding:
-    """One type's baseline finding from its row of :func:`type_times`."""
-    business_type = str(row["business_type"])
-    median = float(row["median_seconds"])
-    refs = context.refs
-    bank = refs[refs["business_type"] == business_type] if not refs.empty else refs
-    steps = int(bank["bank_count"].sum()) if len(bank) else 0
-    evidence: dict[str, Any] = {
+def _typical_ratio(times: pd.DataFrame, baseline: Baseline, min_cases: int) -> float:
+    """The median over the types with ``min_cases`` transactions of their median over their
+    standard (1.0 without any)."""
+    whole = times[(times["whole"] == 1) & (times["cases"] >= min_cases)]
+    ratios = whole["median_seconds"] / whole["business_type"].map(baseline.standard_seconds)
+    ratios = ratios[np.isfinite(ratios.astype(float)) & (ratios > 0)]
+    return float(ratios.median()) if len(ratios) else 1.0
+
+
+def _evidence(row: pd.Series, standard: float, branches: pd.DataFrame,
+              baseline: Baseline) -> dict[str, Any]:
+    """What a reviewer of the type's standard needs to see."""
+    business_type, median = str(row["business_type"]), float(row["median_seconds"])
+    return {
         "review_group": baseline[business_type].review_group,
         "bank_median_seconds": round(median, 3),
         "dwell_median_seconds": round(float(row["dwell_median_seconds"]), 3),
@@ -199,6 +214,18 @@ def _finding(row: pd.Series, standard: float, interval: tuple[float, float], p_v
                      for b, m, c in zip(branches["branch_id"], branches["median_seconds"],
                                         branches["cases"], strict=True) if isinstance(b, str)},
     }
+
+
+def _finding(row: pd.Series, standard: float, interval: tuple[float, float],
+             tests: tuple[float, float], evidence: dict[str, Any], context: FindingContext,
+             inferred: bool) -> Finding:
+    """One type's baseline finding from its row of :func:`type_times` (``tests``: its p- and
+    q-value)."""
+    business_type = str(row["business_type"])
+    median = float(row["median_seconds"])
+    refs = context.refs
+    bank = refs[refs["business_type"] == business_type] if not refs.empty else refs
+    steps = int(bank["bank_count"].sum()) if len(bank) else 0
     months = context.months_for(None)
     finding = Finding(
         scope="type", teller_id=None, branch_id=None, business_type=business_type,
@@ -206,10 +233,10 @@ def _finding(row: pd.Series, standard: float, interval: tuple[float, float], p_v
         p90_seconds=round(float(row["p90_seconds"]), 3), reference_seconds=round(standard, 3),
         reference_source="standard", ratio=round(median / standard, 3), pace=1.0,
         excess_seconds=round(median - standard, 3), time_lost_seconds=0.0,
-        monthly_teller_hours=0.0, months=round(months, 3), p_value=p_value, q_value=q_value,
+        monthly_teller_hours=0.0, months=round(months, 3), p_value=tests[0], q_value=tests[1],
         bank_median_seconds=round(median, 3), branch_median_seconds=None, evidence=evidence,
         kind="baseline", ratio_ci=(round(interval[0], 3), round(interval[1], 3)),
-        inferred=context.inferred, period_days=context.days_for(None),
+        inferred=inferred, period_days=context.days_for(None),
     )
     return replace(finding, summary=finding.summary_in("en"))
 
