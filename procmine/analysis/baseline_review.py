@@ -21,14 +21,18 @@ the inferred service times include those waits (``inferred``).
 **When.** A type with at least ``min_cases`` transactions (100) whose bank median is outside
 ``[lo, hi]`` (0.67-1.5) times its standard, by its interval: the 95% interval of the median (the
 normal approximation with the density at the median estimated from the 45th and 55th
-percentiles, ``se = (q55 - q45) * 5 / sqrt(n)``) lies wholly outside the band; and a one-sided
-sign test (how many of its transactions are beyond ``hi`` (``lo``) times the standard, against
-Binomial(n, 1/2)) holds with Benjamini-Hochberg over every type with enough transactions, at
-the context's ``q``. In a log with completion times only, the inferred service times include
-the waits inside a transaction (a type whose steps wait for a supervisor runs longer by them),
-so the band is taken around the types' typical ratio instead of 1: ``lo`` and ``hi`` times the
-median, over the types with enough transactions, of their median over their standard (a type
-then stands out from the others; a standard wrong on every type cannot be told from waiting).
+percentiles, ``se = (q55 - q45) * 5 / sqrt(n)``) lies wholly outside the band; and the
+one-sided test of the median beyond the band's end (``z = (median - hi x standard) / se``, or
+from ``lo``) holds with Benjamini-Hochberg over every type with enough transactions (those
+inside the band with p = 1), at the context's ``q``. One pass over the steps (a grouping per
+transaction, then per type) gives the quantiles; the evidence of the few reviewed types (the
+dwell, the branches) comes from a second query over their steps only.
+
+In a log with completion times only, the inferred service times include the waits inside a
+transaction (a type whose steps wait for a supervisor runs longer by them), so the band is
+taken around the types' typical ratio instead of 1: ``lo`` and ``hi`` times the median, over
+the types with enough transactions, of their median over their standard (a type then stands
+out from the others; a standard wrong on every type cannot be told from waiting).
 
 **The finding** (kind "baseline", scope "type", no teller or branch, ``activity`` ""):
 ``median_seconds`` the bank's median, ``p90_seconds`` its 90th percentile,
@@ -55,12 +59,14 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-from scipy.stats import binom
+from scipy.stats import norm
 
 from procmine.analysis.context import FindingContext
 from procmine.analysis.findings import Finding
@@ -68,9 +74,10 @@ from procmine.analysis.stats import benjamini_hochberg
 from procmine.analysis.steps import StepData
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
+from procmine.core.sql import lit
 
 __all__ = ["BASELINE_BAND", "BASELINE_MIN_CASES", "check_band", "peer_references",
-           "review_baseline", "type_times"]
+           "review_baseline", "type_detail", "type_times"]
 
 #: The band a type's bank median may run in, as multiples of its standard time.
 BASELINE_BAND: Final[tuple[float, float]] = (0.67, 1.5)
@@ -79,33 +86,43 @@ BASELINE_MIN_CASES: Final[int] = 100
 #: The z of a two-sided 95% interval.
 _Z: Final[float] = 1.959964
 
-# Per business type (and per type x branch): the transactions, the quantiles of their summed
-# step times and the median of their dwell, and how many are beyond the band's ends.
+# Per business type: its transactions and the quantiles of their summed step times (one pass:
+# a grouping per case, then per type).
 _TYPE_TIMES_SQL = """
+    WITH cases AS (
+        SELECT business_type, sum(service_seconds) AS work_seconds
+        FROM steps
+        WHERE service_seconds IS NOT NULL
+        GROUP BY case_id, business_type
+    ), grouped AS (
+        SELECT c.business_type, count(*) AS cases,
+               quantile_cont(c.work_seconds, [0.45, 0.5, 0.55, 0.9]) AS work
+        FROM cases c JOIN baseline b ON b.business_type = c.business_type
+        WHERE b.standard_seconds > 0
+        GROUP BY c.business_type
+    )
+    SELECT business_type, cases, work[1] AS q45_seconds, work[2] AS median_seconds,
+           work[3] AS q55_seconds, work[4] AS p90_seconds
+    FROM grouped
+    ORDER BY business_type
+"""
+
+# The evidence of the reviewed types (few): per type and per type x branch, the transactions,
+# the median of their summed step times and of their dwell.
+_TYPE_DETAIL_SQL = """
     WITH cases AS (
         SELECT case_id, min(business_type) AS business_type, min(branch_id) AS branch_id,
                sum(service_seconds) AS work_seconds,
                max(epoch(end_time)) - min(epoch(end_time) - service_seconds) AS dwell_seconds
         FROM steps
-        WHERE service_seconds IS NOT NULL
+        WHERE service_seconds IS NOT NULL AND business_type IN ({types})
         GROUP BY case_id
-    ), grouped AS (
-        SELECT c.business_type, c.branch_id, grouping(c.branch_id) AS whole,
-               count(*) AS cases,
-               quantile_cont(c.work_seconds, [0.45, 0.5, 0.55, 0.9]) AS work,
-               quantile_cont(c.dwell_seconds, 0.5) AS dwell_median_seconds,
-               sum(CASE WHEN c.work_seconds > {hi} * b.standard_seconds THEN 1 ELSE 0 END)
-                   AS above,
-               sum(CASE WHEN c.work_seconds < {lo} * b.standard_seconds THEN 1 ELSE 0 END)
-                   AS below
-        FROM cases c JOIN baseline b ON b.business_type = c.business_type
-        WHERE b.standard_seconds > 0
-        GROUP BY GROUPING SETS ((c.business_type), (c.business_type, c.branch_id))
     )
-    SELECT business_type, branch_id, whole, cases, work[1] AS q45_seconds,
-           work[2] AS median_seconds, work[3] AS q55_seconds, work[4] AS p90_seconds,
-           dwell_median_seconds, above, below
-    FROM grouped
+    SELECT business_type, branch_id, grouping(branch_id) AS whole, count(*) AS cases,
+           quantile_cont(work_seconds, 0.5) AS median_seconds,
+           quantile_cont(dwell_seconds, 0.5) AS dwell_median_seconds
+    FROM cases
+    GROUP BY GROUPING SETS ((business_type), (business_type, branch_id))
     ORDER BY business_type, whole DESC, branch_id
 """
 
@@ -132,12 +149,17 @@ def check_band(band: tuple[float, float], min_cases: int) -> tuple[float, float]
     return lo, hi
 
 
-def type_times(data: StepData, lo: float, hi: float) -> pd.DataFrame:
-    """Per business type the baseline knows (``whole`` 1) and per type x branch (``whole``
-    0): ``cases``, the quantiles of the transactions' summed step times (``q45_seconds``,
-    ``median_seconds``, ``q55_seconds``, ``p90_seconds``), ``dwell_median_seconds``, and how
-    many transactions are ``above`` ``hi`` and ``below`` ``lo`` times the standard."""
-    frame = data.query(_TYPE_TIMES_SQL.format(lo=repr(float(lo)), hi=repr(float(hi))))
+def type_times(data: StepData) -> pd.DataFrame:
+    """Per business type the baseline knows: ``cases`` and the quantiles of the transactions'
+    summed step times (``q45_seconds``, ``median_seconds``, ``q55_seconds``, ``p90_seconds``)."""
+    return data.query(_TYPE_TIMES_SQL).astype({"business_type": object})
+
+
+def type_detail(data: StepData, types: Sequence[str]) -> pd.DataFrame:
+    """Per business type of ``types`` (``whole`` 1) and per type x branch (``whole`` 0):
+    ``cases``, the median of the transactions' summed step times (``median_seconds``) and of
+    their dwell (``dwell_median_seconds``)."""
+    frame = data.query(_TYPE_DETAIL_SQL.format(types=", ".join(lit(t) for t in types)))
     return frame.astype({"business_type": object, "branch_id": object})
 
 
@@ -158,31 +180,32 @@ def review_baseline(data: StepData, context: FindingContext, baseline: Baseline,
         ([], frozenset())
     """
     lo, hi = check_band(band, min_cases)
-    times = type_times(data, lo, hi)
-    typical = _typical_ratio(times, baseline, min_cases) if data.inferred else 1.0
-    if typical != 1.0:  # completion times only: the band around the types' typical ratio
-        lo, hi = lo * typical, hi * typical
-        times = type_times(data, lo, hi)
-    whole = times[times["whole"] == 1].reset_index(drop=True)
-    whole = whole[whole["cases"] >= min_cases].reset_index(drop=True)
+    times = type_times(data)
+    whole = times[times["cases"] >= min_cases].reset_index(drop=True)
     if whole.empty:
         return [], frozenset()
     standard = whole["business_type"].map(baseline.standard_seconds).astype(float)
     n = whole["cases"].to_numpy(dtype=float)
     median = whole["median_seconds"].to_numpy(dtype=float)
+    typical = _typical_ratio(median / standard.to_numpy()) if data.inferred else 1.0
+    lo, hi = lo * typical, hi * typical  # completion times only: around the typical ratio
     se = (whole["q55_seconds"] - whole["q45_seconds"]).to_numpy(dtype=float) * 5 / np.sqrt(n)
+    se = np.maximum(se, 1e-9 * median)
     low, high = (median - _Z * se) / standard, (median + _Z * se) / standard
-    slow = low > hi
-    fast = high < lo
-    beyond = np.where(slow, whole["above"], np.where(fast, whole["below"], 0))
-    p_values = np.where(slow | fast, binom.sf(beyond - 1, n, 0.5), 1.0)
+    slow, fast = low > hi, high < lo
+    # one-sided: the median beyond the band's end, by the same approximation as the interval
+    beyond = np.where(slow, median - hi * standard, lo * standard - median)
+    p_values = np.where(slow | fast, norm.sf(beyond / se), 1.0)
     q_values = benjamini_hochberg(p_values)
-    flagged = (slow | fast) & (q_values <= context.q)
+    flagged = np.flatnonzero((slow | fast) & (q_values <= context.q))
+    if not flagged.size:
+        return [], frozenset()
+    detail = type_detail(data, [str(whole["business_type"].iloc[i]) for i in flagged])
     findings = []
-    for i in np.flatnonzero(flagged):
+    for i in flagged:
         row = whole.iloc[i]
-        branches = times[(times["whole"] == 0) & (times["business_type"] == row["business_type"])]
-        evidence = _evidence(row, float(standard.iloc[i]), branches, baseline)
+        mine = detail[detail["business_type"] == row["business_type"]]
+        evidence = _evidence(row, float(standard.iloc[i]), mine, baseline)
         evidence.update(band=[round(lo, 3), round(hi, 3)], typical_ratio=round(typical, 3))
         findings.append(_finding(row, float(standard.iloc[i]), (float(low[i]), float(high[i])),
                                  (float(p_values[i]), float(q_values[i])), evidence, context,
@@ -190,23 +213,24 @@ def review_baseline(data: StepData, context: FindingContext, baseline: Baseline,
     return findings, frozenset(f.business_type for f in findings)
 
 
-def _typical_ratio(times: pd.DataFrame, baseline: Baseline, min_cases: int) -> float:
-    """The median over the types with ``min_cases`` transactions of their median over their
-    standard (1.0 without any)."""
-    whole = times[(times["whole"] == 1) & (times["cases"] >= min_cases)]
-    ratios = whole["median_seconds"] / whole["business_type"].map(baseline.standard_seconds)
-    ratios = ratios[np.isfinite(ratios.astype(float)) & (ratios > 0)]
-    return float(ratios.median()) if len(ratios) else 1.0
+def _typical_ratio(ratios: npt.NDArray[np.float64]) -> float:
+    """The median of the types' ratios to their standard (1.0 without any)."""
+    usable = ratios[np.isfinite(ratios) & (ratios > 0)]
+    return float(np.median(usable)) if usable.size else 1.0
 
 
-def _evidence(row: pd.Series, standard: float, branches: pd.DataFrame,
+def _evidence(row: pd.Series, standard: float, detail: pd.DataFrame,
               baseline: Baseline) -> dict[str, Any]:
-    """What a reviewer of the type's standard needs to see."""
+    """What a reviewer of the type's standard needs to see (``detail``: its rows of
+    :func:`type_detail`)."""
     business_type, median = str(row["business_type"]), float(row["median_seconds"])
+    whole = detail[detail["whole"] == 1]
+    branches = detail[detail["whole"] == 0]
     return {
         "review_group": baseline[business_type].review_group,
         "bank_median_seconds": round(median, 3),
-        "dwell_median_seconds": round(float(row["dwell_median_seconds"]), 3),
+        "dwell_median_seconds": (round(float(whole["dwell_median_seconds"].iloc[0]), 3)
+                                 if len(whole) else None),
         "standard_seconds": standard,
         "ratio": round(median / standard, 3),
         "cases": int(row["cases"]),
