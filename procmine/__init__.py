@@ -22,6 +22,8 @@ command line use only these names; the modules behind them may move without a ca
 ``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
 """
 
+# findings: overall pace and baseline review
+from procmine.analysis.baseline_review import BASELINE_BAND, BASELINE_MIN_CASES
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
 from procmine.analysis.filters import Filters
@@ -353,6 +355,9 @@ __all__ = [  # noqa: RUF022
     "teller_summary",
     "transaction_summary",
     "type_steps",
+    # findings: overall pace and baseline review (the band and minimum of find_bottlenecks)
+    "BASELINE_BAND",
+    "BASELINE_MIN_CASES",
     # reports: the league as Excel, HTML or records, with its column labels; inert cells
     "column_labels",
     "export_league_excel",

@@ -68,6 +68,13 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
+from procmine.analysis.baseline_review import (
+    BASELINE_BAND,
+    BASELINE_MIN_CASES,
+    check_band,
+    peer_references,
+    review_baseline,
+)
 from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
 from procmine.analysis.findings import Finding, StepReferences
@@ -77,6 +84,7 @@ from procmine.analysis.judging import (
     peer_medians,
     weighted_median,
 )
+from procmine.analysis.overall import overall_findings
 from procmine.analysis.references import (
     References,
     group_references,
@@ -310,6 +318,8 @@ def find_bottlenecks(
     evidence: bool = False,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    baseline_band: tuple[float, float] = BASELINE_BAND,
+    baseline_min_cases: int = BASELINE_MIN_CASES,
 ) -> list[Finding]:
     """The slow steps of tellers and branches, most time lost first (see the module docs).
 
@@ -321,7 +331,10 @@ def find_bottlenecks(
     :func:`explain_findings`'s evidence. ``engine`` runs the queries on a query engine
     (:mod:`procmine.store.engine`, e.g. Spark); by default on a DuckDB connection of their own.
     ``progress`` is called with (phase, fraction done) as the work goes on: phase "analyse",
-    then with ``evidence`` "evidence", each from 0.0 to 1.0.
+    then with ``evidence`` "evidence", each from 0.0 to 1.0. A business type with at least
+    ``baseline_min_cases`` transactions whose bank median runs outside ``baseline_band``
+    (low, high) times its standard gets a baseline finding, and its steps are judged against
+    the peers instead (:mod:`~procmine.analysis.baseline_review`).
 
     Example:
         >>> found = find_bottlenecks(store, baseline, month="2026-10")
@@ -329,6 +342,7 @@ def find_bottlenecks(
         [('teller', '0102', 'Enter transaction'), ('teller', '0406', 'Enter transaction')]
     """
     _check_arguments(ratio, min_cases, q)
+    check_band(baseline_band, baseline_min_cases)
     filters = month_filters(month)
     references = reference_rows(step_references)
     report = progress or (lambda phase, fraction: None)
@@ -347,12 +361,16 @@ def find_bottlenecks(
         context = FindingContext(ratio, min_cases, q, refs, teller_stats,
                                  peer_medians(teller_stats), days, data.inferred)
         extra: list[Finding] = []
-        # (baseline review: a type the whole bank runs far from is judged against peers)
+        # baseline review: a type the whole bank runs far from is judged against peers
+        reviews, reviewed = review_baseline(data, context, baseline, band=baseline_band,
+                                            min_cases=baseline_min_cases)
+        extra += reviews
+        context = peer_references(context, reviewed)
         report("analyse", 0.7)
         # (conditional slow steps: over the whole steps, before keep_pairs narrows them)
         findings = _step_findings(data, context, references)
         report("analyse", 0.9)
-    # (overall pace of tellers and branches)
+    extra += overall_findings(context)  # overall pace of tellers and branches
 
     # (waits before steps: a detailed step view of their own)
 
@@ -360,10 +378,13 @@ def find_bottlenecks(
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
     report("analyse", 1.0)
-    if evidence and findings:
-        explained = explain_findings(store, findings, month=month, engine=engine,
-                                     progress=progress)
-        findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
+    # overall and baseline findings (no step) carry evidence of their own
+    stepped = [f for f in findings if f.activity]
+    if evidence and stepped:
+        explained = iter(explain_findings(store, stepped, month=month, engine=engine,
+                                          progress=progress))
+        findings = [replace(f, evidence=next(explained)) if f.activity else f
+                    for f in findings]
     return findings
 
 

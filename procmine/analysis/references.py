@@ -115,8 +115,10 @@ def group_references(frame: pd.DataFrame, references: References) -> pd.DataFram
     the SOP version in force on most of its steps. Exactly the one reference where all its
     steps have the same (no floating-point mean of equal numbers)."""
     share = frame["share_reference"].astype(float)
+    # "peers" for a type under baseline review (baseline_review.peer_references)
+    base = frame.get("share_source", "baseline share")
     if references.table is None or "ref_steps" not in frame:
-        return frame.assign(reference_seconds=share, reference_source="baseline share",
+        return frame.assign(reference_seconds=share, reference_source=base,
                             sop=None, sop_step=None, sop_version=None)
     n = frame["count"].to_numpy(dtype=float)
     k = frame["ref_steps"].fillna(0).to_numpy(dtype=float)
@@ -130,7 +132,7 @@ def group_references(frame: pd.DataFrame, references: References) -> pd.DataFram
         sop_only = total / k
     reference = np.where(k == 0, share_values, np.where(known, mixed, sop_only))
     reference = np.where((k > 0) & (k == n) & (low == high), low, reference)
-    source = np.where(k == 0, "baseline share",
+    source = np.where(k == 0, base,
                       np.where((k == n) | ~known, "sop", "mixed"))
     keys = pd.to_numeric(frame["sop_key"], errors="coerce")
     identity = [references.sops[int(v)] if pd.notna(v) else (None, None, None) for v in keys]
