@@ -83,6 +83,7 @@ from procmine.analysis.judging import (
 )
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.analysis.steps import REFERENCE_SCHEMA, StepData
+from procmine.analysis.waits import wait_findings
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress
@@ -458,7 +459,7 @@ def find_bottlenecks(
         report("analyse", 0.9)
     # (overall pace of tellers and branches)
 
-    # (waits before steps: a detailed step view of their own)
+    extra += wait_findings(store, baseline, filters, context, engine)  # waits before steps
 
     findings += extra
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
@@ -467,7 +468,9 @@ def find_bottlenecks(
     if evidence and findings:
         explained = explain_findings(store, findings, month=month, engine=engine,
                                      progress=progress)
-        findings = [replace(f, evidence=e) for f, e in zip(findings, explained, strict=True)]
+        # a finding of no one step (overall, baseline) keeps its detector's evidence
+        findings = [replace(f, evidence=e if f.activity else f.evidence)
+                    for f, e in zip(findings, explained, strict=True)]
     return findings
 
 

@@ -64,6 +64,8 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     ``comparison`` (the group's median against its branch's and the bank's, and its pace), and
     ``by_amount_band``, ``by_hour``, ``by_window_type``, ``by_month`` (steps and median per
     value, for the group and the bank; ``by_month`` shows whether the step is getting better).
+    A finding's own evidence (e.g. a wait finding's ``waited_for``) is kept beside these; a
+    finding of no one step (``activity`` "": overall, baseline) gets only its own.
     ``engine`` and ``progress`` (phase "evidence") as in :func:`find_bottlenecks`.
 
     Example:
@@ -72,11 +74,12 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
         >>> evidence[0]["rework"]
         {'group_rate': 0.0, 'branch_rate': 0.0067, 'bank_rate': 0.0052}
     """
-    if not findings:
-        return []
+    stepped = [f for f in findings if f.activity]
+    if not stepped:  # findings of no one step (overall, baseline) keep their own evidence
+        return [dict(f.evidence or {}) for f in findings]
     report = progress or (lambda phase, fraction: None)
     report("evidence", 0.0)
-    pairs = sorted({(f.business_type, f.activity) for f in findings})
+    pairs = sorted({(f.business_type, f.activity) for f in stepped})
     with StepData(store, filters=month_filters(month), detail=True, pairs=pairs,
                   engine=engine) as data:
         # the case windows run once, not once per breakdown
@@ -89,7 +92,8 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
         for i, by in enumerate(BREAKDOWNS, start=1):
             report("evidence", 0.6 + 0.4 * i / (len(BREAKDOWNS) + 1))
             parts[by] = data.breakdown(pairs, by, with_cases=False)
-    explained = [_evidence(f, overall, parts) for f in findings]
+    explained = [_evidence(f, overall, parts) if f.activity else dict(f.evidence or {})
+                 for f in findings]
     report("evidence", 1.0)
     return explained
 
@@ -147,6 +151,7 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             "pace": f.pace,
         },
     }
+    evidence = {**dict(f.evidence or {}), **evidence}  # the detector's own (waited_for)
     if f.scope == "branch":
         tellers = overall[(overall["business_type"] == f.business_type)
                           & (overall["activity"] == f.activity) & (overall["level"] == "teller")
