@@ -1,0 +1,271 @@
+"""Wait findings (time lost before a step) on generated logs with known injected waits: every
+injected wait found and nothing else, none on logs without waits (with or without slow steps
+and tellers' own habits), the figures against the raw events, who was waited for, the
+completion-only log (a step finding that says its time is inferred), the evidence, Spark."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.context import FindingContext
+from procmine.analysis.filters import Filters
+from procmine.analysis.findings import Finding
+from procmine.analysis.steps import StepData
+from procmine.analysis.waits import WAIT_FLOOR_SECONDS, wait_findings
+from procmine.core.baseline import Baseline
+from procmine.demo import DemoConfig, write_demo_data
+from procmine.ingest.run import ingest_log
+from procmine.store.engine import Engine, get_engine
+from procmine.store.event_store import EventStore
+
+#: (seed, events) of the logs with injected waits: several seeds and sizes
+LOGS = ((31, 150_000), (32, 200_000), (33, 260_000))
+#: The wait injected before the step (seconds), and one below the floor that must not count.
+EXTRA, SMALL = 120.0, 20.0
+#: The injected (business type, step): a frequent step, after a few seconds' gap at peers.
+PAIR = ("P17", "Enter transaction")
+
+Logged = tuple[EventStore, dict[str, Any], list[Finding]]
+
+
+def _key(item: Finding | dict[str, Any]) -> tuple[str, str | None, str, str]:
+    data = item.to_dict() if isinstance(item, Finding) else item
+    who = data["teller_id"] if data["scope"] == "teller" else data["branch_id"]
+    return data["scope"], who, data["business_type"], data["activity"]
+
+
+def _delay(events: pd.DataFrame, cases: pd.Index, activity: str, seconds: float) -> None:
+    """Wait ``seconds`` more before ``activity`` in ``cases``: the step and every later step of
+    the case start (and end) that much later; the steps' own durations are unchanged."""
+    mine = events["case_id"].isin(cases)
+    first = events[mine & (events["activity"] == activity)].groupby("case_id")["start_time"].min()
+    later = mine & (events["start_time"] >= events["case_id"].map(first))
+    shift = pd.Timedelta(seconds=seconds)
+    events.loc[later, "start_time"] += shift
+    events.loc[later, "end_time"] += shift
+
+
+def _inject_waits(events: pd.DataFrame, tellers: int = 2) -> list[dict[str, Any]]:
+    """+EXTRA s before PAIR's step for ``tellers`` tellers and one whole branch (the tellers
+    with most steps outside it), +SMALL s for one more teller; the truth of the waits in
+    truth.json's shape."""
+    steps = events[(events["business_type"] == PAIR[0]) & (events["activity"] == PAIR[1])]
+    per_branch = steps.groupby("branch_id")["case_id"].nunique().sort_values()
+    branch = str(per_branch.index[len(per_branch) // 2])
+    per_teller = steps[steps["branch_id"] != branch].groupby(
+        ["teller_id", "branch_id"])["case_id"].nunique().sort_values(ascending=False)
+    chosen = list(per_teller.index[:tellers])
+    truth = []
+    for teller, teller_branch in chosen:
+        cases = pd.Index(steps.loc[steps["teller_id"] == teller, "case_id"].unique())
+        _delay(events, cases, PAIR[1], EXTRA)
+        truth.append({"scope": "teller", "teller_id": teller, "branch_id": teller_branch,
+                      "business_type": PAIR[0], "activity": PAIR[1], "extra_seconds": EXTRA,
+                      "cases": len(cases)})
+    cases = pd.Index(steps.loc[steps["branch_id"] == branch, "case_id"].unique())
+    _delay(events, cases, PAIR[1], EXTRA)
+    truth.append({"scope": "branch", "teller_id": None, "branch_id": branch,
+                  "business_type": PAIR[0], "activity": PAIR[1], "extra_seconds": EXTRA,
+                  "cases": len(cases)})
+    small = per_teller.index[tellers]  # below the floor: no finding
+    _delay(events, pd.Index(steps.loc[steps["teller_id"] == small[0], "case_id"].unique()),
+           PAIR[1], SMALL)
+    return truth
+
+
+def _log(root: Path, config: DemoConfig, *, inject: bool = True,
+         completion_only: bool = False) -> tuple[EventStore, dict[str, Any]]:
+    """A demo log (its truth's ``waits`` injected here) in a store of its own."""
+    result = write_demo_data(root / "demo", config, fmt="parquet")
+    truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
+    truth["waits"] = []
+    if inject or completion_only:
+        events = pq.read_table(result.events_path).to_pandas()
+        if inject:
+            truth["waits"] = _inject_waits(events)
+        if completion_only:
+            events = events.drop(columns=["start_time"])
+        pq.write_table(pa.Table.from_pandas(events, preserve_index=False), result.events_path)
+    store = EventStore(root / "ws")
+    ingest_log(store, result.events_path)
+    return store, truth
+
+
+@pytest.fixture(scope="module")
+def demo_logs(tmp_path_factory: pytest.TempPathFactory, baseline: Baseline) -> list[Logged]:
+    logs = []
+    for seed, events in LOGS:
+        store, truth = _log(tmp_path_factory.mktemp(f"waits-{seed}"),
+                            DemoConfig(events=events, seed=seed))
+        logs.append((store, truth, find_bottlenecks(store, baseline)))
+    return logs
+
+
+@pytest.mark.parametrize("index", range(len(LOGS)), ids=[f"seed{s}-{e}" for s, e in LOGS])
+def test_every_injected_wait_is_found_and_nothing_else(demo_logs: list[Logged],
+                                                       index: int) -> None:
+    _, truth, findings = demo_logs[index]
+    injected = {_key(w) for w in truth["waits"]}
+    assert {w["scope"] for w in truth["waits"]} == {"teller", "branch"}
+    found = [_key(f) for f in findings if f.kind == "wait"]
+    assert len(found) == len(set(found))
+    assert injected <= set(found), f"missed {injected - set(found)}; found {found}"
+    precision = len(injected & set(found)) / len(found)
+    assert precision >= 0.95, f"extra wait findings {set(found) - injected}"
+    # the waits are not slow work: no step finding of the injected groups on the step
+    assert not [f for f in findings if f.kind == "step" and _key(f) in injected]
+
+
+def test_wait_findings_figures_against_the_raw_events(demo_logs: list[Logged]) -> None:
+    store, truth, findings = demo_logs[0]
+    waits = [f for f in findings if f.kind == "wait"]
+    events = store.read_events(["case_id", "activity", "start_time", "end_time", "teller_id",
+                                "branch_id", "business_type", "call_time"]).to_pandas()
+    events = events.sort_values(["case_id", "start_time", "end_time", "activity"])
+    previous = events.groupby("case_id")["end_time"].shift().fillna(events["call_time"])
+    events["wait"] = (events["start_time"] - previous).dt.total_seconds().clip(lower=0)
+    step = events[(events["business_type"] == PAIR[0]) & (events["activity"] == PAIR[1])]
+    branch = next(w["branch_id"] for w in truth["waits"] if w["scope"] == "branch")
+    peers = step[step["branch_id"] != branch].groupby("branch_id")["wait"].median()
+    assert peers.max() < 10  # a few seconds' gap at the peers
+    for f in waits:
+        mine = step[step["teller_id"] == f.teller_id] if f.scope == "teller" else \
+            step[step["branch_id"] == f.branch_id]
+        assert (f.kind, f.reference_source, f.inferred, f.pace) == ("wait", "peers", False, 1.0)
+        assert f.steps == len(mine) and f.cases == mine["case_id"].nunique()
+        assert f.median_seconds == pytest.approx(float(mine["wait"].median()), abs=1e-3)
+        assert f.median_seconds == pytest.approx(EXTRA + f.reference_seconds, abs=5)
+        assert f.reference_seconds == f.peer_seconds and f.peer_seconds < 10
+        assert f.ratio == pytest.approx(f.median_seconds / f.reference_seconds, rel=1e-3)
+        assert f.ratio_ci is not None
+        low, high = f.ratio_ci
+        assert low <= f.ratio <= high
+        assert (low - 1) * f.reference_seconds >= WAIT_FLOOR_SECONDS
+        per_case = mine.groupby("case_id")["wait"].sum()
+        lost = float(np.maximum(per_case - f.peer_seconds, 0).sum())
+        assert f.time_lost_seconds == pytest.approx(lost, abs=0.05 + 1e-3 * len(per_case))
+        assert f.monthly_teller_hours == pytest.approx(
+            f.time_lost_seconds / 3600 / (f.period_days / 30.4375), abs=0.01)
+        assert f.q_value <= 0.05 and f.cases >= 30
+        assert "waiting before Enter transaction" in f.summary and "at peers" in f.summary
+        assert f.evidence is not None and f.evidence["waited_for"]["teller_id"] is None
+        assert "does not name" in f.evidence["waited_for"]["note"]
+        assert f.to_dict()["kind"] == "wait"
+    branch_finding = next(f for f in waits if f.scope == "branch")
+    assert len(branch_finding.tellers_flagged) * 2 > branch_finding.tellers_eligible
+
+
+def test_no_wait_findings_on_logs_without_waits(tmp_path_factory: pytest.TempPathFactory,
+                                                baseline: Baseline) -> None:
+    """The bank's normal waits (~40 s for the supervisor, a few seconds elsewhere), slow steps
+    and tellers' habits make no wait finding."""
+    for seed, config in ((41, DemoConfig(events=150_000, seed=41)),
+                         (42, DemoConfig(events=150_000, seed=42, slow_steps=0,
+                                         branch_slow_steps=0))):
+        store, _ = _log(tmp_path_factory.mktemp(f"plain-{seed}"), config, inject=False)
+        findings = find_bottlenecks(store, baseline)
+        assert not [f.summary for f in findings if f.kind == "wait"]
+        assert any(f.kind == "step" for f in findings) == (config.slow_steps > 0)
+
+
+def test_the_one_who_did_the_step_is_who_was_waited_for(
+        tmp_path_factory: pytest.TempPathFactory, baseline: Baseline) -> None:
+    """Where the step's rows carry another teller (a supervisor's id), the finding is the
+    waiting teller's (the previous step's) and its evidence names whom they waited for."""
+    result = write_demo_data(tmp_path_factory.mktemp("waited") / "demo",
+                             DemoConfig(events=120_000, seed=43), fmt="parquet")
+    events = pq.read_table(result.events_path).to_pandas()
+    truth = _inject_waits(events, tellers=1)
+    teller = truth[0]["teller_id"]
+    step = ((events["teller_id"] == teller) & (events["business_type"] == PAIR[0])
+            & (events["activity"] == PAIR[1]))
+    events.loc[step, "teller_id"] = "9901"  # the supervisor who did it
+    pq.write_table(pa.Table.from_pandas(events, preserve_index=False), result.events_path)
+    store = EventStore(result.events_path.parent.parent / "ws")
+    ingest_log(store, result.events_path)
+    waits = [f for f in find_bottlenecks(store, baseline) if f.kind == "wait"]
+    mine = next(f for f in waits if f.scope == "teller")
+    assert mine.teller_id == teller and mine.cases == truth[0]["cases"]
+    assert mine.evidence is not None
+    assert mine.evidence["waited_for"]["teller_id"] == "9901"
+    assert mine.evidence["waited_for"]["steps"] == mine.steps
+    assert not [f for f in waits if f.teller_id == "9901"]
+
+
+def test_a_completion_only_log_reports_the_wait_as_inferred_step_time(
+        tmp_path_factory: pytest.TempPathFactory, baseline: Baseline) -> None:
+    """Without start times a wait cannot be told from the work: no wait findings; the step
+    after the injected wait is a step finding that says its time is inferred."""
+    store, truth = _log(tmp_path_factory.mktemp("completion"),
+                        DemoConfig(events=150_000, seed=31), completion_only=True)
+    findings = find_bottlenecks(store, baseline)
+    assert not [f for f in findings if f.kind == "wait"]
+    assert findings and all(f.inferred for f in findings)
+    found = {_key(f) for f in findings if f.kind == "step"}
+    assert {_key(w) for w in truth["waits"]} <= found
+    step = next(f for f in findings if _key(f) == _key(truth["waits"][-1]))
+    assert step.ratio > 2
+    assert step.summary.endswith("(times inferred from completion timestamps; may include "
+                                 "waiting)")
+
+
+def test_evidence_of_wait_findings(demo_logs: list[Logged], baseline: Baseline) -> None:
+    store, _, plain = demo_logs[0]
+    found = find_bottlenecks(store, baseline, evidence=True)
+    assert [_key(f) for f in found] == [_key(f) for f in plain]
+    for f in (f for f in found if f.kind == "wait"):
+        assert f.evidence is not None
+        assert f.evidence["waited_for"]["teller_id"] is None
+        assert f.evidence["wait_before"]["group_median_seconds"] == pytest.approx(
+            f.median_seconds, abs=1e-3)
+        assert f.evidence["wait_before"]["bank_median_seconds"] == pytest.approx(
+            f.bank_median_seconds, abs=1e-3)
+        assert {"rework", "comparison", "by_hour", "by_month"} <= set(f.evidence)
+    # findings of no one step (overall, baseline) keep their own evidence
+    overall = [f for f in found if not f.activity]
+    assert all(f.evidence is None or "by_hour" not in f.evidence for f in overall)
+
+
+@pytest.fixture(scope="module")
+def spark(demo_logs: list[Logged]) -> Iterator[Engine]:
+    pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java for Spark (JAVA_HOME unset, no java on PATH)")
+    engine = get_engine("spark", demo_logs[0][0])
+    yield engine
+    engine.close()
+
+
+def test_wait_findings_are_the_same_on_spark(demo_logs: list[Logged], baseline: Baseline,
+                                             spark: Engine) -> None:
+    store, _, duck = demo_logs[0]
+    with StepData(store, baseline) as data:
+        context = replace(FindingContext.empty(), days=data.covered_days())
+    duck_waits = _ranked(wait_findings(store, baseline, Filters(), context))
+    other_waits = _ranked(wait_findings(store, baseline, Filters(), context, engine=spark))
+    assert duck_waits == _ranked([f for f in duck if f.kind == "wait"])
+    assert duck_waits and [_key(f) for f in other_waits] == [_key(f) for f in duck_waits]
+    for d, s in zip(duck_waits, other_waits, strict=True):
+        assert (s.cases, s.steps, s.tellers_flagged, s.tellers_eligible, s.ratio_ci) == (
+            d.cases, d.steps, d.tellers_flagged, d.tellers_eligible, d.ratio_ci)
+        for name in ("median_seconds", "p90_seconds", "reference_seconds", "ratio",
+                     "bank_median_seconds", "time_lost_seconds", "p_value", "q_value"):
+            assert getattr(s, name) == pytest.approx(getattr(d, name), rel=1e-6), name
+        assert s.evidence == d.evidence
+
+
+def _ranked(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-f.time_lost_seconds, _key(f)))
