@@ -47,6 +47,7 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
+from procmine.cli.matrix import matrix
 from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
@@ -75,6 +76,7 @@ app.command("queue")(queue)
 app.command("staffing")(staffing)
 app.command("diversion")(diversion)
 app.command("windows")(windows)
+app.command("matrix")(matrix)
 
 @app.command("ingest")
 def ingest(
