@@ -38,7 +38,7 @@ is 1.0: a wait is not the teller's working pace.
 In a completion-only log (``context.inferred``) a wait cannot be told from the work after it:
 there are no wait findings, and a slow-step finding (``inferred``) says that its time may
 include waiting. The statistics are one GROUPING SETS pass over the steps, and one query for
-the waits of the type x steps with a candidate.
+the waits of the type x steps with a candidate (over the cases of their business types only).
 
 Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
@@ -52,6 +52,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -107,92 +108,105 @@ def wait_findings(store: EventStore, baseline: Baseline | None, filters: Filters
     with StepData(store, baseline, filters, detail=True, engine=engine) as data:
         if data.inferred:
             return []
-        levels = _statistics(data)
-        bank = levels.pop("bank")
-        peers = peer_medians(levels["teller"])
-        frames = {name: _level_frame(frame, name, peers, bank, context)
-                  for name, frame in levels.items()}
-        pairs = sorted({(str(a), str(b)) for frame in frames.values()
-                        for a, b in frame.loc[frame["material"], _PAIR].itertuples(index=False)})
-        _test_pairs(data, pairs, frames)
+        teller_stats = _statistics(data)
+    peers = peer_medians(teller_stats)
+    frames = {"teller": _level_frame(teller_stats, "teller", peers, context),
+              "branch": _level_frame(_branch_outline(teller_stats), "branch", peers, context)}
+    pairs = sorted({(str(a), str(b)) for frame in frames.values()
+                    for a, b in frame.loc[frame["material"], _PAIR].itertuples(index=False)})
+    _untested(frames)
+    if pairs:  # the waits of the candidates' pairs: case windows over their business types only
+        with StepData(store, baseline, filters, detail=True, pairs=pairs, engine=engine) as data:
+            _test_pairs(data, pairs, frames)
     tellers, branches = frames["teller"], frames["branch"]
+    branches["material"] = _candidates(branches, context)  # on the exact medians now
     for frame in (tellers, branches):
         _judge(frame, context.ratio)
     _flag(tellers, branches, context.q)
     return _assemble(tellers, branches, context)
 
 
-def _statistics(data: StepData) -> dict[str, pd.DataFrame]:
-    """Per teller (who waited) x branch, branch and bank x type x step: ``count`` of waits,
-    ``median_seconds``, ``p90_seconds`` of the waits, ``waited_steps`` (steps another teller
-    did) and ``waited_for`` (the most frequent such teller), in one pass."""
+def _statistics(data: StepData) -> pd.DataFrame:
+    """Per teller (who waited) x branch x type x step: ``count`` of waits, ``median_seconds``
+    and ``p90_seconds`` of the waits, in one pass."""
     frame = data.query(f"""
         WITH grouped AS (
-            SELECT waiter, branch_id, business_type, activity,
-                   grouping(waiter, branch_id, business_type, activity) AS grouping_id,
-                   count(*) AS count,
-                   quantile_cont(wait_seconds, [0.5, 0.9]) AS quantiles,
-                   count(waited_for) AS waited_steps,
-                   mode(waited_for ORDER BY waited_for) AS waited_for
+            SELECT waiter, branch_id, business_type, activity, count(*) AS count,
+                   quantile_cont(wait_seconds, [0.5, 0.9]) AS quantiles
             FROM ({_WAITS_SQL}) w
-            GROUP BY GROUPING SETS ((waiter, branch_id, business_type, activity),
-                                    (branch_id, business_type, activity),
-                                    (business_type, activity))
+            GROUP BY waiter, branch_id, business_type, activity
         )
-        SELECT g.waiter AS teller_id, g.branch_id, g.business_type, g.activity, g.grouping_id,
-               g.count, g.quantiles[1] AS median_seconds, g.quantiles[2] AS p90_seconds,
-               g.waited_steps, g.waited_for
+        SELECT g.waiter AS teller_id, g.branch_id, g.business_type, g.activity, g.count,
+               g.quantiles[1] AS median_seconds, g.quantiles[2] AS p90_seconds
         FROM grouped g
     """)
     keys = ["teller_id", "branch_id", *_PAIR]
-    frame = frame.astype({k: object for k in [*keys, "waited_for"]})
-    out = {}
-    for name, mask, level_keys in (("teller", 0, keys), ("branch", 8, keys[1:]),
-                                   ("bank", 12, _PAIR)):
-        part = frame[frame["grouping_id"] == mask].drop(columns=["grouping_id"])
-        if name != "teller":
-            part = part.drop(columns=keys[:len(keys) - len(level_keys)])
-        out[name] = part.sort_values(level_keys).reset_index(drop=True)
-    return out
+    return frame.astype({k: object for k in keys}).sort_values(keys).reset_index(drop=True)
 
 
-def _level_frame(frame: pd.DataFrame, name: str, peers: pd.DataFrame, bank: pd.DataFrame,
+def _branch_outline(teller_stats: pd.DataFrame) -> pd.DataFrame:
+    """The branch level without an exact median for every branch x type x step: its waits are
+    its tellers' (the waits without a teller a group of their own), and its median is at most
+    the largest of theirs (a median of a union never exceeds the largest median of its parts),
+    so only a branch whose largest teller median passes the candidate rule can be material;
+    the waits of its pair give it its exact median (:func:`_test_pairs`)."""
+    keys = ["branch_id", *_PAIR]
+    return teller_stats.groupby(keys, dropna=False, sort=True).agg(
+        count=("count", "sum"), median_seconds=("median_seconds", "max"),
+        p90_seconds=("p90_seconds", "max")).reset_index()
+
+
+def _level_frame(frame: pd.DataFrame, name: str, peers: pd.DataFrame,
                  context: FindingContext) -> pd.DataFrame:
-    """One level's groups with the peers' wait (the reference), the bank's median wait, and
-    whether each is eligible (named, ``min_cases`` waits) and a candidate (``material``: its
-    median wait at least half-way to the cut over the peers' and the floor above them; the
-    interval decides in :func:`_judge`)."""
+    """One level's groups with the peers' wait (the reference) and whether each is eligible
+    (named, ``min_cases`` waits) and a candidate (:func:`_candidates`)."""
     frame = frame.merge(peers[[*_PAIR, "branch_id", "peer_seconds", "peer_branches"]],
                         on=[*_PAIR, "branch_id"], how="left")
-    frame = frame.merge(bank[[*_PAIR, "median_seconds"]].rename(
-        columns={"median_seconds": "bank_median_seconds"}), on=_PAIR, how="left")
     # a branch no peer row knows (too few waits there): every branch's median
-    frame["peer_seconds"] = frame["peer_seconds"].fillna(frame["bank_median_seconds"])
+    every = peers.groupby(_PAIR)["bank_peer_seconds"].first().rename("every_branch")
+    frame = frame.merge(every.reset_index(), on=_PAIR, how="left")
+    frame["peer_seconds"] = frame["peer_seconds"].fillna(frame.pop("every_branch"))
     frame["reference_seconds"] = np.maximum(frame["peer_seconds"].astype(float),
                                             MIN_REFERENCE_SECONDS)
+    frame["bank_median_seconds"] = np.nan  # the tested pairs' (:func:`_test_pairs`)
     frame = frame.astype({k: object for k in _LEVELS[name]})
-    median, reference = frame["median_seconds"], frame["reference_seconds"]
     frame["eligible"] = (frame[_LEVELS[name][0]].notna() & frame["branch_id"].notna()
-                         & (frame["count"] >= context.min_cases) & reference.notna())
-    frame["material"] = (frame["eligible"] & (median >= context.cut * reference)
-                         & (median >= frame["peer_seconds"] + WAIT_FLOOR_SECONDS))
+                         & (frame["count"] >= context.min_cases)
+                         & frame["reference_seconds"].notna())
+    frame["material"] = _candidates(frame, context)
     return frame
 
 
-def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
-                frames: dict[str, pd.DataFrame]) -> None:
-    """Add ``p_value`` (one-sided Mann-Whitney against the other waits before the type x step)
-    for every eligible group of the given pairs, and ``cases``, ``time_lost`` and the median's
-    interval (``ci_low_seconds``, ``ci_high_seconds``) for the candidates (for every eligible
-    branch of those pairs: a branch finding can come from its tellers)."""
+def _candidates(frame: pd.DataFrame, context: FindingContext) -> pd.Series:
+    """The eligible groups whose median wait is at least half-way to the cut over the peers'
+    and the floor above them (the interval decides in :func:`_judge`; a hair of slack for a
+    branch's bound)."""
+    median = frame["median_seconds"] * (1 + 1e-9)
+    return (frame["eligible"] & (median >= context.cut * frame["reference_seconds"])
+            & (median >= frame["peer_seconds"] + WAIT_FLOOR_SECONDS))
+
+
+def _untested(frames: dict[str, pd.DataFrame]) -> None:
+    """Every group untested: p = 1, no cases, no time lost, no interval."""
     for frame in frames.values():
         frame["p_value"] = 1.0
         frame["cases"] = 0
         frame["time_lost"] = 0.0
         frame["ci_low_seconds"] = np.nan
         frame["ci_high_seconds"] = np.nan
-    if not pairs:
-        return
+        frame["waited_steps"] = 0
+        frame["waited_for"] = None
+
+
+def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
+                frames: dict[str, pd.DataFrame]) -> None:
+    """Add ``p_value`` (one-sided Mann-Whitney against the other waits before the type x step)
+    for every eligible group of the given pairs, and ``cases``, ``time_lost``, the median's
+    interval (``ci_low_seconds``, ``ci_high_seconds``) and who was waited for
+    (``waited_steps``: steps another teller did, ``waited_for``: the most frequent of them)
+    for the candidates; for every eligible branch of those pairs (a branch finding can come from
+    its tellers) also its exact ``median_seconds`` and ``p90_seconds``, and for every group of
+    them the bank's median wait before the step (``bank_median_seconds``)."""
     pair_of = {p: k for k, p in enumerate(pairs)}
     chosen = {}
     for name, frame in frames.items():
@@ -206,11 +220,14 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
     pair_col = waits["pair"].to_numpy()
     values = waits["wait_seconds"].to_numpy(dtype=float)
     case_key = waits["case_key"].to_numpy()
+    waited_for = waits["waited_for"].to_numpy(dtype=object)
     bounds = np.searchsorted(pair_col, np.arange(len(pairs) + 1))
     for name, rows in chosen.items():
         frame, codes_all = frames[name], waits[f"{name}_code"].to_numpy()
-        out = np.zeros((len(rows), 5))  # p, cases, lost, low, high
+        out = np.zeros((len(rows), 8))  # p, cases, lost, low, high, bank, median, p90
         out[:, 0], out[:, 3:] = 1.0, np.nan
+        out[:, 6:] = rows[["median_seconds", "p90_seconds"]].to_numpy(dtype=float)
+        who: list[tuple[int, int, str | None]] = []  # (row, steps, teller) of the costed
         for k, part in rows.groupby("pair"):
             lo, hi = int(bounds[int(str(k))]), int(bounds[int(str(k)) + 1])
             global_codes = part["code"].to_numpy()
@@ -219,25 +236,42 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
             codes = local[codes_all[lo:hi]]  # -1 (no group) maps to local[-1] == -1
             _, p = mann_whitney_greater(values[lo:hi], codes, len(part))
             out[global_codes, 0] = p
+            out[global_codes, 5] = np.quantile(values[lo:hi], 0.5)
             costed = part["material"].to_numpy() | (name == "branch")
             for g in np.flatnonzero(costed):
                 mine = codes == g
-                out[global_codes[g], 3:] = median_interval(values[lo:hi][mine])
+                out[global_codes[g], 3:5] = median_interval(values[lo:hi][mine])
+                if name == "branch":  # quantiles as quantile_cont (linear interpolation)
+                    out[global_codes[g], 6:] = np.quantile(values[lo:hi][mine], [0.5, 0.9])
                 keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
                 per_case = np.bincount(inverse, weights=values[lo:hi][mine])
                 peer = float(part["peer_seconds"].iloc[g])
                 out[global_codes[g], 1] = keys.size
                 out[global_codes[g], 2] = float(np.maximum(per_case - peer, 0.0).sum())
+                who.append((int(global_codes[g]), *_most_frequent(waited_for[lo:hi][mine])))
         for i, column in enumerate(["p_value", "cases", "time_lost", "ci_low_seconds",
-                                    "ci_high_seconds"]):
+                                    "ci_high_seconds", "bank_median_seconds", "median_seconds",
+                                    "p90_seconds"]):
             frame.loc[rows.index, column] = out[:, i]
+        for row, steps, teller in who:
+            frame.loc[rows.index[row], ["waited_steps", "waited_for"]] = [steps, teller]
+
+
+def _most_frequent(values: npt.NDArray[np.object_]) -> tuple[int, str | None]:
+    """How many of ``values`` are set, and the most frequent of them (the smallest among
+    ties; None for none)."""
+    named = pd.Series(values, dtype=object).dropna()
+    if named.empty:
+        return 0, None
+    counts = named.value_counts()
+    return len(named), str(min(counts[counts == counts.max()].index))
 
 
 def _wait_values(data: StepData, pairs: list[tuple[str, str]],
                  chosen: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every wait before the given pairs, sorted by pair and wait: ``pair``, ``case_key`` (a
-    hash of the case id), ``wait_seconds`` and per level ``<level>_code`` (the group's code in
-    ``chosen``, -1 for none)."""
+    hash of the case id), ``wait_seconds``, ``waited_for`` and per level ``<level>_code`` (the
+    group's code in ``chosen``, -1 for none)."""
     tables: dict[str, Any] = {"wait_pairs": pa.table({
         "pair": pa.array(range(len(pairs)), pa.int32()),
         "business_type": pa.array([p[0] for p in pairs], pa.string()),
@@ -255,7 +289,8 @@ def _wait_values(data: StepData, pairs: list[tuple[str, str]],
         joins.append(f"LEFT JOIN {name}_groups {name}_g ON {on}")
         columns.append(f"coalesce({name}_g.code, -1) AS {name}_code")
     return data.query(f"""
-        SELECT p.pair, hash(w.case_id) AS case_key, w.wait_seconds, {", ".join(columns)}
+        SELECT p.pair, hash(w.case_id) AS case_key, w.wait_seconds, w.waited_for,
+               {", ".join(columns)}
         FROM ({_WAITS_SQL}) w
         JOIN wait_pairs p ON p.business_type = w.business_type AND p.activity = w.activity
         {" ".join(joins)}
@@ -293,9 +328,11 @@ def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame,
     """Findings from the flagged groups, with the branch rule applied."""
     keys = ["branch_id", *_PAIR]
     flagged = tellers[tellers["flagged"]]
-    relevant = sorted({tuple(str(v) for v in row) for row in pd.concat(
+    relevant = sorted({(str(a), str(b), str(c)) for a, b, c in pd.concat(
         [flagged[keys], branches.loc[branches["flagged"], keys]]).itertuples(index=False)})
-    by_key = {tuple(str(v) for v in row[keys]): row for _, row in branches.iterrows()}
+    wanted = pd.DataFrame(relevant, columns=keys, dtype=object)
+    by_key = {(str(row["branch_id"]), str(row["business_type"]), str(row["activity"])): row
+              for _, row in branches.merge(wanted, on=keys).iterrows()}
     eligible = tellers[tellers["eligible"]]
     findings: list[Finding] = []
     merged = set()
