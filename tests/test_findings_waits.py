@@ -21,6 +21,7 @@ import pytest
 
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.context import FindingContext
+from procmine.analysis.evidence import explain_findings
 from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding
 from procmine.analysis.steps import StepData
@@ -206,9 +207,11 @@ def test_evidence_of_wait_findings(demo_logs: list[Logged], baseline: Baseline) 
         assert f.evidence["wait_before"]["bank_median_seconds"] == pytest.approx(
             f.bank_median_seconds, abs=1e-3)
         assert {"rework", "comparison", "by_hour", "by_month"} <= set(f.evidence)
-    # findings of no one step (overall, baseline) keep their own evidence
-    overall = [f for f in found if not f.activity]
-    assert all(f.evidence is None or "by_hour" not in f.evidence for f in overall)
+    # a finding of no one step (overall, baseline) keeps its own evidence, if any
+    wait = next(f for f in plain if f.kind == "wait")
+    overall = replace(wait, kind="overall", business_type="", activity="", evidence=None)
+    explained = explain_findings(store, [overall, wait])
+    assert explained[0] == {} and explained[1]["waited_for"] == wait.evidence["waited_for"]
 
 
 @pytest.fixture(scope="module")

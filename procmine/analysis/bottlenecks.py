@@ -361,12 +361,13 @@ def find_bottlenecks(
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
     report("analyse", 1.0)
-    if evidence and findings:
-        explained = explain_findings(store, findings, month=month, engine=engine,
-                                     progress=progress)
-        # a finding of no one step (overall, baseline) keeps its detector's evidence
-        findings = [replace(f, evidence=e if f.activity else f.evidence)
-                    for f, e in zip(findings, explained, strict=True)]
+    # overall and baseline findings (no step) carry evidence of their own
+    stepped = [f for f in findings if f.activity]
+    if evidence and stepped:
+        explained = iter(explain_findings(store, stepped, month=month, engine=engine,
+                                          progress=progress))
+        findings = [replace(f, evidence=next(explained)) if f.activity else f
+                    for f in findings]
     return findings
 
 
