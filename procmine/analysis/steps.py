@@ -90,10 +90,7 @@ _DETAIL_SQL = """
         SELECT *, coalesce(start_time, end_time) AS started,
                lag(end_time) OVER (PARTITION BY case_id
                                    ORDER BY coalesce(start_time, end_time), end_time, activity)
-                   AS previous_end,
-               lag(teller_id) OVER (PARTITION BY case_id
-                                    ORDER BY coalesce(start_time, end_time), end_time, activity)
-                   AS previous_teller
+                   AS previous_end
         FROM events
         WHERE {pre}
     ), numbered AS (
@@ -110,7 +107,7 @@ _DETAIL_SQL = """
     )
     SELECT case_id, activity, teller_id, branch_id, business_type, window_type, segment,
            amount, {amount_band} AS amount_band, error, ticket_time, call_time,
-           start_time, end_time, started, previous_teller,
+           start_time, end_time, started,
            CASE WHEN raw_service >= 0 THEN raw_service END AS service_seconds,
            start_time IS NULL AS service_is_inferred,
            CASE WHEN start_time IS NOT NULL
@@ -188,9 +185,8 @@ class StepData:
     ``steps`` has one row per step with ``service_seconds`` and ``service_is_inferred``, the
     step's ``window_type``, ``segment``, ``amount``, ``amount_band``, ``hour`` and ``weekday``
     (ISO, 1 = Monday) of its start (its end without one); with ``detail=True`` also
-    ``wait_seconds``, ``previous_teller`` (the teller of the case's previous step: who was
-    waiting), ``occurrence`` / ``is_rework`` (the nth time the step occurs in its case),
-    ``month`` and the transaction's other columns. The lean view (``detail=False``)
+    ``wait_seconds``, ``occurrence`` / ``is_rework`` (the nth time the step occurs in its
+    case), ``month`` and the transaction's other columns. The lean view (``detail=False``)
     reads the store in one pass when every step has a start time. ``business_types``
     restricts the view before the case windows are computed (a case's steps share its type);
     ``pairs`` (business type, step) to those steps (the detailed view's waits still see every
