@@ -2,8 +2,9 @@
 system reply or for the customer.
 
 A step's **wait** is the time from the previous step's end in its case (from the call, for the
-first step) to the step's start (the detailed view of
-:class:`~procmine.analysis.steps.StepData`): only a log with start times has waits. **Who
+first step) to the step's start, as the detailed view of
+:class:`~procmine.analysis.steps.StepData` has it (computed here with that one window over the
+case, not the view's others): only a log with start times has waits. **Who
 waits** is the teller of the case's previous step (the step's own teller for a first step).
 The canonical schema has no column for an authorising user: where the step's row names another
 teller than the previous step's (e.g. the supervisor who authorised), that teller is **who was
@@ -48,6 +49,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -63,6 +65,7 @@ from procmine.analysis.judging import is_material, median_interval, peer_medians
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.analysis.steps import StepData
 from procmine.core.baseline import Baseline
+from procmine.core.sql import lit
 from procmine.store.event_store import EventStore
 
 if TYPE_CHECKING:
@@ -82,16 +85,39 @@ _PAIR: Final[list[str]] = ["business_type", "activity"]
 _LEVELS: Final[dict[str, list[str]]] = {"teller": ["teller_id", "branch_id"],
                                         "branch": ["branch_id"]}
 
-# Each wait with who waited (the previous step's teller) and whom for (another teller who did
-# the step, or NULL).
+# Each wait as the detailed step view has it (StepData(detail=True): the step's start minus
+# the previous step's end in its case, or the call for the first step; none without a start),
+# with who waited (the previous step's teller) and whom for (another teller who did the step,
+# or NULL): one window over the case, the view's other columns and windows left out. ``pre``
+# restricts the rows before the window (period, business types), ``post`` after (people).
 _WAITS_SQL: Final[str] = """
     SELECT coalesce(previous_teller, teller_id) AS waiter, branch_id, business_type, activity,
            case_id, wait_seconds,
            CASE WHEN previous_teller IS NOT NULL AND teller_id <> previous_teller
                 THEN teller_id END AS waited_for
-    FROM steps
-    WHERE wait_seconds IS NOT NULL
+    FROM (
+        SELECT case_id, activity, teller_id, branch_id, business_type,
+               lag(teller_id) OVER c AS previous_teller,
+               CASE WHEN start_time IS NOT NULL
+                    THEN greatest(epoch(start_time - coalesce(lag(end_time) OVER c, call_time)),
+                                  0)
+               END AS wait_seconds
+        FROM events
+        WHERE {pre}
+        WINDOW c AS (PARTITION BY case_id
+                     ORDER BY coalesce(start_time, end_time), end_time, activity)
+    ) s
+    WHERE wait_seconds IS NOT NULL AND {post}
 """
+
+
+def _waits_sql(filters: Filters, business_types: Sequence[str] | None = None) -> str:
+    """:data:`_WAITS_SQL` restricted by ``filters`` (and to ``business_types``: a case's steps
+    share its type, so its waits are whole)."""
+    pre = filters.sql("coalesce(start_time, end_time)", people=False)
+    if business_types is not None:
+        pre += f" AND business_type IN ({', '.join(lit(t) for t in business_types)})"
+    return _WAITS_SQL.format(pre=pre, post=filters.sql(period=False, types=False))
 
 
 def wait_findings(store: EventStore, baseline: Baseline | None, filters: Filters,
@@ -105,55 +131,48 @@ def wait_findings(store: EventStore, baseline: Baseline | None, filters: Filters
     """
     if context.inferred:
         return []
-    with StepData(store, baseline, filters, detail=True, engine=engine) as data:
+    with StepData(store, baseline, filters, engine=engine) as data:
         if data.inferred:
             return []
-        teller_stats = _statistics(data)
-    peers = peer_medians(teller_stats)
-    frames = {"teller": _level_frame(teller_stats, "teller", peers, context),
-              "branch": _level_frame(_branch_outline(teller_stats), "branch", peers, context)}
-    pairs = sorted({(str(a), str(b)) for frame in frames.values()
-                    for a, b in frame.loc[frame["material"], _PAIR].itertuples(index=False)})
-    _untested(frames)
-    if pairs:  # the waits of the candidates' pairs: case windows over their business types only
-        with StepData(store, baseline, filters, detail=True, pairs=pairs, engine=engine) as data:
+        levels = _statistics(data)
+        peers = peer_medians(levels["teller"])
+        frames = {name: _level_frame(frame, name, peers, context)
+                  for name, frame in levels.items()}
+        pairs = sorted({(str(a), str(b)) for frame in frames.values()
+                        for a, b in frame.loc[frame["material"], _PAIR].itertuples(index=False)})
+        _untested(frames)
+        if pairs:  # the waits of the candidates' pairs: windows over their business types only
             _test_pairs(data, pairs, frames)
     tellers, branches = frames["teller"], frames["branch"]
-    branches["material"] = _candidates(branches, context)  # on the exact medians now
     for frame in (tellers, branches):
         _judge(frame, context.ratio)
     _flag(tellers, branches, context.q)
     return _assemble(tellers, branches, context)
 
 
-def _statistics(data: StepData) -> pd.DataFrame:
-    """Per teller (who waited) x branch x type x step: ``count`` of waits, ``median_seconds``
-    and ``p90_seconds`` of the waits, in one pass."""
+def _statistics(data: StepData) -> dict[str, pd.DataFrame]:
+    """Per teller (who waited) x branch and per branch, x type x step: ``count`` of waits,
+    ``median_seconds`` and ``p90_seconds`` of the waits, in one pass."""
     frame = data.query(f"""
         WITH grouped AS (
-            SELECT waiter, branch_id, business_type, activity, count(*) AS count,
+            SELECT waiter, branch_id, business_type, activity,
+                   grouping(waiter) AS whole_branch, count(*) AS count,
                    quantile_cont(wait_seconds, [0.5, 0.9]) AS quantiles
-            FROM ({_WAITS_SQL}) w
-            GROUP BY waiter, branch_id, business_type, activity
+            FROM ({_waits_sql(data.filters)}) w
+            GROUP BY GROUPING SETS ((waiter, branch_id, business_type, activity),
+                                    (branch_id, business_type, activity))
         )
-        SELECT g.waiter AS teller_id, g.branch_id, g.business_type, g.activity, g.count,
-               g.quantiles[1] AS median_seconds, g.quantiles[2] AS p90_seconds
+        SELECT g.waiter AS teller_id, g.branch_id, g.business_type, g.activity,
+               g.whole_branch, g.count, g.quantiles[1] AS median_seconds,
+               g.quantiles[2] AS p90_seconds
         FROM grouped g
     """)
     keys = ["teller_id", "branch_id", *_PAIR]
-    return frame.astype({k: object for k in keys}).sort_values(keys).reset_index(drop=True)
-
-
-def _branch_outline(teller_stats: pd.DataFrame) -> pd.DataFrame:
-    """The branch level without an exact median for every branch x type x step: its waits are
-    its tellers' (the waits without a teller a group of their own), and its median is at most
-    the largest of theirs (a median of a union never exceeds the largest median of its parts),
-    so only a branch whose largest teller median passes the candidate rule can be material;
-    the waits of its pair give it its exact median (:func:`_test_pairs`)."""
-    keys = ["branch_id", *_PAIR]
-    return teller_stats.groupby(keys, dropna=False, sort=True).agg(
-        count=("count", "sum"), median_seconds=("median_seconds", "max"),
-        p90_seconds=("p90_seconds", "max")).reset_index()
+    frame = frame.astype({k: object for k in keys})
+    tellers = frame[frame["whole_branch"] == 0].drop(columns=["whole_branch"])
+    branches = frame[frame["whole_branch"] == 1].drop(columns=["whole_branch", "teller_id"])
+    return {"teller": tellers.sort_values(keys).reset_index(drop=True),
+            "branch": branches.sort_values(keys[1:]).reset_index(drop=True)}
 
 
 def _level_frame(frame: pd.DataFrame, name: str, peers: pd.DataFrame,
@@ -179,9 +198,8 @@ def _level_frame(frame: pd.DataFrame, name: str, peers: pd.DataFrame,
 
 def _candidates(frame: pd.DataFrame, context: FindingContext) -> pd.Series:
     """The eligible groups whose median wait is at least half-way to the cut over the peers'
-    and the floor above them (the interval decides in :func:`_judge`; a hair of slack for a
-    branch's bound)."""
-    median = frame["median_seconds"] * (1 + 1e-9)
+    and the floor above them (the interval decides in :func:`_judge`)."""
+    median = frame["median_seconds"]
     return (frame["eligible"] & (median >= context.cut * frame["reference_seconds"])
             & (median >= frame["peer_seconds"] + WAIT_FLOOR_SECONDS))
 
@@ -204,9 +222,9 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
     for every eligible group of the given pairs, and ``cases``, ``time_lost``, the median's
     interval (``ci_low_seconds``, ``ci_high_seconds``) and who was waited for
     (``waited_steps``: steps another teller did, ``waited_for``: the most frequent of them)
-    for the candidates; for every eligible branch of those pairs (a branch finding can come from
-    its tellers) also its exact ``median_seconds`` and ``p90_seconds``, and for every group of
-    them the bank's median wait before the step (``bank_median_seconds``)."""
+    for the candidates and every eligible branch of those pairs (a branch finding can come from
+    its tellers), and for every group of them the bank's median wait before the step
+    (``bank_median_seconds``)."""
     pair_of = {p: k for k, p in enumerate(pairs)}
     chosen = {}
     for name, frame in frames.items():
@@ -224,9 +242,8 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
     bounds = np.searchsorted(pair_col, np.arange(len(pairs) + 1))
     for name, rows in chosen.items():
         frame, codes_all = frames[name], waits[f"{name}_code"].to_numpy()
-        out = np.zeros((len(rows), 8))  # p, cases, lost, low, high, bank, median, p90
+        out = np.zeros((len(rows), 6))  # p, cases, lost, low, high, bank
         out[:, 0], out[:, 3:] = 1.0, np.nan
-        out[:, 6:] = rows[["median_seconds", "p90_seconds"]].to_numpy(dtype=float)
         who: list[tuple[int, int, str | None]] = []  # (row, steps, teller) of the costed
         for k, part in rows.groupby("pair"):
             lo, hi = int(bounds[int(str(k))]), int(bounds[int(str(k)) + 1])
@@ -236,13 +253,11 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
             codes = local[codes_all[lo:hi]]  # -1 (no group) maps to local[-1] == -1
             _, p = mann_whitney_greater(values[lo:hi], codes, len(part))
             out[global_codes, 0] = p
-            out[global_codes, 5] = np.quantile(values[lo:hi], 0.5)
+            out[global_codes, 5] = np.quantile(values[lo:hi], 0.5)  # as quantile_cont
             costed = part["material"].to_numpy() | (name == "branch")
             for g in np.flatnonzero(costed):
                 mine = codes == g
                 out[global_codes[g], 3:5] = median_interval(values[lo:hi][mine])
-                if name == "branch":  # quantiles as quantile_cont (linear interpolation)
-                    out[global_codes[g], 6:] = np.quantile(values[lo:hi][mine], [0.5, 0.9])
                 keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
                 per_case = np.bincount(inverse, weights=values[lo:hi][mine])
                 peer = float(part["peer_seconds"].iloc[g])
@@ -250,8 +265,7 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
                 out[global_codes[g], 2] = float(np.maximum(per_case - peer, 0.0).sum())
                 who.append((int(global_codes[g]), *_most_frequent(waited_for[lo:hi][mine])))
         for i, column in enumerate(["p_value", "cases", "time_lost", "ci_low_seconds",
-                                    "ci_high_seconds", "bank_median_seconds", "median_seconds",
-                                    "p90_seconds"]):
+                                    "ci_high_seconds", "bank_median_seconds"]):
             frame.loc[rows.index, column] = out[:, i]
         for row, steps, teller in who:
             frame.loc[rows.index[row], ["waited_steps", "waited_for"]] = [steps, teller]
@@ -291,7 +305,7 @@ def _wait_values(data: StepData, pairs: list[tuple[str, str]],
     return data.query(f"""
         SELECT p.pair, hash(w.case_id) AS case_key, w.wait_seconds, w.waited_for,
                {", ".join(columns)}
-        FROM ({_WAITS_SQL}) w
+        FROM ({_waits_sql(data.filters, sorted({t for t, _ in pairs}))}) w
         JOIN wait_pairs p ON p.business_type = w.business_type AND p.activity = w.activity
         {" ".join(joins)}
         ORDER BY p.pair, w.wait_seconds
