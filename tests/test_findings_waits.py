@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -25,7 +26,7 @@ from procmine.analysis.evidence import explain_findings
 from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding
 from procmine.analysis.steps import StepData
-from procmine.analysis.waits import WAIT_FLOOR_SECONDS, wait_findings
+from procmine.analysis.waits import WAIT_FLOOR_SECONDS, _waits_sql, wait_findings
 from procmine.core.baseline import Baseline
 from procmine.demo import DemoConfig, write_demo_data
 from procmine.ingest.run import ingest_log
@@ -142,6 +143,23 @@ def test_wait_findings_figures_against_the_raw_events(demo_logs: list[Logged]) -
             assert f.to_dict()["kind"] == "wait"
             if f.scope == "branch":
                 assert len(f.tellers_flagged) * 2 > f.tellers_eligible or f.tellers_eligible < 2
+
+
+@pytest.mark.parametrize("month", [None, "2026-10"])
+def test_the_waits_are_the_detailed_step_views(demo_logs: list[Logged], month: str | None,
+                                                baseline: Baseline) -> None:
+    """The detector's own window gives every wait of the detailed step view, and only those
+    (over a month too: the period restricts the cases before the window, as the view does)."""
+    store = demo_logs[0][0]
+    filters = Filters.for_month(month) if month else Filters()
+    order = "ORDER BY case_id, activity, wait_seconds"
+    with StepData(store, baseline, filters, detail=True) as data:
+        view = data.query("SELECT case_id, activity, wait_seconds FROM steps "
+                          f"WHERE wait_seconds IS NOT NULL {order}")
+        own = data.query(f"SELECT case_id, activity, wait_seconds "
+                         f"FROM ({_waits_sql(filters)}) w {order}")
+    assert len(view) > 10_000
+    pd.testing.assert_frame_equal(own, view)
 
 
 def test_no_wait_findings_on_logs_without_waits(tmp_path_factory: pytest.TempPathFactory,
