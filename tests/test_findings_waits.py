@@ -225,6 +225,17 @@ def test_evidence_of_wait_findings(demo_logs: list[Logged], baseline: Baseline) 
         assert f.evidence["wait_before"]["bank_median_seconds"] == pytest.approx(
             f.bank_median_seconds, abs=1e-3)
         assert {"rework", "comparison", "by_hour", "by_month"} <= set(f.evidence)
+        # the breakdowns are of the waits; the comparison is the step's own time
+        assert f.evidence["wait_before"]["peer_seconds"] == f.peer_seconds
+        assert "reference_seconds" not in f.evidence["comparison"]
+        assert f.evidence["comparison"]["group_median_seconds"] < f.median_seconds
+        hours = [r for r in f.evidence["by_hour"] if r["group_steps"] >= 10]
+        assert hours and all(r["group_median_seconds"] > f.peer_seconds + WAIT_FLOOR_SECONDS
+                             for r in hours)
+        if f.scope == "branch":
+            flagged = [t for t in f.evidence["tellers"] if t["flagged"]]
+            assert all(t["median_seconds"] > f.peer_seconds + WAIT_FLOOR_SECONDS
+                       for t in flagged)
     # a finding of no one step (overall, baseline) keeps its own evidence, if any
     wait = next(f for f in plain if f.kind == "wait")
     overall = replace(wait, kind="overall", business_type="", activity="", evidence=None)

@@ -65,7 +65,9 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     ``by_amount_band``, ``by_hour``, ``by_window_type``, ``by_month`` (steps and median per
     value, for the group and the bank; ``by_month`` shows whether the step is getting better).
     A finding's own evidence (e.g. a wait finding's ``waited_for``) is kept beside these; a
-    finding of no one step (``activity`` "": overall, baseline) gets only its own.
+    finding of no one step (``activity`` "": overall, baseline) gets only its own. A wait
+    finding's tellers and breakdowns are of the waits before the step, ``wait_before`` adds
+    the peers' wait, and ``comparison`` is the step's own time (no reference or pace).
     ``engine`` and ``progress`` (phase "evidence") as in :func:`find_bottlenecks`.
 
     Example:
@@ -151,6 +153,11 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             "pace": f.pace,
         },
     }
+    # a wait finding's figures are waits: its breakdowns are too, its comparison the step's time
+    times = "median_wait_seconds" if f.kind == "wait" else "median_seconds"
+    if f.kind == "wait":
+        evidence["wait_before"]["peer_seconds"] = f.peer_seconds
+        del evidence["comparison"]["reference_seconds"], evidence["comparison"]["pace"]
     evidence = {**dict(f.evidence or {}), **evidence}  # the detector's own (waited_for)
     if f.scope == "branch":
         tellers = overall[(overall["business_type"] == f.business_type)
@@ -160,8 +167,7 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             {"teller_id": teller, "steps": int(steps), "median_seconds": _num(median),
              "flagged": teller in f.tellers_flagged}
             for teller, steps, median in tellers.sort_values(
-                "median_seconds", ascending=False)[["teller_id", "count", "median_seconds"]]
-            .itertuples(index=False)
+                times, ascending=False)[["teller_id", "count", times]].itertuples(index=False)
         ]
     for by, frame in parts.items():
         mine_by = _pick(frame, f, own_level).set_index("value")
@@ -171,10 +177,10 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             rows.append({
                 "value": int(value) if by == "hour" and str(value).isdigit() else value,
                 "group_steps": int(mine_by.loc[value, "count"]) if value in mine_by.index else 0,
-                "group_median_seconds": (_num(mine_by.loc[value, "median_seconds"])
+                "group_median_seconds": (_num(mine_by.loc[value, times])
                                          if value in mine_by.index else None),
                 "bank_steps": int(bank_by.loc[value, "count"]),
-                "bank_median_seconds": _num(bank_by.loc[value, "median_seconds"]),
+                "bank_median_seconds": _num(bank_by.loc[value, times]),
             })
         key = {"amount_band": "by_amount_band", "hour": "by_hour",
                "window_type": "by_window_type", "month": "by_month"}[by]

@@ -403,8 +403,8 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, context: Finding
                   round(float(row["ci_high_seconds"]) / reference, 3)),
         inferred=context.inferred, period_days=context.days_for(branch_id),
         peer_seconds=round(float(row["peer_seconds"]), 3),
-        peer_basis=(f"the median of {peers} branches' typical median waits before the step "
-                    "(the group's own left out)" if peers else
+        peer_basis=(f"the median of {peers} branches' typical median waits before the step, "
+                    "the group's own left out" if peers else
                     "the bank's median wait (no branch has enough waits for a peer median)"),
     )
     return replace(finding, summary=finding.summary_in("en"))
