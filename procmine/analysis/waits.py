@@ -38,12 +38,14 @@ is 1.0: a wait is not the teller's working pace.
 
 In a completion-only log (``context.inferred``) a wait cannot be told from the work after it:
 there are no wait findings, and a slow-step finding (``inferred``) says that its time may
-include waiting. The statistics are one GROUPING SETS pass over the steps, and one query for
-the waits of the type x steps with a candidate (over the cases of their business types only).
+include waiting. The statistics are one GROUPING SETS pass over the waits (teller and branch
+levels), and one query for the waits of the type x steps with a candidate (over the cases of
+their business types only). :func:`~procmine.analysis.evidence.explain_findings` gives a wait
+finding the waits by hour, amount band, window type and month, and its branch's tellers' waits.
 
-Example:
-    >>> from procmine.analysis.bottlenecks import find_bottlenecks
-    >>> [f.summary for f in find_bottlenecks(store, baseline) if f.kind == "wait"]
+Example (the bundled demo log has no injected waits, and its normal waits are no finding):
+    >>> from procmine.analysis.context import FindingContext
+    >>> wait_findings(store, baseline, Filters(), FindingContext.empty())
     []
 """
 
