@@ -55,6 +55,9 @@ from procmine.analysis.performance import (
     transaction_summary,
     type_steps,
 )
+
+# findings: waits (time lost before a step against what peers wait)
+from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
 from procmine.app.appdb import AuditEntry, list_audit
 from procmine.app.auth import (
     DEMO_PASSWORD,
@@ -585,6 +588,11 @@ __all__ = [  # noqa: RUF022
     "matrix_grid",
     "matrix_records",
     "teller_type_matrix",
+    # findings: waits (time lost before a step against what peers wait: the floor in seconds
+    # a wait must exceed them by, the least peers' wait a ratio is taken against)
+    "MIN_REFERENCE_SECONDS",
+    "WAIT_FLOOR_SECONDS",
+    "wait_findings",
     # findings: demo injections (the command-line forms of the demo log's injected cases)
     "parse_branch_start",
     "parse_wrong_standard",

@@ -93,6 +93,7 @@ from procmine.analysis.references import (
 )
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.analysis.steps import StepData
+from procmine.analysis.waits import wait_findings
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress
@@ -372,7 +373,7 @@ def find_bottlenecks(
         report("analyse", 0.9)
     extra += overall_findings(context)  # overall pace of tellers and branches
 
-    # (waits before steps: a detailed step view of their own)
+    extra += wait_findings(store, baseline, filters, context, engine)  # waits before steps
 
     findings += extra
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",

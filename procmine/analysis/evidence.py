@@ -64,6 +64,10 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     ``comparison`` (the group's median against its branch's and the bank's, and its pace), and
     ``by_amount_band``, ``by_hour``, ``by_window_type``, ``by_month`` (steps and median per
     value, for the group and the bank; ``by_month`` shows whether the step is getting better).
+    A finding's own evidence (e.g. a wait finding's ``waited_for``) is kept beside these; a
+    finding of no one step (``activity`` "": overall, baseline) gets only its own. A wait
+    finding's tellers and breakdowns are of the waits before the step, ``wait_before`` adds
+    the peers' wait, and ``comparison`` is the step's own time (no reference or pace).
     ``engine`` and ``progress`` (phase "evidence") as in :func:`find_bottlenecks`.
 
     Example:
@@ -72,11 +76,12 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
         >>> evidence[0]["rework"]
         {'group_rate': 0.0, 'branch_rate': 0.0067, 'bank_rate': 0.0052}
     """
-    if not findings:
-        return []
+    stepped = [f for f in findings if f.activity]
+    if not stepped:  # findings of no one step (overall, baseline) keep their own evidence
+        return [dict(f.evidence or {}) for f in findings]
     report = progress or (lambda phase, fraction: None)
     report("evidence", 0.0)
-    pairs = sorted({(f.business_type, f.activity) for f in findings})
+    pairs = sorted({(f.business_type, f.activity) for f in stepped})
     with StepData(store, filters=month_filters(month), detail=True, pairs=pairs,
                   engine=engine) as data:
         # the case windows run once, not once per breakdown
@@ -89,7 +94,8 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
         for i, by in enumerate(BREAKDOWNS, start=1):
             report("evidence", 0.6 + 0.4 * i / (len(BREAKDOWNS) + 1))
             parts[by] = data.breakdown(pairs, by, with_cases=False)
-    explained = [_evidence(f, overall, parts) for f in findings]
+    explained = [_evidence(f, overall, parts) if f.activity else dict(f.evidence or {})
+                 for f in findings]
     report("evidence", 1.0)
     return explained
 
@@ -147,6 +153,12 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             "pace": f.pace,
         },
     }
+    # a wait finding's figures are waits: its breakdowns are too, its comparison the step's time
+    times = "median_wait_seconds" if f.kind == "wait" else "median_seconds"
+    if f.kind == "wait":
+        evidence["wait_before"]["peer_seconds"] = f.peer_seconds
+        del evidence["comparison"]["reference_seconds"], evidence["comparison"]["pace"]
+    evidence = {**dict(f.evidence or {}), **evidence}  # the detector's own (waited_for)
     if f.scope == "branch":
         tellers = overall[(overall["business_type"] == f.business_type)
                           & (overall["activity"] == f.activity) & (overall["level"] == "teller")
@@ -155,8 +167,7 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             {"teller_id": teller, "steps": int(steps), "median_seconds": _num(median),
              "flagged": teller in f.tellers_flagged}
             for teller, steps, median in tellers.sort_values(
-                "median_seconds", ascending=False)[["teller_id", "count", "median_seconds"]]
-            .itertuples(index=False)
+                times, ascending=False)[["teller_id", "count", times]].itertuples(index=False)
         ]
     for by, frame in parts.items():
         mine_by = _pick(frame, f, own_level).set_index("value")
@@ -166,10 +177,10 @@ def _evidence(f: Finding, overall: pd.DataFrame,
             rows.append({
                 "value": int(value) if by == "hour" and str(value).isdigit() else value,
                 "group_steps": int(mine_by.loc[value, "count"]) if value in mine_by.index else 0,
-                "group_median_seconds": (_num(mine_by.loc[value, "median_seconds"])
+                "group_median_seconds": (_num(mine_by.loc[value, times])
                                          if value in mine_by.index else None),
                 "bank_steps": int(bank_by.loc[value, "count"]),
-                "bank_median_seconds": _num(bank_by.loc[value, "median_seconds"]),
+                "bank_median_seconds": _num(bank_by.loc[value, times]),
             })
         key = {"amount_band": "by_amount_band", "hour": "by_hour",
                "window_type": "by_window_type", "month": "by_month"}[by]
