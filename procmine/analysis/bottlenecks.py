@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from procmine.analysis.conditional import conditional_findings, without_all_day
 from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
 from procmine.analysis.findings import Finding, StepReference, StepReferences
@@ -453,8 +454,9 @@ def find_bottlenecks(
         extra: list[Finding] = []
         # (baseline review: a type the whole bank runs far from is judged against peers)
         report("analyse", 0.7)
-        # (conditional slow steps: over the whole steps, before keep_pairs narrows them)
+        conditional = conditional_findings(data, context)  # before keep_pairs narrows the steps
         findings = _step_findings(data, context, references)
+        extra += without_all_day(conditional, findings)
         report("analyse", 0.9)
     # (overall pace of tellers and branches)
 
