@@ -79,7 +79,16 @@ from procmine.core.errors import ProcmineError
 from procmine.core.limits import Limits, current_limits, use_limits
 from procmine.core.months import add_months, last_day, parse_month
 from procmine.core.paths import default_home
-from procmine.demo import DemoConfig, parse_revision, write_bundled_demo, write_demo_data
+
+# findings: demo injections
+from procmine.demo import (
+    DemoConfig,
+    parse_branch_start,
+    parse_revision,
+    parse_wrong_standard,
+    write_bundled_demo,
+    write_demo_data,
+)
 
 # queue: demo
 from procmine.demo.tickets import (
@@ -548,6 +557,9 @@ __all__ = [  # noqa: RUF022
     "ingest_tickets",
     "load_ticket_map",
     "read_map_kind",
+    # findings: demo injections (the command-line forms of the demo log's injected cases)
+    "parse_branch_start",
+    "parse_wrong_standard",
 ]
 
 __version__ = "0.1.0"

@@ -19,7 +19,6 @@ from procmine import (
     QUARANTINE_REASONS,
     TICKET_REASONS,
     WARNINGS,
-    DemoConfig,
     EventStore,
     Limits,
     NotADemoWorkspace,
@@ -30,11 +29,8 @@ from procmine import (
     load_baseline,
     load_column_map,
     load_ticket_map,
-    parse_revision,
     read_map_kind,
     use_limits,
-    write_bundled_demo,
-    write_demo_data,
 )
 from procmine.cli.analysis import bottlenecks, league
 from procmine.cli.batch import WaitOption, batch_app
@@ -47,6 +43,7 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
+from procmine.cli.demo import demo_data
 from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
@@ -71,6 +68,7 @@ app.add_typer(quiz_app, name="quiz")
 app.add_typer(spotcheck_app, name="spotcheck")
 app.command("league")(league)
 app.command("bottlenecks")(bottlenecks)
+app.command("demo-data")(demo_data)
 app.command("queue")(queue)
 app.command("staffing")(staffing)
 app.command("diversion")(diversion)
@@ -266,56 +264,6 @@ def baseline_check(
     out.print(f"  not in the bundled baseline: {', '.join(added) or 'none'}")
     out.print(f"  bundled types it leaves out: {', '.join(missing) or 'none'}")
     out.print(f"  standard time differs from the bundled one: {', '.join(changed) or 'none'}")
-
-
-@app.command("demo-data")
-def demo_data(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write events.csv and truth.json.")],
-    events: Annotated[int | None, typer.Option(
-        "--events", help="Approximate number of events (default 100000).")] = None,
-    seed: Annotated[int | None, typer.Option(
-        "--seed", help="Random seed (same seed, same log; default 7).")] = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", help="csv (the default) or parquet.")] = None,
-    revision: Annotated[list[str] | None, typer.Option(
-        "--revision",
-        help="An SOP revision that takes effect in the data, TYPE:ACTIVITY:FACTOR:DATE"
-        "[:BRANCH=DATE,...]: from DATE the step takes FACTOR times as long, e.g. "
-        "'P18:Count cash:0.7:2026-10-12' (30% faster at every branch); with branches, only "
-        "those adopt it, each on its own date, e.g. 'P18:Count cash:0.7:2026-10-12:"
-        "B01=2026-10-05,B02=2026-10-19'. Repeatable.")] = None,
-    bundled: Annotated[bool, typer.Option(
-        "--bundled",
-        help="Write the log bundled in event_logs/ (demo_events.parquet, demo_truth.json): "
-        "200,000 events, seed 7 and one SOP revision story (P18 'Count cash' 30% faster, "
-        "adopted by B01-B03 and later by B04-B06). Takes no other option.")] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Generate a realistic teller event log over all 58 business types, with injected slow
-    steps and SOP revisions listed in truth.json."""
-    if bundled and (events, seed, fmt, revision) != (None, None, None, None):
-        raise ProcmineError("--bundled fixes every setting; leave out --events, --seed, "
-                            "--format and --revision")
-    fmt = fmt or "csv"
-    if fmt not in ("csv", "parquet"):
-        raise ProcmineError(f"--format must be csv or parquet, not {fmt!r}")
-    revisions = tuple(parse_revision(text) for text in revision or ())
-    with progress_bar(err.is_terminal and not as_json) as progress:
-        report = (lambda f: progress("generate", f)) if progress else None
-        if bundled:
-            result = write_bundled_demo(out_dir, progress=report)
-        else:
-            config = DemoConfig(events=100_000 if events is None else events,
-                                seed=7 if seed is None else seed, revisions=revisions)
-            result = write_demo_data(out_dir, config, fmt=fmt, progress=report)
-    if as_json:
-        print_json(vars(result))
-    else:
-        out.print(
-            f"wrote {result.events:,} events ({result.cases:,} transactions, {result.first_day} "
-            f"to {result.last_day}) to {result.events_path}; injected slow steps and revisions "
-            f"in {result.truth_path}"
-        )
 
 
 @app.command("demo-workspace")

@@ -12,6 +12,8 @@ finding of the analyses can be checked against what was put in. Its parts, botto
 - :mod:`~procmine.demo.config`: the settings (:class:`DemoConfig`, :class:`Revision`);
 - :mod:`~procmine.demo.model`, :mod:`~procmine.demo.plan`, :mod:`~procmine.demo.simulate`: the
   simulation's numbers, what is decided before simulating, and one chunk simulated;
+- :mod:`~procmine.demo.inject`: the injected anomalies (slow steps, conditional slow steps,
+  waits, slow branches and tellers, wrong standards, habits), the truth they make;
 - :mod:`~procmine.demo.generator`: the entry points that write the events and the truth;
 - :mod:`~procmine.demo.tickets`: the demo lobby's queue-system export, made from a demo log
   (served, transferred, abandoned and no-show tickets, with Chinese columns).
@@ -34,7 +36,9 @@ from procmine.demo.config import (
     DemoResult,
     Revision,
     bundled_demo_config,
+    parse_branch_start,
     parse_revision,
+    parse_wrong_standard,
 )
 from procmine.demo.generator import generate_demo_log, write_bundled_demo, write_demo_data
 from procmine.demo.steps import Step, steps_for_type
@@ -51,7 +55,9 @@ __all__ = [
     "Step",
     "bundled_demo_config",
     "generate_demo_log",
+    "parse_branch_start",
     "parse_revision",
+    "parse_wrong_standard",
     "steps_for_type",
     "write_bundled_demo",
     "write_demo_data",

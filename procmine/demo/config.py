@@ -33,7 +33,9 @@ __all__ = [
     "DemoResult",
     "Revision",
     "bundled_demo_config",
+    "parse_branch_start",
     "parse_revision",
+    "parse_wrong_standard",
 ]
 
 
@@ -156,13 +158,47 @@ def parse_revision(text: str) -> Revision:
     return Revision(code, activity, factor, effective, branches)
 
 
+def parse_wrong_standard(text: str) -> tuple[str, float]:
+    """``TYPE:FACTOR`` of ``--wrong-standard``: every step of TYPE takes FACTOR times as long.
+
+    Example:
+        >>> parse_wrong_standard("P17:2")
+        ('P17', 2.0)
+    """
+    code, sep, factor_text = (part.strip() for part in text.partition(":"))
+    try:
+        factor = float(factor_text)
+    except ValueError:
+        factor = math.nan
+    if not sep or not code or not (math.isfinite(factor) and factor > 0):
+        raise DemoError(f"wrong standard {text!r}: expected TYPE:FACTOR with a factor above 0, "
+                        "e.g. 'P17:2' (the bank takes twice the standard time on P17)")
+    return code, factor
+
+
+def parse_branch_start(text: str) -> tuple[str, date]:
+    """``BRANCH=DATE`` of ``--branch-start``: the branch reports from DATE on.
+
+    Example:
+        >>> parse_branch_start("B02=2026-10-05")
+        ('B02', datetime.date(2026, 10, 5))
+    """
+    branch, sep, day = (part.strip() for part in text.partition("="))
+    if not sep or not branch or not day:
+        raise DemoError(f"branch start {text!r}: expected BRANCH=DATE, e.g. B02=2026-10-05")
+    return branch, _parse_day(day, "date", f"branch start {text!r}")
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     """What demo log to generate.
 
     ``events`` is the approximate number of event rows (the result lands within a few percent).
-    ``start`` is the first business day; the log spans whole months from there (at least two).
+    ``start`` is the first business day; the log spans whole months from there (at least two),
+    or ``days`` calendar days when set (a branch in ``branch_starts`` reports from its own date).
     ``revisions`` make steps faster or slower from their effective dates (see :class:`Revision`).
+    The injections after them (off by default) are described in :mod:`procmine.demo.inject`;
+    ``completion_only`` leaves the start_time column out of the written log.
 
     Example:
         >>> DemoConfig(events=50_000, seed=3).branches
@@ -178,10 +214,32 @@ class DemoConfig:
     slow_steps: int = 6  # injected teller x type x step slow steps
     branch_slow_steps: int = 1  # injected branch-wide type x step slow steps
     revisions: tuple[Revision, ...] = ()
+    # -- injections of issue 19, all off by default (truth.json lists what was injected) --
+    conditional_slow: int = 0  # tellers slow at one step only from 15:00 (the closing band)
+    conditional_factor: float = 2.5
+    waits: int = 0  # tellers waiting before one step each (plus ``wait_branches`` branches)
+    wait_branches: int = 1  # whole branches waiting before one step, when ``waits`` > 0
+    wait_seconds: float = 120.0
+    slow_branch: float | None = None  # one branch of typical tellers: every step x factor
+    slow_teller: float | None = None  # one typical teller: every step x factor
+    wrong_standards: tuple[tuple[str, float], ...] = ()  # (type, factor): everyone x factor
+    habits: float | None = None  # tellers' own step factors log-uniform up to this (e.g. 1.25)
+    days: int | None = None  # calendar days from ``start`` (None: whole months)
+    branch_starts: tuple[tuple[str, date], ...] = ()  # (branch, first day it reports)
+    completion_only: bool = False  # the written log has no start_time column
+
+    def __post_init__(self) -> None:
+        # pairs may come as a mapping or as lists (JSON): kept as tuples, so the settings stay
+        # frozen
+        for name in ("wrong_standards", "branch_starts"):
+            value = getattr(self, name)
+            pairs = value.items() if isinstance(value, Mapping) else value
+            object.__setattr__(self, name, tuple(tuple(pair) for pair in pairs))
 
     def check(self) -> None:
-        """Raise :class:`DemoError` listing every setting out of range (revisions are checked
-        against the baseline when the log is planned)."""
+        """Raise :class:`DemoError` listing every setting out of range (revisions, wrong
+        standards and branch starts are checked against the baseline and the branches when the
+        log is planned)."""
         problems = []
         if self.events < 100:
             problems.append(f"events is {self.events}, expected at least 100")
@@ -189,8 +247,25 @@ class DemoConfig:
             problems.append(f"branches is {self.branches}, expected 1 to 99")
         if not 1 <= self.tellers_per_branch <= 99:
             problems.append(f"tellers_per_branch is {self.tellers_per_branch}, expected 1 to 99")
-        if self.slow_steps < 0 or self.branch_slow_steps < 0:
-            problems.append("slow_steps and branch_slow_steps must not be negative")
+        counts = {"slow_steps": self.slow_steps, "branch_slow_steps": self.branch_slow_steps,
+                  "conditional_slow": self.conditional_slow, "waits": self.waits,
+                  "wait_branches": self.wait_branches}
+        problems += [f"{name} is {value}, expected 0 or more" for name, value in counts.items()
+                     if value < 0]
+        factors = {"conditional_factor": self.conditional_factor,
+                   "wait_seconds": self.wait_seconds, "slow_branch": self.slow_branch,
+                   "slow_teller": self.slow_teller,
+                   **{f"wrong standard of {code}": f for code, f in self.wrong_standards}}
+        problems += [f"{name} is {value}, expected a number above 0"
+                     for name, value in factors.items()
+                     if value is not None and not (math.isfinite(value) and value > 0)]
+        if self.habits is not None and not (math.isfinite(self.habits) and self.habits >= 1.0):
+            problems.append(f"habits is {self.habits}, expected 1.0 or more (1.25: tellers' own "
+                            "step factors between 0.8 and 1.25)")
+        if not _is_day(self.start):
+            problems.append(f"start is {self.start!r}, expected a date")
+        if self.days is not None and self.days < 1:
+            problems.append(f"days is {self.days}, expected 1 or more")
         if problems:
             raise DemoError("demo settings: " + "; ".join(problems))
 

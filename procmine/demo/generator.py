@@ -33,6 +33,13 @@ How the log is simulated:
 * **Injected slow steps** (the truth): a few teller x business type x step combinations are
   slowed 2.0-3.0 times, and one business type x step at every teller of one branch 2.0 times,
   on types common enough to be found (see ``truth.json``).
+* **Other injections** (off by default; :mod:`procmine.demo.inject`, listed in ``truth.json``
+  under ``conditional_slow_steps``, ``waits``, ``slow_overall``, ``wrong_standards`` and
+  ``habits``): tellers slow at one step only from 15:00, waits before a step, a branch or a
+  teller slower at every step, a type whose standard the whole bank misses, tellers' own habits.
+  ``period`` says the days the log covers (``DemoConfig.days``: calendar days from a start that
+  may fall mid-month; a branch may report from a later date), ``completion_only`` whether the
+  export leaves out start_time.
 * **SOP revisions** (``DemoConfig.revisions``, listed in ``truth.json``): from a revision's
   effective date, one step of one business type takes ``factor`` times as long (0.7: 30% faster);
   branches may adopt it on dates of their own, so that a difference-in-differences against the
@@ -57,8 +64,8 @@ Example:
     >>> table, truth = generate_demo_log(DemoConfig(events=5_000, seed=1))
     >>> abs(table.num_rows - 5_000) < 500
     True
-    >>> sorted(truth)[:3]
-    ['config', 'events', 'generator']
+    >>> truth["generator"], truth["period"]["first_day"], truth["waits"]
+    ('procmine.demo', '2026-09-01', [])
 """
 
 from __future__ import annotations
@@ -155,6 +162,8 @@ def _truth(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
             "rework": round(sum(s.rework for s in stats) / max(transactions, 1), 5),
             "skipped_step": round(sum(s.skipped for s in stats) / max(transactions, 1), 5),
         },
+        **_injected_truth(plan, stats),
+        "period": _period(plan, stats),
         "transactions_by_type": {c: int(v) for c, v in zip(plan.codes, per_type, strict=True)},
         "queue": _queue_truth(plan),
         "tellers": [
@@ -167,6 +176,57 @@ def _truth(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
             }
             for j, tid in enumerate(plan.staff.teller_ids)
         ],
+    }
+
+
+def _injected_truth(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
+    """The injections of issue 19 (:mod:`procmine.demo.inject`), each key always present."""
+    staff, injected = plan.staff, plan.injected
+
+    def who(scope: str, teller: int, branch: int) -> dict[str, Any]:
+        return {"scope": scope,
+                "teller_id": staff.teller_ids[teller] if scope == "teller" else None,
+                "branch_id": staff.branch_ids[branch]}
+
+    return {
+        # cases: the group's cases with the step started from 15:00, as the log has them
+        "conditional_slow_steps": [
+            {**who(s.scope, s.teller, s.branch), "business_type": plan.codes[s.type_idx],
+             "activity": ACTIVITY_NAMES[s.act],
+             "condition": {"dimension": "hour_band", "value": "closing"},
+             "factor": s.factor, "cases": sum(c.conditional_cases[i] for c in stats)}
+            for i, s in enumerate(injected.conditional)
+        ],
+        "waits": [
+            {**who(w.scope, w.teller, w.branch), "business_type": plan.codes[w.type_idx],
+             "activity": ACTIVITY_NAMES[w.act], "extra_seconds": w.seconds,
+             "cases": sum(c.wait_cases[i] for c in stats)}
+            for i, w in enumerate(injected.waits)
+        ],
+        "slow_overall": [{**who(s.scope, s.teller, s.branch), "factor": s.factor}
+                         for s in injected.overall],
+        "wrong_standards": [{"business_type": plan.codes[ti], "factor": f}
+                            for ti, f in injected.wrong.items()],
+        "habits": plan.config.habits,
+        "completion_only": plan.config.completion_only,
+    }
+
+
+def _period(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
+    """The days the log covers, first to last (inclusive), for the bank and for each branch."""
+    days = plan.calendar.days
+    bounds = np.stack([s.branch_days for s in stats if s.branch_days is not None])
+    first, last = bounds[:, :, 0].min(axis=0), bounds[:, :, 1].max(axis=0)
+
+    def span(lo: int, hi: int) -> int:
+        return (days[hi] - days[lo]).days + 1 if 0 <= lo <= hi else 0
+
+    return {
+        "first_day": days[int(first.min())].isoformat(),
+        "last_day": days[int(last.max())].isoformat(),
+        "days": span(int(first.min()), int(last.max())),
+        "per_branch": {b: span(int(lo), int(hi))
+                       for b, lo, hi in zip(plan.staff.branch_ids, first, last, strict=True)},
     }
 
 
@@ -214,9 +274,14 @@ def generate_demo_log(
     plan = make_plan(config)
     tables, stats = [], []
     for table, s in iter_chunks(plan, progress):
-        tables.append(plain(table))
+        tables.append(_exported(plain(table), config))
         stats.append(s)
     return pa.concat_tables(tables), _truth(plan, stats)
+
+
+def _exported(table: pa.Table, config: DemoConfig) -> pa.Table:
+    """The table as the export has it: without start_time in a completion-only log."""
+    return table.drop_columns(["start_time"]) if config.completion_only else table
 
 
 def write_demo_data(
@@ -276,6 +341,7 @@ def _write(
         [
             (name, pa.timestamp("ms") if kind == "TIMESTAMP" else _ARROW_TYPES[kind])
             for name, kind in CANONICAL_COLUMNS.items()
+            if not (config.completion_only and name == "start_time")
         ]
     )
     stats: list[ChunkStats] = []
@@ -286,7 +352,7 @@ def _write(
         writer = pq.ParquetWriter(str(tmp_path), schema, compression="zstd")
     try:
         for table, s in iter_chunks(plan, progress):
-            writer.write_table(plain(table))
+            writer.write_table(_exported(plain(table), config))
             stats.append(s)
     except BaseException:
         writer.close()

@@ -14,6 +14,7 @@ gives the same log):
 4. **Calendar**: business days Monday to Saturday over whole months from ``start``: at least
    two months, more when many events are asked for, so that tellers carry a realistic daily
    load; a small log keeps that load by sampling business days evenly across the two months.
+   With ``days`` the calendar days asked for instead (sampled the same way).
 5. **Teller-days**: who works which day (on Saturdays and the fixed-date public holidays about
    half the tellers, and no corporate counter), weighted by how busy the day and the teller are.
 6. **Chunks**: consecutive days of one month, a few hundred thousand rows each, and every type's
@@ -21,7 +22,8 @@ gives the same log):
 7. **Revisions**: the day index from which each branch is on each revision.
 8. **Slow steps** (the truth): a few teller x business type x step combinations slowed 2.0-3.0
    times, and one business type x step at every teller of one branch 2.0 times, on types common
-   enough to be found; never on a revised step.
+   enough to be found; never on a revised step. Then the other injections the settings ask for,
+   from random streams of their own (:mod:`procmine.demo.inject`).
 
 Example:
     >>> plan = make_plan(DemoConfig(events=5_000, seed=1))
@@ -47,21 +49,25 @@ from procmine.demo.activities import (
     ACTIVITY_INDEX,
     ACTIVITY_NAMES,
     ACTOR_EXPONENT,
-    CALL,
     COUNT,
     RECOUNT,
     REWORKABLE,
     SKIPPABLE,
 )
 from procmine.demo.config import DemoConfig, DemoError, Revision
+from procmine.demo.inject import (
+    Injected,
+    SlowStep,
+    choose_injections,
+    choose_slow_steps,
+    draw_habits,
+)
 from procmine.demo.model import (
     BREAK_MS,
     CHUNK_ROWS,
     DAY_MS,
     EPOCH,
     HOLIDAYS,
-    MAX_DRIFT,
-    MIN_CASES_FOR_SLOW,
     OPEN_SECONDS,
     TARGET_UTILISATION,
     expected_occupancy,
@@ -122,18 +128,6 @@ class Calendar:
 
 
 @dataclass
-class SlowStep:
-    """An injected slow step: one teller's (or branch's) step of one type, ``factor`` slower."""
-
-    scope: str
-    teller: int  # -1 for branch scope
-    branch: int
-    type_idx: int
-    act: int
-    factor: float
-
-
-@dataclass
 class Revised:
     """A revision in index form."""
 
@@ -159,6 +153,7 @@ class Plan:
     actor_exp: Arr
     count_like: Arr
     slow: list[SlowStep] = field(default_factory=list)
+    injected: Injected = field(default_factory=Injected)
 
 
 def make_plan(config: DemoConfig) -> Plan:
@@ -177,6 +172,8 @@ def make_plan(config: DemoConfig) -> Plan:
     workload = (type_counts * types.occupancy) @ p_window  # seconds per window type
     per_window = _size_windows(config.tellers_per_branch, workload)
     staff = _draw_tellers(config, per_window, rng)
+    if config.habits is not None:
+        staff.step_dev = draw_habits(staff.step_dev, float(config.habits), config.seed)
     days, sampled = _choose_days(config, per_window, staff.window_map, workload)
     cal = _teller_days(config, staff, days, sampled, rng)
     chunks, chunk_counts = _chunks(config.events, cal, staff, seg_mix[:, 3] > 0.5, type_counts)
@@ -195,13 +192,23 @@ def make_plan(config: DemoConfig) -> Plan:
             np.arange(len(ACTIVITY_NAMES)), [ACTIVITY_INDEX[COUNT], ACTIVITY_INDEX[RECOUNT]]
         ),
     )
-    plan.slow = _choose_slow_steps(plan, rng, type_counts, p_window, templates)
+    plan.slow = choose_slow_steps(plan, rng, type_counts, p_window, templates)
+    plan.injected = choose_injections(plan, type_counts, p_window, templates, profiles)
     return plan
 
 
 def _validate_revisions(config: DemoConfig, baseline: Baseline) -> None:
-    """Every revision names a type of the baseline, a step of that type and known branches."""
+    """Every revision names a type of the baseline, a step of that type and known branches;
+    so do the wrong standards and the branch starts."""
     branch_ids = [f"B{b + 1:02d}" for b in range(config.branches)]
+    for code, _ in config.wrong_standards:
+        if code not in baseline:
+            raise DemoError(f"wrong standard: business type {code!r} is not in the baseline "
+                            f"({baseline.source.name})")
+    for branch, _ in config.branch_starts:
+        if branch not in branch_ids:
+            raise DemoError(f"branch start: branch {branch} is not in the log, which has "
+                            f"{branch_ids[0]} to {branch_ids[-1]}")
     for i, r in enumerate(config.revisions, start=1):
         if not isinstance(r, Revision):
             raise DemoError(f"revision {i}: expected a Revision, not {type(r).__name__}")
@@ -351,14 +358,24 @@ def _choose_days(config: DemoConfig, per_window: list[int], window_map: Arr,
     capacity = (DAY_MS - BREAK_MS) / 1000 * TARGET_UTILISATION
     staff = np.array(per_window, dtype=float) * config.branches
     sat_staff = np.array([0.5 * per_window[0], 0.5 * per_window[1], 0.0]) * config.branches
-    months = 2
-    while True:
-        days = _business_days(first, _add_months(first, months - 1))
+    def load_of(days: list[date]) -> float:
         n_sat = sum(d.weekday() == 5 or (d.month, d.day) in HOLIDAYS for d in days)
         teller_days = staff * (len(days) - n_sat) * 0.97 + sat_staff * n_sat
-        load = np.divide(
+        return float(np.divide(
             workload_eff, teller_days * capacity, out=np.zeros(3), where=teller_days > 0
-        ).max()
+        ).max())
+
+    months = 2
+    if config.days is not None:  # the calendar days asked for, at a realistic daily load
+        days = _business_days(first, config.start + timedelta(days=config.days - 1))
+        load = load_of(days) if days else math.inf
+        if load > 1.0:
+            raise DemoError(f"{config.days} days from {config.start} cannot take {config.events:,}"
+                            f" events at a realistic daily load ({load:.1f} times the counters' "
+                            "capacity): ask for more days or fewer events")
+    while config.days is None:
+        days = _business_days(first, _add_months(first, months - 1))
+        load = load_of(days)
         if load <= 1.0:
             break
         months += 1
@@ -409,6 +426,12 @@ def _teller_days(config: DemoConfig, staff: Staff, days: list[date], sampled: bo
                     present[di, rng.choice(regular)] = True
         else:
             present[di] = rng.random(n_tel) >= 0.03
+    for branch, first_day in config.branch_starts:  # a branch that reports from a later date
+        in_branch = staff.tel_branch == staff.branch_ids.index(branch)
+        present[np.ix_([d < first_day for d in days], in_branch)] = False
+        if not present[:, in_branch].any():
+            raise DemoError(f"branch start: {branch} starts on {first_day}, after the log's last "
+                            f"day {days[-1]}")
     td_day, td_teller = np.nonzero(present)
     td_weight = (day_factor[td_day] * staff.branch_factor[staff.tel_branch[td_teller]]
                  / staff.skill[td_teller])
@@ -470,124 +493,3 @@ def _revised_steps(config: DemoConfig, codes: list[str], branch_ids: list[str],
         revised.append(Revised(codes.index(r.business_type), ACTIVITY_INDEX[r.activity],
                                float(r.factor), from_day))
     return revised
-
-
-# -- the injected slow steps (the truth) ----------------------------------------------------------
-
-
-def _choose_slow_steps(plan: Plan, rng: np.random.Generator, type_counts: Arr, p_window: Arr,
-                       templates: list[list[Slot]]) -> list[SlowStep]:
-    """Pick the injected slow steps: common types, material teller steps, enough cases each.
-
-    A few tellers (those of typical speed whose common types have enough cases come first) are
-    slowed 2.0-3.0 times at one step of one of their common types; then, per branch slow step,
-    every teller of one branch (of typical speed) 2.0 times at one step of a common type.
-    """
-    expected = _expected_cases(plan, type_counts, p_window)
-    steps_of = _eligible_steps(plan, templates)
-    mid = (len(plan.calendar.months) - 1) / 2
-    staff = plan.staff
-    effective = staff.skill * np.exp(np.clip(staff.drift * mid, -MAX_DRIFT, MAX_DRIFT))
-    used_pairs: set[tuple[int, int]] = set()
-    slow = _teller_slow_steps(plan, rng, expected, steps_of, effective, used_pairs)
-    slow += _branch_slow_steps(plan, rng, expected, steps_of, effective, used_pairs)
-    return slow
-
-
-def _expected_cases(plan: Plan, type_counts: Arr, p_window: Arr) -> Arr:
-    """(type, teller): expected cases of each type per teller: the type's volume at the teller's
-    window, shared by the teller's working weight within that window."""
-    staff = plan.staff
-    n_tel = len(staff.teller_ids)
-    p_eff = np.zeros_like(p_window)
-    for w in range(3):
-        p_eff[:, staff.window_map[w]] += p_window[:, w]
-    tel_weight = np.bincount(plan.calendar.td_teller, weights=plan.calendar.td_weight,
-                             minlength=n_tel)
-    window_weight = np.bincount(staff.tel_window, weights=tel_weight, minlength=3)
-    tel_share = tel_weight / np.maximum(window_weight[staff.tel_window], 1e-12)
-    result: Arr = (type_counts[:, None] * p_eff[:, staff.tel_window]) * tel_share[None, :]
-    return result
-
-
-def _eligible_steps(plan: Plan, templates: list[list[Slot]]) -> dict[int, list[int]]:
-    """By type: its material teller steps of the standard path (at least 10% of the standard
-    time; not the call, not a skippable step)."""
-    # a slow step on a revised step would blur both stories: the revised steps are left out
-    revised = {(r.type_idx, r.act) for r in plan.revised}
-
-    def eligible_steps(ti: int) -> list[int]:
-        standard = sum(s.seconds for s in templates[ti] if s.cond == ALWAYS)
-        return [
-            ACTIVITY_INDEX[s.activity]
-            for s in templates[ti]
-            if s.cond == ALWAYS
-            and (ti, ACTIVITY_INDEX[s.activity]) not in revised
-            and ACTIVITIES[s.activity].actor == "teller"
-            and s.activity not in SKIPPABLE
-            and s.activity != CALL
-            and s.seconds >= 0.1 * standard
-        ]
-
-    return {ti: eligible_steps(ti) for ti in range(len(plan.codes))}
-
-
-def _teller_slow_steps(plan: Plan, rng: np.random.Generator, expected: Arr,
-                       steps_of: dict[int, list[int]], effective: Arr,
-                       used_pairs: set[tuple[int, int]]) -> list[SlowStep]:
-    staff = plan.staff
-    n_tel = len(staff.teller_ids)
-    order = rng.permutation(n_tel)
-    typical = [j for j in order if 0.95 <= effective[j] <= 1.15]
-    others = [j for j in order if not 0.95 <= effective[j] <= 1.15]
-    # tellers whose common types have enough cases come first
-    candidates = sorted(
-        typical + others,
-        key=lambda j: (
-            -min(float(expected[:, j].max()), MIN_CASES_FOR_SLOW),
-            0 if j in typical else 1,
-        ),
-    )
-    slow = []
-    for j in candidates[: min(plan.config.slow_steps, n_tel)]:
-        ranked = [ti for ti in np.argsort(-expected[:, j], kind="stable") if steps_of[int(ti)]]
-        good = [ti for ti in ranked if expected[ti, j] >= MIN_CASES_FOR_SLOW][:3] or ranked[:1]
-        ti = int(good[rng.integers(len(good))])
-        act = int(steps_of[ti][rng.integers(len(steps_of[ti]))])
-        factor = round(float(rng.uniform(2.0, 3.0)), 2)
-        slow.append(SlowStep("teller", int(j), int(staff.tel_branch[j]), ti, act, factor))
-        used_pairs.add((ti, act))
-        # the injected factor is the whole story: no personal quickness at that step hides it
-        staff.step_dev[j, act] = max(1.0, staff.step_dev[j, act])
-    return slow
-
-
-def _branch_slow_steps(plan: Plan, rng: np.random.Generator, expected: Arr,
-                       steps_of: dict[int, list[int]], effective: Arr,
-                       used_pairs: set[tuple[int, int]]) -> list[SlowStep]:
-    """Branch-wide: one branch's tellers all slow at one step of a common type."""
-    staff, branches = plan.staff, plan.config.branches
-    branch_expected = np.zeros((len(plan.codes), branches))
-    for b in range(branches):
-        branch_expected[:, b] = expected[:, staff.tel_branch == b].sum(axis=1)
-    # a branch whose tellers are of typical speed, so the factor shows undiluted
-    branch_speed = np.array(
-        [np.median(effective[staff.tel_branch == b]) for b in range(branches)]
-    )
-    branch_pool = [b for b in rng.permutation(branches) if branch_speed[b] >= 0.98]
-    branch_pool += [b for b in rng.permutation(branches) if b not in branch_pool]
-    slow = []
-    for i in range(plan.config.branch_slow_steps):
-        b = int(branch_pool[i % len(branch_pool)])
-        ranked = [
-            int(ti) for ti in np.argsort(-branch_expected[:, b], kind="stable") if steps_of[int(ti)]
-        ]
-        options = [(ti, a) for ti in ranked[:3] for a in steps_of[ti] if (ti, a) not in used_pairs]
-        if not options:
-            break
-        ti, act = options[rng.integers(len(options))]
-        slow.append(SlowStep("branch", -1, b, ti, act, 2.0))
-        used_pairs.add((ti, act))
-        in_branch = staff.tel_branch == b
-        staff.step_dev[in_branch, act] = np.maximum(1.0, staff.step_dev[in_branch, act])
-    return slow

@@ -15,12 +15,16 @@ steps, each in its own function and in this order (the order of the random draws
    check, registration, a recount and the supervisor; occasional authorization; errors (slower
    tellers make more) with a reversal, rework of one step, a skipped step.
 4. **Step durations**: lognormal around ``template seconds * speed ** actor exponent * personal
-   deviation``; counting grows with the amount; injected slow steps and revisions multiply.
+   deviation``; counting grows with the amount; injected slow steps, revisions, slow branches
+   and tellers overall and wrong standards multiply (:mod:`procmine.demo.inject`).
 5. **Gaps and occupancy**: a few seconds between steps, a wait for the supervisor before the
-   authorization, a turnover after the last step.
+   authorization, a turnover after the last step; injected waits lengthen the gap before their
+   step. Then the lunch breaks.
 6. **Call times**: one customer at a time per teller-day, lunch break included (a single-server
    queue, solved with cumulative sums and a cumulative maximum); the first branch's tellers
-   all break around noon, so it is short at lunch.
+   all break around noon, so it is short at lunch. A conditional slow step is slowed where it
+   starts at 15:00 or later, and the times are computed again until no more step crosses
+   (slowing a step only makes the later ones start later, so this ends).
 7. **Ticket times**: the ticket is taken on arrival (the desired call time), so the wait is the
    one the teller's queue made: longest where capacity is short (peaks, lunch at the first branch).
 8. **The table**: case numbers in call order within the month, rows in case order.
@@ -39,6 +43,7 @@ import pyarrow.compute as pc
 from procmine.core.amounts import LARGE_AMOUNT
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.demo.activities import ACTIVITY_INDEX, ACTIVITY_NAMES, AUTHORIZE, RECOUNT
+from procmine.demo.inject import CLOSING_MS, group_rows, step_factors
 from procmine.demo.model import (
     ARRIVALS,
     AUTH_RATE,
@@ -89,6 +94,9 @@ class ChunkStats:
     type_counts: Arr
     slow_cases: list[int]
     revised_cases: list[int] = field(default_factory=list)
+    conditional_cases: list[int] = field(default_factory=list)
+    wait_cases: list[int] = field(default_factory=list)
+    branch_days: Arr | None = None  # (branches, 2) first and last day index with a transaction
 
 
 @dataclass
@@ -171,8 +179,14 @@ def simulate_chunk(plan: Plan, k: int, seq_start: int) -> tuple[pa.Table, ChunkS
     cnt, n_skipped, n_rework = _step_counts(plan, rng, txns.ttype, flags)
     rows = _expand_rows(plan, txns, cnt)
     dur_ms, slow_cases, revised_cases = _step_durations(plan, rng, txns, rows)
-    start_off, end_off, first_idx, occupancy = _offsets(rng, rows, dur_ms, n)
-    call_rel = _call_times(plan, rng, txns, td_range, occupancy)
+    gap_ms, turnover_ms = _gaps(rng, rows, n)
+    breaks = _breaks(plan, rng, td_range)
+    injected = _Injected(plan, txns, rows, gap_ms)
+    while True:
+        start_off, end_off, first_idx, occupancy = _offsets(rows, dur_ms, gap_ms, turnover_ms)
+        call_rel = _call_times(txns, td_range, occupancy, breaks)
+        if not injected.slow_from_closing(dur_ms, call_rel[rows.txn] + start_off):
+            break
     ticket_rel = _ticket_times(rng, txns, call_rel)
     table = _table(plan, txns, rows, month, seq_start,
                    (call_rel, ticket_rel, start_off, end_off, first_idx))
@@ -185,8 +199,58 @@ def simulate_chunk(plan: Plan, k: int, seq_start: int) -> tuple[pa.Table, ChunkS
         type_counts=np.bincount(txns.ttype, minlength=len(plan.codes)),
         slow_cases=slow_cases,
         revised_cases=revised_cases,
+        conditional_cases=injected.conditional_cases(),
+        wait_cases=injected.wait_cases,
+        branch_days=_branch_days(plan, txns),
     )
     return table, stats
+
+
+class _Injected:
+    """The waits and the conditional slow steps of :mod:`procmine.demo.inject` on a chunk's
+    rows (no random draws: the chunk's stream stays as it is without them)."""
+
+    def __init__(self, plan: Plan, txns: _Txns, rows: _Rows, gap_ms: Arr) -> None:
+        injected = plan.injected
+        self.rows = rows
+        row_branch = txns.branch[rows.txn]
+        where = (rows.ttype, rows.act, rows.teller, row_branch)
+        self.wait_cases = []
+        for w in injected.waits:  # a wait before the step: the gap before it grows
+            hit = group_rows(w, *where)
+            gap_ms[hit] += round(w.seconds * 1000)
+            self.wait_cases.append(int(np.unique(rows.txn[hit]).size))
+        self.groups = [(group_rows(s, *where), s.factor) for s in injected.conditional]
+        self.applied = np.zeros(rows.size, dtype=bool)
+
+    def slow_from_closing(self, dur_ms: Arr, start_rel: Arr) -> bool:
+        """Slow the groups' steps that start at 15:00 or later (``start_rel``: ms after opening)
+        and not slowed yet; True when any was (the times then move on: the caller recomputes
+        them until none is left, slower steps only ever start later)."""
+        changed = False
+        for hit, factor in self.groups:
+            new = hit & ~self.applied & (start_rel >= CLOSING_MS)
+            if new.any():
+                dur_ms[new] = np.rint(dur_ms[new] * factor).astype(np.int64)
+                self.applied |= new
+                changed = True
+        return changed
+
+    def conditional_cases(self) -> list[int]:
+        """Per conditional group: the cases with the step slowed (started from 15:00)."""
+        return [int(np.unique(self.rows.txn[hit & self.applied]).size) for hit, _ in self.groups]
+
+
+def _branch_days(plan: Plan, txns: _Txns) -> Arr:
+    """(branches, 2): the first and last day index with a transaction at each branch (the number
+    of days and -1 where none)."""
+    day = plan.calendar.td_day[txns.td_idx]
+    n_branches = len(plan.staff.branch_ids)
+    first = np.full(n_branches, len(plan.calendar.days), dtype=np.int64)
+    last = np.full(n_branches, -1, dtype=np.int64)
+    np.minimum.at(first, txns.branch, day)
+    np.maximum.at(last, txns.branch, day)
+    return np.stack([first, last], axis=1)
 
 
 def _transactions(plan: Plan, rng: np.random.Generator, counts: Arr, td_range: Arr) -> _Txns:
@@ -367,6 +431,9 @@ def _step_durations(plan: Plan, rng: np.random.Generator, txns: _Txns,
             hit = (rows.act == r.act) & (rows.ttype == r.type_idx) & on[rows.txn]
             factor[hit] *= r.factor
             revised_cases.append(int(np.unique(rows.txn[hit]).size))
+    overall = step_factors(plan.injected, rows.ttype, rows.teller, txns.branch[rows.txn])
+    if overall is not None:
+        factor *= overall
     seconds = types.tmpl_sec[rows.ttype, rows.slot] * factor
     dur_ms: Arr = np.maximum(
         np.rint(seconds * np.exp(STEP_SIGMA * rng.standard_normal(rows.size)) * 1000), 300
@@ -374,11 +441,9 @@ def _step_durations(plan: Plan, rng: np.random.Generator, txns: _Txns,
     return dur_ms, slow_cases, revised_cases
 
 
-def _offsets(rng: np.random.Generator, rows: _Rows, dur_ms: Arr,
-             n: int) -> tuple[Arr, Arr, Arr, Arr]:
-    """Start and end of every step after the call, the first row of every transaction, and how
-    long each transaction keeps the teller (its last step's end plus a turnover)."""
-    # gaps: a few seconds between steps, a wait for the supervisor before authorization
+def _gaps(rng: np.random.Generator, rows: _Rows, n: int) -> tuple[Arr, Arr]:
+    """Milliseconds before every step (a few seconds between steps, a wait for the supervisor
+    before authorization) and of every transaction's turnover after its last step."""
     first = np.ones(rows.size, dtype=bool)
     first[1:] = rows.txn[1:] != rows.txn[:-1]
     is_auth = rows.act == ACTIVITY_INDEX[AUTHORIZE]
@@ -386,6 +451,16 @@ def _offsets(rng: np.random.Generator, rows: _Rows, dur_ms: Arr,
     gap_sigma = np.where(is_auth, 0.7, 0.45)
     gap_ms = np.rint(gap_median * np.exp(gap_sigma * rng.standard_normal(rows.size)) * 1000
                      ).astype(np.int64)
+    turnover_ms = np.rint(6000 * np.exp(0.5 * rng.standard_normal(n))).astype(np.int64)
+    return gap_ms, turnover_ms
+
+
+def _offsets(rows: _Rows, dur_ms: Arr, gap_ms: Arr,
+             turnover_ms: Arr) -> tuple[Arr, Arr, Arr, Arr]:
+    """Start and end of every step after the call, the first row of every transaction, and how
+    long each transaction keeps the teller (its last step's end plus a turnover)."""
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = rows.txn[1:] != rows.txn[:-1]
     total = gap_ms + dur_ms
     cum = np.cumsum(total)
     first_idx = np.flatnonzero(first)
@@ -393,25 +468,29 @@ def _offsets(rng: np.random.Generator, rows: _Rows, dur_ms: Arr,
     end_off = cum - before[rows.txn]
     start_off = end_off - dur_ms
     last_idx = np.append(first_idx[1:] - 1, rows.size - 1)
-    occupancy = end_off[last_idx] + np.rint(6000 * np.exp(0.5 * rng.standard_normal(n))).astype(
-        np.int64
-    )
+    occupancy = end_off[last_idx] + turnover_ms
     return start_off, end_off, first_idx, occupancy
 
 
-def _call_times(plan: Plan, rng: np.random.Generator, txns: _Txns, td_range: Arr,
-                occupancy: Arr) -> Arr:
-    """Call time of every transaction, ms after opening: one customer at a time per teller-day,
-    lunch break included (staggered over 11:00-14:00; together at the branch short at lunch).
-
-    call_i = max(target_i, call_{i-1} + occupancy_{i-1}), solved with a cumulative maximum.
-    """
-    n, n_td = txns.ttype.size, td_range.size
+def _breaks(plan: Plan, rng: np.random.Generator, td_range: Arr) -> tuple[Arr, Arr]:
+    """Every teller-day's lunch break: when it is wanted (ms after opening; staggered over
+    11:00-14:00, together at the branch short at lunch) and how long it takes."""
+    n_td = td_range.size
     short = plan.staff.tel_branch[plan.calendar.td_teller[td_range]] == LUNCH_SHORT_BRANCH
     break_target = np.where(short, LUNCH_SHORT_START_MS, LUNCH_START_MS) + rng.random(n_td) * (
         np.where(short, LUNCH_SHORT_SPREAD_MS, LUNCH_SPREAD_MS))
-    break_target = break_target.astype(np.int64)
     break_occ = np.rint(BREAK_MS * np.exp(0.15 * rng.standard_normal(n_td))).astype(np.int64)
+    return break_target.astype(np.int64), break_occ
+
+
+def _call_times(txns: _Txns, td_range: Arr, occupancy: Arr, breaks: tuple[Arr, Arr]) -> Arr:
+    """Call time of every transaction, ms after opening: one customer at a time per teller-day,
+    lunch break included.
+
+    call_i = max(target_i, call_{i-1} + occupancy_{i-1}), solved with a cumulative maximum.
+    """
+    n = txns.ttype.size
+    break_target, break_occ = breaks
     all_td = np.concatenate([txns.td_idx, td_range])
     all_target = np.concatenate([txns.target, break_target])
     all_occ = np.concatenate([occupancy, break_occ])
