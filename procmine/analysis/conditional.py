@@ -165,7 +165,8 @@ def conditional_findings(data: StepData, context: FindingContext) -> list[Findin
     slices["slice"] = np.arange(len(slices))
     slices["value"] = _values_of(data, slices)
     candidates = candidates.merge(slices, on=[*_PAIR, "dimension", "code"])
-    values = _slice_values(data, slices, groups)
+    values, rows = _slice_values(data, slices, groups)
+    candidates["outside_seconds"] = _outside_medians(rows, candidates)
     judged = _judge(values, candidates, groups, context)
     tested = judged["material"].to_numpy()
     # Benjamini-Hochberg over every eligible slice hypothesis of every dimension; those not
@@ -272,10 +273,12 @@ def _slice_counts(data: StepData, groups: pd.DataFrame,
     return total, candidates
 
 
-def _slice_values(data: StepData, slices: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+def _slice_values(data: StepData, slices: pd.DataFrame,
+                  groups: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every step of the given type x step x slices: ``slice`` (its row in ``slices``),
     ``gid``, ``case_key``, ``service_seconds`` and ``ref_seconds`` (the reference in force,
-    NaN where none is), sorted by slice and time. The steps of each pair are read once."""
+    NaN where none is), sorted by slice and time; and every step of their pairs as read (by
+    pair and time, with ``gid`` and each dimension's ``code_<dimension>``): read once."""
     pairs = slices[_PAIR].drop_duplicates().reset_index(drop=True)
     pairs["pair"] = np.arange(len(pairs))
     used = [d for d in CONDITION_DIMENSIONS if (slices["dimension"] == d).any()]
@@ -308,7 +311,25 @@ def _slice_values(data: StepData, slices: pd.DataFrame, groups: pd.DataFrame) ->
         "case_key": rows["case_key"].to_numpy()[pos],
         "service_seconds": rows["service_seconds"].to_numpy(dtype=float)[pos],
         "ref_seconds": rows["ref_seconds"].to_numpy(dtype=float)[pos],
-    })
+    }), rows
+
+
+def _outside_medians(rows: pd.DataFrame, candidates: pd.DataFrame) -> np.ndarray:
+    """Each candidate's median over the rest of its day: its group's steps outside its slice
+    (NaN where it has none)."""
+    gids = rows["gid"].to_numpy(dtype=np.int64)
+    order = np.argsort(gids, kind="stable")  # each group's steps together, still by time
+    starts = np.searchsorted(gids[order], candidates["gid"].to_numpy(), side="left")
+    ends = np.searchsorted(gids[order], candidates["gid"].to_numpy(), side="right")
+    times = rows["service_seconds"].to_numpy(dtype=float)
+    out = np.full(len(candidates), np.nan)
+    for i, (dimension, code) in enumerate(zip(candidates["dimension"], candidates["code"],
+                                              strict=True)):
+        mine = order[starts[i]:ends[i]]
+        rest = times[mine][rows[f"code_{dimension}"].to_numpy()[mine] != code]
+        if rest.size:
+            out[i] = float(np.median(rest))
+    return out
 
 
 # -- the candidates' exact figures ---------------------------------------------------------------
@@ -356,6 +377,9 @@ def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
                     (high / frame["reference_seconds"]).to_numpy(), context.ratio)
         & is_material((low / frame["expected_seconds"]).to_numpy(),
                       (high / frame["expected_seconds"]).to_numpy(), context.ratio)
+        # what holds all day is not repeated per slice: slower than the rest of its own day
+        & is_material((low / frame["outside_seconds"]).to_numpy(),
+                      (high / frame["outside_seconds"]).to_numpy(), context.ratio)
         & (low >= frame["day_median_seconds"]).to_numpy())
     _test_and_cost(values, coded, frame)
     return frame
