@@ -32,6 +32,15 @@ from procmine.analysis.league import (
     monthly_league,
     months_with_data,
 )
+
+# findings: matrix (each teller's counter time on each business type)
+from procmine.analysis.matrix import (
+    MATRIX_COLUMNS,
+    MIN_MATRIX_CASES,
+    matrix_grid,
+    matrix_records,
+    teller_type_matrix,
+)
 from procmine.analysis.performance import (
     business_type_summary,
     filter_options,
@@ -170,6 +179,9 @@ from procmine.reports.league import (
     export_league_excel,
     export_league_html,
 )
+
+# findings: matrix (its Excel export, one sheet per branch)
+from procmine.reports.matrix import export_matrix_excel
 from procmine.reports.safe import safe_cell, safe_csv
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
 from procmine.sop.library import SopLibrary, side_by_side
@@ -557,6 +569,14 @@ __all__ = [  # noqa: RUF022
     "ingest_tickets",
     "load_ticket_map",
     "read_map_kind",
+    # findings: matrix (each teller's counter dwell time on each business type against the
+    # standard, too-few cells marked; its Excel export, one sheet per branch)
+    "MATRIX_COLUMNS",
+    "MIN_MATRIX_CASES",
+    "export_matrix_excel",
+    "matrix_grid",
+    "matrix_records",
+    "teller_type_matrix",
     # findings: demo injections (the command-line forms of the demo log's injected cases)
     "parse_branch_start",
     "parse_wrong_standard",

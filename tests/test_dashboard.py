@@ -39,7 +39,8 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "audit.py": "审计日志", "question_bank.py": "题库", "papers.py": "试卷",
           "training_results.py": "培训结果", "spot_checks.py": "抽查", "my_sops.py": "SOP 阅读",
           "take_paper.py": "参加考试", "my_review.py": "复习", "queue.py": "排队",
-          "staffing.py": "柜台排班", "diversion.py": "自助分流"}
+          "staffing.py": "柜台排班", "diversion.py": "自助分流",
+          "matrix.py": "柜员×业务类型"}
 
 
 @pytest.fixture(scope="module")

@@ -11,5 +11,7 @@ Bottom up, each module reads the store only through an engine session:
 - :mod:`~procmine.analysis.stats`: Mann-Whitney, Benjamini-Hochberg and the shrinkage fits;
 - :mod:`~procmine.analysis.findings`, :mod:`~procmine.analysis.bottlenecks` and
   :mod:`~procmine.analysis.evidence`: slow-step findings, how they are found, and why they are slow;
-- :mod:`~procmine.analysis.league`: the monthly teller announcement (volume, errors, fair ranks).
+- :mod:`~procmine.analysis.league`: the monthly teller announcement (volume, errors, fair ranks);
+- :mod:`~procmine.analysis.matrix`: each teller's counter time on each business type against
+  its standard (too-few cells marked).
 """

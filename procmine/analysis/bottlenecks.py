@@ -61,29 +61,31 @@ Example:
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from procmine.analysis.conditional import conditional_findings, without_all_day
 from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
-from procmine.analysis.findings import Finding, StepReference, StepReferences
+from procmine.analysis.findings import Finding, StepReferences
 from procmine.analysis.judging import (
     is_material,
     median_interval,
     peer_medians,
     weighted_median,
 )
+from procmine.analysis.references import (
+    References,
+    group_references,
+    reference_rows,
+    share_references,
+)
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
-from procmine.analysis.steps import REFERENCE_SCHEMA, StepData
+from procmine.analysis.steps import StepData
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.progress import Progress
@@ -106,112 +108,6 @@ _PACE_MIN_STEPS: Final[int] = 5
 # -- finding the slow steps ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _References:
-    """Reference rows as the engine joins them (:data:`REFERENCE_SCHEMA`) and the SOP (id,
-    step, version) of each ``sop_key``."""
-
-    table: pa.Table | None
-    sops: tuple[tuple[str, str, str], ...]
-
-
-def _reference_rows(step_references: StepReferences | None) -> _References:
-    """Check the references and put them in the engine's shape: positive seconds, a start
-    before the end, and no two rows of the same type x step and branch (or of every branch) in
-    force on the same day."""
-    if not step_references:
-        return _References(None, ())
-    rows: list[tuple[str, str, str | None, date | None, date | None, float, int | None]] = []
-    sops: dict[tuple[str, str, str], int] = {}
-    names: list[str] = []
-    if isinstance(step_references, Mapping):
-        for (business_type, activity), seconds in step_references.items():
-            rows.append((str(business_type), str(activity), None, None, None, float(seconds),
-                         None))
-            names.append(f"step reference {business_type} / {activity}")
-    else:
-        for ref in step_references:
-            if not isinstance(ref, StepReference):
-                raise ProcmineError(f"step references: expected StepReference rows or a mapping "
-                                    f"(business type, step) -> seconds, got {ref!r}")
-            key = sops.setdefault((ref.sop_id, ref.sop_step, ref.sop_version), len(sops))
-            rows.append((ref.business_type, ref.activity, ref.branch_id, ref.valid_from,
-                         ref.valid_to, float(ref.seconds), key))
-            names.append(f"step reference {ref.business_type} / {ref.activity} "
-                         f"({ref.sop_id} step {ref.sop_step} version {ref.sop_version}"
-                         + (f", branch {ref.branch_id}" if ref.branch_id is not None else "")
-                         + ")")
-    scopes: dict[tuple[str, str, str | None], list[int]] = {}
-    for i, (business_type, activity, branch, start, end, seconds, _) in enumerate(rows):
-        if not (math.isfinite(seconds) and seconds > 0):
-            raise ProcmineError(f"{names[i]}: seconds is {seconds}; expected a positive number")
-        if start is not None and end is not None and not start < end:
-            raise ProcmineError(f"{names[i]}: valid_from {start} is not before valid_to {end} "
-                                "(valid_to is the first day it no longer applies)")
-        scopes.setdefault((business_type, activity, branch), []).append(i)
-    for members in scopes.values():
-        members.sort(key=lambda i: rows[i][3] or date.min)
-        for a, b in itertools.pairwise(members):
-            end_a, start_b = rows[a][4], rows[b][3] or date.min
-            if end_a is None or end_a > start_b:
-                raise ProcmineError(f"{names[a]} and {names[b]} are in force on the same days; "
-                                    "give each period one row (valid_to is exclusive)")
-    columns = list(zip(*rows, strict=True))
-    table = pa.Table.from_arrays(
-        [pa.array(list(column), type=field.type)
-         for column, field in zip(columns, REFERENCE_SCHEMA, strict=True)],
-        schema=REFERENCE_SCHEMA)
-    return _References(table, tuple(sorted(sops, key=lambda k: sops[k])))
-
-
-def _share_references(bank: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
-    """The bank-wide row of every type x step with its baseline-share reference: the type's
-    standard time split over its steps by their median shares of the transaction, normalised
-    so that a transaction's steps at those references add up to the standard (the shares
-    weighted by the steps per case sum to 1; NaN where the type has no standard time)."""
-    refs = bank.copy()
-    standard = refs["business_type"].map(
-        lambda c: baseline.standard_seconds(c) if c in baseline else np.nan)
-    cases = refs.groupby("business_type")["case_weight"].transform("sum")
-    weighted = (refs["share"] * refs["count"] / cases).groupby(refs["business_type"]
-                                                              ).transform("sum")
-    share = standard * refs["share"] / weighted.where(weighted > 0)
-    refs["share_reference"] = share.where(share > 0)
-    return refs.rename(columns={"median_seconds": "bank_median_seconds", "count": "bank_count"})[
-        [*_PAIR, "share_reference", "bank_median_seconds", "bank_count"]]
-
-
-def _group_references(frame: pd.DataFrame, references: _References) -> pd.DataFrame:
-    """Each group's reference: the step-weighted mean of the references in force on its steps
-    (an SOP row's where one is in force, the baseline share's otherwise), with its source and
-    the SOP version in force on most of its steps. Exactly the one reference where all its
-    steps have the same (no floating-point mean of equal numbers)."""
-    share = frame["share_reference"].astype(float)
-    if references.table is None or "ref_steps" not in frame:
-        return frame.assign(reference_seconds=share, reference_source="baseline share",
-                            sop=None, sop_step=None, sop_version=None)
-    n = frame["count"].to_numpy(dtype=float)
-    k = frame["ref_steps"].fillna(0).to_numpy(dtype=float)
-    total = frame["ref_total"].fillna(0.0).to_numpy(dtype=float)
-    low = frame["ref_min"].astype(float).to_numpy()
-    high = frame["ref_max"].astype(float).to_numpy()
-    known = share.notna().to_numpy()
-    share_values = share.to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mixed = (total + np.nan_to_num(share_values) * (n - k)) / n
-        sop_only = total / k
-    reference = np.where(k == 0, share_values, np.where(known, mixed, sop_only))
-    reference = np.where((k > 0) & (k == n) & (low == high), low, reference)
-    source = np.where(k == 0, "baseline share",
-                      np.where((k == n) | ~known, "sop", "mixed"))
-    keys = pd.to_numeric(frame["sop_key"], errors="coerce")
-    identity = [references.sops[int(v)] if pd.notna(v) else (None, None, None) for v in keys]
-    ids = pd.DataFrame(identity, index=frame.index, columns=["sop", "sop_step", "sop_version"],
-                       dtype=object)
-    return pd.concat([frame.assign(reference_seconds=reference, reference_source=source), ids],
-                     axis=1)
-
-
 def _pace(groups: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Each group's general pace: the step-weighted median over its type x steps of its median
     over its peers' (1.0 = the peers' pace; :func:`~procmine.analysis.judging.peer_medians`)."""
@@ -221,7 +117,7 @@ def _pace(groups: pd.DataFrame, keys: list[str]) -> pd.Series:
     return weighted_median(usable, keys, "rel", "count").rename("pace")
 
 
-def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _References,
+def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: References,
                  keys: list[str], cut: float, min_cases: int, peers: pd.DataFrame,
                  tellers: pd.DataFrame | None = None) -> pd.DataFrame:
     """One level's groups with reference, peers, pace, ratio and whether each is eligible
@@ -231,7 +127,7 @@ def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _Ref
     on a type x step is that of the tellers who did the step there, weighted by their steps
     (``tellers``), so a branch whose step is slow only because its tellers are slow at
     everything is no branch bottleneck."""
-    frame = _group_references(stats_frame.merge(refs, on=_PAIR, how="inner"), references)
+    frame = group_references(stats_frame.merge(refs, on=_PAIR, how="inner"), references)
     frame = frame.astype({k: object for k in keys})  # an all-empty column reads as float
     frame = frame.merge(peers[[*_PAIR, "branch_id", "peer_seconds", "peer_branches"]],
                         on=[*_PAIR, "branch_id"], how="left")
@@ -262,7 +158,7 @@ def _level_frame(stats_frame: pd.DataFrame, refs: pd.DataFrame, references: _Ref
 
 
 def _branch_frame(data: StepData, teller_stats: pd.DataFrame, tellers: pd.DataFrame,
-                  refs: pd.DataFrame, references: _References, cut: float,
+                  refs: pd.DataFrame, references: References, cut: float,
                   min_cases: int, peers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The branch level without an exact median for every branch x type x step.
 
@@ -435,14 +331,14 @@ def find_bottlenecks(
     """
     _check_arguments(ratio, min_cases, q)
     filters = month_filters(month)
-    references = _reference_rows(step_references)
+    references = reference_rows(step_references)
     report = progress or (lambda phase, fraction: None)
     report("analyse", 0.0)
     # the fractions are each phase's share of the time on a large log (bench/bench_mining.py)
     with StepData(store, baseline, filters, engine=engine) as data:
         bank = data.statistics("bank", with_share=True)
         report("analyse", 0.4)
-        refs = _share_references(bank, baseline)
+        refs = share_references(bank, baseline)
         if refs["share_reference"].isna().all() and references.table is None:
             report("analyse", 1.0)
             return []  # no business types the baseline knows, no SOP references
@@ -474,7 +370,7 @@ def find_bottlenecks(
 
 
 def _step_findings(data: StepData, context: FindingContext,
-                   references: _References) -> list[Finding]:
+                   references: References) -> list[Finding]:
     """The slow steps of tellers and branches (kind "step", no condition): candidates by
     their point medians, then the tests, the intervals and the false-discovery control."""
     cut, min_cases, peers = context.cut, context.min_cases, context.peers

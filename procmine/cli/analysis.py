@@ -14,6 +14,7 @@ Example:
     $ procmine league --month 2026-10 --engine spark --master local[4]
     $ procmine bottlenecks
     $ procmine bottlenecks --month 2026-10 --ratio 2 --min-cases 50
+    $ procmine bottlenecks --explain 1
     $ procmine bottlenecks --json > findings.json
     $ procmine bottlenecks --engine spark --master local[4]
 """
@@ -31,7 +32,6 @@ from rich.table import Table
 from procmine import (
     MIN_TRANSACTIONS,
     EventStore,
-    Finding,
     add_spot_checks,
     column_labels,
     export_league_excel,
@@ -56,6 +56,7 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
+from procmine.cli.findings_view import print_findings
 
 __all__ = ["bottlenecks", "league"]
 
@@ -179,31 +180,6 @@ def league(
 # -- bottlenecks -----------------------------------------------------------------------------------
 
 
-def _who(f: Finding) -> str:
-    if f.scope == "teller":
-        return f"{f.teller_id} ({f.branch_id})"
-    return f"{f.branch_id} ({len(f.tellers_flagged)}/{f.tellers_eligible} tellers)"
-
-
-def _findings_table(findings: list[Finding], period: str) -> Table:
-    """The findings as a terminal table, most time lost first."""
-    view = Table(title=f"Slow steps, {period}: {len(findings)} findings, most time lost first")
-    for column, justify in (("#", "right"), ("scope", "left"), ("who", "left"),
-                            ("type", "left"), ("step", "left"), ("cases", "right"),
-                            ("median s", "right"), ("reference s", "right"),
-                            ("ratio", "right"), ("q", "right"), ("hours/month", "right"),
-                            ("SOP step", "left")):
-        view.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for rank, f in enumerate(findings, start=1):
-        view.add_row(
-            str(rank), f.scope, _who(f), f.business_type, f.activity, f"{f.cases:,}",
-            f"{f.median_seconds:,.0f}", f"{f.reference_seconds:,.0f}", f"{f.ratio:.1f}x",
-            f"{f.q_value:.1g}" if f.q_value > 0 else "<1e-300", f"{f.monthly_teller_hours:,.1f}",
-            f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else "",
-        )
-    return view
-
-
 def bottlenecks(
     baseline_file: BaselineOption = None,
     min_cases: Annotated[
@@ -231,6 +207,11 @@ def bottlenecks(
                            "library (the default when it has one), or only against the baseline "
                            "shares.")
     ] = True,
+    explain: Annotated[
+        str | None, typer.Option("--explain", metavar="N|all",
+                                 help="Print the figures and evidence of finding N (its number "
+                                 "in the list), or of every finding with 'all', as text.")
+    ] = None,
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
@@ -243,6 +224,11 @@ def bottlenecks(
     rework, waits before the step, and its times by amount band, hour and window type next to
     its branch's and the bank's. --engine spark runs the queries on Apache Spark (local mode,
     or the cluster of --master) with the same results.
+
+    On a terminal narrower than 120 columns each finding is one line (rank, kind, teller hours
+    a month, ratio with its 95% interval, who, type and step); a wider one shows the full
+    table. The heading says the period the monthly costs were computed over. --explain N
+    prints finding N's evidence as text.
     """
     out = Console()
     store = EventStore(home)
@@ -253,7 +239,7 @@ def bottlenecks(
         with progress_bar(err.is_terminal) as progress:
             findings = find_bottlenecks(
                 store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
-                evidence=as_json, engine=engine,
+                evidence=as_json or explain is not None, engine=engine,
                 step_references=workspace_references(store.home) if use_sops else None,
                 progress=progress,
             )
@@ -267,6 +253,4 @@ def bottlenecks(
         out.print(f"No slow steps in {period} (ratio {ratio:g}, at least {min_cases} steps, "
                   f"q {q:g}).", highlight=False)
         return
-    out.print(_findings_table(findings, period))
-    for rank, f in enumerate(findings[:5], start=1):
-        out.print(f"{rank}. {f.summary}", highlight=False)
+    print_findings(out, findings, period, explain)

@@ -44,6 +44,7 @@ from procmine.cli.common import (
     progress_bar,
 )
 from procmine.cli.demo import demo_data
+from procmine.cli.matrix import matrix
 from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
@@ -73,6 +74,7 @@ app.command("queue")(queue)
 app.command("staffing")(staffing)
 app.command("diversion")(diversion)
 app.command("windows")(windows)
+app.command("matrix")(matrix)
 
 @app.command("ingest")
 def ingest(

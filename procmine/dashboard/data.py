@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
@@ -46,6 +48,7 @@ from procmine import (
     explain_finding,
     export_league_excel,
     export_league_html,
+    export_matrix_excel,
     filter_options,
     finding_distribution,
     findings_by_step,
@@ -64,6 +67,7 @@ from procmine import (
     teller_profile,
     teller_roster,
     teller_summary,
+    teller_type_matrix,
     teller_types,
     transaction_summary,
     type_steps,
@@ -85,6 +89,8 @@ __all__ = [
     "library",
     "lint_text",
     "loop",
+    "matrix",
+    "matrix_export",
     "months",
     "options",
     "per_teller",
@@ -281,6 +287,29 @@ def league_export(month: str, lang: str, kind: str) -> bytes:
     else:
         path = export_league_html(table, folder / f"league-{month}-{lang}.html", month, lang=lang)
     return path.read_bytes()
+
+
+# -- teller x business type ----------------------------------------------------------------------
+
+
+@cached()
+def matrix(branch: str | None, month: str | None, teller: str | None,
+           min_cases: int) -> pd.DataFrame:
+    """Each teller's counter time per business type (:func:`procmine.teller_type_matrix`);
+    the page passes what the user's scope allows."""
+    return teller_type_matrix(store(), baseline(), branch=branch, month=month, teller=teller,
+                              min_cases=min_cases)
+
+
+@cached()
+def matrix_export(branch: str | None, month: str | None, teller: str | None, min_cases: int,
+                  lang: str) -> bytes:
+    """The same cells as an Excel workbook, one sheet per branch, as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = export_matrix_excel(matrix(branch, month, teller, min_cases),
+                                   Path(folder) / "matrix.xlsx", baseline(), period=month,
+                                   lang=lang, min_cases=min_cases)
+        return path.read_bytes()
 
 
 # -- slow steps ------------------------------------------------------------------------------------

@@ -72,6 +72,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("audit.py", "audit", "nav.audit", ":material/policy:", ("operations",)),
     PageSpec("my_figures.py", "my-figures", "nav.my_figures", ":material/person:", ("teller",),
              closed_book=True),   # its slow steps name the steps' reference times
+    # after My figures, so that a teller still lands there; a teller sees their own row only
+    PageSpec("matrix.py", "teller-types", "nav.matrix", ":material/grid_on:",
+             (*_LOBBY, "teller"), closed_book=True),   # it shows the standard times
     PageSpec("my_sops.py", "my-sops", "nav.my_sops", ":material/menu_book:", ("teller",),
              closed_book=True),
     PageSpec("take_paper.py", "take-paper", "nav.take_paper", ":material/edit_note:",

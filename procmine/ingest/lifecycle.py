@@ -8,6 +8,8 @@ complete that found one open. Walking the events of a key in time order with +1 
 below zero) found no open start ("lone"). The row of a pair is its complete event, with the
 start's time as ``start_time`` (and the start's teller where the complete has none).
 
+A mapping that declares ``start_time`` absent (null) makes a completion-only log of it: the
+starts still pair with their completes (and merge into them), but their times are not kept.
 A lone complete is loaded without a start time (a warning); a start never closed is
 quarantined (``unmatched_start``). Other transitions (schedule, suspend, ...) are quarantined
 as not used. Each pair merges two records into one row: the report's ``merged_by_pairing``.
@@ -61,11 +63,12 @@ _PAIRS: Final = f"""
          AND coalesce(st.instance, '') = coalesce(co.instance, '') AND st.k = co.k
 """
 
-# Every event but the paired starts, the completes carrying their start.
+# Every event but the paired starts, the completes carrying their start ({start}: its time,
+# or NULL where the mapping declares start_time absent).
 _PAIRED_ROWS: Final = """
     CREATE TEMP TABLE paired_rows AS
     SELECT s.* REPLACE (
-               coalesce(p.start_ts, s.start_time) AS start_time,
+               {start} AS start_time,
                coalesce(s.teller_id, p.start_teller) AS teller_id),
            (s.lifecycle = 'start' AND s.end_time IS NOT NULL AND s.case_id IS NOT NULL
             AND s.activity IS NOT NULL) AS unmatched_start,
@@ -93,7 +96,9 @@ def pair_lifecycle(state: RunState) -> tuple[int, dict[str, int]]:
         return 0, {}
     con.execute(_WALK)
     con.execute(_PAIRS)
-    con.execute(_PAIRED_ROWS)
+    absent = "start_time" in state.spec.absent
+    con.execute(_PAIRED_ROWS.format(
+        start="s.start_time" if absent else "coalesce(p.start_ts, s.start_time)"))
     pairs = state.scalar("SELECT count(*) FROM pairs")
     return pairs, {
         "start_events": starts,

@@ -5,11 +5,24 @@ columns feed which canonical column); ``procmine.ingest`` turns it into stored r
 pass, checked against the rules of ``procmine.ingest.rules``. Nothing here iterates over rows in
 Python, except the XES and Excel readers, which hand DuckDB one Arrow table.
 
+Columns are found by name (canonical names, XES keys and common English and Chinese
+synonyms) unless a mapping file names them. A mapping can also switch the detection off: an
+optional canonical column set to null (``start_time: null``, ``~`` or an empty value) means the
+log has no such column, so a column called ``start_time`` (or a synonym) is not picked up and
+stays an ignored column; the events then have no start time (a completion-only log). A
+required column (case_id, activity, end_time) set to null is an error.
+
 Example:
     >>> from procmine.io.eventlog import describe_source
     >>> spec = describe_source("log.csv", ["Case ID", "Activity", "Timestamp", "Teller"])
     >>> spec.mapping["case_id"], spec.mapping["teller_id"], spec.format
     ('Case ID', 'Teller', 'csv')
+    >>> names = ["case_id", "activity", "start_time", "end_time"]
+    >>> sorted(describe_source("log.csv", names).mapping)
+    ['activity', 'case_id', 'end_time', 'start_time']
+    >>> no_start = ColumnMap(absent=frozenset({"start_time"}))
+    >>> sorted(describe_source("log.csv", names, no_start).mapping)
+    ['activity', 'case_id', 'end_time']
 """
 
 from __future__ import annotations
@@ -106,9 +119,11 @@ def _norm(name: str) -> str:
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """A column mapping as given in a ``--map`` YAML file."""
+    """A column mapping as given in a ``--map`` YAML file: ``columns`` the canonical columns it
+    names, ``absent`` the optional ones it declares absent (null: not detected by name)."""
 
     columns: dict[str, str] = field(default_factory=dict)
+    absent: frozenset[str] = frozenset()
     timestamp_format: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
@@ -197,10 +212,13 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
           case_id: JRNL_NO
           activity: STEP_NAME
           end_time: STEP_END
+          start_time: null   # none: a completion-only log (not detected by name)
         timestamp_format: "%Y-%m-%d %H:%M:%S.%f"
         encoding: gb18030
 
-    A file larger than ``limits.max_map_kb`` or with YAML anchors or aliases is refused, and
+    A canonical column left out is detected by name; an optional one set to null (``~`` or
+    empty) is declared absent (:attr:`ColumnMap.absent`); a required one set to null is an
+    error. A file larger than ``limits.max_map_kb`` or with YAML anchors or aliases is refused, and
     so is a ticket mapping (``kind: tickets``: see :mod:`procmine.io.tickets`).
     """
     source, data = read_map_document(path, limits)
@@ -223,13 +241,15 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
         )
     known = set(CANONICAL_COLUMNS) | {LIFECYCLE, INSTANCE}
     columns: dict[str, str] = {}
+    absent: set[str] = set()
     for key, value in data["columns"].items():
         if key not in known:
             raise ProcmineError(
                 f"{source}: columns.{key} is not a canonical column; expected one of "
                 f"{', '.join(sorted(known))}"
             )
-        if value is None or str(value).strip() == "":
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            absent.add(_absent(source, str(key)))
             continue
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise ProcmineError(
@@ -243,11 +263,23 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
     check_dialect(source, encoding, delimiter)
     return ColumnMap(
         columns=columns,
+        absent=frozenset(absent),
         timestamp_format=settings["timestamp_format"],
         encoding=encoding,
         delimiter=delimiter,
         source=source,
     )
+
+
+def _absent(source: Path, key: str) -> str:
+    """An optional canonical column a mapping sets to null; a required one is refused."""
+    if key in REQUIRED_COLUMNS:
+        raise ProcmineError(
+            f"{source}: columns.{key} is null, but {key} is required (as are "
+            f"{', '.join(c for c in REQUIRED_COLUMNS if c != key)}): name its column in the "
+            "file, or leave the key out to find the column by name"
+        )
+    return key
 
 
 def check_dialect(source: Path, encoding: str | None, delimiter: str | None) -> None:
@@ -304,8 +336,9 @@ def unique_names(raw: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def auto_map_columns(names: Iterable[str]) -> dict[str, str]:
-    """Guess which source column feeds each canonical column, from names and common synonyms.
+def auto_map_columns(names: Iterable[str], skip: Iterable[str] = ()) -> dict[str, str]:
+    """Guess which source column feeds each canonical column, from names and common synonyms;
+    the canonical columns in ``skip`` (declared absent) are not looked for.
 
     Example:
         >>> auto_map_columns(["case:concept:name", "concept:name", "time:timestamp"])
@@ -316,7 +349,10 @@ def auto_map_columns(names: Iterable[str]) -> dict[str, str]:
         by_norm.setdefault(_norm(name), name)
     mapping: dict[str, str] = {}
     taken: set[str] = set()
+    skipped = set(skip)
     for canonical, synonyms in _SYNONYMS.items():
+        if canonical in skipped:
+            continue
         for synonym in synonyms:
             column = by_norm.get(_norm(synonym))
             if column is not None and column not in taken:
@@ -381,6 +417,9 @@ class SourceSpec:
     #: For a CSV: the file the reader reads (UTF-8) and the blank lines before its header.
     csv_path: Path | None = None
     csv_skip: int = 0
+    #: Optional canonical columns the mapping declares absent (null): never filled, not even
+    #: the start time a lifecycle log's start events would give.
+    absent: frozenset[str] = frozenset()
 
     def column_for(self, canonical: str) -> str | None:
         return self.mapping.get(canonical)
@@ -400,8 +439,9 @@ def describe_source(
     """Resolve the column mapping of a source whose column names are known.
 
     Mapped columns named in the mapping file must exist; canonical columns the mapping leaves out
-    are auto-detected from the remaining names. Raises ProcmineError when a required column
-    (case_id, activity, end_time) cannot be found.
+    are auto-detected from the remaining names, except those it declares absent (null in the
+    file: :attr:`ColumnMap.absent`), which stay unmapped. Raises ProcmineError when a required
+    column (case_id, activity, end_time) cannot be found.
     """
     source = Path(path)
     names = tuple(columns)
@@ -415,8 +455,9 @@ def describe_source(
                 f"the file; the file has: {', '.join(names)}"
             )
         mapping.update(column_map.columns)
+    absent = column_map.absent if column_map is not None else frozenset()
     remaining = [n for n in names if n not in mapping.values()]
-    for canonical, column in auto_map_columns(remaining).items():
+    for canonical, column in auto_map_columns(remaining, skip=absent).items():
         mapping.setdefault(canonical, column)
     spec = SourceSpec(
         path=source,
@@ -426,6 +467,7 @@ def describe_source(
         encoding=(column_map.encoding if column_map and column_map.encoding else encoding),
         delimiter=(column_map.delimiter if column_map and column_map.delimiter else delimiter),
         timestamp_format=column_map.timestamp_format if column_map else None,
+        absent=absent,
     )
     missing_required = spec.missing_required()
     if missing_required:
