@@ -12,39 +12,46 @@ can act on, one dimension at a time (:data:`~procmine.analysis.findings.CONDITIO
 * ``window_type``: the window the step was served at ("unknown" where the log has none);
 * ``weekday``: :data:`~procmine.analysis.findings.WEEKDAYS` of its start (ISO).
 
-A teller x type x step x slice with at least ``min_cases`` steps in the slice is a finding
-(kind "step", scope "teller", ``condition`` ``{"dimension", "value"}``) when, as for the step
-kind,
+A teller x type x step x slice with at least ``min_cases`` steps in the slice (and not every
+step of the group: that slice is the whole day, the step kind's) is a finding (kind "step",
+scope "teller", ``condition`` ``{"dimension", "value"}``) when, as for the step kind,
 
 * it is **materially slow** by the 95% interval of its median in the slice (the order
   statistics of :func:`~procmine.analysis.judging.median_interval`;
-  :func:`~procmine.analysis.judging.is_material`)
-  against both the **reference** (the step-weighted mean, over its steps in the slice, of the
-  SOP reference in force on each step's date, or the type's normalised baseline share where none
-  is: ``reference_source`` says "sop", "baseline share" or "mixed"; "peers" on a type under
-  baseline review) and what **peers do in the same slice** times ``max(1, pace)``: the median of
-  the other branches' typical medians in that slice
-  (:func:`~procmine.analysis.judging.peer_medians` over the slice's teller statistics: large
-  amounts or the closing hour may be slower for everyone), ``pace`` the teller's general pace
-  over all its steps of the whole period (as the step kind's);
+  :func:`~procmine.analysis.judging.is_material`) against both the **reference** (the
+  step-weighted mean, over its steps in the slice, of the SOP reference in force on each step's
+  date, or the type's normalised baseline share where none is: ``reference_source`` says
+  "sop", "baseline share" or "mixed"; "peers" on a type under baseline review) and what
+  **peers do in the same slice** times ``max(1, pace)``: the median of the other branches'
+  typical medians in that slice (:func:`~procmine.analysis.judging.peer_medians` over the
+  slice's teller statistics: large amounts or the closing hour may be slower for everyone),
+  ``pace`` the teller's general pace over all its steps (as the step kind's);
 * **statistically above** the other steps of the same type x step in the same slice (one-sided
   Mann-Whitney, :func:`~procmine.analysis.stats.mann_whitney_greater`), with Benjamini-Hochberg
   control at ``q`` over every eligible slice hypothesis of every dimension together (those not
-  materially slow are not tested and count with p = 1).
+  materially slow are not tested and count with p = 1);
+* and, since a finding that holds **all day** is not repeated per slice, it is materially
+  slower than the **rest of its own day** (the same interval rule against the group's median
+  outside the slice) and the interval's lower end is at or above the group's whole-day median.
+  A teller slow at the step all day whose all-day finding the pace or the tests held back is
+  thus no finding in a slice that chance put a little higher. After the step kind has run,
+  :func:`without_all_day` also drops the slices of a group with an all-day finding (the
+  teller's own, or its branch's, on the same type x step).
 
-**Cost.** One pass over the steps counts, per teller x type x step and slice, the steps and how
-many reach the material cuts of the pair's smallest reference: a slice whose interval could be
-material must have ``n - j + 1`` steps at or above 1.25 times it and ``j`` at or above 1.5 times
-it (``j`` the interval's rank), so only those *candidates* need exact figures, and only the
-steps of their type x step x slice are read again, sorted, for the medians, peers and tests.
+**Adjacent slices.** Where several slices of one ordered dimension (hour bands, the amount
+bands in their order, weekdays) fire for a group next to each other, only the one with the most
+time lost stays (a run of afternoon and closing is reported once); window types, "no amount"
+and slices that are not neighbours stand alone.
 
 **Time lost** is the group's excess within the slice: the sum over its cases of the step's time
-in the slice beyond the reference in force. A finding that holds **all day** is not repeated per
-slice (:func:`without_all_day`, after the step kind has run: a teller's all-day finding, or its
-branch's, on the same type x step drops its slices). **Adjacent slices**: where several slices
-of one ordered dimension (hour bands, amount bands in their order, weekdays) fire for a group
-next to each other, only the one with the most time lost stays (a run of afternoon and closing is
-reported once); window types, "no amount" and slices that are not neighbours stand alone.
+in the slice beyond the reference in force; costed per month over its branch's period.
+
+**Cost.** One pass over the steps counts, per teller x type x step and slice of every dimension
+(integer codes), the steps and how many reach each cut: a slice whose interval can be material
+needs ``n - j + 1`` steps at or above 1.25 times the group's smallest reference and at or above
+its whole-day median, and ``j`` at or above 1.5 times that reference (``j`` the interval's
+rank). Only the type x steps of those *candidates* are read again, once, sorted by time, for the
+exact medians, peers, tests and costs.
 
 Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
@@ -65,12 +72,7 @@ from scipy.stats import binom
 
 from procmine.analysis.context import FindingContext
 from procmine.analysis.findings import CONDITION_DIMENSIONS, HOUR_BANDS, WEEKDAYS, Finding
-from procmine.analysis.judging import (
-    LEVEL,
-    is_material,
-    peer_medians,
-    weighted_median,
-)
+from procmine.analysis.judging import LEVEL, is_material, peer_medians, weighted_median
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.analysis.steps import StepData
 from procmine.core.amounts import AMOUNT_BANDS, BOOKING_AMOUNT, LARGE_AMOUNT, SELF_SERVICE_LIMIT
@@ -83,9 +85,9 @@ _GROUP: Final[list[str]] = ["teller_id", "branch_id", *_PAIR]
 #: Groups with fewer steps than this do not weigh in a pace or a branch's typical median.
 _PACE_MIN_STEPS: Final[int] = 5
 
-# Each dimension as a code of the step view: hour bands by their index in HOUR_BANDS, amount
-# bands by their index in AMOUNT_BANDS (the view's amount_band cuts), ISO weekdays, window types
-# as text ("unknown" for none). Integer codes keep the one pass over the steps cheap.
+# Each dimension as an integer code of the step view (cheap to group by): hour bands by their
+# index in HOUR_BANDS, amount bands by theirs in AMOUNT_BANDS (the view's amount_band cuts), ISO
+# weekdays, window types by a hash of their text ("unknown" for none); -1: no hour.
 _CODES: Final[dict[str, str]] = {
     "hour_band": "CASE WHEN hour IS NULL THEN -1 "
                  + " ".join(f"WHEN hour < {after} THEN {i}"
@@ -123,20 +125,31 @@ _COUNT_SQL = """
     GROUP BY gid, {names}
 """
 
-# Every step of the pairs with a candidate slice, once, with its group (-1: a group with no
-# statistics), case key, time, reference in force and slice codes; by pair and time.
+# The steps of the pairs with a candidate slice that are in a candidate slice or of a candidate
+# group, once: group (-1: none with statistics), case key, time, reference in force and slice
+# codes; by pair and time.
 _ROWS_SQL = """
-    SELECT p.pair, coalesce(g.gid, -1) AS gid, hash(s.case_id) AS case_key, s.service_seconds,
-           {ref} AS ref_seconds, {codes}
-    FROM {source} s
-    JOIN cond_pairs p ON p.business_type = s.business_type AND p.activity = s.activity
-    LEFT JOIN cond_all_groups g
-           ON s.teller_id IS NOT DISTINCT FROM g.teller_id
-          AND s.branch_id IS NOT DISTINCT FROM g.branch_id
-          AND s.business_type = g.business_type AND s.activity = g.activity
-    WHERE s.service_seconds IS NOT NULL
-    ORDER BY p.pair, s.service_seconds
+    WITH s AS (
+        SELECT p.pair, coalesce(g.gid, -1) AS gid, coalesce(g.keep, false) AS keep_group,
+               s.case_id, s.service_seconds, {ref} AS ref_seconds, {codes}
+        FROM {source} s
+        JOIN cond_pairs p ON p.business_type = s.business_type AND p.activity = s.activity
+        LEFT JOIN cond_all_groups g
+               ON s.teller_id IS NOT DISTINCT FROM g.teller_id
+              AND s.branch_id IS NOT DISTINCT FROM g.branch_id
+              AND s.business_type = g.business_type AND s.activity = g.activity
+        WHERE s.service_seconds IS NOT NULL
+    )
+    SELECT s.pair, s.gid, hash(s.case_id) AS case_key, s.service_seconds, s.ref_seconds,
+           {names}
+    FROM s {joins}
+    WHERE s.keep_group OR {kept}
+    ORDER BY s.pair, s.service_seconds
 """
+
+_KEEP_JOIN = """
+    LEFT JOIN cond_keep_{d} k_{d}
+           ON k_{d}.pair = s.pair AND k_{d}.code = CAST(s.code_{d} AS VARCHAR)"""
 
 
 def conditional_findings(data: StepData, context: FindingContext) -> list[Finding]:
@@ -165,7 +178,7 @@ def conditional_findings(data: StepData, context: FindingContext) -> list[Findin
     slices["slice"] = np.arange(len(slices))
     slices["value"] = _values_of(data, slices)
     candidates = candidates.merge(slices, on=[*_PAIR, "dimension", "code"])
-    values, rows = _slice_values(data, slices, groups)
+    values, rows = _slice_values(data, slices, groups, candidates["gid"].tolist())
     candidates["outside_seconds"] = _outside_medians(rows, candidates)
     judged = _judge(values, candidates, groups, context)
     tested = judged["material"].to_numpy()
@@ -264,34 +277,54 @@ def _slice_counts(data: StepData, groups: pd.DataFrame,
         # a slice that holds every step of its group is the whole day: the step kind's to judge
         ok = (n >= context.min_cases) & (n < day_count[rolled["gid"].to_numpy()])
         total += int(ok.sum())
-        j = np.maximum(1, binom.ppf((1 - LEVEL) / 2, n, 0.5)).astype(np.int64)
+        j = _rank(n)
         ok &= ((rolled["n_low"] >= n - j + 1) & (rolled["n_high"] >= j)
                & (rolled["n_day"] >= n - j + 1)).to_numpy()
-        parts.append(rolled.loc[ok, ["gid", "code", "n"]].assign(dimension=dimension))
+        # codes as objects: one dimension's integers are not another's floats after concat
+        parts.append(rolled.loc[ok, ["gid", "code", "n"]].astype({"code": object})
+                     .assign(dimension=dimension))
     candidates = pd.concat(parts, ignore_index=True)
     candidates = candidates.merge(groups[["gid", *_PAIR]], on="gid")
     return total, candidates
 
 
-def _slice_values(data: StepData, slices: pd.DataFrame,
-                  groups: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _rank(n: np.ndarray) -> np.ndarray:
+    """The rank ``j`` of the interval of a median of ``n`` values (from either end, as
+    :func:`~procmine.analysis.judging.median_interval`), computed once per distinct ``n``."""
+    sizes, inverse = np.unique(n, return_inverse=True)
+    return np.maximum(1, binom.ppf((1 - LEVEL) / 2, sizes, 0.5)).astype(np.int64)[inverse]
+
+
+def _slice_values(data: StepData, slices: pd.DataFrame, groups: pd.DataFrame,
+                  candidate_gids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every step of the given type x step x slices: ``slice`` (its row in ``slices``),
     ``gid``, ``case_key``, ``service_seconds`` and ``ref_seconds`` (the reference in force,
-    NaN where none is), sorted by slice and time; and every step of their pairs as read (by
-    pair and time, with ``gid`` and each dimension's ``code_<dimension>``): read once."""
+    NaN where none is), sorted by slice and time; and the steps as read, once (those of the
+    slices and every step of the candidate groups, by pair and time, with ``gid`` and each
+    dimension's ``code_<dimension>``)."""
     pairs = slices[_PAIR].drop_duplicates().reset_index(drop=True)
     pairs["pair"] = np.arange(len(pairs))
     used = [d for d in CONDITION_DIMENSIONS if (slices["dimension"] == d).any()]
     wanted = groups.merge(pairs[_PAIR], on=_PAIR)
+    keyed = slices.merge(pairs, on=_PAIR)
+    tables = {f"cond_keep_{d}": pa.table({
+        "pair": pa.array(keyed.loc[keyed["dimension"] == d, "pair"], pa.int64()),
+        "code": pa.array(keyed.loc[keyed["dimension"] == d, "code"].astype(str), pa.string()),
+    }) for d in used}
+    table = _group_table(wanted)
+    table = table.append_column("keep", pa.array(wanted["gid"].isin(set(candidate_gids)),
+                                                 pa.bool_()))
     rows = data.query(_ROWS_SQL.format(
         codes=", ".join(f"{_CODES[d]} AS code_{d}" for d in used),
+        names=", ".join(f"s.code_{d}" for d in used),
+        joins="".join(_KEEP_JOIN.format(d=d) for d in used),
+        kept=" OR ".join(f"k_{d}.pair IS NOT NULL" for d in used),
         source="referenced_steps" if data.referenced else "steps",
         ref="s.ref_seconds" if data.referenced else "CAST(NULL AS DOUBLE)"), {
+        **tables, "cond_all_groups": table,
         "cond_pairs": pa.table({"pair": pa.array(pairs["pair"], pa.int64()),
                                 **{c: pa.array(pairs[c].astype(str), pa.string())
-                                   for c in _PAIR}}),
-        "cond_all_groups": _group_table(wanted)})
-    keyed = slices.merge(pairs, on=_PAIR)
+                                   for c in _PAIR}})})
     positions, slice_ids = [], []
     for dimension in used:
         mine = keyed[keyed["dimension"] == dimension]
@@ -409,7 +442,7 @@ def _figures(values: pd.DataFrame, coded: np.ndarray, frame: pd.DataFrame) -> pd
     m = len(frame)
     n = np.bincount(code, minlength=m)
     start = np.concatenate(([0], np.cumsum(n)[:-1]))
-    j = np.maximum(1, binom.ppf((1 - LEVEL) / 2, n, 0.5)).astype(np.int64)
+    j = _rank(n)
     in_force = np.where(np.isnan(step_refs), frame["share_reference"].to_numpy(float)[code],
                         step_refs)
     known = ~np.isnan(in_force)
@@ -562,4 +595,5 @@ def _strongest(findings: list[Finding]) -> list[Finding]:
             mine.append([f])
     kept = [max(run, key=lambda f: (f.time_lost_seconds, -(position(f) or 0)))
             for group in runs.values() for run in group]
-    return sorted(kept, key=lambda f: -f.time_lost_seconds)
+    return sorted(kept, key=lambda f: (-f.time_lost_seconds, f.teller_id or "", f.business_type,
+                                       f.activity, str(f.condition)))
