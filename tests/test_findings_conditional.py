@@ -186,6 +186,51 @@ def test_a_slice_slow_for_everyone_is_no_finding(tmp_path: Path, baseline: Basel
     assert found == [("step", "teller", "0102", "P17", "Count cash", ("hour_band", "closing"))]
 
 
+#: Slices of the other dimensions, injected by hand: (dimension, value, the steps in it)
+OTHER_SLICES = (
+    ("amount_band", "20,000-49,999", lambda f: (f["amount"] >= 20_000) & (f["amount"] < 50_000)),
+    ("weekday", "sat", lambda f: f["start_time"].dt.day_of_week == 5),
+    ("hour_band", "opening", lambda f: f["start_time"].dt.hour < 10),
+)
+
+
+def test_slices_of_every_dimension_are_found(conditional_logs: list[Log], tmp_path: Path,
+                                             baseline: Baseline) -> None:
+    """Three more tellers 2.5 times slower at one step only on amounts of 20,000-49,999, only
+    on Saturdays, only before 10:00 (each where the slice holds at most a third of the group's
+    steps): each is found in its slice, with the log's own closing-hour tellers, and nothing
+    else."""
+    _, truth, _, path = conditional_logs[0]
+    table = pq.read_table(path)
+    frame = table.select(["teller_id", "business_type", "activity", "amount", "start_time",
+                          "end_time"]).to_pandas()
+    taken = {s["teller_id"] for s in truth["slow_steps"] + truth["conditional_slow_steps"]
+             if s["teller_id"]}
+    factor = np.ones(len(frame))
+    expected = {_key(s) for s in truth["conditional_slow_steps"]}
+    group = ["teller_id", "business_type", "activity"]
+    for dimension, value, inside in OTHER_SLICES:
+        steps = frame.assign(inside=inside(frame))
+        sizes = steps.groupby(group)["inside"].agg(["sum", "size"]).reset_index()
+        sizes = sizes[(3 * sizes["sum"] <= sizes["size"]) & ~sizes["teller_id"].isin(taken)
+                      & sizes["business_type"].isin(["P17", "P18"])]
+        teller, business_type, activity = sizes.sort_values(["sum", *group]).iloc[-1][group]
+        assert sizes["sum"].max() >= 45
+        taken.add(teller)
+        chosen = (steps["inside"] & (frame["teller_id"] == teller)
+                  & (frame["business_type"] == business_type) & (frame["activity"] == activity))
+        factor[chosen.to_numpy()] = 2.5
+        expected.add(("step", "teller", teller, business_type, activity, (dimension, value)))
+    end = frame["start_time"] + (frame["end_time"] - frame["start_time"]) * factor
+    table = table.set_column(table.column_names.index("end_time"), "end_time",
+                             pa.array(end.to_numpy(), pa.timestamp("ms")))
+    pq.write_table(table, tmp_path / "sliced.parquet")
+    store = EventStore(tmp_path / "ws")
+    ingest_log(store, tmp_path / "sliced.parquet")
+    found = {_key(f) for f in _conditional(find_bottlenecks(store, baseline))}
+    assert found == expected
+
+
 def _finding(**fields: Any) -> Finding:
     base = Finding("teller", "0101", "B01", "P17", "Count cash", 40, 40, 60.0, 90.0, 20.0,
                    "baseline share", 3.0, 1.0, 40.0, 1000.0, 1.0, 1.0, 1e-9, 1e-6, 20.0, 21.0,
