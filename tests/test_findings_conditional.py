@@ -87,11 +87,12 @@ def test_every_conditional_slow_step_is_found_in_its_slice_and_nothing_else(
     assert {_key(s) for s in truth["slow_steps"]} <= all_day
 
 
-def test_a_conditional_finding_carries_its_slice_figures(conditional_logs: list[Log]) -> None:
+def test_a_conditional_finding_carries_its_slice_figures(conditional_logs: list[Log],
+                                                         baseline: Baseline) -> None:
     """The figures of each conditional finding from the raw log: the group's steps from 15:00,
     their median, cases, time lost beyond the reference, the peers in the same slice, the
     period; and the finding's shape."""
-    _, truth, findings, path = conditional_logs[0]
+    store, truth, findings, path = conditional_logs[0]
     events = pq.read_table(path).to_pandas()
     events["seconds"] = (events["end_time"] - events["start_time"]).dt.total_seconds()
     late = events[events["start_time"].dt.hour >= 15]
@@ -125,6 +126,14 @@ def test_a_conditional_finding_carries_its_slice_figures(conditional_logs: list[
         assert json.loads(json.dumps(finding.to_dict()))["condition"] == finding.condition
     assert ({f.teller_id for f in _conditional(findings)}
             == {s["teller_id"] for s in truth["conditional_slow_steps"]})
+    # an SOP standard of the same seconds in force on every date: the same slices, "sop"
+    sops = {(f.business_type, f.activity): f.reference_seconds for f in _conditional(findings)}
+    with_sops = _conditional(find_bottlenecks(store, baseline, step_references=sops))
+    assert [_key(f) for f in with_sops] == [_key(f) for f in _conditional(findings)]
+    for finding in with_sops:
+        assert finding.reference_source == "sop"
+        assert finding.reference_seconds == pytest.approx(
+            sops[finding.business_type, finding.activity], abs=1e-3)
 
 
 def _slice_peer(pair: pd.DataFrame, finding: Finding) -> float:
