@@ -68,12 +68,17 @@ from typing import Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.stats import binom
 
 from procmine.analysis.context import FindingContext
 from procmine.analysis.findings import CONDITION_DIMENSIONS, HOUR_BANDS, WEEKDAYS, Finding
-from procmine.analysis.judging import LEVEL, is_material, peer_medians, weighted_median
-from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
+from procmine.analysis.judging import is_material, weighted_median
+from procmine.analysis.slice_figures import (
+    add_tests_and_costs,
+    figures,
+    interval_rank,
+    peers_in_slices,
+)
+from procmine.analysis.stats import benjamini_hochberg
 from procmine.analysis.steps import StepData
 from procmine.core.amounts import AMOUNT_BANDS, BOOKING_AMOUNT, LARGE_AMOUNT, SELF_SERVICE_LIMIT
 from procmine.core.sql import lit
@@ -277,7 +282,7 @@ def _slice_counts(data: StepData, groups: pd.DataFrame,
         # a slice that holds every step of its group is the whole day: the step kind's to judge
         ok = (n >= context.min_cases) & (n < day_count[rolled["gid"].to_numpy()])
         total += int(ok.sum())
-        j = _rank(n)
+        j = interval_rank(n)
         ok &= ((rolled["n_low"] >= n - j + 1) & (rolled["n_high"] >= j)
                & (rolled["n_day"] >= n - j + 1)).to_numpy()
         # codes as objects: one dimension's integers are not another's floats after concat
@@ -286,13 +291,6 @@ def _slice_counts(data: StepData, groups: pd.DataFrame,
     candidates = pd.concat(parts, ignore_index=True)
     candidates = candidates.merge(groups[["gid", *_PAIR]], on="gid")
     return total, candidates
-
-
-def _rank(n: np.ndarray) -> np.ndarray:
-    """The rank ``j`` of the interval of a median of ``n`` values (from either end, as
-    :func:`~procmine.analysis.judging.median_interval`), computed once per distinct ``n``."""
-    sizes, inverse = np.unique(n, return_inverse=True)
-    return np.maximum(1, binom.ppf((1 - LEVEL) / 2, sizes, 0.5)).astype(np.int64)[inverse]
 
 
 def _slice_values(data: StepData, slices: pd.DataFrame, groups: pd.DataFrame,
@@ -368,26 +366,6 @@ def _outside_medians(rows: pd.DataFrame, candidates: pd.DataFrame) -> np.ndarray
 # -- the candidates' exact figures ---------------------------------------------------------------
 
 
-def _slice_peers(values: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
-    """Per slice x branch: what peers do in the slice (:func:`peer_medians` over the slice's
-    teller statistics: ``peer_seconds``, ``peer_branches``), the slice's median over the bank
-    (``bank_median_seconds``) and over the branch (``branch_median_seconds``)."""
-    known = values[values["gid"] >= 0]
-    by_teller = (known.groupby(["slice", "gid"])["service_seconds"].agg(["count", "median"])
-                 .reset_index().rename(columns={"median": "median_seconds"}))
-    by_teller = by_teller.merge(groups[["gid", "teller_id", "branch_id"]], on="gid")
-    peers = peer_medians(by_teller.assign(business_type=by_teller["slice"].astype(str),
-                                          activity=""))
-    peers["slice"] = peers["business_type"].astype(np.int64)
-    branch_of = groups["branch_id"].to_numpy()[known["gid"].to_numpy()]
-    branch = (known.assign(branch_id=branch_of).groupby(["slice", "branch_id"])
-              ["service_seconds"].median().rename("branch_median_seconds").reset_index())
-    bank = values.groupby("slice")["service_seconds"].median().rename("bank_median_seconds")
-    frame = peers[["slice", "branch_id", "peer_seconds", "peer_branches"]].merge(
-        branch, on=["slice", "branch_id"], how="outer")
-    return frame.merge(bank.reset_index(), on="slice", how="left")
-
-
 def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
            context: FindingContext) -> pd.DataFrame:
     """The candidates with their exact figures in their slice (:func:`_figures`), what peers do
@@ -396,13 +374,13 @@ def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
     frame = candidates.merge(groups[["gid", "teller_id", "branch_id", "pace", "share_reference",
                                      "median_seconds"]].rename(
         columns={"median_seconds": "day_median_seconds"}), on="gid")
-    frame = frame.merge(_slice_peers(values, groups), on=["slice", "branch_id"], how="left")
+    frame = frame.merge(peers_in_slices(values, groups), on=["slice", "branch_id"], how="left")
     frame["peer_seconds"] = frame["peer_seconds"].fillna(frame["bank_median_seconds"])
     frame["peer_branches"] = frame["peer_branches"].fillna(0)
     coded = values[["slice", "gid"]].merge(
         frame[["slice", "gid"]].assign(code=np.arange(len(frame))), on=["slice", "gid"],
         how="left")["code"].fillna(-1).to_numpy(dtype=np.int64)
-    frame = pd.concat([frame, _figures(values, coded, frame)], axis=1)
+    frame = pd.concat([frame, figures(values, coded, frame)], axis=1)
     frame["expected_seconds"] = np.maximum(frame["pace"], 1.0) * frame["peer_seconds"]
     low, high = frame["ci_low_seconds"], frame["ci_high_seconds"]
     frame["material"] = (
@@ -414,89 +392,8 @@ def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
         & is_material((low / frame["outside_seconds"]).to_numpy(),
                       (high / frame["outside_seconds"]).to_numpy(), context.ratio)
         & (low >= frame["day_median_seconds"]).to_numpy())
-    _test_and_cost(values, coded, frame)
+    add_tests_and_costs(values, coded, frame)
     return frame
-
-
-def _quantile(times: np.ndarray, start: np.ndarray, n: np.ndarray, q: float) -> np.ndarray:
-    """The ``q`` quantile (linear, as ``quantile_cont``) of runs of sorted ``times``."""
-    h = (n - 1) * q
-    below = np.floor(h).astype(np.int64)
-    above = np.minimum(below + 1, n - 1)
-    lo, hi = times[start + below], times[start + above]
-    return lo + (h - below) * (hi - lo)
-
-
-def _figures(values: pd.DataFrame, coded: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
-    """Per candidate (``coded``: each value's row in ``frame``, -1 for none) in its slice: its
-    steps, median, p90, the interval of its median (as
-    :func:`~procmine.analysis.judging.median_interval`), its reference (the step-weighted mean of
-    the references in force on its steps, the share where none is) and its steps with an SOP
-    reference in force."""
-    mine = np.flatnonzero(coded >= 0)
-    code = coded[mine]
-    times = values["service_seconds"].to_numpy()[mine]
-    order = np.lexsort((times, code))  # each candidate's steps together, by time
-    code, times = code[order], times[order]
-    step_refs = values["ref_seconds"].to_numpy()[mine][order]
-    m = len(frame)
-    n = np.bincount(code, minlength=m)
-    start = np.concatenate(([0], np.cumsum(n)[:-1]))
-    j = _rank(n)
-    in_force = np.where(np.isnan(step_refs), frame["share_reference"].to_numpy(float)[code],
-                        step_refs)
-    known = ~np.isnan(in_force)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reference = (np.bincount(code, weights=np.where(known, in_force, 0.0), minlength=m)
-                     / np.bincount(code, weights=known.astype(float), minlength=m))
-    return pd.DataFrame({
-        "steps": n,
-        "median_seconds": _quantile(times, start, n, 0.5),
-        "p90_seconds": _quantile(times, start, n, 0.9),
-        "ci_low_seconds": times[start + j - 1],
-        "ci_high_seconds": times[start + n - j],
-        "reference_seconds": reference,
-        "sop_steps": np.bincount(code, weights=(~np.isnan(step_refs)).astype(float),
-                                 minlength=m),
-    }, index=frame.index)
-
-
-def _test_and_cost(values: pd.DataFrame, coded: np.ndarray, frame: pd.DataFrame) -> None:
-    """Add ``p_value`` (one-sided Mann-Whitney against the other steps of the slice),
-    ``cases`` and ``time_lost`` (the sum over its cases of the time in the slice beyond the
-    reference in force) to the material candidates of ``frame`` (p = 1, 0, 0 for the others)."""
-    material = frame["material"].to_numpy()
-    frame["p_value"] = 1.0
-    frame["cases"] = 0
-    frame["time_lost"] = 0.0
-    if not material.any():
-        return
-    coded = np.where((coded >= 0) & material[np.maximum(coded, 0)], coded, -1)
-    slice_col = values["slice"].to_numpy()
-    times = values["service_seconds"].to_numpy()
-    bounds = np.searchsorted(slice_col, np.arange(int(slice_col.max()) + 2))
-    p_values = np.ones(len(frame))
-    for slice_id in np.unique(frame.loc[material, "slice"]):
-        lo, hi = int(bounds[slice_id]), int(bounds[slice_id + 1])
-        members = np.unique(coded[lo:hi][coded[lo:hi] >= 0])
-        local = np.full(len(frame) + 1, -1, dtype=np.int64)
-        local[members] = np.arange(members.size)
-        _, p = mann_whitney_greater(times[lo:hi], local[coded[lo:hi]], members.size)
-        p_values[members] = p
-    frame["p_value"] = p_values
-    mine = coded >= 0
-    share = frame["share_reference"].to_numpy(float)
-    refs = values["ref_seconds"].to_numpy()[mine]
-    steps = pd.DataFrame({"code": coded[mine], "case_key": values["case_key"].to_numpy()[mine],
-                          "seconds": times[mine],
-                          "ref": np.where(np.isnan(refs), share[coded[mine]], refs)})
-    # a case's reference: the one in force on its step (the largest, if it differs)
-    per_case = steps.groupby(["code", "case_key"]).agg(seconds=("seconds", "sum"),
-                                                       ref=("ref", "max"))
-    excess = (per_case["seconds"] - per_case["ref"]).clip(lower=0.0)  # NaN: no reference
-    by_code = excess.groupby(level="code")
-    frame.loc[by_code.sum().index, "time_lost"] = by_code.sum().to_numpy()
-    frame.loc[by_code.size().index, "cases"] = by_code.size().to_numpy()
 
 
 # -- findings ------------------------------------------------------------------------------------
