@@ -240,6 +240,35 @@ def test_slices_of_every_dimension_are_found(conditional_logs: list[Log], tmp_pa
     assert found == expected
 
 
+def test_a_branch_slow_in_a_slice_is_one_branch_finding(conditional_logs: list[Log],
+                                                       tmp_path: Path,
+                                                       baseline: Baseline) -> None:
+    """Every teller of branch B04 twice as slow at P17 "Enter transaction" from 15:00: one
+    branch finding in that slice, naming its flagged tellers, instead of one per teller."""
+    _, truth, _, path = conditional_logs[0]
+    table = pq.read_table(path)
+    frame = table.select(["branch_id", "business_type", "activity", "start_time",
+                          "end_time"]).to_pandas()
+    chosen = ((frame["branch_id"] == "B04") & (frame["business_type"] == "P17")
+              & (frame["activity"] == "Enter transaction") & (frame["start_time"].dt.hour >= 15))
+    end = frame["start_time"] + (frame["end_time"] - frame["start_time"]) * np.where(chosen, 2.0,
+                                                                                     1.0)
+    table = table.set_column(table.column_names.index("end_time"), "end_time",
+                             pa.array(end.to_numpy(), pa.timestamp("ms")))
+    pq.write_table(table, tmp_path / "branch.parquet")
+    store = EventStore(tmp_path / "ws")
+    ingest_log(store, tmp_path / "branch.parquet")
+    found = _conditional(find_bottlenecks(store, baseline))
+    expected = {_key(s) for s in truth["conditional_slow_steps"]}
+    branch = ("step", "branch", "B04", "P17", "Enter transaction", ("hour_band", "closing"))
+    assert {_key(f) for f in found} == expected | {branch}
+    finding = next(f for f in found if f.scope == "branch")
+    assert finding.teller_id is None and len(finding.tellers_flagged) >= 2
+    assert 2 * len(finding.tellers_flagged) > finding.tellers_eligible
+    assert finding.steps == int(chosen.sum()) and 1.8 <= finding.ratio <= 2.2
+    assert "Branch B04" in finding.summary and "after 15:00" in finding.summary
+
+
 def _finding(**fields: Any) -> Finding:
     base = Finding("teller", "0101", "B01", "P17", "Count cash", 40, 40, 60.0, 90.0, 20.0,
                    "baseline share", 3.0, 1.0, 40.0, 1000.0, 1.0, 1.0, 1e-9, 1e-6, 20.0, 21.0,

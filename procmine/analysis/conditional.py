@@ -38,6 +38,13 @@ scope "teller", ``condition`` ``{"dimension", "value"}``) when, as for the step 
   :func:`without_all_day` also drops the slices of a group with an all-day finding (the
   teller's own, or its branch's, on the same type x step).
 
+**Branches.** Where most of a branch's tellers are flagged in the same slice of the same type
+x step (at least two, more than half of its tellers eligible there), one finding of scope
+"branch" replaces theirs, as the step kind's branch rule: its figures over all the branch's
+steps in the slice, its own one-sided test against the other steps of the slice, the largest
+q-value of its flagged tellers (each under the false-discovery control), ``tellers_flagged``
+and ``tellers_eligible``. A branch slow after 15:00 is one finding, not one per teller.
+
 **Adjacent slices.** Where several slices of one ordered dimension (hour bands, the amount
 bands in their order, weekdays) fire for a group next to each other, only the one with the most
 time lost stays (a run of afternoon and closing is reported once); window types, "no amount"
@@ -158,8 +165,9 @@ _KEEP_JOIN = """
 
 
 def conditional_findings(data: StepData, context: FindingContext) -> list[Finding]:
-    """The conditional slow steps of tellers (see the module docs), strongest slice per run of
-    adjacent slices; :func:`without_all_day` then drops those that hold all day.
+    """The conditional slow steps of tellers and branches (see the module docs), the strongest
+    slice per run of adjacent slices; :func:`without_all_day` then drops those that hold all
+    day.
 
     ``data``: the whole steps (call it before the step kind narrows them); ``context``: the
     analysis' shared inputs.
@@ -195,6 +203,7 @@ def conditional_findings(data: StepData, context: FindingContext) -> list[Findin
     judged["q_value"] = np.nan
     judged.loc[tested, "q_value"] = q_values[:int(tested.sum())]
     flagged = judged[judged["material"] & (judged["q_value"] <= context.q)]
+    flagged = _merge_branches(values, flagged.reset_index(drop=True), groups, context)
     return _strongest([_finding(row, context) for _, row in flagged.iterrows()])
 
 
@@ -396,6 +405,50 @@ def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
     return frame
 
 
+def _merge_branches(values: pd.DataFrame, flagged: pd.DataFrame, groups: pd.DataFrame,
+                    context: FindingContext) -> pd.DataFrame:
+    """The flagged tellers, where most of a branch's are flagged in the same slice (at least
+    two, more than half of its tellers eligible there) replaced by one branch row, as the step
+    kind's branch rule: the branch's figures over all its steps in the slice, its own test
+    against the other steps of the slice (``p_value``), the largest q-value of its flagged
+    tellers (each under the false-discovery control), their pace weighted by their steps."""
+    flagged = flagged.assign(scope="teller", tellers_eligible=0)
+    flagged["tellers_flagged"] = pd.Series([()] * len(flagged), index=flagged.index, dtype=object)
+    gid = values["gid"].to_numpy()
+    branch_of = pd.Series(groups["branch_id"].to_numpy()[np.maximum(gid, 0)],
+                          index=values.index, dtype=object).where(gid >= 0)
+    per = (values.assign(branch_id=branch_of)[gid >= 0]
+           .groupby(["slice", "gid", "branch_id"]).size().rename("n").reset_index())
+    mine = per["gid"].to_numpy()
+    per["eligible"] = ((per["n"] >= context.min_cases) & groups["eligible"].to_numpy()[mine]
+                       & (per["n"] < groups["count"].to_numpy()[mine]))
+    per["weight"] = per["n"] * np.maximum(groups["pace"].to_numpy()[mine], 1.0)
+    keys = ["slice", "branch_id"]
+    counts = flagged.groupby(keys).agg(
+        flagged=("gid", "size"), q_value=("q_value", "max"),
+        tellers_flagged=("teller_id", lambda t: tuple(sorted(str(x) for x in t))))
+    counts = counts.join(per[per["eligible"]].groupby(keys).size().rename("tellers_eligible"))
+    counts = counts[(counts["flagged"] >= 2)
+                    & (2 * counts["flagged"] > counts["tellers_eligible"])].reset_index()
+    if counts.empty:
+        return flagged
+    merged = flagged.set_index(keys).index.isin(counts.set_index(keys).index)
+    shared = ["slice", "branch_id", *_PAIR, "dimension", "code", "value", "share_reference",
+              "peer_seconds", "peer_branches", "bank_median_seconds"]
+    branches = counts.merge(flagged[shared].drop_duplicates(keys), on=keys)
+    weights = per.groupby(keys)[["weight", "n"]].sum()
+    branches = branches.merge((weights["weight"] / weights["n"]).rename("pace").reset_index(),
+                              on=keys, how="left")
+    coded = values[["slice"]].assign(branch_id=branch_of).merge(
+        branches[keys].assign(code=np.arange(len(branches))), on=keys,
+        how="left")["code"].fillna(-1).to_numpy(dtype=np.int64)
+    branches = pd.concat([branches, figures(values, coded, branches)], axis=1)
+    branches["material"] = True
+    add_tests_and_costs(values, coded, branches)
+    branches = branches.assign(scope="branch", teller_id=None, branch_median_seconds=np.nan)
+    return pd.concat([flagged[~merged], branches], ignore_index=True)
+
+
 # -- findings ------------------------------------------------------------------------------------
 
 
@@ -435,9 +488,10 @@ def _finding(row: pd.Series, context: FindingContext) -> Finding:
     branch_id = str(row["branch_id"])
     months = context.months_for(branch_id)
     peers = int(row["peer_branches"])
+    scope = str(row["scope"])
     finding = Finding(
-        scope="teller",
-        teller_id=str(row["teller_id"]),
+        scope=scope,
+        teller_id=str(row["teller_id"]) if scope == "teller" else None,
         branch_id=branch_id,
         business_type=str(row["business_type"]),
         activity=str(row["activity"]),
@@ -458,8 +512,9 @@ def _finding(row: pd.Series, context: FindingContext) -> Finding:
         bank_median_seconds=round(float(row["bank_median_seconds"]), 3),
         branch_median_seconds=(round(float(row["branch_median_seconds"]), 3)
                                if pd.notna(row["branch_median_seconds"]) else None),
-        condition={"dimension": str(row["dimension"]),
-                   "value": str(row["value"])},
+        tellers_flagged=tuple(row["tellers_flagged"]),
+        tellers_eligible=int(row["tellers_eligible"]),
+        condition={"dimension": str(row["dimension"]), "value": str(row["value"])},
         ratio_ci=(round(float(row["ci_low_seconds"]) / reference, 3),
                   round(float(row["ci_high_seconds"]) / reference, 3)),
         inferred=context.inferred,
