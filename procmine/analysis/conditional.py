@@ -271,7 +271,8 @@ def _slice_counts(data: StepData, groups: pd.DataFrame,
     and ``n``."""
     floor = 1 + (context.ratio - 1) / 2
     slack = 1 - 1e-9  # the cuts are compared as ratios later: no step lost to rounding
-    eligible = groups[groups["eligible"]].assign(
+    # a slice of min_cases steps that is not the whole day needs a group of more steps
+    eligible = groups[groups["eligible"] & (groups["count"] > context.min_cases)].assign(
         low_seconds=lambda g: g["smallest_reference"] * floor * slack,
         high_seconds=lambda g: g["smallest_reference"] * context.ratio * slack,
         day_seconds=lambda g: g["median_seconds"] * slack)
