@@ -23,6 +23,10 @@ command line use only these names; the modules behind them may move without a ca
 """
 
 from procmine.analysis.bottlenecks import find_bottlenecks
+
+# findings: conditional (slow steps that hold only in one slice: an hour band, amount band,
+# window type or weekday)
+from procmine.analysis.conditional import conditional_findings, without_all_day
 from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
 from procmine.analysis.filters import Filters
 from procmine.analysis.findings import Finding
@@ -580,6 +584,10 @@ __all__ = [  # noqa: RUF022
     # findings: demo injections (the command-line forms of the demo log's injected cases)
     "parse_branch_start",
     "parse_wrong_standard",
+    # findings: conditional (slow steps that hold only in one slice of the day or the work; a
+    # slice of a group with an all-day finding left out)
+    "conditional_findings",
+    "without_all_day",
 ]
 
 __version__ = "0.1.0"
