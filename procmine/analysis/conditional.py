@@ -31,10 +31,12 @@ scope "teller", ``condition`` ``{"dimension", "value"}``) when, as for the step 
   control at ``q`` over every eligible slice hypothesis of every dimension together (those not
   materially slow are not tested and count with p = 1);
 * and, since a finding that holds **all day** is not repeated per slice, it is materially
-  slower than the **rest of its own day** (the same interval rule against the group's median
-  outside the slice) and the interval's lower end is at or above the group's whole-day median.
-  A teller slow at the step all day whose all-day finding the pace or the tests held back is
-  thus no finding in a slice that chance put a little higher. After the step kind has run,
+  slower than the **rest of its own day** predicts (the same interval rule against the group's
+  median outside the slice times the peers' slice over their whole day: large amounts take the
+  peers longer too) and the interval's lower end is at or above the group's whole-day median.
+  A teller or branch slow at the step all day whose all-day finding the pace, a wrong standard
+  or the tests held back is thus no finding in a slice that chance, or the slice's own weight
+  for everyone, put a little higher. After the step kind has run,
   :func:`without_all_day` also drops the slices of a group with an all-day finding (the
   teller's own, or its branch's, on the same type x step).
 
@@ -382,8 +384,9 @@ def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
     there, whether they are ``material`` against both the reference and ``max(1, pace)`` times
     the peers, and for the material ones the test's ``p_value``, ``cases`` and ``time_lost``."""
     frame = candidates.merge(groups[["gid", "teller_id", "branch_id", "pace", "share_reference",
-                                     "median_seconds"]].rename(
-        columns={"median_seconds": "day_median_seconds"}), on="gid")
+                                     "median_seconds", "peer_seconds"]].rename(
+        columns={"median_seconds": "day_median_seconds", "peer_seconds": "day_peer_seconds"}),
+        on="gid")
     frame = frame.merge(peers_in_slices(values, groups), on=["slice", "branch_id"], how="left")
     frame["peer_seconds"] = frame["peer_seconds"].fillna(frame["bank_median_seconds"])
     frame["peer_branches"] = frame["peer_branches"].fillna(0)
@@ -392,6 +395,8 @@ def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
         how="left")["code"].fillna(-1).to_numpy(dtype=np.int64)
     frame = pd.concat([frame, figures(values, coded, frame)], axis=1)
     frame["expected_seconds"] = np.maximum(frame["pace"], 1.0) * frame["peer_seconds"]
+    frame["own_seconds"] = (frame["outside_seconds"] * frame["peer_seconds"]
+                            / frame["day_peer_seconds"])
     low, high = frame["ci_low_seconds"], frame["ci_high_seconds"]
     frame["material"] = (
         is_material((low / frame["reference_seconds"]).to_numpy(),
@@ -399,8 +404,9 @@ def _judge(values: pd.DataFrame, candidates: pd.DataFrame, groups: pd.DataFrame,
         & is_material((low / frame["expected_seconds"]).to_numpy(),
                       (high / frame["expected_seconds"]).to_numpy(), context.ratio)
         # what holds all day is not repeated per slice: slower than the rest of its own day
-        & is_material((low / frame["outside_seconds"]).to_numpy(),
-                      (high / frame["outside_seconds"]).to_numpy(), context.ratio)
+        # predicts, as the peers go from their day to the slice
+        & is_material((low / frame["own_seconds"]).to_numpy(),
+                      (high / frame["own_seconds"]).to_numpy(), context.ratio)
         & (low >= frame["day_median_seconds"]).to_numpy())
     add_tests_and_costs(values, coded, frame)
     return frame
