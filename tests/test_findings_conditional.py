@@ -172,6 +172,21 @@ def test_no_conditional_finding_without_conditional_slowness(
     assert findings and _conditional(findings) == []
 
 
+def test_a_wrong_standard_leaves_no_slice_of_its_own(tmp_path: Path,
+                                                   baseline: Baseline) -> None:
+    """P18's standard twice what the bank really takes: the all-day slow branch and tellers on
+    P18 sit at about 1x of the reference and make no all-day findings, but none of their slices
+    (large amounts take everyone longer) is a conditional finding; the closing-hour tellers on
+    the other types are found (those on P18 are the baseline review's to judge against peers)."""
+    store, truth, _ = _write(tmp_path / "log", DemoConfig(
+        events=900_000, seed=66, conditional_slow=5, habits=1.25,
+        wrong_standards=(("P18", 0.5),)))
+    injected = {_key(s) for s in truth["conditional_slow_steps"]}
+    found = {_key(f) for f in _conditional(find_bottlenecks(store, baseline))}
+    assert found <= injected
+    assert {k for k in injected if k[3] != "P18"} <= found
+
+
 def test_a_slice_slow_for_everyone_is_no_finding(tmp_path: Path, baseline: Baseline) -> None:
     """Every teller twice as slow at P17 "Enter transaction" from 15:00 (the peers in the slice
     are as slow), one teller 2.5 times slower than that at "Count cash" from 15:00: only the
