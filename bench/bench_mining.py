@@ -5,8 +5,11 @@ Run as ``python bench/bench_mining.py [--events N] [--repeat R]``. The log is th
 the workspace bench/out/mining-<events>-11 (kept between runs, never committed). Contenders, each
 in its own process so its peak memory (max RSS) is its own:
 
-- ``find_bottlenecks``: procmine's full slow-step detection (teller, branch and bank statistics,
-  reference shares, Mann-Whitney tests, false-discovery control, branch rule, time lost);
+- ``find_bottlenecks(step kind)``: the slow steps alone (``kinds=("step",)``: teller, branch
+  and bank statistics, reference shares, peers, Mann-Whitney tests, intervals, false-discovery
+  control, branch rule, time lost): what ``find_bottlenecks`` did before the other kinds;
+- ``find_bottlenecks``: every kind of finding (slow steps with their slices, waits, overall
+  pace, baseline review); its time over the step kind's is the new kinds' cost;
 - ``find_bottlenecks+evidence``: the same with the evidence of every finding (``--json``);
 - ``duckdb_groupby``: one DuckDB GROUP BY computing count, median and p90 of the service time
   per teller x type x step over the same store (the floor for any exact per-group median);
@@ -50,6 +53,16 @@ home = sys.argv[1]
 """
 
 _CONTENDERS = {
+    "find_bottlenecks(step kind)": """
+from procmine.core.baseline import load_baseline
+from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.store.event_store import EventStore
+store, baseline = EventStore(home), load_baseline()
+t, c = time.perf_counter(), time.process_time()
+findings = find_bottlenecks(store, baseline, kinds=("step",))
+seconds, cpu = time.perf_counter() - t, time.process_time() - c
+note = f"{len(findings)} findings (the slow steps alone, as before issue 19)"
+""",
     "find_bottlenecks": """
 from procmine.core.baseline import load_baseline
 from procmine.analysis.bottlenecks import find_bottlenecks
@@ -58,7 +71,8 @@ store, baseline = EventStore(home), load_baseline()
 t, c = time.perf_counter(), time.process_time()
 findings = find_bottlenecks(store, baseline)
 seconds, cpu = time.perf_counter() - t, time.process_time() - c
-note = f"{len(findings)} findings"
+kinds = sorted({f.kind for f in findings})
+note = f"{len(findings)} findings of every kind ({', '.join(kinds)})"
 """,
     "find_bottlenecks+evidence": """
 from procmine.core.baseline import load_baseline

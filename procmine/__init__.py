@@ -24,7 +24,11 @@ command line use only these names; the modules behind them may move without a ca
 
 # findings: overall pace and baseline review
 from procmine.analysis.baseline_review import BASELINE_BAND, BASELINE_MIN_CASES
-from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.analysis.bottlenecks import ANALYSES, find_bottlenecks
+
+# findings: conditional (slow steps that hold only in one slice: an hour band, amount band,
+# window type or weekday)
+from procmine.analysis.conditional import conditional_findings, without_all_day
 from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
 from procmine.analysis.filters import Filters
 
@@ -348,6 +352,7 @@ __all__ = [  # noqa: RUF022
     "explain_finding",
     "explain_findings",
     "filter_options",
+    "ANALYSES",
     "find_bottlenecks",
     "finding_distribution",
     "latest_month",
@@ -599,6 +604,10 @@ __all__ = [  # noqa: RUF022
     # findings: page (the kinds and scopes of a finding, for the slow-steps page's filters)
     "FINDING_KINDS",
     "FINDING_SCOPES",
+    # findings: conditional (slow steps that hold only in one slice of the day or the work; a
+    # slice of a group with an all-day finding left out)
+    "conditional_findings",
+    "without_all_day",
 ]
 
 __version__ = "0.1.0"

@@ -61,7 +61,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -75,6 +75,7 @@ from procmine.analysis.baseline_review import (
     peer_references,
     review_baseline,
 )
+from procmine.analysis.conditional import conditional_findings, without_all_day
 from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
 from procmine.analysis.findings import Finding, StepReferences
@@ -102,7 +103,11 @@ from procmine.store.event_store import EventStore
 if TYPE_CHECKING:
     from procmine.store.engine import Engine
 
-__all__ = ["find_bottlenecks"]
+__all__ = ["ANALYSES", "find_bottlenecks"]
+
+#: The analyses ``find_bottlenecks(kinds=...)`` can run: the finding kinds, and "conditional"
+#: (slow steps in one slice: kind "step" with a condition).
+ANALYSES: Final[tuple[str, ...]] = ("step", "conditional", "wait", "overall", "baseline")
 
 _PAIR: Final[list[str]] = ["business_type", "activity"]
 #: The columns of the steps the statistics and tests of the tested pairs read.
@@ -321,6 +326,7 @@ def find_bottlenecks(
     progress: Progress | None = None,
     baseline_band: tuple[float, float] = BASELINE_BAND,
     baseline_min_cases: int = BASELINE_MIN_CASES,
+    kinds: Collection[str] | None = None,
 ) -> list[Finding]:
     """The slow steps of tellers and branches, most time lost first (see the module docs).
 
@@ -335,7 +341,9 @@ def find_bottlenecks(
     then with ``evidence`` "evidence", each from 0.0 to 1.0. A business type with at least
     ``baseline_min_cases`` transactions whose bank median runs outside ``baseline_band``
     (low, high) times its standard gets a baseline finding, and its steps are judged against
-    the peers instead (:mod:`~procmine.analysis.baseline_review`).
+    the peers instead (:mod:`~procmine.analysis.baseline_review`). ``kinds`` chooses the
+    analyses to run (:data:`ANALYSES`; all by default), e.g. ``("step",)`` for the slow steps
+    alone.
 
     Example:
         >>> found = find_bottlenecks(store, baseline, month="2026-10")
@@ -344,6 +352,7 @@ def find_bottlenecks(
     """
     _check_arguments(ratio, min_cases, q)
     check_band(baseline_band, baseline_min_cases)
+    run = _chosen(kinds)
     filters = month_filters(month)
     references = reference_rows(step_references)
     report = progress or (lambda phase, fraction: None)
@@ -362,18 +371,21 @@ def find_bottlenecks(
         context = FindingContext(ratio, min_cases, q, refs, teller_stats,
                                  peer_medians(teller_stats), days, data.inferred)
         extra: list[Finding] = []
-        # baseline review: a type the whole bank runs far from is judged against peers
-        reviews, reviewed = review_baseline(data, context, baseline, band=baseline_band,
-                                            min_cases=baseline_min_cases)
-        extra += reviews
-        context = peer_references(context, reviewed)
+        if "baseline" in run:  # a type the whole bank runs far from is judged against peers
+            reviews, reviewed = review_baseline(data, context, baseline, band=baseline_band,
+                                                min_cases=baseline_min_cases)
+            extra += reviews
+            context = peer_references(context, reviewed)
         report("analyse", 0.7)
-        # (conditional slow steps: over the whole steps, before keep_pairs narrows them)
-        findings = _step_findings(data, context, references)
+        conditional = (conditional_findings(data, context)  # before keep_pairs narrows steps
+                       if "conditional" in run else [])
+        findings = _step_findings(data, context, references) if "step" in run else []
+        extra += without_all_day(conditional, findings)
         report("analyse", 0.9)
-    extra += overall_findings(context)  # overall pace of tellers and branches
-
-    extra += wait_findings(store, baseline, filters, context, engine)  # waits before steps
+    if "overall" in run:  # overall pace of tellers and branches
+        extra += overall_findings(context)
+    if "wait" in run:  # waits before steps
+        extra += wait_findings(store, baseline, filters, context, engine)
 
     findings += extra
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
@@ -387,6 +399,17 @@ def find_bottlenecks(
         findings = [replace(f, evidence=next(explained)) if f.activity else f
                     for f in findings]
     return findings
+
+
+def _chosen(kinds: Collection[str] | None) -> frozenset[str]:
+    """The analyses to run (:data:`ANALYSES`, all by default); a clear error for another."""
+    if kinds is None:
+        return frozenset(ANALYSES)
+    unknown = sorted(set(kinds) - set(ANALYSES))
+    if unknown or not kinds:
+        raise ProcmineError(f"kinds {', '.join(unknown) or '(none)'}: expected one or more of "
+                            f"{', '.join(ANALYSES)}")
+    return frozenset(kinds)
 
 
 def _step_findings(data: StepData, context: FindingContext,

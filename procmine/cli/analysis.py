@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from procmine import (
+    ANALYSES,
     MIN_TRANSACTIONS,
     EventStore,
     add_spot_checks,
@@ -212,6 +213,12 @@ def bottlenecks(
                                  help="Print the figures and evidence of finding N (its number "
                                  "in the list), or of every finding with 'all', as text.")
     ] = None,
+    kinds: Annotated[
+        list[str] | None, typer.Option(
+            "--kind", metavar="KIND",
+            help=f"Run only these analyses (repeatable): {', '.join(ANALYSES)}; "
+                 "default all. 'conditional' is the slow steps that hold in one slice.")
+    ] = None,
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
@@ -241,7 +248,7 @@ def bottlenecks(
                 store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
                 evidence=as_json or explain is not None, engine=engine,
                 step_references=workspace_references(store.home) if use_sops else None,
-                progress=progress,
+                progress=progress, kinds=kinds or None,
             )
     finally:
         engine.close()
