@@ -511,49 +511,15 @@ def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame,
 def _finding(scope: str, teller_id: str | None, row: pd.Series, context: FindingContext,
              branch_median: float | None, tellers_flagged: tuple[str, ...],
              tellers_eligible: int) -> Finding:
-    reference = float(row["reference_seconds"])
-    median = float(row["median_seconds"])
-    time_lost = float(row["time_lost"])
-    branch_id = None if pd.isna(row["branch_id"]) else str(row["branch_id"])
-    days = context.days_for(branch_id)
-    months = context.months_for(branch_id)
-    finding = Finding(
-        scope=scope,
-        teller_id=teller_id,
-        branch_id=branch_id,
-        business_type=str(row["business_type"]),
-        activity=str(row["activity"]),
-        cases=int(row["cases"]),
-        steps=int(row["count"]),
-        median_seconds=round(median, 3),
-        p90_seconds=round(float(row["p90_seconds"]), 3),
-        reference_seconds=round(reference, 3),
-        reference_source=str(row["reference_source"]),
-        ratio=round(median / reference, 3),
+    peers = int(row["peer_branches"]) if pd.notna(row["peer_branches"]) else 0
+    return context.finding(
+        row, scope=scope, teller_id=teller_id, reference_source=str(row["reference_source"]),
         pace=round(float(row["pace"]), 3),
-        excess_seconds=round(median - reference, 3),
-        time_lost_seconds=round(time_lost, 1),
-        monthly_teller_hours=round(time_lost / 3600 / months, 2),
-        months=round(months, 3),
-        p_value=float(row["p_value"]),
-        q_value=float(row["q_value"]),
-        bank_median_seconds=round(float(row["bank_median_seconds"]), 3),
         branch_median_seconds=(round(float(branch_median), 3)
                                if branch_median is not None else None),
-        tellers_flagged=tellers_flagged,
-        tellers_eligible=tellers_eligible,
-        sop=_text(row["sop"]),
-        sop_step=_text(row["sop_step"]),
-        sop_version=_text(row["sop_version"]),
-        ratio_ci=(round(float(row["ci_low_seconds"]) / reference, 3),
-                  round(float(row["ci_high_seconds"]) / reference, 3)),
-        inferred=context.inferred,
-        period_days=days,
-        peer_seconds=round(float(row["peer_seconds"]), 3),
-        peer_basis=_peer_basis(int(row["peer_branches"]) if pd.notna(row["peer_branches"])
-                               else 0),
-    )
-    return replace(finding, summary=finding.summary_in("en"))
+        tellers_flagged=tellers_flagged, tellers_eligible=tellers_eligible,
+        sop=_text(row["sop"]), sop_step=_text(row["sop_step"]),
+        sop_version=_text(row["sop_version"]), peer_basis=_peer_basis(peers))
 
 
 def _peer_basis(branches: int) -> str:

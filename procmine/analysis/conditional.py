@@ -71,7 +71,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -489,49 +488,21 @@ def _values_of(data: StepData, slices: pd.DataFrame) -> list[str]:
 
 
 def _finding(row: pd.Series, context: FindingContext) -> Finding:
-    reference = float(row["reference_seconds"])
-    median = float(row["median_seconds"])
-    time_lost = float(row["time_lost"])
-    branch_id = str(row["branch_id"])
-    months = context.months_for(branch_id)
-    peers = int(row["peer_branches"])
     scope = str(row["scope"])
-    finding = Finding(
-        scope=scope,
+    peers = int(row["peer_branches"])
+    return context.finding(
+        row.rename({"count": "_count", "steps": "count"}), scope=scope,
         teller_id=str(row["teller_id"]) if scope == "teller" else None,
-        branch_id=branch_id,
-        business_type=str(row["business_type"]),
-        activity=str(row["activity"]),
-        cases=int(row["cases"]),
-        steps=int(row["steps"]),
-        median_seconds=round(median, 3),
-        p90_seconds=round(float(row["p90_seconds"]), 3),
-        reference_seconds=round(reference, 3),
-        reference_source=_source(row, context),
-        ratio=round(median / reference, 3),
+        branch_id=str(row["branch_id"]), reference_source=_source(row, context),
         pace=round(float(row["pace"]), 3),
-        excess_seconds=round(median - reference, 3),
-        time_lost_seconds=round(time_lost, 1),
-        monthly_teller_hours=round(time_lost / 3600 / months, 2),
-        months=round(months, 3),
-        p_value=float(row["p_value"]),
-        q_value=float(row["q_value"]),
-        bank_median_seconds=round(float(row["bank_median_seconds"]), 3),
         branch_median_seconds=(round(float(row["branch_median_seconds"]), 3)
                                if pd.notna(row["branch_median_seconds"]) else None),
         tellers_flagged=tuple(row["tellers_flagged"]),
         tellers_eligible=int(row["tellers_eligible"]),
         condition={"dimension": str(row["dimension"]), "value": str(row["value"])},
-        ratio_ci=(round(float(row["ci_low_seconds"]) / reference, 3),
-                  round(float(row["ci_high_seconds"]) / reference, 3)),
-        inferred=context.inferred,
-        period_days=context.days_for(branch_id),
-        peer_seconds=round(float(row["peer_seconds"]), 3),
         peer_basis=(f"the median of {peers} branches' typical medians in the same slice "
                     "(the group's own left out)" if peers
-                    else "the bank's median in the same slice"),
-    )
-    return replace(finding, summary=finding.summary_in("en"))
+                    else "the bank's median in the same slice"))
 
 
 def _strongest(findings: list[Finding]) -> list[Finding]:

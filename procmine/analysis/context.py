@@ -14,10 +14,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
+from procmine.analysis.findings import Finding
 from procmine.analysis.judging import months_of
 
 __all__ = ["FindingContext"]
@@ -65,6 +67,42 @@ class FindingContext:
     def months_for(self, branch_id: str | None) -> float:
         """:meth:`days_for` in months (days / 30.4375)."""
         return months_of(self.days_for(branch_id))
+
+    def finding(self, row: pd.Series, **fields: Any) -> Finding:
+        """A finding from a group's row of figures, costed over its branch's period, with its
+        English summary. ``row`` has ``branch_id``, ``business_type``, ``activity``,
+        ``cases``, ``count`` (steps), ``median_seconds``, ``p90_seconds``,
+        ``reference_seconds``, ``time_lost``, ``p_value``, ``q_value``,
+        ``bank_median_seconds``, ``ci_low_seconds``, ``ci_high_seconds`` and
+        ``peer_seconds``; ``fields`` give the rest (``scope``, ``teller_id``,
+        ``reference_source``, ``pace``, ``peer_basis``, ``kind``, ...) and override any."""
+        reference = float(row["reference_seconds"])
+        median = float(row["median_seconds"])
+        lost = float(row["time_lost"])
+        branch = row["branch_id"]
+        branch_id = None if branch is None or pd.isna(branch) else str(branch)
+        months = self.months_for(branch_id)
+        figures: dict[str, Any] = {
+            "teller_id": None, "branch_id": branch_id,
+            "business_type": str(row["business_type"]), "activity": str(row["activity"]),
+            "cases": int(row["cases"]), "steps": int(row["count"]),
+            "median_seconds": round(median, 3),
+            "p90_seconds": round(float(row["p90_seconds"]), 3),
+            "reference_seconds": round(reference, 3), "ratio": round(median / reference, 3),
+            "excess_seconds": round(median - reference, 3),
+            "time_lost_seconds": round(lost, 1),
+            "monthly_teller_hours": round(lost / 3600 / months, 2),
+            "months": round(months, 3),
+            "p_value": float(row["p_value"]), "q_value": float(row["q_value"]),
+            "bank_median_seconds": round(float(row["bank_median_seconds"]), 3),
+            "branch_median_seconds": None,
+            "ratio_ci": (round(float(row["ci_low_seconds"]) / reference, 3),
+                         round(float(row["ci_high_seconds"]) / reference, 3)),
+            "inferred": self.inferred, "period_days": self.days_for(branch_id),
+            "peer_seconds": round(float(row["peer_seconds"]), 3),
+        }
+        finding = Finding(**{**figures, **fields})
+        return replace(finding, summary=finding.summary_in("en"))
 
     @classmethod
     def empty(cls) -> FindingContext:

@@ -52,7 +52,6 @@ Example (the bundled demo log has no injected waits, and its normal waits are no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -379,37 +378,16 @@ def _assemble(tellers: pd.DataFrame, branches: pd.DataFrame,
 def _finding(scope: str, teller_id: str | None, row: pd.Series, context: FindingContext,
              branch_median: float | None, tellers_flagged: tuple[str, ...],
              tellers_eligible: int) -> Finding:
-    reference = float(row["reference_seconds"])
-    median = float(row["median_seconds"])
-    time_lost = float(row["time_lost"])
-    branch_id = str(row["branch_id"])
-    months = context.months_for(branch_id)
     peers = int(row["peer_branches"]) if pd.notna(row["peer_branches"]) else 0
-    finding = Finding(
-        scope=scope, teller_id=teller_id, branch_id=branch_id,
-        business_type=str(row["business_type"]), activity=str(row["activity"]),
-        cases=int(row["cases"]), steps=int(row["count"]),
-        median_seconds=round(median, 3), p90_seconds=round(float(row["p90_seconds"]), 3),
-        reference_seconds=round(reference, 3), reference_source="peers",
-        ratio=round(median / reference, 3), pace=1.0,
-        excess_seconds=round(median - reference, 3),
-        time_lost_seconds=round(time_lost, 1),
-        monthly_teller_hours=round(time_lost / 3600 / months, 2), months=round(months, 3),
-        p_value=float(row["p_value"]), q_value=float(row["q_value"]),
-        bank_median_seconds=round(float(row["bank_median_seconds"]), 3),
+    return context.finding(
+        row, kind="wait", scope=scope, teller_id=teller_id, reference_source="peers", pace=1.0,
+        branch_id=str(row["branch_id"]),
         branch_median_seconds=None if branch_median is None else round(branch_median, 3),
         tellers_flagged=tellers_flagged, tellers_eligible=tellers_eligible,
         evidence={"waited_for": _waited_for(row)},
-        kind="wait",
-        ratio_ci=(round(float(row["ci_low_seconds"]) / reference, 3),
-                  round(float(row["ci_high_seconds"]) / reference, 3)),
-        inferred=context.inferred, period_days=context.days_for(branch_id),
-        peer_seconds=round(float(row["peer_seconds"]), 3),
         peer_basis=(f"the median of {peers} branches' typical median waits before the step, "
                     "the group's own left out" if peers else
-                    "the bank's median wait (no branch has enough waits for a peer median)"),
-    )
-    return replace(finding, summary=finding.summary_in("en"))
+                    "the bank's median wait (no branch has enough waits for a peer median)"))
 
 
 def _waited_for(row: pd.Series) -> dict[str, Any]:
