@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -169,3 +170,24 @@ def test_the_command_prints_every_kind_on_an_80_column_terminal(
     assert "costs a month over\n40-47 days of data (each branch its own period)" in result.output
     assert len(findings) >= 15
 
+
+
+def test_the_bundled_demo_log_finds_exactly_its_truth(demo_workspace: dict[str, Any],
+                                                      baseline: Baseline) -> None:
+    """Every kind, against the baseline shares and against the workspace's SOP standards: the
+    bundled log's findings are its injected slow steps, nothing more, nothing less."""
+    from procmine import workspace_references
+
+    truth = json.loads((Path(__file__).resolve().parents[1] / "event_logs" / "demo_truth.json"
+                        ).read_text(encoding="utf-8"))
+    store = demo_workspace["store"]
+    expected = _expected(truth)
+    assert len(expected) == 7
+    for references in (None, workspace_references(demo_workspace["home"])):
+        findings = find_bottlenecks(store, baseline, step_references=references)
+        assert {_key(f) for f in findings} == expected
+        for f in findings:  # each sized near its injected factor
+            factor = next(s["factor"] for s in truth["slow_steps"]
+                          if (s["teller_id"] if s["scope"] == "teller" else s["branch_id"])
+                          == (f.teller_id or f.branch_id) and s["activity"] == f.activity)
+            assert f.ratio == pytest.approx(factor, rel=0.3)
