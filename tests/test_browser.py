@@ -108,7 +108,7 @@ def test_each_role_signs_in_and_opens_its_pages(role: str, server: str, browser:
     try:
         _sign_in(page, server, DEMO_USERS[role])
         for spec in pages_for_role(role):
-            link = page.get_by_role("link", name=t(spec.title_key, "zh-CN"))
+            link = page.get_by_role("link", name=t(spec.title_key, "zh-CN"), exact=True)
             if len(pages_for_role(role)) > 1:  # Streamlit shows no menu for a single page
                 link.first.click()
             heading = page.get_by_role("heading", level=1)
@@ -132,7 +132,8 @@ def test_each_role_signs_in_and_opens_its_pages(role: str, server: str, browser:
         # the links of other roles' pages are not offered
         others = [p for p in pages_for_role("operations") if role not in p.roles]
         for spec in others:
-            assert page.get_by_role("link", name=t(spec.title_key, "zh-CN")).count() == 0
+            name = t(spec.title_key, "zh-CN")  # exact: "柜员" is also in "柜员×业务类型"
+            assert page.get_by_role("link", name=name, exact=True).count() == 0
     finally:
         page.close()
 

@@ -334,16 +334,14 @@ def find_bottlenecks(
     gives the SOPs' step standards: a sequence of :class:`StepReference` (each step occurrence
     is judged against the row in force on its date, in its branch; the baseline share where
     none is), or a mapping (business type, step) -> seconds that holds on every date and
-    names no SOP. With ``evidence`` each finding carries
-    :func:`explain_findings`'s evidence. ``engine`` runs the queries on a query engine
-    (:mod:`procmine.store.engine`, e.g. Spark); by default on a DuckDB connection of their own.
-    ``progress`` is called with (phase, fraction done) as the work goes on: phase "analyse",
-    then with ``evidence`` "evidence", each from 0.0 to 1.0. A business type with at least
-    ``baseline_min_cases`` transactions whose bank median runs outside ``baseline_band``
-    (low, high) times its standard gets a baseline finding, and its steps are judged against
-    the peers instead (:mod:`~procmine.analysis.baseline_review`). ``kinds`` chooses the
-    analyses to run (:data:`ANALYSES`; all by default), e.g. ``("step",)`` for the slow steps
-    alone.
+    names no SOP. With ``evidence`` each finding carries :func:`explain_findings`'s evidence.
+    ``engine`` runs the queries on a query engine (e.g. Spark; DuckDB by default).
+    ``progress`` is called with (phase, fraction done): "analyse", then with ``evidence``
+    "evidence", each from 0.0 to 1.0. A business type with ``baseline_min_cases``
+    transactions or more whose bank median runs outside ``baseline_band`` (low, high) times
+    its standard gets a baseline finding, and its steps are judged against the peers instead
+    (:mod:`~procmine.analysis.baseline_review`). ``kinds`` chooses the analyses to run
+    (:data:`ANALYSES`; all by default), e.g. ``("step",)`` for the slow steps alone.
 
     Example:
         >>> found = find_bottlenecks(store, baseline, month="2026-10")
@@ -391,14 +389,21 @@ def find_bottlenecks(
     findings.sort(key=lambda f: (-f.time_lost_seconds, f.kind, f.scope, f.branch_id or "",
                                  f.teller_id or "", f.business_type, f.activity))
     report("analyse", 1.0)
-    # overall and baseline findings (no step) carry evidence of their own
-    stepped = [f for f in findings if f.activity]
-    if evidence and stepped:
-        explained = iter(explain_findings(store, stepped, month=month, engine=engine,
-                                          progress=progress))
-        findings = [replace(f, evidence=next(explained)) if f.activity else f
-                    for f in findings]
+    if evidence:
+        findings = _explained(store, findings, month, engine, progress)
     return findings
+
+
+def _explained(store: EventStore, findings: list[Finding], month: str | None,
+               engine: Engine | None, progress: Progress | None) -> list[Finding]:
+    """The findings with the evidence of their step (:func:`explain_findings`); overall and
+    baseline findings (no one step) keep the evidence of their own."""
+    stepped = [f for f in findings if f.activity]
+    if not stepped:
+        return findings
+    explained = iter(explain_findings(store, stepped, month=month, engine=engine,
+                                      progress=progress))
+    return [replace(f, evidence=next(explained)) if f.activity else f for f in findings]
 
 
 def _chosen(kinds: Collection[str] | None) -> frozenset[str]:
