@@ -223,6 +223,9 @@ def bottlenecks(
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
     significantly above the rest of the bank, ranked by the teller hours it costs a month.
+    Also: slow steps that hold only in one slice (after 15:00, large amounts, a window type, a
+    weekday), time lost waiting before a step, tellers and branches slower across most steps,
+    and business types whose standard time the whole bank misses (check the standard).
 
     A step's reference is the business type's standard time (from the baseline) times the step's
     bank-wide median share of the transaction, or, where an approved SOP governs the step, the
