@@ -227,18 +227,14 @@ def bottlenecks(
     weekday), time lost waiting before a step, tellers and branches slower across most steps,
     and business types whose standard time the whole bank misses (check the standard).
 
-    A step's reference is the business type's standard time (from the baseline) times the step's
-    bank-wide median share of the transaction, or, where an approved SOP governs the step, the
-    SOP step's standard in force on the transaction's date (the finding names the SOP step).
-    With --json each finding carries its evidence:
-    rework, waits before the step, and its times by amount band, hour and window type next to
-    its branch's and the bank's. --engine spark runs the queries on Apache Spark (local mode,
-    or the cluster of --master) with the same results.
+    A step's reference is its share of the type's standard time (baseline), or the standard of
+    the approved SOP step in force on the transaction's date. With --json each finding carries
+    its evidence (rework, waits before the step, times by amount band, hour and window type
+    next to its branch's and the bank's). --engine spark runs the queries on Apache Spark.
 
     On a terminal narrower than 120 columns each finding is one line (rank, kind, teller hours
     a month, ratio with its 95% interval, who, type and step); a wider one shows the full
-    table. The heading says the period the monthly costs were computed over. --explain N
-    prints finding N's evidence as text.
+    table, and the heading the period the costs are over. --explain N prints N's evidence.
     """
     out = Console()
     store = EventStore(home)
