@@ -64,6 +64,7 @@ from procmine.core.amounts import LARGE_AMOUNT
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.months import add_months, month_label, parse_month
+from procmine.core.plain import plain_value
 from procmine.store.engine import DuckDBEngine, Engine
 from procmine.store.event_store import EventStore
 
@@ -366,16 +367,6 @@ def monthly_league(store: EventStore, baseline: Baseline, month: str, *,
     league.attrs["method"] = method
     return league
 
-def _cell(value: Any) -> Any:
-    """A frame value as a plain Python value (NaN and NA become None)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
 
 def league_records(league: pd.DataFrame,
                    columns: Sequence[str] = LEAGUE_COLUMNS) -> list[dict[str, Any]]:
@@ -386,5 +377,5 @@ def league_records(league: pd.DataFrame,
         >>> league_records(league)[0]["rank_overall"]
         1
     """
-    return [{k: _cell(v) for k, v in zip(columns, row, strict=True)}
+    return [{k: plain_value(v) for k, v in zip(columns, row, strict=True)}
             for row in league[list(columns)].itertuples(index=False)]

@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Final
@@ -50,6 +49,7 @@ from procmine.analysis.transactions import (
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.months import add_months, parse_month
+from procmine.core.plain import plain_value
 from procmine.store.engine import DuckDBEngine, Engine
 from procmine.store.event_store import EventStore
 
@@ -199,19 +199,6 @@ def matrix_grid(cells: pd.DataFrame, value: str = "median_seconds",
     return grid
 
 
-def _plain(value: Any) -> Any:
-    """A frame value as a plain Python value (NaN and NA become None)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
 def matrix_records(cells: pd.DataFrame) -> list[dict[str, Any]]:
     """The cells as JSON-ready records (:data:`MATRIX_COLUMNS`; empty figures as None).
 
@@ -220,5 +207,5 @@ def matrix_records(cells: pd.DataFrame) -> list[dict[str, Any]]:
         >>> sorted(matrix_records(cells)[0])[:3]
         ['branch_id', 'business_type', 'cases']
     """
-    return [{k: _plain(v) for k, v in zip(MATRIX_COLUMNS, row, strict=True)}
+    return [{k: plain_value(v) for k, v in zip(MATRIX_COLUMNS, row, strict=True)}
             for row in cells[list(MATRIX_COLUMNS)].itertuples(index=False)]
