@@ -129,6 +129,32 @@ from procmine.demo.workspace import (
     release_upload,
     save_upload,
 )
+
+# improve: the register
+from procmine.improve.items import CAUSES as IMPROVEMENT_CAUSES
+from procmine.improve.items import DECISIONS as IMPROVEMENT_DECISIONS
+from procmine.improve.items import LINK_KINDS as IMPROVEMENT_LINKS
+from procmine.improve.items import STATUSES as IMPROVEMENT_STATUSES
+from procmine.improve.items import ImprovementItem, RegisterError
+from procmine.improve.items import can_act as can_act_on_item
+from procmine.improve.items import can_open as can_open_item
+from procmine.improve.items import can_view as can_view_register
+from procmine.improve.register import add_cause as add_improvement_cause
+from procmine.improve.register import add_link as link_improvement
+from procmine.improve.register import causes as improvement_causes
+from procmine.improve.register import get_item as get_improvement
+from procmine.improve.register import items_by_key as improvements_by_key
+from procmine.improve.register import list_items as list_improvements
+from procmine.improve.register import open_item as open_improvement
+from procmine.improve.register import set_status as set_improvement_status
+from procmine.improve.register import update_item as update_improvement
+from procmine.improve.subjects import (
+    Subject,
+    finding_key,
+    finding_of,
+    finding_subject,
+    shortfall_subject,
+)
 from procmine.ingest.batches import Batch, drop_batch, list_batches
 from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
 from procmine.ingest.run import IngestReport, ingest_log
@@ -608,6 +634,30 @@ __all__ = [  # noqa: RUF022
     # slice of a group with an all-day finding left out)
     "conditional_findings",
     "without_all_day",
+    # improve: the register
+    "IMPROVEMENT_CAUSES",
+    "IMPROVEMENT_DECISIONS",
+    "IMPROVEMENT_LINKS",
+    "IMPROVEMENT_STATUSES",
+    "ImprovementItem",
+    "RegisterError",
+    "can_act_on_item",
+    "can_open_item",
+    "can_view_register",
+    "add_improvement_cause",
+    "link_improvement",
+    "improvement_causes",
+    "get_improvement",
+    "improvements_by_key",
+    "list_improvements",
+    "open_improvement",
+    "set_improvement_status",
+    "update_improvement",
+    "Subject",
+    "finding_key",
+    "finding_of",
+    "finding_subject",
+    "shortfall_subject",
 ]
 
 __version__ = "0.1.0"
