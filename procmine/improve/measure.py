@@ -37,8 +37,8 @@ Example:
     >>> item = ImprovementItem(1, now, "ops", subject, "training", "", "accounting-and-cash",
     ...     "", None, "retrain", "", "", "done", date(2026, 10, 1), None, None, None, None, now)
     >>> m = measure_item(item, store, baseline, library)
-    >>> m.method, m.before["n"] > 0, m.after["to"]
-    ('step', True, '2026-10-30')
+    >>> m.method, m.verdict, m.before["n"], m.after["n"], m.measured_through
+    ('step', 'not_effective', 52, 47, datetime.date(2026, 10, 16))
 """
 
 from __future__ import annotations
