@@ -34,7 +34,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import procmine
 from procmine import (
     DEFAULT_TARGET_WAIT,
     IMPROVEMENT_DECISIONS,
@@ -45,10 +44,14 @@ from procmine import (
     ImprovementItem,
     ProcmineError,
     QueueFilter,
+    RefreshReport,
     SopLibrary,
     Subject,
     User,
     add_improvement_cause,
+    escalated_items,
+    export_escalation_excel,
+    export_escalation_html,
     finding_subject,
     get_improvement,
     improvement_causes,
@@ -58,6 +61,7 @@ from procmine import (
     normalize_language,
     open_improvement,
     queue_summary,
+    refresh_register,
     set_improvement_status,
     shortfall_subject,
     staffing_plan,
@@ -250,12 +254,8 @@ def show(item_id: ItemArgument, as_user: AsOption, home: HomeOption = None,
 # -- set-status, assign, link --------------------------------------------------------------------
 
 
-def _refresh(home: Path | None, **options: Any) -> Any:
-    """procmine.refresh_register (the re-measurement's part of the register)."""
-    refresh = getattr(procmine, "refresh_register", None)
-    if refresh is None:
-        raise ProcmineError("the re-measurement is not available in this build")
-    return refresh(home, **options)
+def _refresh(home: Path | None, **options: Any) -> RefreshReport:
+    return refresh_register(home, **options)
 
 
 def _after_done(item: ImprovementItem, user: User, home: Path | None) -> str:
@@ -368,13 +368,6 @@ def link(
 # -- report, causes, refresh ---------------------------------------------------------------------
 
 
-def _export(name: str) -> Any:
-    found = getattr(procmine, name, None)
-    if found is None:
-        raise ProcmineError("the escalation report is not available in this build")
-    return found
-
-
 @improve_app.command("report")
 def report(
     as_user: AsOption,
@@ -386,15 +379,14 @@ def report(
 ) -> None:
     """The items escalated to the superior bank, as a workbook, a page or a summary."""
     lang = normalize_language(lang)
-    items = [i for i in list_improvements(user=_user(as_user, home), home=home,
-                                          status=statuses or None)
-             if i.decision == "escalate"]
+    items = escalated_items(list_improvements(user=_user(as_user, home), home=home,
+                                              status=statuses or None))
     out = _console()
     written = []
     if excel is not None:
-        written.append(_export("export_escalation_excel")(items, excel, lang=lang))
+        written.append(export_escalation_excel(items, excel, lang, home=home))
     if html is not None:
-        written.append(_export("export_escalation_html")(items, html, lang=lang))
+        written.append(export_escalation_html(items, html, lang, home=home))
     hours = sum(i.subject.hours_per_month for i in items)
     out.print(f"{_plural(len(items), 'escalated item')}, {hours:,.1f} teller hours a month",
               highlight=False)
@@ -440,7 +432,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def refresh_text(report: Any) -> str:
+def refresh_text(report: RefreshReport) -> str:
     """What a refresh did, in words ("" when it changed nothing): "1 item verified,
     1 regression"."""
     verified, failed = list(report.verified), list(report.not_effective)
@@ -472,8 +464,6 @@ def refresh_after_ingest(home: Path | None, *, quiet: bool = False, **options: A
     """The ingest's hook: refresh the register; one line when it changed something, a warning
     (never a failure: the data is in) when the refresh failed."""
     console = err if quiet else _console()
-    if getattr(procmine, "refresh_register", None) is None:
-        return
     try:
         result = _refresh(home, **options)
     except Exception as exc:  # the ingest succeeded whatever happens here
