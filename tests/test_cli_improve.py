@@ -109,6 +109,15 @@ def test_add_from_a_finding_freezes_its_evidence_and_list_shows_it(
                                "2027-01-15"]
     assert f"{first.monthly_teller_hours:.1f}" in row
 
+    # --month numbers the findings of that month, and the evidence runs to its last day
+    store = EventStore(home)
+    september = find_bottlenecks(store, load_baseline(), month="2026-09",
+                                 step_references=workspace_references(store.home))
+    data = _json(home, "add", "--finding", "1", "--month", "2026-09", "--cause", "procedure",
+                 "--group", "accounting-and-cash", "--as", "ops")
+    assert (data["key"], data["evidence"]["as_of"]) == (finding_key(september[0]), "2026-09-30")
+    assert data["evidence"]["figures"]["cases"] == september[0].cases != first.cases
+
     # a number out of range says how many there are; a bad day is a clear mistake
     assert f"lists {len(findings)}" in _refused(
         home, "add", "--finding", str(len(findings) + 1), "--cause", "procedure", "--group",

@@ -71,7 +71,7 @@ def wrap(text: str, width: int, hang: int = 0) -> list[str]:
                     Text(text).wrap(Console(width=width), width, overflow="fold")] or [""]
     if not rest or not hang or width - hang < 10:
         return [first, *rest]
-    more = " ".join(rest)
+    more = text.lstrip()[len(first.lstrip()):].strip()  # as written: no space added in Chinese
     return [first, *(" " * hang + part for part in wrap(more, width - hang))]
 
 
@@ -197,7 +197,7 @@ def measurement_line(item: ImprovementItem) -> str:
         line = f"{m.get('method', 'measured')}: change " + (
             f"{float(change):+.1%}" if isinstance(change, int | float) else "–")
     verdict = m.get("verdict") or item.status
-    return f"{line} ({verdict})" if verdict not in ("done", None) else line
+    return f"{line} ({verdict.replace('_', ' ')})" if verdict not in ("done", None) else line
 
 
 def _when(value: datetime | None) -> str:
