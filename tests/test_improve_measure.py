@@ -31,8 +31,10 @@ from procmine.demo.workspace import build_demo_workspace, bundled_demo_log
 from procmine.improve.measure import measure_item
 from procmine.improve.refresh import refresh_register
 from procmine.improve.register import add_link, get_item, open_item, set_status
-from procmine.improve.subjects import finding_key, finding_subject
+from procmine.improve.subjects import finding_key, finding_subject, shortfall_subject
 from procmine.ingest.run import ingest_log
+from procmine.queue.measures import QueueFilter, queue_measures
+from procmine.queue.staffing import staffing_plan
 from procmine.store.event_store import EventStore
 
 PASSWORD = "a-long-test-password-1"
@@ -128,6 +130,50 @@ def test_the_sop_revision_of_the_demo_log_reports_its_known_effect(own_app_db: N
     assert "整改有效" in measured["text"]["zh-CN"] and "Count cash" in measured["text"]["en"]
     # a second refresh on the same data writes nothing
     assert refresh_register(home).measured == []
+
+
+@SQLITE
+def test_a_staffing_change_on_a_queue_shortfall_is_measured_on_the_service_level(
+        own_app_db: None, tmp_path: Path) -> None:
+    """A shortfall of the demo's staffing plan on a Thursday at B01 (the demo's queue export
+    has Thursdays 24 September, 1 and 8 October): more windows from 1 October; the service
+    level of the block before against after, as the queue measures give it."""
+    home = tmp_path / "workspace"
+    build_demo_workspace(home)
+    store = EventStore(home)
+    plan = staffing_plan(store)
+    shift = max((s for s in plan.shifts if s.reason == "shortfall" and s.branch_id == "B01"
+                 and s.weekday == 4), key=lambda s: (s.end_minute - s.start_minute, s.start))
+    subject = shortfall_subject(shift.to_dict(), as_of=date(2026, 9, 30), store_version="v1",
+                                figures={"target_wait": plan.target_wait})
+    ops = get_user("ops", home)
+    item = open_item(subject, user=ops, cause="staffing", review_group="compliance-and-control",
+                     home=home)
+    set_status(item.id, "accepted", user=ops, decision="change_staffing", home=home)
+    set_status(item.id, "in_progress", user=ops, home=home)
+    set_status(item.id, "done", user=ops, changed_on=CHANGED, home=home)
+    refresh_register(home, store=store)
+    item = get_item(item.id, user=ops, home=home)
+    measured = item.measurement or {}
+    before, after = measured["before"], measured["after"]
+    assert measured["method"] == "service_level" and measured["measured_through"] == "2026-10-08"
+    assert (before["to"], after["from"]) == ("2026-09-24", "2026-10-01")
+    # the shares, counted again from the queue measures of those days
+    counts = []
+    for start, end in ((date(2026, 9, 1), CHANGED), (CHANGED, date(2026, 10, 31))):
+        frame = queue_measures(store, ["weekday", "interval_of_day"],
+                               QueueFilter(branch="B01", start=start, end=end))
+        first, last = (int(c[:2]) * 60 + int(c[3:]) for c in (shift.start, shift.end))
+        frame = frame[(frame["weekday"] == 4) & (frame["interval_of_day"] >= first)
+                      & (frame["interval_of_day"] < last)]
+        served = frame["served"] + frame["transferred"]
+        counts.append((int(served.sum()), float((served * frame["service_level"]).sum())))
+    assert before["n"] == counts[0][0] and after["n"] == counts[1][0] >= 30
+    assert before["median"] == pytest.approx(counts[0][1] / counts[0][0])
+    assert after["median"] == pytest.approx(counts[1][1] / counts[1][0])
+    better = after["median"] > before["median"] and measured["p_value"] < 0.05
+    assert item.status == ("verified" if better else "not_effective")
+    assert "%" in measured["text"]["en"] and "位客户" in measured["text"]["zh-CN"]
 
 
 @pytest.fixture
