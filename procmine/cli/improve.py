@@ -262,7 +262,7 @@ def _after_done(item: ImprovementItem, user: User, home: Path | None) -> str:
     """Re-measure an item just closed as done; the line saying what came of it."""
     try:
         _refresh(home, item_ids=[item.id])
-    except ProcmineError as exc:
+    except Exception as exc:  # the status is recorded: a failed measurement is said, not raised
         return f"not re-measured now ({exc}); procmine improve refresh measures it"
     item = get_improvement(item.id, user=user, home=home)
     line = measurement_line(item)
