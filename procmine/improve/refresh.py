@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from procmine.app.appdb import session_for
+from procmine.app.appdb import database_url, session_for
 from procmine.app.auth import User
 from procmine.core.baseline import Baseline, load_baseline
 from procmine.improve.items import SYSTEM_USER, ImprovementItem
@@ -96,6 +96,14 @@ def _measure(item: ImprovementItem, version: str, home: Path | None, store: Even
     return measured.verdict or ""
 
 
+def _has_app_database(home: Path) -> bool:
+    """Whether the workspace has an app database to refresh (a server named by
+    ``PROCMINE_DB_URL``, or the workspace's SQLite file): an ingest into a workspace without
+    one creates none."""
+    url = database_url(home)
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+
+
 def refresh_register(home: Path | None = None, *, store: EventStore | None = None,
                      baseline: Baseline | None = None, library: SopLibrary | None = None,
                      window_days: int = DEFAULT_WINDOW_DAYS, item_ids: list[int] | None = None,
@@ -106,8 +114,8 @@ def refresh_register(home: Path | None = None, *, store: EventStore | None = Non
     ``library`` default to the workspace's (its SOP library only if it has one); ``progress``
     gets ("measure" or "regressions", fraction done)."""
     store = store if store is not None else EventStore(home)
-    if store.is_empty():  # no data yet: nothing to measure, nothing came back
-        return RefreshReport()
+    if store.is_empty() or not _has_app_database(home if home is not None else store.home):
+        return RefreshReport()  # no data or no register yet: nothing to measure or come back
     baseline = baseline if baseline is not None else load_baseline()
     if library is None and has_library(home if home is not None else store.home):
         library = SopLibrary.open(home if home is not None else store.home)

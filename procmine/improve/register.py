@@ -389,6 +389,15 @@ def add_link(item_id: int, kind: str, ref: str, *, user: User, home: Path | None
         return _item(session, row)
 
 
+def _note(figures: Mapping[str, Any]) -> str:
+    """The history note of a measurement or a regression: its one line in English (the
+    history is kept in one language; pages show the measurement's own lines in theirs)."""
+    text = figures.get("text", "")
+    if isinstance(text, Mapping):
+        text = text.get("en") or next(iter(text.values()), "")
+    return str(text)[:500]
+
+
 def record_measurement(item_id: int, measurement: Mapping[str, Any], verdict: str | None, *,
                        home: Path | None = None) -> ImprovementItem:
     """Keep a re-measurement of a done item; ``verdict`` "verified" or "not_effective" moves it
@@ -404,8 +413,7 @@ def record_measurement(item_id: int, measurement: Mapping[str, Any], verdict: st
         before = row.status
         if verdict is not None:
             row.status = verdict
-        _event(session, row, SYSTEM_USER, "measure", str(measurement.get("text", ""))[:500],
-               before=before)
+        _event(session, row, SYSTEM_USER, "measure", _note(measurement), before=before)
         return _item(session, row)
 
 
@@ -418,6 +426,5 @@ def record_regression(item_id: int, figures: Mapping[str, Any], *,
             raise RegisterError(f"item #{item_id} is {row.status}: only a verified item regresses")
         row.regression = json.dumps(dict(figures), ensure_ascii=False, default=str)
         row.regression_at = utc_now()
-        _event(session, row, SYSTEM_USER, "regression", str(figures.get("text", ""))[:500],
-               before=row.status)
+        _event(session, row, SYSTEM_USER, "regression", _note(figures), before=row.status)
         return _item(session, row)
