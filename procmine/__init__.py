@@ -141,7 +141,7 @@ from procmine.improve.items import CAUSES as IMPROVEMENT_CAUSES
 from procmine.improve.items import DECISIONS as IMPROVEMENT_DECISIONS
 from procmine.improve.items import LINK_KINDS as IMPROVEMENT_LINKS
 from procmine.improve.items import STATUSES as IMPROVEMENT_STATUSES
-from procmine.improve.items import ImprovementItem, RegisterError
+from procmine.improve.items import ImprovementItem, RegisterError, system_user
 from procmine.improve.items import can_act as can_act_on_item
 from procmine.improve.items import can_open as can_open_item
 from procmine.improve.items import can_view as can_view_register
@@ -151,6 +151,7 @@ from procmine.improve.register import add_cause as add_improvement_cause
 from procmine.improve.register import add_link as link_improvement
 from procmine.improve.register import causes as improvement_causes
 from procmine.improve.register import get_item as get_improvement
+from procmine.improve.register import has_register, register_items
 from procmine.improve.register import items_by_key as improvements_by_key
 from procmine.improve.register import list_items as list_improvements
 from procmine.improve.register import open_item as open_improvement
@@ -657,6 +658,7 @@ __all__ = [  # noqa: RUF022
     "IMPROVEMENT_STATUSES",
     "ImprovementItem",
     "RegisterError",
+    "system_user",
     "can_act_on_item",
     "can_open_item",
     "can_view_register",
@@ -664,6 +666,8 @@ __all__ = [  # noqa: RUF022
     "link_improvement",
     "improvement_causes",
     "get_improvement",
+    "has_register",
+    "register_items",
     "improvements_by_key",
     "list_improvements",
     "open_improvement",

@@ -345,3 +345,38 @@ def test_the_round_trip_on_each_app_database(home: Path, own_app_db: None) -> No
                                                                ("status", "reviewer2")]
     with pytest.raises(RegisterError, match="teller cannot open"):
         list_items(user=get_user("teller", home), home=home)
+
+
+def test_bottlenecks_names_each_findings_open_item_and_its_regression(
+        home: Path, findings: list[Any]) -> None:
+    """``procmine bottlenecks`` lists, under its findings, the open item of each (by the
+    finding's number) and a regression where a verified item's finding came back."""
+    from procmine.improve.register import open_item, record_measurement, record_regression
+    from procmine.improve.register import set_status as move
+    from procmine.improve.subjects import finding_subject
+
+    ops = _ops(home)
+    items = list_items(user=ops, home=home)
+    rank_of = {finding_key(f): k for k, f in enumerate(findings, 1)}
+    open_ones = {rank_of[i.subject.key]: i for i in reversed(items)
+                 if i.is_open and i.subject.key in rank_of}
+    # a verified item on the last finding that has no open item, whose finding came back
+    free = max(k for k in rank_of.values() if k not in open_ones)
+    subject = finding_subject(findings[free - 1], as_of=date(2026, 10, 31), store_version="v")
+    item = open_item(subject, user=ops, cause="training", review_group="compliance-and-control",
+                     home=home)
+    move(item.id, "accepted", user=ops, decision="retrain", home=home)
+    move(item.id, "in_progress", user=ops, home=home)
+    move(item.id, "done", user=ops, changed_on=date(2026, 9, 1), home=home)
+    record_measurement(item.id, {"text": {"en": "fixed"}}, "verified", home=home)
+    record_regression(item.id, {"text": {"en": "back"}}, home=home)
+
+    result = runner.invoke(app, ["bottlenecks", "--home", str(home)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index("In the improvement register (procmine improve show N):")
+    listed = lines[start + 1:]
+    for rank, open_item_ in open_ones.items():
+        assert any(line.startswith(f"  {rank}: item #{open_item_.id}, ") for line in listed)
+    assert f"  {free}: REGRESSION - came back after item #{item.id} was verified" in listed
+    assert max(len(line) for line in lines) <= 80

@@ -45,6 +45,7 @@ from procmine import (
     load_baseline,
     monthly_league,
     normalize_language,
+    register_items,
     spot_check_summary,
     t,
     workspace_references,
@@ -60,6 +61,7 @@ from procmine.cli.common import (
     progress_bar,
 )
 from procmine.cli.findings_view import print_findings
+from procmine.cli.improve_view import register_lines
 
 __all__ = ["bottlenecks", "league", "run_bottlenecks"]
 
@@ -274,3 +276,6 @@ def bottlenecks(
                   f"q {q:g}).", highlight=False)
         return
     print_findings(out, findings, period, explain)
+    if explain is None:
+        for line in register_lines(findings, register_items(home)):
+            out.print(line, highlight=False)

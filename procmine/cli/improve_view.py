@@ -37,7 +37,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from procmine import ImprovementItem
+from procmine import Finding, ImprovementItem, finding_marks
+from procmine import finding_key as finding_key_of
 
 __all__ = [
     "OVERDUE_NOTE",
@@ -242,4 +243,30 @@ def item_text(item: ImprovementItem, width: int, *, today: date) -> list[str]:
             else ""
         lines += wrap(f"    {_when(e.at)} {e.username} {e.action}{move}"
                       + (f": {e.note}" if e.note else ""), width, 6)
+    return lines
+
+
+def register_lines(findings: Sequence[Finding], items: Sequence[ImprovementItem]) -> list[str]:
+    """What ``procmine bottlenecks`` adds under its list: each finding (by its number) that has
+    an open item in the improvement register, and each that came back after a verified item.
+
+    Example:
+        >>> register_lines([], [])
+        []
+    """
+    marks = finding_marks(findings, items)
+    lines = []
+    for rank, finding in enumerate(findings, 1):
+        mark = marks.get(finding_key_of(finding))
+        if mark is None:
+            continue
+        if mark.regression and mark.latest_item is not None:
+            lines.append(f"  {rank}: REGRESSION - came back after item #{mark.latest_item.id} "
+                         "was verified")
+        elif mark.open_item is not None:
+            item = mark.open_item
+            lines.append(f"  {rank}: item #{item.id}, {item.status.replace('_', ' ')}, "
+                         f"{item.review_group}, due {item.due_on or '-'}")
+    if lines:
+        lines.insert(0, "In the improvement register (procmine improve show N):")
     return lines

@@ -24,7 +24,7 @@ checks to items decided as retraining; a teller cannot open the register.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from procmine.app.auth import User
@@ -50,6 +50,7 @@ __all__ = [
     "can_view",
     "check_view",
     "is_open",
+    "system_user",
 ]
 
 STATUSES: Final[tuple[str, ...]] = ("proposed", "accepted", "rejected", "in_progress", "done",
@@ -176,6 +177,15 @@ class ImprovementItem:
                          "from_status": e.from_status, "to_status": e.to_status,
                          "note": e.note} for e in self.events],
         }
+
+
+def system_user() -> User:
+    """The user the automatic re-measurement and the local command line's read-only listings act
+    as: the operations department, named :data:`SYSTEM_USER` (never a row of the users table,
+    so no one signs in as it)."""
+    return User(username=SYSTEM_USER, role="operations", display_name=SYSTEM_USER,
+                review_group=None, teller_id=None, branch_id=None,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC), disabled=False)
 
 
 def is_open(status: str, decision: str | None) -> bool:

@@ -22,16 +22,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from procmine.app.appdb import database_url, session_for
-from procmine.app.auth import User
+from procmine.app.appdb import session_for
 from procmine.core.baseline import Baseline, load_baseline
-from procmine.improve.items import SYSTEM_USER, ImprovementItem
+from procmine.improve.items import ImprovementItem, system_user
 from procmine.improve.measure import DEFAULT_MIN_CASES, DEFAULT_WINDOW_DAYS, measure_item
-from procmine.improve.register import list_items, record_measurement, record_regression
+from procmine.improve.register import (
+    has_register,
+    list_items,
+    record_measurement,
+    record_regression,
+)
 from procmine.improve.regressions import check_regression
 from procmine.improve.tables import ItemRow
 from procmine.sop.library import SopLibrary
@@ -52,13 +55,6 @@ class RefreshReport:
     verified: list[int] = field(default_factory=list)
     not_effective: list[int] = field(default_factory=list)
     regressions: list[int] = field(default_factory=list)
-
-
-def _system_user() -> User:
-    """The re-measurement reads the register as the operations department does."""
-    return User(username=SYSTEM_USER, role="operations", display_name=SYSTEM_USER,
-                review_group=None, teller_id=None, branch_id=None,
-                created_at=datetime(2026, 1, 1), disabled=False)
 
 
 def _found(measurement: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -96,14 +92,6 @@ def _measure(item: ImprovementItem, version: str, home: Path | None, store: Even
     return measured.verdict or ""
 
 
-def _has_app_database(home: Path) -> bool:
-    """Whether the workspace has an app database to refresh (a server named by
-    ``PROCMINE_DB_URL``, or the workspace's SQLite file): an ingest into a workspace without
-    one creates none."""
-    url = database_url(home)
-    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
-
-
 def refresh_register(home: Path | None = None, *, store: EventStore | None = None,
                      baseline: Baseline | None = None, library: SopLibrary | None = None,
                      window_days: int = DEFAULT_WINDOW_DAYS, item_ids: list[int] | None = None,
@@ -114,13 +102,13 @@ def refresh_register(home: Path | None = None, *, store: EventStore | None = Non
     ``library`` default to the workspace's (its SOP library only if it has one); ``progress``
     gets ("measure" or "regressions", fraction done)."""
     store = store if store is not None else EventStore(home)
-    if store.is_empty() or not _has_app_database(home if home is not None else store.home):
+    if store.is_empty() or not has_register(home if home is not None else store.home):
         return RefreshReport()  # no data or no register yet: nothing to measure or come back
     baseline = baseline if baseline is not None else load_baseline()
     if library is None and has_library(home if home is not None else store.home):
         library = SopLibrary.open(home if home is not None else store.home)
     version = store.version()
-    system = _system_user()
+    system = system_user()
     wanted = set(item_ids) if item_ids is not None else None
     report = RefreshReport()
 

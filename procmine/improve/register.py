@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from procmine.app.appdb import record_audit, session_for, utc_now
+from procmine.app.appdb import database_url, record_audit, session_for, utc_now
 from procmine.app.auth import User
 from procmine.app.i18n import t
 from procmine.core.baseline import REVIEW_GROUPS
@@ -55,6 +55,7 @@ from procmine.improve.items import (
     can_act,
     can_open,
     check_view,
+    system_user,
 )
 from procmine.improve.subjects import Subject
 from procmine.improve.tables import CauseRow, ItemEventRow, ItemLinkRow, ItemRow
@@ -65,11 +66,13 @@ __all__ = [
     "add_link",
     "causes",
     "get_item",
+    "has_register",
     "items_by_key",
     "list_items",
     "open_item",
     "record_measurement",
     "record_regression",
+    "register_items",
     "set_status",
     "update_item",
 ]
@@ -210,6 +213,20 @@ def list_items(*, user: User, home: Path | None = None, review_group: str | None
     if overdue_on is not None:
         items = [i for i in items if i.overdue(overdue_on)]
     return items
+
+
+def has_register(home: Path | None = None) -> bool:
+    """Whether the workspace has an app database, hence perhaps a register (a server named by
+    ``PROCMINE_DB_URL``, or the workspace's SQLite file). Reading a register creates the SQLite
+    file; an ingest or a listing in a workspace without one asks this first and creates none."""
+    url = database_url(home)
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+
+
+def register_items(home: Path | None = None) -> list[ImprovementItem]:
+    """Every item, newest first, as the command line on the workspace's machine reads them (as
+    :func:`~procmine.improve.items.system_user`); none when the workspace has no app database."""
+    return list_items(user=system_user(), home=home) if has_register(home) else []
 
 
 def items_by_key(items: Iterable[ImprovementItem]) -> dict[str, list[ImprovementItem]]:
