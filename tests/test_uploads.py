@@ -110,3 +110,35 @@ def test_the_upload_page_removes_its_files_once_ingested(keep: str, tmp_path: Pa
     assert EventStore(home).info().events == 2
     kept = sorted(p.name.split("-", 1)[1] for p in (home / "uploads").iterdir())
     assert kept == ([] if not keep else ["bad.csv", "good.csv"])
+
+
+def test_the_upload_page_re_measures_the_register_after_an_ingest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a file is loaded the page refreshes the improvement register on the new data and
+    says what changed; a refresh that fails is a warning, the data stays loaded."""
+    from procmine.improve.refresh import RefreshReport
+
+    home = tmp_path / "workspace"
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    calls: list[int] = []
+
+    def changed(*args: Any, **kwargs: Any) -> RefreshReport:
+        calls.append(kwargs["store"].info().events)
+        return RefreshReport(measured=[4, 5], verified=[4], not_effective=[5], regressions=[2])
+
+    monkeypatch.setattr(procmine, "refresh_register", changed)
+    at = run_page(home, monkeypatch, [Upload("good.csv", GOOD)])
+    assert calls == [2]  # once, after the rows were in
+    assert [i.value for i in at.info] == [t("upload.register_refreshed", "zh-CN", verified=1,
+                                            not_effective=1, regressions=1)]
+
+    def broken(*args: Any, **kwargs: Any) -> RefreshReport:
+        raise RuntimeError("app database unreachable")
+
+    monkeypatch.setattr(procmine, "refresh_register", broken)
+    other = tmp_path / "other"
+    monkeypatch.setenv("PROCMINE_HOME", str(other))
+    at = run_page(other, monkeypatch, [Upload("good.csv", GOOD)])
+    assert [w.value for w in at.warning] == [t("upload.register_failed", "zh-CN",
+                                               message="app database unreachable")]
+    assert EventStore(other).info().events == 2

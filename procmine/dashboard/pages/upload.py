@@ -15,6 +15,7 @@ from procmine import (
     ingest_log,
     list_batches,
     load_column_map,
+    refresh_register,
     release_upload,
     save_upload,
 )
@@ -22,6 +23,22 @@ from procmine.dashboard import data, session
 from procmine.dashboard.components import columns, downloads
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
+
+
+def _refresh_register() -> None:
+    """After an ingest, re-measure the register's items done and look for regressions; say so
+    when it changed anything. A failure here is a warning: the data is in."""
+    try:
+        with st.spinner(tr("upload.register_refreshing")):
+            result = refresh_register(data.store().home, store=data.store(),
+                                      baseline=data.baseline())
+    except Exception as exc:  # the ingest succeeded whatever happens here
+        st.warning(tr("upload.register_failed", message=plain(str(exc))))
+        return
+    if result.measured or result.regressions:
+        st.info(tr("upload.register_refreshed", verified=len(result.verified),
+                   not_effective=len(result.not_effective), regressions=len(result.regressions)))
+
 
 user = session.guard(__file__)
 st.title(tr("upload.title"))
@@ -36,6 +53,7 @@ mapping_file = st.file_uploader(tr("upload.mapping"), type=["yaml", "yml"], key=
 if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
     store = data.store()
     saved: list[Path] = []  # removed once their ingest has finished, loaded or refused
+    ingested = 0  # files loaded: the register is re-measured after them
     try:
         for upload in [*files, *([mapping_file] if mapping_file is not None else [])]:
             current_limits().check_upload(upload.name, upload.size)
@@ -55,6 +73,7 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
 
             report = ingest_log(store, path, column_map=column_map, baseline=data.baseline(),
                                 progress=progress)
+            ingested += 1
             bar.progress(1.0, text=tr("upload.done", file=plain(upload.name),
                                       read=f"{report.read:,}", loaded=f"{report.loaded:,}",
                                       quarantined=f"{report.quarantined:,}"))
@@ -78,6 +97,8 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
     finally:
         for path in saved:
             release_upload(path)
+    if ingested:
+        _refresh_register()
 
 st.subheader(tr("upload.history"))
 history = data.ingest_history()
