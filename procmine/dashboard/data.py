@@ -521,7 +521,9 @@ def escalation_export(items: list[ImprovementItem], lang: str, kind: str) -> byt
     page ("html"), in ``lang``, as bytes."""
     with tempfile.TemporaryDirectory() as folder:
         if kind == "xlsx":
-            path = export_escalation_excel(items, Path(folder) / "escalation.xlsx", lang=lang)
+            path = export_escalation_excel(items, Path(folder) / "escalation.xlsx", lang=lang,
+                                           home=store().home, baseline=baseline())
         else:
-            path = export_escalation_html(items, Path(folder) / "escalation.html", lang=lang)
+            path = export_escalation_html(items, Path(folder) / "escalation.html", lang=lang,
+                                          home=store().home, baseline=baseline())
         return path.read_bytes()

@@ -23,6 +23,7 @@ from procmine import (
     ImprovementItem,
     ProcmineError,
     User,
+    escalated_items,
     scoped_findings,
 )
 from procmine.dashboard import data, session
@@ -102,9 +103,10 @@ def _open_one(shown: list[ImprovementItem]) -> None:
 
 
 def _report(items: list[ImprovementItem]) -> None:
-    """The escalation report's downloads (the items the user may see, escalated)."""
+    """The escalation report's downloads: the items the user may see decided as escalate
+    (not rejected: :func:`procmine.escalated_items`)."""
     st.subheader(tr("improve.page.report"))
-    escalated = [i for i in items if i.decision == "escalate"]
+    escalated = escalated_items(items)
     if not escalated:
         st.caption(tr("improve.page.report_none"))
         return
