@@ -16,7 +16,9 @@ evidence frozen as the data stands, dated today, with due days counted from toda
   as retraining by ``reviewer`` of the accounting-and-cash group, accepted by ``reviewer2``,
   linked to the demo's October paper and in progress;
 * teller 0602's slow "Count cash" of cash deposits (P17): proposed by ``ops``, cause
-  *procedure*, still undecided five days after its due day (overdue);
+  *procedure*, still undecided five days after its due day (overdue; the register stamps every
+  item with the day it is opened, so this one is due before it was opened, for the demo to show
+  an overdue item from its first day);
 * a baseline review or a branch's overall pace when the data has one (the bundled demo log has
   neither): proposed by ``ops``, cause *data*.
 

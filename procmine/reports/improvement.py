@@ -2,16 +2,16 @@
 cost in teller hours a month, what the branch did itself and their status, as a workbook and a
 printable page, in Chinese or English.
 
-The report writes what it is given (callers pass the escalated items: :func:`escalated_items`
-picks them, decision "escalate" and not rejected) and says in its summary which statuses and
-decisions it holds. For each item: its number, when and by whom it was opened, the branch and
-business type, what was found (the frozen summary, :meth:`Subject.summary_in`), the evidence
-figures as they were when the item was opened (median, reference, ratio and its 95% interval,
-cases, the data's period and the day it ran to; a queue shortfall: its weekday, hours and
-windows), the teller hours a month it costs, the cause, the proposed change, what the branch
-did itself, the owning review group, owner, due day, status and the re-measurement when there
-is one. The summary on top: how many items, their teller hours a month, how many are overdue,
-the report's date.
+The report writes what it is given, by number (callers pass the escalated items:
+:func:`escalated_items` picks them, decision "escalate" and not rejected) and says in its
+summary which statuses and decisions it holds. For each item: its number, when and by whom it
+was opened, the branch and business type, what was found (the frozen summary,
+:meth:`Subject.summary_in`), the evidence figures as they were when the item was opened
+(median, reference, ratio and its 95% interval, cases, the data's period and the day it ran to;
+a queue shortfall: its weekday, hours and windows), the teller hours a month it costs, the
+cause, the proposed change, what the branch did itself, the owning review group, owner, due
+day, status and the re-measurement when there is one. The summary on top: how many items,
+their teller hours a month, how many are overdue, the report's date.
 
 * :func:`export_escalation_excel`: a sheet of the items (one row each, the header frozen, the
   overdue rows filled red) and a sheet of each item's history (date, who, action, from, to,
@@ -296,6 +296,7 @@ def export_escalation_excel(items: Sequence[ImprovementItem], path: str | Path,
     """
     from openpyxl import Workbook
 
+    items = sorted(items, key=lambda i: i.id)
     ctx = _context(items, lang, home, baseline, today)
     workbook = Workbook()
     used: set[str] = set()
@@ -394,7 +395,8 @@ table { border-collapse: collapse; width: 100%; margin-bottom: 8px; }
 th { background: var(--head); color: #fff; font-weight: 600; padding: 6px;
      border: 1px solid var(--head); text-align: center; }
 td { padding: 4px 6px; border: 1px solid var(--line); vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.nowrap { white-space: nowrap; }
 tr.overdue td { background-color: #fce4e4; }
 dl { display: grid; grid-template-columns: 14em 1fr; gap: 2px 12px; margin: 0 0 8px; }
 dt { color: #595959; } dd { margin: 0; white-space: pre-wrap; }
@@ -424,14 +426,18 @@ def _cell(key: str, value: Any) -> str:
 
 
 _NUM_TD = '<td class="num">'
+#: The table's short columns, kept on one line.
+_NOWRAP = ("id", "opened", "branch", "ratio", "hours", "cause", "owner", "due", "status")
 
 
 def _html_table(records: Sequence[dict[str, Any]], labels: Mapping[str, str]) -> str:
-    head = "".join(f"<th>{html.escape(labels[k])}</th>" for k in _TABLE_COLUMNS)
+    head = "".join(('<th class="nowrap">' if k in _NOWRAP else "<th>")
+                   + f"{html.escape(labels[k])}</th>" for k in _TABLE_COLUMNS)
     body = []
     for record in records:
         cells = "".join(
-            (_NUM_TD if isinstance(record[k], int | float) else "<td>")
+            (_NUM_TD if isinstance(record[k], int | float) else
+             '<td class="nowrap">' if k in _NOWRAP else "<td>")
             + f"{_cell(k, record[k])}</td>" for k in _TABLE_COLUMNS)
         klass = ' class="overdue"' if record["overdue"] else ""
         body.append(f'<tr id="row-{record["id"]}"{klass}>{cells}</tr>')
@@ -469,6 +475,7 @@ def export_escalation_html(items: Sequence[ImprovementItem], path: str | Path,
         >>> "No escalated items." in page.read_text(encoding="utf-8")
         True
     """
+    items = sorted(items, key=lambda i: i.id)
     ctx = _context(items, lang, home, baseline, today)
     lang, labels = ctx.lang, _labels(ctx.lang)
     title = t("improve.report.title", lang)
