@@ -130,6 +130,10 @@ from procmine.demo.workspace import (
     save_upload,
 )
 
+# improve: the agenda (the findings' marks and what to act on, for the pages)
+from procmine.improve.agenda import Agenda, FindingMark, finding_marks
+from procmine.improve.agenda import agenda as improvement_agenda
+
 # improve: the register
 from procmine.improve.items import CAUSES as IMPROVEMENT_CAUSES
 from procmine.improve.items import DECISIONS as IMPROVEMENT_DECISIONS
@@ -658,6 +662,11 @@ __all__ = [  # noqa: RUF022
     "finding_of",
     "finding_subject",
     "shortfall_subject",
+    # improve: the agenda (the findings' marks and what to act on, for the pages)
+    "Agenda",
+    "FindingMark",
+    "finding_marks",
+    "improvement_agenda",
 ]
 
 __version__ = "0.1.0"

@@ -14,11 +14,13 @@ keyed on a ``stamp`` the page gives (the teller's attempts and spot checks so fa
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 import inspect
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -26,12 +28,15 @@ import pandas as pd
 import streamlit as st
 
 from procmine import (
+    Agenda,
     Baseline,
     Coverage,
     DiversionReport,
     EventStore,
     Filters,
     Finding,
+    FindingMark,
+    ImprovementItem,
     LintReport,
     QueueFilter,
     QueueSummary,
@@ -39,6 +44,7 @@ from procmine import (
     SopLibrary,
     StaffingPlan,
     Trainee,
+    User,
     WindowReport,
     add_spot_checks,
     business_type_summary,
@@ -51,10 +57,13 @@ from procmine import (
     export_matrix_excel,
     filter_options,
     finding_distribution,
+    finding_marks,
     findings_by_step,
+    improvement_agenda,
     latest_month,
     linked_findings,
     lint_sops,
+    list_improvements,
     load_baseline,
     monthly_league,
     months_with_data,
@@ -75,6 +84,7 @@ from procmine import (
 )
 
 __all__ = [
+    "as_of",
     "baseline",
     "business_types",
     "cached",
@@ -83,14 +93,17 @@ __all__ = [
     "diversion",
     "evidence",
     "findings",
+    "improvement_items",
     "ingest_history",
     "league",
     "league_export",
     "library",
     "lint_text",
     "loop",
+    "marks",
     "matrix",
     "matrix_export",
+    "month_agenda",
     "months",
     "options",
     "per_teller",
@@ -453,3 +466,41 @@ def diversion(filters: QueueFilter, threshold: float, cash_types: tuple[str, ...
 def staffing(filters: QueueFilter, target_share: float) -> StaffingPlan:
     """The counters each interval needs against those open (:func:`procmine.staffing_plan`)."""
     return staffing_plan(store(), filters, target_share=target_share)
+
+
+# improve: marks ---------------------------------------------------------------------------------
+# Thin readers of the improvement register: read fresh on every run (an item opened or moved
+# shows at once), never cached.
+
+
+def improvement_items(user: User) -> list[ImprovementItem]:
+    """The register's items ``user`` may see (a branch manager: their branch's)."""
+    return list_improvements(user=user, home=store().home)
+
+
+def marks(user: User, found: Sequence[Finding]) -> dict[str, FindingMark]:
+    """Each finding's mark (its open item, its latest item, a regression) by its key."""
+    return finding_marks(found, improvement_items(user))
+
+
+def as_of(month: str | None) -> date | None:
+    """The last day of the data a page's findings come from: the store's last day, or the
+    chosen month's last day when that is sooner (None for an empty store)."""
+    last = store_info().get("last_event")
+    end = date.fromisoformat(str(last)[:10]) if last else None
+    if month is None:
+        return end
+    year, number = (int(part) for part in month.split("-"))
+    month_end = date(year, number, calendar.monthrange(year, number)[1])
+    return month_end if end is None else min(month_end, end)
+
+
+def month_agenda(user: User, today: date, *, ratio: float = 1.5, min_cases: int = 30,
+                 q: float = 0.05) -> tuple[str | None, Agenda | None]:
+    """The latest month with data and what to act on in it: its top findings without an item
+    (the Slow steps page's default thresholds), the overdue items, the regressions."""
+    latest = months()
+    if not latest:
+        return None, None
+    found = findings(latest[0], ratio, min_cases, q)
+    return latest[0], improvement_agenda(found, improvement_items(user), today=today)
