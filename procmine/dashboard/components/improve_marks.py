@@ -32,11 +32,17 @@ from procmine import (
     finding_key,
     shortfall_subject,
 )
+from procmine.dashboard.components.improve_widgets import (
+    ITEM_PAGE,
+    group_label,
+    open_item_form,
+    overdue_days,
+    status_label,
+)
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
-    "ITEM_PAGE",
     "act_control",
     "default_group",
     "groups_for",
@@ -45,23 +51,10 @@ __all__ = [
     "shortfall_control",
     "show_agenda",
     "show_regression",
-    "status_label",
 ]
 
-_PAGES = Path(__file__).resolve().parents[1] / "pages"
-#: The register's item page and the query parameter naming the item.
-ITEM_PAGE, ITEM_PARAM = _PAGES / "improvement_item.py", "item"
-BOTTLENECKS_PAGE = _PAGES / "bottlenecks.py"
-_FORM = "act_form_open"   # the subject key whose form is open
-
-
-def status_label(status: str) -> str:
-    return tr(f"improve.status.{status}")
-
-
-def group_label(group: str) -> str:
-    label = tr(f"review_groups.{group}")
-    return group if label == f"review_groups.{group}" else label
+BOTTLENECKS_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "bottlenecks.py")
+_FORM = "act_form_open"   # the key of the subject whose form is open
 
 
 def mark_label(mark: FindingMark | None) -> str:
@@ -107,10 +100,9 @@ def default_group(finding: Finding, library: SopLibrary, baseline: Baseline) -> 
 
 def item_link(item: ImprovementItem, label: str | None = None) -> None:
     """A link to an item's page."""
-    st.page_link(str(ITEM_PAGE), label=label or tr("act.open_item", id=item.id,
-                                                    status=status_label(item.status)),
-                 icon=":material/assignment_turned_in:",
-                 query_params={ITEM_PARAM: str(item.id)})
+    st.page_link(ITEM_PAGE, label=label or tr("act.open_item", id=item.id,
+                                              status=status_label(item.status)),
+                 icon=":material/assignment_turned_in:", query_params={"item": str(item.id)})
 
 
 def show_regression(mark: FindingMark | None) -> None:
@@ -137,9 +129,8 @@ def act_control(subject: Subject, *, user: User, group: str | None, mark: Findin
     if st.button(tr("act.close_form"), key=f"{key}_close"):
         st.session_state.pop(_FORM, None)
         st.rerun()
-    from procmine.dashboard.components.improve_widgets import open_item_form
-
-    if open_item_form(subject, default_group=group, key=key) is not None:
+    if open_item_form(subject, default_group=group, key=key, user=user,
+                      expanded=True) is not None:
         st.session_state.pop(_FORM, None)
 
 
@@ -183,7 +174,7 @@ def _unhandled(findings: Sequence[Finding], month: str) -> None:
         left, right = st.columns([4, 1])
         left.markdown(f"- {plain(finding.summary_in(lang()))} · "
                       + tr("agenda.hours", hours=f"{finding.monthly_teller_hours:,.1f}"))
-        right.page_link(str(BOTTLENECKS_PAGE), label=tr("agenda.act_link"),
+        right.page_link(BOTTLENECKS_PAGE, label=tr("agenda.act_link"),
                         icon=":material/add_task:",
                         query_params={"month": month, "finding": finding_key(finding)})
 
@@ -193,9 +184,9 @@ def _items(title: str, items: Sequence[ImprovementItem], line: str, today: date)
     if not items:
         st.caption(tr("agenda.none"))
     for item in items:
-        days = (today - item.due_on).days if item.due_on is not None else 0
         item_link(item, label=tr(line, id=item.id, summary=plain(item.subject.summary_in(lang())),
-                                 group=group_label(item.review_group), days=days))
+                                 group=group_label(item.review_group),
+                                 days=overdue_days(item, today)))
 
 
 def show_agenda(agenda: Agenda | None, *, month: str | None, today: date) -> None:

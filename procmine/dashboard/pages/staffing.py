@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -73,11 +72,10 @@ st.subheader(tr("staffing.shifts"))
 if plan.shifts:
     st.dataframe(pd.DataFrame([{tr("staffing.action"): _shift_text(s)} for s in plan.shifts]),
                  hide_index=True, width="stretch")
-    last = data.queue(filters).last_day
     improve_marks.shortfall_control(
         plan.shifts, user=user, describe=_shift_text, figures=_queue_figures,
-        as_of=date.fromisoformat(str(last)[:10]) if last else data.as_of(None),
-        store_version=data.store().version(), items=data.improvement_items(user))
+        as_of=choice.last_day, store_version=data.store().version(),
+        items=data.improvement_items(user))
 else:
     st.info(tr("staffing.no_shifts"))
 
