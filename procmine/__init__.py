@@ -130,9 +130,8 @@ from procmine.demo.workspace import (
     save_upload,
 )
 
-# improve: the agenda (the findings' marks and what to act on, for the pages)
-from procmine.improve.agenda import Agenda, FindingMark, finding_marks
-from procmine.improve.agenda import agenda as improvement_agenda
+# improve: measurement
+from procmine.improve.agenda import Agenda, FindingMark, agenda, finding_marks
 
 # improve: the register
 from procmine.improve.items import CAUSES as IMPROVEMENT_CAUSES
@@ -143,6 +142,8 @@ from procmine.improve.items import ImprovementItem, RegisterError
 from procmine.improve.items import can_act as can_act_on_item
 from procmine.improve.items import can_open as can_open_item
 from procmine.improve.items import can_view as can_view_register
+from procmine.improve.measure import Measurement, measure_item
+from procmine.improve.refresh import RefreshReport, refresh_register
 from procmine.improve.register import add_cause as add_improvement_cause
 from procmine.improve.register import add_link as link_improvement
 from procmine.improve.register import causes as improvement_causes
@@ -662,11 +663,15 @@ __all__ = [  # noqa: RUF022
     "finding_of",
     "finding_subject",
     "shortfall_subject",
-    # improve: the agenda (the findings' marks and what to act on, for the pages)
+    # improve: measurement (re-measuring items done, regressions, what to act on)
+    "Measurement",
+    "measure_item",
+    "RefreshReport",
+    "refresh_register",
     "Agenda",
+    "agenda",
     "FindingMark",
     "finding_marks",
-    "improvement_agenda",
 ]
 
 __version__ = "0.1.0"

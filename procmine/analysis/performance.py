@@ -50,6 +50,7 @@ __all__ = [
     "business_type_summary",
     "filter_options",
     "latest_month",
+    "step_rows",
     "step_samples",
     "step_statistics",
     "step_times",
@@ -310,3 +311,34 @@ def step_samples(store: EventStore, pairs: Sequence[tuple[str, str]],
             WHERE s.service_seconds IS NOT NULL
             ORDER BY s.business_type, s.activity, s.started
         """, {"wanted_pairs": wanted})
+
+
+def step_rows(store: EventStore, filters: Filters | None = None,
+              pairs: Sequence[tuple[str, str]] | None = None, *,
+              waits: bool = False) -> pd.DataFrame:
+    """Every step (of the given (business type, step) pairs, or every step) that passes the
+    filters, with what a group and a slice of a finding are made of: for re-measuring a
+    finding before and after a change (:mod:`procmine.improve.measure`).
+
+    Columns: ``case_id``, ``business_type``, ``activity``, ``branch_id``, ``teller_id``,
+    ``day`` (the step's start date), ``hour``, ``weekday`` (ISO), ``amount_band``,
+    ``window_type``, ``service_seconds`` and, with ``waits``, ``wait_seconds`` (the wait before
+    the step; the detailed step view, slower).
+
+    Example:
+        >>> rows = step_rows(store, Filters(tellers=("0102",)), [("P18", "Count cash")])
+        >>> rows.columns[[0, -1]].tolist(), rows["teller_id"].unique().tolist()
+        (['case_id', 'service_seconds'], ['0102'])
+    """
+    chosen = list(pairs) if pairs is not None else None
+    types = sorted({p[0] for p in chosen}) if chosen is not None else None
+    wait = ", s.wait_seconds" if waits else ""
+    with StepData(store, filters=filters, detail=waits, business_types=types,
+                  pairs=chosen) as data:
+        return data.query(f"""
+            SELECT s.case_id, s.business_type, s.activity, s.branch_id, s.teller_id,
+                   CAST(s.started AS DATE) AS day, s.hour, s.weekday, s.amount_band,
+                   s.window_type{wait}, s.service_seconds
+            FROM steps s
+            ORDER BY s.started, s.case_id, s.activity
+        """)

@@ -47,6 +47,7 @@ from procmine import (
     User,
     WindowReport,
     add_spot_checks,
+    agenda,
     business_type_summary,
     coverage_report,
     default_home,
@@ -59,7 +60,6 @@ from procmine import (
     finding_distribution,
     finding_marks,
     findings_by_step,
-    improvement_agenda,
     latest_month,
     linked_findings,
     lint_sops,
@@ -503,4 +503,4 @@ def month_agenda(user: User, today: date, *, ratio: float = 1.5, min_cases: int 
     if not latest:
         return None, None
     found = findings(latest[0], ratio, min_cases, q)
-    return latest[0], improvement_agenda(found, improvement_items(user), today=today)
+    return latest[0], agenda(found, improvement_items(user), today=today)
