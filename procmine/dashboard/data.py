@@ -14,11 +14,13 @@ keyed on a ``stamp`` the page gives (the teller's attempts and spot checks so fa
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 import inspect
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -26,12 +28,14 @@ import pandas as pd
 import streamlit as st
 
 from procmine import (
+    Agenda,
     Baseline,
     Coverage,
     DiversionReport,
     EventStore,
     Filters,
     Finding,
+    FindingMark,
     ImprovementItem,
     LintReport,
     QueueFilter,
@@ -45,6 +49,7 @@ from procmine import (
     User,
     WindowReport,
     add_spot_checks,
+    agenda,
     business_type_summary,
     coverage_report,
     default_home,
@@ -57,6 +62,7 @@ from procmine import (
     export_matrix_excel,
     filter_options,
     finding_distribution,
+    finding_marks,
     finding_subject,
     findings_by_step,
     get_improvement,
@@ -85,6 +91,7 @@ from procmine import (
 )
 
 __all__ = [
+    "as_of",
     "baseline",
     "business_types",
     "cached",
@@ -95,15 +102,17 @@ __all__ = [
     "evidence",
     "findings",
     "improvement",
-    "improvements",
+    "improvement_items",
     "ingest_history",
     "league",
     "league_export",
     "library",
     "lint_text",
     "loop",
+    "marks",
     "matrix",
     "matrix_export",
+    "month_agenda",
     "months",
     "options",
     "per_teller",
@@ -478,11 +487,6 @@ def staffing(filters: QueueFilter, target_share: float) -> StaffingPlan:
 # store's version, so it runs once per ingest.
 
 
-def improvements(user: User) -> list[ImprovementItem]:
-    """Every item ``user`` may see, newest first (a branch manager: their branch's)."""
-    return list_improvements(user=user, home=store().home)
-
-
 def improvement(item_id: int, user: User) -> ImprovementItem:
     """One item with its links and history (RegisterError when not there or not theirs)."""
     return get_improvement(item_id, user=user, home=store().home)
@@ -527,3 +531,41 @@ def escalation_export(items: list[ImprovementItem], lang: str, kind: str) -> byt
             path = export_escalation_html(items, Path(folder) / "escalation.html", lang=lang,
                                           home=store().home, baseline=baseline())
         return path.read_bytes()
+
+
+# improve: marks ---------------------------------------------------------------------------------
+# Thin readers of the improvement register: read fresh on every run (an item opened or moved
+# shows at once), never cached.
+
+
+def improvement_items(user: User) -> list[ImprovementItem]:
+    """The register's items ``user`` may see (a branch manager: their branch's)."""
+    return list_improvements(user=user, home=store().home)
+
+
+def marks(user: User, found: Sequence[Finding]) -> dict[str, FindingMark]:
+    """Each finding's mark (its open item, its latest item, a regression) by its key."""
+    return finding_marks(found, improvement_items(user))
+
+
+def as_of(month: str | None) -> date | None:
+    """The last day of the data a page's findings come from: the store's last day, or the
+    chosen month's last day when that is sooner (None for an empty store)."""
+    last = store_info().get("last_event")
+    end = date.fromisoformat(str(last)[:10]) if last else None
+    if month is None:
+        return end
+    year, number = (int(part) for part in month.split("-"))
+    month_end = date(year, number, calendar.monthrange(year, number)[1])
+    return month_end if end is None else min(month_end, end)
+
+
+def month_agenda(user: User, today: date, *, ratio: float = 1.5, min_cases: int = 30,
+                 q: float = 0.05) -> tuple[str | None, Agenda | None]:
+    """The latest month with data and what to act on in it: its top findings without an item
+    (the Slow steps page's default thresholds), the overdue items, the regressions."""
+    latest = months()
+    if not latest:
+        return None, None
+    found = findings(latest[0], ratio, min_cases, q)
+    return latest[0], agenda(found, improvement_items(user), today=today)

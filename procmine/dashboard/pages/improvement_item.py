@@ -55,7 +55,7 @@ def _pick(user: User) -> ImprovementItem | None:
         except (ValueError, ProcmineError) as exc:
             st.error(tr("improve.item.missing", id=plain(raw), message=plain(str(exc))))
             return None
-    items = data.improvements(user)
+    items = data.improvement_items(user)
     if not items:
         st.info(tr("improve.item.none"))
         return None

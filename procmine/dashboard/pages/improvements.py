@@ -152,7 +152,7 @@ st.caption(tr("improve.page.caption"))
 iw.show_flash()
 _refresh()
 today = date.today()
-items = data.improvements(user)
+items = data.improvement_items(user)
 _counts(items, today)
 shown = _filtered(items, today)
 if shown:
