@@ -26,10 +26,12 @@ from procmine import (
     build_demo_workspace,
     finding_subject,
     get_improvement,
+    link_improvement,
     linked_findings,
     list_improvements,
     load_baseline,
     open_improvement,
+    set_improvement_status,
     t,
 )
 from procmine.app.appdb import DB_URL_ENV
@@ -251,3 +253,44 @@ def test_an_item_opened_from_the_register_lands_on_its_page(home: Path) -> None:
     assert [ti.value for ti in at.title] == [zh("improve.item.title")]
     assert at.query_params.get("item") in (str(new.id), [str(new.id)])
     assert zh("improve.form.opened", id=new.id) in [s.value for s in at.success]
+
+
+def test_marking_done_re_measures_at_once_and_draws_the_before_and_after(home: Path) -> None:
+    """The demo's SOP-P18 revision (3.0 in force from 2026-09-21) made Count cash faster: an
+    item that revised it (on branch B01's Count cash against the old standard, 37 s; the demo
+    has no finding there), marked done on that day through the page, is re-measured at once and
+    verified; the page draws the before and after."""
+    finding = Finding(
+        scope="branch", teller_id=None, branch_id="B01", business_type="P18",
+        activity="Count cash", cases=400, steps=400, median_seconds=48.0, p90_seconds=70.0,
+        reference_seconds=37.0, reference_source="sop", ratio=48.0 / 37.0, pace=1.0,
+        excess_seconds=11.0, time_lost_seconds=4400.0, monthly_teller_hours=0.5, months=0.66,
+        p_value=0.01, q_value=0.02, bank_median_seconds=47.0, branch_median_seconds=None,
+        sop="SOP-P18", sop_step="count_cash", sop_version="2.0")
+    item = _open(home, finding, "accounting-and-cash")
+    ops = signed_in("operations", home)
+    set_improvement_status(item.id, "accepted", user=ops, decision="revise_sop", home=home)
+    set_improvement_status(item.id, "in_progress", user=ops, home=home)
+    link_improvement(item.id, "sop_revision", "SOP-P18@3.0", user=ops, home=home)
+    at = _page(apptest.app_as("operations", home, timeout=180).run(), "improvement_item.py",
+               item=item.id)
+    assert zh("improve.item.not_done") in [c.value for c in at.caption]
+    at.date_input(key=f"item_changed_{item.id}").set_value(date(2026, 9, 21))
+    at.button(key="item_move_done").click().run()
+    assert not at.exception, at.exception
+    done = get_improvement(item.id, user=ops, home=home)
+    assert (done.status, done.changed_on) == ("verified", date(2026, 9, 21))
+    measurement = done.measurement
+    assert measurement is not None and measurement["method"] == "revision_effect"
+    assert measurement["after"]["median"] < measurement["before"]["median"]
+    assert at.success[0].value == zh(
+        "improve.act.moved", id=item.id, status=zh("improve.status.verified"))
+    # the verdict in words, with its counts, and the chart of before and after
+    line = zh("improve.item.verdict_line", verdict=zh("improve.verdict.verified"),
+              before=measurement["before"]["n"], after=measurement["after"]["n"],
+              change=f"{measurement['change']:+.1%}", p=f"{measurement['p_value']:.3g}")
+    assert line in [s.value for s in at.success]
+    assert len(at.get("plotly_chart")) == 1
+    history = at.dataframe[-1].value
+    assert list(history[zh("improve.hist.action")])[:2] == [
+        zh("improve.action.measure"), zh("improve.action.status")]

@@ -135,7 +135,9 @@ def show_flash() -> None:
 
 # -- the register's table --------------------------------------------------------------------------
 
-_COLUMNS = ("id", "status", "group", "owner", "due", "overdue", "hours", "summary", "decision")
+#: The register's columns, the summary last (the long one: cut at the page's edge, whole on
+#: hover); about 980 px wide, what the page has beside the menu at 1440 px.
+_COLUMNS = ("id", "status", "decision", "group", "owner", "due", "overdue", "hours", "summary")
 
 
 def item_frame(items: Sequence[ImprovementItem], today: date) -> pd.DataFrame:
@@ -165,12 +167,12 @@ def show_item_table(items: Sequence[ImprovementItem], today: date) -> None:
         colour = "color: #c92a2a; font-weight: 600" if row[overdue_col] else ""
         return [colour] * len(row)
 
-    widths = {"id": 50, "status": 110, "group": 110, "owner": 90, "due": 95, "overdue": 95,
-              "hours": 80, "summary": 420, "decision": 100}
+    widths = {"id": 45, "status": 95, "decision": 85, "group": 95, "owner": 80, "due": 90,
+              "overdue": 80, "hours": 65, "summary": 340}
     config = {tr(f"improve.col.{c}"): st.column_config.Column(width=w)
               for c, w in widths.items()}
-    config[tr("improve.col.hours")] = st.column_config.NumberColumn(width=80, format="%.1f")
-    config[tr("improve.col.due")] = st.column_config.DateColumn(width=95, format="YYYY-MM-DD")
+    config[tr("improve.col.hours")] = st.column_config.NumberColumn(width=65, format="%.1f")
+    config[tr("improve.col.due")] = st.column_config.DateColumn(width=90, format="YYYY-MM-DD")
     st.dataframe(frame.style.apply(red, axis=1), hide_index=True, width="stretch",
                  column_config=config, key="improve_table")
 

@@ -306,7 +306,8 @@ def _assign(user: User, item: ImprovementItem) -> None:
             item.id, user=user,
             review_group=str(group) if user.role == "operations" else None,
             owner=str(owner or ""), due_on=due if isinstance(due, date) else None),
-            lambda done: tr("improve.act.assigned", id=done.id))
+            lambda done: tr("improve.act.assigned" if len(done.events) > len(item.events)
+                            else "improve.act.unchanged", id=done.id))
 
 
 def _link_sop(user: User, item: ImprovementItem) -> None:
