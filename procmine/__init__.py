@@ -674,6 +674,13 @@ __all__ = [  # noqa: RUF022
     "finding_of",
     "finding_subject",
     "shortfall_subject",
+    # improve: report (the escalated items as a workbook and a printable page, in Chinese or
+    # English; the demo workspace's register)
+    "escalated_items",
+    "escalation_rows",
+    "export_escalation_excel",
+    "export_escalation_html",
+    "seed_demo_improvements",
     # improve: measurement (re-measuring items done, regressions, what to act on)
     "Measurement",
     "measure_item",
@@ -683,13 +690,6 @@ __all__ = [  # noqa: RUF022
     "agenda",
     "FindingMark",
     "finding_marks",
-    # improve: report (the escalated items as a workbook and a printable page, in Chinese or
-    # English; the demo workspace's register)
-    "escalated_items",
-    "escalation_rows",
-    "export_escalation_excel",
-    "export_escalation_html",
-    "seed_demo_improvements",
 ]
 
 __version__ = "0.1.0"

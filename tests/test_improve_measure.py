@@ -11,6 +11,7 @@ tests run on SQLite only (the app database holds only a few items)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,12 @@ from procmine.core.baseline import Baseline
 from procmine.demo import DemoConfig, write_demo_data
 from procmine.demo.workspace import build_demo_workspace, bundled_demo_log
 from procmine.improve.measure import measure_item
-from procmine.improve.refresh import refresh_register
+from procmine.improve.refresh import RefreshReport, refresh_register
 from procmine.improve.register import add_link, get_item, open_item, set_status
-from procmine.improve.subjects import finding_key, finding_subject
+from procmine.improve.subjects import finding_key, finding_subject, shortfall_subject
 from procmine.ingest.run import ingest_log
+from procmine.queue.measures import QueueFilter, queue_measures
+from procmine.queue.staffing import staffing_plan
 from procmine.store.event_store import EventStore
 
 PASSWORD = "a-long-test-password-1"
@@ -128,6 +131,50 @@ def test_the_sop_revision_of_the_demo_log_reports_its_known_effect(own_app_db: N
     assert "整改有效" in measured["text"]["zh-CN"] and "Count cash" in measured["text"]["en"]
     # a second refresh on the same data writes nothing
     assert refresh_register(home).measured == []
+
+
+@SQLITE
+def test_a_staffing_change_on_a_queue_shortfall_is_measured_on_the_service_level(
+        own_app_db: None, tmp_path: Path) -> None:
+    """A shortfall of the demo's staffing plan on a Thursday at B01 (the demo's queue export
+    has Thursdays 24 September, 1 and 8 October): more windows from 1 October; the service
+    level of the block before against after, as the queue measures give it."""
+    home = tmp_path / "workspace"
+    build_demo_workspace(home)
+    store = EventStore(home)
+    plan = staffing_plan(store)
+    shift = max((s for s in plan.shifts if s.reason == "shortfall" and s.branch_id == "B01"
+                 and s.weekday == 4), key=lambda s: (s.end_minute - s.start_minute, s.start))
+    subject = shortfall_subject(shift.to_dict(), as_of=date(2026, 9, 30), store_version="v1",
+                                figures={"target_wait": plan.target_wait})
+    ops = get_user("ops", home)
+    item = open_item(subject, user=ops, cause="staffing", review_group="compliance-and-control",
+                     home=home)
+    set_status(item.id, "accepted", user=ops, decision="change_staffing", home=home)
+    set_status(item.id, "in_progress", user=ops, home=home)
+    set_status(item.id, "done", user=ops, changed_on=CHANGED, home=home)
+    refresh_register(home, store=store)
+    item = get_item(item.id, user=ops, home=home)
+    measured = item.measurement or {}
+    before, after = measured["before"], measured["after"]
+    assert measured["method"] == "service_level" and measured["measured_through"] == "2026-10-08"
+    assert (before["to"], after["from"]) == ("2026-09-24", "2026-10-01")
+    # the shares, counted again from the queue measures of those days
+    counts = []
+    for start, end in ((date(2026, 9, 1), CHANGED), (CHANGED, date(2026, 10, 31))):
+        frame = queue_measures(store, ["weekday", "interval_of_day"],
+                               QueueFilter(branch="B01", start=start, end=end))
+        first, last = (int(c[:2]) * 60 + int(c[3:]) for c in (shift.start, shift.end))
+        frame = frame[(frame["weekday"] == 4) & (frame["interval_of_day"] >= first)
+                      & (frame["interval_of_day"] < last)]
+        served = frame["served"] + frame["transferred"]
+        counts.append((int(served.sum()), float((served * frame["service_level"]).sum())))
+    assert before["n"] == counts[0][0] and after["n"] == counts[1][0] >= 30
+    assert before["median"] == pytest.approx(counts[0][1] / counts[0][0])
+    assert after["median"] == pytest.approx(counts[1][1] / counts[1][0])
+    better = after["median"] > before["median"] and measured["p_value"] < 0.05
+    assert item.status == ("verified" if better else "not_effective")
+    assert "%" in measured["text"]["en"] and "位客户" in measured["text"]["zh-CN"]
 
 
 @pytest.fixture
@@ -227,3 +274,80 @@ def test_a_wait_a_pace_and_a_measurement_as_json(
             assert data["before"]["n"] > 1000 and 0.9 < data["before"]["median"] < 1.2
         else:  # the waits before the step: seconds, far below the step's reference
             assert data["before"]["median"] < 10 and data["before"]["ratio"] < 1
+
+
+@SQLITE
+def test_a_slice_is_measured_on_its_own_steps(
+        logs: tuple[dict[str, Path], dict[str, Any]], ops: User, home: Path,
+        baseline: Baseline) -> None:
+    """A conditional finding (the slow step after 15:00, or on Thursdays) is measured on the
+    steps of its slice only."""
+    batches, truth = logs
+    store = EventStore(home)
+    for month in ("09", "10"):
+        ingest_log(store, batches[f"slow-{month}"])
+    slow = truth["slow_steps"][0]
+    rows = step_rows(store, Filters(tellers=(slow["teller_id"],)),
+                     [(slow["business_type"], slow["activity"])])
+    days = [d.date() for d in rows["day"]]
+    september = np.array([d < CHANGED for d in days])
+    finding = Finding(
+        scope="teller", teller_id=slow["teller_id"], branch_id=slow["branch_id"],
+        business_type=slow["business_type"], activity=slow["activity"], cases=50, steps=50,
+        median_seconds=90.0, p90_seconds=120.0, reference_seconds=30.0,
+        reference_source="peers", ratio=3.0, pace=1.0, excess_seconds=60.0,
+        time_lost_seconds=500.0, monthly_teller_hours=0.5, months=1.0, p_value=0.001,
+        q_value=0.01, bank_median_seconds=30.0, branch_median_seconds=30.0)
+    for condition, keep in (({"dimension": "hour_band", "value": "closing"},
+                             rows["hour"].to_numpy() >= 15),
+                            ({"dimension": "weekday", "value": "thu"},
+                             rows["weekday"].to_numpy() == 4)):
+        item_id = _done_item(replace(finding, condition=condition), ops, home)
+        measured = measure_item(get_item(item_id, user=ops, home=home), store, baseline, None)
+        assert 0 < measured.before["n"] == int((keep & september).sum()) < len(rows)
+        assert measured.after["n"] == int((keep & ~september).sum())
+        assert measured.before["median"] == pytest.approx(
+            float(np.median(rows["service_seconds"].to_numpy()[keep & september])))
+
+
+@pytest.fixture
+def small_logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Small generated logs of September and of August 2026."""
+    root = tmp_path_factory.mktemp("small")
+    return [write_demo_data(root / str(start.month), DemoConfig(
+        events=5_000, seed=3, start=start, days=30, branches=2, tellers_per_branch=4),
+        fmt="parquet").events_path for start in (date(2026, 9, 1), date(2026, 8, 1))]
+
+
+def test_a_refresh_on_each_app_database_writes_only_what_changed(
+        ops: User, home: Path, baseline: Baseline, small_logs: list[Path]) -> None:
+    """On SQLite and PostgreSQL: an empty store measures nothing; an item awaiting data after
+    its change gets one measurement row, and refreshing again on the same data (or on new data
+    that leaves its counts as they were) adds none."""
+    finding = Finding(
+        scope="branch", teller_id=None, branch_id="B01", business_type="P17",
+        activity="Enter transaction", cases=50, steps=50, median_seconds=90.0,
+        p90_seconds=120.0, reference_seconds=30.0, reference_source="peers", ratio=3.0,
+        pace=1.0, excess_seconds=60.0, time_lost_seconds=500.0, monthly_teller_hours=0.5,
+        months=1.0, p_value=0.001, q_value=0.01, bank_median_seconds=30.0,
+        branch_median_seconds=None)
+    item_id = _done_item(finding, ops, home, changed_on=date(2026, 10, 1))
+    store = EventStore(home)
+    assert refresh_register(home, store=store, baseline=baseline) == RefreshReport()
+    assert get_item(item_id, user=ops, home=home).measurement is None
+    ingest_log(store, small_logs[0])
+    assert refresh_register(home, store=store, baseline=baseline).measured == [item_id]
+    item = get_item(item_id, user=ops, home=home)
+    measured = item.measurement or {}
+    assert item.status == "done" and measured["verdict"] is None
+    assert measured["after"]["n"] == 0 and measured["before"]["n"] > 0
+    assert measured["store_version"] == store.version()
+    history = len(item.events)
+    assert [e.action for e in item.events][-1] == "measure"
+    assert refresh_register(home, store=store, baseline=baseline).measured == []
+    assert len(get_item(item_id, user=ops, home=home).events) == history
+    ingest_log(store, small_logs[1])  # August: before the before window, the same counts
+    assert refresh_register(home, store=store, baseline=baseline).measured == []
+    item = get_item(item_id, user=ops, home=home)
+    assert len(item.events) == history
+    assert (item.measurement or {})["store_version"] == store.version()

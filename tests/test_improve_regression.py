@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 from test_improve_measure import SQLITE, generated_batches
 
+from procmine.analysis.baseline_review import BASELINE_BAND
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.app.auth import User, add_user
 from procmine.core.baseline import Baseline
+from procmine.demo import DemoConfig, write_demo_data
 from procmine.improve.agenda import agenda, finding_marks
 from procmine.improve.refresh import refresh_register
 from procmine.improve.register import get_item, list_items, open_item, set_status
@@ -108,3 +110,39 @@ def test_a_step_that_stays_fixed_flags_nothing(
     assert not any(mark.regression for mark in marks.values())
     if key in marks:  # the September slowness may still show over the three months
         assert marks[key].latest_item is not None and not marks[key].regression
+
+
+@SQLITE
+def test_a_standard_met_again_then_missed_again(ops: User, home: Path, tmp_path: Path,
+                                                baseline: Baseline) -> None:
+    """A baseline review (the bank takes twice P17's standard in September: a generated log
+    with the wrong standard), escalated and done on 1 October; in October the bank meets the
+    standard (a log without it): verified, the summed step time back inside the band; in
+    November twice the standard again: a regression."""
+    store = EventStore(home)
+    months = ((date(2026, 9, 1), (("P17", 2.0),)), (date(2026, 10, 1), ()),
+              (date(2026, 11, 1), (("P17", 2.0),)))
+    paths = [write_demo_data(tmp_path / f"log-{start.month}", DemoConfig(
+        events=40_000, seed=5, start=start, days=30, slow_steps=0, branch_slow_steps=0,
+        branches=3, tellers_per_branch=6, wrong_standards=wrong), fmt="parquet").events_path
+        for start, wrong in months]
+    ingest_log(store, paths[0])
+    finding = next(f for f in find_bottlenecks(store, baseline, kinds=("baseline",))
+                   if f.business_type == "P17")
+    item = open_item(finding_subject(finding, as_of=date(2026, 9, 30), store_version="v1"),
+                     user=ops, cause="data", review_group="accounting-and-cash", home=home)
+    set_status(item.id, "accepted", user=ops, decision="escalate", home=home)
+    set_status(item.id, "in_progress", user=ops, home=home)
+    set_status(item.id, "done", user=ops, changed_on=date(2026, 10, 1), home=home)
+    ingest_log(store, paths[1])
+    assert refresh_register(home, store=store, baseline=baseline).verified == [item.id]
+    measured = get_item(item.id, user=ops, home=home).measurement or {}
+    assert measured["method"] == "standard"
+    assert measured["before"]["ratio"] == pytest.approx(finding.ratio, rel=0.01)
+    assert BASELINE_BAND[0] <= measured["after"]["ratio"] <= BASELINE_BAND[1]
+    assert measured["before"]["ratio"] > BASELINE_BAND[1]
+
+    ingest_log(store, paths[2])
+    assert refresh_register(home, store=store, baseline=baseline).regressions == [item.id]
+    regression = get_item(item.id, user=ops, home=home).regression or {}
+    assert regression["ratio_low"] > BASELINE_BAND[1] and regression["ratio"] > 1.8

@@ -230,7 +230,8 @@ def _texts(what: Mapping[str, str], unit: str, before: Mapping[str, Any],
         else:
             outcome = t(f"improve.measure.{verdict}", lang)
         change_text = f"{change:+.0%}" if math.isfinite(change) else "-"
-        out[lang] = t("improve.measure.text", lang, what=what[lang],
+        key = "improve.measure.text_share" if unit == "share" else "improve.measure.text"
+        out[lang] = t(key, lang, what=what[lang],
                       before=_amount(before["median"], unit, lang),
                       after=_amount(after["median"], unit, lang), change=change_text,
                       p=_p_text(p_value), n_before=before["n"], n_after=after["n"],

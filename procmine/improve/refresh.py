@@ -106,6 +106,8 @@ def refresh_register(home: Path | None = None, *, store: EventStore | None = Non
     ``library`` default to the workspace's (its SOP library only if it has one); ``progress``
     gets ("measure" or "regressions", fraction done)."""
     store = store if store is not None else EventStore(home)
+    if store.is_empty():  # no data yet: nothing to measure, nothing came back
+        return RefreshReport()
     baseline = baseline if baseline is not None else load_baseline()
     if library is None and has_library(home if home is not None else store.home):
         library = SopLibrary.open(home if home is not None else store.home)

@@ -11,7 +11,6 @@ queue shortfall came back when its service level fell below the measured "after"
 two-proportion test (p < 0.05) and is at most the share before the change.
 
 Example:
-    >>> from procmine.improve.subjects import finding_subject
     >>> from procmine import find_bottlenecks
     >>> finding = find_bottlenecks(store, baseline, kinds=("step",))[0]
     >>> came_back(finding, store, baseline, date(2026, 9, 1), date(2026, 9, 30))["material"]
