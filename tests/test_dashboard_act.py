@@ -9,6 +9,7 @@ tickets and users); the items are opened through the register, on SQLite and Pos
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -241,6 +242,8 @@ def test_the_default_group_is_the_sops_owner_else_the_baseline_review_group(
     assert improve_marks.default_group(SETTLEMENT, library, baseline) == "domestic-settlement"
     assert improve_marks.default_group(BASELINE, library, baseline) == "accounting-and-cash"
     assert improve_marks.default_group(OVERALL, library, baseline) is None
+    unknown = dataclasses.replace(STEP, business_type="C46", sop="SOP-NONE")
+    assert improve_marks.default_group(unknown, library, baseline) == "domestic-settlement"
 
 
 def test_a_link_from_the_overview_opens_slow_steps_on_its_finding(home: Path) -> None:

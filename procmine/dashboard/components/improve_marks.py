@@ -48,9 +48,11 @@ __all__ = [
     "groups_for",
     "item_link",
     "mark_label",
+    "marks_column",
     "shortfall_control",
     "show_agenda",
     "show_regression",
+    "subject_mark",
 ]
 
 BOTTLENECKS_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "bottlenecks.py")
@@ -72,7 +74,7 @@ def mark_label(mark: FindingMark | None) -> str:
         return ""
     if item.status == "verified":
         return tr("act.mark_verified", id=item.id)
-    return tr("act.mark_other", id=item.id, status=status_label(item.status))
+    return tr("act.mark_open", id=item.id, status=status_label(item.status))
 
 
 def groups_for(user: User, branch_id: str | None) -> list[str]:
@@ -84,11 +86,8 @@ def default_group(finding: Finding, library: SopLibrary, baseline: Baseline) -> 
     """The group an item on ``finding`` goes to by default: its SOP's owner group (the SOP's
     current version), else its business type's review group in the baseline, else the review
     group a standard to check names, else None."""
-    if finding.sop:
-        try:
-            owner = library.current(finding.sop).sop.owner_group
-        except (KeyError, LookupError, ValueError):
-            owner = ""
+    if finding.sop and finding.sop in library.ids():
+        owner = library.current(finding.sop).sop.owner_group
         if owner in REVIEW_GROUPS:
             return owner
     code = finding.business_type
@@ -112,7 +111,7 @@ def show_regression(mark: FindingMark | None) -> None:
 
 
 def act_control(subject: Subject, *, user: User, group: str | None, mark: FindingMark | None,
-                key: str, label_key: str = "act.button") -> None:
+                key: str) -> None:
     """Under a finding (or a shortfall): its open item, linked; else the button that opens the
     register's form on ``subject`` (for a user who may open an item on it)."""
     if mark is not None and mark.open_item is not None:
@@ -122,7 +121,7 @@ def act_control(subject: Subject, *, user: User, group: str | None, mark: Findin
         return
     is_open = st.session_state.get(_FORM) == subject.key
     if not is_open:
-        if st.button(tr(label_key), key=f"{key}_button", icon=":material/add_task:"):
+        if st.button(tr("act.button"), key=f"{key}_button", icon=":material/add_task:"):
             st.session_state[_FORM] = subject.key
             st.rerun()
         return
