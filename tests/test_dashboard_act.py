@@ -271,7 +271,7 @@ def test_the_staffing_page_acts_on_a_shortfall(home: Path) -> None:
     pick = at.selectbox(key="act_shortfall")
     first = pick.options[0]
     assert len(pick.options) > 1
-    assert at.button(key="staffing_act_button").label == t("act.button", ZH)
+    assert at.button(key="staffing_act_button").label == t("act.button_shortfall", ZH)
     at.button(key="staffing_act_button").click().run()
     _submit(at)
     [item] = list_improvements(user=_user("ops", home), home=home)
