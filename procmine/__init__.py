@@ -110,6 +110,9 @@ from procmine.demo import (
     write_demo_data,
 )
 
+# improve: report (the demo workspace's register)
+from procmine.demo.improvements import seed_demo_improvements
+
 # queue: demo
 from procmine.demo.tickets import (
     DEMO_DATA,
@@ -214,6 +217,14 @@ from procmine.queue.windows import (
     VIP_WINDOWS,
     WindowReport,
     window_report,
+)
+
+# improve: report (the escalation report for the superior bank)
+from procmine.reports.improvement import (
+    escalated_items,
+    escalation_rows,
+    export_escalation_excel,
+    export_escalation_html,
 )
 from procmine.reports.league import (
     add_spot_checks,
@@ -672,6 +683,13 @@ __all__ = [  # noqa: RUF022
     "agenda",
     "FindingMark",
     "finding_marks",
+    # improve: report (the escalated items as a workbook and a printable page, in Chinese or
+    # English; the demo workspace's register)
+    "escalated_items",
+    "escalation_rows",
+    "export_escalation_excel",
+    "export_escalation_html",
+    "seed_demo_improvements",
 ]
 
 __version__ = "0.1.0"

@@ -40,9 +40,11 @@ from procmine import (
     LintReport,
     QueueFilter,
     QueueSummary,
+    RefreshReport,
     Sop,
     SopLibrary,
     StaffingPlan,
+    Subject,
     Trainee,
     User,
     WindowReport,
@@ -53,13 +55,17 @@ from procmine import (
     default_home,
     diversion_report,
     explain_finding,
+    export_escalation_excel,
+    export_escalation_html,
     export_league_excel,
     export_league_html,
     export_matrix_excel,
     filter_options,
     finding_distribution,
     finding_marks,
+    finding_subject,
     findings_by_step,
+    get_improvement,
     latest_month,
     linked_findings,
     lint_sops,
@@ -69,6 +75,7 @@ from procmine import (
     months_with_data,
     queue_measures,
     queue_summary,
+    refresh_register,
     revision_effects,
     spot_check_summary,
     staffing_plan,
@@ -91,8 +98,10 @@ __all__ = [
     "coverage",
     "distribution",
     "diversion",
+    "escalation_export",
     "evidence",
     "findings",
+    "improvement",
     "improvement_items",
     "ingest_history",
     "league",
@@ -112,14 +121,18 @@ __all__ = [
     "queue",
     "queue_branches",
     "queue_by",
+    "refreshed_register",
+    "remeasure",
     "roster",
     "sop_findings",
     "sop_revision_effects",
+    "sop_versions",
     "staffing",
     "step_findings",
     "steps_of_type",
     "store",
     "store_info",
+    "subject_now",
     "summary",
     "teller_branches",
     "teller_findings",
@@ -466,6 +479,58 @@ def diversion(filters: QueueFilter, threshold: float, cash_types: tuple[str, ...
 def staffing(filters: QueueFilter, target_share: float) -> StaffingPlan:
     """The counters each interval needs against those open (:func:`procmine.staffing_plan`)."""
     return staffing_plan(store(), filters, target_share=target_share)
+
+
+# -- improve ---------------------------------------------------------------------------------------
+# The register lives in the app database: its items are read fresh on every run (they are few and
+# change with every click); what needs the event store (the re-measurement) is cached on the
+# store's version, so it runs once per ingest.
+
+
+def improvement(item_id: int, user: User) -> ImprovementItem:
+    """One item with its links and history (RegisterError when not there or not theirs)."""
+    return get_improvement(item_id, user=user, home=store().home)
+
+
+def subject_now(finding: Finding) -> Subject:
+    """A finding's frozen evidence as of the store's last day and version now."""
+    last = store_info().get("last_event")
+    as_of = pd.Timestamp(last).date() if last else None
+    return finding_subject(finding, as_of=as_of, store_version=store().version())
+
+
+@cached(library=True)
+def refreshed_register() -> RefreshReport:
+    """The register brought up to the data (:func:`procmine.refresh_register`): once per
+    store version and SOP library head, however many sessions open the register."""
+    return refresh_register(store().home, store=store(), baseline=baseline(), library=library())
+
+
+def remeasure(item_ids: list[int]) -> RefreshReport:
+    """Re-measure these items now (an item just marked done, the "re-measure now" button)."""
+    return refresh_register(store().home, store=store(), baseline=baseline(), library=library(),
+                            item_ids=item_ids)
+
+
+@cached(library=True)
+def sop_versions() -> dict[str, list[str]]:
+    """Each SOP's approved versions, oldest first (what an item may link as its revision)."""
+    lib = library()
+    return {sop_id: [v.sop.version for v in lib.approved_versions(sop_id)]
+            for sop_id in lib.ids() if lib.approved_versions(sop_id)}
+
+
+def escalation_export(items: list[ImprovementItem], lang: str, kind: str) -> bytes:
+    """The escalation report of ``items`` as an Excel workbook (``kind`` "xlsx") or a printable
+    page ("html"), in ``lang``, as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        if kind == "xlsx":
+            path = export_escalation_excel(items, Path(folder) / "escalation.xlsx", lang=lang,
+                                           home=store().home, baseline=baseline())
+        else:
+            path = export_escalation_html(items, Path(folder) / "escalation.html", lang=lang,
+                                          home=store().home, baseline=baseline())
+        return path.read_bytes()
 
 
 # improve: marks ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
 from procmine.demo.config import Revision, bundled_demo_config
+from procmine.demo.improvements import seed_demo_improvements
 from procmine.demo.tickets import DEMO_DATA, DEMO_TICKETS_MAP, write_demo_tickets
 from procmine.demo.training import seed_demo_training
 from procmine.ingest.run import IngestReport, ingest_log
@@ -120,7 +121,8 @@ def build_demo_workspace(
     reviewers) where they are missing; seed the SOP library from the bundled SOPs and record
     in it the SOP revision the demo log carries (:func:`record_demo_revision`); and, once, the
     training room's demo data (:func:`procmine.demo.training.seed_demo_training`: the question
-    bank, a past paper with attempts, spot checks, acknowledgements).
+    bank, a past paper with attempts, spot checks, acknowledgements), and the improvement
+    register's demo items (:func:`procmine.demo.improvements.seed_demo_improvements`).
 
     Only in a demo workspace (:func:`is_demo_workspace`), or in an empty one, which then gets
     the marker. A workspace holding anything else raises NotADemoWorkspace, unchanged.
@@ -155,6 +157,7 @@ def build_demo_workspace(
     if not store.has_tickets():
         ingest_demo_tickets(store)
     seed_demo_training(store, library, home=store.home)
+    seed_demo_improvements(store.home, store=store, library=library)
     return report
 
 

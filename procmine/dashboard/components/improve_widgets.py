@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from procmine import (
@@ -26,6 +27,7 @@ from procmine import (
     ProcmineError,
     Subject,
     User,
+    can_open,
     can_open_item,
     improvement_causes,
     list_users,
@@ -33,19 +35,26 @@ from procmine import (
 )
 from procmine.dashboard import session
 from procmine.dashboard.components.text import plain
+from procmine.dashboard.registry import page_for
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
     "FLASH",
     "ITEM_PAGE",
+    "MOVES",
+    "OPEN_STATUSES",
     "REGISTER_PAGE",
+    "can_open_page",
     "cause_label",
     "decision_label",
+    "effect_chart",
     "flash",
     "group_label",
     "item_frame",
     "open_item_form",
     "overdue_days",
+    "owners",
+    "page_path",
     "show_flash",
     "show_item_table",
     "status_badge",
@@ -60,6 +69,12 @@ REGISTER_PAGE = str(_PAGES / "improvements.py")
 FLASH = "improve_flash"
 #: Default due day of a new item, days from today.
 DUE_DAYS = 30
+#: The statuses of an item still to be dealt with (as procmine.improve.items has them).
+OPEN_STATUSES = ("proposed", "accepted", "in_progress")
+#: The moves a person makes from each status (the library checks them again).
+MOVES: dict[str, tuple[str, ...]] = {
+    "proposed": ("accepted", "rejected"), "accepted": ("in_progress", "rejected"),
+    "in_progress": ("done",), "not_effective": ("in_progress",), "rejected": ("proposed",)}
 _Colour = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "primary"]
 _BADGE_COLOURS: dict[str, _Colour] = {"proposed": "blue", "accepted": "violet", "rejected": "gray",
                   "in_progress": "orange", "done": "primary", "verified": "green",
@@ -87,6 +102,11 @@ def cause_label(code: str, causes: Sequence[tuple[str, str, str]] | None = None)
         if known == code:
             return zh if lang() == "zh-CN" else en
     return code
+
+
+def can_open_page(user: User, script: str) -> bool:
+    """Whether ``user``'s role may open the page ``script`` (e.g. ``sop_history.py``)."""
+    return can_open(user.role, page_for(script).roles)
 
 
 def status_badge(item: ImprovementItem) -> None:
@@ -158,7 +178,12 @@ def show_item_table(items: Sequence[ImprovementItem], today: date) -> None:
 # -- opening an item ---------------------------------------------------------------------------
 
 
-def _owners(group: str) -> list[str]:
+def page_path(script: str) -> str:
+    """The path of a page's script, for ``st.page_link`` and ``st.switch_page``."""
+    return str(_PAGES / script)
+
+
+def owners(group: str) -> list[str]:
     """The user names of a review group (the owner's suggestions)."""
     return [u.username for u in list_users()
             if u.review_group == group and not u.disabled and u.role == "reviewer"]
@@ -196,7 +221,7 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
             cause = left.selectbox(tr("improve.form.cause"), [c for c, _, _ in causes],
                                    format_func=lambda c: cause_label(c, causes),
                                    key=f"{key}_cause")
-            owner = right.selectbox(tr("improve.form.owner"), _owners(group), index=None,
+            owner = right.selectbox(tr("improve.form.owner"), owners(group), index=None,
                                     accept_new_options=True, key=f"{key}_owner_{group}",
                                     placeholder=tr("improve.form.owner_placeholder"))
             change = st.text_area(tr("improve.form.proposed_change"), key=f"{key}_change",
@@ -227,3 +252,26 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
     if switch:
         st.switch_page(ITEM_PAGE, query_params={"item": str(item.id)})
     return item
+
+
+# -- before and after ------------------------------------------------------------------------------
+
+
+def effect_chart(measurement: dict[str, Any], reference: float | None,
+                 labels: dict[str, str]) -> go.Figure:
+    """The measure's median before and after the change as two bars (their n above them), with
+    the ``reference`` (the finding's reference time; 1.0 for a ratio) as a dashed line when
+    there is one. ``labels``: "reference" (the line's name) and "axis"."""
+    before, after = measurement.get("before") or {}, measurement.get("after") or {}
+    counts = [before.get("n") or 0, after.get("n") or 0]
+    figure = go.Figure(go.Bar(
+        x=[tr("improve.chart.before"), tr("improve.chart.after")],
+        y=[before.get("median"), after.get("median")], marker_color=["#9aa5b1", "#1c7ed6"],
+        text=[f"n={n}" for n in counts], textposition="outside",
+        hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
+    if reference is not None and reference > 0:
+        figure.add_hline(y=reference, line_dash="dash", line_color="#b22222",
+                         annotation_text=labels["reference"], annotation_position="top left")
+    figure.update_layout(height=340, yaxis_title=labels["axis"], showlegend=False,
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
