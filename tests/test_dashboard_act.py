@@ -320,3 +320,15 @@ def test_the_overview_lists_what_to_act_on_this_month(home: Path) -> None:
               group=t("review_groups.accounting-and-cash", ZH), days=5),
             f"item={overdue}") in links
     assert t("agenda.none", ZH) in [c.value for c in at.caption]   # no regressions
+    # a verified item whose finding came back is listed with the regressions
+    back = _open(SETTLEMENT, ops, home, group="domestic-settlement")
+    set_improvement_status(back, "accepted", user=ops, decision="retrain", home=home)
+    set_improvement_status(back, "in_progress", user=ops, home=home)
+    set_improvement_status(back, "done", user=ops, home=home, changed_on=date(2026, 9, 15))
+    record_measurement(back, {"text": "faster"}, "verified", home=home)
+    record_regression(back, {"text": "slow again"}, home=home)
+    at = app_as("operations", home, timeout=90).run()
+    assert not at.exception, at.exception
+    assert (t("agenda.regression_line", ZH, id=back, summary=plain(SETTLEMENT.summary_in(ZH)),
+              group=t("review_groups.domestic-settlement", ZH)), f"item={back}") in _links(at)
+    assert t("agenda.none", ZH) not in [c.value for c in at.caption]
