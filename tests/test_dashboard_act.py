@@ -9,6 +9,7 @@ tickets and users); the items are opened through the register, on SQLite and Pos
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -241,6 +242,8 @@ def test_the_default_group_is_the_sops_owner_else_the_baseline_review_group(
     assert improve_marks.default_group(SETTLEMENT, library, baseline) == "domestic-settlement"
     assert improve_marks.default_group(BASELINE, library, baseline) == "accounting-and-cash"
     assert improve_marks.default_group(OVERALL, library, baseline) is None
+    unknown = dataclasses.replace(STEP, business_type="C46", sop="SOP-NONE")
+    assert improve_marks.default_group(unknown, library, baseline) == "domestic-settlement"
 
 
 def test_a_link_from_the_overview_opens_slow_steps_on_its_finding(home: Path) -> None:
@@ -268,7 +271,7 @@ def test_the_staffing_page_acts_on_a_shortfall(home: Path) -> None:
     pick = at.selectbox(key="act_shortfall")
     first = pick.options[0]
     assert len(pick.options) > 1
-    assert at.button(key="staffing_act_button").label == t("act.button", ZH)
+    assert at.button(key="staffing_act_button").label == t("act.button_shortfall", ZH)
     at.button(key="staffing_act_button").click().run()
     _submit(at)
     [item] = list_improvements(user=_user("ops", home), home=home)
@@ -317,3 +320,15 @@ def test_the_overview_lists_what_to_act_on_this_month(home: Path) -> None:
               group=t("review_groups.accounting-and-cash", ZH), days=5),
             f"item={overdue}") in links
     assert t("agenda.none", ZH) in [c.value for c in at.caption]   # no regressions
+    # a verified item whose finding came back is listed with the regressions
+    back = _open(SETTLEMENT, ops, home, group="domestic-settlement")
+    set_improvement_status(back, "accepted", user=ops, decision="retrain", home=home)
+    set_improvement_status(back, "in_progress", user=ops, home=home)
+    set_improvement_status(back, "done", user=ops, home=home, changed_on=date(2026, 9, 15))
+    record_measurement(back, {"text": "faster"}, "verified", home=home)
+    record_regression(back, {"text": "slow again"}, home=home)
+    at = app_as("operations", home, timeout=90).run()
+    assert not at.exception, at.exception
+    assert (t("agenda.regression_line", ZH, id=back, summary=plain(SETTLEMENT.summary_in(ZH)),
+              group=t("review_groups.domestic-settlement", ZH)), f"item={back}") in _links(at)
+    assert t("agenda.none", ZH) not in [c.value for c in at.caption]

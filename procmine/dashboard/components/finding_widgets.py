@@ -157,17 +157,17 @@ def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> 
     config = {
         names["bottlenecks.rank"]: st.column_config.NumberColumn(width=40),
         names["bottlenecks.kind"]: st.column_config.TextColumn(width=100),
-        names["bottlenecks.who"]: st.column_config.TextColumn(width=95),
-        names["bottlenecks.what"]: st.column_config.TextColumn(width=210),
+        names["bottlenecks.who"]: st.column_config.TextColumn(width=90),
+        names["bottlenecks.what"]: st.column_config.TextColumn(width=190),
         names["bottlenecks.ratio_ci"]: st.column_config.TextColumn(
-            width=118, help=tr("bottlenecks.ratio_ci_help")),
+            width=116, help=tr("bottlenecks.ratio_ci_help")),
         names["bottlenecks.inferred"]: st.column_config.TextColumn(
-            width=64, help=tr("bottlenecks.inferred_help")),
+            width=60, help=tr("bottlenecks.inferred_help")),
         names["bottlenecks.hours_short"]: st.column_config.NumberColumn(
-            width=90, format="%.1f", help=tr("bottlenecks.hours_month")),
+            width=80, format="%.1f", help=tr("bottlenecks.hours_month")),
         names["act.mark_column"]: st.column_config.TextColumn(
-            width=120, help=tr("act.mark_column_help")),
-        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=230),
+            width=96, help=tr("act.mark_column_help")),
+        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=200),
     }
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
 

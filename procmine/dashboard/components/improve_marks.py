@@ -48,9 +48,11 @@ __all__ = [
     "groups_for",
     "item_link",
     "mark_label",
+    "marks_column",
     "shortfall_control",
     "show_agenda",
     "show_regression",
+    "subject_mark",
 ]
 
 BOTTLENECKS_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "bottlenecks.py")
@@ -72,7 +74,7 @@ def mark_label(mark: FindingMark | None) -> str:
         return ""
     if item.status == "verified":
         return tr("act.mark_verified", id=item.id)
-    return tr("act.mark_other", id=item.id, status=status_label(item.status))
+    return tr("act.mark_open", id=item.id, status=status_label(item.status))
 
 
 def groups_for(user: User, branch_id: str | None) -> list[str]:
@@ -84,11 +86,8 @@ def default_group(finding: Finding, library: SopLibrary, baseline: Baseline) -> 
     """The group an item on ``finding`` goes to by default: its SOP's owner group (the SOP's
     current version), else its business type's review group in the baseline, else the review
     group a standard to check names, else None."""
-    if finding.sop:
-        try:
-            owner = library.current(finding.sop).sop.owner_group
-        except (KeyError, LookupError, ValueError):
-            owner = ""
+    if finding.sop and finding.sop in library.ids():
+        owner = library.current(finding.sop).sop.owner_group
         if owner in REVIEW_GROUPS:
             return owner
     code = finding.business_type
@@ -112,9 +111,10 @@ def show_regression(mark: FindingMark | None) -> None:
 
 
 def act_control(subject: Subject, *, user: User, group: str | None, mark: FindingMark | None,
-                key: str, label_key: str = "act.button") -> None:
+                key: str, label: str = "act.button") -> None:
     """Under a finding (or a shortfall): its open item, linked; else the button that opens the
-    register's form on ``subject`` (for a user who may open an item on it)."""
+    register's form on ``subject`` (for a user who may open an item on it), named by the
+    catalogue key ``label``."""
     if mark is not None and mark.open_item is not None:
         item_link(mark.open_item)
         return
@@ -122,7 +122,7 @@ def act_control(subject: Subject, *, user: User, group: str | None, mark: Findin
         return
     is_open = st.session_state.get(_FORM) == subject.key
     if not is_open:
-        if st.button(tr(label_key), key=f"{key}_button", icon=":material/add_task:"):
+        if st.button(tr(label), key=f"{key}_button", icon=":material/add_task:"):
             st.session_state[_FORM] = subject.key
             st.rerun()
         return
@@ -163,7 +163,7 @@ def shortfall_control(shifts: Sequence[ShiftSuggestion], *, user: User,
     subject = shortfall_subject(shift.to_dict(), as_of=as_of, store_version=store_version,
                                 figures=figures(shift))
     act_control(subject, user=user, group=None, mark=subject_mark(subject.key, items),
-                key="staffing_act")
+                key="staffing_act", label="act.button_shortfall")
 
 
 def _unhandled(findings: Sequence[Finding], month: str) -> None:
@@ -172,8 +172,8 @@ def _unhandled(findings: Sequence[Finding], month: str) -> None:
         st.caption(tr("agenda.none"))
     for finding in findings:
         left, right = st.columns([4, 1])
-        left.markdown(f"- {plain(finding.summary_in(lang()))} · "
-                      + tr("agenda.hours", hours=f"{finding.monthly_teller_hours:,.1f}"))
+        hours = tr("agenda.hours", hours=f"{finding.monthly_teller_hours:,.1f}")
+        left.markdown(f"- **{hours}** · {plain(finding.summary_in(lang()))}")
         right.page_link(BOTTLENECKS_PAGE, label=tr("agenda.act_link"),
                         icon=":material/add_task:",
                         query_params={"month": month, "finding": finding_key(finding)})

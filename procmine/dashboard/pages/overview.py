@@ -8,9 +8,10 @@ from datetime import date
 
 import streamlit as st
 
-from procmine import QUARANTINE_REASONS, TICKET_REASONS, Filters
+from procmine import QUARANTINE_REASONS, TICKET_REASONS, Filters, ProcmineError
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns, filters, improve_marks
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 user = session.guard(__file__)
@@ -23,6 +24,10 @@ if info["events"] == 0:
 
 today = date.today()
 with st.container(border=True):
+    try:   # the register up to the data first (once per ingest): done items measured, regressions
+        data.refreshed_register()
+    except ProcmineError as exc:
+        st.caption(tr("improve.page.refresh_failed", message=plain(str(exc))))
     month, agenda = data.month_agenda(user, today)
     improve_marks.show_agenda(agenda, month=month, today=today)
 
