@@ -294,3 +294,26 @@ def test_marking_done_re_measures_at_once_and_draws_the_before_and_after(home: P
     history = at.dataframe[-1].value
     assert list(history[zh("improve.hist.action")])[:2] == [
         zh("improve.action.measure"), zh("improve.action.status")]
+
+
+def test_the_pages_in_english_after_a_switch(home: Path, findings: list[Finding]) -> None:
+    finding = _finding(findings, "B04")
+    item = _open(home, finding, "accounting-and-cash")
+    at = _page(apptest.app_as("operations", home, timeout=180).run(), "improvement_item.py",
+               item=item.id)
+    at.radio(key="lang_switch").set_value("en").run()
+    assert not at.exception, at.exception
+    assert [ti.value for ti in at.title] == [t("improve.item.title", "en")]
+    assert [s.value for s in at.subheader] == [
+        t("improve.item.heading", "en", id=item.id, summary=finding.summary_in("en"))]
+    assert {m.label for m in at.metric} >= {t("improve.fig.ratio", "en"),
+                                            t("improve.fig.cases", "en")}
+    assert at.selectbox(key=f"item_group_{item.id}.en").options == [
+        "Domestic settlement", "Accounting and cash", "Compliance and internal control"]
+    _page(at, "improvements.py")
+    assert [ti.value for ti in at.title] == [t("improve.page.title", "en")]
+    assert item.id in _table_ids_in(at, "en")
+
+
+def _table_ids_in(at: AppTest, language: str) -> list[int]:
+    return [int(i) for i in at.dataframe[0].value[t("improve.col.id", language)]]

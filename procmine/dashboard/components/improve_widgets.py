@@ -11,6 +11,7 @@ refusal as an error, never a traceback.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from procmine import (
+    DEFAULT_LANGUAGE,
     IMPROVEMENT_DECISIONS,
     REVIEW_GROUPS,
     ImprovementItem,
@@ -32,6 +34,7 @@ from procmine import (
     improvement_causes,
     list_users,
     open_improvement,
+    t,
 )
 from procmine.dashboard import session
 from procmine.dashboard.components.text import plain
@@ -51,6 +54,7 @@ __all__ = [
     "flash",
     "group_label",
     "item_frame",
+    "lang_key",
     "open_item_form",
     "overdue_days",
     "owners",
@@ -81,26 +85,36 @@ _BADGE_COLOURS: dict[str, _Colour] = {"proposed": "blue", "accepted": "violet", 
                   "not_effective": "red"}
 
 
-def status_label(status: str) -> str:
-    return tr(f"improve.status.{status}")
+def lang_key(key: str) -> str:
+    """A widget's key in this run's language: a select box whose options are named in the
+    language keeps, after a switch, the name it had (the browser sends it back), so each
+    language gets a widget of its own (the default language keeps the plain key)."""
+    return key if lang() == DEFAULT_LANGUAGE else f"{key}.{lang()}"
 
 
-def decision_label(decision: str | None) -> str:
-    return tr(f"improve.decision.{decision}") if decision else ""
+def status_label(status: str, language: str | None = None) -> str:
+    """A status in ``language`` (the session's by default). The labels take the language as
+    an argument: a select box's labels are named in the run's language, bound when drawn."""
+    return t(f"improve.status.{status}", language or lang())
 
 
-def group_label(group: str) -> str:
+def decision_label(decision: str | None, language: str | None = None) -> str:
+    return t(f"improve.decision.{decision}", language or lang()) if decision else ""
+
+
+def group_label(group: str, language: str | None = None) -> str:
     key = f"review_groups.{group}"
-    label = tr(key)
+    label = t(key, language or lang())
     return group if label == key else label
 
 
-def cause_label(code: str, causes: Sequence[tuple[str, str, str]] | None = None) -> str:
+def cause_label(code: str, causes: Sequence[tuple[str, str, str]] | None = None,
+                language: str | None = None) -> str:
     """A cause by its name in the user's language: a built-in one from the catalogue, one the
     bank added from its own names (``causes``: :func:`procmine.improvement_causes`)."""
     for known, zh, en in causes or improvement_causes():
         if known == code:
-            return zh if lang() == "zh-CN" else en
+            return zh if (language or lang()) == "zh-CN" else en
     return code
 
 
@@ -214,15 +228,17 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
         return None
     causes = improvement_causes()
     today = date.today()
+    language = lang()
     with st.expander(tr("improve.form.open"), expanded=expanded, icon=":material/add_task:"):
-        group = st.selectbox(tr("improve.form.group"), groups, format_func=group_label,
+        group = st.selectbox(tr("improve.form.group"), groups,
+                             format_func=functools.partial(group_label, language=language),
                              index=groups.index(default_group) if default_group in groups
-                             else 0, key=f"{key}_group")
+                             else 0, key=lang_key(f"{key}_group"))
         with st.form(f"{key}_form"):
             left, right = st.columns(2)
             cause = left.selectbox(tr("improve.form.cause"), [c for c, _, _ in causes],
-                                   format_func=lambda c: cause_label(c, causes),
-                                   key=f"{key}_cause")
+                                   format_func=lambda c: cause_label(c, causes, language),
+                                   key=lang_key(f"{key}_cause"))
             owner = right.selectbox(tr("improve.form.owner"), owners(group), index=None,
                                     accept_new_options=True, key=f"{key}_owner_{group}",
                                     placeholder=tr("improve.form.owner_placeholder"))
@@ -232,9 +248,10 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
             due = left.date_input(tr("improve.form.due"), value=today + timedelta(DUE_DAYS),
                                   min_value=today, key=f"{key}_due")
             decision = right.selectbox(tr("improve.form.decision"),
-                                       [None, *IMPROVEMENT_DECISIONS], key=f"{key}_decision",
-                                       format_func=lambda d: decision_label(d) if d
-                                       else tr("improve.form.decision_none"))
+                                       [None, *IMPROVEMENT_DECISIONS],
+                                       key=lang_key(f"{key}_decision"),
+                                       format_func=lambda d: decision_label(d, language) if d
+                                       else t("improve.form.decision_none", language))
             reason = st.text_input(tr("improve.form.reason"), key=f"{key}_reason")
             branch_action = st.text_input(tr("improve.form.branch_action"),
                                           key=f"{key}_branch_action")

@@ -11,6 +11,7 @@ traceback.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from datetime import date
@@ -60,9 +61,11 @@ def _pick(user: User) -> ImprovementItem | None:
         st.info(tr("improve.item.none"))
         return None
     by_id = {i.id: i for i in items}
-    chosen = st.selectbox(tr("improve.item.pick"), list(by_id), key="item_pick",
-                          format_func=lambda i: f"#{i} · {iw.status_label(by_id[i].status)} · "
-                                                f"{by_id[i].subject.summary_in(lang())}")
+    language = lang()
+    chosen = st.selectbox(tr("improve.item.pick"), list(by_id), key=iw.lang_key("item_pick"),
+                          format_func=lambda i: f"#{i} · "
+                          f"{iw.status_label(by_id[i].status, language)} · "
+                          f"{by_id[i].subject.summary_in(language)}")
     return by_id.get(int(chosen)) if chosen is not None else None
 
 
@@ -248,7 +251,9 @@ def _moves(user: User, item: ImprovementItem) -> None:
             decision = st.selectbox(tr("improve.act.decision"), options,
                                     index=options.index(item.decision)
                                     if item.decision in options else 0,
-                                    format_func=iw.decision_label, key=f"item_decision_{item.id}")
+                                    format_func=functools.partial(iw.decision_label,
+                                                                  language=lang()),
+                                    key=iw.lang_key(f"item_decision_{item.id}"))
             reason = st.text_input(tr("improve.act.reason"), value=item.decision_reason,
                                    key=f"item_reason_{item.id}")
         changed_on = None
@@ -285,10 +290,12 @@ def _assign(user: User, item: ImprovementItem) -> None:
     due day."""
     with st.expander(tr("improve.act.assign"), icon=":material/person_add:"):
         groups = list(REVIEW_GROUPS) if user.role == "operations" else [item.review_group]
-        group = st.selectbox(tr("improve.form.group"), groups, format_func=iw.group_label,
+        group = st.selectbox(tr("improve.form.group"), groups,
+                             format_func=functools.partial(iw.group_label, language=lang()),
                              index=groups.index(item.review_group)
                              if item.review_group in groups else 0,
-                             disabled=user.role != "operations", key=f"item_group_{item.id}")
+                             disabled=user.role != "operations",
+                             key=iw.lang_key(f"item_group_{item.id}"))
         owners = iw.owners(str(group))
         if item.owner and item.owner not in owners:
             owners = [item.owner, *owners]

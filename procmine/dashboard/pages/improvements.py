@@ -13,6 +13,7 @@ the same).
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import streamlit as st
@@ -25,6 +26,7 @@ from procmine import (
     User,
     escalated_items,
     scoped_findings,
+    t,
 )
 from procmine.dashboard import data, session
 from procmine.dashboard.components import improve_widgets as iw
@@ -69,21 +71,22 @@ def _due(item: ImprovementItem, due: str, today: date) -> bool:
 def _filtered(items: list[ImprovementItem], today: date) -> list[ImprovementItem]:
     """The filters (group, status, owner, due), the items that pass them."""
     cols = st.columns([2, 3, 2, 2])
+    language = lang()   # the options are named in this run's language: widgets of its own
     group = cols[0].selectbox(tr("improve.page.filter_group"), [None, *REVIEW_GROUPS],
-                              format_func=lambda g: iw.group_label(g) if g
-                              else tr("filters.all"), key="improve_group")
-    language = lang()   # the options are named in this run's language: a widget of its own
+                              format_func=lambda g: iw.group_label(g, language) if g
+                              else t("filters.all", language), key=iw.lang_key("improve_group"))
     statuses = cols[1].multiselect(
         tr("improve.page.filter_status"), list(IMPROVEMENT_STATUSES),
         default=st.session_state.get("improve_statuses_chosen", list(iw.OPEN_STATUSES)),
-        format_func=iw.status_label, key=f"improve_statuses_{language}")
+        format_func=functools.partial(iw.status_label, language=language),
+        key=f"improve_statuses_{language}")
     st.session_state["improve_statuses_chosen"] = statuses
     owners = sorted({i.owner for i in items if i.owner})
     owner = cols[2].selectbox(tr("improve.page.filter_owner"), [None, *owners],
-                              format_func=lambda o: plain(o) if o else tr("filters.all"),
-                              key="improve_owner")
-    due = cols[3].selectbox(tr("improve.page.filter_due"), _DUE, key="improve_due",
-                            format_func=lambda d: tr(f"improve.page.due.{d}"))
+                              format_func=lambda o: plain(o) if o else t("filters.all", language),
+                              key=iw.lang_key("improve_owner"))
+    due = cols[3].selectbox(tr("improve.page.filter_due"), _DUE, key=iw.lang_key("improve_due"),
+                            format_func=lambda d: t(f"improve.page.due.{d}", language))
     return [i for i in items
             if (group is None or i.review_group == group) and i.status in statuses
             and (owner is None or i.owner == owner) and _due(i, str(due), today)]
@@ -92,11 +95,12 @@ def _filtered(items: list[ImprovementItem], today: date) -> list[ImprovementItem
 def _open_one(shown: list[ImprovementItem]) -> None:
     """Pick a row, open its page."""
     by_id = {i.id: i for i in shown}
+    language = lang()
     cols = st.columns([4, 1], vertical_alignment="bottom")
     chosen = cols[0].selectbox(
-        tr("improve.page.pick_item"), list(by_id), key="improve_pick",
-        format_func=lambda i: f"#{i} · {iw.status_label(by_id[i].status)} · "
-                              f"{by_id[i].subject.summary_in(lang())}")
+        tr("improve.page.pick_item"), list(by_id), key=iw.lang_key("improve_pick"),
+        format_func=lambda i: f"#{i} · {iw.status_label(by_id[i].status, language)} · "
+                              f"{by_id[i].subject.summary_in(language)}")
     if chosen is not None:
         cols[1].page_link(iw.ITEM_PAGE, label=tr("improve.page.open_item"),
                           icon=":material/open_in_new:", query_params={"item": str(chosen)})
