@@ -32,7 +32,9 @@ from rich.table import Table
 from procmine import (
     ANALYSES,
     MIN_TRANSACTIONS,
+    Baseline,
     EventStore,
+    Finding,
     add_spot_checks,
     column_labels,
     export_league_excel,
@@ -59,7 +61,7 @@ from procmine.cli.common import (
 )
 from procmine.cli.findings_view import print_findings
 
-__all__ = ["bottlenecks", "league"]
+__all__ = ["bottlenecks", "league", "run_bottlenecks"]
 
 # -- league ----------------------------------------------------------------------------------------
 
@@ -181,6 +183,28 @@ def league(
 # -- bottlenecks -----------------------------------------------------------------------------------
 
 
+def run_bottlenecks(store: EventStore, baseline: Baseline, *, ratio: float = 1.5,
+                    min_cases: int = 30, q: float = 0.05, month: str | None = None,
+                    kinds: list[str] | None = None, evidence: bool = False,
+                    engine_name: str = "duckdb", master: str | None = None,
+                    use_sops: bool = True) -> list[Finding]:
+    """The findings ``procmine bottlenecks`` lists, in its order (its defaults; the SOP step
+    standards of the workspace's library unless ``use_sops`` is off): ``procmine improve add
+    --finding N`` numbers them the same way."""
+    engine = get_engine(engine_name, store, master)
+    try:
+        # DuckDB keeps the analysis' own connection (its kept steps are materialized)
+        with progress_bar(err.is_terminal) as progress:
+            return find_bottlenecks(
+                store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
+                evidence=evidence, engine=engine,
+                step_references=workspace_references(store.home) if use_sops else None,
+                progress=progress, kinds=kinds or None,
+            )
+    finally:
+        engine.close()
+
+
 def bottlenecks(
     baseline_file: BaselineOption = None,
     min_cases: Annotated[
@@ -237,20 +261,10 @@ def bottlenecks(
     table, and the heading the period the costs are over. --explain N prints N's evidence.
     """
     out = Console()
-    store = EventStore(home)
-    baseline = load_baseline(baseline_file)
-    engine = get_engine(engine_name, store, master)
-    try:
-        # DuckDB keeps the analysis' own connection (its kept steps are materialized)
-        with progress_bar(err.is_terminal) as progress:
-            findings = find_bottlenecks(
-                store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
-                evidence=as_json or explain is not None, engine=engine,
-                step_references=workspace_references(store.home) if use_sops else None,
-                progress=progress, kinds=kinds or None,
-            )
-    finally:
-        engine.close()
+    findings = run_bottlenecks(
+        EventStore(home), load_baseline(baseline_file), ratio=ratio, min_cases=min_cases, q=q,
+        month=month, kinds=kinds, evidence=as_json or explain is not None,
+        engine_name=engine_name, master=master, use_sops=use_sops)
     if as_json:
         print_json([f.to_dict() for f in findings])
         return

@@ -44,6 +44,7 @@ from procmine.cli.common import (
     progress_bar,
 )
 from procmine.cli.demo import demo_data
+from procmine.cli.improve import improve_app, refresh_after_ingest
 from procmine.cli.matrix import matrix
 from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
@@ -67,6 +68,7 @@ app.add_typer(sop_app, name="sop")
 app.add_typer(batch_app, name="batch")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(spotcheck_app, name="spotcheck")
+app.add_typer(improve_app, name="improve")
 app.command("league")(league)
 app.command("bottlenecks")(bottlenecks)
 app.command("demo-data")(demo_data)
@@ -159,6 +161,8 @@ def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None
     if as_json:
         data = [r.to_dict() for r in reports]
         print_json(data[0] if len(data) == 1 else data)
+    # the data is in: re-measure the register's items done, look for regressions
+    refresh_after_ingest(home, quiet=as_json, store=store, baseline=baseline)
 
 
 def _ingest_tickets(paths: list[Path], map_file: Path, home: Path | None, as_json: bool,
@@ -179,6 +183,7 @@ def _ingest_tickets(paths: list[Path], map_file: Path, home: Path | None, as_jso
     if as_json:
         data = [r.to_dict() for r in reports]
         print_json(data[0] if len(data) == 1 else data)
+    refresh_after_ingest(home, quiet=as_json, store=store)
 
 
 def _print_ingest(report: Any) -> None:
