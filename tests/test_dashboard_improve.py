@@ -226,6 +226,14 @@ def test_accepting_through_the_page_moves_the_item(home: Path,
         "status", "accepted", "reviewer")
     assert [s.value for s in at.success] == [
         zh("improve.act.moved", id=item.id, status=zh("improve.status.accepted"))]
+    # what the branch did itself, through the assignment (the escalation report says it)
+    at.text_input(key=f"item_branch_action_{item.id}").input("Second counter opened at noon")
+    at.button(key=f"FormSubmitter:item_assign_{item.id}-{zh('improve.act.assign_submit')}")\
+        .click().run()
+    assert not at.exception, at.exception
+    assigned = get_improvement(item.id, user=signed_in("operations", home), home=home)
+    assert (assigned.branch_action, assigned.owner, assigned.events[-1].action) == (
+        "Second counter opened at noon", "", "assign")
 
 
 def test_an_item_opened_from_the_register_lands_on_its_page(home: Path) -> None:

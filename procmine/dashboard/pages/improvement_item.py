@@ -144,7 +144,8 @@ def _evidence(item: ImprovementItem) -> None:
                   version=plain(subject.store_version), who=plain(item.created_by),
                   at=f"{item.created_at:%Y-%m-%d %H:%M}"))
     with st.expander(tr("improve.item.evidence")):
-        rows = [{"": str(k), " ": plain(v)} for k, v in subject.figures.items()
+        rows = [{"": str(k), " ": "" if v is None else str(v)}
+                for k, v in subject.figures.items()
                 if not isinstance(v, dict | list)]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
@@ -286,8 +287,8 @@ def _moves(user: User, item: ImprovementItem) -> None:
 
 
 def _assign(user: User, item: ImprovementItem) -> None:
-    """The review group (operations only), the owner (the group's reviewers suggested) and the
-    due day."""
+    """The review group (operations only), the owner (the group's reviewers suggested), the
+    due day and what the branch did itself (the escalation report says it)."""
     with st.expander(tr("improve.act.assign"), icon=":material/person_add:"):
         groups = list(REVIEW_GROUPS) if user.role == "operations" else [item.review_group]
         group = st.selectbox(tr("improve.form.group"), groups,
@@ -307,12 +308,16 @@ def _assign(user: User, item: ImprovementItem) -> None:
                                  key=f"item_owner_{item.id}_{group}")
             due = st.date_input(tr("improve.form.due"), value=item.due_on,
                                 key=f"item_due_{item.id}")
+            branch_action = st.text_input(tr("improve.form.branch_action"),
+                                          value=item.branch_action,
+                                          key=f"item_branch_action_{item.id}")
             submitted = st.form_submit_button(tr("improve.act.assign_submit"), type="primary")
     if submitted:
         _run(lambda: update_improvement(
             item.id, user=user,
             review_group=str(group) if user.role == "operations" else None,
-            owner=str(owner or ""), due_on=due if isinstance(due, date) else None),
+            owner=str(owner or ""), due_on=due if isinstance(due, date) else None,
+            branch_action=branch_action),
             lambda done: tr("improve.act.assigned" if len(done.events) > len(item.events)
                             else "improve.act.unchanged", id=done.id))
 
@@ -350,7 +355,7 @@ def _link_other(user: User, item: ImprovementItem, kind: str) -> None:
         return
     cols = st.columns([4, 2], vertical_alignment="bottom")
     chosen = cols[0].selectbox(tr(f"improve.act.{kind}"), list(labels),
-                               format_func=lambda i: plain(labels[i]),
+                               format_func=labels.__getitem__,
                                key=f"item_{kind}_{item.id}")
     if cols[1].button(tr(f"improve.act.link_{kind}_submit"), key=f"item_link_{kind}_{item.id}"):
         _run(lambda: link_improvement(item.id, kind, str(chosen), user=user),

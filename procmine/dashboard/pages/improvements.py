@@ -83,7 +83,7 @@ def _filtered(items: list[ImprovementItem], today: date) -> list[ImprovementItem
     st.session_state["improve_statuses_chosen"] = statuses
     owners = sorted({i.owner for i in items if i.owner})
     owner = cols[2].selectbox(tr("improve.page.filter_owner"), [None, *owners],
-                              format_func=lambda o: plain(o) if o else t("filters.all", language),
+                              format_func=lambda o: o or t("filters.all", language),
                               key=iw.lang_key("improve_owner"))
     due = cols[3].selectbox(tr("improve.page.filter_due"), _DUE, key=iw.lang_key("improve_due"),
                             format_func=lambda d: t(f"improve.page.due.{d}", language))
