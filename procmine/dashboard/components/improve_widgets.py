@@ -286,11 +286,14 @@ def effect_chart(measurement: dict[str, Any], reference: float | None,
     figure = go.Figure(go.Bar(
         x=[tr("improve.chart.before"), tr("improve.chart.after")],
         y=[before.get("median"), after.get("median")], marker_color=["#9aa5b1", "#1c7ed6"],
-        text=[f"n={n}" for n in counts], textposition="outside",
+        text=[f"n={n}" for n in counts], textposition="inside", insidetextanchor="end",
         hovertemplate="%{x}: %{y:.3g}<extra></extra>"))
+    heights = [v for v in (before.get("median"), after.get("median"), reference)
+               if isinstance(v, int | float)]
     if reference is not None and reference > 0:
         figure.add_hline(y=reference, line_dash="dash", line_color="#b22222",
-                         annotation_text=labels["reference"], annotation_position="top left")
+                         annotation_text=labels["reference"], annotation_position="top right")
     figure.update_layout(height=340, yaxis_title=labels["axis"], showlegend=False,
+                         yaxis_range=[0, 1.25 * max(heights)] if heights else None,
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure

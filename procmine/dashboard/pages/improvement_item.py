@@ -11,6 +11,7 @@ traceback.
 
 from __future__ import annotations
 
+import ast
 import functools
 import math
 from collections.abc import Callable
@@ -185,6 +186,19 @@ def _links(user: User, item: ImprovementItem) -> None:
                      label=tr("improve.item.sop_history", sop=plain(revision[0])))
 
 
+def _note(note: str) -> str:
+    """A history note; a re-measurement's or a regression's (its line in each language, kept as
+    the mapping's text) in the user's language."""
+    if note.startswith("{") and note.endswith("}"):
+        try:
+            lines = ast.literal_eval(note)
+        except (ValueError, SyntaxError):
+            return note
+        if isinstance(lines, dict):
+            return str(lines.get(lang()) or lines.get("en") or note)
+    return note
+
+
 def _history(item: ImprovementItem) -> None:
     st.markdown(f"**{tr('improve.item.history')}**")
     names = {k: tr(f"improve.hist.{k}") for k in ("at", "who", "action", "from", "to", "note")}
@@ -193,7 +207,7 @@ def _history(item: ImprovementItem) -> None:
         names["action"]: tr(f"improve.action.{e.action}"),
         names["from"]: iw.status_label(e.from_status) if e.from_status else "",
         names["to"]: iw.status_label(e.to_status) if e.to_status else "",
-        names["note"]: e.note,
+        names["note"]: _note(e.note),
     } for e in reversed(item.events)], columns=list(names.values()))
     st.dataframe(frame, hide_index=True, width="stretch")
 
