@@ -116,6 +116,8 @@ def act_control(subject: Subject, *, user: User, group: str | None, mark: Findin
     register's form on ``subject`` (for a user who may open an item on it), named by the
     catalogue key ``label``."""
     if mark is not None and mark.open_item is not None:
+        if st.session_state.get(_FORM) == subject.key:   # the form opened it (and moved on)
+            st.session_state.pop(_FORM, None)
         item_link(mark.open_item)
         return
     if not groups_for(user, subject.branch_id):
