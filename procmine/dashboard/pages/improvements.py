@@ -43,8 +43,8 @@ def _refresh() -> None:
     except ProcmineError as exc:
         st.warning(tr("improve.page.refresh_failed", message=plain(str(exc))))
         return
-    if report.measured or report.regressions:
-        st.info(tr("improve.page.refreshed", measured=len(report.measured),
+    if report.measured or report.regressions:   # what the data's last ingest changed
+        st.caption(tr("improve.page.refreshed", measured=len(report.measured),
                    verified=len(report.verified), not_effective=len(report.not_effective),
                    regressions=len(report.regressions)))
 
