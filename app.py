@@ -20,7 +20,7 @@ else:
     shut = session.in_attempt(user)
     pages = [
         st.Page(str(p.path), title=session.tr(p.title_key), icon=p.icon, url_path=p.url_path,
-                visibility="hidden" if shut and p.closed_book else "visible",
+                visibility="hidden" if p.hidden or (shut and p.closed_book) else "visible",
                 default=shut and p.script == "take_paper.py")
         for p in pages_for_role(user.role)
     ]

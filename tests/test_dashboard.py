@@ -40,7 +40,8 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "training_results.py": "培训结果", "spot_checks.py": "抽查", "my_sops.py": "SOP 阅读",
           "take_paper.py": "参加考试", "my_review.py": "复习", "queue.py": "排队",
           "staffing.py": "柜台排班", "diversion.py": "自助分流",
-          "matrix.py": "柜员×业务类型"}
+          "matrix.py": "柜员×业务类型", "improvements.py": "整改台账",
+          "improvement_item.py": "整改事项"}
 
 
 @pytest.fixture(scope="module")

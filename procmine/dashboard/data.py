@@ -14,11 +14,13 @@ keyed on a ``stamp`` the page gives (the teller's attempts and spot checks so fa
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 import inspect
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -26,40 +28,54 @@ import pandas as pd
 import streamlit as st
 
 from procmine import (
+    Agenda,
     Baseline,
     Coverage,
     DiversionReport,
     EventStore,
     Filters,
     Finding,
+    FindingMark,
+    ImprovementItem,
     LintReport,
     QueueFilter,
     QueueSummary,
+    RefreshReport,
     Sop,
     SopLibrary,
     StaffingPlan,
+    Subject,
     Trainee,
+    User,
     WindowReport,
     add_spot_checks,
+    agenda,
     business_type_summary,
     coverage_report,
     default_home,
     diversion_report,
     explain_finding,
+    export_escalation_excel,
+    export_escalation_html,
     export_league_excel,
     export_league_html,
     export_matrix_excel,
     filter_options,
     finding_distribution,
+    finding_marks,
+    finding_subject,
     findings_by_step,
+    get_improvement,
     latest_month,
     linked_findings,
     lint_sops,
+    list_improvements,
     load_baseline,
     monthly_league,
     months_with_data,
     queue_measures,
     queue_summary,
+    refresh_register,
     revision_effects,
     spot_check_summary,
     staffing_plan,
@@ -75,22 +91,28 @@ from procmine import (
 )
 
 __all__ = [
+    "as_of",
     "baseline",
     "business_types",
     "cached",
     "coverage",
     "distribution",
     "diversion",
+    "escalation_export",
     "evidence",
     "findings",
+    "improvement",
+    "improvement_items",
     "ingest_history",
     "league",
     "league_export",
     "library",
     "lint_text",
     "loop",
+    "marks",
     "matrix",
     "matrix_export",
+    "month_agenda",
     "months",
     "options",
     "per_teller",
@@ -99,14 +121,18 @@ __all__ = [
     "queue",
     "queue_branches",
     "queue_by",
+    "refreshed_register",
+    "remeasure",
     "roster",
     "sop_findings",
     "sop_revision_effects",
+    "sop_versions",
     "staffing",
     "step_findings",
     "steps_of_type",
     "store",
     "store_info",
+    "subject_now",
     "summary",
     "teller_branches",
     "teller_findings",
@@ -453,3 +479,93 @@ def diversion(filters: QueueFilter, threshold: float, cash_types: tuple[str, ...
 def staffing(filters: QueueFilter, target_share: float) -> StaffingPlan:
     """The counters each interval needs against those open (:func:`procmine.staffing_plan`)."""
     return staffing_plan(store(), filters, target_share=target_share)
+
+
+# -- improve ---------------------------------------------------------------------------------------
+# The register lives in the app database: its items are read fresh on every run (they are few and
+# change with every click); what needs the event store (the re-measurement) is cached on the
+# store's version, so it runs once per ingest.
+
+
+def improvement(item_id: int, user: User) -> ImprovementItem:
+    """One item with its links and history (RegisterError when not there or not theirs)."""
+    return get_improvement(item_id, user=user, home=store().home)
+
+
+def subject_now(finding: Finding) -> Subject:
+    """A finding's frozen evidence as of the store's last day and version now."""
+    last = store_info().get("last_event")
+    as_of = pd.Timestamp(last).date() if last else None
+    return finding_subject(finding, as_of=as_of, store_version=store().version())
+
+
+@cached(library=True)
+def refreshed_register() -> RefreshReport:
+    """The register brought up to the data (:func:`procmine.refresh_register`): once per
+    store version and SOP library head, however many sessions open the register."""
+    return refresh_register(store().home, store=store(), baseline=baseline(), library=library())
+
+
+def remeasure(item_ids: list[int]) -> RefreshReport:
+    """Re-measure these items now (an item just marked done, the "re-measure now" button)."""
+    return refresh_register(store().home, store=store(), baseline=baseline(), library=library(),
+                            item_ids=item_ids)
+
+
+@cached(library=True)
+def sop_versions() -> dict[str, list[str]]:
+    """Each SOP's approved versions, oldest first (what an item may link as its revision)."""
+    lib = library()
+    return {sop_id: [v.sop.version for v in lib.approved_versions(sop_id)]
+            for sop_id in lib.ids() if lib.approved_versions(sop_id)}
+
+
+def escalation_export(items: list[ImprovementItem], lang: str, kind: str) -> bytes:
+    """The escalation report of ``items`` as an Excel workbook (``kind`` "xlsx") or a printable
+    page ("html"), in ``lang``, as bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        if kind == "xlsx":
+            path = export_escalation_excel(items, Path(folder) / "escalation.xlsx", lang=lang,
+                                           home=store().home, baseline=baseline())
+        else:
+            path = export_escalation_html(items, Path(folder) / "escalation.html", lang=lang,
+                                          home=store().home, baseline=baseline())
+        return path.read_bytes()
+
+
+# improve: marks ---------------------------------------------------------------------------------
+# Thin readers of the improvement register: read fresh on every run (an item opened or moved
+# shows at once), never cached.
+
+
+def improvement_items(user: User) -> list[ImprovementItem]:
+    """The register's items ``user`` may see (a branch manager: their branch's)."""
+    return list_improvements(user=user, home=store().home)
+
+
+def marks(user: User, found: Sequence[Finding]) -> dict[str, FindingMark]:
+    """Each finding's mark (its open item, its latest item, a regression) by its key."""
+    return finding_marks(found, improvement_items(user))
+
+
+def as_of(month: str | None) -> date | None:
+    """The last day of the data a page's findings come from: the store's last day, or the
+    chosen month's last day when that is sooner (None for an empty store)."""
+    last = store_info().get("last_event")
+    end = date.fromisoformat(str(last)[:10]) if last else None
+    if month is None:
+        return end
+    year, number = (int(part) for part in month.split("-"))
+    month_end = date(year, number, calendar.monthrange(year, number)[1])
+    return month_end if end is None else min(month_end, end)
+
+
+def month_agenda(user: User, today: date, *, ratio: float = 1.5, min_cases: int = 30,
+                 q: float = 0.05) -> tuple[str | None, Agenda | None]:
+    """The latest month with data and what to act on in it: its top findings without an item
+    (the Slow steps page's default thresholds), the overdue items, the regressions."""
+    latest = months()
+    if not latest:
+        return None, None
+    found = findings(latest[0], ratio, min_cases, q)
+    return latest[0], agenda(found, improvement_items(user), today=today)

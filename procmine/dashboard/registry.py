@@ -21,6 +21,7 @@ __all__ = ["PAGES", "PageSpec", "page_for", "pages_for_role"]
 
 _TRAINING = ("trainer", "operations")
 _LOBBY = ("operations", "branch_manager")   # the queue pages; a manager's scoped to their branch
+_REGISTER = ("operations", "reviewer", "branch_manager", "trainer")   # never a teller
 
 _HERE = Path(__file__).resolve().parent / "pages"
 
@@ -35,6 +36,7 @@ class PageSpec:
     icon: str
     roles: tuple[str, ...]
     closed_book: bool = False   # refused to a teller during an open attempt
+    hidden: bool = False        # out of the menu, opened by a link (e.g. one item's page)
 
     @property
     def path(self) -> Path:
@@ -62,6 +64,10 @@ PAGES: tuple[PageSpec, ...] = (
              ("reviewer",)),
     PageSpec("sop_history.py", "sop-history", "nav.sop_history", ":material/history:",
              ("operations", "reviewer", "trainer"), closed_book=True),
+    PageSpec("improvements.py", "improvements", "nav.improvements", ":material/task_alt:",
+             _REGISTER),
+    PageSpec("improvement_item.py", "improvement", "nav.improvement_item",
+             ":material/assignment_turned_in:", _REGISTER, hidden=True),
     PageSpec("question_bank.py", "question-bank", "nav.question_bank", ":material/quiz:",
              _TRAINING),
     PageSpec("papers.py", "papers", "nav.papers", ":material/assignment:", _TRAINING),

@@ -132,15 +132,17 @@ def sop_label(f: Finding) -> str:
     return f"{f.sop} {f.sop_version} #{f.sop_step}" if f.sop else ""
 
 
-def show_table(found: Sequence[Finding]) -> None:
+def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> None:
     """The findings, most time lost first: kind, who, the type and step (with its slice), the
-    ratio with its interval, whether times were inferred, teller hours a month and the SOP step
-    (the last column). Few columns, widths set: nothing is cut off at 1440 px; the drill-down
-    has the rest."""
+    ratio with its interval, whether times were inferred, teller hours a month, the finding's
+    improvement item (``marks``, one per finding: its open item and status, verified, a
+    regression) and the SOP step (the last column). Few columns, widths set: nothing is cut
+    off at 1440 px; the drill-down has the rest."""
+    marks = list(marks) if marks is not None else [""] * len(found)
     names = {key: tr(key) for key in (
         "bottlenecks.rank", "bottlenecks.kind", "bottlenecks.who", "bottlenecks.what",
         "bottlenecks.ratio_ci", "bottlenecks.inferred", "bottlenecks.hours_short",
-        "bottlenecks.sop_step")}
+        "act.mark_column", "bottlenecks.sop_step")}
     frame = pd.DataFrame([{
         names["bottlenecks.rank"]: i + 1,
         names["bottlenecks.kind"]: kind_label(f.kind),
@@ -149,20 +151,23 @@ def show_table(found: Sequence[Finding]) -> None:
         names["bottlenecks.ratio_ci"]: ratio_label(f),
         names["bottlenecks.inferred"]: "✓" if f.inferred else "",
         names["bottlenecks.hours_short"]: round(f.monthly_teller_hours, 1),
+        names["act.mark_column"]: marks[i],
         names["bottlenecks.sop_step"]: sop_label(f),
     } for i, f in enumerate(found)], columns=list(names.values()))
     config = {
         names["bottlenecks.rank"]: st.column_config.NumberColumn(width=40),
         names["bottlenecks.kind"]: st.column_config.TextColumn(width=100),
-        names["bottlenecks.who"]: st.column_config.TextColumn(width=95),
-        names["bottlenecks.what"]: st.column_config.TextColumn(width=210),
+        names["bottlenecks.who"]: st.column_config.TextColumn(width=90),
+        names["bottlenecks.what"]: st.column_config.TextColumn(width=190),
         names["bottlenecks.ratio_ci"]: st.column_config.TextColumn(
-            width=118, help=tr("bottlenecks.ratio_ci_help")),
+            width=116, help=tr("bottlenecks.ratio_ci_help")),
         names["bottlenecks.inferred"]: st.column_config.TextColumn(
-            width=64, help=tr("bottlenecks.inferred_help")),
+            width=60, help=tr("bottlenecks.inferred_help")),
         names["bottlenecks.hours_short"]: st.column_config.NumberColumn(
-            width=90, format="%.1f", help=tr("bottlenecks.hours_month")),
-        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=230),
+            width=80, format="%.1f", help=tr("bottlenecks.hours_month")),
+        names["act.mark_column"]: st.column_config.TextColumn(
+            width=96, help=tr("act.mark_column_help")),
+        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=200),
     }
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
 

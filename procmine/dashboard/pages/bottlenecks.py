@@ -1,9 +1,12 @@
 """Slow steps (operations, reviewers; a branch manager for their branch): findings of every
 kind (slow steps, with the slice they hold in; waits before a step; tellers and branches slow
 overall; standards to review), ranked by time lost, filtered by kind and scope, each kind
-explained, and the evidence of one. A branch manager sees their branch's findings only (teller
-and branch findings of it) and the bank-wide standards to review, for information; the other
-branches show as one count and one figure of time lost."""
+explained, each marked with its improvement item, and the evidence of one, with "act on this":
+open an item on it in the improvement register, or its open item. A branch manager sees their
+branch's findings only (teller and branch findings of it) and the bank-wide standards to review,
+for information; the other branches show as one count and one figure of time lost. A link from
+the overview's agenda names a month and a finding (``?month=...&finding=<key>``): the page
+opens on it once."""
 
 from __future__ import annotations
 
@@ -11,9 +14,17 @@ import math
 
 import streamlit as st
 
-from procmine import Finding, branch_scope, scoped_findings
+from procmine import (
+    FINDING_KINDS,
+    FINDING_SCOPES,
+    Finding,
+    branch_scope,
+    finding_key,
+    finding_subject,
+    scoped_findings,
+)
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, finding_kinds, finding_widgets
+from procmine.dashboard.components import charts, finding_kinds, finding_widgets, improve_marks
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -49,12 +60,39 @@ def _step_evidence(finding: Finding, month: str | None) -> None:
     finding_widgets.show_tellers(finding, evidence)
 
 
+def _arrival() -> str | None:
+    """The finding a link names (its key), its month chosen here; the link is used once."""
+    wanted = st.query_params.get("finding")
+    if wanted is None:
+        return None
+    month = st.query_params.get("month")
+    if month in data.months():
+        st.session_state["bn_month"] = month
+    st.query_params.pop("finding", None)
+    st.query_params.pop("month", None)
+    return wanted
+
+
+def _open_on(wanted: str | None, found: list[Finding]) -> None:
+    """Show every kind and scope and pick the finding a link named, when it is found."""
+    keys = [finding_key(f) for f in found]
+    if wanted is None or wanted not in keys:
+        return
+    language = lang()
+    st.session_state["bn_kinds_chosen"] = st.session_state[f"bn_kinds_{language}"] = list(
+        FINDING_KINDS)
+    st.session_state["bn_scopes_chosen"] = st.session_state[f"bn_scopes_{language}"] = list(
+        FINDING_SCOPES)
+    st.session_state["bn_picked"] = st.session_state[f"bn_pick_{language}"] = keys.index(wanted)
+
+
 user = session.guard(__file__)
 st.title(tr("bottlenecks.title"))
 if data.store_info()["events"] == 0:
     st.info(tr("overview.empty_store"))
     st.stop()
 
+wanted = _arrival()
 cols = st.columns(4)
 month_choice = cols[0].selectbox(tr("announcement.month"), [tr("filters.whole_period"),
                                                            *data.months()], key="bn_month")
@@ -76,6 +114,7 @@ if not found:
     st.success(tr("bottlenecks.none"))
     st.stop()
 
+_open_on(wanted, found)
 kinds, scopes = finding_widgets.pick_filters()
 finding_widgets.show_kinds_help(found, kinds)
 shown = finding_widgets.chosen(found, kinds, scopes)
@@ -88,10 +127,17 @@ if not shown:
 costed = [f for f in shown if f.kind != "baseline"]  # a standard to check costs no one's time
 st.caption(tr("bottlenecks.caption_kinds", n=len(shown),
               hours=f"{sum(f.monthly_teller_hours for f in costed):.1f}"))
-finding_widgets.show_table(shown)
+marks = data.marks(user, shown)
+finding_widgets.show_table(shown, improve_marks.marks_column(shown, marks))
 
 finding = finding_widgets.pick_finding(shown)
 st.subheader(plain(finding.summary_in(lang())))
+mark = marks.get(finding_key(finding))
+improve_marks.show_regression(mark)
+improve_marks.act_control(
+    finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version()),
+    user=user, group=improve_marks.default_group(finding, data.library(), data.baseline()),
+    mark=mark, key="bn_act")
 finding_widgets.show_explanation(finding.kind)
 finding_widgets.show_facts(finding, data.baseline())
 if finding.kind in ("step", "wait") and finding.activity:

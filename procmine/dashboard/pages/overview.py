@@ -1,22 +1,35 @@
-"""Overview (operations): the store, counter time per business type against the baseline, the
-slowest business types and tellers this month, and data quality."""
+"""Overview (operations): what to act on this month (the latest month's top findings without an
+improvement item, the overdue items, the regressions), the store, counter time per business type
+against the baseline, the slowest business types and tellers this month, and data quality."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
-from procmine import QUARANTINE_REASONS, TICKET_REASONS, Filters
+from procmine import QUARANTINE_REASONS, TICKET_REASONS, Filters, ProcmineError
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, columns, filters
+from procmine.dashboard.components import charts, columns, filters, improve_marks
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
-session.guard(__file__)
+user = session.guard(__file__)
 st.title(tr("overview.title"))
 
 info = data.store_info()
 if info["events"] == 0:
     st.info(tr("overview.empty_store"))
     st.stop()
+
+today = date.today()
+with st.container(border=True):
+    try:   # the register up to the data first (once per ingest): done items measured, regressions
+        data.refreshed_register()
+    except ProcmineError as exc:
+        st.caption(tr("improve.page.refresh_failed", message=plain(str(exc))))
+    month, agenda = data.month_agenda(user, today)
+    improve_marks.show_agenda(agenda, month=month, today=today)
 
 chosen = filters.show("filters")
 summary = data.summary(chosen)

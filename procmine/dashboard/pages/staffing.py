@@ -1,20 +1,41 @@
 """Staffing (operations; a branch manager for their branch): the counters each 15-minute interval
 needs to meet the service-level goal against the counters open, as a weekday x interval heat map
 (shortfall red, surplus blue), the suggested flexible shifts, the model and its assumptions, and a
-what-if: the waits of one interval at a chosen number of counters."""
+what-if: the waits of one interval at a chosen number of counters. A shortfall can be acted on:
+an improvement item opened on it, with the branch's queue figures frozen as its evidence."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from procmine import what_if
+from procmine import ShiftSuggestion, what_if
 from procmine.dashboard import data, session
-from procmine.dashboard.components import queue_charts, queue_filters
+from procmine.dashboard.components import improve_marks, queue_charts, queue_filters
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
+
+
+def _queue_figures(shift: ShiftSuggestion) -> dict[str, Any]:
+    """The branch's observed queue over the period chosen: the evidence beside a shortfall."""
+    summary = data.queue(dataclasses.replace(filters, branch=shift.branch_id))
+    return {"service_level": summary.service_level,
+            "mean_wait_seconds": summary.mean_wait_seconds_served,
+            "median_wait_seconds": summary.median_wait_seconds_served,
+            "p90_wait_seconds": summary.p90_wait_seconds_served,
+            "abandonment_rate": summary.abandonment_rate, "tickets": summary.tickets,
+            "target_wait_seconds": filters.target_wait, "target_share": choice.target_share,
+            "first_day": summary.first_day, "last_day": summary.last_day}
+
+
+def _shift_text(s: ShiftSuggestion) -> str:
+    return tr(f"staffing.shift.{s.reason}", branch=s.branch_id, weekday=weekdays[s.weekday],
+              start=s.start, end=s.end, counters=s.counters)
+
 
 user = session.guard(__file__)
 st.title(tr("staffing.title"))
@@ -49,11 +70,12 @@ if not heat.empty:
 
 st.subheader(tr("staffing.shifts"))
 if plan.shifts:
-    st.dataframe(pd.DataFrame([{
-        tr("staffing.action"): tr(f"staffing.shift.{s.reason}", branch=s.branch_id,
-                                  weekday=weekdays[s.weekday], start=s.start, end=s.end,
-                                  counters=s.counters),
-    } for s in plan.shifts]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame([{tr("staffing.action"): _shift_text(s)} for s in plan.shifts]),
+                 hide_index=True, width="stretch")
+    improve_marks.shortfall_control(
+        plan.shifts, user=user, describe=_shift_text, figures=_queue_figures,
+        as_of=choice.last_day, store_version=data.store().version(),
+        items=data.improvement_items(user))
 else:
     st.info(tr("staffing.no_shifts"))
 
