@@ -93,3 +93,22 @@ def app_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
         server: PostgresServer = request.getfixturevalue("postgres_server")
         monkeypatch.setenv(DB_URL_ENV, server.create_database())
     return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def server(server_home: Path) -> Iterator[str]:
+    """The dashboard served by ``streamlit run`` on the browser test module's own
+    ``server_home`` (each browser test module defines it; tests/browser_kit.py)."""
+    from browser_kit import serve
+
+    with serve(server_home) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright, one per browser test module."""
+    from browser_kit import chromium
+
+    with chromium() as b:
+        yield b

@@ -5,11 +5,10 @@ tests/artifacts/ (ignored by git)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_kit import ARTIFACTS, DEMO_USERS, chromium, serve
+from browser_kit import ARTIFACTS, DEMO_USERS
 from browser_kit import heading as _heading
 from browser_kit import metric as _metric
 from browser_kit import pick as _pick
@@ -32,16 +31,6 @@ def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.fixture(scope="module")
-def server(server_home: Path) -> Iterator[str]:
-    with serve(server_home) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -9,11 +9,10 @@ Screenshots go to tests/artifacts/improve-*.png."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_kit import ARTIFACTS, chromium, heading, pick, serve, sign_in, wait_quiet
+from browser_kit import ARTIFACTS, heading, pick, sign_in, wait_quiet
 
 from procmine import (
     EventStore,
@@ -44,16 +43,6 @@ def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.fixture(scope="module")
-def server(server_home: Path) -> Iterator[str]:
-    with serve(server_home) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
 
 
 def _shot(page: object, name: str) -> None:

@@ -55,7 +55,8 @@ def test_the_branch_manager_has_the_lobby_pages() -> None:
     scripts = [p.script for p in pages_for_role("branch_manager")]
     assert scripts[0] == "queue.py"   # the page a manager lands on
     assert set(scripts) == {"queue.py", "staffing.py", "diversion.py", "bottlenecks.py",
-                            "tellers.py", "matrix.py", "baseline.py"}
+                            "tellers.py", "matrix.py", "baseline.py", "improvements.py",
+                            "improvement_item.py"}
     ops = [p.script for p in pages_for_role("operations")]
     assert ops[0] == "overview.py"
     assert {"queue.py", "staffing.py", "diversion.py"} <= set(ops)

@@ -241,12 +241,15 @@ def items_by_key(items: Iterable[ImprovementItem]) -> dict[str, list[Improvement
 # -- writing -------------------------------------------------------------------------------------
 
 def _event(session: Session, row: ItemRow, username: str, action: str, note: str = "",
-           before: str | None = None) -> None:
+           before: str | None = None, *, audit_note: str | None = None) -> None:
+    """A row of the item's history and one of the audit trail (``audit_note`` when the audit
+    should say more than the history, e.g. which finding an item was opened on)."""
     session.add(ItemEventRow(item_id=row.id, at=utc_now(), username=username, action=action,
                              from_status=before, to_status=row.status, note=note))
     row.updated_at = utc_now()
+    said = note if audit_note is None else audit_note
     record_audit(session, username, f"improve.{action}",
-                 f"#{row.id} {row.status}" + (f": {note}" if note else ""))
+                 f"#{row.id} {row.status}" + (f": {said}" if said else ""))
 
 
 def open_item(subject: Subject, *, user: User, cause: str, review_group: str,
@@ -277,7 +280,7 @@ def open_item(subject: Subject, *, user: User, cause: str, review_group: str,
             branch_action=branch_action.strip(), status="proposed", updated_at=utc_now())
         session.add(row)
         session.flush()
-        _event(session, row, user.username, "add", subject.key)
+        _event(session, row, user.username, "add", audit_note=subject.key)
         return _item(session, row)
 
 
