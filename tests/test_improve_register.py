@@ -101,8 +101,12 @@ def test_the_lifecycle_with_its_rules_history_and_audit(people: dict[str, User],
     with pytest.raises(RegisterError, match="can move to nothing"):
         set_status(item.id, "in_progress", user=ops, home=home)
     item = record_measurement(item.id, {"method": "revision_effect", "change": -0.3,
-                                        "text": "-30%"}, "verified", home=home)
+                                        "text": {"zh-CN": "点钞 -30%：有效", "en": "Count cash "
+                                                 "-30%: effective"}}, "verified", home=home)
     assert item.status == "verified" and item.measurement is not None
+    measured = item.events[-1]
+    assert (measured.note_in("zh-CN"), measured.note_in("en")) == (
+        "点钞 -30%：有效", "Count cash -30%: effective")
     item = record_regression(item.id, {"ratio": 2.4, "text": "back at 2.4x"}, home=home)
     assert item.regression == {"ratio": 2.4, "text": "back at 2.4x"}
 

@@ -242,7 +242,7 @@ def item_text(item: ImprovementItem, width: int, *, today: date) -> list[str]:
         move = f" {e.from_status or '–'} -> {e.to_status}" if e.from_status != e.to_status \
             else ""
         lines += wrap(f"    {_when(e.at)} {e.username} {e.action}{move}"
-                      + (f": {e.note}" if e.note else ""), width, 6)
+                      + (f": {e.note_in('en')}" if e.note else ""), width, 6)
     return lines
 
 

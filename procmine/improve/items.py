@@ -23,6 +23,7 @@ checks to items decided as retraining; a teller cannot open the register.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -98,12 +99,35 @@ class ItemLink:
 
 @dataclass(frozen=True)
 class ItemEvent:
+    """One change of an item. A re-measurement's or a regression's ``note`` holds its line in
+    each language (a JSON object); :meth:`note_in` reads any note in one language."""
+
     at: datetime
     username: str
     action: str
     from_status: str | None
     to_status: str | None
     note: str
+
+    def note_in(self, lang: str) -> str:
+        """The note in ``lang`` (English when it has no line in ``lang``; as written when it
+        is a person's note).
+
+        Example:
+            >>> e = ItemEvent(datetime(2026, 12, 1), "procmine", "measure", "done", "verified",
+            ...               '{"en": "fixed", "zh-CN": "有效"}')
+            >>> e.note_in("zh-CN"), e.note_in("en")
+            ('有效', 'fixed')
+        """
+        if not (self.note.startswith("{") and self.note.endswith("}")):
+            return self.note
+        try:
+            lines = json.loads(self.note)
+        except ValueError:
+            return self.note
+        if not isinstance(lines, dict):
+            return self.note
+        return str(lines.get(lang) or lines.get("en") or self.note)
 
 
 @dataclass(frozen=True)

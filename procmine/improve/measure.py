@@ -228,7 +228,9 @@ def _texts(what: Mapping[str, str], unit: str, before: Mapping[str, Any],
         if verdict is None:
             outcome = t("improve.measure.awaiting", lang, n=after["n"], needed=min_cases)
         else:
-            outcome = t(f"improve.measure.{verdict}", lang)
+            worse = (verdict == "not_effective" and p_value < SIGNIFICANCE
+                     and (change < 0 if unit == "share" else change > 0))
+            outcome = t("improve.measure.worse" if worse else f"improve.measure.{verdict}", lang)
         change_text = f"{change:+.0%}" if math.isfinite(change) else "-"
         key = "improve.measure.text_share" if unit == "share" else "improve.measure.text"
         out[lang] = t(key, lang, what=what[lang],

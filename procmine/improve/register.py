@@ -410,11 +410,11 @@ def add_link(item_id: int, kind: str, ref: str, *, user: User, home: Path | None
 
 
 def _note(figures: Mapping[str, Any]) -> str:
-    """The history note of a measurement or a regression: its one line in English (the
-    history is kept in one language; pages show the measurement's own lines in theirs)."""
+    """The history note of a measurement or a regression: its line in each language as a JSON
+    object (:meth:`~procmine.improve.items.ItemEvent.note_in` reads it in one)."""
     text = figures.get("text", "")
     if isinstance(text, Mapping):
-        text = text.get("en") or next(iter(text.values()), "")
+        return json.dumps({str(k): str(v)[:500] for k, v in text.items()}, ensure_ascii=False)
     return str(text)[:500]
 
 

@@ -271,7 +271,7 @@ def _history(items: Sequence[ImprovementItem], lang: str) -> list[tuple[Any, ...
 
     return [(item.id, e.at.strftime("%Y-%m-%d %H:%M"), e.username,
              t(f"improve.report.action.{e.action}", lang), status(e.from_status),
-             status(e.to_status), e.note or None)
+             status(e.to_status), e.note_in(lang) or None)
             for item in items for e in item.events]
 
 

@@ -1,0 +1,177 @@
+"""The improvement item page's reading parts: the heading with its status, overdue and
+regression banners, the frozen evidence (a finding's or a shortfall's figures as they were
+when the item was opened), the decision and who owns it, the links, the history, and the
+before and after once re-measured."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from procmine import ImprovementItem, User, finding_of
+from procmine.dashboard import data
+from procmine.dashboard.components import finding_widgets
+from procmine.dashboard.components import improve_widgets as iw
+from procmine.dashboard.components.text import plain
+from procmine.dashboard.session import lang, tr
+
+__all__ = ["show_details", "show_effect", "show_evidence", "show_header", "show_history",
+           "show_links"]
+
+_UNITS = {"step": "seconds", "wait": "seconds", "revision_effect": "seconds", "pace": "ratio",
+          "standard": "ratio", "service_level": "share"}
+
+
+def show_header(item: ImprovementItem, today: date) -> None:
+    st.subheader(plain(tr("improve.item.heading", id=item.id,
+                          summary=item.subject.summary_in(lang()))))
+    iw.status_badge(item)
+    if item.overdue(today) and item.due_on is not None:
+        st.warning(tr("improve.item.overdue", days=iw.overdue_days(item, today),
+                      due=item.due_on.isoformat()), icon=":material/schedule:")
+    if item.regression is not None:
+        text = item.regression.get("text") or ""
+        text = text.get(lang(), "") if isinstance(text, dict) else text
+        at = item.regression_at.date().isoformat() if item.regression_at else ""
+        st.error(tr("improve.item.regression", at=at, text=plain(text)),
+                 icon=":material/trending_up:")
+
+
+def _seconds(value: Any) -> str:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return tr("improve.item.none_value")
+    return tr("improve.fig.seconds", value=f"{value:,.0f}")
+
+
+def _finding_evidence(item: ImprovementItem) -> None:
+    finding = finding_of(item.subject)
+    cols = st.columns(5)
+    interval = (f"{finding.ratio_ci[0]:.2f}–{finding.ratio_ci[1]:.2f}"
+                if finding.ratio_ci is not None else None)
+    cols[0].metric(tr("improve.fig.ratio"), f"{finding.ratio:.2f}", delta=interval,
+                   delta_color="off", delta_arrow="off", help=tr("improve.fig.ratio_ci"))
+    cols[1].metric(tr("improve.fig.median"), _seconds(finding.median_seconds))
+    cols[2].metric(tr("improve.fig.reference"), _seconds(finding.reference_seconds))
+    cols[3].metric(tr("improve.fig.cases"), f"{finding.cases:,}")
+    cols[4].metric(tr("improve.fig.hours"), f"{item.subject.hours_per_month:,.1f}")
+    st.caption(plain(" · ".join((finding_widgets.kind_label(finding.kind),
+                                 finding_widgets.who_label(finding),
+                                 finding_widgets.what_label(finding, data.baseline())))))
+
+
+def _shortfall_evidence(item: ImprovementItem) -> None:
+    figures = item.subject.figures
+    cols = st.columns(4)
+    cols[0].metric(tr("improve.fig.branch"), plain(figures.get("branch_id")))
+    weekday = figures.get("weekday")
+    cols[1].metric(tr("improve.fig.weekday"),
+                   tr(f"improve.weekday.{weekday}") if weekday else "")
+    cols[2].metric(tr("improve.fig.window"), f"{figures.get('start')}–{figures.get('end')}")
+    cols[3].metric(tr("improve.fig.counters"), str(figures.get("counters", "")))
+
+
+def show_evidence(item: ImprovementItem) -> None:
+    """The frozen figures: the key ones as metrics, every one in a table folded away."""
+    st.markdown(f"**{tr('improve.item.evidence')}**")
+    subject = item.subject
+    if subject.source == "finding":
+        _finding_evidence(item)
+    else:
+        _shortfall_evidence(item)
+    st.caption(tr("improve.item.as_of",
+                  date=subject.as_of.isoformat() if subject.as_of else "",
+                  version=plain(subject.store_version), who=plain(item.created_by),
+                  at=f"{item.created_at:%Y-%m-%d %H:%M}"))
+    with st.expander(tr("improve.item.evidence")):
+        rows = [{"": str(k), " ": "" if v is None else str(v)}
+                for k, v in subject.figures.items()
+                if not isinstance(v, dict | list)]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def show_details(item: ImprovementItem) -> None:
+    st.markdown(f"**{tr('improve.item.details')}**")
+    none = tr("improve.item.none_value")
+    lines = [
+        ("improve.item.decision", iw.decision_label(item.decision)
+         or tr("improve.item.undecided")),
+        ("improve.item.reason", plain(item.decision_reason) or none),
+        ("improve.item.cause", iw.cause_label(item.cause)),
+        ("improve.item.proposed_change", plain(item.proposed_change) or none),
+        ("improve.item.branch_action", plain(item.branch_action) or none),
+        ("improve.item.group", iw.group_label(item.review_group)),
+        ("improve.item.owner", plain(item.owner) or none),
+        ("improve.item.due", item.due_on.isoformat() if item.due_on else none),
+        ("improve.item.changed_on", item.changed_on.isoformat() if item.changed_on else none),
+    ]
+    left, right = st.columns(2)
+    for i, (key, value) in enumerate(lines):
+        (left if i < 5 else right).markdown(f"{tr(key)}：{value}" if lang() == "zh-CN"
+                                            else f"{tr(key)}: {value}")
+
+
+def show_links(user: User, item: ImprovementItem) -> None:
+    st.markdown(f"**{tr('improve.item.links')}**")
+    if not item.links:
+        st.caption(tr("improve.item.no_links"))
+    for link in item.links:
+        st.markdown("- " + tr("improve.item.link_line", kind=tr(f"improve.link.{link.kind}"),
+                              ref=plain(link.ref), who=plain(link.added_by),
+                              at=f"{link.at:%Y-%m-%d}"))
+    revision = item.sop_revision()
+    if revision is not None and iw.can_open_page(user, "sop_history.py"):
+        st.page_link(iw.page_path("sop_history.py"), icon=":material/history:",
+                     label=tr("improve.item.sop_history", sop=plain(revision[0])))
+
+
+def show_history(item: ImprovementItem) -> None:
+    st.markdown(f"**{tr('improve.item.history')}**")
+    names = {k: tr(f"improve.hist.{k}") for k in ("at", "who", "action", "from", "to", "note")}
+    frame = pd.DataFrame([{
+        names["at"]: f"{e.at:%Y-%m-%d %H:%M}", names["who"]: e.username,
+        names["action"]: tr(f"improve.action.{e.action}"),
+        names["from"]: iw.status_label(e.from_status) if e.from_status else "",
+        names["to"]: iw.status_label(e.to_status) if e.to_status else "",
+        names["note"]: e.note_in(lang()),
+    } for e in reversed(item.events)], columns=list(names.values()))
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def show_effect(item: ImprovementItem) -> None:
+    """Before and after: the chart and the verdict once measured, else what it waits for."""
+    st.markdown(f"**{tr('improve.item.effect')}**")
+    m = item.measurement
+    if m is None:
+        if item.changed_on is not None:
+            st.info(tr("improve.item.awaiting", date=item.changed_on.isoformat()))
+        else:
+            st.caption(tr("improve.item.not_done"))
+        return
+    unit = _UNITS.get(str(m.get("method")), "seconds")
+    reference = {"seconds": item.subject.figures.get("reference_seconds"),
+                 "ratio": 1.0}.get(unit)
+    labels = {"reference": tr(f"improve.chart.reference_{unit}",
+                              seconds=f"{reference or 0:,.0f}"),
+              "axis": tr(f"improve.chart.axis_{unit}")}
+    if isinstance(m.get("before"), dict) and isinstance(m.get("after"), dict):
+        st.plotly_chart(iw.effect_chart(m, reference if isinstance(reference, int | float)
+                                        else None, labels), width="stretch")
+    verdict = m.get("verdict")
+    text = m.get("text") or {}
+    if isinstance(text, dict):
+        st.markdown(plain(text.get(lang()) or text.get("en") or ""))
+    p_value, change = m.get("p_value"), m.get("change")
+    line = tr("improve.item.verdict_line",
+              verdict=tr(f"improve.verdict.{verdict or 'none'}"),
+              before=(m.get("before") or {}).get("n", 0), after=(m.get("after") or {}).get("n", 0),
+              change=f"{change:+.1%}" if isinstance(change, int | float) else "–",
+              p=f"{p_value:.3g}" if isinstance(p_value, int | float) else "–")
+    (st.success if verdict == "verified" else st.warning if verdict else st.info)(line)
+    if verdict is None and item.changed_on is not None:
+        st.caption(tr("improve.item.awaiting", date=item.changed_on.isoformat()))
+    st.caption(tr("improve.item.method", method=plain(m.get("method")),
+                  date=plain(m.get("measured_through"))))
