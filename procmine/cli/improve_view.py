@@ -1,12 +1,13 @@
 """How ``procmine improve`` shows the register on a terminal: the list, one item, a measurement.
 
 On a terminal narrower than :data:`~procmine.cli.findings_view.WIDE_AT` columns (80 is the
-usual), each item is one line (:func:`item_lines`): its number, status, review group (its first
-word), owner, due day (``!`` marks an open item past it), teller hours a month, and what it is
-about (the English summary of its frozen evidence), cut to the room left; no line is wider than
-the terminal. A wider terminal gets the full table (:func:`items_table`): whole group names,
-cause, decision and the whole summary, wrapped. :func:`item_text` writes one item (evidence,
-decision, links, history, measurement, regression) as text of the terminal's width.
+usual), each item is a line (:func:`item_lines`) of its number, status, review group (its first
+word), owner, due day (``!`` marks an open item past it) and teller hours a month, and what it
+is about (the English summary of its frozen evidence) beside it when at least 40 columns are
+left, else under it on at most two lines; no line is wider than the terminal. A wider
+terminal gets the full table (:func:`items_table`): whole group names, cause, decision and
+the whole summary, wrapped. :func:`item_text` writes one item (evidence, decision, links,
+history, measurement, regression) as text of the terminal's width.
 
 Example:
     >>> from procmine.improve.subjects import shortfall_subject
@@ -22,8 +23,9 @@ Example:
     ...     regression=None, regression_at=None, updated_at=when)
     >>> for line in item_lines([item], 80, today=date(2026, 12, 5)):
     ...     print(line)
-    #  status    group       owner    due          h/mo  what
-    7  proposed  compliance  manager  2026-11-30!   0.0  B01, Monday 09:00-10:30:...
+    #  status    group       owner    due          h/mo
+    7  proposed  compliance  manager  2026-11-30!   0.0
+        B01, Monday 09:00-10:30: 2 more windows needed to meet the waiting target
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ __all__ = [
 _OVERDUE: Final = "!"
 OVERDUE_NOTE: Final = "! overdue: open and past its due day"
 #: Below this many cells for the summary, it goes on a line of its own under the figures.
-_MIN_WHAT: Final = 16
+_MIN_WHAT: Final = 40  # fewer columns left: the summary goes on lines of its own
 _WIDE_AT: Final = 120
 
 
@@ -95,7 +97,7 @@ def _hours(item: ImprovementItem) -> str:
 
 
 def item_lines(items: Sequence[ImprovementItem], width: int, *, today: date) -> list[str]:
-    """One line per item (see the module), each at most ``width`` cells."""
+    """The items' lines (see the module), each at most ``width`` cells."""
     head = ("#", "status", "group", "owner", "due", "h/mo")
     rows = [(str(i.id), i.status, group_short(i.review_group), _cut(i.owner or "–", 12),
              _due(i, today), _hours(i)) for i in items]
@@ -110,8 +112,11 @@ def item_lines(items: Sequence[ImprovementItem], width: int, *, today: date) -> 
     if room < _MIN_WHAT:  # too narrow: the summary on its own line under the figures
         lines = [_cut(cells(head).rstrip(), width)]
         for item, row in zip(items, rows, strict=True):
+            summary = wrap(item.subject.summary_in("en"), width - 4)
             lines += [_cut(cells(row).rstrip(), width),
-                      "    " + _cut(item.subject.summary_in("en"), width - 4)]
+                      *("    " + line for line in summary[:2])]
+            if len(summary) > 2:  # at most two lines: `procmine improve show N` has it whole
+                lines[-1] = "    " + _cut(summary[1] + " " + summary[2], width - 4)
         return lines
     lines = [cells(head) + "  what"]
     lines += [cells(row) + "  " + _cut(item.subject.summary_in("en"), room)
