@@ -41,6 +41,9 @@ from procmine.analysis.league import (
     months_with_data,
 )
 
+# maps: process map
+from procmine.analysis.maps import ProcessMap, process_map
+
 # findings: matrix (each teller's counter time on each business type)
 from procmine.analysis.matrix import (
     MATRIX_COLUMNS,
@@ -694,6 +697,9 @@ __all__ = [  # noqa: RUF022
     "agenda",
     "FindingMark",
     "finding_marks",
+    # maps: process map (the directly-follows graph of chosen cases with its times)
+    "ProcessMap",
+    "process_map",
 ]
 
 __version__ = "0.1.0"
