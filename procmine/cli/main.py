@@ -45,6 +45,7 @@ from procmine.cli.common import (
 )
 from procmine.cli.demo import demo_data
 from procmine.cli.improve import improve_app, refresh_after_ingest
+from procmine.cli.maps import map_command
 from procmine.cli.matrix import matrix
 from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
@@ -77,6 +78,7 @@ app.command("staffing")(staffing)
 app.command("diversion")(diversion)
 app.command("windows")(windows)
 app.command("matrix")(matrix)
+app.command("map")(map_command)
 
 @app.command("ingest")
 def ingest(
