@@ -60,6 +60,9 @@ from procmine.analysis.performance import (
     type_steps,
 )
 
+# maps: variants (the step sequences of a type's cases, the SOP's marked)
+from procmine.analysis.variants import VariantTable, variants
+
 # findings: waits (time lost before a step against what peers wait)
 from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
 from procmine.app.appdb import AuditEntry, list_audit
@@ -694,6 +697,9 @@ __all__ = [  # noqa: RUF022
     "agenda",
     "FindingMark",
     "finding_marks",
+    # maps: variants (the step sequences of a type's cases, the SOP's marked)
+    "VariantTable",
+    "variants",
 ]
 
 __version__ = "0.1.0"
