@@ -50,6 +50,7 @@ from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
 from procmine.cli.user import user_app
+from procmine.cli.variants import variants_command
 
 __all__ = ["app", "main"]
 
@@ -77,6 +78,7 @@ app.command("staffing")(staffing)
 app.command("diversion")(diversion)
 app.command("windows")(windows)
 app.command("matrix")(matrix)
+app.command("variants")(variants_command)
 
 @app.command("ingest")
 def ingest(
