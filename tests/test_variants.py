@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from procmine.analysis.filters import Filters
 from procmine.analysis.variants import VARIANT_COLUMNS, prescribed_sequence, variants
 from procmine.cli.main import app
+from procmine.cli.variants import variant_lines
 from procmine.core.errors import ProcmineError
 from procmine.demo.workspace import build_demo_workspace
 from procmine.ingest.run import ingest_log
@@ -192,7 +193,7 @@ def test_the_command_fits_80_columns_and_prints_json(hand_home: Path) -> None:
     assert lines[1].split() == ["rank", "cases", "share", "cumul.", "median", "dwell", "steps"]
     assert lines[2].split() == ["1", "3", "37.5%", "37.5%", "1m", "40s", "3"]
     assert lines[3].strip() == "Call number > Enter transaction > See off"
-    assert "No approved SOP in the workspace's library governs P18." in lines
+    assert lines[-1] == "The workspace has no SOP library yet: no variant is marked as the SOP's."
     result = runner.invoke(app, ["variants", "--type", "P18", "--month", "2026-10", "--branch",
                                  "B01", "--top", "1", "--json", "--home", str(hand_home)])
     assert result.exit_code == 0, result.output
@@ -203,6 +204,27 @@ def test_the_command_fits_80_columns_and_prints_json(hand_home: Path) -> None:
     assert isinstance(result.exception, ProcmineError)
     assert str(result.exception) == ("no cases of type P99 with these options; business types "
                                      "with data: P17, P18")
+
+
+def test_the_text_says_where_the_sops_variant_stands(hand_home: Path) -> None:
+    store = EventStore(hand_home)
+    cut = variant_lines(variants(store, business_type="P18", library=_library(W), top=2),
+                        "all months")
+    assert cut[-2:] == ["The variant SOP-B@2.1 prescribes is rank 4 with 1 cases:",
+                        "      Call number > Count cash > Print voucher"]
+    assert not any(" * " in line for line in cut)
+    unfollowed = variant_lines(variants(store, business_type="P18",
+                                        library=_library((CALL, SEE_OFF))), "all months")
+    assert unfollowed[-2:] == ["No case follows the variant SOP-B@2.1 prescribes:",
+                               "      Call number > See off"]
+    ungoverned = variant_lines(variants(store, business_type="P17", library=_library(X)),
+                               "all months")
+    assert ungoverned[-1] == "No approved SOP in the workspace's library governs P17."
+    # the steps break between steps to fit the width
+    narrow = variant_lines(variants(store, business_type="P18", top=1), "all months",
+                           width=30, has_library=False)
+    assert narrow[-4:-1] == ["      Call number >", "      Enter transaction >",
+                             "      See off"]
 
 
 def test_spark_gives_the_same_variants(hand_home: Path) -> None:
