@@ -210,7 +210,7 @@ def test_the_text_says_where_the_sops_variant_stands(hand_home: Path) -> None:
     store = EventStore(hand_home)
     cut = variant_lines(variants(store, business_type="P18", library=_library(W), top=2),
                         "all months")
-    assert cut[-2:] == ["The variant SOP-B@2.1 prescribes is rank 4 with 1 cases:",
+    assert cut[-2:] == ["The variant SOP-B@2.1 prescribes is rank 4 with 1 case:",
                         "      Call number > Count cash > Print voucher"]
     assert not any(" * " in line for line in cut)
     unfollowed = variant_lines(variants(store, business_type="P18",

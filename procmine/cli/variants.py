@@ -89,7 +89,8 @@ def variant_lines(table: VariantTable, period: str, width: int = WIDTH, *,
             lines.append(f"No case follows the variant {table.sop} prescribes:")
         else:
             lines.append(f"The variant {table.sop} prescribes is rank {table.prescribed_rank} "
-                         f"with {table.prescribed_cases:,} cases:")
+                         f"with {table.prescribed_cases:,} "
+                         f"{'case' if table.prescribed_cases == 1 else 'cases'}:")
         lines += [_INDENT + s for s in _steps(table.prescribed, width - len(_INDENT))]
     elif table.business_type is not None and not has_library:
         lines.append("The workspace has no SOP library yet: no variant is marked as the SOP's.")
