@@ -58,7 +58,7 @@ t = time.perf_counter()
 
 _CONTENDERS = {
     "process_map": """
-from procmine.analysis.maps import process_map
+from procmine.maps.dfg import process_map
 from procmine.store.event_store import EventStore
 store = EventStore(home)
 t, c = time.perf_counter(), time.process_time()
@@ -68,7 +68,7 @@ note = (f"every type: {pmap.cases:,} cases, {len(pmap.nodes)} steps, {len(pmap.e
         "median/p90/mean transitions and step service times")
 """,
     "process_map(P18)": """
-from procmine.analysis.maps import process_map
+from procmine.maps.dfg import process_map
 from procmine.store.event_store import EventStore
 store = EventStore(home)
 t, c = time.perf_counter(), time.process_time()

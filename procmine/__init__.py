@@ -41,9 +41,6 @@ from procmine.analysis.league import (
     months_with_data,
 )
 
-# maps: process map
-from procmine.analysis.maps import ProcessMap, process_map
-
 # findings: matrix (each teller's counter time on each business type)
 from procmine.analysis.matrix import (
     MATRIX_COLUMNS,
@@ -62,9 +59,6 @@ from procmine.analysis.performance import (
     transaction_summary,
     type_steps,
 )
-
-# maps: variants (the step sequences of a type's cases, the SOP's marked)
-from procmine.analysis.variants import VariantTable, variants
 
 # findings: waits (time lost before a step against what peers wait)
 from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
@@ -179,6 +173,12 @@ from procmine.ingest.ticket_rules import TICKET_REASONS
 from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, read_map_kind
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
+
+# maps: process map
+from procmine.maps.dfg import ProcessMap, process_map
+
+# maps: variants (the step sequences of a type's cases, the SOP's marked)
+from procmine.maps.variants import VariantTable, variants
 
 # queue: diversion and windows
 from procmine.queue.diversion import (

@@ -17,12 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from procmine.analysis.filters import Filters
-from procmine.analysis.variants import VARIANT_COLUMNS, prescribed_sequence, variants
 from procmine.cli.main import app
 from procmine.cli.variants import variant_lines
 from procmine.core.errors import ProcmineError
 from procmine.demo.workspace import build_demo_workspace
 from procmine.ingest.run import ingest_log
+from procmine.maps.variants import VARIANT_COLUMNS, prescribed_sequence, variants
 from procmine.sop.library import SopLibrary
 from procmine.store.engine import get_engine
 from procmine.store.event_store import EventStore
