@@ -63,6 +63,9 @@ from procmine.analysis.performance import (
     type_steps,
 )
 
+# maps: variants (the step sequences of a type's cases, the SOP's marked)
+from procmine.analysis.variants import VariantTable, variants
+
 # findings: waits (time lost before a step against what peers wait)
 from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
 from procmine.app.appdb import AuditEntry, list_audit
@@ -700,6 +703,9 @@ __all__ = [  # noqa: RUF022
     # maps: process map (the directly-follows graph of chosen cases with its times)
     "ProcessMap",
     "process_map",
+    # maps: variants (the step sequences of a type's cases, the SOP's marked)
+    "VariantTable",
+    "variants",
 ]
 
 __version__ = "0.1.0"

@@ -51,6 +51,7 @@ from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
 from procmine.cli.user import user_app
+from procmine.cli.variants import variants_command
 
 __all__ = ["app", "main"]
 
@@ -79,6 +80,7 @@ app.command("diversion")(diversion)
 app.command("windows")(windows)
 app.command("matrix")(matrix)
 app.command("map")(map_command)
+app.command("variants")(variants_command)
 
 @app.command("ingest")
 def ingest(
