@@ -58,7 +58,7 @@ _FREQ_SCALE = "Blues"
 _PERF_SCALE = "Oranges"
 _NO_TIME = "#9aa5b1"
 _TERMINAL = "#475569"
-_HALF = {"LR": (0.42, 0.3), "TB": (0.5, 0.28)}   # a box's half width and half height
+_HALF = {"LR": (0.42, 0.3), "TB": (0.8, 0.28)}   # a box's half width and half height
 
 
 def _escape(value: object) -> str:
@@ -147,7 +147,7 @@ def orientation(place: Mapping[Any, tuple[int, int]], direction: str) -> str:
 
 def _xy(place: tuple[int, int], direction: str) -> tuple[float, float]:
     layer, row = place
-    return (float(layer), -float(row)) if direction == "LR" else (row * 1.3, -float(layer))
+    return (float(layer), -float(row)) if direction == "LR" else (row * 2.0, -float(layer))
 
 
 def _half(node: Any, direction: str) -> tuple[float, float]:
@@ -290,15 +290,14 @@ def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping
     return figure
 
 
-def _arrow(figure: go.Figure, path: np.ndarray, colour: str, width: float) -> None:
-    """An arrowhead at the end of ``path``, along its last 0.2 (plotly draws no head on an
-    arrow much shorter than it)."""
-    back = np.hypot(*(path - path[-1]).T)
-    tail = path[int(np.argmax(back < 0.2))] if (back >= 0.2).any() else path[0]
-    figure.add_annotation(x=path[-1, 0], y=path[-1, 1], ax=tail[0], ay=tail[1], xref="x",
-                          yref="y", axref="x", ayref="y", text="", showarrow=True,
-                          arrowhead=2, arrowsize=max(1.0, 3.0 / width), arrowwidth=width,
-                          arrowcolor=colour)
+def _line(figure: go.Figure, path: np.ndarray, colour: str, width: float,
+          dash: str = "solid") -> None:
+    """An edge's line with an arrowhead at its end (a marker turned along the last segment)."""
+    head = 7 + 2.2 * width
+    figure.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", hoverinfo="skip",
+                       line={"color": colour, "width": width, "dash": dash}, showlegend=False,
+                       marker={"symbol": "arrow", "angleref": "previous", "color": colour,
+                               "size": [0] * (len(path) - 1) + [head], "line": {"width": 0}})
 
 
 def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tuple[int, int]],
@@ -312,9 +311,7 @@ def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tupl
             strict=True):
         path = _edge_path(source, target, place, direction)
         width = _width(float(count), most)
-        figure.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines", hoverinfo="skip",
-                           line={"color": colour, "width": width}, showlegend=False)
-        _arrow(figure, path, colour, width)
+        _line(figure, path, colour, width)
         # a self-loop's figure at its far side, another edge's at its middle
         far = path[:, 1].argmax() if direction == "LR" else path[:, 0].argmax()
         middles.append(path[far] if source == target else path[len(path) // 2])
@@ -325,10 +322,14 @@ def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tupl
               for s, t, n, m, p in zip(edges["source"], edges["target"], edges["count"],
                                        edges["median_seconds"], edges["p90_seconds"],
                                        strict=True)]
+    # a figure beside its line, on the side the line bends to
+    beside = [("bottom center" if m[1] < _xy(place[s], direction)[1] - 0.05 else "top center")
+              if direction == "LR" else
+              ("middle left" if m[0] < _xy(place[s], direction)[0] - 0.05 else "middle right")
+              for m, s in zip(middles, edges["source"], strict=True)]
     figure.add_scatter(
         x=[m[0] for m in middles], y=[m[1] for m in middles], mode="markers+text", text=text,
-        marker={"size": 8, "color": "rgba(0,0,0,0)"},
-        textposition="top center" if direction == "LR" else "middle right",
+        marker={"size": 8, "color": "rgba(0,0,0,0)"}, textposition=beside,
         textfont={"size": 10, "color": "#1f2937"}, meta="edges", customdata=custom,
         hovertemplate=(f"%{{customdata[0]}} → %{{customdata[1]}}<br>{labels['count']} "
                        f"%{{customdata[2]}}<br>{labels['transition']} {labels['median']} "
@@ -343,10 +344,7 @@ def _draw_terminals(figure: go.Figure, starts: Mapping[str, int], ends: Mapping[
     pairs = [(START, a) for a in starts] + [(a, END) for a in ends]
     for source, target in pairs:
         path = _edge_path(source, target, place, direction)
-        figure.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines", hoverinfo="skip",
-                           line={"color": _TERMINAL, "width": 1.2, "dash": "dot"},
-                           showlegend=False)
-        _arrow(figure, path, _TERMINAL, 1.2)
+        _line(figure, path, _TERMINAL, 1.2, "dot")
     points = [_xy(place[n], direction) for n in (START, END)]
     figure.add_scatter(
         x=[p[0] for p in points], y=[p[1] for p in points], mode="markers+text",
@@ -375,7 +373,7 @@ def _draw_nodes(figure: go.Figure, nodes: pd.DataFrame, place: Mapping[Any, tupl
         value = count if overlay == "frequency" else _duration(row[time_column], duration)
         xs.append(x)
         ys.append(y)
-        text.append(f"{_wrap(str(row['activity']), 12 if direction == 'LR' else 18)}"
+        text.append(f"{_wrap(str(row['activity']), 12 if direction == 'LR' else 16)}"
                     f"<br><b>{value}</b>")
         custom.append([_escape(row["activity"]), count, f"{int(row['cases']):,}",
                        _duration(row["median_seconds"], duration),
