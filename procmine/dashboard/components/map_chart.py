@@ -20,7 +20,8 @@ The layout, in three steps (:func:`layered_layout`):
 Layers run left to right (``direction="LR"``) or top to bottom (``"TB"``). A node is a box whose
 colour grows with its count (frequency overlay) or its service time (performance); an edge is a
 line from box to box whose width grows with its count and whose colour is its transition time
-(median or p90, the scale beside the map); an edge that skips a layer or goes back bends so it
+(median or p90, on a scale from 0 to the longest shown but at least
+:data:`EDGE_SCALE_SECONDS`, beside the map); an edge that skips a layer or goes back bends so it
 passes beside the boxes, a self-loop (a step repeated) is a small loop over its box. Each edge's
 figure (its count or its time) is written at its middle, where hovering gives them all.
 
@@ -47,8 +48,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-__all__ = ["AUTO_LR_LAYERS", "END", "START", "download_config", "layered_layout",
-           "orientation", "pareto_chart", "process_map_figure"]
+__all__ = ["AUTO_LR_LAYERS", "EDGE_SCALE_SECONDS", "END", "START", "download_config",
+           "layered_layout", "orientation", "pareto_chart", "process_map_figure"]
 
 #: The start and end nodes (tuples: never equal to an activity name, which is a string).
 START: tuple[str] = ("start",)
@@ -58,7 +59,7 @@ _FREQ_SCALE = "Blues"
 _PERF_SCALE = "Oranges"
 _NO_TIME = "#9aa5b1"
 _TERMINAL = "#475569"
-_HALF = {"LR": (0.42, 0.3), "TB": (0.8, 0.28)}   # a box's half width and half height
+_HALF = {"LR": (0.5, 0.3), "TB": (0.8, 0.28)}   # a box's half width and half height
 
 
 def _escape(value: object) -> str:
@@ -134,7 +135,7 @@ def _main_path(dag: Any) -> list[Any]:
 
 #: Layers left to right up to this many (start and end included), top to bottom beyond:
 #: a box must stay wide enough for its label at a page's width.
-AUTO_LR_LAYERS = 10
+AUTO_LR_LAYERS = 9
 
 
 def orientation(place: Mapping[Any, tuple[int, int]], direction: str) -> str:
@@ -147,7 +148,7 @@ def orientation(place: Mapping[Any, tuple[int, int]], direction: str) -> str:
 
 def _xy(place: tuple[int, int], direction: str) -> tuple[float, float]:
     layer, row = place
-    return (float(layer), -float(row)) if direction == "LR" else (row * 2.0, -float(layer))
+    return (layer * 1.5, -float(row)) if direction == "LR" else (row * 2.0, -float(layer))
 
 
 def _half(node: Any, direction: str) -> tuple[float, float]:
@@ -219,20 +220,28 @@ def _edge_path(source: Any, target: Any, place: Mapping[Any, tuple[int, int]],
 
 #: Transition times: slate when short, amber, red when long.
 _EDGE_SCALE = [[0.0, "#64748b"], [0.5, "#f59e0b"], [1.0, "#b91c1c"]]
+#: The edges' colour scale runs from 0 to the longest time shown, at least this many seconds:
+#: a step handed on in 2 s stays slate even where every edge takes about 2 s.
+EDGE_SCALE_SECONDS = 30.0
 
 
-def _colours(values: pd.Series, scale: Any, low: float = 0.0, high: float = 1.0) -> list[str]:
-    """A colour per value on ``scale`` between ``low`` and ``high`` of it; grey when missing."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    top, bottom = numbers.max(), numbers.min()
-    span = (top - bottom) if pd.notna(top) and top > bottom else 1.0
+def _top(values: pd.Series, floor: float = 0.0) -> float:
+    """The largest of ``values`` (0 when none), at least ``floor``."""
+    top = pd.to_numeric(values, errors="coerce").max()
+    return max(float(top) if pd.notna(top) else 0.0, floor)
+
+
+def _colours(values: pd.Series, scale: Any, top: float, low: float = 0.0,
+             high: float = 1.0) -> list[str]:
+    """A colour per value from 0 to ``top`` on the part ``low`` to ``high`` of ``scale``; grey
+    when missing."""
     out = []
-    for value in numbers:
+    for value in pd.to_numeric(values, errors="coerce"):
         if pd.isna(value):
             out.append(_NO_TIME)
         else:
-            share = (value - bottom) / span if pd.notna(bottom) else 0.0
-            out.append(sample_colorscale(scale, [low + (high - low) * float(share)])[0])
+            share = min(max(float(value) / top, 0.0), 1.0) if top > 0 else 0.0
+            out.append(sample_colorscale(scale, [low + (high - low) * share])[0])
     return out
 
 
@@ -263,13 +272,11 @@ def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping
     _draw_terminals(figure, starts, ends, place, labels, direction)
     _draw_nodes(figure, nodes, place, labels, duration, overlay=overlay, stat=stat,
                 direction=direction)
-    times = pd.to_numeric(edges[f"{stat}_seconds"], errors="coerce")
-    if times.notna().any():   # the colour scale of the edges, as an invisible trace's bar
-        low = float(times.min())
+    if len(edges):   # the colour scale of the edges, as an invisible trace's bar
         figure.add_scatter(x=[None], y=[None], mode="markers", hoverinfo="skip",
                            showlegend=False, marker={
-                               "colorscale": _EDGE_SCALE, "cmin": low,
-                               "cmax": max(float(times.max()), low + 1e-9), "color": [low],
+                               "colorscale": _EDGE_SCALE, "cmin": 0.0, "color": [0.0],
+                               "cmax": _top(edges[f"{stat}_seconds"], EDGE_SCALE_SECONDS),
                                "showscale": True,
                                "colorbar": {"title": {"text": labels["colour"], "side": "right"},
                                             "thickness": 12, "len": 0.5, "y": 1,
@@ -304,7 +311,8 @@ def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tupl
                 labels: Mapping[str, str], duration: Callable[[float], str], *, overlay: str,
                 stat: str, direction: str) -> None:
     most = float(edges["count"].max()) if len(edges) else 0.0
-    colours = _colours(edges[f"{stat}_seconds"], _EDGE_SCALE)
+    colours = _colours(edges[f"{stat}_seconds"], _EDGE_SCALE,
+                       _top(edges[f"{stat}_seconds"], EDGE_SCALE_SECONDS))
     middles: list[np.ndarray] = []
     for (source, target, count), colour in zip(
             edges[["source", "target", "count"]].itertuples(index=False), colours,
@@ -361,8 +369,9 @@ def _draw_nodes(figure: go.Figure, nodes: pd.DataFrame, place: Mapping[Any, tupl
                 stat: str, direction: str) -> None:
     half = _HALF[direction]
     time_column = f"{stat}_seconds"
-    fills = (_colours(nodes["count"], _FREQ_SCALE, 0.08, 0.45) if overlay == "frequency"
-             else _colours(nodes[time_column], _PERF_SCALE, 0.08, 0.5))
+    shown = nodes["count"] if overlay == "frequency" else nodes[time_column]
+    fills = _colours(shown, _FREQ_SCALE if overlay == "frequency" else _PERF_SCALE,
+                     _top(shown), 0.05, 0.45)
     xs, ys, text, custom = [], [], [], []
     for row, fill in zip(nodes.to_dict("records"), fills, strict=True):
         x, y = _xy(place[row["activity"]], direction)
@@ -399,22 +408,21 @@ def download_config(filename: str, fmt: str) -> dict[str, Any]:
 
 def pareto_chart(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
     """Variant coverage: a bar per variant (its share of the cases) and the cumulative share
-    as a line, with the 80% line (``frame``: rank, share, cumulative_share; ``labels``: share,
-    cumulative, variant, eighty)."""
+    as a line, on one axis from 0 to 100%, with the 80% line (``frame``: rank, share,
+    cumulative_share; ``labels``: share, cumulative, variant, eighty). The bars are the trace
+    whose ``meta`` is "share", the line "cumulative"."""
     ranks = [f"#{int(r)}" for r in frame["rank"]]
     figure = go.Figure()
     figure.add_bar(x=ranks, y=frame["share"].tolist(), name=labels["share"],
                    marker_color="#1f5f99", meta="share",
                    hovertemplate="%{x}: %{y:.1%}<extra></extra>")
     figure.add_scatter(x=ranks, y=frame["cumulative_share"].tolist(), name=labels["cumulative"],
-                       mode="lines+markers", marker_color="#b22222", yaxis="y2",
-                       meta="cumulative", hovertemplate="%{x}: %{y:.1%}<extra></extra>")
-    figure.add_hline(y=0.8, yref="y2", line_dash="dash", line_color="#64748b",
-                     annotation_text=labels["eighty"], annotation_position="top left")
+                       mode="lines+markers", marker_color="#b22222", meta="cumulative",
+                       hovertemplate="%{x}: %{y:.1%}<extra></extra>")
+    figure.add_hline(y=0.8, line_dash="dash", line_color="#64748b",
+                     annotation_text=labels["eighty"], annotation_position="bottom right")
     figure.update_layout(
         height=340, xaxis={"title": labels["variant"], "type": "category"},
-        yaxis={"title": labels["share"], "tickformat": ".0%", "rangemode": "tozero"},
-        yaxis2={"title": labels["cumulative"], "tickformat": ".0%", "range": [0, 1.05],
-                "overlaying": "y", "side": "right"},
-        legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
+        yaxis={"tickformat": ".0%", "range": [0, 1.05]},
+        legend_orientation="h", legend_y=1.12, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure

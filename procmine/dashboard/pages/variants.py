@@ -25,8 +25,8 @@ choice = map_filters.show("variants", user)
 if choice is None:
     st.info(tr("overview.no_data_for_filters"))
     st.stop()
-top = int(st.number_input(tr("variants.top"), min_value=1, max_value=500, value=10, step=1,
-                          key="variants_top"))
+top = int(st.columns([1, 3])[0].number_input(tr("variants.top"), min_value=1, max_value=500,
+                                             value=10, step=1, key="variants_top"))
 table = data_maps.variants_of(choice.business_type, choice.filters, top)
 if table.cases == 0:
     st.info(tr("overview.no_data_for_filters"))
@@ -71,4 +71,6 @@ st.dataframe(rows[names], hide_index=True, width="stretch",
              column_config={
                  name: st.column_config.NumberColumn(tr(f"variants.col.{name}"),
                                                      format=formats[name])
-                 if name in formats else tr(f"variants.col.{name}") for name in names})
+                 if name in formats else st.column_config.TextColumn(
+                     tr(f"variants.col.{name}"), width="large" if name == "steps" else "medium")
+                 for name in names})
