@@ -3,7 +3,7 @@
 A case's **variant** is the sequence of its steps' activities, ordered by each step's start
 (its end where it has none; ties by end, then activity), the same order as the step view of
 :mod:`procmine.analysis.steps`. Repeated steps stay in the sequence (rework is a variant of its
-own). The engine builds each case's sequence (``list(activity ORDER BY ...)`` grouped by case)
+own). The engine builds each case's sequence (its steps sorted within a list, grouped by case)
 and counts the cases of each sequence, with the quantiles of their **dwell time** (the case's
 first step start to its last step end); Python only sorts the reduced table.
 
@@ -60,11 +60,16 @@ VARIANT_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 # One row per variant: its cases and the quantiles of their dwell times. A case's sequence is
-# ordered as the step view orders a case (procmine.analysis.steps).
+# ordered as the step view orders a case (procmine.analysis.steps): its steps as (start, end,
+# activity) structs, sorted, then their activities. Not ``list(activity ORDER BY ...)``: Spark's
+# collect_list has no order, and SQLGlot drops the ORDER BY; sorting the structs (DuckDB's
+# list_sort, Spark's array_sort) gives the same order on both engines.
 _VARIANTS_SQL = """
     WITH cases AS (
         SELECT case_id,
-               list(activity ORDER BY started, end_time, activity) AS activities,
+               list_transform(list_sort(list({'started': started, 'end_time': end_time,
+                                              'activity': activity})),
+                              lambda s: s.activity) AS activities,
                epoch(max(end_time) - min(started)) AS dwell_seconds
         FROM steps
         GROUP BY case_id

@@ -67,9 +67,11 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
 
 
-def variant_lines(table: VariantTable, period: str, width: int = WIDTH) -> list[str]:
+def variant_lines(table: VariantTable, period: str, width: int = WIDTH, *,
+                  has_library: bool = True) -> list[str]:
     """The table as text of at most ``width`` cells a line: a heading, then each variant's
-    figures with its steps under them, then where the SOP's variant stands."""
+    figures with its steps under them, then where the SOP's variant stands (or why none is
+    marked: no SOP library in the workspace, without ``has_library``)."""
     what = table.business_type or "every type"
     lines = [f"Variants of {what}, {period}: {table.cases:,} cases, "
              f"{table.variant_count:,} variants"]
@@ -87,8 +89,11 @@ def variant_lines(table: VariantTable, period: str, width: int = WIDTH) -> list[
             lines.append(f"No case follows the variant {table.sop} prescribes:")
         else:
             lines.append(f"The variant {table.sop} prescribes is rank {table.prescribed_rank} "
-                         f"with {table.prescribed_cases:,} cases:")
+                         f"with {table.prescribed_cases:,} "
+                         f"{'case' if table.prescribed_cases == 1 else 'cases'}:")
         lines += [_INDENT + s for s in _steps(table.prescribed, width - len(_INDENT))]
+    elif table.business_type is not None and not has_library:
+        lines.append("The workspace has no SOP library yet: no variant is marked as the SOP's.")
     elif table.business_type is not None and table.sop is None:
         lines.append(f"No approved SOP in the workspace's library governs {what}.")
     return lines
@@ -159,5 +164,5 @@ def variants_command(
     period = " ".join(p for p in (f"branch {branch}" if branch else "", month or "all months")
                       if p)
     out = Console(width=WIDTH)
-    for line in variant_lines(table, period):
+    for line in variant_lines(table, period, has_library=library is not None):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
