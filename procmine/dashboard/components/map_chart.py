@@ -13,17 +13,20 @@ The layout, in three steps (:func:`layered_layout`):
 2. *Layers.* ``networkx.topological_generations`` of the DAG: a step's layer is one more than
    the longest chain of steps before it, so an optional step sits between its neighbours and
    the step after it one layer further on. The end node goes last.
-3. *Order within a layer.* Each layer is sorted by the count-weighted mean position of its
-   predecessors (the barycentre heuristic), which keeps the main path straight and reduces
-   crossings; ties go to the most frequent step.
+3. *Rows.* The main path (from the start node along the most frequent edge, to the end node)
+   takes row 0, so it is drawn straight; every other step takes the free row nearest the
+   count-weighted mean row of its predecessors (the barycentre heuristic), never row 0, so an
+   optional step sits beside the main path and a chain of them stays on one row.
 
-Layers run left to right (``direction="LR"``) or top to bottom (``"TB"``). A node is a box whose
+Layers run left to right (``direction="LR"``) or top to bottom (``"TB"``); "auto" (the pages'
+default) goes left to right up to :data:`AUTO_LR_LAYERS` layers, where a box still holds its
+label at a page's width, and top to bottom beyond. A node is a box whose
 colour grows with its count (frequency overlay) or its service time (performance); an edge is a
 line from box to box whose width grows with its count and whose colour is its transition time
 (median or p90, on a scale from 0 to the longest shown but at least
 :data:`EDGE_SCALE_SECONDS`, beside the map); an edge that skips a layer or goes back bends so it
-passes beside the boxes, a self-loop (a step repeated) is a small loop over its box. Each edge's
-figure (its count or its time) is written at its middle, where hovering gives them all.
+passes beside the boxes, a self-loop (a step repeated) is a small loop beside its box. Each
+edge's figure (its count or its time) is written at its middle, where hovering gives them all.
 
 Labels made of data (activity names) are escaped before plotly renders them as HTML.
 
