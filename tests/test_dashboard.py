@@ -41,7 +41,8 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "take_paper.py": "参加考试", "my_review.py": "复习", "queue.py": "排队",
           "staffing.py": "柜台排班", "diversion.py": "自助分流",
           "matrix.py": "柜员×业务类型", "improvements.py": "整改台账",
-          "improvement_item.py": "整改事项"}
+          "improvement_item.py": "整改事项", "process_map.py": "流程图",
+          "variants.py": "流程变体"}
 
 
 @pytest.fixture(scope="module")

@@ -62,6 +62,7 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 _PAGE_MAY_IMPORT = ("procmine.dashboard.components", "procmine.dashboard.data",
+                    "procmine.dashboard.data_maps",
                     "procmine.dashboard.session", "streamlit", "pandas", "plotly")
 
 

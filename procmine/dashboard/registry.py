@@ -52,6 +52,10 @@ PAGES: tuple[PageSpec, ...] = (
              ("operations", "branch_manager", "reviewer")),
     PageSpec("business_types.py", "business-types", "nav.business_types", ":material/list_alt:",
              ("operations", "reviewer"), closed_book=True),
+    PageSpec("process_map.py", "process-map", "nav.process_map", ":material/account_tree:",
+             ("operations", "reviewer", "branch_manager")),   # no SOP text nor standard times
+    PageSpec("variants.py", "variants", "nav.variants", ":material/alt_route:",
+             ("operations", "reviewer", "branch_manager")),
     PageSpec("tellers.py", "tellers", "nav.tellers", ":material/badge:", _LOBBY),
     PageSpec("announcement.py", "announcement", "nav.announcement", ":material/leaderboard:",
              ("operations",)),

@@ -1,0 +1,88 @@
+"""What the Process map and Variants pages narrow the cases to: one business type, a month or
+the whole period, a branch, a teller.
+
+``show(key, user)`` draws the pickers in one row and returns a :class:`MapChoice` (None when the
+user's scope has no transactions). The branch scope is applied here, on the server: a branch
+manager is offered their own branch only (:func:`procmine.visible_branches`), the branch read
+is checked again (:func:`procmine.require_branch`), and the tellers offered are the ones that
+user may see in the chosen branch (:func:`procmine.visible_tellers`). The business types are
+those with transactions within the other choices, each with its code and name; the default is
+the one with the most transactions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from procmine import (
+    Filters,
+    User,
+    branch_scope,
+    require_branch,
+    require_teller,
+    visible_branches,
+    visible_tellers,
+)
+from procmine.dashboard import data
+from procmine.dashboard.components.text import plain
+from procmine.dashboard.session import lang, tr
+
+__all__ = ["MapChoice", "show"]
+
+_EVERY = ""   # the "every branch / teller / month" choice
+
+
+@dataclass(frozen=True)
+class MapChoice:
+    """The business type and the cases chosen (``filters``: period, branch, teller)."""
+
+    business_type: str
+    filters: Filters
+
+
+def _type_label(code: str) -> str:
+    baseline = data.baseline()
+    return f"{code} {baseline[code].name(lang())}" if code in baseline else code
+
+
+def show(key: str, user: User) -> MapChoice | None:
+    """Draw the pickers (widget keys start with ``key``); None when nothing is left to map."""
+    type_cell, period_cell, branch_cell, teller_cell = st.columns([2, 1, 1, 1])
+    every = tr("filters.all")
+    months = data.months()
+    month = period_cell.selectbox(
+        tr("filters.period"), [_EVERY, *months], key=f"{key}_period",
+        format_func=lambda m: tr("filters.whole_period") if m == _EVERY else m)
+    scope = branch_scope(user)
+    branches = visible_branches(user, data.options()["branch_id"])
+    if scope is not None and not branches:
+        return None
+    offered = branches if scope is not None else [_EVERY, *branches]
+    picked = branch_cell.selectbox(tr("filters.branch"), offered, key=f"{key}_branch",
+                                   format_func=lambda b: every if b == _EVERY else plain(b))
+    branch = require_branch(user, picked or None)
+    known = data.teller_branches()
+    tellers = [t for t in visible_tellers(user, known) if branch is None or known[t] == branch]
+    teller = teller_cell.selectbox(tr("filters.teller"), [_EVERY, *tellers],
+                                   key=f"{key}_teller",
+                                   format_func=lambda t: every if t == _EVERY else plain(t))
+    if teller:
+        require_teller(user, teller, known.get(teller))
+    base = Filters.for_month(month) if month else Filters()
+    filters = Filters(start=base.start, end=base.end,
+                      branches=(branch,) if branch else (),
+                      tellers=(teller,) if teller else ())
+    volumes = data.business_types(filters)
+    volumes = volumes[volumes["transactions"] > 0]
+    if volumes.empty:
+        return None
+    codes = sorted(str(c) for c in volumes["business_type"])
+    busiest = str(volumes.sort_values(["transactions", "business_type"],
+                                      ascending=[False, True])["business_type"].iloc[0])
+    if st.session_state.get(f"{key}_type") not in codes:
+        st.session_state[f"{key}_type"] = busiest
+    code = type_cell.selectbox(tr("filters.business_type"), codes, key=f"{key}_type",
+                               format_func=_type_label)
+    return MapChoice(business_type=str(code), filters=filters)
