@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_mining import ensure_store
-from ratios import ratio_rows
+from ratios import best_runs, ratio_rows
 
 PEER = "pm4py.discover_performance_dfg"
 
@@ -112,15 +112,7 @@ def _run(name: str, home: Path) -> tuple[float, float, float, str]:
 def run(events: int = 10_000_000, repeat: int = 3) -> list[dict[str, object]]:
     """Time every contender on the same store; the best of ``repeat`` runs (pm4py: one run)."""
     home = ensure_store(events)
-    results: dict[str, tuple[float, float, float, str]] = {}
-    for round_ in range(repeat):
-        for name in _CONTENDERS:  # interleaved, so background load hits all alike
-            if round_ and name.startswith("pm4py"):
-                continue
-            seconds, cpu, peak, note = _run(name, home)
-            best = results.get(name)
-            if best is None or seconds < best[0]:
-                results[name] = (seconds, cpu, peak, note)
+    results = best_runs(list(_CONTENDERS), lambda name: _run(name, home), repeat)
     return ratio_rows("process map", f"{events:,} events", results, base=PEER)
 
 

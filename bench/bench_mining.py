@@ -44,7 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_ingest import OUT, ensure_log
-from ratios import ratio_rows
+from ratios import best_runs, ratio_rows
 
 _PRELUDE = """
 import resource, sys, time, warnings
@@ -198,15 +198,7 @@ def run(events: int = 10_000_000, repeat: int = 3,
     """Time every contender on the same store; the best of ``repeat`` runs (pm4py: one run)."""
     home = ensure_store(events)
     names = [n for n in _CONTENDERS if pm4py or not n.startswith("pm4py")]
-    results: dict[str, tuple[float, float, float, str]] = {}
-    for round_ in range(repeat):
-        for name in names:  # interleaved, so background load hits all alike
-            if round_ and name.startswith("pm4py"):
-                continue
-            seconds, cpu, peak, note = _run(name, home)
-            best = results.get(name)
-            if best is None or seconds < best[0]:
-                results[name] = (seconds, cpu, peak, note)
+    results = best_runs(names, lambda name: _run(name, home), repeat)
     return ratio_rows("slow steps", f"{events:,} events", results)
 
 
