@@ -10,8 +10,10 @@ and means add in a different order, hence ``SUM_RTOL``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -30,6 +32,7 @@ from procmine.core.errors import ProcmineError
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.demo import DemoConfig, write_demo_data
 from procmine.ingest.run import ingest_log
+from procmine.maps.variants import variants
 from procmine.store import spark as engine_module
 from procmine.store.engine import DuckDBEngine, Engine, TableData, get_engine
 from procmine.store.event_store import EventStore
@@ -471,3 +474,26 @@ def test_events_union_files_by_name(spark: SparkEngine, tmp_path: Path) -> None:
     assert rows.to_dict("list") == {"case_id": ["A", "C"], "amount": [1.5, 20_000.0],
                                     "source_batch": ["batch-1", "batch-2"],
                                     "source_row": [1, 7]}
+
+
+def test_spark_on_a_workspace_named_relative_to_the_current_folder(
+        store: EventStore, tmp_path: Path) -> None:
+    """``procmine variants --engine spark --home ws`` from the folder that holds ``ws``: the
+    Spark session's scratch folder and logging configuration are made absolute, so a relative
+    workspace works (a fresh process, since a running Spark session is reused)."""
+    shutil.copytree(store.home, tmp_path / "ws")
+    env = {**os.environ, "PROCMINE_HOME": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "procmine.cli", "variants", "--engine", "spark", "--home", "ws",
+         "--type", "P18", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 0, done.stderr
+    on_spark = json.loads(done.stdout)
+    on_duckdb = variants(EventStore(tmp_path / "ws"), business_type="P18", top=10).to_dict()
+    assert on_spark["cases"] == on_duckdb["cases"] > 0
+    for spark_row, duck_row in zip(on_spark["variants"], on_duckdb["variants"], strict=True):
+        assert spark_row.keys() == duck_row.keys()
+        for key, value in spark_row.items():  # the JSON round trip may move a float's last bit
+            expected = duck_row[key]
+            assert value == (pytest.approx(expected) if isinstance(expected, float)
+                             else expected), key

@@ -364,6 +364,7 @@ def _check_java() -> None:
 
 def _start_spark(builder_cls: type[SparkSession], master: str, conf: Mapping[str, str],
                  tmp_dir: Path) -> SparkSession:
+    tmp_dir = tmp_dir.resolve()  # a workspace named relative to the current folder (--home ws)
     settings = {
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
