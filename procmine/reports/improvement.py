@@ -50,6 +50,7 @@ from procmine.app.i18n import business_type_name, normalize_language, t
 from procmine.core.baseline import Baseline, load_baseline
 from procmine.improve.items import CAUSES, DECISIONS, STATUSES, ImprovementItem
 from procmine.improve.register import causes
+from procmine.reports.page import PAGE_CSS
 from procmine.reports.safe import remove_control, safe_cell, safe_sheet_name
 
 __all__ = ["escalated_items", "escalation_rows", "export_escalation_excel",
@@ -381,19 +382,11 @@ def _history_sheet(sheet: Any, items: Sequence[ImprovementItem], lang: str) -> N
 
 # -- HTML ----------------------------------------------------------------------------------------
 
-_CSS = """
-:root { --head: #305496; --line: #d0d7e5; }
-* { box-sizing: border-box; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Helvetica Neue",
-       Arial, sans-serif; color: #1f1f1f; margin: 24px; font-size: 13px; }
-h1 { font-size: 22px; margin: 0 0 4px; }
+_CSS = PAGE_CSS + """
 h2 { font-size: 16px; margin: 24px 0 6px; color: var(--head); }
 p.meta { color: #595959; margin: 0 0 12px; }
 ul.summary { list-style: none; padding: 0; margin: 0 0 12px; display: flex; gap: 24px; }
 ul.summary b { font-size: 18px; display: block; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 8px; }
-th { background: var(--head); color: #fff; font-weight: 600; padding: 6px;
-     border: 1px solid var(--head); text-align: center; }
 td { padding: 4px 6px; border: 1px solid var(--line); vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .nowrap { white-space: nowrap; }
@@ -401,11 +394,7 @@ tr.overdue td { background-color: #fce4e4; }
 dl { display: grid; grid-template-columns: 14em 1fr; gap: 2px 12px; margin: 0 0 8px; }
 dt { color: #595959; } dd { margin: 0; white-space: pre-wrap; }
 p.empty { font-size: 16px; padding: 24px; border: 1px dashed var(--line); }
-@page { size: A4 landscape; margin: 12mm; }
 @media print {
-  body { margin: 0; font-size: 10px; }
-  thead { display: table-header-group; }
-  tr { break-inside: avoid; page-break-inside: avoid; }
   section.item { break-inside: avoid; page-break-inside: avoid; }
   section.items { break-before: page; page-break-before: always; }
 }

@@ -34,6 +34,7 @@ import pandas as pd
 
 from procmine.analysis.league import league_records
 from procmine.app.i18n import normalize_language, t
+from procmine.reports.page import PAGE_CSS
 from procmine.reports.safe import remove_control, safe_cell, safe_sheet_name
 
 __all__ = ["add_spot_checks", "column_labels", "export_league_excel", "export_league_html"]
@@ -310,30 +311,17 @@ def export_league_excel(league: pd.DataFrame, path: str | Path, lang: str = "zh-
 # HTML (printable; print to PDF from the browser)
 # --------------------------------------------------------------------------------------------------
 
-_CSS = """
-:root { --head: #305496; --line: #d0d7e5; }
-* { box-sizing: border-box; }
-body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Helvetica Neue",
-       Arial, sans-serif; color: #1f1f1f; margin: 24px; font-size: 13px; }
-h1 { font-size: 22px; margin: 0 0 4px; }
+_CSS = PAGE_CSS + """
 h2 { font-size: 17px; margin: 28px 0 8px; color: var(--head); }
 p.meta { color: #595959; margin: 0 0 16px; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 8px; }
-th { background: var(--head); color: #fff; font-weight: 600; padding: 6px 6px;
-     border: 1px solid var(--head); text-align: center; }
 td { padding: 4px 6px; border: 1px solid var(--line); text-align: right;
      font-variant-numeric: tabular-nums; }
 td.text { text-align: left; }
 tbody tr:nth-child(even) td { background-color: #f6f8fc; }
 ol.notes { color: #595959; font-size: 12px; padding-left: 18px; }
-* { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-@page { size: A4 landscape; margin: 12mm; }
 @media print {
-  body { margin: 0; font-size: 10px; }
   section.branch { break-before: page; page-break-before: always; }
   h2 { margin-top: 0; }
-  thead { display: table-header-group; }
-  tr { break-inside: avoid; page-break-inside: avoid; }
   .noprint { display: none; }
 }
 """
