@@ -159,6 +159,7 @@ from procmine.improve.register import set_status as set_improvement_status
 from procmine.improve.register import update_item as update_improvement
 from procmine.improve.subjects import (
     Subject,
+    default_group,
     finding_key,
     finding_of,
     finding_subject,
@@ -680,6 +681,7 @@ __all__ = [  # noqa: RUF022
     "set_improvement_status",
     "update_improvement",
     "Subject",
+    "default_group",
     "finding_key",
     "finding_of",
     "finding_subject",

@@ -29,6 +29,7 @@ from procmine import (
     User,
     authenticate,
     build_demo_workspace,
+    default_group,
     finding_key,
     finding_subject,
     link_improvement,
@@ -227,12 +228,12 @@ def test_a_reviewer_acts_for_their_own_group_only(home: Path) -> None:
 def test_the_default_group_is_the_sops_owner_else_the_baseline_review_group(
         home: Path) -> None:
     library, baseline = SopLibrary.open(home), load_baseline()
-    assert improve_marks.default_group(STEP, library, baseline) == "accounting-and-cash"
-    assert improve_marks.default_group(SETTLEMENT, library, baseline) == "domestic-settlement"
-    assert improve_marks.default_group(BASELINE, library, baseline) == "accounting-and-cash"
-    assert improve_marks.default_group(OVERALL, library, baseline) is None
+    assert default_group(STEP, library, baseline) == "accounting-and-cash"
+    assert default_group(SETTLEMENT, library, baseline) == "domestic-settlement"
+    assert default_group(BASELINE, library, baseline) == "accounting-and-cash"
+    assert default_group(OVERALL, library, baseline) is None
     unknown = dataclasses.replace(STEP, business_type="C46", sop="SOP-NONE")
-    assert improve_marks.default_group(unknown, library, baseline) == "domestic-settlement"
+    assert default_group(unknown, library, baseline) == "domestic-settlement"
 
 
 def test_a_link_from_the_overview_opens_slow_steps_on_its_finding(home: Path) -> None:

@@ -29,11 +29,14 @@ from typing import Any, Final
 
 from procmine.analysis.findings import Finding
 from procmine.app.i18n import t
+from procmine.core.baseline import REVIEW_GROUPS, Baseline
 from procmine.core.plain import plain_value
+from procmine.sop.library import SopLibrary
 
 __all__ = [
     "SOURCES",
     "Subject",
+    "default_group",
     "finding_key",
     "finding_of",
     "finding_subject",
@@ -172,3 +175,24 @@ def shortfall_subject(shift: Mapping[str, Any], *, as_of: date | None, store_ver
                for lang in ("zh-CN", "en")}
     return Subject(source="queue", key=shortfall_key(shift), figures=data, as_of=as_of,
                    store_version=store_version, summary=summary)
+
+
+def default_group(finding: Finding, library: SopLibrary, baseline: Baseline) -> str | None:
+    """The review group an item on ``finding`` goes to by default: its SOP's owner group (the
+    SOP's current version), else its business type's review group in the baseline, else the
+    review group a standard to check names in its evidence, else None (operations chooses).
+
+    Example:
+        >>> from procmine import find_bottlenecks
+        >>> default_group(find_bottlenecks(store, baseline)[0], library, baseline)
+        'accounting-and-cash'
+    """
+    if finding.sop and finding.sop in library.ids():
+        owner = library.current(finding.sop).sop.owner_group
+        if owner in REVIEW_GROUPS:
+            return owner
+    code = finding.business_type
+    if code and code in baseline and baseline[code].review_group in REVIEW_GROUPS:
+        return baseline[code].review_group
+    named = (finding.evidence or {}).get("review_group")
+    return named if named in REVIEW_GROUPS else None

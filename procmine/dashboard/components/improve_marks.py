@@ -20,12 +20,10 @@ import streamlit as st
 from procmine import (
     REVIEW_GROUPS,
     Agenda,
-    Baseline,
     Finding,
     FindingMark,
     ImprovementItem,
     ShiftSuggestion,
-    SopLibrary,
     Subject,
     User,
     can_open_item,
@@ -44,7 +42,6 @@ from procmine.dashboard.session import lang, tr
 
 __all__ = [
     "act_control",
-    "default_group",
     "groups_for",
     "item_link",
     "mark_label",
@@ -80,21 +77,6 @@ def mark_label(mark: FindingMark | None) -> str:
 def groups_for(user: User, branch_id: str | None) -> list[str]:
     """The review groups ``user`` may open an item for on a subject of ``branch_id``."""
     return [g for g in REVIEW_GROUPS if can_open_item(user, g, branch_id)]
-
-
-def default_group(finding: Finding, library: SopLibrary, baseline: Baseline) -> str | None:
-    """The group an item on ``finding`` goes to by default: its SOP's owner group (the SOP's
-    current version), else its business type's review group in the baseline, else the review
-    group a standard to check names, else None."""
-    if finding.sop and finding.sop in library.ids():
-        owner = library.current(finding.sop).sop.owner_group
-        if owner in REVIEW_GROUPS:
-            return owner
-    code = finding.business_type
-    if code and code in baseline and baseline[code].review_group in REVIEW_GROUPS:
-        return baseline[code].review_group
-    named = (finding.evidence or {}).get("review_group")
-    return named if named in REVIEW_GROUPS else None
 
 
 def item_link(item: ImprovementItem, label: str | None = None) -> None:

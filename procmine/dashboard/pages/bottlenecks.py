@@ -19,6 +19,7 @@ from procmine import (
     FINDING_SCOPES,
     Finding,
     branch_scope,
+    default_group,
     finding_key,
     finding_subject,
     scoped_findings,
@@ -136,7 +137,7 @@ mark = marks.get(finding_key(finding))
 improve_marks.show_regression(mark)
 improve_marks.act_control(
     finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version()),
-    user=user, group=improve_marks.default_group(finding, data.library(), data.baseline()),
+    user=user, group=default_group(finding, data.library(), data.baseline()),
     mark=mark, key="bn_act")
 finding_widgets.show_explanation(finding.kind)
 finding_widgets.show_facts(finding, data.baseline())
