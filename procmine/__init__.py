@@ -160,6 +160,7 @@ from procmine.improve.register import update_item as update_improvement
 from procmine.improve.subjects import (
     Subject,
     default_group,
+    deviation_subject,
     finding_key,
     finding_of,
     finding_subject,
@@ -178,6 +179,7 @@ from procmine.io.xes import read_xes_table
 # maps: conformance (each transaction against the SOP in force: deviations and fitness)
 from procmine.maps.alignment import DEVIATION_KINDS
 from procmine.maps.conformance import ConformanceReport, conformance
+from procmine.maps.deviations import DeviationFinding, deviation_findings
 
 # maps: process map
 from procmine.maps.dfg import ProcessMap, process_map
@@ -716,6 +718,9 @@ __all__ = [  # noqa: RUF022
     "DEVIATION_KINDS",
     "ConformanceReport",
     "conformance",
+    "DeviationFinding",
+    "deviation_findings",
+    "deviation_subject",
 ]
 
 __version__ = "0.1.0"

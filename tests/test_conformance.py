@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from procmine.demo.workspace import build_demo_workspace
 from procmine.maps.alignment import align
-from procmine.maps.conformance import conformance
+from procmine.maps.conformance import ConformanceReport, conformance
+from procmine.maps.deviations import deviation_findings
 from procmine.maps.reference import ReferenceModel, ReferenceStep, reference_models
 from procmine.sop.conditions import parse_condition
 from procmine.sop.document import parse_with_issues
@@ -170,3 +171,57 @@ def test_filters_and_one_type(demo_home: Path) -> None:
     assert isinstance(p18.ranked(), pd.DataFrame) and not p18.ranked().empty
     data = p18.to_dict()
     assert data["cases"] == p18.cases and data["ranked"][0]["case_ids"]
+
+
+# -- deviations as findings ---------------------------------------------------------------------
+
+
+def _report(rows: list[tuple[str, str, str, str, bool, int]],
+            cases: dict[str, int]) -> ConformanceReport:
+    """A report of type T: (teller, kind, activity, step, control, deviating transactions)
+    rows; ``cases``: each teller's checked transactions (all at branch B01)."""
+    deviations = []
+    for teller, kind, activity, step, control, n in rows:
+        for i in range(n):
+            deviations.append({
+                "case_id": f"{teller}-{activity}-{i}", "teller_id": teller, "branch_id": "B01",
+                "business_type": "T", "day": None, "sop": MODEL.key, "kind": kind,
+                "activity": activity, "step_id": step, "control": control,
+                "position": None if kind == "skipped" else 1,
+                "seconds": None if kind == "skipped" else 30.0})
+    levels = [{"level": "teller_type", "teller_id": t, "branch_id": "B01", "business_type": "T",
+               "cases": n, "conforming": 0, "conformance_rate": 0.0, "fitness": 1.0,
+               "deviations": 0, "control_risk_cases": 0} for t, n in cases.items()]
+    levels.append({"level": "type", "teller_id": None, "branch_id": None, "business_type": "T",
+                   "cases": sum(cases.values()), "conforming": 0, "conformance_rate": 0.0,
+                   "fitness": 1.0, "deviations": 0, "control_risk_cases": 0})
+    return ConformanceReport(
+        business_type="T", cases=sum(cases.values()), unchecked=0, conforming=0, fitness=1.0,
+        levels=pd.DataFrame(levels), deviations=pd.DataFrame(deviations),
+        models={(MODEL.key, "T"): MODEL})
+
+
+def test_deviation_findings_pick_tellers_against_peers_and_every_control_risk() -> None:
+    tellers = {f"T{i}": 100 for i in range(10)}
+    rows = [("T1", "extra", "X", None, False, 12),      # 12 % against 1 % of the others
+            *[(f"T{i}", "extra", "X", None, False, 1) for i in range(2, 10)],
+            ("T3", "rework", "E", "e", False, 2),       # 2 %: too few to say
+            ("T4", "skipped", "E", "e", True, 1),       # one skipped control step: a risk
+            *[(f"T{i}", "rework", "A", "a", False, 7) for i in range(10)]]  # 7 % everywhere
+    found = deviation_findings(_report(rows, tellers))
+    summary = [(f.scope, f.kind, f.teller_id, f.activity) for f in found]
+    assert summary[0] == ("teller", "skipped", "T4", "E")          # control risks first
+    assert found[0].review_group == "compliance-and-control" and found[0].control_risk
+    assert ("teller", "extra", "T1", "X") in summary
+    assert found[summary.index(("teller", "extra", "T1", "X"))].rate == pytest.approx(0.12)
+    assert found[summary.index(("teller", "extra", "T1", "X"))].peer_rate == pytest.approx(
+        8 / 900)
+    assert ("bank", "rework", None, "A") in summary                # a procedure problem
+    bank = found[summary.index(("bank", "rework", None, "A"))]
+    assert bank.deviating == 70 and bank.cases == 1000 and bank.seconds == pytest.approx(2100)
+    assert bank.review_group == "accounting-and-cash"              # the SOP's owner group
+    assert not [s for s in summary if s[2] in ("T3",) or (s[0] == "teller" and s[3] == "A")]
+    assert len(found) == 3
+    t1 = found[summary.index(("teller", "extra", "T1", "X"))]
+    assert "T1" in t1.summary_in("zh-CN") and "12.0%" in t1.summary_in("en")
+    assert t1.key() == "conformance|extra|teller|T1|B01|T|X"

@@ -40,6 +40,7 @@ from procmine.sop import timeline
 from procmine.sop.conditions import Condition
 from procmine.sop.document import Sop
 from procmine.sop.library import SopLibrary
+from procmine.sop.steps import step_names
 
 __all__ = [
     "PERIOD_SCHEMA",
@@ -67,10 +68,15 @@ class ReferenceStep:
     control: bool
     always: bool                    # required in every transaction of the type
     condition: Condition | None     # else required when this holds (None: optional)
+    name_zh: str = ""               # the step's Chinese name (the SOP's heading)
 
     @property
     def activities(self) -> tuple[str, ...]:
         return (self.activity, *self.alternatives)
+
+    def name_in(self, lang: str) -> str:
+        """The step's name in ``lang`` (Chinese from the SOP's heading, else the activity)."""
+        return self.name_zh or self.activity if lang.startswith("zh") else self.activity
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,14 @@ class ReferenceModel:
             if s.condition is not None:
                 seen.setdefault(s.condition.text, s.condition)
         return tuple(seen.values())
+
+    def step_name(self, activity: str, lang: str) -> str:
+        """The name in ``lang`` of the step an activity performs (the activity itself when no
+        step of the model has it: an extra step)."""
+        for s in self.steps:
+            if activity in s.activities:
+                return s.name_in(lang) if activity == s.activity else activity
+        return activity
 
     def required(self, holding: Collection[str] = ()) -> frozenset[int]:
         """The indexes of the steps a transaction must have, given the texts of the
@@ -146,6 +160,7 @@ def reference_model(sop: Sop, business_type: str) -> ReferenceModel | None:
     steps = sop.steps_for(business_type)
     if not steps:
         return None
+    names = step_names(sop)
     return ReferenceModel(
         sop_id=sop.id, version=sop.version, business_type=business_type,
         owner_group=sop.owner_group,
@@ -153,7 +168,8 @@ def reference_model(sop: Sop, business_type: str) -> ReferenceModel | None:
             step_id=s.id, activity=s.activity, alternatives=s.alternatives,
             standard_seconds=s.standard_seconds, control=s.control,
             always=not s.optional and not s.conditional,
-            condition=s.required_when if s.conditional and not s.optional else None)
+            condition=s.required_when if s.conditional and not s.optional else None,
+            name_zh=names.get(s.id, {}).get("zh", ""))
             for s in steps))
 
 
