@@ -252,17 +252,19 @@ def choose_deviations(plan: Plan, type_counts: Arr, p_window: Arr, templates: li
                                 o.after, ACTIVITY_NAMES[o.act] in CONTROL))
 
     for kind in KINDS:
-        for _ in range(config.deviations):
+        for i in range(config.deviations):
             if not free:
                 break
-            j = max(free, key=lambda j: chooser.best(options[kind], j))  # ties: random order
+            # ties in random order; the first skipping teller: one with large cash cases first
+            j = max(free, key=lambda j: (chooser.best(options[kind], j), chooser.best(
+                options["large_cash"], j) if (kind, i) == ("skipped", 0) else 0.0))
             o = chooser.pick(options[kind], j)
             if o is None:
                 break
             free.remove(j)
             add(kind, j, o)
             large = [x for x in options["large_cash"] if chooser.cases(x, j) >= MIN_DEVIATION_CASES]
-            if kind == "skipped" and len(result) == 1 and large:
+            if (kind, i) == ("skipped", 0) and large:
                 add(kind, j, large[int(rng.integers(len(large)))])
     return result
 
