@@ -175,6 +175,10 @@ from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, 
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
 
+# maps: conformance (each transaction against the SOP in force: deviations and fitness)
+from procmine.maps.alignment import DEVIATION_KINDS
+from procmine.maps.conformance import ConformanceReport, conformance
+
 # maps: process map
 from procmine.maps.dfg import ProcessMap, process_map
 
@@ -708,6 +712,10 @@ __all__ = [  # noqa: RUF022
     # maps: variants (the step sequences of a type's cases, the SOP's marked)
     "VariantTable",
     "variants",
+    # maps: conformance (each transaction against the SOP in force: deviations and fitness)
+    "DEVIATION_KINDS",
+    "ConformanceReport",
+    "conformance",
 ]
 
 __version__ = "0.1.0"
