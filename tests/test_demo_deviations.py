@@ -202,7 +202,9 @@ def test_a_big_log_also_skips_a_control_step_that_large_cash_brings() -> None:
                                                                   first["teller_id"])
     code, activity = large["business_type"], large["activity"]
     assert activity in CONTROL and large["control"] is True and large["share"] == 0.5
-    assert sop_steps()[code][activity] == "cash amount >= 50000"
+    step = sop_steps()[code][activity]
+    assert step.control and step.required_when is not None
+    assert step.required_when.text == "amount >= 50000"
     teller = table.filter(pa.compute.equal(table["teller_id"], large["teller_id"]))
     cases = {c: case for c, case in _cases(teller).items() if case.business_type == code}
     listed = _listed(truth)

@@ -11,11 +11,12 @@ type's steps is listed in ``truth["deviations"]`` under exactly the deviations i
   injection uses, on common business types that an SOP of the bundled library governs, in
   ``DemoConfig.deviation_share`` of the teller's cases of the type:
 
-  - *skipped*: the teller leaves out a control step (``control`` in ``activities.csv``) that the
-    case has: "Check signature and stamp" (every case has it) where the type has it; and, where
-    the log is big enough for it (:data:`MIN_DEVIATION_CASES` expected), the same teller also
-    leaves out a control step that only cash of 50,000 CNY or more brings (a recount, a
-    registration), on a type whose cases all handle cash (so the amount says the step was due);
+  - *skipped*: the teller leaves out a control step (``control`` in ``activities.csv`` and in
+    the SOP) that the case has: "Check signature and stamp" (every case has it) where the type
+    has it; and, where the log is big enough for it (:data:`MIN_DEVIATION_CASES` expected), the
+    same teller also leaves out a control step that only cash of 50,000 CNY or more brings (a
+    recount, a registration; ``required_when: amount >= 50000`` in the SOP), on a type whose
+    cases all handle cash (so the amount says the step was due);
   - *extra*: the teller adds a step the type's template and SOP do not have (e.g. "Print
     statement" in a cash deposit) right after one fixed step of the template; its time is drawn
     like any step's;
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from procmine.core.amounts import LARGE_AMOUNT
 from procmine.demo.activities import (
     ACTIVITY_INDEX,
     ACTIVITY_NAMES,
@@ -58,6 +60,7 @@ from procmine.demo.steps import Slot
 
 if TYPE_CHECKING:
     from procmine.demo.plan import Plan, TypeArrays
+    from procmine.sop.step_fields import SopStep
 
 __all__ = ["KINDS", "Background", "Deviation", "apply_deviations", "choose_deviations",
            "deviations_truth"]
@@ -71,8 +74,10 @@ KINDS: Final[tuple[str, ...]] = ("skipped", "extra", "rework")
 MIN_DEVIATION_CASES: Final[float] = 20.0
 #: The control step preferred for a skip: every case of a type with an SOP has it.
 PREFERRED_CONTROL: Final[str] = "Check signature and stamp"
-#: The SOP condition of the steps that cash of 50,000 CNY or more brings.
-LARGE_CASH_WHEN: Final[str] = "cash amount >= 50000"
+#: The SOP's ``required_when`` of the steps that cash of 50,000 CNY or more brings (on a type
+#: whose every case handles cash).
+LARGE_CASH_REQUIRED: Final[tuple[tuple[str, str, float], ...]] = (
+    ("amount", ">=", float(LARGE_AMOUNT)),)
 #: Steps a teller may add to a type that has none of them, most plausible first (teller steps,
 #: no control step, none the generator treats by name).
 EXTRA_STEPS: Final[tuple[str, ...]] = (
@@ -135,17 +140,17 @@ class ChunkDeviations:
 # -- choosing the groups -------------------------------------------------------------------------
 
 
-def sop_steps() -> dict[str, dict[str, str | None]]:
-    """By business type governed by an SOP of the bundled library: the activities of its steps,
-    each with its condition (``when``; None for a step of every case)."""
+def sop_steps() -> dict[str, dict[str, SopStep]]:
+    """By business type governed by an SOP of the bundled library: its steps by activity (an
+    alternative activity of a step too)."""
     from procmine.core.paths import bundled_path
     from procmine.sop.document import load_sops
 
-    steps: dict[str, dict[str, str | None]] = {}
+    steps: dict[str, dict[str, SopStep]] = {}
     for sop in load_sops(bundled_path("sops")).values():
         for code in sop.business_types:
             for s in sop.steps_for(code):
-                steps.setdefault(code, {})[s.activity] = s.when if s.conditional else None
+                steps.setdefault(code, {}).update(dict.fromkeys(s.activities, s))
     return steps
 
 
@@ -170,17 +175,21 @@ def _options(templates: list[list[Slot]], profiles: list[Profile], codes: list[s
         if not governed:
             continue
         names = [s.activity for s in slots]
+        extra = [a for a in EXTRA_STEPS if a not in names and a not in governed][:1]
         for i, (s, p) in enumerate(zip(slots, slot_probabilities(slots, profile), strict=True)):
-            fixed = s.cond == ALWAYS and s.activity in governed and governed[s.activity] is None
-            if fixed and s.activity in CONTROL:
+            step = governed.get(s.activity)
+            fixed = (s.cond == ALWAYS and step is not None and step.activity == s.activity
+                     and not (step.conditional or step.optional))
+            control = s.activity in CONTROL and step is not None and step.control
+            if fixed and control:
                 out["skipped"].append(_Option(ti, i, ACTIVITY_INDEX[s.activity], p))
-            if (s.cond == LARGE_CASH and s.activity in CONTROL and profile.cash == 1.0
-                    and governed.get(s.activity) == LARGE_CASH_WHEN):
+            if (s.cond == LARGE_CASH and control and profile.cash == 1.0 and step is not None
+                    and step.required_when is not None
+                    and step.required_when.clauses == LARGE_CASH_REQUIRED):
                 out["large_cash"].append(_Option(ti, i, ACTIVITY_INDEX[s.activity], p))
             if (fixed and s.activity in REWORKABLE and s.activity not in SKIPPABLE
                     and names.count(s.activity) == 1):
                 out["rework"].append(_Option(ti, i, ACTIVITY_INDEX[s.activity], p))
-            extra = [a for a in EXTRA_STEPS if a not in names and a not in governed][:1]
             if fixed and extra and s.activity not in SKIPPABLE and s.activity != CALL:
                 out["extra"].append(_Option(ti, len(slots), ACTIVITY_INDEX[extra[0]], 1.0,
                                             after=i))
