@@ -2,17 +2,20 @@
 
 Every case of a generated log is compared with its business type's template: the steps it
 skipped, added or repeated must be exactly the ones truth.json lists for it (background and
-injected), so a conformance check can be scored against the truth.
+injected), so a conformance check can be scored against the truth; and the conformance check
+against the bundled SOP library finds exactly those (procmine.maps.conformance).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -21,11 +24,16 @@ import pytest
 
 from procmine.core.amounts import LARGE_AMOUNT
 from procmine.core.baseline import load_baseline
-from procmine.demo import DemoConfig, DemoError, generate_demo_log
+from procmine.demo import DemoConfig, DemoError, generate_demo_log, write_demo_data
 from procmine.demo.activities import CONTROL, SKIPPABLE
 from procmine.demo.deviations import sop_steps
 from procmine.demo.profiles import ALWAYS, CASH, LARGE, LARGE_CASH, profile_for
 from procmine.demo.steps import template
+from procmine.ingest.run import ingest_log
+from procmine.maps.conformance import conformance
+from procmine.maps.reference import reference_models
+from procmine.sop.library import SopLibrary
+from procmine.store.event_store import EventStore
 
 SEED = 5
 
@@ -224,3 +232,68 @@ def test_the_settings_are_checked() -> None:
         generate_demo_log(DemoConfig(events=5_000, deviations=-1))
     with pytest.raises(DemoError, match=r"deviation_share is 1\.5, expected a share above 0"):
         generate_demo_log(DemoConfig(events=5_000, deviations=1, deviation_share=1.5))
+
+
+# --- found by the conformance check -------------------------------------------------------------
+
+
+def _conformance_agrees(folder: Path, config: DemoConfig) -> tuple[dict[str, Any], Any]:
+    """Generate ``config``'s log into a store and check it against the bundled SOP library:
+    each injected group's deviation rows (its teller x type x activity x kind) are its cases
+    exactly (the teller's background deviations of the same step aside), and every case of a
+    governed type has exactly the deviations the truth lists for it (none, for the others).
+    Returns the truth and the report."""
+    result = write_demo_data(folder / "demo", config, fmt="parquet")
+    truth = json.loads(result.truth_path.read_text(encoding="utf-8"))
+    store = EventStore(folder / "workspace")
+    ingest_log(store, result.events_path)
+    library = SopLibrary.open(folder / "workspace")
+    report = conformance(store, library)
+    rows = report.deviations
+    for g in truth["deviations"]["injected"]:
+        mine = rows[(rows["teller_id"] == g["teller_id"])
+                    & (rows["business_type"] == g["business_type"])
+                    & (rows["activity"] == g["activity"]) & (rows["kind"] == g["kind"])]
+        background = {c for c, a in truth["deviations"]["background"].get(g["kind"], [])
+                      if a == g["activity"]} & set(mine["case_id"])
+        assert sorted(set(mine["case_id"]) - background) == g["cases"], g["kind"]
+        assert len(mine) == len(g["cases"]) + len(background)
+        assert set(mine["branch_id"]) == {g["branch_id"]}
+        assert set(mine["control"]) == {g["control"]}
+    per_case = store.read_events(["case_id", "business_type"]).to_pandas().groupby(
+        "case_id")["business_type"].first()
+    governed = {m.business_type for m in reference_models(library)[0]}
+    listed = {c: d for c, d in _listed(truth).items() if per_case[c] in governed}
+    found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for case_id, kind, activity in zip(rows["case_id"], rows["kind"], rows["activity"],
+                                       strict=True):
+        found[case_id].add((kind, activity))
+    assert dict(found) == listed
+    checked = set(per_case[per_case.isin(governed)].index)
+    assert report.cases == len(checked) and report.conforming == len(checked - set(listed))
+    return truth, report
+
+
+def test_the_conformance_report_finds_every_injected_group_and_nothing_else(
+        tmp_path: Path) -> None:
+    truth, report = _conformance_agrees(
+        tmp_path, DemoConfig(events=150_000, seed=SEED, deviations=1))
+    assert len(truth["deviations"]["injected"]) == 3
+    assert report.cases - report.conforming > 300 and report.conforming > 9_000
+    # the skipped control step is a control risk of the compliance group's list, with its teller
+    [skipped] = [g for g in truth["deviations"]["injected"] if g["kind"] == "skipped"]
+    risks = report.control_risks()
+    assert sorted(risks["case_id"]) == skipped["cases"]
+    assert set(risks["teller_id"]) == {skipped["teller_id"]}
+
+
+def test_the_conformance_report_finds_the_skipped_large_cash_control_step(
+        tmp_path: Path) -> None:
+    truth, report = _conformance_agrees(
+        tmp_path, DemoConfig(events=1_000_000, seed=2, deviations=1, deviation_share=0.5))
+    large = truth["deviations"]["injected"][1]
+    assert (large["kind"], large["activity"]) == ("skipped", "Register large cash")
+    assert len(large["cases"]) >= 20
+    risks = report.control_risks()
+    assert set(risks.loc[risks["activity"] == large["activity"], "case_id"]) == set(
+        large["cases"])
