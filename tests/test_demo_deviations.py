@@ -297,3 +297,21 @@ def test_the_conformance_report_finds_the_skipped_large_cash_control_step(
     risks = report.control_risks()
     assert set(risks.loc[risks["activity"] == large["activity"], "case_id"]) == set(
         large["cases"])
+
+
+def test_the_command_injects_the_deviations(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from procmine.cli.main import app
+
+    result = CliRunner().invoke(app, ["demo-data", str(tmp_path), "--events", "150000", "--seed",
+                                      str(SEED), "--deviations", "1", "--deviation-share", "0.5",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    assert truth["deviations"]["settings"] == {"deviations": 1, "deviation_share": 0.5}
+    assert [g["kind"] for g in truth["deviations"]["injected"]] == ["skipped", "extra", "rework"]
+    result = CliRunner().invoke(app, ["demo-data", str(tmp_path), "--deviations", "1",
+                                      "--deviation-share", "2"])
+    assert isinstance(result.exception, DemoError)  # the CLI prints it without a traceback
+    assert "deviation_share is 2.0, expected a share above 0" in str(result.exception)
