@@ -315,3 +315,19 @@ def test_the_command_injects_the_deviations(tmp_path: Path) -> None:
                                       "--deviation-share", "2"])
     assert isinstance(result.exception, DemoError)  # the CLI prints it without a traceback
     assert "deviation_share is 2.0, expected a share above 0" in str(result.exception)
+
+
+def test_the_deviating_tellers_are_in_no_other_injection() -> None:
+    from procmine.demo.plan import make_plan
+
+    plan = make_plan(DemoConfig(events=150_000, seed=SEED, deviations=2, waits=1,
+                                conditional_slow=1, slow_branch=1.3))
+    staff, injected = plan.staff, plan.injected
+    others: set[int] = set()
+    for g in [*plan.slow, *injected.conditional, *injected.waits, *injected.overall]:
+        others |= ({g.teller} if g.scope == "teller"
+                   else {int(j) for j in range(len(staff.teller_ids))
+                         if staff.tel_branch[j] == g.branch})
+    tellers = [d.teller for d in plan.deviations]
+    assert len(tellers) == 6 and len(set(tellers)) == 6 and not set(tellers) & others
+    assert [d.kind for d in plan.deviations] == ["skipped"] * 2 + ["extra"] * 2 + ["rework"] * 2

@@ -13,7 +13,9 @@ steps, each in its own function and in this order (the order of the random draws
    shuffled transactions are cut into runs whose expected work matches each teller-day's share.
 3. **Conditions**: cash, the amount, a large amount (50,000 CNY or more) that brings identity
    check, registration, a recount and the supervisor; occasional authorization; errors (slower
-   tellers make more) with a reversal, rework of one step, a skipped step.
+   tellers make more) with a reversal, rework of one step, a skipped step; then the injected
+   deviations from the SOP change their cases' steps (:mod:`procmine.demo.deviations`, streams
+   of their own).
 4. **Step durations**: lognormal around ``template seconds * speed ** actor exponent * personal
    deviation``; counting grows with the amount; injected slow steps, revisions, slow branches
    and tellers overall and wrong standards multiply (:mod:`procmine.demo.inject`).
