@@ -62,8 +62,9 @@ if TYPE_CHECKING:
     from procmine.demo.plan import Plan, TypeArrays
     from procmine.sop.step_fields import SopStep
 
-__all__ = ["KINDS", "Background", "Deviation", "apply_deviations", "choose_deviations",
-           "deviations_truth"]
+__all__ = ["KINDS", "MIN_DEVIATION_CASES", "Background", "ChunkDeviations", "Deviation",
+           "apply_deviations", "choose_deviations", "deviations_truth", "sop_steps",
+           "widen_templates"]
 
 Arr = npt.NDArray[Any]
 
