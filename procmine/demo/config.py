@@ -282,7 +282,9 @@ BUNDLED_DEMO_COMMAND: Final[str] = "procmine demo-data event_logs --bundled"
 
 
 def bundled_demo_config() -> DemoConfig:
-    """The settings of the log bundled in ``event_logs/``: 200,000 events, seed 7, one revision.
+    """The settings of the log bundled in ``event_logs/``: 200,000 events, seed 7, one revision,
+    and one teller per kind of deviation from the SOP (a skipped control step, an extra step,
+    rework: :mod:`procmine.demo.deviations`).
 
     The revision story lets the dashboard show the effect of an SOP revision: P18 (cash
     withdrawal) "Count cash" takes 0.7 times as long at branches B01-B03 from Monday 21 September
@@ -302,7 +304,7 @@ def bundled_demo_config() -> DemoConfig:
         branches={**dict.fromkeys(("B01", "B02", "B03"), first),
                   **dict.fromkeys(("B04", "B05", "B06"), second)},
     )
-    return DemoConfig(events=200_000, seed=7, revisions=(story,))
+    return DemoConfig(events=200_000, seed=7, revisions=(story,), deviations=1)
 
 
 @dataclass(frozen=True)
