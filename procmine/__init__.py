@@ -178,6 +178,15 @@ from procmine.io.xes import read_xes_table
 # maps: process map
 from procmine.maps.dfg import ProcessMap, process_map
 
+# maps: discovered model (pm4py's inductive miner on the process map, as BPMN and Petri net)
+from procmine.maps.discovery import (
+    GRAPH_KINDS,
+    DiscoveredModel,
+    denoised,
+    discover_model,
+    model_from_map,
+)
+
 # maps: variants (the step sequences of a type's cases, the SOP's marked)
 from procmine.maps.variants import VariantTable, variants
 
@@ -708,6 +717,13 @@ __all__ = [  # noqa: RUF022
     # maps: variants (the step sequences of a type's cases, the SOP's marked)
     "VariantTable",
     "variants",
+    # maps: discovered model (pm4py's inductive miner on the process map, as BPMN and Petri
+    # net; the noise filter on a directly-follows graph; the kinds of graph it draws)
+    "GRAPH_KINDS",
+    "DiscoveredModel",
+    "denoised",
+    "discover_model",
+    "model_from_map",
 ]
 
 __version__ = "0.1.0"
