@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pytest
+from apptest import app_as
+from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from procmine import (
@@ -23,6 +27,7 @@ from procmine import (
     discover_model,
     model_from_map,
     process_map,
+    t,
 )
 from procmine.cli.main import app
 from procmine.cli.model import tree_lines
@@ -275,3 +280,62 @@ def test_cli_a_bad_type_or_option_is_a_clear_error(demo: EventStore) -> None:
         assert not isinstance(result.exception, ProcmineError | AssertionError)
     result = runner.invoke(app, ["model", "--home", str(demo.home)])
     assert result.exit_code == 2 and "--type" in result.output
+
+
+# -- the Process map page's Discovered model section -----------------------------------------------
+
+
+@pytest.fixture
+def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("PROCMINE_HOME", str(demo_home))
+    yield demo_home
+
+
+def _model_page(home: Path, **state: Any) -> AppTest:
+    at = app_as("operations", home)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(MAP_PAGE).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _model_traces(at: AppTest) -> dict[str, dict[str, Any]]:
+    """The model chart's traces that carry a ``meta`` name (the map is the page's first)."""
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    spec = json.loads(charts[1].proto.spec)
+    return {str(trace["meta"]): trace for trace in spec["data"] if trace.get("meta")}
+
+
+def test_the_section_draws_the_model_with_the_sops_step_names(home: Path,
+                                                              p18: DiscoveredModel) -> None:
+    at = _model_page(home, pmap_type="P18")
+    assert t("model.title", ZH) in [h.value for h in at.subheader]
+    assert at.radio(key="pmodel_kind").value == "bpmn"
+    steps = _model_traces(at)["steps"]["customdata"]
+    # each step once, under the SOP's Chinese name; the log's name and count in the hover
+    assert sorted(log for _, log, _ in steps) == p18.activities()
+    shown = {log: name for name, log, _ in steps}
+    assert shown["Count cash"] == "点钞" and shown["Call number"] == "叫号"
+    counts = process_map(EventStore(home), business_type="P18").nodes.set_index("activity")
+    assert {log: n for _, log, n in steps} == {
+        str(a): f"{int(counts.loc[a, 'count']):,}" for a in counts.index}
+    markers = [k for (k,) in _model_traces(at)["markers"]["customdata"]]
+    assert markers.count("startEvent") == 1 and "exclusiveGateway" in markers
+    captions = [c.value for c in at.caption]
+    assert t("model.caption", ZH, cases=f"{p18.cases:,}", steps=17, dropped=0,
+             noise="0") in captions
+    downloads = at.get("download_button")
+    assert len(downloads) == 2
+    # the Petri net; noise leaves out the rare paths
+    at.radio(key="pmodel_kind").set_value("petri").run()
+    at.slider(key="pmodel_noise").set_value(0.1).run()
+    assert not at.exception
+    markers = [k for (k,) in _model_traces(at)["markers"]["customdata"]]
+    noisy = discover_model(EventStore(home), business_type="P18", noise_threshold=0.1)
+    assert markers == ["place"] * len(noisy.net.places)
+    assert t("model.caption", ZH, cases=f"{p18.cases:,}", steps=17,
+             dropped=len(noisy.dropped_edges), noise="0.1") in [c.value for c in at.caption]
