@@ -107,13 +107,12 @@ def _clip(a: np.ndarray, towards: np.ndarray, half: tuple[float, float]) -> np.n
 
 
 def _path(a: np.ndarray, b: np.ndarray, half_a: tuple[float, float],
-          half_b: tuple[float, float], back: bool) -> np.ndarray:
-    """An arc's points from the border of its source to the border of its target: straight, or
-    (``back``) a curve below the flow."""
-    if not back:
+          half_b: tuple[float, float], lift: float) -> np.ndarray:
+    """An arc's points from the border of its source to the border of its target: straight
+    (``lift`` 0), or a curve whose middle passes ``lift`` above the chord (below: negative)."""
+    if not lift:
         return np.array([_clip(a, b, half_a), _clip(b, a, half_b)])
-    lift = np.array([0.0, -(0.55 + 0.12 * abs(b[0] - a[0]) / _DX)])
-    control = (a + b) / 2 + 2 * lift
+    control = (a + b) / 2 + np.array([0.0, 2 * lift])
     t = np.linspace(0, 1, 24)[:, None]
     curve = (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t ** 2 * b
     inside_a = (np.abs(curve[:, 0] - a[0]) < half_a[0]) & (np.abs(curve[:, 1] - a[1]) < half_a[1])
@@ -122,14 +121,38 @@ def _path(a: np.ndarray, b: np.ndarray, half_a: tuple[float, float],
     return np.asarray(kept) if len(kept) >= 2 else np.array([a, b])
 
 
+def _blocked(source: Mapping[str, Any], target: Mapping[str, Any],
+             taken: set[tuple[int, float]]) -> bool:
+    """Whether the straight line between two nodes passes a node of a layer in between."""
+    span = int(target["layer"]) - int(source["layer"])
+    for step in range(1, span):
+        at = float(source["row"]) + (float(target["row"]) - float(source["row"])) * step / span
+        if any(layer == int(source["layer"]) + step and abs(row - at) < 0.6
+               for layer, row in taken):
+            return True
+    return False
+
+
+def _lift(source: Mapping[str, Any], target: Mapping[str, Any], back: bool,
+          taken: set[tuple[int, float]]) -> float:
+    """How far an arc bends: a loop's way back below the flow, an arc that would cross a node
+    above it, any other straight."""
+    span = abs(int(target["layer"]) - int(source["layer"]))
+    if back:
+        return -(0.55 + 0.12 * span)
+    return 0.45 + 0.05 * span if span > 1 and _blocked(source, target, taken) else 0.0
+
+
 def _arcs(figure: go.Figure, graph: Any) -> None:
     """Every arc as one line trace (gaps between arcs) and their arrowheads as another."""
     xs: list[float | None] = []
     ys: list[float | None] = []
     heads: list[tuple[np.ndarray, np.ndarray]] = []
+    taken = {(int(d["layer"]), float(d["row"])) for _, d in graph.nodes(data=True)}
     for source, target, back in graph.edges(data="back"):
-        a, b = np.array(_xy(graph.nodes[source])), np.array(_xy(graph.nodes[target]))
-        path = _path(a, b, _half(graph.nodes[source]), _half(graph.nodes[target]), bool(back))
+        ends = graph.nodes[source], graph.nodes[target]
+        path = _path(np.array(_xy(ends[0])), np.array(_xy(ends[1])), _half(ends[0]),
+                     _half(ends[1]), _lift(*ends, bool(back), taken))
         xs += [*path[:, 0].tolist(), None]
         ys += [*path[:, 1].tolist(), None]
         heads.append((path[-2], path[-1]))
