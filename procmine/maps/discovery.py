@@ -370,26 +370,48 @@ def lay_out(graph: Any) -> None:
             graph.nodes[node]["row"] = row[node]
 
 
+def _waypoints(graph: Any, source: str, target: str,
+               box: Mapping[str, tuple[float, float, float, float]]) -> list[tuple[float, float]]:
+    """A flow's bends in the exported diagram (``box``: each shape's centre x, y and half width,
+    height): from the source's right to the target's left, with an elbow where the rows
+    differ; over the shapes between when it skips layers on one row; a loop's way back under
+    both shapes."""
+    sx, sy, sw, sh = box[source]
+    tx, ty, tw, th = box[target]
+    if graph.edges[source, target].get("back"):
+        low = max(sy + sh, ty + th) + 30
+        return [(sx, sy + sh), (sx, low), (tx, low), (tx, ty + th)]
+    span = graph.nodes[target]["layer"] - graph.nodes[source]["layer"]
+    if span > 1 and sy == ty:
+        high = min(sy - sh, ty - th) - 30
+        return [(sx, sy - sh), (sx, high), (tx, high), (tx, ty - th)]
+    if sy == ty:
+        return [(sx + sw, sy), (tx - tw, ty)]
+    middle = tx - tw - (_COLUMN - 100) / 2
+    return [(sx + sw, sy), (middle, sy), (middle, ty), (tx - tw, ty)]
+
+
 def _place_bpmn(bpmn: Any, graph: Any) -> None:
     """Put the BPMN diagram's shapes where the layered layout has them (the exported
-    diagram's coordinates), and each flow from its source's right to its target's left."""
-    centres: dict[str, tuple[float, float]] = {}
-    sizes: dict[str, tuple[int, int]] = {}
+    diagram's coordinates: a column per layer, a row per row, from the top left), and bend its
+    flows (:func:`_waypoints`)."""
+    top = min((d["row"] for _, d in graph.nodes(data=True)), default=0.0)
+    box: dict[str, tuple[float, float, float, float]] = {}
     for node in bpmn.get_nodes():
         key = str(node.get_id())
         width, height = _SHAPES.get(graph.nodes[key]["kind"], _GATEWAY)
-        x = 50 + graph.nodes[key]["layer"] * _COLUMN + (100 - width) / 2
-        y = 300 + graph.nodes[key]["row"] * _ROW - height / 2
-        node.set_x(x)
-        node.set_y(y)
+        centre = (100 + graph.nodes[key]["layer"] * _COLUMN,
+                  100 + (graph.nodes[key]["row"] - top) * _ROW)
+        node.set_x(centre[0] - width / 2)
+        node.set_y(centre[1] - height / 2)
         node.set_width(width)
         node.set_height(height)
-        centres[key], sizes[key] = (x + width / 2, y + height / 2), (width, height)
+        box[key] = (centre[0], centre[1], width / 2, height / 2)
     for flow in bpmn.get_flows():
-        source, target = str(flow.get_source().get_id()), str(flow.get_target().get_id())
         flow.del_waypoints()
-        flow.add_waypoint((centres[source][0] + sizes[source][0] / 2, centres[source][1]))
-        flow.add_waypoint((centres[target][0] - sizes[target][0] / 2, centres[target][1]))
+        for point in _waypoints(graph, str(flow.get_source().get_id()),
+                                str(flow.get_target().get_id()), box):
+            flow.add_waypoint(point)
 
 
 # -- discovery -----------------------------------------------------------------------------------
