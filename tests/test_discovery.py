@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from apptest import app_as
+from apptest import app_as, signed_in
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -36,7 +36,8 @@ from procmine.maps.discovery import lay_out
 
 runner = CliRunner()
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-MAP_PAGE = "procmine/dashboard/pages/process_map.py"
+REPO = Path(__file__).resolve().parents[1]
+MAP_PAGE = str(REPO / "procmine/dashboard/pages/process_map.py")
 ZH = "zh-CN"
 
 
@@ -343,3 +344,18 @@ def test_the_section_draws_the_model_with_the_sops_step_names(home: Path,
     assert markers == ["place"] * len(noisy.net.places)
     assert t("model.caption", ZH, cases=f"{p18.cases:,}", steps=steps,
              dropped=len(noisy.dropped_edges), noise="0.1") in [c.value for c in at.caption]
+
+
+def test_in_english_the_model_names_steps_as_logged(home: Path, p18: DiscoveredModel) -> None:
+    # the page alone, as tests/test_dashboard_maps.py opens a page in English
+    at = AppTest.from_file(MAP_PAGE, default_timeout=60)
+    at.session_state["procmine_user"] = signed_in("operations", home)
+    at.session_state["procmine_lang"] = "en"
+    at.session_state["pmap_type"] = "P18"
+    at.run()
+    assert not at.exception, at.exception
+    assert "Discovered model" in [h.value for h in at.subheader]
+    steps = _model_traces(at)["steps"]["customdata"]
+    assert sorted(name for name, _, _ in steps) == p18.activities()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == [t("model.download_bpmn", "en"), t("model.download_pnml", "en")]
