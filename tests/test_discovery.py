@@ -359,3 +359,17 @@ def test_in_english_the_model_names_steps_as_logged(home: Path, p18: DiscoveredM
     assert sorted(name for name, _, _ in steps) == p18.activities()
     labels = [b.label for b in at.get("download_button")]
     assert labels == [t("model.download_bpmn", "en"), t("model.download_pnml", "en")]
+
+
+def test_without_pm4py_the_section_says_so_and_the_map_stays(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.maps import discovery
+
+    def missing() -> None:
+        raise ProcmineError("discovering a model needs pm4py: install procmine's maps extra")
+
+    monkeypatch.setattr(discovery, "_pm4py", missing)
+    at = _model_page(home, pmap_type="P18")
+    assert [i.value for i in at.info] == [
+        "discovering a model needs pm4py: install procmine's maps extra"]
+    assert len(at.get("plotly_chart")) == 1 and not at.get("download_button")

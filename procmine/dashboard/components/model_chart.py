@@ -43,8 +43,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from procmine import DiscoveredModel, ProcessMap, model_from_map
+from procmine import DiscoveredModel, ProcessMap, ProcmineError, model_from_map
 from procmine.dashboard.components.map_chart import download_config
+from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
 __all__ = ["FIRST_LAYERS", "model_figure", "show"]
@@ -238,16 +239,21 @@ def model_figure(graph: Any, names: Mapping[str, str], counts: Mapping[str, int]
     return figure
 
 
-def show(key: str, pmap: ProcessMap, names: Mapping[str, str]) -> DiscoveredModel:
+def show(key: str, pmap: ProcessMap, names: Mapping[str, str]) -> DiscoveredModel | None:
     """The Discovered model section for the map at hand: the BPMN / Petri net switch, the
     noise slider, the chart and the downloads (widget keys start with ``key``). Returns the
-    model drawn."""
+    model drawn; None, with the reason said, where none can be (pm4py, of the ``maps``
+    extra, not installed)."""
     kind_cell, noise_cell = st.columns([1, 2])
     kind = kind_cell.radio(tr("model.kind"), ("bpmn", "petri"), key=f"{key}_kind",
                            horizontal=True, format_func=lambda k: tr(f"model.kind.{k}"))
     noise = noise_cell.slider(tr("model.noise"), min_value=0.0, max_value=0.5, value=0.0,
                               step=0.05, key=f"{key}_noise", help=tr("model.noise_help"))
-    model = model_from_map(pmap, noise_threshold=float(noise))
+    try:
+        model = model_from_map(pmap, noise_threshold=float(noise))
+    except ProcmineError as exc:
+        st.info(plain(exc))
+        return None
     graph = model.graph(kind)
     counts = {str(a): int(n) for a, n in zip(pmap.nodes["activity"], pmap.nodes["count"],
                                              strict=True)}
