@@ -61,7 +61,8 @@ from procmine.store.event_store import EventStore
 if TYPE_CHECKING:
     import networkx
 
-__all__ = ["GRAPH_KINDS", "DiscoveredModel", "denoised", "discover_model", "model_from_map"]
+__all__ = ["GRAPH_KINDS", "DiscoveredModel", "denoised", "discover_model", "lay_out",
+           "model_from_map"]
 
 #: What :meth:`DiscoveredModel.graph` draws: the BPMN diagram or the Petri net.
 GRAPH_KINDS: Final[tuple[str, ...]] = ("bpmn", "petri")
