@@ -160,6 +160,7 @@ from procmine.improve.register import update_item as update_improvement
 from procmine.improve.subjects import (
     Subject,
     default_group,
+    deviation_subject,
     finding_key,
     finding_of,
     finding_subject,
@@ -174,6 +175,11 @@ from procmine.ingest.ticket_rules import TICKET_REASONS
 from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, read_map_kind
 from procmine.io.eventlog import ColumnMap, load_column_map
 from procmine.io.xes import read_xes_table
+
+# maps: conformance (each transaction against the SOP in force: deviations and fitness)
+from procmine.maps.alignment import DEVIATION_KINDS
+from procmine.maps.conformance import ConformanceReport, conformance
+from procmine.maps.deviations import DeviationFinding, deviation_findings
 
 # maps: process map
 from procmine.maps.dfg import ProcessMap, process_map
@@ -724,6 +730,13 @@ __all__ = [  # noqa: RUF022
     "denoised",
     "discover_model",
     "model_from_map",
+    # maps: conformance (each transaction against the SOP in force: deviations and fitness)
+    "DEVIATION_KINDS",
+    "ConformanceReport",
+    "conformance",
+    "DeviationFinding",
+    "deviation_findings",
+    "deviation_subject",
 ]
 
 __version__ = "0.1.0"

@@ -231,6 +231,12 @@ class StepData:
         ``tables`` (small lookups) for this query only."""
         return self._session.query(sql, tables=tables)
 
+    def create_table(self, name: str, source: str | TableData) -> None:
+        """Compute a SELECT over the session's views once (or take a table) and show it as
+        ``name`` to the later queries: a relation several queries read (e.g. the cases of
+        :mod:`procmine.maps.conformance`)."""
+        self._session.create_table(name, source)
+
     def set_references(self, references: pa.Table | None) -> None:
         """Give each step the reference time in force on its date: from then on the view
         ``referenced_steps`` is ``steps`` with ``ref_seconds`` (NULL where no row is in force)

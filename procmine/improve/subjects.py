@@ -31,12 +31,14 @@ from procmine.analysis.findings import Finding
 from procmine.app.i18n import t
 from procmine.core.baseline import REVIEW_GROUPS, Baseline
 from procmine.core.plain import plain_value
+from procmine.maps.deviations import DeviationFinding
 from procmine.sop.library import SopLibrary
 
 __all__ = [
     "SOURCES",
     "Subject",
     "default_group",
+    "deviation_subject",
     "finding_key",
     "finding_of",
     "finding_subject",
@@ -44,9 +46,10 @@ __all__ = [
     "shortfall_subject",
 ]
 
-#: What an item can act on: a finding of the slow-step analysis (any kind), or a staffing
-#: shortfall of the queue (procmine.queue.staffing.ShiftSuggestion with reason "shortfall").
-SOURCES: Final[tuple[str, ...]] = ("finding", "queue")
+#: What an item can act on: a finding of the slow-step analysis (any kind), a staffing
+#: shortfall of the queue (procmine.queue.staffing.ShiftSuggestion with reason "shortfall"), or
+#: a deviation from the SOP (procmine.maps.deviations.DeviationFinding).
+SOURCES: Final[tuple[str, ...]] = ("finding", "queue", "conformance")
 
 
 def finding_key(finding: Finding | Mapping[str, Any]) -> str:
@@ -98,7 +101,9 @@ class Subject:
 
     @property
     def business_type(self) -> str | None:
-        return self.figures.get("business_type") or None if self.source == "finding" else None
+        if self.source not in ("finding", "conformance"):
+            return None
+        return self.figures.get("business_type") or None
 
     @property
     def hours_per_month(self) -> float:
@@ -174,6 +179,17 @@ def shortfall_subject(shift: Mapping[str, Any], *, as_of: date | None, store_ver
                        start=shift["start"], end=shift["end"], counters=shift["counters"])
                for lang in ("zh-CN", "en")}
     return Subject(source="queue", key=shortfall_key(shift), figures=data, as_of=as_of,
+                   store_version=store_version, summary=summary)
+
+
+def deviation_subject(finding: DeviationFinding, *, as_of: date | None,
+                      store_version: str) -> Subject:
+    """The frozen evidence of a deviation from the SOP (its figures and case ids); its figures'
+    ``kind`` is ``"deviation"`` and ``deviation`` the kind of deviation."""
+    data = finding.to_dict()
+    summary = data.pop("summary")
+    figures = _plain({**data, "deviation": data["kind"], "kind": "deviation"})
+    return Subject(source="conformance", key=finding.key(), figures=figures, as_of=as_of,
                    store_version=store_version, summary=summary)
 
 

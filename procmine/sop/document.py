@@ -37,6 +37,18 @@ import yaml
 
 from procmine.core.baseline import REVIEW_GROUPS
 from procmine.core.errors import ProcmineError
+from procmine.sop.step_fields import SopStep, parse_steps
+from procmine.sop.yaml_nodes import (
+    Issues,
+    LintIssue,
+    as_date,
+    as_text_list,
+    mapping,
+    node_line,
+    node_value,
+    optional_text,
+    scalar_text,
+)
 
 __all__ = [
     "STATUSES",
@@ -66,11 +78,7 @@ _REQUIRED: Final[tuple[str, ...]] = (
 _OPTIONAL: Final[tuple[str, ...]] = (
     "review_due", "author", "approved_by", "regulations", "adoption",
 )
-_STEP_KEYS: Final[tuple[str, ...]] = (
-    "id", "activity", "standard_seconds", "controls", "conditional", "when", "types",
-)
 _SOP_ID = re.compile(r"SOP-[A-Za-z0-9][A-Za-z0-9_-]*")
-_STEP_ID = re.compile(r"[a-z][a-z0-9_]*")
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 _ANCHOR_HEADING = re.compile(r"^#{1,6}\s.*\{:?\s*#([A-Za-z0-9_-]+)\s*\}\s*$")
 _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -80,38 +88,6 @@ _MD_EXTENSIONS: Final[list[str]] = ["toc", "attr_list", "tables", "fenced_code",
 
 class SopError(ProcmineError):
     """An SOP file cannot be read; the message names the file, line and field."""
-
-
-@dataclass(frozen=True)
-class LintIssue:
-    """One problem found in an SOP file."""
-
-    severity: str  # "error" or "warning"
-    path: str
-    line: int  # 1-based line in the file (0: the file as a whole)
-    field: str  # the front-matter field, "body" or "file"
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.severity}: {self.field}: {self.message}"
-
-
-@dataclass(frozen=True)
-class SopStep:
-    """One step of an SOP: the activity it governs in the event log and its standard time."""
-
-    id: str
-    activity: str
-    standard_seconds: float
-    controls: tuple[str, ...] = ()
-    conditional: bool = False
-    when: str | None = None
-    types: tuple[str, ...] = ()  # the business types it applies to; empty = all of the SOP's
-    line: int = 0
-
-    def applies_to(self, business_type: str) -> bool:
-        return not self.types or business_type in self.types
 
 
 @dataclass(frozen=True)
@@ -184,147 +160,6 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
                    "with '---'")
 
 
-class Issues:
-    """Collects issues of one file; line numbers are file lines."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.items: list[LintIssue] = []
-
-    def error(self, line: int, where: str, message: str) -> None:
-        self.items.append(LintIssue("error", self.path, line, where, message))
-
-    def warning(self, line: int, where: str, message: str) -> None:
-        self.items.append(LintIssue("warning", self.path, line, where, message))
-
-
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 2  # +1 for 1-based, +1 for the opening '---'
-
-
-def _mapping(node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    assert isinstance(node, yaml.MappingNode)
-    return {str(k.value): (k, v) for k, v in node.value}
-
-
-def _scalar_text(node: yaml.Node) -> str | None:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
-
-
-def _value(node: yaml.Node) -> Any:
-    """The Python value of a composed node (dates, numbers, lists as YAML reads them)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    except (ValueError, RecursionError, yaml.YAMLError):  # e.g. 2026-13-01 is no date
-        return node.value if isinstance(node, yaml.ScalarNode) else None
-    finally:
-        loader.dispose()
-
-
-def _optional_text(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], name: str) -> str | None:
-    if name not in keys:
-        return None
-    value = _value(keys[name][1])
-    return str(value).strip() or None if value is not None else None
-
-
-def _as_date(node: yaml.Node, where: str, issues: Issues) -> date | None:
-    value = _value(node)
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    issues.error(_line(node), where, f"{value!r} is not a date; expected YYYY-MM-DD")
-    return None
-
-
-def _as_text_list(node: yaml.Node, where: str, issues: Issues) -> tuple[str, ...]:
-    if not isinstance(node, yaml.SequenceNode):
-        issues.error(_line(node), where, "expected a list, e.g. [P17]")
-        return ()
-    out = []
-    for item in node.value:
-        text = _scalar_text(item)
-        if text is None or not text.strip():
-            issues.error(_line(item), where, "expected a non-empty text item")
-        else:
-            out.append(text.strip())
-    return tuple(out)
-
-
-def _parse_steps(node: yaml.Node, business_types: tuple[str, ...],
-                 issues: Issues) -> tuple[SopStep, ...]:
-    if not isinstance(node, yaml.SequenceNode) or not node.value:
-        issues.error(_line(node), "steps", "expected a non-empty list of steps")
-        return ()
-    steps: list[SopStep] = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(node.value, start=1):
-        where = f"steps[{i}]"
-        if not isinstance(item, yaml.MappingNode):
-            issues.error(_line(item), where, "expected a step with id, activity, standard_seconds")
-            continue
-        keys = _mapping(item)
-        for name, (key, _) in keys.items():
-            if name not in _STEP_KEYS:
-                issues.error(_line(key), f"{where}.{name}",
-                             f"unknown field; a step has {', '.join(_STEP_KEYS)}")
-        missing = [k for k in ("id", "activity", "standard_seconds") if k not in keys]
-        for name in missing:
-            issues.error(_line(item), f"{where}.{name}", "required field is missing")
-        if missing:
-            continue
-        step_id = _scalar_text(keys["id"][1]) or ""
-        if not _STEP_ID.fullmatch(step_id):
-            issues.error(_line(keys["id"][1]), f"{where}.id",
-                         f"{step_id!r} is not a step id; use snake_case such as verify_identity")
-        elif step_id in seen:
-            issues.error(_line(keys["id"][1]), f"{where}.id",
-                         f"step id {step_id!r} is used twice (first on line {seen[step_id]})")
-        seen.setdefault(step_id, _line(keys["id"][1]))
-        activity = (_scalar_text(keys["activity"][1]) or "").strip()
-        if not activity:
-            issues.error(_line(keys["activity"][1]), f"{where}.activity",
-                         "expected the step's activity name in the event log")
-        seconds_node = keys["standard_seconds"][1]
-        seconds = _value(seconds_node)
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
-            issues.error(_line(seconds_node), f"{where}.standard_seconds",
-                         f"{seconds!r} is not a positive number of seconds")
-            seconds = 0.0
-        controls: tuple[str, ...] = ()
-        if "controls" in keys:
-            controls = _as_text_list(keys["controls"][1], f"{where}.controls", issues)
-        conditional = False
-        if "conditional" in keys:
-            value = _value(keys["conditional"][1])
-            if not isinstance(value, bool):
-                issues.error(_line(keys["conditional"][1]), f"{where}.conditional",
-                             f"{value!r} is not true or false")
-            conditional = value is True
-        when = None
-        if "when" in keys:
-            when = (_scalar_text(keys["when"][1]) or "").strip() or None
-        if conditional and not when:
-            issues.error(_line(item), f"{where}.when",
-                         "a conditional step says when it applies (e.g. amount >= 50000)")
-        types: tuple[str, ...] = ()
-        if "types" in keys:
-            types = _as_text_list(keys["types"][1], f"{where}.types", issues)
-            for t in types:
-                if t not in business_types:
-                    issues.error(_line(keys["types"][1]), f"{where}.types",
-                                 f"{t} is not one of the SOP's business types "
-                                 f"({', '.join(business_types)})")
-        steps.append(SopStep(step_id, activity, float(seconds), controls, conditional, when,
-                             types, _line(item)))
-    return tuple(steps)
-
-
 def _front_matter_keys(text: str, issues: Issues
                        ) -> tuple[dict[str, tuple[yaml.Node, yaml.Node]], str, int] | None:
     """The front matter's fields (key and value nodes), the body and its first file line; None
@@ -349,10 +184,10 @@ def _front_matter_keys(text: str, issues: Issues
     if not isinstance(root, yaml.MappingNode):
         issues.error(2, "front matter", "expected YAML fields such as id: SOP-P17")
         return None
-    keys = _mapping(root)
+    keys = mapping(root)
     for name, (key, _) in keys.items():
         if name not in _REQUIRED + _OPTIONAL:
-            issues.error(_line(key), name, "unknown field; an SOP has "
+            issues.error(node_line(key), name, "unknown field; an SOP has "
                          + ", ".join(_REQUIRED + _OPTIONAL))
     for name in _REQUIRED:
         if name not in keys:
@@ -365,34 +200,34 @@ def _front_matter_keys(text: str, issues: Issues
 def _parse_identity(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], path: str,
                     issues: Issues) -> dict[str, Any]:
     """The id, title, business types, owner group, version and status of an SOP."""
-    sop_id = (_scalar_text(keys["id"][1]) or "").strip()
+    sop_id = (scalar_text(keys["id"][1]) or "").strip()
     if not _SOP_ID.fullmatch(sop_id):
-        issues.error(_line(keys["id"][1]), "id", f"{sop_id!r} is not an SOP id such as SOP-P17")
+        issues.error(node_line(keys["id"][1]), "id", f"{sop_id!r} is not an SOP id such as SOP-P17")
     elif path and Path(path).suffix == ".md" and Path(path).stem != sop_id:
-        issues.error(_line(keys["id"][1]), "id",
+        issues.error(node_line(keys["id"][1]), "id",
                      f"the file of {sop_id} must be named {sop_id}.md")
     title_node = keys["title"][1]
-    title = _value(title_node)
+    title = node_value(title_node)
     if not isinstance(title, dict) or not all(
             isinstance(title.get(k), str) and title[k].strip() for k in ("zh", "en")):
-        issues.error(_line(title_node), "title", "expected {zh: 中文标题, en: English title}")
+        issues.error(node_line(title_node), "title", "expected {zh: 中文标题, en: English title}")
         title = title if isinstance(title, dict) else {}
-    business_types = _as_text_list(keys["business_types"][1], "business_types", issues)
+    business_types = as_text_list(keys["business_types"][1], "business_types", issues)
     if not business_types:
-        issues.error(_line(keys["business_types"][1]), "business_types",
+        issues.error(node_line(keys["business_types"][1]), "business_types",
                      "name at least one business type, e.g. [P17]")
-    owner = (_scalar_text(keys["owner_group"][1]) or "").strip()
+    owner = (scalar_text(keys["owner_group"][1]) or "").strip()
     if owner not in REVIEW_GROUPS:
-        issues.error(_line(keys["owner_group"][1]), "owner_group",
+        issues.error(node_line(keys["owner_group"][1]), "owner_group",
                      f"{owner!r} is not a review group; expected one of {', '.join(REVIEW_GROUPS)}")
     version_node = keys["version"][1]
-    version = (_scalar_text(version_node) or "").strip()  # the text as written: 1.10 stays 1.10
+    version = (scalar_text(version_node) or "").strip()  # the text as written: 1.10 stays 1.10
     if not _VERSION.fullmatch(version):
-        issues.error(_line(version_node), "version",
+        issues.error(node_line(version_node), "version",
                      f"{version!r} is not a major.minor version such as 1.2")
-    status = (_scalar_text(keys["status"][1]) or "").strip()
+    status = (scalar_text(keys["status"][1]) or "").strip()
     if status not in STATUSES:
-        issues.error(_line(keys["status"][1]), "status",
+        issues.error(node_line(keys["status"][1]), "status",
                      f"{status!r} is not a status; expected one of {', '.join(STATUSES)}")
     return {"id": sop_id, "title": {k: str(v) for k, v in title.items()},
             "business_types": business_types, "owner_group": owner, "version": version,
@@ -403,33 +238,33 @@ def _parse_dates_and_people(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], sta
                             issues: Issues) -> dict[str, Any]:
     """The effective and review dates, the author and approver, the regulations and the
     branch adoption dates of an SOP."""
-    effective = _as_date(keys["effective"][1], "effective", issues)
+    effective = as_date(keys["effective"][1], "effective", issues)
     review_due = None
     if "review_due" in keys:
-        review_due = _as_date(keys["review_due"][1], "review_due", issues)
+        review_due = as_date(keys["review_due"][1], "review_due", issues)
         if review_due and effective and review_due <= effective:
-            issues.error(_line(keys["review_due"][1]), "review_due",
+            issues.error(node_line(keys["review_due"][1]), "review_due",
                          f"{review_due} is not after the effective date {effective}")
-    approved_by = _optional_text(keys, "approved_by")
+    approved_by = optional_text(keys, "approved_by")
     if status == "approved" and not approved_by:
-        issues.error(_line(keys["status"][1]), "approved_by",
+        issues.error(node_line(keys["status"][1]), "approved_by",
                      "an approved SOP names who approved it")
     regulations: tuple[str, ...] = ()
     if "regulations" in keys:
-        regulations = _as_text_list(keys["regulations"][1], "regulations", issues)
+        regulations = as_text_list(keys["regulations"][1], "regulations", issues)
     adoption: dict[str, date] = {}
     if "adoption" in keys:
         node = keys["adoption"][1]
         if not isinstance(node, yaml.MappingNode):
-            issues.error(_line(node), "adoption",
+            issues.error(node_line(node), "adoption",
                          "expected branch: date pairs, e.g. B01: 2026-10-05")
         else:
-            for branch, (_, value) in _mapping(node).items():
-                day = _as_date(value, f"adoption.{branch}", issues)
+            for branch, (_, value) in mapping(node).items():
+                day = as_date(value, f"adoption.{branch}", issues)
                 if day is not None:
                     adoption[branch] = day
     return {"effective": effective, "review_due": review_due,
-            "author": _optional_text(keys, "author"), "approved_by": approved_by,
+            "author": optional_text(keys, "author"), "approved_by": approved_by,
             "regulations": regulations, "adoption": adoption}
 
 
@@ -442,7 +277,7 @@ def parse_with_issues(text: str, path: str) -> tuple[Sop | None, list[LintIssue]
     keys, body, body_line = found
     identity = _parse_identity(keys, path, issues)
     dated = _parse_dates_and_people(keys, identity["status"], issues)
-    steps = _parse_steps(keys["steps"][1], identity["business_types"], issues)
+    steps = parse_steps(keys["steps"][1], identity["business_types"], issues)
     if any(i.severity == "error" for i in issues.items) or dated["effective"] is None:
         return None, issues.items
     sop = Sop(**identity, **dated, steps=steps, body=body, text=text, path=path,
