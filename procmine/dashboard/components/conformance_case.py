@@ -71,10 +71,20 @@ def case_sides(report: ConformanceReport, case_id: str, events: pd.DataFrame
     return left, pd.DataFrame(rows)
 
 
+#: A verdict's colour in the tables (matched and done: none).
+_COLOURS = {"skipped": "#b22222", "extra": "#b45309", "rework": "#1f5f99", "order": "#7b3294"}
+
+
 def _table(frame: pd.DataFrame, key: str) -> None:
+    """A side's table, every row shown, the deviating verdicts coloured."""
+    colour = {tr(f"conformance.verdict.{v}"): c for v, c in _COLOURS.items()}
     shown = frame.assign(verdict=[tr(f"conformance.verdict.{v}") for v in frame["verdict"]])
-    st.dataframe(shown, hide_index=True, width="stretch", key=key, column_config={
-        name: tr(f"conformance.col.{name}") for name in shown.columns})
+    styled = shown.style.map(
+        lambda v: f"color: {colour[v]}; font-weight: 600" if v in colour else "",
+        subset=["verdict"])
+    st.dataframe(styled, hide_index=True, width="stretch", key=key,
+                 height=36 * (len(shown) + 1) + 3, column_config={
+                     name: tr(f"conformance.col.{name}") for name in shown.columns})
 
 
 def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:

@@ -66,7 +66,7 @@ def fitness_chart(frame: pd.DataFrame, measure: str, bank: float, labels: Mappin
                        "%{customdata:,}<extra></extra>"))
     figure.add_hline(y=bank, line_dash="dash", line_color="#64748b",
                      annotation_text=f"{labels['bank']} {bank:.2%}",
-                     annotation_position="top right")
+                     annotation_position="top left")
     figure.update_layout(
         height=340, showlegend=False,
         xaxis={"type": "category", "title": labels["group"]},

@@ -59,7 +59,8 @@ def _facts(finding: DeviationFinding) -> str:
              tr("conformance.finding_sop", sop=plain(finding.sop))]
     if finding.seconds:
         parts.append(tr("conformance.finding_minutes", minutes=f"{finding.seconds / 60:,.1f}"))
-    if finding.scope == "teller" and finding.p_value == finding.p_value:
+    if (finding.scope == "teller" and not finding.control_risk
+            and finding.p_value == finding.p_value):
         parts.append(tr("conformance.finding_p", p=f"{finding.p_value:.2g}"))
     return " · ".join(parts)
 
@@ -76,7 +77,7 @@ def show_findings(found: Sequence[DeviationFinding], *, user: User, as_of: date 
     language = lang()
     for number, finding in enumerate(found if every else found[:SHOWN], start=1):
         with st.container(border=True):
-            icon = "🔴 " if finding.control_risk else ""
+            icon = ":red[:material/warning:] " if finding.control_risk else ""
             st.markdown(f"**{number}.** {icon}{plain(finding.summary_in(language))}")
             st.caption(_facts(finding))
             shown = ", ".join(finding.case_ids[:8])

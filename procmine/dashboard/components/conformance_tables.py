@@ -38,11 +38,14 @@ def _ranked(report: ConformanceReport) -> pd.DataFrame:
     ranked = report.ranked()
     names = [step_name(report, str(s), str(c), str(a)) for s, c, a in
              zip(ranked["sop"], ranked["business_type"], ranked["activity"], strict=True)]
+    labels = pd.Series([f"{n} · {kind_label(str(k))} · {c}" for n, k, c in
+                        zip(names, ranked["kind"], ranked["business_type"], strict=True)],
+                       dtype=object)
+    twice = labels.duplicated(keep=False).to_numpy()   # the same under two SOP versions
+    labels[twice] = labels[twice] + " (" + ranked["sop"][twice].astype(str) + ")"
     return ranked.assign(
         step=names, kind_name=[kind_label(str(k)) for k in ranked["kind"]],
-        minutes=ranked["seconds"].astype(float) / 60,
-        label=[f"{n} · {kind_label(str(k))} · {c}" for n, k, c in
-               zip(names, ranked["kind"], ranked["business_type"], strict=True)])
+        minutes=ranked["seconds"].astype(float) / 60, label=labels.to_numpy())
 
 
 def show_ranked(report: ConformanceReport) -> None:
@@ -53,7 +56,6 @@ def show_ranked(report: ConformanceReport) -> None:
         st.success(tr("conformance.no_deviations"))
         return
     frame = _ranked(report)
-    frame = frame.drop_duplicates("label")  # two SOP versions: one bar each would share a name
     labels = {k: kind_label(k) for k in DEVIATION_KINDS}
     labels.update({"occurrences": tr("conformance.col.occurrences"),
                    "cases": tr("conformance.col.cases"), "minutes": tr("conformance.col.minutes"),
