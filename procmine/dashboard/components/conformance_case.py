@@ -84,7 +84,10 @@ def _table(frame: pd.DataFrame, key: str) -> None:
         subset=["verdict"])
     st.dataframe(styled, hide_index=True, width="stretch", key=key,
                  height=36 * (len(shown) + 1) + 3, column_config={
-                     name: tr(f"conformance.col.{name}") for name in shown.columns})
+                     name: st.column_config.Column(
+                         tr(f"conformance.col.{name}"),
+                         width="small" if name in ("position", "control") else None)
+                     for name in shown.columns})
 
 
 def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
@@ -104,7 +107,7 @@ def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
                   teller=plain(str(row["teller_id"])), branch=plain(str(row["branch_id"])),
                   day=str(row["day"])[:10], sop=plain(str(row["sop"]))))
     left, right = case_sides(report, str(case_id), events)
-    left_cell, right_cell = st.columns(2)
+    left_cell, right_cell = st.columns([2, 3])
     with left_cell:
         st.markdown(f"**{tr('conformance.case_events')}**")
         _table(left, "conf_case_events")
