@@ -82,15 +82,17 @@ def test_operations_see_the_librarys_figures_findings_and_charts(home: Path) -> 
     assert metrics[zh("conformance.checked")] == f"{report.cases:,}"
     assert metrics[zh("conformance.conforming")] == f"{report.conformance_rate:.1%}"
     assert metrics[zh("conformance.mean_fitness")] == f"{report.fitness:.3f}"
-    assert metrics[zh("conformance.control_risk_cases")] == str(len(SKIPPED))
+    assert metrics[zh("conformance.control_risk_cases")] == str(
+        report.control_risks()["case_id"].nunique())
     assert metrics[zh("conformance.unchecked")] == f"{report.unchecked:,}"
     # the findings, in their order, in Chinese, each with its act button
     found = deviation_findings(report)
-    assert [f.case_ids for f in found[:2]] == [("SKIP-0103-1", "SKIP-0103-2"), ("SKIP-0205-1",)]
     shown = _findings(at)
     assert len(shown) == min(len(found), 10)
-    assert shown[0] == "**1.** :red[:material/warning:] " + found[0].summary_in(ZH)
-    assert "双人复点" in shown[0] and "0103" in shown[0]
+    mark = ":red[:material/warning:] " if found[0].control_risk else ""
+    assert shown[0] == f"**1.** {mark}" + found[0].summary_in(ZH)
+    recount = next(f for f in found if "SKIP-0103-1" in f.case_ids)
+    assert recount.control_risk and "双人复点" in recount.summary_in(ZH)
     assert [b.label for b in at.button].count(zh("act.button")) == len(shown)
     # the ranked deviations: a bar trace per kind; the bars are the most frequent ones
     ranked = report.ranked()
@@ -117,13 +119,20 @@ def test_operations_see_the_librarys_figures_findings_and_charts(home: Path) -> 
 
 
 def test_control_steps_only_lists_them_and_downloads_them(home: Path) -> None:
-    at = _page("operations", home, conf_controls_only=True)
+    store, library = EventStore(home), SopLibrary.open(home)
+    report = conformance(store, library)
+    at = _page("operations", home, conf_controls_only=True, conf_case="SKIP-0103-1")
     table = at.dataframe[0].value
-    assert list(table["case_id"]) == list(SKIPPED)
-    assert list(table["teller_id"]) == [v[0] for v in SKIPPED.values()]
-    assert list(table["day"]) == [v[2] for v in SKIPPED.values()]
-    assert set(table["step"]) == {"双人复点"} and set(table["sop"]) == {"SOP-P18@3.0"}
-    assert len(_findings(at)) == 2 and not at.get("plotly_chart")
+    risks = report.control_risks()
+    assert list(table["case_id"]) == list(risks["case_id"])
+    assert list(table["teller_id"]) == list(risks["teller_id"])
+    assert list(table["day"]) == [str(d)[:10] for d in risks["day"]]
+    added = table[table["case_id"].isin(list(SKIPPED))]
+    assert list(added["case_id"]) == list(SKIPPED)
+    assert list(added["day"]) == [v[2] for v in SKIPPED.values()]
+    assert set(added["step"]) == {"双人复点"} and set(added["sop"]) == {"SOP-P18@3.0"}
+    risky = [f for f in deviation_findings(report) if f.control_risk]
+    assert len(_findings(at)) == min(len(risky), 10) and not at.get("plotly_chart")
     assert at.get("download_button")[0].proto.label == zh("conformance.controls_csv")
     # the drill-down: the transaction's steps beside its SOP's, the recount skipped
     assert at.selectbox(key="conf_case").value == "SKIP-0103-1"
@@ -158,9 +167,14 @@ def test_a_branch_manager_sees_only_their_branchs_tellers(home: Path) -> None:
     assert at.selectbox(key="conf_teller").options[1:] == [f"010{i}" for i in range(1, 9)]
     mine = conformance(store, library, filters=Filters(branches=("B01",)))
     assert _metrics(at)[zh("conformance.checked")] == f"{mine.cases:,}"
-    assert _metrics(at)[zh("conformance.control_risk_cases")] == "2"
+    assert _metrics(at)[zh("conformance.control_risk_cases")] == str(
+        mine.control_risks()["case_id"].nunique())
     shown = _findings(at)
-    assert shown and all("0103" in s or "B01" in s for s in shown)
+    theirs = [f for f in deviation_findings(conformance(store, library))
+              if f.scope == "teller" and f.branch_id == "B01"]   # judged against every peer
+    assert len(shown) == min(len(theirs), 10) and theirs[0].summary_in(ZH) in shown[0]
+    assert any("SKIP-0103-1" in f.case_ids for f in theirs)
+    assert shown and all("B01" in s for s in shown)
     assert not [s for s in shown if "0205" in s or "B02" in s]
     fitness = _traces(at, 1)["fitness"]
     assert fitness["x"] and all(x.endswith("(B01)") for x in fitness["x"])
@@ -168,7 +182,9 @@ def test_a_branch_manager_sees_only_their_branchs_tellers(home: Path) -> None:
     assert int(ranked["occurrences"].sum()) == len(mine.deviations)
     at.toggle(key="conf_controls_only").set_value(True).run()
     assert not at.exception
-    assert list(at.dataframe[0].value["case_id"]) == ["SKIP-0103-1", "SKIP-0103-2"]
+    cases = list(at.dataframe[0].value["case_id"])
+    assert cases == list(mine.control_risks()["case_id"])
+    assert {"SKIP-0103-1", "SKIP-0103-2"} <= set(cases) and "SKIP-0205-1" not in cases
 
 
 def test_a_teller_cannot_open_it(home: Path) -> None:
@@ -187,7 +203,8 @@ def test_the_page_in_english(home: Path) -> None:
     at.run()
     assert not at.exception, at.exception
     assert [x.value for x in at.title] == ["Conformance"]
-    assert "Second-person recount" in _findings(at)[0]
+    found = deviation_findings(conformance(EventStore(home), SopLibrary.open(home)))
+    assert found[0].summary_in("en") in _findings(at)[0]
     assert set(at.dataframe[0].value["kind_name"]) <= {
         "Skipped step", "Extra step", "Rework", "Out of order"}
 
@@ -232,5 +249,6 @@ def test_in_a_browser_ops_acts_on_a_finding(server: str, browser: Any, server_ho
         page.close()
     (item,) = [i for i in list_improvements(user=ops, home=home) if i.id not in before]
     assert (item.subject.source, item.subject.key) == ("conformance", finding.key())
-    assert item.review_group == "compliance-and-control"
-    assert item.subject.figures["case_ids"] == ["SKIP-0103-1", "SKIP-0103-2"]
+    assert item.review_group == finding.review_group
+    assert item.subject.figures["case_ids"] == list(finding.case_ids)
+    assert item.subject.figures["kind"] == "deviation"
