@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from procmine.store.engine import DuckDBEngine, Engine
 from procmine.store.event_store import EventStore
 
 __all__ = ["case_steps"]
@@ -29,11 +30,9 @@ _CASE_SQL = """
 """
 
 
-def case_steps(store: EventStore, case_id: str) -> pd.DataFrame:
+def case_steps(store: EventStore, case_id: str, *, engine: Engine | None = None
+               ) -> pd.DataFrame:
     """The events of transaction ``case_id`` (none: an empty frame), ordered as
-    :func:`procmine.conformance` orders them."""
-    con = store.connect()
-    try:
-        return con.execute(_CASE_SQL, {"case_id": case_id}).df()
-    finally:
-        con.close()
+    :func:`procmine.conformance` orders them; the query runs on ``engine`` (DuckDB by
+    default)."""
+    return (engine or DuckDBEngine(store)).query(_CASE_SQL, {"case_id": case_id})
