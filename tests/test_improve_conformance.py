@@ -2,8 +2,9 @@
 cash" of SOP-P17 in half of their September transactions, an item on that deviation done on
 1 October, and October's data: verified when the teller stopped skipping it (the rates before
 and after counted by hand), not effective when nothing changed, flagged as a regression when
-November's data brings the skipping back; ``procmine improve add --deviation 1`` opens the item
-with the deviation's key and the compliance group.
+November's data brings the skipping back; ``procmine improve add --deviation 1`` opens an item
+(the skip across the bank) and ``--deviation 2`` (the teller's) with the deviation's key and
+the compliance group.
 
 The log is built by hand: branch B01, tellers 0101 (who skips), 0102 and 0103 (who never do);
 each teller serves two P17 deposits a day on the 1st to the 20th of September, October and
@@ -12,15 +13,19 @@ transaction". The register runs on each app database."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from procmine.analysis.filters import Filters
 from procmine.app.auth import User, add_user
+from procmine.cli.main import app
 from procmine.core.baseline import Baseline
+from procmine.core.errors import ProcmineError
 from procmine.improve.measure import deviation_rates, measure_item, two_proportion_p
 from procmine.improve.refresh import refresh_register
 from procmine.improve.register import get_item, list_items, open_item, set_status
@@ -261,3 +266,41 @@ def test_a_deviation_that_stays_away_is_no_regression(ops: User, home: Path,
     assert report.regressions == []
     item = get_item(item_id, user=ops, home=home)
     assert item.status == "verified" and item.regression is None
+
+
+def test_the_command_opens_an_item_on_deviation_1(ops: User, home: Path,
+                                                  batches: dict[str, Path]) -> None:
+    _workspace(home, batches, "sep")
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, ["improve", *args, "--home", str(home)],
+                             env={"COLUMNS": "80"})
+
+    # the numbers of procmine conformance: 1 the skip across the bank (20 of its 120 deposits,
+    # over the 5 % a procedure-wide finding needs), 2 teller 0101's; both control risks
+    result = run("add", "--deviation", "1", "--cause", "procedure", "--as", "o.ops", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["source"], data["key"], data["review_group"]) == (
+        "conformance", "conformance|skipped|bank|||P17|Count cash", "compliance-and-control")
+    result = run("add", "--deviation", "2", "--cause", "training", "--as", "o.ops", "--json")
+    data = json.loads(result.stdout)
+    assert (data["key"], data["review_group"]) == (KEY, "compliance-and-control")
+    item = get_item(int(data["id"]), user=ops, home=home)
+    assert item.subject.as_of == date(2026, 9, 20) and item.subject.figures["rate"] == 0.5
+    # --group overrides the default; --type narrows as procmine conformance does
+    result = run("add", "--deviation", "2", "--type", "P17", "--cause", "training",
+                 "--group", "accounting-and-cash", "--as", "o.ops", "--json")
+    data = json.loads(result.stdout)
+    assert (data["key"], data["review_group"]) == (KEY, "accounting-and-cash")
+    for args, said in ((("--deviation", "3"), "'procmine conformance' lists 2"),
+                       (("--deviation", "1", "--finding", "1"), "give one of"),
+                       (("--finding", "1", "--type", "P17"), "go with --deviation")):
+        result = run("add", *args, "--cause", "training", "--as", "o.ops")
+        assert isinstance(result.exception, ProcmineError), result.output
+        assert said in str(result.exception)
+    shown = run("show", str(item.id), "--as", "o.ops").stdout
+    assert "deviation skipped" in shown and "rate 50.0%" in shown
+    assert "transactions: C090109-0101, C090114-0101" in shown and "and 10 more" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80
