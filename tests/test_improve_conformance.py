@@ -4,7 +4,7 @@ cash" of SOP-P17 in half of their September transactions, an item on that deviat
 and after counted by hand), not effective when nothing changed, flagged as a regression when
 November's data brings the skipping back; ``procmine improve add --deviation 1`` opens an item
 (the skip across the bank) and ``--deviation 2`` (the teller's) with the deviation's key and
-the compliance group.
+the compliance group; the item page and the escalation report show the deviation.
 
 The log is built by hand: branch B01, tellers 0101 (who skips), 0102 and 0103 (who never do);
 each teller serves two P17 deposits a day on the 1st to the 20th of September, October and
@@ -304,3 +304,74 @@ def test_the_command_opens_an_item_on_deviation_1(ops: User, home: Path,
     assert "deviation skipped" in shown and "rate 50.0%" in shown
     assert "transactions: C090109-0101, C090114-0101" in shown and "and 10 more" in shown
     assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("app_db", ["sqlite"], indirect=True)
+def test_the_item_page_shows_the_deviation_and_its_before_and_after(
+        ops: User, home: Path, baseline: Baseline, batches: dict[str, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The item page (AppTest, in Chinese): the kind, the SOP's Chinese step name, the rate
+    against the other tellers', the transactions, and the chart of the rate before and after."""
+    import apptest
+    from streamlit.testing.v1 import AppTest
+
+    from procmine.app.auth import seed_demo_users
+    from procmine.app.i18n import t
+
+    store, library = _workspace(home, batches, "sep", "oct-fixed")
+    item_id = _done_item(store, library, ops, home)
+    refresh_register(home, store=store, baseline=baseline, library=library)
+    seed_demo_users(home)
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    at: AppTest = apptest.app_as("operations", home, timeout=180).run()
+    at.query_params["item"] = str(item_id)
+    at.switch_page("procmine/dashboard/pages/improvement_item.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[t("improve.fig.deviation", "zh-CN")] == "漏做步骤"
+    assert metrics[t("improve.fig.step", "zh-CN")] == "点钞"
+    assert metrics[t("improve.fig.rate", "zh-CN")] == "50.0%"
+    assert metrics[t("improve.fig.deviating", "zh-CN")] == "20 / 40"
+    assert any("C090109-0101" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 1
+    line = t("improve.item.verdict_line", "zh-CN", verdict=t("improve.verdict.verified",
+                                                             "zh-CN"),
+             before=40, after=40, change="-90.0%", p=f"{two_proportion_p(20, 40, 2, 40):.3g}")
+    assert line in [s.value for s in at.success]
+
+
+def test_the_escalation_report_shows_a_deviation(ops: User, home: Path,
+                                                 batches: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from procmine.reports.improvement import (
+        escalated_items,
+        escalation_rows,
+        export_escalation_excel,
+        export_escalation_html,
+    )
+
+    store, library = _workspace(home, batches, "sep")
+    finding = _finding(store, library)
+    item = open_item(deviation_subject(finding, as_of=date(2026, 9, 30), store_version="v1"),
+                     user=ops, cause="training", review_group=finding.review_group,
+                     decision="escalate", home=home)
+    items = escalated_items(list_items(user=ops, home=home))
+    assert [i.id for i in items] == [item.id]
+    (en,) = escalation_rows(items, "en", home=home)
+    (zh,) = escalation_rows(items, "zh-CN", home=home)
+    assert (en["branch"], en["cases"], en["hours"], en["ratio"]) == ("B01", 40, 0.0, None)
+    assert en["found"] == finding.summary_in("en") and zh["found"] == finding.summary_in("zh-CN")
+    assert en["deviation"] == ('Skipped step "Count cash": 20 of 40 transactions (50.0%), '
+                               "SOP-P17@1.0; other tellers 0.0%; a control step")
+    assert zh["deviation"] == ("漏做步骤「点钞」：20 笔 / 40 笔（50.0%），SOP-P17@1.0；"
+                               "其他柜员 0.0%；控制步骤")
+    assert (en["group"], zh["group"]) == ("Compliance and internal control", "合规与内控组")
+    page = export_escalation_html(items, tmp_path / "esc.html", "zh-CN", home=home)
+    text = page.read_text(encoding="utf-8")
+    assert "漏做步骤「点钞」" in text and "0101" in text
+    book = load_workbook(export_escalation_excel(items, tmp_path / "esc.xlsx", "en",
+                                                 home=home))
+    values = [c.value for row in book.worksheets[0].iter_rows() for c in row]
+    assert en["deviation"] in values and finding.summary_in("en") in values
