@@ -375,3 +375,12 @@ def test_the_escalation_report_shows_a_deviation(ops: User, home: Path,
                                                  home=home))
     values = [c.value for row in book.worksheets[0].iter_rows() for c in row]
     assert en["deviation"] in values and finding.summary_in("en") in values
+
+
+def test_the_default_group_of_a_deviation_is_its_own(ops: User, home: Path,
+                                                     baseline: Baseline,
+                                                     batches: dict[str, Path]) -> None:
+    from procmine.improve.subjects import default_group
+
+    store, library = _workspace(home, batches, "sep")
+    assert default_group(_finding(store, library), library, baseline) == "compliance-and-control"
