@@ -238,7 +238,8 @@ class ConformanceReport:
         examples: dict[tuple[Any, ...], list[str]] = {}
         keys = ["kind", "business_type", "activity", "step_id", "sop"]
         for key, rows in self.deviations.groupby(keys, dropna=False):
-            examples[tuple(key)] = sorted(rows["case_id"].astype(str).unique())[:cases_per_row]
+            ids = sorted(rows["case_id"].astype(str).unique())[:cases_per_row]
+            examples[tuple(_plain(k) for k in key)] = ids  # a NaN step id: None, as in ranked
         out_ranked = []
         for row in _records(ranked):
             row["case_ids"] = examples.get(tuple(row[k] for k in keys), [])
