@@ -184,6 +184,15 @@ from procmine.maps.deviations import DeviationFinding, deviation_findings
 # maps: process map
 from procmine.maps.dfg import ProcessMap, process_map
 
+# maps: discovered model (pm4py's inductive miner on the process map, as BPMN and Petri net)
+from procmine.maps.discovery import (
+    GRAPH_KINDS,
+    DiscoveredModel,
+    denoised,
+    discover_model,
+    model_from_map,
+)
+
 # maps: variants (the step sequences of a type's cases, the SOP's marked)
 from procmine.maps.variants import VariantTable, variants
 
@@ -714,6 +723,13 @@ __all__ = [  # noqa: RUF022
     # maps: variants (the step sequences of a type's cases, the SOP's marked)
     "VariantTable",
     "variants",
+    # maps: discovered model (pm4py's inductive miner on the process map, as BPMN and Petri
+    # net; the noise filter on a directly-follows graph; the kinds of graph it draws)
+    "GRAPH_KINDS",
+    "DiscoveredModel",
+    "denoised",
+    "discover_model",
+    "model_from_map",
     # maps: conformance (each transaction against the SOP in force: deviations and fitness)
     "DEVIATION_KINDS",
     "ConformanceReport",

@@ -10,6 +10,7 @@ Example:
     $ procmine demo-data demo --start 2026-09-15 --days 47 --branch-start B06=2026-10-01
     $ procmine demo-data demo --slow-steps 0 --branch-slow-steps 0 --habits 1.25
     $ procmine demo-data demo --wrong-standard P18:2 --completion-only
+    $ procmine demo-data demo --events 150000 --deviations 1 --deviation-share 0.3
     $ procmine demo-data event_logs --bundled
 """
 
@@ -91,6 +92,13 @@ WrongStandards = Annotated[list[str] | None, _opt(
 Habits = Annotated[float | None, _opt(
     "--habits", "Tellers' own pace at each step drawn between 1/MAX and MAX (e.g. 1.25) in "
     "place of the small personal deviations: variation, not an anomaly.")]
+Deviations = Annotated[int | None, _opt(
+    "--deviations", "Tellers per kind of deviation from the SOP: a skipped control step (and, "
+    "in a log big enough, one that large cash brings), an extra step, a repeated step, each in "
+    "a share of the teller's cases of a type an SOP governs. truth.json: deviations.", min=0)]
+DeviationShare = Annotated[float | None, _opt(
+    "--deviation-share", "The share of such a teller's cases of the type that deviate "
+    "(default 0.3).")]
 CompletionOnly = Annotated[bool, _opt(
     "--completion-only", "Leave the start_time column out of the written log (times then come "
     "from the completion timestamps).")]
@@ -107,11 +115,12 @@ def demo_data(
     wait_branches: WaitBranches = None, wait_seconds: WaitSeconds = None,
     slow_branch: SlowBranch = None, slow_teller: SlowTeller = None,
     wrong_standard: WrongStandards = None, habits: Habits = None,
+    deviations: Deviations = None, deviation_share: DeviationShare = None,
     completion_only: CompletionOnly = False, as_json: JsonOption = False,
 ) -> None:
     """Generate a realistic teller event log over all 58 business types, with injected slow
-    steps, waits, slow branches and tellers, wrong standards and SOP revisions listed in
-    truth.json."""
+    steps, waits, slow branches and tellers, wrong standards, deviations from the SOP and SOP
+    revisions listed in truth.json."""
     settings: dict[str, Any] = {
         "events": events, "seed": seed, "branches": branches,
         "tellers_per_branch": tellers_per_branch, "slow_steps": slow_steps,
@@ -119,6 +128,7 @@ def demo_data(
         "conditional_slow": conditional_slow, "conditional_factor": conditional_factor,
         "waits": waits, "wait_branches": wait_branches, "wait_seconds": wait_seconds,
         "slow_branch": slow_branch, "slow_teller": slow_teller, "habits": habits,
+        "deviations": deviations, "deviation_share": deviation_share,
         "start": _day(start) if start is not None else None,
         "revisions": tuple(parse_revision(text) for text in revision or ()) or None,
         "wrong_standards": tuple(parse_wrong_standard(t) for t in wrong_standard or ()) or None,

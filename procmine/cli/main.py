@@ -47,6 +47,7 @@ from procmine.cli.demo import demo_data
 from procmine.cli.improve import improve_app, refresh_after_ingest
 from procmine.cli.maps import map_command
 from procmine.cli.matrix import matrix
+from procmine.cli.model import model_command
 from procmine.cli.queue import diversion, queue, staffing, windows
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
@@ -81,6 +82,7 @@ app.command("windows")(windows)
 app.command("matrix")(matrix)
 app.command("map")(map_command)
 app.command("variants")(variants_command)
+app.command("model")(model_command)
 
 @app.command("ingest")
 def ingest(

@@ -14,6 +14,8 @@ finding of the analyses can be checked against what was put in. Its parts, botto
   simulation's numbers, what is decided before simulating, and one chunk simulated;
 - :mod:`~procmine.demo.inject`: the injected anomalies (slow steps, conditional slow steps,
   waits, slow branches and tellers, wrong standards, habits), the truth they make;
+- :mod:`~procmine.demo.deviations`: deviations from the SOP (the background skips and reworks,
+  and injected skipped control steps, extra steps and rework), with the cases of each;
 - :mod:`~procmine.demo.generator`: the entry points that write the events and the truth;
 - :mod:`~procmine.demo.tickets`: the demo lobby's queue-system export, made from a demo log
   (served, transferred, abandoned and no-show tickets, with Chinese columns).

@@ -14,7 +14,10 @@ The vocabulary is data, ``activities.csv`` in this package, one row per step nam
 * ``conditional_seconds``: the median seconds of the step when it is a conditional one (not part
   of the type's standard path: the identity check for large cash, a recount, a reversal);
 * ``skippable``: a transaction may skip it (greeting, asking, seeing off); ``reworkable``: a
-  transaction may repeat it (two adjacent rows with the same activity).
+  transaction may repeat it (two adjacent rows with the same activity);
+* ``control``: a control step (identity check, due diligence, recount, authorization, the check
+  of the signature and stamp, ...): leaving it out is a control risk; the demo's injected
+  deviations (:mod:`procmine.demo.deviations`) skip such steps.
 
 Do not rename an activity: add a new one instead.
 
@@ -65,11 +68,12 @@ class Vocabulary:
     conditional_seconds: dict[str, float]
     skippable: frozenset[str]
     reworkable: frozenset[str]
+    control: frozenset[str]
 
 
 _COLUMNS: Final[tuple[str, ...]] = (
     "activity", "token", "name_zh", "actor", "anchor_seconds", "work_weight",
-    "conditional_seconds", "skippable", "reworkable", "description",
+    "conditional_seconds", "skippable", "reworkable", "control", "description",
 )
 
 
@@ -81,7 +85,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     anchor: dict[str, float] = {}
     work: dict[str, float] = {}
     conditional: dict[str, float] = {}
-    skippable, reworkable = set(), set()
+    skippable, reworkable, control = set(), set(), set()
     for line, row in table:
         name = text(table, line, row, "activity")
         if name in activities:
@@ -108,6 +112,8 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
             skippable.add(name)
         if yes_no(table, line, row, "reworkable"):
             reworkable.add(name)
+        if yes_no(table, line, row, "control"):
+            control.add(name)
     for name in _NAMED_IN_CODE:
         if name not in activities:
             raise DataFileError(f"{table.source}: the activity {name!r} is missing; the "
@@ -116,7 +122,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         raise DataFileError(f"{table.source}: {REVERSE!r} needs conditional_seconds (it follows "
                             "an erroneous entry)")
     return Vocabulary(activities, tokens, anchor, work, conditional, frozenset(skippable),
-                       frozenset(reworkable))
+                      frozenset(reworkable), frozenset(control))
 
 # The steps the generator treats by name: the first step, the reversal after an error, the
 # supervisor's step (a wait before it) and the counting steps (their time follows the amount).
@@ -145,3 +151,5 @@ WORK_WEIGHT: Final[dict[str, float]] = _VOCABULARY.work_weight
 CONDITIONAL_SECONDS: Final[dict[str, float]] = _VOCABULARY.conditional_seconds
 SKIPPABLE: Final[frozenset[str]] = _VOCABULARY.skippable
 REWORKABLE: Final[frozenset[str]] = _VOCABULARY.reworkable
+#: The control steps: leaving one out is a control risk (reported to the compliance group).
+CONTROL: Final[frozenset[str]] = _VOCABULARY.control

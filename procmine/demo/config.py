@@ -198,7 +198,8 @@ class DemoConfig:
     or ``days`` calendar days when set (a branch in ``branch_starts`` reports from its own date).
     ``revisions`` make steps faster or slower from their effective dates (see :class:`Revision`).
     The injections after them (off by default) are described in :mod:`procmine.demo.inject`;
-    ``completion_only`` leaves the start_time column out of the written log.
+    ``completion_only`` leaves the start_time column out of the written log; ``deviations`` and
+    ``deviation_share`` inject deviations from the SOP (:mod:`procmine.demo.deviations`).
 
     Example:
         >>> DemoConfig(events=50_000, seed=3).branches
@@ -227,6 +228,9 @@ class DemoConfig:
     days: int | None = None  # calendar days from ``start`` (None: whole months)
     branch_starts: tuple[tuple[str, date], ...] = ()  # (branch, first day it reports)
     completion_only: bool = False  # the written log has no start_time column
+    # -- injected deviations from the SOP (issue 16; procmine.demo.deviations), off by default --
+    deviations: int = 0  # tellers per kind (skipped control step, extra step, rework)
+    deviation_share: float = 0.3  # the share of such a teller's cases of the type that deviate
 
     def __post_init__(self) -> None:
         # pairs may come as a mapping or as lists (JSON): kept as tuples, so the settings stay
@@ -249,7 +253,7 @@ class DemoConfig:
             problems.append(f"tellers_per_branch is {self.tellers_per_branch}, expected 1 to 99")
         counts = {"slow_steps": self.slow_steps, "branch_slow_steps": self.branch_slow_steps,
                   "conditional_slow": self.conditional_slow, "waits": self.waits,
-                  "wait_branches": self.wait_branches}
+                  "wait_branches": self.wait_branches, "deviations": self.deviations}
         problems += [f"{name} is {value}, expected 0 or more" for name, value in counts.items()
                      if value < 0]
         factors = {"conditional_factor": self.conditional_factor,
@@ -262,6 +266,9 @@ class DemoConfig:
         if self.habits is not None and not (math.isfinite(self.habits) and self.habits >= 1.0):
             problems.append(f"habits is {self.habits}, expected 1.0 or more (1.25: tellers' own "
                             "step factors between 0.8 and 1.25)")
+        if not (math.isfinite(self.deviation_share) and 0 < self.deviation_share <= 1):
+            problems.append(f"deviation_share is {self.deviation_share}, expected a share above 0 "
+                            "and at most 1 (0.3: 30% of the teller's cases of the type)")
         if not _is_day(self.start):
             problems.append(f"start is {self.start!r}, expected a date")
         if self.days is not None and self.days < 1:

@@ -33,6 +33,10 @@ How the log is simulated:
 * **Injected slow steps** (the truth): a few teller x business type x step combinations are
   slowed 2.0-3.0 times, and one business type x step at every teller of one branch 2.0 times,
   on types common enough to be found (see ``truth.json``).
+* **Deviations from the SOP** (:mod:`procmine.demo.deviations`, under ``deviations`` in
+  ``truth.json``): the cases of the background skips and reworks above, and (off by default,
+  ``DemoConfig.deviations``) tellers who skip a control step, add a step or repeat one in a
+  share of their cases of a type, with those cases.
 * **Other injections** (off by default; :mod:`procmine.demo.inject`, listed in ``truth.json``
   under ``conditional_slow_steps``, ``waits``, ``slow_overall``, ``wrong_standards`` and
   ``habits``): tellers slow at one step only from 15:00, waits before a step, a branch or a
@@ -90,6 +94,7 @@ from procmine.demo.config import (
     DemoResult,
     bundled_demo_config,
 )
+from procmine.demo.deviations import deviations_truth
 from procmine.demo.model import (
     BREAK_MS,
     LUNCH_SHORT_BRANCH,
@@ -163,6 +168,7 @@ def _truth(plan: Plan, stats: list[ChunkStats]) -> dict[str, Any]:
             "skipped_step": round(sum(s.skipped for s in stats) / max(transactions, 1), 5),
         },
         **_injected_truth(plan, stats),
+        "deviations": deviations_truth(plan, [s.deviations for s in stats]),
         "period": _period(plan, stats),
         "transactions_by_type": {c: int(v) for c, v in zip(plan.codes, per_type, strict=True)},
         "queue": _queue_truth(plan),

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLOSING_MS",
+    "ChunkInjections",
     "Injected",
     "SlowStep",
     "Wait",
@@ -443,3 +444,38 @@ def group_rows(group: SlowStep | Wait, row_type: Arr, row_act: Arr, row_teller: 
     hit: Arr = (row_act == group.act) & (row_type == group.type_idx)
     hit &= (row_teller == group.teller) if group.scope == "teller" else (row_branch == group.branch)
     return hit
+
+
+class ChunkInjections:
+    """The waits and the conditional slow steps on a chunk's rows (no random draws: the chunk's
+    stream stays as it is without them). The rows' transaction, type, activity, teller and
+    branch; ``gap_ms`` (the gap before each row) grows by the waits."""
+
+    def __init__(self, plan: Plan, row_txn: Arr, where: tuple[Arr, Arr, Arr, Arr],
+                 gap_ms: Arr) -> None:
+        injected = plan.injected
+        self.row_txn = row_txn
+        self.wait_cases = []
+        for w in injected.waits:  # a wait before the step: the gap before it grows
+            hit = group_rows(w, *where)
+            gap_ms[hit] += round(w.seconds * 1000)
+            self.wait_cases.append(int(np.unique(row_txn[hit]).size))
+        self.groups = [(group_rows(s, *where), s.factor) for s in injected.conditional]
+        self.applied = np.zeros(row_txn.size, dtype=bool)
+
+    def slow_from_closing(self, dur_ms: Arr, start_rel: Arr) -> bool:
+        """Slow the groups' steps that start at 15:00 or later (``start_rel``: ms after opening)
+        and not slowed yet; True when any was (the times then move on: the caller recomputes
+        them until none is left, slower steps only ever start later)."""
+        changed = False
+        for hit, factor in self.groups:
+            new = hit & ~self.applied & (start_rel >= CLOSING_MS)
+            if new.any():
+                dur_ms[new] = np.rint(dur_ms[new] * factor).astype(np.int64)
+                self.applied |= new
+                changed = True
+        return changed
+
+    def conditional_cases(self) -> list[int]:
+        """Per conditional group: the cases with the step slowed (started from 15:00)."""
+        return [int(np.unique(self.row_txn[hit & self.applied]).size) for hit, _ in self.groups]

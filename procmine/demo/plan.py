@@ -23,7 +23,8 @@ gives the same log):
 8. **Slow steps** (the truth): a few teller x business type x step combinations slowed 2.0-3.0
    times, and one business type x step at every teller of one branch 2.0 times, on types common
    enough to be found; never on a revised step. Then the other injections the settings ask for,
-   from random streams of their own (:mod:`procmine.demo.inject`).
+   from random streams of their own (:mod:`procmine.demo.inject`), and the injected deviations
+   from the SOP (:mod:`procmine.demo.deviations`).
 
 Example:
     >>> plan = make_plan(DemoConfig(events=5_000, seed=1))
@@ -55,6 +56,7 @@ from procmine.demo.activities import (
     SKIPPABLE,
 )
 from procmine.demo.config import DemoConfig, DemoError, Revision
+from procmine.demo.deviations import Deviation, choose_deviations, widen_templates
 from procmine.demo.inject import (
     Injected,
     SlowStep,
@@ -96,6 +98,9 @@ class TypeArrays:
     amt_unit: Arr
     seg_cum: Arr  # cumulative customer segment mix
     occupancy: Arr  # expected seconds a transaction keeps the teller busy
+    # the slots' order in a transaction, where injected extra steps were given slots after the
+    # templates' own (None: slot order); tmpl_skip and tmpl_rework keep the templates' slots
+    tmpl_order: Arr | None = None
 
 
 @dataclass
@@ -154,6 +159,7 @@ class Plan:
     count_like: Arr
     slow: list[SlowStep] = field(default_factory=list)
     injected: Injected = field(default_factory=Injected)
+    deviations: list[Deviation] = field(default_factory=list)
 
 
 def make_plan(config: DemoConfig) -> Plan:
@@ -194,6 +200,8 @@ def make_plan(config: DemoConfig) -> Plan:
     )
     plan.slow = choose_slow_steps(plan, rng, type_counts, p_window, templates)
     plan.injected = choose_injections(plan, type_counts, p_window, templates, profiles)
+    plan.deviations = choose_deviations(plan, type_counts, p_window, templates, profiles)
+    widen_templates(plan.types, plan.deviations)
     return plan
 
 

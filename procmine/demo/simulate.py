@@ -13,7 +13,9 @@ steps, each in its own function and in this order (the order of the random draws
    shuffled transactions are cut into runs whose expected work matches each teller-day's share.
 3. **Conditions**: cash, the amount, a large amount (50,000 CNY or more) that brings identity
    check, registration, a recount and the supervisor; occasional authorization; errors (slower
-   tellers make more) with a reversal, rework of one step, a skipped step.
+   tellers make more) with a reversal, rework of one step, a skipped step; then the injected
+   deviations from the SOP change their cases' steps (:mod:`procmine.demo.deviations`, streams
+   of their own).
 4. **Step durations**: lognormal around ``template seconds * speed ** actor exponent * personal
    deviation``; counting grows with the amount; injected slow steps, revisions, slow branches
    and tellers overall and wrong standards multiply (:mod:`procmine.demo.inject`).
@@ -43,7 +45,12 @@ import pyarrow.compute as pc
 from procmine.core.amounts import LARGE_AMOUNT
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.demo.activities import ACTIVITY_INDEX, ACTIVITY_NAMES, AUTHORIZE, RECOUNT
-from procmine.demo.inject import CLOSING_MS, group_rows, step_factors
+from procmine.demo.deviations import (
+    Background,
+    ChunkDeviations,
+    apply_deviations,
+)
+from procmine.demo.inject import ChunkInjections, step_factors
 from procmine.demo.model import (
     ARRIVALS,
     AUTH_RATE,
@@ -97,6 +104,7 @@ class ChunkStats:
     conditional_cases: list[int] = field(default_factory=list)
     wait_cases: list[int] = field(default_factory=list)
     branch_days: Arr | None = None  # (branches, 2) first and last day index with a transaction
+    deviations: ChunkDeviations = field(default_factory=ChunkDeviations)
 
 
 @dataclass
@@ -176,69 +184,46 @@ def simulate_chunk(plan: Plan, k: int, seq_start: int) -> tuple[pa.Table, ChunkS
     txns = _transactions(plan, rng, plan.chunk_counts[k], td_range)
     n = txns.ttype.size
     flags = _conditions(plan, rng, txns)
-    cnt, n_skipped, n_rework = _step_counts(plan, rng, txns.ttype, flags)
+    cnt, background = _step_counts(plan, rng, txns.ttype, flags)
+    deviated = apply_deviations(plan, k, txns.ttype, txns.teller, cnt, background)
     rows = _expand_rows(plan, txns, cnt)
     dur_ms, slow_cases, revised_cases = _step_durations(plan, rng, txns, rows)
     gap_ms, turnover_ms = _gaps(rng, rows, n)
     breaks = _breaks(plan, rng, td_range)
-    injected = _Injected(plan, txns, rows, gap_ms)
+    injected = ChunkInjections(plan, rows.txn, (rows.ttype, rows.act, rows.teller,
+                                                txns.branch[rows.txn]), gap_ms)
     while True:
         start_off, end_off, first_idx, occupancy = _offsets(rows, dur_ms, gap_ms, turnover_ms)
         call_rel = _call_times(txns, td_range, occupancy, breaks)
         if not injected.slow_from_closing(dur_ms, call_rel[rows.txn] + start_off):
             break
     ticket_rel = _ticket_times(rng, txns, call_rel)
-    table = _table(plan, txns, rows, month, seq_start,
+    by_call = np.lexsort((txns.td_idx, plan.calendar.td_open_ms[txns.td_idx] + call_rel))
+    table = _table(plan, txns, rows, (month, seq_start, by_call),
                    (call_rel, ticket_rel, start_off, end_off, first_idx))
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_call] = np.arange(n)
+
+    def case_ids(txn: Arr) -> list[str]:  # as _table numbers them
+        return [f"T{plan.calendar.months[month]}-{seq_start + r + 1:07d}" for r in rank[txn]]
+
+    skipped, reworked = background.named(plan.types.tmpl_act, txns.ttype, case_ids)
     stats = ChunkStats(
         transactions=n,
         rows=rows.size,
         errors=int(txns.error.sum()),
-        rework=n_rework,
-        skipped=n_skipped,
+        rework=len(reworked),
+        skipped=len(skipped),
         type_counts=np.bincount(txns.ttype, minlength=len(plan.codes)),
         slow_cases=slow_cases,
         revised_cases=revised_cases,
         conditional_cases=injected.conditional_cases(),
         wait_cases=injected.wait_cases,
         branch_days=_branch_days(plan, txns),
+        deviations=ChunkDeviations(skipped, reworked, [case_ids(hit) for _, hit in deviated],
+                                   [eligible for eligible, _ in deviated]),
     )
     return table, stats
-
-
-class _Injected:
-    """The waits and the conditional slow steps of :mod:`procmine.demo.inject` on a chunk's
-    rows (no random draws: the chunk's stream stays as it is without them)."""
-
-    def __init__(self, plan: Plan, txns: _Txns, rows: _Rows, gap_ms: Arr) -> None:
-        injected = plan.injected
-        self.rows = rows
-        row_branch = txns.branch[rows.txn]
-        where = (rows.ttype, rows.act, rows.teller, row_branch)
-        self.wait_cases = []
-        for w in injected.waits:  # a wait before the step: the gap before it grows
-            hit = group_rows(w, *where)
-            gap_ms[hit] += round(w.seconds * 1000)
-            self.wait_cases.append(int(np.unique(rows.txn[hit]).size))
-        self.groups = [(group_rows(s, *where), s.factor) for s in injected.conditional]
-        self.applied = np.zeros(rows.size, dtype=bool)
-
-    def slow_from_closing(self, dur_ms: Arr, start_rel: Arr) -> bool:
-        """Slow the groups' steps that start at 15:00 or later (``start_rel``: ms after opening)
-        and not slowed yet; True when any was (the times then move on: the caller recomputes
-        them until none is left, slower steps only ever start later)."""
-        changed = False
-        for hit, factor in self.groups:
-            new = hit & ~self.applied & (start_rel >= CLOSING_MS)
-            if new.any():
-                dur_ms[new] = np.rint(dur_ms[new] * factor).astype(np.int64)
-                self.applied |= new
-                changed = True
-        return changed
-
-    def conditional_cases(self) -> list[int]:
-        """Per conditional group: the cases with the step slowed (started from 15:00)."""
-        return [int(np.unique(self.rows.txn[hit & self.applied]).size) for hit, _ in self.groups]
 
 
 def _branch_days(plan: Plan, txns: _Txns) -> Arr:
@@ -353,9 +338,10 @@ def _pick(rng: np.random.Generator, eligible: Arr) -> Arr:
 
 
 def _step_counts(plan: Plan, rng: np.random.Generator, ttype: Arr,
-                 flags: _Flags) -> tuple[Arr, int, int]:
-    """Steps of every transaction: a count per template slot (0 absent, 2 reworked), and how
-    many transactions skipped a step and reworked one."""
+                 flags: _Flags) -> tuple[Arr, Background]:
+    """Steps of every transaction: a count per template slot (0 absent, 2 reworked), and the
+    transactions that skipped a step and reworked one, with the slot (the draws see only the
+    templates' own slots, not the slots of injected extra steps)."""
     act = plan.types.tmpl_act[ttype]
     cond = plan.types.tmpl_cond[ttype]
     present = (act >= 0) & (
@@ -367,24 +353,30 @@ def _step_counts(plan: Plan, rng: np.random.Generator, ttype: Arr,
         | ((cond == REVERSAL) & flags.holds[REVERSAL][:, None])
     )
     cnt = present.astype(np.int8)
+    m = plan.types.tmpl_skip.shape[1]
     sk = np.flatnonzero(flags.skip)
-    choice = _pick(rng, present[sk] & plan.types.tmpl_skip[ttype[sk]])
-    ok = choice >= 0
-    cnt[sk[ok], choice[ok]] = 0
-    n_skipped = int(ok.sum())
+    skip = _pick(rng, present[sk, :m] & plan.types.tmpl_skip[ttype[sk]])
+    ok = skip >= 0
+    sk, skip = sk[ok], skip[ok]
+    cnt[sk, skip] = 0
     rw = np.flatnonzero(flags.rework)
-    choice = _pick(rng, (cnt[rw] > 0) & plan.types.tmpl_rework[ttype[rw]])
-    ok = choice >= 0
-    cnt[rw[ok], choice[ok]] += 1
-    return cnt, n_skipped, int(ok.sum())
+    rework = _pick(rng, (cnt[rw, :m] > 0) & plan.types.tmpl_rework[ttype[rw]])
+    ok = rework >= 0
+    rw, rework = rw[ok], rework[ok]
+    cnt[rw, rework] += 1
+    return cnt, Background(sk, skip, rw, rework)
 
 
 def _expand_rows(plan: Plan, txns: _Txns, cnt: Arr) -> _Rows:
-    """One row per step occurrence, in transaction and slot order."""
+    """One row per step occurrence, in transaction and slot order (an injected extra step after
+    the slot it follows)."""
     act = plan.types.tmpl_act[txns.ttype]
     n, m = act.shape
     flat = np.repeat(np.arange(n * m, dtype=np.int64), cnt.ravel())
     row_txn = flat // m
+    if plan.types.tmpl_order is not None:
+        flat = flat[np.lexsort((plan.types.tmpl_order[txns.ttype[row_txn], flat % m], row_txn))]
+        row_txn = flat // m  # the same: the rows only move within their transaction
     return _Rows(
         txn=row_txn,
         slot=flat % m,
@@ -522,15 +514,17 @@ def _ticket_times(rng: np.random.Generator, txns: _Txns, call_rel: Arr) -> Arr:
     return result
 
 
-def _table(plan: Plan, txns: _Txns, rows: _Rows, month: int, seq_start: int,
+def _table(plan: Plan, txns: _Txns, rows: _Rows, numbering: tuple[int, int, Arr],
            times: tuple[Arr, Arr, Arr, Arr, Arr]) -> pa.Table:
-    """The chunk's table: case numbers in call order within the month; rows in case order."""
+    """The chunk's table: case numbers in call order within the month (``numbering``: the
+    month, the number before the chunk's first case and the transactions in call order); rows
+    in case order."""
     call_rel, ticket_rel, start_off, end_off, first_idx = times
+    month, seq_start, by_call = numbering
     n = txns.ttype.size
     day_open = plan.calendar.td_open_ms[txns.td_idx]
     call_abs = day_open + call_rel
     ticket_abs = day_open + ticket_rel
-    by_call = np.lexsort((txns.td_idx, call_abs))
     rank = np.empty(n, dtype=np.int64)
     rank[by_call] = np.arange(n)
     nrows = np.diff(np.append(first_idx, rows.size))

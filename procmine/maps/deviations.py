@@ -102,13 +102,16 @@ class DeviationFinding:
 
 
 def _groups(report: ConformanceReport) -> pd.DataFrame:
-    """Deviating transactions per teller x type x kind x activity (one count per case)."""
-    dev = report.deviations
-    keys = ["teller_id", "branch_id", "business_type", "kind", "activity", "step_id",
-            "control", "sop"]
+    """Deviating transactions per teller x type x kind x activity (one count per case), over
+    every SOP version in force in the period: the step, its control flag and the SOP version
+    are those of the latest deviation."""
+    dev = report.deviations.sort_values(["day", "case_id"], na_position="first")
+    keys = ["teller_id", "branch_id", "business_type", "kind", "activity"]
     grouped = dev.groupby(keys, dropna=False)
     frame = grouped.agg(deviating=("case_id", "nunique"), seconds=("seconds", "sum"),
-                        case_ids=("case_id", lambda s: tuple(sorted(map(str, s.unique())))))
+                        case_ids=("case_id", lambda s: tuple(sorted(map(str, s.unique())))),
+                        step_id=("step_id", "last"), control=("control", "last"),
+                        sop=("sop", "last"))
     return frame.reset_index()
 
 
@@ -149,7 +152,7 @@ def _teller_tests(groups: pd.DataFrame, per_teller: pd.Series, per_type: pd.Seri
     with half a case added, so that a share of 0 is no certainty) and the one-sided binomial
     p-value of the teller's count against it."""
     rows = groups.copy()
-    totals = rows.groupby(["business_type", "kind", "activity", "sop"], dropna=False)[
+    totals = rows.groupby(["business_type", "kind", "activity"], dropna=False)[
         "deviating"].transform("sum")
     rows["cases"] = [int(per_teller.get(k, 0)) for k in zip(
         rows["teller_id"], rows["branch_id"], rows["business_type"], strict=True)]
@@ -187,7 +190,7 @@ def deviation_findings(report: ConformanceReport, *, ratio: float = 2.0, q: floa
             found.append(_finding(report, row, scope="teller", cases=int(row["cases"]),
                                   peer=float(row["peer"]), p_value=float(row["q_value"]),
                                   names=names))
-    by_type = groups.groupby(["business_type", "kind", "activity", "sop"], dropna=False)
+    by_type = groups.groupby(["business_type", "kind", "activity"], dropna=False)
     for (code, *_), rows in by_type:
         total_dev, total_cases = int(rows["deviating"].sum()), int(per_type.get(code, 0))
         if (total_cases >= bank_min_cases and total_dev >= min_deviating

@@ -1,9 +1,12 @@
 """Process map (operations, reviewers; a branch manager for their branch): the directly-follows
 graph of one business type's transactions, with counts or times on it, rare paths hidden below a
 threshold, drawn so that it pans, zooms and downloads as PNG or SVG; the paths as a table below.
+Then the model pm4py's inductive miner discovers on that map (the same cases), as BPMN or a
+Petri net, with a noise slider and BPMN XML and PNML downloads.
 
 A branch manager's map is their branch's (the pickers offer it alone and check it on the
-server). Step names stay as the log has them.
+server). Step names stay as the log has them on the map; the model shows the SOP's Chinese
+name of a step where an SOP in force names it.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.dashboard import data, data_maps, session
-from procmine.dashboard.components import map_chart, map_filters
-from procmine.dashboard.session import tr
+from procmine.dashboard.components import map_chart, map_filters, model_chart
+from procmine.dashboard.session import lang, tr
 
 user = session.guard(__file__)
 st.title(tr("maps.title"))
@@ -77,3 +80,6 @@ formats = {"count": "%d", "share": "percent", "median_seconds": "%.1f", "p90_sec
 st.dataframe(table[names], hide_index=True, width="stretch", column_config={
     name: st.column_config.NumberColumn(tr(f"maps.col.{name}"), format=formats[name])
     if name in formats else tr(f"maps.col.{name}") for name in names})
+
+st.subheader(tr("model.title"))
+model_chart.show("pmodel", pmap, data_maps.step_labels(choice.business_type, lang()))
