@@ -172,14 +172,17 @@ print(note)
 
 
 def ensure_store(events: int, seed: int = 11) -> Path:
-    """The bench workspace with the generated log ingested (made once, reused)."""
+    """The bench workspace with the generated log ingested (made once, reused). The generated
+    log runs on past today at 10M events (from 2026-09-01, about 14 months), so the ingest
+    accepts timestamps up to ten years ahead: with the default plausibility window (up to the
+    day after the ingest) most of its rows would be quarantined as ``implausible_time``."""
     home = OUT / f"mining-{events}-{seed}"
     batches = home / "store" / "batches.jsonl"
     if not batches.exists() or not batches.read_text(encoding="utf-8").strip():
         log = ensure_log(events, seed)
         subprocess.run(
             [sys.executable, "-m", "procmine.cli", "ingest", str(log), "--home", str(home),
-             "--json"],
+             "--latest-days", "3650", "--json"],
             check=True, stdout=subprocess.DEVNULL,
         )
     return home

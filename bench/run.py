@@ -3,7 +3,8 @@
 - ingest: procmine's CSV ingest vs DuckDB's plain read_csv -> Parquet copy (10M rows);
 - XES: procmine's XES reader vs pm4py.read_xes (real logs and a generated one);
 - queue: queue measures (and the staffing plan) vs a plain DuckDB GROUP BY (10M tickets);
-- maps: process_map vs pm4py.discover_dfg and discover_performance_dfg (1M and 10M events).
+- maps: process_map vs pm4py.discover_dfg and discover_performance_dfg (1M and 10M events);
+- conformance: conformance vs pm4py's token replay and alignments (1M and 10M events).
 
 Large inputs are generated under bench/out/ (ignored by git). ``--quick`` uses small sizes.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_conformance
 import bench_ingest
 import bench_maps
 import bench_mining
@@ -55,6 +57,10 @@ def main() -> None:
     sizes = [events] if args.quick else [1_000_000, events]
     print(_table([row for size in sizes
                   for row in bench_maps.run(events=size, repeat=1 if args.quick else 3)]),
+          flush=True)
+    print("\n== conformance: conformance vs pm4py token replay and alignments ==", flush=True)
+    print(_table([row for size in sizes
+                  for row in bench_conformance.run(events=size, repeat=1 if args.quick else 3)]),
           flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")

@@ -193,6 +193,9 @@ from procmine.maps.discovery import (
     model_from_map,
 )
 
+# maps: conformance page (one transaction's steps in the order conformance reads them)
+from procmine.maps.transaction_steps import case_steps
+
 # maps: variants (the step sequences of a type's cases, the SOP's marked)
 from procmine.maps.variants import VariantTable, variants
 
@@ -737,6 +740,8 @@ __all__ = [  # noqa: RUF022
     "DeviationFinding",
     "deviation_findings",
     "deviation_subject",
+    # maps: conformance page (one transaction's steps in the order conformance reads them)
+    "case_steps",
 ]
 
 __version__ = "0.1.0"

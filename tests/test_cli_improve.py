@@ -125,7 +125,7 @@ def test_add_from_a_finding_freezes_its_evidence_and_list_shows_it(
     assert "expected a date YYYY-MM-DD" in _refused(
         home, "add", "--finding", "1", "--cause", "procedure", "--group",
         "accounting-and-cash", "--due", "15.01.2027", "--as", "ops")
-    assert "give one of --finding N or --shortfall N" in _refused(
+    assert "give one of --finding N, --shortfall N or --deviation N" in _refused(
         home, "add", "--cause", "procedure", "--group", "accounting-and-cash", "--as", "ops")
 
 

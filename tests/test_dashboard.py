@@ -42,7 +42,7 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "staffing.py": "柜台排班", "diversion.py": "自助分流",
           "matrix.py": "柜员×业务类型", "improvements.py": "整改台账",
           "improvement_item.py": "整改事项", "process_map.py": "流程图",
-          "variants.py": "流程变体"}
+          "variants.py": "流程变体", "conformance.py": "流程符合性"}
 
 
 @pytest.fixture(scope="module")

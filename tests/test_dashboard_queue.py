@@ -56,7 +56,8 @@ def test_the_branch_manager_has_the_lobby_pages() -> None:
     assert scripts[0] == "queue.py"   # the page a manager lands on
     assert set(scripts) == {"queue.py", "staffing.py", "diversion.py", "bottlenecks.py",
                             "tellers.py", "matrix.py", "baseline.py", "improvements.py",
-                            "improvement_item.py", "process_map.py", "variants.py"}
+                            "improvement_item.py", "process_map.py", "variants.py",
+                            "conformance.py"}
     ops = [p.script for p in pages_for_role("operations")]
     assert ops[0] == "overview.py"
     assert {"queue.py", "staffing.py", "diversion.py"} <= set(ops)

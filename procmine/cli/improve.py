@@ -1,12 +1,15 @@
 """``procmine improve``: the improvement register from the command line.
 
 An item records what was decided about a finding of ``procmine bottlenecks`` (``--finding N``:
-its number in that list, with the same ``--month`` and ``--kind``) or a shortfall of
+its number in that list, with the same ``--month`` and ``--kind``), a shortfall of
 ``procmine staffing`` (``--shortfall N``: the N-th suggestion to open windows, in that list's
-order): the evidence frozen as it stood, the cause, the change proposed, the review group, an
-owner, a due day and a decision; then its lifecycle (``set-status``), its assignment
-(``assign``), what it produced (``link``), the escalation report for the superior bank
-(``report``), the bank's causes (``causes``) and the re-measurement (``refresh``).
+order) or a deviation from the SOP of ``procmine conformance`` (``--deviation N``: its finding
+N, with the same ``--type``, ``--month`` and ``--branch``; the review group defaults to the
+finding's, the compliance group for a skipped control step): the evidence frozen as it stood,
+the cause, the change proposed, the review group, an owner, a due day and a decision; then its
+lifecycle (``set-status``), its assignment (``assign``), what it produced (``link``), the
+escalation report for the superior bank (``report``), the bank's causes (``causes``) and the
+re-measurement (``refresh``).
 
 Thin, like the rest of the command line: each command parses its options and calls the
 register through the facade (:func:`procmine.open_improvement` and its neighbours); the library
@@ -16,6 +19,7 @@ Mistakes raise ProcmineError, which ``procmine.cli.main.main`` prints without a 
 
 Example:
     $ procmine improve add --finding 1 --cause procedure --group accounting-and-cash --as ops
+    $ procmine improve add --deviation 1 --type P18 --cause training --as ops
     $ procmine improve list --status proposed --status accepted --as reviewer
     $ procmine improve set-status 7 accepted --decision revise_sop --as reviewer
     $ procmine improve link 7 --sop SOP-P18@3.0 --as reviewer
@@ -49,6 +53,7 @@ from procmine import (
     Subject,
     User,
     add_improvement_cause,
+    deviation_subject,
     escalated_items,
     export_escalation_excel,
     export_escalation_html,
@@ -69,6 +74,7 @@ from procmine import (
 )
 from procmine.cli.analysis import run_bottlenecks
 from procmine.cli.common import BaselineOption, HomeOption, JsonOption, err, parse_day, print_json
+from procmine.cli.conformance import run_deviation_findings
 from procmine.cli.improve_view import item_text, measurement_line, print_items, wrap
 from procmine.cli.queue import queue_filter
 from procmine.cli.training import acting_user
@@ -167,16 +173,50 @@ def _shortfall_subject(store: EventStore, n: int) -> Subject:
                              figures=figures)
 
 
+def _deviation_subject(home: Path | None, store: EventStore, n: int, business_type: str | None,
+                       month: str | None, branch: str | None) -> tuple[Subject, str]:
+    """Finding ``n`` of ``procmine conformance`` (same type, month and branch), frozen, and its
+    review group."""
+    _, findings = run_deviation_findings(home, business_type=business_type, month=month,
+                                         branch=branch)
+    finding = findings[_pick(len(findings), n, "--deviation", "procmine conformance")]
+    subject = deviation_subject(finding, as_of=_as_of(store, month),
+                                store_version=store.version())
+    return subject, finding.review_group
+
+
+def _subject(home: Path | None, store: EventStore, picks: tuple[int | None, ...],
+             baseline_file: Path | None, month: str | None, kinds: list[str] | None,
+             business_type: str | None, branch: str | None) -> tuple[Subject, str | None]:
+    """The subject ``--finding``, ``--shortfall`` or ``--deviation`` names, and its default
+    review group (a deviation's; None for the others)."""
+    finding, shortfall, deviation = picks
+    if sum(p is not None for p in picks) != 1:
+        raise ProcmineError("give one of --finding N, --shortfall N or --deviation N")
+    if deviation is None and (business_type or branch):
+        raise ProcmineError("--type and --branch go with --deviation N (as procmine "
+                            "conformance has them)")
+    if finding is not None:
+        return _finding_subject(store, finding, baseline_file, month, kinds), None
+    if shortfall is not None:
+        return _shortfall_subject(store, shortfall), None
+    return _deviation_subject(home, store, deviation or 0, business_type, month, branch)
+
+
 @improve_app.command("add")
 def add(
     as_user: AsOption,
     cause: Annotated[str, typer.Option("--cause", help="The cause (procmine improve causes).")],
-    group: Annotated[str, typer.Option(
-        "--group", help=f"Review group: {', '.join(REVIEW_GROUPS)}.")],
+    group: Annotated[str | None, typer.Option(
+        "--group", help=f"Review group: {', '.join(REVIEW_GROUPS)} (a deviation: its "
+        "finding's by default).")] = None,
     finding: Annotated[int | None, typer.Option(
         "--finding", help="Finding N of procmine bottlenecks (same --month, --kind).")] = None,
     shortfall: Annotated[int | None, typer.Option(
         "--shortfall", help="Shortfall N of procmine staffing (windows to open).")] = None,
+    deviation: Annotated[int | None, typer.Option(
+        "--deviation", help="Finding N of procmine conformance (same --type, --month, "
+        "--branch).")] = None,
     change: ChangeOption = None,
     owner: OwnerOption = None,
     due: DueOption = None,
@@ -184,20 +224,26 @@ def add(
     reason: ReasonOption = None,
     branch_action: BranchActionOption = None,
     month: Annotated[str | None, typer.Option(
-        "--month", help="As bottlenecks --month, YYYY-MM.")] = None,
+        "--month", help="As bottlenecks (or conformance) --month, YYYY-MM.")] = None,
     kinds: Annotated[list[str] | None, typer.Option(
         "--kind", metavar="KIND", help="As bottlenecks --kind (repeatable).")] = None,
+    business_type: Annotated[str | None, typer.Option(
+        "--type", metavar="CODE", help="As conformance --type (with --deviation).")] = None,
+    branch: Annotated[str | None, typer.Option(
+        "--branch", help="As conformance --branch (with --deviation).")] = None,
     baseline_file: BaselineOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open an item on a finding or a queue shortfall, its evidence frozen as it stands now."""
-    if (finding is None) == (shortfall is None):
-        raise ProcmineError("give one of --finding N or --shortfall N")
+    """Open an item on a finding, a queue shortfall or a deviation from the SOP, its evidence
+    frozen as it stands now."""
     user = _user(as_user, home)
     store = EventStore(home)
-    subject = (_finding_subject(store, finding, baseline_file, month, kinds)
-               if finding is not None else _shortfall_subject(store, shortfall or 0))
+    subject, default = _subject(home, store, (finding, shortfall, deviation), baseline_file,
+                                month, kinds, business_type, branch)
+    group = group or default
+    if group is None:
+        raise ProcmineError(f"--group is needed: one of {', '.join(REVIEW_GROUPS)}")
     item = open_improvement(
         subject, user=user, cause=cause, review_group=group, proposed_change=change or "",
         owner=owner or "", due_on=parse_day(due, "--due"), decision=decision,

@@ -169,12 +169,17 @@ def _number(value: Any) -> str:
 
 
 #: The frozen figures ``show`` prints, in this order, when the evidence has them.
-_FIGURES: Final = ("kind", "scope", "teller_id", "branch_id", "business_type", "activity",
-                   "cases", "steps", "median_seconds", "reference_seconds", "ratio", "ratio_ci",
+_FIGURES: Final = ("kind", "deviation", "scope", "teller_id", "branch_id", "business_type",
+                   "activity", "step_id", "control", "cases", "deviating", "rate", "peer_rate",
+                   "steps", "median_seconds", "reference_seconds", "ratio", "ratio_ci",
                    "q_value", "monthly_teller_hours", "period_days", "sop", "sop_version",
                    "sop_step", "weekday", "start", "end", "counters", "service_level",
                    "mean_wait_seconds_served", "p90_wait_seconds_served", "queued",
                    "abandonment_rate")
+
+
+#: The transactions of a deviation ``show`` lists (``--json`` has them all).
+_CASES_SHOWN: Final = 10
 
 
 def _figures(figures: Mapping[str, Any]) -> str:
@@ -185,6 +190,8 @@ def _figures(figures: Mapping[str, Any]) -> str:
             continue
         if key == "ratio_ci" and isinstance(value, list | tuple):
             text = f"{value[0]:.2f}-{value[1]:.2f}"
+        elif key in ("rate", "peer_rate") and isinstance(value, int | float):
+            text = f"{value:.1%}"
         else:
             text = _number(value)
         parts.append(f"{key.replace('_', ' ')} {text}")
@@ -231,6 +238,11 @@ def item_text(item: ImprovementItem, width: int, *, today: date) -> list[str]:
     as_of = s.as_of.isoformat() if s.as_of else "–"
     facts.append(f"evidence (frozen; data to {as_of}, store {s.store_version or '–'}): "
                  f"{_figures(s.figures)}")
+    case_ids = s.figures.get("case_ids") if s.source == "conformance" else None
+    if case_ids:
+        shown = ", ".join(str(c) for c in case_ids[:_CASES_SHOWN])
+        more = len(case_ids) - _CASES_SHOWN
+        facts.append(f"transactions: {shown}" + (f" and {more} more" if more > 0 else ""))
     facts.append(f"key {s.key}")
     for fact in facts:
         lines += wrap("  " + fact, width, 4)

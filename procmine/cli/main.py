@@ -43,6 +43,7 @@ from procmine.cli.common import (
     print_json,
     progress_bar,
 )
+from procmine.cli.conformance import conformance_command
 from procmine.cli.demo import demo_data
 from procmine.cli.improve import improve_app, refresh_after_ingest
 from procmine.cli.maps import map_command
@@ -82,6 +83,7 @@ app.command("windows")(windows)
 app.command("matrix")(matrix)
 app.command("map")(map_command)
 app.command("variants")(variants_command)
+app.command("conformance")(conformance_command)
 app.command("model")(model_command)
 
 @app.command("ingest")

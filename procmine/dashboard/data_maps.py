@@ -2,16 +2,32 @@
 
 The same :func:`procmine.dashboard.data.cached` decorator as every other reader: a result is
 kept until the store changes (a new ingest), and the variants, which mark the SOP's sequence,
-until the SOP library changes too. The pages filter a map (hide its rare paths) on the cached
+and the conformance report, which checks against the SOPs in force, until the SOP library
+changes too. The pages filter a map (hide its rare paths) on the cached
 result, so moving the threshold slider runs no query.
 """
 
 from __future__ import annotations
 
-from procmine import Filters, ProcessMap, VariantTable, process_map, step_names, variants
+import pandas as pd
+
+from procmine import (
+    ConformanceReport,
+    DeviationFinding,
+    Filters,
+    ProcessMap,
+    VariantTable,
+    case_steps,
+    conformance,
+    deviation_findings,
+    process_map,
+    step_names,
+    variants,
+)
 from procmine.dashboard.data import cached, library, store
 
-__all__ = ["map_of", "step_labels", "variants_of"]
+__all__ = ["case_events", "conformance_of", "deviation_findings_of", "map_of", "step_labels",
+           "variants_of"]
 
 
 # maps --------------------------------------------------------------------------------------------
@@ -51,3 +67,26 @@ def step_labels(code: str, language: str) -> dict[str, str]:
         for step in version.sop.steps_for(code):
             labels.setdefault(step.activity, names.get(step.id, {}).get("zh", step.activity))
     return labels
+
+
+# conformance -------------------------------------------------------------------------------------
+
+
+@cached(library=True)
+def conformance_of(code: str | None, filters: Filters) -> ConformanceReport:
+    """The transactions of business type ``code`` (None: every type an SOP governs) within
+    ``filters`` against the SOP version in force on each one's day at its branch."""
+    return conformance(store(), library(), business_type=code, filters=filters)
+
+
+@cached(library=True)
+def deviation_findings_of(code: str | None, filters: Filters) -> list[DeviationFinding]:
+    """The findings of :func:`conformance_of` (tellers judged against their peers within
+    ``filters``: the page passes the period only, and scopes the findings after)."""
+    return deviation_findings(conformance_of(code, filters))
+
+
+@cached()
+def case_events(case_id: str) -> pd.DataFrame:
+    """The events of transaction ``case_id`` in the order the conformance check reads them."""
+    return case_steps(store(), case_id)

@@ -56,6 +56,8 @@ PAGES: tuple[PageSpec, ...] = (
              ("operations", "reviewer", "branch_manager")),   # no SOP text nor standard times
     PageSpec("variants.py", "variants", "nav.variants", ":material/alt_route:",
              ("operations", "reviewer", "branch_manager")),
+    PageSpec("conformance.py", "conformance", "nav.conformance", ":material/rule:",
+             ("operations", "reviewer", "branch_manager")),
     PageSpec("tellers.py", "tellers", "nav.tellers", ":material/badge:", _LOBBY),
     PageSpec("announcement.py", "announcement", "nav.announcement", ":material/leaderboard:",
              ("operations",)),

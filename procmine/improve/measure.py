@@ -22,9 +22,15 @@ before, and a verdict (verified, not effective, or not enough data after the cha
   :data:`~procmine.analysis.baseline_review.BASELINE_BAND`.
 * ``service_level``: a queue shortfall: the branch's share of the waits within the target in
   that weekday and time block, before against after (a two-proportion test).
+* ``deviation_rate``: a deviation from the SOP (source ``conformance``): the share of the
+  group's checked transactions of the type (the teller's, or the bank's for a finding of scope
+  "bank") with that kind of deviation on that step, by
+  :func:`procmine.maps.conformance.conformance` on each window, before against after (a
+  two-proportion test; lower is better; :func:`deviation_rates`).
 
 **The verdict.** None while the after window has fewer than ``min_cases`` values (tickets for a
-queue shortfall); "verified" when the measure improved (fell; the service level rose) with
+queue shortfall, transactions for a deviation); "verified" when the measure improved (fell; the
+service level rose) with
 p < 0.05 (the two-sided Mann-Whitney test of :mod:`procmine.analysis.stats`); else
 "not_effective".
 
@@ -63,13 +69,14 @@ from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
 from procmine.improve.items import ImprovementItem
 from procmine.improve.subjects import finding_of
+from procmine.maps.conformance import conformance
 from procmine.queue.measures import DEFAULT_TARGET_WAIT, QueueFilter, queue_measures
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import revision_effects
 from procmine.store.event_store import EventStore
 
 __all__ = ["DEFAULT_MIN_CASES", "DEFAULT_WINDOW_DAYS", "SIGNIFICANCE", "Measurement",
-           "finding_values", "measure_item"]
+           "deviation_rates", "finding_values", "measure_item", "two_proportion_p"]
 
 #: Days of data before and after the change that a re-measurement compares (at most).
 DEFAULT_WINDOW_DAYS = 30
@@ -208,6 +215,8 @@ def _amount(value: float, unit: str, lang: str) -> str:
         return "-"
     if unit == "share":
         return f"{value * 100:.0f}%"
+    if unit == "rate":
+        return f"{value:.1%}"
     if unit == "ratio":
         return f"{value:.2f}x"
     return t("improve.measure.seconds", lang, value=f"{value:,.0f}")
@@ -232,7 +241,8 @@ def _texts(what: Mapping[str, str], unit: str, before: Mapping[str, Any],
                      and (change < 0 if unit == "share" else change > 0))
             outcome = t("improve.measure.worse" if worse else f"improve.measure.{verdict}", lang)
         change_text = f"{change:+.0%}" if math.isfinite(change) else "-"
-        key = "improve.measure.text_share" if unit == "share" else "improve.measure.text"
+        key = {"share": "improve.measure.text_share",
+               "rate": "improve.measure.text_rate"}.get(unit, "improve.measure.text")
         out[lang] = t(key, lang, what=what[lang],
                       before=_amount(before["median"], unit, lang),
                       after=_amount(after["median"], unit, lang), change=change_text,
@@ -348,6 +358,21 @@ def _minutes(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def two_proportion_p(hits0: float, n0: int, hits1: float, n1: int) -> float:
+    """The two-sided p-value of the pooled two-proportion z test of ``hits1 / n1`` against
+    ``hits0 / n0`` (NaN when a side is empty or both shares are 0 or 1).
+
+    Example:
+        >>> round(two_proportion_p(30, 100, 10, 100), 4)
+        0.0004
+    """
+    if not n0 or not n1:
+        return math.nan
+    pooled = (hits0 + hits1) / (n0 + n1)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
+    return normal_two_sided_p((hits1 / n1 - hits0 / n0) / se) if se > 0 else math.nan
+
+
 def _queue_side(figures: Mapping[str, Any], store: EventStore, start: date, end: date,
                 target: float) -> tuple[int, float, list[date]]:
     """Served customers (with a wait) and those within the target in the shortfall's weekday
@@ -377,9 +402,7 @@ def _queue(figures: Mapping[str, Any], store: EventStore, changed: date, window:
               "to": (days0[-1] if days0 else changed - timedelta(days=1)).isoformat()}
     after = {"n": n1, "median": share1, "ratio": math.nan, "from": changed.isoformat(),
              "to": (days1[-1] if days1 else end - timedelta(days=1)).isoformat()}
-    pooled = (hits0 + hits1) / max(n0 + n1, 1)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / max(n0, 1) + 1 / max(n1, 1)))
-    p_value = normal_two_sided_p((share1 - share0) / se) if n0 and n1 and se > 0 else math.nan
+    p_value = two_proportion_p(hits0, n0, hits1, n1)
     change = share1 / share0 - 1 if n0 and n1 and share0 > 0 else math.nan
     verdict = _verdict(n1, bool(n1) and share1 > share0, p_value, min_cases)
     what = {lang: t("improve.measure.what.queue", lang, branch=figures["branch_id"],
@@ -389,6 +412,62 @@ def _queue(figures: Mapping[str, Any], store: EventStore, changed: date, window:
                        days1[-1] if days1 else None,
                        _texts(what, "share", before, after, change, p_value, verdict,
                               min_cases), {"target_wait": target})
+
+
+def deviation_rates(figures: Mapping[str, Any], store: EventStore, library: SopLibrary,
+                    start: date, end: date) -> dict[str, Any]:
+    """The deviation's rate in its group on the days ``start`` to ``end`` (inclusive): the
+    group's checked transactions of the type (``n``), those with the deviation's kind on its
+    activity (``deviating``), their share (``rate``), ``from`` and ``to`` (``end``, or the
+    store's last day when earlier). ``figures``: a deviation subject's (``deviation`` the kind
+    of deviation, scope, teller, branch, type, activity)."""
+    teller = figures.get("teller_id") if figures.get("scope") == "teller" else None
+    branch = figures.get("branch_id") if teller else None
+    filters = Filters(start=start, end=end, tellers=(str(teller),) if teller else (),
+                      branches=(str(branch),) if branch else ())
+    report = conformance(store, library, business_type=str(figures["business_type"]),
+                         filters=filters)
+    dev = report.deviations
+    hits = dev[(dev["kind"] == figures["deviation"]) & (dev["activity"] == figures["activity"])]
+    last_event = store.info().last_event
+    last = min(end, date.fromisoformat(last_event[:10])) if last_event else end
+    deviating = int(hits["case_id"].nunique())
+    return {"n": report.cases, "deviating": deviating,
+            "rate": deviating / report.cases if report.cases else math.nan,
+            "from": start.isoformat(), "to": max(last, start).isoformat()}
+
+
+def _deviation(figures: Mapping[str, Any], store: EventStore, library: SopLibrary | None,
+               changed: date, window: int, min_cases: int) -> Measurement:
+    """The group's rate of the deviation before against after (a two-proportion test)."""
+    if library is None:
+        raise ProcmineError("a deviation from the SOP is re-measured against the SOP library; "
+                            "the workspace has none")
+    start, end = changed - timedelta(days=window), changed + timedelta(days=window - 1)
+    sides = [deviation_rates(figures, store, library, start, changed - timedelta(days=1)),
+             deviation_rates(figures, store, library, changed, end)]
+    before, after = ({"n": s["n"], "median": s["rate"], "ratio": math.nan,
+                      "deviating": s["deviating"], "from": s["from"], "to": s["to"]}
+                     for s in sides)
+    p_value = two_proportion_p(before["deviating"], before["n"], after["deviating"], after["n"])
+    change = (after["median"] / before["median"] - 1
+              if before["n"] and after["n"] and before["median"] > 0 else math.nan)
+    verdict = _verdict(after["n"], bool(after["n"]) and after["median"] < before["median"],
+                       p_value, min_cases)
+    what = {}
+    for lang in ("zh-CN", "en"):
+        who = (t("conformance.who_teller", lang, teller=figures.get("teller_id"),
+                 branch=figures.get("branch_id"))
+               if figures.get("scope") == "teller" else t("conformance.who_bank", lang))
+        step = (figures.get("step_name_zh") or figures["activity"] if lang == "zh-CN"
+                else figures["activity"])
+        what[lang] = t(f"improve.measure.what.deviation_{figures['deviation']}", lang, who=who,
+                       type=figures["business_type"], step=step)
+    through = date.fromisoformat(after["to"]) if after["n"] else None
+    return Measurement("deviation_rate", verdict, before, after, change, p_value, through,
+                       _texts(what, "rate", before, after, change, p_value, verdict, min_cases),
+                       {"group": figures.get("scope"), "deviation": figures["deviation"],
+                        "activity": figures["activity"]})
 
 
 def measure_item(item: ImprovementItem, store: EventStore, baseline: Baseline,
@@ -403,6 +482,9 @@ def measure_item(item: ImprovementItem, store: EventStore, baseline: Baseline,
         raise ProcmineError(f"window of {window_days} days: expected 1 or more")
     if item.subject.source == "queue":
         return _queue(item.subject.figures, store, changed, window_days, min_cases)
+    if item.subject.source == "conformance":
+        return _deviation(item.subject.figures, store, library, changed, window_days,
+                          min_cases)
     finding = finding_of(item.subject)
     revision = item.sop_revision() if item.decision == "revise_sop" else None
     note = ""

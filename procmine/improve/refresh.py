@@ -132,7 +132,7 @@ def refresh_register(home: Path | None = None, *, store: EventStore | None = Non
     for k, item in enumerate(verified):
         if (item.measurement or {}).get("regression_checked") != version:
             figures = check_regression(item, store, baseline, window_days=window_days,
-                                       min_cases=min_cases)
+                                       min_cases=min_cases, library=library)
             if figures is not None:
                 record_regression(item.id, {**figures, "store_version": version}, home=home)
                 report.regressions.append(item.id)

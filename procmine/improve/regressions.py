@@ -8,7 +8,10 @@ pace, the summed step time over the standard) are judged with the analysis's own
 frozen reference, is material at the finding's cut (1.5 for a step or a wait; for a pace the
 overall analysis's 1.25 for a teller and 1.1 for a branch; for a standard the band's ends). A
 queue shortfall came back when its service level fell below the measured "after" share by a
-two-proportion test (p < 0.05) and is at most the share before the change.
+two-proportion test (p < 0.05) and is at most the share before the change. A deviation from
+the SOP came back when its group's rate of the deviation after the measurement
+(:func:`procmine.improve.measure.deviation_rates`) is significantly above the measured "after"
+rate (a two-proportion test, p < 0.05).
 
 Example:
     >>> from procmine import find_bottlenecks
@@ -36,10 +39,13 @@ from procmine.improve.measure import (
     DEFAULT_MIN_CASES,
     DEFAULT_WINDOW_DAYS,
     SIGNIFICANCE,
+    deviation_rates,
     finding_values,
     measure_item,
+    two_proportion_p,
 )
 from procmine.improve.subjects import finding_of
+from procmine.sop.library import SopLibrary
 from procmine.store.event_store import EventStore
 
 __all__ = ["RATIO_CUT", "came_back", "check_regression"]
@@ -106,18 +112,47 @@ def _queue_back(item: ImprovementItem, store: EventStore, baseline: Baseline, st
     return None
 
 
+def _deviation_back(item: ImprovementItem, store: EventStore, library: SopLibrary | None,
+                    start: date, window: int, min_cases: int) -> dict[str, Any] | None:
+    """A deviation came back: its rate after the measurement significantly above the
+    measured "after" rate."""
+    measured = (item.measurement or {}).get("after") or {}
+    n0, hits0 = int(measured.get("n") or 0), int(measured.get("deviating") or 0)
+    if library is None or not n0:
+        return None
+    figures = item.subject.figures
+    later = deviation_rates(figures, store, library, start, start + timedelta(days=window - 1))
+    p_value = two_proportion_p(hits0, n0, later["deviating"], later["n"])
+    if later["n"] < min_cases or not p_value < SIGNIFICANCE or later["rate"] <= hits0 / n0:
+        return None
+    text = {}
+    for lang in ("zh-CN", "en"):
+        step = (figures.get("step_name_zh") or figures["activity"] if lang == "zh-CN"
+                else figures["activity"])
+        text[lang] = t("improve.measure.regression_deviation", lang,
+                       step=step,
+                       rate=f"{later['rate']:.1%}", deviating=later["deviating"], n=later["n"],
+                       after=f"{hits0 / n0:.1%}", start=later["from"], end=later["to"])
+    return {**later, "p_value": p_value, "measured_rate": hits0 / n0,
+            "method": "deviation_rate", "key": item.subject.key, "text": text}
+
+
 def check_regression(item: ImprovementItem, store: EventStore, baseline: Baseline, *,
                      window_days: int = DEFAULT_WINDOW_DAYS,
-                     min_cases: int = DEFAULT_MIN_CASES) -> dict[str, Any] | None:
+                     min_cases: int = DEFAULT_MIN_CASES,
+                     library: SopLibrary | None = None) -> dict[str, Any] | None:
     """The figures a verified item's finding came back with (for
     :func:`~procmine.improve.register.record_regression`), or None: not back, or too little
-    data after the measurement yet."""
+    data after the measurement yet. ``library``: the SOP library a deviation is checked
+    against (without one, a deviation is not checked)."""
     through = (item.measurement or {}).get("measured_through")
     if item.status != "verified" or not through:
         return None
     start = date.fromisoformat(str(through)[:10]) + timedelta(days=1)
     if item.subject.source == "queue":
         return _queue_back(item, store, baseline, start, window_days, min_cases)
+    if item.subject.source == "conformance":
+        return _deviation_back(item, store, library, start, window_days, min_cases)
     finding = finding_of(item.subject)
     figures = came_back(finding, store, baseline, start,
                         start + timedelta(days=window_days - 1), min_cases=min_cases)

@@ -193,16 +193,21 @@ def deviation_subject(finding: DeviationFinding, *, as_of: date | None,
                    store_version=store_version, summary=summary)
 
 
-def default_group(finding: Finding, library: SopLibrary, baseline: Baseline) -> str | None:
+def default_group(finding: Finding | DeviationFinding, library: SopLibrary,
+                  baseline: Baseline) -> str | None:
     """The review group an item on ``finding`` goes to by default: its SOP's owner group (the
     SOP's current version), else its business type's review group in the baseline, else the
     review group a standard to check names in its evidence, else None (operations chooses).
+    A deviation from the SOP goes to its own ``review_group`` (the compliance group for a
+    skipped control step, else its SOP's owner group).
 
     Example:
         >>> from procmine import find_bottlenecks
         >>> default_group(find_bottlenecks(store, baseline)[0], library, baseline)
         'accounting-and-cash'
     """
+    if isinstance(finding, DeviationFinding):
+        return finding.review_group if finding.review_group in REVIEW_GROUPS else None
     if finding.sop and finding.sop in library.ids():
         owner = library.current(finding.sop).sop.owner_group
         if owner in REVIEW_GROUPS:

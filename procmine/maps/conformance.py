@@ -132,11 +132,15 @@ _LEVELS_SQL = f"""
                             (branch_id), (branch_id, business_type), (business_type), ())
 """
 
+# The seconds of the deviating event: ``seconds[position + 1]`` (1-based), with the position
+# cast to an integer so that the Spark translation knows it indexes a list by a number and makes
+# the index 0-based (a column of unknown type keeps its index as written; list_extract has no
+# Spark translation).
 _DEVIATIONS_SQL = """
     SELECT c.case_id, c.teller_id, c.branch_id, c.business_type, c.day, c.model,
            d.kind, d.activity, d.step_id, d.control, d.position,
            CASE WHEN d.position IS NULL THEN NULL
-                ELSE list_extract(c.seconds, d.position + 1) END AS seconds
+                ELSE c.seconds[CAST(d.position AS INTEGER) + 1] END AS seconds
     FROM conformance_cases c
     JOIN variant_deviations d
       ON d.activities = c.activities AND d.model = c.model AND d.mask = c.mask
@@ -238,7 +242,8 @@ class ConformanceReport:
         examples: dict[tuple[Any, ...], list[str]] = {}
         keys = ["kind", "business_type", "activity", "step_id", "sop"]
         for key, rows in self.deviations.groupby(keys, dropna=False):
-            examples[tuple(key)] = sorted(rows["case_id"].astype(str).unique())[:cases_per_row]
+            ids = sorted(rows["case_id"].astype(str).unique())[:cases_per_row]
+            examples[tuple(_plain(k) for k in key)] = ids  # a NaN step id: None, as in ranked
         out_ranked = []
         for row in _records(ranked):
             row["case_ids"] = examples.get(tuple(row[k] for k in keys), [])

@@ -8,7 +8,8 @@ summary which statuses and decisions it holds. For each item: its number, when a
 was opened, the branch and business type, what was found (the frozen summary,
 :meth:`Subject.summary_in`), the evidence figures as they were when the item was opened
 (median, reference, ratio and its 95% interval, cases, the data's period and the day it ran to;
-a queue shortfall: its weekday, hours and windows), the teller hours a month it costs, the
+a queue shortfall: its weekday, hours and windows; a deviation from the SOP: its kind, step,
+rate against the other tellers' and transactions), the teller hours a month it costs, the
 cause, the proposed change, what the branch did itself, the owning review group, owner, due
 day, status and the re-measurement when there is one. The summary on top: how many items,
 their teller hours a month, how many are overdue, the report's date.
@@ -71,6 +72,7 @@ _COLUMNS: dict[str, tuple[str, float]] = {
     "cases": ("#,##0", 8),
     "period": ("@", 18),
     "queue": ("@", 24),
+    "deviation": ("@", 36),
     "hours": ("#,##0.0", 11),
     "cause": ("@", 12),
     "proposed": ("@", 32),
@@ -166,6 +168,27 @@ def _queue(item: ImprovementItem, lang: str) -> str | None:
     return "; ".join([line, *extra])
 
 
+def _deviation(item: ImprovementItem, lang: str) -> str | None:
+    """A deviation's own figures: kind, step, transactions deviating, rate (against the other
+    tellers'), the SOP version, and how many transactions the evidence lists."""
+    if item.subject.source != "conformance":
+        return None
+    figures = item.subject.figures
+    step = str(figures.get("activity") or "")
+    if lang == "zh-CN" and figures.get("step_name_zh"):
+        step = str(figures["step_name_zh"])
+    rate, peer = _number(figures.get("rate")), _number(figures.get("peer_rate"))
+    line = t("improve.report.deviation_line", lang,
+             kind=t(f"improve.deviation.{figures.get('deviation')}", lang), step=step,
+             deviating=figures.get("deviating", ""), cases=figures.get("cases", ""),
+             rate=f"{rate:.1%}" if rate is not None else "–", sop=figures.get("sop") or "–")
+    if figures.get("scope") == "teller" and peer is not None:
+        line += t("improve.report.deviation_peer", lang, rate=f"{peer:.1%}")
+    if figures.get("control"):
+        line += t("improve.report.deviation_control", lang)
+    return line
+
+
 def _plain_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
@@ -202,9 +225,11 @@ def _row(item: ImprovementItem, ctx: _Context) -> dict[str, Any]:
         "reference": _number(figures.get("reference_seconds")) if finding else None,
         "ratio": _number(figures.get("ratio")) if finding else None,
         "ratio_ci": _ratio_ci(figures) if finding else None,
-        "cases": _number(figures.get("cases")) if finding else None,
+        "cases": (_number(figures.get("cases"))
+                  if finding or item.subject.source == "conformance" else None),
         "period": _period(item, lang),
         "queue": _queue(item, lang),
+        "deviation": _deviation(item, lang),
         "hours": item.subject.hours_per_month,
         "cause": ctx.cause_names.get(item.cause, item.cause),
         "proposed": item.proposed_change or None,

@@ -1,7 +1,7 @@
 """The improvement item page's reading parts: the heading with its status, overdue and
-regression banners, the frozen evidence (a finding's or a shortfall's figures as they were
-when the item was opened), the decision and who owns it, the links, the history, and the
-before and after once re-measured."""
+regression banners, the frozen evidence (a finding's, a shortfall's or a deviation from the
+SOP's figures as they were when the item was opened; a deviation's with its transactions), the
+decision and who owns it, the links, the history, and the before and after once re-measured."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ __all__ = ["show_details", "show_effect", "show_evidence", "show_header", "show_
            "show_links"]
 
 _UNITS = {"step": "seconds", "wait": "seconds", "revision_effect": "seconds", "pace": "ratio",
-          "standard": "ratio", "service_level": "share"}
+          "standard": "ratio", "service_level": "share", "deviation_rate": "rate"}
+#: The transactions of a deviation the page lists.
+_CASES_SHOWN = 50
 
 
 def show_header(item: ImprovementItem, today: date) -> None:
@@ -74,12 +76,50 @@ def _shortfall_evidence(item: ImprovementItem) -> None:
     cols[3].metric(tr("improve.fig.counters"), str(figures.get("counters", "")))
 
 
+def _pct(value: Any) -> str:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return tr("improve.item.none_value")
+    return f"{value:.1%}"
+
+
+def _deviation_evidence(item: ImprovementItem) -> None:
+    """A deviation from the SOP: its kind, the step (the SOP's Chinese name in Chinese), the
+    rate against the other tellers', the transactions, and the transactions' ids."""
+    figures = item.subject.figures
+    step = str(figures.get("activity") or "")
+    if lang() == "zh-CN" and figures.get("step_name_zh"):
+        step = str(figures["step_name_zh"])
+    cols = st.columns(4)
+    cols[0].metric(tr("improve.fig.deviation"),
+                   tr(f"improve.deviation.{figures.get('deviation')}"))
+    cols[1].metric(tr("improve.fig.step"), plain(step))
+    peer = figures.get("peer_rate") if figures.get("scope") == "teller" else None
+    cols[2].metric(tr("improve.fig.rate"), _pct(figures.get("rate")),
+                   delta=tr("improve.fig.peer_rate", rate=_pct(peer)) if peer is not None
+                   else None, delta_color="off", delta_arrow="off")
+    cols[3].metric(tr("improve.fig.deviating"),
+                   f"{figures.get('deviating', 0):,} / {figures.get('cases', 0):,}")
+    who = (tr("improve.fig.who_teller", teller=plain(figures.get("teller_id")),
+              branch=plain(figures.get("branch_id")))
+           if figures.get("scope") == "teller" else tr("improve.fig.who_bank"))
+    flags = [tr("improve.fig.control")] if figures.get("control") else []
+    st.caption(plain(" · ".join([who, str(figures.get("business_type") or ""),
+                                 str(figures.get("sop") or ""), *flags])))
+    case_ids = [str(c) for c in figures.get("case_ids") or []]
+    if case_ids:
+        with st.expander(tr("improve.fig.case_ids", n=len(case_ids))):
+            st.markdown(plain("、".join(case_ids[:_CASES_SHOWN]) if lang() == "zh-CN"
+                              else ", ".join(case_ids[:_CASES_SHOWN])))
+
+
 def show_evidence(item: ImprovementItem) -> None:
     """The frozen figures: the key ones as metrics, every one in a table folded away."""
     st.markdown(f"**{tr('improve.item.evidence')}**")
     subject = item.subject
     if subject.source == "finding":
         _finding_evidence(item)
+    elif subject.source == "conformance":
+        _deviation_evidence(item)
     else:
         _shortfall_evidence(item)
     st.caption(tr("improve.item.as_of",
@@ -152,10 +192,10 @@ def show_effect(item: ImprovementItem) -> None:
             st.caption(tr("improve.item.not_done"))
         return
     unit = _UNITS.get(str(m.get("method")), "seconds")
-    reference = {"seconds": item.subject.figures.get("reference_seconds"),
-                 "ratio": 1.0}.get(unit)
-    labels = {"reference": tr(f"improve.chart.reference_{unit}",
-                              seconds=f"{reference or 0:,.0f}"),
+    reference = {"seconds": item.subject.figures.get("reference_seconds"), "ratio": 1.0,
+                 "rate": item.subject.figures.get("peer_rate")}.get(unit)
+    shown = _pct(reference) if unit == "rate" else f"{reference or 0:,.0f}"
+    labels = {"reference": tr(f"improve.chart.reference_{unit}", seconds=shown),
               "axis": tr(f"improve.chart.axis_{unit}")}
     if isinstance(m.get("before"), dict) and isinstance(m.get("after"), dict):
         st.plotly_chart(iw.effect_chart(m, reference if isinstance(reference, int | float)

@@ -7,7 +7,8 @@ manager is offered their own branch only (:func:`procmine.visible_branches`), th
 is checked again (:func:`procmine.require_branch`), and the tellers offered are the ones that
 user may see in the chosen branch (:func:`procmine.visible_tellers`). The business types are
 those with transactions within the other choices, each with its code and name; the default is
-the one with the most transactions.
+the one with the most transactions. With ``every_type`` the first choice is every type together
+(``business_type`` ""), and it is the default.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ _EVERY = ""   # the "every branch / teller / month" choice
 
 @dataclass(frozen=True)
 class MapChoice:
-    """The business type and the cases chosen (``filters``: period, branch, teller)."""
+    """The business type ("": every type, where offered) and the cases chosen (``filters``:
+    period, branch, teller)."""
 
     business_type: str
     filters: Filters
@@ -47,8 +49,9 @@ def _type_label(code: str) -> str:
     return f"{code} {baseline[code].name(lang())}" if code in baseline else code
 
 
-def show(key: str, user: User) -> MapChoice | None:
-    """Draw the pickers (widget keys start with ``key``); None when nothing is left to map."""
+def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
+    """Draw the pickers (widget keys start with ``key``); None when nothing is left to map.
+    ``every_type``: offer every type together first (the default then)."""
     type_cell, period_cell, branch_cell, teller_cell = st.columns([2, 1, 1, 1])
     every = tr("filters.all")
     months = data.months()
@@ -81,8 +84,10 @@ def show(key: str, user: User) -> MapChoice | None:
     codes = sorted(str(c) for c in volumes["business_type"])
     busiest = str(volumes.sort_values(["transactions", "business_type"],
                                       ascending=[False, True])["business_type"].iloc[0])
+    if every_type:
+        codes, busiest = [_EVERY, *codes], _EVERY
     if st.session_state.get(f"{key}_type") not in codes:
         st.session_state[f"{key}_type"] = busiest
     code = type_cell.selectbox(tr("filters.business_type"), codes, key=f"{key}_type",
-                               format_func=_type_label)
+                               format_func=lambda c: every if c == _EVERY else _type_label(c))
     return MapChoice(business_type=str(code), filters=filters)
