@@ -5,6 +5,7 @@ and the report over the demo workspace (recounted with pandas)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -139,11 +140,18 @@ def test_the_demo_report_adds_up_and_agrees_with_a_recount(demo_home: Path) -> N
         assert int(rows["deviations"].sum()) == len(report.deviations)
     deviating = report.deviations["case_id"].nunique()
     assert report.conforming == report.cases - deviating
-    # the demo's background deviations: about 1 % skip a courtesy step, 3 % rework a step
+    # the demo's background deviations (about 1 % skip a courtesy step, 3 % rework a step) and
+    # its injected ones (one teller each skips a control step, adds a step, reworks a step)
     kinds = report.deviations.groupby("kind")["case_id"].nunique()
     assert 0.005 < kinds["skipped"] / report.cases < 0.02
     assert 0.02 < kinds["rework"] / report.cases < 0.045
-    assert set(kinds.index) <= {"skipped", "rework"}  # the demo follows its SOPs' order
+    assert set(kinds.index) <= {"skipped", "rework", "extra"}  # the demo keeps the SOPs' order
+    truth = json.loads((Path(__file__).parents[1] / "event_logs" / "demo_truth.json")
+                       .read_text(encoding="utf-8"))
+    extra = next(g for g in truth["deviations"]["injected"] if g["kind"] == "extra")
+    found = report.deviations[report.deviations["kind"] == "extra"]
+    assert sorted(found["case_id"].astype(str)) == sorted(extra["cases"])
+    assert set(found["teller_id"]) == {extra["teller_id"]}
     # a rework row's seconds are its event's service time in the log
     row = report.deviations[report.deviations["kind"] == "rework"].iloc[0]
     case = store.read_events(["case_id", "activity", "start_time", "end_time"]).to_pandas()

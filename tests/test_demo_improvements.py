@@ -16,11 +16,16 @@ from procmine import (
     export_escalation_excel,
     seed_demo_improvements,
 )
+from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.app.appdb import DB_URL_ENV
 from procmine.app.auth import get_user
+from procmine.core.baseline import load_baseline
 from procmine.demo.training import DEMO_PAPER
 from procmine.improve.items import ImprovementItem
 from procmine.improve.register import list_items
+from procmine.improve.subjects import finding_key
+from procmine.sop.links import workspace_references
+from procmine.store.event_store import EventStore
 from procmine.training.papers import list_papers
 
 
@@ -64,8 +69,12 @@ def test_the_demo_items_and_their_statuses(demo: tuple[Path, dict[str, Improveme
     assert not retraining.overdue(today)
     # the evidence is the demo log's, frozen as it stood: its last day and its figures
     assert {i.subject.as_of for i in items.values()} == {date(2026, 10, 31)}
-    assert retraining.subject.figures["cases"] == 121
-    assert retraining.subject.hours_per_month == pytest.approx(1.24, abs=0.01)
+    store = EventStore(home)
+    live = next(f for f in find_bottlenecks(store, load_baseline(),
+                                            step_references=workspace_references(home))
+                if finding_key(f) == RETRAINING)
+    assert retraining.subject.figures["cases"] == live.cases > 100
+    assert retraining.subject.hours_per_month == pytest.approx(live.monthly_teller_hours)
     assert overdue.due_on == today - timedelta(days=5)
 
 

@@ -215,6 +215,29 @@ def test_a_retrained_teller_step_verified_then_not_effective(
 
 
 @SQLITE
+def test_a_step_that_slows_down_after_the_change_is_said_to_be_worse(
+        logs: tuple[dict[str, Path], dict[str, Any]], ops: User, home: Path,
+        baseline: Baseline) -> None:
+    """The teller is at pace in September and slow from October (the "fixed" log, then the
+    "slow" one): an item marked done on 1 October measures October against September, the
+    median rose significantly, and the line says worse, not merely no effect."""
+    batches, truth = logs
+    store = EventStore(home)
+    ingest_log(store, batches["fixed-09"])
+    ingest_log(store, batches["slow-10"])
+    finding = _slow_step(store, baseline, truth)
+    item_id = _done_item(finding, ops, home)
+    report = refresh_register(home, store=store, baseline=baseline)
+    assert report.not_effective == [item_id]
+    measured = get_item(item_id, user=ops, home=home).measurement or {}
+    factor = truth["slow_steps"][0]["factor"]
+    assert measured["change"] == pytest.approx(factor - 1, rel=0.25)
+    assert measured["p_value"] < 0.001 and measured["after"]["n"] >= 30
+    assert "significantly worse after the change" in measured["text"]["en"]
+    assert "整改后明显变差" in measured["text"]["zh-CN"]
+
+
+@SQLITE
 def test_nothing_changed_is_not_effective_and_the_evidence_stays_frozen(
         logs: tuple[dict[str, Path], dict[str, Any]], ops: User, home: Path,
         baseline: Baseline) -> None:

@@ -55,8 +55,8 @@ Example:
     >>> from procmine.analysis.bottlenecks import find_bottlenecks
     >>> findings = find_bottlenecks(store, baseline)
     >>> print(findings[0].summary)  # doctest: +NORMALIZE_WHITESPACE
-    Teller 0102 (B01), P18 Enter transaction: median 105 s vs 40 s reference (2.6x) over 121
-    cases; costs 1.2 teller hours a month
+    Teller 0102 (B01), P18 Enter transaction: median 107 s vs 40 s reference (2.7x) over 121
+    cases; costs 1.3 teller hours a month
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ Example:
     >>> summary = business_type_summary(store, baseline)
     >>> first = summary.loc[:0, ["business_type", "median_seconds", "standard_seconds"]]
     >>> first.round(1).values.tolist()
-    [['P17', 142.6, 120.0]]
+    [['P17', 142.3, 120.0]]
     >>> steps = step_statistics(store, baseline, by="branch")
     >>> steps.columns[:4].tolist()
     ['branch_id', 'business_type', 'activity', 'count']
@@ -224,7 +224,7 @@ def step_statistics(store: EventStore, baseline: Baseline | None = None, by: Lev
         >>> bank = step_statistics(store, baseline, by="bank")
         >>> first = bank.loc[:0, ["business_type", "activity", "median_seconds", "share"]]
         >>> first.round(3).values.tolist()
-        [['C41', 'Ask need', 12.467, 0.004]]
+        [['C41', 'Ask need', 12.568, 0.004]]
     """
     with StepData(store, baseline, filters, engine=engine) as data:
         return data.statistics(by, with_share=with_share)
@@ -239,7 +239,7 @@ def type_steps(store: EventStore, baseline: Baseline, business_type: str,
     Example:
         >>> steps = type_steps(store, baseline, "P17")
         >>> steps.loc[0, "activity"], round(float(steps.loc[0, "ratio"]), 2)
-        ('Verify identity', 3.59)
+        ('Verify identity', 3.66)
     """
     chosen = replace(filters or Filters(), business_types=(business_type,))
     steps = step_statistics(store, baseline, by="bank", filters=chosen, engine=engine)

@@ -321,7 +321,7 @@ def write_bundled_demo(
     Example:
         >>> result = write_bundled_demo(Path("demo"))
         >>> result.events_path.name, result.truth_path.name, result.events
-        ('demo_events.parquet', 'demo_truth.json', 199711)
+        ('demo_events.parquet', 'demo_truth.json', 199730)
     """
     return _write(out_dir, bundled_demo_config(), "parquet", progress, prefix="demo_",
                   command=BUNDLED_DEMO_COMMAND)

@@ -38,7 +38,7 @@ Example:
     >>> events = pq.read_table(bundled_path("event_logs", "demo_events.parquet"))
     >>> tickets = demo_tickets(events)
     >>> tickets["outcome"].value_counts().sort_index().to_dict()
-    {'abandoned': 1401, 'no_show': 170, 'served': 18396, 'transferred': 275}
+    {'abandoned': 1323, 'no_show': 173, 'served': 18396, 'transferred': 275}
     >>> list(ticket_export(tickets).columns[:4])
     ['网点号', '业务日期', '票号', '取号时间']
 """

@@ -29,7 +29,7 @@ Example:
     ['source', 'target', 'count', 'median_seconds', 'p90_seconds', 'mean_seconds']
     >>> top = pmap.edges.iloc[0]
     >>> str(top["source"]), str(top["target"])
-    ('Check signature and stamp', 'Count cash')
+    ('Print voucher', 'Customer signs')
     >>> busy = pmap.filtered(min_share=0.5)
     >>> bool((busy.edges["count"] >= 0.5 * pmap.cases).all())
     True

@@ -348,7 +348,7 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
     Example:
         >>> effects = revision_effects(store, library, "SOP-P18")
         >>> round(float(effects.loc[effects.step_id == "count_cash", "change"].iloc[0]), 2)
-        -0.32
+        -0.31
     """
     versions = [v for v in library.approved_versions(sop_id) if v.sop.status == "approved"]
     window = timedelta(days=window_days)

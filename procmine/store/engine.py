@@ -28,7 +28,7 @@ Example:
     ...                      "GROUP BY business_type ORDER BY business_type",
     ...                      {"types": ["P01", "P02"]})
     >>> frame.round(1).values.tolist()
-    [['P01', 13.2], ['P02', 13.5]]
+    [['P01', 13.1], ['P02', 12.8]]
     >>> with engine.session() as session:
     ...     session.create_view("long", "SELECT * FROM events WHERE amount > 50000")
     ...     int(session.query("SELECT count(*) AS n FROM long").loc[0, "n"])
@@ -140,7 +140,7 @@ class DuckDBEngine:
     Example:
         >>> with DuckDBEngine(store) as engine:
         ...     int(engine.query("SELECT count(*) AS n FROM events").loc[0, "n"])
-        199711
+        199730
     """
 
     name = "duckdb"

@@ -26,7 +26,7 @@ Example:
     >>> store = EventStore(home)
     >>> info = store.info()
     >>> info.events, info.branches, info.tellers
-    (199711, 6, 48)
+    (199730, 6, 48)
 """
 
 from __future__ import annotations

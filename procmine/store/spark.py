@@ -25,7 +25,7 @@ DuckDB and the translation each Spark query goes through):
     >>> from procmine.store.engine import get_engine
     >>> from procmine.store.spark_sql import to_spark_sql
     >>> int(get_engine("duckdb", store).query("SELECT count(*) AS n FROM events").loc[0, "n"])
-    199711
+    199730
     >>> to_spark_sql("SELECT median(x) AS m FROM t")
     'SELECT PERCENTILE(x, 0.5) AS m FROM t'
 """
@@ -108,7 +108,7 @@ class SparkEngine:
         >>> from procmine.store.engine import DuckDBEngine
         >>> with DuckDBEngine(store) as engine:
         ...     int(engine.query("SELECT count(*) AS n FROM events").loc[0, "n"])
-        199711
+        199730
         >>> SparkEngine.name
         'spark'
     """
