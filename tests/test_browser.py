@@ -193,7 +193,8 @@ def _answer(page: object, attempt: object) -> None:
         else:
             n = len(item.choices)
             for i in range(n):
-                page.locator(f".st-key-{key}_{i}").click()  # type: ignore[attr-defined]
+                # a rerun may still show the old element beside the new one: the fresh one
+                page.locator(f'.st-key-{key}_{i}:not([data-stale="true"])').click()  # type: ignore[attr-defined]
                 page.get_by_role("option", name=str(n - i), exact=True).click()  # type: ignore[attr-defined]
                 _wait_quiet(page)
         _wait_quiet(page)
