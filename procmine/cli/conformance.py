@@ -42,11 +42,10 @@ from procmine import (
     SopLibrary,
     conformance,
     deviation_findings,
-    filter_options,
     get_engine,
-    months_with_data,
 )
 from procmine.cli.common import EngineOption, HomeOption, JsonOption, MasterOption, print_json
+from procmine.cli.maps import no_transactions
 
 __all__ = ["conformance_command", "run_deviation_findings"]
 
@@ -73,16 +72,8 @@ def _what(business_type: str | None, month: str | None, branch: str | None,
 
 def _nothing(store: EventStore, report: ConformanceReport, library: SopLibrary, what: str,
              engine_name: str, master: str | None) -> ProcmineError:
-    """The error for a report that checked nothing, naming what has data (or an SOP)."""
-    engine = get_engine(engine_name, store, master)
-    try:
-        months = months_with_data(store, engine=engine)
-        options = filter_options(store, engine=engine)
-    finally:
-        engine.close()
-    if not months:
-        return ProcmineError("the store has no events; ingest an event log first "
-                             "(procmine ingest FILE)")
+    """The error for a report that checked nothing: the types an SOP governs when there were
+    transactions but no SOP in force, else what has data (:func:`no_transactions`)."""
     if report.unchecked:
         governed = sorted({code for sop_id in library.ids()
                            if (version := library.approved(sop_id)) is not None
@@ -90,10 +81,7 @@ def _nothing(store: EventStore, report: ConformanceReport, library: SopLibrary, 
         return ProcmineError(f"no SOP was in force for the {report.unchecked:,} transactions "
                              f"of {what}; business types an approved SOP governs: "
                              f"{', '.join(governed) or 'none'}")
-    return ProcmineError(f"no transactions for {what}; business types with data: "
-                         f"{', '.join(options['business_type']) or 'none'}; branches: "
-                         f"{', '.join(options['branch_id']) or 'none'}; months: "
-                         f"{', '.join(months)}")
+    return no_transactions(store, what, engine_name, master)
 
 
 def _run(home: Path | None, business_type: str | None, filters: Filters, what: str,

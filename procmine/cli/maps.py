@@ -33,7 +33,7 @@ from procmine import (
 )
 from procmine.cli.common import EngineOption, HomeOption, JsonOption, MasterOption, print_json
 
-__all__ = ["map_command"]
+__all__ = ["map_command", "no_transactions", "what_of"]
 
 
 def _seconds(value: float | None) -> str:
@@ -43,7 +43,7 @@ def _seconds(value: float | None) -> str:
     return f"{value:,.1f}" if abs(value) < 60 else f"{value:,.0f}"
 
 
-def _what(business_type: str | None, month: str | None, branch: str | None,
+def what_of(business_type: str | None, month: str | None, branch: str | None,
           teller: str | None) -> str:
     parts = [f"type {business_type}" if business_type else "every type",
              month or "all months"]
@@ -72,9 +72,10 @@ def _edges_table(shown: ProcessMap, whole: ProcessMap, what: str) -> Table:
     return view
 
 
-def _nothing(store: EventStore, what: str, engine_name: str,
-             master: str | None) -> ProcmineError:
-    """The error for a map without cases, naming what has data."""
+def no_transactions(store: EventStore, what: str, engine_name: str,
+                    master: str | None) -> ProcmineError:
+    """The error for a selection without transactions (a map, a model, a conformance
+    check), naming the business types, branches and months that have data."""
     engine = get_engine(engine_name, store, master)
     try:
         months = months_with_data(store, engine=engine)
@@ -134,9 +135,9 @@ def map_command(
         whole = process_map(store, business_type=business_type, filters=filters, engine=engine)
     finally:
         engine.close()
-    what = _what(business_type, month, branch, teller)
+    what = what_of(business_type, month, branch, teller)
     if whole.cases == 0:
-        raise _nothing(store, what, engine_name, master)
+        raise no_transactions(store, what, engine_name, master)
     shown = whole.filtered(min_share=min_share, top_edges=top)
     if as_json:
         print_json(shown.to_dict())

@@ -32,7 +32,7 @@ from procmine import (
     process_map,
 )
 from procmine.cli.common import EngineOption, HomeOption, MasterOption
-from procmine.cli.maps import _nothing, _what
+from procmine.cli.maps import no_transactions, what_of
 
 __all__ = ["FORMATS", "model_command", "tree_lines"]
 
@@ -135,9 +135,9 @@ def model_command(
         pmap = process_map(store, business_type=business_type, filters=filters, engine=engine)
     finally:
         engine.close()
-    what = _what(business_type, month, branch, None)
+    what = what_of(business_type, month, branch, None)
     if pmap.cases == 0:
-        raise _nothing(store, what, engine_name, master)
+        raise no_transactions(store, what, engine_name, master)
     model = model_from_map(pmap, noise_threshold=noise)
     text = _render(model, fmt, what)
     if out_file is None:
