@@ -30,8 +30,12 @@ How the figures are made fair
   = exp(-theta_hat)``; for a teller with many transactions it approaches
   ``speed_index_adjusted``.
 * **Error rates** are shrunk the same way, beta-binomial
-  (:func:`procmine.analysis.stats.fit_errors`): ``(errors + M p) / (transactions + M)`` with
-  ``p`` the bank's error rate.
+  (:func:`procmine.analysis.stats.fit_errors`): ``error_rate_shrunk = (errors + M p) /
+  (transactions + M)`` with ``p`` the bank's error rate and the prior weight ``M`` (in
+  transactions) estimated from the month's data by maximum likelihood: small where the tellers'
+  rates spread more than chance would spread them, infinite (everyone at ``p``) where they do
+  not. A teller keeps ``transactions / (transactions + M)`` of the own rate; the raw
+  ``error_rate`` stands beside it, as errors are few and ``M`` is known only roughly.
 
 Ranks (1 = fastest) use ``speed_index_shrunk``, within the teller's branch and across the bank.
 Shrinkage tempers a small sample but cannot make it fair (one transaction of a second would still

@@ -27,11 +27,21 @@ strength*, in transactions; infinite, i.e. everyone at ``mu``, when ``tau2`` is 
 mean weights each teller by ``1 / (sigma2 / n_eff + tau2)``. The shrunk index is
 ``exp(-theta_hat)``: for a teller with many transactions it approaches the raw one.
 
-**Beta-binomial shrinkage** (:func:`fit_errors`). An error rate becomes ``(errors + M p) /
-(transactions + M)``, ``p`` the bank's rate and ``M`` from the method of moments on the
-tellers' rates: the spread ``sum n (rate - p)^2`` has expectation ``(J - 1) p (1 - p) + tau2 (N
-- sum n^2 / N)``, and ``M = p (1 - p) / tau2 - 1`` (infinite, everyone at ``p``, when the rates
-vary no more than chance).
+**Beta-binomial shrinkage** (:func:`fit_errors`). A teller's errors ``k`` in ``n``
+transactions are modelled as binomial around the teller's true rate, and the true rates as
+``Beta(M p, M (1 - p))`` around the bank's rate ``p`` (the pooled rate ``sum k / sum n``);
+the corrected rate is the posterior mean ``(k + M p) / (n + M)``: the teller's own rate
+weighted ``n / (n + M)``, the bank's ``M / (n + M)``. The prior weight ``M`` (in
+transactions) is the one under which the month's counts are most likely (maximum likelihood of
+the beta-binomial, ``L(M) = sum ln B(k + M p, n - k + M (1 - p)) - ln B(M p, M (1 - p))``
+over ``1e-3 <= M <= 1e7``, a grid on ``ln M`` refined by Brent's method). Its meaning is the
+between-teller variance: ``tau2 = p (1 - p) / (M + 1)``, and a teller's count varies by
+``n p (1 - p) (1 + (n - 1) / (M + 1))``. Where the counts spread no more than binomial noise
+would spread them the likelihood is highest at the top of the range, and ``M`` is infinite:
+everyone at ``p`` (the data cannot tell the tellers apart); the more they spread beyond that,
+the smaller ``M`` and the more of their own rate the tellers keep. With tens of tellers and a
+few errors each, ``M`` is known only roughly (about half to twice its value), so the raw and
+the corrected rates are shown side by side.
 
 Example:
     >>> import numpy as np
@@ -51,8 +61,10 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ERROR_PRIOR_RANGE",
     "SpeedFit",
     "benjamini_hochberg",
+    "error_prior_log_likelihood",
     "fit_errors",
     "fit_speed",
     "mann_whitney_greater",
@@ -196,27 +208,69 @@ def fit_speed(y: np.ndarray, n_eff: np.ndarray, sigma2: float,
     return SpeedFit(shrunk=np.exp(-theta), mu=mu, sigma2=sigma2, tau2=tau2, k=k)
 
 
+#: The range of the error-rate prior weight, in transactions: below it a teller keeps all of
+#: the own rate; at its top the data cannot tell the tellers apart (the weight is then infinite).
+ERROR_PRIOR_RANGE: tuple[float, float] = (1e-3, 1e7)
+
+
+def error_prior_log_likelihood(errors: np.ndarray, n: np.ndarray, p: float,
+                               prior_strength: float) -> float:
+    """The beta-binomial log likelihood of the counts for the bank rate ``p`` and prior weight
+    ``M`` (the binomial coefficients, which do not depend on ``M``, left out).
+
+    Example:
+        >>> k, n = np.array([0.0, 10.0]), np.array([100.0, 100.0])
+        >>> error_prior_log_likelihood(k, n, 0.05, 10.0) > error_prior_log_likelihood(
+        ...     k, n, 0.05, 1e6)
+        True
+    """
+    from scipy import special
+
+    a, b = prior_strength * p, prior_strength * (1 - p)
+    return float(np.sum(special.betaln(errors + a, n - errors + b) - special.betaln(a, b)))
+
+
+def _error_prior_strength(errors: np.ndarray, n: np.ndarray, p: float) -> float:
+    """The maximum-likelihood prior weight ``M`` (infinite at the top of the range)."""
+    from scipy import optimize
+
+    low, high = (math.log(v) for v in ERROR_PRIOR_RANGE)
+    grid = np.linspace(low, high, 49)
+    values = [error_prior_log_likelihood(errors, n, p, math.exp(t)) for t in grid]
+    best = int(np.argmax(values))
+    if best == grid.size - 1:
+        return math.inf  # no spread beyond binomial noise: everyone at p
+    lo, hi = grid[max(best - 1, 0)], grid[best + 1]
+    found = optimize.minimize_scalar(
+        lambda t: -error_prior_log_likelihood(errors, n, p, math.exp(t)),
+        bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+    return float(math.exp(found.x)) if -found.fun >= values[best] else float(math.exp(grid[best]))
+
+
 def fit_errors(errors: np.ndarray, n: np.ndarray,
                prior_strength: float | None) -> tuple[np.ndarray, float, float]:
-    """Beta-binomial empirical Bayes: (shrunk rates, bank rate p, prior strength M).
+    """Beta-binomial empirical Bayes (see the module text): (corrected rates, bank rate p,
+    prior weight M). ``prior_strength`` fixes ``M``; by default it is the maximum-likelihood
+    estimate (infinite with fewer than two tellers, or a bank rate of 0 or 1: nothing to tell
+    apart).
 
     Example:
         >>> rates, p, m = fit_errors(np.array([0.0, 10.0]), np.array([100.0, 100.0]), 100.0)
         >>> [float(r) for r in rates], p, m
         ([0.025, 0.075], 0.05, 100.0)
+        >>> rates, p, m = fit_errors(np.array([5.0, 5.0, 5.0]), np.array([100.0] * 3), None)
+        >>> [float(r) for r in rates], m
+        ([0.05, 0.05, 0.05], inf)
     """
     total = float(n.sum())
     p = float(errors.sum()) / total if total else 0.0
     if prior_strength is not None:
         m = float(prior_strength)
-    elif n.size < 2 or p <= 0.0 or p >= 1.0:
+    elif np.count_nonzero(n > 0) < 2 or p <= 0.0 or p >= 1.0:
         m = math.inf
     else:
-        rates = errors / n
-        spread = float(np.sum(n * (rates - p) ** 2))
-        # E[spread] = (J - 1) p (1 - p) + tau2 (N - sum n^2 / N)
-        tau2 = (spread - (n.size - 1) * p * (1 - p)) / (total - float(np.sum(n * n)) / total)
-        m = max(p * (1 - p) / tau2 - 1, 0.0) if tau2 > 0 else math.inf
+        seen = n > 0
+        m = _error_prior_strength(errors[seen], n[seen], p)
     if math.isinf(m):
         return np.full(n.shape, p, dtype=float), p, m
     with np.errstate(invalid="ignore", divide="ignore"):
