@@ -29,6 +29,9 @@ from procmine.analysis.bottlenecks import ANALYSES, find_bottlenecks
 # findings: conditional (slow steps that hold only in one slice: an hour band, amount band,
 # window type or weekday)
 from procmine.analysis.conditional import conditional_findings, without_all_day
+
+# ui: error-rate prior (raw and corrected error rates side by side, and how they were corrected)
+from procmine.analysis.error_rates import error_prior, teller_error_rates
 from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
 from procmine.analysis.filters import Filters
 
@@ -742,6 +745,10 @@ __all__ = [  # noqa: RUF022
     "deviation_subject",
     # maps: conformance page (one transaction's steps in the order conformance reads them)
     "case_steps",
+    # ui: error-rate prior (raw and corrected error rates side by side, and how they were
+    # corrected)
+    "error_prior",
+    "teller_error_rates",
 ]
 
 __version__ = "0.1.0"

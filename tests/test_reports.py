@@ -56,8 +56,8 @@ def test_excel_export_has_a_bank_sheet_then_one_per_branch_formatted(
         first = sheet.cell(3, col[labels["speed_index_shrunk"]])
         assert first.number_format == "0.00"
         assert first.value == pytest.approx(rows["speed_index_shrunk"].max())
-        assert sheet.cell(3, col[labels["error_rate"]]).number_format == "0.0%"
-        assert sheet.cell(3, col[labels["error_rate_shrunk"]]).number_format == "0.0%"
+        assert sheet.cell(3, col[labels["error_rate"]]).number_format == "0.00%"
+        assert sheet.cell(3, col[labels["error_rate_shrunk"]]).number_format == "0.00%"
         tellers = [sheet.cell(r, col["柜员号"]).value for r in range(3, 3 + len(rows))]
         assert sorted(tellers) == sorted(rows["teller_id"])
         assert sheet.cell(3 + len(rows), col["柜员号"]).value is None

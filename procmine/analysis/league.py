@@ -383,3 +383,4 @@ def league_records(league: pd.DataFrame,
     """
     return [{k: plain_value(v) for k, v in zip(columns, row, strict=True)}
             for row in league[list(columns)].itertuples(index=False)]
+

@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from procmine.analysis.error_rates import error_prior
 from procmine.analysis.league import league_records
 from procmine.app.i18n import normalize_language, t
 from procmine.reports.page import PAGE_CSS
@@ -51,8 +52,9 @@ _COLUMNS: dict[str, tuple[str, str, str, float]] = {
     "standard_hours": ("标准工时(小时)", "Standard hours", "#,##0.0", 13),
     "actual_hours": ("实际用时(小时)", "Actual hours", "#,##0.0", 13),
     "errors": ("差错笔数", "Errors", "#,##0", 9),
-    "error_rate": ("差错率", "Error rate", "0.0%", 10),
-    "error_rate_shrunk": ("差错率(校正)", "Error rate (adjusted)", "0.0%", 12),
+    # two decimals: errors are rare (about 1%), and the corrected rates sit close together
+    "error_rate": ("差错率(原始)", "Error rate (raw)", "0.00%", 11),
+    "error_rate_shrunk": ("差错率(校正)", "Error rate (corrected)", "0.00%", 12),
     "speed_index": ("速度指数", "Speed index", "0.00", 10),
     "speed_index_adjusted": ("速度指数(含大额)", "Speed index (large amounts)", "0.00", 13),
     "speed_index_shrunk": ("速度指数(排名用)", "Speed index (ranked)", "0.00", 13),
@@ -139,7 +141,6 @@ def _columns(league: pd.DataFrame) -> tuple[str, ...]:
 def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
     method: dict[str, Any] = league.attrs.get("method", {})
     k = method.get("speed_prior_strength")
-    m = method.get("error_prior_strength")
     allow = method.get("large_amount_allowances") or {}
     amount = method.get("large_amount")
     if normalize_language(lang) == "en":
@@ -150,10 +151,7 @@ def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
             "teller with few transactions does not top or bottom the table by chance "
             + (f"(prior weight {k:.0f} transactions)." if k is not None
                else "(this month: full pooling)."),
-            "Adjusted error rate: beta-binomial shrinkage toward the bank's error rate "
-            + (f"(prior weight {m:.0f} transactions)." if m is not None
-               else "(this month: tellers differ no more than chance; everyone at the bank rate)."
-               ),
+            *_error_note(league, "en"),
         ]
         if amount is not None and allow:
             lines.append(
@@ -172,9 +170,7 @@ def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
             "排名依据经验贝叶斯校正后的速度指数：业务笔数少的柜员向全行水平收缩，"
             "避免偶然因素造成名次大起大落"
             + (f"（先验权重 {k:.0f} 笔）。" if k is not None else "（本月完全合并）。"),
-            "差错率(校正)：按 Beta-二项模型向全行差错率收缩"
-            + (f"（先验权重 {m:.0f} 笔）。" if m is not None
-               else "（本月柜员间差异不超过随机波动，均按全行差错率）。"),
+            *_error_note(league, "zh-CN"),
         ]
         if amount is not None and allow:
             lines.append(
@@ -186,6 +182,18 @@ def _method_note(league: pd.DataFrame, lang: str) -> list[str]:
             lines.append("抽查：本月培训员或主管现场观察柜员按 SOP 办理业务的次数；"
                          "无步骤做错或遗漏即为通过。")
     return lines
+
+
+def _error_note(league: pd.DataFrame, lang: str) -> list[str]:
+    """How the error rates were corrected (raw and corrected stand side by side)."""
+    prior = error_prior(league)
+    if prior["bank_error_rate"] is None:
+        return []
+    bank = f"{prior['bank_error_rate']:.2%}"
+    if prior["prior_weight"] is None:
+        return [t("errors.caption_pooled", lang, bank=bank)]
+    return [t("errors.caption", lang, bank=bank, weight=f"{prior['prior_weight']:,.0f}",
+              median=f"{prior['median_transactions']:,.0f}", share=f"{prior['own_share']:.0%}")]
 
 
 def _not_ranked_note(method: dict[str, Any], lang: str) -> list[str]:
@@ -346,8 +354,8 @@ def _format(key: str, value: Any) -> str:
     if isinstance(value, str):  # an id, or "not ranked" in a rank column
         return html.escape(remove_control(value))
     spec = _COLUMNS[key][2]
-    if spec == "0.0%":
-        return f"{value:.1%}"
+    if spec == "0.00%":
+        return f"{value:.2%}"
     if spec == "0.00":
         return f"{value:.2f}"
     if spec.startswith("+0.00"):

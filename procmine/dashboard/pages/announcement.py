@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine import add_spot_checks, spot_check_summary
+from procmine import add_spot_checks, error_prior, spot_check_summary
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns
 from procmine.dashboard.components.text import plain
@@ -25,6 +25,13 @@ st.caption(tr("announcement.caption"))
 if unranked := int((~league["ranked"]).sum()):
     st.caption(tr("announcement.not_ranked", count=unranked,
                   min=league.attrs.get("method", {}).get("min_transactions")))
+prior = error_prior(league)
+if prior["bank_error_rate"] is not None:   # raw and corrected error rates side by side
+    bank = f"{prior['bank_error_rate']:.2%}"
+    st.caption(tr("errors.caption_pooled", bank=bank) if prior["prior_weight"] is None else
+               tr("errors.caption", bank=bank, weight=f"{prior['prior_weight']:,.0f}",
+                  median=f"{prior['median_transactions']:,.0f}",
+                  share=f"{prior['own_share']:.0%}"))
 branches = [tr("filters.all"), *sorted(league["branch_id"].dropna().unique())]
 branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announcement_branch",
                   format_func=plain)

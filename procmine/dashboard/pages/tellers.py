@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from procmine import AccessDenied, branch_scope, require_teller, visible_branches, visible_tellers
+from procmine import (
+    AccessDenied,
+    branch_scope,
+    require_teller,
+    teller_error_rates,
+    visible_branches,
+    visible_tellers,
+)
 from procmine.dashboard import data, session
 from procmine.dashboard.components import charts, columns, filters
 from procmine.dashboard.components.text import plain
@@ -63,3 +70,17 @@ if not above.empty:
         "minutes": tr("tellers.minutes_above_bank")}), width="stretch")
 columns.table(steps, ["business_type", "activity", "count", "median_seconds",
                       "bank_median_seconds", "vs_bank", "minutes_above_bank"])
+
+# issue 17: the teller's error rates, raw and corrected side by side (the latest six months)
+rates = teller_error_rates([data.league(m) for m in data.months()[:6]], teller)
+if not rates.empty:
+    st.subheader(tr("errors.teller_title"))
+    st.caption(tr("errors.teller_caption"))
+    percent = {name: st.column_config.NumberColumn(tr(f"errors.{name}"), format="%.2f%%")
+               for name in ("error_rate", "error_rate_shrunk", "bank_error_rate", "own_share")}
+    shown = rates.assign(**{name: rates[name] * 100 for name in percent})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "month": tr("errors.month"), "transactions": tr("errors.transactions"),
+        "errors": tr("errors.errors"), **percent,
+        "error_prior_strength": st.column_config.NumberColumn(tr("errors.prior_weight"),
+                                                              format="%.0f")})

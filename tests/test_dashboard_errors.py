@@ -1,0 +1,73 @@
+"""The error rates on the pages, raw and corrected side by side: the monthly announcement says
+how the corrected rate was made (the month's prior weight, estimated from the data), and the
+tellers page shows the teller's raw and corrected rates month by month."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apptest import app_as
+
+from procmine import (
+    EventStore,
+    build_demo_workspace,
+    error_prior,
+    load_baseline,
+    monthly_league,
+    teller_error_rates,
+)
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("demo-workspace")
+    build_demo_workspace(home)
+    return home
+
+
+@pytest.fixture
+def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PROCMINE_HOME", str(demo_home))
+    return demo_home
+
+
+def test_the_announcement_shows_raw_and_corrected_rates_and_the_prior(home: Path) -> None:
+    at = app_as("operations", home).run()
+    at.switch_page("procmine/dashboard/pages/announcement.py").run()
+    assert not at.exception
+    month = at.selectbox(key="announcement_month").value
+    league = monthly_league(EventStore(home), load_baseline(), month)
+    prior = error_prior(league)
+    shown = at.dataframe[0].value
+    columns = list(shown.columns)
+    assert columns.index("error_rate_shrunk") == columns.index("error_rate") + 1
+    assert shown["error_rate"].tolist() == pytest.approx(league["error_rate"].tolist())
+    # the demo's October: a prior weight in the thousands, estimated from the month
+    assert month == "2026-10" and 1_000 < prior["prior_weight"] < 20_000
+    caption = next(c.value for c in at.caption if "差错率" in c.value)
+    assert f"M = {prior['prior_weight']:,.0f} 笔" in caption
+    assert f"全行差错率 {prior['bank_error_rate']:.2%}" in caption
+    assert f"保留自身差错率的 {prior['own_share']:.0%}" in caption
+
+
+def test_the_tellers_page_shows_the_tellers_rates_by_month(home: Path) -> None:
+    at = app_as("operations", home).run()
+    at.switch_page("procmine/dashboard/pages/tellers.py").run()
+    assert not at.exception
+    teller = at.selectbox(key="tellers_pick").value
+    store, baseline = EventStore(home), load_baseline()
+    leagues = [monthly_league(store, baseline, m) for m in ("2026-10", "2026-09")]
+    expected = teller_error_rates(leagues, teller)
+    assert any(s.value == "差错率：原始与校正" for s in at.subheader)
+    shown = at.dataframe[-1].value
+    assert shown["month"].tolist() == ["2026-09", "2026-10"]
+    assert shown["errors"].tolist() == expected["errors"].tolist()
+    # percentages on the page: raw and corrected side by side, in per cent
+    assert shown["error_rate"].tolist() == pytest.approx((expected["error_rate"] * 100).tolist())
+    assert shown["error_rate_shrunk"].tolist() == pytest.approx(
+        (expected["error_rate_shrunk"] * 100).tolist())
+    october = expected.iloc[-1]
+    assert october["error_rate_shrunk"] == pytest.approx(
+        (october["errors"] + october["error_prior_strength"] * october["bank_error_rate"])
+        / (october["transactions"] + october["error_prior_strength"]))
