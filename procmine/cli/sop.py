@@ -333,6 +333,11 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
             out.print(frame.head(20).to_string(index=False), highlight=False)
 
 
+#: The ``evidence`` of a revision effect's row as the table shows it.
+_EVIDENCE_WORDS = {"enough": "", "few_cases": "few cases", "no_data_before": "no data before",
+                   "no_data_yet": "no data yet"}
+
+
 @sop_app.command("effects")
 def effects(
     sop_id: SopId,
@@ -353,5 +358,17 @@ def effects(
         return
     shown = table[["version", "effective", "business_type", "activity", "n_before", "n_after",
                    "median_before", "median_after", "change", "p_value", "did_effect",
-                   "did_p_value"]]
-    out.print(shown.to_string(index=False, float_format=lambda x: f"{x:.3g}"), highlight=False)
+                   "did_p_value"]].astype(object)
+    # a version with no times after it yet: "no data yet", not NaN; a small sample is marked
+    waiting = (table["evidence"] == "no_data_yet").to_numpy()
+    shown.loc[waiting, ["change", "p_value", "did_effect", "did_p_value"]] = "-"
+    shown.loc[waiting, "median_after"] = "no data yet"
+    shown["evidence"] = table["evidence"].map(_EVIDENCE_WORDS).fillna("")
+    out.print(shown.to_string(index=False, na_rep="-",
+                              float_format=lambda x: f"{x:.3g}"), highlight=False)
+    if waiting.any():
+        out.print("no data yet: the version came in force after the last step times of the log.",
+                  highlight=False)
+    if (table["evidence"] == "few_cases").any():
+        out.print("few cases: fewer than 100 step times on a side; a change of 10-20% there is "
+                  "often chance (see p_value).", highlight=False)

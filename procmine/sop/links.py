@@ -15,7 +15,11 @@ whether a revision helped.
 * **Effect of a revision.** :func:`revision_effects`: for each version that followed another,
   each step's times before and after it came in force (medians, change, two-sided Mann-Whitney
   test) and, where branches adopted it on different dates, a difference-in-differences of the
-  mean log time against the branches not yet on it (a Welch-type z test).
+  mean log time against the branches not yet on it (a Welch-type z test). Each row says what
+  its evidence is worth (``evidence``): ``no_data_yet`` for a version with no step times after
+  it yet (a version in force after the log ends: no medians, no test, not a change of 0),
+  ``no_data_before``, ``few_cases`` with fewer than :data:`FEW_EFFECT_CASES` times on a side
+  (a change of 10-20% there is often chance), else ``enough``.
 
 Example:
     >>> found = linked_findings(store, baseline, library)
@@ -53,6 +57,8 @@ from procmine.sop.repository import has_library
 from procmine.store.event_store import EventStore
 
 __all__ = [
+    "EFFECT_EVIDENCE",
+    "FEW_EFFECT_CASES",
     "STEP_KINDS",
     "Coverage",
     "coverage_report",
@@ -70,6 +76,13 @@ __all__ = [
 #: A step of a covered type that makes up at least this share of the type's steps counts as
 #: frequent in the coverage report.
 FREQUENT_SHARE: Final[float] = 0.01
+
+#: Fewer step times than this on either side of a revision make its change a small sample.
+FEW_EFFECT_CASES: Final[int] = 100
+
+#: What a revision effect's row rests on (the ``evidence`` column of :func:`revision_effects`).
+EFFECT_EVIDENCE: Final[tuple[str, ...]] = ("enough", "few_cases", "no_data_before",
+                                           "no_data_yet")
 
 
 # -- references ----------------------------------------------------------------------------------
@@ -304,7 +317,17 @@ _EFFECT_COLUMNS: Final[list[str]] = [
     "version", "previous_version", "effective", "business_type", "step_id", "activity",
     "standard_before", "standard_after", "n_before", "n_after", "median_before",
     "median_after", "change", "p_value", "did_effect", "did_p_value", "did_groups",
+    "evidence",
 ]
+
+
+def _evidence(n_before: int, n_after: int) -> str:
+    """What a row of :func:`revision_effects` rests on (:data:`EFFECT_EVIDENCE`)."""
+    if n_after == 0:
+        return "no_data_yet"
+    if n_before == 0:
+        return "no_data_before"
+    return "few_cases" if min(n_before, n_after) < FEW_EFFECT_CASES else "enough"
 
 
 def _did(samples: pd.DataFrame, version: Sop, window: timedelta) -> tuple[float, float, str]:
@@ -344,6 +367,9 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
     side and never across the next version: counts, medians, relative change of the median,
     the two-sided Mann-Whitney p-value, and, where branches adopted on different dates, the
     difference-in-differences effect (ratio - 1 of the geometric means) with its p-value.
+    ``evidence`` says what each row rests on: ``no_data_yet`` (no times after the version
+    yet: medians, change and tests are empty), ``no_data_before``, ``few_cases`` (fewer than
+    :data:`FEW_EFFECT_CASES` on a side) or ``enough``.
 
     Example:
         >>> effects = revision_effects(store, library, "SOP-P18")
@@ -395,5 +421,6 @@ def revision_effects(store: EventStore, library: SopLibrary, sop_id: str, *,
                 row["p_value"] = (mann_whitney_two_sided(after, before)
                                   if len(before) and len(after) else math.nan)
                 row["did_effect"], row["did_p_value"], row["did_groups"] = _did(s, new, window)
+                row["evidence"] = _evidence(len(before), len(after))
                 rows.append(row)
     return pd.DataFrame(rows, columns=_EFFECT_COLUMNS)

@@ -120,6 +120,8 @@ def show_effects(effects: pd.DataFrame) -> None:
         tr("sop_history.p_value"): effects["p_value"],
         tr("sop_history.did_effect"): (effects["did_effect"] * 100).round(1),
         tr("sop_history.did_p_value"): effects["did_p_value"],
+        # what the row rests on: "no data yet" for a version with no times after it yet
+        tr("sop_history.evidence"): [tr(f"sop_history.evidence.{e}") for e in effects["evidence"]],
     }))
 
 

@@ -68,7 +68,14 @@ elif effects.empty:
 else:
     st.caption(tr("sop_history.effects_caption"))
     sop_tables.show_effects(effects)
+    waiting = effects["evidence"] == "no_data_yet"
+    if waiting.any():   # a version in force after the log ends: said, not drawn as empty bars
+        st.caption(tr("sop_history.effects_waiting",
+                      versions=", ".join(sorted(set(effects.loc[waiting, "version"])))))
+    if (effects["evidence"] == "few_cases").any():
+        st.caption(tr("sop_history.effects_few"))
     labels = {"before": tr("sop_history.before"), "after": tr("sop_history.after"),
               "standard": tr("sop_history.standard_after"),
               "seconds": tr("units.seconds", value="")}
-    st.plotly_chart(charts.revision_medians(effects, labels), width="stretch")
+    if not waiting.all():
+        st.plotly_chart(charts.revision_medians(effects[~waiting], labels), width="stretch")

@@ -1,0 +1,101 @@
+"""The effect of a revision that has no data after it yet (a version in force after the log
+ends): "no data yet", not NaN, in the library, on the command line and on the SOP history page;
+and the small samples of the demo's revision marked as such."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from apptest import app_as
+from typer.testing import CliRunner
+
+from procmine.app.i18n import t
+from procmine.cli.main import app
+from procmine.demo.workspace import build_demo_workspace
+from procmine.sop.library import SopLibrary
+from procmine.sop.links import FEW_EFFECT_CASES, revision_effects
+from procmine.sop.workflow import Editor
+from procmine.store.event_store import EventStore
+
+AUTHOR = Editor("reviewer", "reviewer", "accounting-and-cash", "Reviewer (demo)")
+APPROVER = Editor("reviewer2", "reviewer", "accounting-and-cash", "Reviewer 2 (demo)")
+AFTER_THE_LOG = date(2026, 11, 20)  # the bundled log ends on 31 October 2026
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace with a 4.0 of SOP-P18 (the card read a second shorter) in force from
+    after the log's last day."""
+    home = tmp_path_factory.mktemp("effects") / "workspace"
+    build_demo_workspace(home)
+    library = SopLibrary.open(home)
+    head = library.current("SOP-P18")
+    text = head.sop.text.replace("standard_seconds: 6\n", "standard_seconds: 5\n", 1)
+    assert text != head.sop.text
+    library.save("SOP-P18", text, user=AUTHOR, base=head.commit, note="Read card: a faster reader",
+                 today=date(2026, 11, 10))
+    library.submit("SOP-P18", user=AUTHOR, today=date(2026, 11, 10))
+    library.approve("SOP-P18", user=APPROVER, today=AFTER_THE_LOG)
+    return home
+
+
+def test_a_version_with_no_data_after_it_says_so(home: Path) -> None:
+    effects = revision_effects(EventStore(home), SopLibrary.open(home), "SOP-P18")
+    assert set(effects["version"]) == {"3.0", "4.0"}
+    waiting = effects[effects["version"] == "4.0"]
+    assert len(waiting) > 0 and (waiting["evidence"] == "no_data_yet").all()
+    assert (waiting["n_after"] == 0).all() and (waiting["n_before"] > 0).all()
+    assert waiting["median_after"].isna().all() and waiting["change"].isna().all()
+    # the demo's 3.0: thousands of times a side on the standard path, a few dozen on the
+    # steps that large cash or an error brings
+    revised = effects[effects["version"] == "3.0"].set_index("step_id")
+    assert revised.loc["count_cash", "evidence"] == "enough"
+    few = revised[revised["evidence"] == "few_cases"]
+    assert set(few.index) == {"verify_identity_large", "anti_fraud_check_large",
+                              "register_large_cash", "reverse_transaction",
+                              "second_person_recount"}
+    assert (few[["n_before", "n_after"]].min(axis=1) < FEW_EFFECT_CASES).all()
+    enough = revised[revised["evidence"] == "enough"]
+    assert (enough[["n_before", "n_after"]].min(axis=1) >= FEW_EFFECT_CASES).all()
+
+
+def test_the_command_line_prints_no_data_yet_not_nan(home: Path) -> None:
+    result = CliRunner().invoke(app, ["sop", "effects", "SOP-P18", "--home", str(home)],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.lstrip().startswith("4.0")]
+    assert lines and all("no data yet" in line for line in lines)
+    assert "NaN" not in result.output and "nan" not in result.output
+    assert "few cases" in result.output
+    records = json.loads(CliRunner().invoke(
+        app, ["sop", "effects", "SOP-P18", "--home", str(home), "--json"]).output)
+    assert {r["evidence"] for r in records if r["version"] == "4.0"} == {"no_data_yet"}
+
+
+def test_the_history_page_shows_no_data_yet_and_no_empty_bars(home: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    at = app_as("trainer", home).run()
+    at.switch_page("procmine/dashboard/pages/sop_history.py").run()
+    at.selectbox(key="history_sop").set_value("SOP-P18").run()
+    assert not at.exception
+    zh = "zh-CN"
+    table = next(d.value for d in at.dataframe
+                 if t("sop_history.evidence", zh) in d.value.columns)
+    waiting = table[table[t("sops.version", zh)] == "4.0"]
+    assert len(waiting) > 0
+    assert (waiting[t("sop_history.evidence", zh)]
+            == t("sop_history.evidence.no_data_yet", zh)).all()
+    assert (table[t("sop_history.evidence", zh)]
+            == t("sop_history.evidence.few_cases", zh)).any()
+    assert any(t("sop_history.effects_waiting", zh, versions="4.0") in c.value
+               for c in at.caption)
+    # the chart draws only the rows with times on both sides: no empty bars
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = {x for trace in spec["data"] for x in trace["x"]}
+    assert drawn and not any(str(x).startswith("4.0") for x in drawn)
+
