@@ -71,3 +71,19 @@ def test_the_tellers_page_shows_the_tellers_rates_by_month(home: Path) -> None:
     assert october["error_rate_shrunk"] == pytest.approx(
         (october["errors"] + october["error_prior_strength"] * october["bank_error_rate"])
         / (october["transactions"] + october["error_prior_strength"]))
+
+
+def test_the_readme_gives_the_demos_prior_weights(home: Path) -> None:
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(
+        encoding="utf-8").split())
+    store, baseline = EventStore(home), load_baseline()
+    september, october = (monthly_league(store, baseline, m) for m in ("2026-09", "2026-10"))
+    weights = [error_prior(league)["prior_weight"] for league in (september, october)]
+    assert f"put it at {weights[0]:,.0f} in September and {weights[1]:,.0f} in October" in readme
+    ranges = " and ".join(
+        f"{league['error_rate_shrunk'].min():.2%}"[:-1] + "–"
+        + f"{league['error_rate_shrunk'].max():.2%}" for league in (september, october))
+    assert f"corrected rates {ranges}" in readme
+    share = error_prior(october)
+    assert (f"the median {share['median_transactions']:.0f} transactions keeping "
+            f"{share['own_share']:.0%} of the own rate in October") in readme

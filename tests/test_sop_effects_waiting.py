@@ -99,3 +99,24 @@ def test_the_history_page_shows_no_data_yet_and_no_empty_bars(home: Path,
     drawn = {x for trace in spec["data"] for x in trace["x"]}
     assert drawn and not any(str(x).startswith("4.0") for x in drawn)
 
+
+
+def test_the_readme_gives_the_demos_revision_effect(home: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    effects = revision_effects(EventStore(home), SopLibrary.open(home), "SOP-P18")
+    revised = effects[effects["version"] == "3.0"].set_index("step_id")
+    cash = revised.loc["count_cash"]
+    text = (f"{cash['median_before']:.1f} s before and {cash['median_after']:.1f} s after "
+            f"({cash['change'] * 100:.1f}%".replace("-", "−"))
+    assert text in " ".join(readme.split()), text
+    did = f"{cash['did_effect'] * 100:.1f}%".replace("-", "−")
+    assert f"difference-in-differences of {did}" in " ".join(readme.split())
+    # "the other ten steps of the standard path change by 3.2% or less (p >= 0.03)"
+    others = revised[(revised["evidence"] == "enough") & (revised.index != "count_cash")
+                     & (revised["n_before"] > 1000)]
+    assert len(others) == 10
+    assert others["change"].abs().max() <= 0.032 and others["p_value"].min() >= 0.03
+    recount = revised.loc["second_person_recount"]
+    assert (recount["n_before"], recount["n_after"]) == (68, 58)
+    change = f"{recount['change'] * 100:.1f}%".replace("-", "−")
+    assert f"Second-person recount {change}" in " ".join(readme.split())
