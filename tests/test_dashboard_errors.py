@@ -87,3 +87,23 @@ def test_the_readme_gives_the_demos_prior_weights(home: Path) -> None:
     share = error_prior(october)
     assert (f"the median {share['median_transactions']:.0f} transactions keeping "
             f"{share['own_share']:.0%} of the own rate in October") in readme
+
+
+def test_the_exports_say_how_the_error_rates_were_corrected(home: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from procmine import column_labels, export_league_excel, export_league_html
+
+    league = monthly_league(EventStore(home), load_baseline(), "2026-10")
+    prior = error_prior(league)
+    page = export_league_html(league, tmp_path / "league.html", "2026-10", "en").read_text(
+        encoding="utf-8")
+    assert f"M = {prior['prior_weight']:,.0f} transactions" in page
+    assert f"keeps {prior['own_share']:.0%} of their own rate" in page
+    labels = column_labels("en")
+    assert page.index(labels["error_rate"]) < page.index(labels["error_rate_shrunk"])
+    book = load_workbook(export_league_excel(league, tmp_path / "league.xlsx", lang="zh-CN"))
+    texts = [str(c.value) for row in book.worksheets[0].iter_rows() for c in row if c.value]
+    assert any(f"M = {prior['prior_weight']:,.0f} 笔" in text for text in texts)
+    header = [c.value for c in book.worksheets[0][2]]
+    assert header.index("差错率(校正)") == header.index("差错率(原始)") + 1
