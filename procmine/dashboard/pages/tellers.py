@@ -71,7 +71,8 @@ if not above.empty:
 columns.table(steps, ["business_type", "activity", "count", "median_seconds",
                       "bank_median_seconds", "vs_bank", "minutes_above_bank"])
 
-# issue 17: the teller's error rates, raw and corrected side by side (the latest six months)
+# the teller's error rates, raw beside corrected: errors are few, so a month says little
+# about a teller and the corrected rate alone would hide how little (the latest six months)
 rates = teller_error_rates([data.league(m) for m in data.months()[:6]], teller)
 if not rates.empty:
     st.subheader(tr("errors.teller_title"))
