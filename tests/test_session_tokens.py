@@ -47,7 +47,7 @@ def test_the_database_keeps_the_hash_of_the_token_never_the_token(ws: Path) -> N
     assert not any(token in v for v in values)
     assert (row.username, row.created_at, row.last_seen_at, row.expires_at, row.revoked) == (
         "li.na", T0, T0, T0 + timedelta(hours=12), False)
-    assert SESSION_MAX_AGE == timedelta(hours=12)
+    assert timedelta(hours=12) == SESSION_MAX_AGE
     assert open_session("li.na", home=ws, now=T0) != token   # a fresh token each sign-in
 
 
