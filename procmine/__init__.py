@@ -97,6 +97,7 @@ from procmine.app.scope import (
 # ui: session (a dashboard session's token, kept in a browser cookie, checked on the server)
 from procmine.app.session_tokens import (
     SESSION_COOKIE,
+    SESSION_MAX_AGE,
     open_session,
     resume_session,
     revoke_session,
@@ -753,6 +754,7 @@ __all__ = [  # noqa: RUF022
     # ui: session (a dashboard session's token, kept in a browser cookie, checked on the
     # server: opened at sign-in, resumed by a new browser session, revoked at sign-out)
     "SESSION_COOKIE",
+    "SESSION_MAX_AGE",
     "open_session",
     "resume_session",
     "revoke_session",

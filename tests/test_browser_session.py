@@ -174,3 +174,27 @@ def test_sign_out_then_reload_stays_signed_out(
         assert not _signed_in(page)
     finally:
         page.close()
+
+
+def test_a_second_tab_shares_the_session_and_its_sign_out(
+        server: str, browser: object, server_home: Path) -> None:
+    context = browser.new_context(viewport=VIEW)  # type: ignore[attr-defined]
+    try:
+        first = context.new_page()
+        _sign_in(first, server, "settlement")
+        _wait_signed_in(first)
+        _wait_quiet(first)
+        second = context.new_page()   # the same browser: the same cookie
+        second.goto(server)
+        _wait_signed_in(second)             # no sign-in form: the cookie's token resumed
+        _wait_quiet(second)
+        assert second.get_by_label(t("auth.username", "zh-CN")).count() == 0
+        second.get_by_role("button", name=t("auth.sign_out", "zh-CN")).click()
+        _sign_in_form(second)
+        # the first tab's next click: its session was revoked on the server
+        first.get_by_text("English", exact=True).click()
+        first.get_by_label("Username").wait_for(timeout=60_000)
+        first.get_by_text(t("auth.session_closed", "en", hours="12")).wait_for(timeout=30_000)
+        assert _open_sessions(server_home, "settlement") == []
+    finally:
+        context.close()

@@ -79,6 +79,13 @@ def test_a_session_used_all_day_expires_after_its_maximum_age(ws: Path) -> None:
         assert resume_session(token, home=ws, now=now, idle=IDLE).user is not None
     end = T0 + SESSION_MAX_AGE
     assert resume_session(token, home=ws, now=end, idle=IDLE).reason == "expired"
+    kept = open_session("li.na", home=ws, now=end - timedelta(minutes=10))
+    assert len(_rows(ws)) == 2
+    fresh = open_session("li.na", home=ws, now=end)   # a sign-in clears out the expired
+    assert [r.expires_at for r in _rows(ws)] == [
+        end - timedelta(minutes=10) + SESSION_MAX_AGE, end + SESSION_MAX_AGE]
+    assert fresh != kept
+    assert resume_session(kept, home=ws, now=end, idle=IDLE).user is not None
 
 
 def test_sign_out_revokes_one_session_only(ws: Path) -> None:

@@ -8,7 +8,8 @@ A new browser session (a refresh, a bookmark) hands the cookie's token to
 idle for longer than :func:`procmine.app.policy.session_idle` and not older than
 :data:`SESSION_MAX_AGE`, and the user is still enabled with no password reset since the
 sign-in; anything else is refused with its reason. Sign-out revokes the row
-(:func:`revoke_session`). A token read from the database is of no use: only its hash is there.
+(:func:`revoke_session`); a sign-in deletes the rows past their maximum age. A token read from
+the database is of no use: only its hash is there.
 
 Example:
     >>> from procmine.app.auth import seed_demo_users
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Boolean, Integer, String, select
+from sqlalchemy import Boolean, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from procmine.app.appdb import Base, UserRow, UtcDateTime, session_for, utc_now
@@ -95,10 +96,12 @@ def token_hash(token: str) -> str:
 def open_session(username: str, *, home: Path | None = None,
                  now: datetime | None = None) -> str:
     """A new session for ``username`` (signed in just now): its token, to keep in the browser.
-    Only the token's hash is stored."""
+    Only the token's hash is stored. Sessions past their maximum age are deleted (whoever
+    they were, they are refused anyway)."""
     now = now or utc_now()
     token = secrets.token_urlsafe(32)
     with session_for(home) as session:
+        session.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
         session.add(SessionRow(username=username.strip().lower(), token_hash=token_hash(token),
                                created_at=now, last_seen_at=now,
                                expires_at=now + SESSION_MAX_AGE, revoked=False))

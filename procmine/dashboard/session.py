@@ -34,6 +34,7 @@ from procmine import (
     DEMO_PASSWORD,
     LANGUAGES,
     SESSION_COOKIE,
+    SESSION_MAX_AGE,
     AccountLocked,
     ClosedBook,
     User,
@@ -91,8 +92,8 @@ def current_user() -> User | None:
     if isinstance(token, str):
         resumed = resume_session(token)   # revoked elsewhere, idle, expired: ends here too
         fresh = resumed.user
-        if fresh is None and resumed.reason == "idle":
-            _sign_out(_expired_notice())
+        if fresh is None and resumed.reason != "ended":
+            _sign_out(_closed_notice(resumed.reason))
             return None
     else:
         fresh = get_user(user.username)
@@ -114,8 +115,8 @@ def _restore() -> User | None:
         return None
     resumed = resume_session(token)
     if resumed.user is None:
-        if resumed.reason == "idle":
-            st.session_state[_NOTICE] = _expired_notice()
+        if resumed.reason in ("idle", "expired"):   # a revoked or unknown cookie: no notice
+            st.session_state[_NOTICE] = _closed_notice(resumed.reason)
         return None
     _signed_in(resumed.user, token)
     return resumed.user
@@ -123,6 +124,14 @@ def _restore() -> User | None:
 
 def _expired_notice() -> str:
     return tr("auth.session_expired", minutes=f"{session_idle().total_seconds() / 60:g}")
+
+
+def _closed_notice(reason: str) -> str:
+    if reason == "idle":
+        return _expired_notice()
+    if reason == "ended":
+        return tr("auth.session_ended")
+    return tr("auth.session_closed", hours=f"{SESSION_MAX_AGE.total_seconds() / 3600:g}")
 
 
 def _signed_in(user: User, token: str) -> None:
