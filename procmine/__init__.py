@@ -96,6 +96,15 @@ from procmine.app.scope import (
     visible_branches,
     visible_tellers,
 )
+
+# ui: session (a dashboard session's token, kept in a browser cookie, checked on the server)
+from procmine.app.session_tokens import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    open_session,
+    resume_session,
+    revoke_session,
+)
 from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
 from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
 from procmine.core.errors import ProcmineError
@@ -749,6 +758,13 @@ __all__ = [  # noqa: RUF022
     # corrected)
     "error_prior",
     "teller_error_rates",
+    # ui: session (a dashboard session's token, kept in a browser cookie, checked on the
+    # server: opened at sign-in, resumed by a new browser session, revoked at sign-out)
+    "SESSION_COOKIE",
+    "SESSION_MAX_AGE",
+    "open_session",
+    "resume_session",
+    "revoke_session",
 ]
 
 __version__ = "0.1.0"

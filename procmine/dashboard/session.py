@@ -1,7 +1,13 @@
 """Who is signed in, in which language; sign-in and sign-out; the server-side page guard.
 
 The signed-in user lives in ``st.session_state`` as a :class:`procmine.User`, with the time of
-their last page. Every page reads the user again from the app database
+their last page and the token of their session (:func:`procmine.open_session`). The token is
+also kept in a browser cookie (``SameSite=Strict``, for as long as the idle limit), so that a
+refresh or a bookmark, which start a new Streamlit session, sign the user back in
+(:func:`procmine.resume_session`: the server checks the token's row, the idle limit and the
+user); sign-out revokes the token and clears the cookie. A page opened by its address while
+signed out asks to sign in and then goes on to that page, if the role may open it (else to the
+role's first page). Every page reads the user again from the app database
 (:func:`current_user`): a user who was disabled, removed or given another role loses the pages of
 the old role at their next click; a password reset ends the sessions opened with the old one; a
 session idle for longer than :func:`procmine.session_idle` (``PROCMINE_SESSION_IDLE_MINUTES``,
@@ -18,6 +24,7 @@ anything (:func:`procmine.ensure_not_in_attempt`, on the server, on every run), 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -26,6 +33,8 @@ from procmine import (
     DEFAULT_LANGUAGE,
     DEMO_PASSWORD,
     LANGUAGES,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
     AccountLocked,
     ClosedBook,
     User,
@@ -34,11 +43,14 @@ from procmine import (
     ensure_not_in_attempt,
     get_user,
     is_demo_workspace,
+    open_session,
+    resume_session,
+    revoke_session,
     session_idle,
     t,
 )
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.registry import page_for
+from procmine.dashboard.registry import PageSpec, page_for, pages_for_role
 
 __all__ = ["current_user", "guard", "in_attempt", "lang", "sidebar", "sign_in_form", "tr"]
 
@@ -46,6 +58,10 @@ _USER = "procmine_user"
 _SEEN = "procmine_seen_at"
 _NOTICE = "procmine_sign_in_notice"
 _LANG = "procmine_lang"
+_TOKEN = "procmine_session_token"
+_TRIED = "procmine_cookie_tried"      # the browser's cookie was tried in this session
+_CLEAR = "procmine_cookie_clear"      # the cookie is to be cleared (signed out)
+_WANTED = "procmine_wanted_page"      # the page opened by its address before signing in
 
 
 def lang() -> str:
@@ -61,17 +77,26 @@ def tr(key: str, **fmt: object) -> str:
 
 def current_user() -> User | None:
     """The signed-in user as the app database has them now, or None (never signed in, signed
-    out, idle too long, disabled or removed since)."""
+    out, idle too long, disabled or removed since). A new session with no user yet is signed
+    back in by the browser's session cookie, when the server still accepts its token."""
     user = st.session_state.get(_USER)
     if not isinstance(user, User):
-        return None
+        return _restore()
     now = datetime.now(UTC)
     seen = st.session_state.get(_SEEN)
     idle = session_idle()
     if isinstance(seen, datetime) and now - seen > idle:
-        _sign_out(tr("auth.session_expired", minutes=f"{idle.total_seconds() / 60:g}"))
+        _sign_out(_expired_notice())
         return None
-    fresh = get_user(user.username)
+    token = st.session_state.get(_TOKEN)
+    if isinstance(token, str):
+        resumed = resume_session(token)   # revoked elsewhere, idle, expired: ends here too
+        fresh = resumed.user
+        if fresh is None and resumed.reason != "ended":
+            _sign_out(_closed_notice(resumed.reason))
+            return None
+    else:
+        fresh = get_user(user.username)
     if fresh is None or fresh.disabled or fresh.password_changed_at != user.password_changed_at:
         _sign_out(tr("auth.session_ended"))
         return None
@@ -80,11 +105,71 @@ def current_user() -> User | None:
     return fresh
 
 
+def _restore() -> User | None:
+    """The user of the browser's session cookie (once per Streamlit session), or None."""
+    if st.session_state.get(_TRIED):
+        return None
+    st.session_state[_TRIED] = True
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if not isinstance(token, str) or not token:
+        return None
+    resumed = resume_session(token)
+    if resumed.user is None:
+        if resumed.reason in ("idle", "expired"):   # a revoked or unknown cookie: no notice
+            st.session_state[_NOTICE] = _closed_notice(resumed.reason)
+        return None
+    _signed_in(resumed.user, token)
+    return resumed.user
+
+
+def _expired_notice() -> str:
+    return tr("auth.session_expired", minutes=f"{session_idle().total_seconds() / 60:g}")
+
+
+def _closed_notice(reason: str) -> str:
+    if reason == "idle":
+        return _expired_notice()
+    if reason == "ended":
+        return tr("auth.session_ended")
+    return tr("auth.session_closed", hours=f"{SESSION_MAX_AGE.total_seconds() / 3600:g}")
+
+
+def _signed_in(user: User, token: str) -> None:
+    st.session_state[_USER] = user
+    st.session_state[_SEEN] = datetime.now(UTC)
+    st.session_state[_TOKEN] = token
+    st.session_state.pop(_CLEAR, None)
+
+
 def _sign_out(notice: str | None = None) -> None:
     st.session_state.pop(_USER, None)
     st.session_state.pop(_SEEN, None)
+    token = st.session_state.pop(_TOKEN, None)
+    if isinstance(token, str):
+        revoke_session(token)
+        st.session_state[_CLEAR] = True
     if notice:
         st.session_state[_NOTICE] = notice
+
+
+def _cookie_script() -> None:
+    """Keep the browser's cookie in step with this session: the token while signed in (its
+    lifetime the idle limit, written again each minute of use), nothing after sign-out."""
+    token = st.session_state.get(_TOKEN)
+    if isinstance(token, str) and isinstance(st.session_state.get(_USER), User):
+        age = int(session_idle().total_seconds())
+        value = f"{SESSION_COOKIE}={token}; Max-Age={age}"
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M")   # a new element each minute
+    elif st.session_state.get(_CLEAR):
+        value, stamp = f"{SESSION_COOKIE}=; Max-Age=0", "clear"
+    else:
+        return
+    st.html(
+        f"<script data-at='{stamp}'>document.cookie = {json.dumps(value)} + "
+        "'; Path=/; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');"
+        "</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def sign_in_form() -> None:
@@ -110,11 +195,31 @@ def sign_in_form() -> None:
             if user is None:
                 st.error(tr("auth.wrong_password"))
         if user is not None:
-            st.session_state[_USER] = user
-            st.session_state[_SEEN] = datetime.now(UTC)
-            st.rerun()
+            _signed_in(user, open_session(user.username))
+            _go_on(user)
     if is_demo_workspace():
         st.caption(tr("auth.demo_hint", password=DEMO_PASSWORD))
+
+
+def _go_on(user: User) -> None:
+    """After sign-in: to the page opened by its address, if the role may open it, else to
+    the role's first page (a fresh run of the navigation)."""
+    wanted = st.session_state.pop(_WANTED, None)
+    if not isinstance(wanted, tuple):
+        st.rerun()
+    script, params = wanted
+    spec = page_for(script)
+    if not can_open(user.role, spec.roles):
+        spec, params = _home(user), {}
+    st.switch_page(str(spec.path), query_params=params or None)
+
+
+def _home(user: User) -> PageSpec:
+    """The page the navigation opens first for ``user`` (the paper during an open attempt)."""
+    pages = pages_for_role(user.role)
+    if in_attempt(user):
+        return next(p for p in pages if p.script == "take_paper.py")
+    return pages[0]
 
 
 def _client() -> str | None:
@@ -142,6 +247,7 @@ def sidebar() -> None:
             if st.button(tr("auth.sign_out"), key="sign_out"):
                 _sign_out()
                 st.rerun()
+        _cookie_script()
 
 
 def guard(script_path: str) -> User:
@@ -149,7 +255,8 @@ def guard(script_path: str) -> User:
     (checked on the server, on every run of the page)."""
     user = current_user()
     if user is None:
-        # a link to this page opened in a new session: sign in here, then the page runs again
+        # a link to this page opened in a new session: sign in here, then on to this page
+        st.session_state[_WANTED] = (script_path, st.query_params.to_dict())
         st.warning(tr("auth.sign_in_required"))
         sign_in_form()
         st.stop()
