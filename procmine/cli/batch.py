@@ -15,7 +15,15 @@ import typer
 from rich.table import Table
 
 from procmine import EventStore, drop_batch, list_batches
-from procmine.cli.common import HomeOption, JsonOption, command_actor, err, out, print_json
+from procmine.cli.common import (
+    CliApp,
+    HomeOption,
+    JsonOption,
+    command_actor,
+    err,
+    out,
+    print_json,
+)
 
 __all__ = ["WaitOption", "batch_app"]
 
@@ -28,7 +36,7 @@ WaitOption = Annotated[
     ),
 ]
 
-batch_app = typer.Typer(
+batch_app = CliApp(
     help="The ingest batches of the store (one per ingested file): list them, drop one.",
     no_args_is_help=True,
 )

@@ -14,11 +14,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from typer.core import TyperCommand, TyperGroup
 
 from procmine import ProcmineError
 
 __all__ = [
     "BaselineOption",
+    "CliApp",
     "EngineOption",
     "HomeOption",
     "JsonOption",
@@ -61,6 +63,39 @@ MasterOption = Annotated[
         help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).",
     ),
 ]
+
+
+def _bare_flags(params: list[Any]) -> list[Any]:
+    """Flags take no value: their help shows none. (Typer's rich help asks every option for
+    its type and prints ``<bool>`` after a flag; an empty metavar is the answer it takes.)"""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _bare_flags(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _bare_flags(super().get_params(ctx))
+
+
+class CliApp(typer.Typer):
+    """A ``typer.Typer`` for every command group of ``procmine``: help text in markdown (a
+    docstring's paragraphs reflow to the terminal's width; a blank line starts a new one) and
+    flags without a stray ``<bool>``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("rich_markup_mode", "markdown")
+        super().__init__(cls=_Group, **kwargs)
+
+    def command(self, name: str | None = None, *, cls: Any = None,  # type: ignore[override]
+                **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return super().command(name, cls=cls or _Command, **kwargs)
 
 
 def command_actor() -> str:

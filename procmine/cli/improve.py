@@ -73,7 +73,15 @@ from procmine import (
     update_improvement,
 )
 from procmine.cli.analysis import run_bottlenecks
-from procmine.cli.common import BaselineOption, HomeOption, JsonOption, err, parse_day, print_json
+from procmine.cli.common import (
+    BaselineOption,
+    CliApp,
+    HomeOption,
+    JsonOption,
+    err,
+    parse_day,
+    print_json,
+)
 from procmine.cli.conformance import run_deviation_findings
 from procmine.cli.improve_view import item_text, measurement_line, print_items, wrap
 from procmine.cli.queue import queue_filter
@@ -81,7 +89,7 @@ from procmine.cli.training import acting_user
 
 __all__ = ["improve_app", "known_versions", "refresh_after_ingest", "refresh_text"]
 
-improve_app = typer.Typer(help="The improvement register: decisions on findings, their "
+improve_app = CliApp(help="The improvement register: decisions on findings, their "
                           "lifecycle, links, re-measurement and escalation.",
                           no_args_is_help=True)
 

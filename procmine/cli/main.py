@@ -36,6 +36,7 @@ from procmine.cli.analysis import bottlenecks, league
 from procmine.cli.batch import WaitOption, batch_app
 from procmine.cli.common import (
     BaselineOption,
+    CliApp,
     HomeOption,
     JsonOption,
     err,
@@ -57,7 +58,7 @@ from procmine.cli.variants import variants_command
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
+app = CliApp(
     name="procmine",
     help="Process mining for bank counters: ingest core-banking event logs, check them against "
     "the 58-type timing baseline, and see what is in the store.",
@@ -65,7 +66,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
+baseline_app = CliApp(help="The timing baseline of business types.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
 app.add_typer(sop_app, name="sop")

@@ -46,6 +46,7 @@ from procmine import (
 )
 from procmine.cli.common import (
     BaselineOption,
+    CliApp,
     HomeOption,
     JsonOption,
     out,
@@ -55,7 +56,7 @@ from procmine.cli.common import (
 
 __all__ = ["sop_app"]
 
-sop_app = typer.Typer(help="The SOP library: lint, versions, review workflow, links to the slow "
+sop_app = CliApp(help="The SOP library: lint, versions, review workflow, links to the slow "
                       "steps.", no_args_is_help=True)
 
 SopId = Annotated[str, typer.Argument(help="SOP id, e.g. SOP-P18.")]

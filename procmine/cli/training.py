@@ -62,6 +62,7 @@ from procmine import (
     training_targets,
 )
 from procmine.cli.common import (
+    CliApp,
     HomeOption,
     JsonOption,
     command_actor,
@@ -72,9 +73,9 @@ from procmine.cli.common import (
 
 __all__ = ["acting_user", "quiz_app", "spotcheck_app"]
 
-quiz_app = typer.Typer(help="The question bank, closed-book papers, results and the exchange "
+quiz_app = CliApp(help="The question bank, closed-book papers, results and the exchange "
                        "with learning platforms.", no_args_is_help=True)
-spotcheck_app = typer.Typer(help="Spot checks: a trainer or supervisor watches a teller work "
+spotcheck_app = CliApp(help="Spot checks: a trainer or supervisor watches a teller work "
                             "through an SOP.", no_args_is_help=True)
 
 AsOption = Annotated[str, typer.Option(

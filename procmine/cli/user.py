@@ -41,11 +41,11 @@ from procmine import (
     set_role,
     unlock_user,
 )
-from procmine.cli.common import HomeOption, JsonOption, err, out
+from procmine.cli.common import CliApp, HomeOption, JsonOption, err, out
 
 __all__ = ["user_app"]
 
-user_app = typer.Typer(
+user_app = CliApp(
     help="Users who may sign in to the dashboard, and their roles "
     f"({', '.join(ROLES)}). A new workspace has no users.",
     no_args_is_help=True,
