@@ -33,8 +33,10 @@ from procmine import (
     ANALYSES,
     MIN_TRANSACTIONS,
     Baseline,
+    Engine,
     EventStore,
     Finding,
+    ProcmineError,
     add_spot_checks,
     column_labels,
     export_league_excel,
@@ -44,6 +46,7 @@ from procmine import (
     league_records,
     load_baseline,
     monthly_league,
+    months_with_data,
     normalize_language,
     register_items,
     spot_check_summary,
@@ -52,12 +55,16 @@ from procmine import (
 )
 from procmine.cli.common import (
     BaselineOption,
+    Column,
     EngineOption,
     HomeOption,
     JsonOption,
     MasterOption,
+    WideOption,
     err,
+    fit_table,
     print_json,
+    print_table,
     progress_bar,
 )
 from procmine.cli.findings_view import print_findings
@@ -88,23 +95,29 @@ def _show(value: object, column: str) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _league_table(table: pd.DataFrame, label: str, lang: str) -> Table:
-    """The announcement's main columns as a terminal table, headers in ``lang``."""
+_ESSENTIAL = ("rank_overall", "teller_id", "branch_id", "transactions", "error_rate",
+              "speed_index_shrunk", "rank_change")
+
+
+def _league_table(table: pd.DataFrame, label: str, lang: str, wide: bool) -> Table:
+    """The announcement's main columns as a terminal table, headers in ``lang``: the essential
+    ones fitted to the terminal, or all of them with ``wide``."""
     labels = column_labels(lang)
-    view = Table(title=f"{label} {t('nav.announcement', lang)}")
-    for column in _SHOWN:
-        view.add_column(labels[column],
-                        justify="left" if column in ("teller_id", "branch_id") else "right")
+    columns = [Column(labels[c], "key" if c in ("teller_id", "branch_id") else "num",
+                      essential=c in _ESSENTIAL) for c in _SHOWN]
     word = t("league.not_ranked", lang)
+    rows = []
     for record, ranked in zip(league_records(table, _SHOWN), table["ranked"], strict=True):
         if not ranked:
             record |= {"rank_overall": word, "rank_in_branch": word}
-        view.add_row(*(_show(record[c], c) for c in _SHOWN))
-    return view
+        rows.append([_show(record[c], c) for c in _SHOWN])
+    return fit_table(f"{label} {t('nav.announcement', lang)}", columns, rows, wide=wide)
 
 
 def league(
-    month: Annotated[str, typer.Option("--month", help="The month to announce, YYYY-MM.")],
+    month: Annotated[str | None, typer.Option(
+        "--month", help="The month to announce, YYYY-MM (default: the latest month in the "
+        "data).")] = None,
     baseline_file: BaselineOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -128,6 +141,7 @@ def league(
     ] = MIN_TRANSACTIONS,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
+    wide: WideOption = False,
 ) -> None:
     """The monthly teller announcement: per teller, transactions, standard-time weighted
     volume, errors and speed index, ranked within the branch and across all branches, with the
@@ -148,6 +162,8 @@ def league(
     baseline = load_baseline(baseline_file)
     engine = get_engine(engine_name, store, master)
     try:
+        if month is None:
+            month = _latest_month(store, engine, lang, err if as_json else out)
         table = monthly_league(store, baseline, month, min_transactions=min_transactions,
                                engine=engine)
     finally:
@@ -166,7 +182,7 @@ def league(
         for path in written:
             err.print(f"wrote {path}", highlight=False)
         return
-    out.print(_league_table(table, label, lang))
+    print_table(_league_table(table, label, lang, wide), out)
     method = table.attrs["method"]
     k = method.get("speed_prior_strength")
     out.print(
@@ -180,6 +196,15 @@ def league(
                   highlight=False)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
+
+
+def _latest_month(store: EventStore, engine: Engine, lang: str, console: Console) -> str:
+    """The latest month with transactions, said on ``console`` (the default of --month)."""
+    months = months_with_data(store, engine=engine)
+    if not months:
+        raise ProcmineError(t("cli.league.no_data", lang))
+    console.print(t("cli.league.latest_month", lang, month=months[-1]), highlight=False)
+    return months[-1]
 
 
 # -- bottlenecks -----------------------------------------------------------------------------------
