@@ -169,14 +169,7 @@ def league(
     finally:
         engine.close()
     label = str(table.attrs["method"]["month"])
-    written = []
-    if excel is not None or html is not None:
-        # the announcement carries the month's spot checks per teller (the training room's)
-        announced = add_spot_checks(table, spot_check_summary(label, home=store.home))
-        if excel is not None:
-            written.append(export_league_excel(announced, excel, lang=lang))
-        if html is not None:
-            written.append(export_league_html(announced, html, label, lang))
+    written = _export_league(table, label, lang, store, excel, html)
     if as_json:
         print_json(league_records(table))
         for path in written:
@@ -196,6 +189,20 @@ def league(
                   highlight=False)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
+
+
+def _export_league(table: pd.DataFrame, label: str, lang: str, store: EventStore,
+                   excel: Path | None, html: Path | None) -> list[Path]:
+    """The workbook and page --excel and --html ask for; the files written."""
+    written: list[Path] = []
+    if excel is not None or html is not None:
+        # the announcement carries the month's spot checks per teller (the training room's)
+        announced = add_spot_checks(table, spot_check_summary(label, home=store.home))
+        if excel is not None:
+            written.append(export_league_excel(announced, excel, lang=lang))
+        if html is not None:
+            written.append(export_league_html(announced, html, label, lang))
+    return written
 
 
 def _latest_month(store: EventStore, engine: Engine, lang: str, console: Console) -> str:
