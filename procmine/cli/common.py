@@ -204,14 +204,26 @@ def fit_table(title: str | None, columns: Sequence[Column], rows: Iterable[Seque
 
 def _fit(columns: Sequence[Column], data: list[int], natural: list[int], width: int) -> list[int]:
     """Column widths within ``width``: each at least its longest header word (and its longest
-    value, for ids and numbers); what is left goes to the columns that want more, text first."""
+    value, for ids and numbers, while they fit); what is left goes to the columns that want
+    more, ids and numbers first."""
     room = width - 3 * len(columns) - 1  # borders and padding
     if sum(natural) <= room:
         return natural
     least = [max(_longest_word(c.header), d if c.kind != "text" else min(d, 12))
              for c, d in zip(columns, data, strict=True)]
+    floor = [max(_longest_word(c.header), 1) for c in columns]
+    order: tuple[tuple[str, ...], ...] = (("text",), ("key", "num", "text"))
+    for kinds in order:
+        # still too wide: values fold, text first, the widest first; headers stay whole
+        while sum(least) > room:
+            i = max((j for j, c in enumerate(columns) if c.kind in kinds),
+                    key=lambda j: least[j] - floor[j], default=None)
+            if i is None or least[i] <= floor[i]:
+                break
+            least[i] -= 1
     widths = list(least)
-    for kinds in (("key", "num"), ("text",)):
+    order = (("key", "num"), ("text",))
+    for kinds in order:
         wanting = [i for i, c in enumerate(columns) if c.kind in kinds]
         while (spare := room - sum(widths)) > 0:
             short = [i for i in wanting if widths[i] < natural[i]]
@@ -227,6 +239,7 @@ def print_table(table: Table, console: Console | None = None) -> None:
     or at its natural width when that is wider (a ``--wide`` table)."""
     console = console or Console()
     natural = Measurement.get(console, console.options.update_width(100_000), table).maximum
-    if natural > console.width:  # a --wide table: at its width, not folded into the terminal's
+    if natural > console.width and all(c.no_wrap for c in table.columns):
+        # a --wide table: at its width, not folded into the terminal's
         console = Console(width=natural, file=console.file)
     console.print(table)
