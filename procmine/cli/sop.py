@@ -230,15 +230,25 @@ def due(
     as_json: JsonOption = False,
 ) -> None:
     """Approved SOPs whose periodic review is due within --within days, or overdue."""
-    versions = _library(home).due_for_review(datetime.now(UTC).date(), within)
+    today = datetime.now(UTC).date()
+    versions = _library(home).due_for_review(today, within)
     if as_json:
         print_json([v.to_dict() | {"review_due": v.sop.review_due} for v in versions])
         return
     if not versions:
         out.print(f"No SOP is due for review within {within} days.")
+        return
+    columns = [Column("id", "key"), Column("version", "key"), Column("title"),
+               Column("group", "key", essential=False), Column("review due", "key"),
+               Column("when", "key")]
+    rows = []
     for v in versions:
-        out.print(f"{v.sop.id} {v.sop.version} ({v.sop.owner_group}): review due "
-                  f"{v.sop.review_due}", highlight=False)
+        days = (v.sop.review_due - today).days if v.sop.review_due else 0
+        rows.append((v.sop.id, v.sop.version, v.sop.title_in("en"), v.sop.owner_group,
+                     str(v.sop.review_due), f"overdue {-days} days" if days < 0
+                     else "today" if days == 0 else f"in {days} days"))
+    print_table(fit_table(f"{len(versions)} SOPs due for review within {within} days",
+                          columns, rows))
 
 
 @sop_app.command("save")
