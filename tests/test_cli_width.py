@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import typer
 from rich.cells import cell_len
@@ -150,11 +151,31 @@ def test_league_without_month_takes_the_latest_month_and_says_which(home: Path) 
     assert {r["month"] for r in json.loads(default.stdout)} == {"2026-10"}
 
 
-@pytest.mark.parametrize("args", READ, ids=" ".join)
+@pytest.mark.parametrize("args", [*READ, ["improve", "report", "--as", "ops"]],
+                         ids=" ".join)
 def test_json_parses_for_every_read_command(home: Path, args: list[str]) -> None:
     data = json.loads(_run(home, [*args, "--json"]).stdout)
     assert isinstance(data, list | dict)
-    assert data or args[:2] == ["improve", "list"]
+    assert data or args[:2] == ["improve", "report"]
+
+
+def test_baseline_show_and_check_in_json_and_80_columns(tmp_path: Path) -> None:
+    from procmine import load_baseline
+
+    bundled = load_baseline()
+    own = tmp_path / "own.csv"
+    frame = pd.DataFrame(bundled.to_records())
+    frame.loc[0, "standard_seconds"] = 999
+    frame.iloc[:-1].to_csv(own, index=False)
+    checked = json.loads(runner.invoke(app, ["baseline", "check", str(own), "--json"]).stdout)
+    assert (checked["types"], checked["added"]) == (57, [])
+    assert checked["left_out"] == [bundled.codes[-1]]
+    assert checked["standard_changed"] == [bundled.codes[0]]
+    shown = json.loads(runner.invoke(app, ["baseline", "show", "--json"], env=NARROW).stdout)
+    assert len(shown) == len(bundled) == 58
+    text = runner.invoke(app, ["baseline", "show"], env=NARROW).stdout
+    assert max(cell_len(line) for line in text.splitlines()) <= 80
+    assert not [h for h in _headers(text) if "…" in h]
 
 
 def _commands(group: Any, path: list[str]) -> list[tuple[list[str], Any]]:

@@ -277,6 +277,7 @@ def bottlenecks(
             help=f"Run only these analyses (repeatable): {', '.join(ANALYSES)}; "
                  "default all. 'conditional' is the slow steps that hold in one slice.")
     ] = None,
+    wide: WideOption = False,
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
@@ -292,7 +293,8 @@ def bottlenecks(
 
     On a terminal narrower than 120 columns each finding is one line (rank, kind, teller hours
     a month, ratio with its 95% interval, who, type and step); a wider one shows the full
-    table, and the heading the period the costs are over. --explain N prints N's evidence.
+    table, and the heading the period the costs are over (--wide: the full table on any
+    terminal). --explain N prints N's evidence.
     """
     out = Console()
     findings = run_bottlenecks(
@@ -307,7 +309,7 @@ def bottlenecks(
         out.print(f"No slow steps in {period} (ratio {ratio:g}, at least {min_cases} steps, "
                   f"q {q:g}).", highlight=False)
         return
-    print_findings(out, findings, period, explain)
+    print_findings(out, findings, period, explain, wide=wide)
     if explain is None:
         for line in register_lines(findings, register_items(home)):
             out.print(line, highlight=False)

@@ -430,8 +430,10 @@ def report(
     lang: Annotated[str, typer.Option("--lang", help="zh-CN or en.")] = "zh-CN",
     statuses: StatusesOption = None,
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """The items escalated to the superior bank, as a workbook, a page or a summary."""
+    """The items escalated to the superior bank, as a workbook, a page or a summary (--json:
+    the items, as improve list --json gives them)."""
     lang = normalize_language(lang)
     items = escalated_items(list_improvements(user=_user(as_user, home), home=home,
                                               status=statuses or None))
@@ -441,6 +443,11 @@ def report(
         written.append(export_escalation_excel(items, excel, lang, home=home))
     if html is not None:
         written.append(export_escalation_html(items, html, lang, home=home))
+    if as_json:
+        print_json([i.to_dict() for i in items])
+        for path in written:
+            err.print(f"wrote {path}", highlight=False, markup=False)
+        return
     hours = sum(i.subject.hours_per_month for i in items)
     out.print(f"{_plural(len(items), 'escalated item')}, {hours:,.1f} teller hours a month",
               highlight=False)

@@ -267,6 +267,7 @@ def baseline_show(
 @baseline_app.command("check")
 def baseline_check(
     path: Annotated[Path, typer.Argument(help="A baseline CSV to validate.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Validate a bank's own baseline file (unique codes, positive standard times) and say how
     it differs from the bundled 58 types."""
@@ -276,6 +277,10 @@ def baseline_check(
     missing = [c for c in bundled.codes if c not in own]
     changed = [c for c in own.codes if c in bundled
                and own.standard_seconds(c) != bundled.standard_seconds(c)]
+    if as_json:
+        print_json({"file": str(path), "types": len(own), "valid": True, "added": added,
+                    "left_out": missing, "standard_changed": changed})
+        return
     out.print(f"{path}: {len(own)} business types, valid")
     out.print(f"  not in the bundled baseline: {', '.join(added) or 'none'}")
     out.print(f"  bundled types it leaves out: {', '.join(missing) or 'none'}")
