@@ -37,7 +37,8 @@ READ = [
 ]
 WIDE = [["league"], ["sop", "list"], ["sop", "history", "SOP-P18"],
         ["sop", "findings", "SOP-P18"], ["sop", "coverage"], ["sop", "effects", "SOP-P18"],
-        ["batch", "list"], ["spotcheck", "list", "--as", "trainer"]]
+        ["batch", "list"], ["spotcheck", "list", "--as", "trainer"], ["staffing"],
+        ["user", "list"], ["user", "audit"]]
 
 
 @pytest.fixture(scope="module")
