@@ -157,7 +157,8 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None] | None]
 
 WideOption = Annotated[bool, typer.Option(
     "--wide", help="Every column, each at its full width (wider than the terminal when need be; "
-    "e.g. for less -S); the default shows the essential columns, fitted to the terminal.")]
+    "e.g. for less -S); by default the table fits the terminal: every column when all fit, "
+    "else the essential ones.")]
 
 
 @dataclass(frozen=True)
@@ -235,8 +236,9 @@ def _fit(columns: Sequence[Column], data: list[int], natural: list[int], width: 
 
 
 def print_table(table: Table, console: Console | None = None) -> None:
-    """Print a :func:`fit_table` table: fitted to the terminal (or ``COLUMNS``) of this run,
-    or at its natural width when that is wider (a ``--wide`` table)."""
+    """Print a :func:`fit_table` table on ``console`` (a new one by default: the terminal or
+    ``COLUMNS`` of this run); a ``--wide`` table (no column wraps) wider than the console at
+    its own width."""
     console = console or Console()
     natural = Measurement.get(console, console.options.update_width(100_000), table).maximum
     if natural > console.width and all(c.no_wrap for c in table.columns):
