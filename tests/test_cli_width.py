@@ -38,7 +38,7 @@ READ = [
 WIDE = [["league"], ["sop", "list"], ["sop", "history", "SOP-P18"],
         ["sop", "findings", "SOP-P18"], ["sop", "coverage"], ["sop", "effects", "SOP-P18"],
         ["batch", "list"], ["spotcheck", "list", "--as", "trainer"], ["staffing"],
-        ["user", "list"], ["user", "audit"]]
+        ["user", "list"], ["user", "audit"], ["quiz", "list"]]
 
 
 @pytest.fixture(scope="module")

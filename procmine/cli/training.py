@@ -33,7 +33,6 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from procmine import (
     EXPORT_FORMATS,
@@ -186,22 +185,24 @@ def list_bank(
         "--topic", help="Only this topic: an SOP id (SOP-P17) or regulation/<area>.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
-    """The questions of the bank: key, kind, state, revision, topic and stem."""
+    """The questions of the bank: key, kind, state, revision, topic and the stem's beginning
+    (--json: the whole question)."""
     found = list_questions(status=_status(status), topic=topic, home=home)
     if as_json:
         print_json([{"key": b.question.key, "status": b.status, "revision": b.revision,
                      "updated_at": b.updated_at, "updated_by": b.updated_by}
                     | b.question.to_dict() for b in found])
         return
-    view = Table(title=f"{len(found):,} questions")
-    for column in ("key", "kind", "status", "rev", "topic", "stem"):
-        view.add_column(column)
-    for b in found:
-        q = b.question
-        stem = q.stem if len(q.stem) <= 40 else q.stem[:39] + "…"
-        view.add_row(q.key, q.kind, b.status, str(b.revision), q.topic, stem)
-    out.print(view)
+    # the key whole (folded, never cut: to copy), the stem's beginning (--json: all of it)
+    columns = [Column("key"), Column("kind", "key"), Column("status", "key"),
+               Column("rev", "num", essential=False), Column("topic", "key", essential=False),
+               Column("stem")]
+    rows = [(b.question.key, b.question.kind, b.status, b.revision, b.question.topic,
+             b.question.stem if len(b.question.stem) <= 40 else b.question.stem[:39] + "…")
+            for b in found]
+    print_table(fit_table(f"{len(found):,} questions", columns, rows, wide=wide))
 
 
 @quiz_app.command("export")
