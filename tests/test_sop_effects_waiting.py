@@ -66,8 +66,9 @@ def test_the_command_line_prints_no_data_yet_not_nan(home: Path) -> None:
     result = CliRunner().invoke(app, ["sop", "effects", "SOP-P18", "--home", str(home)],
                                 env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    lines = [line for line in result.output.splitlines() if line.lstrip().startswith("4.0")]
-    assert lines and all("no data yet" in line for line in lines)
+    lines = [line for line in result.output.splitlines()
+             if line.lstrip("│ ").startswith("4.0")]
+    assert lines and all("no data yet" in line for line in lines), result.output
     assert "NaN" not in result.output and "nan" not in result.output
     assert "few cases" in result.output
     records = json.loads(CliRunner().invoke(

@@ -33,8 +33,10 @@ from procmine import (
     ANALYSES,
     MIN_TRANSACTIONS,
     Baseline,
+    Engine,
     EventStore,
     Finding,
+    ProcmineError,
     add_spot_checks,
     column_labels,
     export_league_excel,
@@ -44,6 +46,7 @@ from procmine import (
     league_records,
     load_baseline,
     monthly_league,
+    months_with_data,
     normalize_language,
     register_items,
     spot_check_summary,
@@ -52,12 +55,16 @@ from procmine import (
 )
 from procmine.cli.common import (
     BaselineOption,
+    Column,
     EngineOption,
     HomeOption,
     JsonOption,
     MasterOption,
+    WideOption,
     err,
+    fit_table,
     print_json,
+    print_table,
     progress_bar,
 )
 from procmine.cli.findings_view import print_findings
@@ -88,23 +95,29 @@ def _show(value: object, column: str) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _league_table(table: pd.DataFrame, label: str, lang: str) -> Table:
-    """The announcement's main columns as a terminal table, headers in ``lang``."""
+_ESSENTIAL = ("rank_overall", "teller_id", "branch_id", "transactions", "error_rate",
+              "speed_index_shrunk", "rank_change")
+
+
+def _league_table(table: pd.DataFrame, label: str, lang: str, wide: bool) -> Table:
+    """The announcement's main columns as a terminal table, headers in ``lang``: the essential
+    ones fitted to the terminal, or all of them with ``wide``."""
     labels = column_labels(lang)
-    view = Table(title=f"{label} {t('nav.announcement', lang)}")
-    for column in _SHOWN:
-        view.add_column(labels[column],
-                        justify="left" if column in ("teller_id", "branch_id") else "right")
+    columns = [Column(labels[c], "key" if c in ("teller_id", "branch_id") else "num",
+                      essential=c in _ESSENTIAL) for c in _SHOWN]
     word = t("league.not_ranked", lang)
+    rows = []
     for record, ranked in zip(league_records(table, _SHOWN), table["ranked"], strict=True):
         if not ranked:
             record |= {"rank_overall": word, "rank_in_branch": word}
-        view.add_row(*(_show(record[c], c) for c in _SHOWN))
-    return view
+        rows.append([_show(record[c], c) for c in _SHOWN])
+    return fit_table(f"{label} {t('nav.announcement', lang)}", columns, rows, wide=wide)
 
 
 def league(
-    month: Annotated[str, typer.Option("--month", help="The month to announce, YYYY-MM.")],
+    month: Annotated[str | None, typer.Option(
+        "--month", help="The month to announce, YYYY-MM (default: the latest month in the "
+        "data).")] = None,
     baseline_file: BaselineOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
@@ -128,6 +141,7 @@ def league(
     ] = MIN_TRANSACTIONS,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
+    wide: WideOption = False,
 ) -> None:
     """The monthly teller announcement: per teller, transactions, standard-time weighted
     volume, errors and speed index, ranked within the branch and across all branches, with the
@@ -148,25 +162,20 @@ def league(
     baseline = load_baseline(baseline_file)
     engine = get_engine(engine_name, store, master)
     try:
+        if month is None:
+            month = _latest_month(store, engine, lang, err if as_json else out)
         table = monthly_league(store, baseline, month, min_transactions=min_transactions,
                                engine=engine)
     finally:
         engine.close()
     label = str(table.attrs["method"]["month"])
-    written = []
-    if excel is not None or html is not None:
-        # the announcement carries the month's spot checks per teller (the training room's)
-        announced = add_spot_checks(table, spot_check_summary(label, home=store.home))
-        if excel is not None:
-            written.append(export_league_excel(announced, excel, lang=lang))
-        if html is not None:
-            written.append(export_league_html(announced, html, label, lang))
+    written = _export_league(table, label, lang, store, excel, html)
     if as_json:
         print_json(league_records(table))
         for path in written:
             err.print(f"wrote {path}", highlight=False)
         return
-    out.print(_league_table(table, label, lang))
+    print_table(_league_table(table, label, lang, wide), out)
     method = table.attrs["method"]
     k = method.get("speed_prior_strength")
     out.print(
@@ -180,6 +189,29 @@ def league(
                   highlight=False)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
+
+
+def _export_league(table: pd.DataFrame, label: str, lang: str, store: EventStore,
+                   excel: Path | None, html: Path | None) -> list[Path]:
+    """The workbook and page --excel and --html ask for; the files written."""
+    written: list[Path] = []
+    if excel is not None or html is not None:
+        # the announcement carries the month's spot checks per teller (the training room's)
+        announced = add_spot_checks(table, spot_check_summary(label, home=store.home))
+        if excel is not None:
+            written.append(export_league_excel(announced, excel, lang=lang))
+        if html is not None:
+            written.append(export_league_html(announced, html, label, lang))
+    return written
+
+
+def _latest_month(store: EventStore, engine: Engine, lang: str, console: Console) -> str:
+    """The latest month with transactions, said on ``console`` (the default of --month)."""
+    months = months_with_data(store, engine=engine)
+    if not months:
+        raise ProcmineError(t("cli.league.no_data", lang))
+    console.print(t("cli.league.latest_month", lang, month=months[-1]), highlight=False)
+    return months[-1]
 
 
 # -- bottlenecks -----------------------------------------------------------------------------------
@@ -245,6 +277,7 @@ def bottlenecks(
             help=f"Run only these analyses (repeatable): {', '.join(ANALYSES)}; "
                  "default all. 'conditional' is the slow steps that hold in one slice.")
     ] = None,
+    wide: WideOption = False,
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
@@ -260,7 +293,8 @@ def bottlenecks(
 
     On a terminal narrower than 120 columns each finding is one line (rank, kind, teller hours
     a month, ratio with its 95% interval, who, type and step); a wider one shows the full
-    table, and the heading the period the costs are over. --explain N prints N's evidence.
+    table, and the heading the period the costs are over (--wide: the full table on any
+    terminal). --explain N prints N's evidence.
     """
     out = Console()
     findings = run_bottlenecks(
@@ -275,7 +309,7 @@ def bottlenecks(
         out.print(f"No slow steps in {period} (ratio {ratio:g}, at least {min_cases} steps, "
                   f"q {q:g}).", highlight=False)
         return
-    print_findings(out, findings, period, explain)
+    print_findings(out, findings, period, explain, wide=wide)
     if explain is None:
         for line in register_lines(findings, register_items(home)):
             out.print(line, highlight=False)

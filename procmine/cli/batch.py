@@ -12,10 +12,21 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from procmine import EventStore, drop_batch, list_batches
-from procmine.cli.common import HomeOption, JsonOption, command_actor, err, out, print_json
+from procmine.cli.common import (
+    CliApp,
+    Column,
+    HomeOption,
+    JsonOption,
+    WideOption,
+    command_actor,
+    err,
+    fit_table,
+    out,
+    print_json,
+    print_table,
+)
 
 __all__ = ["WaitOption", "batch_app"]
 
@@ -28,7 +39,7 @@ WaitOption = Annotated[
     ),
 ]
 
-batch_app = typer.Typer(
+batch_app = CliApp(
     help="The ingest batches of the store (one per ingested file): list them, drop one.",
     no_args_is_help=True,
 )
@@ -36,22 +47,22 @@ batch_app = typer.Typer(
 
 
 @batch_app.command("list")
-def batch_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
+def batch_list(home: HomeOption = None, as_json: JsonOption = False,
+               wide: WideOption = False) -> None:
     """List the ingest batches, oldest first: id, time, kind (events or tickets), source,
     rows read, loaded, quarantined and blank lines."""
     batches = list_batches(EventStore(home))
     if as_json:
         print_json([b.to_dict() for b in batches])
         return
-    table = Table(title=f"{len(batches)} ingest batches")
-    table.add_column("batch", no_wrap=True)  # an id to copy into batch drop, whole
-    for col in ("ingested at", "kind", "source", "read", "loaded", "quarantined", "blank"):
-        table.add_column(col, justify="left" if col in ("ingested at", "kind", "source")
-                         else "right")
-    for b in batches:
-        table.add_row(b.batch_id, b.ingested_at, b.kind, b.source, f"{b.read:,}",
-                      f"{b.loaded:,}", f"{b.quarantined:,}", f"{b.blank_lines:,}")
-    out.print(table)
+    # the batch: an id to copy into batch drop, never cut
+    columns = [Column("batch", "key"), Column("ingested at", "key", essential=False),
+               Column("kind", "key"), Column("source"), Column("read", "num", essential=False),
+               Column("loaded", "num"), Column("quarantined", "num"),
+               Column("blank", "num", essential=False)]
+    rows = [(b.batch_id, b.ingested_at, b.kind, b.source, f"{b.read:,}", f"{b.loaded:,}",
+             f"{b.quarantined:,}", f"{b.blank_lines:,}") for b in batches]
+    print_table(fit_table(f"{len(batches)} ingest batches", columns, rows, wide=wide))
 
 
 @batch_app.command("drop")

@@ -5,27 +5,37 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from procmine import ProcmineError
 
 __all__ = [
     "BaselineOption",
+    "CliApp",
+    "Column",
     "EngineOption",
     "HomeOption",
     "JsonOption",
     "MasterOption",
+    "WideOption",
     "err",
+    "fit_table",
     "out",
     "print_json",
+    "print_table",
     "progress_bar",
 ]
 
@@ -61,6 +71,39 @@ MasterOption = Annotated[
         help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).",
     ),
 ]
+
+
+def _bare_flags(params: list[Any]) -> list[Any]:
+    """Flags take no value: their help shows none. (Typer's rich help asks every option for
+    its type and prints ``<bool>`` after a flag; an empty metavar is the answer it takes.)"""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _bare_flags(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _bare_flags(super().get_params(ctx))
+
+
+class CliApp(typer.Typer):
+    """A ``typer.Typer`` for every command group of ``procmine``: help text in markdown (a
+    docstring's paragraphs reflow to the terminal's width; a blank line starts a new one) and
+    flags without a stray ``<bool>``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("rich_markup_mode", "markdown")
+        super().__init__(cls=_Group, **kwargs)
+
+    def command(self, name: str | None = None, *, cls: Any = None,  # type: ignore[override]
+                **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return super().command(name, cls=cls or _Command, **kwargs)
 
 
 def command_actor() -> str:
@@ -108,3 +151,97 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None] | None]
             bar.update(tasks[phase], completed=fraction)
 
         yield update
+
+
+# -- tables that fit the terminal ------------------------------------------------------------------
+
+WideOption = Annotated[bool, typer.Option(
+    "--wide", help="Every column, each at its full width (wider than the terminal when need be; "
+    "e.g. for less -S); by default the table fits the terminal: every column when all fit, "
+    "else the essential ones.")]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a terminal table: ``key`` (an id, never cut), ``num`` (right-aligned, never
+    cut), ``text`` (wraps, folds a long word); ``essential`` ones are shown without ``--wide``."""
+
+    header: str
+    kind: Literal["key", "num", "text"] = "text"
+    essential: bool = True
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(word) for word in text.split()), default=0)
+
+
+def fit_table(title: str | None, columns: Sequence[Column], rows: Iterable[Sequence[object]], *,
+              wide: bool = False, caption: str | None = None,
+              width: int | None = None) -> Table:
+    """A rich table of ``rows`` (one value per column; None prints empty) that keeps its place:
+    compact (every column when all fit ``width``, by default the terminal's or ``COLUMNS``;
+    else the ``essential`` ones, fitted to it: headers wrap between words and are never cut to
+    an ellipsis, ids and numbers are never cut, text wraps) or, with ``wide``, every column
+    at its full width. Print it with :func:`print_table`."""
+    cells = [["" if value is None else str(value) for value in row] for row in rows]
+    width = width or Console().width
+    data = [max((cell_len(line) for r in cells for line in r[j].splitlines() or [""]),
+                default=0) for j in range(len(columns))]
+    natural = [max(cell_len(c.header), d) for c, d in zip(columns, data, strict=True)]
+    if not wide and sum(natural) + 3 * len(columns) + 1 > width:  # not all fit: the essentials
+        index = [i for i, c in enumerate(columns) if c.essential]
+        columns, cells = [columns[i] for i in index], [[r[i] for i in index] for r in cells]
+        data, natural = [data[i] for i in index], [natural[i] for i in index]
+    shown = columns
+    widths = natural if wide else _fit(shown, data, natural, width)
+    table = Table(title=title, caption=caption)
+    for column, w in zip(shown, widths, strict=True):
+        table.add_column(column.header, justify="right" if column.kind == "num" else "left",
+                         width=w, no_wrap=wide, overflow="fold")
+    for row_cells in cells:
+        table.add_row(*row_cells)
+    return table
+
+
+def _fit(columns: Sequence[Column], data: list[int], natural: list[int], width: int) -> list[int]:
+    """Column widths within ``width``: each at least its longest header word (and its longest
+    value, for ids and numbers, while they fit); what is left goes to the columns that want
+    more, ids and numbers first."""
+    room = width - 3 * len(columns) - 1  # borders and padding
+    if sum(natural) <= room:
+        return natural
+    least = [max(_longest_word(c.header), d if c.kind != "text" else min(d, 12))
+             for c, d in zip(columns, data, strict=True)]
+    floor = [max(_longest_word(c.header), 1) for c in columns]
+    order: tuple[tuple[str, ...], ...] = (("text",), ("key", "num", "text"))
+    for kinds in order:
+        # still too wide: values fold, text first, the widest first; headers stay whole
+        while sum(least) > room:
+            i = max((j for j, c in enumerate(columns) if c.kind in kinds),
+                    key=lambda j: least[j] - floor[j], default=None)
+            if i is None or least[i] <= floor[i]:
+                break
+            least[i] -= 1
+    widths = list(least)
+    order = (("key", "num"), ("text",))
+    for kinds in order:
+        wanting = [i for i, c in enumerate(columns) if c.kind in kinds]
+        while (spare := room - sum(widths)) > 0:
+            short = [i for i in wanting if widths[i] < natural[i]]
+            if not short:
+                break
+            for i in short[:spare]:
+                widths[i] += 1
+    return widths
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print a :func:`fit_table` table on ``console`` (a new one by default: the terminal or
+    ``COLUMNS`` of this run); a ``--wide`` table (no column wraps) wider than the console at
+    its own width."""
+    console = console or Console()
+    natural = Measurement.get(console, console.options.update_width(100_000), table).maximum
+    if natural > console.width and all(c.no_wrap for c in table.columns):
+        # a --wide table: at its width, not folded into the terminal's
+        console = Console(width=natural, file=console.file)
+    console.print(table)

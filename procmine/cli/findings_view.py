@@ -372,9 +372,10 @@ def _chosen(findings: Sequence[Finding], explain: str) -> list[int]:
 
 
 def print_findings(out: Console, findings: Sequence[Finding], period: str,
-                   explain: str | None = None) -> None:
+                   explain: str | None = None, wide: bool = False) -> None:
     """Print the findings for ``out``'s width (see the module), or with ``explain`` (a rank
-    or ``all``) the figures and evidence of those findings."""
+    or ``all``) the figures and evidence of those findings; ``wide``: the full table on any
+    terminal, at its own width."""
     width = out.width
 
     def say(lines: Sequence[str]) -> None:
@@ -388,7 +389,10 @@ def print_findings(out: Console, findings: Sequence[Finding], period: str,
             say(["", *evidence_lines(findings[rank - 1], rank, width)])
         return
     table = findings_table(findings, period)
-    if width >= WIDE_AT and _fits(out, table):
+    if wide or (width >= WIDE_AT and _fits(out, table)):
+        if wide:  # at the table's own width, whatever the terminal's
+            out = Console(width=max(width, Measurement.get(
+                out, out.options.update_width(100_000), table).maximum), file=out.file)
         out.print(table)
         for rank, f in enumerate(findings[:5], start=1):
             out.print(f"{rank}. {f.summary}", highlight=False, markup=False)

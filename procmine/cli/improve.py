@@ -73,7 +73,15 @@ from procmine import (
     update_improvement,
 )
 from procmine.cli.analysis import run_bottlenecks
-from procmine.cli.common import BaselineOption, HomeOption, JsonOption, err, parse_day, print_json
+from procmine.cli.common import (
+    BaselineOption,
+    CliApp,
+    HomeOption,
+    JsonOption,
+    err,
+    parse_day,
+    print_json,
+)
 from procmine.cli.conformance import run_deviation_findings
 from procmine.cli.improve_view import item_text, measurement_line, print_items, wrap
 from procmine.cli.queue import queue_filter
@@ -81,7 +89,7 @@ from procmine.cli.training import acting_user
 
 __all__ = ["improve_app", "known_versions", "refresh_after_ingest", "refresh_text"]
 
-improve_app = typer.Typer(help="The improvement register: decisions on findings, their "
+improve_app = CliApp(help="The improvement register: decisions on findings, their "
                           "lifecycle, links, re-measurement and escalation.",
                           no_args_is_help=True)
 
@@ -422,8 +430,10 @@ def report(
     lang: Annotated[str, typer.Option("--lang", help="zh-CN or en.")] = "zh-CN",
     statuses: StatusesOption = None,
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """The items escalated to the superior bank, as a workbook, a page or a summary."""
+    """The items escalated to the superior bank, as a workbook, a page or a summary (--json:
+    the items, as improve list --json gives them)."""
     lang = normalize_language(lang)
     items = escalated_items(list_improvements(user=_user(as_user, home), home=home,
                                               status=statuses or None))
@@ -433,6 +443,11 @@ def report(
         written.append(export_escalation_excel(items, excel, lang, home=home))
     if html is not None:
         written.append(export_escalation_html(items, html, lang, home=home))
+    if as_json:
+        print_json([i.to_dict() for i in items])
+        for path in written:
+            err.print(f"wrote {path}", highlight=False, markup=False)
+        return
     hours = sum(i.subject.hours_per_month for i in items)
     out.print(f"{_plural(len(items), 'escalated item')}, {hours:,.1f} teller hours a month",
               highlight=False)

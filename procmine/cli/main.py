@@ -36,6 +36,7 @@ from procmine.cli.analysis import bottlenecks, league
 from procmine.cli.batch import WaitOption, batch_app
 from procmine.cli.common import (
     BaselineOption,
+    CliApp,
     HomeOption,
     JsonOption,
     err,
@@ -57,7 +58,7 @@ from procmine.cli.variants import variants_command
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
+app = CliApp(
     name="procmine",
     help="Process mining for bank counters: ingest core-banking event logs, check them against "
     "the 58-type timing baseline, and see what is in the store.",
@@ -65,7 +66,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-baseline_app = typer.Typer(help="The timing baseline of business types.", no_args_is_help=True)
+baseline_app = CliApp(help="The timing baseline of business types.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(user_app, name="user")
 app.add_typer(sop_app, name="sop")
@@ -266,6 +267,7 @@ def baseline_show(
 @baseline_app.command("check")
 def baseline_check(
     path: Annotated[Path, typer.Argument(help="A baseline CSV to validate.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Validate a bank's own baseline file (unique codes, positive standard times) and say how
     it differs from the bundled 58 types."""
@@ -275,6 +277,10 @@ def baseline_check(
     missing = [c for c in bundled.codes if c not in own]
     changed = [c for c in own.codes if c in bundled
                and own.standard_seconds(c) != bundled.standard_seconds(c)]
+    if as_json:
+        print_json({"file": str(path), "types": len(own), "valid": True, "added": added,
+                    "left_out": missing, "standard_changed": changed})
+        return
     out.print(f"{path}: {len(own)} business types, valid")
     out.print(f"  not in the bundled baseline: {', '.join(added) or 'none'}")
     out.print(f"  bundled types it leaves out: {', '.join(missing) or 'none'}")

@@ -56,12 +56,16 @@ from procmine import (
 )
 from procmine.cli.common import (
     BaselineOption,
+    Column,
     EngineOption,
     HomeOption,
     JsonOption,
     MasterOption,
+    WideOption,
+    fit_table,
     parse_day,
     print_json,
+    print_table,
 )
 
 __all__ = ["diversion", "queue", "staffing", "windows"]
@@ -236,14 +240,18 @@ def _clock_minute(text: str) -> int:
     return hours * 60 + minutes
 
 
-def _plan_tables(plan: StaffingPlan, title: str) -> list[Table]:
-    branches = Table(title=title)
-    for column in ("branch", "queued", "abandonment", "patience s", "model"):
-        branches.add_column(column, justify="left" if column in ("branch", "model") else "right")
-    for row in _records(plan.branches):
-        branches.add_row(row["branch_id"], _number(row["queued"], "count"),
-                         _number(row["abandonment_rate"], "share"),
-                         _number(row["patience_seconds"], "seconds"), row["model"])
+def _plan_tables(plan: StaffingPlan, title: str, wide: bool = False) -> list[Table]:
+    columns = [Column("branch", "key"), Column("queued", "num"),
+               Column("served", "num", essential=False),
+               Column("abandoned", "num", essential=False), Column("abandonment", "num"),
+               Column("mean service s", "num", essential=False), Column("patience s", "num"),
+               Column("model", "key")]
+    branches = fit_table(title, columns, [
+        (row["branch_id"], _number(row["queued"], "count"), _number(row["served"], "count"),
+         _number(row["abandoned"], "count"), _number(row["abandonment_rate"], "share"),
+         _number(row["mean_service_seconds"], "seconds"),
+         _number(row["patience_seconds"], "seconds"), row["model"])
+        for row in _records(plan.branches)], wide=wide)
     data = plan.to_dict()
     short = Table(title=f"Shortfall {data['shortfall_counter_hours']:g} counter-hours a week, "
                   f"surplus {data['surplus_counter_hours']:g}")
@@ -290,6 +298,7 @@ def staffing(
     as_json: JsonOption = False,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Counters needed per branch, weekday and 15-minute interval to serve --target-share of
     the customers within --target-wait (Erlang C, or Erlang A where abandonment is material),
@@ -321,8 +330,8 @@ def staffing(
         return
     scope = f"branch {branch}" if branch else "all branches"
     for table in _plan_tables(plan, f"Staffing, {scope}: {target_share:.0%} within "
-                              f"{target_wait:g} s"):
-        out.print(table)
+                              f"{target_wait:g} s", wide):
+        print_table(table, out)
 
 
 # -- diversion and windows -------------------------------------------------------------------

@@ -20,10 +20,9 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
-from rich.table import Table
 
 from procmine import (
     EventStore,
@@ -43,19 +42,26 @@ from procmine import (
     on_new_version,
     revision_effects,
     sops_folder,
+    t,
 )
 from procmine.cli.common import (
     BaselineOption,
+    CliApp,
+    Column,
     HomeOption,
     JsonOption,
+    WideOption,
+    err,
+    fit_table,
     out,
     parse_day,
     print_json,
+    print_table,
 )
 
 __all__ = ["sop_app"]
 
-sop_app = typer.Typer(help="The SOP library: lint, versions, review workflow, links to the slow "
+sop_app = CliApp(help="The SOP library: lint, versions, review workflow, links to the slow "
                       "steps.", no_args_is_help=True)
 
 SopId = Annotated[str, typer.Argument(help="SOP id, e.g. SOP-P18.")]
@@ -127,7 +133,8 @@ def lint(
 
 
 @sop_app.command("list")
-def list_sops(home: HomeOption = None, as_json: JsonOption = False) -> None:
+def list_sops(home: HomeOption = None, as_json: JsonOption = False,
+              wide: WideOption = False) -> None:
     """The SOPs of the library: latest version, status, owner group, review date."""
     library = _library(home)
     latest = library.latest()
@@ -138,55 +145,66 @@ def list_sops(home: HomeOption = None, as_json: JsonOption = False) -> None:
                                         "review_due": v.sop.review_due}
                     for v in latest.values()])
         return
-    view = Table(title=f"SOP library: {len(latest)} procedures")
-    for column in ("id", "title", "types", "group", "version", "status", "effective",
-                   "review due"):
-        view.add_column(column)
-    for v in latest.values():
-        s = v.sop
-        view.add_row(s.id, s.title_in("en"), ", ".join(s.business_types), s.owner_group,
-                     s.version, s.status, s.effective.isoformat(),
-                     s.review_due.isoformat() if s.review_due else "")
-    out.print(view)
+    columns = [Column("id", "key"), Column("title"), Column("types", essential=False),
+               Column("group", essential=False), Column("version", "key"),
+               Column("status", "key"), Column("effective", "key"),
+               Column("review due", "key", essential=False)]
+    rows = [(s.id, s.title_in("en"), ", ".join(s.business_types), s.owner_group, s.version,
+             s.status, s.effective.isoformat(),
+             s.review_due.isoformat() if s.review_due else "")
+            for s in (v.sop for v in latest.values())]
+    print_table(fit_table(f"SOP library: {len(latest)} procedures", columns, rows, wide=wide))
 
 
 @sop_app.command("show")
 def show(
     sop_id: SopId,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The text in force on this date "
-                                              "(YYYY-MM-DD) instead of the latest.")] = None,
-    branch: Annotated[str | None, typer.Option("--branch", help="With --as-of: at this branch "
-                                               "(versions may name branch adoption dates).")
-                      ] = None,
+                                              "(YYYY-MM-DD) instead of today.")] = None,
+    branch: Annotated[str | None, typer.Option("--branch", help="At this branch (versions may "
+                                               "name branch adoption dates).")] = None,
+    draft: Annotated[bool, typer.Option("--draft", help="The latest version, whatever its "
+                                        "status (a draft or one in review), instead of the "
+                                        "one in force.")] = False,
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print an SOP's text: the latest version, or the one in force on a date."""
+    """Print an SOP's text: the version in force today (at --branch), on --as-of, or the latest
+    draft with --draft. Which version it is goes to standard error, so that the text can be
+    saved to a file, edited and given to sop save; --json prints the version with its text."""
     library = _library(home)
-    if as_of is None:
-        typer.echo(library.current(sop_id).sop.text, nl=False)
+    day = parse_day(as_of, "--as-of") or datetime.now(UTC).date()
+    version = library.current(sop_id) if draft else library.in_force(sop_id, day, branch)
+    if version is None:
+        if as_of is not None:
+            raise ProcmineError(f"no version of {sop_id} was in force on {day}")
+        raise ProcmineError(t("cli.sop.none_in_force", "en", sop_id=sop_id))
+    if as_json:
+        print_json(version.to_dict() | {"title": dict(version.sop.title),
+                                        "in_force_on": None if draft else day.isoformat(),
+                                        "branch": branch, "text": version.sop.text})
         return
-    day = parse_day(as_of, "--as-of")
-    assert day is not None
-    text = library.text_on(sop_id, day, branch)
-    if text is None:
-        raise ProcmineError(f"no version of {sop_id} was in force on {day}")
-    typer.echo(text, nl=False)
+    if not draft:
+        err.print(t("cli.sop.shown_in_force", "en", sop_id=sop_id, version=version.sop.version,
+                    day=version.sop.effective.isoformat()), highlight=False)
+    typer.echo(version.sop.text, nl=False)
 
 
 @sop_app.command("history")
-def history(sop_id: SopId, home: HomeOption = None, as_json: JsonOption = False) -> None:
+def history(sop_id: SopId, home: HomeOption = None, as_json: JsonOption = False,
+            wide: WideOption = False) -> None:
     """Every version of an SOP, newest first: version, status, action, author, date, note."""
     versions = _library(home).history(sop_id)
     if as_json:
         print_json([v.to_dict() for v in versions])
         return
-    view = Table(title=f"{sop_id}: {len(versions)} versions")
-    for column in ("commit", "version", "status", "action", "author", "when", "note"):
-        view.add_column(column)
-    for v in versions:
-        view.add_row(v.short, v.sop.version, v.sop.status, v.action, v.author,
-                     v.when.strftime("%Y-%m-%d %H:%M"), v.note.splitlines()[0] if v.note else "")
-    out.print(view)
+    columns = [Column("commit", "key"), Column("version", "key"), Column("status", "key"),
+               Column("action", "key"), Column("author", "key"),
+               Column("when", "key", essential=False), Column("note")]
+    rows = [(v.short, v.sop.version, v.sop.status, v.action, v.author,
+             v.when.strftime("%Y-%m-%d %H:%M"), v.note.splitlines()[0] if v.note else "")
+            for v in versions]
+    print_table(fit_table(f"{sop_id}: {len(versions)} versions", columns, rows, wide=wide))
 
 
 @sop_app.command("diff")
@@ -195,9 +213,14 @@ def diff(
     old: Annotated[str, typer.Argument(help="Commit of the older version (see history).")],
     new: Annotated[str, typer.Argument(help="Commit of the newer version.")],
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The unified diff between two versions of an SOP."""
-    typer.echo(_library(home).diff(sop_id, old, new), nl=False)
+    text = _library(home).diff(sop_id, old, new)
+    if as_json:
+        print_json({"sop": sop_id, "old": old, "new": new, "diff": text})
+        return
+    typer.echo(text, nl=False)
 
 
 @sop_app.command("due")
@@ -207,15 +230,25 @@ def due(
     as_json: JsonOption = False,
 ) -> None:
     """Approved SOPs whose periodic review is due within --within days, or overdue."""
-    versions = _library(home).due_for_review(datetime.now(UTC).date(), within)
+    today = datetime.now(UTC).date()
+    versions = _library(home).due_for_review(today, within)
     if as_json:
         print_json([v.to_dict() | {"review_due": v.sop.review_due} for v in versions])
         return
     if not versions:
         out.print(f"No SOP is due for review within {within} days.")
+        return
+    columns = [Column("id", "key"), Column("version", "key"), Column("title"),
+               Column("group", "key", essential=False), Column("review due", "key"),
+               Column("when", "key")]
+    rows = []
     for v in versions:
-        out.print(f"{v.sop.id} {v.sop.version} ({v.sop.owner_group}): review due "
-                  f"{v.sop.review_due}", highlight=False)
+        days = (v.sop.review_due - today).days if v.sop.review_due else 0
+        rows.append((v.sop.id, v.sop.version, v.sop.title_in("en"), v.sop.owner_group,
+                     str(v.sop.review_due), f"overdue {-days} days" if days < 0
+                     else "today" if days == 0 else f"in {days} days"))
+    print_table(fit_table(f"{len(versions)} SOPs due for review within {within} days",
+                          columns, rows))
 
 
 @sop_app.command("save")
@@ -301,6 +334,7 @@ def findings(
     baseline_file: BaselineOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
     """An SOP's steps with the slow steps linked to them: findings, hours lost a month,
     tellers and branches affected."""
@@ -311,12 +345,27 @@ def findings(
     if as_json:
         print_json(table.to_dict(orient="records"))
         return
-    out.print(table.to_string(index=False), highlight=False)
+    columns = [Column("step", "key", essential=False), Column("activity"),
+               Column("standard s", "num"), Column("findings", "num"),
+               Column("teller hours a month", "num"),
+               Column("hours lost", "num", essential=False),
+               Column("tellers"), Column("branches", essential=False)]
+    rows = [(r["step_id"], r["activity"], f"{r['standard_seconds']:g}", r["findings"],
+             f"{r['monthly_teller_hours']:.2f}", f"{r['time_lost_hours']:.2f}", r["tellers"],
+             r["branches"]) for r in table.to_dict(orient="records")]
+    title = f"{sop_id} {version.sop.version}: slow steps by SOP step, {month or 'all months'}"
+    print_table(fit_table(title, columns, rows, wide=wide))
+
+
+_COVERAGE_SHOWN = 20
 
 
 @sop_app.command("coverage")
 def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
-             as_json: JsonOption = False) -> None:
+             as_json: JsonOption = False, wide: WideOption = False,
+             show_all: Annotated[bool, typer.Option(
+                 "--all", help=f"List every row (default: the first {_COVERAGE_SHOWN} of each "
+                 "list, and how many more).")] = False) -> None:
     """What the SOPs cover of the logs: business types no SOP covers, frequent steps no SOP
     step governs, SOP steps never seen in the logs."""
     report = coverage_report(EventStore(home), load_baseline(baseline_file), _library(home))
@@ -325,12 +374,47 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
         return
     out.print(f"SOPs cover {report.transaction_share:.1%} of {report.transactions:,} "
               "transactions.", highlight=False)
-    for title, frame in (("Business types no SOP covers", report.uncovered_types),
-                         ("Frequent steps no SOP step governs", report.uncovered_steps),
-                         ("SOP steps never seen in the logs", report.unseen_steps)):
-        out.print(f"\n{title}: {len(frame)}", highlight=False)
-        if len(frame):
-            out.print(frame.head(20).to_string(index=False), highlight=False)
+    lists = (("Business types no SOP covers", report.uncovered_types,
+              [Column("type", "key"), Column("transactions", "num")]),
+             ("Frequent steps no SOP step governs", report.uncovered_steps,
+              [Column("type", "key"), Column("activity"), Column("count", "num"),
+               Column("share", "num")]),
+             ("SOP steps never seen in the logs", report.unseen_steps,
+              [Column("SOP", "key"), Column("step", "key", essential=False),
+               Column("type", "key"), Column("activity")]))
+    for title, frame, columns in lists:
+        if frame.empty:
+            out.print(f"\n{title}: none", highlight=False)
+            continue
+        shown = frame if show_all else frame.head(_COVERAGE_SHOWN)
+        rows = [[f"{v:.1%}" if c == "share" else f"{v:,}" if isinstance(v, int) else v
+                 for c, v in r.items()] for r in shown.to_dict(orient="records")]
+        out.print()
+        print_table(fit_table(f"{title}: {len(frame)}", columns, rows, wide=wide))
+        if len(frame) > len(shown):
+            out.print(t("cli.sop.coverage_cut", "en", count=len(frame) - len(shown)),
+                      highlight=False)
+
+
+_EFFECTS: tuple[tuple[str, Literal["key", "num", "text"], bool], ...] = (
+            ("version", "key", True), ("effective", "key", True), ("business_type", "key", False),
+            ("activity", "text", True), ("n_before", "num", False), ("n_after", "num", False),
+            ("median_before", "num", True), ("median_after", "num", True),
+            ("change", "num", True), ("p_value", "num", True), ("did_effect", "num", False),
+            ("did_p_value", "num", False))
+_EFFECT_HEADERS = {"business_type": "type", "n_before": "n before", "n_after": "n after",
+                   "median_before": "median before s", "median_after": "median after s",
+                   "p_value": "p", "did_effect": "DiD effect", "did_p_value": "DiD p"}
+
+
+def _effect_cell(column: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):  # NaN: no figure
+        return "–"
+    if column == "change" and isinstance(value, float):
+        return f"{value:+.1%}"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 #: The ``evidence`` of a revision effect's row as the table shows it.
@@ -345,6 +429,7 @@ def effects(
                                         min=1)] = 60,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
     """The effect of each revision of an SOP: step times before and after it came in force
     (Mann-Whitney), and a difference-in-differences where branches adopted it on different
@@ -356,17 +441,22 @@ def effects(
     if table.empty:
         out.print(f"{sop_id} has no revision with step times on both sides.")
         return
-    shown = table[["version", "effective", "business_type", "activity", "n_before", "n_after",
-                   "median_before", "median_after", "change", "p_value", "did_effect",
-                   "did_p_value"]].astype(object)
     # a version with no times after it yet: "no data yet", not NaN; a small sample is marked
-    waiting = (table["evidence"] == "no_data_yet").to_numpy()
-    shown.loc[waiting, ["change", "p_value", "did_effect", "did_p_value"]] = "-"
-    shown.loc[waiting, "median_after"] = "no data yet"
-    shown["evidence"] = table["evidence"].map(_EVIDENCE_WORDS).fillna("")
-    out.print(shown.to_string(index=False, na_rep="-",
-                              float_format=lambda x: f"{x:.3g}"), highlight=False)
-    if waiting.any():
+    names = [c for c, _, _ in _EFFECTS]
+    columns = [Column(_EFFECT_HEADERS.get(c, c), kind, essential=essential)
+               for c, kind, essential in _EFFECTS]
+    columns.append(Column("evidence", "text", essential=True))
+    rows = []
+    for record in table.to_dict(orient="records"):
+        cells = [_effect_cell(c, record[c]) for c in names]
+        if record["evidence"] == "no_data_yet":
+            cells[names.index("median_after")] = "no data yet"
+            for c in ("change", "p_value", "did_effect", "did_p_value"):
+                cells[names.index(c)] = "–"
+        rows.append([*cells, _EVIDENCE_WORDS.get(str(record["evidence"]), "")])
+    title = f"{sop_id}: step times before and after each revision ({window} days)"
+    print_table(fit_table(title, columns, rows, wide=wide))
+    if (table["evidence"] == "no_data_yet").any():
         out.print("no data yet: the version came in force after the last step times of the log.",
                   highlight=False)
     if (table["evidence"] == "few_cases").any():

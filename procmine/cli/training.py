@@ -29,11 +29,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from procmine import (
     EXPORT_FORMATS,
@@ -62,19 +61,24 @@ from procmine import (
     training_targets,
 )
 from procmine.cli.common import (
+    CliApp,
+    Column,
     HomeOption,
     JsonOption,
+    WideOption,
     command_actor,
+    fit_table,
     out,
     parse_day,
     print_json,
+    print_table,
 )
 
 __all__ = ["acting_user", "quiz_app", "spotcheck_app"]
 
-quiz_app = typer.Typer(help="The question bank, closed-book papers, results and the exchange "
+quiz_app = CliApp(help="The question bank, closed-book papers, results and the exchange "
                        "with learning platforms.", no_args_is_help=True)
-spotcheck_app = typer.Typer(help="Spot checks: a trainer or supervisor watches a teller work "
+spotcheck_app = CliApp(help="Spot checks: a trainer or supervisor watches a teller work "
                             "through an SOP.", no_args_is_help=True)
 
 AsOption = Annotated[str, typer.Option(
@@ -115,16 +119,24 @@ def _items(values: list[str] | None) -> tuple[str, ...]:
                  if part.strip())
 
 
-def _frame(frame: pd.DataFrame, title: str) -> None:
+def _kind(values: pd.Series) -> Literal["key", "num", "text"]:
+    """Numbers, short values (ids, dates, states: never cut) or text (wraps)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return "num"
+    return "key" if values.astype(str).str.len().max() <= 12 else "text"
+
+
+def _frame(frame: pd.DataFrame, title: str, optional: tuple[str, ...] = ()) -> None:
+    """A frame as a table fitted to the terminal (the ``optional`` columns only where all
+    fit)."""
     if frame.empty:
         out.print(f"{title}: none", highlight=False)
         return
-    view = Table(title=title)
-    for column in frame.columns:
-        view.add_column(str(column))
-    for row in frame.itertuples(index=False):
-        view.add_row(*(_cell(v, c in _SHARES) for c, v in zip(frame.columns, row, strict=True)))
-    out.print(view)
+    columns = [Column(str(c).replace("_", " "), _kind(frame[c]), essential=c not in optional)
+               for c in frame.columns]
+    rows = [[_cell(v, c in _SHARES) for c, v in zip(frame.columns, row, strict=True)]
+            for row in frame.itertuples(index=False)]
+    print_table(fit_table(title, columns, rows))
 
 
 #: columns that hold a share (0..1), shown as percentages
@@ -173,22 +185,24 @@ def list_bank(
         "--topic", help="Only this topic: an SOP id (SOP-P17) or regulation/<area>.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
-    """The questions of the bank: key, kind, state, revision, topic and stem."""
+    """The questions of the bank: key, kind, state, revision, topic and the stem's beginning
+    (--json: the whole question)."""
     found = list_questions(status=_status(status), topic=topic, home=home)
     if as_json:
         print_json([{"key": b.question.key, "status": b.status, "revision": b.revision,
                      "updated_at": b.updated_at, "updated_by": b.updated_by}
                     | b.question.to_dict() for b in found])
         return
-    view = Table(title=f"{len(found):,} questions")
-    for column in ("key", "kind", "status", "rev", "topic", "stem"):
-        view.add_column(column)
-    for b in found:
-        q = b.question
-        stem = q.stem if len(q.stem) <= 40 else q.stem[:39] + "…"
-        view.add_row(q.key, q.kind, b.status, str(b.revision), q.topic, stem)
-    out.print(view)
+    # the key whole (folded, never cut: to copy), the stem's beginning (--json: all of it)
+    columns = [Column("key"), Column("kind", "key"), Column("status", "key"),
+               Column("rev", "num", essential=False), Column("topic", "key", essential=False),
+               Column("stem")]
+    rows = [(b.question.key, b.question.kind, b.status, b.revision, b.question.topic,
+             b.question.stem if len(b.question.stem) <= 40 else b.question.stem[:39] + "…")
+            for b in found]
+    print_table(fit_table(f"{len(found):,} questions", columns, rows, wide=wide))
 
 
 @quiz_app.command("export")
@@ -370,7 +384,7 @@ def _papers(home: Path | None, as_json: bool) -> None:
         print_json(rows)
         return
     _targets_line(home)
-    _frame(pd.DataFrame(rows), f"{len(rows)} papers")
+    _frame(pd.DataFrame(rows), f"{len(rows)} papers", optional=("assigned",))
 
 
 def _paper_results(paper_id: int, items: bool, home: Path | None, as_json: bool) -> None:
@@ -468,6 +482,7 @@ def spotcheck_list(
     month: MonthOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
     """The spot checks recorded, newest first: teller, SOP version, date, checker, steps done
     wrongly or skipped, time, result."""
@@ -477,15 +492,14 @@ def spotcheck_list(
     if as_json:
         print_json([_plain(c) for c in checks])
         return
-    view = Table(title=f"{len(checks)} spot checks")
-    for column in ("date", "teller", "SOP", "version", "checker", "wrong", "skipped",
-                   "seconds", "result"):
-        view.add_column(column)
-    for c in checks:
-        view.add_row(str(c.checked_on), c.teller_id, c.sop_id, c.sop_version, c.checker,
-                     ", ".join(c.steps_wrong), ", ".join(c.steps_skipped),
-                     _cell(c.seconds), "passed" if c.passed else "not passed")
-    out.print(view)
+    columns = [Column("date", "key"), Column("teller", "key"), Column("SOP", "key"),
+               Column("version", "key", essential=False), Column("checker", "key"),
+               Column("wrong"), Column("skipped"), Column("seconds", "num", essential=False),
+               Column("result", "key")]
+    rows = [(str(c.checked_on), c.teller_id, c.sop_id, c.sop_version, c.checker,
+             ", ".join(c.steps_wrong), ", ".join(c.steps_skipped), _cell(c.seconds),
+             "passed" if c.passed else "not passed") for c in checks]
+    print_table(fit_table(f"{len(checks)} spot checks", columns, rows, wide=wide))
 
 
 @spotcheck_app.command("due")

@@ -22,7 +22,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from procmine import (
     DEMO_PASSWORD,
@@ -41,11 +40,21 @@ from procmine import (
     set_role,
     unlock_user,
 )
-from procmine.cli.common import HomeOption, JsonOption, err, out
+from procmine.cli.common import (
+    CliApp,
+    Column,
+    HomeOption,
+    JsonOption,
+    WideOption,
+    err,
+    fit_table,
+    out,
+    print_table,
+)
 
 __all__ = ["user_app"]
 
-user_app = typer.Typer(
+user_app = CliApp(
     help="Users who may sign in to the dashboard, and their roles "
     f"({', '.join(ROLES)}). A new workspace has no users.",
     no_args_is_help=True,
@@ -168,7 +177,8 @@ def add(
 
 
 @user_app.command("list")
-def list_(home: HomeOption = None, as_json: JsonOption = False) -> None:
+def list_(home: HomeOption = None, as_json: JsonOption = False,
+          wide: WideOption = False) -> None:
     """List the users with their role, review group, teller id and branch."""
     users = list_users(home)
     if as_json:
@@ -179,20 +189,12 @@ def list_(home: HomeOption = None, as_json: JsonOption = False) -> None:
     if not users:
         out.print("no users yet: add one with 'procmine user add' or 'procmine user seed-demo'")
         return
-    table = Table(title=f"{len(users)} users")
-    for col in ("username", "name", "role", "review group", "teller", "branch", "status"):
-        table.add_column(col)
-    for u in users:
-        table.add_row(
-            u.username,
-            u.display_name,
-            u.role,
-            u.review_group or "",
-            u.teller_id or "",
-            u.branch_id or "",
-            "disabled" if u.disabled else "active",
-        )
-    out.print(table)
+    columns = [Column("username", "key"), Column("name"), Column("role", "key"),
+               Column("review group"), Column("teller", "key"),
+               Column("branch", "key"), Column("status", "key", essential=False)]
+    rows = [(u.username, u.display_name, u.role, u.review_group, u.teller_id, u.branch_id,
+             "disabled" if u.disabled else "active") for u in users]
+    print_table(fit_table(f"{len(users)} users", columns, rows, wide=wide))
 
 
 @user_app.command("audit")
@@ -203,6 +205,7 @@ def audit(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    wide: WideOption = False,
 ) -> None:
     """The audit trail, newest first: user changes, sign-ins and every SOP action (save,
     submit, approve, reject, retire, refused conflict)."""
@@ -215,12 +218,11 @@ def audit(
     if not rows:
         out.print("no audit rows" + (" match" if user or action else " yet"))
         return
-    table = Table(title=f"audit trail: {len(rows)} newest rows")
-    for col in ("at (UTC)", "user", "action", "detail"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r.at.strftime("%Y-%m-%d %H:%M:%S"), r.username, r.action, r.detail)
-    out.print(table)
+    columns = [Column("at (UTC)", "key"), Column("user", "key"), Column("action", "key"),
+               Column("detail")]
+    print_table(fit_table(f"audit trail: {len(rows)} newest rows", columns,
+                          [(r.at.strftime("%Y-%m-%d %H:%M:%S"), r.username, r.action, r.detail)
+                           for r in rows], wide=wide))
 
 
 @user_app.command("set-role")
