@@ -15,7 +15,7 @@ from browser_kit import pick as _pick
 from browser_kit import sign_in as _sign_in
 from browser_kit import wait_quiet as _wait_quiet
 
-from procmine.app.auth import DEMO_PASSWORD, ROLES
+from procmine.app.auth import ROLES
 from procmine.app.i18n import t
 from procmine.dashboard.registry import pages_for_role
 from procmine.demo.workspace import build_demo_workspace
@@ -204,8 +204,9 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
                                                         browser: object) -> None:
     """``trainer`` builds a paper of 3 questions and assigns it to teller 0101; ``teller`` starts
     it, finds the SOP page refused (opened by its address) while the attempt is open, answers,
-    reloads and finds the answers kept, submits and sees the result; ``trainer`` sees the
-    paper's participation and expert rate move to what the library computes."""
+    reloads (still signed in) and finds the answers kept, submits and sees the result;
+    ``trainer`` sees the paper's participation and expert rate move to what the library
+    computes."""
     from procmine import (
         SopLibrary,
         attempt_result,
@@ -271,10 +272,7 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
         assert attempt is not None and attempt.paper_id == paper.id and len(attempt.items) == 3
         # closed book: the menu no longer offers the SOPs, and their address is refused
         assert page.get_by_role("link", name=t("nav.my_sops", zh)).count() == 0
-        page.goto(f"{server}/my-sops")
-        page.get_by_label(t("auth.username", zh)).fill("teller")
-        page.get_by_label(t("auth.password", zh)).fill(DEMO_PASSWORD)
-        page.get_by_role("button", name=t("auth.sign_in", zh)).click()
+        page.goto(f"{server}/my-sops")  # the session survives the address typed in
         page.get_by_text(t("closed_book.refused", zh)).wait_for(timeout=60_000)
         _wait_quiet(page)
         assert page.get_by_role("heading", name=t("my_sops.title", zh), exact=True).count() == 0
@@ -285,9 +283,8 @@ def test_training_paper_from_trainer_to_teller_and_back(server: str, server_home
         _answer(page, attempt)
         saved = get_attempt(attempt.id, user=teller, home=home)
         assert saved.answered == 3 and all(i.response is not None for i in saved.items)
-        # a reload is a new session: sign in again, land on the paper, and the answers are there
+        # a reload keeps the session (its cookie): back on the paper, and the answers are there
         page.reload()
-        _sign_in(page, server, "teller")
         page.get_by_text(t("take.time_left", zh)).wait_for(timeout=60_000)
         _wait_quiet(page)
         assert _metric(page, t("take.answered", zh)) == "3 / 3"
@@ -396,11 +393,8 @@ def test_the_branch_manager_sees_b01_only_and_another_branchs_teller_is_refused(
         page.screenshot(path=str(ARTIFACTS / "branch_manager-diversion-b01.png"),
                         full_page=True)
 
-        # an address to another branch's teller: a new session signs in, then is refused
+        # an address to another branch's teller (the session survives it): refused
         page.goto(f"{server}/tellers?teller=0301")
-        page.get_by_label(t("auth.username", zh)).fill("manager")
-        page.get_by_label(t("auth.password", zh)).fill(DEMO_PASSWORD)
-        page.get_by_role("button", name=t("auth.sign_in", zh)).click()
         refusal = t("scope.teller_refused", zh, teller="0301", branch="B01")
         page.get_by_text(refusal).wait_for(timeout=60_000)
         _wait_quiet(page)
@@ -411,9 +405,6 @@ def test_the_branch_manager_sees_b01_only_and_another_branchs_teller_is_refused(
 
         # their own teller's address opens
         page.goto(f"{server}/tellers?teller=0105")
-        page.get_by_label(t("auth.username", zh)).fill("manager")
-        page.get_by_label(t("auth.password", zh)).fill(DEMO_PASSWORD)
-        page.get_by_role("button", name=t("auth.sign_in", zh)).click()
         _heading(page, "tellers.title")
         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
         _wait_quiet(page)
