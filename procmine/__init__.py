@@ -83,7 +83,7 @@ from procmine.app.auth import (
     set_role,
     unlock_user,
 )
-from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
+from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, normalize_language, t
 from procmine.app.policy import session_idle
 
 # queue: scope (the branch manager's view: one branch, other branches only as aggregates;
@@ -504,6 +504,7 @@ __all__ = [  # noqa: RUF022
     "generate_questions",
     # app: users and roles, the audit trail, the message catalogues
     "DEFAULT_LANGUAGE",
+    "error_text",
     "DEMO_PASSWORD",
     "LANGUAGES",
     "ROLES",

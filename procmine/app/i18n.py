@@ -30,6 +30,7 @@ __all__ = [
     "LANGUAGES",
     "LOCALES_DIR",
     "business_type_name",
+    "error_text",
     "load_messages",
     "normalize_language",
     "t",
@@ -131,6 +132,26 @@ def t(key: str, lang: str, **fmt: Any) -> str:
         return message.format(**fmt)
     except (KeyError, IndexError, ValueError):
         return message
+
+
+def error_text(exc: BaseException, lang: str) -> str:
+    """What a user is told of ``exc`` in ``lang``: the catalogue's ``error.<code>`` with the
+    error's parameters when it carries a code the catalogue knows, else its own text.
+
+    Example:
+        >>> exc = ProcmineError("a change note is required", code="sop.note_required")
+        >>> error_text(exc, "zh-CN"), error_text(exc, "en")
+        ('必须填写修改说明', 'A change note is required')
+        >>> error_text(ValueError("plain"), "zh-CN")
+        'plain'
+    """
+    code = getattr(exc, "code", None)
+    if code:
+        key = f"error.{code}"
+        message = t(key, lang, **getattr(exc, "params", {}))
+        if message != key:
+            return message
+    return str(exc)
 
 
 def business_type_name(code: str, lang: str, baseline: Baseline) -> str:

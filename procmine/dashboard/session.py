@@ -41,6 +41,7 @@ from procmine import (
     authenticate,
     can_open,
     ensure_not_in_attempt,
+    error_text,
     get_user,
     is_demo_workspace,
     open_session,
@@ -52,7 +53,7 @@ from procmine import (
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.registry import PageSpec, page_for, pages_for_role
 
-__all__ = ["current_user", "guard", "in_attempt", "lang", "sidebar", "sign_in_form", "tr"]
+__all__ = ["current_user", "error", "guard", "in_attempt", "lang", "sidebar", "sign_in_form", "tr"]
 
 _USER = "procmine_user"
 _SEEN = "procmine_seen_at"
@@ -73,6 +74,12 @@ def lang() -> str:
 def tr(key: str, **fmt: object) -> str:
     """A message in the session's language."""
     return t(key, lang(), **fmt)
+
+
+def error(exc: BaseException) -> str:
+    """What the user is told of a library error, in the session's language (its catalogue
+    message ``error.<code>`` when it carries a code, else its own text)."""
+    return error_text(exc, lang())
 
 
 def current_user() -> User | None:

@@ -133,7 +133,8 @@ class SopWorkflow:
         """
         editor = _user_of(user)
         if not note.strip():
-            raise WorkflowError("a change note is required: say what changed and why")
+            raise WorkflowError("a change note is required: say what changed and why",
+                                code="sop.note_required")
         new = parse_sop(text, f"{sop_id}.md")
         if new.id != sop_id:
             raise SopError(f"{sop_id}.md: id: the text is the SOP {new.id}, not {sop_id}")
