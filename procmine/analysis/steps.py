@@ -120,6 +120,12 @@ _DETAIL_SQL = """
     WHERE {post}
 """
 
+# The prepared step relation (procmine.store.prepared), written at ingest: every column of the
+# full view, and the case's dwell, its share and its number of steps, with no window to compute.
+_PREPARED_SQL = """
+    SELECT * FROM prepared_steps
+    WHERE {pre} AND {post} AND ({pairs})
+"""
 
 # Each step with the reference in force on its date (the day it started, or ended without a
 # start): a row for its branch wins over a row for every branch. The reference rows of one
@@ -156,10 +162,11 @@ def level_keys(by: str) -> tuple[str, ...]:
 
 
 def _bounds(filters: Filters, business_types: Iterable[str] | None,
-            pairs: Iterable[tuple[str, str]] | None) -> dict[str, str]:
+            pairs: Iterable[tuple[str, str]] | None,
+            time_column: str = "coalesce(start_time, end_time)") -> dict[str, str]:
     """The step view's restrictions: ``pre`` before the case windows (period, types), ``pairs``
     between the windows, ``post`` after them (branches, tellers)."""
-    pre = filters.sql("coalesce(start_time, end_time)", people=False)
+    pre = filters.sql(time_column, people=False)
     chosen = sorted(set(pairs)) if pairs is not None else None
     if chosen is not None:
         business_types = {t for t, _ in chosen} & set(
@@ -214,14 +221,22 @@ class StepData:
         self.referenced = False  # whether set_references gave the steps dated references
         self._kept = 0  # how many times keep_pairs narrowed the steps
         self._session = self.engine.session()
+        #: whether the steps come from the prepared relation (written at ingest)
+        self.prepared = store.is_prepared()
         try:
             self._session.register("baseline", baseline_table(baseline))
-            self.inferred = bool(self._session.query(
-                "SELECT coalesce(bool_or(start_time IS NULL), false) AS inferred FROM events"
-            )["inferred"].iloc[0])
-            template = _DETAIL_SQL if detail or self.inferred else _LEAN_SQL
-            self._session.create_view("steps", template.format(
-                **_bounds(self.filters, business_types, pairs), amount_band=_AMOUNT_BAND_SQL))
+            if self.prepared:
+                self.inferred = bool(store.prepared_manifest().get("inferred", False))
+                self._session.create_view("steps", _PREPARED_SQL.format(
+                    **_bounds(self.filters, business_types, pairs, "started")))
+            else:
+                self.inferred = bool(self._session.query(
+                    "SELECT coalesce(bool_or(start_time IS NULL), false) AS inferred "
+                    "FROM events")["inferred"].iloc[0])
+                template = _DETAIL_SQL if detail or self.inferred else _LEAN_SQL
+                self._session.create_view("steps", template.format(
+                    **_bounds(self.filters, business_types, pairs),
+                    amount_band=_AMOUNT_BAND_SQL))
         except BaseException:
             self._session.close()
             raise
@@ -309,7 +324,10 @@ class StepData:
             extra = """, count(ref_seconds) AS ref_steps, sum(ref_seconds) AS ref_total,
                        min(ref_seconds) AS ref_min, max(ref_seconds) AS ref_max,
                        mode(sop_key ORDER BY sop_key) AS sop_key"""
-        if with_share:
+        if with_share and self.prepared:
+            extra += (", quantile_cont(share_of_case, 0.5) AS share,"
+                      " sum(1.0 / case_steps) AS case_weight")
+        elif with_share:
             # the transaction's dwell by a window over its case: cheaper than a join back
             carried = ", ref_seconds, sop_key" if self.referenced else ""
             source = f"""(SELECT {", ".join(columns)}, service_seconds, service_is_inferred,

@@ -30,6 +30,7 @@ from typing import Any
 
 from procmine.app.appdb import record_audit, session_for
 from procmine.store.event_store import LOCK_TIMEOUT, EventStore
+from procmine.store.prepared import batch_cases, unprepare_batch
 
 __all__ = ["Batch", "drop_batch", "list_batches"]
 
@@ -90,7 +91,10 @@ def drop_batch(
     after ``wait`` seconds.
     """
     with store.lock(wait, on_wait), session_for(store.home) as session:
+        cases = batch_cases(store, batch_id)
         batch = Batch.of(store.remove_batch(batch_id))
+        if batch.kind == "events":
+            unprepare_batch(store, batch_id, cases)
         record_audit(session, user, "batch.drop",
                      f"{batch_id} ({batch.source}): {batch.loaded} rows loaded, "
                      f"{batch.quarantined} quarantined")

@@ -79,6 +79,7 @@ from procmine.ingest.state import RunState, SourceColumns
 from procmine.ingest.typing import ColumnTyping
 from procmine.io.eventlog import ColumnMap, SourceSpec, source_format
 from procmine.store.event_store import LOCK_TIMEOUT, EventStore
+from procmine.store.prepared import prepare_batch
 
 __all__ = ["IngestReport", "IngestRun", "commit_reconciled", "ingest_log", "new_batch_id"]
 
@@ -169,6 +170,11 @@ def ingest_log(
         finally:
             con.close()
         commit_reconciled(store, source, report, started)
+        if progress is not None:
+            progress("prepare", 0.0)
+        prepare_batch(store, report.batch_id)
+        if progress is not None:
+            progress("prepare", 1.0)
     return report
 
 

@@ -55,10 +55,14 @@ from procmine.core.sql import quote as _q
 
 __all__ = [
     "LOCK_TIMEOUT",
+    "PREPARED_VERSION",
     "EventStore",
     "StoreInfo",
 ]
 
+#: Bumped when the prepared step relation's columns or their meaning change: older ones are
+#: prepared again (:mod:`procmine.store.prepared`).
+PREPARED_VERSION = 1
 #: Seconds a writer waits for another one to finish before it gives up (``--wait``).
 LOCK_TIMEOUT = 600.0
 #: Suffixes of the files a writer leaves while it runs (never read as batches).
@@ -98,6 +102,7 @@ class EventStore:
         self.batches_file = self.home / "store" / "batches.jsonl"
         self.tmp_dir = self.home / "tmp"
         self.lock_file = self.home / "store" / ".lock"
+        self.steps_dir = self.home / "store" / "steps"
 
     # -- connections -------------------------------------------------------------------------
 
@@ -108,7 +113,44 @@ class EventStore:
         con.execute(f"SET temp_directory = {_lit(str(self.tmp_dir))}")
         self._define_events_view(con)
         self._define_tickets_view(con)
+        self._define_prepared_view(con)
         return con
+
+    # -- the prepared step relation (written by procmine.store.prepared) ------------------------
+
+    def prepared_files(self) -> list[Path]:
+        """The prepared step files (``store/steps/<batch>.parquet``)."""
+        return sorted(self.steps_dir.glob("*.parquet")) if self.steps_dir.exists() else []
+
+    def events_stamp(self, leave_out: str | None = None) -> str:
+        """A stamp of the committed event files (names, sizes, modification times), without
+        batch ``leave_out``'s: what the prepared steps record they were prepared from."""
+        parts = [(f.name, f.stat().st_size, f.stat().st_mtime_ns)
+                 for f in self._event_files() if f.stem != leave_out]
+        return hashlib.sha1(repr((PREPARED_VERSION, parts)).encode()).hexdigest()[:16]
+
+    def prepared_manifest(self) -> dict[str, Any]:
+        """What the prepared steps record (``store/steps/prepared.json``; empty when absent)."""
+        path = self.steps_dir / "prepared.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def is_prepared(self) -> bool:
+        """Whether the prepared steps were prepared from exactly the event files there are now
+        (an ingest or drop since, or a workspace from before the relation existed, says no)."""
+        recorded = self.prepared_manifest().get("events")
+        return recorded is not None and recorded == self.events_stamp()
+
+    def _define_prepared_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """``prepared_steps``: the prepared step relation, when it is current."""
+        files = self.prepared_files()
+        if files and self.is_prepared():
+            paths = ", ".join(_lit(str(f)) for f in files)
+            con.execute(f"CREATE OR REPLACE VIEW prepared_steps AS "
+                        f"SELECT * FROM read_parquet([{paths}])")
 
     def _event_files(self) -> list[Path]:
         return sorted(self.events_dir.glob("*.parquet")) if self.events_dir.exists() else []
@@ -173,8 +215,9 @@ class EventStore:
         """Changes whenever the stored data changes (for caches keyed on the store)."""
         files = self._event_files() + self.ticket_files()
         stamp = [(f"{f.parent.name}/{f.name}", f.stat().st_mtime_ns) for f in files]
-        if self.batches_file.exists():
-            stamp.append(("batches", self.batches_file.stat().st_mtime_ns))
+        for extra in (self.batches_file, self.steps_dir / "prepared.json"):
+            if extra.exists():
+                stamp.append((extra.name, extra.stat().st_mtime_ns))
         return hashlib.sha1(repr(stamp).encode()).hexdigest()[:16]
 
     def batches(self) -> list[dict[str, Any]]:

@@ -176,6 +176,10 @@ class SparkEngine:
             _store_frame(self.spark, files, CANONICAL_COLUMNS).createOrReplaceTempView("events")
             _store_frame(self.spark, self.store.ticket_files(),
                          TICKET_COLUMNS).createOrReplaceTempView("tickets")
+            if self.store.is_prepared() and self.store.prepared_files():
+                # the prepared step relation: the same Parquet files DuckDB reads
+                uris = [f.resolve().as_uri() for f in self.store.prepared_files()]
+                self.spark.read.parquet(*uris).createOrReplaceTempView("prepared_steps")
             self._version = version
 
     def close(self) -> None:

@@ -1,0 +1,126 @@
+"""The prepared step relation (issue 18): written with each ingest, rebuilt for the cases a new
+batch continues, dropped with its batch, and read by the step analyses with the same results as
+the windows they computed before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from procmine import bundled_demo_log, drop_batch, find_bottlenecks, load_baseline
+from procmine.analysis.steps import StepData
+from procmine.ingest.run import ingest_log
+from procmine.store.event_store import EventStore
+from procmine.store.prepared import STEP_COLUMNS, drop_prepared, prepare_all
+
+HEADER = "case_id,activity,teller_id,branch_id,business_type,start_time,end_time,call_time"
+
+
+def write(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def prepared(store: EventStore) -> pd.DataFrame:
+    files = [str(f) for f in store.prepared_files()]
+    frame = duckdb.sql(f"SELECT * FROM read_parquet({files!r})").df()
+    frame = frame.astype({"next_activity": object}).where(frame.notna(), None)
+    return frame.sort_values(["case_id", "step_index"]).reset_index(drop=True)
+
+
+# Case A: three steps, the second repeated (rework); case B: one step.
+FIRST = [
+    "A,Open,T1,B1,P01,2026-10-01 09:00:10,2026-10-01 09:00:40,2026-10-01 09:00:00",
+    "A,Count cash,T1,B1,P01,2026-10-01 09:00:50,2026-10-01 09:01:50,",
+    "A,Count cash,T1,B1,P01,2026-10-01 09:02:00,2026-10-01 09:02:30,",
+    "B,Open,T2,B1,P01,2026-10-01 10:00:00,2026-10-01 10:00:20,2026-10-01 09:59:00",
+]
+# Case A goes on in the next file (a file cut in the middle of a transaction).
+SECOND = [
+    "A,Print,T2,B1,P01,2026-10-01 09:02:40,2026-10-01 09:03:10,",
+    "C,Open,T2,B1,P01,2026-10-02 10:00:00,2026-10-02 10:00:30,",
+]
+
+
+def test_an_ingest_prepares_its_steps_with_the_case_columns(store: EventStore,
+                                                            tmp_path: Path) -> None:
+    ingest_log(store, write(tmp_path / "a.csv", FIRST))
+    assert store.is_prepared()
+    steps = prepared(store)
+    assert list(steps.columns) == list(STEP_COLUMNS)
+    a = steps[steps["case_id"] == "A"]
+    assert a["activity"].tolist() == ["Open", "Count cash", "Count cash"]
+    assert a["service_seconds"].tolist() == [30.0, 60.0, 30.0]
+    # the first step waits from the call, the others from the previous step's end
+    assert a["wait_seconds"].tolist() == [10.0, 10.0, 10.0]
+    assert a["occurrence"].tolist() == [1, 1, 2]
+    assert a["is_rework"].tolist() == [False, False, True]
+    assert a["next_activity"].tolist() == ["Count cash", "Count cash", None]
+    # dwell: 09:00:10 to 09:02:30 = 140 s
+    assert a["case_steps"].tolist() == [3, 3, 3]
+    assert a["share_of_case"].round(6).tolist() == [round(30 / 140, 6), round(60 / 140, 6),
+                                                    round(30 / 140, 6)]
+    assert a["month"].tolist() == ["2026-10"] * 3
+
+
+def test_a_batch_that_continues_a_case_rewrites_the_earlier_batch_and_a_drop_undoes_it(
+        store: EventStore, tmp_path: Path) -> None:
+    first = ingest_log(store, write(tmp_path / "a.csv", FIRST))
+    before = prepared(store)
+    second = ingest_log(store, write(tmp_path / "b.csv", SECOND))
+    assert store.is_prepared() and len(store.prepared_files()) == 2
+    after = prepared(store)
+    a = after[after["case_id"] == "A"]
+    # the earlier batch's rows of case A now see its fourth step
+    assert a["case_steps"].tolist() == [4, 4, 4, 4]
+    assert a["source_batch"].tolist() == [first.batch_id] * 3 + [second.batch_id]
+    assert a["next_activity"].tolist() == ["Count cash", "Count cash", "Print", None]
+    assert a["wait_seconds"].tolist() == [10.0, 10.0, 10.0, 10.0]
+    assert a["share_of_case"].iloc[0] == pytest.approx(30 / 180)
+    # case B, untouched by the second batch, is as it was
+    pd.testing.assert_frame_equal(after[after["case_id"] == "B"].reset_index(drop=True),
+                                  before[before["case_id"] == "B"].reset_index(drop=True))
+
+    drop_batch(store, second.batch_id, user="ops")
+    assert store.is_prepared() and len(store.prepared_files()) == 1
+    pd.testing.assert_frame_equal(prepared(store), before)
+
+
+def test_a_completion_only_log_infers_service_times(store: EventStore, tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("case_id,activity,end_time\nX,Open,2026-10-01 09:00:30\n"
+                    "X,Count cash,2026-10-01 09:01:30\n", encoding="utf-8")
+    ingest_log(store, path)
+    steps = prepared(store)
+    assert store.prepared_manifest()["inferred"] is True
+    assert steps["service_is_inferred"].tolist() == [True, True]
+    assert steps["service_seconds"].tolist()[1] == 60.0
+
+
+def test_a_store_without_prepared_steps_falls_back_to_the_windows(store: EventStore,
+                                                                  tmp_path: Path) -> None:
+    ingest_log(store, write(tmp_path / "a.csv", FIRST + SECOND))
+    with StepData(store, detail=True) as data:
+        assert data.prepared
+        fresh = data.statistics("teller")
+    drop_prepared(store)
+    assert not store.is_prepared()
+    with StepData(store, detail=True) as data:
+        assert not data.prepared
+        windows = data.statistics("teller")
+    pd.testing.assert_frame_equal(fresh, windows)
+
+
+def test_the_demo_findings_are_the_same_from_the_prepared_relation(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "ws")
+    ingest_log(store, bundled_demo_log())
+    baseline = load_baseline()
+    assert store.is_prepared()
+    with_relation = [f.to_dict() for f in find_bottlenecks(store, baseline)]
+    drop_prepared(store)
+    without = [f.to_dict() for f in find_bottlenecks(store, baseline)]
+    assert with_relation == without and len(with_relation) >= 3
+    assert prepare_all(store) == store.info().events
