@@ -41,8 +41,8 @@ Example:
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Final
 
 import duckdb
@@ -149,39 +149,44 @@ def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
     tmp.replace(path)
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
-    """Write ``sql``'s rows to ``target`` sorted for the common filters, atomically."""
-    partial = target.with_name(target.name + ".partial")
-    con.execute(f"COPY ({sql} ORDER BY month, business_type, case_id, started) "
-                f"TO {lit(str(partial))} (FORMAT parquet, ROW_GROUP_SIZE 122880)")
-    partial.replace(target)
-
-
 def _prepare_cases(con: duckdb.DuckDBPyConnection, store: EventStore, where: str,
                    batches: Sequence[str], keep_others: str | None) -> None:
-    """Compute the steps of the events ``where`` selects and write each of ``batches``' file:
-    its rows among them, and (``keep_others``: a condition on the file's old rows) the old rows
-    it keeps."""
+    """Compute the steps of the events ``where`` selects, in one pass written out per batch,
+    and replace each of ``batches``' file with its rows among them and (``keep_others``: a
+    condition on the file's old rows) the old rows it keeps."""
     folder = store.steps_dir
     folder.mkdir(parents=True, exist_ok=True)
+    work = folder / ".work"
+    shutil.rmtree(work, ignore_errors=True)
     con.execute(f"CREATE OR REPLACE TEMP VIEW chosen AS SELECT * FROM events WHERE {where}")
-    con.execute("CREATE OR REPLACE TEMP TABLE fresh AS "
-                + _PREPARE_SQL.format(amount_band=_AMOUNT_BAND_SQL))
+    # one pass over the chosen events, sorted for the common filters, split by batch
+    con.execute(f"""COPY ({_PREPARE_SQL.format(amount_band=_AMOUNT_BAND_SQL)}
+                          ORDER BY month, business_type)
+                    TO {lit(str(work))} (FORMAT parquet, PARTITION_BY (source_batch),
+                                         WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE 122880)""")
     for batch in batches:
         target = folder / f"{batch}.parquet"
-        new_rows = f"SELECT * FROM fresh WHERE source_batch = {lit(batch)}"
+        written = sorted((work / f"source_batch={batch}").glob("*.parquet"))
+        new_rows = (f"SELECT * FROM read_parquet([{', '.join(lit(str(f)) for f in written)}])"
+                    if written else None)
         if keep_others is not None and target.exists():
             old = (f"SELECT * FROM read_parquet({lit(str(target))}) "
                    f"WHERE NOT ({keep_others})")
-            rows = f"SELECT * FROM ({old} UNION ALL BY NAME {new_rows})"
-        else:
-            rows = f"SELECT * FROM ({new_rows})"
-        count = con.execute(f"SELECT count(*) FROM ({rows})").fetchone()
-        if count is not None and count[0]:
-            _copy(con, rows, target)
+            rows = old if new_rows is None else f"{old} UNION ALL BY NAME {new_rows}"
+            partial = target.with_name(target.name + ".partial")
+            con.execute(f"COPY (SELECT {', '.join(STEP_COLUMNS)} FROM ({rows}) "
+                        f"ORDER BY month, business_type) TO {lit(str(partial))} "
+                        "(FORMAT parquet, ROW_GROUP_SIZE 122880)")
+            partial.replace(target)
+        elif len(written) == 1:
+            written[0].replace(target)
+        elif written:
+            partial = target.with_name(target.name + ".partial")
+            con.execute(f"COPY ({new_rows}) TO {lit(str(partial))} (FORMAT parquet)")
+            partial.replace(target)
         else:
             target.unlink(missing_ok=True)
-    con.execute("DROP TABLE IF EXISTS fresh")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def prepare_all(store: EventStore) -> int:
