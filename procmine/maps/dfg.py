@@ -72,9 +72,20 @@ _MAP_SQL = """
                epoch(lead(started) OVER w - end_time) AS transition_seconds
         FROM steps
         WINDOW w AS (PARTITION BY case_id ORDER BY started, end_time, activity)
-    ), nodes AS (
+    ){graph}"""
+
+# The same from the prepared step relation, whose rows carry their case order: no window.
+_PREPARED_MAP_SQL = """
+    WITH ordered AS (
+        SELECT case_id, activity, service_seconds, step_index = 1 AS is_first, next_activity,
+               epoch(next_started - end_time) AS transition_seconds,
+               occurrence = 1 AS first_in_case
+        FROM steps
+    ){graph}"""
+
+_GRAPH_SQL = """, nodes AS (
         SELECT activity, count(*) AS count, count(*) FILTER (WHERE is_first) AS starts,
-               count(DISTINCT case_id) AS cases,
+               {cases} AS cases,
                quantile_cont(service_seconds, [0.5, 0.9]) AS quantiles
         FROM ordered
         GROUP BY activity
@@ -227,7 +238,15 @@ def process_map(store: EventStore, *, business_type: str | None = None,
     """
     types = [business_type] if business_type is not None else None
     with StepData(store, None, filters, business_types=types, engine=engine) as data:
-        raw = data.query(_MAP_SQL)
+        # the prepared case order holds for whole cases; a branch's or teller's steps are
+        # ordered among themselves (another teller's step in between is left out)
+        whole = filters is None or not (filters.branches or filters.tellers)
+        if data.prepared and whole:
+            sql = _PREPARED_MAP_SQL.format(graph=_GRAPH_SQL.format(
+                cases="count(*) FILTER (WHERE first_in_case)"))
+        else:
+            sql = _MAP_SQL.format(graph=_GRAPH_SQL.format(cases="count(DISTINCT case_id)"))
+        raw = data.query(sql)
     nodes, edges, ends = _frames(raw)
     return ProcessMap(
         business_type=business_type,

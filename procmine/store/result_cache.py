@@ -1,0 +1,99 @@
+"""Results of analyses kept in the workspace, keyed on the store's version.
+
+An analysis of an unchanged store gives the same result, so the dashboard computes it once per
+store version and keeps it here, not only in its own process: a restarted server, a second
+server process or the command line read it back instead of paying again. Layout::
+
+    cache/<store version>/<name>-<digest of the arguments>.pickle
+
+A new ingest or drop changes the store's version: the next result goes to a new folder and the
+folders of older versions are removed. A file that cannot be read back (cut short, written by
+another procmine) is computed again and replaced. The files are pickles: the cache is the
+workspace's own, written only by procmine, as trusted as the store beside it.
+
+Example:
+    >>> cache = ResultCache(store)
+    >>> calls = []
+    >>> def count() -> int:
+    ...     calls.append(1)
+    ...     return 41 + len(calls)
+    >>> cache.get("answer", ("x", 1), count), cache.get("answer", ("x", 1), count), len(calls)
+    (42, 42, 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from procmine.store.event_store import EventStore
+
+__all__ = ["ResultCache"]
+
+T = TypeVar("T")
+
+
+class ResultCache:
+    """The workspace's cache of analysis results for the store's current version."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.root = store.home / "cache"
+
+    def path(self, name: str, key: Any, version: str | None = None) -> Path:
+        """Where the result of ``name`` for arguments ``key`` (their ``repr`` identifies them)
+        is kept for store version ``version`` (the current one by default)."""
+        digest = hashlib.sha1(repr(key).encode()).hexdigest()[:20]
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
+        return self.root / (version or self.store.version()) / f"{safe}-{digest}.pickle"
+
+    def get(self, name: str, key: Any, compute: Callable[[], T]) -> T:
+        """The kept result of ``name`` for ``key`` in the store's current version, or
+        ``compute()``'s, kept for the next caller."""
+        version = self.store.version()
+        path = self.path(name, key, version)
+        if path.exists():
+            try:
+                with path.open("rb") as fh:
+                    result: T = pickle.load(fh)
+                return result
+            except Exception:  # a file cut short, or from another version: compute again
+                path.unlink(missing_ok=True)
+        result = compute()
+        if self.store.version() == version:  # the store did not change while computing
+            self._write(path, result)
+            self._prune(version)
+        return result
+
+    def clear(self) -> None:
+        """Remove every kept result."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _write(self, path: Path, result: Any) -> None:
+        partial: Path | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".partial",
+                                             delete=False) as fh:
+                partial = Path(fh.name)
+                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(partial, path)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            # a result that cannot be kept (an unpicklable object, a full disk) is only not
+            # kept: the caller has it
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+
+    def _prune(self, current: str) -> None:
+        """Remove the folders of other store versions."""
+        if not self.root.exists():
+            return
+        for folder in self.root.iterdir():
+            if folder.is_dir() and folder.name != current:
+                shutil.rmtree(folder, ignore_errors=True)

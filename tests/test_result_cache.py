@@ -1,0 +1,72 @@
+"""The workspace's cache of analysis results (issue 18): kept per store version, read back by
+another process, computed again after an ingest, never trusted when cut short."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from procmine.ingest.run import ingest_log
+from procmine.store.event_store import EventStore
+from procmine.store.result_cache import ResultCache
+
+
+def write(path: Path, n: int) -> Path:
+    rows = [f"C{i},Open,2026-10-01 09:{i % 60:02d}:00" for i in range(n)]
+    path.write_text("case_id,activity,end_time\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def events(store: EventStore) -> int:
+    return store.info().events
+
+
+def test_a_result_is_computed_once_per_store_version(store: EventStore, tmp_path: Path) -> None:
+    ingest_log(store, write(tmp_path / "a.csv", 10))
+    cache, calls = ResultCache(store), []
+
+    def compute() -> int:
+        calls.append(1)
+        return events(store)
+
+    assert [cache.get("events", (), compute) for _ in range(3)] == [10, 10, 10]
+    assert len(calls) == 1
+    first_version = store.version()
+    ingest_log(store, write(tmp_path / "b.csv", 25))  # C10..C24 are new
+    assert cache.get("events", (), compute) == 25 and len(calls) == 2
+    # the older version's folder is gone
+    assert [p.name for p in cache.root.iterdir()] == [store.version()] != [first_version]
+
+
+def test_another_process_reads_the_kept_result(store: EventStore, tmp_path: Path) -> None:
+    ingest_log(store, write(tmp_path / "a.csv", 5))
+    ResultCache(store).get("greeting", ("zh",), lambda: {"text": "你好", "n": 5})
+    code = ("import sys\nfrom procmine.store.event_store import EventStore\n"
+            "from procmine.store.result_cache import ResultCache\n"
+            "cache = ResultCache(EventStore(sys.argv[1]))\n"
+            "print(cache.get('greeting', ('zh',), lambda: 'computed again'))")
+    out = subprocess.run([sys.executable, "-c", code, str(store.home)], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    assert out == "{'text': '你好', 'n': 5}"
+
+
+def test_a_file_cut_short_is_computed_again(store: EventStore, tmp_path: Path) -> None:
+    ingest_log(store, write(tmp_path / "a.csv", 5))
+    cache = ResultCache(store)
+    cache.get("x", (1,), lambda: list(range(1000)))
+    path = cache.path("x", (1,))
+    path.write_bytes(path.read_bytes()[:20])
+    assert cache.get("x", (1,), lambda: "again") == "again"
+    assert cache.get("x", (1,), lambda: "not called") == "again"
+
+
+def test_a_result_that_cannot_be_kept_is_still_returned(store: EventStore,
+                                                        tmp_path: Path) -> None:
+    ingest_log(store, write(tmp_path / "a.csv", 5))
+    cache = ResultCache(store)
+    lock = threading.Lock()  # cannot be pickled
+    assert cache.get("lock", (), lambda: lock) is lock
+    assert not cache.path("lock", ()).exists()
+    assert not list(cache.path("lock", ()).parent.glob("*.partial"))
