@@ -14,7 +14,7 @@ from procmine import bundled_demo_log, drop_batch, find_bottlenecks, load_baseli
 from procmine.analysis.steps import StepData
 from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
-from procmine.store.prepared import STEP_COLUMNS, drop_prepared, prepare_all
+from procmine.store.prepared import CASE_COLUMNS, STEP_COLUMNS, drop_prepared, prepare_all
 
 HEADER = "case_id,activity,teller_id,branch_id,business_type,start_time,end_time,call_time"
 
@@ -22,6 +22,11 @@ HEADER = "case_id,activity,teller_id,branch_id,business_type,start_time,end_time
 def write(path: Path, rows: list[str]) -> Path:
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     return path
+
+
+def cases(store: EventStore) -> pd.DataFrame:
+    files = [str(f) for f in store.prepared_case_files()]
+    return duckdb.sql(f"SELECT * FROM read_parquet({files!r}) ORDER BY case_id").df()
 
 
 def prepared(store: EventStore) -> pd.DataFrame:
@@ -64,6 +69,12 @@ def test_an_ingest_prepares_its_steps_with_the_case_columns(store: EventStore,
     assert a["share_of_case"].round(6).tolist() == [round(30 / 140, 6), round(60 / 140, 6),
                                                     round(30 / 140, 6)]
     assert a["month"].tolist() == ["2026-10"] * 3
+    transactions = cases(store)
+    assert list(transactions.columns) == list(CASE_COLUMNS)
+    assert transactions["case_id"].tolist() == ["A", "B"]
+    assert transactions["dwell_seconds"].tolist() == [140.0, 20.0]
+    assert transactions["steps"].tolist() == [3, 1]
+    assert transactions["queue_seconds"].isna().all()  # no ticket times in this log
 
 
 def test_a_batch_that_continues_a_case_rewrites_the_earlier_batch_and_a_drop_undoes_it(
@@ -80,6 +91,12 @@ def test_a_batch_that_continues_a_case_rewrites_the_earlier_batch_and_a_drop_und
     assert a["next_activity"].tolist() == ["Count cash", "Count cash", "Print", None]
     assert a["wait_seconds"].tolist() == [10.0, 10.0, 10.0, 10.0]
     assert a["share_of_case"].iloc[0] == pytest.approx(30 / 180)
+    # one transaction per case, in the batch of its first step
+    transactions = cases(store)
+    assert transactions[["case_id", "steps", "dwell_seconds", "teller_id", "source_batch"]
+                        ].values.tolist() == [
+        ["A", 4, 180.0, "T1", first.batch_id], ["B", 1, 20.0, "T2", first.batch_id],
+        ["C", 1, 30.0, "T2", second.batch_id]]
     # case B, untouched by the second batch, is as it was
     pd.testing.assert_frame_equal(after[after["case_id"] == "B"].reset_index(drop=True),
                                   before[before["case_id"] == "B"].reset_index(drop=True))
@@ -87,6 +104,8 @@ def test_a_batch_that_continues_a_case_rewrites_the_earlier_batch_and_a_drop_und
     drop_batch(store, second.batch_id, user="ops")
     assert store.is_prepared() and len(store.prepared_files()) == 1
     pd.testing.assert_frame_equal(prepared(store), before)
+    assert cases(store)[["case_id", "steps", "dwell_seconds"]].values.tolist() == [
+        ["A", 3, 140.0], ["B", 1, 20.0]]
 
 
 def test_a_completion_only_log_infers_service_times(store: EventStore, tmp_path: Path) -> None:

@@ -103,6 +103,7 @@ class EventStore:
         self.tmp_dir = self.home / "tmp"
         self.lock_file = self.home / "store" / ".lock"
         self.steps_dir = self.home / "store" / "steps"
+        self.cases_dir = self.home / "store" / "cases"
 
     # -- connections -------------------------------------------------------------------------
 
@@ -121,6 +122,10 @@ class EventStore:
     def prepared_files(self) -> list[Path]:
         """The prepared step files (``store/steps/<batch>.parquet``)."""
         return sorted(self.steps_dir.glob("*.parquet")) if self.steps_dir.exists() else []
+
+    def prepared_case_files(self) -> list[Path]:
+        """The prepared transaction files (``store/cases/<batch>.parquet``)."""
+        return sorted(self.cases_dir.glob("*.parquet")) if self.cases_dir.exists() else []
 
     def events_stamp(self, leave_out: str | None = None) -> str:
         """A stamp of the committed event files (names, sizes, modification times), without
@@ -146,10 +151,13 @@ class EventStore:
 
     def _define_prepared_view(self, con: duckdb.DuckDBPyConnection) -> None:
         """``prepared_steps``: the prepared step relation, when it is current."""
-        files = self.prepared_files()
-        if files and self.is_prepared():
+        files, cases = self.prepared_files(), self.prepared_case_files()
+        if files and cases and self.is_prepared():
             paths = ", ".join(_lit(str(f)) for f in files)
             con.execute(f"CREATE OR REPLACE VIEW prepared_steps AS "
+                        f"SELECT * FROM read_parquet([{paths}])")
+            paths = ", ".join(_lit(str(f)) for f in cases)
+            con.execute(f"CREATE OR REPLACE VIEW prepared_cases AS "
                         f"SELECT * FROM read_parquet([{paths}])")
 
     def _event_files(self) -> list[Path]:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 import duckdb
@@ -53,6 +54,7 @@ from procmine.core.sql import lit
 from procmine.store.event_store import PREPARED_VERSION, EventStore
 
 __all__ = [
+    "CASE_COLUMNS",
     "STEP_COLUMNS",
     "batch_cases",
     "drop_prepared",
@@ -133,6 +135,36 @@ _PREPARE_SQL: Final = """
 """
 
 
+#: The columns of the prepared transactions (one row per case), as
+#: :mod:`procmine.analysis.transactions` defines them, with the month and day it started and the
+#: batch of its first step.
+CASE_COLUMNS: Final[tuple[str, ...]] = (
+    "case_id", "teller_id", "branch_id", "business_type", "window_type", "started", "ended",
+    "dwell_seconds", "dwell_us", "steps", "error", "amount", "queue_seconds", "month", "day",
+    "source_batch",
+)
+
+# The transactions of the chosen cases from their prepared steps (every step of a case, from
+# every batch's file); a case belongs to the batch of its first step.
+_CASES_SQL: Final = """
+    SELECT case_id,
+           mode(teller_id ORDER BY teller_id) AS teller_id,
+           mode(branch_id ORDER BY branch_id) AS branch_id,
+           mode(business_type ORDER BY business_type) AS business_type,
+           mode(window_type ORDER BY window_type) AS window_type,
+           min(started) AS started, max(end_time) AS ended,
+           epoch(max(end_time) - min(started)) AS dwell_seconds,
+           datediff('microsecond', min(started), max(end_time)) AS dwell_us,
+           count(*) AS steps, coalesce(bool_or(error), false) AS error, max(amount) AS amount,
+           epoch(min(call_time) - min(ticket_time)) AS queue_seconds,
+           strftime(min(started), '%Y-%m') AS month, CAST(min(started) AS DATE) AS day,
+           arg_min(source_batch, step_index) AS source_batch
+    FROM all_steps
+    WHERE {where}
+    GROUP BY case_id
+"""
+
+
 def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
     """Record the event files the steps were prepared from, and whether any step's service time
     is inferred (a completion-only log), so that readers need not scan for it."""
@@ -149,44 +181,68 @@ def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
     tmp.replace(path)
 
 
-def _prepare_cases(con: duckdb.DuckDBPyConnection, store: EventStore, where: str,
-                   batches: Sequence[str], keep_others: str | None) -> None:
-    """Compute the steps of the events ``where`` selects, in one pass written out per batch,
-    and replace each of ``batches``' file with its rows among them and (``keep_others``: a
-    condition on the file's old rows) the old rows it keeps."""
-    folder = store.steps_dir
+def _write_split(con: duckdb.DuckDBPyConnection, select: str, columns: Sequence[str],
+                 folder: Path, batches: Sequence[str], keep_others: str | None) -> None:
+    """Write ``select``'s rows (with a ``source_batch`` column) in one pass, split by batch,
+    sorted for the common filters; then replace each of ``batches``' file in ``folder`` with
+    its new rows and (``keep_others``: a condition on the file's old rows) the old rows it
+    keeps."""
     folder.mkdir(parents=True, exist_ok=True)
     work = folder / ".work"
     shutil.rmtree(work, ignore_errors=True)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW chosen AS SELECT * FROM events WHERE {where}")
-    # one pass over the chosen events, sorted for the common filters, split by batch
-    con.execute(f"""COPY ({_PREPARE_SQL.format(amount_band=_AMOUNT_BAND_SQL)}
-                          ORDER BY month, business_type)
+    con.execute(f"""COPY ({select} ORDER BY month, business_type)
                     TO {lit(str(work))} (FORMAT parquet, PARTITION_BY (source_batch),
                                          WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE 122880)""")
+    names = ", ".join(columns)
     for batch in batches:
         target = folder / f"{batch}.parquet"
         written = sorted((work / f"source_batch={batch}").glob("*.parquet"))
-        new_rows = (f"SELECT * FROM read_parquet([{', '.join(lit(str(f)) for f in written)}])"
+        new_rows = (f"SELECT {names} FROM read_parquet([{', '.join(lit(str(f)) for f in written)}])"
                     if written else None)
+        partial = target.with_name(target.name + ".partial")
         if keep_others is not None and target.exists():
-            old = (f"SELECT * FROM read_parquet({lit(str(target))}) "
+            old = (f"SELECT {names} FROM read_parquet({lit(str(target))}) "
                    f"WHERE NOT ({keep_others})")
-            rows = old if new_rows is None else f"{old} UNION ALL BY NAME {new_rows}"
-            partial = target.with_name(target.name + ".partial")
-            con.execute(f"COPY (SELECT {', '.join(STEP_COLUMNS)} FROM ({rows}) "
-                        f"ORDER BY month, business_type) TO {lit(str(partial))} "
+            rows = old if new_rows is None else f"{old} UNION ALL {new_rows}"
+            con.execute(f"COPY ({rows} ORDER BY month, business_type) TO {lit(str(partial))} "
                         "(FORMAT parquet, ROW_GROUP_SIZE 122880)")
             partial.replace(target)
         elif len(written) == 1:
             written[0].replace(target)
-        elif written:
-            partial = target.with_name(target.name + ".partial")
+        elif new_rows is not None:
             con.execute(f"COPY ({new_rows}) TO {lit(str(partial))} (FORMAT parquet)")
             partial.replace(target)
         else:
             target.unlink(missing_ok=True)
+        if target.exists() and not _has_rows(con, target):
+            target.unlink()
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    row = con.execute(f"SELECT count(*) FROM parquet_metadata({lit(str(path))}) "
+                      "WHERE num_values > 0").fetchone()
+    return bool(row and row[0])
+
+
+def _prepare_cases(con: duckdb.DuckDBPyConnection, store: EventStore, where: str,
+                   batches: Sequence[str], keep_others: str | None) -> None:
+    """Compute the steps of the events ``where`` selects and write them to ``batches``' step
+    files (see :func:`_write_split`), then the transactions of the same cases to the case
+    files of the batches their first steps are in."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW chosen AS SELECT * FROM events WHERE {where}")
+    _write_split(con, _PREPARE_SQL.format(amount_band=_AMOUNT_BAND_SQL), STEP_COLUMNS,
+                 store.steps_dir, batches, keep_others)
+    files = ", ".join(lit(str(f)) for f in store.prepared_files())
+    if not files:
+        for batch in batches:
+            (store.cases_dir / f"{batch}.parquet").unlink(missing_ok=True)
+        return
+    con.execute(f"CREATE OR REPLACE TEMP VIEW all_steps AS SELECT * FROM read_parquet([{files}])")
+    chosen_cases = "true" if keep_others is None else (
+        "case_id IN (SELECT case_id FROM chosen)")
+    _write_split(con, _CASES_SQL.format(where=chosen_cases), CASE_COLUMNS, store.cases_dir,
+                 batches, keep_others)
 
 
 def prepare_all(store: EventStore) -> int:
@@ -243,6 +299,7 @@ def unprepare_batch(store: EventStore, batch: str, cases_of_batch: Sequence[str]
     shared with other batches (``cases_of_batch``: the dropped batch's case ids) are prepared
     again from the events that remain."""
     (store.steps_dir / f"{batch}.parquet").unlink(missing_ok=True)
+    (store.cases_dir / f"{batch}.parquet").unlink(missing_ok=True)
     if not store.prepared_manifest():
         return
     con = store.connect()
@@ -281,6 +338,6 @@ def _case_table(cases: Sequence[str]) -> pa.Table:
 
 def drop_prepared(store: EventStore) -> None:
     """Remove every prepared step file and the manifest."""
-    for path in store.prepared_files():
+    for path in [*store.prepared_files(), *store.prepared_case_files()]:
         path.unlink(missing_ok=True)
     (store.steps_dir / "prepared.json").unlink(missing_ok=True)

@@ -176,10 +176,13 @@ class SparkEngine:
             _store_frame(self.spark, files, CANONICAL_COLUMNS).createOrReplaceTempView("events")
             _store_frame(self.spark, self.store.ticket_files(),
                          TICKET_COLUMNS).createOrReplaceTempView("tickets")
-            if self.store.is_prepared() and self.store.prepared_files():
+            if (self.store.is_prepared() and self.store.prepared_files()
+                    and self.store.prepared_case_files()):
                 # the prepared step relation: the same Parquet files DuckDB reads
-                uris = [f.resolve().as_uri() for f in self.store.prepared_files()]
-                self.spark.read.parquet(*uris).createOrReplaceTempView("prepared_steps")
+                for name, files in (("prepared_steps", self.store.prepared_files()),
+                                    ("prepared_cases", self.store.prepared_case_files())):
+                    uris = [f.resolve().as_uri() for f in files]
+                    self.spark.read.parquet(*uris).createOrReplaceTempView(name)
             self._version = version
 
     def close(self) -> None:
