@@ -124,9 +124,7 @@ LEAGUE_COLUMNS: tuple[str, ...] = (
 # them in), read from the events of the scan window (a day either side of the two months).
 # ``league_allowance``: per month and business type, the factor on the standard time of a
 # large-amount transaction.
-_LEAGUE_CTES = "\nWITH tx AS (" + transactions_sql(
-    SCAN_WINDOW, ("teller_id", "branch_id", "business_type", "started", "dwell_us", "error",
-                  "amount")) + """),
+_LEAGUE_CTES = "\nWITH tx AS ({transactions}),\n" + """
 league_rows AS (
     SELECT strftime(t.started, '%Y-%m') AS month, t.teller_id, t.branch_id, t.business_type,
            t.error, t.dwell_us, t.dwell_us / 1e6 AS dwell_seconds, b.standard_seconds,
@@ -153,6 +151,16 @@ league_allowance AS (
 # Per teller and month: the sums the fits need (see the module text for the symbols); and, in
 # rows of their own (FULL JOIN ON false: no row meets another), the large-amount allowances
 # (factor above 1) of the month announced. One query, so the events are read once.
+_TX_COLUMNS = ("teller_id", "branch_id", "business_type", "started", "dwell_us", "error",
+               "amount")
+
+
+def _league_sql(store: EventStore) -> str:
+    """The league's query, reading the prepared transactions when the store has them."""
+    tx = transactions_sql(SCAN_WINDOW, _TX_COLUMNS, prepared=store.is_prepared())
+    return _LEAGUE_SQL.replace("{transactions}", tx)
+
+
 _LEAGUE_SQL = _LEAGUE_CTES + """,
 weighted AS (
     SELECT r.*,
@@ -234,7 +242,7 @@ def _per_teller(store: EventStore, baseline: Baseline, first: date,
         records,
         schema=pa.schema([("business_type", pa.string()), ("standard_seconds", pa.float64())]),
     )}
-    both = (engine or DuckDBEngine(store)).query(_LEAGUE_SQL, params, tables=tables)
+    both = (engine or DuckDBEngine(store)).query(_league_sql(store), params, tables=tables)
     is_allowance = both["allowance_type"].notna()
     allowances = both[is_allowance]
     frame = (both[~is_allowance].drop(columns=["allowance_type", "allowance_factor"])

@@ -140,7 +140,8 @@ def teller_type_matrix(store: EventStore, baseline: Baseline, *, branch: str | N
                             f">= 1, not {min_cases!r}")
     filters, params, scan = _filters(branch, month, teller)
     where, filter_params = filters.where()
-    sql = _MATRIX_SQL.format(transactions=transactions_sql(scan, _TX_COLUMNS), where=where)
+    sql = _MATRIX_SQL.format(where=where, transactions=transactions_sql(
+        scan, _TX_COLUMNS, prepared=store.is_prepared()))
     frame = (engine or DuckDBEngine(store)).query(
         sql, {**params, **filter_params}, tables={"baseline": baseline_table(baseline)})
     return _finish(frame, int(min_cases))

@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from procmine.analysis.filters import Filters
 from procmine.analysis.steps import Level, StepData, level_keys
-from procmine.analysis.transactions import TRANSACTIONS, baseline_table
+from procmine.analysis.transactions import baseline_table, transactions_sql
 from procmine.core.baseline import Baseline
 from procmine.core.sql import lit
 from procmine.store.engine import DuckDBEngine
@@ -71,7 +71,8 @@ def _query(store: EventStore, baseline: Baseline, sql: str,
            params: dict[str, Any] | None = None, engine: Engine | None = None) -> pd.DataFrame:
     """Run ``sql`` with the views ``transactions`` and ``baseline`` defined, on ``engine``
     (DuckDB over ``store`` by default)."""
-    return _engine(store, engine).query(sql, params, {"transactions": TRANSACTIONS},
+    transactions = transactions_sql(prepared=store.is_prepared())
+    return _engine(store, engine).query(sql, params, {"transactions": transactions},
                                         tables={"baseline": baseline_table(baseline)})
 
 

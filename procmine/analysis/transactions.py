@@ -36,6 +36,7 @@ from procmine.core.baseline import Baseline
 
 __all__ = [
     "COLUMNS",
+    "PREPARED_SCAN_WINDOW",
     "SCAN_WINDOW",
     "STANDARD_COLUMNS",
     "TRANSACTIONS",
@@ -70,13 +71,41 @@ STANDARD_COLUMNS: Final[tuple[str, ...]] = tuple(c for c in COLUMNS if c != "dwe
 SCAN_WINDOW: Final = "end_time >= $scan_from AND coalesce(start_time, end_time) < $scan_to"
 
 
-def transactions_sql(where: str = "", columns: Sequence[str] = STANDARD_COLUMNS) -> str:
+#: :data:`SCAN_WINDOW` on the prepared transactions: those that start within it.
+PREPARED_SCAN_WINDOW: Final = "started >= $scan_from AND started < $scan_to"
+
+
+def transactions_sql(where: str = "", columns: Sequence[str] = STANDARD_COLUMNS, *,
+                     prepared: bool = False) -> str:
     """The transactions relation as a SELECT over ``events``: ``case_id`` and ``columns`` (names
     of :data:`COLUMNS`), from the events that pass ``where`` (a condition on ``events``, e.g.
-    :data:`SCAN_WINDOW`; all events when empty)."""
+    :data:`SCAN_WINDOW`; all events when empty).
+
+    ``prepared``: the same from the prepared transactions written at ingest
+    (:mod:`procmine.store.prepared`; ``EventStore.is_prepared``), with no grouping of events;
+    ``where`` is then empty or :data:`SCAN_WINDOW` (the transactions starting in the window: a
+    counter transaction never lasts a day, so these are the same).
+
+    Example:
+        >>> print(transactions_sql(SCAN_WINDOW, ("steps",), prepared=True))
+        <BLANKLINE>
+            SELECT case_id, steps
+            FROM prepared_cases
+            WHERE started >= $scan_from AND started < $scan_to
+        <BLANKLINE>
+    """
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise ValueError(f"not a column of the transactions: {', '.join(unknown)}")
+    if prepared:
+        if where not in ("", SCAN_WINDOW):
+            raise ValueError(f"the prepared transactions take no condition but the scan "
+                             f"window: {where!r}")
+        condition = f"\n    WHERE {PREPARED_SCAN_WINDOW}" if where else ""
+        return f"""
+    SELECT case_id, {", ".join(columns)}
+    FROM prepared_cases{condition}
+"""
     select = ",\n           ".join(f"{COLUMNS[c]} AS {c}" for c in columns)
     condition = f"\n    WHERE {where}" if where else ""
     return f"""

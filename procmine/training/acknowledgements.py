@@ -95,7 +95,8 @@ def types_by_teller(store: EventStore | None) -> dict[str, set[str]]:
     if first is None:
         return {}
     since = add_months(first, 1 - RECENT_MONTHS)
-    recent = transactions_sql(SCAN_WINDOW, ("teller_id", "business_type", "started"))
+    recent = transactions_sql(SCAN_WINDOW, ("teller_id", "business_type", "started"),
+                              prepared=store.is_prepared())
     frame = DuckDBEngine(store).query(  # a subquery, not a view: views take no parameters
         f"SELECT DISTINCT teller_id, business_type FROM ({recent}) AS recent "
         "WHERE started >= $since AND teller_id IS NOT NULL AND business_type IS NOT NULL",
