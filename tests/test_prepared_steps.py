@@ -5,12 +5,22 @@ the windows they computed before."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pytest
 
-from procmine import bundled_demo_log, drop_batch, find_bottlenecks, load_baseline
+from procmine import (
+    bundled_demo_log,
+    drop_batch,
+    find_bottlenecks,
+    load_baseline,
+    monthly_league,
+    process_map,
+    teller_type_matrix,
+    transaction_summary,
+)
 from procmine.analysis.steps import StepData
 from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
@@ -26,12 +36,12 @@ def write(path: Path, rows: list[str]) -> Path:
 
 def cases(store: EventStore) -> pd.DataFrame:
     files = [str(f) for f in store.prepared_case_files()]
-    return duckdb.sql(f"SELECT * FROM read_parquet({files!r}) ORDER BY case_id").df()
+    return duckdb.connect().execute(f"SELECT * FROM read_parquet({files!r}) ORDER BY case_id").df()
 
 
 def prepared(store: EventStore) -> pd.DataFrame:
     files = [str(f) for f in store.prepared_files()]
-    frame = duckdb.sql(f"SELECT * FROM read_parquet({files!r})").df()
+    frame = duckdb.connect().execute(f"SELECT * FROM read_parquet({files!r})").df()
     frame = frame.astype({"next_activity": object}).where(frame.notna(), None)
     return frame.sort_values(["case_id", "step_index"]).reset_index(drop=True)
 
@@ -133,13 +143,41 @@ def test_a_store_without_prepared_steps_falls_back_to_the_windows(store: EventSt
     pd.testing.assert_frame_equal(fresh, windows)
 
 
-def test_the_demo_findings_are_the_same_from_the_prepared_relation(tmp_path: Path) -> None:
+def _same(got: Any, expected: Any) -> None:
+    if isinstance(got, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, expected)
+    else:
+        assert got == expected
+
+
+def _analyses(store: EventStore) -> dict[str, Any]:
+    baseline = load_baseline()
+    pmap = process_map(store, business_type="P18")
+    return {
+        "findings": [f.to_dict() for f in find_bottlenecks(store, baseline)],
+        "league": monthly_league(store, baseline, "2026-10"),
+        "matrix": teller_type_matrix(store, baseline, month="2026-10"),
+        "map": (pmap.nodes, pmap.edges, pmap.start_activities, pmap.end_activities),
+        "summary": transaction_summary(store, baseline),
+    }
+
+
+def test_the_demo_analyses_are_the_same_from_the_prepared_relation(tmp_path: Path) -> None:
+    """Every analysis that reads the prepared steps or transactions gives what it gave from
+    the windows and groupings over the events: findings of every kind (slow steps, waits,
+    slices, pace, baseline), the league, the matrix, a process map and the summary."""
     store = EventStore(tmp_path / "ws")
     ingest_log(store, bundled_demo_log())
-    baseline = load_baseline()
     assert store.is_prepared()
-    with_relation = [f.to_dict() for f in find_bottlenecks(store, baseline)]
+    prepared_results = _analyses(store)
     drop_prepared(store)
-    without = [f.to_dict() for f in find_bottlenecks(store, baseline)]
-    assert with_relation == without and len(with_relation) >= 3
+    assert not store.is_prepared()
+    windowed = _analyses(store)
+    assert len(prepared_results["findings"]) >= 3
+    assert prepared_results["findings"] == windowed["findings"]
+    assert prepared_results["summary"] == windowed["summary"]
+    for name in ("league", "matrix"):
+        _same(prepared_results[name], windowed[name])
+    for got, expected in zip(prepared_results["map"], windowed["map"], strict=True):
+        _same(got, expected)
     assert prepare_all(store) == store.info().events

@@ -112,13 +112,27 @@ _WAITS_SQL: Final[str] = """
 """
 
 
-def _waits_sql(filters: Filters, business_types: Sequence[str] | None = None) -> str:
+# The same from the prepared step relation, whose rows carry the previous step's teller and
+# their wait: no window.
+_PREPARED_WAITS_SQL: Final[str] = """
+    SELECT coalesce(previous_teller_id, teller_id) AS waiter, branch_id, business_type,
+           activity, case_id, wait_seconds,
+           CASE WHEN previous_teller_id IS NOT NULL AND teller_id <> previous_teller_id
+                THEN teller_id END AS waited_for
+    FROM prepared_steps
+    WHERE wait_seconds IS NOT NULL AND {pre} AND {post}
+"""
+
+
+def _waits_sql(filters: Filters, business_types: Sequence[str] | None = None, *,
+               prepared: bool = False) -> str:
     """:data:`_WAITS_SQL` restricted by ``filters`` (and to ``business_types``: a case's steps
-    share its type, so its waits are whole)."""
-    pre = filters.sql("coalesce(start_time, end_time)", people=False)
+    share its type, so its waits are whole); ``prepared``: from the prepared steps."""
+    pre = filters.sql("started" if prepared else "coalesce(start_time, end_time)", people=False)
     if business_types is not None:
         pre += f" AND business_type IN ({', '.join(lit(t) for t in business_types)})"
-    return _WAITS_SQL.format(pre=pre, post=filters.sql(period=False, types=False))
+    template = _PREPARED_WAITS_SQL if prepared else _WAITS_SQL
+    return template.format(pre=pre, post=filters.sql(period=False, types=False))
 
 
 def wait_findings(store: EventStore, baseline: Baseline | None, filters: Filters,
@@ -159,7 +173,7 @@ def _statistics(data: StepData) -> dict[str, pd.DataFrame]:
             SELECT waiter, branch_id, business_type, activity,
                    grouping(waiter) AS whole_branch, count(*) AS count,
                    quantile_cont(wait_seconds, [0.5, 0.9]) AS quantiles
-            FROM ({_waits_sql(data.filters)}) w
+            FROM ({_waits_sql(data.filters, prepared=data.prepared)}) w
             GROUP BY GROUPING SETS ((waiter, branch_id, business_type, activity),
                                     (branch_id, business_type, activity))
         )
@@ -303,10 +317,11 @@ def _wait_values(data: StepData, pairs: list[tuple[str, str]],
         on = " AND ".join(f"w.{source.get(k, k)} = {name}_g.{k}" for k in keys)
         joins.append(f"LEFT JOIN {name}_groups {name}_g ON {on}")
         columns.append(f"coalesce({name}_g.code, -1) AS {name}_code")
+    waits = _waits_sql(data.filters, sorted({t for t, _ in pairs}), prepared=data.prepared)
     return data.query(f"""
         SELECT p.pair, hash(w.case_id) AS case_key, w.wait_seconds, w.waited_for,
                {", ".join(columns)}
-        FROM ({_waits_sql(data.filters, sorted({t for t, _ in pairs}))}) w
+        FROM ({waits}) w
         JOIN wait_pairs p ON p.business_type = w.business_type AND p.activity = w.activity
         {" ".join(joins)}
         ORDER BY p.pair, w.wait_seconds
