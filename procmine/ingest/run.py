@@ -115,6 +115,9 @@ class IngestReport:
     encoding: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: Seconds spent preparing the step relation after the commit (not in ``seconds``; the
+    #: history line, written at the commit, does not have it).
+    prepare_seconds: float = 0.0
     ingested_at: str = ""
 
     @property
@@ -172,7 +175,9 @@ def ingest_log(
         commit_reconciled(store, source, report, started)
         if progress is not None:
             progress("prepare", 0.0)
+        prepared = time.perf_counter()
         prepare_batch(store, report.batch_id)
+        report.prepare_seconds = round(time.perf_counter() - prepared, 3)
         if progress is not None:
             progress("prepare", 1.0)
     return report
