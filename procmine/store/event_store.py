@@ -193,15 +193,17 @@ class EventStore:
 
     def _define_events_view(self, con: duckdb.DuckDBPyConnection) -> None:
         """``events``: canonical rows with their batch and source row; ``events_hashed`` adds
-        each row's content hash (used by ingest to recognise rows already stored)."""
+        each row's content hash (used by ingest to recognise rows already stored) and its row
+        number in its batch file (``file_row``)."""
         cols = ", ".join(CANONICAL_COLUMNS)
         if self._event_files():
             glob = _lit(str(self.events_dir / "*.parquet"))
             con.execute(
                 f"CREATE OR REPLACE VIEW events_hashed AS SELECT {cols}, "
                 r"regexp_extract(filename, '([^/\\]+)\.parquet$', 1) AS source_batch, "
-                f"src_row AS source_row, row_hash "
-                f"FROM read_parquet({glob}, union_by_name = true, filename = true) "
+                f"src_row AS source_row, row_hash, file_row_number AS file_row "
+                f"FROM read_parquet({glob}, union_by_name = true, filename = true, "
+                "file_row_number = true) "
                 "WHERE reason IS NULL"
             )
         else:
@@ -209,9 +211,11 @@ class EventStore:
             con.execute(
                 f"CREATE OR REPLACE VIEW events_hashed AS SELECT {typed}, "
                 "CAST(NULL AS VARCHAR) AS source_batch, CAST(NULL AS BIGINT) AS source_row, "
-                "CAST(NULL AS UBIGINT) AS row_hash WHERE false"
+                "CAST(NULL AS UBIGINT) AS row_hash, CAST(NULL AS BIGINT) AS file_row WHERE false"
             )
-        con.execute("CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (row_hash) "
+        # ``file_row`` (the row's place in its batch file) keys a row within its batch for
+        # procmine.store.prepared; the events view leaves it out with the hash
+        con.execute("CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (row_hash, file_row) "
                     "FROM events_hashed")
 
     # -- reading ------------------------------------------------------------------------------

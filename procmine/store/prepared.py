@@ -16,8 +16,8 @@ row stays in the step file of its own event's batch, so dropping a batch drops i
 
 The columns (:data:`STEP_COLUMNS`) are the events' canonical ones a step analysis reads, and:
 
-* ``started``: the start (the end where there is none); ``day``, ``month``, ``hour``,
-  ``weekday`` (ISO) of it; ``amount_band`` (:data:`procmine.core.amounts.AMOUNT_BANDS`);
+* ``started``: the start (the end where there is none); ``month``, ``hour``, ``weekday``
+  (ISO) of it; ``amount_band`` (:data:`procmine.core.amounts.AMOUNT_BANDS`);
 * ``service_seconds`` (end - start; without a start, the time since the previous step's end in
   the case, or since the call for the first step: ``service_is_inferred``), ``wait_seconds``
   (start - the previous step's end, or the call; NULL without a start), ``occurrence`` and
@@ -25,9 +25,10 @@ The columns (:data:`STEP_COLUMNS`) are the events' canonical ones a step analysi
 * the case order (by start, by end without one, then end and step name): ``step_index`` (1 for
   the first step), ``next_activity`` and ``next_started`` (NULL for the last step) and
   ``previous_teller_id``: what a process map and a handover wait read;
-* ``case_started``, ``case_ended``, ``case_steps``, ``share_of_case`` (service time over the
-  case's dwell, first start to last end) and the case's attributed ``case_teller_id``,
-  ``case_branch_id``, ``case_business_type`` (most of its steps', the smallest among ties);
+* ``case_steps`` and ``share_of_case`` (service time over the case's dwell, first start to
+  last end); the case's attributed teller, branch and type (most of its steps', the smallest
+  among ties) are in the prepared transactions, ``store/cases/<batch>.parquet``
+  (:data:`CASE_COLUMNS`), one row per case in the batch of its first step;
 * ``source_batch``, ``source_row``.
 
 Files are sorted by month, business type and case, so a filter on the period or the type reads
@@ -74,12 +75,10 @@ _AMOUNT_BAND_SQL: Final = f"""CASE
 #: The relation's columns, in order.
 STEP_COLUMNS: Final[tuple[str, ...]] = (
     "case_id", "activity", "teller_id", "branch_id", "business_type", "window_type", "segment",
-    "amount", "amount_band", "error", "ticket_time", "call_time", "start_time", "end_time",
-    "started", "day", "month", "hour", "weekday", "service_seconds", "service_is_inferred",
-    "wait_seconds", "occurrence", "is_rework", "step_index", "next_activity", "next_started",
-    "previous_teller_id", "case_started", "case_ended", "case_steps",
-    "share_of_case", "case_teller_id", "case_branch_id", "case_business_type",
-    "source_batch", "source_row",
+    "amount", "amount_band", "error", "start_time", "end_time", "started", "month", "hour",
+    "weekday", "service_seconds", "service_is_inferred", "wait_seconds", "occurrence",
+    "is_rework", "step_index", "next_activity", "next_started", "previous_teller_id",
+    "case_steps", "share_of_case", "source_batch", "source_row",
 )
 
 # The steps of the events in ``chosen`` (a relation with the events view's columns). One sort
@@ -87,7 +86,8 @@ STEP_COLUMNS: Final[tuple[str, ...]] = (
 # case's figures come from one grouping joined back.
 _PREPARE_SQL: Final = """
     WITH ordered AS (
-        SELECT *, coalesce(start_time, end_time) AS started,
+        -- the windows sort only what they need; the other columns join back by the row's key
+        SELECT source_batch AS key_batch, file_row AS key_row,
                lag(end_time) OVER w AS previous_end,
                lag(teller_id) OVER w AS previous_teller_id,
                lead(activity) OVER w AS next_activity,
@@ -100,40 +100,36 @@ _PREPARE_SQL: Final = """
         WINDOW w AS (PARTITION BY case_id
                      ORDER BY coalesce(start_time, end_time), end_time, activity)
     ), timed AS (
-        SELECT *,
-               CASE WHEN start_time IS NOT NULL THEN epoch(end_time - start_time)
-                    ELSE epoch(end_time - coalesce(previous_end, call_time)) END AS raw_service,
+        SELECT e.*, o.*, coalesce(e.start_time, e.end_time) AS started,
+               CASE WHEN e.start_time IS NOT NULL THEN epoch(e.end_time - e.start_time)
+                    ELSE epoch(e.end_time - coalesce(o.previous_end, e.call_time))
+               END AS raw_service,
                {amount_band} AS amount_band
-        FROM ordered
+        FROM chosen e
+        JOIN ordered o ON o.key_batch = e.source_batch AND o.key_row = e.file_row
     ), cases AS (
-        SELECT case_id, min(started) AS case_started, max(end_time) AS case_ended,
-               count(*) AS case_steps,
-               mode(teller_id ORDER BY teller_id) AS case_teller_id,
-               mode(branch_id ORDER BY branch_id) AS case_branch_id,
-               mode(business_type ORDER BY business_type) AS case_business_type
-        FROM ordered
+        -- from the events themselves, not from ``ordered``: its windows are computed once
+        SELECT case_id, epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell,
+               count(*) AS case_steps
+        FROM chosen
         GROUP BY case_id
     )
     SELECT t.case_id, t.activity, t.teller_id, t.branch_id, t.business_type, t.window_type,
-           t.segment, t.amount, t.amount_band, t.error, t.ticket_time,
-           t.call_time, t.start_time, t.end_time, t.started,
-           CAST(t.started AS DATE) AS day, strftime(t.started, '%Y-%m') AS month,
-           hour(t.started) AS hour, isodow(t.started) AS weekday,
+           t.segment, t.amount, t.amount_band, t.error, t.start_time, t.end_time, t.started,
+           strftime(t.started, '%Y-%m') AS month, hour(t.started) AS hour,
+           isodow(t.started) AS weekday,
            CASE WHEN t.raw_service >= 0 THEN t.raw_service END AS service_seconds,
            t.start_time IS NULL AS service_is_inferred,
            CASE WHEN t.start_time IS NOT NULL
                 THEN greatest(epoch(t.start_time - coalesce(t.previous_end, t.call_time)), 0)
            END AS wait_seconds,
            t.occurrence, t.occurrence > 1 AS is_rework,
-           t.step_index, t.next_activity, t.next_started, t.previous_teller_id,
-           c.case_started, c.case_ended, c.case_steps,
-           (CASE WHEN t.raw_service >= 0 THEN t.raw_service END)
-               / nullif(epoch(c.case_ended - c.case_started), 0) AS share_of_case,
-           c.case_teller_id, c.case_branch_id, c.case_business_type,
+           t.step_index, t.next_activity, t.next_started, t.previous_teller_id, c.case_steps,
+           (CASE WHEN t.raw_service >= 0 THEN t.raw_service END) / nullif(c.dwell, 0)
+               AS share_of_case,
            t.source_batch, t.source_row
     FROM timed t JOIN cases c USING (case_id)
 """
-
 
 #: The columns of the prepared transactions (one row per case), as
 #: :mod:`procmine.analysis.transactions` defines them, with the month and day it started and the
@@ -144,23 +140,24 @@ CASE_COLUMNS: Final[tuple[str, ...]] = (
     "source_batch",
 )
 
-# The transactions of the chosen cases from their prepared steps (every step of a case, from
-# every batch's file); a case belongs to the batch of its first step.
+# The transactions of the chosen cases, as procmine.analysis.transactions defines them, from
+# their events; a case belongs to the batch of its first step.
 _CASES_SQL: Final = """
     SELECT case_id,
            mode(teller_id ORDER BY teller_id) AS teller_id,
            mode(branch_id ORDER BY branch_id) AS branch_id,
            mode(business_type ORDER BY business_type) AS business_type,
            mode(window_type ORDER BY window_type) AS window_type,
-           min(started) AS started, max(end_time) AS ended,
-           epoch(max(end_time) - min(started)) AS dwell_seconds,
-           datediff('microsecond', min(started), max(end_time)) AS dwell_us,
+           min(coalesce(start_time, end_time)) AS started, max(end_time) AS ended,
+           epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell_seconds,
+           datediff('microsecond', min(coalesce(start_time, end_time)), max(end_time))
+               AS dwell_us,
            count(*) AS steps, coalesce(bool_or(error), false) AS error, max(amount) AS amount,
            epoch(min(call_time) - min(ticket_time)) AS queue_seconds,
-           strftime(min(started), '%Y-%m') AS month, CAST(min(started) AS DATE) AS day,
-           arg_min(source_batch, step_index) AS source_batch
-    FROM all_steps
-    WHERE {where}
+           strftime(min(coalesce(start_time, end_time)), '%Y-%m') AS month,
+           CAST(min(coalesce(start_time, end_time)) AS DATE) AS day,
+           arg_min(source_batch, coalesce(start_time, end_time)) AS source_batch
+    FROM chosen
     GROUP BY case_id
 """
 
@@ -227,22 +224,14 @@ def _has_rows(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
 
 def _prepare_cases(con: duckdb.DuckDBPyConnection, store: EventStore, where: str,
                    batches: Sequence[str], keep_others: str | None) -> None:
-    """Compute the steps of the events ``where`` selects and write them to ``batches``' step
-    files (see :func:`_write_split`), then the transactions of the same cases to the case
-    files of the batches their first steps are in."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW chosen AS SELECT * FROM events WHERE {where}")
+    """Compute the steps of the events ``where`` selects (whole cases) and write them to
+    ``batches``' step files (see :func:`_write_split`), then the transactions of the same cases
+    to the case files of the batches their first steps are in."""
+    con.execute("CREATE OR REPLACE TEMP VIEW chosen AS "
+                f"SELECT * EXCLUDE (row_hash) FROM events_hashed WHERE {where}")
     _write_split(con, _PREPARE_SQL.format(amount_band=_AMOUNT_BAND_SQL), STEP_COLUMNS,
                  store.steps_dir, batches, keep_others)
-    files = ", ".join(lit(str(f)) for f in store.prepared_files())
-    if not files:
-        for batch in batches:
-            (store.cases_dir / f"{batch}.parquet").unlink(missing_ok=True)
-        return
-    con.execute(f"CREATE OR REPLACE TEMP VIEW all_steps AS SELECT * FROM read_parquet([{files}])")
-    chosen_cases = "true" if keep_others is None else (
-        "case_id IN (SELECT case_id FROM chosen)")
-    _write_split(con, _CASES_SQL.format(where=chosen_cases), CASE_COLUMNS, store.cases_dir,
-                 batches, keep_others)
+    _write_split(con, _CASES_SQL, CASE_COLUMNS, store.cases_dir, batches, keep_others)
 
 
 def prepare_all(store: EventStore) -> int:
