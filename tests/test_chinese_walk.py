@@ -19,6 +19,7 @@ English the other slices of issue 17 remove is listed, page by page, in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +237,8 @@ def chinese_walk(demo_home: Path) -> dict[tuple[str, str], list[Text]]:
     ":blue-badge[已提出] [查看](https://example.org/docs) :material/add_task:",
     "映射文件：`columns:` 下写规范列名",
     "时间（UTC）",
+    "请管理员用 `procmine user set-role --branch` 指定网点；未指定 --month 时取最近的月份",
+    "含控制字符（NUL、制表符）",
     "",
 ])
 def test_the_classifier_passes_codes_units_and_names(text: str) -> None:
@@ -270,6 +273,24 @@ def test_the_english_check_finds_chinese() -> None:
     assert cjk_runs("Median 中位 70 s") == ["中位"]
     assert cjk_runs("Step 点钞", ["点钞"]) == []
     assert cjk_runs("Language: 中文 | English") == []
+
+
+def _message(text: str) -> str:
+    return re.sub(r"\{[^}]*\}", " ", text)   # a placeholder is filled with data
+
+
+def test_every_chinese_message_is_chinese(demo_home: Path) -> None:
+    """The messages a page shows only in a state the walk does not meet (an empty store, an
+    error, a form sent): each Chinese message on its own, its placeholders aside. The demo
+    hint names the demo users (data)."""
+    data = {u.username for u in list_users(demo_home)}
+    bad = {key: latin_words(_message(text), data) for key, text in load_messages(ZH).items()}
+    assert {key: words for key, words in bad.items() if words} == {}
+
+
+def test_every_english_message_is_english() -> None:
+    bad = {key: cjk_runs(_message(text)) for key, text in load_messages(EN).items()}
+    assert {key: runs for key, runs in bad.items() if runs} == {}
 
 
 # --- the walks ---------------------------------------------------------------------------------

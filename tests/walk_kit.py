@@ -55,7 +55,7 @@ ALLOWED_WORDS = frozenset({
     # units
     "s", "ms", "min", "h", "MB", "KB", "GB",
     # names
-    "procmine", "English", "git",
+    "procmine", "English", "git", "NUL",
 })
 
 # On an English page: the language switch names Chinese in Chinese.
@@ -73,6 +73,7 @@ _MARKUP = (
     re.compile(r":material/[a-z_]+:"),             # icons
     re.compile(r":[a-z-]+\[([^\]]*)\]"),           # :red[text], :blue-badge[text] -> text
     re.compile(r"`[^`]*`"),                        # code spans: what the user types, as it is
+    re.compile(r"(?<![\w-])--[a-z][a-z-]*"),      # a command line option
     re.compile(r"<[^>]+>"),                        # html tags
     re.compile(r"https?://\S+"),                   # addresses
 )
