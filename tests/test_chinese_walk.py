@@ -49,7 +49,7 @@ ZH, EN = "zh-CN", "en"
 # The cells of these columns are data (records, free text, identifiers): only their headers are
 # checked. By message key, so in both languages.
 DATA_COLUMNS = frozenset({
-    "audit.user", "audit.detail",                          # who, and what they did in their words
+    "audit.user", "audit.detail",      # who, and the record's detail as stored when it happened
     "sop_history.author", "sop_history.note", "sop_history.commit",
     "qbank.key", "qbank.topic", "qbank.updated", "qbank.stem", "qbank.choice", "qbank.note",
     "tcol.stem", "tcol.checker", "tcol.note", "spot.note",
