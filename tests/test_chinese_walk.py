@@ -31,6 +31,7 @@ from streamlit.testing.v1.element_tree import ElementTree
 from walk_kit import Text, cjk_runs, latin_words, page_texts, without
 
 from procmine import (
+    DEMO_PASSWORD,
     ROLES,
     EventStore,
     build_demo_workspace,
@@ -307,6 +308,15 @@ def test_every_page_as_every_role_in_chinese_shows_no_english_label(
         if bad:
             found.setdefault(page, []).extend(bad)
     assert not found, "English on Chinese pages:\n" + report(found)
+
+
+def test_the_sign_in_page_in_chinese_shows_no_english_label(home: Path) -> None:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    texts = page_texts(at, sidebar=True)
+    assert any(x.kind == "title" for x in texts)
+    data = record_data(home) | {DEMO_PASSWORD}   # the demo hint names the users and password
+    assert offences(texts, "-", "sign-in", ZH, data) == []
 
 
 def test_pending_entries_are_still_seen(chinese_walk: dict[tuple[str, str], list[Text]]) -> None:
