@@ -29,6 +29,7 @@ from procmine import (
     paper_results,
     pending_acknowledgements,
     start_attempt,
+    step_names,
     submit_attempt,
     t,
     teller_roster,
@@ -240,8 +241,9 @@ def test_a_spot_check_is_recorded_from_the_page(home: Path) -> None:
     at.selectbox(key="spot_sop").set_value("SOP-P17").run()
     commit = at.selectbox(key="spot_version_SOP-P17").value
     wrong = at.multiselect(key=f"spot_wrong_{commit}")
-    step = wrong.options[1]
-    step_id = step[step.rindex("(") + 1:-1]
+    sop = next(v.sop for v in SopLibrary.open(home).history("SOP-P17") if v.commit == commit)
+    step_id = sop.steps[1].id
+    assert wrong.options[1] == f"2. {step_names(sop)[step_id]['zh']}"   # number and name
     wrong.set_value([step_id])
     at.number_input(key="spot_seconds").set_value(95.0)
     at.text_area(key="spot_note").input("页面抽查")

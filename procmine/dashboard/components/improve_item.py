@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import ImprovementItem, User, finding_of
+from procmine import ImprovementItem, Subject, User, finding_of
 from procmine.dashboard import data
 from procmine.dashboard.components import finding_widgets
 from procmine.dashboard.components import improve_widgets as iw
@@ -127,10 +127,36 @@ def show_evidence(item: ImprovementItem) -> None:
                   version=plain(subject.store_version), who=plain(item.created_by),
                   at=f"{item.created_at:%Y-%m-%d %H:%M}"))
     with st.expander(tr("improve.item.evidence")):
-        rows = [{"": str(k), " ": "" if v is None else str(v)}
+        rows = [{tr("improve.evidence.field"): _field_label(k),
+                 tr("improve.evidence.value"): _field_value(k, v, subject)}
                 for k, v in subject.figures.items()
                 if not isinstance(v, dict | list)]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _field_label(name: str) -> str:
+    """A frozen figure's name in the user's language (its own name when the catalogue has
+    none: a figure of a kind added later still shows)."""
+    label = tr(f"improve.evidence.f.{name}")
+    return name if label == f"improve.evidence.f.{name}" else label
+
+
+def _field_value(name: str, value: Any, subject: Subject) -> str:
+    """A frozen figure as the table shows it: yes or no, the summary, the kind, the scope and
+    the reference's source in the user's language, the rest as it was frozen."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return tr("improve.evidence.yes" if value else "improve.evidence.no")
+    if name == "summary":
+        return subject.summary_in(lang())
+    if name == "kind" and subject.source == "finding":
+        return finding_widgets.kind_label(str(value))
+    if name == "scope" and subject.source == "finding":
+        return finding_widgets.scope_label(str(value))
+    if name == "reference_source":
+        return _field_label(f"source_{str(value).replace(' ', '_')}")
+    return str(value)
 
 
 def show_details(item: ImprovementItem) -> None:

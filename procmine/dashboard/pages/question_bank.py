@@ -203,7 +203,8 @@ to_review = [bq for bq in shown if bq.status in ("new", "stale")]
 if to_review and st.button(tr("qbank.activate_shown", n=len(to_review)),
                            key="qbank_activate_shown"):
     for bq in to_review:
-        set_question_status(bq.question.key, "active", user=user, note="bulk review")
+        set_question_status(bq.question.key, "active", user=user,
+                            note=tr("qbank.bulk_review_note"))
     st.rerun()
 if shown:
     st.subheader(tr("qbank.review"))

@@ -70,8 +70,8 @@ def _record(user: User, roster: list[Trainee], sop_ids: list[str], today: date) 
     steps = [s.id for s in version.sop.steps]
     other = "en" if lang() == "en" else "zh"
 
-    def name(step: str) -> str:
-        return f"{names.get(step, {}).get(other, step)} ({step})"
+    def name(step: str) -> str:   # the SOP's step number and name (two steps may share one)
+        return f"{steps.index(step) + 1}. {names.get(step, {}).get(other, step)}"
 
     with st.form(f"spot_form_{sop.id}"):
         observed = st.multiselect(tr("spot.observed"), steps, default=steps, format_func=name,
