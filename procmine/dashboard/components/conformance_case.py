@@ -18,6 +18,7 @@ import streamlit as st
 
 from procmine import ConformanceReport
 from procmine.dashboard import data_maps
+from procmine.dashboard.components import tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -82,12 +83,8 @@ def _table(frame: pd.DataFrame, key: str) -> None:
     styled = shown.style.map(
         lambda v: f"color: {colour[v]}; font-weight: 600" if v in colour else "",
         subset=["verdict"])
-    st.dataframe(styled, hide_index=True, width="stretch", key=key,
-                 height=36 * (len(shown) + 1) + 3, column_config={
-                     name: st.column_config.Column(
-                         tr(f"conformance.col.{name}"),
-                         width="small" if name in ("position", "control") else None)
-                     for name in shown.columns})
+    tables.show(styled, {name: tr(f"conformance.col.{name}") for name in shown.columns},
+                room=tables.HALF, keys=["step"], key=key, height=36 * (len(shown) + 1) + 3)
 
 
 def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:

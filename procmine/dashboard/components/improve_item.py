@@ -14,7 +14,7 @@ import streamlit as st
 
 from procmine import ImprovementItem, User, finding_of
 from procmine.dashboard import data
-from procmine.dashboard.components import finding_widgets
+from procmine.dashboard.components import finding_widgets, tables
 from procmine.dashboard.components import improve_widgets as iw
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
@@ -130,7 +130,7 @@ def show_evidence(item: ImprovementItem) -> None:
         rows = [{"": str(k), " ": "" if v is None else str(v)}
                 for k, v in subject.figures.items()
                 if not isinstance(v, dict | list)]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        tables.show(pd.DataFrame(rows))
 
 
 def show_details(item: ImprovementItem) -> None:
@@ -178,7 +178,7 @@ def show_history(item: ImprovementItem) -> None:
         names["to"]: iw.status_label(e.to_status) if e.to_status else "",
         names["note"]: e.note_in(lang()),
     } for e in reversed(item.events)], columns=list(names.values()))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    tables.show(frame)
 
 
 def show_effect(item: ImprovementItem) -> None:

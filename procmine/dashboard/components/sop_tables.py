@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine import LintReport, SopVersion
+from procmine.dashboard.components import tables
 from procmine.dashboard.components.sop_widgets import days_left
 from procmine.dashboard.session import lang, tr
 
@@ -26,7 +27,7 @@ __all__ = [
 
 
 def _draw(rows: list[dict[str, object]] | pd.DataFrame) -> None:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    tables.show(pd.DataFrame(rows))
 
 
 def show_library(shown: Sequence[SopVersion],

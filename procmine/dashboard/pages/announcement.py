@@ -8,7 +8,7 @@ import streamlit as st
 
 from procmine import add_spot_checks, error_prior, spot_check_summary
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, columns
+from procmine.dashboard.components import charts, columns, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -37,10 +37,9 @@ branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announce
                   format_func=plain)
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
 table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
-table_tab.dataframe(
-    shown, hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 720),
-    column_config=columns.league_config(shown.columns),
-)
+with table_tab:
+    tables.show(shown, columns.league_config(shown.columns), keys=["teller_id"],
+                height=min(38 * (len(shown) + 1), 720))
 with chart_tab:
     st.caption(tr("announcement.chart_caption"))
     st.plotly_chart(charts.league_speed(shown, {

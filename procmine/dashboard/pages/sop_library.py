@@ -10,7 +10,7 @@ import streamlit as st
 
 from procmine import REVIEW_GROUPS, STATUSES
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_tables, sop_widgets
+from procmine.dashboard.components import sop_tables, sop_widgets, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -62,7 +62,7 @@ if user.role == "operations":
                                  (tr("sops.uncovered_steps"), report.uncovered_steps),
                                  (tr("sops.unseen_steps"), report.unseen_steps)):
                 st.markdown(f"**{title}** ({len(frame)})")
-                st.dataframe(frame, hide_index=True, width="stretch")
+                tables.show(frame)
 
 st.divider()
 chosen = sop_widgets.pick_sop([v.sop for v in shown], key="sops_pick")
