@@ -36,5 +36,6 @@
       ticks: ticks.filter((t) => t.w > 0 && t.h > 0),
     };
   });
-  return { grids, charts };
+  const errors = document.querySelectorAll('[data-testid="stException"]').length;
+  return { grids, charts, errors };
 }

@@ -48,7 +48,7 @@ def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
 def problems(found: dict[str, Any]) -> list[str]:
     """What is wrong on a page, from the probe's reading: a table wider than it is shown, a
     table not drawn, a legend over a tick label."""
-    out = []
+    out = [f"{found['errors']} exception(s) on the page"] if found.get("errors") else []
     for grid in found["grids"]:
         if not grid["ready"]:
             out.append(f"table {grid['index']} not drawn")

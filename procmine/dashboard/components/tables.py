@@ -132,8 +132,8 @@ def show(data: Any, config: Mapping[str, Any] | None = None, *, room: int = ROOM
          **options: Any) -> Any:
     """Draw ``data`` (a frame, its ``Styler``, or a list of row dicts) as a fitted table, no
     index, across its container; ``options`` go to ``st.dataframe`` (``key``, ...)."""
-    styler = data if isinstance(data, pd.io.formats.style.Styler) else None
-    frame = styler.data if styler is not None else (  # type: ignore[attr-defined]
+    styler = data if type(data).__name__ == "Styler" else None   # frame.style (its .data)
+    frame = styler.data if styler is not None else (
         data if isinstance(data, pd.DataFrame) else pd.DataFrame(data))
     column_config, wrap = fitted_config(frame, config, room=room, keys=keys)
     if wrap:
