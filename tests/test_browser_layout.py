@@ -68,6 +68,7 @@ def problems(found: dict[str, Any]) -> list[str]:
 def _read(page: Any, name: str) -> list[str]:
     """The page's problems now; a full-page screenshot ``name`` (the window made as tall as the
     page for the picture, then put back)."""
+    _wait_quiet(page)
     with contextlib.suppress(Exception):   # a grid that never draws is reported below
         page.wait_for_function(DRAWN, timeout=20_000)
     page.wait_for_timeout(400)   # grids and charts lay out again after a resize
@@ -83,10 +84,14 @@ def _read(page: Any, name: str) -> list[str]:
     return problems(found)
 
 
-def _open(page: Any, spec: PageSpec, several: bool) -> None:
+def _open(page: Any, spec: PageSpec, several: bool, first: bool) -> None:
+    """Open the page by its menu link (the first page is where signing in lands, its address
+    the app's own) and wait until its script has finished."""
     if several:   # Streamlit shows no menu for a single page
         link = page.get_by_role("link", name=t(spec.title_key, "zh-CN"), exact=True)
         link.first.click()
+        if not first:
+            page.wait_for_url(f"**/{spec.url_path}", timeout=60_000)
     page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
     _wait_quiet(page)
 
@@ -122,8 +127,8 @@ def test_every_page_fits_at_both_sizes(role: str, server: str, browser: Any) -> 
     try:
         _sign_in(page, server, DEMO_USERS[role])
         page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
-        for spec in specs:
-            _open(page, spec, len(specs) > 1)
+        for n, spec in enumerate(specs):
+            _open(page, spec, len(specs) > 1, n == 0)
             for w, h in SIZES:
                 page.set_viewport_size({"width": w, "height": h})
                 shot = f"layout-{w}x{h}-{role}-{spec.url_path}.png"

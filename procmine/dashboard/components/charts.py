@@ -217,7 +217,7 @@ def league_speed(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                          yaxis={"type": "category", "categoryorder": "array",
                                 "categoryarray": names},
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return fit(figure)
+    return fit(figure, legend="right")   # a key per branch; the line's label stays above
 
 
 def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:

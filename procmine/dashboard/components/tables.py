@@ -28,8 +28,8 @@ __all__ = ["HALF", "KEYS", "ROOM", "edit", "fitted_config", "show", "text_width"
 
 #: The room a table has across the page (the main area at 1280x720 beside the menu) and in one
 #: of two columns, in pixels.
-ROOM = 860
-HALF = 410
+ROOM = 800
+HALF = 380
 #: Columns that name a row: pinned on the left when the table has to scroll.
 KEYS = frozenset({"teller_id", "business_type", "activity", "step", "name", "sop", "sop_id",
                   "branch_id", "case_id", "key"})

@@ -12,6 +12,10 @@ from procmine.dashboard.components import charts, columns, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
+#: The league's columns shown by default: the ranking, read across the page at 1280 px.
+LEAGUE_SHORT = ("rank_overall", "teller_id", "branch_id", "transactions", "error_rate",
+                "error_rate_shrunk", "speed_index_shrunk", "rank_change")
+
 session.guard(__file__)
 st.title(tr("nav.announcement"))
 months = data.months()
@@ -37,8 +41,10 @@ branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announce
                   format_func=plain)
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
 table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
-with table_tab:
-    tables.show(shown, columns.league_config(shown.columns), keys=["teller_id"],
+with table_tab:   # the ranking's columns fit the page; the others on demand (it scrolls)
+    full = st.toggle(tr("announcement.all_columns"), key="announcement_all_columns")
+    names = list(shown.columns) if full else [c for c in LEAGUE_SHORT if c in shown.columns]
+    tables.show(shown[names], columns.league_config(names), keys=["rank_overall", "teller_id"],
                 height=min(38 * (len(shown) + 1), 720))
 with chart_tab:
     st.caption(tr("announcement.chart_caption"))
