@@ -136,4 +136,5 @@ def test_every_page_fits_at_both_sizes(role: str, server: str, browser: Any) -> 
             page.set_viewport_size({"width": width, "height": height})
     finally:
         page.close()
+        (ARTIFACTS / f"layout-{role}.txt").write_text("\n".join(wrong) + "\n", encoding="utf-8")
     assert not wrong, "\n".join(wrong)

@@ -325,7 +325,7 @@ def show_comparison(finding: Finding, evidence: dict[str, Any]) -> None:
                   _seconds(wait.get(f"{level}_median_seconds")),
                   _rate(rework.get(f"{level}_rate"))]
            for level, name in levels},
-    }))
+    }), room=tables.HALF)   # beside the window breakdown: half the page
 
 
 def show_tellers(finding: Finding, evidence: dict[str, Any]) -> None:

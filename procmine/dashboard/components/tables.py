@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
+
+from procmine.dashboard.session import tr
 
 __all__ = ["HALF", "KEYS", "ROOM", "edit", "fitted_config", "show", "text_width"]
 
@@ -89,6 +91,20 @@ def _natural(column: pd.Series, label: str, fmt: str | None) -> tuple[int, int, 
             math.ceil(widest * _CHAR) + _PAD, text)
 
 
+def _give_back(sizes: dict[str, list[int]], room: int) -> None:
+    """The room left after narrowing, shared among the narrowed columns (up to their natural
+    width), so that wrapped text takes as few lines as the table allows."""
+    narrowed = [n for n, (width, header, content, _) in sizes.items()
+                if width < max(header, content) and width <= max(header, _WRAP_WIDTH)]
+    spare = room - sum(s[0] for s in sizes.values())
+    if spare <= 0 or not narrowed:
+        return
+    share = spare // len(narrowed)
+    for name in narrowed:
+        width, header, content, _ = sizes[name]
+        sizes[name][0] = width + max(0, min(share, min(_MAX, max(header, content)) - width))
+
+
 def fitted_config(frame: pd.DataFrame, config: Mapping[str, Any] | None = None, *,
                   room: int = ROOM, keys: Iterable[str] = ()) -> tuple[dict[str, Any], bool]:
     """``column_config`` for ``frame`` with each column's width (and the key columns pinned when
@@ -115,6 +131,7 @@ def fitted_config(frame: pd.DataFrame, config: Mapping[str, Any] | None = None, 
         if is_text and width > narrow:
             sizes[name][0] = narrow
             wrap = wrap or content > narrow
+    _give_back(sizes, room)
     scrolls = sum(s[0] for s in sizes.values()) > room
     pinned = set(keys) or ({n for n in names if n in KEYS} or set(names[:1]))
     out: dict[str, Any] = {**config}
@@ -129,12 +146,19 @@ def fitted_config(frame: pd.DataFrame, config: Mapping[str, Any] | None = None, 
 
 def show(data: Any, config: Mapping[str, Any] | None = None, *, room: int = ROOM,
          keys: Iterable[str] = (), height: int | Literal["auto"] = "auto",
-         **options: Any) -> Any:
+         extra: Sequence[str] = (), extra_key: str = "", **options: Any) -> Any:
     """Draw ``data`` (a frame, its ``Styler``, or a list of row dicts) as a fitted table, no
-    index, across its container; ``options`` go to ``st.dataframe`` (``key``, ...)."""
+    index, across its container; ``options`` go to ``st.dataframe`` (``key``, ...).
+
+    ``extra``: columns shown only when the user asks for all of them (a switch above the
+    table, its widget key ``extra_key``): a table that would not fit its place shows its main
+    columns, and scrolls sideways with its keys pinned when all are asked for."""
     styler = data if type(data).__name__ == "Styler" else None   # frame.style (its .data)
     frame = styler.data if styler is not None else (
         data if isinstance(data, pd.DataFrame) else pd.DataFrame(data))
+    hidden = [c for c in extra if c in frame.columns]
+    if hidden and not st.toggle(tr("tables.all_columns"), key=extra_key or None):
+        config = {**(config or {}), **dict.fromkeys(hidden)}
     column_config, wrap = fitted_config(frame, config, room=room, keys=keys)
     if wrap:
         options.setdefault("row_height", _WRAP_ROW)

@@ -42,9 +42,10 @@ branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announce
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
 table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
 with table_tab:   # the ranking's columns fit the page; the others on demand (it scrolls)
-    full = st.toggle(tr("announcement.all_columns"), key="announcement_all_columns")
-    names = list(shown.columns) if full else [c for c in LEAGUE_SHORT if c in shown.columns]
+    names = [*(c for c in LEAGUE_SHORT if c in shown.columns),
+             *(c for c in shown.columns if c not in LEAGUE_SHORT)]
     tables.show(shown[names], columns.league_config(names), keys=["rank_overall", "teller_id"],
+                extra=names[len(LEAGUE_SHORT):], extra_key="announcement_all_columns",
                 height=min(38 * (len(shown) + 1), 720))
 with chart_tab:
     st.caption(tr("announcement.chart_caption"))

@@ -69,4 +69,5 @@ formats = {"rank": "%d", "cases": "%d", "share": "percent", "cumulative_share": 
            "median_dwell_seconds": "%.0f", "p90_dwell_seconds": "%.0f", "length": "%d"}
 tables.show(rows[names], {
     name: st.column_config.NumberColumn(tr(f"variants.col.{name}"), format=formats[name])
-    if name in formats else tr(f"variants.col.{name}") for name in names}, keys=["rank"])
+    if name in formats else tr(f"variants.col.{name}") for name in names}, keys=["rank"],
+    extra=["cumulative_share", "p90_dwell_seconds"], extra_key="variants_all_columns")
