@@ -108,10 +108,12 @@ def config(names: Iterable[str], formats: Mapping[str, str] | None = None) -> di
 
 
 def table(frame: pd.DataFrame, names: Sequence[str],
-          formats: Mapping[str, str] | None = None, *, room: int = tables.ROOM) -> None:
+          formats: Mapping[str, str] | None = None, *, room: int = tables.ROOM,
+          **options: Any) -> None:
     """Draw ``frame``'s columns ``names``, in that order, labelled, formatted and fitted
-    (:func:`procmine.dashboard.components.tables.show`; ``room``: its place's width)."""
-    tables.show(frame[list(names)], config(names, formats), room=room)
+    (:func:`procmine.dashboard.components.tables.show`, which takes ``options``: ``extra``
+    columns on demand, ...; ``room``: its place's width)."""
+    tables.show(frame[list(names)], config(names, formats), room=room, **options)
 
 
 def labels(names: Iterable[str], prefix: str) -> dict[str, Any]:
