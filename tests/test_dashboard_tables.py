@@ -46,7 +46,7 @@ def test_long_text_is_narrowed_to_wrap_when_the_table_is_too_wide() -> None:
     config, wrap = fitted_config(frame, {}, room=600)
     widths = _widths(config)
     assert wrap
-    # narrowed to wrap, then given back what room is left: the table just fits
+    # narrowed just enough to wrap: the table just fits
     assert 590 <= sum(widths.values()) <= 600
     assert widths["note"] < text_width(long) * 7
     assert not any(v.get("pinned") for v in config.values())

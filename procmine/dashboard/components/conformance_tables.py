@@ -70,7 +70,8 @@ def show_ranked(report: ConformanceReport) -> None:
              "minutes", "tellers"]
     formats = {"occurrences": "%d", "cases": "%d", "share": "percent", "minutes": "%.1f",
                "tellers": "%d"}
-    tables.show(table[names], _columns(names, formats), key="conf_ranked_table")
+    tables.show(table[names], _columns(names, formats), key="conf_ranked_table",
+                extra=["sop", "tellers"], extra_key="conf_ranked_all_columns")
 
 
 def _columns(names: list[str], formats: Mapping[str, str]) -> dict[str, Any]:

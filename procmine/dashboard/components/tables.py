@@ -31,14 +31,14 @@ __all__ = ["HALF", "KEYS", "ROOM", "edit", "fitted_config", "show", "text_width"
 #: The room a table has across the page (the main area at 1280x720 beside the menu) and in one
 #: of two columns, in pixels.
 ROOM = 800
-HALF = 380
+HALF = 390
 #: Columns that name a row: pinned on the left when the table has to scroll.
 KEYS = frozenset({"teller_id", "business_type", "activity", "step", "name", "sop", "sop_id",
                   "branch_id", "case_id", "key"})
 
-_CHAR = 7.2          # one Latin character of the grid's font, px
-_PAD = 22            # a cell's padding
-_HEADER_PAD = 30     # a header's padding and its menu
+_CHAR = 7.0          # one Latin character (a digit) of the grid's 14 px font; Chinese 14
+_PAD = 18            # a cell's padding
+_HEADER_PAD = 24     # a header's padding
 _MIN, _MAX = 48, 340
 _WRAP_WIDTH = 150    # a long text column narrowed to wrap
 _WRAP_ROW = 68       # Streamlit wraps a cell's text in rows taller than 4rem
@@ -91,20 +91,6 @@ def _natural(column: pd.Series, label: str, fmt: str | None) -> tuple[int, int, 
             math.ceil(widest * _CHAR) + _PAD, text)
 
 
-def _give_back(sizes: dict[str, list[int]], room: int) -> None:
-    """The room left after narrowing, shared among the narrowed columns (up to their natural
-    width), so that wrapped text takes as few lines as the table allows."""
-    narrowed = [n for n, (width, header, content, _) in sizes.items()
-                if width < max(header, content) and width <= max(header, _WRAP_WIDTH)]
-    spare = room - sum(s[0] for s in sizes.values())
-    if spare <= 0 or not narrowed:
-        return
-    share = spare // len(narrowed)
-    for name in narrowed:
-        width, header, content, _ = sizes[name]
-        sizes[name][0] = width + max(0, min(share, min(_MAX, max(header, content)) - width))
-
-
 def fitted_config(frame: pd.DataFrame, config: Mapping[str, Any] | None = None, *,
                   room: int = ROOM, keys: Iterable[str] = ()) -> tuple[dict[str, Any], bool]:
     """``column_config`` for ``frame`` with each column's width (and the key columns pinned when
@@ -122,16 +108,15 @@ def fitted_config(frame: pd.DataFrame, config: Mapping[str, Any] | None = None, 
         width = fixed if isinstance(fixed, int) else max(_MIN, min(_MAX, max(header, content)))
         settings[name] = setting
         sizes[name] = [width, header, content, int(text and not isinstance(fixed, int))]
-    wrap = False
+    over = sum(s[0] for s in sizes.values()) - room
+    floor = min(_WRAP_WIDTH, room // 4)   # a narrow place's text narrower still
     for name in sorted(names, key=lambda n: -sizes[n][0]):   # the widest text first
-        if sum(s[0] for s in sizes.values()) <= room:
-            break
         width, header, content, is_text = sizes[name]
-        narrow = max(header, _WRAP_WIDTH)
-        if is_text and width > narrow:
-            sizes[name][0] = narrow
-            wrap = wrap or content > narrow
-    _give_back(sizes, room)
+        cut = min(over, width - max(header, floor)) if is_text else 0
+        if cut > 0:   # just as much as the table is too wide: fewest lines wrapped
+            sizes[name][0] = width - cut
+            over -= cut
+    wrap = any(is_text and content > width for width, _, content, is_text in sizes.values())
     scrolls = sum(s[0] for s in sizes.values()) > room
     pinned = set(keys) or ({n for n in names if n in KEYS} or set(names[:1]))
     out: dict[str, Any] = {**config}

@@ -63,10 +63,10 @@ with left:
     st.subheader(tr("overview.slowest_business_types", n=5) + " · " + tr("overview.this_month"))
     slow = data.business_types(month_filters)
     slow = slow[slow["transactions"] >= 10].sort_values("ratio", ascending=False).head(5)
-    # half the page: four short columns (the type's code before its name), read at a glance
+    # half the page: three short columns (the type's code before its name), read at a glance
     columns.table(slow.assign(name=[f"{c} {baseline[c].name(lang())}"
                                     for c in slow["business_type"]]),
-                  ["name", "transactions", "ratio", "hours_lost"], room=tables.HALF)
+                  ["name", "ratio", "hours_lost"], room=tables.HALF)
 with right:
     st.subheader(tr("overview.slowest_tellers", n=5) + " · " + tr("overview.this_month"))
     columns.table(data.tellers(month_filters).head(5),

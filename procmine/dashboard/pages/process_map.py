@@ -79,7 +79,8 @@ formats = {"count": "%d", "share": "percent", "median_seconds": "%.1f", "p90_sec
            "mean_seconds": "%.1f"}
 tables.show(table[names], {
     name: st.column_config.NumberColumn(tr(f"maps.col.{name}"), format=formats[name])
-    if name in formats else tr(f"maps.col.{name}") for name in names}, keys=["source", "target"])
+    if name in formats else tr(f"maps.col.{name}") for name in names}, keys=["source", "target"],
+    extra=["p90_seconds", "mean_seconds"], extra_key="pmap_all_columns")
 
 st.subheader(tr("model.title"))
 model_chart.show("pmodel", pmap, data_maps.step_labels(choice.business_type, lang()))
