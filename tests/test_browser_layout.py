@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from browser_kit import ARTIFACTS, DEMO_USERS
@@ -91,7 +92,9 @@ def _open(page: Any, spec: PageSpec, several: bool, first: bool) -> None:
         link = page.get_by_role("link", name=t(spec.title_key, "zh-CN"), exact=True)
         link.first.click()
         if not first:
-            page.wait_for_url(f"**/{spec.url_path}", timeout=60_000)
+            page.wait_for_url(   # a page may keep its choice in the query string
+                lambda url: urlparse(url).path.rstrip("/").endswith(spec.url_path),
+                timeout=60_000)
     page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
     _wait_quiet(page)
 
