@@ -66,3 +66,13 @@ def test_a_hidden_column_stays_hidden_and_a_set_width_is_kept() -> None:
     config, _ = fitted_config(frame, {"b": None, "c": st.column_config.NumberColumn(width=40)})
     assert config["b"] is None
     assert config["c"]["width"] == 40
+
+
+def test_medium_text_columns_narrow_too_when_the_long_one_is_not_enough() -> None:
+    medium = "柜员 0406（B04）"   # 16 Latin wide: above the label, below the first floor
+    frame = pd.DataFrame({f"c{i}": [medium] for i in range(6)})
+    config, wrap = fitted_config(frame, {}, room=600)
+    widths = _widths(config)
+    assert wrap
+    assert sum(widths.values()) <= 600
+    assert not any(v.get("pinned") for v in config.values())

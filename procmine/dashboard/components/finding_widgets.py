@@ -136,8 +136,8 @@ def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> 
     """The findings, most time lost first: kind, who, the type and step (with its slice), the
     ratio with its interval, whether times were inferred, teller hours a month, the finding's
     improvement item (``marks``, one per finding: its open item and status, verified, a
-    regression) and the SOP step (the last column). Few columns, widths set: nothing is cut
-    off at 1440 px; the drill-down has the rest."""
+    regression) and the SOP step (the last column). Fitted to the page (``tables.show``):
+    whether inferred and the SOP step on demand; the drill-down has the rest."""
     marks = list(marks) if marks is not None else [""] * len(found)
     names = {key: tr(key) for key in (
         "bottlenecks.rank", "bottlenecks.kind", "bottlenecks.who", "bottlenecks.what",
@@ -164,7 +164,9 @@ def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> 
             format="%.1f", help=tr("bottlenecks.hours_month")),
         names["act.mark_column"]: st.column_config.TextColumn(help=tr("act.mark_column_help")),
     }
-    tables.show(frame, config, keys=[names["bottlenecks.what"]])
+    tables.show(frame, config, keys=[names["bottlenecks.what"]],
+                extra=[names["bottlenecks.inferred"], names["bottlenecks.sop_step"]],
+                extra_key="bn_table_all_columns")
 
 
 def show_explanation(kind: str) -> None:

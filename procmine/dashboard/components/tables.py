@@ -41,6 +41,7 @@ _PAD = 18            # a cell's padding
 _HEADER_PAD = 24     # a header's padding
 _MIN, _MAX = 48, 340
 _WRAP_WIDTH = 150    # a long text column narrowed to wrap
+_LAST = 80           # ... and, when that is not enough, any text column
 _WRAP_ROW = 68       # Streamlit wraps a cell's text in rows taller than 4rem
 _SAMPLE = 300
 
@@ -109,13 +110,15 @@ def fitted_config(frame: pd.DataFrame, config: Mapping[str, Any] | None = None, 
         settings[name] = setting
         sizes[name] = [width, header, content, int(text and not isinstance(fixed, int))]
     over = sum(s[0] for s in sizes.values()) - room
-    floor = min(_WRAP_WIDTH, room // 4)   # a narrow place's text narrower still
-    for name in sorted(names, key=lambda n: -sizes[n][0]):   # the widest text first
-        width, header, content, is_text = sizes[name]
-        cut = min(over, width - max(header, floor)) if is_text else 0
-        if cut > 0:   # just as much as the table is too wide: fewest lines wrapped
-            sizes[name][0] = width - cut
-            over -= cut
+    # the widest text first, just as much as the table is too wide (fewest lines wrapped);
+    # then, if that was not enough, every text column down to its label or _LAST
+    for floor in (min(_WRAP_WIDTH, room // 4), _LAST):
+        for name in sorted(names, key=lambda n: -sizes[n][0]):
+            width, header, content, is_text = sizes[name]
+            cut = min(over, width - max(header, floor)) if is_text else 0
+            if cut > 0:
+                sizes[name][0] = width - cut
+                over -= cut
     wrap = any(is_text and content > width for width, _, content, is_text in sizes.values())
     scrolls = sum(s[0] for s in sizes.values()) > room
     pinned = set(keys) or ({n for n in names if n in KEYS} or set(names[:1]))
