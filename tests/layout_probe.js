@@ -2,7 +2,7 @@
 // Plotly charts' legends and tick labels, as plain numbers (the test decides).
 // A table (glide data grid) fits when its scroller needs no horizontal scrolling: the grid's
 // scrollWidth is the width of all its columns, clientWidth the width it is shown in. A table
-// not shown (a closed expander, another tab) has clientWidth 0 and is left out.
+// not shown (a closed expander, another tab) is left out: Streamlit draws no grid there.
 () => {
   const box = (e) => {
     const r = e.getBoundingClientRect();
@@ -12,8 +12,10 @@
     const scroller = el.querySelector(".dvn-scroller");
     const headers = [...el.querySelectorAll('[role="columnheader"]')]
       .map((h) => (h.textContent || "").trim()).filter((t) => t);
+    const r = el.getBoundingClientRect();
     return {
       index: i,
+      shown: el.offsetParent !== null && r.width > 0 && r.height > 0,
       ready: scroller !== null,
       scrollWidth: scroller ? scroller.scrollWidth : 0,
       clientWidth: scroller ? scroller.clientWidth : 0,
