@@ -74,14 +74,14 @@ def _read(page: Any, name: str) -> list[str]:
     _wait_quiet(page)
     with contextlib.suppress(Exception):   # a grid that never draws is reported below
         page.wait_for_function(DRAWN, timeout=20_000)
-    page.wait_for_timeout(400)   # grids and charts lay out again after a resize
+    page.wait_for_timeout(250)   # grids and charts lay out again after a resize
     found = page.evaluate(PROBE)
     size = page.viewport_size
     tall = page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
         return m ? m.scrollHeight : document.body.scrollHeight; }""")
     if tall > size["height"]:
         page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 40, 9000)})
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(250)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
     page.set_viewport_size(size)
     return problems(found)
