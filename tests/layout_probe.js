@@ -15,7 +15,8 @@
     const r = el.getBoundingClientRect();
     return {
       index: i,
-      shown: el.offsetParent !== null && r.width > 0 && r.height > 0,
+      shown: el.offsetParent !== null && r.width > 0 && r.height > 0
+        && !el.closest("details:not([open])") && el.checkVisibility(),
       ready: scroller !== null,
       scrollWidth: scroller ? scroller.scrollWidth : 0,
       clientWidth: scroller ? scroller.clientWidth : 0,

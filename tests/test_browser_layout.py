@@ -31,7 +31,8 @@ SIZES = ((1440, 900), (1280, 720))
 PROBE = (Path(__file__).parent / "layout_probe.js").read_text(encoding="utf-8")
 #: every grid has its scroller and every chart its SVG (drawn after the script has run)
 DRAWN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
-    .every(e => e.offsetParent === null || e.querySelector('.dvn-scroller'))
+    .every(e => e.offsetParent === null || e.closest('details:not([open])')
+                || !e.checkVisibility() || e.querySelector('.dvn-scroller'))
   && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))"""
 
 

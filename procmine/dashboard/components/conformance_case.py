@@ -76,7 +76,7 @@ def case_sides(report: ConformanceReport, case_id: str, events: pd.DataFrame
 _COLOURS = {"skipped": "#b22222", "extra": "#b45309", "rework": "#1f5f99", "order": "#7b3294"}
 
 
-def _table(frame: pd.DataFrame, key: str, room: int) -> None:
+def _table(frame: pd.DataFrame, key: str, room: int, extra: Sequence[str] = ()) -> None:
     """A side's table, every row shown, the deviating verdicts coloured."""
     colour = {tr(f"conformance.verdict.{v}"): c for v, c in _COLOURS.items()}
     shown = frame.assign(verdict=[tr(f"conformance.verdict.{v}") for v in frame["verdict"]])
@@ -84,7 +84,8 @@ def _table(frame: pd.DataFrame, key: str, room: int) -> None:
         lambda v: f"color: {colour[v]}; font-weight: 600" if v in colour else "",
         subset=["verdict"])
     tables.show(styled, {name: tr(f"conformance.col.{name}") for name in shown.columns},
-                room=room, keys=["step"], key=key, height=36 * (len(shown) + 1) + 3)
+                room=room, keys=["step"], key=key, height=36 * (len(shown) + 1) + 3,
+                extra=extra, extra_key=f"{key}_all_columns")
 
 
 def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
@@ -107,7 +108,7 @@ def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
     left_cell, right_cell = st.columns([2, 3])
     with left_cell:
         st.markdown(f"**{tr('conformance.case_events')}**")
-        _table(left, "conf_case_events", room=tables.ROOM * 2 // 5 - 10)
+        _table(left, "conf_case_events", room=tables.ROOM * 2 // 5 - 10, extra=["end"])
     with right_cell:
         st.markdown(f"**{tr('conformance.case_steps', sop=plain(str(row['sop'])))}**")
         _table(right, "conf_case_steps", room=tables.ROOM * 3 // 5 - 10)
