@@ -10,8 +10,10 @@ menu; a half for a table in one of two columns) it narrows the long text columns
 their text wrap onto a second line. A table that still does not fit scrolls sideways with its
 key columns (teller, type, step, name; else the first column) pinned on the left.
 
-A page with a narrow place for a table shows fewer or shorter columns there (a compact table
-is read at a glance; scrolling is the last resort).
+A table with more columns than its place takes shows its main ones and the rest on demand
+(``extra``: a switch above it shows them all, and then it scrolls with its keys pinned); a
+compact table in a narrow place has fewer or shorter columns (read at a glance; scrolling is
+the last resort). ``tests/test_browser_layout.py`` checks every page at 1440x900 and 1280x720.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ _SAMPLE = 300
 
 
 def text_width(text: object) -> int:
-    """The width of ``text`` in Latin characters: a wide (Chinese) character counts two."""
+    """The width of ``text`` in Latin characters: a wide (Chinese) character counts two.
+
+    Example:
+        >>> text_width("点钞"), text_width("Count cash"), text_width("0101 点钞")
+        (4, 10, 9)
+    """
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
 
 
