@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine import DEVIATION_KINDS, ConformanceReport, safe_csv
-from procmine.dashboard.components import conformance_charts
+from procmine.dashboard.components import conformance_charts, tables
 from procmine.dashboard.components.conformance_findings import kind_label
 from procmine.dashboard.session import lang, tr
 
@@ -70,8 +70,8 @@ def show_ranked(report: ConformanceReport) -> None:
              "minutes", "tellers"]
     formats = {"occurrences": "%d", "cases": "%d", "share": "percent", "minutes": "%.1f",
                "tellers": "%d"}
-    st.dataframe(table[names], hide_index=True, width="stretch", key="conf_ranked_table",
-                 column_config=_columns(names, formats))
+    tables.show(table[names], _columns(names, formats), key="conf_ranked_table",
+                extra=["sop", "tellers"], extra_key="conf_ranked_all_columns")
 
 
 def _columns(names: list[str], formats: Mapping[str, str]) -> dict[str, Any]:
@@ -113,8 +113,7 @@ def show_fitness(report: ConformanceReport, bank: Mapping[str, float]) -> None:
              "control_risk_cases"]
     formats = {"cases": "%d", "conforming": "%d", "conformance_rate": "percent",
                "fitness": "%.4f", "deviations": "%d", "control_risk_cases": "%d"}
-    st.dataframe(frame[names], hide_index=True, width="stretch", key="conf_fitness_table",
-                 column_config=_columns(names, formats))
+    tables.show(frame[names], _columns(names, formats), key="conf_fitness_table")
 
 
 def control_frame(report: ConformanceReport) -> pd.DataFrame:
@@ -139,8 +138,7 @@ def show_controls(report: ConformanceReport) -> None:
     st.caption(tr("conformance.controls_caption", steps=f"{len(frame):,}",
                   cases=f"{frame['case_id'].nunique():,}"))
     names = list(frame.columns)
-    st.dataframe(frame, hide_index=True, width="stretch", key="conf_controls_table",
-                 column_config=_columns(names, {}))
+    tables.show(frame, _columns(names, {}), key="conf_controls_table")
     header = [tr(f"conformance.col.{name}") for name in names]
     text = frame.set_axis(header, axis=1).to_csv(index=False)
     st.download_button(tr("conformance.controls_csv"), safe_csv(text).encode("utf-8-sig"),

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine import AMOUNT_BANDS, FINDING_KINDS, FINDING_SCOPES, Baseline, Finding, t
-from procmine.dashboard.components import charts
+from procmine.dashboard.components import charts, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -136,8 +136,8 @@ def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> 
     """The findings, most time lost first: kind, who, the type and step (with its slice), the
     ratio with its interval, whether times were inferred, teller hours a month, the finding's
     improvement item (``marks``, one per finding: its open item and status, verified, a
-    regression) and the SOP step (the last column). Few columns, widths set: nothing is cut
-    off at 1440 px; the drill-down has the rest."""
+    regression) and the SOP step (the last column). Fitted to the page (``tables.show``):
+    whether inferred and the SOP step on demand; the drill-down has the rest."""
     marks = list(marks) if marks is not None else [""] * len(found)
     names = {key: tr(key) for key in (
         "bottlenecks.rank", "bottlenecks.kind", "bottlenecks.who", "bottlenecks.what",
@@ -156,20 +156,17 @@ def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> 
     } for i, f in enumerate(found)], columns=list(names.values()))
     config = {
         names["bottlenecks.rank"]: st.column_config.NumberColumn(width=40),
-        names["bottlenecks.kind"]: st.column_config.TextColumn(width=100),
-        names["bottlenecks.who"]: st.column_config.TextColumn(width=90),
-        names["bottlenecks.what"]: st.column_config.TextColumn(width=190),
         names["bottlenecks.ratio_ci"]: st.column_config.TextColumn(
-            width=116, help=tr("bottlenecks.ratio_ci_help")),
+            help=tr("bottlenecks.ratio_ci_help")),
         names["bottlenecks.inferred"]: st.column_config.TextColumn(
-            width=60, help=tr("bottlenecks.inferred_help")),
+            help=tr("bottlenecks.inferred_help")),
         names["bottlenecks.hours_short"]: st.column_config.NumberColumn(
-            width=80, format="%.1f", help=tr("bottlenecks.hours_month")),
-        names["act.mark_column"]: st.column_config.TextColumn(
-            width=96, help=tr("act.mark_column_help")),
-        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=200),
+            format="%.1f", help=tr("bottlenecks.hours_month")),
+        names["act.mark_column"]: st.column_config.TextColumn(help=tr("act.mark_column_help")),
     }
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    tables.show(frame, config, keys=[names["bottlenecks.what"]],
+                extra=[names["bottlenecks.inferred"], names["bottlenecks.sop_step"]],
+                extra_key="bn_table_all_columns")
 
 
 def show_explanation(kind: str) -> None:
@@ -323,14 +320,14 @@ def show_comparison(finding: Finding, evidence: dict[str, Any]) -> None:
               ("bank", tr("bottlenecks.bank"))]
     if finding.scope == "branch":
         levels = [levels[0], levels[2]]
-    st.dataframe(pd.DataFrame({
+    tables.show(pd.DataFrame({
         "": [tr("bottlenecks.row_median"), tr("bottlenecks.row_wait"),
              tr("bottlenecks.row_rework")],
         **{name: [_seconds(comparison.get(f"{level}_median_seconds")),
                   _seconds(wait.get(f"{level}_median_seconds")),
                   _rate(rework.get(f"{level}_rate"))]
            for level, name in levels},
-    }), hide_index=True, width="stretch")
+    }), room=tables.HALF)   # beside the window breakdown: half the page
 
 
 def show_tellers(finding: Finding, evidence: dict[str, Any]) -> None:
@@ -338,10 +335,10 @@ def show_tellers(finding: Finding, evidence: dict[str, Any]) -> None:
     if finding.scope != "branch" or not evidence.get("tellers"):
         return
     st.markdown(f"**{tr('bottlenecks.tellers', branch=plain(finding.branch_id))}**")
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("table.teller_id"): row["teller_id"],
         tr("bottlenecks.steps"): row["steps"],
         tr("table.median_seconds"): None if row["median_seconds"] is None
         else round(row["median_seconds"], 1),
         tr("bottlenecks.flagged"): "✓" if row["flagged"] else "",
-    } for row in evidence["tellers"]]), hide_index=True, width="stretch")
+    } for row in evidence["tellers"]]))

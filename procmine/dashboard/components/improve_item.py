@@ -14,7 +14,7 @@ import streamlit as st
 
 from procmine import ImprovementItem, Subject, User, finding_of
 from procmine.dashboard import data
-from procmine.dashboard.components import finding_widgets
+from procmine.dashboard.components import finding_widgets, tables
 from procmine.dashboard.components import improve_widgets as iw
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
@@ -131,7 +131,7 @@ def show_evidence(item: ImprovementItem) -> None:
                  tr("improve.evidence.value"): _field_value(k, v, subject)}
                 for k, v in subject.figures.items()
                 if not isinstance(v, dict | list)]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        tables.show(pd.DataFrame(rows))
 
 
 def _field_label(name: str) -> str:
@@ -204,7 +204,7 @@ def show_history(item: ImprovementItem) -> None:
         names["to"]: iw.status_label(e.to_status) if e.to_status else "",
         names["note"]: e.note_in(lang()),
     } for e in reversed(item.events)], columns=list(names.values()))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    tables.show(frame)
 
 
 def show_effect(item: ImprovementItem) -> None:

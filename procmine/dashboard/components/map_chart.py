@@ -51,6 +51,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from procmine.dashboard.components.charts import fit
+
 __all__ = ["AUTO_LR_LAYERS", "EDGE_SCALE_SECONDS", "END", "START", "download_config",
            "layered_layout", "orientation", "pareto_chart", "process_map_figure"]
 
@@ -297,7 +299,7 @@ def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False, "range": x_range},
         yaxis={"visible": False, "range": y_range, "scaleanchor": "x", "scaleratio": 1})
-    return figure
+    return fit(figure)
 
 
 def _line(figure: go.Figure, path: np.ndarray, colour: str, width: float,
@@ -427,5 +429,5 @@ def pareto_chart(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
     figure.update_layout(
         height=340, xaxis={"title": labels["variant"], "type": "category"},
         yaxis={"tickformat": ".0%", "range": [0, 1.05]},
-        legend_orientation="h", legend_y=1.12, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+        margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fit(figure)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from procmine import LintReport, SopVersion
+from procmine.dashboard.components import tables
 from procmine.dashboard.components.sop_widgets import days_left
 from procmine.dashboard.session import lang, tr
 
@@ -25,8 +27,8 @@ __all__ = [
 ]
 
 
-def _draw(rows: list[dict[str, object]] | pd.DataFrame) -> None:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+def _draw(rows: list[dict[str, object]] | pd.DataFrame, **options: Any) -> None:
+    tables.show(pd.DataFrame(rows), **options)
 
 
 def show_library(shown: Sequence[SopVersion],
@@ -103,7 +105,11 @@ def show_versions(history: Sequence[SopVersion]) -> None:
 
 def show_effects(effects: pd.DataFrame) -> None:
     """The step times before and after each revision (:func:`procmine.revision_effects`):
-    medians, the change in percent and its p-value, and the difference-in-differences."""
+    medians, the change in percent and its p-value, and the difference-in-differences. The
+    version, step, medians, change, p-value and evidence fit the page; the rest on demand."""
+    more = ("sop_history.previous", "sops.effective", "table.business_type",
+            "sop_history.standard_before", "sop_history.standard_after", "sop_history.n_before",
+            "sop_history.n_after", "sop_history.did_effect", "sop_history.did_p_value")
     _draw(pd.DataFrame({
         tr("sops.version"): effects["version"],
         tr("sop_history.previous"): effects["previous_version"],
@@ -122,7 +128,7 @@ def show_effects(effects: pd.DataFrame) -> None:
         tr("sop_history.did_p_value"): effects["did_p_value"],
         # what the row rests on: "no data yet" for a version with no times after it yet
         tr("sop_history.evidence"): [tr(f"sop_history.evidence.{e}") for e in effects["evidence"]],
-    }))
+    }), extra=[tr(k) for k in more], extra_key="sop_effects_all_columns")
 
 
 def show_issues(report: LintReport) -> None:

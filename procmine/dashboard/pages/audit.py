@@ -6,6 +6,7 @@ import streamlit as st
 
 from procmine import default_home, list_audit
 from procmine.dashboard import session
+from procmine.dashboard.components import tables
 from procmine.dashboard.session import tr
 
 session.guard(__file__)
@@ -26,9 +27,9 @@ shown = [r for r in rows if (user is None or r.username == user)
 if not shown:
     st.info(tr("audit.none"))
 else:
-    st.dataframe(
+    tables.show(
         [{tr("audit.at"): r.at.strftime("%Y-%m-%d %H:%M:%S"), tr("audit.user"): r.username,
           tr("audit.action"): r.action, tr("audit.detail"): r.detail} for r in shown],
-        hide_index=True, width="stretch", height=min(600, 40 + 35 * len(shown)),
+        height=min(600, 40 + 35 * len(shown)),
     )
     st.caption(tr("audit.count", shown=len(shown), total=len(rows)))

@@ -9,7 +9,7 @@ import streamlit as st
 
 from procmine import Filters, User, list_attempts, list_spot_checks
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters, finding_widgets
+from procmine.dashboard.components import charts, filters, finding_widgets, tables
 from procmine.dashboard.session import lang, tr
 
 
@@ -48,14 +48,13 @@ def _slow_steps(teller_id: str) -> None:
         st.caption(tr("my_figures.no_slow_steps"))
         return
     baseline = data.baseline()
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("my_figures.kind"): finding_widgets.kind_label(f.kind),
         tr("bottlenecks.what"): finding_widgets.what_label(f, baseline),
         tr("table.median_seconds"): round(f.median_seconds, 1),
         tr("bottlenecks.reference"): round(f.reference_seconds, 1),
         tr("my_figures.sop_step"): f"{f.sop} #{f.sop_step}" if f.sop else "",
-        tr("my_figures.scope"): tr(f"my_figures.scope_{f.scope}")} for f in found]),
-        hide_index=True, width="stretch")
+        tr("my_figures.scope"): tr(f"my_figures.scope_{f.scope}")} for f in found]))
 
 
 def _training(user: User, teller_id: str) -> None:
@@ -64,25 +63,25 @@ def _training(user: User, teller_id: str) -> None:
     if not checks:
         st.caption(tr("my_figures.no_spot_checks"))
     else:
-        st.dataframe(pd.DataFrame([{
+        tables.show(pd.DataFrame([{
             tr("spot.checked_on"): str(c.checked_on), tr("spot.sop"): c.sop_id,
             tr("spot.version"): c.sop_version,
             tr("my_figures.result"): tr("spot.state.passed" if c.passed else "spot.state.failed"),
             tr("spot.wrong"): ", ".join(c.steps_wrong),
             tr("spot.skipped"): ", ".join(c.steps_skipped),
-            tr("spot.note"): c.note} for c in checks]), hide_index=True, width="stretch")
+            tr("spot.note"): c.note} for c in checks]))
     st.subheader(tr("my_figures.papers"))
     attempts = [a for a in list_attempts(user=user) if a.submitted_at is not None]
     if not attempts:
         st.caption(tr("my_figures.no_papers"))
         return
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("papers.paper_title"): a.title,
         tr("my_figures.submitted"): f"{a.submitted_at:%Y-%m-%d}",
         tr("take.score"): round(a.score or 0, 1),
         tr("take.passed"): tr("training.yes") if a.passed else tr("training.no"),
         tr("take.expert"): tr("training.yes") if a.expert else tr("training.no")}
-        for a in attempts]), hide_index=True, width="stretch")
+        for a in attempts]))
 
 
 user = session.guard(__file__)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.dashboard import data, data_maps, session
-from procmine.dashboard.components import map_chart, map_filters, model_chart
+from procmine.dashboard.components import map_chart, map_filters, model_chart, tables
 from procmine.dashboard.session import lang, tr
 
 user = session.guard(__file__)
@@ -77,9 +77,10 @@ table = shown.edges.assign(share=shown.edges["count"] / pmap.cases)
 names = ["source", "target", "count", "share", "median_seconds", "p90_seconds", "mean_seconds"]
 formats = {"count": "%d", "share": "percent", "median_seconds": "%.1f", "p90_seconds": "%.1f",
            "mean_seconds": "%.1f"}
-st.dataframe(table[names], hide_index=True, width="stretch", column_config={
+tables.show(table[names], {
     name: st.column_config.NumberColumn(tr(f"maps.col.{name}"), format=formats[name])
-    if name in formats else tr(f"maps.col.{name}") for name in names})
+    if name in formats else tr(f"maps.col.{name}") for name in names}, keys=["source", "target"],
+    extra=["p90_seconds", "mean_seconds"], extra_key="pmap_all_columns")
 
 st.subheader(tr("model.title"))
 model_chart.show("pmodel", pmap, data_maps.step_labels(choice.business_type, lang()))

@@ -31,6 +31,7 @@ from procmine import (
     validate_question,
 )
 from procmine.dashboard import data, session
+from procmine.dashboard.components import tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -97,13 +98,13 @@ def _export(questions: list[BankQuestion]) -> None:
 
 
 def _table(questions: list[BankQuestion]) -> None:
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("qbank.key"): bq.question.key, tr("qbank.status"): tr(f"qbank.state.{bq.status}"),
         tr("qbank.kind"): tr(f"quiz.kind.{bq.question.kind}"),
         tr("qbank.topic"): bq.question.topic, tr("qbank.stem"): bq.question.stem,
         tr("qbank.revision"): bq.revision,
         tr("qbank.updated"): f"{bq.updated_at:%Y-%m-%d} {bq.updated_by}"}
-        for bq in questions]), hide_index=True, width="stretch", height=360)
+        for bq in questions]), height=360)
 
 
 def _edit(bq: BankQuestion, user: User) -> None:
@@ -111,14 +112,13 @@ def _edit(bq: BankQuestion, user: User) -> None:
     with st.form(f"qbank_edit_{bq.id}"):
         stem = st.text_area(tr("qbank.stem"), q.stem, key=f"qbank_stem_{bq.id}")
         st.caption(tr(f"qbank.fraction_help.{q.kind}"))
-        choices = st.data_editor(
+        choices = tables.edit(
             pd.DataFrame([{"text": c.text, "fraction": c.fraction, "feedback": c.feedback}
                           for c in q.choices]),
-            num_rows="dynamic", hide_index=True, width="stretch", key=f"qbank_choices_{bq.id}",
-            column_config={"text": tr("qbank.choice"),
-                           "fraction": st.column_config.NumberColumn(tr("qbank.fraction"),
-                                                                     format="%.1f"),
-                           "feedback": tr("qbank.feedback")})
+            {"text": tr("qbank.choice"),
+             "fraction": st.column_config.NumberColumn(tr("qbank.fraction"), format="%.1f"),
+             "feedback": tr("qbank.feedback")},
+            num_rows="dynamic", key=f"qbank_choices_{bq.id}")
         note = st.text_input(tr("qbank.note"), key=f"qbank_note_{bq.id}")
         if not st.form_submit_button(tr("qbank.save"), type="primary"):
             return

@@ -15,7 +15,7 @@ import streamlit as st
 
 from procmine import ShiftSuggestion, what_if
 from procmine.dashboard import data, session
-from procmine.dashboard.components import improve_marks, queue_charts, queue_filters
+from procmine.dashboard.components import improve_marks, queue_charts, queue_filters, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -70,8 +70,7 @@ if not heat.empty:
 
 st.subheader(tr("staffing.shifts"))
 if plan.shifts:
-    st.dataframe(pd.DataFrame([{tr("staffing.action"): _shift_text(s)} for s in plan.shifts]),
-                 hide_index=True, width="stretch")
+    tables.show(pd.DataFrame([{tr("staffing.action"): _shift_text(s)} for s in plan.shifts]))
     improve_marks.shortfall_control(
         plan.shifts, user=user, describe=_shift_text, figures=_queue_figures,
         as_of=choice.last_day, store_version=data.store().version(),

@@ -19,7 +19,7 @@ from procmine import (
     visible_tellers,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, columns, filters
+from procmine.dashboard.components import charts, columns, filters, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -80,7 +80,7 @@ if not rates.empty:
     percent = {name: st.column_config.NumberColumn(tr(f"errors.{name}"), format="%.2f%%")
                for name in ("error_rate", "error_rate_shrunk", "bank_error_rate", "own_share")}
     shown = rates.assign(**{name: rates[name] * 100 for name in percent})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    tables.show(shown, {
         "month": tr("errors.month"), "transactions": tr("errors.transactions"),
         "errors": tr("errors.errors"), **percent,
         "error_prior_strength": st.column_config.NumberColumn(tr("errors.prior_weight"),

@@ -20,7 +20,7 @@ from procmine import (
     save_upload,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import columns, downloads
+from procmine.dashboard.components import columns, downloads, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -102,8 +102,7 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
 
 st.subheader(tr("upload.history"))
 history = data.ingest_history()
-st.dataframe(history, hide_index=True, width="stretch",
-             column_config=columns.labels(history.columns, "history"))
+tables.show(history, columns.labels(history.columns, "history"))
 
 st.subheader(tr("upload.drop_title"))
 if "upload_dropped" in st.session_state:
