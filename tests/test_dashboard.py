@@ -130,7 +130,7 @@ def test_language_switch_to_english(home: Path) -> None:
 
 def test_overview_figures_match_the_store(home: Path) -> None:
     at = app_as("operations", home)
-    at.session_state["filters_period"] = "whole_period"
+    at.session_state["period_month"] = "whole"
     at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -192,7 +192,7 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/announcement.py").run()
     assert not at.exception
-    month = at.selectbox(key="announcement_month").value
+    month = at.selectbox(key="period_pick").value
     expected = monthly_league(EventStore(home), load_baseline(), month)
     shown = at.dataframe[0].value
     assert len(shown) == len(expected) == 48
@@ -311,8 +311,7 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     from procmine import load_baseline, teller_profile, type_steps
 
     at = app_as("operations", home)
-    at.session_state["types_filters_period"] = "whole_period"
-    at.session_state["tellers_filters_period"] = "whole_period"
+    at.session_state["period_month"] = "whole"   # one period for every page
     at.run()
     at.switch_page("procmine/dashboard/pages/business_types.py").run()
     assert not at.exception
