@@ -499,7 +499,9 @@ def test_the_period_filter_copes_with_the_last_month_of_the_calendar() -> None:
     """Issue 12, row 3: a store reaching 9999-12 made every page's period filter overflow."""
     from datetime import date
 
-    from procmine.dashboard.components.filters import _month_bounds
+    from procmine.dashboard.components import period
 
-    assert _month_bounds(date(9999, 12, 1), 0) == (date(9999, 12, 1), date(9999, 12, 31))
-    assert _month_bounds(date(2026, 1, 1), 1) == (date(2025, 12, 1), date(2025, 12, 31))
+    last = period.filters("9999-12", branches=("B01",))
+    assert (last.start, last.end, last.branches) == (date(9999, 12, 1), date(9999, 12, 31),
+                                                     ("B01",))
+    assert (period.filters(None).start, period.filters(None).end) == (None, None)

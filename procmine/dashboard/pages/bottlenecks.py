@@ -36,7 +36,7 @@ from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 
-def _step_evidence(finding: Finding, month: str | None) -> None:
+def _step_evidence(finding: Finding, month: str | None, min_cases: int) -> None:
     """The evidence of a step or wait finding: metrics, the distribution of its step times
     (not for a wait: its reference is a wait), the breakdowns, the comparison with the branch
     and the bank (the wait before the step among them), month by month, the branch's tellers."""
@@ -64,7 +64,7 @@ def _step_evidence(finding: Finding, month: str | None) -> None:
             st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
     st.markdown(f"**{tr('bottlenecks.by_month')}**")
     st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
-    finding_widgets.show_tellers(finding, evidence)
+    finding_widgets.show_tellers(finding, evidence, min_cases, period.label(month))
 
 
 def _arrival() -> str | None:
@@ -147,7 +147,7 @@ improve_marks.act_control(
 finding_widgets.show_explanation(finding.kind)
 finding_widgets.show_facts(finding, data.baseline())
 if finding.kind in ("step", "wait") and finding.activity:
-    _step_evidence(finding, month)
+    _step_evidence(finding, month, int(min_cases))
 elif finding.kind == "overall":
     finding_kinds.show_overall(finding)
 elif finding.kind == "baseline":
