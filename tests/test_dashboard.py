@@ -223,13 +223,16 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
-    from procmine import SopLibrary, linked_findings, load_baseline
+    from procmine import SopLibrary, linked_findings, load_baseline, months_with_data
 
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/bottlenecks.py").run()
     assert not at.exception
-    # the page judges steps against the SOPs in force (the library is seeded on first use)
-    expected = linked_findings(EventStore(home), load_baseline(), SopLibrary.open(home))
+    # the page judges steps against the SOPs in force (the library is seeded on first use),
+    # in the latest month (the period every page opens on)
+    store = EventStore(home)
+    latest = months_with_data(store)[-1]
+    expected = linked_findings(store, load_baseline(), SopLibrary.open(home), month=latest)
     table = at.dataframe[0].value
     assert len(table) == len(expected) > 0
     sop_column = table.columns[-1]
@@ -244,7 +247,7 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
         in at.subheader[0].value
     # distribution, by hour, by amount band, by window type, by month
     assert len(at.get("plotly_chart")) == 5
-    first_evidence = explain_finding(EventStore(home), expected[0])
+    first_evidence = explain_finding(EventStore(home), expected[0], latest)
     _assert_compared(at, expected[0], first_evidence)
     # window types in the user's language
     import json
@@ -262,7 +265,7 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
     branch = next(i for i, f in enumerate(expected) if f.scope == "branch")
     at.selectbox(key="bn_pick_zh-CN").set_value(branch).run()
     assert not at.exception
-    evidence = explain_finding(EventStore(home), expected[branch])
+    evidence = explain_finding(EventStore(home), expected[branch], latest)
     _assert_compared(at, expected[branch], evidence)
     tellers = at.dataframe[2].value
     assert list(tellers.iloc[:, 0]) == [row["teller_id"] for row in evidence["tellers"]]

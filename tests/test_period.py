@@ -79,6 +79,28 @@ def test_every_page_with_a_period_opens_on_the_latest_month_and_says_so(
         assert _caption(latest, latest) in captions, (script, captions)
 
 
+@pytest.mark.parametrize("script", ["queue.py", "staffing.py", "diversion.py"])
+def test_the_queue_pages_open_on_the_days_of_the_shared_month(home: Path, script: str) -> None:
+    months = months_with_data(EventStore(home))
+    latest, earlier = months[-1], months[-2]
+    at = app_as("branch_manager", home).run()
+    at.switch_page(PAGES + script).run()
+    assert not at.exception
+    first, last = at.date_input(key=f"{script[:-3]}_period").value
+    start, end = Filters.for_month(latest).start, Filters.for_month(latest).end
+    assert start is not None and end is not None
+    assert (first, last) == (start, min(end, last)) and first.month == last.month
+    assert _caption(latest, latest) in [c.value for c in at.caption]
+    # a month chosen on another page: the days of that month here
+    at.switch_page(PAGES + "bottlenecks.py").run()
+    at.selectbox(key="period_pick").select(earlier).run()
+    at.switch_page(PAGES + script).run()
+    assert not at.exception
+    first, last = at.date_input(key=f"{script[:-3]}_period").value
+    assert f"{first:%Y-%m}" == f"{last:%Y-%m}" == earlier
+    assert _caption(earlier, latest) in [c.value for c in at.caption]
+
+
 def test_a_month_chosen_on_one_page_is_the_month_of_the_next(home: Path) -> None:
     months = months_with_data(EventStore(home))
     latest, earlier = months[-1], months[-2]

@@ -9,6 +9,7 @@ is chosen (``whole=False``).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -17,7 +18,8 @@ from procmine import Filters
 from procmine.dashboard import data
 from procmine.dashboard.session import tr
 
-__all__ = ["SHARED", "WHOLE", "caption", "choose", "current", "filters", "label", "show_caption"]
+__all__ = ["SHARED", "WHOLE", "caption", "choose", "current", "days", "filters", "kept", "label",
+           "range_caption", "show_caption"]
 
 SHARED = "period_month"   # the month chosen ("YYYY-MM") or WHOLE, kept across pages
 WHOLE = "whole"
@@ -49,8 +51,10 @@ def choose(where: Any = None, *, whole: bool = True) -> str | None:
     kept = st.session_state.get(SHARED)
     st.session_state[_WIDGET] = kept if kept in options else options[0]
     place = st.sidebar if where is None else where
+    # the labels made now, in this run's language (a test reads them outside the run)
+    labels = {option: label(option) for option in options}
     picked = place.selectbox(tr("filters.period"), options, key=_WIDGET, on_change=_keep,
-                             format_func=label)
+                             format_func=labels.__getitem__)
     return None if picked == WHOLE else str(picked)
 
 
@@ -62,6 +66,38 @@ def filters(month: str | None, **kwargs: Any) -> Filters:
 def caption(month: str | None) -> str:
     """The line a page puts under its title: which period its figures cover."""
     return tr("period.caption", period=label(month))
+
+
+def kept() -> str | None:
+    """The month chosen last on any page (the latest with data before any choice), or None for
+    the whole period, without drawing the control: for a page whose period is a range of days."""
+    months = data.months()
+    value = st.session_state.get(SHARED)
+    if value == WHOLE:
+        return None
+    return str(value) if value in months else (months[0] if months else None)
+
+
+def days(month: str | None, first: date, last: date) -> tuple[date, date]:
+    """The first and last day of ``month`` within ``first``..``last`` (the data's days); the
+    whole of them for None or a month outside them."""
+    if month is None:
+        return first, last
+    bounds = Filters.for_month(month)
+    start, end = max(first, bounds.start or first), min(last, bounds.end or last)
+    return (start, end) if start <= end else (first, last)
+
+
+def range_caption(start: date, end: date, first: date, last: date) -> str:
+    """The caption of a range of days: the month's or the whole period's name when it is one,
+    else its first and last day."""
+    if (start, end) == (first, last):
+        return caption(None)
+    for month in data.months():
+        if days(month, first, last) == (start, end):
+            return caption(month)
+    return tr("period.caption", period=tr("overview.period_range", start=start.isoformat(),
+                                          end=end.isoformat()))
 
 
 def current() -> str | None:
