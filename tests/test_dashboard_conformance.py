@@ -26,6 +26,7 @@ from procmine import (
     deviation_findings,
     get_user,
     list_improvements,
+    months_with_data,
     t,
 )
 
@@ -229,7 +230,9 @@ def test_in_a_browser_ops_acts_on_a_finding(server: str, browser: Any, server_ho
     ops = get_user("ops", home)
     assert ops is not None
     before = {i.id for i in list_improvements(user=ops, home=home)}
-    finding = deviation_findings(conformance(EventStore(home), SopLibrary.open(home)))[0]
+    store = EventStore(home)   # the page opens on the latest month
+    latest = Filters.for_month(months_with_data(store)[-1])
+    finding = deviation_findings(conformance(store, SopLibrary.open(home), filters=latest))[0]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         sign_in(page, server, "ops")
