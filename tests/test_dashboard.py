@@ -130,7 +130,7 @@ def test_language_switch_to_english(home: Path) -> None:
 
 def test_overview_figures_match_the_store(home: Path) -> None:
     at = app_as("operations", home)
-    at.session_state["filters_period"] = "whole_period"
+    at.session_state["period_month"] = "whole"
     at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -192,7 +192,7 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/announcement.py").run()
     assert not at.exception
-    month = at.selectbox(key="announcement_month").value
+    month = at.selectbox(key="period_pick").value
     expected = monthly_league(EventStore(home), load_baseline(), month)
     shown = at.dataframe[0].value
     assert len(shown) == len(expected) == 48
@@ -223,13 +223,16 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
-    from procmine import SopLibrary, linked_findings, load_baseline
+    from procmine import SopLibrary, linked_findings, load_baseline, months_with_data
 
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/bottlenecks.py").run()
     assert not at.exception
-    # the page judges steps against the SOPs in force (the library is seeded on first use)
-    expected = linked_findings(EventStore(home), load_baseline(), SopLibrary.open(home))
+    # the page judges steps against the SOPs in force (the library is seeded on first use),
+    # in the latest month (the period every page opens on)
+    store = EventStore(home)
+    latest = months_with_data(store)[-1]
+    expected = linked_findings(store, load_baseline(), SopLibrary.open(home), month=latest)
     table = at.dataframe[0].value
     assert len(table) == len(expected) > 0
     sop_column = table.columns[-1]
@@ -244,7 +247,7 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
         in at.subheader[0].value
     # distribution, by hour, by amount band, by window type, by month
     assert len(at.get("plotly_chart")) == 5
-    first_evidence = explain_finding(EventStore(home), expected[0])
+    first_evidence = explain_finding(EventStore(home), expected[0], latest)
     _assert_compared(at, expected[0], first_evidence)
     # window types in the user's language
     import json
@@ -262,7 +265,7 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
     branch = next(i for i, f in enumerate(expected) if f.scope == "branch")
     at.selectbox(key="bn_pick_zh-CN").set_value(branch).run()
     assert not at.exception
-    evidence = explain_finding(EventStore(home), expected[branch])
+    evidence = explain_finding(EventStore(home), expected[branch], latest)
     _assert_compared(at, expected[branch], evidence)
     tellers = at.dataframe[2].value
     assert list(tellers.iloc[:, 0]) == [row["teller_id"] for row in evidence["tellers"]]
@@ -311,8 +314,7 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     from procmine import load_baseline, teller_profile, type_steps
 
     at = app_as("operations", home)
-    at.session_state["types_filters_period"] = "whole_period"
-    at.session_state["tellers_filters_period"] = "whole_period"
+    at.session_state["period_month"] = "whole"   # one period for every page
     at.run()
     at.switch_page("procmine/dashboard/pages/business_types.py").run()
     assert not at.exception
@@ -500,7 +502,9 @@ def test_the_period_filter_copes_with_the_last_month_of_the_calendar() -> None:
     """Issue 12, row 3: a store reaching 9999-12 made every page's period filter overflow."""
     from datetime import date
 
-    from procmine.dashboard.components.filters import _month_bounds
+    from procmine.dashboard.components import period
 
-    assert _month_bounds(date(9999, 12, 1), 0) == (date(9999, 12, 1), date(9999, 12, 31))
-    assert _month_bounds(date(2026, 1, 1), 1) == (date(2025, 12, 1), date(2025, 12, 31))
+    last = period.filters("9999-12", branches=("B01",))
+    assert (last.start, last.end, last.branches) == (date(9999, 12, 1), date(9999, 12, 31),
+                                                     ("B01",))
+    assert (period.filters(None).start, period.filters(None).end) == (None, None)

@@ -243,7 +243,7 @@ def test_a_link_from_the_overview_opens_slow_steps_on_its_finding(home: Path) ->
     at.query_params["finding"] = finding_key(OVERALL)
     at.run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="bn_month").value == "2026-10"
+    assert at.selectbox(key="period_pick").value == "2026-10"
     assert at.multiselect(key="bn_kinds_zh-CN").value == [
         "step", "wait", "overall", "baseline"]
     assert at.selectbox(key=PICK).value == FOUND.index(OVERALL)

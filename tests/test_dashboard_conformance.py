@@ -26,6 +26,7 @@ from procmine import (
     deviation_findings,
     get_user,
     list_improvements,
+    months_with_data,
     t,
 )
 
@@ -51,7 +52,9 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def _page(role: str, home: Path, **state: Any) -> AppTest:
     at = app_as(role, home, timeout=120)
-    for key, value in state.items():
+    # over the whole period, as the library's figures compared with (pages open on the
+    # latest month: tests/test_period.py)
+    for key, value in {"period_month": "whole", **state}.items():
         at.session_state[key] = value
     at.run()
     at.switch_page(PAGE).run()
@@ -200,6 +203,7 @@ def test_the_page_in_english(home: Path) -> None:
     at = AppTest.from_file(str(REPO / PAGE), default_timeout=120)
     at.session_state["procmine_user"] = signed_in("operations", home)
     at.session_state["procmine_lang"] = "en"
+    at.session_state["period_month"] = "whole"
     at.run()
     assert not at.exception, at.exception
     assert [x.value for x in at.title] == ["Conformance"]
@@ -226,7 +230,9 @@ def test_in_a_browser_ops_acts_on_a_finding(server: str, browser: Any, server_ho
     ops = get_user("ops", home)
     assert ops is not None
     before = {i.id for i in list_improvements(user=ops, home=home)}
-    finding = deviation_findings(conformance(EventStore(home), SopLibrary.open(home)))[0]
+    store = EventStore(home)   # the page opens on the latest month
+    latest = Filters.for_month(months_with_data(store)[-1])
+    finding = deviation_findings(conformance(store, SopLibrary.open(home), filters=latest))[0]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         sign_in(page, server, "ops")

@@ -46,7 +46,9 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def _page(role: str, home: Path, script: str, **state: Any) -> AppTest:
     at = app_as(role, home)
-    for key, value in state.items():
+    # over the whole period, as the library's figures compared with (pages open on the
+    # latest month: tests/test_period.py)
+    for key, value in {"period_month": "whole", **state}.items():
         at.session_state[key] = value
     at.run()
     at.switch_page(script).run()
@@ -207,6 +209,7 @@ def test_the_pages_in_english(home: Path, script: str, title: str) -> None:
     at = AppTest.from_file(str(REPO / script), default_timeout=60)
     at.session_state["procmine_user"] = signed_in("operations", home)
     at.session_state["procmine_lang"] = "en"
+    at.session_state["period_month"] = "whole"
     at.run()
     assert not at.exception, at.exception
     assert [x.value for x in at.title] == [title]

@@ -453,7 +453,8 @@ def test_my_figures_show_my_spot_checks_and_papers(home: Path) -> None:
     finish_open_attempt(home)
     at = open_page("teller", home, "my_figures.py")
     subheaders = [s.value for s in at.subheader]
-    assert zh("my_figures.rank_title", month="2026-10") in subheaders
+    october = zh("period.latest", month=zh("period.month", year=2026, month=zh("period.m10")))
+    assert zh("my_figures.rank_title", month=october) in subheaders   # "2026年10月 (最新)"
     checks = list_spot_checks(user=teller)
     attempts = [a for a in list_attempts(user=teller) if a.submitted_at is not None]
     papers = next(d.value for d in at.dataframe

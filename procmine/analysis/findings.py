@@ -169,10 +169,11 @@ class Finding:
         if self.scope == "teller":
             return t("bottlenecks.who_teller", lang, teller=self.teller_id or "",
                      branch=self.branch_id or "")
+        # only the tellers with enough cases count (a branch has others, with fewer)
         if self.tellers_eligible:
-            return t("bottlenecks.who_branch", lang, branch=self.branch_id or "",
+            return t("bottlenecks.who_branch_enough", lang, branch=self.branch_id or "",
                      flagged=len(self.tellers_flagged), eligible=self.tellers_eligible)
-        return t("bottlenecks.who_branch_plain", lang, branch=self.branch_id or "")
+        return t("bottlenecks.who_branch_no_teller", lang, branch=self.branch_id or "")
 
     def condition_in(self, lang: str) -> str:
         """The slice a conditional finding holds in, in ``lang`` ("" without one), e.g.

@@ -55,6 +55,8 @@ def show_overall(finding: Finding) -> None:
     paces = evidence.get("teller_paces") or {}
     if finding.scope == "branch" and paces:
         st.markdown(f"**{tr('bottlenecks.teller_paces', branch=plain(finding.branch_id))}**")
+        st.caption(tr("bottlenecks.paces_counted", shown=len(paces),
+                      flagged=len(finding.tellers_flagged), eligible=finding.tellers_eligible))
         tables.show(pd.DataFrame([{
             tr("table.teller_id"): teller,
             tr("bottlenecks.pace_col"): round(float(pace), 2),

@@ -36,6 +36,7 @@ __all__ = [
     "show_table",
     "show_tellers",
     "show_wait_metrics",
+    "tellers_note",
     "type_label",
     "what_label",
     "who_label",
@@ -330,11 +331,23 @@ def show_comparison(finding: Finding, evidence: dict[str, Any]) -> None:
     }), room=tables.HALF)   # beside the window breakdown: half the page
 
 
-def show_tellers(finding: Finding, evidence: dict[str, Any]) -> None:
-    """For a branch finding, the branch's tellers at the step, the slow ones marked."""
+def tellers_note(finding: Finding, shown: int, min_cases: int, period: str) -> str:
+    """Which of a branch finding's tellers count (those with at least ``min_cases`` cases at the
+    step, in ``period``), how many of them are slow, and how many the table shows."""
+    if finding.tellers_eligible:
+        return tr("bottlenecks.tellers_counted", min=min_cases, shown=shown,
+                  flagged=len(finding.tellers_flagged), eligible=finding.tellers_eligible)
+    return tr("bottlenecks.tellers_none_counted", min=min_cases, shown=shown, period=period)
+
+
+def show_tellers(finding: Finding, evidence: dict[str, Any], min_cases: int,
+                 period: str) -> None:
+    """For a branch finding, the branch's tellers at the step, the slow ones marked, under the
+    note of which of them count (:func:`tellers_note`)."""
     if finding.scope != "branch" or not evidence.get("tellers"):
         return
     st.markdown(f"**{tr('bottlenecks.tellers', branch=plain(finding.branch_id))}**")
+    st.caption(tellers_note(finding, len(evidence["tellers"]), min_cases, period))
     tables.show(pd.DataFrame([{
         tr("table.teller_id"): row["teller_id"],
         tr("bottlenecks.steps"): row["steps"],

@@ -1,6 +1,7 @@
 """Monthly announcement (operations): every teller's volume, errors and speed, ranked fairly
 within the branch and across branches, with the month's spot checks per teller, and Excel and
-printable downloads."""
+printable downloads. The month is the shared period's (the latest when the whole period is
+chosen elsewhere)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import streamlit as st
 
 from procmine import add_spot_checks, error_prior, spot_check_summary
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, columns, tables
+from procmine.dashboard.components import charts, columns, period, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -22,7 +23,8 @@ months = data.months()
 if not months:
     st.info(tr("overview.empty_store"))
     st.stop()
-month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
+month = period.choose(st.container(), whole=False) or months[0]   # a league is of one month
+period.show_caption(month)
 league = add_spot_checks(data.league(month),
                          spot_check_summary(month, home=data.store().home))
 st.caption(tr("announcement.caption"))

@@ -9,17 +9,19 @@ import streamlit as st
 
 from procmine import Filters, User, list_attempts, list_spot_checks
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters, finding_widgets, tables
+from procmine.dashboard.components import charts, filters, finding_widgets, period, tables
 from procmine.dashboard.session import lang, tr
 
 
 def _rank(teller_id: str) -> None:
+    """The rank in the month chosen (the latest when the whole period is)."""
     months = data.months()
     if not months:
         return
-    league = data.league(months[0])
+    month = period.current() or months[0]
+    league = data.league(month)
     mine = league[league["teller_id"] == teller_id]
-    st.subheader(tr("my_figures.rank_title", month=months[0]))
+    st.subheader(tr("my_figures.rank_title", month=period.label(month)))
     if mine.empty or not bool(mine["ranked"].iloc[0]):
         st.caption(tr("my_figures.not_ranked"))
         return
@@ -94,6 +96,7 @@ if data.store_info()["events"] == 0:
     _training(user, user.teller_id)
     st.stop()
 chosen = filters.show("my_filters", fixed_teller=user.teller_id)
+period.show_caption(period.current())
 summary = data.summary(chosen)
 me = data.tellers(chosen, min_transactions=1)
 cols = st.columns(3)
