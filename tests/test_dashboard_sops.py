@@ -5,7 +5,7 @@ refuses the others is tests/test_dashboard.py's, over the registry.)"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -272,15 +272,35 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     notes = second.dataframe[1].value
     assert list(notes[t("sop_history.note", ZH)]) == ["Submitted for review",
                                                      "Count mixed notes apart"]
+    # the draft's effective date (2026-03-01) is pre-filled and said to have passed; approving
+    # on it is refused in the reviewer's language (issue 17: never moved to today)
+    today = date.today()
+    effective = second.date_input(key="review_effective_SOP-P17")
+    assert effective.value == date(2026, 3, 1)
+    assert t("review.effective_passed", ZH, day="2026-03-01", today=str(today)) in [
+        w.value for w in second.warning]
     second.text_area(key="review_comment").input("OK").run()
+    second.button(key="review_approve").click().run()
+    assert t("error.sop.effective_passed", ZH, sop_id="SOP-P17", day="2026-03-01",
+             today=str(today)) in second.error[0].value
+    assert library.current("SOP-P17").sop.status == "in_review"
+    # the reviewer chooses a later day and approves
+    chosen = today + timedelta(days=40)
+    second.date_input(key="review_effective_SOP-P17").set_value(chosen).run()
     second.button(key="review_approve").click().run()
     assert not second.exception
     approved = library.approved("SOP-P17")
     assert approved is not None
     assert (approved.sop.version, approved.sop.approved_by, approved.author) == (
         "1.3", "reviewer2", "reviewer2")
+    assert (approved.sop.effective, approved.sop.review_due) == (chosen, date(2027, 3, 1))
     assert second.success[0].value == t("review.approved", ZH, sop="SOP-P17", version="1.3",
-                                        effective=str(approved.sop.effective))
+                                        effective=str(chosen))
+    # the history shows the version with the date the reviewer chose
+    second.switch_page("procmine/dashboard/pages/sop_history.py").run()
+    versions = second.dataframe[0].value
+    assert versions[t("sops.effective", ZH)].iloc[0] == str(chosen)
+    assert versions[t("sops.version", ZH)].iloc[0] == "1.3"
 
 
 def test_a_conflicting_save_shows_both_and_loads_the_merged_text(flow_home: Path) -> None:
