@@ -32,7 +32,7 @@ from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 __all__ = ["approval_dates", "finding_summaries", "front_matter_form", "live_issues",
-           "step_findings"]
+           "step_detail"]
 
 _COLUMNS = {"id": "editor.step_id", "activity": "editor.activity",
             "standard_seconds": "editor.standard_seconds", "control": "editor.control",
@@ -183,18 +183,53 @@ def finding_summaries(sop_id: str, business_types: Sequence[str]
     return out
 
 
-def step_findings(step_ids: Sequence[str],
-                  summaries: Mapping[str, Sequence[tuple[str, str]]]) -> None:
-    """Each step's open findings (kind, summary) in an expander headed with their number."""
-    shown = [s for s in step_ids if summaries.get(s)]
-    if not shown:
-        st.caption(tr("editor.no_step_findings"))
-        return
-    for step in shown:
-        found = summaries[step]
-        with st.expander(tr("editor.step_findings", step=step, n=len(found))):
-            for kind, summary in found:
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else None
+
+
+def step_detail(text: str, fields: Mapping[str, Any], *, key: str, pick_key: str,
+                activities: Sequence[str],
+                found: Mapping[str, Sequence[tuple[str, str]]]) -> str:
+    """One step's fields (picked by id) and its findings beside them: the number and, in an
+    expander, their summaries; returns the text with what the user changed."""
+    steps = [dict(s) for s in fields["steps"]]
+    ids = [str(s.get("id")) for s in steps]
+    if not ids:
+        return text
+    pick = st.selectbox(tr("editor.step_pick"), ids, key=pick_key)
+    at = ids.index(pick) if pick in ids else 0
+    step = steps[at]
+    key = f"{key}_{at}"  # each step's widgets of their own: they start from its fields
+    cols = st.columns([1, 2])
+    seconds = cols[0].number_input(tr("editor.standard_seconds"), min_value=0.0, step=1.0,
+                                   value=_number(step.get("standard_seconds")),
+                                   key=f"{key}_seconds")
+    known = sorted({*activities, str(step.get("activity"))})
+    activity = cols[1].selectbox(tr("editor.activity"), known, key=f"{key}_activity",
+                                 index=known.index(str(step.get("activity"))))
+    flags = st.columns(2)
+    control = flags[0].checkbox(tr("editor.control"), step.get("control") is True,
+                                key=f"{key}_control")
+    optional = flags[1].checkbox(tr("editor.optional"), step.get("optional") is True,
+                                 key=f"{key}_optional")
+    alternatives = st.text_input(tr("editor.alternatives"),
+                                 ", ".join(str(a) for a in step.get("alternatives") or []),
+                                 key=f"{key}_alternatives")
+    required_when = st.text_input(tr("editor.required_when"),
+                                  str(step.get("required_when") or ""), key=f"{key}_when")
+    wanted = {**step, "activity": activity, "control": control, "optional": optional,
+              "alternatives": alternatives, "required_when": required_when}
+    if seconds is not None and seconds != _number(step.get("standard_seconds")):
+        wanted["standard_seconds"] = seconds
+    n = len(found.get(pick, []))
+    st.markdown(f"**{tr('editor.step_findings', step=pick, n=n)}**")
+    if n:
+        with st.expander(tr("editor.findings")):
+            for kind, summary in found[pick]:
                 st.markdown(f"- **{tr(f'editor.finding_{kind}')}**: {plain(summary)}")
+    steps[at] = wanted
+    return set_steps(text, steps)
 
 
 def approval_dates(sop: Sop, today: date, branches: Sequence[str]) -> tuple[date, dict[str, date]]:

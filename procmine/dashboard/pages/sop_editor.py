@@ -111,20 +111,25 @@ except SopError as exc:
 checks = st.container()
 left, right = st.columns(2)
 if fields is not None and body is not None:
-    step_ids = [str(s.get("id")) for s in fields["steps"]]
     found = sop_form.finding_summaries(sop_id, fields["business_types"])
     activities = sorted({s.activity for v in latest.values() for s in v.sop.steps})
     with left:
         text = sop_form.front_matter_form(
             text, fields, key=f"editor_form_{sop_id}_{rev}", activities=activities,
             counts={k: len(v) for k, v in found.items()})
-        sop_form.step_findings(step_ids, found)
+        st.divider()
+        text = sop_form.step_detail(text, fields, key=f"editor_step_{sop_id}_{rev}",
+                                    pick_key=f"editor_step_{sop_id}", activities=activities,
+                                    found=found)
     with right:
         edited = st.text_area(tr("editor.body"), body, key=f"editor_body_{sop_id}_{rev}",
                               height=560)
         if edited != body:
             text = text[:len(text) - len(split_front_matter(text)[1])] + edited
-state[text_key] = state[drawn_key] = text
+if text == state[text_key]:
+    state[drawn_key] = text
+# else: the form or the body changed the text: the next run draws the form anew from it
+state[text_key] = text
 with right:
     st.text_input(tr("editor.note"), key=note_key)
     buttons = st.columns(3)
