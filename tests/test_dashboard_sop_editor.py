@@ -142,3 +142,43 @@ def test_the_due_list_marks_overdue_sops_overdue_first(due_home: Path) -> None:
     assert list(due[t("sops.review_when", ZH)]) == [t("sops.overdue", ZH, days=50),
                                                     t("sops.due_in", ZH, days=10)]
     assert t("sops.overdue", ZH, days=50) == "已逾期 50 天"
+
+
+def test_the_review_page_approves_on_a_future_date_with_a_branchs_own_date(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With events, the review page offers the log's branches for dates of their own."""
+    from procmine import Editor, bundled_demo_log, ingest_log
+
+    seed_demo_users(tmp_path)
+    seed = tmp_path / "seed-sops"
+    seed.mkdir()
+    (seed / "SOP-P17.md").write_text(SOP_P17, encoding="utf-8")
+    library = SopLibrary.open(tmp_path, seed=seed)
+    ingest_log(EventStore(tmp_path), bundled_demo_log(), baseline=load_baseline())
+    monkeypatch.setenv("PROCMINE_HOME", str(tmp_path))
+    today = date.today()
+    head = library.current("SOP-P17")
+    author = Editor("reviewer", "reviewer", "accounting-and-cash")
+    draft = set_fields(head.sop.text.replace("叫号，", "叫号后，"),
+                       effective=today + timedelta(days=20))
+    library.save("SOP-P17", draft, user=author, note="Wording", base=head.commit)
+    library.submit("SOP-P17", user=author)
+    at = _open("reviewer2", tmp_path, "sop_review.py")
+    assert not at.exception
+    # the draft's date has not passed: pre-filled, no warning
+    assert at.date_input(key="review_effective_SOP-P17").value == today + timedelta(days=20)
+    assert not at.warning
+    branches = at.multiselect(key="review_branches_SOP-P17")
+    assert "B01" in branches.options
+    branches.set_value(["B01"]).run()
+    # a branch added starts on the effective date; the reviewer gives it a later one
+    assert at.date_input(key="review_adopt_SOP-P17_B01").value == today + timedelta(days=20)
+    at.date_input(key="review_adopt_SOP-P17_B01").set_value(today + timedelta(days=30)).run()
+    at.button(key="review_approve").click().run()
+    assert not at.exception and not at.error
+    approved = library.approved("SOP-P17")
+    assert approved is not None and approved.sop.version == "1.3"
+    assert (approved.sop.effective, approved.sop.adoption) == (
+        today + timedelta(days=20), {"B01": today + timedelta(days=30)})
+    assert library.in_force("SOP-P17", today + timedelta(days=25), branch="B01") != approved
+    assert library.in_force("SOP-P17", today + timedelta(days=25), branch="B02") == approved

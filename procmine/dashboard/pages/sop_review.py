@@ -55,7 +55,7 @@ sop_tables.show_notes(since)
 
 
 today = date.today()
-branches = [str(b) for b in data.options().get("branches", [])]
+branches = [str(b) for b in data.options().get("branch_id", [])]
 effective, adoption = sop_form.approval_dates(head.sop, today, branches)
 
 
