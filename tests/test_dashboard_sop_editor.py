@@ -58,9 +58,11 @@ def test_the_form_edits_a_steps_standard_time_and_the_saved_text_has_it(
     assert text == SOP_P17.replace(
         "  - id: count_cash\n    activity: Count cash\n    standard_seconds: 30",
         "  - id: count_cash\n    activity: Count cash\n    standard_seconds: 45")
-    # a lint problem shows live: the steps no longer add up to the baseline time
+    # a lint problem shows live, in Chinese: the steps no longer add up to the baseline time
     issues = at.dataframe[0].value
-    assert any("add up to" in m for m in issues[t("editor.message", ZH)])
+    standard = load_baseline().standard_seconds("P17")
+    assert t("error.sop.lint.sum", ZH, type="P17", total="135", standard=f"{standard:g}",
+             tolerance="5%") in list(issues[t("editor.message", ZH)])
     assert at.number_input(key=str(_seconds_input(at).key)).value == 45.0  # the form redrawn
     at.text_input(key="editor_note_SOP-P17").input("Count cash: 45 s").run()
     at.button(key="editor_save").click().run()
@@ -86,6 +88,7 @@ def test_a_lint_problem_shows_live_at_its_step_row(flow_home: Path) -> None:  # 
     where = list(issues[t("editor.where", ZH)])
     assert t("editor.where_step", ZH, row=2, step="count_money", field="id") in where
     assert t("editor.error", ZH) in list(issues[t("editor.severity", ZH)])
+    assert "正文中没有标题带锚点 {#count_money}" in list(issues[t("editor.message", ZH)])
     # the form follows the source: the step table and the step picker have the new id
     assert "count_money" in at.selectbox(key="editor_step_SOP-P17").options
 

@@ -144,7 +144,7 @@ def live_issues(report: LintReport, fields: Mapping[str, Any] | None) -> None:
         tr("editor.severity"): tr(f"editor.{i.severity}"),
         tr("editor.where"): _where(i.field, steps),
         tr("editor.line"): i.line,
-        tr("editor.message"): i.message,
+        tr("editor.message"): i.text_in(tr),
     } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))]),
         hide_index=True, width="stretch")
 

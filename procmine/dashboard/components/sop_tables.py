@@ -141,5 +141,5 @@ def show_issues(report: LintReport) -> None:
         tr("editor.severity"): tr(f"editor.{i.severity}"),
         tr("editor.line"): i.line,
         tr("editor.field"): i.field,
-        tr("editor.message"): i.message,
+        tr("editor.message"): i.text_in(tr),
     } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))])
