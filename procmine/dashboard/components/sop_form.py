@@ -123,9 +123,15 @@ def front_matter_form(text: str, fields: Mapping[str, Any], *, key: str,
         "optional": st.column_config.CheckboxColumn(tr("editor.optional")),
         "findings": st.column_config.NumberColumn(tr("editor.findings"), disabled=True),
     })
+    # a step time that is not a number (being typed in the source) makes the table read-only
+    # until it is one: the table's number column cannot hold it
+    numbers = all(isinstance(s.get("standard_seconds"), int | float)
+                  and not isinstance(s.get("standard_seconds"), bool) for s in fields["steps"])
     edited = st.data_editor(_step_rows(fields["steps"], counts), num_rows="dynamic",
                             hide_index=True, width="stretch", key=f"{key}_steps",
-                            column_config=column_config)
+                            column_config=column_config, disabled=not numbers)
+    if not numbers:
+        return text
     rows = [{str(k): v for k, v in row.items() if k != "findings"}
             for row in edited.to_dict("records")
             if isinstance(row.get("id"), str) and row["id"].strip()]

@@ -126,10 +126,14 @@ if fields is not None and body is not None:
                               height=560)
         if edited != body:
             text = text[:len(text) - len(split_front_matter(text)[1])] + edited
-if text == state[text_key]:
-    state[drawn_key] = text
-# else: the form or the body changed the text: the next run draws the form anew from it
-state[text_key] = text
+if text != state[text_key]:
+    # the form or the body changed the text: draw the form anew from it at once (its widgets
+    # keyed by the next revision), so the next edit lands on widgets that show the text
+    state[text_key] = text
+    if state.get(f"editor_redrawn_{sop_id}") != text:
+        state[f"editor_redrawn_{sop_id}"] = text
+        st.rerun()
+state[drawn_key] = text
 with right:
     st.text_input(tr("editor.note"), key=note_key)
     buttons = st.columns(3)
