@@ -23,6 +23,7 @@ from procmine import (
     Filters,
     LintReport,
     Sop,
+    form_fields,
     set_adoption,
     set_fields,
     set_steps,
@@ -224,18 +225,31 @@ def step_detail(text: str, fields: Mapping[str, Any], *, key: str, pick_key: str
                                  key=f"{key}_alternatives")
     required_when = st.text_input(tr("editor.required_when"),
                                   str(step.get("required_when") or ""), key=f"{key}_when")
-    wanted = {**step, "activity": activity, "control": control, "optional": optional,
+    shown = {"activity": str(step.get("activity")), "control": step.get("control") is True,
+             "optional": step.get("optional") is True,
+             "alternatives": ", ".join(str(a) for a in step.get("alternatives") or []),
+             "required_when": str(step.get("required_when") or "")}
+    chosen = {"activity": activity, "control": control, "optional": optional,
               "alternatives": alternatives, "required_when": required_when}
+    changes: dict[str, Any] = {k: v for k, v in chosen.items() if v != shown[k]}
     if seconds is not None and seconds != _number(step.get("standard_seconds")):
-        wanted["standard_seconds"] = seconds
+        changes["standard_seconds"] = seconds
     n = len(found.get(pick, []))
     st.markdown(f"**{tr('editor.step_findings', step=pick, n=n)}**")
     if n:
         with st.expander(tr("editor.findings")):
             for kind, summary in found[pick]:
                 st.markdown(f"- **{tr(f'editor.finding_{kind}')}**: {plain(summary)}")
-    steps[at] = wanted
-    return set_steps(text, steps)
+    if not changes:
+        return text
+    # the change goes onto the step as the text has it now (the table may have changed it in
+    # this run): only what the user changed here, the rest as it is
+    now = [dict(s) for s in form_fields(text)["steps"]]
+    where = [i for i, s in enumerate(now) if str(s.get("id")) == pick]
+    if not where:
+        return text
+    now[where[0]].update(changes)
+    return set_steps(text, now)
 
 
 def approval_dates(sop: Sop, today: date, branches: Sequence[str]) -> tuple[date, dict[str, date]]:
