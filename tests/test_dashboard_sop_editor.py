@@ -27,6 +27,7 @@ from tests.test_dashboard_sops import (  # noqa: F401  (fixtures)
     SOP_P17,
     SOP_P28,
     _open,
+    _source,
     demo_home,
     flow_home,
     home,
@@ -53,7 +54,7 @@ def test_the_form_edits_a_steps_standard_time_and_the_saved_text_has_it(
     assert _seconds_input(at).value == 30.0
     _seconds_input(at).set_value(45.0).run()
     assert not at.exception
-    text = at.text_area(key="editor_text_SOP-P17").value
+    text = _source(at).value
     # only the step's standard time changed, in its place
     assert text == SOP_P17.replace(
         "  - id: count_cash\n    activity: Count cash\n    standard_seconds: 30",
@@ -74,15 +75,15 @@ def test_the_form_edits_a_steps_standard_time_and_the_saved_text_has_it(
     # the form's titles and dates write their fields too
     (effective,) = [d for d in at.date_input if str(d.key).endswith("_effective")]
     effective.set_value(date(2027, 1, 4)).run()
-    assert "effective: 2027-01-04\n" in str(at.text_area(key="editor_text_SOP-P17").value)
+    assert "effective: 2027-01-04\n" in str(_source(at).value)
 
 
 def test_a_lint_problem_shows_live_at_its_step_row(flow_home: Path) -> None:  # noqa: F811
     at = _open("reviewer", flow_home, "sop_editor.py")
     assert at.success[0].value == t("editor.no_issues", ZH)
-    text = str(at.text_area(key="editor_text_SOP-P17").value)
+    text = str(_source(at).value)
     renamed = text.replace("  - id: count_cash\n", "  - id: count_money\n")
-    at.text_area(key="editor_text_SOP-P17").input(renamed).run()
+    _source(at).input(renamed).run()
     assert not at.exception
     issues = at.dataframe[0].value
     where = list(issues[t("editor.where", ZH)])

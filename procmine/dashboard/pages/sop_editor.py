@@ -31,7 +31,7 @@ if chosen is None:
     st.info(tr("editor.none"))
     st.stop()
 sop_id = chosen.id
-text_key, base_key = f"editor_text_{sop_id}", f"editor_base_{sop_id}"
+text_key, base_key = f"editor_text_{sop_id}", f"editor_base_{sop_id}"  # the text: not a widget
 note_key, conflict_key = f"editor_note_{sop_id}", f"editor_conflict_{sop_id}"
 # the form's widgets are keyed by a revision, bumped when the text changes other than through
 # the form (the source, a reload, a save): they then start again from the text
@@ -49,7 +49,26 @@ def _flash(kind: str, message: str) -> None:
     state["editor_flash"] = (kind, message)
 
 
+def _current() -> str:
+    """The text with an edit of the source or the body not yet drawn (a button pressed right
+    after typing runs its callback before the page)."""
+    rev, drawn = state.get(rev_key, 0), state.get(drawn_key)
+    source, body = f"editor_source_{sop_id}_{rev}", f"editor_body_{sop_id}_{rev}"
+    if source in state and state[source] != drawn:
+        return str(state[source])
+    text = str(state[text_key])
+    if body in state and isinstance(drawn, str) and text == drawn:
+        try:
+            old = split_front_matter(text)[1]
+        except SopError:
+            return text
+        if state[body] != old:
+            return text[:len(text) - len(old)] + str(state[body])
+    return text
+
+
 def _save() -> None:
+    state[text_key] = _current()
     try:
         result = library.save(sop_id, state[text_key], user=user, note=state.get(note_key, ""),
                               base=state[base_key])
@@ -69,6 +88,7 @@ def _save() -> None:
 
 
 def _submit() -> None:
+    state[text_key] = _current()
     head = library.current(sop_id)
     if state[text_key] != head.sop.text or state[base_key] != head.commit:
         _flash("error", tr("editor.unsaved"))
@@ -96,7 +116,9 @@ if isinstance(conflict, SaveConflict):
         sop_widgets.show_diff(conflict.theirs, conflict.yours, tr("editor.theirs"),
                               tr("editor.yours"))
 
-text = str(state[text_key])
+# the source text area is keyed by the revision too (a widget whose value the page sets would
+# keep the browser's old text); an edit in it is the text
+text = state[text_key] = _current()
 fields: dict[str, Any] | None
 body: str | None
 if state.get(drawn_key) != text:
@@ -146,4 +168,4 @@ with checks:
 with st.expander(tr("editor.preview")):
     sop_widgets.show_preview(text, report)
 with st.expander(tr("editor.source"), expanded=fields is None):
-    st.text_area(tr("editor.text"), key=text_key, height=620)
+    st.text_area(tr("editor.text"), text, key=f"editor_source_{sop_id}_{rev}", height=620)
