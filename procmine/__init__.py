@@ -275,6 +275,15 @@ from procmine.reports.league import (
 from procmine.reports.matrix import export_matrix_excel
 from procmine.reports.safe import safe_cell, safe_csv
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
+
+# ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review standing)
+from procmine.sop.front_matter import (
+    FORM_STEP_KEYS,
+    form_fields,
+    set_adoption,
+    set_fields,
+    set_steps,
+)
 from procmine.sop.library import SopLibrary, side_by_side
 from procmine.sop.links import (
     Coverage,
@@ -290,7 +299,8 @@ from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
 
 # training: pages (the skeleton's names the dashboard needs: steps in both languages, questions)
 from procmine.sop.steps import changed_steps, matches_query, step_names
-from procmine.sop.workflow import Editor, SaveConflict
+from procmine.sop.timeline import review_standing
+from procmine.sop.workflow import Editor, SaveConflict, WorkflowError, check_approval_dates
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
@@ -766,6 +776,16 @@ __all__ = [  # noqa: RUF022
     "open_session",
     "resume_session",
     "revoke_session",
+    # ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review
+    # standing)
+    "FORM_STEP_KEYS",
+    "WorkflowError",
+    "check_approval_dates",
+    "form_fields",
+    "review_standing",
+    "set_adoption",
+    "set_fields",
+    "set_steps",
 ]
 
 __version__ = "0.1.0"

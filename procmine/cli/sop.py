@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -40,6 +40,7 @@ from procmine import (
     load_baseline,
     logged_activities,
     on_new_version,
+    review_standing,
     revision_effects,
     sops_folder,
     t,
@@ -243,10 +244,10 @@ def due(
                Column("when", "key")]
     rows = []
     for v in versions:
-        days = (v.sop.review_due - today).days if v.sop.review_due else 0
+        standing, days = review_standing(v.sop.review_due or today, today)
         rows.append((v.sop.id, v.sop.version, v.sop.title_in("en"), v.sop.owner_group,
-                     str(v.sop.review_due), f"overdue {-days} days" if days < 0
-                     else "today" if days == 0 else f"in {days} days"))
+                     str(v.sop.review_due), f"overdue {days} days" if standing == "overdue"
+                     else "today" if standing == "today" else f"in {days} days"))
     print_table(fit_table(f"{len(versions)} SOPs due for review within {within} days",
                           columns, rows))
 
@@ -284,18 +285,41 @@ def submit(sop_id: SopId, user: UserOption, password_stdin: PasswordStdinOption 
     _say(_library(home).submit(sop_id, user=_user(user, password_stdin, home)), as_json)
 
 
+def _adoption(values: list[str] | None) -> dict[str, date]:
+    """``--adopt B01=2026-10-05`` options as branch -> date."""
+    out: dict[str, date] = {}
+    for value in values or []:
+        branch, sep, day = value.partition("=")
+        if not sep or not branch.strip():
+            raise ProcmineError(f"--adopt {value!r}: expected BRANCH=YYYY-MM-DD, "
+                                "e.g. B01=2026-10-05")
+        parsed = parse_day(day.strip(), f"--adopt {branch.strip()}=")
+        assert parsed is not None
+        out[branch.strip()] = parsed
+    return out
+
+
 @sop_app.command("approve")
 def approve(sop_id: SopId, user: UserOption,
             comment: Annotated[str, typer.Option("--comment", help="Review comment.")] = "",
+            effective: Annotated[str | None, typer.Option(
+                "--effective", help="The date the version comes in force (YYYY-MM-DD; "
+                "default: the draft's). A date that has passed is refused.")] = None,
+            adopt: Annotated[list[str] | None, typer.Option(
+                "--adopt", help="A branch's adoption date, BRANCH=YYYY-MM-DD (repeatable; "
+                "default: the draft's dates). A date that has passed is refused.")] = None,
             today: TodayOption = None, password_stdin: PasswordStdinOption = False,
             home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Approve an SOP in review: a reviewer of the owning group who changed none of it. When
-    it replaces an approved version, the questions of the steps it changed are re-opened for
+    """Approve an SOP in review: a reviewer of the owning group who changed none of it, on the
+    dates the reviewer chooses (--effective, --adopt; the draft's by default). When it
+    replaces an approved version, the questions of the steps it changed are re-opened for
     review and the tellers who answered them are listed for a re-test."""
     library = _library(home)
+    chosen, adoption = parse_day(effective, "--effective"), _adoption(adopt)
     reviewer = _user(user, password_stdin, home)
     version = library.approve(sop_id, user=reviewer, comment=comment,
-                              today=parse_day(today, "--today"))
+                              today=parse_day(today, "--today"), effective=chosen,
+                              adoption=adoption or None)
     report = on_new_version(library, sop_id, actor=reviewer.username, home=home)
     if as_json:
         print_json(version.to_dict() | {

@@ -191,7 +191,7 @@ def _front_matter_keys(text: str, issues: Issues
                          + ", ".join(_REQUIRED + _OPTIONAL))
     for name in _REQUIRED:
         if name not in keys:
-            issues.error(1, name, "required field is missing")
+            issues.error(1, name, "required field is missing", "sop.lint.missing", field=name)
     if any(name not in keys for name in _REQUIRED):
         return None
     return keys, body, body_line
@@ -244,7 +244,9 @@ def _parse_dates_and_people(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], sta
         review_due = as_date(keys["review_due"][1], "review_due", issues)
         if review_due and effective and review_due <= effective:
             issues.error(node_line(keys["review_due"][1]), "review_due",
-                         f"{review_due} is not after the effective date {effective}")
+                         f"{review_due} is not after the effective date {effective}",
+                         "sop.lint.review_before_effective", review_due=str(review_due),
+                         effective=str(effective))
     approved_by = optional_text(keys, "approved_by")
     if status == "approved" and not approved_by:
         issues.error(node_line(keys["status"][1]), "approved_by",
@@ -409,18 +411,22 @@ def _check_body(sop: Sop) -> list[LintIssue]:
     for step in sop.steps:
         if counts.get(step.id, 0) == 0:
             issues.error(step.line, f"steps.{step.id}",
-                         f"no heading in the body carries the anchor {{#{step.id}}}")
+                         f"no heading in the body carries the anchor {{#{step.id}}}",
+                         "sop.lint.no_anchor", step=step.id)
         elif counts[step.id] > 1:
             issues.error(step.line, f"steps.{step.id}",
-                         f"the anchor {{#{step.id}}} is used by {counts[step.id]} headings")
+                         f"the anchor {{#{step.id}}} is used by {counts[step.id]} headings",
+                         "sop.lint.anchor_twice", step=step.id, n=counts[step.id])
     in_body = [a for a, _ in headed if a in step_ids]
     ordered = [s for s in step_ids if s in in_body]
     if in_body != ordered and len(set(in_body)) == len(in_body):
         issues.warning(headed[0][1] if headed else sop.body_line, "body",
-                       "the step headings are not in the order of the front-matter steps")
+                       "the step headings are not in the order of the front-matter steps",
+                       "sop.lint.heading_order")
     for at, target in body_links(sop):
         if target.startswith("#") and target[1:] not in anchors:
-            issues.error(at, "body", f"link {target} points to no heading of this SOP")
+            issues.error(at, "body", f"link {target} points to no heading of this SOP",
+                         "sop.lint.bad_link", target=target)
     return issues.items
 
 

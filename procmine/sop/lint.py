@@ -158,18 +158,23 @@ def _check_against_baseline(sop: Sop, baseline: Baseline, tolerance: float) -> l
     for code in sop.business_types:
         if code not in baseline:
             issues.error(line, "business_types",
-                         f"{code} is not a business type of the baseline ({baseline.source})")
+                         f"{code} is not a business type of the baseline ({baseline.source})",
+                         "sop.lint.unknown_type", type=code)
             continue
         standard = baseline.standard_seconds(code)
         total = sop.step_seconds(code)
         if abs(total - standard) > tolerance * standard:
             issues.error(_field_line(sop.text, "steps"), "steps",
                          f"the steps of {code} add up to {total:g} s; its baseline time is "
-                         f"{standard:g} s (tolerance {tolerance:.0%})")
+                         f"{standard:g} s (tolerance {tolerance:.0%})", "sop.lint.sum",
+                         type=code, total=f"{total:g}", standard=f"{standard:g}",
+                         tolerance=f"{tolerance:.0%}")
         group = baseline[code].review_group
         if group and group != sop.owner_group:
             issues.warning(_field_line(sop.text, "owner_group"), "owner_group",
-                           f"{sop.owner_group} owns this SOP; the baseline gives {code} to {group}")
+                           f"{sop.owner_group} owns this SOP; the baseline gives {code} to {group}",
+                           "sop.lint.owner_group", group=sop.owner_group, type=code,
+                           baseline_group=group)
     return issues.items
 
 
@@ -181,7 +186,9 @@ def _check_activities(sop: Sop, activities: Mapping[str, set[str]]) -> list[Lint
         known = [t for t in types if t in activities]
         if known and not seen:
             issues.warning(step.line, f"steps.{step.id}.activity",
-                           f"{step.activity!r} never occurs for {', '.join(known)} in the logs")
+                           f"{step.activity!r} never occurs for {', '.join(known)} in the logs",
+                           "sop.lint.unseen_activity", activity=step.activity,
+                           types=", ".join(known))
     return issues.items
 
 

@@ -113,9 +113,11 @@ class SopRepository:
         self._parsed: dict[bytes, Sop] = {}
 
     @staticmethod
-    def create(home: str | Path | None = None, *, seed: str | Path | None = None) -> Path:
+    def create(home: str | Path | None = None, *, seed: str | Path | None = None,
+               seed_day: date | None = None) -> Path:
         """The root of a workspace's library (``home/sops``), created and seeded from the
-        bundled SOP files (or ``seed``) in one commit when it does not exist yet."""
+        bundled SOP files (or ``seed``) in one commit when it does not exist yet (dated noon UTC
+        of ``seed_day`` when given, else now)."""
         from dulwich import porcelain  # imported on use: it is slow to import
 
         root = library_root(home).resolve()
@@ -132,7 +134,9 @@ class SopRepository:
                     porcelain.commit(repo, message=commit_message(
                         f"Seed the SOP library ({len(files)} procedures)", "",
                         {"Procmine-Action": "seed"}), author=_SEED_AUTHOR,
-                        committer=_SEED_AUTHOR)
+                        committer=_SEED_AUTHOR, author_timestamp=_timestamp(seed_day),
+                        commit_timestamp=_timestamp(seed_day), author_timezone=0,
+                        commit_timezone=0)
                     repo.close()
         return root
 

@@ -105,14 +105,17 @@ def _flags(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str, issues: 
         text = (scalar_text(node) or "").strip()
         if not conditional:
             issues.error(node_line(node), f"{where}.required_when",
-                         "only a conditional step has required_when (add conditional: true)")
+                         "only a conditional step has required_when (add conditional: true)",
+                         "sop.lint.when_not_conditional")
         try:
             out["required_when"] = parse_condition(text)
         except ValueError as exc:
-            issues.error(node_line(node), f"{where}.required_when", str(exc))
+            issues.error(node_line(node), f"{where}.required_when", str(exc),
+                         "sop.lint.bad_condition", condition=text, problem=str(exc))
     if out["optional"] and "required_when" in out:
         issues.error(node_line(keys["optional"][1]), f"{where}.optional",
-                     "a step is either optional or required when a condition holds, not both")
+                     "a step is either optional or required when a condition holds, not both",
+                     "sop.lint.optional_and_required")
     return out
 
 
@@ -136,7 +139,8 @@ def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
                              f"unknown field; a step has {', '.join(STEP_KEYS)}")
         missing = [k for k in ("id", "activity", "standard_seconds") if k not in keys]
         for name in missing:
-            issues.error(node_line(item), f"{where}.{name}", "required field is missing")
+            issues.error(node_line(item), f"{where}.{name}", "required field is missing",
+                         "sop.lint.missing", field=name)
         if missing:
             continue
         step_id = scalar_text(keys["id"][1]) or ""
@@ -145,17 +149,20 @@ def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
                          f"{step_id!r} is not a step id; use snake_case such as verify_identity")
         elif step_id in seen:
             issues.error(node_line(keys["id"][1]), f"{where}.id",
-                         f"step id {step_id!r} is used twice (first on line {seen[step_id]})")
+                         f"step id {step_id!r} is used twice (first on line {seen[step_id]})",
+                         "sop.lint.step_twice", step=step_id, first=seen[step_id])
         seen.setdefault(step_id, node_line(keys["id"][1]))
         activity = (scalar_text(keys["activity"][1]) or "").strip()
         if not activity:
             issues.error(node_line(keys["activity"][1]), f"{where}.activity",
-                         "expected the step's activity name in the event log")
+                         "expected the step's activity name in the event log",
+                         "sop.lint.no_activity")
         seconds_node = keys["standard_seconds"][1]
         seconds = node_value(seconds_node)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
             issues.error(node_line(seconds_node), f"{where}.standard_seconds",
-                         f"{seconds!r} is not a positive number of seconds")
+                         f"{seconds!r} is not a positive number of seconds",
+                         "sop.lint.not_seconds", value=str(seconds))
             seconds = 0.0
         controls: tuple[str, ...] = ()
         if "controls" in keys:

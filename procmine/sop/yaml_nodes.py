@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -43,6 +43,20 @@ class LintIssue:
     line: int  # 1-based line in the file (0: the file as a whole)
     field: str  # the front-matter field, "body" or "file"
     message: str
+    #: the catalogue message ``error.<code>`` saying it in the user's language ("": the
+    #: English message only), and its parameters
+    code: str = ""
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def text_in(self, translate: Callable[..., str]) -> str:
+        """The message through ``translate(key, **params)`` (a catalogue lookup that returns
+        the key when it has no such message), else the English message."""
+        if self.code:
+            key = f"error.{self.code}"
+            said = translate(key, **dict(self.params))
+            if said != key:
+                return said
+        return self.message
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -56,11 +70,14 @@ class Issues:
         self.path = path
         self.items: list[LintIssue] = []
 
-    def error(self, line: int, where: str, message: str) -> None:
-        self.items.append(LintIssue("error", self.path, line, where, message))
+    def error(self, line: int, where: str, message: str, code: str = "", **params: Any) -> None:
+        self.items.append(LintIssue("error", self.path, line, where, message, code,
+                                    tuple(params.items())))
 
-    def warning(self, line: int, where: str, message: str) -> None:
-        self.items.append(LintIssue("warning", self.path, line, where, message))
+    def warning(self, line: int, where: str, message: str, code: str = "",
+                **params: Any) -> None:
+        self.items.append(LintIssue("warning", self.path, line, where, message, code,
+                                    tuple(params.items())))
 
 
 def node_line(node: yaml.Node) -> int:
@@ -103,7 +120,8 @@ def as_date(node: yaml.Node, where: str, issues: Issues) -> date | None:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    issues.error(node_line(node), where, f"{value!r} is not a date; expected YYYY-MM-DD")
+    issues.error(node_line(node), where, f"{value!r} is not a date; expected YYYY-MM-DD",
+                 "sop.lint.not_a_date", value=str(value))
     return None
 
 

@@ -11,9 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import LintReport, SopVersion
+from procmine import LintReport, SopVersion, review_standing
 from procmine.dashboard.components import tables
-from procmine.dashboard.components.sop_widgets import days_left
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
@@ -56,14 +55,20 @@ def show_library(shown: Sequence[SopVersion],
 
 
 def show_due(due: Sequence[SopVersion], today: date) -> None:
-    """The SOPs due for review, with the days left (negative: overdue)."""
-    _draw([{
-        tr("sops.id"): v.sop.id,
-        tr("sops.title_col"): v.sop.title_in(lang()),
-        tr("sops.owner_group"): tr(f"review_groups.{v.sop.owner_group}"),
-        tr("sops.review_due"): str(v.sop.review_due),
-        tr("sops.days_left"): days_left(v.sop.review_due, today),
-    } for v in due])
+    """The SOPs due for review, overdue first: "overdue by 50 days", "due today", "in 12
+    days" (:func:`procmine.review_standing`)."""
+    rows: list[dict[str, object]] = []
+    for v in sorted(due, key=lambda v: (v.sop.review_due or today, v.sop.id)):
+        standing, days = review_standing(v.sop.review_due or today, today)
+        rows.append({
+            tr("sops.id"): v.sop.id,
+            tr("sops.title_col"): v.sop.title_in(lang()),
+            tr("sops.owner_group"): tr(f"review_groups.{v.sop.owner_group}"),
+            tr("sops.review_due"): str(v.sop.review_due),
+            tr("sops.review_when"): tr({"overdue": "sops.overdue", "today": "sops.due_today",
+                                        "due_in": "sops.due_in"}[standing], days=days),
+        })
+    _draw(rows)
 
 
 def show_queue(queue: Sequence[SopVersion]) -> None:
@@ -98,6 +103,7 @@ def show_versions(history: Sequence[SopVersion]) -> None:
         tr("sop_history.action"): tr(f"sop_action.{v.action}"),
         tr("sop_history.author"): v.author_name or v.author,
         tr("sop_history.date"): f"{v.when:%Y-%m-%d %H:%M}",
+        tr("sops.effective"): str(v.sop.effective),
         tr("sop_history.note"): v.note,
         tr("sop_history.commit"): v.short,
     } for v in history])
@@ -141,5 +147,5 @@ def show_issues(report: LintReport) -> None:
         tr("editor.severity"): tr(f"editor.{i.severity}"),
         tr("editor.line"): i.line,
         tr("editor.field"): i.field,
-        tr("editor.message"): i.message,
+        tr("editor.message"): i.text_in(tr),
     } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))])
