@@ -371,7 +371,8 @@ def source_format(path: Path) -> str:
     if fmt is None:
         raise ProcmineError(
             f"{path}: unknown file type {path.suffix or '(none)'}; procmine reads .csv/.txt/.tsv, "
-            ".xes, .xes.gz, .parquet and .xlsx"
+            ".xes, .xes.gz, .parquet and .xlsx", code="ingest.unknown_type", file=path.name,
+            suffix=path.suffix or "-"
         )
     return fmt
 
@@ -396,7 +397,7 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
         return encoding
     raise ProcmineError(
         f"{path}: the text is neither UTF-8 nor GB18030; give the encoding in the mapping file "
-        "(encoding: ...)"
+        "(encoding: ...)", code="ingest.encoding", file=path.name
     )
 
 
@@ -452,7 +453,8 @@ def describe_source(
             where = f" (mapping {column_map.source})" if column_map.source else ""
             raise ProcmineError(
                 f"{source}: column(s) {', '.join(missing)} named in the mapping{where} are not in "
-                f"the file; the file has: {', '.join(names)}"
+                f"the file; the file has: {', '.join(names)}", code="ingest.mapped_missing",
+                file=source.name, missing=", ".join(missing), columns=", ".join(names)
             )
         mapping.update(column_map.columns)
     absent = column_map.absent if column_map is not None else frozenset()
@@ -474,6 +476,7 @@ def describe_source(
         raise ProcmineError(
             f"{source}: no column found for {', '.join(missing_required)}; the file has "
             f"{', '.join(names)}. Name them in a mapping file (--map), e.g. "
-            f"'columns: {{{missing_required[0]}: YOUR_COLUMN}}'"
+            f"'columns: {{{missing_required[0]}: YOUR_COLUMN}}'", code="ingest.no_column",
+            file=source.name, missing=", ".join(missing_required), columns=", ".join(names)
         )
     return spec

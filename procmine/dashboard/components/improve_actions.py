@@ -28,7 +28,7 @@ from procmine import (
 from procmine.dashboard import data
 from procmine.dashboard.components import improve_widgets as iw
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.session import error, lang, tr
 
 __all__ = ["show_actions"]
 
@@ -42,7 +42,7 @@ def _run(action: Callable[[], ImprovementItem], message: Callable[[ImprovementIt
     try:
         done = action()
     except ProcmineError as exc:
-        st.error(tr("common.error", message=plain(str(exc))))
+        st.error(tr("common.error", message=plain(error(exc))))
         return
     iw.flash("success", message(done))
     st.rerun()

@@ -265,7 +265,7 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
             due_on=due if isinstance(due, date) else None, decision=decision,
             decision_reason=reason or "", branch_action=branch_action or "")
     except ProcmineError as exc:
-        st.error(tr("common.error", message=plain(str(exc))))
+        st.error(tr("common.error", message=plain(session.error(exc))))
         return None
     flash("success", tr("improve.form.opened", id=item.id))
     if switch:

@@ -22,7 +22,7 @@ from procmine import (
     split_front_matter,
 )
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.session import error, lang, tr
 
 __all__ = [
     "days_left",
@@ -172,7 +172,7 @@ def show_preview(text: str, report: LintReport) -> None:
     try:
         body = split_front_matter(text)[1]
     except SopError as exc:
-        st.warning(plain(str(exc)))
+        st.warning(plain(error(exc)))
     else:
         st.html(render_body(body))
 

@@ -30,7 +30,7 @@ def _pick(user: User) -> ImprovementItem | None:
         try:
             return data.improvement(int(raw), user)
         except (ValueError, ProcmineError) as exc:
-            st.error(tr("improve.item.missing", id=plain(raw), message=plain(str(exc))))
+            st.error(tr("improve.item.missing", id=plain(raw), message=plain(session.error(exc))))
             return None
     items = data.improvement_items(user)
     if not items:

@@ -41,7 +41,7 @@ def _refresh() -> None:
     try:
         report = data.refreshed_register()
     except ProcmineError as exc:
-        st.warning(tr("improve.page.refresh_failed", message=plain(str(exc))))
+        st.warning(tr("improve.page.refresh_failed", message=plain(session.error(exc))))
         return
     if report.measured or report.regressions:   # what the data's last ingest changed
         st.caption(tr("improve.page.refreshed", measured=len(report.measured),
@@ -120,7 +120,7 @@ def _report(items: list[ImprovementItem]) -> None:
         workbook = data.escalation_export(escalated, language, "xlsx")
         page = data.escalation_export(escalated, language, "html")
     except (ProcmineError, OSError) as exc:
-        st.error(tr("improve.page.report_failed", message=plain(str(exc))))
+        st.error(tr("improve.page.report_failed", message=plain(session.error(exc))))
         return
     left, right = st.columns(2)
     today = date.today().isoformat()

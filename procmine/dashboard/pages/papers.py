@@ -63,7 +63,7 @@ def _build(user: User) -> None:
                             shuffle=shuffle, due_on=due if isinstance(due, date) else None,
                             library=library)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
         return
     st.session_state[_PICK] = paper.id   # the paper list opens on it (set before its widget)
     st.success(tr("papers.built", title=plain(paper.title), id=paper.id,
@@ -102,7 +102,7 @@ def _assign(paper: Paper, user: User) -> None:
         n = assign_paper(paper.id, user=user, roster=roster, tellers=tuple(tellers),
                          branches=tuple(chosen_branches), everyone=everyone)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     else:
         st.success(tr("papers.assigned_to", n=n, title=plain(paper.title)))
 
@@ -130,7 +130,7 @@ def _detail(paper: Paper, user: User) -> None:
         try:
             close_paper(paper.id, user=user)
         except ProcmineError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(session.error(exc)))
         else:
             st.rerun()
 

@@ -71,7 +71,7 @@ def _import(user: User) -> None:
                 language=None)
         return
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
         return
     report = sync_questions(questions, actor=user.username, status="new")
     st.success(tr("qbank.imported", file=plain(upload.name), n=len(questions),
@@ -135,7 +135,7 @@ def _edit(bq: BankQuestion, user: User) -> None:
     try:
         edit_question(q.key, edited, user=user, note=note)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     else:
         st.success(tr("qbank.saved", question=plain(q.key)))
 
@@ -160,7 +160,7 @@ def _review(bq: BankQuestion, user: User) -> None:
             try:
                 set_question_status(q.key, status, user=user)
             except ProcmineError as exc:
-                st.error(plain(str(exc)))
+                st.error(plain(session.error(exc)))
             else:
                 st.rerun()
     with st.expander(tr("qbank.edit")):

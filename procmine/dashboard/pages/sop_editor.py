@@ -52,7 +52,7 @@ def _save() -> None:
         _flash("warning", tr("editor.conflict", sop=sop_id, commit=conflict.theirs_commit[:8],
                              ref=conflict.kept_ref))
     except (SopError, ProcmineError) as exc:  # WorkflowError is a ProcmineError
-        _flash("error", tr("common.error", message=plain(str(exc))))
+        _flash("error", tr("common.error", message=plain(session.error(exc))))
     else:
         saved = result.version
         state[text_key], state[base_key], state[note_key] = saved.sop.text, saved.commit, ""
@@ -69,7 +69,7 @@ def _submit() -> None:
     try:
         sent = library.submit(sop_id, user=user)
     except ProcmineError as exc:
-        _flash("error", tr("common.error", message=plain(str(exc))))
+        _flash("error", tr("common.error", message=plain(session.error(exc))))
         return
     state[text_key], state[base_key] = sent.sop.text, sent.commit
     _flash("success", tr("editor.submitted", sop=sop_id, version=sent.sop.version))

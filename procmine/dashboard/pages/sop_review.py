@@ -63,7 +63,7 @@ def _decide(approve: bool) -> None:
             library.reject(sop_id, user=user, comment=comment)
             message = tr("review.rejected", sop=sop_id)
     except ProcmineError as exc:  # WorkflowError: the library's rules, said in its words
-        state["review_flash"] = ("error", tr("common.error", message=plain(str(exc))))
+        state["review_flash"] = ("error", tr("common.error", message=plain(session.error(exc))))
         return
     state["review_flash"] = ("success", message)
     state["review_comment"] = ""

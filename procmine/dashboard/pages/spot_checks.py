@@ -99,7 +99,7 @@ def _record(user: User, roster: list[Trainee], sop_ids: list[str], today: date) 
             checked_on=checked_on if isinstance(checked_on, date) else today, note=note,
             branch_id=branch, library=library)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
         return
     st.success(tr("spot.recorded_passed" if check.passed else "spot.recorded_failed",
                   teller=plain(teller), sop=plain(sop.id)))

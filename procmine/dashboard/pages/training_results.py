@@ -161,7 +161,7 @@ def _targets_form(user: User, targets: TrainingTargets) -> None:
                             ("spot_check_interval_days", int(interval))):
             set_training_target(name, value, user=user)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     else:
         st.rerun()
 

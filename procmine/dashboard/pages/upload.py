@@ -33,7 +33,7 @@ def _refresh_register() -> None:
             result = refresh_register(data.store().home, store=data.store(),
                                       baseline=data.baseline())
     except Exception as exc:  # the ingest succeeded whatever happens here
-        st.warning(tr("upload.register_failed", message=plain(str(exc))))
+        st.warning(tr("upload.register_failed", message=plain(session.error(exc))))
         return
     if result.measured or result.regressions:
         st.info(tr("upload.register_refreshed", verified=len(result.verified),
@@ -93,7 +93,7 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                                    file_name=quarantine.name, mime="text/csv",
                                    key=f"download_{report.batch_id}")
     except ProcmineError as exc:
-        st.error(tr("common.error", message=plain(str(exc))))
+        st.error(tr("common.error", message=plain(session.error(exc))))
     finally:
         for path in saved:
             release_upload(path)
@@ -123,7 +123,7 @@ if batches:
         try:
             dropped = drop_batch(data.store(), chosen, user=user.username, wait=10)
         except ProcmineError as exc:
-            st.error(tr("common.error", message=str(exc)))
+            st.error(tr("common.error", message=plain(session.error(exc))))
         else:
             st.session_state["upload_dropped"] = tr(
                 "upload.dropped", batch=dropped.batch_id, loaded=f"{dropped.loaded:,}")
