@@ -259,7 +259,9 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert at.selectbox(key="review_pick").value == "SOP-P17"
     at.button(key="review_approve").click().run()
     assert not at.exception
-    assert "reviewer changed SOP-P17 and may not approve it" in at.error[0].value
+    # in the user's language (the English text stays the exception's, for the command line)
+    assert t("error.sop.own_change", ZH, username="reviewer", sop_id="SOP-P17") in (
+        at.error[0].value)
     assert library.current("SOP-P17").sop.status == "in_review"
     # the settlement reviewer sees nothing of another group in the queue
     other = _open("settlement", flow_home, "sop_review.py")
