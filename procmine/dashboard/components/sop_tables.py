@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from procmine import LintReport, SopVersion
+from procmine import LintReport, SopVersion, note_text
 from procmine.dashboard.components.sop_widgets import days_left
 from procmine.dashboard.session import lang, tr
 
@@ -83,7 +83,7 @@ def show_notes(versions: Sequence[SopVersion]) -> None:
         tr("sop_history.action"): tr(f"sop_action.{v.action}"),
         tr("sop_history.author"): v.author_name or v.author,
         tr("sops.version"): v.sop.version,
-        tr("sop_history.note"): v.note,
+        tr("sop_history.note"): note_text(v.note, lang()),
     } for v in versions])
 
 
@@ -96,7 +96,7 @@ def show_versions(history: Sequence[SopVersion]) -> None:
         tr("sop_history.action"): tr(f"sop_action.{v.action}"),
         tr("sop_history.author"): v.author_name or v.author,
         tr("sop_history.date"): f"{v.when:%Y-%m-%d %H:%M}",
-        tr("sop_history.note"): v.note,
+        tr("sop_history.note"): note_text(v.note, lang()),
         tr("sop_history.commit"): v.short,
     } for v in history])
 

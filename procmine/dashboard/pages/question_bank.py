@@ -25,6 +25,7 @@ from procmine import (
     export_questions,
     import_questions,
     list_questions,
+    note_text,
     set_question_status,
     sync_bank,
     sync_questions,
@@ -152,7 +153,7 @@ def _review(bq: BankQuestion, user: User) -> None:
         st.markdown(f"{mark} {n}. {plain(choice.text)}"
                     + (f" ({choice.fraction:g}%)" if q.kind == "multiple" else ""))
     if bq.note:
-        st.caption(tr("qbank.last_note", note=plain(bq.note)))
+        st.caption(tr("qbank.last_note", note=plain(note_text(bq.note, session.lang()))))
     cols = st.columns(3)
     for col, status in zip(cols, ("active", "retired", "new"), strict=True):
         if bq.status != status and col.button(tr(f"qbank.to_{status}"),

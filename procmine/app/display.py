@@ -1,0 +1,65 @@
+"""Display names of the codes the app stores and shows (audit actions, business-type
+categories, ...) and the library's automatic notes, in the user's language.
+
+The codes stay what is stored, filtered on and exported; the catalogue gives each a name
+under ``<kind>.<code>`` (``audit.action.sop.approve``, ``category.personal_account``). A code
+without a name shows as itself, so a new code shows up on screen instead of breaking a page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from procmine.app.i18n import t
+
+__all__ = ["AUTOMATIC_NOTES", "display_name", "note_text"]
+
+#: Notes the library writes by itself, kept as written (the git history and the app database
+#: are data), with the message that shows them in the user's language.
+AUTOMATIC_NOTES: Final[dict[str, str]] = {
+    "Submitted for review": "note.submitted",
+    "Approved": "note.approved",
+    "bulk review": "note.bulk_review",
+}
+#: Automatic notes with a figure in them: the pattern, and the message its groups fill.
+_NOTE_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"Seed the SOP library \((?P<count>\d+) procedures\)"), "note.seeded"),
+)
+
+
+def display_name(kind: str, code: str, lang: str) -> str:
+    """The display name of ``code`` of a kind of codes (``audit.action``, ``category``, ...):
+    the catalogue's ``<kind>.<code>`` in ``lang``, else the code itself.
+
+    Example:
+        >>> display_name("audit.action", "sop.approve", "zh-CN")
+        '批准 SOP'
+        >>> display_name("category", "personal_account", "en")
+        'Personal accounts'
+        >>> display_name("audit.action", "no.such_action", "zh-CN")
+        'no.such_action'
+    """
+    key = f"{kind}.{code}"
+    message = t(key, lang)
+    return code if message == key else message
+
+
+def note_text(note: str, lang: str) -> str:
+    """A stored note as shown in ``lang``: an automatic note of the library (``Approved``,
+    ``Submitted for review``) in the user's language, any other note as it was written.
+
+    Example:
+        >>> note_text("Submitted for review", "zh-CN"), note_text("点钞机改为面向客户", "en")
+        ('提交审批', '点钞机改为面向客户')
+        >>> note_text("Seed the SOP library (22 procedures)", "zh-CN")
+        '初始导入 SOP 库（22 个流程）'
+    """
+    key = AUTOMATIC_NOTES.get(note.strip())
+    if key:
+        return t(key, lang)
+    for pattern, key in _NOTE_PATTERNS:
+        match = pattern.fullmatch(note.strip())
+        if match:
+            return t(key, lang, **match.groupdict())
+    return note
