@@ -53,6 +53,7 @@ mapping_file = st.file_uploader(tr("upload.mapping"), type=["yaml", "yml"], key=
 if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
     store = data.store()
     saved: list[Path] = []  # removed once their ingest has finished, loaded or refused
+    current = None
     ingested = 0  # files loaded: the register is re-measured after them
     try:
         for upload in [*files, *([mapping_file] if mapping_file is not None else [])]:
@@ -62,6 +63,7 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
             saved.append(save_upload(mapping_file.name, mapping_file.getvalue(), store.home))
             column_map = load_column_map(saved[-1])
         for upload in files:
+            current = upload.name  # a refusal names the file as the user knows it
             path = save_upload(upload.name, upload.getvalue(), store.home)
             saved.append(path)
             bar = st.progress(0.0, text=tr("upload.progress", file=plain(upload.name),
@@ -93,6 +95,8 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                                    file_name=quarantine.name, mime="text/csv",
                                    key=f"download_{report.batch_id}")
     except ProcmineError as exc:
+        if current is not None and "file" in getattr(exc, "params", {}):
+            exc.params["file"] = current
         st.error(tr("common.error", message=plain(session.error(exc))))
     finally:
         for path in saved:
