@@ -40,7 +40,7 @@ def show(key: str = "filters", *, tellers: bool = True, fixed_teller: str | None
         st.subheader(tr("filters.title"))
         period = st.selectbox(
             tr("filters.period"), _PERIODS, key=f"{key}_period",
-            format_func=lambda p: tr(f"filters.{p}"),
+            format_func=lambda p: tr(f"filters.{p}"), placeholder=tr("widgets.no_options")
         )
         chosen_branches = st.multiselect(tr("filters.branch"), offered,
                                          key=f"{key}_branches", placeholder=tr("filters.all"))

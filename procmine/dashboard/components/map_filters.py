@@ -57,20 +57,23 @@ def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
     months = data.months()
     month = period_cell.selectbox(
         tr("filters.period"), [_EVERY, *months], key=f"{key}_period",
-        format_func=lambda m: tr("filters.whole_period") if m == _EVERY else m)
+        format_func=lambda m: tr("filters.whole_period") if m == _EVERY else m,
+        placeholder=tr("widgets.no_options"))
     scope = branch_scope(user)
     branches = visible_branches(user, data.options()["branch_id"])
     if scope is not None and not branches:
         return None
     offered = branches if scope is not None else [_EVERY, *branches]
     picked = branch_cell.selectbox(tr("filters.branch"), offered, key=f"{key}_branch",
-                                   format_func=lambda b: every if b == _EVERY else plain(b))
+                                   format_func=lambda b: every if b == _EVERY else plain(b),
+                                   placeholder=tr("widgets.no_options"))
     branch = require_branch(user, picked or None)
     known = data.teller_branches()
     tellers = [t for t in visible_tellers(user, known) if branch is None or known[t] == branch]
     teller = teller_cell.selectbox(tr("filters.teller"), [_EVERY, *tellers],
                                    key=f"{key}_teller",
-                                   format_func=lambda t: every if t == _EVERY else plain(t))
+                                   format_func=lambda t: every if t == _EVERY else plain(t),
+                                   placeholder=tr("widgets.no_options"))
     if teller:
         require_teller(user, teller, known.get(teller))
     base = Filters.for_month(month) if month else Filters()
@@ -89,5 +92,6 @@ def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
     if st.session_state.get(f"{key}_type") not in codes:
         st.session_state[f"{key}_type"] = busiest
     code = type_cell.selectbox(tr("filters.business_type"), codes, key=f"{key}_type",
-                               format_func=lambda c: every if c == _EVERY else _type_label(c))
+                               format_func=lambda c: every if c == _EVERY else _type_label(c),
+                               placeholder=tr("widgets.no_options"))
     return MapChoice(business_type=str(code), filters=filters)

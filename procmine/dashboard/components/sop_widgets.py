@@ -75,7 +75,8 @@ def pick_sop(sops: Sequence[Sop], key: str, label: str | None = None,
     ids = list(by_id)
     chosen = st.selectbox(label or tr("sops.open"), ids, key=key,
                           index=ids.index(default) if default in by_id else 0,
-                          format_func=lambda i: sop_label(by_id[i]))
+                          format_func=lambda i: sop_label(by_id[i]),
+                          placeholder=tr("widgets.no_options"))
     return by_id.get(chosen) if chosen is not None else None
 
 

@@ -18,7 +18,8 @@ months = data.months()
 if not months:
     st.info(tr("overview.empty_store"))
     st.stop()
-month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
+month = st.selectbox(tr("announcement.month"), months, key="announcement_month",
+                     placeholder=tr("widgets.no_options"))
 league = add_spot_checks(data.league(month),
                          spot_check_summary(month, home=data.store().home))
 st.caption(tr("announcement.caption"))

@@ -23,10 +23,11 @@ def action_name(code: str) -> str:
 actions = sorted({r.action for r in rows}, key=lambda a: (action_name(a), a))
 left, middle, right = st.columns([2, 2, 1])
 user = left.selectbox(tr("audit.user"), [None, *users], key="audit_user",
-                      format_func=lambda u: tr("audit.everyone") if u is None else u)
+                      format_func=lambda u: tr("audit.everyone") if u is None else u,
+                      placeholder=tr("widgets.no_options"))
 action = middle.selectbox(tr("audit.action"), [None, *actions], key="audit_action",
                           format_func=lambda a: tr("audit.every_action") if a is None
-                          else action_name(a))
+                          else action_name(a), placeholder=tr("widgets.no_options"))
 limit = right.number_input(tr("audit.limit"), min_value=10, max_value=5000, value=200, step=50,
                            key="audit_limit")
 shown = [r for r in rows if (user is None or r.username == user)

@@ -96,7 +96,8 @@ if data.store_info()["events"] == 0:
 wanted = _arrival()
 cols = st.columns(4)
 month_choice = cols[0].selectbox(tr("announcement.month"), [tr("filters.whole_period"),
-                                                           *data.months()], key="bn_month")
+                                                           *data.months()], key="bn_month",
+                                 placeholder=tr("widgets.no_options"))
 month = None if month_choice == tr("filters.whole_period") else month_choice
 ratio = cols[1].number_input(tr("bottlenecks.ratio"), 1.1, 5.0, 1.5, 0.1, key="bn_ratio")
 min_cases = cols[2].number_input(tr("bottlenecks.min_cases"), 5, 1000, 30, 5, key="bn_min")

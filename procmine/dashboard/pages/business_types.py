@@ -19,6 +19,7 @@ codes = data.options()["business_type"]
 code = st.selectbox(
     tr("filters.business_type"), codes, key="types_code",
     format_func=lambda c: f"{c} {baseline[c].name(lang()) if c in baseline else ''}",
+    placeholder=tr("widgets.no_options")
 )
 steps = data.steps_of_type(code, chosen)
 if steps.empty:

@@ -39,11 +39,12 @@ if teller is None:
         st.info(tr("scope.no_tellers", branch=plain(scope)))
         st.stop()
     offered = branches if scope is not None else [every, *branches]
-    picked = left.selectbox(tr("matrix.branch"), offered, key="matrix_branch", format_func=plain)
+    picked = left.selectbox(tr("matrix.branch"), offered, key="matrix_branch", format_func=plain,
+                            placeholder=tr("widgets.no_options"))
     branch = require_branch(user, None if picked == every else picked)
 months = data.months()
 month_choice = middle.selectbox(tr("matrix.month"), [*months, tr("matrix.all_months")],
-                                key="matrix_month")
+                                key="matrix_month", placeholder=tr("widgets.no_options"))
 month = month_choice if month_choice in months else None
 min_cases = int(right.number_input(tr("matrix.min_cases"), min_value=1, step=1,
                                    value=MIN_MATRIX_CASES, key="matrix_min_cases"))

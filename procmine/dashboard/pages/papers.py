@@ -151,6 +151,7 @@ if st.session_state.get(_PICK) not in by_id:
     st.session_state.pop(_PICK, None)
 chosen = st.selectbox(tr("papers.pick"), ids, key=_PICK,
                       format_func=lambda i: f"#{i} {by_id[i].title} · "
-                      f"{tr(f'papers.state.{by_id[i].status}')}")
+                      f"{tr(f'papers.state.{by_id[i].status}')}",
+                      placeholder=tr("widgets.no_options"))
 if chosen is not None:
     _detail(by_id[chosen], user)

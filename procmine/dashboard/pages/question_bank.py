@@ -182,16 +182,17 @@ topics = sorted({bq.question.topic for bq in everything})
 cols = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
 search = cols[0].text_input(tr("qbank.search"), key="qbank_search")
 topic = cols[1].selectbox(tr("qbank.topic"), [None, *topics], key="qbank_topic",
-                          format_func=lambda x: tr("filters.all") if x is None else x)
+                          format_func=lambda x: tr("filters.all") if x is None else x,
+                          placeholder=tr("widgets.no_options"))
 status = cols[2].selectbox(tr("qbank.status"), [None, *STATUSES], key="qbank_status",
                            format_func=lambda x: tr("filters.all") if x is None
-                           else tr(f"qbank.state.{x}"))
+                           else tr(f"qbank.state.{x}"), placeholder=tr("widgets.no_options"))
 source = cols[3].selectbox(tr("qbank.source"), [None, *SOURCES], key="qbank_source",
                            format_func=lambda x: tr("filters.all") if x is None
-                           else tr(f"qbank.sources.{x}"))
+                           else tr(f"qbank.sources.{x}"), placeholder=tr("widgets.no_options"))
 kind = cols[4].selectbox(tr("qbank.kind"), [None, *KINDS], key="qbank_kind",
                          format_func=lambda x: tr("filters.all") if x is None
-                         else tr(f"quiz.kind.{x}"))
+                         else tr(f"quiz.kind.{x}"), placeholder=tr("widgets.no_options"))
 shown = [bq for bq in list_questions(status=status, topic=topic, source=source,
                                      search=search or None)
          if kind is None or bq.question.kind == kind]
@@ -213,7 +214,7 @@ if shown:
                                                      if by_key[k] not in to_review]
     key = st.selectbox(tr("qbank.pick"), order, key="qbank_pick",
                        format_func=lambda k: f"{tr(f'qbank.state.{by_key[k].status}')} · "
-                       f"{by_key[k].question.stem[:80]}")
+                       f"{by_key[k].question.stem[:80]}", placeholder=tr("widgets.no_options"))
     if key is not None:
         _review(by_key[key], user)
 

@@ -50,7 +50,8 @@ if st.session_state.get("tellers_pick") not in allowed:
     st.session_state.pop("tellers_pick", None)
 chosen = filters.show("tellers_filters", tellers=False,
                       branches=visible_branches(user, data.options()["branch_id"]))
-teller = st.selectbox(tr("filters.teller"), allowed, key="tellers_pick")
+teller = st.selectbox(tr("filters.teller"), allowed, key="tellers_pick",
+                      placeholder=tr("widgets.no_options"))
 if teller != asked:
     st.query_params["teller"] = teller       # the address names the teller shown
     st.session_state["tellers_asked"] = teller

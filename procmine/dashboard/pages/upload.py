@@ -121,7 +121,7 @@ if batches:
                   at=b.ingested_at, loaded=f"{b.loaded:,}")
 
     chosen = st.selectbox(tr("upload.drop_choose"), list(batches), key="drop_batch",
-                          format_func=label)
+                          format_func=label, placeholder=tr("widgets.no_options"))
     confirmed = st.checkbox(tr("upload.drop_confirm"), key="drop_confirm")
     if st.button(tr("upload.drop_button"), disabled=not confirmed, key="drop_go"):
         try:
