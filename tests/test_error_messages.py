@@ -66,6 +66,9 @@ def raised_codes() -> dict[str, list[set[str]]]:
             keywords = {k.arg: k.value for k in node.keywords if k.arg}
             code = keywords.get("code")
             params = set(keywords) - {"code"}
+            given = keywords.get("params")  # an SOP check's issue: params={...}
+            if isinstance(given, ast.Dict):
+                params = {k.value for k in given.keys if isinstance(k, ast.Constant)}
             if isinstance(code, ast.Constant) and isinstance(code.value, str) and (
                     "." in code.value):
                 found.setdefault(code.value, []).append(params)
@@ -310,3 +313,28 @@ def test_automatic_notes_are_shown_translated_other_notes_as_written() -> None:
     # a note a user wrote is shown as written, in whatever language
     assert note_text("Approved after the trial", ZH) == "Approved after the trial"
     assert note_text("点钞机改为面向客户", EN) == "点钞机改为面向客户"
+
+
+def test_the_sop_checks_speak_the_users_language() -> None:
+    from procmine import issue_text, lint_sops, parse_sop
+    from procmine.sop.document import parse_with_issues
+    from procmine.sop.repository import bundled_sops_dir
+
+    text = (bundled_sops_dir() / "SOP-P17.md").read_text(encoding="utf-8")
+    seconds = re.search(r"standard_seconds: (\d+)", text)
+    assert seconds is not None
+    broken = text.replace(seconds.group(0), "standard_seconds: sixty", 1)
+    broken = broken.replace("status: approved", "status: done", 1)
+    _, issues = parse_with_issues(broken, "SOP-P17.md")
+    shown = {i.code: issue_text(i, ZH) for i in issues}
+    assert shown == {"sop.lint.seconds": "sixty 不是正的秒数",
+                     "sop.lint.status": "done 不是有效状态"}
+    assert {i.code: issue_text(i, EN) for i in issues}["sop.lint.seconds"] == (
+        "sixty is not a positive number of seconds")
+    # the English stays the issue's message (the command line's sop lint prints it)
+    assert [i.message for i in issues if i.code == "sop.lint.seconds"] == [
+        "'sixty' is not a positive number of seconds"]
+    # every bundled SOP passes its checks: nothing to say
+    report = lint_sops(bundled_sops_dir(), load_baseline())
+    assert not report.errors
+    assert parse_sop(text).id == "SOP-P17"

@@ -9,11 +9,11 @@ without a name shows as itself, so a new code shows up on screen instead of brea
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from procmine.app.i18n import t
 
-__all__ = ["AUTOMATIC_NOTES", "display_name", "note_text"]
+__all__ = ["AUTOMATIC_NOTES", "display_name", "issue_text", "note_text"]
 
 #: Notes the library writes by itself, kept as written (the git history and the app database
 #: are data), with the message that shows them in the user's language.
@@ -43,6 +43,27 @@ def display_name(kind: str, code: str, lang: str) -> str:
     key = f"{kind}.{code}"
     message = t(key, lang)
     return code if message == key else message
+
+
+def issue_text(issue: Any, lang: str) -> str:
+    """What an SOP check says of a problem (a :class:`procmine.sop.yaml_nodes.LintIssue`) in
+    ``lang``: the catalogue's ``error.<code>`` with its parameters, else its own message.
+
+    Example:
+        >>> from procmine.sop.yaml_nodes import LintIssue
+        >>> issue = LintIssue("error", "SOP-P17.md", 9, "steps.count_cash.standard_seconds",
+        ...                   "'sixty' is not a positive number of seconds",
+        ...                   "sop.lint.seconds", {"value": "sixty"})
+        >>> issue_text(issue, "zh-CN"), issue_text(issue, "en")
+        ('sixty 不是正的秒数', 'sixty is not a positive number of seconds')
+    """
+    code = getattr(issue, "code", "")
+    if code:
+        key = f"error.{code}"
+        message = t(key, lang, **getattr(issue, "params", {}))
+        if message != key:
+            return message
+    return str(issue.message)
 
 
 def note_text(note: str, lang: str) -> str:

@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from procmine import LintReport, SopVersion, note_text
+from procmine import LintReport, SopVersion, issue_text, note_text
 from procmine.dashboard.components.sop_widgets import days_left
 from procmine.dashboard.session import lang, tr
 
@@ -135,5 +135,5 @@ def show_issues(report: LintReport) -> None:
         tr("editor.severity"): tr(f"editor.{i.severity}"),
         tr("editor.line"): i.line,
         tr("editor.field"): i.field,
-        tr("editor.message"): i.message,
+        tr("editor.message"): issue_text(i, lang()),
     } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))])
