@@ -152,12 +152,13 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     """
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        raise SopError("line 1: front matter: the file must start with '---' and a YAML block")
+        raise SopError("line 1: front matter: the file must start with '---' and a YAML block",
+                       code="sop.no_front_matter")
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             return "".join(lines[1:i]), "".join(lines[i + 1:]), i + 2
     raise SopError("line 1: front matter: the YAML block opened on line 1 is never closed "
-                   "with '---'")
+                   "with '---'", code="sop.front_matter_open")
 
 
 def _front_matter_keys(text: str, issues: Issues
@@ -309,7 +310,9 @@ def parse_sop(text: str, path: str = "") -> Sop:
     sop, issues = parse_with_issues(text, path)
     errors = [i for i in issues if i.severity == "error"]
     if sop is None or errors:
-        raise SopError("\n".join(str(i) for i in errors) or f"{path}: cannot be parsed")
+        raise SopError("\n".join(str(i) for i in errors) or f"{path}: cannot be parsed",
+                       code="sop.invalid", count=max(len(errors), 1),
+                       fields=", ".join(dict.fromkeys(i.field for i in errors)) or "-")
     return sop
 
 

@@ -60,6 +60,7 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
             current_limits().check_upload(upload.name, upload.size)
         column_map = None
         if mapping_file is not None:
+            current = mapping_file.name
             saved.append(save_upload(mapping_file.name, mapping_file.getvalue(), store.home))
             column_map = load_column_map(saved[-1])
         for upload in files:
