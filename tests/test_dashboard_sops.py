@@ -272,7 +272,8 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert ('<tr class="pm-changed"><td>当面点清，唱收唱付。</td>'
             "<td>当面点清，唱收唱付，大额券别分开清点。</td></tr>") in diff
     notes = second.dataframe[1].value
-    assert list(notes[t("sop_history.note", ZH)]) == ["Submitted for review",
+    # the automatic note of the submission in the user's language, the author's as written
+    assert list(notes[t("sop_history.note", ZH)]) == [t("note.submitted", ZH),
                                                      "Count mixed notes apart"]
     second.text_area(key="review_comment").input("OK").run()
     second.button(key="review_approve").click().run()
