@@ -85,7 +85,13 @@ from procmine.app.auth import (
 )
 
 # ui: messages (display names of codes: audit actions, categories, ...; automatic notes)
-from procmine.app.display import AUTOMATIC_NOTES, display_name, issue_text, note_text
+from procmine.app.display import (
+    AUTOMATIC_NOTES,
+    display_name,
+    history_note,
+    issue_text,
+    note_text,
+)
 from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, normalize_language, t
 from procmine.app.policy import session_idle
 
@@ -773,6 +779,7 @@ __all__ = [  # noqa: RUF022
     # automatic notes in the user's language)
     "AUTOMATIC_NOTES",
     "display_name",
+    "history_note",
     "issue_text",
     "note_text",
 ]

@@ -338,3 +338,17 @@ def test_the_sop_checks_speak_the_users_language() -> None:
     report = lint_sops(bundled_sops_dir(), load_baseline())
     assert not report.errors
     assert parse_sop(text).id == "SOP-P17"
+
+
+def test_an_items_history_says_what_the_register_wrote_in_the_users_language() -> None:
+    from procmine import history_note
+
+    assert history_note("decision retrain; 同意再培训", ZH) == "决定：再培训；同意再培训"
+    assert history_note("decision retrain; agreed", EN) == "decision: Retrain; agreed"
+    assert history_note("group accounting-and-cash -> compliance-and-control; cause training",
+                        ZH) == "评审组：会计与现金组 → 合规与内控组；原因：培训"
+    assert history_note("paper 1", ZH) == "关联：试卷 1"
+    assert history_note("due 2026-12-31", ZH) == "期限：2026-12-31"
+    # a user's note alone, in any language, is shown as written
+    assert history_note("带教已开始。", EN) == "带教已开始。"
+    assert history_note("Counted twice; slow", ZH) == "Counted twice; slow"

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from procmine.app.i18n import t
 
-__all__ = ["AUTOMATIC_NOTES", "display_name", "issue_text", "note_text"]
+__all__ = ["AUTOMATIC_NOTES", "display_name", "history_note", "issue_text", "note_text"]
 
 #: Notes the library writes by itself, kept as written (the git history and the app database
 #: are data), with the message that shows them in the user's language.
@@ -25,6 +25,22 @@ AUTOMATIC_NOTES: Final[dict[str, str]] = {
 #: Automatic notes with a figure in them: the pattern, and the message its groups fill.
 _NOTE_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"Seed the SOP library \((?P<count>\d+) procedures\)"), "note.seeded"),
+)
+#: The parts of an improvement item's history note the register writes by itself (what a change
+#: changed, what a link links), joined by "; " before the user's own note: the pattern, the
+#: message, and the catalogue kind of each group that is a code (``improve.cause.<code>``).
+_PART_PATTERNS: Final[tuple[tuple[re.Pattern[str], str, dict[str, str]], ...]] = (
+    (re.compile(r"group (?P<old>\S+) -> (?P<new>\S+)"), "note.group",
+     {"old": "review_groups", "new": "review_groups"}),
+    (re.compile(r"cause (?P<cause>[a-z0-9_]+)"), "note.cause", {"cause": "improve.cause"}),
+    (re.compile(r"decision (?P<decision>[a-z_]+)"), "note.decision",
+     {"decision": "improve.decision"}),
+    (re.compile(r"due (?P<day>\d{4}-\d\d-\d\d)"), "note.due", {}),
+    (re.compile(r"owner (?P<text>.+)"), "note.owner", {}),
+    (re.compile(r"proposed_change (?P<text>.+)", re.S), "note.proposed_change", {}),
+    (re.compile(r"branch_action (?P<text>.+)", re.S), "note.branch_action", {}),
+    (re.compile(r"(?P<kind>paper|spot_check|sop_revision) (?P<ref>\S+)"), "note.link",
+     {"kind": "improve.link"}),
 )
 
 
@@ -84,3 +100,31 @@ def note_text(note: str, lang: str) -> str:
         if match:
             return t(key, lang, **match.groupdict())
     return note
+
+
+def history_note(note: str, lang: str) -> str:
+    """An improvement item's history note in ``lang``: the parts the register wrote by itself
+    (``decision retrain``, ``group a -> b``, ``paper 1``) translated, the user's note after
+    them as written.
+
+    Example:
+        >>> history_note("decision retrain; 同意再培训", "zh-CN")
+        '决定：再培训；同意再培训'
+        >>> history_note("paper 1", "zh-CN"), history_note("带教已开始。", "en")
+        ('关联：试卷 1', '带教已开始。')
+    """
+    parts = note.split("; ") if note else []
+    shown = [_part(p, lang) for p in parts]
+    if shown == parts:
+        return note
+    return t("note.separator", lang).join(shown)
+
+
+def _part(part: str, lang: str) -> str:
+    for pattern, key, kinds in _PART_PATTERNS:
+        match = pattern.fullmatch(part)
+        if match:
+            values = {name: display_name(kinds[name], value, lang) if name in kinds else value
+                      for name, value in match.groupdict().items()}
+            return t(key, lang, **values)
+    return part
