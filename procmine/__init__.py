@@ -83,6 +83,15 @@ from procmine.app.auth import (
     set_role,
     unlock_user,
 )
+
+# ui: messages (display names of codes: audit actions, categories, ...; automatic notes)
+from procmine.app.display import (
+    AUTOMATIC_NOTES,
+    display_name,
+    history_note,
+    issue_text,
+    note_text,
+)
 from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, normalize_language, t
 from procmine.app.policy import session_idle
 
@@ -786,6 +795,13 @@ __all__ = [  # noqa: RUF022
     "set_adoption",
     "set_fields",
     "set_steps",
+    # ui: messages (display names of codes: audit actions, categories, ...; the library's
+    # automatic notes in the user's language)
+    "AUTOMATIC_NOTES",
+    "display_name",
+    "history_note",
+    "issue_text",
+    "note_text",
 ]
 
 __version__ = "0.1.0"

@@ -346,16 +346,17 @@ def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None
     at.switch_page("procmine/dashboard/pages/audit.py").run()
     assert not at.exception
     rows = at.dataframe[0].value
-    actions = list(rows[t("audit.action", "zh-CN")])
+    actions = list(rows[t("audit.code", "zh-CN")])  # the action's code, beside its name
     # the demo's SOP-P18 3.0: written and submitted by reviewer, approved by reviewer2
-    approvals = rows[rows[t("audit.action", "zh-CN")] == "sop.approve"]
+    approvals = rows[rows[t("audit.code", "zh-CN")] == "sop.approve"]
     assert list(approvals[t("audit.user", "zh-CN")]) == ["reviewer2"]
+    assert list(approvals[t("audit.action", "zh-CN")]) == [t("audit.action.sop.approve", "zh-CN")]
     assert str(approvals[t("audit.detail", "zh-CN")].iloc[0]).startswith("SOP-P18 3.0 approved")
     assert {"sop.save", "sop.submit", "user.add"} <= set(actions)
     at.selectbox(key="audit_action").set_value("sop.submit").run()
     assert not at.exception
     only = at.dataframe[0].value
-    assert set(only[t("audit.action", "zh-CN")]) == {"sop.submit"}
+    assert set(only[t("audit.code", "zh-CN")]) == {"sop.submit"}
     assert list(only[t("audit.user", "zh-CN")]) == ["reviewer"]
 
 

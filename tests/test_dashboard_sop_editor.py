@@ -62,7 +62,7 @@ def test_the_form_edits_a_steps_standard_time_and_the_saved_text_has_it(
     # a lint problem shows live, in Chinese: the steps no longer add up to the baseline time
     issues = at.dataframe[0].value
     standard = load_baseline().standard_seconds("P17")
-    assert t("error.sop.lint.sum", ZH, type="P17", total="135", standard=f"{standard:g}",
+    assert t("error.sop.lint.step_total", ZH, type="P17", total="135", standard=f"{standard:g}",
              tolerance="5%") in list(issues[t("editor.message", ZH)])
     assert at.number_input(key=str(_seconds_input(at).key)).value == 45.0  # the form redrawn
     at.text_input(key="editor_note_SOP-P17").input("Count cash: 45 s").run()

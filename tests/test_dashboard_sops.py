@@ -265,7 +265,9 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert at.selectbox(key="review_pick").value == "SOP-P17"
     at.button(key="review_approve").click().run()
     assert not at.exception
-    assert "reviewer changed SOP-P17 and may not approve it" in at.error[0].value
+    # in the user's language (the English text stays the exception's, for the command line)
+    assert t("error.sop.own_change", ZH, username="reviewer", sop_id="SOP-P17") in (
+        at.error[0].value)
     assert library.current("SOP-P17").sop.status == "in_review"
     # the settlement reviewer sees nothing of another group in the queue
     other = _open("settlement", flow_home, "sop_review.py")
@@ -276,7 +278,8 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert ('<tr class="pm-changed"><td>当面点清，唱收唱付。</td>'
             "<td>当面点清，唱收唱付，大额券别分开清点。</td></tr>") in diff
     notes = second.dataframe[1].value
-    assert list(notes[t("sop_history.note", ZH)]) == ["Submitted for review",
+    # the automatic note of the submission in the user's language, the author's as written
+    assert list(notes[t("sop_history.note", ZH)]) == [t("note.submitted", ZH),
                                                      "Count mixed notes apart"]
     # the draft's effective date (2026-03-01) is pre-filled and said to have passed; approving
     # on it is refused in the reviewer's language (issue 17: never moved to today)

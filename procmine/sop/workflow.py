@@ -139,7 +139,8 @@ class SopWorkflow:
                                 code="sop.note_required")
         new = parse_sop(text, f"{sop_id}.md")
         if new.id != sop_id:
-            raise SopError(f"{sop_id}.md: id: the text is the SOP {new.id}, not {sop_id}")
+            raise SopError(f"{sop_id}.md: id: the text is the SOP {new.id}, not {sop_id}",
+                           code="sop.wrong_id", sop_id=sop_id, other=new.id)
         repository = self.repository
         with repository.lock():
             exists = sop_id in repository.ids()
@@ -160,7 +161,8 @@ class SopWorkflow:
             final = set_front_matter(text, status="draft", version=version,
                                      author=editor.username, approved_by=None)
             if head is not None and final == head.sop.text:
-                raise WorkflowError(f"{sop_id}: nothing changed")
+                raise WorkflowError(f"{sop_id}: nothing changed", code="sop.nothing_changed",
+                                    sop_id=sop_id)
             summary = f"{sop_id} {version} draft: {note.strip().splitlines()[0]}"
             commit = self._commit(sop_id, final, editor, summary, note, "save", new.owner_group,
                                   version, "draft", today)
@@ -197,7 +199,9 @@ class SopWorkflow:
             authors = authors_since_approval(self.repository.history(sop_id))
             if editor.username in authors:
                 raise WorkflowError(f"{editor.username} changed {sop_id} and may not approve it: "
-                                    "another reviewer of the group approves")
+                                    "another reviewer of the group approves",
+                                    code="sop.own_change", username=editor.username,
+                                    sop_id=sop_id)
             chosen = effective or sop.effective
             branches = {**sop.adoption, **(adoption or {})}
             check_approval_dates(sop_id, chosen, branches, day)
@@ -214,7 +218,7 @@ class SopWorkflow:
         """Send an SOP in review back to draft with the reviewer's comment."""
         editor = _user_of(user)
         if not comment.strip():
-            raise WorkflowError("a rejection says why (comment)")
+            raise WorkflowError("a rejection says why (comment)", code="sop.reject_needs_comment")
         with self.repository.lock():
             head = self.repository.current(sop_id)
             _check_status(head.sop, "in_review", "is rejected")
@@ -226,7 +230,8 @@ class SopWorkflow:
         """Retire an approved SOP from ``today``: it is no longer in force."""
         editor = _user_of(user)
         if not note.strip():
-            raise WorkflowError("retiring an SOP needs a note saying why")
+            raise WorkflowError("retiring an SOP needs a note saying why",
+                                code="sop.retire_needs_note")
         day = today or datetime.now(UTC).date()
         with self.repository.lock():
             head = self.repository.current(sop_id)
@@ -276,7 +281,7 @@ class SopWorkflow:
             raise WorkflowError(
                 f"{sop_id}.md has changes in {self.repository.root} that are not committed "
                 "(edited outside the app): commit them with git, or discard them, before saving "
-                "here")
+                "here", code="sop.uncommitted_changes", sop_id=sop_id)
 
     def _merge(self, sop_id: str, base: str, head: SopVersion, text: str,
                editor: Editor) -> tuple[str, str]:
@@ -377,7 +382,9 @@ def _inferred_base(history: Sequence[SopVersion], text: str) -> str:
         sop = origin.sop
         raise WorkflowError(
             f"{sop.id}: the text is the earlier version {sop.version} ({origin.short}) as it was; "
-            f"to restore it, save it on the latest version (base {history[0].short})")
+            f"to restore it, save it on the latest version (base {history[0].short})",
+            code="sop.restore_on_latest", sop_id=sop.id, version=sop.version,
+            base=history[0].short)
     return origin.commit
 
 
@@ -467,14 +474,16 @@ def check_approval_dates(sop_id: str, effective: date, adoption: Mapping[str, da
 def _check_status(sop: Sop, wanted: str, what: str) -> None:
     names = {"draft": "a draft", "in_review": "an SOP in review", "approved": "an approved SOP"}
     if sop.status != wanted:
-        raise WorkflowError(f"{sop.id} is {sop.status}; only {names[wanted]} {what}")
+        raise WorkflowError(f"{sop.id} is {sop.status}; only {names[wanted]} {what}",
+                            code=f"sop.wrong_status.{sop.status}", sop_id=sop.id)
 
 
 def _check_reviewer(editor: Editor, sop: Sop, action: str) -> None:
     """Approving, rejecting and retiring are for the reviewers of the owning group."""
     if editor.role != "reviewer" or editor.review_group != sop.owner_group:
         raise WorkflowError(f"{editor.username} may not {action} {sop.id}: only a reviewer of "
-                            f"{sop.owner_group} may")
+                            f"{sop.owner_group} may", code="sop.not_group_reviewer",
+                            username=editor.username, sop_id=sop.id, group=sop.owner_group)
 
 
 def _check_editor(editor: Editor, sop: Sop) -> None:
@@ -483,4 +492,6 @@ def _check_editor(editor: Editor, sop: Sop) -> None:
     if editor.role == "reviewer" and editor.review_group == sop.owner_group:
         return
     raise WorkflowError(f"{editor.username} ({editor.role}) may not edit {sop.id}: the "
-                        f"{sop.owner_group} review group and the operations department edit it")
+                        f"{sop.owner_group} review group and the operations department edit it",
+                        code="sop.may_not_edit", username=editor.username, sop_id=sop.id,
+                        group=sop.owner_group)

@@ -95,7 +95,8 @@ def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
     if not case_ids:
         st.caption(tr("conformance.case_none"))
         return
-    case_id = st.selectbox(tr("conformance.case_pick"), list(case_ids), key="conf_case")
+    case_id = st.selectbox(tr("conformance.case_pick"), list(case_ids), key="conf_case",
+                           placeholder=tr("widgets.no_options"))
     if case_id is None:
         return
     events = data_maps.case_events(str(case_id))

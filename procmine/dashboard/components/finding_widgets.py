@@ -65,12 +65,14 @@ def pick_filters() -> tuple[list[str], list[str]]:
         tr("bottlenecks.kind_filter"), list(FINDING_KINDS),
         default=st.session_state.get("bn_kinds_chosen", list(FINDING_KINDS)),
         key=f"bn_kinds_{language}",
-        format_func=lambda k: t(f"bottlenecks.kind.{k}", language))
+        format_func=lambda k: t(f"bottlenecks.kind.{k}", language),
+        placeholder=tr("widgets.choose"))
     scopes = right.multiselect(
         tr("bottlenecks.scope_filter"), list(FINDING_SCOPES),
         default=st.session_state.get("bn_scopes_chosen", list(FINDING_SCOPES)),
         key=f"bn_scopes_{language}",
-        format_func=lambda s: t(f"bottlenecks.scope_{s}", language))
+        format_func=lambda s: t(f"bottlenecks.scope_{s}", language),
+        placeholder=tr("widgets.choose"))
     st.session_state["bn_kinds_chosen"], st.session_state["bn_scopes_chosen"] = kinds, scopes
     return kinds, scopes
 
@@ -82,7 +84,8 @@ def pick_finding(shown: Sequence[Finding]) -> Finding:
     previous = min(int(st.session_state.get("bn_picked", 0)), len(shown) - 1)
     choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), index=previous,
                           key=f"bn_pick_{language}",
-                          format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}")
+                          format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}",
+                          placeholder=tr("widgets.no_options"))
     st.session_state["bn_picked"] = choice
     return shown[min(choice, len(shown) - 1)]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import ImprovementItem, Subject, User, finding_of
+from procmine import ImprovementItem, Subject, User, finding_of, history_note
 from procmine.dashboard import data
 from procmine.dashboard.components import finding_widgets, tables
 from procmine.dashboard.components import improve_widgets as iw
@@ -202,7 +202,7 @@ def show_history(item: ImprovementItem) -> None:
         names["action"]: tr(f"improve.action.{e.action}"),
         names["from"]: iw.status_label(e.from_status) if e.from_status else "",
         names["to"]: iw.status_label(e.to_status) if e.to_status else "",
-        names["note"]: e.note_in(lang()),
+        names["note"]: history_note(e.note_in(lang()), lang()),
     } for e in reversed(item.events)], columns=list(names.values()))
     tables.show(frame)
 

@@ -142,7 +142,8 @@ def shortfall_control(shifts: Sequence[ShiftSuggestion], *, user: User,
         return
     st.markdown(f"**{tr('act.shortfall_heading')}**")
     index = st.selectbox(tr("act.pick_shortfall"), range(len(mine)), key="act_shortfall",
-                         format_func=lambda i: describe(mine[i]))
+                         format_func=lambda i: describe(mine[i]),
+                         placeholder=tr("widgets.no_options"))
     shift = mine[min(int(index or 0), len(mine) - 1)]
     subject = shortfall_subject(shift.to_dict(), as_of=as_of, store_version=store_version,
                                 figures=figures(shift))

@@ -230,12 +230,14 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
         group = st.selectbox(tr("improve.form.group"), groups,
                              format_func=functools.partial(group_label, language=language),
                              index=groups.index(default_group) if default_group in groups
-                             else 0, key=lang_key(f"{key}_group"))
+                             else 0, key=lang_key(f"{key}_group"),
+                             placeholder=tr("widgets.no_options"))
         with st.form(f"{key}_form"):
             left, right = st.columns(2)
             cause = left.selectbox(tr("improve.form.cause"), [c for c, _, _ in causes],
                                    format_func=lambda c: cause_label(c, causes, language),
-                                   key=lang_key(f"{key}_cause"))
+                                   key=lang_key(f"{key}_cause"),
+                                   placeholder=tr("widgets.no_options"))
             owner = right.selectbox(tr("improve.form.owner"), owners(group), index=None,
                                     accept_new_options=True, key=f"{key}_owner_{group}",
                                     placeholder=tr("improve.form.owner_placeholder"))
@@ -248,7 +250,8 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
                                        [None, *IMPROVEMENT_DECISIONS],
                                        key=lang_key(f"{key}_decision"),
                                        format_func=lambda d: decision_label(d, language) if d
-                                       else t("improve.form.decision_none", language))
+                                       else t("improve.form.decision_none", language),
+                                       placeholder=tr("widgets.no_options"))
             reason = st.text_input(tr("improve.form.reason"), key=f"{key}_reason")
             branch_action = st.text_input(tr("improve.form.branch_action"),
                                           key=f"{key}_branch_action")
@@ -262,7 +265,7 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
             due_on=due if isinstance(due, date) else None, decision=decision,
             decision_reason=reason or "", branch_action=branch_action or "")
     except ProcmineError as exc:
-        st.error(tr("common.error", message=plain(str(exc))))
+        st.error(tr("common.error", message=plain(session.error(exc))))
         return None
     flash("success", tr("improve.form.opened", id=item.id))
     if switch:

@@ -64,13 +64,15 @@ def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
         return None
     offered = branches if scope is not None else [_EVERY, *branches]
     picked = branch_cell.selectbox(tr("filters.branch"), offered, key=f"{key}_branch",
-                                   format_func=lambda b: every if b == _EVERY else plain(b))
+                                   format_func=lambda b: every if b == _EVERY else plain(b),
+                                   placeholder=tr("widgets.no_options"))
     branch = require_branch(user, picked or None)
     known = data.teller_branches()
     tellers = [t for t in visible_tellers(user, known) if branch is None or known[t] == branch]
     teller = teller_cell.selectbox(tr("filters.teller"), [_EVERY, *tellers],
                                    key=f"{key}_teller",
-                                   format_func=lambda t: every if t == _EVERY else plain(t))
+                                   format_func=lambda t: every if t == _EVERY else plain(t),
+                                   placeholder=tr("widgets.no_options"))
     if teller:
         require_teller(user, teller, known.get(teller))
     filters = period.filters(month, branches=(branch,) if branch else (),
@@ -87,5 +89,6 @@ def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
     if st.session_state.get(f"{key}_type") not in codes:
         st.session_state[f"{key}_type"] = busiest
     code = type_cell.selectbox(tr("filters.business_type"), codes, key=f"{key}_type",
-                               format_func=lambda c: every if c == _EVERY else _type_label(c))
+                               format_func=lambda c: every if c == _EVERY else _type_label(c),
+                               placeholder=tr("widgets.no_options"))
     return MapChoice(business_type=str(code), filters=filters)

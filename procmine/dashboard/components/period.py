@@ -54,7 +54,8 @@ def choose(where: Any = None, *, whole: bool = True) -> str | None:
     # the labels made now, in this run's language (a test reads them outside the run)
     labels = {option: label(option) for option in options}
     picked = place.selectbox(tr("filters.period"), options, key=_WIDGET, on_change=_keep,
-                             format_func=labels.__getitem__)
+                             format_func=labels.__getitem__,
+                             placeholder=tr("widgets.no_options"))
     return None if picked == WHOLE else str(picked)
 
 

@@ -79,7 +79,8 @@ def show(key: str, user: User, *, goal: bool = True) -> QueueChoice:
     cols = st.columns([2, 3, 2, 2] if goal else [2, 3, 2])
     branch = cols[0].selectbox(
         tr("filters.branch"), options, key=f"{key}_branch",
-        format_func=lambda b: tr("queue.all_branches") if b == ALL else b)
+        format_func=lambda b: tr("queue.all_branches") if b == ALL else b,
+        placeholder=tr("widgets.no_options"))
     with cols[1]:
         start, end = _period(key, date.fromisoformat(overall.first_day),
                              date.fromisoformat(overall.last_day))

@@ -24,6 +24,7 @@ from procmine import (
     LintReport,
     Sop,
     form_fields,
+    issue_text,
     set_adoption,
     set_fields,
     set_steps,
@@ -61,7 +62,8 @@ def _text_fields(fields: Mapping[str, Any], key: str, text: str) -> str:
     group = cols[1].selectbox(
         tr("editor.owner_group"), groups, key=f"{key}_group",
         index=groups.index(fields["owner_group"]) if fields["owner_group"] in groups else 0,
-        format_func=lambda g: tr(f"review_groups.{g}") if g in REVIEW_GROUPS else g)
+        format_func=lambda g: tr(f"review_groups.{g}") if g in REVIEW_GROUPS else g,
+        placeholder=tr("widgets.no_options"))
     if group != fields["owner_group"]:
         text = set_fields(text, owner_group=group)
     cols = st.columns(2)
@@ -151,7 +153,7 @@ def live_issues(report: LintReport, fields: Mapping[str, Any] | None) -> None:
         tr("editor.severity"): tr(f"editor.{i.severity}"),
         tr("editor.where"): _where(i.field, steps),
         tr("editor.line"): i.line,
-        tr("editor.message"): i.text_in(tr),
+        tr("editor.message"): issue_text(i, lang()),
     } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))]))
 
 
@@ -203,7 +205,8 @@ def step_detail(text: str, fields: Mapping[str, Any], *, key: str, pick_key: str
     ids = [str(s.get("id")) for s in steps]
     if not ids:
         return text
-    pick = st.selectbox(tr("editor.step_pick"), ids, key=pick_key)
+    pick = st.selectbox(tr("editor.step_pick"), ids, key=pick_key,
+                        placeholder=tr("widgets.no_options"))
     at = ids.index(pick) if pick in ids else 0
     step = steps[at]
     key = f"{key}_{at}"  # each step's widgets of their own: they start from its fields
@@ -213,7 +216,8 @@ def step_detail(text: str, fields: Mapping[str, Any], *, key: str, pick_key: str
                                    key=f"{key}_seconds")
     known = sorted({*activities, str(step.get("activity"))})
     activity = cols[1].selectbox(tr("editor.activity"), known, key=f"{key}_activity",
-                                 index=known.index(str(step.get("activity"))))
+                                 index=known.index(str(step.get("activity"))),
+                                 placeholder=tr("widgets.no_options"))
     flags = st.columns(2)
     control = flags[0].checkbox(tr("editor.control"), step.get("control") is True,
                                 key=f"{key}_control")

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import LintReport, SopVersion, review_standing
+from procmine import LintReport, SopVersion, issue_text, note_text, review_standing
 from procmine.dashboard.components import tables
 from procmine.dashboard.session import lang, tr
 
@@ -90,7 +90,7 @@ def show_notes(versions: Sequence[SopVersion]) -> None:
         tr("sop_history.action"): tr(f"sop_action.{v.action}"),
         tr("sop_history.author"): v.author_name or v.author,
         tr("sops.version"): v.sop.version,
-        tr("sop_history.note"): v.note,
+        tr("sop_history.note"): note_text(v.note, lang()),
     } for v in versions])
 
 
@@ -104,7 +104,7 @@ def show_versions(history: Sequence[SopVersion]) -> None:
         tr("sop_history.author"): v.author_name or v.author,
         tr("sop_history.date"): f"{v.when:%Y-%m-%d %H:%M}",
         tr("sops.effective"): str(v.sop.effective),
-        tr("sop_history.note"): v.note,
+        tr("sop_history.note"): note_text(v.note, lang()),
         tr("sop_history.commit"): v.short,
     } for v in history])
 
@@ -147,5 +147,5 @@ def show_issues(report: LintReport) -> None:
         tr("editor.severity"): tr(f"editor.{i.severity}"),
         tr("editor.line"): i.line,
         tr("editor.field"): i.field,
-        tr("editor.message"): i.text_in(tr),
+        tr("editor.message"): issue_text(i, lang()),
     } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))])

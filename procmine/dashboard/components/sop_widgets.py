@@ -22,7 +22,7 @@ from procmine import (
     split_front_matter,
 )
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.session import error, lang, tr
 
 __all__ = [
     "days_left",
@@ -75,7 +75,8 @@ def pick_sop(sops: Sequence[Sop], key: str, label: str | None = None,
     ids = list(by_id)
     chosen = st.selectbox(label or tr("sops.open"), ids, key=key,
                           index=ids.index(default) if default in by_id else 0,
-                          format_func=lambda i: sop_label(by_id[i]))
+                          format_func=lambda i: sop_label(by_id[i]),
+                          placeholder=tr("widgets.no_options"))
     return by_id.get(chosen) if chosen is not None else None
 
 
@@ -172,7 +173,7 @@ def show_preview(text: str, report: LintReport) -> None:
     try:
         body = split_front_matter(text)[1]
     except SopError as exc:
-        st.warning(plain(str(exc)))
+        st.warning(plain(error(exc)))
     else:
         st.html(render_body(body))
 

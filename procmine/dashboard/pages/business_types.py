@@ -30,6 +30,7 @@ if st.session_state.get("types_code") not in codes and not volumes.empty:
 code = st.selectbox(
     tr("filters.business_type"), codes, key="types_code",
     format_func=lambda c: f"{c} {baseline[c].name(lang()) if c in baseline else ''}",
+    placeholder=tr("widgets.no_options")
 )
 steps = data.steps_of_type(code, chosen)
 if steps.empty:

@@ -40,7 +40,8 @@ if teller is None:
         st.info(tr("scope.no_tellers", branch=plain(scope)))
         st.stop()
     offered = branches if scope is not None else [every, *branches]
-    picked = left.selectbox(tr("matrix.branch"), offered, key="matrix_branch", format_func=plain)
+    picked = left.selectbox(tr("matrix.branch"), offered, key="matrix_branch", format_func=plain,
+                            placeholder=tr("widgets.no_options"))
     branch = require_branch(user, None if picked == every else picked)
 month = period.choose(middle)
 period.show_caption(month)

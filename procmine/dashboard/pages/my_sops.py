@@ -31,7 +31,7 @@ def _acknowledge(version: SopVersion, user: User, key: str) -> None:
         try:
             acknowledge_sop(version.sop.id, user=user, library=data.library())
         except ProcmineError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(session.error(exc)))
         else:
             st.toast(tr("my_sops.acknowledged", sop=plain(version.sop.id),
                         version=version.sop.version))

@@ -34,7 +34,7 @@ with st.container(border=True):
     try:   # the register up to the data first (once per ingest): done items measured, regressions
         data.refreshed_register()
     except ProcmineError as exc:
-        st.caption(tr("improve.page.refresh_failed", message=plain(str(exc))))
+        st.caption(tr("improve.page.refresh_failed", message=plain(session.error(exc))))
     month, agenda = data.month_agenda(user, today)
     improve_marks.show_agenda(agenda, month=month, today=today)
 

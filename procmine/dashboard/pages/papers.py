@@ -64,7 +64,7 @@ def _build(user: User) -> None:
                             shuffle=shuffle, due_on=due if isinstance(due, date) else None,
                             library=library)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
         return
     st.session_state[_PICK] = paper.id   # the paper list opens on it (set before its widget)
     st.success(tr("papers.built", title=plain(paper.title), id=paper.id,
@@ -102,7 +102,7 @@ def _assign(paper: Paper, user: User) -> None:
         n = assign_paper(paper.id, user=user, roster=roster, tellers=tuple(tellers),
                          branches=tuple(chosen_branches), everyone=everyone)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     else:
         st.success(tr("papers.assigned_to", n=n, title=plain(paper.title)))
 
@@ -129,7 +129,7 @@ def _detail(paper: Paper, user: User) -> None:
         try:
             close_paper(paper.id, user=user)
         except ProcmineError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(session.error(exc)))
         else:
             st.rerun()
 
@@ -150,6 +150,7 @@ if st.session_state.get(_PICK) not in by_id:
     st.session_state.pop(_PICK, None)
 chosen = st.selectbox(tr("papers.pick"), ids, key=_PICK,
                       format_func=lambda i: f"#{i} {by_id[i].title} · "
-                      f"{tr(f'papers.state.{by_id[i].status}')}")
+                      f"{tr(f'papers.state.{by_id[i].status}')}",
+                      placeholder=tr("widgets.no_options"))
 if chosen is not None:
     _detail(by_id[chosen], user)

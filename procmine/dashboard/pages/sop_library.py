@@ -84,7 +84,8 @@ by_commit = {v.commit: v for v in versions}
 default = versions.index(approved) if approved in versions else 0
 commit = st.selectbox(tr("view.version"), list(by_commit), index=default,
                       key=f"sops_version_{chosen.id}",
-                      format_func=lambda c: sop_widgets.version_label(by_commit[c]))
+                      format_func=lambda c: sop_widgets.version_label(by_commit[c]),
+                      placeholder=tr("widgets.no_options"))
 version = by_commit[commit]
 head = history[0]
 if editors and approved is not None and head != approved and version != head:

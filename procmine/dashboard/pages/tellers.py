@@ -67,7 +67,8 @@ chosen = filters.show("tellers_filters", tellers=False,
 period.show_caption(period.current())
 if st.session_state.get("tellers_pick") not in allowed:
     st.session_state["tellers_pick"] = _most_hours_lost(allowed, chosen)
-teller = st.selectbox(tr("filters.teller"), allowed, key="tellers_pick")
+teller = st.selectbox(tr("filters.teller"), allowed, key="tellers_pick",
+                      placeholder=tr("widgets.no_options"))
 if teller != asked:
     st.query_params["teller"] = teller       # the address names the teller shown
     st.session_state["tellers_asked"] = teller
