@@ -1,0 +1,146 @@
+"""Activity display names (:mod:`procmine.sop.activity_names`): the SOP step's name wins over the
+glossary, the glossary over the log name; the glossary is seeded with the library and read with
+errors that name the line; the names are cached until the library or the glossary changes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from procmine import (
+    LOG_NAME_COLUMN,
+    ProcmineError,
+    SopLibrary,
+    activity_names,
+    bundled_sops_dir,
+    error_text,
+    glossary_path,
+    read_glossary,
+)
+from procmine.demo.activities import ACTIVITIES
+
+GLOSSARY = "activity,zh,en\n"
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Path:
+    """An SOP folder with SOP-P17 (it names Count cash 点钞) and a glossary that names Count
+    cash otherwise, and Print statement, which no SOP governs."""
+    folder = tmp_path / "seed"
+    folder.mkdir()
+    shutil.copyfile(bundled_sops_dir() / "SOP-P17.md", folder / "SOP-P17.md")
+    (folder / "activities.csv").write_text(
+        GLOSSARY + "Count cash,数钱,Cash count\nPrint statement,打印回单,Print the statement\n",
+        encoding="utf-8")
+    return folder
+
+
+def test_the_sop_step_wins_then_the_glossary_then_the_log_name(tmp_path: Path, seed: Path) -> None:
+    library = SopLibrary.open(tmp_path / "home", seed=seed)
+    names = activity_names(library)
+    assert names.name("Count cash", "zh-CN") == "点钞"  # the SOP's heading, not the glossary's
+    assert names.name("Count cash", "en") == "Count cash"  # the SOP's activity
+    assert names.source["Count cash"] == "sop"
+    assert names.name("Print statement", "zh-CN") == "打印回单"
+    assert names.name("Print statement", "en") == "Print the statement"
+    assert names.source["Print statement"] == "glossary"
+    assert names.name("Made-up step", "zh-CN") == names.name("Made-up step", "en") == "Made-up step"
+    assert "Made-up step" not in names.source
+    assert names.label("Print statement", "zh-CN") == "打印回单 (Print the statement)"
+    assert names.label("Made-up step", "en") == "Made-up step"
+
+
+def test_the_glossary_is_seeded_with_the_library_and_read_from_there(
+        tmp_path: Path, seed: Path) -> None:
+    library = SopLibrary.open(tmp_path / "home", seed=seed)
+    assert glossary_path(library) == library.root / "activities.csv"
+    assert library.ids() == ["SOP-P17"]  # the glossary is no SOP
+    assert library.pending_edits() == []  # committed with the seed
+    # the bank edits the glossary: the names follow (cached by the file's modification time)
+    assert activity_names(library).name("Print statement", "zh") == "打印回单"
+    path = library.root / "activities.csv"
+    path.write_text(GLOSSARY + "Print statement,打印流水,\n", encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    edited = activity_names(library)
+    assert edited.name("Print statement", "zh") == "打印流水"
+    assert edited.name("Print statement", "en") == "Print statement"  # empty en: the log name
+
+
+def test_a_library_seeded_before_the_glossary_reads_the_bundled_one(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    shutil.copyfile(bundled_sops_dir() / "SOP-P18.md", folder / "SOP-P18.md")
+    library = SopLibrary.open(tmp_path / "home", seed=folder)
+    assert glossary_path(library) == bundled_sops_dir() / "activities.csv"
+    assert activity_names(library).name("Stamp confiscated notes", "zh-CN") == "加盖假币戳记"
+
+
+def test_the_bundled_glossary_names_every_demo_activity_and_every_sop_step() -> None:
+    rows = list(csv.DictReader((bundled_sops_dir() / "activities.csv").open(encoding="utf-8")))
+    assert [list(r) for r in rows[:1]] == [["activity", "zh", "en"]]
+    glossary = read_glossary(bundled_sops_dir() / "activities.csv")
+    assert set(glossary) == set(ACTIVITIES)
+    assert {a: g["zh"] for a, g in glossary.items()} == {a: v.name_zh for a, v in
+                                                         ACTIVITIES.items()}
+    # for the demo the English name is the log name (the CLI's default output stays as it was)
+    assert all(g["en"] == a for a, g in glossary.items())
+    names = activity_names(None)
+    assert names.name("Second-person recount", "zh-CN") == "双人复点"
+    assert names.source["Second-person recount"] == "sop"
+
+
+@pytest.mark.parametrize(("body", "code", "line", "words"), [
+    ("Count cash,点钞,\nCount cash,数钱,\n", "glossary.duplicate", 3, "already named on line 2"),
+    ("Count cash,点钞,\n\nPrint statement,,\n", "glossary.empty_zh", 4, "no Chinese name"),
+    (",点钞,\n", "glossary.empty_activity", 2, "the activity is empty"),
+])
+def test_a_bad_glossary_row_is_refused_with_its_line(
+        tmp_path: Path, body: str, code: str, line: int, words: str) -> None:
+    path = tmp_path / "activities.csv"
+    path.write_text(GLOSSARY + body, encoding="utf-8")
+    with pytest.raises(ProcmineError) as caught:
+        read_glossary(path)
+    assert caught.value.code == code
+    assert caught.value.params["line"] == line
+    assert str(caught.value).startswith(f"activities.csv, line {line}: ")
+    assert words in str(caught.value)
+    assert f"第 {line} 行" in error_text(caught.value, "zh-CN")
+
+
+def test_a_glossary_with_other_columns_or_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "activities.csv"
+    path.write_text("step,chinese\nCount cash,点钞\n", encoding="utf-8")
+    with pytest.raises(ProcmineError, match="line 1: the columns must be activity,zh,en"):
+        read_glossary(path)
+    path.write_bytes(GLOSSARY.encode() + "Count cash,点钞,\n".encode("gb18030"))
+    with pytest.raises(ProcmineError, match="not UTF-8") as caught:
+        read_glossary(path)
+    assert caught.value.code == "glossary.encoding"
+    # a UTF-8 file saved by Excel (with a byte-order mark) reads
+    path.write_bytes(b"\xef\xbb\xbf" + (GLOSSARY + "Count cash,点钞,\n").encode())
+    assert read_glossary(path) == {"Count cash": {"zh": "点钞", "en": "Count cash"}}
+
+
+def test_frame_and_series_map_activity_columns_and_keep_the_log_name() -> None:
+    names = activity_names(None)
+    table = pd.DataFrame({"business_type": ["P17", "P17", "P18"],
+                          "activity": ["Count cash", "Print statement", None],
+                          "median_seconds": [30.0, 12.0, 5.0]})
+    shown = names.frame(table, "zh-CN", keep_log_name=True)
+    assert shown.columns.tolist() == ["business_type", "activity", "median_seconds",
+                                      LOG_NAME_COLUMN]
+    assert shown["activity"].tolist()[:2] == ["点钞", "打印流水/回单"]
+    assert pd.isna(shown["activity"].iloc[2])
+    assert shown[LOG_NAME_COLUMN].tolist()[:2] == ["Count cash", "Print statement"]
+    assert table["activity"].iloc[0] == "Count cash"  # the caller's frame is left as it was
+    edges = pd.DataFrame({"source": ["Count cash"], "target": ["See off"]})
+    assert names.frame(edges, "zh", ("source", "target")).values.tolist() == [["点钞", "送别客户"]]
+    assert names.series(["Count cash"], "en").tolist() == ["Count cash"]
+    assert names.matches("Count cash", "点钞") and names.matches("Count cash", "count")
+    assert not names.matches("See off", "点钞")
