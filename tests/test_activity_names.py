@@ -5,23 +5,33 @@ errors that name the line; the names are cached until the library or the glossar
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from apptest import app_as
+from rich.cells import cell_len
+from streamlit.testing.v1 import AppTest
+from test_cli_width import NARROW, _headers, runner
 
 from procmine import (
     LOG_NAME_COLUMN,
     ProcmineError,
     SopLibrary,
     activity_names,
+    build_demo_workspace,
     bundled_sops_dir,
     error_text,
     glossary_path,
     read_glossary,
+    t,
 )
+from procmine.cli.main import app
 from procmine.demo.activities import ACTIVITIES
 
 GLOSSARY = "activity,zh,en\n"
@@ -144,3 +154,126 @@ def test_frame_and_series_map_activity_columns_and_keep_the_log_name() -> None:
     assert names.series(["Count cash"], "en").tolist() == ["Count cash"]
     assert names.matches("Count cash", "点钞") and names.matches("Count cash", "count")
     assert not names.matches("See off", "点钞")
+
+
+# -- the dashboard and the command line in Chinese, on the demo workspace -------------------------
+
+ENGLISH = sorted(ACTIVITIES, key=len, reverse=True)  # every step name the demo log uses
+CHINESE = {v.name_zh for v in ACTIVITIES.values()}
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("names-workspace") / "workspace"
+    build_demo_workspace(home)
+    return home
+
+
+@pytest.fixture
+def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("PROCMINE_HOME", str(demo_home))
+    yield demo_home
+
+
+def _page(home: Path, script: str, **state: Any) -> AppTest:
+    at = app_as("operations", home, timeout=180)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(script).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _shown(at: AppTest) -> list[str]:
+    """Every text the page shows in a table, a chart (labels, hovers) or as markdown."""
+    texts = [str(v) for frame in at.dataframe for v in frame.value.astype(str).to_numpy().ravel()]
+    texts += [str(frame_column) for frame in at.dataframe for frame_column in frame.value.columns]
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        for trace in spec["data"]:
+            for key in ("x", "y", "text", "customdata", "name"):
+                value = trace.get(key)
+                texts += [json.dumps(value, ensure_ascii=False)] if value is not None else []
+    texts += [m.value for m in at.markdown] + [s.value for s in at.subheader]
+    return texts
+
+
+def _english_steps(texts: list[str]) -> set[str]:
+    return {name for name in ENGLISH for text in texts if name in text}
+
+
+def _chinese_steps(texts: list[str]) -> set[str]:
+    return {name for name in CHINESE for text in texts if name in text}
+
+
+@pytest.mark.parametrize("script", ["procmine/dashboard/pages/bottlenecks.py",
+                                    "procmine/dashboard/pages/process_map.py",
+                                    "procmine/dashboard/pages/conformance.py"])
+def test_the_pages_in_chinese_name_every_step_in_chinese(home: Path, script: str) -> None:
+    at = _page(home, script)
+    texts = _shown(at)
+    assert _english_steps(texts) == set()
+    found = _chinese_steps(texts)
+    assert len(found) >= 3, found
+    if script.endswith("process_map.py"):
+        assert {"叫号", "录入交易", "送别客户"} <= found  # every P17 transaction has them
+
+
+def test_the_process_map_in_english_keeps_the_log_names(home: Path) -> None:
+    at = _page(home, "procmine/dashboard/pages/process_map.py", procmine_lang="en")
+    texts = _shown(at)
+    assert {"Call number", "Enter transaction", "See off"} <= _english_steps(texts)
+    assert _chinese_steps(texts) == set()
+
+
+def test_the_conformance_export_carries_the_chinese_name_and_the_log_name(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit as st
+
+    downloads: dict[str, bytes] = {}
+    original = st.download_button
+
+    def keep(label: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+        downloads[str(kwargs.get("file_name"))] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", keep)
+    _page(home, "procmine/dashboard/pages/conformance.py")
+    text = downloads["control-steps-skipped.csv"].decode("utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0][-2:] == [t("conformance.col.step", "zh-CN"), t("names.log_name", "zh-CN")]
+    assert len(rows) > 1
+    steps = {(row[-2], row[-1]) for row in rows[1:]}
+    assert all(log in ACTIVITIES and ACTIVITIES[log].name_zh == zh for zh, log in steps), steps
+
+
+def test_the_sop_library_search_finds_a_step_by_its_chinese_name(home: Path) -> None:
+    at = _page(home, "procmine/dashboard/pages/sop_library.py")
+    at.text_input(key="sops_search").set_value("双人复点").run()
+    assert not at.exception
+    listed = {str(v) for v in at.dataframe[0].value.to_numpy().ravel()
+              if str(v).startswith("SOP-")}
+    assert listed == {"SOP-C44", "SOP-C45", "SOP-P17", "SOP-P18", "SOP-P19", "SOP-P20",
+                      "SOP-P21"}  # the SOPs with a second-person recount step
+
+
+@pytest.mark.parametrize("args", [["bottlenecks"], ["map", "--type", "P17"],
+                                  ["variants", "--type", "P18", "--top", "3"],
+                                  ["conformance", "--type", "P18"],
+                                  ["sop", "findings", "SOP-P18"]], ids=" ".join)
+def test_the_cli_with_lang_zh_names_the_steps_in_chinese_in_80_columns(
+        demo_home: Path, args: list[str]) -> None:
+    english = runner.invoke(app, [*args, "--home", str(demo_home)], env=NARROW)
+    chinese = runner.invoke(app, [*args, "--lang", "zh", "--home", str(demo_home)], env=NARROW)
+    assert english.exit_code == 0 and chinese.exit_code == 0, chinese.output
+    assert _chinese_steps([english.stdout]) == set()
+    assert _chinese_steps([chinese.stdout]), chinese.stdout
+    assert _english_steps([chinese.stdout]) == set(), chinese.stdout
+    assert max(cell_len(line) for line in chinese.stdout.splitlines()) <= 80, chinese.stdout
+    assert not [h for h in _headers(chinese.stdout) if "…" in h], chinese.stdout
+    # the environment sets the default
+    by_env = runner.invoke(app, [*args, "--home", str(demo_home)],
+                           env={**NARROW, "PROCMINE_LANG": "zh"})
+    assert by_env.stdout == chinese.stdout

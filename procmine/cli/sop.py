@@ -50,6 +50,7 @@ from procmine.cli.common import (
     Column,
     HomeOption,
     JsonOption,
+    LangOption,
     WideOption,
     err,
     fit_table,
@@ -57,6 +58,7 @@ from procmine.cli.common import (
     parse_day,
     print_json,
     print_table,
+    step_namer,
 )
 
 __all__ = ["sop_app"]
@@ -335,9 +337,10 @@ def findings(
     home: HomeOption = None,
     as_json: JsonOption = False,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """An SOP's steps with the slow steps linked to them: findings, hours lost a month,
-    tellers and branches affected."""
+    tellers and branches affected. --lang zh names the steps in Chinese."""
     library = _library(home)
     version = library.approved(sop_id) or library.current(sop_id)
     found = linked_findings(EventStore(home), load_baseline(baseline_file), library, month=month)
@@ -350,7 +353,8 @@ def findings(
                Column("teller hours a month", "num"),
                Column("hours lost", "num", essential=False),
                Column("tellers"), Column("branches", essential=False)]
-    rows = [(r["step_id"], r["activity"], f"{r['standard_seconds']:g}", r["findings"],
+    step_name = step_namer(home, lang)
+    rows = [(r["step_id"], step_name(r["activity"]), f"{r['standard_seconds']:g}", r["findings"],
              f"{r['monthly_teller_hours']:.2f}", f"{r['time_lost_hours']:.2f}", r["tellers"],
              r["branches"]) for r in table.to_dict(orient="records")]
     title = f"{sop_id} {version.sop.version}: slow steps by SOP step, {month or 'all months'}"

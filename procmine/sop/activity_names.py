@@ -57,7 +57,7 @@ GLOSSARY_COLUMNS: tuple[str, ...] = ("activity", "zh", "en")
 #: The column a table gains to keep the log's own step name beside the display name.
 LOG_NAME_COLUMN = "log name"
 
-_cache: dict[tuple[str, str, str, int], ActivityNames] = {}
+_cache: dict[tuple[str, str, str, int, bool], ActivityNames] = {}
 _cache_lock = threading.Lock()
 
 
@@ -241,11 +241,12 @@ def _approved_sops(library: SopLibrary | None) -> list[Sop]:
 
 
 def activity_names(library: SopLibrary | None = None,
-                   glossary: str | Path | None = None) -> ActivityNames:
+                   glossary: str | Path | None = None, *, strict: bool = True) -> ActivityNames:
     """The display names of activities: the approved SOPs' step names of ``library`` (None:
     the bundled SOP files), then the glossary (``glossary``, default :func:`glossary_path`),
     then the log name. Cached by the library's head commit and the glossary's modification
-    time; a bad glossary raises :class:`ProcmineError`.
+    time; a bad glossary raises :class:`ProcmineError` (``strict=False``: it is left out, for
+    a report that should not fail over a name).
 
     Example:
         >>> names = activity_names(library)
@@ -258,14 +259,20 @@ def activity_names(library: SopLibrary | None = None,
     except OSError:
         stamp = -1
     key = (str(library.root) if library is not None else "",
-           library.head() if library is not None else "", str(path), stamp)
+           library.head() if library is not None else "", str(path), stamp, strict)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None:
         return hit
     names: dict[str, Mapping[str, str]] = {}
     source: dict[str, str] = {}
-    for activity, pair in read_glossary(path).items():
+    try:
+        glossary_names = read_glossary(path)
+    except ProcmineError:
+        if strict:
+            raise
+        glossary_names = {}
+    for activity, pair in glossary_names.items():
         names[activity], source[activity] = pair, "glossary"
     for activity, pair in _sop_names(_approved_sops(library)).items():
         if not _has_chinese(pair["zh"]) and activity in names:  # a heading without Chinese

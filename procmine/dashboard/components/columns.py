@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine import column_labels
+from procmine.dashboard.components.names import step_frame
 from procmine.dashboard.session import lang, tr
 
 __all__ = ["COLUMNS", "LEAGUE_FORMATS", "Column", "config", "labels", "league_config", "table"]
@@ -108,8 +109,9 @@ def config(names: Iterable[str], formats: Mapping[str, str] | None = None) -> di
 
 def table(frame: pd.DataFrame, names: Sequence[str],
           formats: Mapping[str, str] | None = None) -> None:
-    """Draw ``frame``'s columns ``names``, in that order, labelled and formatted."""
-    st.dataframe(frame[list(names)], hide_index=True, width="stretch",
+    """Draw ``frame``'s columns ``names``, in that order, labelled and formatted; its steps
+    named in the user's language (:func:`procmine.dashboard.components.names.step_frame`)."""
+    st.dataframe(step_frame(frame[list(names)]), hide_index=True, width="stretch",
                  column_config=config(names, formats))
 
 

@@ -15,6 +15,7 @@ import streamlit as st
 
 from procmine import AMOUNT_BANDS, FINDING_KINDS, FINDING_SCOPES, Baseline, Finding, t
 from procmine.dashboard.components import charts
+from procmine.dashboard.components.names import finding_summary, step_label
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -81,7 +82,7 @@ def pick_finding(shown: Sequence[Finding]) -> Finding:
     previous = min(int(st.session_state.get("bn_picked", 0)), len(shown) - 1)
     choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), index=previous,
                           key=f"bn_pick_{language}",
-                          format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}")
+                          format_func=lambda i: f"{i + 1}. {finding_summary(shown[i], language)}")
     st.session_state["bn_picked"] = choice
     return shown[min(choice, len(shown) - 1)]
 
@@ -115,7 +116,8 @@ def what_label(f: Finding, baseline: Baseline | None = None) -> str:
         kind = tr("bottlenecks.every_type")
     else:
         kind = f.business_type if baseline is None else type_label(f.business_type, baseline)
-    step = f.activity or (tr("bottlenecks.every_step") if f.kind != "baseline" else "")
+    step = (step_label(f.activity) if f.activity else
+            tr("bottlenecks.every_step") if f.kind != "baseline" else "")
     condition = f.condition_in(lang())
     return " · ".join(part for part in (kind, step, condition) if part)
 

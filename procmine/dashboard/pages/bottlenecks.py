@@ -25,7 +25,13 @@ from procmine import (
     scoped_findings,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, finding_kinds, finding_widgets, improve_marks
+from procmine.dashboard.components import (
+    charts,
+    finding_kinds,
+    finding_widgets,
+    improve_marks,
+    names,
+)
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -132,7 +138,7 @@ marks = data.marks(user, shown)
 finding_widgets.show_table(shown, improve_marks.marks_column(shown, marks))
 
 finding = finding_widgets.pick_finding(shown)
-st.subheader(plain(finding.summary_in(lang())))
+st.subheader(plain(names.finding_summary(finding)))
 mark = marks.get(finding_key(finding))
 improve_marks.show_regression(mark)
 improve_marks.act_control(
