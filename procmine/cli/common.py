@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import click
 import typer
 from rich.cells import cell_len
 from rich.console import Console
@@ -75,10 +74,19 @@ MasterOption = Annotated[
     ),
 ]
 
+def _language(value: str) -> str:
+    """``--lang``: zh or en (zh-CN is taken for zh)."""
+    chosen = value.strip().lower()
+    chosen = "zh" if chosen in ("zh", "zh-cn") else chosen
+    if chosen not in ("zh", "en"):
+        raise typer.BadParameter(f"{value!r}: choose zh or en")
+    return chosen
+
+
 LangOption = Annotated[
     str,
     typer.Option(
-        "--lang", envvar="PROCMINE_LANG", click_type=click.Choice(["zh", "en"]),
+        "--lang", envvar="PROCMINE_LANG", callback=_language, metavar="zh|en",
         help="Step names in Chinese (zh) or English (en): the SOP step's name, else the "
         "activity glossary's (sops/activities.csv), else the log's (default en; "
         "$PROCMINE_LANG).",
