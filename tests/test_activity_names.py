@@ -247,7 +247,8 @@ def test_the_sop_library_search_finds_a_step_by_its_chinese_name(home: Path) -> 
 @pytest.mark.parametrize("args", [["bottlenecks"], ["map", "--type", "P17"],
                                   ["variants", "--type", "P18", "--top", "3"],
                                   ["conformance", "--type", "P18"],
-                                  ["sop", "findings", "SOP-P18"]], ids=" ".join)
+                                  ["sop", "findings", "SOP-P18"], ["sop", "coverage"],
+                                  ["sop", "effects", "SOP-P18"]], ids=" ".join)
 def test_the_cli_with_lang_zh_names_the_steps_in_chinese_in_80_columns(
         demo_home: Path, args: list[str]) -> None:
     english = runner.invoke(app, [*args, "--home", str(demo_home)], env=NARROW)

@@ -369,15 +369,17 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
              as_json: JsonOption = False, wide: WideOption = False,
              show_all: Annotated[bool, typer.Option(
                  "--all", help=f"List every row (default: the first {_COVERAGE_SHOWN} of each "
-                 "list, and how many more).")] = False) -> None:
+                 "list, and how many more).")] = False,
+             lang: LangOption = "en") -> None:
     """What the SOPs cover of the logs: business types no SOP covers, frequent steps no SOP
-    step governs, SOP steps never seen in the logs."""
+    step governs, SOP steps never seen in the logs. --lang zh names the steps in Chinese."""
     report = coverage_report(EventStore(home), load_baseline(baseline_file), _library(home))
     if as_json:
         print_json(report.to_dict())
         return
     out.print(f"SOPs cover {report.transaction_share:.1%} of {report.transactions:,} "
               "transactions.", highlight=False)
+    step_name = step_namer(home, lang)
     lists = (("Business types no SOP covers", report.uncovered_types,
               [Column("type", "key"), Column("transactions", "num")]),
              ("Frequent steps no SOP step governs", report.uncovered_steps,
@@ -391,6 +393,8 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
             out.print(f"\n{title}: none", highlight=False)
             continue
         shown = frame if show_all else frame.head(_COVERAGE_SHOWN)
+        if "activity" in shown.columns:
+            shown = shown.assign(activity=[step_name(a) for a in shown["activity"]])
         rows = [[f"{v:.1%}" if c == "share" else f"{v:,}" if isinstance(v, int) else v
                  for c, v in r.items()] for r in shown.to_dict(orient="records")]
         out.print()
@@ -434,10 +438,11 @@ def effects(
     home: HomeOption = None,
     as_json: JsonOption = False,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """The effect of each revision of an SOP: step times before and after it came in force
     (Mann-Whitney), and a difference-in-differences where branches adopted it on different
-    dates."""
+    dates. --lang zh names the steps in Chinese."""
     table = revision_effects(EventStore(home), _library(home), sop_id, window_days=window)
     if as_json:
         print_json(table.to_dict(orient="records"))
@@ -451,7 +456,9 @@ def effects(
                for c, kind, essential in _EFFECTS]
     columns.append(Column("evidence", "text", essential=True))
     rows = []
+    step_name = step_namer(home, lang)
     for record in table.to_dict(orient="records"):
+        record["activity"] = step_name(record["activity"])
         cells = [_effect_cell(c, record[c]) for c in names]
         if record["evidence"] == "no_data_yet":
             cells[names.index("median_after")] = "no data yet"
