@@ -142,7 +142,8 @@ st.subheader(plain(names.finding_summary(finding)))
 mark = marks.get(finding_key(finding))
 improve_marks.show_regression(mark)
 improve_marks.act_control(
-    finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version()),
+    finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version(),
+                    library=data.library()),
     user=user, group=default_group(finding, data.library(), data.baseline()),
     mark=mark, key="bn_act")
 finding_widgets.show_explanation(finding.kind)
