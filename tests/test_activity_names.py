@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from test_cli_width import NARROW, _headers, runner
 
 from procmine import (
     LOG_NAME_COLUMN,
+    Editor,
     ProcmineError,
     SopLibrary,
     activity_names,
@@ -63,6 +65,19 @@ def test_the_sop_step_wins_then_the_glossary_then_the_log_name(tmp_path: Path, s
     assert "Made-up step" not in names.source
     assert names.label("Print statement", "zh-CN") == "打印回单 (Print the statement)"
     assert names.label("Made-up step", "en") == "Made-up step"
+
+
+def test_a_renamed_step_shows_once_its_version_is_approved(tmp_path: Path, seed: Path) -> None:
+    library = SopLibrary.open(tmp_path / "home", seed=seed)
+    alice = Editor("alice", "reviewer", "accounting-and-cash", "Alice Li")
+    bob = Editor("bob", "reviewer", "accounting-and-cash", "Bob Wang")
+    head = library.current("SOP-P17")
+    text = head.sop.text.replace("### 6. 点钞 Count cash", "### 6. 清点现金 Count cash")
+    library.save("SOP-P17", text, user=alice, note="Rename the step", base=head.commit)
+    assert activity_names(library).name("Count cash", "zh-CN") == "点钞"  # a draft: not yet
+    library.submit("SOP-P17", user=alice)
+    library.approve("SOP-P17", user=bob, today=date(2026, 11, 2))
+    assert activity_names(library).name("Count cash", "zh-CN") == "清点现金"  # a new head
 
 
 def test_the_glossary_is_seeded_with_the_library_and_read_from_there(
