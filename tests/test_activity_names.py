@@ -294,3 +294,18 @@ def test_the_slow_steps_search_finds_a_step_in_either_language(home: Path) -> No
     assert found == [cell for cell in before if step in cell]
     at.text_input(key="bn_step_query").set_value(logged.lower()).run()
     assert list(at.dataframe[0].value[what]) == found
+
+
+def test_a_broken_glossary_is_reported_with_its_line_and_the_page_goes_on(home: Path) -> None:
+    path = home / "sops" / "activities.csv"
+    kept = path.read_bytes()
+    try:
+        path.write_text(GLOSSARY + "Print statement,打印流水,\nPrint statement,打印回单,\n",
+                        encoding="utf-8")
+        at = _page(home, "procmine/dashboard/pages/process_map.py")
+        assert [w.value for w in at.warning] == [t(
+            "error.glossary.duplicate", "zh-CN", file="activities.csv", line=3,
+            activity="Print statement", first=2)]
+        assert {"叫号", "点钞"} <= _chinese_steps(_shown(at))  # the SOPs' names still
+    finally:
+        path.write_bytes(kept)

@@ -4,9 +4,9 @@ name, else the glossary's, else the log's: :func:`procmine.activity_names`).
 
 The library's frames keep the log's activity; a page or component maps a frame's step columns
 (:data:`STEP_COLUMNS`) with :func:`step_frame` just before drawing it, a single value with
-:func:`step_label`, a picker's options with :func:`step_option` (both languages, so a query in
-either finds the step). A download keeps the log name in a trailing column
-(:func:`export_frame`).
+:func:`step_label`, a search with :func:`step_matches` (a query in either language, or the
+log name, finds the step). A download keeps the log name in a trailing column (the
+skipped-control-steps CSV: "log step name").
 
 A glossary the bank broke (a duplicate row, an empty Chinese name) does not stop a page: the
 error is shown once per session, with its line, and the SOP names and log names stand in.
@@ -21,7 +21,6 @@ import pandas as pd
 import streamlit as st
 
 from procmine import (
-    LOG_NAME_COLUMN,
     ActivityNames,
     Finding,
     ProcmineError,
@@ -30,11 +29,10 @@ from procmine import (
     sops_folder,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.session import lang
 
 __all__ = [
     "STEP_COLUMNS",
-    "export_frame",
     "finding_summary",
     "model_step",
     "names",
@@ -42,7 +40,6 @@ __all__ = [
     "step_label",
     "step_labels",
     "step_matches",
-    "step_option",
 ]
 
 #: The columns of the library's frames that hold an activity.
@@ -78,12 +75,6 @@ def step_labels(values: Iterable[object]) -> list[str]:
     return [known.name(str(v), language) for v in values]
 
 
-def step_option(activity: object) -> str:
-    """A picker's option: the name in the session's language, the other language's beside it
-    (a query in Chinese or English finds the step)."""
-    return names().label(str(activity), lang())
-
-
 def step_matches(activity: object, query: str) -> bool:
     """Whether a search text finds ``activity`` (its log name or either language's name)."""
     return names().matches(str(activity), query)
@@ -94,15 +85,6 @@ def step_frame(frame: pd.DataFrame, columns: Sequence[str] = STEP_COLUMNS) -> pd
     if not any(c in frame.columns for c in columns):
         return frame
     return names().frame(frame, lang(), columns)
-
-
-def export_frame(frame: pd.DataFrame, columns: Sequence[str] = STEP_COLUMNS) -> pd.DataFrame:
-    """``frame`` for a download: the step columns named in the session's language and the
-    first one as logged in a trailing column (headed in that language)."""
-    if not any(c in frame.columns for c in columns):
-        return frame
-    out = names().frame(frame, lang(), columns, keep_log_name=True)
-    return out.rename(columns={LOG_NAME_COLUMN: tr("names.log_name")})
 
 
 def model_step(model: Any, activity: str) -> str:
