@@ -9,7 +9,8 @@ log name, finds the step). A download keeps the log name in a trailing column (t
 skipped-control-steps CSV: "log step name").
 
 A glossary the bank broke (a duplicate row, an empty Chinese name) does not stop a page: the
-error is shown once per session, with its line, and the SOP names and log names stand in.
+error is shown once on each page it reaches, with its line, and the SOP names and log names
+stand in.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from procmine import (
     ActivityNames,
@@ -57,8 +59,11 @@ def names() -> ActivityNames:
     try:
         return activity_names(library)
     except ProcmineError as exc:
-        if not st.session_state.get("_names_warned"):
-            st.session_state["_names_warned"] = True
+        ctx = get_script_run_ctx(suppress_warning=True)
+        page = ctx.page_script_hash if ctx is not None else ""
+        warned: set[str] = st.session_state.setdefault("_names_warned", set())
+        if page not in warned:  # once on each page, not on every step of a table
+            warned.add(page)
             st.warning(session.error(exc))
         return activity_names(library, strict=False)
 
