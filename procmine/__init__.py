@@ -283,6 +283,15 @@ from procmine.reports.league import (
 # findings: matrix (its Excel export, one sheet per branch)
 from procmine.reports.matrix import export_matrix_excel
 from procmine.reports.safe import safe_cell, safe_csv
+
+# ui: names (activity display names: SOP step names, the glossary, the log name)
+from procmine.sop.activity_names import (
+    LOG_NAME_COLUMN,
+    ActivityNames,
+    activity_names,
+    glossary_path,
+    read_glossary,
+)
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
 
 # ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review standing)
@@ -802,6 +811,13 @@ __all__ = [  # noqa: RUF022
     "history_note",
     "issue_text",
     "note_text",
+    # ui: names (activity display names: the SOP step's name where an SOP governs the
+    # activity, else the glossary sops/activities.csv, else the log name; "log name" column)
+    "LOG_NAME_COLUMN",
+    "ActivityNames",
+    "activity_names",
+    "glossary_path",
+    "read_glossary",
 ]
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@ the others (on the server), sign-in and sign-out work, and the language switches
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from procmine import (
     ROLES,
     EventStore,
     Finding,
+    SopLibrary,
+    activity_names,
     authenticate,
     build_demo_workspace,
     explain_finding,
@@ -43,6 +46,11 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "matrix.py": "柜员×业务类型", "improvements.py": "整改台账",
           "improvement_item.py": "整改事项", "process_map.py": "流程图",
           "variants.py": "流程变体", "conformance.py": "流程符合性"}
+
+
+def _zh(home: Path, activity: str) -> str:
+    """A step's name as the Chinese pages show it (the SOP's, else the glossary's)."""
+    return activity_names(SopLibrary.open(home)).name(activity, "zh-CN")
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +251,8 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
     assert at.subheader[0].value.startswith(
         f"柜员 {first.teller_id}（{first.branch_id}）" if first.scope == "teller"
         else f"网点 {first.branch_id}")
-    assert f"{first.business_type} {first.activity}：中位用时 {first.median_seconds:,.0f} 秒" \
-        in at.subheader[0].value
+    assert f"{first.business_type} {_zh(home, first.activity)}：中位用时 " \
+        f"{first.median_seconds:,.0f} 秒" in at.subheader[0].value
     # distribution, by hour, by amount band, by window type, by month
     assert len(at.get("plotly_chart")) == 5
     first_evidence = explain_finding(EventStore(home), expected[0], latest)
@@ -260,7 +268,8 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
                      for row in first_evidence["by_amount_band"]]
     assert all("万" in band or band == "无金额" for band in bands)
     at.selectbox(key="bn_pick_zh-CN").set_value(len(expected) - 1).run()
-    assert f"{expected[-1].business_type} {expected[-1].activity}：" in at.subheader[0].value
+    assert f"{expected[-1].business_type} {_zh(home, expected[-1].activity)}：" in \
+        at.subheader[0].value
     # a branch finding names its tellers at the step, the slow ones marked
     branch = next(i for i, f in enumerate(expected) if f.scope == "branch")
     at.selectbox(key="bn_pick_zh-CN").set_value(branch).run()
@@ -332,9 +341,10 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     top = steps.iloc[0]
     assert top["minutes_above_bank"] == pytest.approx(
         top["count"] * (top["median_seconds"] - top["bank_median_seconds"]) / 60)
-    assert list(shown.iloc[:, 1]) == list(steps["activity"])
-    bars = at.get("plotly_chart")[1].proto.spec
-    assert f"{top['business_type']} {top['activity']}" in bars
+    assert list(shown.iloc[:, 1]) == [_zh(home, a) for a in steps["activity"]]
+    bars = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]
+    assert f"{top['business_type']} {_zh(home, top['activity'])}" in [
+        y for trace in bars for y in trace.get("y", [])]
     assert len(profile["months"]) == 2  # the demo log spans September and October
 
 

@@ -8,6 +8,7 @@ browser: ``ops`` opens the page and an improvement item on a finding through its
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +259,25 @@ def test_in_a_browser_ops_acts_on_a_finding(server: str, browser: Any, server_ho
     assert item.review_group == finding.review_group
     assert item.subject.figures["case_ids"] == list(finding.case_ids)
     assert item.subject.figures["kind"] == "deviation"
+
+
+def test_the_controls_download_names_the_step_in_chinese_and_keeps_the_log_name(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.elements.widgets import button
+
+    downloads: dict[str, bytes] = {}
+    original = button.marshall_file
+
+    def keep(coordinates: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+        """The file a download button offers, kept (AppTest cannot click one)."""
+        downloads[str(kwargs.get("file_name", args[2] if len(args) > 2 else ""))] = data
+        return original(coordinates, data, *args, **kwargs)
+
+    monkeypatch.setattr(button, "marshall_file", keep)
+    _page("operations", home, conf_controls_only=True)
+    text = downloads["control-steps-skipped.csv"].decode("utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0][-2:] == [zh("conformance.col.step"), zh("names.log_name")]
+    added = [row for row in rows[1:] if row[0] in SKIPPED]
+    assert len(added) == len(SKIPPED)
+    assert {(row[-2], row[-1]) for row in added} == {("双人复点", "Second-person recount")}

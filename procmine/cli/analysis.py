@@ -59,6 +59,7 @@ from procmine.cli.common import (
     EngineOption,
     HomeOption,
     JsonOption,
+    LangOption,
     MasterOption,
     WideOption,
     err,
@@ -66,8 +67,9 @@ from procmine.cli.common import (
     print_json,
     print_table,
     progress_bar,
+    step_namer,
 )
-from procmine.cli.findings_view import print_findings
+from procmine.cli.findings_view import named, print_findings
 from procmine.cli.improve_view import register_lines
 
 __all__ = ["bottlenecks", "league", "run_bottlenecks"]
@@ -293,6 +295,7 @@ def bottlenecks(
                  "default all. 'conditional' is the slow steps that hold in one slice.")
     ] = None,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
@@ -309,7 +312,7 @@ def bottlenecks(
     On a terminal narrower than 120 columns each finding is one line (rank, kind, teller hours
     a month, ratio with its 95% interval, who, type and step); a wider one shows the full
     table, and the heading the period the costs are over (--wide: the full table on any
-    terminal). --explain N prints N's evidence.
+    terminal). --explain N prints N's evidence. --lang zh names the steps in Chinese.
     """
     out = Console()
     findings = run_bottlenecks(
@@ -324,7 +327,8 @@ def bottlenecks(
         out.print(f"No slow steps in {period} (ratio {ratio:g}, at least {min_cases} steps, "
                   f"q {q:g}).", highlight=False)
         return
-    print_findings(out, findings, period, explain, wide=wide, min_cases=min_cases)
+    print_findings(out, named(findings, step_namer(home, lang)), period, explain, wide=wide,
+                   min_cases=min_cases)
     if explain is None:
         for line in register_lines(findings, register_items(home)):
             out.print(line, highlight=False)

@@ -29,7 +29,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from rich.cells import cell_len
@@ -46,6 +47,7 @@ __all__ = [
     "eligible_text",
     "evidence_lines",
     "findings_table",
+    "named",
     "period_text",
     "print_findings",
     "step_text",
@@ -396,6 +398,17 @@ def _chosen(findings: Sequence[Finding], explain: str) -> list[int]:
         raise ProcmineError(f"--explain {rank}: there are {len(findings)} findings; give a "
                             f"number from 1 to {len(findings)}, or all")
     return [rank]
+
+
+def named(findings: Sequence[Finding], name: Callable[[str], str]) -> list[Finding]:
+    """The findings with their steps as ``name`` (``--lang``) shows them, for printing only
+    (their keys, the JSON and the register keep the log's activity)."""
+    shown = []
+    for f in findings:
+        step = name(f.activity) if f.activity else f.activity
+        shown.append(f if step == f.activity else
+                     replace(f, activity=step, summary=f.summary_in("en", step=step)))
+    return shown
 
 
 def print_findings(out: Console, findings: Sequence[Finding], period: str,

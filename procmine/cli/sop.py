@@ -51,6 +51,7 @@ from procmine.cli.common import (
     Column,
     HomeOption,
     JsonOption,
+    LangOption,
     WideOption,
     err,
     fit_table,
@@ -58,6 +59,7 @@ from procmine.cli.common import (
     parse_day,
     print_json,
     print_table,
+    step_namer,
 )
 
 __all__ = ["sop_app"]
@@ -359,9 +361,10 @@ def findings(
     home: HomeOption = None,
     as_json: JsonOption = False,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """An SOP's steps with the slow steps linked to them: findings, hours lost a month,
-    tellers and branches affected."""
+    tellers and branches affected. --lang zh names the steps in Chinese."""
     library = _library(home)
     version = library.approved(sop_id) or library.current(sop_id)
     found = linked_findings(EventStore(home), load_baseline(baseline_file), library, month=month)
@@ -374,7 +377,8 @@ def findings(
                Column("teller hours a month", "num"),
                Column("hours lost", "num", essential=False),
                Column("tellers"), Column("branches", essential=False)]
-    rows = [(r["step_id"], r["activity"], f"{r['standard_seconds']:g}", r["findings"],
+    step_name = step_namer(home, lang)
+    rows = [(r["step_id"], step_name(r["activity"]), f"{r['standard_seconds']:g}", r["findings"],
              f"{r['monthly_teller_hours']:.2f}", f"{r['time_lost_hours']:.2f}", r["tellers"],
              r["branches"]) for r in table.to_dict(orient="records")]
     title = f"{sop_id} {version.sop.version}: slow steps by SOP step, {month or 'all months'}"
@@ -389,15 +393,17 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
              as_json: JsonOption = False, wide: WideOption = False,
              show_all: Annotated[bool, typer.Option(
                  "--all", help=f"List every row (default: the first {_COVERAGE_SHOWN} of each "
-                 "list, and how many more).")] = False) -> None:
+                 "list, and how many more).")] = False,
+             lang: LangOption = "en") -> None:
     """What the SOPs cover of the logs: business types no SOP covers, frequent steps no SOP
-    step governs, SOP steps never seen in the logs."""
+    step governs, SOP steps never seen in the logs. --lang zh names the steps in Chinese."""
     report = coverage_report(EventStore(home), load_baseline(baseline_file), _library(home))
     if as_json:
         print_json(report.to_dict())
         return
     out.print(f"SOPs cover {report.transaction_share:.1%} of {report.transactions:,} "
               "transactions.", highlight=False)
+    step_name = step_namer(home, lang)
     lists = (("Business types no SOP covers", report.uncovered_types,
               [Column("type", "key"), Column("transactions", "num")]),
              ("Frequent steps no SOP step governs", report.uncovered_steps,
@@ -411,6 +417,8 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
             out.print(f"\n{title}: none", highlight=False)
             continue
         shown = frame if show_all else frame.head(_COVERAGE_SHOWN)
+        if "activity" in shown.columns:
+            shown = shown.assign(activity=[step_name(a) for a in shown["activity"]])
         rows = [[f"{v:.1%}" if c == "share" else f"{v:,}" if isinstance(v, int) else v
                  for c, v in r.items()] for r in shown.to_dict(orient="records")]
         out.print()
@@ -454,10 +462,11 @@ def effects(
     home: HomeOption = None,
     as_json: JsonOption = False,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """The effect of each revision of an SOP: step times before and after it came in force
     (Mann-Whitney), and a difference-in-differences where branches adopted it on different
-    dates."""
+    dates. --lang zh names the steps in Chinese."""
     table = revision_effects(EventStore(home), _library(home), sop_id, window_days=window)
     if as_json:
         print_json(table.to_dict(orient="records"))
@@ -471,7 +480,9 @@ def effects(
                for c, kind, essential in _EFFECTS]
     columns.append(Column("evidence", "text", essential=True))
     rows = []
+    step_name = step_namer(home, lang)
     for record in table.to_dict(orient="records"):
+        record["activity"] = step_name(record["activity"])
         cells = [_effect_cell(c, record[c]) for c in names]
         if record["evidence"] == "no_data_yet":
             cells[names.index("median_after")] = "no data yet"

@@ -489,7 +489,8 @@ def subject_now(finding: Finding) -> Subject:
     """A finding's frozen evidence as of the store's last day and version now."""
     last = store_info().get("last_event")
     as_of = pd.Timestamp(last).date() if last else None
-    return finding_subject(finding, as_of=as_of, store_version=store().version())
+    return finding_subject(finding, as_of=as_of, store_version=store().version(),
+                           library=library())
 
 
 @cached(library=True)

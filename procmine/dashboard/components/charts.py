@@ -6,7 +6,8 @@ need.
 
 Plotly draws a label's ``<a href>``, ``<span style>``, ``<b>`` and the like as markup; a label
 made of data (a teller or branch id, an activity) goes through :func:`_text` first, so that it
-reads as written (Plotly shows ``&lt;`` as ``<``).
+reads as written (Plotly shows ``&lt;`` as ``<``); an activity is named in the user's language
+first (:func:`_steps`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from procmine.dashboard.components.names import step_labels
 
 __all__ = [
     "LEGEND_ABOVE", "actual_vs_standard", "breakdown", "by_month", "distribution", "fit",
@@ -59,6 +62,11 @@ def fit(figure: go.Figure, *, legend: str = "above", lift: float = 0.0) -> go.Fi
 def _text(values: Iterable[object]) -> list[str]:
     """Data values as Plotly labels that show their text, markup included."""
     return [html.escape(str(v), quote=False) for v in values]
+
+
+def _steps(values: Iterable[object]) -> list[str]:
+    """Activities as Plotly labels: their names in the user's language (:mod:`.names`)."""
+    return _text(step_labels(values))
 
 
 def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 20) -> go.Figure:
@@ -128,7 +136,7 @@ def steps_vs_reference(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
     reference_seconds)."""
     rows = frame.iloc[::-1]
     figure = go.Figure()
-    activities = _text(rows["activity"])
+    activities = _steps(rows["activity"])
     figure.add_bar(y=activities, x=rows["reference_seconds"], orientation="h",
                    name=labels["reference"], marker_color="#9aa5b1")
     figure.add_bar(y=activities, x=rows["median_seconds"], orientation="h",
@@ -170,7 +178,7 @@ def minutes_above_bank(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
     rows = frame.iloc[::-1]
     figure = go.Figure(go.Bar(
         x=rows["minutes_above_bank"].tolist(),
-        y=_text(f"{t} {a}" for t, a in zip(rows["business_type"], rows["activity"],
+        y=_text(f"{t} {a}" for t, a in zip(rows["business_type"], step_labels(rows["activity"]),
                                              strict=True)),
         orientation="h", marker_color="#b22222",
         hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
@@ -226,7 +234,8 @@ def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     median_before, median_after, standard_after)."""
     several = frame["version"].nunique() > 1 or frame["business_type"].nunique() > 1
     names = _text(f"{v} · {t} · {a}" if several else a for v, t, a in
-                  zip(frame["version"], frame["business_type"], frame["activity"], strict=True))
+                  zip(frame["version"], frame["business_type"], step_labels(frame["activity"]),
+                      strict=True))
     figure = go.Figure()
     figure.add_bar(x=names, y=frame["median_before"], name=labels["before"],
                    marker_color="#9aa5b1")

@@ -19,6 +19,7 @@ import streamlit as st
 
 from procmine import column_labels
 from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_frame
 from procmine.dashboard.session import lang, tr
 
 __all__ = ["COLUMNS", "LEAGUE_FORMATS", "Column", "config", "labels", "league_config", "table"]
@@ -112,8 +113,9 @@ def table(frame: pd.DataFrame, names: Sequence[str],
           **options: Any) -> None:
     """Draw ``frame``'s columns ``names``, in that order, labelled, formatted and fitted
     (:func:`procmine.dashboard.components.tables.show`, which takes ``options``: ``extra``
-    columns on demand, ...; ``room``: its place's width)."""
-    tables.show(frame[list(names)], config(names, formats), room=room, **options)
+    columns on demand, ...; ``room``: its place's width); its steps named in the user's
+    language (:func:`procmine.dashboard.components.names.step_frame`)."""
+    tables.show(step_frame(frame[list(names)]), config(names, formats), room=room, **options)
 
 
 def labels(names: Iterable[str], prefix: str) -> dict[str, Any]:

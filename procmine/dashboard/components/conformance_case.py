@@ -19,6 +19,7 @@ import streamlit as st
 from procmine import ConformanceReport
 from procmine.dashboard import data_maps
 from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import model_step
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -43,7 +44,7 @@ def case_sides(report: ConformanceReport, case_id: str, events: pd.DataFrame
     verdicts = [at.get(i, "matched") for i in range(len(events))]
     left = pd.DataFrame({
         "position": range(1, len(events) + 1),
-        "step": [model.step_name(str(a), language) for a in events["activity"]],
+        "step": [model_step(model, str(a)) for a in events["activity"]],
         "start": [_clock(v) for v in events["start_time"]],
         "end": [_clock(v) for v in events["end_time"]],
         "verdict": verdicts})

@@ -21,6 +21,7 @@ import streamlit as st
 
 from procmine import Finding
 from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_label
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -44,7 +45,7 @@ def show_overall(finding: Finding) -> None:
         months = finding.months if finding.months > 0 else 1.0
         st.markdown(f"**{tr('bottlenecks.costliest')}**")
         tables.show(pd.DataFrame([{
-            tr("bottlenecks.what"): f"{row['business_type']} · {row['activity']}",
+            tr("bottlenecks.what"): f"{row['business_type']} · {step_label(row['activity'])}",
             tr("bottlenecks.steps"): int(row["steps"]),
             tr("table.median_seconds"): _number(row.get("median_seconds")),
             tr("bottlenecks.peer_seconds_col"): _number(row.get("peer_seconds")),

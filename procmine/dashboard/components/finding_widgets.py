@@ -15,6 +15,7 @@ import streamlit as st
 
 from procmine import AMOUNT_BANDS, FINDING_KINDS, FINDING_SCOPES, Baseline, Finding, t
 from procmine.dashboard.components import charts, tables
+from procmine.dashboard.components.names import finding_summary, step_label, step_matches
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -60,7 +61,7 @@ def pick_filters() -> tuple[list[str], list[str]]:
     and the widgets are the language's own (the browser keeps a widget's labels: a language
     switch gets new widgets), chosen as the user left them in the other language."""
     language = lang()
-    left, right = st.columns([3, 2])
+    left, right, search = st.columns([3, 2, 2])
     kinds = left.multiselect(
         tr("bottlenecks.kind_filter"), list(FINDING_KINDS),
         default=st.session_state.get("bn_kinds_chosen", list(FINDING_KINDS)),
@@ -74,6 +75,9 @@ def pick_filters() -> tuple[list[str], list[str]]:
         format_func=lambda s: t(f"bottlenecks.scope_{s}", language),
         placeholder=tr("widgets.choose"))
     st.session_state["bn_kinds_chosen"], st.session_state["bn_scopes_chosen"] = kinds, scopes
+    # a step by its name in either language or as logged ("点钞", "count cash")
+    search.text_input(tr("names.step_search"), key="bn_step_query",
+                      placeholder=tr("names.step_search_hint"))
     return kinds, scopes
 
 
@@ -84,16 +88,20 @@ def pick_finding(shown: Sequence[Finding]) -> Finding:
     previous = min(int(st.session_state.get("bn_picked", 0)), len(shown) - 1)
     choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), index=previous,
                           key=f"bn_pick_{language}",
-                          format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}",
+                          format_func=lambda i: f"{i + 1}. {finding_summary(shown[i], language)}",
                           placeholder=tr("widgets.no_options"))
     st.session_state["bn_picked"] = choice
     return shown[min(choice, len(shown) - 1)]
 
 
-def chosen(found: Sequence[Finding], kinds: Sequence[str],
-           scopes: Sequence[str]) -> list[Finding]:
-    """The findings of the kinds and scopes chosen, in their order (most time lost first)."""
-    return [f for f in found if f.kind in kinds and f.scope in scopes]
+def chosen(found: Sequence[Finding], kinds: Sequence[str], scopes: Sequence[str],
+           query: str | None = None) -> list[Finding]:
+    """The findings of the kinds and scopes chosen, in their order (most time lost first),
+    and of the step searched for (``query``, default the page's step search: a finding whose
+    step's name in either language, or as logged, holds every word)."""
+    query = str(st.session_state.get("bn_step_query") or "") if query is None else query
+    return [f for f in found if f.kind in kinds and f.scope in scopes
+            and (not query.strip() or (bool(f.activity) and step_matches(f.activity, query)))]
 
 
 def who_label(f: Finding) -> str:
@@ -119,7 +127,8 @@ def what_label(f: Finding, baseline: Baseline | None = None) -> str:
         kind = tr("bottlenecks.every_type")
     else:
         kind = f.business_type if baseline is None else type_label(f.business_type, baseline)
-    step = f.activity or (tr("bottlenecks.every_step") if f.kind != "baseline" else "")
+    step = (step_label(f.activity) if f.activity else
+            tr("bottlenecks.every_step") if f.kind != "baseline" else "")
     condition = f.condition_in(lang())
     return " · ".join(part for part in (kind, step, condition) if part)
 

@@ -16,6 +16,7 @@ from procmine import ImprovementItem, Subject, User, finding_of, history_note
 from procmine.dashboard import data
 from procmine.dashboard.components import finding_widgets, tables
 from procmine.dashboard.components import improve_widgets as iw
+from procmine.dashboard.components.names import step_label
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -83,10 +84,10 @@ def _pct(value: Any) -> str:
 
 
 def _deviation_evidence(item: ImprovementItem) -> None:
-    """A deviation from the SOP: its kind, the step (the SOP's Chinese name in Chinese), the
+    """A deviation from the SOP: its kind, the step (the SOP's name, else the glossary's), the
     rate against the other tellers', the transactions, and the transactions' ids."""
     figures = item.subject.figures
-    step = str(figures.get("activity") or "")
+    step = step_label(figures.get("activity") or "")  # the glossary's, for an extra step
     if lang() == "zh-CN" and figures.get("step_name_zh"):
         step = str(figures["step_name_zh"])
     cols = st.columns(4)

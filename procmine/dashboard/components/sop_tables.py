@@ -13,6 +13,7 @@ import streamlit as st
 
 from procmine import LintReport, SopVersion, issue_text, note_text, review_standing
 from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_labels
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
@@ -121,7 +122,7 @@ def show_effects(effects: pd.DataFrame) -> None:
         tr("sop_history.previous"): effects["previous_version"],
         tr("sops.effective"): effects["effective"].astype(str),
         tr("table.business_type"): effects["business_type"],
-        tr("bottlenecks.step"): effects["activity"],
+        tr("bottlenecks.step"): step_labels(effects["activity"]),
         tr("sop_history.standard_before"): effects["standard_before"],
         tr("sop_history.standard_after"): effects["standard_after"],
         tr("sop_history.n_before"): effects["n_before"],

@@ -30,6 +30,7 @@ from procmine.dashboard.components import (
     finding_kinds,
     finding_widgets,
     improve_marks,
+    names,
     period,
 )
 from procmine.dashboard.components.text import plain
@@ -137,11 +138,12 @@ marks = data.marks(user, shown)
 finding_widgets.show_table(shown, improve_marks.marks_column(shown, marks))
 
 finding = finding_widgets.pick_finding(shown)
-st.subheader(plain(finding.summary_in(lang())))
+st.subheader(plain(names.finding_summary(finding)))
 mark = marks.get(finding_key(finding))
 improve_marks.show_regression(mark)
 improve_marks.act_control(
-    finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version()),
+    finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version(),
+                    library=data.library()),
     user=user, group=default_group(finding, data.library(), data.baseline()),
     mark=mark, key="bn_act")
 finding_widgets.show_explanation(finding.kind)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from procmine.dashboard import data, data_maps, session
 from procmine.dashboard.components import map_chart, map_filters, tables
+from procmine.dashboard.components.names import step_labels
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -51,7 +52,7 @@ else:
                   share=f"{table.prescribed_cases / table.cases:.1%}"))
 if table.prescribed is not None:
     with st.expander(tr("variants.prescribed_steps", sop=plain(table.sop))):
-        st.write(plain(" → ".join(table.prescribed)))
+        st.write(plain(" → ".join(step_labels(table.prescribed))))
 
 st.subheader(tr("variants.pareto"))
 st.plotly_chart(map_chart.pareto_chart(table.pareto(), {
@@ -62,7 +63,7 @@ st.plotly_chart(map_chart.pareto_chart(table.pareto(), {
 st.subheader(tr("variants.table"))
 mark = tr("variants.prescribed_mark")
 rows = frame.assign(mark=[mark if p else "" for p in frame["prescribed"]],
-                    steps=[" → ".join(a) for a in frame["activities"]])
+                    steps=[" → ".join(step_labels(a)) for a in frame["activities"]])
 names = ["rank", "mark", "cases", "share", "cumulative_share", "median_dwell_seconds",
          "p90_dwell_seconds", "length", "steps"]
 formats = {"rank": "%d", "cases": "%d", "share": "percent", "cumulative_share": "percent",
