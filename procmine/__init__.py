@@ -83,6 +83,15 @@ from procmine.app.auth import (
     set_role,
     unlock_user,
 )
+
+# ui: messages (display names of codes: audit actions, categories, ...; automatic notes)
+from procmine.app.display import (
+    AUTOMATIC_NOTES,
+    display_name,
+    history_note,
+    issue_text,
+    note_text,
+)
 from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, normalize_language, t
 from procmine.app.policy import session_idle
 
@@ -274,7 +283,25 @@ from procmine.reports.league import (
 # findings: matrix (its Excel export, one sheet per branch)
 from procmine.reports.matrix import export_matrix_excel
 from procmine.reports.safe import safe_cell, safe_csv
+
+# ui: names (activity display names: SOP step names, the glossary, the log name)
+from procmine.sop.activity_names import (
+    LOG_NAME_COLUMN,
+    ActivityNames,
+    activity_names,
+    glossary_path,
+    read_glossary,
+)
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
+
+# ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review standing)
+from procmine.sop.front_matter import (
+    FORM_STEP_KEYS,
+    form_fields,
+    set_adoption,
+    set_fields,
+    set_steps,
+)
 from procmine.sop.library import SopLibrary, side_by_side
 from procmine.sop.links import (
     Coverage,
@@ -290,7 +317,8 @@ from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
 
 # training: pages (the skeleton's names the dashboard needs: steps in both languages, questions)
 from procmine.sop.steps import changed_steps, matches_query, step_names
-from procmine.sop.workflow import Editor, SaveConflict
+from procmine.sop.timeline import review_standing
+from procmine.sop.workflow import Editor, SaveConflict, WorkflowError, check_approval_dates
 from procmine.store.engine import ENGINES, Engine, get_engine
 from procmine.store.event_store import EventStore
 
@@ -766,6 +794,30 @@ __all__ = [  # noqa: RUF022
     "open_session",
     "resume_session",
     "revoke_session",
+    # ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review
+    # standing)
+    "FORM_STEP_KEYS",
+    "WorkflowError",
+    "check_approval_dates",
+    "form_fields",
+    "review_standing",
+    "set_adoption",
+    "set_fields",
+    "set_steps",
+    # ui: messages (display names of codes: audit actions, categories, ...; the library's
+    # automatic notes in the user's language)
+    "AUTOMATIC_NOTES",
+    "display_name",
+    "history_note",
+    "issue_text",
+    "note_text",
+    # ui: names (activity display names: the SOP step's name where an SOP governs the
+    # activity, else the glossary sops/activities.csv, else the log name; "log name" column)
+    "LOG_NAME_COLUMN",
+    "ActivityNames",
+    "activity_names",
+    "glossary_path",
+    "read_glossary",
 ]
 
 __version__ = "0.1.0"

@@ -346,11 +346,22 @@ def test_the_branch_manager_sees_b01_only_and_another_branchs_teller_is_refused(
     """``manager`` signs in and lands on the queue of B01; the queue and staffing pages offer
     B01 only and name no other branch; an address to a teller of B03 is refused on the
     server, one to a teller of B01 opens."""
-    from procmine import EventStore, QueueFilter, queue_summary
+    from datetime import date, timedelta
+
+    from procmine import EventStore, Filters, QueueFilter, months_with_data, queue_summary
 
     zh = "zh-CN"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    mine = queue_summary(EventStore(server_home), QueueFilter(branch="B01"))
+    # the queue page opens on the days of the latest month (the shared period's default)
+    store = EventStore(server_home)
+    every = queue_summary(store, QueueFilter())
+    assert every.first_day is not None and every.last_day is not None
+    month = Filters.for_month(months_with_data(store)[-1])
+    assert month.start is not None and month.end is not None
+    start = max(month.start, date.fromisoformat(every.first_day))
+    end = min(month.end, date.fromisoformat(every.last_day))
+    mine = queue_summary(store, QueueFilter(branch="B01", start=start,
+                                            end=end + timedelta(days=1)))
     others = [f"B0{i}" for i in range(2, 7)]
     # tall: the whole page in each screenshot (Streamlit scrolls inside its own container)
     page = browser.new_page(viewport={"width": 1400, "height": 3400})  # type: ignore[attr-defined]
@@ -421,11 +432,13 @@ def test_the_slow_steps_table_fits_1440_pixels_with_the_kind_filter(
     """At 1440 px the Slow-steps page shows the findings table whole: the grid needs no
     horizontal scrolling, its right-hand column (the SOP step) is inside the window, and the
     kind filter offers every kind."""
-    from procmine import EventStore, SopLibrary, linked_findings, load_baseline
+    from procmine import EventStore, SopLibrary, linked_findings, load_baseline, months_with_data
 
     zh = "zh-CN"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    found = linked_findings(EventStore(server_home), load_baseline(), SopLibrary.open(server_home))
+    store = EventStore(server_home)   # the page opens on the latest month
+    found = linked_findings(store, load_baseline(), SopLibrary.open(server_home),
+                            month=months_with_data(store)[-1])
     page = browser.new_page(viewport={"width": 1440, "height": 1800})  # type: ignore[attr-defined]
     try:
         _sign_in(page, server, "ops")

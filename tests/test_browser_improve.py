@@ -23,6 +23,7 @@ from procmine import (
     linked_findings,
     list_improvements,
     load_baseline,
+    months_with_data,
     t,
 )
 from procmine.demo.workspace import build_demo_workspace
@@ -61,7 +62,9 @@ def _ops_opens_and_assigns(page: object, server: str, home: Path) -> int:
     then on the item's page: assign to accounting-and-cash, owner ``reviewer``."""
     ops = get_user("ops", home)
     assert ops is not None
-    found = linked_findings(EventStore(home), load_baseline(), SopLibrary.open(home))
+    store = EventStore(home)   # the page opens on the latest month
+    found = linked_findings(store, load_baseline(), SopLibrary.open(home),
+                            month=months_with_data(store)[-1])
     taken = {i.subject.key for i in list_improvements(user=ops, home=home) if i.is_open}
     index, finding = next((n, f) for n, f in enumerate(found)
                           if f.business_type == "P18" and finding_key(f) not in taken)

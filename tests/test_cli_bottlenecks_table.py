@@ -156,7 +156,8 @@ def test_wide_terminal_shows_the_full_table(demo: tuple[EventStore, list[Finding
         cells = [c.strip() for c in row.strip("│").split("│")]
         assert cells[:6] == [str(rank), "step", f.scope, (
             f"{f.teller_id} ({f.branch_id})" if f.scope == "teller" else
-            f"{f.branch_id} ({len(f.tellers_flagged)}/{f.tellers_eligible} tellers)"),
+            f"{f.branch_id} ({len(f.tellers_flagged)} of {f.tellers_eligible} eligible tellers "
+            "slow)"),
             f.business_type, f.activity]
         assert cells[7:11] == [f"{f.cases:,}", f"{f.median_seconds:,.0f}",
                                f"{f.reference_seconds:,.0f}", f"{f.ratio:.1f}x"]
@@ -237,9 +238,9 @@ def test_every_kind_fits_a_narrow_terminal(width: int) -> None:
         _check_line(f, *rows[rank])
     texts = [rows[i][1] for i in range(1, len(findings) + 1)]
     assert texts[0] == "0305 (B03) P17 Enter transaction, after 15:00"
-    assert texts[1] == ("B0007 (2/7 tellers) P17 before Supervisor authorisation of the large "
-                        "withdrawal, amount 50,000-199,999")
-    assert texts[2] == "B04 all steps"
+    assert texts[1] == ("B0007 (2 of 7 eligible tellers slow) P17 before Supervisor "
+                        "authorisation of the large withdrawal, amount 50,000-199,999")
+    assert texts[2] == "B04 (no teller with enough cases) all steps"
     assert texts[3] == "TLR-000123456 (B01) all steps"
     assert texts[4] == "bank C07 all steps"
     assert rows[5][0].group(4) == "–"  # a baseline finding costs no teller hours itself
@@ -247,7 +248,7 @@ def test_every_kind_fits_a_narrow_terminal(width: int) -> None:
 
 
 def test_every_kind_in_the_wide_table() -> None:
-    console = Console(width=200, record=True)
+    console = Console(width=230, record=True)   # a branch's who names its eligible tellers
     console.print(findings_table(_kinds(), "all months"))
     out = console.export_text()
     assert "…" not in out
@@ -259,7 +260,7 @@ def test_every_kind_in_the_wide_table() -> None:
                                             "step"]
     first = {r[0]: r for r in rows if r[0]}
     assert first["1"][6] == "after 15:00" and first["1"][11] == "2.1-2.9"
-    assert first["2"][3] == "B0007 (2/7 tellers)" and first["2"][12] == "yes"
+    assert first["2"][3] == "B0007 (2 of 7 eligible tellers slow)" and first["2"][12] == "yes"
     assert first["3"][4:6] == ["all", "all steps"] and first["3"][15] == "47"
     assert first["4"][3] == "TLR-000123456 (B01)"
     assert first["5"][2:6] == ["type", "bank", "C07", "all steps"]

@@ -72,7 +72,9 @@ def test_save_submit_approve_from_the_command_line(tmp_path: Path) -> None:
                               "--home", str(home)], input=PASSWORD + "\n")
     assert isinstance(own.exception, WorkflowError)
     assert "li changed SOP-P17 and may not approve it" in str(own.exception)
+    # the draft's effective date has passed: the reviewer chooses the day (issue 17)
     approved = runner.invoke(app, ["sop", "approve", "SOP-P17", "--user", "wang", *SIGNED,
+                                   "--today", "2026-11-02", "--effective", "2026-11-02",
                                    "--home", str(home), "--json"], input=PASSWORD + "\n")
     assert approved.exit_code == 0, approved.output
     assert json.loads(approved.stdout)["status"] == "approved"

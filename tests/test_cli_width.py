@@ -119,7 +119,8 @@ def test_wide_prints_every_column_whole(home: Path, args: list[str]) -> None:
     wide = _run(home, [*args, "--wide"]).stdout
     headers = _headers(wide)
     assert not [h for h in headers if "…" in h]
-    assert set(compact) <= set(headers)
+    # (a Chinese header wrapped at its space joins again without it: compare without spaces)
+    assert {h.replace(" ", "") for h in compact} <= {h.replace(" ", "") for h in headers}
     assert set(_head_lines(wide)) == {1}  # no header wrapped: every column at its full width
 
 
@@ -127,11 +128,13 @@ def test_the_league_in_80_columns_shows_its_essential_columns_and_more_when_wide
         home: Path) -> None:
     narrow = _run(home, ["league", "--month", "2026-10", "--lang", "en"]).stdout
     assert _headers(narrow) == ["Bank rank", "Teller", "Branch", "Transactions",
-                                "Error rate (raw)", "Speed index (ranked)", "Rank change"]
+                                "Error rate raw/corrected", "Speed index (ranked)",
+                                "Rank change"]
     assert len(_head_lines(narrow)) == 1 and _head_lines(narrow)[0] <= 3  # headers wrap, whole
     wide = _run(home, ["league", "--month", "2026-10", "--lang", "en", "--wide"]).stdout
     assert _headers(wide) == ["Bank rank", "Teller", "Branch", "Branch rank", "Transactions",
-                              "Standard hours", "Errors", "Error rate (raw)", "Speed index",
+                              "Standard hours", "Errors", "Error rate raw/corrected",
+                              "Speed index",
                               "Speed index (ranked)", "Rank change"]
     # the same tellers in the same order either way
     def tellers(text: str) -> list[str]:

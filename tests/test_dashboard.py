@@ -3,6 +3,7 @@ the others (on the server), sign-in and sign-out work, and the language switches
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from procmine import (
     ROLES,
     EventStore,
     Finding,
+    SopLibrary,
+    activity_names,
     authenticate,
     build_demo_workspace,
     explain_finding,
@@ -43,6 +46,11 @@ TITLES = {"overview.py": "概览", "announcement.py": "月度通报", "upload.py
           "matrix.py": "柜员×业务类型", "improvements.py": "整改台账",
           "improvement_item.py": "整改事项", "process_map.py": "流程图",
           "variants.py": "流程变体", "conformance.py": "流程符合性"}
+
+
+def _zh(home: Path, activity: str) -> str:
+    """A step's name as the Chinese pages show it (the SOP's, else the glossary's)."""
+    return activity_names(SopLibrary.open(home)).name(activity, "zh-CN")
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +138,7 @@ def test_language_switch_to_english(home: Path) -> None:
 
 def test_overview_figures_match_the_store(home: Path) -> None:
     at = app_as("operations", home)
-    at.session_state["filters_period"] = "whole_period"
+    at.session_state["period_month"] = "whole"
     at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -192,7 +200,7 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/announcement.py").run()
     assert not at.exception
-    month = at.selectbox(key="announcement_month").value
+    month = at.selectbox(key="period_pick").value
     expected = monthly_league(EventStore(home), load_baseline(), month)
     shown = at.dataframe[0].value
     assert len(shown) == len(expected) == 48
@@ -223,13 +231,16 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 
 
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
-    from procmine import SopLibrary, linked_findings, load_baseline
+    from procmine import SopLibrary, linked_findings, load_baseline, months_with_data
 
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/bottlenecks.py").run()
     assert not at.exception
-    # the page judges steps against the SOPs in force (the library is seeded on first use)
-    expected = linked_findings(EventStore(home), load_baseline(), SopLibrary.open(home))
+    # the page judges steps against the SOPs in force (the library is seeded on first use),
+    # in the latest month (the period every page opens on)
+    store = EventStore(home)
+    latest = months_with_data(store)[-1]
+    expected = linked_findings(store, load_baseline(), SopLibrary.open(home), month=latest)
     table = at.dataframe[0].value
     assert len(table) == len(expected) > 0
     sop_column = table.columns[-1]
@@ -240,11 +251,11 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
     assert at.subheader[0].value.startswith(
         f"柜员 {first.teller_id}（{first.branch_id}）" if first.scope == "teller"
         else f"网点 {first.branch_id}")
-    assert f"{first.business_type} {first.activity}：中位用时 {first.median_seconds:,.0f} 秒" \
-        in at.subheader[0].value
+    assert f"{first.business_type} {_zh(home, first.activity)}：中位用时 " \
+        f"{first.median_seconds:,.0f} 秒" in at.subheader[0].value
     # distribution, by hour, by amount band, by window type, by month
     assert len(at.get("plotly_chart")) == 5
-    first_evidence = explain_finding(EventStore(home), expected[0])
+    first_evidence = explain_finding(EventStore(home), expected[0], latest)
     _assert_compared(at, expected[0], first_evidence)
     # window types in the user's language
     import json
@@ -257,12 +268,13 @@ def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) 
                      for row in first_evidence["by_amount_band"]]
     assert all("万" in band or band == "无金额" for band in bands)
     at.selectbox(key="bn_pick_zh-CN").set_value(len(expected) - 1).run()
-    assert f"{expected[-1].business_type} {expected[-1].activity}：" in at.subheader[0].value
+    assert f"{expected[-1].business_type} {_zh(home, expected[-1].activity)}：" in \
+        at.subheader[0].value
     # a branch finding names its tellers at the step, the slow ones marked
     branch = next(i for i, f in enumerate(expected) if f.scope == "branch")
     at.selectbox(key="bn_pick_zh-CN").set_value(branch).run()
     assert not at.exception
-    evidence = explain_finding(EventStore(home), expected[branch])
+    evidence = explain_finding(EventStore(home), expected[branch], latest)
     _assert_compared(at, expected[branch], evidence)
     tellers = at.dataframe[2].value
     assert list(tellers.iloc[:, 0]) == [row["teller_id"] for row in evidence["tellers"]]
@@ -311,8 +323,7 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     from procmine import load_baseline, teller_profile, type_steps
 
     at = app_as("operations", home)
-    at.session_state["types_filters_period"] = "whole_period"
-    at.session_state["tellers_filters_period"] = "whole_period"
+    at.session_state["period_month"] = "whole"   # one period for every page
     at.run()
     at.switch_page("procmine/dashboard/pages/business_types.py").run()
     assert not at.exception
@@ -330,9 +341,10 @@ def test_business_type_and_teller_pages_show_the_library_figures(home: Path) -> 
     top = steps.iloc[0]
     assert top["minutes_above_bank"] == pytest.approx(
         top["count"] * (top["median_seconds"] - top["bank_median_seconds"]) / 60)
-    assert list(shown.iloc[:, 1]) == list(steps["activity"])
-    bars = at.get("plotly_chart")[1].proto.spec
-    assert f"{top['business_type']} {top['activity']}" in bars
+    assert list(shown.iloc[:, 1]) == [_zh(home, a) for a in steps["activity"]]
+    bars = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]
+    assert f"{top['business_type']} {_zh(home, top['activity'])}" in [
+        y for trace in bars for y in trace.get("y", [])]
     assert len(profile["months"]) == 2  # the demo log spans September and October
 
 
@@ -344,16 +356,17 @@ def test_audit_trail_shows_the_demo_sop_revision_and_filters(home: Path) -> None
     at.switch_page("procmine/dashboard/pages/audit.py").run()
     assert not at.exception
     rows = at.dataframe[0].value
-    actions = list(rows[t("audit.action", "zh-CN")])
+    actions = list(rows[t("audit.code", "zh-CN")])  # the action's code, beside its name
     # the demo's SOP-P18 3.0: written and submitted by reviewer, approved by reviewer2
-    approvals = rows[rows[t("audit.action", "zh-CN")] == "sop.approve"]
+    approvals = rows[rows[t("audit.code", "zh-CN")] == "sop.approve"]
     assert list(approvals[t("audit.user", "zh-CN")]) == ["reviewer2"]
+    assert list(approvals[t("audit.action", "zh-CN")]) == [t("audit.action.sop.approve", "zh-CN")]
     assert str(approvals[t("audit.detail", "zh-CN")].iloc[0]).startswith("SOP-P18 3.0 approved")
     assert {"sop.save", "sop.submit", "user.add"} <= set(actions)
     at.selectbox(key="audit_action").set_value("sop.submit").run()
     assert not at.exception
     only = at.dataframe[0].value
-    assert set(only[t("audit.action", "zh-CN")]) == {"sop.submit"}
+    assert set(only[t("audit.code", "zh-CN")]) == {"sop.submit"}
     assert list(only[t("audit.user", "zh-CN")]) == ["reviewer"]
 
 
@@ -500,7 +513,9 @@ def test_the_period_filter_copes_with_the_last_month_of_the_calendar() -> None:
     """Issue 12, row 3: a store reaching 9999-12 made every page's period filter overflow."""
     from datetime import date
 
-    from procmine.dashboard.components.filters import _month_bounds
+    from procmine.dashboard.components import period
 
-    assert _month_bounds(date(9999, 12, 1), 0) == (date(9999, 12, 1), date(9999, 12, 31))
-    assert _month_bounds(date(2026, 1, 1), 1) == (date(2025, 12, 1), date(2025, 12, 31))
+    last = period.filters("9999-12", branches=("B01",))
+    assert (last.start, last.end, last.branches) == (date(9999, 12, 1), date(9999, 12, 31),
+                                                     ("B01",))
+    assert (period.filters(None).start, period.filters(None).end) == (None, None)

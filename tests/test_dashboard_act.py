@@ -27,6 +27,7 @@ from procmine import (
     Finding,
     SopLibrary,
     User,
+    activity_names,
     authenticate,
     build_demo_workspace,
     default_group,
@@ -193,8 +194,10 @@ def test_a_branch_manager_acts_on_their_branchs_findings_only(home: Path) -> Non
     assert improve_marks.groups_for(manager, None) == []
     at = _slow_steps(manager, home)
     options = at.selectbox(key=PICK).options
+    named = activity_names(SopLibrary.open(home))  # the page names the steps in Chinese
     assert [o.split(". ", 1)[1] for o in options] == [
-        f.summary_in(ZH) for f in (STEP, WAIT, BASELINE)]
+        f.summary_in(ZH, step=named.name(f.activity, ZH) if f.activity else None)
+        for f in (STEP, WAIT, BASELINE)]
     seen = []
     for i in range(len(options)):
         at.selectbox(key=PICK).set_value(i).run()
@@ -243,7 +246,7 @@ def test_a_link_from_the_overview_opens_slow_steps_on_its_finding(home: Path) ->
     at.query_params["finding"] = finding_key(OVERALL)
     at.run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="bn_month").value == "2026-10"
+    assert at.selectbox(key="period_pick").value == "2026-10"
     assert at.multiselect(key="bn_kinds_zh-CN").value == [
         "step", "wait", "overall", "baseline"]
     assert at.selectbox(key=PICK).value == FOUND.index(OVERALL)

@@ -8,6 +8,7 @@ browser: ``ops`` opens the page and an improvement item on a finding through its
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from procmine import (
     deviation_findings,
     get_user,
     list_improvements,
+    months_with_data,
     t,
 )
 
@@ -51,7 +53,9 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def _page(role: str, home: Path, **state: Any) -> AppTest:
     at = app_as(role, home, timeout=120)
-    for key, value in state.items():
+    # over the whole period, as the library's figures compared with (pages open on the
+    # latest month: tests/test_period.py)
+    for key, value in {"period_month": "whole", **state}.items():
         at.session_state[key] = value
     at.run()
     at.switch_page(PAGE).run()
@@ -200,6 +204,7 @@ def test_the_page_in_english(home: Path) -> None:
     at = AppTest.from_file(str(REPO / PAGE), default_timeout=120)
     at.session_state["procmine_user"] = signed_in("operations", home)
     at.session_state["procmine_lang"] = "en"
+    at.session_state["period_month"] = "whole"
     at.run()
     assert not at.exception, at.exception
     assert [x.value for x in at.title] == ["Conformance"]
@@ -226,7 +231,9 @@ def test_in_a_browser_ops_acts_on_a_finding(server: str, browser: Any, server_ho
     ops = get_user("ops", home)
     assert ops is not None
     before = {i.id for i in list_improvements(user=ops, home=home)}
-    finding = deviation_findings(conformance(EventStore(home), SopLibrary.open(home)))[0]
+    store = EventStore(home)   # the page opens on the latest month
+    latest = Filters.for_month(months_with_data(store)[-1])
+    finding = deviation_findings(conformance(store, SopLibrary.open(home), filters=latest))[0]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         sign_in(page, server, "ops")
@@ -252,3 +259,25 @@ def test_in_a_browser_ops_acts_on_a_finding(server: str, browser: Any, server_ho
     assert item.review_group == finding.review_group
     assert item.subject.figures["case_ids"] == list(finding.case_ids)
     assert item.subject.figures["kind"] == "deviation"
+
+
+def test_the_controls_download_names_the_step_in_chinese_and_keeps_the_log_name(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.elements.widgets import button
+
+    downloads: dict[str, bytes] = {}
+    original = button.marshall_file
+
+    def keep(coordinates: str, data: Any, *args: Any, **kwargs: Any) -> Any:
+        """The file a download button offers, kept (AppTest cannot click one)."""
+        downloads[str(kwargs.get("file_name", args[2] if len(args) > 2 else ""))] = data
+        return original(coordinates, data, *args, **kwargs)
+
+    monkeypatch.setattr(button, "marshall_file", keep)
+    _page("operations", home, conf_controls_only=True)
+    text = downloads["control-steps-skipped.csv"].decode("utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0][-2:] == [zh("conformance.col.step"), zh("names.log_name")]
+    added = [row for row in rows[1:] if row[0] in SKIPPED]
+    assert len(added) == len(SKIPPED)
+    assert {(row[-2], row[-1]) for row in added} == {("双人复点", "Second-person recount")}

@@ -36,7 +36,7 @@ def test_the_announcement_shows_raw_and_corrected_rates_and_the_prior(home: Path
     at = app_as("operations", home).run()
     at.switch_page("procmine/dashboard/pages/announcement.py").run()
     assert not at.exception
-    month = at.selectbox(key="announcement_month").value
+    month = at.selectbox(key="period_pick").value
     league = monthly_league(EventStore(home), load_baseline(), month)
     prior = error_prior(league)
     shown = at.dataframe[0].value

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from procmine import (
     EventStore,
+    Finding,
     SopLibrary,
     build_demo_workspace,
     findings_by_step,
@@ -126,6 +127,19 @@ def _column(at: Any, key: str, lang: str = ZH) -> list[str]:
 
 # -- the page --------------------------------------------------------------------------------------
 
+#: The steps of these findings as the Chinese pages name them (their SOP steps' names).
+STEPS_ZH = {"Enter transaction": "录入交易", "Supervisor authorization": "主管授权",
+            "Count cash": "点钞"}
+
+
+def _step(activity: str, lang: str) -> str:
+    return STEPS_ZH[activity] if lang == ZH else activity
+
+
+def _summary(f: Finding) -> str:
+    """A finding's line on the Chinese page: its step by its Chinese name."""
+    return f.summary_in(ZH, step=STEPS_ZH.get(f.activity))
+
 
 @pytest.mark.parametrize("lang", [ZH, EN])
 def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
@@ -133,11 +147,11 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
     assert _column(at, "bottlenecks.kind", lang) == [
         t(f"bottlenecks.kind.{f.kind}", lang) for f in FOUND]
     what = _column(at, "bottlenecks.what", lang)
-    assert what[1] == "P18 · Enter transaction · " + t(
+    assert what[1] == "P18 · " + _step("Enter transaction", lang) + " · " + t(
         "bottlenecks.condition.hour_band.closing", lang)
     assert what[0] == t("bottlenecks.every_type", lang) + " · " + t("bottlenecks.every_step",
                                                                       lang)
-    assert what[2] == "P17 · Supervisor authorization"
+    assert what[2] == "P17 · " + _step("Supervisor authorization", lang)
     assert what[5] == "P17"
     assert _column(at, "bottlenecks.ratio_ci", lang)[2] == "5.00 (4.20–5.80)"
     assert _column(at, "bottlenecks.inferred", lang) == ["", "", "", "", "✓", ""]
@@ -150,7 +164,8 @@ def test_each_kind_shows_with_its_explanation(home: Path, lang: str) -> None:
     for i, finding in enumerate(FOUND):
         at.selectbox(key=f"bn_pick_{lang}").set_value(i).run()
         assert not at.exception, at.exception
-        assert at.subheader[0].value.replace("\\", "") == finding.summary_in(lang)
+        assert at.subheader[0].value.replace("\\", "") == (
+            _summary(finding) if lang == ZH else finding.summary_in(lang))
         boxes = " ".join(box.value for box in at.info)
         assert t(f"bottlenecks.explain.{finding.kind}", lang) in boxes
         assert t(f"bottlenecks.action.{finding.kind}", lang) in boxes
@@ -205,7 +220,7 @@ def test_the_kind_and_scope_filters_filter(home: Path) -> None:
     assert help_lines[2].startswith(f"**{t('bottlenecks.option_count', ZH, label='整体偏慢', n=2)}")
     kinds.set_value(["wait"]).run()
     assert _column(at, "bottlenecks.kind") == ["环节前等待"]
-    assert at.selectbox(key=PICK).options == [f"1. {WAIT.summary_in(ZH)}"]
+    assert at.selectbox(key=PICK).options == [f"1. {_summary(WAIT)}"]
     at.multiselect(key=KINDS).set_value(["overall", "baseline"]).run()
     assert _column(at, "bottlenecks.kind") == ["整体偏慢", "整体偏慢", "标准时间待核"]
     # the caption counts what is shown, the hours of all but the standard to check
@@ -244,7 +259,7 @@ def test_a_branch_manager_sees_their_branch_and_the_bank_wide_review_only(home: 
     assert not [w for w in who if "B02" in w or "B03" in w or w.startswith("03")]
     options = at.selectbox(key=PICK).options
     assert [o.split(". ", 1)[1] for o in options] == [
-        f.summary_in(ZH) for f in (CONDITIONAL, WAIT, BASELINE)]
+        _summary(f) for f in (CONDITIONAL, WAIT, BASELINE)]
     captions = [c.value for c in at.caption]
     elsewhere = [OVERALL_BRANCH, OVERALL_TELLER, INFERRED]
     hours = sum(f.monthly_teller_hours for f in elsewhere)
@@ -261,8 +276,7 @@ def test_overall_and_baseline_findings_show_their_own_evidence(home: Path) -> No
     assert t("bottlenecks.overall_share", ZH, groups="40", share="88%") in [
         c.value for c in at.caption]
     costliest, paces = (d.value for d in at.dataframe[1:3])
-    assert list(costliest[t("bottlenecks.what", ZH)]) == ["P17 · Count cash",
-                                                         "P18 · Enter transaction"]
+    assert list(costliest[t("bottlenecks.what", ZH)]) == ["P17 · 点钞", "P18 · 录入交易"]
     months = OVERALL_BRANCH.months
     assert list(costliest[t("bottlenecks.hours_short", ZH)]) == [
         round(36000 / 3600 / months, 1), round(24000 / 3600 / months, 1)]
@@ -357,5 +371,5 @@ def test_a_tellers_page_names_the_kind_of_each_of_their_findings(
     table = next(d.value for d in at.dataframe if t("my_figures.kind", ZH) in d.value.columns)
     assert list(table[t("my_figures.kind", ZH)]) == ["慢环节", "整体偏慢"]
     what = list(table[t("bottlenecks.what", ZH)])
-    assert what[0].endswith("Enter transaction · 15:00 以后")
+    assert what[0].endswith("录入交易 · 15:00 以后")
     assert what[1] == "所有业务 · 所有环节"

@@ -6,6 +6,7 @@ branch manager's map and variants are their branch's only, a teller opens neithe
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from procmine import (
     EventStore,
     Filters,
     SopLibrary,
+    activity_names,
     build_demo_workspace,
     process_map,
     t,
@@ -46,7 +48,9 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def _page(role: str, home: Path, script: str, **state: Any) -> AppTest:
     at = app_as(role, home)
-    for key, value in state.items():
+    # over the whole period, as the library's figures compared with (pages open on the
+    # latest month: tests/test_period.py)
+    for key, value in {"period_month": "whole", **state}.items():
         at.session_state[key] = value
     at.run()
     at.switch_page(script).run()
@@ -66,8 +70,13 @@ def _drawn_edges(at: AppTest) -> list[tuple[str, str, str]]:
     return [(s, t_, n) for s, t_, n, *_ in _traces(at)["edges"]["customdata"]]
 
 
+def _zh(activity: object) -> str:
+    """A step's name as the Chinese pages show it (:func:`procmine.activity_names`)."""
+    return activity_names(SopLibrary.open(os.environ["PROCMINE_HOME"])).name(str(activity), ZH)
+
+
 def _expected(pmap: Any) -> list[tuple[str, str, str]]:
-    return [(str(s), str(t_), f"{int(n):,}") for s, t_, n in
+    return [(_zh(s), _zh(t_), f"{int(n):,}") for s, t_, n in
             zip(pmap.edges["source"], pmap.edges["target"], pmap.edges["count"], strict=True)]
 
 
@@ -86,7 +95,8 @@ def test_the_map_is_the_librarys_and_the_threshold_hides_rare_paths(home: Path) 
     assert len(default.edges) < len(full.edges)
     assert _drawn_edges(at) == _expected(default)
     nodes = _traces(at)["nodes"]
-    assert sorted(c[0] for c in nodes["customdata"]) == sorted(default.nodes["activity"])
+    assert sorted(c[0] for c in nodes["customdata"]) == sorted(map(_zh, default.nodes["activity"]))
+    assert "点钞" in [c[0] for c in nodes["customdata"]]  # the SOP's name of Count cash
     hidden = len(full.edges) - len(default.edges)
     passages = int(full.edges["count"].sum() - default.edges["count"].sum())
     captions = [c.value for c in at.caption]
@@ -158,7 +168,7 @@ def test_the_variants_mark_the_sops_path_and_the_pareto_ends_at_the_coverage(hom
     assert list(table["cases"]) == list(expected.frame["cases"])
     assert list(table["mark"]) == [mark if p else "" for p in expected.frame["prescribed"]]
     assert list(table["mark"]).count(mark) == 1
-    assert table["steps"].iloc[0] == " → ".join(expected.frame["activities"].iloc[0])
+    assert table["steps"].iloc[0] == " → ".join(map(_zh, expected.frame["activities"].iloc[0]))
     assert expected.prescribed_rank is not None and expected.sop is not None
     assert t("variants.prescribed_at", ZH, sop=expected.sop.replace("@", "\\@"),
              rank=expected.prescribed_rank, cases=f"{expected.prescribed_cases:,}",
@@ -207,6 +217,7 @@ def test_the_pages_in_english(home: Path, script: str, title: str) -> None:
     at = AppTest.from_file(str(REPO / script), default_timeout=60)
     at.session_state["procmine_user"] = signed_in("operations", home)
     at.session_state["procmine_lang"] = "en"
+    at.session_state["period_month"] = "whole"
     at.run()
     assert not at.exception, at.exception
     assert [x.value for x in at.title] == [title]

@@ -5,11 +5,12 @@ refuses the others is tests/test_dashboard.py's, over the registry.)"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import TextArea
 
 from procmine import (
     DEMO_PASSWORD,
@@ -17,6 +18,7 @@ from procmine import (
     EventStore,
     SopLibrary,
     User,
+    activity_names,
     authenticate,
     bundled_demo_log,
     ingest_log,
@@ -132,6 +134,12 @@ def _open(username: str, home: Path, script: str) -> AppTest:
     return at
 
 
+def _source(at: AppTest) -> TextArea:
+    """The editor's source text area (its key carries the form's revision)."""
+    (found,) = [a for a in at.text_area if str(a.key).startswith("editor_source_SOP-P17_")]
+    return found
+
+
 def _html(at: AppTest) -> str:
     return "\n".join(h.value for h in at.get("html"))
 
@@ -206,8 +214,10 @@ def test_history_shows_versions_diff_text_on_a_date_and_revision_effects(home: P
     assert at.info[0].value == t("sop_history.none_in_force", ZH, sop="SOP-P28",
                                               date="2026-01-01")
     effects = at.dataframe[1].value
-    assert set(effects[t("bottlenecks.step", ZH)]) == {"Call number", "Enter transaction",
-                                                      "Print voucher"}
+    named = activity_names(SopLibrary.open(home))  # the steps by their SOP names in Chinese
+    steps = {named.name(a, ZH) for a in ("Call number", "Enter transaction", "Print voucher")}
+    assert set(effects[t("bottlenecks.step", ZH)]) == steps
+    assert {"叫号", "打印凭证"} <= steps
     assert (effects[t("sop_history.n_before", ZH)] > 0).all()
     assert len(at.get("plotly_chart")) == 1
 
@@ -217,13 +227,12 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     at = _open("reviewer", flow_home, "sop_editor.py")
     # a reviewer edits only the SOPs of their group
     assert at.selectbox(key="editor_sop").options == ["SOP-P17 活期现金存款"]
-    text_key = "editor_text_SOP-P17"
-    original = at.text_area(key=text_key).value
+    original = _source(at).value
     assert original == SOP_P17
     # a broken value is caught by the checks with its line, and the save is refused
     broken = original.replace("standard_seconds: 60", "standard_seconds: sixty")
     line = broken.splitlines().index("    standard_seconds: sixty") + 1
-    at.text_area(key=text_key).input(broken).run()
+    _source(at).input(broken).run()
     issues = at.dataframe[0].value
     assert line in list(issues[t("editor.line", ZH)])
     at.text_input(key="editor_note_SOP-P17").input("Try").run()
@@ -233,7 +242,7 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert len(library.history("SOP-P17")) == 1
     # a good change saves as a draft with its note
     edited = original.replace("当面点清，唱收唱付。", "当面点清，唱收唱付，大额券别分开清点。")
-    at.text_area(key=text_key).input(edited).run()
+    _source(at).input(edited).run()
     at.text_input(key="editor_note_SOP-P17").input("Count mixed notes apart").run()
     at.button(key="editor_save").click().run()
     head = library.current("SOP-P17")
@@ -242,7 +251,7 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert [s.value for s in at.success] == [
         t("editor.saved", ZH, sop="SOP-P17", version="1.3", commit=head.short),
         t("editor.no_issues", ZH)]
-    assert at.text_area(key=text_key).value == head.sop.text
+    assert _source(at).value == head.sop.text
     assert "大额券别分开清点" in _html(at)  # the preview
     # the history shows it
     at.switch_page("procmine/dashboard/pages/sop_history.py").run()
@@ -259,7 +268,9 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert at.selectbox(key="review_pick").value == "SOP-P17"
     at.button(key="review_approve").click().run()
     assert not at.exception
-    assert "reviewer changed SOP-P17 and may not approve it" in at.error[0].value
+    # in the user's language (the English text stays the exception's, for the command line)
+    assert t("error.sop.own_change", ZH, username="reviewer", sop_id="SOP-P17") in (
+        at.error[0].value)
     assert library.current("SOP-P17").sop.status == "in_review"
     # the settlement reviewer sees nothing of another group in the queue
     other = _open("settlement", flow_home, "sop_review.py")
@@ -270,17 +281,38 @@ def test_edit_save_submit_and_approval_by_another_reviewer(flow_home: Path) -> N
     assert ('<tr class="pm-changed"><td>当面点清，唱收唱付。</td>'
             "<td>当面点清，唱收唱付，大额券别分开清点。</td></tr>") in diff
     notes = second.dataframe[1].value
-    assert list(notes[t("sop_history.note", ZH)]) == ["Submitted for review",
+    # the automatic note of the submission in the user's language, the author's as written
+    assert list(notes[t("sop_history.note", ZH)]) == [t("note.submitted", ZH),
                                                      "Count mixed notes apart"]
+    # the draft's effective date (2026-03-01) is pre-filled and said to have passed; approving
+    # on it is refused in the reviewer's language (issue 17: never moved to today)
+    today = date.today()
+    effective = second.date_input(key="review_effective_SOP-P17")
+    assert effective.value == date(2026, 3, 1)
+    assert t("review.effective_passed", ZH, day="2026-03-01", today=str(today)) in [
+        w.value for w in second.warning]
     second.text_area(key="review_comment").input("OK").run()
+    second.button(key="review_approve").click().run()
+    assert t("error.sop.effective_passed", ZH, sop_id="SOP-P17", day="2026-03-01",
+             today=str(today)) in second.error[0].value
+    assert library.current("SOP-P17").sop.status == "in_review"
+    # the reviewer chooses a later day and approves
+    chosen = today + timedelta(days=40)
+    second.date_input(key="review_effective_SOP-P17").set_value(chosen).run()
     second.button(key="review_approve").click().run()
     assert not second.exception
     approved = library.approved("SOP-P17")
     assert approved is not None
     assert (approved.sop.version, approved.sop.approved_by, approved.author) == (
         "1.3", "reviewer2", "reviewer2")
+    assert (approved.sop.effective, approved.sop.review_due) == (chosen, date(2027, 3, 1))
     assert second.success[0].value == t("review.approved", ZH, sop="SOP-P17", version="1.3",
-                                        effective=str(approved.sop.effective))
+                                        effective=str(chosen))
+    # the history shows the version with the date the reviewer chose
+    second.switch_page("procmine/dashboard/pages/sop_history.py").run()
+    versions = second.dataframe[0].value
+    assert versions[t("sops.effective", ZH)].iloc[0] == str(chosen)
+    assert versions[t("sops.version", ZH)].iloc[0] == "1.3"
 
 
 def test_a_conflicting_save_shows_both_and_loads_the_merged_text(flow_home: Path) -> None:
@@ -292,14 +324,14 @@ def test_a_conflicting_save_shows_both_and_loads_the_merged_text(flow_home: Path
     landed = library.save("SOP-P17", theirs, user=_user("reviewer2", flow_home),
                           note="Machine", base=loaded.commit).version
     mine = loaded.sop.text.replace("当面点清，唱收唱付。", "当面点清两遍。")
-    at.text_area(key="editor_text_SOP-P17").input(mine).run()
+    _source(at).input(mine).run()
     at.text_input(key="editor_note_SOP-P17").input("Twice").run()
     at.button(key="editor_save").click().run()
     assert not at.exception and not at.error
     (warning,) = at.warning
     assert landed.short in warning.value and "refs/procmine/conflicts/SOP-P17/reviewer-" \
         in warning.value
-    merged = at.text_area(key="editor_text_SOP-P17").value
+    merged = _source(at).value
     assert "<<<<<<<" in merged and "当面点清两遍。" in merged and "使用点钞机" in merged
     assert at.session_state["editor_base_SOP-P17"] == landed.commit
     assert ('<tr class="pm-changed"><td>使用点钞机，屏幕朝向客户。</td>'

@@ -6,6 +6,7 @@ teller while their attempt is open, checked on the server."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import apptest
@@ -29,6 +30,7 @@ from procmine import (
     paper_results,
     pending_acknowledgements,
     start_attempt,
+    step_names,
     submit_attempt,
     t,
     teller_roster,
@@ -210,7 +212,10 @@ def test_a_build_error_is_shown_not_raised(home: Path) -> None:
     at.number_input(key="papers_count").set_value(200)
     at.button[0].click().run()
     assert not at.exception
-    assert len(at.error) == 1 and "asked for 200" in at.error[0].value
+    # the library's refusal in the user's language: so many questions on SOP-P17, not 200
+    pattern = re.escape(zh("error.training.too_few_questions", available="@", count=200))
+    assert len(at.error) == 1
+    assert re.fullmatch(pattern.replace("@", r"\d+"), at.error[0].value)
 
 
 def test_training_results_show_the_library_figures(home: Path) -> None:
@@ -240,8 +245,9 @@ def test_a_spot_check_is_recorded_from_the_page(home: Path) -> None:
     at.selectbox(key="spot_sop").set_value("SOP-P17").run()
     commit = at.selectbox(key="spot_version_SOP-P17").value
     wrong = at.multiselect(key=f"spot_wrong_{commit}")
-    step = wrong.options[1]
-    step_id = step[step.rindex("(") + 1:-1]
+    sop = next(v.sop for v in SopLibrary.open(home).history("SOP-P17") if v.commit == commit)
+    step_id = sop.steps[1].id
+    assert wrong.options[1] == f"2. {step_names(sop)[step_id]['zh']}"   # number and name
     wrong.set_value([step_id])
     at.number_input(key="spot_seconds").set_value(95.0)
     at.text_area(key="spot_note").input("页面抽查")
@@ -451,7 +457,8 @@ def test_my_figures_show_my_spot_checks_and_papers(home: Path) -> None:
     finish_open_attempt(home)
     at = open_page("teller", home, "my_figures.py")
     subheaders = [s.value for s in at.subheader]
-    assert zh("my_figures.rank_title", month="2026-10") in subheaders
+    october = zh("period.latest", month=zh("period.month", year=2026, month=zh("period.m10")))
+    assert zh("my_figures.rank_title", month=october) in subheaders   # "2026年10月 (最新)"
     checks = list_spot_checks(user=teller)
     attempts = [a for a in list_attempts(user=teller) if a.submitted_at is not None]
     papers = next(d.value for d in at.dataframe

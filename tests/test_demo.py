@@ -676,6 +676,20 @@ def test_demo_workspace_marks_the_workspace_it_built(demo_workspace: dict) -> No
     assert [v.action for v in demo_workspace["library"].history("SOP-P18")][:1] == ["approve"]
 
 
+def test_demo_sop_history_is_in_the_order_the_versions_came_in_force(
+        demo_workspace: dict) -> None:
+    """Issue 17: the seeded 2.0 was dated the day the workspace was built, after 3.0."""
+    history = demo_workspace["library"].history("SOP-P18")
+    assert [(v.action, v.sop.version) for v in history] == [
+        ("approve", "3.0"), ("submit", "3.0"), ("save", "3.0"), ("seed", "2.0")]
+    days = [v.when.date() for v in reversed(history)]
+    assert days == sorted(days)
+    assert days[0] <= history[-1].sop.effective < days[1]
+    # the revision keeps its dates: approved a week before the pilot branches adopt it
+    assert history[0].sop.effective == date(2026, 9, 21)
+    assert history[0].when.date() == date(2026, 9, 14)
+
+
 @pytest.mark.usefixtures("_own_app_database")
 def test_demo_workspace_leaves_a_workspace_with_real_data_alone(tmp_path: Path) -> None:
     from procmine.app.auth import list_users

@@ -296,8 +296,10 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _model_page(home: Path, **state: Any) -> AppTest:
+    """The process map page, over the whole period (the model of every case) unless ``state``
+    says otherwise (the page opens on the latest month)."""
     at = app_as("operations", home)
-    for key, value in state.items():
+    for key, value in {"period_month": "whole", **state}.items():
         at.session_state[key] = value
     at.run()
     at.switch_page(MAP_PAGE).run()

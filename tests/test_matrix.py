@@ -355,7 +355,7 @@ def test_operations_see_every_branch_on_the_heat_map(home: Path, baseline: Basel
     assert at.selectbox(key="matrix_branch").options == [t("filters.all", "zh-CN"),
                                                           "B01", "B02", "B03", "B04", "B05",
                                                           "B06"]
-    month = at.selectbox(key="matrix_month").value
+    month = at.selectbox(key="period_pick").value
     assert month == "2026-10"
     cells = teller_type_matrix(store, baseline, month=month)
     grey, ratio = _heatmap(at)
@@ -379,7 +379,7 @@ def test_operations_see_every_branch_on_the_heat_map(home: Path, baseline: Basel
     assert len(at.get("download_button")) == 1
     # a branch and a month narrow the map; a minimum of 1 leaves no grey cell
     at.selectbox(key="matrix_branch").select("B02").run()
-    at.selectbox(key="matrix_month").select("2026-09").run()
+    at.selectbox(key="period_pick").select("2026-09").run()
     at.number_input(key="matrix_min_cases").set_value(1).run()
     assert not at.exception
     grey, ratio = _heatmap(at)

@@ -38,7 +38,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     library.save("SOP-P18", text, user=AUTHOR, base=head.commit, note="Read card: a faster reader",
                  today=date(2026, 11, 10))
     library.submit("SOP-P18", user=AUTHOR, today=date(2026, 11, 10))
-    library.approve("SOP-P18", user=APPROVER, today=AFTER_THE_LOG)
+    # the draft keeps 3.0's dates, passed by then: the reviewer chooses the day of approval
+    # for the SOP and every branch (issue 17: passed dates are refused, not moved)
+    library.approve("SOP-P18", user=APPROVER, today=AFTER_THE_LOG, effective=AFTER_THE_LOG,
+                    adoption={b: AFTER_THE_LOG for b in head.sop.adoption})
     return home
 
 

@@ -181,11 +181,16 @@ def test_approval_rules(library: SopLibrary) -> None:
         library.approve("SOP-P17", user=CAROL)
     with pytest.raises(WorkflowError, match="only a reviewer of accounting-and-cash"):
         library.approve("SOP-P17", user=Editor("ops", "operations"))
-    approved = library.approve("SOP-P17", user=BOB, comment="OK", today=date(2026, 11, 2))
+    # the draft's effective date has passed: refused, never moved to the day of approval
+    with pytest.raises(WorkflowError, match="2026-03-01 has passed") as passed:
+        library.approve("SOP-P17", user=BOB, comment="OK", today=date(2026, 11, 2))
+    assert passed.value.code == "sop.effective_passed"
+    approved = library.approve("SOP-P17", user=BOB, comment="OK", today=date(2026, 11, 2),
+                               effective=date(2026, 11, 2))
     assert approved.sop.status == "approved"
     assert approved.sop.approved_by == "bob"
     assert approved.sop.version == saved.sop.version == "1.3"
-    # the effective date had passed: the version comes in force on the day of approval
+    # the reviewer chose the day of approval
     assert approved.sop.effective == date(2026, 11, 2)
     assert approved.sop.review_due == date(2027, 3, 1)
     assert library.approved("SOP-P17") == approved
@@ -334,7 +339,8 @@ def test_every_action_is_in_the_app_audit_trail(library: SopLibrary) -> None:
     library.submit("SOP-P17", user=ALICE)
     library.reject("SOP-P17", user=BOB, comment="Keep the old wording")
     library.submit("SOP-P17", user=ALICE, note="Again")
-    approved = library.approve("SOP-P17", user=BOB, comment="OK")
+    approved = library.approve("SOP-P17", user=BOB, comment="OK", today=date(2026, 11, 2),
+                               effective=date(2026, 11, 2))
     # a refused save is audited too, with the ref that keeps its text
     with pytest.raises(SaveConflict) as caught:
         library.save("SOP-P17", _edit(head.sop.text, "叫号，", "请叫号，"), user=ALICE,

@@ -86,6 +86,7 @@ def test_the_wheel_carries_the_bundled_files(installed: Installed) -> None:
     bundled = {f"procmine/_bundled/sops/{p.name}" for p in (REPO / "sops").glob("SOP-*.md")}
     assert len(bundled) >= 22
     assert bundled | {"procmine/_bundled/sops/baseline.csv",
+                      "procmine/_bundled/sops/activities.csv",
                       "procmine/_bundled/event_logs/demo_events.parquet",
                       "procmine/_bundled/event_logs/demo_truth.json",
                       "procmine/_bundled/event_logs/mappings/anonymous_bank.yaml",

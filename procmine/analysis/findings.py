@@ -169,10 +169,11 @@ class Finding:
         if self.scope == "teller":
             return t("bottlenecks.who_teller", lang, teller=self.teller_id or "",
                      branch=self.branch_id or "")
+        # only the tellers with enough cases count (a branch has others, with fewer)
         if self.tellers_eligible:
-            return t("bottlenecks.who_branch", lang, branch=self.branch_id or "",
+            return t("bottlenecks.who_branch_enough", lang, branch=self.branch_id or "",
                      flagged=len(self.tellers_flagged), eligible=self.tellers_eligible)
-        return t("bottlenecks.who_branch_plain", lang, branch=self.branch_id or "")
+        return t("bottlenecks.who_branch_no_teller", lang, branch=self.branch_id or "")
 
     def condition_in(self, lang: str) -> str:
         """The slice a conditional finding holds in, in ``lang`` ("" without one), e.g.
@@ -184,13 +185,15 @@ class Finding:
             value = str(AMOUNT_BANDS.index(value))
         return t(f"bottlenecks.condition.{dimension}.{value}", lang)
 
-    def summary_in(self, lang: str) -> str:
+    def summary_in(self, lang: str, *, step: str | None = None) -> str:
         """The finding in one line, in ``lang``: who, the step (and its slice), its median
         against the reference over how many cases, and the teller hours it costs a month
-        (``summary`` is the English line); each kind in words of its own."""
+        (``summary`` is the English line); each kind in words of its own. ``step``: the step's
+        display name in ``lang`` (:func:`procmine.activity_names`; default the activity)."""
         hours = self.monthly_teller_hours
         condition = self.condition_in(lang)
-        step = f"{self.activity}, {condition}" if condition else self.activity
+        name = step or self.activity
+        step = f"{name}, {condition}" if condition else name
         figures = {
             "who": self.who_in(lang), "type": self.business_type, "step": step,
             "median": f"{self.median_seconds:,.0f}", "reference": f"{self.reference_seconds:,.0f}",

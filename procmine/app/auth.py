@@ -92,7 +92,8 @@ class AccountLocked(ProcmineError):
         self.username = username
         self.until = until
         super().__init__(f"too many failed sign-ins for {username!r}: try again after "
-                         f"{until:%H:%M} UTC")
+                         f"{until:%H:%M} UTC", code="auth.locked", username=username,
+                         until=f"{until:%H:%M}")
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ def add_user(
     name = _check_username(username)
     _check_role(role, review_group)
     if role == "branch_manager" and not _text_or_none(branch_id):
-        raise ProcmineError(_NEEDS_BRANCH)
+        raise ProcmineError(_NEEDS_BRANCH, code="auth.needs_branch")
     check_password(password, name)
     return _create(name, password, role, display_name=display_name, review_group=review_group,
                    teller_id=teller_id, branch_id=branch_id, home=home, actor=actor)
@@ -265,11 +266,13 @@ def _create(
     try:
         with session_for(home) as session:
             if _find(session, name) is not None:
-                raise ProcmineError(f"a user named {name!r} already exists")
+                raise ProcmineError(f"a user named {name!r} already exists",
+                                    code="auth.user_exists", name=name)
             session.add(row)
             record_audit(session, name, "user.add", _by(detail, actor))
     except IntegrityError:  # created by someone else between the check and the insert
-        raise ProcmineError(f"a user named {name!r} already exists") from None
+        raise ProcmineError(f"a user named {name!r} already exists", code="auth.user_exists",
+                            name=name) from None
     return User._from_row(row)
 
 
@@ -321,7 +324,7 @@ def set_role(
     with session_for(home) as session:
         row = _require(session, username)
         if role == "branch_manager" and branch is None and row.branch_id is None:
-            raise ProcmineError(_NEEDS_BRANCH)
+            raise ProcmineError(_NEEDS_BRANCH, code="auth.needs_branch")
         before = row.role + (f" ({row.review_group})" if row.review_group else "")
         before += f" [{row.branch_id}]" if row.role == "branch_manager" else ""
         row.role = role
@@ -500,7 +503,7 @@ def _check_username(username: str) -> str:
     if not _USERNAME.fullmatch(name):
         raise ProcmineError(
             f"username {username!r} is not valid: use 1 to 64 letters, digits and . _ @ -, "
-            "starting with a letter or digit"
+            "starting with a letter or digit", code="auth.bad_username", username=username
         )
     return name
 
@@ -511,19 +514,23 @@ _NEEDS_BRANCH = ("a branch manager needs the branch they run (branch_id; on the 
 
 def _check_role(role: str, review_group: str | None) -> None:
     if role not in ROLES:
-        raise ProcmineError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        raise ProcmineError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}",
+                            code="auth.unknown_role", role=role)
     if role == "reviewer":
         if not review_group:
             raise ProcmineError(
-                f"a reviewer needs a review group: one of {', '.join(REVIEW_GROUPS)}"
+                f"a reviewer needs a review group: one of {', '.join(REVIEW_GROUPS)}",
+                code="auth.needs_group", groups=", ".join(REVIEW_GROUPS)
             )
         if review_group not in REVIEW_GROUPS:
             raise ProcmineError(
                 f"unknown review group {review_group!r}; expected one of "
-                f"{', '.join(REVIEW_GROUPS)}"
+                f"{', '.join(REVIEW_GROUPS)}", code="auth.unknown_group", group=review_group,
+                groups=", ".join(REVIEW_GROUPS)
             )
     elif review_group:
-        raise ProcmineError(f"only reviewers have a review group, not the role {role!r}")
+        raise ProcmineError(f"only reviewers have a review group, not the role {role!r}",
+                            code="auth.group_for_reviewers", role=role)
 
 
 def _text_or_none(value: str | None) -> str | None:
@@ -545,7 +552,7 @@ def _require(session: Session, username: str) -> UserRow:
     name = username.strip().lower()
     row = _find(session, name)
     if row is None:
-        raise ProcmineError(f"no user named {name!r}")
+        raise ProcmineError(f"no user named {name!r}", code="auth.no_user", name=name)
     return row
 
 

@@ -66,16 +66,20 @@ def common_passwords() -> frozenset[str]:
 def check_password(password: str, username: str) -> None:
     """Raise ProcmineError unless ``password`` is acceptable for the user ``username``."""
     if not password.strip():
-        raise ProcmineError("the password is empty or only whitespace")
+        raise ProcmineError("the password is empty or only whitespace",
+                            code="auth.password_empty")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ProcmineError(
             f"the password is too short: at least {MIN_PASSWORD_LENGTH} characters, "
-            f"got {len(password)}"
+            f"got {len(password)}", code="auth.password_short", minimum=MIN_PASSWORD_LENGTH,
+            length=len(password)
         )
     if password.strip().lower() == username.strip().lower():
-        raise ProcmineError("the password may not be the user name")
+        raise ProcmineError("the password may not be the user name",
+                            code="auth.password_is_name")
     if password.strip().lower() in common_passwords():
-        raise ProcmineError("the password is one of the most common passwords; choose another")
+        raise ProcmineError("the password is one of the most common passwords; choose another",
+                            code="auth.password_common")
 
 
 def _minutes(env: Mapping[str, str], name: str, default: int) -> int:

@@ -70,7 +70,8 @@ def branch_scope(user: User) -> str | None:
     if user.role in ("branch_manager", "teller") and user.branch_id:
         return user.branch_id
     raise AccessDenied(f"{user.username} ({user.role}) has no branch to see: "
-                       "a branch manager needs the branch they run")
+                       "a branch manager needs the branch they run",
+                       code="scope.no_branch", username=user.username)
 
 
 def visible_branches(user: User, all_branches: Iterable[str]) -> list[str]:
@@ -88,7 +89,9 @@ def require_branch(user: User, branch: str | None) -> str | None:
     if scope is None or branch == scope:
         return branch
     asked = "every branch" if branch is None else f"branch {branch}"
-    raise AccessDenied(f"{user.username} may see only branch {scope}, not {asked}")
+    raise AccessDenied(f"{user.username} may see only branch {scope}, not {asked}",
+                       code="scope.other_branch", username=user.username, branch=scope,
+                       asked=asked)
 
 
 def require_teller(user: User, teller_id: str, branch_of_teller: str | None) -> str:
@@ -102,13 +105,15 @@ def require_teller(user: User, teller_id: str, branch_of_teller: str | None) -> 
     if user.role == "teller":
         if teller_id != user.teller_id:
             raise AccessDenied(f"{user.username} may see only their own figures, "
-                               f"not teller {teller_id}'s")
+                               f"not teller {teller_id}'s", code="scope.own_figures",
+                               username=user.username, teller_id=teller_id)
         return teller_id
     if branch_of_teller != scope:
         where = ("is not in the log" if branch_of_teller is None
                  else f"is of branch {branch_of_teller}")
         raise AccessDenied(f"{user.username} may see only the tellers of branch {scope}; "
-                           f"teller {teller_id} {where}")
+                           f"teller {teller_id} {where}", code="scope.other_teller",
+                           username=user.username, branch=scope, teller_id=teller_id)
     return teller_id
 
 

@@ -59,6 +59,7 @@ from procmine.cli.common import (
     EngineOption,
     HomeOption,
     JsonOption,
+    LangOption,
     MasterOption,
     WideOption,
     err,
@@ -66,8 +67,9 @@ from procmine.cli.common import (
     print_json,
     print_table,
     progress_bar,
+    step_namer,
 )
-from procmine.cli.findings_view import print_findings
+from procmine.cli.findings_view import named, print_findings
 from procmine.cli.improve_view import register_lines
 
 __all__ = ["bottlenecks", "league", "run_bottlenecks"]
@@ -75,8 +77,8 @@ __all__ = ["bottlenecks", "league", "run_bottlenecks"]
 # -- league ----------------------------------------------------------------------------------------
 
 _SHOWN = ("rank_overall", "teller_id", "branch_id", "rank_in_branch", "transactions",
-          "standard_hours", "errors", "error_rate", "speed_index", "speed_index_shrunk",
-          "rank_change")
+          "standard_hours", "errors", "error_rate", "error_rate_shrunk", "speed_index",
+          "speed_index_shrunk", "rank_change")
 
 
 def _show(value: object, column: str) -> str:
@@ -86,6 +88,8 @@ def _show(value: object, column: str) -> str:
         return value
     if column == "error_rate" and isinstance(value, float):
         return f"{value:.1%}"
+    if column == "error_rate_shrunk" and isinstance(value, float):
+        return f"{value:.2%}"   # corrected rates sit close together: a digit more
     if column in ("speed_index", "speed_index_shrunk") and isinstance(value, float):
         return f"{value:.2f}"
     if column == "standard_hours" and isinstance(value, float):
@@ -95,22 +99,35 @@ def _show(value: object, column: str) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-_ESSENTIAL = ("rank_overall", "teller_id", "branch_id", "transactions", "error_rate",
+_ESSENTIAL = ("rank_overall", "teller_id", "branch_id", "transactions", "error_rates",
               "speed_index_shrunk", "rank_change")
+#: The raw and corrected error rates share a column ("0.4%/1.20%"): both fit an 80-column
+#: terminal beside the ranks, and --wide shows the same column.
+_COLUMNS = tuple("error_rates" if c == "error_rate" else c
+                 for c in _SHOWN if c != "error_rate_shrunk")
+
+
+def _rates(record: dict[str, object]) -> str:
+    return (f"{_show(record['error_rate'], 'error_rate')}/"
+            f"{_show(record['error_rate_shrunk'], 'error_rate_shrunk')}")
 
 
 def _league_table(table: pd.DataFrame, label: str, lang: str, wide: bool) -> Table:
     """The announcement's main columns as a terminal table, headers in ``lang``: the essential
     ones fitted to the terminal, or all of them with ``wide``."""
-    labels = column_labels(lang)
+    labels = column_labels(lang) | {"error_rates": t("cli.league.error_rates", lang)}
+    # a Chinese header may wrap before its bracket, as an English one does
+    labels = {c: label if " (" in label else label.replace("(", " (")
+              for c, label in labels.items()}
     columns = [Column(labels[c], "key" if c in ("teller_id", "branch_id") else "num",
-                      essential=c in _ESSENTIAL) for c in _SHOWN]
+                      essential=c in _ESSENTIAL) for c in _COLUMNS]
     word = t("league.not_ranked", lang)
     rows = []
     for record, ranked in zip(league_records(table, _SHOWN), table["ranked"], strict=True):
         if not ranked:
             record |= {"rank_overall": word, "rank_in_branch": word}
-        rows.append([_show(record[c], c) for c in _SHOWN])
+        rows.append([_rates(record) if c == "error_rates" else _show(record[c], c)
+                     for c in _COLUMNS])
     return fit_table(f"{label} {t('nav.announcement', lang)}", columns, rows, wide=wide)
 
 
@@ -278,6 +295,7 @@ def bottlenecks(
                  "default all. 'conditional' is the slow steps that hold in one slice.")
     ] = None,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """Find the slow steps: a teller x business type x step (or a branch's, when most of its
     tellers share it) whose median is materially above the step's reference time and
@@ -294,7 +312,7 @@ def bottlenecks(
     On a terminal narrower than 120 columns each finding is one line (rank, kind, teller hours
     a month, ratio with its 95% interval, who, type and step); a wider one shows the full
     table, and the heading the period the costs are over (--wide: the full table on any
-    terminal). --explain N prints N's evidence.
+    terminal). --explain N prints N's evidence. --lang zh names the steps in Chinese.
     """
     out = Console()
     findings = run_bottlenecks(
@@ -309,7 +327,8 @@ def bottlenecks(
         out.print(f"No slow steps in {period} (ratio {ratio:g}, at least {min_cases} steps, "
                   f"q {q:g}).", highlight=False)
         return
-    print_findings(out, findings, period, explain, wide=wide)
+    print_findings(out, named(findings, step_namer(home, lang)), period, explain, wide=wide,
+                   min_cases=min_cases)
     if explain is None:
         for line in register_lines(findings, register_items(home)):
             out.print(line, highlight=False)

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
-from procmine import ProcmineError
+from procmine import ProcmineError, SopLibrary, activity_names, bundled_sops_dir, sops_folder
 
 __all__ = [
     "BaselineOption",
@@ -29,6 +29,7 @@ __all__ = [
     "EngineOption",
     "HomeOption",
     "JsonOption",
+    "LangOption",
     "MasterOption",
     "WideOption",
     "err",
@@ -37,6 +38,7 @@ __all__ = [
     "print_json",
     "print_table",
     "progress_bar",
+    "step_namer",
 ]
 
 out = Console()
@@ -71,6 +73,39 @@ MasterOption = Annotated[
         help="Spark master URL for --engine spark (default local[2]; e.g. spark://host:7077).",
     ),
 ]
+
+def _language(value: str) -> str:
+    """``--lang``: zh or en (zh-CN is taken for zh)."""
+    chosen = value.strip().lower()
+    chosen = "zh" if chosen in ("zh", "zh-cn") else chosen
+    if chosen not in ("zh", "en"):
+        raise typer.BadParameter(f"{value!r}: choose zh or en")
+    return chosen
+
+
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang", envvar="PROCMINE_LANG", callback=_language, metavar="zh|en",
+        help="Step names in Chinese (zh) or English (en): the SOP step's name, else the "
+        "activity glossary's (sops/activities.csv), else the log's (default en; "
+        "$PROCMINE_LANG).",
+    ),
+]
+
+
+def step_namer(home: Path | None, lang: str) -> Callable[[str], str]:
+    """An activity's display name in ``lang`` (``--lang``) for a command's tables: the
+    workspace library's SOP step names (the bundled SOPs' when it has none yet), then its
+    activity glossary, then the log name. A glossary with a bad row is reported on stderr
+    (with its line) and left out."""
+    library = SopLibrary.open(home) if sops_folder(home) != bundled_sops_dir() else None
+    try:
+        names = activity_names(library)
+    except ProcmineError as exc:
+        err.print(f"warning: {exc}", highlight=False, markup=False)
+        names = activity_names(library, strict=False)
+    return lambda activity: names.name(str(activity), lang)
 
 
 def _bare_flags(params: list[Any]) -> list[Any]:

@@ -24,6 +24,8 @@ Example:
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -44,7 +46,15 @@ from procmine import (
     deviation_findings,
     get_engine,
 )
-from procmine.cli.common import EngineOption, HomeOption, JsonOption, MasterOption, print_json
+from procmine.cli.common import (
+    EngineOption,
+    HomeOption,
+    JsonOption,
+    LangOption,
+    MasterOption,
+    print_json,
+    step_namer,
+)
 from procmine.cli.maps import no_transactions
 
 __all__ = ["conformance_command", "run_deviation_findings"]
@@ -131,7 +141,8 @@ def _totals(report: ConformanceReport, what: str) -> list[str]:
                            subsequent_indent="    ")]
 
 
-def _findings_table(numbered: list[tuple[int, DeviationFinding]], total: int) -> Table:
+def _findings_table(numbered: list[tuple[int, DeviationFinding]], total: int,
+                    step_name: Callable[[str], str] = str) -> Table:
     title = (f"Findings ({len(numbered)} of {total}; act on one with procmine improve add "
              "--deviation N)" if len(numbered) < total else
              f"Findings ({total}; act on one with procmine improve add --deviation N)")
@@ -143,12 +154,14 @@ def _findings_table(numbered: list[tuple[int, DeviationFinding]], total: int) ->
         shown = ", ".join(finding.case_ids[:_CASES_SHOWN])
         more = len(finding.case_ids) - _CASES_SHOWN
         shown += f" (+{more} more)" if more > 0 else ""
-        view.add_row(f"{number}.", finding.summary_in("en"))
+        view.add_row(f"{number}.", replace(finding, activity=step_name(finding.activity))
+                     .summary_in("en"))
         view.add_row("", f"review group {finding.review_group}; transactions: {shown}")
     return view
 
 
-def _ranked_table(report: ConformanceReport, top: int) -> Table:
+def _ranked_table(report: ConformanceReport, top: int,
+                  step_name: Callable[[str], str] = str) -> Table:
     ranked = report.ranked()
     title = f"Deviations, most frequent first ({min(top, len(ranked))} of {len(ranked)})"
     view = Table(title=title, title_justify="left")
@@ -160,7 +173,7 @@ def _ranked_table(report: ConformanceReport, top: int) -> Table:
         view.add_column(name, justify="right", no_wrap=True)
     for row in ranked.head(top).to_dict("records"):
         kind = f"{row['kind']}!" if row["kind"] == "skipped" and row["control"] else row["kind"]
-        view.add_row(kind, str(row["business_type"]), str(row["activity"]), str(row["sop"]),
+        view.add_row(kind, str(row["business_type"]), step_name(row["activity"]), str(row["sop"]),
                      f"{int(row['occurrences']):,}", _pct(float(row["share"])),
                      f"{float(row['seconds']):,.0f}")
     return view
@@ -178,7 +191,7 @@ def _branches_table(report: ConformanceReport) -> Table:
     return view
 
 
-def _controls_table(report: ConformanceReport) -> Table:
+def _controls_table(report: ConformanceReport, step_name: Callable[[str], str] = str) -> Table:
     """One line per skipped control step (no vertical rules: a case id and a step name fit
     on 80 columns)."""
     risks = report.control_risks()
@@ -191,12 +204,13 @@ def _controls_table(report: ConformanceReport) -> Table:
     for row in risks.to_dict("records"):
         day = "" if pd.isna(row["day"]) else str(row["day"])[:10]
         view.add_row(str(row["case_id"]), str(row["teller_id"]), str(row["branch_id"]), day,
-                     str(row["sop"]), str(row["activity"]))
+                     str(row["sop"]), step_name(row["activity"]))
     return view
 
 
 def _print_text(report: ConformanceReport, numbered: list[tuple[int, DeviationFinding]],
-                total: int, what: str, top: int, controls: bool) -> None:
+                total: int, what: str, top: int, controls: bool,
+                step_name: Callable[[str], str] = str) -> None:
     out = Console(width=WIDTH)
     for line in _totals(report, what):
         out.print(line, highlight=False, markup=False)
@@ -205,10 +219,10 @@ def _print_text(report: ConformanceReport, numbered: list[tuple[int, DeviationFi
         if report.control_risks().empty:
             out.print("No control step was skipped.", highlight=False)
         else:
-            out.print(_controls_table(report), highlight=False)
+            out.print(_controls_table(report, step_name), highlight=False)
         return
     if numbered:
-        out.print(_findings_table(numbered, total), highlight=False)
+        out.print(_findings_table(numbered, total, step_name), highlight=False)
     else:
         out.print("No findings: no teller stands out and no control step was skipped.",
                   highlight=False)
@@ -216,7 +230,7 @@ def _print_text(report: ConformanceReport, numbered: list[tuple[int, DeviationFi
     if report.deviations.empty:
         out.print("No deviations: every transaction followed its SOP.", highlight=False)
     else:
-        out.print(_ranked_table(report, top), highlight=False)
+        out.print(_ranked_table(report, top, step_name), highlight=False)
         out.print("skipped! = a skipped control step (a control risk)", highlight=False)
     out.print()
     out.print(_branches_table(report), highlight=False)
@@ -256,6 +270,7 @@ def conformance_command(
     as_json: JsonOption = False,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Each transaction against the SOP version in force on its day at its branch: skipped
     steps (a skipped control step is a control risk), extra steps, rework and order deviations.
@@ -264,6 +279,7 @@ def conformance_command(
     numbered 1..N (what procmine improve add --deviation N acts on), the deviations ranked by
     occurrences with their time, and the fitness per branch; --controls only the skipped
     control steps with their transactions. --json prints every figure and the findings.
+    --lang zh names the steps in Chinese.
     """
     whole, found = run_deviation_findings(home, business_type=business_type, month=month,
                                           branch=branch, engine_name=engine_name,
@@ -278,4 +294,4 @@ def conformance_command(
         print_json(_json(report, numbered))
         return
     _print_text(report, numbered, len(found), _what(business_type, month, branch, teller),
-                top, controls)
+                top, controls, step_namer(home, lang))

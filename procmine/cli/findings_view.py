@@ -29,7 +29,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from rich.cells import cell_len
@@ -43,8 +44,10 @@ from procmine import Finding, ProcmineError
 __all__ = [
     "WIDE_AT",
     "compact_lines",
+    "eligible_text",
     "evidence_lines",
     "findings_table",
+    "named",
     "period_text",
     "print_findings",
     "step_text",
@@ -65,13 +68,36 @@ _INFERRED_NOTE: Final = ("* times inferred from completion timestamps (the log h
 
 
 def who_text(f: Finding) -> str:
-    """Whose finding it is, short: ``0305 (B03)``, ``B02 (5/7 tellers)``, ``bank`` (type)."""
+    """Whose finding it is, short: ``0305 (B03)``, ``B02 (5 of 7 eligible tellers slow)`` (only
+    a branch's tellers with enough cases count; the note under the findings says how many),
+    ``B06 (no teller with enough cases)``, ``bank`` (type)."""
     if f.scope == "teller":
         return f"{f.teller_id} ({f.branch_id})"
     if f.scope == "branch":
-        flagged = f" ({len(f.tellers_flagged)}/{f.tellers_eligible} tellers)"
-        return f"{f.branch_id}{flagged if f.tellers_eligible else ''}"
+        if not f.tellers_eligible:
+            return f"{f.branch_id} (no teller with enough cases)"
+        return (f"{f.branch_id} ({len(f.tellers_flagged)} of {f.tellers_eligible} eligible "
+                "tellers slow)")
     return "bank"
+
+
+def eligible_text(f: Finding, min_cases: int | None = None, period: str | None = None) -> str:
+    """Which of a branch finding's tellers count, in words: those with at least ``min_cases``
+    cases at the step (overall findings: enough steps compared), how many are slow and how
+    many tellers the evidence's table lists; "" for other scopes."""
+    if f.scope != "branch":
+        return ""
+    listed = (f.evidence or {}).get("tellers") or (f.evidence or {}).get("teller_paces") or ()
+    table = f" ({len(listed)} tellers in the table below)" if listed else ""
+    enough = ("enough steps compared" if f.kind == "overall" else
+              f"at least {min_cases} cases at the step" if min_cases else "enough cases")
+    if not f.tellers_eligible:
+        where = f" in {period}" if period else ""
+        return (f"no teller of the branch has {enough}{where}: the branch is judged as a "
+                f"whole{table}")
+    slow = ", ".join(f.tellers_flagged)
+    return (f"{len(f.tellers_flagged)} of the {f.tellers_eligible} tellers with {enough} are "
+            f"slow{table}" + (f": {slow}" if slow else ""))
 
 
 def step_text(f: Finding, lang: str = "en") -> str:
@@ -310,7 +336,8 @@ def _s(value: float | None) -> str:
     return _value("seconds", value)
 
 
-def _figures(f: Finding) -> list[str]:
+def _figures(f: Finding, min_cases: int | None = None,
+             period_name: str | None = None) -> list[str]:
     ci = f" (95% interval {_interval(f)})" if f.ratio_ci is not None else ""
     q = f"{f.q_value:.1g}" if f.q_value > 0 else "<1e-300"
     lines = [f"ratio {_ratio(f)}{ci}; {f.cases:,} cases, {f.steps:,} steps; q {q}",
@@ -326,8 +353,8 @@ def _figures(f: Finding) -> list[str]:
               if f.period_days > 0 else f"{f.months:.1f} months")
     lines.append(f"costs {f.monthly_teller_hours:,.1f} teller hours a month: "
                  f"{f.time_lost_seconds / 3600:,.1f} hours lost over {period}")
-    if f.tellers_flagged:
-        lines.append(f"tellers slow on their own: {', '.join(f.tellers_flagged)}")
+    if f.scope == "branch":
+        lines.append(eligible_text(f, min_cases, period_name))
     if f.sop:
         lines.append(f"judged against {f.sop} {f.sop_version} step {f.sop_step}")
     if f.inferred:
@@ -335,10 +362,12 @@ def _figures(f: Finding) -> list[str]:
     return lines
 
 
-def evidence_lines(f: Finding, rank: int, width: int) -> list[str]:
-    """Finding ``rank``'s figures and evidence as text lines of at most ``width`` cells."""
+def evidence_lines(f: Finding, rank: int, width: int, *, min_cases: int | None = None,
+                   period: str | None = None) -> list[str]:
+    """Finding ``rank``'s figures and evidence as text lines of at most ``width`` cells
+    (``min_cases`` and ``period``: what a branch's teller needed to count, and when)."""
     lines = _wrap(f"#{rank} {f.kind}: {f.summary_in('en')}", width, 2)
-    for text in _figures(f):
+    for text in _figures(f, min_cases, period):
         lines += _wrap("  " + text, width, 4)
     if not f.evidence:
         return [*lines, *_wrap("  (no evidence was computed for this finding)", width, 4)]
@@ -371,11 +400,24 @@ def _chosen(findings: Sequence[Finding], explain: str) -> list[int]:
     return [rank]
 
 
+def named(findings: Sequence[Finding], name: Callable[[str], str]) -> list[Finding]:
+    """The findings with their steps as ``name`` (``--lang``) shows them, for printing only
+    (their keys, the JSON and the register keep the log's activity)."""
+    shown = []
+    for f in findings:
+        step = name(f.activity) if f.activity else f.activity
+        shown.append(f if step == f.activity else
+                     replace(f, activity=step, summary=f.summary_in("en", step=step)))
+    return shown
+
+
 def print_findings(out: Console, findings: Sequence[Finding], period: str,
-                   explain: str | None = None, wide: bool = False) -> None:
+                   explain: str | None = None, wide: bool = False,
+                   min_cases: int | None = None) -> None:
     """Print the findings for ``out``'s width (see the module), or with ``explain`` (a rank
     or ``all``) the figures and evidence of those findings; ``wide``: the full table on any
-    terminal, at its own width."""
+    terminal, at its own width; ``min_cases``: the fewest cases a teller needed to count (the
+    note under a branch finding says so)."""
     width = out.width
 
     def say(lines: Sequence[str]) -> None:
@@ -386,7 +428,8 @@ def print_findings(out: Console, findings: Sequence[Finding], period: str,
         ranks = _chosen(findings, explain)
         say(_wrap(_heading(findings, period), width))
         for rank in ranks:
-            say(["", *evidence_lines(findings[rank - 1], rank, width)])
+            say(["", *evidence_lines(findings[rank - 1], rank, width, min_cases=min_cases,
+                                     period=period)])
         return
     table = findings_table(findings, period)
     if wide or (width >= WIDE_AT and _fits(out, table)):
@@ -400,6 +443,10 @@ def print_findings(out: Console, findings: Sequence[Finding], period: str,
         say(_wrap(_heading(findings, period), width))
         say(compact_lines(findings, width))
     notes = [_INFERRED_NOTE] if any(f.inferred for f in findings) else []
+    if any(f.scope == "branch" and f.kind != "overall" for f in findings):
+        enough = f"at least {min_cases} cases at the step" if min_cases else "enough cases"
+        notes.append(f"eligible tellers: a branch's tellers with {enough} in {period} (the "
+                     "others count in the branch, not on their own; --explain N lists them)")
     notes.append("procmine bottlenecks --explain N: the figures and evidence of finding N "
                  "(--explain all: of every finding)")
     for note in notes:

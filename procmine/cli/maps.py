@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -31,7 +32,15 @@ from procmine import (
     months_with_data,
     process_map,
 )
-from procmine.cli.common import EngineOption, HomeOption, JsonOption, MasterOption, print_json
+from procmine.cli.common import (
+    EngineOption,
+    HomeOption,
+    JsonOption,
+    LangOption,
+    MasterOption,
+    print_json,
+    step_namer,
+)
 
 __all__ = ["map_command", "no_transactions", "what_of"]
 
@@ -52,11 +61,12 @@ def what_of(business_type: str | None, month: str | None, branch: str | None,
     return ", ".join(parts)
 
 
-def _counts(counts: dict[str, int]) -> str:
-    return "; ".join(f"{name} {n:,}" for name, n in counts.items()) or "–"
+def _counts(counts: dict[str, int], step_name: Callable[[str], str] = str) -> str:
+    return "; ".join(f"{step_name(name)} {n:,}" for name, n in counts.items()) or "–"
 
 
-def _edges_table(shown: ProcessMap, whole: ProcessMap, what: str) -> Table:
+def _edges_table(shown: ProcessMap, whole: ProcessMap, what: str,
+                 step_name: Callable[[str], str] = str) -> Table:
     """The edges as a terminal table, one line each (the step names fold where too long)."""
     title = (f"Process map of {what}: {whole.cases:,} cases, {len(whole.nodes)} steps, "
              f"{len(whole.edges)} paths")
@@ -67,7 +77,8 @@ def _edges_table(shown: ProcessMap, whole: ProcessMap, what: str) -> Table:
     for name in ("count", "median s", "p90 s"):
         view.add_column(name, justify="right", no_wrap=True)
     for edge in shown.to_dict()["edges"]:
-        view.add_row(f"{edge['source']} -> {edge['target']}", f"{edge['count']:,}",
+        view.add_row(f"{step_name(edge['source'])} -> {step_name(edge['target'])}",
+                     f"{edge['count']:,}",
                      _seconds(edge["median_seconds"]), _seconds(edge["p90_seconds"]))
     return view
 
@@ -117,6 +128,7 @@ def map_command(
     as_json: JsonOption = False,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """The process map of a business type: each path from one step to the next with how often
     it is taken and the median and p90 time from the end of one step to the start of the next.
@@ -124,7 +136,7 @@ def map_command(
     Paths are listed most frequent first; --min-share and --top hide rare ones. --json prints
     the map: cases, nodes (steps with their service times), edges (source, target, count,
     median_seconds, p90_seconds, mean_seconds), start and end activities. --engine spark runs
-    the query on Apache Spark with the same results.
+    the query on Apache Spark with the same results. --lang zh names the steps in Chinese.
     """
     store = EventStore(home)
     branches, tellers = (branch,) if branch else (), (teller,) if teller else ()
@@ -143,6 +155,7 @@ def map_command(
         print_json(shown.to_dict())
         return
     out = Console()
-    out.print(_edges_table(shown, whole, what))
-    out.print(f"starts: {_counts(shown.start_activities)}", highlight=False)
-    out.print(f"ends: {_counts(shown.end_activities)}", highlight=False)
+    step_name = step_namer(home, lang)
+    out.print(_edges_table(shown, whole, what, step_name))
+    out.print(f"starts: {_counts(shown.start_activities, step_name)}", highlight=False)
+    out.print(f"ends: {_counts(shown.end_activities, step_name)}", highlight=False)

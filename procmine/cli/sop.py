@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -40,6 +40,7 @@ from procmine import (
     load_baseline,
     logged_activities,
     on_new_version,
+    review_standing,
     revision_effects,
     sops_folder,
     t,
@@ -50,6 +51,7 @@ from procmine.cli.common import (
     Column,
     HomeOption,
     JsonOption,
+    LangOption,
     WideOption,
     err,
     fit_table,
@@ -57,6 +59,7 @@ from procmine.cli.common import (
     parse_day,
     print_json,
     print_table,
+    step_namer,
 )
 
 __all__ = ["sop_app"]
@@ -243,10 +246,10 @@ def due(
                Column("when", "key")]
     rows = []
     for v in versions:
-        days = (v.sop.review_due - today).days if v.sop.review_due else 0
+        standing, days = review_standing(v.sop.review_due or today, today)
         rows.append((v.sop.id, v.sop.version, v.sop.title_in("en"), v.sop.owner_group,
-                     str(v.sop.review_due), f"overdue {-days} days" if days < 0
-                     else "today" if days == 0 else f"in {days} days"))
+                     str(v.sop.review_due), f"overdue {days} days" if standing == "overdue"
+                     else "today" if standing == "today" else f"in {days} days"))
     print_table(fit_table(f"{len(versions)} SOPs due for review within {within} days",
                           columns, rows))
 
@@ -284,18 +287,41 @@ def submit(sop_id: SopId, user: UserOption, password_stdin: PasswordStdinOption 
     _say(_library(home).submit(sop_id, user=_user(user, password_stdin, home)), as_json)
 
 
+def _adoption(values: list[str] | None) -> dict[str, date]:
+    """``--adopt B01=2026-10-05`` options as branch -> date."""
+    out: dict[str, date] = {}
+    for value in values or []:
+        branch, sep, day = value.partition("=")
+        if not sep or not branch.strip():
+            raise ProcmineError(f"--adopt {value!r}: expected BRANCH=YYYY-MM-DD, "
+                                "e.g. B01=2026-10-05")
+        parsed = parse_day(day.strip(), f"--adopt {branch.strip()}=")
+        assert parsed is not None
+        out[branch.strip()] = parsed
+    return out
+
+
 @sop_app.command("approve")
 def approve(sop_id: SopId, user: UserOption,
             comment: Annotated[str, typer.Option("--comment", help="Review comment.")] = "",
+            effective: Annotated[str | None, typer.Option(
+                "--effective", help="The date the version comes in force (YYYY-MM-DD; "
+                "default: the draft's). A date that has passed is refused.")] = None,
+            adopt: Annotated[list[str] | None, typer.Option(
+                "--adopt", help="A branch's adoption date, BRANCH=YYYY-MM-DD (repeatable; "
+                "default: the draft's dates). A date that has passed is refused.")] = None,
             today: TodayOption = None, password_stdin: PasswordStdinOption = False,
             home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Approve an SOP in review: a reviewer of the owning group who changed none of it. When
-    it replaces an approved version, the questions of the steps it changed are re-opened for
+    """Approve an SOP in review: a reviewer of the owning group who changed none of it, on the
+    dates the reviewer chooses (--effective, --adopt; the draft's by default). When it
+    replaces an approved version, the questions of the steps it changed are re-opened for
     review and the tellers who answered them are listed for a re-test."""
     library = _library(home)
+    chosen, adoption = parse_day(effective, "--effective"), _adoption(adopt)
     reviewer = _user(user, password_stdin, home)
     version = library.approve(sop_id, user=reviewer, comment=comment,
-                              today=parse_day(today, "--today"))
+                              today=parse_day(today, "--today"), effective=chosen,
+                              adoption=adoption or None)
     report = on_new_version(library, sop_id, actor=reviewer.username, home=home)
     if as_json:
         print_json(version.to_dict() | {
@@ -335,9 +361,10 @@ def findings(
     home: HomeOption = None,
     as_json: JsonOption = False,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """An SOP's steps with the slow steps linked to them: findings, hours lost a month,
-    tellers and branches affected."""
+    tellers and branches affected. --lang zh names the steps in Chinese."""
     library = _library(home)
     version = library.approved(sop_id) or library.current(sop_id)
     found = linked_findings(EventStore(home), load_baseline(baseline_file), library, month=month)
@@ -350,7 +377,8 @@ def findings(
                Column("teller hours a month", "num"),
                Column("hours lost", "num", essential=False),
                Column("tellers"), Column("branches", essential=False)]
-    rows = [(r["step_id"], r["activity"], f"{r['standard_seconds']:g}", r["findings"],
+    step_name = step_namer(home, lang)
+    rows = [(r["step_id"], step_name(r["activity"]), f"{r['standard_seconds']:g}", r["findings"],
              f"{r['monthly_teller_hours']:.2f}", f"{r['time_lost_hours']:.2f}", r["tellers"],
              r["branches"]) for r in table.to_dict(orient="records")]
     title = f"{sop_id} {version.sop.version}: slow steps by SOP step, {month or 'all months'}"
@@ -365,15 +393,17 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
              as_json: JsonOption = False, wide: WideOption = False,
              show_all: Annotated[bool, typer.Option(
                  "--all", help=f"List every row (default: the first {_COVERAGE_SHOWN} of each "
-                 "list, and how many more).")] = False) -> None:
+                 "list, and how many more).")] = False,
+             lang: LangOption = "en") -> None:
     """What the SOPs cover of the logs: business types no SOP covers, frequent steps no SOP
-    step governs, SOP steps never seen in the logs."""
+    step governs, SOP steps never seen in the logs. --lang zh names the steps in Chinese."""
     report = coverage_report(EventStore(home), load_baseline(baseline_file), _library(home))
     if as_json:
         print_json(report.to_dict())
         return
     out.print(f"SOPs cover {report.transaction_share:.1%} of {report.transactions:,} "
               "transactions.", highlight=False)
+    step_name = step_namer(home, lang)
     lists = (("Business types no SOP covers", report.uncovered_types,
               [Column("type", "key"), Column("transactions", "num")]),
              ("Frequent steps no SOP step governs", report.uncovered_steps,
@@ -387,6 +417,8 @@ def coverage(baseline_file: BaselineOption = None, home: HomeOption = None,
             out.print(f"\n{title}: none", highlight=False)
             continue
         shown = frame if show_all else frame.head(_COVERAGE_SHOWN)
+        if "activity" in shown.columns:
+            shown = shown.assign(activity=[step_name(a) for a in shown["activity"]])
         rows = [[f"{v:.1%}" if c == "share" else f"{v:,}" if isinstance(v, int) else v
                  for c, v in r.items()] for r in shown.to_dict(orient="records")]
         out.print()
@@ -430,10 +462,11 @@ def effects(
     home: HomeOption = None,
     as_json: JsonOption = False,
     wide: WideOption = False,
+    lang: LangOption = "en",
 ) -> None:
     """The effect of each revision of an SOP: step times before and after it came in force
     (Mann-Whitney), and a difference-in-differences where branches adopted it on different
-    dates."""
+    dates. --lang zh names the steps in Chinese."""
     table = revision_effects(EventStore(home), _library(home), sop_id, window_days=window)
     if as_json:
         print_json(table.to_dict(orient="records"))
@@ -447,7 +480,9 @@ def effects(
                for c, kind, essential in _EFFECTS]
     columns.append(Column("evidence", "text", essential=True))
     rows = []
+    step_name = step_namer(home, lang)
     for record in table.to_dict(orient="records"):
+        record["activity"] = step_name(record["activity"])
         cells = [_effect_cell(c, record[c]) for c in names]
         if record["evidence"] == "no_data_yet":
             cells[names.index("median_after")] = "no data yet"

@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Final
 
 import typer
@@ -34,7 +34,15 @@ from procmine import (
     sops_folder,
     variants,
 )
-from procmine.cli.common import EngineOption, HomeOption, JsonOption, MasterOption, print_json
+from procmine.cli.common import (
+    EngineOption,
+    HomeOption,
+    JsonOption,
+    LangOption,
+    MasterOption,
+    print_json,
+    step_namer,
+)
 
 __all__ = ["variant_lines", "variants_command"]
 
@@ -68,10 +76,11 @@ def _duration(seconds: float) -> str:
 
 
 def variant_lines(table: VariantTable, period: str, width: int = WIDTH, *,
-                  has_library: bool = True) -> list[str]:
+                  has_library: bool = True, step_name: Callable[[str], str] = str) -> list[str]:
     """The table as text of at most ``width`` cells a line: a heading, then each variant's
-    figures with its steps under them, then where the SOP's variant stands (or why none is
-    marked: no SOP library in the workspace, without ``has_library``)."""
+    figures with its steps under them (named by ``step_name``), then where the SOP's variant
+    stands (or why none is marked: no SOP library in the workspace, without
+    ``has_library``)."""
     what = table.business_type or "every type"
     lines = [f"Variants of {what}, {period}: {table.cases:,} cases, "
              f"{table.variant_count:,} variants"]
@@ -83,7 +92,8 @@ def variant_lines(table: VariantTable, period: str, width: int = WIDTH, *,
         lines.append(f"{row['rank']:>4} {mark} {row['cases']:>8,} {row['share']:>7.1%} "
                      f"{row['cumulative_share']:>7.1%} "
                      f"{_duration(row['median_dwell_seconds']):>13}  {row['length']:>5}")
-        lines += [_INDENT + s for s in _steps(row["activities"], width - len(_INDENT))]
+        lines += [_INDENT + s for s in _steps([step_name(a) for a in row["activities"]],
+                                              width - len(_INDENT))]
     if table.prescribed is not None and not table.frame["prescribed"].any():
         if table.prescribed_rank is None:
             lines.append(f"No case follows the variant {table.sop} prescribes:")
@@ -91,7 +101,8 @@ def variant_lines(table: VariantTable, period: str, width: int = WIDTH, *,
             lines.append(f"The variant {table.sop} prescribes is rank {table.prescribed_rank} "
                          f"with {table.prescribed_cases:,} "
                          f"{'case' if table.prescribed_cases == 1 else 'cases'}:")
-        lines += [_INDENT + s for s in _steps(table.prescribed, width - len(_INDENT))]
+        lines += [_INDENT + s for s in _steps([step_name(a) for a in table.prescribed],
+                                              width - len(_INDENT))]
     elif table.business_type is not None and not has_library:
         lines.append("The workspace has no SOP library yet: no variant is marked as the SOP's.")
     elif table.business_type is not None and table.sop is None:
@@ -135,6 +146,7 @@ def variants_command(
     as_json: JsonOption = False,
     engine_name: EngineOption = "duckdb",
     master: MasterOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """The variants of a business type: the step sequences its cases follow (steps ordered by
     their start), with cases, share of all cases, cumulative share and median dwell time
@@ -143,7 +155,8 @@ def variants_command(
     The variant the SOP prescribes (the standard path of the latest approved SOP version that
     governs the type, in the workspace's SOP library) is marked *, and where it stands is said
     when --top cut it off. --json prints every figure (with the p90 dwell and the SOP's
-    sequence). --engine spark runs the query on Apache Spark.
+    sequence). --engine spark runs the query on Apache Spark. --lang zh names the steps in
+    Chinese.
     """
     store = EventStore(home)
     filters = (Filters.for_month(month, branches=(branch,) if branch else ())
@@ -164,5 +177,6 @@ def variants_command(
     period = " ".join(p for p in (f"branch {branch}" if branch else "", month or "all months")
                       if p)
     out = Console(width=WIDTH)
-    for line in variant_lines(table, period, has_library=library is not None):
+    for line in variant_lines(table, period, has_library=library is not None,
+                              step_name=step_namer(home, lang)):
         out.print(line, highlight=False, markup=False, soft_wrap=True)

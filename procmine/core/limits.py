@@ -131,7 +131,9 @@ class Limits:
 
     def exceeded(self, name: str, what: str) -> ProcmineError:
         """The error for a file over limit ``name``; ``what`` says which file and by how much."""
-        return ProcmineError(f"{what}; {self.how_to_raise(name)}")
+        return ProcmineError(f"{what}; {self.how_to_raise(name)}", code="limits.exceeded",
+                             limit=name, value=f"{getattr(self, name):,}",
+                             env=self.env_name(name))
 
 
 _CURRENT: contextvars.ContextVar[Limits | None] = contextvars.ContextVar(

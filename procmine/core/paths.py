@@ -7,8 +7,9 @@ library's git working copy.
 The bundled files ship inside the package and are read as package resources
 (:mod:`importlib.resources`), so an installed wheel finds them outside the repository:
 
-- ``sops/``: the 58-type timing baseline (``baseline.csv``) and the SOP files (``SOP-*.md``); the
-  glossary (``activities.csv``) and the question bank (``questions/*.gift``) will live there too;
+- ``sops/``: the 58-type timing baseline (``baseline.csv``), the SOP files (``SOP-*.md``), the
+  activity glossary (``activities.csv``: the steps' Chinese and English names, seeded into the
+  workspace's SOP library with the SOP files) and the question bank (``questions/*.gift``);
 - ``event_logs/``: the demo event log (``demo_events.parquet``) and its truth
   (``demo_truth.json``), and mapping files for known exports (``mappings/*.yaml``, e.g. the
   call-centre log of ``anonymous_bank.yaml``).

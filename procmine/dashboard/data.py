@@ -66,7 +66,6 @@ from procmine import (
     finding_subject,
     findings_by_step,
     get_improvement,
-    latest_month,
     linked_findings,
     lint_sops,
     list_improvements,
@@ -137,7 +136,6 @@ __all__ = [
     "teller_branches",
     "teller_findings",
     "tellers",
-    "this_month",
     "types_of",
     "windows",
 ]
@@ -243,11 +241,6 @@ def ingest_history() -> pd.DataFrame:
 @cached()
 def options() -> dict[str, list[str]]:
     return filter_options(store())
-
-
-@cached()
-def this_month() -> Any:
-    return latest_month(store())
 
 
 # -- counter times ---------------------------------------------------------------------------------
@@ -496,7 +489,8 @@ def subject_now(finding: Finding) -> Subject:
     """A finding's frozen evidence as of the store's last day and version now."""
     last = store_info().get("last_event")
     as_of = pd.Timestamp(last).date() if last else None
-    return finding_subject(finding, as_of=as_of, store_version=store().version())
+    return finding_subject(finding, as_of=as_of, store_version=store().version(),
+                           library=library())
 
 
 @cached(library=True)

@@ -21,13 +21,11 @@ from procmine import (
     conformance,
     deviation_findings,
     process_map,
-    step_names,
     variants,
 )
 from procmine.dashboard.data import cached, library, store
 
-__all__ = ["case_events", "conformance_of", "deviation_findings_of", "map_of", "step_labels",
-           "variants_of"]
+__all__ = ["case_events", "conformance_of", "deviation_findings_of", "map_of", "variants_of"]
 
 
 # maps --------------------------------------------------------------------------------------------
@@ -45,28 +43,6 @@ def variants_of(code: str, filters: Filters, top: int) -> VariantTable:
     """The ``top`` most frequent variants of business type ``code`` within ``filters``, the
     SOP's sequence marked (the approved SOP that governs the type)."""
     return variants(store(), business_type=code, filters=filters, library=library(), top=top)
-
-
-# discovered model --------------------------------------------------------------------------------
-
-
-@cached(library=True)
-def step_labels(code: str, language: str) -> dict[str, str]:
-    """The names to show for business type ``code``'s steps, by activity: in Chinese
-    (``language`` zh-CN) the Chinese name the approved SOPs governing the type give the step
-    (the first SOP by id that names it), in English the activity as logged (an empty map)."""
-    if not language.startswith("zh"):
-        return {}
-    labels: dict[str, str] = {}
-    shelf = library()
-    for sop_id in sorted(shelf.ids()):
-        version = shelf.approved(sop_id)
-        if version is None:
-            continue
-        names = step_names(version.sop)
-        for step in version.sop.steps_for(code):
-            labels.setdefault(step.activity, names.get(step.id, {}).get("zh", step.activity))
-    return labels
 
 
 # conformance -------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from procmine import (
     t,
 )
 from procmine.dashboard.components.text import plain
+from procmine.dashboard.components.widget_texts import uploader_css
 from procmine.dashboard.registry import PageSpec, page_for, pages_for_role
 
 __all__ = ["current_user", "error", "guard", "in_attempt", "lang", "sidebar", "sign_in_form", "tr"]
@@ -279,7 +280,15 @@ def guard(script_path: str) -> User:
         st.page_link(str(page.path.parent / "take_paper.py"), label=tr("closed_book.back"),
                      icon=":material/edit_note:")
         st.stop()
+    _streamlit_texts()
     return user
+
+
+def _streamlit_texts() -> None:
+    """Streamlit's own texts in the session's language where no parameter reaches them (the
+    file uploader's): a style sheet, once per page run (it takes no room on the page)."""
+    limit = int(st.get_option("server.maxUploadSize"))
+    st.html(uploader_css(tr("widgets.upload"), tr("widgets.drop_hint", mb=limit)))
 
 
 def in_attempt(user: User) -> bool:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -36,9 +36,9 @@ from procmine.demo.training import seed_demo_training
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.ingest.tickets import ingest_tickets
 from procmine.io.tickets import load_ticket_map
-from procmine.sop.document import set_front_matter
+from procmine.sop.document import load_sops, set_front_matter
 from procmine.sop.library import SopLibrary
-from procmine.sop.repository import SopVersion, has_library
+from procmine.sop.repository import SopVersion, bundled_sops_dir, has_library
 from procmine.sop.workflow import Editor
 from procmine.store.event_store import EventStore, remove_store
 
@@ -48,6 +48,7 @@ __all__ = [
     "NotADemoWorkspace",
     "build_demo_workspace",
     "bundled_demo_log",
+    "demo_seed_day",
     "ingest_demo_tickets",
     "is_demo_workspace",
     "keep_uploads_days",
@@ -146,8 +147,9 @@ def build_demo_workspace(
         store.home.mkdir(parents=True, exist_ok=True)
         (store.home / DEMO_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     seed_demo_users(store.home)
-    library = SopLibrary.open(store.home)
-    for revision in bundled_demo_config().revisions:
+    revisions = bundled_demo_config().revisions
+    library = SopLibrary.open(store.home, seed_day=demo_seed_day(revisions))
+    for revision in revisions:
         record_demo_revision(library, revision)
     report = None
     if store.is_empty() or force:
@@ -247,6 +249,22 @@ def purge_uploads(home: str | Path | None = None, *, keep_days: int | None = Non
 
 _DEMO_AUTHOR = Editor("reviewer", "reviewer", "accounting-and-cash", "Reviewer (demo)")
 _DEMO_APPROVER = Editor("reviewer2", "reviewer", "accounting-and-cash", "Reviewer 2 (demo)")
+
+
+def demo_seed_day(revisions: Sequence[Revision]) -> date:
+    """The day the demo's SOP library is seeded: the earliest effective date of the bundled
+    SOPs, and before the first revision is written (two weeks before its first adoption), so
+    the history lists the versions in the order they came in force.
+
+    Example:
+        >>> demo_seed_day(bundled_demo_config().revisions)
+        datetime.date(2025, 6, 1)
+    """
+    days = [sop.effective for sop in load_sops(bundled_sops_dir()).values()]
+    for revision in revisions:
+        first = min([revision.effective, *(revision.branches or {}).values()])
+        days.append(first - timedelta(days=21))
+    return min(days)
 
 
 def record_demo_revision(library: SopLibrary, revision: Revision) -> SopVersion | None:

@@ -226,7 +226,8 @@ def can_view(user: User) -> bool:
 
 def check_view(user: User) -> None:
     if not can_view(user):
-        raise RegisterError(f"{user.username}: a {user.role} cannot open the improvement register")
+        raise RegisterError(f"{user.username}: a {user.role} cannot open the improvement register",
+                        code="improve.no_register", username=user.username)
 
 
 def can_open(user: User, review_group: str, branch_id: str | None) -> bool:

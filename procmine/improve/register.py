@@ -98,15 +98,19 @@ def causes(home: Path | None = None) -> list[tuple[str, str, str]]:
 def add_cause(code: str, zh: str, en: str, *, user: User, home: Path | None = None) -> None:
     """Add a cause of the bank's own (operations only)."""
     if user.role != "operations":
-        raise RegisterError(f"{user.username}: only the operations department adds causes")
+        raise RegisterError(f"{user.username}: only the operations department adds causes",
+                            code="improve.cause_ops_only")
     code = code.strip().lower()
     if not _CAUSE_CODE.fullmatch(code):
         raise RegisterError(f"cause code {code!r}: expected lower-case letters, digits and _, "
-                            "starting with a letter (e.g. queue_layout)")
+                            "starting with a letter (e.g. queue_layout)", code="improve.cause_code",
+                            cause=code)
     if not zh.strip() or not en.strip():
-        raise RegisterError("a cause needs a Chinese and an English name")
+        raise RegisterError("a cause needs a Chinese and an English name",
+                            code="improve.cause_names")
     if code in {c for c, _, _ in causes(home)}:
-        raise RegisterError(f"the cause {code!r} exists already")
+        raise RegisterError(f"the cause {code!r} exists already", code="improve.cause_exists",
+                            cause=code)
     with session_for(home) as session:
         session.add(CauseRow(code=code, zh=zh.strip(), en=en.strip(), added_by=user.username))
         record_audit(session, user.username, "improve.cause", f"{code}: {zh} / {en}")
@@ -115,7 +119,8 @@ def add_cause(code: str, zh: str, en: str, *, user: User, home: Path | None = No
 def _check_cause(cause: str, home: Path | None) -> None:
     known = [c for c, _, _ in causes(home)]
     if cause not in known:
-        raise RegisterError(f"unknown cause {cause!r}; expected one of {', '.join(known)}")
+        raise RegisterError(f"unknown cause {cause!r}; expected one of {', '.join(known)}",
+                            code="improve.unknown_cause", cause=cause)
 
 
 def _check_decision(decision: str | None, reason: str) -> None:
@@ -123,15 +128,18 @@ def _check_decision(decision: str | None, reason: str) -> None:
         return
     if decision not in DECISIONS:
         raise RegisterError(f"unknown decision {decision!r}; expected one of "
-                            f"{', '.join(DECISIONS)}")
+                            f"{', '.join(DECISIONS)}", code="improve.unknown_decision",
+                            decision=decision)
     if decision == "no_action" and not reason.strip():
-        raise RegisterError("a decision of no action needs a reason")
+        raise RegisterError("a decision of no action needs a reason",
+                            code="improve.no_action_reason")
 
 
 def _check_group(group: str) -> None:
     if group not in REVIEW_GROUPS:
         raise RegisterError(f"unknown review group {group!r}; expected one of "
-                            f"{', '.join(REVIEW_GROUPS)}")
+                            f"{', '.join(REVIEW_GROUPS)}", code="improve.unknown_group",
+                            group=group)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -160,7 +168,8 @@ def _item(session: Session, row: ItemRow) -> ImprovementItem:
 def _require(session: Session, item_id: int) -> ItemRow:
     row = session.get(ItemRow, item_id)
     if row is None:
-        raise RegisterError(f"no improvement item #{item_id}")
+        raise RegisterError(f"no improvement item #{item_id}", code="improve.no_item",
+                            item_id=item_id)
     return row
 
 
@@ -177,7 +186,8 @@ def get_item(item_id: int, *, user: User, home: Path | None = None) -> Improveme
         row = _require(session, item_id)
         if not _visible(user, row):
             raise RegisterError(f"{user.username}: item #{item_id} is not of branch "
-                                f"{user.branch_id}")
+                                f"{user.branch_id}", code="improve.other_branch",
+                                item_id=item_id, branch=user.branch_id)
         return _item(session, row)
 
 
@@ -196,7 +206,8 @@ def list_items(*, user: User, home: Path | None = None, review_group: str | None
         unknown = [s for s in wanted if s not in STATUSES]
         if unknown:
             raise RegisterError(f"unknown status {unknown[0]!r}; expected one of "
-                                f"{', '.join(STATUSES)}")
+                                f"{', '.join(STATUSES)}", code="improve.unknown_status",
+                                status=unknown[0])
         query = query.where(ItemRow.status.in_(wanted))
     if owner:
         query = query.where(ItemRow.owner == owner)
@@ -263,7 +274,8 @@ def open_item(subject: Subject, *, user: User, cause: str, review_group: str,
     if not can_open(user, review_group, subject.branch_id):
         raise RegisterError(f"{user.username}: a {user.role} may not open an item for "
                             f"{review_group}" + (f" on branch {subject.branch_id}"
-                                                 if subject.branch_id else ""))
+                                                 if subject.branch_id else ""),
+                            code="improve.may_not_open", group=review_group)
     _check_cause(cause, home)
     _check_decision(decision, decision_reason)
     today = today or date.today()
@@ -297,13 +309,15 @@ def update_item(item_id: int, *, user: User, home: Path | None = None,
         if not can_act(user, row.review_group):
             raise RegisterError(f"{user.username}: item #{item_id} belongs to "
                                 f"{row.review_group}; a {user.role} of "
-                                f"{user.review_group or 'no group'} may not change it")
+                                f"{user.review_group or 'no group'} may not change it",
+                                code="improve.other_group", item_id=item_id,
+                                group=row.review_group)
         changes: list[str] = []
         if review_group is not None and review_group != row.review_group:
             _check_group(review_group)
             if user.role != "operations":
                 raise RegisterError("only the operations department moves an item to another "
-                                    "review group")
+                                    "review group", code="improve.move_ops_only")
             changes.append(f"group {row.review_group} -> {review_group}")
             row.review_group = review_group
         if cause is not None and cause != row.cause:
@@ -342,20 +356,25 @@ def set_status(item_id: int, status: str, *, user: User, home: Path | None = Non
     took effect, from which the re-measurement counts "after". Verified and not effective are
     set by the re-measurement only (:func:`record_measurement`)."""
     if status not in STATUSES:
-        raise RegisterError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        raise RegisterError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}",
+                            code="improve.unknown_status", status=status)
     if status in MEASURED_STATUSES:
-        raise RegisterError(f"{status}: set by the re-measurement of an item done, not by hand")
+        raise RegisterError(f"{status}: set by the re-measurement of an item done, not by hand",
+                            code="improve.measured_status")
     with session_for(home) as session:
         row = _require(session, item_id)
         if not can_act(user, row.review_group):
             raise RegisterError(f"{user.username}: item #{item_id} belongs to "
                                 f"{row.review_group}; a {user.role} of "
-                                f"{user.review_group or 'no group'} may not move it")
+                                f"{user.review_group or 'no group'} may not move it",
+                                code="improve.other_group", item_id=item_id,
+                                group=row.review_group)
         before = row.status
         if status not in TRANSITIONS[before]:
             allowed = ", ".join(TRANSITIONS[before]) or "nothing (by hand)"
             raise RegisterError(f"item #{item_id} is {before}: it can move to {allowed}, "
-                                f"not {status}")
+                                f"not {status}", code="improve.bad_transition",
+                                item_id=item_id)
         if decision is not None or decision_reason is not None:
             new_decision = decision if decision is not None else row.decision
             reason = decision_reason if decision_reason is not None else row.decision_reason
@@ -363,17 +382,21 @@ def set_status(item_id: int, status: str, *, user: User, home: Path | None = Non
             row.decision, row.decision_reason = new_decision, reason.strip()
         if status == "accepted" and row.decision is None:
             raise RegisterError(f"item #{item_id}: accepting needs a decision "
-                                f"({', '.join(DECISIONS)})")
+                                f"({', '.join(DECISIONS)})", code="improve.accept_decision",
+                                item_id=item_id)
         if status == "rejected" and not note.strip():
-            raise RegisterError(f"item #{item_id}: rejecting needs a note saying why")
+            raise RegisterError(f"item #{item_id}: rejecting needs a note saying why",
+                                code="improve.reject_note", item_id=item_id)
         if status in ("in_progress", "done") and row.decision == "no_action":
-            raise RegisterError(f"item #{item_id} was decided as no action: nothing to carry out")
+            raise RegisterError(f"item #{item_id} was decided as no action: nothing to carry out",
+                                code="improve.no_action_done", item_id=item_id)
         if status == "done":
             linked = session.scalars(select(ItemLinkRow).where(
                 ItemLinkRow.item_id == row.id, ItemLinkRow.kind == "sop_revision")).first()
             if row.decision == "revise_sop" and linked is None:
                 raise RegisterError(f"item #{item_id} revises an SOP: link the revision "
-                                    "(SOP id and version) before closing it as done")
+                                    "(SOP id and version) before closing it as done",
+                                    code="improve.link_revision", item_id=item_id)
             row.changed_on = changed_on or today or date.today()
             row.measurement, row.measured_at = None, None
         row.status = status
@@ -387,22 +410,27 @@ def add_link(item_id: int, kind: str, ref: str, *, user: User, home: Path | None
     ``known_versions`` {SOP id: versions} when given), a paper or a spot check (their ids). The
     item's group (or operations) links anything; a trainer links papers and spot checks."""
     if kind not in LINK_KINDS:
-        raise RegisterError(f"unknown link {kind!r}; expected one of {', '.join(LINK_KINDS)}")
+        raise RegisterError(f"unknown link {kind!r}; expected one of {', '.join(LINK_KINDS)}",
+                            code="improve.unknown_link", kind=kind)
     ref = ref.strip()
     if kind == "sop_revision":
         if not _SOP_REF.fullmatch(ref):
-            raise RegisterError(f"SOP revision {ref!r}: expected SOP-ID@VERSION, e.g. SOP-P18@3.0")
+            raise RegisterError(f"SOP revision {ref!r}: expected SOP-ID@VERSION, e.g. SOP-P18@3.0",
+                                code="improve.revision_ref", ref=ref)
         sop_id, version = ref.split("@", 1)
         if known_versions is not None and version not in known_versions.get(sop_id, ()):
-            raise RegisterError(f"{sop_id} has no version {version} in the SOP library")
+            raise RegisterError(f"{sop_id} has no version {version} in the SOP library",
+                                code="improve.no_version", sop_id=sop_id, version=version)
     elif not ref.isdigit():
-        raise RegisterError(f"{kind} {ref!r}: expected its number")
+        raise RegisterError(f"{kind} {ref!r}: expected its number", code="improve.link_number",
+                            ref=ref)
     with session_for(home) as session:
         row = _require(session, item_id)
         trainer_link = user.role == "trainer" and kind in ("paper", "spot_check")
         if not (can_act(user, row.review_group) or trainer_link):
             raise RegisterError(f"{user.username}: a {user.role} may not link to item "
-                                f"#{item_id} of {row.review_group}")
+                                f"#{item_id} of {row.review_group}", code="improve.may_not_link",
+                                item_id=item_id)
         session.add(ItemLinkRow(item_id=row.id, kind=kind, ref=ref, added_by=user.username,
                                 at=utc_now()))
         _event(session, row, user.username, "link", f"{kind} {ref}", before=row.status)
@@ -423,11 +451,13 @@ def record_measurement(item_id: int, measurement: Mapping[str, Any], verdict: st
     """Keep a re-measurement of a done item; ``verdict`` "verified" or "not_effective" moves it
     there, None (not enough data after the change yet) leaves it done."""
     if verdict not in (None, *MEASURED_STATUSES):
-        raise RegisterError(f"unknown verdict {verdict!r}")
+        raise RegisterError(f"unknown verdict {verdict!r}", code="improve.unknown_verdict",
+                            verdict=verdict)
     with session_for(home) as session:
         row = _require(session, item_id)
         if row.status != "done":
-            raise RegisterError(f"item #{item_id} is {row.status}, not done: nothing to measure")
+            raise RegisterError(f"item #{item_id} is {row.status}, not done: nothing to measure",
+                                code="improve.measure_not_done", item_id=item_id)
         row.measurement = json.dumps(dict(measurement), ensure_ascii=False, default=str)
         row.measured_at = utc_now()
         before = row.status
@@ -443,7 +473,8 @@ def record_regression(item_id: int, figures: Mapping[str, Any], *,
     with session_for(home) as session:
         row = _require(session, item_id)
         if row.status != "verified":
-            raise RegisterError(f"item #{item_id} is {row.status}: only a verified item regresses")
+            raise RegisterError(f"item #{item_id} is {row.status}: only a verified item regresses",
+                                code="improve.regress_not_verified", item_id=item_id)
         row.regression = json.dumps(dict(figures), ensure_ascii=False, default=str)
         row.regression_at = utc_now()
         _event(session, row, SYSTEM_USER, "regression", _note(figures), before=row.status)

@@ -32,6 +32,7 @@ from procmine.app.i18n import t
 from procmine.core.baseline import REVIEW_GROUPS, Baseline
 from procmine.core.plain import plain_value
 from procmine.maps.deviations import DeviationFinding
+from procmine.sop.activity_names import activity_names
 from procmine.sop.library import SopLibrary
 
 __all__ = [
@@ -142,12 +143,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def finding_subject(finding: Finding, *, as_of: date | None, store_version: str) -> Subject:
-    """The frozen evidence of a finding (its figures without the per-finding evidence tables)."""
+def finding_subject(finding: Finding, *, as_of: date | None, store_version: str,
+                    library: SopLibrary | None = None) -> Subject:
+    """The frozen evidence of a finding (its figures without the per-finding evidence tables);
+    given the SOP ``library``, its one-line summaries name the step as the SOP (else the
+    activity glossary) does in each language (:func:`procmine.activity_names`)."""
     figures = _plain({k: v for k, v in finding.to_dict().items() if k != "evidence"})
+    names = activity_names(library, strict=False) if library is not None else None
+
+    def summary(lang: str) -> str:
+        step = names.name(finding.activity, lang) if names and finding.activity else None
+        return finding.summary_in(lang, step=step)
+
     return Subject(source="finding", key=finding_key(finding), figures=figures, as_of=as_of,
                    store_version=store_version,
-                   summary={"zh-CN": finding.summary_in("zh-CN"), "en": finding.summary_in("en")})
+                   summary={"zh-CN": summary("zh-CN"), "en": summary("en")})
 
 
 def finding_of(subject: Subject) -> Finding:

@@ -157,7 +157,7 @@ def ingest_log(
     limits.values(date.today())  # a window that is empty is the user's mistake: say so now
     source = Path(path)
     if not source.is_file():
-        raise ProcmineError(f"{source}: no such file")
+        raise ProcmineError(f"{source}: no such file", code="ingest.no_file", file=source.name)
     started = time.perf_counter()
     fmt = source_format(source)
     with store.lock(wait, on_wait):
@@ -197,7 +197,8 @@ def commit_reconciled(store: EventStore, source: Path, report: IngestReport,
             f"{source}: {report.read:,} records counted in the file, but the reader "
             f"accounted for {accounted:,} (loaded, quarantined or paired); nothing was "
             "stored. The reader skipped lines of the file (a stray line ending, or a "
-            "record split over lines): check it, or export it again")
+            "record split over lines): check it, or export it again", code="ingest.unreconciled",
+            file=Path(source).name, read=f"{report.read:,}", accounted=f"{accounted:,}")
     store.commit_batch(report.to_dict())
 
 

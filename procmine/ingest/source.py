@@ -99,7 +99,7 @@ def raw_source(
                 raise ProcmineError(
                     f"{source}: the CSV reader cannot go on ({reason}); a carriage return "
                     "without a line feed, or a quote left open, can cause this: check the "
-                    "line endings and quoting"
+                    "line endings and quoting", code="ingest.csv_stuck", file=Path(source).name
                 ) from None
         elif fmt == "parquet":
             yield _parquet_source(con, source)
@@ -134,7 +134,8 @@ def _csv_source(
         # Lines the reader cannot split are kept in reject_errors (malformed_line).
         con.execute(f"CREATE VIEW src AS SELECT * FROM {reader[:-1]}, store_rejects = true)")
     except duckdb.Error as exc:
-        raise ProcmineError(f"{source}: cannot read as CSV: {exc}") from exc
+        raise ProcmineError(f"{source}: cannot read as CSV: {exc}", code="ingest.not_csv",
+                            file=Path(source).name) from exc
     return SourceSpec(path=source, format="csv", columns=names, mapping={}, encoding=encoding,
                       delimiter=delim, csv_reader=reader, csv_path=csv_path, csv_skip=skip)
 
@@ -168,7 +169,8 @@ def csv_header(
     while skip < len(lines) and not lines[skip].strip():
         skip += 1
     if skip == len(lines):
-        raise ProcmineError(f"{shown}: the file is empty (no header line)")
+        raise ProcmineError(f"{shown}: the file is empty (no header line)", code="ingest.empty",
+                            file=Path(str(shown)).name)
     rest = "".join(lines[skip:])
     candidates = (delimiter,) if delimiter else DELIMITERS
     best: tuple[str, list[str]] | None = None
@@ -180,7 +182,8 @@ def csv_header(
         if best is None or len(fields) > len(best[1]):
             best = (candidate, fields)
     if best is None:
-        raise ProcmineError(f"{shown}: the header line cannot be read as CSV")
+        raise ProcmineError(f"{shown}: the header line cannot be read as CSV",
+                            code="ingest.bad_header", file=Path(str(shown)).name)
     return best[0], unique_names(best[1]), skip
 
 
@@ -225,7 +228,8 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, source: Path) -> SourceSpec:
             f"FROM read_parquet({exact}, file_row_number = true)"
         )
     except duckdb.Error as exc:
-        raise ProcmineError(f"{source}: cannot read as Parquet: {exc}") from exc
+        raise ProcmineError(f"{source}: cannot read as Parquet: {exc}", code="ingest.not_parquet",
+                            file=Path(source).name) from exc
     return SourceSpec(path=source, format="parquet", columns=tuple(names), mapping={})
 
 
@@ -251,7 +255,8 @@ def refuse_runaway_quote(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> No
         raise ProcmineError(
             f"{spec.path}: line {line}: a quote opens and does not close on its line, so the "
             f"line(s) after it (at least {after:,}) would be read as part of it; close the "
-            'quote (a quote inside a quoted value is written twice: "") or remove it'
+            'quote (a quote inside a quoted value is written twice: "") or remove it',
+            code="ingest.open_quote", file=spec.path.name, line=line
         )
 
 
@@ -276,7 +281,8 @@ def transcode(
         target.unlink(missing_ok=True)
         raise ProcmineError(
             f"{source}: byte {done + exc.start} is not valid {encoding}; check the encoding "
-            "in the mapping file"
+            "in the mapping file", code="ingest.bad_byte", file=Path(source).name,
+            byte=done + exc.start, encoding=encoding
         ) from None
     return target
 

@@ -123,7 +123,8 @@ class ColumnTyping:
                 raise ProcmineError(
                     f"{self.spec.path}: timestamp_format {fmt!r} of the mapping is not a "
                     f"format procmine can use ({str(exc).splitlines()[0]}); write it with "
-                    "strptime codes, e.g. \"%Y-%m-%d %H:%M:%S\""
+                    "strptime codes, e.g. \"%Y-%m-%d %H:%M:%S\"", code="ingest.bad_format",
+                    file=self.spec.path.name, format=fmt
                 ) from None
             self._format_checked = True
         return fmt
@@ -153,7 +154,8 @@ class ColumnTyping:
             raise ProcmineError(
                 f"{self.spec.path}: column {column!r} holds timestamps procmine cannot read "
                 f"(e.g. {example!r}); give timestamp_format in a mapping file (--map), "
-                "e.g. timestamp_format: \"%Y-%m-%d %H:%M:%S\""
+                "e.g. timestamp_format: \"%Y-%m-%d %H:%M:%S\"", code="ingest.bad_timestamps",
+                file=self.spec.path.name, column=column, example=example
             )
         if iso >= parsed[best]:
             return "iso_offset" if with_offset else "iso"

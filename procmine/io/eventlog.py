@@ -157,14 +157,16 @@ def _read_yaml(source: Path, limits: Limits) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ProcmineError(f"{source}: byte {exc.start} is not UTF-8 text") from None
+        raise ProcmineError(f"{source}: byte {exc.start} is not UTF-8 text",
+                            code="mapping.not_utf8", file=Path(source).name) from None
     loader = _PlainYamlLoader(text)
     loader.name = str(source)
     try:
         return loader.get_single_data()
     except RecursionError:  # PyYAML composes nested blocks recursively
         raise ProcmineError(f"{source}: YAML nested too deeply; a mapping file is a flat list "
-                            "of settings and columns") from None
+                            "of settings and columns", code="mapping.too_deep",
+                            file=Path(source).name) from None
     finally:
         loader.dispose()
 
@@ -176,13 +178,16 @@ def read_map_document(path: str | Path, limits: Limits | None = None) -> tuple[P
     try:
         data = _read_yaml(source, limits if limits is not None else current_limits())
     except OSError as exc:
-        raise ProcmineError(f"{source}: cannot read the mapping file ({exc.strerror})") from exc
+        raise ProcmineError(f"{source}: cannot read the mapping file ({exc.strerror})",
+                            code="mapping.unreadable", file=source.name) from exc
     except UnicodeDecodeError:
-        raise ProcmineError(f"{source}: the mapping file is not UTF-8 text") from None
+        raise ProcmineError(f"{source}: the mapping file is not UTF-8 text",
+                            code="mapping.not_utf8", file=source.name) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ProcmineError(f"{source}: {where}not valid YAML ({exc})") from exc
+        raise ProcmineError(f"{source}: {where}not valid YAML ({exc})", code="mapping.not_yaml",
+                            file=source.name) from exc
     return source, data
 
 
@@ -198,7 +203,8 @@ def map_kind(source: Path, data: Any) -> str:
     if kind not in MAP_KINDS:
         raise ProcmineError(
             f"{source}: kind {kind!r} is not known; expected events (an event log, the "
-            "default) or tickets (a queue-system export)"
+            "default) or tickets (a queue-system export)", code="mapping.unknown_kind",
+            file=source.name, kind=kind
         )
     return str(kind)
 
@@ -226,18 +232,22 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
         raise ProcmineError(
             f"{source}: this mapping says kind: tickets (a queue-system export); it is read "
             "by the ticket ingest (procmine ingest FILE --map MAP.yaml, or load_ticket_map "
-            "and ingest_tickets), not as an event-log mapping"
+            "and ingest_tickets), not as an event-log mapping", code="mapping.tickets",
+            file=source.name
         )
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise ProcmineError(
-            f"{source}: the mapping needs a 'columns:' section (canonical name: column in the file)"
+            f"{source}: the mapping needs a 'columns:' section (canonical name: column in the "
+            "file)",
+            code="mapping.no_columns", file=source.name
         )
     unknown_keys = {str(k) for k in data} - {"columns", "timestamp_format", "encoding",
                                               "delimiter", "kind"}
     if unknown_keys:
         raise ProcmineError(
             f"{source}: unknown setting(s) {', '.join(sorted(unknown_keys))}; expected columns, "
-            "timestamp_format, encoding, delimiter"
+            "timestamp_format, encoding, delimiter", code="mapping.unknown_settings",
+            file=source.name, settings=", ".join(sorted(unknown_keys))
         )
     known = set(CANONICAL_COLUMNS) | {LIFECYCLE, INSTANCE}
     columns: dict[str, str] = {}
@@ -246,7 +256,8 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
         if key not in known:
             raise ProcmineError(
                 f"{source}: columns.{key} is not a canonical column; expected one of "
-                f"{', '.join(sorted(known))}"
+                f"{', '.join(sorted(known))}", code="mapping.not_canonical", file=source.name,
+                key=key
             )
         if value is None or (isinstance(value, str) and value.strip() == ""):
             absent.add(_absent(source, str(key)))
@@ -254,7 +265,7 @@ def load_column_map(path: str | Path, *, limits: Limits | None = None) -> Column
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise ProcmineError(
                 f"{source}: columns.{key} must name one column of the file (text), "
-                f"not {shown(value)}"
+                f"not {shown(value)}", code="mapping.not_one_column", file=source.name, key=key
             )
         columns[str(key)] = str(value)
     settings = {name: map_setting(source, data, name)
@@ -277,7 +288,8 @@ def _absent(source: Path, key: str) -> str:
         raise ProcmineError(
             f"{source}: columns.{key} is null, but {key} is required (as are "
             f"{', '.join(c for c in REQUIRED_COLUMNS if c != key)}): name its column in the "
-            "file, or leave the key out to find the column by name"
+            "file, or leave the key out to find the column by name", code="mapping.required_null",
+            file=source.name, key=key
         )
     return key
 
@@ -288,11 +300,14 @@ def check_dialect(source: Path, encoding: str | None, delimiter: str | None) -> 
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise ProcmineError(f"{source}: encoding {encoding!r} is not known") from None
+            raise ProcmineError(f"{source}: encoding {encoding!r} is not known",
+                                code="mapping.unknown_encoding", file=source.name,
+                                encoding=encoding) from None
     if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
         raise ProcmineError(
             f"{source}: delimiter must be one character (e.g. ',', ';', '|' or a tab, "
-            f"written \"\\t\"), not {delimiter!r}"
+            f"written \"\\t\"), not {delimiter!r}", code="mapping.bad_delimiter",
+            file=source.name
         )
 
 
@@ -309,7 +324,8 @@ def map_setting(source: Path, data: dict[str, object], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ProcmineError(
-            f"{source}: {name} must be text (quote it in the YAML), not {shown(value)}"
+            f"{source}: {name} must be text (quote it in the YAML), not {shown(value)}",
+            code="mapping.not_text", file=source.name, name=name
         )
     return value
 
@@ -371,7 +387,8 @@ def source_format(path: Path) -> str:
     if fmt is None:
         raise ProcmineError(
             f"{path}: unknown file type {path.suffix or '(none)'}; procmine reads .csv/.txt/.tsv, "
-            ".xes, .xes.gz, .parquet and .xlsx"
+            ".xes, .xes.gz, .parquet and .xlsx", code="ingest.unknown_type", file=path.name,
+            suffix=path.suffix or "-"
         )
     return fmt
 
@@ -396,7 +413,7 @@ def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
         return encoding
     raise ProcmineError(
         f"{path}: the text is neither UTF-8 nor GB18030; give the encoding in the mapping file "
-        "(encoding: ...)"
+        "(encoding: ...)", code="ingest.encoding", file=path.name
     )
 
 
@@ -452,7 +469,8 @@ def describe_source(
             where = f" (mapping {column_map.source})" if column_map.source else ""
             raise ProcmineError(
                 f"{source}: column(s) {', '.join(missing)} named in the mapping{where} are not in "
-                f"the file; the file has: {', '.join(names)}"
+                f"the file; the file has: {', '.join(names)}", code="ingest.mapped_missing",
+                file=source.name, missing=", ".join(missing), columns=", ".join(names)
             )
         mapping.update(column_map.columns)
     absent = column_map.absent if column_map is not None else frozenset()
@@ -474,6 +492,7 @@ def describe_source(
         raise ProcmineError(
             f"{source}: no column found for {', '.join(missing_required)}; the file has "
             f"{', '.join(names)}. Name them in a mapping file (--map), e.g. "
-            f"'columns: {{{missing_required[0]}: YOUR_COLUMN}}'"
+            f"'columns: {{{missing_required[0]}: YOUR_COLUMN}}'", code="ingest.no_column",
+            file=source.name, missing=", ".join(missing_required), columns=", ".join(names)
         )
     return spec

@@ -132,9 +132,11 @@ def _read_sheet(source: Path, sheet: int | str) -> pa.Table:
         )
         rows = sheet_obj.to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types per failure
-        raise ProcmineError(f"{source}: cannot read as an Excel workbook ({exc})") from exc
+        raise ProcmineError(f"{source}: cannot read as an Excel workbook ({exc})",
+                            code="ingest.not_excel", file=Path(source).name) from exc
     if not rows:
-        raise ProcmineError(f"{source}: the sheet is empty")
+        raise ProcmineError(f"{source}: the sheet is empty", code="ingest.sheet_empty",
+                            file=Path(source).name)
     # a header called "_row" must not replace the reader's own record number
     header = unique_names(["_row", *(_text(h) for h in rows[0])])[1:]
     width = len(header)

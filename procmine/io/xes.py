@@ -133,7 +133,8 @@ def read_xes_table(
     lim = limits if limits is not None else current_limits()
     try:
         if p.is_file() and p.stat().st_size == 0:
-            raise ProcmineError(f"{p}: empty file, not an XES log")
+            raise ProcmineError(f"{p}: empty file, not an XES log", code="ingest.xes_empty",
+                                file=Path(p).name)
         try:
             return _read_fast(p, progress, lim)
         except _Unsupported:
@@ -141,11 +142,14 @@ def read_xes_table(
     except ProcmineError:
         raise
     except FileNotFoundError as exc:
-        raise ProcmineError(f"{p}: file not found") from exc
+        raise ProcmineError(f"{p}: file not found", code="ingest.no_file",
+                            file=Path(p).name) from exc
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ProcmineError(f"{p}: broken or truncated gzip file ({exc})") from exc
+        raise ProcmineError(f"{p}: broken or truncated gzip file ({exc})", code="ingest.bad_gzip",
+                            file=Path(p).name) from exc
     except OSError as exc:
-        raise ProcmineError(f"{p}: cannot read file ({exc})") from exc
+        raise ProcmineError(f"{p}: cannot read file ({exc})", code="ingest.unreadable",
+                            file=Path(p).name) from exc
 
 
 def _result(c: Collected) -> XesReadResult:

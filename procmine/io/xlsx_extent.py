@@ -119,7 +119,8 @@ def check_sheet_extent(path: str | Path, sheet: int | str, limits: Limits) -> Sh
             with zf.open(part) as fh:
                 return _scan(source, fh, limits)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ProcmineError(f"{source}: cannot read as an Excel workbook ({exc})") from exc
+        raise ProcmineError(f"{source}: cannot read as an Excel workbook ({exc})",
+                            code="ingest.not_excel", file=Path(source).name) from exc
 
 
 def _scan(source: Path, fh: IO[bytes], limits: Limits) -> SheetExtent:

@@ -41,6 +41,7 @@ from procmine.analysis.steps import StepData
 from procmine.core.plain import plain_value
 from procmine.maps.alignment import DEVIATION_KINDS, align
 from procmine.maps.reference import ReferenceModel, reference_models
+from procmine.sop.activity_names import ActivityNames, activity_names
 from procmine.sop.conditions import Condition
 from procmine.sop.library import SopLibrary
 from procmine.store.engine import Engine
@@ -183,6 +184,7 @@ class ConformanceReport:
     and the bank. ``deviations`` (:data:`DEVIATION_COLUMNS`): one row per deviation, with its
     transaction, the SOP version (``"SOP-P18@3.0"``) and the seconds of the deviating event
     (None for a skipped step). ``models``: the reference models by SOP version and type.
+    ``names``: the activities' display names (an extra step's from the activity glossary).
     ``variants``: the distinct sequences x models x condition flags aligned.
     """
 
@@ -195,6 +197,7 @@ class ConformanceReport:
     deviations: pd.DataFrame
     models: dict[tuple[str, str], ReferenceModel] = field(default_factory=dict)
     variants: int = 0
+    names: ActivityNames | None = None  # the activities' display names (extra steps' too)
 
     @property
     def conformance_rate(self) -> float:
@@ -357,4 +360,5 @@ def conformance(store: EventStore, library: SopLibrary, *, business_type: str | 
         fitness=float(bank["fitness"].iloc[0]) if cases else float("nan"),
         levels=levels[levels["cases"] > 0].reset_index(drop=True),
         deviations=_deviation_frame(raw, models),
-        models={(m.key, m.business_type): m for m in models}, variants=len(checked))
+        models={(m.key, m.business_type): m for m in models}, variants=len(checked),
+        names=activity_names(library, strict=False))

@@ -116,9 +116,16 @@ def _groups(report: ConformanceReport) -> pd.DataFrame:
 
 
 def _names(report: ConformanceReport) -> dict[tuple[str, str], str]:
-    """(sop key, activity) -> the step's Chinese name."""
-    return {(m.key, a): m.step_name(a, "zh-CN") for m in report.models.values()
-            for a in m.activities}
+    """(sop key, activity) -> the step's Chinese name: the SOP version's, else (an extra step,
+    an alternative activity) the activity glossary's (:func:`procmine.activity_names`)."""
+    names = {(m.key, a): m.step_name(a, "zh-CN") for m in report.models.values()
+             for a in m.activities}
+    if report.names is not None:
+        for key, activity in set(zip(report.deviations["sop"].astype(str),
+                                     report.deviations["activity"].astype(str), strict=True)):
+            if names.get((key, activity), activity) == activity:
+                names[(key, activity)] = report.names.name(activity, "zh-CN")
+    return {k: v for k, v in names.items() if v != k[1]}
 
 
 def _group_of(report: ConformanceReport, sop: str, control_risk: bool) -> str:

@@ -89,7 +89,7 @@ def _pm4py() -> Any:
         import pm4py
     except ImportError as exc:  # pragma: no cover - the maps extra is installed in dev
         raise ProcmineError("discovering a model needs pm4py: install procmine's maps extra "
-                            "(pip install 'procmine[maps]')") from exc
+                            "(pip install 'procmine[maps]')", code="maps.needs_pm4py") from exc
     return pm4py
 
 
@@ -98,7 +98,7 @@ def _networkx() -> Any:
         import networkx
     except ImportError as exc:  # pragma: no cover - the maps extra is installed in dev
         raise ProcmineError("a model's graph needs networkx: install procmine's maps extra "
-                            "(pip install 'procmine[maps]')") from exc
+                            "(pip install 'procmine[maps]')", code="maps.needs_pm4py") from exc
     return networkx
 
 
@@ -442,7 +442,8 @@ def model_from_map(pmap: ProcessMap, *, noise_threshold: float = 0.0) -> Discove
     """
     if pmap.cases == 0:
         raise ProcmineError(f"no transactions of {pmap.business_type or 'any type'} within the "
-                            "filters: nothing to discover a model from")
+                            "filters: nothing to discover a model from",
+                            code="maps.no_transactions")
     every = _pairs(pmap)
     edges, starts, ends = denoised(every, pmap.start_activities, pmap.end_activities,
                                    noise_threshold)

@@ -207,7 +207,8 @@ def _check(baseline: Baseline, threshold: float, share: float, cash_types: tuple
     if not (math.isfinite(share) and 0 <= share <= 1):
         raise ProcmineError(f"share to divert must be between 0 and 1, got {share}")
     if not cash_types and not other_types:
-        raise ProcmineError("no business types to divert: give cash types or other types")
+        raise ProcmineError("no business types to divert: give cash types or other types",
+                            code="queue.no_diversion_types")
     unknown = sorted({*cash_types, *other_types} - set(baseline.codes))
     if unknown:
         raise ProcmineError(f"unknown business type(s) {', '.join(unknown)}: the baseline has "

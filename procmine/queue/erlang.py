@@ -431,4 +431,5 @@ def counters_needed(arrivals_per_hour: float, mean_service_seconds: float, *,
                          patience_seconds=patience_seconds) >= target_share:
             return n
     raise ProcmineError(f"more than {MAX_COUNTERS} counters would be needed for "
-                        f"{arrivals_per_hour} arrivals an hour of {mean_service_seconds} s")
+                        f"{arrivals_per_hour} arrivals an hour of {mean_service_seconds} s",
+                        code="queue.too_many_counters", maximum=MAX_COUNTERS)

@@ -192,7 +192,8 @@ class QueueFilter:
             raise ProcmineError(f"target wait {self.target_wait!r}: expected seconds >= 0")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ProcmineError(f"the period {self.start} to {self.end} is empty: the end "
-                                "(exclusive) must come after the start")
+                                "(exclusive) must come after the start",
+                                code="queue.empty_period")
 
     def where(self) -> str:
         """The restriction as a condition with literal values, over the queue tickets."""

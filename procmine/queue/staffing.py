@@ -328,7 +328,8 @@ def _cells(load: pd.DataFrame, branches: pd.DataFrame) -> pd.DataFrame:
     cells["mean_service_seconds"] = own.fillna(cells["branch_service"]).fillna(bank)
     cells["open_counters"] = cells["counters"] / cells["days"]
     if cells["mean_service_seconds"].isna().any() and (cells["arrivals"] > 0).any():
-        raise ProcmineError("no served customer gives a service time to plan with")
+        raise ProcmineError("no served customer gives a service time to plan with",
+                            code="queue.no_service_time")
     cells["mean_service_seconds"] = cells["mean_service_seconds"].fillna(1.0)
     cells["weekday"] = cells["weekday"].astype("int64")
     cells["interval_of_day"] = cells["interval_of_day"].astype("int64")

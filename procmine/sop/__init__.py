@@ -17,6 +17,8 @@ Modules, from the bottom up (each imports only those above it in this list):
   CLI, the dashboard and the demo hold, composed of the three above.
 * :mod:`procmine.sop.links`: SOPs and the event log: dated step references for the bottleneck
   mining, coverage of the logs, the effect of a revision.
+* :mod:`procmine.sop.activity_names`: the names a step is shown by (the SOP step's, the
+  activity glossary's ``activities.csv``, the log's), in Chinese and English.
 
 Nothing is re-exported here: import each name from its module.
 """

@@ -152,12 +152,13 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     """
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        raise SopError("line 1: front matter: the file must start with '---' and a YAML block")
+        raise SopError("line 1: front matter: the file must start with '---' and a YAML block",
+                       code="sop.no_front_matter")
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             return "".join(lines[1:i]), "".join(lines[i + 1:]), i + 2
     raise SopError("line 1: front matter: the YAML block opened on line 1 is never closed "
-                   "with '---'")
+                   "with '---'", code="sop.front_matter_open")
 
 
 def _front_matter_keys(text: str, issues: Issues
@@ -167,31 +168,33 @@ def _front_matter_keys(text: str, issues: Issues
     try:
         front, body, body_line = split_front_matter(text)
     except SopError as exc:
-        issues.error(1, "front matter", str(exc).split(": ", 2)[-1])
+        issues.error(1, "front matter", str(exc).split(": ", 2)[-1], code="sop.lint.front_matter")
         return None
     try:
         root = yaml.compose(front, Loader=yaml.SafeLoader)
     except RecursionError:  # PyYAML composes nested blocks recursively
         issues.error(2, "front matter", "YAML nested too deeply (lists or fields in lists "
-                     "hundreds of levels down)")
+                     "hundreds of levels down)", code="sop.lint.yaml_deep")
         return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
-        issues.error(line, "front matter", f"YAML does not parse: {problem}")
+        issues.error(line, "front matter", f"YAML does not parse: {problem}",
+                     code="sop.lint.yaml_parse", problem=problem)
         return None
     if not isinstance(root, yaml.MappingNode):
-        issues.error(2, "front matter", "expected YAML fields such as id: SOP-P17")
+        issues.error(2, "front matter", "expected YAML fields such as id: SOP-P17",
+                     code="sop.lint.yaml_fields")
         return None
     keys = mapping(root)
     for name, (key, _) in keys.items():
         if name not in _REQUIRED + _OPTIONAL:
             issues.error(node_line(key), name, "unknown field; an SOP has "
-                         + ", ".join(_REQUIRED + _OPTIONAL))
+                         + ", ".join(_REQUIRED + _OPTIONAL), code="sop.lint.unknown_field")
     for name in _REQUIRED:
         if name not in keys:
-            issues.error(1, name, "required field is missing")
+            issues.error(1, name, "required field is missing", code="sop.lint.missing_field")
     if any(name not in keys for name in _REQUIRED):
         return None
     return keys, body, body_line
@@ -202,33 +205,39 @@ def _parse_identity(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], path: str,
     """The id, title, business types, owner group, version and status of an SOP."""
     sop_id = (scalar_text(keys["id"][1]) or "").strip()
     if not _SOP_ID.fullmatch(sop_id):
-        issues.error(node_line(keys["id"][1]), "id", f"{sop_id!r} is not an SOP id such as SOP-P17")
+        issues.error(node_line(keys["id"][1]), "id", f"{sop_id!r} is not an SOP id such as SOP-P17",
+                     code="sop.lint.bad_id", value=sop_id)
     elif path and Path(path).suffix == ".md" and Path(path).stem != sop_id:
         issues.error(node_line(keys["id"][1]), "id",
-                     f"the file of {sop_id} must be named {sop_id}.md")
+                     f"the file of {sop_id} must be named {sop_id}.md", code="sop.lint.file_name",
+                     sop_id=sop_id)
     title_node = keys["title"][1]
     title = node_value(title_node)
     if not isinstance(title, dict) or not all(
             isinstance(title.get(k), str) and title[k].strip() for k in ("zh", "en")):
-        issues.error(node_line(title_node), "title", "expected {zh: 中文标题, en: English title}")
+        issues.error(node_line(title_node), "title", "expected {zh: 中文标题, en: English title}",
+                     code="sop.lint.title")
         title = title if isinstance(title, dict) else {}
     business_types = as_text_list(keys["business_types"][1], "business_types", issues)
     if not business_types:
         issues.error(node_line(keys["business_types"][1]), "business_types",
-                     "name at least one business type, e.g. [P17]")
+                     "name at least one business type, e.g. [P17]", code="sop.lint.no_types")
     owner = (scalar_text(keys["owner_group"][1]) or "").strip()
     if owner not in REVIEW_GROUPS:
         issues.error(node_line(keys["owner_group"][1]), "owner_group",
-                     f"{owner!r} is not a review group; expected one of {', '.join(REVIEW_GROUPS)}")
+                     f"{owner!r} is not a review group; expected one of {', '.join(REVIEW_GROUPS)}",
+                     code="sop.lint.owner_group", value=owner)
     version_node = keys["version"][1]
     version = (scalar_text(version_node) or "").strip()  # the text as written: 1.10 stays 1.10
     if not _VERSION.fullmatch(version):
         issues.error(node_line(version_node), "version",
-                     f"{version!r} is not a major.minor version such as 1.2")
+                     f"{version!r} is not a major.minor version such as 1.2",
+                     code="sop.lint.version", value=version)
     status = (scalar_text(keys["status"][1]) or "").strip()
     if status not in STATUSES:
         issues.error(node_line(keys["status"][1]), "status",
-                     f"{status!r} is not a status; expected one of {', '.join(STATUSES)}")
+                     f"{status!r} is not a status; expected one of {', '.join(STATUSES)}",
+                     code="sop.lint.status", value=status)
     return {"id": sop_id, "title": {k: str(v) for k, v in title.items()},
             "business_types": business_types, "owner_group": owner, "version": version,
             "status": status}
@@ -244,11 +253,12 @@ def _parse_dates_and_people(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], sta
         review_due = as_date(keys["review_due"][1], "review_due", issues)
         if review_due and effective and review_due <= effective:
             issues.error(node_line(keys["review_due"][1]), "review_due",
-                         f"{review_due} is not after the effective date {effective}")
+                         f"{review_due} is not after the effective date {effective}",
+                         code="sop.lint.review_due", review_due=review_due, effective=effective)
     approved_by = optional_text(keys, "approved_by")
     if status == "approved" and not approved_by:
         issues.error(node_line(keys["status"][1]), "approved_by",
-                     "an approved SOP names who approved it")
+                     "an approved SOP names who approved it", code="sop.lint.approved_by")
     regulations: tuple[str, ...] = ()
     if "regulations" in keys:
         regulations = as_text_list(keys["regulations"][1], "regulations", issues)
@@ -257,7 +267,8 @@ def _parse_dates_and_people(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], sta
         node = keys["adoption"][1]
         if not isinstance(node, yaml.MappingNode):
             issues.error(node_line(node), "adoption",
-                         "expected branch: date pairs, e.g. B01: 2026-10-05")
+                         "expected branch: date pairs, e.g. B01: 2026-10-05",
+                         code="sop.lint.adoption")
         else:
             for branch, (_, value) in mapping(node).items():
                 day = as_date(value, f"adoption.{branch}", issues)
@@ -299,7 +310,9 @@ def parse_sop(text: str, path: str = "") -> Sop:
     sop, issues = parse_with_issues(text, path)
     errors = [i for i in issues if i.severity == "error"]
     if sop is None or errors:
-        raise SopError("\n".join(str(i) for i in errors) or f"{path}: cannot be parsed")
+        raise SopError("\n".join(str(i) for i in errors) or f"{path}: cannot be parsed",
+                       code="sop.invalid", count=max(len(errors), 1),
+                       fields=", ".join(dict.fromkeys(i.field for i in errors)) or "-")
     return sop
 
 
@@ -389,7 +402,8 @@ def _check_body(sop: Sop) -> list[LintIssue]:
     try:
         html = render_sop(sop.body)
     except Exception as exc:  # markdown raises on malformed extension syntax
-        issues.error(sop.body_line, "body", f"markdown does not render: {exc}")
+        issues.error(sop.body_line, "body", f"markdown does not render: {exc}",
+                     code="sop.lint.markdown")
         return issues.items
     anchors = _anchors(html)
     step_ids = [s.id for s in sop.steps]
@@ -409,18 +423,22 @@ def _check_body(sop: Sop) -> list[LintIssue]:
     for step in sop.steps:
         if counts.get(step.id, 0) == 0:
             issues.error(step.line, f"steps.{step.id}",
-                         f"no heading in the body carries the anchor {{#{step.id}}}")
+                         f"no heading in the body carries the anchor {{#{step.id}}}",
+                         code="sop.lint.no_anchor", step_id=step.id)
         elif counts[step.id] > 1:
             issues.error(step.line, f"steps.{step.id}",
-                         f"the anchor {{#{step.id}}} is used by {counts[step.id]} headings")
+                         f"the anchor {{#{step.id}}} is used by {counts[step.id]} headings",
+                         code="sop.lint.anchor_twice", step_id=step.id, count=counts[step.id])
     in_body = [a for a, _ in headed if a in step_ids]
     ordered = [s for s in step_ids if s in in_body]
     if in_body != ordered and len(set(in_body)) == len(in_body):
         issues.warning(headed[0][1] if headed else sop.body_line, "body",
-                       "the step headings are not in the order of the front-matter steps")
+                       "the step headings are not in the order of the front-matter steps",
+                       code="sop.lint.heading_order")
     for at, target in body_links(sop):
         if target.startswith("#") and target[1:] not in anchors:
-            issues.error(at, "body", f"link {target} points to no heading of this SOP")
+            issues.error(at, "body", f"link {target} points to no heading of this SOP",
+                         code="sop.lint.bad_link", target=target)
     return issues.items
 
 

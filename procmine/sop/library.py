@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,12 @@ class SopLibrary:
         self.workflow = SopWorkflow(self.repository, audit_home=audit_home)
 
     @classmethod
-    def open(cls, home: str | Path | None = None, *, seed: str | Path | None = None
-             ) -> SopLibrary:
+    def open(cls, home: str | Path | None = None, *, seed: str | Path | None = None,
+             seed_day: date | None = None) -> SopLibrary:
         """The library of a workspace (``home/sops``), created and seeded from the bundled SOP
-        files (or ``seed``) in one commit when it does not exist yet; each action gets an audit
-        row in the workspace's app database."""
-        root = SopRepository.create(home, seed=seed)
+        files (or ``seed``) in one commit (dated ``seed_day`` when given, else now) when it does
+        not exist yet; each action gets an audit row in the workspace's app database."""
+        root = SopRepository.create(home, seed=seed, seed_day=seed_day)
         return cls(root, audit_home=root.parent)
 
     @property
@@ -153,10 +154,14 @@ class SopLibrary:
         return self.workflow.submit(sop_id, user=user, note=note, today=today)
 
     def approve(self, sop_id: str, *, user: Any, comment: str = "",
-                today: date | None = None) -> SopVersion:
+                today: date | None = None, effective: date | None = None,
+                adoption: Mapping[str, date] | None = None) -> SopVersion:
         """Approve an SOP in review (in_review -> approved): only a reviewer of the owning group
-        who authored none of the changes since the last approval."""
-        return self.workflow.approve(sop_id, user=user, comment=comment, today=today)
+        who authored none of the changes since the last approval, on the dates the reviewer
+        chooses (default: the draft's; a date that has passed is refused,
+        :meth:`procmine.sop.workflow.SopWorkflow.approve`)."""
+        return self.workflow.approve(sop_id, user=user, comment=comment, today=today,
+                                     effective=effective, adoption=adoption)
 
     def reject(self, sop_id: str, *, user: Any, comment: str,
                today: date | None = None) -> SopVersion:

@@ -108,7 +108,8 @@ def lint_sops(
             continue
         if sop.id in sops:
             issues.append(LintIssue("error", path, 2, "id",
-                                    f"{sop.id} is also the id of {sops[sop.id].path}"))
+                                    f"{sop.id} is also the id of {sops[sop.id].path}",
+                                    code="sop.lint.id_twice", params={"sop_id": sop.id}))
             continue
         sops[sop.id] = sop
         anchors[name] = heading_anchors(sop.body)
@@ -119,10 +120,13 @@ def lint_sops(
         for line, name, anchor in _links_to_files(sop):
             if name not in anchors and not (base / name).exists():
                 issues.append(LintIssue("error", sop.path, line, "body",
-                                        f"link to {name}: no such SOP file"))
+                                        f"link to {name}: no such SOP file",
+                                        code="sop.lint.no_sop_file", params={"name": name}))
             elif anchor and name in anchors and anchor not in anchors[name]:
                 issues.append(LintIssue("error", sop.path, line, "body",
-                                        f"link to {name}#{anchor}: {name} has no such heading"))
+                                        f"link to {name}#{anchor}: {name} has no such heading",
+                                        code="sop.lint.no_heading",
+                                        params={"name": name, "anchor": anchor}))
     return LintReport(tuple(issues), sops, len(decoded))
 
 
@@ -138,7 +142,8 @@ def _read_folder(base: Path) -> tuple[dict[str, str], list[LintIssue]]:
             decoded[name] = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             issues.append(LintIssue("error", str(base / name), 0, "file",
-                                    f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                                    f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                    code="sop.lint.not_utf8"))
     return decoded, issues
 
 
@@ -158,18 +163,23 @@ def _check_against_baseline(sop: Sop, baseline: Baseline, tolerance: float) -> l
     for code in sop.business_types:
         if code not in baseline:
             issues.error(line, "business_types",
-                         f"{code} is not a business type of the baseline ({baseline.source})")
+                         f"{code} is not a business type of the baseline ({baseline.source})",
+                         code="sop.lint.unknown_type", type=code)
             continue
         standard = baseline.standard_seconds(code)
         total = sop.step_seconds(code)
         if abs(total - standard) > tolerance * standard:
             issues.error(_field_line(sop.text, "steps"), "steps",
                          f"the steps of {code} add up to {total:g} s; its baseline time is "
-                         f"{standard:g} s (tolerance {tolerance:.0%})")
+                         f"{standard:g} s (tolerance {tolerance:.0%})",
+                         code="sop.lint.step_total", type=code, total=f"{total:g}",
+                         standard=f"{standard:g}", tolerance=f"{tolerance:.0%}")
         group = baseline[code].review_group
         if group and group != sop.owner_group:
             issues.warning(_field_line(sop.text, "owner_group"), "owner_group",
-                           f"{sop.owner_group} owns this SOP; the baseline gives {code} to {group}")
+                           f"{sop.owner_group} owns this SOP; the baseline gives {code} to {group}",
+                           code="sop.lint.group_mismatch", owner=sop.owner_group, type=code,
+                           group=group)
     return issues.items
 
 
@@ -181,7 +191,8 @@ def _check_activities(sop: Sop, activities: Mapping[str, set[str]]) -> list[Lint
         known = [t for t in types if t in activities]
         if known and not seen:
             issues.warning(step.line, f"steps.{step.id}.activity",
-                           f"{step.activity!r} never occurs for {', '.join(known)} in the logs")
+                           f"{step.activity!r} never occurs for {', '.join(known)} in the logs",
+                           code="sop.lint.activity_unseen", activity=step.activity)
     return issues.items
 
 

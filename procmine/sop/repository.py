@@ -66,6 +66,7 @@ _TRAILERS: Final[tuple[str, ...]] = (
 _TRAILER = re.compile(r"^([A-Za-z-]+): (.*)$")
 _EMAIL_USER = re.compile(r"<([^@>]+)@[^>]*>")
 _JOURNAL: Final[str] = "procmine-write"  # in .git: the file a write in progress changes
+GLOSSARY_FILE: Final[str] = "activities.csv"  # the activity glossary, beside the SOP files
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -113,15 +114,18 @@ class SopRepository:
         self._parsed: dict[bytes, Sop] = {}
 
     @staticmethod
-    def create(home: str | Path | None = None, *, seed: str | Path | None = None) -> Path:
+    def create(home: str | Path | None = None, *, seed: str | Path | None = None,
+               seed_day: date | None = None) -> Path:
         """The root of a workspace's library (``home/sops``), created and seeded from the
-        bundled SOP files (or ``seed``) in one commit when it does not exist yet."""
+        bundled SOP files and activity glossary (or ``seed``'s) in one commit when it does not
+        exist yet (dated noon UTC of ``seed_day`` when given, else now)."""
         from dulwich import porcelain  # imported on use: it is slow to import
 
         root = library_root(home).resolve()
         if not (root / ".git").exists():
             source = Path(seed) if seed is not None else bundled_sops_dir()
-            files = sop_files(source)
+            # the activity glossary lives with the SOPs, committed beside them (bank-editable)
+            files = sop_files(source) + [f for f in [source / GLOSSARY_FILE] if f.is_file()]
             root.mkdir(parents=True, exist_ok=True)
             with locked(root, create=True):
                 if not (root / ".git").exists():
@@ -130,9 +134,11 @@ class SopRepository:
                         shutil.copyfile(file, root / file.name)
                     porcelain.add(repo, paths=[str(root / f.name) for f in files])
                     porcelain.commit(repo, message=commit_message(
-                        f"Seed the SOP library ({len(files)} procedures)", "",
+                        f"Seed the SOP library ({len(sop_files(source))} procedures)", "",
                         {"Procmine-Action": "seed"}), author=_SEED_AUTHOR,
-                        committer=_SEED_AUTHOR)
+                        committer=_SEED_AUTHOR, author_timestamp=_timestamp(seed_day),
+                        commit_timestamp=_timestamp(seed_day), author_timezone=0,
+                        commit_timezone=0)
                     repo.close()
         return root
 

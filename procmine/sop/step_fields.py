@@ -88,7 +88,8 @@ def _flag(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], name: str, where: str
         return False
     value = node_value(keys[name][1])
     if not isinstance(value, bool):
-        issues.error(node_line(keys[name][1]), f"{where}.{name}", f"{value!r} is not true or false")
+        issues.error(node_line(keys[name][1]), f"{where}.{name}", f"{value!r} is not true or false",
+                     code="sop.lint.not_bool", value=value)
     return value is True
 
 
@@ -105,21 +106,25 @@ def _flags(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str, issues: 
         text = (scalar_text(node) or "").strip()
         if not conditional:
             issues.error(node_line(node), f"{where}.required_when",
-                         "only a conditional step has required_when (add conditional: true)")
+                         "only a conditional step has required_when (add conditional: true)",
+                         code="sop.lint.required_when_conditional")
         try:
             out["required_when"] = parse_condition(text)
         except ValueError as exc:
-            issues.error(node_line(node), f"{where}.required_when", str(exc))
+            issues.error(node_line(node), f"{where}.required_when", str(exc),
+                         code="sop.lint.condition", problem=str(exc))
     if out["optional"] and "required_when" in out:
         issues.error(node_line(keys["optional"][1]), f"{where}.optional",
-                     "a step is either optional or required when a condition holds, not both")
+                     "a step is either optional or required when a condition holds, not both",
+                     code="sop.lint.optional_and_required")
     return out
 
 
 def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
                  issues: Issues) -> tuple[SopStep, ...]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        issues.error(node_line(node), "steps", "expected a non-empty list of steps")
+        issues.error(node_line(node), "steps", "expected a non-empty list of steps",
+                     code="sop.lint.no_steps")
         return ()
     steps: list[SopStep] = []
     seen: dict[str, int] = {}
@@ -127,35 +132,42 @@ def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
         where = f"steps[{i}]"
         if not isinstance(item, yaml.MappingNode):
             issues.error(node_line(item), where,
-                         "expected a step with id, activity, standard_seconds")
+                         "expected a step with id, activity, standard_seconds",
+                         code="sop.lint.step_shape")
             continue
         keys = mapping(item)
         for name, (key, _) in keys.items():
             if name not in STEP_KEYS:
                 issues.error(node_line(key), f"{where}.{name}",
-                             f"unknown field; a step has {', '.join(STEP_KEYS)}")
+                             f"unknown field; a step has {', '.join(STEP_KEYS)}",
+                             code="sop.lint.unknown_step_field")
         missing = [k for k in ("id", "activity", "standard_seconds") if k not in keys]
         for name in missing:
-            issues.error(node_line(item), f"{where}.{name}", "required field is missing")
+            issues.error(node_line(item), f"{where}.{name}", "required field is missing",
+                         code="sop.lint.missing_field")
         if missing:
             continue
         step_id = scalar_text(keys["id"][1]) or ""
         if not _STEP_ID.fullmatch(step_id):
             issues.error(node_line(keys["id"][1]), f"{where}.id",
-                         f"{step_id!r} is not a step id; use snake_case such as verify_identity")
+                         f"{step_id!r} is not a step id; use snake_case such as verify_identity",
+                         code="sop.lint.bad_step_id", value=step_id)
         elif step_id in seen:
             issues.error(node_line(keys["id"][1]), f"{where}.id",
-                         f"step id {step_id!r} is used twice (first on line {seen[step_id]})")
+                         f"step id {step_id!r} is used twice (first on line {seen[step_id]})",
+                         code="sop.lint.step_id_twice", step_id=step_id, first_line=seen[step_id])
         seen.setdefault(step_id, node_line(keys["id"][1]))
         activity = (scalar_text(keys["activity"][1]) or "").strip()
         if not activity:
             issues.error(node_line(keys["activity"][1]), f"{where}.activity",
-                         "expected the step's activity name in the event log")
+                         "expected the step's activity name in the event log",
+                         code="sop.lint.activity")
         seconds_node = keys["standard_seconds"][1]
         seconds = node_value(seconds_node)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
             issues.error(node_line(seconds_node), f"{where}.standard_seconds",
-                         f"{seconds!r} is not a positive number of seconds")
+                         f"{seconds!r} is not a positive number of seconds",
+                         code="sop.lint.seconds", value=seconds)
             seconds = 0.0
         controls: tuple[str, ...] = ()
         if "controls" in keys:
@@ -165,14 +177,16 @@ def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
             value = node_value(keys["conditional"][1])
             if not isinstance(value, bool):
                 issues.error(node_line(keys["conditional"][1]), f"{where}.conditional",
-                             f"{value!r} is not true or false")
+                             f"{value!r} is not true or false", code="sop.lint.not_bool",
+                             value=value)
             conditional = value is True
         when = None
         if "when" in keys:
             when = (scalar_text(keys["when"][1]) or "").strip() or None
         if conditional and not when:
             issues.error(node_line(item), f"{where}.when",
-                         "a conditional step says when it applies (e.g. amount >= 50000)")
+                         "a conditional step says when it applies (e.g. amount >= 50000)",
+                         code="sop.lint.when")
         types: tuple[str, ...] = ()
         if "types" in keys:
             types = as_text_list(keys["types"][1], f"{where}.types", issues)
@@ -180,7 +194,8 @@ def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
                 if t not in business_types:
                     issues.error(node_line(keys["types"][1]), f"{where}.types",
                                  f"{t} is not one of the SOP's business types "
-                                 f"({', '.join(business_types)})")
+                                 f"({', '.join(business_types)})", code="sop.lint.step_types",
+                                 type=t, types=", ".join(business_types))
         flags = _flags(keys, where, issues, conditional=conditional)
         steps.append(SopStep(step_id, activity, float(seconds), controls, conditional, when,
                              types, node_line(item), **flags))

@@ -39,6 +39,7 @@ __all__ = [
     "latest_approved",
     "next_effective",
     "periods",
+    "review_standing",
     "start",
 ]
 
@@ -122,3 +123,19 @@ def next_effective(approved: Sequence[SopVersion], after: date) -> date | None:
     """The effective date of the first version (in the given order) that takes effect after
     ``after``: where a version's time in force ends, for all branches."""
     return next((v.sop.effective for v in approved if v.sop.effective > after), None)
+
+
+def review_standing(due: date, today: date) -> tuple[str, int]:
+    """Where a review date stands on ``today``: ("overdue", days past it), ("today", 0) or
+    ("due_in", days left); what the SOP library page and ``procmine sop due`` say.
+
+    Example:
+        >>> review_standing(date(2026, 10, 16), date(2026, 12, 5))
+        ('overdue', 50)
+        >>> review_standing(date(2026, 12, 15), date(2026, 12, 5))
+        ('due_in', 10)
+    """
+    days = (due - today).days
+    if days < 0:
+        return "overdue", -days
+    return ("today", 0) if days == 0 else ("due_in", days)

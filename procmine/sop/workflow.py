@@ -5,10 +5,10 @@ Workflow (the ``status`` field of each version): ``draft`` -> ``in_review`` -> `
 force (major when the steps change, minor otherwise: :func:`bump_version`). The operations
 department and the reviewers of the owning group edit an SOP; approving, rejecting and retiring
 are for the reviewers of the owning group, and approval needs one who did not author any change
-since the last approval. An approved version comes in force on its effective date, or on the day
-of approval when that date has passed (branch adoption dates that have passed move to the
-approval day too: approving never changes what was in force in the past), and is due for review
-a year after it comes in force unless it names a later review date. Each action is a commit of
+since the last approval. The reviewer chooses the effective date and the branches' adoption dates
+(the draft's by default); a date that has passed is refused, never moved: approving never changes
+what was in force in the past. An approved version is due for review a year after it comes in
+force unless it names a later review date. Each action is a commit of
 the :class:`~procmine.sop.repository.SopRepository` and, when the library belongs to a
 workspace, an audit row in its app database.
 
@@ -34,7 +34,7 @@ Example:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -45,6 +45,7 @@ from dulwich.objects import Blob
 
 from procmine.core.errors import ProcmineError
 from procmine.sop.document import Sop, SopError, parse_sop, set_front_matter, split_front_matter
+from procmine.sop.front_matter import set_adoption
 from procmine.sop.repository import SopRepository, SopVersion, commit_message, signature
 from procmine.sop.timeline import approved_versions, came_in_force, latest_approved
 
@@ -56,6 +57,7 @@ __all__ = [
     "WorkflowError",
     "authors_since_approval",
     "bump_version",
+    "check_approval_dates",
     "closest_version",
     "steps_changed",
 ]
@@ -137,7 +139,8 @@ class SopWorkflow:
                                 code="sop.note_required")
         new = parse_sop(text, f"{sop_id}.md")
         if new.id != sop_id:
-            raise SopError(f"{sop_id}.md: id: the text is the SOP {new.id}, not {sop_id}")
+            raise SopError(f"{sop_id}.md: id: the text is the SOP {new.id}, not {sop_id}",
+                           code="sop.wrong_id", sop_id=sop_id, other=new.id)
         repository = self.repository
         with repository.lock():
             exists = sop_id in repository.ids()
@@ -158,7 +161,8 @@ class SopWorkflow:
             final = set_front_matter(text, status="draft", version=version,
                                      author=editor.username, approved_by=None)
             if head is not None and final == head.sop.text:
-                raise WorkflowError(f"{sop_id}: nothing changed")
+                raise WorkflowError(f"{sop_id}: nothing changed", code="sop.nothing_changed",
+                                    sop_id=sop_id)
             summary = f"{sop_id} {version} draft: {note.strip().splitlines()[0]}"
             commit = self._commit(sop_id, final, editor, summary, note, "save", new.owner_group,
                                   version, "draft", today)
@@ -175,10 +179,16 @@ class SopWorkflow:
             return self._transition(head, editor, "submit", "in_review", note, {}, today)
 
     def approve(self, sop_id: str, *, user: Any, comment: str = "",
-                today: date | None = None) -> SopVersion:
+                today: date | None = None, effective: date | None = None,
+                adoption: Mapping[str, date] | None = None) -> SopVersion:
         """Approve an SOP in review (in_review -> approved): only a reviewer of the owning group
-        who authored none of the changes since the last approval. The version comes in force
-        on its effective date, or on the day of approval when that date has passed."""
+        who authored none of the changes since the last approval.
+
+        The reviewer chooses the dates: ``effective`` (default: the draft's) and ``adoption``
+        (branch -> date, each replacing the draft's date for its branch; the others keep the
+        draft's). A date before ``today`` is refused (:class:`WorkflowError`, code
+        ``sop.effective_passed`` or ``sop.adoption_passed``), never moved: approving never
+        changes what was in force in the past, and the reviewer chooses today or later."""
         editor = _user_of(user)
         day = today or datetime.now(UTC).date()
         with self.repository.lock():
@@ -189,14 +199,17 @@ class SopWorkflow:
             authors = authors_since_approval(self.repository.history(sop_id))
             if editor.username in authors:
                 raise WorkflowError(f"{editor.username} changed {sop_id} and may not approve it: "
-                                    "another reviewer of the group approves")
-            effective = max(sop.effective, day)
-            fields: dict[str, Any] = {"approved_by": editor.username, "effective": effective}
-            if sop.review_due is None or sop.review_due <= effective:
-                fields["review_due"] = _add_year(effective)
-            # branch adoption dates that have passed move to the approval day: approving never
-            # changes what was in force in the past
-            text = _set_adoption(sop.text, {b: max(d, day) for b, d in sop.adoption.items()})
+                                    "another reviewer of the group approves",
+                                    code="sop.own_change", username=editor.username,
+                                    sop_id=sop_id)
+            chosen = effective or sop.effective
+            branches = {**sop.adoption, **(adoption or {})}
+            check_approval_dates(sop_id, chosen, branches, day)
+            fields: dict[str, Any] = {"approved_by": editor.username, "effective": chosen}
+            if sop.review_due is None or sop.review_due <= chosen:
+                fields["review_due"] = _add_year(chosen)
+            text = set_adoption(sop.text, branches) if branches != dict(sop.adoption) \
+                else sop.text
             return self._transition(head, editor, "approve", "approved", comment or "Approved",
                                     fields, today, text=text)
 
@@ -205,7 +218,7 @@ class SopWorkflow:
         """Send an SOP in review back to draft with the reviewer's comment."""
         editor = _user_of(user)
         if not comment.strip():
-            raise WorkflowError("a rejection says why (comment)")
+            raise WorkflowError("a rejection says why (comment)", code="sop.reject_needs_comment")
         with self.repository.lock():
             head = self.repository.current(sop_id)
             _check_status(head.sop, "in_review", "is rejected")
@@ -217,7 +230,8 @@ class SopWorkflow:
         """Retire an approved SOP from ``today``: it is no longer in force."""
         editor = _user_of(user)
         if not note.strip():
-            raise WorkflowError("retiring an SOP needs a note saying why")
+            raise WorkflowError("retiring an SOP needs a note saying why",
+                                code="sop.retire_needs_note")
         day = today or datetime.now(UTC).date()
         with self.repository.lock():
             head = self.repository.current(sop_id)
@@ -267,7 +281,7 @@ class SopWorkflow:
             raise WorkflowError(
                 f"{sop_id}.md has changes in {self.repository.root} that are not committed "
                 "(edited outside the app): commit them with git, or discard them, before saving "
-                "here")
+                "here", code="sop.uncommitted_changes", sop_id=sop_id)
 
     def _merge(self, sop_id: str, base: str, head: SopVersion, text: str,
                editor: Editor) -> tuple[str, str]:
@@ -368,7 +382,9 @@ def _inferred_base(history: Sequence[SopVersion], text: str) -> str:
         sop = origin.sop
         raise WorkflowError(
             f"{sop.id}: the text is the earlier version {sop.version} ({origin.short}) as it was; "
-            f"to restore it, save it on the latest version (base {history[0].short})")
+            f"to restore it, save it on the latest version (base {history[0].short})",
+            code="sop.restore_on_latest", sop_id=sop.id, version=sop.version,
+            base=history[0].short)
     return origin.commit
 
 
@@ -428,35 +444,46 @@ def _add_year(day: date) -> date:
         return day + timedelta(days=365)
 
 
-def _set_adoption(text: str, adoption: dict[str, date]) -> str:
-    """Rewrite the ``adoption:`` block of the front matter."""
-    front, body, _ = split_front_matter(text)
-    lines = front.splitlines(keepends=True)
-    out, skipping = [], False
-    for line in lines:
-        if line.startswith("adoption:"):
-            skipping = True
-            out.append("adoption:\n")
-            out += [f"  {b}: {d.isoformat()}\n" for b, d in sorted(adoption.items())]
-            continue
-        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
-            continue
-        skipping = False
-        out.append(line)
-    return "---\n" + "".join(out) + "---\n" + body
+def check_approval_dates(sop_id: str, effective: date, adoption: Mapping[str, date],
+                         today: date) -> None:
+    """Refuse an approval's dates that have passed (:class:`WorkflowError` with the code
+    ``sop.effective_passed`` or ``sop.adoption_passed``): an approval comes in force today or
+    later, and nothing moves a date the reviewer did not choose.
+
+    Example:
+        >>> try:
+        ...     check_approval_dates("SOP-P17", date(2026, 3, 1), {}, date(2026, 3, 2))
+        ... except WorkflowError as exc:
+        ...     print(exc.code, exc)
+        sop.effective_passed SOP-P17: the effective date 2026-03-01 has passed; choose today \
+(2026-03-02) or later
+    """
+    if effective < today:
+        raise WorkflowError(
+            f"{sop_id}: the effective date {effective} has passed; choose today ({today}) "
+            "or later", code="sop.effective_passed", sop_id=sop_id, day=effective.isoformat(),
+            today=today.isoformat())
+    for branch, day in sorted(adoption.items()):
+        if day < today:
+            raise WorkflowError(
+                f"{sop_id}: the adoption date {day} of {branch} has passed; choose today "
+                f"({today}) or later", code="sop.adoption_passed", sop_id=sop_id, branch=branch,
+                day=day.isoformat(), today=today.isoformat())
 
 
 def _check_status(sop: Sop, wanted: str, what: str) -> None:
     names = {"draft": "a draft", "in_review": "an SOP in review", "approved": "an approved SOP"}
     if sop.status != wanted:
-        raise WorkflowError(f"{sop.id} is {sop.status}; only {names[wanted]} {what}")
+        raise WorkflowError(f"{sop.id} is {sop.status}; only {names[wanted]} {what}",
+                            code=f"sop.wrong_status.{sop.status}", sop_id=sop.id)
 
 
 def _check_reviewer(editor: Editor, sop: Sop, action: str) -> None:
     """Approving, rejecting and retiring are for the reviewers of the owning group."""
     if editor.role != "reviewer" or editor.review_group != sop.owner_group:
         raise WorkflowError(f"{editor.username} may not {action} {sop.id}: only a reviewer of "
-                            f"{sop.owner_group} may")
+                            f"{sop.owner_group} may", code="sop.not_group_reviewer",
+                            username=editor.username, sop_id=sop.id, group=sop.owner_group)
 
 
 def _check_editor(editor: Editor, sop: Sop) -> None:
@@ -465,4 +492,6 @@ def _check_editor(editor: Editor, sop: Sop) -> None:
     if editor.role == "reviewer" and editor.review_group == sop.owner_group:
         return
     raise WorkflowError(f"{editor.username} ({editor.role}) may not edit {sop.id}: the "
-                        f"{sop.owner_group} review group and the operations department edit it")
+                        f"{sop.owner_group} review group and the operations department edit it",
+                        code="sop.may_not_edit", username=editor.username, sop_id=sop.id,
+                        group=sop.owner_group)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from typing import Any
 
@@ -43,6 +44,10 @@ class LintIssue:
     line: int  # 1-based line in the file (0: the file as a whole)
     field: str  # the front-matter field, "body" or "file"
     message: str
+    #: the message's code (``error.<code>`` of the catalogue) and its parameters: what the
+    #: dashboard shows in the user's language (:func:`procmine.app.display.issue_text`)
+    code: str = dataclass_field(default="", compare=False)
+    params: Mapping[str, Any] = dataclass_field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -56,11 +61,13 @@ class Issues:
         self.path = path
         self.items: list[LintIssue] = []
 
-    def error(self, line: int, where: str, message: str) -> None:
-        self.items.append(LintIssue("error", self.path, line, where, message))
+    def error(self, line: int, where: str, message: str, code: str = "",
+              **params: Any) -> None:
+        self.items.append(LintIssue("error", self.path, line, where, message, code, params))
 
-    def warning(self, line: int, where: str, message: str) -> None:
-        self.items.append(LintIssue("warning", self.path, line, where, message))
+    def warning(self, line: int, where: str, message: str, code: str = "",
+                **params: Any) -> None:
+        self.items.append(LintIssue("warning", self.path, line, where, message, code, params))
 
 
 def node_line(node: yaml.Node) -> int:
@@ -103,19 +110,21 @@ def as_date(node: yaml.Node, where: str, issues: Issues) -> date | None:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    issues.error(node_line(node), where, f"{value!r} is not a date; expected YYYY-MM-DD")
+    issues.error(node_line(node), where, f"{value!r} is not a date; expected YYYY-MM-DD",
+                 code="sop.lint.date", value=value)
     return None
 
 
 def as_text_list(node: yaml.Node, where: str, issues: Issues) -> tuple[str, ...]:
     if not isinstance(node, yaml.SequenceNode):
-        issues.error(node_line(node), where, "expected a list, e.g. [P17]")
+        issues.error(node_line(node), where, "expected a list, e.g. [P17]", code="sop.lint.list")
         return ()
     out = []
     for item in node.value:
         text = scalar_text(item)
         if text is None or not text.strip():
-            issues.error(node_line(item), where, "expected a non-empty text item")
+            issues.error(node_line(item), where, "expected a non-empty text item",
+                         code="sop.lint.text_item")
         else:
             out.append(text.strip())
     return tuple(out)

@@ -321,7 +321,8 @@ class EventStore:
                 if time.monotonic() >= deadline:
                     raise ProcmineError(
                         f"{self.home}: another ingest or batch drop still holds the store after "
-                        f"{timeout:g} s; try again when it has finished (or raise --wait)")
+                        f"{timeout:g} s; try again when it has finished (or raise --wait)",
+                        code="store.busy", seconds=f"{timeout:g}")
                 time.sleep(0.05)
             try:
                 self.recover()
@@ -415,7 +416,8 @@ class EventStore:
         batches = self.batches()
         record = next((b for b in batches if b.get("batch_id") == batch_id), None)
         if record is None:
-            raise ProcmineError(f"{self.home}: no batch {batch_id!r} (see procmine batch list)")
+            raise ProcmineError(f"{self.home}: no batch {batch_id!r} (see procmine batch list)",
+                                code="store.no_batch", batch=batch_id)
         kind = str(record.get("kind", "events"))
         target, partial = self.batch_file(batch_id, kind), self.partial_file(batch_id, kind)
         if target.exists():

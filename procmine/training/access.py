@@ -29,7 +29,8 @@ def require_manager(user: User, action: str) -> User:
     """``user`` when they are a trainer or operations; else ProcmineError."""
     if user.role not in MANAGERS:
         raise ProcmineError(f"only a trainer or operations may {action} "
-                            f"({user.username} is a {user.role})")
+                            f"({user.username} is a {user.role})", code="training.managers_only",
+                            username=user.username)
     return user
 
 
@@ -37,7 +38,8 @@ def require_reader(user: User, action: str) -> User:
     """``user`` when they may read every teller's results (trainer, operations, reviewer)."""
     if user.role not in READERS:
         raise ProcmineError(f"only a trainer, operations or a reviewer may {action} "
-                            f"({user.username} is a {user.role})")
+                            f"({user.username} is a {user.role})", code="training.readers_only",
+                            username=user.username)
     return user
 
 

@@ -128,7 +128,8 @@ def acknowledge_sop(sop_id: str, *, user: User, library: SopLibrary, home: Path 
     version = library.in_force(sop_id, moment.date(), user.branch_id)
     if version is None:
         raise ProcmineError(f"{sop_id} has no version in force at branch "
-                            f"{user.branch_id or '(none)'} on {moment.date()}")
+                            f"{user.branch_id or '(none)'} on {moment.date()}",
+                            code="training.nothing_in_force", sop_id=sop_id)
     with session_for(home) as session:
         row = session.scalar(select(AcknowledgementRow).where(
             AcknowledgementRow.sop_id == sop_id,

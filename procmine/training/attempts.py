@@ -180,7 +180,8 @@ def _now(now: datetime | None) -> datetime:
 def _get(session: Session, attempt_id: int) -> AttemptRow:
     row = session.get(AttemptRow, int(attempt_id))
     if row is None:
-        raise ProcmineError(f"no attempt {attempt_id}")
+        raise ProcmineError(f"no attempt {attempt_id}", code="training.no_attempt",
+                            attempt_id=attempt_id)
     return row
 
 
@@ -188,7 +189,8 @@ def _own(session: Session, attempt_id: int, user: User) -> AttemptRow:
     """The attempt, when ``user`` is the teller who is taking it."""
     row = _get(session, attempt_id)
     if not is_teller(user) or row.teller_id != user.teller_id:
-        raise ProcmineError(f"attempt {attempt_id} is not your attempt")
+        raise ProcmineError(f"attempt {attempt_id} is not your attempt", code="training.not_yours",
+                            attempt_id=attempt_id)
     return row
 
 
@@ -197,7 +199,8 @@ def _readable(session: Session, attempt_id: int, user: User, roles: Sequence[str
     row = _get(session, attempt_id)
     mine = is_teller(user) and row.teller_id == user.teller_id
     if (user.role == "teller" or user.role not in roles) and not mine:
-        raise ProcmineError(f"attempt {attempt_id} is not your attempt")
+        raise ProcmineError(f"attempt {attempt_id} is not your attempt", code="training.not_yours",
+                            attempt_id=attempt_id)
     return row
 
 
@@ -238,11 +241,13 @@ def start_attempt(paper_id: int, *, user: User, home: Path | None = None,
     """Start the teller's attempt at a paper (the rules are in the module's notes)."""
     now = _now(now)
     if not is_teller(user):
-        raise ProcmineError("only a teller (an account with a teller id) can take a paper")
+        raise ProcmineError("only a teller (an account with a teller id) can take a paper",
+                            code="training.teller_only")
     try:
         return _start(int(paper_id), user, str(user.teller_id), home, now, seed)
     except IntegrityError:  # another attempt of theirs was started at the same moment
-        raise ProcmineError("finish your open attempt first: one attempt at a time") from None
+        raise ProcmineError("finish your open attempt first: one attempt at a time",
+                            code="training.one_attempt") from None
 
 
 def _start(paper_id: int, user: User, teller_id: str, home: Path | None, now: datetime,
@@ -251,21 +256,26 @@ def _start(paper_id: int, user: User, teller_id: str, home: Path | None, now: da
         expire_overdue(session, now, teller_id=teller_id)
         paper = require_paper(session, paper_id)
         if paper.status != "assigned":
-            raise ProcmineError(f"paper {paper_id} is not open ({paper.status})")
+            raise ProcmineError(f"paper {paper_id} is not open ({paper.status})",
+                                code="training.paper_not_open", paper_id=paper_id)
         assignment = session.scalars(select(AssignmentRow).where(
             AssignmentRow.paper_id == paper.id, AssignmentRow.teller_id == teller_id)).first()
         if assignment is None:
-            raise ProcmineError(f"paper {paper_id} is not assigned to you")
+            raise ProcmineError(f"paper {paper_id} is not assigned to you",
+                                code="training.not_assigned", paper_id=paper_id)
         current = session.scalars(select(AttemptRow).where(
             AttemptRow.teller_id == teller_id, AttemptRow.status == "open")).first()
         if current is not None:
             raise ProcmineError(f"finish your open attempt at paper {current.paper_id} first: "
-                                "one attempt at a time")
+                                "one attempt at a time", code="training.open_attempt",
+                                paper_id=current.paper_id)
         used = session.scalar(select(func.count()).select_from(AttemptRow).where(
             AttemptRow.paper_id == paper.id, AttemptRow.teller_id == teller_id)) or 0
         if used >= paper.max_attempts:
             raise ProcmineError(f"you have used your {paper.max_attempts} attempt"
-                                f"{'s' if paper.max_attempts != 1 else ''} at paper {paper_id}")
+                                f"{'s' if paper.max_attempts != 1 else ''} at paper {paper_id}",
+                                code="training.attempts_used", count=paper.max_attempts,
+                                paper_id=paper_id)
         questions = paper_questions(session, paper.id)
         row = AttemptRow(paper_id=paper.id, teller_id=teller_id,
                          branch_id=user.branch_id or assignment.branch_id,
@@ -336,7 +346,8 @@ def ensure_not_in_attempt(user: User, *, home: Path | None = None,
     if current is not None:
         raise ClosedBook(f"an attempt is open (paper {current.paper_id}, {current.title!r}, "
                          f"until {current.deadline_at:%H:%M} UTC): the SOPs are closed until "
-                         "it is submitted")
+                         "it is submitted", code="training.closed_book",
+                         paper_id=current.paper_id, until=f"{current.deadline_at:%H:%M}")
 
 
 # -- answering ---------------------------------------------------------------------------------
@@ -362,15 +373,19 @@ def _save(attempt_id: int, position: int, response: Sequence[int], user: User,
     with session_for(home) as session:
         row = _own(session, attempt_id, user)
         if row.status != "open":
-            raise ProcmineError(f"attempt {attempt_id} is {row.status}: answers are closed")
+            raise ProcmineError(f"attempt {attempt_id} is {row.status}: answers are closed",
+                                code="training.answers_closed", attempt_id=attempt_id)
         if now > row.deadline_at + GRACE:
             raise ProcmineError(f"attempt {attempt_id}: the time is up "
-                                f"({row.deadline_at:%H:%M:%S} UTC)")
+                                f"({row.deadline_at:%H:%M:%S} UTC)", code="training.time_up",
+                                attempt_id=attempt_id, deadline=f"{row.deadline_at:%H:%M:%S}")
         question = session.scalars(select(PaperQuestionRow).where(
             PaperQuestionRow.paper_id == row.paper_id,
             PaperQuestionRow.position == position)).first()
         if question is None:
-            raise ProcmineError(f"paper {row.paper_id} has no question {position}")
+            raise ProcmineError(f"paper {row.paper_id} has no question {position}",
+                                code="training.no_question", paper_id=row.paper_id,
+                                position=position)
         chosen = check_response(question_of(question), response)
         answer = session.scalars(select(AnswerRow).where(
             AnswerRow.attempt_id == row.id, AnswerRow.position == position)).first()
@@ -393,7 +408,8 @@ def submit_attempt(attempt_id: int, *, user: User, home: Path | None = None,
     with session_for(home) as session:
         row = _own(session, attempt_id, user)
         if row.status != "open":
-            raise ProcmineError(f"attempt {attempt_id} is {row.status} already")
+            raise ProcmineError(f"attempt {attempt_id} is {row.status} already",
+                                code="training.attempt_finished", attempt_id=attempt_id)
         status = "expired" if now > row.deadline_at + GRACE else "submitted"
         finish_attempt(session, row, status, now, actor=user.username)
         return _result(session, row, items=True)
@@ -436,7 +452,8 @@ def attempt_result(attempt_id: int, *, user: User, home: Path | None = None,
         expire_overdue(session, now, attempt_id=row.id)
         if row.status == "open":
             raise ProcmineError(f"attempt {attempt_id} is still open: its result comes when it "
-                                "is submitted")
+                                "is submitted", code="training.result_later",
+                                attempt_id=attempt_id)
         return _result(session, row, items=True)
 
 
@@ -449,10 +466,12 @@ def list_attempts(*, user: User, paper_id: int | None = None, teller_id: str | N
         if not is_teller(user):
             return []
         if teller_id is not None and str(teller_id) != user.teller_id:
-            raise ProcmineError("a teller sees only their own attempts")
+            raise ProcmineError("a teller sees only their own attempts",
+                                code="training.own_attempts")
         teller_id = user.teller_id
     elif user.role not in READERS:
-        raise ProcmineError(f"{user.username} ({user.role}) may not see attempts")
+        raise ProcmineError(f"{user.username} ({user.role}) may not see attempts",
+                            code="training.may_not_see_attempts", username=user.username)
     with session_for(home) as session:
         expire_overdue(session, now, teller_id=teller_id)
         query = select(AttemptRow).order_by(AttemptRow.id)

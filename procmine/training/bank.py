@@ -159,7 +159,9 @@ def _kind_problems(q: Question) -> list[str]:
 def _check(q: Question) -> None:
     problems = validate_question(q)
     if problems:
-        raise ProcmineError(f"question {q.key}: " + "; ".join(problems))
+        raise ProcmineError(f"question {q.key}: " + "; ".join(problems),
+                            code="training.invalid_question", key=q.key,
+                            problems="; ".join(problems))
 
 
 def _body(q: Question) -> str:
@@ -354,7 +356,8 @@ def get_question(key: str, *, home: Path | None = None) -> BankQuestion | None:
 def _require(session: Session, key: str) -> QuestionRow:
     row = session.scalars(select(QuestionRow).where(QuestionRow.key == key)).first()
     if row is None:
-        raise ProcmineError(f"no question with the key {key!r} in the bank")
+        raise ProcmineError(f"no question with the key {key!r} in the bank",
+                            code="training.no_question_key", key=key)
     return row
 
 
@@ -364,7 +367,8 @@ def edit_question(key: str, question: Question, *, user: User, note: str,
     revision, audited. The key stays; papers already built keep their copy."""
     require_manager(user, "edit questions")
     if question.key != key:
-        raise ProcmineError(f"an edit keeps the key: {question.key!r} is not {key!r}")
+        raise ProcmineError(f"an edit keeps the key: {question.key!r} is not {key!r}",
+                            code="training.edit_keeps_key", key=key)
     _check(question)
     with session_for(home) as session:
         row = _require(session, key)

@@ -78,7 +78,8 @@ def detect_format(name: str, text: str) -> str:
     if any(line.strip().startswith("ANSWER:") for line in text.split("\n")):
         return "aiken"
     raise ProcmineError(f"{name}: not a question file procmine reads (GIFT .gift/.txt, "
-                        "Moodle XML .xml, Aiken .txt)")
+                        "Moodle XML .xml, Aiken .txt)", code="training.not_question_file",
+                        file=name)
 
 
 def import_questions(path: str | Path) -> list[Question]:
@@ -86,7 +87,7 @@ def import_questions(path: str | Path) -> list[Question]:
     raises :class:`~procmine.training.gift.FormatError` listing every problem of the file."""
     path = Path(path)
     if not path.is_file():
-        raise ProcmineError(f"{path}: no such file")
+        raise ProcmineError(f"{path}: no such file", code="training.no_file", file=path.name)
     current_limits().check_upload(path.name, path.stat().st_size)
     return read_questions(path.name, path.read_bytes())
 

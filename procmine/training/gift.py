@@ -88,7 +88,8 @@ class FormatError(ProcmineError):
         self.errors: list[tuple[int, str]] = sorted(errors, key=lambda e: e[0])
         self.source = source
         name = source or "<text>"
-        super().__init__("\n".join(f"{name}:{line}: {message}" for line, message in self.errors))
+        super().__init__("\n".join(f"{name}:{line}: {message}" for line, message in self.errors),
+                         code="training.format_errors", file=name, count=len(self.errors))
 
 
 def category_topic(path: str) -> str:

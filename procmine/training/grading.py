@@ -51,20 +51,26 @@ def check_response(question: Question, response: Sequence[int]) -> tuple[int, ..
     try:
         chosen = tuple(int(i) for i in response)
     except (TypeError, ValueError):
-        raise ProcmineError(f"an answer is a list of choice numbers, not {response!r}") from None
+        raise ProcmineError(f"an answer is a list of choice numbers, not {response!r}",
+                            code="training.bad_answer") from None
     if any(isinstance(i, bool) for i in response):
-        raise ProcmineError(f"an answer is a list of choice numbers, not {response!r}")
+        raise ProcmineError(f"an answer is a list of choice numbers, not {response!r}",
+                            code="training.bad_answer")
     n = len(question.choices)
     if any(i < 0 or i >= n for i in chosen):
-        raise ProcmineError(f"choice numbers run from 0 to {n - 1}; got {list(chosen)}")
+        raise ProcmineError(f"choice numbers run from 0 to {n - 1}; got {list(chosen)}",
+                            code="training.bad_answer")
     if len(set(chosen)) != len(chosen):
-        raise ProcmineError(f"a choice is given twice in {list(chosen)}")
+        raise ProcmineError(f"a choice is given twice in {list(chosen)}",
+                            code="training.choice_twice")
     if not chosen:
         return chosen
     if question.kind in ("single", "truefalse") and len(chosen) != 1:
-        raise ProcmineError(f"this question takes exactly one choice; got {len(chosen)}")
+        raise ProcmineError(f"this question takes exactly one choice; got {len(chosen)}",
+                            code="training.one_choice")
     if question.kind == "ordering" and len(chosen) != n:
-        raise ProcmineError(f"put all {n} items in order; got {len(chosen)}")
+        raise ProcmineError(f"put all {n} items in order; got {len(chosen)}",
+                            code="training.order_all", count=n)
     return chosen
 
 

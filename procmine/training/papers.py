@@ -116,24 +116,29 @@ def require_paper(session: Session, paper_id: int) -> PaperRow:
     """The paper's row, or ProcmineError."""
     row = session.get(PaperRow, int(paper_id))
     if row is None:
-        raise ProcmineError(f"no paper {paper_id}")
+        raise ProcmineError(f"no paper {paper_id}", code="training.no_paper", paper_id=paper_id)
     return row
 
 
 def _check_rules(title: str, count: int, time_limit_minutes: int, pass_mark: float,
                  expert_mark: float, max_attempts: int) -> None:
     if not title.strip():
-        raise ProcmineError("a paper needs a title")
+        raise ProcmineError("a paper needs a title", code="training.paper_title")
     if count < 1:
-        raise ProcmineError(f"a paper needs at least 1 question (asked for {count})")
+        raise ProcmineError(f"a paper needs at least 1 question (asked for {count})",
+                            code="training.paper_count", count=count)
     if not 1 <= time_limit_minutes <= MAX_TIME_LIMIT:
         raise ProcmineError(f"the time limit is 1 to {MAX_TIME_LIMIT} minutes "
-                            f"(got {time_limit_minutes})")
+                            f"(got {time_limit_minutes})", code="training.time_limit",
+                            maximum=MAX_TIME_LIMIT)
     if not 0 < pass_mark <= expert_mark <= 100:
         raise ProcmineError("the marks must satisfy 0 < pass mark <= expert mark <= 100 "
-                            f"(got pass {pass_mark:g}, expert {expert_mark:g})")
+                            f"(got pass {pass_mark:g}, expert {expert_mark:g})",
+                            code="training.marks", pass_mark=f"{pass_mark:g}",
+                            expert_mark=f"{expert_mark:g}")
     if max_attempts < 1:
-        raise ProcmineError(f"a paper allows at least 1 attempt (got {max_attempts})")
+        raise ProcmineError(f"a paper allows at least 1 attempt (got {max_attempts})",
+                            code="training.max_attempts")
 
 
 def _topics(sops: Sequence[str], groups: Sequence[str], regulations: Sequence[str],
@@ -142,11 +147,13 @@ def _topics(sops: Sequence[str], groups: Sequence[str], regulations: Sequence[st
     unknown = [g for g in groups if g not in REVIEW_GROUPS]
     if unknown:
         raise ProcmineError(f"unknown review group {unknown[0]!r}; expected one of "
-                            f"{', '.join(REVIEW_GROUPS)}")
+                            f"{', '.join(REVIEW_GROUPS)}", code="training.unknown_group",
+                            group=unknown[0])
     unknown = [r for r in regulations if r not in REGULATIONS]
     if unknown:
         raise ProcmineError(f"unknown regulation area {unknown[0]!r}; expected one of "
-                            f"{', '.join(REGULATIONS)}")
+                            f"{', '.join(REGULATIONS)}", code="training.unknown_regulation",
+                            area=unknown[0])
     sop_ids = list(dict.fromkeys(sops))
     if groups:
         if library is None:
@@ -160,7 +167,8 @@ def _topics(sops: Sequence[str], groups: Sequence[str], regulations: Sequence[st
     topics = [("sop", s) for s in sop_ids] + [("regulation", r)
                                               for r in dict.fromkeys(regulations)]
     if not topics:
-        raise ProcmineError("choose the paper's SOPs, review groups or regulation areas")
+        raise ProcmineError("choose the paper's SOPs, review groups or regulation areas",
+                            code="training.choose_topics")
     return topics
 
 
@@ -203,12 +211,15 @@ def build_paper(*, title: str, user: User, sops: Sequence[str] = (),
         empty = [name for topic in named if not pools.get(topic) for name in topic[1:]]
         if empty:
             raise ProcmineError(f"no active question on {', '.join(dict.fromkeys(empty))} in "
-                                "the bank (review its questions first)")
+                                "the bank (review its questions first)",
+                                code="training.no_questions",
+                                topics=", ".join(dict.fromkeys(empty)))
         available = sum(len(p) for p in pools.values())
         if available < count:
             raise ProcmineError(
                 f"only {available} active question{'s' if available != 1 else ''} on the chosen "
-                f"topics ({', '.join(n for _, n in topics)}); asked for {count}")
+                f"topics ({', '.join(n for _, n in topics)}); asked for {count}",
+                code="training.too_few_questions", available=available, count=count)
         drawn = _draw(pools, count, random.Random(seed))
         selection = {"sops": list(sops), "groups": list(groups),
                      "regulations": list(regulations), "count": count, "seed": seed}
@@ -240,19 +251,23 @@ def assign_paper(paper_id: int, *, user: User, roster: Sequence[Trainee],
     by_id = {t.teller_id: t for t in roster}
     unknown = [t for t in tellers if str(t) not in by_id]
     if unknown:
-        raise ProcmineError(f"teller {unknown[0]} is not on the roster")
+        raise ProcmineError(f"teller {unknown[0]} is not on the roster",
+                            code="training.not_on_roster", teller_id=unknown[0])
     known_branches = {t.branch_id for t in roster}
     unknown = [b for b in branches if b not in known_branches]
     if unknown:
-        raise ProcmineError(f"branch {unknown[0]} has no teller on the roster")
+        raise ProcmineError(f"branch {unknown[0]} has no teller on the roster",
+                            code="training.branch_not_on_roster", branch=unknown[0])
     chosen = list(by_id) if everyone else sorted(
         {str(t) for t in tellers} | {t.teller_id for t in roster if t.branch_id in branches})
     if not chosen:
-        raise ProcmineError("choose the tellers, branches or everyone to assign the paper to")
+        raise ProcmineError("choose the tellers, branches or everyone to assign the paper to",
+                            code="training.choose_tellers")
     with session_for(home) as session:
         paper = require_paper(session, paper_id)
         if paper.status == "closed":
-            raise ProcmineError(f"paper {paper_id} is closed")
+            raise ProcmineError(f"paper {paper_id} is closed", code="training.paper_closed",
+                                paper_id=paper_id)
         have = set(session.scalars(select(AssignmentRow.teller_id).where(
             AssignmentRow.paper_id == paper.id)))
         now = utc_now()

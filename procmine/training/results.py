@@ -126,7 +126,7 @@ class PaperResults:
 def _paper(session: Session, paper_id: int) -> PaperRow:
     paper = session.get(PaperRow, paper_id)
     if paper is None:
-        raise ProcmineError(f"no paper #{paper_id}")
+        raise ProcmineError(f"no paper #{paper_id}", code="training.no_paper", paper_id=paper_id)
     return paper
 
 

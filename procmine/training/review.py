@@ -129,7 +129,8 @@ def review_queue(teller_id: str, *, home: Path | None = None, now: datetime | No
     ``limit``; cards of retired (or deleted) questions are suspended on the way. Given
     ``user``, only that teller may ask, and not while they have a paper open (ClosedBook)."""
     if user is not None and own_teller_id(user) != teller_id:
-        raise AccessDenied(f"{user.username} may not see the review cards of teller {teller_id}")
+        raise AccessDenied(f"{user.username} may not see the review cards of teller {teller_id}",
+                           code="training.review_denied", teller_id=teller_id)
     moment = now or utc_now()
     if user is not None:
         _closed_book(user, home, moment)
@@ -170,21 +171,24 @@ def answer_review(teller_id: str, key: str, response: Sequence[int], *, user: Us
     the teller may answer their own cards, and not while they have a paper open."""
     if own_teller_id(user) != teller_id:
         raise AccessDenied(f"{user.username} may not answer the review cards of teller "
-                           f"{teller_id}")
+                           f"{teller_id}", code="training.review_denied", teller_id=teller_id)
     moment = now or utc_now()
     _closed_book(user, home, moment)
     with session_for(home) as session:
         card = session.scalar(select(ReviewCardRow).where(ReviewCardRow.teller_id == teller_id,
                                                           ReviewCardRow.question_key == key))
         if card is None or card.suspended:
-            raise ProcmineError(f"{key} is not in the review of teller {teller_id}")
+            raise ProcmineError(f"{key} is not in the review of teller {teller_id}",
+                                code="training.not_in_review", key=key)
         row = session.scalar(select(QuestionRow).where(QuestionRow.key == key))
         if row is None or row.status in _GONE:
             card.suspended = True
-            raise ProcmineError(f"{key} was retired from the question bank")
+            raise ProcmineError(f"{key} was retired from the question bank",
+                                code="training.retired_card", key=key)
         question = Question.from_dict(json.loads(row.body))
         if not check_response(question, response):
-            raise ProcmineError(f"give an answer to {key}")
+            raise ProcmineError(f"give an answer to {key}", code="training.answer_needed",
+                                key=key)
         credit = grade_response(question, response)
         correct = credit >= 1.0 - 1e-9
         record_outcomes(session, teller_id, {key: correct}, now=moment)

@@ -79,20 +79,23 @@ def check_manager(user: User, action: str) -> None:
     """Raise AccessDenied unless ``user`` is a trainer or operations."""
     if user.role not in MANAGERS:
         raise AccessDenied(f"{user.username} ({user.role}) may not {action}: "
-                           "trainers and operations do")
+                           "trainers and operations do", code="training.managers_only",
+                           username=user.username)
 
 
 def check_reader(user: User, what: str = "these results") -> None:
     """Raise AccessDenied unless ``user`` may read everyone's results (trainer, operations,
     reviewer)."""
     if user.role not in READERS:
-        raise AccessDenied(f"{user.username} ({user.role}) may not see {what}")
+        raise AccessDenied(f"{user.username} ({user.role}) may not see {what}",
+                           code="training.may_not_see", username=user.username)
 
 
 def own_teller_id(user: User) -> str:
     """The teller id of a teller account; AccessDenied for another role or without one."""
     if user.role != "teller" or not user.teller_id:
-        raise AccessDenied(f"{user.username} is not a teller with a teller id")
+        raise AccessDenied(f"{user.username} is not a teller with a teller id",
+                           code="training.teller_only")
     return user.teller_id
 
 
@@ -101,7 +104,8 @@ def check_teller(user: User, teller_id: str, what: str = "this") -> None:
     if user.role == "teller":
         if own_teller_id(user) != teller_id:
             raise AccessDenied(f"{user.username} may not see {what} of teller {teller_id}: "
-                               "a teller sees only their own")
+                               "a teller sees only their own", code="training.own_figures",
+                               teller_id=teller_id)
     else:
         check_reader(user, what)
 
@@ -158,14 +162,18 @@ def _parse(name: str, value: float | int | str) -> float | int:
     try:
         number = float(str(value).strip()) if isinstance(value, str) else float(value)
     except ValueError:
-        raise ProcmineError(f"{name} must be a number, not {value!r}") from None
+        raise ProcmineError(f"{name} must be a number, not {value!r}",
+                            code="training.setting_number", value=value) from None
     if not math.isfinite(number) or (whole and number != int(number)):
-        raise ProcmineError(f"{name} must be a {'whole ' if whole else ''}number, not {value!r}")
+        raise ProcmineError(f"{name} must be a {'whole ' if whole else ''}number, not {value!r}",
+                            code="training.setting_number", value=value)
     if whole:
         if not low <= number <= high:
-            raise ProcmineError(f"{name} must be from {int(low)} to {int(high)}, not {value}")
+            raise ProcmineError(f"{name} must be from {int(low)} to {int(high)}, not {value}",
+                                code="training.setting_range", low=int(low), high=int(high),
+                                value=value)
         return int(number)
     if not (low < number if open_low else low <= number) or number > high:
         raise ProcmineError(f"{name} must be above 0 and at most 1 (a share: 0.98 is 98%), "
-                            f"not {value}")
+                            f"not {value}", code="training.setting_share", value=value)
     return number

@@ -108,21 +108,29 @@ def _check_steps(library: SopLibrary, sop_id: str, sop_version: str, observed: l
     if not versions:
         known = [v.sop.version for v in library.approved_versions(sop_id)]
         raise ProcmineError(f"{sop_id} has no approved version {sop_version!r}"
-                            + (f" (approved: {', '.join(known)})" if known else ""))
+                            + (f" (approved: {', '.join(known)})" if known else ""),
+                            code="training.no_approved_version", sop_id=sop_id,
+                            version=sop_version)
     step_ids = [s.id for s in versions[-1].sop.steps]
     if not observed:
-        raise ProcmineError("a spot check observes at least one step")
+        raise ProcmineError("a spot check observes at least one step",
+                            code="training.spot_no_step")
     unknown = [s for s in (*observed, *wrong, *skipped) if s not in step_ids]
     if unknown:
         raise ProcmineError(f"{sop_id} {sop_version} has no step {', '.join(sorted(set(unknown)))}"
-                            f" (its steps: {', '.join(step_ids)})")
+                            f" (its steps: {', '.join(step_ids)})",
+                            code="training.spot_unknown_step", sop_id=sop_id,
+                            steps=", ".join(sorted(set(unknown))))
     unobserved = [s for s in (*wrong, *skipped) if s not in observed]
     if unobserved:
         raise ProcmineError(f"steps done wrongly or skipped must be among those observed: "
-                            f"{', '.join(sorted(set(unobserved)))}")
+                            f"{', '.join(sorted(set(unobserved)))}",
+                            code="training.spot_unobserved",
+                            steps=", ".join(sorted(set(unobserved))))
     both = sorted(set(wrong) & set(skipped))
     if both:
-        raise ProcmineError(f"a step is done wrongly or skipped, not both: {', '.join(both)}")
+        raise ProcmineError(f"a step is done wrongly or skipped, not both: {', '.join(both)}",
+                            code="training.spot_both", steps=", ".join(both))
 
 
 def add_spot_check(*, user: User, teller_id: str, sop_id: str, sop_version: str,
@@ -139,13 +147,15 @@ def add_spot_check(*, user: User, teller_id: str, sop_id: str, sop_version: str,
     check_manager(user, "record spot checks")
     teller_id = teller_id.strip()
     if not teller_id:
-        raise ProcmineError("a spot check names the teller")
+        raise ProcmineError("a spot check names the teller", code="training.spot_teller")
     day = today or datetime.now(UTC).date()
     checked = checked_on or day
     if checked > day:
-        raise ProcmineError(f"a spot check cannot be dated in the future ({checked} > {day})")
+        raise ProcmineError(f"a spot check cannot be dated in the future ({checked} > {day})",
+                            code="training.spot_future")
     if seconds is not None and (not math.isfinite(seconds) or seconds < 0):
-        raise ProcmineError(f"the time taken must be 0 seconds or more, not {seconds}")
+        raise ProcmineError(f"the time taken must be 0 seconds or more, not {seconds}",
+                            code="training.spot_seconds")
     observed, wrong, skipped = (_unique(steps_observed), _unique(steps_wrong),
                                 _unique(steps_skipped))
     _check_steps(library or SopLibrary.open(home), sop_id, sop_version, observed, wrong,
@@ -154,7 +164,8 @@ def add_spot_check(*, user: User, teller_id: str, sop_id: str, sop_version: str,
         roster = {t.teller_id: t for t in teller_roster(store, home=home)}
         if teller_id not in roster:
             raise ProcmineError(f"teller {teller_id} is not on the roster (the tellers of the "
-                                "latest month of the log and the teller accounts)")
+                                "latest month of the log and the teller accounts)",
+                                code="training.not_on_roster", teller_id=teller_id)
         branch_id = branch_id or roster[teller_id].branch_id
     passed = not wrong and not skipped
     with session_for(home) as session:

@@ -1,8 +1,13 @@
 """Plotly figures for the pages (figures only: data comes in as frames).
 
+Every figure goes through :func:`fit` last: its legend above the plot area (or at its right),
+never over an axis's labels, and tick labels (long Chinese step names) given the margin they
+need.
+
 Plotly draws a label's ``<a href>``, ``<span style>``, ``<b>`` and the like as markup; a label
 made of data (a teller or branch id, an activity) goes through :func:`_text` first, so that it
-reads as written (Plotly shows ``&lt;`` as ``<``).
+reads as written (Plotly shows ``&lt;`` as ``<``); an activity is named in the user's language
+first (:func:`_steps`).
 """
 
 from __future__ import annotations
@@ -13,16 +18,55 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
+from procmine.dashboard.components.names import step_labels
+
 __all__ = [
-    "actual_vs_standard", "breakdown", "by_month", "distribution", "league_speed",
+    "LEGEND_ABOVE", "actual_vs_standard", "breakdown", "by_month", "distribution", "fit",
+    "league_speed",
     "minutes_above_bank", "reasons_bar", "revision_medians", "speed_over_months",
     "steps_vs_reference",
 ]
 
 
+#: A legend above the plot area, left-aligned, growing upward into the top margin.
+LEGEND_ABOVE = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
+#: A legend at the right of the plot area, top-aligned (for many entries).
+LEGEND_RIGHT = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
+
+
+def fit(figure: go.Figure, *, legend: str = "above", lift: float = 0.0) -> go.Figure:
+    """``figure`` laid out so that nothing covers an axis: its legend ``"above"`` the plot
+    area (``lift``: higher still, in plot heights, above a line's label) or at its ``"right"``,
+    the top margin kept for it, and every axis's tick labels and title given the room they
+    need (``automargin``). Its other settings stay as they are.
+
+    Example:
+        >>> figure = fit(go.Figure(go.Bar(x=["点钞", "录入交易"], y=[1, 2], name="中位数")))
+        >>> figure.layout.legend.orientation, figure.layout.legend.yanchor, figure.layout.legend.y
+        ('h', 'bottom', 1.02)
+        >>> figure.layout.xaxis.automargin, figure.layout.yaxis.automargin
+        (True, True)
+    """
+    if figure.layout.showlegend is not False:
+        place: dict[str, object] = dict(LEGEND_RIGHT if legend == "right" else LEGEND_ABOVE)
+        if legend != "right":
+            place["y"] = round(1.02 + lift, 3)
+        top = figure.layout.margin.t
+        figure.update_layout(legend=place,
+                             margin_t=max(int(top) if top is not None else 0, 30))
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
+    return figure
+
+
 def _text(values: Iterable[object]) -> list[str]:
     """Data values as Plotly labels that show their text, markup included."""
     return [html.escape(str(v), quote=False) for v in values]
+
+
+def _steps(values: Iterable[object]) -> list[str]:
+    """Activities as Plotly labels: their names in the user's language (:mod:`.names`)."""
+    return _text(step_labels(values))
 
 
 def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 20) -> go.Figure:
@@ -41,9 +85,9 @@ def actual_vs_standard(frame: pd.DataFrame, labels: dict[str, str], top: int = 2
                    hovertemplate="%{y}: %{x:.0f} s<br>" + labels["lost"]
                    + " %{customdata[0]:.1f} h<extra></extra>")
     figure.update_layout(barmode="group", height=max(320, 26 * len(rows) + 80),
-                         xaxis_title=labels["seconds"], legend_orientation="h",
+                         xaxis_title=labels["seconds"],
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def reasons_bar(reasons: dict[str, int], labels: dict[str, str]) -> go.Figure:
@@ -55,7 +99,7 @@ def reasons_bar(reasons: dict[str, int], labels: dict[str, str]) -> go.Figure:
     ))
     figure.update_layout(height=max(200, 30 * len(items) + 60),
                          margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def distribution(frame: pd.DataFrame, labels: dict[str, str], reference: float) -> go.Figure:
@@ -71,7 +115,7 @@ def distribution(frame: pd.DataFrame, labels: dict[str, str], reference: float) 
     figure.add_vline(x=reference, line_dash="dash", annotation_text=labels["reference"])
     figure.update_layout(height=300, xaxis_title=labels["seconds"], showlegend=False,
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def breakdown(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure:
@@ -83,8 +127,8 @@ def breakdown(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figur
     figure.add_bar(x=values, y=[r.get("bank_median_seconds") for r in rows],
                    name=labels["bank"], marker_color="#64748b")
     figure.update_layout(barmode="group", height=280, yaxis_title=labels["seconds"],
-                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fit(figure)
 
 
 def steps_vs_reference(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -92,15 +136,15 @@ def steps_vs_reference(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
     reference_seconds)."""
     rows = frame.iloc[::-1]
     figure = go.Figure()
-    activities = _text(rows["activity"])
+    activities = _steps(rows["activity"])
     figure.add_bar(y=activities, x=rows["reference_seconds"], orientation="h",
                    name=labels["reference"], marker_color="#9aa5b1")
     figure.add_bar(y=activities, x=rows["median_seconds"], orientation="h",
                    name=labels["actual"], marker_color="#b22222")
     figure.update_layout(barmode="group", height=max(300, 28 * len(rows) + 80),
-                         xaxis_title=labels["seconds"], legend_orientation="h",
+                         xaxis_title=labels["seconds"],
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def speed_over_months(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -111,7 +155,7 @@ def speed_over_months(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     # months are labels (YYYY-MM), not dates: one tick each, however few there are
     figure.update_layout(height=280, yaxis_title=labels["speed"], xaxis_type="category",
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def by_month(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure:
@@ -124,8 +168,8 @@ def by_month(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure
     figure.add_scatter(x=months, y=[r.get("bank_median_seconds") for r in rows],
                        mode="lines+markers", name=labels["bank"], marker_color="#64748b")
     figure.update_layout(height=280, xaxis_type="category", yaxis_title=labels["seconds"],
-                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fit(figure)
 
 
 def minutes_above_bank(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -134,13 +178,13 @@ def minutes_above_bank(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
     rows = frame.iloc[::-1]
     figure = go.Figure(go.Bar(
         x=rows["minutes_above_bank"].tolist(),
-        y=_text(f"{t} {a}" for t, a in zip(rows["business_type"], rows["activity"],
+        y=_text(f"{t} {a}" for t, a in zip(rows["business_type"], step_labels(rows["activity"]),
                                              strict=True)),
         orientation="h", marker_color="#b22222",
         hovertemplate="%{y}: %{x:.1f}<extra></extra>"))
     figure.update_layout(height=max(240, 28 * len(rows) + 80), xaxis_title=labels["minutes"],
                          margin={"l": 10, "r": 10, "t": 20, "b": 10})
-    return figure
+    return fit(figure)
 
 
 _BRANCH_COLOURS = ["#b22222", "#1f5f99", "#2e7d32", "#b8860b", "#6a1b9a", "#00838f",
@@ -180,8 +224,8 @@ def league_speed(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     figure.update_layout(height=max(320, 22 * len(rows) + 120), xaxis_title=labels["speed"],
                          yaxis={"type": "category", "categoryorder": "array",
                                 "categoryarray": names},
-                         legend_orientation="h", margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fit(figure, legend="right")   # a key per branch; the line's label stays above
 
 
 def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -190,7 +234,8 @@ def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     median_before, median_after, standard_after)."""
     several = frame["version"].nunique() > 1 or frame["business_type"].nunique() > 1
     names = _text(f"{v} · {t} · {a}" if several else a for v, t, a in
-                  zip(frame["version"], frame["business_type"], frame["activity"], strict=True))
+                  zip(frame["version"], frame["business_type"], step_labels(frame["activity"]),
+                      strict=True))
     figure = go.Figure()
     figure.add_bar(x=names, y=frame["median_before"], name=labels["before"],
                    marker_color="#9aa5b1")
@@ -201,6 +246,5 @@ def revision_medians(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                                                         "color": "#b22222"})
     figure.update_layout(barmode="group", height=420, yaxis_title=labels["seconds"],
                          xaxis={"tickangle": -35, "automargin": True},
-                         legend={"orientation": "h", "y": 1.12},
                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return figure
+    return fit(figure)

@@ -18,6 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from procmine import column_labels
+from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_frame
 from procmine.dashboard.session import lang, tr
 
 __all__ = ["COLUMNS", "LEAGUE_FORMATS", "Column", "config", "labels", "league_config", "table"]
@@ -107,10 +109,13 @@ def config(names: Iterable[str], formats: Mapping[str, str] | None = None) -> di
 
 
 def table(frame: pd.DataFrame, names: Sequence[str],
-          formats: Mapping[str, str] | None = None) -> None:
-    """Draw ``frame``'s columns ``names``, in that order, labelled and formatted."""
-    st.dataframe(frame[list(names)], hide_index=True, width="stretch",
-                 column_config=config(names, formats))
+          formats: Mapping[str, str] | None = None, *, room: int = tables.ROOM,
+          **options: Any) -> None:
+    """Draw ``frame``'s columns ``names``, in that order, labelled, formatted and fitted
+    (:func:`procmine.dashboard.components.tables.show`, which takes ``options``: ``extra``
+    columns on demand, ...; ``room``: its place's width); its steps named in the user's
+    language (:func:`procmine.dashboard.components.names.step_frame`)."""
+    tables.show(step_frame(frame[list(names)]), config(names, formats), room=room, **options)
 
 
 def labels(names: Iterable[str], prefix: str) -> dict[str, Any]:

@@ -18,6 +18,8 @@ import streamlit as st
 
 from procmine import ConformanceReport
 from procmine.dashboard import data_maps
+from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import model_step
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -42,7 +44,7 @@ def case_sides(report: ConformanceReport, case_id: str, events: pd.DataFrame
     verdicts = [at.get(i, "matched") for i in range(len(events))]
     left = pd.DataFrame({
         "position": range(1, len(events) + 1),
-        "step": [model.step_name(str(a), language) for a in events["activity"]],
+        "step": [model_step(model, str(a)) for a in events["activity"]],
         "start": [_clock(v) for v in events["start_time"]],
         "end": [_clock(v) for v in events["end_time"]],
         "verdict": verdicts})
@@ -75,19 +77,16 @@ def case_sides(report: ConformanceReport, case_id: str, events: pd.DataFrame
 _COLOURS = {"skipped": "#b22222", "extra": "#b45309", "rework": "#1f5f99", "order": "#7b3294"}
 
 
-def _table(frame: pd.DataFrame, key: str) -> None:
+def _table(frame: pd.DataFrame, key: str, room: int, extra: Sequence[str] = ()) -> None:
     """A side's table, every row shown, the deviating verdicts coloured."""
     colour = {tr(f"conformance.verdict.{v}"): c for v, c in _COLOURS.items()}
     shown = frame.assign(verdict=[tr(f"conformance.verdict.{v}") for v in frame["verdict"]])
     styled = shown.style.map(
         lambda v: f"color: {colour[v]}; font-weight: 600" if v in colour else "",
         subset=["verdict"])
-    st.dataframe(styled, hide_index=True, width="stretch", key=key,
-                 height=36 * (len(shown) + 1) + 3, column_config={
-                     name: st.column_config.Column(
-                         tr(f"conformance.col.{name}"),
-                         width="small" if name in ("position", "control") else None)
-                     for name in shown.columns})
+    tables.show(styled, {name: tr(f"conformance.col.{name}") for name in shown.columns},
+                room=room, keys=["step"], key=key, height=36 * (len(shown) + 1) + 3,
+                extra=extra, extra_key=f"{key}_all_columns")
 
 
 def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
@@ -97,7 +96,8 @@ def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
     if not case_ids:
         st.caption(tr("conformance.case_none"))
         return
-    case_id = st.selectbox(tr("conformance.case_pick"), list(case_ids), key="conf_case")
+    case_id = st.selectbox(tr("conformance.case_pick"), list(case_ids), key="conf_case",
+                           placeholder=tr("widgets.no_options"))
     if case_id is None:
         return
     events = data_maps.case_events(str(case_id))
@@ -110,7 +110,7 @@ def show_case(report: ConformanceReport, case_ids: Sequence[str]) -> None:
     left_cell, right_cell = st.columns([2, 3])
     with left_cell:
         st.markdown(f"**{tr('conformance.case_events')}**")
-        _table(left, "conf_case_events")
+        _table(left, "conf_case_events", room=tables.ROOM * 2 // 5 - 10, extra=["end"])
     with right_cell:
         st.markdown(f"**{tr('conformance.case_steps', sop=plain(str(row['sop'])))}**")
-        _table(right, "conf_case_steps")
+        _table(right, "conf_case_steps", room=tables.ROOM * 3 // 5 - 10)

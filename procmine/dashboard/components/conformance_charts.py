@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from procmine.dashboard.components.charts import fit
+
 __all__ = ["KIND_COLOURS", "fitness_chart", "ranked_chart"]
 
 #: A colour per deviation kind (a skipped step red: a control risk may be among them).
@@ -42,11 +44,11 @@ def ranked_chart(frame: pd.DataFrame, kinds: Sequence[str], labels: Mapping[str,
                            f"<br>{labels['minutes']}: %{{customdata[2]:,.1f}}<br>"
                            f"{labels['sop']}: %{{customdata[3]}}<extra></extra>"))
     figure.update_layout(
-        height=380, barmode="stack", legend_orientation="h", legend_y=1.15,
+        height=380, barmode="stack",
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": order,
                "tickangle": -30},
         yaxis={"title": labels["occurrences"]}, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def fitness_chart(frame: pd.DataFrame, measure: str, bank: float, labels: Mapping[str, str]
@@ -72,4 +74,4 @@ def fitness_chart(frame: pd.DataFrame, measure: str, bank: float, labels: Mappin
         xaxis={"type": "category", "title": labels["group"]},
         yaxis={"tickformat": ".1%", "range": [max(0.0, low - (1 - low) * 0.5 - 0.005), 1.0005]},
         margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)

@@ -4,7 +4,8 @@ against the bank's, and the compliance group's list of skipped control steps (do
 CSV through :func:`procmine.safe_csv`).
 
 Step names are the SOP's: in Chinese the step's heading in the SOP version that governed the
-transaction (:meth:`ReferenceModel.step_name`), an extra step's activity as the log has it.
+transaction (:meth:`ReferenceModel.step_name`), an extra step's from the activity glossary
+(:func:`procmine.dashboard.components.names.model_step`).
 The report a page passes is already the user's scope (a branch manager's: their branch).
 """
 
@@ -17,9 +18,10 @@ import pandas as pd
 import streamlit as st
 
 from procmine import DEVIATION_KINDS, ConformanceReport, safe_csv
-from procmine.dashboard.components import conformance_charts
+from procmine.dashboard.components import conformance_charts, tables
 from procmine.dashboard.components.conformance_findings import kind_label
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.components.names import model_step
+from procmine.dashboard.session import tr
 
 __all__ = ["control_frame", "show_controls", "show_fitness", "show_ranked", "step_name"]
 
@@ -30,8 +32,7 @@ _LEVELS = ("teller", "branch", "type")
 
 def step_name(report: ConformanceReport, sop: str, code: str, activity: str) -> str:
     """The name of ``activity``'s step in the user's language, in the SOP version ``sop``."""
-    model = report.models.get((sop, code))
-    return model.step_name(activity, lang()) if model is not None else activity
+    return model_step(report.models.get((sop, code)), activity)
 
 
 def _ranked(report: ConformanceReport) -> pd.DataFrame:
@@ -70,8 +71,8 @@ def show_ranked(report: ConformanceReport) -> None:
              "minutes", "tellers"]
     formats = {"occurrences": "%d", "cases": "%d", "share": "percent", "minutes": "%.1f",
                "tellers": "%d"}
-    st.dataframe(table[names], hide_index=True, width="stretch", key="conf_ranked_table",
-                 column_config=_columns(names, formats))
+    tables.show(table[names], _columns(names, formats), key="conf_ranked_table",
+                extra=["sop", "tellers"], extra_key="conf_ranked_all_columns")
 
 
 def _columns(names: list[str], formats: Mapping[str, str]) -> dict[str, Any]:
@@ -113,8 +114,7 @@ def show_fitness(report: ConformanceReport, bank: Mapping[str, float]) -> None:
              "control_risk_cases"]
     formats = {"cases": "%d", "conforming": "%d", "conformance_rate": "percent",
                "fitness": "%.4f", "deviations": "%d", "control_risk_cases": "%d"}
-    st.dataframe(frame[names], hide_index=True, width="stretch", key="conf_fitness_table",
-                 column_config=_columns(names, formats))
+    tables.show(frame[names], _columns(names, formats), key="conf_fitness_table")
 
 
 def control_frame(report: ConformanceReport) -> pd.DataFrame:
@@ -125,7 +125,8 @@ def control_frame(report: ConformanceReport) -> pd.DataFrame:
         "branch_id": risks["branch_id"], "day": [str(d)[:10] for d in risks["day"]],
         "business_type": risks["business_type"], "sop": risks["sop"],
         "step": [step_name(report, str(s), str(c), str(a)) for s, c, a in
-                 zip(risks["sop"], risks["business_type"], risks["activity"], strict=True)]})
+                 zip(risks["sop"], risks["business_type"], risks["activity"], strict=True)],
+        "activity": risks["activity"].astype(str)})
 
 
 def show_controls(report: ConformanceReport) -> None:
@@ -138,11 +139,12 @@ def show_controls(report: ConformanceReport) -> None:
         return
     st.caption(tr("conformance.controls_caption", steps=f"{len(frame):,}",
                   cases=f"{frame['case_id'].nunique():,}"))
-    names = list(frame.columns)
-    st.dataframe(frame, hide_index=True, width="stretch", key="conf_controls_table",
-                 column_config=_columns(names, {}))
-    header = [tr(f"conformance.col.{name}") for name in names]
-    text = frame.set_axis(header, axis=1).to_csv(index=False)
+    names = [c for c in frame.columns if c != "activity"]
+    tables.show(frame[names], _columns(names, {}), key="conf_controls_table")
+    # the download keeps the step as logged in a last column
+    header = {name: tr(f"conformance.col.{name}") for name in names}
+    header["activity"] = tr("names.log_name")
+    text = frame[[*names, "activity"]].rename(columns=header).to_csv(index=False)
     st.download_button(tr("conformance.controls_csv"), safe_csv(text).encode("utf-8-sig"),
                        file_name="control-steps-skipped.csv", mime="text/csv",
                        key="conf_controls_csv", icon=":material/download:")

@@ -20,6 +20,8 @@ import pandas as pd
 import streamlit as st
 
 from procmine import Finding
+from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_label
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -42,23 +44,25 @@ def show_overall(finding: Finding) -> None:
     if costliest:
         months = finding.months if finding.months > 0 else 1.0
         st.markdown(f"**{tr('bottlenecks.costliest')}**")
-        st.dataframe(pd.DataFrame([{
-            tr("bottlenecks.what"): f"{row['business_type']} · {row['activity']}",
+        tables.show(pd.DataFrame([{
+            tr("bottlenecks.what"): f"{row['business_type']} · {step_label(row['activity'])}",
             tr("bottlenecks.steps"): int(row["steps"]),
             tr("table.median_seconds"): _number(row.get("median_seconds")),
             tr("bottlenecks.peer_seconds_col"): _number(row.get("peer_seconds")),
             tr("bottlenecks.ratio_metric"): _number(row.get("ratio"), 2),
             tr("bottlenecks.hours_short"): round(
                 float(row.get("time_lost_seconds") or 0) / 3600 / months, 1),
-        } for row in costliest]), hide_index=True, width="stretch")
+        } for row in costliest]))
     paces = evidence.get("teller_paces") or {}
     if finding.scope == "branch" and paces:
         st.markdown(f"**{tr('bottlenecks.teller_paces', branch=plain(finding.branch_id))}**")
-        st.dataframe(pd.DataFrame([{
+        st.caption(tr("bottlenecks.paces_counted", shown=len(paces),
+                      flagged=len(finding.tellers_flagged), eligible=finding.tellers_eligible))
+        tables.show(pd.DataFrame([{
             tr("table.teller_id"): teller,
             tr("bottlenecks.pace_col"): round(float(pace), 2),
             tr("bottlenecks.flagged"): "✓" if teller in finding.tellers_flagged else "",
-        } for teller, pace in sorted(paces.items())]), hide_index=True, width="stretch")
+        } for teller, pace in sorted(paces.items())]))
     if not (costliest or paces or groups):
         st.caption(tr("bottlenecks.no_step_evidence"))
 
@@ -81,7 +85,7 @@ def show_baseline(finding: Finding, scope: str | None) -> None:
             if scope is None or branch == scope]
     if rows:
         st.markdown(f"**{tr('bottlenecks.by_branch')}**")
-        st.dataframe(pd.DataFrame([
+        tables.show(pd.DataFrame([
             {tr("bottlenecks.branch"): branch,
              tr("table.transactions"): int(figures.get("cases") or 0),
              tr("table.median_seconds"): _number(figures.get("median_seconds")),
@@ -90,7 +94,7 @@ def show_baseline(finding: Finding, scope: str | None) -> None:
             {tr("bottlenecks.branch"): tr("bottlenecks.bank"),
              tr("table.transactions"): finding.cases,
              tr("table.median_seconds"): round(finding.median_seconds, 1),
-             tr("table.ratio"): round(finding.ratio, 2)}]), hide_index=True, width="stretch")
+             tr("table.ratio"): round(finding.ratio, 2)}]))
     if not (group or dwell is not None or rows):
         st.caption(tr("bottlenecks.no_step_evidence"))
 

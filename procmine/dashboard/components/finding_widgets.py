@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from procmine import AMOUNT_BANDS, FINDING_KINDS, FINDING_SCOPES, Baseline, Finding, t
-from procmine.dashboard.components import charts
+from procmine.dashboard.components import charts, tables
+from procmine.dashboard.components.names import finding_summary, step_label, step_matches
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -36,6 +37,7 @@ __all__ = [
     "show_table",
     "show_tellers",
     "show_wait_metrics",
+    "tellers_note",
     "type_label",
     "what_label",
     "who_label",
@@ -59,18 +61,23 @@ def pick_filters() -> tuple[list[str], list[str]]:
     and the widgets are the language's own (the browser keeps a widget's labels: a language
     switch gets new widgets), chosen as the user left them in the other language."""
     language = lang()
-    left, right = st.columns([3, 2])
+    left, right, search = st.columns([3, 2, 2])
     kinds = left.multiselect(
         tr("bottlenecks.kind_filter"), list(FINDING_KINDS),
         default=st.session_state.get("bn_kinds_chosen", list(FINDING_KINDS)),
         key=f"bn_kinds_{language}",
-        format_func=lambda k: t(f"bottlenecks.kind.{k}", language))
+        format_func=lambda k: t(f"bottlenecks.kind.{k}", language),
+        placeholder=tr("widgets.choose"))
     scopes = right.multiselect(
         tr("bottlenecks.scope_filter"), list(FINDING_SCOPES),
         default=st.session_state.get("bn_scopes_chosen", list(FINDING_SCOPES)),
         key=f"bn_scopes_{language}",
-        format_func=lambda s: t(f"bottlenecks.scope_{s}", language))
+        format_func=lambda s: t(f"bottlenecks.scope_{s}", language),
+        placeholder=tr("widgets.choose"))
     st.session_state["bn_kinds_chosen"], st.session_state["bn_scopes_chosen"] = kinds, scopes
+    # a step by its name in either language or as logged ("点钞", "count cash")
+    search.text_input(tr("names.step_search"), key="bn_step_query",
+                      placeholder=tr("names.step_search_hint"))
     return kinds, scopes
 
 
@@ -81,15 +88,20 @@ def pick_finding(shown: Sequence[Finding]) -> Finding:
     previous = min(int(st.session_state.get("bn_picked", 0)), len(shown) - 1)
     choice = st.selectbox(tr("bottlenecks.drill_down"), range(len(shown)), index=previous,
                           key=f"bn_pick_{language}",
-                          format_func=lambda i: f"{i + 1}. {shown[i].summary_in(language)}")
+                          format_func=lambda i: f"{i + 1}. {finding_summary(shown[i], language)}",
+                          placeholder=tr("widgets.no_options"))
     st.session_state["bn_picked"] = choice
     return shown[min(choice, len(shown) - 1)]
 
 
-def chosen(found: Sequence[Finding], kinds: Sequence[str],
-           scopes: Sequence[str]) -> list[Finding]:
-    """The findings of the kinds and scopes chosen, in their order (most time lost first)."""
-    return [f for f in found if f.kind in kinds and f.scope in scopes]
+def chosen(found: Sequence[Finding], kinds: Sequence[str], scopes: Sequence[str],
+           query: str | None = None) -> list[Finding]:
+    """The findings of the kinds and scopes chosen, in their order (most time lost first),
+    and of the step searched for (``query``, default the page's step search: a finding whose
+    step's name in either language, or as logged, holds every word)."""
+    query = str(st.session_state.get("bn_step_query") or "") if query is None else query
+    return [f for f in found if f.kind in kinds and f.scope in scopes
+            and (not query.strip() or (bool(f.activity) and step_matches(f.activity, query)))]
 
 
 def who_label(f: Finding) -> str:
@@ -115,7 +127,8 @@ def what_label(f: Finding, baseline: Baseline | None = None) -> str:
         kind = tr("bottlenecks.every_type")
     else:
         kind = f.business_type if baseline is None else type_label(f.business_type, baseline)
-    step = f.activity or (tr("bottlenecks.every_step") if f.kind != "baseline" else "")
+    step = (step_label(f.activity) if f.activity else
+            tr("bottlenecks.every_step") if f.kind != "baseline" else "")
     condition = f.condition_in(lang())
     return " · ".join(part for part in (kind, step, condition) if part)
 
@@ -136,8 +149,8 @@ def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> 
     """The findings, most time lost first: kind, who, the type and step (with its slice), the
     ratio with its interval, whether times were inferred, teller hours a month, the finding's
     improvement item (``marks``, one per finding: its open item and status, verified, a
-    regression) and the SOP step (the last column). Few columns, widths set: nothing is cut
-    off at 1440 px; the drill-down has the rest."""
+    regression) and the SOP step (the last column). Fitted to the page (``tables.show``):
+    whether inferred and the SOP step on demand; the drill-down has the rest."""
     marks = list(marks) if marks is not None else [""] * len(found)
     names = {key: tr(key) for key in (
         "bottlenecks.rank", "bottlenecks.kind", "bottlenecks.who", "bottlenecks.what",
@@ -156,20 +169,17 @@ def show_table(found: Sequence[Finding], marks: Sequence[str] | None = None) -> 
     } for i, f in enumerate(found)], columns=list(names.values()))
     config = {
         names["bottlenecks.rank"]: st.column_config.NumberColumn(width=40),
-        names["bottlenecks.kind"]: st.column_config.TextColumn(width=100),
-        names["bottlenecks.who"]: st.column_config.TextColumn(width=90),
-        names["bottlenecks.what"]: st.column_config.TextColumn(width=190),
         names["bottlenecks.ratio_ci"]: st.column_config.TextColumn(
-            width=116, help=tr("bottlenecks.ratio_ci_help")),
+            help=tr("bottlenecks.ratio_ci_help")),
         names["bottlenecks.inferred"]: st.column_config.TextColumn(
-            width=60, help=tr("bottlenecks.inferred_help")),
+            help=tr("bottlenecks.inferred_help")),
         names["bottlenecks.hours_short"]: st.column_config.NumberColumn(
-            width=80, format="%.1f", help=tr("bottlenecks.hours_month")),
-        names["act.mark_column"]: st.column_config.TextColumn(
-            width=96, help=tr("act.mark_column_help")),
-        names["bottlenecks.sop_step"]: st.column_config.TextColumn(width=200),
+            format="%.1f", help=tr("bottlenecks.hours_month")),
+        names["act.mark_column"]: st.column_config.TextColumn(help=tr("act.mark_column_help")),
     }
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    tables.show(frame, config, keys=[names["bottlenecks.what"]],
+                extra=[names["bottlenecks.inferred"], names["bottlenecks.sop_step"]],
+                extra_key="bn_table_all_columns")
 
 
 def show_explanation(kind: str) -> None:
@@ -323,25 +333,37 @@ def show_comparison(finding: Finding, evidence: dict[str, Any]) -> None:
               ("bank", tr("bottlenecks.bank"))]
     if finding.scope == "branch":
         levels = [levels[0], levels[2]]
-    st.dataframe(pd.DataFrame({
+    tables.show(pd.DataFrame({
         "": [tr("bottlenecks.row_median"), tr("bottlenecks.row_wait"),
              tr("bottlenecks.row_rework")],
         **{name: [_seconds(comparison.get(f"{level}_median_seconds")),
                   _seconds(wait.get(f"{level}_median_seconds")),
                   _rate(rework.get(f"{level}_rate"))]
            for level, name in levels},
-    }), hide_index=True, width="stretch")
+    }), room=tables.HALF)   # beside the window breakdown: half the page
 
 
-def show_tellers(finding: Finding, evidence: dict[str, Any]) -> None:
-    """For a branch finding, the branch's tellers at the step, the slow ones marked."""
+def tellers_note(finding: Finding, shown: int, min_cases: int, period: str) -> str:
+    """Which of a branch finding's tellers count (those with at least ``min_cases`` cases at the
+    step, in ``period``), how many of them are slow, and how many the table shows."""
+    if finding.tellers_eligible:
+        return tr("bottlenecks.tellers_counted", min=min_cases, shown=shown,
+                  flagged=len(finding.tellers_flagged), eligible=finding.tellers_eligible)
+    return tr("bottlenecks.tellers_none_counted", min=min_cases, shown=shown, period=period)
+
+
+def show_tellers(finding: Finding, evidence: dict[str, Any], min_cases: int,
+                 period: str) -> None:
+    """For a branch finding, the branch's tellers at the step, the slow ones marked, under the
+    note of which of them count (:func:`tellers_note`)."""
     if finding.scope != "branch" or not evidence.get("tellers"):
         return
     st.markdown(f"**{tr('bottlenecks.tellers', branch=plain(finding.branch_id))}**")
-    st.dataframe(pd.DataFrame([{
+    st.caption(tellers_note(finding, len(evidence["tellers"]), min_cases, period))
+    tables.show(pd.DataFrame([{
         tr("table.teller_id"): row["teller_id"],
         tr("bottlenecks.steps"): row["steps"],
         tr("table.median_seconds"): None if row["median_seconds"] is None
         else round(row["median_seconds"], 1),
         tr("bottlenecks.flagged"): "✓" if row["flagged"] else "",
-    } for row in evidence["tellers"]]), hide_index=True, width="stretch")
+    } for row in evidence["tellers"]]))

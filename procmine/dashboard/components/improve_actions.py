@@ -28,7 +28,7 @@ from procmine import (
 from procmine.dashboard import data
 from procmine.dashboard.components import improve_widgets as iw
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.session import error, lang, tr
 
 __all__ = ["show_actions"]
 
@@ -42,7 +42,7 @@ def _run(action: Callable[[], ImprovementItem], message: Callable[[ImprovementIt
     try:
         done = action()
     except ProcmineError as exc:
-        st.error(tr("common.error", message=plain(str(exc))))
+        st.error(tr("common.error", message=plain(error(exc))))
         return
     iw.flash("success", message(done))
     st.rerun()
@@ -65,7 +65,8 @@ def _moves(user: User, item: ImprovementItem) -> None:
                                     if item.decision in options else 0,
                                     format_func=functools.partial(iw.decision_label,
                                                                   language=lang()),
-                                    key=iw.lang_key(f"item_decision_{item.id}"))
+                                    key=iw.lang_key(f"item_decision_{item.id}"),
+                                    placeholder=tr("widgets.no_options"))
             reason = st.text_input(tr("improve.act.reason"), value=item.decision_reason,
                                    key=f"item_reason_{item.id}")
         changed_on = None
@@ -107,7 +108,8 @@ def _assign(user: User, item: ImprovementItem) -> None:
                              index=groups.index(item.review_group)
                              if item.review_group in groups else 0,
                              disabled=user.role != "operations",
-                             key=iw.lang_key(f"item_group_{item.id}"))
+                             key=iw.lang_key(f"item_group_{item.id}"),
+                             placeholder=tr("widgets.no_options"))
         owners = iw.owners(str(group))
         if item.owner and item.owner not in owners:
             owners = [item.owner, *owners]
@@ -142,10 +144,12 @@ def _link_sop(user: User, item: ImprovementItem) -> None:
     own = item.subject.figures.get("sop")
     cols = st.columns([2, 1, 2], vertical_alignment="bottom")
     sop = cols[0].selectbox(tr("improve.act.sop"), ids, key=f"item_sop_{item.id}",
-                            index=ids.index(own) if own in ids else 0)
+                            index=ids.index(own) if own in ids else 0,
+                            placeholder=tr("widgets.no_options"))
     offered = list(reversed(versions.get(str(sop), [])))
     version = cols[1].selectbox(tr("improve.act.version"), offered,
-                                key=f"item_sop_version_{item.id}_{sop}")
+                                key=f"item_sop_version_{item.id}_{sop}",
+                                placeholder=tr("widgets.no_options"))
     if cols[2].button(tr("improve.act.link_sop_submit"), key=f"item_link_sop_{item.id}"):
         ref = f"{sop}@{version}"
         _run(lambda: link_improvement(item.id, "sop_revision", ref, user=user,
@@ -167,7 +171,7 @@ def _link_other(user: User, item: ImprovementItem, kind: str) -> None:
     cols = st.columns([4, 2], vertical_alignment="bottom")
     chosen = cols[0].selectbox(tr(f"improve.act.{kind}"), list(labels),
                                format_func=labels.__getitem__,
-                               key=f"item_{kind}_{item.id}")
+                               key=f"item_{kind}_{item.id}", placeholder=tr("widgets.no_options"))
     if cols[1].button(tr(f"improve.act.link_{kind}_submit"), key=f"item_link_{kind}_{item.id}"):
         _run(lambda: link_improvement(item.id, kind, str(chosen), user=user),
              lambda _: tr("improve.act.linked", kind=tr(f"improve.link.{kind}"),

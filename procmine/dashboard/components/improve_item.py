@@ -12,10 +12,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import ImprovementItem, User, finding_of
+from procmine import ImprovementItem, Subject, User, finding_of, history_note
 from procmine.dashboard import data
-from procmine.dashboard.components import finding_widgets
+from procmine.dashboard.components import finding_widgets, tables
 from procmine.dashboard.components import improve_widgets as iw
+from procmine.dashboard.components.names import step_label
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -83,10 +84,10 @@ def _pct(value: Any) -> str:
 
 
 def _deviation_evidence(item: ImprovementItem) -> None:
-    """A deviation from the SOP: its kind, the step (the SOP's Chinese name in Chinese), the
+    """A deviation from the SOP: its kind, the step (the SOP's name, else the glossary's), the
     rate against the other tellers', the transactions, and the transactions' ids."""
     figures = item.subject.figures
-    step = str(figures.get("activity") or "")
+    step = step_label(figures.get("activity") or "")  # the glossary's, for an extra step
     if lang() == "zh-CN" and figures.get("step_name_zh"):
         step = str(figures["step_name_zh"])
     cols = st.columns(4)
@@ -127,10 +128,36 @@ def show_evidence(item: ImprovementItem) -> None:
                   version=plain(subject.store_version), who=plain(item.created_by),
                   at=f"{item.created_at:%Y-%m-%d %H:%M}"))
     with st.expander(tr("improve.item.evidence")):
-        rows = [{"": str(k), " ": "" if v is None else str(v)}
+        rows = [{tr("improve.evidence.field"): _field_label(k),
+                 tr("improve.evidence.value"): _field_value(k, v, subject)}
                 for k, v in subject.figures.items()
                 if not isinstance(v, dict | list)]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        tables.show(pd.DataFrame(rows))
+
+
+def _field_label(name: str) -> str:
+    """A frozen figure's name in the user's language (its own name when the catalogue has
+    none: a figure of a kind added later still shows)."""
+    label = tr(f"improve.evidence.f.{name}")
+    return name if label == f"improve.evidence.f.{name}" else label
+
+
+def _field_value(name: str, value: Any, subject: Subject) -> str:
+    """A frozen figure as the table shows it: yes or no, the summary, the kind, the scope and
+    the reference's source in the user's language, the rest as it was frozen."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return tr("improve.evidence.yes" if value else "improve.evidence.no")
+    if name == "summary":
+        return subject.summary_in(lang())
+    if name == "kind" and subject.source == "finding":
+        return finding_widgets.kind_label(str(value))
+    if name == "scope" and subject.source == "finding":
+        return finding_widgets.scope_label(str(value))
+    if name == "reference_source":
+        return _field_label(f"source_{str(value).replace(' ', '_')}")
+    return str(value)
 
 
 def show_details(item: ImprovementItem) -> None:
@@ -176,9 +203,9 @@ def show_history(item: ImprovementItem) -> None:
         names["action"]: tr(f"improve.action.{e.action}"),
         names["from"]: iw.status_label(e.from_status) if e.from_status else "",
         names["to"]: iw.status_label(e.to_status) if e.to_status else "",
-        names["note"]: e.note_in(lang()),
+        names["note"]: history_note(e.note_in(lang()), lang()),
     } for e in reversed(item.events)], columns=list(names.values()))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    tables.show(frame)
 
 
 def show_effect(item: ImprovementItem) -> None:

@@ -37,6 +37,7 @@ from procmine.dashboard.components.improve_widgets import (
     overdue_days,
     status_label,
 )
+from procmine.dashboard.components.names import finding_summary
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -142,7 +143,8 @@ def shortfall_control(shifts: Sequence[ShiftSuggestion], *, user: User,
         return
     st.markdown(f"**{tr('act.shortfall_heading')}**")
     index = st.selectbox(tr("act.pick_shortfall"), range(len(mine)), key="act_shortfall",
-                         format_func=lambda i: describe(mine[i]))
+                         format_func=lambda i: describe(mine[i]),
+                         placeholder=tr("widgets.no_options"))
     shift = mine[min(int(index or 0), len(mine) - 1)]
     subject = shortfall_subject(shift.to_dict(), as_of=as_of, store_version=store_version,
                                 figures=figures(shift))
@@ -157,7 +159,7 @@ def _unhandled(findings: Sequence[Finding], month: str) -> None:
     for finding in findings:
         left, right = st.columns([4, 1])
         hours = tr("agenda.hours", hours=f"{finding.monthly_teller_hours:,.1f}")
-        left.markdown(f"- **{hours}** · {plain(finding.summary_in(lang()))}")
+        left.markdown(f"- **{hours}** · {plain(finding_summary(finding))}")
         right.page_link(BOTTLENECKS_PAGE, label=tr("agenda.act_link"),
                         icon=":material/add_task:",
                         query_params={"month": month, "finding": finding_key(finding)})

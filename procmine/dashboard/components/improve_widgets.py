@@ -37,6 +37,8 @@ from procmine import (
     t,
 )
 from procmine.dashboard import session
+from procmine.dashboard.components import tables
+from procmine.dashboard.components.charts import fit
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.registry import page_for
 from procmine.dashboard.session import lang, tr
@@ -149,8 +151,7 @@ def show_flash() -> None:
 
 # -- the register's table --------------------------------------------------------------------------
 
-#: The register's columns, the summary last (the long one: cut at the page's edge, whole on
-#: hover); about 980 px wide, what the page has beside the menu at 1440 px.
+#: The register's columns, the summary last (the long one: it wraps when the page is narrow).
 _COLUMNS = ("id", "status", "decision", "group", "owner", "due", "overdue", "hours", "summary")
 
 
@@ -181,14 +182,10 @@ def show_item_table(items: Sequence[ImprovementItem], today: date) -> None:
         colour = "color: #c92a2a; font-weight: 600" if row[overdue_col] else ""
         return [colour] * len(row)
 
-    widths = {"id": 45, "status": 95, "decision": 85, "group": 95, "owner": 80, "due": 90,
-              "overdue": 80, "hours": 65, "summary": 340}
-    config = {tr(f"improve.col.{c}"): st.column_config.Column(width=w)
-              for c, w in widths.items()}
-    config[tr("improve.col.hours")] = st.column_config.NumberColumn(width=65, format="%.1f")
-    config[tr("improve.col.due")] = st.column_config.DateColumn(width=90, format="YYYY-MM-DD")
-    st.dataframe(frame.style.apply(red, axis=1), hide_index=True, width="stretch",
-                 column_config=config, key="improve_table")
+    config = {tr("improve.col.hours"): st.column_config.NumberColumn(format="%.1f"),
+              tr("improve.col.due"): st.column_config.DateColumn(format="YYYY-MM-DD")}
+    tables.show(frame.style.apply(red, axis=1), config, keys=[tr("improve.col.id")],
+                key="improve_table")
 
 
 # -- opening an item ---------------------------------------------------------------------------
@@ -233,12 +230,14 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
         group = st.selectbox(tr("improve.form.group"), groups,
                              format_func=functools.partial(group_label, language=language),
                              index=groups.index(default_group) if default_group in groups
-                             else 0, key=lang_key(f"{key}_group"))
+                             else 0, key=lang_key(f"{key}_group"),
+                             placeholder=tr("widgets.no_options"))
         with st.form(f"{key}_form"):
             left, right = st.columns(2)
             cause = left.selectbox(tr("improve.form.cause"), [c for c, _, _ in causes],
                                    format_func=lambda c: cause_label(c, causes, language),
-                                   key=lang_key(f"{key}_cause"))
+                                   key=lang_key(f"{key}_cause"),
+                                   placeholder=tr("widgets.no_options"))
             owner = right.selectbox(tr("improve.form.owner"), owners(group), index=None,
                                     accept_new_options=True, key=f"{key}_owner_{group}",
                                     placeholder=tr("improve.form.owner_placeholder"))
@@ -251,7 +250,8 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
                                        [None, *IMPROVEMENT_DECISIONS],
                                        key=lang_key(f"{key}_decision"),
                                        format_func=lambda d: decision_label(d, language) if d
-                                       else t("improve.form.decision_none", language))
+                                       else t("improve.form.decision_none", language),
+                                       placeholder=tr("widgets.no_options"))
             reason = st.text_input(tr("improve.form.reason"), key=f"{key}_reason")
             branch_action = st.text_input(tr("improve.form.branch_action"),
                                           key=f"{key}_branch_action")
@@ -265,7 +265,7 @@ def open_item_form(subject: Subject, *, default_group: str | None, key: str,
             due_on=due if isinstance(due, date) else None, decision=decision,
             decision_reason=reason or "", branch_action=branch_action or "")
     except ProcmineError as exc:
-        st.error(tr("common.error", message=plain(str(exc))))
+        st.error(tr("common.error", message=plain(session.error(exc))))
         return None
     flash("success", tr("improve.form.opened", id=item.id))
     if switch:
@@ -296,4 +296,4 @@ def effect_chart(measurement: dict[str, Any], reference: float | None,
     figure.update_layout(height=340, yaxis_title=labels["axis"], showlegend=False,
                          yaxis_range=[0, 1.25 * max(heights)] if heights else None,
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)

@@ -51,6 +51,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from procmine.dashboard.components.charts import fit
+
 __all__ = ["AUTO_LR_LAYERS", "EDGE_SCALE_SECONDS", "END", "START", "download_config",
            "layered_layout", "orientation", "pareto_chart", "process_map_figure"]
 
@@ -259,22 +261,24 @@ def _duration(value: Any, duration: Callable[[float], str]) -> str:
 def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping[str, int],
                        ends: Mapping[str, int], labels: Mapping[str, str],
                        duration: Callable[[float], str], *, overlay: str = "frequency",
-                       stat: str = "median", direction: str = "auto") -> go.Figure:
+                       stat: str = "median", direction: str = "auto",
+                       name: Callable[[str], str] = str) -> go.Figure:
     """The map: ``nodes`` (activity, count, cases, median_seconds, p90_seconds), ``edges``
     (source, target, count, median_seconds, p90_seconds), the start and end activities with
     their cases. ``overlay`` "frequency" labels the counts, "performance" the times (``stat``:
     "median" or "p90"); the edges' colour is always their ``stat`` transition time.
     ``direction``: "LR", "TB" or "auto" (:func:`orientation`). ``labels``: start, end, count,
     cases, median, p90, service, transition, colour. The edges' figures are the trace whose
-    ``meta`` is "edges" (one point per edge, in ``edges``' order), the nodes' "nodes"."""
+    ``meta`` is "edges" (one point per edge, in ``edges``' order), the nodes' "nodes".
+    ``name``: an activity's display name (:func:`.names.step_label`; default as logged)."""
     place = layered_layout(edges, starts, ends, nodes["activity"])
     direction = orientation(place, direction)
     figure = go.Figure()
     _draw_edges(figure, edges, place, labels, duration, overlay=overlay, stat=stat,
-                direction=direction)
+                direction=direction, name=name)
     _draw_terminals(figure, starts, ends, place, labels, direction)
     _draw_nodes(figure, nodes, place, labels, duration, overlay=overlay, stat=stat,
-                direction=direction)
+                direction=direction, name=name)
     if len(edges):   # the colour scale of the edges, as an invisible trace's bar
         figure.add_scatter(x=[None], y=[None], mode="markers", hoverinfo="skip",
                            showlegend=False, marker={
@@ -297,7 +301,7 @@ def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False, "range": x_range},
         yaxis={"visible": False, "range": y_range, "scaleanchor": "x", "scaleratio": 1})
-    return figure
+    return fit(figure)
 
 
 def _line(figure: go.Figure, path: np.ndarray, colour: str, width: float,
@@ -312,7 +316,7 @@ def _line(figure: go.Figure, path: np.ndarray, colour: str, width: float,
 
 def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tuple[int, int]],
                 labels: Mapping[str, str], duration: Callable[[float], str], *, overlay: str,
-                stat: str, direction: str) -> None:
+                stat: str, direction: str, name: Callable[[str], str] = str) -> None:
     most = float(edges["count"].max()) if len(edges) else 0.0
     colours = _colours(edges[f"{stat}_seconds"], _EDGE_SCALE,
                        _top(edges[f"{stat}_seconds"], EDGE_SCALE_SECONDS))
@@ -328,7 +332,7 @@ def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tupl
         middles.append(path[far] if source == target else path[len(path) // 2])
     text = [f"{int(n):,}" if overlay == "frequency" else _duration(v, duration)
             for n, v in zip(edges["count"], edges[f"{stat}_seconds"], strict=True)]
-    custom = [[_escape(s), _escape(t), f"{int(n):,}", _duration(m, duration),
+    custom = [[_escape(name(s)), _escape(name(t)), f"{int(n):,}", _duration(m, duration),
                _duration(p, duration)]
               for s, t, n, m, p in zip(edges["source"], edges["target"], edges["count"],
                                        edges["median_seconds"], edges["p90_seconds"],
@@ -369,7 +373,7 @@ def _draw_terminals(figure: go.Figure, starts: Mapping[str, int], ends: Mapping[
 
 def _draw_nodes(figure: go.Figure, nodes: pd.DataFrame, place: Mapping[Any, tuple[int, int]],
                 labels: Mapping[str, str], duration: Callable[[float], str], *, overlay: str,
-                stat: str, direction: str) -> None:
+                stat: str, direction: str, name: Callable[[str], str] = str) -> None:
     half = _HALF[direction]
     time_column = f"{stat}_seconds"
     shown = nodes["count"] if overlay == "frequency" else nodes[time_column]
@@ -385,9 +389,9 @@ def _draw_nodes(figure: go.Figure, nodes: pd.DataFrame, place: Mapping[Any, tupl
         value = count if overlay == "frequency" else _duration(row[time_column], duration)
         xs.append(x)
         ys.append(y)
-        text.append(f"{_wrap(str(row['activity']), 12 if direction == 'LR' else 16)}"
+        text.append(f"{_wrap(name(str(row['activity'])), 12 if direction == 'LR' else 16)}"
                     f"<br><b>{value}</b>")
-        custom.append([_escape(row["activity"]), count, f"{int(row['cases']):,}",
+        custom.append([_escape(name(str(row["activity"]))), count, f"{int(row['cases']):,}",
                        _duration(row["median_seconds"], duration),
                        _duration(row["p90_seconds"], duration)])
     figure.add_scatter(
@@ -427,5 +431,5 @@ def pareto_chart(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
     figure.update_layout(
         height=340, xaxis={"title": labels["variant"], "type": "category"},
         yaxis={"tickformat": ".0%", "range": [0, 1.05]},
-        legend_orientation="h", legend_y=1.12, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+        margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fit(figure)

@@ -7,8 +7,9 @@ manager is offered their own branch only (:func:`procmine.visible_branches`), th
 is checked again (:func:`procmine.require_branch`), and the tellers offered are the ones that
 user may see in the chosen branch (:func:`procmine.visible_tellers`). The business types are
 those with transactions within the other choices, each with its code and name; the default is
-the one with the most transactions. With ``every_type`` the first choice is every type together
-(``business_type`` ""), and it is the default.
+the one with the most transactions. The period is the shared one (:mod:`.period`). With
+``every_type`` the first choice is every type together (``business_type`` ""), and it is the
+default.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from procmine import (
     visible_tellers,
 )
 from procmine.dashboard import data
+from procmine.dashboard.components import period
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -54,29 +56,27 @@ def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
     ``every_type``: offer every type together first (the default then)."""
     type_cell, period_cell, branch_cell, teller_cell = st.columns([2, 1, 1, 1])
     every = tr("filters.all")
-    months = data.months()
-    month = period_cell.selectbox(
-        tr("filters.period"), [_EVERY, *months], key=f"{key}_period",
-        format_func=lambda m: tr("filters.whole_period") if m == _EVERY else m)
+    month = period.choose(period_cell)
+    period.show_caption(month)
     scope = branch_scope(user)
     branches = visible_branches(user, data.options()["branch_id"])
     if scope is not None and not branches:
         return None
     offered = branches if scope is not None else [_EVERY, *branches]
     picked = branch_cell.selectbox(tr("filters.branch"), offered, key=f"{key}_branch",
-                                   format_func=lambda b: every if b == _EVERY else plain(b))
+                                   format_func=lambda b: every if b == _EVERY else plain(b),
+                                   placeholder=tr("widgets.no_options"))
     branch = require_branch(user, picked or None)
     known = data.teller_branches()
     tellers = [t for t in visible_tellers(user, known) if branch is None or known[t] == branch]
     teller = teller_cell.selectbox(tr("filters.teller"), [_EVERY, *tellers],
                                    key=f"{key}_teller",
-                                   format_func=lambda t: every if t == _EVERY else plain(t))
+                                   format_func=lambda t: every if t == _EVERY else plain(t),
+                                   placeholder=tr("widgets.no_options"))
     if teller:
         require_teller(user, teller, known.get(teller))
-    base = Filters.for_month(month) if month else Filters()
-    filters = Filters(start=base.start, end=base.end,
-                      branches=(branch,) if branch else (),
-                      tellers=(teller,) if teller else ())
+    filters = period.filters(month, branches=(branch,) if branch else (),
+                             tellers=(teller,) if teller else ())
     volumes = data.business_types(filters)
     volumes = volumes[volumes["transactions"] > 0]
     if volumes.empty:
@@ -89,5 +89,6 @@ def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
     if st.session_state.get(f"{key}_type") not in codes:
         st.session_state[f"{key}_type"] = busiest
     code = type_cell.selectbox(tr("filters.business_type"), codes, key=f"{key}_type",
-                               format_func=lambda c: every if c == _EVERY else _type_label(c))
+                               format_func=lambda c: every if c == _EVERY else _type_label(c),
+                               placeholder=tr("widgets.no_options"))
     return MapChoice(business_type=str(code), filters=filters)

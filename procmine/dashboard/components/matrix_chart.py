@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from procmine import matrix_grid
+from procmine.dashboard.components.charts import fit
 
 __all__ = ["teller_type_heatmap"]
 
@@ -93,4 +94,4 @@ def teller_type_heatmap(cells: pd.DataFrame, labels: dict[str, str],
         yaxis={"type": "category", "categoryorder": "array", "categoryarray": rows,
                "autorange": "reversed", "title": labels["teller"]},
         plot_bgcolor="#ffffff")
-    return figure
+    return fit(figure)

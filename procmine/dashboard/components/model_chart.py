@@ -44,9 +44,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from procmine import DiscoveredModel, ProcessMap, ProcmineError, model_from_map
+from procmine.dashboard.components.charts import fit
 from procmine.dashboard.components.map_chart import download_config
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.session import tr
+from procmine.dashboard.session import error, tr
 
 __all__ = ["FIRST_LAYERS", "model_figure", "show"]
 
@@ -236,7 +237,7 @@ def model_figure(graph: Any, names: Mapping[str, str], counts: Mapping[str, int]
         plot_bgcolor="white", dragmode="pan", hovermode="closest",
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False, "range": x_range}, yaxis={"visible": False, "range": y_range})
-    return figure
+    return fit(figure)
 
 
 def show(key: str, pmap: ProcessMap, names: Mapping[str, str]) -> DiscoveredModel | None:
@@ -252,7 +253,7 @@ def show(key: str, pmap: ProcessMap, names: Mapping[str, str]) -> DiscoveredMode
     try:
         model = model_from_map(pmap, noise_threshold=float(noise))
     except ProcmineError as exc:
-        st.info(plain(exc))
+        st.info(plain(error(exc)))
         return None
     graph = model.graph(kind)
     counts = {str(a): int(n) for a, n in zip(pmap.nodes["activity"], pmap.nodes["count"],

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from procmine.dashboard.components.charts import fit
+
 __all__ = [
     "arrivals_and_waits", "branch_hour_heatmap", "clock", "gap_heatmap", "monthly_saving",
     "service_level",
@@ -23,8 +25,6 @@ __all__ = [
 ]
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
-#: Legends above the plot: below it they would cover the rotated time labels.
-_LEGEND = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
 _ARRIVALS = "#9aa5b1"
 _WAIT = "#b22222"
 _GOOD = "#2e7d32"
@@ -74,8 +74,8 @@ def arrivals_and_waits(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure
         yaxis={"title": labels["arrivals"]},
         yaxis2={"title": labels["wait"], "overlaying": "y", "side": "right", "rangemode": "tozero",
                 "showgrid": False},
-        legend=_LEGEND, margin=_MARGIN)
-    return figure
+        margin=_MARGIN)
+    return fit(figure)
 
 
 def service_level(frame: pd.DataFrame, target_share: float, labels: dict[str, str]) -> go.Figure:
@@ -91,9 +91,9 @@ def service_level(frame: pd.DataFrame, target_share: float, labels: dict[str, st
                        mode="lines+markers", marker_color=_LINE)
     figure.add_hline(y=target_share * 100, line_dash="dash", annotation_text=labels["target"])
     figure.update_layout(height=320, xaxis={"type": "category", "title": labels["time"]},
-                         yaxis={"title": "%", "range": [0, 105], "dtick": 20}, legend=_LEGEND,
+                         yaxis={"title": "%", "range": [0, 105], "dtick": 20},
                          margin=_MARGIN)
-    return figure
+    return fit(figure)
 
 
 def waits_by_window(frame: pd.DataFrame, window_label: dict[str, str],
@@ -107,8 +107,8 @@ def waits_by_window(frame: pd.DataFrame, window_label: dict[str, str],
                        y=_minutes(part["mean_wait_seconds"]), name=_text([segment])[0],
                        marker_color=_BRANCH_COLOURS[i % len(_BRANCH_COLOURS)])
     figure.update_layout(barmode="group", height=300, yaxis_title=labels["wait"],
-                         legend=_LEGEND, margin=_MARGIN)
-    return figure
+                         margin=_MARGIN)
+    return fit(figure)
 
 
 def gap_heatmap(frame: pd.DataFrame, weekdays: dict[int, str],
@@ -129,7 +129,7 @@ def gap_heatmap(frame: pd.DataFrame, weekdays: dict[int, str],
                          yaxis={"type": "category", "categoryorder": "array",
                                 "categoryarray": days, "autorange": "reversed"},
                          margin=_MARGIN)
-    return figure
+    return fit(figure)
 
 
 def what_if_curve(rows: Sequence[dict[str, float]], chosen: int,
@@ -156,8 +156,8 @@ def what_if_curve(rows: Sequence[dict[str, float]], chosen: int,
                          yaxis={"title": labels["wait"], "rangemode": "tozero"},
                          yaxis2={"title": "%", "overlaying": "y", "side": "right",
                                  "range": [0, 105], "dtick": 20, "showgrid": False},
-                         legend=_LEGEND, margin=_MARGIN)
-    return figure
+                         margin=_MARGIN)
+    return fit(figure)
 
 
 def branch_hour_heatmap(frame: pd.DataFrame, value: str, labels: dict[str, str]) -> go.Figure:
@@ -176,7 +176,7 @@ def branch_hour_heatmap(frame: pd.DataFrame, value: str, labels: dict[str, str])
                          yaxis={"type": "category", "categoryorder": "array",
                                 "categoryarray": branches, "autorange": "reversed"},
                          margin=_MARGIN)
-    return figure
+    return fit(figure)
 
 
 def wait_saved(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -190,8 +190,8 @@ def wait_saved(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                        mode="lines+markers", marker_color=_GOOD)
     figure.update_layout(height=300, xaxis={"type": "category", "title": labels["time"]},
                          yaxis={"title": labels["wait"], "rangemode": "tozero"},
-                         legend=_LEGEND, margin=_MARGIN)
-    return figure
+                         margin=_MARGIN)
+    return fit(figure)
 
 
 def monthly_saving(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -204,8 +204,8 @@ def monthly_saving(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                        y=part["customer_minutes_saved"].tolist(), name=_text([branch])[0],
                        marker_color=_BRANCH_COLOURS[i % len(_BRANCH_COLOURS)])
     figure.update_layout(barmode="group", height=300, xaxis_type="category",
-                         yaxis_title=labels["minutes"], legend=_LEGEND, margin=_MARGIN)
-    return figure
+                         yaxis_title=labels["minutes"], margin=_MARGIN)
+    return fit(figure)
 
 
 def trend(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -219,5 +219,5 @@ def trend(frame: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
                            name=_text([branch])[0],
                            marker_color=_BRANCH_COLOURS[i % len(_BRANCH_COLOURS)])
     figure.update_layout(height=300, xaxis_type="category", yaxis_title=labels["share"],
-                         legend=_LEGEND, margin=_MARGIN)
-    return figure
+                         margin=_MARGIN)
+    return fit(figure)

@@ -6,7 +6,8 @@ customers to call within the target wait). The branch picker offers the branches
 see (:func:`procmine.visible_branches`: a branch manager their own only); the choice is checked
 again on the server (:func:`procmine.require_branch`) before any figure is read. When the store
 has no queue data, or the user's branch none, or the chosen days none, the page stops with a
-message saying so.
+message saying so. The days open on the shared period's month (the latest with data unless
+chosen otherwise on another page), and the caption names them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import streamlit as st
 
 from procmine import AccessDenied, QueueFilter, User, branch_scope, require_branch, visible_branches
 from procmine.dashboard import data
+from procmine.dashboard.components import period
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -51,8 +53,9 @@ class QueueChoice:
 
 
 def _period(key: str, first: date, last: date) -> tuple[date, date]:
-    picked = st.date_input(tr("queue.period"), value=(first, last), min_value=first,
-                           max_value=last, key=f"{key}_period")
+    """The days chosen: a range, opening on the shared period's month (:mod:`.period`)."""
+    picked = st.date_input(tr("queue.period"), value=period.days(period.kept(), first, last),
+                           min_value=first, max_value=last, key=f"{key}_period")
     days = [d for d in (picked if isinstance(picked, tuple | list) else (picked,))
             if isinstance(d, date)]
     start = days[0] if days else first
@@ -76,7 +79,8 @@ def show(key: str, user: User, *, goal: bool = True) -> QueueChoice:
     cols = st.columns([2, 3, 2, 2] if goal else [2, 3, 2])
     branch = cols[0].selectbox(
         tr("filters.branch"), options, key=f"{key}_branch",
-        format_func=lambda b: tr("queue.all_branches") if b == ALL else b)
+        format_func=lambda b: tr("queue.all_branches") if b == ALL else b,
+        placeholder=tr("widgets.no_options"))
     with cols[1]:
         start, end = _period(key, date.fromisoformat(overall.first_day),
                              date.fromisoformat(overall.last_day))
@@ -92,6 +96,8 @@ def show(key: str, user: User, *, goal: bool = True) -> QueueChoice:
         st.stop()
     filters = QueueFilter(branch=chosen, start=start, end=end + timedelta(days=1),
                           target_wait=float(minutes) * 60)
+    st.caption(period.range_caption(start, end, date.fromisoformat(overall.first_day),
+                                    date.fromisoformat(overall.last_day)))
     if data.queue(filters).tickets == 0:
         st.info(tr("queue.no_data_in_period", start=start.isoformat(), end=end.isoformat()))
         st.stop()

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from procmine import LintReport, SopVersion
-from procmine.dashboard.components.sop_widgets import days_left
+from procmine import LintReport, SopVersion, issue_text, note_text, review_standing
+from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_labels
 from procmine.dashboard.session import lang, tr
 
 __all__ = [
@@ -25,8 +27,8 @@ __all__ = [
 ]
 
 
-def _draw(rows: list[dict[str, object]] | pd.DataFrame) -> None:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+def _draw(rows: list[dict[str, object]] | pd.DataFrame, **options: Any) -> None:
+    tables.show(pd.DataFrame(rows), **options)
 
 
 def show_library(shown: Sequence[SopVersion],
@@ -54,14 +56,20 @@ def show_library(shown: Sequence[SopVersion],
 
 
 def show_due(due: Sequence[SopVersion], today: date) -> None:
-    """The SOPs due for review, with the days left (negative: overdue)."""
-    _draw([{
-        tr("sops.id"): v.sop.id,
-        tr("sops.title_col"): v.sop.title_in(lang()),
-        tr("sops.owner_group"): tr(f"review_groups.{v.sop.owner_group}"),
-        tr("sops.review_due"): str(v.sop.review_due),
-        tr("sops.days_left"): days_left(v.sop.review_due, today),
-    } for v in due])
+    """The SOPs due for review, overdue first: "overdue by 50 days", "due today", "in 12
+    days" (:func:`procmine.review_standing`)."""
+    rows: list[dict[str, object]] = []
+    for v in sorted(due, key=lambda v: (v.sop.review_due or today, v.sop.id)):
+        standing, days = review_standing(v.sop.review_due or today, today)
+        rows.append({
+            tr("sops.id"): v.sop.id,
+            tr("sops.title_col"): v.sop.title_in(lang()),
+            tr("sops.owner_group"): tr(f"review_groups.{v.sop.owner_group}"),
+            tr("sops.review_due"): str(v.sop.review_due),
+            tr("sops.review_when"): tr({"overdue": "sops.overdue", "today": "sops.due_today",
+                                        "due_in": "sops.due_in"}[standing], days=days),
+        })
+    _draw(rows)
 
 
 def show_queue(queue: Sequence[SopVersion]) -> None:
@@ -83,7 +91,7 @@ def show_notes(versions: Sequence[SopVersion]) -> None:
         tr("sop_history.action"): tr(f"sop_action.{v.action}"),
         tr("sop_history.author"): v.author_name or v.author,
         tr("sops.version"): v.sop.version,
-        tr("sop_history.note"): v.note,
+        tr("sop_history.note"): note_text(v.note, lang()),
     } for v in versions])
 
 
@@ -96,20 +104,25 @@ def show_versions(history: Sequence[SopVersion]) -> None:
         tr("sop_history.action"): tr(f"sop_action.{v.action}"),
         tr("sop_history.author"): v.author_name or v.author,
         tr("sop_history.date"): f"{v.when:%Y-%m-%d %H:%M}",
-        tr("sop_history.note"): v.note,
+        tr("sops.effective"): str(v.sop.effective),
+        tr("sop_history.note"): note_text(v.note, lang()),
         tr("sop_history.commit"): v.short,
     } for v in history])
 
 
 def show_effects(effects: pd.DataFrame) -> None:
     """The step times before and after each revision (:func:`procmine.revision_effects`):
-    medians, the change in percent and its p-value, and the difference-in-differences."""
+    medians, the change in percent and its p-value, and the difference-in-differences. The
+    version, step, medians, change, p-value and evidence fit the page; the rest on demand."""
+    more = ("sop_history.previous", "sops.effective", "table.business_type",
+            "sop_history.standard_before", "sop_history.standard_after", "sop_history.n_before",
+            "sop_history.n_after", "sop_history.did_effect", "sop_history.did_p_value")
     _draw(pd.DataFrame({
         tr("sops.version"): effects["version"],
         tr("sop_history.previous"): effects["previous_version"],
         tr("sops.effective"): effects["effective"].astype(str),
         tr("table.business_type"): effects["business_type"],
-        tr("bottlenecks.step"): effects["activity"],
+        tr("bottlenecks.step"): step_labels(effects["activity"]),
         tr("sop_history.standard_before"): effects["standard_before"],
         tr("sop_history.standard_after"): effects["standard_after"],
         tr("sop_history.n_before"): effects["n_before"],
@@ -122,7 +135,7 @@ def show_effects(effects: pd.DataFrame) -> None:
         tr("sop_history.did_p_value"): effects["did_p_value"],
         # what the row rests on: "no data yet" for a version with no times after it yet
         tr("sop_history.evidence"): [tr(f"sop_history.evidence.{e}") for e in effects["evidence"]],
-    }))
+    }), extra=[tr(k) for k in more], extra_key="sop_effects_all_columns")
 
 
 def show_issues(report: LintReport) -> None:
@@ -135,5 +148,5 @@ def show_issues(report: LintReport) -> None:
         tr("editor.severity"): tr(f"editor.{i.severity}"),
         tr("editor.line"): i.line,
         tr("editor.field"): i.field,
-        tr("editor.message"): i.message,
+        tr("editor.message"): issue_text(i, lang()),
     } for i in sorted(report.issues, key=lambda i: (i.severity != "error", i.line))])

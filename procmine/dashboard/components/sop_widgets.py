@@ -17,12 +17,14 @@ from procmine import (
     Sop,
     SopError,
     SopVersion,
+    matches_query,
     render_sop,
     side_by_side,
     split_front_matter,
 )
+from procmine.dashboard.components.names import step_matches
 from procmine.dashboard.components.text import plain
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.session import error, lang, tr
 
 __all__ = [
     "days_left",
@@ -75,16 +77,18 @@ def pick_sop(sops: Sequence[Sop], key: str, label: str | None = None,
     ids = list(by_id)
     chosen = st.selectbox(label or tr("sops.open"), ids, key=key,
                           index=ids.index(default) if default in by_id else 0,
-                          format_func=lambda i: sop_label(by_id[i]))
+                          format_func=lambda i: sop_label(by_id[i]),
+                          placeholder=tr("widgets.no_options"))
     return by_id.get(chosen) if chosen is not None else None
 
 
 def matches(sop: Sop, query: str) -> bool:
-    """Whether a search text occurs in the SOP's id, titles, business types or step
-    activities (case-insensitive; every word must occur)."""
-    haystack = " ".join([sop.id, *sop.title.values(), *sop.business_types,
-                         *(s.activity for s in sop.steps), *(s.id for s in sop.steps)]).lower()
-    return all(word in haystack for word in query.lower().split())
+    """Whether a search text occurs in the SOP's id, titles, business types, step ids or step
+    names in Chinese or English (case-insensitive; every word must occur:
+    :func:`procmine.matches_query`), or a step's activity names it in the glossary."""
+    if matches_query(sop, query):
+        return True
+    return bool(query.split()) and any(step_matches(s.activity, query) for s in sop.steps)
 
 
 def diff_html(rows: Iterable[tuple[str, str, str]], left: str, right: str) -> str:
@@ -172,7 +176,7 @@ def show_preview(text: str, report: LintReport) -> None:
     try:
         body = split_front_matter(text)[1]
     except SopError as exc:
-        st.warning(plain(str(exc)))
+        st.warning(plain(error(exc)))
     else:
         st.html(render_body(body))
 

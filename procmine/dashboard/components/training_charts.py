@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from procmine.dashboard.components.charts import fit
+
 __all__ = ["STATES", "STATE_COLOURS", "rates_against_targets", "spot_grid", "trend"]
 
 #: the spot-check states, in the order of the grid's colour scale
@@ -46,9 +48,9 @@ def rates_against_targets(frame: pd.DataFrame, by: str, rates: Mapping[str, str]
                          annotation_position="top left" if i % 2 == 0 else "bottom right")
     figure.update_layout(barmode="group", height=340, yaxis={"range": [0, 105],
                                                              "ticksuffix": "%"},
-                         xaxis_type="category", legend_orientation="h",
+                         xaxis_type="category",
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def spot_grid(grid: pd.DataFrame, state_labels: Mapping[str, str]) -> go.Figure:
@@ -71,7 +73,7 @@ def spot_grid(grid: pd.DataFrame, state_labels: Mapping[str, str]) -> go.Figure:
                          xaxis={"type": "category", "side": "top"},
                          yaxis={"type": "category", "autorange": "reversed"},
                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return figure
+    return fit(figure)
 
 
 def trend(months: Sequence[str], series: Mapping[str, Sequence[float | None]],
@@ -83,7 +85,7 @@ def trend(months: Sequence[str], series: Mapping[str, Sequence[float | None]],
                            marker_color=_COLOURS[i % len(_COLOURS)])
     if reference is not None:
         figure.add_hline(y=reference, line_dash="dash", annotation_text=labels["reference"])
-    figure.update_layout(height=280, xaxis_type="category", legend_orientation="h",
+    figure.update_layout(height=280, xaxis_type="category",
                          yaxis_title=labels.get("y", ""),
                          margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return figure
+    return fit(figure)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from procmine.dashboard.components import tables
 from procmine.dashboard.session import tr
 
 __all__ = ["FORMATS", "config", "show"]
@@ -60,5 +61,4 @@ def show(frame: pd.DataFrame, columns: Sequence[str] | None = None, *,
         elif shown[name].dtype == object:
             shown[name] = pd.Series([_cell(v) for v in shown[name]], index=shown.index,
                                     dtype=object)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config(names),
-                 height=height or "auto")
+    tables.show(shown, config(names), height=height or "auto")

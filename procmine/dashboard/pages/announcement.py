@@ -1,6 +1,7 @@
 """Monthly announcement (operations): every teller's volume, errors and speed, ranked fairly
 within the branch and across branches, with the month's spot checks per teller, and Excel and
-printable downloads."""
+printable downloads. The month is the shared period's (the latest when the whole period is
+chosen elsewhere)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import streamlit as st
 
 from procmine import add_spot_checks, error_prior, spot_check_summary
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, columns
+from procmine.dashboard.components import charts, columns, period, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
+
+#: The league's columns shown by default: the ranking, read across the page at 1280 px.
+LEAGUE_SHORT = ("rank_overall", "teller_id", "branch_id", "transactions", "error_rate",
+                "error_rate_shrunk", "speed_index_shrunk", "rank_change")
 
 session.guard(__file__)
 st.title(tr("nav.announcement"))
@@ -18,7 +23,8 @@ months = data.months()
 if not months:
     st.info(tr("overview.empty_store"))
     st.stop()
-month = st.selectbox(tr("announcement.month"), months, key="announcement_month")
+month = period.choose(st.container(), whole=False) or months[0]   # a league is of one month
+period.show_caption(month)
 league = add_spot_checks(data.league(month),
                          spot_check_summary(month, home=data.store().home))
 st.caption(tr("announcement.caption"))
@@ -37,10 +43,12 @@ branch = st.radio(tr("filters.branch"), branches, horizontal=True, key="announce
                   format_func=plain)
 shown = league if branch == branches[0] else league[league["branch_id"] == branch]
 table_tab, chart_tab = st.tabs([tr("announcement.table"), tr("announcement.chart")])
-table_tab.dataframe(
-    shown, hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 720),
-    column_config=columns.league_config(shown.columns),
-)
+with table_tab:   # the ranking's columns fit the page; the others on demand (it scrolls)
+    names = [*(c for c in LEAGUE_SHORT if c in shown.columns),
+             *(c for c in shown.columns if c not in LEAGUE_SHORT)]
+    tables.show(shown[names], columns.league_config(names), keys=["rank_overall", "teller_id"],
+                extra=names[len(LEAGUE_SHORT):], extra_key="announcement_all_columns",
+                height=min(38 * (len(shown) + 1), 720))
 with chart_tab:
     st.caption(tr("announcement.chart_caption"))
     st.plotly_chart(charts.league_speed(shown, {

@@ -6,7 +6,7 @@ open an item on it in the improvement register, or its open item. A branch manag
 branch's findings only (teller and branch findings of it) and the bank-wide standards to review,
 for information; the other branches show as one count and one figure of time lost. A link from
 the overview's agenda names a month and a finding (``?month=...&finding=<key>``): the page
-opens on it once."""
+opens on it once. The period is the shared one (the latest month unless chosen otherwise)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,19 @@ from procmine import (
     scoped_findings,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, finding_kinds, finding_widgets, improve_marks
+from procmine.dashboard.components import (
+    charts,
+    finding_kinds,
+    finding_widgets,
+    improve_marks,
+    names,
+    period,
+)
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
 
-def _step_evidence(finding: Finding, month: str | None) -> None:
+def _step_evidence(finding: Finding, month: str | None, min_cases: int) -> None:
     """The evidence of a step or wait finding: metrics, the distribution of its step times
     (not for a wait: its reference is a wait), the breakdowns, the comparison with the branch
     and the bank (the wait before the step among them), month by month, the branch's tellers."""
@@ -58,7 +65,7 @@ def _step_evidence(finding: Finding, month: str | None) -> None:
             st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
     st.markdown(f"**{tr('bottlenecks.by_month')}**")
     st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
-    finding_widgets.show_tellers(finding, evidence)
+    finding_widgets.show_tellers(finding, evidence, min_cases, period.label(month))
 
 
 def _arrival() -> str | None:
@@ -68,7 +75,7 @@ def _arrival() -> str | None:
         return None
     month = st.query_params.get("month")
     if month in data.months():
-        st.session_state["bn_month"] = month
+        st.session_state[period.SHARED] = month
     st.query_params.pop("finding", None)
     st.query_params.pop("month", None)
     return wanted
@@ -95,9 +102,8 @@ if data.store_info()["events"] == 0:
 
 wanted = _arrival()
 cols = st.columns(4)
-month_choice = cols[0].selectbox(tr("announcement.month"), [tr("filters.whole_period"),
-                                                           *data.months()], key="bn_month")
-month = None if month_choice == tr("filters.whole_period") else month_choice
+month = period.choose(cols[0])
+period.show_caption(month)
 ratio = cols[1].number_input(tr("bottlenecks.ratio"), 1.1, 5.0, 1.5, 0.1, key="bn_ratio")
 min_cases = cols[2].number_input(tr("bottlenecks.min_cases"), 5, 1000, 30, 5, key="bn_min")
 q = cols[3].number_input(tr("bottlenecks.q"), 0.001, 0.2, 0.05, 0.01, format="%.3f",
@@ -132,17 +138,18 @@ marks = data.marks(user, shown)
 finding_widgets.show_table(shown, improve_marks.marks_column(shown, marks))
 
 finding = finding_widgets.pick_finding(shown)
-st.subheader(plain(finding.summary_in(lang())))
+st.subheader(plain(names.finding_summary(finding)))
 mark = marks.get(finding_key(finding))
 improve_marks.show_regression(mark)
 improve_marks.act_control(
-    finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version()),
+    finding_subject(finding, as_of=data.as_of(month), store_version=data.store().version(),
+                    library=data.library()),
     user=user, group=default_group(finding, data.library(), data.baseline()),
     mark=mark, key="bn_act")
 finding_widgets.show_explanation(finding.kind)
 finding_widgets.show_facts(finding, data.baseline())
 if finding.kind in ("step", "wait") and finding.activity:
-    _step_evidence(finding, month)
+    _step_evidence(finding, month, int(min_cases))
 elif finding.kind == "overall":
     finding_kinds.show_overall(finding)
 elif finding.kind == "baseline":

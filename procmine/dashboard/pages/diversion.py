@@ -31,10 +31,11 @@ share = cells[1].slider(tr("diversion.share"), 0, 100, 50, 5, key="div_share")
 codes = [b.code for b in baseline]
 cells = st.columns(2)
 cash = cells[0].multiselect(tr("diversion.cash_types"), codes, default=list(CASH_TYPES),
-                            format_func=_type_name, key="div_cash")
+                            format_func=_type_name, key="div_cash",
+                            placeholder=tr("widgets.choose"))
 other = cells[1].multiselect(tr("diversion.other_types"), codes,
                              default=list(SELF_SERVICE_TYPES), format_func=_type_name,
-                             key="div_other")
+                             key="div_other", placeholder=tr("widgets.choose"))
 if not cash and not other:
     st.warning(tr("diversion.no_types"))
     st.stop()
@@ -77,7 +78,8 @@ if choice.filters.branch is not None and saved["wait_saved_seconds"].notna().any
     # the day of the interval where diverting saves the most opens first
     most = int(saved["wait_saved_seconds"].fillna(-1.0).to_numpy().argmax())
     best = pd.Timestamp(saved["day"].iloc[most]).date()
-    day = st.selectbox(tr("diversion.day"), days, index=days.index(best), key="div_day")
+    day = st.selectbox(tr("diversion.day"), days, index=days.index(best), key="div_day",
+                       placeholder=tr("widgets.no_options"))
     one_day = saved[pd.to_datetime(saved["day"]).dt.date == day]
     st.plotly_chart(queue_charts.wait_saved(one_day, labels), width="stretch", key="div_day_chart")
 st.subheader(tr("diversion.monthly"))

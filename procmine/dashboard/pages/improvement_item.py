@@ -30,7 +30,7 @@ def _pick(user: User) -> ImprovementItem | None:
         try:
             return data.improvement(int(raw), user)
         except (ValueError, ProcmineError) as exc:
-            st.error(tr("improve.item.missing", id=plain(raw), message=plain(str(exc))))
+            st.error(tr("improve.item.missing", id=plain(raw), message=plain(session.error(exc))))
             return None
     items = data.improvement_items(user)
     if not items:
@@ -41,7 +41,8 @@ def _pick(user: User) -> ImprovementItem | None:
     chosen = st.selectbox(tr("improve.item.pick"), list(by_id), key=iw.lang_key("item_pick"),
                           format_func=lambda i: f"#{i} · "
                           f"{iw.status_label(by_id[i].status, language)} · "
-                          f"{by_id[i].subject.summary_in(language)}")
+                          f"{by_id[i].subject.summary_in(language)}",
+                          placeholder=tr("widgets.no_options"))
     return by_id.get(int(chosen)) if chosen is not None else None
 
 

@@ -41,7 +41,7 @@ def _refresh() -> None:
     try:
         report = data.refreshed_register()
     except ProcmineError as exc:
-        st.warning(tr("improve.page.refresh_failed", message=plain(str(exc))))
+        st.warning(tr("improve.page.refresh_failed", message=plain(session.error(exc))))
         return
     if report.measured or report.regressions:   # what the data's last ingest changed
         st.caption(tr("improve.page.refreshed", measured=len(report.measured),
@@ -74,19 +74,22 @@ def _filtered(items: list[ImprovementItem], today: date) -> list[ImprovementItem
     language = lang()   # the options are named in this run's language: widgets of its own
     group = cols[0].selectbox(tr("improve.page.filter_group"), [None, *REVIEW_GROUPS],
                               format_func=lambda g: iw.group_label(g, language) if g
-                              else t("filters.all", language), key=iw.lang_key("improve_group"))
+                              else t("filters.all", language), key=iw.lang_key("improve_group"),
+                              placeholder=tr("widgets.no_options"))
     statuses = cols[1].multiselect(
         tr("improve.page.filter_status"), list(IMPROVEMENT_STATUSES),
         default=st.session_state.get("improve_statuses_chosen", list(iw.OPEN_STATUSES)),
         format_func=functools.partial(iw.status_label, language=language),
-        key=f"improve_statuses_{language}")
+        key=f"improve_statuses_{language}", placeholder=tr("widgets.choose"))
     st.session_state["improve_statuses_chosen"] = statuses
     owners = sorted({i.owner for i in items if i.owner})
     owner = cols[2].selectbox(tr("improve.page.filter_owner"), [None, *owners],
                               format_func=lambda o: o or t("filters.all", language),
-                              key=iw.lang_key("improve_owner"))
+                              key=iw.lang_key("improve_owner"),
+                              placeholder=tr("widgets.no_options"))
     due = cols[3].selectbox(tr("improve.page.filter_due"), _DUE, key=iw.lang_key("improve_due"),
-                            format_func=lambda d: t(f"improve.page.due.{d}", language))
+                            format_func=lambda d: t(f"improve.page.due.{d}", language),
+                            placeholder=tr("widgets.no_options"))
     return [i for i in items
             if (group is None or i.review_group == group) and i.status in statuses
             and (owner is None or i.owner == owner) and _due(i, str(due), today)]
@@ -100,7 +103,8 @@ def _open_one(shown: list[ImprovementItem]) -> None:
     chosen = cols[0].selectbox(
         tr("improve.page.pick_item"), list(by_id), key=iw.lang_key("improve_pick"),
         format_func=lambda i: f"#{i} · {iw.status_label(by_id[i].status, language)} · "
-                              f"{by_id[i].subject.summary_in(language)}")
+                              f"{by_id[i].subject.summary_in(language)}",
+        placeholder=tr("widgets.no_options"))
     if chosen is not None:
         cols[1].page_link(iw.ITEM_PAGE, label=tr("improve.page.open_item"),
                           icon=":material/open_in_new:", query_params={"item": str(chosen)})
@@ -120,7 +124,7 @@ def _report(items: list[ImprovementItem]) -> None:
         workbook = data.escalation_export(escalated, language, "xlsx")
         page = data.escalation_export(escalated, language, "html")
     except (ProcmineError, OSError) as exc:
-        st.error(tr("improve.page.report_failed", message=plain(str(exc))))
+        st.error(tr("improve.page.report_failed", message=plain(session.error(exc))))
         return
     left, right = st.columns(2)
     today = date.today().isoformat()
@@ -144,7 +148,8 @@ def _new_from_finding(user: User) -> None:
     language = lang()
     index = st.selectbox(tr("improve.page.finding"), range(len(found)),
                          key=f"improve_new_finding_{language}",
-                         format_func=lambda i: f"{i + 1}. {found[i].summary_in(language)}")
+                         format_func=lambda i: f"{i + 1}. {found[i].summary_in(language)}",
+                         placeholder=tr("widgets.no_options"))
     finding = found[int(index or 0)]
     iw.open_item_form(data.subject_now(finding), default_group=None, key="improve_new_form",
                       user=user, expanded=True)

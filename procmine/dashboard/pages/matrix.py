@@ -13,6 +13,7 @@ import streamlit as st
 
 from procmine import MIN_MATRIX_CASES, branch_scope, require_branch, visible_branches
 from procmine.dashboard import data, session
+from procmine.dashboard.components import period
 from procmine.dashboard.components.matrix_chart import teller_type_heatmap
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
@@ -39,12 +40,11 @@ if teller is None:
         st.info(tr("scope.no_tellers", branch=plain(scope)))
         st.stop()
     offered = branches if scope is not None else [every, *branches]
-    picked = left.selectbox(tr("matrix.branch"), offered, key="matrix_branch", format_func=plain)
+    picked = left.selectbox(tr("matrix.branch"), offered, key="matrix_branch", format_func=plain,
+                            placeholder=tr("widgets.no_options"))
     branch = require_branch(user, None if picked == every else picked)
-months = data.months()
-month_choice = middle.selectbox(tr("matrix.month"), [*months, tr("matrix.all_months")],
-                                key="matrix_month")
-month = month_choice if month_choice in months else None
+month = period.choose(middle)
+period.show_caption(month)
 min_cases = int(right.number_input(tr("matrix.min_cases"), min_value=1, step=1,
                                    value=MIN_MATRIX_CASES, key="matrix_min_cases"))
 cells = data.matrix(branch, month, teller, min_cases)

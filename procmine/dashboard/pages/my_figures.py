@@ -9,17 +9,19 @@ import streamlit as st
 
 from procmine import Filters, User, list_attempts, list_spot_checks
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters, finding_widgets
+from procmine.dashboard.components import charts, filters, finding_widgets, period, tables
 from procmine.dashboard.session import lang, tr
 
 
 def _rank(teller_id: str) -> None:
+    """The rank in the month chosen (the latest when the whole period is)."""
     months = data.months()
     if not months:
         return
-    league = data.league(months[0])
+    month = period.current() or months[0]
+    league = data.league(month)
     mine = league[league["teller_id"] == teller_id]
-    st.subheader(tr("my_figures.rank_title", month=months[0]))
+    st.subheader(tr("my_figures.rank_title", month=period.label(month)))
     if mine.empty or not bool(mine["ranked"].iloc[0]):
         st.caption(tr("my_figures.not_ranked"))
         return
@@ -48,14 +50,13 @@ def _slow_steps(teller_id: str) -> None:
         st.caption(tr("my_figures.no_slow_steps"))
         return
     baseline = data.baseline()
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("my_figures.kind"): finding_widgets.kind_label(f.kind),
         tr("bottlenecks.what"): finding_widgets.what_label(f, baseline),
         tr("table.median_seconds"): round(f.median_seconds, 1),
         tr("bottlenecks.reference"): round(f.reference_seconds, 1),
         tr("my_figures.sop_step"): f"{f.sop} #{f.sop_step}" if f.sop else "",
-        tr("my_figures.scope"): tr(f"my_figures.scope_{f.scope}")} for f in found]),
-        hide_index=True, width="stretch")
+        tr("my_figures.scope"): tr(f"my_figures.scope_{f.scope}")} for f in found]))
 
 
 def _training(user: User, teller_id: str) -> None:
@@ -64,25 +65,25 @@ def _training(user: User, teller_id: str) -> None:
     if not checks:
         st.caption(tr("my_figures.no_spot_checks"))
     else:
-        st.dataframe(pd.DataFrame([{
+        tables.show(pd.DataFrame([{
             tr("spot.checked_on"): str(c.checked_on), tr("spot.sop"): c.sop_id,
             tr("spot.version"): c.sop_version,
             tr("my_figures.result"): tr("spot.state.passed" if c.passed else "spot.state.failed"),
             tr("spot.wrong"): ", ".join(c.steps_wrong),
             tr("spot.skipped"): ", ".join(c.steps_skipped),
-            tr("spot.note"): c.note} for c in checks]), hide_index=True, width="stretch")
+            tr("spot.note"): c.note} for c in checks]))
     st.subheader(tr("my_figures.papers"))
     attempts = [a for a in list_attempts(user=user) if a.submitted_at is not None]
     if not attempts:
         st.caption(tr("my_figures.no_papers"))
         return
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("papers.paper_title"): a.title,
         tr("my_figures.submitted"): f"{a.submitted_at:%Y-%m-%d}",
         tr("take.score"): round(a.score or 0, 1),
         tr("take.passed"): tr("training.yes") if a.passed else tr("training.no"),
         tr("take.expert"): tr("training.yes") if a.expert else tr("training.no")}
-        for a in attempts]), hide_index=True, width="stretch")
+        for a in attempts]))
 
 
 user = session.guard(__file__)
@@ -95,6 +96,7 @@ if data.store_info()["events"] == 0:
     _training(user, user.teller_id)
     st.stop()
 chosen = filters.show("my_filters", fixed_teller=user.teller_id)
+period.show_caption(period.current())
 summary = data.summary(chosen)
 me = data.tellers(chosen, min_transactions=1)
 cols = st.columns(3)

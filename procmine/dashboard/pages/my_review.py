@@ -63,7 +63,7 @@ if st.button(tr("my_review.check"), type="primary", key="review_check"):
             outcome = answer_review(user.teller_id, item.key, [ids[i] for i in response],
                                     user=user)
         except ProcmineError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(session.error(exc)))
         else:
             st.session_state[_OUTCOME] = (question.stem, outcome)
             st.rerun()

@@ -20,7 +20,7 @@ from procmine import (
     sops_in_force,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_widgets
+from procmine.dashboard.components import sop_widgets, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -31,7 +31,7 @@ def _acknowledge(version: SopVersion, user: User, key: str) -> None:
         try:
             acknowledge_sop(version.sop.id, user=user, library=data.library())
         except ProcmineError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(session.error(exc)))
         else:
             st.toast(tr("my_sops.acknowledged", sop=plain(version.sop.id),
                         version=version.sop.version))
@@ -68,12 +68,11 @@ query = st.text_input(tr("my_sops.search"), key="my_sops_search",
                       placeholder=tr("my_sops.search_hint"))
 shown = [v for v in in_force if matches_query(v.sop, query)]
 st.caption(tr("my_sops.caption", n=len(in_force), shown=len(shown)))
-st.dataframe(pd.DataFrame(
+tables.show(pd.DataFrame(
     [{tr("my_sops.sop"): v.sop.id, tr("my_sops.sop_title"): v.sop.title_in(lang()),
       tr("my_sops.version"): v.sop.version, tr("my_sops.effective"): str(v.sop.effective),
       tr("my_sops.state"): tr("my_sops.pending") if v.sop.id in waiting
-      else tr("my_sops.read")} for v in shown]),
-    hide_index=True, width="stretch")
+      else tr("my_sops.read")} for v in shown]))
 by_id = {v.sop.id: v for v in shown}
 chosen = sop_widgets.pick_sop([v.sop for v in shown], key="my_sops_pick",
                               default=next((i for i in by_id if i in waiting), None))

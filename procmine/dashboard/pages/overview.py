@@ -8,9 +8,16 @@ from datetime import date
 
 import streamlit as st
 
-from procmine import QUARANTINE_REASONS, TICKET_REASONS, Filters, ProcmineError
+from procmine import QUARANTINE_REASONS, TICKET_REASONS, ProcmineError
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, columns, filters, improve_marks
+from procmine.dashboard.components import (
+    charts,
+    columns,
+    filters,
+    improve_marks,
+    period,
+    tables,
+)
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -27,11 +34,12 @@ with st.container(border=True):
     try:   # the register up to the data first (once per ingest): done items measured, regressions
         data.refreshed_register()
     except ProcmineError as exc:
-        st.caption(tr("improve.page.refresh_failed", message=plain(str(exc))))
+        st.caption(tr("improve.page.refresh_failed", message=plain(session.error(exc))))
     month, agenda = data.month_agenda(user, today)
     improve_marks.show_agenda(agenda, month=month, today=today)
 
 chosen = filters.show("filters")
+period.show_caption(period.current())
 summary = data.summary(chosen)
 st.subheader(tr("overview.store_summary"))
 cols = st.columns(5)
@@ -56,21 +64,21 @@ st.plotly_chart(charts.actual_vs_standard(types, {
     "lost": tr("overview.time_lost"), "seconds": tr("units.seconds", value="")}),
     width="stretch")
 
-month_filters = Filters(start=data.this_month(), branches=chosen.branches,
-                        business_types=chosen.business_types, tellers=chosen.tellers)
+shown_period = period.label(period.current())
 left, right = st.columns(2)
 with left:
-    st.subheader(tr("overview.slowest_business_types", n=5) + " · " + tr("overview.this_month"))
-    slow = data.business_types(month_filters)
+    st.subheader(tr("overview.slowest_business_types", n=5) + " · " + shown_period)
+    slow = data.business_types(chosen)
     slow = slow[slow["transactions"] >= 10].sort_values("ratio", ascending=False).head(5)
-    columns.table(slow.assign(name=[baseline[c].name(lang()) for c in slow["business_type"]]),
-                  ["business_type", "name", "transactions", "median_seconds",
-                   "standard_seconds", "ratio", "hours_lost"],
-                  formats={"median_seconds": "%.0f"})
+    # half the page: three short columns (the type's code before its name), read at a glance
+    columns.table(slow.assign(name=[f"{c} {baseline[c].name(lang())}"
+                                    for c in slow["business_type"]]),
+                  ["name", "ratio", "hours_lost"], room=tables.HALF)
 with right:
-    st.subheader(tr("overview.slowest_tellers", n=5) + " · " + tr("overview.this_month"))
-    columns.table(data.tellers(month_filters).head(5),
-                  ["teller_id", "branch_id", "transactions", "errors", "speed_index"])
+    st.subheader(tr("overview.slowest_tellers", n=5) + " · " + shown_period)
+    columns.table(data.tellers(chosen).head(5),
+                  ["teller_id", "branch_id", "transactions", "errors", "speed_index"],
+                  room=tables.HALF)
 
 st.subheader(tr("quality.title"))
 reasons = data.quarantine_summary()

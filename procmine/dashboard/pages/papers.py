@@ -22,6 +22,7 @@ from procmine import (
     list_papers,
 )
 from procmine.dashboard import data, session
+from procmine.dashboard.components import tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -63,7 +64,7 @@ def _build(user: User) -> None:
                             shuffle=shuffle, due_on=due if isinstance(due, date) else None,
                             library=library)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
         return
     st.session_state[_PICK] = paper.id   # the paper list opens on it (set before its widget)
     st.success(tr("papers.built", title=plain(paper.title), id=paper.id,
@@ -71,15 +72,14 @@ def _build(user: User) -> None:
 
 
 def _list(papers: list[Paper]) -> None:
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("papers.id"): p.id, tr("papers.paper_title"): p.title,
         tr("papers.status"): tr(f"papers.state.{p.status}"),
         tr("papers.questions"): len(p.questions), tr("papers.assigned"): p.assigned,
         tr("papers.time_limit"): p.time_limit_minutes, tr("papers.pass_mark"): p.pass_mark,
         tr("papers.expert_mark"): p.expert_mark,
         tr("papers.due_on"): str(p.due_on) if p.due_on else "",
-        tr("papers.created"): f"{p.created_at:%Y-%m-%d} {p.created_by}"} for p in papers]),
-        hide_index=True, width="stretch")
+        tr("papers.created"): f"{p.created_at:%Y-%m-%d} {p.created_by}"} for p in papers]))
 
 
 def _assign(paper: Paper, user: User) -> None:
@@ -102,7 +102,7 @@ def _assign(paper: Paper, user: User) -> None:
         n = assign_paper(paper.id, user=user, roster=roster, tellers=tuple(tellers),
                          branches=tuple(chosen_branches), everyone=everyone)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     else:
         st.success(tr("papers.assigned_to", n=n, title=plain(paper.title)))
 
@@ -113,10 +113,9 @@ def _detail(paper: Paper, user: User) -> None:
                   minutes=paper.time_limit_minutes, passing=f"{paper.pass_mark:g}",
                   expert=f"{paper.expert_mark:g}"))
     with st.expander(tr("papers.question_list", n=len(paper.questions))):
-        st.dataframe(pd.DataFrame([{
+        tables.show(pd.DataFrame([{
             "#": n, tr("qbank.kind"): tr(f"quiz.kind.{q.kind}"), tr("qbank.topic"): q.topic,
-            tr("qbank.stem"): q.stem} for n, q in enumerate(paper.questions, start=1)]),
-            hide_index=True, width="stretch")
+            tr("qbank.stem"): q.stem} for n, q in enumerate(paper.questions, start=1)]))
     if paper.status == "closed":
         st.info(tr("papers.is_closed"))
         return
@@ -130,7 +129,7 @@ def _detail(paper: Paper, user: User) -> None:
         try:
             close_paper(paper.id, user=user)
         except ProcmineError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(session.error(exc)))
         else:
             st.rerun()
 
@@ -151,6 +150,7 @@ if st.session_state.get(_PICK) not in by_id:
     st.session_state.pop(_PICK, None)
 chosen = st.selectbox(tr("papers.pick"), ids, key=_PICK,
                       format_func=lambda i: f"#{i} {by_id[i].title} · "
-                      f"{tr(f'papers.state.{by_id[i].status}')}")
+                      f"{tr(f'papers.state.{by_id[i].status}')}",
+                      placeholder=tr("widgets.no_options"))
 if chosen is not None:
     _detail(by_id[chosen], user)

@@ -5,8 +5,8 @@ Then the model pm4py's inductive miner discovers on that map (the same cases), a
 Petri net, with a noise slider and BPMN XML and PNML downloads.
 
 A branch manager's map is their branch's (the pickers offer it alone and check it on the
-server). Step names stay as the log has them on the map; the model shows the SOP's Chinese
-name of a step where an SOP in force names it.
+server). Steps are named in the user's language on the map, its table and the model (the SOP
+step's name, else the glossary's: :mod:`procmine.dashboard.components.names`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.dashboard import data, data_maps, session
-from procmine.dashboard.components import map_chart, map_filters, model_chart
-from procmine.dashboard.session import lang, tr
+from procmine.dashboard.components import map_chart, map_filters, model_chart, names, tables
+from procmine.dashboard.session import tr
 
 user = session.guard(__file__)
 st.title(tr("maps.title"))
@@ -67,19 +67,22 @@ labels = {key: tr(f"maps.{key}") for key in
 labels["colour"] = tr("maps.colour", stat=tr(f"maps.stat.{stat}"))
 figure = map_chart.process_map_figure(
     shown.nodes, shown.edges, shown.start_activities, shown.end_activities, labels, _duration,
-    overlay=overlay, stat=stat, direction=direction)
+    overlay=overlay, stat=stat, direction=direction, name=names.step_label)
 st.plotly_chart(figure, width="stretch", key="pmap_chart",
                 config=map_chart.download_config(f"process-map-{choice.business_type}", fmt))
 st.caption(tr("maps.download_hint", format=fmt.upper()))
 
 st.subheader(tr("maps.edges"))
 table = shown.edges.assign(share=shown.edges["count"] / pmap.cases)
-names = ["source", "target", "count", "share", "median_seconds", "p90_seconds", "mean_seconds"]
+columns = ["source", "target", "count", "share", "median_seconds", "p90_seconds", "mean_seconds"]
 formats = {"count": "%d", "share": "percent", "median_seconds": "%.1f", "p90_seconds": "%.1f",
            "mean_seconds": "%.1f"}
-st.dataframe(table[names], hide_index=True, width="stretch", column_config={
+tables.show(names.step_frame(table[columns]), {
     name: st.column_config.NumberColumn(tr(f"maps.col.{name}"), format=formats[name])
-    if name in formats else tr(f"maps.col.{name}") for name in names})
+    if name in formats else tr(f"maps.col.{name}") for name in columns},
+    keys=["source", "target"], extra=["p90_seconds", "mean_seconds"],
+    extra_key="pmap_all_columns")
 
 st.subheader(tr("model.title"))
-model_chart.show("pmodel", pmap, data_maps.step_labels(choice.business_type, lang()))
+model_chart.show("pmodel", pmap, dict(zip(pmap.nodes["activity"],
+                                          names.step_labels(pmap.nodes["activity"]), strict=True)))

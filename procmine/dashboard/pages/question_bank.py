@@ -25,12 +25,14 @@ from procmine import (
     export_questions,
     import_questions,
     list_questions,
+    note_text,
     set_question_status,
     sync_bank,
     sync_questions,
     validate_question,
 )
 from procmine.dashboard import data, session
+from procmine.dashboard.components import tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -71,7 +73,7 @@ def _import(user: User) -> None:
                 language=None)
         return
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
         return
     report = sync_questions(questions, actor=user.username, status="new")
     st.success(tr("qbank.imported", file=plain(upload.name), n=len(questions),
@@ -97,13 +99,13 @@ def _export(questions: list[BankQuestion]) -> None:
 
 
 def _table(questions: list[BankQuestion]) -> None:
-    st.dataframe(pd.DataFrame([{
+    tables.show(pd.DataFrame([{
         tr("qbank.key"): bq.question.key, tr("qbank.status"): tr(f"qbank.state.{bq.status}"),
         tr("qbank.kind"): tr(f"quiz.kind.{bq.question.kind}"),
         tr("qbank.topic"): bq.question.topic, tr("qbank.stem"): bq.question.stem,
         tr("qbank.revision"): bq.revision,
         tr("qbank.updated"): f"{bq.updated_at:%Y-%m-%d} {bq.updated_by}"}
-        for bq in questions]), hide_index=True, width="stretch", height=360)
+        for bq in questions]), height=360)
 
 
 def _edit(bq: BankQuestion, user: User) -> None:
@@ -111,14 +113,13 @@ def _edit(bq: BankQuestion, user: User) -> None:
     with st.form(f"qbank_edit_{bq.id}"):
         stem = st.text_area(tr("qbank.stem"), q.stem, key=f"qbank_stem_{bq.id}")
         st.caption(tr(f"qbank.fraction_help.{q.kind}"))
-        choices = st.data_editor(
+        choices = tables.edit(
             pd.DataFrame([{"text": c.text, "fraction": c.fraction, "feedback": c.feedback}
                           for c in q.choices]),
-            num_rows="dynamic", hide_index=True, width="stretch", key=f"qbank_choices_{bq.id}",
-            column_config={"text": tr("qbank.choice"),
-                           "fraction": st.column_config.NumberColumn(tr("qbank.fraction"),
-                                                                     format="%.1f"),
-                           "feedback": tr("qbank.feedback")})
+            {"text": tr("qbank.choice"),
+             "fraction": st.column_config.NumberColumn(tr("qbank.fraction"), format="%.1f"),
+             "feedback": tr("qbank.feedback")},
+            num_rows="dynamic", key=f"qbank_choices_{bq.id}")
         note = st.text_input(tr("qbank.note"), key=f"qbank_note_{bq.id}")
         if not st.form_submit_button(tr("qbank.save"), type="primary"):
             return
@@ -135,7 +136,7 @@ def _edit(bq: BankQuestion, user: User) -> None:
     try:
         edit_question(q.key, edited, user=user, note=note)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     else:
         st.success(tr("qbank.saved", question=plain(q.key)))
 
@@ -152,7 +153,7 @@ def _review(bq: BankQuestion, user: User) -> None:
         st.markdown(f"{mark} {n}. {plain(choice.text)}"
                     + (f" ({choice.fraction:g}%)" if q.kind == "multiple" else ""))
     if bq.note:
-        st.caption(tr("qbank.last_note", note=plain(bq.note)))
+        st.caption(tr("qbank.last_note", note=plain(note_text(bq.note, session.lang()))))
     cols = st.columns(3)
     for col, status in zip(cols, ("active", "retired", "new"), strict=True):
         if bq.status != status and col.button(tr(f"qbank.to_{status}"),
@@ -160,7 +161,7 @@ def _review(bq: BankQuestion, user: User) -> None:
             try:
                 set_question_status(q.key, status, user=user)
             except ProcmineError as exc:
-                st.error(plain(str(exc)))
+                st.error(plain(session.error(exc)))
             else:
                 st.rerun()
     with st.expander(tr("qbank.edit")):
@@ -181,16 +182,17 @@ topics = sorted({bq.question.topic for bq in everything})
 cols = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
 search = cols[0].text_input(tr("qbank.search"), key="qbank_search")
 topic = cols[1].selectbox(tr("qbank.topic"), [None, *topics], key="qbank_topic",
-                          format_func=lambda x: tr("filters.all") if x is None else x)
+                          format_func=lambda x: tr("filters.all") if x is None else x,
+                          placeholder=tr("widgets.no_options"))
 status = cols[2].selectbox(tr("qbank.status"), [None, *STATUSES], key="qbank_status",
                            format_func=lambda x: tr("filters.all") if x is None
-                           else tr(f"qbank.state.{x}"))
+                           else tr(f"qbank.state.{x}"), placeholder=tr("widgets.no_options"))
 source = cols[3].selectbox(tr("qbank.source"), [None, *SOURCES], key="qbank_source",
                            format_func=lambda x: tr("filters.all") if x is None
-                           else tr(f"qbank.sources.{x}"))
+                           else tr(f"qbank.sources.{x}"), placeholder=tr("widgets.no_options"))
 kind = cols[4].selectbox(tr("qbank.kind"), [None, *KINDS], key="qbank_kind",
                          format_func=lambda x: tr("filters.all") if x is None
-                         else tr(f"quiz.kind.{x}"))
+                         else tr(f"quiz.kind.{x}"), placeholder=tr("widgets.no_options"))
 shown = [bq for bq in list_questions(status=status, topic=topic, source=source,
                                      search=search or None)
          if kind is None or bq.question.kind == kind]
@@ -203,7 +205,8 @@ to_review = [bq for bq in shown if bq.status in ("new", "stale")]
 if to_review and st.button(tr("qbank.activate_shown", n=len(to_review)),
                            key="qbank_activate_shown"):
     for bq in to_review:
-        set_question_status(bq.question.key, "active", user=user, note="bulk review")
+        set_question_status(bq.question.key, "active", user=user,
+                            note=tr("qbank.bulk_review_note"))
     st.rerun()
 if shown:
     st.subheader(tr("qbank.review"))
@@ -212,7 +215,7 @@ if shown:
                                                      if by_key[k] not in to_review]
     key = st.selectbox(tr("qbank.pick"), order, key="qbank_pick",
                        format_func=lambda k: f"{tr(f'qbank.state.{by_key[k].status}')} · "
-                       f"{by_key[k].question.stem[:80]}")
+                       f"{by_key[k].question.stem[:80]}", placeholder=tr("widgets.no_options"))
     if key is not None:
         _review(by_key[key], user)
 

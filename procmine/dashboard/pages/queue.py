@@ -74,7 +74,8 @@ columns.table(by_window.assign(window_type=by_window["window_type"].map(
                   segment=by_window["segment"].map(lambda s: segments.get(str(s), s))),
               ["window_type", "segment", "arrivals", "served", "abandonment_rate",
                "mean_wait_seconds", "p90_wait_seconds", "service_level",
-               "mean_service_seconds"])
+               "mean_service_seconds"],
+              extra=["p90_wait_seconds"], extra_key="queue_window_all_columns")
 
 st.subheader(tr("queue.windows"))
 st.caption(tr("windows.caption", minutes=minutes))
@@ -96,7 +97,8 @@ if filters.branch is None and not report.by_branch.empty:
     st.markdown(f"**{tr('windows.by_branch')}**")
     columns.table(report.by_branch, ["branch_id", "vip_window_served", "vip_window_nonvip",
                                      "nonvip_while_vip_waited", "vip_while_regular_waited",
-                                     "peak_intervals", "nonvip_time_share"])
+                                     "peak_intervals", "nonvip_time_share"],
+                  extra=["peak_intervals"], extra_key="queue_branch_all_columns")
 
 st.subheader(tr("queue.per_teller"))
 columns.table(data.per_teller(filters), ["teller_id", "served", "mean_service_seconds",

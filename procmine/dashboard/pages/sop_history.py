@@ -41,9 +41,11 @@ else:
     before = came_in_force[-2] if len(came_in_force) > 1 else commits[-1]
 old = cols[0].selectbox(tr("sop_history.old"), commits, index=commits.index(before),
                         key=f"history_old_{sop_id}",
-                        format_func=lambda c: sop_widgets.version_label(by_commit[c]))
+                        format_func=lambda c: sop_widgets.version_label(by_commit[c]),
+                        placeholder=tr("widgets.no_options"))
 new = cols[1].selectbox(tr("sop_history.new"), commits, index=0, key=f"history_new_{sop_id}",
-                        format_func=lambda c: sop_widgets.version_label(by_commit[c]))
+                        format_func=lambda c: sop_widgets.version_label(by_commit[c]),
+                        placeholder=tr("widgets.no_options"))
 sop_widgets.show_diff(by_commit[old].sop.text, by_commit[new].sop.text,
                       sop_widgets.version_label(by_commit[old]),
                       sop_widgets.version_label(by_commit[new]))

@@ -10,7 +10,7 @@ import streamlit as st
 
 from procmine import REVIEW_GROUPS, STATUSES
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_tables, sop_widgets
+from procmine.dashboard.components import columns, sop_tables, sop_widgets, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -62,7 +62,11 @@ if user.role == "operations":
                                  (tr("sops.uncovered_steps"), report.uncovered_steps),
                                  (tr("sops.unseen_steps"), report.unseen_steps)):
                 st.markdown(f"**{title}** ({len(frame)})")
-                st.dataframe(frame, hide_index=True, width="stretch")
+                labels = columns.labels(frame.columns, "sops.coverage_col")
+                if "share" in labels:
+                    labels["share"] = st.column_config.NumberColumn(labels["share"],
+                                                                    format="percent")
+                tables.show(frame, labels)
 
 st.divider()
 chosen = sop_widgets.pick_sop([v.sop for v in shown], key="sops_pick")
@@ -80,7 +84,8 @@ by_commit = {v.commit: v for v in versions}
 default = versions.index(approved) if approved in versions else 0
 commit = st.selectbox(tr("view.version"), list(by_commit), index=default,
                       key=f"sops_version_{chosen.id}",
-                      format_func=lambda c: sop_widgets.version_label(by_commit[c]))
+                      format_func=lambda c: sop_widgets.version_label(by_commit[c]),
+                      placeholder=tr("widgets.no_options"))
 version = by_commit[commit]
 head = history[0]
 if editors and approved is not None and head != approved and version != head:

@@ -4,11 +4,13 @@ with a comment. The library enforces the rules (own group; not an author of the 
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from procmine import ProcmineError
 from procmine.dashboard import data, session
-from procmine.dashboard.components import sop_tables, sop_widgets
+from procmine.dashboard.components import sop_form, sop_tables, sop_widgets
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -52,18 +54,24 @@ for v in library.history(sop_id):
 sop_tables.show_notes(since)
 
 
+today = date.today()
+branches = [str(b) for b in data.options().get("branch_id", [])]
+effective, adoption = sop_form.approval_dates(head.sop, today, branches)
+
+
 def _decide(approve: bool) -> None:
     comment = str(state.get("review_comment", ""))
     try:
         if approve:
-            done = library.approve(sop_id, user=user, comment=comment)
+            done = library.approve(sop_id, user=user, comment=comment, today=today,
+                                   effective=effective, adoption=adoption or None)
             message = tr("review.approved", sop=sop_id, version=done.sop.version,
                          effective=str(done.sop.effective))
         else:
             library.reject(sop_id, user=user, comment=comment)
             message = tr("review.rejected", sop=sop_id)
-    except ProcmineError as exc:  # WorkflowError: the library's rules, said in its words
-        state["review_flash"] = ("error", tr("common.error", message=plain(str(exc))))
+    except ProcmineError as exc:  # WorkflowError: the library's rules, in the user's language
+        state["review_flash"] = ("error", tr("common.error", message=plain(session.error(exc))))
         return
     state["review_flash"] = ("success", message)
     state["review_comment"] = ""

@@ -46,7 +46,8 @@ def _version(sop_id: str, branch: str | None, today: date) -> SopVersion | None:
     default = commits.index(in_force.commit) if in_force and in_force.commit in by_commit else 0
     commit = st.selectbox(tr("spot.version"), commits, index=default,
                           key=f"spot_version_{sop_id}",
-                          format_func=lambda c: sop_widgets.version_label(by_commit[c]))
+                          format_func=lambda c: sop_widgets.version_label(by_commit[c]),
+                          placeholder=tr("widgets.no_options"))
     return by_commit.get(commit) if commit else None
 
 
@@ -55,7 +56,8 @@ def _record(user: User, roster: list[Trainee], sop_ids: list[str], today: date) 
     cols = st.columns(2)
     with cols[0]:
         teller = st.selectbox(tr("filters.teller"), list(labels), key="spot_teller",
-                              format_func=lambda i: labels[i])
+                              format_func=lambda i: labels[i],
+                              placeholder=tr("widgets.no_options"))
     library = data.library()
     with cols[1]:
         sop = sop_widgets.pick_sop([library.approved_versions(i)[-1].sop for i in sop_ids],
@@ -70,12 +72,13 @@ def _record(user: User, roster: list[Trainee], sop_ids: list[str], today: date) 
     steps = [s.id for s in version.sop.steps]
     other = "en" if lang() == "en" else "zh"
 
-    def name(step: str) -> str:
-        return f"{names.get(step, {}).get(other, step)} ({step})"
+    def name(step: str) -> str:   # the SOP's step number and name (two steps may share one)
+        return f"{steps.index(step) + 1}. {names.get(step, {}).get(other, step)}"
 
     with st.form(f"spot_form_{sop.id}"):
         observed = st.multiselect(tr("spot.observed"), steps, default=steps, format_func=name,
-                                  key=f"spot_observed_{version.commit}")
+                                  key=f"spot_observed_{version.commit}",
+                                  placeholder=tr("widgets.choose"))
         cols = st.columns(2)
         wrong = cols[0].multiselect(tr("spot.wrong"), steps, format_func=name,
                                     key=f"spot_wrong_{version.commit}",
@@ -99,7 +102,7 @@ def _record(user: User, roster: list[Trainee], sop_ids: list[str], today: date) 
             checked_on=checked_on if isinstance(checked_on, date) else today, note=note,
             branch_id=branch, library=library)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
         return
     st.success(tr("spot.recorded_passed" if check.passed else "spot.recorded_failed",
                   teller=plain(teller), sop=plain(sop.id)))

@@ -15,7 +15,7 @@ import streamlit as st
 
 from procmine import ShiftSuggestion, what_if
 from procmine.dashboard import data, session
-from procmine.dashboard.components import improve_marks, queue_charts, queue_filters
+from procmine.dashboard.components import improve_marks, queue_charts, queue_filters, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -70,8 +70,7 @@ if not heat.empty:
 
 st.subheader(tr("staffing.shifts"))
 if plan.shifts:
-    st.dataframe(pd.DataFrame([{tr("staffing.action"): _shift_text(s)} for s in plan.shifts]),
-                 hide_index=True, width="stretch")
+    tables.show(pd.DataFrame([{tr("staffing.action"): _shift_text(s)} for s in plan.shifts]))
     improve_marks.shortfall_control(
         plan.shifts, user=user, describe=_shift_text, figures=_queue_figures,
         as_of=choice.last_day, store_version=data.store().version(),
@@ -83,16 +82,18 @@ st.subheader(tr("staffing.what_if"))
 rows = plan.intervals
 cells = st.columns(4)
 branch = cells[0].selectbox(tr("filters.branch"), sorted(rows["branch_id"].unique()),
-                            key="wi_branch")
+                            key="wi_branch", placeholder=tr("widgets.no_options"))
 mine = rows[rows["branch_id"] == branch]
 weekday = cells[1].selectbox(tr("staffing.weekday"), sorted(mine["weekday"].unique()),
-                             format_func=lambda d: weekdays[int(d)], key="wi_weekday")
+                             format_func=lambda d: weekdays[int(d)], key="wi_weekday",
+                             placeholder=tr("widgets.no_options"))
 day = mine[mine["weekday"] == weekday]
 # the interval where the counters fall shortest is the one worth asking about first
 worst = int(day.loc[day["gap"].idxmin(), "interval_of_day"])
 times = sorted(int(m) for m in day["interval_of_day"])
 interval = cells[2].selectbox(tr("staffing.interval"), times, index=times.index(worst),
-                              format_func=queue_charts.clock, key="wi_interval")
+                              format_func=queue_charts.clock, key="wi_interval",
+                              placeholder=tr("widgets.no_options"))
 row = day[day["interval_of_day"] == interval].iloc[0]
 required = int(row["required"])
 counters = int(cells[3].number_input(tr("staffing.counters"), 0, 60,

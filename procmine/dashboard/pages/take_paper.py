@@ -55,7 +55,7 @@ def _save(attempt_id: int, item: AttemptItem, key: str) -> None:
     try:
         save_answer(attempt_id, item.position, [item.choice_ids[i] for i in shown], user=user)
     except ProcmineError as exc:
-        st.session_state[_ERROR] = str(exc)
+        st.session_state[_ERROR] = session.error(exc)
     else:
         st.session_state[_SAVED] = ("saved", item.position)
 
@@ -107,7 +107,7 @@ def _attempt(view: AttemptView, user: User) -> None:
             try:
                 result = submit_attempt(view.id, user=user)
             except ProcmineError as exc:
-                st.error(plain(str(exc)))
+                st.error(plain(session.error(exc)))
                 return
             st.session_state.pop(_CONFIRM, None)
             st.session_state.pop(_OPEN, None)
@@ -159,7 +159,7 @@ def _papers(user: User, teller_id: str) -> None:
                     try:
                         start_attempt(paper.id, user=user)
                     except ProcmineError as exc:
-                        st.error(plain(str(exc)))
+                        st.error(plain(session.error(exc)))
                     else:
                         st.rerun()
             elif tp.state == "done" and tp.attempt_id is not None:
@@ -190,6 +190,6 @@ if (result_id := st.session_state.get(_RESULT)) is not None:
         _result(attempt_result(result_id, user=user))
     except ProcmineError as exc:
         st.session_state.pop(_RESULT, None)
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     st.divider()
 _papers(user, user.teller_id)

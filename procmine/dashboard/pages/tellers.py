@@ -1,9 +1,11 @@
 """Tellers (operations; a branch manager for their branch's tellers): one teller's speed index
 over the months and steps against the bank.
 
-``?teller=0301`` in the address opens that teller. A branch manager's picker lists only their
-branch's tellers, and an address naming another branch's teller is refused here, on the server
-(:func:`procmine.require_teller`), before anything of the teller is read.
+``?teller=0301`` in the address opens that teller; otherwise the page opens on the teller who
+lost the most hours against the standard times in the period chosen (actual less standard
+hours, :func:`procmine.teller_summary`; a teller sees themself). A branch manager's picker
+lists only their branch's tellers, and an address naming another branch's teller is refused
+here, on the server (:func:`procmine.require_teller`), before anything of the teller is read.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import streamlit as st
 
 from procmine import (
     AccessDenied,
+    Filters,
     branch_scope,
     require_teller,
     teller_error_rates,
@@ -19,9 +22,22 @@ from procmine import (
     visible_tellers,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, columns, filters
+from procmine.dashboard.components import charts, columns, filters, period, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
+
+
+def _most_hours_lost(allowed: list[str], chosen: Filters) -> str:
+    """The teller (of ``allowed``) who lost the most hours against the standard times under
+    ``chosen``; the first allowed one when none has enough transactions."""
+    summary = data.tellers(chosen)
+    summary = summary[summary["teller_id"].isin(allowed)]
+    if summary.empty:
+        return allowed[0]
+    lost = summary.assign(hours_lost=summary["actual_hours"] - summary["standard_hours"])
+    return str(lost.sort_values(["hours_lost", "teller_id"],
+                                ascending=[False, True])["teller_id"].iloc[0])
+
 
 user = session.guard(__file__)
 st.title(tr("tellers.title"))
@@ -46,11 +62,13 @@ if asked and asked not in known:
 elif asked and asked != st.session_state.get("tellers_asked"):
     st.session_state["tellers_pick"] = asked   # a new address: open its teller
 st.session_state["tellers_asked"] = asked
-if st.session_state.get("tellers_pick") not in allowed:
-    st.session_state.pop("tellers_pick", None)
 chosen = filters.show("tellers_filters", tellers=False,
                       branches=visible_branches(user, data.options()["branch_id"]))
-teller = st.selectbox(tr("filters.teller"), allowed, key="tellers_pick")
+period.show_caption(period.current())
+if st.session_state.get("tellers_pick") not in allowed:
+    st.session_state["tellers_pick"] = _most_hours_lost(allowed, chosen)
+teller = st.selectbox(tr("filters.teller"), allowed, key="tellers_pick",
+                      placeholder=tr("widgets.no_options"))
 if teller != asked:
     st.query_params["teller"] = teller       # the address names the teller shown
     st.session_state["tellers_asked"] = teller
@@ -80,7 +98,7 @@ if not rates.empty:
     percent = {name: st.column_config.NumberColumn(tr(f"errors.{name}"), format="%.2f%%")
                for name in ("error_rate", "error_rate_shrunk", "bank_error_rate", "own_share")}
     shown = rates.assign(**{name: rates[name] * 100 for name in percent})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    tables.show(shown, {
         "month": tr("errors.month"), "transactions": tr("errors.transactions"),
         "errors": tr("errors.errors"), **percent,
         "error_prior_strength": st.column_config.NumberColumn(tr("errors.prior_weight"),

@@ -82,7 +82,8 @@ def _months(papers: list[Paper], targets: TrainingTargets) -> None:
     if not months:
         st.info(tr("papers.empty"))
         return
-    month = st.selectbox(tr("announcement.month"), months, key="results_month")
+    month = st.selectbox(tr("announcement.month"), months, key="results_month",
+                         placeholder=tr("widgets.no_options"))
     frame = monthly_rates(month)
     frame["branch_id"] = [tr("results.bank") if b == "all" else b for b in frame["branch_id"]]
     _chart(frame, "branch_id", targets)
@@ -101,7 +102,8 @@ def _loop(user: User) -> None:
     ids = [t.teller_id for t in roster]
     if not ids:
         return
-    teller = st.selectbox(tr("filters.teller"), ids, key="results_teller")
+    teller = st.selectbox(tr("filters.teller"), ids, key="results_teller",
+                          placeholder=tr("widgets.no_options"))
     weak = weak_steps(teller, user=user)
     st.markdown(f"**{tr('results.weak_steps')}**")
     if weak.empty:
@@ -161,7 +163,7 @@ def _targets_form(user: User, targets: TrainingTargets) -> None:
                             ("spot_check_interval_days", int(interval))):
             set_training_target(name, value, user=user)
     except ProcmineError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(session.error(exc)))
     else:
         st.rerun()
 
@@ -182,7 +184,8 @@ with tabs[0]:
         by_id = {p.id: p for p in papers}
         ids = sorted(by_id, reverse=True)   # the newest first
         paper_id = st.selectbox(tr("papers.pick"), ids, key="results_paper",
-                                format_func=lambda i: f"#{i} {by_id[i].title}")
+                                format_func=lambda i: f"#{i} {by_id[i].title}",
+                                placeholder=tr("widgets.no_options"))
         if paper_id is not None:
             _paper(paper_id, user, targets)
 with tabs[1]:

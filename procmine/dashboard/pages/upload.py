@@ -20,7 +20,7 @@ from procmine import (
     save_upload,
 )
 from procmine.dashboard import data, session
-from procmine.dashboard.components import columns, downloads
+from procmine.dashboard.components import columns, downloads, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -33,7 +33,7 @@ def _refresh_register() -> None:
             result = refresh_register(data.store().home, store=data.store(),
                                       baseline=data.baseline())
     except Exception as exc:  # the ingest succeeded whatever happens here
-        st.warning(tr("upload.register_failed", message=plain(str(exc))))
+        st.warning(tr("upload.register_failed", message=plain(session.error(exc))))
         return
     if result.measured or result.regressions:
         st.info(tr("upload.register_refreshed", verified=len(result.verified),
@@ -53,15 +53,18 @@ mapping_file = st.file_uploader(tr("upload.mapping"), type=["yaml", "yml"], key=
 if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
     store = data.store()
     saved: list[Path] = []  # removed once their ingest has finished, loaded or refused
+    current = None
     ingested = 0  # files loaded: the register is re-measured after them
     try:
         for upload in [*files, *([mapping_file] if mapping_file is not None else [])]:
             current_limits().check_upload(upload.name, upload.size)
         column_map = None
         if mapping_file is not None:
+            current = mapping_file.name
             saved.append(save_upload(mapping_file.name, mapping_file.getvalue(), store.home))
             column_map = load_column_map(saved[-1])
         for upload in files:
+            current = upload.name  # a refusal names the file as the user knows it
             path = save_upload(upload.name, upload.getvalue(), store.home)
             saved.append(path)
             bar = st.progress(0.0, text=tr("upload.progress", file=plain(upload.name),
@@ -93,7 +96,9 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
                                    file_name=quarantine.name, mime="text/csv",
                                    key=f"download_{report.batch_id}")
     except ProcmineError as exc:
-        st.error(tr("common.error", message=plain(str(exc))))
+        if current is not None and "file" in getattr(exc, "params", {}):
+            exc.params["file"] = current
+        st.error(tr("common.error", message=plain(session.error(exc))))
     finally:
         for path in saved:
             release_upload(path)
@@ -102,8 +107,7 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
 
 st.subheader(tr("upload.history"))
 history = data.ingest_history()
-st.dataframe(history, hide_index=True, width="stretch",
-             column_config=columns.labels(history.columns, "history"))
+tables.show(history, columns.labels(history.columns, "history"))
 
 st.subheader(tr("upload.drop_title"))
 if "upload_dropped" in st.session_state:
@@ -117,13 +121,13 @@ if batches:
                   at=b.ingested_at, loaded=f"{b.loaded:,}")
 
     chosen = st.selectbox(tr("upload.drop_choose"), list(batches), key="drop_batch",
-                          format_func=label)
+                          format_func=label, placeholder=tr("widgets.no_options"))
     confirmed = st.checkbox(tr("upload.drop_confirm"), key="drop_confirm")
     if st.button(tr("upload.drop_button"), disabled=not confirmed, key="drop_go"):
         try:
             dropped = drop_batch(data.store(), chosen, user=user.username, wait=10)
         except ProcmineError as exc:
-            st.error(tr("common.error", message=str(exc)))
+            st.error(tr("common.error", message=plain(session.error(exc))))
         else:
             st.session_state["upload_dropped"] = tr(
                 "upload.dropped", batch=dropped.batch_id, loaded=f"{dropped.loaded:,}")

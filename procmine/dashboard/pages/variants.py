@@ -12,7 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 from procmine.dashboard import data, data_maps, session
-from procmine.dashboard.components import map_chart, map_filters
+from procmine.dashboard.components import map_chart, map_filters, tables
+from procmine.dashboard.components.names import step_labels
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -51,7 +52,7 @@ else:
                   share=f"{table.prescribed_cases / table.cases:.1%}"))
 if table.prescribed is not None:
     with st.expander(tr("variants.prescribed_steps", sop=plain(table.sop))):
-        st.write(plain(" → ".join(table.prescribed)))
+        st.write(plain(" → ".join(step_labels(table.prescribed))))
 
 st.subheader(tr("variants.pareto"))
 st.plotly_chart(map_chart.pareto_chart(table.pareto(), {
@@ -62,15 +63,12 @@ st.plotly_chart(map_chart.pareto_chart(table.pareto(), {
 st.subheader(tr("variants.table"))
 mark = tr("variants.prescribed_mark")
 rows = frame.assign(mark=[mark if p else "" for p in frame["prescribed"]],
-                    steps=[" → ".join(a) for a in frame["activities"]])
+                    steps=[" → ".join(step_labels(a)) for a in frame["activities"]])
 names = ["rank", "mark", "cases", "share", "cumulative_share", "median_dwell_seconds",
          "p90_dwell_seconds", "length", "steps"]
 formats = {"rank": "%d", "cases": "%d", "share": "percent", "cumulative_share": "percent",
            "median_dwell_seconds": "%.0f", "p90_dwell_seconds": "%.0f", "length": "%d"}
-st.dataframe(rows[names], hide_index=True, width="stretch",
-             column_config={
-                 name: st.column_config.NumberColumn(tr(f"variants.col.{name}"),
-                                                     format=formats[name])
-                 if name in formats else st.column_config.TextColumn(
-                     tr(f"variants.col.{name}"), width="large" if name == "steps" else "medium")
-                 for name in names})
+tables.show(rows[names], {
+    name: st.column_config.NumberColumn(tr(f"variants.col.{name}"), format=formats[name])
+    if name in formats else tr(f"variants.col.{name}") for name in names}, keys=["rank"],
+    extra=["cumulative_share", "p90_dwell_seconds"], extra_key="variants_all_columns")

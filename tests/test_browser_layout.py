@@ -1,0 +1,146 @@
+"""Every page of every role, in Chinese, at 1440x900 and at 1280x720 (tests/browser_kit.py): a
+full-page screenshot of each in tests/artifacts/layout-<w>x<h>-<role>-<page>.png, and through the
+DOM (tests/layout_probe.js) no table with a column cut off at the right (the grid's scroller needs
+no horizontal scrolling) and no chart legend over an axis's tick labels.
+
+One server, one browser; each role signs in once and walks its pages; each page is read at
+1440x900, then the window is narrowed to 1280x720 and read again (the same script run, laid out
+anew), so a page runs once per role. Pages that need a choice first stay at their default view.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from browser_kit import ARTIFACTS, DEMO_USERS
+from browser_kit import sign_in as _sign_in
+from browser_kit import wait_quiet as _wait_quiet
+
+from procmine.app.auth import ROLES
+from procmine.app.i18n import t
+from procmine.dashboard.registry import PageSpec, pages_for_role
+from procmine.demo.workspace import build_demo_workspace
+
+pytestmark = pytest.mark.browser
+
+SIZES = ((1440, 900), (1280, 720))
+PROBE = (Path(__file__).parent / "layout_probe.js").read_text(encoding="utf-8")
+#: every grid has its scroller and every chart its SVG (drawn after the script has run)
+DRAWN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+    .every(e => e.offsetParent === null || e.closest('details:not([open])')
+                || !e.checkVisibility() || e.querySelector('.dvn-scroller'))
+  && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))"""
+
+
+@pytest.fixture(scope="module")
+def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("browser-layout-workspace")
+    build_demo_workspace(home)
+    return home
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+
+
+def problems(found: dict[str, Any]) -> list[str]:
+    """What is wrong on a page, from the probe's reading: a table wider than it is shown, a
+    table not drawn, a legend over a tick label."""
+    out = [f"{found['errors']} exception(s) on the page"] if found.get("errors") else []
+    for grid in found["grids"]:
+        if not grid["shown"]:   # in a closed expander or another tab
+            continue
+        if not grid["ready"]:
+            out.append(f"table {grid['index']} not drawn")
+        elif grid["clientWidth"] > 0 and grid["scrollWidth"] > grid["clientWidth"] + 1:
+            out.append(f"table {grid['index']} {grid['headers']}: columns "
+                       f"{grid['scrollWidth']} px wide in {grid['clientWidth']} px")
+    for chart in found["charts"]:
+        legend = chart["legend"]
+        if legend is None:
+            continue
+        hit = [tick["text"] for tick in chart["ticks"] if _overlap(legend, tick)]
+        if hit:
+            out.append(f"chart {chart['index']}: legend over tick labels {hit[:5]}")
+    return out
+
+
+def _read(page: Any, name: str) -> list[str]:
+    """The page's problems now; a full-page screenshot ``name`` (the window made as tall as the
+    page for the picture, then put back)."""
+    _wait_quiet(page)
+    with contextlib.suppress(Exception):   # a grid that never draws is reported below
+        page.wait_for_function(DRAWN, timeout=20_000)
+    page.wait_for_timeout(250)   # grids and charts lay out again after a resize
+    found = page.evaluate(PROBE)
+    size = page.viewport_size
+    tall = page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
+        return m ? m.scrollHeight : document.body.scrollHeight; }""")
+    if tall > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 40, 9000)})
+        page.wait_for_timeout(250)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.set_viewport_size(size)
+    return problems(found)
+
+
+def _open(page: Any, spec: PageSpec, several: bool, first: bool) -> None:
+    """Open the page by its menu link (the first page is where signing in lands, its address
+    the app's own) and wait until its script has finished."""
+    if several:   # Streamlit shows no menu for a single page
+        link = page.get_by_role("link", name=t(spec.title_key, "zh-CN"), exact=True)
+        link.first.click()
+        if not first:
+            page.wait_for_url(   # a page may keep its choice in the query string
+                lambda url: urlparse(url).path.rstrip("/").endswith(spec.url_path),
+                timeout=60_000)
+    page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
+    _wait_quiet(page)
+
+
+def test_the_wide_table_check_fails_on_a_table_too_wide() -> None:
+    """The DOM criterion itself: a grid whose columns need 3048 px in 1278 px is reported, one
+    that fits is not, and a legend drawn under the x axis's labels is reported."""
+    found = {"grids": [{"index": 0, "shown": True, "ready": True, "scrollWidth": 3048,
+                        "clientWidth": 1278, "headers": ["a"]},
+                       {"index": 1, "shown": True, "ready": True, "scrollWidth": 1278,
+                        "clientWidth": 1278, "headers": ["b"]},
+                       {"index": 2, "shown": False, "ready": False, "scrollWidth": 0,
+                        "clientWidth": 0, "headers": []}],
+             "charts": [{"index": 0, "ready": True,
+                         "legend": {"l": 114, "t": 708, "r": 229, "b": 737},
+                         "ticks": [{"l": 150, "t": 696, "r": 300, "b": 712, "text": "点钞"}]},
+                        {"index": 1, "ready": True,
+                         "legend": {"l": 114, "t": 400, "r": 229, "b": 420},
+                         "ticks": [{"l": 150, "t": 696, "r": 300, "b": 712, "text": "点钞"}]}]}
+    assert problems(found) == [
+        "table 0 ['a']: columns 3048 px wide in 1278 px",
+        "chart 0: legend over tick labels ['点钞']",
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_fits_at_both_sizes(role: str, server: str, browser: Any) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    width, height = SIZES[0]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    specs = [p for p in pages_for_role(role) if not p.hidden]
+    wrong: list[str] = []
+    try:
+        _sign_in(page, server, DEMO_USERS[role])
+        page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
+        for n, spec in enumerate(specs):
+            _open(page, spec, len(specs) > 1, n == 0)
+            for w, h in SIZES:
+                page.set_viewport_size({"width": w, "height": h})
+                shot = f"layout-{w}x{h}-{role}-{spec.url_path}.png"
+                wrong += [f"{spec.url_path} {w}x{h}: {p}" for p in _read(page, shot)]
+            page.set_viewport_size({"width": width, "height": height})
+    finally:
+        page.close()
+        (ARTIFACTS / f"layout-{role}.txt").write_text("\n".join(wrong) + "\n", encoding="utf-8")
+    assert not wrong, "\n".join(wrong)
