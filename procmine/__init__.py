@@ -22,403 +22,418 @@ command line use only these names; the modules behind them may move without a ca
 ``import procmine`` never imports streamlit (only ``procmine.dashboard`` does).
 """
 
-# findings: overall pace and baseline review
-from procmine.analysis.baseline_review import BASELINE_BAND, BASELINE_MIN_CASES
-from procmine.analysis.bottlenecks import ANALYSES, find_bottlenecks
+from typing import TYPE_CHECKING, Any
 
-# findings: conditional (slow steps that hold only in one slice: an hour band, amount band,
-# window type or weekday)
-from procmine.analysis.conditional import conditional_findings, without_all_day
+# The public names and where they live: imported for type checkers only. At run time each name
+# is imported on first use (:func:`__getattr__`, PEP 562) from the module this block names, so
+# ``import procmine`` (and ``procmine --help``) does not load pandas, SciPy, DuckDB and every
+# analysis before it is asked for one.
+if TYPE_CHECKING:
+    # findings: overall pace and baseline review
+    from procmine.analysis.baseline_review import BASELINE_BAND, BASELINE_MIN_CASES
+    from procmine.analysis.bottlenecks import ANALYSES, find_bottlenecks
 
-# ui: error-rate prior (raw and corrected error rates side by side, and how they were corrected)
-from procmine.analysis.error_rates import error_prior, teller_error_rates
-from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
-from procmine.analysis.filters import Filters
+    # findings: conditional (slow steps that hold only in one slice: an hour band, amount band,
+    # window type or weekday)
+    from procmine.analysis.conditional import conditional_findings, without_all_day
 
-# findings: page (the kinds and scopes of a finding, for the slow-steps page's filters)
-from procmine.analysis.findings import FINDING_KINDS, FINDING_SCOPES, Finding
-from procmine.analysis.league import (
-    MIN_TRANSACTIONS,
-    league_records,
-    monthly_league,
-    months_with_data,
-)
+    # ui: error-rate prior (raw and corrected error rates side by side, and how they were corrected)
+    from procmine.analysis.error_rates import error_prior, teller_error_rates
+    from procmine.analysis.evidence import explain_finding, explain_findings, finding_distribution
+    from procmine.analysis.filters import Filters
 
-# findings: matrix (each teller's counter time on each business type)
-from procmine.analysis.matrix import (
-    MATRIX_COLUMNS,
-    MIN_MATRIX_CASES,
-    matrix_grid,
-    matrix_records,
-    teller_type_matrix,
-)
-from procmine.analysis.performance import (
-    business_type_summary,
-    filter_options,
-    latest_month,
-    step_statistics,
-    teller_profile,
-    teller_summary,
-    transaction_summary,
-    type_steps,
-)
+    # findings: page (the kinds and scopes of a finding, for the slow-steps page's filters)
+    from procmine.analysis.findings import FINDING_KINDS, FINDING_SCOPES, Finding
+    from procmine.analysis.league import (
+        MIN_TRANSACTIONS,
+        league_records,
+        monthly_league,
+        months_with_data,
+    )
 
-# findings: waits (time lost before a step against what peers wait)
-from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
-from procmine.app.appdb import AuditEntry, list_audit
-from procmine.app.auth import (
-    DEMO_PASSWORD,
-    ROLES,
-    AccountLocked,
-    User,
-    add_user,
-    authenticate,
-    can_open,
-    disable_user,
-    enable_user,
-    get_user,
-    list_users,
-    seed_demo_users,
-    set_password,
-    set_role,
-    unlock_user,
-)
+    # findings: matrix (each teller's counter time on each business type)
+    from procmine.analysis.matrix import (
+        MATRIX_COLUMNS,
+        MIN_MATRIX_CASES,
+        matrix_grid,
+        matrix_records,
+        teller_type_matrix,
+    )
+    from procmine.analysis.performance import (
+        business_type_summary,
+        filter_options,
+        latest_month,
+        step_statistics,
+        teller_profile,
+        teller_summary,
+        transaction_summary,
+        type_steps,
+    )
 
-# ui: messages (display names of codes: audit actions, categories, ...; automatic notes)
-from procmine.app.display import (
-    AUTOMATIC_NOTES,
-    display_name,
-    history_note,
-    issue_text,
-    note_text,
-)
-from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, normalize_language, t
-from procmine.app.policy import session_idle
+    # findings: waits (time lost before a step against what peers wait)
+    from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
+    from procmine.app.appdb import AuditEntry, list_audit
+    from procmine.app.auth import (
+        DEMO_PASSWORD,
+        ROLES,
+        AccountLocked,
+        User,
+        add_user,
+        authenticate,
+        can_open,
+        disable_user,
+        enable_user,
+        get_user,
+        list_users,
+        seed_demo_users,
+        set_password,
+        set_role,
+        unlock_user,
+    )
 
-# queue: scope (the branch manager's view: one branch, other branches only as aggregates;
-# AccessDenied above is procmine.app.scope's, the one class for every refusal)
-from procmine.app.scope import (
-    branch_scope,
-    require_branch,
-    require_teller,
-    scoped_findings,
-    visible_branches,
-    visible_tellers,
-)
+    # ui: messages (display names of codes: audit actions, categories, ...; automatic notes)
+    from procmine.app.display import (
+        AUTOMATIC_NOTES,
+        display_name,
+        history_note,
+        issue_text,
+        note_text,
+    )
+    from procmine.app.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, normalize_language, t
+    from procmine.app.policy import session_idle
 
-# ui: session (a dashboard session's token, kept in a browser cookie, checked on the server)
-from procmine.app.session_tokens import (
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    open_session,
-    resume_session,
-    revoke_session,
-)
-from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
-from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
-from procmine.core.errors import ProcmineError
-from procmine.core.limits import Limits, current_limits, use_limits
-from procmine.core.months import add_months, last_day, parse_month
-from procmine.core.paths import default_home
+    # queue: scope (the branch manager's view: one branch, other branches only as aggregates;
+    # AccessDenied above is procmine.app.scope's, the one class for every refusal)
+    from procmine.app.scope import (
+        branch_scope,
+        require_branch,
+        require_teller,
+        scoped_findings,
+        visible_branches,
+        visible_tellers,
+    )
 
-# findings: demo injections
-from procmine.demo import (
-    DemoConfig,
-    parse_branch_start,
-    parse_revision,
-    parse_wrong_standard,
-    write_bundled_demo,
-    write_demo_data,
-)
+    # ui: session (a dashboard session's token, kept in a browser cookie, checked on the server)
+    from procmine.app.session_tokens import (
+        SESSION_COOKIE,
+        SESSION_MAX_AGE,
+        open_session,
+        resume_session,
+        revoke_session,
+    )
+    from procmine.core.amounts import AMOUNT_BANDS, LARGE_AMOUNT
+    from procmine.core.baseline import REVIEW_GROUPS, Baseline, load_baseline
+    from procmine.core.errors import ProcmineError
+    from procmine.core.limits import Limits, current_limits, use_limits
+    from procmine.core.months import add_months, last_day, parse_month
+    from procmine.core.paths import default_home
 
-# improve: report (the demo workspace's register)
-from procmine.demo.improvements import seed_demo_improvements
+    # findings: demo injections
+    from procmine.demo import (
+        DemoConfig,
+        parse_branch_start,
+        parse_revision,
+        parse_wrong_standard,
+        write_bundled_demo,
+        write_demo_data,
+    )
 
-# queue: demo
-from procmine.demo.tickets import (
-    DEMO_DATA,
-    DEMO_TICKETS_FILE,
-    DEMO_TICKETS_MAP,
-    demo_tickets,
-    ticket_export,
-    write_demo_tickets,
-)
-from procmine.demo.workspace import (
-    NotADemoWorkspace,
-    build_demo_workspace,
-    bundled_demo_log,
-    is_demo_workspace,
-    keep_uploads_days,
-    purge_uploads,
-    release_upload,
-    save_upload,
-)
+    # improve: report (the demo workspace's register)
+    from procmine.demo.improvements import seed_demo_improvements
 
-# improve: measurement
-from procmine.improve.agenda import Agenda, FindingMark, agenda, finding_marks
+    # queue: demo
+    from procmine.demo.tickets import (
+        DEMO_DATA,
+        DEMO_TICKETS_FILE,
+        DEMO_TICKETS_MAP,
+        demo_tickets,
+        ticket_export,
+        write_demo_tickets,
+    )
+    from procmine.demo.workspace import (
+        NotADemoWorkspace,
+        build_demo_workspace,
+        bundled_demo_log,
+        is_demo_workspace,
+        keep_uploads_days,
+        purge_uploads,
+        release_upload,
+        save_upload,
+    )
 
-# improve: the register
-from procmine.improve.items import CAUSES as IMPROVEMENT_CAUSES
-from procmine.improve.items import DECISIONS as IMPROVEMENT_DECISIONS
-from procmine.improve.items import LINK_KINDS as IMPROVEMENT_LINKS
-from procmine.improve.items import STATUSES as IMPROVEMENT_STATUSES
-from procmine.improve.items import ImprovementItem, RegisterError, system_user
-from procmine.improve.items import can_act as can_act_on_item
-from procmine.improve.items import can_open as can_open_item
-from procmine.improve.items import can_view as can_view_register
-from procmine.improve.measure import Measurement, measure_item
-from procmine.improve.refresh import RefreshReport, refresh_register
-from procmine.improve.register import add_cause as add_improvement_cause
-from procmine.improve.register import add_link as link_improvement
-from procmine.improve.register import causes as improvement_causes
-from procmine.improve.register import get_item as get_improvement
-from procmine.improve.register import has_register, register_items
-from procmine.improve.register import items_by_key as improvements_by_key
-from procmine.improve.register import list_items as list_improvements
-from procmine.improve.register import open_item as open_improvement
-from procmine.improve.register import set_status as set_improvement_status
-from procmine.improve.register import update_item as update_improvement
-from procmine.improve.subjects import (
-    Subject,
-    default_group,
-    deviation_subject,
-    finding_key,
-    finding_of,
-    finding_subject,
-    shortfall_subject,
-)
-from procmine.ingest.batches import Batch, drop_batch, list_batches
-from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
-from procmine.ingest.run import IngestReport, ingest_log
+    # improve: measurement
+    from procmine.improve.agenda import Agenda, FindingMark, agenda, finding_marks
 
-# queue: ingest
-from procmine.ingest.ticket_rules import TICKET_REASONS
-from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, read_map_kind
-from procmine.io.eventlog import ColumnMap, load_column_map
-from procmine.io.xes import read_xes_table
+    # improve: the register
+    from procmine.improve.items import CAUSES as IMPROVEMENT_CAUSES
+    from procmine.improve.items import DECISIONS as IMPROVEMENT_DECISIONS
+    from procmine.improve.items import LINK_KINDS as IMPROVEMENT_LINKS
+    from procmine.improve.items import STATUSES as IMPROVEMENT_STATUSES
+    from procmine.improve.items import ImprovementItem, RegisterError, system_user
+    from procmine.improve.items import can_act as can_act_on_item
+    from procmine.improve.items import can_open as can_open_item
+    from procmine.improve.items import can_view as can_view_register
+    from procmine.improve.measure import Measurement, measure_item
+    from procmine.improve.refresh import RefreshReport, refresh_register
+    from procmine.improve.register import add_cause as add_improvement_cause
+    from procmine.improve.register import add_link as link_improvement
+    from procmine.improve.register import causes as improvement_causes
+    from procmine.improve.register import get_item as get_improvement
+    from procmine.improve.register import has_register, register_items
+    from procmine.improve.register import items_by_key as improvements_by_key
+    from procmine.improve.register import list_items as list_improvements
+    from procmine.improve.register import open_item as open_improvement
+    from procmine.improve.register import set_status as set_improvement_status
+    from procmine.improve.register import update_item as update_improvement
+    from procmine.improve.subjects import (
+        Subject,
+        default_group,
+        deviation_subject,
+        finding_key,
+        finding_of,
+        finding_subject,
+        shortfall_subject,
+    )
+    from procmine.ingest.batches import Batch, drop_batch, list_batches
+    from procmine.ingest.rules import QUARANTINE_REASONS, WARNINGS
+    from procmine.ingest.run import IngestReport, ingest_log
 
-# maps: conformance (each transaction against the SOP in force: deviations and fitness)
-from procmine.maps.alignment import DEVIATION_KINDS
-from procmine.maps.conformance import ConformanceReport, conformance
-from procmine.maps.deviations import DeviationFinding, deviation_findings
+    # queue: ingest
+    from procmine.ingest.ticket_rules import TICKET_REASONS
+    from procmine.ingest.tickets import TicketMap, ingest_tickets, load_ticket_map, read_map_kind
+    from procmine.io.eventlog import ColumnMap, load_column_map
+    from procmine.io.xes import read_xes_table
 
-# maps: process map
-from procmine.maps.dfg import ProcessMap, process_map
+    # maps: conformance (each transaction against the SOP in force: deviations and fitness)
+    from procmine.maps.alignment import DEVIATION_KINDS
+    from procmine.maps.conformance import ConformanceReport, conformance
+    from procmine.maps.deviations import DeviationFinding, deviation_findings
 
-# maps: discovered model (pm4py's inductive miner on the process map, as BPMN and Petri net)
-from procmine.maps.discovery import (
-    GRAPH_KINDS,
-    DiscoveredModel,
-    denoised,
-    discover_model,
-    model_from_map,
-)
+    # maps: process map
+    from procmine.maps.dfg import ProcessMap, process_map
 
-# maps: conformance page (one transaction's steps in the order conformance reads them)
-from procmine.maps.transaction_steps import case_steps
+    # maps: discovered model (pm4py's inductive miner on the process map, as BPMN and Petri net)
+    from procmine.maps.discovery import (
+        GRAPH_KINDS,
+        DiscoveredModel,
+        denoised,
+        discover_model,
+        model_from_map,
+    )
 
-# maps: variants (the step sequences of a type's cases, the SOP's marked)
-from procmine.maps.variants import VariantTable, variants
+    # maps: conformance page (one transaction's steps in the order conformance reads them)
+    from procmine.maps.transaction_steps import case_steps
 
-# queue: diversion and windows
-from procmine.queue.diversion import (
-    CASH_TYPES,
-    DIVERSION_THRESHOLD,
-    SELF_SERVICE_TYPES,
-    DiversionReport,
-    diversion_report,
-)
+    # maps: variants (the step sequences of a type's cases, the SOP's marked)
+    from procmine.maps.variants import VariantTable, variants
 
-# queue: staffing (Erlang C and A)
-from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
+    # queue: diversion and windows
+    from procmine.queue.diversion import (
+        CASH_TYPES,
+        DIVERSION_THRESHOLD,
+        SELF_SERVICE_TYPES,
+        DiversionReport,
+        diversion_report,
+    )
 
-# queue: measures
-from procmine.queue.measures import (
-    DEFAULT_TARGET_WAIT,
-    INTERVAL_LOAD_COLUMNS,
-    MEASURE_COLUMNS,
-    QUEUE_DIMENSIONS,
-    QueueFilter,
-    QueueSummary,
-    interval_load,
-    queue_measures,
-    queue_summary,
-)
+    # queue: staffing (Erlang C and A)
+    from procmine.queue.erlang import WaitMetrics, counters_needed, wait_metrics
 
-# queue: staffing (the plan)
-from procmine.queue.staffing import (
-    ShiftSuggestion,
-    StaffingPlan,
-    plan_from_load,
-    staffing_plan,
-    what_if,
-)
+    # queue: measures
+    from procmine.queue.measures import (
+        DEFAULT_TARGET_WAIT,
+        INTERVAL_LOAD_COLUMNS,
+        MEASURE_COLUMNS,
+        QUEUE_DIMENSIONS,
+        QueueFilter,
+        QueueSummary,
+        interval_load,
+        queue_measures,
+        queue_summary,
+    )
 
-# queue: measures (the ticket sources)
-from procmine.queue.tickets import SOURCES as TICKET_SOURCES
+    # queue: staffing (the plan)
+    from procmine.queue.staffing import (
+        ShiftSuggestion,
+        StaffingPlan,
+        plan_from_load,
+        staffing_plan,
+        what_if,
+    )
 
-# queue: diversion and windows (the windows)
-from procmine.queue.windows import (
-    REGULAR_WINDOWS,
-    VIP_SEGMENTS,
-    VIP_WINDOWS,
-    WindowReport,
-    window_report,
-)
+    # queue: measures (the ticket sources)
+    from procmine.queue.tickets import SOURCES as TICKET_SOURCES
 
-# improve: report (the escalation report for the superior bank)
-from procmine.reports.improvement import (
-    escalated_items,
-    escalation_rows,
-    export_escalation_excel,
-    export_escalation_html,
-)
-from procmine.reports.league import (
-    add_spot_checks,
-    column_labels,
-    export_league_excel,
-    export_league_html,
-)
+    # queue: diversion and windows (the windows)
+    from procmine.queue.windows import (
+        REGULAR_WINDOWS,
+        VIP_SEGMENTS,
+        VIP_WINDOWS,
+        WindowReport,
+        window_report,
+    )
 
-# findings: matrix (its Excel export, one sheet per branch)
-from procmine.reports.matrix import export_matrix_excel
-from procmine.reports.safe import safe_cell, safe_csv
+    # improve: report (the escalation report for the superior bank)
+    from procmine.reports.improvement import (
+        escalated_items,
+        escalation_rows,
+        export_escalation_excel,
+        export_escalation_html,
+    )
+    from procmine.reports.league import (
+        add_spot_checks,
+        column_labels,
+        export_league_excel,
+        export_league_html,
+    )
 
-# ui: names (activity display names: SOP step names, the glossary, the log name)
-from procmine.sop.activity_names import (
-    LOG_NAME_COLUMN,
-    ActivityNames,
-    activity_names,
-    glossary_path,
-    read_glossary,
-)
-from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
+    # findings: matrix (its Excel export, one sheet per branch)
+    from procmine.reports.matrix import export_matrix_excel
+    from procmine.reports.safe import safe_cell, safe_csv
 
-# ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review standing)
-from procmine.sop.front_matter import (
-    FORM_STEP_KEYS,
-    form_fields,
-    set_adoption,
-    set_fields,
-    set_steps,
-)
-from procmine.sop.library import SopLibrary, side_by_side
-from procmine.sop.links import (
-    Coverage,
-    coverage_report,
-    findings_by_step,
-    linked_findings,
-    logged_activities,
-    revision_effects,
-    workspace_references,
-)
-from procmine.sop.lint import LintReport, errors_first, lint_sops
-from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
+    # ui: names (activity display names: SOP step names, the glossary, the log name)
+    from procmine.sop.activity_names import (
+        LOG_NAME_COLUMN,
+        ActivityNames,
+        activity_names,
+        glossary_path,
+        read_glossary,
+    )
+    from procmine.sop.document import (
+        STATUSES,
+        Sop,
+        SopError,
+        parse_sop,
+        render_sop,
+        split_front_matter,
+    )
 
-# training: pages (the skeleton's names the dashboard needs: steps in both languages, questions)
-from procmine.sop.steps import changed_steps, matches_query, step_names
-from procmine.sop.timeline import review_standing
-from procmine.sop.workflow import Editor, SaveConflict, WorkflowError, check_approval_dates
-from procmine.store.engine import ENGINES, Engine, get_engine
-from procmine.store.event_store import EventStore
+    # ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review
+    # standing)
+    from procmine.sop.front_matter import (
+        FORM_STEP_KEYS,
+        form_fields,
+        set_adoption,
+        set_fields,
+        set_steps,
+    )
+    from procmine.sop.library import SopLibrary, side_by_side
+    from procmine.sop.links import (
+        Coverage,
+        coverage_report,
+        findings_by_step,
+        linked_findings,
+        logged_activities,
+        revision_effects,
+        workspace_references,
+    )
+    from procmine.sop.lint import LintReport, errors_first, lint_sops
+    from procmine.sop.repository import SopVersion, bundled_sops_dir, sops_folder
 
-# training: people and results
-from procmine.training.acknowledgements import (
-    Acknowledgement,
-    acknowledge_sop,
-    acknowledgement_status,
-    acknowledgement_summary,
-    pending_acknowledgements,
-    sops_in_force,
-    teller_types,
-)
+    # training: pages (the skeleton's names the dashboard needs: steps in both languages, questions)
+    from procmine.sop.steps import changed_steps, matches_query, step_names
+    from procmine.sop.timeline import review_standing
+    from procmine.sop.workflow import Editor, SaveConflict, WorkflowError, check_approval_dates
+    from procmine.store.engine import ENGINES, Engine, get_engine
+    from procmine.store.event_store import EventStore
 
-# training: formats
-from procmine.training.aiken import parse_aiken, write_aiken
+    # training: people and results
+    from procmine.training.acknowledgements import (
+        Acknowledgement,
+        acknowledge_sop,
+        acknowledgement_status,
+        acknowledgement_summary,
+        pending_acknowledgements,
+        sops_in_force,
+        teller_types,
+    )
 
-# training: bank, papers, attempts
-from procmine.training.attempts import (
-    AttemptItem,
-    AttemptResult,
-    AttemptView,
-    ClosedBook,
-    ItemResult,
-    attempt_result,
-    ensure_not_in_attempt,
-    get_attempt,
-    list_attempts,
-    open_attempt,
-    record_paper_attempt,
-    save_answer,
-    start_attempt,
-    submit_attempt,
-)
-from procmine.training.bank import (
-    QUESTION_STATUSES,
-    BankQuestion,
-    SyncReport,
-    edit_question,
-    get_question,
-    list_questions,
-    reopen_changed,
-    set_question_status,
-    sync_bank,
-    sync_questions,
-    validate_question,
-)
-from procmine.training.exchange import (
-    EXPORT_FORMATS,
-    export_questions,
-    import_questions,
-    read_questions,
-    regulation_bank,
-)
+    # training: formats
+    from procmine.training.aiken import parse_aiken, write_aiken
 
-# training: generator
-from procmine.training.generate import generate_bank, generate_questions
-from procmine.training.gift import FormatError, parse_gift, write_gift
-from procmine.training.grading import check_response, grade_response, paper_score
-from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
-from procmine.training.moodle_xml import parse_moodle_xml, write_moodle_xml
-from procmine.training.papers import (
-    PAPER_STATES,
-    Paper,
-    TellerPaper,
-    assign_paper,
-    build_paper,
-    close_paper,
-    get_paper,
-    list_papers,
-    papers_for_teller,
-)
+    # training: bank, papers, attempts
+    from procmine.training.attempts import (
+        AttemptItem,
+        AttemptResult,
+        AttemptView,
+        ClosedBook,
+        ItemResult,
+        attempt_result,
+        ensure_not_in_attempt,
+        get_attempt,
+        list_attempts,
+        open_attempt,
+        record_paper_attempt,
+        save_answer,
+        start_attempt,
+        submit_attempt,
+    )
+    from procmine.training.bank import (
+        QUESTION_STATUSES,
+        BankQuestion,
+        SyncReport,
+        edit_question,
+        get_question,
+        list_questions,
+        reopen_changed,
+        set_question_status,
+        sync_bank,
+        sync_questions,
+        validate_question,
+    )
+    from procmine.training.exchange import (
+        EXPORT_FORMATS,
+        export_questions,
+        import_questions,
+        read_questions,
+        regulation_bank,
+    )
 
-# training: pages
-from procmine.training.question import KINDS, REGULATIONS, SOURCES, Choice, Question
-from procmine.training.results import (
-    PaperResults,
-    expert_targets,
-    item_analysis,
-    monthly_rates,
-    paper_results,
-    weak_steps,
-)
-from procmine.training.review import ReviewItem, ReviewOutcome, answer_review, review_queue
-from procmine.training.roster import Trainee, teller_roster
-from procmine.training.settings import (
-    AccessDenied,
-    TrainingTargets,
-    set_training_target,
-    training_targets,
-)
-from procmine.training.spotchecks import (
-    SpotCheck,
-    add_spot_check,
-    list_spot_checks,
-    spot_check_grid,
-    spot_check_summary,
-)
+    # training: generator
+    from procmine.training.generate import generate_bank, generate_questions
+    from procmine.training.gift import FormatError, parse_gift, write_gift
+    from procmine.training.grading import check_response, grade_response, paper_score
+    from procmine.training.loop import NewVersionReport, on_new_version, retest_list, teller_loop
+    from procmine.training.moodle_xml import parse_moodle_xml, write_moodle_xml
+    from procmine.training.papers import (
+        PAPER_STATES,
+        Paper,
+        TellerPaper,
+        assign_paper,
+        build_paper,
+        close_paper,
+        get_paper,
+        list_papers,
+        papers_for_teller,
+    )
 
-# Grouped by room (in the order of the layout, core upward), sorted within a group.
+    # training: pages
+    from procmine.training.question import KINDS, REGULATIONS, SOURCES, Choice, Question
+    from procmine.training.results import (
+        PaperResults,
+        expert_targets,
+        item_analysis,
+        monthly_rates,
+        paper_results,
+        weak_steps,
+    )
+    from procmine.training.review import ReviewItem, ReviewOutcome, answer_review, review_queue
+    from procmine.training.roster import Trainee, teller_roster
+    from procmine.training.settings import (
+        AccessDenied,
+        TrainingTargets,
+        set_training_target,
+        training_targets,
+    )
+    from procmine.training.spotchecks import (
+        SpotCheck,
+        add_spot_check,
+        list_spot_checks,
+        spot_check_grid,
+        spot_check_summary,
+    )
+
+    # Grouped by room (in the order of the layout, core upward), sorted within a group.
 
 __all__ = [  # noqa: RUF022
     # core: errors, the timing baseline, amount thresholds, resource limits
@@ -821,3 +836,37 @@ __all__ = [  # noqa: RUF022
 ]
 
 __version__ = "0.1.0"
+
+
+def _exports() -> dict[str, tuple[str, str]]:
+    """Each public name's module and its name there, read from the ``TYPE_CHECKING`` imports
+    above: the one list of the facade."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+    return {alias.asname or alias.name: (str(stmt.module), alias.name)
+            for stmt in block.body if isinstance(stmt, ast.ImportFrom)
+            for alias in stmt.names}
+
+
+_EXPORTS = _exports()
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use (and kept)."""
+    import importlib
+
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'procmine' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -324,19 +324,8 @@ class StepData:
             extra = """, count(ref_seconds) AS ref_steps, sum(ref_seconds) AS ref_total,
                        min(ref_seconds) AS ref_min, max(ref_seconds) AS ref_max,
                        mode(sop_key ORDER BY sop_key) AS sop_key"""
-        if with_share and self.prepared:
-            extra += (", quantile_cont(share_of_case, 0.5) AS share,"
-                      " sum(1.0 / case_steps) AS case_weight")
-        elif with_share:
-            # the transaction's dwell by a window over its case: cheaper than a join back
-            carried = ", ref_seconds, sop_key" if self.referenced else ""
-            source = f"""(SELECT {", ".join(columns)}, service_seconds, service_is_inferred,
-                                 started{carried},
-                                 service_seconds / nullif(epoch(max(end_time) OVER c
-                                                                - min(started) OVER c), 0)
-                                     AS share_of_case,
-                                 1.0 / count(*) OVER c AS case_weight
-                          FROM {source} WINDOW c AS (PARTITION BY case_id))"""
+        if with_share:
+            source = self._with_share(source, columns)
             # case_weight sums to the cases of a type over its steps: steps per case by step
             extra += (", quantile_cont(share_of_case, 0.5) AS share,"
                       " sum(case_weight) AS case_weight")
@@ -384,6 +373,21 @@ class StepData:
             out[by] = (part[order].astype({k: object for k in keys})
                        .sort_values(keys).reset_index(drop=True))
         return out
+
+    def _with_share(self, source: str, columns: Sequence[str]) -> str:
+        """``source`` with each step's ``share_of_case`` (its service time over its case's
+        dwell) and ``case_weight`` (1 / the case's steps): the prepared steps carry them;
+        otherwise a window over each case computes them (cheaper than a join back)."""
+        if self.prepared:
+            return f"(SELECT *, 1.0 / case_steps AS case_weight FROM {source})"
+        carried = ", ref_seconds, sop_key" if self.referenced else ""
+        return f"""(SELECT {", ".join(columns)}, service_seconds, service_is_inferred,
+                           started{carried},
+                           service_seconds / nullif(epoch(max(end_time) OVER c
+                                                          - min(started) OVER c), 0)
+                               AS share_of_case,
+                           1.0 / count(*) OVER c AS case_weight
+                    FROM {source} WINDOW c AS (PARTITION BY case_id))"""
 
     def covered_days(self) -> dict[str | None, float]:
         """The days the steps cover, first to last inclusive, per branch and (key ``None``)
