@@ -1,5 +1,23 @@
-"""The command line: a Typer app, one module per domain."""
+"""The command line: a Typer app, one module per domain (:mod:`procmine.cli.main`).
 
-from procmine.cli.main import main
+``procmine --help`` alone is answered from :mod:`procmine.cli.root` without importing the
+library; every other command line runs the full app.
+"""
+
+from __future__ import annotations
+
+import sys
 
 __all__ = ["main"]
+
+
+def main() -> None:
+    """The ``procmine`` command."""
+    if sys.argv[1:] == ["--help"]:
+        from procmine.cli.root import print_root_help
+
+        print_root_help()
+        return
+    from procmine.cli.main import main as run
+
+    run()

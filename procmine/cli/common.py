@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from typer.core import TyperCommand, TyperGroup
 
 from procmine import ProcmineError, SopLibrary, activity_names, bundled_sops_dir, sops_folder
+from procmine.cli.root import BareFlagsCommand as _Command
+from procmine.cli.root import BareFlagsGroup as _Group
 
 __all__ = [
     "BaselineOption",
@@ -106,25 +107,6 @@ def step_namer(home: Path | None, lang: str) -> Callable[[str], str]:
         err.print(f"warning: {exc}", highlight=False, markup=False)
         names = activity_names(library, strict=False)
     return lambda activity: names.name(str(activity), lang)
-
-
-def _bare_flags(params: list[Any]) -> list[Any]:
-    """Flags take no value: their help shows none. (Typer's rich help asks every option for
-    its type and prints ``<bool>`` after a flag; an empty metavar is the answer it takes.)"""
-    for param in params:
-        if getattr(param, "is_flag", False) and param.metavar is None:
-            param.metavar = ""
-    return params
-
-
-class _Command(TyperCommand):
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _bare_flags(super().get_params(ctx))
-
-
-class _Group(TyperGroup):
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _bare_flags(super().get_params(ctx))
 
 
 class CliApp(typer.Typer):

@@ -51,6 +51,7 @@ from procmine.cli.maps import map_command
 from procmine.cli.matrix import matrix
 from procmine.cli.model import model_command
 from procmine.cli.queue import diversion, queue, staffing, windows
+from procmine.cli.root import ROOT_HELP
 from procmine.cli.sop import sop_app
 from procmine.cli.training import quiz_app, spotcheck_app
 from procmine.cli.user import user_app
@@ -60,8 +61,7 @@ __all__ = ["app", "main"]
 
 app = CliApp(
     name="procmine",
-    help="Process mining for bank counters: ingest core-banking event logs, check them against "
-    "the 58-type timing baseline, and see what is in the store.",
+    help=ROOT_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
