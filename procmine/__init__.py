@@ -337,6 +337,9 @@ if TYPE_CHECKING:
     from procmine.store.engine import ENGINES, Engine, get_engine
     from procmine.store.event_store import EventStore
 
+    # speed: results kept in the workspace per store version; the prepared step relation
+    from procmine.store.result_cache import ResultCache
+
     # training: people and results
     from procmine.training.acknowledgements import (
         Acknowledgement,
@@ -444,6 +447,7 @@ __all__ = [  # noqa: RUF022
     "Baseline",
     "Limits",
     "ProcmineError",
+    "ResultCache",
     "add_months",
     "last_day",
     "parse_month",

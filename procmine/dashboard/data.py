@@ -41,6 +41,7 @@ from procmine import (
     QueueFilter,
     QueueSummary,
     RefreshReport,
+    ResultCache,
     Sop,
     SopLibrary,
     StaffingPlan,
@@ -182,9 +183,12 @@ def _digest(func: Callable[..., Any]) -> str:
     return hashlib.sha1(code).hexdigest()
 
 
-def cached(*, library: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def cached(*, library: bool = False,
+           disk: bool = True) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Cache a function's result with ``st.cache_data`` until the store changes (and, with
-    ``library=True``, the SOP library too).
+    ``library=True``, the SOP library too); with ``disk`` (the default) also in the workspace
+    (:class:`procmine.ResultCache`, keyed on the store's version), so that a restarted server
+    or a second one does not compute it again.
 
     The arguments are bound to the function's signature first (defaults filled in), so
     ``tellers(f)`` and ``tellers(f, min_transactions=20)`` share one entry. Each decorated
@@ -198,8 +202,13 @@ def cached(*, library: bool = False) -> Callable[[Callable[P, R]], Callable[P, R
         source = _digest(func)
         by_name: Callable[..., R] = func  # called with the bound arguments, by name
 
+        name = f"{func.__module__}.{func.__qualname__}"
+
         def keyed(source: str, versions: tuple[str, ...], arguments: dict[str, Any]) -> R:
-            return by_name(**arguments)
+            if not disk:
+                return by_name(**arguments)
+            return ResultCache(store()).get(name, (source, versions, sorted(arguments.items())),
+                                            lambda: by_name(**arguments))
 
         keyed.__module__ = func.__module__
         keyed.__qualname__ = f"{func.__qualname__}.cached"
@@ -493,7 +502,7 @@ def subject_now(finding: Finding) -> Subject:
                            library=library())
 
 
-@cached(library=True)
+@cached(library=True, disk=False)   # it writes to the register: once per process is enough
 def refreshed_register() -> RefreshReport:
     """The register brought up to the data (:func:`procmine.refresh_register`): once per
     store version and SOP library head, however many sessions open the register."""
