@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_frame
 from procmine.dashboard.session import tr
 
 __all__ = ["FORMATS", "config", "show"]
@@ -53,7 +54,7 @@ def show(frame: pd.DataFrame, columns: Sequence[str] | None = None, *,
          height: int | None = None) -> None:
     """Draw ``frame`` (its ``columns``, all by default) labelled and formatted."""
     names = [c for c in (columns or list(frame.columns)) if c in frame.columns]
-    shown = frame[names].copy()
+    shown = step_frame(frame[names])
     for name in names:
         if FORMATS.get(name) and shown[name].dtype == object:
             # a figure that has no value (None: too few takers) shows as an empty cell
