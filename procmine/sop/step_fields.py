@@ -4,8 +4,9 @@ A step names the activity it governs in the event log and its standard time; ``c
 its risk controls (text for the teller). What conformance checking reads of a step:
 
 * ``conditional: true`` with ``when`` (text, or ``{zh: 中文, en: English}`` like the title): the
-  step belongs only to the transactions that meet its condition; ``required_when`` (:mod:`procmine.sop.conditions`) says which, in a form a
-  machine checks (``amount >= 50000``). A conditional step without it is optional.
+  step belongs only to the transactions that meet its condition; ``required_when``
+  (:mod:`procmine.sop.conditions`) says which, in a form a machine checks (``amount >= 50000``).
+  A conditional step without it is optional.
 * ``optional: true``: the step may be left out (no skipped step is reported).
 * ``control: true``: a control step (the online ID check, the second-person recount): leaving it
   out is a control risk, reported to the compliance group.
@@ -127,8 +128,8 @@ def _when(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str,
         else:
             texts[name] = text.strip()
     if not texts and not reported:
-        issues.error(node_line(node), f"{where}.when", "expected {zh: 中文条件, en: English condition}",
-                     code="sop.lint.when_mapping")
+        issues.error(node_line(node), f"{where}.when",
+                     "expected {zh: 中文条件, en: English condition}", code="sop.lint.when_mapping")
     return texts.get("en") or texts.get("zh"), texts.get("zh", "")
 
 
