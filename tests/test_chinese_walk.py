@@ -57,6 +57,7 @@ DATA_COLUMNS = frozenset({
     "papers.paper_title", "history.source",
     "improve.hist.who", "improve.hist.note", "improve.col.owner", "improve.action.note",
     "improve.evidence.value", "sops.coverage_col.step_id",
+    "editor.required_when",            # the condition's grammar, as typed (in words beside it)
 })
 
 # Until the names slice lands (activity display names on every page), the log's activity names
@@ -74,28 +75,10 @@ PENDING_OTHER_SLICES: dict[str, dict[str, str]] = {
         "corporate", "e_banking", "personal_account", "personal_cash", "personal_payment",
         "personal_wealth_fx")},
     "bottlenecks.py": {
-        "the median of 5 branches' typical medians (the group's own left out)":
-            "messages: the finding's peer basis (procmine.analysis) in the catalogue",
         "#count_cash": "names: the SOP step by its name, not its id",
         "#enter_transaction_utility": "names: the SOP step by its name, not its id",
         "#enter_transaction": "names: the SOP step by its name, not its id",
     },
-    "improvement_item.py": {
-        "the median of 5 branches' typical medians (the group's own left out)":
-            "messages: the finding's peer basis (procmine.analysis) in the catalogue",
-    },
-    "conformance.py": {"amount >= 50000": "names: an SOP step's condition in words"},
-    "my_sops.py": {w: "names: an SOP step's condition in words" for w in (
-        "entry error found after posting",
-        "high transfer limit, risk signs, or over the teller's authority")},
-    "sop_library.py": {"entry error found after the account is opened":
-                       "names: an SOP step's condition in words"},
-    "spot_checks.py": {s: "names: the SOP step by its name, not its id" for s in (
-        "count_cash", "enter_transaction", "supervisor_authorization")},
-    "training_results.py": {s: "names: the SOP step by its name, not its id" for s in (
-        "anti_fraud_check", "ask_need", "call_number", "check_signature_stamp", "count_cash",
-        "customer_signs", "enter_transaction_utility", "enter_transaction",
-        "greet_check_ticket", "pin_entry", "print_voucher", "read_card", "see_off")},
 }
 
 
