@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from walk_kit import latin_words
 
 from procmine import Finding, condition_text, issue_text, t
 from procmine.core.baseline import load_baseline
@@ -17,7 +18,6 @@ from procmine.sop.lint import lint_sops
 from procmine.sop.repository import bundled_sops_dir
 from procmine.training.generate import generate_questions
 from tests.test_sop_library import SOP_TEXT
-from walk_kit import latin_words
 
 ZH, EN = "zh-CN", "en"
 
@@ -114,7 +114,8 @@ def test_every_bundled_condition_is_in_both_languages() -> None:
 def test_training_questions_quote_the_chinese_condition() -> None:
     sops = load_sops(bundled_sops_dir())
     p17 = sops["SOP-P17"]
-    questions = [q for q in generate_questions(p17, others=list(sops.values())) if q.template == "threshold"]
+    questions = [q for q in generate_questions(p17, others=list(sops.values()))
+                 if q.template == "threshold"]
     assert questions  # the amount still read from the English condition
     for q in questions:
         step = p17.step(q.step_id or "")
