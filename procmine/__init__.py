@@ -292,6 +292,9 @@ from procmine.sop.activity_names import (
     glossary_path,
     read_glossary,
 )
+
+# ui: cond (an SOP step's required_when in words: field names and known values from the catalogue)
+from procmine.sop.conditions import condition_text
 from procmine.sop.document import STATUSES, Sop, SopError, parse_sop, render_sop, split_front_matter
 
 # ui: editor (the SOP editor's front-matter form, the reviewer's approval dates, review standing)
@@ -818,6 +821,9 @@ __all__ = [  # noqa: RUF022
     "activity_names",
     "glossary_path",
     "read_glossary",
+    # ui: cond (an SOP step's required_when in words: field names and known values from the
+    # catalogue)
+    "condition_text",
 ]
 
 __version__ = "0.1.0"
