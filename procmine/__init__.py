@@ -299,6 +299,10 @@ if TYPE_CHECKING:
         glossary_path,
         read_glossary,
     )
+
+    # ui: cond (an SOP step's required_when in words: field names and known values from the
+    # catalogue)
+    from procmine.sop.conditions import condition_text
     from procmine.sop.document import (
         STATUSES,
         Sop,
@@ -837,6 +841,9 @@ __all__ = [  # noqa: RUF022
     "activity_names",
     "glossary_path",
     "read_glossary",
+    # ui: cond (an SOP step's required_when in words: field names and known values from the
+    # catalogue)
+    "condition_text",
 ]
 
 __version__ = "0.1.0"

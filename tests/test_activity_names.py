@@ -76,7 +76,7 @@ def test_a_renamed_step_shows_once_its_version_is_approved(tmp_path: Path, seed:
     library.save("SOP-P17", text, user=alice, note="Rename the step", base=head.commit)
     assert activity_names(library).name("Count cash", "zh-CN") == "点钞"  # a draft: not yet
     library.submit("SOP-P17", user=alice)
-    library.approve("SOP-P17", user=bob, today=date(2026, 11, 2))
+    library.approve("SOP-P17", user=bob, today=date(2026, 11, 2), effective=date(2026, 11, 2))
     assert activity_names(library).name("Count cash", "zh-CN") == "清点现金"  # a new head
 
 

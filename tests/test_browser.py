@@ -5,6 +5,7 @@ tests/artifacts/ (ignored by git)."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -143,21 +144,29 @@ def test_sop_edit_submit_and_approval_by_another_reviewer(server: str, browser: 
         page.get_by_role("link", name=t("nav.sop_editor", "zh-CN")).first.click()
         page.get_by_role("heading", name=t("editor.title", "zh-CN")).wait_for(timeout=60_000)
         _wait_quiet(page)
+        # the source text sits in its expander beside the form
+        page.get_by_text(t("editor.source", "zh-CN"), exact=True).first.click()
         editor = page.get_by_label(t("editor.text", "zh-CN"))
         # the text area fills once the script has read the SOP (later on a loaded machine)
         expect(editor).to_have_value(re.compile(r"^---\n"), timeout=60_000)
         text = editor.input_value()
         assert text.startswith("---\n")
+        # in force from tomorrow: the reviewer approves the draft's own date (a date that has
+        # passed is refused, never replaced)
+        tomorrow = (date.today() + timedelta(days=1)).isoformat()
+        text = re.sub(r"^effective: .*$", f"effective: {tomorrow}", text, count=1, flags=re.M)
         editor.fill(text.rstrip("\n") + f"\n\n{added}\n")
         page.get_by_label(t("editor.note", "zh-CN")).fill(note)
         page.get_by_label(t("editor.note", "zh-CN")).press("Enter")
         _wait_quiet(page)
         page.get_by_role("button", name=t("editor.save", "zh-CN")).click()
-        page.get_by_text(re.compile("已将 SOP-.* 保存为草稿")).wait_for(timeout=60_000)
+        page.get_by_text(re.compile("已将 SOP-.* 保存为草稿")).wait_for(timeout=180_000)
         _wait_quiet(page)
         page.screenshot(path=str(ARTIFACTS / "reviewer-sop-editor-saved.png"), full_page=True)
         page.get_by_role("button", name=t("editor.submit", "zh-CN")).click()
-        page.get_by_text(re.compile("SOP-.* 已提交审批")).wait_for(timeout=60_000)
+        # after the upload test the store is new: the editor's step findings are computed
+        # again first (slow on a loaded 2-core machine)
+        page.get_by_text(re.compile("SOP-.* 已提交审批")).wait_for(timeout=180_000)
     finally:
         page.close()
 
@@ -460,7 +469,7 @@ def test_the_slow_steps_table_fits_1440_pixels_with_the_kind_filter(
         hours = sum(f.monthly_teller_hours for f in found if f.kind != "baseline")
         caption = t("bottlenecks.caption_kinds", zh, n=len(found), hours=f"{hours:.1f}")
         assert page.get_by_text(caption, exact=True).count() == 1
-        _assert_whole(grid, t("bottlenecks.sop_step", zh))
+        _assert_whole(grid, t("act.mark_column", zh))
         page.screenshot(path=str(ARTIFACTS / "operations-bottlenecks-1440.png"), full_page=True)
         # in English too (longer words)
         page.get_by_text("English", exact=True).first.click()
@@ -469,7 +478,7 @@ def test_the_slow_steps_table_fits_1440_pixels_with_the_kind_filter(
         _wait_quiet(page)
         page.wait_for_timeout(1500)
         _assert_whole(page.locator('[data-testid="stDataFrame"]').first,
-                      t("bottlenecks.sop_step", "en"))
+                      t("act.mark_column", "en"))
         page.screenshot(path=str(ARTIFACTS / "operations-bottlenecks-1440-en.png"),
                         full_page=True)
     finally:

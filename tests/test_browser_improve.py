@@ -17,6 +17,7 @@ from browser_kit import ARTIFACTS, heading, pick, sign_in, wait_quiet
 from procmine import (
     EventStore,
     SopLibrary,
+    activity_names,
     escalated_items,
     finding_key,
     get_user,
@@ -75,8 +76,11 @@ def _ops_opens_and_assigns(page: object, server: str, home: Path) -> int:
     page.get_by_role("link", name=zh("nav.bottlenecks"), exact=True).first.click()  # type: ignore[attr-defined]
     heading(page, "bottlenecks.title")
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)  # type: ignore[attr-defined]
-    pick(page, zh("bottlenecks.drill_down"), f"{index + 1}. {finding.summary_in(ZH)}")
-    page.get_by_role("heading", name=finding.summary_in(ZH)).wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    # the step by the SOP's name (the page's words)
+    summary = finding.summary_in(ZH, step=activity_names(SopLibrary.open(home)).name(
+        finding.activity, ZH))
+    pick(page, zh("bottlenecks.drill_down"), f"{index + 1}. {summary}")
+    page.get_by_role("heading", name=summary).wait_for(timeout=60_000)  # type: ignore[attr-defined]
     wait_quiet(page)
     page.get_by_role("button", name=zh("act.button")).click()  # type: ignore[attr-defined]
     change = page.get_by_label(zh("improve.form.proposed_change"))  # type: ignore[attr-defined]

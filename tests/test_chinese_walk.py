@@ -7,18 +7,15 @@ switching pages) on the demo workspace, and reads everything the page shows
 and options, buttons, tabs and expanders, table headers and the cells of text columns, chart
 titles, axes, legends and categories). A Chinese page fails on a Latin word that is not a code,
 a unit, a format or an allowed name (:func:`walk_kit.latin_words`), once the data in it is taken
-out: user names, file names, and, for now, the log's activity names. What is data and what is a
-label: a label is what the page itself says; the cells of a table of records (who, notes, ids)
-are data (:data:`DATA_COLUMNS`), the cells of an enumeration (a category, an action, a state)
-are labels.
-
-English the other slices of issue 17 remove is listed, page by page, in
-:data:`PENDING_OTHER_SLICES`, each with the slice that removes it; an entry no longer seen fails
-:func:`test_pending_entries_are_still_seen`, so that the list only ever shrinks.
+out: user names and file names (and, on the SOP editor, the log's activity names: the editor
+edits which log activity a step is). What is data and what is a label: a label is what the page
+itself says; the cells of a table of records (who, notes, ids, codes) are data
+(:data:`DATA_COLUMNS`), the cells of an enumeration (a category, an action, a state) are labels.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -57,47 +54,9 @@ DATA_COLUMNS = frozenset({
     "papers.paper_title", "history.source",
     "improve.hist.who", "improve.hist.note", "improve.col.owner", "improve.action.note",
     "improve.evidence.value", "sops.coverage_col.step_id",
+    "editor.required_when",            # the condition's grammar, as typed (in words beside it)
+    "audit.code",                      # the action's code (`procmine user audit --action`)
 })
-
-# Until the names slice lands (activity display names on every page), the log's activity names
-# are data. Delete this flag with that slice: the walk then checks them too.
-ACTIVITY_NAMES_ARE_DATA = True
-
-# English (or codes) another slice of issue 17 removes, by page: each string is taken out of the
-# page's texts before the check (the rest of the text is still checked).
-PENDING_OTHER_SLICES: dict[str, dict[str, str]] = {
-    "audit.py": {a: "messages: audit actions' display names" for a in (
-        "auth.sign_in", "improve.add", "improve.link", "improve.status", "quiz.bank_sync",
-        "quiz.paper_assign", "quiz.paper_build", "quiz.record", "sop.acknowledge",
-        "sop.approve", "sop.save", "sop.submit", "spotcheck.add", "user.add")},
-    "baseline.py": {c: "messages: the baseline's category names" for c in (
-        "corporate", "e_banking", "personal_account", "personal_cash", "personal_payment",
-        "personal_wealth_fx")},
-    "bottlenecks.py": {
-        "the median of 5 branches' typical medians (the group's own left out)":
-            "messages: the finding's peer basis (procmine.analysis) in the catalogue",
-        "#count_cash": "names: the SOP step by its name, not its id",
-        "#enter_transaction_utility": "names: the SOP step by its name, not its id",
-        "#enter_transaction": "names: the SOP step by its name, not its id",
-    },
-    "improvement_item.py": {
-        "the median of 5 branches' typical medians (the group's own left out)":
-            "messages: the finding's peer basis (procmine.analysis) in the catalogue",
-    },
-    "conformance.py": {"amount >= 50000": "names: an SOP step's condition in words"},
-    "my_sops.py": {w: "names: an SOP step's condition in words" for w in (
-        "entry error found after posting",
-        "high transfer limit, risk signs, or over the teller's authority")},
-    "sop_library.py": {"entry error found after the account is opened":
-                       "names: an SOP step's condition in words"},
-    "spot_checks.py": {s: "names: the SOP step by its name, not its id" for s in (
-        "count_cash", "enter_transaction", "supervisor_authorization")},
-    "training_results.py": {s: "names: the SOP step by its name, not its id" for s in (
-        "anti_fraud_check", "ask_need", "call_number", "check_signature_stamp", "count_cash",
-        "customer_signs", "enter_transaction_utility", "enter_transaction",
-        "greet_check_ticket", "pin_entry", "print_voucher", "read_card", "see_off")},
-}
-
 
 @dataclass(frozen=True)
 class Offence:
@@ -133,14 +92,6 @@ def record_data(home: Path) -> set[str]:
         names |= {source, Path(source).name}
     names |= {q.question.topic for q in list_questions(home=home)}
     return {n for n in names if n}
-
-
-def activity_data(home: Path) -> set[str]:
-    """The log's activity names (data until the names slice lands)."""
-    if not ACTIVITY_NAMES_ARE_DATA:
-        return set()
-    table = EventStore(home).read_events(["activity"])
-    return {str(a) for a in table.column("activity").unique().to_pylist() if a}
 
 
 def chinese_data(home: Path) -> set[str]:
@@ -192,14 +143,13 @@ def data_headers(lang: str) -> set[str]:
 
 def offences(texts: Iterable[Text], role: str, page: str, lang: str,
              data: set[str]) -> list[Offence]:
-    pending = PENDING_OTHER_SLICES.get(page, {})
     check = latin_words if lang == ZH else cjk_runs
     skip = data_headers(lang)
     found = []
     for text in texts:
         if text.kind.startswith("cell:") and text.kind[5:] in skip:
             continue
-        words = check(text.text, data | set(pending))
+        words = check(text.text, data)
         if words:
             found.append(Offence(role, text.kind, text.text, tuple(words)))
     return found
@@ -298,13 +248,20 @@ def test_every_english_message_is_english() -> None:
 
 def test_every_page_as_every_role_in_chinese_shows_no_english_label(
         chinese_walk: dict[tuple[str, str], list[Text]], home: Path) -> None:
-    data = record_data(home) | activity_data(home)
+    data = record_data(home)
     assert {page for _, page in chinese_walk} == {p.script for p in PAGES}
     assert {role for role, _ in chinese_walk} == set(ROLES)
+    # the SOP editor edits which log activity a step is (its picker and column say "the name
+    # in the log"): there the log's names are the data being edited
+    log_names = {str(a) for a in EventStore(home).read_events(["activity"]).column(
+        "activity").unique().to_pylist() if a}
+    with (REPO / "sops" / "activities.csv").open(encoding="utf-8") as glossary:
+        log_names |= {row["activity"] for row in csv.DictReader(glossary)}
     found: dict[str, list[Offence]] = {}
     for (role, page), texts in chinese_walk.items():
         assert len(texts) > 3, (role, page)   # a title, the sidebar, something of its own
-        bad = offences(texts, role, page, ZH, data)
+        bad = offences(texts, role, page, ZH, data | log_names if page == "sop_editor.py"
+                       else data)
         if bad:
             found.setdefault(page, []).extend(bad)
     assert not found, "English on Chinese pages:\n" + report(found)
@@ -317,15 +274,6 @@ def test_the_sign_in_page_in_chinese_shows_no_english_label(home: Path) -> None:
     assert any(x.kind == "title" for x in texts)
     data = record_data(home) | {DEMO_PASSWORD}   # the demo hint names the users and password
     assert offences(texts, "-", "sign-in", ZH, data) == []
-
-
-def test_pending_entries_are_still_seen(chinese_walk: dict[tuple[str, str], list[Text]]) -> None:
-    """An entry of :data:`PENDING_OTHER_SLICES` no page shows any more is done: delete it."""
-    stale = []
-    for page, entries in PENDING_OTHER_SLICES.items():
-        shown = [x.text for (_, p), texts in chinese_walk.items() if p == page for x in texts]
-        stale += [f"{page}: {e!r}" for e in entries if not any(e in s for s in shown)]
-    assert not stale, "no longer shown, delete from PENDING_OTHER_SLICES:\n" + "\n".join(stale)
 
 
 def test_the_walk_catches_a_planted_english_label(home: Path,
@@ -343,7 +291,7 @@ def test_the_walk_catches_a_planted_english_label(home: Path,
     at.run()
     page = next(p for p in PAGES if p.script == "overview.py")
     found = offences(texts_of(at, page, ZH), "operations", page.script, ZH,
-                     record_data(home) | activity_data(home))
+                     record_data(home))
     kinds = {(o.kind, o.text) for o in found}
     assert ("metric label", "Tellers") in kinds
     assert any(kind == "column" and "Teller" in text for kind, text in kinds)

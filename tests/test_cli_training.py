@@ -233,6 +233,7 @@ def test_sop_approve_lists_the_tellers_to_retest(tmp_path: Path, own_app_db: Non
                                input=PASSWORD + "\n")
         assert result.exit_code == 0, result.output
     approved = runner.invoke(app, ["sop", "approve", "SOP-P17", "--user", "wang",
+                                   "--effective", date.today().isoformat(),
                                    "--password-stdin", "--home", str(home), "--json"],
                              input=PASSWORD + "\n")
     assert approved.exit_code == 0, approved.output

@@ -90,8 +90,12 @@ def test_a_lint_problem_shows_live_at_its_step_row(flow_home: Path) -> None:  # 
     assert t("editor.where_step", ZH, row=2, step="count_money", field="id") in where
     assert t("editor.error", ZH) in list(issues[t("editor.severity", ZH)])
     assert "正文中没有标题带锚点 {#count_money}" in list(issues[t("editor.message", ZH)])
-    # the form follows the source: the step table and the step picker have the new id
-    assert "count_money" in at.selectbox(key="editor_step_SOP-P17").options
+    # the form follows the source: the step picker has the new id (shown by number and name)
+    at.selectbox(key="editor_step_SOP-P17").set_value("count_money").run()
+    assert not at.exception
+    assert at.selectbox(key="editor_step_SOP-P17").options == ["1. 叫号", "2. 点钞", "3. 录入交易"]
+    assert t("editor.step_findings", ZH, step="2. 点钞", n=0) in [
+        m.value.strip("*") for m in at.markdown]
 
 
 def test_each_steps_findings_show_beside_it(home: Path) -> None:  # noqa: F811
@@ -109,10 +113,11 @@ def test_each_steps_findings_show_beside_it(home: Path) -> None:  # noqa: F811
     assert counts, "the demo log has findings on SOP-P17's steps"
     at = _open("reviewer", home, "sop_editor.py")
     assert not at.exception
-    for step_id in ("call_number", "count_cash", "enter_transaction"):
+    names = {"call_number": "1. 叫号", "count_cash": "2. 点钞", "enter_transaction": "3. 录入交易"}
+    for step_id, name in names.items():   # the steps by number and name, not by id
         at.selectbox(key="editor_step_SOP-P17").set_value(step_id).run()
         n = counts.get(step_id, 0)
-        assert t("editor.step_findings", ZH, step=step_id, n=n) in [
+        assert t("editor.step_findings", ZH, step=name, n=n) in [
             m.value.strip("*") for m in at.markdown]
     # the steps' table (labelled by its column settings) carries the same counts
     (table,) = [d for d in at.dataframe if "findings" in d.value.columns]

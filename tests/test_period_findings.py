@@ -19,6 +19,7 @@ from procmine import (
     EventStore,
     Finding,
     SopLibrary,
+    activity_names,
     build_demo_workspace,
     explain_finding,
     linked_findings,
@@ -125,7 +126,8 @@ def test_the_page_says_which_tellers_of_a_branch_count(
                  period=label)
     assert note in [c.value for c in at.caption]
     assert str(listed) in note and f"{MIN_CASES}" in note
-    assert at.subheader[0].value.replace("\\", "") == finding.summary_in(ZH)
+    step = activity_names(SopLibrary.open(demo_home)).name(finding.activity, ZH)
+    assert at.subheader[0].value.replace("\\", "") == finding.summary_in(ZH, step=step)
 
 
 def test_the_league_shows_the_corrected_error_rate_beside_the_raw(demo_home: Path) -> None:

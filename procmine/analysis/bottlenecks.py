@@ -78,7 +78,7 @@ from procmine.analysis.baseline_review import (
 from procmine.analysis.conditional import conditional_findings, without_all_day
 from procmine.analysis.context import FindingContext
 from procmine.analysis.evidence import explain_findings, month_filters
-from procmine.analysis.findings import Finding, StepReferences
+from procmine.analysis.findings import Finding, StepReferences, peer_basis_fields
 from procmine.analysis.judging import (
     is_material,
     median_interval,
@@ -524,14 +524,8 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, context: Finding
                                if branch_median is not None else None),
         tellers_flagged=tellers_flagged, tellers_eligible=tellers_eligible,
         sop=_text(row["sop"]), sop_step=_text(row["sop_step"]),
-        sop_version=_text(row["sop_version"]), peer_basis=_peer_basis(peers))
-
-
-def _peer_basis(branches: int) -> str:
-    """How a finding's peer reference was formed, in words."""
-    if branches == 0:
-        return "the bank's median (no branch has enough steps for a peer median)"
-    return f"the median of {branches} branches' typical medians (the group's own left out)"
+        sop_version=_text(row["sop_version"]),
+        **peer_basis_fields("branches" if peers else "bank", peers))
 
 
 def _text(value: Any) -> str | None:

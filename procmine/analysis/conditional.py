@@ -78,7 +78,13 @@ import pandas as pd
 import pyarrow as pa
 
 from procmine.analysis.context import FindingContext
-from procmine.analysis.findings import CONDITION_DIMENSIONS, HOUR_BANDS, WEEKDAYS, Finding
+from procmine.analysis.findings import (
+    CONDITION_DIMENSIONS,
+    HOUR_BANDS,
+    WEEKDAYS,
+    Finding,
+    peer_basis_fields,
+)
 from procmine.analysis.judging import is_material, weighted_median
 from procmine.analysis.slice_figures import (
     add_tests_and_costs,
@@ -500,9 +506,7 @@ def _finding(row: pd.Series, context: FindingContext) -> Finding:
         tellers_flagged=tuple(row["tellers_flagged"]),
         tellers_eligible=int(row["tellers_eligible"]),
         condition={"dimension": str(row["dimension"]), "value": str(row["value"])},
-        peer_basis=(f"the median of {peers} branches' typical medians in the same slice "
-                    "(the group's own left out)" if peers
-                    else "the bank's median in the same slice"))
+        **peer_basis_fields("slice_branches" if peers else "slice_bank", peers))
 
 
 def _strongest(findings: list[Finding]) -> list[Finding]:

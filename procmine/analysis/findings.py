@@ -32,12 +32,29 @@ __all__ = [
     "FINDING_KINDS",
     "FINDING_SCOPES",
     "HOUR_BANDS",
+    "PEER_BASES",
     "WEEKDAYS",
     "Finding",
     "StepReference",
     "StepReferences",
     "hour_band",
+    "peer_basis_fields",
 ]
+
+#: How a peer reference is formed: the median over ``n`` branches' typical medians (of a step,
+#: of the wait before it, in a slice), the bank's when no branch has enough, or step by step
+#: over ``n`` business type x steps (overall pace); the words: ``finding.peer_basis.<code>``.
+PEER_BASES: Final[tuple[str, ...]] = (
+    "branches", "bank", "wait_branches", "wait_bank", "slice_branches", "slice_bank", "overall",
+)
+
+
+def peer_basis_fields(code: str, count: int = 0) -> dict[str, Any]:
+    """A finding's peer basis fields: the code, its count and the English words (``peer_basis``,
+    what the CLI and the JSON say)."""
+    return {"peer_basis_code": code, "peer_basis_count": count,
+            "peer_basis": t(f"finding.peer_basis.{code}", "en", n=count)}
+
 
 #: What a finding is about: a slow step, time lost waiting before a step, a teller or branch
 #: slower across most steps, or a business type whose standard time the bank does not meet.
@@ -157,6 +174,10 @@ class Finding:
     period_days: float = 0.0  # days of data the monthly cost is computed over
     peer_seconds: float | None = None  # what peers take: the robust peer reference
     peer_basis: str = ""  # how the peer reference was formed (e.g. "other branches' median")
+    #: the same as a catalogue code (``finding.peer_basis.<code>``) and its count (branches,
+    #: or business type x steps), so that a page says it in the user's language
+    peer_basis_code: str = ""
+    peer_basis_count: int = 0
 
     @property
     def who(self) -> str:
@@ -184,6 +205,23 @@ class Finding:
         if dimension == "amount_band" and value in AMOUNT_BANDS:  # the band's text: its index
             value = str(AMOUNT_BANDS.index(value))
         return t(f"bottlenecks.condition.{dimension}.{value}", lang)
+
+    @staticmethod
+    def peer_basis_text(code: str, count: int, lang: str, fallback: str = "") -> str:
+        """How a peer reference was formed (:data:`PEER_BASES` ``code`` over ``count``
+        branches or groups), in ``lang``; ``fallback`` (the English words) without a code.
+
+        Example:
+            >>> Finding.peer_basis_text("branches", 5, "zh-CN")
+            '5 个网点典型中位数的中位数（不含本组）'
+        """
+        return t(f"finding.peer_basis.{code}", lang, n=count) if code else fallback
+
+    def peer_basis_in(self, lang: str) -> str:
+        """How the finding's peer reference was formed, in ``lang`` (the English
+        ``peer_basis`` for a finding made without a code)."""
+        return self.peer_basis_text(self.peer_basis_code, self.peer_basis_count, lang,
+                                    self.peer_basis)
 
     def summary_in(self, lang: str, *, step: str | None = None) -> str:
         """The finding in one line, in ``lang``: who, the step (and its slice), its median

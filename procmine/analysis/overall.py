@@ -63,7 +63,7 @@ import pandas as pd
 from scipy.stats import binom
 
 from procmine.analysis.context import FindingContext
-from procmine.analysis.findings import Finding
+from procmine.analysis.findings import Finding, peer_basis_fields
 from procmine.analysis.stats import benjamini_hochberg
 
 __all__ = ["overall_findings", "paces"]
@@ -274,8 +274,7 @@ def _finding(scope: str, row: pd.Series, context: FindingContext, groups: pd.Dat
                                   round(float(row["pace_high"]), 3)),
         inferred=context.inferred, period_days=context.days_for(branch_id),
         peer_seconds=round(peer, 3),
-        peer_basis="step by step, the median of the other branches' typical medians "
-                   f"(weighted by its steps over {int(row['groups'])} business type x steps)",
+        **peer_basis_fields("overall", int(row["groups"])),
     )
     return replace(finding, summary=finding.summary_in("en"))
 

@@ -61,7 +61,7 @@ import pyarrow as pa
 
 from procmine.analysis.context import FindingContext
 from procmine.analysis.filters import Filters
-from procmine.analysis.findings import Finding
+from procmine.analysis.findings import Finding, peer_basis_fields
 from procmine.analysis.judging import is_material, median_interval, peer_medians
 from procmine.analysis.stats import benjamini_hochberg, mann_whitney_greater
 from procmine.analysis.steps import StepData
@@ -400,9 +400,7 @@ def _finding(scope: str, teller_id: str | None, row: pd.Series, context: Finding
         branch_median_seconds=None if branch_median is None else round(branch_median, 3),
         tellers_flagged=tellers_flagged, tellers_eligible=tellers_eligible,
         evidence={"waited_for": _waited_for(row)},
-        peer_basis=(f"the median of {peers} branches' typical median waits before the step, "
-                    "the group's own left out" if peers else
-                    "the bank's median wait (no branch has enough waits for a peer median)"))
+        **peer_basis_fields("wait_branches" if peers else "wait_bank", peers))
 
 
 def _waited_for(row: pd.Series) -> dict[str, Any]:

@@ -153,7 +153,8 @@ def _finding_subject(store: EventStore, n: int, baseline_file: Path | None, mont
     """Finding ``n`` of ``procmine bottlenecks --month M --kind K`` (its defaults), frozen."""
     findings = run_bottlenecks(store, load_baseline(baseline_file), month=month, kinds=kinds)
     finding = findings[_pick(len(findings), n, "--finding", "procmine bottlenecks")]
-    return finding_subject(finding, as_of=_as_of(store, month), store_version=store.version())
+    return finding_subject(finding, as_of=_as_of(store, month), store_version=store.version(),
+                           library=SopLibrary.open(store.home))
 
 
 def _shortfall_subject(store: EventStore, n: int) -> Subject:

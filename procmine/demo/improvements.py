@@ -90,7 +90,7 @@ def seed_demo_improvements(home: str | Path, *, store: EventStore | None = None,
     as_of, version = _as_of(store), store.version()
 
     def subject(finding: Finding) -> Subject:
-        return finding_subject(finding, as_of=as_of, store_version=version)
+        return finding_subject(finding, as_of=as_of, store_version=version, library=library)
 
     today = today or date.today()
     seeds: list[Callable[[], ImprovementItem | None]] = [

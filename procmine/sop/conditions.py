@@ -19,6 +19,11 @@ Example:
     (True, False, False)
     >>> c.sql()
     '(coalesce(amount >= 50000, false))'
+
+In words, for a page (:func:`condition_text`: field names and known values from the catalogue):
+
+    >>> condition_text("amount >= 50000 and window_type = vip", "zh-CN")
+    '金额 ≥ 50,000 且 窗口类型 = VIP 窗口'
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from procmine.app.i18n import t
 from procmine.core.sql import lit
 
-__all__ = ["CONDITION_FIELDS", "Condition", "parse_condition"]
+__all__ = ["CONDITION_FIELDS", "Condition", "condition_text", "parse_condition"]
 
 #: The fields a condition can test, and their kind.
 CONDITION_FIELDS: Final[dict[str, str]] = {
@@ -39,6 +45,11 @@ CONDITION_FIELDS: Final[dict[str, str]] = {
 }
 
 _CLAUSE: Final = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|!=|=|>|<)\s*(\S+)\s*$")
+_SIGNS: Final[dict[str, str]] = {">=": "≥", "<=": "≤", "!=": "≠", ">": ">", "<": "<", "=": "="}
+# the catalogue's names of a text field's known values, by field
+_VALUE_KEYS: Final[dict[str, str]] = {
+    "window_type": "condition.window_type.", "segment": "segments.",
+}
 _OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
     "=": operator.eq, "!=": operator.ne,
@@ -102,3 +113,31 @@ def parse_condition(text: str) -> Condition:
         else:
             clauses.append((name, op, raw))
     return Condition(text=text.strip(), clauses=tuple(clauses))
+
+
+def _value_text(name: str, value: float | str, lang: str) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,}"
+    key = _VALUE_KEYS.get(name, "") + value
+    text = t(key, lang)
+    return value if text == key else text
+
+
+def condition_text(expr: str | Condition, lang: str = "zh-CN") -> str:
+    """A ``required_when`` in words for a reader in ``lang``: field names and known values from
+    the catalogue, signs for the operators, amounts grouped; an unknown value stays as written,
+    and a text that is not a condition is returned as it is.
+
+    Example:
+        >>> condition_text("amount >= 50000 and window_type = vip", "en")
+        'amount ≥ 50,000 and window type = VIP window'
+        >>> condition_text("segment != gold", "zh-CN")
+        '客户分层 ≠ gold'
+    """
+    try:
+        condition = expr if isinstance(expr, Condition) else parse_condition(expr)
+    except ValueError:
+        return str(expr)
+    parts = [f"{t('condition.field.' + name, lang)} {_SIGNS[op]} {_value_text(name, value, lang)}"
+             for name, op, value in condition.clauses]
+    return f" {t('condition.and', lang)} ".join(parts)

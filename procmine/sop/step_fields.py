@@ -3,9 +3,10 @@
 A step names the activity it governs in the event log and its standard time; ``controls`` lists
 its risk controls (text for the teller). What conformance checking reads of a step:
 
-* ``conditional: true`` with ``when`` (text): the step belongs only to the transactions that meet
-  its condition; ``required_when`` (:mod:`procmine.sop.conditions`) says which, in a form a
-  machine checks (``amount >= 50000``). A conditional step without it is optional.
+* ``conditional: true`` with ``when`` (text, or ``{zh: 中文, en: English}`` like the title): the
+  step belongs only to the transactions that meet its condition; ``required_when``
+  (:mod:`procmine.sop.conditions`) says which, in a form a machine checks (``amount >= 50000``).
+  A conditional step without it is optional.
 * ``optional: true``: the step may be left out (no skipped step is reported).
 * ``control: true``: a control step (the online ID check, the second-person recount): leaving it
   out is a control risk, reported to the compliance group.
@@ -62,6 +63,14 @@ class SopStep:
     control: bool = False
     alternatives: tuple[str, ...] = ()
     required_when: Condition | None = None
+    when_zh: str = ""  # the condition in Chinese, when ``when`` is a {zh, en} mapping with zh
+
+    def when_in(self, lang: str = "zh-CN") -> str:
+        """The condition in ``lang`` ("zh..." or "en"): the Chinese where there is one, else
+        the English (or the only text); empty for a step without a condition."""
+        if lang.startswith("zh") and self.when_zh:
+            return self.when_zh
+        return self.when or self.when_zh
 
     def applies_to(self, business_type: str) -> bool:
         return not self.types or business_type in self.types
@@ -91,6 +100,37 @@ def _flag(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], name: str, where: str
         issues.error(node_line(keys[name][1]), f"{where}.{name}", f"{value!r} is not true or false",
                      code="sop.lint.not_bool", value=value)
     return value is True
+
+
+def _when(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str,
+          issues: Issues) -> tuple[str | None, str]:
+    """A step's ``when``: text, or a mapping ``{zh: ..., en: ...}`` with at least one of the
+    two; returns (the English or the only text, the Chinese or "")."""
+    if "when" not in keys:
+        return None, ""
+    node = keys["when"][1]
+    if not isinstance(node, yaml.MappingNode):
+        return (scalar_text(node) or "").strip() or None, ""
+    texts: dict[str, str] = {}
+    reported = False
+    for name, (key, value) in mapping(node).items():
+        text = scalar_text(value) if isinstance(value, yaml.ScalarNode) else None
+        if name not in ("zh", "en"):
+            issues.error(node_line(key), f"{where}.when.{name}",
+                         "a condition's languages are zh and en",
+                         code="sop.lint.when_language", language=name)
+            reported = True
+        elif text is None or not text.strip():
+            issues.error(node_line(value), f"{where}.when.{name}",
+                         "expected the condition as text", code="sop.lint.when_text",
+                         language=name)
+            reported = True
+        else:
+            texts[name] = text.strip()
+    if not texts and not reported:
+        issues.error(node_line(node), f"{where}.when",
+                     "expected {zh: 中文条件, en: English condition}", code="sop.lint.when_mapping")
+    return texts.get("en") or texts.get("zh"), texts.get("zh", "")
 
 
 def _flags(keys: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str, issues: Issues, *,
@@ -180,10 +220,8 @@ def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
                              f"{value!r} is not true or false", code="sop.lint.not_bool",
                              value=value)
             conditional = value is True
-        when = None
-        if "when" in keys:
-            when = (scalar_text(keys["when"][1]) or "").strip() or None
-        if conditional and not when:
+        when, when_zh = _when(keys, where, issues)
+        if conditional and not (when or when_zh):
             issues.error(node_line(item), f"{where}.when",
                          "a conditional step says when it applies (e.g. amount >= 50000)",
                          code="sop.lint.when")
@@ -198,5 +236,5 @@ def parse_steps(node: yaml.Node, business_types: tuple[str, ...],
                                  type=t, types=", ".join(business_types))
         flags = _flags(keys, where, issues, conditional=conditional)
         steps.append(SopStep(step_id, activity, float(seconds), controls, conditional, when,
-                             types, node_line(item), **flags))
+                             types, node_line(item), when_zh=when_zh, **flags))
     return tuple(steps)

@@ -333,7 +333,7 @@ def _threshold_question(ctx: _Ctx, step: SopStep) -> Question | None:
         choices=choices, step=step, template="threshold",
         title=f"{ctx.sop.id} {ctx.name(step)} 金额门槛",
         feedback=f"《{ctx.title}》第{ctx.number(step)}步{ctx.label(step)}是条件步骤："
-        f"{threshold.subject}{right}时执行（{ctx.ref}；条件：{step.when}）。")
+        f"{threshold.subject}{right}时执行（{ctx.ref}；条件：{step.when_in('zh-CN')}）。")
 
 
 def _threshold_statements(ctx: _Ctx, step: SopStep) -> list[Question]:
@@ -348,7 +348,7 @@ def _threshold_statements(ctx: _Ctx, step: SopStep) -> list[Question]:
         return []
     right = threshold_text(threshold.value, threshold.inclusive)
     feedback = (f"《{ctx.title}》第{ctx.number(step)}步{ctx.label(step)}是条件步骤："
-                f"{threshold.subject}{right}时执行（{ctx.ref}；条件：{step.when}）。")
+                f"{threshold.subject}{right}时执行（{ctx.ref}；条件：{step.when_in('zh-CN')}）。")
     out = []
     for truth, value in ((True, threshold.value), (False, max(lower))):
         key = ctx.key(step, "threshold", "true" if truth else "false")

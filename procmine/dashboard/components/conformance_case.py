@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import ConformanceReport
+from procmine import ConformanceReport, condition_text
 from procmine.dashboard import data_maps
 from procmine.dashboard.components import tables
 from procmine.dashboard.components.names import model_step
@@ -66,7 +66,7 @@ def case_sides(report: ConformanceReport, case_id: str, events: pd.DataFrame
         rows.append({"position": number, "step": step.name_in(language),
                      "control": "✓" if step.control else "",
                      "required": (tr("conformance.required.condition",
-                                     condition=step.condition.text)
+                                     condition=condition_text(step.condition, language))
                                   if rule == "condition" and step.condition is not None
                                   else tr(f"conformance.required.{rule}")),
                      "verdict": verdict})

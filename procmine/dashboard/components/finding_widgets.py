@@ -221,7 +221,7 @@ def show_facts(f: Finding, baseline: Baseline) -> None:
         cols[1].metric(tr("bottlenecks.standard_metric"), _seconds_text(f.reference_seconds))
     else:
         cols[1].metric(tr("bottlenecks.peer_metric"), _seconds_text(f.peer_seconds),
-                       help=f.peer_basis or None)  # the analysis's words (English)
+                       help=f.peer_basis_in(lang()) or None)
     if f.period_days > 0:
         cols[2].metric(tr("bottlenecks.period_metric"),
                        tr("bottlenecks.period_days", days=f"{f.period_days:,.0f}"),
@@ -236,7 +236,7 @@ def show_facts(f: Finding, baseline: Baseline) -> None:
         lines.insert(0, type_label(f.business_type, baseline))
     if f.peer_seconds is not None and f.peer_basis:
         lines.append(tr("bottlenecks.peer_line", peer=f"{f.peer_seconds:,.0f}",
-                        basis=f.peer_basis))
+                        basis=f.peer_basis_in(lang())))
     if f.condition:
         lines.append(tr("bottlenecks.condition_only", condition=f.condition_in(lang())))
     st.caption(plain(" · ".join(lines)))

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from procmine import ImprovementItem, Subject, User, finding_of, history_note
+from procmine import Finding, ImprovementItem, Subject, User, finding_of, history_note
 from procmine.dashboard import data
 from procmine.dashboard.components import finding_widgets, tables
 from procmine.dashboard.components import improve_widgets as iw
@@ -131,8 +131,12 @@ def show_evidence(item: ImprovementItem) -> None:
         rows = [{tr("improve.evidence.field"): _field_label(k),
                  tr("improve.evidence.value"): _field_value(k, v, subject)}
                 for k, v in subject.figures.items()
-                if not isinstance(v, dict | list)]
+                if not isinstance(v, dict | list) and k not in _IN_OTHER_ROWS]
         tables.show(pd.DataFrame(rows))
+
+
+# frozen figures shown within another row (the peer basis's code and count: in its words)
+_IN_OTHER_ROWS = frozenset({"peer_basis_code", "peer_basis_count"})
 
 
 def _field_label(name: str) -> str:
@@ -155,6 +159,11 @@ def _field_value(name: str, value: Any, subject: Subject) -> str:
         return finding_widgets.kind_label(str(value))
     if name == "scope" and subject.source == "finding":
         return finding_widgets.scope_label(str(value))
+    if name == "peer_basis":  # in the user's language where the finding has its code
+        figures = subject.figures
+        return Finding.peer_basis_text(str(figures.get("peer_basis_code") or ""),
+                                       int(figures.get("peer_basis_count") or 0), lang(),
+                                       str(value))
     if name == "reference_source":
         return _field_label(f"source_{str(value).replace(' ', '_')}")
     return str(value)

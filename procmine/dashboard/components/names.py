@@ -26,9 +26,11 @@ from procmine import (
     ActivityNames,
     Finding,
     ProcmineError,
+    Sop,
     activity_names,
     bundled_sops_dir,
     sops_folder,
+    step_names,
 )
 from procmine.dashboard import data, session
 from procmine.dashboard.session import lang
@@ -38,6 +40,7 @@ __all__ = [
     "finding_summary",
     "model_step",
     "names",
+    "sop_step_labels",
     "step_frame",
     "step_label",
     "step_labels",
@@ -105,3 +108,27 @@ def finding_summary(finding: Finding, language: str | None = None) -> str:
     language = language or lang()
     step = names().name(finding.activity, language) if finding.activity else None
     return finding.summary_in(language, step=step)
+
+
+def sop_step_labels(sop: Sop | str | None, language: str | None = None) -> dict[str, str]:
+    """An SOP's steps as the pages show them, by step id: "n. name" (its number in the SOP and
+    its name in ``language``, default the session's), never the id. ``sop``: the SOP, or its
+    id (its latest approved version, else its latest); an SOP the library does not have: {}."""
+    if isinstance(sop, str):
+        library = data.library()
+        if sop not in library.ids():
+            return {}
+        version = library.approved(sop) or library.current(sop)
+        sop = version.sop
+    if sop is None:
+        return {}
+    language = language or lang()
+    which = "en" if language == "en" else "zh"
+    known = step_names(sop)
+    out = {}
+    for i, step in enumerate(sop.steps, start=1):
+        name = known.get(step.id, {}).get(which) or step.activity
+        if name == step.activity:  # no name of the SOP's own: the glossary's
+            name = names().name(step.activity, language)
+        out[step.id] = f"{i}. {name}"
+    return out

@@ -23,6 +23,7 @@ from procmine import (
     Filters,
     LintReport,
     Sop,
+    condition_text,
     form_fields,
     issue_text,
     set_adoption,
@@ -31,6 +32,7 @@ from procmine import (
 )
 from procmine.dashboard import data, data_maps
 from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import step_label
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
@@ -103,9 +105,15 @@ def _step_rows(steps: Sequence[Mapping[str, Any]],
         row["control"], row["optional"] = s.get("control") is True, s.get("optional") is True
         row["alternatives"] = ", ".join(str(a) for a in s.get("alternatives") or [])
         row["required_when"] = str(s.get("required_when") or "")
+        row["condition_words"] = (condition_text(row["required_when"], lang())
+                                  if row["required_when"] else "")
         row["findings"] = counts.get(str(s.get("id")), 0)
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*FORM_STEP_KEYS, "findings"])
+    return pd.DataFrame(rows, columns=[*FORM_STEP_KEYS, *_SHOWN])
+
+
+# read-only columns of the steps table: the condition in words, the step's open findings
+_SHOWN = ("condition_words", "findings")
 
 
 def front_matter_form(text: str, fields: Mapping[str, Any], *, key: str,
@@ -125,6 +133,10 @@ def front_matter_form(text: str, fields: Mapping[str, Any], *, key: str,
                                                           min_value=0, step=1),
         "control": st.column_config.CheckboxColumn(tr("editor.control")),
         "optional": st.column_config.CheckboxColumn(tr("editor.optional")),
+        "required_when": st.column_config.TextColumn(tr("editor.required_when"),
+                                                     help=tr("editor.required_when_help")),
+        "condition_words": st.column_config.TextColumn(tr("editor.condition_words"),
+                                                       disabled=True),
         "findings": st.column_config.NumberColumn(tr("editor.findings"), disabled=True),
     })
     # a step time that is not a number (being typed in the source) makes the table read-only
@@ -135,7 +147,7 @@ def front_matter_form(text: str, fields: Mapping[str, Any], *, key: str,
                          num_rows="dynamic", key=f"{key}_steps", disabled=not numbers)
     if not numbers:
         return text
-    rows = [{str(k): v for k, v in row.items() if k != "findings"}
+    rows = [{str(k): v for k, v in row.items() if k not in _SHOWN}
             for row in edited.to_dict("records")
             if isinstance(row.get("id"), str) and row["id"].strip()]
     return set_steps(text, rows)
@@ -205,7 +217,10 @@ def step_detail(text: str, fields: Mapping[str, Any], *, key: str, pick_key: str
     ids = [str(s.get("id")) for s in steps]
     if not ids:
         return text
+    labels = {i: f"{n}. {step_label(s.get('activity'))}"
+              for n, (i, s) in enumerate(zip(ids, steps, strict=True), start=1)}
     pick = st.selectbox(tr("editor.step_pick"), ids, key=pick_key,
+                        format_func=lambda i: labels.get(i, i),
                         placeholder=tr("widgets.no_options"))
     at = ids.index(pick) if pick in ids else 0
     step = steps[at]
@@ -227,7 +242,11 @@ def step_detail(text: str, fields: Mapping[str, Any], *, key: str, pick_key: str
                                  ", ".join(str(a) for a in step.get("alternatives") or []),
                                  key=f"{key}_alternatives")
     required_when = st.text_input(tr("editor.required_when"),
-                                  str(step.get("required_when") or ""), key=f"{key}_when")
+                                  str(step.get("required_when") or ""), key=f"{key}_when",
+                                  help=tr("editor.required_when_help"))
+    if required_when.strip():
+        st.caption(tr("view.required_when", condition=plain(condition_text(required_when,
+                                                                             lang()))))
     shown = {"activity": str(step.get("activity")), "control": step.get("control") is True,
              "optional": step.get("optional") is True,
              "alternatives": ", ".join(str(a) for a in step.get("alternatives") or []),
@@ -238,7 +257,7 @@ def step_detail(text: str, fields: Mapping[str, Any], *, key: str, pick_key: str
     if seconds is not None and seconds != _number(step.get("standard_seconds")):
         changes["standard_seconds"] = seconds
     n = len(found.get(pick, []))
-    st.markdown(f"**{tr('editor.step_findings', step=pick, n=n)}**")
+    st.markdown(f"**{tr('editor.step_findings', step=labels.get(pick, pick), n=n)}**")
     if n:
         with st.expander(tr("editor.findings")):
             for kind, summary in found[pick]:

@@ -17,6 +17,7 @@ from procmine import (
     Sop,
     SopError,
     SopVersion,
+    condition_text,
     matches_query,
     render_sop,
     side_by_side,
@@ -143,7 +144,10 @@ def _step_note(sop: Sop, step_id: str, findings: pd.DataFrame | None) -> None:
     step = sop.step(step_id)
     st.markdown(f"**{tr('view.standard', seconds=f'{step.standard_seconds:g}')}**")
     if step.conditional and step.when:
-        st.caption(tr("view.when", when=plain(step.when)))
+        st.caption(tr("view.when", when=plain(step.when_in(lang()))))
+    if step.conditional and step.required_when is not None:
+        st.caption(tr("view.required_when",
+                      condition=plain(condition_text(step.required_when, lang()))))
     if findings is None:
         return
     row = findings[findings["step_id"] == step_id]

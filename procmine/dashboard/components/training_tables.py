@@ -3,7 +3,8 @@
 The library's training frames share their column names (``teller_id``, ``participation``,
 ``difficulty``, ``acknowledged_at``, ...); each has a message ``tcol.<name>`` and, for shares and
 numbers, a format (:data:`FORMATS`). :func:`show` draws a frame with every column it has so
-labelled; a column without a message keeps its name.
+labelled; a column without a message keeps its name. SOP steps (``step_id``, ``steps_wrong``,
+``steps_skipped``, ``steps_observed`` beside a ``sop_id``) show as "n. name", not by id.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from procmine.dashboard.components import tables
+from procmine.dashboard.components.names import sop_step_labels, step_frame
 from procmine.dashboard.session import tr
 
 __all__ = ["FORMATS", "config", "show"]
@@ -49,11 +51,31 @@ def _cell(value: object) -> object:
     return value
 
 
+#: the columns that hold an SOP's step ids (one, or a list) beside its ``sop_id``
+STEP_ID_COLUMNS = ("step_id", "steps_wrong", "steps_skipped", "steps_observed")
+
+
+def _step_names(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The step-id columns of ``frame`` as "n. name" of the row's SOP (an unknown step as it is)."""
+    wanted = [c for c in STEP_ID_COLUMNS if c in names]
+    if not wanted or "sop_id" not in frame.columns:
+        return frame
+    labels = {str(i): sop_step_labels(str(i)) for i in frame["sop_id"].dropna().unique()}
+    out = frame.copy()
+    for column in wanted:
+        out[column] = [
+            ([labels.get(str(sop), {}).get(str(v), str(v)) for v in value]
+             if isinstance(value, (list, tuple))
+             else labels.get(str(sop), {}).get(str(value), value))
+            for sop, value in zip(frame["sop_id"], frame[column], strict=True)]
+    return out
+
+
 def show(frame: pd.DataFrame, columns: Sequence[str] | None = None, *,
          height: int | None = None) -> None:
     """Draw ``frame`` (its ``columns``, all by default) labelled and formatted."""
     names = [c for c in (columns or list(frame.columns)) if c in frame.columns]
-    shown = frame[names].copy()
+    shown = step_frame(_step_names(frame, names)[names].copy())
     for name in names:
         if FORMATS.get(name) and shown[name].dtype == object:
             # a figure that has no value (None: too few takers) shows as an empty cell

@@ -10,7 +10,7 @@ import streamlit as st
 
 from procmine import REVIEW_GROUPS, STATUSES
 from procmine.dashboard import data, session
-from procmine.dashboard.components import columns, sop_tables, sop_widgets, tables
+from procmine.dashboard.components import columns, names, sop_tables, sop_widgets, tables
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import tr
 
@@ -66,7 +66,7 @@ if user.role == "operations":
                 if "share" in labels:
                     labels["share"] = st.column_config.NumberColumn(labels["share"],
                                                                     format="percent")
-                tables.show(frame, labels)
+                tables.show(names.step_frame(frame), labels)
 
 st.divider()
 chosen = sop_widgets.pick_sop([v.sop for v in shown], key="sops_pick")
