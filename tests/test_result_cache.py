@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from procmine.ingest.run import ingest_log
 from procmine.store.event_store import EventStore
 from procmine.store.result_cache import ResultCache
@@ -70,3 +72,34 @@ def test_a_result_that_cannot_be_kept_is_still_returned(store: EventStore,
     assert cache.get("lock", (), lambda: lock) is lock
     assert not cache.path("lock", ()).exists()
     assert not list(cache.path("lock", ()).parent.glob("*.partial"))
+
+
+def test_the_dashboard_reads_a_result_another_server_kept(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached page call is kept in the workspace: with Streamlit's own cache emptied (a new
+    server process) the next call reads it there, without computing."""
+    import streamlit as st
+
+    from procmine import Filters
+    from procmine.dashboard import data
+
+    home = tmp_path / "ws"
+    store = EventStore(home)
+    ingest_log(store, write(tmp_path / "a.csv", 12))
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    st.cache_data.clear()
+    first = data.summary(Filters())
+    assert first["transactions"] == 12
+    assert list((home / "cache" / store.version()).glob("*.pickle"))
+    st.cache_data.clear()
+
+    def computed_again(*_: object, **__: object) -> None:
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(data, "transaction_summary", computed_again)
+    assert data.summary(Filters()) == first
+    # a new ingest is a new store version: computed again (here: refused by the stub)
+    ingest_log(store, write(tmp_path / "b.csv", 15))
+    st.cache_data.clear()
+    with pytest.raises(AssertionError, match="computed again"):
+        data.summary(Filters())
