@@ -374,6 +374,14 @@ class EventStore:
                 if path.name.split(".")[0] not in known:
                     path.unlink(missing_ok=True)
                     done.append(path.name)
+        for folder in (self.steps_dir, self.cases_dir):  # a preparation cut short
+            if folder.exists():
+                for path in sorted(folder.glob("*.partial")):
+                    path.unlink(missing_ok=True)
+                    done.append(path.name)
+                if (folder / ".work").exists():
+                    shutil.rmtree(folder / ".work", ignore_errors=True)
+                    done.append(f"{folder.name}/.work")
         if self.tmp_dir.exists():
             for path in self.tmp_dir.glob("*.csv"):  # transcoded copies (procmine.ingest)
                 path.unlink(missing_ok=True)
