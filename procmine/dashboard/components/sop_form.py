@@ -116,14 +116,20 @@ def _step_rows(steps: Sequence[Mapping[str, Any]],
 _SHOWN = ("condition_words", "findings")
 
 
-def front_matter_form(text: str, fields: Mapping[str, Any], *, key: str,
-                      activities: Sequence[str], counts: Mapping[str, int]) -> str:
-    """Draw the form of ``fields`` (read from ``text``) and return the text with what the user
-    changed in it; ``counts``: each step's open findings (shown, not edited)."""
+def front_matter_form(text: str, fields: Mapping[str, Any], *, key: str) -> str:
+    """Draw the form of ``fields`` (read from ``text``) but their steps and return the text with
+    what the user changed in it."""
     st.markdown(f"**{tr('editor.form')}**")
     text = _text_fields(fields, key, text)
     st.caption(tr("editor.adoption"))
-    text = _adoption(fields, key, text)
+    return _adoption(fields, key, text)
+
+
+def steps_form(text: str, fields: Mapping[str, Any], *, key: str, activities: Sequence[str],
+               counts: Mapping[str, int], room: int = tables.ROOM) -> str:
+    """Draw the steps of ``fields`` as an editable table (across its place: ``room`` pixels)
+    and return the text with what the user changed in them; ``counts``: each step's open
+    findings (shown, not edited)."""
     st.caption(tr("editor.steps"))
     known = sorted({*activities, *(str(s.get("activity")) for s in fields["steps"])})
     column_config: dict[str, Any] = {k: tr(label) for k, label in _COLUMNS.items()}
@@ -135,15 +141,16 @@ def front_matter_form(text: str, fields: Mapping[str, Any], *, key: str,
         "optional": st.column_config.CheckboxColumn(tr("editor.optional")),
         "required_when": st.column_config.TextColumn(tr("editor.required_when"),
                                                      help=tr("editor.required_when_help")),
-        "condition_words": st.column_config.TextColumn(tr("editor.condition_words"),
-                                                       disabled=True),
         "findings": st.column_config.NumberColumn(tr("editor.findings"), disabled=True),
+        # in the step's own form below (its words too): nine columns do not fit the page
+        "alternatives": None,
+        "condition_words": None,
     })
     # a step time that is not a number (being typed in the source) makes the table read-only
     # until it is one: the table's number column cannot hold it
     numbers = all(isinstance(s.get("standard_seconds"), int | float)
                   and not isinstance(s.get("standard_seconds"), bool) for s in fields["steps"])
-    edited = tables.edit(_step_rows(fields["steps"], counts), column_config,
+    edited = tables.edit(_step_rows(fields["steps"], counts), column_config, room=room,
                          num_rows="dynamic", key=f"{key}_steps", disabled=not numbers)
     if not numbers:
         return text

@@ -136,18 +136,20 @@ if fields is not None and body is not None:
     found = sop_form.finding_summaries(sop_id, fields["business_types"])
     activities = sorted({s.activity for v in latest.values() for s in v.sop.steps})
     with left:
-        text = sop_form.front_matter_form(
-            text, fields, key=f"editor_form_{sop_id}_{rev}", activities=activities,
-            counts={k: len(v) for k, v in found.items()})
-        st.divider()
-        text = sop_form.step_detail(text, fields, key=f"editor_step_{sop_id}_{rev}",
-                                    pick_key=f"editor_step_{sop_id}", activities=activities,
-                                    found=found)
+        text = sop_form.front_matter_form(text, fields, key=f"editor_form_{sop_id}_{rev}")
     with right:
         edited = st.text_area(tr("editor.body"), body, key=f"editor_body_{sop_id}_{rev}",
                               height=560)
         if edited != body:
             text = text[:len(text) - len(split_front_matter(text)[1])] + edited
+    # the steps across the page: their nine columns do not fit half of it
+    text = sop_form.steps_form(text, fields, key=f"editor_form_{sop_id}_{rev}",
+                               activities=activities,
+                               counts={k: len(v) for k, v in found.items()},
+                               room=740)  # the editable table's row numbers and margins
+    text = sop_form.step_detail(text, fields, key=f"editor_step_{sop_id}_{rev}",
+                                pick_key=f"editor_step_{sop_id}", activities=activities,
+                                found=found)
 if text != state[text_key]:
     # the form or the body changed the text: draw the form anew from it at once (its widgets
     # keyed by the next revision), so the next edit lands on widgets that show the text
