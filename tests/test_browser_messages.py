@@ -35,6 +35,7 @@ def test_the_upload_page_in_chinese_shows_no_english_of_streamlit(
         heading(page, "upload.title")
         wait_quiet(page)
         zones = page.locator('[data-testid="stFileUploaderDropzone"]')
+        zones.nth(1).wait_for(timeout=60_000)  # drawn after the heading on a loaded machine
         assert zones.count() == 2  # the log files and the column mapping
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert not [e for e in ENGLISH if e in text], text

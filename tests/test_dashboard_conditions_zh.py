@@ -97,4 +97,5 @@ def test_the_editor_picks_steps_by_number_and_name(home: Path) -> None:
     assert any(
         x.startswith("**1. 叫号：") and x.endswith("条未处理的发现**") for x in texts)
     assert not [x for x in texts if x.startswith("**call_number")]
-    assert t("editor.condition_words", ZH) in texts   # the condition in words beside its input
+    # the steps table keeps the condition as typed; its words are in the step's own form
+    assert t("editor.required_when", ZH) in texts
