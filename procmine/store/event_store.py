@@ -62,7 +62,7 @@ __all__ = [
 
 #: Bumped when the prepared step relation's columns or their meaning change: older ones are
 #: prepared again (:mod:`procmine.store.prepared`).
-PREPARED_VERSION = 1
+PREPARED_VERSION = 2
 #: Seconds a writer waits for another one to finish before it gives up (``--wait``).
 LOCK_TIMEOUT = 600.0
 #: Suffixes of the files a writer leaves while it runs (never read as batches).
@@ -120,12 +120,12 @@ class EventStore:
     # -- the prepared step relation (written by procmine.store.prepared) ------------------------
 
     def prepared_files(self) -> list[Path]:
-        """The prepared step files (``store/steps/<batch>.parquet``)."""
-        return sorted(self.steps_dir.glob("*.parquet")) if self.steps_dir.exists() else []
+        """The prepared step files (``store/steps/<batch>/month=<YYYY-MM>/*.parquet``)."""
+        return _batch_month_files(self.steps_dir)
 
     def prepared_case_files(self) -> list[Path]:
-        """The prepared transaction files (``store/cases/<batch>.parquet``)."""
-        return sorted(self.cases_dir.glob("*.parquet")) if self.cases_dir.exists() else []
+        """The prepared transaction files (``store/cases/<batch>/month=<YYYY-MM>/*.parquet``)."""
+        return _batch_month_files(self.cases_dir)
 
     def events_stamp(self, leave_out: str | None = None) -> str:
         """A stamp of the committed event files (names, sizes, modification times), without
@@ -377,7 +377,7 @@ class EventStore:
         for folder in (self.steps_dir, self.cases_dir):  # a preparation cut short
             if folder.exists():
                 for path in sorted(folder.glob("*.partial")):
-                    path.unlink(missing_ok=True)
+                    shutil.rmtree(path, ignore_errors=True)
                     done.append(path.name)
                 if (folder / ".work").exists():
                     shutil.rmtree(folder / ".work", ignore_errors=True)
@@ -471,3 +471,13 @@ def remove_store(home: str | Path) -> None:
     root = Path(home)
     for sub in ("store", "quarantine"):
         shutil.rmtree(root / sub, ignore_errors=True)
+
+
+def _batch_month_files(folder: Path) -> list[Path]:
+    """The Parquet files of a prepared relation's batch folders (``<batch>/month=*/``), by batch
+    and month; a folder being written (``.partial``, ``.work``) is not one."""
+    if not folder.exists():
+        return []
+    return sorted(path for path in folder.glob("*/month=*/*.parquet")
+                  if not path.parent.parent.name.startswith(".")
+                  and not path.parent.parent.name.endswith(".partial"))

@@ -6,7 +6,8 @@ case, and its case's dwell time need a window over the case: sorting every case'
 analyses used to pay that sort on each call. Ingest now pays it once and writes the result beside
 the batch (layout under the workspace)::
 
-    store/steps/<batch>.parquet     one row per loaded event of the batch, with its case's columns
+    store/steps/<batch>/month=<YYYY-MM>/*.parquet   one row per loaded event of the batch
+    store/cases/<batch>/month=<YYYY-MM>/*.parquet   one row per transaction begun in the batch
     store/steps/prepared.json       the event files the steps were prepared from (their stamp)
 
 A case can span batches (a file cut at midnight). A new batch's preparation therefore also
@@ -27,12 +28,13 @@ The columns (:data:`STEP_COLUMNS`) are the events' canonical ones a step analysi
   ``previous_teller_id``: what a process map and a handover wait read;
 * ``case_steps`` and ``share_of_case`` (service time over the case's dwell, first start to
   last end); the case's attributed teller, branch and type (most of its steps', the smallest
-  among ties) are in the prepared transactions, ``store/cases/<batch>.parquet``
+  among ties) are in the prepared transactions, ``store/cases/<batch>/``
   (:data:`CASE_COLUMNS`), one row per case in the batch of its first step;
 * ``source_batch``, ``source_row``.
 
-Files are sorted by month, business type and case, so a filter on the period or the type reads
-only the row groups that hold it (Parquet's min/max statistics), on DuckDB and on Spark alike.
+Each batch's rows are split by month (a hashed split as they are written, not a sort), so a
+filter on the period reads only the files of its months (their min/max statistics), on DuckDB
+and on Spark alike.
 
 Example:
     >>> store.is_prepared(), len(store.prepared_files())
@@ -82,37 +84,41 @@ STEP_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 # The steps of the events in ``chosen`` (a relation with the events view's columns). One sort
-# per case gives the previous step's end; the occurrence numbers the same step in its case; the
-# case's figures come from one grouping joined back.
+# per case gives the previous and next steps, the step's place and the case's figures (the
+# windows ``w`` and ``c`` share the partitioning). The occurrence (the nth time the same step
+# occurs in its case) needs a sort per case and step; only the steps that do repeat in their case
+# (a few percent) pay for it, the others occur once.
 _PREPARE_SQL: Final = """
-    WITH ordered AS (
-        -- the windows sort only what they need; the other columns join back by the row's key
-        SELECT source_batch AS key_batch, file_row AS key_row,
+    WITH windowed AS (
+        SELECT *, coalesce(start_time, end_time) AS started,
                lag(end_time) OVER w AS previous_end,
                lag(teller_id) OVER w AS previous_teller_id,
                lead(activity) OVER w AS next_activity,
                lead(coalesce(start_time, end_time)) OVER w AS next_started,
                row_number() OVER w AS step_index,
+               count(*) OVER c AS case_steps,
+               epoch(max(end_time) OVER c - min(coalesce(start_time, end_time)) OVER c)
+                   AS dwell
+        FROM chosen
+        WINDOW w AS (PARTITION BY case_id
+                     ORDER BY coalesce(start_time, end_time), end_time, activity),
+               c AS (PARTITION BY case_id)
+    ), repeated AS (
+        SELECT case_id, activity FROM chosen GROUP BY ALL HAVING count(*) > 1
+    ), occurrences AS (
+        SELECT source_batch AS key_batch, file_row AS key_row,
                row_number() OVER (PARTITION BY case_id, activity
                                   ORDER BY coalesce(start_time, end_time), end_time)
                    AS occurrence
-        FROM chosen
-        WINDOW w AS (PARTITION BY case_id
-                     ORDER BY coalesce(start_time, end_time), end_time, activity)
+        FROM chosen SEMI JOIN repeated USING (case_id, activity)
     ), timed AS (
-        SELECT e.*, o.*, coalesce(e.start_time, e.end_time) AS started,
-               CASE WHEN e.start_time IS NOT NULL THEN epoch(e.end_time - e.start_time)
-                    ELSE epoch(e.end_time - coalesce(o.previous_end, e.call_time))
+        SELECT t.*, coalesce(o.occurrence, 1) AS occurrence,
+               CASE WHEN t.start_time IS NOT NULL THEN epoch(t.end_time - t.start_time)
+                    ELSE epoch(t.end_time - coalesce(t.previous_end, t.call_time))
                END AS raw_service,
                {amount_band} AS amount_band
-        FROM chosen e
-        JOIN ordered o ON o.key_batch = e.source_batch AND o.key_row = e.file_row
-    ), cases AS (
-        -- from the events themselves, not from ``ordered``: its windows are computed once
-        SELECT case_id, epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell,
-               count(*) AS case_steps
-        FROM chosen
-        GROUP BY case_id
+        FROM windowed t
+        LEFT JOIN occurrences o ON o.key_batch = t.source_batch AND o.key_row = t.file_row
     )
     SELECT t.case_id, t.activity, t.teller_id, t.branch_id, t.business_type, t.window_type,
            t.segment, t.amount, t.amount_band, t.error, t.start_time, t.end_time, t.started,
@@ -124,11 +130,11 @@ _PREPARE_SQL: Final = """
                 THEN greatest(epoch(t.start_time - coalesce(t.previous_end, t.call_time)), 0)
            END AS wait_seconds,
            t.occurrence, t.occurrence > 1 AS is_rework,
-           t.step_index, t.next_activity, t.next_started, t.previous_teller_id, c.case_steps,
-           (CASE WHEN t.raw_service >= 0 THEN t.raw_service END) / nullif(c.dwell, 0)
+           t.step_index, t.next_activity, t.next_started, t.previous_teller_id, t.case_steps,
+           (CASE WHEN t.raw_service >= 0 THEN t.raw_service END) / nullif(t.dwell, 0)
                AS share_of_case,
            t.source_batch, t.source_row
-    FROM timed t JOIN cases c USING (case_id)
+    FROM timed t
 """
 
 #: The columns of the prepared transactions (one row per case), as
@@ -141,25 +147,42 @@ CASE_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 # The transactions of the chosen cases, as procmine.analysis.transactions defines them, from
-# their events; a case belongs to the batch of its first step.
+# their events; a case belongs to the batch of its first step. Its teller, branch, type and
+# window are those of most of its steps (the smallest among ties): nearly every case has one of
+# each, which min() gives; only the others pay for the ordered mode().
+_ATTRIBUTED: Final = ("teller_id", "branch_id", "business_type", "window_type")
 _CASES_SQL: Final = """
-    SELECT case_id,
-           mode(teller_id ORDER BY teller_id) AS teller_id,
-           mode(branch_id ORDER BY branch_id) AS branch_id,
-           mode(business_type ORDER BY business_type) AS business_type,
-           mode(window_type ORDER BY window_type) AS window_type,
-           min(coalesce(start_time, end_time)) AS started, max(end_time) AS ended,
-           epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell_seconds,
-           datediff('microsecond', min(coalesce(start_time, end_time)), max(end_time))
-               AS dwell_us,
-           count(*) AS steps, coalesce(bool_or(error), false) AS error, max(amount) AS amount,
-           epoch(min(call_time) - min(ticket_time)) AS queue_seconds,
-           strftime(min(coalesce(start_time, end_time)), '%Y-%m') AS month,
-           CAST(min(coalesce(start_time, end_time)) AS DATE) AS day,
-           arg_min(source_batch, coalesce(start_time, end_time)) AS source_batch
-    FROM chosen
-    GROUP BY case_id
-"""
+    WITH simple AS (
+        SELECT case_id, {firsts},
+               {uniform} AS uniform,
+               min(coalesce(start_time, end_time)) AS started, max(end_time) AS ended,
+               epoch(max(end_time) - min(coalesce(start_time, end_time))) AS dwell_seconds,
+               datediff('microsecond', min(coalesce(start_time, end_time)), max(end_time))
+                   AS dwell_us,
+               count(*) AS steps, coalesce(bool_or(error), false) AS error,
+               max(amount) AS amount,
+               epoch(min(call_time) - min(ticket_time)) AS queue_seconds,
+               strftime(min(coalesce(start_time, end_time)), '%Y-%m') AS month,
+               CAST(min(coalesce(start_time, end_time)) AS DATE) AS day,
+               arg_min(source_batch, coalesce(start_time, end_time)) AS source_batch
+        FROM chosen
+        GROUP BY case_id
+    ), mixed AS (
+        SELECT case_id, {modes}
+        FROM chosen
+        WHERE case_id IN (SELECT case_id FROM simple WHERE NOT uniform)
+        GROUP BY case_id
+    )
+    SELECT s.case_id, {chosen}, s.started, s.ended, s.dwell_seconds, s.dwell_us, s.steps,
+           s.error, s.amount, s.queue_seconds, s.month, s.day, s.source_batch
+    FROM simple s LEFT JOIN mixed m USING (case_id)
+""".format(
+    firsts=", ".join(f"min({c}) AS {c}" for c in _ATTRIBUTED),
+    uniform=" AND ".join(f"min({c}) IS NOT DISTINCT FROM max({c})" for c in _ATTRIBUTED),
+    modes=", ".join(f"mode({c} ORDER BY {c}) AS {c}" for c in _ATTRIBUTED),
+    chosen=", ".join(f"CASE WHEN s.uniform THEN s.{c} ELSE m.{c} END AS {c}"
+                     for c in _ATTRIBUTED),
+)
 
 
 def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
@@ -178,48 +201,49 @@ def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
     tmp.replace(path)
 
 
-def _write_split(con: duckdb.DuckDBPyConnection, select: str, columns: Sequence[str],
-                 folder: Path, batches: Sequence[str], keep_others: str | None) -> None:
-    """Write ``select``'s rows (with a ``source_batch`` column) in one pass, split by batch,
-    sorted for the common filters; then replace each of ``batches``' file in ``folder`` with
-    its new rows and (``keep_others``: a condition on the file's old rows) the old rows it
-    keeps."""
+def _write_split(con: duckdb.DuckDBPyConnection, select: str, folder: Path,
+                 batches: Sequence[str], keep_others: str | None) -> None:
+    """Write ``select``'s rows (with ``source_batch`` and ``month`` columns) in one pass, split
+    by batch and month (a hashed split, no sort); then replace each of ``batches``' folder in
+    ``folder`` with its new rows and (``keep_others``: a condition on the folder's old rows)
+    the old rows it keeps."""
     folder.mkdir(parents=True, exist_ok=True)
     work = folder / ".work"
     shutil.rmtree(work, ignore_errors=True)
-    con.execute(f"""COPY ({select} ORDER BY month, business_type)
-                    TO {lit(str(work))} (FORMAT parquet, PARTITION_BY (source_batch),
-                                         WRITE_PARTITION_COLUMNS true, ROW_GROUP_SIZE 122880)""")
-    names = ", ".join(columns)
+    con.execute(f"""COPY ({select}) TO {lit(str(work))} (FORMAT parquet,
+                    PARTITION_BY (source_batch, month), WRITE_PARTITION_COLUMNS true,
+                    ROW_GROUP_SIZE 122880)""")
     for batch in batches:
-        target = folder / f"{batch}.parquet"
-        written = sorted((work / f"source_batch={batch}").glob("*.parquet"))
-        new_rows = (f"SELECT {names} FROM read_parquet([{', '.join(lit(str(f)) for f in written)}])"
-                    if written else None)
-        partial = target.with_name(target.name + ".partial")
-        if keep_others is not None and target.exists():
-            old = (f"SELECT {names} FROM read_parquet({lit(str(target))}) "
-                   f"WHERE NOT ({keep_others})")
-            rows = old if new_rows is None else f"{old} UNION ALL {new_rows}"
-            con.execute(f"COPY ({rows} ORDER BY month, business_type) TO {lit(str(partial))} "
-                        "(FORMAT parquet, ROW_GROUP_SIZE 122880)")
+        target = folder / batch
+        written = work / f"source_batch={batch}"
+        partial = folder / f"{batch}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        old_files = month_files(target)
+        if keep_others is not None and old_files:
+            rows = (f"SELECT * FROM read_parquet([{_paths(old_files)}]) "
+                    f"WHERE NOT ({keep_others})")
+            if month_files(written):
+                rows += f" UNION ALL BY NAME SELECT * FROM read_parquet([{_paths(month_files(written))}])"
+            con.execute(f"""COPY ({rows}) TO {lit(str(partial))} (FORMAT parquet,
+                            PARTITION_BY (month), WRITE_PARTITION_COLUMNS true,
+                            ROW_GROUP_SIZE 122880)""")
+        elif written.exists():
+            written.replace(partial)
+        shutil.rmtree(target, ignore_errors=True)
+        if month_files(partial):
             partial.replace(target)
-        elif len(written) == 1:
-            written[0].replace(target)
-        elif new_rows is not None:
-            con.execute(f"COPY ({new_rows}) TO {lit(str(partial))} (FORMAT parquet)")
-            partial.replace(target)
-        else:
-            target.unlink(missing_ok=True)
-        if target.exists() and not _has_rows(con, target):
-            target.unlink()
+        shutil.rmtree(partial, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _has_rows(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    row = con.execute(f"SELECT count(*) FROM parquet_metadata({lit(str(path))}) "
-                      "WHERE num_values > 0").fetchone()
-    return bool(row and row[0])
+def month_files(folder: Path) -> list[Path]:
+    """The Parquet files of one batch's prepared folder (``<batch>/month=YYYY-MM/*.parquet``),
+    in month order."""
+    return sorted(folder.glob("month=*/*.parquet")) if folder.is_dir() else []
+
+
+def _paths(files: Sequence[Path]) -> str:
+    return ", ".join(lit(str(f)) for f in files)
 
 
 def _prepare_cases(con: duckdb.DuckDBPyConnection, store: EventStore, where: str,
@@ -229,9 +253,9 @@ def _prepare_cases(con: duckdb.DuckDBPyConnection, store: EventStore, where: str
     to the case files of the batches their first steps are in."""
     con.execute("CREATE OR REPLACE TEMP VIEW chosen AS "
                 f"SELECT * EXCLUDE (row_hash) FROM events_hashed WHERE {where}")
-    _write_split(con, _PREPARE_SQL.format(amount_band=_AMOUNT_BAND_SQL), STEP_COLUMNS,
-                 store.steps_dir, batches, keep_others)
-    _write_split(con, _CASES_SQL, CASE_COLUMNS, store.cases_dir, batches, keep_others)
+    _write_split(con, _PREPARE_SQL.format(amount_band=_AMOUNT_BAND_SQL), store.steps_dir,
+                 batches, keep_others)
+    _write_split(con, _CASES_SQL, store.cases_dir, batches, keep_others)
 
 
 def prepare_all(store: EventStore) -> int:
@@ -287,8 +311,8 @@ def unprepare_batch(store: EventStore, batch: str, cases_of_batch: Sequence[str]
     """After a batch was dropped (under the store's lock): its step file goes, and the cases it
     shared with other batches (``cases_of_batch``: the dropped batch's case ids) are prepared
     again from the events that remain."""
-    (store.steps_dir / f"{batch}.parquet").unlink(missing_ok=True)
-    (store.cases_dir / f"{batch}.parquet").unlink(missing_ok=True)
+    shutil.rmtree(store.steps_dir / batch, ignore_errors=True)
+    shutil.rmtree(store.cases_dir / batch, ignore_errors=True)
     if not store.prepared_manifest():
         return
     con = store.connect()
@@ -327,6 +351,11 @@ def _case_table(cases: Sequence[str]) -> pa.Table:
 
 def drop_prepared(store: EventStore) -> None:
     """Remove every prepared step file and the manifest."""
-    for path in [*store.prepared_files(), *store.prepared_case_files()]:
-        path.unlink(missing_ok=True)
     (store.steps_dir / "prepared.json").unlink(missing_ok=True)
+    for folder in (store.steps_dir, store.cases_dir):
+        if folder.exists():
+            for batch in folder.iterdir():
+                if batch.is_dir():
+                    shutil.rmtree(batch, ignore_errors=True)
+                elif batch.suffix == ".parquet":  # a file of the layout before PREPARED_VERSION 2
+                    batch.unlink(missing_ok=True)
