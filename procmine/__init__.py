@@ -342,7 +342,7 @@ if TYPE_CHECKING:
     from procmine.store.event_store import EventStore
 
     # speed: results kept in the workspace per store version; the prepared step relation
-    from procmine.store.result_cache import ResultCache
+    from procmine.store.result_cache import ResultCache, code_stamp
 
     # training: people and results
     from procmine.training.acknowledgements import (
@@ -452,6 +452,7 @@ __all__ = [  # noqa: RUF022
     "Limits",
     "ProcmineError",
     "ResultCache",
+    "code_stamp",
     "add_months",
     "last_day",
     "parse_month",

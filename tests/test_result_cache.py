@@ -103,3 +103,38 @@ def test_the_dashboard_reads_a_result_another_server_kept(tmp_path: Path,
     st.cache_data.clear()
     with pytest.raises(AssertionError, match="computed again"):
         data.summary(Filters())
+
+
+def test_the_command_line_keeps_its_findings_per_store_version(
+        league_demo: tuple[EventStore, list[str]], baseline: object,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``procmine bottlenecks`` (run_bottlenecks) computes once per store version, SOP standards,
+    baseline and options; a second run reads the kept findings, equal to the first, and other
+    options are computed apart."""
+    import shutil
+
+    from procmine.analysis import bottlenecks as analysis
+    from procmine.cli import analysis as cli
+    from procmine.core.baseline import Baseline
+
+    assert isinstance(baseline, Baseline)
+    store = EventStore(tmp_path / "workspace")
+    shutil.copytree(league_demo[0].home, store.home)  # its own copy: its cache is its own
+    calls: list[dict[str, object]] = []
+    real = analysis.find_bottlenecks
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "find_bottlenecks", counted)
+    first = cli.run_bottlenecks(store, baseline, kinds=["step"])
+    again = cli.run_bottlenecks(store, baseline, kinds=["step"])
+    assert len(calls) == 1 and first and again == first
+    assert [f.ratio for f in again] == [f.ratio for f in first]
+    assert list((store.home / "cache" / store.version()).glob("cli.bottlenecks-*.pickle"))
+    stricter = cli.run_bottlenecks(store, baseline, kinds=["step"], ratio=3.0)
+    assert len(calls) == 2 and len(stricter) < len(first)
+    ingest_log(store, write(tmp_path / "more.csv", 5))  # a new store version: computed again
+    cli.run_bottlenecks(store, baseline, kinds=["step"])
+    assert len(calls) == 3

@@ -37,7 +37,9 @@ from procmine import (
     EventStore,
     Finding,
     ProcmineError,
+    ResultCache,
     add_spot_checks,
+    code_stamp,
     column_labels,
     export_league_excel,
     export_league_html,
@@ -242,18 +244,26 @@ def run_bottlenecks(store: EventStore, baseline: Baseline, *, ratio: float = 1.5
     """The findings ``procmine bottlenecks`` lists, in its order (its defaults; the SOP step
     standards of the workspace's library unless ``use_sops`` is off): ``procmine improve add
     --finding N`` numbers them the same way."""
-    engine = get_engine(engine_name, store, master)
-    try:
-        # DuckDB keeps the analysis' own connection (its kept steps are materialized)
-        with progress_bar(err.is_terminal) as progress:
-            return find_bottlenecks(
-                store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
-                evidence=evidence, engine=engine,
-                step_references=workspace_references(store.home) if use_sops else None,
-                progress=progress, kinds=kinds or None,
-            )
-    finally:
-        engine.close()
+    references = workspace_references(store.home) if use_sops else None
+
+    def compute() -> list[Finding]:
+        engine = get_engine(engine_name, store, master)
+        try:
+            # DuckDB keeps the analysis' own connection (its kept steps are materialized)
+            with progress_bar(err.is_terminal) as progress:
+                return find_bottlenecks(
+                    store, baseline, ratio=ratio, min_cases=min_cases, q=q, month=month,
+                    evidence=evidence, engine=engine, step_references=references,
+                    progress=progress, kinds=kinds or None,
+                )
+        finally:
+            engine.close()
+
+    # the findings of this store version, SOP standards, baseline and options are kept in the
+    # workspace (procmine.ResultCache): the next run, or the dashboard's, reads them back
+    key = (code_stamp(), baseline, references, ratio, min_cases, q, month,
+           sorted(kinds or []), evidence)
+    return ResultCache(store).get("cli.bottlenecks", key, compute)
 
 
 def bottlenecks(

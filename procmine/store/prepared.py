@@ -223,7 +223,8 @@ def _write_split(con: duckdb.DuckDBPyConnection, select: str, folder: Path,
             rows = (f"SELECT * FROM read_parquet([{_paths(old_files)}]) "
                     f"WHERE NOT ({keep_others})")
             if month_files(written):
-                rows += f" UNION ALL BY NAME SELECT * FROM read_parquet([{_paths(month_files(written))}])"
+                rows += (" UNION ALL BY NAME SELECT * FROM "
+                         f"read_parquet([{_paths(month_files(written))}])")
             con.execute(f"""COPY ({rows}) TO {lit(str(partial))} (FORMAT parquet,
                             PARTITION_BY (month), WRITE_PARTITION_COLUMNS true,
                             ROW_GROUP_SIZE 122880)""")

@@ -29,12 +29,13 @@ import pickle
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from procmine.store.event_store import EventStore
 
-__all__ = ["ResultCache"]
+__all__ = ["ResultCache", "code_stamp"]
 
 T = TypeVar("T")
 
@@ -97,3 +98,14 @@ class ResultCache:
         for folder in self.root.iterdir():
             if folder.is_dir() and folder.name != current:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+@lru_cache(maxsize=1)
+def code_stamp() -> str:
+    """A stamp of procmine's own code (its modules' names, sizes and modification times): part
+    of a cached result's key outside the dashboard (which keys on each function's source), so
+    that a result an older procmine computed is not read back by a newer one."""
+    package = Path(__file__).resolve().parent.parent
+    parts = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in package.rglob("*.py"))
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
