@@ -47,3 +47,48 @@ def test_the_command_table_names_every_command_of_the_full_app() -> None:
     group = typer.main.get_command(app)
     names = group.list_commands(group.make_context("procmine", [], resilient_parsing=True))
     assert [name for name, _ in COMMANDS] == names
+
+
+# ``procmine COMMAND ...`` builds the root with that command alone: its help, its usage errors
+# and its subcommands are the full app's, and it imports no other command's module.
+ONE = ("import sys\nsys.argv = ['procmine', *sys.argv[1:]]\nfrom procmine.cli import main\n"
+       "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code, file=sys.stderr)\n"
+       "others = sorted(m for m in FORBIDDEN if m in sys.modules)\n"
+       "print('OTHERS', others, file=sys.stderr)")
+WHOLE = ("import sys\nfrom procmine.cli.main import app\n"
+         "try:\n    app(sys.argv[1:], prog_name='procmine')\nexcept SystemExit as exc:\n"
+         "    print('EXIT', exc.code, file=sys.stderr)")
+
+
+def _one(args: list[str], forbidden: set[str]) -> subprocess.CompletedProcess[str]:
+    code = f"FORBIDDEN = {sorted(forbidden)!r}\n" + ONE
+    env = {**os.environ, "COLUMNS": "100", "TERM": "dumb"}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def _whole(args: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "100", "TERM": "dumb"}
+    return subprocess.run([sys.executable, "-c", WHOLE, *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+@pytest.mark.parametrize("args", [
+    ["ingest", "--help"], ["ingest"], ["bottlenecks", "--help"], ["sop", "--help"],
+    ["sop", "lint", "--help"], ["baseline", "show", "--json"], ["info", "--bogus"],
+    ["user", "nonsense"],
+])
+def test_one_command_parses_helps_and_fails_as_the_full_app(args: list[str]) -> None:
+    from procmine.cli.root import LOADERS
+
+    module = LOADERS[args[0]].split(":")[0]
+    others = {entry.split(":")[0] for entry in LOADERS.values()} - {module}
+    one, whole = _one(args, others), _whole(args)
+    assert one.stdout == whole.stdout
+    exit_one = [line for line in one.stderr.splitlines() if line.startswith("EXIT")]
+    exit_whole = [line for line in whole.stderr.splitlines() if line.startswith("EXIT")]
+    assert exit_one == exit_whole
+    # a usage error names the same usage line and the same problem
+    assert one.stderr.split("OTHERS")[0].replace("\n", "") .count("Usage") == \
+        whole.stderr.count("Usage")
+    assert "OTHERS []" in one.stderr, one.stderr[-500:]

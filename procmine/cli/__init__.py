@@ -1,7 +1,8 @@
 """The command line: a Typer app, one module per domain (:mod:`procmine.cli.main`).
 
 ``procmine --help`` alone is answered from :mod:`procmine.cli.root` without importing the
-library; every other command line runs the full app.
+library; ``procmine COMMAND ...`` imports that command's module alone; anything else runs the
+full app.
 """
 
 from __future__ import annotations
@@ -19,5 +20,7 @@ def main() -> None:
         print_root_help()
         return
     from procmine.cli.main import main as run
+    from procmine.cli.root import LOADERS
 
-    run()
+    args = sys.argv[1:]
+    run(args if args and args[0] in LOADERS else None)

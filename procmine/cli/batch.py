@@ -19,6 +19,7 @@ from procmine.cli.common import (
     Column,
     HomeOption,
     JsonOption,
+    WaitOption,
     WideOption,
     command_actor,
     err,
@@ -28,16 +29,9 @@ from procmine.cli.common import (
     print_table,
 )
 
-__all__ = ["WaitOption", "batch_app"]
+__all__ = ["batch_app"]
 
-WaitOption = Annotated[
-    float,
-    typer.Option(
-        "--wait",
-        help="Seconds to wait while another ingest or batch drop holds the store, before "
-        "giving up (default 600).",
-    ),
-]
+
 
 batch_app = CliApp(
     help="The ingest batches of the store (one per ingested file): list them, drop one.",

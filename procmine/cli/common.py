@@ -19,7 +19,7 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from procmine import ProcmineError, SopLibrary, activity_names, bundled_sops_dir, sops_folder
+from procmine import ProcmineError
 from procmine.cli.root import BareFlagsCommand as _Command
 from procmine.cli.root import BareFlagsGroup as _Group
 
@@ -32,6 +32,7 @@ __all__ = [
     "JsonOption",
     "LangOption",
     "MasterOption",
+    "WaitOption",
     "WideOption",
     "err",
     "fit_table",
@@ -95,11 +96,25 @@ LangOption = Annotated[
 ]
 
 
+#: ``--wait``: how long a writer (an ingest, a batch drop) waits for another one.
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait while another ingest or batch drop holds the store, before "
+        "giving up (default 600).",
+    ),
+]
+
+
 def step_namer(home: Path | None, lang: str) -> Callable[[str], str]:
     """An activity's display name in ``lang`` (``--lang``) for a command's tables: the
     workspace library's SOP step names (the bundled SOPs' when it has none yet), then its
     activity glossary, then the log name. A glossary with a bad row is reported on stderr
     (with its line) and left out."""
+    # the SOP library's modules load only for a command that names steps
+    from procmine import SopLibrary, activity_names, bundled_sops_dir, sops_folder
+
     library = SopLibrary.open(home) if sops_folder(home) != bundled_sops_dir() else None
     try:
         names = activity_names(library)

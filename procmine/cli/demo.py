@@ -23,17 +23,24 @@ from typing import Annotated, Any
 import typer
 
 from procmine import (
+    DEMO_DATA,
+    DEMO_TICKETS_FILE,
+    DEMO_TICKETS_MAP,
     DemoConfig,
+    EventStore,
+    NotADemoWorkspace,
     ProcmineError,
+    build_demo_workspace,
     parse_branch_start,
     parse_revision,
     parse_wrong_standard,
     write_bundled_demo,
     write_demo_data,
 )
-from procmine.cli.common import JsonOption, err, out, print_json, progress_bar
+from procmine.cli.common import HomeOption, JsonOption, err, out, print_json, progress_bar
+from procmine.cli.store_commands import print_ingest
 
-__all__ = ["demo_data"]
+__all__ = ["demo_data", "demo_workspace"]
 
 
 def _opt(name: str, help_text: str, **kwargs: Any) -> Any:
@@ -163,3 +170,29 @@ def _day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ProcmineError(f"--start {text!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def demo_workspace(
+    home: HomeOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
+) -> None:
+    """Build the demo workspace from the bundled log in event_logs/ (skipped when the store
+    already has data), with its users, SOP library and, once, its training room (question
+    bank, a past paper with attempts, spot checks). Only in an empty workspace or one it built
+    itself: a workspace with real data is left as it is (a message, exit code 0), so that
+    'make run' can serve it."""
+    try:
+        report = build_demo_workspace(home, force=force)
+    except NotADemoWorkspace as exc:
+        if force:
+            raise
+        err.print(f"[yellow]note:[/yellow] {exc}", highlight=False)
+        return
+    if report is None:
+        out.print(f"demo workspace already present in {EventStore(home).home}")
+    else:
+        print_ingest(report)
+    export = EventStore(home).home / DEMO_DATA / DEMO_TICKETS_FILE
+    if export.is_file():
+        out.print(f"the demo lobby's queue-system export: {export} (in the store's tickets; "
+                  f"its mapping: event_logs/mappings/{DEMO_TICKETS_MAP})", highlight=False)

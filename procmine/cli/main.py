@@ -1,324 +1,75 @@
 """The ``procmine`` command line. Thin: each command parses its arguments and calls the library.
 
-Run ``procmine --help`` for the commands, ``procmine COMMAND --help`` for one.
+Run ``procmine --help`` for the commands, ``procmine COMMAND --help`` for one. The commands live
+in one module per domain (:data:`procmine.cli.root.LOADERS`); ``procmine COMMAND ...`` builds the
+root with that command alone (:func:`command_app`), so that it imports only what it needs.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
-from typing import Annotated, Any
+import importlib
+from collections.abc import Iterable
+from typing import Any
 
 import typer
-from rich.table import Table
 
-from procmine import (
-    DEMO_DATA,
-    DEMO_TICKETS_FILE,
-    DEMO_TICKETS_MAP,
-    QUARANTINE_REASONS,
-    TICKET_REASONS,
-    WARNINGS,
-    EventStore,
-    Limits,
-    NotADemoWorkspace,
-    ProcmineError,
-    build_demo_workspace,
-    ingest_log,
-    ingest_tickets,
-    load_baseline,
-    load_column_map,
-    load_ticket_map,
-    read_map_kind,
-    use_limits,
-)
-from procmine.cli.analysis import bottlenecks, league
-from procmine.cli.batch import WaitOption, batch_app
-from procmine.cli.common import (
-    BaselineOption,
-    CliApp,
-    HomeOption,
-    JsonOption,
-    err,
-    out,
-    print_json,
-    progress_bar,
-)
-from procmine.cli.conformance import conformance_command
-from procmine.cli.demo import demo_data
-from procmine.cli.improve import improve_app, refresh_after_ingest
-from procmine.cli.maps import map_command
-from procmine.cli.matrix import matrix
-from procmine.cli.model import model_command
-from procmine.cli.queue import diversion, queue, staffing, windows
-from procmine.cli.root import ROOT_HELP
-from procmine.cli.sop import sop_app
-from procmine.cli.training import quiz_app, spotcheck_app
-from procmine.cli.user import user_app
-from procmine.cli.variants import variants_command
+from procmine import ProcmineError
+from procmine.cli.common import CliApp, err
+from procmine.cli.root import COMMANDS, LOADERS, ROOT_HELP
 
-__all__ = ["app", "main"]
-
-app = CliApp(
-    name="procmine",
-    help=ROOT_HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-baseline_app = CliApp(help="The timing baseline of business types.", no_args_is_help=True)
-app.add_typer(baseline_app, name="baseline")
-app.add_typer(user_app, name="user")
-app.add_typer(sop_app, name="sop")
-app.add_typer(batch_app, name="batch")
-app.add_typer(quiz_app, name="quiz")
-app.add_typer(spotcheck_app, name="spotcheck")
-app.add_typer(improve_app, name="improve")
-app.command("league")(league)
-app.command("bottlenecks")(bottlenecks)
-app.command("demo-data")(demo_data)
-app.command("queue")(queue)
-app.command("staffing")(staffing)
-app.command("diversion")(diversion)
-app.command("windows")(windows)
-app.command("matrix")(matrix)
-app.command("map")(map_command)
-app.command("variants")(variants_command)
-app.command("conformance")(conformance_command)
-app.command("model")(model_command)
-
-@app.command("ingest")
-def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Event-log files: CSV, XES, XES.gz, "
-                                                "Parquet or Excel (.xlsx).")],
-    map_file: Annotated[
-        Path | None,
-        typer.Option("--map", help="YAML column mapping (canonical name: column in the file); "
-                     "a mapping with 'kind: tickets' reads a queue-system export (one row "
-                     "per ticket or call) into the store's tickets."),
-    ] = None,
-    baseline_file: BaselineOption = None,
-    wait: WaitOption = 600.0,
-    earliest: Annotated[
-        datetime | None,
-        typer.Option("--earliest", formats=["%Y-%m-%d"],
-                     help="Timestamps before this date are implausible (default 2000-01-01)."),
-    ] = None,
-    latest_days: Annotated[
-        int, typer.Option("--latest-days",
-                          help="Timestamps later than this many days after today are "
-                               "implausible.")
-    ] = 1,
-    max_step_hours: Annotated[
-        float, typer.Option("--max-step-hours",
-                            help="Steps longer than this (end - start) are implausible.")
-    ] = 8.0,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-    max_decompressed_mb: Annotated[int | None, typer.Option(
-        "--max-decompressed-mb", min=1,
-        help="Refuse an XES file whose XML text (decompressed) is larger (default 2048).")] = None,
-    max_columns: Annotated[int | None, typer.Option(
-        "--max-columns", min=1,
-        help="Refuse an XES file with more attribute keys, a sheet with more columns "
-        "(default 500).")] = None,
-    max_cells: Annotated[int | None, typer.Option(
-        "--max-cells", min=1,
-        help="Refuse an Excel sheet whose used range has more cells (default 5,000,000).")] = None,
-) -> None:
-    """Check event-log files row by row and add the good rows to the store.
-
-    Rows that cannot be loaded go to a quarantine CSV with their line and reason; read (counted
-    from the file) = loaded + quarantined always holds (for XES, start/complete pairs merge two
-    events into one row); blank CSV lines are counted apart. Re-ingesting a file adds nothing.
-    Timestamps outside the plausible window, overlong steps and control characters in
-    identifiers are quarantined too. A queue-system export (one row per ticket or call) is
-    read through a mapping that says kind: tickets, with the same guarantees. One ingest at a
-    time per workspace: a second one waits
-    (--wait seconds at most). A file over a resource limit is refused whole; the limits also
-    come from PROCMINE_MAX_... environment variables (see the README).
-    """
-    plausible: dict[str, Any] = {"latest_days": latest_days, "max_step_hours": max_step_hours}
-    if earliest is not None:
-        plausible["earliest"] = earliest.date()
-    limits = Limits.from_env().with_overrides(
-        max_decompressed_mb=max_decompressed_mb, max_columns=max_columns, max_cells=max_cells)
-    with use_limits(limits):
-        _ingest(paths, map_file, baseline_file, home, as_json, wait, plausible)
+__all__ = ["command_app", "main"]  # and ``app``, built on first use (module __getattr__)
 
 
-def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None,
-            home: Path | None, as_json: bool, wait: float, plausible: dict[str, Any]) -> None:
-    kind = read_map_kind(map_file) if map_file else "events"
-    if kind == "tickets":
-        assert map_file is not None
-        _ingest_tickets(paths, map_file, home, as_json, wait, plausible)
-        return
-    column_map = load_column_map(map_file) if map_file else None
-    baseline = load_baseline(baseline_file)
-    store = EventStore(home)
-    reports = []
-    for path in paths:
-        with progress_bar(err.is_terminal and not as_json) as progress:
-            report = ingest_log(store, path, column_map=column_map, baseline=baseline,
-                                progress=progress, wait=wait,
-                                on_wait=lambda message: err.print(message, highlight=False),
-                                **plausible)
-        reports.append(report)
-        if not as_json:
-            _print_ingest(report)
-    if as_json:
-        data = [r.to_dict() for r in reports]
-        print_json(data[0] if len(data) == 1 else data)
-    # the data is in: re-measure the register's items done, look for regressions
-    refresh_after_ingest(home, quiet=as_json, store=store, baseline=baseline)
+def _load(name: str) -> Any:
+    module, attribute = LOADERS[name].split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
-def _ingest_tickets(paths: list[Path], map_file: Path, home: Path | None, as_json: bool,
-                    wait: float, plausible: dict[str, Any]) -> None:
-    """Queue-system exports (the mapping says kind: tickets): one ticket per row."""
-    ticket_map = load_ticket_map(map_file)
-    store = EventStore(home)
-    reports = []
-    for path in paths:
-        with progress_bar(err.is_terminal and not as_json) as progress:
-            report = ingest_tickets(
-                store, path, ticket_map, progress=progress, wait=wait,
-                on_wait=lambda message: err.print(message, highlight=False),
-                earliest=plausible.get("earliest"), latest_days=plausible["latest_days"])
-        reports.append(report)
-        if not as_json:
-            _print_ingest(report)
-    if as_json:
-        data = [r.to_dict() for r in reports]
-        print_json(data[0] if len(data) == 1 else data)
-    refresh_after_ingest(home, quiet=as_json, store=store)
+def _root(names: Iterable[str]) -> CliApp:
+    """The root with the given commands, in the root's order."""
+    root = CliApp(name="procmine", help=ROOT_HELP, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+    for name, _ in COMMANDS:
+        if name not in names:
+            continue
+        target = _load(name)
+        if isinstance(target, typer.Typer):
+            root.add_typer(target, name=name)
+        else:
+            root.command(name)(target)
+    return root
 
 
-def _print_ingest(report: Any) -> None:
-    kind = "" if report.kind == "events" else f", {report.kind}"
-    out.print(f"[bold]{report.source}[/bold] ({report.format}{kind}, "
-              f"{report.seconds:.1f} s)")
-    line = (
-        f"  read {report.read:,}  loaded [green]{report.loaded:,}[/green]  "
-        f"quarantined [red]{report.quarantined:,}[/red]"
-    )
-    if report.merged_by_pairing:
-        line += f"  start/complete pairs merged {report.merged_by_pairing:,}"
-    if report.blank_lines:
-        line += f"  blank lines {report.blank_lines:,}"
-    out.print(line)
-    if report.pairing:
-        p = report.pairing
-        out.print(
-            f"  lifecycle: {p['start_events']:,} start + {p['complete_events']:,} complete "
-            f"events -> {p['paired']:,} paired rows, {p['unmatched_complete']:,} completes "
-            f"without start, {p['unmatched_start']:,} starts without complete"
-        )
-    for reason, n in report.reasons.items():
-        reasons = TICKET_REASONS if report.kind == "tickets" else QUARANTINE_REASONS
-        out.print(f"  [red]{n:>10,}[/red]  {reason}: {reasons[reason]}")
-    for warning, n in report.warnings.items():
-        out.print(f"  [yellow]{n:>10,}[/yellow]  warning {warning}: {WARNINGS[warning]}")
-    if report.quarantine_file:
-        out.print(f"  quarantine: {report.quarantine_file}")
+def command_app(name: str) -> CliApp:
+    """The root with command ``name`` alone: ``procmine NAME ...`` parses, helps and fails as
+    with the full app (a callback keeps the root a group of one command)."""
+    root = _root([name])
+    root.callback()(_group)
+    return root
 
 
-@app.command("info")
-def info(home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Show what is in the store: events, cases, tellers, branches, period, ingests."""
-    store = EventStore(home)
-    summary = store.info()
-    if as_json:
-        data = summary.to_dict()
-        data["quarantine_reasons"] = store.quarantine_summary()
-        print_json(data)
-        return
-    table = Table(title=f"procmine store: {summary.home}", show_header=False)
-    for key, value in summary.to_dict().items():
-        if key != "home":
-            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int)
-                          else str(value))
-    out.print(table)
-    reasons = store.quarantine_summary()
-    if reasons:
-        out.print("quarantined by reason: " + ", ".join(f"{k} {v:,}" for k, v in reasons.items()))
+def _group() -> None:
+    """(The root of one command.)"""
 
 
-@baseline_app.command("show")
-def baseline_show(
-    baseline_file: BaselineOption = None,
-    lang: Annotated[str, typer.Option("--lang", help="Names in zh or en.")] = "zh",
-    as_json: JsonOption = False,
-) -> None:
-    """List the business types with their standard counter time and review group."""
-    baseline = load_baseline(baseline_file)
-    if as_json:
-        print_json(baseline.to_records())
-        return
-    table = Table(title=f"{len(baseline)} business types ({baseline.source})")
-    for col in ("code", "name", "group", "standard s", "review group"):
-        table.add_column(col, justify="right" if col == "standard s" else "left")
-    for t in baseline:
-        table.add_row(t.code, t.name(lang), t.group, f"{t.standard_seconds:g}", t.review_group)
-    out.print(table)
+def __getattr__(name: str) -> Any:
+    """``app``: the full command line, every command and command group (built on first use:
+    importing this module loads no command)."""
+    if name == "app":
+        full = _root(LOADERS)
+        globals()["app"] = full
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@baseline_app.command("check")
-def baseline_check(
-    path: Annotated[Path, typer.Argument(help="A baseline CSV to validate.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Validate a bank's own baseline file (unique codes, positive standard times) and say how
-    it differs from the bundled 58 types."""
-    own = load_baseline(path)
-    bundled = load_baseline()
-    added = [c for c in own.codes if c not in bundled]
-    missing = [c for c in bundled.codes if c not in own]
-    changed = [c for c in own.codes if c in bundled
-               and own.standard_seconds(c) != bundled.standard_seconds(c)]
-    if as_json:
-        print_json({"file": str(path), "types": len(own), "valid": True, "added": added,
-                    "left_out": missing, "standard_changed": changed})
-        return
-    out.print(f"{path}: {len(own)} business types, valid")
-    out.print(f"  not in the bundled baseline: {', '.join(added) or 'none'}")
-    out.print(f"  bundled types it leaves out: {', '.join(missing) or 'none'}")
-    out.print(f"  standard time differs from the bundled one: {', '.join(changed) or 'none'}")
-
-
-@app.command("demo-workspace")
-def demo_workspace(
-    home: HomeOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it exists.")] = False,
-) -> None:
-    """Build the demo workspace from the bundled log in event_logs/ (skipped when the store
-    already has data), with its users, SOP library and, once, its training room (question
-    bank, a past paper with attempts, spot checks). Only in an empty workspace or one it built
-    itself: a workspace with real data is left as it is (a message, exit code 0), so that
-    'make run' can serve it."""
+def main(args: list[str] | None = None) -> None:
+    """Entry point: run the app (``args``' first word a command: that command alone); a user's
+    mistake prints a message, not a traceback."""
     try:
-        report = build_demo_workspace(home, force=force)
-    except NotADemoWorkspace as exc:
-        if force:
-            raise
-        err.print(f"[yellow]note:[/yellow] {exc}", highlight=False)
-        return
-    if report is None:
-        out.print(f"demo workspace already present in {EventStore(home).home}")
-    else:
-        _print_ingest(report)
-    export = EventStore(home).home / DEMO_DATA / DEMO_TICKETS_FILE
-    if export.is_file():
-        out.print(f"the demo lobby's queue-system export: {export} (in the store's tickets; "
-                  f"its mapping: event_logs/mappings/{DEMO_TICKETS_MAP})", highlight=False)
-
-
-def main() -> None:
-    """Entry point: run the app; a user's mistake prints a message, not a traceback."""
-    try:
-        app()
+        if args:
+            command_app(args[0])(args, prog_name="procmine")
+        else:
+            __getattr__("app")()
     except ProcmineError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise SystemExit(2) from None
-

@@ -13,7 +13,8 @@ from typing import Any, Final
 
 from typer.core import TyperCommand, TyperGroup
 
-__all__ = ["COMMANDS", "ROOT_HELP", "BareFlagsCommand", "BareFlagsGroup", "print_root_help"]
+__all__ = ["COMMANDS", "LOADERS", "ROOT_HELP", "BareFlagsCommand", "BareFlagsGroup",
+           "print_root_help"]
 
 #: The root's help (the full command line's too).
 ROOT_HELP: Final = ("Process mining for bank counters: ingest core-banking event logs, check "
@@ -104,6 +105,34 @@ COMMANDS: Final[tuple[tuple[str, str], ...]] = (
      'and escalation.'),
 )
 
+
+#: Where each command (a function) or command group (a Typer app) of the root lives, as
+#: ``module:attribute``: the full command line imports them all; ``procmine COMMAND ...``
+#: imports only its own (:func:`procmine.cli.main`).
+LOADERS: Final[dict[str, str]] = {
+    "league": "procmine.cli.analysis:league",
+    "bottlenecks": "procmine.cli.analysis:bottlenecks",
+    "demo-data": "procmine.cli.demo:demo_data",
+    "queue": "procmine.cli.queue:queue",
+    "staffing": "procmine.cli.queue:staffing",
+    "diversion": "procmine.cli.queue:diversion",
+    "windows": "procmine.cli.queue:windows",
+    "matrix": "procmine.cli.matrix:matrix",
+    "map": "procmine.cli.maps:map_command",
+    "variants": "procmine.cli.variants:variants_command",
+    "conformance": "procmine.cli.conformance:conformance_command",
+    "model": "procmine.cli.model:model_command",
+    "ingest": "procmine.cli.store_commands:ingest",
+    "info": "procmine.cli.store_commands:info",
+    "demo-workspace": "procmine.cli.demo:demo_workspace",
+    "baseline": "procmine.cli.baseline:baseline_app",
+    "user": "procmine.cli.user:user_app",
+    "sop": "procmine.cli.sop:sop_app",
+    "batch": "procmine.cli.batch:batch_app",
+    "quiz": "procmine.cli.training:quiz_app",
+    "spotcheck": "procmine.cli.training:spotcheck_app",
+    "improve": "procmine.cli.improve:improve_app",
+}
 
 def _bare_flags(params: list[Any]) -> list[Any]:
     """Flags take no value: their help shows none. (Typer's rich help asks every option for
