@@ -191,3 +191,41 @@ def test_the_review_page_approves_on_a_future_date_with_a_branchs_own_date(
         today + timedelta(days=20), {"B01": today + timedelta(days=30)})
     assert library.in_force("SOP-P17", today + timedelta(days=25), branch="B01") != approved
     assert library.in_force("SOP-P17", today + timedelta(days=25), branch="B02") == approved
+
+
+def test_a_source_edit_saved_in_the_same_run_is_not_applied_again_and_submits(
+        flow_home: Path) -> None:  # noqa: F811
+    """The source edited and saved at once (the browser sends the text area's value with the
+    click when no run drew it first): the save takes it, and the run after the save shows the
+    saved text, not the edit again over it, so submitting right after it is not refused as
+    unsaved."""
+    library = SopLibrary.open(flow_home)
+    at = _open("reviewer", flow_home, "sop_editor.py")
+    tomorrow = date.today() + timedelta(days=1)
+    edited = set_fields(SOP_P17, effective=tomorrow).rstrip("\n") + "\n\n补充一句说明。\n"
+    _source(at).input(edited)  # no run: the text area's value goes with the click
+    at.text_input(key="editor_note_SOP-P17").input("One more sentence")
+    at.button(key="editor_save").click().run()
+    assert not at.exception and not at.error
+    head = library.current("SOP-P17")
+    assert (head.action, head.sop.version, head.sop.status, head.sop.effective) == (
+        "save", "1.3", "draft", tomorrow)
+    assert head.sop.text.endswith("补充一句说明。\n")
+    # the editor holds the saved text (its status and version), not the edit before the save
+    assert at.session_state["editor_text_SOP-P17"] == head.sop.text
+    assert _source(at).value == head.sop.text
+    at.button(key="editor_submit").click().run()
+    assert not at.exception
+    assert t("editor.unsaved", ZH) not in [e.value for e in at.error]
+    assert library.current("SOP-P17").sop.status == "in_review"
+    assert at.success[0].value == t("editor.submitted", ZH, sop="SOP-P17", version="1.3")
+
+
+def test_reload_drops_a_source_edit_sent_with_its_click(flow_home: Path) -> None:  # noqa: F811
+    """Reload takes the library's head as it is, also over a source edit no run drew."""
+    at = _open("reviewer", flow_home, "sop_editor.py")
+    _source(at).input(SOP_P17.replace("当面点清，唱收唱付。", "当面点清两遍。"))  # no run
+    at.button(key="editor_reload").click().run()
+    assert not at.exception
+    assert at.session_state["editor_text_SOP-P17"] == SOP_P17
+    assert _source(at).value == SOP_P17

@@ -39,9 +39,18 @@ rev_key, drawn_key = f"editor_rev_{sop_id}", f"editor_drawn_{sop_id}"
 state = st.session_state
 
 
+def _replace(text: str, base: str) -> None:
+    """Put a text in the editor from a callback (a load, a save, a conflict's merge, a submit).
+    The revision moves on with it: the widgets of the one before hold what the callback has
+    just used or dropped (a source edit sent with the click, never drawn), and read again by
+    the next run (:func:`_current`) that edit would be put back over the new text."""
+    state[text_key], state[base_key] = text, base
+    state[rev_key] = int(state.get(rev_key, 0)) + 1
+
+
 def _load() -> None:
     head = library.current(sop_id)
-    state[text_key], state[base_key] = head.sop.text, head.commit
+    _replace(head.sop.text, head.commit)
     state.pop(conflict_key, None)
 
 
@@ -73,7 +82,7 @@ def _save() -> None:
         result = library.save(sop_id, state[text_key], user=user, note=state.get(note_key, ""),
                               base=state[base_key])
     except SaveConflict as conflict:
-        state[text_key], state[base_key] = conflict.merged, conflict.theirs_commit
+        _replace(conflict.merged, conflict.theirs_commit)
         state[conflict_key] = conflict
         _flash("warning", tr("editor.conflict", sop=sop_id, commit=conflict.theirs_commit[:8],
                              ref=conflict.kept_ref))
@@ -81,7 +90,8 @@ def _save() -> None:
         _flash("error", tr("common.error", message=plain(session.error(exc))))
     else:
         saved = result.version
-        state[text_key], state[base_key], state[note_key] = saved.sop.text, saved.commit, ""
+        _replace(saved.sop.text, saved.commit)
+        state[note_key] = ""
         state.pop(conflict_key, None)
         key = "editor.merged" if result.merged_with else "editor.saved"
         _flash("success", tr(key, sop=sop_id, version=saved.sop.version, commit=saved.short))
@@ -98,7 +108,7 @@ def _submit() -> None:
     except ProcmineError as exc:
         _flash("error", tr("common.error", message=plain(session.error(exc))))
         return
-    state[text_key], state[base_key] = sent.sop.text, sent.commit
+    _replace(sent.sop.text, sent.commit)
     _flash("success", tr("editor.submitted", sop=sop_id, version=sent.sop.version))
 
 
