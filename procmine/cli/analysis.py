@@ -259,8 +259,10 @@ def run_bottlenecks(store: EventStore, baseline: Baseline, *, ratio: float = 1.5
         finally:
             engine.close()
 
+    if engine_name.strip().lower() != "duckdb" or master is not None:
+        return compute()  # another engine asked for runs (and its options are checked)
     # the findings of this store version, SOP standards, baseline and options are kept in the
-    # workspace (procmine.ResultCache): the next run, or the dashboard's, reads them back
+    # workspace (procmine.ResultCache): the next run reads them back
     key = (code_stamp(), baseline, references, ratio, min_cases, q, month,
            sorted(kinds or []), evidence)
     return ResultCache(store).get("cli.bottlenecks", key, compute)

@@ -62,7 +62,7 @@ __all__ = [
 
 #: Bumped when the prepared step relation's columns or their meaning change: older ones are
 #: prepared again (:mod:`procmine.store.prepared`).
-PREPARED_VERSION = 2
+PREPARED_VERSION = 3
 #: Seconds a writer waits for another one to finish before it gives up (``--wait``).
 LOCK_TIMEOUT = 600.0
 #: Suffixes of the files a writer leaves while it runs (never read as batches).
@@ -120,11 +120,11 @@ class EventStore:
     # -- the prepared step relation (written by procmine.store.prepared) ------------------------
 
     def prepared_files(self) -> list[Path]:
-        """The prepared step files (``store/steps/<batch>/month=<YYYY-MM>/*.parquet``)."""
+        """The prepared step files (``store/steps/<batch>/<YYYY-MM>-<n>.parquet``)."""
         return _batch_month_files(self.steps_dir)
 
     def prepared_case_files(self) -> list[Path]:
-        """The prepared transaction files (``store/cases/<batch>/month=<YYYY-MM>/*.parquet``)."""
+        """The prepared transaction files (``store/cases/<batch>/<YYYY-MM>-<n>.parquet``)."""
         return _batch_month_files(self.cases_dir)
 
     def events_stamp(self, leave_out: str | None = None) -> str:
@@ -474,10 +474,10 @@ def remove_store(home: str | Path) -> None:
 
 
 def _batch_month_files(folder: Path) -> list[Path]:
-    """The Parquet files of a prepared relation's batch folders (``<batch>/month=*/``), by batch
+    """The Parquet files of a prepared relation's batch folders (``<batch>/*.parquet``), by batch
     and month; a folder being written (``.partial``, ``.work``) is not one."""
     if not folder.exists():
         return []
-    return sorted(path for path in folder.glob("*/month=*/*.parquet")
-                  if not path.parent.parent.name.startswith(".")
-                  and not path.parent.parent.name.endswith(".partial"))
+    return sorted(path for path in folder.glob("*/*.parquet")
+                  if not path.parent.name.startswith(".")
+                  and not path.parent.name.endswith(".partial"))

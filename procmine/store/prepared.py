@@ -6,8 +6,8 @@ case, and its case's dwell time need a window over the case: sorting every case'
 analyses used to pay that sort on each call. Ingest now pays it once and writes the result beside
 the batch (layout under the workspace)::
 
-    store/steps/<batch>/month=<YYYY-MM>/*.parquet   one row per loaded event of the batch
-    store/cases/<batch>/month=<YYYY-MM>/*.parquet   one row per transaction begun in the batch
+    store/steps/<batch>/<YYYY-MM>-<n>.parquet   one row per loaded event of the batch
+    store/cases/<batch>/<YYYY-MM>-<n>.parquet   one row per transaction begun in the batch
     store/steps/prepared.json       the event files the steps were prepared from (their stamp)
 
 A case can span batches (a file cut at midnight). A new batch's preparation therefore also
@@ -195,6 +195,7 @@ def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
                           f"FROM read_parquet([{files}])").fetchone()
         inferred = bool(row[0]) if row else False
     path = store.steps_dir / "prepared.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.new")
     tmp.write_text(json.dumps({"events": store.events_stamp(), "version": PREPARED_VERSION,
                                "inferred": inferred}), encoding="utf-8")
@@ -206,30 +207,25 @@ def _write_split(con: duckdb.DuckDBPyConnection, select: str, folder: Path,
     """Write ``select``'s rows (with ``source_batch`` and ``month`` columns) in one pass, split
     by batch and month (a hashed split, no sort); then replace each of ``batches``' folder in
     ``folder`` with its new rows and (``keep_others``: a condition on the folder's old rows)
-    the old rows it keeps."""
+    the old rows it keeps: ``<batch>/<YYYY-MM>-<n>.parquet``."""
     folder.mkdir(parents=True, exist_ok=True)
     work = folder / ".work"
     shutil.rmtree(work, ignore_errors=True)
-    con.execute(f"""COPY ({select}) TO {lit(str(work))} (FORMAT parquet,
-                    PARTITION_BY (source_batch, month), WRITE_PARTITION_COLUMNS true,
-                    ROW_GROUP_SIZE 122880)""")
+    _copy_by(con, select, work, "source_batch, month")
     for batch in batches:
-        target = folder / batch
-        written = work / f"source_batch={batch}"
-        partial = folder / f"{batch}.partial"
+        target, partial = folder / batch, folder / f"{batch}.partial"
         shutil.rmtree(partial, ignore_errors=True)
+        written = work / f"source_batch={batch}"
         old_files = month_files(target)
         if keep_others is not None and old_files:
             rows = (f"SELECT * FROM read_parquet([{_paths(old_files)}]) "
                     f"WHERE NOT ({keep_others})")
-            if month_files(written):
-                rows += (" UNION ALL BY NAME SELECT * FROM "
-                         f"read_parquet([{_paths(month_files(written))}])")
-            con.execute(f"""COPY ({rows}) TO {lit(str(partial))} (FORMAT parquet,
-                            PARTITION_BY (month), WRITE_PARTITION_COLUMNS true,
-                            ROW_GROUP_SIZE 122880)""")
-        elif written.exists():
-            written.replace(partial)
+            new_files = sorted(written.glob("month=*/*.parquet"))
+            if new_files:
+                rows += f" UNION ALL BY NAME SELECT * FROM read_parquet([{_paths(new_files)}])"
+            written = work / f"kept={batch}"
+            _copy_by(con, rows, written, "month")
+        _flatten(written, partial)
         shutil.rmtree(target, ignore_errors=True)
         if month_files(partial):
             partial.replace(target)
@@ -237,10 +233,25 @@ def _write_split(con: duckdb.DuckDBPyConnection, select: str, folder: Path,
     shutil.rmtree(work, ignore_errors=True)
 
 
+def _copy_by(con: duckdb.DuckDBPyConnection, select: str, folder: Path, keys: str) -> None:
+    con.execute(f"""COPY ({select}) TO {lit(str(folder))} (FORMAT parquet,
+                    PARTITION_BY ({keys}), WRITE_PARTITION_COLUMNS true,
+                    ROW_GROUP_SIZE 122880)""")
+
+
+def _flatten(written: Path, partial: Path) -> None:
+    """Move a batch's ``month=<YYYY-MM>/data_<n>.parquet`` files to ``<YYYY-MM>-<n>.parquet``
+    in ``partial`` (no ``=`` in a path: Spark would read it as a partition of its own)."""
+    partial.mkdir(parents=True, exist_ok=True)
+    for path in sorted(written.glob("month=*/*.parquet")):
+        month = path.parent.name.split("=", 1)[1]
+        path.replace(partial / f"{month}-{path.stem.rsplit('_', 1)[-1]}.parquet")
+
+
 def month_files(folder: Path) -> list[Path]:
-    """The Parquet files of one batch's prepared folder (``<batch>/month=YYYY-MM/*.parquet``),
-    in month order."""
-    return sorted(folder.glob("month=*/*.parquet")) if folder.is_dir() else []
+    """The Parquet files of one batch's prepared folder (``<batch>/<YYYY-MM>-<n>.parquet``), in
+    month order."""
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
 
 def _paths(files: Sequence[Path]) -> str:
