@@ -227,8 +227,9 @@ class StepData:
             self._session.register("baseline", baseline_table(baseline))
             if self.prepared:
                 self.inferred = bool(store.prepared_manifest().get("inferred", False))
-                self._session.create_view("steps", _PREPARED_SQL.format(
+                self._session.create_view("steps_source", _PREPARED_SQL.format(
                     **_bounds(self.filters, business_types, pairs, "started")))
+                self._session.create_view("steps", "SELECT * FROM steps_source")
             else:
                 self.inferred = bool(self._session.query(
                     "SELECT coalesce(bool_or(start_time IS NULL), false) AS inferred "
@@ -453,15 +454,25 @@ class StepData:
                    columns: Sequence[str] | None = None) -> None:
         """Compute the steps of these (business type, step) pairs once and hold them (only
         ``columns``, if given) in memory: from then on ``steps`` shows only them (for several
-        queries over a few pairs). On an engine that keeps no tables (Spark) the view narrows
-        the steps instead (computed again per query)."""
+        queries over a few pairs). On an engine that keeps no tables (Spark), and over the
+        prepared steps (a scan of their files costs less than holding a copy), a view narrows
+        the steps instead."""
         wanted = ", ".join(f"s.{c}" for c in columns) if columns else "s.*"
         # a name per call: on an engine whose tables are views, the earlier ones still read theirs
         self._kept += 1
         name = f"kept_pairs_{self._kept}"
         self._session.register(name, _pair_table(pairs))
-        self._session.create_table(
-            "steps", f"SELECT {wanted} FROM steps s JOIN {name} USING (business_type, activity)")
+        if not self.prepared:
+            self._session.create_table(
+                "steps",
+                f"SELECT {wanted} FROM steps s JOIN {name} USING (business_type, activity)")
+            return
+        # each narrowing reads the one before it, by name (a view never reads its own name)
+        base = f"steps_kept_{self._kept - 1}" if self._kept > 1 else "steps_source"
+        self._session.create_view(
+            f"steps_kept_{self._kept}",
+            f"SELECT {wanted} FROM {base} s JOIN {name} USING (business_type, activity)")
+        self._session.create_view("steps", f"SELECT * FROM steps_kept_{self._kept}")
 
     def breakdown(self, pairs: Sequence[tuple[str, str]], by: str | None = None, *,
                   with_cases: bool = True) -> pd.DataFrame:
