@@ -16,7 +16,8 @@ process so its peak memory is its own:
 - ``monthly_league [duckdb]`` and ``[spark]``: the league of the latest month.
 
 Spark runs in local mode on the engine's default master (``local[2]``: both cores of this
-machine) with the engine's defaults otherwise (no settings of the bench's own). Its start-up (the
+machine) with the engine's defaults otherwise (``--driver-memory`` sets Spark's driver memory,
+1g by default). Its start-up (the
 JVM and the session) happens before the clock starts; the note gives it. A Spark contender's CPU
 time and peak memory are its Python process's and the JVM's (a child of it) together: the peak
 is the sum of the two processes' own peaks (VmHWM), an upper bound. ``vs_duckdb`` is a Spark
@@ -104,9 +105,10 @@ engine = None
 startup = 0.0
 """,
     "spark": """
-from procmine.store.engine import get_engine
+from procmine.store.spark import SparkEngine
+memory = sys.argv[2]
 started = time.perf_counter()
-engine = get_engine("spark", store)
+engine = SparkEngine(store, "local[2]", {"spark.driver.memory": memory} if memory else None)
 startup = time.perf_counter() - started
 """,
 }
@@ -144,6 +146,8 @@ cpu = time.process_time() - c + children_cpu() - cc
 peak = peak_mb(os.getpid()) + sum(peak_mb(pid) for pid in descendants(os.getpid()))
 if engine is not None:
     note += f"; Spark start-up {startup:.1f} s before the clock"
+    if memory:
+        note += f"; driver memory {memory}"
     engine.close()
 print(seconds)
 print(cpu)
@@ -162,12 +166,13 @@ _CONTENDERS: dict[str, tuple[str, str]] = {
 }
 
 
-def _run(name: str, home: Path, timeout: float) -> Timing:
+def _run(name: str, home: Path, timeout: float, driver_memory: str | None) -> Timing:
     """One contender in a process of its own (a session of its own, so that a timeout stops
     its JVM too): wall seconds, CPU seconds, peak MB and a note."""
     engine, work = _CONTENDERS[name]
     code = _PRELUDE + _ENGINES[engine] + _WORK[work] + _EPILOGUE
-    child = subprocess.Popen([sys.executable, "-c", code, str(home)], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-c", code, str(home), driver_memory or ""],
+                             stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = child.communicate(timeout=timeout)
@@ -183,12 +188,14 @@ def _run(name: str, home: Path, timeout: float) -> Timing:
     return float(lines[-4]), float(lines[-3]), float(lines[-2]), lines[-1]
 
 
-def run(events: int = 10_000_000, repeat: int = 1,
-        timeout: float = TIMEOUT) -> list[dict[str, object]]:
-    """Time every contender on the store of ``events`` events; the best of ``repeat`` runs."""
+def run(events: int = 10_000_000, repeat: int = 1, timeout: float = TIMEOUT,
+        driver_memory: str | None = None) -> list[dict[str, object]]:
+    """Time every contender on the store of ``events`` events; the best of ``repeat`` runs.
+    ``driver_memory`` sets Spark's ``spark.driver.memory`` (its default otherwise: 1g)."""
     home = ensure_store(events)
     ensure_prepared(home)
-    results = best_runs(list(_CONTENDERS), lambda name: _run(name, home, timeout), repeat)
+    results = best_runs(list(_CONTENDERS),
+                        lambda name: _run(name, home, timeout, driver_memory), repeat)
     rows = ratio_rows("spark", f"{events:,} events", results)
     for row in rows:
         engine, work = _CONTENDERS[str(row["contender"])]
@@ -209,9 +216,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help="seconds a contender may run before it is stopped")
+    parser.add_argument("--driver-memory", help="Spark's spark.driver.memory, e.g. 4g "
+                        "(default: Spark's own, 1g)")
     args = parser.parse_args()
     started = time.perf_counter()
-    rows = [row for events in args.events for row in run(events, args.repeat, args.timeout)]
+    rows = [row for events in args.events
+            for row in run(events, args.repeat, args.timeout, args.driver_memory)]
     print(json.dumps(rows, indent=2))
     print(f"({time.perf_counter() - started:.0f} s)")
 
