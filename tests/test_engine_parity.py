@@ -52,6 +52,7 @@ from procmine.cli.analysis import bottlenecks
 from procmine.cli.analysis import league as league_command
 from procmine.core.baseline import Baseline
 from procmine.demo import DemoConfig, write_demo_data
+from procmine.ingest.batches import drop_batch
 from procmine.ingest.run import ingest_log
 from procmine.maps.dfg import ProcessMap, process_map
 from procmine.store.engine import get_engine
@@ -426,6 +427,56 @@ def test_drill_downs_are_the_same_on_spark(store: EventStore, baseline: Baseline
     _same_frame(mine["months"], theirs["months"], ["month"], "profile months")
     _same_frame(mine["steps"], theirs["steps"], ["teller_id", "branch_id", *keys],
                 "profile steps")
+
+
+# Case A's fourth step comes in a second file: its earlier rows are prepared again.
+_HEADER = "case_id,activity,teller_id,branch_id,business_type,start_time,end_time,call_time"
+_FIRST = [
+    "A,Open,T1,B1,P01,2026-10-01 09:00:10,2026-10-01 09:00:40,2026-10-01 09:00:00",
+    "A,Count cash,T1,B1,P01,2026-10-01 09:00:50,2026-10-01 09:01:50,",
+    "A,Count cash,T1,B1,P01,2026-10-01 09:02:00,2026-10-01 09:02:30,",
+    "B,Open,T2,B1,P01,2026-10-01 10:00:00,2026-10-01 10:00:20,2026-10-01 09:59:00",
+]
+_SECOND = [
+    "A,Print,T2,B1,P01,2026-10-01 09:02:40,2026-10-01 09:03:10,",
+    "C,Open,T2,B1,P01,2026-10-02 10:00:00,2026-10-02 10:00:30,",
+]
+
+
+def test_spark_follows_the_prepared_relation_through_an_ingest_and_a_drop(
+        tmp_path_factory: pytest.TempPathFactory, baseline: Baseline,
+        spark: SparkEngine) -> None:
+    """A second batch that continues a case rewrites the first batch's step file, and dropping
+    it rewrites it again: Spark's next query reads the files as they are then, as DuckDB does."""
+    root = tmp_path_factory.mktemp("follow")
+    store = EventStore(root / "workspace")
+    files = []
+    for name, rows in (("first.csv", _FIRST), ("second.csv", _SECOND)):
+        files.append(root / name)
+        files[-1].write_text("\n".join([_HEADER, *rows]) + "\n", encoding="utf-8")
+    steps = ("SELECT case_id, activity, step_index, next_activity, wait_seconds, case_steps, "
+             "share_of_case, source_batch FROM prepared_steps ORDER BY case_id, step_index")
+    cases = "SELECT case_id, steps, dwell_seconds FROM prepared_cases ORDER BY case_id"
+    first = ingest_log(store, files[0], baseline=baseline)
+    engine = get_engine("spark", store)  # the module's Spark, over this store
+    duck = get_engine("duckdb", store)
+    try:
+        seen = []
+        for step in ("first", "second", "dropped"):
+            if step == "second":
+                second = ingest_log(store, files[1], baseline=baseline)
+            elif step == "dropped":
+                drop_batch(store, second.batch_id, user="ops")
+            assert store.is_prepared()
+            mine = engine.query(steps)
+            pd.testing.assert_frame_equal(duck.query(steps), mine, check_dtype=False)
+            pd.testing.assert_frame_equal(duck.query(cases), engine.query(cases),
+                                          check_dtype=False)
+            seen.append(mine[mine["case_id"] == "A"]["case_steps"].tolist())
+    finally:
+        engine.close()
+    assert seen == [[3, 3, 3], [4, 4, 4, 4], [3, 3, 3]]
+    assert set(mine["source_batch"]) == {first.batch_id}
 
 
 def _same(a: Any, b: Any, path: str) -> None:
