@@ -22,7 +22,9 @@ JVM and the session) happens before the clock starts; the note gives it. A Spark
 time and peak memory are its Python process's and the JVM's (a child of it) together: the peak
 is the sum of the two processes' own peaks (VmHWM), an upper bound. ``vs_duckdb`` is a Spark
 row's time over the same work's time on DuckDB. A contender that runs past ``--timeout``
-seconds is stopped (with its JVM) and reported with the phase it had reached.
+seconds is stopped (with its JVM) and reported with the phase it had reached; one that fails
+(e.g. Spark out of memory) is reported with its last error line, and the others run on. With
+``--repeat`` above 1 the best time is the least, so a run cut short can hide a whole one.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from ratios import Timing, best_runs, ratio_rows
 TIMEOUT = 25 * 60
 #: How the note of a contender stopped at the timeout begins.
 STOPPED = "stopped after"
+#: How the note of a contender that failed begins.
+FAILED = "failed after"
 
 _GROUPBY = """
     SELECT teller_id, business_type, activity, count(*) AS n,
@@ -174,6 +178,7 @@ def _run(name: str, home: Path, timeout: float, driver_memory: str | None) -> Ti
     child = subprocess.Popen([sys.executable, "-c", code, str(home), driver_memory or ""],
                              stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    started = time.perf_counter()
     try:
         out, err = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -182,8 +187,10 @@ def _run(name: str, home: Path, timeout: float, driver_memory: str | None) -> Ti
         reached = [line for line in err.splitlines() if line.startswith("progress:")]
         where = reached[-1].removeprefix("progress: ") if reached else "before any progress"
         return timeout, 0.0, 0.0, f"{STOPPED} {timeout:.0f} s, not finished (last: {where})"
-    if child.returncode:
-        raise RuntimeError(f"{name} exited with {child.returncode}: {err.strip()[-2000:]}")
+    if child.returncode:  # e.g. Spark out of memory: a row that says so, the others go on
+        last = [line for line in err.splitlines() if line.strip()][-1:] or ["no message"]
+        seconds = time.perf_counter() - started
+        return seconds, 0.0, 0.0, f"{FAILED} {seconds:.0f} s: {last[0].strip()[:300]}"
     lines = out.strip().splitlines()
     return float(lines[-4]), float(lines[-3]), float(lines[-2]), lines[-1]
 
@@ -200,12 +207,15 @@ def run(events: int = 10_000_000, repeat: int = 1, timeout: float = TIMEOUT,
     for row in rows:
         engine, work = _CONTENDERS[str(row["contender"])]
         stopped = str(row["note"]).startswith(STOPPED)
+        failed = str(row["note"]).startswith(FAILED)
         if engine == "spark":
             twin = next(n for n, (e, w) in _CONTENDERS.items() if e == "duckdb" and w == work)
             ratio = round(results[str(row["contender"])][0] / results[twin][0], 2)
-            row["vs_duckdb"] = f">{ratio}" if stopped else ratio
+            row["vs_duckdb"] = "" if failed else f">{ratio}" if stopped else ratio
         if stopped:  # its time is the timeout: the ratios are lower bounds
             row.update(ratio=f">{row['ratio']}", cpu_seconds="", cpu_ratio="", peak_mb="")
+        if failed:  # no result to time
+            row.update(ratio="", cpu_seconds="", cpu_ratio="", peak_mb="")
     return rows
 
 
