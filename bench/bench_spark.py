@@ -188,7 +188,9 @@ def _run(name: str, home: Path, timeout: float, driver_memory: str | None) -> Ti
         where = reached[-1].removeprefix("progress: ") if reached else "before any progress"
         return timeout, 0.0, 0.0, f"{STOPPED} {timeout:.0f} s, not finished (last: {where})"
     if child.returncode:  # e.g. Spark out of memory: a row that says so, the others go on
-        last = [line for line in err.splitlines() if line.strip()][-1:] or ["no message"]
+        lines = [line for line in err.splitlines() if line.strip()]
+        last = ([line for line in lines if not line[0].isspace() and (
+            "Error" in line or "Exception" in line)] or lines)[-1:] or ["no message"]
         seconds = time.perf_counter() - started
         return seconds, 0.0, 0.0, f"{FAILED} {seconds:.0f} s: {last[0].strip()[:300]}"
     lines = out.strip().splitlines()
