@@ -15,10 +15,10 @@ process so its peak memory is its own:
 - ``find_bottlenecks [duckdb]`` and ``[spark]``: every kind of finding, without the evidence;
 - ``monthly_league [duckdb]`` and ``[spark]``: the league of the latest month.
 
-Spark runs in local mode on the engine's default master (``local[2]``: both cores of this
-machine) with the engine's defaults otherwise (``--driver-memory`` sets Spark's driver memory,
-1g by default). Its start-up (the
-JVM and the session) happens before the clock starts; the note gives it. A Spark contender's CPU
+Spark runs in local mode on ``local[2]`` (the engine's default master: both cores of this
+machine) with the engine's settings otherwise (``--driver-memory`` sets Spark's driver memory,
+1g by default). Its start-up (the JVM and the session) happens before the clock starts; the
+note gives it. A Spark contender's CPU
 time and peak memory are its Python process's and the JVM's (a child of it) together: the peak
 is the sum of the two processes' own peaks (VmHWM), an upper bound. ``vs_duckdb`` is a Spark
 row's time over the same work's time on DuckDB. A contender that runs past ``--timeout``
