@@ -4,7 +4,9 @@
 - XES: procmine's XES reader vs pm4py.read_xes (real logs and a generated one);
 - queue: queue measures (and the staffing plan) vs a plain DuckDB GROUP BY (10M tickets);
 - maps: process_map vs pm4py.discover_dfg and discover_performance_dfg (1M and 10M events);
-- conformance: conformance vs pm4py's token replay and alignments (1M and 10M events).
+- conformance: conformance vs pm4py's token replay and alignments (1M and 10M events);
+- spark: find_bottlenecks and the monthly league on Spark (local mode) beside DuckDB on the
+  same prepared store (10M and 50M events; the 50M log is a 9 GB CSV).
 
 Large inputs are generated under bench/out/ (ignored by git). ``--quick`` uses small sizes.
 """
@@ -23,6 +25,7 @@ import bench_ingest
 import bench_maps
 import bench_mining
 import bench_queue
+import bench_spark
 import bench_xes
 
 
@@ -62,6 +65,10 @@ def main() -> None:
     print(_table([row for size in sizes
                   for row in bench_conformance.run(events=size, repeat=1 if args.quick else 3)]),
           flush=True)
+    print("\n== Spark beside DuckDB: find_bottlenecks and the monthly league on the same "
+          "prepared store ==", flush=True)
+    print(_table([row for size in ([events] if args.quick else [events, 50_000_000])
+                  for row in bench_spark.run(events=size, repeat=1)]), flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")
 
