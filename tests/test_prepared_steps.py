@@ -181,3 +181,32 @@ def test_the_demo_analyses_are_the_same_from_the_prepared_relation(tmp_path: Pat
     for got, expected in zip(prepared_results["map"], windowed["map"], strict=True):
         _same(got, expected)
     assert prepare_all(store) == store.info().events
+
+
+def test_the_store_figures_are_recorded_at_ingest_and_follow_each_batch(
+        store: EventStore, tmp_path: Path) -> None:
+    """``info()`` reads the figures the preparation recorded (no scan of the events) while they
+    are current, and they are the events' own: after an ingest, a continuing batch and a drop."""
+    import json
+
+    def recorded() -> dict[str, Any]:
+        return dict(store.prepared_manifest()["figures"])
+
+    ingest_log(store, write(tmp_path / "a.csv", FIRST))
+    assert recorded() == store.event_figures()
+    assert (recorded()["events"], recorded()["cases"], recorded()["tellers"]) == (4, 2, 2)
+    second = ingest_log(store, write(tmp_path / "b.csv", SECOND))
+    assert recorded() == store.event_figures()
+    assert (recorded()["events"], recorded()["cases"]) == (6, 3)
+    assert recorded()["last_event"] == "2026-10-02 10:00:30"
+    info = store.info()
+    assert (info.events, info.cases, info.tellers, info.batches) == (6, 3, 2, 2)
+    # the recorded figures are what info() reads: a changed manifest shows through
+    manifest = store.steps_dir / "prepared.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["figures"]["events"] = 999
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    assert store.info().events == 999
+    drop_batch(store, second.batch_id, user="ops")
+    assert (store.info().events, store.info().cases) == (4, 2)
+    assert recorded() == store.event_figures()

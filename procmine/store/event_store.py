@@ -247,13 +247,29 @@ class EventStore:
             return [json.loads(line) for line in fh if line.endswith("\n") and line.strip()]
 
     def info(self) -> StoreInfo:
-        """Counts and period of what is stored."""
+        """Counts and period of what is stored (from the figures the preparation recorded when
+        it is current: :meth:`event_figures`)."""
+        recorded = self.prepared_manifest().get("figures") if self.is_prepared() else None
+        figures = recorded if isinstance(recorded, dict) else self.event_figures()
+        batches = self.batches()
+        return StoreInfo(home=str(self.home), **figures, batches=len(batches),
+                         quarantined=sum(int(b.get("quarantined", 0)) for b in batches))
+
+    def event_figures(self, case_files: Sequence[Path] | None = None) -> dict[str, Any]:
+        """The loaded events' counts (events, cases, tellers, branches, business types,
+        activities) and period (first and last event, ISO text): one pass over the events.
+        ``case_files``: prepared transaction files (one row per case) to count the cases by."""
         con = self.connect()
         try:
-            # the distinct cases from the prepared transactions when they are current (one row
-            # each): the costliest count of the store's events otherwise
-            cases = ("(SELECT count(*) FROM prepared_cases)" if self._has_prepared_view(con)
-                     else "count(DISTINCT case_id)")
+            # the distinct cases from the prepared transactions (one row each): the costliest
+            # count of the store's events otherwise
+            if case_files is not None:
+                listed = ", ".join(_lit(str(f)) for f in case_files)
+                cases = f"(SELECT count(*) FROM read_parquet([{listed}]))" if listed else "0"
+            elif self._has_prepared_view(con):
+                cases = "(SELECT count(*) FROM prepared_cases)"
+            else:
+                cases = "count(DISTINCT case_id)"
             row = con.execute(
                 f"""
                 SELECT count(*), {cases}, count(DISTINCT teller_id),
@@ -266,20 +282,12 @@ class EventStore:
         finally:
             con.close()
         assert row is not None
-        batches = self.batches()
-        return StoreInfo(
-            home=str(self.home),
-            events=int(row[0]),
-            cases=int(row[1]),
-            tellers=int(row[2]),
-            branches=int(row[3]),
-            business_types=int(row[4]),
-            activities=int(row[5]),
-            first_event=row[6].isoformat(sep=" ") if row[6] is not None else None,
-            last_event=row[7].isoformat(sep=" ") if row[7] is not None else None,
-            batches=len(batches),
-            quarantined=sum(int(b.get("quarantined", 0)) for b in batches),
-        )
+        names = ("events", "cases", "tellers", "branches", "business_types", "activities")
+        figures: dict[str, Any] = {name: int(value) for name, value in zip(names, row[:6],
+                                                                            strict=True)}
+        figures["first_event"] = row[6].isoformat(sep=" ") if row[6] is not None else None
+        figures["last_event"] = row[7].isoformat(sep=" ") if row[7] is not None else None
+        return figures
 
     def read_events(self, columns: Sequence[str] | None = None) -> pa.Table:
         """All stored events as an Arrow table (small stores and tests; analyses use SQL)."""

@@ -186,8 +186,9 @@ _CASES_SQL: Final = """
 
 
 def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
-    """Record the event files the steps were prepared from, and whether any step's service time
-    is inferred (a completion-only log), so that readers need not scan for it."""
+    """Record the event files the steps were prepared from, whether any step's service time
+    is inferred (a completion-only log), and the store's figures (``EventStore.info``), so that
+    readers need not scan for them."""
     inferred = False
     if store.prepared_files():
         files = ", ".join(lit(str(f)) for f in store.prepared_files())
@@ -197,8 +198,9 @@ def _write_manifest(store: EventStore, con: duckdb.DuckDBPyConnection) -> None:
     path = store.steps_dir / "prepared.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.new")
+    figures = store.event_figures(store.prepared_case_files())
     tmp.write_text(json.dumps({"events": store.events_stamp(), "version": PREPARED_VERSION,
-                               "inferred": inferred}), encoding="utf-8")
+                               "inferred": inferred, "figures": figures}), encoding="utf-8")
     tmp.replace(path)
 
 
