@@ -384,7 +384,10 @@ def test_progress_is_reported_by_phase_and_ends_complete(store: EventStore, tmp_
     calls: list[tuple[str, float]] = []
     path = write_csv(tmp_path / "log.csv", good_rows(2000))
     ingest_log(store, path, baseline=baseline, progress=lambda phase, f: calls.append((phase, f)))
-    assert calls[-1] == ("read", 1.0)
+    # the read ends complete, then the preparation of the steps runs and ends complete
+    assert ("read", 1.0) in calls and calls[-1] == ("prepare", 1.0)
+    assert [phase for phase, _ in calls[calls.index(("read", 1.0)):]] == [
+        "read", "prepare", "prepare"]
     fractions = [f for phase, f in calls if phase == "read"]
     assert all(0.0 <= f <= 1.0 for f in fractions)
     assert fractions == sorted(fractions)

@@ -183,7 +183,10 @@ def test_ingests_killed_at_random_moments_leave_exact_totals(tmp_path: Path) -> 
         pid = int(forker.stdout.readline())
         if kill_after is not None:
             time.sleep(kill_after)
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # it finished (and was reaped) first: not killed
+                pass
         status, seconds = forker.stdout.readline().split()
         return int(status), float(seconds)
 
