@@ -422,7 +422,8 @@ def types_of(teller_id: str) -> set[str]:
 def loop(teller_id: str, stamp: str = "") -> pd.DataFrame:
     """A teller's slow steps beside the quiz items and spot checks they miss on the same SOP
     step (``stamp``: what changed in the app database since, e.g. their attempts so far)."""
-    return teller_loop(teller_id, store=store(), baseline=baseline(), library=library())
+    return teller_loop(teller_id, store=store(), baseline=baseline(), library=library(),
+                       findings=sop_findings())
 
 
 def teller_findings(teller_id: str) -> list[Finding]:

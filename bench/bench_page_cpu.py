@@ -1,0 +1,102 @@
+"""CPU seconds of one dashboard page's script run, cold and warm, without a browser.
+
+Run as ``python bench/bench_page_cpu.py --home WORKSPACE --role operations --page overview
+[--profile out.prof]``: in this process (a fresh one: nothing imported yet), the workspace's
+result cache (``cache/``) emptied, the app is run by Streamlit's AppTest signed in as the demo
+user of the role, on its landing page, then switched to ``--page`` (its url path or script
+name; the landing page when omitted). It prints the CPU seconds (``time.process_time``, which
+other work on a loaded machine does not inflate as much as wall time) of:
+
+- **cold**: the landing run plus, for another page, its first run (imports included, as a fresh
+  server pays them);
+- **warm**: the same page run again (the caches of this process and of the workspace filled).
+
+The same run with ``--profile`` writes the cold run's cProfile to a file (``python -m pstats``).
+Numbers are relative: compare a page before and after a change on the same machine; the page
+bench (``bench/bench_pages.py``) measures what a user sees in a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+
+def _profile_script_threads(profiler: cProfile.Profile | None) -> None:
+    """Profile the script runs (AppTest runs each in a thread of its own) with ``profiler``;
+    None: stop."""
+    from streamlit.testing.v1.local_script_runner import (
+        LocalScriptRunner,
+    )
+
+    original = getattr(LocalScriptRunner, "_unprofiled", LocalScriptRunner._run_script_thread)
+    LocalScriptRunner._unprofiled = original  # type: ignore[attr-defined]
+    if profiler is None:
+        LocalScriptRunner._run_script_thread = original  # type: ignore[method-assign]
+        return
+
+    def run(self: LocalScriptRunner) -> None:
+        profiler.enable()
+        try:
+            original(self)
+        finally:
+            profiler.disable()
+
+    LocalScriptRunner._run_script_thread = run  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", required=True, type=Path, help="a workspace (demo-workspace)")
+    parser.add_argument("--role", default="operations")
+    parser.add_argument("--page", default="", help="url path or script; the landing page if ''")
+    parser.add_argument("--profile", type=Path, help="write the cold run's profile here")
+    parser.add_argument("--keep-cache", action="store_true",
+                        help="keep the workspace's result cache (a restarted server)")
+    args = parser.parse_args(argv)
+    home = args.home.resolve()
+    os.environ["PROCMINE_HOME"] = str(home)
+    if not args.keep_cache:
+        shutil.rmtree(home / "cache", ignore_errors=True)
+
+    from apptest import app_as
+
+    from procmine.dashboard.registry import PAGES
+
+    spec = next((p for p in PAGES if args.page in (p.url_path, p.script)), None)
+    if args.page and spec is None:
+        raise SystemExit(f"no page {args.page!r}")
+
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        _profile_script_threads(profiler)
+    start = time.process_time()
+    wall = time.perf_counter()
+    at = app_as(args.role, home, timeout=600).run()
+    if spec is not None:
+        at.switch_page(str(spec.path.relative_to(REPO))).run()
+    if profiler:
+        profiler.dump_stats(str(args.profile))
+        _profile_script_threads(None)
+    cold, cold_wall = time.process_time() - start, time.perf_counter() - wall
+    assert not at.exception, at.exception
+    start, wall = time.process_time(), time.perf_counter()
+    at.run()
+    warm, warm_wall = time.process_time() - start, time.perf_counter() - wall
+    assert not at.exception, at.exception
+    name = spec.url_path if spec else "landing"
+    print(f"{name:20} {args.role:15} cold cpu {cold:6.2f} s (wall {cold_wall:6.2f})  "
+          f"warm cpu {warm:6.2f} s (wall {warm_wall:6.2f})  titles {[t.value for t in at.title]}")
+
+
+if __name__ == "__main__":
+    main()
