@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--form-first", action="store_true",
                         help="draw the sign-in form first, untimed (what a browser opening the "
                              "app pays before signing in: the imports of the sign-in page)")
+    parser.add_argument("--profile-warm", action="store_true",
+                        help="with --profile: profile the warm run instead of the cold one")
+    parser.add_argument("--query", action="append", default=[],
+                        help="KEY=VALUE in the page's address (e.g. item=1), repeatable")
     parser.add_argument("--keep-cache", action="store_true",
                         help="keep the workspace's result cache (a restarted server)")
     args = parser.parse_args(argv)
@@ -90,25 +94,34 @@ def main(argv: list[str] | None = None) -> None:
         at.session_state["procmine_user"] = signed_in(args.role, home)
     else:
         at = app_as(args.role, home, timeout=600)
-    if profiler and spec is None:
+    if profiler and spec is None and not args.profile_warm:
         _profile_script_threads(profiler)
     start = time.process_time()
     wall = time.perf_counter()
     at.run()
     landing = time.process_time() - start
     if spec is not None:
-        if profiler:
+        if profiler and not args.profile_warm:
             _profile_script_threads(profiler)
         start, wall = time.process_time(), time.perf_counter()
-        at.switch_page(str(spec.path.relative_to(REPO))).run()
-    if profiler:
+        at.switch_page(str(spec.path.relative_to(REPO)))
+        for pair in args.query:
+            key, _, value = pair.partition("=")
+            at.query_params[key] = value
+        at.run()
+    if profiler and not args.profile_warm:
         profiler.dump_stats(str(args.profile))
         _profile_script_threads(None)
     cold, cold_wall = time.process_time() - start, time.perf_counter() - wall
     assert not at.exception, at.exception
+    if profiler and args.profile_warm:
+        _profile_script_threads(profiler)
     start, wall = time.process_time(), time.perf_counter()
     at.run()
     warm, warm_wall = time.process_time() - start, time.perf_counter() - wall
+    if profiler and args.profile_warm:
+        profiler.dump_stats(str(args.profile))
+        _profile_script_threads(None)
     assert not at.exception, at.exception
     name = spec.url_path if spec else "landing"
     print(f"{name:20} {args.role:15} landing cpu {landing:6.2f} s  "
