@@ -89,6 +89,7 @@ from procmine import (
     type_steps,
     window_report,
 )
+from procmine import types_by_teller as _types_by_teller
 
 __all__ = [
     "as_of",
@@ -137,6 +138,7 @@ __all__ = [
     "teller_branches",
     "teller_findings",
     "tellers",
+    "types_by_teller",
     "types_of",
     "windows",
 ]
@@ -416,6 +418,13 @@ def roster() -> list[Trainee]:
 def types_of(teller_id: str) -> set[str]:
     """The business types a teller did in the latest three months of the log."""
     return teller_types(store(), teller_id)
+
+
+@cached()
+def types_by_teller() -> dict[str, set[str]]:
+    """Every teller's business types in the latest three months of the log, by teller id
+    (:func:`procmine.types_by_teller`)."""
+    return _types_by_teller(store())
 
 
 @cached(library=True)
