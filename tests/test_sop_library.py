@@ -561,3 +561,43 @@ def test_what_was_read_is_kept_until_the_head_moves(library: SopLibrary,
     assert not (library.root / ".git" / branch).exists()   # the head is in packed-refs alone
     assert [v.note for v in library.history("SOP-P17")][:2] == ["Wording again",
                                                                 "Wording; a new SOP"]
+
+
+def test_a_parse_is_kept_for_the_next_process(library: SopLibrary,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library opened anew (as a new process opens it) reads the parses an earlier one kept
+    beside the repository; a new commit's text is parsed once; a parse cut short or kept by
+    another procmine is parsed again."""
+    from procmine.sop import parsed, repository
+
+    first = [(v.commit, v.sop) for v in library.history("SOP-P17")]
+    parses: list[str] = []
+    parse = repository.parse_sop
+    monkeypatch.setattr(repository, "parse_sop",
+                        lambda text, name: parses.append(name) or parse(text, name))
+
+    def reopened() -> list[tuple[str, object]]:
+        return [(v.commit, v.sop) for v in
+                SopLibrary.open(library.root.parent).history("SOP-P17")]
+
+    assert reopened() == first and parses == []
+    kept = sorted((library.root / ".git" / parsed.FOLDER).rglob("*.pickle"))
+    assert len(kept) == 1
+
+    head = library.current("SOP-P17")
+    text = _edit(head.sop.text, "唱收唱付。", "唱收唱付，复点一遍。")
+    library.save("SOP-P17", text, user=ALICE, note="Recount once", base=head.commit)
+    assert parses == ["SOP-P17.md"]
+    again = reopened()
+    assert [s.body for _, s in again] == [text.split("---\n", 2)[2], first[0][1].body]
+    assert parses == ["SOP-P17.md"]
+
+    kept = sorted((library.root / ".git" / parsed.FOLDER).rglob("*.pickle"))
+    kept[0].write_bytes(kept[0].read_bytes()[:20])   # cut short
+    assert reopened() == again and parses == ["SOP-P17.md"] * 2
+    assert len(list((library.root / ".git" / parsed.FOLDER).rglob("*.pickle"))) == 2
+
+    monkeypatch.setattr(parsed, "code_stamp", lambda: "a-newer-procmine")
+    assert reopened() == again and parses == ["SOP-P17.md"] * 4
+    assert [p.name for p in (library.root / ".git" / parsed.FOLDER).iterdir()] == [
+        "a-newer-procmine"]

@@ -45,6 +45,7 @@ from dulwich.repo import Repo
 
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
+from procmine.sop import parsed
 from procmine.sop.document import Sop, SopError, parse_sop, sop_files
 
 __all__ = [
@@ -201,11 +202,17 @@ class SopRepository:
     # -- reading ---------------------------------------------------------------------------------
 
     def _parse_blob(self, repo: Repo, blob_id: bytes, name: str) -> Sop:
+        """The parse of a committed text: kept in this object, and beside the repository for
+        the next process (:mod:`procmine.sop.parsed`)."""
         sop = self._parsed.get(blob_id)
-        if sop is None:
-            blob = repo[blob_id]
-            assert isinstance(blob, Blob)
-            sop = parse_sop(blob.data.decode("utf-8"), name)
+        if sop is None or sop.path != name:
+            git_dir = self.root / ".git"
+            sop = parsed.kept(git_dir, blob_id, name)
+            if sop is None:
+                blob = repo[blob_id]
+                assert isinstance(blob, Blob)
+                sop = parse_sop(blob.data.decode("utf-8"), name)
+                parsed.keep(git_dir, blob_id, name, sop)
             self._parsed[blob_id] = sop
         return sop
 
