@@ -353,6 +353,7 @@ if TYPE_CHECKING:
         pending_acknowledgements,
         sops_in_force,
         teller_types,
+        types_by_teller,
     )
 
     # training: formats
@@ -625,6 +626,7 @@ __all__ = [  # noqa: RUF022
     "spot_check_summary",
     "teller_loop",
     "teller_types",
+    "types_by_teller",
     "training_targets",
     "weak_steps",
     # training: bank, papers, attempts

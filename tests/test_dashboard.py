@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apptest import app_as, signed_in
+from apptest import app_as, deferred_downloads, signed_in
 from streamlit.testing.v1 import AppTest
 
 from procmine import (
@@ -192,6 +192,35 @@ def test_streamlit_serves_the_dashboard(demo_home: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_announcements_files_are_made_when_their_buttons_are_pressed(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's runs write no file; each button's function writes its own, of the month
+    shown, in the page's language."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from procmine.dashboard import data
+
+    made: list[tuple[str, str, str]] = []
+    export = data.league_export
+    monkeypatch.setattr(data, "league_export",
+                        lambda *args: made.append(args) or export(*args))
+    pressed = deferred_downloads(monkeypatch)
+    at = app_as("operations", home).run()
+    at.switch_page("procmine/dashboard/pages/announcement.py").run()
+    assert not at.exception
+    month = at.selectbox(key="period_pick").value
+    assert made == [] and sorted(pressed) == [f"league-{month}.html", f"league-{month}.xlsx"]
+    book = load_workbook(io.BytesIO(pressed[f"league-{month}.xlsx"]()))
+    page = pressed[f"league-{month}.html"]().decode("utf-8")
+    assert made == [(month, "zh-CN", "xlsx"), (month, "zh-CN", "html")]
+    tellers = list(at.dataframe[0].value["teller_id"])
+    assert len(tellers) == 48 and all(str(teller) in page for teller in tellers)
+    cells = [str(c.value) for row in book.active.iter_rows() for c in row]
+    assert all(str(teller) in cells for teller in tellers)
 
 
 def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path) -> None:

@@ -360,6 +360,29 @@ def test_the_training_loop_takes_a_tellers_own_step_findings_only(
         ("SOP-P18", "enter_transaction", 2.5, 14.0)]
 
 
+def test_the_training_loop_takes_the_findings_it_is_given(
+        home: Path, own_app_db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the findings (the dashboard's kept ones), the loop does not mine again and gives
+    the table it gives when it mines them itself."""
+    from procmine.training import loop
+
+    mine = [CONDITIONAL, dataclasses.replace(WAIT, teller_id="0102"), BASELINE]
+    monkeypatch.setattr(loop, "linked_findings", lambda *args, **kwargs: mine)
+    kwargs: dict[str, Any] = {"store": EventStore(home), "baseline": load_baseline(),
+                              "library": SopLibrary.open(home), "home": home}
+    mined = teller_loop("0102", **kwargs)
+
+    def refuse(*args: object, **kw: object) -> list[Finding]:
+        raise AssertionError("mined again")
+
+    monkeypatch.setattr(loop, "linked_findings", refuse)
+    given = teller_loop("0102", findings=mine, **kwargs)
+    pd.testing.assert_frame_equal(given, mined)
+    assert list(given.loc[given["slow_ratio"].notna(), "step_id"]) == ["enter_transaction"]
+    none = teller_loop("0102", findings=[BASELINE], **kwargs)
+    assert none["slow_ratio"].isna().all()
+
+
 def test_a_tellers_page_names_the_kind_of_each_of_their_findings(
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     own = [dataclasses.replace(CONDITIONAL, teller_id="0101"),

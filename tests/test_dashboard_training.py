@@ -331,6 +331,14 @@ def test_question_bank_lists_filters_and_refuses_an_invalid_edit(home: Path) -> 
     everything = list_questions()
     at = open_page("trainer", home, "question_bank.py")
     assert len(at.dataframe[0].value) == len(everything)
+    # the table's headers and each row's state and kind, in the page's words
+    table = at.dataframe[0].value
+    assert list(table.columns) == [zh(f"qbank.{k}") for k in (
+        "key", "status", "kind", "topic", "stem", "revision", "updated")]
+    assert list(table[zh("qbank.status")]) == [zh(f"qbank.state.{q.status}") for q in everything]
+    assert list(table[zh("qbank.kind")]) == [zh(f"quiz.kind.{q.question.kind}")
+                                             for q in everything]
+    assert list(table[zh("qbank.key")]) == [q.question.key for q in everything]
     at.selectbox(key="qbank_topic").set_value("SOP-P17").run()
     shown = at.dataframe[0].value
     assert len(shown) == len(list_questions(topic="SOP-P17")) > 0

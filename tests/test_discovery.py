@@ -371,7 +371,55 @@ def test_without_pm4py_the_section_says_so_and_the_map_stays(
         raise ProcmineError("discovering a model needs pm4py: install procmine's maps extra")
 
     monkeypatch.setattr(discovery, "_pm4py", missing)
+    # the model the page keeps (discovered by other tests, with pm4py) put aside
+    import streamlit as st
+
+    from procmine.store.result_cache import ResultCache
+
+    st.cache_data.clear()
+    ResultCache(EventStore(home)).clear()
     at = _model_page(home, pmap_type="P18")
     assert [i.value for i in at.info] == [
         "discovering a model needs pm4py: install procmine's maps extra"]
     assert len(at.get("plotly_chart")) == 1 and not at.get("download_button")
+
+
+def _cases(path: Path, first: int, n: int, steps: tuple[str, ...]) -> Path:
+    rows = [f"C{first + i},P17,{step},2026-10-01 09:{i % 60:02d}:{k:02d}"
+            for i in range(n) for k, step in enumerate(steps)]
+    path.write_text("case_id,business_type,activity,end_time\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_the_page_keeps_the_model_until_the_store_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model a page draws is discovered once per map and noise (not on every run) and
+    again after an ingest, which the next view shows."""
+    from procmine.dashboard import data_maps
+    from procmine.dashboard.components.model_chart import DrawnModel
+
+    home = tmp_path / "workspace"
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    store = EventStore(home)
+    ingest_log(store, _cases(tmp_path / "a.csv", 0, 40, ("Call number", "Count cash")))
+    found: list[float] = []
+    discover = data_maps.model_from_map
+    monkeypatch.setattr(data_maps, "model_from_map", lambda pmap, *, noise_threshold: (
+        found.append(noise_threshold) or discover(pmap, noise_threshold=noise_threshold)))
+    first = data_maps.model_of("P17", Filters(), 0.0)
+    assert isinstance(first, DrawnModel) and (first.cases, first.steps) == (40, 2)
+    again = data_maps.model_of("P17", Filters(), 0.0)   # a copy of the kept one
+    assert found == [0.0] and (again.bpmn_xml, again.pnml, again.tree) == (
+        first.bpmn_xml, first.pnml, first.tree)
+    assert all(sorted(again.graphs[k].nodes(data=True)) == sorted(first.graphs[k].nodes(data=True))
+               for k in ("bpmn", "petri"))
+    assert data_maps.model_of("P17", Filters(), 0.2).cases == 40 and found == [0.0, 0.2]
+    labels = {d["label"] for _, d in first.graphs["bpmn"].nodes(data=True)} - {None}
+    assert labels == {"Call number", "Count cash"} and "Count cash" in first.bpmn_xml
+
+    ingest_log(store, _cases(tmp_path / "b.csv", 40, 10,
+                             ("Call number", "Count cash", "Enter transaction")))
+    after = data_maps.model_of("P17", Filters(), 0.0)
+    assert found == [0.0, 0.2, 0.0] and (after.cases, after.steps) == (50, 3)
+    assert "Enter transaction" in after.pnml

@@ -5,6 +5,7 @@ and the dashboard page for operations, a branch manager and a teller."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -15,13 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from apptest import app_as, signed_in
+from apptest import app_as, deferred_downloads, signed_in
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from procmine import (
     MATRIX_COLUMNS,
+    MIN_MATRIX_CASES,
     Baseline,
     Engine,
     EventStore,
@@ -387,6 +389,26 @@ def test_operations_see_every_branch_on_the_heat_map(home: Path, baseline: Basel
     assert ratio["y"] == sorted(b02["teller_id"].unique())
     assert all(v is None for row in grey["z"] for v in row)
     assert sum(v is not None for row in ratio["z"] for v in row) == len(b02)
+
+
+def test_the_workbook_is_made_when_its_button_is_pressed(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's runs do not write the workbook; the button's function does, with what the
+    page shows (every branch, the month chosen, the minimum, the language)."""
+    from procmine.dashboard import data
+
+    made: list[tuple[Any, ...]] = []
+    export = data.matrix_export
+    monkeypatch.setattr(data, "matrix_export",
+                        lambda *args: made.append(args) or export(*args))
+    pressed = deferred_downloads(monkeypatch)
+    at = _open("operations", home)
+    month = at.selectbox(key="period_pick").value
+    assert made == [] and list(pressed) == [f"matrix-{month or 'all'}.xlsx"]
+    book = load_workbook(io.BytesIO(pressed[f"matrix-{month or 'all'}.xlsx"]()))
+    assert made == [(None, month, None, MIN_MATRIX_CASES, "zh-CN")]
+    cells = data.matrix(None, month, None, MIN_MATRIX_CASES)
+    assert book.sheetnames == sorted(cells["branch_id"].unique())
 
 
 def test_a_branch_manager_sees_their_branch_and_a_teller_their_row(home: Path,

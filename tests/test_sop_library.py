@@ -511,3 +511,93 @@ def test_an_earlier_version_saved_without_a_base_is_refused_with_the_way_to_rest
     restored = library.save("SOP-P17", start.sop.text, user=ALICE, note="Back",
                             base=saved.commit).version
     assert "叫号，" in restored.sop.text and "叫号后" not in restored.sop.text
+
+
+def test_what_was_read_is_kept_until_the_head_moves(library: SopLibrary,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ids and each SOP's history are read once per head commit: read again while the head
+    stays, read anew after a save, a commit made with plain git (a new SOP among them) and
+    after the refs are packed (the head then read from packed-refs)."""
+    repository = library.repository
+    reads: list[str] = []
+    read_history = type(repository)._read_history
+    monkeypatch.setattr(repository, "_read_history",
+                        lambda sop_id: reads.append(sop_id) or read_history(repository, sop_id))
+    first = library.history("SOP-P17")
+    assert library.history("SOP-P17") == first and reads == ["SOP-P17"]
+    first.clear()   # the caller's list: what is kept is not changed with it
+    assert [v.action for v in library.history("SOP-P17")] == ["seed"]
+    assert reads == ["SOP-P17"]
+
+    head = library.current("SOP-P17")
+    text = _edit(head.sop.text, "唱收唱付。", "唱收唱付，复点一遍。")
+    library.save("SOP-P17", text, user=ALICE, note="Recount once", base=head.commit)
+    assert [v.action for v in library.history("SOP-P17")] == ["save", "seed"]
+    assert reads == ["SOP-P17", "SOP-P17"]
+
+    path = library.root / "SOP-P17.md"
+    path.write_text(_edit(text, "叫号，", "叫号并"), encoding="utf-8")
+    (library.root / "SOP-P18.md").write_text(
+        _edit(_edit(SOP_TEXT, "id: SOP-P17", "id: SOP-P18"), "[P17]", "[P18]"),
+        encoding="utf-8")
+    git = ["git", "-C", str(library.root), "-c", "user.name=Dan Zhou",
+           "-c", "user.email=dan@bank.example"]
+    assert library.ids() == ["SOP-P17"]
+    subprocess.run([*git, "add", "SOP-P18.md"], check=True)
+    subprocess.run([*git, "commit", "-qam", "Wording; a new SOP"], check=True)
+    assert library.ids() == ["SOP-P17", "SOP-P18"]
+    assert library.head() == subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True,
+                                            text=True, check=True).stdout.strip()
+    assert [v.action for v in library.history("SOP-P17")] == ["external", "save", "seed"]
+    assert "叫号并" in library.current("SOP-P17").sop.text
+
+    subprocess.run([*git, "pack-refs", "--all"], check=True)
+    path.write_text(_edit(path.read_text(encoding="utf-8"), "叫号并", "叫号后"),
+                    encoding="utf-8")
+    subprocess.run([*git, "commit", "-qam", "Wording again"], check=True)
+    subprocess.run([*git, "pack-refs", "--all"], check=True)
+    branch = subprocess.run([*git, "symbolic-ref", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert not (library.root / ".git" / branch).exists()   # the head is in packed-refs alone
+    assert [v.note for v in library.history("SOP-P17")][:2] == ["Wording again",
+                                                                "Wording; a new SOP"]
+
+
+def test_a_parse_is_kept_for_the_next_process(library: SopLibrary,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library opened anew (as a new process opens it) reads the parses an earlier one kept
+    beside the repository; a new commit's text is parsed once; a parse cut short or kept by
+    another procmine is parsed again."""
+    from procmine.sop import parsed, repository
+
+    first = [(v.commit, v.sop) for v in library.history("SOP-P17")]
+    parses: list[str] = []
+    parse = repository.parse_sop
+    monkeypatch.setattr(repository, "parse_sop",
+                        lambda text, name: parses.append(name) or parse(text, name))
+
+    def reopened() -> list[tuple[str, object]]:
+        return [(v.commit, v.sop) for v in
+                SopLibrary.open(library.root.parent).history("SOP-P17")]
+
+    assert reopened() == first and parses == []
+    kept = sorted((library.root / ".git" / parsed.FOLDER).rglob("*.pickle"))
+    assert len(kept) == 1
+
+    head = library.current("SOP-P17")
+    text = _edit(head.sop.text, "唱收唱付。", "唱收唱付，复点一遍。")
+    library.save("SOP-P17", text, user=ALICE, note="Recount once", base=head.commit)
+    assert parses == ["SOP-P17.md"]
+    again = reopened()
+    assert [s.body for _, s in again] == [text.split("---\n", 2)[2], first[0][1].body]
+    assert parses == ["SOP-P17.md"]
+
+    kept = sorted((library.root / ".git" / parsed.FOLDER).rglob("*.pickle"))
+    kept[0].write_bytes(kept[0].read_bytes()[:20])   # cut short
+    assert reopened() == again and parses == ["SOP-P17.md"] * 2
+    assert len(list((library.root / ".git" / parsed.FOLDER).rglob("*.pickle"))) == 2
+
+    monkeypatch.setattr(parsed, "code_stamp", lambda: "a-newer-procmine")
+    assert reopened() == again and parses == ["SOP-P17.md"] * 4
+    assert [p.name for p in (library.root / ".git" / parsed.FOLDER).iterdir()] == [
+        "a-newer-procmine"]

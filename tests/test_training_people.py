@@ -300,6 +300,38 @@ def test_acknowledgement_status_and_summary_per_version_and_branch(
           ["SOP-P18", "1.0", "B01", 3, 0], ["SOP-P18", "1.0", "B02", 1, 0]]
 
 
+def test_the_types_given_are_those_the_status_reads(
+        library: SopLibrary, store: EventStore, home: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given each teller's types (the dashboard keeps them per store version), the status does
+    not query the log and is what it is when it does; the dashboard's kept types follow an
+    ingest."""
+    from procmine.dashboard import data
+    from procmine.training import acknowledgements
+
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    roster = [Trainee("0101", "B01"), Trainee("0102", "B01"), Trainee("0103", "B02")]
+    day = date(2026, 7, 2)
+    read = acknowledgement_status(roster, library=library, store=store, home=home, today=day)
+    kept = data.types_by_teller()
+    assert kept == {"0101": {"P17"}, "0102": {"P18"}, "0103": {"P18"}}
+    monkeypatch.setattr(acknowledgements, "types_by_teller", lambda store: pytest.fail("read"))
+    given = acknowledgement_status(roster, library=library, store=store, home=home, today=day,
+                                   types=kept)
+    pd.testing.assert_frame_equal(given, read)
+    summary = acknowledgement_summary(roster, library=library, store=store, home=home,
+                                      today=day, types={"0103": {"P17"}})
+    # 0101 and 0102 without types given: every SOP concerns them; 0103 only P17's
+    assert summary[["sop_id", "version", "branch_id", "tellers"]].values.tolist() == [
+        ["SOP-P17", "1.0", "B02", 1], ["SOP-P17", "2.0", "B01", 2], ["SOP-P18", "1.0", "B01", 2]]
+
+    day_line = "e,Call number,2026-10-07 09:00:00,2026-10-07 09:00:10,0103,B02,P17"
+    path = tmp_path / "more.csv"
+    path.write_text(f"{LOG_HEADER}\n{day_line}\n", encoding="utf-8")
+    ingest_log(store, path)
+    assert data.types_by_teller()["0103"] == {"P17", "P18"}
+
+
 # -- spot checks ----------------------------------------------------------------------------------
 
 

@@ -65,7 +65,14 @@ def load_messages(lang: str, locales_dir: Path | None = None) -> Mapping[str, st
         >>> load_messages("en")["auth.sign_in"]
         'Sign in'
     """
-    return _load(normalize_language(lang), (locales_dir or LOCALES_DIR).resolve())
+    return _load(normalize_language(lang), _resolved(locales_dir or LOCALES_DIR))
+
+
+@lru_cache(maxsize=16)
+def _resolved(folder: Path) -> Path:
+    """``folder`` made absolute, once per folder: :func:`t` runs thousands of times a page, and
+    resolving a path asks the file system about each of its parts."""
+    return folder.resolve()
 
 
 # libyaml's parser when PyYAML has it (25x faster on the catalogues), the Python one otherwise

@@ -89,6 +89,7 @@ from procmine import (
     type_steps,
     window_report,
 )
+from procmine import types_by_teller as _types_by_teller
 
 __all__ = [
     "as_of",
@@ -137,6 +138,7 @@ __all__ = [
     "teller_branches",
     "teller_findings",
     "tellers",
+    "types_by_teller",
     "types_of",
     "windows",
 ]
@@ -418,11 +420,19 @@ def types_of(teller_id: str) -> set[str]:
     return teller_types(store(), teller_id)
 
 
+@cached()
+def types_by_teller() -> dict[str, set[str]]:
+    """Every teller's business types in the latest three months of the log, by teller id
+    (:func:`procmine.types_by_teller`)."""
+    return _types_by_teller(store())
+
+
 @cached(library=True)
 def loop(teller_id: str, stamp: str = "") -> pd.DataFrame:
     """A teller's slow steps beside the quiz items and spot checks they miss on the same SOP
     step (``stamp``: what changed in the app database since, e.g. their attempts so far)."""
-    return teller_loop(teller_id, store=store(), baseline=baseline(), library=library())
+    return teller_loop(teller_id, store=store(), baseline=baseline(), library=library(),
+                       findings=sop_findings())
 
 
 def teller_findings(teller_id: str) -> list[Finding]:

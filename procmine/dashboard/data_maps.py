@@ -20,12 +20,15 @@ from procmine import (
     case_steps,
     conformance,
     deviation_findings,
+    model_from_map,
     process_map,
     variants,
 )
+from procmine.dashboard.components.model_chart import DrawnModel
 from procmine.dashboard.data import cached, library, store
 
-__all__ = ["case_events", "conformance_of", "deviation_findings_of", "map_of", "variants_of"]
+__all__ = ["case_events", "conformance_of", "deviation_findings_of", "map_of", "model_of",
+           "variants_of"]
 
 
 # maps --------------------------------------------------------------------------------------------
@@ -36,6 +39,14 @@ def map_of(code: str, filters: Filters) -> ProcessMap:
     """The process map of business type ``code`` within ``filters`` (period, branches,
     tellers: the page passes what the user's scope allows)."""
     return process_map(store(), business_type=code, filters=filters)
+
+
+@cached()
+def model_of(code: str, filters: Filters, noise: float) -> DrawnModel:
+    """What the page shows of the model pm4py discovers on :func:`map_of`'s map at noise
+    threshold ``noise`` (:func:`procmine.model_from_map`): discovered once per store version,
+    not on every run of the page."""
+    return DrawnModel.of(model_from_map(map_of(code, filters), noise_threshold=noise))
 
 
 @cached(library=True)

@@ -40,11 +40,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from dulwich.objects import Blob, Commit, Tree
-from dulwich.refs import Ref
+from dulwich.refs import DiskRefsContainer, Ref
 from dulwich.repo import Repo
 
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
+from procmine.sop import parsed
 from procmine.sop.document import Sop, SopError, parse_sop, sop_files
 
 __all__ = [
@@ -112,6 +113,9 @@ class SopRepository:
         if not (self.root / ".git").exists():
             raise ProcmineError(f"{self.root} is not an SOP library (no git repository)")
         self._parsed: dict[bytes, Sop] = {}
+        # what was read at one head commit (the ids, each SOP's history), dropped when the head
+        # moves: the pages read the same SOPs many times a run, and a commit is never changed
+        self._seen: tuple[bytes | None, dict[Any, Any]] = (None, {})
 
     @staticmethod
     def create(home: str | Path | None = None, *, seed: str | Path | None = None,
@@ -198,11 +202,17 @@ class SopRepository:
     # -- reading ---------------------------------------------------------------------------------
 
     def _parse_blob(self, repo: Repo, blob_id: bytes, name: str) -> Sop:
+        """The parse of a committed text: kept in this object, and beside the repository for
+        the next process (:mod:`procmine.sop.parsed`)."""
         sop = self._parsed.get(blob_id)
-        if sop is None:
-            blob = repo[blob_id]
-            assert isinstance(blob, Blob)
-            sop = parse_sop(blob.data.decode("utf-8"), name)
+        if sop is None or sop.path != name:
+            git_dir = self.root / ".git"
+            sop = parsed.kept(git_dir, blob_id, name)
+            if sop is None:
+                blob = repo[blob_id]
+                assert isinstance(blob, Blob)
+                sop = parse_sop(blob.data.decode("utf-8"), name)
+                parsed.keep(git_dir, blob_id, name, sop)
             self._parsed[blob_id] = sop
         return sop
 
@@ -216,16 +226,36 @@ class SopRepository:
         assert isinstance(tree, Tree)
         return tree
 
+    def _head_id(self) -> bytes | None:
+        """The latest commit id, read from the refs alone (cheaper than opening the
+        repository); None for an empty repository."""
+        try:
+            return DiskRefsContainer(self.root / ".git")[Ref(b"HEAD")]
+        except KeyError:
+            return None
+
+    def _at_head(self) -> dict[Any, Any]:
+        """What was read at the current head commit (emptied when the head moved)."""
+        head = self._head_id()
+        if head is None:
+            return {}   # nothing to keep for an empty repository
+        if self._seen[0] != head:
+            self._seen = (head, {})
+        return self._seen[1]
+
     def head(self) -> str:
         """The latest commit id ("" for an empty repository)."""
-        with self._repo() as repo:
-            try:
-                return repo.head().decode()
-            except KeyError:
-                return ""
+        head = self._head_id()
+        return "" if head is None else head.decode()
 
     def ids(self) -> list[str]:
         """The ids of the SOPs in the latest commit."""
+        seen = self._at_head()
+        if "ids" not in seen:
+            seen["ids"] = self._read_ids()
+        return list(seen["ids"])
+
+    def _read_ids(self) -> list[str]:
         with self._repo() as repo:
             tree = self._head_tree(repo)
             if tree is None:
@@ -235,6 +265,13 @@ class SopRepository:
 
     def history(self, sop_id: str) -> list[SopVersion]:
         """Every version of an SOP, newest first (one per commit that changed its file)."""
+        seen = self._at_head()
+        key = ("history", sop_id)
+        if key not in seen:
+            seen[key] = self._read_history(sop_id)
+        return list(seen[key])
+
+    def _read_history(self, sop_id: str) -> list[SopVersion]:
         name = f"{sop_id}.md"
         versions = []
         with self._repo() as repo:

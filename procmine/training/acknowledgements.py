@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -177,11 +177,15 @@ def pending_acknowledgements(teller_id: str, branch_id: str | None,
 
 def acknowledgement_status(roster: Sequence[Trainee], *, library: SopLibrary,
                            store: EventStore | None, home: Path | None = None,
-                           today: date | None = None) -> pd.DataFrame:
+                           today: date | None = None,
+                           types: Mapping[str, set[str]] | None = None) -> pd.DataFrame:
     """One row per SOP version in force x roster teller it concerns (the version in force at
     the teller's branch, governing one of their types; every SOP without event data):
-    ``sop_id, version, branch_id, teller_id, acknowledged_at`` (None: not yet)."""
-    types = types_by_teller(store)
+    ``sop_id, version, branch_id, teller_id, acknowledged_at`` (None: not yet). ``types``:
+    :func:`types_by_teller` of ``store`` when the caller keeps it (the dashboard does, per
+    store version); read from the store when None."""
+    if types is None:
+        types = types_by_teller(store)
     done = _acknowledged(home)
     in_force: dict[str | None, list[SopVersion]] = {}
     rows = []
@@ -204,11 +208,13 @@ def acknowledgement_status(roster: Sequence[Trainee], *, library: SopLibrary,
 
 def acknowledgement_summary(roster: Sequence[Trainee], *, library: SopLibrary,
                             store: EventStore | None, home: Path | None = None,
-                            today: date | None = None) -> pd.DataFrame:
+                            today: date | None = None,
+                            types: Mapping[str, set[str]] | None = None) -> pd.DataFrame:
     """Per SOP version x branch: the tellers it concerns, how many acknowledged it, and their
-    share (``sop_id, version, branch_id, tellers, acknowledged, share``)."""
+    share (``sop_id, version, branch_id, tellers, acknowledged, share``); ``types`` as for
+    :func:`acknowledgement_status`."""
     status = acknowledgement_status(roster, library=library, store=store, home=home,
-                                    today=today)
+                                    today=today, types=types)
     if status.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     status = status.assign(done=status["acknowledged_at"].notna(),

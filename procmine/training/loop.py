@@ -25,12 +25,14 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
 
+from procmine.analysis.findings import Finding
 from procmine.app.appdb import session_for
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
@@ -63,12 +65,15 @@ class NewVersionReport:
 
 
 def _slow_steps(teller_id: str, store: EventStore, baseline: Baseline, library: SopLibrary,
-                month: str | None) -> dict[tuple[str, str], tuple[str, float, float]]:
+                month: str | None, found: Sequence[Finding] | None = None
+                ) -> dict[tuple[str, str], tuple[str, float, float]]:
     """(sop id, step id) -> the teller's slow step there: (activity, largest ratio, teller
     hours lost a month). Only the teller's own slow steps (with or without a slice) suggest
     training: a wait before a step is someone else's delay, a slow pace overall is not about
     one step, and a standard to review is the baseline's."""
-    mine = [f for f in linked_findings(store, baseline, library, month=month)
+    if found is None:
+        found = linked_findings(store, baseline, library, month=month)
+    mine = [f for f in found
             if f.kind == "step" and f.scope == "teller" and f.teller_id == teller_id
             and f.activity]
     latest = [v.sop for v in (library.approved(i) for i in library.ids()) if v is not None]
@@ -112,11 +117,14 @@ def _activity(library: SopLibrary, sop_id: str, step_id: str) -> str:
 
 
 def teller_loop(teller_id: str, *, store: EventStore, baseline: Baseline, library: SopLibrary,
-                home: Path | None = None, month: str | None = None) -> pd.DataFrame:
+                home: Path | None = None, month: str | None = None,
+                findings: Sequence[Finding] | None = None) -> pd.DataFrame:
     """One row per SOP step where the teller is slow (in ``month``, or over the whole log),
     misses quiz items or failed a spot check: LOOP_COLUMNS (``slow_ratio`` None where the step
-    is not slow), the steps flagged by more of the three first."""
-    slow = _slow_steps(teller_id, store, baseline, library, month)
+    is not slow), the steps flagged by more of the three first. ``findings``: the slow steps
+    of ``month`` at the default thresholds (:func:`procmine.linked_findings`) when the caller
+    has them already (the dashboard keeps them); found here when None."""
+    slow = _slow_steps(teller_id, store, baseline, library, month, findings)
     weak = weak_steps(teller_id, home=home)
     quiz = {(str(sop), str(step)): (int(asked), int(missed)) for sop, step, asked, missed in
             zip(weak["sop_id"], weak["step_id"], weak["asked"], weak["missed"], strict=True)}

@@ -13,8 +13,9 @@ layers: the chart pans and zooms (scroll), and a double click shows it whole.
 
 :func:`show` is the page's section: the BPMN / Petri net switch and the noise slider (its
 widgets' keys start with ``key``), the model of the map at hand (:func:`procmine.model_from_map`:
-pm4py's inductive miner on the map's graph, a few milliseconds, so it is not cached), the chart,
-and the BPMN XML and PNML downloads.
+pm4py's inductive miner on the map's graph, a fifth of a second and more; the page passes its
+kept one, :class:`DrawnModel`, what the section shows of it as plain values, since pm4py's
+BPMN objects do not survive a pickle), the chart, and the BPMN XML and PNML downloads.
 
 Labels made of data (activity names) are escaped before plotly renders them as HTML.
 
@@ -36,7 +37,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -49,7 +51,28 @@ from procmine.dashboard.components.map_chart import download_config
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import error, tr
 
-__all__ = ["FIRST_LAYERS", "model_figure", "show"]
+__all__ = ["FIRST_LAYERS", "DrawnModel", "model_figure", "show"]
+
+@dataclass(frozen=True)
+class DrawnModel:
+    """What the section shows of a discovered model, as plain values (kept by the dashboard
+    per store version: pm4py's own objects do not survive a pickle)."""
+
+    cases: int
+    steps: int                    # the model's steps (its visible transitions' labels)
+    dropped: int                  # the edges the noise filter dropped
+    graphs: Mapping[str, Any]     # "bpmn" / "petri" -> the networkx graph drawn
+    bpmn_xml: str
+    pnml: str
+    tree: str                     # the process tree in pm4py's notation
+
+    @classmethod
+    def of(cls, model: DiscoveredModel) -> DrawnModel:
+        return cls(cases=model.cases, steps=len(model.activities()),
+                   dropped=len(model.dropped_edges),
+                   graphs={kind: model.graph(kind) for kind in ("bpmn", "petri")},
+                   bpmn_xml=model.bpmn_xml(), pnml=model.pnml(), tree=str(model.tree))
+
 
 #: A model opens on this many layers; the rest is a pan away.
 FIRST_LAYERS: Final = 14
@@ -240,38 +263,41 @@ def model_figure(graph: Any, names: Mapping[str, str], counts: Mapping[str, int]
     return fit(figure)
 
 
-def show(key: str, pmap: ProcessMap, names: Mapping[str, str]) -> DiscoveredModel | None:
+def show(key: str, pmap: ProcessMap, names: Mapping[str, str],
+         discover: Callable[[float], DrawnModel] | None = None) -> DrawnModel | None:
     """The Discovered model section for the map at hand: the BPMN / Petri net switch, the
     noise slider, the chart and the downloads (widget keys start with ``key``). Returns the
     model drawn; None, with the reason said, where none can be (pm4py, of the ``maps``
-    extra, not installed)."""
+    extra, not installed). ``discover``: the map's model at a noise threshold, as the page
+    keeps it (:func:`procmine.dashboard.data_maps.model_of`); by default discovered here."""
     kind_cell, noise_cell = st.columns([1, 2])
     kind = kind_cell.radio(tr("model.kind"), ("bpmn", "petri"), key=f"{key}_kind",
                            horizontal=True, format_func=lambda k: tr(f"model.kind.{k}"))
     noise = noise_cell.slider(tr("model.noise"), min_value=0.0, max_value=0.5, value=0.0,
                               step=0.05, key=f"{key}_noise", help=tr("model.noise_help"))
     try:
-        model = model_from_map(pmap, noise_threshold=float(noise))
+        model = (discover(float(noise)) if discover is not None
+                 else DrawnModel.of(model_from_map(pmap, noise_threshold=float(noise))))
     except ProcmineError as exc:
         st.info(plain(error(exc)))
         return None
-    graph = model.graph(kind)
+    graph = model.graphs[kind]
     counts = {str(a): int(n) for a, n in zip(pmap.nodes["activity"], pmap.nodes["count"],
                                              strict=True)}
-    st.caption(tr("model.caption", cases=f"{model.cases:,}", steps=len(model.activities()),
-                  dropped=len(model.dropped_edges), noise=f"{float(noise):g}"))
+    st.caption(tr("model.caption", cases=f"{model.cases:,}", steps=model.steps,
+                  dropped=model.dropped, noise=f"{float(noise):g}"))
     figure = model_figure(graph, names, counts, count_label=tr("maps.count"))
     code = pmap.business_type or "all"
     st.plotly_chart(figure, width="stretch", key=f"{key}_chart",
                     config=download_config(f"model-{code}-{kind}", "svg"))
     st.caption(tr("model.hint"))
     left, right, _ = st.columns([1, 1, 2])
-    left.download_button(tr("model.download_bpmn"), model.bpmn_xml().encode("utf-8"),
+    left.download_button(tr("model.download_bpmn"), model.bpmn_xml.encode("utf-8"),
                          file_name=f"model-{code}.bpmn", mime="application/xml",
                          key=f"{key}_bpmn")
-    right.download_button(tr("model.download_pnml"), model.pnml().encode("utf-8"),
+    right.download_button(tr("model.download_pnml"), model.pnml.encode("utf-8"),
                           file_name=f"model-{code}.pnml", mime="application/xml",
                           key=f"{key}_pnml")
     with st.expander(tr("model.tree")):
-        st.code(str(model.tree), language=None, wrap_lines=True)
+        st.code(model.tree, language=None, wrap_lines=True)
     return model

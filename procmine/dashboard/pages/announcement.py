@@ -56,10 +56,14 @@ with chart_tab:
         "speed": tr("my_figures.speed_index"), "standard": tr("overview.standard_time"),
         "transactions": tr("table.transactions")}), width="stretch")
 left, right = st.columns(2)
+# the files are made when a button is pressed (Streamlit calls the function then), not on every
+# run of the page
+shown_lang = lang()
 left.download_button(tr("announcement.download_excel"),
-                     data.league_export(month, lang(), "xlsx"),
-                     file_name=f"league-{month}.xlsx", key="league_xlsx",
+                     lambda: data.league_export(month, shown_lang, "xlsx"),
+                     file_name=f"league-{month}.xlsx", key="league_xlsx", on_click="ignore",
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 right.download_button(tr("announcement.download_html"),
-                      data.league_export(month, lang(), "html"),
-                      file_name=f"league-{month}.html", mime="text/html", key="league_html")
+                      lambda: data.league_export(month, shown_lang, "html"),
+                      file_name=f"league-{month}.html", mime="text/html", key="league_html",
+                      on_click="ignore")

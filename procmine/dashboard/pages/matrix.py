@@ -60,7 +60,10 @@ st.plotly_chart(teller_type_heatmap(
     cells, labels, lambda c: baseline[c].name(lang()) if c in baseline else "",
     baseline.codes),
     width="stretch")
+# the workbook is made when the button is pressed (Streamlit calls the function then), not on
+# every run of the page: writing it took most of the page's time
+shown_lang = lang()
 st.download_button(tr("matrix.download_excel"),
-                   data.matrix_export(branch, month, teller, min_cases, lang()),
-                   file_name=f"matrix-{month or 'all'}.xlsx", key="matrix_xlsx",
+                   lambda: data.matrix_export(branch, month, teller, min_cases, shown_lang),
+                   file_name=f"matrix-{month or 'all'}.xlsx", key="matrix_xlsx", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -84,5 +84,7 @@ tables.show(names.step_frame(table[columns]), {
     extra_key="pmap_all_columns")
 
 st.subheader(tr("model.title"))
+code, within = choice.business_type, choice.filters
 model_chart.show("pmodel", pmap, dict(zip(pmap.nodes["activity"],
-                                          names.step_labels(pmap.nodes["activity"]), strict=True)))
+                                          names.step_labels(pmap.nodes["activity"]), strict=True)),
+                 lambda noise: data_maps.model_of(code, within, noise))

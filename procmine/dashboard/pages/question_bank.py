@@ -99,12 +99,17 @@ def _export(questions: list[BankQuestion]) -> None:
 
 
 def _table(questions: list[BankQuestion]) -> None:
+    # the headers and the words for states and kinds looked up once, not once a question
+    head = {k: tr(f"qbank.{k}") for k in ("key", "status", "kind", "topic", "stem", "revision",
+                                          "updated")}
+    states = {s: tr(f"qbank.state.{s}") for s in {bq.status for bq in questions}}
+    kinds = {k: tr(f"quiz.kind.{k}") for k in {bq.question.kind for bq in questions}}
     tables.show(pd.DataFrame([{
-        tr("qbank.key"): bq.question.key, tr("qbank.status"): tr(f"qbank.state.{bq.status}"),
-        tr("qbank.kind"): tr(f"quiz.kind.{bq.question.kind}"),
-        tr("qbank.topic"): bq.question.topic, tr("qbank.stem"): bq.question.stem,
-        tr("qbank.revision"): bq.revision,
-        tr("qbank.updated"): f"{bq.updated_at:%Y-%m-%d} {bq.updated_by}"}
+        head["key"]: bq.question.key, head["status"]: states[bq.status],
+        head["kind"]: kinds[bq.question.kind],
+        head["topic"]: bq.question.topic, head["stem"]: bq.question.stem,
+        head["revision"]: bq.revision,
+        head["updated"]: f"{bq.updated_at:%Y-%m-%d} {bq.updated_by}"}
         for bq in questions]), height=360)
 
 

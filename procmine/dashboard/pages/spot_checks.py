@@ -120,12 +120,15 @@ def _grid(roster: list[Trainee], sop_ids: list[str], today: date) -> pd.DataFram
 
 def _acknowledgements(roster: list[Trainee], today: date) -> None:
     library = data.library()
-    summary = acknowledgement_summary(roster, library=library, store=data.store(), today=today)
+    types = data.types_by_teller()   # kept per store version: a query of the log each run else
+    summary = acknowledgement_summary(roster, library=library, store=data.store(), today=today,
+                                      types=types)
     if summary.empty:
         st.caption(tr("spot.ack_none"))
         return
     training_tables.show(summary)
-    status = acknowledgement_status(roster, library=library, store=data.store(), today=today)
+    status = acknowledgement_status(roster, library=library, store=data.store(), today=today,
+                                    types=types)
     missing = status[status["acknowledged_at"].isna()]
     with st.expander(tr("spot.ack_missing", n=len(missing))):
         training_tables.show(missing, ["sop_id", "version", "branch_id", "teller_id"])
