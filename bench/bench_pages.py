@@ -376,7 +376,11 @@ def run(events: int | None = None, roles: Sequence[str] = ROLES,
     timings: dict[str, tuple[Timing, Timing]] = {}
     with chromium() as browser:
         for role in roles:
-            timings |= walk_role(browser, home, role, [v for v in visits if v.role == role])
+            started = time.perf_counter()
+            mine = [v for v in visits if v.role == role]
+            timings |= walk_role(browser, home, role, mine)
+            print(f"({role}: {len(mine)} pages walked twice in "
+                  f"{time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     return rows_for(label, targets, visits, timings)
 
 

@@ -4,7 +4,9 @@
 - XES: procmine's XES reader vs pm4py.read_xes (real logs and a generated one);
 - queue: queue measures (and the staffing plan) vs a plain DuckDB GROUP BY (10M tickets);
 - maps: process_map vs pm4py.discover_dfg and discover_performance_dfg (1M and 10M events);
-- conformance: conformance vs pm4py's token replay and alignments (1M and 10M events).
+- conformance: conformance vs pm4py's token replay and alignments (1M and 10M events);
+- pages: sign-in and every page of every role in a browser, cold and warm, against the issue's
+  targets (the demo workspace, and a workspace of 10M events; ``--quick``: the demo alone).
 
 Large inputs are generated under bench/out/ (ignored by git). ``--quick`` uses small sizes.
 """
@@ -22,6 +24,7 @@ import bench_conformance
 import bench_ingest
 import bench_maps
 import bench_mining
+import bench_pages
 import bench_queue
 import bench_xes
 
@@ -62,6 +65,10 @@ def main() -> None:
     print(_table([row for size in sizes
                   for row in bench_conformance.run(events=size, repeat=1 if args.quick else 3)]),
           flush=True)
+    print("\n== page times: sign-in and every page of every role in Chromium, cold (fresh "
+          "server, empty result cache) and warm (second visit) ==", flush=True)
+    workspaces = [None] if args.quick else [None, events]
+    print(_table([row for size in workspaces for row in bench_pages.run(size)]), flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")
 
