@@ -41,7 +41,9 @@ machine's load.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -228,18 +230,29 @@ def describe(delta: Any) -> str:
     return f"{kind} {text!r}" if text else kind
 
 
+#: messages that draw nothing of their own (a container, a spinner) or end the run
+_UNNAMED = ("add_block", "new_transient", "end", "delta")
+
+
 def waits_on(events: Sequence[tuple[float, str, str]], start: float) -> tuple[float, str]:
-    """The longest pause between ``start`` and the run's end, and what came after it."""
-    longest, what, before = 0.0, "", start
-    for seconds, kind, name in events:
-        if kind not in ("delta", "finished"):
-            continue
-        if seconds - before > longest:
-            longest, what = seconds - before, name
-        before = seconds
-        if kind == "finished":
+    """The longest pause between ``start`` and the end of the run, and where it fell: after
+    which element the page drawn so far, before which it drew next."""
+    run: list[tuple[float, str, str]] = []
+    for event in events:
+        if event[1] in ("delta", "finished"):
+            run.append(event)
+        if event[1] == "finished":
             break
-    return longest, what
+    if not run:
+        return 0.0, ""
+    times = [start, *(seconds for seconds, _, _ in run)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    at = max(range(len(run)), key=gaps.__getitem__)
+    named = [name for _, _, name in run]
+    after = next((n for n in reversed(named[:at]) if n.split()[0] not in _UNNAMED),
+                 "the start")
+    before = next((n for n in named[at:] if n.split()[0] not in _UNNAMED), "the run's end")
+    return gaps[at], f"after {after}, before {before}"
 
 
 @dataclass(frozen=True)
@@ -247,7 +260,7 @@ class Timing:
     seconds: float
     server_s: float      # to the end of the script's run
     pause_s: float       # the longest pause between two of its messages
-    pause_before: str    # what came after that pause
+    pause_at: str        # where it fell (:func:`waits_on`)
     errors: int          # exceptions shown on the page
 
 
@@ -267,9 +280,9 @@ def timed(page: Any, recorder: Recorder, act: Callable[[], None],
         if time.perf_counter() - start > TIMEOUT_S:
             raise TimeoutError(f"{path or 'sign-in'}: not rendered in {TIMEOUT_S:.0f} s "
                                f"(waiting for: {waiting})")
-    pause, before = waits_on(recorder.events[mark:], start)
+    pause, where = waits_on(recorder.events[mark:], start)
     errors = int(page.locator('[data-testid="stException"]').count())
-    return Timing(seconds, finished - start, pause, before, errors)
+    return Timing(seconds, finished - start, pause, where, errors)
 
 
 # --- a role's walk ------------------------------------------------------------------------------
@@ -340,10 +353,15 @@ def rows_for(label: str, targets: tuple[float, float], visits: Sequence[Visit],
             continue
         cold, warm = timings[name]
         landing = any(v.landing and v.contender == name for v in visits)
-        note = "cold: the sign-in's" if landing else (
-            f"{cold.pause_s:.2f} s before {cold.pause_before}" if cold.pause_before else "")
+        notes = ["by its address (a new session)"] if any(
+            not v.by_link and v.contender == name for v in visits) else []
+        if landing:
+            notes.append("cold: the sign-in's")
+        elif cold.pause_at:
+            notes.append(f"{cold.pause_s:.2f} s {cold.pause_at}")
         if cold.errors or warm.errors:
-            note = f"{note}; {max(cold.errors, warm.errors)} exception(s) shown".strip("; ")
+            notes.append(f"{max(cold.errors, warm.errors)} exception(s) shown")
+        note = "; ".join(notes)
         rows.append({"bench": "pages", "input": label, "contender": name,
                      "cold_s": round(cold.seconds, 2), "warm_s": round(warm.seconds, 2),
                      "server_s": round(cold.server_s, 2), "target": target,
@@ -398,14 +416,15 @@ def main() -> None:
     args = parser.parse_args()
     events = args.events if args.events else (10_000_000 if args.workspace == "10m" else None)
     pages = tuple(p.strip() for p in args.pages.split(",") if p.strip())
-    started = time.perf_counter()
+    started, load = time.perf_counter(), os.getloadavg()[0]
     rows = run(events, parse_roles(args.roles), pages)
     out = OUT / f"pages-{'demo' if events is None else events}.json"
     out.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     print(markdown_table(rows))
     over = [r for r in rows if not r["ok"]]
     print(f"\n{len(rows) - len(over)} of {len(rows)} within target; rows in {out} "
-          f"({time.perf_counter() - started:.0f} s)")
+          f"({time.perf_counter() - started:.0f} s; load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

@@ -59,9 +59,9 @@ def test_roles_by_name_or_demo_user() -> None:
         parse_roles("ops,boss")
 
 
-def _timing(seconds: float, pause: float = 0.1, before: str = "plotly_chart",
-            errors: int = 0) -> Timing:
-    return Timing(seconds, seconds - 0.05, pause, before, errors)
+def _timing(seconds: float, pause: float = 0.1,
+            where: str = "after heading 'x', before plotly_chart", errors: int = 0) -> Timing:
+    return Timing(seconds, seconds - 0.05, pause, where, errors)
 
 
 def test_the_rows_and_the_table() -> None:
@@ -69,9 +69,11 @@ def test_the_rows_and_the_table() -> None:
     assert [v.contender for v in visits] == [
         "queue/branch_manager", "bottlenecks/branch_manager", "improvement/branch_manager"]
     timings = {
-        "sign-in/branch_manager": (_timing(2.5, 1.2, "heading '柜台排队'"), _timing(0.8)),
+        "sign-in/branch_manager": (_timing(2.5, 1.2, "after the start, before heading '柜台排队'"),
+                                   _timing(0.8)),
         "queue/branch_manager": (_timing(2.5), _timing(0.4)),
-        "bottlenecks/branch_manager": (_timing(3.25, 2.0, "dataframe"), _timing(0.6)),
+        "bottlenecks/branch_manager": (_timing(3.25, 2.0, "after markdown 'a', before dataframe"),
+                                       _timing(0.6)),
         "improvement/branch_manager": (_timing(1.0, 0.5, "", errors=1), _timing(1.01)),
     }
     rows = rows_for("10,000,000 events", (3.0, 1.0), visits, timings)
@@ -83,21 +85,21 @@ def test_the_rows_and_the_table() -> None:
     ]
     assert {r["target"] for r in rows} == {"3 s cold, 1 s warm"}
     assert {r["bench"] for r in rows} == {"pages"}
-    assert rows[0]["waits_on"] == "1.20 s before heading '柜台排队'"
+    assert rows[0]["waits_on"] == "1.20 s after the start, before heading '柜台排队'"
     assert rows[1]["waits_on"] == "cold: the sign-in's"
     assert rows[2]["server_s"] == 3.2
-    assert rows[3]["waits_on"] == "1 exception(s) shown"
+    assert rows[3]["waits_on"] == "by its address (a new session); 1 exception(s) shown"
     assert markdown_table(rows).splitlines() == [
         "| page | role | cold s | warm s | target | within | cold run waited on |",
         "|---|---|---|---|---|---|---|",
         "| sign-in | branch_manager | 2.50 | 0.80 | 3 s cold, 1 s warm | yes | "
-        "1.20 s before heading '柜台排队' |",
+        "1.20 s after the start, before heading '柜台排队' |",
         "| queue | branch_manager | 2.50 | 0.40 | 3 s cold, 1 s warm | yes | "
         "cold: the sign-in's |",
         "| bottlenecks | branch_manager | 3.25 | 0.60 | 3 s cold, 1 s warm | **no** | "
-        "2.00 s before dataframe |",
+        "2.00 s after markdown 'a', before dataframe |",
         "| improvement | branch_manager | 1.00 | 1.01 | 3 s cold, 1 s warm | **no** | "
-        "1 exception(s) shown |",
+        "by its address (a new session); 1 exception(s) shown |",
     ]
 
 
@@ -112,11 +114,16 @@ def test_one_target_on_the_demo_workspace() -> None:
 
 def test_what_a_run_waited_on() -> None:
     events = [(10.2, "delta", "radio '语言'"), (10.3, "other", "end"),
-              (11.9, "delta", "plotly_chart"), (12.0, "finished", "end"),
-              (15.0, "delta", "fragment")]
-    pause, before = waits_on(events, start=10.0)
-    assert before == "plotly_chart" and pause == pytest.approx(1.7)
-    assert waits_on([(10.5, "finished", "end")], start=10.0) == (pytest.approx(0.5), "end")
+              (11.9, "delta", "add_block"), (11.95, "delta", "plotly_chart"),
+              (12.0, "finished", "end"), (15.0, "delta", "fragment")]
+    pause, where = waits_on(events, start=10.0)
+    assert pause == pytest.approx(1.7)
+    assert where == "after radio '语言', before plotly_chart"   # the container named no more
+    # the longest pause at the run's end, and at its start
+    assert waits_on([(10.1, "delta", "heading 'a'"), (11.0, "finished", "end")], 10.0) == (
+        pytest.approx(0.9), "after heading 'a', before the run's end")
+    assert waits_on([(11.0, "delta", "add_block"), (11.1, "finished", "end")], 10.0) == (
+        pytest.approx(1.0), "after the start, before the run's end")
     assert waits_on([], start=10.0) == (0.0, "")
 
 
