@@ -366,7 +366,8 @@ def rows_for(label: str, targets: tuple[float, float], visits: Sequence[Visit],
                      "cold_s": round(cold.seconds, 2), "warm_s": round(warm.seconds, 2),
                      "server_s": round(cold.server_s, 2), "target": target,
                      "ok": cold.seconds <= cold_target and warm.seconds <= warm_target,
-                     "waits_on": note})
+                     "waits_on": note,
+                     "warm_waits_on": f"{warm.pause_s:.2f} s {warm.pause_at}"})
     return rows
 
 
