@@ -44,6 +44,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -225,8 +226,13 @@ def describe(delta: Any) -> str:
     for name in ("body", "label", "title"):
         value = getattr(inner, name, "")
         if isinstance(value, str) and value.strip():
-            text = value.strip().splitlines()[0][:40]
+            text = value
             break
+    if kind == "html":   # a style sheet or a script names nothing a reader sees
+        text = "" if re.match(r"\s*<(style|script)\b", text) else re.sub(r"<[^>]*>", " ", text)
+    elif text:
+        text = text.strip().splitlines()[0]
+    text = " ".join(text.split())[:40]
     return f"{kind} {text!r}" if text else kind
 
 
@@ -379,7 +385,8 @@ def markdown_table(rows: Sequence[dict[str, object]]) -> str:
         page, _, role = str(row["contender"]).rpartition("/")
         lines.append(f"| {page} | {role} | {float(str(row['cold_s'])):.2f} | "
                      f"{float(str(row['warm_s'])):.2f} | {row['target']} | "
-                     f"{'yes' if row['ok'] else '**no**'} | {row['waits_on']} |")
+                     f"{'yes' if row['ok'] else '**no**'} | "
+                     f"{str(row['waits_on']).replace('|', '&#124;')} |")
     return "\n".join(lines)
 
 

@@ -84,6 +84,8 @@ def test_the_rows_and_the_table() -> None:
         ("improvement/branch_manager", 1.0, 1.01, False),     # warm over 1 s
     ]
     assert {r["target"] for r in rows} == {"3 s cold, 1 s warm"}
+    piped = markdown_table([{**rows[0], "waits_on": "after markdown 'a | b'"}])
+    assert piped.splitlines()[2].endswith("| after markdown 'a &#124; b' |")
     assert {r["bench"] for r in rows} == {"pages"}
     assert rows[0]["waits_on"] == "1.20 s after the start, before heading '柜台排队'"
     assert rows[1]["waits_on"] == "cold: the sign-in's"
@@ -138,11 +140,14 @@ def test_the_recorder_reads_streamlit_messages() -> None:
     rerun, done = ForwardMsg(), ForwardMsg()
     rerun.script_finished = ForwardMsg.FINISHED_EARLY_FOR_RERUN
     done.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
-    for msg in (heading, rerun, chart, done):
+    style, sop = ForwardMsg(), ForwardMsg()
+    style.delta.new_element.html.body = "<style>[data-testid=x] {display: none}</style>"
+    sop.delta.new_element.html.body = '<h1 id="c41">单位基本存款账户开户</h1>\n<p>…</p>'
+    for msg in (heading, rerun, chart, style, sop, done):
         recorder.frame(msg.SerializeToString())
     recorder.frame("a text frame")
     assert [(kind, what) for _, kind, what in recorder.events] == [
         ("delta", "heading '柜台排队'"), ("other", "end"), ("delta", "plotly_chart"),
-        ("finished", "end")]
-    assert recorder.finished_after(0) == recorder.events[3][0]
-    assert recorder.finished_after(4) is None
+        ("delta", "html"), ("delta", "html '单位基本存款账户开户 …'"), ("finished", "end")]
+    assert recorder.finished_after(0) == recorder.events[5][0]
+    assert recorder.finished_after(6) is None
