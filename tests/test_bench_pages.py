@@ -105,6 +105,19 @@ def test_the_rows_and_the_table() -> None:
     ]
 
 
+def test_a_page_not_rendered_is_over_target_and_says_why() -> None:
+    visits = plan(("teller",), pages=("my-review",))
+    stuck = Timing(0.2, 0.1, 0.0, "", 0, "not rendered in 300 s (waiting for running)")
+    rows = rows_for("x", (3.0, 1.0), visits, {
+        "sign-in/teller": (_timing(2.0), _timing(0.5)),
+        "my-figures/teller": (_timing(2.0), _timing(0.5)),
+        "my-review/teller": (_timing(0.3), stuck)})
+    assert [(r["contender"], r["ok"]) for r in rows] == [
+        ("sign-in/teller", True), ("my-figures/teller", True), ("my-review/teller", False)]
+    assert rows[2]["waits_on"] == ("0.10 s after heading 'x', before plotly_chart; "
+                                   "warm: not rendered in 300 s (waiting for running)")
+
+
 def test_one_target_on_the_demo_workspace() -> None:
     visit = Visit("teller", pages_for_role("teller")[0], landing=True)
     rows = rows_for("199,730 events (demo workspace)", bench_pages.TARGETS["demo"], [visit],
