@@ -30,8 +30,10 @@ the page **rendered**: Streamlit's script run has finished (its ``script_finishe
 read from the websocket), its running indicator (``stStatusWidget``) is gone, the main block
 shows the page's title (an ``h1``) and the address is the page's, no element is stale or a
 skeleton, every table has drawn its grid and every chart its SVG (tests/browser_kit.DRAWN).
-``waits_on`` names the longest pause between the messages of the cold run and the element that
-came after it (what the page waited on), and ``server_s`` when the script's run ended.
+``waits_on`` gives the longest pause between the messages of the cold run and where it fell
+(after which element, before which: what the page waited on), ``server_s`` when the script's
+run ended. A page not rendered in ``TIMEOUT_S`` (or not opened) is a row over target that says
+why; the walk goes on. The rows are written to bench/out/pages-<demo|events>.json.
 
 Targets (issue 18): on the demo workspace 1 s for every page, cold and warm; on 10M events 3 s
 cold and 1 s warm. Wall times: other work on the machine slows them; read them beside the
