@@ -242,25 +242,33 @@ def describe(delta: Any) -> str:
 _UNNAMED = ("add_block", "new_transient", "end", "delta")
 
 
-def waits_on(events: Sequence[tuple[float, str, str]], start: float) -> tuple[float, str]:
-    """The longest pause between ``start`` and the end of the run, and where it fell: after
-    which element the page drawn so far, before which it drew next."""
+def pauses(events: Sequence[tuple[float, str, str]], start: float,
+           count: int = 3) -> list[tuple[float, str]]:
+    """The ``count`` longest pauses between ``start`` and the end of the run, longest first,
+    and where each fell: after which element the page had drawn, before which it drew next."""
     run: list[tuple[float, str, str]] = []
     for event in events:
         if event[1] in ("delta", "finished"):
             run.append(event)
         if event[1] == "finished":
             break
-    if not run:
-        return 0.0, ""
     times = [start, *(seconds for seconds, _, _ in run)]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    at = max(range(len(run)), key=gaps.__getitem__)
     named = [name for _, _, name in run]
-    after = next((n for n in reversed(named[:at]) if n.split()[0] not in _UNNAMED),
-                 "the start")
-    before = next((n for n in named[at:] if n.split()[0] not in _UNNAMED), "the run's end")
-    return gaps[at], f"after {after}, before {before}"
+    out = []
+    for at in sorted(range(len(run)), key=lambda i: -gaps[i])[:count]:
+        after = next((n for n in reversed(named[:at]) if n.split()[0] not in _UNNAMED),
+                     "the start")
+        before = next((n for n in named[at:] if n.split()[0] not in _UNNAMED),
+                      "the run's end")
+        out.append((gaps[at], f"after {after}, before {before}"))
+    return out
+
+
+def waits_on(events: Sequence[tuple[float, str, str]], start: float) -> tuple[float, str]:
+    """The longest of :func:`pauses` ((0, "") when the run sent nothing)."""
+    longest = pauses(events, start, 1)
+    return longest[0] if longest else (0.0, "")
 
 
 @dataclass(frozen=True)
@@ -271,6 +279,7 @@ class Timing:
     pause_at: str        # where it fell (:func:`waits_on`)
     errors: int          # exceptions shown on the page
     failed: str = ""     # why the page was not seen rendered (then ``seconds`` is the time spent)
+    pauses: tuple[str, ...] = ()   # the three longest pauses (:func:`pauses`)
 
 
 def timed(page: Any, recorder: Recorder, act: Callable[[], None],
@@ -290,10 +299,11 @@ def timed(page: Any, recorder: Recorder, act: Callable[[], None],
             seconds = time.perf_counter() - start
             break
     pause, where = waits_on(recorder.events[mark:], start)
+    longest = tuple(f"{gap:.2f} s {at}" for gap, at in pauses(recorder.events[mark:], start))
     errors = int(page.locator('[data-testid="stException"]').count())
     failed = f"not rendered in {TIMEOUT_S:.0f} s (waiting for {waiting})" if waiting else ""
     return Timing(seconds, (finished or time.perf_counter()) - start, pause, where, errors,
-                  failed)
+                  failed, longest)
 
 
 # --- a role's walk ------------------------------------------------------------------------------
@@ -394,7 +404,8 @@ def rows_for(label: str, targets: tuple[float, float], visits: Sequence[Visit],
                      "ok": cold.seconds <= cold_target and warm.seconds <= warm_target
                      and not (cold.failed or warm.failed),
                      "waits_on": note,
-                     "warm_waits_on": f"{warm.pause_s:.2f} s {warm.pause_at}"})
+                     "warm_waits_on": f"{warm.pause_s:.2f} s {warm.pause_at}",
+                     "cold_pauses": list(cold.pauses)})
     return rows
 
 

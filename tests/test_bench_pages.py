@@ -15,7 +15,7 @@ from procmine.dashboard.registry import PAGES, pages_for_role
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import bench_pages
-from bench_pages import Timing, Visit, markdown_table, parse_roles, plan, rows_for, waits_on
+from bench_pages import Timing, Visit, markdown_table, parse_roles, pauses, plan, rows_for, waits_on
 
 PAGE_DIR = Path(__file__).resolve().parents[1] / "procmine" / "dashboard" / "pages"
 
@@ -130,7 +130,7 @@ def test_one_target_on_the_demo_workspace() -> None:
 def test_what_a_run_waited_on() -> None:
     events = [(10.2, "delta", "radio '语言'"), (10.3, "other", "end"),
               (11.9, "delta", "add_block"), (11.95, "delta", "plotly_chart"),
-              (12.0, "finished", "end"), (15.0, "delta", "fragment")]
+              (12.1, "finished", "end"), (15.0, "delta", "fragment")]
     pause, where = waits_on(events, start=10.0)
     assert pause == pytest.approx(1.7)
     assert where == "after radio '语言', before plotly_chart"   # the container named no more
@@ -140,6 +140,12 @@ def test_what_a_run_waited_on() -> None:
     assert waits_on([(11.0, "delta", "add_block"), (11.1, "finished", "end")], 10.0) == (
         pytest.approx(1.0), "after the start, before the run's end")
     assert waits_on([], start=10.0) == (0.0, "")
+    longest = pauses(events, start=10.0)
+    assert [round(gap, 2) for gap, _ in longest] == [1.7, 0.2, 0.15]
+    assert [where for _, where in longest] == [
+        "after radio '语言', before plotly_chart", "after the start, before radio '语言'",
+        "after plotly_chart, before the run's end"]
+    assert len(pauses(events, start=10.0, count=1)) == 1
 
 
 def test_the_recorder_reads_streamlit_messages() -> None:
