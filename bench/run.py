@@ -7,6 +7,8 @@
 - conformance: conformance vs pm4py's token replay and alignments (1M and 10M events);
 - spark: find_bottlenecks and the monthly league on Spark (local mode) beside DuckDB on the
   same prepared store (10M and 50M events; the 50M log is a 9 GB CSV).
+- pages: sign-in and every page of every role in a browser, cold and warm, against the issue's
+  targets (the demo workspace, and a workspace of 10M events; ``--quick``: the demo alone).
 
 Large inputs are generated under bench/out/ (ignored by git). ``--quick`` uses small sizes.
 """
@@ -24,6 +26,7 @@ import bench_conformance
 import bench_ingest
 import bench_maps
 import bench_mining
+import bench_pages
 import bench_queue
 import bench_spark
 import bench_xes
@@ -69,6 +72,10 @@ def main() -> None:
           "prepared store ==", flush=True)
     print(_table([row for size in ([events] if args.quick else [events, 50_000_000])
                   for row in bench_spark.run(events=size, repeat=1)]), flush=True)
+    print("\n== page times: sign-in and every page of every role in Chromium, cold (fresh "
+          "server, empty result cache) and warm (second visit) ==", flush=True)
+    workspaces = [None] if args.quick else [None, events]
+    print(_table([row for size in workspaces for row in bench_pages.run(size)]), flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")
 

@@ -26,6 +26,12 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_USERS = {"operations": "ops", "branch_manager": "manager", "reviewer": "reviewer",
               "trainer": "trainer", "teller": "teller"}
+#: every grid has its scroller and every chart its SVG (drawn after the script has run); also
+#: what bench/bench_pages.py waits for before it calls a page rendered
+DRAWN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+    .every(e => e.offsetParent === null || e.closest('details:not([open])')
+                || !e.checkVisibility() || e.querySelector('.dvn-scroller'))
+  && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))"""
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 

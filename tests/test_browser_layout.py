@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from browser_kit import ARTIFACTS, DEMO_USERS
+from browser_kit import ARTIFACTS, DEMO_USERS, DRAWN
 from browser_kit import sign_in as _sign_in
 from browser_kit import wait_quiet as _wait_quiet
 
@@ -29,11 +29,6 @@ pytestmark = pytest.mark.browser
 
 SIZES = ((1440, 900), (1280, 720))
 PROBE = (Path(__file__).parent / "layout_probe.js").read_text(encoding="utf-8")
-#: every grid has its scroller and every chart its SVG (drawn after the script has run)
-DRAWN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
-    .every(e => e.offsetParent === null || e.closest('details:not([open])')
-                || !e.checkVisibility() || e.querySelector('.dvn-scroller'))
-  && [...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))"""
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,471 @@
+"""Page times a user feels: signing in and every page of every role, in a real browser.
+
+Run as ``python bench/bench_pages.py --workspace demo|10m [--roles ops,teller] [--pages
+overview,bottlenecks] [--events N]``. The dashboard is served by ``streamlit run app.py`` and
+driven by Debian's Chromium through Playwright, with the helpers of the browser tests
+(tests/browser_kit.py). Workspaces, made once under bench/out/ and reused between runs:
+
+- ``demo``: ``procmine demo-workspace`` (the bundled 199,730-event log, its users, SOP library,
+  queue tickets, training room and improvement register);
+- ``10m`` (or ``--events N``): the same workspace with the demo's event batch dropped and the
+  generated log of N events (``bench_ingest.ensure_log``, seed 11) ingested instead, with
+  ``--latest-days 3650`` as the other benches. The demo batch is dropped, not kept beside it,
+  because both logs number their cases alike (``T202609-0000001`` ...): ingested together,
+  some 19,000 cases of one would be merged with cases of the other. Users, SOPs, tickets,
+  training and improvements stay, so every role has its pages' data.
+
+Each role (the five demo users) walks its pages in menu order, then the pages opened only by
+their address (one improvement item), then all of them again:
+
+- **cold**: the first view after an ingest. Each role's walk starts on a fresh server with the
+  workspace's result cache (workspace/cache/) emptied. The role's first page is where signing
+  in lands, so its cold time is the sign-in's. A later page that reads a result an earlier page
+  of the same walk computed gets it from the caches, as a user clicking through would;
+- **warm**: the same page viewed again in the same server and session (a second visit);
+- **sign-in**: from pressing the button to the role's first page rendered; warm: a second
+  sign-in, in a new browser context, on the same server.
+
+The time runs from the click on the menu link (or the button, or the address being opened) to
+the page **rendered**: Streamlit's script run has finished (its ``script_finished`` message,
+read from the websocket), its running indicator (``stStatusWidget``) is gone, the main block
+shows the page's title (an ``h1``) and the address is the page's, no element is stale or a
+skeleton, every table has drawn its grid and every chart its SVG (tests/browser_kit.DRAWN).
+``waits_on`` gives the longest pause between the messages of the cold run and where it fell
+(after which element, before which: what the page waited on), ``server_s`` when the script's
+run ended. A page not rendered in ``TIMEOUT_S`` (or not opened) is a row over target that says
+why; the walk goes on. The rows are written to bench/out/pages-<demo|events>.json.
+
+Targets (issue 18): on the demo workspace 1 s for every page, cold and warm; on 10M events 3 s
+cold and 1 s warm. Wall times: other work on the machine slows them; read them beside the
+machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from bench_ingest import OUT, ensure_log  # noqa: E402
+from browser_kit import DEMO_USERS, DRAWN, chromium, serve  # noqa: E402
+
+from procmine.app.auth import DEMO_PASSWORD, ROLES  # noqa: E402
+from procmine.app.i18n import t  # noqa: E402
+from procmine.dashboard.registry import PageSpec, pages_for_role  # noqa: E402
+
+LANG = "zh-CN"
+#: (cold, warm) seconds a page may take, per workspace (issue 18)
+TARGETS = {"demo": (1.0, 1.0), "large": (3.0, 1.0)}
+READY = "bench-ready.txt"   # written last: the workspace is complete
+TIMEOUT_S = 300.0
+
+#: what keeps the page from being rendered ("" once it is): its run's end is checked in Python
+RENDERED = """(path) => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!main || !main.querySelector('h1')) return 'no title';
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return 'running';
+  if (main.querySelector('[data-testid="stSkeleton"]')) return 'skeleton';
+  if (main.querySelector('[data-stale="true"]')) return 'stale elements';
+  if (path && !location.pathname.replace(/\\/+$/, '').endsWith('/' + path))
+    return 'at ' + location.pathname;
+  return (DRAWN)() ? '' : 'tables or charts not drawn';
+}""".replace("DRAWN", DRAWN)
+
+
+# --- what is walked ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Visit:
+    """A page as a role opens it: by the menu (``by_link``) or by its address."""
+
+    role: str
+    spec: PageSpec
+    landing: bool    # where signing in lands: its cold time is the sign-in's
+
+    @property
+    def by_link(self) -> bool:
+        return not self.spec.hidden
+
+    @property
+    def contender(self) -> str:
+        return f"{self.spec.url_path}/{self.role}"
+
+
+def parse_roles(text: str | None) -> tuple[str, ...]:
+    """Roles from ``--roles``: role names or the demo users' names, comma-separated; all of
+    them when empty."""
+    if not text:
+        return tuple(ROLES)
+    by_user = {user: role for role, user in DEMO_USERS.items()}
+    roles = []
+    for word in (w.strip() for w in text.split(",")):
+        role = by_user.get(word, word)
+        if role not in ROLES:
+            raise SystemExit(f"unknown role {word!r}: one of {', '.join(ROLES)} "
+                             f"or {', '.join(by_user)}")
+        roles.append(role)
+    return tuple(dict.fromkeys(roles))
+
+
+def plan(roles: Sequence[str] = ROLES, pages: Sequence[str] = ()) -> list[Visit]:
+    """Every page each role may open (the registry's, as the app's navigation offers them):
+    the menu's pages in order (the first is where signing in lands), then the pages opened
+    only by their address. ``pages`` (url paths or script names) keeps those alone, besides
+    the landing page, which signing in always draws."""
+    out = []
+    for role in roles:
+        specs = pages_for_role(role)
+        menu = [p for p in specs if not p.hidden]
+        for n, spec in enumerate([*menu, *(p for p in specs if p.hidden)]):
+            if n and pages and spec.url_path not in pages and spec.script not in pages:
+                continue
+            out.append(Visit(role, spec, landing=n == 0))
+    return out
+
+
+# --- the workspaces ---------------------------------------------------------------------------
+
+def _cli(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "procmine.cli", *args], check=True,
+                          capture_output=True, text=True)
+    return done.stdout
+
+
+def ensure_workspace(events: int | None = None) -> Path:
+    """The demo workspace (``events`` None), or the demo workspace with the generated log of
+    ``events`` events in place of the demo's own (made once, reused)."""
+    home = OUT / ("pages-demo" if events is None else f"pages-{events}-11")
+    if (home / READY).exists():
+        return home
+    shutil.rmtree(home, ignore_errors=True)
+    started = time.perf_counter()
+    _cli("demo-workspace", "--home", str(home))
+    if events is not None:
+        batches = json.loads(_cli("batch", "list", "--home", str(home), "--json"))
+        for batch in batches:
+            if batch["kind"] == "events":
+                _cli("batch", "drop", batch["batch_id"], "--home", str(home), "--json")
+        _cli("ingest", str(ensure_log(events)), "--home", str(home), "--latest-days", "3650",
+             "--json")
+    (home / READY).write_text("made by bench/bench_pages.py\n", encoding="utf-8")
+    print(f"(made the workspace {home.name} in {time.perf_counter() - started:.0f} s)",
+          flush=True)
+    return home
+
+
+def events_in(home: Path) -> int:
+    from procmine.store.event_store import EventStore
+
+    return sum(int(b.get("loaded") or 0) for b in EventStore(home).batches()
+               if b.get("kind", "events") == "events")
+
+
+def empty_cache(home: Path) -> None:
+    """Nothing computed is kept: the workspace's result cache removed."""
+    from procmine.store.event_store import EventStore
+    from procmine.store.result_cache import ResultCache
+
+    ResultCache(EventStore(home)).clear()
+
+
+# --- timing one navigation --------------------------------------------------------------------
+
+@dataclass
+class Recorder:
+    """The Streamlit messages the page receives, with the time each arrived:
+    (seconds, kind, what) where kind is "delta", "finished" (a script run finished
+    successfully) or "other"."""
+
+    events: list[tuple[float, str, str]] = field(default_factory=list)
+
+    def attach(self, page: Any) -> None:
+        page.on("websocket", lambda ws: ws.on("framereceived", self.frame))
+
+    def frame(self, payload: bytes | str) -> None:
+        now = time.perf_counter()
+        if isinstance(payload, str):
+            return
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        try:
+            msg = ForwardMsg.FromString(payload)
+        except Exception:   # not a message of Streamlit's: ignored
+            return
+        kind = msg.WhichOneof("type")
+        if kind == "script_finished":
+            ok = msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+            self.events.append((now, "finished" if ok else "other", "end"))
+        elif kind == "delta":
+            self.events.append((now, "delta", describe(msg.delta)))
+
+    def finished_after(self, mark: int) -> float | None:
+        return next((s for s, kind, _ in self.events[mark:] if kind == "finished"), None)
+
+
+def describe(delta: Any) -> str:
+    """A short name for what a delta draws: its element and the start of its text."""
+    which = delta.WhichOneof("type")
+    if which != "new_element":
+        return which or "delta"
+    element = delta.new_element
+    kind = element.WhichOneof("type") or "element"
+    inner = getattr(element, kind, None)
+    text = ""
+    for name in ("body", "label", "title"):
+        value = getattr(inner, name, "")
+        if isinstance(value, str) and value.strip():
+            text = value
+            break
+    if kind == "html":   # a style sheet or a script names nothing a reader sees
+        text = "" if re.match(r"\s*<(style|script)\b", text) else re.sub(r"<[^>]*>", " ", text)
+    elif text:
+        text = text.strip().splitlines()[0]
+    text = " ".join(text.split())[:40]
+    return f"{kind} {text!r}" if text else kind
+
+
+#: messages that draw nothing of their own (a container, a spinner) or end the run
+_UNNAMED = ("add_block", "new_transient", "end", "delta")
+
+
+def pauses(events: Sequence[tuple[float, str, str]], start: float,
+           count: int = 3) -> list[tuple[float, str]]:
+    """The ``count`` longest pauses between ``start`` and the end of the run, longest first,
+    and where each fell: after which element the page had drawn, before which it drew next."""
+    run: list[tuple[float, str, str]] = []
+    for event in events:
+        if event[1] in ("delta", "finished"):
+            run.append(event)
+        if event[1] == "finished":
+            break
+    times = [start, *(seconds for seconds, _, _ in run)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    named = [name for _, _, name in run]
+    out = []
+    for at in sorted(range(len(run)), key=lambda i: -gaps[i])[:count]:
+        after = next((n for n in reversed(named[:at]) if n.split()[0] not in _UNNAMED),
+                     "the start")
+        before = next((n for n in named[at:] if n.split()[0] not in _UNNAMED),
+                      "the run's end")
+        out.append((gaps[at], f"after {after}, before {before}"))
+    return out
+
+
+def waits_on(events: Sequence[tuple[float, str, str]], start: float) -> tuple[float, str]:
+    """The longest of :func:`pauses` ((0, "") when the run sent nothing)."""
+    longest = pauses(events, start, 1)
+    return longest[0] if longest else (0.0, "")
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float
+    server_s: float      # to the end of the script's run
+    pause_s: float       # the longest pause between two of its messages
+    pause_at: str        # where it fell (:func:`waits_on`)
+    errors: int          # exceptions shown on the page
+    failed: str = ""     # why the page was not seen rendered (then ``seconds`` is the time spent)
+    pauses: tuple[str, ...] = ()   # the three longest pauses (:func:`pauses`)
+
+
+def timed(page: Any, recorder: Recorder, act: Callable[[], None],
+          path: str | None) -> Timing:
+    """Run ``act`` (a click, an address opened) and time it to the page rendered."""
+    mark = len(recorder.events)
+    start = time.perf_counter()
+    act()
+    while True:
+        page.wait_for_timeout(20)
+        finished = recorder.finished_after(mark)
+        waiting = "the run's end" if finished is None else page.evaluate(RENDERED, path or "")
+        if not waiting:
+            seconds = time.perf_counter() - start
+            break
+        if time.perf_counter() - start > TIMEOUT_S:
+            seconds = time.perf_counter() - start
+            break
+    pause, where = waits_on(recorder.events[mark:], start)
+    longest = tuple(f"{gap:.2f} s {at}" for gap, at in pauses(recorder.events[mark:], start))
+    errors = int(page.locator('[data-testid="stException"]').count())
+    failed = f"not rendered in {TIMEOUT_S:.0f} s (waiting for {waiting})" if waiting else ""
+    return Timing(seconds, (finished or time.perf_counter()) - start, pause, where, errors,
+                  failed, longest)
+
+
+# --- a role's walk ------------------------------------------------------------------------------
+
+def _sign_in(page: Any, recorder: Recorder, url: str, username: str) -> Timing:
+    page.goto(url)
+    page.get_by_label(t("auth.username", LANG)).fill(username)
+    page.get_by_label(t("auth.password", LANG)).fill(DEMO_PASSWORD)
+    button = page.get_by_role("button", name=t("auth.sign_in", LANG))
+    button.wait_for()
+    return timed(page, recorder, button.click, None)
+
+
+def _open(page: Any, recorder: Recorder, url: str, visit: Visit) -> Timing:
+    """The page opened and timed; a page the browser could not open is a row that says so,
+    the walk goes on."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    started = time.perf_counter()
+    try:
+        return _open_page(page, recorder, url, visit)
+    except PlaywrightError as exc:
+        return Timing(time.perf_counter() - started, 0.0, 0.0, "", 0,
+                      str(exc).splitlines()[0][:80])
+
+
+def _open_page(page: Any, recorder: Recorder, url: str, visit: Visit) -> Timing:
+    if visit.by_link:
+        link = page.get_by_role("link", name=t(visit.spec.title_key, LANG), exact=True).first
+        link.wait_for()
+        # the landing page is the app's default: its address is the app's own
+        return timed(page, recorder, link.click, None if visit.landing else visit.spec.url_path)
+    return timed(page, recorder, lambda: page.goto(f"{url}/{visit.spec.url_path}"),
+                 visit.spec.url_path)
+
+
+def walk_role(browser: Any, home: Path, role: str, visits: Sequence[Visit]
+              ) -> dict[str, tuple[Timing, Timing]]:
+    """A fresh server with an empty result cache; ``role`` signs in, opens each page (cold),
+    then each again (warm), then signs in again in a new context (the sign-in's warm time).
+    Contender -> (cold, warm)."""
+    empty_cache(home)
+    out: dict[str, tuple[Timing, Timing]] = {}
+    with serve(home) as url:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        recorder = Recorder()
+        recorder.attach(page)
+        signed = _sign_in(page, recorder, url, DEMO_USERS[role])
+        cold = {v.contender: signed if v.landing else _open(page, recorder, url, v)
+                for v in visits}
+        for v in visits:
+            out[v.contender] = (cold[v.contender], _open(page, recorder, url, v))
+        context.close()
+        again = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = again.new_page()
+        recorder = Recorder()
+        recorder.attach(page)
+        out[f"sign-in/{role}"] = (signed, _sign_in(page, recorder, url, DEMO_USERS[role]))
+        again.close()
+    return out
+
+
+# --- rows and tables ----------------------------------------------------------------------------
+
+def rows_for(label: str, targets: tuple[float, float], visits: Sequence[Visit],
+             timings: dict[str, tuple[Timing, Timing]]) -> list[dict[str, object]]:
+    """One row per role's sign-in and per visit, in walking order: its cold and warm seconds,
+    the target and whether both are within it, and what its cold run waited on."""
+    cold_target, warm_target = targets
+    target = (f"{cold_target:g} s" if cold_target == warm_target
+              else f"{cold_target:g} s cold, {warm_target:g} s warm")
+    names: list[str] = []
+    for v in visits:
+        if v.landing:
+            names.append(f"sign-in/{v.role}")
+        names.append(v.contender)
+    rows: list[dict[str, object]] = []
+    for name in names:
+        if name not in timings:
+            continue
+        cold, warm = timings[name]
+        landing = any(v.landing and v.contender == name for v in visits)
+        notes = ["by its address (a new session)"] if any(
+            not v.by_link and v.contender == name for v in visits) else []
+        if landing:
+            notes.append("cold: the sign-in's")
+        elif cold.pause_at:
+            notes.append(f"{cold.pause_s:.2f} s {cold.pause_at}")
+        if cold.errors or warm.errors:
+            notes.append(f"{max(cold.errors, warm.errors)} exception(s) shown")
+        notes += [f"{when}: {t.failed}" for when, t in (("cold", cold), ("warm", warm))
+                  if t.failed]
+        note = "; ".join(notes)
+        rows.append({"bench": "pages", "input": label, "contender": name,
+                     "cold_s": round(cold.seconds, 2), "warm_s": round(warm.seconds, 2),
+                     "server_s": round(cold.server_s, 2), "target": target,
+                     "ok": cold.seconds <= cold_target and warm.seconds <= warm_target
+                     and not (cold.failed or warm.failed),
+                     "waits_on": note,
+                     "warm_waits_on": f"{warm.pause_s:.2f} s {warm.pause_at}",
+                     "cold_pauses": list(cold.pauses)})
+    return rows
+
+
+def markdown_table(rows: Sequence[dict[str, object]]) -> str:
+    """The rows as the README's table: page, role, cold and warm seconds, within target."""
+    lines = ["| page | role | cold s | warm s | target | within | cold run waited on |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        page, _, role = str(row["contender"]).rpartition("/")
+        lines.append(f"| {page} | {role} | {float(str(row['cold_s'])):.2f} | "
+                     f"{float(str(row['warm_s'])):.2f} | {row['target']} | "
+                     f"{'yes' if row['ok'] else '**no**'} | "
+                     f"{str(row['waits_on']).replace('|', '&#124;')} |")
+    return "\n".join(lines)
+
+
+def run(events: int | None = None, roles: Sequence[str] = ROLES,
+        pages: Sequence[str] = ()) -> list[dict[str, object]]:
+    """Every page of ``roles`` on the demo workspace (``events`` None) or on the workspace
+    of ``events`` generated events; the rows of :func:`rows_for`."""
+    home = ensure_workspace(events)
+    count = events_in(home)
+    label = f"{count:,} events" + (" (demo workspace)" if events is None else "")
+    targets = TARGETS["demo" if events is None else "large"]
+    visits = plan(roles, pages)
+    timings: dict[str, tuple[Timing, Timing]] = {}
+    with chromium() as browser:
+        for role in roles:
+            started = time.perf_counter()
+            mine = [v for v in visits if v.role == role]
+            timings |= walk_role(browser, home, role, mine)
+            print(f"({role}: {len(mine)} pages walked twice in "
+                  f"{time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    return rows_for(label, targets, visits, timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", choices=("demo", "10m"), default="demo",
+                        help="the demo workspace, or the one with 10M generated events")
+    parser.add_argument("--events", type=int, default=None,
+                        help="the workspace with this many generated events (over --workspace)")
+    parser.add_argument("--roles", default="",
+                        help="comma-separated roles or demo users (default: all five)")
+    parser.add_argument("--pages", default="",
+                        help="comma-separated url paths or scripts (default: every page)")
+    args = parser.parse_args()
+    events = args.events if args.events else (10_000_000 if args.workspace == "10m" else None)
+    pages = tuple(p.strip() for p in args.pages.split(",") if p.strip())
+    started, load = time.perf_counter(), os.getloadavg()[0]
+    rows = run(events, parse_roles(args.roles), pages)
+    out = OUT / f"pages-{'demo' if events is None else events}.json"
+    out.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(markdown_table(rows))
+    over = [r for r in rows if not r["ok"]]
+    print(f"\n{len(rows) - len(over)} of {len(rows)} within target; rows in {out} "
+          f"({time.perf_counter() - started:.0f} s; load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()
