@@ -6,7 +6,7 @@
 - maps: process_map vs pm4py.discover_dfg and discover_performance_dfg (1M and 10M events);
 - conformance: conformance vs pm4py's token replay and alignments (1M and 10M events);
 - spark: find_bottlenecks and the monthly league on Spark (local mode) beside DuckDB on the
-  same prepared store (10M and 50M events; the 50M log is a 9 GB CSV).
+  same prepared store (10M and 50M events; the 50M log is a 9 GB CSV);
 - pages: sign-in and every page of every role in a browser, cold and warm, against the issue's
   targets (the demo workspace, and a workspace of 10M events; ``--quick``: the demo alone).
 
