@@ -36,9 +36,9 @@ Each batch's rows are split by month (a hashed split as they are written, not a 
 filter on the period reads only the files of its months (their min/max statistics), on DuckDB
 and on Spark alike.
 
-Example:
-    >>> store.is_prepared(), len(store.prepared_files())
-    (True, 1)
+Example (the demo workspace: one batch over two months):
+    >>> store.is_prepared(), [f.name for f in store.prepared_files()]
+    (True, ['2026-09-0.parquet', '2026-10-0.parquet'])
 """
 
 from __future__ import annotations
