@@ -36,6 +36,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -198,12 +199,14 @@ def _run(name: str, home: Path, timeout: float, driver_memory: str | None) -> Ti
 
 
 def run(events: int = 10_000_000, repeat: int = 1, timeout: float = TIMEOUT,
-        driver_memory: str | None = None) -> list[dict[str, object]]:
+        driver_memory: str | None = None,
+        skip: Sequence[str] = ()) -> list[dict[str, object]]:
     """Time every contender on the store of ``events`` events; the best of ``repeat`` runs.
-    ``driver_memory`` sets Spark's ``spark.driver.memory`` (its default otherwise: 1g)."""
+    ``driver_memory`` sets Spark's ``spark.driver.memory`` (its default otherwise: 1g);
+    ``skip`` leaves contenders out (not the base, ``duckdb_groupby``)."""
     home = ensure_store(events)
     ensure_prepared(home)
-    results = best_runs(list(_CONTENDERS),
+    results = best_runs([n for n in _CONTENDERS if n == "duckdb_groupby" or n not in skip],
                         lambda name: _run(name, home, timeout, driver_memory), repeat)
     rows = ratio_rows("spark", f"{events:,} events", results)
     for row in rows:
@@ -212,8 +215,9 @@ def run(events: int = 10_000_000, repeat: int = 1, timeout: float = TIMEOUT,
         failed = str(row["note"]).startswith(FAILED)
         if engine == "spark":
             twin = next(n for n, (e, w) in _CONTENDERS.items() if e == "duckdb" and w == work)
-            ratio = round(results[str(row["contender"])][0] / results[twin][0], 2)
-            row["vs_duckdb"] = "" if failed else f">{ratio}" if stopped else ratio
+            if twin in results:
+                ratio = round(results[str(row["contender"])][0] / results[twin][0], 2)
+                row["vs_duckdb"] = "" if failed else f">{ratio}" if stopped else ratio
         if stopped:  # its time is the timeout: the ratios are lower bounds
             row.update(ratio=f">{row['ratio']}", cpu_seconds="", cpu_ratio="", peak_mb="")
         if failed:  # no result to time
@@ -230,10 +234,12 @@ def main() -> None:
                         help="seconds a contender may run before it is stopped")
     parser.add_argument("--driver-memory", help="Spark's spark.driver.memory, e.g. 4g "
                         "(default: Spark's own, 1g)")
+    parser.add_argument("--skip", nargs="+", default=[], choices=list(_CONTENDERS)[1:],
+                        metavar="CONTENDER", help="leave these contenders out")
     args = parser.parse_args()
     started = time.perf_counter()
     rows = [row for events in args.events
-            for row in run(events, args.repeat, args.timeout, args.driver_memory)]
+            for row in run(events, args.repeat, args.timeout, args.driver_memory, args.skip)]
     print(json.dumps(rows, indent=2))
     print(f"({time.perf_counter() - started:.0f} s)")
 

@@ -4,6 +4,7 @@ the store whole, and what it left behind is cleaned up by the next one."""
 from __future__ import annotations
 
 import csv
+import contextlib
 import json
 import os
 import random
@@ -183,10 +184,9 @@ def test_ingests_killed_at_random_moments_leave_exact_totals(tmp_path: Path) -> 
         pid = int(forker.stdout.readline())
         if kill_after is not None:
             time.sleep(kill_after)
-            try:
+            # it may have finished (and been reaped) first: then it is not killed
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:  # it finished (and was reaped) first: not killed
-                pass
         status, seconds = forker.stdout.readline().split()
         return int(status), float(seconds)
 
