@@ -3,8 +3,8 @@ the store whole, and what it left behind is cleaned up by the next one."""
 
 from __future__ import annotations
 
-import csv
 import contextlib
+import csv
 import json
 import os
 import random
