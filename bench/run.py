@@ -71,7 +71,9 @@ def main() -> None:
     print("\n== Spark beside DuckDB: find_bottlenecks and the monthly league on the same "
           "prepared store ==", flush=True)
     print(_table([row for size in ([events] if args.quick else [events, 50_000_000])
-                  for row in bench_spark.run(events=size, repeat=1)]), flush=True)
+                  # 4 GB of driver memory: at 50M events the default 1 GB loses task results
+                  for row in bench_spark.run(events=size, repeat=1, driver_memory="4g")]),
+          flush=True)
     print("\n== page times: sign-in and every page of every role in Chromium, cold (fresh "
           "server, empty result cache) and warm (second visit) ==", flush=True)
     workspaces = [None] if args.quick else [None, events]
