@@ -25,15 +25,13 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Final
 
 from procmine.sop.document import Sop
-from procmine.store.result_cache import code_stamp
+from procmine.store.result_cache import code_stamp, keep_pickle
 
 __all__ = ["FOLDER", "keep", "kept"]
 
@@ -63,18 +61,12 @@ def keep(git_dir: Path, blob_id: bytes, name: str, sop: Sop) -> None:
     """Keep the parse of blob ``blob_id`` as file ``name`` for the next process (nothing kept,
     and nothing said, when it cannot be written: the caller has it)."""
     path = _path(git_dir, blob_id, name)
-    partial: Path | None = None
-    try:
-        if not path.parent.exists():
+    if not path.parent.exists():
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             for folder in path.parent.parent.iterdir():   # an older procmine's parses
                 if folder.is_dir() and folder.name != path.parent.name:
                     shutil.rmtree(folder, ignore_errors=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".partial",
-                                         delete=False) as fh:
-            partial = Path(fh.name)
-            pickle.dump(sop, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, path)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        if partial is not None:
-            partial.unlink(missing_ok=True)
+        except OSError:
+            return
+    keep_pickle(path, sop)

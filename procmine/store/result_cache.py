@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from procmine.store.event_store import EventStore
 
-__all__ = ["ResultCache", "code_stamp"]
+__all__ = ["ResultCache", "code_stamp", "keep_pickle"]
 
 T = TypeVar("T")
 
@@ -77,19 +77,7 @@ class ResultCache:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _write(self, path: Path, result: Any) -> None:
-        partial: Path | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".partial",
-                                             delete=False) as fh:
-                partial = Path(fh.name)
-                pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(partial, path)
-        except (OSError, pickle.PicklingError, TypeError, AttributeError):
-            # a result that cannot be kept (an unpicklable object, a full disk) is only not
-            # kept: the caller has it
-            if partial is not None:
-                partial.unlink(missing_ok=True)
+        keep_pickle(path, result)
 
     def _prune(self, current: str) -> None:
         """Remove the folders of other store versions."""
@@ -109,3 +97,20 @@ def code_stamp() -> str:
     parts = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
                    for p in package.rglob("*.py"))
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def keep_pickle(path: Path, value: Any) -> None:
+    """Write ``value`` to ``path`` as a pickle, whole or not at all (a partial file renamed);
+    a value that cannot be kept (an unpicklable object, a full disk) is only not kept: the
+    caller has it."""
+    partial: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".partial",
+                                         delete=False) as fh:
+            partial = Path(fh.name)
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        if partial is not None:
+            partial.unlink(missing_ok=True)
