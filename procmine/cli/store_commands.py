@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -114,19 +115,9 @@ def _ingest(paths: list[Path], map_file: Path | None, baseline_file: Path | None
     column_map = load_column_map(map_file) if map_file else None
     baseline = load_baseline(baseline_file)
     store = EventStore(home)
-    reports = []
-    for path in paths:
-        with progress_bar(err.is_terminal and not as_json) as progress:
-            report = ingest_log(store, path, column_map=column_map, baseline=baseline,
-                                progress=progress, wait=wait,
-                                on_wait=lambda message: err.print(message, highlight=False),
-                                **plausible)
-        reports.append(report)
-        if not as_json:
-            print_ingest(report)
-    if as_json:
-        data = [r.to_dict() for r in reports]
-        print_json(data[0] if len(data) == 1 else data)
+    _each_file(paths, as_json, lambda path, progress: ingest_log(
+        store, path, column_map=column_map, baseline=baseline, progress=progress, wait=wait,
+        on_wait=_say, **plausible))
     # the data is in: re-measure the register's items done, look for regressions
     _refresh_after_ingest(home, quiet=as_json, store=store, baseline=baseline)
 
@@ -136,20 +127,29 @@ def _ingest_tickets(paths: list[Path], map_file: Path, home: Path | None, as_jso
     """Queue-system exports (the mapping says kind: tickets): one ticket per row."""
     ticket_map = load_ticket_map(map_file)
     store = EventStore(home)
+    _each_file(paths, as_json, lambda path, progress: ingest_tickets(
+        store, path, ticket_map, progress=progress, wait=wait, on_wait=_say,
+        earliest=plausible.get("earliest"), latest_days=plausible["latest_days"]))
+    _refresh_after_ingest(home, quiet=as_json, store=store)
+
+
+def _say(message: str) -> None:
+    err.print(message, highlight=False)
+
+
+def _each_file(paths: list[Path], as_json: bool, ingest_one: Callable[[Path, Any], Any]) -> None:
+    """Ingest each file with a progress bar (``ingest_one(path, progress)`` gives its report):
+    each report printed as it comes, or all of them as JSON at the end."""
     reports = []
     for path in paths:
         with progress_bar(err.is_terminal and not as_json) as progress:
-            report = ingest_tickets(
-                store, path, ticket_map, progress=progress, wait=wait,
-                on_wait=lambda message: err.print(message, highlight=False),
-                earliest=plausible.get("earliest"), latest_days=plausible["latest_days"])
+            report = ingest_one(path, progress)
         reports.append(report)
         if not as_json:
             print_ingest(report)
     if as_json:
         data = [r.to_dict() for r in reports]
         print_json(data[0] if len(data) == 1 else data)
-    _refresh_after_ingest(home, quiet=as_json, store=store)
 
 
 def print_ingest(report: Any) -> None:
