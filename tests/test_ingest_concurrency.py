@@ -141,6 +141,7 @@ def test_a_partial_file_of_a_recorded_batch_is_committed_by_the_next_writer(
     with store.batches_file.open("a") as fh:
         fh.write('{"batch_id": "cut short", "loaded"')  # a history line cut short
     assert store.info().events == 0
+    assert store.batches() == []  # readers see the history agree with the rows
     again = ingest_log(store, write(tmp_path / "a2.csv", 0, 200))
     assert (again.loaded, again.reasons) == (0, {"already_in_store": 200})
     assert store.info().events == 200

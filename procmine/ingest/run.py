@@ -267,6 +267,7 @@ class IngestRun:
                 state.partial.unlink(missing_ok=True)
         except BaseException:
             state.partial.unlink(missing_ok=True)
+            state.partial.with_suffix(".fast").unlink(missing_ok=True)
             self.quarantine_path.unlink(missing_ok=True)
             raise
         return self.report
@@ -362,14 +363,16 @@ class IngestRun:
             f"ELSE error('procmine: a row to quarantine') END AS reason "
             f"FROM ({self._check_select(f'({staged})', paired=False)})"
         )
+        # Its own file: DuckDB removes the file of a COPY that failed, and a worker thread
+        # can do so after the error has reached us, when the full pass's file has the name.
+        attempt = state.partial.with_suffix(".fast")
         try:
             self.con.execute(f"CREATE TEMP VIEW src_typed AS SELECT * FROM {reader}")
             described = self.con.execute("DESCRIBE src_typed").fetchall()
             if tuple(r[0] for r in described) != state.columns.names:  # read the same way?
                 raise duckdb.InvalidInputException("the typed reader sees other columns")
-            state.execute(
-                f"COPY ({rows}) TO {_lit(str(state.partial))} (FORMAT parquet)", "read"
-            )
+            state.execute(f"COPY ({rows}) TO {_lit(str(attempt))} (FORMAT parquet)", "read")
+            attempt.replace(state.partial)
             self.con.execute(
                 f"CREATE TEMP VIEW written AS {read_written(state.partial, state.columns)}"
             )
@@ -382,6 +385,7 @@ class IngestRun:
         for name in ("written", "src_typed"):
             self.con.execute(f"DROP VIEW IF EXISTS {name}")
         self.con.execute("DROP TABLE IF EXISTS repeated_hashes")
+        attempt.unlink(missing_ok=True)
         state.partial.unlink(missing_ok=True)
         return False
 

@@ -17,7 +17,8 @@ Writers (an ingest, a batch drop) hold the store's lock (:meth:`EventStore.lock`
 whole run, so a second ingest of the same file sees the first one's rows. A batch is committed
 in two steps: its line is appended to the history, then its written ``<batch>.parquet.partial``
 is renamed to ``<batch>.parquet`` (the view reads ``*.parquet`` only, so a partial file is never
-read). A writer killed on the way leaves a partial file behind; the next writer, under the lock,
+read, and :meth:`EventStore.batches` leaves out a batch whose file is still partial, so a reader
+between the two steps sees the history and the rows agree). A writer killed on the way leaves a partial file behind; the next writer, under the lock,
 finishes the rename when the history has the batch's line and removes the file otherwise
 (:meth:`EventStore.recover`), so the store holds each batch whole or not at all.
 
@@ -66,7 +67,7 @@ PREPARED_VERSION = 3
 #: Seconds a writer waits for another one to finish before it gives up (``--wait``).
 LOCK_TIMEOUT = 600.0
 #: Suffixes of the files a writer leaves while it runs (never read as batches).
-_PARTIAL_SUFFIXES = (".parquet.partial", ".parquet.marked")
+_PARTIAL_SUFFIXES = (".parquet.partial", ".parquet.marked", ".parquet.fast")
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
@@ -239,12 +240,26 @@ class EventStore:
         return hashlib.sha1(repr(stamp).encode()).hexdigest()[:16]
 
     def batches(self) -> list[dict[str, Any]]:
-        """The ingest history, oldest first."""
+        """The committed ingest history, oldest first. A batch whose commit or drop is under
+        way (or was cut short: its line in the history and its file still partial, see
+        :meth:`recover`) is left out, as its rows are, so the history and the rows agree."""
+        return [record for record in self._history() if not self._pending(record)]
+
+    def _history(self) -> list[dict[str, Any]]:
+        """Every line of the history, a batch under way included (for writers)."""
         if not self.batches_file.exists():
             return []
         with self.batches_file.open(encoding="utf-8") as fh:
             # A line without its newline is a write cut short: not committed (see recover).
             return [json.loads(line) for line in fh if line.endswith("\n") and line.strip()]
+
+    def _pending(self, record: Mapping[str, Any]) -> bool:
+        """Whether a history line's batch file is still partial (not yet renamed in, or on its
+        way out)."""
+        kind = str(record.get("kind", "events"))
+        if kind not in ("events", "tickets"):
+            return False
+        return self.partial_file(str(record.get("batch_id")), kind).exists()
 
     def info(self) -> StoreInfo:
         """Counts and period of what is stored (from the figures the preparation recorded when
@@ -361,9 +376,9 @@ class EventStore:
         if self.batches_file.exists():
             text = self.batches_file.read_bytes()
             if text and not text.endswith(b"\n"):  # a history line cut short
-                self._write_history(self.batches())
+                self._write_history(self._history())
                 done.append(self.batches_file.name)
-        known = {str(b.get("batch_id")) for b in self.batches()}
+        known = {str(b.get("batch_id")) for b in self._history()}
         for folder in (self.events_dir, self.tickets_dir):
             if not folder.exists():
                 continue
@@ -439,7 +454,7 @@ class EventStore:
         """Take one batch out of the store (under :meth:`lock`): its rows leave the ``events``
         view at once (the file is renamed partial), then its history line goes, then its files.
         Returns the batch's history record; raises ProcmineError for an unknown batch."""
-        batches = self.batches()
+        batches = self._history()
         record = next((b for b in batches if b.get("batch_id") == batch_id), None)
         if record is None:
             raise ProcmineError(f"{self.home}: no batch {batch_id!r} (see procmine batch list)",
