@@ -18,9 +18,10 @@ whole run, so a second ingest of the same file sees the first one's rows. A batc
 in two steps: its line is appended to the history, then its written ``<batch>.parquet.partial``
 is renamed to ``<batch>.parquet`` (the view reads ``*.parquet`` only, so a partial file is never
 read, and :meth:`EventStore.batches` leaves out a batch whose file is still partial, so a reader
-between the two steps sees the history and the rows agree). A writer killed on the way leaves a partial file behind; the next writer, under the lock,
-finishes the rename when the history has the batch's line and removes the file otherwise
-(:meth:`EventStore.recover`), so the store holds each batch whole or not at all.
+between the two steps sees the history and the rows agree). A writer killed on the way leaves a
+partial file behind; the next writer, under the lock, finishes the rename when the history has
+the batch's line and removes the file otherwise (:meth:`EventStore.recover`), so the store
+holds each batch whole or not at all.
 
 Example:
     >>> from procmine.store.event_store import EventStore
