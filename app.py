@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from procmine.dashboard import session
+from procmine.dashboard import preload, session
 from procmine.dashboard.registry import PAGES, pages_for_role
 
 st.set_page_config(page_title="procmine", page_icon=":material/account_balance:", layout="wide")
+preload.start()  # what the pages import, in the background while the first user signs in
 session.sidebar()
 user = session.current_user()
 if user is None:

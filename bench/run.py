@@ -75,9 +75,18 @@ def main() -> None:
                   for row in bench_spark.run(events=size, repeat=1, driver_memory="4g")]),
           flush=True)
     print("\n== page times: sign-in and every page of every role in Chromium, cold (fresh "
-          "server, empty result cache) and warm (second visit) ==", flush=True)
+          "server after an ingest and its warm-up; 'nothing kept' where a workspace had no "
+          "recipes yet) and warm (second visit) ==", flush=True)
     workspaces = [None] if args.quick else [None, events]
-    print(_table([row for size in workspaces for row in bench_pages.run(size)]), flush=True)
+    for size in workspaces:
+        result = bench_pages.run(size)
+        if "warm_up" in result:
+            warm_up = result["warm_up"]
+            print(f"(warm-up after ingesting {warm_up['events']:,} new events: ready "
+                  f"{warm_up['ready_s']:.1f} s after the ingest, "
+                  f"{warm_up['report'].get('computed')} results)", flush=True)
+        print(_table([row for kind in ("empty", "ingest") for row in result.get(kind, [])]),
+              flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")
 

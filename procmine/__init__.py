@@ -343,6 +343,7 @@ if TYPE_CHECKING:
 
     # speed: results kept in the workspace per store version; the prepared step relation
     from procmine.store.result_cache import ResultCache, code_stamp
+    from procmine.store.warm_up import Recipe, WarmReport, start_warm_up, warm, warm_report
 
     # training: people and results
     from procmine.training.acknowledgements import (
@@ -452,8 +453,13 @@ __all__ = [  # noqa: RUF022
     "Baseline",
     "Limits",
     "ProcmineError",
+    "Recipe",
     "ResultCache",
+    "WarmReport",
     "code_stamp",
+    "start_warm_up",
+    "warm",
+    "warm_report",
     "add_months",
     "last_day",
     "parse_month",

@@ -19,6 +19,7 @@ from procmine.cli.common import (
     Column,
     HomeOption,
     JsonOption,
+    NoWarmOption,
     WaitOption,
     WideOption,
     command_actor,
@@ -27,6 +28,7 @@ from procmine.cli.common import (
     out,
     print_json,
     print_table,
+    start_warm_up_for,
 )
 
 __all__ = ["batch_app"]
@@ -67,11 +69,16 @@ def batch_drop(
     wait: WaitOption = 600.0,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    no_warm: NoWarmOption = False,
 ) -> None:
     """Remove one ingest batch: its rows, its quarantine file and its history line, with an
-    audit row (batch.drop). Ingesting the file again loads its rows again."""
-    batch = drop_batch(EventStore(home), batch_id, user=user or command_actor(), wait=wait,
+    audit row (batch.drop). Ingesting the file again loads its rows again. Then the
+    dashboard's kept results are computed again in the background (procmine warm)."""
+    store = EventStore(home)
+    batch = drop_batch(store, batch_id, user=user or command_actor(), wait=wait,
                        on_wait=lambda message: err.print(message, highlight=False))
+    if not no_warm:
+        start_warm_up_for(store, quiet=as_json)
     if as_json:
         print_json(batch.to_dict())
         return

@@ -32,6 +32,7 @@ __all__ = [
     "JsonOption",
     "LangOption",
     "MasterOption",
+    "NoWarmOption",
     "WaitOption",
     "WideOption",
     "err",
@@ -40,6 +41,7 @@ __all__ = [
     "print_json",
     "print_table",
     "progress_bar",
+    "start_warm_up_for",
     "step_namer",
 ]
 
@@ -51,6 +53,8 @@ HomeOption = Annotated[
     typer.Option("--home", help="Workspace folder (default: $PROCMINE_HOME or ./workspace)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+NoWarmOption = Annotated[bool, typer.Option(
+    "--no-warm", help="Do not start the warm-up (procmine warm) in the background.")]
 BaselineOption = Annotated[
     Path | None,
     typer.Option(
@@ -277,3 +281,14 @@ def print_table(table: Table, console: Console | None = None) -> None:
         # a --wide table: at its width, not folded into the terminal's
         console = Console(width=natural, file=console.file)
     console.print(table)
+
+
+def start_warm_up_for(store: Any, *, quiet: bool) -> None:
+    """Start the warm-up (``procmine warm``) in the background after the store changed, when
+    there are kept results to compute again; say so unless ``quiet``."""
+    from procmine import start_warm_up
+
+    pid = start_warm_up(store)
+    if pid is not None and not quiet:
+        err.print(f"warming the dashboard's kept results in the background (procmine warm, "
+                  f"pid {pid}; its log: {store.home / 'cache' / 'warm.log'})", highlight=False)

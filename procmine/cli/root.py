@@ -84,6 +84,10 @@ COMMANDS: Final[tuple[tuple[str, str], ...]] = (
      'process map: a process tree, converted to a Petri net and to BPMN.'),
     ('ingest', 'Check event-log files row by row and add the good rows to the store.'),
     ('info', 'Show what is in the store: events, cases, tellers, branches, period, ingests.'),
+    ('warm',
+     'Compute again, for the store as it is now, the results the dashboard kept for its pages '
+     '(the ones people opened), slowest first, so that the first view after an ingest is as '
+     'fast as a repeated one.'),
     ('demo-workspace',
      'Build the demo workspace from the bundled log in event_logs/ (skipped when the store '
      'already has data), with its users, SOP library and, once, its training room (question '
@@ -124,6 +128,7 @@ LOADERS: Final[dict[str, str]] = {
     "model": "procmine.cli.model:model_command",
     "ingest": "procmine.cli.store_commands:ingest",
     "info": "procmine.cli.store_commands:info",
+    "warm": "procmine.cli.store_commands:warm_command",
     "demo-workspace": "procmine.cli.demo:demo_workspace",
     "baseline": "procmine.cli.baseline:baseline_app",
     "user": "procmine.cli.user:user_app",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import functools
 import hashlib
+import importlib
 import inspect
 import tempfile
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from procmine import (
     LintReport,
     QueueFilter,
     QueueSummary,
+    Recipe,
     RefreshReport,
     ResultCache,
     Sop,
@@ -105,6 +107,7 @@ __all__ = [
     "improvement",
     "improvement_items",
     "ingest_history",
+    "keep",
     "league",
     "league_export",
     "library",
@@ -172,7 +175,7 @@ def _versions(library_too: bool) -> tuple[str, ...]:
     """What a cached result depends on besides its arguments: the workspace, the store's
     version and, when asked, the SOP library's head commit."""
     s = store()
-    key = (str(s.home), s.version())
+    key = (str(s.home.resolve()), s.version())  # the same however the workspace is named
     return (*key, library().head()) if library_too else key
 
 
@@ -183,6 +186,21 @@ def _digest(func: Callable[..., Any]) -> str:
     except (OSError, TypeError):
         code = func.__code__.co_code
     return hashlib.sha1(code).hexdigest()
+
+
+#: Each function cached on disk, by ``module:name``: computes and keeps its result for given
+#: arguments, outside Streamlit's own cache (see :func:`keep`).
+_KEEPERS: dict[str, Callable[[dict[str, Any]], Any]] = {}
+
+
+def keep(function: str, arguments: dict[str, Any]) -> None:
+    """Compute and keep in the workspace the result of the cached ``function``
+    (``module:name``) for ``arguments`` (bound by name), as a page would: what the warm-up after
+    an ingest runs (:mod:`procmine.store.warm_up`), outside a Streamlit server."""
+    module = function.partition(":")[0]
+    if function not in _KEEPERS and module.startswith("procmine.dashboard."):
+        importlib.import_module(module)  # its functions register as it is imported
+    _KEEPERS[function](arguments)
 
 
 def cached(*, library: bool = False,
@@ -205,12 +223,15 @@ def cached(*, library: bool = False,
         by_name: Callable[..., R] = func  # called with the bound arguments, by name
 
         name = f"{func.__module__}.{func.__qualname__}"
+        target = f"{func.__module__}:{func.__qualname__}"
 
         def keyed(source: str, versions: tuple[str, ...], arguments: dict[str, Any]) -> R:
             if not disk:
                 return by_name(**arguments)
+            recipe = Recipe("procmine.dashboard.warm:keep",
+                            {"function": target, "arguments": arguments})
             return ResultCache(store()).get(name, (source, versions, sorted(arguments.items())),
-                                            lambda: by_name(**arguments))
+                                            lambda: by_name(**arguments), recipe)
 
         keyed.__module__ = func.__module__
         keyed.__qualname__ = f"{func.__qualname__}.cached"
@@ -222,6 +243,8 @@ def cached(*, library: bool = False,
             bound.apply_defaults()
             return cached_call(source, _versions(library), dict(bound.arguments))
 
+        if disk:
+            _KEEPERS[target] = lambda arguments: keyed(source, _versions(library), arguments)
         return call
 
     return decorate

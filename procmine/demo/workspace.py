@@ -30,9 +30,7 @@ from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
 from procmine.core.paths import bundled_path, default_home
 from procmine.demo.config import Revision, bundled_demo_config
-from procmine.demo.improvements import seed_demo_improvements
 from procmine.demo.tickets import DEMO_DATA, DEMO_TICKETS_MAP, write_demo_tickets
-from procmine.demo.training import seed_demo_training
 from procmine.ingest.run import IngestReport, ingest_log
 from procmine.ingest.tickets import ingest_tickets
 from procmine.io.tickets import load_ticket_map
@@ -158,6 +156,11 @@ def build_demo_workspace(
         report = ingest_log(store, bundled_demo_log(), baseline=load_baseline())
     if not store.has_tickets():
         ingest_demo_tickets(store)
+    # loaded only here: the dashboard's sign-in asks this module whether a workspace is a
+    # demo, and the improvement register's demo items import SciPy
+    from procmine.demo.improvements import seed_demo_improvements
+    from procmine.demo.training import seed_demo_training
+
     seed_demo_training(store, library, home=store.home)
     seed_demo_improvements(store.home, store=store, library=library)
     return report

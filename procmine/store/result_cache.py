@@ -7,7 +7,11 @@ server process or the command line read it back instead of paying again. Layout:
     cache/<store version>/<name>-<digest of the arguments>.pickle
 
 A new ingest or drop changes the store's version: the next result goes to a new folder and the
-folders of older versions are removed. A file that cannot be read back (cut short, written by
+folders of older versions are removed. One process computes a result at a time: a second caller
+asking for the same one waits for it (a lock file beside it) and reads it back. A result given a
+:class:`~procmine.store.warm_up.Recipe` is also remembered in ``cache/recipes/``, so that the
+warm-up after the next ingest computes it again before anyone asks
+(:mod:`procmine.store.warm_up`). A file that cannot be read back (cut short, written by
 another procmine) is computed again and replaced. The files are pickles: the cache is the
 workspace's own, written only by procmine, as trusted as the store beside it.
 
@@ -23,17 +27,23 @@ Example:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from procmine.store.event_store import EventStore
+
+if TYPE_CHECKING:
+    from procmine.store.warm_up import Recipe
 
 __all__ = ["ResultCache", "code_stamp", "keep_pickle"]
 
@@ -54,23 +64,41 @@ class ResultCache:
         safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
         return self.root / (version or self.store.version()) / f"{safe}-{digest}.pickle"
 
-    def get(self, name: str, key: Any, compute: Callable[[], T]) -> T:
+    def get(self, name: str, key: Any, compute: Callable[[], T],
+            recipe: Recipe | None = None) -> T:
         """The kept result of ``name`` for ``key`` in the store's current version, or
-        ``compute()``'s, kept for the next caller."""
+        ``compute()``'s, kept for the next caller (and ``recipe`` remembered for the warm-up
+        after the next ingest). Another process computing it now is waited for."""
         version = self.store.version()
         path = self.path(name, key, version)
-        if path.exists():
-            try:
-                with path.open("rb") as fh:
-                    result: T = pickle.load(fh)
+        found, result = self._read(path)
+        if found:
+            return result
+        with _computing(path):
+            found, result = self._read(path)  # computed by the one we waited for
+            if found:
                 return result
-            except Exception:  # a file cut short, or from another version: compute again
-                path.unlink(missing_ok=True)
-        result = compute()
-        if self.store.version() == version:  # the store did not change while computing
-            self._write(path, result)
-            self._prune(version)
+            started = time.perf_counter()
+            result = compute()
+            if self.store.version() == version:  # the store did not change while computing
+                self._write(path, result)
+                self._prune(version)
+        if recipe is not None:
+            from procmine.store.warm_up import remember
+
+            remember(self.root, recipe, time.perf_counter() - started)
         return result
+
+    @staticmethod
+    def _read(path: Path) -> tuple[bool, Any]:
+        if not path.exists():
+            return False, None
+        try:
+            with path.open("rb") as fh:
+                return True, pickle.load(fh)
+        except Exception:  # a file cut short, or from another version: compute again
+            path.unlink(missing_ok=True)
+            return False, None
 
     def clear(self) -> None:
         """Remove every kept result."""
@@ -84,8 +112,21 @@ class ResultCache:
         if not self.root.exists():
             return
         for folder in self.root.iterdir():
-            if folder.is_dir() and folder.name != current:
+            if folder.is_dir() and folder.name not in (current, "recipes"):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _computing(path: Path) -> Iterator[None]:
+    """Hold the lock of one result while computing it (a second process, or a second thread,
+    asking for the same result waits here); released when a holder dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from procmine import (
     refresh_register,
     release_upload,
     save_upload,
+    start_warm_up,
 )
 from procmine.dashboard import data, session
 from procmine.dashboard.components import columns, downloads, tables
@@ -104,6 +105,8 @@ if files and st.button(tr("upload.ingest"), type="primary", key="upload_go"):
             release_upload(path)
     if ingested:
         _refresh_register()
+        if start_warm_up(store) is not None:
+            st.caption(tr("upload.warming"))
 
 st.subheader(tr("upload.history"))
 history = data.ingest_history()
@@ -129,6 +132,7 @@ if batches:
         except ProcmineError as exc:
             st.error(tr("common.error", message=plain(session.error(exc))))
         else:
+            start_warm_up(data.store())
             st.session_state["upload_dropped"] = tr(
                 "upload.dropped", batch=dropped.batch_id, loaded=f"{dropped.loaded:,}")
             st.rerun()

@@ -1,0 +1,53 @@
+"""What the pages import, imported once per server process in the background.
+
+Streamlit runs a page's script on its first view, and that run imports what the page imports:
+pandas, plotly, the analyses and the dashboard's data layer, seconds of work on a fresh server.
+:func:`start` (called by ``app.py``) imports all of it in a thread of its own as soon as the
+server serves its first script run, usually the sign-in form, so that the import happens while
+the first user types their name and password, not after they press the button. The names come
+from the pages' own ``import`` statements (read, not run), so a new page needs no list updated.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import threading
+
+import streamlit as st
+
+from procmine.dashboard.registry import PAGES
+
+__all__ = ["page_imports", "start"]
+
+
+def page_imports() -> list[tuple[str, tuple[str, ...]]]:
+    """Each module the pages import, with the names they take from it, in a stable order."""
+    found: dict[str, set[str]] = {}
+    for spec in PAGES:
+        tree = ast.parse(spec.path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found.setdefault(alias.name, set())
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.setdefault(node.module, set()).update(a.name for a in node.names)
+    return [(module, tuple(sorted(names))) for module, names in sorted(found.items())]
+
+
+def _import_all() -> None:
+    for module_name, names in page_imports():
+        with contextlib.suppress(Exception):  # the page's own run reports its errors
+            module = importlib.import_module(module_name)
+            for name in names:
+                if not hasattr(module, name):  # a submodule (procmine's facade loads the rest)
+                    importlib.import_module(f"{module_name}.{name}")
+
+
+@st.cache_resource(show_spinner=False)
+def start() -> threading.Thread:
+    """Start importing what the pages import, once per server process (a daemon thread)."""
+    thread = threading.Thread(target=_import_all, name="procmine-preload", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,190 @@
+"""The warm-up after an ingest (issue 18): the results the dashboard kept are remembered as
+recipes and computed again for the new store version before anyone asks; a second caller of a
+result being computed waits for it instead of computing it twice."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from procmine.ingest.run import ingest_log
+from procmine.store.event_store import EventStore
+from procmine.store.result_cache import ResultCache
+from procmine.store.warm_up import Recipe, recipes, remember, warm, warm_report
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, months: list[str], n: int = 6) -> Path:
+    """``n`` one-step cases in each of ``months`` (``YYYY-MM``)."""
+    rows = [f"{month}-C{i},Open,{month}-03 09:{i % 60:02d}:00,T{i % 2}"
+            for month in months for i in range(n)]
+    path.write_text("case_id,activity,end_time,teller_id\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EventStore:
+    import streamlit as st
+
+    store = EventStore(tmp_path / "ws")
+    ingest_log(store, write(tmp_path / "a.csv", ["2026-09"]), latest_days=3650)
+    monkeypatch.setenv("PROCMINE_HOME", str(store.home))
+    st.cache_data.clear()
+    return store
+
+
+def test_recipes_are_kept_slowest_first_and_the_oldest_go(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from procmine.store import warm_up
+
+    monkeypatch.setattr(warm_up, "RECIPES_KEPT", 3)
+    root = tmp_path / "cache"
+    for i, seconds in enumerate([0.5, 2.0, 0.1, 1.0]):
+        remember(root, Recipe("procmine.dashboard.warm:keep", {"i": i}), seconds)
+        time.sleep(0.01)  # distinct modification times: the first one is the oldest
+    kept = recipes(root)
+    assert [(r.arguments["i"], r.seconds) for r in kept] == [(1, 2.0), (3, 1.0), (2, 0.1)]
+    remember(root, Recipe("procmine.dashboard.warm:keep", {"i": 2}), 3.0)  # the same, again
+    assert [r.arguments["i"] for r in recipes(root)] == [2, 1, 3]
+
+
+def test_a_recipe_names_only_procmine_functions() -> None:
+    with pytest.raises(ValueError, match="not a procmine function"):
+        Recipe("os:system", {"command": "true"}).resolve()
+    with pytest.raises(ValueError, match="not a procmine function"):
+        Recipe("procmine_evil.x:y").resolve()
+    assert Recipe("procmine.store.warm_up:recipes").resolve() is recipes
+
+
+def test_a_second_caller_waits_for_the_result_being_computed(workspace: EventStore) -> None:
+    cache, calls, results = ResultCache(workspace), [], []
+
+    def slow() -> str:
+        calls.append(1)
+        time.sleep(0.5)
+        return "computed"
+
+    threads = [threading.Thread(target=lambda: results.append(cache.get("slow", (), slow)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == ["computed"] * 3 and len(calls) == 1
+
+
+def test_the_warm_up_computes_the_pages_results_for_the_new_version(
+        workspace: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's result (months with data) is kept with its recipe; after an ingest adds a
+    month, the warm-up computes it for the new version, and the page then reads it without
+    computing (a fresh server: Streamlit's cache empty)."""
+    import streamlit as st
+
+    from procmine.dashboard import data
+
+    assert data.months() == ["2026-09"]
+    [recipe] = recipes(ResultCache(workspace).root)
+    assert recipe.arguments == {"function": "procmine.dashboard.data:months", "arguments": {}}
+    ingest_log(workspace, write(tmp_path / "b.csv", ["2026-10"]), latest_days=3650)
+    assert warm_report(workspace) is None  # the new version is not warmed yet
+    report = warm(workspace)
+    assert (report.computed, report.failed, report.stopped) == (1, {}, False)
+    assert warm_report(workspace) == report.to_dict()
+    assert warm(workspace).to_dict() == report.to_dict()  # warmed once per version
+
+    def computed_again() -> None:
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(data, "months_with_data", computed_again)
+    st.cache_data.clear()
+    assert data.months() == ["2026-10", "2026-09"]  # the warm-up's result, read back
+
+
+def test_a_failing_recipe_is_reported_and_the_others_still_run(workspace: EventStore) -> None:
+    from procmine.dashboard import data
+
+    data.months()
+    remember(ResultCache(workspace).root,
+             Recipe("procmine.dashboard.warm:keep",
+                    {"function": "procmine.dashboard.data:no_such_page", "arguments": {}}), 9.0)
+    ingest_log(workspace, write(Path(workspace.home).parent / "b.csv", ["2026-11"]),
+               latest_days=3650)
+    report = warm(workspace)
+    assert report.computed == 1
+    assert list(report.failed) == ["procmine.dashboard.warm:keep"]
+    assert "KeyError" in report.failed["procmine.dashboard.warm:keep"]
+
+
+def _wait_for_warm_up(store: EventStore, seconds: float = 120) -> dict[str, object] | None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done = warm_report(store)
+        if done is not None:
+            return done
+        time.sleep(0.2)
+    return None
+
+
+def test_an_ingest_starts_the_warm_up_in_the_background(workspace: EventStore,
+                                                        tmp_path: Path) -> None:
+    """``procmine ingest`` starts ``procmine warm`` when there are recipes (and not with
+    --no-warm); its result is the new version's."""
+    from procmine.dashboard import data
+
+    data.months()
+
+    def ingest(*extra: str, months: list[str]) -> subprocess.CompletedProcess[str]:
+        path = write(tmp_path / f"{months[0]}.csv", months)
+        return subprocess.run(
+            [sys.executable, "-m", "procmine.cli", "ingest", str(path), "--home",
+             str(workspace.home), "--latest-days", "3650", *extra],
+            capture_output=True, text=True, check=True, cwd=REPO)
+
+    quiet = ingest("--no-warm", months=["2026-10"])
+    assert "warming" not in quiet.stderr
+    time.sleep(1)
+    assert warm_report(workspace) is None
+    told = ingest(months=["2026-11"])
+    assert "procmine warm" in told.stderr
+    done = _wait_for_warm_up(workspace)
+    assert done is not None and done["computed"] == 1 and not done["failed"]
+    path = next((workspace.home / "cache" / workspace.version()).glob("*months*.pickle"))
+    import pickle
+
+    assert pickle.loads(path.read_bytes()) == ["2026-11", "2026-10", "2026-09"]
+
+
+def test_the_warm_command_reports_what_it_did(workspace: EventStore, tmp_path: Path) -> None:
+    from procmine.dashboard import data
+
+    data.months()
+    ingest_log(workspace, write(tmp_path / "b.csv", ["2026-10"]), latest_days=3650)
+    run = subprocess.run([sys.executable, "-m", "procmine.cli", "warm", "--home",
+                          str(workspace.home), "--json"],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    report = json.loads(run.stdout)
+    assert (report["version"], report["computed"], report["stopped"]) == (
+        workspace.version(), 1, False)
+    assert "No runtime found" not in run.stderr
+
+
+def test_the_server_imports_what_the_pages_import_in_the_background() -> None:
+    """The pages' imports, read from their scripts, are imported by one thread per server."""
+    from procmine.dashboard import preload
+
+    imports = dict(preload.page_imports())
+    assert {"data", "session"} <= set(imports["procmine.dashboard"])
+    assert "charts" in imports["procmine.dashboard.components"]
+    thread = preload.start()
+    assert preload.start() is thread  # once per process
+    thread.join(120)
+    assert not thread.is_alive()
+    assert {"procmine.dashboard.data", "procmine.dashboard.components.charts"} <= set(sys.modules)
