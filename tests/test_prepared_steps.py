@@ -17,6 +17,7 @@ from procmine import (
     find_bottlenecks,
     load_baseline,
     monthly_league,
+    months_with_data,
     process_map,
     teller_type_matrix,
     transaction_summary,
@@ -159,6 +160,7 @@ def _analyses(store: EventStore) -> dict[str, Any]:
         "matrix": teller_type_matrix(store, baseline, month="2026-10"),
         "map": (pmap.nodes, pmap.edges, pmap.start_activities, pmap.end_activities),
         "summary": transaction_summary(store, baseline),
+        "months": months_with_data(store),
     }
 
 
@@ -176,6 +178,8 @@ def test_the_demo_analyses_are_the_same_from_the_prepared_relation(tmp_path: Pat
     assert len(prepared_results["findings"]) >= 3
     assert prepared_results["findings"] == windowed["findings"]
     assert prepared_results["summary"] == windowed["summary"]
+    # read from the step files' names on one side, from the events on the other
+    assert prepared_results["months"] == windowed["months"] == ["2026-09", "2026-10"]
     for name in ("league", "matrix"):
         _same(prepared_results[name], windowed[name])
     for got, expected in zip(prepared_results["map"], windowed["map"], strict=True):

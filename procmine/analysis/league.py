@@ -203,7 +203,10 @@ ORDER BY p.month, p.teller_id, a.business_type
 
 def months_with_data(store: EventStore, *, engine: Engine | None = None) -> list[str]:
     """The months (YYYY-MM) that have transactions, oldest first (on ``engine``, DuckDB over
-    ``store`` by default)."""
+    ``store`` by default). A prepared store names them in its step files' names
+    (``<batch>/<YYYY-MM>-<n>.parquet``, split by the month a step started): nothing is read."""
+    if engine is None and store.is_prepared():
+        return sorted({path.name[:7] for path in store.prepared_files()})
     frame = (engine or DuckDBEngine(store)).query(
         "SELECT DISTINCT strftime(coalesce(start_time, end_time), '%Y-%m') AS m "
         "FROM events WHERE coalesce(start_time, end_time) IS NOT NULL ORDER BY m"
