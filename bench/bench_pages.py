@@ -32,7 +32,8 @@ their address (one improvement item), then all of them again:
 - **warm**: the same page viewed again in the same server and session (a second visit);
 - **sign-in**: from pressing the button to the role's first page rendered, the form having
   been shown ``TYPING_S`` (3 s) before, as a user types a name and a password; warm: a second
-  sign-in, in a new browser context, on the same server.
+  sign-in on the same server in the same browser, its session cookie cleared (a new session;
+  the browser's cache of the app's scripts kept, as in a user's own browser).
 
 The time runs from the click on the menu link (or the button, or the address being opened) to
 the page **rendered**: Streamlit's script run has finished (its ``script_finished`` message,
@@ -430,13 +431,15 @@ def walk_role(browser: Any, home: Path, role: str, visits: Sequence[Visit],
                 for v in visits}
         for v in visits:
             out[v.contender] = (cold[v.contender], _open(page, recorder, url, v))
-        context.close()
-        again = browser.new_context(viewport={"width": 1440, "height": 900})
-        page = again.new_page()
+        # a second sign-in in the same browser: its session cookie gone (a new session on
+        # the server), the browser's cache of the app's scripts kept, as a user's own browser
+        page.close()
+        context.clear_cookies()
+        page = context.new_page()
         recorder = Recorder()
         recorder.attach(page)
         out[f"sign-in/{role}"] = (signed, _sign_in(page, recorder, url, DEMO_USERS[role]))
-        again.close()
+        context.close()
     return out
 
 
