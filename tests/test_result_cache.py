@@ -138,3 +138,9 @@ def test_the_command_line_keeps_its_findings_per_store_version(
     ingest_log(store, write(tmp_path / "more.csv", 5))  # a new store version: computed again
     cli.run_bottlenecks(store, baseline, kinds=["step"])
     assert len(calls) == 3
+    # the warm-up after the next ingest computes both runs again, before they are asked for
+    from procmine.store.warm_up import warm
+
+    ingest_log(store, write(tmp_path / "yet more.csv", 8))
+    assert warm(store).computed == 2 and len(calls) == 5
+    assert cli.run_bottlenecks(store, baseline, kinds=["step"], ratio=3.0) and len(calls) == 5

@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -37,6 +37,7 @@ from procmine import (
     EventStore,
     Finding,
     ProcmineError,
+    Recipe,
     ResultCache,
     add_spot_checks,
     code_stamp,
@@ -74,7 +75,7 @@ from procmine.cli.common import (
 from procmine.cli.findings_view import named, print_findings
 from procmine.cli.improve_view import register_lines
 
-__all__ = ["bottlenecks", "league", "run_bottlenecks"]
+__all__ = ["bottlenecks", "keep_bottlenecks", "league", "run_bottlenecks"]
 
 # -- league ----------------------------------------------------------------------------------------
 
@@ -265,7 +266,18 @@ def run_bottlenecks(store: EventStore, baseline: Baseline, *, ratio: float = 1.5
     # workspace (procmine.ResultCache): the next run reads them back
     key = (code_stamp(), baseline, references, ratio, min_cases, q, month,
            sorted(kinds or []), evidence)
-    return ResultCache(store).get("cli.bottlenecks", key, compute)
+    # and computed again by the warm-up after the next ingest (procmine warm)
+    recipe = Recipe("procmine.cli.analysis:keep_bottlenecks", {
+        "home": str(store.home.resolve()), "baseline": baseline, "ratio": ratio,
+        "min_cases": min_cases, "q": q, "month": month, "kinds": kinds, "evidence": evidence,
+        "use_sops": use_sops})
+    return ResultCache(store).get("cli.bottlenecks", key, compute, recipe)
+
+
+def keep_bottlenecks(home: str, baseline: Baseline, **options: Any) -> None:
+    """Compute and keep the findings of :func:`run_bottlenecks` for the workspace ``home``:
+    the recipe the warm-up after an ingest runs (:mod:`procmine.store.warm_up`)."""
+    run_bottlenecks(EventStore(home), baseline, **options)
 
 
 def bottlenecks(
