@@ -188,3 +188,26 @@ def test_the_server_imports_what_the_pages_import_in_the_background() -> None:
     thread.join(120)
     assert not thread.is_alive()
     assert {"procmine.dashboard.data", "procmine.dashboard.components.charts"} <= set(sys.modules)
+
+
+def test_the_memory_of_duckdb_queries_can_be_capped(workspace: EventStore,
+                                                    tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROCMINE_DUCKDB_MEMORY caps DuckDB's memory (queries spill to tmp/ past it); an ingest
+    and its preparation still run under a small cap; a size DuckDB cannot read is refused."""
+    from procmine.core.errors import ProcmineError
+
+    monkeypatch.setenv("PROCMINE_DUCKDB_MEMORY", "300MB")
+    con = workspace.connect()
+    try:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        con.close()
+    assert limit is not None and str(limit[0]).replace(" ", "") in ("286.1MiB", "300.0MB")
+    report = ingest_log(workspace, write(tmp_path / "b.csv", ["2026-10", "2026-11"], n=50),
+                        latest_days=3650)
+    assert report.loaded == 100 and workspace.info().events == 106
+    monkeypatch.setenv("PROCMINE_DUCKDB_MEMORY", "a lot")
+    with pytest.raises(ProcmineError, match="not a memory size") as caught:
+        workspace.connect()
+    assert caught.value.code == "store.memory_limit"

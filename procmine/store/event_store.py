@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
@@ -114,6 +114,7 @@ class EventStore:
         con = _connect()
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {_lit(str(self.tmp_dir))}")
+        _limit_memory(con)
         self._define_events_view(con)
         self._define_tickets_view(con)
         self._define_prepared_view(con)
@@ -488,6 +489,25 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
     return con
+
+
+#: The environment variable that caps the memory of procmine's DuckDB queries (DuckDB's
+#: ``memory_limit``, e.g. ``4GB``); past it they spill to the workspace's ``tmp/``.
+MEMORY_ENV: Final = "PROCMINE_DUCKDB_MEMORY"
+
+
+def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply ``PROCMINE_DUCKDB_MEMORY`` when it is set (DuckDB's default, 80% of the machine's
+    memory, otherwise)."""
+    value = os.environ.get(MEMORY_ENV, "").strip()
+    if not value:
+        return
+    try:
+        con.execute(f"SET memory_limit = {_lit(value)}")
+    except duckdb.Error:
+        raise ProcmineError(
+            f"{MEMORY_ENV}={value!r} is not a memory size DuckDB reads (e.g. 4GB or 800MB)",
+            code="store.memory_limit", value=value) from None
 
 
 def remove_store(home: str | Path) -> None:
