@@ -9,10 +9,15 @@ example runs in an empty folder of its own. Page scripts (they draw when importe
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# No warm-up in the background after the tests' ingests and drops (it would compete with the
+# tests for the 2 cores, outliving them); tests/test_warm_up.py turns it on where it tests it.
+os.environ.setdefault("PROCMINE_WARM", "off")
 from _pytest.doctest import DoctestItem
 
 collect_ignore_glob = ["procmine/dashboard/pages/*.py", "procmine/cli/__main__.py"]

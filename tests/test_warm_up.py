@@ -133,11 +133,15 @@ def _wait_for_warm_up(store: EventStore, seconds: float = 120) -> dict[str, obje
     return None
 
 
-def test_an_ingest_starts_the_warm_up_in_the_background(workspace: EventStore,
-                                                        tmp_path: Path) -> None:
+def test_an_ingest_starts_the_warm_up_in_the_background(
+        workspace: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``procmine ingest`` starts ``procmine warm`` when there are recipes (and not with
-    --no-warm); its result is the new version's."""
+    --no-warm, nor with PROCMINE_WARM=off); its result is the new version's."""
     from procmine.dashboard import data
+    from procmine.store.warm_up import start_warm_up
+
+    assert start_warm_up(workspace) is None  # the tests' default: PROCMINE_WARM=off
+    monkeypatch.setenv("PROCMINE_WARM", "on")
 
     data.months()
 

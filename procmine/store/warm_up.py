@@ -46,11 +46,13 @@ from typing import Any
 from procmine.store.event_store import EventStore
 from procmine.store.result_cache import ResultCache, keep_pickle
 
-__all__ = ["RECIPES_KEPT", "Recipe", "WarmReport", "recipes", "remember", "start_warm_up",
-           "warm", "warm_report"]
+__all__ = ["RECIPES_KEPT", "WARM_ENV", "Recipe", "WarmReport", "recipes", "remember",
+           "start_warm_up", "warm", "warm_report"]
 
 #: How many recipes are kept (the newest): the results a warm-up computes at most.
 RECIPES_KEPT = 400
+#: ``off`` (or 0, no, false): no warm-up is started after an ingest or a drop.
+WARM_ENV = "PROCMINE_WARM"
 
 _log = logging.getLogger(__name__)
 
@@ -172,7 +174,9 @@ def warm_report(store: EventStore) -> dict[str, Any] | None:
 def start_warm_up(store: EventStore) -> int | None:
     """Start ``procmine warm`` for ``store`` in a process of its own (it outlives the caller;
     its messages go to ``cache/warm.log``) when there are recipes to run; returns its pid, or
-    None when there is nothing to warm."""
+    None when there is nothing to warm or ``PROCMINE_WARM`` is ``off``."""
+    if os.environ.get(WARM_ENV, "").strip().lower() in ("0", "off", "no", "false"):
+        return None
     root = ResultCache(store).root
     if not any((root / "recipes").glob("*.pickle")):
         return None
