@@ -507,7 +507,7 @@ def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
     except duckdb.Error:
         raise ProcmineError(
             f"{MEMORY_ENV}={value!r} is not a memory size DuckDB reads (e.g. 4GB or 800MB)",
-            code="store.memory_limit", value=value) from None
+            code="store.memory_limit", env=MEMORY_ENV, value=value) from None
 
 
 def remove_store(home: str | Path) -> None:
