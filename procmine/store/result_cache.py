@@ -45,7 +45,7 @@ from procmine.store.event_store import EventStore
 if TYPE_CHECKING:
     from procmine.store.warm_up import Recipe
 
-__all__ = ["ResultCache", "code_stamp", "keep_pickle"]
+__all__ = ["ResultCache", "code_stamp", "computing", "keep_pickle"]
 
 T = TypeVar("T")
 
@@ -74,7 +74,7 @@ class ResultCache:
         found, result = self._read(path)
         if found:
             return result
-        with _computing(path):
+        with computing(path):
             found, result = self._read(path)  # computed by the one we waited for
             if found:
                 return result
@@ -117,9 +117,9 @@ class ResultCache:
 
 
 @contextmanager
-def _computing(path: Path) -> Iterator[None]:
-    """Hold the lock of one result while computing it (a second process, or a second thread,
-    asking for the same result waits here); released when a holder dies."""
+def computing(path: Path) -> Iterator[None]:
+    """Hold the lock of ``path`` (``<path>.lock``) while computing it (a second process, or a
+    second thread, asking for the same result waits here); released when a holder dies."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -27,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import importlib
 import json
@@ -44,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from procmine.store.event_store import EventStore
-from procmine.store.result_cache import ResultCache, keep_pickle
+from procmine.store.result_cache import ResultCache, computing, keep_pickle
 
 __all__ = ["RECIPES_KEPT", "WARM_ENV", "Recipe", "WarmReport", "recipes", "remember",
            "start_warm_up", "warm", "warm_report"]
@@ -132,7 +131,7 @@ def warm(store: EventStore, progress: Callable[[str, float], None] | None = None
     version already warmed is not warmed again. Returns what it did."""
     cache = ResultCache(store)
     cache.root.mkdir(parents=True, exist_ok=True)
-    with _warm_lock(cache.root), _home(store.home):
+    with computing(cache.root / "warm"), _home(store.home):  # cache/warm.lock
         version = store.version()
         done = warm_report(store)
         if done is not None:
@@ -193,16 +192,6 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-@contextlib.contextmanager
-def _warm_lock(root: Path) -> Iterator[None]:
-    with open(root / "warm.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
