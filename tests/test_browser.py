@@ -197,8 +197,16 @@ def test_sop_edit_submit_and_approval_by_another_reviewer(server: str, browser: 
 
 def _answer(page: object, attempt: object) -> None:
     """Answer every item of an attempt through its widgets: the first choice shown, or the
-    items of an ordering in reverse."""
-    for item in attempt.items:  # type: ignore[attr-defined]
+    items of an ordering in reverse. Each answer is done when the page says so: the count of
+    answered items moves (a click during a rerun may be lost, so an ordering's pick is checked
+    and made again if it did not take)."""
+    from playwright.sync_api import expect
+
+    answered = page.locator('[data-testid="stMetric"]').filter(  # type: ignore[attr-defined]
+        has=page.get_by_text(t("take.answered", "zh-CN"), exact=True)  # type: ignore[attr-defined]
+    ).first.locator('[data-testid="stMetricValue"]')
+    total = len(attempt.items)  # type: ignore[attr-defined]
+    for done, item in enumerate(attempt.items, start=1):  # type: ignore[attr-defined]
         key = f"take_{attempt.id}_{item.position}"  # type: ignore[attr-defined]
         if item.kind in ("single", "truefalse"):
             page.locator(f'.st-key-{key} [role="radiogroup"] label').first.click()  # type: ignore[attr-defined]
@@ -208,9 +216,14 @@ def _answer(page: object, attempt: object) -> None:
             n = len(item.choices)
             for i in range(n):
                 # a rerun may still show the old element beside the new one: the fresh one
-                page.locator(f'.st-key-{key}_{i}:not([data-stale="true"])').click()  # type: ignore[attr-defined]
-                page.get_by_role("option", name=str(n - i), exact=True).click()  # type: ignore[attr-defined]
-                _wait_quiet(page)
+                box = page.locator(f'.st-key-{key}_{i}:not([data-stale="true"])')  # type: ignore[attr-defined]
+                for _ in range(3):
+                    box.click()
+                    page.get_by_role("option", name=str(n - i), exact=True).click()  # type: ignore[attr-defined]
+                    _wait_quiet(page)
+                    if box.get_by_role("combobox").input_value() == str(n - i):
+                        break
+        expect(answered).to_have_text(f"{done} / {total}", timeout=60_000)
         _wait_quiet(page)
 
 
