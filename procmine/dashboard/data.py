@@ -175,8 +175,15 @@ def _versions(library_too: bool) -> tuple[str, ...]:
     """What a cached result depends on besides its arguments: the workspace, the store's
     version and, when asked, the SOP library's head commit."""
     s = store()
-    key = (str(s.home.resolve()), s.version())  # the same however the workspace is named
+    key = (_resolved(str(s.home)), s.version())  # the same however the workspace is named
     return (*key, library().head()) if library_too else key
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(home: str) -> str:
+    """The workspace's absolute path, symbolic links followed (once per name: a page run asks
+    for it once per cached call)."""
+    return str(Path(home).resolve())
 
 
 def _digest(func: Callable[..., Any]) -> str:
