@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,11 +106,17 @@ def heading(page: object, key: str) -> None:
         timeout=60_000)
 
 
-def metric(page: object, label: str) -> str:
-    """The value of the metric labelled ``label``."""
+def metric_value(page: object, label: str) -> Any:
+    """The element holding the value of the metric labelled ``label`` (a locator: a test may
+    wait for it to change)."""
     box = page.locator('[data-testid="stMetric"]').filter(  # type: ignore[attr-defined]
         has=page.get_by_text(label, exact=True))  # type: ignore[attr-defined]
-    return str(box.first.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+    return box.first.locator('[data-testid="stMetricValue"]')
+
+
+def metric(page: object, label: str) -> str:
+    """The value of the metric labelled ``label``."""
+    return str(metric_value(page, label).inner_text()).strip()
 
 
 def pick(page: object, label: str, option: str, *, escape: bool = True) -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_kit import ARTIFACTS, DEMO_USERS
+from browser_kit import ARTIFACTS, DEMO_USERS, metric_value
 from browser_kit import heading as _heading
 from browser_kit import metric as _metric
 from browser_kit import pick as _pick
@@ -202,9 +202,7 @@ def _answer(page: object, attempt: object) -> None:
     and made again if it did not take)."""
     from playwright.sync_api import expect
 
-    answered = page.locator('[data-testid="stMetric"]').filter(  # type: ignore[attr-defined]
-        has=page.get_by_text(t("take.answered", "zh-CN"), exact=True)  # type: ignore[attr-defined]
-    ).first.locator('[data-testid="stMetricValue"]')
+    answered = metric_value(page, t("take.answered", "zh-CN"))
     total = len(attempt.items)  # type: ignore[attr-defined]
     for done, item in enumerate(attempt.items, start=1):  # type: ignore[attr-defined]
         key = f"take_{attempt.id}_{item.position}"  # type: ignore[attr-defined]
