@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from procmine import EventStore, build_demo_workspace, ingest_log
+import pytest
+from demo_kit import copy_demo_workspace
+
+from procmine import EventStore, ingest_log
 
 # the steps of a large P18 withdrawal under SOP-P18, without the second-person recount
 LARGE_P18 = ("Call number", "Greet and check ticket", "Ask need", "Read card or passbook",
@@ -36,9 +39,10 @@ def skipped_log() -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_skipped_workspace(home: Path) -> Path:
-    """The demo workspace at ``home`` plus :data:`SKIPPED`; ``home``."""
-    build_demo_workspace(home)
+def build_skipped_workspace(factory: pytest.TempPathFactory, home: Path) -> Path:
+    """The demo workspace at ``home`` (:func:`demo_kit.copy_demo_workspace`) plus
+    :data:`SKIPPED`; ``home``."""
+    copy_demo_workspace(factory, home)
     log = home.parent / f"{home.name}-skipped.csv"
     log.write_text(skipped_log(), encoding="utf-8")
     report = ingest_log(EventStore(home), log)

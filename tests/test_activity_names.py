@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from apptest import app_as
+from demo_kit import copy_demo_workspace
 from rich.cells import cell_len
 from streamlit.testing.v1 import AppTest
 from test_cli_width import NARROW, _headers, runner
@@ -26,7 +27,6 @@ from procmine import (
     ProcmineError,
     SopLibrary,
     activity_names,
-    build_demo_workspace,
     bundled_sops_dir,
     error_text,
     glossary_path,
@@ -180,7 +180,7 @@ CHINESE = {v.name_zh for v in ACTIVITIES.values()}
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("names-workspace") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

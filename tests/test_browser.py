@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright against
 ``streamlit run app.py`` on a free port (tests/browser_kit.py). Screenshots go to
-tests/artifacts/ (ignored by git)."""
+tests/artifacts/ (ignored by git). Each role's walk through every page of its menu is in
+tests/test_browser_layout.py (one walk checks that the pages open and that they fit)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_kit import ARTIFACTS, DEMO_USERS, metric_value
+from browser_kit import ARTIFACTS, metric_value
 from browser_kit import heading as _heading
 from browser_kit import metric as _metric
 from browser_kit import pick as _pick
 from browser_kit import sign_in as _sign_in
 from browser_kit import wait_quiet as _wait_quiet
+from demo_kit import copy_demo_workspace
 
-from procmine.app.auth import ROLES
 from procmine.app.i18n import t
-from procmine.dashboard.registry import pages_for_role
-from procmine.demo.workspace import build_demo_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -28,49 +27,8 @@ pytestmark = pytest.mark.browser
 def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo workspace the server below serves (a test may check the library's figures)."""
     home = tmp_path_factory.mktemp("browser-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
-
-
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_each_role_signs_in_and_opens_its_pages(role: str, server: str, browser: object) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    try:
-        _sign_in(page, server, DEMO_USERS[role])
-        for spec in pages_for_role(role):
-            if spec.hidden:   # out of the menu (one item's page): opened by a link elsewhere
-                continue
-            link = page.get_by_role("link", name=t(spec.title_key, "zh-CN"), exact=True)
-            if len(pages_for_role(role)) > 1:  # Streamlit shows no menu for a single page
-                link.first.click()
-            heading = page.get_by_role("heading", level=1)
-            heading.first.wait_for(timeout=60_000)
-            _wait_quiet(page)
-            assert page.locator('[data-testid="stException"]').count() == 0
-            assert page.locator('[data-testid="stAlertContentError"]').count() == 0
-            assert heading.first.inner_text().strip() != ""
-            if spec.script in ("overview.py", "my_figures.py", "bottlenecks.py"):
-                page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-            if spec.script in ("announcement.py", "baseline.py", "sop_library.py",
-                               "sop_history.py"):
-                page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
-                page.wait_for_timeout(1000)  # the grid draws on a canvas after it mounts
-            if spec.script == "announcement.py":
-                # the downloads come after the table (the files are made first)
-                excel = page.get_by_role("button", name=re.compile("Excel"))
-                excel.first.wait_for(timeout=60_000)
-                assert excel.count() == 1
-            page.screenshot(path=str(ARTIFACTS / f"{role}-{spec.url_path}.png"), full_page=True)
-        # the links of other roles' pages are not offered
-        others = [p for p in pages_for_role("operations") if role not in p.roles]
-        for spec in others:
-            name = t(spec.title_key, "zh-CN")  # exact: "柜员" is also in "柜员×业务类型"
-            assert page.get_by_role("link", name=name, exact=True).count() == 0
-    finally:
-        page.close()
 
 
 def test_language_switch_and_sign_out(server: str, browser: object) -> None:

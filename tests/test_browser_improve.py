@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from browser_kit import ARTIFACTS, heading, pick, sign_in, wait_quiet
+from demo_kit import copy_demo_workspace
 
 from procmine import (
     EventStore,
@@ -27,7 +28,6 @@ from procmine import (
     months_with_data,
     t,
 )
-from procmine.demo.workspace import build_demo_workspace
 
 pytestmark = pytest.mark.browser
 ZH = "zh-CN"
@@ -41,7 +41,7 @@ def zh(key: str, **fmt: object) -> str:
 def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo workspace of its own (the demo seeds a few items, one escalated)."""
     home = tmp_path_factory.mktemp("browser-improve")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -1,7 +1,9 @@
-"""Every page of every role, in Chinese, at 1440x900 and at 1280x720 (tests/browser_kit.py): a
-full-page screenshot of each in tests/artifacts/layout-<w>x<h>-<role>-<page>.png, and through the
-DOM (tests/layout_probe.js) no table with a column cut off at the right (the grid's scroller needs
-no horizontal scrolling) and no chart legend over an axis's tick labels.
+"""Every page of every role, in Chinese, at 1440x900 and at 1280x720 (tests/browser_kit.py): each
+role signs in and opens every page of its menu (no exception or error box, a title, the page's
+default chart or table drawn, no link to another role's page); a full-page screenshot of each in
+tests/artifacts/layout-<w>x<h>-<role>-<page>.png, and through the DOM (tests/layout_probe.js) no
+table with a column cut off at the right (the grid's scroller needs no horizontal scrolling) and
+no chart legend over an axis's tick labels.
 
 One server, one browser; each role signs in once and walks its pages; each page is read at
 1440x900, then the window is narrowed to 1280x720 and read again (the same script run, laid out
@@ -11,6 +13,7 @@ anew), so a page runs once per role. Pages that need a choice first stay at thei
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -19,22 +22,24 @@ import pytest
 from browser_kit import ARTIFACTS, DEMO_USERS, DRAWN
 from browser_kit import sign_in as _sign_in
 from browser_kit import wait_quiet as _wait_quiet
+from demo_kit import copy_demo_workspace
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from procmine.app.auth import ROLES
 from procmine.app.i18n import t
 from procmine.dashboard.registry import PageSpec, pages_for_role
-from procmine.demo.workspace import build_demo_workspace
 
 pytestmark = pytest.mark.browser
 
 SIZES = ((1440, 900), (1280, 720))
+_GRID = '[data-testid="stDataFrame"]'
 PROBE = (Path(__file__).parent / "layout_probe.js").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("browser-layout-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 
@@ -118,8 +123,35 @@ def test_the_wide_table_check_fails_on_a_table_too_wide() -> None:
     ]
 
 
+def _opened(page: Any, spec: PageSpec) -> list[str]:
+    """What is wrong with a page just opened: an exception or error box, an empty title, or
+    the chart, table or downloads its page shows by default missing."""
+    out = []
+    for box in ("stException", "stAlertContentError"):
+        if page.locator(f'[data-testid="{box}"]').count():
+            out.append(f"{box} on the page")
+    if not page.get_by_role("heading", level=1).first.inner_text().strip():
+        out.append("an empty title")
+    wanted = {"overview.py": ".js-plotly-plot", "my_figures.py": ".js-plotly-plot",
+              "bottlenecks.py": ".js-plotly-plot", "announcement.py": _GRID,
+              "baseline.py": _GRID, "sop_library.py": _GRID, "sop_history.py": _GRID}
+    try:
+        if spec.script in wanted:
+            page.locator(wanted[spec.script]).first.wait_for(timeout=60_000)
+        if spec.script == "announcement.py":  # the downloads come after the table
+            excel = page.get_by_role("button", name=re.compile("Excel"))
+            excel.first.wait_for(timeout=60_000)
+            if excel.count() != 1:
+                out.append(f"{excel.count()} Excel download buttons")
+    except PlaywrightTimeout as exc:
+        out.append(f"not shown: {exc.message.splitlines()[0]}")
+    return out
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_fits_at_both_sizes(role: str, server: str, browser: Any) -> None:
+def test_every_page_opens_and_fits_at_both_sizes(role: str, server: str, browser: Any) -> None:
+    """The role signs in and opens each page of its menu (and no other role's): no exception
+    or error box, a title, its default chart or table drawn; then the layout at both sizes."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     width, height = SIZES[0]
     page = browser.new_page(viewport={"width": width, "height": height})
@@ -130,11 +162,18 @@ def test_every_page_fits_at_both_sizes(role: str, server: str, browser: Any) -> 
         page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
         for n, spec in enumerate(specs):
             _open(page, spec, len(specs) > 1, n == 0)
+            wrong += [f"{spec.url_path}: {p}" for p in _opened(page, spec)]
             for w, h in SIZES:
                 page.set_viewport_size({"width": w, "height": h})
                 shot = f"layout-{w}x{h}-{role}-{spec.url_path}.png"
                 wrong += [f"{spec.url_path} {w}x{h}: {p}" for p in _read(page, shot)]
             page.set_viewport_size({"width": width, "height": height})
+        # the links of other roles' pages are not offered
+        for spec in pages_for_role("operations"):
+            name = t(spec.title_key, "zh-CN")  # exact: "柜员" is also in "柜员×业务类型"
+            if role not in spec.roles and page.get_by_role("link", name=name,
+                                                           exact=True).count():
+                wrong.append(f"a link to {spec.url_path}, a page of another role")
     finally:
         page.close()
         (ARTIFACTS / f"layout-{role}.txt").write_text("\n".join(wrong) + "\n", encoding="utf-8")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from browser_kit import heading, sign_in, wait_quiet
+from demo_kit import copy_demo_workspace
 
-from procmine import build_demo_workspace, t
+from procmine import t
 
 pytestmark = pytest.mark.browser
 ZH = "zh-CN"
@@ -20,7 +21,7 @@ ENGLISH = ("Drag and drop", "Browse files", "Upload", "per file", "Limit 200MB",
 @pytest.fixture(scope="module")
 def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("browser-messages") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -14,13 +14,13 @@ from browser_kit import ARTIFACTS
 from browser_kit import heading as _heading
 from browser_kit import sign_in as _sign_in
 from browser_kit import wait_quiet as _wait_quiet
+from demo_kit import copy_demo_workspace
 from sqlalchemy import select, update
 
 from procmine.app.appdb import session_for, utc_now
 from procmine.app.auth import DEMO_PASSWORD
 from procmine.app.i18n import t
 from procmine.app.session_tokens import SESSION_COOKIE, SessionRow
-from procmine.demo.workspace import build_demo_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ VIEW = {"width": 1400, "height": 1000}
 @pytest.fixture(scope="module")
 def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("browser-session-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

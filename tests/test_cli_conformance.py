@@ -106,7 +106,8 @@ def hand_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_skipped_workspace(tmp_path_factory.mktemp("conformance-cli-demo") / "workspace")
+    home = tmp_path_factory.mktemp("conformance-cli-demo") / "workspace"
+    return build_skipped_workspace(tmp_path_factory, home)
 
 
 def _run(home: Path, *args: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_kit import copy_demo_workspace
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
@@ -25,7 +26,6 @@ from procmine.app.auth import get_user, seed_demo_users
 from procmine.cli.main import app
 from procmine.core.baseline import load_baseline
 from procmine.core.errors import ProcmineError
-from procmine.demo.workspace import build_demo_workspace
 from procmine.improve.items import RegisterError
 from procmine.improve.refresh import RefreshReport
 from procmine.improve.register import get_item, list_items
@@ -40,7 +40,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("cli-improve") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from demo_kit import copy_demo_workspace
 from typer.testing import CliRunner
 
 from procmine.cli.main import app
 from procmine.core.errors import ProcmineError
-from procmine.demo.workspace import build_demo_workspace
 from procmine.store.event_store import EventStore
 
 runner = CliRunner()
@@ -30,7 +30,7 @@ KEYS = {
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("cli-queue") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

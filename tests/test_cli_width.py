@@ -12,13 +12,13 @@ from typing import Any
 import pandas as pd
 import pytest
 import typer
+from demo_kit import copy_demo_workspace
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from procmine import SopLibrary, add_user, months_with_data
 from procmine.cli.common import Column, fit_table, print_table
 from procmine.cli.main import app
-from procmine.demo.workspace import build_demo_workspace
 from procmine.store.event_store import EventStore
 
 runner = CliRunner()
@@ -45,7 +45,7 @@ WIDE = [["league"], ["sop", "list"], ["sop", "history", "SOP-P18"],
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo workspace (its log, users, SOP library and training room)."""
     home = tmp_path_factory.mktemp("width") / "ws"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

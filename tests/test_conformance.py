@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from demo_kit import copy_demo_workspace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from procmine.demo.workspace import build_demo_workspace
 from procmine.maps.alignment import align
 from procmine.maps.conformance import ConformanceReport, conformance
 from procmine.maps.deviations import deviation_findings
@@ -120,7 +120,7 @@ def test_the_sop_fields_are_read_and_checked() -> None:
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("conformance-demo") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from demo_kit import copy_demo_workspace
 
-from procmine.demo.workspace import build_demo_workspace
 from procmine.ingest.run import ingest_log
 from procmine.maps.conformance import ConformanceReport, conformance
 from procmine.maps.reference import ReferenceModel, reference_models
@@ -150,7 +150,7 @@ def test_spark_gives_the_same_report_on_every_kind_of_deviation(hand_home: Path)
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("conformance-spark-demo") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from apptest import APP, app_as, signed_in
+from demo_kit import copy_demo_workspace
 from findings_kit import made_finding
 from sqlalchemy import delete
 from streamlit.testing.v1 import AppTest
@@ -29,7 +30,6 @@ from procmine import (
     User,
     activity_names,
     authenticate,
-    build_demo_workspace,
     default_group,
     finding_key,
     finding_subject,
@@ -82,7 +82,7 @@ FOUND = [STEP, WAIT, OVERALL, SETTLEMENT, BASELINE]
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("act-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

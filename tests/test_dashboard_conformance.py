@@ -42,7 +42,8 @@ def zh(key: str, **fmt: object) -> str:
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_skipped_workspace(tmp_path_factory.mktemp("conformance-page") / "workspace")
+    home = tmp_path_factory.mktemp("conformance-page") / "workspace"
+    return build_skipped_workspace(tmp_path_factory, home)
 
 
 @pytest.fixture

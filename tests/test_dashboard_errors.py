@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from apptest import app_as
+from demo_kit import copy_demo_workspace
 
 from procmine import (
     EventStore,
-    build_demo_workspace,
     error_prior,
     load_baseline,
     monthly_league,
@@ -22,7 +22,7 @@ from procmine import (
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from apptest import app_as, signed_in
+from demo_kit import copy_demo_workspace
 from findings_kit import made_finding
 from streamlit.testing.v1 import AppTest
 
@@ -24,7 +25,6 @@ from procmine import (
     EventStore,
     Finding,
     SopLibrary,
-    build_demo_workspace,
     findings_by_step,
     load_baseline,
     scoped_findings,
@@ -92,7 +92,7 @@ FOUND = [OVERALL_BRANCH, CONDITIONAL, WAIT, OVERALL_TELLER, INFERRED, BASELINE]
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("kinds-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

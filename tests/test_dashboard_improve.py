@@ -13,6 +13,7 @@ from pathlib import Path
 import apptest
 import pytest
 from apptest import signed_in
+from demo_kit import copy_demo_workspace
 from streamlit.testing.v1 import AppTest
 
 from procmine import (
@@ -23,7 +24,6 @@ from procmine import (
     SopLibrary,
     User,
     authenticate,
-    build_demo_workspace,
     finding_subject,
     get_improvement,
     link_improvement,
@@ -48,7 +48,7 @@ def zh(key: str, **fmt: object) -> str:
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("improve-pages")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from apptest import app_as, signed_in
+from demo_kit import copy_demo_workspace
 from streamlit.testing.v1 import AppTest
 
 from procmine import (
@@ -20,7 +21,6 @@ from procmine import (
     Filters,
     SopLibrary,
     activity_names,
-    build_demo_workspace,
     process_map,
     t,
     variants,
@@ -36,7 +36,7 @@ ZH = "zh-CN"
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("maps-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from apptest import app_as, signed_in
+from demo_kit import copy_demo_workspace
 from streamlit.testing.v1 import AppTest
 
 from procmine import (
     EventStore,
     QueueFilter,
-    build_demo_workspace,
     diversion_report,
     load_baseline,
     queue_summary,
@@ -37,7 +37,7 @@ BOTTLENECKS = "procmine/dashboard/pages/bottlenecks.py"
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("queue-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

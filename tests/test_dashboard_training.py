@@ -12,6 +12,7 @@ from pathlib import Path
 import apptest
 import pytest
 from apptest import signed_in
+from demo_kit import copy_demo_workspace
 from streamlit.testing.v1 import AppTest
 
 from procmine import (
@@ -20,7 +21,6 @@ from procmine import (
     User,
     assign_paper,
     attempt_result,
-    build_demo_workspace,
     build_paper,
     get_attempt,
     list_papers,
@@ -51,7 +51,7 @@ def zh(key: str, **fmt: object) -> str:
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo workspace (its bank is active: the demo seeds it)."""
     home = tmp_path_factory.mktemp("training-pages")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     assert list_questions(status="active", home=home)
     return home
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from demo_kit import copy_demo_workspace
 from openpyxl import load_workbook
 
 from procmine import (
@@ -35,7 +36,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Impr
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(DB_URL_ENV, raising=False)
         home = tmp_path_factory.mktemp("demo-register") / "workspace"
-        build_demo_workspace(home)
+        copy_demo_workspace(tmp_path_factory, home)
         ops = get_user("ops", home)
         assert ops is not None
         items = list_items(user=ops, home=home)

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from demo_kit import copy_demo_workspace
 from sqlalchemy import func, select
 
 from procmine.app.appdb import session_for
@@ -46,7 +47,7 @@ TABLES = (QuestionRow, PaperRow, PaperQuestionRow, AssignmentRow, AttemptRow, An
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo-training") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 import pytest
 from apptest import app_as, signed_in
+from demo_kit import copy_demo_workspace
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
@@ -22,7 +23,6 @@ from procmine import (
     EventStore,
     Filters,
     ProcmineError,
-    build_demo_workspace,
     denoised,
     discover_model,
     model_from_map,
@@ -44,7 +44,7 @@ ZH = "zh-CN"
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("model-demo") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_kit import copy_demo_workspace
 from streamlit.testing.v1 import AppTest
 
 import procmine
@@ -23,7 +24,6 @@ from procmine import (
     SopLibrary,
     User,
     authenticate,
-    build_demo_workspace,
     display_name,
     error_text,
     list_audit,
@@ -130,7 +130,7 @@ def test_the_password_policy_speaks_chinese_to_the_dashboard_and_english_to_the_
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("messages-demo") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from demo_kit import copy_demo_workspace
 
 from procmine.analysis.bottlenecks import find_bottlenecks
 from procmine.analysis.filters import Filters
@@ -28,7 +29,7 @@ from procmine.analysis.performance import step_rows
 from procmine.app.auth import User, add_user, get_user
 from procmine.core.baseline import Baseline
 from procmine.demo import DemoConfig, write_demo_data
-from procmine.demo.workspace import build_demo_workspace, bundled_demo_log
+from procmine.demo.workspace import bundled_demo_log
 from procmine.improve.measure import measure_item
 from procmine.improve.refresh import RefreshReport, refresh_register
 from procmine.improve.register import add_link, get_item, open_item, set_status
@@ -92,14 +93,14 @@ def _done_item(finding: Finding, ops: User, home: Path, *, decision: str = "retr
 
 
 @SQLITE
-def test_the_sop_revision_of_the_demo_log_reports_its_known_effect(own_app_db: None,
-                                                                   tmp_path: Path) -> None:
+def test_the_sop_revision_of_the_demo_log_reports_its_known_effect(
+        own_app_db: None, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No finding of the demo log is about P18 "Count cash" (the step is not slow enough to
     be one), so the item's finding is built from the measured figures of branch B01 on that
     step before the revision came in force there (21 September 2026), against the old
     standard of SOP-P18 2.0 (37 s)."""
     home = tmp_path / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     truth = json.loads((bundled_demo_log().parent / "demo_truth.json").read_text("utf-8"))
     revision = truth["revisions"][0]
     effective = date.fromisoformat(revision["effective"])
@@ -135,12 +136,12 @@ def test_the_sop_revision_of_the_demo_log_reports_its_known_effect(own_app_db: N
 
 @SQLITE
 def test_a_staffing_change_on_a_queue_shortfall_is_measured_on_the_service_level(
-        own_app_db: None, tmp_path: Path) -> None:
+        own_app_db: None, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """A shortfall of the demo's staffing plan on a Thursday at B01 (the demo's queue export
     has Thursdays 24 September, 1 and 8 October): more windows from 1 October; the service
     level of the block before against after, as the queue measures give it."""
     home = tmp_path / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     store = EventStore(home)
     plan = staffing_plan(store)
     shift = max((s for s in plan.shifts if s.reason == "shortfall" and s.branch_id == "B01"

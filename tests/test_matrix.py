@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from apptest import app_as, deferred_downloads, signed_in
+from demo_kit import copy_demo_workspace
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
@@ -30,7 +31,6 @@ from procmine import (
     ProcmineError,
     SopLibrary,
     assign_paper,
-    build_demo_workspace,
     build_paper,
     export_matrix_excel,
     get_engine,
@@ -325,7 +325,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def page_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("matrix-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

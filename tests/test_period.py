@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from apptest import app_as
+from demo_kit import copy_demo_workspace
 
 from procmine import (
     EventStore,
     Filters,
-    build_demo_workspace,
     business_type_summary,
     filter_options,
     load_baseline,
@@ -34,7 +34,7 @@ WITH_PERIOD = {
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo-workspace")
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

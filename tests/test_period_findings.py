@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from apptest import app_as
+from demo_kit import copy_demo_workspace
 from findings_kit import made_finding
 from typer.testing import CliRunner
 
@@ -20,7 +21,6 @@ from procmine import (
     Finding,
     SopLibrary,
     activity_names,
-    build_demo_workspace,
     explain_finding,
     linked_findings,
     load_baseline,
@@ -39,7 +39,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("branch-findings") / "ws"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 

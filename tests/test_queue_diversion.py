@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from demo_kit import copy_demo_workspace
 from ticket_rows import at, write_tickets
 
 from procmine.core.baseline import Baseline
@@ -31,10 +32,8 @@ EVENTS = QueueFilter(source="events")
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
-    from procmine.demo.workspace import build_demo_workspace
-
     home = tmp_path_factory.mktemp("diversion") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return EventStore(home)
 
 

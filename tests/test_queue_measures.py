@@ -22,11 +22,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from demo_kit import copy_demo_workspace
 
 from procmine.core.errors import ProcmineError
 from procmine.core.schema import TICKET_COLUMNS
 from procmine.demo import DemoConfig, write_demo_data
-from procmine.demo.workspace import build_demo_workspace
 from procmine.ingest.run import ingest_log
 from procmine.queue.measures import (
     INTERVAL_LOAD_COLUMNS,
@@ -417,7 +417,7 @@ def test_interval_load_matches_pandas(randomised: tuple[EventStore, pd.DataFrame
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
     home = tmp_path_factory.mktemp("queue-demo") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return EventStore(home)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from demo_kit import copy_demo_workspace
 from ticket_rows import at, write_tickets
 
 from procmine.core.errors import ProcmineError
@@ -155,11 +156,10 @@ def test_command(hand_store: EventStore) -> None:
 
 def test_demo_counts_match_pandas(tmp_path_factory: pytest.TempPathFactory) -> None:
     """On the demo workspace, the VIP-window counts equal an independent pandas count."""
-    from procmine.demo.workspace import build_demo_workspace
     from procmine.store.engine import DuckDBEngine
 
     home = tmp_path_factory.mktemp("windows") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     store = EventStore(home)
     report = window_report(store, QueueFilter(source="events"))
     events = DuckDBEngine(store).query(

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from apptest import app_as
+from demo_kit import copy_demo_workspace
 from typer.testing import CliRunner
 
 from procmine.app.i18n import t
 from procmine.cli.main import app
-from procmine.demo.workspace import build_demo_workspace
 from procmine.sop.library import SopLibrary
 from procmine.sop.links import FEW_EFFECT_CASES, revision_effects
 from procmine.sop.workflow import Editor
@@ -30,7 +30,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo workspace with a 4.0 of SOP-P18 (the card read a second shorter) in force from
     after the log's last day."""
     home = tmp_path_factory.mktemp("effects") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     library = SopLibrary.open(home)
     head = library.current("SOP-P18")
     text = head.sop.text.replace("standard_seconds: 6\n", "standard_seconds: 5\n", 1)

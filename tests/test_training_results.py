@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from demo_kit import copy_demo_workspace
 from sqlalchemy import select
 from test_training_people import P17, REVIEWER, T0101, TRAINER, make_library, p17_version_2
 
@@ -282,10 +283,8 @@ def test_a_new_version_reopens_its_changed_questions_and_lists_the_tellers(
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EventStore, SopLibrary]]:
-    from procmine.demo.workspace import build_demo_workspace
-
     home = tmp_path_factory.mktemp("loop") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     yield EventStore(home), SopLibrary.open(home)
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from demo_kit import copy_demo_workspace
 from typer.testing import CliRunner
 
 from procmine.analysis.filters import Filters
 from procmine.cli.main import app
 from procmine.cli.variants import variant_lines
 from procmine.core.errors import ProcmineError
-from procmine.demo.workspace import build_demo_workspace
 from procmine.ingest.run import ingest_log
 from procmine.maps.variants import VARIANT_COLUMNS, prescribed_sequence, variants
 from procmine.sop.library import SopLibrary
@@ -250,7 +250,7 @@ def test_spark_gives_the_same_variants(hand_home: Path) -> None:
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("variants-demo") / "workspace"
-    build_demo_workspace(home)
+    copy_demo_workspace(tmp_path_factory, home)
     return home
 
 
