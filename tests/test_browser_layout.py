@@ -74,7 +74,8 @@ def _read(page: Any, name: str) -> list[str]:
     page for the picture, then put back)."""
     _wait_quiet(page)
     with contextlib.suppress(Exception):   # a grid that never draws is reported below
-        page.wait_for_function(DRAWN, timeout=20_000)
+        # as long as the other waits: a loaded machine (CI) has taken over 20 s to draw one
+        page.wait_for_function(DRAWN, timeout=60_000)
     page.wait_for_timeout(250)   # grids and charts lay out again after a resize
     found = page.evaluate(PROBE)
     size = page.viewport_size
