@@ -3,6 +3,7 @@ command line's help, and none of pandas, DuckDB, SciPy or the analyses imported.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,9 +56,27 @@ ONE = ("import sys\nsys.argv = ['procmine', *sys.argv[1:]]\nfrom procmine.cli im
        "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code, file=sys.stderr)\n"
        "others = sorted(m for m in FORBIDDEN if m in sys.modules)\n"
        "print('OTHERS', others, file=sys.stderr)")
-WHOLE = ("import sys\nfrom procmine.cli.main import app\n"
-         "try:\n    app(sys.argv[1:], prog_name='procmine')\nexcept SystemExit as exc:\n"
-         "    print('EXIT', exc.code, file=sys.stderr)")
+# The full app, run once for every argument list of the test below, in one process (its imports
+# are the cost): each run's stdout and stderr captured apart, printed as JSON.
+WHOLE = """import contextlib, io, json, sys
+from procmine.cli.main import app
+runs = []
+for args in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            app(args, prog_name='procmine')
+        except SystemExit as exc:
+            print('EXIT', exc.code, file=sys.stderr)
+    runs.append([out.getvalue(), err.getvalue()])
+print(json.dumps(runs))
+"""
+
+ARGS = [
+    ["ingest", "--help"], ["ingest"], ["bottlenecks", "--help"], ["sop", "--help"],
+    ["sop", "lint", "--help"], ["baseline", "show", "--json"], ["info", "--bogus"],
+    ["user", "nonsense"],
+]
 
 
 def _one(args: list[str], forbidden: set[str]) -> subprocess.CompletedProcess[str]:
@@ -67,28 +86,31 @@ def _one(args: list[str], forbidden: set[str]) -> subprocess.CompletedProcess[st
                           env=env, timeout=120)
 
 
-def _whole(args: list[str]) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def whole() -> dict[tuple[str, ...], tuple[str, str]]:
+    """Each argument list's (stdout, stderr) from the full app."""
     env = {**os.environ, "COLUMNS": "100", "TERM": "dumb"}
-    return subprocess.run([sys.executable, "-c", WHOLE, *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    result = subprocess.run([sys.executable, "-c", WHOLE, json.dumps(ARGS)],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = json.loads(result.stdout)
+    return {tuple(args): (out, err) for args, (out, err) in zip(ARGS, runs, strict=True)}
 
 
-@pytest.mark.parametrize("args", [
-    ["ingest", "--help"], ["ingest"], ["bottlenecks", "--help"], ["sop", "--help"],
-    ["sop", "lint", "--help"], ["baseline", "show", "--json"], ["info", "--bogus"],
-    ["user", "nonsense"],
-])
-def test_one_command_parses_helps_and_fails_as_the_full_app(args: list[str]) -> None:
+@pytest.mark.parametrize("args", ARGS, ids=" ".join)
+def test_one_command_parses_helps_and_fails_as_the_full_app(
+        args: list[str], whole: dict[tuple[str, ...], tuple[str, str]]) -> None:
     from procmine.cli.root import LOADERS
 
     module = LOADERS[args[0]].split(":")[0]
     others = {entry.split(":")[0] for entry in LOADERS.values()} - {module}
-    one, whole = _one(args, others), _whole(args)
-    assert one.stdout == whole.stdout
+    one = _one(args, others)
+    whole_out, whole_err = whole[tuple(args)]
+    assert one.stdout == whole_out
     exit_one = [line for line in one.stderr.splitlines() if line.startswith("EXIT")]
-    exit_whole = [line for line in whole.stderr.splitlines() if line.startswith("EXIT")]
+    exit_whole = [line for line in whole_err.splitlines() if line.startswith("EXIT")]
     assert exit_one == exit_whole
     # a usage error names the same usage line and the same problem
     assert one.stderr.split("OTHERS")[0].replace("\n", "") .count("Usage") == \
-        whole.stderr.count("Usage")
+        whole_err.count("Usage")
     assert "OTHERS []" in one.stderr, one.stderr[-500:]
