@@ -224,23 +224,73 @@ def _tested_pairs(tellers: pd.DataFrame, candidates: pd.DataFrame) -> list[tuple
     return sorted({(str(a), str(b)) for a, b in tested.itertuples(index=False)})
 
 
+class _TestedValues:
+    """The service times of the tested pairs, sorted by pair and time, with each row's group
+    code per level (:func:`_test_pairs`): what costs a group (its cases, time lost and the
+    interval of its median) reads, then or later."""
+
+    def __init__(self, table: Any, n_pairs: int, chosen: dict[str, pd.DataFrame]) -> None:
+        self.chosen = chosen
+        self.values = table.column("service_seconds").to_numpy()
+        self.case_key = table.column("case_key").to_numpy()
+        self.codes = {name: table.column(name).to_numpy() for name in chosen}
+        # each step's reference in force (NaN where none: the pair's baseline share applies)
+        self.step_ref = (table.column("ref_seconds").to_numpy(zero_copy_only=False)
+                         .astype(float) if "ref_seconds" in table.column_names else None)
+        self.bounds = np.searchsorted(table.column("pair").to_numpy(), np.arange(n_pairs + 1))
+
+    def cost(self, name: str, frame: pd.DataFrame, index: pd.Index) -> None:
+        """Set ``cases``, ``time_lost`` and the interval of the median of the level's rows
+        ``index`` (chosen rows: eligible, of a tested pair)."""
+        rows = self.chosen[name].loc[index]
+        cases = np.zeros(len(rows), dtype=np.int64)
+        lost = np.zeros(len(rows))
+        interval = np.full((len(rows), 2), np.nan)
+        for i, (k, code, share) in enumerate(zip(rows["pair"], rows["code"],
+                                                 rows["share_reference"], strict=True)):
+            lo, hi = int(self.bounds[int(k)]), int(self.bounds[int(k) + 1])
+            mine = np.flatnonzero(self.codes[name][lo:hi] == code) + lo
+            if not mine.size:
+                continue
+            values = self.values[mine]
+            # the pair's values are sorted: so are the group's
+            interval[i] = median_interval(values)
+            case_keys, inverse = np.unique(self.case_key[mine], return_inverse=True)
+            per_case = np.bincount(inverse, weights=values)
+            if self.step_ref is None:
+                case_ref = np.full(case_keys.size, float(share))
+            else:  # the reference in force on the case's date (on its step's, if it differs)
+                mine_ref = self.step_ref[mine]
+                mine_ref = np.where(np.isnan(mine_ref), float(share), mine_ref)
+                case_ref = np.full(case_keys.size, np.nan)
+                np.fmax.at(case_ref, inverse, mine_ref)
+            cases[i] = case_keys.size
+            # a case with no reference in force (no SOP row, no standard time) loses none
+            lost[i] = float(np.nansum(np.maximum(per_case - case_ref, 0.0)))
+        frame.loc[rows.index, "cases"] = cases
+        frame.loc[rows.index, "time_lost"] = lost
+        frame.loc[rows.index, "ci_low_seconds"] = interval[:, 0]
+        frame.loc[rows.index, "ci_high_seconds"] = interval[:, 1]
+
+
 def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
-                levels: Sequence[tuple[str, pd.DataFrame, list[str], bool]]) -> None:
-    """Add ``p_value`` (Mann-Whitney, one-sided), ``cases`` and ``time_lost`` to each level's
-    frame: p-values for every eligible group of the given pairs (1.0 for the others), cases and
-    time lost for the material ones (for every tested one with the level's ``all_costs``).
-    ``levels``: (name, frame, level keys, all_costs)."""
-    for _, frame, _, _ in levels:
+                levels: Sequence[tuple[str, pd.DataFrame, list[str]]]) -> _TestedValues | None:
+    """Add ``p_value`` (Mann-Whitney, one-sided), ``cases``, ``time_lost`` and the interval of
+    the median to each level's frame: p-values for every eligible group of the given pairs
+    (1.0 for the others), the rest for the material ones (0 and NaN for the others). The
+    values it read are returned (None without pairs): :meth:`_TestedValues.cost` costs the
+    groups a later step needs. ``levels``: (name, frame, level keys)."""
+    for _, frame, _ in levels:
         frame["p_value"] = 1.0
         frame["cases"] = 0
         frame["time_lost"] = 0.0
         frame["ci_low_seconds"] = np.nan
         frame["ci_high_seconds"] = np.nan
     if not pairs:
-        return
+        return None
     pair_of = {p: k for k, p in enumerate(pairs)}
     chosen: dict[str, pd.DataFrame] = {}
-    for name, frame, _keys, _ in levels:
+    for name, frame, _keys in levels:
         pair = pd.Series([pair_of.get(p, -1) for p in zip(frame["business_type"],
                                                           frame["activity"], strict=True)],
                          index=frame.index)
@@ -250,55 +300,26 @@ def _test_pairs(data: StepData, pairs: list[tuple[str, str]],
         chosen[name] = rows
     table = data.service_values(
         pairs, ordered=True,
-        groups={name: chosen[name][[*_PAIR, *keys, "code"]] for name, _, keys, _ in levels},
+        groups={name: chosen[name][[*_PAIR, *keys, "code"]] for name, _, keys in levels},
     )
-    pair_col = table.column("pair").to_numpy()
-    values = table.column("service_seconds").to_numpy()
-    case_key = table.column("case_key").to_numpy()
-    # each step's reference in force (NaN where none: the pair's baseline share applies)
-    step_ref = (table.column("ref_seconds").to_numpy(zero_copy_only=False).astype(float)
-                if "ref_seconds" in table.column_names else None)
-    bounds = np.searchsorted(pair_col, np.arange(len(pairs) + 1))
-    for name, frame, _, all_costs in levels:
+    tested = _TestedValues(table, len(pairs), chosen)
+    for name, frame, _ in levels:
         rows = chosen[name]
-        codes_all = table.column(name).to_numpy()
+        codes_all = tested.codes[name]
         p_values = np.ones(len(rows))
-        cases = np.zeros(len(rows), dtype=np.int64)
-        lost = np.zeros(len(rows))
-        interval = np.full((len(rows), 2), np.nan)
         for k, part in rows.groupby("pair"):
-            lo, hi = int(bounds[int(str(k))]), int(bounds[int(str(k)) + 1])
+            lo, hi = int(tested.bounds[int(str(k))]), int(tested.bounds[int(str(k)) + 1])
             if hi <= lo:
                 continue
             local = np.full(len(rows) + 1, -1, dtype=np.int64)  # global code -> 0..m-1
             global_codes = part["code"].to_numpy()
             local[global_codes] = np.arange(len(part))
             codes = local[codes_all[lo:hi]]  # -1 (no group) maps to local[-1] == -1
-            _, p = mann_whitney_greater(values[lo:hi], codes, len(part))
+            _, p = mann_whitney_greater(tested.values[lo:hi], codes, len(part))
             p_values[global_codes] = p
-            costed = np.ones(len(part), dtype=bool) if all_costs else part["material"].to_numpy()
-            for g in np.flatnonzero(costed):
-                mine = codes == g
-                # the pair's values are sorted: so are the group's
-                interval[global_codes[g]] = median_interval(values[lo:hi][mine])
-                case_keys, inverse = np.unique(case_key[lo:hi][mine], return_inverse=True)
-                per_case = np.bincount(inverse, weights=values[lo:hi][mine])
-                share = float(part["share_reference"].iloc[g])
-                if step_ref is None:
-                    case_ref = np.full(case_keys.size, share)
-                else:  # the reference in force on the case's date (on its step's, if it differs)
-                    mine_ref = step_ref[lo:hi][mine]
-                    mine_ref = np.where(np.isnan(mine_ref), share, mine_ref)
-                    case_ref = np.full(case_keys.size, np.nan)
-                    np.fmax.at(case_ref, inverse, mine_ref)
-                cases[global_codes[g]] = case_keys.size
-                # a case with no reference in force (no SOP row, no standard time) loses none
-                lost[global_codes[g]] = float(np.nansum(np.maximum(per_case - case_ref, 0.0)))
         frame.loc[rows.index, "p_value"] = p_values
-        frame.loc[rows.index, "cases"] = cases
-        frame.loc[rows.index, "time_lost"] = lost
-        frame.loc[rows.index, "ci_low_seconds"] = interval[:, 0]
-        frame.loc[rows.index, "ci_high_seconds"] = interval[:, 1]
+        tested.cost(name, frame, rows.index[rows["material"].to_numpy(dtype=bool)])
+    return tested
 
 
 def _judge(frame: pd.DataFrame, ratio: float) -> None:
@@ -427,12 +448,27 @@ def _step_findings(data: StepData, context: FindingContext,
     branches, candidates = _branch_frame(data, context.teller_stats, tellers, context.refs,
                                          references, cut, min_cases, peers)
     pairs = _tested_pairs(tellers, candidates)
-    _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"], False),
-                              ("branch", branches, ["branch_id"], True)))
+    tested = _test_pairs(data, pairs, (("teller", tellers, ["teller_id", "branch_id"]),
+                                       ("branch", branches, ["branch_id"])))
     for frame in (tellers, branches):
         _judge(frame, context.ratio)
     _flag(tellers, branches, context.q)
+    if tested is not None:  # a branch most of whose tellers are flagged: its costs too
+        _cost_branches(tested, tellers, branches)
     return _assemble(tellers, branches, context)
+
+
+def _cost_branches(tested: _TestedValues, tellers: pd.DataFrame,
+                   branches: pd.DataFrame) -> None:
+    """Cost the branch groups the branch rule may turn into a finding (:func:`_assemble`):
+    those of flagged tellers, where :func:`_test_pairs` did not (they were not material)."""
+    keys = ["branch_id", *_PAIR]
+    wanted = tellers.loc[tellers["flagged"], keys].dropna().drop_duplicates()
+    chosen = tested.chosen["branch"]
+    rows = chosen.reset_index().merge(wanted, on=keys).set_index("index")
+    rows = rows[~rows["material"].to_numpy(dtype=bool)]
+    if len(rows):
+        tested.cost("branch", branches, rows.index)
 
 
 def _check_arguments(ratio: float, min_cases: int, q: float) -> None:
