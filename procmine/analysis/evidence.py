@@ -84,10 +84,10 @@ def explain_findings(store: EventStore, findings: Sequence[Finding],
     pairs = sorted({(f.business_type, f.activity) for f in stepped})
     with StepData(store, filters=month_filters(month), detail=True, pairs=pairs,
                   engine=engine) as data:
-        # the case windows run once, not once per breakdown
+        # the case windows (or the scan of the prepared steps) run once, not per breakdown
         data.keep_pairs(pairs, ["business_type", "activity", "teller_id", "branch_id",
                                 "case_id", "occurrence", "service_seconds", "wait_seconds",
-                                *BREAKDOWNS])
+                                *BREAKDOWNS], hold=True)
         report("evidence", 0.6)
         overall = data.breakdown(pairs)
         parts = {}
