@@ -102,6 +102,37 @@ def test_findings_are_ranked_by_time_lost_and_costed_per_month(
         assert len(branch[0].tellers_flagged) * 2 > branch[0].tellers_eligible
 
 
+def test_a_branch_named_by_its_tellers_alone_carries_its_own_costs(
+        demo_logs: list[tuple[EventStore, dict[str, Any], list[Finding]]], baseline: Baseline,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests cost (cases, time lost, the median's interval) only the material groups; a
+    branch that is not material itself but most of whose tellers are flagged (the branch
+    rule) is costed after the flags: its finding's figures are those it has when it is material
+    and costed with the tests."""
+    import procmine.analysis.bottlenecks as bottlenecks
+
+    store, _, findings = demo_logs[0]
+    [branch] = [f for f in findings if f.scope == "branch"]
+    assert len(branch.tellers_flagged) >= 2
+    branch_frame = bottlenecks._branch_frame
+
+    def no_material_branch(*args: Any, **kwargs: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+        branches, candidates = branch_frame(*args, **kwargs)
+        branches["material"] = False  # no branch is material by itself, before the tests
+        return branches, candidates
+
+    monkeypatch.setattr(bottlenecks, "_branch_frame", no_material_branch)
+    again = [f for f in find_bottlenecks(store, baseline, kinds=("step",)) if f.scope == "branch"]
+    assert [(f.branch_id, f.business_type, f.activity) for f in again] == \
+        [(branch.branch_id, branch.business_type, branch.activity)]
+    named = again[0]
+    assert named.cases == branch.cases > 0
+    assert branch.time_lost_seconds > 0
+    assert named.time_lost_seconds == pytest.approx(branch.time_lost_seconds)
+    assert named.ratio_ci == branch.ratio_ci and named.ratio_ci is not None
+    assert named.tellers_flagged == branch.tellers_flagged
+
+
 def test_time_lost_is_the_excess_over_the_reference_per_case(
         demo_logs: list[tuple[EventStore, dict[str, Any], list[Finding]]]) -> None:
     store, _, findings = demo_logs[0]
