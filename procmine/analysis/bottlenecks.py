@@ -101,6 +101,8 @@ from procmine.core.progress import Progress
 from procmine.store.event_store import EventStore
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from procmine.store.engine import Engine
 
 __all__ = ["ANALYSES", "find_bottlenecks"]
@@ -229,7 +231,7 @@ class _TestedValues:
     code per level (:func:`_test_pairs`): what costs a group (its cases, time lost and the
     interval of its median) reads, then or later."""
 
-    def __init__(self, table: Any, n_pairs: int, chosen: dict[str, pd.DataFrame]) -> None:
+    def __init__(self, table: pa.Table, n_pairs: int, chosen: dict[str, pd.DataFrame]) -> None:
         self.chosen = chosen
         self.values = table.column("service_seconds").to_numpy()
         self.case_key = table.column("case_key").to_numpy()
@@ -465,7 +467,7 @@ def _cost_branches(tested: _TestedValues, tellers: pd.DataFrame,
     keys = ["branch_id", *_PAIR]
     wanted = tellers.loc[tellers["flagged"], keys].dropna().drop_duplicates()
     chosen = tested.chosen["branch"]
-    rows = chosen.reset_index().merge(wanted, on=keys).set_index("index")
+    rows = chosen.rename_axis("row").reset_index().merge(wanted, on=keys).set_index("row")
     rows = rows[~rows["material"].to_numpy(dtype=bool)]
     if len(rows):
         tested.cost("branch", branches, rows.index)
