@@ -7,7 +7,8 @@ builds the demo once per run, in the folder every pytest-xdist worker of the run
 file lock, so the first worker builds it and the others wait), and gives each caller a copy: the
 same files, the same app database, the same SOP history. Tests of the build itself
 (``tests/test_demo.py``, ``tests/test_queue_demo.py``, ``tests/test_chinese_walk.py``,
-``tests/test_dashboard.py``) still call :func:`build_demo_workspace` on their own folder.
+``tests/test_dashboard.py``, ``tests/test_dashboard_conditions_zh.py``) still call
+:func:`build_demo_workspace` on their own folder.
 """
 
 from __future__ import annotations
