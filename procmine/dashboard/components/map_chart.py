@@ -240,14 +240,12 @@ def _colours(values: pd.Series, scale: Any, top: float, low: float = 0.0,
              high: float = 1.0) -> list[str]:
     """A colour per value from 0 to ``top`` on the part ``low`` to ``high`` of ``scale``; grey
     when missing."""
-    out = []
-    for value in pd.to_numeric(values, errors="coerce"):
-        if pd.isna(value):
-            out.append(_NO_TIME)
-        else:
-            share = min(max(float(value) / top, 0.0), 1.0) if top > 0 else 0.0
-            out.append(sample_colorscale(scale, [low + (high - low) * share])[0])
-    return out
+    numbers = pd.to_numeric(values, errors="coerce").tolist()
+    known = [float(v) for v in numbers if pd.notna(v)]
+    shares = [low + (high - low) * (min(max(v / top, 0.0), 1.0) if top > 0 else 0.0)
+              for v in known]
+    sampled = iter(sample_colorscale(scale, shares) if shares else [])   # one call for all
+    return [_NO_TIME if pd.isna(v) else next(sampled) for v in numbers]
 
 
 def _width(count: float, most: float) -> float:
@@ -270,7 +268,7 @@ def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping
     ``direction``: "LR", "TB" or "auto" (:func:`orientation`). ``labels``: start, end, count,
     cases, median, p90, service, transition, colour. The edges' figures are the trace whose
     ``meta`` is "edges" (one point per edge, in ``edges``' order), the nodes' "nodes".
-    ``name``: an activity's display name (:func:`.names.step_label`; default as logged)."""
+    ``name``: an activity's display name (:func:`.names.namer`; default as logged)."""
     place = layered_layout(edges, starts, ends, nodes["activity"])
     direction = orientation(place, direction)
     figure = go.Figure()
@@ -379,12 +377,12 @@ def _draw_nodes(figure: go.Figure, nodes: pd.DataFrame, place: Mapping[Any, tupl
     shown = nodes["count"] if overlay == "frequency" else nodes[time_column]
     fills = _colours(shown, _FREQ_SCALE if overlay == "frequency" else _PERF_SCALE,
                      _top(shown), 0.05, 0.45)
-    xs, ys, text, custom = [], [], [], []
+    xs, ys, text, custom, boxes = [], [], [], [], []
     for row, fill in zip(nodes.to_dict("records"), fills, strict=True):
         x, y = _xy(place[row["activity"]], direction)
-        figure.add_shape(type="rect", x0=x - half[0], x1=x + half[0], y0=y - half[1],
-                         y1=y + half[1], fillcolor=fill, line={"color": "#334155", "width": 1},
-                         layer="below")
+        boxes.append({"type": "rect", "x0": x - half[0], "x1": x + half[0], "y0": y - half[1],
+                      "y1": y + half[1], "fillcolor": fill, "layer": "below",
+                      "line": {"color": "#334155", "width": 1}})
         count = f"{int(row['count']):,}"
         value = count if overlay == "frequency" else _duration(row[time_column], duration)
         xs.append(x)
@@ -394,6 +392,8 @@ def _draw_nodes(figure: go.Figure, nodes: pd.DataFrame, place: Mapping[Any, tupl
         custom.append([_escape(name(str(row["activity"]))), count, f"{int(row['cases']):,}",
                        _duration(row["median_seconds"], duration),
                        _duration(row["p90_seconds"], duration)])
+    # at once: add_shape one by one copies and checks every shape already there each time
+    figure.layout.shapes = (*figure.layout.shapes, *boxes)
     figure.add_scatter(
         x=xs, y=ys, mode="text", text=text, textfont={"size": 10, "color": "#0f172a"},
         meta="nodes", customdata=custom,

@@ -194,17 +194,17 @@ def _boxes(figure: go.Figure, graph: Any, names: Mapping[str, str],
            counts: Mapping[str, int], count_label: str) -> None:
     """The tasks or transitions: a box each (silent ones a dark bar), the steps' names in
     them; the steps are the trace whose ``meta`` is "steps" (customdata: shown name, log's)."""
-    xs, ys, text, custom = [], [], [], []
+    xs, ys, text, custom, boxes = [], [], [], [], []
     for _, data in graph.nodes(data=True):
         if data["kind"] not in ("task", "transition"):
             continue
         x, y = _xy(data)
         half = _half(data)
         silent = data.get("label") is None
-        figure.add_shape(type="rect", x0=x - half[0], x1=x + half[0], y0=y - half[1],
-                         y1=y + half[1], layer="below",
-                         fillcolor="#1f2937" if silent else _TASK_FILL,
-                         line={"color": "#1f2937" if silent else _TASK_EDGE, "width": 1})
+        boxes.append({"type": "rect", "x0": x - half[0], "x1": x + half[0], "y0": y - half[1],
+                      "y1": y + half[1], "layer": "below",
+                      "fillcolor": "#1f2937" if silent else _TASK_FILL,
+                      "line": {"color": "#1f2937" if silent else _TASK_EDGE, "width": 1}})
         if silent:
             continue
         label = str(data["label"])
@@ -213,6 +213,7 @@ def _boxes(figure: go.Figure, graph: Any, names: Mapping[str, str],
         ys.append(y)
         text.append(_wrap(shown, 6 if " " not in shown else 13))
         custom.append([shown, label, f"{counts[label]:,}" if label in counts else "–"])
+    figure.layout.shapes = (*figure.layout.shapes, *boxes)   # at once: add_shape copies all
     figure.add_scatter(
         x=xs, y=ys, mode="text", text=text, textfont={"size": 10, "color": "#0f172a"},
         meta="steps", customdata=custom, showlegend=False,

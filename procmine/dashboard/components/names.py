@@ -4,9 +4,10 @@ name, else the glossary's, else the log's: :func:`procmine.activity_names`).
 
 The library's frames keep the log's activity; a page or component maps a frame's step columns
 (:data:`STEP_COLUMNS`) with :func:`step_frame` just before drawing it, a single value with
-:func:`step_label`, a search with :func:`step_matches` (a query in either language, or the
-log name, finds the step). A download keeps the log name in a trailing column (the
-skipped-control-steps CSV: "log step name").
+:func:`step_label` (one value after another: :func:`namer`), a search with
+:func:`step_matches` (a query in either language, or the log name, finds the step). A
+download keeps the log name in a trailing column (the skipped-control-steps CSV: "log step
+name").
 
 A glossary the bank broke (a duplicate row, an empty Chinese name) does not stop a page: the
 error is shown once on each page it reaches, with its line, and the SOP names and log names
@@ -15,7 +16,7 @@ stand in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -39,6 +40,7 @@ __all__ = [
     "STEP_COLUMNS",
     "finding_summary",
     "model_step",
+    "namer",
     "names",
     "sop_step_labels",
     "step_frame",
@@ -74,6 +76,14 @@ def names() -> ActivityNames:
 def step_label(activity: object) -> str:
     """``activity``'s name in the session's language."""
     return names().name(str(activity), lang())
+
+
+def namer() -> Callable[[object], str]:
+    """:func:`step_label` with the names and the language read once, for a figure or a table
+    that names a step per row (reading the names checks the library's head each time)."""
+    known = names()
+    language = lang()
+    return lambda activity: known.name(str(activity), language)
 
 
 def step_labels(values: Iterable[object]) -> list[str]:

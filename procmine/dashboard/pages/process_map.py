@@ -67,7 +67,7 @@ labels = {key: tr(f"maps.{key}") for key in
 labels["colour"] = tr("maps.colour", stat=tr(f"maps.stat.{stat}"))
 figure = map_chart.process_map_figure(
     shown.nodes, shown.edges, shown.start_activities, shown.end_activities, labels, _duration,
-    overlay=overlay, stat=stat, direction=direction, name=names.step_label)
+    overlay=overlay, stat=stat, direction=direction, name=names.namer())
 st.plotly_chart(figure, width="stretch", key="pmap_chart",
                 config=map_chart.download_config(f"process-map-{choice.business_type}", fmt))
 st.caption(tr("maps.download_hint", format=fmt.upper()))
