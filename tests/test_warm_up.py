@@ -197,6 +197,37 @@ def test_the_server_imports_what_the_pages_import_in_the_background() -> None:
     assert not thread.is_alive()
     assert {"procmine.dashboard.data", "procmine.dashboard.components.charts"} <= set(sys.modules)
     assert gc.get_freeze_count() > 50_000   # the libraries' objects (some 200,000 here)
+    assert set(preload.ON_USE) <= set(sys.modules)
+
+
+def test_what_the_library_imports_on_use_is_preloaded_or_left_out_by_name() -> None:
+    """Every library the package imports inside a function (to start the command line quickly)
+    is either imported by the dashboard's preload or named as left out, with why: a new one
+    fails here until it is placed."""
+    import ast
+
+    from procmine.dashboard import preload
+
+    package = Path(__file__).resolve().parents[1] / "procmine"
+    on_use: dict[str, str] = {}
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if id(node) in top or not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            if isinstance(node, ast.ImportFrom) and (node.level or node.module is None):
+                continue
+            names = [node.module] if isinstance(node, ast.ImportFrom) else [
+                a.name for a in node.names]
+            for name in names:
+                root = str(name).split(".")[0]
+                if root not in sys.stdlib_module_names and root not in (
+                        "procmine", "plotly", "pyarrow", "scipy"):  # at the pages' import
+                    on_use[root] = str(path.relative_to(package.parent))
+    placed = {name.split(".")[0] for name in preload.ON_USE} | set(preload.NOT_PRELOADED)
+    assert on_use.keys() <= placed, {k: v for k, v in on_use.items() if k not in placed}
+    assert {"networkx", "pm4py", "pyspark"} <= on_use.keys()   # the scan finds them
 
 
 def test_the_memory_of_duckdb_queries_can_be_capped(workspace: EventStore,

@@ -27,7 +27,19 @@ import streamlit as st
 
 from procmine.dashboard.registry import PAGES
 
-__all__ = ["page_imports", "start"]
+__all__ = ["NOT_PRELOADED", "ON_USE", "page_imports", "start"]
+
+#: What the library imports on first use, not when it is imported (the command line starts
+#: quicker so), and the pages reach: imported here too, so that a page's first view on a new
+#: server does not wait for it (measured: networkx 0.18 s of the process map's first view).
+ON_USE = ("dulwich.porcelain", "networkx", "openpyxl", "pm4py")
+#: What the library imports on use that the dashboard's server leaves alone, and why.
+NOT_PRELOADED = {
+    "pyspark": "the Spark engine: the command line's, for stores too large for one machine",
+    "sqlglot": "the Spark engine's SQL translation",
+    "typer": "the command line",
+    "python_calamine": "an uploaded Excel file read: an ingest, seconds of work anyway",
+}
 
 
 def page_imports() -> list[tuple[str, tuple[str, ...]]]:
@@ -45,7 +57,7 @@ def page_imports() -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _import_all() -> None:
-    for module_name, names in page_imports():
+    for module_name, names in [*page_imports(), *((name, ()) for name in ON_USE)]:
         with contextlib.suppress(Exception):  # the page's own run reports its errors
             module = importlib.import_module(module_name)
             for name in names:
