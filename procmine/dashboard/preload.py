@@ -32,13 +32,15 @@ __all__ = ["NOT_PRELOADED", "ON_USE", "page_imports", "start"]
 #: What the library imports on first use, not when it is imported (the command line starts
 #: quicker so), and the pages reach: imported here too, so that a page's first view on a new
 #: server does not wait for it (measured: networkx 0.18 s of the process map's first view).
-ON_USE = ("dulwich.porcelain", "networkx", "openpyxl", "pm4py")
+ON_USE = ("dulwich.porcelain", "networkx", "openpyxl")
 #: What the library imports on use that the dashboard's server leaves alone, and why.
 NOT_PRELOADED = {
     "pyspark": "the Spark engine: the command line's, for stores too large for one machine",
     "sqlglot": "the Spark engine's SQL translation",
     "typer": "the command line",
     "python_calamine": "an uploaded Excel file read: an ingest, seconds of work anyway",
+    "pm4py": "a model discovered anew (one kept is drawn without it); its import takes 1.1 s,"
+             " which would still hold the interpreter when the first user signs in",
 }
 
 
