@@ -75,7 +75,7 @@ def names() -> ActivityNames:
 
 def step_label(activity: object) -> str:
     """``activity``'s name in the session's language."""
-    return names().name(str(activity), lang())
+    return namer()(activity)
 
 
 def namer() -> Callable[[object], str]:
@@ -88,9 +88,8 @@ def namer() -> Callable[[object], str]:
 
 def step_labels(values: Iterable[object]) -> list[str]:
     """The names of a sequence of activities in the session's language."""
-    known = names()
-    language = lang()
-    return [known.name(str(v), language) for v in values]
+    name = namer()
+    return [name(v) for v in values]
 
 
 def step_matches(activity: object, query: str) -> bool:
