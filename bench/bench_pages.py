@@ -1,7 +1,7 @@
 """Page times a user feels: signing in and every page of every role, in a real browser.
 
 Run as ``python bench/bench_pages.py --workspace demo|10m [--roles ops,teller] [--pages
-overview,bottlenecks] [--events N] [--cold ingest|empty]``. The dashboard is served by
+overview,bottlenecks] [--events N] [--cold ingest|first|empty]``. The dashboard is served by
 ``streamlit run app.py`` and driven by Debian's Chromium through Playwright, with the helpers
 of the browser tests (tests/browser_kit.py). Workspaces, made once under bench/out/ and reused
 between runs:
@@ -24,8 +24,12 @@ their address (one improvement item), then all of them again:
   its seconds, then each role's walk starts on a fresh server with the workspace's result cache
   as the warm-up left it (restored before each role). The warm-up runs the recipes the pages'
   earlier views left; a workspace without them is walked once with ``--cold empty`` first
-  (reported too), as its first users would. With ``--cold empty``: the cache emptied before each
-  role's walk, nothing kept (a new workspace's first views). The role's first page is where
+  (reported too), as its first users would. With ``--cold first``: the same after a first
+  ingest (the workspace's recipes set aside and its kept results removed first, put back after):
+  the warm-up has no recipes and computes the first views
+  (``procmine.dashboard.warm.first_views``). With ``--cold empty``: the cache emptied before
+  each role's walk, nothing kept, no warm-up (a new workspace's first views before that
+  warm-up). The role's first page is where
   signing in lands, so its cold time is the sign-in's. A later page that reads a result an
   earlier page of the same walk computed gets it from the caches, as a user clicking through
   would. The new batch is dropped at the end (``--no-warm``);
@@ -514,36 +518,55 @@ def walk(browser: Any, home: Path, roles: Sequence[str], visits: Sequence[Visit]
 def run(events: int | None = None, roles: Sequence[str] = ROLES, pages: Sequence[str] = (),
         cold: str = "ingest") -> dict[str, Any]:
     """Every page of ``roles`` on the demo workspace (``events`` None) or on the workspace
-    of ``events`` generated events: ``{"empty": rows, "ingest": rows, "warm_up": ...}``, the
-    rows of :func:`rows_for` for each cold kind walked (``cold``: ``ingest`` or ``empty``; see
-    the module's docstring)."""
+    of ``events`` generated events: ``{"empty": rows, "ingest": rows, "warm_up": ...}`` (or
+    ``"first"`` and ``"first_warm_up"``), the rows of :func:`rows_for` for each cold kind walked
+    (``cold``: ``ingest``, ``first`` or ``empty``; see the module's docstring)."""
     home = ensure_workspace(events)
     label = f"{events_in(home):,} events" + (" (demo workspace)" if events is None else "")
     targets = TARGETS["demo" if events is None else "large"]
     visits = plan(roles, pages)
     result: dict[str, Any] = {}
     with chromium() as browser:
-        if cold == "empty" or not has_recipes(home):
+        if cold == "empty" or (cold == "ingest" and not has_recipes(home)):
             result["empty"] = rows_for(label, targets, visits, walk(browser, home, roles, visits))
         if cold == "ingest":
-            new = ingest_new_batch(home)
-            print(f"(ingested {new.events:,} new events in {new.ingest_s:.1f} s; the warm-up "
-                  f"was done {new.ready_s:.1f} s later: {new.report.get('computed')} results, "
-                  f"{len(new.report.get('failed') or {})} failed)", file=sys.stderr, flush=True)
-            result["warm_up"] = {**new.__dict__}
-            snapshot = OUT / "pages-cache-snapshot"
-            shutil.rmtree(snapshot, ignore_errors=True)
-            shutil.copytree(home / "cache", snapshot,
-                            ignore=shutil.ignore_patterns("recipes", "*.lock", "*.log"))
+            result["warm_up"], timings = _after_ingest(browser, home, roles, visits)
+            result["ingest"] = rows_for(f"{label}, after an ingest", targets, visits, timings)
+        if cold == "first":
+            recipes, aside = home / "cache" / "recipes", OUT / "pages-recipes-aside"
+            shutil.rmtree(aside, ignore_errors=True)
+            if recipes.exists():
+                recipes.replace(aside)
+            empty_cache(home)
             try:
-                timings = walk(browser, home, roles, visits,
-                               lambda: restore_cache(home, snapshot))
-                result["ingest"] = rows_for(f"{label}, after an ingest", targets, visits,
-                                            timings)
-            finally:
-                drop_batch(home, new.batch_id)
-                shutil.rmtree(snapshot, ignore_errors=True)
+                result["first_warm_up"], timings = _after_ingest(browser, home, roles, visits)
+                result["first"] = rows_for(f"{label}, after a first ingest", targets, visits,
+                                           timings)
+            finally:  # the workspace's own recipes back (the first views' go)
+                shutil.rmtree(recipes, ignore_errors=True)
+                if aside.exists():
+                    aside.replace(recipes)
     return result
+
+
+def _after_ingest(browser: Any, home: Path, roles: Sequence[str], visits: Sequence[Visit],
+                  ) -> tuple[dict[str, Any], dict[str, tuple[Timing, Timing]]]:
+    """A new batch ingested and its warm-up waited for; then each role's walk, on the kept
+    results as the warm-up left them; the batch dropped at the end."""
+    new = ingest_new_batch(home)
+    print(f"(ingested {new.events:,} new events in {new.ingest_s:.1f} s; the warm-up "
+          f"was done {new.ready_s:.1f} s later: {new.report.get('computed')} results, "
+          f"{len(new.report.get('failed') or {})} failed)", file=sys.stderr, flush=True)
+    snapshot = OUT / "pages-cache-snapshot"
+    shutil.rmtree(snapshot, ignore_errors=True)
+    shutil.copytree(home / "cache", snapshot,
+                    ignore=shutil.ignore_patterns("recipes", "*.lock", "*.log"))
+    try:
+        timings = walk(browser, home, roles, visits, lambda: restore_cache(home, snapshot))
+    finally:
+        drop_batch(home, new.batch_id)
+        shutil.rmtree(snapshot, ignore_errors=True)
+    return {**new.__dict__}, timings
 
 
 def main() -> None:
@@ -557,28 +580,32 @@ def main() -> None:
                         help="comma-separated roles or demo users (default: all five)")
     parser.add_argument("--pages", default="",
                         help="comma-separated url paths or scripts (default: every page)")
-    parser.add_argument("--cold", choices=("ingest", "empty"), default="ingest",
-                        help="cold: after an ingest and its warm-up (default), or with "
-                             "nothing kept")
+    parser.add_argument("--cold", choices=("ingest", "first", "empty"), default="ingest",
+                        help="cold: after an ingest and its warm-up (default), after a first "
+                             "ingest (no recipes: the warm-up's first views), or with nothing "
+                             "kept")
     args = parser.parse_args()
     events = args.events if args.events else (10_000_000 if args.workspace == "10m" else None)
     pages = tuple(p.strip() for p in args.pages.split(",") if p.strip())
     started, load = time.perf_counter(), os.getloadavg()[0]
     result = run(events, parse_roles(args.roles), pages, args.cold)
     name = f"pages-{'demo' if events is None else events}"
-    for kind in ("empty", "ingest"):
+    titles = {"empty": "nothing kept", "first": "after a first ingest",
+              "ingest": "after an ingest"}
+    for kind, title in titles.items():
         if kind not in result:
             continue
         rows = result[kind]
-        out = OUT / f"{name}{'-empty' if kind == 'empty' else ''}.json"
+        out = OUT / f"{name}{'' if kind == 'ingest' else '-' + kind}.json"
         out.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(f"\n## cold: {'nothing kept' if kind == 'empty' else 'after an ingest'}\n")
+        print(f"\n## cold: {title}\n")
         print(markdown_table(rows))
         over = [r for r in rows if not r["ok"]]
         print(f"\n{len(rows) - len(over)} of {len(rows)} within target; rows in {out}")
-    if "warm_up" in result:
-        (OUT / f"{name}-warm-up.json").write_text(json.dumps(result["warm_up"], indent=2),
-                                                  encoding="utf-8")
+    for kind in ("warm_up", "first_warm_up"):
+        if kind in result:
+            (OUT / f"{name}-{kind.replace('_', '-')}.json").write_text(
+                json.dumps(result[kind], indent=2), encoding="utf-8")
     print(f"({time.perf_counter() - started:.0f} s; load average {load:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores)")
 

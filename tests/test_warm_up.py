@@ -5,11 +5,14 @@ result being computed waits for it instead of computing it twice."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,8 +138,8 @@ def _wait_for_warm_up(store: EventStore, seconds: float = 120) -> dict[str, obje
 
 def test_an_ingest_starts_the_warm_up_in_the_background(
         workspace: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``procmine ingest`` starts ``procmine warm`` when there are recipes (and not with
-    --no-warm, nor with PROCMINE_WARM=off); its result is the new version's."""
+    """``procmine ingest`` starts ``procmine warm`` (not with --no-warm, nor with
+    PROCMINE_WARM=off); it runs the recipes kept, and its result is the new version's."""
     from procmine.dashboard import data
     from procmine.store.warm_up import start_warm_up
 
@@ -251,3 +254,52 @@ def test_the_memory_of_duckdb_queries_can_be_capped(workspace: EventStore,
     with pytest.raises(ProcmineError, match="not a memory size") as caught:
         workspace.connect()
     assert caught.value.code == "store.memory_limit"
+
+
+def test_a_first_ingest_warms_what_the_first_pages_read(
+        demo_workspace: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workspace whose pages nobody has opened (no recipes: its first ingest) is warmed with
+    what the roles' first pages read with their first choices, and the SOP pages: afterwards
+    those pages compute nothing on a fresh server, but a branch's queue and a teller's own
+    figures. The results computed leave their recipes for the next ingest's warm-up."""
+    import streamlit as st
+    from apptest import app_as
+
+    from procmine.dashboard.registry import PAGES
+
+    home = tmp_path / "ws"
+    shutil.copytree(demo_workspace["home"], home, ignore=shutil.ignore_patterns("cache"))
+    monkeypatch.setenv("PROCMINE_HOME", str(home))
+    st.cache_data.clear()
+    store = EventStore(home)
+    assert recipes(ResultCache(store).root) == []
+    report = warm(store)
+    assert (report.computed, report.failed, report.stopped) == (1, {}, False)
+    kept = {r.arguments["function"].rsplit(":", 1)[1] for r in recipes(ResultCache(store).root)}
+    assert {"findings", "evidence", "sop_findings", "league", "sop_revision_effects",
+            "summary"} <= kept
+
+    computed: list[str] = []
+    original = ResultCache.get
+
+    def counted(self: ResultCache, name: str, key: Any, compute: Callable[[], Any],
+                recipe: Any = None) -> Any:
+        def compute_counted() -> Any:
+            computed.append(name.rsplit(".", 1)[1])
+            return compute()
+        return original(self, name, key, compute_counted, recipe)
+
+    monkeypatch.setattr(ResultCache, "get", counted)
+    st.cache_data.clear()   # a fresh server: only the workspace's kept results
+    by_path = {p.url_path: p for p in PAGES}
+    own = {"branch_manager": {"queue", "queue_by", "queue_branches", "windows"},
+           "teller": {"profile", "summary", "tellers", "business_types"}}
+    walks = {"operations": ["overview", "sops", "sop-history"], "reviewer": ["bottlenecks"],
+             "trainer": ["sops"], "teller": ["my-figures"], "branch_manager": ["queue"]}
+    for role, paths in walks.items():
+        at = app_as(role, home, timeout=300)
+        for path in paths:
+            computed.clear()
+            at.switch_page(str(by_path[path].path)).run()
+            assert not at.exception, (role, path)
+            assert set(computed) <= own.get(role, set()), (role, path, computed)

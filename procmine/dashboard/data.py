@@ -384,6 +384,11 @@ def findings(month: str | None, ratio: float, min_cases: int, q: float) -> list[
                            q=q, month=month)
 
 
+#: The Slow steps page's thresholds at first (and the overview's agenda's): a step's median over
+#: this many times its reference, at least this many cases, this false-discovery rate.
+FINDINGS_RATIO, FINDINGS_MIN_CASES, FINDINGS_Q = 1.5, 30, 0.05
+
+
 @cached()
 def evidence(finding: Finding, month: str | None) -> dict[str, Any]:
     """One finding's evidence (:func:`procmine.explain_finding`)."""
@@ -424,6 +429,14 @@ def coverage() -> Coverage | None:
     if store_info()["events"] == 0:
         return None
     return coverage_report(store(), baseline(), library())
+
+
+def opening_sop(library: SopLibrary) -> str | None:
+    """The SOP the history page opens on: the first that has changed since the library was
+    seeded, else the first (None for an empty library)."""
+    latest = library.latest()
+    changed = [i for i, v in latest.items() if v.action != "seed"]
+    return changed[0] if changed else next(iter(latest), None)
 
 
 @cached(library=True)
@@ -603,8 +616,9 @@ def as_of(month: str | None) -> date | None:
     return month_end if end is None else min(month_end, end)
 
 
-def month_agenda(user: User, today: date, *, ratio: float = 1.5, min_cases: int = 30,
-                 q: float = 0.05) -> tuple[str | None, Agenda | None]:
+def month_agenda(user: User, today: date, *, ratio: float = FINDINGS_RATIO,
+                 min_cases: int = FINDINGS_MIN_CASES,
+                 q: float = FINDINGS_Q) -> tuple[str | None, Agenda | None]:
     """The latest month with data and what to act on in it: its top findings without an item
     (the Slow steps page's default thresholds), the overdue items, the regressions."""
     latest = months()

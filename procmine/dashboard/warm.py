@@ -1,5 +1,6 @@
-"""The dashboard's side of the warm-up (:mod:`procmine.store.warm_up`): the function its recipes
-name, :func:`keep`, run outside a Streamlit server (by ``procmine warm``).
+"""The dashboard's side of the warm-up (:mod:`procmine.store.warm_up`), run outside a Streamlit
+server (by ``procmine warm``): the function its recipes name, :func:`keep`, and what a workspace
+whose pages nobody has opened yet warms instead, :func:`first_views`.
 
 Outside a server Streamlit warns, for every cached function, that no server runs and its cache
 lives in memory: not news here, so its messages below errors are silenced first.
@@ -11,6 +12,54 @@ from streamlit import logger as _streamlit_logger
 
 _streamlit_logger.set_log_level("error")
 
-from procmine.dashboard.data import keep  # noqa: E402  (after the silencing: its import warns)
+from procmine import Filters  # noqa: E402
+from procmine.dashboard import data  # noqa: E402  (after the silencing: its import warns)
+from procmine.dashboard.data import keep  # noqa: E402
 
-__all__ = ["keep"]
+__all__ = ["first_views", "keep"]
+
+
+def first_views() -> None:
+    """Compute the results the roles' first pages read, with the choices those pages make at
+    first, for a workspace that has no recipes yet (its first ingest: no one has opened a page,
+    so nothing says what to warm).
+
+    Without it, the first users after a first ingest wait for the whole log's slow-step
+    searches. These are the results every user of a role shares (the latest month, the Slow
+    steps page's default thresholds, the SOP history's first SOP); a branch's or a teller's own
+    figures are left to their first view. Each result computed here leaves its recipe like any
+    other, so the warm-ups after later ingests compute it again.
+
+    What it computes, and for which page:
+
+    - the store's figures, filter options, months and quarantine (every page);
+    - the slow steps of the latest month, and the evidence of the first (the Slow steps page;
+      the overview's agenda);
+    - the latest month's summary, business types and tellers (the overview);
+    - the slow steps linked to the SOPs in force (the SOP library; a teller's own findings)
+      and what the SOPs cover of the log (the SOP library);
+    - the latest month's league (a teller's rank; the announcement);
+    - the step times before and after the revisions of the SOP the history page opens on.
+    """
+    if data.store_info()["events"] == 0:
+        return
+    data.options()
+    data.quarantine_summary()
+    months = data.months()
+    month = months[0] if months else None
+    found = data.findings(month, data.FINDINGS_RATIO, data.FINDINGS_MIN_CASES, data.FINDINGS_Q)
+    if found and found[0].kind in ("step", "wait") and found[0].activity:
+        data.evidence(found[0], month)
+        if found[0].kind == "step":
+            data.distribution(found[0], month)
+    chosen = Filters.for_month(month) if month else Filters()
+    data.summary(chosen)
+    data.business_types(chosen)
+    data.tellers(chosen)
+    data.sop_findings()
+    data.coverage()
+    if month:
+        data.league(month)
+    sop_id = data.opening_sop(data.library())
+    if sop_id is not None:
+        data.sop_revision_effects(sop_id)

@@ -10,6 +10,10 @@ new version's cache (:func:`warm`). A page opened during the warm-up waits for a
 computed rather than computing it a second time (the cache's lock), and a page opened after it
 reads what it kept: the first view after an ingest costs what a repeated view costs.
 
+A workspace with no recipes yet (its first ingest: no one has opened a page) warms what the
+roles' first pages read with their first choices instead (:data:`FIRST_VIEWS`,
+:func:`procmine.dashboard.warm.first_views`); the results it computes leave their recipes.
+
 One warm-up runs at a time per workspace (``cache/warm.lock``); one that finds the store changed
 under it stops, and the next one (started by that change) takes over. When it is done it writes
 ``cache/<version>/warmed.json``: what it computed, what failed and how long it took.
@@ -45,13 +49,15 @@ from typing import Any
 from procmine.store.event_store import EventStore
 from procmine.store.result_cache import ResultCache, computing, keep_pickle
 
-__all__ = ["RECIPES_KEPT", "WARM_ENV", "Recipe", "WarmReport", "recipes", "remember",
+__all__ = ["FIRST_VIEWS", "RECIPES_KEPT", "WARM_ENV", "Recipe", "WarmReport", "recipes", "remember",
            "start_warm_up", "warm", "warm_report"]
 
 #: How many recipes are kept (the newest): the results a warm-up computes at most.
 RECIPES_KEPT = 400
 #: ``off`` (or 0, no, false): no warm-up is started after an ingest or a drop.
 WARM_ENV = "PROCMINE_WARM"
+#: What a warm-up runs when no recipe is kept: the results the roles' first pages read.
+FIRST_VIEWS = "procmine.dashboard.warm:first_views"
 
 _log = logging.getLogger(__name__)
 
@@ -127,8 +133,9 @@ def recipes(cache_root: Path) -> list[Recipe]:
 
 
 def warm(store: EventStore, progress: Callable[[str, float], None] | None = None) -> WarmReport:
-    """Run the kept recipes for the store's current version (see the module's docstring); a
-    version already warmed is not warmed again. Returns what it did."""
+    """Run the kept recipes for the store's current version (without any, the first views:
+    :data:`FIRST_VIEWS`; see the module's docstring); a version already warmed is not warmed
+    again. Returns what it did."""
     cache = ResultCache(store)
     cache.root.mkdir(parents=True, exist_ok=True)
     with computing(cache.root / "warm"), _home(store.home):  # cache/warm.lock
@@ -138,7 +145,7 @@ def warm(store: EventStore, progress: Callable[[str, float], None] | None = None
             return WarmReport(**done)
         report = WarmReport(version=version)
         started = time.perf_counter()
-        todo = recipes(cache.root)
+        todo = recipes(cache.root) or [Recipe(FIRST_VIEWS)]
         for i, recipe in enumerate(todo):
             if store.version() != version:  # a newer ingest: its own warm-up takes over
                 report.stopped = True
@@ -172,13 +179,11 @@ def warm_report(store: EventStore) -> dict[str, Any] | None:
 
 def start_warm_up(store: EventStore) -> int | None:
     """Start ``procmine warm`` for ``store`` in a process of its own (it outlives the caller;
-    its messages go to ``cache/warm.log``) when there are recipes to run; returns its pid, or
-    None when there is nothing to warm or ``PROCMINE_WARM`` is ``off``."""
+    its messages go to ``cache/warm.log``); returns its pid, or None when ``PROCMINE_WARM`` is
+    ``off``. With no recipe kept it warms the first views."""
     if os.environ.get(WARM_ENV, "").strip().lower() in ("0", "off", "no", "false"):
         return None
     root = ResultCache(store).root
-    if not any((root / "recipes").glob("*.pickle")):
-        return None
     root.mkdir(parents=True, exist_ok=True)
     with (root / "warm.log").open("a", encoding="utf-8") as log:
         process = subprocess.Popen(

@@ -104,9 +104,11 @@ wanted = _arrival()
 cols = st.columns(4)
 month = period.choose(cols[0])
 period.show_caption(month)
-ratio = cols[1].number_input(tr("bottlenecks.ratio"), 1.1, 5.0, 1.5, 0.1, key="bn_ratio")
-min_cases = cols[2].number_input(tr("bottlenecks.min_cases"), 5, 1000, 30, 5, key="bn_min")
-q = cols[3].number_input(tr("bottlenecks.q"), 0.001, 0.2, 0.05, 0.01, format="%.3f",
+ratio = cols[1].number_input(tr("bottlenecks.ratio"), 1.1, 5.0, data.FINDINGS_RATIO, 0.1,
+                             key="bn_ratio")
+min_cases = cols[2].number_input(tr("bottlenecks.min_cases"), 5, 1000, data.FINDINGS_MIN_CASES,
+                                 5, key="bn_min")
+q = cols[3].number_input(tr("bottlenecks.q"), 0.001, 0.2, data.FINDINGS_Q, 0.01, format="%.3f",
                          key="bn_q")
 with st.spinner(tr("bottlenecks.computing")):
     everywhere = data.findings(month, float(ratio), int(min_cases), float(q))

@@ -16,10 +16,8 @@ session.guard(__file__)
 st.title(tr("sop_history.title"))
 library = data.library()
 latest = library.latest()
-# open on an SOP that has changed since the library was seeded, when there is one
-changed = [i for i, v in latest.items() if v.action != "seed"]
 chosen = sop_widgets.pick_sop([v.sop for v in latest.values()], key="history_sop",
-                              default=changed[0] if changed else None)
+                              default=data.opening_sop(library))
 if chosen is None:
     st.info(tr("sops.empty"))
     st.stop()
