@@ -277,7 +277,7 @@ def test_a_first_ingest_warms_what_the_first_pages_read(
     assert (report.computed, report.failed, report.stopped) == (1, {}, False)
     kept = {r.arguments["function"].rsplit(":", 1)[1] for r in recipes(ResultCache(store).root)}
     assert {"findings", "evidence", "sop_findings", "league", "sop_revision_effects",
-            "summary"} <= kept
+            "summary", "bank_steps"} <= kept
 
     computed: list[str] = []
     original = ResultCache.get

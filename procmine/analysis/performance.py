@@ -144,10 +144,19 @@ def teller_summary(store: EventStore, baseline: Baseline, filters: Filters | Non
     slowest first. Tellers with fewer than ``min_transactions`` are left out (on ``engine`` if
     given).
     """
+    return _teller_rows(store, baseline, filters, min_transactions, engine=engine)
+
+
+def _teller_rows(store: EventStore, baseline: Baseline, filters: Filters | None,
+                 min_transactions: int, *, by_month: bool = False,
+                 engine: Engine | None = None) -> pd.DataFrame:
+    """:func:`teller_summary`'s rows; ``by_month``: per teller and month the transactions
+    started in (a ``month`` column first, ``YYYY-MM``), in month order."""
     where, params = (filters or Filters()).where()
     params["min_transactions"] = min_transactions
+    month = "strftime(t.started, '%Y-%m') AS month, " if by_month else ""
     return _query(store, baseline, f"""
-        SELECT t.teller_id, mode(t.branch_id ORDER BY t.branch_id) AS branch_id,
+        SELECT {month}t.teller_id, mode(t.branch_id ORDER BY t.branch_id) AS branch_id,
                count(*) AS transactions,
                sum(CASE WHEN t.error THEN 1 ELSE 0 END) AS errors,
                sum(b.standard_seconds) / 3600 AS standard_hours,
@@ -155,9 +164,9 @@ def teller_summary(store: EventStore, baseline: Baseline, filters: Filters | Non
                sum(b.standard_seconds) / sum(t.dwell_seconds) AS speed_index
         FROM transactions t JOIN baseline b USING (business_type)
         WHERE t.teller_id IS NOT NULL AND {where}
-        GROUP BY t.teller_id
+        GROUP BY {"month, " if by_month else ""}t.teller_id
         HAVING count(*) >= $min_transactions
-        ORDER BY speed_index, t.teller_id
+        ORDER BY {"month, " if by_month else ""}speed_index, t.teller_id
     """, params, engine)
 
 
@@ -250,10 +259,14 @@ def type_steps(store: EventStore, baseline: Baseline, business_type: str,
 
 
 def teller_profile(store: EventStore, baseline: Baseline, teller_id: str,
-                   filters: Filters | None = None, *,
-                   engine: Engine | None = None) -> dict[str, pd.DataFrame]:
-    """One teller: speed index and volume per month (``months``) and each type x step against
-    the bank's median for it (``steps``), on ``engine`` if given.
+                   filters: Filters | None = None, *, engine: Engine | None = None,
+                   bank_steps: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """One teller: speed index and volume per month (``months``: :func:`teller_summary`'s row
+    of each month the teller worked in, whatever ``filters`` says of the period) and each
+    type x step against the bank's median for it (``steps``), on ``engine`` if given.
+    ``bank_steps``: the bank's step statistics for ``filters`` without the teller
+    (:func:`step_statistics` by bank, without shares), when the caller keeps them for every
+    teller (they are the same for all; computed here otherwise).
 
     ``steps`` has the step statistics with ``bank_median_seconds``, ``vs_bank`` (median / bank
     median) and ``minutes_above_bank``: the steps' count x (median - bank median), in minutes
@@ -261,19 +274,18 @@ def teller_profile(store: EventStore, baseline: Baseline, teller_id: str,
     bank's usual pace. Sorted by it, most first: a step done once at twice the bank's time does
     not top a step done every day a little slower."""
     chosen = replace(filters or Filters(), tellers=(teller_id,))
-    months = [str(m) for m in _engine(store, engine).query(
-        "SELECT DISTINCT strftime(end_time, '%Y-%m') AS month FROM events WHERE teller_id = $t "
-        "ORDER BY month", {"t": teller_id})["month"]]
-    per_month = []
-    for month in months:
-        row = teller_summary(store, baseline, Filters.for_month(month, tellers=(teller_id,)),
-                             min_transactions=1, engine=engine)
-        if len(row):
-            per_month.append({"month": month, **row.iloc[0].to_dict()})
+    worked = {str(m) for m in _engine(store, engine).query(
+        "SELECT DISTINCT strftime(end_time, '%Y-%m') AS month FROM events WHERE teller_id = $t",
+        {"t": teller_id})["month"]}
+    # every month in one pass (a month's row is the month's teller_summary)
+    per_month = _teller_rows(store, baseline, Filters(tellers=(teller_id,)), 1, by_month=True,
+                             engine=engine)
+    per_month = per_month[per_month["month"].isin(worked)].reset_index(drop=True)
     mine = step_statistics(store, baseline, by="teller", filters=chosen, with_share=False,
                            engine=engine)
-    bank = step_statistics(store, baseline, by="bank",
-                           filters=replace(chosen, tellers=()), with_share=False, engine=engine)
+    bank = bank_steps if bank_steps is not None else step_statistics(
+        store, baseline, by="bank", filters=replace(chosen, tellers=()), with_share=False,
+        engine=engine)
     steps = mine.merge(
         bank[["business_type", "activity", "median_seconds"]].rename(
             columns={"median_seconds": "bank_median_seconds"}),
@@ -282,7 +294,7 @@ def teller_profile(store: EventStore, baseline: Baseline, teller_id: str,
     steps["minutes_above_bank"] = (
         steps["count"] * (steps["median_seconds"] - steps["bank_median_seconds"]) / 60)
     return {
-        "months": pd.DataFrame(per_month),
+        "months": per_month,
         "steps": steps.sort_values(["minutes_above_bank", "vs_bank", "business_type", "activity"],
                                    ascending=[False, False, True, True]).reset_index(drop=True),
     }

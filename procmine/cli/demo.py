@@ -37,7 +37,15 @@ from procmine import (
     write_bundled_demo,
     write_demo_data,
 )
-from procmine.cli.common import HomeOption, JsonOption, err, out, print_json, progress_bar
+from procmine.cli.common import (
+    HomeOption,
+    JsonOption,
+    err,
+    out,
+    print_json,
+    progress_bar,
+    start_warm_up_for,
+)
 from procmine.cli.store_commands import print_ingest
 
 __all__ = ["demo_data", "demo_workspace"]
@@ -192,6 +200,7 @@ def demo_workspace(
         out.print(f"demo workspace already present in {EventStore(home).home}")
     else:
         print_ingest(report)
+        start_warm_up_for(EventStore(home), quiet=False)  # its first views, as after an ingest
     export = EventStore(home).home / DEMO_DATA / DEMO_TICKETS_FILE
     if export.is_file():
         out.print(f"the demo lobby's queue-system export: {export} (in the store's tickets; "

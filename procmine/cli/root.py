@@ -87,7 +87,8 @@ COMMANDS: Final[tuple[tuple[str, str], ...]] = (
     ('warm',
      'Compute again, for the store as it is now, the results the dashboard kept for its pages '
      '(the ones people opened), slowest first, so that the first view after an ingest is as '
-     'fast as a repeated one.'),
+     "fast as a repeated one. A workspace whose pages nobody has opened yet gets the results "
+     "its roles' first pages read."),
     ('demo-workspace',
      'Build the demo workspace from the bundled log in event_logs/ (skipped when the store '
      'already has data), with its users, SOP library and, once, its training room (question '

@@ -216,7 +216,8 @@ def warm_command(
 ) -> None:
     """Compute again, for the store as it is now, the results the dashboard kept for its pages
     (the ones people opened), slowest first, so that the first view after an ingest is as fast
-    as a repeated one.
+    as a repeated one. A workspace whose pages nobody has opened yet gets the results its
+    roles' first pages read.
 
     An ingest and a batch drop start it in the background; a page opened meanwhile waits for
     a result being computed rather than computing it twice.

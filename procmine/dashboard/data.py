@@ -15,6 +15,7 @@ keyed on a ``stamp`` the page gives (the teller's attempts and spot checks so fa
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import functools
 import hashlib
 import importlib
@@ -81,6 +82,7 @@ from procmine import (
     revision_effects,
     spot_check_summary,
     staffing_plan,
+    step_statistics,
     teller_loop,
     teller_profile,
     teller_roster,
@@ -318,8 +320,16 @@ def steps_of_type(code: str, filters: Filters) -> pd.DataFrame:
 
 
 @cached()
+def bank_steps(filters: Filters) -> pd.DataFrame:
+    """The bank's step statistics (no shares) for ``filters``: what every teller's profile
+    compares their steps with, kept once for all of them."""
+    return step_statistics(store(), baseline(), by="bank", filters=filters, with_share=False)
+
+
+@cached()
 def profile(teller_id: str, filters: Filters) -> dict[str, pd.DataFrame]:
-    return teller_profile(store(), baseline(), teller_id, filters)
+    return teller_profile(store(), baseline(), teller_id, filters,
+                          bank_steps=bank_steps(dataclasses.replace(filters, tellers=())))
 
 
 # -- the monthly league ----------------------------------------------------------------------------

@@ -38,7 +38,8 @@ def first_views() -> None:
     - the latest month's summary, business types and tellers (the overview);
     - the slow steps linked to the SOPs in force (the SOP library; a teller's own findings)
       and what the SOPs cover of the log (the SOP library);
-    - the latest month's league (a teller's rank; the announcement);
+    - the latest month's league (a teller's rank; the announcement) and the bank's step times
+      over the whole period (what a teller's own figures compare with);
     - the step times before and after the revisions of the SOP the history page opens on.
     """
     if data.store_info()["events"] == 0:
@@ -60,6 +61,7 @@ def first_views() -> None:
     data.coverage()
     if month:
         data.league(month)
+    data.bank_steps(Filters())
     sop_id = data.opening_sop(data.library())
     if sop_id is not None:
         data.sop_revision_effects(sop_id)
