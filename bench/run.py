@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_conformance
+import bench_floor
 import bench_ingest
 import bench_maps
 import bench_mining
@@ -87,6 +88,9 @@ def main() -> None:
                   f"{warm_up['report'].get('computed')} results)", flush=True)
         print(_table([row for kind in ("empty", "ingest") for row in result.get(kind, [])]),
               flush=True)
+    print("\n== the floor under a sign-in: the same landing page drawn by a bare Streamlit app "
+          "(nothing computed), beside procmine's warm sign-in ==", flush=True)
+    print(_table(bench_floor.run(repeat=3 if args.quick else 5)), flush=True)
     print(f"\n(total {time.perf_counter() - started:.0f} s on {sys.platform}, "
           "ratios: contender time / peer time; 'x faster' = peer time / procmine time)")
 
