@@ -25,12 +25,9 @@ import argparse
 import os
 import pickle
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +37,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import bench_pages  # noqa: E402
 from bench_ingest import OUT  # noqa: E402
-from browser_kit import DEMO_USERS, chromium, free_port, serve  # noqa: E402
+from browser_kit import DEMO_USERS, chromium, serve, serve_script  # noqa: E402
 
 from procmine.app.auth import DEMO_PASSWORD  # noqa: E402
 from procmine.app.i18n import t  # noqa: E402
@@ -140,32 +137,10 @@ def _sign_ins(browser: Any, url: str, username: str, password: str,
     return timings
 
 
-@contextmanager
-def serve_bare(recording: Path, charts: bool) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "FLOOR_RECORDING": str(recording), "FLOOR_CHARTS": "1" if charts else "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(HERE / "floor_app.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the bare app did not start")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+def serve_bare(recording: Path, charts: bool) -> Any:
+    """The bare app (bench/floor_app.py) serving ``recording``, with or without its charts."""
+    return serve_script(HERE / "floor_app.py", {"FLOOR_RECORDING": str(recording),
+                                                "FLOOR_CHARTS": "1" if charts else "0"}, HERE)
 
 
 def _row(role: str, contender: str, timings: Sequence[bench_pages.Timing],

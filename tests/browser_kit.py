@@ -46,12 +46,20 @@ def free_port() -> int:
 @contextmanager
 def serve(home: Path) -> Iterator[str]:
     """The dashboard served for the workspace ``home``; its address. Stopped at the end."""
+    with serve_script(REPO / "app.py", {"PROCMINE_HOME": str(home)}, REPO) as url:
+        yield url
+
+
+@contextmanager
+def serve_script(script: Path, env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """``streamlit run script`` (with ``env`` added to this process's, in ``cwd``) once it
+    answers its health check; its address. Stopped at the end."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(script),
          "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, "PROCMINE_HOME": str(home)},
+        cwd=cwd, env={**os.environ, **env},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
