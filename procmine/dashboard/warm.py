@@ -19,7 +19,7 @@ from procmine.dashboard.data import keep  # noqa: E402
 __all__ = ["first_views", "keep"]
 
 
-def first_views() -> None:
+def first_views() -> int:
     """Compute the results the roles' first pages read, with the choices those pages make at
     first, for a workspace that has no recipes yet (its first ingest: no one has opened a page,
     so nothing says what to warm).
@@ -28,7 +28,8 @@ def first_views() -> None:
     searches. These are the results every user of a role shares (the latest month, the Slow
     steps page's default thresholds, the SOP history's first SOP); a branch's or a teller's own
     figures are left to their first view. Each result computed here leaves its recipe like any
-    other, so the warm-ups after later ingests compute it again.
+    other, so the warm-ups after later ingests compute it again. Returns how many results it
+    asked for (the warm-up's count).
 
     What it computes, and for which page:
 
@@ -43,7 +44,8 @@ def first_views() -> None:
     - the step times before and after the revisions of the SOP the history page opens on.
     """
     if data.store_info()["events"] == 0:
-        return
+        return 1
+    asked = 11   # the results below that every store with events asks for (its figures too)
     data.options()
     data.quarantine_summary()
     months = data.months()
@@ -51,8 +53,10 @@ def first_views() -> None:
     found = data.findings(month, data.FINDINGS_RATIO, data.FINDINGS_MIN_CASES, data.FINDINGS_Q)
     if found and found[0].kind in ("step", "wait") and found[0].activity:
         data.evidence(found[0], month)
+        asked += 1
         if found[0].kind == "step":
             data.distribution(found[0], month)
+            asked += 1
     chosen = Filters.for_month(month) if month else Filters()
     data.summary(chosen)
     data.business_types(chosen)
@@ -61,7 +65,10 @@ def first_views() -> None:
     data.coverage()
     if month:
         data.league(month)
+        asked += 1
     data.bank_steps(Filters())
     sop_id = data.opening_sop(data.library())
     if sop_id is not None:
         data.sop_revision_effects(sop_id)
+        asked += 1
+    return asked
