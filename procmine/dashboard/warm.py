@@ -8,6 +8,9 @@ lives in memory: not news here, so its messages below errors are silenced first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from streamlit import logger as _streamlit_logger
 
 _streamlit_logger.set_log_level("error")
@@ -43,32 +46,33 @@ def first_views() -> int:
       over the whole period (what a teller's own figures compare with);
     - the step times before and after the revisions of the SOP the history page opens on.
     """
-    if data.store_info()["events"] == 0:
-        return 1
-    asked = 11   # the results below that every store with events asks for (its figures too)
-    data.options()
-    data.quarantine_summary()
-    months = data.months()
+    asked: list[str] = []
+
+    def ask(function: Callable[..., Any], *arguments: Any) -> Any:
+        asked.append(function.__name__)
+        return function(*arguments)
+
+    if ask(data.store_info)["events"] == 0:
+        return len(asked)
+    ask(data.options)
+    ask(data.quarantine_summary)
+    months = ask(data.months)
     month = months[0] if months else None
-    found = data.findings(month, data.FINDINGS_RATIO, data.FINDINGS_MIN_CASES, data.FINDINGS_Q)
+    found = ask(data.findings, month, data.FINDINGS_RATIO, data.FINDINGS_MIN_CASES,
+                data.FINDINGS_Q)
     if found and found[0].kind in ("step", "wait") and found[0].activity:
-        data.evidence(found[0], month)
-        asked += 1
+        ask(data.evidence, found[0], month)
         if found[0].kind == "step":
-            data.distribution(found[0], month)
-            asked += 1
+            ask(data.distribution, found[0], month)
     chosen = Filters.for_month(month) if month else Filters()
-    data.summary(chosen)
-    data.business_types(chosen)
-    data.tellers(chosen)
-    data.sop_findings()
-    data.coverage()
+    for figures in (data.summary, data.business_types, data.tellers):
+        ask(figures, chosen)
+    ask(data.sop_findings)
+    ask(data.coverage)
     if month:
-        data.league(month)
-        asked += 1
-    data.bank_steps(Filters())
+        ask(data.league, month)
+    ask(data.bank_steps, Filters())
     sop_id = data.opening_sop(data.library())
     if sop_id is not None:
-        data.sop_revision_effects(sop_id)
-        asked += 1
-    return asked
+        ask(data.sop_revision_effects, sop_id)
+    return len(asked)
