@@ -279,7 +279,7 @@ def test_a_first_ingest_warms_what_the_first_pages_read(
     assert (report.computed, report.failed, report.stopped) == (len(kept_recipes), {}, False)
     kept = {r.arguments["function"].rsplit(":", 1)[1] for r in kept_recipes}
     assert {"findings", "evidence", "sop_findings", "league", "sop_revision_effects",
-            "summary", "bank_steps"} <= kept
+            "summary", "bank_steps", "map_of", "model_of", "variants_of", "conformance_of"} <= kept
 
     computed: list[str] = []
     original = ResultCache.get
@@ -296,7 +296,8 @@ def test_a_first_ingest_warms_what_the_first_pages_read(
     by_path = {p.url_path: p for p in PAGES}
     own = {"branch_manager": {"queue", "queue_by", "queue_branches", "windows"},
            "teller": {"profile", "summary", "tellers", "business_types"}}
-    walks = {"operations": ["overview", "sops", "sop-history"], "reviewer": ["bottlenecks"],
+    walks = {"operations": ["overview", "sops", "sop-history", "process-map", "variants",
+                            "conformance"], "reviewer": ["bottlenecks"],
              "trainer": ["sops"], "teller": ["my-figures"], "branch_manager": ["queue"]}
     for role, paths in walks.items():
         at = app_as(role, home, timeout=300)

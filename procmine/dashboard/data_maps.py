@@ -27,8 +27,11 @@ from procmine import (
 from procmine.dashboard.components.model_chart import DrawnModel
 from procmine.dashboard.data import cached, library, store
 
-__all__ = ["case_events", "conformance_of", "deviation_findings_of", "map_of", "model_of",
-           "variants_of"]
+#: How many variants the variants page lists at first
+VARIANTS_TOP = 10
+
+__all__ = ["VARIANTS_TOP", "case_events", "conformance_of", "deviation_findings_of", "map_of",
+           "model_of", "variants_of"]
 
 
 # maps --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ lives in memory: not news here, so its messages below errors are silenced first.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,10 +17,14 @@ from streamlit import logger as _streamlit_logger
 _streamlit_logger.set_log_level("error")
 
 from procmine import Filters  # noqa: E402
-from procmine.dashboard import data  # noqa: E402  (after the silencing: its import warns)
+from procmine.dashboard import data, data_maps  # noqa: E402  (after the silencing: it warns)
+from procmine.dashboard.components import map_filters  # noqa: E402
+from procmine.dashboard.components.model_chart import MODEL_NOISE  # noqa: E402
 from procmine.dashboard.data import keep  # noqa: E402
 
 __all__ = ["first_views", "keep"]
+
+_log = logging.getLogger(__name__)
 
 
 def first_views() -> int:
@@ -32,14 +37,16 @@ def first_views() -> int:
     steps page's default thresholds, the SOP history's first SOP); a branch's or a teller's own
     figures are left to their first view. Each result computed here leaves its recipe like any
     other, so the warm-ups after later ingests compute it again. Returns how many results it
-    asked for (the warm-up's count).
+    computed (the warm-up's count); one that fails is logged and the others still computed.
 
     What it computes, and for which page:
 
     - the store's figures, filter options, months and quarantine (every page);
     - the slow steps of the latest month, and the evidence of the first (the Slow steps page;
       the overview's agenda);
-    - the latest month's summary, business types and tellers (the overview);
+    - the latest month's summary, business types and tellers (the overview); the map, model
+      and variants of its busiest type (the process map and variants pages), and the
+      conformance of every type, with its first deviating case (the conformance page);
     - the slow steps linked to the SOPs in force (the SOP library; a teller's own findings)
       and what the SOPs cover of the log (the SOP library);
     - the latest month's league (a teller's rank; the announcement) and the bank's step times
@@ -49,14 +56,20 @@ def first_views() -> int:
     asked: list[str] = []
 
     def ask(function: Callable[..., Any], *arguments: Any) -> Any:
+        try:
+            result = function(*arguments)
+        except Exception as exc:  # e.g. a model without pm4py: the others are still warmed
+            _log.warning("first views: %s failed: %s", function.__name__, exc)
+            return None
         asked.append(function.__name__)
-        return function(*arguments)
+        return result
 
-    if ask(data.store_info)["events"] == 0:
+    info = ask(data.store_info)
+    if info is None or info["events"] == 0:
         return len(asked)
     ask(data.options)
     ask(data.quarantine_summary)
-    months = ask(data.months)
+    months = ask(data.months) or []
     month = months[0] if months else None
     found = ask(data.findings, month, data.FINDINGS_RATIO, data.FINDINGS_MIN_CASES,
                 data.FINDINGS_Q)
@@ -65,8 +78,19 @@ def first_views() -> int:
         if found[0].kind == "step":
             ask(data.distribution, found[0], month)
     chosen = Filters.for_month(month) if month else Filters()
-    for figures in (data.summary, data.business_types, data.tellers):
-        ask(figures, chosen)
+    ask(data.summary, chosen)
+    volumes = ask(data.business_types, chosen)
+    ask(data.tellers, chosen)
+    ask(data.teller_branches)   # the map pages' teller picker
+    busiest = map_filters.busiest_type(volumes) if volumes is not None else None
+    if busiest is not None:   # the map pages open on it
+        ask(data_maps.map_of, busiest, chosen)
+        ask(data_maps.model_of, busiest, chosen, MODEL_NOISE)
+        ask(data_maps.variants_of, busiest, chosen, data_maps.VARIANTS_TOP)
+    report = ask(data_maps.conformance_of, None, chosen)   # every type at first
+    ask(data_maps.deviation_findings_of, None, chosen)
+    if report is not None and len(report.deviations):   # the first deviating case, opened
+        ask(data_maps.case_events, sorted(report.deviations["case_id"].astype(str).unique())[0])
     ask(data.sop_findings)
     ask(data.coverage)
     if month:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from procmine import (
@@ -32,7 +33,7 @@ from procmine.dashboard.components import period
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
 
-__all__ = ["MapChoice", "show"]
+__all__ = ["MapChoice", "busiest_type", "show"]
 
 _EVERY = ""   # the "every branch / teller / month" choice
 
@@ -49,6 +50,16 @@ class MapChoice:
 def _type_label(code: str) -> str:
     baseline = data.baseline()
     return f"{code} {baseline[code].name(lang())}" if code in baseline else code
+
+
+def busiest_type(volumes: pd.DataFrame) -> str | None:
+    """The business type with the most transactions in ``volumes`` (``data.business_types``;
+    the smallest code among ties), which the map pages open on; None when there is none."""
+    volumes = volumes[volumes["transactions"] > 0]
+    if volumes.empty:
+        return None
+    return str(volumes.sort_values(["transactions", "business_type"],
+                                   ascending=[False, True])["business_type"].iloc[0])
 
 
 def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
@@ -78,12 +89,10 @@ def show(key: str, user: User, *, every_type: bool = False) -> MapChoice | None:
     filters = period.filters(month, branches=(branch,) if branch else (),
                              tellers=(teller,) if teller else ())
     volumes = data.business_types(filters)
-    volumes = volumes[volumes["transactions"] > 0]
-    if volumes.empty:
+    busiest = busiest_type(volumes)
+    if busiest is None:
         return None
-    codes = sorted(str(c) for c in volumes["business_type"])
-    busiest = str(volumes.sort_values(["transactions", "business_type"],
-                                      ascending=[False, True])["business_type"].iloc[0])
+    codes = sorted(str(c) for c in volumes.loc[volumes["transactions"] > 0, "business_type"])
     if every_type:
         codes, busiest = [_EVERY, *codes], _EVERY
     if st.session_state.get(f"{key}_type") not in codes:

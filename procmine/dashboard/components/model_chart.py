@@ -51,7 +51,7 @@ from procmine.dashboard.components.map_chart import download_config
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import error, tr
 
-__all__ = ["FIRST_LAYERS", "DrawnModel", "model_figure", "show"]
+__all__ = ["FIRST_LAYERS", "MODEL_NOISE", "DrawnModel", "model_figure", "show"]
 
 @dataclass(frozen=True)
 class DrawnModel:
@@ -76,6 +76,8 @@ class DrawnModel:
 
 #: A model opens on this many layers; the rest is a pan away.
 FIRST_LAYERS: Final = 14
+#: The noise threshold the model opens at (none: every path of the map)
+MODEL_NOISE: Final = 0.0
 
 _DX, _DY = 1.6, 1.1                # a layer's width and a row's height
 _BOX = (0.6, 0.3)                  # a task's or a visible transition's half width and height
@@ -274,7 +276,7 @@ def show(key: str, pmap: ProcessMap, names: Mapping[str, str],
     kind_cell, noise_cell = st.columns([1, 2])
     kind = kind_cell.radio(tr("model.kind"), ("bpmn", "petri"), key=f"{key}_kind",
                            horizontal=True, format_func=lambda k: tr(f"model.kind.{k}"))
-    noise = noise_cell.slider(tr("model.noise"), min_value=0.0, max_value=0.5, value=0.0,
+    noise = noise_cell.slider(tr("model.noise"), min_value=0.0, max_value=0.5, value=MODEL_NOISE,
                               step=0.05, key=f"{key}_noise", help=tr("model.noise_help"))
     try:
         model = (discover(float(noise)) if discover is not None

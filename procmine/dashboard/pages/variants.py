@@ -27,7 +27,8 @@ if choice is None:
     st.info(tr("overview.no_data_for_filters"))
     st.stop()
 top = int(st.columns([1, 3])[0].number_input(tr("variants.top"), min_value=1, max_value=500,
-                                             value=10, step=1, key="variants_top"))
+                                             value=data_maps.VARIANTS_TOP, step=1,
+                                             key="variants_top"))
 table = data_maps.variants_of(choice.business_type, choice.filters, top)
 if table.cases == 0:
     st.info(tr("overview.no_data_for_filters"))
