@@ -28,6 +28,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -137,21 +138,30 @@ def _sign_ins(browser: Any, url: str, username: str, password: str,
     return timings
 
 
-def serve_bare(recording: Path, charts: bool) -> Any:
+def serve_bare(recording: Path, charts: bool) -> AbstractContextManager[str]:
     """The bare app (bench/floor_app.py) serving ``recording``, with or without its charts."""
     return serve_script(HERE / "floor_app.py", {"FLOOR_RECORDING": str(recording),
                                                 "FLOOR_CHARTS": "1" if charts else "0"}, HERE)
 
 
+def _counted(timings: Sequence[bench_pages.Timing]) -> list[bench_pages.Timing]:
+    """The sign-ins a row counts: all but the first (it warms the server's imports)."""
+    return list(timings[1:]) or list(timings)
+
+
+def _median(timings: Sequence[bench_pages.Timing]) -> float:
+    return statistics.median(tm.seconds for tm in _counted(timings))
+
+
 def _row(role: str, contender: str, timings: Sequence[bench_pages.Timing],
          reference: float | None) -> dict[str, Any]:
-    seconds = [tm.seconds for tm in timings[1:]] or [tm.seconds for tm in timings]
-    median = statistics.median(seconds)
+    seconds = [tm.seconds for tm in _counted(timings)]
+    median = _median(timings)
     failed = next((tm.failed for tm in timings if tm.failed), "")
     return {"bench": "sign-in floor", "role": role, "contender": contender,
             "median_s": round(median, 2), "min_s": round(min(seconds), 2),
             "max_s": round(max(seconds), 2),
-            "server_s": round(statistics.median(tm.server_s for tm in timings[1:] or timings), 2),
+            "server_s": round(statistics.median(tm.server_s for tm in _counted(timings)), 2),
             "ratio": round(median / reference, 2) if reference else 1.0, "failed": failed}
 
 
@@ -171,7 +181,7 @@ def run(roles: Sequence[str] = ("operations", "branch_manager"),
             path = OUT / f"floor-{role}.pickle"
             pages = sum(1 for p in pages_for_role(role) if not p.hidden)
             path.write_bytes(pickle.dumps({"elements": recording.elements, "pages": pages}))
-            reference = rows_median(mine)
+            reference = _median(mine)
             rows.append(_row(role, "procmine", mine, None))
             for charts in (True, False):
                 with serve_bare(path, charts) as url:
@@ -183,10 +193,6 @@ def run(roles: Sequence[str] = ("operations", "branch_manager"),
                   f"{kinds.count('dataframe')} tables, {pages} menu pages)",
                   file=sys.stderr, flush=True)
     return rows
-
-
-def rows_median(timings: Sequence[bench_pages.Timing]) -> float:
-    return statistics.median(tm.seconds for tm in timings[1:] or timings)
 
 
 def main() -> None:
