@@ -65,7 +65,8 @@ _log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Recipe:
     """How to compute one kept result again: ``target`` is ``"module:function"`` (a procmine
-    module), called with ``arguments`` by name; it computes the result and keeps it."""
+    module), called with ``arguments`` by name; it computes the result and keeps it (one that
+    computes several returns how many, an ``int``)."""
 
     target: str
     arguments: dict[str, Any] = field(default_factory=dict)
@@ -152,8 +153,9 @@ def warm(store: EventStore, progress: Callable[[str, float], None] | None = None
                 break
             try:
                 done = recipe.resolve()(**recipe.arguments)
-                # the first views count their results; any other recipe is one
-                report.computed += done if recipe.target == FIRST_VIEWS else 1
+                # a recipe that computes several results says how many (the first views)
+                many = isinstance(done, int) and not isinstance(done, bool)
+                report.computed += done if many else 1
             except Exception as exc:  # a recipe of older code, or of data gone: skipped
                 report.failed[recipe.target] = f"{type(exc).__name__}: {exc}"[:300]
                 _log.warning("warm-up: %s failed: %s", recipe.target, exc)
