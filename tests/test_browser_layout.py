@@ -12,14 +12,13 @@ anew), so a page runs once per role. Pages that need a choice first stay at thei
 
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from browser_kit import ARTIFACTS, DEMO_USERS, DRAWN
+from browser_kit import ARTIFACTS, DEMO_USERS
 from browser_kit import sign_in as _sign_in
 from browser_kit import wait_quiet as _wait_quiet
 from demo_kit import copy_demo_workspace
@@ -34,6 +33,10 @@ pytestmark = pytest.mark.browser
 SIZES = ((1440, 900), (1280, 720))
 _GRID = '[data-testid="stDataFrame"]'
 PROBE = (Path(__file__).parent / "layout_probe.js").read_text(encoding="utf-8")
+# the probe's reading once every table and chart it finds shown is drawn (else null: wait on)
+_DRAWN_PROBE = f"""() => {{ const found = ({PROBE.strip()})();
+  return found.grids.every((g) => !g.shown || g.ready) && found.charts.every((c) => c.ready)
+    ? found : null; }}"""
 
 
 @pytest.fixture(scope="module")
@@ -69,21 +72,31 @@ def problems(found: dict[str, Any]) -> list[str]:
     return out
 
 
+def _resize(page: Any, size: dict[str, int], settle_ms: int) -> bool:
+    """Make the window ``size``; when that changes it, wait ``settle_ms`` for the grids and
+    charts to lay out again. Whether it changed."""
+    if page.viewport_size == size:
+        return False
+    page.set_viewport_size(size)
+    page.wait_for_timeout(settle_ms)
+    return True
+
+
 def _read(page: Any, name: str) -> list[str]:
-    """The page's problems now; a full-page screenshot ``name`` (the window made as tall as the
-    page for the picture, then put back)."""
-    _wait_quiet(page)
-    with contextlib.suppress(Exception):   # a grid that never draws is reported below
+    """The page's problems now, at the window's size (the page's script has finished: a resize
+    runs no script); a full-page screenshot ``name`` (the window made as tall as the page for
+    the picture, then put back)."""
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    try:   # read once every table and chart shown is drawn, in the same turn as the check
         # as long as the other waits: a loaded machine (CI) has taken over 20 s to draw one
-        page.wait_for_function(DRAWN, timeout=60_000)
-    page.wait_for_timeout(250)   # grids and charts lay out again after a resize
-    found = page.evaluate(PROBE)
+        found = page.wait_for_function(_DRAWN_PROBE, timeout=60_000).json_value()
+    except PlaywrightTimeout:   # what never drew is reported
+        found = page.evaluate(PROBE)
     size = page.viewport_size
     tall = page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
         return m ? m.scrollHeight : document.body.scrollHeight; }""")
-    if tall > size["height"]:
-        page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 40, 9000)})
-        page.wait_for_timeout(250)
+    if tall > size["height"]:   # for the picture only: the probe has read the page
+        _resize(page, {"width": size["width"], "height": min(int(tall) + 40, 9000)}, 150)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
     page.set_viewport_size(size)
     return problems(found)
@@ -165,7 +178,8 @@ def test_every_page_opens_and_fits_at_both_sizes(role: str, server: str, browser
             _open(page, spec, len(specs) > 1, n == 0)
             wrong += [f"{spec.url_path}: {p}" for p in _opened(page, spec)]
             for w, h in SIZES:
-                page.set_viewport_size({"width": w, "height": h})
+                # the grids and charts lay out again after a resize: 250 ms
+                _resize(page, {"width": w, "height": h}, 250)
                 shot = f"layout-{w}x{h}-{role}-{spec.url_path}.png"
                 wrong += [f"{spec.url_path} {w}x{h}: {p}" for p in _read(page, shot)]
             page.set_viewport_size({"width": width, "height": height})
