@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 import procmine.cli.improve as improve_cli
 from procmine import workspace_references
 from procmine.analysis.bottlenecks import find_bottlenecks
+from procmine.app.appdb import DB_FILE, engine_for
 from procmine.app.auth import get_user, seed_demo_users
 from procmine.cli.main import app
 from procmine.core.baseline import load_baseline
@@ -301,7 +302,13 @@ def test_refresh_and_the_ingest_hook(home: Path, tmp_path: Path,
         return RefreshReport(measured=[1], verified=[1], regressions=[2])
 
     monkeypatch.setattr(improve_cli, "refresh_register", changed)
+    # a workspace without an app database has no register: the hook is not even loaded
+    bare = tmp_path / "bare"
+    result = runner.invoke(app, ["ingest", str(log), "--home", str(bare)])
+    assert result.exit_code == 0 and not calls and "Improvement register" not in result.output
+    assert not (bare / DB_FILE).exists()
     ws = tmp_path / "ws"
+    engine_for(ws)   # its app database, where a register can be
     result = runner.invoke(app, ["ingest", str(log), "--home", str(ws)])
     assert result.exit_code == 0, result.output
     assert ("Improvement register: 1 item verified, 1 regression (procmine improve list)"

@@ -171,6 +171,13 @@ def database_url(home: Path | None = None, url: str | None = None) -> str:
     return f"sqlite:///{(Path(folder) / DB_FILE).resolve()}"
 
 
+def has_app_database(home: Path | None = None) -> bool:
+    """Whether the workspace has an app database: a server named by ``PROCMINE_DB_URL``, or
+    the workspace's SQLite file (opening an engine creates it; this creates none)."""
+    url = database_url(home)
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+
+
 def engine_for(home: Path | None = None, url: str | None = None) -> Engine:
     """The engine of the app database, with its tables created (one engine per URL).
 

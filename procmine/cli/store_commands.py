@@ -42,8 +42,13 @@ __all__ = ["info", "ingest", "print_ingest", "warm_command"]
 
 
 def _refresh_after_ingest(home: Path | None, *, quiet: bool, **options: Any) -> None:
-    """The improvement register's refresh after an ingest (its module loaded only now: the
-    ingest itself needs none of it)."""
+    """The improvement register's refresh after an ingest, in a workspace with an app database
+    (where a register can be). Its module, whose imports take seconds, is loaded only then: the
+    ingest itself needs none of it."""
+    from procmine.app.appdb import has_app_database
+
+    if not has_app_database(home):
+        return
     from procmine.cli.improve import refresh_after_ingest
 
     refresh_after_ingest(home, quiet=quiet, **options)

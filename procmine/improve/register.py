@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from procmine.app.appdb import database_url, record_audit, session_for, utc_now
+from procmine.app.appdb import has_app_database, record_audit, session_for, utc_now
 from procmine.app.auth import User
 from procmine.app.i18n import t
 from procmine.core.baseline import REVIEW_GROUPS
@@ -230,8 +230,7 @@ def has_register(home: Path | None = None) -> bool:
     """Whether the workspace has an app database, hence perhaps a register (a server named by
     ``PROCMINE_DB_URL``, or the workspace's SQLite file). Reading a register creates the SQLite
     file; an ingest or a listing in a workspace without one asks this first and creates none."""
-    url = database_url(home)
-    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+    return has_app_database(home)
 
 
 def register_items(home: Path | None = None) -> list[ImprovementItem]:

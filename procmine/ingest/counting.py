@@ -58,19 +58,9 @@ class CsvLines:
 def count_csv_lines(path: Path, encoding: str = "utf-8") -> CsvLines:
     """Count a CSV's non-blank lines after the header, and its blank lines (see the module)."""
     filled = blank = 0
-    carry = b""
-    for block in _blocks(path, encoding):
-        data = carry + block
-        end = data.rfind(b"\n")
-        if end < 0:
-            carry = data
-            continue
-        f, b = _count_block(data[: end + 1])
-        filled, blank, carry = filled + f, blank + b, data[end + 1:]
-    if carry and carry != b"\r":
-        filled += 1
-    elif carry:
-        blank += 1
+    for blanks in _lines(path, encoding):
+        n_blank = int(np.count_nonzero(blanks))
+        filled, blank = filled + len(blanks) - n_blank, blank + n_blank
     return CsvLines(lines=max(filled - 1, 0), blank=blank)  # the first filled line is the header
 
 
@@ -85,20 +75,32 @@ def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
         yield decoder.decode(b"", final=True).encode("utf-8")
 
 
-def _count_block(data: bytes) -> tuple[int, int]:
-    """Filled and blank lines of ``data``, which ends with a line end."""
-    blank = _blank_lines(data)
-    n_blank = int(np.count_nonzero(blank))
-    return len(blank) - n_blank, n_blank
-
-
-def _blank_lines(data: bytes) -> np.ndarray:
-    """For each line of ``data`` (which ends with a line end): whether it is blank."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    length = ends - starts
-    return (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == 13))
+def _lines(path: Path, encoding: str) -> Iterator[np.ndarray]:
+    """Whether each line of the file is blank (nothing, or a lone carriage return, before its
+    line feed), the lines ending in one block at a time; a last line without a line feed comes
+    last. Each block is read where it lies (a line crossing blocks is measured by its ends'
+    positions in the file), not copied."""
+    last_end = -1      # the position in the file of the last line feed seen
+    position = 0       # the position of the block's first byte
+    previous = -1      # the byte before the block (-1 at the file's start)
+    for block in _blocks(path, encoding):
+        data = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(data == 10)
+        if len(ends):
+            starts = np.empty_like(ends)
+            starts[0], starts[1:] = last_end + 1 - position, ends[:-1] + 1
+            length = ends - starts
+            before = data[np.maximum(ends - 1, 0)]   # the byte before each line feed
+            if ends[0] == 0:
+                before[0] = max(previous, 0)
+            yield (length == 0) | ((length == 1) & (before == 13))
+            last_end = position + int(ends[-1])
+        position += len(data)
+        if len(data):
+            previous = int(data[-1])
+    rest = position - (last_end + 1)
+    if rest:
+        yield np.array([rest == 1 and previous == 13])
 
 
 def blank_line_numbers(path: Path, encoding: str = "utf-8") -> list[int]:
@@ -111,18 +113,10 @@ def blank_line_numbers(path: Path, encoding: str = "utf-8") -> list[int]:
         [2, 4]
     """
     found: list[int] = []
-    carry, seen = b"", 0
-    for block in _blocks(path, encoding):
-        data = carry + block
-        end = data.rfind(b"\n")
-        if end < 0:
-            carry = data
-            continue
-        blank = _blank_lines(data[: end + 1])
-        found.extend((np.flatnonzero(blank) + seen + 1).tolist())
-        seen, carry = seen + len(blank), data[end + 1:]
-    if carry == b"\r":
-        found.append(seen + 1)
+    seen = 0
+    for blanks in _lines(path, encoding):
+        found.extend((np.flatnonzero(blanks) + seen + 1).tolist())
+        seen += len(blanks)
     return found
 
 
