@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
     # findings: waits (time lost before a step against what peers wait)
     from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
-    from procmine.app.appdb import AuditEntry, list_audit
+    from procmine.app.appdb import AuditEntry, has_app_database, list_audit
     from procmine.app.auth import (
         DEMO_PASSWORD,
         ROLES,
@@ -576,6 +576,7 @@ __all__ = [  # noqa: RUF022
     "disable_user",
     "enable_user",
     "get_user",
+    "has_app_database",
     "list_audit",
     "list_users",
     "normalize_language",

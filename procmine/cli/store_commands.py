@@ -45,7 +45,7 @@ def _refresh_after_ingest(home: Path | None, *, quiet: bool, **options: Any) -> 
     """The improvement register's refresh after an ingest, in a workspace with an app database
     (where a register can be). Its module, whose imports take seconds, is loaded only then: the
     ingest itself needs none of it."""
-    from procmine.app.appdb import has_app_database
+    from procmine import has_app_database
 
     if not has_app_database(home):
         return
