@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
     # findings: waits (time lost before a step against what peers wait)
     from procmine.analysis.waits import MIN_REFERENCE_SECONDS, WAIT_FLOOR_SECONDS, wait_findings
-    from procmine.app.appdb import AuditEntry, has_app_database, list_audit
+    from procmine.app.appdb import AuditEntry, list_audit
     from procmine.app.auth import (
         DEMO_PASSWORD,
         ROLES,
@@ -90,6 +90,7 @@ if TYPE_CHECKING:
         set_role,
         unlock_user,
     )
+    from procmine.app.dburl import has_app_database
 
     # ui: messages (display names of codes: audit actions, categories, ...; automatic notes)
     from procmine.app.display import (

@@ -518,6 +518,17 @@ def test_a_record_the_reader_does_not_return_stops_the_ingest(
     assert list(store.events_dir.iterdir()) == [] and list(store.quarantine_dir.iterdir()) == []
 
 
+def test_a_blank_line_inside_a_quoted_value_is_a_line_of_its_record(store: EventStore,
+                                                                     tmp_path: Path) -> None:
+    """A remark with an empty paragraph: the count sees a blank line there, but it belongs to
+    the record (a blank line between records is still reported as one)."""
+    source = tmp_path / "paragraphs.csv"
+    source.write_bytes(b'case_id,activity,end_time,remark\r\nC1,Open,2026-10-01 09:00:05,"cash'
+                       b'\r\n\r\n\r\ncounted twice"\r\n\r\nC1,Close,2026-10-01 09:02:00,\r\n')
+    report = ingest_log(store, source)
+    assert (report.read, report.loaded, report.quarantined, report.blank_lines) == (2, 2, 0, 1)
+
+
 def test_a_quoted_value_over_two_lines_is_one_record(store: EventStore, tmp_path: Path) -> None:
     source = tmp_path / "multi.csv"
     # the line break sits in a column that is not an identifier (one there is a control

@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from procmine.analysis.league import monthly_league
@@ -233,3 +236,44 @@ def test_the_rules_hold_for_parquet_and_excel_too(tmp_path: Path) -> None:
     report = ingest_log(EventStore(tmp_path / "xl"), tmp_path / "log.xlsx")
     assert (report.loaded, report.reasons) == (
         1, {"control_character": 1, "implausible_time": 1, "step_too_long": 1})
+
+
+_IDENTIFIER_TEXT = st.text(st.sampled_from(["a", "7", "点", "·", "\t", "\x00", "\x0b", "\r",
+                                            "\n", "\x7f", "\x85", "\x9f"]), min_size=1,
+                           max_size=4)
+_IS_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["case", "teller", "activity", "remark"]),
+                          _IDENTIFIER_TEXT), max_size=4),
+       st.sampled_from(["utf-8", "utf-16", "gb18030"]))
+def test_a_control_character_in_an_identifier_is_quarantined_wherever_it_is_found(
+        tmp_path_factory: pytest.TempPathFactory, odd: list[tuple[str, str]],
+        encoding: str) -> None:
+    """Whichever way the file goes in (the typed pass, which leaves controls to the count of
+    the file's bytes, or the full pass), a row with a control character in an identifier is
+    quarantined for it, and one with a control only in another column (a remark) is loaded."""
+    folder = tmp_path_factory.mktemp("controls")
+    rows = [[f"G{i:03d}", "Count cash", "2026-10-01 09:00:00", "2026-10-01 09:00:40", "0101",
+             "B01", "P18", "fine"] for i in range(30)]
+    expected = set()
+    for n, (column, text) in enumerate(odd):
+        at = {"case": 0, "activity": 1, "teller": 4, "remark": 7}[column]
+        rows[n * 7][at] = rows[n * 7][at] + text if column != "case" else f"G{n * 7:03d}{text}"
+        if column != "remark" and _IS_CONTROL.search(rows[n * 7][at]):
+            expected.add(rows[n * 7][0])
+    path = folder / "log.csv"
+    with path.open("w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow([*HEADER, "remark"])
+        writer.writerows(rows)
+    store = EventStore(folder / "ws")
+    report = ingest_log(store, path)
+    assert report.reconciles
+    assert report.reasons.get("control_character", 0) == len(expected)
+    if expected:
+        assert set(quarantine_reasons(report.quarantine_file)) == expected
+    loaded = set(store.read_events(["case_id"]).column(0).to_pylist())
+    assert loaded == {r[0] for r in rows} - expected

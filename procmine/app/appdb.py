@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from procmine.app.dburl import DB_FILE, DB_URL_ENV, database_url, has_app_database
 from procmine.core.errors import ProcmineError
 
 __all__ = [
@@ -64,16 +64,13 @@ __all__ = [
     "close_engines",
     "database_url",
     "engine_for",
+    "has_app_database",
     "list_audit",
     "record_audit",
     "session_for",
     "utc_now",
 ]
 
-#: Environment variable with a database URL that replaces the workspace's SQLite file.
-DB_URL_ENV = "PROCMINE_DB_URL"
-#: The SQLite file's name inside the workspace.
-DB_FILE = "procmine.db"
 
 
 def utc_now() -> datetime:
@@ -153,29 +150,6 @@ class AuditEntry:
 
 _engines: dict[str, tuple[Engine, int]] = {}
 _lock = threading.Lock()
-
-
-def database_url(home: Path | None = None, url: str | None = None) -> str:
-    """The app database's URL: ``url``, else ``$PROCMINE_DB_URL``, else the workspace's SQLite file.
-
-    The workspace is ``home``, else ``$PROCMINE_HOME``, else ``./workspace``.
-
-    Example:
-        >>> database_url(Path("/srv/ws"))
-        'sqlite:////srv/ws/procmine.db'
-    """
-    chosen = url or os.environ.get(DB_URL_ENV) or None
-    if chosen:
-        return chosen
-    folder = home if home is not None else Path(os.environ.get("PROCMINE_HOME", "workspace"))
-    return f"sqlite:///{(Path(folder) / DB_FILE).resolve()}"
-
-
-def has_app_database(home: Path | None = None) -> bool:
-    """Whether the workspace has an app database: a server named by ``PROCMINE_DB_URL``, or
-    the workspace's SQLite file (opening an engine creates it; this creates none)."""
-    url = database_url(home)
-    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
 
 
 def engine_for(home: Path | None = None, url: str | None = None) -> Engine:

@@ -9,8 +9,10 @@ counted on its own:
   hold something, and ``blank`` lines (empty, or a lone carriage return), which DuckDB's reader
   skips and the report lists apart. A record whose quoted value spans lines takes more than one
   line; the reader's records tell how many line breaks sit inside values, so
-  ``records = lines - line breaks inside values``. The bytes are read in blocks and the line
-  ends found with numpy: a pass costs about what reading the file costs. Line ends are the
+  ``records = lines - line breaks inside values``, a blank line inside a value (which the count
+  took for a blank line) added back (:func:`records_spanning_lines`). The bytes are read in
+  blocks and the line ends found with numpy: a pass costs about what reading the file costs.
+  Line ends are the
   byte 0x0A in UTF-8 and in GB18030 alike (no GB18030 trail byte takes that value), so such a
   file is counted as it lies on disk; one in another encoding (UTF-16) is decoded in a stream
   first;
@@ -37,55 +39,102 @@ import numpy as np
 from procmine.core.sql import quote as _q
 
 __all__ = [
-    "CsvLines", "blank_line_numbers", "count_csv_lines", "line_breaks_in_values",
-    "quarantined_by_reason",
+    "CsvLines", "blank_line_numbers", "count_csv_lines", "quarantined_by_reason",
+    "records_spanning_lines", "scans_controls",
 ]
 
 _BLOCK = 1 << 24
 #: Encodings in which the byte 0x0A is a line feed and nothing else.
 _LINE_FEED_SAFE = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "big5", "ascii",
                              "latin-1", "iso8859-1", "cp1252"})
+#: Encodings whose bytes, as they lie, are UTF-8.
+_UTF8_BYTES = frozenset({"utf-8", "utf-8-sig", "ascii"})
 
 
 @dataclass(frozen=True)
 class CsvLines:
-    """The lines of a CSV: ``lines`` after the header that hold something, ``blank`` ones."""
+    """The lines of a CSV: ``lines`` after the header that hold something, ``blank`` ones.
+
+    ``controls``: whether the file's bytes hold a control character anywhere but in its line
+    ends (see :func:`count_csv_lines`); ``None`` where the bytes cannot tell (an encoding
+    other than UTF-8, UTF-16 or ASCII).
+    """
 
     lines: int
     blank: int
+    controls: bool | None = None
 
 
 def count_csv_lines(path: Path, encoding: str = "utf-8") -> CsvLines:
-    """Count a CSV's non-blank lines after the header, and its blank lines (see the module)."""
-    filled = blank = 0
-    for blanks in _lines(path, encoding):
+    """Count a CSV's non-blank lines after the header, and its blank lines (see the module).
+
+    The same pass looks for the bytes of a control character: a C0 control other than a line's
+    line feed and the carriage return before it, DEL, or a C1 control (its UTF-8 lead byte
+    0xC2 followed by 0x80-0x9F; a 0xC2 that ends a block counts, to be safe). Where there is
+    none, and every record is one line, no value of the file holds a control character: the
+    ingest's typed pass can leave that check to this count (``IngestRun._fast_pass``).
+    """
+    filled = blank = controls = 0
+    scan = scans_controls(encoding)
+    for blanks, found in _lines(path, encoding, scan):
         n_blank = int(np.count_nonzero(blanks))
-        filled, blank = filled + len(blanks) - n_blank, blank + n_blank
-    return CsvLines(lines=max(filled - 1, 0), blank=blank)  # the first filled line is the header
+        filled, blank, controls = filled + len(blanks) - n_blank, blank + n_blank, controls + found
+    # the first filled line is the header
+    return CsvLines(lines=max(filled - 1, 0), blank=blank,
+                    controls=controls > 0 if scan else None)
 
 
-def _blocks(path: Path, encoding: str) -> Iterator[bytes]:
-    """The file's bytes in blocks, re-encoded as UTF-8 unless 0x0A is a line feed already."""
+def scans_controls(encoding: str) -> bool:
+    """Whether :func:`count_csv_lines` can tell control characters in a file of ``encoding``:
+    its bytes are UTF-8 as they lie (UTF-8, ASCII) or once decoded (UTF-16 and the others that
+    are not line-feed safe); in GB18030 or Latin-1 a C1 control has other bytes."""
     name = codecs.lookup(encoding).name
-    decoder = None if name in _LINE_FEED_SAFE else codecs.getincrementaldecoder(name)("replace")
+    return name in _UTF8_BYTES or name not in _LINE_FEED_SAFE
+
+
+def _blocks(path: Path, encoding: str) -> Iterator[tuple[bytes | bytearray, int]]:
+    """The file's bytes in blocks (a buffer and how many of its bytes are the block's),
+    re-encoded as UTF-8 unless 0x0A is a line feed already.
+
+    Where the bytes are read as they lie, every block is read into the same buffer (a fresh
+    block per read would cost as much again as the count): a block is valid until the next.
+    """
+    name = codecs.lookup(encoding).name
     with path.open("rb") as fh:
+        if name in _LINE_FEED_SAFE:
+            buffer = bytearray(_BLOCK)
+            while size := fh.readinto(buffer):
+                yield buffer, size
+            return
+        decoder = codecs.getincrementaldecoder(name)("replace")
         while block := fh.read(_BLOCK):
-            yield block if decoder is None else decoder.decode(block).encode("utf-8")
-    if decoder is not None:
-        yield decoder.decode(b"", final=True).encode("utf-8")
+            decoded = decoder.decode(block).encode("utf-8")
+            yield decoded, len(decoded)
+        decoded = decoder.decode(b"", final=True).encode("utf-8")
+        yield decoded, len(decoded)
 
 
-def _lines(path: Path, encoding: str) -> Iterator[np.ndarray]:
+def _lines(path: Path, encoding: str, scan: bool = False) -> Iterator[tuple[np.ndarray, int]]:
     """Whether each line of the file is blank (nothing, or a lone carriage return, before its
     line feed), the lines ending in one block at a time; a last line without a line feed comes
     last. Each block is read where it lies (a line crossing blocks is measured by its ends'
-    positions in the file), not copied."""
+    positions in the file), not copied.
+
+    With ``scan``, each block also gives a number whose sum over the file is positive exactly
+    when the file holds the bytes of a control character (see :func:`count_csv_lines`): its C0
+    bytes less its line feeds and the carriage returns before them (a carriage return that
+    ends a block is taken off with the line feed that starts the next), plus one for a DEL or
+    a C1 control; 0 without ``scan``."""
     last_end = -1      # the position in the file of the last line feed seen
     position = 0       # the position of the block's first byte
     previous = -1      # the byte before the block (-1 at the file's start)
-    for block in _blocks(path, encoding):
-        data = np.frombuffer(block, dtype=np.uint8)
+    for raw, size in _blocks(path, encoding):
+        data = np.frombuffer(raw, dtype=np.uint8, count=size)
         ends = np.flatnonzero(data == 10)
+        controls = 0
+        if scan:
+            controls = int(np.count_nonzero(data < 32)) - len(ends) + int(
+                raw.find(b"\x7f", 0, size) >= 0 or _c1_control(raw, data, size))
         if len(ends):
             starts = np.empty_like(ends)
             starts[0], starts[1:] = last_end + 1 - position, ends[:-1] + 1
@@ -93,14 +142,30 @@ def _lines(path: Path, encoding: str) -> Iterator[np.ndarray]:
             before = data[np.maximum(ends - 1, 0)]   # the byte before each line feed
             if ends[0] == 0:
                 before[0] = max(previous, 0)
-            yield (length == 0) | ((length == 1) & (before == 13))
+            carriage = before == 13
+            if scan:
+                controls -= int(np.count_nonzero(carriage))
+            yield (length == 0) | ((length == 1) & carriage), controls
             last_end = position + int(ends[-1])
-        position += len(data)
-        if len(data):
+        elif controls:
+            yield np.zeros(0, dtype=bool), controls
+        position += size
+        if size:
             previous = int(data[-1])
     rest = position - (last_end + 1)
     if rest:
-        yield np.array([rest == 1 and previous == 13])
+        yield np.array([rest == 1 and previous == 13]), 0
+
+
+def _c1_control(raw: bytes | bytearray, data: np.ndarray, size: int) -> bool:
+    """Whether a block holds a C1 control in UTF-8 (0xC2, then 0x80-0x9F), or ends in 0xC2."""
+    if raw.find(b"\xc2", 0, size) < 0:
+        return False
+    leads = np.flatnonzero(data == 0xC2)
+    if leads[-1] == size - 1:
+        return True
+    after = data[leads + 1]
+    return bool(np.any((after >= 0x80) & (after <= 0x9F)))
 
 
 def blank_line_numbers(path: Path, encoding: str = "utf-8") -> list[int]:
@@ -114,25 +179,39 @@ def blank_line_numbers(path: Path, encoding: str = "utf-8") -> list[int]:
     """
     found: list[int] = []
     seen = 0
-    for blanks in _lines(path, encoding):
+    for blanks, _ in _lines(path, encoding):
         found.extend((np.flatnonzero(blanks) + seen + 1).tolist())
         seen += len(blanks)
     return found
 
 
-def line_breaks_in_values(con: duckdb.DuckDBPyConnection, relation: str,
-                          columns: Sequence[str], rejected: Sequence[tuple[int, str, str]]
-                          ) -> int:
-    """Line breaks inside a CSV's values (quoted values that span lines): in the ``columns``
-    of the records the reader returned (``relation``) and in the lines it ``rejected``
-    ((line, text, error), as :func:`procmine.ingest.quarantine.collect_rejects` keeps them)."""
+def records_spanning_lines(lines: CsvLines, con: duckdb.DuckDBPyConnection, relation: str,
+                           columns: Sequence[str], rejected: Sequence[tuple[int, str, str]]
+                           ) -> tuple[int, int]:
+    """The records and the blank lines of a CSV whose ``lines`` were counted, where quoted
+    values span lines: each line break inside a value joins two lines of one record, and a
+    blank line inside a value (which the count took for a blank line) is a line of its record.
+
+    The values are the ``columns`` of the records the reader returned (``relation``) and the
+    lines it ``rejected`` ((line, text, error), as
+    :func:`procmine.ingest.quarantine.collect_rejects` keeps them).
+    """
+    # the pieces of a value between its line feeds, but its first and last, are whole lines
     breaks = " + ".join(
         f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)"
         for c in columns
     )
-    row = con.execute(f"SELECT sum({breaks}) FROM {relation}").fetchall()[0]
-    inside = int(row[0]) if row and row[0] is not None else 0
-    return inside + sum(text.count("\n") for _, text, _ in rejected)
+    blank = " + ".join(
+        f"CASE WHEN contains({_q(c)}, chr(10)) THEN len(list_filter("
+        f"string_split({_q(c)}, chr(10))[2:-2], lambda x: x = '' OR x = chr(13))) ELSE 0 END"
+        for c in columns
+    )
+    row = con.execute(f"SELECT sum({breaks}), sum({blank}) FROM {relation}").fetchall()[0]
+    inside, blank_inside = (int(v) if v is not None else 0 for v in row)
+    for _, text, _ in rejected:
+        inside += text.count("\n")
+        blank_inside += sum(piece in ("", "\r") for piece in text.split("\n")[1:-1])
+    return lines.lines + blank_inside - inside, lines.blank - blank_inside
 
 
 def quarantined_by_reason(con: duckdb.DuckDBPyConnection, rejected: Sequence[object],

@@ -55,6 +55,7 @@ __all__ = [
     "Plausibility",
     "QuarantineRule",
     "check_select",
+    "control_in",
     "reason_case",
 ]
 
@@ -95,6 +96,13 @@ IDENTIFIER_COLUMNS: Final[tuple[str, ...]] = (
 #: C0 controls (NUL, tab, vertical tab, line breaks...), DEL and the C1 controls (an RE2
 #: pattern as a SQL literal).
 CONTROL_PATTERN: Final = r"'[\x{00}-\x{1F}\x{7F}-\x{9F}]'"
+
+
+def control_in(columns: Collection[str]) -> str:
+    """SQL: a control character in any of ``columns``. One match over their concatenation
+    (``concat`` reads NULL as empty) costs a fifth of a match per column on five columns, and
+    finds the same rows: the pattern is one character, which no joint can make."""
+    return f"regexp_matches(concat({', '.join(columns)}), {CONTROL_PATTERN})"
 
 
 @dataclass(frozen=True)
@@ -155,8 +163,7 @@ QUARANTINE_RULES: Final[tuple[QuarantineRule, ...]] = (
     QuarantineRule("control_character", 4,
                    "a control character (NUL, tab, line break...) in an id, business type "
                    "or activity",
-                   " OR ".join(f"regexp_matches({c}, {CONTROL_PATTERN})"
-                               for c in IDENTIFIER_COLUMNS)),
+                   control_in(IDENTIFIER_COLUMNS)),
     QuarantineRule("lifecycle_not_used", 5, "lifecycle transition other than start/complete",
                    "lifecycle IS NOT NULL AND lifecycle NOT IN ('start', 'complete')"),
     QuarantineRule("unmatched_start", 6, "a start event with no matching complete event",

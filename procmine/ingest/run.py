@@ -45,7 +45,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -66,14 +67,23 @@ from procmine.ingest.copies import (
     read_written,
 )
 from procmine.ingest.counting import (
+    CsvLines,
     blank_line_numbers,
     count_csv_lines,
-    line_breaks_in_values,
     quarantined_by_reason,
+    records_spanning_lines,
+    scans_controls,
 )
 from procmine.ingest.lifecycle import pair_lifecycle
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
-from procmine.ingest.rules import LOAD_WARNINGS, QUARANTINE_REASONS, Plausibility, check_select
+from procmine.ingest.rules import (
+    IDENTIFIER_COLUMNS,
+    LOAD_WARNINGS,
+    QUARANTINE_REASONS,
+    Plausibility,
+    check_select,
+    control_in,
+)
 from procmine.ingest.source import refuse_runaway_quote, registered_source, typed_csv_reader
 from procmine.ingest.state import RunState, SourceColumns
 from procmine.ingest.typing import ColumnTyping
@@ -239,6 +249,8 @@ class IngestRun:
             numbered=columns.numbered,
         )
         self.typing = ColumnTyping(self.state)
+        #: A CSV's lines, being counted (see :meth:`run`).
+        self._lines: Future[CsvLines] | None = None
         self.report = IngestReport(
             source=str(spec.path),
             format=spec.format,
@@ -250,9 +262,18 @@ class IngestRun:
 
     def run(self) -> IngestReport:
         """Type, check and write the batch's partial file (``store.partial_file``) and its
-        quarantine; the caller commits them (nothing is left behind on an error)."""
+        quarantine; the caller commits them (nothing is left behind on an error).
+
+        A CSV's lines are counted in a thread beside the passes: the count (one core) runs
+        while DuckDB reads the file and while the copies' hashes are sorted, instead of after.
+        """
         state = self.state
         load_stored_hashes(state, self.store.is_empty())
+        counter = ThreadPoolExecutor(1, thread_name_prefix="procmine-count")
+        if self.spec.format == "csv":
+            self._lines = counter.submit(count_csv_lines, Path(self.spec.path),
+                                         self.spec.encoding or "utf-8")
+        counter.shutdown(wait=False)
         try:
             if self._fast_pass():
                 self._count()
@@ -320,9 +341,10 @@ class IngestRun:
             self.con.execute("CREATE TEMP VIEW numbered AS SELECT * FROM staged")
         self.report.merged_by_pairing, self.report.pairing = pair_lifecycle(state)
 
-    def _check_select(self, rows: str, paired: bool) -> str:
-        """``rows`` checked against the rules that apply to this source."""
-        off = set()
+    def _check_select(self, rows: str, paired: bool, apart: Collection[str] = ()) -> str:
+        """``rows`` checked against the rules that apply to this source, but those checked
+        ``apart``."""
+        off = set(apart)
         if self.baseline is not None:
             # An ENUM of the codes: a cast looks a code up in a hash table, where NOT IN would
             # compare it with each code in turn, and (unlike a join with a table of the codes)
@@ -348,11 +370,18 @@ class IngestRun:
         goes down the full path (every value read as text), which gives every quarantined row
         its reason, line and text. Most exports are clean and pay for one typed pass and a
         sort of the row hashes.
+
+        Control characters in the identifiers are left to the count of the file's lines, which
+        reads every byte anyway (a pattern match on five columns of every row costs a fifth of
+        the pass): where it finds no control byte and every record is one line, no value can
+        hold one; otherwise the written identifiers are checked (:meth:`_holds_controls`).
         """
         state, spec = self.state, self.spec
         read_typed = self.typing.fast_columns()
         if not read_typed or spec.has_lifecycle or spec.csv_reader is None:
             return False
+        scanned = self._lines is not None and scans_controls(spec.encoding or "utf-8")
+        apart = ("control_character",) if scanned else ()
         # Without store_rejects, the reader raises at the first line it cannot read.
         reader = typed_csv_reader(
             spec, {spec.mapping[c]: CANONICAL_COLUMNS[c] for c in read_typed})
@@ -361,7 +390,7 @@ class IngestRun:
         rows = (
             f"SELECT {_CANONICAL}, src_row, {hashes}, CASE WHEN reason IS NULL THEN reason "
             f"ELSE error('procmine: a row to quarantine') END AS reason "
-            f"FROM ({self._check_select(f'({staged})', paired=False)})"
+            f"FROM ({self._check_select(f'({staged})', paired=False, apart=apart)})"
         )
         # Its own file: DuckDB removes the file of a COPY that failed, and a worker thread
         # can do so after the error has reached us, when the full pass's file has the name.
@@ -376,7 +405,7 @@ class IngestRun:
             self.con.execute(
                 f"CREATE TEMP VIEW written AS {read_written(state.partial, state.columns)}"
             )
-            clean = not find_repeated_hashes(state)
+            clean = not find_repeated_hashes(state) and not (scanned and self._holds_controls())
         except duckdb.Error:  # a row to quarantine, or a line to reject: the full path says
             clean = False
         if clean:
@@ -388,6 +417,18 @@ class IngestRun:
         attempt.unlink(missing_ok=True)
         state.partial.unlink(missing_ok=True)
         return False
+
+    def _holds_controls(self) -> bool:
+        """Whether a written identifier holds a control character, which the typed pass left
+        to the count of the CSV's lines: no, when the count found no control byte and as
+        many lines as rows (no line break inside a value); else the identifiers are read."""
+        assert self._lines is not None
+        lines = self._lines.result()
+        if lines.controls is False and lines.lines == self.state.scalar(
+                "SELECT count(*) FROM written"):
+            return False
+        return self.state.scalar(
+            f"SELECT count(*) FROM written WHERE {control_in(IDENTIFIER_COLUMNS)}") > 0
 
     def _count(self) -> None:
         """The report's counts, reasons and warnings, from the view ``final``."""
@@ -419,14 +460,11 @@ class IngestRun:
             return int(pq.ParquetFile(spec.path).metadata.num_rows)
         if spec.format != "csv":
             return self.state.scalar("SELECT count(*) FROM src")
-        lines = count_csv_lines(Path(spec.path), spec.encoding or "utf-8")
+        assert self._lines is not None, "a CSV's lines are counted from the start of run()"
+        lines = self._lines.result()
         report.blank_lines = lines.blank
         if lines.lines == report.loaded + report.quarantined + report.merged_by_pairing:
             return lines.lines
-        return lines.lines - self._line_breaks_in_values()
-
-    def _line_breaks_in_values(self) -> int:
-        """Line breaks inside the CSV's values (quoted values that span lines), of the records
-        the reader returned and of the lines it rejected."""
-        return line_breaks_in_values(self.con, "src", self.state.columns.record,
-                                     self.state.rejected)
+        records, report.blank_lines = records_spanning_lines(
+            lines, self.con, "src", self.state.columns.record, self.state.rejected)
+        return records

@@ -35,8 +35,6 @@ from procmine.io.eventlog import (
     detect_encoding,
     unique_names,
 )
-from procmine.io.excel import read_excel_table
-from procmine.io.xes import read_xes_table
 
 __all__ = [
     "DELIMITERS",
@@ -288,11 +286,16 @@ def transcode(
 
 
 def _read_table(source: Path, fmt: str, progress: Progress | None) -> pa.Table:
+    """An XES log or an Excel sheet as a table (their readers are loaded only for them)."""
     if fmt == "xes":
+        from procmine.io.xes import read_xes_table
+
         result = read_xes_table(
             source, progress=(lambda f: progress("read", f)) if progress else None
         )
         return result.table
     if fmt == "xlsx":
+        from procmine.io.excel import read_excel_table
+
         return read_excel_table(source)
     raise ProcmineError(f"{source}: unsupported format {fmt}")  # pragma: no cover

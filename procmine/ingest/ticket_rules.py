@@ -26,7 +26,7 @@ from typing import Final
 
 from procmine.core.schema import OUTCOMES, TICKET_COLUMNS
 from procmine.core.sql import lit as _lit
-from procmine.ingest.rules import CONTROL_PATTERN, Plausibility, QuarantineRule
+from procmine.ingest.rules import Plausibility, QuarantineRule, control_in
 from procmine.io.tickets import SKIP
 
 __all__ = [
@@ -59,8 +59,7 @@ TICKET_RULES: Final[tuple[QuarantineRule, ...]] = (
                    "arrival_time__text IS NULL"),
     QuarantineRule("control_character", 3,
                    "a control character (NUL, tab, line break...) in an id or business type",
-                   " OR ".join(f"regexp_matches({c}, {CONTROL_PATTERN})"
-                               for c in TICKET_IDENTIFIERS)),
+                   control_in(TICKET_IDENTIFIERS)),
     QuarantineRule("unknown_outcome", 4,
                    "an outcome that is empty or not one of served, abandoned, no_show, "
                    "transferred (map it under values.outcome)",

@@ -71,8 +71,8 @@ from procmine.ingest.counting import (
     CsvLines,
     blank_line_numbers,
     count_csv_lines,
-    line_breaks_in_values,
     quarantined_by_reason,
+    records_spanning_lines,
 )
 from procmine.ingest.quarantine import collect_rejects, line_expr, line_join
 from procmine.ingest.rules import Plausibility
@@ -336,8 +336,9 @@ class _TicketRun:
         if lines.lines == report.loaded + report.quarantined:
             return lines.lines
         columns = [f"__src_{i}" for i in range(len(self.record))]
-        return lines.lines - line_breaks_in_values(self.con, "raw", columns,
-                                                   self.state.rejected)
+        records, report.blank_lines = records_spanning_lines(lines, self.con, "raw", columns,
+                                                             self.state.rejected)
+        return records
 
     def _write_quarantine(self) -> None:
         """The quarantined tickets with their line (or record number), reason and source
