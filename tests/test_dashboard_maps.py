@@ -6,6 +6,7 @@ branch manager's map and variants are their branch's only, a teller opens neithe
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,3 +243,35 @@ def test_the_layout_keeps_the_main_path_on_one_row_and_optional_steps_beside_it(
     # every node its own place, and each kept edge of the main flow goes forward
     assert len(set(place.values())) == len(place)
     assert place["Read card or passbook"][0] < place["Enter transaction"][0]
+
+
+def test_every_line_ends_in_an_arrowhead_turned_along_it() -> None:
+    """The edges are drawn as path shapes and their arrowheads as one trace: a head per edge
+    and per dotted start or end line, at its line's last point, pointing along its last
+    segment (a straight edge left to right points right, 90 degrees from up)."""
+    import pandas as pd
+
+    from procmine.dashboard.components.map_chart import process_map_figure
+
+    edges = pd.DataFrame({"source": ["a", "b", "b", "c"], "target": ["b", "c", "b", "a"],
+                          "count": [10, 8, 2, 1], "median_seconds": [5.0, 50.0, 1.0, None],
+                          "p90_seconds": [9.0, 90.0, 2.0, None]})
+    nodes = pd.DataFrame({"activity": ["a", "b", "c"], "count": [10, 12, 8],
+                          "cases": [10, 10, 8], "median_seconds": [3.0, 4.0, 5.0],
+                          "p90_seconds": [6.0, 7.0, 8.0]})
+    labels = dict.fromkeys(["start", "end", "count", "cases", "median", "p90", "service",
+                            "transition", "colour"], "x")
+    figure = process_map_figure(nodes, edges, {"a": 10}, {"c": 8}, labels, str, direction="LR")
+    heads = next(trace for trace in figure.data if trace.meta == "arrowheads")
+    lines = [shape for shape in figure.layout.shapes if shape.type == "path"]
+    assert figure.data[0].meta == "arrowheads"   # under every label
+    assert len(heads.x) == len(lines) == len(edges) + 2
+    for x, y, angle, shape in zip(heads.x, heads.y, heads.marker.angle, lines, strict=True):
+        points = [tuple(map(float, p.split(","))) for p in shape.path[2:].split(" L ")]
+        assert (x, y) == pytest.approx(points[-1], abs=1e-3)
+        (x0, y0), (x1, y1) = points[-2:]
+        # (the path is written to 4 decimals: a short last segment turns a little)
+        assert angle == pytest.approx(math.degrees(math.atan2(x1 - x0, y1 - y0)), abs=1.0)
+    a_to_b = 0   # the first edge: a and b side by side on the main row
+    assert heads.marker.angle[a_to_b] == pytest.approx(90.0, abs=1.0)
+    assert heads.marker.color[a_to_b] == lines[a_to_b].line.color

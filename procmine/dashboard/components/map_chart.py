@@ -272,11 +272,13 @@ def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping
     place = layered_layout(edges, starts, ends, nodes["activity"])
     direction = orientation(place, direction)
     figure = go.Figure()
-    _draw_edges(figure, edges, place, labels, duration, overlay=overlay, stat=stat,
+    arrows = _Arrows()
+    _draw_edges(figure, arrows, edges, place, labels, duration, overlay=overlay, stat=stat,
                 direction=direction, name=name)
-    _draw_terminals(figure, starts, ends, place, labels, direction)
+    _draw_terminals(figure, arrows, starts, ends, place, labels, direction)
     _draw_nodes(figure, nodes, place, labels, duration, overlay=overlay, stat=stat,
                 direction=direction, name=name)
+    arrows.draw(figure)
     if len(edges):   # the colour scale of the edges, as an invisible trace's bar
         figure.add_scatter(x=[None], y=[None], mode="markers", hoverinfo="skip",
                            showlegend=False, marker={
@@ -302,19 +304,47 @@ def process_map_figure(nodes: pd.DataFrame, edges: pd.DataFrame, starts: Mapping
     return fit(figure)
 
 
-def _line(figure: go.Figure, path: np.ndarray, colour: str, width: float,
-          dash: str = "solid") -> None:
-    """An edge's line with an arrowhead at its end (a marker turned along the last segment)."""
-    head = 7 + 2.2 * width
-    figure.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", hoverinfo="skip",
-                       line={"color": colour, "width": width, "dash": dash}, showlegend=False,
-                       marker={"symbol": "arrow", "angleref": "previous", "color": colour,
-                               "size": [0] * (len(path) - 1) + [head], "line": {"width": 0}})
+class _Arrows:
+    """Edge lines with an arrowhead at their end, drawn at once: each line an SVG path (a
+    layout shape, which plotly draws without laying out or hovering a trace of its own), and
+    every arrowhead a point of one trace, turned along its line's last segment. A trace per
+    edge made the browser's drawing of a map grow with its edges."""
+
+    def __init__(self) -> None:
+        self.shapes: list[dict[str, Any]] = []
+        self.heads: dict[str, list[Any]] = {"x": [], "y": [], "angle": [], "color": [],
+                                            "size": []}
+
+    def add(self, path: np.ndarray, colour: str, width: float, dash: str = "solid") -> None:
+        self.shapes.append({
+            "type": "path", "layer": "below",
+            "path": "M " + " L ".join(f"{x:.4f},{y:.4f}" for x, y in path),
+            "line": {"color": colour, "width": width, "dash": dash}})
+        (x0, y0), (x1, y1) = path[-2], path[-1]
+        heads = self.heads
+        heads["x"].append(float(x1))
+        heads["y"].append(float(y1))
+        # degrees clockwise from up (the axes keep one scale, so data and screen agree)
+        heads["angle"].append(math.degrees(math.atan2(x1 - x0, y1 - y0)))
+        heads["color"].append(colour)
+        heads["size"].append(7 + 2.2 * width)
+
+    def draw(self, figure: go.Figure) -> None:
+        """The lines (over the boxes, which end them) and the arrowheads, under every label."""
+        figure.layout.shapes = (*figure.layout.shapes, *self.shapes)
+        heads = self.heads
+        figure.add_scatter(x=heads["x"], y=heads["y"], mode="markers", hoverinfo="skip",
+                           showlegend=False, meta="arrowheads",
+                           marker={"symbol": "arrow", "angle": heads["angle"],
+                                   "color": heads["color"], "size": heads["size"],
+                                   "line": {"width": 0}})
+        figure.data = (figure.data[-1], *figure.data[:-1])
 
 
-def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tuple[int, int]],
-                labels: Mapping[str, str], duration: Callable[[float], str], *, overlay: str,
-                stat: str, direction: str, name: Callable[[str], str] = str) -> None:
+def _draw_edges(figure: go.Figure, arrows: _Arrows, edges: pd.DataFrame,
+                place: Mapping[Any, tuple[int, int]], labels: Mapping[str, str],
+                duration: Callable[[float], str], *, overlay: str, stat: str, direction: str,
+                name: Callable[[str], str] = str) -> None:
     most = float(edges["count"].max()) if len(edges) else 0.0
     colours = _colours(edges[f"{stat}_seconds"], _EDGE_SCALE,
                        _top(edges[f"{stat}_seconds"], EDGE_SCALE_SECONDS))
@@ -324,7 +354,7 @@ def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tupl
             strict=True):
         path = _edge_path(source, target, place, direction)
         width = _width(float(count), most)
-        _line(figure, path, colour, width)
+        arrows.add(path, colour, width)
         # a self-loop's figure at its far side, another edge's at its middle
         far = path[:, 1].argmax() if direction == "LR" else path[:, 0].argmax()
         middles.append(path[far] if source == target else path[len(path) // 2])
@@ -350,14 +380,14 @@ def _draw_edges(figure: go.Figure, edges: pd.DataFrame, place: Mapping[Any, tupl
                        "<extra></extra>"))
 
 
-def _draw_terminals(figure: go.Figure, starts: Mapping[str, int], ends: Mapping[str, int],
-                    place: Mapping[Any, tuple[int, int]], labels: Mapping[str, str],
-                    direction: str) -> None:
+def _draw_terminals(figure: go.Figure, arrows: _Arrows, starts: Mapping[str, int],
+                    ends: Mapping[str, int], place: Mapping[Any, tuple[int, int]],
+                    labels: Mapping[str, str], direction: str) -> None:
     """The start and end nodes and their dotted edges to the first and last activities."""
     pairs = [(START, a) for a in starts] + [(a, END) for a in ends]
     for source, target in pairs:
         path = _edge_path(source, target, place, direction)
-        _line(figure, path, _TERMINAL, 1.2, "dot")
+        arrows.add(path, _TERMINAL, 1.2, "dot")
     points = [_xy(place[n], direction) for n in (START, END)]
     figure.add_scatter(
         x=[p[0] for p in points], y=[p[1] for p in points], mode="markers+text",
