@@ -23,7 +23,7 @@ Example:
     >>> from pathlib import Path
     >>> _ = Path("lines.csv").write_bytes(b"a,b\\n1,2\\n\\n3,4\\r\\n\\r\\n5,6")
     >>> count_csv_lines(Path("lines.csv"))
-    CsvLines(lines=3, blank=2)
+    CsvLines(lines=3, blank=2, controls=False)
 """
 
 from __future__ import annotations
