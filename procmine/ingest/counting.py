@@ -130,11 +130,14 @@ def _lines(path: Path, encoding: str, scan: bool = False) -> Iterator[tuple[np.n
     previous = -1      # the byte before the block (-1 at the file's start)
     for raw, size in _blocks(path, encoding):
         data = np.frombuffer(raw, dtype=np.uint8, count=size)
-        ends = np.flatnonzero(data == 10)
         controls = 0
-        if scan:
-            controls = int(np.count_nonzero(data < 32)) - len(ends) + int(
+        if scan:   # the C0 bytes found once: the line feeds are among them
+            low = np.flatnonzero(data < 32)
+            ends = low[data[low] == 10]
+            controls = len(low) - len(ends) + int(
                 raw.find(b"\x7f", 0, size) >= 0 or _c1_control(raw, data, size))
+        else:
+            ends = np.flatnonzero(data == 10)
         if len(ends):
             starts = np.empty_like(ends)
             starts[0], starts[1:] = last_end + 1 - position, ends[:-1] + 1
