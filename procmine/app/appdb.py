@@ -72,7 +72,6 @@ __all__ = [
 ]
 
 
-
 def utc_now() -> datetime:
     """The current time, timezone-aware in UTC (the only kind of time the app database keeps)."""
     return datetime.now(UTC)

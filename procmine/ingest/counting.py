@@ -65,23 +65,24 @@ class CsvLines:
     controls: bool | None = None
 
 
-def count_csv_lines(path: Path, encoding: str = "utf-8") -> CsvLines:
+def count_csv_lines(path: Path, encoding: str = "utf-8", *, controls: bool = True) -> CsvLines:
     """Count a CSV's non-blank lines after the header, and its blank lines (see the module).
 
     The same pass looks for the bytes of a control character: a C0 control other than a line's
     line feed and the carriage return before it, DEL, or a C1 control (its UTF-8 lead byte
     0xC2 followed by 0x80-0x9F; a 0xC2 that ends a block counts, to be safe). Where there is
     none, and every record is one line, no value of the file holds a control character: the
-    ingest's typed pass can leave that check to this count (``IngestRun._fast_pass``).
+    ingest's typed pass can leave that check to this count (``IngestRun._fast_pass``). With
+    ``controls=False`` (a caller that checks them itself) it does not look, and says ``None``.
     """
-    filled = blank = controls = 0
-    scan = scans_controls(encoding)
-    for blanks, found in _lines(path, encoding, scan):
+    filled = blank = found = 0
+    scan = controls and scans_controls(encoding)
+    for blanks, in_block in _lines(path, encoding, scan):
         n_blank = int(np.count_nonzero(blanks))
-        filled, blank, controls = filled + len(blanks) - n_blank, blank + n_blank, controls + found
+        filled, blank, found = filled + len(blanks) - n_blank, blank + n_blank, found + in_block
     # the first filled line is the header
     return CsvLines(lines=max(filled - 1, 0), blank=blank,
-                    controls=controls > 0 if scan else None)
+                    controls=found > 0 if scan else None)
 
 
 def scans_controls(encoding: str) -> bool:

@@ -201,7 +201,9 @@ class _TicketRun:
             self.con.execute("CREATE TEMP VIEW numbered AS SELECT * FROM raw")
             return
         refuse_runaway_quote(self.con, self.spec)
-        self.lines = count_csv_lines(Path(self.spec.path), self.spec.encoding or "utf-8")
+        # (its check quarantines control characters in every pass: no scan for them here)
+        self.lines = count_csv_lines(Path(self.spec.path), self.spec.encoding or "utf-8",
+                                     controls=False)
         assert self.spec.csv_path is not None
         blanks = blank_line_numbers(self.spec.csv_path) if self.lines.blank else []
         collect_rejects(self.state, blanks)  # the lines around rejected and blank ones
