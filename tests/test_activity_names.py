@@ -231,7 +231,8 @@ def _chinese_steps(texts: list[str]) -> set[str]:
                                     "procmine/dashboard/pages/process_map.py",
                                     "procmine/dashboard/pages/conformance.py"])
 def test_the_pages_in_chinese_name_every_step_in_chinese(home: Path, script: str) -> None:
-    at = _page(home, script)
+    # the process map's Discovered model section opened: its steps are named too
+    at = _page(home, script, pmodel_open=True)
     texts = _shown(at)
     assert _english_steps(texts) == set()
     found = _chinese_steps(texts)
@@ -241,7 +242,7 @@ def test_the_pages_in_chinese_name_every_step_in_chinese(home: Path, script: str
 
 
 def test_the_process_map_in_english_keeps_the_log_names(home: Path) -> None:
-    at = _page(home, "procmine/dashboard/pages/process_map.py")
+    at = _page(home, "procmine/dashboard/pages/process_map.py", pmodel_open=True)
     at.radio(key="lang_switch").set_value("en").run()
     assert not at.exception
     texts = _shown(at)

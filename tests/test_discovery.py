@@ -296,16 +296,38 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _model_page(home: Path, **state: Any) -> AppTest:
-    """The process map page, over the whole period (the model of every case) unless ``state``
-    says otherwise (the page opens on the latest month)."""
+    """The process map page with its Discovered model section opened, over the whole period
+    (the model of every case) unless ``state`` says otherwise (the page opens on the latest
+    month)."""
     at = app_as("operations", home)
-    for key, value in {"period_month": "whole", **state}.items():
+    for key, value in {"period_month": "whole", "pmodel_open": True, **state}.items():
         at.session_state[key] = value
     at.run()
     at.switch_page(MAP_PAGE).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     return at
+
+
+def test_the_section_is_drawn_only_once_opened(home: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page opens with the model's section closed: no model asked for, one chart (the
+    map's) sent to the browser; opened, the model is drawn below the map."""
+    from procmine.dashboard import data_maps
+
+    asked: list[float] = []
+    kept = data_maps.model_of
+    monkeypatch.setattr(data_maps, "model_of", lambda code, within, noise: (
+        asked.append(noise) or kept(code, within, noise)))
+    at = _model_page(home, pmap_type="P18", pmodel_open=False)
+    assert [e.label for e in at.expander] == [t("model.title", ZH)]
+    assert len(at.get("plotly_chart")) == 1 and not at.get("download_button")
+    assert asked == []
+    at.session_state["pmodel_open"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 2 and len(at.get("download_button")) == 2
+    assert asked == [0.0]
 
 
 def _model_traces(at: AppTest) -> dict[str, dict[str, Any]]:
@@ -319,7 +341,7 @@ def _model_traces(at: AppTest) -> dict[str, dict[str, Any]]:
 def test_the_section_draws_the_model_with_the_sops_step_names(home: Path,
                                                               p18: DiscoveredModel) -> None:
     at = _model_page(home, pmap_type="P18")
-    assert t("model.title", ZH) in [h.value for h in at.subheader]
+    assert at.expander[0].label == t("model.title", ZH)
     assert at.radio(key="pmodel_kind").value == "bpmn"
     steps = _model_traces(at)["steps"]["customdata"]
     # each step once, under the SOP's Chinese name; the log's name and count in the hover
@@ -354,9 +376,10 @@ def test_in_english_the_model_names_steps_as_logged(home: Path, p18: DiscoveredM
     at.session_state["procmine_user"] = signed_in("operations", home)
     at.session_state["procmine_lang"] = "en"
     at.session_state["pmap_type"] = "P18"
+    at.session_state["pmodel_open"] = True
     at.run()
     assert not at.exception, at.exception
-    assert "Discovered model" in [h.value for h in at.subheader]
+    assert at.expander[0].label == "Discovered model"
     steps = _model_traces(at)["steps"]["customdata"]
     assert sorted(name for name, _, _ in steps) == p18.activities()
     labels = [b.label for b in at.get("download_button")]

@@ -1,8 +1,9 @@
 """Process map (operations, reviewers; a branch manager for their branch): the directly-follows
 graph of one business type's transactions, with counts or times on it, rare paths hidden below a
 threshold, drawn so that it pans, zooms and downloads as PNG or SVG; the paths as a table below.
-Then the model pm4py's inductive miner discovers on that map (the same cases), as BPMN or a
-Petri net, with a noise slider and BPMN XML and PNML downloads.
+Then, in a section drawn when it is opened, the model pm4py's inductive miner discovers on that
+map (the same cases), as BPMN or a Petri net, with a noise slider and BPMN XML and PNML
+downloads.
 
 A branch manager's map is their branch's (the pickers offer it alone and check it on the
 server). Steps are named in the user's language on the map, its table and the model (the SOP
@@ -83,8 +84,12 @@ tables.show(names.step_frame(table[columns]), {
     keys=["source", "target"], extra=["p90_seconds", "mean_seconds"],
     extra_key="pmap_all_columns")
 
-st.subheader(tr("model.title"))
-code, within = choice.business_type, choice.filters
-model_chart.show("pmodel", pmap, dict(zip(pmap.nodes["activity"],
-                                          names.step_labels(pmap.nodes["activity"]), strict=True)),
-                 lambda noise: data_maps.model_of(code, within, noise))
+# Drawn when opened (its chart is the page's second: 0.3-0.5 s of the browser's drawing)
+section = st.expander(tr("model.title"), key="pmodel_open", on_change="rerun")
+if section.open:
+    with section:
+        code, within = choice.business_type, choice.filters
+        model_chart.show("pmodel", pmap, dict(zip(pmap.nodes["activity"],
+                                                  names.step_labels(pmap.nodes["activity"]),
+                                                  strict=True)),
+                         lambda noise: data_maps.model_of(code, within, noise))
