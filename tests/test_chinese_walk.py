@@ -58,6 +58,10 @@ DATA_COLUMNS = frozenset({
     "audit.code",                      # the action's code (`procmine user audit --action`)
 })
 
+# The sections drawn only once opened (lazy expanders), opened: their texts are checked too.
+OPENED = ("pmodel_open", "item_history")
+
+
 @dataclass(frozen=True)
 class Offence:
     role: str
@@ -119,6 +123,8 @@ def walk(home: Path, lang: str, *, every_role: bool = True
             continue
         at = app_as(role, home)
         at.session_state["procmine_lang"] = lang
+        for key in OPENED:
+            at.session_state[key] = True
         at.run()
         for page in pages:
             done.add(page.script)

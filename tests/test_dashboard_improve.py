@@ -78,8 +78,10 @@ def _open(home: Path, finding: Finding, group: str, *, due: date | None = None,
 
 
 def _page(at: AppTest, script: str, item: int | None = None) -> AppTest:
+    """``script`` opened (the item of ``item``), its History section opened."""
     if item is not None:
         at.query_params["item"] = str(item)
+    at.session_state["item_history"] = True
     at.switch_page(f"{PAGES}/{script}").run()
     assert not at.exception, at.exception
     return at
@@ -186,6 +188,25 @@ def test_the_item_page_shows_the_frozen_evidence_and_the_history(
     assert list(history[zh("improve.hist.action")]) == [zh("improve.action.add")]
     assert list(history[zh("improve.hist.to")]) == [zh("improve.status.proposed")]
     assert list(history[zh("improve.hist.who")]) == ["ops"]
+
+
+def test_the_items_history_is_drawn_once_its_section_is_opened(
+        home: Path, findings: list[Finding]) -> None:
+    item = _open(home, _finding(findings, "B06"), "compliance-and-control", owner="reviewer")
+    at = apptest.app_as("operations", home, timeout=180).run()
+    at.query_params["item"] = str(item.id)
+    at.switch_page(f"{PAGES}/improvement_item.py").run()
+    assert not at.exception, at.exception
+    label = zh("improve.item.history_count", n=len(item.events))
+    assert [e.label for e in at.expander][-1] == label
+    closed = [list(frame.value.columns) for frame in at.dataframe]
+    assert zh("improve.hist.action") not in {c for columns in closed for c in columns}
+    at.session_state["item_history"] = True
+    at.run()
+    assert not at.exception, at.exception
+    history = at.dataframe[-1].value
+    assert len(at.dataframe) == len(closed) + 1
+    assert list(history[zh("improve.hist.action")]) == [zh("improve.action.add")]
 
 
 def test_a_reviewer_of_another_group_sees_no_action(home: Path,
