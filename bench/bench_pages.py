@@ -555,7 +555,8 @@ def _after_ingest(browser: Any, home: Path, roles: Sequence[str], visits: Sequen
     results as the warm-up left them; the batch dropped at the end."""
     new = ingest_new_batch(home)
     print(f"(ingested {new.events:,} new events in {new.ingest_s:.1f} s; the warm-up "
-          f"was done {new.ready_s:.1f} s later: {new.report.get('computed')} results, "
+          f"was done {new.ready_s:.1f} s later: the first views' "
+          f"{new.report.get('first_views', 0)} results and {new.report.get('computed')} kept, "
           f"{len(new.report.get('failed') or {})} failed)", file=sys.stderr, flush=True)
     snapshot = OUT / "pages-cache-snapshot"
     shutil.rmtree(snapshot, ignore_errors=True)

@@ -85,7 +85,8 @@ def main() -> None:
             warm_up = result["warm_up"]
             print(f"(warm-up after ingesting {warm_up['events']:,} new events: ready "
                   f"{warm_up['ready_s']:.1f} s after the ingest, "
-                  f"{warm_up['report'].get('computed')} results)", flush=True)
+                  f"the first views' {warm_up['report'].get('first_views', 0)} results and "
+                  f"{warm_up['report'].get('computed')} kept)", flush=True)
         print(_table([row for kind in ("empty", "ingest") for row in result.get(kind, [])]),
               flush=True)
     print("\n== the floor under a sign-in: the same landing page drawn by a bare Streamlit app "

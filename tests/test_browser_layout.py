@@ -1,6 +1,7 @@
 """Every page of every role, in Chinese, at 1440x900 and at 1280x720 (tests/browser_kit.py): each
 role signs in and opens every page of its menu (no exception or error box, a title, the page's
-default chart or table drawn, no link to another role's page); a full-page screenshot of each in
+default chart or table drawn, its sections drawn when opened closed and then opened, no link to
+another role's page); a full-page screenshot of each in
 tests/artifacts/layout-<w>x<h>-<role>-<page>.png, and through the DOM (tests/layout_probe.js) no
 table with a column cut off at the right (the grid's scroller needs no horizontal scrolling) and
 no chart legend over an axis's tick labels.
@@ -116,6 +117,28 @@ def _open(page: Any, spec: PageSpec, several: bool, first: bool) -> None:
     _wait_quiet(page)
 
 
+#: The sections a page draws only once opened (lazy expanders), by script: the label of each
+#: and what it then draws, so that the walk opens them and reads them too.
+LAZY = {"process_map.py": [("model.title", ".js-plotly-plot", 2)]}
+
+
+def _open_sections(page: Any, spec: PageSpec) -> list[str]:
+    """Open the page's lazy sections (closed at first: what they draw is not on the page) and
+    wait until they are drawn; what went wrong."""
+    out = []
+    for key, selector, count in LAZY.get(spec.script, []):
+        drawn = page.locator(selector)
+        if drawn.count() >= count:
+            out.append(f"section {t(key, 'zh-CN')!r} drawn before it was opened")
+        page.locator("summary").filter(has_text=t(key, "zh-CN")).first.click()
+        try:
+            drawn.nth(count - 1).wait_for(timeout=60_000)
+        except PlaywrightTimeout:
+            out.append(f"section {t(key, 'zh-CN')!r} not drawn once opened")
+        _wait_quiet(page)
+    return out
+
+
 def test_the_wide_table_check_fails_on_a_table_too_wide() -> None:
     """The DOM criterion itself: a grid whose columns need 3048 px in 1278 px is reported, one
     that fits is not, and a legend drawn under the x axis's labels is reported."""
@@ -177,6 +200,7 @@ def test_every_page_opens_and_fits_at_both_sizes(role: str, server: str, browser
         for n, spec in enumerate(specs):
             _open(page, spec, len(specs) > 1, n == 0)
             wrong += [f"{spec.url_path}: {p}" for p in _opened(page, spec)]
+            wrong += [f"{spec.url_path}: {p}" for p in _open_sections(page, spec)]
             for w, h in SIZES:
                 # the grids and charts lay out again after a resize: 250 ms
                 _resize(page, {"width": w, "height": h}, 250)

@@ -111,6 +111,23 @@ def test_the_warm_up_computes_the_pages_results_for_the_new_version(
     assert data.months() == ["2026-10", "2026-09"]  # the warm-up's result, read back
 
 
+def test_a_workspace_with_recipes_still_warms_the_first_views(workspace: EventStore,
+                                                                tmp_path: Path) -> None:
+    """One page viewed before (one recipe, the months): the warm-up after the next ingest
+    computes the first pages' results too, not only that one, and reports them apart."""
+    from procmine.dashboard import data
+
+    data.months()
+    root = ResultCache(workspace).root
+    assert [r.arguments["function"] for r in recipes(root)] == ["procmine.dashboard.data:months"]
+    ingest_log(workspace, write(tmp_path / "b.csv", ["2026-10"]), latest_days=3650)
+    report = warm(workspace)
+    assert report.computed == 1 and report.first_views > 1 and not report.failed
+    kept = {r.arguments["function"].rsplit(":", 1)[1] for r in recipes(root)}
+    assert {"months", "findings", "summary", "business_types", "league"} <= kept
+    assert (root / workspace.version() / "warmed.json").exists()
+
+
 def test_a_failing_recipe_is_reported_and_the_others_still_run(workspace: EventStore) -> None:
     from procmine.dashboard import data
 
@@ -276,7 +293,8 @@ def test_a_first_ingest_warms_what_the_first_pages_read(
     report = warm(store)
     kept_recipes = recipes(ResultCache(store).root)
     # each result asked for was computed and left its recipe
-    assert (report.computed, report.failed, report.stopped) == (len(kept_recipes), {}, False)
+    assert (report.first_views, report.computed, report.failed, report.stopped) == (
+        len(kept_recipes), 0, {}, False)
     kept = {r.arguments["function"].rsplit(":", 1)[1] for r in kept_recipes}
     assert {"findings", "evidence", "sop_findings", "league", "sop_revision_effects",
             "summary", "bank_steps", "map_of", "model_of", "variants_of", "conformance_of"} <= kept

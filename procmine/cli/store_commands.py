@@ -236,7 +236,8 @@ def warm_command(
         print_json(report.to_dict())
         return
     state = "stopped: the store changed" if report.stopped else "done"
-    out.print(f"warm-up of store version {report.version}: {report.computed:,} results "
+    out.print(f"warm-up of store version {report.version}: the first views "
+              f"({report.first_views:,} results) and {report.computed:,} kept results "
               f"computed in {report.seconds:.1f} s ({state})")
     for target, error in report.failed.items():
         out.print(f"  [yellow]failed[/yellow] {target}: {error}", highlight=False)

@@ -1,6 +1,6 @@
 """The dashboard's side of the warm-up (:mod:`procmine.store.warm_up`), run outside a Streamlit
-server (by ``procmine warm``): the function its recipes name, :func:`keep`, and what a workspace
-whose pages nobody has opened yet warms instead, :func:`first_views`.
+server (by ``procmine warm``): the function its recipes name, :func:`keep`, and what every
+warm-up computes first, :func:`first_views`.
 
 Outside a server Streamlit warns, for every cached function, that no server runs and its cache
 lives in memory: not news here, so its messages below errors are silenced first.
@@ -29,15 +29,18 @@ _log = logging.getLogger(__name__)
 
 def first_views() -> int:
     """Compute the results the roles' first pages read, with the choices those pages make at
-    first, for a workspace that has no recipes yet (its first ingest: no one has opened a page,
-    so nothing says what to warm).
+    first: what every warm-up computes before its recipes. Someone signs in after every ingest,
+    whichever pages were opened before; and a workspace with no recipes yet (its first ingest:
+    no one has opened a page) has nothing else to say what to warm.
 
-    Without it, the first users after a first ingest wait for the whole log's slow-step
-    searches. These are the results every user of a role shares (the latest month, the Slow
-    steps page's default thresholds, the SOP history's first SOP); a branch's or a teller's own
-    figures are left to their first view. Each result computed here leaves its recipe like any
-    other, so the warm-ups after later ingests compute it again. Returns how many results it
-    computed (the warm-up's count); one that fails is logged and the others still computed.
+    Without it, the first users after an ingest wait for the whole log's slow-step searches
+    (10-12 s for a trainer's or a teller's sign-in at 10M events, measured on a workspace
+    with one recipe, when the first views were run only without any). These are the results
+    every user of a role shares (the latest month, the Slow steps page's default thresholds,
+    the SOP history's first SOP); a branch's or a teller's own figures are left to their first
+    view. Each result computed here leaves its recipe like any other. Returns how many
+    results it asked for (the warm-up's ``first_views``); one that fails is logged and the
+    others are still computed.
 
     What it computes, and for which page:
 
@@ -45,7 +48,8 @@ def first_views() -> int:
     - the slow steps of the latest month, and the evidence of the first (the Slow steps page;
       the overview's agenda);
     - the latest month's summary, business types and tellers (the overview); the map, model
-      and variants of its busiest type (the process map and variants pages), and the
+      (its section, once opened) and variants of its busiest type (the process map and
+      variants pages), and the
       conformance of every type, with its first deviating case (the conformance page);
     - the slow steps linked to the SOPs in force (the SOP library; a teller's own findings)
       and what the SOPs cover of the log (the SOP library);

@@ -10,9 +10,11 @@ new version's cache (:func:`warm`). A page opened during the warm-up waits for a
 computed rather than computing it a second time (the cache's lock), and a page opened after it
 reads what it kept: the first view after an ingest costs what a repeated view costs.
 
-A workspace with no recipes yet (its first ingest: no one has opened a page) warms what the
-roles' first pages read with their first choices instead (:data:`FIRST_VIEWS`,
-:func:`procmine.dashboard.warm.first_views`); the results it computes leave their recipes.
+Every warm-up first computes what the roles' first pages read with their first choices
+(:data:`FIRST_VIEWS`, :func:`procmine.dashboard.warm.first_views`): someone signs in after every
+ingest, whatever pages were opened before, and a workspace with no recipes yet (its first
+ingest: no one has opened a page) has nothing else to go by. The results it computes leave
+their recipes; a recipe whose result the first views have just kept is read, not computed.
 
 One warm-up runs at a time per workspace (``cache/warm.lock``); one that finds the store changed
 under it stops, and the next one (started by that change) takes over. When it is done it writes
@@ -56,7 +58,7 @@ __all__ = ["FIRST_VIEWS", "RECIPES_KEPT", "WARM_ENV", "Recipe", "WarmReport", "r
 RECIPES_KEPT = 400
 #: ``off`` (or 0, no, false): no warm-up is started after an ingest or a drop.
 WARM_ENV = "PROCMINE_WARM"
-#: What a warm-up runs when no recipe is kept: the results the roles' first pages read.
+#: What every warm-up runs first: the results the roles' first pages read.
 FIRST_VIEWS = "procmine.dashboard.warm:first_views"
 
 _log = logging.getLogger(__name__)
@@ -92,12 +94,13 @@ class Recipe:
 
 @dataclass
 class WarmReport:
-    """What one warm-up did: the store version it warmed, the results computed (recipes run),
-    the ones that failed (target: error), whether it stopped because the store changed, and
-    its seconds."""
+    """What one warm-up did: the store version it warmed, the results the first views asked
+    for (:data:`FIRST_VIEWS`), the recipes run (``computed``), the ones that failed (target:
+    error), whether it stopped because the store changed, and its seconds."""
 
     version: str
     computed: int = 0
+    first_views: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     stopped: bool = False
     seconds: float = 0.0
@@ -134,8 +137,8 @@ def recipes(cache_root: Path) -> list[Recipe]:
 
 
 def warm(store: EventStore, progress: Callable[[str, float], None] | None = None) -> WarmReport:
-    """Run the kept recipes for the store's current version (without any, the first views:
-    :data:`FIRST_VIEWS`; see the module's docstring); a version already warmed is not warmed
+    """Compute the first views (:data:`FIRST_VIEWS`), then run the kept recipes, for the store's
+    current version (see the module's docstring); a version already warmed is not warmed
     again. Returns what it did."""
     cache = ResultCache(store)
     cache.root.mkdir(parents=True, exist_ok=True)
@@ -146,16 +149,17 @@ def warm(store: EventStore, progress: Callable[[str, float], None] | None = None
             return WarmReport(**done)
         report = WarmReport(version=version)
         started = time.perf_counter()
-        todo = recipes(cache.root) or [Recipe(FIRST_VIEWS)]
+        todo = [Recipe(FIRST_VIEWS), *recipes(cache.root)]
         for i, recipe in enumerate(todo):
             if store.version() != version:  # a newer ingest: its own warm-up takes over
                 report.stopped = True
                 break
             try:
                 done = recipe.resolve()(**recipe.arguments)
-                # a recipe that computes several results says how many (the first views)
-                many = isinstance(done, int) and not isinstance(done, bool)
-                report.computed += done if many else 1
+                if recipe.target == FIRST_VIEWS:   # it says how many results it asked for
+                    report.first_views = int(done)
+                else:
+                    report.computed += 1
             except Exception as exc:  # a recipe of older code, or of data gone: skipped
                 report.failed[recipe.target] = f"{type(exc).__name__}: {exc}"[:300]
                 _log.warning("warm-up: %s failed: %s", recipe.target, exc)
