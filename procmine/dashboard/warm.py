@@ -49,8 +49,8 @@ def first_views() -> int:
       the overview's agenda);
     - the latest month's summary, business types and tellers (the overview); the map, model
       (its section, once opened) and variants of its busiest type (the process map and
-      variants pages), and the
-      conformance of every type, with its first deviating case (the conformance page);
+      variants pages), and the conformance of every type, with its first deviating case (the
+      conformance page);
     - the slow steps linked to the SOPs in force (the SOP library; a teller's own findings)
       and what the SOPs cover of the log (the SOP library);
     - the latest month's league (a teller's rank; the announcement) and the bank's step times
