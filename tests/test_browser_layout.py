@@ -118,8 +118,16 @@ def _open(page: Any, spec: PageSpec, several: bool, first: bool) -> None:
 
 
 #: The sections a page draws only once opened (lazy expanders), by script: the label of each
-#: and what it then draws, so that the walk opens them and reads them too.
-LAZY = {"process_map.py": [("model.title", ".js-plotly-plot", 2)]}
+#: and what it then draws inside (a selector and how many), so that the walk opens them and
+#: reads them too.
+LAZY = {
+    "process_map.py": [("model.title", ".js-plotly-plot", 1)],
+    "queue.py": [("queue.by_window", ".js-plotly-plot", 1),
+                 ("queue.windows", '[data-testid="stMetric"]', 4),
+                 ("queue.per_teller", _GRID, 1)],
+    "bottlenecks.py": [("bottlenecks.breakdowns", ".js-plotly-plot", 3),
+                       ("bottlenecks.by_month", ".js-plotly-plot", 1)],
+}
 
 
 def _open_sections(page: Any, spec: PageSpec) -> list[str]:
@@ -127,14 +135,17 @@ def _open_sections(page: Any, spec: PageSpec) -> list[str]:
     wait until they are drawn; what went wrong."""
     out = []
     for key, selector, count in LAZY.get(spec.script, []):
-        drawn = page.locator(selector)
-        if drawn.count() >= count:
-            out.append(f"section {t(key, 'zh-CN')!r} drawn before it was opened")
-        page.locator("summary").filter(has_text=t(key, "zh-CN")).first.click()
+        label = t(key, "zh-CN")
+        section = page.locator('[data-testid="stExpander"]').filter(
+            has=page.locator("summary").filter(has_text=label)).first
+        drawn = section.locator(selector)
+        if drawn.count():
+            out.append(f"section {label!r} drawn before it was opened")
+        section.locator("summary").first.click()
         try:
             drawn.nth(count - 1).wait_for(timeout=60_000)
         except PlaywrightTimeout:
-            out.append(f"section {t(key, 'zh-CN')!r} not drawn once opened")
+            out.append(f"section {label!r} not drawn once opened")
         _wait_quiet(page)
     return out
 

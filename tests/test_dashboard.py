@@ -262,7 +262,9 @@ def test_announcement_lists_every_teller_of_the_month_with_downloads(home: Path)
 def test_bottlenecks_page_lists_the_findings_and_draws_the_evidence(home: Path) -> None:
     from procmine import SopLibrary, linked_findings, load_baseline, months_with_data
 
-    at = app_as("operations", home).run()
+    at = app_as("operations", home)
+    at.session_state["bn_breakdowns_open"] = at.session_state["bn_by_month_open"] = True
+    at.run()
     at.switch_page("procmine/dashboard/pages/bottlenecks.py").run()
     assert not at.exception
     # the page judges steps against the SOPs in force (the library is seeded on first use),

@@ -104,14 +104,23 @@ def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield demo_home
 
 
+#: the evidence's sections drawn once opened (the breakdowns, month by month), open
+OPENED = {"bn_breakdowns_open": True, "bn_by_month_open": True}
+
+
 def _page(role: str, home: Path, lang: str = ZH) -> Any:
     if lang == ZH:
-        at = app_as(role, home).run()
+        at = app_as(role, home)
+        for key, value in OPENED.items():
+            at.session_state[key] = value
+        at.run()
         at.switch_page(PAGE).run()
     else:  # the page by its address, in the language the switch would have chosen
         at = AppTest.from_file(str(REPO / PAGE), default_timeout=60)
         at.session_state["procmine_user"] = signed_in(role, home)
         at.session_state[session._LANG] = lang
+        for key, value in OPENED.items():
+            at.session_state[key] = value
         at.run()
     assert not at.exception, at.exception
     return at
@@ -139,6 +148,34 @@ def _step(activity: str, lang: str) -> str:
 def _summary(f: Finding) -> str:
     """A finding's line on the Chinese page: its step by its Chinese name."""
     return f.summary_in(ZH, step=STEPS_ZH.get(f.activity))
+
+
+def test_the_evidences_breakdowns_and_months_are_drawn_once_opened(home: Path) -> None:
+    """The Slow steps page is a landing page: a step finding's evidence opens on its figures,
+    its distribution and its comparison; the breakdowns (hour, amount band, window type) and the
+    months are drawn when their sections open, and stay open for the next finding."""
+    at = app_as("reviewer", home).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    step = next(i for i, f in enumerate(FOUND) if f.kind == "step")
+    at.selectbox(key=f"bn_pick_{ZH}").set_value(step).run()
+    assert [e.label for e in at.expander][-2:] == [t("bottlenecks.breakdowns", ZH),
+                                                   t("bottlenecks.by_month", ZH)]
+    assert len(at.get("plotly_chart")) == 1   # the distribution
+    compared = t("bottlenecks.compared", ZH)
+    assert any(compared in m.value for m in at.markdown)
+    at.session_state["bn_breakdowns_open"] = True
+    at.run()
+    assert len(at.get("plotly_chart")) == 4
+    assert [m.value for m in at.markdown if m.value.startswith("**按")] == [
+        f"**{t(k, ZH)}**" for k in ("bottlenecks.by_hour", "bottlenecks.by_amount",
+                                    "bottlenecks.by_window")]
+    at.session_state["bn_by_month_open"] = True
+    at.run()
+    assert len(at.get("plotly_chart")) == 5
+    wait = next(i for i, f in enumerate(FOUND) if f.kind == "wait")
+    at.selectbox(key=f"bn_pick_{ZH}").set_value(wait).run()
+    assert len(at.get("plotly_chart")) == 4   # no distribution for a wait; both still open
 
 
 @pytest.mark.parametrize("lang", [ZH, EN])

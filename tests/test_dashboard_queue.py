@@ -162,8 +162,12 @@ def _open(role: str, home: Path, page: str, **state: object) -> object:
     return at
 
 
+#: the queue page's sections drawn once opened
+QUEUE_SECTIONS = {"queue_windows_open": True, "queue_vip_open": True, "queue_tellers_open": True}
+
+
 def test_operations_see_the_whole_bank_and_every_branch_on_the_queue_page(home: Path) -> None:
-    at = _open("operations", home, QUEUE)
+    at = _open("operations", home, QUEUE, **QUEUE_SECTIONS)
     assert at.selectbox(key="queue_branch").options == [_zh("queue.all_branches"), "B01", "B02",
                                                           "B03", "B04", "B05", "B06"]
     bank = queue_summary(EventStore(home), QueueFilter())
@@ -181,7 +185,7 @@ def test_operations_see_the_whole_bank_and_every_branch_on_the_queue_page(home: 
 
 def test_a_manager_sees_the_queue_of_b01_and_the_bank_only_as_an_aggregate(home: Path) -> None:
     # a forged choice of another branch falls back to the only branch offered
-    at = _open("branch_manager", home, QUEUE, queue_branch="B02")
+    at = _open("branch_manager", home, QUEUE, queue_branch="B02", **QUEUE_SECTIONS)
     picker = at.selectbox(key="queue_branch")
     assert picker.options == ["B01"] and picker.value == "B01"
     store = EventStore(home)
@@ -293,8 +297,31 @@ def test_operations_see_every_branchs_diversion(home: Path) -> None:
     assert [w.value for w in at.warning] == [_zh("diversion.no_types")]
 
 
-def test_the_queue_page_counts_the_vip_windows_as_the_library_does(home: Path) -> None:
+def test_the_queue_pages_sections_are_drawn_once_opened(home: Path) -> None:
+    """A branch manager lands on the queue page: it opens on the figures and the day's two
+    curves; the windows, the VIP windows and the tellers are drawn when their section opens,
+    each one alone, and stay open."""
     at = _open("branch_manager", home, QUEUE)
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 0
+    assert [e.label for e in at.expander] == [_zh("queue.by_window"), _zh("queue.windows"),
+                                              _zh("queue.per_teller")]
+    assert _zh("windows.vip_served") not in _metrics(at)
+    at.session_state["queue_windows_open"] = True
+    at.run()
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 1
+    at.session_state["queue_tellers_open"] = True
+    at.run()
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 2
+    tellers = at.dataframe[-1].value
+    assert sorted(tellers.iloc[:, 0]) == [f"010{i}" for i in range(1, 9)]
+    assert _zh("windows.vip_served") not in _metrics(at)
+    at.session_state["queue_vip_open"] = True
+    at.run()
+    assert _zh("windows.vip_served") in _metrics(at)
+
+
+def test_the_queue_page_counts_the_vip_windows_as_the_library_does(home: Path) -> None:
+    at = _open("branch_manager", home, QUEUE, queue_vip_open=True)
     report = window_report(EventStore(home), QueueFilter(branch="B01"))
     metrics = _metrics(at)
     assert metrics[_zh("windows.vip_served")] == f"{report.vip_window_served:,}"

@@ -39,8 +39,10 @@ from procmine.dashboard.session import lang, tr
 
 def _step_evidence(finding: Finding, month: str | None, min_cases: int) -> None:
     """The evidence of a step or wait finding: metrics, the distribution of its step times
-    (not for a wait: its reference is a wait), the breakdowns, the comparison with the branch
-    and the bank (the wait before the step among them), month by month, the branch's tellers."""
+    (not for a wait: its reference is a wait), the comparison with the branch and the bank (the
+    wait before the step among them), the branch's tellers; then, drawn once their sections are
+    opened (each chart costs the browser 0.1-0.2 s of drawing, and this is a landing page), the
+    breakdowns by hour, amount band and window type, and month by month."""
     with st.spinner(tr("bottlenecks.loading")):
         evidence = data.evidence(finding, month)
     finding_widgets.show_metrics(finding, evidence)
@@ -48,24 +50,32 @@ def _step_evidence(finding: Finding, month: str | None, min_cases: int) -> None:
     if finding.kind != "wait":
         st.plotly_chart(charts.distribution(data.distribution(finding, month), labels,
                                             finding.reference_seconds), width="stretch")
-    left, right = st.columns(2)
-    with left:
-        finding_widgets.show_breakdown("bottlenecks.by_hour", evidence, "by_hour", labels)
-    with right:
-        finding_widgets.show_breakdown("bottlenecks.by_amount", evidence, "by_amount_band",
-                                       labels, finding_widgets.band_label)
     # Where the time goes: the same step here, in the branch and bank-wide.
-    left, right = st.columns(2)
-    with left:
-        finding_widgets.show_breakdown("bottlenecks.by_window", evidence, "by_window_type",
-                                       labels, finding_widgets.window_label)
-    with right:
-        finding_widgets.show_comparison(finding, evidence)
-        if math.isfinite(finding.pace) and finding.kind != "wait":  # a wait is not a pace
-            st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
-    st.markdown(f"**{tr('bottlenecks.by_month')}**")
-    st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
+    finding_widgets.show_comparison(finding, evidence)
+    if math.isfinite(finding.pace) and finding.kind != "wait":  # a wait is not a pace
+        st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
     finding_widgets.show_tellers(finding, evidence, min_cases, period.label(month))
+    breakdowns = st.expander(tr("bottlenecks.breakdowns"), key="bn_breakdowns_open",
+                             on_change="rerun")
+    if breakdowns.open:
+        with breakdowns:
+            hour, band, window = st.columns(3)
+            with hour:
+                finding_widgets.show_breakdown("bottlenecks.by_hour", evidence, "by_hour",
+                                               labels)
+            with band:
+                finding_widgets.show_breakdown("bottlenecks.by_amount", evidence,
+                                               "by_amount_band", labels,
+                                               finding_widgets.band_label)
+            with window:
+                finding_widgets.show_breakdown("bottlenecks.by_window", evidence,
+                                               "by_window_type", labels,
+                                               finding_widgets.window_label)
+    trend = st.expander(tr("bottlenecks.by_month"), key="bn_by_month_open", on_change="rerun")
+    if trend.open:
+        with trend:
+            st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels),
+                            width="stretch")
 
 
 def _arrival() -> str | None:
