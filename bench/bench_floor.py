@@ -1,7 +1,9 @@
 """The floor under a sign-in: what a bare Streamlit app takes to draw the same landing page.
 
-Run as ``python bench/bench_floor.py [--roles operations,branch_manager] [--repeat 5]``. For each
-role, on the demo workspace (``bench_pages.ensure_workspace``):
+Run as ``python bench/bench_floor.py [--roles operations,branch_manager] [--repeat 5]
+[--workspace demo|10m]``. For each role, on the demo workspace or the one with 10M events
+(``bench_pages.ensure_workspace``; its results kept by an earlier walk or warm-up, so that each
+sign-in is a warm one):
 
 1. **procmine**: the role signs in ``--repeat`` times in one browser (each a new session, the
    browser's cache kept: ``bench_pages``' warm sign-in), timed by ``bench_pages.timed`` from the
@@ -166,8 +168,8 @@ def _row(role: str, contender: str, timings: Sequence[bench_pages.Timing],
 
 
 def run(roles: Sequence[str] = ("operations", "branch_manager"),
-        repeat: int = 5) -> list[dict[str, Any]]:
-    home = bench_pages.ensure_workspace(None)
+        repeat: int = 5, events: int | None = None) -> list[dict[str, Any]]:
+    home = bench_pages.ensure_workspace(events)
     lang = bench_pages.LANG
     ours = (t("auth.username", lang), t("auth.password", lang), t("auth.sign_in", lang))
     bare = ("Username", "Password", "Sign in")
@@ -201,9 +203,12 @@ def main() -> None:
     parser.add_argument("--roles", default="operations,branch_manager",
                         help="comma-separated roles or demo users")
     parser.add_argument("--repeat", type=int, default=5, help="sign-ins per contender")
+    parser.add_argument("--workspace", choices=("demo", "10m"), default="demo",
+                        help="the demo workspace (200,000 events) or the one with 10M events")
     args = parser.parse_args()
     started, load = time.perf_counter(), os.getloadavg()[0]
-    rows = run(bench_pages.parse_roles(args.roles), args.repeat)
+    rows = run(bench_pages.parse_roles(args.roles), args.repeat,
+               None if args.workspace == "demo" else 10_000_000)
     print("| role | contender | median s | range s | run's end s | × procmine |")
     print("|---|---|---|---|---|---|")
     for r in rows:
