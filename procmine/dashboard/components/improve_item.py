@@ -14,7 +14,7 @@ import streamlit as st
 
 from procmine import Finding, ImprovementItem, Subject, User, finding_of, history_note
 from procmine.dashboard import data
-from procmine.dashboard.components import finding_widgets, tables
+from procmine.dashboard.components import finding_widgets, sections, tables
 from procmine.dashboard.components import improve_widgets as iw
 from procmine.dashboard.components.names import step_label
 from procmine.dashboard.components.text import plain
@@ -207,12 +207,8 @@ def show_links(user: User, item: ImprovementItem) -> None:
 def show_history(item: ImprovementItem) -> None:
     """The item's history, in a section drawn when it is opened (a record to consult, below
     the actions: its table is a tenth of a second of the page's drawing)."""
-    section = st.expander(tr("improve.item.history_count", n=len(item.events)),
-                          key="item_history", on_change="rerun")
-    if not section.open:
-        return
-    with section:
-        _history_table(item)
+    sections.lazy(tr("improve.item.history_count", n=len(item.events)), "item_history",
+                  lambda: _history_table(item))
 
 
 def _history_table(item: ImprovementItem) -> None:

@@ -11,6 +11,7 @@ opens on it once. The period is the shared one (the latest month unless chosen o
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import streamlit as st
 
@@ -32,6 +33,7 @@ from procmine.dashboard.components import (
     improve_marks,
     names,
     period,
+    sections,
 )
 from procmine.dashboard.components.text import plain
 from procmine.dashboard.session import lang, tr
@@ -55,27 +57,27 @@ def _step_evidence(finding: Finding, month: str | None, min_cases: int) -> None:
     if math.isfinite(finding.pace) and finding.kind != "wait":  # a wait is not a pace
         st.caption(tr("bottlenecks.pace", pace=f"{finding.pace:.2f}"))
     finding_widgets.show_tellers(finding, evidence, min_cases, period.label(month))
-    breakdowns = st.expander(tr("bottlenecks.breakdowns"), key="bn_breakdowns_open",
-                             on_change="rerun")
-    if breakdowns.open:
-        with breakdowns:
-            hour, band, window = st.columns(3)
-            with hour:
-                finding_widgets.show_breakdown("bottlenecks.by_hour", evidence, "by_hour",
-                                               labels)
-            with band:
-                finding_widgets.show_breakdown("bottlenecks.by_amount", evidence,
-                                               "by_amount_band", labels,
-                                               finding_widgets.band_label)
-            with window:
-                finding_widgets.show_breakdown("bottlenecks.by_window", evidence,
-                                               "by_window_type", labels,
-                                               finding_widgets.window_label)
-    trend = st.expander(tr("bottlenecks.by_month"), key="bn_by_month_open", on_change="rerun")
-    if trend.open:
-        with trend:
-            st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels),
-                            width="stretch")
+    sections.lazy(tr("bottlenecks.breakdowns"), "bn_breakdowns_open",
+                  lambda: _breakdowns(evidence, labels))
+    sections.lazy(tr("bottlenecks.by_month"), "bn_by_month_open",
+                  lambda: _by_month(evidence, labels))
+
+
+def _by_month(evidence: dict[str, Any], labels: dict[str, str]) -> None:
+    st.plotly_chart(charts.by_month(evidence.get("by_month", []), labels), width="stretch")
+
+
+def _breakdowns(evidence: dict[str, Any], labels: dict[str, str]) -> None:
+    """The group's and the bank's median by hour, amount band and window type, side by side."""
+    hour, band, window = st.columns(3)
+    with hour:
+        finding_widgets.show_breakdown("bottlenecks.by_hour", evidence, "by_hour", labels)
+    with band:
+        finding_widgets.show_breakdown("bottlenecks.by_amount", evidence, "by_amount_band",
+                                       labels, finding_widgets.band_label)
+    with window:
+        finding_widgets.show_breakdown("bottlenecks.by_window", evidence, "by_window_type",
+                                       labels, finding_widgets.window_label)
 
 
 def _arrival() -> str | None:

@@ -14,8 +14,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from procmine import Filters
 from procmine.dashboard import data, data_maps, session
-from procmine.dashboard.components import map_chart, map_filters, model_chart, names, tables
+from procmine.dashboard.components import (
+    map_chart,
+    map_filters,
+    model_chart,
+    names,
+    sections,
+    tables,
+)
 from procmine.dashboard.session import tr
 
 user = session.guard(__file__)
@@ -84,12 +92,14 @@ tables.show(names.step_frame(table[columns]), {
     keys=["source", "target"], extra=["p90_seconds", "mean_seconds"],
     extra_key="pmap_all_columns")
 
+
+def _model(code: str, within: Filters) -> None:
+    model_chart.show("pmodel", pmap, dict(zip(pmap.nodes["activity"],
+                                              names.step_labels(pmap.nodes["activity"]),
+                                              strict=True)),
+                     lambda noise: data_maps.model_of(code, within, noise))
+
+
 # Drawn when opened (its chart is the page's second: 0.3-0.5 s of the browser's drawing)
-section = st.expander(tr("model.title"), key="pmodel_open", on_change="rerun")
-if section.open:
-    with section:
-        code, within = choice.business_type, choice.filters
-        model_chart.show("pmodel", pmap, dict(zip(pmap.nodes["activity"],
-                                                  names.step_labels(pmap.nodes["activity"]),
-                                                  strict=True)),
-                         lambda noise: data_maps.model_of(code, within, noise))
+code, within = choice.business_type, choice.filters
+sections.lazy(tr("model.title"), "pmodel_open", lambda: _model(code, within))

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from procmine.dashboard import data, session
-from procmine.dashboard.components import columns, queue_charts, queue_filters
+from procmine.dashboard.components import columns, queue_charts, queue_filters, sections
 from procmine.dashboard.components.finding_widgets import window_label
 from procmine.dashboard.session import tr
 
@@ -64,56 +64,53 @@ st.caption(tr("queue.service_caption", minutes=minutes, share=f"{choice.target_s
 st.plotly_chart(queue_charts.service_level(by_interval, choice.target_share, chart_labels),
                 width="stretch", key="queue_service_level")
 
-# Drawn when opened: the landing page of a branch manager draws its figures and the day's
-# curve first (each chart and table below costs the browser 0.1-0.2 s of drawing at sign-in)
-by_window_section = st.expander(tr("queue.by_window"), key="queue_windows_open",
-                                on_change="rerun")
-if by_window_section.open:
-    with by_window_section:
-        by_window = data.queue_by(("window_type", "segment"), filters)
-        windows = {str(w): window_label(str(w)) for w in by_window["window_type"].dropna()}
-        segments = {str(s): queue_filters.segment_label(s) for s in by_window["segment"].dropna()}
-        st.plotly_chart(queue_charts.waits_by_window(
-            by_window.assign(segment=by_window["segment"].map(lambda s: segments.get(str(s), s))),
-            windows, chart_labels), width="stretch", key="queue_by_window")
-        columns.table(by_window.assign(window_type=by_window["window_type"].map(
-                          lambda w: windows.get(str(w), w)),
-                          segment=by_window["segment"].map(lambda s: segments.get(str(s), s))),
-                      ["window_type", "segment", "arrivals", "served", "abandonment_rate",
-                       "mean_wait_seconds", "p90_wait_seconds", "service_level",
-                       "mean_service_seconds"],
-                      extra=["p90_wait_seconds"], extra_key="queue_window_all_columns")
 
-vip_section = st.expander(tr("queue.windows"), key="queue_vip_open", on_change="rerun")
-if vip_section.open:
-    with vip_section:
-        st.caption(tr("windows.caption", minutes=minutes))
-        report = data.windows(filters)
-        panes = st.columns(4)
-        aside: dict[str, Any] = {"delta_color": "off", "delta_arrow": "off"}   # a count beside
-        panes[0].metric(tr("windows.vip_served"), f"{report.vip_window_served:,}",
-                        delta=f"{tr('windows.vip_nonvip')} {report.vip_window_nonvip:,}",
-                        **aside)
-        panes[1].metric(tr("windows.nonvip_while_vip_waited"),
-                        f"{report.vip_window_nonvip_while_vip_waited:,}", **aside,
-                        delta=tr("windows.at_peaks",
-                                 n=report.vip_window_nonvip_while_vip_waited_at_peaks))
-        panes[2].metric(tr("windows.regular_vip_while_waited"),
-                        f"{report.regular_window_vip_while_regular_waited:,}", **aside,
-                        delta=tr("windows.at_peaks",
-                                 n=report.regular_window_vip_while_regular_waited_at_peaks))
-        panes[3].metric(tr("windows.nonvip_time"), _pct(report.nonvip_time_share))
-        if filters.branch is None and not report.by_branch.empty:
-            st.markdown(f"**{tr('windows.by_branch')}**")
-            columns.table(report.by_branch, ["branch_id", "vip_window_served",
-                                             "vip_window_nonvip", "nonvip_while_vip_waited",
-                                             "vip_while_regular_waited", "peak_intervals",
-                                             "nonvip_time_share"],
-                          extra=["peak_intervals"], extra_key="queue_branch_all_columns")
+def _by_window() -> None:
+    by_window = data.queue_by(("window_type", "segment"), filters)
+    windows = {str(w): window_label(str(w)) for w in by_window["window_type"].dropna()}
+    segments = {str(s): queue_filters.segment_label(s) for s in by_window["segment"].dropna()}
+    named = by_window.assign(segment=by_window["segment"].map(lambda s: segments.get(str(s), s)))
+    st.plotly_chart(queue_charts.waits_by_window(named, windows, chart_labels), width="stretch",
+                    key="queue_by_window")
+    columns.table(named.assign(window_type=named["window_type"].map(
+                      lambda w: windows.get(str(w), w))),
+                  ["window_type", "segment", "arrivals", "served", "abandonment_rate",
+                   "mean_wait_seconds", "p90_wait_seconds", "service_level",
+                   "mean_service_seconds"],
+                  extra=["p90_wait_seconds"], extra_key="queue_window_all_columns")
 
-tellers_section = st.expander(tr("queue.per_teller"), key="queue_tellers_open",
-                              on_change="rerun")
-if tellers_section.open:
-    with tellers_section:
-        columns.table(data.per_teller(filters), ["teller_id", "served", "mean_service_seconds",
-                                                 "occupancy", "transactions_per_teller_hour"])
+
+def _vip_windows() -> None:
+    st.caption(tr("windows.caption", minutes=minutes))
+    report = data.windows(filters)
+    panes = st.columns(4)
+    aside: dict[str, Any] = {"delta_color": "off", "delta_arrow": "off"}  # a count beside
+    panes[0].metric(tr("windows.vip_served"), f"{report.vip_window_served:,}",
+                    delta=f"{tr('windows.vip_nonvip')} {report.vip_window_nonvip:,}", **aside)
+    panes[1].metric(tr("windows.nonvip_while_vip_waited"),
+                    f"{report.vip_window_nonvip_while_vip_waited:,}", **aside,
+                    delta=tr("windows.at_peaks",
+                             n=report.vip_window_nonvip_while_vip_waited_at_peaks))
+    panes[2].metric(tr("windows.regular_vip_while_waited"),
+                    f"{report.regular_window_vip_while_regular_waited:,}", **aside,
+                    delta=tr("windows.at_peaks",
+                             n=report.regular_window_vip_while_regular_waited_at_peaks))
+    panes[3].metric(tr("windows.nonvip_time"), _pct(report.nonvip_time_share))
+    if filters.branch is None and not report.by_branch.empty:
+        st.markdown(f"**{tr('windows.by_branch')}**")
+        columns.table(report.by_branch, ["branch_id", "vip_window_served", "vip_window_nonvip",
+                                         "nonvip_while_vip_waited", "vip_while_regular_waited",
+                                         "peak_intervals", "nonvip_time_share"],
+                      extra=["peak_intervals"], extra_key="queue_branch_all_columns")
+
+
+def _tellers() -> None:
+    columns.table(data.per_teller(filters), ["teller_id", "served", "mean_service_seconds",
+                                             "occupancy", "transactions_per_teller_hour"])
+
+
+# Drawn when opened: a branch manager's landing page draws its figures and the day's curves
+# first (each chart and table below costs the browser 0.1-0.3 s of drawing at sign-in)
+sections.lazy(tr("queue.by_window"), "queue_windows_open", _by_window)
+sections.lazy(tr("queue.windows"), "queue_vip_open", _vip_windows)
+sections.lazy(tr("queue.per_teller"), "queue_tellers_open", _tellers)
