@@ -43,7 +43,7 @@ def _step_evidence(finding: Finding, month: str | None, min_cases: int) -> None:
     """The evidence of a step or wait finding: metrics, the distribution of its step times
     (not for a wait: its reference is a wait), the comparison with the branch and the bank (the
     wait before the step among them), the branch's tellers; then, drawn once their sections are
-    opened (each chart costs the browser 0.1-0.2 s of drawing, and this is a landing page), the
+    opened (each chart costs the browser 0.1-0.3 s of drawing, and this is a landing page), the
     breakdowns by hour, amount band and window type, and month by month."""
     with st.spinner(tr("bottlenecks.loading")):
         evidence = data.evidence(finding, month)
