@@ -127,6 +127,7 @@ LAZY = {
                  ("queue.per_teller", _GRID, 1)],
     "bottlenecks.py": [("bottlenecks.breakdowns", ".js-plotly-plot", 3),
                        ("bottlenecks.by_month", ".js-plotly-plot", 1)],
+    "my_figures.py": [("my_figures.training", "h3", 2)],   # spot checks, papers: their headings
 }
 
 
@@ -135,7 +136,7 @@ def _open_sections(page: Any, spec: PageSpec) -> list[str]:
     wait until they are drawn; what went wrong."""
     out = []
     for key, selector, count in LAZY.get(spec.script, []):
-        label = t(key, "zh-CN")
+        label = t(key, "zh-CN").split("{")[0]   # a title that counts: its words before the count
         section = page.locator('[data-testid="stExpander"]').filter(
             has=page.locator("summary").filter(has_text=label)).first
         drawn = section.locator(selector)

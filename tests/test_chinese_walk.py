@@ -60,7 +60,7 @@ DATA_COLUMNS = frozenset({
 
 # The sections drawn only once opened (lazy expanders), opened: their texts are checked too.
 OPENED = ("pmodel_open", "item_history", "queue_windows_open", "queue_vip_open",
-          "queue_tellers_open", "bn_breakdowns_open", "bn_by_month_open")
+          "queue_tellers_open", "bn_breakdowns_open", "bn_by_month_open", "my_training_open")
 
 
 @dataclass(frozen=True)

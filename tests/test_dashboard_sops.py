@@ -155,6 +155,16 @@ def test_library_lists_searches_and_shows_the_document_with_findings(home: Path)
     table = at.dataframe[0].value
     assert list(table[t("sops.id", ZH)]) == ["SOP-P17", "SOP-P28"]
     assert list(table[t("sops.in_force", ZH)]) == ["1.2", "2.0"]
+    # the list first: no document until one is chosen
+    pick = at.selectbox(key="sops_pick")
+    assert pick.value is None and pick.placeholder == t("sops.choose", ZH)
+    assert pick.options == ["SOP-P17 活期现金存款", "SOP-P28 代缴水电煤气费"]
+    assert 'id="count_cash"' not in _html(at) and 'id="print_voucher"' not in _html(at)
+    # a search that leaves one SOP opens it
+    at.text_input(key="sops_search").input("utility").run()
+    assert at.selectbox(key="sops_pick").value == "SOP-P28"
+    assert 'id="print_voucher"' in _html(at)
+    at.text_input(key="sops_search").input("").run()
     at.text_input(key="sops_search").input("utility").run()
     assert list(at.dataframe[0].value[t("sops.id", ZH)]) == ["SOP-P28"]
     at.text_input(key="sops_search").input("count cash").run()

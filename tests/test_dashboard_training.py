@@ -469,6 +469,13 @@ def test_my_figures_show_my_spot_checks_and_papers(home: Path) -> None:
     assert zh("my_figures.rank_title", month=october) in subheaders   # "2026年10月 (最新)"
     checks = list_spot_checks(user=teller)
     attempts = [a for a in list_attempts(user=teller) if a.submitted_at is not None]
+    # closed at first, its title counting them; drawn once opened
+    title = zh("my_figures.training", checks=len(checks), papers=len(attempts))
+    assert [e.label for e in at.expander] == [title]
+    assert not [d for d in at.dataframe if zh("take.score") in d.value.columns]
+    assert zh("my_figures.papers") not in subheaders
+    at.session_state["my_training_open"] = True
+    at.run()
     papers = next(d.value for d in at.dataframe
                   if zh("take.score") in d.value.columns)
     assert len(papers) == len(attempts) > 0

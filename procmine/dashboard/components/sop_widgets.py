@@ -69,17 +69,19 @@ def version_label(version: SopVersion) -> str:
 
 
 def pick_sop(sops: Sequence[Sop], key: str, label: str | None = None,
-             default: str | None = None) -> Sop | None:
+             default: str | None = None, *, placeholder: str | None = None) -> Sop | None:
     """A select box of SOPs (by id, titled in the session's language), on ``default`` at
-    first if given; None when empty."""
+    first if given, else on the first SOP, or on none with a ``placeholder`` (the user
+    chooses); None when empty or none is chosen."""
     if not sops:
         return None
     by_id = {s.id: s for s in sops}
     ids = list(by_id)
+    first = None if placeholder is not None else 0
     chosen = st.selectbox(label or tr("sops.open"), ids, key=key,
-                          index=ids.index(default) if default in by_id else 0,
+                          index=ids.index(default) if default in by_id else first,
                           format_func=lambda i: sop_label(by_id[i]),
-                          placeholder=tr("widgets.no_options"))
+                          placeholder=placeholder or tr("widgets.no_options"))
     return by_id.get(chosen) if chosen is not None else None
 
 

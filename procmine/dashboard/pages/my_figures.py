@@ -1,15 +1,30 @@
 """My figures (teller): one's own transactions against the standard times; one's rank in the
 latest month's league (in the branch and the bank) and the speed index month by month; one's
-slow steps; one's spot checks and paper results."""
+slow steps; one's spot checks and paper results (a section drawn once opened, its title
+counting them)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from procmine import Filters, User, list_attempts, list_spot_checks
+from procmine import (
+    AttemptResult,
+    Filters,
+    SpotCheck,
+    User,
+    list_attempts,
+    list_spot_checks,
+)
 from procmine.dashboard import data, session
-from procmine.dashboard.components import charts, filters, finding_widgets, period, tables
+from procmine.dashboard.components import (
+    charts,
+    filters,
+    finding_widgets,
+    period,
+    sections,
+    tables,
+)
 from procmine.dashboard.session import lang, tr
 
 
@@ -59,9 +74,20 @@ def _slow_steps(teller_id: str) -> None:
         tr("my_figures.scope"): tr(f"my_figures.scope_{f.scope}")} for f in found]))
 
 
-def _training(user: User, teller_id: str) -> None:
-    st.subheader(tr("my_figures.spot_checks"))
+def _training(user: User, teller_id: str, *, opened: bool = True) -> None:
+    """One's spot checks and submitted papers: a section drawn once opened (its title counts
+    them) below the figures, or in full (``opened``) when there are no figures."""
     checks = list_spot_checks(user=user, teller_id=teller_id)
+    attempts = [a for a in list_attempts(user=user) if a.submitted_at is not None]
+    if opened:
+        _training_tables(checks, attempts)
+        return
+    sections.lazy(tr("my_figures.training", checks=len(checks), papers=len(attempts)),
+                  "my_training_open", lambda: _training_tables(checks, attempts))
+
+
+def _training_tables(checks: list[SpotCheck], attempts: list[AttemptResult]) -> None:
+    st.subheader(tr("my_figures.spot_checks"))
     if not checks:
         st.caption(tr("my_figures.no_spot_checks"))
     else:
@@ -73,7 +99,6 @@ def _training(user: User, teller_id: str) -> None:
             tr("spot.skipped"): ", ".join(c.steps_skipped),
             tr("spot.note"): c.note} for c in checks]))
     st.subheader(tr("my_figures.papers"))
-    attempts = [a for a in list_attempts(user=user) if a.submitted_at is not None]
     if not attempts:
         st.caption(tr("my_figures.no_papers"))
         return
@@ -119,4 +144,4 @@ else:
 _rank(user.teller_id)
 _trend(user.teller_id)
 _slow_steps(user.teller_id)
-_training(user, user.teller_id)
+_training(user, user.teller_id, opened=False)

@@ -1,6 +1,6 @@
 """SOP library (operations, reviewers, trainers): the SOPs with search and filters, the ones due
-for review, the coverage of the logs (operations), and the chosen SOP's document with each
-step's standard time and findings beside it."""
+for review, the coverage of the logs (operations), and the SOP chosen (or the only one the
+search leaves), its document with each step's standard time and findings beside it."""
 
 from __future__ import annotations
 
@@ -69,7 +69,13 @@ if user.role == "operations":
                 tables.show(names.step_frame(frame), labels)
 
 st.divider()
-chosen = sop_widgets.pick_sop([v.sop for v in shown], key="sops_pick")
+# No SOP is opened until one is chosen (or the search leaves one): the library is the list,
+# and a document drawn on every visit cost a sign-in 0.5 s (README, "Landing pages drawn
+# lighter").
+if len(shown) == 1 and st.session_state.get("sops_pick") is None:
+    st.session_state["sops_pick"] = shown[0].sop.id
+chosen = sop_widgets.pick_sop([v.sop for v in shown], key="sops_pick",
+                              placeholder=tr("sops.choose"))
 if chosen is None:
     st.stop()
 history = library.history(chosen.id)
