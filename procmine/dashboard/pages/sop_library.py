@@ -70,8 +70,8 @@ if user.role == "operations":
 
 st.divider()
 # No SOP is opened until one is chosen (or the search leaves one): the library is the list,
-# and a document drawn on every visit cost a sign-in 0.5 s (README, "Landing pages drawn
-# lighter").
+# and a document drawn on every visit cost the trainer's sign-in 0.5 s (README, "The
+# trainer's and the teller's landing pages").
 if len(shown) == 1 and st.session_state.get("sops_pick") is None:
     st.session_state["sops_pick"] = shown[0].sop.id
 chosen = sop_widgets.pick_sop([v.sop for v in shown], key="sops_pick",
