@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from procmine.core.baseline import Baseline
 from procmine.core.errors import ProcmineError
@@ -539,6 +541,59 @@ def test_a_quoted_value_over_two_lines_is_one_record(store: EventStore, tmp_path
     assert (report.read, report.loaded, report.quarantined, report.blank_lines) == (2, 2, 0, 0)
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_quarantined_rows_keep_their_line_past_records_over_several_lines(
+    store: EventStore, tmp_path: Path, newline: str
+) -> None:
+    """The reader numbers a record over several lines as one line: the quarantine file names
+    the line in the file where each bad record begins, past remarks of three lines, a blank
+    line inside a remark and one between records, and a line the reader could not split."""
+    lines = ["case_id,activity,end_time,remark",
+             'C1,Open,2026-10-01 09:00:05,"cash', "counted", 'twice"',   # lines 2-4
+             "C1,Close,2026-10-01 09:02:00,",                             # 5
+             ",Open,2026-10-01 09:03:00,",                                # 6: no case id
+             "",                                                          # 7: blank
+             'C3,Open,notatime,"a', "", 'b"',                             # 8-10: bad time
+             "x,y",                                                       # 11: malformed
+             "C4,Open,notatime,",                                         # 12: bad time
+             'C5,Open,2026-10-01 09:05:00,"""quoted""',  'on two lines"',   # 13-14
+             ",Close,2026-10-01 09:06:00,"]                               # 15: no case id
+    path = tmp_path / "remarks.csv"
+    path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
+    report = ingest_log(store, path)
+    assert report.reconciles and (report.read, report.loaded, report.blank_lines) == (8, 3, 1)
+    found = quarantine(report.quarantine_file)
+    assert found[["source_row", "reason"]].values.tolist() == [
+        ["6", "missing_case_id"], ["8", "bad_timestamp"], ["11", "malformed_line"],
+        ["12", "bad_timestamp"], ["15", "missing_case_id"]]
+    assert [lines[int(n) - 1].split(",")[0] for n in found["source_row"]] == [
+        "", "C3", "x", "C4", ""]
+
+
+def test_a_lifecycle_logs_quarantined_rows_keep_their_line_past_records_over_several_lines(
+    store: EventStore, tmp_path: Path
+) -> None:
+    """The same where starts are paired with completes: the lines are numbered when the
+    events are staged, the quarantine file names the file's own."""
+    lines = ["case_id,activity,lifecycle,end_time,remark",
+             'C1,Open,start,2026-10-01 09:00:00,"x', 'y"',      # lines 2-3
+             "C1,Open,complete,2026-10-01 09:00:05,",            # 4
+             "",                                                 # 5: blank
+             ",Open,complete,2026-10-01 09:03:00,",              # 6: no case id
+             'C3,Open,complete,notatime,"p', "", 'q"',           # 7-9: bad time
+             "x,y",                                              # 10: malformed
+             "C4,Open,complete,notatime,"]                       # 11: bad time
+    path = tmp_path / "lifecycle.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_log(store, path)
+    assert report.reconciles and (report.read, report.loaded, report.merged_by_pairing) == (
+        6, 1, 1)
+    found = quarantine(report.quarantine_file)
+    assert found[["source_row", "reason"]].values.tolist() == [
+        ["6", "missing_case_id"], ["7", "bad_timestamp"], ["10", "malformed_line"],
+        ["11", "bad_timestamp"]]
+
+
 def test_parquet_rows_are_counted_from_the_footer(store: EventStore, tmp_path: Path) -> None:
     table = pa.table({"case_id": ["C1", "C1", None], "activity": ["Open", "Close", "Open"],
                       "end_time": ["2026-10-01 09:00:05", "2026-10-01 09:02:00",
@@ -750,3 +805,56 @@ def test_quarantined_rows_keep_their_line_past_blank_lines(
     expected = [lines.index(b) + 1 for b in bad]  # 1-based lines of the bad rows
     assert quarantine["source_row"].astype(int).tolist() == expected
     assert quarantine["reason"].tolist() == ["missing_case_id", "bad_timestamp"]
+
+
+# -- the quarantine's lines, whatever the file's shape ------------------------------------------
+
+_RECORD = st.tuples(
+    st.sampled_from(["good", "no_case", "bad_time", "malformed", "blank"]),
+    st.lists(st.sampled_from(["note", ""]), max_size=3),   # a remark's further lines
+)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(_RECORD, min_size=1, max_size=12), crlf=st.booleans())
+def test_every_quarantined_row_names_the_line_where_its_record_begins(
+    tmp_path_factory: pytest.TempPathFactory, records: list[tuple[str, list[str]]], crlf: bool
+) -> None:
+    """Records whose remark runs over several lines (with blank lines inside), blank lines
+    between records and lines the reader cannot split, in any order: each quarantined row's
+    line is the line in the file where its record begins, and every bad record is there."""
+    home = tmp_path_factory.mktemp("lines")
+    # good records first: a file with more bad times than good is refused as a whole
+    lines = ["case_id,activity,end_time,remark",
+             *(f"G{i},Open,2026-10-01 09:00:00," for i in range(12))]
+    expected: list[tuple[int, str]] = []
+    for n, (kind, more) in enumerate(records):
+        if kind == "blank":
+            lines.append("")
+            continue
+        if kind == "malformed":
+            expected.append((len(lines) + 1, "malformed_line"))
+            lines.append(f"x{n},y")
+            continue
+        case, time = f"C{n}", "2026-10-01 09:00:05"
+        if kind == "no_case":
+            case = ""
+            expected.append((len(lines) + 1, "missing_case_id"))
+        elif kind == "bad_time":
+            time = "notatime"
+            expected.append((len(lines) + 1, "bad_timestamp"))
+        remark = [f"r{n}", *more]
+        lines.append(f'{case},Open,{time},"' + remark[0] if more else f"{case},Open,{time},r{n}")
+        if more:
+            lines.extend(remark[1:-1])
+            lines.append(remark[-1] + '"')
+    path = home / "log.csv"
+    newline = "\r\n" if crlf else "\n"
+    path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
+    report = ingest_log(EventStore(home / "workspace"), path)
+    assert report.reconciles
+    found = quarantine(report.quarantine_file) if report.quarantine_file else pd.DataFrame(
+        {"source_row": [], "reason": []})
+    assert sorted((int(r), str(why)) for r, why in found[["source_row", "reason"]].values) \
+        == sorted(expected)

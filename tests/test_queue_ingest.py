@@ -341,6 +341,31 @@ def test_lines_are_numbered_past_blank_and_rejected_lines(tmp_path: Path,
     assert tickets(store, "SELECT source_row FROM tickets") == [(3,)]
 
 
+def test_lines_are_numbered_past_notes_over_several_lines(tmp_path: Path,
+                                                          store: EventStore) -> None:
+    """The reader numbers a record over several lines as one line: the quarantine file and
+    the store name the line in the file where each record begins."""
+    def line(no: str, state: str = "OK", note: str = "") -> str:
+        return ",".join([*row(no=no, state=state), note])
+
+    text = "\n".join([",".join([*HEADER, "note"]),
+                      line("1", note='"a\nb"'),                  # lines 2-3
+                      "",                                         # 4: blank
+                      line("2", state="LOST"),                    # 5: unknown outcome
+                      "x,y",                                      # 6: malformed
+                      line("3", note='"c\n\nd"'),                # 7-9
+                      line("4", state="LOST")]) + "\n"            # 10: unknown outcome
+    source = tmp_path / "t.csv"
+    source.write_text(text, encoding="utf-8", newline="")
+    report = ingest_tickets(store, source, load_ticket_map(ticket_map(tmp_path)))
+    assert (report.read, report.loaded, report.blank_lines, report.reconciles) == (
+        5, 2, 1, True)
+    quarantine = pd.read_csv(report.quarantine_file, dtype=str)
+    assert quarantine[["source_row", "reason"]].values.tolist() == [
+        ["5", "unknown_outcome"], ["6", "malformed_line"], ["10", "unknown_outcome"]]
+    assert tickets(store, "SELECT source_row FROM tickets ORDER BY 1") == [(2,), (7,)]
+
+
 def test_a_stage_within_the_tolerance_is_kept(tmp_path: Path, store: EventStore) -> None:
     rows = [row(no="1", called="09:04:12", start="09:04:10"),   # 2 s before the call
             row(no="2", called="09:04:13", start="09:04:10")]   # 3 s before

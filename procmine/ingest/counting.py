@@ -39,8 +39,8 @@ import numpy as np
 from procmine.core.sql import quote as _q
 
 __all__ = [
-    "CsvLines", "blank_line_numbers", "count_csv_lines", "quarantined_by_reason",
-    "records_spanning_lines", "scans_controls",
+    "CsvLines", "LogicalLines", "blank_line_numbers", "count_csv_lines", "logical_lines",
+    "quarantined_by_reason", "records_spanning_lines", "scans_controls",
 ]
 
 _BLOCK = 1 << 24
@@ -187,6 +187,60 @@ def blank_line_numbers(path: Path, encoding: str = "utf-8") -> list[int]:
         found.extend((np.flatnonzero(blanks) + seen + 1).tolist())
         seen += len(blanks)
     return found
+
+
+@dataclass(frozen=True)
+class LogicalLines:
+    """A CSV's lines as its reader numbers them where quoted values span lines: one per record
+    (the header's included) and one per blank line between records. ``starts`` holds the
+    line in the file (1-based) where each begins, ``blank`` whether it is a blank line."""
+
+    starts: np.ndarray
+    blank: np.ndarray
+
+
+def logical_lines(path: Path, encoding: str = "utf-8") -> LogicalLines:
+    """The lines of a CSV whose quoted values span lines, as its reader numbers them.
+
+    DuckDB's reader numbers a record that spans lines as one line (its rejected lines too),
+    and a blank line between records as one; the quarantine file names each line as it lies
+    in the file. A record ends at the first line feed after an even number of double quotes
+    (an escaped quote is two), so the bytes tell where each begins (two passes: the blank
+    lines, the quotes). A file with a stray quote or another escape character does not split
+    as its reader split it: the caller checks the count
+    (:func:`procmine.ingest.quarantine.span_lines`). Only a file whose records span lines is
+    read this way: elsewhere the reader's lines are the file's.
+
+    Example:
+        >>> _ = Path("spans.csv").write_bytes(b'a,b\\n1,"x\\n\\ny"\\n\\n2,3\\n')
+        >>> found = logical_lines(Path("spans.csv"))
+        >>> found.starts.tolist(), found.blank.tolist()
+        ([1, 2, 5, 6], [False, False, True, False])
+    """
+    physical_blank = np.concatenate([blank for blank, _ in _lines(path, encoding)] or
+                                    [np.zeros(0, dtype=bool)])
+    even = _even_quotes_at_line_ends(path, encoding)
+    last = np.flatnonzero(even)   # the physical line (0-based) each logical line ends on
+    starts = np.empty(len(last), dtype=np.int64)
+    starts[:1], starts[1:] = 0, last[:-1] + 1
+    return LogicalLines(starts=starts + 1, blank=physical_blank[starts] & (starts == last))
+
+
+def _even_quotes_at_line_ends(path: Path, encoding: str) -> np.ndarray:
+    """Whether an even number of double quotes comes before each line's end (the file's end
+    for a last line without a line feed), line by line."""
+    found: list[np.ndarray] = []
+    quotes, last = 0, 10
+    for raw, size in _blocks(path, encoding):
+        data = np.frombuffer(raw, dtype=np.uint8, count=size)
+        ends, marks = np.flatnonzero(data == 10), np.flatnonzero(data == 34)
+        found.append((quotes + np.searchsorted(marks, ends)) % 2 == 0)
+        quotes += len(marks)
+        if size:
+            last = int(data[-1])
+    if last != 10:
+        found.append(np.array([quotes % 2 == 0]))
+    return np.concatenate(found) if found else np.zeros(0, dtype=bool)
 
 
 def records_spanning_lines(lines: CsvLines, con: duckdb.DuckDBPyConnection, relation: str,

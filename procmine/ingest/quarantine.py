@@ -7,10 +7,14 @@ names; lines the CSV reader could not split come with their raw text.
 Lines of a CSV: DuckDB keeps insertion order, so the n-th row kept by the reader is the n-th
 record read; the i-th rejected line L_i has L_i - 1 - i kept rows before it (the table
 ``reject_marks``), so the line of the kept row at position p is p + 2 plus the rejected lines
-before it (the header is line 1). The streaming pass does not number CSV lines (that would cost a
-second copy of the data): only when something was quarantined is the file read once more,
-keeping a hash per line, and each quarantined record is matched to its line
+before it (the header is line 1). The streaming pass does not number CSV lines (that would
+cost a second copy of the data): only when something was quarantined is the file read once
+more, keeping a hash per line, and each quarantined record is matched to its line
 (:func:`number_quarantined_csv_rows`).
+
+Those are the reader's lines, one per record and one per blank line between records. Where a
+quoted value spans lines, they are mapped to the file's own (the table ``line_map``,
+:func:`span_lines`), so that a bad record is named by the line where it begins in the file.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from procmine.core.schema import CANONICAL_COLUMNS
 from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
+from procmine.ingest.counting import CsvLines, blank_line_numbers, logical_lines
 from procmine.ingest.rules import CONVERTED_COLUMNS
 from procmine.ingest.state import RunState
 from procmine.ingest.typing import ColumnTyping
@@ -32,7 +38,11 @@ __all__ = [
     "collect_rejects",
     "line_expr",
     "line_join",
+    "lines_around",
+    "malformed_lines",
     "number_quarantined_csv_rows",
+    "reader_records",
+    "span_lines",
     "write_quarantine",
 ]
 
@@ -66,14 +76,71 @@ def collect_rejects(state: RunState, blank_lines: Sequence[int] = ()) -> None:
         con.unregister("blank_arrow")
 
 
-def line_expr(index: str) -> str:
-    """The CSV line of the kept row at 0-based position ``index`` (with :func:`line_join`)."""
-    return f"{index} + 2 + coalesce(m.n, 0)"
+def line_expr(index: str, mapped: bool = False) -> str:
+    """The CSV line of the kept row at 0-based position ``index`` (with :func:`line_join`):
+    the file's own line where ``mapped`` (``state.line_map``), else the reader's."""
+    line = f"{index} + 2 + coalesce(m.n, 0)"
+    return f"coalesce(lm.physical, {line})" if mapped else line
 
 
-def line_join(index: str) -> str:
-    """The join with ``reject_marks`` that :func:`line_expr` reads."""
-    return f"ASOF LEFT JOIN reject_marks m ON {index} >= m.kept_before"
+def line_join(index: str, mapped: bool = False) -> str:
+    """The joins that :func:`line_expr` reads: ``reject_marks``, and ``line_map`` where
+    ``mapped``."""
+    join = f"ASOF LEFT JOIN reject_marks m ON {index} >= m.kept_before"
+    if mapped:
+        join += f" LEFT JOIN line_map lm ON lm.logical = {index} + 2 + coalesce(m.n, 0)"
+    return join
+
+
+def malformed_lines(state: RunState) -> str:
+    """The lines the CSV reader rejected, as quarantine rows: their line in the file, the
+    reason, the reader's error and their raw text."""
+    line = "coalesce(lm.physical, e.line)" if state.line_map else "e.line"
+    mapped = " LEFT JOIN line_map lm ON lm.logical = e.line" if state.line_map else ""
+    return (f"SELECT any_value({line}) AS source_row, 'malformed_line' AS reason, "
+            "any_value(e.error_type) AS detail, "
+            "ltrim(any_value(e.csv_line), chr(13) || chr(10)) AS raw_line "
+            f"FROM reject_errors e{mapped} GROUP BY e.line")
+
+
+def reader_records(state: RunState, relation: str) -> int:
+    """The records the CSV reader read: the rows of ``relation`` and the lines it rejected."""
+    return (state.scalar(f"SELECT count(*) FROM {relation}")
+            + state.scalar("SELECT count(DISTINCT line) FROM reject_errors"))
+
+
+def span_lines(state: RunState, path: Path, lines: CsvLines, records: int) -> list[int] | None:
+    """Where a CSV's records span lines (more of its lines hold something than it has
+    ``records``), the table ``line_map`` from the reader's lines (one per record, and one per
+    blank line between records) to the line where each begins in the file, which
+    :func:`line_expr` and :func:`malformed_lines` read from then on (``state.line_map``); and
+    the blank lines as the reader numbers them, for :func:`collect_rejects`.
+
+    None where every record is one line, or where the file's quotes do not split it as the
+    reader did (:func:`procmine.ingest.counting.logical_lines`): the reader's lines stand."""
+    if lines.lines <= records:
+        return None
+    found = logical_lines(path)
+    blank = np.flatnonzero(found.blank)
+    if len(found.blank) - len(blank) - 1 != records:
+        return None
+    state.con.register("line_map_arrow", pa.table({
+        "logical": pa.array(np.arange(1, len(found.starts) + 1, dtype=np.int64)),
+        "physical": pa.array(found.starts)}))
+    state.con.execute("CREATE OR REPLACE TEMP TABLE line_map AS SELECT * FROM line_map_arrow")
+    state.con.unregister("line_map_arrow")
+    state.line_map = True
+    return (blank + 1).tolist()
+
+
+def lines_around(state: RunState, path: Path, lines: CsvLines, records: int) -> list[int]:
+    """The blank lines a CSV's rows are numbered around (:func:`collect_rejects`): as the
+    reader numbers them where its records span lines (:func:`span_lines`), else as they lie
+    in the file (none to find where the count found none)."""
+    spanned = span_lines(state, path, lines, records)
+    if spanned is not None:
+        return spanned
+    return blank_line_numbers(path) if lines.blank else []
 
 
 def write_quarantine(state: RunState, typing: ColumnTyping, path: Path) -> None:
@@ -101,16 +168,7 @@ def write_quarantine(state: RunState, typing: ColumnTyping, path: Path) -> None:
         f"{', '.join(values)} FROM quarantined"
     )
     if state.rejected:
-        con.execute(
-            "CREATE TEMP TABLE malformed AS SELECT line AS source_row, "
-            "'malformed_line' AS reason, any_value(error_type) AS detail, "
-            "ltrim(any_value(csv_line), chr(13) || chr(10)) AS raw_line FROM reject_errors "
-            "GROUP BY line"
-        )
-        select = (
-            f"SELECT * FROM ({select}) UNION ALL BY NAME "
-            "(SELECT source_row, reason, detail, raw_line FROM malformed)"
-        )
+        select = f"SELECT * FROM ({select}) UNION ALL BY NAME ({malformed_lines(state)})"
     con.execute(
         f"COPY ({select} ORDER BY source_row) TO {_lit(str(path))} (HEADER, DELIMITER ',')"
     )
@@ -180,5 +238,7 @@ def number_quarantined_csv_rows(state: RunState, typing: ColumnTyping) -> None:
         "CREATE TEMP TABLE candidate_lines AS SELECT rowid AS pos, line_hash, record_hash "
         "FROM file_lines WHERE line_hash IS NOT NULL OR record_hash IS NOT NULL"
     )
-    con.execute(_QUARANTINE_LINES.format(line=line_expr("h.pos"), join=line_join("h.pos")))
+    mapped = state.line_map
+    con.execute(_QUARANTINE_LINES.format(line=line_expr("h.pos", mapped),
+                                         join=line_join("h.pos", mapped)))
     con.execute(_NUMBERED_QUARANTINE)

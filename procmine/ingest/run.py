@@ -68,14 +68,20 @@ from procmine.ingest.copies import (
 )
 from procmine.ingest.counting import (
     CsvLines,
-    blank_line_numbers,
     count_csv_lines,
     quarantined_by_reason,
     records_spanning_lines,
     scans_controls,
 )
 from procmine.ingest.lifecycle import pair_lifecycle
-from procmine.ingest.quarantine import collect_rejects, line_expr, line_join, write_quarantine
+from procmine.ingest.quarantine import (
+    collect_rejects,
+    line_expr,
+    line_join,
+    lines_around,
+    reader_records,
+    write_quarantine,
+)
 from procmine.ingest.rules import (
     IDENTIFIER_COLUMNS,
     LOAD_WARNINGS,
@@ -281,7 +287,7 @@ class IngestRun:
                 self._full_pass()
                 self._count()
                 if self.report.quarantined:
-                    self._number_past_blank_lines()
+                    self._number_lines()
                     write_quarantine(state, self.typing, self.quarantine_path)
                     self.report.quarantine_file = str(self.quarantine_path)
             if not self.report.loaded:  # nothing joins the store; the history still says so
@@ -314,27 +320,31 @@ class IngestRun:
         refuse_runaway_quote(self.con, self.spec)
         mark_copies(state)
 
-    def _number_past_blank_lines(self) -> None:
-        """Number the CSV's lines past the blank lines the reader skipped (for the quarantine
-        file), once the count has found some; a lifecycle log was numbered when it was staged
-        (:meth:`_stage_and_pair`)."""
-        state = self.state
-        if not self.report.blank_lines or state.numbered or self.spec.csv_path is None:
+    def _number_lines(self) -> None:
+        """Number the CSV's lines (for the quarantine file) past the blank lines the reader
+        skipped and the records that span lines, once the count has found some; a lifecycle
+        log was numbered when it was staged (:meth:`_stage_and_pair`)."""
+        state, path = self.state, self.spec.csv_path
+        if state.numbered or path is None or self._lines is None:
+            return
+        lines = self._lines.result()
+        if not self.report.blank_lines and lines.lines <= self.report.read:
             return
         state.rejected = []  # read again, with the blank lines beside them
-        collect_rejects(state, blank_line_numbers(self.spec.csv_path))
+        collect_rejects(state, lines_around(state, path, lines, self.report.read))
 
     def _stage_and_pair(self) -> None:
         """Stage the typed events (numbering CSV lines) and pair them (``paired_rows``)."""
         state = self.state
         state.execute(f"CREATE TEMP TABLE staged AS {self.typing.stage_select()}", "read")
         if not state.numbered:
-            assert self.spec.csv_path is not None
-            collect_rejects(state, blank_line_numbers(self.spec.csv_path))
+            assert self.spec.csv_path is not None and self._lines is not None
+            collect_rejects(state, lines_around(state, self.spec.csv_path, self._lines.result(),
+                                                reader_records(state, "staged")))
             self.con.execute(
                 "CREATE TEMP VIEW numbered AS SELECT s.* REPLACE ("
-                f"{line_expr('s.rowid')} AS src_row) FROM staged s "
-                f"{line_join('s.rowid')}"
+                f"{line_expr('s.rowid', state.line_map)} AS src_row) FROM staged s "
+                f"{line_join('s.rowid', state.line_map)}"
             )
             state.numbered = True
         else:

@@ -90,6 +90,9 @@ class RunState:
     numbered: bool = False
     #: Lines the CSV reader could not split: (line, text, error).
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    #: Whether the table ``line_map`` maps the reader's lines to the file's (a CSV whose
+    #: records span lines: ``procmine.ingest.quarantine.span_lines``).
+    line_map: bool = False
     #: Repeated record hashes among the good rows (see ``procmine.ingest.copies``).
     copies: int = 0
 

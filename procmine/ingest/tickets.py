@@ -69,12 +69,18 @@ from procmine.core.sql import lit as _lit
 from procmine.core.sql import quote as _q
 from procmine.ingest.counting import (
     CsvLines,
-    blank_line_numbers,
     count_csv_lines,
     quarantined_by_reason,
     records_spanning_lines,
 )
-from procmine.ingest.quarantine import collect_rejects, line_expr, line_join
+from procmine.ingest.quarantine import (
+    collect_rejects,
+    line_expr,
+    line_join,
+    lines_around,
+    malformed_lines,
+    reader_records,
+)
 from procmine.ingest.rules import Plausibility
 from procmine.ingest.run import IngestReport, commit_reconciled, new_batch_id
 from procmine.ingest.source import raw_source, refuse_runaway_quote
@@ -205,11 +211,13 @@ class _TicketRun:
         self.lines = count_csv_lines(Path(self.spec.path), self.spec.encoding or "utf-8",
                                      controls=False)
         assert self.spec.csv_path is not None
-        blanks = blank_line_numbers(self.spec.csv_path) if self.lines.blank else []
-        collect_rejects(self.state, blanks)  # the lines around rejected and blank ones
+        # the lines around rejected and blank ones, and records over several lines
+        collect_rejects(self.state, lines_around(self.state, self.spec.csv_path, self.lines,
+                                                 reader_records(self.state, "raw")))
+        mapped = self.state.line_map
         self.con.execute(
-            f"CREATE TEMP VIEW numbered AS SELECT r.*, {line_expr('r.rowid')} AS src_row "
-            f"FROM raw r {line_join('r.rowid')}"
+            f"CREATE TEMP VIEW numbered AS SELECT r.*, {line_expr('r.rowid', mapped)} AS src_row "
+            f"FROM raw r {line_join('r.rowid', mapped)}"
         )
 
     def _load_stored_hashes(self) -> None:
@@ -349,10 +357,6 @@ class _TicketRun:
         select = ("SELECT src_row AS source_row, reason, CAST(NULL AS VARCHAR) AS detail, "
                   f"{values} FROM final WHERE reason IS NOT NULL")
         if self.state.rejected:
-            select = (
-                f"SELECT * FROM ({select}) UNION ALL BY NAME (SELECT line AS source_row, "
-                "'malformed_line' AS reason, any_value(error_type) AS detail, "
-                "ltrim(any_value(csv_line), chr(13) || chr(10)) AS raw_line FROM reject_errors "
-                "GROUP BY line)")
+            select = f"SELECT * FROM ({select}) UNION ALL BY NAME ({malformed_lines(self.state)})"
         self.con.execute(f"COPY ({select} ORDER BY source_row) TO "
                          f"{_lit(str(self.quarantine_path))} (HEADER, DELIMITER ',')")
