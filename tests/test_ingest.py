@@ -592,6 +592,8 @@ def test_a_lifecycle_logs_quarantined_rows_keep_their_line_past_records_over_sev
     assert found[["source_row", "reason"]].values.tolist() == [
         ["6", "missing_case_id"], ["7", "bad_timestamp"], ["10", "malformed_line"],
         ["11", "bad_timestamp"]]
+    # the stored event (its start and complete paired) keeps its complete's line
+    assert store.read_events(["source_row"]).column(0).to_pylist() == [4]
 
 
 def test_parquet_rows_are_counted_from_the_footer(store: EventStore, tmp_path: Path) -> None:
