@@ -1,7 +1,8 @@
 """The floor under a sign-in: what a bare Streamlit app takes to draw the same landing page.
 
 Run as ``python bench/bench_floor.py [--roles operations,branch_manager] [--repeat 5]
-[--workspace demo|10m]``. For each role, on the demo workspace or the one with 10M events
+[--workspace demo|10m] [--procmine-only]`` (the last: procmine's sign-ins alone, step 1, for
+an A/B of a change). For each role, on the demo workspace or the one with 10M events
 (``bench_pages.ensure_workspace``; its results kept by an earlier walk or warm-up, so that each
 sign-in is a warm one):
 
