@@ -9,7 +9,10 @@ preparation of the steps needs (previous end, next step, place): the floor of pr
 ingest, whatever else it does (timed once). A fourth, ``duckdb_prepared_in_one_pass``, derives
 in the copy's own pass every column the prepared steps add, from the two windows over each case
 (the step's and the case's): the floor of a store that would write its prepared steps instead
-of its events, in one pass (timed once). procmine's row also
+of its events, in one pass (timed once). A fifth, ``stream_prepared_no_sort``
+(``floor_stream_pass.py``), derives the same columns with no sort, from the file's own order,
+which a file whose cases are contiguous allows: the floor of the design that skips the sort
+(timed once). procmine's row also
 gives the seconds its preparation of the step relation took (``prepare_seconds``, from the
 ingest's report) and its ratio without them. The two run alternately ``--repeat`` times; each
 repeat's ratio (procmine / the peer run just before it) is reported, with the median, the
@@ -79,9 +82,14 @@ _CONTENDERS = {
     # pass, could not go below.
     "duckdb_prepared_in_one_pass": [
         "-c", "import duckdb, sys\nduckdb.connect().execute(sys.argv[1])", _ONE_PASS],
+    # The floor of preparing with no sort at all, in one streaming pass over a file whose cases
+    # are contiguous and in order (as the generated log is): the same columns from the rows
+    # before and after each row in the file (bench/floor_stream_pass.py).
+    "stream_prepared_no_sort": [str(ROOT / "floor_stream_pass.py"), "{log}", "{target}"],
 }
 #: the floors: reference points timed once, on the clean log (they check nothing)
-_FLOORS = ("duckdb_copy_with_case_window", "duckdb_prepared_in_one_pass")
+_FLOORS = ("duckdb_copy_with_case_window", "duckdb_prepared_in_one_pass",
+           "stream_prepared_no_sort")
 
 
 def ensure_log(events: int, seed: int = 11) -> Path:
