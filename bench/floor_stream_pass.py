@@ -13,7 +13,7 @@ derived. No check, no hash, one file. (With Arrow's own CSV reader instead of Du
 pass took 14.6-15.3 s against 12.5-13.7 s at 10M rows: its reader alone takes 5.5-7 s.)
 
 It derives the columns ``bench_ingest._ONE_PASS`` derives, with the same values for a file in
-that order (``tests/test_bench_floor.py`` compares the two); a file in another order would need
+that order (``tests/test_bench_floors.py`` compares the two); a file in another order would need
 the sort this design leaves out.
 """
 
